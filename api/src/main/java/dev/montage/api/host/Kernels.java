@@ -1,0 +1,44 @@
+package dev.montage.api.host;
+
+import ai.djl.ndarray.NDArray;
+
+/**
+ * Fused tensor operations that DJL lacks or cannot run in every dtype, provided by the host runtime.
+ *
+ * <p>Every result is attached to the manager of the first array argument. All methods accept arrays in
+ * the engine's compute dtype (including bf16) on any device; none of them hands a bf16 {@code DataType}
+ * to DJL.
+ */
+public interface Kernels {
+
+    /**
+     * Scaled dot-product attention {@code softmax(q k^T * scale + bias) v}, scale = 1/sqrt(head dim).
+     *
+     * @param q    [..., L, E] queries
+     * @param k    [..., S, E] keys
+     * @param v    [..., S, Ev] values
+     * @param bias additive bias broadcastable to [..., L, S], or {@code null}
+     * @return [..., L, Ev]
+     */
+    NDArray scaledDotProductAttention(NDArray q, NDArray k, NDArray v, NDArray bias);
+
+    /**
+     * Group normalisation over the channel axis 1 of an [N, C, ...] array.
+     *
+     * @param weight [C] scale, or {@code null}
+     * @param bias   [C] shift, or {@code null}
+     */
+    NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps);
+
+    /** {@code x * sigmoid(x)}. */
+    NDArray silu(NDArray x);
+
+    /** Exact (erf) GELU, or the tanh approximation when {@code tanhApproximation} is set. */
+    NDArray gelu(NDArray x, boolean tanhApproximation);
+
+    /** Converts to a compute dtype (the only way model code obtains bf16 arrays). */
+    NDArray cast(NDArray x, ComputeDType dtype);
+
+    /** The compute dtype of an array, recognising bf16 arrays without asking DJL to map the type back. */
+    ComputeDType dtypeOf(NDArray x);
+}

@@ -1,0 +1,2 @@
+/** Depth condition plugin: depth map preprocessing and ControlNet binding. */
+package dev.montage.controlnet.depth;

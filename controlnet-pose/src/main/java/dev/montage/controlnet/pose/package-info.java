@@ -1,0 +1,2 @@
+/** Pose condition plugin: OpenPose skeleton rendering and ControlNet binding. */
+package dev.montage.controlnet.pose;

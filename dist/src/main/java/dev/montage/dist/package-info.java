@@ -1,0 +1,2 @@
+/** The montage command, the headless server, shipped profiles and the assembly. */
+package dev.montage.dist;

@@ -1,0 +1,2 @@
+/** Euler discrete, DDIM and DPM-Solver++ schedulers. */
+package dev.montage.plugins.schedulers;

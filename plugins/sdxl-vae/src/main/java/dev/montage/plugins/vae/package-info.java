@@ -1,0 +1,2 @@
+/** AutoencoderKL decoder and encoder. */
+package dev.montage.plugins.vae;

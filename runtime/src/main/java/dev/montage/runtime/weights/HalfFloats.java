@@ -1,0 +1,77 @@
+package dev.montage.runtime.weights;
+
+/** IEEE 754 binary16 and bfloat16 conversions (Java 17 has neither built in). */
+public final class HalfFloats {
+    private HalfFloats() {
+    }
+
+    /** Widens a binary16 value exactly. */
+    public static float toFloat(short half) {
+        int h = half & 0xFFFF;
+        int sign = (h & 0x8000) << 16;
+        int exp = (h >>> 10) & 0x1F;
+        int mant = h & 0x3FF;
+        if (exp == 0x1F) {
+            return Float.intBitsToFloat(sign | 0x7F800000 | (mant << 13));
+        }
+        if (exp == 0) {
+            if (mant == 0) {
+                return Float.intBitsToFloat(sign);
+            }
+            // subnormal: value = mant * 2^-24
+            float v = mant * 0x1p-24f;
+            return sign != 0 ? -v : v;
+        }
+        return Float.intBitsToFloat(sign | ((exp + 112) << 23) | (mant << 13));
+    }
+
+    /** Narrows to binary16 with round-to-nearest-even, as PyTorch's {@code .half()} does. */
+    public static short fromFloat(float value) {
+        int f = Float.floatToRawIntBits(value);
+        int sign = (f >>> 16) & 0x8000;
+        int exp = (f >>> 23) & 0xFF;
+        int mant = f & 0x7FFFFF;
+        if (exp == 0xFF) {
+            return (short) (sign | 0x7C00 | (mant != 0 ? 0x200 : 0));
+        }
+        int e = exp - 127 + 15;
+        if (e >= 0x1F) {
+            return (short) (sign | 0x7C00);
+        }
+        if (e <= 0) {
+            if (e < -10) {
+                return (short) sign;
+            }
+            int m = mant | 0x800000;
+            int shift = 14 - e;
+            int half = m >>> shift;
+            int rem = m & ((1 << shift) - 1);
+            int mid = 1 << (shift - 1);
+            if (rem > mid || (rem == mid && (half & 1) != 0)) {
+                half++;
+            }
+            return (short) (sign | half);
+        }
+        int half = (e << 10) | (mant >>> 13);
+        int rem = mant & 0x1FFF;
+        if (rem > 0x1000 || (rem == 0x1000 && (half & 1) != 0)) {
+            half++;
+        }
+        return (short) (sign | half);
+    }
+
+    /** Widens a bfloat16 value exactly. */
+    public static float bf16ToFloat(short bf16) {
+        return Float.intBitsToFloat((bf16 & 0xFFFF) << 16);
+    }
+
+    /** Narrows to bfloat16 with round-to-nearest-even (NaN stays NaN). */
+    public static short floatToBf16(float value) {
+        int f = Float.floatToRawIntBits(value);
+        if ((f & 0x7FFFFFFF) > 0x7F800000) {
+            return (short) ((f >>> 16) | 0x40);
+        }
+        int rounding = 0x7FFF + ((f >>> 16) & 1);
+        return (short) ((f + rounding) >>> 16);
+    }
+}
