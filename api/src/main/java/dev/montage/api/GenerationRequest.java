@@ -1,0 +1,226 @@
+package dev.montage.api;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Everything one generation needs, validated as a whole: {@link Builder#build()} reports every invalid field
+ * at once in an {@link InvalidRequestException}.
+ *
+ * @param prompt         the text prompt (may be empty, never null)
+ * @param negativePrompt the negative prompt; empty means "none" (the model folder decides whether that is
+ *                       encoded or replaced by zeros)
+ * @param subjects       subjects in order; their tokens follow the dummy tokens in that order
+ * @param controls       spatial controls, residuals summed
+ * @param width          output width in pixels, a positive multiple of 8
+ * @param height         output height in pixels, a positive multiple of 8
+ * @param steps          number of denoising steps, &gt; 0
+ * @param guidanceScale  classifier-free guidance scale, &ge; 1; exactly 1 disables guidance (no unconditional
+ *                       pass), as in diffusers
+ * @param imageScale     global scale of the subjects' image attention, &ge; 0 (a subject's own scale wins)
+ * @param seed           seed of the initial noise
+ * @param numImages      images per request, &gt; 0
+ * @param scheduler      scheduler component id, or empty for the profile's default
+ * @param autoLayout     auto layout settings, or empty for fixed boxes
+ */
+public record GenerationRequest(
+        String prompt,
+        String negativePrompt,
+        List<Subject> subjects,
+        List<Control> controls,
+        int width,
+        int height,
+        int steps,
+        double guidanceScale,
+        double imageScale,
+        long seed,
+        int numImages,
+        Optional<String> scheduler,
+        Optional<AutoLayout> autoLayout) {
+
+    /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
+    public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
+
+    /**
+     * Canonical constructor; prefer {@link #builder(String)}.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     */
+    public GenerationRequest {
+        subjects = List.copyOf(Objects.requireNonNullElse(subjects, List.of()));
+        controls = List.copyOf(Objects.requireNonNullElse(controls, List.of()));
+        scheduler = Objects.requireNonNullElse(scheduler, Optional.empty());
+        autoLayout = Objects.requireNonNullElse(autoLayout, Optional.empty());
+        negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
+        List<FieldError> errors = new ArrayList<>();
+        if (prompt == null) {
+            errors.add(new FieldError("prompt", "is required (may be empty)"));
+        }
+        if (width <= 0 || width % 8 != 0) {
+            errors.add(new FieldError("width", "must be a positive multiple of 8, got " + width));
+        }
+        if (height <= 0 || height % 8 != 0) {
+            errors.add(new FieldError("height", "must be a positive multiple of 8, got " + height));
+        }
+        if (steps <= 0) {
+            errors.add(new FieldError("steps", "must be > 0, got " + steps));
+        }
+        if (!(guidanceScale >= 1 && Double.isFinite(guidanceScale))) {
+            errors.add(new FieldError("guidanceScale", "must be a finite number >= 1 (1 disables guidance), got "
+                    + guidanceScale));
+        }
+        if (!(imageScale >= 0 && Double.isFinite(imageScale))) {
+            errors.add(new FieldError("imageScale", "must be a finite number >= 0, got " + imageScale));
+        }
+        if (numImages <= 0) {
+            errors.add(new FieldError("numImages", "must be > 0, got " + numImages));
+        }
+        if (scheduler.isPresent() && scheduler.get().isBlank()) {
+            errors.add(new FieldError("scheduler", "must be a scheduler id, got a blank string"));
+        }
+        for (int i = 0; i < subjects.size(); i++) {
+            if (subjects.get(i) == null) {
+                errors.add(new FieldError("subjects[" + i + "]", "is null"));
+            }
+        }
+        for (int i = 0; i < controls.size(); i++) {
+            if (controls.get(i) == null) {
+                errors.add(new FieldError("controls[" + i + "]", "is null"));
+            }
+        }
+        if (autoLayout.isPresent() && autoLayout.get().startStep() >= steps && steps > 0) {
+            errors.add(new FieldError("autoLayout.startStep",
+                    "must be < steps (" + steps + "), got " + autoLayout.get().startStep()));
+        }
+        if (!errors.isEmpty()) {
+            throw new InvalidRequestException(errors);
+        }
+    }
+
+    /** Whether classifier-free guidance runs (an unconditional pass per step). */
+    public boolean guidanceEnabled() {
+        return guidanceScale > 1;
+    }
+
+    /** The image-attention scale of each subject: its own when set, else {@link #imageScale()}. */
+    public double[] subjectScales() {
+        return subjects.stream().mapToDouble(s -> s.scale().orElse(imageScale)).toArray();
+    }
+
+    /** A builder with MS-Diffusion's inference defaults (1024², 30 steps, CFG 7.5, scale 0.6, seed 0). */
+    public static Builder builder(String prompt) {
+        return new Builder(prompt);
+    }
+
+    /** A builder starting from this request's values. */
+    public Builder toBuilder() {
+        Builder b = new Builder(prompt);
+        b.negativePrompt = negativePrompt;
+        b.subjects.addAll(subjects);
+        b.controls.addAll(controls);
+        b.width = width;
+        b.height = height;
+        b.steps = steps;
+        b.guidanceScale = guidanceScale;
+        b.imageScale = imageScale;
+        b.seed = seed;
+        b.numImages = numImages;
+        b.scheduler = scheduler.orElse(null);
+        b.autoLayout = autoLayout.orElse(null);
+        return b;
+    }
+
+    /** Mutable builder; {@link #build()} validates. */
+    public static final class Builder {
+        private final String prompt;
+        private String negativePrompt = DEFAULT_NEGATIVE_PROMPT;
+        private final List<Subject> subjects = new ArrayList<>();
+        private final List<Control> controls = new ArrayList<>();
+        private int width = 1024;
+        private int height = 1024;
+        private int steps = 30;
+        private double guidanceScale = 7.5;
+        private double imageScale = 0.6;
+        private long seed;
+        private int numImages = 1;
+        private String scheduler;
+        private AutoLayout autoLayout;
+
+        private Builder(String prompt) {
+            this.prompt = prompt;
+        }
+
+        public Builder negativePrompt(String v) {
+            negativePrompt = v;
+            return this;
+        }
+
+        public Builder subject(Subject s) {
+            subjects.add(s);
+            return this;
+        }
+
+        public Builder subjects(List<Subject> s) {
+            subjects.clear();
+            subjects.addAll(s);
+            return this;
+        }
+
+        public Builder control(Control c) {
+            controls.add(c);
+            return this;
+        }
+
+        public Builder size(int w, int h) {
+            width = w;
+            height = h;
+            return this;
+        }
+
+        public Builder steps(int v) {
+            steps = v;
+            return this;
+        }
+
+        public Builder guidanceScale(double v) {
+            guidanceScale = v;
+            return this;
+        }
+
+        public Builder imageScale(double v) {
+            imageScale = v;
+            return this;
+        }
+
+        public Builder seed(long v) {
+            seed = v;
+            return this;
+        }
+
+        public Builder numImages(int v) {
+            numImages = v;
+            return this;
+        }
+
+        public Builder scheduler(String id) {
+            scheduler = id;
+            return this;
+        }
+
+        public Builder autoLayout(AutoLayout v) {
+            autoLayout = v;
+            return this;
+        }
+
+        /**
+         * @throws InvalidRequestException listing every invalid field
+         */
+        public GenerationRequest build() {
+            return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
+                    guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler),
+                    Optional.ofNullable(autoLayout));
+        }
+    }
+}

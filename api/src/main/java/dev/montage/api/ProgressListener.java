@@ -1,0 +1,28 @@
+package dev.montage.api;
+
+import java.time.Duration;
+
+/**
+ * Receives progress of one generation, on the generating thread. Implementations must be quick; they may
+ * ask the generation to stop by returning {@code false} from {@link #onStep}.
+ */
+@FunctionalInterface
+public interface ProgressListener {
+
+    /** Ignores everything and never cancels. */
+    ProgressListener NONE = (step, total, elapsed) -> true;
+
+    /**
+     * Called after each denoising step.
+     *
+     * @param step    steps done so far, 1..total
+     * @param total   steps of this generation
+     * @param elapsed time since the generation started
+     * @return {@code true} to continue, {@code false} to cancel before the next step
+     */
+    boolean onStep(int step, int total, Duration elapsed);
+
+    /** Called once, before the first step, with a short description of the stage that is starting. */
+    default void onStage(String stage) {
+    }
+}

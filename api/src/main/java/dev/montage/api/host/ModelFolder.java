@@ -1,0 +1,28 @@
+package dev.montage.api.host;
+
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * One model component on disk, as diffusers and transformers lay it out: a folder with {@code config.json}
+ * and its weights ({@code diffusion_pytorch_model[.fp16].safetensors}, {@code model[.fp16].safetensors},
+ * sharded indexes, or {@code .bin} as a fallback).
+ */
+public interface ModelFolder {
+
+    /** The folder. */
+    Path path();
+
+    /** The parsed {@code config.json} (JSON objects as maps, arrays as lists, numbers as Number). */
+    Map<String, Object> config();
+
+    /** The component's weights. */
+    ModelWeights weights();
+
+    /**
+     * A file of the folder (e.g. {@code vocab.json}).
+     *
+     * @throws IllegalArgumentException naming the folder and the missing file
+     */
+    Path file(String name);
+}

@@ -1,0 +1,23 @@
+package dev.montage.api.spi;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.GenerationContext;
+
+/**
+ * Computes one attention layer. Chosen per layer when a pipeline is assembled (by layer-name pattern);
+ * per-generation state lives in the {@link GenerationContext}, never in the processor, so one processor
+ * instance may serve concurrent generations.
+ */
+public interface AttentionProcessor {
+
+    /**
+     * @param layer   the layer's projections
+     * @param hidden  [B, L, C] query-side hidden states, L = gridHeight * gridWidth
+     * @param context [B, S, Cc] encoder hidden states for cross-attention, {@code null} for self-attention
+     * @param gridHeight rows of the latent grid at this layer's resolution
+     * @param gridWidth  columns of that grid
+     * @return [B, L, C], before the block's residual addition
+     */
+    NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
+            GenerationContext ctx);
+}

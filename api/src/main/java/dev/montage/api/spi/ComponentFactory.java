@@ -1,0 +1,39 @@
+package dev.montage.api.spi;
+
+import dev.montage.api.host.ComponentContext;
+
+/**
+ * The one thing a plugin exports: a factory of one component, found by the host through
+ * {@link java.util.ServiceLoader}, an OSGi bundle or a PF4J plugin, and registered under
+ * ({@link #kind()}, {@link #id()}).
+ *
+ * @param <T> the component interface, {@code kind().type()}
+ */
+public interface ComponentFactory<T> {
+
+    /** Which slot this component fills. */
+    ComponentKind kind();
+
+    /** Id unique within its kind, lower-case with dashes, e.g. {@code "euler"} or {@code "sdxl-unet"}. */
+    String id();
+
+    /** One line for listings. */
+    default String description() {
+        return id();
+    }
+
+    /**
+     * The range of {@link dev.montage.api.MontageApi#VERSION} this plugin was built for, in OSGi/Maven
+     * range syntax, e.g. {@code "[0.1,0.2)"}. The host refuses a plugin whose range excludes its API.
+     */
+    default String apiVersionRange() {
+        return "[0.1,0.2)";
+    }
+
+    /**
+     * Builds the component: reads its configuration and weights through {@code context}.
+     *
+     * @throws IllegalArgumentException naming the file, key or tensor that is missing or wrong
+     */
+    T create(ComponentContext context);
+}

@@ -1,0 +1,61 @@
+package dev.montage.api.spi;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.GenerationContext;
+
+import java.util.List;
+import java.util.function.Function;
+
+/** The noise predictor (SDXL UNet). */
+public interface DenoisingModel {
+
+    /** Latent channels (4 for SDXL). */
+    int latentChannels();
+
+    /** Width of the cross-attention context tokens (2048 for SDXL). */
+    int crossAttentionDim();
+
+    /** Dotted names of every attention layer, in the order of the model's attention processors. */
+    List<String> attentionLayers();
+
+    /**
+     * Installs a processor per attention layer; called while a pipeline is assembled, before any generation.
+     *
+     * @param chooser layer name to processor
+     */
+    void useAttentionProcessors(Function<String, AttentionProcessor> chooser);
+
+    /**
+     * Predicts the noise of one step.
+     *
+     * @return [B, latentChannels, h, w]
+     */
+    NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx);
+
+    /**
+     * The inputs of one UNet call. CFG batches are {@code [uncond, cond]}.
+     *
+     * @param latents  [B, 4, h, w] scaled model input
+     * @param timestep the scheduler's timestep
+     * @param context  [B, S, C] encoder hidden states (77 text tokens, then image tokens when present)
+     * @param pooled   [B, P] pooled text embedding
+     * @param timeIds  [B, 6] SDXL micro-conditioning (original size, crop top-left, target size)
+     * @param control  ControlNet residuals to add, or {@code null}
+     */
+    record DenoisingInput(NDArray latents, float timestep, NDArray context, NDArray pooled, NDArray timeIds,
+            ControlResiduals control) {
+    }
+
+    /**
+     * Residuals added to the UNet's skip connections and mid block output.
+     *
+     * @param down one per down-block skip, in order
+     * @param mid  added to the mid block output
+     */
+    record ControlResiduals(List<NDArray> down, NDArray mid) {
+        public ControlResiduals {
+            down = List.copyOf(down);
+        }
+    }
+}

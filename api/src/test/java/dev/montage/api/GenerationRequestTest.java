@@ -1,0 +1,84 @@
+package dev.montage.api;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.Test;
+
+class GenerationRequestTest {
+
+    private static final BufferedImage IMAGE = new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB);
+
+    @Test
+    void defaultsFollowMsDiffusionInference() {
+        GenerationRequest r = GenerationRequest.builder("a dog").build();
+        assertEquals(1024, r.width());
+        assertEquals(30, r.steps());
+        assertEquals(7.5, r.guidanceScale());
+        assertEquals(0.6, r.imageScale());
+        assertEquals(GenerationRequest.DEFAULT_NEGATIVE_PROMPT, r.negativePrompt());
+        assertTrue(r.guidanceEnabled());
+        assertFalse(r.toBuilder().guidanceScale(1).build().guidanceEnabled());
+    }
+
+    @Test
+    void reportsEveryInvalidFieldAtOnce() {
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> GenerationRequest.builder(null)
+                .size(100, 0).steps(0).guidanceScale(0.5).imageScale(-1).numImages(0).scheduler(" ").build());
+        Map<String, String> byField =
+                e.errors().stream().collect(Collectors.toMap(FieldError::field, FieldError::message));
+        assertEquals(List.of("prompt", "width", "height", "steps", "guidanceScale", "imageScale", "numImages",
+                "scheduler"), e.errors().stream().map(FieldError::field).toList());
+        assertTrue(byField.get("width").contains("multiple of 8, got 100"));
+        assertTrue(e.getMessage().contains("steps: must be > 0, got 0"), e.getMessage());
+    }
+
+    @Test
+    void autoLayoutMustStartBeforeTheLastStep() {
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
+                () -> GenerationRequest.builder("x").steps(4).autoLayout(new AutoLayout(0.5, 4)).build());
+        assertEquals("autoLayout.startStep", e.errors().get(0).field());
+        IllegalArgumentException t = assertThrows(IllegalArgumentException.class, () -> new AutoLayout(1.2, 0));
+        assertTrue(t.getMessage().contains("autoLayout.threshold"));
+    }
+
+    @Test
+    void subjectScalesFallBackToTheGlobalScale() {
+        GenerationRequest r = GenerationRequest.builder("a dog and a cat")
+                .subject(Subject.of(IMAGE, "dog.png", "dog", new Box(0, 0, 0.5, 1)).withScale(0.9))
+                .subject(Subject.of(IMAGE, "cat.png", "cat", new Box(0.5, 0, 1, 1)))
+                .imageScale(0.4)
+                .build();
+        assertArrayEquals(new double[] {0.9, 0.4}, r.subjectScales());
+    }
+
+    @Test
+    void subjectValidationNamesTheField() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Subject.of(IMAGE, "d.png", " ", Box.NONE))
+                .getMessage().contains("subject.phrase"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Subject.of(null, "d.png", "dog", Box.NONE))
+                .getMessage().contains("subject.image"));
+        assertTrue(assertThrows(IllegalArgumentException.class,
+                () -> Subject.of(IMAGE, "d.png", "dog", Box.NONE).withScale(-0.1)).getMessage().contains("subject.scale"));
+    }
+
+    @Test
+    void controlValidationNamesTheField() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Control("canny", IMAGE, 1, 0.6, 0.4, null))
+                .getMessage().contains("control.start must be < control.end"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Control("canny", IMAGE, 1, 0, 1.2, null))
+                .getMessage().contains("control.end must be in 0..1"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Control.of("", IMAGE, 1))
+                .getMessage().contains("control.type"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Control.of("depth", IMAGE, Double.NaN))
+                .getMessage().contains("control.scale"));
+        assertEquals(Map.of(), Control.of("depth", IMAGE, 0.5).options());
+    }
+}
