@@ -1,7 +1,6 @@
 package dev.montage.api.host;
 
 import java.nio.file.Path;
-import java.util.Map;
 
 /**
  * One model component on disk, as diffusers and transformers lay it out: a folder with {@code config.json}
@@ -13,8 +12,8 @@ public interface ModelFolder {
     /** The folder. */
     Path path();
 
-    /** The parsed {@code config.json} (JSON objects as maps, arrays as lists, numbers as Number). */
-    Map<String, Object> config();
+    /** The component's {@code config.json}. */
+    ModelConfig config();
 
     /** The component's weights. */
     ModelWeights weights();
