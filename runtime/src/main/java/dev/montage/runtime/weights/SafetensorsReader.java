@@ -39,7 +39,7 @@ import java.util.Set;
  */
 public final class SafetensorsReader implements TensorSource {
     /** Headers beyond this size are refused as corrupt (real SDXL UNet headers are about 200 KiB). */
-    static final long MAX_HEADER_BYTES = 100L << 20;
+    private static final long MAX_HEADER_BYTES = 100L << 20;
 
     private static final String METADATA_KEY = "__metadata__";
     private static final Set<String> ENTRY_FIELDS = Set.of("dtype", "shape", "data_offsets");
