@@ -1,0 +1,240 @@
+package dev.montage.runtime.weights;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.Supplier;
+
+/**
+ * Writes {@code .safetensors} files byte for byte as the reference Rust library ({@code safetensors}
+ * {@code serialize_to_file}, used by Python's {@code save_file}) does: compact JSON header with
+ * {@code __metadata__} first, tensors ordered by descending dtype rank (the Rust {@code Dtype} declaration
+ * order, which puts wider types first so that every tensor stays aligned) then by name, header padded with
+ * spaces to a multiple of 8 bytes, data in the same order.
+ *
+ * <p>Data is streamed: tensors are collected first (the header needs all of them), then each one's bytes
+ * are written in turn. {@link #addLazy} defers producing a tensor's bytes until it is written, so a large
+ * random model can be generated with one tensor in memory at a time.
+ *
+ * <p>Metadata keys are written in sorted order, so output is deterministic (the Rust library keeps them in
+ * a hash map, whose order is arbitrary).
+ *
+ * <pre>{@code
+ * new SafetensorsWriter().metadata("format", "pt").add(tensor).write(path);
+ * }</pre>
+ */
+public final class SafetensorsWriter {
+    /** Slices heap buffers so the JDK's temporary direct buffer for a channel write stays small. */
+    private static final int WRITE_CHUNK = 8 << 20;
+
+    private final Map<String, String> metadata = new TreeMap<>(SafetensorsWriter::compareUtf8);
+    private final List<Pending> tensors = new ArrayList<>();
+    private final Set<String> names = new HashSet<>();
+
+    /** A tensor to be written; {@code data} is called once, at write time. */
+    private record Pending(TensorInfo info, Supplier<ByteBuffer> data) {
+    }
+
+    /** Adds one {@code __metadata__} entry (replacing an earlier value of the same key). */
+    public SafetensorsWriter metadata(String key, String value) {
+        metadata.put(Objects.requireNonNull(key, "key"), Objects.requireNonNull(value, "value"));
+        return this;
+    }
+
+    /** Adds all entries of a metadata map. */
+    public SafetensorsWriter metadata(Map<String, String> entries) {
+        entries.forEach(this::metadata);
+        return this;
+    }
+
+    /** Adds a tensor (e.g. one read from another checkpoint; its bytes are not copied). */
+    public SafetensorsWriter add(RawTensor tensor) {
+        return add(tensor.name(), tensor.dtype(), tensor.shape(), tensor.data());
+    }
+
+    /**
+     * Adds a tensor from its little-endian bytes: the buffer's remaining bytes, which must not change before
+     * {@link #write(Path)}.
+     *
+     * @throws IllegalArgumentException when the byte count does not match dtype and shape, or the name is
+     *     taken or reserved
+     */
+    public SafetensorsWriter add(String name, TensorDType dtype, long[] shape, ByteBuffer data) {
+        TensorInfo info = new TensorInfo(name, dtype, shape);
+        if (data.remaining() != info.byteSize()) {
+            throw new IllegalArgumentException("tensor '" + name + "': " + data.remaining() + " bytes for dtype "
+                    + dtype + " and shape " + Arrays.toString(shape) + ", expected " + info.byteSize());
+        }
+        ByteBuffer view = data.duplicate();
+        return enqueue(info, view::duplicate);
+    }
+
+    /**
+     * Adds a tensor whose little-endian bytes are produced when the file is written: {@code data} is called
+     * once and must return exactly {@code numel * dtype.byteSize()} remaining bytes.
+     *
+     * @throws IllegalArgumentException when the name is taken or reserved
+     */
+    public SafetensorsWriter addLazy(String name, TensorDType dtype, long[] shape, Supplier<ByteBuffer> data) {
+        return enqueue(new TensorInfo(name, dtype, shape), Objects.requireNonNull(data, "data"));
+    }
+
+    /**
+     * Writes the file, replacing any existing one. On failure the partial file is deleted.
+     *
+     * @throws IOException when writing fails
+     * @throws IllegalStateException when a lazy tensor supplies the wrong number of bytes
+     */
+    public void write(Path file) throws IOException {
+        List<Pending> ordered = new ArrayList<>(tensors);
+        ordered.sort(Comparator.comparingInt((Pending p) -> -rank(p.info().dtype()))
+                .thenComparing((a, b) -> compareUtf8(a.info().name(), b.info().name())));
+        byte[] header = header(ordered);
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            writeFully(channel, ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN)
+                    .putLong(header.length).flip());
+            writeFully(channel, ByteBuffer.wrap(header));
+            for (Pending pending : ordered) {
+                ByteBuffer data = pending.data().get();
+                long expected = pending.info().byteSize();
+                if (data.remaining() != expected) {
+                    throw new IllegalStateException("tensor '" + pending.info().name() + "': supplied "
+                            + data.remaining() + " bytes, expected " + expected + " for " + pending.info());
+                }
+                writeFully(channel, data);
+            }
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+    }
+
+    /** Writes a file in one call. */
+    public static void write(Path file, Map<String, String> metadata, Collection<RawTensor> tensors)
+            throws IOException {
+        SafetensorsWriter writer = new SafetensorsWriter().metadata(metadata);
+        tensors.forEach(writer::add);
+        writer.write(file);
+    }
+
+    private SafetensorsWriter enqueue(TensorInfo info, Supplier<ByteBuffer> data) {
+        if (info.name().equals("__metadata__")) {
+            throw new IllegalArgumentException("'__metadata__' is reserved and cannot name a tensor");
+        }
+        if (!names.add(info.name())) {
+            throw new IllegalArgumentException("tensor '" + info.name() + "' added twice");
+        }
+        tensors.add(new Pending(info, data));
+        return this;
+    }
+
+    /** The header JSON, laid out as serde_json writes it, padded with spaces to a multiple of 8 bytes. */
+    private byte[] header(List<Pending> ordered) {
+        StringBuilder json = new StringBuilder("{");
+        if (!metadata.isEmpty()) {
+            json.append("\"__metadata__\":{");
+            String separator = "";
+            for (Map.Entry<String, String> e : metadata.entrySet()) {
+                json.append(separator);
+                appendString(json, e.getKey());
+                json.append(':');
+                appendString(json, e.getValue());
+                separator = ",";
+            }
+            json.append('}');
+        }
+        long offset = 0;
+        for (Pending pending : ordered) {
+            TensorInfo info = pending.info();
+            if (json.length() > 1) {
+                json.append(',');
+            }
+            appendString(json, info.name());
+            json.append(":{\"dtype\":\"").append(info.dtype().safetensorsName()).append("\",\"shape\":[");
+            long[] shape = info.shape();
+            for (int i = 0; i < shape.length; i++) {
+                json.append(i == 0 ? "" : ",").append(shape[i]);
+            }
+            long end = offset + info.byteSize();
+            json.append("],\"data_offsets\":[").append(offset).append(',').append(end).append("]}");
+            offset = end;
+        }
+        json.append('}');
+        byte[] bytes = json.toString().getBytes(StandardCharsets.UTF_8);
+        int padded = (bytes.length + 7) & ~7;
+        byte[] header = Arrays.copyOf(bytes, padded);
+        Arrays.fill(header, bytes.length, padded, (byte) ' ');
+        return header;
+    }
+
+    /** Appends a JSON string escaped as serde_json does: short escapes, lowercase \\u00xx, UTF-8 kept as is. */
+    private static void appendString(StringBuilder out, String s) {
+        out.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            switch (c) {
+                case '"' -> out.append("\\\"");
+                case '\\' -> out.append("\\\\");
+                case '\b' -> out.append("\\b");
+                case '\f' -> out.append("\\f");
+                case '\n' -> out.append("\\n");
+                case '\r' -> out.append("\\r");
+                case '\t' -> out.append("\\t");
+                default -> {
+                    if (c < 0x20) {
+                        out.append(String.format("\\u%04x", (int) c));
+                    } else {
+                        out.append(c);
+                    }
+                }
+            }
+        }
+        out.append('"');
+    }
+
+    /** Rust compares {@code String}s by their UTF-8 bytes; UTF-16 order differs above U+D7FF. */
+    private static int compareUtf8(String a, String b) {
+        return Arrays.compareUnsigned(a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Position in the Rust library's {@code Dtype} enum, by which it orders tensors (highest first). */
+    private static int rank(TensorDType dtype) {
+        return switch (dtype) {
+            case BOOL -> 0;
+            case U8 -> 1;
+            case I8 -> 2;
+            case I16 -> 3;
+            case F16 -> 4;
+            case BF16 -> 5;
+            case I32 -> 6;
+            case F32 -> 7;
+            case F64 -> 8;
+            case I64 -> 9;
+        };
+    }
+
+    private static void writeFully(FileChannel channel, ByteBuffer source) throws IOException {
+        ByteBuffer remaining = source.duplicate();
+        while (remaining.hasRemaining()) {
+            ByteBuffer chunk = remaining.slice();
+            chunk.limit(Math.min(chunk.remaining(), WRITE_CHUNK));
+            remaining.position(remaining.position() + channel.write(chunk));
+        }
+    }
+}

@@ -1,0 +1,66 @@
+package dev.montage.runtime.weights;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Named tensors read from a checkpoint: one safetensors file or a sharded set of them.
+ *
+ * <p>Looking a tensor up never copies its data: {@link #tensor(String)} returns a read-only view of the
+ * (memory-mapped) file. Implementations are safe for concurrent lookups.
+ */
+public interface TensorSource extends AutoCloseable {
+
+    /**
+     * Opens a checkpoint: a {@code *.safetensors.index.json} as {@link ShardedSafetensors}, any other file
+     * as a single {@link SafetensorsReader}.
+     *
+     * @throws IOException when a file cannot be read
+     * @throws WeightFormatException when a file is malformed
+     */
+    static TensorSource open(Path path) throws IOException {
+        Path fileName = path.getFileName();
+        if (fileName != null && fileName.toString().endsWith(".index.json")) {
+            return ShardedSafetensors.open(path);
+        }
+        return SafetensorsReader.open(path);
+    }
+
+    /** The file this source was opened from (the index file for a sharded checkpoint); for messages. */
+    Path path();
+
+    /** Names of all tensors, in a stable order (see the implementation). */
+    Set<String> names();
+
+    /** Whether a tensor of that name exists. */
+    default boolean contains(String name) {
+        return names().contains(name);
+    }
+
+    /**
+     * Dtype and shape of a tensor, without touching its data.
+     *
+     * @throws WeightFormatException naming the file and the tensor when there is no such tensor
+     */
+    TensorInfo info(String name);
+
+    /**
+     * A tensor with a read-only view of its bytes.
+     *
+     * @throws WeightFormatException naming the file and the tensor when there is no such tensor, or when
+     *     the tensor is too large to be viewed as one buffer (over 2 GiB)
+     */
+    RawTensor tensor(String name);
+
+    /** The free-form string metadata of the checkpoint (empty when it has none). */
+    Map<String, String> metadata();
+
+    /**
+     * Releases the file handles. Tensors already returned stay readable: their memory mappings live on
+     * until they are garbage collected.
+     */
+    @Override
+    void close();
+}
