@@ -4,8 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.montage.runtime.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,9 +28,7 @@ class SafetensorsGoldenTest {
 
     @BeforeEach
     void findGolden() {
-        String dir = System.getProperty("montage.golden.dir");
-        assumeTrue(dir != null && Files.isDirectory(Path.of(dir, "tiny-sdxl-msd")), "skipped: no golden folder");
-        golden = Path.of(dir);
+        golden = Golden.dir();
     }
 
     @Test
