@@ -359,7 +359,7 @@ final class RestrictedUnpickler {
     }
 
     private String readUtf8(long length) {
-        if (length > in.remaining()) {
+        if (length < 0 || length > in.remaining()) {
             throw error("string of " + length + " bytes runs past the end of the pickle");
         }
         byte[] bytes = new byte[(int) length];

@@ -33,6 +33,11 @@ import java.util.Map;
 public final class TorchCheckpointReader implements AutoCloseable {
     private static final byte[] ZIP_MAGIC = {'P', 'K', 3, 4};
     private static final int PICKLE_PROTO = 0x80;
+    /**
+     * Far deeper than any checkpoint nests. A pickle can build cycles (a list memoized into itself) and
+     * pathological nesting, which would otherwise overflow the stack while naming tensors.
+     */
+    private static final int MAX_DEPTH = 100;
 
     private final Path file;
     private final ZipArchive archive;
@@ -47,9 +52,9 @@ public final class TorchCheckpointReader implements AutoCloseable {
         Map<String, ByteBuffer> storages = new HashMap<>(); // each entry mapped once, however many views
         try {
             Object tree = new RestrictedUnpickler(file + " (" + pickle.name() + ")", archive.read(pickle),
-                    (key, dtype, numel) -> storage(storages.computeIfAbsent(key, k -> entry(folder, k)), key,
+                    (key, dtype, numel) -> storage(storages.computeIfAbsent(key, k -> storageEntry(folder, k)), key,
                             dtype, numel)).load();
-            this.root = named(tree, "");
+            this.root = named(tree, "", 0);
         } catch (UncheckedIOException e) {
             throw e.getCause();
         }
@@ -153,7 +158,7 @@ public final class TorchCheckpointReader implements AutoCloseable {
         }
     }
 
-    private ByteBuffer entry(String folder, String key) {
+    private ByteBuffer storageEntry(String folder, String key) {
         ZipArchive.Entry entry = archive.entries().get(folder + "data/" + key);
         if (entry == null) {
             throw new WeightFormatException(file + ": storage entry '" + folder + "data/" + key
@@ -176,19 +181,23 @@ public final class TorchCheckpointReader implements AutoCloseable {
     }
 
     /** Names every tensor after its path, rebuilding the containers that hold one. */
-    private static Object named(Object node, String path) {
+    private Object named(Object node, String path, int depth) {
+        if (depth > MAX_DEPTH) {
+            throw new WeightFormatException(file + ": data.pkl nests containers more than " + MAX_DEPTH
+                    + " levels deep (at '" + path + "'), or is recursive");
+        }
         if (node instanceof RawTensor tensor) {
             return tensor.renamed(path);
         }
         if (node instanceof Map<?, ?> map) {
             Map<String, Object> out = new LinkedHashMap<>();
-            map.forEach((key, value) -> out.put((String) key, named(value, child(path, key))));
+            map.forEach((key, value) -> out.put((String) key, named(value, child(path, key), depth + 1)));
             return Collections.unmodifiableMap(out);
         }
         if (node instanceof List<?> list) {
             List<Object> out = new ArrayList<>(list.size());
             for (int i = 0; i < list.size(); i++) {
-                out.add(named(list.get(i), child(path, i)));
+                out.add(named(list.get(i), child(path, i), depth + 1));
             }
             return Collections.unmodifiableList(out);
         }

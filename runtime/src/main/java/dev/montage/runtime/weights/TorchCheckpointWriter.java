@@ -81,7 +81,10 @@ public final class TorchCheckpointWriter {
      * (in elements), as torch's {@code _rebuild_tensor_v2} receives it.
      */
     public record View(Storage storage, long offset, long[] shape, long[] stride) {
-        /** @throws IllegalArgumentException when the view is malformed or reaches past the storage */
+        /**
+         * @throws IllegalArgumentException when the view is malformed or reaches past the storage
+         * @throws ArithmeticException when its extent overflows a long
+         */
         public View {
             Objects.requireNonNull(storage, "storage");
             shape = shape.clone();
@@ -90,9 +93,9 @@ public final class TorchCheckpointWriter {
                 throw new IllegalArgumentException("malformed view: offset " + offset + ", shape "
                         + Arrays.toString(shape) + ", stride " + Arrays.toString(stride));
             }
-            long last = offset;
+            long last = offset; // the highest element index addressed
             for (int d = 0; d < shape.length; d++) {
-                last += Math.max(shape[d] - 1, 0) * stride[d];
+                last = Math.addExact(last, Math.multiplyExact(Math.max(shape[d] - 1, 0), stride[d]));
             }
             if (RawTensor.numel(shape) > 0 && last >= storage.numel()) {
                 throw new IllegalArgumentException("view of shape " + Arrays.toString(shape) + ", stride "

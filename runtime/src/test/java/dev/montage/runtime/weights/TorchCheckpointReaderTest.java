@@ -149,6 +149,13 @@ class TorchCheckpointReaderTest {
     }
 
     @Test
+    void refusesRecursiveStructures() throws IOException {
+        byte[] selfContaining = PickleBuilder.protocol2().op(']').op('q').raw(0).op('h').raw(0).op('a').stop().bytes();
+        Path file = checkpoint(entries("model/data.pkl", selfContaining), false);
+        assertTrue(refused(file).getMessage().contains("or is recursive"));
+    }
+
+    @Test
     void refusesBigEndianCheckpoints() throws IOException {
         Path file = checkpoint(entries("model/data.pkl", oneTensorPickle(), "model/byteorder", "big",
                 "model/data/0", floats(1, 2, 3, 4)), false);
