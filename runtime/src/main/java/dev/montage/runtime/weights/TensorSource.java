@@ -14,8 +14,8 @@ import java.util.Set;
 public interface TensorSource extends AutoCloseable {
 
     /**
-     * Opens a checkpoint: a {@code *.safetensors.index.json} as {@link ShardedSafetensors}, any other file
-     * as a single {@link SafetensorsReader}.
+     * Opens a checkpoint: a {@code *.index.json} as a {@link ShardedCheckpoint}, a {@code .bin}/{@code .pt}
+     * file as a {@link TorchCheckpointSource}, any other file as a {@link SafetensorsReader}.
      *
      * @throws IOException when a file cannot be read
      * @throws WeightFormatException when a file is malformed
@@ -23,9 +23,9 @@ public interface TensorSource extends AutoCloseable {
     static TensorSource open(Path path) throws IOException {
         Path fileName = path.getFileName();
         if (fileName != null && fileName.toString().endsWith(".index.json")) {
-            return ShardedSafetensors.open(path);
+            return ShardedCheckpoint.open(path);
         }
-        return SafetensorsReader.open(path);
+        return WeightSources.openFile(path);
     }
 
     /** The file this source was opened from (the index file for a sharded checkpoint); for messages. */

@@ -15,7 +15,8 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * A checkpoint split into several safetensors files, described by a {@code *.safetensors.index.json}:
+ * A checkpoint split into several files, described by a {@code *.safetensors.index.json} (or a
+ * {@code pytorch_model.bin.index.json} whose shards are torch checkpoints):
  * <pre>{"metadata": {"total_size": 123}, "weight_map": {"tensor.name": "model-00001-of-00002.safetensors"}}</pre>
  *
  * <p>Every shard is opened once, when the index is opened: that reads only the shards' headers (data is
@@ -25,14 +26,14 @@ import java.util.Set;
  *
  * <p>{@link #names()} follows the order of {@code weight_map}.
  */
-public final class ShardedSafetensors implements TensorSource {
+public final class ShardedCheckpoint implements TensorSource {
     private final Path indexFile;
-    private final Map<String, SafetensorsReader> shardOf;
-    private final List<SafetensorsReader> shards;
+    private final Map<String, TensorSource> shardOf;
+    private final List<TensorSource> shards;
     private final Map<String, String> metadata;
 
-    private ShardedSafetensors(Path indexFile, Map<String, SafetensorsReader> shardOf,
-            List<SafetensorsReader> shards, Map<String, String> metadata) {
+    private ShardedCheckpoint(Path indexFile, Map<String, TensorSource> shardOf,
+            List<TensorSource> shards, Map<String, String> metadata) {
         this.indexFile = indexFile;
         this.shardOf = shardOf;
         this.shards = shards;
@@ -46,7 +47,7 @@ public final class ShardedSafetensors implements TensorSource {
      * @throws WeightFormatException when the index or a shard is malformed, a shard is missing, or a tensor
      *     is not in the shard the index names
      */
-    public static ShardedSafetensors open(Path indexFile) throws IOException {
+    public static ShardedCheckpoint open(Path indexFile) throws IOException {
         JsonNode index;
         try {
             index = SafetensorsReader.STRICT_JSON.readTree(Files.readAllBytes(indexFile));
@@ -61,13 +62,13 @@ public final class ShardedSafetensors implements TensorSource {
         Map<String, String> metadata = parseMetadata(indexFile, index.get("metadata"));
 
         Path dir = indexFile.toAbsolutePath().getParent();
-        Map<String, SafetensorsReader> readers = new LinkedHashMap<>();
+        Map<String, TensorSource> readers = new LinkedHashMap<>();
         try {
-            Map<String, SafetensorsReader> shardOf = new LinkedHashMap<>();
+            Map<String, TensorSource> shardOf = new LinkedHashMap<>();
             for (Map.Entry<String, String> e : shardNames.entrySet()) {
                 String tensor = e.getKey();
                 String shard = e.getValue();
-                SafetensorsReader reader = readers.get(shard);
+                TensorSource reader = readers.get(shard);
                 if (reader == null) {
                     reader = openShard(indexFile, dir, shard, tensor);
                     readers.put(shard, reader);
@@ -78,7 +79,7 @@ public final class ShardedSafetensors implements TensorSource {
                 }
                 shardOf.put(tensor, reader);
             }
-            return new ShardedSafetensors(indexFile, Collections.unmodifiableMap(shardOf),
+            return new ShardedCheckpoint(indexFile, Collections.unmodifiableMap(shardOf),
                     List.copyOf(readers.values()), metadata);
         } catch (IOException | RuntimeException e) {
             closeAll(readers.values(), e);
@@ -95,7 +96,7 @@ public final class ShardedSafetensors implements TensorSource {
     /** The shard files, in order of first appearance in the index. */
     public List<Path> shardFiles() {
         List<Path> files = new ArrayList<>(shards.size());
-        for (SafetensorsReader shard : shards) {
+        for (TensorSource shard : shards) {
             files.add(shard.path());
         }
         return files;
@@ -139,18 +140,18 @@ public final class ShardedSafetensors implements TensorSource {
 
     @Override
     public String toString() {
-        return "ShardedSafetensors[" + indexFile + ", " + shards.size() + " shards, " + shardOf.size() + " tensors]";
+        return "ShardedCheckpoint[" + indexFile + ", " + shards.size() + " shards, " + shardOf.size() + " tensors]";
     }
 
-    private SafetensorsReader shard(String name) {
-        SafetensorsReader shard = shardOf.get(name);
+    private TensorSource shard(String name) {
+        TensorSource shard = shardOf.get(name);
         if (shard == null) {
             throw fail(indexFile, "no tensor '" + name + "'");
         }
         return shard;
     }
 
-    private static SafetensorsReader openShard(Path indexFile, Path dir, String shard, String firstTensor)
+    private static TensorSource openShard(Path indexFile, Path dir, String shard, String firstTensor)
             throws IOException {
         // shards are plain file names next to the index; anything else could escape the model folder
         if (shard.isEmpty() || shard.equals(".") || shard.equals("..") || shard.contains("/") || shard.contains("\\")) {
@@ -161,7 +162,7 @@ public final class ShardedSafetensors implements TensorSource {
         if (!Files.isRegularFile(file)) {
             throw fail(indexFile, "shard '" + shard + "' (for tensor '" + firstTensor + "') does not exist at " + file);
         }
-        return SafetensorsReader.open(file);
+        return WeightSources.openFile(file);
     }
 
     private static Map<String, String> parseWeightMap(Path indexFile, JsonNode node) {
@@ -198,9 +199,9 @@ public final class ShardedSafetensors implements TensorSource {
     }
 
     /** Closes all readers; the first failure is rethrown, or attached to {@code primary} when there is one. */
-    private static void closeAll(Iterable<SafetensorsReader> readers, Exception primary) {
+    private static void closeAll(Iterable<TensorSource> readers, Exception primary) {
         RuntimeException failure = null;
-        for (SafetensorsReader reader : readers) {
+        for (TensorSource reader : readers) {
             try {
                 reader.close();
             } catch (UncheckedIOException e) {

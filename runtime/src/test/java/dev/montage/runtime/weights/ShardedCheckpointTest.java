@@ -15,7 +15,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-class ShardedSafetensorsTest {
+class ShardedCheckpointTest {
     private static final String SHARD_1 = "model-00001-of-00002.safetensors";
     private static final String SHARD_2 = "model-00002-of-00002.safetensors";
 
@@ -39,7 +39,7 @@ class ShardedSafetensorsTest {
                         + "\"layer.0.bias\":\"" + SHARD_1 + "\",\"layer.0.weight\":\"" + SHARD_1 + "\","
                         + "\"layer.1.weight\":\"" + SHARD_2 + "\"}}");
         try (TensorSource source = TensorSource.open(index)) {
-            ShardedSafetensors sharded = assertInstanceOf(ShardedSafetensors.class, source);
+            ShardedCheckpoint sharded = assertInstanceOf(ShardedCheckpoint.class, source);
             assertEquals(index, sharded.path());
             assertEquals(List.of(dir.resolve(SHARD_1).toAbsolutePath(), dir.resolve(SHARD_2).toAbsolutePath()),
                     sharded.shardFiles());
@@ -101,7 +101,7 @@ class ShardedSafetensorsTest {
         Files.write(dir.resolve(SHARD_2), new byte[] {1, 2, 3});
         Path index = index("m.safetensors.index.json",
                 "{\"weight_map\":{\"layer.0.weight\":\"" + SHARD_1 + "\",\"layer.1.weight\":\"" + SHARD_2 + "\"}}");
-        WeightFormatException e = assertThrows(WeightFormatException.class, () -> ShardedSafetensors.open(index));
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> ShardedCheckpoint.open(index));
         assertTrue(e.getMessage().contains(dir.resolve(SHARD_2).toAbsolutePath().toString()), e.getMessage());
     }
 
@@ -110,7 +110,7 @@ class ShardedSafetensorsTest {
     }
 
     private static String assertRefused(Path index) {
-        WeightFormatException e = assertThrows(WeightFormatException.class, () -> ShardedSafetensors.open(index).close());
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> ShardedCheckpoint.open(index).close());
         assertTrue(e.getMessage().contains(index.toString()), e.getMessage());
         return e.getMessage();
     }
