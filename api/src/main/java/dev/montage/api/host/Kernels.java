@@ -1,6 +1,8 @@
 package dev.montage.api.host;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 
 /**
  * Fused tensor operations that DJL lacks or cannot run in every dtype, provided by the host runtime.
@@ -35,6 +37,9 @@ public interface Kernels {
 
     /** Exact (erf) GELU, or the tanh approximation when {@code tanhApproximation} is set. */
     NDArray gelu(NDArray x, boolean tanhApproximation);
+
+    /** Zeros of a compute dtype on the manager's device ({@code zerosLike} would hand DJL a bf16 dtype). */
+    NDArray zeros(NDManager manager, Shape shape, ComputeDType dtype);
 
     /** Converts to a compute dtype (the only way model code obtains bf16 arrays). */
     NDArray cast(NDArray x, ComputeDType dtype);

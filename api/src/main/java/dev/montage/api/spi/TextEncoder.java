@@ -14,6 +14,12 @@ public interface TextEncoder {
     int maxTokens();
 
     /**
+     * Encodes negative prompts: as {@link #encode}, except that an empty negative prompt becomes all-zero
+     * tokens and pooled embedding when the model asks for it ({@code force_zeros_for_empty_prompt}).
+     */
+    PromptEmbeddings encodeNegative(NDManager manager, List<String> negativePrompts);
+
+    /**
      * Encodes prompts as SDXL does: the penultimate hidden states of both towers concatenated along channels,
      * and the second tower's projected pooled output.
      *
@@ -29,21 +35,23 @@ public interface TextEncoder {
     NDArray encodePhrases(NDManager manager, List<String> phrases);
 
     /**
-     * Where a phrase sits in a prompt's token sequence, for auto layout: the [start, end) span of its
-     * {@code occurrence}-th appearance (0-based) and the end-of-text index.
+     * Where each subject's phrase sits in the prompt's token sequence, for auto layout, exactly as
+     * MS-Diffusion's {@code get_phrase_idx} computes it (a repeated phrase takes its next occurrence).
      *
-     * @throws IllegalArgumentException naming the phrase when it does not occur in the prompt
+     * @return one [start, end) span per phrase; {@code [0, 0)} for a phrase that does not occur
      */
-    PhraseSpan locatePhrase(String prompt, String phrase, int occurrence);
+    List<TokenSpan> locatePhrases(String prompt, List<String> phrases);
+
+    /** Index of the end-of-text token of the prompt's 77-token sequence. */
+    int endOfTextIndex(String prompt);
 
     /**
-     * Token ids of a phrase span.
+     * A span of token positions.
      *
-     * @param start first token index of the phrase in the 77-token sequence
-     * @param end   one past its last token
-     * @param eot   index of the end-of-text token
+     * @param start first position
+     * @param end   one past the last position
      */
-    record PhraseSpan(int start, int end, int eot) {
+    record TokenSpan(int start, int end) {
     }
 
     /**
