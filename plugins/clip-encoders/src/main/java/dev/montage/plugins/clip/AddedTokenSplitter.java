@@ -1,28 +1,22 @@
 package dev.montage.plugins.clip;
 
-import dev.montage.plugins.clip.TokenizerConfig.AddedToken;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Cuts raw text around added tokens, as transformers' {@code Trie.split} does before any normalisation: matching is
- * case-sensitive, the leftmost occurrence wins and, among tokens starting there, the longest. A token declared with
- * {@code lstrip}/{@code rstrip} eats the whitespace of the text before/after it.
+ * case-sensitive, the leftmost occurrence wins and, among tokens starting there, the longest.
  */
 final class AddedTokenSplitter {
 
-    /** A piece of the raw text: an added token's content, or ordinary text ({@code token} null) between them. */
-    record Segment(String text, AddedToken token) {
-
-        boolean added() {
-            return token != null;
-        }
+    /** A piece of the raw text: an added token's content, or the ordinary text between added tokens. */
+    record Segment(String text, boolean added) {
     }
 
-    private final List<AddedToken> tokens;
+    private final List<String> tokens;
 
-    AddedTokenSplitter(Collection<AddedToken> tokens) {
+    AddedTokenSplitter(Set<String> tokens) {
         this.tokens = List.copyOf(tokens);
     }
 
@@ -32,59 +26,31 @@ final class AddedTokenSplitter {
         int plainStart = 0;
         int i = 0;
         while (i < text.length()) {
-            AddedToken token = longestAt(text, i);
+            String token = longestAt(text, i);
             if (token == null) {
                 i++;
                 continue;
             }
-            segments.add(new Segment(text.substring(plainStart, i), null));
-            segments.add(new Segment(token.content(), token));
-            i += token.content().length();
+            if (i > plainStart) {
+                segments.add(new Segment(text.substring(plainStart, i), false));
+            }
+            segments.add(new Segment(token, true));
+            i += token.length();
             plainStart = i;
         }
-        segments.add(new Segment(text.substring(plainStart), null));
-        stripAroundTokens(segments);
-        segments.removeIf(segment -> segment.text().isEmpty());
+        if (plainStart < text.length()) {
+            segments.add(new Segment(text.substring(plainStart), false));
+        }
         return segments;
     }
 
-    private AddedToken longestAt(String text, int offset) {
-        AddedToken best = null;
-        for (AddedToken token : tokens) {
-            if (text.startsWith(token.content(), offset)
-                    && (best == null || token.content().length() > best.content().length())) {
+    private String longestAt(String text, int offset) {
+        String best = null;
+        for (String token : tokens) {
+            if (text.startsWith(token, offset) && (best == null || token.length() > best.length())) {
                 best = token;
             }
         }
         return best;
-    }
-
-    /** Segments alternate plain, added, plain, ..., so an added token's neighbours are always plain text. */
-    private static void stripAroundTokens(List<Segment> segments) {
-        for (int i = 1; i < segments.size(); i += 2) {
-            AddedToken token = segments.get(i).token();
-            if (token.lstrip()) {
-                segments.set(i - 1, new Segment(stripTrailing(segments.get(i - 1).text()), null));
-            }
-            if (token.rstrip()) {
-                segments.set(i + 1, new Segment(stripLeading(segments.get(i + 1).text()), null));
-            }
-        }
-    }
-
-    private static String stripLeading(String text) {
-        int start = 0;
-        while (start < text.length() && TextNormalizer.isPythonWhitespace(text.charAt(start))) {
-            start++;
-        }
-        return text.substring(start);
-    }
-
-    private static String stripTrailing(String text) {
-        int end = text.length();
-        while (end > 0 && TextNormalizer.isPythonWhitespace(text.charAt(end - 1))) {
-            end--;
-        }
-        return text.substring(0, end);
     }
 }

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  *
  * <p>A text goes through four steps: added tokens (every special token of the configuration, e.g. {@code !} where it
  * is the pad token) are cut out of the raw text case-sensitively; each remaining piece is cleaned up like
- * transformers' {@code BasicTokenizer} (see {@link TextNormalizer}); CLIP's regular expression splits it into words,
+ * transformers' {@code BasicTokenizer} (control characters dropped, whitespace unified, CJK ideographs
+ * isolated, NFC, lower-cased, accents kept); CLIP's regular expression splits it into words,
  * single digits and punctuation runs; each of those is BPE-encoded with {@code </w>} on its last symbol.
  *
  * <p>Instances are immutable apart from an internal, bounded BPE cache, and safe to share between threads.
@@ -46,7 +47,7 @@ public final class ClipTokenizer {
         this.vocab = vocab;
         this.addedIds = addedIds;
         this.bpe = bpe;
-        this.splitter = new AddedTokenSplitter(config.addedTokens().values());
+        this.splitter = new AddedTokenSplitter(config.addedTokens());
         this.lowerCase = config.lowerCase();
         this.maxLength = config.maxLength();
         this.bosId = addedIds.get(config.bos());
@@ -149,7 +150,7 @@ public final class ClipTokenizer {
     private static Map<String, Integer> addedTokenIds(Map<String, Integer> vocab, TokenizerConfig config, Path folder)
             throws IOException {
         Map<String, Integer> ids = new HashMap<>(config.declaredIds());
-        for (String content : config.addedTokens().keySet()) {
+        for (String content : config.addedTokens()) {
             Integer id = ids.containsKey(content) ? ids.get(content) : vocab.get(content);
             if (id == null) {
                 // transformers would append it after the vocabulary, past the end of the text encoder's embedding

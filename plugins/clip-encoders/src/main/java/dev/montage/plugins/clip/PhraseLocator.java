@@ -4,6 +4,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * Finds subjects' phrases and the end-of-text position in a prompt exactly as the official MS-Diffusion code does
@@ -24,7 +25,7 @@ public final class PhraseLocator {
 
     /** @param tokenizer the tokenizer whose token counts give the positions (SDXL: the first one) */
     public PhraseLocator(ClipTokenizer tokenizer) {
-        this.tokenizer = tokenizer;
+        this.tokenizer = Objects.requireNonNull(tokenizer, "tokenizer");
     }
 
     /**

@@ -84,7 +84,8 @@ final class TextNormalizer {
     }
 
     private static boolean isBertWhitespace(int cp) {
-        return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || Character.getType(cp) == Character.SPACE_SEPARATOR;
+        return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r'
+                || Character.getType(cp) == Character.SPACE_SEPARATOR;
     }
 
     /** BERT's "Chinese character" ranges: CJK unified and compatibility ideographs, not kana or hangul. */

@@ -4,10 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
+import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * What {@code tokenizer_config.json} and {@code special_tokens_map.json} say, read the way transformers (>= 4.34) reads
@@ -20,17 +22,18 @@ import java.util.Optional;
  * @param eos         content of the end-of-text token
  * @param unk         content of the token for symbols missing from the vocabulary
  * @param pad         content of the padding token
- * @param addedTokens added tokens by content
+ * @param addedTokens contents of the added tokens
  * @param declaredIds ids that {@code added_tokens_decoder} assigns, by content; other added tokens use the vocabulary
  * @param maxLength   {@code model_max_length}: sequence length including both sentinels
- * @param lowerCase   {@code do_lower_case}
+ * @param lowerCase   {@code do_lower_case}, default true (transformers' slow CLIPTokenizer ignores the key and
+ *                    always lower-cases; every published CLIP configuration says true)
  */
 record TokenizerConfig(
         String bos,
         String eos,
         String unk,
         String pad,
-        Map<String, AddedToken> addedTokens,
+        Set<String> addedTokens,
         Map<String, Integer> declaredIds,
         int maxLength,
         boolean lowerCase) {
@@ -41,10 +44,6 @@ record TokenizerConfig(
     private static final String START_OF_TEXT = "<|startoftext|>";
     private static final String END_OF_TEXT = "<|endoftext|>";
 
-    /** A token that transformers registers in the tokenizer's trie, so that it is never broken up. */
-    record AddedToken(String content, boolean lstrip, boolean rstrip) {
-    }
-
     /** One JSON file of the folder. */
     private record Source(Path file, JsonNode root) {
     }
@@ -54,7 +53,7 @@ record TokenizerConfig(
     }
 
     TokenizerConfig {
-        addedTokens = Map.copyOf(addedTokens);
+        addedTokens = Set.copyOf(addedTokens);
         declaredIds = Map.copyOf(declaredIds);
     }
 
@@ -63,19 +62,19 @@ record TokenizerConfig(
         List<Source> both = new ArrayList<>(source(folder.resolve(TokenizerFiles.SPECIAL_TOKENS_MAP)));
         both.addAll(config);
 
-        Map<String, AddedToken> added = new LinkedHashMap<>();
-        Map<String, Integer> declaredIds = new LinkedHashMap<>();
+        Map<String, Integer> declaredIds = new HashMap<>();
         Optional<Setting> decoder = lookup(config, "added_tokens_decoder");
         if (decoder.isPresent()) {
-            readAddedTokensDecoder(decoder.get(), added, declaredIds);
+            readAddedTokensDecoder(decoder.get(), declaredIds);
         }
-        AddedToken bos = specialToken(both, "bos_token").orElse(new AddedToken(START_OF_TEXT, false, false));
-        AddedToken eos = specialToken(both, "eos_token").orElse(new AddedToken(END_OF_TEXT, false, false));
-        AddedToken unk = specialToken(both, "unk_token").orElse(new AddedToken(END_OF_TEXT, false, false));
-        AddedToken pad = specialToken(both, "pad_token").orElse(new AddedToken(END_OF_TEXT, false, false));
-        List<AddedToken> specials = new ArrayList<>(List.of(bos, eos, unk, pad));
+        String bos = specialToken(both, "bos_token").orElse(START_OF_TEXT);
+        String eos = specialToken(both, "eos_token").orElse(END_OF_TEXT);
+        String unk = specialToken(both, "unk_token").orElse(END_OF_TEXT);
+        String pad = specialToken(both, "pad_token").orElse(END_OF_TEXT);
+        Set<String> added = new HashSet<>(declaredIds.keySet());
+        added.addAll(List.of(bos, eos, unk, pad));
         for (String key : List.of("sep_token", "cls_token", "mask_token")) {
-            specialToken(both, key).ifPresent(specials::add);
+            specialToken(both, key).ifPresent(added::add);
         }
         Optional<Setting> additional = lookup(both, "additional_special_tokens");
         if (additional.isPresent()) {
@@ -84,13 +83,10 @@ record TokenizerConfig(
                 throw new IOException(list.file() + ": additional_special_tokens must be a list");
             }
             for (JsonNode element : list.value()) {
-                specials.add(parseToken(new Setting(list.file(), element), "additional_special_tokens"));
+                added.add(parseToken(new Setting(list.file(), element), "additional_special_tokens"));
             }
         }
-        // a token declared twice keeps its first declaration, added_tokens_decoder first, as transformers does
-        specials.forEach(token -> added.putIfAbsent(token.content(), token));
-        return new TokenizerConfig(bos.content(), eos.content(), unk.content(), pad.content(), added, declaredIds,
-                maxLength(config), lowerCase(config));
+        return new TokenizerConfig(bos, eos, unk, pad, added, declaredIds, maxLength(config), lowerCase(config));
     }
 
     private static List<Source> source(Path file) throws IOException {
@@ -108,13 +104,13 @@ record TokenizerConfig(
         return Optional.empty();
     }
 
-    private static Optional<AddedToken> specialToken(List<Source> sources, String key) throws IOException {
+    private static Optional<String> specialToken(List<Source> sources, String key) throws IOException {
         Optional<Setting> setting = lookup(sources, key);
         return setting.isEmpty() ? Optional.empty() : Optional.of(parseToken(setting.get(), key));
     }
 
-    private static void readAddedTokensDecoder(Setting decoder, Map<String, AddedToken> added,
-            Map<String, Integer> declaredIds) throws IOException {
+    private static void readAddedTokensDecoder(Setting decoder, Map<String, Integer> declaredIds)
+            throws IOException {
         if (!decoder.value().isObject()) {
             throw new IOException(decoder.file() + ": added_tokens_decoder must be an object of id -> token");
         }
@@ -126,17 +122,20 @@ record TokenizerConfig(
                 throw new IOException(decoder.file() + ": added_tokens_decoder key '" + entry.getKey()
                         + "' is not an integer id", e);
             }
-            AddedToken token = parseToken(new Setting(decoder.file(), entry.getValue()), "added_tokens_decoder");
-            added.putIfAbsent(token.content(), token);
-            declaredIds.putIfAbsent(token.content(), id);
+            String content = parseToken(new Setting(decoder.file(), entry.getValue()), "added_tokens_decoder");
+            // a content declared twice keeps its first id, as transformers' encoder map does
+            declaredIds.putIfAbsent(content, id);
         }
     }
 
-    /** A token written either as a plain string or as a serialized {@code AddedToken} object. */
-    private static AddedToken parseToken(Setting setting, String key) throws IOException {
+    /**
+     * The content of a token written either as a plain string or as a serialized {@code AddedToken} object. Its
+     * {@code lstrip}/{@code rstrip} flags are irrelevant: the clean-up trims the text around added tokens anyway.
+     */
+    private static String parseToken(Setting setting, String key) throws IOException {
         JsonNode node = setting.value();
         if (node.isTextual() && !node.textValue().isEmpty()) {
-            return new AddedToken(node.textValue(), false, false);
+            return node.textValue();
         }
         JsonNode content = node.path("content");
         if (!node.isObject() || !content.isTextual() || content.textValue().isEmpty()) {
@@ -147,8 +146,7 @@ record TokenizerConfig(
             throw new IOException(setting.file() + ": " + key + " '" + content.textValue()
                     + "' is a single_word token, which this tokenizer does not support");
         }
-        return new AddedToken(content.textValue(), node.path("lstrip").asBoolean(false),
-                node.path("rstrip").asBoolean(false));
+        return content.textValue();
     }
 
     private static int maxLength(List<Source> config) throws IOException {

@@ -7,10 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Named;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -19,17 +18,18 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** Both SDXL tokenizers against transformers 4.35's slow CLIPTokenizer on the 30 prompts of the tokenizer case. */
 class ClipTokenizerGoldenTest {
 
-    private static ClipTokenizer first;
-    private static ClipTokenizer second;
+    private ClipTokenizer first;
+    private ClipTokenizer second;
 
-    @BeforeAll
-    static void loadTokenizers() throws IOException {
+    @BeforeEach
+    void loadTokenizers() {
         GoldenFixtures.assumePresent();
         first = GoldenFixtures.tokenizer("tokenizer");
         second = GoldenFixtures.tokenizer("tokenizer_2");
     }
 
     static Stream<Named<JsonNode>> entries() {
+        GoldenFixtures.assumePresent();
         return StreamSupport.stream(GoldenFixtures.tokenizerCase().get("entries").spliterator(), false)
                 .map(entry -> Named.of(GoldenFixtures.displayName(entry.get("prompt").textValue()), entry));
     }

@@ -9,12 +9,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.StreamSupport;
 
 /** The reference fixtures, read in place from {@code montage.golden.dir} (never copied into the project). */
 final class GoldenFixtures {
 
     private static final Path DIR = Path.of(System.getProperty("montage.golden.dir", "../shared/golden"));
+    private static final Map<String, ClipTokenizer> TOKENIZERS = new ConcurrentHashMap<>();
 
     private GoldenFixtures() {
     }
@@ -24,9 +27,15 @@ final class GoldenFixtures {
         assumeTrue(Files.isDirectory(DIR), "skipped: no golden folder");
     }
 
-    /** {@code tiny-sdxl-msd/tokenizer} or {@code tiny-sdxl-msd/tokenizer_2}. */
-    static ClipTokenizer tokenizer(String name) throws IOException {
-        return ClipTokenizer.load(DIR.resolve("tiny-sdxl-msd").resolve(name));
+    /** {@code tiny-sdxl-msd/tokenizer} or {@code tiny-sdxl-msd/tokenizer_2}, loaded once per test run. */
+    static ClipTokenizer tokenizer(String name) {
+        return TOKENIZERS.computeIfAbsent(name, folder -> {
+            try {
+                return ClipTokenizer.load(DIR.resolve("tiny-sdxl-msd").resolve(folder));
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     /** The {@code tokenizer} case's JSON. */

@@ -7,14 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Named;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -22,11 +22,11 @@ import org.junit.jupiter.params.provider.MethodSource;
 /** {@link PhraseLocator} against the official get_phrase_idx / get_eot_idx on the tokenizer case's examples. */
 class PhraseLocatorGoldenTest {
 
-    private static ClipTokenizer tokenizer;
-    private static PhraseLocator locator;
+    private ClipTokenizer tokenizer;
+    private PhraseLocator locator;
 
-    @BeforeAll
-    static void loadTokenizer() throws IOException {
+    @BeforeEach
+    void loadTokenizer() {
         GoldenFixtures.assumePresent();
         // the official inference code passes pipe.tokenizer, SDXL's first tokenizer
         tokenizer = GoldenFixtures.tokenizer("tokenizer");
@@ -34,9 +34,15 @@ class PhraseLocatorGoldenTest {
     }
 
     static Stream<Named<JsonNode>> examples() {
+        GoldenFixtures.assumePresent();
         return StreamSupport.stream(GoldenFixtures.tokenizerCase().get("phrase_idx_examples").spliterator(), false)
                 .map(example -> Named.of(GoldenFixtures.displayName(example.get("prompt").textValue())
                         + " " + example.get("phrases"), example));
+    }
+
+    @Test
+    void fixtureHoldsTenExamples() {
+        assertEquals(10, GoldenFixtures.tokenizerCase().get("phrase_idx_examples").size());
     }
 
     @ParameterizedTest(name = "[{index}] {0}")
