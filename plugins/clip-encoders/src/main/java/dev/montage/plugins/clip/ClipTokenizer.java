@@ -1,0 +1,164 @@
+package dev.montage.plugins.clip;
+
+import dev.montage.plugins.clip.AddedTokenSplitter.Segment;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The CLIP byte-level BPE tokenizer of a transformers tokenizer folder ({@code vocab.json}, {@code merges.txt},
+ * optionally {@code tokenizer_config.json} and {@code special_tokens_map.json}), reproducing transformers' slow
+ * {@code CLIPTokenizer} without ftfy token for token, as SDXL's two tokenizers use it.
+ *
+ * <p>A text goes through four steps: added tokens (every special token of the configuration, e.g. {@code !} where it
+ * is the pad token) are cut out of the raw text case-sensitively; each remaining piece is cleaned up like
+ * transformers' {@code BasicTokenizer} (control characters dropped, whitespace unified, CJK ideographs
+ * isolated, NFC, lower-cased, accents kept); CLIP's regular expression splits it into words,
+ * single digits and punctuation runs; each of those is BPE-encoded with {@code </w>} on its last symbol.
+ *
+ * <p>Instances are immutable apart from an internal, bounded BPE cache, and safe to share between threads.
+ */
+public final class ClipTokenizer {
+
+    /** CLIP's pre-tokenizer; it runs on lower-cased text, the flags only matter for {@code do_lower_case=false}. */
+    private static final Pattern WORD_PIECES = Pattern.compile(
+            "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|\\p{L}+|\\p{N}|[^\\s\\p{L}\\p{N}]+",
+            Pattern.CASE_INSENSITIVE | Pattern.UNICODE_CASE);
+
+    private final Map<String, Integer> vocab;
+    private final Map<String, Integer> addedIds;
+    private final BytePairEncoder bpe;
+    private final AddedTokenSplitter splitter;
+    private final boolean lowerCase;
+    private final int maxLength;
+    private final int bosId;
+    private final int eosId;
+    private final int padId;
+    private final int unkId;
+
+    private ClipTokenizer(Map<String, Integer> vocab, Map<String, Integer> addedIds, BytePairEncoder bpe,
+            TokenizerConfig config) {
+        this.vocab = vocab;
+        this.addedIds = addedIds;
+        this.bpe = bpe;
+        this.splitter = new AddedTokenSplitter(config.addedTokens());
+        this.lowerCase = config.lowerCase();
+        this.maxLength = config.maxLength();
+        this.bosId = addedIds.get(config.bos());
+        this.eosId = addedIds.get(config.eos());
+        this.padId = addedIds.get(config.pad());
+        this.unkId = addedIds.get(config.unk());
+    }
+
+    /**
+     * Loads the tokenizer of a transformers tokenizer folder.
+     *
+     * @throws java.nio.file.NoSuchFileException when {@code vocab.json} or {@code merges.txt} is missing
+     * @throws IOException when a file cannot be read or is malformed; the message names the file
+     */
+    public static ClipTokenizer load(Path folder) throws IOException {
+        Map<String, Integer> vocab = TokenizerFiles.readVocab(folder);
+        BytePairEncoder bpe = new BytePairEncoder(TokenizerFiles.readMerges(folder));
+        TokenizerConfig config = TokenizerConfig.read(folder);
+        return new ClipTokenizer(vocab, addedTokenIds(vocab, config, folder), bpe, config);
+    }
+
+    /**
+     * The model input: {@link #maxLength()} ids, begin-of-text, at most {@code maxLength - 2} tokens of the text (the
+     * rest is cut off), end-of-text, then padding with {@link #padId()}.
+     */
+    public int[] encode(String text) {
+        int[] content = contentIds(text);
+        int kept = Math.min(content.length, maxLength - 2);
+        int[] ids = new int[maxLength];
+        Arrays.fill(ids, padId);
+        ids[0] = bosId;
+        System.arraycopy(content, 0, ids, 1, kept);
+        ids[kept + 1] = eosId;
+        return ids;
+    }
+
+    /** Begin-of-text, every token of the text, end-of-text: no truncation, no padding. */
+    public int[] encodeUntruncated(String text) {
+        int[] content = contentIds(text);
+        int[] ids = new int[content.length + 2];
+        ids[0] = bosId;
+        System.arraycopy(content, 0, ids, 1, content.length);
+        ids[ids.length - 1] = eosId;
+        return ids;
+    }
+
+    /**
+     * The tokens of the text without the sentinels added around it: BPE symbols (a word's last one ends in
+     * {@code </w>}) and the contents of added tokens found in the text.
+     */
+    public List<String> tokens(String text) {
+        List<String> tokens = new ArrayList<>();
+        for (Segment segment : splitter.split(text)) {
+            if (segment.added()) {
+                tokens.add(segment.text());
+                continue;
+            }
+            Matcher pieces = WORD_PIECES.matcher(TextNormalizer.normalize(segment.text(), lowerCase));
+            while (pieces.find()) {
+                tokens.addAll(bpe.encode(pieces.group()));
+            }
+        }
+        return tokens;
+    }
+
+    /** Id of the begin-of-text token. */
+    public int bosId() {
+        return bosId;
+    }
+
+    /** Id of the end-of-text token. */
+    public int eosId() {
+        return eosId;
+    }
+
+    /** Id that {@link #encode} pads with. */
+    public int padId() {
+        return padId;
+    }
+
+    /** Length of {@link #encode}'s output, sentinels included ({@code model_max_length}). */
+    public int maxLength() {
+        return maxLength;
+    }
+
+    private int[] contentIds(String text) {
+        return tokens(text).stream().mapToInt(this::tokenId).toArray();
+    }
+
+    /** Added tokens first, then the vocabulary, else the unknown token, as transformers looks ids up. */
+    private int tokenId(String token) {
+        Integer id = addedIds.get(token);
+        if (id == null) {
+            id = vocab.get(token);
+        }
+        return id == null ? unkId : id;
+    }
+
+    /** Every added token's id: declared in {@code added_tokens_decoder}, else its vocabulary entry. */
+    private static Map<String, Integer> addedTokenIds(Map<String, Integer> vocab, TokenizerConfig config, Path folder)
+            throws IOException {
+        Map<String, Integer> ids = new HashMap<>(config.declaredIds());
+        for (String content : config.addedTokens()) {
+            Integer id = ids.containsKey(content) ? ids.get(content) : vocab.get(content);
+            if (id == null) {
+                // transformers would append it after the vocabulary, past the end of the text encoder's embedding
+                throw new IOException(folder.resolve(TokenizerFiles.VOCAB) + ": special token '" + content
+                        + "' of the tokenizer configuration is not in the vocabulary");
+            }
+            ids.put(content, id);
+        }
+        return Map.copyOf(ids);
+    }
+}
