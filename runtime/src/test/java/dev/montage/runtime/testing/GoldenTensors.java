@@ -1,0 +1,107 @@
+package dev.montage.runtime.testing;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.runtime.weights.RawTensor;
+import dev.montage.runtime.weights.SafetensorsReader;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Path;
+import java.util.Arrays;
+
+/**
+ * The reference tensors of one golden case ({@code cases/<name>/<name>.safetensors}), with comparisons that
+ * report the measured max-abs error (printed, so the numbers can be quoted).
+ */
+public final class GoldenTensors implements AutoCloseable {
+    private final String caseName;
+    private final SafetensorsReader reader;
+
+    private GoldenTensors(String caseName, SafetensorsReader reader) {
+        this.caseName = caseName;
+        this.reader = reader;
+    }
+
+    /** Opens a case; skipped when the golden folder is absent. */
+    public static GoldenTensors open(String caseName) {
+        Path file = Golden.caseDir(caseName).resolve(caseName + ".safetensors");
+        try {
+            return new GoldenTensors(caseName, SafetensorsReader.open(file));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** A tensor of the case. */
+    public RawTensor tensor(String name) {
+        return reader.tensor(name);
+    }
+
+    /** Values as float32. */
+    public float[] floats(String name) {
+        return reader.tensor(name).toFloatArray();
+    }
+
+    /** Integer values (int64 tensors), e.g. token ids. */
+    public long[] longs(String name) {
+        float[] f = floats(name);
+        long[] out = new long[f.length];
+        for (int i = 0; i < f.length; i++) {
+            out[i] = (long) f[i];
+        }
+        return out;
+    }
+
+    /** The shape of a tensor. */
+    public long[] shape(String name) {
+        return reader.info(name).shape();
+    }
+
+    /**
+     * Asserts shape and max-abs error of an array against a golden tensor.
+     *
+     * @return the measured max-abs error
+     */
+    public double assertClose(String name, NDArray actual, double atol) {
+        assertArrayEquals(shape(name), actual.getShape().getShape(), () -> caseName + "/" + name + " shape");
+        return assertClose(name, actual.toFloatArray(), atol);
+    }
+
+    /** As {@link #assertClose(String, NDArray, double)} for plain values (shape not checked). */
+    public double assertClose(String name, float[] actual, double atol) {
+        float[] expected = floats(name);
+        assertTrue(expected.length == actual.length,
+                () -> caseName + "/" + name + ": " + actual.length + " values, expected " + expected.length);
+        double max = maxAbsDiff(expected, actual);
+        System.out.printf("golden %s/%s: max-abs error %.3g (tolerance %.0e)%n", caseName, name, max, atol);
+        assertTrue(max <= atol, () -> caseName + "/" + name + ": max-abs error " + max + " > " + atol);
+        return max;
+    }
+
+    /** Largest absolute difference (NaN anywhere counts as infinite). */
+    public static double maxAbsDiff(float[] a, float[] b) {
+        double max = 0;
+        for (int i = 0; i < a.length; i++) {
+            double d = Math.abs((double) a[i] - b[i]);
+            if (Double.isNaN(d)) {
+                return Double.POSITIVE_INFINITY;
+            }
+            max = Math.max(max, d);
+        }
+        return max;
+    }
+
+    /** A row-major slice {@code [from, to)} along the first axis. */
+    public float[] rows(String name, int from, int to) {
+        long[] shape = shape(name);
+        int row = (int) (Arrays.stream(shape).skip(1).reduce(1, (x, y) -> x * y));
+        return Arrays.copyOfRange(floats(name), from * row, to * row);
+    }
+
+    @Override
+    public void close() {
+        reader.close();
+    }
+}
