@@ -36,7 +36,10 @@ public interface Kernels {
     /** Exact (erf) GELU, or the tanh approximation when {@code tanhApproximation} is set. */
     NDArray gelu(NDArray x, boolean tanhApproximation);
 
-    /** Converts to a compute dtype (the only way model code obtains bf16 arrays). */
+    /**
+     * Converts to a compute dtype (the only way model code obtains bf16 arrays). When {@code x} already has
+     * that dtype the result may share its storage; it is still a separate array to close.
+     */
     NDArray cast(NDArray x, ComputeDType dtype);
 
     /** The compute dtype of an array, recognising bf16 arrays without asking DJL to map the type back. */

@@ -102,12 +102,6 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         return forward("x: Tensor", call, Objects.requireNonNull(x, "x"));
     }
 
-    /**
-     * {@inheritDoc}
-     *
-     * <p>Like {@code Tensor.to}, the result shares storage with {@code x} when {@code x} already has that
-     * dtype (it is still a separate array to close).
-     */
     @Override
     public NDArray cast(NDArray x, ComputeDType dtype) {
         Objects.requireNonNull(dtype, "dtype");

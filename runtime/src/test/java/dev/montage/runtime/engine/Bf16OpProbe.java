@@ -82,6 +82,8 @@ final class Bf16OpProbe {
             new Probe("Activation.sigmoid", Outcome.SAFE, f -> Activation.sigmoid(f.x)),
             new Probe("Activation.relu", Outcome.SAFE, f -> Activation.relu(f.x)),
             new Probe("tanh", Outcome.SAFE, f -> f.x.tanh()),
+            new Probe("interpolation(nearest, 2x)", Outcome.SAFE,
+                    f -> f.ones(1, 2, 4, 4).getNDArrayInternal().interpolation(new long[] {8, 8}, 0, false)),
             new Probe("reshape", Outcome.SAFE, f -> f.x.reshape(6, 4)),
             new Probe("transpose", Outcome.SAFE, f -> f.x.transpose(0, 2, 1)),
             new Probe("expandDims+squeeze", Outcome.SAFE, f -> f.x.expandDims(0).squeeze(0)),
