@@ -2,6 +2,7 @@ package dev.montage.runtime.engine;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import dev.montage.api.host.ComputeDType;
@@ -87,7 +88,7 @@ final class KernelBenchmark {
                 input.tempAttach(scope);
                 long start = System.nanoTime();
                 // reading one element waits for the result on asynchronous devices
-                op.apply(input).flatten().get(0).toType(ai.djl.ndarray.types.DataType.FLOAT32, false).getFloat();
+                op.apply(input).flatten().get(0).toType(DataType.FLOAT32, false).getFloat();
                 if (i >= 0) {
                     millis[i] = (System.nanoTime() - start) / 1e6;
                 }
