@@ -41,7 +41,10 @@ public interface Kernels {
     /** Zeros of a compute dtype on the manager's device ({@code zerosLike} would hand DJL a bf16 dtype). */
     NDArray zeros(NDManager manager, Shape shape, ComputeDType dtype);
 
-    /** Converts to a compute dtype (the only way model code obtains bf16 arrays). */
+    /**
+     * Converts to a compute dtype (the only way model code obtains bf16 arrays). When {@code x} already has
+     * that dtype the result may share its storage; it is still a separate array to close.
+     */
     NDArray cast(NDArray x, ComputeDType dtype);
 
     /** The compute dtype of an array, recognising bf16 arrays without asking DJL to map the type back. */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.DataType;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
 import java.io.IOException;
@@ -66,7 +67,13 @@ public final class GoldenTensors implements AutoCloseable {
      */
     public double assertClose(String name, NDArray actual, double atol) {
         assertArrayEquals(shape(name), actual.getShape().getShape(), () -> caseName + "/" + name + " shape");
-        return assertClose(name, actual.toFloatArray(), atol);
+        // bf16 arrays cannot be read by DJL directly; widening is exact
+        if (actual.getDataType() == DataType.FLOAT32) {
+            return assertClose(name, actual.toFloatArray(), atol);
+        }
+        try (NDArray f32 = actual.toType(DataType.FLOAT32, true)) {
+            return assertClose(name, f32.toFloatArray(), atol);
+        }
     }
 
     /** As {@link #assertClose(String, NDArray, double)} for plain values (shape not checked). */

@@ -1,0 +1,192 @@
+package dev.montage.runtime.engine;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
+import ai.djl.engine.StandardCapabilities;
+import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.engine.PtEngine;
+import ai.djl.pytorch.jni.JniUtils;
+import ai.djl.util.cuda.CudaUtils;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Locale;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The started compute engine: DJL's PyTorch engine bound to one device and one compute dtype, with the root
+ * {@link NDManager} for that device and the {@link Kernels} model code uses.
+ *
+ * <p>Starting never downloads anything: {@code ai.djl.offline} is set to {@code true} unless the JVM was given
+ * a value, so the native library must come from the class path. Thread counts are process-wide in PyTorch;
+ * several engines may share a JVM as long as they agree on the inter-op count.
+ */
+public final class MontageEngine implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MontageEngine.class);
+    private static final String OFFLINE_PROPERTY = "ai.djl.offline";
+    private static final Path CPUINFO = Path.of("/proc/cpuinfo");
+    /** bf16 tensor arithmetic on the GPU needs compute capability 8.0 (Ampere) or later. */
+    private static final int MIN_BF16_COMPUTE_CAPABILITY = 80;
+
+    private final EngineInfo info;
+    private final Device device;
+    private final NDManager manager;
+    private final TorchScriptKernels kernels;
+
+    private MontageEngine(EngineInfo info, Device device, NDManager manager) {
+        this.info = info;
+        this.device = device;
+        this.manager = manager;
+        this.kernels = new TorchScriptKernels(manager);
+    }
+
+    /**
+     * Loads PyTorch (once per JVM) and binds an engine to the configured device and dtype.
+     *
+     * @throws IllegalStateException when the configured CUDA device does not exist, naming what does, or when
+     *                               the inter-op thread count can no longer be changed
+     */
+    public static MontageEngine start(EngineConfig config) {
+        // read by DJL when it first resolves the native library, so it must be in place before the lookup
+        if (System.getProperty(OFFLINE_PROPERTY) == null) {
+            System.setProperty(OFFLINE_PROPERTY, "true");
+        }
+        Engine engine = Engine.getEngine(PtEngine.ENGINE_NAME);
+        applyThreads(config);
+        Device device = resolveDevice(config, engine.getGpuCount(), engine.hasCapability(StandardCapabilities.CUDA));
+        ComputeDType dtype = resolveDType(config, device);
+        EngineInfo info = new EngineInfo(engine.getEngineName(), engine.getVersion(), deviceName(device), dtype,
+                JniUtils.getNumThreads(), JniUtils.getNumInteropThreads());
+        MontageEngine started = new MontageEngine(info, device, engine.newBaseManager(device));
+        LOG.info("Compute engine: {}", info.describe());
+        return started;
+    }
+
+    /** Engine, device, dtype and threads. */
+    public EngineInfo info() {
+        return info;
+    }
+
+    /** {@link EngineInfo#describe()}. */
+    public String describe() {
+        return info.describe();
+    }
+
+    /** The device every array of this engine lives on. */
+    public Device device() {
+        return device;
+    }
+
+    /** The dtype model code computes in. */
+    public ComputeDType computeDType() {
+        return info.computeDType();
+    }
+
+    /** The root manager on {@link #device()}; closed with the engine. */
+    public NDManager manager() {
+        return manager;
+    }
+
+    /** The fused operations for this engine's arrays. */
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    /** Releases the kernels and every array still attached to {@link #manager()}. */
+    @Override
+    public void close() {
+        kernels.close();
+        manager.close();
+    }
+
+    /**
+     * @param gpuCount  CUDA devices PyTorch can use
+     * @param cudaBuild whether the loaded native library was built with CUDA
+     */
+    static Device resolveDevice(EngineConfig config, int gpuCount, boolean cudaBuild) {
+        switch (config.device()) {
+            case EngineConfig.AUTO:
+                return gpuCount > 0 ? Device.gpu(0) : Device.cpu();
+            case "cpu":
+                return Device.cpu();
+            default:
+                int index = config.cudaIndex();
+                if (index < gpuCount) {
+                    return Device.gpu(index);
+                }
+                String why = !cudaBuild
+                        ? "the PyTorch native library on the class path is a CPU-only build, so only cpu is available"
+                        : gpuCount == 0
+                        ? "PyTorch finds no CUDA device (no GPU or no driver), so only cpu is available"
+                        : "available are cpu and cuda:0 to cuda:" + (gpuCount - 1);
+                throw new IllegalStateException("device '" + config.device() + "' was requested, but " + why
+                        + "; set device to cpu or auto");
+        }
+    }
+
+    /** {@code auto}: bf16 where the hardware computes it natively, else float16 on GPUs and float32 on CPUs. */
+    static ComputeDType resolveDType(EngineConfig config, Device device) {
+        if (!EngineConfig.AUTO.equals(config.dtype())) {
+            return ComputeDType.parse(config.dtype());
+        }
+        if (device.isGpu()) {
+            return gpuHasBf16(device.getDeviceId()) ? ComputeDType.BFLOAT16 : ComputeDType.FLOAT16;
+        }
+        return cpuHasBf16(readCpuInfo()) ? ComputeDType.BFLOAT16 : ComputeDType.FLOAT32;
+    }
+
+    /** Whether {@code /proc/cpuinfo} text lists AMX-BF16 or AVX512-BF16, which oneDNN uses for bf16 matmul/conv. */
+    static boolean cpuHasBf16(String cpuInfo) {
+        for (String line : cpuInfo.split("\n")) {
+            if (line.startsWith("flags")) {
+                String flags = " " + line.substring(line.indexOf(':') + 1).trim() + " ";
+                return flags.contains(" amx_bf16 ") || flags.contains(" avx512_bf16 ");
+            }
+        }
+        return false;
+    }
+
+    private static String readCpuInfo() {
+        try {
+            return Files.readString(CPUINFO);
+        } catch (IOException | SecurityException e) {
+            // not Linux, or hidden: without evidence of bf16 hardware float32 is the safe choice
+            return "";
+        }
+    }
+
+    private static boolean gpuHasBf16(int deviceId) {
+        try {
+            return Integer.parseInt(CudaUtils.getComputeCapability(deviceId).trim()) >= MIN_BF16_COMPUTE_CAPABILITY;
+        } catch (RuntimeException e) {
+            LOG.warn("Cannot read the compute capability of cuda:{}, choosing float16", deviceId, e);
+            return false;
+        }
+    }
+
+    private static void applyThreads(EngineConfig config) {
+        int intra = config.intraOpThreads();
+        if (intra > 0 && JniUtils.getNumThreads() != intra) {
+            JniUtils.setNumThreads(intra);
+        }
+        int inter = config.interOpThreads();
+        int currentInter = JniUtils.getNumInteropThreads();
+        if (inter > 0 && currentInter != inter) {
+            try {
+                JniUtils.setNumInteropThreads(inter);
+            } catch (EngineException e) {
+                throw new IllegalStateException("cannot use " + inter + " inter-op threads: PyTorch already runs with "
+                        + currentInter + " and fixes that count once it was set or parallel work started; "
+                        + "configure it in the first engine this JVM starts", e);
+            }
+        }
+    }
+
+    private static String deviceName(Device device) {
+        return device.isGpu() ? "cuda:" + device.getDeviceId() : device.getDeviceType().toLowerCase(Locale.ROOT);
+    }
+}

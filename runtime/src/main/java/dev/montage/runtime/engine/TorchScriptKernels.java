@@ -1,0 +1,229 @@
+package dev.montage.runtime.engine;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.Arrays;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
+
+/**
+ * {@link Kernels} implemented by tiny TorchScript modules that are written in memory at run time
+ * (see {@link TorchScriptArchive}), loaded once each on first use and then called like functions.
+ *
+ * <p>Each distinct kernel variant (group norm with its group count and epsilon, gelu with or without the
+ * tanh approximation, a cast to a given dtype, ...) is its own one-method module: TorchScript constants go
+ * into the source, so every argument that reaches the module is a tensor. The modules have no parameters,
+ * so one set serves arrays on any device. Instances are thread-safe.
+ *
+ * <p>Results are ordinary (non-inference) tensors attached to the manager of the first array argument;
+ * the argument arrays are neither closed nor modified.
+ */
+public final class TorchScriptKernels implements Kernels, AutoCloseable {
+    private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
+
+    private final PtNDManager modules;
+    private final ConcurrentMap<String, PtSymbolBlock> loaded = new ConcurrentHashMap<>();
+
+    /**
+     * @param owner a PyTorch-engine manager; the loaded modules live in a sub-manager of it and are
+     *              released by {@link #close()} or when it closes
+     * @throws IllegalArgumentException when {@code owner} belongs to another engine
+     */
+    public TorchScriptKernels(NDManager owner) {
+        if (!(owner instanceof PtNDManager)) {
+            throw new IllegalArgumentException("TorchScript kernels need a PyTorch engine manager, got "
+                    + owner.getClass().getName() + " of engine " + owner.getEngine().getEngineName());
+        }
+        modules = (PtNDManager) owner.newSubManager();
+        modules.setName("montage-kernels");
+    }
+
+    @Override
+    public NDArray scaledDotProductAttention(NDArray q, NDArray k, NDArray v, NDArray bias) {
+        Objects.requireNonNull(q, "q");
+        Objects.requireNonNull(k, "k");
+        Objects.requireNonNull(v, "v");
+        if (bias == null) {
+            return forward("q: Tensor, k: Tensor, v: Tensor", "torch.scaled_dot_product_attention(q, k, v)",
+                    q, k, v);
+        }
+        // SDPA wants a float mask in the query dtype, while biases are usually built in float32
+        return forward("q: Tensor, k: Tensor, v: Tensor, bias: Tensor",
+                "torch.scaled_dot_product_attention(q, k, v, torch.to(bias, q.dtype))", q, k, v, bias);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>{@code weight} and {@code bias} are converted to the dtype of {@code x} inside the kernel, so float32
+     * parameters may be used with bf16 activations.
+     *
+     * @throws IllegalArgumentException when {@code groups} is not positive or {@code eps} is negative or not finite
+     */
+    @Override
+    public NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        Objects.requireNonNull(x, "x");
+        if (groups <= 0) {
+            throw new IllegalArgumentException("group norm needs a positive group count, got " + groups);
+        }
+        if (!Double.isFinite(eps) || eps < 0) {
+            throw new IllegalArgumentException("group norm needs a finite eps >= 0, got " + eps);
+        }
+        StringBuilder params = new StringBuilder("x: Tensor");
+        NDList args = new NDList(x);
+        String weightArg = optionalParam("weight", weight, params, args);
+        String biasArg = optionalParam("bias", bias, params, args);
+        String call = "torch.group_norm(x, " + groups + ", " + weightArg + ", " + biasArg + ", " + eps + ", True)";
+        return forward(params.toString(), call, args.toArray(new NDArray[0]));
+    }
+
+    @Override
+    public NDArray silu(NDArray x) {
+        return forward("x: Tensor", "torch.silu(x)", Objects.requireNonNull(x, "x"));
+    }
+
+    @Override
+    public NDArray gelu(NDArray x, boolean tanhApproximation) {
+        String call = tanhApproximation ? "torch.gelu(x, approximate=\"tanh\")" : "torch.gelu(x)";
+        return forward("x: Tensor", call, Objects.requireNonNull(x, "x"));
+    }
+
+    @Override
+    public NDArray zeros(NDManager manager, Shape shape, ComputeDType dtype) {
+        Objects.requireNonNull(dtype, "dtype");
+        if (dtype == ComputeDType.BFLOAT16) {
+            try (NDArray f32 = manager.zeros(shape, DataType.FLOAT32)) {
+                return cast(f32, dtype);
+            }
+        }
+        return manager.zeros(shape, dtype == ComputeDType.FLOAT16 ? DataType.FLOAT16 : DataType.FLOAT32);
+    }
+
+    @Override
+    public NDArray cast(NDArray x, ComputeDType dtype) {
+        Objects.requireNonNull(dtype, "dtype");
+        return forward("x: Tensor", "torch.to(x, " + scalarTypeId(dtype) + ")", Objects.requireNonNull(x, "x"));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * @throws IllegalArgumentException when the array is in none of the compute dtypes
+     */
+    @Override
+    public ComputeDType dtypeOf(NDArray x) {
+        // DJL's JNI reports every dtype it cannot map, bf16 included, as UNKNOWN; reading it is safe
+        DataType reported = x.getDataType();
+        if (reported == DataType.FLOAT32) {
+            return ComputeDType.FLOAT32;
+        }
+        if (reported == DataType.FLOAT16) {
+            return ComputeDType.FLOAT16;
+        }
+        if (reported == DataType.UNKNOWN
+                && scalarTypeIdOf(ptArray(x, "x")) == scalarTypeId(ComputeDType.BFLOAT16)) {
+            return ComputeDType.BFLOAT16;
+        }
+        throw new IllegalArgumentException("array of DJL dtype " + reported + " and shape " + x.getShape()
+                + " is in none of the compute dtypes " + Arrays.toString(ComputeDType.values()));
+    }
+
+    /** Releases the loaded modules; arrays returned earlier stay valid. */
+    @Override
+    public void close() {
+        modules.close();
+        loaded.clear();
+    }
+
+    /** c10::ScalarType ids, which TorchScript uses for dtypes. */
+    private static int scalarTypeId(ComputeDType dtype) {
+        return switch (dtype) {
+            case FLOAT16 -> 5;
+            case FLOAT32 -> 6;
+            case BFLOAT16 -> 15;
+        };
+    }
+
+    private static String optionalParam(String name, NDArray value, StringBuilder params, NDList args) {
+        if (value == null) {
+            return "None";
+        }
+        params.append(", ").append(name).append(": Tensor");
+        args.add(value);
+        return "torch.to(" + name + ", x.dtype)";
+    }
+
+    private long scalarTypeIdOf(PtNDArray x) {
+        // an int result needs the IValue call; DJL's NDList call only returns tensors
+        try (IValue arg = IValue.from(x); IValue id = IValueUtils.forward(module(DTYPE_SOURCE), new IValue[] {arg})) {
+            return id.toLong();
+        }
+    }
+
+    /**
+     * Runs a one-method module {@code forward(self, <params>) -> Tensor: return <expression>}.
+     *
+     * <p>DJL's NDList call is used rather than its IValue call because only the former runs outside
+     * {@code c10::InferenceMode}: inference tensors reject in-place updates outside that mode, and model code
+     * does update kernel results in place.
+     */
+    private NDArray forward(String params, String expression, NDArray... inputs) {
+        String source = "  def forward(self, " + params + ") -> Tensor:\n    return " + expression + "\n";
+        PtSymbolBlock module = module(source);
+        NDList args = new NDList(inputs.length);
+        try (NDList aliases = new NDList()) {
+            for (int i = 0; i < inputs.length; i++) {
+                PtNDArray input = ptArray(inputs[i], "argument " + i);
+                if (input.getName() == null) {
+                    args.add(input);
+                } else {
+                    // DJL reads dicts, tuples and method names out of array names ("a.b", "x[]", ...);
+                    // an unnamed alias of the same storage passes the tensor through unchanged
+                    NDArray alias = input.stopGradient();
+                    aliases.add(alias);
+                    args.add(alias);
+                }
+            }
+            return IValueUtils.forward(module, args, true).singletonOrThrow();
+        }
+    }
+
+    private PtSymbolBlock module(String source) {
+        if (!modules.isOpen()) {
+            throw new IllegalStateException("the TorchScript kernels are closed");
+        }
+        return loaded.computeIfAbsent(source, this::load);
+    }
+
+    private PtSymbolBlock load(String source) {
+        byte[] archive = TorchScriptArchive.withMethods(source);
+        try {
+            return JniUtils.loadModule(modules, new ByteArrayInputStream(archive), true, false);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot load a TorchScript kernel from memory", e);
+        }
+    }
+
+    private static PtNDArray ptArray(NDArray array, String what) {
+        if (array instanceof PtNDArray pt) {
+            return pt;
+        }
+        throw new IllegalArgumentException("TorchScript kernels run on PyTorch arrays, but " + what + " is a "
+                + array.getClass().getName());
+    }
+}

@@ -1,0 +1,130 @@
+package dev.montage.runtime.engine;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import ai.djl.Device;
+import ai.djl.engine.Engine;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.types.Shape;
+import dev.montage.api.host.ComputeDType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class MontageEngineTest {
+
+    @Test
+    void startsPyTorch271OnTheCpuOffline() {
+        try (MontageEngine engine = MontageEngine.start(EngineConfig.of("cpu", "float32"))) {
+            EngineInfo info = engine.info();
+
+            assertEquals("true", System.getProperty("ai.djl.offline"));
+            assertEquals("PyTorch", info.engineName());
+            assertEquals("2.7.1", info.engineVersion());
+            assertEquals("cpu", info.device());
+            assertEquals(Device.cpu(), engine.device());
+            assertEquals(ComputeDType.FLOAT32, engine.computeDType());
+            assertTrue(info.intraOpThreads() > 0 && info.interOpThreads() > 0, info.describe());
+            assertTrue(engine.describe().startsWith("PyTorch 2.7.1 on cpu, compute dtype float32, threads "),
+                    engine.describe());
+            NDArray ones = engine.manager().ones(new Shape(2));
+            assertEquals(Device.cpu(), ones.getDevice());
+        }
+    }
+
+    @Test
+    void cudaWithoutAGpuIsAClearError() {
+        assumeTrue(Engine.getEngine("PyTorch").getGpuCount() == 0, "this machine has a CUDA device");
+
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> MontageEngine.start(EngineConfig.of("cuda", "float16")));
+
+        assertTrue(e.getMessage().startsWith("device 'cuda' was requested, but "), e.getMessage());
+        assertTrue(e.getMessage().contains("only cpu is available"), e.getMessage());
+    }
+
+    @Test
+    void autoFallsBackToTheCpu() {
+        assumeTrue(Engine.getEngine("PyTorch").getGpuCount() == 0, "this machine has a CUDA device");
+
+        try (MontageEngine engine = MontageEngine.start(EngineConfig.of("auto", "float32"))) {
+            assertEquals("cpu", engine.info().device());
+        }
+    }
+
+    @Test
+    void resolvesDevicesAgainstTheGpuCount() {
+        assertEquals(Device.gpu(0), MontageEngine.resolveDevice(EngineConfig.of("auto", "auto"), 2, true));
+        assertEquals(Device.cpu(), MontageEngine.resolveDevice(EngineConfig.of("auto", "auto"), 0, true));
+        assertEquals(Device.gpu(1), MontageEngine.resolveDevice(EngineConfig.of("cuda:1", "auto"), 2, true));
+        assertEquals(Device.cpu(), MontageEngine.resolveDevice(EngineConfig.of("cpu", "auto"), 2, true));
+    }
+
+    @Test
+    void aMissingCudaDeviceNamesTheAvailableOnes() {
+        IllegalStateException tooHigh = assertThrows(IllegalStateException.class,
+                () -> MontageEngine.resolveDevice(EngineConfig.of("cuda:2", "auto"), 2, true));
+        IllegalStateException noDriver = assertThrows(IllegalStateException.class,
+                () -> MontageEngine.resolveDevice(EngineConfig.of("cuda", "auto"), 0, true));
+        IllegalStateException cpuBuild = assertThrows(IllegalStateException.class,
+                () -> MontageEngine.resolveDevice(EngineConfig.of("cuda:0", "auto"), 0, false));
+
+        assertEquals("device 'cuda:2' was requested, but available are cpu and cuda:0 to cuda:1; "
+                + "set device to cpu or auto", tooHigh.getMessage());
+        assertTrue(noDriver.getMessage().contains("finds no CUDA device"), noDriver.getMessage());
+        assertTrue(cpuBuild.getMessage().contains("CPU-only build"), cpuBuild.getMessage());
+    }
+
+    @Test
+    void autoDTypeOnTheCpuFollowsTheBf16Flags() throws Exception {
+        boolean bf16Cpu = MontageEngine.cpuHasBf16(Files.readString(Path.of("/proc/cpuinfo")));
+
+        assertEquals(bf16Cpu ? ComputeDType.BFLOAT16 : ComputeDType.FLOAT32,
+                MontageEngine.resolveDType(EngineConfig.of("cpu", "auto"), Device.cpu()));
+        assertEquals(ComputeDType.FLOAT16, MontageEngine.resolveDType(EngineConfig.of("cpu", "fp16"), Device.cpu()));
+    }
+
+    @Test
+    void readsTheBf16FlagsFromCpuInfo() {
+        assertTrue(MontageEngine.cpuHasBf16("processor\t: 0\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n"));
+        assertTrue(MontageEngine.cpuHasBf16("flags\t\t: fpu avx512_bf16\n"));
+        assertFalse(MontageEngine.cpuHasBf16("flags\t\t: fpu avx2 avx512f\n"));
+        assertFalse(MontageEngine.cpuHasBf16(""));
+    }
+
+    @Test
+    void appliesConfiguredThreadCounts() {
+        int original;
+        try (MontageEngine engine = MontageEngine.start(EngineConfig.of("cpu", "float32"))) {
+            original = engine.info().intraOpThreads();
+        }
+        try (MontageEngine engine = MontageEngine.start(new EngineConfig("cpu", "float32", 1, 0))) {
+            assertEquals(1, engine.info().intraOpThreads());
+        } finally {
+            MontageEngine.start(new EngineConfig("cpu", "float32", original, 0)).close();
+        }
+    }
+
+    @Test
+    void theInterOpThreadCountIsFixedByItsFirstSetting() {
+        // the only test in this JVM that sets the inter-op count, which PyTorch accepts once per process
+        int wanted;
+        try (MontageEngine engine = MontageEngine.start(EngineConfig.of("cpu", "float32"))) {
+            wanted = engine.info().interOpThreads() + 1;
+        }
+        try (MontageEngine engine = MontageEngine.start(new EngineConfig("cpu", "float32", 0, wanted))) {
+            assertEquals(wanted, engine.info().interOpThreads());
+        }
+        MontageEngine.start(new EngineConfig("cpu", "float32", 0, wanted)).close();
+
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> MontageEngine.start(new EngineConfig("cpu", "float32", 0, wanted + 1)));
+        assertEquals("cannot use " + (wanted + 1) + " inter-op threads: PyTorch already runs with " + wanted
+                + " and fixes that count once it was set or parallel work started; "
+                + "configure it in the first engine this JVM starts", e.getMessage());
+    }
+}

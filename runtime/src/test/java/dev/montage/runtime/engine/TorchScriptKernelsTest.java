@@ -1,0 +1,282 @@
+package dev.montage.runtime.engine;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.Activation;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.runtime.weights.HalfFloats;
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipInputStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Each kernel against a composite of plain DJL operations in float32, plus the bf16 and lifecycle contracts. */
+class TorchScriptKernelsTest {
+    private static final float TOLERANCE = 1e-5f;
+
+    private static MontageEngine engine;
+    private static TorchScriptKernels kernels;
+    private NDManager manager;
+
+    @BeforeAll
+    static void startEngine() {
+        engine = MontageEngine.start(EngineConfig.of("cpu", "float32"));
+        kernels = (TorchScriptKernels) engine.kernels();
+        engine.manager().getEngine().setRandomSeed(7);
+    }
+
+    @AfterAll
+    static void closeEngine() {
+        engine.close();
+    }
+
+    @BeforeEach
+    void newManager() {
+        manager = engine.manager().newSubManager();
+    }
+
+    @AfterEach
+    void closeManager() {
+        manager.close();
+    }
+
+    @Test
+    void attentionMatchesSoftmaxOfScaledScores() {
+        NDArray q = manager.randomNormal(new Shape(2, 3, 16, 8));
+        NDArray k = manager.randomNormal(new Shape(2, 3, 12, 8));
+        NDArray v = manager.randomNormal(new Shape(2, 3, 12, 5));
+
+        assertClose(referenceAttention(q, k, v, null), kernels.scaledDotProductAttention(q, k, v, null));
+    }
+
+    @Test
+    void attentionAddsTheBias() {
+        NDArray q = manager.randomNormal(new Shape(2, 3, 16, 8));
+        NDArray k = manager.randomNormal(new Shape(2, 3, 12, 8));
+        NDArray v = manager.randomNormal(new Shape(2, 3, 12, 5));
+        // a layout mask: every query sees only part of the keys, the rest get -10000
+        NDArray bias = manager.zeros(new Shape(2, 1, 16, 12));
+        bias.set(new NDIndex(":, :, :8, 6:"), -10000f);
+        bias.set(new NDIndex(":, :, 8:, :6"), -10000f);
+
+        NDArray attended = kernels.scaledDotProductAttention(q, k, v, bias);
+
+        assertClose(referenceAttention(q, k, v, bias), attended);
+        NDArray unmasked = kernels.scaledDotProductAttention(q, k, v, null);
+        assertTrue(attended.sub(unmasked).abs().max().getFloat() > 0.1f, "the bias changed nothing");
+    }
+
+    @Test
+    void groupNormMatchesMeanAndVarianceOverEachGroup() {
+        NDArray x = manager.randomNormal(2f, 3f, new Shape(2, 8, 5, 5), DataType.FLOAT32);
+        NDArray weight = manager.randomNormal(new Shape(8));
+        NDArray bias = manager.randomNormal(new Shape(8));
+
+        assertClose(referenceGroupNorm(x, 4, weight, bias, 1e-5), kernels.groupNorm(x, 4, weight, bias, 1e-5));
+        assertClose(referenceGroupNorm(x, 2, null, null, 1e-6), kernels.groupNorm(x, 2, null, null, 1e-6));
+        assertClose(referenceGroupNorm(x, 8, null, bias, 0), kernels.groupNorm(x, 8, null, bias, 0));
+    }
+
+    @Test
+    void groupNormUsesTheGivenEpsilon() {
+        NDArray x = manager.randomNormal(new Shape(1, 4, 3, 3)).mul(0.1f);
+
+        assertClose(referenceGroupNorm(x, 2, null, null, 0.5), kernels.groupNorm(x, 2, null, null, 0.5));
+    }
+
+    @Test
+    void groupNormRejectsBadArgumentsBeforeTheyReachTheSource() {
+        NDArray x = manager.ones(new Shape(1, 4, 2, 2));
+
+        assertThrows(IllegalArgumentException.class, () -> kernels.groupNorm(x, 0, null, null, 1e-5));
+        assertThrows(IllegalArgumentException.class, () -> kernels.groupNorm(x, 2, null, null, Double.NaN));
+        assertThrows(IllegalArgumentException.class, () -> kernels.groupNorm(x, 2, null, null, -1));
+    }
+
+    @Test
+    void siluIsXTimesSigmoid() {
+        NDArray x = manager.randomNormal(0f, 4f, new Shape(64), DataType.FLOAT32);
+
+        assertClose(x.mul(Activation.sigmoid(x)), kernels.silu(x));
+    }
+
+    @Test
+    void exactGeluUsesErf() {
+        NDArray x = manager.randomNormal(0f, 3f, new Shape(64), DataType.FLOAT32);
+        NDArray reference = x.mul(0.5f).mul(x.div(Math.sqrt(2)).erf().add(1));
+
+        assertClose(reference, kernels.gelu(x, false));
+    }
+
+    @Test
+    void tanhGeluUsesTheCubicApproximation() {
+        NDArray x = manager.randomNormal(0f, 3f, new Shape(64), DataType.FLOAT32);
+        NDArray inner = x.add(x.pow(3).mul(0.044715f)).mul(Math.sqrt(2 / Math.PI));
+        NDArray reference = x.mul(0.5f).mul(inner.tanh().add(1));
+
+        assertClose(reference, kernels.gelu(x, true));
+    }
+
+    @Test
+    void bf16RoundTripKeepsRepresentableValuesAndRoundsToNearestEven() {
+        float[] representable = {0f, 1f, -2f, 0.5f, 3.140625f, 1024f, -0.0078125f, 65280f};
+        NDArray bf16 = kernels.cast(manager.create(representable), ComputeDType.BFLOAT16);
+
+        assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(bf16));
+        assertEquals(2L * representable.length, bf16.toByteBuffer().remaining(), "not 2 bytes per element");
+        assertArrayEquals(representable, kernels.cast(bf16, ComputeDType.FLOAT32).toFloatArray());
+
+        float[] values = manager.randomNormal(new Shape(256)).toFloatArray();
+        float[] expected = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            expected[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(values[i]));
+        }
+        NDArray rounded = kernels.cast(kernels.cast(manager.create(values), ComputeDType.BFLOAT16),
+                ComputeDType.FLOAT32);
+        assertArrayEquals(expected, rounded.toFloatArray());
+    }
+
+    @Test
+    void castsToFloat16AndBack() {
+        float[] values = {0.5f, -3f, 1000f};
+        NDArray half = kernels.cast(manager.create(values), ComputeDType.FLOAT16);
+
+        assertEquals(DataType.FLOAT16, half.getDataType());
+        assertEquals(ComputeDType.FLOAT16, kernels.dtypeOf(half));
+        assertArrayEquals(values, kernels.cast(half, ComputeDType.FLOAT32).toFloatArray());
+    }
+
+    @Test
+    void bf16MatMulThroughDjlIsCloseToFloat32() {
+        NDArray a = manager.randomNormal(new Shape(32, 64));
+        NDArray b = manager.randomNormal(new Shape(64, 16));
+        NDArray exact = a.matMul(b);
+
+        NDArray product = kernels.cast(a, ComputeDType.BFLOAT16).matMul(kernels.cast(b, ComputeDType.BFLOAT16));
+
+        assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(product));
+        float error = kernels.cast(product, ComputeDType.FLOAT32).sub(exact).abs().max().getFloat();
+        float scale = exact.abs().max().getFloat();
+        assertTrue(error / scale < 2e-2f, "relative error " + error / scale);
+    }
+
+    @Test
+    void resultsJoinTheFirstArgumentsManagerAndNothingElseStays() {
+        NDManager other = engine.manager().newSubManager();
+        try (other) {
+            NDArray x = manager.randomNormal(new Shape(1, 4, 3, 3));
+            NDArray weight = other.ones(new Shape(4));
+            NDArray bias = other.zeros(new Shape(3, 3));
+            // DJL would read dotted names as dict keys; the kernels must pass such arrays as plain tensors
+            x.setName("down.0.norm1.input");
+            weight.setName("down.0.norm1.weight");
+            bias.setName("mask[]");
+            int ownBefore = manager.getManagedArrays().size();
+            int otherBefore = other.getManagedArrays().size();
+
+            List<NDArray> results = new ArrayList<>();
+            results.add(kernels.groupNorm(x, 2, weight, null, 1e-5));
+            results.add(kernels.silu(x));
+            results.add(kernels.gelu(x, false));
+            results.add(kernels.cast(x, ComputeDType.BFLOAT16));
+            results.add(kernels.scaledDotProductAttention(x, x, x, bias));
+            kernels.dtypeOf(results.get(3));
+
+            for (NDArray result : results) {
+                assertSame(manager, result.getManager());
+            }
+            assertEquals(ownBefore + results.size(), manager.getManagedArrays().size());
+            assertEquals(otherBefore, other.getManagedArrays().size());
+            assertEquals("down.0.norm1.weight", weight.getName());
+        }
+    }
+
+    @Test
+    void resultsAcceptInPlaceUpdates() {
+        NDArray x = manager.ones(new Shape(4));
+
+        NDArray y = kernels.silu(x).addi(1);
+
+        assertClose(x.mul(Activation.sigmoid(x)).add(1), y);
+    }
+
+    @Test
+    void dtypeOfRejectsNonComputeTypes() {
+        NDArray ints = manager.create(new int[] {1, 2});
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> kernels.dtypeOf(ints));
+        assertTrue(e.getMessage().contains("int32"), e.getMessage());
+    }
+
+    @Test
+    void closedKernelsRefuseWork() {
+        TorchScriptKernels own = new TorchScriptKernels(manager);
+        NDArray x = manager.ones(new Shape(2));
+        own.silu(x);
+
+        own.close();
+
+        assertThrows(IllegalStateException.class, () -> own.silu(x));
+    }
+
+    @Test
+    void archivesHoldTheFourStoredEntries() throws IOException {
+        byte[] archive = TorchScriptArchive.withMethods("  def forward(self, x: Tensor) -> Tensor:\n    return x\n");
+
+        List<String> names = new ArrayList<>();
+        try (ZipInputStream zip = new ZipInputStream(new ByteArrayInputStream(archive))) {
+            for (ZipEntry entry = zip.getNextEntry(); entry != null; entry = zip.getNextEntry()) {
+                assertEquals(ZipEntry.STORED, entry.getMethod(), entry.getName());
+                names.add(entry.getName());
+            }
+        }
+        assertEquals(List.of("archive/version", "archive/constants.pkl", "archive/data.pkl",
+                "archive/code/__torch__.py"), names);
+    }
+
+    private static NDArray referenceAttention(NDArray q, NDArray k, NDArray v, NDArray bias) {
+        long headDim = q.getShape().get(q.getShape().dimension() - 1);
+        NDArray scores = q.matMul(k.swapAxes(-1, -2)).div(Math.sqrt(headDim));
+        if (bias != null) {
+            scores = scores.add(bias);
+        }
+        return scores.softmax(-1).matMul(v);
+    }
+
+    private static NDArray referenceGroupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        Shape shape = x.getShape();
+        long channels = shape.get(1);
+        NDArray grouped = x.reshape(shape.get(0), groups, -1);
+        NDArray centred = grouped.sub(grouped.mean(new int[] {2}, true));
+        NDArray variance = centred.square().mean(new int[] {2}, true);
+        NDArray normalised = centred.div(variance.add(eps).sqrt()).reshape(shape);
+        Shape perChannel = new Shape(1, channels, 1, 1);
+        if (weight != null) {
+            normalised = normalised.mul(weight.reshape(perChannel));
+        }
+        return bias == null ? normalised : normalised.add(bias.reshape(perChannel));
+    }
+
+    private static void assertClose(NDArray expected, NDArray actual) {
+        assertEquals(expected.getShape(), actual.getShape());
+        assertEquals(DataType.FLOAT32, actual.getDataType());
+        float difference = expected.sub(actual).abs().max().getFloat();
+        assertTrue(difference <= TOLERANCE, "max difference " + difference);
+    }
+}
