@@ -1,12 +1,19 @@
 package dev.montage.api.host;
 
 import ai.djl.Device;
-
+import ai.djl.ndarray.NDManager;
+import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What the host gives a component factory: where to compute, in which dtype, with which kernels, and the
- * model files the profile configured for the component.
+ * model files the profile configured.
+ *
+ * <p>Model keys are the diffusers component names of the base model ({@code unet}, {@code vae},
+ * {@code text_encoder}, {@code text_encoder_2}, {@code tokenizer}, {@code tokenizer_2}, {@code scheduler})
+ * plus the MS-Diffusion and ControlNet entries of the profile ({@code image_encoder}, {@code ms_adapter},
+ * {@code controlnet.canny}, ...).
  */
 public interface ComponentContext {
 
@@ -19,12 +26,28 @@ public interface ComponentContext {
     /** Fused kernels for that device and dtype. */
     Kernels kernels();
 
+    /** A long-lived manager on {@link #device()} for the component's weights (closed with the pipeline). */
+    NDManager manager();
+
     /**
-     * A configured model component folder, e.g. {@code "unet"} of the base model or {@code "image_encoder"}.
+     * A configured model component folder ({@code config.json} + weights).
      *
-     * @throws IllegalArgumentException naming the key, and the profile entry that should provide it
+     * @throws IllegalArgumentException naming the key and the profile entry that should provide it
      */
     ModelFolder model(String key);
+
+    /**
+     * The tensors of a configured checkpoint file, e.g. {@code ms_adapter} ({@code ms_adapter.bin}).
+     *
+     * @throws IllegalArgumentException naming the key and the profile entry that should provide it
+     */
+    ModelWeights checkpoint(String key);
+
+    /** A configured path (file or folder), if the profile has one under that key. */
+    Optional<Path> path(String key);
+
+    /** The base model's pipeline settings ({@code model_index.json}), empty when there is none. */
+    ModelConfig pipelineConfig();
 
     /** Component-specific settings from the profile (empty when none). */
     Map<String, String> options();
