@@ -15,6 +15,13 @@ public interface ModelFolder {
     /** The component's {@code config.json}. */
     ModelConfig config();
 
+    /**
+     * Another JSON file of the folder, e.g. {@code scheduler_config.json} or {@code preprocessor_config.json}.
+     *
+     * @throws IllegalArgumentException naming the file when it is missing or not a JSON object
+     */
+    ModelConfig json(String fileName);
+
     /** The component's weights. */
     ModelWeights weights();
 

@@ -49,10 +49,15 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
     @Override
     public synchronized ModelConfig config() {
         if (config == null) {
-            Path file = path.resolve("config.json");
-            config = new ModelConfig(file.toString(), JsonFiles.readObject(file));
+            config = json("config.json");
         }
         return config;
+    }
+
+    @Override
+    public ModelConfig json(String fileName) {
+        Path file = path.resolve(fileName);
+        return new ModelConfig(file.toString(), JsonFiles.readObject(file));
     }
 
     @Override
