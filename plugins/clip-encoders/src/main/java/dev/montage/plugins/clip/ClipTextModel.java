@@ -94,7 +94,8 @@ final class ClipTextModel implements AutoCloseable {
         try (NDManager scope = manager.newSubManager()) {
             NDArray idArray = scope.create(flat, new Shape(batch, len));
             NDArray tokens = Embedding.embedding(idArray, tokenEmbedding, SparseFormat.DENSE).singletonOrThrow();
-            NDArray x = tokens.add(positionEmbedding.get(new NDIndex(":" + len)));
+            // indexing attaches to the indexed array's manager unless told otherwise: keep it in the scope
+            NDArray x = tokens.add(positionEmbedding.get(scope, new NDIndex(":" + len)));
             NDArray causal = causalBias(scope, len);
             NDArray penultimate = null;
             for (int i = 0; i < layers.size(); i++) {

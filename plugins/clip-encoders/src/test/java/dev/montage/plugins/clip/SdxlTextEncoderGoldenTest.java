@@ -104,6 +104,32 @@ class SdxlTextEncoderGoldenTest {
         }
     }
 
+    @Test
+    void encodingIsDeterministicAndLeavesNoArraysBehind() {
+        try (NDManager warmUp = TestEngine.manager().newSubManager()) {
+            // kernels are compiled on first use and stay cached for the engine's lifetime
+            encoder.encode(warmUp, List.of("x"));
+        }
+        int before = TestEngine.manager().getManagedArrays().size();
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            TextEncoder.PromptEmbeddings a = encoder.encode(m, List.of("a dog on the beach"));
+            TextEncoder.PromptEmbeddings b = encoder.encode(m, List.of("a dog on the beach"));
+            assertArrayEquals(a.tokens().toFloatArray(), b.tokens().toFloatArray());
+            assertArrayEquals(a.pooled().toFloatArray(), b.pooled().toFloatArray());
+            encoder.encodePhrases(m, List.of("dog"));
+            // only the returned arrays: 2 + 2 + 1
+            assertEquals(5, m.getManagedArrays().size());
+        }
+        assertEquals(before, TestEngine.manager().getManagedArrays().size());
+    }
+
+    @Test
+    void factoryIsFoundByServiceLoader() {
+        boolean found = java.util.ServiceLoader.load(dev.montage.api.spi.ComponentFactory.class).stream()
+                .anyMatch(p -> p.type() == SdxlTextEncoderFactory.class);
+        assertEquals(true, found);
+    }
+
     private static long[] toLongs(int[] ids) {
         long[] out = new long[ids.length];
         for (int i = 0; i < ids.length; i++) {

@@ -1,0 +1,36 @@
+package dev.montage.plugins.clip;
+
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.TextEncoder;
+
+/**
+ * SDXL's two CLIP text towers from the base model's {@code tokenizer}, {@code tokenizer_2}, {@code text_encoder}
+ * and {@code text_encoder_2} folders.
+ */
+public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder> {
+
+    @Override
+    public ComponentKind kind() {
+        return ComponentKind.TEXT_ENCODER;
+    }
+
+    @Override
+    public String id() {
+        return "sdxl-clip";
+    }
+
+    @Override
+    public String description() {
+        return "SDXL text encoders: CLIP ViT-L + OpenCLIP bigG, penultimate hidden states, pooled projection";
+    }
+
+    @Override
+    public TextEncoder create(ComponentContext context) {
+        return new SdxlTextEncoder(context.model("tokenizer"), context.model("tokenizer_2"),
+                context.model("text_encoder"), context.model("text_encoder_2"),
+                context.pipelineConfig().getBoolean("force_zeros_for_empty_prompt", true), context.manager(),
+                context.kernels(), context.dtype());
+    }
+}
