@@ -15,7 +15,9 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * A CLIP text tower as transformers lays it out ({@code CLIPTextModel}, and {@code CLIPTextModelWithProjection}
@@ -68,6 +70,39 @@ final class ClipTextModel implements AutoCloseable {
 
     ClipConfig config() {
         return config;
+    }
+
+    /**
+     * The tensors a checkpoint of this configuration holds, by name and shape (used to write random models
+     * in the real layout).
+     */
+    static Map<String, long[]> weightShapes(ClipConfig c, boolean withProjection) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        long d = c.hiddenSize();
+        long ff = c.intermediateSize();
+        shapes.put("text_model.embeddings.token_embedding.weight", new long[] {c.vocabSize(), d});
+        shapes.put("text_model.embeddings.position_embedding.weight", new long[] {c.maxPositions(), d});
+        for (int i = 0; i < c.layers(); i++) {
+            String l = "text_model.encoder.layers." + i + ".";
+            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+                shapes.put(l + "self_attn." + proj + ".weight", new long[] {d, d});
+                shapes.put(l + "self_attn." + proj + ".bias", new long[] {d});
+            }
+            for (String norm : new String[] {"layer_norm1", "layer_norm2"}) {
+                shapes.put(l + norm + ".weight", new long[] {d});
+                shapes.put(l + norm + ".bias", new long[] {d});
+            }
+            shapes.put(l + "mlp.fc1.weight", new long[] {ff, d});
+            shapes.put(l + "mlp.fc1.bias", new long[] {ff});
+            shapes.put(l + "mlp.fc2.weight", new long[] {d, ff});
+            shapes.put(l + "mlp.fc2.bias", new long[] {d});
+        }
+        shapes.put("text_model.final_layer_norm.weight", new long[] {d});
+        shapes.put("text_model.final_layer_norm.bias", new long[] {d});
+        if (withProjection) {
+            shapes.put("text_projection.weight", new long[] {c.projectionDim(), d});
+        }
+        return shapes;
     }
 
     /**
