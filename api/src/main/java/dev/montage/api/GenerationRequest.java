@@ -24,6 +24,8 @@ import java.util.Optional;
  * @param numImages      images per request, &gt; 0
  * @param scheduler      scheduler component id, or empty for the profile's default
  * @param autoLayout     auto layout settings, or empty for fixed boxes
+ * @param initLatents    starting noise to use instead of drawing it from {@code seed}: [numImages, C, h, w] with
+ *                       h = height/8, w = width/8 for SDXL
  */
 public record GenerationRequest(
         String prompt,
@@ -38,7 +40,8 @@ public record GenerationRequest(
         long seed,
         int numImages,
         Optional<String> scheduler,
-        Optional<AutoLayout> autoLayout) {
+        Optional<AutoLayout> autoLayout,
+        Optional<Latents> initLatents) {
 
     /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
@@ -53,6 +56,7 @@ public record GenerationRequest(
         controls = List.copyOf(Objects.requireNonNullElse(controls, List.of()));
         scheduler = Objects.requireNonNullElse(scheduler, Optional.empty());
         autoLayout = Objects.requireNonNullElse(autoLayout, Optional.empty());
+        initLatents = Objects.requireNonNullElse(initLatents, Optional.empty());
         negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
@@ -94,6 +98,10 @@ public record GenerationRequest(
             errors.add(new FieldError("autoLayout.startStep",
                     "must be < steps (" + steps + "), got " + autoLayout.get().startStep()));
         }
+        if (initLatents.isPresent() && initLatents.get().shape()[0] != numImages) {
+            errors.add(new FieldError("initLatents", "batch " + initLatents.get().shape()[0]
+                    + " must equal numImages " + numImages));
+        }
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
@@ -129,6 +137,7 @@ public record GenerationRequest(
         b.numImages = numImages;
         b.scheduler = scheduler.orElse(null);
         b.autoLayout = autoLayout.orElse(null);
+        b.initLatents = initLatents.orElse(null);
         return b;
     }
 
@@ -147,6 +156,7 @@ public record GenerationRequest(
         private int numImages = 1;
         private String scheduler;
         private AutoLayout autoLayout;
+        private Latents initLatents;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -214,13 +224,18 @@ public record GenerationRequest(
             return this;
         }
 
+        public Builder initLatents(Latents v) {
+            initLatents = v;
+            return this;
+        }
+
         /**
          * @throws InvalidRequestException listing every invalid field
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
                     guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler),
-                    Optional.ofNullable(autoLayout));
+                    Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents));
         }
     }
 }
