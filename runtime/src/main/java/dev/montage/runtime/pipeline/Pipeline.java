@@ -1,0 +1,320 @@
+package dev.montage.runtime.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.montage.api.Box;
+import dev.montage.api.GenerationContext;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.GenerationResult;
+import dev.montage.api.Latents;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
+import dev.montage.api.SubjectLayout;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.ImageEncoder;
+import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.Scheduler;
+import dev.montage.api.spi.SubjectResampler;
+import dev.montage.api.spi.TextEncoder;
+import java.awt.image.BufferedImage;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+
+/**
+ * The MS-Diffusion generation loop over the SPIs: text and subject conditioning, classifier-free guidance
+ * with {@code [uncond, cond]} batches, the scheduler's steps and the decode. It knows no concrete model.
+ *
+ * <p>Thread-safe: every generation keeps its state in its own {@link GenerationContext} and its own
+ * sub-manager, released when the generation ends (per-step tensors are released every step).
+ */
+public final class Pipeline {
+    private final TextEncoder textEncoder;
+    private final ImageEncoder imageEncoder;
+    private final SubjectResampler resampler;
+    private final DenoisingModel denoiser;
+    private final Map<String, Scheduler> schedulers;
+    private final String defaultScheduler;
+    private final LatentDecoder decoder;
+    private final NDManager root;
+    private final Kernels kernels;
+    private final ComputeDType dtype;
+    private final Map<String, String> description;
+
+    /**
+     * @param imageEncoder     may be null when subjects are not supported by this assembly
+     * @param resampler        may be null likewise
+     * @param schedulers       scheduler id to scheduler
+     * @param defaultScheduler the id used when a request names none
+     * @param root             manager on the engine's device; each generation takes a sub-manager of it
+     * @param description      component ids and model paths, embedded in every result's parameters
+     */
+    public Pipeline(TextEncoder textEncoder, ImageEncoder imageEncoder, SubjectResampler resampler,
+            DenoisingModel denoiser, Map<String, Scheduler> schedulers, String defaultScheduler,
+            LatentDecoder decoder, NDManager root, Kernels kernels, ComputeDType dtype,
+            Map<String, String> description) {
+        this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
+        this.imageEncoder = imageEncoder;
+        this.resampler = resampler;
+        this.denoiser = Objects.requireNonNull(denoiser, "denoiser");
+        this.schedulers = Map.copyOf(schedulers);
+        this.defaultScheduler = defaultScheduler;
+        this.decoder = Objects.requireNonNull(decoder, "decoder");
+        this.root = root;
+        this.kernels = kernels;
+        this.dtype = dtype;
+        this.description = Map.copyOf(description);
+        if (!this.schedulers.containsKey(defaultScheduler)) {
+            throw new IllegalArgumentException("default scheduler '" + defaultScheduler + "' is not among "
+                    + this.schedulers.keySet());
+        }
+    }
+
+    /** Scheduler ids this pipeline can run. */
+    public List<String> schedulerIds() {
+        List<String> ids = new ArrayList<>(schedulers.keySet());
+        Collections.sort(ids);
+        return ids;
+    }
+
+    /**
+     * Runs one generation.
+     *
+     * @throws CancellationException when the listener asked to stop; nothing of the generation remains
+     * @throws IllegalArgumentException naming what in the request this pipeline cannot serve
+     */
+    public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+        return generate(request, listener, null);
+    }
+
+    /**
+     * As {@link #generate(GenerationRequest, ProgressListener)}, also returning the final latents in
+     * {@code finalLatents[0]} when that array is given (for comparisons across implementations).
+     */
+    public GenerationResult generate(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
+        long start = System.nanoTime();
+        String schedulerId = request.scheduler().orElse(defaultScheduler);
+        Scheduler scheduler = schedulers.get(schedulerId);
+        if (scheduler == null) {
+            throw new IllegalArgumentException("unknown scheduler '" + schedulerId + "', expected one of "
+                    + schedulerIds());
+        }
+        if (!request.subjects().isEmpty() && (imageEncoder == null || resampler == null)) {
+            throw new IllegalArgumentException("this pipeline has no image encoder or resampler, so it cannot take "
+                    + request.subjects().size() + " subjects");
+        }
+        if (!request.controls().isEmpty()) {
+            throw new IllegalArgumentException("this pipeline has no conditioner for control '"
+                    + request.controls().get(0).type() + "'");
+        }
+        GenerationContext ctx = new GenerationContext(request);
+        try (NDManager gen = root.newSubManager()) {
+            listener.onStage("encoding prompt");
+            Conditioning c = conditioning(gen, request, ctx);
+            NDArray latents = initialLatents(gen, request);
+            Scheduler.Run run = scheduler.start(request.steps());
+            NDArray scaled = latents.mul(run.initNoiseSigma());
+            latents.close();
+            latents = scaled;
+            float[] timesteps = run.timesteps();
+            listener.onStage("denoising");
+            for (int i = 0; i < timesteps.length; i++) {
+                ctx.setStep(i, timesteps.length);
+                latents = step(gen, run, i, timesteps[i], latents, c, request, ctx);
+                Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+                if (!listener.onStep(i + 1, timesteps.length, elapsed) && i + 1 < timesteps.length) {
+                    throw new CancellationException("generation cancelled after step " + (i + 1) + " of "
+                            + timesteps.length);
+                }
+            }
+            if (finalLatents != null && finalLatents.length > 0) {
+                finalLatents[0] = toLatents(latents);
+            }
+            listener.onStage("decoding");
+            List<BufferedImage> images;
+            try (NDManager decode = gen.newSubManager()) {
+                images = Images.fromTensor(decoder.decode(decode, latents));
+            }
+            Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+            return new GenerationResult(images, request, parameters(request, schedulerId), elapsed);
+        }
+    }
+
+    /** Everything that does not depend on the latents: computed once per generation. */
+    private record Conditioning(NDArray context, NDArray pooled, NDArray timeIds, boolean guided) {
+    }
+
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, GenerationContext ctx) {
+        int n = request.numImages();
+        boolean guided = request.guidanceEnabled();
+        TextEncoder.PromptEmbeddings cond = textEncoder.encode(gen, Collections.nCopies(n, request.prompt()));
+        NDArray condContext = cond.tokens();
+        NDArray uncondContext = null;
+        NDArray uncondPooled = null;
+        if (guided) {
+            TextEncoder.PromptEmbeddings uncond = textEncoder.encodeNegative(gen,
+                    Collections.nCopies(n, request.negativePrompt()));
+            uncondContext = uncond.tokens();
+            uncondPooled = uncond.pooled();
+        }
+        if (!request.subjects().isEmpty()) {
+            NDArray imageTokens = subjectTokens(gen, request);
+            NDArray repeated = imageTokens.repeat(0, n);
+            condContext = condContext.concat(repeated, 1);
+            if (guided) {
+                uncondContext = uncondContext.concat(kernels.zeros(gen, repeated.getShape(), dtype), 1);
+            }
+            long dummy = imageTokens.getShape().get(1) - (long) request.subjects().size() * resampler.tokensPerSubject();
+            ctx.put(SubjectLayout.KEY, layout(request, guided, (int) dummy));
+        }
+        NDArray context = guided ? uncondContext.concat(condContext, 0) : condContext;
+        NDArray pooled = guided ? uncondPooled.concat(cond.pooled(), 0) : cond.pooled();
+        float h = request.height();
+        float w = request.width();
+        float[] ids = new float[(guided ? 2 : 1) * n * 6];
+        for (int b = 0; b < ids.length / 6; b++) {
+            // SDXL micro-conditioning: original size, crop top-left, target size
+            System.arraycopy(new float[] {h, w, 0, 0, h, w}, 0, ids, b * 6, 6);
+        }
+        NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
+        return new Conditioning(context, pooled, timeIds, guided);
+    }
+
+    /** [1, dummy + N·Q, D]: the learned dummy tokens, then each subject's resampled tokens in order. */
+    private NDArray subjectTokens(NDManager gen, GenerationRequest request) {
+        List<Subject> subjects = request.subjects();
+        List<BufferedImage> pictures = new ArrayList<>();
+        List<String> phrases = new ArrayList<>();
+        float[] boxes = new float[subjects.size() * 4];
+        boolean[] drop = new boolean[subjects.size()];
+        for (int i = 0; i < subjects.size(); i++) {
+            Subject s = subjects.get(i);
+            pictures.add(s.image());
+            phrases.add(s.phrase());
+            System.arraycopy(s.box().toArray(), 0, boxes, i * 4, 4);
+            drop[i] = s.dropGrounding();
+        }
+        try (NDManager scope = gen.newSubManager()) {
+            NDArray imageEmbeds = imageEncoder.encode(scope, pictures);
+            NDArray phraseEmbeds = textEncoder.encodePhrases(scope, phrases);
+            NDArray boxArray = castToCompute(scope.create(boxes, new Shape(subjects.size(), 4)));
+            NDArray tokens = resampler.resample(scope, imageEmbeds, phraseEmbeds, boxArray, drop);
+            long[] s = tokens.getShape().getShape();
+            NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
+            NDArray all = resampler.dummyTokens(scope).concat(flat, 1);
+            all.attach(gen);
+            return all;
+        }
+    }
+
+    private SubjectLayout layout(GenerationRequest request, boolean guided, int dummy) {
+        int n = request.numImages();
+        int subjects = request.subjects().size();
+        int rows = (guided ? 2 : 1) * n;
+        float[][][] boxes = new float[rows][subjects][4];
+        for (int r = guided ? n : 0; r < rows; r++) {
+            for (int j = 0; j < subjects; j++) {
+                Box b = request.subjects().get(j).box();
+                boxes[r][j] = b.toArray();
+            }
+        }
+        boolean ownScales = request.subjects().stream().anyMatch(s -> s.scale().isPresent());
+        List<String> phrases = request.subjects().stream().map(Subject::phrase).toList();
+        int textTokens = textEncoder.maxTokens();
+        return new SubjectLayout(textTokens, dummy, resampler.tokensPerSubject(), boxes, request.imageScale(),
+                ownScales ? Optional.of(request.subjectScales()) : Optional.empty(),
+                textEncoder.locatePhrases(request.prompt(), phrases), textEncoder.endOfTextIndex(request.prompt()),
+                request.autoLayout());
+    }
+
+    private NDArray step(NDManager gen, Scheduler.Run run, int i, float t, NDArray latents, Conditioning c,
+            GenerationRequest request, GenerationContext ctx) {
+        try (NDManager step = gen.newSubManager()) {
+            NDArray scaled = run.scaleModelInput(latents, i);
+            NDArray input = c.guided() ? scaled.concat(scaled, 0) : scaled;
+            NDArray eps = denoiser.predictNoise(step, new DenoisingModel.DenoisingInput(castToCompute(input), t,
+                    c.context(), c.pooled(), c.timeIds(), null), ctx);
+            NDArray guidedEps = eps;
+            if (c.guided()) {
+                NDList halves = eps.split(2, 0);
+                NDArray uncond = halves.get(0);
+                guidedEps = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidanceScale()));
+            }
+            NDArray next = run.step(toFloat32(guidedEps), i, latents);
+            next.attach(gen);
+            latents.close();
+            return next;
+        }
+    }
+
+    private NDArray initialLatents(NDManager gen, GenerationRequest request) {
+        int factor = decoder.scaleFactor();
+        long[] shape = {request.numImages(), denoiser.latentChannels(), request.height() / factor,
+            request.width() / factor};
+        if (request.initLatents().isPresent()) {
+            Latents given = request.initLatents().get();
+            if (!Arrays.equals(given.shape(), shape)) {
+                throw new IllegalArgumentException("initLatents has shape " + Arrays.toString(given.shape())
+                        + ", expected " + Arrays.toString(shape) + " for " + request.width() + "x"
+                        + request.height());
+            }
+            return gen.create(given.values(), new Shape(shape));
+        }
+        return gen.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
+    }
+
+    private NDArray castToCompute(NDArray x) {
+        if (dtype == ComputeDType.FLOAT32) {
+            return x;
+        }
+        NDArray cast = kernels.cast(x, dtype);
+        x.close();
+        return cast;
+    }
+
+    /** Latents and scheduler arithmetic stay in float32, as diffusers keeps them. */
+    private static NDArray toFloat32(NDArray x) {
+        return x.getDataType() == DataType.FLOAT32 ? x : x.toType(DataType.FLOAT32, false);
+    }
+
+    private static Latents toLatents(NDArray latents) {
+        return new Latents(latents.getShape().getShape(), latents.toFloatArray());
+    }
+
+    private Map<String, String> parameters(GenerationRequest r, String schedulerId) {
+        Map<String, String> p = new LinkedHashMap<>();
+        p.put("prompt", r.prompt());
+        p.put("negative_prompt", r.negativePrompt());
+        p.put("width", Integer.toString(r.width()));
+        p.put("height", Integer.toString(r.height()));
+        p.put("steps", Integer.toString(r.steps()));
+        p.put("guidance_scale", Double.toString(r.guidanceScale()));
+        p.put("image_scale", Double.toString(r.imageScale()));
+        p.put("seed", r.initLatents().isPresent() ? "init-latents" : Long.toString(r.seed()));
+        p.put("num_images", Integer.toString(r.numImages()));
+        p.put("scheduler", schedulerId);
+        p.put("compute_dtype", dtype.configName());
+        for (int i = 0; i < r.subjects().size(); i++) {
+            Subject s = r.subjects().get(i);
+            p.put("subject." + i, "image=" + s.imageName() + ",phrase=" + s.phrase() + ",box=" + s.box()
+                    + s.scale().stream().mapToObj(v -> ",scale=" + v).findFirst().orElse("")
+                    + (s.dropGrounding() ? ",drop_grounding=true" : ""));
+        }
+        r.autoLayout().ifPresent(a -> p.put("auto_layout", "threshold=" + a.threshold() + ",start_step="
+                + a.startStep()));
+        p.putAll(description);
+        return p;
+    }
+}
