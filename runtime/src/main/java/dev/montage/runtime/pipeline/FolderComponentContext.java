@@ -1,0 +1,139 @@
+package dev.montage.runtime.pipeline;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.host.ModelConfig;
+import dev.montage.api.host.ModelFolder;
+import dev.montage.api.host.ModelWeights;
+import dev.montage.runtime.engine.MontageEngine;
+import dev.montage.runtime.weights.CheckpointWeights;
+import dev.montage.runtime.weights.DiffusersPipelineFolder;
+import dev.montage.runtime.weights.LocalModelFolder;
+import dev.montage.runtime.weights.TensorSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The {@link ComponentContext} of components built from {@link ModelPaths} on one engine. Opens each folder
+ * and checkpoint once and keeps them mapped until {@link #close()}.
+ */
+public final class FolderComponentContext implements ComponentContext, AutoCloseable {
+    private final MontageEngine engine;
+    private final ModelPaths paths;
+    private final NDManager manager;
+    private final Map<String, String> options;
+    private final Map<String, LocalModelFolder> folders = new HashMap<>();
+    private final Map<String, TensorSource> checkpoints = new HashMap<>();
+    private final ModelConfig pipelineConfig;
+
+    public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options) {
+        this.engine = engine;
+        this.paths = paths;
+        this.options = Map.copyOf(options);
+        this.manager = engine.manager().newSubManager();
+        this.pipelineConfig = paths.base()
+                .filter(b -> Files.isRegularFile(b.resolve("model_index.json")))
+                .map(b -> new ModelConfig(b.resolve("model_index.json").toString(),
+                        DiffusersPipelineFolder.open(b).settings()))
+                .orElseGet(() -> new ModelConfig("(no base model)", Map.of()));
+    }
+
+    @Override
+    public Device device() {
+        return engine.device();
+    }
+
+    @Override
+    public ComputeDType dtype() {
+        return engine.computeDType();
+    }
+
+    @Override
+    public Kernels kernels() {
+        return engine.kernels();
+    }
+
+    @Override
+    public NDManager manager() {
+        return manager;
+    }
+
+    @Override
+    public synchronized ModelFolder model(String key) {
+        return folders.computeIfAbsent(key, k -> {
+            Path folder = resolve(k);
+            if (!Files.isDirectory(folder)) {
+                throw new IllegalArgumentException("model '" + k + "': " + folder + " is not a folder");
+            }
+            return new LocalModelFolder(folder, paths.variant(), engine.device(), engine.computeDType(),
+                    engine.kernels());
+        });
+    }
+
+    @Override
+    public synchronized ModelWeights checkpoint(String key) {
+        TensorSource source = checkpoints.computeIfAbsent(key, k -> {
+            Path file = resolve(k);
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("checkpoint '" + k + "': " + file + " is not a file");
+            }
+            try {
+                return TensorSource.open(file);
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read checkpoint '" + k + "' at " + file, e);
+            }
+        });
+        return new CheckpointWeights(source, engine.device(), engine.computeDType(), engine.kernels());
+    }
+
+    @Override
+    public Optional<Path> path(String key) {
+        if (paths.paths().containsKey(key)) {
+            return Optional.of(paths.paths().get(key));
+        }
+        return paths.base().map(b -> b.resolve(key)).filter(Files::exists);
+    }
+
+    @Override
+    public ModelConfig pipelineConfig() {
+        return pipelineConfig;
+    }
+
+    @Override
+    public Map<String, String> options() {
+        return options;
+    }
+
+    private Path resolve(String key) {
+        return path(key).orElseThrow(() -> new IllegalArgumentException("no path configured for model '" + key
+                + "'" + paths.base().map(b -> " and the base model " + b + " has no '" + key + "'").orElse("")
+                + "; set models." + key + " in the profile"));
+    }
+
+    /** Unmaps every folder and checkpoint and frees the components' weights. */
+    @Override
+    public synchronized void close() {
+        List<AutoCloseable> all = new ArrayList<>(folders.values());
+        all.addAll(checkpoints.values());
+        folders.clear();
+        checkpoints.clear();
+        for (AutoCloseable c : all) {
+            try {
+                c.close();
+            } catch (Exception e) {
+                // closing read-only mappings cannot lose data; keep closing the rest
+            }
+        }
+        manager.close();
+    }
+}

@@ -1,0 +1,105 @@
+package dev.montage.runtime.registry;
+
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.ServiceLoader;
+import java.util.stream.Collectors;
+
+/**
+ * Every component factory the plugin sources found, keyed by (kind, id). Sources add factories with the name
+ * of where they came from, so listings and errors can say which plugin provides what.
+ */
+public final class ComponentRegistry {
+
+    /**
+     * One registered factory.
+     *
+     * @param factory the factory
+     * @param source  where it came from, e.g. {@code classpath}, {@code osgi:dev.montage.clip}
+     */
+    public record Entry(ComponentFactory<?> factory, String source) {
+        public ComponentKind kind() {
+            return factory.kind();
+        }
+
+        public String id() {
+            return factory.id();
+        }
+    }
+
+    private record Key(ComponentKind kind, String id) {
+    }
+
+    private final Map<Key, Entry> entries = new LinkedHashMap<>();
+
+    /** A registry of the factories {@link ServiceLoader} finds with the given class loader. */
+    public static ComponentRegistry fromClasspath(ClassLoader loader) {
+        ComponentRegistry registry = new ComponentRegistry();
+        ServiceLoader.load(ComponentFactory.class, loader).forEach(f -> registry.register(f, "classpath"));
+        return registry;
+    }
+
+    /**
+     * Adds a factory.
+     *
+     * @throws IllegalStateException naming both sources when the (kind, id) is taken
+     */
+    public synchronized void register(ComponentFactory<?> factory, String source) {
+        Objects.requireNonNull(factory.kind(), () -> factory.getClass().getName() + " has no kind");
+        Key key = new Key(factory.kind(), factory.id());
+        Entry existing = entries.get(key);
+        if (existing != null) {
+            throw new IllegalStateException("duplicate " + describe(key) + ": from " + existing.source() + " ("
+                    + existing.factory().getClass().getName() + ") and from " + source + " ("
+                    + factory.getClass().getName() + ")");
+        }
+        entries.put(key, new Entry(factory, source));
+    }
+
+    /**
+     * The factory of a component.
+     *
+     * @throws IllegalArgumentException naming the kind, the id and the ids that exist for that kind
+     */
+    @SuppressWarnings("unchecked")
+    public synchronized <T> ComponentFactory<T> factory(ComponentKind kind, String id, Class<T> type) {
+        Entry e = entries.get(new Key(kind, id));
+        if (e == null) {
+            throw new IllegalArgumentException("no plugin provides " + describe(new Key(kind, id))
+                    + "; available: " + ids(kind));
+        }
+        if (!type.isAssignableFrom(kind.type())) {
+            throw new IllegalArgumentException(describe(new Key(kind, id)) + " does not make a " + type.getName());
+        }
+        return (ComponentFactory<T>) e.factory();
+    }
+
+    /** Ids registered for a kind, sorted. */
+    public synchronized List<String> ids(ComponentKind kind) {
+        return entries.keySet().stream().filter(k -> k.kind() == kind).map(Key::id).sorted()
+                .collect(Collectors.toList());
+    }
+
+    /** Every entry, sorted by kind and id. */
+    public synchronized List<Entry> entries() {
+        List<Entry> list = new ArrayList<>(entries.values());
+        list.sort(Comparator.comparing(Entry::kind).thenComparing(Entry::id));
+        return list;
+    }
+
+    /** Adds every entry of another registry (e.g. a plugin source). */
+    public void registerAll(Collection<Entry> more) {
+        more.forEach(e -> register(e.factory(), e.source()));
+    }
+
+    private static String describe(Key key) {
+        return key.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + " '" + key.id() + "'";
+    }
+}
