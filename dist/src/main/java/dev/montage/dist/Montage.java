@@ -1,0 +1,40 @@
+package dev.montage.dist;
+
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** The {@code montage} command. */
+@Command(name = "montage", mixinStandardHelpOptions = true, versionProvider = Montage.Version.class,
+        description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
+        subcommands = {GenerateCommand.class})
+public final class Montage {
+
+    /** Runs the command line and exits with its code. */
+    public static void main(String[] args) {
+        System.exit(run(args));
+    }
+
+    /** Runs the command line and returns its exit code (for tests and embedding). */
+    public static int run(String... args) {
+        CommandLine cli = new CommandLine(new Montage());
+        cli.setExecutionExceptionHandler((e, command, parsed) -> {
+            // a user error is reported as one line naming what is wrong; anything else keeps its stack trace
+            if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException
+                    || e instanceof java.io.IOException || e instanceof IllegalStateException) {
+                command.getErr().println("montage: " + e.getMessage());
+                return 2;
+            }
+            throw e;
+        });
+        return cli.execute(args);
+    }
+
+    /** The version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Montage.class.getPackage().getImplementationVersion();
+            return new String[] {"montage " + (v == null ? "development build" : v)};
+        }
+    }
+}
