@@ -41,9 +41,10 @@ record ResamplerConfig(
      * The published MS-Diffusion SDXL checkpoint's resampler, as the official {@code inference.py} builds it:
      * CLIP-G image tokens (1664), CLIP-L phrase embeddings (768), 16 tokens of SDXL's cross-attention width.
      */
-    static final ResamplerConfig MS_DIFFUSION_SDXL =
-            new ResamplerConfig("built-in MS-Diffusion SDXL resampler configuration", 1280, 4, 64, 20, 16, 1664,
-                    2048, 4 * 1280, 768, 8);
+    static final ResamplerConfig MS_DIFFUSION_SDXL = new ResamplerConfig(
+            "the built-in configuration of the published MS-Diffusion SDXL checkpoint (set '"
+                    + MsDiffusionResamplerFactory.CONFIG_KEY + "' for another checkpoint)",
+            1280, 4, 64, 20, 16, 1664, 2048, 4 * 1280, 768, 8);
 
     ResamplerConfig {
         requirePositive(source, "dim", dim);
