@@ -139,7 +139,8 @@ class MsDiffusionResamplerTest {
 
     @Test
     void dummyTokensAreACopyOfTheCheckpointParameter() {
-        try (GoldenCase c = GoldenCase.open("single_subject_euler"); NDManager m = TestEngine.manager().newSubManager()) {
+        try (GoldenCase c = GoldenCase.open("single_subject_euler");
+                NDManager m = TestEngine.manager().newSubManager()) {
             NDArray first = resampler.dummyTokens(m);
             assertEquals(new Shape(1, 4, resampler.outputDim()), first.getShape());
             float[] values = first.toFloatArray();
@@ -194,7 +195,8 @@ class MsDiffusionResamplerTest {
         try (TestContext noConfig = TestContext.golden(TestEngine.engine(), null)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new MsDiffusionResamplerFactory().create(noConfig));
-            assertTrue(e.getMessage().contains("built-in configuration of the published MS-Diffusion SDXL checkpoint (set 'resampler_config'"), e.getMessage());
+            assertTrue(e.getMessage().contains("built-in configuration of the published MS-Diffusion SDXL "
+                    + "checkpoint (set 'resampler_config'"), e.getMessage());
             assertTrue(e.getMessage().contains("layers.3.0.to_q.weight"), e.getMessage());
         }
     }
