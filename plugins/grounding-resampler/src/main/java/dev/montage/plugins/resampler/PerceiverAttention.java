@@ -1,0 +1,82 @@
+package dev.montage.plugins.resampler;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.host.ModelWeights;
+
+/**
+ * {@code layers.N.0}: the latent queries attend to the image tokens and to themselves. Image tokens and latents
+ * are layer-normed separately ({@code norm1}, {@code norm2}); queries come from the latents, keys and values from
+ * {@code [image tokens ; latents]}; no biases.
+ */
+final class PerceiverAttention {
+    private final int heads;
+    private final int dimHead;
+    /** Applied to q and to k (rather than sqrt(d) once to the scores), as the reference does for fp16 range. */
+    private final float qkScale;
+    private final LayerNormWeights norm1;
+    private final LayerNormWeights norm2;
+    private final LinearWeights toQ;
+    private final LinearWeights toKv;
+    private final LinearWeights toOut;
+    private final Kernels kernels;
+    private final ComputeDType dtype;
+
+    PerceiverAttention(ModelWeights w, NDManager manager, ResamplerConfig config, Kernels kernels,
+            ComputeDType dtype) {
+        this.heads = config.heads();
+        this.dimHead = config.dimHead();
+        this.qkScale = (float) (1 / Math.sqrt(Math.sqrt(dimHead)));
+        this.kernels = kernels;
+        this.dtype = dtype;
+        int dim = config.dim();
+        int inner = config.innerDim();
+        norm1 = LayerNormWeights.load(w, "norm1", manager, dim);
+        norm2 = LayerNormWeights.load(w, "norm2", manager, dim);
+        toQ = LinearWeights.withoutBias(w, "to_q", manager, dim, inner);
+        toKv = LinearWeights.withoutBias(w, "to_kv", manager, dim, 2 * inner);
+        toOut = LinearWeights.withoutBias(w, "to_out", manager, inner, dim);
+    }
+
+    /**
+     * @param x       [B, T, dim] projected image tokens
+     * @param latents [B, Q, dim] latent queries
+     * @return [B, Q, dim] (before the residual), attached to the manager of {@code latents}
+     */
+    NDArray forward(NDArray x, NDArray latents) {
+        long b = latents.getShape().get(0);
+        long q = latents.getShape().get(1);
+        try (NDManager scope = latents.getManager().newSubManager()) {
+            NDArray image = norm1.apply(ScopedArrays.borrow(x, scope));
+            NDArray queries = norm2.apply(ScopedArrays.borrow(latents, scope));
+            NDList kv = toKv.apply(image.concat(queries, 1)).split(2, 2);
+            NDArray qh = splitHeads(toQ.apply(queries)).mul(qkScale);
+            NDArray kh = splitHeads(kv.get(0)).mul(qkScale);
+            NDArray vh = splitHeads(kv.get(1));
+            NDArray probs = softmaxInFloat32(qh.matMul(kh.transpose(0, 1, 3, 2)));
+            NDArray attended = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, q, (long) heads * dimHead);
+            NDArray out = toOut.apply(attended);
+            out.attach(latents.getManager());
+            return out;
+        }
+    }
+
+    /** [B, L, heads * d] to [B, heads, L, d]. */
+    private NDArray splitHeads(NDArray t) {
+        long[] s = t.getShape().getShape();
+        return t.reshape(s[0], s[1], heads, dimHead).transpose(0, 2, 1, 3);
+    }
+
+    /**
+     * Softmax over the keys computed in float32 and returned in the compute dtype, as the reference does
+     * ({@code softmax(w.float()).type(w.dtype)}); DJL's softmax must never see a bf16 array.
+     */
+    private NDArray softmaxInFloat32(NDArray scores) {
+        NDArray probs = scores.toType(DataType.FLOAT32, false).softmax(-1);
+        return dtype == ComputeDType.FLOAT32 ? probs : kernels.cast(probs, dtype);
+    }
+}
