@@ -6,6 +6,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.host.Kernels;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ModelWeights;
 
 /**
@@ -50,10 +51,11 @@ final class ClipEncoderLayer {
      */
     NDArray forward(NDArray x, NDArray bias) {
         try (NDManager scope = x.getManager().newSubManager()) {
+            NDArray in = Scopes.borrow(x, scope);
             Shape norm = new Shape(ln1Weight.getShape().get(0));
-            NDArray h = LayerNorm.layerNorm(x, norm, ln1Weight, ln1Bias, eps).singletonOrThrow();
+            NDArray h = LayerNorm.layerNorm(in, norm, ln1Weight, ln1Bias, eps).singletonOrThrow();
             NDArray attn = selfAttn.forward(h, bias);
-            NDArray residual = x.add(attn);
+            NDArray residual = in.add(attn);
             NDArray h2 = LayerNorm.layerNorm(residual, norm, ln2Weight, ln2Bias, eps).singletonOrThrow();
             NDArray up = Linear.linear(h2, fc1Weight, fc1Bias).singletonOrThrow();
             NDArray act = activation.apply(up, kernels);

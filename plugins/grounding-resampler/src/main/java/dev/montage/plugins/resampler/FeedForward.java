@@ -2,6 +2,7 @@ package dev.montage.plugins.resampler;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 
@@ -28,7 +29,7 @@ final class FeedForward {
      */
     NDArray forward(NDArray latents) {
         try (NDManager scope = latents.getManager().newSubManager()) {
-            NDArray h = up.apply(norm.apply(ScopedArrays.borrow(latents, scope)));
+            NDArray h = up.apply(norm.apply(Scopes.borrow(latents, scope)));
             NDArray out = down.apply(kernels.gelu(h, false));
             out.attach(latents.getManager());
             return out;

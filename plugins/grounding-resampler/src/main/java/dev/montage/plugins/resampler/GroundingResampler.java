@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
@@ -130,9 +131,9 @@ final class GroundingResampler implements AutoCloseable {
             boolean[] dropGrounding, Stages stages) {
         int n = checkInputs(imageEmbeds, phraseEmbeds, boxes, dropGrounding);
         try (NDManager scope = manager.newSubManager()) {
-            NDArray x = computeDType(ScopedArrays.borrow(imageEmbeds, scope));
-            NDArray phrases = computeDType(ScopedArrays.borrow(phraseEmbeds, scope));
-            NDArray boxes32 = ScopedArrays.borrow(boxes, scope);
+            NDArray x = computeDType(Scopes.borrow(imageEmbeds, scope));
+            NDArray phrases = computeDType(Scopes.borrow(phraseEmbeds, scope));
+            NDArray boxes32 = Scopes.borrow(boxes, scope);
             if (kernels.dtypeOf(boxes32) != ComputeDType.FLOAT32) {
                 boxes32 = kernels.cast(boxes32, ComputeDType.FLOAT32);
             }

@@ -3,6 +3,7 @@ package dev.montage.plugins.resampler;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.types.DataType;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
@@ -51,8 +52,8 @@ final class PerceiverAttention {
         long b = latents.getShape().get(0);
         long q = latents.getShape().get(1);
         try (NDManager scope = latents.getManager().newSubManager()) {
-            NDArray image = norm1.apply(ScopedArrays.borrow(x, scope));
-            NDArray queries = norm2.apply(ScopedArrays.borrow(latents, scope));
+            NDArray image = norm1.apply(Scopes.borrow(x, scope));
+            NDArray queries = norm2.apply(Scopes.borrow(latents, scope));
             NDList kv = toKv.apply(image.concat(queries, 1)).split(2, 2);
             NDArray qh = splitHeads(toQ.apply(queries)).mul(qkScale);
             NDArray kh = splitHeads(kv.get(0)).mul(qkScale);
