@@ -101,6 +101,11 @@ final class BytePairEncoder {
      * GPT-2's {@code bytes_to_unicode}: printable Latin-1 bytes stand for themselves, the other 68 (controls, space,
      * NBSP, soft hyphen) get U+0100 onwards in byte order, so no symbol is whitespace or a control character.
      */
+    /** The symbol standing for a byte in vocabularies and merges. */
+    static char byteSymbol(int b) {
+        return BYTE_SYMBOLS[b & 0xFF];
+    }
+
     private static char[] byteSymbols() {
         char[] table = new char[256];
         int next = 256;
