@@ -49,7 +49,9 @@ final class ClipEncoderLayer {
      * @return [B, L, D], attached to the manager of {@code x}
      */
     NDArray forward(NDArray x, NDArray bias) {
-        try (NDManager scope = x.getManager().newSubManager()) {
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            // DJL puts an op's result into its input's manager: moving x here keeps every intermediate in scope
+            scope.tempAttachAll(x);
             Shape norm = new Shape(ln1Weight.getShape().get(0));
             NDArray h = LayerNorm.layerNorm(x, norm, ln1Weight, ln1Bias, eps).singletonOrThrow();
             NDArray attn = selfAttn.forward(h, bias);
@@ -58,9 +60,7 @@ final class ClipEncoderLayer {
             NDArray up = Linear.linear(h2, fc1Weight, fc1Bias).singletonOrThrow();
             NDArray act = activation.apply(up, kernels);
             NDArray down = Linear.linear(act, fc2Weight, fc2Bias).singletonOrThrow();
-            NDArray out = residual.add(down);
-            out.attach(x.getManager());
-            return out;
+            return scope.ret(residual.add(down));
         }
     }
 }

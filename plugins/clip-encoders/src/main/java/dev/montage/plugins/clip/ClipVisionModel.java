@@ -84,7 +84,9 @@ final class ClipVisionModel implements AutoCloseable {
         }
         long b = shape.get(0);
         int d = config.hiddenSize();
-        try (NDManager scope = pixels.getManager().newSubManager()) {
+        try (NDManager scope = NDManager.subManagerOf(pixels)) {
+            // DJL puts an op's result into its input's manager: moving the pixels here keeps intermediates in scope
+            scope.tempAttachAll(pixels);
             Shape stride = new Shape(config.patchSize(), config.patchSize());
             NDArray patches = Conv2d.conv2d(pixels, patchWeight, null, stride).singletonOrThrow()
                     .reshape(b, d, -1)
@@ -95,10 +97,12 @@ final class ClipVisionModel implements AutoCloseable {
             NDArray x = NDArrays.concat(new NDList(classTokens, patches), 1).add(positionEmbedding);
             x = LayerNorm.layerNorm(x, new Shape(d), preLnWeight, preLnBias, config.layerNormEps()).singletonOrThrow();
             for (ClipEncoderLayer layer : layers) {
-                x = layer.forward(x, null);
+                NDArray next = layer.forward(x, null);
+                // at CLIP-G size each layer's output is 1.7 MB per picture: keep only the latest
+                x.close();
+                x = next;
             }
-            x.attach(pixels.getManager());
-            return x;
+            return scope.ret(x);
         }
     }
 

@@ -18,6 +18,7 @@ public final class ImageFiles {
     /**
      * Decodes a PNG or JPEG (any format ImageIO reads) as stored: grey, grey+alpha, palette, RGB, RGBA, 8 or
      * 16 bits per sample. {@link ClipImageProcessor} converts every one of them to RGB.
+     * EXIF orientation is not applied (Pillow's {@code Image.open} does not apply it either).
      *
      * @throws IllegalArgumentException naming the file when it is missing, not an image or cannot be decoded
      * @throws UncheckedIOException     naming the file when reading it fails

@@ -13,9 +13,10 @@ import java.awt.image.BufferedImage;
 import java.awt.image.ComponentColorModel;
 import java.awt.image.DataBuffer;
 import java.awt.image.WritableRaster;
+import java.util.Arrays;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.junit.jupiter.api.Test;
 
 /** Conversion of decoded pictures to RGB, against Pillow 9.4's {@code convert("RGB")} (test resources {@code pil/}). */
 class RgbImageTest {
@@ -66,7 +67,7 @@ class RgbImageTest {
         BufferedImage image = new BufferedImage(1, 1, BufferedImage.TYPE_INT_ARGB_PRE);
         image.setRGB(0, 0, 0x80ff8000);
         int[] p = pixel(RgbImage.of(image, null), 0);
-        assertTrue(Math.abs(p[0] - 255) <= 1 && Math.abs(p[1] - 128) <= 1 && p[2] == 0, () -> java.util.Arrays.toString(p));
+        assertTrue(Math.abs(p[0] - 255) <= 1 && Math.abs(p[1] - 128) <= 1 && p[2] == 0, () -> Arrays.toString(p));
     }
 
     @Test
