@@ -32,7 +32,9 @@ public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEnco
 
     @Override
     public ImageEncoder create(ComponentContext context) {
-        return new SdxlImageEncoder(context.model("image_encoder"), ImagePreparation.fromOptions(context.options()),
-                context.manager(), context.kernels(), context.dtype());
+        // options first: a typo in the profile is reported before gigabytes of weights are read
+        ImagePreparation preparation = ImagePreparation.fromOptions(context.options());
+        return new SdxlImageEncoder(context.model("image_encoder"), preparation, context.manager(), context.kernels(),
+                context.dtype());
     }
 }
