@@ -24,14 +24,13 @@ final class SdxlImageEncoder implements ImageEncoder, AutoCloseable {
         this.processor = ClipImageProcessor.forModel(imageEncoder, preparation);
         this.kernels = kernels;
         this.dtype = dtype;
-        this.model = new ClipVisionModel(imageEncoder, manager, kernels);
-        int side = model.config().imageSize();
+        int side = ClipConfig.vision(imageEncoder.config()).imageSize();
         if (processor.height() != side || processor.width() != side) {
-            model.close();
             throw new IllegalArgumentException(imageEncoder.path() + ": the image processor makes "
                     + processor.height() + "x" + processor.width() + " pixel values but config.json's image_size is "
                     + side);
         }
+        this.model = new ClipVisionModel(imageEncoder, manager, kernels);
     }
 
     /** The preprocessing in use. */
