@@ -72,6 +72,7 @@ class SdxlImageEncoderFactoryTest {
     void aConfigThatDisagreesWithTheCheckpointIsNamed(@TempDir Path dir) throws IOException {
         Path golden = Golden.model().resolve("image_encoder");
         Files.createSymbolicLink(dir.resolve("model.safetensors"), golden.resolve("model.safetensors"));
+        Files.createSymbolicLink(dir.resolve("preprocessor_config.json"), golden.resolve("preprocessor_config.json"));
         String config = Files.readString(golden.resolve("config.json"));
         Files.writeString(dir.resolve("config.json"), config.replace("\"num_hidden_layers\": 3", "\"num_hidden_layers\": 2"));
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> build(dir));
@@ -79,6 +80,7 @@ class SdxlImageEncoderFactoryTest {
                 e.getMessage());
 
         Files.writeString(dir.resolve("config.json"), config);
+        Files.delete(dir.resolve("preprocessor_config.json"));
         Files.writeString(dir.resolve("preprocessor_config.json"), "{\"size\": 40, \"crop_size\": 40}");
         e = assertThrows(IllegalArgumentException.class, () -> build(dir));
         assertTrue(e.getMessage().contains("40x40") && e.getMessage().contains("image_size is 32"), e.getMessage());
