@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.nn.core.Linear;
 import dev.montage.api.host.Kernels;
-import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ModelWeights;
 
 /** {@code self_attn}: multi-head self-attention with biased q/k/v/out projections. */
@@ -42,17 +41,16 @@ final class ClipAttention {
         long b = x.getShape().get(0);
         long len = x.getShape().get(1);
         long dim = x.getShape().get(2);
-        try (NDManager scope = x.getManager().newSubManager()) {
-            NDArray in = Scopes.borrow(x, scope);
-            NDArray q = splitHeads(Linear.linear(in, qWeight, qBias).singletonOrThrow(), b, len, dim);
-            NDArray k = splitHeads(Linear.linear(in, kWeight, kBias).singletonOrThrow(), b, len, dim);
-            NDArray v = splitHeads(Linear.linear(in, vWeight, vBias).singletonOrThrow(), b, len, dim);
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            // DJL puts an op's result into its input's manager: moving x here keeps every intermediate in scope
+            scope.tempAttachAll(x);
+            NDArray q = splitHeads(Linear.linear(x, qWeight, qBias).singletonOrThrow(), b, len, dim);
+            NDArray k = splitHeads(Linear.linear(x, kWeight, kBias).singletonOrThrow(), b, len, dim);
+            NDArray v = splitHeads(Linear.linear(x, vWeight, vBias).singletonOrThrow(), b, len, dim);
             NDArray attended = kernels.scaledDotProductAttention(q, k, v, bias)
                     .transpose(0, 2, 1, 3)
                     .reshape(b, len, dim);
-            NDArray out = Linear.linear(attended, outWeight, outBias).singletonOrThrow();
-            out.attach(x.getManager());
-            return out;
+            return scope.ret(Linear.linear(attended, outWeight, outBias).singletonOrThrow());
         }
     }
 

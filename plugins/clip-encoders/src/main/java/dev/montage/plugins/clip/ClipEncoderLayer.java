@@ -6,7 +6,6 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.host.Kernels;
-import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ModelWeights;
 
 /**
@@ -50,19 +49,18 @@ final class ClipEncoderLayer {
      * @return [B, L, D], attached to the manager of {@code x}
      */
     NDArray forward(NDArray x, NDArray bias) {
-        try (NDManager scope = x.getManager().newSubManager()) {
-            NDArray in = Scopes.borrow(x, scope);
+        try (NDManager scope = NDManager.subManagerOf(x)) {
+            // DJL puts an op's result into its input's manager: moving x here keeps every intermediate in scope
+            scope.tempAttachAll(x);
             Shape norm = new Shape(ln1Weight.getShape().get(0));
-            NDArray h = LayerNorm.layerNorm(in, norm, ln1Weight, ln1Bias, eps).singletonOrThrow();
+            NDArray h = LayerNorm.layerNorm(x, norm, ln1Weight, ln1Bias, eps).singletonOrThrow();
             NDArray attn = selfAttn.forward(h, bias);
-            NDArray residual = in.add(attn);
+            NDArray residual = x.add(attn);
             NDArray h2 = LayerNorm.layerNorm(residual, norm, ln2Weight, ln2Bias, eps).singletonOrThrow();
             NDArray up = Linear.linear(h2, fc1Weight, fc1Bias).singletonOrThrow();
             NDArray act = activation.apply(up, kernels);
             NDArray down = Linear.linear(act, fc2Weight, fc2Bias).singletonOrThrow();
-            NDArray out = residual.add(down);
-            out.attach(x.getManager());
-            return out;
+            return scope.ret(residual.add(down));
         }
     }
 }

@@ -1,0 +1,163 @@
+package dev.montage.plugins.clip;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
+import ai.djl.ndarray.NDList;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.norm.LayerNorm;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.host.ModelFolder;
+import dev.montage.api.host.ModelWeights;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * A CLIP vision tower as transformers lays it out ({@code CLIPVisionModelWithProjection}, weights under
+ * {@code vision_model.}): patch convolution without bias, class token and learned position embeddings, the
+ * pre-encoder layer norm ({@code pre_layrnorm}, spelled as in the checkpoints), pre-LayerNorm encoder layers.
+ *
+ * <p>MS-Diffusion (like IP-Adapter Plus) feeds its resampler the penultimate hidden states: the output of the
+ * second-to-last encoder layer, every token including the class token, without {@code post_layernorm}. So the
+ * last layer, {@code post_layernorm} and {@code visual_projection} are never computed, and their weights are not
+ * loaded (about 5% of CLIP-G's).
+ *
+ * <p>Owns its weights (in its own manager); {@link #close()} releases them.
+ */
+final class ClipVisionModel implements AutoCloseable {
+    private final ClipConfig config;
+    private final NDManager weightsManager;
+    private final NDArray patchWeight;
+    private final NDArray classToken;
+    private final NDArray positionEmbedding;
+    private final NDArray preLnWeight;
+    private final NDArray preLnBias;
+    private final List<ClipEncoderLayer> layers = new ArrayList<>();
+
+    ClipVisionModel(ModelFolder folder, NDManager parent, Kernels kernels) {
+        this.config = ClipConfig.vision(folder.config());
+        ModelWeights w = folder.weights().prefixed("vision_model");
+        requireLayerCount(w, config.layers());
+        int d = config.hiddenSize();
+        int p = config.patchSize();
+        this.weightsManager = parent.newSubManager();
+        try {
+            patchWeight = w.get("embeddings.patch_embedding.weight", weightsManager, d, config.numChannels(), p, p);
+            classToken = w.get("embeddings.class_embedding", weightsManager, d).reshape(1, 1, d);
+            positionEmbedding = w.get("embeddings.position_embedding.weight", weightsManager, config.maxPositions(), d);
+            preLnWeight = w.get("pre_layrnorm.weight", weightsManager, d);
+            preLnBias = w.get("pre_layrnorm.bias", weightsManager, d);
+            for (int i = 0; i < config.layers() - 1; i++) {
+                layers.add(new ClipEncoderLayer(w.prefixed("encoder.layers." + i), weightsManager, config, kernels));
+            }
+        } catch (RuntimeException e) {
+            weightsManager.close();
+            throw e;
+        }
+    }
+
+    ClipConfig config() {
+        return config;
+    }
+
+    /** Where the weights live. */
+    Device device() {
+        return patchWeight.getDevice();
+    }
+
+    /**
+     * The penultimate hidden states ({@code hidden_states[-2]}).
+     *
+     * @param pixels [B, C, S, S] normalised pixels in the compute dtype, on the weights' device
+     * @return [B, T, D] with T = (S / patch)^2 + 1, attached to the manager of {@code pixels}
+     */
+    NDArray penultimate(NDArray pixels) {
+        Shape shape = pixels.getShape();
+        int s = config.imageSize();
+        if (shape.dimension() != 4 || shape.get(1) != config.numChannels() || shape.get(2) != s || shape.get(3) != s) {
+            throw new IllegalArgumentException("the vision tower takes [B, " + config.numChannels() + ", " + s + ", "
+                    + s + "] pixels, got " + shape);
+        }
+        long b = shape.get(0);
+        int d = config.hiddenSize();
+        try (NDManager scope = NDManager.subManagerOf(pixels)) {
+            // DJL puts an op's result into its input's manager: moving the pixels here keeps intermediates in scope
+            scope.tempAttachAll(pixels);
+            Shape stride = new Shape(config.patchSize(), config.patchSize());
+            NDArray patches = Conv2d.conv2d(pixels, patchWeight, null, stride).singletonOrThrow()
+                    .reshape(b, d, -1)
+                    .transpose(0, 2, 1);
+            // DJL attaches the repeat to the weight's manager: move it into this call's scope
+            NDArray classTokens = classToken.repeat(0, b);
+            classTokens.attach(scope);
+            NDArray x = NDArrays.concat(new NDList(classTokens, patches), 1).add(positionEmbedding);
+            x = LayerNorm.layerNorm(x, new Shape(d), preLnWeight, preLnBias, config.layerNormEps()).singletonOrThrow();
+            for (ClipEncoderLayer layer : layers) {
+                NDArray next = layer.forward(x, null);
+                // at CLIP-G size each layer's output is 1.7 MB per picture: keep only the latest
+                x.close();
+                x = next;
+            }
+            return scope.ret(x);
+        }
+    }
+
+    /**
+     * The tensors a {@code CLIPVisionModelWithProjection} checkpoint of this configuration holds, by name and
+     * shape (including those this class does not load).
+     */
+    static Map<String, long[]> weightShapes(ClipConfig c) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        long d = c.hiddenSize();
+        long ff = c.intermediateSize();
+        long p = c.patchSize();
+        shapes.put("vision_model.embeddings.patch_embedding.weight", new long[] {d, c.numChannels(), p, p});
+        shapes.put("vision_model.embeddings.class_embedding", new long[] {d});
+        shapes.put("vision_model.embeddings.position_embedding.weight", new long[] {c.maxPositions(), d});
+        shapes.put("vision_model.pre_layrnorm.weight", new long[] {d});
+        shapes.put("vision_model.pre_layrnorm.bias", new long[] {d});
+        for (int i = 0; i < c.layers(); i++) {
+            String l = "vision_model.encoder.layers." + i + ".";
+            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+                shapes.put(l + "self_attn." + proj + ".weight", new long[] {d, d});
+                shapes.put(l + "self_attn." + proj + ".bias", new long[] {d});
+            }
+            for (String norm : new String[] {"layer_norm1", "layer_norm2"}) {
+                shapes.put(l + norm + ".weight", new long[] {d});
+                shapes.put(l + norm + ".bias", new long[] {d});
+            }
+            shapes.put(l + "mlp.fc1.weight", new long[] {ff, d});
+            shapes.put(l + "mlp.fc1.bias", new long[] {ff});
+            shapes.put(l + "mlp.fc2.weight", new long[] {d, ff});
+            shapes.put(l + "mlp.fc2.bias", new long[] {d});
+        }
+        shapes.put("vision_model.post_layernorm.weight", new long[] {d});
+        shapes.put("vision_model.post_layernorm.bias", new long[] {d});
+        shapes.put("visual_projection.weight", new long[] {c.projectionDim(), d});
+        return shapes;
+    }
+
+    /** "Penultimate" only means something when the checkpoint has exactly the configured layers. */
+    private static void requireLayerCount(ModelWeights w, int expected) {
+        int found = 0;
+        for (String name : w.names()) {
+            if (name.startsWith("encoder.layers.")) {
+                int end = name.indexOf('.', "encoder.layers.".length());
+                found = Math.max(found, Integer.parseInt(name.substring("encoder.layers.".length(), end)) + 1);
+            }
+        }
+        if (found != expected) {
+            throw new IllegalArgumentException(w.source() + ": num_hidden_layers is " + expected
+                    + " but the checkpoint has " + found + " encoder layers under vision_model.encoder.layers");
+        }
+    }
+
+    @Override
+    public void close() {
+        weightsManager.close();
+    }
+}

@@ -1,0 +1,40 @@
+package dev.montage.plugins.clip;
+
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ImageEncoder;
+
+/**
+ * MS-Diffusion's subject encoder from the profile's {@code image_encoder} folder (a transformers
+ * {@code CLIPVisionModelWithProjection}, with its {@code preprocessor_config.json} if it has one).
+ *
+ * <p>Options: {@value ImagePreparation#ALPHA_BACKGROUND_OPTION} and {@value ImagePreparation#PAD_TO_SQUARE_OPTION}
+ * (colours as {@code #rrggbb}, see {@link ImagePreparation}); without them the pictures are prepared as the
+ * official inference script does.
+ */
+public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEncoder> {
+
+    @Override
+    public ComponentKind kind() {
+        return ComponentKind.IMAGE_ENCODER;
+    }
+
+    @Override
+    public String id() {
+        return "clip-vision";
+    }
+
+    @Override
+    public String description() {
+        return "CLIP vision tower (CLIP-ViT-bigG-14 for MS-Diffusion): penultimate hidden states of the subjects";
+    }
+
+    @Override
+    public ImageEncoder create(ComponentContext context) {
+        // options first: a typo in the profile is reported before gigabytes of weights are read
+        ImagePreparation preparation = ImagePreparation.fromOptions(context.options());
+        return new SdxlImageEncoder(context.model("image_encoder"), preparation, context.manager(), context.kernels(),
+                context.dtype());
+    }
+}
