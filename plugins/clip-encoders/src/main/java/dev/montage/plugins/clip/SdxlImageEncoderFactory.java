@@ -1,9 +1,12 @@
 package dev.montage.plugins.clip;
 
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ImageEncoder;
+import dev.montage.api.spi.WeightLayout;
+import java.util.Map;
 
 /**
  * MS-Diffusion's subject encoder from the profile's {@code image_encoder} folder (a transformers
@@ -13,7 +16,7 @@ import dev.montage.api.spi.ImageEncoder;
  * (colours as {@code #rrggbb}, see {@link ImagePreparation}); without them the pictures are prepared as the
  * official inference script does.
  */
-public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEncoder> {
+public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEncoder>, WeightLayout {
 
     @Override
     public ComponentKind kind() {
@@ -36,5 +39,11 @@ public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEnco
         ImagePreparation preparation = ImagePreparation.fromOptions(context.options());
         return new SdxlImageEncoder(context.model("image_encoder"), preparation, context.manager(), context.kernels(),
                 context.dtype());
+    }
+
+    @Override
+    public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
+        return Map.of("image_encoder",
+                ClipVisionModel.weightShapes(ClipConfig.vision(WeightLayout.require(configs, "image_encoder"))));
     }
 }

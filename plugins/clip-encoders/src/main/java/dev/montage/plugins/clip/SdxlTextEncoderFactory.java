@@ -1,15 +1,18 @@
 package dev.montage.plugins.clip;
 
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.TextEncoder;
+import dev.montage.api.spi.WeightLayout;
+import java.util.Map;
 
 /**
  * SDXL's two CLIP text towers from the base model's {@code tokenizer}, {@code tokenizer_2}, {@code text_encoder}
  * and {@code text_encoder_2} folders.
  */
-public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder> {
+public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout {
 
     @Override
     public ComponentKind kind() {
@@ -32,5 +35,14 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
                 context.model("text_encoder"), context.model("text_encoder_2"),
                 context.pipelineConfig().getBoolean("force_zeros_for_empty_prompt", true), context.manager(),
                 context.kernels(), context.dtype());
+    }
+
+    @Override
+    public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
+        return Map.of(
+                "text_encoder", ClipTextModel.weightShapes(
+                        ClipConfig.text(WeightLayout.require(configs, "text_encoder")), false),
+                "text_encoder_2", ClipTextModel.weightShapes(
+                        ClipConfig.text(WeightLayout.require(configs, "text_encoder_2")), true));
     }
 }

@@ -10,7 +10,9 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * MS-Diffusion's {@code Resampler} in {@code grounding} mode (the {@code image_proj} weights of
@@ -66,7 +68,7 @@ final class GroundingResampler implements AutoCloseable {
         this.fourier = new FourierEmbedder(config.fourierFreqs());
         this.weightsManager = parent.newSubManager();
         try {
-            w.requireExactly(expectedNames(config));
+            w.requireExactly(expectedShapes(config).keySet());
             int dim = config.dim();
             int grounding = config.groundingEmbeddingDim();
             groundingLatents = w.get("grounding_latents", weightsManager, 1, config.numQueries(), dim);
@@ -93,22 +95,47 @@ final class GroundingResampler implements AutoCloseable {
         }
     }
 
-    /** Every tensor name of the state dict a {@code Resampler} with this configuration has. */
-    static List<String> expectedNames(ResamplerConfig config) {
-        List<String> names = new ArrayList<>(List.of("grounding_latents"));
-        for (String linearOrNorm : List.of("latent_proj.0", "latent_proj.2", "latent_norm", "proj_in",
-                "attention_norm", "proj_out", "norm_out")) {
-            names.add(linearOrNorm + ".weight");
-            names.add(linearOrNorm + ".bias");
-        }
-        for (int i = 0; i < config.depth(); i++) {
+    /** Every tensor of the state dict a {@code Resampler} with this configuration has, with its shape. */
+    static Map<String, long[]> expectedShapes(ResamplerConfig c) {
+        long dim = c.dim();
+        long g = c.groundingEmbeddingDim();
+        long inner = c.innerDim();
+        long ff = c.ffInnerDim();
+        long out = c.outputDim();
+        Map<String, long[]> s = new LinkedHashMap<>();
+        s.put("grounding_latents", new long[] {1, c.numQueries(), dim});
+        linear(s, "latent_proj.0", 2 * g, g, true);
+        linear(s, "latent_proj.2", (long) c.numQueries() * dim, 2 * g, true);
+        norm(s, "latent_norm", dim);
+        linear(s, "proj_in", dim, c.embeddingDim(), true);
+        for (int i = 0; i < c.depth(); i++) {
             String attn = "layers." + i + ".0.";
-            String ff = "layers." + i + ".1.";
-            names.addAll(List.of(attn + "norm1.weight", attn + "norm1.bias", attn + "norm2.weight",
-                    attn + "norm2.bias", attn + "to_q.weight", attn + "to_kv.weight", attn + "to_out.weight",
-                    ff + "0.weight", ff + "0.bias", ff + "1.weight", ff + "3.weight"));
+            String feed = "layers." + i + ".1.";
+            norm(s, attn + "norm1", dim);
+            norm(s, attn + "norm2", dim);
+            linear(s, attn + "to_q", inner, dim, false);
+            linear(s, attn + "to_kv", 2 * inner, dim, false);
+            linear(s, attn + "to_out", dim, inner, false);
+            norm(s, feed + "0", dim);
+            linear(s, feed + "1", ff, dim, false);
+            linear(s, feed + "3", dim, ff, false);
         }
-        return names;
+        norm(s, "attention_norm", dim);
+        linear(s, "proj_out", out, dim, true);
+        norm(s, "norm_out", out);
+        return s;
+    }
+
+    private static void linear(Map<String, long[]> s, String name, long out, long in, boolean bias) {
+        s.put(name + ".weight", new long[] {out, in});
+        if (bias) {
+            s.put(name + ".bias", new long[] {out});
+        }
+    }
+
+    private static void norm(Map<String, long[]> s, String name, long dim) {
+        s.put(name + ".weight", new long[] {dim});
+        s.put(name + ".bias", new long[] {dim});
     }
 
     ResamplerConfig config() {

@@ -1,9 +1,13 @@
 package dev.montage.plugins.resampler;
 
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.SubjectResampler;
+import dev.montage.api.spi.WeightLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 /**
  * MS-Diffusion's grounding resampler from the {@code ms_adapter} checkpoint ({@code ms_adapter.bin}). Its sizes
@@ -11,11 +15,13 @@ import dev.montage.api.spi.SubjectResampler;
  * {@code resampler_config.json} of keyword arguments, or an {@code ms_adapter_config.json} holding them under
  * {@code "resampler"}).
  */
-public final class MsDiffusionResamplerFactory implements ComponentFactory<SubjectResampler> {
+public final class MsDiffusionResamplerFactory implements ComponentFactory<SubjectResampler>, WeightLayout {
     /** The checkpoint key of the adapter weights. */
     public static final String CHECKPOINT_KEY = "ms_adapter";
     /** The optional path key of the resampler configuration. */
     public static final String CONFIG_KEY = "resampler_config";
+    /** MS-Diffusion's number of learned background tokens. */
+    private static final int DUMMY_TOKENS = 4;
 
     @Override
     public ComponentKind kind() {
@@ -38,5 +44,16 @@ public final class MsDiffusionResamplerFactory implements ComponentFactory<Subje
                 .orElse(ResamplerConfig.MS_DIFFUSION_SDXL);
         return new MsDiffusionResampler(new MsAdapterCheckpoint(context.checkpoint(CHECKPOINT_KEY)), config,
                 context.manager(), context.kernels(), context.dtype());
+    }
+
+    /** {@code ms_adapter}: {@code image_proj.*} and {@code dummy_image_tokens} (the attention side adds the rest). */
+    @Override
+    public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
+        ResamplerConfig config = configs.containsKey(CONFIG_KEY) ? ResamplerConfig.from(configs.get(CONFIG_KEY))
+                : ResamplerConfig.MS_DIFFUSION_SDXL;
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        GroundingResampler.expectedShapes(config).forEach((k, v) -> shapes.put(MsAdapterCheckpoint.IMAGE_PROJ + "." + k, v));
+        shapes.put(MsAdapterCheckpoint.DUMMY_IMAGE_TOKENS, new long[] {1, DUMMY_TOKENS, config.outputDim()});
+        return Map.of(CHECKPOINT_KEY, shapes);
     }
 }

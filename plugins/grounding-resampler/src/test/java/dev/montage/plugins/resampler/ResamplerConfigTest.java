@@ -39,7 +39,7 @@ class ResamplerConfigTest {
         assertEquals(1280, c.innerDim());
         assertEquals(768 + 64, c.groundingEmbeddingDim());
         // grounding_latents, 7 linear or norm layers with weight and bias, 11 tensors per layer
-        assertEquals(1 + 2 * 7 + 4 * 11, GroundingResampler.expectedNames(c).size());
+        assertEquals(1 + 2 * 7 + 4 * 11, GroundingResampler.expectedShapes(c).size());
     }
 
     @Test
