@@ -24,18 +24,31 @@ public final class RandomCheckpoint {
      * @param seed   the same seed gives the same file
      */
     public static void write(Path file, Map<String, long[]> shapes, TensorDType dtype, long seed) throws IOException {
-        if (dtype != TensorDType.F32 && dtype != TensorDType.F16 && dtype != TensorDType.BF16) {
-            throw new IllegalArgumentException("random weights are F32, F16 or BF16, not " + dtype);
-        }
+        requireFloating(dtype);
         SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt");
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
             String name = e.getKey();
             long[] shape = e.getValue();
-            // each tensor gets its own stream so a file's values do not depend on the iteration order
-            long tensorSeed = seed ^ name.hashCode() * 0x9E3779B97F4A7C15L;
-            writer.addLazy(name, dtype, shape, () -> values(name, shape, dtype, tensorSeed));
+            writer.addLazy(name, dtype, shape, () -> values(name, shape, dtype, tensorSeed(seed, name)));
         }
         writer.write(file);
+    }
+
+    /** One random tensor in memory, the same values {@link #write} gives it (for torch checkpoints). */
+    public static RawTensor tensor(String name, long[] shape, TensorDType dtype, long seed) {
+        requireFloating(dtype);
+        return new RawTensor(name, dtype, shape, values(name, shape, dtype, tensorSeed(seed, name)));
+    }
+
+    /** Each tensor gets its own stream, so a file's values do not depend on the order of its tensors. */
+    private static long tensorSeed(long seed, String name) {
+        return seed ^ name.hashCode() * 0x9E3779B97F4A7C15L;
+    }
+
+    private static void requireFloating(TensorDType dtype) {
+        if (dtype != TensorDType.F32 && dtype != TensorDType.F16 && dtype != TensorDType.BF16) {
+            throw new IllegalArgumentException("random weights are F32, F16 or BF16, not " + dtype);
+        }
     }
 
     private static ByteBuffer values(String name, long[] shape, TensorDType dtype, long seed) {
