@@ -37,8 +37,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", required = true, description = "MS-Diffusion model folder: SDXL diffusers folder with "
-            + "image_encoder/ and ms_adapter.bin")
+    @Option(names = "--model", description = "MS-Diffusion model folder: SDXL diffusers folder with image_encoder/ "
+            + "and ms_adapter.bin (default: the embedded tiny model with random weights)")
     Path model;
 
     @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
@@ -111,10 +111,10 @@ final class GenerateCommand implements Callable<Integer> {
             b.initLatents(readLatents(initLatents));
         }
         GenerationRequest request = b.build();
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
+        Path folder = model != null ? model : EmbeddedModel.ensure(registry, err);
         try (MontageEngine engine = MontageEngine.start(EngineConfig.of(device, dtype));
-                AssembledPipeline assembled = new PipelineBuilder(engine,
-                        ComponentRegistry.fromClasspath(Montage.class.getClassLoader()), ModelPaths.of(model))
-                        .build()) {
+                AssembledPipeline assembled = new PipelineBuilder(engine, registry, ModelPaths.of(folder)).build()) {
             err.println("montage: " + engine.describe());
             Latents[] finalLatents = new Latents[1];
             GenerationResult result = assembled.pipeline().generate(request, new ProgressBar(err, ""), finalLatents);

@@ -1,0 +1,69 @@
+package dev.montage.dist;
+
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Comparator;
+import java.util.stream.Stream;
+
+/**
+ * The model used when no real weights are configured: the {@code tiny} random model, written once into the
+ * cache folder ({@code $MONTAGE_HOME}, default {@code ~/.cache/montage}).
+ */
+final class EmbeddedModel {
+    /** Bump when the tiny layout or its writer changes, so old caches are not reused. */
+    private static final String NAME = "tiny-random-v1";
+
+    private EmbeddedModel() {
+    }
+
+    static Path cacheHome() {
+        String home = System.getenv("MONTAGE_HOME");
+        return home != null && !home.isBlank() ? Path.of(home)
+                : Path.of(System.getProperty("user.home"), ".cache", "montage");
+    }
+
+    /** The embedded model folder, written first if absent; says plainly that its weights are random. */
+    static Path ensure(ComponentRegistry registry, PrintWriter err) throws IOException {
+        Path folder = cacheHome().resolve("models").resolve(NAME);
+        if (!Files.isRegularFile(folder.resolve(RandomModel.MARKER))) {
+            err.println("montage: no model configured; writing the embedded default (tiny, RANDOM weights) to "
+                    + folder);
+            Files.createDirectories(folder.getParent());
+            // written beside its final place and renamed, so a crash never leaves a half model behind
+            Path tmp = Files.createTempDirectory(folder.getParent(), NAME + ".tmp");
+            try {
+                RandomModel.write(tmp, "tiny", TensorDType.F32, 0, registry);
+                try {
+                    Files.move(tmp, folder, StandardCopyOption.ATOMIC_MOVE);
+                } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
+                    if (!Files.isRegularFile(folder.resolve(RandomModel.MARKER))) {
+                        throw e;
+                    }
+                }
+            } finally {
+                deleteTree(tmp);
+            }
+        }
+        err.println("montage: using the embedded default model " + folder
+                + " (RANDOM weights: images show noise, not subjects; configure real weights with --model)");
+        return folder;
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> files = Files.walk(dir)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
