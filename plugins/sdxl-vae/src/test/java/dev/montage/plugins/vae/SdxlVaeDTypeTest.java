@@ -24,7 +24,7 @@ import org.junit.jupiter.api.Test;
  * float32, so these compare against them with tolerances that fit the dtype, not the golden ones.
  */
 class SdxlVaeDTypeTest {
-    /** float32 compute on float16-rounded weights: the image moves by about one float16 ulp of the weights. */
+    /** float32 compute on float16-rounded latents and weights (what diffusers' upcast_vae computes on). */
     private static final double UPCAST_FP16_ATOL = 2e-3;
     /** float16 activations (11 mantissa bits). */
     private static final double FP16_ATOL = 1e-2;
