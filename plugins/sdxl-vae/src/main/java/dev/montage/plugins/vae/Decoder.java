@@ -1,0 +1,61 @@
+package dev.montage.plugins.vae;
+
+import static dev.montage.plugins.vae.Scopes.replace;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.host.Kernels;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code decoder}: {@code conv_in} to the deepest width, the mid block, one {@code UpDecoderBlock2D} per level
+ * from the deepest (each but the last doubling the resolution), {@code conv_norm_out}, SiLU, {@code conv_out}.
+ */
+final class Decoder {
+    private final Conv2dLayer convIn;
+    private final UNetMidBlock2D midBlock;
+    private final List<UpDecoderBlock2D> upBlocks = new ArrayList<>();
+    private final GroupNormLayer convNormOut;
+    private final Conv2dLayer convOut;
+    private final Kernels kernels;
+
+    Decoder(VaeWeights w, VaeConfig config, Kernels kernels) {
+        this.kernels = kernels;
+        List<Integer> channels = config.blockOutChannels();
+        int groups = config.normGroups();
+        int deepest = config.deepestChannels();
+        convIn = Conv2dLayer.same3x3(w, "conv_in", config.latentChannels(), deepest);
+        midBlock = new UNetMidBlock2D(w.prefixed("mid_block"), deepest, groups, config.midBlockAttention(), kernels);
+        int in = deepest;
+        for (int i = 0; i < channels.size(); i++) {
+            int out = channels.get(channels.size() - 1 - i);
+            boolean last = i == channels.size() - 1;
+            upBlocks.add(new UpDecoderBlock2D(w.prefixed("up_blocks." + i), in, out, config.layersPerBlock() + 1,
+                    !last, groups, kernels));
+            in = out;
+        }
+        convNormOut = new GroupNormLayer(w, "conv_norm_out", channels.get(0), groups, kernels);
+        convOut = Conv2dLayer.same3x3(w, "conv_out", channels.get(0), config.outChannels());
+    }
+
+    /**
+     * @param z     [B, latent channels, h, w] (after {@code post_quant_conv})
+     * @param probe sees {@code decoder.conv_in}, {@code decoder.mid_block}, {@code decoder.up_blocks.N}
+     * @return [B, out channels, h*f, w*f], attached to the manager of {@code z}
+     */
+    NDArray forward(NDArray z, StageProbe probe) {
+        return Scopes.scoped(z, input -> {
+            NDArray h = convIn.forward(input);
+            probe.stage("decoder.conv_in", h);
+            h = replace(h, midBlock.forward(h));
+            probe.stage("decoder.mid_block", h);
+            for (int i = 0; i < upBlocks.size(); i++) {
+                h = replace(h, upBlocks.get(i).forward(h));
+                probe.stage("decoder.up_blocks." + i, h);
+            }
+            h = replace(h, convNormOut.forward(h));
+            h = replace(h, kernels.silu(h));
+            return convOut.forward(h);
+        });
+    }
+}

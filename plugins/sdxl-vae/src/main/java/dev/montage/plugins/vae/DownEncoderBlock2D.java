@@ -1,0 +1,29 @@
+package dev.montage.plugins.vae;
+
+import static dev.montage.plugins.vae.Scopes.replace;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.host.Kernels;
+import java.util.ArrayList;
+import java.util.List;
+
+/** {@code encoder.down_blocks.N}: {@code layers} resnets (the first changes the channels), then an optional downsampler. */
+final class DownEncoderBlock2D {
+    private final List<ResnetBlock2D> resnets = new ArrayList<>();
+    private final Downsample2D downsampler;
+
+    DownEncoderBlock2D(VaeWeights w, int in, int out, int layers, boolean downsample, int groups, Kernels kernels) {
+        for (int i = 0; i < layers; i++) {
+            resnets.add(new ResnetBlock2D(w.prefixed("resnets." + i), i == 0 ? in : out, out, groups, kernels));
+        }
+        downsampler = downsample ? new Downsample2D(w.prefixed("downsamplers.0"), out) : null;
+    }
+
+    NDArray forward(NDArray x) {
+        NDArray h = resnets.get(0).forward(x);
+        for (int i = 1; i < resnets.size(); i++) {
+            h = replace(h, resnets.get(i).forward(h));
+        }
+        return downsampler == null ? h : replace(h, downsampler.forward(h));
+    }
+}

@@ -1,0 +1,58 @@
+package dev.montage.plugins.vae;
+
+import static dev.montage.plugins.vae.Scopes.replace;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.host.Kernels;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * {@code encoder}: {@code conv_in}, one {@code DownEncoderBlock2D} per level (each but the last halving the
+ * resolution), the mid block, {@code conv_norm_out}, SiLU, {@code conv_out} to 2 x latent channels (mean and
+ * log-variance).
+ */
+final class Encoder {
+    private final Conv2dLayer convIn;
+    private final List<DownEncoderBlock2D> downBlocks = new ArrayList<>();
+    private final UNetMidBlock2D midBlock;
+    private final GroupNormLayer convNormOut;
+    private final Conv2dLayer convOut;
+    private final Kernels kernels;
+
+    Encoder(VaeWeights w, VaeConfig config, Kernels kernels) {
+        this.kernels = kernels;
+        List<Integer> channels = config.blockOutChannels();
+        int groups = config.normGroups();
+        int deepest = config.deepestChannels();
+        convIn = Conv2dLayer.same3x3(w, "conv_in", config.inChannels(), channels.get(0));
+        int in = channels.get(0);
+        for (int i = 0; i < channels.size(); i++) {
+            int out = channels.get(i);
+            boolean last = i == channels.size() - 1;
+            downBlocks.add(new DownEncoderBlock2D(w.prefixed("down_blocks." + i), in, out, config.layersPerBlock(),
+                    !last, groups, kernels));
+            in = out;
+        }
+        midBlock = new UNetMidBlock2D(w.prefixed("mid_block"), deepest, groups, config.midBlockAttention(), kernels);
+        convNormOut = new GroupNormLayer(w, "conv_norm_out", deepest, groups, kernels);
+        convOut = Conv2dLayer.same3x3(w, "conv_out", deepest, 2 * config.latentChannels());
+    }
+
+    /**
+     * @param x [B, in channels, H, W] in -1..1
+     * @return [B, 2 x latent channels, H/f, W/f], attached to the manager of {@code x}
+     */
+    NDArray forward(NDArray x) {
+        return Scopes.scoped(x, input -> {
+            NDArray h = convIn.forward(input);
+            for (DownEncoderBlock2D block : downBlocks) {
+                h = replace(h, block.forward(h));
+            }
+            h = replace(h, midBlock.forward(h));
+            h = replace(h, convNormOut.forward(h));
+            h = replace(h, kernels.silu(h));
+            return convOut.forward(h);
+        });
+    }
+}

@@ -1,0 +1,42 @@
+package dev.montage.plugins.vae;
+
+import static dev.montage.plugins.vae.Scopes.replace;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.host.Kernels;
+
+/**
+ * {@code resnets.N} (diffusers {@code ResnetBlock2D} without time embedding):
+ * {@code shortcut(x) + conv2(silu(norm2(conv1(silu(norm1(x))))))}; the shortcut is a 1x1 {@code conv_shortcut}
+ * when the channel count changes. The VAE's output scale factor is 1.
+ */
+final class ResnetBlock2D {
+    private final GroupNormLayer norm1;
+    private final Conv2dLayer conv1;
+    private final GroupNormLayer norm2;
+    private final Conv2dLayer conv2;
+    private final Conv2dLayer convShortcut;
+    private final Kernels kernels;
+
+    ResnetBlock2D(VaeWeights w, int in, int out, int groups, Kernels kernels) {
+        this.kernels = kernels;
+        norm1 = new GroupNormLayer(w, "norm1", in, groups, kernels);
+        conv1 = Conv2dLayer.same3x3(w, "conv1", in, out);
+        norm2 = new GroupNormLayer(w, "norm2", out, groups, kernels);
+        conv2 = Conv2dLayer.same3x3(w, "conv2", out, out);
+        convShortcut = in == out ? null : Conv2dLayer.pointwise(w, "conv_shortcut", in, out);
+    }
+
+    NDArray forward(NDArray x) {
+        return Scopes.scoped(x, input -> {
+            NDArray h = norm1.forward(input);
+            h = replace(h, kernels.silu(h));
+            h = replace(h, conv1.forward(h));
+            h = replace(h, norm2.forward(h));
+            h = replace(h, kernels.silu(h));
+            h = replace(h, conv2.forward(h));
+            NDArray shortcut = convShortcut == null ? input : convShortcut.forward(input);
+            return shortcut.add(h);
+        });
+    }
+}

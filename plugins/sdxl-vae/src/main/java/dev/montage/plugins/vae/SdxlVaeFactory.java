@@ -1,0 +1,37 @@
+package dev.montage.plugins.vae;
+
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.LatentDecoder;
+
+/**
+ * The SDXL VAE decoder ({@code AutoencoderKL}) built from the base model's {@code vae} folder. Profile options:
+ * {@code upcast} ({@code auto} = float32 for float16 pipelines when the config sets {@code force_upcast},
+ * {@code always}, {@code never}) and {@code slicing} ({@code true} decodes a batch image by image).
+ */
+public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder> {
+    /** The model key of the VAE folder. */
+    public static final String MODEL_KEY = "vae";
+
+    @Override
+    public ComponentKind kind() {
+        return ComponentKind.LATENT_DECODER;
+    }
+
+    @Override
+    public String id() {
+        return "sdxl-vae";
+    }
+
+    @Override
+    public String description() {
+        return "SDXL VAE decoder (diffusers AutoencoderKL)";
+    }
+
+    @Override
+    public LatentDecoder create(ComponentContext context) {
+        VaeOptions options = VaeOptions.from(context.options());
+        return new SdxlVae(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype(), options);
+    }
+}

@@ -1,0 +1,27 @@
+package dev.montage.plugins.vae;
+
+import static dev.montage.plugins.vae.Scopes.replace;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.host.Kernels;
+
+/** {@code mid_block}: {@code resnets.0}, then {@code attentions.0} (unless disabled by config) and {@code resnets.1}. */
+final class UNetMidBlock2D {
+    private final ResnetBlock2D first;
+    private final MidBlockAttention attention;
+    private final ResnetBlock2D second;
+
+    UNetMidBlock2D(VaeWeights w, int channels, int groups, boolean withAttention, Kernels kernels) {
+        first = new ResnetBlock2D(w.prefixed("resnets.0"), channels, channels, groups, kernels);
+        attention = withAttention ? new MidBlockAttention(w.prefixed("attentions.0"), channels, groups, kernels) : null;
+        second = new ResnetBlock2D(w.prefixed("resnets.1"), channels, channels, groups, kernels);
+    }
+
+    NDArray forward(NDArray x) {
+        NDArray h = first.forward(x);
+        if (attention != null) {
+            h = replace(h, attention.forward(h));
+        }
+        return replace(h, second.forward(h));
+    }
+}
