@@ -1,5 +1,6 @@
 package dev.montage.plugins.vae;
 
+import dev.montage.api.host.Scopes;
 import static dev.montage.plugins.vae.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;

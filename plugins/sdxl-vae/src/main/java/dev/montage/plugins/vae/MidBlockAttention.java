@@ -1,5 +1,6 @@
 package dev.montage.plugins.vae;
 
+import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.NDArray;
 import ai.djl.nn.core.Linear;
 import dev.montage.api.host.Kernels;

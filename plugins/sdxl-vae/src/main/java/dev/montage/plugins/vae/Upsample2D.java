@@ -1,5 +1,6 @@
 package dev.montage.plugins.vae;
 
+import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.NDArray;
 
 /** {@code upsamplers.0}: nearest-neighbour 2x upsampling, then a 3x3 {@code conv}. */
