@@ -1,10 +1,10 @@
 package dev.montage.plugins.vae;
 
-import dev.montage.api.host.Scopes;
-import static dev.montage.plugins.vae.Scopes.replace;
+import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.host.Kernels;
+import dev.montage.api.host.Scopes;
 import java.util.ArrayList;
 import java.util.List;
 

@@ -1,7 +1,6 @@
 package dev.montage.plugins.vae;
 
-import dev.montage.api.host.Scopes;
-import static dev.montage.plugins.vae.Scopes.replace;
+import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
@@ -12,6 +11,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.LatentDecoder;
