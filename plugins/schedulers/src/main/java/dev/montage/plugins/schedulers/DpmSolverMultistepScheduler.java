@@ -171,7 +171,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
      * latents' manager, closed when the next step no longer needs it, after the last step, or with that manager
      * when a generation stops early).
      */
-    private final class DpmRun extends SchedulerRun {
+    final class DpmRun extends SchedulerRun {
         private final float[] sigmas;
         private NDArray previousOriginal;
         private int nextIndex;
@@ -179,6 +179,11 @@ final class DpmSolverMultistepScheduler implements Scheduler {
         private DpmRun(int[] timesteps, float[] sigmas) {
             super(toFloats(timesteps), 1f);
             this.sigmas = sigmas;
+        }
+
+        /** The noise level σ̃ of each step, and the one the last step goes to. */
+        float[] sigmas() {
+            return sigmas.clone();
         }
 
         /**

@@ -12,6 +12,7 @@ import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
+import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,7 +26,8 @@ class SchedulerGoldenTest {
 
     /** The tiny model's {@code scheduler/scheduler_config.json} (SDXL base's Euler configuration). */
     static SchedulerSettings modelSettings() {
-        return SchedulerSettings.of(TestEngine.folder(Golden.model().resolve("scheduler")).json("scheduler_config.json"));
+        Path folder = Golden.model().resolve("scheduler");
+        return SchedulerSettings.of(TestEngine.folder(folder).json("scheduler_config.json"));
     }
 
     @Test
@@ -46,7 +48,8 @@ class SchedulerGoldenTest {
     private static void checkEuler(String name) {
         Scheduler.Run run = checkCase(name, new EulerDiscreteScheduler(modelSettings()));
         try (GoldenTensors golden = GoldenTensors.open(name)) {
-            double error = golden.assertClose("scheduler.sigmas", ((EulerDiscreteScheduler.EulerRun) run).sigmas(), 1e-6);
+            float[] sigmas = ((EulerDiscreteScheduler.EulerRun) run).sigmas();
+            double error = golden.assertClose("scheduler.sigmas", sigmas, 1e-6);
             assertEquals(0, error, "sigmas are computed as torch computes them, so they match bit for bit");
         }
     }
@@ -76,7 +79,8 @@ class SchedulerGoldenTest {
                 chained = run.step(guided, i, chained);
                 double chainedError = GoldenTensors.maxAbsDiff(golden.floats(step + ".latents_after"),
                         chained.toFloatArray());
-                System.out.printf("golden %s/%s.latents_after, chained: max-abs error %.3g%n", name, step, chainedError);
+                System.out.printf("golden %s/%s.latents_after, chained: max-abs error %.3g%n", name, step,
+                        chainedError);
                 assertTrue(chainedError <= LATENTS_ATOL, name + " chained " + step + ": " + chainedError);
                 latents = tensor(golden, step + ".latents_after", m);
             }
