@@ -72,7 +72,8 @@ final class DpmSolverMultistepScheduler implements Scheduler {
         if (settings.flag("thresholding", false)) {
             throw settings.unsupported("thresholding", "dynamic thresholding is not implemented");
         }
-        if (settings.choice("variance_type", null, List.of("learned", "learned_range")) != null) {
+        String variance = settings.text("variance_type", null);
+        if ("learned".equals(variance) || "learned_range".equals(variance)) {
             throw settings.unsupported("variance_type", "models that predict their variance are not supported");
         }
     }
@@ -86,17 +87,20 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     @Override
     public Run start(int steps) {
         schedule.checkSteps(steps);
-        int[] timesteps = timesteps(steps);
+        int[] timesteps;
         float[] sigmas = new float[steps + 1];
         if (karras) {
+            // the levels come first; each timestep is the nearest to its level
             int n = schedule.trainSteps();
             double[] levels = NoiseSchedule.karras(schedule.sigma(n - 1), schedule.sigma(0), steps);
+            timesteps = new int[steps];
             for (int i = 0; i < steps; i++) {
                 timesteps[i] = (int) NumpyMath.round(schedule.sigmaToTimestep(levels[i]));
                 sigmas[i] = (float) levels[i];
             }
             sigmas[steps] = sigmas[steps - 1];
         } else {
+            timesteps = timesteps(steps);
             for (int i = 0; i < steps; i++) {
                 sigmas[i] = (float) schedule.interpolateSigma(timesteps[i]);
             }

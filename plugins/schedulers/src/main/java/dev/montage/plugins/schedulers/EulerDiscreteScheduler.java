@@ -34,7 +34,9 @@ final class EulerDiscreteScheduler implements Scheduler {
         stepsOffset = settings.integer("steps_offset", 0);
         prediction = PredictionType.of(settings);
         karras = settings.flag("use_karras_sigmas", false);
-        settings.choice("interpolation_type", "linear", List.of("linear"));
+        if (settings.choice("interpolation_type", "linear", List.of("linear", "log_linear")).equals("log_linear")) {
+            throw settings.unsupported("interpolation_type", "only linear interpolation of the training σ exists");
+        }
     }
 
     @Override

@@ -51,7 +51,11 @@ final class NoiseSchedule {
         }
         double start = settings.number("beta_start", 0.0001);
         double end = settings.number("beta_end", 0.02);
-        String kind = settings.choice("beta_schedule", "linear", List.of("linear", "scaled_linear"));
+        String kind = settings.choice("beta_schedule", "linear",
+                List.of("linear", "scaled_linear", "squaredcos_cap_v2"));
+        if (kind.equals("squaredcos_cap_v2")) {
+            throw settings.unsupported("beta_schedule", "the cosine schedule is not implemented");
+        }
         if (kind.equals("linear")) {
             return new NoiseSchedule(torchLinspace(start, end, n));
         }

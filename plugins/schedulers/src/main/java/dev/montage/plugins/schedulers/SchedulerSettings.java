@@ -105,6 +105,18 @@ final class SchedulerSettings {
         throw invalid(key, "true or false");
     }
 
+    /** A string setting, or {@code defaultValue} (may be null) when it is missing. */
+    String text(String key, String defaultValue) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            return defaultValue;
+        }
+        if (e.value() instanceof String s) {
+            return s;
+        }
+        throw invalid(key, "a string");
+    }
+
     /**
      * A string setting that must be one of {@code allowed}.
      *

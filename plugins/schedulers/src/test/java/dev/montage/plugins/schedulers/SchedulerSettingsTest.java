@@ -40,9 +40,8 @@ class SchedulerSettingsTest {
                 "an integer", "1.5");
         refused(DpmSolverMultistepScheduler::new, file("lower_order_final", "maybe"), "'lower_order_final'",
                 "true or false");
-        refused(EulerDiscreteScheduler::new, file("beta_schedule", "squaredcos_cap_v2"), "'beta_schedule'",
-                "linear, scaled_linear");
-        refused(EulerDiscreteScheduler::new, file("interpolation_type", "log_linear"), "'interpolation_type'");
+        refused(EulerDiscreteScheduler::new, file("beta_schedule", "cosine"), "'beta_schedule'",
+                "linear, scaled_linear, squaredcos_cap_v2");
         refused(EulerDiscreteScheduler::new, file("prediction_type", "sample"), "'prediction_type'");
         refused(EulerDiscreteScheduler::new, file("trained_betas", List.of(0.1, 0.2)), "'trained_betas'",
                 "1000");
@@ -70,6 +69,12 @@ class SchedulerSettingsTest {
     @Test
     void unsupportedOptionsAreRefusedWithTheReason() {
         refused(DdimScheduler::new, file("thresholding", true), "'thresholding' = true", "not supported");
+        refused(EulerDiscreteScheduler::new, file("beta_schedule", "squaredcos_cap_v2"), "'beta_schedule'",
+                "not supported");
+        refused(EulerDiscreteScheduler::new, file("interpolation_type", "log_linear"), "'interpolation_type'",
+                "not supported");
+        // diffusers ignores variance types other than the learned ones
+        new DpmSolverMultistepScheduler(file("variance_type", "fixed_small"));
         refused(DdimScheduler::new, file("rescale_betas_zero_snr", true), "'rescale_betas_zero_snr'");
         refused(DpmSolverMultistepScheduler::new, file("solver_order", 3), "'solver_order' = 3", "not supported");
         refused(DpmSolverMultistepScheduler::new, file("algorithm_type", "sde-dpmsolver++"), "'algorithm_type'");
