@@ -41,7 +41,10 @@ abstract class SchedulerRun implements Scheduler.Run {
         checkIndex(index);
         NDManager owner = latents.getManager();
         try (NDManager scope = owner.newSubManager()) {
-            scope.tempAttachAll(latents, modelOutput);
+            scope.tempAttachAll(latents);
+            if (modelOutput != latents) {
+                scope.tempAttachAll(modelOutput);
+            }
             NDArray next = update(modelOutput, index, latents, owner);
             next.attach(owner);
             return next;

@@ -187,6 +187,8 @@ class DpmSolverMultistepSchedulerTest {
             NDArray x = m.create(gaussian(new Random(1)), SHAPE);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> run.step(x, 1, x));
             assertTrue(e.getMessage().contains("expected step 0"), e.getMessage());
+            assertEquals(m, x.getManager(), "the latents are back with their owner");
+            run.step(x, 0, x).close();
         }
     }
 
