@@ -1,6 +1,7 @@
 package dev.montage.api.spi;
 
 import ai.djl.ndarray.NDArray;
+import java.util.Map;
 
 /**
  * A diffusion sampler (Euler, DDIM, DPM-Solver++). The scheduler is shared and stateless; each generation
@@ -10,6 +11,22 @@ public interface Scheduler {
 
     /** Starts a run of {@code steps} steps. */
     Run start(int steps);
+
+    /**
+     * This scheduler with some of its settings replaced, for one request (diffusers' configuration names, e.g.
+     * {@code timestep_spacing} or {@code use_karras_sigmas}). The shared scheduler itself is not changed.
+     *
+     * @param overrides setting name to value; numbers and booleans may also be given as strings
+     * @return a scheduler with those settings ({@code this} when there are none)
+     * @throws IllegalArgumentException naming a setting that is unknown or has an invalid value
+     */
+    default Scheduler withOverrides(Map<String, ?> overrides) {
+        if (overrides.isEmpty()) {
+            return this;
+        }
+        throw new IllegalArgumentException(getClass().getName() + " has no settings to override, got "
+                + overrides.keySet());
+    }
 
     /** The state of one generation's sampling. */
     interface Run {

@@ -1,2 +1,27 @@
-/** Euler discrete, DDIM and DPM-Solver++ schedulers. */
+/**
+ * Euler discrete, DDIM and DPM-Solver++ schedulers: ports of diffusers 0.23's {@code EulerDiscreteScheduler},
+ * {@code DDIMScheduler} and {@code DPMSolverMultistepScheduler}.
+ *
+ * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code ddim},
+ * {@code dpmpp-2m}, {@code dpmpp-2m-karras}. The {@code -karras} ids are the plain ones with
+ * {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
+ *
+ * <p><b>Settings</b> use diffusers' configuration names and come, later ones winning, from the base model's
+ * {@code scheduler/scheduler_config.json} (read like {@code from_config}: keys a scheduler does not know are
+ * ignored, missing ones take diffusers' defaults, so the SDXL Euler file also drives DDIM and DPM-Solver++),
+ * the profile's options for the component, the id, and {@link dev.montage.api.spi.Scheduler#withOverrides}
+ * for one request (e.g. {@code timestep_spacing: trailing}). Errors name the file or override and the key.
+ *
+ * <p><b>Precision.</b> Schedules are computed as diffusers computes them, down to the float32 rounding of
+ * torch (including the reference's float32 {@code torch.linspace}) and numpy's float64 range functions, so
+ * timesteps and σ match the reference bit for bit; step coefficients are float32 values combined in diffusers'
+ * order, and a step is element-wise arithmetic of arrays and scalars in the latents' dtype (bf16 included).
+ *
+ * <p><b>Not ported</b>, refused with an error naming the key where a setting asks for it: the stochastic
+ * paths (Euler's {@code s_churn}, DDIM's η &gt; 0, SDE variants of DPM-Solver), dynamic thresholding,
+ * {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling, {@code log_linear} interpolation, third-order
+ * and Heun DPM solvers, uniform-logSNR steps and learned variances. One deliberate deviation: for the step
+ * counts where numpy's {@code arange} yields one timestep too many with trailing spacing (e.g. 61), diffusers
+ * samples an extra step at timestep -1; here that surplus timestep is dropped.
+ */
 package dev.montage.plugins.schedulers;

@@ -1,0 +1,236 @@
+package dev.montage.plugins.schedulers;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.spi.Scheduler;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * diffusers' {@code DPMSolverMultistepScheduler} (0.23) as DPM-Solver++(2M) (Lu et al. 2022): the exponential
+ * integrator of the data-prediction ODE in λ = log(α/σ), with the x₀ estimates of the current and the
+ * previous step combined by the midpoint rule.
+ *
+ * <p>Step i goes from σ_i to σ_{i+1}; the first step (and, with {@code lower_order_final} and fewer than 15
+ * steps, or with {@code euler_at_final}, the last) is first order. As in 0.23, the σ after the last step is
+ * not 0 but that of training timestep 0, and with Karras sigmas the last σ is repeated, so the last step
+ * leaves the latents unchanged. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
+ * {@code solver_order} (1 or 2), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
+ * {@code deis}, which diffusers maps to it), {@code solver_type} ({@code midpoint}, or {@code logrho},
+ * {@code bh1}, {@code bh2}, which diffusers maps to it), {@code lower_order_final}, {@code euler_at_final},
+ * {@code use_karras_sigmas}, {@code lambda_min_clipped}, {@code timestep_spacing} (default {@code linspace}),
+ * {@code steps_offset}; {@code thresholding} and {@code use_lu_lambdas} must be false and
+ * {@code variance_type} unset.
+ */
+final class DpmSolverMultistepScheduler implements Scheduler {
+    /** diffusers applies {@code lower_order_final} below this many steps only. */
+    private static final int LOWER_ORDER_FINAL_BELOW = 15;
+
+    private final SchedulerSettings settings;
+    private final NoiseSchedule schedule;
+    private final TimestepSpacing spacing;
+    private final int stepsOffset;
+    private final PredictionType prediction;
+    private final int solverOrder;
+    private final boolean lowerOrderFinal;
+    private final boolean eulerAtFinal;
+    private final boolean karras;
+    private final double lambdaMinClipped;
+
+    /**
+     * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
+     */
+    DpmSolverMultistepScheduler(SchedulerSettings settings) {
+        this.settings = settings;
+        schedule = NoiseSchedule.of(settings);
+        spacing = TimestepSpacing.of(settings, TimestepSpacing.LINSPACE);
+        stepsOffset = settings.integer("steps_offset", 0);
+        prediction = PredictionType.of(settings);
+        solverOrder = settings.integer("solver_order", 2);
+        if (solverOrder == 3) {
+            throw settings.unsupported("solver_order", "only the first- and second-order solvers are implemented");
+        }
+        if (solverOrder != 1 && solverOrder != 2) {
+            throw settings.invalid("solver_order", "1 or 2");
+        }
+        String algorithm = settings.choice("algorithm_type", "dpmsolver++",
+                List.of("dpmsolver++", "deis", "dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"));
+        if (!algorithm.equals("dpmsolver++") && !algorithm.equals("deis")) {
+            throw settings.unsupported("algorithm_type", "only dpmsolver++ is implemented");
+        }
+        String solver = settings.choice("solver_type", "midpoint", List.of("midpoint", "heun", "logrho", "bh1", "bh2"));
+        if (solver.equals("heun")) {
+            throw settings.unsupported("solver_type", "only the midpoint solver is implemented");
+        }
+        lowerOrderFinal = settings.flag("lower_order_final", true);
+        eulerAtFinal = settings.flag("euler_at_final", false);
+        karras = settings.flag("use_karras_sigmas", false);
+        lambdaMinClipped = settings.number("lambda_min_clipped", Double.NEGATIVE_INFINITY);
+        if (settings.flag("use_lu_lambdas", false)) {
+            throw settings.unsupported("use_lu_lambdas", "uniform-logSNR steps are not implemented");
+        }
+        if (settings.flag("thresholding", false)) {
+            throw settings.unsupported("thresholding", "dynamic thresholding is not implemented");
+        }
+        String variance = settings.text("variance_type", null);
+        if ("learned".equals(variance) || "learned_range".equals(variance)) {
+            throw settings.unsupported("variance_type", "models that predict their variance are not supported");
+        }
+    }
+
+    @Override
+    public Scheduler withOverrides(Map<String, ?> overrides) {
+        return overrides.isEmpty() ? this
+                : new DpmSolverMultistepScheduler(settings.with("scheduler override", overrides));
+    }
+
+    @Override
+    public Run start(int steps) {
+        schedule.checkSteps(steps);
+        int[] timesteps;
+        float[] sigmas = new float[steps + 1];
+        if (karras) {
+            // the levels come first; each timestep is the nearest to its level
+            int n = schedule.trainSteps();
+            double[] levels = NoiseSchedule.karras(schedule.sigma(n - 1), schedule.sigma(0), steps);
+            timesteps = new int[steps];
+            for (int i = 0; i < steps; i++) {
+                timesteps[i] = (int) NumpyMath.round(schedule.sigmaToTimestep(levels[i]));
+                sigmas[i] = (float) levels[i];
+            }
+            sigmas[steps] = sigmas[steps - 1];
+        } else {
+            timesteps = timesteps(steps);
+            for (int i = 0; i < steps; i++) {
+                sigmas[i] = (float) schedule.interpolateSigma(timesteps[i]);
+            }
+            sigmas[steps] = schedule.sigma(0);
+        }
+        for (int t : timesteps) {
+            if (t < 0 || t >= schedule.trainSteps()) {
+                throw new IllegalArgumentException("DPM-Solver++ timestep " + t + " for " + steps + " steps is "
+                        + "outside the " + schedule.trainSteps() + " training timesteps (check steps_offset = "
+                        + stepsOffset + ")");
+            }
+        }
+        return new DpmRun(timesteps, sigmas);
+    }
+
+    /** {@code set_timesteps}' spacing, over the timesteps above {@code lambda_min_clipped}. */
+    private int[] timesteps(int steps) {
+        int n = schedule.trainSteps();
+        int last = n - clippedTimesteps();
+        int[] out = new int[steps];
+        switch (spacing) {
+            case LINSPACE -> {
+                double[] values = NumpyMath.linspace(0, last - 1, steps + 1);
+                for (int i = 0; i < steps; i++) {
+                    out[i] = (int) NumpyMath.round(values[steps - i]);
+                }
+            }
+            case LEADING -> {
+                int ratio = last / (steps + 1);
+                for (int i = 0; i < steps; i++) {
+                    out[i] = (steps - i) * ratio + stepsOffset;
+                }
+            }
+            case TRAILING -> {
+                // numpy's surplus last value for some step counts is dropped, as for Euler
+                double[] values = NumpyMath.arange(last, 0, -(double) n / steps);
+                for (int i = 0; i < steps; i++) {
+                    out[i] = (int) NumpyMath.round(values[i]) - 1;
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * How many of the highest training timesteps have λ = log √ᾱ − log √(1 − ᾱ) below
+     * {@code lambda_min_clipped} (none by default).
+     */
+    private int clippedTimesteps() {
+        int clipped = 0;
+        for (int t = 0; t < schedule.trainSteps(); t++) {
+            float ac = schedule.alphaCumprod(t);
+            float lambda = (float) Math.log(SchedulerRun.sqrt(ac)) - (float) Math.log(SchedulerRun.sqrt(1f - ac));
+            if (lambda < lambdaMinClipped) {
+                clipped++;
+            }
+        }
+        return clipped;
+    }
+
+    /** α, σ and λ = log α − log σ of a noise level σ̃ (α = 1/√(σ̃² + 1), σ = σ̃ α), in float32. */
+    private record Noise(float alpha, float sigma, float lambda) {
+        static Noise of(float level) {
+            float alpha = 1f / SchedulerRun.sqrt(level * level + 1f);
+            float sigma = level * alpha;
+            return new Noise(alpha, sigma, (float) Math.log(alpha) - (float) Math.log(sigma));
+        }
+    }
+
+    /**
+     * One generation's DPM-Solver++ sampling, holding the previous step's x₀ estimate (attached to the
+     * latents' manager, closed when the next step no longer needs it, after the last step, or with that manager
+     * when a generation stops early).
+     */
+    final class DpmRun extends SchedulerRun {
+        private final float[] sigmas;
+        private NDArray previousOriginal;
+        private int nextIndex;
+
+        private DpmRun(int[] timesteps, float[] sigmas) {
+            super(toFloats(timesteps), 1f);
+            this.sigmas = sigmas;
+        }
+
+        /** The noise level σ̃ of each step, and the one the last step goes to. */
+        float[] sigmas() {
+            return sigmas.clone();
+        }
+
+        /**
+         * @throws IllegalStateException when steps are not taken in order (the solver needs the previous one)
+         */
+        @Override
+        NDArray update(NDArray modelOutput, int index, NDArray latents, NDManager owner) {
+            if (index != nextIndex) {
+                throw new IllegalStateException("DPM-Solver++ steps must be taken in order: expected step "
+                        + nextIndex + ", got " + index);
+            }
+            Noise current = Noise.of(sigmas[index]);
+            Noise target = Noise.of(sigmas[index + 1]);
+            NDArray original = switch (prediction) {
+                case EPSILON -> latents.sub(modelOutput.mul(current.sigma())).div(current.alpha());
+                case V_PREDICTION -> latents.mul(current.alpha()).sub(modelOutput.mul(current.sigma()));
+            };
+            boolean last = index == steps() - 1;
+            boolean firstOrder = solverOrder == 1 || index == 0
+                    || last && (eulerAtFinal || lowerOrderFinal && steps() < LOWER_ORDER_FINAL_BELOW);
+            float h = target.lambda() - current.lambda();
+            float decay = target.alpha() * ((float) Math.exp(-h) - 1f);
+            NDArray next = latents.mul(target.sigma() / current.sigma()).sub(original.mul(decay));
+            if (!firstOrder) {
+                Noise previous = Noise.of(sigmas[index - 1]);
+                float r = (current.lambda() - previous.lambda()) / h;
+                NDArray slope = original.sub(previousOriginal).mul(1f / r);
+                next = next.sub(slope.mul(0.5f * decay));
+            }
+            remember(last || solverOrder == 1 ? null : original, owner);
+            nextIndex++;
+            return next;
+        }
+
+        /** Keeps the x₀ estimate the next step needs and closes the one it no longer needs. */
+        private void remember(NDArray original, NDManager owner) {
+            if (previousOriginal != null) {
+                previousOriginal.close();
+            }
+            previousOriginal = original;
+            if (original != null) {
+                original.attach(owner);
+            }
+        }
+    }
+}

@@ -1,0 +1,165 @@
+package dev.montage.plugins.schedulers;
+
+import java.util.List;
+
+/**
+ * The training noise schedule shared by all schedulers: betas, cumulative alpha products and the sigmas
+ * {@code sqrt((1 - ᾱ) / ᾱ)} of the {@code num_train_timesteps} training timesteps, in float32 as diffusers
+ * computes them with torch (the cumulative product accumulates in float64, as torch's CPU {@code cumprod}
+ * does, and is stored as float32).
+ */
+final class NoiseSchedule {
+    /** Vector lanes of the reference's float32 {@code torch.linspace} (AVX2: 8 floats). */
+    private static final int LANES = 8;
+    /** Karras et al. (2022)'s ρ. */
+    private static final double KARRAS_RHO = 7.0;
+
+    private final float[] alphasCumprod;
+    private final float[] sigmas;
+    private final float[] logSigmas;
+
+    private NoiseSchedule(float[] betas) {
+        int n = betas.length;
+        alphasCumprod = new float[n];
+        sigmas = new float[n];
+        logSigmas = new float[n];
+        double product = 1;
+        for (int t = 0; t < n; t++) {
+            product *= 1f - betas[t];
+            alphasCumprod[t] = (float) product;
+            float ac = alphasCumprod[t];
+            sigmas[t] = (float) Math.sqrt((1f - ac) / ac);
+            logSigmas[t] = (float) Math.log(sigmas[t]);
+        }
+    }
+
+    /**
+     * Reads {@code num_train_timesteps}, {@code beta_start}, {@code beta_end}, {@code beta_schedule}
+     * ({@code linear} or {@code scaled_linear}) and {@code trained_betas}, with diffusers' defaults.
+     */
+    static NoiseSchedule of(SchedulerSettings settings) {
+        int n = settings.integer("num_train_timesteps", 1000);
+        if (n < 2) {
+            throw settings.invalid("num_train_timesteps", "at least 2");
+        }
+        float[] trained = settings.floats("trained_betas").orElse(null);
+        if (trained != null) {
+            if (trained.length != n) {
+                throw settings.invalid("trained_betas", "a list of num_train_timesteps (" + n + ") numbers");
+            }
+            return new NoiseSchedule(trained);
+        }
+        double start = settings.number("beta_start", 0.0001);
+        double end = settings.number("beta_end", 0.02);
+        String kind = settings.choice("beta_schedule", "linear",
+                List.of("linear", "scaled_linear", "squaredcos_cap_v2"));
+        if (kind.equals("squaredcos_cap_v2")) {
+            throw settings.unsupported("beta_schedule", "the cosine schedule is not implemented");
+        }
+        if (kind.equals("linear")) {
+            return new NoiseSchedule(torchLinspace(start, end, n));
+        }
+        float[] betas = torchLinspace(Math.sqrt(start), Math.sqrt(end), n);
+        for (int t = 0; t < n; t++) {
+            betas[t] = betas[t] * betas[t];
+        }
+        return new NoiseSchedule(betas);
+    }
+
+    /** Number of training timesteps. */
+    int trainSteps() {
+        return alphasCumprod.length;
+    }
+
+    /** ᾱ at a training timestep. */
+    float alphaCumprod(int t) {
+        return alphasCumprod[t];
+    }
+
+    /** σ at a training timestep. */
+    float sigma(int t) {
+        return sigmas[t];
+    }
+
+    /** σ at a (possibly fractional) timestep, linearly interpolated as {@code np.interp} does. */
+    double interpolateSigma(double t) {
+        return NumpyMath.interp(t, sigmas);
+    }
+
+    /**
+     * The fractional timestep of a σ: linear interpolation in log σ between the two training timesteps around
+     * it (diffusers' {@code _sigma_to_t}).
+     */
+    double sigmaToTimestep(double sigma) {
+        double logSigma = Math.log(Math.max(sigma, 1e-10));
+        int low = 0;
+        for (int t = 0; t < logSigmas.length; t++) {
+            if (logSigma - logSigmas[t] >= 0) {
+                low = t;
+            }
+        }
+        low = Math.min(low, logSigmas.length - 2);
+        double w = ((double) logSigmas[low] - logSigma) / ((double) logSigmas[low] - logSigmas[low + 1]);
+        w = Math.max(0, Math.min(1, w));
+        return (1 - w) * low + w * (low + 1);
+    }
+
+    /**
+     * Karras et al. (2022)'s noise levels: {@code steps} values from {@code sigmaMax} down to {@code sigmaMin},
+     * evenly spaced in σ^(1/ρ), ρ = 7.
+     */
+    static double[] karras(double sigmaMax, double sigmaMin, int steps) {
+        double[] ramp = NumpyMath.linspace(0, 1, steps);
+        double minInvRho = Math.pow(sigmaMin, 1 / KARRAS_RHO);
+        double maxInvRho = Math.pow(sigmaMax, 1 / KARRAS_RHO);
+        double[] out = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            out[i] = Math.pow(maxInvRho + ramp[i] * (minInvRho - maxInvRho), KARRAS_RHO);
+        }
+        return out;
+    }
+
+    /**
+     * Checks a step count against the training timesteps.
+     *
+     * @throws IllegalArgumentException when it is outside 1..num_train_timesteps
+     */
+    void checkSteps(int steps) {
+        if (steps < 1 || steps > trainSteps()) {
+            throw new IllegalArgumentException("number of steps must be between 1 and num_train_timesteps ("
+                    + trainSteps() + "), got " + steps);
+        }
+    }
+
+    /**
+     * {@code torch.linspace(start, end, steps, dtype=torch.float32)} with the values PyTorch's CPU kernel gave
+     * the reference (torch 1.13): {@code step = (end - start) / (steps - 1)} in float32; the first half counts
+     * up from {@code start}, the second half down from {@code end}; the values come in vector chunks of 8
+     * lanes, whose first lane is {@code start + step * i} (or {@code end - step * (steps - 1 - i)}) and whose
+     * lane k adds {@code k * step} to it, each a fused multiply-add, and the last {@code steps mod 16} values are
+     * computed one at a time. Correctly rounded float64 values would move some SDXL betas by an ulp and some
+     * sigmas by 1-2 float32 ulps.
+     */
+    static float[] torchLinspace(double start, double end, int steps) {
+        float from = (float) start;
+        float to = (float) end;
+        float step = (to - from) / (steps - 1);
+        int halfway = steps / 2;
+        float[] out = new float[steps];
+        int vectorized = steps / (2 * LANES) * (2 * LANES);
+        for (int chunk = 0; chunk < vectorized; chunk += LANES) {
+            float base = linspaceValue(from, to, step, chunk, halfway, steps);
+            for (int k = 0; k < LANES; k++) {
+                out[chunk + k] = Math.fma(k, step, base);
+            }
+        }
+        for (int i = vectorized; i < steps; i++) {
+            out[i] = linspaceValue(from, to, step, i, halfway, steps);
+        }
+        return out;
+    }
+
+    private static float linspaceValue(float from, float to, float step, int i, int halfway, int steps) {
+        return i < halfway ? Math.fma(step, i, from) : Math.fma(-step, steps - 1 - i, to);
+    }
+}

@@ -1,0 +1,52 @@
+package dev.montage.plugins.schedulers;
+
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Scheduler;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * What the scheduler factories share: the settings come from the base model's
+ * {@code scheduler/scheduler_config.json} (as diffusers' {@code from_config}: unknown keys ignored, defaults
+ * for missing ones), then the profile's options for this component, then the settings the id itself fixes
+ * (e.g. Karras sigmas); a request can override further with {@link Scheduler#withOverrides}.
+ */
+abstract class SchedulerFactory implements ComponentFactory<Scheduler> {
+    private final String id;
+    private final String description;
+    private final Map<String, ?> fixed;
+    private final Function<SchedulerSettings, Scheduler> build;
+
+    SchedulerFactory(String id, String description, Map<String, ?> fixed,
+            Function<SchedulerSettings, Scheduler> build) {
+        this.id = id;
+        this.description = description;
+        this.fixed = fixed;
+        this.build = build;
+    }
+
+    @Override
+    public final ComponentKind kind() {
+        return ComponentKind.SCHEDULER;
+    }
+
+    @Override
+    public final String id() {
+        return id;
+    }
+
+    @Override
+    public final String description() {
+        return description;
+    }
+
+    @Override
+    public final Scheduler create(ComponentContext context) {
+        SchedulerSettings settings = SchedulerSettings.of(context.model("scheduler").json("scheduler_config.json"))
+                .with("profile options of scheduler '" + id + "'", context.options())
+                .with("scheduler id '" + id + "'", fixed);
+        return build.apply(settings);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.montage.plugins.schedulers;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.spi.Scheduler;
+
+/**
+ * What every run shares: its timesteps, the index check, and a memory scope around each step's arithmetic.
+ *
+ * <p>Steps use only element-wise arithmetic between arrays and float scalars, which works in every compute
+ * dtype including bf16; the result has the dtype torch's promotion gives (the latents' dtype when the model
+ * output has the same or a narrower one). The scalar coefficients are computed with float32 operations in the
+ * order diffusers applies them to its float32 0-dim tensors.
+ */
+abstract class SchedulerRun implements Scheduler.Run {
+    private final float[] timesteps;
+    private final float initNoiseSigma;
+
+    SchedulerRun(float[] timesteps, float initNoiseSigma) {
+        this.timesteps = timesteps;
+        this.initNoiseSigma = initNoiseSigma;
+    }
+
+    @Override
+    public final float[] timesteps() {
+        return timesteps.clone();
+    }
+
+    @Override
+    public final float initNoiseSigma() {
+        return initNoiseSigma;
+    }
+
+    /** Number of steps of the run. */
+    final int steps() {
+        return timesteps.length;
+    }
+
+    @Override
+    public final NDArray step(NDArray modelOutput, int index, NDArray latents) {
+        checkIndex(index);
+        NDManager owner = latents.getManager();
+        try (NDManager scope = owner.newSubManager()) {
+            scope.tempAttachAll(latents);
+            if (modelOutput != latents) {
+                scope.tempAttachAll(modelOutput);
+            }
+            NDArray next = update(modelOutput, index, latents, owner);
+            next.attach(owner);
+            return next;
+        }
+    }
+
+    /**
+     * The step's arithmetic. {@code modelOutput} and {@code latents} are temporarily attached to a scope that
+     * is closed afterwards, so intermediates need no closing; arrays that must outlive the step are attached
+     * to {@code owner}.
+     *
+     * @param owner the latents' own manager, where the result goes
+     */
+    abstract NDArray update(NDArray modelOutput, int index, NDArray latents, NDManager owner);
+
+    /**
+     * Checks a step index.
+     *
+     * @return the index
+     * @throws IllegalArgumentException when it is outside the run
+     */
+    final int checkIndex(int index) {
+        if (index < 0 || index >= timesteps.length) {
+            throw new IllegalArgumentException("step index " + index + " outside 0.." + (timesteps.length - 1));
+        }
+        return index;
+    }
+
+    /**
+     * No scaling (DDIM, DPM-Solver++): the latents as a separate array over the same storage (a torch
+     * {@code detach}), so that a caller can close the model input whatever the scheduler.
+     */
+    @Override
+    public NDArray scaleModelInput(NDArray latents, int index) {
+        checkIndex(index);
+        return latents.stopGradient();
+    }
+
+    /** Integer timesteps as the floats {@link #timesteps()} reports. */
+    static float[] toFloats(int[] values) {
+        float[] out = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+            out[i] = values[i];
+        }
+        return out;
+    }
+
+    /** √x in float32. */
+    static float sqrt(float x) {
+        return (float) Math.sqrt(x);
+    }
+}

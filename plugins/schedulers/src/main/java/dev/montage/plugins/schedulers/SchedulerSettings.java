@@ -1,0 +1,190 @@
+package dev.montage.plugins.schedulers;
+
+import dev.montage.api.host.ModelConfig;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A scheduler's settings as diffusers' {@code from_config} sees them: the model folder's
+ * {@code scheduler_config.json}, with profile options and request overrides laid on top. Each scheduler reads
+ * the keys it knows, with diffusers' defaults for missing ones, and ignores the rest (the SDXL file is written
+ * for Euler and also drives DDIM and DPM-Solver++).
+ *
+ * <p>Every value remembers where it came from, so an error names the file or override and the key. Overrides
+ * may give numbers and booleans as strings (profile options are strings); an override key that no supported
+ * scheduler knows is refused as a probable typo.
+ */
+final class SchedulerSettings {
+
+    /** The {@code __init__} arguments of diffusers' (0.23) EulerDiscrete, DDIM and DPMSolverMultistep schedulers. */
+    static final Set<String> KNOWN_KEYS = Set.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
+            "trained_betas", "prediction_type", "interpolation_type", "use_karras_sigmas", "timestep_spacing",
+            "steps_offset", "clip_sample", "clip_sample_range", "set_alpha_to_one", "thresholding",
+            "dynamic_thresholding_ratio", "sample_max_value", "rescale_betas_zero_snr", "solver_order",
+            "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "use_lu_lambdas",
+            "lambda_min_clipped", "variance_type");
+
+    private record Entry(Object value, String source) {
+    }
+
+    private final Map<String, Entry> entries;
+
+    private SchedulerSettings(Map<String, Entry> entries) {
+        this.entries = entries;
+    }
+
+    /** The settings of a {@code scheduler_config.json}. */
+    static SchedulerSettings of(ModelConfig file) {
+        Map<String, Entry> entries = new LinkedHashMap<>();
+        file.asMap().forEach((key, value) -> {
+            if (value != null) {
+                entries.put(key, new Entry(value, file.source()));
+            }
+        });
+        return new SchedulerSettings(entries);
+    }
+
+    /**
+     * These settings with {@code overrides} laid on top; a null value restores the default.
+     *
+     * @param source where the overrides come from, for messages (e.g. "profile options")
+     * @throws IllegalArgumentException naming a key that no supported scheduler knows
+     */
+    SchedulerSettings with(String source, Map<String, ?> overrides) {
+        Map<String, Entry> merged = new LinkedHashMap<>(entries);
+        overrides.forEach((key, value) -> {
+            if (!KNOWN_KEYS.contains(key)) {
+                throw new IllegalArgumentException(source + ": unknown scheduler setting '" + key + "' (known: "
+                        + String.join(", ", new TreeSet<>(KNOWN_KEYS)) + ")");
+            }
+            if (value == null) {
+                merged.remove(key);
+            } else {
+                merged.put(key, new Entry(value, source));
+            }
+        });
+        return new SchedulerSettings(merged);
+    }
+
+    /** An integer setting. */
+    int integer(String key, int defaultValue) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            return defaultValue;
+        }
+        double d = parseNumber(key, e, "an integer");
+        if (d != Math.rint(d) || Math.abs(d) > Integer.MAX_VALUE) {
+            throw invalid(key, "an integer");
+        }
+        return (int) d;
+    }
+
+    /** A number setting. */
+    double number(String key, double defaultValue) {
+        Entry e = entries.get(key);
+        return e == null ? defaultValue : parseNumber(key, e, "a number");
+    }
+
+    /** A boolean setting ({@code true}/{@code false}, or those words as a string). */
+    boolean flag(String key, boolean defaultValue) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            return defaultValue;
+        }
+        if (e.value() instanceof Boolean b) {
+            return b;
+        }
+        if (e.value() instanceof String s && (s.equalsIgnoreCase("true") || s.equalsIgnoreCase("false"))) {
+            return Boolean.parseBoolean(s);
+        }
+        throw invalid(key, "true or false");
+    }
+
+    /** A string setting, or {@code defaultValue} (may be null) when it is missing. */
+    String text(String key, String defaultValue) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            return defaultValue;
+        }
+        if (e.value() instanceof String s) {
+            return s;
+        }
+        throw invalid(key, "a string");
+    }
+
+    /**
+     * A string setting that must be one of {@code allowed}.
+     *
+     * @param defaultValue the value when the key is missing, or null for "none"
+     * @return the value, or {@code defaultValue}
+     */
+    String choice(String key, String defaultValue, List<String> allowed) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            return defaultValue;
+        }
+        if (e.value() instanceof String s && allowed.contains(s)) {
+            return s;
+        }
+        throw invalid(key, "one of " + String.join(", ", allowed));
+    }
+
+    /** A list of numbers as float32 (as {@code torch.tensor(list, dtype=float32)} takes it), if present. */
+    Optional<float[]> floats(String key) {
+        Entry e = entries.get(key);
+        if (e == null) {
+            return Optional.empty();
+        }
+        if (!(e.value() instanceof List<?> list) || !list.stream().allMatch(o -> o instanceof Number)) {
+            throw invalid(key, "a list of numbers");
+        }
+        float[] out = new float[list.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = ((Number) list.get(i)).floatValue();
+        }
+        return Optional.of(out);
+    }
+
+    /**
+     * Refuses a value this port does not implement.
+     *
+     * @param why what is missing, for the message
+     */
+    IllegalArgumentException unsupported(String key, String why) {
+        Entry e = entries.get(key);
+        return new IllegalArgumentException(e.source() + ": '" + key + "' = " + e.value()
+                + " is not supported by Montage's schedulers (" + why + ")");
+    }
+
+    /** An error naming the key, its source and its value. */
+    IllegalArgumentException invalid(String key, String expected) {
+        Entry e = entries.get(key);
+        String where = e == null ? "scheduler settings" : e.source();
+        Object value = e == null ? null : e.value();
+        return new IllegalArgumentException(where + ": '" + key + "' must be " + expected + ", got "
+                + (value instanceof String ? "'" + value + "'" : value));
+    }
+
+    private double parseNumber(String key, Entry e, String expected) {
+        if (e.value() instanceof Number n) {
+            return n.doubleValue();
+        }
+        if (e.value() instanceof String s) {
+            String t = s.trim().toLowerCase(Locale.ROOT);
+            if (t.equals("-inf") || t.equals("inf")) {
+                return t.startsWith("-") ? Double.NEGATIVE_INFINITY : Double.POSITIVE_INFINITY;
+            }
+            try {
+                return Double.parseDouble(t);
+            } catch (NumberFormatException ignored) {
+                // reported below with the key
+            }
+        }
+        throw invalid(key, expected);
+    }
+}

@@ -1,0 +1,163 @@
+package dev.montage.plugins.schedulers;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.Device;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.host.ModelConfig;
+import dev.montage.api.host.ModelFolder;
+import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.TestEngine;
+import java.nio.file.Path;
+import java.util.Map;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.TreeMap;
+import org.junit.jupiter.api.Test;
+
+/** The factories as the host finds them, building from a component context. */
+class SchedulerFactoryTest {
+
+    /** A context whose only model is a scheduler folder, with the given profile options. */
+    private record Context(ModelFolder scheduler, Map<String, String> options) implements ComponentContext {
+        @Override
+        public ModelFolder model(String key) {
+            if (!key.equals("scheduler")) {
+                throw new IllegalArgumentException("no model '" + key + "'");
+            }
+            return scheduler;
+        }
+
+        @Override
+        public Device device() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public ComputeDType dtype() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Kernels kernels() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public NDManager manager() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public ModelWeights checkpoint(String key) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Optional<Path> path(String key) {
+            return Optional.empty();
+        }
+
+        @Override
+        public ModelConfig pipelineConfig() {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    /** A scheduler folder holding SDXL's {@code scheduler_config.json}. */
+    private record SdxlSchedulerFolder() implements ModelFolder {
+        @Override
+        public Path path() {
+            return Path.of("sdxl/scheduler");
+        }
+
+        @Override
+        public ModelConfig config() {
+            throw new IllegalArgumentException("a scheduler folder has no config.json");
+        }
+
+        @Override
+        public ModelConfig json(String fileName) {
+            assertEquals("scheduler_config.json", fileName);
+            return new ModelConfig(SdxlSchedulerConfig.SOURCE, SdxlSchedulerConfig.values());
+        }
+
+        @Override
+        public ModelWeights weights() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public Path file(String name) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    private static Map<String, ComponentFactory<?>> factories() {
+        Map<String, ComponentFactory<?>> byId = new TreeMap<>();
+        for (ComponentFactory<?> f : ServiceLoader.load(ComponentFactory.class)) {
+            if (f.kind() == ComponentKind.SCHEDULER) {
+                byId.put(f.id(), f);
+            }
+        }
+        return byId;
+    }
+
+    private static Scheduler create(String id, Map<String, String> options) {
+        return (Scheduler) factories().get(id).create(new Context(new SdxlSchedulerFolder(), options));
+    }
+
+    @Test
+    void serviceLoaderFindsEveryScheduler() {
+        assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, euler, euler-karras]", factories().keySet().toString());
+        factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
+    }
+
+    @Test
+    void buildsFromTheSchedulerConfig() {
+        assertArrayEquals(new float[] {751, 501, 251, 1}, create("euler", Map.of()).start(4).timesteps());
+        assertArrayEquals(new float[] {667, 334, 1}, create("ddim", Map.of()).start(3).timesteps());
+        assertArrayEquals(new float[] {801, 601, 401, 201}, create("dpmpp-2m", Map.of()).start(4).timesteps());
+        assertArrayEquals(new float[] {999, 687, 146, 0}, create("dpmpp-2m-karras", Map.of()).start(4).timesteps());
+        float[] karras = create("euler-karras", Map.of()).start(4).timesteps();
+        assertEquals(411.41538902894206, karras[1], 1e-3, "Karras sigmas give fractional timesteps");
+    }
+
+    @Test
+    void profileOptionsOverrideTheFileAndRequestsOverrideBoth() {
+        Scheduler trailing = create("euler", Map.of("timestep_spacing", "trailing", "steps_offset", "0"));
+        assertArrayEquals(new float[] {999, 749, 499, 249}, trailing.start(4).timesteps());
+        assertArrayEquals(new float[] {999, 666, 333, 0},
+                trailing.withOverrides(Map.of("timestep_spacing", "linspace")).start(4).timesteps());
+        // the id fixes Karras sigmas over the profile, a request may still turn them off
+        Scheduler karras = create("euler-karras", Map.of("use_karras_sigmas", "false"));
+        assertEquals(411.41538902894206, karras.start(4).timesteps()[1], 1e-3);
+        assertArrayEquals(new float[] {751, 501, 251, 1},
+                karras.withOverrides(Map.of("use_karras_sigmas", false)).start(4).timesteps());
+    }
+
+    @Test
+    void badProfileOptionNamesTheOptionAndTheScheduler() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> create("dpmpp-2m", Map.of("solver_order", "two")));
+        assertEquals("profile options of scheduler 'dpmpp-2m': 'solver_order' must be an integer, got 'two'",
+                e.getMessage());
+    }
+
+    @Test
+    void readsTheGoldenModelsSchedulerFolder() {
+        ComponentContext context = new Context(TestEngine.folder(Golden.model().resolve("scheduler")), Map.of());
+        Scheduler euler = (Scheduler) factories().get("euler").create(context);
+        assertArrayEquals(new float[] {751, 501, 251, 1}, euler.start(4).timesteps());
+    }
+}

@@ -1,0 +1,179 @@
+package dev.montage.plugins.schedulers;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.testing.GoldenTensors;
+import dev.montage.runtime.testing.TestEngine;
+import java.util.Map;
+import java.util.Random;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Single steps against their formulas in float64 (prediction types and options the golden cases do not use),
+ * bf16 inputs, and the arrays a step leaves behind.
+ */
+class StepTest {
+    private static final Shape SHAPE = new Shape(1, 4, 4, 4);
+    private static final double ATOL = 1e-5;
+
+    /** Latents and model output. */
+    private record Inputs(float[] latents, float[] output) {
+        static Inputs random(long seed, double outputScale) {
+            Random random = new Random(seed);
+            float[] x = DpmSolverMultistepSchedulerTest.gaussian(random);
+            float[] o = DpmSolverMultistepSchedulerTest.gaussian(random);
+            for (int i = 0; i < o.length; i++) {
+                o[i] *= (float) outputScale;
+            }
+            return new Inputs(x, o);
+        }
+    }
+
+    private static float[] step(Scheduler scheduler, int steps, int index, Inputs in) {
+        Scheduler.Run run = scheduler.start(steps);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            return run.step(m.create(in.output(), SHAPE), index, m.create(in.latents(), SHAPE)).toFloatArray();
+        }
+    }
+
+    private static void assertCloseTo(double[] expected, float[] actual, String label) {
+        float[] e = new float[expected.length];
+        for (int i = 0; i < e.length; i++) {
+            e[i] = (float) expected[i];
+        }
+        double error = GoldenTensors.maxAbsDiff(e, actual);
+        System.out.printf("%s vs float64 formula: max-abs error %.3g%n", label, error);
+        assertTrue(error <= ATOL, label + ": " + error);
+    }
+
+    @Test
+    void eulerVelocityPrediction() {
+        Scheduler euler = new EulerDiscreteScheduler(SdxlSchedulerConfig.settings(Map.of("prediction_type",
+                "v_prediction")));
+        float[] sigmas = ((EulerDiscreteScheduler.EulerRun) euler.start(4)).sigmas();
+        Inputs in = Inputs.random(1, 1);
+        int index = 1;
+        double sigma = sigmas[index];
+        double[] expected = new double[in.latents().length];
+        for (int k = 0; k < expected.length; k++) {
+            double x = in.latents()[k];
+            double original = in.output()[k] * (-sigma / Math.sqrt(sigma * sigma + 1)) + x / (sigma * sigma + 1);
+            expected[k] = x + (x - original) / sigma * (sigmas[index + 1] - sigma);
+        }
+        assertCloseTo(expected, step(euler, 4, index, in), "euler v_prediction");
+    }
+
+    /** DDIM with η = 0 from ᾱ_t to ᾱ_prev. */
+    private static double[] ddim(Inputs in, int t, int previous, boolean velocity, double clip) {
+        double at = SdxlSchedulerConfig.alphaCumprod(t);
+        double ap = SdxlSchedulerConfig.alphaCumprod(previous);
+        double[] out = new double[in.latents().length];
+        for (int k = 0; k < out.length; k++) {
+            double x = in.latents()[k];
+            double o = in.output()[k];
+            double original = velocity ? Math.sqrt(at) * x - Math.sqrt(1 - at) * o : (x - Math.sqrt(1 - at) * o)
+                    / Math.sqrt(at);
+            double eps = velocity ? Math.sqrt(at) * o + Math.sqrt(1 - at) * x : o;
+            original = Math.max(-clip, Math.min(clip, original));
+            out[k] = Math.sqrt(ap) * original + Math.sqrt(1 - ap) * eps;
+        }
+        return out;
+    }
+
+    @Test
+    void ddimPredictionTypesAndClipping() {
+        Inputs in = Inputs.random(2, 1);
+        assertCloseTo(ddim(in, 334, 1, false, Double.POSITIVE_INFINITY),
+                step(new DdimScheduler(SdxlSchedulerConfig.settings()), 3, 1, in), "ddim epsilon");
+        Scheduler velocity = new DdimScheduler(SdxlSchedulerConfig.settings(Map.of("prediction_type", "v_prediction")));
+        assertCloseTo(ddim(in, 334, 1, true, Double.POSITIVE_INFINITY), step(velocity, 3, 1, in), "ddim v_prediction");
+        assertCloseTo(ddim(in, 667, 334, false, 1.5), step(new DdimScheduler(SdxlSchedulerConfig.settings(
+                Map.of("clip_sample", true, "clip_sample_range", 1.5))), 3, 0, in), "ddim clip_sample");
+        // the last step goes to ᾱ₀ without set_alpha_to_one, to 1 with it (then the result is x₀ itself)
+        assertCloseTo(ddim(in, 1, 0, false, Double.POSITIVE_INFINITY),
+                step(new DdimScheduler(SdxlSchedulerConfig.settings()), 3, 2, in), "ddim final ᾱ₀");
+        double[] original = new double[in.latents().length];
+        double a1 = SdxlSchedulerConfig.alphaCumprod(1);
+        for (int k = 0; k < original.length; k++) {
+            original[k] = (in.latents()[k] - Math.sqrt(1 - a1) * in.output()[k]) / Math.sqrt(a1);
+        }
+        assertCloseTo(original, step(new DdimScheduler(SdxlSchedulerConfig.settings(Map.of("set_alpha_to_one",
+                true))), 3, 2, in), "ddim set_alpha_to_one");
+    }
+
+    @Test
+    void bf16InputsGiveBf16LatentsCloseToFloat32() {
+        Kernels kernels = TestEngine.kernels();
+        Inputs in = Inputs.random(3, 1);
+        Scheduler[] schedulers = {new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()),
+            new DdimScheduler(SdxlSchedulerConfig.settings()),
+            new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings())};
+        for (Scheduler scheduler : schedulers) {
+            Scheduler.Run wide = scheduler.start(3);
+            Scheduler.Run narrow = scheduler.start(3);
+            try (NDManager m = TestEngine.manager().newSubManager()) {
+                NDArray x32 = m.create(in.latents(), SHAPE);
+                NDArray o32 = m.create(in.output(), SHAPE);
+                NDArray x16 = kernels.cast(x32, ComputeDType.BFLOAT16);
+                NDArray o16 = kernels.cast(o32, ComputeDType.BFLOAT16);
+                for (int i = 0; i < 3; i++) {
+                    assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(narrow.scaleModelInput(x16, i)));
+                    x16 = narrow.step(o16, i, x16);
+                    x32 = wide.step(o32, i, x32);
+                    assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(x16));
+                    float[] expected = x32.toFloatArray();
+                    float[] actual = x16.toType(DataType.FLOAT32, false).toFloatArray();
+                    double scale = 0;
+                    for (float v : expected) {
+                        scale = Math.max(scale, Math.abs(v));
+                    }
+                    double error = GoldenTensors.maxAbsDiff(expected, actual);
+                    String label = scheduler.getClass().getSimpleName() + " step " + i;
+                    System.out.printf("%s in bf16: max-abs error %.3g (|x| up to %.3g)%n", label, error, scale);
+                    assertTrue(error <= 0.03 * scale, label + ": " + error);
+                }
+            }
+        }
+    }
+
+    @Test
+    void stepsLeaveOnlyTheirResultAndScaledInputsAreSeparateArrays() {
+        Inputs in = Inputs.random(4, 1);
+        for (Scheduler scheduler : new Scheduler[] {new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()),
+            new DdimScheduler(SdxlSchedulerConfig.settings())}) {
+            Scheduler.Run run = scheduler.start(3);
+            try (NDManager m = TestEngine.manager().newSubManager()) {
+                NDArray x = m.create(in.latents(), SHAPE);
+                NDArray o = m.create(in.output(), SHAPE);
+                NDArray scaled = run.scaleModelInput(x, 0);
+                assertNotSame(x, scaled);
+                scaled.close();
+                assertEquals(2, m.getManagedArrays().size(), "closing the model input leaves the latents");
+                NDArray next = run.step(o, 0, x);
+                assertEquals(3, m.getManagedArrays().size(), "latents, model output and the result only");
+                assertEquals(x.getShape(), next.getShape());
+            }
+        }
+    }
+
+    @Test
+    void indexOutsideTheRunIsRefused() {
+        Scheduler.Run run = new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()).start(4);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray x = m.create(new float[64], SHAPE);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run.step(x, 4, x));
+            assertTrue(e.getMessage().contains("step index 4 outside 0..3"), e.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> run.scaleModelInput(x, -1));
+        }
+    }
+}
