@@ -1,5 +1,7 @@
 package dev.montage.plugins.unet;
 
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
@@ -12,9 +14,12 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /** A golden pipeline case: its tensors, parameters and per-tensor tolerances, and the UNet inputs of each step. */
 final class GoldenCase implements AutoCloseable {
+    private static final String STAGE_PREFIX = "step0.unet.";
+
     final String name;
     final GoldenTensors tensors;
     final JsonNode json;
@@ -75,6 +80,22 @@ final class GoldenCase implements AutoCloseable {
     /** Compares with the case's tolerance, printing the measured max-abs error. */
     double assertClose(String tensor, NDArray actual) {
         return tensors.assertClose(tensor, actual, tolerance(tensor));
+    }
+
+    /**
+     * Compares every {@code step0.unet.*} tensor of the case with the stage the UNet recorded under the same module
+     * name.
+     *
+     * @return how many stages were compared
+     */
+    int assertStepZeroStages(Map<String, NDArray> recorded) {
+        List<String> names = tensorNames().stream().filter(n -> n.startsWith(STAGE_PREFIX)).toList();
+        for (String n : names) {
+            NDArray actual = recorded.get(n.substring(STAGE_PREFIX.length()));
+            assertNotNull(actual, () -> name + ": the UNet recorded no stage " + n);
+            assertClose(n, actual);
+        }
+        return names.size();
     }
 
     @Override
