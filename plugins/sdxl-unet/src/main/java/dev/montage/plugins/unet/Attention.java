@@ -1,0 +1,99 @@
+package dev.montage.plugins.unet;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.GenerationContext;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.spi.AttentionLayer;
+import dev.montage.api.spi.AttentionProcessor;
+import java.util.Objects;
+
+/**
+ * diffusers' {@code Attention} as SDXL's transformer blocks build it: {@code to_q}, {@code to_k}, {@code to_v}
+ * without bias, {@code to_out.0} with bias. How attention is computed is up to the installed
+ * {@link AttentionProcessor} (plain scaled dot-product attention until the pipeline installs others).
+ */
+final class Attention implements AttentionLayer {
+    private final String name;
+    private final int heads;
+    private final boolean cross;
+    private final LinearLayer toQ;
+    private final LinearLayer toK;
+    private final LinearLayer toV;
+    private final LinearLayer toOut;
+    private final Kernels kernels;
+    /** Chosen at pipeline assembly, before any generation; read by every call. */
+    private volatile AttentionProcessor processor = DefaultAttention.INSTANCE;
+
+    /**
+     * @param contextDim width of the encoder context for cross-attention, or 0 for self-attention
+     */
+    Attention(Params p, String name, int channels, int heads, int contextDim, Kernels kernels) {
+        this.name = name;
+        this.heads = heads;
+        this.cross = contextDim > 0;
+        this.kernels = kernels;
+        int keyInput = cross ? contextDim : channels;
+        toQ = LinearLayer.withoutBias(p, "to_q", channels, channels);
+        toK = LinearLayer.withoutBias(p, "to_k", keyInput, channels);
+        toV = LinearLayer.withoutBias(p, "to_v", keyInput, channels);
+        toOut = LinearLayer.withBias(p, "to_out.0", channels, channels);
+    }
+
+    void use(AttentionProcessor p) {
+        this.processor = Objects.requireNonNull(p, () -> "no attention processor for layer " + name);
+    }
+
+    /**
+     * @param hidden  [B, H*W, C]
+     * @param context [B, S, Cc] for cross-attention, ignored for self-attention
+     * @return [B, H*W, C], attached to the manager of {@code hidden}
+     */
+    NDArray forward(NDArray hidden, NDArray context, int gridHeight, int gridWidth, GenerationContext ctx) {
+        return processor.forward(this, hidden, cross ? context : null, gridHeight, gridWidth, ctx);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public int heads() {
+        return heads;
+    }
+
+    @Override
+    public boolean isCrossAttention() {
+        return cross;
+    }
+
+    @Override
+    public NDArray query(NDArray hidden) {
+        return toQ.apply(hidden);
+    }
+
+    @Override
+    public NDArray key(NDArray context) {
+        return toK.apply(context);
+    }
+
+    @Override
+    public NDArray value(NDArray context) {
+        return toV.apply(context);
+    }
+
+    @Override
+    public NDArray output(NDArray attended) {
+        return toOut.apply(attended);
+    }
+
+    @Override
+    public Kernels kernels() {
+        return kernels;
+    }
+
+    @Override
+    public String toString() {
+        return name;
+    }
+}

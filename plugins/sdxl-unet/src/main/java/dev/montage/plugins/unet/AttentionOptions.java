@@ -1,0 +1,34 @@
+package dev.montage.plugins.unet;
+
+import dev.montage.api.host.ComponentContext;
+
+/** Profile options shared by the attention processor factories. */
+final class AttentionOptions {
+    /** Option naming how many context tokens are text tokens. */
+    static final String TEXT_TOKENS = "text_tokens";
+    /** CLIP's context length, which SDXL's text encoders produce. */
+    static final int DEFAULT_TEXT_TOKENS = 77;
+
+    private AttentionOptions() {
+    }
+
+    /**
+     * @throws IllegalArgumentException naming the option when it is not a positive integer
+     */
+    static int textTokens(ComponentContext context) {
+        String value = context.options().get(TEXT_TOKENS);
+        if (value == null) {
+            return DEFAULT_TEXT_TOKENS;
+        }
+        try {
+            int n = Integer.parseInt(value.trim());
+            if (n > 0) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the accepted form
+        }
+        throw new IllegalArgumentException("attention option '" + TEXT_TOKENS + "' must be a positive integer, got '"
+                + value + "'");
+    }
+}

@@ -1,0 +1,254 @@
+package dev.montage.plugins.unet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.montage.api.GenerationContext;
+import dev.montage.api.SubjectLayout;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.host.ModelWeights;
+import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.AttentionLayer;
+import dev.montage.api.spi.AttentionProcessor;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * MS-Diffusion's multi-subject cross-attention ({@code MaskedIPAttnProcessor2_0}). The context of each batch row
+ * is {@code [text | dummy tokens | subject 1 tokens | ...]} as the {@link SubjectLayout} in the generation context
+ * describes it. The text part is the layer's ordinary attention. The image part attends with the adapter's own
+ * {@code to_k_ip}/{@code to_v_ip} under a layout bias: a position inside box {@code j} sees subject {@code j}'s
+ * tokens, a background position only the dummy tokens, and the image result at background positions is zeroed.
+ * Output = {@code to_out(text + scale · image)}, or with per-subject scales each subject's share times its own
+ * scale. Self-attention layers get plain attention.
+ *
+ * <p>The masks are computed once per generation and grid size and kept in the {@link GenerationContext}; their
+ * arrays belong to the manager that owns the encoder context (the generation's), so they end with it. Without a
+ * {@code SubjectLayout} (a generation without subjects) the layers are plain cross-attention over the text.
+ */
+final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
+    /** Names inside the checkpoint's {@code ms_adapter} dictionary: {@code <processor index>.to_k_ip.weight}. */
+    private static final Pattern ENTRY = Pattern.compile("(\\d+)\\.(to_k_ip|to_v_ip)\\.weight");
+
+    private static final GenerationContext.Key<LayoutCache> CACHE = GenerationContext.Key.of(
+            "ms-diffusion.layoutMasks", LayoutCache.class);
+
+    /** The image-side key and value projections of one cross-attention layer. */
+    private record IpProjection(LinearLayer key, LinearLayer value) {
+    }
+
+    private final Map<String, IpProjection> projections;
+    private final int textTokens;
+    private final NDManager weightsManager;
+
+    private MultiSubjectAttention(Map<String, IpProjection> projections, int textTokens, NDManager weightsManager) {
+        this.projections = Map.copyOf(projections);
+        this.textTokens = textTokens;
+        this.weightsManager = weightsManager;
+    }
+
+    /**
+     * Binds the adapter's per-layer projections to the UNet's attention layers: entry {@code i} of the
+     * checkpoint's {@code ms_adapter} dictionary belongs to layer {@code i} of {@code layers} (diffusers'
+     * {@code attn_processors} order); only cross-attention entries carry weights.
+     *
+     * @param adapter    the {@code ms_adapter} dictionary ({@code <i>.to_k_ip.weight}, {@code <i>.to_v_ip.weight})
+     * @param layers     the UNet's attention layers
+     * @param textTokens text tokens at the start of the context, for generations without a layout
+     * @throws IllegalArgumentException naming the checkpoint and the layers whose entries are missing, unexpected or
+     *     of the wrong shape
+     */
+    static MultiSubjectAttention bind(ModelWeights adapter, List<UNetConfig.AttentionSpec> layers, int textTokens,
+            NDManager parent) {
+        Map<String, String> expected = new LinkedHashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            if (layers.get(i).isCrossAttention()) {
+                expected.put(i + ".to_k_ip.weight", layers.get(i).name());
+                expected.put(i + ".to_v_ip.weight", layers.get(i).name());
+            }
+        }
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, String> e : expected.entrySet()) {
+            if (!adapter.contains(e.getKey())) {
+                problems.add("missing '" + e.getKey() + "' for layer " + e.getValue());
+            }
+        }
+        for (String name : new TreeSet<>(adapter.names())) {
+            if (!expected.containsKey(name)) {
+                Matcher m = ENTRY.matcher(name);
+                int index = m.matches() ? Integer.parseInt(m.group(1)) : -1;
+                String where = index < 0 ? "not an adapter projection"
+                        : index >= layers.size() ? "the UNet has only " + layers.size() + " attention layers"
+                        : "layer " + layers.get(index).name() + " is self-attention";
+                problems.add("unexpected '" + name + "' (" + where + ")");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(adapter.source() + " does not fit this UNet's " + layers.size()
+                    + " attention layers: " + String.join("; ", problems));
+        }
+        NDManager manager = parent.newSubManager();
+        try {
+            Params p = Params.loading(adapter, manager);
+            Map<String, IpProjection> projections = new HashMap<>();
+            for (int i = 0; i < layers.size(); i++) {
+                UNetConfig.AttentionSpec layer = layers.get(i);
+                if (layer.isCrossAttention()) {
+                    try {
+                        projections.put(layer.name(), new IpProjection(
+                                LinearLayer.withoutBias(p, i + ".to_k_ip", layer.crossAttentionDim(), layer.channels()),
+                                LinearLayer.withoutBias(p, i + ".to_v_ip", layer.crossAttentionDim(),
+                                        layer.channels())));
+                    } catch (IllegalArgumentException e) {
+                        throw new IllegalArgumentException("ms_adapter entry " + i + " (layer " + layer.name() + "): "
+                                + e.getMessage(), e);
+                    }
+                }
+            }
+            return new MultiSubjectAttention(projections, textTokens, manager);
+        } catch (RuntimeException e) {
+            manager.close();
+            throw e;
+        }
+    }
+
+    /** The adapter tensors a UNet's layers need, by name inside the {@code ms_adapter} dictionary. */
+    static Map<String, long[]> weightShapes(List<UNetConfig.AttentionSpec> layers) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        for (int i = 0; i < layers.size(); i++) {
+            UNetConfig.AttentionSpec layer = layers.get(i);
+            if (layer.isCrossAttention()) {
+                shapes.put(i + ".to_k_ip.weight", new long[] {layer.channels(), layer.crossAttentionDim()});
+                shapes.put(i + ".to_v_ip.weight", new long[] {layer.channels(), layer.crossAttentionDim()});
+            }
+        }
+        return shapes;
+    }
+
+    @Override
+    public NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
+            GenerationContext ctx) {
+        if (!layer.isCrossAttention()) {
+            return DefaultAttention.attend(layer, hidden, null);
+        }
+        IpProjection ip = projections.get(layer.name());
+        if (ip == null) {
+            throw new IllegalArgumentException("ms-diffusion attention has no adapter weights for layer "
+                    + layer.name() + "; it was bound to another UNet");
+        }
+        SubjectLayout layout = ctx.get(SubjectLayout.KEY);
+        long tokens = context.getShape().get(1);
+        if (layout == null) {
+            if (tokens != textTokens) {
+                throw new IllegalArgumentException("layer " + layer.name() + ": the context has " + tokens
+                        + " tokens but the generation context holds no SubjectLayout describing tokens beyond the "
+                        + textTokens + " text tokens");
+            }
+            return DefaultAttention.attend(layer, hidden, context);
+        }
+        long batch = hidden.getShape().get(0);
+        if (tokens != layout.textTokens() + layout.imageTokens() || layout.boxes().length != batch) {
+            throw new IllegalArgumentException("layer " + layer.name() + ": context [" + batch + ", " + tokens
+                    + ", ...] does not match the subject layout (" + layout.boxes().length + " batch rows, "
+                    + layout.textTokens() + " text + " + layout.imageTokens() + " image tokens)");
+        }
+        Kernels kernels = layer.kernels();
+        ComputeDType dtype = kernels.dtypeOf(hidden);
+        LayoutTensors masks = LayoutCache.of(ctx, layout).tensors(gridHeight, gridWidth, context.getManager(),
+                kernels, dtype);
+        NDManager caller = hidden.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray x = Scopes.borrow(hidden, scope);
+            NDArray c = Scopes.borrow(context, scope);
+            NDArray text = c.get(new NDIndex(":, :{}", layout.textTokens()));
+            NDArray image = c.get(new NDIndex(":, {}:", layout.textTokens()));
+            int heads = layer.heads();
+            NDArray q = Heads.split(layer.query(x), heads);
+            NDArray textOut = kernels.scaledDotProductAttention(q, Heads.split(layer.key(text), heads),
+                    Heads.split(layer.value(text), heads), null);
+            NDArray ipValue = ip.value().apply(image);
+            if (masks.valueScale() != null) {
+                ipValue = ipValue.mul(masks.valueScale());
+            }
+            NDArray imageOut = kernels.scaledDotProductAttention(q, Heads.split(ip.key().apply(image), heads),
+                    Heads.split(ipValue, heads), masks.bias());
+            NDArray combined = Heads.merge(textOut).add(Heads.merge(imageOut).mul(masks.rowWeight()));
+            NDArray out = layer.output(combined);
+            out.attach(caller);
+            return out;
+        }
+    }
+
+    /** Masks of one grid size for the layout in {@code ctx}, computed on first use (tests read them). */
+    static LayoutMask mask(GenerationContext ctx, SubjectLayout layout, int gridHeight, int gridWidth) {
+        return LayoutCache.of(ctx, layout).mask(gridHeight, gridWidth);
+    }
+
+    @Override
+    public void close() {
+        weightsManager.close();
+    }
+
+    /**
+     * A generation's masks per grid size, valid for one {@link SubjectLayout} instance. The device arrays live in
+     * a sub-manager of the encoder context's manager.
+     */
+    private static final class LayoutCache {
+        private final SubjectLayout layout;
+        private final Map<Long, LayoutMask> masks = new HashMap<>();
+        private final Map<Long, LayoutTensors> tensors = new HashMap<>();
+        private NDManager manager;
+
+        private LayoutCache(SubjectLayout layout) {
+            this.layout = layout;
+        }
+
+        static LayoutCache of(GenerationContext ctx, SubjectLayout layout) {
+            LayoutCache cache = ctx.get(CACHE);
+            if (cache == null || cache.layout != layout) {
+                if (cache != null) {
+                    cache.release();
+                }
+                cache = new LayoutCache(layout);
+                ctx.put(CACHE, cache);
+            }
+            return cache;
+        }
+
+        LayoutMask mask(int gridHeight, int gridWidth) {
+            return masks.computeIfAbsent(key(gridHeight, gridWidth),
+                    k -> LayoutMask.ofBoxes(layout.boxes(), gridHeight, gridWidth));
+        }
+
+        LayoutTensors tensors(int gridHeight, int gridWidth, NDManager owner, Kernels kernels, ComputeDType dtype) {
+            long key = key(gridHeight, gridWidth);
+            LayoutTensors t = tensors.get(key);
+            if (t == null || !t.isAlive()) {
+                if (manager == null || !manager.isOpen()) {
+                    tensors.clear();
+                    manager = owner.newSubManager();
+                }
+                t = LayoutTensors.of(mask(gridHeight, gridWidth), layout, manager, kernels, dtype);
+                tensors.put(key, t);
+            }
+            return t;
+        }
+
+        private void release() {
+            if (manager != null && manager.isOpen()) {
+                manager.close();
+            }
+        }
+
+        private static long key(int gridHeight, int gridWidth) {
+            return ((long) gridHeight << 32) | gridWidth;
+        }
+    }
+}

@@ -1,0 +1,230 @@
+package dev.montage.plugins.unet;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.montage.api.GenerationContext;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
+import dev.montage.api.host.ModelFolder;
+import dev.montage.api.host.ModelWeights;
+import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.DenoisingModel;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * diffusers' {@code UNet2DConditionModel} as SDXL uses it, driven by the model folder's {@code config.json}:
+ * sinusoidal time embedding plus the {@code text_time} embedding of the pooled prompt and the six micro-conditioning
+ * ids, {@code conv_in}, down blocks collecting skip connections, the cross-attention mid block, up blocks consuming
+ * the skips, {@code conv_norm_out}/SiLU/{@code conv_out}.
+ *
+ * <p>ControlNet residuals enter as diffusers adds them: the down path runs unchanged, then residual {@code j} is
+ * added to skip connection {@code j} and the mid residual to the mid block's output, before the up path.
+ *
+ * <p>Owns its weights (in its own manager); {@link #close()} releases them. Stateless per generation: every
+ * per-call value lives in the call's managers or the {@link GenerationContext}.
+ */
+public final class SdxlUNet implements DenoisingModel, AutoCloseable {
+    private final UNetConfig config;
+    private final NDManager weightsManager;
+    private final Kernels kernels;
+    private final ComputeDType dtype;
+    private final TimeConditioning time;
+    private final ConvLayer convIn;
+    private final List<DownBlock> downBlocks = new ArrayList<>();
+    private final List<UpBlock> upBlocks = new ArrayList<>();
+    private final MidBlock midBlock;
+    private final GroupNormLayer convNormOut;
+    private final ConvLayer convOut;
+    private final List<Attention> attentionLayers;
+
+    /**
+     * Loads the UNet of a diffusers {@code unet} folder.
+     *
+     * @throws IllegalArgumentException naming the file and key of an unsupported or inconsistent configuration, or
+     *     listing the tensors the checkpoint lacks or has beyond this architecture
+     */
+    SdxlUNet(ModelFolder folder, NDManager parent, Kernels kernels, ComputeDType dtype) {
+        this.config = UNetConfig.from(folder.config());
+        this.kernels = kernels;
+        this.dtype = dtype;
+        ModelWeights weights = folder.weights();
+        weights.requireExactly(weightShapes(config, kernels).keySet());
+        this.weightsManager = parent.newSubManager();
+        try {
+            Params p = Params.loading(weights, weightsManager);
+            time = new TimeConditioning(p, config, kernels);
+            int first = config.blockOutChannels().get(0);
+            convIn = ConvLayer.same(p, "conv_in", config.inChannels(), first, config.convInKernel());
+            for (int level = 0; level < config.levels(); level++) {
+                downBlocks.add(new DownBlock(p.prefixed("down_blocks." + level), level, config, kernels));
+            }
+            for (int i = 0; i < config.levels(); i++) {
+                upBlocks.add(new UpBlock(p.prefixed("up_blocks." + i), i, config, kernels));
+            }
+            midBlock = new MidBlock(p.prefixed("mid_block"), config, kernels);
+            convNormOut = GroupNormLayer.load(p, "conv_norm_out", first, config.normGroups(), config.normEps(),
+                    kernels);
+            convOut = ConvLayer.same(p, "conv_out", first, config.outChannels(), config.convOutKernel());
+        } catch (RuntimeException e) {
+            weightsManager.close();
+            throw e;
+        }
+        List<Attention> layers = new ArrayList<>();
+        downBlocks.forEach(b -> layers.addAll(b.attentionLayers()));
+        upBlocks.forEach(b -> layers.addAll(b.attentionLayers()));
+        layers.addAll(midBlock.attentionLayers());
+        this.attentionLayers = List.copyOf(layers);
+    }
+
+    /**
+     * Every tensor of a UNet checkpoint with this configuration: name to shape.
+     *
+     * @throws IllegalArgumentException naming the file and key of an unsupported configuration
+     */
+    static Map<String, long[]> weightShapes(UNetConfig config, Kernels kernels) {
+        Map<String, long[]> shapes = new LinkedHashMap<>();
+        Params p = Params.shapesInto(shapes);
+        int first = config.blockOutChannels().get(0);
+        new TimeConditioning(p, config, kernels);
+        ConvLayer.same(p, "conv_in", config.inChannels(), first, config.convInKernel());
+        for (int level = 0; level < config.levels(); level++) {
+            new DownBlock(p.prefixed("down_blocks." + level), level, config, kernels);
+        }
+        for (int i = 0; i < config.levels(); i++) {
+            new UpBlock(p.prefixed("up_blocks." + i), i, config, kernels);
+        }
+        new MidBlock(p.prefixed("mid_block"), config, kernels);
+        GroupNormLayer.load(p, "conv_norm_out", first, config.normGroups(), config.normEps(), kernels);
+        ConvLayer.same(p, "conv_out", first, config.outChannels(), config.convOutKernel());
+        return shapes;
+    }
+
+    UNetConfig config() {
+        return config;
+    }
+
+    @Override
+    public int latentChannels() {
+        return config.inChannels();
+    }
+
+    @Override
+    public int crossAttentionDim() {
+        return config.crossAttentionDims().get(config.levels() - 1);
+    }
+
+    @Override
+    public List<String> attentionLayers() {
+        return attentionLayers.stream().map(Attention::name).toList();
+    }
+
+    /**
+     * @throws NullPointerException naming the layer for which {@code chooser} returned null
+     */
+    @Override
+    public void useAttentionProcessors(Function<String, AttentionProcessor> chooser) {
+        List<AttentionProcessor> chosen = attentionLayers.stream().map(a -> chooser.apply(a.name())).toList();
+        for (int i = 0; i < chosen.size(); i++) {
+            attentionLayers.get(i).use(chosen.get(i));
+        }
+    }
+
+    /**
+     * @throws IllegalArgumentException when an input's shape does not fit this UNet, or the ControlNet residuals do
+     *     not match the skip connections
+     */
+    @Override
+    public NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx) {
+        Shape latentShape = input.latents().getShape();
+        if (latentShape.dimension() != 4 || latentShape.get(1) != config.inChannels()) {
+            throw new IllegalArgumentException("UNet latents must be [B, " + config.inChannels() + ", h, w], got "
+                    + latentShape);
+        }
+        long batch = latentShape.get(0);
+        Shape contextShape = input.context().getShape();
+        if (contextShape.dimension() != 3 || contextShape.get(0) != batch
+                || contextShape.get(2) != crossAttentionDim()) {
+            throw new IllegalArgumentException("UNet context must be [" + batch + ", S, " + crossAttentionDim()
+                    + "], got " + contextShape);
+        }
+        StageCapture capture = ctx.get(StageCapture.KEY);
+        StageRecorder recorder = capture == null ? StageRecorder.NONE : capture;
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray emb = time.forward(scope, input.timestep(), batch, input.pooled(), input.timeIds(), dtype,
+                    recorder);
+            UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
+
+            NDArray h = convIn.apply(toCompute(Scopes.borrow(input.latents(), scope)));
+            pass.record("conv_in", h);
+            List<NDArray> skips = new ArrayList<>();
+            skips.add(h);
+            for (DownBlock block : downBlocks) {
+                h = block.forward(h, pass, skips);
+            }
+            h = midBlock.forward(h, pass);
+            if (input.control() != null) {
+                addResiduals(scope, skips, input.control().down());
+                h = h.add(residual(scope, input.control().mid(), h, "mid"));
+            }
+            Deque<NDArray> remaining = new ArrayDeque<>(skips);
+            for (int i = 0; i < upBlocks.size(); i++) {
+                UpBlock block = upBlocks.get(i);
+                long[] outputSize = null;
+                boolean last = i == upBlocks.size() - 1;
+                if (!last && !divisibleByTotalDownsampling(latentShape)) {
+                    NDArray target = skips.get(remaining.size() - block.skipCount() - 1);
+                    outputSize = new long[] {target.getShape().get(2), target.getShape().get(3)};
+                }
+                h = block.forward(h, remaining, outputSize, pass);
+            }
+            h = convNormOut.apply(h);
+            pass.record("conv_norm_out", h);
+            NDArray out = convOut.apply(kernels.silu(h));
+            out.attach(manager);
+            return out;
+        }
+    }
+
+    /** diffusers forwards explicit upsample sizes only when the latents are not a multiple of 2^upsamplers. */
+    private boolean divisibleByTotalDownsampling(Shape latents) {
+        long factor = 1L << (config.levels() - 1);
+        return latents.get(2) % factor == 0 && latents.get(3) % factor == 0;
+    }
+
+    private void addResiduals(NDManager scope, List<NDArray> skips, List<NDArray> residuals) {
+        if (residuals.size() != skips.size()) {
+            throw new IllegalArgumentException("ControlNet gave " + residuals.size()
+                    + " down residuals, this UNet has " + skips.size() + " skip connections");
+        }
+        for (int j = 0; j < skips.size(); j++) {
+            NDArray skip = skips.get(j);
+            skips.set(j, skip.add(residual(scope, residuals.get(j), skip, "down[" + j + "]")));
+        }
+    }
+
+    /** The residual in the compute dtype, checked against the tensor it is added to. */
+    private NDArray residual(NDManager scope, NDArray residual, NDArray target, String what) {
+        if (!residual.getShape().equals(target.getShape())) {
+            throw new IllegalArgumentException("ControlNet residual " + what + " has shape " + residual.getShape()
+                    + ", the UNet's tensor there is " + target.getShape());
+        }
+        return toCompute(Scopes.borrow(residual, scope));
+    }
+
+    private NDArray toCompute(NDArray x) {
+        return kernels.dtypeOf(x) == dtype ? x : kernels.cast(x, dtype);
+    }
+
+    @Override
+    public void close() {
+        weightsManager.close();
+    }
+}

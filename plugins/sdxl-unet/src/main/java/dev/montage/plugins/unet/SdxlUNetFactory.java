@@ -1,0 +1,41 @@
+package dev.montage.plugins.unet;
+
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ModelConfig;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.WeightLayout;
+import java.util.Map;
+
+/** The SDXL UNet from the base model's {@code unet} folder. */
+public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout {
+    /** The model key of the UNet folder. */
+    public static final String MODEL_KEY = "unet";
+
+    @Override
+    public ComponentKind kind() {
+        return ComponentKind.DENOISING_MODEL;
+    }
+
+    @Override
+    public String id() {
+        return "sdxl-unet";
+    }
+
+    @Override
+    public String description() {
+        return "SDXL UNet (diffusers UNet2DConditionModel, text_time conditioning), pluggable attention processors";
+    }
+
+    @Override
+    public DenoisingModel create(ComponentContext context) {
+        return new SdxlUNet(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype());
+    }
+
+    @Override
+    public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
+        UNetConfig config = UNetConfig.from(WeightLayout.require(configs, MODEL_KEY));
+        return Map.of(MODEL_KEY, SdxlUNet.weightShapes(config, null));
+    }
+}

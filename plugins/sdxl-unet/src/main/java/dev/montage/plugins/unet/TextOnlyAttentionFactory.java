@@ -1,0 +1,33 @@
+package dev.montage.plugins.unet;
+
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+
+/**
+ * Cross-attention over the text tokens only (for ControlNets next to MS-Diffusion). Option {@code text_tokens}
+ * (default 77) sets how many context tokens are text.
+ */
+public final class TextOnlyAttentionFactory implements ComponentFactory<AttentionProcessor> {
+
+    @Override
+    public ComponentKind kind() {
+        return ComponentKind.ATTENTION_PROCESSOR;
+    }
+
+    @Override
+    public String id() {
+        return "text-only";
+    }
+
+    @Override
+    public String description() {
+        return "cross-attention over the first 77 (text) context tokens only, for ControlNets";
+    }
+
+    @Override
+    public AttentionProcessor create(ComponentContext context) {
+        return new TextOnlyAttention(AttentionOptions.textTokens(context));
+    }
+}

@@ -1,0 +1,21 @@
+package dev.montage.plugins.unet;
+
+import ai.djl.ndarray.NDArray;
+import dev.montage.api.GenerationContext;
+
+/**
+ * What every block of one UNet call shares: the activated time embedding, the encoder context and the
+ * generation context.
+ *
+ * @param activatedTemb {@code silu(temb)}, which every resnet projects (computed once per call)
+ * @param context       [B, S, Cc] encoder hidden states, as the caller passed them
+ * @param ctx           the generation's state
+ * @param recorder      receives stage outputs ({@link StageRecorder#NONE} outside tests)
+ */
+record UNetPass(NDArray activatedTemb, NDArray context, GenerationContext ctx, StageRecorder recorder) {
+
+    /** Hands a stage output to the recorder. */
+    void record(String name, NDArray value) {
+        recorder.record(name, value);
+    }
+}

@@ -1,0 +1,105 @@
+package dev.montage.plugins.unet;
+
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.spi.DenoisingModel;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.GoldenTensors;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+/** A golden pipeline case: its tensors, parameters and per-tensor tolerances, and the UNet inputs of each step. */
+final class GoldenCase implements AutoCloseable {
+    private static final String STAGE_PREFIX = "step0.unet.";
+
+    final String name;
+    final GoldenTensors tensors;
+    final JsonNode json;
+    private final JsonNode tolerances;
+
+    private GoldenCase(String name) {
+        this.name = name;
+        this.tensors = GoldenTensors.open(name);
+        try {
+            this.json = new ObjectMapper().readTree(Golden.caseDir(name).resolve(name + ".json").toFile());
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        this.tolerances = json.get("tolerances").get("per_tensor_atol");
+    }
+
+    static GoldenCase open(String name) {
+        return new GoldenCase(name);
+    }
+
+    /** Number of denoising steps. */
+    int steps() {
+        return json.get("steps").asInt();
+    }
+
+    /** Names of the tensors that have a tolerance, i.e. every tensor of the case. */
+    List<String> tensorNames() {
+        List<String> out = new ArrayList<>();
+        tolerances.fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
+    /** A golden tensor as a float32 array. */
+    NDArray array(NDManager m, String tensor) {
+        return m.create(tensors.floats(tensor), new Shape(tensors.shape(tensor)));
+    }
+
+    /**
+     * The UNet input of step {@code i}: {@code step<i>.latent_model_input} and {@code .timestep}, the context
+     * {@code cat(uncond, cond)} of the named tensors, {@code add_text_embeds} and {@code add_time_ids}.
+     */
+    DenoisingModel.DenoisingInput unetInput(NDManager m, int step, String uncondContext, String condContext) {
+        NDArray context = array(m, uncondContext).concat(array(m, condContext), 0);
+        return new DenoisingModel.DenoisingInput(array(m, "step" + step + ".latent_model_input"),
+                tensors.floats("step" + step + ".timestep")[0], context, array(m, "add_text_embeds"),
+                array(m, "add_time_ids"), null);
+    }
+
+    /** The case's absolute tolerance for a tensor ({@code "exact"} is 0). */
+    double tolerance(String tensor) {
+        JsonNode t = tolerances.get(tensor);
+        if (t == null) {
+            throw new IllegalArgumentException(name + ": no tolerance for " + tensor);
+        }
+        return t.isNumber() ? t.asDouble() : 0;
+    }
+
+    /** Compares with the case's tolerance, printing the measured max-abs error. */
+    double assertClose(String tensor, NDArray actual) {
+        return tensors.assertClose(tensor, actual, tolerance(tensor));
+    }
+
+    /**
+     * Compares every {@code step0.unet.*} tensor of the case with the stage the UNet recorded under the same module
+     * name.
+     *
+     * @return how many stages were compared
+     */
+    int assertStepZeroStages(Map<String, NDArray> recorded) {
+        List<String> names = tensorNames().stream().filter(n -> n.startsWith(STAGE_PREFIX)).toList();
+        for (String n : names) {
+            NDArray actual = recorded.get(n.substring(STAGE_PREFIX.length()));
+            assertNotNull(actual, () -> name + ": the UNet recorded no stage " + n);
+            assertClose(n, actual);
+        }
+        return names.size();
+    }
+
+    @Override
+    public void close() {
+        tensors.close();
+    }
+}

@@ -1,0 +1,67 @@
+package dev.montage.plugins.unet;
+
+import dev.montage.api.GenerationContext;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.SubjectLayout;
+import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.TextEncoder;
+import dev.montage.runtime.engine.MontageEngine;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.CheckpointWeights;
+import dev.montage.runtime.weights.TorchCheckpointSource;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.List;
+import java.util.Optional;
+
+/** The golden tiny model's UNet and adapter on the shared test engine. */
+final class GoldenModel {
+    private GoldenModel() {
+    }
+
+    /** The tiny UNet, with default attention everywhere. */
+    static SdxlUNet unet() {
+        return new SdxlUNet(TestEngine.folder(Golden.model().resolve("unet")), TestEngine.manager(),
+                TestEngine.kernels(), TestEngine.dtype());
+    }
+
+    /** The tiny UNet's configuration. */
+    static UNetConfig unetConfig() {
+        return UNetConfig.from(TestEngine.folder(Golden.model().resolve("unet")).config());
+    }
+
+    /** {@code ms_adapter.bin}; the caller closes it after binding. */
+    static TorchCheckpointSource adapterCheckpoint() {
+        try {
+            return TorchCheckpointSource.open(Golden.model().resolve("ms_adapter.bin"));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The {@code ms_adapter} dictionary of a checkpoint, on the test engine. */
+    static ModelWeights adapterWeights(TorchCheckpointSource source) {
+        MontageEngine e = TestEngine.engine();
+        return new CheckpointWeights(source, e.device(), e.computeDType(), e.kernels()).prefixed("ms_adapter");
+    }
+
+    /** The golden adapter bound to {@code unet}'s layers. */
+    static MultiSubjectAttention multiSubject(SdxlUNet unet) {
+        try (TorchCheckpointSource source = adapterCheckpoint()) {
+            return MultiSubjectAttention.bind(adapterWeights(source), unet.config().attentionLayers(), 77,
+                    TestEngine.manager());
+        }
+    }
+
+    /** A generation context for {@code steps} steps. */
+    static GenerationContext context(int steps) {
+        return new GenerationContext(GenerationRequest.builder("test").steps(steps).build());
+    }
+
+    /** MS-Diffusion's layout of the tiny model: 77 text tokens, 4 dummy tokens, 4 tokens per subject. */
+    static SubjectLayout layout(float[][][] boxes, double scale, double[] subjectScales) {
+        return new SubjectLayout(77, 4, 4, boxes, scale, Optional.ofNullable(subjectScales),
+                List.<TextEncoder.TokenSpan>of(), 0, Optional.empty());
+    }
+}

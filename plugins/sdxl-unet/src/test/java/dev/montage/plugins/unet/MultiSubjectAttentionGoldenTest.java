@@ -1,0 +1,115 @@
+package dev.montage.plugins.unet;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.montage.api.GenerationContext;
+import dev.montage.api.SubjectLayout;
+import dev.montage.runtime.testing.TestEngine;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * The UNet with MS-Diffusion's attention against the official implementation: the layout bias and background masks
+ * exactly, and the raw noise prediction of every step from the reference inputs.
+ */
+class MultiSubjectAttentionGoldenTest {
+    private static SdxlUNet unet;
+    private static MultiSubjectAttention attention;
+
+    @BeforeAll
+    static void load() {
+        unet = GoldenModel.unet();
+        attention = GoldenModel.multiSubject(unet);
+        unet.useAttentionProcessors(name -> attention);
+    }
+
+    @AfterAll
+    static void close() {
+        if (unet != null) {
+            unet.close();
+        }
+        if (attention != null) {
+            attention.close();
+        }
+    }
+
+    /** The case's {@code cak.boxes} as [row][subject][4], unconditional rows first. */
+    static float[][][] boxes(GoldenCase c) {
+        long[] shape = c.tensors.shape("cak.boxes");
+        float[] flat = c.tensors.floats("cak.boxes");
+        float[][][] out = new float[(int) shape[0]][(int) shape[1]][4];
+        for (int b = 0; b < shape[0]; b++) {
+            for (int j = 0; j < shape[1]; j++) {
+                System.arraycopy(flat, (int) ((b * shape[1] + j) * 4), out[b][j], 0, 4);
+            }
+        }
+        return out;
+    }
+
+    static SubjectLayout layout(GoldenCase c) {
+        JsonNode subjectScales = c.json.get("subject_scales");
+        assertEquals(true, subjectScales == null || subjectScales.isNull(), "cases without subject scales");
+        return GoldenModel.layout(boxes(c), c.json.get("scale").asDouble(), null);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"single_subject_euler", "two_subjects_ddim"})
+    void layoutMasksAreExact(String name) {
+        try (GoldenCase c = GoldenCase.open(name)) {
+            SubjectLayout layout = layout(c);
+            for (int q : toInts(c.json.get("distinct_query_lengths"))) {
+                int side = (int) Math.round(Math.sqrt(q));
+                LayoutMask mask = MultiSubjectAttention.mask(GoldenModel.context(1), layout, side, side);
+                long[] biasShape = c.tensors.shape("ip_mask_bias.q" + q);
+                int heads = (int) (biasShape[0] / layout.boxes().length);
+                int k = layout.imageTokens();
+                assertEquals(k, biasShape[2]);
+                float[] bias = mask.bias(layout.dummyTokens(), layout.tokensPerSubject());
+                float[] perHead = new float[(int) (biasShape[0] * q * k)];
+                float[] background = new float[(int) biasShape[0] * q];
+                for (int b = 0; b < layout.boxes().length; b++) {
+                    for (int h = 0; h < heads; h++) {
+                        int row = b * heads + h;
+                        System.arraycopy(bias, b * q * k, perHead, row * q * k, q * k);
+                        for (int l = 0; l < q; l++) {
+                            background[row * q + l] = mask.isBackground(b, l) ? 1 : 0;
+                        }
+                    }
+                }
+                c.tensors.assertClose("ip_mask_bias.q" + q, perHead, 0);
+                assertArrayEquals(c.tensors.floats("ip_background.q" + q), background);
+            }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"single_subject_euler", "two_subjects_ddim"})
+    void everyStepsNoisePredictionMatches(String name) {
+        try (GoldenCase c = GoldenCase.open(name); NDManager m = TestEngine.manager().newSubManager();
+                StageCapture capture = new StageCapture(m)) {
+            GenerationContext ctx = GoldenModel.context(c.steps());
+            ctx.put(SubjectLayout.KEY, layout(c));
+            for (int i = 0; i < c.steps(); i++) {
+                ctx.setStep(i, c.steps());
+                ctx.put(StageCapture.KEY, i == 0 ? capture : null);
+                NDArray eps = unet.predictNoise(m, c.unetInput(m, i, "uncond_embeds_full", "cond_embeds_full"), ctx);
+                c.assertClose("step" + i + ".noise_pred", eps);
+            }
+            assertEquals(9, c.assertStepZeroStages(capture.stages()), "block-level stages in the fixture");
+        }
+    }
+
+    private static int[] toInts(JsonNode array) {
+        int[] out = new int[array.size()];
+        for (int i = 0; i < out.length; i++) {
+            out[i] = array.get(i).asInt();
+        }
+        return out;
+    }
+}
