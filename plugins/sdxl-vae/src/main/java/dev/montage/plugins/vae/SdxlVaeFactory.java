@@ -1,16 +1,19 @@
 package dev.montage.plugins.vae;
 
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.WeightLayout;
+import java.util.Map;
 
 /**
  * The SDXL VAE decoder ({@code AutoencoderKL}) built from the base model's {@code vae} folder. Profile options:
  * {@code upcast} ({@code auto} = float32 for float16 pipelines when the config sets {@code force_upcast},
  * {@code always}, {@code never}) and {@code slicing} ({@code true} decodes a batch image by image).
  */
-public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder> {
+public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, WeightLayout {
     /** The model key of the VAE folder. */
     public static final String MODEL_KEY = "vae";
 
@@ -33,5 +36,10 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder> {
     public LatentDecoder create(ComponentContext context) {
         VaeOptions options = VaeOptions.from(context.options());
         return new SdxlVae(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype(), options);
+    }
+
+    @Override
+    public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
+        return Map.of("vae", VaeLayout.shapes(VaeConfig.from(WeightLayout.require(configs, "vae"))));
     }
 }
