@@ -2,6 +2,8 @@ package dev.montage.api;
 
 import java.awt.image.BufferedImage;
 import java.time.Duration;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -19,6 +21,7 @@ public record GenerationResult(
 
     public GenerationResult {
         images = List.copyOf(images);
-        parameters = Map.copyOf(parameters);
+        // keep the pipeline's order: readers of the PNG text chunks see prompt and seed first
+        parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
     }
 }

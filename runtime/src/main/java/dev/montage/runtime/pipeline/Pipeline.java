@@ -75,7 +75,7 @@ public final class Pipeline {
         this.root = root;
         this.kernels = kernels;
         this.dtype = dtype;
-        this.description = Map.copyOf(description);
+        this.description = Collections.unmodifiableMap(new LinkedHashMap<>(description));
         if (!this.schedulers.containsKey(defaultScheduler)) {
             throw new IllegalArgumentException("default scheduler '" + defaultScheduler + "' is not among "
                     + this.schedulers.keySet());
