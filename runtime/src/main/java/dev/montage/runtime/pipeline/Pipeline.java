@@ -15,6 +15,7 @@ import dev.montage.api.Subject;
 import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
@@ -242,7 +243,9 @@ public final class Pipeline {
     private NDArray step(NDManager gen, Scheduler.Run run, int i, float t, NDArray latents, Conditioning c,
             GenerationRequest request, GenerationContext ctx) {
         try (NDManager step = gen.newSubManager()) {
-            NDArray scaled = run.scaleModelInput(latents, i);
+            // DJL attaches results to the receiver's manager: work on an alias owned by this step
+            NDArray current = Scopes.borrow(latents, step);
+            NDArray scaled = run.scaleModelInput(current, i);
             NDArray input = c.guided() ? scaled.concat(scaled, 0) : scaled;
             NDArray eps = denoiser.predictNoise(step, new DenoisingModel.DenoisingInput(castToCompute(input), t,
                     c.context(), c.pooled(), c.timeIds(), null), ctx);
@@ -252,7 +255,7 @@ public final class Pipeline {
                 NDArray uncond = halves.get(0);
                 guidedEps = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidanceScale()));
             }
-            NDArray next = run.step(toFloat32(guidedEps), i, latents);
+            NDArray next = run.step(toFloat32(guidedEps), i, current);
             next.attach(gen);
             latents.close();
             return next;

@@ -1,0 +1,175 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.AutoLayout;
+import dev.montage.api.Box;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.GenerationResult;
+import dev.montage.api.Latents;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
+import dev.montage.runtime.pipeline.AssembledPipeline;
+import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.Pipeline;
+import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.TensorDType;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CancellationException;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** Behaviour of whole generations on Montage's own tiny random model (written by the test). */
+class PipelineBehaviourTest {
+    @TempDir
+    static Path dir;
+    private static AssembledPipeline assembled;
+    private static Pipeline pipeline;
+
+    @BeforeAll
+    static void build() throws Exception {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(PipelineBehaviourTest.class.getClassLoader());
+        RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry);
+        assembled = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir)).build();
+        pipeline = assembled.pipeline();
+    }
+
+    @AfterAll
+    static void close() {
+        if (assembled != null) {
+            assembled.close();
+        }
+    }
+
+    private static BufferedImage picture(Color color) {
+        BufferedImage image = new BufferedImage(40, 40, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        g.setColor(color);
+        g.fillOval(5, 5, 30, 30);
+        g.dispose();
+        return image;
+    }
+
+    private static GenerationRequest.Builder request(int subjects) {
+        GenerationRequest.Builder b = GenerationRequest.builder("a dog and a cat and a ball and a cube")
+                .size(64, 64).steps(3).seed(11);
+        String[] phrases = {"dog", "cat", "ball", "cube"};
+        Color[] colors = {Color.RED, Color.BLUE, Color.GREEN, Color.ORANGE};
+        for (int i = 0; i < subjects; i++) {
+            b.subject(Subject.of(picture(colors[i]), phrases[i] + ".png", phrases[i],
+                    new Box(i * 0.25, 0.2, i * 0.25 + 0.25, 0.8)));
+        }
+        return b;
+    }
+
+    private static float[] latents(GenerationRequest r) {
+        Latents[] out = new Latents[1];
+        pipeline.generate(r, ProgressListener.NONE, out);
+        return out[0].values();
+    }
+
+    @Test
+    void sameRequestSamePixels() {
+        GenerationRequest r = request(2).build();
+        GenerationResult a = pipeline.generate(r, ProgressListener.NONE);
+        GenerationResult b = pipeline.generate(r, ProgressListener.NONE);
+        assertArrayEquals(pixels(a.images().get(0)), pixels(b.images().get(0)));
+        assertEquals("11", a.parameters().get("seed"));
+        assertFalse(java.util.Arrays.equals(latents(r), latents(r.toBuilder().seed(12).build())));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, 1, 2, 3, 4})
+    void zeroToFourSubjects(int subjects) {
+        GenerationResult result = pipeline.generate(request(subjects).build(), ProgressListener.NONE);
+        assertEquals(64, result.images().get(0).getWidth());
+    }
+
+    @Test
+    void nonSquareSizesFollowTheRequest() {
+        GenerationResult result = pipeline.generate(request(2).size(96, 64).build(), ProgressListener.NONE);
+        assertEquals(96, result.images().get(0).getWidth());
+        assertEquals(64, result.images().get(0).getHeight());
+    }
+
+    @Test
+    void scalesDropGroundingAndZeroBoxesChangeTheResult() {
+        GenerationRequest base = request(2).build();
+        float[] reference = latents(base);
+        List<Subject> scaled = new ArrayList<>(base.subjects());
+        scaled.set(1, scaled.get(1).withScale(1.5));
+        assertFalse(java.util.Arrays.equals(reference, latents(base.toBuilder().subjects(scaled).build())));
+        List<Subject> dropped = new ArrayList<>(base.subjects());
+        dropped.set(0, dropped.get(0).withDropGrounding(true));
+        assertFalse(java.util.Arrays.equals(reference, latents(base.toBuilder().subjects(dropped).build())));
+        List<Subject> unboxed = new ArrayList<>();
+        base.subjects().forEach(s -> unboxed.add(new Subject(s.image(), s.imageName(), s.phrase(), Box.NONE,
+                s.scale(), s.dropGrounding())));
+        assertFalse(java.util.Arrays.equals(reference, latents(base.toBuilder().subjects(unboxed).build())));
+        // at scale 0 the pictures have no influence at all: other pictures give the very same latents
+        List<Subject> swapped = new ArrayList<>();
+        base.subjects().forEach(s -> swapped.add(Subject.of(picture(Color.WHITE), "white.png", s.phrase(), s.box())));
+        assertArrayEquals(latents(base.toBuilder().imageScale(0).build()),
+                latents(base.toBuilder().subjects(swapped).imageScale(0).build()));
+    }
+
+    @Test
+    void withoutGuidanceThereIsNoUnconditionalPass() {
+        GenerationResult result = pipeline.generate(request(1).guidanceScale(1).build(), ProgressListener.NONE);
+        assertEquals(1, result.images().size());
+    }
+
+    @Test
+    void autoLayoutRunsFromItsStartStep() {
+        GenerationResult result = pipeline.generate(request(2).steps(4).autoLayout(new AutoLayout(0.5, 2)).build(),
+                ProgressListener.NONE);
+        assertEquals("threshold=0.5,start_step=2", result.parameters().get("auto_layout"));
+    }
+
+    @Test
+    void cancellationStopsBetweenStepsAndLeavesNothingBehind() {
+        int before = TestEngine.manager().getManagedArrays().size();
+        List<Integer> seen = new ArrayList<>();
+        ProgressListener stopAfterTwo = (step, total, elapsed) -> {
+            seen.add(step);
+            return step < 2;
+        };
+        assertThrows(CancellationException.class, () -> pipeline.generate(request(2).steps(5).build(), stopAfterTwo));
+        assertEquals(List.of(1, 2), seen);
+        assertEquals(before, TestEngine.manager().getManagedArrays().size());
+    }
+
+    @Test
+    void memoryStaysFlatOverFiftySteps() {
+        List<Integer> live = new ArrayList<>();
+        ProgressListener count = (step, total, elapsed) -> {
+            live.add(TestEngine.manager().getManagedArrays().size());
+            return true;
+        };
+        int before = TestEngine.manager().getManagedArrays().size();
+        pipeline.generate(request(2).steps(50).size(32, 32).build(), count);
+        assertEquals(50, live.size());
+        // after the first step (lazy per-generation caches), the number of live arrays never grows
+        assertEquals(1, live.subList(1, 50).stream().distinct().count(), live::toString);
+        assertEquals(before, TestEngine.manager().getManagedArrays().size());
+    }
+
+    private static int[] pixels(BufferedImage image) {
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+}
