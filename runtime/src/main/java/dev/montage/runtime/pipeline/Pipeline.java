@@ -182,15 +182,21 @@ public final class Pipeline {
         }
         NDArray context = guided ? uncondContext.concat(condContext, 0) : condContext;
         NDArray pooled = guided ? uncondPooled.concat(cond.pooled(), 0) : cond.pooled();
-        float h = request.height();
-        float w = request.width();
-        float[] ids = new float[(guided ? 2 : 1) * n * 6];
-        for (int b = 0; b < ids.length / 6; b++) {
-            // SDXL micro-conditioning: original size, crop top-left, target size
-            System.arraycopy(new float[] {h, w, 0, 0, h, w}, 0, ids, b * 6, 6);
-        }
+        float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
         return new Conditioning(context, pooled, timeIds, guided);
+    }
+
+    /**
+     * SDXL's micro-conditioning per batch row: original size (h, w), crop top-left (0, 0), target size (h, w),
+     * as diffusers' pipeline sets it when neither is given.
+     */
+    static float[] timeIds(int height, int width, int rows) {
+        float[] ids = new float[rows * 6];
+        for (int b = 0; b < rows; b++) {
+            System.arraycopy(new float[] {height, width, 0, 0, height, width}, 0, ids, b * 6, 6);
+        }
+        return ids;
     }
 
     /** [1, dummy + N·Q, D]: the learned dummy tokens, then each subject's resampled tokens in order. */
