@@ -7,6 +7,7 @@ import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
+import java.util.Map;
 
 /**
  * {@code encoder.layers.N}: pre-LayerNorm transformer layer,
@@ -61,6 +62,27 @@ final class ClipEncoderLayer {
             NDArray act = activation.apply(up, kernels);
             NDArray down = Linear.linear(act, fc2Weight, fc2Bias).singletonOrThrow();
             return scope.ret(residual.add(down));
+        }
+    }
+
+    /** Adds the tensors of every encoder layer of a configuration, named {@code <prefix><i>.<tensor>}. */
+    static void weightShapes(String prefix, ClipConfig c, Map<String, long[]> shapes) {
+        long d = c.hiddenSize();
+        long ff = c.intermediateSize();
+        for (int i = 0; i < c.layers(); i++) {
+            String l = prefix + i + ".";
+            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
+                shapes.put(l + "self_attn." + proj + ".weight", new long[] {d, d});
+                shapes.put(l + "self_attn." + proj + ".bias", new long[] {d});
+            }
+            for (String norm : new String[] {"layer_norm1", "layer_norm2"}) {
+                shapes.put(l + norm + ".weight", new long[] {d});
+                shapes.put(l + norm + ".bias", new long[] {d});
+            }
+            shapes.put(l + "mlp.fc1.weight", new long[] {ff, d});
+            shapes.put(l + "mlp.fc1.bias", new long[] {ff});
+            shapes.put(l + "mlp.fc2.weight", new long[] {d, ff});
+            shapes.put(l + "mlp.fc2.bias", new long[] {d});
         }
     }
 }

@@ -79,24 +79,9 @@ final class ClipTextModel implements AutoCloseable {
     static Map<String, long[]> weightShapes(ClipConfig c, boolean withProjection) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         long d = c.hiddenSize();
-        long ff = c.intermediateSize();
         shapes.put("text_model.embeddings.token_embedding.weight", new long[] {c.vocabSize(), d});
         shapes.put("text_model.embeddings.position_embedding.weight", new long[] {c.maxPositions(), d});
-        for (int i = 0; i < c.layers(); i++) {
-            String l = "text_model.encoder.layers." + i + ".";
-            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-                shapes.put(l + "self_attn." + proj + ".weight", new long[] {d, d});
-                shapes.put(l + "self_attn." + proj + ".bias", new long[] {d});
-            }
-            for (String norm : new String[] {"layer_norm1", "layer_norm2"}) {
-                shapes.put(l + norm + ".weight", new long[] {d});
-                shapes.put(l + norm + ".bias", new long[] {d});
-            }
-            shapes.put(l + "mlp.fc1.weight", new long[] {ff, d});
-            shapes.put(l + "mlp.fc1.bias", new long[] {ff});
-            shapes.put(l + "mlp.fc2.weight", new long[] {d, ff});
-            shapes.put(l + "mlp.fc2.bias", new long[] {d});
-        }
+        ClipEncoderLayer.weightShapes("text_model.encoder.layers.", c, shapes);
         shapes.put("text_model.final_layer_norm.weight", new long[] {d});
         shapes.put("text_model.final_layer_norm.bias", new long[] {d});
         if (withProjection) {

@@ -113,28 +113,13 @@ final class ClipVisionModel implements AutoCloseable {
     static Map<String, long[]> weightShapes(ClipConfig c) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
         long d = c.hiddenSize();
-        long ff = c.intermediateSize();
         long p = c.patchSize();
         shapes.put("vision_model.embeddings.patch_embedding.weight", new long[] {d, c.numChannels(), p, p});
         shapes.put("vision_model.embeddings.class_embedding", new long[] {d});
         shapes.put("vision_model.embeddings.position_embedding.weight", new long[] {c.maxPositions(), d});
         shapes.put("vision_model.pre_layrnorm.weight", new long[] {d});
         shapes.put("vision_model.pre_layrnorm.bias", new long[] {d});
-        for (int i = 0; i < c.layers(); i++) {
-            String l = "vision_model.encoder.layers." + i + ".";
-            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-                shapes.put(l + "self_attn." + proj + ".weight", new long[] {d, d});
-                shapes.put(l + "self_attn." + proj + ".bias", new long[] {d});
-            }
-            for (String norm : new String[] {"layer_norm1", "layer_norm2"}) {
-                shapes.put(l + norm + ".weight", new long[] {d});
-                shapes.put(l + norm + ".bias", new long[] {d});
-            }
-            shapes.put(l + "mlp.fc1.weight", new long[] {ff, d});
-            shapes.put(l + "mlp.fc1.bias", new long[] {ff});
-            shapes.put(l + "mlp.fc2.weight", new long[] {d, ff});
-            shapes.put(l + "mlp.fc2.bias", new long[] {d});
-        }
+        ClipEncoderLayer.weightShapes("vision_model.encoder.layers.", c, shapes);
         shapes.put("vision_model.post_layernorm.weight", new long[] {d});
         shapes.put("vision_model.post_layernorm.bias", new long[] {d});
         shapes.put("visual_projection.weight", new long[] {c.projectionDim(), d});
