@@ -62,7 +62,7 @@ class UNetConfigTest {
         assertEquals(10, c.midTransformerLayers());
         assertEquals(1280, c.timeEmbedDim());
 
-        Map<String, long[]> shapes = SdxlUNet.weightShapes(c, null);
+        Map<String, long[]> shapes = SdxlUNet.weightShapes(c);
         long parameters = shapes.values().stream().mapToLong(s -> Arrays.stream(s).reduce(1, (a, b) -> a * b)).sum();
         System.out.printf("SDXL base UNet: %d tensors, %d parameters%n", shapes.size(), parameters);
         assertEquals(2_567_463_684L, parameters);
