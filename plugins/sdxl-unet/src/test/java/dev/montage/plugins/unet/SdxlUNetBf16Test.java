@@ -41,7 +41,7 @@ class SdxlUNetBf16Test {
     }
 
     @AfterAll
-    static void close() throws Exception {
+    static void close() {
         if (context != null) {
             context.close();
         }

@@ -102,10 +102,14 @@ final class TestContext implements ComponentContext, AutoCloseable {
     }
 
     @Override
-    public synchronized void close() throws Exception {
+    public synchronized void close() {
         manager.close();
         for (AutoCloseable c : opened) {
-            c.close();
+            try {
+                c.close();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot close " + c, e);
+            }
         }
     }
 }
