@@ -39,6 +39,7 @@ final class Attention implements AttentionLayer {
         toOut = LinearLayer.withBias(p, "to_out.0", channels, channels);
     }
 
+    /** Installs the processor that computes this layer from now on (pipeline assembly, before generating). */
     void use(AttentionProcessor p) {
         this.processor = Objects.requireNonNull(p, () -> "no attention processor for layer " + name);
     }

@@ -66,14 +66,6 @@ final class LayoutMask {
         return new LayoutMask(gridHeight, gridWidth, inside);
     }
 
-    int gridHeight() {
-        return gridHeight;
-    }
-
-    int gridWidth() {
-        return gridWidth;
-    }
-
     int positions() {
         return gridHeight * gridWidth;
     }

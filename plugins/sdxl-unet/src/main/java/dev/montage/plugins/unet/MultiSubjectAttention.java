@@ -3,6 +3,7 @@ package dev.montage.plugins.unet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
+import ai.djl.ndarray.types.DataType;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ComputeDType;
@@ -29,16 +30,15 @@ import java.util.regex.Pattern;
  * Output = {@code to_out(text + scale · image)}, or with per-subject scales each subject's share times its own
  * scale. Self-attention layers get plain attention.
  *
- * <p>The masks are computed once per generation and grid size and kept in the {@link GenerationContext}; their
- * arrays belong to the manager that owns the encoder context (the generation's), so they end with it. Without a
+ * <p>The box masks are computed once per generation and grid size and kept in the {@link GenerationContext}
+ * ({@link LayoutState}); their arrays belong to the manager that owns the encoder context (the generation's), so
+ * they end with it. With auto layout the text probabilities are computed explicitly, each layer accumulates its
+ * phrase attention maps there, and from the layout's start step on the masks come from those maps. Without a
  * {@code SubjectLayout} (a generation without subjects) the layers are plain cross-attention over the text.
  */
 final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
     /** Names inside the checkpoint's {@code ms_adapter} dictionary: {@code <processor index>.to_k_ip.weight}. */
     private static final Pattern ENTRY = Pattern.compile("(\\d+)\\.(to_k_ip|to_v_ip)\\.weight");
-
-    private static final GenerationContext.Key<LayoutCache> CACHE = GenerationContext.Key.of(
-            "ms-diffusion.layoutMasks", LayoutCache.class);
 
     /** The image-side key and value projections of one cross-attention layer. */
     private record IpProjection(LinearLayer key, LinearLayer value) {
@@ -161,8 +161,8 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         }
         Kernels kernels = layer.kernels();
         ComputeDType dtype = kernels.dtypeOf(hidden);
-        LayoutTensors masks = LayoutCache.of(ctx, layout).tensors(gridHeight, gridWidth, context.getManager(),
-                kernels, dtype);
+        LayoutState state = LayoutState.of(ctx, layout);
+        NDManager owner = context.getManager();
         NDManager caller = hidden.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
@@ -171,8 +171,20 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
             NDArray image = c.get(new NDIndex(":, {}:", layout.textTokens()));
             int heads = layer.heads();
             NDArray q = Heads.split(layer.query(x), heads);
-            NDArray textOut = kernels.scaledDotProductAttention(q, Heads.split(layer.key(text), heads),
-                    Heads.split(layer.value(text), heads), null);
+            NDArray k = Heads.split(layer.key(text), heads);
+            NDArray v = Heads.split(layer.value(text), heads);
+            NDArray textOut;
+            LayoutTensors masks;
+            if (layout.autoLayout().isPresent()) {
+                // auto layout reads the text attention maps, so the text probabilities are computed explicitly
+                NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) (1 / Math.sqrt(q.getShape().get(3))));
+                NDArray probs = scores.toType(DataType.FLOAT32, false).softmax(-1);
+                textOut = (dtype == ComputeDType.FLOAT32 ? probs : kernels.cast(probs, dtype)).matMul(v);
+                masks = state.autoLayout(layer.name(), probs, gridHeight, gridWidth, owner, scope, kernels, dtype);
+            } else {
+                textOut = kernels.scaledDotProductAttention(q, k, v, null);
+                masks = state.boxTensors(gridHeight, gridWidth, owner, kernels, dtype);
+            }
             NDArray ipValue = ip.value().apply(image);
             if (masks.valueScale() != null) {
                 ipValue = ipValue.mul(masks.valueScale());
@@ -186,69 +198,13 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         }
     }
 
-    /** Masks of one grid size for the layout in {@code ctx}, computed on first use (tests read them). */
+    /** The box masks of one grid size for the layout in {@code ctx}, computed on first use (tests read them). */
     static LayoutMask mask(GenerationContext ctx, SubjectLayout layout, int gridHeight, int gridWidth) {
-        return LayoutCache.of(ctx, layout).mask(gridHeight, gridWidth);
+        return LayoutState.of(ctx, layout).boxMask(gridHeight, gridWidth);
     }
 
     @Override
     public void close() {
         weightsManager.close();
-    }
-
-    /**
-     * A generation's masks per grid size, valid for one {@link SubjectLayout} instance. The device arrays live in
-     * a sub-manager of the encoder context's manager.
-     */
-    private static final class LayoutCache {
-        private final SubjectLayout layout;
-        private final Map<Long, LayoutMask> masks = new HashMap<>();
-        private final Map<Long, LayoutTensors> tensors = new HashMap<>();
-        private NDManager manager;
-
-        private LayoutCache(SubjectLayout layout) {
-            this.layout = layout;
-        }
-
-        static LayoutCache of(GenerationContext ctx, SubjectLayout layout) {
-            LayoutCache cache = ctx.get(CACHE);
-            if (cache == null || cache.layout != layout) {
-                if (cache != null) {
-                    cache.release();
-                }
-                cache = new LayoutCache(layout);
-                ctx.put(CACHE, cache);
-            }
-            return cache;
-        }
-
-        LayoutMask mask(int gridHeight, int gridWidth) {
-            return masks.computeIfAbsent(key(gridHeight, gridWidth),
-                    k -> LayoutMask.ofBoxes(layout.boxes(), gridHeight, gridWidth));
-        }
-
-        LayoutTensors tensors(int gridHeight, int gridWidth, NDManager owner, Kernels kernels, ComputeDType dtype) {
-            long key = key(gridHeight, gridWidth);
-            LayoutTensors t = tensors.get(key);
-            if (t == null || !t.isAlive()) {
-                if (manager == null || !manager.isOpen()) {
-                    tensors.clear();
-                    manager = owner.newSubManager();
-                }
-                t = LayoutTensors.of(mask(gridHeight, gridWidth), layout, manager, kernels, dtype);
-                tensors.put(key, t);
-            }
-            return t;
-        }
-
-        private void release() {
-            if (manager != null && manager.isOpen()) {
-                manager.close();
-            }
-        }
-
-        private static long key(int gridHeight, int gridWidth) {
-            return ((long) gridHeight << 32) | gridWidth;
-        }
     }
 }

@@ -36,14 +36,41 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
     private final NDManager weightsManager;
     private final Kernels kernels;
     private final ComputeDType dtype;
-    private final TimeConditioning time;
-    private final ConvLayer convIn;
-    private final List<DownBlock> downBlocks = new ArrayList<>();
-    private final List<UpBlock> upBlocks = new ArrayList<>();
-    private final MidBlock midBlock;
-    private final GroupNormLayer convNormOut;
-    private final ConvLayer convOut;
+    private final Modules modules;
     private final List<Attention> attentionLayers;
+
+    /** The module tree, in diffusers' registration order. */
+    private record Modules(TimeConditioning time, ConvLayer convIn, List<DownBlock> downBlocks, List<UpBlock> upBlocks,
+            MidBlock midBlock, GroupNormLayer convNormOut, ConvLayer convOut) {
+
+        static Modules build(Params p, UNetConfig config, Kernels kernels) {
+            int first = config.blockOutChannels().get(0);
+            TimeConditioning time = new TimeConditioning(p, config, kernels);
+            ConvLayer convIn = ConvLayer.same(p, "conv_in", config.inChannels(), first, config.convInKernel());
+            List<DownBlock> down = new ArrayList<>();
+            List<UpBlock> up = new ArrayList<>();
+            for (int level = 0; level < config.levels(); level++) {
+                down.add(new DownBlock(p.prefixed("down_blocks." + level), level, config, kernels));
+            }
+            for (int i = 0; i < config.levels(); i++) {
+                up.add(new UpBlock(p.prefixed("up_blocks." + i), i, config, kernels));
+            }
+            MidBlock mid = new MidBlock(p.prefixed("mid_block"), config, kernels);
+            GroupNormLayer convNormOut = GroupNormLayer.load(p, "conv_norm_out", first, config.normGroups(),
+                    config.normEps(), kernels);
+            ConvLayer convOut = ConvLayer.same(p, "conv_out", first, config.outChannels(), config.convOutKernel());
+            return new Modules(time, convIn, List.copyOf(down), List.copyOf(up), mid, convNormOut, convOut);
+        }
+
+        /** Attention layers in diffusers' {@code attn_processors} order: down, up, then mid. */
+        List<Attention> attentionLayers() {
+            List<Attention> layers = new ArrayList<>();
+            downBlocks.forEach(b -> layers.addAll(b.attentionLayers()));
+            upBlocks.forEach(b -> layers.addAll(b.attentionLayers()));
+            layers.addAll(midBlock.attentionLayers());
+            return List.copyOf(layers);
+        }
+    }
 
     /**
      * Loads the UNet of a diffusers {@code unet} folder.
@@ -56,54 +83,24 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         this.kernels = kernels;
         this.dtype = dtype;
         ModelWeights weights = folder.weights();
-        weights.requireExactly(weightShapes(config, kernels).keySet());
+        weights.requireExactly(weightShapes(config).keySet());
         this.weightsManager = parent.newSubManager();
         try {
-            Params p = Params.loading(weights, weightsManager);
-            time = new TimeConditioning(p, config, kernels);
-            int first = config.blockOutChannels().get(0);
-            convIn = ConvLayer.same(p, "conv_in", config.inChannels(), first, config.convInKernel());
-            for (int level = 0; level < config.levels(); level++) {
-                downBlocks.add(new DownBlock(p.prefixed("down_blocks." + level), level, config, kernels));
-            }
-            for (int i = 0; i < config.levels(); i++) {
-                upBlocks.add(new UpBlock(p.prefixed("up_blocks." + i), i, config, kernels));
-            }
-            midBlock = new MidBlock(p.prefixed("mid_block"), config, kernels);
-            convNormOut = GroupNormLayer.load(p, "conv_norm_out", first, config.normGroups(), config.normEps(),
-                    kernels);
-            convOut = ConvLayer.same(p, "conv_out", first, config.outChannels(), config.convOutKernel());
+            this.modules = Modules.build(Params.loading(weights, weightsManager), config, kernels);
         } catch (RuntimeException e) {
             weightsManager.close();
             throw e;
         }
-        List<Attention> layers = new ArrayList<>();
-        downBlocks.forEach(b -> layers.addAll(b.attentionLayers()));
-        upBlocks.forEach(b -> layers.addAll(b.attentionLayers()));
-        layers.addAll(midBlock.attentionLayers());
-        this.attentionLayers = List.copyOf(layers);
+        this.attentionLayers = modules.attentionLayers();
     }
 
     /**
-     * Every tensor of a UNet checkpoint with this configuration: name to shape.
-     *
-     * @throws IllegalArgumentException naming the file and key of an unsupported configuration
+     * Every tensor of a UNet checkpoint with this configuration, name to shape: the module tree built without
+     * weights (and without kernels, which only a forward pass would use).
      */
-    static Map<String, long[]> weightShapes(UNetConfig config, Kernels kernels) {
+    static Map<String, long[]> weightShapes(UNetConfig config) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        Params p = Params.shapesInto(shapes);
-        int first = config.blockOutChannels().get(0);
-        new TimeConditioning(p, config, kernels);
-        ConvLayer.same(p, "conv_in", config.inChannels(), first, config.convInKernel());
-        for (int level = 0; level < config.levels(); level++) {
-            new DownBlock(p.prefixed("down_blocks." + level), level, config, kernels);
-        }
-        for (int i = 0; i < config.levels(); i++) {
-            new UpBlock(p.prefixed("up_blocks." + i), i, config, kernels);
-        }
-        new MidBlock(p.prefixed("mid_block"), config, kernels);
-        GroupNormLayer.load(p, "conv_norm_out", first, config.normGroups(), config.normEps(), kernels);
-        ConvLayer.same(p, "conv_out", first, config.outChannels(), config.convOutKernel());
+        Modules.build(Params.shapesInto(shapes), config, null);
         return shapes;
     }
 
@@ -158,23 +155,24 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         StageCapture capture = ctx.get(StageCapture.KEY);
         StageRecorder recorder = capture == null ? StageRecorder.NONE : capture;
         try (NDManager scope = manager.newSubManager()) {
-            NDArray emb = time.forward(scope, input.timestep(), batch, input.pooled(), input.timeIds(), dtype,
+            NDArray emb = modules.time().forward(scope, input.timestep(), batch, input.pooled(), input.timeIds(), dtype,
                     recorder);
             UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
 
-            NDArray h = convIn.apply(toCompute(Scopes.borrow(input.latents(), scope)));
+            NDArray h = modules.convIn().apply(toCompute(Scopes.borrow(input.latents(), scope)));
             pass.record("conv_in", h);
             List<NDArray> skips = new ArrayList<>();
             skips.add(h);
-            for (DownBlock block : downBlocks) {
+            for (DownBlock block : modules.downBlocks()) {
                 h = block.forward(h, pass, skips);
             }
-            h = midBlock.forward(h, pass);
+            h = modules.midBlock().forward(h, pass);
             if (input.control() != null) {
                 addResiduals(scope, skips, input.control().down());
                 h = h.add(residual(scope, input.control().mid(), h, "mid"));
             }
             Deque<NDArray> remaining = new ArrayDeque<>(skips);
+            List<UpBlock> upBlocks = modules.upBlocks();
             for (int i = 0; i < upBlocks.size(); i++) {
                 UpBlock block = upBlocks.get(i);
                 long[] outputSize = null;
@@ -185,9 +183,9 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
                 }
                 h = block.forward(h, remaining, outputSize, pass);
             }
-            h = convNormOut.apply(h);
+            h = modules.convNormOut().apply(h);
             pass.record("conv_norm_out", h);
-            NDArray out = convOut.apply(kernels.silu(h));
+            NDArray out = modules.convOut().apply(kernels.silu(h));
             out.attach(manager);
             return out;
         }

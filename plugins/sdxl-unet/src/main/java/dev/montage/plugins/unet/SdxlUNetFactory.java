@@ -36,6 +36,6 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     @Override
     public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
         UNetConfig config = UNetConfig.from(WeightLayout.require(configs, MODEL_KEY));
-        return Map.of(MODEL_KEY, SdxlUNet.weightShapes(config, null));
+        return Map.of(MODEL_KEY, SdxlUNet.weightShapes(config));
     }
 }

@@ -1,5 +1,6 @@
 package dev.montage.plugins.unet;
 
+import dev.montage.api.AutoLayout;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.SubjectLayout;
@@ -63,5 +64,10 @@ final class GoldenModel {
     static SubjectLayout layout(float[][][] boxes, double scale, double[] subjectScales) {
         return new SubjectLayout(77, 4, 4, boxes, scale, Optional.ofNullable(subjectScales),
                 List.<TextEncoder.TokenSpan>of(), 0, Optional.empty());
+    }
+
+    /** The same with auto layout over the given phrase spans. */
+    static SubjectLayout autoLayout(float[][][] boxes, List<TextEncoder.TokenSpan> spans, AutoLayout auto) {
+        return new SubjectLayout(77, 4, 4, boxes, 0.6, Optional.empty(), spans, 20, Optional.of(auto));
     }
 }

@@ -8,15 +8,20 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.SubjectLayout;
+import dev.montage.api.spi.DenoisingModel;
 import dev.montage.runtime.testing.TestEngine;
 import org.junit.jupiter.api.AfterAll;
+import java.util.ArrayList;
+import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The UNet with MS-Diffusion's attention against the official implementation: the layout bias and background masks
- * exactly, and the raw noise prediction of every step from the reference inputs.
+ * exactly, the raw noise prediction of every step from the reference inputs, and the step-0 block outputs (with the
+ * reference ControlNet's residuals in {@code controlnet_text_only}).
  */
 class MultiSubjectAttentionGoldenTest {
     private static SdxlUNet unet;
@@ -101,6 +106,30 @@ class MultiSubjectAttentionGoldenTest {
                 NDArray eps = unet.predictNoise(m, c.unetInput(m, i, "uncond_embeds_full", "cond_embeds_full"), ctx);
                 c.assertClose("step" + i + ".noise_pred", eps);
             }
+            assertEquals(9, c.assertStepZeroStages(capture.stages()), "block-level stages in the fixture");
+        }
+    }
+
+    /**
+     * {@code controlnet_text_only} at step 0, with the reference ControlNet's residuals given to the UNet: the
+     * down path and mid block before the residuals, everything after them, and the noise prediction.
+     */
+    @Test
+    void controlNetResidualsEnterAsDiffusersAddsThem() {
+        try (GoldenCase c = GoldenCase.open("controlnet_text_only"); NDManager m = TestEngine.manager().newSubManager();
+                StageCapture capture = new StageCapture(m)) {
+            GenerationContext ctx = GoldenModel.context(c.steps());
+            ctx.put(SubjectLayout.KEY, layout(c));
+            ctx.put(StageCapture.KEY, capture);
+            DenoisingModel.DenoisingInput in = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
+            List<NDArray> down = new ArrayList<>();
+            for (int j = 0; j < 6; j++) {
+                down.add(c.array(m, "step0.controlnet.down." + j));
+            }
+            NDArray eps = unet.predictNoise(m, new DenoisingModel.DenoisingInput(in.latents(), in.timestep(),
+                    in.context(), in.pooled(), in.timeIds(), new DenoisingModel.ControlResiduals(down,
+                            c.array(m, "step0.controlnet.mid"))), ctx);
+            c.assertClose("step0.noise_pred", eps);
             assertEquals(9, c.assertStepZeroStages(capture.stages()), "block-level stages in the fixture");
         }
     }

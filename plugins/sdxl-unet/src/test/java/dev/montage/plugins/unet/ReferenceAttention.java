@@ -24,6 +24,37 @@ final class ReferenceAttention {
      */
     static NDArray forward(AttentionLayer layer, NDArray kIp, NDArray vIp, NDArray hidden, NDArray context,
             int gridHeight, int gridWidth, SubjectLayout layout) {
+        return forward(layer, kIp, vIp, hidden, context, gridHeight, gridWidth, layout,
+                insideBoxes(layout, gridHeight, gridWidth));
+    }
+
+    /** Which positions each subject covers: {@code prepare_attention_mask_qk} on a rectangular grid. */
+    static boolean[][][] insideBoxes(SubjectLayout layout, int gridHeight, int gridWidth) {
+        float[][][] all = layout.boxes();
+        boolean[][][] inside = new boolean[all.length][][];
+        for (int b = 0; b < all.length; b++) {
+            float[][] boxes = all[b];
+            inside[b] = new boolean[boxes.length][gridHeight * gridWidth];
+            for (int j = 0; j < boxes.length; j++) {
+                for (int r = 0; r < gridHeight; r++) {
+                    for (int c = 0; c < gridWidth; c++) {
+                        inside[b][j][r * gridWidth + c] = c >= Math.floor(boxes[j][0] * gridWidth)
+                                && c < Math.ceil(boxes[j][2] * gridWidth) && r >= Math.floor(boxes[j][1] * gridHeight)
+                                && r < Math.ceil(boxes[j][3] * gridHeight);
+                    }
+                }
+            }
+        }
+        return inside;
+    }
+
+    /**
+     * The image attention under given masks (the boxes' or auto layout's).
+     *
+     * @param inside [row][subject][position] whether the subject covers the position
+     */
+    static NDArray forward(AttentionLayer layer, NDArray kIp, NDArray vIp, NDArray hidden, NDArray context,
+            int gridHeight, int gridWidth, SubjectLayout layout, boolean[][][] inside) {
         NDManager m = hidden.getManager();
         int batch = (int) hidden.getShape().get(0);
         int positions = gridHeight * gridWidth;
@@ -40,25 +71,20 @@ final class ReferenceAttention {
         float[] keep = new float[batch * heads * positions];
         float[] columns = new float[k];
         for (int b = 0; b < batch; b++) {
-            float[][] boxes = layout.boxes()[b];
-            for (int r = 0; r < gridHeight; r++) {
-                for (int c = 0; c < gridWidth; c++) {
-                    int l = r * gridWidth + c;
-                    boolean[] in = new boolean[boxes.length];
-                    boolean any = false;
-                    for (int j = 0; j < boxes.length; j++) {
-                        in[j] = c >= Math.floor(boxes[j][0] * gridWidth) && c < Math.ceil(boxes[j][2] * gridWidth)
-                                && r >= Math.floor(boxes[j][1] * gridHeight) && r < Math.ceil(boxes[j][3] * gridHeight);
-                        any |= in[j];
-                    }
-                    for (int h = 0; h < heads; h++) {
-                        int row = (b * heads + h) * positions + l;
-                        keep[row] = any ? 1 : 0;
-                        for (int s = 0; s < k; s++) {
-                            boolean dummy = s < layout.dummyTokens();
-                            boolean allowed = dummy ? !any : in[(s - layout.dummyTokens()) / layout.tokensPerSubject()];
-                            bias[row * k + s] = allowed ? 0 : -10000f;
-                        }
+            for (int l = 0; l < positions; l++) {
+                boolean[] in = new boolean[inside[b].length];
+                boolean any = false;
+                for (int j = 0; j < in.length; j++) {
+                    in[j] = inside[b][j][l];
+                    any |= in[j];
+                }
+                for (int h = 0; h < heads; h++) {
+                    int row = (b * heads + h) * positions + l;
+                    keep[row] = any ? 1 : 0;
+                    for (int s = 0; s < k; s++) {
+                        boolean dummy = s < layout.dummyTokens();
+                        boolean allowed = dummy ? !any : in[(s - layout.dummyTokens()) / layout.tokensPerSubject()];
+                        bias[row * k + s] = allowed ? 0 : -10000f;
                     }
                 }
             }
@@ -79,6 +105,13 @@ final class ReferenceAttention {
 
     private static NDArray attend(NDArray q, NDArray k, NDArray v, NDArray bias) {
         return probabilities(q, k, bias).matMul(v);
+    }
+
+    /** The text attention probabilities [B*heads, L, textTokens], as {@code get_attention_scores} gives them. */
+    static NDArray textProbabilities(AttentionLayer layer, NDArray hidden, NDArray context, int textTokens) {
+        NDArray text = context.get(new NDIndex(":, :{}", textTokens));
+        return probabilities(headToBatch(layer.query(hidden), layer.heads()),
+                headToBatch(layer.key(text), layer.heads()), null);
     }
 
     private static NDArray probabilities(NDArray q, NDArray k, NDArray bias) {
