@@ -139,6 +139,10 @@ class PipelineBehaviourTest {
         GenerationResult result = pipeline.generate(request(2).steps(4).autoLayout(new AutoLayout(0.5, 2)).build(),
                 ProgressListener.NONE);
         assertEquals("threshold=0.5,start_step=2", result.parameters().get("auto_layout"));
+        // the masks derived from attention maps replace the boxes, so the result moves away from fixed boxes
+        GenerationRequest fixed = request(2).steps(4).build();
+        assertFalse(java.util.Arrays.equals(latents(fixed),
+                latents(fixed.toBuilder().autoLayout(new AutoLayout(0.5, 1)).build())));
     }
 
     @Test
