@@ -4,13 +4,19 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import ai.djl.ndarray.types.Shape;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 
 /**
  * The reference tensors of one golden case ({@code cases/<name>/<name>.safetensors}), with comparisons that
@@ -19,6 +25,7 @@ import java.util.Arrays;
 public final class GoldenTensors implements AutoCloseable {
     private final String caseName;
     private final SafetensorsReader reader;
+    private JsonNode tolerances;
 
     private GoldenTensors(String caseName, SafetensorsReader reader) {
         this.caseName = caseName;
@@ -33,6 +40,49 @@ public final class GoldenTensors implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /** A golden tensor as a float32 array on the manager's device. */
+    public NDArray array(NDManager manager, String name) {
+        return manager.create(floats(name), new Shape(shape(name)));
+    }
+
+    /**
+     * The case's absolute tolerance for a tensor from {@code tolerances.per_tensor_atol} of its JSON
+     * ({@code "exact"} is 0).
+     *
+     * @throws IllegalArgumentException when the case lists no tolerance for it
+     */
+    public double tolerance(String name) {
+        JsonNode t = tolerances().get(name);
+        if (t == null) {
+            throw new IllegalArgumentException(caseName + ": no tolerance for " + name);
+        }
+        return t.isNumber() ? t.asDouble() : 0;
+    }
+
+    /** Names of the tensors the case lists tolerances for. */
+    public List<String> toleranceNames() {
+        List<String> out = new ArrayList<>();
+        tolerances().fieldNames().forEachRemaining(out::add);
+        return out;
+    }
+
+    /** Compares with the case's own tolerance for the tensor. */
+    public double assertClose(String name, NDArray actual) {
+        return assertClose(name, actual, tolerance(name));
+    }
+
+    private JsonNode tolerances() {
+        if (tolerances == null) {
+            try {
+                JsonNode json = new ObjectMapper().readTree(Golden.caseDir(caseName).resolve(caseName + ".json").toFile());
+                tolerances = json.get("tolerances").get("per_tensor_atol");
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return tolerances;
     }
 
     /** A tensor of the case. */

@@ -2,29 +2,16 @@ package dev.montage.plugins.resampler;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
-import java.io.IOException;
-import java.io.UncheckedIOException;
 
 /** The resampler inputs of a golden pipeline case and its per-tensor tolerances. */
 final class GoldenCase implements AutoCloseable {
     final String name;
     final GoldenTensors tensors;
-    private final JsonNode tolerances;
 
     private GoldenCase(String name) {
         this.name = name;
         this.tensors = GoldenTensors.open(name);
-        try {
-            JsonNode json = new ObjectMapper().readTree(Golden.caseDir(name).resolve(name + ".json").toFile());
-            this.tolerances = json.get("tolerances").get("per_tensor_atol");
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
     }
 
     static GoldenCase open(String name) {
@@ -53,16 +40,12 @@ final class GoldenCase implements AutoCloseable {
 
     /** A golden tensor as a float32 array. */
     NDArray array(NDManager m, String tensor) {
-        return m.create(tensors.floats(tensor), new Shape(tensors.shape(tensor)));
+        return tensors.array(m, tensor);
     }
 
     /** The case's absolute tolerance for a tensor ({@code "exact"} is 0). */
     double tolerance(String tensor) {
-        JsonNode t = tolerances.get(tensor);
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": no tolerance for " + tensor);
-        }
-        return t.isNumber() ? t.asDouble() : 0;
+        return tensors.tolerance(tensor);
     }
 
     /** Compares with the case's tolerance, printing the measured max-abs error. */

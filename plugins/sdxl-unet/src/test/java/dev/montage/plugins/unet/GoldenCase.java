@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.spi.DenoisingModel;
@@ -12,7 +11,6 @@ import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 
@@ -23,7 +21,6 @@ final class GoldenCase implements AutoCloseable {
     final String name;
     final GoldenTensors tensors;
     final JsonNode json;
-    private final JsonNode tolerances;
 
     private GoldenCase(String name) {
         this.name = name;
@@ -33,7 +30,6 @@ final class GoldenCase implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        this.tolerances = json.get("tolerances").get("per_tensor_atol");
     }
 
     static GoldenCase open(String name) {
@@ -47,14 +43,12 @@ final class GoldenCase implements AutoCloseable {
 
     /** Names of the tensors that have a tolerance, i.e. every tensor of the case. */
     List<String> tensorNames() {
-        List<String> out = new ArrayList<>();
-        tolerances.fieldNames().forEachRemaining(out::add);
-        return out;
+        return tensors.toleranceNames();
     }
 
     /** A golden tensor as a float32 array. */
     NDArray array(NDManager m, String tensor) {
-        return m.create(tensors.floats(tensor), new Shape(tensors.shape(tensor)));
+        return tensors.array(m, tensor);
     }
 
     /**
@@ -70,11 +64,7 @@ final class GoldenCase implements AutoCloseable {
 
     /** The case's absolute tolerance for a tensor ({@code "exact"} is 0). */
     double tolerance(String tensor) {
-        JsonNode t = tolerances.get(tensor);
-        if (t == null) {
-            throw new IllegalArgumentException(name + ": no tolerance for " + tensor);
-        }
-        return t.isNumber() ? t.asDouble() : 0;
+        return tensors.tolerance(tensor);
     }
 
     /** Compares with the case's tolerance, printing the measured max-abs error. */
