@@ -128,6 +128,20 @@ class ControlNetGoldenTest {
     }
 
     @Test
+    void keepFlagsAndScalesPerStepAreTheReferences() throws IOException {
+        Control control = request(Map.of()).controls().get(0);
+        int steps = json.get("steps").asInt();
+        float[] keep = new float[steps];
+        float[] scale = new float[steps];
+        for (int i = 0; i < steps; i++) {
+            keep[i] = control.activeAt(i, steps) ? 1 : 0;
+            scale[i] = (float) (control.conditioningScale() * keep[i]);
+        }
+        golden.assertClose("controlnet.keep", keep, 0);
+        golden.assertClose("controlnet.cond_scale", scale, 0);
+    }
+
+    @Test
     void fullContextDiffersAndMatchesTheNetworkOnTheWholeContext() throws IOException {
         SdxlControlNet network = SdxlControlNet.load("canny",
                 TestEngine.folder(Golden.model().resolve("controlnet")), TestEngine.manager(), TestEngine.kernels(),
