@@ -1,5 +1,6 @@
 package dev.montage.api;
 
+import java.awt.image.BufferedImage;
 import java.time.Duration;
 
 /**
@@ -24,5 +25,16 @@ public interface ProgressListener {
 
     /** Called once, before the first step, with a short description of the stage that is starting. */
     default void onStage(String stage) {
+    }
+
+    /**
+     * Called once per control, before the first step, with the conditioning image its ControlNet receives (after
+     * the preprocessor, resized to the output size), e.g. to save it for inspection.
+     *
+     * @param index   the control's index in the request
+     * @param control the control
+     * @param image   RGB, the request's width x height
+     */
+    default void onControlImage(int index, Control control, BufferedImage image) {
     }
 }

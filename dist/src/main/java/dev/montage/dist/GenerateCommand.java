@@ -1,9 +1,12 @@
 package dev.montage.dist;
 
 import dev.montage.api.AutoLayout;
+import dev.montage.api.Control;
+import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
+import dev.montage.api.ProgressListener;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.output.PngFiles;
@@ -15,24 +18,29 @@ import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TensorDType;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code montage generate}: one request, PNGs with their parameters embedded. */
 @Command(name = "generate", mixinStandardHelpOptions = true,
-        description = "Generate images from a prompt and subject pictures placed in boxes.")
+        description = "Generate images from a prompt and subject pictures placed in boxes, optionally guided by "
+                + "ControlNets.")
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
@@ -50,6 +58,20 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-s", "--subject"}, description = "image=FILE,phrase=WORDS,box=x0,y0,x1,y1[,scale=S][,drop=true]"
             + " (repeatable, in order)")
     List<String> subjects = new ArrayList<>();
+
+    @Option(names = {"-c", "--control"}, description = "type=canny|depth|pose,image=FILE[,scale=S][,start=A][,end=B]"
+            + "[,model=DIR][,preprocess=none][,context=text-only|full][,key=value...] (repeatable; ControlNet from "
+            + "model=DIR, else the model folder's controlnet/)")
+    List<String> controls = new ArrayList<>();
+
+    @Option(names = "--controlnet-context", description = "What ControlNets cross-attend to: text-only (the text "
+            + "tokens, as MS-Diffusion intends) or full (text and subject tokens, as its ControlNet script runs) "
+            + "(default ${DEFAULT-VALUE}).")
+    String controlNetContext = ControlNetContext.TEXT_ONLY.configName();
+
+    @Option(names = "--save-control-images", description = "Write each control's conditioning image (after "
+            + "preprocessing and resizing) to DIR.")
+    Path saveControlImages;
 
     @Option(names = "--width", description = "Width in pixels, multiple of 8 (default ${DEFAULT-VALUE}).")
     int width = 1024;
@@ -100,6 +122,20 @@ final class GenerateCommand implements Callable<Integer> {
                 .size(width, height).steps(steps).guidanceScale(guidance).imageScale(scale).seed(seed).numImages(count)
                 .scheduler(scheduler);
         subjects.forEach(s -> b.subject(SubjectSpec.parse(s)));
+        ControlNetContext context = ControlNetContext.parse(controlNetContext);
+        Map<String, Path> controlNetFolders = new LinkedHashMap<>();
+        for (String c : controls) {
+            ControlSpec parsed = ControlSpec.parse(c);
+            b.control(parsed.control());
+            String type = parsed.control().type();
+            parsed.model().ifPresent(folder -> {
+                Path known = controlNetFolders.putIfAbsent(type, folder);
+                if (known != null && !known.equals(folder)) {
+                    throw new IllegalArgumentException("two '" + type + "' controls name different ControlNets ("
+                            + known + ", " + folder + "); one folder serves every control of a type");
+                }
+            });
+        }
         if (autoLayout != null) {
             String[] p = autoLayout.split(",");
             if (p.length != 2) {
@@ -113,11 +149,17 @@ final class GenerateCommand implements Callable<Integer> {
         GenerationRequest request = b.build();
         ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
         Path folder = model != null ? model : EmbeddedModel.ensure(registry, err);
+        ModelPaths paths = ModelPaths.of(folder);
+        for (Map.Entry<String, Path> e : controlNetFolders.entrySet()) {
+            paths = paths.with(PipelineBuilder.CONTROLNET_KEY_PREFIX + e.getKey(), e.getValue());
+        }
         try (MontageEngine engine = MontageEngine.start(EngineConfig.of(device, dtype));
-                AssembledPipeline assembled = new PipelineBuilder(engine, registry, ModelPaths.of(folder)).build()) {
+                AssembledPipeline assembled = new PipelineBuilder(engine, registry, paths)
+                        .controlTypes(request.controls().stream().map(Control::type).toList())
+                        .controlNetContext(context).build()) {
             err.println("montage: " + engine.describe());
             Latents[] finalLatents = new Latents[1];
-            GenerationResult result = assembled.pipeline().generate(request, new ProgressBar(err, ""), finalLatents);
+            GenerationResult result = assembled.pipeline().generate(request, listener(err), finalLatents);
             Files.createDirectories(out);
             for (int i = 0; i < result.images().size(); i++) {
                 Path file = out.resolve(String.format("montage-%d-%02d.png", seed, i));
@@ -130,6 +172,38 @@ final class GenerateCommand implements Callable<Integer> {
             err.printf("montage: %d image(s) in %.1f s%n", result.images().size(), result.elapsed().toMillis() / 1000.0);
         }
         return 0;
+    }
+
+    /** The progress bar, also saving the control images when asked to. */
+    private ProgressListener listener(PrintWriter err) throws IOException {
+        ProgressBar bar = new ProgressBar(err, "");
+        if (saveControlImages == null) {
+            return bar;
+        }
+        Files.createDirectories(saveControlImages);
+        return new ProgressListener() {
+            @Override
+            public boolean onStep(int step, int total, Duration elapsed) {
+                return bar.onStep(step, total, elapsed);
+            }
+
+            @Override
+            public void onStage(String stage) {
+                bar.onStage(stage);
+            }
+
+            @Override
+            public void onControlImage(int index, Control control, BufferedImage image) {
+                Path file = saveControlImages.resolve(String.format("control-%02d-%s.png", index, control.type()));
+                try {
+                    PngFiles.write(file, image, Map.of("control", control.type()));
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot write control image " + file, e);
+                }
+                err.println();
+                err.println("montage: control image " + file);
+            }
+        };
     }
 
     /** {@code FILE[:tensor]}; without a tensor name the file must hold exactly one tensor. */

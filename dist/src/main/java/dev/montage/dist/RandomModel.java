@@ -24,7 +24,8 @@ import java.util.Map;
 
 /**
  * Writes an MS-Diffusion SDXL model folder with random weights in the real on-disk formats (diffusers folders with
- * safetensors, transformers text and image encoders, {@code ms_adapter.bin} as a torch zip checkpoint), at a named
+ * safetensors, transformers text and image encoders, {@code ms_adapter.bin} as a torch zip checkpoint, and a
+ * {@code controlnet/} folder, the generic ControlNet of any control type), at a named
  * configuration: {@code tiny} (the embedded default) or {@code sdxl} (full size, for benchmarks). The tensors each
  * checkpoint holds come from the components' own {@link WeightLayout}s, so the files match what they load.
  */
@@ -34,9 +35,10 @@ final class RandomModel {
 
     private static final List<String> CONFIG_FILES = List.of("model_index.json", "scheduler/scheduler_config.json",
             "text_encoder/config.json", "text_encoder_2/config.json", "unet/config.json", "vae/config.json",
-            "image_encoder/config.json", "image_encoder/preprocessor_config.json", "resampler_config.json");
+            "image_encoder/config.json", "image_encoder/preprocessor_config.json", "resampler_config.json",
+            "controlnet/config.json");
     private static final List<String> FOLDER_KEYS = List.of("text_encoder", "text_encoder_2", "unet", "vae",
-            "image_encoder");
+            "image_encoder", "controlnet");
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
     private RandomModel() {
@@ -97,11 +99,12 @@ final class RandomModel {
                 + "measure the pipeline without downloading real weights.\n");
     }
 
-    /** The layouts of the default components and of the MS-Diffusion attention processor. */
+    /** The layouts of the default components, of the MS-Diffusion attention processor and of the ControlNet. */
     private static List<WeightLayout> layouts(ComponentRegistry registry) {
         List<WeightLayout> layouts = new ArrayList<>();
         Map<ComponentKind, String> ids = new LinkedHashMap<>(PipelineBuilder.DEFAULT_IDS);
         ids.put(ComponentKind.ATTENTION_PROCESSOR, "ms-diffusion");
+        ids.put(ComponentKind.CONDITIONER, PipelineBuilder.DEFAULT_CONDITIONER);
         ids.forEach((kind, id) -> {
             Object factory = registry.factory(kind, id, Object.class);
             if (factory instanceof WeightLayout layout) {

@@ -71,7 +71,7 @@ class PipelineGoldenTest {
         }
     }
 
-    private static int maxLevelDifference(BufferedImage a, BufferedImage b) {
+    static int maxLevelDifference(BufferedImage a, BufferedImage b) {
         assertEquals(a.getWidth(), b.getWidth());
         assertEquals(a.getHeight(), b.getHeight());
         int worst = 0;

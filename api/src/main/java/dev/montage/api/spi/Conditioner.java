@@ -4,16 +4,26 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.GenerationContext;
 
-/** A spatial control network (ControlNet) that adds residuals to the denoising model. */
+/**
+ * A spatial control network (ControlNet) that adds residuals to the denoising model. One instance serves one
+ * control type; the pipeline calls it once per step for every control of that type that is inside its guidance
+ * window, and sums the residuals of all controls.
+ */
 public interface Conditioner {
 
     /** The control type it serves, e.g. {@code "canny"}. */
     String type();
 
     /**
-     * @param input        the UNet call's inputs (the context may be cut to text tokens by the implementation)
-     * @param controlImage [B, 3, H, W] in 0..1, already doubled for CFG
+     * @param manager      receives the residuals
+     * @param input        the UNet call's inputs; its context is what the network cross-attends to: the pipeline
+     *                     passes the text tokens only or text and image tokens, per
+     *                     {@link dev.montage.api.ControlNetContext}; {@code control} is null
+     * @param controlImage [B, 3, H, W] in 0..1 (RGB, not normalised to -1..1), rows as the latents' rows (the
+     *                     same picture in both CFG halves)
      * @param scale        conditioning scale multiplied into every residual
+     * @return one residual per skip connection of the denoising model and one for its mid block, attached to
+     *     {@code manager}
      */
     DenoisingModel.ControlResiduals residuals(NDManager manager, DenoisingModel.DenoisingInput input,
             NDArray controlImage, float scale, GenerationContext ctx);

@@ -3,9 +3,12 @@ package dev.montage.runtime.pipeline;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.Box;
+import dev.montage.api.Control;
+import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
@@ -16,6 +19,8 @@ import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.api.image.RgbImage;
+import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
@@ -32,11 +37,18 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.concurrent.CancellationException;
 
 /**
- * The MS-Diffusion generation loop over the SPIs: text and subject conditioning, classifier-free guidance
- * with {@code [uncond, cond]} batches, the scheduler's steps and the decode. It knows no concrete model.
+ * The MS-Diffusion generation loop over the SPIs: text and subject conditioning, ControlNet residuals,
+ * classifier-free guidance with {@code [uncond, cond]} batches, the scheduler's steps and the decode. It knows no
+ * concrete model.
+ *
+ * <p>Controls follow diffusers' {@code StableDiffusionXLControlNetPipeline}: each control's picture is preprocessed
+ * and prepared once per generation; at step {@code i} of {@code N} a control acts with
+ * {@code scale * keep_i}, {@code keep_i = !(i/N < start || (i+1)/N > end)}, and the residuals of all acting controls
+ * are summed in request order. A control outside its window contributes exactly zero, so its network is not run.
  *
  * <p>Thread-safe: every generation keeps its state in its own {@link GenerationContext} and its own
  * sub-manager, released when the generation ends (per-step tensors are released every step).
@@ -49,6 +61,7 @@ public final class Pipeline {
     private final Map<String, Scheduler> schedulers;
     private final String defaultScheduler;
     private final LatentDecoder decoder;
+    private final ControlNets controlNets;
     private final NDManager root;
     private final Kernels kernels;
     private final ComputeDType dtype;
@@ -59,12 +72,13 @@ public final class Pipeline {
      * @param resampler        may be null likewise
      * @param schedulers       scheduler id to scheduler
      * @param defaultScheduler the id used when a request names none
+     * @param controlNets      the control types this pipeline serves ({@link ControlNets#NONE} for none)
      * @param root             manager on the engine's device; each generation takes a sub-manager of it
      * @param description      component ids and model paths, embedded in every result's parameters
      */
     public Pipeline(TextEncoder textEncoder, ImageEncoder imageEncoder, SubjectResampler resampler,
             DenoisingModel denoiser, Map<String, Scheduler> schedulers, String defaultScheduler,
-            LatentDecoder decoder, NDManager root, Kernels kernels, ComputeDType dtype,
+            LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels, ComputeDType dtype,
             Map<String, String> description) {
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
         this.imageEncoder = imageEncoder;
@@ -73,6 +87,7 @@ public final class Pipeline {
         this.schedulers = Map.copyOf(schedulers);
         this.defaultScheduler = defaultScheduler;
         this.decoder = Objects.requireNonNull(decoder, "decoder");
+        this.controlNets = Objects.requireNonNull(controlNets, "controlNets");
         this.root = root;
         this.kernels = kernels;
         this.dtype = dtype;
@@ -116,14 +131,15 @@ public final class Pipeline {
             throw new IllegalArgumentException("this pipeline has no image encoder or resampler, so it cannot take "
                     + request.subjects().size() + " subjects");
         }
-        if (!request.controls().isEmpty()) {
-            throw new IllegalArgumentException("this pipeline has no conditioner for control '"
-                    + request.controls().get(0).type() + "'");
-        }
+        controlNets.check(request);
         GenerationContext ctx = new GenerationContext(request);
         try (NDManager gen = root.newSubManager()) {
+            if (!request.controls().isEmpty()) {
+                listener.onStage("preparing control images");
+            }
+            List<PreparedControl> controls = prepareControls(gen, request, listener);
             listener.onStage("encoding prompt");
-            Conditioning c = conditioning(gen, request, ctx);
+            Conditioning c = conditioning(gen, request, ctx, controls);
             NDArray latents = initialLatents(gen, request);
             Scheduler.Run run = scheduler.start(request.steps());
             NDArray scaled = latents.mul(run.initNoiseSigma());
@@ -153,11 +169,46 @@ public final class Pipeline {
         }
     }
 
-    /** Everything that does not depend on the latents: computed once per generation. */
-    private record Conditioning(NDArray context, NDArray pooled, NDArray timeIds, boolean guided) {
+    /**
+     * Everything that does not depend on the latents: computed once per generation.
+     *
+     * @param controls the request's controls, each with the context its network cross-attends to
+     */
+    private record Conditioning(NDArray context, NDArray pooled, NDArray timeIds, boolean guided,
+            List<PreparedControl> controls) {
     }
 
-    private Conditioning conditioning(NDManager gen, GenerationRequest request, GenerationContext ctx) {
+    /**
+     * A control ready for the steps.
+     *
+     * @param image   [rows, 3, H, W] in the compute dtype
+     * @param context the encoder context its network sees (set once the prompt is encoded)
+     */
+    private record PreparedControl(Control control, Conditioner network, NDArray image, ControlNetContext mode,
+            NDArray context) {
+        PreparedControl withContext(NDArray c) {
+            return new PreparedControl(control, network, image, mode, c);
+        }
+    }
+
+    private List<PreparedControl> prepareControls(NDManager gen, GenerationRequest request,
+            ProgressListener listener) {
+        int rows = (request.guidanceEnabled() ? 2 : 1) * request.numImages();
+        List<PreparedControl> out = new ArrayList<>();
+        for (int i = 0; i < request.controls().size(); i++) {
+            Control control = request.controls().get(i);
+            RgbImage picture = ControlImages.conditioningImage(i, control,
+                    controlNets.preprocessors().get(control.type()), request.width(), request.height());
+            listener.onControlImage(i, control, picture.toBufferedImage());
+            NDArray image = castToCompute(ControlImages.toTensor(gen, picture, rows));
+            out.add(new PreparedControl(control, controlNets.conditioners().get(control.type()), image,
+                    controlNets.contextOf(control), null));
+        }
+        return out;
+    }
+
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, GenerationContext ctx,
+            List<PreparedControl> controls) {
         int n = request.numImages();
         boolean guided = request.guidanceEnabled();
         TextEncoder.PromptEmbeddings cond = textEncoder.encode(gen, Collections.nCopies(n, request.prompt()));
@@ -184,7 +235,11 @@ public final class Pipeline {
         NDArray pooled = guided ? uncondPooled.concat(cond.pooled(), 0) : cond.pooled();
         float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
-        return new Conditioning(context, pooled, timeIds, guided);
+        NDArray textContext = context.getShape().get(1) > textEncoder.maxTokens()
+                ? context.get(new NDIndex(":, :{}", textEncoder.maxTokens())) : context;
+        List<PreparedControl> withContext = controls.stream()
+                .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? context : textContext)).toList();
+        return new Conditioning(context, pooled, timeIds, guided, withContext);
     }
 
     /**
@@ -252,9 +307,10 @@ public final class Pipeline {
             // DJL attaches results to the receiver's manager: work on an alias owned by this step
             NDArray current = Scopes.borrow(latents, step);
             NDArray scaled = run.scaleModelInput(current, i);
-            NDArray input = c.guided() ? scaled.concat(scaled, 0) : scaled;
-            NDArray eps = denoiser.predictNoise(step, new DenoisingModel.DenoisingInput(castToCompute(input), t,
-                    c.context(), c.pooled(), c.timeIds(), null), ctx);
+            NDArray input = castToCompute(c.guided() ? scaled.concat(scaled, 0) : scaled);
+            DenoisingModel.ControlResiduals control = controlResiduals(step, i, ctx.totalSteps(), input, t, c, ctx);
+            NDArray eps = denoiser.predictNoise(step, new DenoisingModel.DenoisingInput(input, t, c.context(),
+                    c.pooled(), c.timeIds(), control), ctx);
             NDArray guidedEps = eps;
             if (c.guided()) {
                 NDList halves = eps.split(2, 0);
@@ -266,6 +322,35 @@ public final class Pipeline {
             latents.close();
             return next;
         }
+    }
+
+    /** The summed residuals of the controls acting at step {@code i}, or null when none acts. */
+    private DenoisingModel.ControlResiduals controlResiduals(NDManager step, int i, int steps, NDArray input, float t,
+            Conditioning c, GenerationContext ctx) {
+        DenoisingModel.ControlResiduals sum = null;
+        for (PreparedControl p : c.controls()) {
+            float scale = (float) p.control().conditioningScale();
+            if (!p.control().activeAt(i, steps) || scale == 0) {
+                continue;
+            }
+            DenoisingModel.ControlResiduals r = p.network().residuals(step, new DenoisingModel.DenoisingInput(input,
+                    t, p.context(), c.pooled(), c.timeIds(), null), p.image(), scale, ctx);
+            sum = sum == null ? r : add(sum, r, p.control().type());
+        }
+        return sum;
+    }
+
+    private static DenoisingModel.ControlResiduals add(DenoisingModel.ControlResiduals a,
+            DenoisingModel.ControlResiduals b, String type) {
+        if (a.down().size() != b.down().size()) {
+            throw new IllegalStateException("ControlNet '" + type + "' gave " + b.down().size()
+                    + " down residuals, the ControlNets before it " + a.down().size());
+        }
+        List<NDArray> down = new ArrayList<>();
+        for (int j = 0; j < a.down().size(); j++) {
+            down.add(a.down().get(j).add(b.down().get(j)));
+        }
+        return new DenoisingModel.ControlResiduals(down, a.mid().add(b.mid()));
     }
 
     private NDArray initialLatents(NDManager gen, GenerationRequest request) {
@@ -323,6 +408,18 @@ public final class Pipeline {
         }
         r.autoLayout().ifPresent(a -> p.put("auto_layout", "threshold=" + a.threshold() + ",start_step="
                 + a.startStep()));
+        for (int i = 0; i < r.controls().size(); i++) {
+            Control c = r.controls().get(i);
+            StringBuilder spec = new StringBuilder("type=" + c.type() + ",scale=" + c.conditioningScale() + ",start="
+                    + c.guidanceStart() + ",end=" + c.guidanceEnd() + ",context="
+                    + controlNets.contextOf(c).configName());
+            new TreeMap<>(c.options()).forEach((k, v) -> {
+                if (!k.equals(Control.CONTEXT_OPTION)) {
+                    spec.append(',').append(k).append('=').append(v);
+                }
+            });
+            p.put("control." + i, spec.toString());
+        }
         p.putAll(description);
         return p;
     }

@@ -1,7 +1,10 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ControlNetContext;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
@@ -10,17 +13,29 @@ import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
+import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 /**
  * Assembles a {@link Pipeline} from registered components (by id) or instances, on one engine and one set of
  * model paths. Components are created in dependency order and everything created is released by
  * {@link AssembledPipeline#close()}, also when assembly fails half way.
+ *
+ * <p>ControlNets: the pipeline serves every control type {@code T} that has a model path {@code controlnet.T}, that
+ * is named by {@link #controlTypes(Collection)}, or whose {@link Conditioner} instance is given. The network of a
+ * type is the registered {@link ComponentKind#CONDITIONER} with id {@code T} when a condition plugin provides one,
+ * else {@value #DEFAULT_CONDITIONER}, created with option {@value #CONTROL_TYPE_OPTION}{@code =T}; its preprocessor
+ * is the registered {@link ComponentKind#CONDITION_PREPROCESSOR} with id {@code T}, if any.
  */
 public final class PipelineBuilder {
     /** The component ids of an MS-Diffusion SDXL pipeline. */
@@ -32,6 +47,13 @@ public final class PipelineBuilder {
             ComponentKind.LATENT_DECODER, "sdxl-vae",
             ComponentKind.SCHEDULER, "euler");
 
+    /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
+    public static final String CONTROLNET_KEY_PREFIX = "controlnet.";
+    /** The conditioner of a control type for which no condition plugin registers its own. */
+    public static final String DEFAULT_CONDITIONER = "sdxl-controlnet";
+    /** Component option telling a conditioner factory which control type it builds for. */
+    public static final String CONTROL_TYPE_OPTION = "type";
+
     private final MontageEngine engine;
     private final ComponentRegistry registry;
     private final ModelPaths paths;
@@ -40,6 +62,10 @@ public final class PipelineBuilder {
     private final Map<Pattern, Object> attention = new LinkedHashMap<>();
     private final Map<String, Scheduler> extraSchedulers = new LinkedHashMap<>();
     private boolean subjects = true;
+    private final Set<String> controlTypes = new TreeSet<>();
+    private final Map<String, Conditioner> conditioners = new LinkedHashMap<>();
+    private final Map<String, ConditionPreprocessor> preprocessors = new LinkedHashMap<>();
+    private ControlNetContext controlNetContext = ControlNetContext.TEXT_ONLY;
 
     public PipelineBuilder(MontageEngine engine, ComponentRegistry registry, ModelPaths paths) {
         this.engine = engine;
@@ -91,6 +117,30 @@ public final class PipelineBuilder {
         return this;
     }
 
+    /** Serves these control types too (their ControlNets come from {@code controlnet.<type>} or a plugin). */
+    public PipelineBuilder controlTypes(Collection<String> types) {
+        types.forEach(t -> controlTypes.add(checkType(t)));
+        return this;
+    }
+
+    /** Uses an instance as the ControlNet of its type; it is not closed by the pipeline. */
+    public PipelineBuilder conditioner(Conditioner conditioner) {
+        conditioners.put(checkType(conditioner.type()), conditioner);
+        return this;
+    }
+
+    /** Uses an instance as the preprocessor of its type; it is not closed by the pipeline. */
+    public PipelineBuilder preprocessor(ConditionPreprocessor preprocessor) {
+        preprocessors.put(checkType(preprocessor.type()), preprocessor);
+        return this;
+    }
+
+    /** What the ControlNets cross-attend to when a control does not choose (default text-only). */
+    public PipelineBuilder controlNetContext(ControlNetContext context) {
+        controlNetContext = Objects.requireNonNull(context, "context");
+        return this;
+    }
+
     /** Builds a pipeline without image encoder and resampler: plain SDXL text-to-image. */
     public PipelineBuilder withoutSubjects() {
         subjects = false;
@@ -114,6 +164,8 @@ public final class PipelineBuilder {
                     SubjectResampler.class, context, created) : null;
             DenoisingModel unet = component(ComponentKind.DENOISING_MODEL, DenoisingModel.class, context, created);
             LatentDecoder vae = component(ComponentKind.LATENT_DECODER, LatentDecoder.class, context, created);
+            Map<String, String> controlDescription = new LinkedHashMap<>();
+            ControlNets controls = controlNets(context, created, controlDescription);
             Map<String, AttentionProcessor> processors = new LinkedHashMap<>();
             Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
             for (String layer : unet.attentionLayers()) {
@@ -127,17 +179,84 @@ public final class PipelineBuilder {
             schedulers.putAll(extraSchedulers);
             Map<String, String> description = new LinkedHashMap<>();
             paths.base().ifPresent(b -> description.put("model", b.toString()));
-            ids.forEach((k, v) -> description.put("component." + k.name().toLowerCase(java.util.Locale.ROOT),
+            ids.forEach((k, v) -> description.put("component." + k.name().toLowerCase(Locale.ROOT),
                     instances.containsKey(k) ? instances.get(k).getClass().getName() : v));
+            description.putAll(controlDescription);
             description.put("engine", engine.describe());
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
-                    ids.get(ComponentKind.SCHEDULER), vae, engine.manager(), engine.kernels(),
+                    ids.get(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
                     engine.computeDType(), description);
             return new AssembledPipeline(pipeline, context, created);
         } catch (RuntimeException e) {
             AssembledPipeline.closeAll(created, context);
             throw e;
         }
+    }
+
+    /**
+     * The ControlNet and preprocessor of every control type served.
+     *
+     * @param description receives, per type, the component that serves it and the folder it was given
+     */
+    private ControlNets controlNets(FolderComponentContext context, List<Object> created,
+            Map<String, String> description) {
+        Set<String> types = new TreeSet<>(controlTypes);
+        for (String key : paths.paths().keySet()) {
+            if (key.startsWith(CONTROLNET_KEY_PREFIX)) {
+                types.add(checkType(key.substring(CONTROLNET_KEY_PREFIX.length())));
+            }
+        }
+        types.addAll(conditioners.keySet());
+        Map<String, Conditioner> networks = new LinkedHashMap<>();
+        Map<String, ConditionPreprocessor> preprocessorsByType = new LinkedHashMap<>();
+        List<String> registeredNetworks = registry.ids(ComponentKind.CONDITIONER);
+        List<String> registeredPreprocessors = registry.ids(ComponentKind.CONDITION_PREPROCESSOR);
+        for (String type : types) {
+            Conditioner network = conditioners.get(type);
+            String source;
+            if (network == null) {
+                source = registeredNetworks.contains(type) ? type
+                        : ids.getOrDefault(ComponentKind.CONDITIONER, DEFAULT_CONDITIONER);
+                try {
+                    network = registry.factory(ComponentKind.CONDITIONER, source, Conditioner.class)
+                            .create(context.withOptions(Map.of(CONTROL_TYPE_OPTION, type)));
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("ControlNet of control type '" + type + "': "
+                            + e.getMessage(), e);
+                }
+                created.add(network);
+                if (!type.equals(network.type())) {
+                    throw new IllegalStateException("conditioner '" + source + "' built for control type '" + type
+                            + "' serves '" + network.type() + "'");
+                }
+            } else {
+                source = network.getClass().getName();
+            }
+            networks.put(type, network);
+            description.put("component.conditioner." + type, source);
+            Path folder = paths.paths().get(CONTROLNET_KEY_PREFIX + type);
+            if (folder != null) {
+                description.put(CONTROLNET_KEY_PREFIX + type, folder.toString());
+            }
+            ConditionPreprocessor preprocessor = preprocessors.get(type);
+            if (preprocessor == null && registeredPreprocessors.contains(type)) {
+                preprocessor = registry.factory(ComponentKind.CONDITION_PREPROCESSOR, type,
+                        ConditionPreprocessor.class).create(context.withOptions(Map.of(CONTROL_TYPE_OPTION, type)));
+                created.add(preprocessor);
+            }
+            if (preprocessor != null) {
+                preprocessorsByType.put(type, preprocessor);
+            }
+        }
+        return new ControlNets(networks, preprocessorsByType, controlNetContext);
+    }
+
+    private static String checkType(String type) {
+        if (type == null || !type.matches("[a-z0-9][a-z0-9_-]*")) {
+            throw new IllegalArgumentException("a control type is lower-case letters, digits, '-' and '_', e.g. "
+                    + "canny; got '" + type + "'");
+        }
+        return type;
     }
 
     private AttentionProcessor processorFor(String layer, Map<String, AttentionProcessor> byId,

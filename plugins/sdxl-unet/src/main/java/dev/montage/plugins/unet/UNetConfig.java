@@ -20,7 +20,8 @@ import java.util.Objects;
  * @param blockOutChannels     channels of each resolution level, finest first
  * @param layersPerBlock       resnets per down block (the up block at the same level has one more)
  * @param downBlockTypes       {@code DownBlock2D} or {@code CrossAttnDownBlock2D} per level
- * @param upBlockTypes         {@code UpBlock2D} or {@code CrossAttnUpBlock2D}, coarsest first
+ * @param upBlockTypes         {@code UpBlock2D} or {@code CrossAttnUpBlock2D}, coarsest first; empty for an encoder
+ *                             without up path (a ControlNet)
  * @param heads                attention heads per level, finest first
  * @param crossAttentionDims   encoder context width per level, finest first
  * @param downTransformerLayers transformer layers of each attention of each down block
@@ -117,7 +118,7 @@ record UNetConfig(
                 addLayers(out, "down_blocks." + i, i, downTransformerLayers.get(i));
             }
         }
-        for (int i = 0; i < levels(); i++) {
+        for (int i = 0; i < upBlockTypes.size(); i++) {
             if (hasAttention(upBlockTypes.get(i))) {
                 addLayers(out, "up_blocks." + i, upLevel(i), upTransformerLayers.get(i));
             }
@@ -145,6 +146,20 @@ record UNetConfig(
      *     conditioning, dual or cross-only attention, ...)
      */
     static UNetConfig from(ModelConfig c) {
+        return parse(c, true);
+    }
+
+    /**
+     * Reads the configuration of a UNet's encoder half (time conditioning, {@code conv_in}, down blocks, mid block),
+     * as a ControlNet's {@code config.json} describes it: no up path, no output convolution.
+     *
+     * @throws IllegalArgumentException as {@link #from(ModelConfig)}
+     */
+    static UNetConfig encoderFrom(ModelConfig c) {
+        return parse(c, false);
+    }
+
+    private static UNetConfig parse(ModelConfig c, boolean withUpPath) {
         String src = c.source();
         requireAbsentOrEqual(c, "time_embedding_type", "positional");
         requireAbsentOrEqual(c, "resnet_time_scale_shift", "default");
@@ -173,8 +188,8 @@ record UNetConfig(
         List<Integer> channels = c.getIntList("block_out_channels");
         int levels = channels.size();
         List<String> down = c.getStringList("down_block_types");
-        List<String> up = c.getStringList("up_block_types");
-        if (down.size() != levels || up.size() != levels) {
+        List<String> up = withUpPath ? c.getStringList("up_block_types") : List.of();
+        if (down.size() != levels || withUpPath && up.size() != levels) {
             throw new IllegalArgumentException(src + ": 'down_block_types' and 'up_block_types' need "
                     + levels + " entries like 'block_out_channels', got " + down + " and " + up);
         }
@@ -200,22 +215,8 @@ record UNetConfig(
             }
         }
         List<List<Integer>> downTransformers = perBlock(c, "transformer_layers_per_block", levels, layers, 0);
-        List<List<Integer>> upTransformers;
-        if (c.has("reverse_transformer_layers_per_block")) {
-            upTransformers = perBlock(c, "reverse_transformer_layers_per_block", levels,
-                    reversed(layers), 1);
-        } else {
-            Object raw = c.asMap().get("transformer_layers_per_block");
-            if (raw instanceof List<?> list && list.stream().anyMatch(e -> e instanceof List)) {
-                throw new IllegalArgumentException(src + ": per-layer 'transformer_layers_per_block' needs "
-                        + "'reverse_transformer_layers_per_block' (as diffusers requires)");
-            }
-            List<Integer> perLevel = downTransformers.stream().map(l -> l.get(0)).toList();
-            upTransformers = new ArrayList<>();
-            for (int i = 0; i < levels; i++) {
-                upTransformers.add(Collections.nCopies(layers.get(levels - 1 - i) + 1, perLevel.get(levels - 1 - i)));
-            }
-        }
+        List<List<Integer>> upTransformers = withUpPath ? upTransformerLayers(c, levels, layers, downTransformers)
+                : List.of();
         int midTransformers = downTransformers.get(levels - 1).get(0);
 
         String addition = c.getString("addition_embed_type", null);
@@ -243,7 +244,7 @@ record UNetConfig(
                 c.getInt("in_channels", 4),
                 c.getInt("out_channels", 4),
                 channels, layers, down, up, heads, crossDims,
-                downTransformers, List.copyOf(upTransformers), midTransformers,
+                downTransformers, upTransformers, midTransformers,
                 groups,
                 (float) c.getDouble("norm_eps", 1e-5),
                 c.getBoolean("flip_sin_to_cos", true),
@@ -255,6 +256,25 @@ record UNetConfig(
                 convIn, convOut, padding,
                 (float) c.getDouble("mid_block_scale_factor", 1),
                 c.getBoolean("use_linear_projection", false));
+    }
+
+    /** Transformer layers of each up block's attentions (coarsest first), explicit or mirrored from the down path. */
+    private static List<List<Integer>> upTransformerLayers(ModelConfig c, int levels, List<Integer> layers,
+            List<List<Integer>> downTransformers) {
+        if (c.has("reverse_transformer_layers_per_block")) {
+            return perBlock(c, "reverse_transformer_layers_per_block", levels, reversed(layers), 1);
+        }
+        Object raw = c.asMap().get("transformer_layers_per_block");
+        if (raw instanceof List<?> list && list.stream().anyMatch(e -> e instanceof List)) {
+            throw new IllegalArgumentException(c.source() + ": per-layer 'transformer_layers_per_block' needs "
+                    + "'reverse_transformer_layers_per_block' (as diffusers requires)");
+        }
+        List<Integer> perLevel = downTransformers.stream().map(l -> l.get(0)).toList();
+        List<List<Integer>> up = new ArrayList<>();
+        for (int i = 0; i < levels; i++) {
+            up.add(Collections.nCopies(layers.get(levels - 1 - i) + 1, perLevel.get(levels - 1 - i)));
+        }
+        return List.copyOf(up);
     }
 
     /**

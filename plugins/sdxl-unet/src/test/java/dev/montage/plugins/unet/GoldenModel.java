@@ -10,6 +10,7 @@ import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.CheckpointWeights;
+import dev.montage.runtime.weights.LocalModelFolder;
 import dev.montage.runtime.weights.TorchCheckpointSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,6 +26,17 @@ final class GoldenModel {
     static SdxlUNet unet() {
         return new SdxlUNet(TestEngine.folder(Golden.model().resolve("unet")), TestEngine.manager(),
                 TestEngine.kernels(), TestEngine.dtype());
+    }
+
+    /** The tiny model's {@code controlnet} folder. */
+    static LocalModelFolder controlNetFolder() {
+        return TestEngine.folder(Golden.model().resolve("controlnet"));
+    }
+
+    /** The tiny ControlNet, serving {@code type}. */
+    static SdxlControlNet controlNet(String type) {
+        return SdxlControlNet.load(type, controlNetFolder(), TestEngine.manager(), TestEngine.kernels(),
+                TestEngine.dtype());
     }
 
     /** The tiny UNet's configuration. */

@@ -1,0 +1,74 @@
+package dev.montage.api;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.awt.image.BufferedImage;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+class ControlTest {
+    private static final BufferedImage PICTURE = new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB);
+
+    /** Keep flags as diffusers computes them ({@code 1 - float(i/N < start or (i+1)/N > end)}), worked out by hand. */
+    @ParameterizedTest(name = "start {0}, end {1}, {2} steps: {3}")
+    @CsvSource({
+        "0, 1, 4, 1111",
+        "0.25, 0.75, 4, 0110",
+        "0, 0.5, 4, 1100",
+        "0.25, 1, 4, 0111",
+        "0, 0.6666666666666666, 3, 110",
+        "0.3, 1, 10, 0001111111",
+        "0.5, 0.6, 10, 0000010000",
+        "0.1, 0.2, 4, 0000"})
+    void guidanceWindowFollowsDiffusers(double start, double end, int steps, String keep) {
+        Control c = new Control("canny", PICTURE, 1, start, end, Map.of());
+        StringBuilder actual = new StringBuilder();
+        for (int i = 0; i < steps; i++) {
+            actual.append(c.activeAt(i, steps) ? '1' : '0');
+        }
+        assertEquals(keep, actual.toString());
+    }
+
+    @Test
+    void badWindowsAndScalesNameTheControl() {
+        assertEquals("control.start must be in 0..1, got 1.5 for control 'depth'", assertThrows(
+                IllegalArgumentException.class, () -> new Control("depth", PICTURE, 1, 1.5, 1, Map.of())).getMessage());
+        assertEquals("control.end must be in 0..1, got -0.1 for control 'depth'", assertThrows(
+                IllegalArgumentException.class, () -> new Control("depth", PICTURE, 1, 0, -0.1, Map.of())).getMessage());
+        assertEquals("control.start must be < control.end, got start=0.5, end=0.5 for control 'pose'", assertThrows(
+                IllegalArgumentException.class, () -> new Control("pose", PICTURE, 1, 0.5, 0.5, Map.of())).getMessage());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Control("pose", PICTURE, Double.NaN, 0, 1,
+                Map.of())).getMessage().contains("control.scale"));
+    }
+
+    @Test
+    void pipelineOptionsAreCheckedAndKeptFromThePreprocessor() {
+        Control c = new Control("canny", PICTURE, 1, 0, 1, Map.of("low", "50", "preprocess", "none",
+                "context", "full"));
+        assertFalse(c.preprocess());
+        assertEquals(Optional.of(ControlNetContext.FULL), c.context());
+        assertEquals(Map.of("low", "50"), c.preprocessorOptions());
+        Control plain = Control.of("canny", PICTURE, 0.5);
+        assertTrue(plain.preprocess());
+        assertEquals(Optional.empty(), plain.context());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Control("canny", PICTURE, 1, 0, 1,
+                Map.of("preprocess", "off"))).getMessage().contains("'preprocess' must be auto or none, got 'off'"));
+        assertEquals("control option 'context': ControlNet context must be one of [text-only, full], got 'image' "
+                + "for control 'canny'", assertThrows(IllegalArgumentException.class, () -> new Control("canny",
+                        PICTURE, 1, 0, 1, Map.of("context", "image"))).getMessage());
+    }
+
+    @Test
+    void contextNamesParse() {
+        assertEquals(ControlNetContext.TEXT_ONLY, ControlNetContext.parse("text-only"));
+        assertEquals(ControlNetContext.TEXT_ONLY, ControlNetContext.parse(" TEXT_ONLY "));
+        assertEquals(ControlNetContext.FULL, ControlNetContext.parse("full"));
+        assertThrows(IllegalArgumentException.class, () -> ControlNetContext.parse(null));
+    }
+}

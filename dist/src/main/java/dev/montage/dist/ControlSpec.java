@@ -1,0 +1,74 @@
+package dev.montage.dist;
+
+import dev.montage.api.Control;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Parses {@code type=canny,image=edges.png[,scale=0.8][,start=0][,end=1][,model=DIR][,preprocess=none]
+ * [,context=full][,key=value...]} as given to {@code --control}. Keys other than {@code type}, {@code image},
+ * {@code scale}, {@code start}, {@code end} and {@code model} are options of the control (the pipeline's
+ * {@code preprocess} and {@code context}, the condition plugin's own such as {@code low}/{@code high}).
+ *
+ * @param control the control
+ * @param model   the ControlNet folder given with {@code model=}, if any
+ */
+record ControlSpec(Control control, Optional<Path> model) {
+    /** diffusers' default {@code controlnet_conditioning_scale}. */
+    private static final double DEFAULT_SCALE = 1.0;
+
+    /**
+     * @throws IllegalArgumentException naming the spec and the part that is missing or malformed, or the field of the
+     *     control that is out of range
+     */
+    static ControlSpec parse(String spec) {
+        Map<String, String> parts = new LinkedHashMap<>();
+        for (String token : spec.split(",")) {
+            int eq = token.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--control '" + spec + "': expected key=value parts, got '" + token
+                        + "'");
+            }
+            String key = token.substring(0, eq).trim();
+            if (parts.put(key, token.substring(eq + 1).trim()) != null) {
+                throw new IllegalArgumentException("--control '" + spec + "': '" + key + "' is given twice");
+            }
+        }
+        for (String required : new String[] {"type", "image"}) {
+            if (!parts.containsKey(required)) {
+                throw new IllegalArgumentException("--control '" + spec + "': '" + required + "=' is required");
+            }
+        }
+        String type = parts.remove("type");
+        Path image = Path.of(parts.remove("image"));
+        double scale = number(spec, parts.remove("scale"), "scale", DEFAULT_SCALE);
+        double start = number(spec, parts.remove("start"), "start", 0);
+        double end = number(spec, parts.remove("end"), "end", 1);
+        Optional<Path> model = Optional.ofNullable(parts.remove("model")).map(Path::of);
+        if (model.isPresent() && !Files.isDirectory(model.get())) {
+            throw new IllegalArgumentException("--control '" + spec + "': model " + model.get()
+                    + " is not a ControlNet folder");
+        }
+        try {
+            Control control = new Control(type, SubjectSpec.readImage(image), scale, start, end, parts);
+            return new ControlSpec(control, model);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--control '" + spec + "': " + e.getMessage(), e);
+        }
+    }
+
+    private static double number(String spec, String value, String key, double defaultValue) {
+        if (value == null) {
+            return defaultValue;
+        }
+        try {
+            return Double.parseDouble(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("--control '" + spec + "': " + key + " must be a number, got '"
+                    + value + "'", e);
+        }
+    }
+}

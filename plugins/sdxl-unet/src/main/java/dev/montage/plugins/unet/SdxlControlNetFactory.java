@@ -1,0 +1,79 @@
+package dev.montage.plugins.unet;
+
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ModelConfig;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Conditioner;
+import dev.montage.api.spi.WeightLayout;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The SDXL ControlNet of one control type. Option {@value #TYPE_OPTION} names the type (e.g. {@code canny}); the
+ * weights come from the folder of model key {@code controlnet.<type>} or, when the profile configures none, from a
+ * generic {@code controlnet} folder (e.g. the one beside the base model's components).
+ */
+public final class SdxlControlNetFactory implements ComponentFactory<Conditioner>, WeightLayout {
+    /** The component id. */
+    public static final String ID = "sdxl-controlnet";
+    /** Option naming the control type the network serves. */
+    public static final String TYPE_OPTION = "type";
+    /** Model key of a ControlNet folder not bound to a type. */
+    public static final String GENERIC_MODEL_KEY = "controlnet";
+
+    /** The model key of the ControlNet of a control type: {@code controlnet.<type>}. */
+    public static String modelKey(String type) {
+        return GENERIC_MODEL_KEY + "." + type;
+    }
+
+    @Override
+    public ComponentKind kind() {
+        return ComponentKind.CONDITIONER;
+    }
+
+    @Override
+    public String id() {
+        return ID;
+    }
+
+    @Override
+    public String description() {
+        return "SDXL ControlNet (diffusers ControlNetModel) from controlnet.<type> or a controlnet folder";
+    }
+
+    /**
+     * @throws IllegalArgumentException when the type option is missing, no folder is configured for the type, or
+     *     the folder does not hold a supported ControlNet
+     */
+    @Override
+    public Conditioner create(ComponentContext context) {
+        String type = context.options().get(TYPE_OPTION);
+        if (type == null || type.isBlank()) {
+            throw new IllegalArgumentException("ControlNet component '" + ID + "' needs option '" + TYPE_OPTION
+                    + "' (the control type it serves, e.g. canny)");
+        }
+        String key = modelKey(type);
+        if (context.path(key).isEmpty()) {
+            if (context.path(GENERIC_MODEL_KEY).isEmpty()) {
+                throw new IllegalArgumentException("no ControlNet weights for control type '" + type
+                        + "': configure model '" + key + "' (profile controlnets." + type
+                        + ", or model=DIR in the control)");
+            }
+            key = GENERIC_MODEL_KEY;
+        }
+        return SdxlControlNet.load(type, context.model(key), context.manager(), context.kernels(), context.dtype());
+    }
+
+    /** The tensors of every ControlNet configuration given: {@code controlnet} and each {@code controlnet.<type>}. */
+    @Override
+    public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
+        Map<String, Map<String, long[]>> out = new LinkedHashMap<>();
+        configs.forEach((key, config) -> {
+            if (key.equals(GENERIC_MODEL_KEY) || key.startsWith(GENERIC_MODEL_KEY + ".")) {
+                out.put(key, SdxlControlNet.weightShapes(ControlNetConfig.from(config), null));
+            }
+        });
+        return out;
+    }
+}

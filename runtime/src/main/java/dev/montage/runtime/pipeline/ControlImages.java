@@ -1,0 +1,67 @@
+package dev.montage.runtime.pipeline;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.montage.api.Control;
+import dev.montage.api.image.PilResampler;
+import dev.montage.api.image.ResampleFilter;
+import dev.montage.api.image.RgbImage;
+import dev.montage.api.spi.ConditionPreprocessor;
+import java.awt.image.BufferedImage;
+
+/**
+ * Control pictures to the tensors a ControlNet receives, as diffusers' ControlNet pipelines prepare them
+ * ({@code VaeImageProcessor} with {@code do_convert_rgb}, no normalisation): Pillow's {@code convert("RGB")}, a
+ * Lanczos resize to the output size (none when the size already matches), {@code x / 255} in float32.
+ */
+final class ControlImages {
+    private ControlImages() {
+    }
+
+    /**
+     * The conditioning picture of a control: its preprocessor's output when the type has one and the control does
+     * not say {@code preprocess=none}, else its own picture; in RGB at the output size.
+     *
+     * @param preprocessor the type's preprocessor, or null
+     * @throws IllegalArgumentException naming the control when its preprocessor refuses it
+     */
+    static RgbImage conditioningImage(int index, Control control, ConditionPreprocessor preprocessor, int width,
+            int height) {
+        BufferedImage picture = control.image();
+        if (preprocessor != null && control.preprocess()) {
+            try {
+                picture = preprocessor.preprocess(picture, control.preprocessorOptions(), width, height);
+                if (picture == null) {
+                    throw new IllegalStateException("the '" + control.type() + "' preprocessor returned no picture");
+                }
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException("control " + index + " ('" + control.type() + "'): "
+                        + e.getMessage(), e);
+            }
+        }
+        return PilResampler.resize(RgbImage.of(picture, null), width, height, ResampleFilter.LANCZOS);
+    }
+
+    /**
+     * [rows, 3, H, W] float32 in 0..1, every row the same picture (the CFG halves and images of one request share
+     * their control).
+     */
+    static NDArray toTensor(NDManager manager, RgbImage image, int rows) {
+        int plane = image.width() * image.height();
+        float[] chw = new float[3 * plane];
+        byte[] pixels = image.pixels();
+        for (int i = 0; i < plane; i++) {
+            for (int c = 0; c < 3; c++) {
+                chw[c * plane + i] = (pixels[i * 3 + c] & 0xFF) / 255f;
+            }
+        }
+        NDArray one = manager.create(chw, new Shape(1, 3, image.height(), image.width()));
+        if (rows == 1) {
+            return one;
+        }
+        NDArray repeated = one.repeat(0, rows);
+        one.close();
+        return repeated;
+    }
+}

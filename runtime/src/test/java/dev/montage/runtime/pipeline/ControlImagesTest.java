@@ -1,0 +1,130 @@
+package dev.montage.runtime.pipeline;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.Control;
+import dev.montage.api.image.PilResampler;
+import dev.montage.api.image.ResampleFilter;
+import dev.montage.api.image.RgbImage;
+import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.GoldenTensors;
+import dev.montage.runtime.testing.TestEngine;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+
+/** Control pictures to ControlNet tensors, against diffusers' preparation of the golden ControlNet case. */
+class ControlImagesTest {
+
+    @Test
+    void theGoldenControlImageBecomesTheReferenceTensor() throws IOException {
+        BufferedImage png = ImageIO.read(Golden.caseDir("controlnet_text_only").resolve("control_image.png").toFile());
+        Control control = new Control("canny", png, 0.8, 0, 1, Map.of("preprocess", "none"));
+        try (GoldenTensors golden = GoldenTensors.open("controlnet_text_only");
+                NDManager m = TestEngine.manager().newSubManager()) {
+            RgbImage picture = ControlImages.conditioningImage(0, control, null, 64, 64);
+            NDArray tensor = ControlImages.toTensor(m, picture, 2);
+            golden.assertClose("controlnet.cond_image", tensor, 1e-6);
+        }
+    }
+
+    @Test
+    void otherSizesAreResizedWithPillowsLanczos() {
+        BufferedImage picture = gradient(100, 60);
+        RgbImage prepared = ControlImages.conditioningImage(0, Control.of("depth", picture, 1), null, 64, 48);
+        RgbImage expected = PilResampler.resize(RgbImage.of(picture, null), 64, 48, ResampleFilter.LANCZOS);
+        assertEquals(64, prepared.width());
+        assertEquals(48, prepared.height());
+        assertArrayEquals(expected.pixels(), prepared.pixels());
+    }
+
+    @Test
+    void thePreprocessorGetsItsOwnOptionsAndNoneSkipsIt() {
+        List<Map<String, String>> calls = new ArrayList<>();
+        BufferedImage edges = gradient(32, 16);
+        ConditionPreprocessor preprocessor = new ConditionPreprocessor() {
+            @Override
+            public String type() {
+                return "canny";
+            }
+
+            @Override
+            public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width,
+                    int height) {
+                calls.add(options);
+                assertEquals(32, width);
+                assertEquals(16, height);
+                return edges;
+            }
+        };
+        BufferedImage photo = gradient(40, 40);
+        RgbImage out = ControlImages.conditioningImage(0, new Control("canny", photo, 1, 0, 1,
+                Map.of("low", "50", "context", "full")), preprocessor, 32, 16);
+        assertEquals(List.of(Map.of("low", "50")), calls);
+        assertArrayEquals(RgbImage.of(edges, null).pixels(), out.pixels());
+
+        RgbImage untouched = ControlImages.conditioningImage(0, new Control("canny", photo, 1, 0, 1,
+                Map.of("preprocess", "none")), preprocessor, 40, 40);
+        assertEquals(1, calls.size(), "preprocess=none does not run the preprocessor");
+        assertArrayEquals(RgbImage.of(photo, null).pixels(), untouched.pixels());
+    }
+
+    @Test
+    void aRefusedOptionNamesTheControl() {
+        ConditionPreprocessor strict = new ConditionPreprocessor() {
+            @Override
+            public String type() {
+                return "canny";
+            }
+
+            @Override
+            public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width,
+                    int height) {
+                throw new IllegalArgumentException("unknown option 'lo'");
+            }
+        };
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlImages
+                .conditioningImage(2, new Control("canny", gradient(8, 8), 1, 0, 1, Map.of("lo", "1")), strict, 8, 8));
+        assertEquals("control 2 ('canny'): unknown option 'lo'", e.getMessage());
+    }
+
+    @Test
+    void rowsRepeatThePictureAndNothingLeaks() {
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            int before = m.getManagedArrays().size();
+            NDArray t = ControlImages.toTensor(m, RgbImage.of(gradient(8, 8), null), 4);
+            assertEquals(before + 1, m.getManagedArrays().size());
+            float[] v = t.toFloatArray();
+            int row = 3 * 64;
+            for (int r = 1; r < 4; r++) {
+                for (int i = 0; i < row; i++) {
+                    assertEquals(v[i], v[r * row + i]);
+                }
+            }
+            assertTrue(v[row - 1] > 0 && v[row - 1] <= 1);
+        }
+        RgbImage one = RgbImage.of(gradient(3, 3), null);
+        assertSame(one, PilResampler.resize(one, 3, 3, ResampleFilter.LANCZOS));
+    }
+
+    private static BufferedImage gradient(int width, int height) {
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                image.setRGB(x, y, (x * 255 / width) << 16 | (y * 255 / height) << 8 | ((x + y) * 7 & 0xFF));
+            }
+        }
+        return image;
+    }
+}
