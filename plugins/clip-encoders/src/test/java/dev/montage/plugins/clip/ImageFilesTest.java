@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.image.RgbImage;
 import java.awt.Color;
 import java.awt.Transparency;
 import java.awt.color.ColorSpace;

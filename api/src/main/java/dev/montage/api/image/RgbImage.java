@@ -1,4 +1,4 @@
-package dev.montage.plugins.clip;
+package dev.montage.api.image;
 
 import java.awt.Color;
 import java.awt.color.ColorSpace;
@@ -15,9 +15,12 @@ import java.awt.image.Raster;
  * @param height rows
  * @param pixels {@code width * height * 3} bytes, R G B per pixel
  */
-record RgbImage(int width, int height, byte[] pixels) {
+public record RgbImage(int width, int height, byte[] pixels) {
 
-    RgbImage {
+    /**
+     * @throws IllegalArgumentException when the size is not positive or the bytes do not fit it
+     */
+    public RgbImage {
         if (width <= 0 || height <= 0 || pixels.length != width * height * 3) {
             throw new IllegalArgumentException("an RGB image of " + width + "x" + height + " needs "
                     + (long) width * height * 3 + " bytes, got " + pixels.length);
@@ -25,7 +28,7 @@ record RgbImage(int width, int height, byte[] pixels) {
     }
 
     /** Channel {@code c} (0 = R) of pixel (x, y), 0..255. */
-    int get(int x, int y, int c) {
+    public int get(int x, int y, int c) {
         return pixels[(y * width + x) * 3 + c] & 0xFF;
     }
 
@@ -41,7 +44,7 @@ record RgbImage(int width, int height, byte[] pixels) {
      * @param alphaBackground colour to composite transparent pixels onto, or null to drop alpha
      * @throws IllegalArgumentException for colour spaces other than RGB and grey (e.g. CMYK)
      */
-    static RgbImage of(BufferedImage image, Color alphaBackground) {
+    public static RgbImage of(BufferedImage image, Color alphaBackground) {
         int w = image.getWidth();
         int h = image.getHeight();
         byte[] out = new byte[w * h * 3];
@@ -65,7 +68,7 @@ record RgbImage(int width, int height, byte[] pixels) {
     }
 
     /** A square of side max(width, height) filled with {@code color}, with this picture centred on it. */
-    RgbImage padToSquare(Color color) {
+    public RgbImage padToSquare(Color color) {
         int side = Math.max(width, height);
         if (side == width && side == height) {
             return this;
@@ -85,7 +88,7 @@ record RgbImage(int width, int height, byte[] pixels) {
     }
 
     /** The picture as a {@link BufferedImage} (for looking at it). */
-    BufferedImage toBufferedImage() {
+    public BufferedImage toBufferedImage() {
         BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {

@@ -1,4 +1,4 @@
-package dev.montage.plugins.clip;
+package dev.montage.api.image;
 
 /**
  * Pillow's {@code Image.resize} for 8-bit images ({@code ImagingResample}), reimplemented from its algorithm so
@@ -11,7 +11,7 @@ package dev.montage.plugins.clip;
  * normalised to sum 1, then turned into 22-bit fixed point (32 bits minus 8 for the values and 2 for the
  * overshoot of negative lobes) with rounding away from zero; each sum starts at one half and is clipped to 0..255.
  */
-final class PilResampler {
+public final class PilResampler {
     private static final int PRECISION_BITS = 32 - 8 - 2;
 
     private PilResampler() {
@@ -19,8 +19,10 @@ final class PilResampler {
 
     /**
      * The picture resized to {@code outWidth x outHeight}; the same picture when the size does not change.
+     *
+     * @throws IllegalArgumentException when the size is not positive
      */
-    static RgbImage resize(RgbImage in, int outWidth, int outHeight, ResampleFilter filter) {
+    public static RgbImage resize(RgbImage in, int outWidth, int outHeight, ResampleFilter filter) {
         if (outWidth <= 0 || outHeight <= 0) {
             throw new IllegalArgumentException("cannot resize to " + outWidth + "x" + outHeight);
         }

@@ -1,4 +1,4 @@
-package dev.montage.plugins.clip;
+package dev.montage.api.image;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;

@@ -1,4 +1,4 @@
-package dev.montage.plugins.clip;
+package dev.montage.api.image;
 
 /**
  * The convolution filters of Pillow's {@code Image.resize}, with the ids of {@code PIL.Image.Resampling} that
@@ -7,16 +7,16 @@ package dev.montage.plugins.clip;
  * <p>The kernels are written exactly as Pillow evaluates them (same operations in the same order, in double), so
  * the resampling weights, and with them the 8-bit results, come out identical.
  */
-enum ResampleFilter {
+public enum ResampleFilter {
     LANCZOS(1, 3.0) {
         @Override
-        double weight(double x) {
+        public double weight(double x) {
             return -3.0 <= x && x < 3.0 ? sinc(x) * sinc(x / 3) : 0.0;
         }
     },
     BILINEAR(2, 1.0) {
         @Override
-        double weight(double x) {
+        public double weight(double x) {
             double ax = Math.abs(x);
             return ax < 1.0 ? 1.0 - ax : 0.0;
         }
@@ -24,7 +24,7 @@ enum ResampleFilter {
     /** Keys' cubic convolution with a = -0.5. */
     BICUBIC(3, 2.0) {
         @Override
-        double weight(double x) {
+        public double weight(double x) {
             double ax = Math.abs(x);
             if (ax < 1.0) {
                 // ((a + 2) x - (a + 3)) x^2 + 1
@@ -39,13 +39,13 @@ enum ResampleFilter {
     },
     BOX(4, 0.5) {
         @Override
-        double weight(double x) {
+        public double weight(double x) {
             return x > -0.5 && x <= 0.5 ? 1.0 : 0.0;
         }
     },
     HAMMING(5, 1.0) {
         @Override
-        double weight(double x) {
+        public double weight(double x) {
             double ax = Math.abs(x);
             if (ax == 0.0) {
                 return 1.0;
@@ -68,10 +68,10 @@ enum ResampleFilter {
     }
 
     /** The kernel at {@code x} (in units of input pixels at scale 1). */
-    abstract double weight(double x);
+    public abstract double weight(double x);
 
     /** Half-width of the kernel at scale 1. */
-    double support() {
+    public double support() {
         return support;
     }
 
@@ -81,7 +81,7 @@ enum ResampleFilter {
      * @param source where the id comes from, for the message
      * @throws IllegalArgumentException for NEAREST (0) and unknown ids
      */
-    static ResampleFilter fromPilId(int id, String source) {
+    public static ResampleFilter fromPilId(int id, String source) {
         for (ResampleFilter f : values()) {
             if (f.pilId == id) {
                 return f;

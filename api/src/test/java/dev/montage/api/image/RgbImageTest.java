@@ -1,6 +1,6 @@
-package dev.montage.plugins.clip;
+package dev.montage.api.image;
 
-import static dev.montage.plugins.clip.PilResamplerTest.resource;
+import static dev.montage.api.image.PilResamplerTest.resource;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
