@@ -18,4 +18,24 @@ public interface ConditionPreprocessor {
      * @throws IllegalArgumentException naming an unknown or malformed option
      */
     BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height);
+
+    /**
+     * Preprocesses a control given as a data file rather than a picture, e.g. OpenPose JSON keypoints for
+     * {@code pose}. The host reads the file (or takes the bytes from a request) and names where they came from, so
+     * a plugin neither opens paths a remote request names nor needs to know where the data lives.
+     *
+     * @param data    the file's bytes
+     * @param source  where the bytes came from (a file name, a request field), named in errors
+     * @param options plugin-specific options from the request
+     * @param width   output width in pixels
+     * @param height  output height in pixels
+     * @return an RGB image of {@code width x height}
+     * @throws IllegalArgumentException naming the source when the data is malformed, naming an unknown or malformed
+     *     option, or (the default) saying that this type takes pictures only
+     */
+    default BufferedImage preprocessData(byte[] data, String source, Map<String, String> options, int width,
+            int height) {
+        throw new IllegalArgumentException("control type '" + type() + "' takes a picture, not a data file ("
+                + source + ")");
+    }
 }
