@@ -35,7 +35,7 @@ import org.junit.jupiter.api.io.TempDir;
 class FactoriesTest {
 
     @Test
-    void serviceLoaderFindsTheUNetAndTheThreeAttentionProcessors() {
+    void serviceLoaderFindsTheUNetTheControlNetAndTheThreeAttentionProcessors() {
         Map<String, ComponentKind> found = new TreeMap<>();
         for (ComponentFactory<?> f : ServiceLoader.load(ComponentFactory.class)) {
             if (f.getClass().getPackageName().equals(SdxlUNetFactory.class.getPackageName())) {
@@ -43,7 +43,8 @@ class FactoriesTest {
             }
         }
         assertEquals(Map.of("sdxl-unet", ComponentKind.DENOISING_MODEL, "default", ComponentKind.ATTENTION_PROCESSOR,
-                "ms-diffusion", ComponentKind.ATTENTION_PROCESSOR, "text-only", ComponentKind.ATTENTION_PROCESSOR),
+                "ms-diffusion", ComponentKind.ATTENTION_PROCESSOR, "text-only", ComponentKind.ATTENTION_PROCESSOR,
+                "sdxl-controlnet", ComponentKind.CONDITIONER),
                 found);
     }
 
