@@ -157,6 +157,15 @@ class ControlNetBehaviourTest {
     }
 
     @Test
+    void theControlPictureHasARowPerImageAndGuidanceHalf() {
+        Control edges = Control.of("canny", picture(Color.WHITE), 1);
+        latents(request().steps(1).numImages(2).control(edges).build());
+        assertEquals(4, canny.calls.get(0).rows(), "2 images x [uncond, cond]");
+        latents(request().steps(1).guidanceScale(1).control(edges).build());
+        assertEquals(1, canny.calls.get(0).rows(), "no guidance: one row");
+    }
+
+    @Test
     void eachControlSeesItsOwnContext() {
         latents(request().control(new Control("canny", picture(Color.WHITE), 1, 0, 1, Map.of("context", "full")))
                 .subject(dev.montage.api.Subject.of(picture(Color.RED), "red.png", "cube",
@@ -366,8 +375,12 @@ class ControlNetBehaviourTest {
         }
 
         @Override
-        public void close() throws Exception {
-            ((AutoCloseable) unet).close();
+        public void close() {
+            try {
+                ((AutoCloseable) unet).close();
+            } catch (Exception e) {
+                throw new IllegalStateException("closing the UNet", e);
+            }
         }
     }
 }

@@ -235,7 +235,8 @@ public final class Pipeline {
         NDArray pooled = guided ? uncondPooled.concat(cond.pooled(), 0) : cond.pooled();
         float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
-        NDArray textContext = context.getShape().get(1) > textEncoder.maxTokens()
+        boolean textOnly = controls.stream().anyMatch(p -> p.mode() == ControlNetContext.TEXT_ONLY);
+        NDArray textContext = textOnly && context.getShape().get(1) > textEncoder.maxTokens()
                 ? context.get(new NDIndex(":, :{}", textEncoder.maxTokens())) : context;
         List<PreparedControl> withContext = controls.stream()
                 .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? context : textContext)).toList();

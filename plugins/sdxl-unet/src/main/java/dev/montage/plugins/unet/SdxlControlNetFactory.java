@@ -56,9 +56,8 @@ public final class SdxlControlNetFactory implements ComponentFactory<Conditioner
         String key = modelKey(type);
         if (context.path(key).isEmpty()) {
             if (context.path(GENERIC_MODEL_KEY).isEmpty()) {
-                throw new IllegalArgumentException("no ControlNet weights for control type '" + type
-                        + "': configure model '" + key + "' (profile controlnets." + type
-                        + ", or model=DIR in the control)");
+                throw new IllegalArgumentException("no ControlNet weights: configure model '" + key
+                        + "' (profile controlnets." + type + ", or model=DIR in the control)");
             }
             key = GENERIC_MODEL_KEY;
         }

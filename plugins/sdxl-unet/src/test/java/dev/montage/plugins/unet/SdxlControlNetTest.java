@@ -77,8 +77,8 @@ class SdxlControlNetTest {
         }
         IllegalArgumentException none = assertThrows(IllegalArgumentException.class,
                 () -> factory.create(context(Map.of(), "canny")));
-        assertEquals("no ControlNet weights for control type 'canny': configure model 'controlnet.canny' (profile "
-                + "controlnets.canny, or model=DIR in the control)", none.getMessage());
+        assertEquals("no ControlNet weights: configure model 'controlnet.canny' (profile controlnets.canny, or "
+                + "model=DIR in the control)", none.getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> factory.create(context(Map.of("controlnet",
                 folder), null))).getMessage().contains("needs option 'type'"));
     }
