@@ -14,6 +14,7 @@ import dev.montage.runtime.pipeline.AssembledPipeline;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.SafetensorsWriter;
@@ -33,6 +34,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -44,6 +46,9 @@ import picocli.CommandLine.Spec;
 final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    PluginOptions plugins;
 
     @Option(names = "--model", description = "MS-Diffusion model folder: SDXL diffusers folder with image_encoder/ "
             + "and ms_adapter.bin (default: the embedded tiny model with random weights)")
@@ -147,29 +152,34 @@ final class GenerateCommand implements Callable<Integer> {
             b.initLatents(readLatents(initLatents));
         }
         GenerationRequest request = b.build();
-        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
-        Path folder = model != null ? model : EmbeddedModel.ensure(registry, err);
-        ModelPaths paths = ModelPaths.of(folder);
-        for (Map.Entry<String, Path> e : controlNetFolders.entrySet()) {
-            paths = paths.with(PipelineBuilder.CONTROLNET_KEY_PREFIX + e.getKey(), e.getValue());
-        }
-        try (MontageEngine engine = MontageEngine.start(EngineConfig.of(device, dtype));
-                AssembledPipeline assembled = new PipelineBuilder(engine, registry, paths)
-                        .controlTypes(request.controls().stream().map(Control::type).toList())
-                        .controlNetContext(context).build()) {
-            err.println("montage: " + engine.describe());
-            Latents[] finalLatents = new Latents[1];
-            GenerationResult result = assembled.pipeline().generate(request, listener(err), finalLatents);
-            Files.createDirectories(out);
-            for (int i = 0; i < result.images().size(); i++) {
-                Path file = out.resolve(String.format("montage-%d-%02d.png", seed, i));
-                PngFiles.write(file, result.images().get(i), result.parameters());
-                spec.commandLine().getOut().println(file);
+        // plugin components run plugin code: the plugins stay loaded until the images are written
+        try (InstalledPlugins installed = plugins.load()) {
+            PluginOptions.warn(installed, err);
+            ComponentRegistry registry = installed.registry();
+            Path folder = model != null ? model : EmbeddedModel.ensure(registry, err);
+            ModelPaths paths = ModelPaths.of(folder);
+            for (Map.Entry<String, Path> e : controlNetFolders.entrySet()) {
+                paths = paths.with(PipelineBuilder.CONTROLNET_KEY_PREFIX + e.getKey(), e.getValue());
             }
-            if (saveLatents != null) {
-                writeLatents(saveLatents, finalLatents[0]);
+            try (MontageEngine engine = MontageEngine.start(EngineConfig.of(device, dtype));
+                    AssembledPipeline assembled = new PipelineBuilder(engine, registry, paths)
+                            .controlTypes(request.controls().stream().map(Control::type).toList())
+                            .controlNetContext(context).build()) {
+                err.println("montage: " + engine.describe());
+                Latents[] finalLatents = new Latents[1];
+                GenerationResult result = assembled.pipeline().generate(request, listener(err), finalLatents);
+                Files.createDirectories(out);
+                for (int i = 0; i < result.images().size(); i++) {
+                    Path file = out.resolve(String.format("montage-%d-%02d.png", seed, i));
+                    PngFiles.write(file, result.images().get(i), result.parameters());
+                    spec.commandLine().getOut().println(file);
+                }
+                if (saveLatents != null) {
+                    writeLatents(saveLatents, finalLatents[0]);
+                }
+                err.printf("montage: %d image(s) in %.1f s%n", result.images().size(),
+                        result.elapsed().toMillis() / 1000.0);
             }
-            err.printf("montage: %d image(s) in %.1f s%n", result.images().size(), result.elapsed().toMillis() / 1000.0);
         }
         return 0;
     }

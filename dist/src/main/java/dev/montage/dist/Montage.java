@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code montage} command. */
 @Command(name = "montage", mixinStandardHelpOptions = true, versionProvider = Montage.Version.class,
         description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
-        subcommands = {GenerateCommand.class, PreprocessCommand.class})
+        subcommands = {GenerateCommand.class, PreprocessCommand.class, PluginsCommand.class})
 public final class Montage {
 
     /** Runs the command line and exits with its code. */

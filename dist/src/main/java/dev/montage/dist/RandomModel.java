@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.WeightLayout;
-import dev.montage.plugins.clip.TinyClipVocabulary;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.RandomCheckpoint;
@@ -61,26 +60,29 @@ final class RandomModel {
                     + configurations());
         }
         Files.createDirectories(folder);
-        Map<String, ModelConfig> configs = new LinkedHashMap<>();
+        List<WeightLayout> layouts = layouts(registry);
+        Map<String, Map<String, Object>> values = new LinkedHashMap<>();
         for (String file : CONFIG_FILES) {
-            Map<String, Object> values = resource(configuration, file);
-            if (file.startsWith("text_encoder")) {
-                // the embedding table must fit Montage's own vocabulary
-                values.put("vocab_size", TinyClipVocabulary.size());
-            }
+            values.put(file, resource(configuration, file));
+        }
+        for (WeightLayout layout : layouts) {
+            // e.g. the text encoders write their tokenizer and size their embedding tables to it
+            layout.prepareRandomModel(folder, values);
+        }
+        Map<String, ModelConfig> configs = new LinkedHashMap<>();
+        for (Map.Entry<String, Map<String, Object>> e : values.entrySet()) {
+            String file = e.getKey();
             Path target = folder.resolve(file);
             Files.createDirectories(target.getParent());
-            JSON.writeValue(target.toFile(), values);
+            JSON.writeValue(target.toFile(), e.getValue());
             String key = file.endsWith("/config.json") ? file.substring(0, file.indexOf('/'))
                     : file.equals("resampler_config.json") ? "resampler_config" : null;
             if (key != null) {
-                configs.put(key, new ModelConfig(target.toString(), values));
+                configs.put(key, new ModelConfig(target.toString(), e.getValue()));
             }
         }
-        TinyClipVocabulary.write(folder.resolve("tokenizer"), "<|endoftext|>");
-        TinyClipVocabulary.write(folder.resolve("tokenizer_2"), "!");
         Map<String, Map<String, long[]>> shapes = new LinkedHashMap<>();
-        for (WeightLayout layout : layouts(registry)) {
+        for (WeightLayout layout : layouts) {
             layout.weightShapes(configs).forEach((key, tensors) ->
                     shapes.computeIfAbsent(key, k -> new LinkedHashMap<>()).putAll(tensors));
         }

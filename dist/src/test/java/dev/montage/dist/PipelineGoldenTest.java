@@ -34,41 +34,55 @@ class PipelineGoldenTest {
     @ParameterizedTest
     @CsvSource({"single_subject_euler, euler", "two_subjects_ddim, ddim", "plain_sdxl_euler, euler"})
     void wholeGeneration(String name, String scheduler) throws IOException {
-        Path dir = Golden.caseDir(name);
-        JsonNode json = new ObjectMapper().readTree(dir.resolve(name + ".json").toFile());
-        boolean subjects = json.has("phrases");
         PipelineBuilder builder = new PipelineBuilder(TestEngine.engine(),
                 ComponentRegistry.fromClasspath(getClass().getClassLoader()), ModelPaths.of(Golden.model()));
-        if (!subjects) {
+        if (!hasSubjects(name)) {
             builder.withoutSubjects();
         }
         try (GoldenTensors golden = GoldenTensors.open(name); AssembledPipeline assembled = builder.build()) {
-            GenerationRequest.Builder b = GenerationRequest.builder(json.get("prompt").asText())
-                    .negativePrompt(json.get("negative_prompt_used").asText())
-                    .size(json.get("width").asInt(), json.get("height").asInt())
-                    .steps(json.get("steps").asInt())
-                    .guidanceScale(json.get("guidance_scale").asDouble())
-                    .scheduler(scheduler)
-                    .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")));
-            if (subjects) {
-                b.imageScale(json.get("scale").asDouble());
-                for (int i = 0; i < json.get("phrases").size(); i++) {
-                    JsonNode box = json.get("boxes").get(i);
-                    BufferedImage picture = ImageIO.read(dir.resolve("subject_" + i + ".png").toFile());
-                    b.subject(Subject.of(picture, "subject_" + i + ".png", json.get("phrases").get(i).asText(),
-                            new Box(box.get(0).asDouble(), box.get(1).asDouble(), box.get(2).asDouble(),
-                                    box.get(3).asDouble())));
-                }
-            }
             Latents[] latents = new Latents[1];
-            GenerationResult result = assembled.pipeline().generate(b.build(), ProgressListener.NONE, latents);
+            GenerationResult result = assembled.pipeline().generate(request(name, scheduler, golden),
+                    ProgressListener.NONE, latents);
             golden.assertClose("final_latents", latents[0].values(), 1e-3);
-            BufferedImage expected = ImageIO.read(dir.resolve("image_0.png").toFile());
+            BufferedImage expected = ImageIO.read(Golden.caseDir(name).resolve("image_0.png").toFile());
             assertEquals(1, result.images().size());
             int worst = maxLevelDifference(expected, result.images().get(0));
             System.out.printf("golden %s/image_0.png: max level difference %d%n", name, worst);
             assertTrue(worst <= 1, name + ": image differs by " + worst + " levels");
         }
+    }
+
+    private static JsonNode parameters(String name) throws IOException {
+        return new ObjectMapper().readTree(Golden.caseDir(name).resolve(name + ".json").toFile());
+    }
+
+    /** Whether a case is an MS-Diffusion run (with subjects) rather than plain SDXL. */
+    static boolean hasSubjects(String name) throws IOException {
+        return parameters(name).has("phrases");
+    }
+
+    /** The request a golden case ran, starting from its own noise. */
+    static GenerationRequest request(String name, String scheduler, GoldenTensors golden) throws IOException {
+        Path dir = Golden.caseDir(name);
+        JsonNode json = parameters(name);
+        GenerationRequest.Builder b = GenerationRequest.builder(json.get("prompt").asText())
+                .negativePrompt(json.get("negative_prompt_used").asText())
+                .size(json.get("width").asInt(), json.get("height").asInt())
+                .steps(json.get("steps").asInt())
+                .guidanceScale(json.get("guidance_scale").asDouble())
+                .scheduler(scheduler)
+                .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")));
+        if (json.has("phrases")) {
+            b.imageScale(json.get("scale").asDouble());
+            for (int i = 0; i < json.get("phrases").size(); i++) {
+                JsonNode box = json.get("boxes").get(i);
+                BufferedImage picture = ImageIO.read(dir.resolve("subject_" + i + ".png").toFile());
+                b.subject(Subject.of(picture, "subject_" + i + ".png", json.get("phrases").get(i).asText(),
+                        new Box(box.get(0).asDouble(), box.get(1).asDouble(), box.get(2).asDouble(),
+                                box.get(3).asDouble())));
+            }
+        }
+        return b.build();
     }
 
     static int maxLevelDifference(BufferedImage a, BufferedImage b) {

@@ -1,6 +1,8 @@
 package dev.montage.api.spi;
 
 import dev.montage.api.host.ModelConfig;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -17,6 +19,20 @@ public interface WeightLayout {
      * @throws IllegalArgumentException naming a configuration that is missing or malformed
      */
     Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs);
+
+    /**
+     * Called before a host writes a random-weight model folder: writes the files this component reads besides
+     * configurations and weights (e.g. a tokenizer vocabulary) and adjusts the configuration values that depend on
+     * them (e.g. the vocabulary size), so a host needs no class of the plugin to write a complete model. Does
+     * nothing by default.
+     *
+     * @param folder  the model folder being written
+     * @param configs the configuration values still to be written, by file path relative to {@code folder}
+     *                (e.g. {@code text_encoder/config.json}); mutable
+     * @throws IOException when a file cannot be written
+     */
+    default void prepareRandomModel(Path folder, Map<String, Map<String, Object>> configs) throws IOException {
+    }
 
     /**
      * The configuration of a model key.

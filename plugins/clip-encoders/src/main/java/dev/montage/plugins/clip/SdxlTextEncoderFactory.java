@@ -6,6 +6,8 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.api.spi.WeightLayout;
+import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Map;
 
 /**
@@ -44,5 +46,19 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
                         ClipConfig.text(WeightLayout.require(configs, "text_encoder")), false),
                 "text_encoder_2", ClipTextModel.weightShapes(
                         ClipConfig.text(WeightLayout.require(configs, "text_encoder_2")), true));
+    }
+
+    /** Montage's own vocabulary ({@link TinyClipVocabulary}) in both tokenizer folders, sized into both encoders. */
+    @Override
+    public void prepareRandomModel(Path folder, Map<String, Map<String, Object>> configs) throws IOException {
+        TinyClipVocabulary.write(folder.resolve("tokenizer"), "<|endoftext|>");
+        TinyClipVocabulary.write(folder.resolve("tokenizer_2"), "!");
+        for (String encoder : new String[] {"text_encoder/config.json", "text_encoder_2/config.json"}) {
+            Map<String, Object> config = configs.get(encoder);
+            if (config == null) {
+                throw new IllegalArgumentException("a random model without " + encoder + "; given: " + configs.keySet());
+            }
+            config.put("vocab_size", TinyClipVocabulary.size());
+        }
     }
 }

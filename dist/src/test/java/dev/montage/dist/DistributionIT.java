@@ -1,0 +1,131 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.ProgressListener;
+import dev.montage.runtime.output.PngFiles;
+import dev.montage.runtime.pipeline.AssembledPipeline;
+import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestEngine;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.jar.JarOutputStream;
+import java.util.jar.Manifest;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The built distribution ({@code target/montage}) run as a user runs it: {@code bin/montage} in its own process,
+ * the built-in plugins loaded from {@code plugins/} through Felix, the embedded default model written into a fresh
+ * {@code MONTAGE_HOME}.
+ */
+class DistributionIT {
+    private static final String SUBJECT = "image=" + PluginSourcesIT.DISTRIBUTION.resolve("examples/ball.png")
+            + ",phrase=ball,box=0.1,0.1,0.6,0.6";
+
+    @TempDir
+    Path tmp;
+
+    private record Run(int code, String out, String err) {
+    }
+
+    private Run montage(String... args) throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(PluginSourcesIT.DISTRIBUTION.resolve("bin/montage")
+                .toString()));
+        command.addAll(List.of(args));
+        Path out = Files.createTempFile(tmp, "out", ".txt");
+        Path err = Files.createTempFile(tmp, "err", ".txt");
+        ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+        pb.environment().put("MONTAGE_HOME", tmp.resolve("home").toString());
+        pb.environment().put("JAVA_OPTS", "-Xmx2g");
+        Process process = pb.start();
+        if (!process.waitFor(5, TimeUnit.MINUTES)) {
+            process.destroyForcibly();
+            throw new AssertionError("montage " + String.join(" ", args) + " ran over 5 minutes");
+        }
+        Run run = new Run(process.exitValue(), Files.readString(out), Files.readString(err));
+        System.out.printf("montage %s -> %d%n%s%s", String.join(" ", args), run.code(), run.out(), run.err());
+        return run;
+    }
+
+    private Path samplePlugins(String sample) throws IOException {
+        Path extra = Files.createDirectories(tmp.resolve("extra"));
+        Files.copy(PluginSourcesIT.SAMPLES.resolve(sample), extra.resolve(sample));
+        Manifest manifest = new Manifest();
+        manifest.getMainAttributes().putValue("Manifest-Version", "1.0");
+        try (OutputStream file = Files.newOutputStream(extra.resolve("broken.jar"));
+                JarOutputStream jar = new JarOutputStream(file, manifest)) {
+            jar.flush();
+        }
+        return extra;
+    }
+
+    private static int[] pixels(BufferedImage image) {
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+
+    @Test
+    void generateOnTheEmbeddedDefaultGivesTheClasspathsPixels() throws Exception {
+        Path images = tmp.resolve("images");
+        Run run = montage("generate", "-p", "a ball on the beach", "--width", "64", "--height", "64", "--steps", "2",
+                "-s", SUBJECT, "-o", images.toString());
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.err().contains("RANDOM weights"), run.err());
+        Path png = Path.of(run.out().trim());
+        assertEquals(images.resolve("montage-0-00.png"), png);
+
+        // the same request in this JVM, wired from the classpath, on the model the process wrote
+        Path model = tmp.resolve("home/models/tiny-random-v1");
+        GenerationRequest request = GenerationRequest.builder("a ball on the beach").size(64, 64).steps(2)
+                .subject(SubjectSpec.parse(SUBJECT)).build();
+        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(),
+                ComponentRegistry.fromClasspath(getClass().getClassLoader()), ModelPaths.of(model)).build()) {
+            BufferedImage expected = assembled.pipeline().generate(request, ProgressListener.NONE).images().get(0);
+            assertArrayEquals(pixels(expected), pixels(ImageIO.read(png.toFile())));
+        }
+    }
+
+    @Test
+    void pluginsListsTheBuiltInBundlesAndAnotherFolder() throws Exception {
+        Run builtIn = montage("plugins");
+        assertEquals(0, builtIn.code(), builtIn.err());
+        assertTrue(builtIn.out().matches("(?s)KIND +ID +SOURCE +STATE\n.*"), builtIn.out());
+        assertTrue(builtIn.out().matches("(?s).*\ndenoising model +sdxl-unet +osgi:dev\\.montage\\.sdxl-unet +active\n.*"),
+                builtIn.out());
+        assertFalse(builtIn.out().contains("failed plugins"), builtIn.out());
+
+        Run extra = montage("plugins", "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_PF4J).toString());
+        assertEquals(1, extra.code(), "a broken plugin makes the listing fail: " + extra.err());
+        assertTrue(extra.out().matches(
+                "(?s).*\nscheduler +sample-euler-exponential +pf4j:sample-luminance +active\n.*"), extra.out());
+        assertTrue(extra.out().matches(
+                "(?s).*\ncondition preprocessor +luminance +pf4j:sample-luminance +active\n.*"), extra.out());
+        assertTrue(extra.out().matches("(?s).*\nfailed plugins:\n  broken\\.jar \\(.*broken\\.jar\\): neither an OSGi "
+                + "bundle.*"), extra.out());
+    }
+
+    @Test
+    void generateUsesTheSamplePluginsSchedulerAndNamesTheBrokenPlugin() throws Exception {
+        Run run = montage("generate", "-p", "a ball", "--width", "64", "--height", "64", "--steps", "2",
+                "--scheduler", "sample-euler-exponential", "-o", tmp.resolve("images").toString(),
+                "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_BUNDLE).toString());
+        assertEquals(0, run.code(), run.err());
+        assertTrue(run.err().contains("montage: plugin broken.jar ("), run.err());
+        try (var png = Files.newInputStream(Path.of(run.out().trim()))) {
+            assertEquals("sample-euler-exponential", PngFiles.readParameters(png).get("scheduler"));
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package dev.montage.runtime.registry;
+
+import dev.montage.api.MontageApi;
+import dev.montage.api.spi.ComponentFactory;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceConfigurationError;
+import java.util.ServiceLoader;
+import java.util.stream.Stream;
+import org.osgi.framework.Version;
+import org.osgi.framework.VersionRange;
+
+/**
+ * The plugins of one host, loaded at startup from three sources into one {@link ComponentRegistry}: the
+ * classpath ({@link ServiceLoader}: tests, IDEs, Montage embedded as a library), then the bundles of a plugins
+ * folder (embedded Apache Felix), then its PF4J plugins; each file of the folder goes to the source that understands
+ * it. Every component factory must accept the host's API ({@link ComponentFactory#apiVersionRange()} includes
+ * {@link MontageApi#VERSION}) and take a (kind, id) no earlier plugin took. Whatever fails (a file that is no plugin,
+ * a bundle that does not resolve, a plugin that throws in its start, an incompatible or duplicate component) is
+ * reported by name in {@link #reports()} and the rest still starts.
+ *
+ * <p>Components made by plugin factories run plugin code: keep this open while they are used, and close it after.
+ */
+public final class InstalledPlugins implements AutoCloseable {
+    private final ComponentRegistry registry = new ComponentRegistry();
+    private final List<PluginReport> reports = new ArrayList<>();
+    private final List<AutoCloseable> sources = new ArrayList<>();
+    private final Path work;
+
+    private InstalledPlugins(Path work) {
+        this.work = work;
+    }
+
+    /** Starts a configuration. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Where plugins come from. */
+    public static final class Builder {
+        private ClassLoader classpath;
+        private final List<Path> folders = new ArrayList<>();
+
+        private Builder() {
+        }
+
+        /** Registers the factories {@link ServiceLoader} finds with this class loader (first, before any folder). */
+        public Builder classpath(ClassLoader loader) {
+            this.classpath = loader;
+            return this;
+        }
+
+        /** Loads the bundles and PF4J plugins of a folder (a missing folder holds none). */
+        public Builder folder(Path folder) {
+            folders.add(folder);
+            return this;
+        }
+
+        /**
+         * Loads everything. Plugin problems are reported, not thrown.
+         *
+         * @throws UncheckedIOException when a folder cannot be listed or the work folder cannot be made
+         */
+        public InstalledPlugins load() {
+            InstalledPlugins plugins;
+            try {
+                plugins = new InstalledPlugins(Files.createTempDirectory("montage-plugins"));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot create a work folder for plugins", e);
+            }
+            try {
+                plugins.load(classpath, folders);
+            } catch (RuntimeException e) {
+                plugins.close();
+                throw e;
+            }
+            return plugins;
+        }
+    }
+
+    private void load(ClassLoader classpath, List<Path> folders) {
+        if (classpath != null) {
+            accept(fromClasspath(classpath));
+        }
+        Map<Path, String> bundles = new LinkedHashMap<>();
+        Map<Path, String> pf4j = new LinkedHashMap<>();
+        for (Path folder : folders) {
+            for (PluginFolder.Candidate c : PluginFolder.scan(folder)) {
+                switch (c.kind()) {
+                    case OSGI -> bundles.put(c.file(), c.name());
+                    case PF4J -> pf4j.put(c.file(), c.name());
+                    case UNKNOWN -> reports.add(PluginReport.failed(c.name(), c.file().toString(), c.why()));
+                }
+            }
+        }
+        if (!bundles.isEmpty()) {
+            OsgiPlugins osgi = OsgiPlugins.start(work.resolve("felix-cache"));
+            sources.add(osgi);
+            osgi.load(bundles).forEach(this::accept);
+        }
+        if (!pf4j.isEmpty()) {
+            Pf4jPlugins plugins = Pf4jPlugins.create(work.resolve("pf4j"));
+            sources.add(plugins);
+            plugins.load(pf4j).forEach(this::accept);
+        }
+    }
+
+    /** The classpath as one plugin; a provider that cannot be made is a problem of it, the others still count. */
+    @SuppressWarnings("rawtypes")
+    private static LoadedPlugin fromClasspath(ClassLoader loader) {
+        List<ComponentFactory<?>> factories = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        for (ServiceLoader.Provider<ComponentFactory> p : ServiceLoader.load(ComponentFactory.class, loader).stream()
+                .toList()) {
+            try {
+                factories.add(p.get());
+            } catch (ServiceConfigurationError e) {
+                problems.add(e.getMessage());
+            }
+        }
+        return new LoadedPlugin("classpath", "class path", true, factories, problems);
+    }
+
+    /** Registers a plugin's factories, refusing those of another API or with a taken (kind, id). */
+    private void accept(LoadedPlugin plugin) {
+        List<PluginReport.Component> components = new ArrayList<>();
+        for (ComponentFactory<?> f : plugin.factories()) {
+            String refusal = incompatibility(f);
+            if (refusal == null) {
+                try {
+                    registry.register(f, plugin.name());
+                } catch (IllegalStateException | NullPointerException e) {
+                    refusal = e.getMessage();
+                }
+            }
+            components.add(new PluginReport.Component(f.kind(), f.id(), f.description(), refusal));
+        }
+        reports.add(new PluginReport(plugin.name(), plugin.location(),
+                plugin.started() ? PluginReport.State.ACTIVE : PluginReport.State.FAILED, components,
+                plugin.problems()));
+    }
+
+    /** Why a factory cannot run on this host's API, or {@code null}. */
+    static String incompatibility(ComponentFactory<?> factory) {
+        String range = factory.apiVersionRange();
+        try {
+            if (new VersionRange(range).includes(Version.parseVersion(MontageApi.VERSION))) {
+                return null;
+            }
+            return "built for API " + range + ", the host's API is " + MontageApi.VERSION;
+        } catch (IllegalArgumentException | NullPointerException e) {
+            return "its API version range '" + range + "' is not an OSGi version range such as [0.1,0.2)";
+        }
+    }
+
+    /** The registry of every accepted component. */
+    public ComponentRegistry registry() {
+        return registry;
+    }
+
+    /** Every plugin, in load order: the classpath, then the folders' bundles, then their PF4J plugins. */
+    public List<PluginReport> reports() {
+        return List.copyOf(reports);
+    }
+
+    /** The plugins that failed or had a component refused. */
+    public List<PluginReport> problems() {
+        return reports.stream().filter(r -> !r.healthy()).toList();
+    }
+
+    /** Stops PF4J plugins and the OSGi framework, and deletes the work folder. */
+    @Override
+    public void close() {
+        RuntimeException failure = null;
+        for (int i = sources.size() - 1; i >= 0; i--) {
+            try {
+                sources.get(i).close();
+            } catch (Exception e) {
+                if (failure == null) {
+                    failure = new IllegalStateException("cannot stop the plugins: " + e.getMessage(), e);
+                }
+            }
+        }
+        sources.clear();
+        try (Stream<Path> files = Files.walk(work)) {
+            for (Path p : files.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        } catch (IOException e) {
+            if (failure == null) {
+                failure = new UncheckedIOException("cannot delete the plugin work folder " + work, e);
+            }
+        }
+        if (failure != null) {
+            throw failure;
+        }
+    }
+}
