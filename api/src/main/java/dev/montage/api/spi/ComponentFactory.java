@@ -3,9 +3,12 @@ package dev.montage.api.spi;
 import dev.montage.api.host.ComponentContext;
 
 /**
- * The one thing a plugin exports: a factory of one component, found by the host through
- * {@link java.util.ServiceLoader}, an OSGi bundle or a PF4J plugin, and registered under
- * ({@link #kind()}, {@link #id()}).
+ * The one thing a plugin exports: a factory of one component, registered under ({@link #kind()}, {@link #id()}).
+ * A plugin lists its factories (public classes with a public no-argument constructor) in
+ * {@code META-INF/services/dev.montage.api.spi.ComponentFactory}; the host reads that file whether the jar is on the
+ * classpath ({@link java.util.ServiceLoader}), installed as an OSGi bundle or loaded as a PF4J plugin (an OSGi
+ * bundle may also register factories as OSGi services). This interface is also the PF4J extension point, without
+ * extending PF4J's marker interface: the api knows no plugin framework.
  *
  * @param <T> the component interface, {@code kind().type()}
  */

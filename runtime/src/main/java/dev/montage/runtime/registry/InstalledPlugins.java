@@ -131,20 +131,25 @@ public final class InstalledPlugins implements AutoCloseable {
     /** Registers a plugin's factories, refusing those of another API or with a taken (kind, id). */
     private void accept(LoadedPlugin plugin) {
         List<PluginReport.Component> components = new ArrayList<>();
+        List<String> problems = new ArrayList<>(plugin.problems());
         for (ComponentFactory<?> f : plugin.factories()) {
-            String refusal = incompatibility(f);
-            if (refusal == null) {
-                try {
-                    registry.register(f, plugin.name());
-                } catch (IllegalStateException | NullPointerException e) {
-                    refusal = e.getMessage();
+            try {
+                String refusal = incompatibility(f);
+                if (refusal == null) {
+                    try {
+                        registry.register(f, plugin.name());
+                    } catch (IllegalStateException | NullPointerException e) {
+                        refusal = e.getMessage();
+                    }
                 }
+                components.add(new PluginReport.Component(f.kind(), f.id(), f.description(), refusal));
+            } catch (RuntimeException | LinkageError e) {
+                // plugin code answering kind(), id() or description() must not stop the host
+                problems.add(f.getClass().getName() + " cannot describe itself: " + e);
             }
-            components.add(new PluginReport.Component(f.kind(), f.id(), f.description(), refusal));
         }
         reports.add(new PluginReport(plugin.name(), plugin.location(),
-                plugin.started() ? PluginReport.State.ACTIVE : PluginReport.State.FAILED, components,
-                plugin.problems()));
+                plugin.started() ? PluginReport.State.ACTIVE : PluginReport.State.FAILED, components, problems));
     }
 
     /** Why a factory cannot run on this host's API, or {@code null}. */
