@@ -108,19 +108,22 @@ final class BenchCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** One line per figure: stage, dtype, size, subjects, median / min / max seconds, runs, peak RSS, note. */
+    /**
+     * One line per figure: stage, dtype, size, subjects, median / min / max wall seconds, median process CPU seconds,
+     * runs, peak RSS, note.
+     */
     static String table(List<BenchResult> results) {
         StringBuilder b = new StringBuilder();
-        String format = "%-18s %-9s %5s %4s %10s %10s %10s %4s %10s  %s%n";
+        String format = "%-18s %-9s %5s %4s %10s %10s %10s %10s %4s %10s  %s%n";
         b.append(String.format(Locale.ROOT, format, "stage", "dtype", "size", "subj", "median s", "min s", "max s",
-                "runs", "peak RSS", "note"));
+                "cpu s", "runs", "peak RSS", "note"));
         for (BenchResult r : results) {
             boolean ran = !r.seconds().isEmpty();
             b.append(String.format(Locale.ROOT, format, r.stage(), r.dtype(), r.size() == null ? "-" : r.size(),
                     r.subjects() == null ? "-" : r.subjects(), ran ? seconds(r.median()) : "-",
                     ran ? seconds(r.seconds().stream().mapToDouble(Double::doubleValue).min().orElseThrow()) : "-",
                     ran ? seconds(r.seconds().stream().mapToDouble(Double::doubleValue).max().orElseThrow()) : "-",
-                    r.seconds().size(), r.peakRss() == null ? "-"
+                    r.cpuSeconds().isEmpty() ? "-" : seconds(BenchResult.median(r.cpuSeconds())), r.seconds().size(), r.peakRss() == null ? "-"
                             : String.format(Locale.ROOT, "%.2f GiB", r.peakRss() / GIB),
                     r.note() == null ? "" : r.note()));
         }
@@ -158,6 +161,8 @@ final class BenchCommand implements Callable<Integer> {
             row.put("subjects", r.subjects());
             row.put("median_s", r.seconds().isEmpty() ? null : r.median());
             row.put("seconds", r.seconds());
+            row.put("median_cpu_s", r.cpuSeconds().isEmpty() ? null : BenchResult.median(r.cpuSeconds()));
+            row.put("cpu_seconds", r.cpuSeconds());
             row.put("peak_rss_bytes", r.peakRss());
             row.put("details", r.details());
             row.put("note", r.note());

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import com.sun.management.OperatingSystemMXBean;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
@@ -36,6 +37,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
@@ -175,8 +177,40 @@ final class Benchmark {
         }
     }
 
-    /** Seconds of the measured runs, the first run's seconds, and what the last run returned (when kept). */
-    private record Timing(List<Double> seconds, double first, NDList kept) {
+    /** The measured runs, the first run's wall seconds, and what the last run returned (when kept). */
+    private record Timing(Runs runs, double first, NDList kept) {
+    }
+
+    /** Wall and process CPU seconds of the measured runs of one figure. */
+    private static final class Runs {
+        private static final OperatingSystemMXBean OS = ManagementFactory.getPlatformMXBean(
+                OperatingSystemMXBean.class);
+        final List<Double> wall = new ArrayList<>();
+        final List<Double> cpu = new ArrayList<>();
+        private long wallStart;
+        private long cpuStart;
+
+        void start() {
+            wallStart = System.nanoTime();
+            cpuStart = OS.getProcessCpuTime();
+        }
+
+        /**
+         * Ends a run and keeps its figures when it is a measured one (not a warm-up).
+         *
+         * @return its wall seconds
+         */
+        double stop(boolean measured) {
+            double seconds = (System.nanoTime() - wallStart) / 1e9;
+            long cpuEnd = OS.getProcessCpuTime();
+            if (measured) {
+                wall.add(seconds);
+                if (cpuStart >= 0 && cpuEnd >= 0) {
+                    cpu.add((cpuEnd - cpuStart) / 1e9);
+                }
+            }
+            return seconds;
+        }
     }
 
     /** The stages of one compute dtype on one engine. */
@@ -404,13 +438,14 @@ final class Benchmark {
                         "unet", "vae"), List.of("ms_adapter"));
             }
             ProcessMemory.resetPeak();
-            long start = System.nanoTime();
+            Runs load = new Runs();
+            load.start();
             try (AssembledPipeline assembled = new PipelineBuilder(engine, registry, ModelPaths.of(model))
                     .build()) {
+                load.stop(true);
                 if (settings.times(Stage.LOAD)) {
-                    results.add(new BenchResult("load pipeline", dtypeName, null, null,
-                            List.of(seconds(start)), peak(), Map.of(), null));
-                    report(results.get(results.size() - 1));
+                    add(new BenchResult("load pipeline", dtypeName, null, null, load.wall, load.cpu, peak(), Map.of(),
+                            null));
                 }
                 for (int size : settings.sizes()) {
                     for (int n : settings.subjects()) {
@@ -429,7 +464,7 @@ final class Benchmark {
             }
             GenerationRequest request = b.build();
             ProcessMemory.resetPeak();
-            List<Double> seconds = new ArrayList<>();
+            Runs runs = new Runs();
             List<Double> steps = new ArrayList<>();
             List<Double> encode = new ArrayList<>();
             List<Double> decode = new ArrayList<>();
@@ -437,12 +472,11 @@ final class Benchmark {
             StepRecorder last = null;
             for (int run = -settings.warmup(); run < settings.runs(); run++) {
                 StepRecorder recorder = new StepRecorder();
-                long start = System.nanoTime();
+                runs.start();
                 assembled.pipeline().generate(request, recorder);
-                double s = seconds(start);
+                double s = runs.stop(run >= 0);
                 first = Double.isNaN(first) ? s : first;
                 if (run >= 0) {
-                    seconds.add(s);
                     steps.addAll(recorder.stepSeconds().subList(Math.min(1, settings.steps() - 1), settings.steps()));
                     encode.add(recorder.encodeSeconds());
                     decode.add(recorder.decodeSecondsUntil(System.nanoTime()));
@@ -457,10 +491,8 @@ final class Benchmark {
             details.put("encode_s_median", BenchResult.median(encode));
             details.put("decode_s_median", BenchResult.median(decode));
             details.put("rss_after_step_bytes", last.residentAfterStep());
-            BenchResult result = new BenchResult("generate", dtypeName, size, n, seconds, peak(), details,
-                    settings.steps() + " steps");
-            results.add(result);
-            report(result);
+            add(new BenchResult("generate", dtypeName, size, n, runs.wall, runs.cpu, peak(), details,
+                    settings.steps() + " steps"));
         }
 
         /** Loads a component, timed as {@code load <name>} ({@code runs} loads) when the load stage is on. */
@@ -471,27 +503,24 @@ final class Benchmark {
                 return create.get();
             }
             ProcessMemory.resetPeak();
-            List<Double> seconds = new ArrayList<>();
+            Runs runs = new Runs();
             T loaded = null;
             for (int i = 0; i < settings.runs(); i++) {
                 close(loaded);
-                long start = System.nanoTime();
+                runs.start();
                 loaded = create.get();
-                seconds.add(seconds(start));
+                runs.stop(true);
             }
-            BenchResult result = new BenchResult("load " + name, dtypeName, null, null, seconds, peak(), Map.of(),
-                    null);
-            results.add(result);
-            report(result);
+            add(new BenchResult("load " + name, dtypeName, null, null, runs.wall, runs.cpu, peak(), Map.of(), null));
             return loaded;
         }
 
         /** Reads a file once from start to end, as the baseline of loading it ({@code runs} times). */
         private void readFile(String stage, Path file) {
-            List<Double> seconds = new ArrayList<>();
+            Runs runs = new Runs();
             ByteBuffer buffer = ByteBuffer.allocateDirect(8 << 20);
             for (int i = 0; i < settings.runs(); i++) {
-                long start = System.nanoTime();
+                runs.start();
                 try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
                     while (channel.read(buffer.clear()) > 0) {
                         // the bytes are not needed, only the time it takes to bring them in
@@ -499,12 +528,10 @@ final class Benchmark {
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot read " + file, e);
                 }
-                seconds.add(seconds(start));
+                runs.stop(true);
             }
-            BenchResult result = new BenchResult(stage, dtypeName, null, null, seconds, null,
-                    Map.of("file", file.toString(), "bytes", file.toFile().length()), null);
-            results.add(result);
-            report(result);
+            add(new BenchResult(stage, dtypeName, null, null, runs.wall, runs.cpu, null,
+                    Map.of("file", file.toString(), "bytes", file.toFile().length()), null));
         }
 
         /**
@@ -514,40 +541,37 @@ final class Benchmark {
          */
         private Timing time(NDManager keep, Function<NDManager, NDList> body) {
             ProcessMemory.resetPeak();
-            List<Double> seconds = new ArrayList<>();
+            Runs runs = new Runs();
             double first = Double.NaN;
             NDList kept = null;
             for (int run = -settings.warmup(); run < settings.runs(); run++) {
                 try (NDManager scope = engine.manager().newSubManager()) {
-                    long start = System.nanoTime();
+                    runs.start();
                     NDList out = body.apply(scope);
                     out.head().flatten().get(0).toType(DataType.FLOAT32, false).getFloat();
-                    double s = seconds(start);
+                    double s = runs.stop(run >= 0);
                     first = Double.isNaN(first) ? s : first;
-                    if (run >= 0) {
-                        seconds.add(s);
-                    }
                     if (run == settings.runs() - 1 && keep != null) {
                         out.attach(keep);
                         kept = out;
                     }
                 }
             }
-            return new Timing(seconds, first, kept);
+            return new Timing(runs, first, kept);
         }
 
         private void record(String stage, Integer size, Integer subjects, Timing t, Map<String, Object> extra) {
             Map<String, Object> details = new LinkedHashMap<>(extra);
             details.put("first_run_s", t.first());
-            BenchResult result = new BenchResult(stage, dtypeName, size, subjects, t.seconds(), peak(), details,
-                    null);
-            results.add(result);
-            report(result);
+            add(new BenchResult(stage, dtypeName, size, subjects, t.runs().wall, t.runs().cpu, peak(), details, null));
         }
 
-        private void report(BenchResult r) {
-            log.printf(Locale.ROOT, "montage bench: %-18s %-9s %5s %3s  %8.3f s  peak RSS %s%n", r.stage(), r.dtype(),
-                    r.size() == null ? "" : r.size(), r.subjects() == null ? "" : r.subjects(), r.median(),
+        /** Keeps a figure and reports it on the log right away (a full-size run takes many minutes). */
+        private void add(BenchResult r) {
+            results.add(r);
+            log.printf(Locale.ROOT, "montage bench: %-18s %-9s %5s %3s  %8.3f s (cpu %.3f s)  peak RSS %s%n",
+                    r.stage(), r.dtype(), r.size() == null ? "" : r.size(), r.subjects() == null ? "" : r.subjects(),
+                    r.median(), BenchResult.median(r.cpuSeconds()),
                     r.peakRss() == null ? "?" : String.format(Locale.ROOT, "%.2f GiB", r.peakRss() / GIB));
             log.flush();
         }
@@ -567,7 +591,7 @@ final class Benchmark {
             if (available.isPresent() && bytes > available.getAsLong()) {
                 String why = String.format(Locale.ROOT, "skipped: %s needs about %.1f GiB of weights in %s, the "
                         + "machine has %.1f GiB available", what, bytes / GIB, dtypeName, available.getAsLong() / GIB);
-                results.add(BenchResult.skipped("load " + what, dtypeName, null, null, why));
+                add(BenchResult.skipped("load " + what, dtypeName, null, null, why));
                 throw new DoesNotFit(why);
             }
         }
@@ -658,10 +682,6 @@ final class Benchmark {
     private static Long peak() {
         OptionalLong peak = ProcessMemory.peakResidentBytes();
         return peak.isPresent() ? peak.getAsLong() : null;
-    }
-
-    private static double seconds(long startNanos) {
-        return (System.nanoTime() - startNanos) / 1e9;
     }
 
     private static void close(Object component) {

@@ -60,8 +60,8 @@ class BenchCommandTest {
         assertEquals(0, o.code(), o.err());
 
         List<String> lines = o.out().lines().toList();
-        assertTrue(lines.get(0).matches("stage\\s+dtype\\s+size\\s+subj\\s+median s\\s+min s\\s+max s\\s+runs\\s+"
-                + "peak RSS\\s+note"), lines.get(0));
+        assertTrue(lines.get(0).matches("stage\\s+dtype\\s+size\\s+subj\\s+median s\\s+min s\\s+max s\\s+cpu s\\s+"
+                + "runs\\s+peak RSS\\s+note"), lines.get(0));
         Set<String> tableStages = new LinkedHashSet<>();
         for (String line : lines.subList(1, lines.size() - 1)) {
             tableStages.add(line.substring(0, 18).trim());
@@ -81,6 +81,7 @@ class BenchCommandTest {
             jsonStages.add(r.path("stage").asText());
             assertEquals(1, r.path("seconds").size(), r.toString());
             assertTrue(r.path("median_s").asDouble() > 0, r.toString());
+            assertEquals(1, r.path("cpu_seconds").size(), r.toString());
         }
         assertEquals(STAGES, jsonStages);
         for (JsonNode r : results) {
@@ -102,7 +103,7 @@ class BenchCommandTest {
         assertEquals(0, o.code(), o.err());
         List<String> rows = o.out().lines().filter(l -> l.startsWith("unet step")).toList();
         assertEquals(1, rows.size(), o.out());
-        assertTrue(rows.get(0).matches("unet step \\(cfg\\)\\s+float32\\s+64\\s+2\\s+[0-9.]+\\s+[0-9.]+\\s+[0-9.]+\\s+2.*"),
+        assertTrue(rows.get(0).matches("unet step \\(cfg\\)\\s+float32\\s+64\\s+2(\\s+[0-9.]+){4}\\s+2\\s.*"),
                 rows.get(0));
         assertEquals(3, o.out().lines().count(), "header, one figure, machine line");
     }
