@@ -272,7 +272,7 @@ final class Benchmark {
                             long side = size / factor;
                             Timing t = time(null, scope -> new NDList(decoder.decode(scope,
                                     random(scope, 0, 1, 4, side, side))));
-                            record("vae decode", size, null, t, Map.of());
+                            record("vae decode", size, null, t);
                         }
                     }
                     return factor;
@@ -300,14 +300,14 @@ final class Benchmark {
                         return new NDList(uncond.tokens(), uncond.pooled(), cond.tokens(), cond.pooled());
                     });
                     if (settings.times(Stage.PROMPT)) {
-                        record("prompt encoding", null, null, prompt, Map.of());
+                        record("prompt encoding", null, null, prompt);
                     }
                     int n = settings.maxSubjects();
                     NDList phrases = null;
                     if (n > 0) {
                         Timing t = time(kept, scope -> new NDList(encoder.encodePhrases(scope, phrases(n))));
                         if (settings.times(Stage.PROMPT)) {
-                            record("phrase encoding", null, n, t, Map.of());
+                            record("phrase encoding", null, n, t);
                         }
                         phrases = t.kept();
                     }
@@ -328,7 +328,7 @@ final class Benchmark {
                     for (int n : subjectCounts()) {
                         Timing t = time(kept, scope -> new NDList(encoder.encode(scope, pictures(n))));
                         if (settings.times(Stage.SUBJECTS)) {
-                            record("subject encoding", null, n, t, Map.of());
+                            record("subject encoding", null, n, t);
                         }
                         embeds.put(n, t.kept().head());
                     }
@@ -362,7 +362,7 @@ final class Benchmark {
                                     1));
                         });
                         if (settings.times(Stage.RESAMPLER)) {
-                            record("resampler", null, n, t, Map.of());
+                            record("resampler", null, n, t);
                         }
                         tokens.put(n, t.kept().head());
                     }
@@ -427,7 +427,7 @@ final class Benchmark {
                         contextTokens, pooled, timeIds, null);
                 // one generation context for all runs: later runs are later steps of the same generation
                 Timing t = time(null, scope -> new NDList(unet.predictNoise(scope, input, ctx)));
-                record("unet step (cfg)", size, n, t, Map.of());
+                record("unet step (cfg)", size, n, t);
             }
         }
 
@@ -560,10 +560,9 @@ final class Benchmark {
             return new Timing(runs, first, kept);
         }
 
-        private void record(String stage, Integer size, Integer subjects, Timing t, Map<String, Object> extra) {
-            Map<String, Object> details = new LinkedHashMap<>(extra);
-            details.put("first_run_s", t.first());
-            add(new BenchResult(stage, dtypeName, size, subjects, t.runs().wall, t.runs().cpu, peak(), details, null));
+        private void record(String stage, Integer size, Integer subjects, Timing t) {
+            add(new BenchResult(stage, dtypeName, size, subjects, t.runs().wall, t.runs().cpu, peak(),
+                    Map.of("first_run_s", t.first()), null));
         }
 
         /** Keeps a figure and reports it on the log right away (a full-size run takes many minutes). */
