@@ -31,15 +31,27 @@ final class EmbeddedModel {
 
     /** The embedded model folder, written first if absent; says plainly that its weights are random. */
     static Path ensure(ComponentRegistry registry, PrintWriter err) throws IOException {
-        Path folder = cacheHome().resolve("models").resolve(NAME);
+        Path folder = cached(NAME, "tiny", TensorDType.F32, registry, err);
+        err.println("montage: using the embedded default model " + folder
+                + " (RANDOM weights: images show noise, not subjects; configure real weights with --model)");
+        return folder;
+    }
+
+    /**
+     * A random model of a configuration in the cache folder under {@code name}, written first (seed 0) if absent.
+     * Another process may write the same model at the same time: each writes beside the final place and renames,
+     * so a crash or a race never leaves a half model behind.
+     */
+    static Path cached(String name, String configuration, TensorDType dtype, ComponentRegistry registry,
+            PrintWriter err) throws IOException {
+        Path folder = cacheHome().resolve("models").resolve(name);
         if (!Files.isRegularFile(folder.resolve(RandomModel.MARKER))) {
-            err.println("montage: no model configured; writing the embedded default (tiny, RANDOM weights) to "
-                    + folder);
+            err.println("montage: writing the " + configuration + " model with RANDOM weights to " + folder);
+            err.flush();
             Files.createDirectories(folder.getParent());
-            // written beside its final place and renamed, so a crash never leaves a half model behind
-            Path tmp = Files.createTempDirectory(folder.getParent(), NAME + ".tmp");
+            Path tmp = Files.createTempDirectory(folder.getParent(), name + ".tmp");
             try {
-                RandomModel.write(tmp, "tiny", TensorDType.F32, 0, registry);
+                RandomModel.write(tmp, configuration, dtype, 0, registry);
                 try {
                     Files.move(tmp, folder, StandardCopyOption.ATOMIC_MOVE);
                 } catch (AtomicMoveNotSupportedException | FileAlreadyExistsException e) {
@@ -51,8 +63,6 @@ final class EmbeddedModel {
                 deleteTree(tmp);
             }
         }
-        err.println("montage: using the embedded default model " + folder
-                + " (RANDOM weights: images show noise, not subjects; configure real weights with --model)");
         return folder;
     }
 

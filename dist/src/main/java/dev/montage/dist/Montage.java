@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 /** The {@code montage} command. */
 @Command(name = "montage", mixinStandardHelpOptions = true, versionProvider = Montage.Version.class,
         description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
-        subcommands = {GenerateCommand.class, PreprocessCommand.class, PluginsCommand.class})
+        subcommands = {GenerateCommand.class, PreprocessCommand.class, PluginsCommand.class, BenchCommand.class})
 public final class Montage {
 
     /** Runs the command line and exits with its code. */
@@ -16,6 +16,11 @@ public final class Montage {
 
     /** Runs the command line and returns its exit code (for tests and embedding). */
     public static int run(String... args) {
+        return commandLine().execute(args);
+    }
+
+    /** The command line with Montage's error reporting, for callers that redirect its output. */
+    static CommandLine commandLine() {
         CommandLine cli = new CommandLine(new Montage());
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
             // a user error is reported as one line naming what is wrong; anything else keeps its stack trace
@@ -26,7 +31,7 @@ public final class Montage {
             }
             throw e;
         });
-        return cli.execute(args);
+        return cli;
     }
 
     /** The version from the jar manifest. */

@@ -2,7 +2,6 @@ package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.SubjectLayout;
@@ -31,10 +30,11 @@ import java.util.regex.Pattern;
  * scale. Self-attention layers get plain attention.
  *
  * <p>The box masks are computed once per generation and grid size and kept in the {@link GenerationContext}
- * ({@link LayoutState}); their arrays belong to the manager that owns the encoder context (the generation's), so
- * they end with it. With auto layout the text probabilities are computed explicitly, each layer accumulates its
- * phrase attention maps there, and from the layout's start step on the masks come from those maps. Without a
- * {@code SubjectLayout} (a generation without subjects) the layers are plain cross-attention over the text.
+ * ({@link LayoutState}), and so are the text and subject tokens' keys and values ({@link ContextProjections}); these
+ * arrays belong to the manager that owns the encoder context (the generation's), so they end with it. With auto
+ * layout the text probabilities are computed explicitly, each layer accumulates its phrase attention maps there, and
+ * from the layout's start step on the masks come from those maps. Without a {@code SubjectLayout} (a generation
+ * without subjects) the layers are plain cross-attention over the text.
  */
 final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
     /** Names inside the checkpoint's {@code ms_adapter} dictionary: {@code <processor index>.to_k_ip.weight}. */
@@ -145,13 +145,15 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         }
         SubjectLayout layout = ctx.get(SubjectLayout.KEY);
         long tokens = context.getShape().get(1);
+        ContextProjections projections = ContextProjections.of(ctx);
         if (layout == null) {
             if (tokens != textTokens) {
                 throw new IllegalArgumentException("layer " + layer.name() + ": the context has " + tokens
                         + " tokens but the generation context holds no SubjectLayout describing tokens beyond the "
                         + textTokens + " text tokens");
             }
-            return DefaultAttention.attend(layer, hidden, context);
+            return DefaultAttention.crossAttend(layer, hidden, projections.get(layer, context, 0, tokens, layer::key,
+                    layer::value));
         }
         long batch = hidden.getShape().get(0);
         if (tokens != layout.textTokens() + layout.imageTokens() || layout.boxes().length != batch) {
@@ -164,15 +166,16 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         LayoutState state = LayoutState.of(ctx, layout);
         NDManager owner = context.getManager();
         NDManager caller = hidden.getManager();
+        ContextProjections.KeyValue text = projections.get(layer, context, 0, layout.textTokens(), layer::key,
+                layer::value);
+        ContextProjections.KeyValue image = projections.get(ip, context, layout.textTokens(), tokens, ip.key()::apply,
+                ip.value()::apply);
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
-            NDArray c = Scopes.borrow(context, scope);
-            NDArray text = c.get(new NDIndex(":, :{}", layout.textTokens()));
-            NDArray image = c.get(new NDIndex(":, {}:", layout.textTokens()));
             int heads = layer.heads();
             NDArray q = Heads.split(layer.query(x), heads);
-            NDArray k = Heads.split(layer.key(text), heads);
-            NDArray v = Heads.split(layer.value(text), heads);
+            NDArray k = Heads.split(text.key(scope), heads);
+            NDArray v = Heads.split(text.value(scope), heads);
             NDArray textOut;
             LayoutTensors masks;
             if (layout.autoLayout().isPresent()) {
@@ -185,11 +188,11 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
                 textOut = kernels.scaledDotProductAttention(q, k, v, null);
                 masks = state.boxTensors(gridHeight, gridWidth, owner, kernels, dtype);
             }
-            NDArray ipValue = ip.value().apply(image);
+            NDArray ipValue = image.value(scope);
             if (masks.valueScale() != null) {
                 ipValue = ipValue.mul(masks.valueScale());
             }
-            NDArray imageOut = kernels.scaledDotProductAttention(q, Heads.split(ip.key().apply(image), heads),
+            NDArray imageOut = kernels.scaledDotProductAttention(q, Heads.split(image.key(scope), heads),
                     Heads.split(ipValue, heads), masks.bias());
             NDArray combined = Heads.merge(textOut).add(Heads.merge(imageOut).mul(masks.rowWeight()));
             NDArray out = layer.output(combined);

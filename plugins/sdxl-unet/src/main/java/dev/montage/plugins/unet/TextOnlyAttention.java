@@ -1,10 +1,7 @@
 package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
 
@@ -29,12 +26,11 @@ final class TextOnlyAttention implements AttentionProcessor {
     @Override
     public NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
             GenerationContext ctx) {
-        if (context == null || context.getShape().get(1) <= textTokens) {
-            return DefaultAttention.attend(layer, hidden, context);
+        if (context == null) {
+            return DefaultAttention.attend(layer, hidden, null);
         }
-        try (NDManager scope = hidden.getManager().newSubManager()) {
-            NDArray text = Scopes.borrow(context, scope).get(new NDIndex(":, :{}", textTokens));
-            return DefaultAttention.attend(layer, hidden, text);
-        }
+        long text = Math.min(textTokens, context.getShape().get(1));
+        return DefaultAttention.crossAttend(layer, hidden, ContextProjections.of(ctx).get(layer, context, 0, text,
+                layer::key, layer::value));
     }
 }

@@ -122,10 +122,12 @@ class AutoLayoutTest {
             NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77 + layout.imageTokens(), 64);
             int before = m.getManagedArrays().size();
             attention.forward(layer, hidden, context, 4, 4, ctx);
-            assertEquals(before + 1 + 1 + 2, m.getManagedArrays().size(), "output, map sum, box bias and weights");
+            assertEquals(before + 1 + 1 + 2 + 4, m.getManagedArrays().size(),
+                    "output, map sum, box bias and weights, text and image keys and values");
             for (int call = 2; call <= CALLS; call++) {
                 attention.forward(layer, hidden, context, 4, 4, ctx);
-                assertEquals(before + call + 1 + 2, m.getManagedArrays().size(), "call " + call + " adds its output");
+                assertEquals(before + call + 1 + 2 + 4, m.getManagedArrays().size(),
+                        "call " + call + " adds its output");
             }
         }
     }

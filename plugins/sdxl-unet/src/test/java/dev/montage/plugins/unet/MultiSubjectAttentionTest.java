@@ -157,7 +157,7 @@ class MultiSubjectAttentionTest {
     }
 
     @Test
-    void masksAreComputedOncePerGenerationAndGridSize() {
+    void masksAndContextProjectionsAreComputedOncePerGeneration() {
         Random random = new Random(9);
         SubjectLayout layout = GoldenModel.layout(new float[][][] {new float[2][4], {randomBox(random),
                 randomBox(random)}}, 0.6, null);
@@ -171,7 +171,8 @@ class MultiSubjectAttentionTest {
             int afterFirst = m.getManagedArrays().size();
             attention.forward(layer, hidden, context, 8, 6, ctx);
             assertEquals(afterFirst + 1, m.getManagedArrays().size(), "a second call adds only its output");
-            assertEquals(before + 1 + 2, afterFirst, "the first call adds its output, the bias and the row weights");
+            assertEquals(before + 1 + 2 + 4, afterFirst, "the first call adds its output, the bias, the row weights "
+                    + "and the text and image tokens' keys and values");
             assertSame(MultiSubjectAttention.mask(ctx, layout, 8, 6), MultiSubjectAttention.mask(ctx, layout, 8, 6));
         }
     }

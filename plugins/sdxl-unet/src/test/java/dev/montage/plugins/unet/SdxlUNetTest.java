@@ -144,7 +144,7 @@ class SdxlUNetTest {
     }
 
     @Test
-    void aCallLeavesOnlyItsOutputAndTheGenerationsMasksBehind() {
+    void aCallLeavesOnlyItsOutputAndTheGenerationsMasksAndProjectionsBehind() {
         Random random = new Random(2);
         SubjectLayout layout = GoldenModel.layout(new float[][][] {new float[1][4],
                 {MultiSubjectAttentionTest.randomBox(random)}}, 0.6, null);
@@ -165,7 +165,10 @@ class SdxlUNetTest {
                 int afterFirst = m.getManagedArrays().size();
                 NDArray second = unet.predictNoise(m, input, ctx);
                 assertArrayEquals(first.toFloatArray(), second.toFloatArray());
-                assertEquals(inputs + 1 + 2, afterFirst, "the output, and bias + row weights of the one 4x4 grid");
+                int crossLayers = (int) unet.config().attentionLayers().stream()
+                        .filter(UNetConfig.AttentionSpec::isCrossAttention).count();
+                assertEquals(inputs + 1 + 2 + 4 * crossLayers, afterFirst, "the output, bias + row weights of the one "
+                        + "4x4 grid, and each cross-attention's text and image keys and values");
                 assertEquals(afterFirst + 1, m.getManagedArrays().size(), "later steps add only their output");
             }
             assertEquals(engine, TestEngine.manager().getManagedArrays().size());

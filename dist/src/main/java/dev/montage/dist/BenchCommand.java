@@ -1,0 +1,178 @@
+package dev.montage.dist;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code montage bench}: per-stage wall time and peak resident memory on a model folder, by default a full-size
+ * SDXL + MS-Diffusion model with random fp16 weights written once into the cache folder. Prints a table and
+ * optionally writes the figures as JSON. See {@link Benchmark} for what each stage measures.
+ */
+@Command(name = "bench", mixinStandardHelpOptions = true,
+        description = "Measure model load, prompt and subject encoding, resampler, one guided UNet step, VAE decode "
+                + "and whole generations: median wall time of several runs and peak resident memory.")
+final class BenchCommand implements Callable<Integer> {
+    /** Bump when the sdxl layout or the random writer changes, so old caches are not reused. */
+    static final String SDXL_MODEL = "sdxl-random-f16-v1";
+    private static final float GIB = 1 << 30;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--model", description = "MS-Diffusion model folder (default: a random model of --config, "
+            + "written once into the cache folder).")
+    Path model;
+
+    @Option(names = "--config", description = "Random model when no --model is given: sdxl (full size, about 11 GB "
+            + "of fp16 weights) or tiny (default ${DEFAULT-VALUE}).")
+    String config = "sdxl";
+
+    @Option(names = "--sizes", split = ",", description = "Square image sizes in pixels (default ${DEFAULT-VALUE}).")
+    List<Integer> sizes = List.of(512);
+
+    @Option(names = "--subjects", split = ",", description = "Subject counts 0..4; 0 is plain SDXL attention "
+            + "(default ${DEFAULT-VALUE}).")
+    List<Integer> subjects = List.of(2);
+
+    @Option(names = "--dtypes", split = ",", description = "Compute dtypes: float32, bfloat16, float16, auto "
+            + "(default ${DEFAULT-VALUE}).")
+    List<String> dtypes = List.of("bfloat16");
+
+    @Option(names = "--runs", description = "Measured runs per figure; the table shows their median "
+            + "(default ${DEFAULT-VALUE}).")
+    int runs = 3;
+
+    @Option(names = "--warmup", description = "Untimed runs before the measured ones (default ${DEFAULT-VALUE}).")
+    int warmup = 1;
+
+    @Option(names = "--steps", description = "Denoising steps of each whole generation (default ${DEFAULT-VALUE}).")
+    int steps = 4;
+
+    @Option(names = "--stages", split = ",", description = "Stages to time: load, prompt, subjects, resampler, "
+            + "unet, decode, generate (default: all).")
+    List<String> stages = List.of();
+
+    @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (default ${DEFAULT-VALUE}).")
+    String device = "auto";
+
+    @Option(names = "--json", description = "Also write the figures to this JSON file.")
+    Path json;
+
+    @Override
+    public Integer call() throws IOException {
+        PrintWriter err = spec.commandLine().getErr();
+        Set<Benchmark.Stage> selected = EnumSet.allOf(Benchmark.Stage.class);
+        if (!stages.isEmpty()) {
+            selected = EnumSet.noneOf(Benchmark.Stage.class);
+            for (String s : stages) {
+                selected.add(Benchmark.Stage.parse(s));
+            }
+        }
+        // checked before a model is written: that may take minutes
+        Benchmark.Settings settings = new Benchmark.Settings(sizes, subjects, dtypes, runs, warmup, steps, selected,
+                device);
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
+        Path folder = model != null ? model : switch (config) {
+            case "tiny" -> EmbeddedModel.ensure(registry, err);
+            case "sdxl" -> EmbeddedModel.cached(SDXL_MODEL, "sdxl", TensorDType.F16, registry, err);
+            default -> throw new IllegalArgumentException("--config must be tiny or sdxl, got '" + config + "'");
+        };
+        String loadBefore = MachineInfo.loadAverage();
+        List<BenchResult> results = new Benchmark(folder, settings, registry, err).run();
+        String loadAfter = MachineInfo.loadAverage();
+        PrintWriter out = spec.commandLine().getOut();
+        out.print(table(results));
+        out.printf("machine: %s; load average before %s, after %s%n", MachineInfo.describe(), loadBefore, loadAfter);
+        out.flush();
+        if (json != null) {
+            writeJson(json, folder, settings, results, loadBefore, loadAfter);
+        }
+        return 0;
+    }
+
+    /**
+     * One line per figure: stage, dtype, size, subjects, median / min / max wall seconds, median process CPU seconds,
+     * runs, peak RSS, note.
+     */
+    static String table(List<BenchResult> results) {
+        StringBuilder b = new StringBuilder();
+        String format = "%-18s %-9s %5s %4s %10s %10s %10s %10s %4s %10s  %s%n";
+        b.append(String.format(Locale.ROOT, format, "stage", "dtype", "size", "subj", "median s", "min s", "max s",
+                "cpu s", "runs", "peak RSS", "note"));
+        for (BenchResult r : results) {
+            boolean ran = !r.seconds().isEmpty();
+            b.append(String.format(Locale.ROOT, format, r.stage(), r.dtype(), r.size() == null ? "-" : r.size(),
+                    r.subjects() == null ? "-" : r.subjects(), ran ? seconds(r.median()) : "-",
+                    ran ? seconds(r.seconds().stream().mapToDouble(Double::doubleValue).min().orElseThrow()) : "-",
+                    ran ? seconds(r.seconds().stream().mapToDouble(Double::doubleValue).max().orElseThrow()) : "-",
+                    r.cpuSeconds().isEmpty() ? "-" : seconds(BenchResult.median(r.cpuSeconds())), r.seconds().size(), r.peakRss() == null ? "-"
+                            : String.format(Locale.ROOT, "%.2f GiB", r.peakRss() / GIB),
+                    r.note() == null ? "" : r.note()));
+        }
+        return b.toString();
+    }
+
+    private static String seconds(double s) {
+        return String.format(Locale.ROOT, "%.3f", s);
+    }
+
+    private static void writeJson(Path file, Path model, Benchmark.Settings settings, List<BenchResult> results,
+            String loadBefore, String loadAfter) throws IOException {
+        Map<String, Object> root = new LinkedHashMap<>();
+        Map<String, Object> machine = new LinkedHashMap<>(MachineInfo.facts());
+        machine.put("load_average_before", loadBefore);
+        machine.put("load_average_after", loadAfter);
+        root.put("machine", machine);
+        root.put("model", model.toString());
+        Map<String, Object> s = new LinkedHashMap<>();
+        s.put("sizes", settings.sizes());
+        s.put("subjects", settings.subjects());
+        s.put("dtypes", settings.dtypes());
+        s.put("runs", settings.runs());
+        s.put("warmup", settings.warmup());
+        s.put("steps", settings.steps());
+        s.put("stages", settings.stages().stream().map(Benchmark.Stage::id).sorted().toList());
+        s.put("device", settings.device());
+        root.put("settings", s);
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (BenchResult r : results) {
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("stage", r.stage());
+            row.put("dtype", r.dtype());
+            row.put("size", r.size());
+            row.put("subjects", r.subjects());
+            row.put("median_s", r.seconds().isEmpty() ? null : r.median());
+            row.put("seconds", r.seconds());
+            row.put("median_cpu_s", r.cpuSeconds().isEmpty() ? null : BenchResult.median(r.cpuSeconds()));
+            row.put("cpu_seconds", r.cpuSeconds());
+            row.put("peak_rss_bytes", r.peakRss());
+            row.put("details", r.details());
+            row.put("note", r.note());
+            rows.add(row);
+        }
+        root.put("results", rows);
+        Path parent = file.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT).writeValue(file.toFile(), root);
+    }
+}

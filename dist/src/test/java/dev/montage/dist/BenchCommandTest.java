@@ -1,0 +1,123 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+/** {@code montage bench} on a tiny random model: one run of every stage, the table and the JSON it writes. */
+class BenchCommandTest {
+    private static final Set<String> STAGES = Set.of("load vae", "vae decode", "load text encoders",
+            "prompt encoding", "phrase encoding", "load image encoder", "subject encoding", "load resampler",
+            "resampler", "load unet", "read unet file", "load ms-adapter", "unet step (cfg)", "load pipeline",
+            "generate");
+
+    @TempDir
+    static Path dir;
+    private static Path model;
+
+    @BeforeAll
+    static void writeModel() throws Exception {
+        model = dir.resolve("model");
+        RandomModel.write(model, "tiny", TensorDType.F32, 3,
+                ComponentRegistry.fromClasspath(BenchCommandTest.class.getClassLoader()));
+    }
+
+    private record Outcome(int code, String out, String err) {
+    }
+
+    private static Outcome bench(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        CommandLine cli = Montage.commandLine();
+        cli.setOut(new PrintWriter(out, true));
+        cli.setErr(new PrintWriter(err, true));
+        List<String> all = new ArrayList<>(List.of("bench", "--model", model.toString(), "--device", "cpu"));
+        all.addAll(List.of(args));
+        int code = cli.execute(all.toArray(new String[0]));
+        return new Outcome(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void everyStageOfBothDtypesIsInTheTableAndTheJson() throws Exception {
+        Path json = dir.resolve("out").resolve("bench.json");
+        Outcome o = bench("--sizes", "64", "--subjects", "1", "--dtypes", "float32,bfloat16", "--runs", "1",
+                "--warmup", "0", "--steps", "2", "--json", json.toString());
+        assertEquals(0, o.code(), o.err());
+
+        List<String> lines = o.out().lines().toList();
+        assertTrue(lines.get(0).matches("stage\\s+dtype\\s+size\\s+subj\\s+median s\\s+min s\\s+max s\\s+cpu s\\s+"
+                + "runs\\s+peak RSS\\s+note"), lines.get(0));
+        Set<String> tableStages = new LinkedHashSet<>();
+        for (String line : lines.subList(1, lines.size() - 1)) {
+            tableStages.add(line.substring(0, 18).trim());
+            assertTrue(line.contains("float32") || line.contains("bfloat16"), line);
+        }
+        assertEquals(STAGES, tableStages);
+        assertTrue(lines.get(lines.size() - 1).startsWith("machine: "), lines.get(lines.size() - 1));
+
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertTrue(root.path("machine").path("cores").asInt() > 0);
+        assertEquals(model.toString(), root.path("model").asText());
+        assertEquals(2, root.path("settings").path("steps").asInt());
+        JsonNode results = root.path("results");
+        assertEquals(2 * STAGES.size(), results.size(), "every stage once per dtype");
+        Set<String> jsonStages = new LinkedHashSet<>();
+        for (JsonNode r : results) {
+            jsonStages.add(r.path("stage").asText());
+            assertEquals(1, r.path("seconds").size(), r.toString());
+            assertTrue(r.path("median_s").asDouble() > 0, r.toString());
+            assertEquals(1, r.path("cpu_seconds").size(), r.toString());
+        }
+        assertEquals(STAGES, jsonStages);
+        for (JsonNode r : results) {
+            if (r.path("stage").asText().equals("generate")) {
+                assertEquals(64, r.path("size").asInt());
+                JsonNode details = r.path("details");
+                assertEquals(2, details.path("steps").asInt());
+                assertTrue(details.path("step_s_median").asDouble() > 0, details.toString());
+                assertTrue(details.path("encode_s_median").asDouble() > 0, details.toString());
+                assertTrue(details.path("decode_s_median").asDouble() > 0, details.toString());
+            }
+        }
+    }
+
+    @Test
+    void stagesCanBeChosen() {
+        Outcome o = bench("--sizes", "64", "--subjects", "2", "--dtypes", "float32", "--runs", "2", "--warmup", "0",
+                "--stages", "unet");
+        assertEquals(0, o.code(), o.err());
+        List<String> rows = o.out().lines().filter(l -> l.startsWith("unet step")).toList();
+        assertEquals(1, rows.size(), o.out());
+        assertTrue(rows.get(0).matches("unet step \\(cfg\\)\\s+float32\\s+64\\s+2(\\s+[0-9.]+){4}\\s+2\\s.*"),
+                rows.get(0));
+        assertEquals(3, o.out().lines().count(), "header, one figure, machine line");
+    }
+
+    @Test
+    void badOptionsAreNamedBeforeAnyModelIsTouched() {
+        Outcome stage = bench("--stages", "unet,warp");
+        assertEquals(2, stage.code());
+        assertTrue(stage.err().contains("unknown stage 'warp'"), stage.err());
+        Outcome subjects = bench("--subjects", "5");
+        assertEquals(2, subjects.code());
+        assertTrue(subjects.err().contains("subject counts must be 0..4"), subjects.err());
+        Outcome runs = bench("--runs", "0");
+        assertEquals(2, runs.code());
+        assertTrue(runs.err().contains("runs and steps must be at least 1"), runs.err());
+    }
+}
