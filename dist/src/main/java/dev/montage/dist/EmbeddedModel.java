@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  */
 final class EmbeddedModel {
     /** Bump when the tiny layout or its writer changes, so old caches are not reused. */
-    private static final String NAME = "tiny-random-v2";
+    static final String NAME = "tiny-random-v2";
 
     private EmbeddedModel() {
     }

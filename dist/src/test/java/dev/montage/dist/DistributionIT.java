@@ -88,7 +88,7 @@ class DistributionIT {
         assertEquals(images.resolve("montage-0-00.png"), png);
 
         // the same request in this JVM, wired from the classpath, on the model the process wrote
-        Path model = tmp.resolve("home/models/tiny-random-v1");
+        Path model = tmp.resolve("home/models").resolve(EmbeddedModel.NAME);
         GenerationRequest request = GenerationRequest.builder("a ball on the beach").size(64, 64).steps(2)
                 .subject(SubjectSpec.parse(SUBJECT)).build();
         try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(),
