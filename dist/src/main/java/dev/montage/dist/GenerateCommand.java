@@ -101,11 +101,7 @@ final class GenerateCommand implements Callable<Integer> {
                 .scheduler(scheduler);
         subjects.forEach(s -> b.subject(SubjectSpec.parse(s)));
         if (autoLayout != null) {
-            String[] p = autoLayout.split(",");
-            if (p.length != 2) {
-                throw new IllegalArgumentException("--auto-layout must be THRESHOLD,START_STEP, got '" + autoLayout + "'");
-            }
-            b.autoLayout(new AutoLayout(Double.parseDouble(p[0].trim()), Integer.parseInt(p[1].trim())));
+            b.autoLayout(autoLayout(autoLayout));
         }
         if (initLatents != null) {
             b.initLatents(readLatents(initLatents));
@@ -130,6 +126,19 @@ final class GenerateCommand implements Callable<Integer> {
             err.printf("montage: %d image(s) in %.1f s%n", result.images().size(), result.elapsed().toMillis() / 1000.0);
         }
         return 0;
+    }
+
+    /** {@code THRESHOLD,START_STEP} as given to {@code --auto-layout}. */
+    static AutoLayout autoLayout(String spec) {
+        String[] p = spec.split(",");
+        try {
+            if (p.length == 2) {
+                return new AutoLayout(Double.parseDouble(p[0].trim()), Integer.parseInt(p[1].trim()));
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the expected form
+        }
+        throw new IllegalArgumentException("--auto-layout must be THRESHOLD,START_STEP, got '" + spec + "'");
     }
 
     /** {@code FILE[:tensor]}; without a tensor name the file must hold exactly one tensor. */

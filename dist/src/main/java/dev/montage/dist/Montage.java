@@ -1,12 +1,13 @@
 package dev.montage.dist;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code montage} command. */
 @Command(name = "montage", mixinStandardHelpOptions = true, versionProvider = Montage.Version.class,
         description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
-        subcommands = {GenerateCommand.class})
+        subcommands = {GenerateCommand.class, ServeCommand.class, SubmitCommand.class})
 public final class Montage {
 
     /** Runs the command line and exits with its code. */
@@ -16,7 +17,18 @@ public final class Montage {
 
     /** Runs the command line and returns its exit code (for tests and embedding). */
     public static int run(String... args) {
+        return run(new CommandLine(new Montage()), args);
+    }
+
+    /** Runs the command line with its output and errors going to the given writers (for tests). */
+    static int run(PrintWriter out, PrintWriter err, String... args) {
         CommandLine cli = new CommandLine(new Montage());
+        cli.setOut(out);
+        cli.setErr(err);
+        return run(cli, args);
+    }
+
+    private static int run(CommandLine cli, String... args) {
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
             // a user error is reported as one line naming what is wrong; anything else keeps its stack trace
             if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException
