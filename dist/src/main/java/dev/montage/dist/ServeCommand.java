@@ -15,6 +15,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
@@ -33,8 +34,8 @@ import picocli.CommandLine.Spec;
             "The bearer token, if any, comes from the environment variable " + ServerSettings.TOKEN_ENV
                     + " or --token-file, never from the command line."})
 final class ServeCommand implements Callable<Integer> {
-    /** How long the shutdown hook waits for the engine to be released after the server stopped. */
-    private static final long RELEASE_WAIT_SECONDS = 30;
+    /** How much longer than the grace period the shutdown hook waits for the engine to be released. */
+    private static final Duration RELEASE_MARGIN = Duration.ofSeconds(30);
 
     @Spec
     CommandSpec spec;
@@ -87,21 +88,27 @@ final class ServeCommand implements Callable<Integer> {
     @Option(names = "--dtype", description = "float32, bfloat16, float16 or auto (default ${DEFAULT-VALUE}).")
     String dtype = "float32";
 
+    @Option(names = "--intra-op-threads", description = "Threads one operator may use; 0 = PyTorch's default (all "
+            + "cores). On CPUs serving several workers, cores / workers avoids the threads fighting over cores.")
+    int intraOpThreads;
+
     @Override
     public Integer call() throws IOException, InterruptedException {
+        ServerSettings settings = settings();
         CountDownLatch stopRequested = new CountDownLatch(1);
         CountDownLatch released = new CountDownLatch(1);
+        // the JVM ends when its shutdown hooks have: this one lets serve() finish the graceful shutdown first
         Thread hook = new Thread(() -> {
             stopRequested.countDown();
             try {
-                released.await(RELEASE_WAIT_SECONDS, TimeUnit.SECONDS);
+                released.await(settings.shutdownGrace().plus(RELEASE_MARGIN).toMillis(), TimeUnit.MILLISECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }
         }, "montage-serve-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         try {
-            return serve(stopRequested);
+            return serve(settings, stopRequested);
         } finally {
             released.countDown();
             try {
@@ -115,19 +122,20 @@ final class ServeCommand implements Callable<Integer> {
     /**
      * Serves until {@code stopRequested} opens, then shuts down gracefully and releases the engine.
      *
+     * @param settings {@link #settings()}
+     *
      * @throws IllegalArgumentException naming a bad setting or model path
      * @throws IllegalStateException    when the warm-up generation fails
      */
-    int serve(CountDownLatch stopRequested) throws IOException, InterruptedException {
+    int serve(ServerSettings settings, CountDownLatch stopRequested) throws IOException, InterruptedException {
         PrintWriter err = spec.commandLine().getErr();
-        ServerSettings settings = settings();
         if (model != null && !Files.isDirectory(model)) {
             throw new IllegalArgumentException("model folder " + model + " does not exist");
         }
         ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
         Path folder = model != null ? model : EmbeddedModel.ensure(registry, err);
         ModelPaths paths = ModelPaths.of(folder);
-        try (MontageEngine engine = MontageEngine.start(EngineConfig.of(device, dtype));
+        try (MontageEngine engine = MontageEngine.start(new EngineConfig(device, dtype, intraOpThreads, 0));
                 AssembledPipeline assembled = new PipelineBuilder(engine, registry, paths).build();
                 GenerationService service = new GenerationService(settings, assembled.pipeline());
                 MontageServer server = MontageServer.start(settings, service, registry, new ServedModel(paths,
@@ -169,7 +177,7 @@ final class ServeCommand implements Callable<Integer> {
             b.maxImageBytes(maxImageBytes);
         }
         if (maxSize != null) {
-            String[] wh = maxSize.toLowerCase(java.util.Locale.ROOT).split("x");
+            String[] wh = maxSize.toLowerCase(Locale.ROOT).split("x");
             try {
                 b.maxSize(Integer.parseInt(wh[0].trim()), Integer.parseInt(wh[1].trim()));
             } catch (NumberFormatException | ArrayIndexOutOfBoundsException e) {

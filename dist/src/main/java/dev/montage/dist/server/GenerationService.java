@@ -63,8 +63,7 @@ public final class GenerationService implements AutoCloseable {
         /** The job is running and stops at its next step. */
         STOPPING,
         /** The job had already ended. */
-        ALREADY_ENDED,
-        NOT_FOUND
+        ALREADY_ENDED
     }
 
     /** The queue is full; try again after {@link #retryAfterSeconds()}. */
@@ -194,10 +193,6 @@ public final class GenerationService implements AutoCloseable {
         return Set.of();
     }
 
-    ServerSettings settings() {
-        return settings;
-    }
-
     ResultStore results() {
         return results;
     }
@@ -278,10 +273,11 @@ public final class GenerationService implements AutoCloseable {
             List<Map<String, Object>> waiting = new ArrayList<>();
             int position = 1;
             for (Job job : queue) {
-                waiting.add(Map.of("id", job.id(), "position", position++, "createdAt", job.createdAt().toString()));
+                waiting.add(Job.ordered("id", job.id(), "position", position++, "createdAt",
+                        job.createdAt().toString()));
             }
             v.put("queued", waiting);
-            v.put("running", running.stream().map(job -> job.view(0)).map(view -> Map.of("id", view.get("id"),
+            v.put("running", running.stream().map(job -> job.view(0)).map(view -> Job.ordered("id", view.get("id"),
                     "step", view.get("step"), "total", view.get("total"), "startedAt", view.get("startedAt")))
                     .toList());
             return v;
@@ -291,11 +287,7 @@ public final class GenerationService implements AutoCloseable {
     }
 
     /** Cancels a job: a queued one leaves the queue, a running one stops at its next step. */
-    CancelOutcome cancel(String id) {
-        Job job = jobs.get(id);
-        if (job == null) {
-            return CancelOutcome.NOT_FOUND;
-        }
+    CancelOutcome cancel(Job job) {
         lock.lock();
         try {
             if (queue.remove(job)) {

@@ -89,18 +89,14 @@ final class Job {
         return startedAt;
     }
 
-    synchronized int total() {
-        return total;
-    }
-
     synchronized void queued(int position) {
-        publish(JobEvent.QUEUED, Map.of("id", id, "position", position));
+        publish(JobEvent.QUEUED, ordered("id", id, "position", position));
     }
 
     synchronized void started(Instant now) {
         state = JobState.RUNNING;
         startedAt = now;
-        publish(JobEvent.STARTED, Map.of("id", id, "total", total));
+        publish(JobEvent.STARTED, ordered("id", id, "total", total));
     }
 
     /**
@@ -109,7 +105,7 @@ final class Job {
     synchronized void progress(int step, int total, double etaSeconds) {
         this.step = step;
         this.total = total;
-        publish(JobEvent.PROGRESS, Map.of("id", id, "step", step, "total", total, "etaSeconds", round(etaSeconds)));
+        publish(JobEvent.PROGRESS, ordered("id", id, "step", step, "total", total, "etaSeconds", round(etaSeconds)));
     }
 
     synchronized void succeeded(Instant now, int images) {
@@ -120,12 +116,12 @@ final class Job {
 
     synchronized void failed(Instant now, String why) {
         end(JobState.FAILED, now, why);
-        publish(JobEvent.FAILED, Map.of("id", id, "reason", why));
+        publish(JobEvent.FAILED, ordered("id", id, "reason", why));
     }
 
     synchronized void cancelled(Instant now, String why) {
         end(JobState.CANCELLED, now, why);
-        publish(JobEvent.CANCELLED, Map.of("id", id, "reason", why));
+        publish(JobEvent.CANCELLED, ordered("id", id, "reason", why));
     }
 
     private void end(JobState to, Instant now, String why) {
@@ -187,7 +183,7 @@ final class Job {
     }
 
     private Map<String, Object> finishedData() {
-        return Map.of("id", id, "images", imagePaths(), "seconds", round(seconds(startedAt, finishedAt)));
+        return ordered("id", id, "images", imagePaths(), "seconds", round(seconds(startedAt, finishedAt)));
     }
 
     /**
@@ -226,6 +222,15 @@ final class Job {
             paths.add("/v1/generations/" + id + "/images/" + n + ".png");
         }
         return paths;
+    }
+
+    /** A JSON object with its keys in the order given, so answers and streams read the same every time. */
+    static Map<String, Object> ordered(Object... keysAndValues) {
+        Map<String, Object> data = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            data.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return data;
     }
 
     /** The file name of image {@code n} of a job in the output folder. */

@@ -1,5 +1,7 @@
 package dev.montage.dist.server;
 
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
 /**
@@ -19,7 +21,7 @@ record JobEvent(long sequence, String type, Map<String, Object> data) {
     static final String CANCELLED = "cancelled";
 
     JobEvent {
-        data = Map.copyOf(data);
+        data = Collections.unmodifiableMap(new LinkedHashMap<>(data));
     }
 
     /** Whether this is the job's last event. */

@@ -276,13 +276,12 @@ public final class MontageServer implements AutoCloseable {
     }
 
     private void cancel(Context ctx) {
-        String id = ctx.pathParam("id");
-        switch (service.cancel(id)) {
-            case CANCELLED -> ctx.status(200).json(service.view(job(ctx)));
-            case STOPPING -> ctx.status(202).json(service.view(job(ctx)));
-            case ALREADY_ENDED -> throw new ApiException(409, "generation " + id + " has already ended: "
-                    + service.job(id).map(j -> j.state().apiName()).orElse("unknown"));
-            case NOT_FOUND -> throw ApiException.notFound("no generation has the id '" + id + "'");
+        Job job = job(ctx);
+        switch (service.cancel(job)) {
+            case CANCELLED -> ctx.status(200).json(service.view(job));
+            case STOPPING -> ctx.status(202).json(service.view(job));
+            case ALREADY_ENDED -> throw new ApiException(409, "generation " + job.id() + " has already ended: "
+                    + job.state().apiName());
             default -> throw new IllegalStateException("unexpected cancel outcome");
         }
     }

@@ -10,7 +10,7 @@ import java.util.Optional;
 
 /**
  * How the headless server runs: where it listens, how much work it takes on, where results go, what it
- * accepts and who may call it. A profile's {@code server} section maps onto this record one key per component;
+ * accepts and who may call it. A profile's {@code server} section maps onto this record one key per field;
  * the environment and command-line flags override it.
  *
  * @param host            interface to bind; {@code 127.0.0.1} keeps the server off the network

@@ -3,6 +3,7 @@ package dev.montage.dist.server;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -43,7 +44,7 @@ final class Pictures {
 
     static BufferedImage decode(byte[] png) {
         try {
-            return ImageIO.read(new java.io.ByteArrayInputStream(png));
+            return ImageIO.read(new ByteArrayInputStream(png));
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -12,10 +12,15 @@ import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -30,7 +35,7 @@ class ServerApiTest {
     Path out;
 
     static Map<String, Object> request(String prompt, int steps, long seed) {
-        return new java.util.LinkedHashMap<>(Map.of("prompt", prompt, "width", 64, "height", 64, "steps", steps,
+        return new LinkedHashMap<>(Map.of("prompt", prompt, "width", 64, "height", 64, "steps", steps,
                 "seed", seed));
     }
 
@@ -53,7 +58,7 @@ class ServerApiTest {
         try {
             return client.generation(id);
         } catch (IOException e) {
-            throw new java.io.UncheckedIOException(e);
+            throw new UncheckedIOException(e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
@@ -144,8 +149,8 @@ class ServerApiTest {
             s.client.events(queued, e -> queuedEvents.add(e.type()));
             assertEquals(List.of("queued", "cancelled"), queuedEvents);
 
-            HttpResponse<byte[]> stopping = Http.send(java.net.http.HttpRequest.newBuilder(
-                    java.net.URI.create(s.server.url() + "/v1/generations/" + running)).DELETE().build());
+            HttpResponse<byte[]> stopping = Http.send(HttpRequest.newBuilder(
+                    URI.create(s.server.url() + "/v1/generations/" + running)).DELETE().build());
             assertEquals(202, stopping.statusCode());
             s.release();
             MontageClient.Event last = s.client.events(running, e -> { });
@@ -291,7 +296,7 @@ class ServerApiTest {
             assertEquals(Set.of("subjects[0].image"), Http.errorFields(inlineTooLarge));
 
             MontageClient.ApiError notPicture = assertThrows(MontageClient.ApiError.class,
-                    () -> s.client.upload("hello".getBytes(java.nio.charset.StandardCharsets.UTF_8), "a.txt"));
+                    () -> s.client.upload("hello".getBytes(StandardCharsets.UTF_8), "a.txt"));
             assertEquals(400, notPicture.status());
             assertNotNull(s.client.upload(Pictures.oval(Color.GREEN, 40), "small.png"), "small pictures pass");
         }

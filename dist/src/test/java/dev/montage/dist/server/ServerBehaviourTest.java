@@ -5,6 +5,7 @@ import static dev.montage.dist.server.ServerApiTest.request;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.ProgressListener;
@@ -114,7 +115,7 @@ class ServerBehaviourTest {
             }
             String id = (String) s.client.submit(request("a dog", 1, 1)).get("id");
             assertEquals("finished", s.client.events(id, e -> { }).type());
-            MontageClient.ApiError refused = org.junit.jupiter.api.Assertions.assertThrows(
+            MontageClient.ApiError refused = assertThrows(
                     MontageClient.ApiError.class, () -> s.client(Optional.of("nope")).generation(id));
             assertEquals(403, refused.status());
             for (HttpResponse<byte[]> r : List.of(none, wrong, basic)) {
