@@ -142,11 +142,7 @@ final class GenerateCommand implements Callable<Integer> {
             });
         }
         if (autoLayout != null) {
-            String[] p = autoLayout.split(",");
-            if (p.length != 2) {
-                throw new IllegalArgumentException("--auto-layout must be THRESHOLD,START_STEP, got '" + autoLayout + "'");
-            }
-            b.autoLayout(new AutoLayout(Double.parseDouble(p[0].trim()), Integer.parseInt(p[1].trim())));
+            b.autoLayout(autoLayout(autoLayout));
         }
         if (initLatents != null) {
             b.initLatents(readLatents(initLatents));
@@ -214,6 +210,19 @@ final class GenerateCommand implements Callable<Integer> {
                 err.println("montage: control image " + file);
             }
         };
+    }
+
+    /** {@code THRESHOLD,START_STEP} as given to {@code --auto-layout}. */
+    static AutoLayout autoLayout(String spec) {
+        String[] p = spec.split(",");
+        try {
+            if (p.length == 2) {
+                return new AutoLayout(Double.parseDouble(p[0].trim()), Integer.parseInt(p[1].trim()));
+            }
+        } catch (NumberFormatException e) {
+            // reported below with the expected form
+        }
+        throw new IllegalArgumentException("--auto-layout must be THRESHOLD,START_STEP, got '" + spec + "'");
     }
 
     /** {@code FILE[:tensor]}; without a tensor name the file must hold exactly one tensor. */

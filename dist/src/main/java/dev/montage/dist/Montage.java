@@ -1,12 +1,14 @@
 package dev.montage.dist;
 
+import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /** The {@code montage} command. */
 @Command(name = "montage", mixinStandardHelpOptions = true, versionProvider = Montage.Version.class,
         description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
-        subcommands = {GenerateCommand.class, PreprocessCommand.class, PluginsCommand.class, BenchCommand.class})
+        subcommands = {GenerateCommand.class, PreprocessCommand.class, PluginsCommand.class, BenchCommand.class,
+            ServeCommand.class, SubmitCommand.class})
 public final class Montage {
 
     /** Runs the command line and exits with its code. */
@@ -17,6 +19,14 @@ public final class Montage {
     /** Runs the command line and returns its exit code (for tests and embedding). */
     public static int run(String... args) {
         return commandLine().execute(args);
+    }
+
+    /** Runs the command line with its output and errors going to the given writers (for tests). */
+    static int run(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = commandLine();
+        cli.setOut(out);
+        cli.setErr(err);
+        return cli.execute(args);
     }
 
     /** The command line with Montage's error reporting, for callers that redirect its output. */

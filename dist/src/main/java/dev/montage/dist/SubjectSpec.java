@@ -41,13 +41,19 @@ final class SubjectSpec {
         return parts;
     }
 
-    static Subject parse(String spec) {
+    /** The key=value parts of a {@code --subject}, with its image and phrase present. */
+    static Map<String, String> fields(String spec) {
         Map<String, String> p = parts(spec, "--subject", KEYS);
         for (String required : new String[] {"image", "phrase"}) {
             if (!p.containsKey(required)) {
                 throw new IllegalArgumentException("--subject '" + spec + "': '" + required + "=' is required");
             }
         }
+        return p;
+    }
+
+    static Subject parse(String spec) {
+        Map<String, String> p = fields(spec);
         Path file = Path.of(p.get("image"));
         Box box = p.containsKey("box") ? Box.parse(p.get("box")) : Box.NONE;
         Subject s = Subject.of(readImage(file), file.getFileName().toString(), p.get("phrase"), box);
@@ -75,7 +81,7 @@ final class SubjectSpec {
         }
     }
 
-    private static double number(String spec, String key, String value) {
+    static double number(String spec, String key, String value) {
         try {
             return Double.parseDouble(value.trim());
         } catch (NumberFormatException e) {

@@ -105,6 +105,11 @@ public final class Pipeline {
         return ids;
     }
 
+    /** The scheduler id used when a request names none. */
+    public String defaultSchedulerId() {
+        return defaultScheduler;
+    }
+
     /**
      * Runs one generation.
      *

@@ -1,0 +1,216 @@
+package dev.montage.dist;
+
+import dev.montage.api.AutoLayout;
+import dev.montage.api.Box;
+import dev.montage.api.FieldError;
+import dev.montage.dist.server.MontageClient;
+import dev.montage.dist.server.ServerSettings;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code montage submit}: sends one request to a running server through its HTTP API (subject pictures as uploads),
+ * prints the progress from the event stream and saves the images. Interrupting it (Ctrl-C) cancels the generation.
+ */
+@Command(name = "submit", mixinStandardHelpOptions = true,
+        description = {"Send a generation to a montage server and wait for its images.",
+            "The bearer token, if the server needs one, comes from " + ServerSettings.TOKEN_ENV + " or --token-file."},
+        exitCodeListHeading = "Exit codes:%n",
+        exitCodeList = {"0:the images were saved", "1:the generation failed or was cancelled",
+            "2:the request or a setting is invalid", "3:the server is busy or shutting down; try again later"})
+final class SubmitCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = "--server", required = true, description = "Server URL, e.g. http://127.0.0.1:8080")
+    URI server;
+
+    @Option(names = "--token-file", description = "File holding the bearer token.")
+    Path tokenFile;
+
+    @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
+    String prompt;
+
+    @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: the server's).")
+    String negativePrompt;
+
+    @Option(names = {"-s", "--subject"}, description = "image=FILE,phrase=WORDS,box=x0,y0,x1,y1[,scale=S][,drop=true]"
+            + " (repeatable, in order)")
+    List<String> subjects = new ArrayList<>();
+
+    @Option(names = "--width", description = "Width in pixels, multiple of 8.")
+    Integer width;
+
+    @Option(names = "--height", description = "Height in pixels, multiple of 8.")
+    Integer height;
+
+    @Option(names = "--steps", description = "Denoising steps.")
+    Integer steps;
+
+    @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale, 1 = off.")
+    Double guidance;
+
+    @Option(names = "--scale", description = "Image attention scale of the subjects.")
+    Double scale;
+
+    @Option(names = "--seed", description = "Seed of the starting noise (default: drawn by the server).")
+    Long seed;
+
+    @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m.")
+    String scheduler;
+
+    @Option(names = "--count", description = "Images to generate.")
+    Integer count;
+
+    @Option(names = "--auto-layout", description = "THRESHOLD,START_STEP: masks from attention maps after START_STEP.")
+    String autoLayout;
+
+    @Option(names = {"-o", "--out"}, description = "Folder for the images (default ${DEFAULT-VALUE}).")
+    Path out = Path.of("montage-out");
+
+    @Override
+    public Integer call() throws IOException, InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        MontageClient client = new MontageClient(server, token());
+        Map<String, Object> body;
+        String id;
+        try {
+            body = body(client);
+            Map<String, Object> submitted = client.submit(body);
+            id = (String) submitted.get("id");
+            err.println("montage: generation " + id + " queued at position " + submitted.get("position"));
+        } catch (MontageClient.ApiError e) {
+            return refused(err, e);
+        }
+        AtomicBoolean ended = new AtomicBoolean();
+        Thread cancelOnInterrupt = new Thread(() -> {
+            if (!ended.get()) {
+                try {
+                    client.cancel(id);
+                } catch (IOException | InterruptedException e) {
+                    // the process is ending; the server's own state tells what became of the generation
+                }
+            }
+        }, "montage-submit-cancel");
+        Runtime.getRuntime().addShutdownHook(cancelOnInterrupt);
+        try {
+            return follow(client, id, err);
+        } finally {
+            ended.set(true);
+            try {
+                Runtime.getRuntime().removeShutdownHook(cancelOnInterrupt);
+            } catch (IllegalStateException e) {
+                // already shutting down: the hook runs and sees the generation ended
+            }
+        }
+    }
+
+    private int follow(MontageClient client, String id, PrintWriter err) throws IOException, InterruptedException {
+        ProgressBar bar = new ProgressBar(err, "");
+        long[] started = {System.nanoTime()};
+        MontageClient.Event last = client.events(id, event -> {
+            switch (event.type()) {
+                case "started" -> started[0] = System.nanoTime();
+                case "progress" -> bar.onStep(((Number) event.data().get("step")).intValue(),
+                        ((Number) event.data().get("total")).intValue(), Duration.ofNanos(System.nanoTime() - started[0]));
+                default -> {
+                }
+            }
+        });
+        if (!last.type().equals("finished")) {
+            err.println("montage: generation " + id + " " + last.type() + ": " + last.data().get("reason"));
+            return 1;
+        }
+        Files.createDirectories(out);
+        List<?> images = (List<?>) last.data().get("images");
+        for (int n = 0; n < images.size(); n++) {
+            Path file = out.resolve(id + "-" + n + ".png");
+            Files.write(file, client.image(id, n));
+            spec.commandLine().getOut().println(file);
+        }
+        err.printf("montage: %d image(s) in %s s%n", images.size(), last.data().get("seconds"));
+        return 0;
+    }
+
+    /** Prints each field the server named; 3 when trying again later may help. */
+    private static int refused(PrintWriter err, MontageClient.ApiError e) {
+        for (FieldError f : e.errors()) {
+            err.println("montage: " + (f.field() == null ? "" : f.field() + ": ") + f.message());
+        }
+        e.retryAfterSeconds().ifPresent(s -> err.println("montage: the server suggests trying again in " + s + " s"));
+        return e.status() == 429 || e.status() == 503 ? 3 : 2;
+    }
+
+    private Optional<String> token() throws IOException {
+        if (tokenFile != null) {
+            return Optional.of(Files.readString(tokenFile).trim());
+        }
+        return Optional.ofNullable(System.getenv(ServerSettings.TOKEN_ENV)).filter(t -> !t.isBlank());
+    }
+
+    /** The request body; each subject's picture is uploaded first and named by its upload id. */
+    private Map<String, Object> body(MontageClient client) throws IOException, InterruptedException {
+        Map<String, Object> b = new LinkedHashMap<>();
+        b.put("prompt", prompt);
+        putIfGiven(b, "negativePrompt", negativePrompt);
+        putIfGiven(b, "width", width);
+        putIfGiven(b, "height", height);
+        putIfGiven(b, "steps", steps);
+        putIfGiven(b, "guidance", guidance);
+        putIfGiven(b, "scale", scale);
+        putIfGiven(b, "seed", seed);
+        putIfGiven(b, "scheduler", scheduler);
+        putIfGiven(b, "count", count);
+        if (autoLayout != null) {
+            AutoLayout a = GenerateCommand.autoLayout(autoLayout);
+            b.put("autoLayout", Map.of("threshold", a.threshold(), "startStep", a.startStep()));
+        }
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (String s : subjects) {
+            Map<String, String> p = SubjectSpec.fields(s);
+            Path file = Path.of(p.get("image"));
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("image " + file + " does not exist");
+            }
+            Map<String, Object> subject = new LinkedHashMap<>();
+            subject.put("uploadId", client.upload(Files.readAllBytes(file), file.getFileName().toString()));
+            subject.put("phrase", p.get("phrase"));
+            if (p.containsKey("box")) {
+                Box box = Box.parse(p.get("box"));
+                subject.put("box", List.of(box.x0(), box.y0(), box.x1(), box.y1()));
+            }
+            if (p.containsKey("scale")) {
+                subject.put("scale", SubjectSpec.number(s, "scale", p.get("scale")));
+            }
+            if (p.containsKey("drop")) {
+                subject.put("dropGrounding", Boolean.parseBoolean(p.get("drop").trim()));
+            }
+            list.add(subject);
+        }
+        if (!list.isEmpty()) {
+            b.put("subjects", list);
+        }
+        return b;
+    }
+
+    private static void putIfGiven(Map<String, Object> body, String key, Object value) {
+        if (value != null) {
+            body.put(key, value);
+        }
+    }
+}

@@ -1,0 +1,471 @@
+package dev.montage.dist.server;
+
+import dev.montage.api.Box;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.GenerationResult;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
+import dev.montage.runtime.pipeline.Pipeline;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs generation requests on one pipeline with a bounded queue and a fixed number of workers, keeps every job's
+ * state and events, stores results in the output folder and lists those of earlier runs. It knows nothing of
+ * HTTP; {@link MontageServer} puts it on the network.
+ *
+ * <p>Cancelling a queued job takes it out of the queue; cancelling a running one makes its progress listener
+ * answer {@code false}, so the pipeline stops at the next step and releases everything.
+ */
+public final class GenerationService implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(GenerationService.class);
+    private static final String SHUTTING_DOWN = "the server is shutting down";
+    private static final int WARM_UP_SIZE = 64;
+
+    /** Runs one generation: the pipeline in production, a stand-in where tests need one. */
+    @FunctionalInterface
+    interface Generator {
+        GenerationResult generate(GenerationRequest request, ProgressListener listener);
+    }
+
+    /**
+     * A job taken into the queue.
+     *
+     * @param id       the job's id
+     * @param position its place in the queue, 1 = next
+     */
+    public record Submission(String id, int position) {
+    }
+
+    /** What a cancel request did. */
+    enum CancelOutcome {
+        /** The job was queued and left the queue. */
+        CANCELLED,
+        /** The job is running and stops at its next step. */
+        STOPPING,
+        /** The job had already ended. */
+        ALREADY_ENDED
+    }
+
+    /** The queue is full; try again after {@link #retryAfterSeconds()}. */
+    static final class QueueFullException extends RejectedExecutionException {
+        private final long retryAfterSeconds;
+
+        QueueFullException(int queueSize, long retryAfterSeconds) {
+            super("the queue is full (" + queueSize + " waiting); try again in " + retryAfterSeconds + " s");
+            this.retryAfterSeconds = retryAfterSeconds;
+        }
+
+        long retryAfterSeconds() {
+            return retryAfterSeconds;
+        }
+    }
+
+    private final ServerSettings settings;
+    private final Generator generator;
+    private final List<String> schedulers;
+    private final String defaultScheduler;
+    private final ResultStore results;
+    private final ServerMetrics metrics = new ServerMetrics();
+    private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition changed = lock.newCondition();
+    private final ArrayDeque<Job> queue = new ArrayDeque<>();
+    private final Set<Job> running = new LinkedHashSet<>();
+    private final List<Thread> threads = new ArrayList<>();
+    private boolean accepting = true;
+    private boolean stopping;
+    private volatile boolean ready;
+    private volatile String notReady = "warming up";
+
+    /**
+     * A service on an assembled pipeline; earlier results in the output folder are listed at once.
+     *
+     * @throws IOException when the output folder cannot be created or read
+     */
+    public GenerationService(ServerSettings settings, Pipeline pipeline) throws IOException {
+        this(settings, pipeline::generate, pipeline.schedulerIds(), pipeline.defaultSchedulerId());
+    }
+
+    GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler)
+            throws IOException {
+        this.settings = settings;
+        this.generator = generator;
+        this.schedulers = List.copyOf(schedulers);
+        this.defaultScheduler = defaultScheduler;
+        this.results = new ResultStore(settings.outputDir());
+        results.load().forEach(job -> jobs.put(job.id(), job));
+    }
+
+    /**
+     * Warms the pipeline up with a one-step generation (every component runs once), then starts the workers.
+     * Requests are queued meanwhile.
+     *
+     * @return completes when the service is ready, or exceptionally with what made the warm-up fail
+     */
+    public CompletableFuture<Void> start() {
+        CompletableFuture<Void> warm = new CompletableFuture<>();
+        Thread warmUp = new Thread(() -> {
+            try {
+                generator.generate(warmUpRequest(), ProgressListener.NONE);
+                startWorkers();
+                warm.complete(null);
+            } catch (RuntimeException e) {
+                notReady = "the warm-up generation failed: " + e.getMessage();
+                LOG.error("Warm-up generation failed", e);
+                warm.completeExceptionally(e);
+            }
+        }, "montage-warm-up");
+        warmUp.setDaemon(true);
+        lock.lock();
+        try {
+            threads.add(warmUp);
+        } finally {
+            lock.unlock();
+        }
+        warmUp.start();
+        return warm;
+    }
+
+    private GenerationRequest warmUpRequest() {
+        BufferedImage picture = new BufferedImage(WARM_UP_SIZE, WARM_UP_SIZE, BufferedImage.TYPE_INT_RGB);
+        return GenerationRequest.builder("a picture").size(WARM_UP_SIZE, WARM_UP_SIZE).steps(1)
+                .scheduler(defaultScheduler).subject(Subject.of(picture, "warm-up", "picture", Box.FULL)).build();
+    }
+
+    private void startWorkers() {
+        lock.lock();
+        try {
+            if (stopping) {
+                return;
+            }
+            for (int i = 0; i < settings.concurrency(); i++) {
+                Thread worker = new Thread(this::work, "montage-worker-" + i);
+                worker.setDaemon(true);
+                threads.add(worker);
+                worker.start();
+            }
+            ready = true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Whether the pipeline is warm and requests are taken. */
+    public boolean isReady() {
+        return ready;
+    }
+
+    /** Why the service is not ready (only meaningful while {@link #isReady()} is false). */
+    String notReadyReason() {
+        return notReady;
+    }
+
+    List<String> schedulerIds() {
+        return schedulers;
+    }
+
+    String defaultScheduler() {
+        return defaultScheduler;
+    }
+
+    /** Control types the pipeline can apply: none until the pipeline takes ControlNet conditioners. */
+    Set<String> controlTypes() {
+        return Set.of();
+    }
+
+    ResultStore results() {
+        return results;
+    }
+
+    /**
+     * Queues a validated request.
+     *
+     * @param parameters its effective parameters in the API's names
+     * @throws QueueFullException when {@link ServerSettings#queueSize()} jobs are waiting
+     * @throws RejectedExecutionException when the service is shutting down
+     */
+    Submission submit(GenerationRequest request, Map<String, Object> parameters) {
+        lock.lock();
+        try {
+            if (!accepting) {
+                throw new RejectedExecutionException(SHUTTING_DOWN);
+            }
+            if (queue.size() >= settings.queueSize()) {
+                metrics.rejected();
+                throw new QueueFullException(queue.size(), retryAfterSeconds());
+            }
+            Job job = new Job(Ids.next(), request, parameters, Instant.now());
+            jobs.put(job.id(), job);
+            queue.addLast(job);
+            metrics.submitted();
+            job.queued(queue.size());
+            changed.signalAll();
+            return new Submission(job.id(), queue.size());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** A free queue place is expected when a worker finishes: about one mean generation over the workers. */
+    private long retryAfterSeconds() {
+        double seconds = metrics.meanGenerationSeconds() / settings.concurrency();
+        return Math.max(1, Math.min(600, (long) Math.ceil(seconds)));
+    }
+
+    Optional<Job> job(String id) {
+        return Optional.ofNullable(jobs.get(id));
+    }
+
+    /** The job's view with its current queue position. */
+    Map<String, Object> view(Job job) {
+        return job.view(position(job));
+    }
+
+    private int position(Job job) {
+        lock.lock();
+        try {
+            int i = 1;
+            for (Job queued : queue) {
+                if (queued == job) {
+                    return i;
+                }
+                i++;
+            }
+            return 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Views of the newest {@code limit} jobs, newest first. */
+    List<Map<String, Object>> list(int limit) {
+        return jobs.values().stream().sorted(Comparator.comparing(Job::createdAt).reversed()).limit(limit)
+                .map(this::view).toList();
+    }
+
+    /** What is waiting and what is running. */
+    Map<String, Object> queueView() {
+        lock.lock();
+        try {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("workers", settings.concurrency());
+            v.put("queueSize", settings.queueSize());
+            List<Map<String, Object>> waiting = new ArrayList<>();
+            int position = 1;
+            for (Job job : queue) {
+                waiting.add(Job.ordered("id", job.id(), "position", position++, "createdAt",
+                        job.createdAt().toString()));
+            }
+            v.put("queued", waiting);
+            v.put("running", running.stream().map(job -> job.view(0)).map(view -> Job.ordered("id", view.get("id"),
+                    "step", view.get("step"), "total", view.get("total"), "startedAt", view.get("startedAt")))
+                    .toList());
+            return v;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Cancels a job: a queued one leaves the queue, a running one stops at its next step. */
+    CancelOutcome cancel(Job job) {
+        lock.lock();
+        try {
+            if (queue.remove(job)) {
+                job.cancelled(Instant.now(), "cancelled by the client while queued");
+                metrics.ended(JobState.CANCELLED, 0);
+                return CancelOutcome.CANCELLED;
+            }
+            return job.requestCancel("cancelled by the client") ? CancelOutcome.STOPPING : CancelOutcome.ALREADY_ENDED;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** The Prometheus text of {@code GET /metrics}. */
+    String metricsText() {
+        lock.lock();
+        try {
+            return metrics.render(queue.size(), running.size(), settings.concurrency(), settings.queueSize(), ready);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private void work() {
+        while (true) {
+            Job job;
+            lock.lock();
+            try {
+                while (queue.isEmpty() && !stopping) {
+                    changed.awaitUninterruptibly();
+                }
+                if (queue.isEmpty()) {
+                    return;
+                }
+                job = queue.pollFirst();
+                running.add(job);
+                job.started(Instant.now());
+            } finally {
+                lock.unlock();
+            }
+            try {
+                run(job);
+            } finally {
+                lock.lock();
+                try {
+                    running.remove(job);
+                    changed.signalAll();
+                } finally {
+                    lock.unlock();
+                }
+            }
+        }
+    }
+
+    private void run(Job job) {
+        long start = System.nanoTime();
+        try {
+            GenerationResult result = generator.generate(job.request(), new JobListener(job, start));
+            if (job.cancelReason() != null) {
+                // asked to stop while the images were decoded: the client no longer wants them
+                throw new CancellationException(job.cancelReason());
+            }
+            Instant finished = Instant.now();
+            results.save(job, result, finished);
+            job.succeeded(finished, result.images().size());
+            metrics.ended(JobState.SUCCEEDED, (System.nanoTime() - start) / 1e9);
+        } catch (CancellationException e) {
+            job.cancelled(Instant.now(), job.cancelReason() != null ? job.cancelReason() : e.getMessage());
+            metrics.ended(JobState.CANCELLED, 0);
+        } catch (IOException e) {
+            fail(job, "cannot store the result in " + results.dir() + ": " + e.getMessage(), e);
+        } catch (IllegalArgumentException e) {
+            fail(job, e.getMessage(), null);
+        } catch (RuntimeException e) {
+            fail(job, e.getClass().getSimpleName() + ": " + e.getMessage(), e);
+        } catch (Error e) {
+            fail(job, "internal error: " + e, e);
+            throw e;
+        }
+    }
+
+    private void fail(Job job, String reason, Throwable cause) {
+        if (cause != null) {
+            LOG.error("Generation {} failed", job.id(), cause);
+        }
+        job.failed(Instant.now(), reason);
+        metrics.ended(JobState.FAILED, 0);
+    }
+
+    /** Feeds a job's progress, the step-time histogram and the cancel request into the running pipeline. */
+    private final class JobListener implements ProgressListener {
+        private final Job job;
+        private long last;
+        private long denoisingStart;
+
+        JobListener(Job job, long start) {
+            this.job = job;
+            this.last = start;
+        }
+
+        @Override
+        public void onStage(String stage) {
+            if (job.cancelReason() != null) {
+                throw new CancellationException(job.cancelReason());
+            }
+            last = System.nanoTime();
+        }
+
+        @Override
+        public boolean onStep(int step, int total, Duration elapsed) {
+            long now = System.nanoTime();
+            if (step == 1) {
+                denoisingStart = last;
+            }
+            metrics.step((now - last) / 1e9);
+            last = now;
+            double perStep = (now - denoisingStart) / 1e9 / step;
+            job.progress(step, total, perStep * (total - step));
+            return job.cancelReason() == null;
+        }
+    }
+
+    /**
+     * Stops taking requests, cancels the queued ones, lets running ones finish for up to {@code grace}, then asks
+     * them to stop and waits until every worker has ended. Calling it again does nothing more.
+     */
+    public void shutdown(Duration grace) {
+        List<Thread> toJoin;
+        boolean interrupted = false;
+        lock.lock();
+        try {
+            if (!accepting) {
+                return;
+            }
+            accepting = false;
+            ready = false;
+            notReady = SHUTTING_DOWN;
+            Instant now = Instant.now();
+            for (Job job : queue) {
+                job.cancelled(now, SHUTTING_DOWN);
+                metrics.ended(JobState.CANCELLED, 0);
+            }
+            queue.clear();
+            long left = grace.toNanos();
+            while (!running.isEmpty() && left > 0 && !interrupted) {
+                try {
+                    left = changed.awaitNanos(left);
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+            for (Job job : running) {
+                job.requestCancel(SHUTTING_DOWN + " and the grace period of " + grace.toSeconds() + " s is over");
+            }
+            stopping = true;
+            changed.signalAll();
+            toJoin = new ArrayList<>(threads);
+        } finally {
+            lock.unlock();
+        }
+        // the workers stop at their next step; they must be gone before the engine under them is closed
+        for (Thread t : toJoin) {
+            while (t.isAlive()) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    interrupted = true;
+                }
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** {@link #shutdown(Duration)} with the configured grace period. */
+    @Override
+    public void close() {
+        shutdown(settings.shutdownGrace());
+    }
+}

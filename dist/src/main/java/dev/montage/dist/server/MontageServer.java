@@ -1,0 +1,432 @@
+package dev.montage.dist.server;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.FieldError;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.InvalidRequestException;
+import dev.montage.runtime.registry.ComponentRegistry;
+import io.javalin.Javalin;
+import io.javalin.http.Context;
+import io.javalin.http.HttpResponseException;
+import io.javalin.http.UploadedFile;
+import io.javalin.http.util.MultipartUtil;
+import io.javalin.json.JavalinJackson;
+import jakarta.servlet.MultipartConfigElement;
+import jakarta.servlet.ServletException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.Semaphore;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The headless HTTP server (Javalin on Jetty): the generation API of a {@link GenerationService}, uploads, the
+ * event streams, introspection ({@code /v1/queue}, {@code /v1/plugins}, {@code /v1/models}), health, readiness,
+ * Prometheus metrics and its own OpenAPI document at {@code /openapi.json}.
+ *
+ * <p>Every error answer is {@code {errors: [{field, message}]}}. With a token configured, {@code /v1/*} and
+ * {@code /metrics} need {@code Authorization: Bearer <token>}; the header is never logged.
+ */
+public final class MontageServer implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MontageServer.class);
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String BEARER = "Bearer ";
+    /** A comment line this often keeps proxies and the connector's idle timeout from closing a quiet stream. */
+    private static final Duration KEEP_ALIVE = Duration.ofSeconds(10);
+    /** Room for the multipart boundaries and headers around an uploaded picture. */
+    private static final long MULTIPART_OVERHEAD = 64 * 1024;
+    private static final int MULTIPART_IN_MEMORY = 1 << 20;
+    private static final int DEFAULT_LIST_LIMIT = 100;
+    private static final int MAX_LIST_LIMIT = 1000;
+
+    /**
+     * One route the server answers.
+     *
+     * @param method HTTP method, upper case
+     * @param path   path with {@code {parameters}}, as OpenAPI writes it
+     */
+    record Route(String method, String path) {
+    }
+
+    private final ServerSettings settings;
+    private final GenerationService service;
+    private final ComponentRegistry registry;
+    private final ServedModel model;
+    private final UploadStore uploads;
+    private final RequestJson requests;
+    private final Semaphore eventStreams;
+    private final byte[] tokenDigest;
+    private final byte[] openApi;
+    private final List<Route> routes = new CopyOnWriteArrayList<>();
+    private final Javalin app;
+
+    private MontageServer(ServerSettings settings, GenerationService service, ComponentRegistry registry,
+            ServedModel model) throws IOException {
+        this.settings = settings;
+        this.service = service;
+        this.registry = registry;
+        this.model = model;
+        this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
+        this.requests = new RequestJson(settings, GenerationRequest.builder("").build(), service.schedulerIds(),
+                service.defaultScheduler(), service.controlTypes(), uploads, new SecureRandom()::nextLong);
+        this.eventStreams = new Semaphore(settings.maxEventStreams());
+        this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
+        try (InputStream in = MontageServer.class.getResourceAsStream("openapi.json")) {
+            if (in == null) {
+                throw new IllegalStateException("the distribution lacks its resource openapi.json");
+            }
+            this.openApi = in.readAllBytes();
+        }
+        this.app = Javalin.create(config -> {
+            config.showJavalinBanner = false;
+            config.startupWatcherEnabled = false;
+            config.jsonMapper(new JavalinJackson(JSON, false));
+            config.events.handlerAdded(h -> {
+                if (h.getHttpMethod().isHttpMethod()) {
+                    routes.add(new Route(h.getHttpMethod().name(), h.getPath()));
+                }
+            });
+            config.requestLogger.http((ctx, ms) -> LOG.debug("{} {} {} {} ms", ctx.method(), ctx.path(),
+                    ctx.status().getCode(), Math.round(ms)));
+            config.router.mount(r -> {
+                r.before("/v1/*", this::authorize);
+                r.before("/metrics", this::authorize);
+                r.post("/v1/uploads", this::upload);
+                r.post("/v1/generations", this::submit);
+                r.get("/v1/generations", this::list);
+                r.get("/v1/generations/{id}", ctx -> ctx.json(service.view(job(ctx))));
+                r.delete("/v1/generations/{id}", this::cancel);
+                r.get("/v1/generations/{id}/events", this::events);
+                r.get("/v1/generations/{id}/images/{n}.png", this::image);
+                r.get("/v1/queue", ctx -> ctx.json(service.queueView()));
+                r.get("/v1/plugins", this::plugins);
+                r.get("/v1/models", this::models);
+                r.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
+                r.get("/readyz", this::readiness);
+                r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
+                        .result(service.metricsText()));
+                r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
+            });
+        });
+        app.exception(ApiException.class, (e, ctx) -> {
+            e.headers().forEach(ctx::header);
+            errors(ctx, e.status(), e.errors());
+        });
+        app.exception(InvalidRequestException.class, (e, ctx) -> errors(ctx, 400, e.errors()));
+        app.exception(GenerationService.QueueFullException.class, (e, ctx) -> {
+            ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+            errors(ctx, 429, List.of(new FieldError(null, e.getMessage())));
+        });
+        app.exception(RejectedExecutionException.class,
+                (e, ctx) -> errors(ctx, 503, List.of(new FieldError(null, e.getMessage()))));
+        app.exception(HttpResponseException.class,
+                (e, ctx) -> errors(ctx, e.getStatus(), List.of(new FieldError(null, e.getMessage()))));
+        app.exception(Exception.class, (e, ctx) -> {
+            LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
+            errors(ctx, 500, List.of(new FieldError(null, "internal error: " + e.getClass().getSimpleName())));
+        });
+    }
+
+    /**
+     * Starts listening on {@link ServerSettings#host()} and {@link ServerSettings#port()}.
+     *
+     * @throws IOException when the output folder cannot be prepared
+     */
+    public static MontageServer start(ServerSettings settings, GenerationService service, ComponentRegistry registry,
+            ServedModel model) throws IOException {
+        MontageServer server = new MontageServer(settings, service, registry, model);
+        server.app.start(settings.host(), settings.port());
+        return server;
+    }
+
+    /** The port listened on (the chosen one when the settings asked for 0). */
+    public int port() {
+        return app.port();
+    }
+
+    /** {@code http://host:port}. */
+    public String url() {
+        String host = settings.host().contains(":") ? "[" + settings.host() + "]" : settings.host();
+        return "http://" + host + ":" + port();
+    }
+
+    /** The routes this server answers, for checking the OpenAPI document against. */
+    List<Route> routes() {
+        return List.copyOf(routes);
+    }
+
+    /** Shuts the service down gracefully ({@link ServerSettings#shutdownGrace()}), then stops listening. */
+    @Override
+    public void close() {
+        service.shutdown(settings.shutdownGrace());
+        app.stop();
+    }
+
+    private void authorize(Context ctx) {
+        if (tokenDigest == null) {
+            return;
+        }
+        String header = ctx.header("Authorization");
+        if (header == null || !header.regionMatches(true, 0, BEARER, 0, BEARER.length())) {
+            throw new ApiException(401, List.of(new FieldError(null,
+                    "this server needs a bearer token: Authorization: Bearer <token>")),
+                    Map.of("WWW-Authenticate", "Bearer realm=\"montage\""));
+        }
+        // compared as digests in constant time, so the answer time says nothing about the token
+        if (!MessageDigest.isEqual(tokenDigest, sha256(header.substring(BEARER.length()).trim()))) {
+            throw new ApiException(403, "the bearer token is not valid for this server");
+        }
+    }
+
+    private void upload(Context ctx) throws IOException {
+        long max = settings.maxImageBytes();
+        if (ctx.req().getContentLengthLong() > max + MULTIPART_OVERHEAD) {
+            throw ApiException.tooLarge("image", "the upload is " + ctx.req().getContentLengthLong()
+                    + " bytes, more than the picture limit of " + max);
+        }
+        if (!ctx.isMultipartFormData()) {
+            throw new InvalidRequestException(List.of(new FieldError("image",
+                    "send multipart/form-data with the picture in a file part named image")));
+        }
+        ctx.req().setAttribute(MultipartUtil.MULTIPART_CONFIG_ATTRIBUTE, new MultipartConfigElement(
+                System.getProperty("java.io.tmpdir"), max, max + MULTIPART_OVERHEAD, MULTIPART_IN_MEMORY));
+        UploadedFile file;
+        try {
+            file = ctx.uploadedFile("image");
+        } catch (IllegalStateException e) {
+            // Jetty's multipart parser refuses a part or request over the configured sizes this way
+            throw ApiException.tooLarge("image", "the picture is larger than the limit of " + max + " bytes");
+        } catch (RuntimeException e) {
+            throw new InvalidRequestException(List.of(new FieldError("image", "unreadable multipart body: "
+                    + (e.getCause() instanceof ServletException ? e.getCause().getMessage() : e.getMessage()))));
+        }
+        if (file == null) {
+            throw new InvalidRequestException(List.of(new FieldError("image", "is required: a file part named image")));
+        }
+        byte[] bytes;
+        try (InputStream in = file.content()) {
+            bytes = in.readAllBytes();
+        }
+        try {
+            ctx.status(201).json(Map.of("id", uploads.put(bytes)));
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(List.of(new FieldError("image", e.getMessage())));
+        }
+    }
+
+    private void submit(Context ctx) throws IOException {
+        long max = settings.maxBodyBytes();
+        long declared = ctx.req().getContentLengthLong();
+        if (declared > max) {
+            throw ApiException.tooLarge("body", "is " + declared + " bytes, more than the limit of " + max
+                    + "; send large pictures with POST /v1/uploads");
+        }
+        byte[] body;
+        try (InputStream in = ctx.req().getInputStream()) {
+            body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+        }
+        if (body.length > max) {
+            throw ApiException.tooLarge("body", "is more than the limit of " + max + " bytes");
+        }
+        JsonNode json;
+        try {
+            json = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new InvalidRequestException(List.of(new FieldError("body", "is not valid JSON: "
+                    + e.getOriginalMessage())));
+        }
+        RequestJson.Parsed parsed = requests.parse(json);
+        GenerationService.Submission s = service.submit(parsed.request(), parsed.parameters());
+        ctx.status(202).header("Location", "/v1/generations/" + s.id())
+                .json(Map.of("id", s.id(), "position", s.position()));
+    }
+
+    private void list(Context ctx) {
+        int limit = DEFAULT_LIST_LIMIT;
+        String given = ctx.queryParam("limit");
+        if (given != null) {
+            try {
+                limit = Integer.parseInt(given);
+            } catch (NumberFormatException e) {
+                limit = -1;
+            }
+            if (limit < 1 || limit > MAX_LIST_LIMIT) {
+                throw new InvalidRequestException(List.of(new FieldError("limit",
+                        "must be a whole number in 1.." + MAX_LIST_LIMIT + ", got '" + given + "'")));
+            }
+        }
+        ctx.json(Map.of("generations", service.list(limit)));
+    }
+
+    private void cancel(Context ctx) {
+        Job job = job(ctx);
+        switch (service.cancel(job)) {
+            case CANCELLED -> ctx.status(200).json(service.view(job));
+            case STOPPING -> ctx.status(202).json(service.view(job));
+            case ALREADY_ENDED -> throw new ApiException(409, "generation " + job.id() + " has already ended: "
+                    + job.state().apiName());
+            default -> throw new IllegalStateException("unexpected cancel outcome");
+        }
+    }
+
+    /**
+     * Server-sent events of one job: everything so far (newer than {@code Last-Event-ID}), then live events
+     * until the job ends. The stream is written on this request's thread; the job only fills a buffer.
+     */
+    private void events(Context ctx) throws IOException, InterruptedException {
+        Job job = job(ctx);
+        if (!eventStreams.tryAcquire()) {
+            throw new ApiException(503, "too many event streams are open (" + settings.maxEventStreams()
+                    + "); poll GET /v1/generations/{id} instead");
+        }
+        try (EventSubscription subscription = job.subscribe(lastEventId(ctx))) {
+            ctx.status(200);
+            ctx.res().setContentType("text/event-stream");
+            ctx.res().setCharacterEncoding("UTF-8");
+            ctx.header("Cache-Control", "no-cache");
+            ctx.header("X-Accel-Buffering", "no");
+            OutputStream out = ctx.res().getOutputStream();
+            write(out, ": events of generation " + job.id() + "\n\n");
+            while (true) {
+                JobEvent event = subscription.next(KEEP_ALIVE);
+                if (event == null) {
+                    write(out, ": keep-alive\n\n");
+                    continue;
+                }
+                write(out, "id: " + event.sequence() + "\nevent: " + event.type() + "\ndata: "
+                        + JSON.writeValueAsString(event.data()) + "\n\n");
+                if (event.terminal()) {
+                    return;
+                }
+            }
+        } catch (IOException e) {
+            LOG.debug("Event stream of {} closed by the client: {}", job.id(), e.toString());
+        } finally {
+            eventStreams.release();
+        }
+    }
+
+    private static long lastEventId(Context ctx) {
+        String header = ctx.header("Last-Event-ID");
+        try {
+            return header == null ? 0 : Long.parseLong(header.trim());
+        } catch (NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    private static void write(OutputStream out, String text) throws IOException {
+        out.write(text.getBytes(StandardCharsets.UTF_8));
+        out.flush();
+    }
+
+    private void image(Context ctx) throws IOException {
+        Job job = job(ctx);
+        int n;
+        try {
+            n = Integer.parseInt(ctx.pathParam("n"));
+        } catch (NumberFormatException e) {
+            n = -1;
+        }
+        if (job.state() != JobState.SUCCEEDED || n < 0 || n >= job.images()) {
+            throw ApiException.notFound("generation " + job.id() + " has no image " + ctx.pathParam("n")
+                    + " (state " + job.state().apiName() + ", " + job.images() + " image(s))");
+        }
+        Path file = service.results().image(job.id(), n);
+        ctx.contentType("image/png")
+                .header("Content-Disposition", "inline; filename=\"" + file.getFileName() + "\"")
+                .header("Cache-Control", "private, max-age=31536000, immutable")
+                .result(Files.readAllBytes(file));
+    }
+
+    private void plugins(Context ctx) {
+        List<Map<String, Object>> plugins = new ArrayList<>();
+        for (ComponentRegistry.Entry e : registry.entries()) {
+            Map<String, Object> p = new LinkedHashMap<>();
+            p.put("kind", e.kind().name().toLowerCase(Locale.ROOT));
+            p.put("id", e.id());
+            p.put("source", e.source());
+            p.put("factory", e.factory().getClass().getName());
+            p.put("state", "active");
+            plugins.add(p);
+        }
+        ctx.json(Map.of("plugins", plugins));
+    }
+
+    private void models(Context ctx) {
+        List<Map<String, Object>> weights = new ArrayList<>();
+        model.paths().base().ifPresent(base -> weights.add(weights("base", base)));
+        model.paths().paths().entrySet().stream().sorted(Map.Entry.comparingByKey())
+                .forEach(e -> weights.add(weights(e.getKey(), e.getValue())));
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("name", model.paths().base().map(b -> b.getFileName().toString()).orElse("model"));
+        m.put("randomWeights", model.randomWeights());
+        m.put("variant", model.paths().variant().orElse(null));
+        m.put("engine", model.engine());
+        m.put("schedulers", service.schedulerIds());
+        m.put("defaultScheduler", service.defaultScheduler());
+        m.put("controlTypes", service.controlTypes().stream().sorted().toList());
+        m.put("weights", weights);
+        ctx.json(Map.of("models", List.of(m)));
+    }
+
+    /** A configured path: every one was loaded when the server started (the preflight), or it would not run. */
+    private static Map<String, Object> weights(String key, Path path) {
+        Map<String, Object> w = new LinkedHashMap<>();
+        w.put("key", key);
+        w.put("path", path.toString());
+        w.put("status", Files.exists(path) ? "loaded" : "loaded, since removed from disk");
+        return w;
+    }
+
+    private void readiness(Context ctx) {
+        if (service.isReady()) {
+            ctx.json(Map.of("ready", true));
+        } else {
+            ctx.status(503).json(Map.of("ready", false, "reason", service.notReadyReason()));
+        }
+    }
+
+    private Job job(Context ctx) {
+        String id = ctx.pathParam("id");
+        return service.job(id).orElseThrow(() -> ApiException.notFound("no generation has the id '" + id + "'"));
+    }
+
+    private static void errors(Context ctx, int status, List<FieldError> errors) {
+        List<Map<String, Object>> list = new ArrayList<>();
+        for (FieldError e : errors) {
+            Map<String, Object> m = new LinkedHashMap<>();
+            if (e.field() != null) {
+                m.put("field", e.field());
+            }
+            m.put("message", e.message());
+            list.add(m);
+        }
+        ctx.status(status).json(Map.of("errors", list));
+    }
+
+    private static byte[] sha256(String text) {
+        try {
+            return MessageDigest.getInstance("SHA-256").digest(text.getBytes(StandardCharsets.UTF_8));
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("every Java runtime has SHA-256", e);
+        }
+    }
+}

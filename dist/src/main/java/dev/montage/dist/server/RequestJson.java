@@ -1,0 +1,456 @@
+package dev.montage.dist.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.montage.api.AutoLayout;
+import dev.montage.api.Box;
+import dev.montage.api.Control;
+import dev.montage.api.FieldError;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.InvalidRequestException;
+import dev.montage.api.Subject;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.function.LongSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * The JSON body of {@code POST /v1/generations} turned into a {@link GenerationRequest}, every invalid field
+ * reported at once under the path a client wrote ({@code subjects[1].box}), and the effective parameters of a
+ * request written back in the same names.
+ *
+ * <p>The request's own rules (sizes multiple of 8, guidance &ge; 1, ...) stay in {@link GenerationRequest},
+ * {@link Box}, {@link AutoLayout} and {@link Control}; this class adds the JSON types, the server's bounds, the
+ * pictures and the ids this server knows (schedulers, uploads, control types).
+ */
+final class RequestJson {
+    private static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
+            "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout");
+    private static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding");
+    private static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "scale", "start", "end", "options");
+    private static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
+    /** {@link GenerationRequest}'s field names where the API names them differently. */
+    private static final Map<String, String> API_NAMES = Map.of("guidanceScale", "guidance", "imageScale", "scale",
+            "numImages", "count");
+    private static final Pattern DATA_URL = Pattern.compile("^data:[^,;]*(;[^,;]*)*;base64,");
+    private static final Pattern NAMED_FIELD = Pattern.compile("^\\w+\\.(\\w+) ");
+    /** Seeds drawn for requests without one stay below 2^53, so JavaScript clients can repeat them exactly. */
+    private static final long SEED_BOUND = 1L << 53;
+
+    /**
+     * A valid request with its effective parameters.
+     *
+     * @param request    what the pipeline runs
+     * @param parameters the same in the API's names (defaults and the drawn seed filled in), for clients
+     */
+    record Parsed(GenerationRequest request, Map<String, Object> parameters) {
+    }
+
+    private final ServerSettings limits;
+    private final GenerationRequest defaults;
+    private final List<String> schedulers;
+    private final String defaultScheduler;
+    private final Set<String> controlTypes;
+    private final UploadStore uploads;
+    private final LongSupplier seeds;
+
+    /**
+     * @param defaults values of the fields a request leaves out (its prompt and seed are not used)
+     * @param seeds    where seeds of requests without one come from
+     */
+    RequestJson(ServerSettings limits, GenerationRequest defaults, List<String> schedulers, String defaultScheduler,
+            Set<String> controlTypes, UploadStore uploads, LongSupplier seeds) {
+        this.limits = limits;
+        this.defaults = defaults;
+        this.schedulers = List.copyOf(schedulers);
+        this.defaultScheduler = defaultScheduler;
+        this.controlTypes = Set.copyOf(controlTypes);
+        this.uploads = uploads;
+        this.seeds = seeds;
+    }
+
+    /**
+     * @throws InvalidRequestException listing every invalid field
+     * @throws ApiException            413 for a picture over the size limits
+     * @throws IOException             when an upload cannot be read
+     */
+    Parsed parse(JsonNode body) throws IOException {
+        Fields f = new Fields();
+        if (body == null || !body.isObject()) {
+            throw new InvalidRequestException(List.of(new FieldError("body", "must be a JSON object")));
+        }
+        f.unknownKeys(body, "", TOP);
+        String prompt = f.text(body, "prompt", "");
+        String negative = orElse(f.text(body, "negativePrompt", ""), defaults.negativePrompt());
+        int width = orElse(f.integer(body, "width", ""), defaults.width());
+        int height = orElse(f.integer(body, "height", ""), defaults.height());
+        int steps = orElse(f.integer(body, "steps", ""), defaults.steps());
+        int count = orElse(f.integer(body, "count", ""), defaults.numImages());
+        double guidance = orElse(f.number(body, "guidance", ""), defaults.guidanceScale());
+        double scale = orElse(f.number(body, "scale", ""), defaults.imageScale());
+        Long givenSeed = f.int64(body, "seed", "");
+        long seed = givenSeed != null ? givenSeed : Math.floorMod(seeds.getAsLong(), SEED_BOUND);
+        String scheduler = orElse(f.text(body, "scheduler", ""), defaultScheduler);
+        if (!schedulers.contains(scheduler)) {
+            f.add("scheduler", "unknown scheduler '" + scheduler + "', expected one of " + schedulers);
+        }
+        AutoLayout autoLayout = autoLayout(f, body.get("autoLayout"));
+        List<Subject> subjects = new ArrayList<>();
+        for (JsonNode node : f.array(body, "subjects")) {
+            subjects.add(subject(f, node, "subjects[" + subjects.size() + "]"));
+        }
+        List<Control> controls = new ArrayList<>();
+        for (JsonNode node : f.array(body, "controls")) {
+            controls.add(control(f, node, "controls[" + controls.size() + "]"));
+        }
+        try {
+            // the request's own rules, on everything but the subjects and controls checked above
+            new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
+                    count, Optional.of(scheduler), Optional.ofNullable(autoLayout), Optional.empty());
+        } catch (InvalidRequestException e) {
+            e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
+        }
+        f.atMost("width", width, limits.maxWidth());
+        f.atMost("height", height, limits.maxHeight());
+        f.atMost("steps", steps, limits.maxSteps());
+        f.atMost("count", count, limits.maxImages());
+        if (!f.errors.isEmpty()) {
+            throw new InvalidRequestException(new ArrayList<>(f.errors.values()));
+        }
+        GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
+                guidance, scale, seed, count, Optional.of(scheduler), Optional.ofNullable(autoLayout),
+                Optional.empty());
+        return new Parsed(request, describe(request));
+    }
+
+    private AutoLayout autoLayout(Fields f, JsonNode node) {
+        if (node == null || node.isNull()) {
+            return null;
+        }
+        if (!node.isObject()) {
+            f.add("autoLayout", "must be an object {threshold, startStep}");
+            return null;
+        }
+        f.unknownKeys(node, "autoLayout", AUTO_LAYOUT);
+        Double threshold = f.number(node, "threshold", "autoLayout");
+        Integer startStep = f.integer(node, "startStep", "autoLayout");
+        if (threshold == null) {
+            f.add("autoLayout.threshold", "is required, a number in (0, 1)");
+        }
+        if (startStep == null) {
+            f.add("autoLayout.startStep", "is required, the first step that uses the derived masks");
+        }
+        if (threshold == null || startStep == null) {
+            return null;
+        }
+        // each value checked with a valid partner, so both are reported when both are wrong
+        boolean valid = f.accepts("autoLayout.threshold", () -> new AutoLayout(threshold, 0))
+                & f.accepts("autoLayout.startStep", () -> new AutoLayout(0.5, startStep));
+        return valid ? new AutoLayout(threshold, startStep) : null;
+    }
+
+    private Subject subject(Fields f, JsonNode node, String path) throws IOException {
+        if (!node.isObject()) {
+            f.add(path, "must be an object {image | uploadId, phrase, box, scale, dropGrounding}");
+            return null;
+        }
+        f.unknownKeys(node, path, SUBJECT);
+        Picture picture = picture(f, node, path);
+        String phrase = f.text(node, "phrase", path);
+        if (phrase == null || phrase.isBlank()) {
+            f.add(path + ".phrase", "is required: the words that name the subject in the prompt");
+        }
+        Box box = box(f, node.get("box"), path + ".box");
+        Double scale = f.number(node, "scale", path);
+        if (scale != null && !(scale >= 0 && Double.isFinite(scale))) {
+            f.add(path + ".scale", "must be a finite number >= 0, got " + scale);
+        }
+        Boolean drop = f.bool(node, "dropGrounding", path);
+        if (picture == null || !f.clean(path)) {
+            return null;
+        }
+        return new Subject(picture.image(), picture.name(), phrase, box,
+                scale == null ? OptionalDouble.empty() : OptionalDouble.of(scale), Boolean.TRUE.equals(drop));
+    }
+
+    private static Box box(Fields f, JsonNode node, String path) {
+        if (node == null || node.isNull()) {
+            return Box.NONE;
+        }
+        if (!node.isArray() || node.size() != 4 || !allNumbers(node)) {
+            f.add(path, "must be four numbers [x0, y0, x1, y1] in 0..1");
+            return null;
+        }
+        try {
+            return new Box(node.get(0).asDouble(), node.get(1).asDouble(), node.get(2).asDouble(),
+                    node.get(3).asDouble());
+        } catch (IllegalArgumentException e) {
+            f.add(path, e.getMessage());
+            return null;
+        }
+    }
+
+    private Control control(Fields f, JsonNode node, String path) throws IOException {
+        if (!node.isObject()) {
+            f.add(path, "must be an object {type, image | uploadId, scale, start, end, options}");
+            return null;
+        }
+        f.unknownKeys(node, path, CONTROL);
+        String type = f.text(node, "type", path);
+        if (type == null) {
+            f.add(path + ".type", "is required, e.g. canny, depth or pose");
+        } else if (!controlTypes.contains(type)) {
+            f.add(path + ".type", "no installed ControlNet plugin serves '" + type + "'; available: "
+                    + new TreeSet<>(controlTypes));
+        }
+        Picture picture = picture(f, node, path);
+        double scale = orElse(f.number(node, "scale", path), 1.0);
+        double start = orElse(f.number(node, "start", path), 0.0);
+        double end = orElse(f.number(node, "end", path), 1.0);
+        Map<String, String> options = new LinkedHashMap<>();
+        JsonNode given = node.get("options");
+        if (given != null && !given.isNull()) {
+            if (!given.isObject()) {
+                f.add(path + ".options", "must be an object of text values");
+            } else {
+                given.fields().forEachRemaining(e -> options.put(e.getKey(), e.getValue().asText()));
+            }
+        }
+        if (picture == null || !f.clean(path)) {
+            return null;
+        }
+        try {
+            return new Control(type, picture.image(), scale, start, end, options);
+        } catch (IllegalArgumentException e) {
+            Matcher m = NAMED_FIELD.matcher(e.getMessage());
+            f.add(m.find() ? path + "." + m.group(1) : path, e.getMessage());
+            return null;
+        }
+    }
+
+    /** A decoded picture and the name it goes by in parameters and messages. */
+    private record Picture(BufferedImage image, String name) {
+    }
+
+    /** The {@code image} (base64, optionally a data URL) or {@code uploadId} of a subject or control. */
+    private Picture picture(Fields f, JsonNode node, String path) throws IOException {
+        boolean inline = node.hasNonNull("image");
+        if (inline == node.hasNonNull("uploadId")) {
+            f.add(path + ".image", "give exactly one of image (base64 PNG or JPEG) and uploadId");
+            return null;
+        }
+        if (!inline) {
+            String id = f.text(node, "uploadId", path);
+            Optional<BufferedImage> image = id == null ? Optional.empty() : uploads.get(id, path + ".uploadId");
+            if (id != null && image.isEmpty()) {
+                f.add(path + ".uploadId", "no upload has the id '" + id + "'");
+            }
+            return image.map(i -> new Picture(i, "upload:" + id)).orElse(null);
+        }
+        String field = path + ".image";
+        String data = f.text(node, "image", path);
+        if (data == null) {
+            return null;
+        }
+        data = DATA_URL.matcher(data).replaceFirst("").replaceAll("\\s", "");
+        if ((long) data.length() / 4 * 3 > limits.maxImageBytes()) {
+            throw ApiException.tooLarge(field, "is about " + data.length() / 4 * 3 + " bytes, more than the limit of "
+                    + limits.maxImageBytes() + "; upload it with POST /v1/uploads only if it fits");
+        }
+        byte[] bytes;
+        try {
+            bytes = Base64.getDecoder().decode(data);
+        } catch (IllegalArgumentException e) {
+            f.add(field, "is not base64: " + e.getMessage());
+            return null;
+        }
+        try {
+            return new Picture(ImageInput.decode(bytes, field, limits.maxImagePixels()), "inline:" + path);
+        } catch (IllegalArgumentException e) {
+            f.add(field, e.getMessage());
+            return null;
+        }
+    }
+
+    /** The effective parameters of a request in the API's names: what a client would send to repeat it. */
+    static Map<String, Object> describe(GenerationRequest r) {
+        Map<String, Object> p = new LinkedHashMap<>();
+        p.put("prompt", r.prompt());
+        p.put("negativePrompt", r.negativePrompt());
+        p.put("width", r.width());
+        p.put("height", r.height());
+        p.put("steps", r.steps());
+        p.put("guidance", r.guidanceScale());
+        p.put("scale", r.imageScale());
+        p.put("seed", r.seed());
+        p.put("count", r.numImages());
+        p.put("scheduler", r.scheduler().orElse(null));
+        List<Map<String, Object>> subjects = new ArrayList<>();
+        for (Subject s : r.subjects()) {
+            Map<String, Object> v = new LinkedHashMap<>();
+            v.put("image", s.imageName());
+            v.put("phrase", s.phrase());
+            v.put("box", s.box().isNone() ? null : List.of(s.box().x0(), s.box().y0(), s.box().x1(), s.box().y1()));
+            s.scale().ifPresent(x -> v.put("scale", x));
+            v.put("dropGrounding", s.dropGrounding());
+            subjects.add(Collections.unmodifiableMap(v));
+        }
+        p.put("subjects", List.copyOf(subjects));
+        List<Map<String, Object>> controls = new ArrayList<>();
+        for (Control c : r.controls()) {
+            controls.add(Map.of("type", c.type(), "scale", c.conditioningScale(), "start", c.guidanceStart(), "end",
+                    c.guidanceEnd(), "options", c.options()));
+        }
+        p.put("controls", List.copyOf(controls));
+        r.autoLayout().ifPresent(a -> p.put("autoLayout", Map.of("threshold", a.threshold(), "startStep",
+                a.startStep())));
+        return Collections.unmodifiableMap(p);
+    }
+
+    private static boolean allNumbers(JsonNode array) {
+        for (JsonNode n : array) {
+            if (!n.isNumber()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static <T> T orElse(T value, T fallback) {
+        return value != null ? value : fallback;
+    }
+
+    /**
+     * Typed reads of one body. A missing or null key reads as null; a value of the wrong type is reported and also
+     * reads as null, so the default stands in and the same field is not reported twice. Only the first problem
+     * of each field is kept.
+     */
+    private static final class Fields {
+        private final Map<String, FieldError> errors = new LinkedHashMap<>();
+
+        void add(String field, String message) {
+            errors.putIfAbsent(field, new FieldError(field, message));
+        }
+
+        /** Whether no field under {@code path} has been reported. */
+        boolean clean(String path) {
+            return errors.keySet().stream().noneMatch(k -> k.equals(path) || k.startsWith(path + "."));
+        }
+
+        /** Whether {@code check} passes; if not, its message is reported under {@code field}. */
+        boolean accepts(String field, Runnable check) {
+            try {
+                check.run();
+                return true;
+            } catch (IllegalArgumentException e) {
+                add(field, e.getMessage());
+                return false;
+            }
+        }
+
+        void atMost(String field, long value, long max) {
+            if (value > max) {
+                add(field, "must be at most " + max + " on this server, got " + value);
+            }
+        }
+
+        void unknownKeys(JsonNode node, String path, Set<String> known) {
+            for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+                String key = it.next();
+                if (!known.contains(key)) {
+                    add(join(path, key), "is not a known field; expected " + new TreeSet<>(known));
+                }
+            }
+        }
+
+        String text(JsonNode node, String key, String path) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return null;
+            }
+            if (!v.isTextual()) {
+                add(join(path, key), "must be a string");
+                return null;
+            }
+            return v.asText();
+        }
+
+        Integer integer(JsonNode node, String key, String path) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return null;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToInt()) {
+                add(join(path, key), "must be a whole number, got " + v);
+                return null;
+            }
+            return v.intValue();
+        }
+
+        Long int64(JsonNode node, String key, String path) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return null;
+            }
+            if (!v.isIntegralNumber() || !v.canConvertToLong()) {
+                add(join(path, key), "must be a whole number, got " + v);
+                return null;
+            }
+            return v.longValue();
+        }
+
+        Double number(JsonNode node, String key, String path) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return null;
+            }
+            if (!v.isNumber()) {
+                add(join(path, key), "must be a number, got " + v);
+                return null;
+            }
+            return v.doubleValue();
+        }
+
+        Boolean bool(JsonNode node, String key, String path) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return null;
+            }
+            if (!v.isBoolean()) {
+                add(join(path, key), "must be true or false, got " + v);
+                return null;
+            }
+            return v.booleanValue();
+        }
+
+        /** The elements of an array field; none when it is missing or not an array (then reported). */
+        List<JsonNode> array(JsonNode node, String key) {
+            JsonNode v = node.get(key);
+            if (v == null || v.isNull()) {
+                return List.of();
+            }
+            if (!v.isArray()) {
+                add(key, "must be an array");
+                return List.of();
+            }
+            List<JsonNode> elements = new ArrayList<>();
+            v.forEach(elements::add);
+            return elements;
+        }
+
+        private static String join(String path, String key) {
+            return path.isEmpty() ? key : path + "." + key;
+        }
+    }
+}

@@ -1,0 +1,125 @@
+package dev.montage.dist.server;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.montage.api.GenerationResult;
+import dev.montage.runtime.output.PngFiles;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The output folder: for each succeeded generation its PNGs ({@code ID-N.png}, parameters embedded) and a JSON
+ * sidecar ({@code ID.json}) written last, so a sidecar always describes complete images. Nothing of a failed or
+ * cancelled generation is written, and a failure while writing removes what was written.
+ */
+final class ResultStore {
+    private static final Logger LOG = LoggerFactory.getLogger(ResultStore.class);
+    private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
+    private static final String SIDECAR = ".json";
+
+    private final Path dir;
+
+    ResultStore(Path dir) throws IOException {
+        this.dir = Files.createDirectories(dir);
+        int leftovers = AtomicFiles.deleteLeftovers(dir);
+        if (leftovers > 0) {
+            LOG.info("Removed {} unfinished temporary file(s) from {}", leftovers, dir);
+        }
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    /**
+     * Writes the images and then the sidecar of a generation that ended at {@code finishedAt}.
+     *
+     * @throws IOException when anything cannot be written; then nothing of this generation is left
+     */
+    void save(Job job, GenerationResult result, Instant finishedAt) throws IOException {
+        Map<String, String> embedded = new LinkedHashMap<>(result.parameters());
+        embedded.put("generation_id", job.id());
+        List<Path> staged = new ArrayList<>();
+        List<Path> placed = new ArrayList<>();
+        try {
+            List<String> files = new ArrayList<>();
+            for (int n = 0; n < result.images().size(); n++) {
+                String name = Job.imageFile(job.id(), n);
+                files.add(name);
+                staged.add(AtomicFiles.temporary(dir.resolve(name), PngFiles.encode(result.images().get(n), embedded)));
+            }
+            Map<String, Object> sidecar = new LinkedHashMap<>();
+            sidecar.put("id", job.id());
+            sidecar.put("createdAt", job.createdAt().toString());
+            sidecar.put("startedAt", job.startedAt().toString());
+            sidecar.put("finishedAt", finishedAt.toString());
+            sidecar.put("steps", result.request().steps());
+            sidecar.put("parameters", job.parameters());
+            sidecar.put("files", files);
+            sidecar.put("pipeline", result.parameters());
+            staged.add(AtomicFiles.temporary(dir.resolve(job.id() + SIDECAR), JSON.writeValueAsBytes(sidecar)));
+            for (int i = 0; i < staged.size(); i++) {
+                Path target = dir.resolve(i < files.size() ? files.get(i) : job.id() + SIDECAR);
+                AtomicFiles.moveIntoPlace(staged.get(i), target);
+                placed.add(target);
+            }
+        } catch (IOException | RuntimeException e) {
+            for (Path p : staged) {
+                Files.deleteIfExists(p);
+            }
+            for (Path p : placed) {
+                Files.deleteIfExists(p);
+            }
+            throw e;
+        }
+    }
+
+    /** Path of image {@code n} of a job (which may not exist). */
+    Path image(String id, int n) {
+        return dir.resolve(Job.imageFile(id, n));
+    }
+
+    /** The generations earlier runs stored, oldest first; unreadable sidecars are logged and passed over. */
+    List<Job> load() throws IOException {
+        List<Job> jobs = new ArrayList<>();
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : files.filter(f -> f.getFileName().toString().endsWith(SIDECAR)).sorted().toList()) {
+                try {
+                    jobs.add(restore(p));
+                } catch (IOException | RuntimeException e) {
+                    LOG.warn("Passing over result sidecar {}: {}", p, e.toString());
+                }
+            }
+        }
+        jobs.sort(Comparator.comparing(Job::createdAt));
+        return jobs;
+    }
+
+    @SuppressWarnings("unchecked")
+    private Job restore(Path sidecarFile) throws IOException {
+        Map<String, Object> s = JSON.readValue(sidecarFile.toFile(), Map.class);
+        String id = (String) s.get("id");
+        if (!Ids.wellFormed(id) || !sidecarFile.getFileName().toString().equals(id + SIDECAR)) {
+            throw new IOException("its id " + id + " does not match the file name");
+        }
+        List<String> files = (List<String>) s.get("files");
+        for (int n = 0; n < files.size(); n++) {
+            if (!files.get(n).equals(Job.imageFile(id, n)) || !Files.isRegularFile(dir.resolve(files.get(n)))) {
+                throw new IOException("image " + files.get(n) + " is missing");
+            }
+        }
+        return Job.restored(id, (Map<String, Object>) s.get("parameters"), Instant.parse((String) s.get("createdAt")),
+                Instant.parse((String) s.get("startedAt")), Instant.parse((String) s.get("finishedAt")),
+                ((Number) s.get("steps")).intValue(), files.size());
+    }
+}

@@ -1,0 +1,226 @@
+package dev.montage.dist.server;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * How the headless server runs: where it listens, how much work it takes on, where results go, what it
+ * accepts and who may call it. A profile's {@code server} section maps onto this record one key per field;
+ * the environment and command-line flags override it.
+ *
+ * @param host            interface to bind; {@code 127.0.0.1} keeps the server off the network
+ * @param port            TCP port, 0 for any free one
+ * @param queueSize       generations that may wait for a worker; one more is answered {@code 429}
+ * @param concurrency     workers, i.e. generations running at the same time
+ * @param outputDir       where results (PNGs and their JSON sidecars) and uploads are kept
+ * @param maxBodyBytes    largest request body (JSON with inline images) before {@code 413}
+ * @param maxImageBytes   largest single image, uploaded or inline (after base64 decoding), before {@code 413}
+ * @param maxImagePixels  largest width × height of an input image, checked before the pixels are decoded
+ * @param maxWidth        largest output width in pixels
+ * @param maxHeight       largest output height in pixels
+ * @param maxSteps        most denoising steps a request may ask for
+ * @param maxImages       most images one request may ask for ({@code count})
+ * @param maxEventStreams event streams open at the same time (each holds a connection); one more is {@code 503}
+ * @param authToken       the bearer token every {@code /v1} and {@code /metrics} call must carry, if any
+ * @param shutdownGrace   how long running generations may go on after shutdown began before they are cancelled
+ */
+public record ServerSettings(
+        String host,
+        int port,
+        int queueSize,
+        int concurrency,
+        Path outputDir,
+        long maxBodyBytes,
+        long maxImageBytes,
+        long maxImagePixels,
+        int maxWidth,
+        int maxHeight,
+        int maxSteps,
+        int maxImages,
+        int maxEventStreams,
+        Optional<String> authToken,
+        Duration shutdownGrace) {
+
+    /** Environment variable that sets (and overrides) {@link #authToken()}, so tokens stay out of files. */
+    public static final String TOKEN_ENV = "MONTAGE_API_TOKEN";
+
+    /**
+     * @throws IllegalArgumentException naming every setting that is out of range
+     */
+    public ServerSettings {
+        authToken = Objects.requireNonNullElse(authToken, Optional.empty());
+        List<String> problems = new ArrayList<>();
+        if (host == null || host.isBlank()) {
+            problems.add("host must name an interface, e.g. 127.0.0.1");
+        }
+        if (port < 0 || port > 65535) {
+            problems.add("port must be in 0..65535 (0 = any free port), got " + port);
+        }
+        positive(problems, "queueSize", queueSize);
+        positive(problems, "concurrency", concurrency);
+        if (outputDir == null) {
+            problems.add("outputDir is required");
+        }
+        positive(problems, "maxBodyBytes", maxBodyBytes);
+        positive(problems, "maxImageBytes", maxImageBytes);
+        positive(problems, "maxImagePixels", maxImagePixels);
+        positive(problems, "maxWidth", maxWidth);
+        positive(problems, "maxHeight", maxHeight);
+        positive(problems, "maxSteps", maxSteps);
+        positive(problems, "maxImages", maxImages);
+        positive(problems, "maxEventStreams", maxEventStreams);
+        if (authToken.isPresent() && authToken.get().isBlank()) {
+            problems.add("authToken must not be blank (leave it out to turn authentication off)");
+        }
+        if (shutdownGrace == null || shutdownGrace.isNegative()) {
+            problems.add("shutdownGrace must be a duration >= 0, got " + shutdownGrace);
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException("server settings: " + String.join("; ", problems));
+        }
+    }
+
+    private static void positive(List<String> problems, String name, long value) {
+        if (value <= 0) {
+            problems.add(name + " must be > 0, got " + value);
+        }
+    }
+
+    /** The defaults: loopback only, port 8080, one worker, a queue of 16, SDXL-sized bounds, no token. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** A builder starting from these settings. */
+    public Builder toBuilder() {
+        return new Builder().host(host).port(port).queueSize(queueSize).concurrency(concurrency).outputDir(outputDir)
+                .maxBodyBytes(maxBodyBytes).maxImageBytes(maxImageBytes).maxImagePixels(maxImagePixels)
+                .maxSize(maxWidth, maxHeight).maxSteps(maxSteps).maxImages(maxImages).maxEventStreams(maxEventStreams)
+                .authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace);
+    }
+
+    /** These settings with the environment's overrides applied ({@value #TOKEN_ENV}). */
+    public ServerSettings withEnvironment(Map<String, String> env) {
+        String token = env.get(TOKEN_ENV);
+        return token == null || token.isBlank() ? this : toBuilder().authToken(token).build();
+    }
+
+    /** Never shows the token: settings are logged. */
+    @Override
+    public String toString() {
+        return "ServerSettings[host=" + host + ", port=" + port + ", queueSize=" + queueSize + ", concurrency="
+                + concurrency + ", outputDir=" + outputDir + ", maxBodyBytes=" + maxBodyBytes + ", maxImageBytes="
+                + maxImageBytes + ", maxImagePixels=" + maxImagePixels + ", maxSize=" + maxWidth + "x" + maxHeight
+                + ", maxSteps=" + maxSteps + ", maxImages=" + maxImages + ", maxEventStreams=" + maxEventStreams
+                + ", auth=" + (authToken.isPresent() ? "bearer token" : "off") + ", shutdownGrace=" + shutdownGrace
+                + "]";
+    }
+
+    /** Mutable builder; {@link #build()} validates. */
+    public static final class Builder {
+        private String host = "127.0.0.1";
+        private int port = 8080;
+        private int queueSize = 16;
+        private int concurrency = 1;
+        private Path outputDir = Path.of("montage-server-out");
+        private long maxBodyBytes = 32L << 20;
+        private long maxImageBytes = 16L << 20;
+        private long maxImagePixels = 4096L * 4096;
+        private int maxWidth = 2048;
+        private int maxHeight = 2048;
+        private int maxSteps = 150;
+        private int maxImages = 8;
+        private int maxEventStreams = 64;
+        private String authToken;
+        private Duration shutdownGrace = Duration.ofSeconds(30);
+
+        private Builder() {
+        }
+
+        public Builder host(String v) {
+            host = v;
+            return this;
+        }
+
+        public Builder port(int v) {
+            port = v;
+            return this;
+        }
+
+        public Builder queueSize(int v) {
+            queueSize = v;
+            return this;
+        }
+
+        public Builder concurrency(int v) {
+            concurrency = v;
+            return this;
+        }
+
+        public Builder outputDir(Path v) {
+            outputDir = v;
+            return this;
+        }
+
+        public Builder maxBodyBytes(long v) {
+            maxBodyBytes = v;
+            return this;
+        }
+
+        public Builder maxImageBytes(long v) {
+            maxImageBytes = v;
+            return this;
+        }
+
+        public Builder maxImagePixels(long v) {
+            maxImagePixels = v;
+            return this;
+        }
+
+        public Builder maxSize(int width, int height) {
+            maxWidth = width;
+            maxHeight = height;
+            return this;
+        }
+
+        public Builder maxSteps(int v) {
+            maxSteps = v;
+            return this;
+        }
+
+        public Builder maxImages(int v) {
+            maxImages = v;
+            return this;
+        }
+
+        public Builder maxEventStreams(int v) {
+            maxEventStreams = v;
+            return this;
+        }
+
+        /** The bearer token, or null for no authentication. */
+        public Builder authToken(String v) {
+            authToken = v;
+            return this;
+        }
+
+        public Builder shutdownGrace(Duration v) {
+            shutdownGrace = v;
+            return this;
+        }
+
+        /**
+         * @throws IllegalArgumentException naming every setting that is out of range
+         */
+        public ServerSettings build() {
+            return new ServerSettings(host, port, queueSize, concurrency, outputDir, maxBodyBytes, maxImageBytes,
+                    maxImagePixels, maxWidth, maxHeight, maxSteps, maxImages, maxEventStreams,
+                    Optional.ofNullable(authToken), shutdownGrace);
+        }
+    }
+}

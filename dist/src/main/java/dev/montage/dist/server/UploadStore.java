@@ -1,0 +1,44 @@
+package dev.montage.dist.server;
+
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+
+/**
+ * Pictures uploaded with {@code POST /v1/uploads}, kept as sent in a folder (one file per id) so requests can name
+ * them instead of carrying base64. They are checked when uploaded and decoded when a request uses them.
+ */
+final class UploadStore {
+    private final Path dir;
+    private final long maxPixels;
+
+    UploadStore(Path dir, long maxPixels) throws IOException {
+        this.dir = Files.createDirectories(dir);
+        this.maxPixels = maxPixels;
+        AtomicFiles.deleteLeftovers(dir);
+    }
+
+    /**
+     * Keeps a picture.
+     *
+     * @return its id
+     * @throws IllegalArgumentException when the bytes are no readable picture
+     * @throws ApiException 413 when it has more pixels than allowed
+     */
+    String put(byte[] bytes) throws IOException {
+        ImageInput.decode(bytes, "image", maxPixels);
+        String id = Ids.next();
+        AtomicFiles.write(dir.resolve(id), bytes);
+        return id;
+    }
+
+    /** The picture of an upload, or empty when there is no upload with that id. */
+    Optional<BufferedImage> get(String id, String field) throws IOException {
+        if (!Ids.wellFormed(id) || !Files.isRegularFile(dir.resolve(id))) {
+            return Optional.empty();
+        }
+        return Optional.of(ImageInput.decode(Files.readAllBytes(dir.resolve(id)), field, maxPixels));
+    }
+}

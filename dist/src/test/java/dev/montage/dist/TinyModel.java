@@ -1,0 +1,71 @@
+package dev.montage.dist;
+
+import dev.montage.runtime.pipeline.AssembledPipeline;
+import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.Pipeline;
+import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+
+/**
+ * Montage's tiny random model, written once per test JVM into a temporary folder, and one pipeline on it (on the
+ * shared float32 CPU engine) for every test that needs whole generations.
+ */
+public final class TinyModel {
+    private static Path folder;
+    private static ComponentRegistry registry;
+    private static AssembledPipeline assembled;
+
+    private TinyModel() {
+    }
+
+    /** The folder, written on first use (removed when the JVM exits). */
+    public static synchronized Path folder() {
+        if (folder == null) {
+            try {
+                Path dir = Files.createTempDirectory("montage-tiny");
+                RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry());
+                Runtime.getRuntime().addShutdownHook(new Thread(() -> deleteTree(dir)));
+                folder = dir;
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        }
+        return folder;
+    }
+
+    /** The classpath registry. */
+    public static synchronized ComponentRegistry registry() {
+        if (registry == null) {
+            registry = ComponentRegistry.fromClasspath(TinyModel.class.getClassLoader());
+        }
+        return registry;
+    }
+
+    /** The shared pipeline; it lives as long as the JVM. */
+    public static synchronized Pipeline pipeline() {
+        if (assembled == null) {
+            assembled = new PipelineBuilder(TestEngine.engine(), registry(), ModelPaths.of(folder())).build();
+        }
+        return assembled.pipeline();
+    }
+
+    /** Whether the folder is marked as holding random weights. */
+    public static boolean markedRandom(Path dir) {
+        return Files.isRegularFile(dir.resolve(RandomModel.MARKER));
+    }
+
+    private static void deleteTree(Path dir) {
+        try (var files = Files.walk(dir)) {
+            files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException e) {
+            // a temporary folder: the system cleans it eventually
+        }
+    }
+}

@@ -1,0 +1,105 @@
+package dev.montage.dist.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.montage.dist.TinyModel;
+import dev.montage.runtime.pipeline.ModelPaths;
+import java.net.http.HttpResponse;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The OpenAPI document the server serves says exactly what the server answers. */
+class OpenApiTest {
+    private static final Set<String> METHODS = Set.of("get", "post", "put", "delete", "patch", "head", "options");
+    private static final Pattern PATH_PARAMETER = Pattern.compile("\\{(\\w+)}");
+
+    @TempDir
+    Path out;
+
+    @Test
+    void everyRouteIsDocumentedAndEveryDocumentedRouteExists() throws Exception {
+        ServerSettings settings = TestServer.settings(out).build();
+        GenerationService service = new GenerationService(settings, TestServer::plain,
+                TinyModel.pipeline().schedulerIds(), TinyModel.pipeline().defaultSchedulerId());
+        try (MontageServer server = MontageServer.start(settings, service, TinyModel.registry(),
+                new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"))) {
+            HttpResponse<byte[]> served = Http.get(server, "/openapi.json");
+            assertEquals(200, served.statusCode());
+            JsonNode doc = Http.JSON.readTree(served.body());
+            assertTrue(doc.get("openapi").asText().startsWith("3."), "an OpenAPI 3 document");
+
+            Set<String> documented = new TreeSet<>();
+            for (Iterator<Map.Entry<String, JsonNode>> paths = doc.get("paths").fields(); paths.hasNext(); ) {
+                Map.Entry<String, JsonNode> path = paths.next();
+                for (Iterator<String> keys = path.getValue().fieldNames(); keys.hasNext(); ) {
+                    String key = keys.next();
+                    if (METHODS.contains(key)) {
+                        documented.add(key.toUpperCase(Locale.ROOT) + " " + path.getKey());
+                        checkOperation(path.getKey(), path.getValue(), path.getValue().get(key));
+                    }
+                }
+            }
+            Set<String> routes = new TreeSet<>();
+            server.routes().forEach(r -> routes.add(r.method() + " " + r.path()));
+            assertEquals(routes, documented);
+        }
+    }
+
+    /** Responses are there, and the path's {parameters} are exactly the declared path parameters. */
+    private static void checkOperation(String path, JsonNode pathItem, JsonNode operation) {
+        String where = path + " " + operation.path("operationId").asText();
+        assertTrue(operation.has("operationId"), where + " has an operationId");
+        assertTrue(operation.has("responses") && operation.get("responses").size() > 0, where + " has responses");
+        Set<String> inTemplate = new TreeSet<>();
+        Matcher m = PATH_PARAMETER.matcher(path);
+        while (m.find()) {
+            inTemplate.add(m.group(1));
+        }
+        Set<String> declared = new TreeSet<>();
+        for (JsonNode list : new JsonNode[] {pathItem.get("parameters"), operation.get("parameters")}) {
+            if (list != null) {
+                list.forEach(p -> {
+                    if (p.get("in").asText().equals("path")) {
+                        declared.add(p.get("name").asText());
+                    }
+                });
+            }
+        }
+        assertEquals(inTemplate, declared, where + " path parameters");
+    }
+
+    @Test
+    void everyReferenceResolves() throws Exception {
+        JsonNode doc;
+        try (var in = MontageServer.class.getResourceAsStream("openapi.json")) {
+            doc = Http.JSON.readTree(in);
+        }
+        List<String> refs = new ArrayList<>();
+        collectRefs(doc, refs);
+        assertFalse(refs.isEmpty());
+        for (String ref : refs) {
+            assertTrue(ref.startsWith("#/"), ref);
+            assertFalse(doc.at(ref.substring(1)).isMissingNode(), "unresolved " + ref);
+        }
+    }
+
+    private static void collectRefs(JsonNode node, List<String> refs) {
+        if (node.has("$ref")) {
+            refs.add(node.get("$ref").asText());
+        }
+        node.forEach(child -> collectRefs(child, refs));
+    }
+}

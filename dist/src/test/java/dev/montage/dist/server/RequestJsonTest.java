@@ -1,0 +1,141 @@
+package dev.montage.dist.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.Box;
+import dev.montage.api.FieldError;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.InvalidRequestException;
+import java.awt.Color;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** JSON bodies to requests: defaults, every field, and errors under the client's own field paths. */
+class RequestJsonTest {
+    @TempDir
+    Path dir;
+    private UploadStore uploads;
+    private RequestJson json;
+    private final String picture = Pictures.base64(Pictures.oval(Color.RED, 32));
+
+    @BeforeEach
+    void setUp() throws Exception {
+        uploads = new UploadStore(dir, 512 * 512);
+        ServerSettings limits = ServerSettings.builder().outputDir(dir).maxImageBytes(20_000).build();
+        json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
+                Set.of("canny"), uploads, () -> -5);
+    }
+
+    private RequestJson.Parsed parse(String body) throws Exception {
+        return json.parse(Http.JSON.readTree(body));
+    }
+
+    private Set<String> errors(String body) {
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> parse(body));
+        Set<String> fields = new TreeSet<>();
+        e.errors().stream().map(FieldError::field).forEach(fields::add);
+        return fields;
+    }
+
+    @Test
+    void leftOutFieldsTakeTheDefaultsAndADrawnSeed() throws Exception {
+        RequestJson.Parsed p = parse("{\"prompt\": \"a dog\"}");
+        GenerationRequest r = p.request();
+        assertEquals(1024, r.width());
+        assertEquals(30, r.steps());
+        assertEquals(7.5, r.guidanceScale());
+        assertEquals(GenerationRequest.DEFAULT_NEGATIVE_PROMPT, r.negativePrompt());
+        assertEquals((1L << 53) - 5, r.seed(), "drawn seeds stay below 2^53");
+        assertEquals("euler", r.scheduler().orElseThrow(), "the default scheduler is filled in");
+        assertEquals(r.seed(), p.parameters().get("seed"));
+        assertEquals(List.of(), p.parameters().get("subjects"));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void everyFieldIsRead() throws Exception {
+        String upload = uploads.put(Pictures.oval(Color.BLUE, 40));
+        RequestJson.Parsed p = parse("""
+                {"prompt": "a dog and a cat", "negativePrompt": "", "width": 96, "height": 64, "steps": 4,
+                 "guidance": 5, "scale": 0.5, "seed": 12, "scheduler": "ddim", "count": 2,
+                 "autoLayout": {"threshold": 0.4, "startStep": 2},
+                 "subjects": [
+                   {"uploadId": "%s", "phrase": "dog", "box": [0.1, 0.2, 0.5, 0.9], "scale": 0.9},
+                   {"image": "data:image/png;base64,%s", "phrase": "cat", "dropGrounding": true}],
+                 "controls": [{"type": "canny", "image": "%s", "scale": 0.7, "start": 0.1, "end": 0.8,
+                               "options": {"low": "100"}}]}
+                """.formatted(upload, picture, picture));
+        GenerationRequest r = p.request();
+        assertEquals("", r.negativePrompt());
+        assertEquals(96, r.width());
+        assertEquals(2, r.numImages());
+        assertEquals(0.4, r.autoLayout().orElseThrow().threshold());
+        assertEquals(new Box(0.1, 0.2, 0.5, 0.9), r.subjects().get(0).box());
+        assertEquals(0.9, r.subjects().get(0).scale().orElseThrow());
+        assertEquals(Box.NONE, r.subjects().get(1).box());
+        assertTrue(r.subjects().get(1).dropGrounding());
+        assertEquals(40, r.subjects().get(0).image().getWidth());
+        assertEquals(Map.of("low", "100"), r.controls().get(0).options());
+        assertEquals(0.8, r.controls().get(0).guidanceEnd());
+        List<Map<String, Object>> subjects = (List<Map<String, Object>>) p.parameters().get("subjects");
+        assertEquals("upload:" + upload, subjects.get(0).get("image"));
+        assertEquals("inline:subjects[1]", subjects.get(1).get("image"));
+        assertEquals(List.of(0.1, 0.2, 0.5, 0.9), subjects.get(0).get("box"));
+        assertEquals(Map.of("threshold", 0.4, "startStep", 2), p.parameters().get("autoLayout"));
+        assertEquals("ddim", p.parameters().get("scheduler"));
+    }
+
+    @Test
+    void wrongTypesAreNamedAndNotReportedTwice() {
+        assertEquals(Set.of("prompt", "seed", "width", "steps", "subjects"),
+                errors("{\"prompt\": 3, \"seed\": 1.5, \"width\": 1099511627776, \"steps\": \"many\","
+                        + " \"subjects\": {}}"));
+        assertEquals(Set.of("subjects[0]", "subjects[1].colour", "subjects[1].phrase"),
+                errors("{\"prompt\": \"a\", \"subjects\": [7, {\"image\": \"" + picture + "\", \"colour\": 1}]}"));
+    }
+
+    @Test
+    void boxesArePositionedErrors() {
+        String subject = "{\"image\": \"" + picture + "\", \"phrase\": \"dog\", \"box\": %s}";
+        for (String box : new String[] {"[0.1, 0.2, 0.5]", "\"0.1,0.2,0.5,0.9\"", "[0.1, 0.2, 0.5, 1.5]",
+            "[0.5, 0.2, 0.1, 0.9]", "[0.1, \"a\", 0.5, 0.9]"}) {
+            assertEquals(Set.of("subjects[1].box"), errors("{\"prompt\": \"a\", \"subjects\": ["
+                    + subject.formatted("[0, 0, 1, 1]") + ", " + subject.formatted(box) + "]}"), box);
+        }
+    }
+
+    @Test
+    void autoLayoutReportsEachBadValue() {
+        assertEquals(Set.of("autoLayout.threshold", "autoLayout.startStep"),
+                errors("{\"prompt\": \"a\", \"autoLayout\": {\"threshold\": 0, \"startStep\": -2}}"));
+        assertEquals(Set.of("autoLayout.startStep"),
+                errors("{\"prompt\": \"a\", \"steps\": 4, \"autoLayout\": {\"threshold\": 0.5, \"startStep\": 4}}"));
+        assertEquals(Set.of("autoLayout.threshold", "autoLayout.mode"),
+                errors("{\"prompt\": \"a\", \"autoLayout\": {\"startStep\": 1, \"mode\": \"x\"}}"));
+    }
+
+    @Test
+    void picturesAndControlsNameTheirField() throws Exception {
+        assertEquals(Set.of("subjects[0].image"), errors("{\"prompt\": \"a\", \"subjects\": [{\"phrase\": \"dog\"}]}"));
+        assertEquals(Set.of("subjects[0].image"), errors("{\"prompt\": \"a\", \"subjects\": [{\"phrase\": \"dog\","
+                + " \"image\": \"" + Pictures.base64("not a picture".getBytes()) + "\"}]}"));
+        assertEquals(Set.of("subjects[0].uploadId"), errors("{\"prompt\": \"a\", \"subjects\": [{\"phrase\": \"dog\","
+                + " \"uploadId\": \"../../etc/passwd\"}]}"));
+        assertEquals(Set.of("controls[0].type", "controls[1].start", "controls[2].image"), errors("""
+                {"prompt": "a", "controls": [{"type": "depth", "image": "%s"},
+                  {"type": "canny", "image": "%s", "start": 0.9, "end": 0.2}, {"type": "canny"}]}
+                """.formatted(picture, picture)));
+        ApiException tooLarge = assertThrows(ApiException.class, () -> parse("{\"prompt\": \"a\", \"subjects\": "
+                + "[{\"phrase\": \"dog\", \"image\": \"" + Pictures.base64(Pictures.noise(100)) + "\"}]}"));
+        assertEquals(413, tooLarge.status());
+        assertEquals("subjects[0].image", tooLarge.errors().get(0).field());
+    }
+}
