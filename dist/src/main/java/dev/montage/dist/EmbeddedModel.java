@@ -52,7 +52,7 @@ final class EmbeddedModel {
             }
         }
         err.println("montage: using the embedded default model " + folder
-                + " (RANDOM weights: images show noise, not subjects; configure real weights with --model)");
+                + " (RANDOM weights: images show noise, not subjects; configure real weights in a profile, models.base, or with --model)");
         return folder;
     }
 

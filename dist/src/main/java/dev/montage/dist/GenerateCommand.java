@@ -4,12 +4,9 @@ import dev.montage.api.AutoLayout;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
-import dev.montage.runtime.engine.EngineConfig;
-import dev.montage.runtime.engine.MontageEngine;
+import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.output.PngFiles;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
@@ -26,7 +23,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
@@ -37,43 +36,49 @@ final class GenerateCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
 
-    @Option(names = "--model", description = "MS-Diffusion model folder: SDXL diffusers folder with image_encoder/ "
-            + "and ms_adapter.bin (default: the embedded tiny model with random weights)")
-    Path model;
+    @ParentCommand
+    Montage montage;
+
+    @Mixin
+    ConfigurationOptions configuration;
 
     @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
     String prompt;
 
-    @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: MS-Diffusion's).")
-    String negativePrompt = GenerationRequest.DEFAULT_NEGATIVE_PROMPT;
+    @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: the profile's, else "
+            + "MS-Diffusion's).")
+    String negativePrompt;
 
     @Option(names = {"-s", "--subject"}, description = "image=FILE,phrase=WORDS,box=x0,y0,x1,y1[,scale=S][,drop=true]"
             + " (repeatable, in order)")
     List<String> subjects = new ArrayList<>();
 
-    @Option(names = "--width", description = "Width in pixels, multiple of 8 (default ${DEFAULT-VALUE}).")
-    int width = 1024;
+    @Option(names = "--width", description = "Width in pixels, multiple of 8 (default: the profile's, else 1024).")
+    Integer width;
 
-    @Option(names = "--height", description = "Height in pixels, multiple of 8 (default ${DEFAULT-VALUE}).")
-    int height = 1024;
+    @Option(names = "--height", description = "Height in pixels, multiple of 8 (default: the profile's, else 1024).")
+    Integer height;
 
-    @Option(names = "--steps", description = "Denoising steps (default ${DEFAULT-VALUE}).")
-    int steps = 30;
+    @Option(names = "--steps", description = "Denoising steps (default: the profile's, else 30).")
+    Integer steps;
 
-    @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale, 1 = off (default ${DEFAULT-VALUE}).")
-    double guidance = 7.5;
+    @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale, 1 = off (default: the "
+            + "profile's, else 7.5).")
+    Double guidance;
 
-    @Option(names = "--scale", description = "Image attention scale of the subjects (default ${DEFAULT-VALUE}).")
-    double scale = 0.6;
+    @Option(names = "--scale", description = "Image attention scale of the subjects (default: the profile's, else "
+            + "0.6).")
+    Double scale;
 
     @Option(names = "--seed", description = "Seed of the starting noise (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m.")
+    @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m (default: the profile's, "
+            + "else euler).")
     String scheduler;
 
-    @Option(names = "--count", description = "Images to generate (default ${DEFAULT-VALUE}).")
-    int count = 1;
+    @Option(names = "--count", description = "Images to generate (default: the profile's, else 1).")
+    Integer count;
 
     @Option(names = "--auto-layout", description = "THRESHOLD,START_STEP: masks from attention maps after START_STEP.")
     String autoLayout;
@@ -87,18 +92,22 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-latents", description = "Write the final latents to FILE.safetensors.")
     Path saveLatents;
 
-    @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (default ${DEFAULT-VALUE}).")
-    String device = "auto";
-
-    @Option(names = "--dtype", description = "float32, bfloat16, float16 or auto (default ${DEFAULT-VALUE}).")
-    String dtype = "float32";
-
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
-        GenerationRequest.Builder b = GenerationRequest.builder(prompt).negativePrompt(negativePrompt)
-                .size(width, height).steps(steps).guidanceScale(guidance).imageScale(scale).seed(seed).numImages(count)
-                .scheduler(scheduler);
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
+        MontagePipeline.Builder pipeline = configuration.builder(montage.environment(), registry);
+        ConfigurationOptions.flag(pipeline, "defaults.width", width, "--width");
+        ConfigurationOptions.flag(pipeline, "defaults.height", height, "--height");
+        ConfigurationOptions.flag(pipeline, "defaults.steps", steps, "--steps");
+        ConfigurationOptions.flag(pipeline, "defaults.guidance", guidance, "--guidance");
+        ConfigurationOptions.flag(pipeline, "defaults.scale", scale, "--scale");
+        ConfigurationOptions.flag(pipeline, "defaults.scheduler", scheduler, "--scheduler");
+        ConfigurationOptions.flag(pipeline, "defaults.negative_prompt", negativePrompt, "--negative-prompt");
+        ConfigurationOptions.flag(pipeline, "defaults.count", count, "--count");
+        // the whole configuration and the request are checked before any weight is read
+        Profile profile = pipeline.resolve().profile();
+        GenerationRequest.Builder b = profile.defaults().request(prompt).seed(seed);
         subjects.forEach(s -> b.subject(SubjectSpec.parse(s)));
         if (autoLayout != null) {
             String[] p = autoLayout.split(",");
@@ -111,11 +120,11 @@ final class GenerateCommand implements Callable<Integer> {
             b.initLatents(readLatents(initLatents));
         }
         GenerationRequest request = b.build();
-        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
-        Path folder = model != null ? model : EmbeddedModel.ensure(registry, err);
-        try (MontageEngine engine = MontageEngine.start(EngineConfig.of(device, dtype));
-                AssembledPipeline assembled = new PipelineBuilder(engine, registry, ModelPaths.of(folder)).build()) {
-            err.println("montage: " + engine.describe());
+        if (profile.models().isEmpty()) {
+            pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
+        }
+        try (MontagePipeline assembled = pipeline.build()) {
+            err.println("montage: " + assembled.engine().describe());
             Latents[] finalLatents = new Latents[1];
             GenerationResult result = assembled.pipeline().generate(request, new ProgressBar(err, ""), finalLatents);
             Files.createDirectories(out);

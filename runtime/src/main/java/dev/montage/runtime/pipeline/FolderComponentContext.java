@@ -114,6 +114,61 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
         return options;
     }
 
+    /**
+     * A view of this context with other component options: the same engine, model files and weights manager (so
+     * what a component loads through it is released with this context).
+     */
+    public ComponentContext withOptions(Map<String, String> componentOptions) {
+        Map<String, String> own = Map.copyOf(componentOptions);
+        FolderComponentContext base = this;
+        return new ComponentContext() {
+            @Override
+            public Device device() {
+                return base.device();
+            }
+
+            @Override
+            public ComputeDType dtype() {
+                return base.dtype();
+            }
+
+            @Override
+            public Kernels kernels() {
+                return base.kernels();
+            }
+
+            @Override
+            public NDManager manager() {
+                return base.manager();
+            }
+
+            @Override
+            public ModelFolder model(String key) {
+                return base.model(key);
+            }
+
+            @Override
+            public ModelWeights checkpoint(String key) {
+                return base.checkpoint(key);
+            }
+
+            @Override
+            public Optional<Path> path(String key) {
+                return base.path(key);
+            }
+
+            @Override
+            public ModelConfig pipelineConfig() {
+                return base.pipelineConfig();
+            }
+
+            @Override
+            public Map<String, String> options() {
+                return own;
+            }
+        };
+    }
+
     private Path resolve(String key) {
         return path(key).orElseThrow(() -> new IllegalArgumentException("no path configured for model '" + key
                 + "'" + paths.base().map(b -> " and the base model " + b + " has no '" + key + "'").orElse("")
