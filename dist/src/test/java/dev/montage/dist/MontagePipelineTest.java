@@ -152,14 +152,18 @@ class MontagePipelineTest {
 
     @Test
     void registeredIdsReplaceTheProfilesChoices() {
+        RampScheduler ramp = new RampScheduler();
         try (MontagePipeline montage = MontagePipeline.builder().profile(profile).registry(registry)
                 .engine(TestEngine.engine())
                 .set(ComponentKind.SCHEDULER, "ddim")
                 .attention(".*mid_block.*attn2", "text-only")
+                .configure(builder -> builder.scheduler("ramp", ramp))
                 .build()) {
             GenerationResult result = montage.generate(montage.request("a dog").subject(dog()).steps(2).build());
             assertEquals("ddim", result.parameters().get("scheduler"));
             assertEquals(profile + ":3", montage.profile().origin("defaults.steps"));
+            montage.generate(montage.request("a dog").scheduler("ramp").steps(2).build());
+            assertEquals(1, ramp.runs.get());
         }
     }
 

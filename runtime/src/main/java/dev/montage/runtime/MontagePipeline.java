@@ -24,6 +24,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
@@ -113,6 +114,7 @@ public final class MontagePipeline implements AutoCloseable {
         private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
         private final Map<String, Object> attention = new LinkedHashMap<>();
         private final Map<String, Scheduler> schedulers = new LinkedHashMap<>();
+        private final List<Consumer<PipelineBuilder>> adjustments = new ArrayList<>();
         private ProfileCatalog catalog = ProfileCatalog.classpath(MontagePipeline.class.getClassLoader());
         private ComponentRegistry registry;
         private Map<String, String> environment = Map.of();
@@ -226,6 +228,15 @@ public final class MontagePipeline implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Adjusts the {@link PipelineBuilder} after the profile and this builder's choices were applied, for what this
+         * builder does not offer itself. What it adds is not part of the checks {@link #build()} runs first.
+         */
+        public Builder configure(Consumer<PipelineBuilder> adjustment) {
+            adjustments.add(Objects.requireNonNull(adjustment, "adjustment"));
+            return this;
+        }
+
         /** Builds plain SDXL text-to-image: no image encoder, resampler or MS-Diffusion attention. */
         public Builder withoutSubjects() {
             subjects = false;
@@ -259,6 +270,7 @@ public final class MontagePipeline implements AutoCloseable {
                 instances.forEach(builder::set);
                 schedulers.forEach(builder::scheduler);
                 attention.forEach(builder::attention);
+                adjustments.forEach(a -> a.accept(builder));
                 return new MontagePipeline(resolved, e, ownsEngine, builder.build());
             } catch (RuntimeException x) {
                 if (ownsEngine) {
