@@ -33,7 +33,7 @@ final class EmbeddedModel {
     static Path ensure(ComponentRegistry registry, PrintWriter err) throws IOException {
         Path folder = cached(NAME, "tiny", TensorDType.F32, registry, err);
         err.println("montage: using the embedded default model " + folder
-                + " (RANDOM weights: images show noise, not subjects; configure real weights with --model)");
+                + " (RANDOM weights: images show noise, not subjects; configure real weights in a profile, models.base, or with --model)");
         return folder;
     }
 

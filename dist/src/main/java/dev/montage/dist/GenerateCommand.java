@@ -7,12 +7,9 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
-import dev.montage.runtime.engine.EngineConfig;
-import dev.montage.runtime.engine.MontageEngine;
+import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.output.PngFiles;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.RawTensor;
@@ -37,6 +34,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
 
 /** {@code montage generate}: one request, PNGs with their parameters embedded. */
@@ -50,15 +48,18 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     PluginOptions plugins;
 
-    @Option(names = "--model", description = "MS-Diffusion model folder: SDXL diffusers folder with image_encoder/ "
-            + "and ms_adapter.bin (default: the embedded tiny model with random weights)")
-    Path model;
+    @ParentCommand
+    Montage montage;
+
+    @Mixin
+    ConfigurationOptions configuration;
 
     @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
     String prompt;
 
-    @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: MS-Diffusion's).")
-    String negativePrompt = GenerationRequest.DEFAULT_NEGATIVE_PROMPT;
+    @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: the profile's, else "
+            + "MS-Diffusion's).")
+    String negativePrompt;
 
     @Option(names = {"-s", "--subject"}, description = "image=FILE,phrase=WORDS,box=x0,y0,x1,y1[,scale=S][,drop=true]"
             + " (repeatable, in order)")
@@ -78,29 +79,32 @@ final class GenerateCommand implements Callable<Integer> {
             + "preprocessing and resizing) to DIR.")
     Path saveControlImages;
 
-    @Option(names = "--width", description = "Width in pixels, multiple of 8 (default ${DEFAULT-VALUE}).")
-    int width = 1024;
+    @Option(names = "--width", description = "Width in pixels, multiple of 8 (default: the profile's, else 1024).")
+    Integer width;
 
-    @Option(names = "--height", description = "Height in pixels, multiple of 8 (default ${DEFAULT-VALUE}).")
-    int height = 1024;
+    @Option(names = "--height", description = "Height in pixels, multiple of 8 (default: the profile's, else 1024).")
+    Integer height;
 
-    @Option(names = "--steps", description = "Denoising steps (default ${DEFAULT-VALUE}).")
-    int steps = 30;
+    @Option(names = "--steps", description = "Denoising steps (default: the profile's, else 30).")
+    Integer steps;
 
-    @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale, 1 = off (default ${DEFAULT-VALUE}).")
-    double guidance = 7.5;
+    @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale, 1 = off (default: the "
+            + "profile's, else 7.5).")
+    Double guidance;
 
-    @Option(names = "--scale", description = "Image attention scale of the subjects (default ${DEFAULT-VALUE}).")
-    double scale = 0.6;
+    @Option(names = "--scale", description = "Image attention scale of the subjects (default: the profile's, else "
+            + "0.6).")
+    Double scale;
 
     @Option(names = "--seed", description = "Seed of the starting noise (default ${DEFAULT-VALUE}).")
     long seed;
 
-    @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m.")
+    @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m (default: the profile's, "
+            + "else euler).")
     String scheduler;
 
-    @Option(names = "--count", description = "Images to generate (default ${DEFAULT-VALUE}).")
-    int count = 1;
+    @Option(names = "--count", description = "Images to generate (default: the profile's, else 1).")
+    Integer count;
 
     @Option(names = "--auto-layout", description = "THRESHOLD,START_STEP: masks from attention maps after START_STEP.")
     String autoLayout;
@@ -114,21 +118,59 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-latents", description = "Write the final latents to FILE.safetensors.")
     Path saveLatents;
 
-    @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (default ${DEFAULT-VALUE}).")
-    String device = "auto";
-
-    @Option(names = "--dtype", description = "float32, bfloat16, float16 or auto (default ${DEFAULT-VALUE}).")
-    String dtype = "float32";
-
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
-        GenerationRequest.Builder b = GenerationRequest.builder(prompt).negativePrompt(negativePrompt)
-                .size(width, height).steps(steps).guidanceScale(guidance).imageScale(scale).seed(seed).numImages(count)
-                .scheduler(scheduler);
+        // plugin components run plugin code: the plugins stay loaded until the images are written
+        try (InstalledPlugins installed = plugins.load()) {
+            PluginOptions.warn(installed, err);
+            ComponentRegistry registry = installed.registry();
+            MontagePipeline.Builder pipeline = configuration.builder(montage.environment(), registry);
+            ConfigurationOptions.flag(pipeline, "defaults.width", width, "--width");
+            ConfigurationOptions.flag(pipeline, "defaults.height", height, "--height");
+            ConfigurationOptions.flag(pipeline, "defaults.steps", steps, "--steps");
+            ConfigurationOptions.flag(pipeline, "defaults.guidance", guidance, "--guidance");
+            ConfigurationOptions.flag(pipeline, "defaults.scale", scale, "--scale");
+            ConfigurationOptions.flag(pipeline, "defaults.scheduler", scheduler, "--scheduler");
+            ConfigurationOptions.flag(pipeline, "defaults.negative_prompt", negativePrompt, "--negative-prompt");
+            ConfigurationOptions.flag(pipeline, "defaults.count", count, "--count");
+            // the whole configuration and the request are checked before any weight is read
+            Profile profile = pipeline.resolve().profile();
+            GenerationRequest request = request(profile);
+            if (profile.models().isEmpty()) {
+                pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
+            }
+            controlNetFolders.forEach((type, folder) ->
+                    pipeline.setting("models.controlnets." + type, folder, "--control model="));
+            ControlNetContext context = ControlNetContext.parse(controlNetContext);
+            pipeline.configure(b -> b.controlTypes(request.controls().stream().map(Control::type).toList())
+                    .controlNetContext(context));
+            try (MontagePipeline assembled = pipeline.build()) {
+                err.println("montage: " + assembled.engine().describe());
+                Latents[] finalLatents = new Latents[1];
+                GenerationResult result = assembled.pipeline().generate(request, listener(err), finalLatents);
+                Files.createDirectories(out);
+                for (int i = 0; i < result.images().size(); i++) {
+                    Path file = out.resolve(String.format("montage-%d-%02d.png", seed, i));
+                    PngFiles.write(file, result.images().get(i), result.parameters());
+                    spec.commandLine().getOut().println(file);
+                }
+                if (saveLatents != null) {
+                    writeLatents(saveLatents, finalLatents[0]);
+                }
+                err.printf("montage: %d image(s) in %.1f s%n", result.images().size(),
+                        result.elapsed().toMillis() / 1000.0);
+            }
+        }
+        return 0;
+    }
+
+    /** ControlNet folders named by {@code --control model=DIR}, by control type. */
+    private final Map<String, Path> controlNetFolders = new LinkedHashMap<>();
+
+    private GenerationRequest request(Profile profile) throws IOException {
+        GenerationRequest.Builder b = profile.defaults().request(prompt).seed(seed);
         subjects.forEach(s -> b.subject(SubjectSpec.parse(s)));
-        ControlNetContext context = ControlNetContext.parse(controlNetContext);
-        Map<String, Path> controlNetFolders = new LinkedHashMap<>();
         for (String c : controls) {
             ControlSpec parsed = ControlSpec.parse(c);
             b.control(parsed.control());
@@ -147,37 +189,7 @@ final class GenerateCommand implements Callable<Integer> {
         if (initLatents != null) {
             b.initLatents(readLatents(initLatents));
         }
-        GenerationRequest request = b.build();
-        // plugin components run plugin code: the plugins stay loaded until the images are written
-        try (InstalledPlugins installed = plugins.load()) {
-            PluginOptions.warn(installed, err);
-            ComponentRegistry registry = installed.registry();
-            Path folder = model != null ? model : EmbeddedModel.ensure(registry, err);
-            ModelPaths paths = ModelPaths.of(folder);
-            for (Map.Entry<String, Path> e : controlNetFolders.entrySet()) {
-                paths = paths.with(PipelineBuilder.CONTROLNET_KEY_PREFIX + e.getKey(), e.getValue());
-            }
-            try (MontageEngine engine = MontageEngine.start(EngineConfig.of(device, dtype));
-                    AssembledPipeline assembled = new PipelineBuilder(engine, registry, paths)
-                            .controlTypes(request.controls().stream().map(Control::type).toList())
-                            .controlNetContext(context).build()) {
-                err.println("montage: " + engine.describe());
-                Latents[] finalLatents = new Latents[1];
-                GenerationResult result = assembled.pipeline().generate(request, listener(err), finalLatents);
-                Files.createDirectories(out);
-                for (int i = 0; i < result.images().size(); i++) {
-                    Path file = out.resolve(String.format("montage-%d-%02d.png", seed, i));
-                    PngFiles.write(file, result.images().get(i), result.parameters());
-                    spec.commandLine().getOut().println(file);
-                }
-                if (saveLatents != null) {
-                    writeLatents(saveLatents, finalLatents[0]);
-                }
-                err.printf("montage: %d image(s) in %.1f s%n", result.images().size(),
-                        result.elapsed().toMillis() / 1000.0);
-            }
-        }
-        return 0;
+        return b.build();
     }
 
     /** The progress bar, also saving the control images when asked to. */

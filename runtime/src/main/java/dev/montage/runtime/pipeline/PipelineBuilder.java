@@ -1,6 +1,7 @@
 package dev.montage.runtime.pipeline;
 
 import dev.montage.api.ControlNetContext;
+import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
@@ -46,6 +47,12 @@ public final class PipelineBuilder {
             ComponentKind.DENOISING_MODEL, "sdxl-unet",
             ComponentKind.LATENT_DECODER, "sdxl-vae",
             ComponentKind.SCHEDULER, "euler");
+    /** Layer-name pattern of every cross-attention layer, where MS-Diffusion acts. */
+    public static final String CROSS_ATTENTION_LAYERS = ".*\\.attn2";
+    /** Layer-name pattern of every attention layer. */
+    public static final String ALL_LAYERS = ".*";
+    /** The id under which {@link #set(ComponentKind, Object)} adds a scheduler instance. */
+    public static final String INSTANCE_SCHEDULER_ID = "custom";
 
     /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
     public static final String CONTROLNET_KEY_PREFIX = "controlnet.";
@@ -61,6 +68,7 @@ public final class PipelineBuilder {
     private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
     private final Map<Pattern, Object> attention = new LinkedHashMap<>();
     private final Map<String, Scheduler> extraSchedulers = new LinkedHashMap<>();
+    private final Map<ComponentKind, Map<String, String>> options = new EnumMap<>(ComponentKind.class);
     private boolean subjects = true;
     private final Set<String> controlTypes = new TreeSet<>();
     private final Map<String, Conditioner> conditioners = new LinkedHashMap<>();
@@ -72,8 +80,8 @@ public final class PipelineBuilder {
         this.registry = registry;
         this.paths = paths;
         // MS-Diffusion replaces every cross-attention; self-attention stays plain
-        attention.put(Pattern.compile(".*\\.attn2"), "ms-diffusion");
-        attention.put(Pattern.compile(".*"), "default");
+        attention.put(Pattern.compile(CROSS_ATTENTION_LAYERS), "ms-diffusion");
+        attention.put(Pattern.compile(ALL_LAYERS), "default");
     }
 
     /** Uses the registered component {@code id} for a slot. */
@@ -83,12 +91,32 @@ public final class PipelineBuilder {
         return this;
     }
 
-    /** Uses an instance for a slot (it must implement {@code kind.type()}); it is not closed by the pipeline. */
+    /**
+     * Uses an instance for a slot (it must implement {@code kind.type()}); it is not closed by the pipeline. A
+     * scheduler instance becomes the default scheduler, under the id {@value #INSTANCE_SCHEDULER_ID}; an attention
+     * processor instance serves every cross-attention layer.
+     *
+     * @throws IllegalArgumentException for a condition preprocessor or conditioner, which serve a control type
+     *                                  rather than a slot
+     */
     public PipelineBuilder set(ComponentKind kind, Object component) {
         if (!kind.type().isInstance(component)) {
             throw new IllegalArgumentException(component.getClass().getName() + " is not a " + kind.type().getName());
         }
-        instances.put(kind, component);
+        switch (kind) {
+            case SCHEDULER -> scheduler(INSTANCE_SCHEDULER_ID, (Scheduler) component)
+                    .set(ComponentKind.SCHEDULER, INSTANCE_SCHEDULER_ID);
+            case ATTENTION_PROCESSOR -> attention(CROSS_ATTENTION_LAYERS, component);
+            case CONDITIONER, CONDITION_PREPROCESSOR -> throw new IllegalArgumentException("a " + kind
+                    + " serves a control type, not a slot of the pipeline");
+            default -> instances.put(kind, component);
+        }
+        return this;
+    }
+
+    /** Options handed to the components of a kind that the builder creates (replacing earlier ones). */
+    public PipelineBuilder options(ComponentKind kind, Map<String, String> componentOptions) {
+        options.put(kind, Map.copyOf(componentOptions));
         return this;
     }
 
@@ -100,7 +128,7 @@ public final class PipelineBuilder {
 
     /**
      * Chooses the attention processor of the layers whose dotted name fully matches {@code layerPattern}
-     * (regular expression); earlier calls win over later ones and over the defaults.
+     * (regular expression); later calls win over earlier ones, and every call over the defaults.
      *
      * @param processor a registered processor id or an {@link AttentionProcessor} instance
      */
@@ -144,7 +172,7 @@ public final class PipelineBuilder {
     /** Builds a pipeline without image encoder and resampler: plain SDXL text-to-image. */
     public PipelineBuilder withoutSubjects() {
         subjects = false;
-        attention.entrySet().removeIf(e -> e.getKey().pattern().equals(".*\\.attn2"));
+        attention.entrySet().removeIf(e -> e.getKey().pattern().equals(CROSS_ATTENTION_LAYERS));
         return this;
     }
 
@@ -174,7 +202,8 @@ public final class PipelineBuilder {
             unet.useAttentionProcessors(byLayer::get);
             Map<String, Scheduler> schedulers = new LinkedHashMap<>();
             for (String id : registry.ids(ComponentKind.SCHEDULER)) {
-                schedulers.put(id, registry.factory(ComponentKind.SCHEDULER, id, Scheduler.class).create(context));
+                schedulers.put(id, registry.factory(ComponentKind.SCHEDULER, id, Scheduler.class)
+                        .create(contextFor(ComponentKind.SCHEDULER, context)));
             }
             schedulers.putAll(extraSchedulers);
             Map<String, String> description = new LinkedHashMap<>();
@@ -269,7 +298,7 @@ public final class PipelineBuilder {
                 String id = (String) e.getValue();
                 return byId.computeIfAbsent(id, i -> {
                     AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
-                            AttentionProcessor.class).create(context);
+                            AttentionProcessor.class).create(contextFor(ComponentKind.ATTENTION_PROCESSOR, context));
                     created.add(p);
                     return p;
                 });
@@ -283,8 +312,13 @@ public final class PipelineBuilder {
         if (given != null) {
             return type.cast(given);
         }
-        T c = registry.factory(kind, ids.get(kind), type).create(context);
+        T c = registry.factory(kind, ids.get(kind), type).create(contextFor(kind, context));
         created.add(c);
         return c;
+    }
+
+    private ComponentContext contextFor(ComponentKind kind, FolderComponentContext context) {
+        Map<String, String> own = options.get(kind);
+        return own == null ? context : context.withOptions(own);
     }
 }

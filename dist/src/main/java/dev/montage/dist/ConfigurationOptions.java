@@ -1,0 +1,71 @@
+package dev.montage.dist;
+
+import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.config.ProfileCatalog;
+import dev.montage.runtime.registry.ComponentRegistry;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/**
+ * The options of every command that reads a configuration: the profile layers, overrides by dotted key, and the
+ * most used overrides as flags. They win over the profiles and over {@code MONTAGE_*} environment variables.
+ */
+final class ConfigurationOptions {
+    /** Environment variable naming the profiles when {@code --profile} is not given. */
+    static final String PROFILE_VARIABLE = "MONTAGE_PROFILE";
+
+    @Option(names = "--profile", split = ",", paramLabel = "NAME|FILE", description = "Profiles, weakest first: "
+            + "shipped names (tiny, cpu, cuda-fp16, server) or YAML/JSON files (default: $" + PROFILE_VARIABLE
+            + ", else the built-in defaults).")
+    List<String> profiles = new ArrayList<>();
+
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Set a profile key, e.g. --set engine.threads=8 "
+            + "(repeatable; KEY= clears it).")
+    Map<String, String> settings = new LinkedHashMap<>();
+
+    @Option(names = "--model", description = "MS-Diffusion model folder: SDXL diffusers folder with image_encoder/ "
+            + "and ms_adapter.bin (sets models.base; default: the profile's, else the embedded tiny model with random "
+            + "weights).")
+    Path model;
+
+    @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (sets engine.device).")
+    String device;
+
+    @Option(names = "--dtype", description = "float32, bfloat16, float16 or auto (sets engine.dtype).")
+    String dtype;
+
+    /** A pipeline builder with these options over the profiles and the environment. */
+    MontagePipeline.Builder builder(Map<String, String> environment, ComponentRegistry registry) {
+        List<String> layers = profiles;
+        String fromEnvironment = environment.get(PROFILE_VARIABLE);
+        if (layers.isEmpty() && fromEnvironment != null && !fromEnvironment.isBlank()) {
+            layers = List.of(fromEnvironment.split(","));
+        }
+        MontagePipeline.Builder builder = MontagePipeline.builder().catalog(catalog()).registry(registry)
+                .environment(environment).profile(layers.stream().map(String::trim).toArray(String[]::new));
+        settings.forEach((key, value) -> builder.setting(key, value.isEmpty() ? null : value,
+                "command line --set"));
+        flag(builder, "models.base", model, "--model");
+        flag(builder, "engine.device", device, "--device");
+        flag(builder, "engine.dtype", dtype, "--dtype");
+        return builder;
+    }
+
+    /** Sets {@code key} to a flag's value when the flag was given. */
+    static void flag(MontagePipeline.Builder builder, String key, Object value, String flag) {
+        if (value != null) {
+            builder.setting(key, value, "command line " + flag);
+        }
+    }
+
+    /** Shipped profiles: the distribution's {@code profiles/} folder (editable), then the class path. */
+    static ProfileCatalog catalog() {
+        ProfileCatalog catalog = ProfileCatalog.classpath(Montage.class.getClassLoader());
+        String home = System.getProperty("montage.dist.home");
+        return home == null ? catalog : catalog.withFolder(Path.of(home, "profiles"));
+    }
+}

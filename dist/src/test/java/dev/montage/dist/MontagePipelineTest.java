@@ -1,0 +1,192 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
+import dev.montage.api.Box;
+import dev.montage.api.GenerationContext;
+import dev.montage.api.GenerationResult;
+import dev.montage.api.Subject;
+import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.AttentionLayer;
+import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.config.ProfileException;
+import dev.montage.runtime.config.ProfileProblem;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.TensorDType;
+import java.awt.image.BufferedImage;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The embedding API: a pipeline from a profile, with an integrator's own scheduler and attention processor, on
+ * Montage's tiny random model (written by the test).
+ */
+class MontagePipelineTest {
+    @TempDir
+    static Path dir;
+    private static ComponentRegistry registry;
+    private static Path profile;
+
+    @BeforeAll
+    static void writeModel() throws Exception {
+        registry = ComponentRegistry.fromClasspath(MontagePipelineTest.class.getClassLoader());
+        RandomModel.write(dir.resolve("model"), "tiny", TensorDType.F32, 3, registry);
+        profile = dir.resolve("profiles/tiny-model.yaml");
+        Files.createDirectories(profile.getParent());
+        Files.writeString(profile, "models:\n  base: ../model\ndefaults: {width: 64, height: 64, steps: 3}\n");
+    }
+
+    /** Euler steps on a linear ramp of noise levels: the simplest sampler an integrator might bring. */
+    static final class RampScheduler implements Scheduler {
+        final AtomicInteger runs = new AtomicInteger();
+
+        @Override
+        public Run start(int steps) {
+            runs.incrementAndGet();
+            float[] sigmas = new float[steps + 1];
+            float[] timesteps = new float[steps];
+            for (int i = 0; i < steps; i++) {
+                sigmas[i] = 10f * (steps - i) / steps;
+                timesteps[i] = 999f * (steps - i) / steps;
+            }
+            return new Run() {
+                @Override
+                public float[] timesteps() {
+                    return timesteps;
+                }
+
+                @Override
+                public float initNoiseSigma() {
+                    return (float) Math.sqrt(sigmas[0] * sigmas[0] + 1);
+                }
+
+                @Override
+                public NDArray scaleModelInput(NDArray latents, int index) {
+                    return latents.div(Math.sqrt(sigmas[index] * sigmas[index] + 1));
+                }
+
+                @Override
+                public NDArray step(NDArray modelOutput, int index, NDArray latents) {
+                    return Scopes.scoped(latents, x -> x.add(modelOutput.mul(sigmas[index + 1] - sigmas[index])));
+                }
+            };
+        }
+    }
+
+    /** Cross-attention over the 77 text tokens only, counting the layers it serves. */
+    static final class TextAttention implements AttentionProcessor {
+        final Set<String> layers = ConcurrentHashMap.newKeySet();
+        final AtomicInteger calls = new AtomicInteger();
+
+        @Override
+        public NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
+                GenerationContext ctx) {
+            layers.add(layer.name());
+            calls.incrementAndGet();
+            NDManager caller = hidden.getManager();
+            try (NDManager scope = caller.newSubManager()) {
+                NDArray x = Scopes.borrow(hidden, scope);
+                NDArray text = Scopes.borrow(context, scope).get(new NDIndex(":, :77"));
+                NDArray q = heads(layer.query(x), layer.heads());
+                NDArray k = heads(layer.key(text), layer.heads());
+                NDArray v = heads(layer.value(text), layer.heads());
+                NDArray attended = layer.kernels().scaledDotProductAttention(q, k, v, null);
+                long[] s = attended.getShape().getShape();
+                NDArray out = layer.output(attended.transpose(0, 2, 1, 3).reshape(s[0], s[2], s[1] * s[3]));
+                out.attach(caller);
+                return out;
+            }
+        }
+
+        private static NDArray heads(NDArray x, int heads) {
+            long[] s = x.getShape().getShape();
+            return x.reshape(s[0], s[1], heads, s[2] / heads).transpose(0, 2, 1, 3);
+        }
+    }
+
+    private static Subject dog() {
+        return Subject.of(new BufferedImage(40, 40, BufferedImage.TYPE_INT_RGB), "dog.png", "dog",
+                new Box(0.25, 0.25, 0.75, 0.75));
+    }
+
+    @Test
+    void customSchedulerAndAttentionProcessorInstancesGenerate() {
+        RampScheduler scheduler = new RampScheduler();
+        TextAttention attention = new TextAttention();
+        try (MontagePipeline montage = MontagePipeline.builder().profile(profile).registry(registry)
+                .engine(TestEngine.engine())
+                .set(ComponentKind.SCHEDULER, scheduler)
+                .set(ComponentKind.ATTENTION_PROCESSOR, attention)
+                .build()) {
+            int before = TestEngine.manager().getManagedArrays().size();
+            GenerationResult result = montage.generate(montage.request("a dog on the beach").subject(dog()).build());
+            assertEquals(before, TestEngine.manager().getManagedArrays().size());
+            BufferedImage image = result.images().get(0);
+            assertEquals(64, image.getWidth());
+            assertEquals(64, image.getHeight());
+            assertEquals("custom", result.parameters().get("scheduler"));
+            assertEquals(1, scheduler.runs.get());
+            // every cross-attention layer, and only those, once per step (both guidance halves in one batch)
+            assertFalse(attention.layers.isEmpty());
+            assertTrue(attention.layers.stream().allMatch(l -> l.endsWith(".attn2")), attention.layers::toString);
+            assertEquals(attention.layers.size() * 3, attention.calls.get());
+        }
+    }
+
+    @Test
+    void registeredIdsReplaceTheProfilesChoices() {
+        RampScheduler ramp = new RampScheduler();
+        try (MontagePipeline montage = MontagePipeline.builder().profile(profile).registry(registry)
+                .engine(TestEngine.engine())
+                .set(ComponentKind.SCHEDULER, "ddim")
+                .attention(".*mid_block.*attn2", "text-only")
+                .configure(builder -> builder.scheduler("ramp", ramp))
+                .build()) {
+            GenerationResult result = montage.generate(montage.request("a dog").subject(dog()).steps(2).build());
+            assertEquals("ddim", result.parameters().get("scheduler"));
+            assertEquals(profile + ":3", montage.profile().origin("defaults.steps"));
+            montage.generate(montage.request("a dog").scheduler("ramp").steps(2).build());
+            assertEquals(1, ramp.runs.get());
+        }
+    }
+
+    @Test
+    void theAssemblyIsCheckedBeforeAnyWeightIsRead() {
+        ProfileException e = assertThrows(ProfileException.class, () -> MontagePipeline.builder().profile(profile)
+                .registry(registry)
+                .set(ComponentKind.DENOISING_MODEL, "sdxl-unett")
+                .attention(".*", "flash")
+                .setting("models.ms_adapter", dir.resolve("missing.bin"))
+                .build());
+        assertEquals(List.of(
+                new ProfileProblem("MontagePipeline.Builder.setting(models.ms_adapter)", "models.ms_adapter",
+                        dir.resolve("missing.bin") + " does not exist; expected MS-Diffusion's ms_adapter.bin (torch "
+                                + "checkpoint)"),
+                new ProfileProblem("MontagePipeline.Builder.set(DENOISING_MODEL)", "components.unet", "no installed "
+                        + "plugin provides the denoising model 'sdxl-unett'; did you mean sdxl-unet? (expected one of "
+                        + "sdxl-unet)"),
+                new ProfileProblem("MontagePipeline.Builder.attention(.*)", "", "no installed plugin provides the "
+                        + "attention processor 'flash' (expected one of default, ms-diffusion, text-only)")),
+                e.problems());
+        ProfileException noModel = assertThrows(ProfileException.class, () -> MontagePipeline.builder()
+                .registry(registry).build());
+        assertEquals("models.base", noModel.problems().get(0).key());
+    }
+}

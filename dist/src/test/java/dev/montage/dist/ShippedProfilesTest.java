@@ -1,0 +1,80 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.runtime.config.Profile;
+import dev.montage.runtime.config.ProfileCatalog;
+import dev.montage.runtime.config.ProfileResolver;
+import dev.montage.runtime.config.ResolvedProfile;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** The shipped profiles: listed, and valid with the embedded default model and with a real-format model folder. */
+class ShippedProfilesTest {
+    private static final Path SOURCES = Path.of("src/main/resources", ProfileCatalog.RESOURCE_FOLDER);
+    @TempDir
+    static Path dir;
+    private static ComponentRegistry registry;
+    private static final ProfileCatalog CATALOG = ProfileCatalog.classpath(ShippedProfilesTest.class.getClassLoader());
+
+    @BeforeAll
+    static void writeModel() throws IOException {
+        registry = ComponentRegistry.fromClasspath(ShippedProfilesTest.class.getClassLoader());
+        RandomModel.write(dir, "tiny", TensorDType.F32, 1, registry);
+    }
+
+    @Test
+    void theIndexListsEveryShippedProfile() throws IOException {
+        try (Stream<Path> files = Files.list(SOURCES)) {
+            List<String> yaml = files.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".yaml"))
+                    .map(f -> f.substring(0, f.length() - ".yaml".length())).sorted().toList();
+            assertEquals(List.of("cpu", "cuda-fp16", "server", "tiny"), yaml);
+            assertEquals(yaml, CATALOG.names());
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"tiny", "cpu", "cuda-fp16", "server"})
+    void validWithTheEmbeddedModelAndWithAModelFolder(String name) {
+        ResolvedProfile alone = new ProfileResolver(CATALOG, registry).resolve(List.of(name));
+        assertTrue(alone.profile().models().isEmpty());
+        Profile withModel = new ProfileResolver(CATALOG, registry).requireModels()
+                .environment(java.util.Map.of("MONTAGE_MODELS_BASE", dir.toString()))
+                .resolve(List.of(name)).profile();
+        assertEquals(Optional.of(dir), withModel.models().base());
+        assertTrue(alone.describe().startsWith("# profile: " + name + "\n"));
+    }
+
+    @Test
+    void theirSettings() {
+        Profile tiny = new ProfileResolver(CATALOG, registry).resolve(List.of("tiny")).profile();
+        assertEquals("cpu", tiny.engine().device());
+        assertEquals(256, tiny.defaults().width());
+        Profile gpu = new ProfileResolver(CATALOG, registry).resolve(List.of("cuda-fp16")).profile();
+        assertEquals("float16", gpu.engine().dtype());
+        assertEquals(Optional.of("fp16"), gpu.models().variant());
+        assertEquals("127.0.0.1", new ProfileResolver(CATALOG, registry).resolve(List.of("server")).profile()
+                .server().host());
+    }
+
+    @Test
+    void tinyClearsTheModelPathsOfTheProfilesBeforeIt() throws IOException {
+        Path mine = Files.writeString(dir.resolve("mine.yaml"), "models: {base: .}\n");
+        assertEquals(Optional.of(dir), new ProfileResolver(CATALOG, registry).resolve(List.of(mine.toString()))
+                .profile().models().base());
+        assertTrue(new ProfileResolver(CATALOG, registry).resolve(List.of(mine.toString(), "tiny")).profile()
+                .models().isEmpty());
+    }
+}

@@ -1,0 +1,158 @@
+package dev.montage.runtime.config;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.nio.file.InvalidPathException;
+import java.nio.file.Path;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Turns a settings tree into a {@link Profile}, reporting every unknown key and every value of the wrong type. A
+ * value that cannot be used is replaced by its built-in default, so that the checks that follow still see a whole
+ * profile and can report their own problems in the same run.
+ */
+final class Binder {
+    private final SettingsTree tree;
+    private final JsonNode defaults;
+    private final List<ProfileProblem> problems;
+
+    /**
+     * @param defaults the built-in defaults, which hold every key that may not stay unset
+     */
+    Binder(SettingsTree tree, JsonNode defaults, List<ProfileProblem> problems) {
+        this.tree = tree;
+        this.defaults = defaults;
+        this.problems = problems;
+    }
+
+    Profile bind() {
+        return (Profile) section(Schema.PROFILE, tree.root(), defaults, "");
+    }
+
+    private Object section(Schema.Section s, JsonNode node, JsonNode fallback, String prefix) {
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!s.fields().containsKey(name)) {
+                unknown(prefix, name, s);
+            }
+        }
+        Object[] values = new Object[s.fields().size()];
+        int i = 0;
+        for (Schema.Field f : s.fields().values()) {
+            values[i++] = value(f.node(), node.get(f.key()), fallback == null ? null : fallback.get(f.key()),
+                    Schema.child(prefix, f.key()));
+        }
+        return s.create(values);
+    }
+
+    private Object value(Schema.Node n, JsonNode v, JsonNode fallback, String key) {
+        boolean unset = v == null || v.isNull();
+        if (n instanceof Schema.Section s) {
+            if (!unset && !v.isObject()) {
+                problem(key, "expected a section with the keys " + s.fields().keySet() + ", got "
+                        + SettingsTree.describe(v));
+                unset = true;
+            }
+            JsonNode use = unset ? fallback : v;
+            return section(s, use == null ? SettingsTree.MAPPER.createObjectNode() : use, fallback, key);
+        }
+        if (n instanceof Schema.Entries e) {
+            Map<String, Object> map = new LinkedHashMap<>();
+            if (unset) {
+                return map;
+            }
+            if (!v.isObject()) {
+                problem(key, "expected a section of names with " + e.values().expected() + " each, got "
+                        + SettingsTree.describe(v));
+                return map;
+            }
+            v.fields().forEachRemaining(entry -> {
+                Object x = entry.getValue().isNull() ? null
+                        : scalar(e.values(), entry.getValue(), Schema.child(key, entry.getKey()));
+                if (x != null) {
+                    map.put(entry.getKey(), x);
+                }
+            });
+            return map;
+        }
+        Schema.Leaf leaf = (Schema.Leaf) n;
+        Object x = unset ? null : scalar(leaf.scalar(), v, key);
+        if (leaf.optional()) {
+            return Optional.ofNullable(x);
+        }
+        if (x == null) {
+            if (fallback == null || fallback.isNull()) {
+                throw new IllegalStateException("the built-in defaults lack " + key);
+            }
+            x = scalar(leaf.scalar(), fallback, key);
+        }
+        return x;
+    }
+
+    /** The value, or null after reporting that it has the wrong type. */
+    private Object scalar(Schema.Scalar s, JsonNode v, String key) {
+        switch (s) {
+            case TEXT:
+                if (v.isValueNode()) {
+                    return v.asText();
+                }
+                break;
+            case INTEGER:
+                if (v.isIntegralNumber() && v.canConvertToInt()) {
+                    return v.intValue();
+                }
+                if (v.isTextual()) {
+                    try {
+                        return Integer.parseInt(v.asText().trim());
+                    } catch (NumberFormatException e) {
+                        // reported below
+                    }
+                }
+                break;
+            case NUMBER:
+                if (v.isNumber()) {
+                    return v.doubleValue();
+                }
+                if (v.isTextual()) {
+                    try {
+                        return Double.parseDouble(v.asText().trim());
+                    } catch (NumberFormatException e) {
+                        // reported below
+                    }
+                }
+                break;
+            case PATH:
+                if (v.isTextual()) {
+                    try {
+                        return Path.of(v.asText());
+                    } catch (InvalidPathException e) {
+                        problem(key, "expected a path, got '" + v.asText() + "' (" + e.getReason() + ")");
+                        return null;
+                    }
+                }
+                break;
+            default:
+                throw new IllegalStateException("unknown scalar " + s);
+        }
+        problem(key, "expected " + s.expected() + ", got " + SettingsTree.describe(v));
+        return null;
+    }
+
+    private void unknown(String prefix, String name, Schema.Section s) {
+        String hint = Suggestions.closest(name, s.fields().keySet())
+                .map(c -> "; did you mean " + Schema.child(prefix, c) + "?")
+                .orElseGet(() -> Schema.keys().keySet().stream()
+                        .filter(k -> k.endsWith("." + name) || k.equals(name))
+                        .findFirst().map(k -> "; did you mean " + k + "?").orElse(""));
+        problem(Schema.child(prefix, name), "unknown key" + hint + " (expected "
+                + (prefix.isEmpty() ? "the sections " : "the keys of " + prefix + ": ")
+                + String.join(", ", s.fields().keySet()) + ")");
+    }
+
+    private void problem(String key, String message) {
+        problems.add(new ProfileProblem(tree.origin(key, ProfileResolver.DEFAULTS_SOURCE), key, message));
+    }
+}

@@ -1,0 +1,158 @@
+package dev.montage.runtime.config;
+
+import java.lang.reflect.Constructor;
+import java.lang.reflect.ParameterizedType;
+import java.lang.reflect.RecordComponent;
+import java.lang.reflect.Type;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.regex.Pattern;
+
+/**
+ * The keys a profile may hold, derived once from the {@link Profile} records so that the records are the only
+ * place a key is declared: a record is a section, its components in snake case are its keys; {@code Optional}
+ * marks a key that may stay unset, a {@code Map} holds keys of the user's choosing.
+ */
+final class Schema {
+
+    /** The value types of leaves. */
+    enum Scalar {
+        TEXT("text"),
+        INTEGER("an integer"),
+        NUMBER("a number"),
+        PATH("a path");
+
+        private final String expected;
+
+        Scalar(String expected) {
+            this.expected = expected;
+        }
+
+        /** What a user should write, for messages. */
+        String expected() {
+            return expected;
+        }
+    }
+
+    /** A node of the schema. */
+    sealed interface Node permits Section, Leaf, Entries {
+    }
+
+    /** A record: a fixed set of keys. */
+    record Section(Class<?> type, Map<String, Field> fields) implements Node {
+        /** Creates the record from values in field order. */
+        Object create(Object[] values) {
+            try {
+                Class<?>[] types = new Class<?>[fields.size()];
+                int i = 0;
+                for (Field f : fields.values()) {
+                    types[i++] = f.component().getType();
+                }
+                Constructor<?> constructor = type.getDeclaredConstructor(types);
+                return constructor.newInstance(values);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("cannot create " + type.getName(), e);
+            }
+        }
+    }
+
+    /** One key of a section. */
+    record Field(String key, RecordComponent component, Node node) {
+        Object read(Object record) {
+            try {
+                return component.getAccessor().invoke(record);
+            } catch (ReflectiveOperationException e) {
+                throw new IllegalStateException("cannot read " + component, e);
+            }
+        }
+    }
+
+    /** A single value, which may be left unset when {@code optional}. */
+    record Leaf(Scalar scalar, boolean optional) implements Node {
+    }
+
+    /** Keys of the user's choosing, each with a scalar value. */
+    record Entries(Scalar values) implements Node {
+    }
+
+    /** The whole profile. */
+    static final Section PROFILE = section(Profile.class);
+
+    private static final Pattern PLAIN_KEY = Pattern.compile("[A-Za-z0-9_-]+");
+
+    private Schema() {
+    }
+
+    /** {@code interopThreads} to {@code interop_threads}. */
+    static String key(String componentName) {
+        return componentName.replaceAll("([a-z0-9])([A-Z])", "$1_$2").toLowerCase(Locale.ROOT);
+    }
+
+    /** The dotted key of a child; a key of the user's choosing that is not plain is quoted. */
+    static String child(String parent, String name) {
+        String part = PLAIN_KEY.matcher(name).matches() ? name : "\"" + name.replace("\"", "\\\"") + "\"";
+        return parent.isEmpty() ? part : parent + "." + part;
+    }
+
+    /** Every fixed key (sections and leaves, not the keys inside {@link Entries}) with its node, in order. */
+    static Map<String, Node> keys() {
+        Map<String, Node> all = new LinkedHashMap<>();
+        collect(PROFILE, "", all);
+        return Collections.unmodifiableMap(all);
+    }
+
+    private static void collect(Section section, String prefix, Map<String, Node> into) {
+        for (Field f : section.fields().values()) {
+            String k = child(prefix, f.key());
+            into.put(k, f.node());
+            if (f.node() instanceof Section s) {
+                collect(s, k, into);
+            }
+        }
+    }
+
+    private static Section section(Class<?> type) {
+        Map<String, Field> fields = new LinkedHashMap<>();
+        for (RecordComponent c : type.getRecordComponents()) {
+            String k = key(c.getName());
+            fields.put(k, new Field(k, c, node(c.getGenericType())));
+        }
+        return new Section(type, Collections.unmodifiableMap(fields));
+    }
+
+    private static Node node(Type type) {
+        if (type instanceof ParameterizedType p) {
+            Class<?> raw = (Class<?>) p.getRawType();
+            Type[] args = p.getActualTypeArguments();
+            if (raw == Optional.class) {
+                return new Leaf(scalar((Class<?>) args[0]), true);
+            }
+            if (raw == Map.class && args[0] == String.class) {
+                return new Entries(scalar((Class<?>) args[1]));
+            }
+            throw new IllegalStateException("profile records cannot use " + type);
+        }
+        Class<?> c = (Class<?>) type;
+        return c.isRecord() ? section(c) : new Leaf(scalar(c), false);
+    }
+
+    private static Scalar scalar(Class<?> c) {
+        if (c == String.class) {
+            return Scalar.TEXT;
+        }
+        if (c == int.class) {
+            return Scalar.INTEGER;
+        }
+        if (c == double.class) {
+            return Scalar.NUMBER;
+        }
+        if (c == Path.class) {
+            return Scalar.PATH;
+        }
+        throw new IllegalStateException("profile records cannot use " + c);
+    }
+}
