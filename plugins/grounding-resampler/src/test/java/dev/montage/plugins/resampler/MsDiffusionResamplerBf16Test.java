@@ -6,6 +6,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.spi.SubjectResampler;
+import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.testing.Golden;
@@ -26,7 +27,7 @@ class MsDiffusionResamplerBf16Test {
     private static final double ATOL = 0.1;
 
     private static MontageEngine engine;
-    private static TestContext context;
+    private static FolderComponentContext context;
     private static SubjectResampler resampler;
 
     @BeforeAll

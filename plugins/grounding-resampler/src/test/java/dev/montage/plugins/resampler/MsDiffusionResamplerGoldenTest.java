@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import java.nio.file.Path;
@@ -21,7 +22,7 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the official implementation's tensors, with the cases' tolerances.
  */
 class MsDiffusionResamplerGoldenTest {
-    private static TestContext context;
+    private static FolderComponentContext context;
     private static MsDiffusionResampler resampler;
     private static GroundingResampler staged;
 

@@ -11,6 +11,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.SubjectResampler;
+import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -36,7 +37,7 @@ import org.junit.jupiter.params.provider.ValueSource;
 
 /** Behaviour of the resampler on the tiny golden model: dropped grounding, batching, memory, errors, factory. */
 class MsDiffusionResamplerTest {
-    private static TestContext context;
+    private static FolderComponentContext context;
     private static MsDiffusionResampler resampler;
     private static GroundingResampler staged;
 
@@ -178,7 +179,7 @@ class MsDiffusionResamplerTest {
                 .findFirst().orElseThrow();
         assertEquals(ComponentKind.SUBJECT_RESAMPLER, factory.kind());
         assertEquals("ms-diffusion", factory.id());
-        try (TestContext adapterConfig = TestContext.golden(TestEngine.engine(),
+        try (FolderComponentContext adapterConfig = TestContext.golden(TestEngine.engine(),
                 Golden.model().resolve("ms_adapter_config.json"));
                 GoldenCase c = GoldenCase.open("single_subject_euler");
                 NDManager m = TestEngine.manager().newSubManager()) {
@@ -192,7 +193,7 @@ class MsDiffusionResamplerTest {
 
     @Test
     void withoutAConfigurationThePublishedSizesAreExpected() {
-        try (TestContext noConfig = TestContext.golden(TestEngine.engine(), null)) {
+        try (FolderComponentContext noConfig = TestContext.golden(TestEngine.engine(), null)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new MsDiffusionResamplerFactory().create(noConfig));
             assertTrue(e.getMessage().contains("built-in configuration of the published MS-Diffusion SDXL "
@@ -239,9 +240,8 @@ class MsDiffusionResamplerTest {
             edit.accept(root);
             TorchCheckpointWriter.write(temp.resolve("ms_adapter.bin"), root);
         }
-        try (TestContext variant = new TestContext(TestEngine.engine(),
-                Map.of("ms_adapter", temp.resolve("ms_adapter.bin")),
-                Map.of("resampler_config", Golden.model().resolve("resampler_config.json")))) {
+        try (FolderComponentContext variant = TestContext.of(TestEngine.engine(),
+                temp.resolve("ms_adapter.bin"), Golden.model().resolve("resampler_config.json"))) {
             return assertThrows(IllegalArgumentException.class,
                     () -> new MsDiffusionResamplerFactory().create(variant)).getMessage();
         }

@@ -14,6 +14,7 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.WeightLayout;
+import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorSource;
@@ -50,7 +51,7 @@ class FactoriesTest {
 
     @Test
     void componentsAreCreatedFromTheContext() throws Exception {
-        try (TestContext context = TestContext.golden(TestEngine.engine(), Map.of())) {
+        try (FolderComponentContext context = TestContext.golden(TestEngine.engine(), Map.of())) {
             DenoisingModel unet = new SdxlUNetFactory().create(context);
             assertEquals(24, unet.attentionLayers().size());
             AttentionProcessor ms = new MultiSubjectAttentionFactory().create(context);
@@ -61,7 +62,7 @@ class FactoriesTest {
             ((AutoCloseable) unet).close();
             ((AutoCloseable) ms).close();
         }
-        try (TestContext context = TestContext.golden(TestEngine.engine(), Map.of("text_tokens", "seventy"))) {
+        try (FolderComponentContext context = TestContext.golden(TestEngine.engine(), Map.of("text_tokens", "seventy"))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new TextOnlyAttentionFactory().create(context));
             assertTrue(e.getMessage().contains("'text_tokens' must be a positive integer, got 'seventy'"),
@@ -76,7 +77,7 @@ class FactoriesTest {
         ByteBuffer data = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
         TorchCheckpointWriter.write(resamplerOnly, Map.of("image_proj", Map.of("proj_in.weight",
                 new RawTensor("proj_in.weight", TensorDType.F32, new long[] {2, 2}, data))));
-        try (TestContext context = new TestContext(TestEngine.engine(), resamplerOnly, Map.of())) {
+        try (FolderComponentContext context = TestContext.withAdapter(TestEngine.engine(), resamplerOnly)) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new MultiSubjectAttentionFactory().create(context));
             assertTrue(e.getMessage().contains("has no 'ms_adapter.*' tensors"), e.getMessage());

@@ -9,6 +9,7 @@ import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import java.util.Map;
@@ -26,7 +27,7 @@ class SdxlUNetBf16Test {
     private static final double ATOL = 0.1;
 
     private static MontageEngine engine;
-    private static TestContext context;
+    private static FolderComponentContext context;
     private static DenoisingModel unet;
     private static AttentionProcessor multiSubject;
 
