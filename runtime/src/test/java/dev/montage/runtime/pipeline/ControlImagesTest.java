@@ -18,6 +18,7 @@ import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -97,6 +98,53 @@ class ControlImagesTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlImages
                 .conditioningImage(2, new Control("canny", gradient(8, 8), 1, 0, 1, Map.of("lo", "1")), strict, 8, 8));
         assertEquals("control 2 ('canny'): unknown option 'lo'", e.getMessage());
+    }
+
+    @Test
+    void aDataControlIsRenderedByItsPreprocessor() {
+        byte[] json = "{\"people\": []}".getBytes(StandardCharsets.UTF_8);
+        BufferedImage skeleton = gradient(24, 16);
+        List<String> calls = new ArrayList<>();
+        ConditionPreprocessor pose = new ConditionPreprocessor() {
+            @Override
+            public String type() {
+                return "pose";
+            }
+
+            @Override
+            public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width,
+                    int height) {
+                throw new AssertionError("a data control is not a picture");
+            }
+
+            @Override
+            public BufferedImage preprocessData(byte[] data, String source, Map<String, String> options, int width,
+                    int height) {
+                calls.add(new String(data, StandardCharsets.UTF_8) + " from " + source + " " + options + " "
+                        + width + "x" + height);
+                if (options.containsKey("bad")) {
+                    throw new IllegalArgumentException(source + " is not OpenPose JSON");
+                }
+                return skeleton;
+            }
+        };
+        RgbImage out = ControlImages.conditioningImage(0, Control.ofData("pose", json, "pose.json", 1, 0, 1,
+                Map.of("stick_width", "auto", "context", "full")), pose, 24, 16);
+        assertEquals(List.of("{\"people\": []} from pose.json {stick_width=auto} 24x16"), calls);
+        assertArrayEquals(RgbImage.of(skeleton, null).pixels(), out.pixels());
+
+        assertEquals("control 1 ('pose'): pose.json is not OpenPose JSON", assertThrows(IllegalArgumentException.class,
+                () -> ControlImages.conditioningImage(1, Control.ofData("pose", json, "pose.json", 1, 0, 1,
+                        Map.of("bad", "1")), pose, 24, 16)).getMessage());
+        assertEquals("control 2 ('pose'): given as a data file (pose.json), which needs its preprocessor: "
+                + "preprocess=none takes a picture only", assertThrows(IllegalArgumentException.class,
+                        () -> ControlImages.conditioningImage(2, Control.ofData("pose", json, "pose.json", 1, 0, 1,
+                                Map.of("preprocess", "none")), pose, 24, 16)).getMessage());
+        assertEquals("control 3 ('pose'): given as a data file (pose.json), but no 'pose' preprocessor is installed "
+                + "to render it", assertThrows(IllegalArgumentException.class, () -> ControlImages
+                        .conditioningImage(3, Control.ofData("pose", json, "pose.json", 1, 0, 1, Map.of()), null, 24,
+                                16)).getMessage());
+        assertEquals(2, calls.size(), "refused data controls never reach the preprocessor");
     }
 
     @Test
