@@ -3,11 +3,11 @@ package dev.montage.api;
 import java.awt.image.BufferedImage;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.Objects;
 import java.util.Optional;
 
 /**
- * One spatial control (ControlNet) of a request.
+ * One spatial control (ControlNet) of a request, whose input is either a picture or a data file (such as OpenPose
+ * keypoints, which the type's preprocessor renders into the conditioning picture).
  *
  * <p>Two options are the pipeline's, not the condition plugin's: {@value #PREPROCESS_OPTION} ({@code none} feeds
  * the picture to the ControlNet as it is, only resized to the output size; {@code auto}, the default, runs the
@@ -15,7 +15,10 @@ import java.util.Optional;
  * {@link ControlNetContext}; default: the pipeline's setting).
  *
  * @param type              the condition plugin id, e.g. {@code "canny"}, {@code "depth"}, {@code "pose"}
- * @param image             the input picture the condition plugin preprocesses (or uses as is)
+ * @param image             the input picture the condition plugin preprocesses (or uses as is); null when the
+ *                          control is given as {@code data}
+ * @param data              the input data file the condition plugin preprocesses; null when the control is given as
+ *                          an {@code image}
  * @param conditioningScale multiplier of the ControlNet residuals, finite and &ge; 0
  * @param guidanceStart     fraction of the steps at which the control starts acting, in 0..1 (diffusers'
  *                          {@code control_guidance_start})
@@ -26,6 +29,7 @@ import java.util.Optional;
 public record Control(
         String type,
         BufferedImage image,
+        ControlData data,
         double conditioningScale,
         double guidanceStart,
         double guidanceEnd,
@@ -43,7 +47,10 @@ public record Control(
         if (type == null || type.isBlank()) {
             throw new IllegalArgumentException("control.type is required (e.g. canny, depth, pose)");
         }
-        Objects.requireNonNull(image, "control.image is required for control '" + type + "'");
+        if ((image == null) == (data == null)) {
+            throw new IllegalArgumentException("control.image or control.data is required (exactly one), got "
+                    + (image == null ? "neither" : "both") + " for control '" + type + "'");
+        }
         if (!(conditioningScale >= 0 && Double.isFinite(conditioningScale))) {
             throw new IllegalArgumentException(
                     "control.scale must be a finite number >= 0, got " + conditioningScale + " for control '" + type + "'");
@@ -76,6 +83,16 @@ public record Control(
         }
     }
 
+    /**
+     * A control given as a picture.
+     *
+     * @throws IllegalArgumentException naming the field that is missing or out of range
+     */
+    public Control(String type, BufferedImage image, double conditioningScale, double guidanceStart,
+            double guidanceEnd, Map<String, String> options) {
+        this(type, image, null, conditioningScale, guidanceStart, guidanceEnd, options);
+    }
+
     /** Whether the type's preprocessor should run ({@value #PREPROCESS_OPTION} is not {@code none}). */
     public boolean preprocess() {
         return !"none".equals(options.get(PREPROCESS_OPTION));
@@ -105,5 +122,20 @@ public record Control(
     /** A control acting over all steps with the given scale and no options. */
     public static Control of(String type, BufferedImage image, double conditioningScale) {
         return new Control(type, image, conditioningScale, 0, 1, Map.of());
+    }
+
+    /**
+     * A control given as a data file, e.g. OpenPose JSON keypoints for {@code pose}; its type's preprocessor turns
+     * it into the conditioning picture (the pipeline refuses {@code preprocess=none} and types without a
+     * preprocessor for it).
+     *
+     * @param bytes  the file's content
+     * @param source where the bytes came from (a file name, a request field), named in errors
+     * @throws IllegalArgumentException naming the field that is missing or out of range
+     */
+    public static Control ofData(String type, byte[] bytes, String source, double conditioningScale,
+            double guidanceStart, double guidanceEnd, Map<String, String> options) {
+        return new Control(type, null, new ControlData(bytes, source), conditioningScale, guidanceStart, guidanceEnd,
+                options);
     }
 }

@@ -1,11 +1,14 @@
 package dev.montage.api;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
+import java.nio.charset.StandardCharsets;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -62,6 +65,32 @@ class ControlTest {
         assertEquals("control option 'context': ControlNet context must be one of [text-only, full], got 'image' "
                 + "for control 'canny'", assertThrows(IllegalArgumentException.class, () -> new Control("canny",
                         PICTURE, 1, 0, 1, Map.of("context", "image"))).getMessage());
+    }
+
+    @Test
+    void aControlIsGivenAsExactlyOneOfPictureAndData() {
+        byte[] json = "{\"people\": []}".getBytes(StandardCharsets.UTF_8);
+        Control keypoints = Control.ofData("pose", json, "pose.json", 0.7, 0.1, 0.9, Map.of("stick_width", "auto"));
+        assertNull(keypoints.image());
+        assertEquals(new ControlData(json, "pose.json"), keypoints.data());
+        assertArrayEquals(json, keypoints.data().bytes());
+        assertEquals(0.7, keypoints.conditioningScale());
+        assertEquals(Map.of("stick_width", "auto"), keypoints.preprocessorOptions());
+        json[0] = ' ';
+        assertEquals('{', keypoints.data().bytes()[0], "the control keeps its own copy");
+        assertNull(Control.of("pose", PICTURE, 1).data());
+
+        assertEquals("control.image or control.data is required (exactly one), got neither for control 'pose'",
+                assertThrows(IllegalArgumentException.class, () -> new Control("pose", null, 1, 0, 1, Map.of()))
+                        .getMessage());
+        assertEquals("control.image or control.data is required (exactly one), got both for control 'pose'",
+                assertThrows(IllegalArgumentException.class, () -> new Control("pose", PICTURE,
+                        new ControlData(json, "pose.json"), 1, 0, 1, Map.of())).getMessage());
+        assertEquals("control.data.source is required: the file or field the data came from", assertThrows(
+                IllegalArgumentException.class, () -> Control.ofData("pose", json, " ", 1, 0, 1, Map.of()))
+                .getMessage());
+        assertEquals("control.data.bytes is required (pose.json)", assertThrows(IllegalArgumentException.class,
+                () -> Control.ofData("pose", null, "pose.json", 1, 0, 1, Map.of())).getMessage());
     }
 
     @Test

@@ -1,6 +1,7 @@
 package dev.montage.dist;
 
 import dev.montage.api.Control;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -9,9 +10,11 @@ import java.util.Optional;
 
 /**
  * Parses {@code type=canny,image=edges.png[,scale=0.8][,start=0][,end=1][,model=DIR][,preprocess=none]
- * [,context=full][,key=value...]} as given to {@code --control}. Keys other than {@code type}, {@code image},
- * {@code scale}, {@code start}, {@code end} and {@code model} are options of the control (the pipeline's
- * {@code preprocess} and {@code context}, the condition plugin's own such as {@code low}/{@code high}).
+ * [,context=full][,key=value...]} as given to {@code --control}; instead of {@code image=} a control may give a data
+ * file its preprocessor renders, {@code keypoints=pose.json} (OpenPose JSON for {@code pose}). Keys other than
+ * {@code type}, {@code image}, {@code keypoints}, {@code scale}, {@code start}, {@code end} and {@code model} are
+ * options of the control (the pipeline's {@code preprocess} and {@code context}, the condition plugin's own such as
+ * {@code low}/{@code high}).
  *
  * @param control the control
  * @param model   the ControlNet folder given with {@code model=}, if any
@@ -37,13 +40,16 @@ record ControlSpec(Control control, Optional<Path> model) {
                 throw new IllegalArgumentException("--control '" + spec + "': '" + key + "' is given twice");
             }
         }
-        for (String required : new String[] {"type", "image"}) {
-            if (!parts.containsKey(required)) {
-                throw new IllegalArgumentException("--control '" + spec + "': '" + required + "=' is required");
-            }
+        if (!parts.containsKey("type")) {
+            throw new IllegalArgumentException("--control '" + spec + "': 'type=' is required");
+        }
+        if (parts.containsKey("image") == parts.containsKey("keypoints")) {
+            throw new IllegalArgumentException("--control '" + spec + "': give exactly one of 'image=' and "
+                    + "'keypoints='");
         }
         String type = parts.remove("type");
-        Path image = Path.of(parts.remove("image"));
+        String image = parts.remove("image");
+        String keypoints = parts.remove("keypoints");
         double scale = number(spec, parts.remove("scale"), "scale", DEFAULT_SCALE);
         double start = number(spec, parts.remove("start"), "start", 0);
         double end = number(spec, parts.remove("end"), "end", 1);
@@ -53,10 +59,26 @@ record ControlSpec(Control control, Optional<Path> model) {
                     + " is not a ControlNet folder");
         }
         try {
-            Control control = new Control(type, SubjectSpec.readImage(image), scale, start, end, parts);
+            Control control = image != null
+                    ? new Control(type, SubjectSpec.readImage(Path.of(image)), scale, start, end, parts)
+                    : Control.ofData(type, readKeypoints(Path.of(keypoints)), keypoints, scale, start, end, parts);
             return new ControlSpec(control, model);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--control '" + spec + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * @throws IllegalArgumentException naming the file when it is missing or cannot be read
+     */
+    static byte[] readKeypoints(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("keypoints " + file + " does not exist");
+        }
+        try {
+            return Files.readAllBytes(file);
+        } catch (IOException e) {
+            throw new IllegalArgumentException("keypoints " + file + " cannot be read: " + e.getMessage(), e);
         }
     }
 

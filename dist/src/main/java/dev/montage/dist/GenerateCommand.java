@@ -65,9 +65,10 @@ final class GenerateCommand implements Callable<Integer> {
             + " (repeatable, in order)")
     List<String> subjects = new ArrayList<>();
 
-    @Option(names = {"-c", "--control"}, description = "type=canny|depth|pose,image=FILE[,scale=S][,start=A][,end=B]"
-            + "[,model=DIR][,preprocess=none][,context=text-only|full][,key=value...] (repeatable; ControlNet from "
-            + "model=DIR, else the model folder's controlnet/)")
+    @Option(names = {"-c", "--control"}, description = "type=canny|depth|pose,image=FILE|keypoints=FILE[,scale=S]"
+            + "[,start=A][,end=B][,model=DIR][,preprocess=none][,context=text-only|full][,key=value...] (repeatable; "
+            + "keypoints: OpenPose JSON the pose preprocessor renders; ControlNet from model=DIR, else the model "
+            + "folder's controlnet/)")
     List<String> controls = new ArrayList<>();
 
     @Option(names = "--controlnet-context", description = "What ControlNets cross-attend to: text-only (the text "

@@ -6,7 +6,6 @@ import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -91,8 +90,8 @@ final class PreprocessCommand implements Callable<Integer> {
                     .factory(ComponentKind.CONDITION_PREPROCESSOR, type, ConditionPreprocessor.class).create(context);
             control = picture != null
                     ? preprocessor.preprocess(picture, parsedOptions, w, h)
-                    : preprocessor.preprocessData(readKeypoints(input.keypoints), input.keypoints.toString(),
-                            parsedOptions, w, h);
+                    : preprocessor.preprocessData(ControlSpec.readKeypoints(input.keypoints),
+                            input.keypoints.toString(), parsedOptions, w, h);
         }
         Map<String, String> parameters = new LinkedHashMap<>();
         parameters.put("control", type);
@@ -101,17 +100,6 @@ final class PreprocessCommand implements Callable<Integer> {
         PngFiles.write(out, control, parameters);
         spec.commandLine().getOut().println(out);
         return 0;
-    }
-
-    private static byte[] readKeypoints(Path file) {
-        if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("keypoints " + file + " does not exist");
-        }
-        try {
-            return Files.readAllBytes(file);
-        } catch (IOException e) {
-            throw new IllegalArgumentException("keypoints " + file + " cannot be read: " + e.getMessage(), e);
-        }
     }
 
     /** {@code KEY=VALUE} arguments of a repeatable option, in order. */

@@ -1,6 +1,8 @@
 package dev.montage.dist;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.runtime.output.PngFiles;
@@ -9,11 +11,15 @@ import dev.montage.runtime.weights.TensorDType;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
@@ -81,6 +87,91 @@ class GenerateControlCommandTest {
         }
     }
 
+    /**
+     * One standing person on a 64x48 canvas, in COCO-18 order (nose, neck, right arm, left arm, right leg, left leg,
+     * eyes, ears); the left ear is missing (confidence 0).
+     */
+    static Path keypoints(Path file) throws IOException {
+        double[][] joints = {{32, 8}, {32, 14}, {26, 14}, {23, 22}, {21, 30}, {38, 14}, {41, 22}, {43, 30},
+            {28, 30}, {27, 38}, {27, 46}, {36, 30}, {37, 38}, {37, 46}, {31, 7}, {33, 7}, {30, 8}, {34, 8}};
+        StringBuilder values = new StringBuilder();
+        for (int i = 0; i < joints.length; i++) {
+            values.append(i == 0 ? "" : ", ").append(joints[i][0]).append(", ").append(joints[i][1])
+                    .append(i == joints.length - 1 ? ", 0" : ", 0.9");
+        }
+        Files.writeString(file, "{\"people\": [{\"pose_keypoints_2d\": [" + values + "]}], "
+                + "\"canvas_width\": 64, \"canvas_height\": 48}");
+        return file;
+    }
+
+    private static int[] pixels(Path png) throws IOException {
+        BufferedImage image = ImageIO.read(png.toFile());
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+
+    /** The output folder of a 64x48, 1-step generation of seed 0 with the given {@code --control}s. */
+    private static Path generate(String name, String... controls) {
+        Path out = dir.resolve(name);
+        List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "-p", "a person",
+                "--width", "64", "--height", "48", "--steps", "1", "--device", "cpu", "-o", out.toString(),
+                "--save-control-images", out.resolve("controls").toString()));
+        for (String control : controls) {
+            args.add("--control");
+            args.add(control);
+        }
+        Run run = montage(args.toArray(String[]::new));
+        assertEquals(0, run.code(), run.err());
+        return out;
+    }
+
+    @Test
+    void poseKeypointsGenerateExactlyWhatTheirPreprocessedPoseImageDoes() throws Exception {
+        Path json = keypoints(dir.resolve("person.json"));
+        Path skeleton = dir.resolve("person-pose.png");
+        Run preprocess = montage("preprocess", "pose", "--keypoints", json.toString(), "--width", "64", "--height",
+                "48", "--out", skeleton.toString());
+        assertEquals(0, preprocess.code(), preprocess.err());
+
+        Path fromKeypoints = generate("from-keypoints", "type=pose,keypoints=" + json + ",scale=2");
+        Path fromImage = generate("from-image", "type=pose,image=" + skeleton + ",scale=2,preprocess=none");
+        Path without = generate("without");
+
+        assertArrayEquals(pixels(skeleton), pixels(fromKeypoints.resolve("controls/control-00-pose.png")),
+                "the saved control image is the rendered skeleton");
+        assertArrayEquals(pixels(fromImage.resolve("montage-0-00.png")),
+                pixels(fromKeypoints.resolve("montage-0-00.png")));
+        assertFalse(Arrays.equals(pixels(without.resolve("montage-0-00.png")),
+                pixels(fromKeypoints.resolve("montage-0-00.png"))), "the pose control changes the image");
+        try (InputStream in = Files.newInputStream(fromKeypoints.resolve("montage-0-00.png"))) {
+            assertEquals("type=pose,scale=2.0,start=0.0,end=1.0,context=text-only",
+                    PngFiles.readParameters(in).get("control.0"));
+        }
+    }
+
+    @Test
+    void badKeypointControlsNameTheSpecOrTheFile() throws IOException {
+        Path json = keypoints(dir.resolve("errors.json"));
+        assertControlError("give exactly one of 'image=' and 'keypoints='",
+                "type=pose,image=" + edges + ",keypoints=" + json);
+        assertControlError("--control 'type=pose,scale=1': give exactly one of 'image=' and 'keypoints='",
+                "type=pose,scale=1");
+        Path missing = dir.resolve("missing.json");
+        assertControlError("keypoints " + missing + " does not exist", "type=pose,keypoints=" + missing);
+        Path garbled = Files.writeString(dir.resolve("garbled.json"), "{\"people\": [");
+        assertControlError(garbled + ": malformed JSON at character", "type=pose,keypoints=" + garbled);
+        assertControlError("control 0 ('pose'): given as a data file (" + json + "), which needs its preprocessor",
+                "type=pose,keypoints=" + json + ",preprocess=none");
+        assertControlError("control type 'canny' takes a picture, not a data file (" + json + ")",
+                "type=canny,keypoints=" + json);
+    }
+
+    private static void assertControlError(String expected, String control) {
+        Run run = montage("generate", "--model", model.toString(), "-p", "x", "--width", "64", "--height", "48",
+                "--steps", "1", "--device", "cpu", "-o", dir.resolve("unused").toString(), "--control", control);
+        assertEquals(2, run.code(), run.err());
+        assertTrue(run.err().contains(expected), () -> "expected '" + expected + "' in: " + run.err());
+    }
+
     @Test
     void badControlsAreOneLineErrorsNamingThem() {
         Run window = montage("generate", "--model", model.toString(), "-p", "x", "--control",
@@ -89,7 +180,7 @@ class GenerateControlCommandTest {
         assertTrue(window.err().contains("control.start must be in 0..1, got 1.5 for control 'canny'"), window.err());
         Run noImage = montage("generate", "--model", model.toString(), "-p", "x", "--control", "type=pose");
         assertEquals(2, noImage.code());
-        assertTrue(noImage.err().contains("'image=' is required"), noImage.err());
+        assertTrue(noImage.err().contains("give exactly one of 'image=' and 'keypoints='"), noImage.err());
         Run noFolder = montage("generate", "--model", model.toString(), "-p", "x", "--control",
                 "type=depth,image=" + edges + ",model=" + dir.resolve("missing"));
         assertEquals(2, noFolder.code());

@@ -10,6 +10,7 @@ import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -35,11 +36,13 @@ import java.util.regex.Pattern;
  * pictures and the ids this server knows (schedulers, uploads, control types).
  */
 final class RequestJson {
-    private static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
+    /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
+    static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
             "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout");
-    private static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding");
-    private static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "scale", "start", "end", "options");
-    private static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
+    static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding");
+    static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
+            "end", "options");
+    static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
     /** {@link GenerationRequest}'s field names where the API names them differently. */
     private static final Map<String, String> API_NAMES = Map.of("guidanceScale", "guidance", "imageScale", "scale",
             "numImages", "count");
@@ -166,7 +169,7 @@ final class RequestJson {
             return null;
         }
         f.unknownKeys(node, path, SUBJECT);
-        Picture picture = picture(f, node, path);
+        Picture picture = picture(f, node, path, "image (base64 PNG or JPEG) and uploadId");
         String phrase = f.text(node, "phrase", path);
         if (phrase == null || phrase.isBlank()) {
             f.add(path + ".phrase", "is required: the words that name the subject in the prompt");
@@ -203,7 +206,7 @@ final class RequestJson {
 
     private Control control(Fields f, JsonNode node, String path) throws IOException {
         if (!node.isObject()) {
-            f.add(path, "must be an object {type, image | uploadId, scale, start, end, options}");
+            f.add(path, "must be an object {type, image | uploadId | keypoints, scale, start, end, options}");
             return null;
         }
         f.unknownKeys(node, path, CONTROL);
@@ -214,7 +217,13 @@ final class RequestJson {
             f.add(path + ".type", "no installed ControlNet plugin serves '" + type + "'; available: "
                     + new TreeSet<>(controlTypes));
         }
-        Picture picture = picture(f, node, path);
+        byte[] keypoints = null;
+        Picture picture = null;
+        if (node.hasNonNull("keypoints")) {
+            keypoints = keypoints(f, node, path);
+        } else {
+            picture = picture(f, node, path, "image (base64 PNG or JPEG), uploadId and keypoints (OpenPose JSON)");
+        }
         double scale = orElse(f.number(node, "scale", path), 1.0);
         double start = orElse(f.number(node, "start", path), 0.0);
         double end = orElse(f.number(node, "end", path), 1.0);
@@ -227,11 +236,17 @@ final class RequestJson {
                 given.fields().forEachRemaining(e -> options.put(e.getKey(), e.getValue().asText()));
             }
         }
-        if (picture == null || !f.clean(path)) {
+        if (keypoints != null && "none".equals(options.get(Control.PREPROCESS_OPTION))) {
+            f.add(path + ".keypoints", "is rendered by the type's preprocessor, which options.preprocess=none turns "
+                    + "off (none is for a ready-made control image)");
+        }
+        if ((picture == null && keypoints == null) || !f.clean(path)) {
             return null;
         }
         try {
-            return new Control(type, picture.image(), scale, start, end, options);
+            return keypoints != null
+                    ? Control.ofData(type, keypoints, path + ".keypoints", scale, start, end, options)
+                    : new Control(type, picture.image(), scale, start, end, options);
         } catch (IllegalArgumentException e) {
             Matcher m = NAMED_FIELD.matcher(e.getMessage());
             f.add(m.find() ? path + "." + m.group(1) : path, e.getMessage());
@@ -239,15 +254,37 @@ final class RequestJson {
         }
     }
 
+    /**
+     * A control's {@code keypoints}: OpenPose JSON written inline as an object, handed to the condition plugin as
+     * the file it would otherwise read (the plugin checks the keypoints and names this field in its errors).
+     */
+    private static byte[] keypoints(Fields f, JsonNode node, String path) {
+        String field = path + ".keypoints";
+        if (node.hasNonNull("image") || node.hasNonNull("uploadId")) {
+            f.add(field, "give exactly one of image, uploadId and keypoints");
+            return null;
+        }
+        JsonNode keypoints = node.get("keypoints");
+        if (!keypoints.isObject()) {
+            f.add(field, "must be OpenPose JSON as an object {\"people\": [{\"pose_keypoints_2d\": [...]}], ...}");
+            return null;
+        }
+        return keypoints.toString().getBytes(StandardCharsets.UTF_8);
+    }
+
     /** A decoded picture and the name it goes by in parameters and messages. */
     private record Picture(BufferedImage image, String name) {
     }
 
-    /** The {@code image} (base64, optionally a data URL) or {@code uploadId} of a subject or control. */
-    private Picture picture(Fields f, JsonNode node, String path) throws IOException {
+    /**
+     * The {@code image} (base64, optionally a data URL) or {@code uploadId} of a subject or control.
+     *
+     * @param choices the inputs the object may be given as, for the message when it has none or both
+     */
+    private Picture picture(Fields f, JsonNode node, String path, String choices) throws IOException {
         boolean inline = node.hasNonNull("image");
         if (inline == node.hasNonNull("uploadId")) {
-            f.add(path + ".image", "give exactly one of image (base64 PNG or JPEG) and uploadId");
+            f.add(path + ".image", "give exactly one of " + choices);
             return null;
         }
         if (!inline) {

@@ -96,6 +96,21 @@ class OpenApiTest {
         }
     }
 
+    @Test
+    void requestSchemasListExactlyTheFieldsTheServerReads() throws Exception {
+        JsonNode schemas;
+        try (var in = MontageServer.class.getResourceAsStream("openapi.json")) {
+            schemas = Http.JSON.readTree(in).get("components").get("schemas");
+        }
+        Map<String, Set<String>> read = Map.of("GenerationRequest", RequestJson.TOP, "Subject", RequestJson.SUBJECT,
+                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT);
+        read.forEach((schema, fields) -> {
+            Set<String> documented = new TreeSet<>();
+            schemas.get(schema).get("properties").fieldNames().forEachRemaining(documented::add);
+            assertEquals(new TreeSet<>(fields), documented, schema);
+        });
+    }
+
     private static void collectRefs(JsonNode node, List<String> refs) {
         if (node.has("$ref")) {
             refs.add(node.get("$ref").asText());

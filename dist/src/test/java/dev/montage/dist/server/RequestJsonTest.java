@@ -1,15 +1,19 @@
 package dev.montage.dist.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.Box;
+import dev.montage.api.Control;
+import dev.montage.api.ControlData;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import java.awt.Color;
 import java.nio.file.Path;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -31,7 +35,7 @@ class RequestJsonTest {
         uploads = new UploadStore(dir, 512 * 512);
         ServerSettings limits = ServerSettings.builder().outputDir(dir).maxImageBytes(20_000).build();
         json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
-                Set.of("canny"), uploads, () -> -5);
+                Set.of("canny", "pose"), uploads, () -> -5);
     }
 
     private RequestJson.Parsed parse(String body) throws Exception {
@@ -137,5 +141,47 @@ class RequestJsonTest {
                 + "[{\"phrase\": \"dog\", \"image\": \"" + Pictures.base64(Pictures.noise(100)) + "\"}]}"));
         assertEquals(413, tooLarge.status());
         assertEquals("subjects[0].image", tooLarge.errors().get(0).field());
+    }
+
+    @Test
+    void keypointsAreTheOpenPoseJsonTheirPreprocessorReads() throws Exception {
+        String openPose = """
+                {"people": [{"pose_keypoints_2d": [%s]}], "canvas_width": 64, "canvas_height": 64}
+                """.formatted(String.join(", ", Collections.nCopies(54, "12.5")));
+        RequestJson.Parsed p = parse("""
+                {"prompt": "a dancer", "width": 64, "height": 64, "controls": [
+                  {"type": "canny", "image": "%s"},
+                  {"type": "pose", "keypoints": %s, "scale": 0.6, "end": 0.5, "options": {"stick_width": "auto"}}]}
+                """.formatted(picture, openPose));
+        Control pose = p.request().controls().get(1);
+        assertNull(pose.image());
+        ControlData data = pose.data();
+        assertEquals("controls[1].keypoints", data.source(), "the plugin names the field in its errors");
+        assertEquals(Http.JSON.readTree(openPose), Http.JSON.readTree(data.bytes()));
+        assertEquals(0.6, pose.conditioningScale());
+        assertEquals(0.5, pose.guidanceEnd());
+        assertEquals(Map.of("stick_width", "auto"), pose.options());
+        assertNull(p.request().controls().get(0).data());
+    }
+
+    @Test
+    void keypointsErrorsNameTheirField() {
+        String keypoints = "{\"people\": []}";
+        assertEquals(Set.of("controls[0].keypoints", "controls[1].keypoints", "controls[2].keypoints",
+                "controls[3].keypoints", "controls[4].image"), errors("""
+                {"prompt": "a", "controls": [
+                  {"type": "pose", "keypoints": %s, "image": "%s"},
+                  {"type": "pose", "keypoints": %s, "uploadId": "u1"},
+                  {"type": "pose", "keypoints": "pose.json"},
+                  {"type": "pose", "keypoints": %s, "options": {"preprocess": "none"}},
+                  {"type": "pose"}]}
+                """.formatted(keypoints, picture, keypoints, keypoints)));
+        InvalidRequestException neither = assertThrows(InvalidRequestException.class,
+                () -> parse("{\"prompt\": \"a\", \"controls\": [{\"type\": \"pose\"}]}"));
+        assertEquals("give exactly one of image (base64 PNG or JPEG), uploadId and keypoints (OpenPose JSON)",
+                neither.errors().get(0).message());
+        assertEquals(Set.of("subjects[0].keypoints"), errors("""
+                {"prompt": "a", "subjects": [{"phrase": "dog", "image": "%s", "keypoints": %s}]}
+                """.formatted(picture, keypoints)), "subjects take pictures only");
     }
 }

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.Control;
+import dev.montage.api.ControlData;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
@@ -11,9 +12,10 @@ import dev.montage.api.spi.ConditionPreprocessor;
 import java.awt.image.BufferedImage;
 
 /**
- * Control pictures to the tensors a ControlNet receives, as diffusers' ControlNet pipelines prepare them
- * ({@code VaeImageProcessor} with {@code do_convert_rgb}, no normalisation): Pillow's {@code convert("RGB")}, a
- * Lanczos resize to the output size (none when the size already matches), {@code x / 255} in float32.
+ * Control pictures (and data files, which their preprocessor renders) to the tensors a ControlNet receives, as
+ * diffusers' ControlNet pipelines prepare them ({@code VaeImageProcessor} with {@code do_convert_rgb}, no
+ * normalisation): Pillow's {@code convert("RGB")}, a Lanczos resize to the output size (none when the size already
+ * matches), {@code x / 255} in float32.
  */
 final class ControlImages {
     private ControlImages() {
@@ -21,23 +23,34 @@ final class ControlImages {
 
     /**
      * The conditioning picture of a control: its preprocessor's output when the type has one and the control does
-     * not say {@code preprocess=none}, else its own picture; in RGB at the output size.
+     * not say {@code preprocess=none}, else its own picture; in RGB at the output size. A control given as a data file
+     * (such as OpenPose keypoints) always goes through its preprocessor, which renders the picture.
      *
      * @param preprocessor the type's preprocessor, or null
-     * @throws IllegalArgumentException naming the control when its preprocessor refuses it
+     * @throws IllegalArgumentException naming the control when its preprocessor refuses it, or when it is given as
+     *     a data file but has no preprocessor to run
      */
     static RgbImage conditioningImage(int index, Control control, ConditionPreprocessor preprocessor, int width,
             int height) {
+        String name = "control " + index + " ('" + control.type() + "')";
         BufferedImage picture = control.image();
+        ControlData data = control.data();
+        if (data != null && (preprocessor == null || !control.preprocess())) {
+            throw new IllegalArgumentException(name + ": given as a data file (" + data.source() + "), "
+                    + (preprocessor == null ? "but no '" + control.type() + "' preprocessor is installed to render it"
+                            : "which needs its preprocessor: preprocess=none takes a picture only"));
+        }
         if (preprocessor != null && control.preprocess()) {
             try {
-                picture = preprocessor.preprocess(picture, control.preprocessorOptions(), width, height);
+                picture = data == null
+                        ? preprocessor.preprocess(picture, control.preprocessorOptions(), width, height)
+                        : preprocessor.preprocessData(data.bytes(), data.source(), control.preprocessorOptions(),
+                                width, height);
                 if (picture == null) {
                     throw new IllegalStateException("the '" + control.type() + "' preprocessor returned no picture");
                 }
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException("control " + index + " ('" + control.type() + "'): "
-                        + e.getMessage(), e);
+                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
             }
         }
         return PilResampler.resize(RgbImage.of(picture, null), width, height, ResampleFilter.LANCZOS);

@@ -18,6 +18,7 @@ import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -53,21 +54,12 @@ class ControlImagesTest {
     void thePreprocessorGetsItsOwnOptionsAndNoneSkipsIt() {
         List<Map<String, String>> calls = new ArrayList<>();
         BufferedImage edges = gradient(32, 16);
-        ConditionPreprocessor preprocessor = new ConditionPreprocessor() {
-            @Override
-            public String type() {
-                return "canny";
-            }
-
-            @Override
-            public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width,
-                    int height) {
-                calls.add(options);
-                assertEquals(32, width);
-                assertEquals(16, height);
-                return edges;
-            }
-        };
+        ConditionPreprocessor preprocessor = new Fake("canny", (input, options, width, height) -> {
+            calls.add(options);
+            assertEquals(32, width);
+            assertEquals(16, height);
+            return edges;
+        }, null);
         BufferedImage photo = gradient(40, 40);
         RgbImage out = ControlImages.conditioningImage(0, new Control("canny", photo, 1, 0, 1,
                 Map.of("low", "50", "context", "full")), preprocessor, 32, 16);
@@ -82,21 +74,51 @@ class ControlImagesTest {
 
     @Test
     void aRefusedOptionNamesTheControl() {
-        ConditionPreprocessor strict = new ConditionPreprocessor() {
-            @Override
-            public String type() {
-                return "canny";
-            }
-
-            @Override
-            public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width,
-                    int height) {
-                throw new IllegalArgumentException("unknown option 'lo'");
-            }
-        };
+        ConditionPreprocessor strict = new Fake("canny", (input, options, width, height) -> {
+            throw new IllegalArgumentException("unknown option 'lo'");
+        }, null);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlImages
                 .conditioningImage(2, new Control("canny", gradient(8, 8), 1, 0, 1, Map.of("lo", "1")), strict, 8, 8));
         assertEquals("control 2 ('canny'): unknown option 'lo'", e.getMessage());
+    }
+
+    @Test
+    void aDataControlIsRenderedByItsPreprocessor() {
+        byte[] json = "{\"people\": []}".getBytes(StandardCharsets.UTF_8);
+        BufferedImage skeleton = gradient(24, 16);
+        List<String> calls = new ArrayList<>();
+        ConditionPreprocessor pose = new Fake("pose", (input, options, width, height) -> {
+            throw new AssertionError("a data control is not a picture");
+        }, (data, source, options, width, height) -> {
+            calls.add(new String(data, StandardCharsets.UTF_8) + " from " + source + " " + options + " " + width
+                    + "x" + height);
+            if (options.containsKey("bad")) {
+                throw new IllegalArgumentException(source + " is not OpenPose JSON");
+            }
+            return skeleton;
+        });
+        RgbImage out = ControlImages.conditioningImage(0, Control.ofData("pose", json, "pose.json", 1, 0, 1,
+                Map.of("stick_width", "auto", "context", "full")), pose, 24, 16);
+        assertEquals(List.of("{\"people\": []} from pose.json {stick_width=auto} 24x16"), calls);
+        assertArrayEquals(RgbImage.of(skeleton, null).pixels(), out.pixels());
+
+        assertEquals("control 1 ('pose'): pose.json is not OpenPose JSON", assertThrows(IllegalArgumentException.class,
+                () -> ControlImages.conditioningImage(1, Control.ofData("pose", json, "pose.json", 1, 0, 1,
+                        Map.of("bad", "1")), pose, 24, 16)).getMessage());
+        assertEquals("control 2 ('pose'): given as a data file (pose.json), which needs its preprocessor: "
+                + "preprocess=none takes a picture only", assertThrows(IllegalArgumentException.class,
+                        () -> ControlImages.conditioningImage(2, Control.ofData("pose", json, "pose.json", 1, 0, 1,
+                                Map.of("preprocess", "none")), pose, 24, 16)).getMessage());
+        assertEquals("control 3 ('pose'): given as a data file (pose.json), but no 'pose' preprocessor is installed "
+                + "to render it", assertThrows(IllegalArgumentException.class, () -> ControlImages
+                        .conditioningImage(3, Control.ofData("pose", json, "pose.json", 1, 0, 1, Map.of()), null, 24,
+                                16)).getMessage());
+        assertEquals(2, calls.size(), "refused data controls never reach the preprocessor");
+        ConditionPreprocessor picturesOnly = new Fake("canny", (input, options, width, height) -> input, null);
+        assertEquals("control 0 ('canny'): control type 'canny' takes a picture, not a data file (edges.json)",
+                assertThrows(IllegalArgumentException.class, () -> ControlImages.conditioningImage(0,
+                        Control.ofData("canny", json, "edges.json", 1, 0, 1, Map.of()), picturesOnly, 24, 16))
+                        .getMessage());
     }
 
     @Test
@@ -116,6 +138,31 @@ class ControlImagesTest {
         }
         RgbImage one = RgbImage.of(gradient(3, 3), null);
         assertSame(one, PilResampler.resize(one, 3, 3, ResampleFilter.LANCZOS));
+    }
+
+    /** The picture entry of a preprocessor. */
+    private interface PictureEntry {
+        BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height);
+    }
+
+    /** The data-file entry of a preprocessor. */
+    private interface DataEntry {
+        BufferedImage preprocess(byte[] data, String source, Map<String, String> options, int width, int height);
+    }
+
+    /** A preprocessor of one type made of its entries; without a data entry it keeps the interface's refusal. */
+    private record Fake(String type, PictureEntry picture, DataEntry data) implements ConditionPreprocessor {
+        @Override
+        public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
+            return picture.preprocess(input, options, width, height);
+        }
+
+        @Override
+        public BufferedImage preprocessData(byte[] bytes, String source, Map<String, String> options, int width,
+                int height) {
+            return data == null ? ConditionPreprocessor.super.preprocessData(bytes, source, options, width, height)
+                    : data.preprocess(bytes, source, options, width, height);
+        }
     }
 
     private static BufferedImage gradient(int width, int height) {
