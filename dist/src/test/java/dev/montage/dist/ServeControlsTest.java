@@ -16,7 +16,6 @@ import dev.montage.dist.server.MontageServer;
 import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
@@ -61,7 +60,7 @@ class ServeControlsTest {
                   controlnets: {canny: %s}
                 server: {port: 0, output_dir: %s}
                 """.formatted(TinyModel.folder(), controlNet, dir.resolve("results")));
-        byte[] picture = png(cube());
+        byte[] picture = png(ControlNetBehaviourTest.picture(Color.WHITE));
         Map<String, Object> inline = request(Map.of("type", "canny", "image", Base64.getEncoder()
                 .encodeToString(picture), "scale", 0.8));
         try (ServeRun serve = ServeRun.start(Map.of(), "--profile", "server," + profile)) {
@@ -137,15 +136,6 @@ class ServeControlsTest {
             properties.fieldNames().forEachRemaining(keys::add);
             return keys;
         }
-    }
-
-    private static BufferedImage cube() {
-        BufferedImage image = new BufferedImage(48, 40, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = image.createGraphics();
-        g.setColor(Color.WHITE);
-        g.fillRect(10, 8, 22, 20);
-        g.dispose();
-        return image;
     }
 
     private static byte[] png(BufferedImage image) throws IOException {
