@@ -51,7 +51,8 @@ public final class Montage {
         return commandLine(System.getenv());
     }
 
-    private static CommandLine commandLine(Map<String, String> environment) {
+    /** The command line reading these environment variables (for tests that drive a command step by step). */
+    static CommandLine commandLine(Map<String, String> environment) {
         CommandLine cli = new CommandLine(new Montage(environment));
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
             // a user error is reported as one line naming what is wrong (a profile's problems one a line);

@@ -1,11 +1,15 @@
 package dev.montage.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+
+import dev.montage.dist.server.ServerSettings;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -14,19 +18,15 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
+import java.time.Duration;
+import java.util.Map;
+import java.util.Optional;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code montage serve} and {@code montage submit} as a user runs them. */
 class ServeAndSubmitTest {
-    private static final Pattern SERVING = Pattern.compile("montage: serving .* on (http://\\S+) ");
-
     @TempDir
     Path dir;
 
@@ -36,18 +36,79 @@ class ServeAndSubmitTest {
     private static Run montage(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
-        int code = Montage.run(new PrintWriter(out, true), new PrintWriter(err, true), args);
+        int code = Montage.run(Map.of(), new PrintWriter(out, true), new PrintWriter(err, true), args);
         return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void serverSettingsComeFromTheProfileThenTheEnvironmentThenTheFlags() throws IOException {
+        Path results = dir.resolve("results");
+        Path profile = Files.writeString(dir.resolve("served.yaml"), """
+                engine: {device: cpu, dtype: float32}
+                defaults: {steps: 7}
+                server:
+                  host: 0.0.0.0
+                  port: 9001
+                  queue_size: 3
+                  concurrency: 2
+                  max_steps: 40
+                  shutdown_grace_seconds: 5
+                  output_dir: %s
+                  auth_token_env: SERVE_TOKEN
+                """.formatted(results));
+        Map<String, String> env = Map.of("MONTAGE_SERVER_QUEUE_SIZE", "5", "MONTAGE_SERVER_CONCURRENCY", "3",
+                "SERVE_TOKEN", "from-env");
+        ServeCommand.Configuration c = ServeRun.parse(env, new StringWriter(), "--profile", "server," + profile,
+                "--concurrency", "4", "--port", "0").configure(TinyModel.registry());
+        ServerSettings s = c.settings();
+        assertEquals("0.0.0.0", s.host());
+        assertEquals(0, s.port(), "the flag wins over the profile");
+        assertEquals(5, s.queueSize(), "the environment wins over the profile");
+        assertEquals(4, s.concurrency(), "the flag wins over the environment");
+        assertEquals(40, s.maxSteps());
+        assertEquals(8, s.maxImages(), "the built-in default");
+        assertEquals(Duration.ofSeconds(5), s.shutdownGrace());
+        assertEquals(results, s.outputDir());
+        assertEquals(Optional.of("from-env"), s.authToken());
+        assertEquals("environment variable MONTAGE_SERVER_QUEUE_SIZE", c.profile().origin("server.queue_size"));
+        assertEquals("command line --concurrency", c.profile().origin("server.concurrency"));
+        assertEquals("cpu", c.profile().profile().engine().device());
+        assertEquals(7, c.profile().profile().defaults().steps());
+
+        Path token = Files.writeString(dir.resolve("token"), "from-file\n");
+        assertEquals(Optional.of("from-file"), ServeRun.parse(env, new StringWriter(), "--profile", profile.toString(),
+                "--token-file", token.toString()).configure(TinyModel.registry()).settings().authToken(),
+                "--token-file wins over the variable the profile names");
+    }
+
+    @Test
+    void aBadProfileOrMissingWeightsStopTheStartWithTheNamedProblem() throws IOException {
+        Path bad = Files.writeString(dir.resolve("bad.yaml"), "server:\n  queue_sise: 3\n  port: eighty\n");
+        Run typo = montage("serve", "--profile", "server," + bad);
+        assertEquals(2, typo.code());
+        assertTrue(typo.err().contains(bad + ":2: server.queue_sise: unknown key; did you mean server.queue_size?"),
+                typo.err());
+        assertTrue(typo.err().contains(bad + ":3: server.port: expected an integer, got"), typo.err());
+
+        Path missing = Files.writeString(dir.resolve("missing.yaml"), "models:\n  base: %s\n  controlnets:\n"
+                .formatted(TinyModel.folder()) + "    canny: " + dir.resolve("no-controlnet") + "\n");
+        Run weights = montage("serve", "--profile", missing.toString(), "--port", "0");
+        assertEquals(2, weights.code());
+        assertTrue(weights.err().contains(missing + ":4: models.controlnets.canny: " + dir.resolve("no-controlnet")
+                + " does not exist"), weights.err());
+        assertFalse(weights.err().contains("montage: serving"), weights.err());
     }
 
     @Test
     void serveStopsAtStartWithTheNamedProblem() {
         Run missing = montage("serve", "--model", dir.resolve("nowhere").toString(), "--port", "0");
         assertEquals(2, missing.code());
-        assertEquals("montage: model folder " + dir.resolve("nowhere") + " does not exist\n", missing.err());
+        assertTrue(missing.err().contains("command line --model: models.base: " + dir.resolve("nowhere")
+                + " does not exist"), missing.err());
         Run bad = montage("serve", "--queue-size", "0", "--concurrency", "0", "--port", "0");
         assertEquals(2, bad.code());
-        assertTrue(bad.err().contains("queueSize must be > 0") && bad.err().contains("concurrency must be > 0"),
+        assertTrue(bad.err().contains("command line --queue-size: server.queue_size: expected 1 or more")
+                && bad.err().contains("command line --concurrency: server.concurrency: expected 1 or more"),
                 bad.err());
         Run broken = montage("serve", "--model", dir.toString(), "--port", "0", "--device", "cpu", "-o",
                 dir.resolve("out").toString());
@@ -57,32 +118,12 @@ class ServeAndSubmitTest {
 
     @Test
     void serveThenSubmitAndFollowProgress() throws Exception {
-        ServeCommand serve = new ServeCommand();
-        StringWriter serveErr = new StringWriter();
-        CommandLine cli = new CommandLine(serve);
-        cli.setErr(new PrintWriter(serveErr, true));
-        cli.parseArgs("--model", TinyModel.folder().toString(), "--port", "0", "--device", "cpu",
-                "-o", dir.resolve("results").toString(), "--max-size", "256x256");
-        CountDownLatch stop = new CountDownLatch(1);
-        AtomicInteger code = new AtomicInteger(-1);
-        Thread server = new Thread(() -> {
-            try {
-                code.set(serve.serve(serve.settings(), stop));
-            } catch (Exception e) {
-                serveErr.write("failed: " + e);
-                code.set(99);
-            }
-        });
-        server.start();
-        String url = null;
-        for (int i = 0; i < 60_000 && url == null && server.isAlive(); i++) {
-            Matcher m = SERVING.matcher(serveErr.toString());
-            url = m.find() ? m.group(1) : null;
-            Thread.sleep(5);
-        }
-        try {
-            assertTrue(url != null, "no serving line: " + serveErr);
-            assertEquals(1, serveErr.toString().lines().filter(l -> l.startsWith("montage: serving")).count());
+        String url;
+        String log;
+        try (ServeRun serve = ServeRun.start(Map.of(), "--model", TinyModel.folder().toString(), "--port", "0",
+                "--device", "cpu", "-o", dir.resolve("results").toString(), "--max-size", "256x256")) {
+            url = serve.url();
+            assertEquals(1, serve.log().lines().filter(l -> l.startsWith("montage: serving")).count());
             HttpResponse<String> ready = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create(url + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, ready.statusCode(), "ready once the serving line is out");
@@ -105,12 +146,10 @@ class ServeAndSubmitTest {
             assertTrue(invalid.err().contains("montage: width: must be a positive multiple of 8, got 65"),
                     invalid.err());
             assertTrue(invalid.err().contains("montage: steps: "), invalid.err());
-        } finally {
-            stop.countDown();
-            server.join();
+            assertEquals(0, serve.stop(), serve.log());
+            log = serve.log();
         }
-        assertEquals(0, code.get(), serveErr.toString());
-        assertTrue(serveErr.toString().contains("montage: shutting down"), serveErr.toString());
+        assertTrue(log.contains("montage: shutting down"), log);
     }
 
     private static BufferedImage oval() {

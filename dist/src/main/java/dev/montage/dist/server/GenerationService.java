@@ -1,6 +1,7 @@
 package dev.montage.dist.server;
 
 import dev.montage.api.Box;
+import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
@@ -12,6 +13,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -84,6 +86,7 @@ public final class GenerationService implements AutoCloseable {
     private final Generator generator;
     private final List<String> schedulers;
     private final String defaultScheduler;
+    private final Set<String> controlTypes;
     private final ResultStore results;
     private final ServerMetrics metrics = new ServerMetrics();
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
@@ -103,21 +106,24 @@ public final class GenerationService implements AutoCloseable {
      * @throws IOException when the output folder cannot be created or read
      */
     public GenerationService(ServerSettings settings, Pipeline pipeline) throws IOException {
-        this(settings, pipeline::generate, pipeline.schedulerIds(), pipeline.defaultSchedulerId());
+        this(settings, pipeline::generate, pipeline.schedulerIds(), pipeline.defaultSchedulerId(),
+                pipeline.controlTypes());
     }
 
-    GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler)
-            throws IOException {
+    GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
+            Collection<String> controlTypes) throws IOException {
         this.settings = settings;
         this.generator = generator;
         this.schedulers = List.copyOf(schedulers);
         this.defaultScheduler = defaultScheduler;
+        this.controlTypes = Set.copyOf(controlTypes);
         this.results = new ResultStore(settings.outputDir());
         results.load().forEach(job -> jobs.put(job.id(), job));
     }
 
     /**
-     * Warms the pipeline up with a one-step generation (every component runs once), then starts the workers.
+     * Warms the pipeline up with a one-step generation (every component runs once, the ControlNet of every control
+     * type included), then starts the workers.
      * Requests are queued meanwhile.
      *
      * @return completes when the service is ready, or exceptionally with what made the warm-up fail
@@ -148,8 +154,10 @@ public final class GenerationService implements AutoCloseable {
 
     private GenerationRequest warmUpRequest() {
         BufferedImage picture = new BufferedImage(WARM_UP_SIZE, WARM_UP_SIZE, BufferedImage.TYPE_INT_RGB);
-        return GenerationRequest.builder("a picture").size(WARM_UP_SIZE, WARM_UP_SIZE).steps(1)
-                .scheduler(defaultScheduler).subject(Subject.of(picture, "warm-up", "picture", Box.FULL)).build();
+        GenerationRequest.Builder b = GenerationRequest.builder("a picture").size(WARM_UP_SIZE, WARM_UP_SIZE)
+                .steps(1).scheduler(defaultScheduler).subject(Subject.of(picture, "warm-up", "picture", Box.FULL));
+        controlTypes.stream().sorted().forEach(type -> b.control(Control.of(type, picture, 1.0)));
+        return b.build();
     }
 
     private void startWorkers() {
@@ -188,9 +196,9 @@ public final class GenerationService implements AutoCloseable {
         return defaultScheduler;
     }
 
-    /** Control types the pipeline can apply: none until the pipeline takes ControlNet conditioners. */
+    /** Control types the pipeline has a ControlNet for. */
     Set<String> controlTypes() {
-        return Set.of();
+        return controlTypes;
     }
 
     ResultStore results() {

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.FieldError;
-import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -84,7 +84,7 @@ public final class MontageServer implements AutoCloseable {
         this.registry = registry;
         this.model = model;
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
-        this.requests = new RequestJson(settings, GenerationRequest.builder("").build(), service.schedulerIds(),
+        this.requests = new RequestJson(settings, model.defaults(), service.schedulerIds(),
                 service.defaultScheduler(), service.controlTypes(), uploads, new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());
         this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
@@ -382,7 +382,9 @@ public final class MontageServer implements AutoCloseable {
         m.put("engine", model.engine());
         m.put("schedulers", service.schedulerIds());
         m.put("defaultScheduler", service.defaultScheduler());
-        m.put("controlTypes", service.controlTypes().stream().sorted().toList());
+        List<String> controlTypes = service.controlTypes().stream().sorted().toList();
+        m.put("controlTypes", controlTypes);
+        m.put("controlNets", controlTypes.stream().map(this::controlNet).toList());
         m.put("weights", weights);
         ctx.json(Map.of("models", List.of(m)));
     }
@@ -392,8 +394,22 @@ public final class MontageServer implements AutoCloseable {
         Map<String, Object> w = new LinkedHashMap<>();
         w.put("key", key);
         w.put("path", path.toString());
-        w.put("status", Files.exists(path) ? "loaded" : "loaded, since removed from disk");
+        w.put("status", status(path));
         return w;
+    }
+
+    /** The ControlNet of a served type; one without a folder has weights its condition plugin brings. */
+    private Map<String, Object> controlNet(String type) {
+        Path folder = model.paths().paths().get(PipelineBuilder.CONTROLNET_KEY_PREFIX + type);
+        Map<String, Object> c = new LinkedHashMap<>();
+        c.put("type", type);
+        c.put("path", folder == null ? null : folder.toString());
+        c.put("status", folder == null ? "loaded" : status(folder));
+        return c;
+    }
+
+    private static String status(Path path) {
+        return Files.exists(path) ? "loaded" : "loaded, since removed from disk";
     }
 
     private void readiness(Context ctx) {

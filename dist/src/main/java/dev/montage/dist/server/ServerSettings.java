@@ -1,5 +1,7 @@
 package dev.montage.dist.server;
 
+import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,7 +48,7 @@ public record ServerSettings(
         Optional<String> authToken,
         Duration shutdownGrace) {
 
-    /** Environment variable that sets (and overrides) {@link #authToken()}, so tokens stay out of files. */
+    /** Environment variable holding {@link #authToken()} when the profile names neither a file nor a variable. */
     public static final String TOKEN_ENV = "MONTAGE_API_TOKEN";
 
     /**
@@ -104,10 +106,54 @@ public record ServerSettings(
                 .authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace);
     }
 
-    /** These settings with the environment's overrides applied ({@value #TOKEN_ENV}). */
-    public ServerSettings withEnvironment(Map<String, String> env) {
-        String token = env.get(TOKEN_ENV);
-        return token == null || token.isBlank() ? this : toBuilder().authToken(token).build();
+    /**
+     * The settings a profile's {@code server} section holds (the resolver has applied the environment's and the
+     * command line's overrides to it), with the bearer token read from the file or the variable the section names.
+     *
+     * @param section     the resolved profile's {@code server} section
+     * @param environment where the token variable is read: {@code server.auth_token_env}, else {@value #TOKEN_ENV}
+     * @throws IllegalArgumentException when the token file cannot be read or is empty, or the variable that
+     *                                  {@code server.auth_token_env} names is not set
+     */
+    public static ServerSettings fromProfile(dev.montage.runtime.config.ServerSettings section,
+            Map<String, String> environment) {
+        Builder b = builder().host(section.host()).port(section.port()).queueSize(section.queueSize())
+                .concurrency(section.concurrency()).maxBodyBytes(section.maxBodyBytes())
+                .maxImageBytes(section.maxImageBytes()).maxImagePixels(section.maxImagePixels())
+                .maxSize(section.maxWidth(), section.maxHeight()).maxSteps(section.maxSteps())
+                .maxImages(section.maxImages()).maxEventStreams(section.maxEventStreams())
+                .shutdownGrace(Duration.ofSeconds(section.shutdownGraceSeconds()))
+                .authToken(token(section, environment));
+        section.outputDir().ifPresent(b::outputDir);
+        return b.build();
+    }
+
+    private static String token(dev.montage.runtime.config.ServerSettings section, Map<String, String> environment) {
+        if (section.authTokenFile().isPresent()) {
+            Path file = section.authTokenFile().get();
+            String token;
+            try {
+                token = Files.readString(file).trim();
+            } catch (IOException e) {
+                throw new IllegalArgumentException("server.auth_token_file: cannot read " + file + ": " + e, e);
+            }
+            if (token.isEmpty()) {
+                throw new IllegalArgumentException("server.auth_token_file: " + file + " is empty; expected the "
+                        + "bearer token clients must send");
+            }
+            return token;
+        }
+        String variable = section.authTokenEnv().orElse(TOKEN_ENV);
+        String token = environment.get(variable);
+        if (token != null && !token.isBlank()) {
+            return token.trim();
+        }
+        if (section.authTokenEnv().isPresent()) {
+            // the operator asked for authentication: serving without it would be a silent downgrade
+            throw new IllegalArgumentException("server.auth_token_env: the environment variable " + variable
+                    + " is not set; expected the bearer token clients must send");
+        }
+        return null;
     }
 
     /** Never shows the token: settings are logged. */

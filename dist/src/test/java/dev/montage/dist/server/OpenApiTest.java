@@ -32,8 +32,7 @@ class OpenApiTest {
     @Test
     void everyRouteIsDocumentedAndEveryDocumentedRouteExists() throws Exception {
         ServerSettings settings = TestServer.settings(out).build();
-        GenerationService service = new GenerationService(settings, TestServer::plain,
-                TinyModel.pipeline().schedulerIds(), TinyModel.pipeline().defaultSchedulerId());
+        GenerationService service = TestServer.plainService(settings);
         try (MontageServer server = MontageServer.start(settings, service, TinyModel.registry(),
                 new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"))) {
             HttpResponse<byte[]> served = Http.get(server, "/openapi.json");

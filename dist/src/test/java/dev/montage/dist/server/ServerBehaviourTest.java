@@ -185,8 +185,7 @@ class ServerBehaviourTest {
     @Test
     void readyOnlyWhenWarmAndRequestsWaitMeanwhile() throws Exception {
         ServerSettings settings = TestServer.settings(out).build();
-        GenerationService service = new GenerationService(settings, TestServer::plain,
-                TinyModel.pipeline().schedulerIds(), TinyModel.pipeline().defaultSchedulerId());
+        GenerationService service = TestServer.plainService(settings);
         try (MontageServer server = MontageServer.start(settings, service, TinyModel.registry(),
                 new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"))) {
             HttpResponse<byte[]> cold = Http.get(server, "/readyz");

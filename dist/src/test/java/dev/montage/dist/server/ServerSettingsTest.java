@@ -2,14 +2,21 @@ package dev.montage.dist.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.runtime.config.ProfileCatalog;
+import dev.montage.runtime.config.ProfileResolver;
+import dev.montage.runtime.registry.ComponentRegistry;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class ServerSettingsTest {
     @Test
@@ -33,12 +40,36 @@ class ServerSettingsTest {
     }
 
     @Test
-    void theEnvironmentSetsTheTokenAndNothingPrintsIt() {
-        ServerSettings plain = ServerSettings.builder().authToken("from-profile").build();
-        ServerSettings fromEnv = plain.withEnvironment(Map.of(ServerSettings.TOKEN_ENV, "from-env"));
+    void theBuiltInDefaultsAndTheShippedServerProfileAreTheseSettingsDefaults() {
+        assertEquals(ServerSettings.builder().build(), ServerSettings.fromProfile(section(), Map.of()));
+        assertEquals(ServerSettings.builder().build(), ServerSettings.fromProfile(section("server"), Map.of()));
+    }
+
+    @Test
+    void theTokenComesFromTheFileOrTheVariableTheProfileNamesAndNothingPrintsIt(@TempDir Path dir)
+            throws IOException {
+        ServerSettings fromEnv = ServerSettings.fromProfile(section(), Map.of(ServerSettings.TOKEN_ENV, "from-env"));
         assertEquals(Optional.of("from-env"), fromEnv.authToken());
-        assertSame(plain, plain.withEnvironment(Map.of()));
         assertFalse(fromEnv.toString().contains("from-env"), fromEnv.toString());
         assertTrue(fromEnv.toString().contains("auth=bearer token"));
+
+        Path named = Files.writeString(dir.resolve("named.yaml"), "server: {auth_token_env: MY_TOKEN}\n");
+        assertEquals(Optional.of("mine"), ServerSettings.fromProfile(section(named.toString()),
+                Map.of("MY_TOKEN", "mine", ServerSettings.TOKEN_ENV, "other")).authToken());
+        IllegalArgumentException unset = assertThrows(IllegalArgumentException.class,
+                () -> ServerSettings.fromProfile(section(named.toString()), Map.of(ServerSettings.TOKEN_ENV, "x")));
+        assertEquals("server.auth_token_env: the environment variable MY_TOKEN is not set; expected the bearer "
+                + "token clients must send", unset.getMessage());
+
+        Path token = Files.writeString(dir.resolve("token"), "from-file\n");
+        Path inFile = Files.writeString(dir.resolve("file.yaml"), "server: {auth_token_file: " + token + "}\n");
+        assertEquals(Optional.of("from-file"), ServerSettings.fromProfile(section(inFile.toString()),
+                Map.of(ServerSettings.TOKEN_ENV, "from-env")).authToken());
+    }
+
+    private static dev.montage.runtime.config.ServerSettings section(String... profiles) {
+        ClassLoader loader = ServerSettingsTest.class.getClassLoader();
+        return new ProfileResolver(ProfileCatalog.classpath(loader), ComponentRegistry.fromClasspath(loader))
+                .resolve(List.of(profiles)).profile().server();
     }
 }

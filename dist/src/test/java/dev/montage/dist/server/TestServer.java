@@ -35,7 +35,7 @@ final class TestServer implements AutoCloseable {
         GenerationService.Generator held = (request, listener) -> pipeline.generate(request,
                 request.prompt().contains(HOLD) ? holding(listener) : listener);
         this.service = new GenerationService(settings, around == null ? held : around,
-                pipeline.schedulerIds(), pipeline.defaultSchedulerId());
+                pipeline.schedulerIds(), pipeline.defaultSchedulerId(), pipeline.controlTypes());
         this.server = MontageServer.start(settings, service, TinyModel.registry(),
                 new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"));
         service.start().join();
@@ -89,6 +89,13 @@ final class TestServer implements AutoCloseable {
             Thread.currentThread().interrupt();
             throw new IllegalStateException(e);
         }
+    }
+
+    /** A service running the tiny pipeline as it is, not yet started. */
+    static GenerationService plainService(ServerSettings settings) throws IOException {
+        Pipeline pipeline = TinyModel.pipeline();
+        return new GenerationService(settings, TestServer::plain, pipeline.schedulerIds(),
+                pipeline.defaultSchedulerId(), pipeline.controlTypes());
     }
 
     static GenerationResult plain(GenerationRequest request, ProgressListener listener) {

@@ -237,8 +237,21 @@ final class ProfileValidator {
         }
         atLeast("server.queue_size", s.queueSize(), 1, "waiting requests");
         atLeast("server.concurrency", s.concurrency(), 1, "generations at once");
+        atLeast("server.max_body_bytes", s.maxBodyBytes(), 1, "bytes");
+        atLeast("server.max_image_bytes", s.maxImageBytes(), 1, "bytes");
+        atLeast("server.max_image_pixels", s.maxImagePixels(), 1, "pixels");
+        atLeast("server.max_width", s.maxWidth(), 1, "pixels");
+        atLeast("server.max_height", s.maxHeight(), 1, "pixels");
+        atLeast("server.max_steps", s.maxSteps(), 1, "steps");
+        atLeast("server.max_images", s.maxImages(), 1, "images");
+        atLeast("server.max_event_streams", s.maxEventStreams(), 1, "event streams");
+        atLeast("server.shutdown_grace_seconds", s.shutdownGraceSeconds(), 0, "seconds");
         s.authTokenEnv().filter(n -> !ENV_NAME.matcher(n).matches()).ifPresent(n -> problem("server.auth_token_env",
                 "expected the name of an environment variable (letters, digits, '_'), got '" + n + "'"));
+        if (s.authTokenEnv().isPresent() && s.authTokenFile().isPresent()) {
+            problem("server.auth_token_file", "set either server.auth_token_file or server.auth_token_env, not both");
+        }
+        s.authTokenFile().ifPresent(f -> file("server.auth_token_file", f, "a file holding the bearer token"));
     }
 
     private void atLeast(String key, int value, int min, String what) {

@@ -105,6 +105,11 @@ public final class Pipeline {
         return ids;
     }
 
+    /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */
+    public List<String> controlTypes() {
+        return controlNets.types();
+    }
+
     /** The scheduler id used when a request names none. */
     public String defaultSchedulerId() {
         return defaultScheduler;

@@ -115,6 +115,19 @@ class ProfileProblemsTest {
     }
 
     @Test
+    void serverLimitsAndTokenSources() throws IOException {
+        String bad = file("limits.yaml", "server:\n  max_steps: 0\n  shutdown_grace_seconds: -1\n"
+                + "  auth_token_env: MY_TOKEN\n  auth_token_file: " + dir.resolve("no-token") + "\n");
+        List<ProfileProblem> p = problems(resolver(), bad);
+        assertEquals(List.of("server.max_steps", "server.shutdown_grace_seconds", "server.auth_token_file",
+                "server.auth_token_file"), p.stream().map(ProfileProblem::key).toList());
+        assertEquals(new ProfileProblem(bad + ":2", "server.max_steps", "expected 1 or more steps, got 0"), p.get(0));
+        assertEquals("set either server.auth_token_file or server.auth_token_env, not both", p.get(2).message());
+        assertEquals(dir.resolve("no-token") + " does not exist; expected a file holding the bearer token",
+                p.get(3).message());
+    }
+
+    @Test
     void syntaxErrorsAndDuplicateKeysNameTheLine() throws IOException {
         String broken = file("broken.yaml", "engine:\n  device: cpu\n   dtype: [\n");
         ProfileProblem p = only(problems(resolver(), broken));
