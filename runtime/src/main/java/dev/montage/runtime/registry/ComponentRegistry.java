@@ -81,6 +81,16 @@ public final class ComponentRegistry {
         return (ComponentFactory<T>) e.factory();
     }
 
+    /**
+     * Where a registered component comes from, e.g. {@code osgi:dev.montage.clip}.
+     *
+     * @throws IllegalArgumentException as {@link #factory} when nothing is registered under (kind, id)
+     */
+    public synchronized String source(ComponentKind kind, String id) {
+        factory(kind, id, Object.class);
+        return entries.get(new Key(kind, id)).source();
+    }
+
     /** Ids registered for a kind, sorted. */
     public synchronized List<String> ids(ComponentKind kind) {
         return entries.keySet().stream().filter(k -> k.kind() == kind).map(Key::id).sorted()
