@@ -30,6 +30,8 @@ import java.util.jar.Manifest;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The built distribution ({@code target/montage}) run as a user runs it: {@code bin/montage} in its own process,
@@ -164,11 +166,12 @@ class DistributionIT {
                 + "bundle.*"), extra.out());
     }
 
-    @Test
-    void generateUsesTheSamplePluginsSchedulerAndNamesTheBrokenPlugin() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {PluginSourcesIT.SAMPLE_BUNDLE, PluginSourcesIT.SAMPLE_PF4J})
+    void generateUsesTheSamplePluginsSchedulerAndNamesTheBrokenPlugin(String sample) throws Exception {
         Run run = montage("generate", "-p", "a ball", "--width", "64", "--height", "64", "--steps", "2",
                 "--scheduler", "sample-euler-exponential", "-o", tmp.resolve("images").toString(),
-                "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_BUNDLE).toString());
+                "--plugins", samplePlugins(sample).toString());
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("montage: plugin broken.jar ("), run.err());
         try (var png = Files.newInputStream(Path.of(run.out().trim()))) {

@@ -66,7 +66,8 @@ class PluginProblemsCommandTest {
 
     @Test
     void incompatibleApiVersion() throws IOException {
-        PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class).writeJar(plugins.resolve("old.jar"));
+        PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class)
+                .writeJar(plugins.resolve("old.jar"));
         String refusal = "built for API [0.0,0.1), the host's API is " + MontageApi.VERSION;
         rejected("old-api", "refused: " + refusal, "montage: plugin osgi:test.old: scheduler 'old-api' refused: "
                 + refusal);
@@ -117,7 +118,8 @@ class PluginProblemsCommandTest {
     void aGenerationThatNeedsNoBrokenPluginStillRuns(@TempDir Path model) throws IOException {
         RandomModel.write(model, "tiny", TensorDType.F32, 5,
                 ComponentRegistry.fromClasspath(getClass().getClassLoader()));
-        PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class).writeJar(plugins.resolve("old.jar"));
+        PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class)
+                .writeJar(plugins.resolve("old.jar"));
         PluginJars.bundle("test.unresolved", API + ",com.example.missing").factories(OtherFixtureFactory.class)
                 .writeJar(plugins.resolve("unresolved.jar"));
         Run run = montage("generate", "--plugins", plugins.toString(), "--model", model.toString(), "-p", "a dog",
