@@ -9,6 +9,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -16,6 +17,8 @@ import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,15 +54,26 @@ class AssemblyValidationTest {
         JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), config);
     }
 
-    /** Deletes every weight file, so that reading any weight would fail with a missing-file error. */
-    private static void deleteWeights(Path folder) throws IOException {
+    private static List<Path> weights(Path folder) throws IOException {
         try (Stream<Path> files = Files.walk(folder)) {
             List<Path> weights = files.filter(p -> p.toString().endsWith(".safetensors") || p.toString().endsWith(".bin"))
                     .toList();
             assertTrue(weights.size() >= 7, "weight files of the random model: " + weights);
-            for (Path w : weights) {
-                Files.delete(w);
-            }
+            return weights;
+        }
+    }
+
+    /** Deletes every weight file, so that reading any weight would fail with a missing-file error. */
+    private static void deleteWeights(Path folder) throws IOException {
+        for (Path w : weights(folder)) {
+            Files.delete(w);
+        }
+    }
+
+    /** Overwrites every weight file with bytes no reader accepts (for paths whose profile check wants the files). */
+    private static void corruptWeights(Path folder) throws IOException {
+        for (Path w : weights(folder)) {
+            Files.writeString(w, "not a weight file");
         }
     }
 
@@ -89,43 +103,38 @@ class AssemblyValidationTest {
                 ModelPaths.of(golden).with("controlnet.canny", golden.resolve("controlnet"))).validate());
     }
 
+    /** Writes the model, sets one key of one of its configuration files, deletes its weights and builds. */
+    private String mismatchAfterSetting(String file, String key, int value) throws IOException {
+        Path folder = model();
+        edit(folder.resolve(file), key, value);
+        deleteWeights(folder);
+        return mismatch(builder(folder));
+    }
+
     @Test
     void aResamplerOutputWidthOtherThanTheUNetCrossAttentionIsNamed() throws IOException {
-        Path folder = model();
-        Path config = folder.resolve("resampler_config.json");
-        int width = JSON.readTree(folder.resolve("unet/config.json").toFile()).get("cross_attention_dim").asInt();
-        edit(config, "output_dim", width + 8);
-        deleteWeights(folder);
-        String message = mismatch(builder(folder));
-        assertTrue(message.contains("denoising model 'sdxl-unet' expects subject.width = " + width + " ("
-                + folder.resolve("unet/config.json") + " 'cross_attention_dim') but subject resampler 'ms-diffusion' "
-                + "provides " + (width + 8) + " (" + config + " 'output_dim')"), message);
+        String message = mismatchAfterSetting("resampler_config.json", "output_dim", 72);
+        assertTrue(message.contains("denoising model 'sdxl-unet' expects subject.width = 64 ("
+                + dir.resolve("unet/config.json") + " 'cross_attention_dim') but subject resampler 'ms-diffusion' "
+                + "provides 72 (" + dir.resolve("resampler_config.json") + " 'output_dim')"), message);
         assertEquals(1, message.lines().filter(l -> l.startsWith("  - ")).count(), message);
     }
 
     @Test
     void aUNetCrossAttentionWidthOtherThanTheTextAndSubjectWidthsIsNamedForEach() throws IOException {
-        Path folder = model();
-        Path config = folder.resolve("unet/config.json");
-        edit(config, "cross_attention_dim", 48);
-        deleteWeights(folder);
-        String message = mismatch(builder(folder));
-        assertTrue(message.contains("denoising model 'sdxl-unet' expects text.hidden = 48 (" + config
-                + " 'cross_attention_dim') but text encoder 'sdxl-clip' provides "), message);
-        assertTrue(message.contains(folder.resolve("text_encoder/config.json") + " 'hidden_size' + "
-                + folder.resolve("text_encoder_2/config.json") + " 'hidden_size'"), message);
+        String message = mismatchAfterSetting("unet/config.json", "cross_attention_dim", 48);
+        assertTrue(message.contains("denoising model 'sdxl-unet' expects text.hidden = 48 ("
+                + dir.resolve("unet/config.json") + " 'cross_attention_dim') but text encoder 'sdxl-clip' provides 64 ("
+                + dir.resolve("text_encoder/config.json") + " 'hidden_size' + "
+                + dir.resolve("text_encoder_2/config.json") + " 'hidden_size')"), message);
         assertTrue(message.contains("denoising model 'sdxl-unet' expects subject.width = 48"), message);
     }
 
     @Test
     void vaeLatentChannelsOtherThanTheUNetChannelsAreNamed() throws IOException {
-        Path folder = model();
-        Path config = folder.resolve("vae/config.json");
-        edit(config, "latent_channels", 8);
-        deleteWeights(folder);
-        String message = mismatch(builder(folder));
-        assertTrue(message.contains("'in_channels') but latent decoder 'sdxl-vae' provides 8 (" + config
-                + " 'latent_channels')"), message);
+        String message = mismatchAfterSetting("vae/config.json", "latent_channels", 8);
+        assertTrue(message.contains("'in_channels') but latent decoder 'sdxl-vae' provides 8 ("
+                + dir.resolve("vae/config.json") + " 'latent_channels')"), message);
         assertTrue(message.contains("'out_channels') but latent decoder 'sdxl-vae' provides 8"), message);
     }
 
@@ -182,5 +191,29 @@ class AssemblyValidationTest {
                 () -> builder(folder).set(ComponentKind.DENOISING_MODEL, unet).build()).getMessage();
         // past the check, creating the text encoder reads its (deleted) weights
         assertTrue(!message.contains("do not fit together") && message.contains("text_encoder"), message);
+    }
+
+    @Test
+    void theEmbeddingBuilderAndTheCommandLineReportTheMismatchBeforeReadingWeights() throws IOException {
+        Path folder = model();
+        Path config = folder.resolve("vae/config.json");
+        edit(config, "latent_channels", 8);
+        corruptWeights(folder);
+        String expected = "latent decoder 'sdxl-vae' provides 8 (" + config + " 'latent_channels')";
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MontagePipeline.builder()
+                .setting("models.base", folder.toString()).registry(registry()).engine(TestEngine.engine()).build());
+        assertTrue(e.getMessage().startsWith("the pipeline's components do not fit together")
+                && e.getMessage().contains(expected), e.getMessage());
+
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Montage.run(Map.of(), new PrintWriter(out, true), new PrintWriter(err, true), "generate",
+                "--model", folder.toString(), "-p", "a dog", "--out", dir.resolve("images").toString());
+        System.out.println(err);
+        assertEquals(2, code, err::toString);
+        assertTrue(err.toString().startsWith("montage: the pipeline's components do not fit together")
+                && err.toString().contains(expected), err.toString());
+        assertEquals("", out.toString());
     }
 }

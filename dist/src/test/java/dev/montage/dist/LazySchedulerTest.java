@@ -17,6 +17,7 @@ import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -25,31 +26,15 @@ import org.junit.jupiter.api.Test;
  */
 class LazySchedulerTest {
 
-    /** A scheduler plugin whose factory fails. */
-    private static final class Broken implements ComponentFactory<Scheduler> {
-        @Override
-        public ComponentKind kind() {
-            return ComponentKind.SCHEDULER;
-        }
-
-        @Override
-        public String id() {
-            return "broken";
-        }
-
-        @Override
-        public Scheduler create(ComponentContext context) {
-            throw new IllegalStateException("the broken plugin cannot make schedulers");
-        }
-    }
-
-    /** Euler under another id, counting how often it is created. */
-    private static final class Counted implements ComponentFactory<Scheduler> {
-        private final ComponentFactory<Scheduler> euler;
+    /** A scheduler plugin that counts how often it is asked to create its scheduler. */
+    private static final class TestScheduler implements ComponentFactory<Scheduler> {
+        private final String id;
+        private final Function<ComponentContext, Scheduler> creator;
         private final AtomicInteger created = new AtomicInteger();
 
-        Counted(ComponentRegistry registry) {
-            euler = registry.factory(ComponentKind.SCHEDULER, "euler", Scheduler.class);
+        TestScheduler(String id, Function<ComponentContext, Scheduler> creator) {
+            this.id = id;
+            this.creator = creator;
         }
 
         @Override
@@ -59,14 +44,20 @@ class LazySchedulerTest {
 
         @Override
         public String id() {
-            return "counted";
+            return id;
         }
 
         @Override
         public Scheduler create(ComponentContext context) {
             created.incrementAndGet();
-            return euler.create(context);
+            return creator.apply(context);
         }
+    }
+
+    private static TestScheduler broken() {
+        return new TestScheduler("broken", context -> {
+            throw new IllegalStateException("the broken plugin cannot make schedulers");
+        });
     }
 
     private static GenerationRequest request(String scheduler) {
@@ -76,14 +67,16 @@ class LazySchedulerTest {
     @Test
     void aThrowingSchedulerFailsOnlyTheRequestsThatNameIt() {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(LazySchedulerTest.class.getClassLoader());
-        registry.register(new Broken(), "test-plugin");
-        Counted counted = new Counted(registry);
+        TestScheduler broken = broken();
+        registry.register(broken, "test-plugin");
+        TestScheduler counted = new TestScheduler("counted",
+                registry.factory(ComponentKind.SCHEDULER, "euler", Scheduler.class)::create);
         registry.register(counted, "counting-plugin");
         try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry,
                 ModelPaths.of(TinyModel.folder())).build()) {
             assertTrue(assembled.pipeline().schedulerIds().containsAll(List.of("broken", "counted",
                     "euler")), assembled.pipeline().schedulerIds().toString());
-            assertEquals(0, counted.created.get(), "created before a request names it");
+            assertEquals(0, counted.created.get() + broken.created.get(), "created before a request names them");
 
             assembled.pipeline().generate(request("euler"), ProgressListener.NONE);
             for (int i = 0; i < 2; i++) {
@@ -101,7 +94,7 @@ class LazySchedulerTest {
     @Test
     void aThrowingDefaultSchedulerFailsTheAssembly() {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(LazySchedulerTest.class.getClassLoader());
-        registry.register(new Broken(), "test-plugin");
+        registry.register(broken(), "test-plugin");
         PipelineBuilder builder = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(TinyModel.folder()))
                 .set(ComponentKind.SCHEDULER, "broken");
         IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);

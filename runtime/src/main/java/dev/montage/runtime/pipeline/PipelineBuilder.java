@@ -6,8 +6,8 @@ import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
-import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.Scheduler;
@@ -61,6 +61,9 @@ public final class PipelineBuilder {
     public static final String DEFAULT_CONDITIONER = "sdxl-controlnet";
     /** Component option telling a conditioner factory which control type it builds for. */
     public static final String CONTROL_TYPE_OPTION = "type";
+
+    /** Control images reach the ControlNets as RGB. */
+    private static final int CONTROL_IMAGE_CHANNELS = 3;
 
     private final MontageEngine engine;
     private final ComponentRegistry registry;
@@ -244,14 +247,14 @@ public final class PipelineBuilder {
             boolean used = subjects || (kind != ComponentKind.IMAGE_ENCODER && kind != ComponentKind.SUBJECT_RESAMPLER);
             if (used && !instances.containsKey(kind)) {
                 String id = ids.get(kind);
-                check.add(describe(kind, id), () -> registry.factory(kind, id, Object.class)
+                check.add(ComponentRegistry.describe(kind, id), () -> registry.factory(kind, id, Object.class)
                         .dimensions(contextFor(kind, context)));
             }
         }
         List<String> registeredProcessors = registry.ids(ComponentKind.ATTENTION_PROCESSOR);
         attention.values().stream().filter(String.class::isInstance).map(String.class::cast).distinct()
                 .filter(registeredProcessors::contains)
-                .forEach(id -> check.add(describe(ComponentKind.ATTENTION_PROCESSOR, id),
+                .forEach(id -> check.add(ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, id),
                         () -> registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)
                                 .dimensions(contextFor(ComponentKind.ATTENTION_PROCESSOR, context))));
         List<String> registeredNetworks = registry.ids(ComponentKind.CONDITIONER);
@@ -264,12 +267,8 @@ public final class PipelineBuilder {
             }
         }
         check.add("Montage (RGB control images)", () -> Dimensions.builder()
-                .provides(Dimensions.CONTROL_CHANNELS, 3, "control images are RGB").build());
+                .provides(Dimensions.CONTROL_CHANNELS, CONTROL_IMAGE_CHANNELS, "control images are RGB").build());
         check.verify();
-    }
-
-    private static String describe(ComponentKind kind, String id) {
-        return kind.name().toLowerCase(Locale.ROOT).replace('_', ' ') + " '" + id + "'";
     }
 
     /** Every registered scheduler, created on first use, and the instances given. */
