@@ -5,13 +5,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
 import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.AssembledPipeline;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -26,11 +30,13 @@ import java.util.jar.Manifest;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The built distribution ({@code target/montage}) run as a user runs it: {@code bin/montage} in its own process,
- * the built-in plugins loaded from {@code plugins/} through Felix, the embedded default model written into a fresh
- * {@code MONTAGE_HOME}.
+ * the built-in plugins loaded from {@code plugins/} through Felix, on the embedded default model written into a fresh
+ * {@code MONTAGE_HOME} or on the golden tiny model named by a profile file.
  */
 class DistributionIT {
     private static final String SUBJECT = "image=" + PluginSourcesIT.DISTRIBUTION.resolve("examples/ball.png")
@@ -77,6 +83,15 @@ class DistributionIT {
         return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
     }
 
+    /** Runs the request in this JVM, wired from the classpath, and compares the pixels of the process's PNG. */
+    private void assertClasspathPixels(Path model, GenerationRequest request, Path png) throws IOException {
+        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(),
+                ComponentRegistry.fromClasspath(getClass().getClassLoader()), ModelPaths.of(model)).build()) {
+            BufferedImage expected = assembled.pipeline().generate(request, ProgressListener.NONE).images().get(0);
+            assertArrayEquals(pixels(expected), pixels(ImageIO.read(png.toFile())));
+        }
+    }
+
     @Test
     void generateOnTheEmbeddedDefaultGivesTheClasspathsPixels() throws Exception {
         Path images = tmp.resolve("images");
@@ -87,15 +102,49 @@ class DistributionIT {
         Path png = Path.of(run.out().trim());
         assertEquals(images.resolve("montage-0-00.png"), png);
 
-        // the same request in this JVM, wired from the classpath, on the model the process wrote
-        Path model = tmp.resolve("home/models").resolve(EmbeddedModel.NAME);
-        GenerationRequest request = GenerationRequest.builder("a ball on the beach").size(64, 64).steps(2)
-                .subject(SubjectSpec.parse(SUBJECT)).build();
-        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(),
-                ComponentRegistry.fromClasspath(getClass().getClassLoader()), ModelPaths.of(model)).build()) {
-            BufferedImage expected = assembled.pipeline().generate(request, ProgressListener.NONE).images().get(0);
-            assertArrayEquals(pixels(expected), pixels(ImageIO.read(png.toFile())));
+        // the same request on the model the process wrote
+        assertClasspathPixels(tmp.resolve("home/models").resolve(EmbeddedModel.NAME),
+                GenerationRequest.builder("a ball on the beach").size(64, 64).steps(2)
+                        .subject(SubjectSpec.parse(SUBJECT)).build(), png);
+    }
+
+    @Test
+    void generateWiredFromAProfileThroughFelixGivesTheClasspathsPixelsOnTheGoldenModel() throws Exception {
+        String name = "single_subject_euler";
+        Path caseDir = Golden.caseDir(name);
+        Path profile = Files.writeString(tmp.resolve("golden.yaml"), "engine:\n  device: cpu\n  dtype: float32\n"
+                + "models:\n  base: " + Golden.model() + "\n");
+        GenerationRequest request;
+        try (GoldenTensors golden = GoldenTensors.open(name)) {
+            request = PipelineGoldenTest.request(name, "euler", golden);
         }
+        List<String> args = new ArrayList<>(List.of("generate", "--profile", profile.toString(),
+                "-p", request.prompt(), "--negative-prompt", request.negativePrompt(),
+                "--width", String.valueOf(request.width()), "--height", String.valueOf(request.height()),
+                "--steps", String.valueOf(request.steps()), "--guidance", String.valueOf(request.guidanceScale()),
+                "--scale", String.valueOf(request.imageScale()), "--scheduler", "euler",
+                "--init-latents", caseDir.resolve(name + ".safetensors") + ":init_latents",
+                "-o", tmp.resolve("images").toString()));
+        for (Subject s : request.subjects()) {
+            Box b = s.box();
+            args.addAll(List.of("-s", "image=" + caseDir.resolve(s.imageName()) + ",phrase=" + s.phrase() + ",box="
+                    + b.x0() + "," + b.y0() + "," + b.x1() + "," + b.y1()));
+        }
+        Run run = montage(args.toArray(String[]::new));
+        assertEquals(0, run.code(), run.err());
+        assertFalse(run.err().contains("RANDOM weights"), "the profile's model, not the embedded one: " + run.err());
+
+        // every component of the run comes from the distribution's bundles, none from the host's classpath
+        Run plugins = montage("plugins");
+        assertEquals(0, plugins.code(), plugins.err());
+        assertFalse(plugins.out().contains("classpath"), plugins.out());
+        for (String component : List.of("text encoder +sdxl-clip", "image encoder +clip-vision",
+                "subject resampler +ms-diffusion", "denoising model +sdxl-unet", "latent decoder +sdxl-vae",
+                "scheduler +euler", "attention processor +ms-diffusion", "attention processor +default")) {
+            assertTrue(plugins.out().matches("(?s).*\n" + component + " +osgi:dev\\.montage\\.[a-z-]+ +active\n.*"),
+                    component + " from a bundle: " + plugins.out());
+        }
+        assertClasspathPixels(Golden.model(), request, Path.of(run.out().trim()));
     }
 
     @Test
@@ -117,11 +166,12 @@ class DistributionIT {
                 + "bundle.*"), extra.out());
     }
 
-    @Test
-    void generateUsesTheSamplePluginsSchedulerAndNamesTheBrokenPlugin() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {PluginSourcesIT.SAMPLE_BUNDLE, PluginSourcesIT.SAMPLE_PF4J})
+    void generateUsesTheSamplePluginsSchedulerAndNamesTheBrokenPlugin(String sample) throws Exception {
         Run run = montage("generate", "-p", "a ball", "--width", "64", "--height", "64", "--steps", "2",
                 "--scheduler", "sample-euler-exponential", "-o", tmp.resolve("images").toString(),
-                "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_BUNDLE).toString());
+                "--plugins", samplePlugins(sample).toString());
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("montage: plugin broken.jar ("), run.err());
         try (var png = Files.newInputStream(Path.of(run.out().trim()))) {

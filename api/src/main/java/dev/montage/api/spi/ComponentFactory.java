@@ -34,6 +34,18 @@ public interface ComponentFactory<T> {
     }
 
     /**
+     * The sizes the component would provide to and expect from the others of a pipeline, read from configuration
+     * files only ({@link dev.montage.api.host.ModelFolder#config()}, {@link dev.montage.api.host.ModelFolder#json},
+     * {@link ComponentContext#path}; never weights or checkpoints), so the host can check an assembly before any
+     * weight is loaded. The default declares nothing, and nothing is checked.
+     *
+     * @throws IllegalArgumentException naming the file and key that is missing or wrong
+     */
+    default Dimensions dimensions(ComponentContext context) {
+        return Dimensions.NONE;
+    }
+
+    /**
      * Builds the component: reads its configuration and weights through {@code context}.
      *
      * @throws IllegalArgumentException naming the file, key or tensor that is missing or wrong

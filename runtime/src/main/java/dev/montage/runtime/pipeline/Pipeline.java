@@ -58,7 +58,7 @@ public final class Pipeline {
     private final ImageEncoder imageEncoder;
     private final SubjectResampler resampler;
     private final DenoisingModel denoiser;
-    private final Map<String, Scheduler> schedulers;
+    private final Schedulers schedulers;
     private final String defaultScheduler;
     private final LatentDecoder decoder;
     private final ControlNets controlNets;
@@ -70,21 +70,21 @@ public final class Pipeline {
     /**
      * @param imageEncoder     may be null when subjects are not supported by this assembly
      * @param resampler        may be null likewise
-     * @param schedulers       scheduler id to scheduler
+     * @param schedulers       the schedulers by id
      * @param defaultScheduler the id used when a request names none
      * @param controlNets      the control types this pipeline serves ({@link ControlNets#NONE} for none)
      * @param root             manager on the engine's device; each generation takes a sub-manager of it
      * @param description      component ids and model paths, embedded in every result's parameters
      */
     public Pipeline(TextEncoder textEncoder, ImageEncoder imageEncoder, SubjectResampler resampler,
-            DenoisingModel denoiser, Map<String, Scheduler> schedulers, String defaultScheduler,
+            DenoisingModel denoiser, Schedulers schedulers, String defaultScheduler,
             LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels, ComputeDType dtype,
             Map<String, String> description) {
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
         this.imageEncoder = imageEncoder;
         this.resampler = resampler;
         this.denoiser = Objects.requireNonNull(denoiser, "denoiser");
-        this.schedulers = Map.copyOf(schedulers);
+        this.schedulers = Objects.requireNonNull(schedulers, "schedulers");
         this.defaultScheduler = defaultScheduler;
         this.decoder = Objects.requireNonNull(decoder, "decoder");
         this.controlNets = Objects.requireNonNull(controlNets, "controlNets");
@@ -92,17 +92,15 @@ public final class Pipeline {
         this.kernels = kernels;
         this.dtype = dtype;
         this.description = Collections.unmodifiableMap(new LinkedHashMap<>(description));
-        if (!this.schedulers.containsKey(defaultScheduler)) {
+        if (!schedulers.contains(defaultScheduler)) {
             throw new IllegalArgumentException("default scheduler '" + defaultScheduler + "' is not among "
-                    + this.schedulers.keySet());
+                    + schedulers.ids());
         }
     }
 
     /** Scheduler ids this pipeline can run. */
     public List<String> schedulerIds() {
-        List<String> ids = new ArrayList<>(schedulers.keySet());
-        Collections.sort(ids);
-        return ids;
+        return schedulers.ids();
     }
 
     /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */
@@ -133,10 +131,6 @@ public final class Pipeline {
         long start = System.nanoTime();
         String schedulerId = request.scheduler().orElse(defaultScheduler);
         Scheduler scheduler = schedulers.get(schedulerId);
-        if (scheduler == null) {
-            throw new IllegalArgumentException("unknown scheduler '" + schedulerId + "', expected one of "
-                    + schedulerIds());
-        }
         if (!request.subjects().isEmpty() && (imageEncoder == null || resampler == null)) {
             throw new IllegalArgumentException("this pipeline has no image encoder or resampler, so it cannot take "
                     + request.subjects().size() + " subjects");

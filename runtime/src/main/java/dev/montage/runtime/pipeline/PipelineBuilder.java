@@ -7,6 +7,7 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.Scheduler;
@@ -60,6 +61,9 @@ public final class PipelineBuilder {
     public static final String DEFAULT_CONDITIONER = "sdxl-controlnet";
     /** Component option telling a conditioner factory which control type it builds for. */
     public static final String CONTROL_TYPE_OPTION = "type";
+
+    /** Control images reach the ControlNets as RGB. */
+    private static final int CONTROL_IMAGE_CHANNELS = 3;
 
     private final MontageEngine engine;
     private final ComponentRegistry registry;
@@ -177,14 +181,31 @@ public final class PipelineBuilder {
     }
 
     /**
-     * Creates the components and assembles the pipeline.
+     * Checks that the chosen components fit together, reading their configuration files only: every size one
+     * registered component expects (text width, pooled width, token counts, latent and control channels, ...) must
+     * equal what the others provide. Components given as instances, and factories that declare no
+     * {@link Dimensions}, are not checked.
      *
-     * @throws IllegalArgumentException naming a missing component id, model path or weight
+     * @throws IllegalArgumentException listing every mismatch (both components, file and key, both values), missing
+     *     component id or unreadable configuration
+     */
+    public void validate() {
+        try (FolderComponentContext context = new FolderComponentContext(engine, paths, Map.of())) {
+            validate(context);
+        }
+    }
+
+    /**
+     * Validates the assembly ({@link #validate()}), then creates the components and assembles the pipeline. The
+     * default scheduler is created here; the other registered ones when a request first names them.
+     *
+     * @throws IllegalArgumentException naming a mismatch, a missing component id, model path or weight
      */
     public AssembledPipeline build() {
         FolderComponentContext context = new FolderComponentContext(engine, paths, Map.of());
         List<Object> created = new ArrayList<>();
         try {
+            validate(context);
             TextEncoder text = component(ComponentKind.TEXT_ENCODER, TextEncoder.class, context, created);
             ImageEncoder image = subjects ? component(ComponentKind.IMAGE_ENCODER, ImageEncoder.class, context,
                     created) : null;
@@ -200,12 +221,7 @@ public final class PipelineBuilder {
                 byLayer.put(layer, processorFor(layer, processors, context, created));
             }
             unet.useAttentionProcessors(byLayer::get);
-            Map<String, Scheduler> schedulers = new LinkedHashMap<>();
-            for (String id : registry.ids(ComponentKind.SCHEDULER)) {
-                schedulers.put(id, registry.factory(ComponentKind.SCHEDULER, id, Scheduler.class)
-                        .create(contextFor(ComponentKind.SCHEDULER, context)));
-            }
-            schedulers.putAll(extraSchedulers);
+            Schedulers schedulers = schedulers(context);
             Map<String, String> description = new LinkedHashMap<>();
             paths.base().ifPresent(b -> description.put("model", b.toString()));
             ids.forEach((k, v) -> description.put("component." + k.name().toLowerCase(Locale.ROOT),
@@ -215,11 +231,73 @@ public final class PipelineBuilder {
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
                     ids.get(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
                     engine.computeDType(), description);
+            // a default scheduler that cannot be created fails the assembly, not the first generation
+            schedulers.get(ids.get(ComponentKind.SCHEDULER));
             return new AssembledPipeline(pipeline, context, created);
         } catch (RuntimeException e) {
             AssembledPipeline.closeAll(created, context);
             throw e;
         }
+    }
+
+    private void validate(FolderComponentContext context) {
+        AssemblyCheck check = new AssemblyCheck();
+        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
+                ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
+            boolean used = subjects || (kind != ComponentKind.IMAGE_ENCODER && kind != ComponentKind.SUBJECT_RESAMPLER);
+            if (used && !instances.containsKey(kind)) {
+                String id = ids.get(kind);
+                check.add(ComponentRegistry.describe(kind, id), () -> registry.factory(kind, id, Object.class)
+                        .dimensions(contextFor(kind, context)));
+            }
+        }
+        List<String> registeredProcessors = registry.ids(ComponentKind.ATTENTION_PROCESSOR);
+        attention.values().stream().filter(String.class::isInstance).map(String.class::cast).distinct()
+                .filter(registeredProcessors::contains)
+                .forEach(id -> check.add(ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, id),
+                        () -> registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)
+                                .dimensions(contextFor(ComponentKind.ATTENTION_PROCESSOR, context))));
+        List<String> registeredNetworks = registry.ids(ComponentKind.CONDITIONER);
+        for (String type : controlTypesServed()) {
+            if (!conditioners.containsKey(type)) {
+                String id = conditionerId(type, registeredNetworks);
+                check.add("ControlNet '" + id + "' of control type '" + type + "'",
+                        () -> registry.factory(ComponentKind.CONDITIONER, id, Object.class)
+                                .dimensions(context.withOptions(Map.of(CONTROL_TYPE_OPTION, type))));
+            }
+        }
+        check.add("Montage (RGB control images)", () -> Dimensions.builder()
+                .provides(Dimensions.CONTROL_CHANNELS, CONTROL_IMAGE_CHANNELS, "control images are RGB").build());
+        check.verify();
+    }
+
+    /** Every registered scheduler, created on first use, and the instances given. */
+    private Schedulers schedulers(FolderComponentContext context) {
+        Map<String, Schedulers.Lazy> lazy = new LinkedHashMap<>();
+        for (String id : registry.ids(ComponentKind.SCHEDULER)) {
+            lazy.put(id, new Schedulers.Lazy(registry.source(ComponentKind.SCHEDULER, id),
+                    () -> registry.factory(ComponentKind.SCHEDULER, id, Scheduler.class)
+                            .create(contextFor(ComponentKind.SCHEDULER, context))));
+        }
+        return new Schedulers(extraSchedulers, lazy);
+    }
+
+    /** The control types served: named, configured ({@code controlnet.<type>}) or given a conditioner instance. */
+    private Set<String> controlTypesServed() {
+        Set<String> types = new TreeSet<>(controlTypes);
+        for (String key : paths.paths().keySet()) {
+            if (key.startsWith(CONTROLNET_KEY_PREFIX)) {
+                types.add(checkType(key.substring(CONTROLNET_KEY_PREFIX.length())));
+            }
+        }
+        types.addAll(conditioners.keySet());
+        return types;
+    }
+
+    /** The registered conditioner of a type: the condition plugin's own, else the configured or default one. */
+    private String conditionerId(String type, List<String> registeredNetworks) {
+        return registeredNetworks.contains(type) ? type
+                : ids.getOrDefault(ComponentKind.CONDITIONER, DEFAULT_CONDITIONER);
     }
 
     /**
@@ -229,13 +307,7 @@ public final class PipelineBuilder {
      */
     private ControlNets controlNets(FolderComponentContext context, List<Object> created,
             Map<String, String> description) {
-        Set<String> types = new TreeSet<>(controlTypes);
-        for (String key : paths.paths().keySet()) {
-            if (key.startsWith(CONTROLNET_KEY_PREFIX)) {
-                types.add(checkType(key.substring(CONTROLNET_KEY_PREFIX.length())));
-            }
-        }
-        types.addAll(conditioners.keySet());
+        Set<String> types = controlTypesServed();
         Map<String, Conditioner> networks = new LinkedHashMap<>();
         Map<String, ConditionPreprocessor> preprocessorsByType = new LinkedHashMap<>();
         List<String> registeredNetworks = registry.ids(ComponentKind.CONDITIONER);
@@ -244,8 +316,7 @@ public final class PipelineBuilder {
             Conditioner network = conditioners.get(type);
             String source;
             if (network == null) {
-                source = registeredNetworks.contains(type) ? type
-                        : ids.getOrDefault(ComponentKind.CONDITIONER, DEFAULT_CONDITIONER);
+                source = conditionerId(type, registeredNetworks);
                 try {
                     network = registry.factory(ComponentKind.CONDITIONER, source, Conditioner.class)
                             .create(context.withOptions(Map.of(CONTROL_TYPE_OPTION, type)));

@@ -7,6 +7,7 @@ import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
@@ -81,6 +82,16 @@ public final class ComponentRegistry {
         return (ComponentFactory<T>) e.factory();
     }
 
+    /**
+     * Where a registered component comes from, e.g. {@code osgi:dev.montage.clip}.
+     *
+     * @throws IllegalArgumentException as {@link #factory} when nothing is registered under (kind, id)
+     */
+    public synchronized String source(ComponentKind kind, String id) {
+        factory(kind, id, Object.class);
+        return entries.get(new Key(kind, id)).source();
+    }
+
     /** Ids registered for a kind, sorted. */
     public synchronized List<String> ids(ComponentKind kind) {
         return entries.keySet().stream().filter(k -> k.kind() == kind).map(Key::id).sorted()
@@ -99,7 +110,12 @@ public final class ComponentRegistry {
         more.forEach(e -> register(e.factory(), e.source()));
     }
 
+    /** How messages name a component, e.g. {@code text encoder 'sdxl-clip'}. */
+    public static String describe(ComponentKind kind, String id) {
+        return kind.name().toLowerCase(Locale.ROOT).replace('_', ' ') + " '" + id + "'";
+    }
+
     private static String describe(Key key) {
-        return key.kind().name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ') + " '" + key.id() + "'";
+        return describe(key.kind(), key.id());
     }
 }

@@ -15,6 +15,7 @@ import dev.montage.runtime.registry.fixture.OtherFixtureFactory;
 import dev.montage.runtime.registry.fixture.ServiceActivator;
 import dev.montage.runtime.registry.fixture.ThrowingActivator;
 import dev.montage.runtime.registry.fixture.ThrowingPlugin;
+import dev.montage.runtime.testing.PluginJars;
 import java.net.URL;
 import java.net.URLClassLoader;
 import java.nio.file.Files;

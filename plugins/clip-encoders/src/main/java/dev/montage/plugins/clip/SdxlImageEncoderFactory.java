@@ -4,6 +4,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.WeightLayout;
 import java.util.Map;
@@ -39,6 +40,14 @@ public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEnco
         ImagePreparation preparation = ImagePreparation.fromOptions(context.options());
         return new SdxlImageEncoder(context.model("image_encoder"), preparation, context.manager(), context.kernels(),
                 context.dtype());
+    }
+
+    /** Provides the vision tower's hidden width, the width of the subject tokens. */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        ModelConfig config = context.model("image_encoder").config();
+        return Dimensions.builder().provides(Dimensions.IMAGE_HIDDEN, ClipConfig.vision(config).hiddenSize(),
+                Dimensions.Builder.describe(config, "hidden_size")).build();
     }
 
     @Override

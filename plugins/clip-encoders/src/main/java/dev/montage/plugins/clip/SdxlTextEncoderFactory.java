@@ -4,6 +4,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.api.spi.WeightLayout;
 import java.io.IOException;
@@ -37,6 +38,26 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
                 context.model("text_encoder"), context.model("text_encoder_2"),
                 context.pipelineConfig().getBoolean("force_zeros_for_empty_prompt", true), context.manager(),
                 context.kernels(), context.dtype());
+    }
+
+    /**
+     * Provides the concatenated hidden width of both towers, the second tower's pooled projection, the first tower's
+     * pooled width for phrases and the first tokenizer's sequence length.
+     */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        ModelConfig first = context.model("text_encoder").config();
+        ModelConfig second = context.model("text_encoder_2").config();
+        ModelConfig tokenizer = context.model("tokenizer").json(TokenizerFiles.CONFIG);
+        return Dimensions.builder()
+                .provides(Dimensions.TEXT_HIDDEN, first.getInt("hidden_size") + second.getInt("hidden_size"),
+                        Dimensions.Builder.describe(first, "hidden_size") + " + "
+                                + Dimensions.Builder.describe(second, "hidden_size"))
+                .provides(Dimensions.TEXT_POOLED, second, "projection_dim")
+                .provides(Dimensions.PHRASE_WIDTH, first, "hidden_size")
+                .provides(Dimensions.TEXT_TOKENS, tokenizer.getInt("model_max_length",
+                        TokenizerConfig.DEFAULT_MAX_LENGTH), Dimensions.Builder.describe(tokenizer, "model_max_length"))
+                .build();
     }
 
     @Override

@@ -4,6 +4,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
@@ -40,10 +41,24 @@ public final class MsDiffusionResamplerFactory implements ComponentFactory<Subje
 
     @Override
     public SubjectResampler create(ComponentContext context) {
-        ResamplerConfig config = context.path(CONFIG_KEY).map(ResamplerConfig::read)
-                .orElse(ResamplerConfig.MS_DIFFUSION_SDXL);
-        return new MsDiffusionResampler(new MsAdapterCheckpoint(context.checkpoint(CHECKPOINT_KEY)), config,
+        return new MsDiffusionResampler(new MsAdapterCheckpoint(context.checkpoint(CHECKPOINT_KEY)), config(context),
                 context.manager(), context.kernels(), context.dtype());
+    }
+
+    /** Expects image tokens and phrase embeddings of its input widths; provides subject tokens of its output width. */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        ResamplerConfig config = config(context);
+        return Dimensions.builder()
+                .expects(Dimensions.IMAGE_HIDDEN, config.embeddingDim(), config.source() + " 'embedding_dim'")
+                .expects(Dimensions.PHRASE_WIDTH, config.phraseEmbeddingsDim(),
+                        config.source() + " 'phrase_embeddings_dim'")
+                .provides(Dimensions.SUBJECT_WIDTH, config.outputDim(), config.source() + " 'output_dim'")
+                .build();
+    }
+
+    private static ResamplerConfig config(ComponentContext context) {
+        return context.path(CONFIG_KEY).map(ResamplerConfig::read).orElse(ResamplerConfig.MS_DIFFUSION_SDXL);
     }
 
     /** {@code ms_adapter}: {@code image_proj.*} and {@code dummy_image_tokens} (the attention side adds the rest). */

@@ -1,6 +1,7 @@
 package dev.montage.plugins.unet;
 
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.Dimensions;
 
 /** Profile options shared by the attention processor factories. */
 final class AttentionOptions {
@@ -10,6 +11,12 @@ final class AttentionOptions {
     static final int DEFAULT_TEXT_TOKENS = 77;
 
     private AttentionOptions() {
+    }
+
+    /** A processor that splits the context after {@link #textTokens} expects that many text tokens. */
+    static Dimensions dimensions(ComponentContext context) {
+        return Dimensions.builder().expects(Dimensions.TEXT_TOKENS, textTokens(context),
+                "attention option '" + TEXT_TOKENS + "' (default " + DEFAULT_TEXT_TOKENS + ")").build();
     }
 
     /**

@@ -6,6 +6,7 @@ import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -50,6 +51,12 @@ public final class MultiSubjectAttentionFactory implements ComponentFactory<Atte
         }
         return MultiSubjectAttention.bind(checkpoint.prefixed(PROCESSORS), unet.attentionLayers(),
                 AttentionOptions.textTokens(context), context.manager());
+    }
+
+    /** Expects the text token count that starts every cross-attention context (option {@code text_tokens}). */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        return AttentionOptions.dimensions(context);
     }
 
     /** {@code ms_adapter}: the {@code ms_adapter.<i>.to_k_ip/to_v_ip.weight} entries (the resampler adds the rest). */

@@ -5,6 +5,7 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Conditioner;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -48,20 +49,43 @@ public final class SdxlControlNetFactory implements ComponentFactory<Conditioner
      */
     @Override
     public Conditioner create(ComponentContext context) {
+        String type = requireType(context);
+        return SdxlControlNet.load(type, context.model(folderKey(context, type)), context.manager(),
+                context.kernels(), context.dtype());
+    }
+
+    /** Expects what the UNet expects of its encoder half, plus control images of its conditioning channels. */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        String type = requireType(context);
+        ModelConfig file = context.model(folderKey(context, type)).config();
+        ControlNetConfig config = ControlNetConfig.from(file);
+        return config.encoder().expectations(Dimensions.builder())
+                .expects(Dimensions.CONTROL_CHANNELS, config.conditioningChannels(),
+                        Dimensions.Builder.describe(file, "conditioning_channels"))
+                .build();
+    }
+
+    private static String requireType(ComponentContext context) {
         String type = context.options().get(TYPE_OPTION);
         if (type == null || type.isBlank()) {
             throw new IllegalArgumentException("ControlNet component '" + ID + "' needs option '" + TYPE_OPTION
                     + "' (the control type it serves, e.g. canny)");
         }
+        return type;
+    }
+
+    /** The model key of the type's folder, else of the generic one. */
+    private static String folderKey(ComponentContext context, String type) {
         String key = modelKey(type);
-        if (context.path(key).isEmpty()) {
-            if (context.path(GENERIC_MODEL_KEY).isEmpty()) {
-                throw new IllegalArgumentException("no ControlNet weights: configure model '" + key
-                        + "' (profile controlnets." + type + ", or model=DIR in the control)");
-            }
-            key = GENERIC_MODEL_KEY;
+        if (context.path(key).isPresent()) {
+            return key;
         }
-        return SdxlControlNet.load(type, context.model(key), context.manager(), context.kernels(), context.dtype());
+        if (context.path(GENERIC_MODEL_KEY).isEmpty()) {
+            throw new IllegalArgumentException("no ControlNet weights: configure model '" + key
+                    + "' (profile controlnets." + type + ", or model=DIR in the control)");
+        }
+        return GENERIC_MODEL_KEY;
     }
 
     /** The tensors of every ControlNet configuration given: {@code controlnet} and each {@code controlnet.<type>}. */

@@ -5,8 +5,10 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.WeightLayout;
 import java.util.Map;
+import java.util.TreeSet;
 
 /** The SDXL UNet from the base model's {@code unet} folder. */
 public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout {
@@ -31,6 +33,21 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     @Override
     public DenoisingModel create(ComponentContext context) {
         return new SdxlUNet(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype());
+    }
+
+    /**
+     * Expects the text widths, the latent channels in and out, and subject tokens as wide as its cross-attention
+     * (MS-Diffusion puts them into the same context).
+     */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        UNetConfig config = UNetConfig.from(context.model(MODEL_KEY).config());
+        Dimensions.Builder dimensions = config.expectations(Dimensions.builder())
+                .expects(Dimensions.LATENT_CHANNELS, config.outChannels(), config.source() + " 'out_channels'");
+        for (int width : new TreeSet<>(config.crossAttentionDims())) {
+            dimensions.expects(Dimensions.SUBJECT_WIDTH, width, config.source() + " 'cross_attention_dim'");
+        }
+        return dimensions.build();
     }
 
     @Override

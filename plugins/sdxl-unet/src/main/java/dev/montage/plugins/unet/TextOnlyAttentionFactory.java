@@ -4,6 +4,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Dimensions;
 
 /**
  * Cross-attention over the text tokens only (for ControlNets next to MS-Diffusion). Option {@code text_tokens}
@@ -24,6 +25,12 @@ public final class TextOnlyAttentionFactory implements ComponentFactory<Attentio
     @Override
     public String description() {
         return "cross-attention over the first 77 (text) context tokens only, for ControlNets";
+    }
+
+    /** Expects the text token count that starts every cross-attention context (option {@code text_tokens}). */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        return AttentionOptions.dimensions(context);
     }
 
     @Override

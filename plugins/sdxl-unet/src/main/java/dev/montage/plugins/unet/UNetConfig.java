@@ -1,10 +1,12 @@
 package dev.montage.plugins.unet;
 
 import dev.montage.api.host.ModelConfig;
+import dev.montage.api.spi.Dimensions;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
+import java.util.TreeSet;
 
 /**
  * The parts of a diffusers {@code UNet2DConditionModel} {@code config.json} that SDXL-style UNets use, resolved
@@ -136,6 +138,22 @@ record UNetConfig(
                 out.add(new AttentionSpec(prefix + ".attn2", channels, heads.get(level), crossAttentionDims.get(level)));
             }
         }
+    }
+
+    /**
+     * What this network expects of the other components: the text width at every cross-attention width of the
+     * configuration, the pooled text width that, with the {@value #TIME_IDS} size and crop ids, makes the added
+     * embedding's input, and the latent channels of its input.
+     */
+    Dimensions.Builder expectations(Dimensions.Builder dimensions) {
+        for (int width : new TreeSet<>(crossAttentionDims)) {
+            dimensions.expects(Dimensions.TEXT_HIDDEN, width, source + " 'cross_attention_dim'");
+        }
+        if (textTimeEmbedding) {
+            dimensions.expects(Dimensions.TEXT_POOLED, additionInputDim - TIME_IDS * additionTimeEmbedDim, source
+                    + " 'projection_class_embeddings_input_dim' - " + TIME_IDS + " x 'addition_time_embed_dim'");
+        }
+        return dimensions.expects(Dimensions.LATENT_CHANNELS, inChannels, source + " 'in_channels'");
     }
 
     /**

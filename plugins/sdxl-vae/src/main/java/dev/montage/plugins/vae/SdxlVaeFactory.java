@@ -4,6 +4,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.WeightLayout;
 import java.util.Map;
@@ -36,6 +37,14 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
     public LatentDecoder create(ComponentContext context) {
         VaeOptions options = VaeOptions.from(context.options());
         return new SdxlVae(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype(), options);
+    }
+
+    /** Provides the latent channels it decodes. */
+    @Override
+    public Dimensions dimensions(ComponentContext context) {
+        ModelConfig config = context.model(MODEL_KEY).config();
+        return Dimensions.builder().provides(Dimensions.LATENT_CHANNELS, VaeConfig.from(config).latentChannels(),
+                Dimensions.Builder.describe(config, "latent_channels")).build();
     }
 
     @Override

@@ -1,5 +1,6 @@
-package dev.montage.runtime.registry;
+package dev.montage.runtime.testing;
 
+import dev.montage.api.spi.ComponentFactory;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -16,11 +17,15 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /** Builds plugin jars and zips from test classes, as a third party would package them. */
-final class PluginJars {
+public final class PluginJars {
+    /** The provider file listing a plugin's factories. */
+    private static final String PROVIDERS = "META-INF/services/" + ComponentFactory.class.getName();
+
     private final Map<String, String> manifest = new LinkedHashMap<>();
     private final Map<String, byte[]> entries = new LinkedHashMap<>();
 
-    static PluginJars bundle(String symbolicName, String importPackage) {
+    /** An OSGi bundle importing {@code importPackage} (the Import-Package header). */
+    public static PluginJars bundle(String symbolicName, String importPackage) {
         PluginJars jar = new PluginJars();
         jar.manifest.put("Bundle-ManifestVersion", "2");
         jar.manifest.put("Bundle-SymbolicName", symbolicName);
@@ -29,7 +34,8 @@ final class PluginJars {
         return jar;
     }
 
-    static PluginJars pf4j(String id, String requires) {
+    /** A PF4J plugin jar; {@code requires} is its Plugin-Requires header, none when null. */
+    public static PluginJars pf4j(String id, String requires) {
         PluginJars jar = new PluginJars();
         jar.manifest.put("Plugin-Id", id);
         jar.manifest.put("Plugin-Version", "1.0.0");
@@ -39,17 +45,19 @@ final class PluginJars {
         return jar;
     }
 
-    static PluginJars plain() {
+    /** A jar with no plugin headers. */
+    public static PluginJars plain() {
         return new PluginJars();
     }
 
-    PluginJars header(String name, String value) {
+    /** Sets a manifest header. */
+    public PluginJars header(String name, String value) {
         manifest.put(name, value);
         return this;
     }
 
-    /** Adds classes (read from the test class path) and lists the factories among them in the provider file. */
-    PluginJars classes(Class<?>... classes) {
+    /** Adds classes, read from the test class path. */
+    public PluginJars classes(Class<?>... classes) {
         for (Class<?> c : classes) {
             String path = c.getName().replace('.', '/') + ".class";
             try (InputStream in = c.getClassLoader().getResourceAsStream(path)) {
@@ -61,17 +69,19 @@ final class PluginJars {
         return this;
     }
 
-    PluginJars factories(Class<?>... factories) {
+    /** Adds factory classes and lists them in the provider file. */
+    public PluginJars factories(Class<?>... factories) {
         classes(factories);
         StringBuilder file = new StringBuilder("# test plugin\n");
         for (Class<?> f : factories) {
             file.append(f.getName()).append('\n');
         }
-        entries.put(ProviderFiles.PATH, file.toString().getBytes(StandardCharsets.UTF_8));
+        entries.put(PROVIDERS, file.toString().getBytes(StandardCharsets.UTF_8));
         return this;
     }
 
-    Path writeJar(Path file) throws IOException {
+    /** Writes the jar. */
+    public Path writeJar(Path file) throws IOException {
         Manifest m = new Manifest();
         m.getMainAttributes().put(Attributes.Name.MANIFEST_VERSION, "1.0");
         manifest.forEach((k, v) -> m.getMainAttributes().putValue(k, v));
@@ -86,7 +96,7 @@ final class PluginJars {
     }
 
     /** A PF4J zip: {@code plugin.properties} and this jar under {@code lib/}. */
-    Path writePf4jZip(Path file, String id, String requires) throws IOException {
+    public Path writePf4jZip(Path file, String id, String requires) throws IOException {
         Path jar = writeJar(Files.createTempFile(file.getParent().getParent(), id, ".jar"));
         String props = "plugin.id=" + id + "\nplugin.version=1.0.0\n" + (requires == null ? "" : "plugin.requires="
                 + requires + "\n");

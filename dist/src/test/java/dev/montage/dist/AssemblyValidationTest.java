@@ -1,0 +1,219 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertDoesNotThrow;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.DenoisingModel;
+import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.lang.reflect.Proxy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link PipelineBuilder#build()} checks that the components fit together from their configuration files before any
+ * weight is read: each test writes Montage's tiny random model, edits one size in one config.json, removes every
+ * weight file, and expects the mismatch (both components, file and key, both values), not a missing-file error.
+ */
+class AssemblyValidationTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    private static ComponentRegistry registry() {
+        return TinyModel.registry();
+    }
+
+    private Path model() throws IOException {
+        RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry());
+        return dir;
+    }
+
+    private static void edit(Path file, String key, int value) throws IOException {
+        ObjectNode config = (ObjectNode) JSON.readTree(file.toFile());
+        config.put(key, value);
+        JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), config);
+    }
+
+    private static List<Path> weights(Path folder) throws IOException {
+        try (Stream<Path> files = Files.walk(folder)) {
+            List<Path> weights = files.filter(p -> p.toString().endsWith(".safetensors") || p.toString().endsWith(".bin"))
+                    .toList();
+            assertTrue(weights.size() >= 7, "weight files of the random model: " + weights);
+            return weights;
+        }
+    }
+
+    /** Deletes every weight file, so that reading any weight would fail with a missing-file error. */
+    private static void deleteWeights(Path folder) throws IOException {
+        for (Path w : weights(folder)) {
+            Files.delete(w);
+        }
+    }
+
+    /** Overwrites every weight file with bytes no reader accepts (for paths whose profile check wants the files). */
+    private static void corruptWeights(Path folder) throws IOException {
+        for (Path w : weights(folder)) {
+            Files.writeString(w, "not a weight file");
+        }
+    }
+
+    private static String mismatch(PipelineBuilder builder) {
+        String message = assertThrows(IllegalArgumentException.class, builder::build).getMessage();
+        System.out.println(message);
+        assertTrue(message.startsWith("the pipeline's components do not fit together"), message);
+        return message;
+    }
+
+    private PipelineBuilder builder(Path folder) {
+        return new PipelineBuilder(TestEngine.engine(), registry(), ModelPaths.of(folder));
+    }
+
+    @Test
+    void theTinyRandomModelWithControlNetValidatesClean() throws IOException {
+        Path folder = model();
+        deleteWeights(folder);
+        assertDoesNotThrow(() -> builder(folder).controlTypes(List.of("canny")).validate());
+    }
+
+    @Test
+    void theGoldenModelValidatesClean() {
+        Path golden = Golden.model();
+        assertDoesNotThrow(() -> builder(golden).validate());
+        assertDoesNotThrow(() -> new PipelineBuilder(TestEngine.engine(), registry(),
+                ModelPaths.of(golden).with("controlnet.canny", golden.resolve("controlnet"))).validate());
+    }
+
+    /** Writes the model, sets one key of one of its configuration files, deletes its weights and builds. */
+    private String mismatchAfterSetting(String file, String key, int value) throws IOException {
+        Path folder = model();
+        edit(folder.resolve(file), key, value);
+        deleteWeights(folder);
+        return mismatch(builder(folder));
+    }
+
+    @Test
+    void aResamplerOutputWidthOtherThanTheUNetCrossAttentionIsNamed() throws IOException {
+        String message = mismatchAfterSetting("resampler_config.json", "output_dim", 72);
+        assertTrue(message.contains("denoising model 'sdxl-unet' expects subject.width = 64 ("
+                + dir.resolve("unet/config.json") + " 'cross_attention_dim') but subject resampler 'ms-diffusion' "
+                + "provides 72 (" + dir.resolve("resampler_config.json") + " 'output_dim')"), message);
+        assertEquals(1, message.lines().filter(l -> l.startsWith("  - ")).count(), message);
+    }
+
+    @Test
+    void aUNetCrossAttentionWidthOtherThanTheTextAndSubjectWidthsIsNamedForEach() throws IOException {
+        String message = mismatchAfterSetting("unet/config.json", "cross_attention_dim", 48);
+        assertTrue(message.contains("denoising model 'sdxl-unet' expects text.hidden = 48 ("
+                + dir.resolve("unet/config.json") + " 'cross_attention_dim') but text encoder 'sdxl-clip' provides 64 ("
+                + dir.resolve("text_encoder/config.json") + " 'hidden_size' + "
+                + dir.resolve("text_encoder_2/config.json") + " 'hidden_size')"), message);
+        assertTrue(message.contains("denoising model 'sdxl-unet' expects subject.width = 48"), message);
+    }
+
+    @Test
+    void vaeLatentChannelsOtherThanTheUNetChannelsAreNamed() throws IOException {
+        String message = mismatchAfterSetting("vae/config.json", "latent_channels", 8);
+        assertTrue(message.contains("'in_channels') but latent decoder 'sdxl-vae' provides 8 ("
+                + dir.resolve("vae/config.json") + " 'latent_channels')"), message);
+        assertTrue(message.contains("'out_channels') but latent decoder 'sdxl-vae' provides 8"), message);
+    }
+
+    @Test
+    void aControlNetThatIsNotForRgbImagesOrThisTextEncoderIsNamed() throws IOException {
+        Path folder = model();
+        Path config = folder.resolve("controlnet/config.json");
+        edit(config, "conditioning_channels", 1);
+        edit(config, "projection_class_embeddings_input_dim", 1000);
+        deleteWeights(folder);
+        String message = mismatch(builder(folder).controlTypes(List.of("canny")));
+        assertTrue(message.contains("ControlNet 'sdxl-controlnet' of control type 'canny' expects control.channels = 1 ("
+                + config + " 'conditioning_channels') but Montage (RGB control images) provides 3"), message);
+        assertTrue(message.contains("ControlNet 'sdxl-controlnet' of control type 'canny' expects text.pooled = "),
+                message);
+        assertTrue(message.contains("'projection_class_embeddings_input_dim' - 6 x 'addition_time_embed_dim') but "
+                + "text encoder 'sdxl-clip' provides"), message);
+    }
+
+    @Test
+    void attentionTextTokensOtherThanTheTokenizerLengthAreNamed() throws IOException {
+        Path folder = model();
+        deleteWeights(folder);
+        String message = mismatch(builder(folder).options(ComponentKind.ATTENTION_PROCESSOR,
+                Map.of("text_tokens", "70")));
+        assertTrue(message.contains("attention processor 'ms-diffusion' expects text.tokens = 70 (attention option "
+                + "'text_tokens' (default 77)) but text encoder 'sdxl-clip' provides 77 ("
+                + folder.resolve("tokenizer/tokenizer_config.json") + " 'model_max_length')"), message);
+    }
+
+    @Test
+    void everyProblemIsReportedAtOnce() throws IOException {
+        Path folder = model();
+        edit(folder.resolve("vae/config.json"), "latent_channels", 8);
+        edit(folder.resolve("resampler_config.json"), "embedding_dim", 5);
+        Files.delete(folder.resolve("text_encoder_2/config.json"));
+        deleteWeights(folder);
+        String message = mismatch(builder(folder));
+        assertTrue(message.contains("latent decoder 'sdxl-vae' provides 8"), message);
+        assertTrue(message.contains("subject resampler 'ms-diffusion' expects image.hidden = 5"), message);
+        assertTrue(message.contains("text encoder 'sdxl-clip': ") && message.contains("text_encoder_2"), message);
+    }
+
+    @Test
+    void componentsGivenAsInstancesAreNotChecked() throws IOException {
+        Path folder = model();
+        edit(folder.resolve("unet/config.json"), "cross_attention_dim", 48);
+        deleteWeights(folder);
+        DenoisingModel unet = (DenoisingModel) Proxy.newProxyInstance(DenoisingModel.class.getClassLoader(),
+                new Class<?>[] {DenoisingModel.class}, (proxy, method, args) -> {
+                    throw new UnsupportedOperationException(method.getName());
+                });
+        String message = assertThrows(RuntimeException.class,
+                () -> builder(folder).set(ComponentKind.DENOISING_MODEL, unet).build()).getMessage();
+        // past the check, creating the text encoder reads its (deleted) weights
+        assertTrue(!message.contains("do not fit together") && message.contains("text_encoder"), message);
+    }
+
+    @Test
+    void theEmbeddingBuilderAndTheCommandLineReportTheMismatchBeforeReadingWeights() throws IOException {
+        Path folder = model();
+        Path config = folder.resolve("vae/config.json");
+        edit(config, "latent_channels", 8);
+        corruptWeights(folder);
+        String expected = "latent decoder 'sdxl-vae' provides 8 (" + config + " 'latent_channels')";
+
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MontagePipeline.builder()
+                .setting("models.base", folder.toString()).registry(registry()).engine(TestEngine.engine()).build());
+        assertTrue(e.getMessage().startsWith("the pipeline's components do not fit together")
+                && e.getMessage().contains(expected), e.getMessage());
+
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Montage.run(Map.of(), new PrintWriter(out, true), new PrintWriter(err, true), "generate",
+                "--model", folder.toString(), "-p", "a dog", "--out", dir.resolve("images").toString());
+        System.out.println(err);
+        assertEquals(2, code, err::toString);
+        assertTrue(err.toString().startsWith("montage: the pipeline's components do not fit together")
+                && err.toString().contains(expected), err.toString());
+        assertEquals("", out.toString());
+    }
+}

@@ -1,0 +1,110 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.pipeline.AssembledPipeline;
+import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestEngine;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Registered schedulers are created when a request first names them: a plugin scheduler whose factory throws fails
+ * only the requests that use it, by name, and is not created at all otherwise.
+ */
+class LazySchedulerTest {
+
+    /** A scheduler plugin that counts how often it is asked to create its scheduler. */
+    private static final class TestScheduler implements ComponentFactory<Scheduler> {
+        private final String id;
+        private final Function<ComponentContext, Scheduler> creator;
+        private final AtomicInteger created = new AtomicInteger();
+
+        TestScheduler(String id, Function<ComponentContext, Scheduler> creator) {
+            this.id = id;
+            this.creator = creator;
+        }
+
+        @Override
+        public ComponentKind kind() {
+            return ComponentKind.SCHEDULER;
+        }
+
+        @Override
+        public String id() {
+            return id;
+        }
+
+        @Override
+        public Scheduler create(ComponentContext context) {
+            created.incrementAndGet();
+            return creator.apply(context);
+        }
+    }
+
+    private static TestScheduler broken() {
+        return new TestScheduler("broken", context -> {
+            throw new IllegalStateException("the broken plugin cannot make schedulers");
+        });
+    }
+
+    private static GenerationRequest request(String scheduler) {
+        return GenerationRequest.builder("a dog").size(64, 64).steps(2).seed(3).scheduler(scheduler).build();
+    }
+
+    @Test
+    void aThrowingSchedulerFailsOnlyTheRequestsThatNameIt() {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(LazySchedulerTest.class.getClassLoader());
+        TestScheduler broken = broken();
+        registry.register(broken, "test-plugin");
+        TestScheduler counted = new TestScheduler("counted",
+                registry.factory(ComponentKind.SCHEDULER, "euler", Scheduler.class)::create);
+        registry.register(counted, "counting-plugin");
+        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry,
+                ModelPaths.of(TinyModel.folder())).build()) {
+            assertTrue(assembled.pipeline().schedulerIds().containsAll(List.of("broken", "counted",
+                    "euler")), assembled.pipeline().schedulerIds().toString());
+            assertEquals(0, counted.created.get() + broken.created.get(), "created before a request names them");
+
+            assembled.pipeline().generate(request("euler"), ProgressListener.NONE);
+            for (int i = 0; i < 2; i++) {
+                IllegalStateException e = assertThrows(IllegalStateException.class,
+                        () -> assembled.pipeline().generate(request("broken"), ProgressListener.NONE));
+                assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin could not be created")
+                        && e.getMessage().contains("the broken plugin cannot make schedulers"), e.getMessage());
+            }
+            assembled.pipeline().generate(request("counted"), ProgressListener.NONE);
+            assembled.pipeline().generate(request("counted"), ProgressListener.NONE);
+            assertEquals(1, counted.created.get(), "created once, on first use");
+        }
+    }
+
+    @Test
+    void aThrowingDefaultSchedulerFailsTheAssembly() {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(LazySchedulerTest.class.getClassLoader());
+        registry.register(broken(), "test-plugin");
+        PipelineBuilder builder = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(TinyModel.folder()))
+                .set(ComponentKind.SCHEDULER, "broken");
+        IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
+        assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin"), e.getMessage());
+    }
+
+    @Test
+    void anUnknownSchedulerIsARequestError() {
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> TinyModel.pipeline().generate(request("nope"), ProgressListener.NONE));
+        assertTrue(e.getMessage().contains("unknown scheduler 'nope', expected one of ["), e.getMessage());
+    }
+}

@@ -1,0 +1,132 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.MontageApi;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.fixture.FixtureFactory;
+import dev.montage.runtime.registry.fixture.OldApiFactory;
+import dev.montage.runtime.registry.fixture.OtherFixtureFactory;
+import dev.montage.runtime.registry.fixture.ThrowingActivator;
+import dev.montage.runtime.testing.PluginJars;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The plugin problems of a {@code --plugins} folder as a user meets them on the command line: {@code montage plugins}
+ * names each broken plugin with the reason and exits 1; {@code montage generate} asked for a component only a broken
+ * plugin would provide prints the plugin's problem and the unknown id and exits 2; a generation that needs none of the
+ * broken plugins still runs.
+ */
+class PluginProblemsCommandTest {
+    private static final String API = "dev.montage.api.spi;version=\"[0.1,0.2)\"";
+
+    @TempDir
+    Path plugins;
+
+    /** What one run printed and returned. */
+    private record Run(int code, String out, String err) {
+    }
+
+    private static Run montage(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = Montage.run(Map.of(), new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    /**
+     * Lists the folder and asks a generation for the scheduler {@code id}: both name the problem and fail.
+     *
+     * @param listed what {@code montage plugins} prints about the broken plugin
+     * @param warned what {@code montage generate} prints about it at startup
+     */
+    private void rejected(String id, String listed, String warned) {
+        Run list = montage("plugins", "--plugins", plugins.toString());
+        assertEquals(1, list.code(), list::toString);
+        assertTrue(list.out().contains(listed), list.out());
+
+        Run generate = montage("generate", "--plugins", plugins.toString(), "--scheduler", id, "-p", "a dog",
+                "--out", plugins.resolve("never").toString());
+        assertEquals(2, generate.code(), generate::toString);
+        assertTrue(generate.err().contains(warned), generate.err());
+        assertTrue(generate.err().contains("defaults.scheduler: no installed plugin provides the scheduler '" + id
+                + "'"), generate.err());
+        assertEquals("", generate.out());
+        assertTrue(Files.notExists(plugins.resolve("never")), "nothing generated");
+    }
+
+    @Test
+    void incompatibleApiVersion() throws IOException {
+        PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class)
+                .writeJar(plugins.resolve("old.jar"));
+        String refusal = "built for API [0.0,0.1), the host's API is " + MontageApi.VERSION;
+        rejected("old-api", "refused: " + refusal, "montage: plugin osgi:test.old: scheduler 'old-api' refused: "
+                + refusal);
+    }
+
+    @Test
+    void incompatiblePf4jPluginRequirement() throws IOException {
+        PluginJars.pf4j("future", ">=0.2.0").factories(OtherFixtureFactory.class)
+                .writeJar(plugins.resolve("future.jar"));
+        String problem = "requires API >=0.2.0 (Plugin-Requires), the host's API is " + MontageApi.VERSION;
+        rejected("other-fixture", "failed plugins:\n  pf4j:future (" + plugins.resolve("future.jar") + "): "
+                + problem, "montage: plugin pf4j:future (" + plugins.resolve("future.jar") + ") failed: " + problem);
+    }
+
+    @Test
+    void duplicateId() throws IOException {
+        PluginJars.bundle("test.first", API).factories(FixtureFactory.class).writeJar(plugins.resolve("1-first.jar"));
+        PluginJars.bundle("test.second", API).factories(OtherFixtureFactory.class, FixtureFactory.class)
+                .writeJar(plugins.resolve("2-second.jar"));
+        Run list = montage("plugins", "--plugins", plugins.toString());
+        assertEquals(1, list.code(), list::toString);
+        assertTrue(list.out().matches("(?s).*\nscheduler +fixture +osgi:test\\.second +refused: duplicate scheduler "
+                + "'fixture': from osgi:test\\.first .*"), list.out());
+        assertTrue(list.out().matches("(?s).*\nscheduler +other-fixture +osgi:test\\.second +active\n.*"),
+                "the rest of the plugin is installed: " + list.out());
+    }
+
+    @Test
+    void bundleThatFailsToResolve() throws IOException {
+        PluginJars.bundle("test.unresolved", API + ",com.example.missing").factories(OtherFixtureFactory.class)
+                .writeJar(plugins.resolve("unresolved.jar"));
+        String name = "osgi:test.unresolved (" + plugins.resolve("unresolved.jar") + ")";
+        rejected("other-fixture", "failed plugins:\n  " + name + ": ", "montage: plugin " + name + " failed: ");
+        assertTrue(montage("plugins", "--plugins", plugins.toString()).out()
+                .contains("osgi.wiring.package=com.example.missing"), "names the missing package");
+    }
+
+    @Test
+    void bundleThatThrowsInStart() throws IOException {
+        PluginJars.bundle("test.throwing", API + ",org.osgi.framework")
+                .header("Bundle-Activator", ThrowingActivator.class.getName()).classes(ThrowingActivator.class)
+                .factories(OtherFixtureFactory.class).writeJar(plugins.resolve("throwing.jar"));
+        String name = "osgi:test.throwing (" + plugins.resolve("throwing.jar") + ")";
+        rejected("other-fixture", "activator fixture refuses to start", "montage: plugin " + name + " failed: ");
+    }
+
+    @Test
+    void aGenerationThatNeedsNoBrokenPluginStillRuns(@TempDir Path model) throws IOException {
+        RandomModel.write(model, "tiny", TensorDType.F32, 5,
+                ComponentRegistry.fromClasspath(getClass().getClassLoader()));
+        PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class)
+                .writeJar(plugins.resolve("old.jar"));
+        PluginJars.bundle("test.unresolved", API + ",com.example.missing").factories(OtherFixtureFactory.class)
+                .writeJar(plugins.resolve("unresolved.jar"));
+        Run run = montage("generate", "--plugins", plugins.toString(), "--model", model.toString(), "-p", "a dog",
+                "--width", "64", "--height", "64", "--steps", "2", "--out", plugins.resolve("images").toString());
+        assertEquals(0, run.code(), run::toString);
+        assertTrue(run.err().contains("montage: plugin osgi:test.old: scheduler 'old-api' refused: "), run.err());
+        assertTrue(run.err().contains("montage: plugin osgi:test.unresolved ("), run.err());
+        assertTrue(Files.isRegularFile(Path.of(run.out().trim())), run.out());
+    }
+}

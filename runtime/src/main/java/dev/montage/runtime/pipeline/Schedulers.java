@@ -1,0 +1,82 @@
+package dev.montage.runtime.pipeline;
+
+import dev.montage.api.spi.Scheduler;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.Supplier;
+
+/**
+ * The schedulers a pipeline can run, by id: instances given to the builder, and registered ones that are created
+ * the first time a request names them, so that a plugin scheduler that cannot be created fails only the requests
+ * that use it. Safe to use from several generations at once; each scheduler is created once.
+ */
+public final class Schedulers {
+
+    /**
+     * How to create a registered scheduler.
+     *
+     * @param source  the plugin it comes from, for messages
+     * @param creator creates it
+     */
+    public record Lazy(String source, Supplier<Scheduler> creator) {
+    }
+
+    private final Map<String, Lazy> lazy;
+    private final Map<String, Scheduler> created = new ConcurrentHashMap<>();
+
+    /**
+     * @param instances schedulers that exist already, by id
+     * @param lazy      schedulers to create on first use, by id (an instance of the same id wins)
+     */
+    public Schedulers(Map<String, Scheduler> instances, Map<String, Lazy> lazy) {
+        this.lazy = Map.copyOf(lazy);
+        created.putAll(instances);
+    }
+
+    /** Instances only. */
+    public static Schedulers of(Map<String, Scheduler> instances) {
+        return new Schedulers(instances, Map.of());
+    }
+
+    /** Every id, sorted. */
+    public List<String> ids() {
+        Set<String> all = new TreeSet<>(lazy.keySet());
+        all.addAll(created.keySet());
+        return List.copyOf(all);
+    }
+
+    /** Whether a scheduler of that id exists or can be created. */
+    public boolean contains(String id) {
+        return created.containsKey(id) || lazy.containsKey(id);
+    }
+
+    /**
+     * The scheduler of an id, created now if this is its first use.
+     *
+     * @throws IllegalArgumentException naming the id and the ids there are when there is no such scheduler
+     * @throws IllegalStateException naming the id and its plugin when creating it fails
+     */
+    public Scheduler get(String id) {
+        if (!contains(id)) {
+            throw new IllegalArgumentException("unknown scheduler '" + id + "', expected one of " + ids());
+        }
+        return created.computeIfAbsent(id, this::create);
+    }
+
+    private Scheduler create(String id) {
+        Lazy entry = lazy.get(id);
+        try {
+            Scheduler scheduler = entry.creator().get();
+            if (scheduler == null) {
+                throw new IllegalStateException("its factory returned null");
+            }
+            return scheduler;
+        } catch (RuntimeException | LinkageError e) {
+            throw new IllegalStateException("scheduler '" + id + "' from plugin " + entry.source()
+                    + " could not be created: " + e, e);
+        }
+    }
+}
