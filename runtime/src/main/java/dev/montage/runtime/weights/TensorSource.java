@@ -58,7 +58,8 @@ public interface TensorSource extends AutoCloseable {
     /**
      * A tensor with its bytes copied into {@code buffer} (from its position; the returned tensor views that part of
      * it), for a consumer that converts them at once. Unlike {@link #tensor(String)}, a source may then leave no
-     * page of its file mapped, so that converted weights are not resident twice; this default copies the view.
+     * page of its file mapped, so that converted weights are not resident twice; this default copies the view and
+     * drops the view's pages from resident memory ({@code madvise}).
      *
      * @throws IllegalArgumentException when the buffer has no room for the tensor
      * @throws WeightFormatException as {@link #tensor(String)}
@@ -71,7 +72,8 @@ public interface TensorSource extends AutoCloseable {
                     + " bytes, the buffer has room for " + buffer.remaining());
         }
         ByteBuffer into = buffer.slice(buffer.position(), data.remaining());
-        into.duplicate().put(data);
+        into.duplicate().put(data.duplicate());
+        MappedPages.drop(data);
         return new RawTensor(name, t.dtype(), t.shape(), into);
     }
 

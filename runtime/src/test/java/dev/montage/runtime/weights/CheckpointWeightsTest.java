@@ -20,6 +20,7 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -68,6 +69,25 @@ class CheckpointWeightsTest {
             // F32 in F32 compute is a view of the mapped file, which shows that the check above can fail
             assertArrayEquals(new float[] {4f, 5f}, weights.get("c", manager).toFloatArray());
             assertTrue(isMapped(maps, file));
+        }
+    }
+
+    @Test
+    void convertedTorchCheckpointTensorsStayReadableAfterTheirPagesAreDropped(@TempDir Path dir) throws Exception {
+        // several pages of F16, so that MappedPages has whole pages to drop
+        float[] values = new float[20_000];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (i % 2048) - 1024;
+        }
+        Path file = dir.resolve("adapter.bin");
+        TorchCheckpointWriter.write(file, Map.of("w", new RawTensor("w", TensorDType.F16,
+                new long[] {values.length}, halves(values))));
+        try (TorchCheckpointSource source = TorchCheckpointSource.open(file);
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            ModelWeights weights = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32, null);
+            assertArrayEquals(values, weights.get("w", manager).toFloatArray());
+            // the second read faults the dropped pages in again from the file
+            assertArrayEquals(values, weights.get("w", manager).toFloatArray());
         }
     }
 
