@@ -167,6 +167,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("steps", settings.steps());
         s.put("stages", settings.stages().stream().map(Benchmark.Stage::id).sorted().toList());
         s.put("device", settings.device());
+        s.put("release_encoders", settings.releaseEncoders());
         root.put("settings", s);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BenchResult r : results) {
