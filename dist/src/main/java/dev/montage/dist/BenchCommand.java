@@ -3,6 +3,7 @@ package dev.montage.dist;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
 import java.io.PrintWriter;
@@ -17,6 +18,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -36,6 +38,9 @@ final class BenchCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    PluginOptions plugins;
 
     @Option(names = "--model", description = "MS-Diffusion model folder (default: a random model of --config, "
             + "written once into the cache folder).")
@@ -73,6 +78,10 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (default ${DEFAULT-VALUE}).")
     String device = "auto";
 
+    @Option(names = "--release-encoders", description = "Whole generations load the encoders per generation and "
+            + "close them once it has encoded, as profile key pipeline.release_encoders does.")
+    boolean releaseEncoders;
+
     @Option(names = "--json", description = "Also write the figures to this JSON file.")
     Path json;
 
@@ -88,16 +97,23 @@ final class BenchCommand implements Callable<Integer> {
         }
         // checked before a model is written: that may take minutes
         Benchmark.Settings settings = new Benchmark.Settings(sizes, subjects, dtypes, runs, warmup, steps, selected,
-                device);
-        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
-        Path folder = model != null ? model : switch (config) {
-            case "tiny" -> EmbeddedModel.ensure(registry, err);
-            case "sdxl" -> EmbeddedModel.cached(SDXL_MODEL, "sdxl", TensorDType.F16, registry, err);
-            default -> throw new IllegalArgumentException("--config must be tiny or sdxl, got '" + config + "'");
-        };
-        String loadBefore = MachineInfo.loadAverage();
-        List<BenchResult> results = new Benchmark(folder, settings, registry, err).run();
-        String loadAfter = MachineInfo.loadAverage();
+                device, releaseEncoders);
+        Path folder;
+        List<BenchResult> results;
+        String loadBefore;
+        String loadAfter;
+        try (InstalledPlugins installed = plugins.load()) {
+            PluginOptions.warn(installed, err);
+            ComponentRegistry registry = installed.registry();
+            folder = model != null ? model : switch (config) {
+                case "tiny" -> EmbeddedModel.ensure(registry, err);
+                case "sdxl" -> EmbeddedModel.cached(SDXL_MODEL, "sdxl", TensorDType.F16, registry, err);
+                default -> throw new IllegalArgumentException("--config must be tiny or sdxl, got '" + config + "'");
+            };
+            loadBefore = MachineInfo.loadAverage();
+            results = new Benchmark(folder, settings, registry, err).run();
+            loadAfter = MachineInfo.loadAverage();
+        }
         PrintWriter out = spec.commandLine().getOut();
         out.print(table(results));
         out.printf("machine: %s; load average before %s, after %s%n", MachineInfo.describe(), loadBefore, loadAfter);
@@ -151,6 +167,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("steps", settings.steps());
         s.put("stages", settings.stages().stream().map(Benchmark.Stage::id).sorted().toList());
         s.put("device", settings.device());
+        s.put("release_encoders", settings.releaseEncoders());
         root.put("settings", s);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BenchResult r : results) {

@@ -100,9 +100,10 @@ final class Benchmark {
      * @param steps    denoising steps of each whole generation
      * @param stages   the stages to time; earlier stages whose outputs later ones need still run, untimed
      * @param device   engine device
+     * @param releaseEncoders whether whole generations load and close the encoders per generation
      */
     record Settings(List<Integer> sizes, List<Integer> subjects, List<String> dtypes, int runs,
-            int warmup, int steps, Set<Stage> stages, String device) {
+            int warmup, int steps, Set<Stage> stages, String device, boolean releaseEncoders) {
         Settings {
             sizes = List.copyOf(sizes);
             subjects = List.copyOf(subjects);
@@ -441,7 +442,7 @@ final class Benchmark {
             Runs load = new Runs();
             load.start();
             try (AssembledPipeline assembled = new PipelineBuilder(engine, registry, ModelPaths.of(model))
-                    .build()) {
+                    .releaseEncoders(settings.releaseEncoders()).build()) {
                 load.stop(true);
                 if (settings.times(Stage.LOAD)) {
                     add(new BenchResult("load pipeline", dtypeName, null, null, load.wall, load.cpu, peak(), Map.of(),

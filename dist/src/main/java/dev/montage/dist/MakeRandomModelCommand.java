@@ -1,6 +1,6 @@
 package dev.montage.dist;
 
-import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
@@ -20,6 +21,9 @@ import picocli.CommandLine.Model.CommandSpec;
 final class MakeRandomModelCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    PluginOptions plugins;
 
     @Option(names = "--config", description = "tiny (the embedded default, seconds on a CPU) or sdxl (full size, "
             + "for benchmarks) (default ${DEFAULT-VALUE}).")
@@ -50,8 +54,10 @@ final class MakeRandomModelCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--out " + out + " is not empty and holds no random model; expected a "
                     + "new or empty folder (so that no real model is overwritten)");
         }
-        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
-        RandomModel.write(out, config, storage, seed, registry);
+        try (InstalledPlugins installed = plugins.load()) {
+            PluginOptions.warn(installed, spec.commandLine().getErr());
+            RandomModel.write(out, config, storage, seed, installed.registry());
+        }
         spec.commandLine().getErr().println("montage: wrote a " + config + " model with RANDOM " + dtype
                 + " weights; use it with --model " + out + " or models.base in a profile");
         spec.commandLine().getOut().println(out);

@@ -15,7 +15,9 @@ import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
+import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
@@ -99,6 +101,48 @@ class LazySchedulerTest {
                 .set(ComponentKind.SCHEDULER, "broken");
         IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
         assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin"), e.getMessage());
+    }
+
+    /** A scheduler holding a resource: the pipeline that created it must release it. */
+    private static final class ClosingScheduler implements Scheduler, AutoCloseable {
+        private final Scheduler delegate;
+        private final AtomicBoolean closed = new AtomicBoolean();
+
+        ClosingScheduler(Scheduler delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public Run start(int steps) {
+            return delegate.start(steps);
+        }
+
+        @Override
+        public void close() {
+            closed.set(true);
+        }
+    }
+
+    @Test
+    void schedulersCreatedOnFirstUseAreClosedWithThePipelineButGivenOnesAreNot() {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(LazySchedulerTest.class.getClassLoader());
+        ComponentFactory<Scheduler> euler = registry.factory(ComponentKind.SCHEDULER, "euler", Scheduler.class);
+        List<ClosingScheduler> made = new ArrayList<>();
+        registry.register(new TestScheduler("closing", context -> {
+            ClosingScheduler s = new ClosingScheduler(euler.create(context));
+            made.add(s);
+            return s;
+        }), "closing-plugin");
+        // never run: only its ownership matters
+        ClosingScheduler given = new ClosingScheduler(null);
+        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry,
+                ModelPaths.of(TinyModel.folder())).scheduler("given", given).build()) {
+            assembled.pipeline().generate(request("closing"), ProgressListener.NONE);
+            assertEquals(1, made.size());
+            assertTrue(!made.get(0).closed.get() && !given.closed.get(), "closed while the pipeline is open");
+        }
+        assertTrue(made.get(0).closed.get(), "the created scheduler was not closed with the pipeline");
+        assertTrue(!given.closed.get(), "a given instance belongs to its owner");
     }
 
     @Test

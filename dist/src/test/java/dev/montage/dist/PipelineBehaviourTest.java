@@ -56,7 +56,7 @@ class PipelineBehaviourTest {
         }
     }
 
-    private static BufferedImage picture(Color color) {
+    static BufferedImage picture(Color color) {
         BufferedImage image = new BufferedImage(40, 40, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         g.setColor(color);
@@ -173,7 +173,7 @@ class PipelineBehaviourTest {
         assertEquals(before, TestEngine.manager().getManagedArrays().size());
     }
 
-    private static int[] pixels(BufferedImage image) {
+    static int[] pixels(BufferedImage image) {
         return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
     }
 }

@@ -1,6 +1,7 @@
 package dev.montage.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.runtime.config.Profile;
@@ -65,8 +66,11 @@ class ShippedProfilesTest {
         Profile gpu = new ProfileResolver(CATALOG, registry).resolve(List.of("cuda-fp16")).profile();
         assertEquals("float16", gpu.engine().dtype());
         assertEquals(Optional.of("fp16"), gpu.models().variant());
-        assertEquals("127.0.0.1", new ProfileResolver(CATALOG, registry).resolve(List.of("server")).profile()
-                .server().host());
+        Profile server = new ProfileResolver(CATALOG, registry).resolve(List.of("cpu", "server")).profile();
+        assertEquals("127.0.0.1", server.server().host());
+        assertFalse(server.pipeline().releaseEncoders(), "a server keeps its encoders loaded");
+        assertTrue(new ProfileResolver(CATALOG, registry).resolve(List.of("cpu")).profile().pipeline()
+                .releaseEncoders(), "the cpu profile releases its encoders after encoding");
     }
 
     @Test

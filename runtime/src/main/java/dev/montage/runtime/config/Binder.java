@@ -124,6 +124,14 @@ final class Binder {
                     }
                 }
                 break;
+            case BOOLEAN:
+                if (v.isBoolean()) {
+                    return v.booleanValue();
+                }
+                if (v.isTextual() && v.asText().trim().matches("(?i)true|false")) {
+                    return Boolean.parseBoolean(v.asText().trim());
+                }
+                break;
             case PATH:
                 if (v.isTextual()) {
                     try {

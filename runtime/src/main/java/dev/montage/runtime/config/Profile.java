@@ -14,9 +14,10 @@ import java.nio.file.Path;
  * @param defaults   generation parameters
  * @param server     server settings
  * @param options    component options per slot
+ * @param pipeline   how the pipeline holds its components
  */
 public record Profile(EngineSettings engine, ModelSettings models, ComponentSettings components,
-        RequestDefaults defaults, ServerSettings server, ComponentOptions options) {
+        RequestDefaults defaults, ServerSettings server, ComponentOptions options, PipelineSettings pipeline) {
 
     /**
      * The profile key naming the component id of a slot, e.g. {@code components.unet}; the scheduler's is
@@ -42,6 +43,6 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
 
     /** The same profile with another base model folder. */
     public Profile withModelBase(Path folder) {
-        return new Profile(engine, models.withBase(folder), components, defaults, server, options);
+        return new Profile(engine, models.withBase(folder), components, defaults, server, options, pipeline);
     }
 }

@@ -16,7 +16,7 @@ public final class ProfilePipelines {
 
     /**
      * A pipeline builder with the profile's model paths and variant, component ids, attention processors by layer,
-     * default scheduler and component options; callers may change it further before building.
+     * default scheduler, component options and whether encoders are released; callers may change it further before building.
      *
      * @param profile a checked profile with a base model folder
      * @throws IllegalStateException when the profile has no base model folder
@@ -34,6 +34,7 @@ public final class ProfilePipelines {
         Collections.reverse(layers);
         layers.forEach(e -> builder.attention(e.getKey(), e.getValue()));
         profile.options().byKind().forEach(builder::options);
+        builder.releaseEncoders(profile.pipeline().releaseEncoders());
         return builder;
     }
 }

@@ -66,7 +66,7 @@ final class ProfileWriter {
     }
 
     private static String scalar(Object v) {
-        if (v instanceof Number) {
+        if (v instanceof Number || v instanceof Boolean) {
             return v.toString();
         }
         String text = v.toString();

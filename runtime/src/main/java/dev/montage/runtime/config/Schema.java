@@ -24,6 +24,7 @@ final class Schema {
         TEXT("text"),
         INTEGER("an integer"),
         NUMBER("a number"),
+        BOOLEAN("true or false"),
         PATH("a path");
 
         private final String expected;
@@ -149,6 +150,9 @@ final class Schema {
         }
         if (c == double.class) {
             return Scalar.NUMBER;
+        }
+        if (c == boolean.class) {
+            return Scalar.BOOLEAN;
         }
         if (c == Path.class) {
             return Scalar.PATH;

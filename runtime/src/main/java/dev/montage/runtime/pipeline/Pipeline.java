@@ -54,9 +54,9 @@ import java.util.concurrent.CancellationException;
  * sub-manager, released when the generation ends (per-step tensors are released every step).
  */
 public final class Pipeline {
-    private final TextEncoder textEncoder;
-    private final ImageEncoder imageEncoder;
-    private final SubjectResampler resampler;
+    private final OnDemand<TextEncoder> textEncoder;
+    private final OnDemand<ImageEncoder> imageEncoder;
+    private final OnDemand<SubjectResampler> resampler;
     private final DenoisingModel denoiser;
     private final Schedulers schedulers;
     private final String defaultScheduler;
@@ -80,6 +80,17 @@ public final class Pipeline {
             DenoisingModel denoiser, Schedulers schedulers, String defaultScheduler,
             LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels, ComputeDType dtype,
             Map<String, String> description) {
+        this(OnDemand.held(Objects.requireNonNull(textEncoder, "textEncoder")),
+                imageEncoder == null ? null : OnDemand.held(imageEncoder),
+                resampler == null ? null : OnDemand.held(resampler), denoiser, schedulers, defaultScheduler, decoder,
+                controlNets, root, kernels, dtype, description);
+    }
+
+    /** As the public constructor, with encoders that may be created per generation ({@link OnDemand}). */
+    Pipeline(OnDemand<TextEncoder> textEncoder, OnDemand<ImageEncoder> imageEncoder,
+            OnDemand<SubjectResampler> resampler, DenoisingModel denoiser, Schedulers schedulers,
+            String defaultScheduler, LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels,
+            ComputeDType dtype, Map<String, String> description) {
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
         this.imageEncoder = imageEncoder;
         this.resampler = resampler;
@@ -215,36 +226,60 @@ public final class Pipeline {
             List<PreparedControl> controls) {
         int n = request.numImages();
         boolean guided = request.guidanceEnabled();
-        TextEncoder.PromptEmbeddings cond = textEncoder.encode(gen, Collections.nCopies(n, request.prompt()));
-        NDArray condContext = cond.tokens();
-        NDArray uncondContext = null;
-        NDArray uncondPooled = null;
-        if (guided) {
-            TextEncoder.PromptEmbeddings uncond = textEncoder.encodeNegative(gen,
-                    Collections.nCopies(n, request.negativePrompt()));
-            uncondContext = uncond.tokens();
-            uncondPooled = uncond.pooled();
+        boolean withSubjects = !request.subjects().isEmpty();
+        List<String> phrases = request.subjects().stream().map(Subject::phrase).toList();
+        // the encoders run one after the other, so that released ones are never resident together
+        TextEncoder.PromptEmbeddings cond;
+        TextEncoder.PromptEmbeddings uncond = null;
+        NDArray phraseEmbeds = null;
+        TextLayout text;
+        try (OnDemand.Lease<TextEncoder> lease = textEncoder.lease()) {
+            TextEncoder encoder = lease.get();
+            cond = encoder.encode(gen, Collections.nCopies(n, request.prompt()));
+            if (guided) {
+                uncond = encoder.encodeNegative(gen, Collections.nCopies(n, request.negativePrompt()));
+            }
+            if (withSubjects) {
+                phraseEmbeds = encoder.encodePhrases(gen, phrases);
+            }
+            text = withSubjects ? new TextLayout(encoder.maxTokens(), encoder.locatePhrases(request.prompt(), phrases),
+                    encoder.endOfTextIndex(request.prompt())) : new TextLayout(encoder.maxTokens(), List.of(), -1);
         }
-        if (!request.subjects().isEmpty()) {
-            NDArray imageTokens = subjectTokens(gen, request);
+        NDArray condContext = cond.tokens();
+        NDArray uncondContext = guided ? uncond.tokens() : null;
+        if (withSubjects) {
+            SubjectTokens subjectTokens = subjectTokens(gen, request, phraseEmbeds);
+            NDArray imageTokens = subjectTokens.tokens();
             NDArray repeated = imageTokens.repeat(0, n);
             condContext = condContext.concat(repeated, 1);
             if (guided) {
                 uncondContext = uncondContext.concat(kernels.zeros(gen, repeated.getShape(), dtype), 1);
             }
-            long dummy = imageTokens.getShape().get(1) - (long) request.subjects().size() * resampler.tokensPerSubject();
-            ctx.put(SubjectLayout.KEY, layout(request, guided, (int) dummy));
+            long dummy = imageTokens.getShape().get(1)
+                    - (long) request.subjects().size() * subjectTokens.perSubject();
+            ctx.put(SubjectLayout.KEY, layout(request, guided, (int) dummy, subjectTokens.perSubject(), text));
         }
         NDArray context = guided ? uncondContext.concat(condContext, 0) : condContext;
-        NDArray pooled = guided ? uncondPooled.concat(cond.pooled(), 0) : cond.pooled();
+        NDArray pooled = guided ? uncond.pooled().concat(cond.pooled(), 0) : cond.pooled();
         float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
         boolean textOnly = controls.stream().anyMatch(p -> p.mode() == ControlNetContext.TEXT_ONLY);
-        NDArray textContext = textOnly && context.getShape().get(1) > textEncoder.maxTokens()
-                ? context.get(new NDIndex(":, :{}", textEncoder.maxTokens())) : context;
+        NDArray textContext = textOnly && context.getShape().get(1) > text.maxTokens()
+                ? context.get(new NDIndex(":, :{}", text.maxTokens())) : context;
         List<PreparedControl> withContext = controls.stream()
                 .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? context : textContext)).toList();
         return new Conditioning(context, pooled, timeIds, guided, withContext);
+    }
+
+    /** What the subject layout needs of the text encoder, taken while it is open. */
+    private record TextLayout(int maxTokens, List<TextEncoder.TokenSpan> phraseSpans, int endOfText) {
+    }
+
+    /**
+     * @param tokens     [1, dummy + N·Q, D]: the learned dummy tokens, then each subject's resampled tokens in order
+     * @param perSubject Q, the resampler's tokens per subject
+     */
+    private record SubjectTokens(NDArray tokens, int perSubject) {
     }
 
     /**
@@ -259,34 +294,39 @@ public final class Pipeline {
         return ids;
     }
 
-    /** [1, dummy + N·Q, D]: the learned dummy tokens, then each subject's resampled tokens in order. */
-    private NDArray subjectTokens(NDManager gen, GenerationRequest request) {
+    /** The subjects' tokens; {@code phraseEmbeds} (the phrases' text embeddings) are closed here. */
+    private SubjectTokens subjectTokens(NDManager gen, GenerationRequest request, NDArray phraseEmbeds) {
         List<Subject> subjects = request.subjects();
         List<BufferedImage> pictures = new ArrayList<>();
-        List<String> phrases = new ArrayList<>();
         float[] boxes = new float[subjects.size() * 4];
         boolean[] drop = new boolean[subjects.size()];
         for (int i = 0; i < subjects.size(); i++) {
             Subject s = subjects.get(i);
             pictures.add(s.image());
-            phrases.add(s.phrase());
             System.arraycopy(s.box().toArray(), 0, boxes, i * 4, 4);
             drop[i] = s.dropGrounding();
         }
         try (NDManager scope = gen.newSubManager()) {
-            NDArray imageEmbeds = imageEncoder.encode(scope, pictures);
-            NDArray phraseEmbeds = textEncoder.encodePhrases(scope, phrases);
+            phraseEmbeds.attach(scope);
+            NDArray imageEmbeds;
+            try (OnDemand.Lease<ImageEncoder> lease = imageEncoder.lease()) {
+                imageEmbeds = lease.get().encode(scope, pictures);
+            }
             NDArray boxArray = castToCompute(scope.create(boxes, new Shape(subjects.size(), 4)));
-            NDArray tokens = resampler.resample(scope, imageEmbeds, phraseEmbeds, boxArray, drop);
-            long[] s = tokens.getShape().getShape();
-            NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
-            NDArray all = resampler.dummyTokens(scope).concat(flat, 1);
-            all.attach(gen);
-            return all;
+            try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
+                SubjectResampler r = lease.get();
+                NDArray tokens = r.resample(scope, imageEmbeds, phraseEmbeds, boxArray, drop);
+                long[] s = tokens.getShape().getShape();
+                NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
+                NDArray all = r.dummyTokens(scope).concat(flat, 1);
+                all.attach(gen);
+                return new SubjectTokens(all, r.tokensPerSubject());
+            }
         }
     }
 
-    private SubjectLayout layout(GenerationRequest request, boolean guided, int dummy) {
+    private SubjectLayout layout(GenerationRequest request, boolean guided, int dummy, int perSubject,
+            TextLayout text) {
         int n = request.numImages();
         int subjects = request.subjects().size();
         int rows = (guided ? 2 : 1) * n;
@@ -298,12 +338,9 @@ public final class Pipeline {
             }
         }
         boolean ownScales = request.subjects().stream().anyMatch(s -> s.scale().isPresent());
-        List<String> phrases = request.subjects().stream().map(Subject::phrase).toList();
-        int textTokens = textEncoder.maxTokens();
-        return new SubjectLayout(textTokens, dummy, resampler.tokensPerSubject(), boxes, request.imageScale(),
-                ownScales ? Optional.of(request.subjectScales()) : Optional.empty(),
-                textEncoder.locatePhrases(request.prompt(), phrases), textEncoder.endOfTextIndex(request.prompt()),
-                request.autoLayout());
+        return new SubjectLayout(text.maxTokens(), dummy, perSubject, boxes, request.imageScale(),
+                ownScales ? Optional.of(request.subjectScales()) : Optional.empty(), text.phraseSpans(),
+                text.endOfText(), request.autoLayout());
     }
 
     private NDArray step(NDManager gen, Scheduler.Run run, int i, float t, NDArray latents, Conditioning c,

@@ -3,6 +3,7 @@ package dev.montage.runtime.pipeline;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
@@ -78,6 +79,7 @@ public final class PipelineBuilder {
     private final Map<String, Conditioner> conditioners = new LinkedHashMap<>();
     private final Map<String, ConditionPreprocessor> preprocessors = new LinkedHashMap<>();
     private ControlNetContext controlNetContext = ControlNetContext.TEXT_ONLY;
+    private boolean releaseEncoders;
 
     public PipelineBuilder(MontageEngine engine, ComponentRegistry registry, ModelPaths paths) {
         this.engine = engine;
@@ -173,6 +175,18 @@ public final class PipelineBuilder {
         return this;
     }
 
+    /**
+     * Whether the text encoder, image encoder and resampler the builder creates are created anew for each
+     * generation and closed once it has encoded (default false: they are held for the pipeline's life). Releasing
+     * them keeps their weights from being resident beside the UNet's activations, one encoder at a time, at the
+     * cost of loading them for every generation; instances given with {@link #set(ComponentKind, Object)} are always
+     * held.
+     */
+    public PipelineBuilder releaseEncoders(boolean release) {
+        releaseEncoders = release;
+        return this;
+    }
+
     /** Builds a pipeline without image encoder and resampler: plain SDXL text-to-image. */
     public PipelineBuilder withoutSubjects() {
         subjects = false;
@@ -206,10 +220,10 @@ public final class PipelineBuilder {
         List<Object> created = new ArrayList<>();
         try {
             validate(context);
-            TextEncoder text = component(ComponentKind.TEXT_ENCODER, TextEncoder.class, context, created);
-            ImageEncoder image = subjects ? component(ComponentKind.IMAGE_ENCODER, ImageEncoder.class, context,
-                    created) : null;
-            SubjectResampler resampler = subjects ? component(ComponentKind.SUBJECT_RESAMPLER,
+            OnDemand<TextEncoder> text = encoder(ComponentKind.TEXT_ENCODER, TextEncoder.class, context, created);
+            OnDemand<ImageEncoder> image = subjects ? encoder(ComponentKind.IMAGE_ENCODER, ImageEncoder.class,
+                    context, created) : null;
+            OnDemand<SubjectResampler> resampler = subjects ? encoder(ComponentKind.SUBJECT_RESAMPLER,
                     SubjectResampler.class, context, created) : null;
             DenoisingModel unet = component(ComponentKind.DENOISING_MODEL, DenoisingModel.class, context, created);
             LatentDecoder vae = component(ComponentKind.LATENT_DECODER, LatentDecoder.class, context, created);
@@ -222,6 +236,7 @@ public final class PipelineBuilder {
             }
             unet.useAttentionProcessors(byLayer::get);
             Schedulers schedulers = schedulers(context);
+            created.add(schedulers);
             Map<String, String> description = new LinkedHashMap<>();
             paths.base().ifPresent(b -> description.put("model", b.toString()));
             ids.forEach((k, v) -> description.put("component." + k.name().toLowerCase(Locale.ROOT),
@@ -386,6 +401,20 @@ public final class PipelineBuilder {
         T c = registry.factory(kind, ids.get(kind), type).create(contextFor(kind, context));
         created.add(c);
         return c;
+    }
+
+    /** An encoder slot: held, or created per use when encoders are released and the builder creates it. */
+    private <T> OnDemand<T> encoder(ComponentKind kind, Class<T> type, FolderComponentContext context,
+            List<Object> created) {
+        if (!releaseEncoders || instances.containsKey(kind)) {
+            return OnDemand.held(component(kind, type, context, created));
+        }
+        // the factory is looked up now, so that a missing id fails the build rather than the first generation
+        ComponentFactory<T> factory = registry.factory(kind, ids.get(kind), type);
+        ComponentContext own = contextFor(kind, context);
+        OnDemand<T> onDemand = OnDemand.released(() -> factory.create(own));
+        created.add(onDemand);
+        return onDemand;
     }
 
     private ComponentContext contextFor(ComponentKind kind, FolderComponentContext context) {

@@ -11,9 +11,10 @@ import java.util.function.Supplier;
 /**
  * The schedulers a pipeline can run, by id: instances given to the builder, and registered ones that are created
  * the first time a request names them, so that a plugin scheduler that cannot be created fails only the requests
- * that use it. Safe to use from several generations at once; each scheduler is created once.
+ * that use it. Safe to use from several generations at once; each scheduler is created once. Closing releases the
+ * created ones that hold resources ({@link AutoCloseable}); the instances given belong to their owner.
  */
-public final class Schedulers {
+public final class Schedulers implements AutoCloseable {
 
     /**
      * How to create a registered scheduler.
@@ -26,6 +27,7 @@ public final class Schedulers {
 
     private final Map<String, Lazy> lazy;
     private final Map<String, Scheduler> created = new ConcurrentHashMap<>();
+    private final Set<String> given;
 
     /**
      * @param instances schedulers that exist already, by id
@@ -33,6 +35,7 @@ public final class Schedulers {
      */
     public Schedulers(Map<String, Scheduler> instances, Map<String, Lazy> lazy) {
         this.lazy = Map.copyOf(lazy);
+        this.given = Set.copyOf(instances.keySet());
         created.putAll(instances);
     }
 
@@ -78,5 +81,18 @@ public final class Schedulers {
             throw new IllegalStateException("scheduler '" + id + "' from plugin " + entry.source()
                     + " could not be created: " + e, e);
         }
+    }
+
+    @Override
+    public void close() {
+        created.forEach((id, scheduler) -> {
+            if (!given.contains(id) && scheduler instanceof AutoCloseable closeable) {
+                try {
+                    closeable.close();
+                } catch (Exception e) {
+                    // releasing a plugin's resources; nothing to recover, keep releasing the rest
+                }
+            }
+        });
     }
 }

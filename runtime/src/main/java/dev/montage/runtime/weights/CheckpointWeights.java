@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
+import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
@@ -25,6 +26,10 @@ import java.util.TreeSet;
  * never writes into weights.
  */
 public final class CheckpointWeights implements ModelWeights {
+    private static final int MIN_STAGING_BYTES = 64 << 20;
+    /** Stored bytes on their way to a converted array; one for the process, grown to the largest tensor read. */
+    private static ByteBuffer staging;
+
     private final TensorSource source;
     private final String prefix;
     private final Set<String> names;
@@ -70,7 +75,30 @@ public final class CheckpointWeights implements ModelWeights {
 
     @Override
     public NDArray get(String name, NDManager manager) {
-        return toArray(source.tensor(fullName(name)), manager);
+        String full = fullName(name);
+        TensorInfo info = source.info(full);
+        if (!converted(info.dtype())) {
+            return toArray(source.tensor(full), manager);
+        }
+        // the stored values are copied by the conversion anyway: read them through one reused buffer instead of
+        // mapping the file, whose pages would otherwise stay resident next to the converted copy until a GC
+        synchronized (CheckpointWeights.class) {
+            long bytes = RawTensor.numel(info.shape()) * info.dtype().byteSize();
+            if (staging == null || staging.capacity() < bytes) {
+                staging = ByteBuffer.allocateDirect(Math.toIntExact(Math.max(bytes, MIN_STAGING_BYTES)));
+            }
+            return toArray(source.read(full, staging.clear()), manager);
+        }
+    }
+
+    /** Whether a tensor stored as {@code stored} becomes a new array in the compute dtype (not a view of its bytes). */
+    private boolean converted(TensorDType stored) {
+        return switch (stored) {
+            case F64, BF16 -> true;
+            case F32 -> dtype != ComputeDType.FLOAT32;
+            case F16 -> dtype != ComputeDType.FLOAT16;
+            default -> false;
+        };
     }
 
     @Override

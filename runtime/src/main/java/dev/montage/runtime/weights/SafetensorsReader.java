@@ -149,6 +149,28 @@ public final class SafetensorsReader implements TensorSource {
         return new RawTensor(name, info.dtype(), info.shape(), data);
     }
 
+    /** Reads the bytes with {@link FileChannel#read}, so that no page of the file stays mapped. */
+    @Override
+    public RawTensor read(String name, ByteBuffer buffer) {
+        Entry entry = entry(name);
+        long length = entry.end() - entry.begin();
+        if (length > buffer.remaining()) {
+            throw new IllegalArgumentException("tensor '" + name + "' of " + path + " is " + length
+                    + " bytes, the buffer has room for " + buffer.remaining());
+        }
+        if (!channel.isOpen()) {
+            throw new IllegalStateException("safetensors file " + path + " is closed");
+        }
+        ByteBuffer into = buffer.slice(buffer.position(), (int) length);
+        try {
+            readFully(dataStart + entry.begin(), into);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read tensor '" + name + "' of " + path, e);
+        }
+        TensorInfo info = entry.info();
+        return new RawTensor(name, info.dtype(), info.shape(), into);
+    }
+
     /** Closes the file; tensors already returned stay readable (see {@link TensorSource#close()}). */
     @Override
     public void close() {
@@ -173,13 +195,19 @@ public final class SafetensorsReader implements TensorSource {
     }
 
     private ByteBuffer readFully(long position, int length) throws IOException {
-        ByteBuffer buffer = ByteBuffer.allocate(length);
+        return readFully(position, ByteBuffer.allocate(length));
+    }
+
+    /** Fills {@code buffer} from its position to its limit with the file's bytes from {@code position}; flipped. */
+    private ByteBuffer readFully(long position, ByteBuffer buffer) throws IOException {
+        int start = buffer.position();
         while (buffer.hasRemaining()) {
-            if (channel.read(buffer, position + buffer.position()) < 0) {
-                throw new EOFException(path + ": unexpected end of file at byte " + (position + buffer.position()));
+            if (channel.read(buffer, position + buffer.position() - start) < 0) {
+                throw new EOFException(path + ": unexpected end of file at byte "
+                        + (position + buffer.position() - start));
             }
         }
-        return buffer.flip();
+        return buffer.flip().position(start);
     }
 
     private JsonNode parseHeader(ByteBuffer bytes) {

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,6 +122,11 @@ public final class ShardedCheckpoint implements TensorSource {
     @Override
     public RawTensor tensor(String name) {
         return shard(name).tensor(name);
+    }
+
+    @Override
+    public RawTensor read(String name, ByteBuffer buffer) {
+        return shard(name).read(name, buffer);
     }
 
     /**

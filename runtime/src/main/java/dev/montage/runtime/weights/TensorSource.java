@@ -1,6 +1,7 @@
 package dev.montage.runtime.weights;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
@@ -53,6 +54,28 @@ public interface TensorSource extends AutoCloseable {
      *     the tensor is too large to be viewed as one buffer (over 2 GiB)
      */
     RawTensor tensor(String name);
+
+    /**
+     * A tensor with its bytes copied into {@code buffer} (from its position; the returned tensor views that part of
+     * it), for a consumer that converts them at once. Unlike {@link #tensor(String)}, a source may then leave no
+     * page of its file mapped, so that converted weights are not resident twice; this default copies the view and
+     * drops the view's pages from resident memory ({@code madvise}).
+     *
+     * @throws IllegalArgumentException when the buffer has no room for the tensor
+     * @throws WeightFormatException as {@link #tensor(String)}
+     */
+    default RawTensor read(String name, ByteBuffer buffer) {
+        RawTensor t = tensor(name);
+        ByteBuffer data = t.data();
+        if (data.remaining() > buffer.remaining()) {
+            throw new IllegalArgumentException("tensor '" + name + "' of " + path() + " is " + data.remaining()
+                    + " bytes, the buffer has room for " + buffer.remaining());
+        }
+        ByteBuffer into = buffer.slice(buffer.position(), data.remaining());
+        into.duplicate().put(data.duplicate());
+        MappedPages.drop(data);
+        return new RawTensor(name, t.dtype(), t.shape(), into);
+    }
 
     /** The free-form string metadata of the checkpoint (empty when it has none). */
     Map<String, String> metadata();

@@ -96,7 +96,7 @@ class ProfileProblemsTest {
         String bad = file("keys.yaml", "engine:\n  steps: 3\nservre: {}\n");
         assertEquals(List.of(
                 new ProfileProblem(bad + ":3", "servre", "unknown key; did you mean server? (expected the sections "
-                        + "engine, models, components, defaults, server, options)"),
+                        + "engine, models, components, defaults, server, options, pipeline)"),
                 new ProfileProblem(bad + ":2", "engine.steps", "unknown key; did you mean defaults.steps? (expected "
                         + "the keys of engine: device, dtype, threads, interop_threads)")),
                 problems(resolver(), bad));
@@ -138,7 +138,7 @@ class ProfileProblemsTest {
                 only(problems(resolver(), twice)));
         String list = file("list.json", "[1, 2]");
         assertEquals(new ProfileProblem(list + ":1", "", "a profile is a mapping of sections (engine, models, "
-                + "components, defaults, server, options), got a list"), only(problems(resolver(), list)));
+                + "components, defaults, server, options, pipeline), got a list"), only(problems(resolver(), list)));
     }
 
     @Test

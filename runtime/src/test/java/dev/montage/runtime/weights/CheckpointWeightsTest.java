@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
@@ -13,9 +14,16 @@ import ai.djl.ndarray.types.DataType;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.runtime.testing.Golden;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class CheckpointWeightsTest {
     private static final String TOKEN_EMBEDDING = "text_model.embeddings.token_embedding.weight";
@@ -35,6 +43,64 @@ class CheckpointWeightsTest {
             assertEquals(Device.cpu(), e.getDevice());
             assertArrayEquals(raw.tensor(TOKEN_EMBEDDING).toFloatArray(), e.toFloatArray());
         }
+    }
+
+    @Test
+    void convertedTensorsAreReadWithoutMappingTheFile(@TempDir Path dir) throws Exception {
+        Path maps = Path.of("/proc/self/maps");
+        assumeTrue(Files.isReadable(maps), "needs /proc/self/maps to see the mappings");
+        float[] a = {1.5f, -2f, 0.25f, 3f};
+        float[] b = {7f, 8f, -9f, 10f, 11f, 12f};
+        Path file = dir.resolve("weights.safetensors");
+        new SafetensorsWriter().add("a", TensorDType.F16, new long[] {2, 2}, halves(a))
+                .add("b", TensorDType.F16, new long[] {6}, halves(b))
+                .add("c", TensorDType.F32, new long[] {2}, ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN)
+                        .putFloat(4f).putFloat(5f).flip())
+                .write(file);
+        try (SafetensorsReader source = SafetensorsReader.open(file);
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            ModelWeights weights = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32, null);
+            NDArray first = weights.get("a", manager);
+            // read through the buffer "a" went through: "a" must be a copy by now
+            NDArray second = weights.get("b", manager);
+            assertArrayEquals(a, first.toFloatArray());
+            assertArrayEquals(b, second.toFloatArray());
+            assertFalse(isMapped(maps, file), "the converted F16 tensors left the file mapped");
+            // F32 in F32 compute is a view of the mapped file, which shows that the check above can fail
+            assertArrayEquals(new float[] {4f, 5f}, weights.get("c", manager).toFloatArray());
+            assertTrue(isMapped(maps, file));
+        }
+    }
+
+    @Test
+    void convertedTorchCheckpointTensorsStayReadableAfterTheirPagesAreDropped(@TempDir Path dir) throws Exception {
+        // several pages of F16, so that MappedPages has whole pages to drop
+        float[] values = new float[20_000];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = (i % 2048) - 1024;
+        }
+        Path file = dir.resolve("adapter.bin");
+        TorchCheckpointWriter.write(file, Map.of("w", new RawTensor("w", TensorDType.F16,
+                new long[] {values.length}, halves(values))));
+        try (TorchCheckpointSource source = TorchCheckpointSource.open(file);
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            ModelWeights weights = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32, null);
+            assertArrayEquals(values, weights.get("w", manager).toFloatArray());
+            // the second read faults the dropped pages in again from the file
+            assertArrayEquals(values, weights.get("w", manager).toFloatArray());
+        }
+    }
+
+    private static ByteBuffer halves(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putShort(HalfFloats.fromFloat(v));
+        }
+        return b.flip();
+    }
+
+    private static boolean isMapped(Path maps, Path file) throws IOException {
+        return Files.readString(maps).contains(file.toRealPath().toString());
     }
 
     @Test

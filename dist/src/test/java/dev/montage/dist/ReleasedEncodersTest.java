@@ -1,0 +1,129 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.Box;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.runtime.pipeline.AssembledPipeline;
+import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.TensorDType;
+import java.awt.Color;
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Proxy;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@link PipelineBuilder#releaseEncoders(boolean)}: the encoders are created for each generation, closed before
+ * denoising starts, and the pixels are those of a pipeline that holds them.
+ */
+class ReleasedEncodersTest {
+    private static final List<ComponentKind> ENCODERS = List.of(ComponentKind.TEXT_ENCODER,
+            ComponentKind.IMAGE_ENCODER, ComponentKind.SUBJECT_RESAMPLER);
+
+    @TempDir
+    Path dir;
+
+    /** Creations and closes of the components a counting factory made. */
+    private record Counts(AtomicInteger created, AtomicInteger closed) {
+        int open() {
+            return created.get() - closed.get();
+        }
+    }
+
+    @Test
+    void encodersAreClosedAfterEncodingAndCreatedAgainWithTheSamePixels() throws Exception {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
+        RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry);
+        Map<ComponentKind, Counts> counts = new EnumMap<>(ComponentKind.class);
+        PipelineBuilder released = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
+                .releaseEncoders(true);
+        for (ComponentKind kind : ENCODERS) {
+            Counts c = new Counts(new AtomicInteger(), new AtomicInteger());
+            counts.put(kind, c);
+            registry.register(counting(kind, registry.factory(kind, PipelineBuilder.DEFAULT_IDS.get(kind),
+                    Object.class), c), "test");
+            released.set(kind, "counting");
+        }
+        GenerationRequest request = request();
+        List<int[]> pixels = new ArrayList<>();
+        try (AssembledPipeline held = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir)).build();
+                AssembledPipeline pipeline = released.build()) {
+            counts.values().forEach(c -> assertEquals(0, c.created().get(), "nothing is loaded before a generation"));
+            for (int generation = 1; generation <= 2; generation++) {
+                List<Integer> openDuringSteps = new ArrayList<>();
+                ProgressListener listener = (step, total, elapsed) -> openDuringSteps.add(
+                        counts.values().stream().mapToInt(Counts::open).sum());
+                pixels.add(PipelineBehaviourTest.pixels(pipeline.pipeline().generate(request, listener).images().get(0)));
+                assertTrue(openDuringSteps.stream().allMatch(o -> o == 0), "encoders open while denoising: "
+                        + openDuringSteps);
+                for (ComponentKind kind : ENCODERS) {
+                    assertEquals(generation, counts.get(kind).created().get(), kind + " creations");
+                    assertEquals(generation, counts.get(kind).closed().get(), kind + " closes");
+                }
+            }
+            int[] reference = PipelineBehaviourTest.pixels(held.pipeline().generate(request, ProgressListener.NONE).images().get(0));
+            assertArrayEquals(reference, pixels.get(0));
+            assertArrayEquals(reference, pixels.get(1));
+        }
+    }
+
+    /** A factory that makes what {@code real} makes, counting creations and closes. */
+    private static ComponentFactory<Object> counting(ComponentKind kind, ComponentFactory<Object> real, Counts c) {
+        return new ComponentFactory<>() {
+            @Override
+            public ComponentKind kind() {
+                return kind;
+            }
+
+            @Override
+            public String id() {
+                return "counting";
+            }
+
+            @Override
+            public Object create(ComponentContext context) {
+                Object component = real.create(context);
+                c.created().incrementAndGet();
+                return Proxy.newProxyInstance(ReleasedEncodersTest.class.getClassLoader(),
+                        new Class<?>[] {kind.type(), AutoCloseable.class}, (proxy, method, args) -> {
+                            if (method.getName().equals("close") && method.getParameterCount() == 0) {
+                                c.closed().incrementAndGet();
+                                if (component instanceof AutoCloseable closeable) {
+                                    closeable.close();
+                                }
+                                return null;
+                            }
+                            try {
+                                return method.invoke(component, args);
+                            } catch (InvocationTargetException e) {
+                                throw e.getCause();
+                            }
+                        });
+            }
+        };
+    }
+
+    private static GenerationRequest request() {
+        GenerationRequest.Builder b = GenerationRequest.builder("a dog and a cat").size(64, 64).steps(2).seed(3);
+        b.subject(Subject.of(PipelineBehaviourTest.picture(Color.RED), "dog.png", "dog", new Box(0.0, 0.2, 0.5, 0.8)));
+        b.subject(Subject.of(PipelineBehaviourTest.picture(Color.BLUE), "cat.png", "cat", new Box(0.5, 0.2, 1.0, 0.8)));
+        return b.build();
+    }
+}
