@@ -23,7 +23,9 @@ import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
@@ -166,16 +168,32 @@ class DistributionIT {
                 + "bundle.*"), extra.out());
     }
 
+    /**
+     * The sample third-party plugin in use: its scheduler runs the generation and its luminance condition prepares
+     * the control image fed to a (random) ControlNet, once as an OSGi bundle and once as a PF4J zip.
+     */
     @ParameterizedTest
     @ValueSource(strings = {PluginSourcesIT.SAMPLE_BUNDLE, PluginSourcesIT.SAMPLE_PF4J})
-    void generateUsesTheSamplePluginsSchedulerAndNamesTheBrokenPlugin(String sample) throws Exception {
-        Run run = montage("generate", "-p", "a ball", "--width", "64", "--height", "64", "--steps", "2",
-                "--scheduler", "sample-euler-exponential", "-o", tmp.resolve("images").toString(),
-                "--plugins", samplePlugins(sample).toString());
+    void generateUsesTheSamplePluginsSchedulerAndConditionAndNamesTheBrokenPlugin(String sample) throws Exception {
+        Path model = tmp.resolve("model");
+        assertEquals(0, montage("make-random-model", "--config", "tiny", "--out", model.toString()).code());
+        Path controls = tmp.resolve("controls");
+        Run run = montage("generate", "--model", model.toString(), "-p", "a ball", "--width", "64", "--height", "64",
+                "--steps", "2", "--scheduler", "sample-euler-exponential", "-o", tmp.resolve("images").toString(),
+                "--control", "type=luminance,image=" + PluginSourcesIT.DISTRIBUTION.resolve("examples/ball.png")
+                        + ",model=" + model.resolve("controlnet"),
+                "--save-control-images", controls.toString(), "--plugins", samplePlugins(sample).toString());
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("montage: plugin broken.jar ("), run.err());
         try (var png = Files.newInputStream(Path.of(run.out().trim()))) {
-            assertEquals("sample-euler-exponential", PngFiles.readParameters(png).get("scheduler"));
+            Map<String, String> parameters = PngFiles.readParameters(png);
+            assertEquals("sample-euler-exponential", parameters.get("scheduler"));
+            assertEquals(model.resolve("controlnet").toString(), parameters.get("controlnet.luminance"));
         }
+        BufferedImage luminance = ImageIO.read(controls.resolve("control-00-luminance.png").toFile());
+        int[] rgb = pixels(luminance);
+        assertTrue(Arrays.stream(rgb).allMatch(p -> (p & 0xFF) == ((p >> 8) & 0xFF) && (p & 0xFF) == ((p >> 16) & 0xFF)),
+                "the luminance condition gives gray pixels");
+        assertTrue(Arrays.stream(rgb).map(p -> p & 0xFF).distinct().count() > 8, "the ball's shading survives");
     }
 }
