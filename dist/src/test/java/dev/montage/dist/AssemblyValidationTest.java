@@ -17,8 +17,6 @@ import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -206,14 +204,12 @@ class AssemblyValidationTest {
         assertTrue(e.getMessage().startsWith("the pipeline's components do not fit together")
                 && e.getMessage().contains(expected), e.getMessage());
 
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Montage.run(Map.of(), new PrintWriter(out, true), new PrintWriter(err, true), "generate",
-                "--model", folder.toString(), "-p", "a dog", "--out", dir.resolve("images").toString());
-        System.out.println(err);
-        assertEquals(2, code, err::toString);
-        assertTrue(err.toString().startsWith("montage: the pipeline's components do not fit together")
-                && err.toString().contains(expected), err.toString());
-        assertEquals("", out.toString());
+        CommandRun run = CommandRun.montage("generate", "--model", folder.toString(), "-p", "a dog", "--out",
+                dir.resolve("images").toString());
+        System.out.println(run.err());
+        assertEquals(2, run.code(), run.err());
+        assertTrue(run.err().startsWith("montage: the pipeline's components do not fit together")
+                && run.err().contains(expected), run.err());
+        assertEquals("", run.out());
     }
 }

@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import static dev.montage.dist.CommandRun.montage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -9,8 +10,6 @@ import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.TensorDType;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -30,25 +29,11 @@ class CommandLineConfigurationTest {
     private static Path model;
 
     /** What one run printed and returned. */
-    private record Run(int code, String out, String err) {
-    }
-
     @BeforeAll
     static void writeModel() throws IOException {
         model = dir.resolve("model");
         RandomModel.write(model, "tiny", TensorDType.F32, 5,
                 ComponentRegistry.fromClasspath(CommandLineConfigurationTest.class.getClassLoader()));
-    }
-
-    private static Run montage(Map<String, String> environment, String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Montage.run(environment, new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
-    private static Run montage(String... args) {
-        return montage(Map.of(), args);
     }
 
     private static String profile(String name, String text) throws IOException {
@@ -57,7 +42,7 @@ class CommandLineConfigurationTest {
 
     /** Checks the profile and expects exit code 2 with exactly this problem line. */
     private static void rejected(String problem, String... args) {
-        Run run = montage(args);
+        CommandRun run = montage(args);
         assertEquals(2, run.code(), run::toString);
         assertTrue(run.err().startsWith("montage: profile "), run.err());
         assertTrue(run.err().contains("\n  " + problem + "\n"), run.err());
@@ -66,7 +51,7 @@ class CommandLineConfigurationTest {
 
     @Test
     void checkPrintsTheResolvedProfileWithItsSources() {
-        Run run = montage(Map.of("MONTAGE_ENGINE_THREADS", "3"), "profile", "check", "--profile", "tiny",
+        CommandRun run = montage(Map.of("MONTAGE_ENGINE_THREADS", "3"), "profile", "check", "--profile", "tiny",
                 "--model", model.toString(), "--set", "defaults.steps=7");
         assertEquals(0, run.code(), run::toString);
         assertTrue(run.out().startsWith("# profile: tiny\n"), run.out());
@@ -78,7 +63,7 @@ class CommandLineConfigurationTest {
         assertTrue(run.out().contains("# command line --model"), run.out());
         assertTrue(run.out().contains("  steps: 7 "), run.out());
         assertTrue(run.out().endsWith("profile OK\n"), run.out());
-        Run embedded = montage(Map.of("MONTAGE_PROFILE", "cpu"), "profile", "check");
+        CommandRun embedded = montage(Map.of("MONTAGE_PROFILE", "cpu"), "profile", "check");
         assertEquals(0, embedded.code(), embedded::toString);
         assertTrue(embedded.out().startsWith("# profile: cpu\n"), embedded.out());
         assertTrue(embedded.out().contains("# no model paths: montage generate uses the embedded default model"));
@@ -113,7 +98,7 @@ class CommandLineConfigurationTest {
         RandomModel.write(broken, "tiny", TensorDType.F32, 5,
                 ComponentRegistry.fromClasspath(getClass().getClassLoader()));
         Files.delete(broken.resolve("vae/diffusion_pytorch_model.safetensors"));
-        Run run = montage("profile", "check", "--model", broken.toString());
+        CommandRun run = montage("profile", "check", "--model", broken.toString());
         assertEquals(2, run.code(), run::toString);
         assertTrue(run.err().contains("\n  command line --model: models.base: no weights in "
                 + broken.resolve("vae") + ": looked for diffusion_pytorch_model.safetensors"), run.err());
@@ -140,7 +125,7 @@ class CommandLineConfigurationTest {
         rejected("tiyn: unknown profile 'tiyn'; did you mean tiny? (expected a profile file such as my-models.yaml, "
                 + "or one of the shipped profiles cpu, cuda-fp16, server, tiny)", "profile", "check", "--profile",
                 "tiyn");
-        Run run = montage(Map.of("MONTAGE_DEFAULTS_STEP", "4"), "profile", "check");
+        CommandRun run = montage(Map.of("MONTAGE_DEFAULTS_STEP", "4"), "profile", "check");
         assertEquals(2, run.code());
         assertTrue(run.err().contains("environment variable MONTAGE_DEFAULTS_STEP: defaults.step: unknown key; did "
                 + "you mean MONTAGE_DEFAULTS_STEPS?"), run.err());
@@ -149,12 +134,12 @@ class CommandLineConfigurationTest {
     @Test
     void generateRejectsABadConfigurationBeforeLoadingAnything() throws IOException {
         String p = profile("gen.yaml", "defaults:\n  scheduler: eulerr\n");
-        Run run = montage("generate", "--profile", p, "-p", "a dog", "--out", dir.resolve("never").toString());
+        CommandRun run = montage("generate", "--profile", p, "-p", "a dog", "--out", dir.resolve("never").toString());
         assertEquals(2, run.code(), run::toString);
         assertTrue(run.err().contains(p + ":2: defaults.scheduler: no installed plugin provides the scheduler "
                 + "'eulerr'; did you mean euler?"), run.err());
         assertFalse(Files.exists(dir.resolve("never")));
-        Run flag = montage("generate", "--model", model.toString(), "--width", "100", "-p", "a dog");
+        CommandRun flag = montage("generate", "--model", model.toString(), "--width", "100", "-p", "a dog");
         assertEquals(2, flag.code(), flag::toString);
         assertTrue(flag.err().contains("command line --width: defaults.width: must be a positive multiple of 8, got "
                 + "100"), flag.err());
@@ -163,12 +148,12 @@ class CommandLineConfigurationTest {
     @Test
     void generateTakesTheProfilesDefaultsAndFlagsOverrideThem() throws IOException {
         Path out = dir.resolve("out");
-        Run run = montage("generate", "--profile", "tiny", "--model", model.toString(), "--steps", "2", "-p", "a dog",
+        CommandRun run = montage("generate", "--profile", "tiny", "--model", model.toString(), "--steps", "2", "-p", "a dog",
                 "--out", out.toString());
         assertEquals(0, run.code(), run::toString);
         BufferedImage image = ImageIO.read(out.resolve("montage-0-00.png").toFile());
         assertEquals(256, image.getWidth());
-        Run smaller = montage("generate", "--profile", "tiny", "--model", model.toString(), "--steps", "2",
+        CommandRun smaller = montage("generate", "--profile", "tiny", "--model", model.toString(), "--steps", "2",
                 "--width", "64", "--height", "32", "--seed", "1", "-p", "a dog", "--out", out.toString());
         assertEquals(0, smaller.code(), smaller::toString);
         BufferedImage flagged = ImageIO.read(out.resolve("montage-1-00.png").toFile());
@@ -179,7 +164,7 @@ class CommandLineConfigurationTest {
     @Test
     void makeRandomModelWritesAModelAProfileCanUse() throws IOException {
         Path written = dir.resolve("random-f16");
-        Run run = montage("make-random-model", "--config", "tiny", "--dtype", "f16", "--out", written.toString());
+        CommandRun run = montage("make-random-model", "--config", "tiny", "--dtype", "f16", "--out", written.toString());
         assertEquals(0, run.code(), run::toString);
         assertEquals(written + "\n", run.out());
         assertTrue(run.err().contains("RANDOM f16 weights"), run.err());
@@ -187,19 +172,19 @@ class CommandLineConfigurationTest {
         try (SafetensorsReader unet = SafetensorsReader.open(written.resolve("unet/diffusion_pytorch_model.safetensors"))) {
             assertEquals(TensorDType.F16, unet.tensor(unet.names().iterator().next()).dtype());
         }
-        Run check = montage("profile", "check", "--model", written.toString(), "--set", "models.variant=fp16");
+        CommandRun check = montage("profile", "check", "--model", written.toString(), "--set", "models.variant=fp16");
         assertEquals(0, check.code(), check::toString);
         // writing again over a random model is fine; over anything else it is refused
         assertEquals(0, montage("make-random-model", "--out", written.toString()).code());
         Files.createDirectories(dir.resolve("notes"));
         Files.writeString(dir.resolve("notes/keep.txt"), "mine");
-        Run refused = montage("make-random-model", "--out", dir.resolve("notes").toString());
+        CommandRun refused = montage("make-random-model", "--out", dir.resolve("notes").toString());
         assertEquals(2, refused.code());
         assertEquals("montage: --out " + dir.resolve("notes") + " is not empty and holds no random model; expected a "
                 + "new or empty folder (so that no real model is overwritten)\n", refused.err());
-        Run badDtype = montage("make-random-model", "--dtype", "f8", "--out", dir.resolve("x").toString());
+        CommandRun badDtype = montage("make-random-model", "--dtype", "f8", "--out", dir.resolve("x").toString());
         assertEquals("montage: --dtype: weights dtype 'f8' is not one of f32, f16, bf16\n", badDtype.err());
-        Run badConfig = montage("make-random-model", "--config", "huge", "--out", dir.resolve("x").toString());
+        CommandRun badConfig = montage("make-random-model", "--config", "huge", "--out", dir.resolve("x").toString());
         assertEquals("montage: --config 'huge' is not one of tiny, sdxl\n", badConfig.err());
         assertEquals(2, badConfig.code());
     }

@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import static dev.montage.dist.CommandRun.montage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -12,11 +13,8 @@ import dev.montage.runtime.registry.fixture.ThrowingActivator;
 import dev.montage.runtime.testing.PluginJars;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -32,17 +30,6 @@ class PluginProblemsCommandTest {
     @TempDir
     Path plugins;
 
-    /** What one run printed and returned. */
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run montage(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Montage.run(Map.of(), new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(code, out.toString(), err.toString());
-    }
-
     /**
      * Lists the folder and asks a generation for the scheduler {@code id}: both name the problem and fail.
      *
@@ -50,11 +37,11 @@ class PluginProblemsCommandTest {
      * @param warned what {@code montage generate} prints about it at startup
      */
     private void rejected(String id, String listed, String warned) {
-        Run list = montage("plugins", "--plugins", plugins.toString());
+        CommandRun list = montage("plugins", "--plugins", plugins.toString());
         assertEquals(1, list.code(), list::toString);
         assertTrue(list.out().contains(listed), list.out());
 
-        Run generate = montage("generate", "--plugins", plugins.toString(), "--scheduler", id, "-p", "a dog",
+        CommandRun generate = montage("generate", "--plugins", plugins.toString(), "--scheduler", id, "-p", "a dog",
                 "--out", plugins.resolve("never").toString());
         assertEquals(2, generate.code(), generate::toString);
         assertTrue(generate.err().contains(warned), generate.err());
@@ -87,7 +74,7 @@ class PluginProblemsCommandTest {
         PluginJars.bundle("test.first", API).factories(FixtureFactory.class).writeJar(plugins.resolve("1-first.jar"));
         PluginJars.bundle("test.second", API).factories(OtherFixtureFactory.class, FixtureFactory.class)
                 .writeJar(plugins.resolve("2-second.jar"));
-        Run list = montage("plugins", "--plugins", plugins.toString());
+        CommandRun list = montage("plugins", "--plugins", plugins.toString());
         assertEquals(1, list.code(), list::toString);
         assertTrue(list.out().matches("(?s).*\nscheduler +fixture +osgi:test\\.second +refused: duplicate scheduler "
                 + "'fixture': from osgi:test\\.first .*"), list.out());
@@ -122,7 +109,7 @@ class PluginProblemsCommandTest {
                 .writeJar(plugins.resolve("old.jar"));
         PluginJars.bundle("test.unresolved", API + ",com.example.missing").factories(OtherFixtureFactory.class)
                 .writeJar(plugins.resolve("unresolved.jar"));
-        Run run = montage("generate", "--plugins", plugins.toString(), "--model", model.toString(), "-p", "a dog",
+        CommandRun run = montage("generate", "--plugins", plugins.toString(), "--model", model.toString(), "-p", "a dog",
                 "--width", "64", "--height", "64", "--steps", "2", "--out", plugins.resolve("images").toString());
         assertEquals(0, run.code(), run::toString);
         assertTrue(run.err().contains("montage: plugin osgi:test.old: scheduler 'old-api' refused: "), run.err());

@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import static dev.montage.dist.CommandRun.montage;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -10,7 +11,6 @@ import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -29,16 +29,6 @@ import org.junit.jupiter.api.io.TempDir;
 class ServeAndSubmitTest {
     @TempDir
     Path dir;
-
-    private record Run(int code, String out, String err) {
-    }
-
-    private static Run montage(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Montage.run(Map.of(), new PrintWriter(out, true), new PrintWriter(err, true), args);
-        return new Run(code, out.toString(), err.toString());
-    }
 
     @Test
     void serverSettingsComeFromTheProfileThenTheEnvironmentThenTheFlags() throws IOException {
@@ -84,7 +74,7 @@ class ServeAndSubmitTest {
     @Test
     void aBadProfileOrMissingWeightsStopTheStartWithTheNamedProblem() throws IOException {
         Path bad = Files.writeString(dir.resolve("bad.yaml"), "server:\n  queue_sise: 3\n  port: eighty\n");
-        Run typo = montage("serve", "--profile", "server," + bad);
+        CommandRun typo = montage("serve", "--profile", "server," + bad);
         assertEquals(2, typo.code());
         assertTrue(typo.err().contains(bad + ":2: server.queue_sise: unknown key; did you mean server.queue_size?"),
                 typo.err());
@@ -92,7 +82,7 @@ class ServeAndSubmitTest {
 
         Path missing = Files.writeString(dir.resolve("missing.yaml"), "models:\n  base: %s\n  controlnets:\n"
                 .formatted(TinyModel.folder()) + "    canny: " + dir.resolve("no-controlnet") + "\n");
-        Run weights = montage("serve", "--profile", missing.toString(), "--port", "0");
+        CommandRun weights = montage("serve", "--profile", missing.toString(), "--port", "0");
         assertEquals(2, weights.code());
         assertTrue(weights.err().contains(missing + ":4: models.controlnets.canny: " + dir.resolve("no-controlnet")
                 + " does not exist"), weights.err());
@@ -101,16 +91,16 @@ class ServeAndSubmitTest {
 
     @Test
     void serveStopsAtStartWithTheNamedProblem() {
-        Run missing = montage("serve", "--model", dir.resolve("nowhere").toString(), "--port", "0");
+        CommandRun missing = montage("serve", "--model", dir.resolve("nowhere").toString(), "--port", "0");
         assertEquals(2, missing.code());
         assertTrue(missing.err().contains("command line --model: models.base: " + dir.resolve("nowhere")
                 + " does not exist"), missing.err());
-        Run bad = montage("serve", "--queue-size", "0", "--concurrency", "0", "--port", "0");
+        CommandRun bad = montage("serve", "--queue-size", "0", "--concurrency", "0", "--port", "0");
         assertEquals(2, bad.code());
         assertTrue(bad.err().contains("command line --queue-size: server.queue_size: expected 1 or more")
                 && bad.err().contains("command line --concurrency: server.concurrency: expected 1 or more"),
                 bad.err());
-        Run broken = montage("serve", "--model", dir.toString(), "--port", "0", "--device", "cpu", "-o",
+        CommandRun broken = montage("serve", "--model", dir.toString(), "--port", "0", "--device", "cpu", "-o",
                 dir.resolve("out").toString());
         assertEquals(2, broken.code());
         assertTrue(broken.err().startsWith("montage: "), broken.err());
@@ -131,7 +121,7 @@ class ServeAndSubmitTest {
             Path picture = dir.resolve("dog.png");
             ImageIO.write(oval(), "png", picture.toFile());
             Path images = dir.resolve("images");
-            Run ok = montage("submit", "--server", url, "-p", "a dog on grass", "-s",
+            CommandRun ok = montage("submit", "--server", url, "-p", "a dog on grass", "-s",
                     "image=" + picture + ",phrase=dog,box=0.1,0.2,0.6,0.9,scale=0.7", "--width", "64", "--height", "64",
                     "--steps", "3", "--seed", "4", "-o", images.toString());
             assertEquals(0, ok.code(), ok.err());
@@ -141,7 +131,7 @@ class ServeAndSubmitTest {
             assertTrue(ok.err().contains("queued at position 1"), ok.err());
             assertTrue(ok.err().contains("3/3"), "progress is shown: " + ok.err());
 
-            Run invalid = montage("submit", "--server", url, "-p", "a dog", "--width", "65", "--steps", "0");
+            CommandRun invalid = montage("submit", "--server", url, "-p", "a dog", "--width", "65", "--steps", "0");
             assertEquals(2, invalid.code());
             assertTrue(invalid.err().contains("montage: width: must be a positive multiple of 8, got 65"),
                     invalid.err());
