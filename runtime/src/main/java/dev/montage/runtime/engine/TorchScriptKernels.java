@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -34,6 +35,8 @@ import java.util.concurrent.ConcurrentMap;
  * the argument arrays are neither closed nor modified.
  */
 public final class TorchScriptKernels implements Kernels, AutoCloseable {
+    /** bf16 convolutions with a multiple of this many output channels are computed correctly by every backend. */
+    private static final int SAFE_BF16_CONV_CHANNELS = 16;
     private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
 
     private final PtNDManager modules;
@@ -90,6 +93,32 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         String biasArg = optionalParam("bias", bias, params, args);
         String call = "torch.group_norm(x, " + groups + ", " + weightArg + ", " + biasArg + ", " + eps + ", True)";
         return forward(params.toString(), call, args.toArray(new NDArray[0]));
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Convolutions that are correct in every dtype go to DJL's {@code Conv2d.conv2d} as before; only bf16 ones with
+     * an output channel count that is not a multiple of 16 run in float32 inside one kernel call (measured on an
+     * AMD Zen 5 with oneDNN's AVX-512 kernels: 16–35 % relative error for 1–15 and 24 output channels, exact rounding
+     * for 16 and 32). In SDXL these are the UNet's and the VAE's {@code conv_out} and the VAE's quant convolutions.
+     */
+    @Override
+    public NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(weight, "weight");
+        long outChannels = weight.getShape().get(0);
+        if (outChannels % SAFE_BF16_CONV_CHANNELS == 0 || dtypeOf(x) != ComputeDType.BFLOAT16) {
+            return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding))
+                    .singletonOrThrow();
+        }
+        String window = "[" + stride + ", " + stride + "], [" + padding + ", " + padding + "]";
+        if (bias == null) {
+            return forward("x: Tensor, w: Tensor", "torch.to(torch.conv2d(torch.to(x, 6), torch.to(w, 6), None, "
+                    + window + "), 15)", x, weight);
+        }
+        return forward("x: Tensor, w: Tensor, b: Tensor", "torch.to(torch.conv2d(torch.to(x, 6), torch.to(w, 6), "
+                + "torch.to(b, 6), " + window + "), 15)", x, weight, bias);
     }
 
     @Override

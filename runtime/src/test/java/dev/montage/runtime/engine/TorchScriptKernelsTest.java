@@ -16,6 +16,8 @@ import dev.montage.api.host.ComputeDType;
 import dev.montage.runtime.weights.HalfFloats;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.zip.ZipEntry;
@@ -150,6 +152,76 @@ class TorchScriptKernelsTest {
         NDArray rounded = kernels.cast(kernels.cast(manager.create(values), ComputeDType.BFLOAT16),
                 ComputeDType.FLOAT32);
         assertArrayEquals(expected, rounded.toFloatArray());
+    }
+
+    @Test
+    void fp16ToBf16RoundsEveryHalfValueToNearestEven() {
+        // how fp16 checkpoints become bf16 weights: every fp16 bit pattern (subnormals, infinities, NaNs included),
+        // in a 3-d shape large enough for PyTorch to split the work between threads
+        int repeats = 9;
+        short[] halves = new short[65536 * repeats];
+        for (int i = 0; i < halves.length; i++) {
+            halves[i] = (short) (i * 40503);
+        }
+        Shape shape = new Shape(repeats, 256, 256);
+        try (NDArray stored = manager.create(ByteBuffer.wrap(toBytes(halves)), shape, DataType.FLOAT16)) {
+            NDArray bf16 = kernels.cast(stored, ComputeDType.BFLOAT16);
+
+            assertEquals(shape, bf16.getShape());
+            float[] widened = kernels.cast(bf16, ComputeDType.FLOAT32).toFloatArray();
+            for (int i = 0; i < halves.length; i++) {
+                float expected = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(HalfFloats.toFloat(halves[i])));
+                if (Float.floatToIntBits(expected) != Float.floatToIntBits(widened[i])) {
+                    throw new AssertionError("fp16 0x" + Integer.toHexString(halves[i] & 0xFFFF) + " became "
+                            + widened[i] + ", expected " + expected);
+                }
+            }
+        }
+    }
+
+    @Test
+    void bf16ConvolutionsOfEveryOutputWidthStayWithinRoundingOfTheFloat32Result() {
+        // 4 is SDXL's UNet conv_out, 3 the VAE's; oneDNN's AVX-512 bf16 kernels without AMX got 1-15 and 24 wrong
+        for (int out : new int[] {1, 3, 4, 8, 15, 16, 24, 32}) {
+            for (int[] window : new int[][] {{3, 1, 1}, {1, 1, 0}, {3, 2, 1}}) {
+                NDArray x = manager.randomNormal(new Shape(2, 32, 16, 16));
+                NDArray weight = manager.randomNormal(new Shape(out, 32, window[0], window[0])).mul(0.2f);
+                NDArray bias = manager.randomNormal(new Shape(out));
+                NDArray exact = ai.djl.nn.convolutional.Conv2d.conv2d(bf16Rounded(x), bf16Rounded(weight),
+                        bf16Rounded(bias), new Shape(window[1], window[1]), new Shape(window[2], window[2]))
+                        .singletonOrThrow();
+                NDArray bf16 = kernels.conv2d(kernels.cast(x, ComputeDType.BFLOAT16),
+                        kernels.cast(weight, ComputeDType.BFLOAT16), kernels.cast(bias, ComputeDType.BFLOAT16),
+                        window[1], window[2]);
+
+                assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(bf16));
+                float error = kernels.cast(bf16, ComputeDType.FLOAT32).sub(exact).abs().max().getFloat();
+                float scale = exact.abs().max().getFloat();
+                // one bf16 rounding of the result is 2^-8 relative; the wrong kernels were off by 16-35 %
+                assertTrue(error <= scale / 128, out + " output channels, window " + java.util.Arrays.toString(window)
+                        + ": max error " + error + " of " + scale);
+            }
+        }
+    }
+
+    @Test
+    void float32ConvolutionIsDjlsConvolution() {
+        NDArray x = manager.randomNormal(new Shape(1, 8, 9, 9));
+        NDArray weight = manager.randomNormal(new Shape(4, 8, 3, 3));
+
+        NDArray expected = ai.djl.nn.convolutional.Conv2d.conv2d(x, weight, null, new Shape(2, 2), new Shape(1, 1))
+                .singletonOrThrow();
+        assertArrayEquals(expected.toFloatArray(), kernels.conv2d(x, weight, null, 2, 1).toFloatArray());
+    }
+
+    private NDArray bf16Rounded(NDArray x) {
+        return kernels.cast(kernels.cast(x, ComputeDType.BFLOAT16), ComputeDType.FLOAT32);
+    }
+
+    private static byte[] toBytes(short[] values) {
+        ByteBuffer bytes = ByteBuffer.allocate(values.length * 2).order(ByteOrder.nativeOrder());
+        bytes.asShortBuffer().put(values);
+        return bytes.array();
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.montage.plugins.unet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
+import dev.montage.api.host.Kernels;
 
 /** An {@code nn.Conv2d} with a square kernel, bias, equal stride and padding on both axes. */
 record ConvLayer(NDArray weight, NDArray bias, int stride, int padding) {
@@ -16,6 +17,14 @@ record ConvLayer(NDArray weight, NDArray bias, int stride, int padding) {
     /** A same-size convolution (stride 1, padding k/2). */
     static ConvLayer same(Params p, String name, long in, long out, int kernel) {
         return load(p, name, in, out, kernel, 1, kernel / 2);
+    }
+
+    /**
+     * Through the host's {@link Kernels#conv2d}, for layers DJL's convolution gets wrong in bf16 (an output channel
+     * count that is not a multiple of 16, as {@code conv_out}'s 4).
+     */
+    NDArray apply(NDArray x, Kernels kernels) {
+        return kernels.conv2d(x, weight, bias, stride, padding);
     }
 
     /** The result is attached to the manager of {@code x}. */

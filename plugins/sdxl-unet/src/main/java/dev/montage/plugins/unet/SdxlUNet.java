@@ -185,7 +185,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
             }
             h = modules.convNormOut().apply(h);
             pass.record("conv_norm_out", h);
-            NDArray out = modules.convOut().apply(kernels.silu(h));
+            NDArray out = modules.convOut().apply(kernels.silu(h), kernels);
             out.attach(manager);
             return out;
         }

@@ -1,22 +1,26 @@
 package dev.montage.plugins.vae;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
+import dev.montage.api.host.Kernels;
 
-/** A square-kernel {@code nn.Conv2d} with bias: {@code <name>.weight} [out, in, k, k], {@code <name>.bias} [out]. */
+/**
+ * A square-kernel {@code nn.Conv2d} with bias: {@code <name>.weight} [out, in, k, k], {@code <name>.bias} [out].
+ * It runs through the host's {@link Kernels#conv2d}, which keeps the 3- and 8-channel {@code conv_out}s and the
+ * 4-channel quant convolutions correct in bf16.
+ */
 final class Conv2dLayer {
-    private static final Shape NO_DILATION = new Shape(1, 1);
     private final NDArray weight;
     private final NDArray bias;
-    private final Shape stride;
-    private final Shape padding;
+    private final int stride;
+    private final int padding;
+    private final Kernels kernels;
 
     Conv2dLayer(VaeWeights w, String name, int in, int out, int kernel, int stride, int padding) {
         this.weight = w.get(name + ".weight", out, in, kernel, kernel);
         this.bias = w.get(name + ".bias", out);
-        this.stride = new Shape(stride, stride);
-        this.padding = new Shape(padding, padding);
+        this.stride = stride;
+        this.padding = padding;
+        this.kernels = w.kernels();
     }
 
     /** 3x3, stride 1, padding 1: keeps the resolution. */
@@ -30,6 +34,6 @@ final class Conv2dLayer {
     }
 
     NDArray forward(NDArray x) {
-        return Conv2d.conv2d(x, weight, bias, stride, padding, NO_DILATION, 1).singletonOrThrow();
+        return kernels.conv2d(x, weight, bias, stride, padding);
     }
 }

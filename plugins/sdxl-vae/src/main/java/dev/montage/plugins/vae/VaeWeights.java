@@ -50,6 +50,11 @@ final class VaeWeights {
     }
 
     /** The tensor checked against its expected shape, in the VAE's dtype. */
+    /** The kernels the weights were converted with, for layers that convert activations too. */
+    Kernels kernels() {
+        return kernels;
+    }
+
     NDArray get(String name, long... shape) {
         NDArray stored = weights.get(name, manager, shape);
         used.add(prefix + name);
