@@ -82,6 +82,10 @@ final class BenchCommand implements Callable<Integer> {
             + "close them once it has encoded, as profile key pipeline.release_encoders does.")
     boolean releaseEncoders;
 
+    @Option(names = "--release-denoiser", description = "Whole generations load the UNet when denoising starts and "
+            + "close it before decoding, as profile key pipeline.release_denoiser does.")
+    boolean releaseDenoiser;
+
     @Option(names = "--json", description = "Also write the figures to this JSON file.")
     Path json;
 
@@ -97,7 +101,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         // checked before a model is written: that may take minutes
         Benchmark.Settings settings = new Benchmark.Settings(sizes, subjects, dtypes, runs, warmup, steps, selected,
-                device, releaseEncoders);
+                device, releaseEncoders, releaseDenoiser);
         Path folder;
         List<BenchResult> results;
         String loadBefore;
@@ -168,6 +172,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("stages", settings.stages().stream().map(Benchmark.Stage::id).sorted().toList());
         s.put("device", settings.device());
         s.put("release_encoders", settings.releaseEncoders());
+        s.put("release_denoiser", settings.releaseDenoiser());
         root.put("settings", s);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BenchResult r : results) {

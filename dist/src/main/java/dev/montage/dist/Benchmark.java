@@ -101,9 +101,12 @@ final class Benchmark {
      * @param stages   the stages to time; earlier stages whose outputs later ones need still run, untimed
      * @param device   engine device
      * @param releaseEncoders whether whole generations load and close the encoders per generation
+     * @param releaseDenoiser whether whole generations load the denoiser when denoising starts and close it before
+     *                        decoding
      */
     record Settings(List<Integer> sizes, List<Integer> subjects, List<String> dtypes, int runs,
-            int warmup, int steps, Set<Stage> stages, String device, boolean releaseEncoders) {
+            int warmup, int steps, Set<Stage> stages, String device, boolean releaseEncoders,
+            boolean releaseDenoiser) {
         Settings {
             sizes = List.copyOf(sizes);
             subjects = List.copyOf(subjects);
@@ -435,14 +438,14 @@ final class Benchmark {
         /** Whole generations through the assembled pipeline. */
         private void generateStage() {
             try (FolderComponentContext context = context()) {
-                fits("the whole pipeline", context, List.of("text_encoder", "text_encoder_2", "image_encoder",
-                        "unet", "vae"), List.of("ms_adapter"));
+                fits("the whole pipeline", residentAtOnce(context));
             }
             ProcessMemory.resetPeak();
             Runs load = new Runs();
             load.start();
             try (AssembledPipeline assembled = new PipelineBuilder(engine, registry, ModelPaths.of(model))
-                    .releaseEncoders(settings.releaseEncoders()).build()) {
+                    .releaseEncoders(settings.releaseEncoders()).releaseDenoiser(settings.releaseDenoiser())
+                    .build()) {
                 load.stop(true);
                 if (settings.times(Stage.LOAD)) {
                     add(new BenchResult("load pipeline", dtypeName, null, null, load.wall, load.cpu, peak(), Map.of(),
@@ -499,7 +502,7 @@ final class Benchmark {
         /** Loads a component, timed as {@code load <name>} ({@code runs} loads) when the load stage is on. */
         private <T> T load(String name, FolderComponentContext context, List<String> models, List<String> checkpoints,
                 Supplier<T> create) {
-            fits(name, context, models, checkpoints);
+            fits(name, bytes(context, models, checkpoints));
             if (!settings.times(Stage.LOAD)) {
                 return create.get();
             }
@@ -579,14 +582,7 @@ final class Benchmark {
         /**
          * @throws DoesNotFit when the weights in the compute dtype exceed the memory the machine has available
          */
-        private void fits(String what, FolderComponentContext context, List<String> models, List<String> checkpoints) {
-            long bytes = 0;
-            for (String key : models) {
-                bytes += weightBytes(context.model(key).weights());
-            }
-            for (String key : checkpoints) {
-                bytes += weightBytes(context.checkpoint(key));
-            }
+        private void fits(String what, long bytes) {
             OptionalLong available = ProcessMemory.availableBytes();
             if (available.isPresent() && bytes > available.getAsLong()) {
                 String why = String.format(Locale.ROOT, "skipped: %s needs about %.1f GiB of weights in %s, the "
@@ -594,6 +590,33 @@ final class Benchmark {
                 add(BenchResult.skipped("load " + what, dtypeName, null, null, why));
                 throw new DoesNotFit(why);
             }
+        }
+
+        /**
+         * The most weight bytes a whole generation holds at once: the held components, plus the largest of the
+         * released ones (encoders one after the other, then the UNet) when the settings release them.
+         */
+        private long residentAtOnce(FolderComponentContext context) {
+            long text = bytes(context, List.of("text_encoder", "text_encoder_2"), List.of());
+            long image = bytes(context, List.of("image_encoder"), List.of());
+            long unet = bytes(context, List.of("unet"), List.of());
+            long held = bytes(context, List.of("vae"), List.of("ms_adapter"));
+            long encoders = settings.releaseEncoders() ? Math.max(text, image) : text + image;
+            if (settings.releaseDenoiser()) {
+                return held + (settings.releaseEncoders() ? Math.max(encoders, unet) : encoders + unet);
+            }
+            return held + unet + encoders;
+        }
+
+        private long bytes(FolderComponentContext context, List<String> models, List<String> checkpoints) {
+            long bytes = 0;
+            for (String key : models) {
+                bytes += weightBytes(context.model(key).weights());
+            }
+            for (String key : checkpoints) {
+                bytes += weightBytes(context.checkpoint(key));
+            }
+            return bytes;
         }
 
         private long weightBytes(ModelWeights weights) {

@@ -30,8 +30,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link PipelineBuilder#releaseEncoders(boolean)}: the encoders are created for each generation, closed before
- * denoising starts, and the pixels are those of a pipeline that holds them.
+ * {@link PipelineBuilder#releaseEncoders(boolean)} and {@link PipelineBuilder#releaseDenoiser(boolean)}: the released
+ * components are created for each generation, closed once their part is done, and the pixels are those of a pipeline
+ * that holds them.
  */
 class ReleasedEncodersTest {
     private static final List<ComponentKind> ENCODERS = List.of(ComponentKind.TEXT_ENCODER,
@@ -81,6 +82,47 @@ class ReleasedEncodersTest {
             int[] reference = PipelineBehaviourTest.pixels(held.pipeline().generate(request, ProgressListener.NONE).images().get(0));
             assertArrayEquals(reference, pixels.get(0));
             assertArrayEquals(reference, pixels.get(1));
+        }
+    }
+
+    @Test
+    void denoiserIsLoadedForDenoisingOnlyAndCreatedAgainWithTheSamePixels() throws Exception {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
+        RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry);
+        Counts unet = new Counts(new AtomicInteger(), new AtomicInteger());
+        registry.register(counting(ComponentKind.DENOISING_MODEL, registry.factory(ComponentKind.DENOISING_MODEL,
+                PipelineBuilder.DEFAULT_IDS.get(ComponentKind.DENOISING_MODEL), Object.class), unet), "test");
+        GenerationRequest request = request();
+        try (AssembledPipeline held = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir)).build();
+                AssembledPipeline pipeline = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
+                        .set(ComponentKind.DENOISING_MODEL, "counting").releaseDenoiser(true).build()) {
+            assertEquals(0, unet.created().get(), "the UNet is not loaded before a generation");
+            int[] reference = PipelineBehaviourTest.pixels(held.pipeline().generate(request, ProgressListener.NONE)
+                    .images().get(0));
+            for (int generation = 1; generation <= 2; generation++) {
+                Map<String, Integer> openAtStage = new java.util.LinkedHashMap<>();
+                List<Integer> openDuringSteps = new ArrayList<>();
+                ProgressListener listener = new ProgressListener() {
+                    @Override
+                    public boolean onStep(int step, int total, java.time.Duration elapsed) {
+                        openDuringSteps.add(unet.open());
+                        return true;
+                    }
+
+                    @Override
+                    public void onStage(String stage) {
+                        openAtStage.put(stage, unet.open());
+                    }
+                };
+                int[] pixels = PipelineBehaviourTest.pixels(pipeline.pipeline().generate(request, listener).images()
+                        .get(0));
+
+                assertEquals(Map.of("encoding prompt", 0, "denoising", 1, "decoding", 0), openAtStage);
+                assertEquals(List.of(1, 1), openDuringSteps);
+                assertEquals(generation, unet.created().get(), "UNet creations");
+                assertEquals(generation, unet.closed().get(), "UNet closes");
+                assertArrayEquals(reference, pixels, "generation " + generation);
+            }
         }
     }
 

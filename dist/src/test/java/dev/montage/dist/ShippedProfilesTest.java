@@ -69,8 +69,10 @@ class ShippedProfilesTest {
         Profile server = new ProfileResolver(CATALOG, registry).resolve(List.of("cpu", "server")).profile();
         assertEquals("127.0.0.1", server.server().host());
         assertFalse(server.pipeline().releaseEncoders(), "a server keeps its encoders loaded");
-        assertTrue(new ProfileResolver(CATALOG, registry).resolve(List.of("cpu")).profile().pipeline()
-                .releaseEncoders(), "the cpu profile releases its encoders after encoding");
+        assertFalse(server.pipeline().releaseDenoiser(), "a server keeps its UNet loaded");
+        Profile cpu = new ProfileResolver(CATALOG, registry).resolve(List.of("cpu")).profile();
+        assertTrue(cpu.pipeline().releaseEncoders(), "the cpu profile releases its encoders after encoding");
+        assertTrue(cpu.pipeline().releaseDenoiser(), "the cpu profile releases its UNet before decoding");
     }
 
     @Test

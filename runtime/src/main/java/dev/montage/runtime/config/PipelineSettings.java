@@ -7,6 +7,10 @@ package dev.montage.runtime.config;
  *                        closed once it has encoded, one after the other, so that their weights are never resident
  *                        beside the UNet's activations or each other (lower peak memory, a load of the encoders per
  *                        generation); false keeps them loaded for the pipeline's life
+ * @param releaseDenoiser whether the UNet (with its attention processors' weights, loaded once) is loaded when a
+ *                        generation starts denoising and closed before it decodes, so that it is never resident beside
+ *                        the encoders or the decoder's activations; for processes that run one generation, where it
+ *                        costs nothing; false keeps it loaded for the pipeline's life
  */
-public record PipelineSettings(boolean releaseEncoders) {
+public record PipelineSettings(boolean releaseEncoders, boolean releaseDenoiser) {
 }

@@ -35,6 +35,7 @@ public final class ProfilePipelines {
         layers.forEach(e -> builder.attention(e.getKey(), e.getValue()));
         profile.options().byKind().forEach(builder::options);
         builder.releaseEncoders(profile.pipeline().releaseEncoders());
+        builder.releaseDenoiser(profile.pipeline().releaseDenoiser());
         return builder;
     }
 }

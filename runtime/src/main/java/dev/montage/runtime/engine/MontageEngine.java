@@ -55,6 +55,7 @@ public final class MontageEngine implements AutoCloseable {
         if (System.getProperty(OFFLINE_PROPERTY) == null) {
             System.setProperty(OFFLINE_PROPERTY, "true");
         }
+        NativeMemory.keepFreedBlocks();
         Engine engine = Engine.getEngine(PtEngine.ENGINE_NAME);
         applyThreads(config);
         Device device = resolveDevice(config, engine.getGpuCount(), engine.hasCapability(StandardCapabilities.CUDA));

@@ -1,5 +1,6 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.runtime.engine.NativeMemory;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -26,6 +27,13 @@ public final class AssembledPipeline implements AutoCloseable {
     }
 
     static void closeAll(List<Object> components, FolderComponentContext context) {
+        closeEach(components);
+        context.close();
+        NativeMemory.releaseFreed();
+    }
+
+    /** Closes the closeable ones among {@code components}, last first, going on past failures. */
+    static void closeEach(List<?> components) {
         List<Object> reversed = new ArrayList<>(components);
         Collections.reverse(reversed);
         for (Object c : reversed) {
@@ -37,6 +45,5 @@ public final class AssembledPipeline implements AutoCloseable {
                 }
             }
         }
-        context.close();
     }
 }

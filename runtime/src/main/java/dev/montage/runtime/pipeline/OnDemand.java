@@ -1,5 +1,6 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.runtime.engine.NativeMemory;
 import java.util.Objects;
 import java.util.function.Supplier;
 
@@ -64,6 +65,8 @@ final class OnDemand<T> implements AutoCloseable {
                 throw new IllegalStateException("cannot close " + closing.getClass().getName() + ": "
                         + e.getMessage(), e);
             }
+            // the allocator keeps freed blocks for the next step; these weights are not coming back soon
+            NativeMemory.releaseFreed();
         }
     }
 

@@ -57,7 +57,7 @@ public final class Pipeline {
     private final OnDemand<TextEncoder> textEncoder;
     private final OnDemand<ImageEncoder> imageEncoder;
     private final OnDemand<SubjectResampler> resampler;
-    private final DenoisingModel denoiser;
+    private final OnDemand<DenoisingModel> denoiser;
     private final Schedulers schedulers;
     private final String defaultScheduler;
     private final LatentDecoder decoder;
@@ -82,13 +82,14 @@ public final class Pipeline {
             Map<String, String> description) {
         this(OnDemand.held(Objects.requireNonNull(textEncoder, "textEncoder")),
                 imageEncoder == null ? null : OnDemand.held(imageEncoder),
-                resampler == null ? null : OnDemand.held(resampler), denoiser, schedulers, defaultScheduler, decoder,
+                resampler == null ? null : OnDemand.held(resampler),
+                OnDemand.held(Objects.requireNonNull(denoiser, "denoiser")), schedulers, defaultScheduler, decoder,
                 controlNets, root, kernels, dtype, description);
     }
 
-    /** As the public constructor, with encoders that may be created per generation ({@link OnDemand}). */
+    /** As the public constructor, with encoders and denoiser that may be created per generation ({@link OnDemand}). */
     Pipeline(OnDemand<TextEncoder> textEncoder, OnDemand<ImageEncoder> imageEncoder,
-            OnDemand<SubjectResampler> resampler, DenoisingModel denoiser, Schedulers schedulers,
+            OnDemand<SubjectResampler> resampler, OnDemand<DenoisingModel> denoiser, Schedulers schedulers,
             String defaultScheduler, LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels,
             ComputeDType dtype, Map<String, String> description) {
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
@@ -155,20 +156,25 @@ public final class Pipeline {
             List<PreparedControl> controls = prepareControls(gen, request, listener);
             listener.onStage("encoding prompt");
             Conditioning c = conditioning(gen, request, ctx, controls);
-            NDArray latents = initialLatents(gen, request);
-            Scheduler.Run run = scheduler.start(request.steps());
-            NDArray scaled = latents.mul(run.initNoiseSigma());
-            latents.close();
-            latents = scaled;
-            float[] timesteps = run.timesteps();
-            listener.onStage("denoising");
-            for (int i = 0; i < timesteps.length; i++) {
-                ctx.setStep(i, timesteps.length);
-                latents = step(gen, run, i, timesteps[i], latents, c, request, ctx);
-                Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-                if (!listener.onStep(i + 1, timesteps.length, elapsed) && i + 1 < timesteps.length) {
-                    throw new CancellationException("generation cancelled after step " + (i + 1) + " of "
-                            + timesteps.length);
+            NDArray latents;
+            // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
+            try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
+                DenoisingModel unet = lease.get();
+                latents = initialLatents(gen, request, unet);
+                Scheduler.Run run = scheduler.start(request.steps());
+                NDArray scaled = latents.mul(run.initNoiseSigma());
+                latents.close();
+                latents = scaled;
+                float[] timesteps = run.timesteps();
+                listener.onStage("denoising");
+                for (int i = 0; i < timesteps.length; i++) {
+                    ctx.setStep(i, timesteps.length);
+                    latents = step(gen, unet, run, i, timesteps[i], latents, c, request, ctx);
+                    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+                    if (!listener.onStep(i + 1, timesteps.length, elapsed) && i + 1 < timesteps.length) {
+                        throw new CancellationException("generation cancelled after step " + (i + 1) + " of "
+                                + timesteps.length);
+                    }
                 }
             }
             if (finalLatents != null && finalLatents.length > 0) {
@@ -343,15 +349,15 @@ public final class Pipeline {
                 text.endOfText(), request.autoLayout());
     }
 
-    private NDArray step(NDManager gen, Scheduler.Run run, int i, float t, NDArray latents, Conditioning c,
-            GenerationRequest request, GenerationContext ctx) {
+    private NDArray step(NDManager gen, DenoisingModel unet, Scheduler.Run run, int i, float t, NDArray latents,
+            Conditioning c, GenerationRequest request, GenerationContext ctx) {
         try (NDManager step = gen.newSubManager()) {
             // DJL attaches results to the receiver's manager: work on an alias owned by this step
             NDArray current = Scopes.borrow(latents, step);
             NDArray scaled = run.scaleModelInput(current, i);
             NDArray input = castToCompute(c.guided() ? scaled.concat(scaled, 0) : scaled);
             DenoisingModel.ControlResiduals control = controlResiduals(step, i, ctx.totalSteps(), input, t, c, ctx);
-            NDArray eps = denoiser.predictNoise(step, new DenoisingModel.DenoisingInput(input, t, c.context(),
+            NDArray eps = unet.predictNoise(step, new DenoisingModel.DenoisingInput(input, t, c.context(),
                     c.pooled(), c.timeIds(), control), ctx);
             NDArray guidedEps = eps;
             if (c.guided()) {
@@ -395,9 +401,9 @@ public final class Pipeline {
         return new DenoisingModel.ControlResiduals(down, a.mid().add(b.mid()));
     }
 
-    private NDArray initialLatents(NDManager gen, GenerationRequest request) {
+    private NDArray initialLatents(NDManager gen, GenerationRequest request, DenoisingModel unet) {
         int factor = decoder.scaleFactor();
-        long[] shape = {request.numImages(), denoiser.latentChannels(), request.height() / factor,
+        long[] shape = {request.numImages(), unet.latentChannels(), request.height() / factor,
             request.width() / factor};
         if (request.initLatents().isPresent()) {
             Latents given = request.initLatents().get();

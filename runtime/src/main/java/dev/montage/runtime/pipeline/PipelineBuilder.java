@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -80,6 +81,7 @@ public final class PipelineBuilder {
     private final Map<String, ConditionPreprocessor> preprocessors = new LinkedHashMap<>();
     private ControlNetContext controlNetContext = ControlNetContext.TEXT_ONLY;
     private boolean releaseEncoders;
+    private boolean releaseDenoiser;
 
     public PipelineBuilder(MontageEngine engine, ComponentRegistry registry, ModelPaths paths) {
         this.engine = engine;
@@ -187,6 +189,18 @@ public final class PipelineBuilder {
         return this;
     }
 
+    /**
+     * Whether the denoising model the builder creates is created when a generation starts denoising and closed
+     * before it decodes (default false: held for the pipeline's life). Its weights are then never resident beside
+     * the encoders or the decoder's activations, at the cost of loading it for every generation: meant for processes
+     * that run one generation. Its attention processors are created with the first one and held; a denoiser given
+     * with {@link #set(ComponentKind, Object)} is always held.
+     */
+    public PipelineBuilder releaseDenoiser(boolean release) {
+        releaseDenoiser = release;
+        return this;
+    }
+
     /** Builds a pipeline without image encoder and resampler: plain SDXL text-to-image. */
     public PipelineBuilder withoutSubjects() {
         subjects = false;
@@ -225,16 +239,10 @@ public final class PipelineBuilder {
                     context, created) : null;
             OnDemand<SubjectResampler> resampler = subjects ? encoder(ComponentKind.SUBJECT_RESAMPLER,
                     SubjectResampler.class, context, created) : null;
-            DenoisingModel unet = component(ComponentKind.DENOISING_MODEL, DenoisingModel.class, context, created);
+            OnDemand<DenoisingModel> unet = denoiser(context, created);
             LatentDecoder vae = component(ComponentKind.LATENT_DECODER, LatentDecoder.class, context, created);
             Map<String, String> controlDescription = new LinkedHashMap<>();
             ControlNets controls = controlNets(context, created, controlDescription);
-            Map<String, AttentionProcessor> processors = new LinkedHashMap<>();
-            Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
-            for (String layer : unet.attentionLayers()) {
-                byLayer.put(layer, processorFor(layer, processors, context, created));
-            }
-            unet.useAttentionProcessors(byLayer::get);
             Schedulers schedulers = schedulers(context);
             created.add(schedulers);
             Map<String, String> description = new LinkedHashMap<>();
@@ -401,6 +409,43 @@ public final class PipelineBuilder {
         T c = registry.factory(kind, ids.get(kind), type).create(contextFor(kind, context));
         created.add(c);
         return c;
+    }
+
+    /**
+     * The denoiser slot, with its attention processors in place: held, or created per generation when it is released
+     * and the builder creates it. The processors are created with the first denoiser and serve every later one; they
+     * are closed with the pipeline, after the denoiser.
+     */
+    private OnDemand<DenoisingModel> denoiser(FolderComponentContext context, List<Object> created) {
+        List<Object> processorsCreated = new ArrayList<>();
+        created.add((AutoCloseable) () -> AssembledPipeline.closeEach(processorsCreated));
+        Map<String, AttentionProcessor> processors = new LinkedHashMap<>();
+        UnaryOperator<DenoisingModel> withProcessors = unet -> {
+            Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
+            for (String layer : unet.attentionLayers()) {
+                byLayer.put(layer, processorFor(layer, processors, context, processorsCreated));
+            }
+            unet.useAttentionProcessors(byLayer::get);
+            return unet;
+        };
+        if (!releaseDenoiser || instances.containsKey(ComponentKind.DENOISING_MODEL)) {
+            return OnDemand.held(withProcessors.apply(
+                    component(ComponentKind.DENOISING_MODEL, DenoisingModel.class, context, created)));
+        }
+        ComponentFactory<DenoisingModel> factory = registry.factory(ComponentKind.DENOISING_MODEL,
+                ids.get(ComponentKind.DENOISING_MODEL), DenoisingModel.class);
+        ComponentContext own = contextFor(ComponentKind.DENOISING_MODEL, context);
+        OnDemand<DenoisingModel> onDemand = OnDemand.released(() -> {
+            DenoisingModel unet = factory.create(own);
+            try {
+                return withProcessors.apply(unet);
+            } catch (RuntimeException e) {
+                AssembledPipeline.closeEach(List.of(unet));
+                throw e;
+            }
+        });
+        created.add(onDemand);
+        return onDemand;
     }
 
     /** An encoder slot: held, or created per use when encoders are released and the builder creates it. */
