@@ -36,7 +36,8 @@ public interface Kernels {
      * A 2-d convolution with square stride and padding, no dilation, one group, in the dtype of {@code x} (the
      * parameters have it too). Model code should prefer it to DJL's {@code Conv2d.conv2d}: the host works around
      * backend defects here (PyTorch 2.7.1's oneDNN gets bf16 convolutions whose output channel count is not a
-     * multiple of 16 wrong on AVX-512 CPUs without AMX; those are computed in float32 and rounded back).
+     * multiple of 16 wrong on an AVX-512 CPU without AMX, an AMD Zen 5; those are computed in float32 and rounded
+     * back).
      *
      * @param x      [N, C, H, W]
      * @param weight [O, C, k, k]

@@ -8,10 +8,11 @@ import com.sun.jna.Function;
  * <p>By default glibc maps every block over a dynamic threshold (at most 32 MiB) afresh and unmaps it when freed, and
  * gives the top of its heap back to the system once 64 MiB of it are free. A denoising step allocates and frees the
  * same activation sizes over and over, so every step touched new pages again, and each first touch is a page fault
- * that zeroes the page (far dearer in a virtual machine whose host backs guest memory lazily). {@link
- * #keepFreedBlocks()} makes blocks up to 256 MiB come from the heap and keeps freed heap memory for reuse; BENCHMARKS.md
- * has step and load times with and without. What stays cached is handed back with {@link #releaseFreed()} where
- * memory is freed on purpose: when released encoders close, and when a pipeline closes.
+ * that zeroes the page (far dearer in a virtual machine whose host backs guest memory lazily).
+ * {@link #keepFreedBlocks()} makes blocks up to 256 MiB come from the heap and keeps freed heap memory for reuse;
+ * BENCHMARKS.md has load and step times with and without. What stays cached is handed back with
+ * {@link #releaseFreed()} where memory is freed on purpose: when released components close, and when a pipeline
+ * closes.
  *
  * <p>Only glibc is tuned; with other C libraries both methods do nothing. The JVM property
  * {@code montage.malloc=default} leaves the allocator as it is.

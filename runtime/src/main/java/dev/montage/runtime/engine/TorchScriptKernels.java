@@ -100,8 +100,9 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      *
      * <p>Convolutions that are correct in every dtype go to DJL's {@code Conv2d.conv2d} as before; only bf16 ones with
      * an output channel count that is not a multiple of 16 run in float32 inside one kernel call (measured on an
-     * AMD Zen 5 with oneDNN's AVX-512 kernels: 16–35 % relative error for 1–15 and 24 output channels, exact rounding
-     * for 16 and 32). In SDXL these are the UNet's and the VAE's {@code conv_out} and the VAE's quant convolutions.
+     * AMD Zen 5 with oneDNN's AVX-512 kernels: 16–35 % relative error for 1–15 and 24 output channels, exact
+     * rounding for 16 and 32). In SDXL these are the UNet's and the VAE's {@code conv_out} and the VAE's quant
+     * convolutions.
      */
     @Override
     public NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
