@@ -5,6 +5,7 @@ import dev.montage.dist.server.MontageServer;
 import dev.montage.dist.server.ServedModel;
 import dev.montage.dist.server.ServerSettings;
 import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.config.PipelineSettings;
 import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -14,6 +15,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -210,6 +212,8 @@ final class ServeCommand implements Callable<Integer> {
                         e.getCause());
             }
             List<String> controls = assembled.pipeline().controlTypes();
+            // before the serving line, which clients and tests wait for
+            warnAboutReleasedComponents(assembled.profile().profile().pipeline(), err);
             err.printf("montage: serving %s on %s (profile %s; %s; controls %s; %d worker(s), queue %d, results in "
                     + "%s, auth %s)%n", assembled.profile().profile().models().base().orElseThrow(), server.url(),
                     assembled.profile().layers().isEmpty() ? "built-in defaults"
@@ -230,5 +234,20 @@ final class ServeCommand implements Callable<Integer> {
         ModelPaths paths = assembled.profile().profile().models().toModelPaths();
         boolean random = paths.base().map(b -> Files.isRegularFile(b.resolve(RandomModel.MARKER))).orElse(false);
         return new ServedModel(paths, random, assembled.engine().describe(), assembled.request("").build());
+    }
+
+    /** A profile meant for one generation per process (such as cpu) makes a server reload weights per request. */
+    private static void warnAboutReleasedComponents(PipelineSettings pipeline, PrintWriter err) {
+        List<String> released = new ArrayList<>();
+        if (pipeline.releaseEncoders()) {
+            released.add("pipeline.release_encoders");
+        }
+        if (pipeline.releaseDenoiser()) {
+            released.add("pipeline.release_denoiser");
+        }
+        if (!released.isEmpty()) {
+            err.printf("montage: warning: %s on: every request loads those weights again; layer the server profile "
+                    + "over this one or set them to false to keep them loaded%n", String.join(" and ", released));
+        }
     }
 }

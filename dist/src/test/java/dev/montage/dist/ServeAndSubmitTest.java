@@ -107,6 +107,16 @@ class ServeAndSubmitTest {
     }
 
     @Test
+    void warnsWhenTheProfileReleasesWeightsAfterEveryGeneration() throws Exception {
+        try (ServeRun serve = ServeRun.start(Map.of(), "--model", TinyModel.folder().toString(), "--port", "0",
+                "--device", "cpu", "-o", dir.resolve("results").toString(), "--set",
+                "pipeline.release_denoiser=true")) {
+            assertTrue(serve.log().contains("montage: warning: pipeline.release_denoiser on: every request loads "
+                    + "those weights again"), serve.log());
+        }
+    }
+
+    @Test
     void serveThenSubmitAndFollowProgress() throws Exception {
         String url;
         String log;
@@ -114,6 +124,7 @@ class ServeAndSubmitTest {
                 "--device", "cpu", "-o", dir.resolve("results").toString(), "--max-size", "256x256")) {
             url = serve.url();
             assertEquals(1, serve.log().lines().filter(l -> l.startsWith("montage: serving")).count());
+            assertFalse(serve.log().contains("montage: warning"), serve.log());
             HttpResponse<String> ready = HttpClient.newHttpClient().send(HttpRequest.newBuilder(
                     URI.create(url + "/readyz")).build(), HttpResponse.BodyHandlers.ofString());
             assertEquals(200, ready.statusCode(), "ready once the serving line is out");
