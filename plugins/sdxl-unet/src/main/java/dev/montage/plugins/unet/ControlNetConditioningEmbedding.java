@@ -37,11 +37,11 @@ final class ControlNetConditioningEmbedding {
      */
     NDArray forward(NDArray image) {
         return Scopes.scoped(image, x -> {
-            NDArray h = kernels.silu(convIn.apply(x));
+            NDArray h = kernels.silu(convIn.apply(x, kernels));
             for (ConvLayer block : blocks) {
-                h = kernels.silu(block.apply(h));
+                h = kernels.silu(block.apply(h, kernels));
             }
-            return convOut.apply(h);
+            return convOut.apply(h, kernels);
         });
     }
 }

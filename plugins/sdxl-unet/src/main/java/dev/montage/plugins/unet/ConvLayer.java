@@ -1,8 +1,6 @@
 package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
 import dev.montage.api.host.Kernels;
 
 /** An {@code nn.Conv2d} with a square kernel, bias, equal stride and padding on both axes. */
@@ -20,16 +18,10 @@ record ConvLayer(NDArray weight, NDArray bias, int stride, int padding) {
     }
 
     /**
-     * Through the host's {@link Kernels#conv2d}, for layers DJL's convolution gets wrong in bf16 (an output channel
-     * count that is not a multiple of 16, as {@code conv_out}'s 4).
+     * Through the host's {@link Kernels#conv2d}, which keeps bf16 layers of any width correct ({@code conv_out}'s
+     * 4 channels, a ControlNet's narrow conditioning layers). The result is attached to the manager of {@code x}.
      */
     NDArray apply(NDArray x, Kernels kernels) {
         return kernels.conv2d(x, weight, bias, stride, padding);
-    }
-
-    /** The result is attached to the manager of {@code x}. */
-    NDArray apply(NDArray x) {
-        return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding))
-                .singletonOrThrow();
     }
 }

@@ -32,7 +32,7 @@ final class DownBlock {
         }
         downsampler = level == config.levels() - 1 ? null
                 : new Downsample2D(p.prefixed("downsamplers.0"), name + ".downsamplers.0", out,
-                        config.downsamplePadding());
+                        config.downsamplePadding(), kernels);
     }
 
     List<Attention> attentionLayers() {

@@ -45,11 +45,11 @@ final class ResnetBlock2D {
         NDManager caller = x.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray input = Scopes.borrow(x, scope);
-            NDArray h = conv1.apply(kernels.silu(norm1.apply(input)));
+            NDArray h = conv1.apply(kernels.silu(norm1.apply(input)), kernels);
             NDArray t = timeEmbProj.apply(Scopes.borrow(pass.activatedTemb(), scope));
             h = h.add(t.expandDims(2).expandDims(3));
-            h = conv2.apply(kernels.silu(norm2.apply(h)));
-            NDArray out = (convShortcut == null ? input : convShortcut.apply(input)).add(h);
+            h = conv2.apply(kernels.silu(norm2.apply(h)), kernels);
+            NDArray out = (convShortcut == null ? input : convShortcut.apply(input, kernels)).add(h);
             if (outputScaleFactor != 1f) {
                 out = out.div(outputScaleFactor);
             }

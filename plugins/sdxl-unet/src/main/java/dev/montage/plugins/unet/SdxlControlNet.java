@@ -197,7 +197,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
             UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
             NDArray sample = toCompute(Scopes.borrow(input.latents(), scope));
             pass.record("sample_in", sample);
-            NDArray h = convIn.apply(sample);
+            NDArray h = convIn.apply(sample, kernels);
             pass.record("conv_in", h);
             NDArray image = toCompute(Scopes.borrow(controlImage, scope));
             NDArray cond = condEmbedding.forward(config.bgr() ? image.flip(1) : image);
@@ -211,11 +211,11 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
             h = midBlock.forward(h, pass);
             List<NDArray> down = new ArrayList<>();
             for (int j = 0; j < skips.size(); j++) {
-                NDArray r = controlnetDownBlocks.get(j).apply(skips.get(j)).mul(scale);
+                NDArray r = controlnetDownBlocks.get(j).apply(skips.get(j), kernels).mul(scale);
                 pass.record("down." + j, r);
                 down.add(r);
             }
-            NDArray mid = controlnetMidBlock.apply(h).mul(scale);
+            NDArray mid = controlnetMidBlock.apply(h, kernels).mul(scale);
             pass.record("mid", mid);
             down.forEach(r -> r.attach(manager));
             mid.attach(manager);

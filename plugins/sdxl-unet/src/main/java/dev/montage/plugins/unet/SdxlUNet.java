@@ -159,7 +159,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
                     recorder);
             UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
 
-            NDArray h = modules.convIn().apply(toCompute(Scopes.borrow(input.latents(), scope)));
+            NDArray h = modules.convIn().apply(toCompute(Scopes.borrow(input.latents(), scope)), kernels);
             pass.record("conv_in", h);
             List<NDArray> skips = new ArrayList<>();
             skips.add(h);

@@ -23,10 +23,12 @@ final class Transformer2DModel {
     private final ConvLayer projInConv;
     private final ConvLayer projOutConv;
     private final List<BasicTransformerBlock> blocks = new ArrayList<>();
+    private final Kernels kernels;
 
     Transformer2DModel(Params p, String name, int channels, int heads, int layers, int contextDim, UNetConfig config,
             Kernels kernels) {
         this.name = name;
+        this.kernels = kernels;
         norm = GroupNormLayer.load(p, "norm", channels, config.normGroups(), NORM_EPS, kernels);
         boolean linear = config.linearProjection();
         projInLinear = linear ? LinearLayer.withBias(p, "proj_in", channels, channels) : null;
@@ -60,7 +62,7 @@ final class Transformer2DModel {
             NDArray residual = Scopes.borrow(x, scope);
             NDArray h = norm.apply(residual);
             pass.record(name + ".norm", h);
-            h = projInConv == null ? h : projInConv.apply(h);
+            h = projInConv == null ? h : projInConv.apply(h, kernels);
             h = h.transpose(0, 2, 3, 1).reshape(b, (long) height * width, c);
             if (projInLinear != null) {
                 h = projInLinear.apply(h);
@@ -75,7 +77,7 @@ final class Transformer2DModel {
             }
             h = h.reshape(b, height, width, c).transpose(0, 3, 1, 2);
             if (projOutConv != null) {
-                h = projOutConv.apply(h);
+                h = projOutConv.apply(h, kernels);
                 pass.record(name + ".proj_out", h);
             }
             NDArray out = h.add(residual);

@@ -40,7 +40,7 @@ final class UpBlock {
             }
         }
         upsampler = index == levels - 1 ? null : new Upsample2D(p.prefixed("upsamplers.0"), name + ".upsamplers.0",
-                out);
+                out, kernels);
     }
 
     List<Attention> attentionLayers() {

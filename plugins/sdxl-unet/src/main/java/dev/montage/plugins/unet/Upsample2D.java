@@ -2,6 +2,7 @@ package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 
 /** diffusers' {@code Upsample2D} with a convolution: nearest-neighbour resize, then 3x3 {@code conv}. */
@@ -11,9 +12,11 @@ final class Upsample2D {
 
     private final String name;
     private final ConvLayer conv;
+    private final Kernels kernels;
 
-    Upsample2D(Params p, String name, int channels) {
+    Upsample2D(Params p, String name, int channels, Kernels kernels) {
         this.name = name;
+        this.kernels = kernels;
         this.conv = ConvLayer.same(p, "conv", channels, channels, 3);
     }
 
@@ -29,7 +32,7 @@ final class Upsample2D {
             NDArray input = Scopes.borrow(x, scope);
             long[] size = outputSize != null ? outputSize
                     : new long[] {x.getShape().get(2) * 2, x.getShape().get(3) * 2};
-            NDArray out = conv.apply(input.getNDArrayInternal().interpolation(size, NEAREST, false));
+            NDArray out = conv.apply(input.getNDArrayInternal().interpolation(size, NEAREST, false), kernels);
             pass.record(name, out);
             out.attach(caller);
             return out;
