@@ -21,8 +21,10 @@ import java.awt.Color;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -100,11 +102,11 @@ class ReleasedEncodersTest {
             int[] reference = PipelineBehaviourTest.pixels(held.pipeline().generate(request, ProgressListener.NONE)
                     .images().get(0));
             for (int generation = 1; generation <= 2; generation++) {
-                Map<String, Integer> openAtStage = new java.util.LinkedHashMap<>();
+                Map<String, Integer> openAtStage = new LinkedHashMap<>();
                 List<Integer> openDuringSteps = new ArrayList<>();
                 ProgressListener listener = new ProgressListener() {
                     @Override
-                    public boolean onStep(int step, int total, java.time.Duration elapsed) {
+                    public boolean onStep(int step, int total, Duration elapsed) {
                         openDuringSteps.add(unet.open());
                         return true;
                     }

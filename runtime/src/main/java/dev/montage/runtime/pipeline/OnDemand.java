@@ -7,7 +7,8 @@ import java.util.function.Supplier;
 /**
  * A component of a pipeline that is either held for the pipeline's whole life, or created when a generation needs
  * it and closed as soon as no running generation uses it, so that its weights are resident only while it computes
- * (the encoders under {@link PipelineBuilder#releaseEncoders(boolean)}).
+ * (the encoders under {@link PipelineBuilder#releaseEncoders(boolean)}, the denoiser under
+ * {@link PipelineBuilder#releaseDenoiser(boolean)}).
  *
  * <p>Thread-safe: concurrent generations share one instance, counted by their open {@link Lease}s.
  */

@@ -12,6 +12,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
+import ai.djl.nn.convolutional.Conv2d;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.runtime.weights.HalfFloats;
 import java.io.ByteArrayInputStream;
@@ -19,6 +20,7 @@ import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipInputStream;
@@ -187,7 +189,7 @@ class TorchScriptKernelsTest {
                 NDArray x = manager.randomNormal(new Shape(2, 32, 16, 16));
                 NDArray weight = manager.randomNormal(new Shape(out, 32, window[0], window[0])).mul(0.2f);
                 NDArray bias = manager.randomNormal(new Shape(out));
-                NDArray exact = ai.djl.nn.convolutional.Conv2d.conv2d(bf16Rounded(x), bf16Rounded(weight),
+                NDArray exact = Conv2d.conv2d(bf16Rounded(x), bf16Rounded(weight),
                         bf16Rounded(bias), new Shape(window[1], window[1]), new Shape(window[2], window[2]))
                         .singletonOrThrow();
                 NDArray bf16 = kernels.conv2d(kernels.cast(x, ComputeDType.BFLOAT16),
@@ -198,7 +200,7 @@ class TorchScriptKernelsTest {
                 float error = kernels.cast(bf16, ComputeDType.FLOAT32).sub(exact).abs().max().getFloat();
                 float scale = exact.abs().max().getFloat();
                 // one bf16 rounding of the result is 2^-8 relative; the wrong kernels were off by 16-35 %
-                assertTrue(error <= scale / 128, out + " output channels, window " + java.util.Arrays.toString(window)
+                assertTrue(error <= scale / 128, out + " output channels, window " + Arrays.toString(window)
                         + ": max error " + error + " of " + scale);
             }
         }
@@ -209,7 +211,7 @@ class TorchScriptKernelsTest {
         NDArray x = manager.randomNormal(new Shape(1, 8, 9, 9));
         NDArray weight = manager.randomNormal(new Shape(4, 8, 3, 3));
 
-        NDArray expected = ai.djl.nn.convolutional.Conv2d.conv2d(x, weight, null, new Shape(2, 2), new Shape(1, 1))
+        NDArray expected = Conv2d.conv2d(x, weight, null, new Shape(2, 2), new Shape(1, 1))
                 .singletonOrThrow();
         assertArrayEquals(expected.toFloatArray(), kernels.conv2d(x, weight, null, 2, 1).toFloatArray());
     }
