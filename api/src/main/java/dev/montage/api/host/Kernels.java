@@ -33,6 +33,13 @@ public interface Kernels {
     NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps);
 
     /**
+     * {@code silu(groupNorm(x, groups, weight, bias, eps))}, the activation applied in place to the normalised array:
+     * every diffusers resnet block normalises and then activates, and at full VAE resolution a second array of that
+     * size costs more in fresh memory than the activation itself.
+     */
+    NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, double eps);
+
+    /**
      * A 2-d convolution with square stride and padding, no dilation, one group, in the dtype of {@code x} (the
      * parameters have it too). Model code should prefer it to DJL's {@code Conv2d.conv2d}: the host works around
      * backend defects here (PyTorch 2.7.1's oneDNN gets bf16 convolutions whose output channel count is not a

@@ -80,6 +80,20 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      */
     @Override
     public NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        return groupNorm(x, groups, weight, bias, eps, false);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>As {@link #groupNorm}; the activation overwrites the kernel's own normalised result, never {@code x}.
+     */
+    @Override
+    public NDArray groupNormSilu(NDArray x, int groups, NDArray weight, NDArray bias, double eps) {
+        return groupNorm(x, groups, weight, bias, eps, true);
+    }
+
+    private NDArray groupNorm(NDArray x, int groups, NDArray weight, NDArray bias, double eps, boolean silu) {
         Objects.requireNonNull(x, "x");
         if (groups <= 0) {
             throw new IllegalArgumentException("group norm needs a positive group count, got " + groups);
@@ -92,7 +106,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         String weightArg = optionalParam("weight", weight, params, args);
         String biasArg = optionalParam("bias", bias, params, args);
         String call = "torch.group_norm(x, " + groups + ", " + weightArg + ", " + biasArg + ", " + eps + ", True)";
-        return forward(params.toString(), call, args.toArray(new NDArray[0]));
+        return forward(params.toString(), silu ? "torch.silu_(" + call + ")" : call, args.toArray(new NDArray[0]));
     }
 
     /**

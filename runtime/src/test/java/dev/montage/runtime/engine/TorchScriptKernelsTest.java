@@ -114,6 +114,26 @@ class TorchScriptKernelsTest {
     }
 
     @Test
+    void groupNormSiluIsTheActivatedNormInEveryDtypeAndLeavesItsInputAlone() {
+        NDArray x = manager.randomNormal(1f, 2f, new Shape(2, 8, 4, 4), DataType.FLOAT32);
+        NDArray weight = manager.randomNormal(new Shape(8));
+        NDArray bias = manager.randomNormal(new Shape(8));
+        float[] before = x.toFloatArray();
+
+        assertArrayEquals(kernels.silu(kernels.groupNorm(x, 4, weight, bias, 1e-5)).toFloatArray(),
+                kernels.groupNormSilu(x, 4, weight, bias, 1e-5).toFloatArray());
+        assertArrayEquals(before, x.toFloatArray(), "the input was overwritten");
+        NDArray bf16 = kernels.cast(x, ComputeDType.BFLOAT16);
+        NDArray fused = kernels.groupNormSilu(bf16, 4, weight, bias, 1e-5);
+        assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(fused));
+        assertArrayEquals(
+                kernels.cast(kernels.silu(kernels.groupNorm(bf16, 4, weight, bias, 1e-5)), ComputeDType.FLOAT32)
+                        .toFloatArray(),
+                kernels.cast(fused, ComputeDType.FLOAT32).toFloatArray());
+        assertThrows(IllegalArgumentException.class, () -> kernels.groupNormSilu(x, 0, null, null, 1e-5));
+    }
+
+    @Test
     void siluIsXTimesSigmoid() {
         NDArray x = manager.randomNormal(0f, 4f, new Shape(64), DataType.FLOAT32);
 

@@ -58,7 +58,7 @@ final class BasicTransformerBlock {
             pass.record(name + ".norm3", n3);
             NDArray f = ff.apply(n3);
             pass.record(name + ".ff", f);
-            NDArray out = f.add(h);
+            NDArray out = f.addi(h);
             pass.record(name, out);
             out.attach(caller);
             return out;

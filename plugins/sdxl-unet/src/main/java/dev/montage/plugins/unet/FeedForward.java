@@ -24,6 +24,6 @@ final class FeedForward {
     NDArray apply(NDArray x) {
         NDArray projected = proj.apply(x);
         NDList halves = projected.split(2, projected.getShape().dimension() - 1);
-        return out.apply(halves.get(0).mul(kernels.gelu(halves.get(1), false)));
+        return out.apply(kernels.gelu(halves.get(1), false).muli(halves.get(0)));
     }
 }

@@ -16,4 +16,9 @@ record GroupNormLayer(NDArray weight, NDArray bias, int groups, double eps, Kern
     NDArray apply(NDArray x) {
         return kernels.groupNorm(x, groups, weight, bias, eps);
     }
+
+    /** {@code silu(apply(x))} in one array. */
+    NDArray applySilu(NDArray x) {
+        return kernels.groupNormSilu(x, groups, weight, bias, eps);
+    }
 }

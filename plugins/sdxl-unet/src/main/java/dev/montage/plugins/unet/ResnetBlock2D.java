@@ -45,13 +45,14 @@ final class ResnetBlock2D {
         NDManager caller = x.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray input = Scopes.borrow(x, scope);
-            NDArray h = conv1.apply(kernels.silu(norm1.apply(input)), kernels);
+            NDArray h = conv1.apply(norm1.applySilu(input), kernels);
             NDArray t = timeEmbProj.apply(Scopes.borrow(pass.activatedTemb(), scope));
-            h = h.add(t.expandDims(2).expandDims(3));
-            h = conv2.apply(kernels.silu(norm2.apply(h)), kernels);
-            NDArray out = (convShortcut == null ? input : convShortcut.apply(input, kernels)).add(h);
+            // the sums go into the convolutions' own results: fewer fresh arrays per block
+            h.addi(t.expandDims(2).expandDims(3));
+            h = conv2.apply(norm2.applySilu(h), kernels);
+            NDArray out = h.addi(convShortcut == null ? input : convShortcut.apply(input, kernels));
             if (outputScaleFactor != 1f) {
-                out = out.div(outputScaleFactor);
+                out.divi(outputScaleFactor);
             }
             pass.record(name, out);
             out.attach(caller);

@@ -80,7 +80,7 @@ final class Transformer2DModel {
                 h = projOutConv.apply(h, kernels);
                 pass.record(name + ".proj_out", h);
             }
-            NDArray out = h.add(residual);
+            NDArray out = h.addi(residual);
             pass.record(name, out);
             out.attach(caller);
             return out;

@@ -18,10 +18,8 @@ final class Decoder {
     private final List<UpDecoderBlock2D> upBlocks = new ArrayList<>();
     private final GroupNormLayer convNormOut;
     private final Conv2dLayer convOut;
-    private final Kernels kernels;
 
     Decoder(VaeWeights w, VaeConfig config, Kernels kernels) {
-        this.kernels = kernels;
         List<Integer> channels = config.blockOutChannels();
         int groups = config.normGroups();
         int deepest = config.deepestChannels();
@@ -54,8 +52,7 @@ final class Decoder {
                 h = replace(h, upBlocks.get(i).forward(h));
                 probe.stage("decoder.up_blocks." + i, h);
             }
-            h = replace(h, convNormOut.forward(h));
-            h = replace(h, kernels.silu(h));
+            h = replace(h, convNormOut.forwardSilu(h));
             return convOut.forward(h);
         });
     }

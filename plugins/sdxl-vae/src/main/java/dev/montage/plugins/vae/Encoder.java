@@ -19,10 +19,8 @@ final class Encoder {
     private final UNetMidBlock2D midBlock;
     private final GroupNormLayer convNormOut;
     private final Conv2dLayer convOut;
-    private final Kernels kernels;
 
     Encoder(VaeWeights w, VaeConfig config, Kernels kernels) {
-        this.kernels = kernels;
         List<Integer> channels = config.blockOutChannels();
         int groups = config.normGroups();
         int deepest = config.deepestChannels();
@@ -51,8 +49,7 @@ final class Encoder {
                 h = replace(h, block.forward(h));
             }
             h = replace(h, midBlock.forward(h));
-            h = replace(h, convNormOut.forward(h));
-            h = replace(h, kernels.silu(h));
+            h = replace(h, convNormOut.forwardSilu(h));
             return convOut.forward(h);
         });
     }

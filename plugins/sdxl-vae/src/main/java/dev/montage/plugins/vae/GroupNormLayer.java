@@ -20,4 +20,9 @@ final class GroupNormLayer {
     NDArray forward(NDArray x) {
         return kernels.groupNorm(x, groups, weight, bias, VaeConfig.NORM_EPS);
     }
+
+    /** {@code silu(forward(x))} in one array. */
+    NDArray forwardSilu(NDArray x) {
+        return kernels.groupNormSilu(x, groups, weight, bias, VaeConfig.NORM_EPS);
+    }
 }

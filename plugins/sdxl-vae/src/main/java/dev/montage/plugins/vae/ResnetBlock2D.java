@@ -17,10 +17,8 @@ final class ResnetBlock2D {
     private final GroupNormLayer norm2;
     private final Conv2dLayer conv2;
     private final Conv2dLayer convShortcut;
-    private final Kernels kernels;
 
     ResnetBlock2D(VaeWeights w, int in, int out, int groups, Kernels kernels) {
-        this.kernels = kernels;
         norm1 = new GroupNormLayer(w, "norm1", in, groups, kernels);
         conv1 = Conv2dLayer.same3x3(w, "conv1", in, out);
         norm2 = new GroupNormLayer(w, "norm2", out, groups, kernels);
@@ -30,14 +28,12 @@ final class ResnetBlock2D {
 
     NDArray forward(NDArray x) {
         return Scopes.scoped(x, input -> {
-            NDArray h = norm1.forward(input);
-            h = replace(h, kernels.silu(h));
+            NDArray h = norm1.forwardSilu(input);
             h = replace(h, conv1.forward(h));
-            h = replace(h, norm2.forward(h));
-            h = replace(h, kernels.silu(h));
+            h = replace(h, norm2.forwardSilu(h));
             h = replace(h, conv2.forward(h));
-            NDArray shortcut = convShortcut == null ? input : convShortcut.forward(input);
-            return shortcut.add(h);
+            // in place: at full resolution every fresh array costs a round of page faults
+            return h.addi(convShortcut == null ? input : convShortcut.forward(input));
         });
     }
 }
