@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import dev.montage.runtime.engine.NativeMemory;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -7,12 +8,12 @@ import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
 
-/** What a benchmark figure depends on: processor, cores, memory, and how busy the machine is. */
+/** What a benchmark figure depends on: processor, cores, memory, the native allocator, and how busy the machine is. */
 final class MachineInfo {
     private MachineInfo() {
     }
 
-    /** Processor model, cores the JVM may use, total memory, operating system. */
+    /** Processor model, cores the JVM may use, total memory, operating system, Java, how native memory is allocated. */
     static Map<String, Object> facts() {
         Map<String, Object> facts = new LinkedHashMap<>();
         facts.put("cpu", cpuModel());
@@ -20,6 +21,7 @@ final class MachineInfo {
         ProcessMemory.totalBytes().ifPresent(b -> facts.put("memory_bytes", b));
         facts.put("os", System.getProperty("os.name") + " " + System.getProperty("os.version"));
         facts.put("java", System.getProperty("java.version"));
+        facts.put("allocator", NativeMemory.describe());
         return facts;
     }
 
@@ -28,7 +30,8 @@ final class MachineInfo {
         Map<String, Object> f = facts();
         Object memory = f.get("memory_bytes");
         return f.get("cpu") + ", " + f.get("cores") + " cores"
-                + (memory == null ? "" : String.format(Locale.ROOT, ", %.1f GiB", ((Long) memory) / (double) (1 << 30)));
+                + (memory == null ? "" : String.format(Locale.ROOT, ", %.1f GiB", ((Long) memory) / (double) (1 << 30)))
+                + "; " + f.get("allocator");
     }
 
     /** The 1, 5 and 15 minute load averages, or "unknown". */

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
@@ -51,6 +52,11 @@ class DistributionIT {
     }
 
     private Run montage(String... args) throws IOException, InterruptedException {
+        return montage(Map.of(), args);
+    }
+
+    /** @param env variables set for the process on top of this one's, without GLIBC_TUNABLES unless given */
+    private Run montage(Map<String, String> env, String... args) throws IOException, InterruptedException {
         List<String> command = new ArrayList<>(List.of(PluginSourcesIT.DISTRIBUTION.resolve("bin/montage")
                 .toString()));
         command.addAll(List.of(args));
@@ -59,6 +65,8 @@ class DistributionIT {
         ProcessBuilder pb = new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().put("MONTAGE_HOME", tmp.resolve("home").toString());
         pb.environment().put("JAVA_OPTS", "-Xmx2g");
+        pb.environment().remove("GLIBC_TUNABLES");
+        pb.environment().putAll(env);
         Process process = pb.start();
         if (!process.waitFor(5, TimeUnit.MINUTES)) {
             process.destroyForcibly();
@@ -166,6 +174,20 @@ class DistributionIT {
                 "(?s).*\ncondition preprocessor +luminance +pf4j:sample-luminance +active\n.*"), extra.out());
         assertTrue(extra.out().matches("(?s).*\nfailed plugins:\n  broken\\.jar \\(.*broken\\.jar\\): neither an OSGi "
                 + "bundle.*"), extra.out());
+    }
+
+    @Test
+    void theLauncherAsksGlibcForHugePagesUnlessTheTunablesSayOtherwise() throws Exception {
+        String[] bench = {"bench", "--config", "tiny", "--stages", "load", "--runs", "1", "--warmup", "0"};
+        Run launched = montage(bench);
+        assertEquals(0, launched.code(), launched.err());
+        assumeTrue(!launched.out().contains("not glibc malloc"), "not glibc");
+        assertTrue(launched.out().matches("(?s).*\nmachine: [^\n]*; glibc malloc, freed blocks kept, huge pages "
+                + "requested \\(kernel: .*"), launched.out());
+
+        Run optedOut = montage(Map.of("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0"), bench);
+        assertEquals(0, optedOut.code(), optedOut.err());
+        assertTrue(optedOut.out().contains("huge pages not requested"), optedOut.out());
     }
 
     /**

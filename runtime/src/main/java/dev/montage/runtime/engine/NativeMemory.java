@@ -1,6 +1,9 @@
 package dev.montage.runtime.engine;
 
 import com.sun.jna.Function;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 
 /**
  * How the C library's allocator, which PyTorch's CPU tensors come from, treats large blocks.
@@ -14,6 +17,12 @@ import com.sun.jna.Function;
  * {@link #releaseFreed()} where memory is freed on purpose: when released components close, and when a pipeline
  * closes.
  *
+ * <p>Larger blocks are mapped afresh each time (see {@link #HEAP_BLOCK_LIMIT}), and only huge pages make their
+ * first touch cheap: glibc asks for transparent huge pages for its new mappings when the
+ * tunable {@code glibc.malloc.hugetlb=1} is in {@code GLIBC_TUNABLES} at process start, which {@code bin/montage}
+ * sets (the 1024² VAE decode took a third of the time in BENCHMARKS.md). A tunable cannot be set from inside the
+ * process; {@link #describe()} reports whether it is on.
+ *
  * <p>Only glibc is tuned; with other C libraries both methods do nothing. The JVM property
  * {@code montage.malloc=default} leaves the allocator as it is.
  */
@@ -22,10 +31,19 @@ public final class NativeMemory {
     /** mallopt parameters of glibc's malloc.h. */
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
-    /** Larger blocks (the VAE's full-resolution activations) are still mapped and unmapped each time. */
+    /**
+     * The process's main thread serves blocks up to this size from its heap. A Java thread has an arena of its own
+     * whose heaps hold at most 64 MiB, so there larger blocks (the VAE's full-resolution activations) are mapped and
+     * unmapped each time whatever the threshold (checked with glibc 2.36).
+     */
     static final int HEAP_BLOCK_LIMIT = 256 << 20;
 
+    /** The glibc tunable (2.35 and later) that makes malloc ask for transparent huge pages. */
+    static final String HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb";
+    private static final Path THP_MODE = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
+
     private static final Function MALLOPT = libc("mallopt");
+    private static volatile boolean tuned;
     private static final Function MALLOC_TRIM = libc("malloc_trim");
 
     private NativeMemory() {
@@ -43,7 +61,49 @@ public final class NativeMemory {
         }
         boolean trim = MALLOPT.invokeInt(new Object[] {M_TRIM_THRESHOLD, Integer.MAX_VALUE}) == 1;
         boolean mmap = MALLOPT.invokeInt(new Object[] {M_MMAP_THRESHOLD, HEAP_BLOCK_LIMIT}) == 1;
-        return trim && mmap;
+        tuned = trim && mmap;
+        return tuned;
+    }
+
+    /**
+     * How the allocator is set up, for benchmark reports: e.g. {@code glibc malloc, freed blocks kept, huge pages
+     * requested (kernel: madvise)}.
+     */
+    public static String describe() {
+        if (MALLOPT == null) {
+            return "not glibc malloc";
+        }
+        String kernel = transparentHugePages(THP_MODE);
+        String hugePages = hugePagesRequested(System.getenv("GLIBC_TUNABLES"))
+                ? "huge pages requested (kernel: " + kernel + ")"
+                : "huge pages not requested (kernel: " + kernel + "; GLIBC_TUNABLES=" + HUGE_PAGES_TUNABLE + "=1 asks)";
+        return "glibc malloc, " + (tuned ? "freed blocks kept" : "as configured") + ", " + hugePages;
+    }
+
+    /** Whether a {@code GLIBC_TUNABLES} value turns {@link #HUGE_PAGES_TUNABLE} on (1 = THP, 2 = hugetlbfs pages). */
+    static boolean hugePagesRequested(String tunables) {
+        if (tunables == null) {
+            return false;
+        }
+        String on = null;
+        for (String tunable : tunables.split(":")) {
+            if (tunable.startsWith(HUGE_PAGES_TUNABLE + "=")) {
+                on = tunable.substring(HUGE_PAGES_TUNABLE.length() + 1);
+            }
+        }
+        return "1".equals(on) || "2".equals(on);
+    }
+
+    /** The selected mode of a kernel THP setting file ({@code always [madvise] never}), or "unknown". */
+    static String transparentHugePages(Path setting) {
+        try {
+            String line = Files.readString(setting);
+            int open = line.indexOf('[');
+            int close = line.indexOf(']', open + 1);
+            return open < 0 || close < 0 ? "unknown" : line.substring(open + 1, close);
+        } catch (IOException | SecurityException e) {
+            return "unknown";
+        }
     }
 
     /** Gives the allocator's free memory back to the system (glibc's {@code malloc_trim(0)}). */

@@ -8,8 +8,12 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.sun.jna.Function;
 import com.sun.jna.Pointer;
 import com.sun.jna.Structure;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class NativeMemoryTest {
 
@@ -64,6 +68,35 @@ class NativeMemoryTest {
                 System.setProperty(NativeMemory.PROPERTY, before);
             }
         }
+    }
+
+    @Test
+    void hugePagesCountAsRequestedOnlyWhenTheLastHugetlbTunableTurnsThemOn() {
+        assertFalse(NativeMemory.hugePagesRequested(null));
+        assertFalse(NativeMemory.hugePagesRequested(""));
+        assertTrue(NativeMemory.hugePagesRequested("glibc.malloc.hugetlb=1"));
+        assertTrue(NativeMemory.hugePagesRequested("glibc.malloc.trim_threshold=5:glibc.malloc.hugetlb=2"));
+        assertFalse(NativeMemory.hugePagesRequested("glibc.malloc.hugetlb=0"));
+        assertFalse(NativeMemory.hugePagesRequested("glibc.malloc.hugetlb=1:glibc.malloc.hugetlb=0"));
+        assertFalse(NativeMemory.hugePagesRequested("glibc.malloc.hugetlbx=1"));
+    }
+
+    @Test
+    void theKernelsTransparentHugePageModeIsTheBracketedWord(@TempDir Path tmp) throws IOException {
+        assertEquals("madvise", NativeMemory.transparentHugePages(
+                Files.writeString(tmp.resolve("enabled"), "always [madvise] never\n")));
+        assertEquals("unknown", NativeMemory.transparentHugePages(Files.writeString(tmp.resolve("odd"), "always")));
+        assertEquals("unknown", NativeMemory.transparentHugePages(tmp.resolve("absent")));
+    }
+
+    @Test
+    void theDescriptionSaysWhetherHugePagesWereRequested() {
+        assumeTrue(glibc("mallopt") != null, "not glibc");
+        String described = NativeMemory.describe();
+
+        assertTrue(described.startsWith("glibc malloc, "), described);
+        assertTrue(described.contains(NativeMemory.hugePagesRequested(System.getenv("GLIBC_TUNABLES"))
+                ? "huge pages requested" : "huge pages not requested"), described);
     }
 
     private static long mapped(Function mallinfo2) {

@@ -80,7 +80,7 @@ final class Transformer2DModel {
                 h = projOutConv.apply(h, kernels);
                 pass.record(name + ".proj_out", h);
             }
-            NDArray out = h.addi(residual);
+            NDArray out = h.add(residual);
             pass.record(name, out);
             out.attach(caller);
             return out;
