@@ -29,6 +29,8 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** Each kernel against a composite of plain DJL operations in float32, plus the bf16 and lifecycle contracts. */
 class TorchScriptKernelsTest {
@@ -60,30 +62,59 @@ class TorchScriptKernelsTest {
         manager.close();
     }
 
-    @Test
-    void attentionMatchesSoftmaxOfScaledScores() {
+    /** Key counts on both sides of the explicit-scores path's limit. */
+    static long[] keyCounts() {
+        return new long[] {12, TorchScriptKernels.FEW_KEYS, TorchScriptKernels.FEW_KEYS + 1};
+    }
+
+    @ParameterizedTest
+    @MethodSource("keyCounts")
+    void attentionMatchesSoftmaxOfScaledScores(long keys) {
         NDArray q = manager.randomNormal(new Shape(2, 3, 16, 8));
-        NDArray k = manager.randomNormal(new Shape(2, 3, 12, 8));
-        NDArray v = manager.randomNormal(new Shape(2, 3, 12, 5));
+        NDArray k = manager.randomNormal(new Shape(2, 3, keys, 8));
+        NDArray v = manager.randomNormal(new Shape(2, 3, keys, 5));
 
         assertClose(referenceAttention(q, k, v, null), kernels.scaledDotProductAttention(q, k, v, null));
     }
 
-    @Test
-    void attentionAddsTheBias() {
+    @ParameterizedTest
+    @MethodSource("keyCounts")
+    void attentionAddsTheBias(long keys) {
         NDArray q = manager.randomNormal(new Shape(2, 3, 16, 8));
-        NDArray k = manager.randomNormal(new Shape(2, 3, 12, 8));
-        NDArray v = manager.randomNormal(new Shape(2, 3, 12, 5));
-        // a layout mask: every query sees only part of the keys, the rest get -10000
-        NDArray bias = manager.zeros(new Shape(2, 1, 16, 12));
-        bias.set(new NDIndex(":, :, :8, 6:"), -10000f);
-        bias.set(new NDIndex(":, :, 8:, :6"), -10000f);
+        NDArray k = manager.randomNormal(new Shape(2, 3, keys, 8));
+        NDArray v = manager.randomNormal(new Shape(2, 3, keys, 5));
+        NDArray bias = layoutBias(keys);
 
         NDArray attended = kernels.scaledDotProductAttention(q, k, v, bias);
 
         assertClose(referenceAttention(q, k, v, bias), attended);
         NDArray unmasked = kernels.scaledDotProductAttention(q, k, v, null);
         assertTrue(attended.sub(unmasked).abs().max().getFloat() > 0.1f, "the bias changed nothing");
+    }
+
+    @ParameterizedTest
+    @MethodSource("keyCounts")
+    void bf16AttentionWithAFloat32BiasStaysWithinRoundingOfTheFloat32Result(long keys) {
+        NDArray q = kernels.cast(manager.randomNormal(new Shape(2, 3, 16, 64)), ComputeDType.BFLOAT16);
+        NDArray k = kernels.cast(manager.randomNormal(new Shape(2, 3, keys, 64)), ComputeDType.BFLOAT16);
+        NDArray v = kernels.cast(manager.randomNormal(new Shape(2, 3, keys, 64)), ComputeDType.BFLOAT16);
+        NDArray bias = layoutBias(keys);
+
+        NDArray attended = kernels.scaledDotProductAttention(q, k, v, bias);
+
+        assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(attended));
+        NDArray expected = referenceAttention(kernels.cast(q, ComputeDType.FLOAT32),
+                kernels.cast(k, ComputeDType.FLOAT32), kernels.cast(v, ComputeDType.FLOAT32), bias);
+        float error = expected.sub(kernels.cast(attended, ComputeDType.FLOAT32)).abs().max().getFloat();
+        assertTrue(error < 0.05f, "bf16 attention off by " + error);
+    }
+
+    /** A layout mask: every query sees only part of the keys, the rest get -10000. */
+    private NDArray layoutBias(long keys) {
+        NDArray bias = manager.zeros(new Shape(2, 1, 16, keys));
+        bias.set(new NDIndex(":, :, :8, 6:"), -10000f);
+        bias.set(new NDIndex(":, :, 8:, :6"), -10000f);
+        return bias;
     }
 
     @Test

@@ -194,7 +194,8 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
             }
             NDArray imageOut = kernels.scaledDotProductAttention(q, Heads.split(image.key(scope), heads),
                     Heads.split(ipValue, heads), masks.bias());
-            NDArray combined = Heads.merge(textOut).add(Heads.merge(imageOut).mul(masks.rowWeight()));
+            // weighted and summed inside the image result: two fresh [B, L, C] arrays less per layer and step
+            NDArray combined = Heads.merge(imageOut).muli(masks.rowWeight()).addi(Heads.merge(textOut));
             NDArray out = layer.output(combined);
             out.attach(caller);
             return out;
