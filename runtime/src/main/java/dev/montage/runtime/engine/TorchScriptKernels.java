@@ -44,6 +44,11 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * AMX multiplies in float32 (see {@link #scaledDotProductAttention}).
      */
     static final long FEW_KEYS = 128;
+    private static final String FEW_KEYS_SCORES = "torch.matmul(q, torch.transpose(k, -2, -1)) * (q.size(-1) ** -0.5)";
+    private static final String FEW_KEYS_ATTENTION = "torch.matmul(torch.to(torch.softmax(" + FEW_KEYS_SCORES
+            + ", -1, 6), q.dtype), v)";
+    private static final String FEW_KEYS_BIASED_ATTENTION = "torch.matmul(torch.to(torch.softmax(torch.to("
+            + FEW_KEYS_SCORES + ", 6) + torch.to(bias, 6), -1), q.dtype), v)";
     private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
 
     private final PtNDManager modules;
@@ -80,12 +85,9 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         Objects.requireNonNull(v, "v");
         Shape keys = k.getShape();
         if (keys.get(keys.dimension() - 2) <= FEW_KEYS && q.getDevice().getDeviceType().equals(Device.Type.CPU)) {
-            String scores = "torch.matmul(q, torch.transpose(k, -2, -1)) * (q.size(-1) ** -0.5)";
-            String probs = bias == null ? "torch.softmax(" + scores + ", -1, 6)"
-                    : "torch.softmax(torch.to(" + scores + ", 6) + torch.to(bias, 6), -1)";
-            String call = "torch.matmul(torch.to(" + probs + ", q.dtype), v)";
-            return bias == null ? forward("q: Tensor, k: Tensor, v: Tensor", call, q, k, v)
-                    : forward("q: Tensor, k: Tensor, v: Tensor, bias: Tensor", call, q, k, v, bias);
+            return bias == null ? forward("q: Tensor, k: Tensor, v: Tensor", FEW_KEYS_ATTENTION, q, k, v)
+                    : forward("q: Tensor, k: Tensor, v: Tensor, bias: Tensor", FEW_KEYS_BIASED_ATTENTION, q, k, v,
+                            bias);
         }
         if (bias == null) {
             return forward("q: Tensor, k: Tensor, v: Tensor", "torch.scaled_dot_product_attention(q, k, v)",
