@@ -41,7 +41,9 @@ public final class MontageEngine implements AutoCloseable {
         this.info = info;
         this.device = device;
         this.manager = manager;
-        this.kernels = new TorchScriptKernels(manager);
+        // the chunked bf16 attention was measured only where it replaces the fused kernel's float32 products
+        this.kernels = new TorchScriptKernels(manager,
+                cpuHasAmx(readCpuInfo()) ? TorchScriptKernels.FUSED : TorchScriptKernels.CHUNK_SCORES);
     }
 
     /**
@@ -142,10 +144,21 @@ public final class MontageEngine implements AutoCloseable {
 
     /** Whether {@code /proc/cpuinfo} text lists AMX-BF16 or AVX512-BF16, which oneDNN uses for bf16 matmul/conv. */
     static boolean cpuHasBf16(String cpuInfo) {
+        return cpuHasFlag(cpuInfo, "amx_bf16") || cpuHasFlag(cpuInfo, "avx512_bf16");
+    }
+
+    /**
+     * Whether {@code /proc/cpuinfo} text lists AMX-BF16: PyTorch's fused CPU attention multiplies bf16 with it at the
+     * matrix rate, and in float32 without it.
+     */
+    static boolean cpuHasAmx(String cpuInfo) {
+        return cpuHasFlag(cpuInfo, "amx_bf16");
+    }
+
+    private static boolean cpuHasFlag(String cpuInfo, String flag) {
         for (String line : cpuInfo.split("\n")) {
             if (line.startsWith("flags")) {
-                String flags = " " + line.substring(line.indexOf(':') + 1).trim() + " ";
-                return flags.contains(" amx_bf16 ") || flags.contains(" avx512_bf16 ");
+                return (" " + line.substring(line.indexOf(':') + 1).trim() + " ").contains(" " + flag + " ");
             }
         }
         return false;

@@ -49,23 +49,76 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
             + ", -1, 6), q.dtype), v)";
     private static final String FEW_KEYS_BIASED_ATTENTION = "torch.matmul(torch.to(torch.softmax(torch.to("
             + FEW_KEYS_SCORES + ", 6) + torch.to(bias, 6), -1), q.dtype), v)";
+    /**
+     * Score elements per chunk of the CPU bf16 attention over more than {@link #FEW_KEYS} keys: two bf16 buffers of
+     * 8 MiB. Smaller chunks ran slower on the machine of BENCHMARKS.md, larger ones no faster (and fresh blocks of
+     * that size cost page faults).
+     */
+    static final long CHUNK_SCORES = 1L << 22;
+    /** Chunk size that keeps long CPU attention in PyTorch's fused kernel. */
+    static final long FUSED = 0;
+    /**
+     * Explicit attention in query chunks for bf16 on the CPU, otherwise the fused kernel. Each chunk's scores go
+     * into the same two preallocated buffers (products, then probabilities), so a chunk allocates only its output
+     * rows; a fresh score block per chunk made timings erratic. The softmax of bf16 scores accumulates in float32
+     * and rounds the probabilities once.
+     */
+    private static final String LONG_ATTENTION_SOURCE = """
+              def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
+                if q.dtype != %d:
+                  return torch.scaled_dot_product_attention(q, k, v)
+                rows = q.size(-2)
+                keys = k.size(-2)
+                step = min(rows, max(1, %d // (q.numel() // (rows * q.size(-1)) * keys)))
+                shape = q.size()
+                shape[-2] = step
+                shape[-1] = keys
+                scores = torch.empty(shape, dtype=q.dtype, device=q.device)
+                probs = torch.empty(shape, dtype=q.dtype, device=q.device)
+                # per-head views of [B, L, heads, d] projections: made contiguous once, or every chunk's
+                # products would copy them
+                kt = torch.transpose(torch.contiguous(k), -2, -1)
+                v = torch.contiguous(v)
+                scale = q.size(-1) ** -0.5
+                chunks: List[Tensor] = []
+                for start in range(0, rows, step):
+                  n = min(step, rows - start)
+                  s = torch.narrow(scores, -2, 0, n)
+                  p = torch.narrow(probs, -2, 0, n)
+                  torch.matmul(torch.narrow(q, -2, start, n) * scale, kt, out=s)
+                  torch.softmax(s, -1, out=p)
+                  chunks.append(torch.matmul(p, v))
+                return torch.cat(chunks, -2)
+            """;
     private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
 
     private final PtNDManager modules;
+    private final String longAttention;
     private final ConcurrentMap<String, PtSymbolBlock> loaded = new ConcurrentHashMap<>();
 
     /**
      * @param owner a PyTorch-engine manager; the loaded modules live in a sub-manager of it and are
      *              released by {@link #close()} or when it closes
      * @throws IllegalArgumentException when {@code owner} belongs to another engine
+     * @see MontageEngine#kernels() the engine's kernels, which keep the fused attention on CPUs with AMX
      */
     public TorchScriptKernels(NDManager owner) {
+        this(owner, CHUNK_SCORES);
+    }
+
+    /**
+     * As the public constructor, with {@code chunkScores} score elements per chunk of long bf16 CPU attention, or
+     * {@link #FUSED}.
+     */
+    TorchScriptKernels(NDManager owner, long chunkScores) {
         if (!(owner instanceof PtNDManager)) {
             throw new IllegalArgumentException("TorchScript kernels need a PyTorch engine manager, got "
                     + owner.getClass().getName() + " of engine " + owner.getEngine().getEngineName());
         }
         modules = (PtNDManager) owner.newSubManager();
         modules.setName("montage-kernels");
+        longAttention = chunkScores == FUSED ? null
+                : LONG_ATTENTION_SOURCE.formatted(scalarTypeId(ComputeDType.BFLOAT16), chunkScores);
     }
 
     /**
@@ -75,8 +128,16 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * softmax of {@code scores + bias} in float32, probabilities rounded to the input dtype, times {@code v}. On the
      * AMD machine of BENCHMARKS.md a bf16 SDXL cross-attention layer took 25–32 ms this way against 37–43 ms fused
      * (JMH, 1024² shapes), and the bf16 golden noise prediction moved 0.014 from float32 (0.021 fused). The bias is
-     * added in float32: a broadcast bf16 addition is PyTorch's slow path on that CPU. Longer key sequences and other
-     * devices use {@code torch.scaled_dot_product_attention}.
+     * added in float32: a broadcast bf16 addition is PyTorch's slow path on that CPU.
+     *
+     * <p>bf16 attention over more keys without a bias (SDXL's self-attention, the VAE's mid-block attention) is
+     * explicit too on the CPU, unless constructed with {@link #FUSED}, in chunks of query rows with at most
+     * {@link #CHUNK_SCORES} score elements: without AMX, PyTorch's fused CPU kernel computes bf16 in float32 at a
+     * third of the bf16 matrix rate. On the machine of BENCHMARKS.md a 1024² UNet self-attention layer took 300–470 ms
+     * instead of 640–730 (level 1, 4096 tokens, 2 x 10 heads) and 36–47 instead of 81–89 (level 2), the 1024² VAE's
+     * mid-block attention 1.6–1.8 s instead of 3.4. The scores are rounded to bf16 before the softmax, where the fused
+     * kernel keeps them in float32, as diffusers' classic attention processor does in half precision. Everything
+     * else, and every other device, uses {@code torch.scaled_dot_product_attention}.
      */
     @Override
     public NDArray scaledDotProductAttention(NDArray q, NDArray k, NDArray v, NDArray bias) {
@@ -84,14 +145,15 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         Objects.requireNonNull(k, "k");
         Objects.requireNonNull(v, "v");
         Shape keys = k.getShape();
-        if (keys.get(keys.dimension() - 2) <= FEW_KEYS && q.getDevice().getDeviceType().equals(Device.Type.CPU)) {
+        boolean cpu = q.getDevice().getDeviceType().equals(Device.Type.CPU);
+        if (keys.get(keys.dimension() - 2) <= FEW_KEYS && cpu) {
             return bias == null ? forward("q: Tensor, k: Tensor, v: Tensor", FEW_KEYS_ATTENTION, q, k, v)
                     : forward("q: Tensor, k: Tensor, v: Tensor, bias: Tensor", FEW_KEYS_BIASED_ATTENTION, q, k, v,
                             bias);
         }
         if (bias == null) {
-            return forward("q: Tensor, k: Tensor, v: Tensor", "torch.scaled_dot_product_attention(q, k, v)",
-                    q, k, v);
+            return cpu && longAttention != null ? run(longAttention, q, k, v) : forward("q: Tensor, k: Tensor, v: Tensor",
+                    "torch.scaled_dot_product_attention(q, k, v)", q, k, v);
         }
         // SDPA wants a float mask in the query dtype, while biases are usually built in float32
         return forward("q: Tensor, k: Tensor, v: Tensor, bias: Tensor",
@@ -249,13 +311,19 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
 
     /**
      * Runs a one-method module {@code forward(self, <params>) -> Tensor: return <expression>}.
+     */
+    private NDArray forward(String params, String expression, NDArray... inputs) {
+        return run("  def forward(self, " + params + ") -> Tensor:\n    return " + expression + "\n", inputs);
+    }
+
+    /**
+     * Runs the {@code forward} method of a module source that returns one tensor.
      *
      * <p>DJL's NDList call is used rather than its IValue call because only the former runs outside
      * {@code c10::InferenceMode}: inference tensors reject in-place updates outside that mode, and model code
      * does update kernel results in place.
      */
-    private NDArray forward(String params, String expression, NDArray... inputs) {
-        String source = "  def forward(self, " + params + ") -> Tensor:\n    return " + expression + "\n";
+    private NDArray run(String source, NDArray... inputs) {
         PtSymbolBlock module = module(source);
         NDList args = new NDList(inputs.length);
         try (NDList aliases = new NDList()) {

@@ -94,6 +94,9 @@ class MontageEngineTest {
         assertTrue(MontageEngine.cpuHasBf16("flags\t\t: fpu avx512_bf16\n"));
         assertFalse(MontageEngine.cpuHasBf16("flags\t\t: fpu avx2 avx512f\n"));
         assertFalse(MontageEngine.cpuHasBf16(""));
+        assertTrue(MontageEngine.cpuHasAmx("processor\t: 0\nflags\t\t: fpu avx512f amx_bf16 amx_tile\n"));
+        assertFalse(MontageEngine.cpuHasAmx("flags\t\t: fpu avx512_bf16\n"));
+        assertFalse(MontageEngine.cpuHasAmx("flags\t\t: fpu xamx_bf16\n"));
     }
 
     @Test

@@ -109,6 +109,31 @@ class TorchScriptKernelsTest {
         assertTrue(error < 0.05f, "bf16 attention off by " + error);
     }
 
+    @Test
+    void bf16AttentionOverManyKeysIsTheSameInOneChunkOrManyAndStaysWithinRoundingOfTheFusedAndFloat32Results() {
+        NDArray q = kernels.cast(manager.randomNormal(new Shape(2, 3, 50, 64)), ComputeDType.BFLOAT16);
+        NDArray k = kernels.cast(manager.randomNormal(new Shape(2, 3, 200, 64)), ComputeDType.BFLOAT16);
+        NDArray v = kernels.cast(manager.randomNormal(new Shape(2, 3, 200, 64)), ComputeDType.BFLOAT16);
+        NDArray expected = referenceAttention(kernels.cast(q, ComputeDType.FLOAT32),
+                kernels.cast(k, ComputeDType.FLOAT32), kernels.cast(v, ComputeDType.FLOAT32), null);
+        // 7 query rows per chunk: seven full chunks and one of a single row
+        try (TorchScriptKernels sevenRows = new TorchScriptKernels(manager, 2 * 3 * 200 * 7);
+                TorchScriptKernels oneChunk = new TorchScriptKernels(manager, 2 * 3 * 200 * 50);
+                TorchScriptKernels fused = new TorchScriptKernels(manager, TorchScriptKernels.FUSED)) {
+            NDArray chunked = sevenRows.scaledDotProductAttention(q, k, v, null);
+
+            assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(chunked));
+            assertEquals(q.getShape(), chunked.getShape());
+            NDArray chunked32 = kernels.cast(chunked, ComputeDType.FLOAT32);
+            NDArray whole32 = kernels.cast(oneChunk.scaledDotProductAttention(q, k, v, null), ComputeDType.FLOAT32);
+            assertEquals(0f, whole32.sub(chunked32).abs().max().getFloat(), 0.02f);
+            NDArray fused32 = kernels.cast(fused.scaledDotProductAttention(q, k, v, null), ComputeDType.FLOAT32);
+            assertEquals(0f, fused32.sub(chunked32).abs().max().getFloat(), 0.05f);
+            float error = expected.sub(chunked32).abs().max().getFloat();
+            assertTrue(error < 0.05f, "chunked bf16 attention off by " + error);
+        }
+    }
+
     /** A layout mask: every query sees only part of the keys, the rest get -10000. */
     private NDArray layoutBias(long keys) {
         NDArray bias = manager.zeros(new Shape(2, 1, 16, keys));

@@ -1,6 +1,7 @@
 package dev.montage.plugins.unet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -15,6 +16,7 @@ import dev.montage.runtime.engine.MontageEngine;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -55,15 +57,51 @@ class SdxlUNetBf16Test {
     @ValueSource(strings = {"single_subject_euler", "two_subjects_ddim"})
     void bf16NoisePredictionStaysCloseToTheFloat32Reference(String name) {
         try (GoldenCase c = GoldenCase.open(name); NDManager m = engine.manager().newSubManager()) {
-            GenerationContext ctx = GoldenModel.context(c.steps());
-            SubjectLayout layout = MultiSubjectAttentionGoldenTest.layout(c);
-            ctx.put(SubjectLayout.KEY, layout);
             DenoisingModel.DenoisingInput f32 = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
             NDArray eps = unet.predictNoise(m, new DenoisingModel.DenoisingInput(bf16(f32.latents()),
-                    f32.timestep(), bf16(f32.context()), bf16(f32.pooled()), bf16(f32.timeIds()), null), ctx);
+                    f32.timestep(), bf16(f32.context()), bf16(f32.pooled()), bf16(f32.timeIds()), null),
+                    layoutContext(c));
             assertEquals(ComputeDType.BFLOAT16, engine.kernels().dtypeOf(eps));
             c.tensors.assertClose("step0.noise_pred", eps, ATOL);
         }
+    }
+
+    /**
+     * The golden latents are 8x8, so the attention level sees 16 positions; at 32x32 it sees 256, and bf16
+     * self-attention leaves the kernels' few-keys path for their chunked one. Compared with a float32 UNet on the
+     * same inputs.
+     */
+    @Test
+    void bf16NoisePredictionOnLargerLatentsStaysCloseToFloat32() {
+        try (MontageEngine f32Engine = MontageEngine.start(EngineConfig.of("cpu", "float32"));
+                FolderComponentContext f32Context = TestContext.golden(f32Engine, Map.of());
+                GoldenCase c = GoldenCase.open("two_subjects_ddim");
+                NDManager m = engine.manager().newSubManager()) {
+            DenoisingModel f32Unet = new SdxlUNetFactory().create(f32Context);
+            AttentionProcessor f32MultiSubject = new MultiSubjectAttentionFactory().create(f32Context);
+            f32Unet.useAttentionProcessors(name -> f32MultiSubject);
+            DenoisingModel.DenoisingInput golden = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
+            NDArray latents = golden.latents().repeat(2, 4).repeat(3, 4);
+            assertEquals(32, latents.getShape().get(3));
+
+            NDArray expected = f32Unet.predictNoise(m, new DenoisingModel.DenoisingInput(latents, golden.timestep(),
+                    golden.context(), golden.pooled(), golden.timeIds(), null), layoutContext(c));
+            NDArray eps = unet.predictNoise(m, new DenoisingModel.DenoisingInput(bf16(latents), golden.timestep(),
+                    bf16(golden.context()), bf16(golden.pooled()), bf16(golden.timeIds()), null), layoutContext(c));
+
+            NDArray eps32 = engine.kernels().cast(eps, ComputeDType.FLOAT32);
+            assertEquals(expected.getShape(), eps32.getShape());
+            float err = expected.sub(eps32).abs().max().getFloat();
+            System.out.printf("unet bf16 noise prediction on 32x32 latents: max-abs error %.3g against float32%n", err);
+            assertTrue(err < ATOL, "bf16 noise prediction off by " + err);
+        }
+    }
+
+    /** A fresh generation (the UNet caches per generation) with the case's subject layout. */
+    private static GenerationContext layoutContext(GoldenCase c) {
+        GenerationContext ctx = GoldenModel.context(c.steps());
+        ctx.put(SubjectLayout.KEY, MultiSubjectAttentionGoldenTest.layout(c));
+        return ctx;
     }
 
     private static NDArray bf16(NDArray x) {

@@ -75,6 +75,37 @@ class SdxlVaeDTypeTest {
         System.out.printf("vae bf16 pipeline: image max-abs error %.3g%n", err);
     }
 
+    /**
+     * The golden latents are 8x8, so the mid-block attention sees 64 positions; at 16x16 it sees 256, past the bf16
+     * kernels' few-keys limit, and takes their chunked path. Compared with a float32 decode of the same latents.
+     */
+    @Test
+    void bfloat16DecodeOfLargerLatentsStaysCloseToFloat32() {
+        Kernels kernels = TestEngine.kernels();
+        Path vaeFolder = Golden.model().resolve("vae");
+        try (LocalModelFolder f32Folder = new LocalModelFolder(vaeFolder, Optional.empty(),
+                TestEngine.engine().device(), ComputeDType.FLOAT32, kernels);
+                LocalModelFolder bf16Folder = new LocalModelFolder(vaeFolder, Optional.empty(),
+                        TestEngine.engine().device(), ComputeDType.BFLOAT16, kernels);
+                SdxlVae f32 = new SdxlVae(f32Folder, TestEngine.manager(), kernels, ComputeDType.FLOAT32,
+                        VaeOptions.DEFAULT);
+                SdxlVae bf16 = new SdxlVae(bf16Folder, TestEngine.manager(), kernels, ComputeDType.BFLOAT16,
+                        VaeOptions.DEFAULT);
+                GoldenTensors golden = GoldenTensors.open("single_subject_euler");
+                NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray latents = SdxlVaeGoldenTest.goldenArray(golden, "final_latents", m).repeat(2, 2).repeat(3, 2);
+            assertEquals(new Shape(1, 4, 16, 16), latents.getShape());
+
+            NDArray expected = f32.decode(m, latents);
+            NDArray image = bf16.decode(m, kernels.cast(latents, ComputeDType.BFLOAT16));
+
+            assertEquals(expected.getShape(), image.getShape());
+            float err = expected.sub(image).abs().max().getFloat();
+            System.out.printf("vae bf16 decode of 16x16 latents: max-abs error %.3g against float32%n", err);
+            assertTrue(err < BF16_ATOL, "bf16 decode off by " + err);
+        }
+    }
+
     /** Decodes single_subject_euler's latents, handed over in the pipeline dtype, then encodes the image back. */
     private static double decodeGolden(ComputeDType compute, VaeOptions options, ComputeDType expectedVaeDType,
             double atol) {
