@@ -41,9 +41,7 @@ public final class MontageEngine implements AutoCloseable {
         this.info = info;
         this.device = device;
         this.manager = manager;
-        // the chunked bf16 attention was measured only where it replaces the fused kernel's float32 products
-        this.kernels = new TorchScriptKernels(manager,
-                cpuHasAmx(readCpuInfo()) ? TorchScriptKernels.FUSED : TorchScriptKernels.CHUNK_SCORES);
+        this.kernels = new TorchScriptKernels(manager);
     }
 
     /**
@@ -164,7 +162,7 @@ public final class MontageEngine implements AutoCloseable {
         return false;
     }
 
-    private static String readCpuInfo() {
+    static String readCpuInfo() {
         try {
             return Files.readString(CPUINFO);
         } catch (IOException | SecurityException e) {

@@ -97,13 +97,17 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     private final ConcurrentMap<String, PtSymbolBlock> loaded = new ConcurrentHashMap<>();
 
     /**
+     * Kernels whose modules live under {@code owner}.
+     *
+     * <p>Long bf16 CPU attention is chunked unless {@code /proc/cpuinfo} lists AMX-BF16: the chunks were measured
+     * only where they replace the fused kernel's float32 products.
+     *
      * @param owner a PyTorch-engine manager; the loaded modules live in a sub-manager of it and are
      *              released by {@link #close()} or when it closes
      * @throws IllegalArgumentException when {@code owner} belongs to another engine
-     * @see MontageEngine#kernels() the engine's kernels, which keep the fused attention on CPUs with AMX
      */
     public TorchScriptKernels(NDManager owner) {
-        this(owner, CHUNK_SCORES);
+        this(owner, MontageEngine.cpuHasAmx(MontageEngine.readCpuInfo()) ? FUSED : CHUNK_SCORES);
     }
 
     /**
