@@ -53,6 +53,19 @@ public interface Kernels {
      */
     NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding);
 
+    /**
+     * An {@code nn.Linear}, {@code x W^T + b}, in the dtype of {@code x} (the parameters have it too). Model code
+     * should prefer it to DJL's {@code Linear.linear}: the host picks the matrix-product backend per CPU (MKL, which
+     * PyTorch uses for float32 products, runs only its AVX2 code on x86 CPUs of other vendors than Intel, while
+     * oneDNN uses their AVX-512 units).
+     *
+     * @param x      [..., in]
+     * @param weight [out, in]
+     * @param bias   [out], or {@code null}
+     * @return [..., out]
+     */
+    NDArray linear(NDArray x, NDArray weight, NDArray bias);
+
     /** {@code x * sigmoid(x)}. */
     NDArray silu(NDArray x);
 

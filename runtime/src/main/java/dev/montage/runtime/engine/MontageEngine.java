@@ -153,6 +153,21 @@ public final class MontageEngine implements AutoCloseable {
         return cpuHasFlag(cpuInfo, "amx_bf16");
     }
 
+    /**
+     * Whether {@code /proc/cpuinfo} text describes an x86 CPU with AVX-512 from another vendor than Intel: MKL picks its
+     * code by vendor and runs AVX2 there (its {@code sgemm} reached 0.10–0.17 TFLOP/s on the AMD Zen 5 of
+     * BENCHMARKS.md, oneDNN's 0.14–0.24), while oneDNN picks by instruction set.
+     */
+    static boolean mklSkipsAvx512(String cpuInfo) {
+        for (String line : cpuInfo.split("\n")) {
+            if (line.startsWith("vendor_id")) {
+                return !line.substring(line.indexOf(':') + 1).trim().equals("GenuineIntel")
+                        && cpuHasFlag(cpuInfo, "avx512f");
+            }
+        }
+        return false;
+    }
+
     private static boolean cpuHasFlag(String cpuInfo, String flag) {
         for (String line : cpuInfo.split("\n")) {
             if (line.startsWith("flags")) {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.nn.core.Linear;
 import ai.djl.pytorch.engine.PtNDArray;
 import ai.djl.pytorch.engine.PtNDManager;
 import ai.djl.pytorch.engine.PtSymbolBlock;
@@ -90,31 +91,48 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
                   chunks.append(torch.matmul(p, v))
                 return torch.cat(chunks, -2)
             """;
+    /**
+     * oneDNN's inner product, which PyTorch's {@code torch.linear} uses for bf16 but not for float32 (MKL there).
+     * The empty list is the activation's scalars, none for {@code "none"}.
+     */
+    private static final String ONEDNN_LINEAR = "ops.mkldnn._linear_pointwise(x, w, %s, \"none\", "
+            + "annotate(List[Optional[number]], []), \"\")";
+    private static final String ONEDNN_LINEAR_SOURCE = source("x: Tensor, w: Tensor, b: Tensor",
+            ONEDNN_LINEAR.formatted("b"));
+    private static final String ONEDNN_LINEAR_NO_BIAS_SOURCE = source("x: Tensor, w: Tensor",
+            ONEDNN_LINEAR.formatted("None"));
     private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
 
     private final PtNDManager modules;
     private final String longAttention;
+    private final boolean oneDnnFloat32Linear;
     private final ConcurrentMap<String, PtSymbolBlock> loaded = new ConcurrentHashMap<>();
 
     /**
      * Kernels whose modules live under {@code owner}.
      *
      * <p>Long bf16 CPU attention is chunked unless {@code /proc/cpuinfo} lists AMX-BF16: the chunks were measured
-     * only where they replace the fused kernel's float32 products.
+     * only where they replace the fused kernel's float32 products. float32 CPU linears go through oneDNN on x86 CPUs
+     * with AVX-512 from other vendors than Intel ({@link MontageEngine#mklSkipsAvx512}).
      *
      * @param owner a PyTorch-engine manager; the loaded modules live in a sub-manager of it and are
      *              released by {@link #close()} or when it closes
      * @throws IllegalArgumentException when {@code owner} belongs to another engine
      */
     public TorchScriptKernels(NDManager owner) {
-        this(owner, MontageEngine.cpuHasAmx(MontageEngine.readCpuInfo()) ? FUSED : CHUNK_SCORES);
+        this(owner, MontageEngine.readCpuInfo());
+    }
+
+    private TorchScriptKernels(NDManager owner, String cpuInfo) {
+        this(owner, MontageEngine.cpuHasAmx(cpuInfo) ? FUSED : CHUNK_SCORES, MontageEngine.mklSkipsAvx512(cpuInfo));
     }
 
     /**
      * As the public constructor, with {@code chunkScores} score elements per chunk of long bf16 CPU attention, or
-     * {@link #FUSED}.
+     * {@link #FUSED}, and float32 CPU linears through oneDNN when {@code oneDnnFloat32Linear} is set (otherwise
+     * {@code torch.linear}).
      */
-    TorchScriptKernels(NDManager owner, long chunkScores) {
+    TorchScriptKernels(NDManager owner, long chunkScores, boolean oneDnnFloat32Linear) {
         if (!(owner instanceof PtNDManager)) {
             throw new IllegalArgumentException("TorchScript kernels need a PyTorch engine manager, got "
                     + owner.getClass().getName() + " of engine " + owner.getEngine().getEngineName());
@@ -123,6 +141,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         modules.setName("montage-kernels");
         longAttention = chunkScores == FUSED ? null
                 : LONG_ATTENTION_SOURCE.formatted(scalarTypeId(ComputeDType.BFLOAT16), chunkScores);
+        this.oneDnnFloat32Linear = oneDnnFloat32Linear;
     }
 
     /**
@@ -230,6 +249,25 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
                 + "torch.to(b, 6), " + window + "), 15)", x, weight, bias);
     }
 
+    /**
+     * {@inheritDoc}
+     *
+     * <p>float32 on the CPU goes through oneDNN's inner product where MKL leaves AVX-512 unused (see the
+     * constructor): on the AMD Zen 5 of BENCHMARKS.md SDXL's linears ran 1.4–1.6x as fast, within 6e-6 of MKL's
+     * results. Everything else is {@code torch.linear}.
+     */
+    @Override
+    public NDArray linear(NDArray x, NDArray weight, NDArray bias) {
+        Objects.requireNonNull(x, "x");
+        Objects.requireNonNull(weight, "weight");
+        if (oneDnnFloat32Linear && x.getDataType() == DataType.FLOAT32
+                && x.getDevice().getDeviceType().equals(Device.Type.CPU)) {
+            return bias == null ? run(ONEDNN_LINEAR_NO_BIAS_SOURCE, x, weight)
+                    : run(ONEDNN_LINEAR_SOURCE, x, weight, bias);
+        }
+        return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
+    }
+
     @Override
     public NDArray silu(NDArray x) {
         return forward("x: Tensor", "torch.silu(x)", Objects.requireNonNull(x, "x"));
@@ -288,6 +326,11 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         loaded.clear();
     }
 
+    /** How many kernel modules have been loaded: shows tests which calls ran TorchScript. */
+    int loadedModules() {
+        return loaded.size();
+    }
+
     /** c10::ScalarType ids, which TorchScript uses for dtypes. */
     private static int scalarTypeId(ComputeDType dtype) {
         return switch (dtype) {
@@ -317,7 +360,12 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * Runs a one-method module {@code forward(self, <params>) -> Tensor: return <expression>}.
      */
     private NDArray forward(String params, String expression, NDArray... inputs) {
-        return run("  def forward(self, " + params + ") -> Tensor:\n    return " + expression + "\n", inputs);
+        return run(source(params, expression), inputs);
+    }
+
+    /** The source of a module {@code forward(self, <params>) -> Tensor: return <expression>}. */
+    private static String source(String params, String expression) {
+        return "  def forward(self, " + params + ") -> Tensor:\n    return " + expression + "\n";
     }
 
     /**

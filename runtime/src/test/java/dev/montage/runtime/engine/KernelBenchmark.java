@@ -39,8 +39,8 @@ final class KernelBenchmark {
             time(m, "self-attention 2x20x1024x64, DJL matMul+softmax fp32", q, x -> composite(x, x, x, null));
             time(m, "self-attention 2x20x1024x64, fused fp32", q, x -> k.scaledDotProductAttention(x, x, x, null));
             // what MontageEngine chooses per CPU: chunked explicit scores without AMX, the fused kernel with it
-            try (TorchScriptKernels fused = new TorchScriptKernels(m, TorchScriptKernels.FUSED);
-                    TorchScriptKernels chunked = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES)) {
+            try (TorchScriptKernels fused = new TorchScriptKernels(m, TorchScriptKernels.FUSED, false);
+                    TorchScriptKernels chunked = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, false)) {
                 NDArray q16 = k.cast(q, ComputeDType.BFLOAT16);
                 time(m, "self-attention 2x20x1024x64, bf16 fused kernel", q16,
                         x -> fused.scaledDotProductAttention(x, x, x, null));

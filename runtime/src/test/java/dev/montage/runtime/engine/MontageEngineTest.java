@@ -100,6 +100,16 @@ class MontageEngineTest {
     }
 
     @Test
+    void mklSkipsAvx512OnlyOnOtherVendorsX86CpusWithAvx512() {
+        assertTrue(MontageEngine.mklSkipsAvx512("vendor_id\t: AuthenticAMD\nflags\t\t: fpu avx2 avx512f\n"));
+        assertFalse(MontageEngine.mklSkipsAvx512("vendor_id\t: GenuineIntel\nflags\t\t: fpu avx2 avx512f\n"));
+        assertFalse(MontageEngine.mklSkipsAvx512("vendor_id\t: AuthenticAMD\nflags\t\t: fpu avx2 avx512cd\n"));
+        // aarch64 and unreadable cpuinfo name no x86 vendor
+        assertFalse(MontageEngine.mklSkipsAvx512("processor\t: 0\nFeatures\t: fp asimd sve\n"));
+        assertFalse(MontageEngine.mklSkipsAvx512(""));
+    }
+
+    @Test
     void appliesConfiguredThreadCounts() {
         int original;
         try (MontageEngine engine = MontageEngine.start(EngineConfig.of("cpu", "float32"))) {

@@ -31,6 +31,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /** Each kernel against a composite of plain DJL operations in float32, plus the bf16 and lifecycle contracts. */
 class TorchScriptKernelsTest {
@@ -117,9 +118,9 @@ class TorchScriptKernelsTest {
         NDArray expected = referenceAttention(kernels.cast(q, ComputeDType.FLOAT32),
                 kernels.cast(k, ComputeDType.FLOAT32), kernels.cast(v, ComputeDType.FLOAT32), null);
         // 7 query rows per chunk: seven full chunks and one of a single row
-        try (TorchScriptKernels sevenRows = new TorchScriptKernels(manager, 2 * 3 * 200 * 7);
-                TorchScriptKernels oneChunk = new TorchScriptKernels(manager, 2 * 3 * 200 * 50);
-                TorchScriptKernels fused = new TorchScriptKernels(manager, TorchScriptKernels.FUSED)) {
+        try (TorchScriptKernels sevenRows = new TorchScriptKernels(manager, 2 * 3 * 200 * 7, false);
+                TorchScriptKernels oneChunk = new TorchScriptKernels(manager, 2 * 3 * 200 * 50, false);
+                TorchScriptKernels fused = new TorchScriptKernels(manager, TorchScriptKernels.FUSED, false)) {
             NDArray chunked = sevenRows.scaledDotProductAttention(q, k, v, null);
 
             assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(chunked));
@@ -279,6 +280,51 @@ class TorchScriptKernelsTest {
                 assertTrue(error <= scale / 128, out + " output channels, window " + Arrays.toString(window)
                         + ": max error " + error + " of " + scale);
             }
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void float32LinearIsXTimesTheTransposedWeightPlusTheBiasThroughEitherBackend(boolean oneDnn) {
+        // a transposed view: the oneDNN kernel must not assume contiguous input
+        NDArray x = manager.randomNormal(new Shape(2, 5, 3, 8)).transpose(0, 2, 1, 3);
+        NDArray weight = manager.randomNormal(new Shape(6, 8));
+        NDArray bias = manager.randomNormal(new Shape(6));
+        NDArray expected = x.matMul(weight.transpose());
+        try (TorchScriptKernels chosen = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, oneDnn)) {
+            assertClose(expected, chosen.linear(x, weight, null));
+            assertClose(expected.add(bias), chosen.linear(x, weight, bias));
+            assertEquals(oneDnn ? 2 : 0, chosen.loadedModules(), "TorchScript modules behind the two calls");
+        }
+    }
+
+    @Test
+    void bf16LinearStaysWithTorchLinear() {
+        NDArray x = manager.randomNormal(new Shape(4, 32));
+        NDArray weight = manager.randomNormal(new Shape(16, 32));
+        NDArray bias = manager.randomNormal(new Shape(16));
+        NDArray expected = x.matMul(weight.transpose()).add(bias);
+        try (TorchScriptKernels chosen = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, true)) {
+            NDArray x16 = chosen.cast(x, ComputeDType.BFLOAT16);
+            NDArray weight16 = chosen.cast(weight, ComputeDType.BFLOAT16);
+            NDArray bias16 = chosen.cast(bias, ComputeDType.BFLOAT16);
+            int casts = chosen.loadedModules();
+
+            NDArray product = chosen.linear(x16, weight16, bias16);
+
+            assertEquals(casts, chosen.loadedModules(), "the bf16 linear ran a TorchScript module");
+            assertEquals(ComputeDType.BFLOAT16, chosen.dtypeOf(product));
+            float error = chosen.cast(product, ComputeDType.FLOAT32).sub(expected).abs().max().getFloat();
+            assertTrue(error / expected.abs().max().getFloat() < 2e-2f, "relative error " + error);
+        }
+    }
+
+    @Test
+    void publicKernelsTakeOneDnnForFloat32LinearsExactlyWhereMklSkipsAvx512() {
+        try (TorchScriptKernels chosen = new TorchScriptKernels(manager)) {
+            chosen.linear(manager.randomNormal(new Shape(3, 4)), manager.randomNormal(new Shape(2, 4)), null);
+
+            assertEquals(MontageEngine.mklSkipsAvx512(MontageEngine.readCpuInfo()) ? 1 : 0, chosen.loadedModules());
         }
     }
 

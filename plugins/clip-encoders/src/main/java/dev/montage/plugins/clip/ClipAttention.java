@@ -2,7 +2,6 @@ package dev.montage.plugins.clip;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.nn.core.Linear;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 
@@ -44,13 +43,13 @@ final class ClipAttention {
         try (NDManager scope = NDManager.subManagerOf(x)) {
             // DJL puts an op's result into its input's manager: moving x here keeps every intermediate in scope
             scope.tempAttachAll(x);
-            NDArray q = splitHeads(Linear.linear(x, qWeight, qBias).singletonOrThrow(), b, len, dim);
-            NDArray k = splitHeads(Linear.linear(x, kWeight, kBias).singletonOrThrow(), b, len, dim);
-            NDArray v = splitHeads(Linear.linear(x, vWeight, vBias).singletonOrThrow(), b, len, dim);
+            NDArray q = splitHeads(kernels.linear(x, qWeight, qBias), b, len, dim);
+            NDArray k = splitHeads(kernels.linear(x, kWeight, kBias), b, len, dim);
+            NDArray v = splitHeads(kernels.linear(x, vWeight, vBias), b, len, dim);
             NDArray attended = kernels.scaledDotProductAttention(q, k, v, bias)
                     .transpose(0, 2, 1, 3)
                     .reshape(b, len, dim);
-            return scope.ret(Linear.linear(attended, outWeight, outBias).singletonOrThrow());
+            return scope.ret(kernels.linear(attended, outWeight, outBias));
         }
     }
 

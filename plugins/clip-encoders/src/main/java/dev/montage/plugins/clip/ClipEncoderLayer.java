@@ -3,7 +3,6 @@ package dev.montage.plugins.clip;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
@@ -58,9 +57,9 @@ final class ClipEncoderLayer {
             NDArray attn = selfAttn.forward(h, bias);
             NDArray residual = x.add(attn);
             NDArray h2 = LayerNorm.layerNorm(residual, norm, ln2Weight, ln2Bias, eps).singletonOrThrow();
-            NDArray up = Linear.linear(h2, fc1Weight, fc1Bias).singletonOrThrow();
+            NDArray up = kernels.linear(h2, fc1Weight, fc1Bias);
             NDArray act = activation.apply(up, kernels);
-            NDArray down = Linear.linear(act, fc2Weight, fc2Bias).singletonOrThrow();
+            NDArray down = kernels.linear(act, fc2Weight, fc2Bias);
             return scope.ret(residual.add(down));
         }
     }

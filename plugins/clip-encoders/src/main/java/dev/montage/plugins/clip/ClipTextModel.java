@@ -8,7 +8,6 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
-import ai.djl.nn.core.Linear;
 import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
@@ -132,7 +131,7 @@ final class ClipTextModel implements AutoCloseable {
                 rows.add(last.get(b, endOfTextIndex(ids[b])));
             }
             NDArray pooled = NDArrays.stack(rows);
-            NDArray projected = projection == null ? null : Linear.linear(pooled, projection).singletonOrThrow();
+            NDArray projected = projection == null ? null : kernels.linear(pooled, projection, null);
             penultimate.attach(manager);
             pooled.attach(manager);
             if (projected != null) {

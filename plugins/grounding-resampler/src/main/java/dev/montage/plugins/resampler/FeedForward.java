@@ -29,8 +29,8 @@ final class FeedForward {
      */
     NDArray forward(NDArray latents) {
         try (NDManager scope = latents.getManager().newSubManager()) {
-            NDArray h = up.apply(norm.apply(Scopes.borrow(latents, scope)));
-            NDArray out = down.apply(kernels.gelu(h, false));
+            NDArray h = up.apply(norm.apply(Scopes.borrow(latents, scope)), kernels);
+            NDArray out = down.apply(kernels.gelu(h, false), kernels);
             out.attach(latents.getManager());
             return out;
         }

@@ -168,21 +168,22 @@ final class GroundingResampler implements AutoCloseable {
             NDArray fourierEmbeds = fourier.embed(boxes32);
             stages.stage("fourier_embeds", fourierEmbeds);
             NDArray groundingEmbeds = phrases.concat(computeDType(fourierEmbeds), -1);
-            NDArray projected = latentProjOut.apply(kernels.gelu(latentProjIn.apply(groundingEmbeds), false));
+            NDArray hidden = kernels.gelu(latentProjIn.apply(groundingEmbeds, kernels), false);
+            NDArray projected = latentProjOut.apply(hidden, kernels);
             stages.stage("latent_proj_out", projected);
             NDArray latents = latentNorm.apply(projected.reshape(n, config.numQueries(), config.dim()));
             stages.stage("latent_norm_out", latents);
             latents = dropGrounding(latents, dropGrounding, scope);
             stages.stage("latents_in", latents);
 
-            x = projIn.apply(x);
+            x = projIn.apply(x, kernels);
             stages.stage("proj_in_out", x);
             for (int i = 0; i < config.depth(); i++) {
                 latents = attentions.get(i).forward(x, latents).add(latents);
                 latents = feedForwards.get(i).forward(latents).add(latents);
                 stages.stage("layer" + i + "_out", latents);
             }
-            NDArray out = projOut.apply(attentionNorm.apply(latents));
+            NDArray out = projOut.apply(attentionNorm.apply(latents), kernels);
             stages.stage("proj_out_out", out);
             out = normOut.apply(out);
             out.attach(manager);

@@ -2,7 +2,7 @@ package dev.montage.plugins.resampler;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.nn.core.Linear;
+import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 
 /** An {@code nn.Linear}: {@code x W^T (+ b)}; {@code bias} is null for {@code bias=False} layers. */
@@ -18,8 +18,8 @@ record LinearWeights(NDArray weight, NDArray bias) {
         return new LinearWeights(w.get(name + ".weight", manager, out, in), null);
     }
 
-    /** The result is attached to the manager of {@code x}. */
-    NDArray apply(NDArray x) {
-        return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
+    /** Through the host's {@link Kernels#linear}; the result is attached to the manager of {@code x}. */
+    NDArray apply(NDArray x, Kernels kernels) {
+        return kernels.linear(x, weight, bias);
     }
 }

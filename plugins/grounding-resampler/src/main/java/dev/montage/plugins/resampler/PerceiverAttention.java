@@ -54,13 +54,13 @@ final class PerceiverAttention {
         try (NDManager scope = latents.getManager().newSubManager()) {
             NDArray image = norm1.apply(Scopes.borrow(x, scope));
             NDArray queries = norm2.apply(Scopes.borrow(latents, scope));
-            NDList kv = toKv.apply(image.concat(queries, 1)).split(2, 2);
-            NDArray qh = splitHeads(toQ.apply(queries)).mul(qkScale);
+            NDList kv = toKv.apply(image.concat(queries, 1), kernels).split(2, 2);
+            NDArray qh = splitHeads(toQ.apply(queries, kernels)).mul(qkScale);
             NDArray kh = splitHeads(kv.get(0)).mul(qkScale);
             NDArray vh = splitHeads(kv.get(1));
             NDArray probs = softmaxInFloat32(qh.matMul(kh.transpose(0, 1, 3, 2)));
             NDArray attended = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, q, (long) heads * dimHead);
-            NDArray out = toOut.apply(attended);
+            NDArray out = toOut.apply(attended, kernels);
             out.attach(latents.getManager());
             return out;
         }

@@ -70,22 +70,22 @@ final class Attention implements AttentionLayer {
 
     @Override
     public NDArray query(NDArray hidden) {
-        return toQ.apply(hidden);
+        return toQ.apply(hidden, kernels);
     }
 
     @Override
     public NDArray key(NDArray context) {
-        return toK.apply(context);
+        return toK.apply(context, kernels);
     }
 
     @Override
     public NDArray value(NDArray context) {
-        return toV.apply(context);
+        return toV.apply(context, kernels);
     }
 
     @Override
     public NDArray output(NDArray attended) {
-        return toOut.apply(attended);
+        return toOut.apply(attended, kernels);
     }
 
     @Override

@@ -22,8 +22,8 @@ final class FeedForward {
 
     /** The result (and the intermediates) are attached to the manager of {@code x}. */
     NDArray apply(NDArray x) {
-        NDArray projected = proj.apply(x);
+        NDArray projected = proj.apply(x, kernels);
         NDList halves = projected.split(2, projected.getShape().dimension() - 1);
-        return out.apply(kernels.gelu(halves.get(1), false).muli(halves.get(0)));
+        return out.apply(kernels.gelu(halves.get(1), false).muli(halves.get(0)), kernels);
     }
 }

@@ -1,7 +1,7 @@
 package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.core.Linear;
+import dev.montage.api.host.Kernels;
 
 /** An {@code nn.Linear}: {@code x W^T (+ b)}; {@code bias} is null for {@code bias=False} layers. */
 record LinearLayer(NDArray weight, NDArray bias) {
@@ -16,8 +16,11 @@ record LinearLayer(NDArray weight, NDArray bias) {
         return new LinearLayer(p.get(name + ".weight", out, in), null);
     }
 
-    /** The result is attached to the manager of {@code x}. */
-    NDArray apply(NDArray x) {
-        return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
+    /**
+     * Through the host's {@link Kernels#linear}, which picks the matrix-product backend for the CPU. The result is
+     * attached to the manager of {@code x}.
+     */
+    NDArray apply(NDArray x, Kernels kernels) {
+        return kernels.linear(x, weight, bias);
     }
 }

@@ -168,8 +168,8 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         NDManager caller = hidden.getManager();
         ContextProjections.KeyValue text = projections.get(layer, context, 0, layout.textTokens(), layer::key,
                 layer::value);
-        ContextProjections.KeyValue image = projections.get(ip, context, layout.textTokens(), tokens, ip.key()::apply,
-                ip.value()::apply);
+        ContextProjections.KeyValue image = projections.get(ip, context, layout.textTokens(), tokens,
+                span -> ip.key().apply(span, kernels), span -> ip.value().apply(span, kernels));
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
             int heads = layer.heads();

@@ -46,7 +46,7 @@ final class ResnetBlock2D {
         try (NDManager scope = caller.newSubManager()) {
             NDArray input = Scopes.borrow(x, scope);
             NDArray h = conv1.apply(norm1.applySilu(input), kernels);
-            NDArray t = timeEmbProj.apply(Scopes.borrow(pass.activatedTemb(), scope));
+            NDArray t = timeEmbProj.apply(Scopes.borrow(pass.activatedTemb(), scope), kernels);
             // the sums go into the convolutions' own results: fewer fresh arrays per block
             h.addi(t.expandDims(2).expandDims(3));
             h = conv2.apply(norm2.applySilu(h), kernels);

@@ -17,6 +17,6 @@ final class TimestepEmbedding {
 
     /** The result is attached to the manager of {@code x}. */
     NDArray apply(NDArray x) {
-        return linear2.apply(kernels.silu(linear1.apply(x)));
+        return linear2.apply(kernels.silu(linear1.apply(x, kernels)), kernels);
     }
 }

@@ -65,14 +65,14 @@ final class Transformer2DModel {
             h = projInConv == null ? h : projInConv.apply(h, kernels);
             h = h.transpose(0, 2, 3, 1).reshape(b, (long) height * width, c);
             if (projInLinear != null) {
-                h = projInLinear.apply(h);
+                h = projInLinear.apply(h, kernels);
             }
             pass.record(name + ".proj_in", h);
             for (BasicTransformerBlock block : blocks) {
                 h = block.forward(h, height, width, pass);
             }
             if (projOutLinear != null) {
-                h = projOutLinear.apply(h);
+                h = projOutLinear.apply(h, kernels);
                 pass.record(name + ".proj_out", h);
             }
             h = h.reshape(b, height, width, c).transpose(0, 3, 1, 2);

@@ -2,7 +2,6 @@ package dev.montage.plugins.vae;
 
 import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.NDArray;
-import ai.djl.nn.core.Linear;
 import dev.montage.api.host.Kernels;
 
 /**
@@ -56,11 +55,11 @@ final class MidBlockAttention {
             long h = input.getShape().get(2);
             long wd = input.getShape().get(3);
             NDArray tokens = groupNorm.forward(input).reshape(b, c, h * wd).transpose(0, 2, 1);
-            NDArray q = Linear.linear(tokens, qWeight, qBias).singletonOrThrow();
-            NDArray k = Linear.linear(tokens, kWeight, kBias).singletonOrThrow();
-            NDArray v = Linear.linear(tokens, vWeight, vBias).singletonOrThrow();
+            NDArray q = kernels.linear(tokens, qWeight, qBias);
+            NDArray k = kernels.linear(tokens, kWeight, kBias);
+            NDArray v = kernels.linear(tokens, vWeight, vBias);
             NDArray attended = kernels.scaledDotProductAttention(q, k, v, null);
-            NDArray out = Linear.linear(attended, outWeight, outBias).singletonOrThrow();
+            NDArray out = kernels.linear(attended, outWeight, outBias);
             return out.transpose(0, 2, 1).reshape(b, c, h, wd).add(input);
         });
     }
