@@ -254,10 +254,8 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      *
      * <p>float32 on the CPU goes through oneDNN's inner product where MKL leaves AVX-512 unused (see the
      * constructor): on the AMD Zen 5 of BENCHMARKS.md SDXL's linears ran 1.4–1.6x as fast, within 6e-6 of MKL's
-     * results. Everything else is {@code torch.linear} over the rows of {@code x} flattened to two axes: PyTorch
-     * multiplies a strided view of more axes (a token span of a context, {@code context[:, 77:]}) batch by batch
-     * with a broadcast weight, which in bf16 took 16.9 ms instead of 2.5 ms for an SDXL context projection there.
-     * Flattening copies such a view and is free for a contiguous one.
+     * results. Everything else is {@code torch.linear}, where a strided view of more than two axes is slow in bf16
+     * (PyTorch multiplies it batch by batch with a broadcast weight): callers pass contiguous arrays.
      */
     @Override
     public NDArray linear(NDArray x, NDArray weight, NDArray bias) {
@@ -268,17 +266,6 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
             return bias == null ? run(ONEDNN_LINEAR_NO_BIAS_SOURCE, x, weight)
                     : run(ONEDNN_LINEAR_SOURCE, x, weight, bias);
         }
-        Shape shape = x.getShape();
-        if (shape.dimension() <= 2) {
-            return torchLinear(x, weight, bias);
-        }
-        int last = shape.dimension() - 1;
-        try (NDArray rows = x.reshape(-1, shape.get(last)); NDArray products = torchLinear(rows, weight, bias)) {
-            return products.reshape(shape.slice(0, last).add(weight.getShape().get(0)));
-        }
-    }
-
-    private static NDArray torchLinear(NDArray x, NDArray weight, NDArray bias) {
         return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
     }
 
