@@ -56,8 +56,9 @@ public interface Kernels {
     /**
      * An {@code nn.Linear}, {@code x W^T + b}, in the dtype of {@code x} (the parameters have it too). Model code
      * should prefer it to DJL's {@code Linear.linear}: the host picks the matrix-product backend per CPU (MKL, which
-     * PyTorch uses for float32 products, runs only its AVX2 code on x86 CPUs of other vendors than Intel, while
-     * oneDNN uses their AVX-512 units).
+     * PyTorch uses for float32 products, picks its code by CPU vendor and ran only AVX2 code on an AMD Zen 5, while
+     * oneDNN used its AVX-512 units). Pass contiguous arrays: PyTorch multiplies a strided view of more than two axes
+     * batch by batch.
      *
      * @param x      [..., in]
      * @param weight [out, in]

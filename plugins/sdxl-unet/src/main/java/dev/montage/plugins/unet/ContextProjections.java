@@ -99,7 +99,7 @@ final class ContextProjections {
     /**
      * A contiguous copy of a token span. PyTorch multiplies a strided view of three axes batch by batch with a
      * broadcast weight: a bf16 SDXL context projection of {@code context[:, :77]} took 16.9 ms that way against
-     * 2.5 ms contiguous on the machine of BENCHMARKS.md, about 4 s of the first step at 512². Flattening to rows
+     * 2.5 ms contiguous on the machine of BENCHMARKS.md, 3–5 s of the first step at 512². Flattening to rows
      * copies the view; reshaping back only views the copy.
      */
     private static NDArray contiguous(NDArray span) {
