@@ -69,6 +69,16 @@ final class KernelBenchmark {
                     x -> x.matMul(wBf16));
             System.out.printf("matMul throughput: fp32 %.2f TFLOP/s, bf16 %.2f TFLOP/s%n", flops / fp32 / 1e9,
                     flops / bf16 / 1e9);
+            // what the kernels choose per CPU for float32: oneDNN where MKL skips AVX-512 (other vendors than Intel)
+            try (TorchScriptKernels mkl = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, false);
+                    TorchScriptKernels oneDnn = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, true)) {
+                double torchLinear = time(m, "linear 4096x1280 -> 1280 fp32, torch.linear (MKL)", a,
+                        x -> mkl.linear(x, w, null));
+                double innerProduct = time(m, "linear 4096x1280 -> 1280 fp32, oneDNN inner product", a,
+                        x -> oneDnn.linear(x, w, null));
+                System.out.printf("fp32 linear throughput: torch.linear %.2f TFLOP/s, oneDNN %.2f TFLOP/s%n",
+                        flops / torchLinear / 1e9, flops / innerProduct / 1e9);
+            }
         }
     }
 
