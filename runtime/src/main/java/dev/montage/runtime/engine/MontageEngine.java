@@ -155,8 +155,8 @@ public final class MontageEngine implements AutoCloseable {
 
     /**
      * Whether {@code /proc/cpuinfo} text describes an x86 CPU with AVX-512 from another vendor than Intel: MKL picks its
-     * code by vendor and runs AVX2 there (its {@code sgemm} reached 0.10–0.17 TFLOP/s on the AMD Zen 5 of
-     * BENCHMARKS.md, oneDNN's 0.14–0.24), while oneDNN picks by instruction set.
+     * code by vendor and runs AVX2 there (its {@code sgemm} reached 0.12–0.17 TFLOP/s on the AMD Zen 5 of
+     * BENCHMARKS.md, oneDNN's inner product 0.20–0.36), while oneDNN picks by instruction set.
      */
     static boolean mklSkipsAvx512(String cpuInfo) {
         for (String line : cpuInfo.split("\n")) {

@@ -253,7 +253,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * {@inheritDoc}
      *
      * <p>float32 on the CPU goes through oneDNN's inner product where MKL leaves AVX-512 unused (see the
-     * constructor): on the AMD Zen 5 of BENCHMARKS.md SDXL's linears ran 1.4–1.6x as fast, within 6e-6 of MKL's
+     * constructor): on the AMD Zen 5 of BENCHMARKS.md SDXL's linears ran 1.7–2.2x as fast, within 7e-6 of MKL's
      * results. Everything else is {@code torch.linear}, where a strided view of more than two axes is slow in bf16
      * (PyTorch multiplies it batch by batch with a broadcast weight): callers pass contiguous arrays.
      */
