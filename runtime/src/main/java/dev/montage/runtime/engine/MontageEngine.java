@@ -159,22 +159,23 @@ public final class MontageEngine implements AutoCloseable {
      * BENCHMARKS.md, oneDNN's inner product 0.20–0.36), while oneDNN picks by instruction set.
      */
     static boolean mklSkipsAvx512(String cpuInfo) {
-        for (String line : cpuInfo.split("\n")) {
-            if (line.startsWith("vendor_id")) {
-                return !line.substring(line.indexOf(':') + 1).trim().equals("GenuineIntel")
-                        && cpuHasFlag(cpuInfo, "avx512f");
-            }
-        }
-        return false;
+        String vendor = cpuInfoValue(cpuInfo, "vendor_id");
+        return vendor != null && !vendor.equals("GenuineIntel") && cpuHasFlag(cpuInfo, "avx512f");
     }
 
     private static boolean cpuHasFlag(String cpuInfo, String flag) {
+        String flags = cpuInfoValue(cpuInfo, "flags");
+        return flags != null && (" " + flags + " ").contains(" " + flag + " ");
+    }
+
+    /** The value of the first {@code key : value} line of {@code /proc/cpuinfo} text, or null. */
+    private static String cpuInfoValue(String cpuInfo, String key) {
         for (String line : cpuInfo.split("\n")) {
-            if (line.startsWith("flags")) {
-                return (" " + line.substring(line.indexOf(':') + 1).trim() + " ").contains(" " + flag + " ");
+            if (line.startsWith(key)) {
+                return line.substring(line.indexOf(':') + 1).trim();
             }
         }
-        return false;
+        return null;
     }
 
     static String readCpuInfo() {

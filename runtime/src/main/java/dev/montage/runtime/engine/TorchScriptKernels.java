@@ -50,6 +50,15 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
             + ", -1, 6), q.dtype), v)";
     private static final String FEW_KEYS_BIASED_ATTENTION = "torch.matmul(torch.to(torch.softmax(torch.to("
             + FEW_KEYS_SCORES + ", 6) + torch.to(bias, 6), -1), q.dtype), v)";
+    // sources of the attention modules, built once: every attention layer of every step looks one up
+    private static final String FEW_KEYS_SOURCE = source("q: Tensor, k: Tensor, v: Tensor", FEW_KEYS_ATTENTION);
+    private static final String FEW_KEYS_BIASED_SOURCE = source("q: Tensor, k: Tensor, v: Tensor, bias: Tensor",
+            FEW_KEYS_BIASED_ATTENTION);
+    private static final String SDPA_SOURCE = source("q: Tensor, k: Tensor, v: Tensor",
+            "torch.scaled_dot_product_attention(q, k, v)");
+    // SDPA wants a float mask in the query dtype, while biases are usually built in float32
+    private static final String SDPA_BIASED_SOURCE = source("q: Tensor, k: Tensor, v: Tensor, bias: Tensor",
+            "torch.scaled_dot_product_attention(q, k, v, torch.to(bias, q.dtype))");
     /**
      * Score elements per chunk of the CPU bf16 attention over more than {@link #FEW_KEYS} keys: two bf16 buffers of
      * 8 MiB. Smaller chunks ran slower on the machine of BENCHMARKS.md, larger ones no faster (and fresh blocks of
@@ -170,17 +179,12 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         Shape keys = k.getShape();
         boolean cpu = q.getDevice().getDeviceType().equals(Device.Type.CPU);
         if (keys.get(keys.dimension() - 2) <= FEW_KEYS && cpu) {
-            return bias == null ? forward("q: Tensor, k: Tensor, v: Tensor", FEW_KEYS_ATTENTION, q, k, v)
-                    : forward("q: Tensor, k: Tensor, v: Tensor, bias: Tensor", FEW_KEYS_BIASED_ATTENTION, q, k, v,
-                            bias);
+            return bias == null ? run(FEW_KEYS_SOURCE, q, k, v) : run(FEW_KEYS_BIASED_SOURCE, q, k, v, bias);
         }
         if (bias == null) {
-            return cpu && longAttention != null ? run(longAttention, q, k, v) : forward("q: Tensor, k: Tensor, v: Tensor",
-                    "torch.scaled_dot_product_attention(q, k, v)", q, k, v);
+            return run(cpu && longAttention != null ? longAttention : SDPA_SOURCE, q, k, v);
         }
-        // SDPA wants a float mask in the query dtype, while biases are usually built in float32
-        return forward("q: Tensor, k: Tensor, v: Tensor, bias: Tensor",
-                "torch.scaled_dot_product_attention(q, k, v, torch.to(bias, q.dtype))", q, k, v, bias);
+        return run(SDPA_BIASED_SOURCE, q, k, v, bias);
     }
 
     /**
