@@ -177,17 +177,22 @@ class DistributionIT {
     }
 
     @Test
-    void theLauncherAsksGlibcForHugePagesUnlessTheTunablesSayOtherwise() throws Exception {
+    void theLauncherAsksGlibcForOneArenaAndHugePagesUnlessTheTunablesSayOtherwise() throws Exception {
         String[] bench = {"bench", "--config", "tiny", "--stages", "load", "--runs", "1", "--warmup", "0"};
         Run launched = montage(bench);
         assertEquals(0, launched.code(), launched.err());
         assumeTrue(!launched.out().contains("not glibc malloc"), "not glibc");
-        assertTrue(launched.out().matches("(?s).*\nmachine: [^\n]*; glibc malloc, freed blocks kept, huge pages "
-                + "requested \\(kernel: .*"), launched.out());
+        assertTrue(launched.out().matches("(?s).*\nmachine: [^\n]*; glibc malloc, freed blocks kept, one arena, "
+                + "huge pages requested \\(kernel: .*"), launched.out());
 
         Run optedOut = montage(Map.of("GLIBC_TUNABLES", "glibc.malloc.hugetlb=0"), bench);
         assertEquals(0, optedOut.code(), optedOut.err());
-        assertTrue(optedOut.out().contains("huge pages not requested"), optedOut.out());
+        assertTrue(optedOut.out().contains(", one arena, huge pages not requested"), optedOut.out());
+
+        Run arenas = montage(Map.of("GLIBC_TUNABLES", "glibc.malloc.arena_max=8"), bench);
+        assertEquals(0, arenas.code(), arenas.err());
+        assertTrue(arenas.out().contains(", an arena per thread (GLIBC_TUNABLES=glibc.malloc.arena_max=1 asks), "
+                + "huge pages requested"), arenas.out());
     }
 
     /**

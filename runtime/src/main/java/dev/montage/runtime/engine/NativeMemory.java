@@ -17,11 +17,17 @@ import java.nio.file.Path;
  * {@link #releaseFreed()} where memory is freed on purpose: when released components close, and when a pipeline
  * closes.
  *
- * <p>Larger blocks are mapped afresh each time (see {@link #HEAP_BLOCK_LIMIT}), and only huge pages make their
- * first touch cheap: glibc asks for transparent huge pages for its new mappings when the
- * tunable {@code glibc.malloc.hugetlb=1} is in {@code GLIBC_TUNABLES} at process start, which {@code bin/montage}
- * sets (the 1024² VAE decode took a third of the time in BENCHMARKS.md). A tunable cannot be set from inside the
- * process; {@link #describe()} reports whether it is on.
+ * <p>Two settings only take effect from the process start, through glibc tunables in {@code GLIBC_TUNABLES}, which
+ * {@code bin/montage} sets; {@link #describe()} reports whether they are on:
+ * <ul>
+ *   <li>{@code glibc.malloc.arena_max=1}: every thread allocates from the main heap. Otherwise each Java thread gets
+ *       an arena of its own whose heaps hold at most 64 MiB, and there blocks over that size (a 512² float32 feed
+ *       forward's projection) are mapped and unmapped on every call whatever the threshold, and a heap that empties
+ *       is unmapped too (a 512² float32 UNet step took 12.2 s instead of 15.2 s in BENCHMARKS.md).
+ *   <li>{@code glibc.malloc.hugetlb=1}: glibc asks for transparent huge pages for its new memory, so blocks over
+ *       {@link #HEAP_BLOCK_LIMIT}, which are still mapped afresh each time, fault once per 2 MiB instead of per 4 KiB
+ *       (the 1024² VAE decode took a third of the time in BENCHMARKS.md).
+ * </ul>
  *
  * <p>Only glibc is tuned; with other C libraries both methods do nothing. The JVM property
  * {@code montage.malloc=default} leaves the allocator as it is.
@@ -32,14 +38,17 @@ public final class NativeMemory {
     private static final int M_TRIM_THRESHOLD = -1;
     private static final int M_MMAP_THRESHOLD = -3;
     /**
-     * The process's main thread serves blocks up to this size from its heap. A Java thread has an arena of its own
-     * whose heaps hold at most 64 MiB, so there larger blocks (the VAE's full-resolution activations) are mapped and
-     * unmapped each time whatever the threshold (checked with glibc 2.36).
+     * The main heap serves blocks up to this size. A thread on an arena of its own (see
+     * {@link #ARENAS_TUNABLE}) gets at most 64 MiB from it whatever the threshold (checked with glibc 2.36).
      */
     static final int HEAP_BLOCK_LIMIT = 256 << 20;
 
     /** The glibc tunable (2.35 and later) that makes malloc ask for transparent huge pages. */
     static final String HUGE_PAGES_TUNABLE = "glibc.malloc.hugetlb";
+    /** The glibc tunable that caps the number of malloc arenas; 1 puts every thread on the main heap. */
+    static final String ARENAS_TUNABLE = "glibc.malloc.arena_max";
+    /** The older environment variable for {@link #ARENAS_TUNABLE}. */
+    private static final String ARENAS_VARIABLE = "MALLOC_ARENA_MAX";
     private static final Path THP_MODE = Path.of("/sys/kernel/mm/transparent_hugepage/enabled");
 
     private static final Function MALLOPT = libc("mallopt");
@@ -66,32 +75,50 @@ public final class NativeMemory {
     }
 
     /**
-     * How the allocator is set up, for benchmark reports: e.g. {@code glibc malloc, freed blocks kept, huge pages
-     * requested (kernel: madvise)}.
+     * How the allocator is set up, for benchmark reports: e.g. {@code glibc malloc, freed blocks kept, one arena,
+     * huge pages requested (kernel: madvise)}.
      */
     public static String describe() {
         if (MALLOPT == null) {
             return "not glibc malloc";
         }
+        String tunables = System.getenv("GLIBC_TUNABLES");
+        String arenas = singleArena(tunables, System.getenv(ARENAS_VARIABLE)) ? "one arena"
+                : "an arena per thread (GLIBC_TUNABLES=" + ARENAS_TUNABLE + "=1 asks)";
         String kernel = transparentHugePages(THP_MODE);
-        String hugePages = hugePagesRequested(System.getenv("GLIBC_TUNABLES"))
+        String hugePages = hugePagesRequested(tunables)
                 ? "huge pages requested (kernel: " + kernel + ")"
                 : "huge pages not requested (kernel: " + kernel + "; GLIBC_TUNABLES=" + HUGE_PAGES_TUNABLE + "=1 asks)";
-        return "glibc malloc, " + (tuned ? "freed blocks kept" : "as configured") + ", " + hugePages;
+        return "glibc malloc, " + (tuned ? "freed blocks kept" : "as configured") + ", " + arenas + ", " + hugePages;
     }
 
     /** Whether a {@code GLIBC_TUNABLES} value turns {@link #HUGE_PAGES_TUNABLE} on (1 = THP, 2 = hugetlbfs pages). */
     static boolean hugePagesRequested(String tunables) {
+        String on = tunable(tunables, HUGE_PAGES_TUNABLE);
+        return "1".equals(on) || "2".equals(on);
+    }
+
+    /**
+     * Whether malloc keeps to one arena: {@link #ARENAS_TUNABLE} in {@code GLIBC_TUNABLES} is 1, or, where that does
+     * not name it, {@code MALLOC_ARENA_MAX} is.
+     */
+    static boolean singleArena(String tunables, String arenaMaxVariable) {
+        String max = tunable(tunables, ARENAS_TUNABLE);
+        return "1".equals(max == null ? arenaMaxVariable : max);
+    }
+
+    /** The last value a {@code GLIBC_TUNABLES} string gives {@code name}, or null. */
+    private static String tunable(String tunables, String name) {
         if (tunables == null) {
-            return false;
+            return null;
         }
-        String on = null;
+        String value = null;
         for (String tunable : tunables.split(":")) {
-            if (tunable.startsWith(HUGE_PAGES_TUNABLE + "=")) {
-                on = tunable.substring(HUGE_PAGES_TUNABLE.length() + 1);
+            if (tunable.startsWith(name + "=")) {
+                value = tunable.substring(name.length() + 1);
             }
         }
-        return "1".equals(on) || "2".equals(on);
+        return value;
     }
 
     /** The selected mode of a kernel THP setting file ({@code always [madvise] never}), or "unknown". */

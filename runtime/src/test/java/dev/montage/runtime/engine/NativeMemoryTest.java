@@ -82,6 +82,18 @@ class NativeMemoryTest {
     }
 
     @Test
+    void oneArenaOnlyWhenTheLastArenaMaxTunableOrElseTheVariableIsOne() {
+        assertFalse(NativeMemory.singleArena(null, null));
+        assertTrue(NativeMemory.singleArena("glibc.malloc.arena_max=1", null));
+        assertTrue(NativeMemory.singleArena("glibc.malloc.hugetlb=1:glibc.malloc.arena_max=1", "4"));
+        assertFalse(NativeMemory.singleArena("glibc.malloc.arena_max=1:glibc.malloc.arena_max=2", null));
+        assertFalse(NativeMemory.singleArena("glibc.malloc.arena_max=2", "1"));
+        assertTrue(NativeMemory.singleArena("glibc.malloc.hugetlb=1", "1"));
+        assertFalse(NativeMemory.singleArena("glibc.malloc.arena_max=10", null));
+        assertFalse(NativeMemory.singleArena("glibc.malloc.arena_test=1", null));
+    }
+
+    @Test
     void theKernelsTransparentHugePageModeIsTheBracketedWord(@TempDir Path tmp) throws IOException {
         assertEquals("madvise", NativeMemory.transparentHugePages(
                 Files.writeString(tmp.resolve("enabled"), "always [madvise] never\n")));
@@ -90,13 +102,15 @@ class NativeMemoryTest {
     }
 
     @Test
-    void theDescriptionSaysWhetherHugePagesWereRequested() {
+    void theDescriptionSaysWhetherOneArenaAndHugePagesWereRequested() {
         assumeTrue(glibc("mallopt") != null, "not glibc");
         String described = NativeMemory.describe();
 
         assertTrue(described.startsWith("glibc malloc, "), described);
         assertTrue(described.contains(NativeMemory.hugePagesRequested(System.getenv("GLIBC_TUNABLES"))
                 ? "huge pages requested" : "huge pages not requested"), described);
+        assertTrue(described.contains(NativeMemory.singleArena(System.getenv("GLIBC_TUNABLES"),
+                System.getenv("MALLOC_ARENA_MAX")) ? ", one arena, " : ", an arena per thread ("), described);
     }
 
     private static long mapped(Function mallinfo2) {
