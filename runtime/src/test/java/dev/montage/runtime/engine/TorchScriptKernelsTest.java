@@ -2,6 +2,7 @@ package dev.montage.runtime.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -295,6 +296,41 @@ class TorchScriptKernelsTest {
             assertClose(expected, chosen.linear(x, weight, null));
             assertClose(expected.add(bias), chosen.linear(x, weight, bias));
             assertEquals(oneDnn ? 2 : 0, chosen.loadedModules(), "TorchScript modules behind the two calls");
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(longs = {40, 64, 96, 128, 320})
+    void aPackedFloat32WeightGivesThePlainWeightsProductWhereOneDnnMultiplies(long outputs) {
+        NDArray x = manager.randomNormal(new Shape(2, 7, 24));
+        NDArray weight = manager.randomNormal(new Shape(outputs, 24));
+        NDArray bias = manager.randomNormal(new Shape(outputs));
+        try (NDManager owner = manager.newSubManager();
+                TorchScriptKernels chosen = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, true)) {
+            NDArray owned = weight.duplicate();
+            owned.attach(owner);
+            NDArray packed = chosen.packLinearWeight(owned);
+
+            if (outputs % TorchScriptKernels.PACKED_OUTPUTS == 0) {
+                assertNotSame(owned, packed, "oneDNN kernels packed nothing");
+                assertSame(owner, packed.getManager());
+                owned.close();
+            } else {
+                assertSame(owned, packed, "packed an output count that oneDNN multiplies wrongly");
+            }
+            assertClose(x.matMul(weight.transpose()).add(bias), chosen.linear(x, packed, bias));
+            assertClose(x.matMul(weight.transpose()), chosen.linear(x, packed, null));
+        }
+    }
+
+    @Test
+    void weightsStayAsTheyAreWhereTorchLinearMultiplies() {
+        NDArray weight = manager.randomNormal(new Shape(8, 4));
+        try (TorchScriptKernels mkl = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, false);
+                TorchScriptKernels oneDnn = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, true)) {
+            assertSame(weight, mkl.packLinearWeight(weight));
+            NDArray bf16 = oneDnn.cast(weight, ComputeDType.BFLOAT16);
+            assertSame(bf16, oneDnn.packLinearWeight(bf16), "bf16 products are torch.linear's");
         }
     }
 

@@ -8,12 +8,12 @@ record LinearLayer(NDArray weight, NDArray bias) {
 
     /** {@code <name>.weight} [out, in] and {@code <name>.bias} [out]. */
     static LinearLayer withBias(Params p, String name, long in, long out) {
-        return new LinearLayer(p.get(name + ".weight", out, in), p.get(name + ".bias", out));
+        return new LinearLayer(p.linearWeight(name + ".weight", out, in), p.get(name + ".bias", out));
     }
 
     /** {@code <name>.weight} [out, in] of a layer without bias. */
     static LinearLayer withoutBias(Params p, String name, long in, long out) {
-        return new LinearLayer(p.get(name + ".weight", out, in), null);
+        return new LinearLayer(p.linearWeight(name + ".weight", out, in), null);
     }
 
     /**

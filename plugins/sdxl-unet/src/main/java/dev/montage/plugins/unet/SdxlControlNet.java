@@ -57,7 +57,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
         weights.requireExactly(weightShapes(config, kernels).keySet());
         this.weightsManager = parent.newSubManager();
         try {
-            Params p = Params.loading(weights, weightsManager);
+            Params p = Params.loading(weights, weightsManager, kernels);
             UNetConfig unet = config.encoder();
             time = new TimeConditioning(p, unet, kernels);
             convIn = convIn(p, unet);

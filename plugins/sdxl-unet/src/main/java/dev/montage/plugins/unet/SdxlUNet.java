@@ -86,7 +86,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         weights.requireExactly(weightShapes(config).keySet());
         this.weightsManager = parent.newSubManager();
         try {
-            this.modules = Modules.build(Params.loading(weights, weightsManager), config, kernels);
+            this.modules = Modules.build(Params.loading(weights, weightsManager, kernels), config, kernels);
         } catch (RuntimeException e) {
             weightsManager.close();
             throw e;
