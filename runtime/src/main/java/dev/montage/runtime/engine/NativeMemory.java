@@ -23,7 +23,7 @@ import java.nio.file.Path;
  *   <li>{@code glibc.malloc.arena_max=1}: every thread allocates from the main heap. Otherwise each Java thread gets
  *       an arena of its own whose heaps hold at most 64 MiB, and there blocks over that size (a 512² float32 feed
  *       forward's projection) are mapped and unmapped on every call whatever the threshold, and a heap that empties
- *       is unmapped too (a 512² float32 UNet step took 12.2 s instead of 15.2 s in BENCHMARKS.md).
+ *       is unmapped too (a 512² float32 UNet step took 12.1 s instead of 15.2 s in BENCHMARKS.md).
  *   <li>{@code glibc.malloc.hugetlb=1}: glibc asks for transparent huge pages for its new memory, so blocks over
  *       {@link #HEAP_BLOCK_LIMIT}, which are still mapped afresh each time, fault once per 2 MiB instead of per 4 KiB
  *       (the 1024² VAE decode took a third of the time in BENCHMARKS.md).
