@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.io.PrintWriter;
@@ -26,10 +27,15 @@ final class ProfileCommand implements Callable<Integer> {
         throw new CommandLine.ParameterException(spec.commandLine(), "Missing subcommand: check");
     }
 
-    /** {@code montage profile check}: resolves and checks a configuration without loading any weight. */
+    /**
+     * {@code montage profile check}: resolves and checks a configuration without loading any weight; with model paths,
+     * also that the components fit together, as a build would check before loading (a server launched from the
+     * profile would otherwise find out at start).
+     */
     @Command(name = "check", mixinStandardHelpOptions = true, description = "Layer the profiles, MONTAGE_* "
             + "environment variables and flags, check the result (keys, types, model folders and files, component ids, "
-            + "device, dtype) and print it with where each value came from; exit non-zero listing every problem.")
+            + "device, dtype, and that the components' sizes in their config.json files fit together) and print it "
+            + "with where each value came from; exit non-zero listing every problem.")
     static final class Check implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -43,10 +49,15 @@ final class ProfileCommand implements Callable<Integer> {
         @Override
         public Integer call() {
             ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
-            ResolvedProfile resolved = configuration.builder(parent.montage.environment(), registry).resolve();
+            MontagePipeline.Builder builder = configuration.builder(parent.montage.environment(), registry);
+            ResolvedProfile resolved = builder.resolve();
+            boolean embedded = resolved.profile().models().isEmpty();
+            if (!embedded) {
+                builder.validate();
+            }
             PrintWriter out = spec.commandLine().getOut();
             out.print(resolved.describe());
-            if (resolved.profile().models().isEmpty()) {
+            if (embedded) {
                 out.println("# no model paths: montage generate uses the embedded default model (tiny, RANDOM weights)");
             }
             out.println("profile OK");

@@ -192,7 +192,7 @@ class AssemblyValidationTest {
     }
 
     @Test
-    void theEmbeddingBuilderAndTheCommandLineReportTheMismatchBeforeReadingWeights() throws IOException {
+    void theEmbeddingBuilderGenerateAndProfileCheckReportTheMismatchBeforeReadingWeights() throws IOException {
         Path folder = model();
         Path config = folder.resolve("vae/config.json");
         edit(config, "latent_channels", 8);
@@ -211,5 +211,11 @@ class AssemblyValidationTest {
         assertTrue(run.err().startsWith("montage: the pipeline's components do not fit together")
                 && run.err().contains(expected), run.err());
         assertEquals("", run.out());
+
+        CommandRun check = CommandRun.montage("profile", "check", "--model", folder.toString());
+        assertEquals(2, check.code(), check.err());
+        assertTrue(check.err().startsWith("montage: the pipeline's components do not fit together")
+                && check.err().contains(expected), check.err());
+        assertEquals("", check.out());
     }
 }

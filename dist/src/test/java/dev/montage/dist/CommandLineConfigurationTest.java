@@ -70,6 +70,15 @@ class CommandLineConfigurationTest {
     }
 
     @Test
+    void checkingThatTheComponentsFitNeedsNotTheProfilesDevice() {
+        // this machine has no CUDA device: the components' sizes are checked on the CPU
+        CommandRun run = montage("profile", "check", "--model", model.toString(), "--device", "cuda");
+        assertEquals(0, run.code(), run::toString);
+        assertTrue(run.out().contains("  device: cuda  "), run.out());
+        assertTrue(run.out().endsWith("profile OK\n"), run.out());
+    }
+
+    @Test
     void unknownKey() throws IOException {
         String p = profile("unknown.yaml", "defaults:\n  stpes: 4\n");
         rejected(p + ":2: defaults.stpes: unknown key; did you mean defaults.steps? (expected the keys of defaults: "

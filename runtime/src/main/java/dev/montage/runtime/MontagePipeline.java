@@ -12,6 +12,7 @@ import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.config.ProfilePipelines;
 import dev.montage.runtime.config.ProfileResolver;
 import dev.montage.runtime.config.ResolvedProfile;
+import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.pipeline.AssembledPipeline;
 import dev.montage.runtime.pipeline.Pipeline;
@@ -263,21 +264,48 @@ public final class MontagePipeline implements AutoCloseable {
             boolean ownsEngine = engine == null;
             MontageEngine e = ownsEngine ? MontageEngine.start(resolved.profile().engine().toConfig()) : engine;
             try {
-                PipelineBuilder builder = ProfilePipelines.builder(resolved.profile(), e, registry());
-                if (!subjects) {
-                    builder.withoutSubjects();
-                }
-                instances.forEach(builder::set);
-                schedulers.forEach(builder::scheduler);
-                attention.forEach(builder::attention);
-                adjustments.forEach(a -> a.accept(builder));
-                return new MontagePipeline(resolved, e, ownsEngine, builder.build());
+                return new MontagePipeline(resolved, e, ownsEngine, pipelineBuilder(resolved, e).build());
             } catch (RuntimeException x) {
                 if (ownsEngine) {
                     e.close();
                 }
                 throw x;
             }
+        }
+
+        /**
+         * Checks what {@link #build()} checks before reading a weight, and then that the components fit together
+         * ({@link PipelineBuilder#validate()}: sizes from their configuration files), without assembling anything.
+         * Sizes do not depend on the device or dtype, so unless an engine was given a float32 CPU engine is
+         * started for the check and closed again: the profile's device need not be present.
+         *
+         * @return the resolved configuration
+         * @throws ProfileException listing every problem of the configuration
+         * @throws IllegalArgumentException listing every mismatch between the components
+         */
+        public ResolvedProfile validate() {
+            ResolvedProfile resolved = resolver(true).resolve(profiles);
+            MontageEngine e = engine != null ? engine : MontageEngine.start(EngineConfig.of("cpu", "float32"));
+            try {
+                pipelineBuilder(resolved, e).validate();
+                return resolved;
+            } finally {
+                if (e != engine) {
+                    e.close();
+                }
+            }
+        }
+
+        private PipelineBuilder pipelineBuilder(ResolvedProfile resolved, MontageEngine e) {
+            PipelineBuilder builder = ProfilePipelines.builder(resolved.profile(), e, registry());
+            if (!subjects) {
+                builder.withoutSubjects();
+            }
+            instances.forEach(builder::set);
+            schedulers.forEach(builder::scheduler);
+            attention.forEach(builder::attention);
+            adjustments.forEach(a -> a.accept(builder));
+            return builder;
         }
 
         private ProfileResolver resolver(boolean requireModels) {
