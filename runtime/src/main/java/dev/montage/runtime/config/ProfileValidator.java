@@ -6,7 +6,9 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
+import dev.montage.runtime.weights.TensorSource;
 import dev.montage.runtime.weights.WeightFile;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -20,7 +22,7 @@ import java.util.regex.PatternSyntaxException;
 
 /**
  * The checks of a bound profile that need more than its shape: device and dtype names, the weight folders and files
- * (present, with weights, without reading a tensor), component ids against the registry, request defaults, server
+ * (present, with weights whose headers read as a checkpoint, without reading a tensor), component ids against the registry, request defaults, server
  * settings. Adds every problem, never stops at the first.
  */
 final class ProfileValidator {
@@ -103,10 +105,17 @@ final class ProfileValidator {
         boolean needsAdapter = assembly.subjects() && !(assembly.provided().contains(ComponentKind.SUBJECT_RESAMPLER)
                 && assembly.provided().contains(ComponentKind.ATTENTION_PROCESSOR));
         if (m.msAdapter().isPresent()) {
-            file("models.ms_adapter", m.msAdapter().get(), "MS-Diffusion's ms_adapter.bin (torch checkpoint)");
-        } else if (needsAdapter && base.isPresent() && !Files.isRegularFile(base.get().resolve("ms_adapter.bin"))) {
-            problemAt("models.base", "models.ms_adapter", "not set, and the base folder has no ms_adapter.bin; "
-                    + "expected the path of MS-Diffusion's ms_adapter.bin (torch checkpoint)");
+            if (file("models.ms_adapter", m.msAdapter().get(), "MS-Diffusion's ms_adapter.bin (torch checkpoint)")) {
+                checkpoint("models.ms_adapter", m.msAdapter().get());
+            }
+        } else if (needsAdapter && base.isPresent()) {
+            Path implied = base.get().resolve("ms_adapter.bin");
+            if (Files.isRegularFile(implied)) {
+                checkpoint("models.base", implied);
+            } else {
+                problemAt("models.base", "models.ms_adapter", "not set, and the base folder has no ms_adapter.bin; "
+                        + "expected the path of MS-Diffusion's ms_adapter.bin (torch checkpoint)");
+            }
         }
         m.resamplerConfig().ifPresent(f -> file("models.resampler_config", f, "the resampler settings (JSON)"));
         m.controlnets().forEach((type, folder) -> {
@@ -161,18 +170,39 @@ final class ProfileValidator {
     }
 
     private void weights(String key, Path folder, Optional<String> variant) {
+        WeightFile weights;
         try {
-            WeightFile.find(folder, variant);
+            weights = WeightFile.find(folder, variant);
         } catch (IllegalArgumentException e) {
+            problem(key, e.getMessage());
+            return;
+        }
+        checkpoint(key, weights.path());
+    }
+
+    /**
+     * Opens a checkpoint, which reads its header (a safetensors header, a sharded index and its shards' headers, a
+     * torch checkpoint's pickle through the restricted unpickler) and no tensor: a corrupt or truncated file is then a
+     * problem of the profile, not of the first generation that loads it (released encoders and denoisers load late).
+     */
+    private void checkpoint(String key, Path file) {
+        try {
+            TensorSource.open(file).close();
+        } catch (IOException e) {
+            problem(key, "cannot read " + file + ": " + e.getMessage());
+        } catch (RuntimeException e) {
             problem(key, e.getMessage());
         }
     }
 
-    private void file(String key, Path file, String expected) {
+    /** @return whether {@code file} is a regular file; otherwise the problem is added */
+    private boolean file(String key, Path file, String expected) {
         if (!Files.isRegularFile(file)) {
             problem(key, file + (Files.exists(file) ? " is not a file" : " does not exist") + "; expected "
                     + expected);
+            return false;
         }
+        return true;
     }
 
     private void components(ComponentSettings c) {

@@ -4,6 +4,8 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.SafetensorsWriter;
+import dev.montage.runtime.weights.TorchCheckpointWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -11,7 +13,7 @@ import java.util.Map;
 
 /**
  * What profile checks look at, without real models: a registry of factories under the default ids (they cannot
- * create anything) and model folders laid out like SDXL + MS-Diffusion with empty weight files.
+ * create anything) and model folders laid out like SDXL + MS-Diffusion with weight files that hold no tensor.
  */
 final class FakeModels {
     private FakeModels() {
@@ -61,15 +63,15 @@ final class FakeModels {
         Files.createDirectories(folder.resolve("tokenizer"));
         Files.createDirectories(folder.resolve("scheduler"));
         weights(folder.resolve("image_encoder"), "model.safetensors");
-        Files.writeString(folder.resolve("ms_adapter.bin"), "");
+        TorchCheckpointWriter.write(folder.resolve("ms_adapter.bin"), Map.of());
         return folder;
     }
 
-    /** A component folder with a config and an (empty) weights file. */
+    /** A component folder with a config and a safetensors file without tensors. */
     static Path weights(Path folder, String file) throws IOException {
         Files.createDirectories(folder);
         Files.writeString(folder.resolve("config.json"), "{}");
-        Files.writeString(folder.resolve(file), "");
+        new SafetensorsWriter().write(folder.resolve(file));
         return folder;
     }
 }

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.runtime.weights.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -234,6 +235,31 @@ class ProfileProblemsTest {
                 + "config.json; expected a ControlNet folder (diffusers ControlNetModel: config.json and weights)"),
                 p.get(5));
         assertTrue(p.get(6).message().startsWith("expected a control type"), p.get(6).message());
+    }
+
+    @Test
+    void corruptWeightFilesAreProblemsBeforeAnythingLoadsThem() throws IOException {
+        Path model = FakeModels.model(dir.resolve("model"));
+        Path unet = model.resolve("unet/diffusion_pytorch_model.safetensors");
+        Files.writeString(unet, "not a weight file");
+        Path adapter = model.resolve("ms_adapter.bin");
+        Files.writeString(adapter, "not a torch checkpoint");
+        String profile = file("models.yaml", "models:\n  base: model\n");
+        List<ProfileProblem> p = problems(resolver(), profile);
+        assertEquals(List.of("models.base", "models.base"), p.stream().map(ProfileProblem::key).toList(),
+                p::toString);
+        assertTrue(p.get(0).message().contains(unet.toString()) && p.get(0).message().contains("header length"),
+                p.get(0).message());
+        assertTrue(p.get(1).message().contains(adapter.toString()), p.get(1).message());
+
+        Path explicit = dir.resolve("adapter.bin");
+        Files.writeString(explicit, "");
+        Files.delete(unet);
+        new SafetensorsWriter().write(unet);
+        ProfileProblem set = only(problems(resolver(), file("adapter.yaml", "models:\n  base: model\n  ms_adapter: "
+                + explicit + "\n")));
+        assertEquals("models.ms_adapter", set.key());
+        assertTrue(set.message().contains(explicit.toString()), set.message());
     }
 
     @Test
