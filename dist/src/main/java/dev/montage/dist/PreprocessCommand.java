@@ -3,7 +3,7 @@ package dev.montage.dist;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.runtime.output.PngFiles;
-import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.InstalledPlugins;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 import picocli.CommandLine.Spec;
@@ -29,6 +30,9 @@ import picocli.CommandLine.Model.CommandSpec;
 final class PreprocessCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;
+
+    @Mixin
+    PluginOptions plugins;
 
     @Parameters(index = "0", paramLabel = "TYPE", description = "The condition: canny, pose, depth (or another "
             + "installed preprocessor).")
@@ -83,10 +87,12 @@ final class PreprocessCommand implements Callable<Integer> {
         if (w <= 0 || h <= 0) {
             throw new IllegalArgumentException("--width and --height must be positive, got " + w + "x" + h);
         }
-        ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
         BufferedImage control;
-        try (LazyEngineContext context = new LazyEngineContext(device, keyValues("--model-path", modelPaths))) {
-            ConditionPreprocessor preprocessor = registry
+        // a preprocessor runs plugin code: the plugins stay loaded until its picture is made
+        try (InstalledPlugins installed = plugins.load();
+                LazyEngineContext context = new LazyEngineContext(device, keyValues("--model-path", modelPaths))) {
+            PluginOptions.warn(installed, spec.commandLine().getErr());
+            ConditionPreprocessor preprocessor = installed.registry()
                     .factory(ComponentKind.CONDITION_PREPROCESSOR, type, ConditionPreprocessor.class).create(context);
             control = picture != null
                     ? preprocessor.preprocess(picture, parsedOptions, w, h)

@@ -2,7 +2,7 @@ package dev.montage.dist;
 
 import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.ResolvedProfile;
-import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.InstalledPlugins;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -46,19 +46,27 @@ final class ProfileCommand implements Callable<Integer> {
         @Mixin
         ConfigurationOptions configuration;
 
+        @Mixin
+        PluginOptions plugins;
+
         @Override
         public Integer call() {
-            ComponentRegistry registry = ComponentRegistry.fromClasspath(Montage.class.getClassLoader());
-            MontagePipeline.Builder builder = configuration.builder(parent.montage.environment(), registry);
-            ResolvedProfile resolved = builder.resolve();
-            boolean embedded = resolved.profile().models().isEmpty();
-            if (!embedded) {
-                builder.validate();
-            }
             PrintWriter out = spec.commandLine().getOut();
-            out.print(resolved.describe());
-            if (embedded) {
-                out.println("# no model paths: montage generate uses the embedded default model (tiny, RANDOM weights)");
+            // component ids are checked against the installed plugins, the distribution's bundles included
+            try (InstalledPlugins installed = plugins.load()) {
+                PluginOptions.warn(installed, spec.commandLine().getErr());
+                MontagePipeline.Builder builder = configuration.builder(parent.montage.environment(),
+                        installed.registry());
+                ResolvedProfile resolved = builder.resolve();
+                boolean embedded = resolved.profile().models().isEmpty();
+                if (!embedded) {
+                    builder.validate();
+                }
+                out.print(resolved.describe());
+                if (embedded) {
+                    out.println("# no model paths: montage generate uses the embedded default model (tiny, RANDOM "
+                            + "weights)");
+                }
             }
             out.println("profile OK");
             return 0;

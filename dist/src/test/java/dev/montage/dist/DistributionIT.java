@@ -19,6 +19,7 @@ import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.image.BufferedImage;
+import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -174,6 +175,23 @@ class DistributionIT {
                 "(?s).*\ncondition preprocessor +luminance +pf4j:sample-luminance +active\n.*"), extra.out());
         assertTrue(extra.out().matches("(?s).*\nfailed plugins:\n  broken\\.jar \\(.*broken\\.jar\\): neither an OSGi "
                 + "bundle.*"), extra.out());
+    }
+
+    @Test
+    void profileCheckAndPreprocessFindTheBuiltInBundles() throws Exception {
+        Path model = tmp.resolve("model");
+        RandomModel.write(model, "tiny", TensorDType.F32, 7, ComponentRegistry.fromClasspath(getClass()
+                .getClassLoader()));
+        Run check = montage("profile", "check", "--model", model.toString());
+        assertEquals(0, check.code(), check.err());
+        assertTrue(check.out().endsWith("profile OK\n"), check.out());
+
+        Path edges = tmp.resolve("edges.png");
+        Run canny = montage("preprocess", "canny", "--image", PluginSourcesIT.DISTRIBUTION.resolve("examples/ball.png")
+                .toString(), "-o", edges.toString());
+        assertEquals(0, canny.code(), canny.err());
+        assertEquals(edges.toString(), canny.out().trim());
+        assertTrue(ImageIO.read(edges.toFile()).getWidth() > 0);
     }
 
     @Test
