@@ -189,4 +189,23 @@ class MontagePipelineTest {
                 .registry(registry).build());
         assertEquals("models.base", noModel.problems().get(0).key());
     }
+
+    @Test
+    void validateChecksTheComponentsWithoutAssemblingAndLeavesAGivenEngineRunning() throws Exception {
+        assertEquals(dir.resolve("model").normalize(), MontagePipeline.builder().profile(profile).registry(registry)
+                .engine(TestEngine.engine()).validate().profile().models().base().orElseThrow().normalize());
+        Path wide = dir.resolve("wide");
+        RandomModel.write(wide, "tiny", TensorDType.F32, 3, registry);
+        Path config = wide.resolve("unet/config.json");
+        Files.writeString(config, Files.readString(config).replaceFirst("\"cross_attention_dim\" ?: ?64",
+                "\"cross_attention_dim\": 48"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MontagePipeline.builder()
+                .setting("models.base", wide).registry(registry).engine(TestEngine.engine()).validate());
+        assertTrue(e.getMessage().startsWith("the pipeline's components do not fit together")
+                && e.getMessage().contains(config.toString()), e.getMessage());
+        // the shared engine still computes
+        try (NDManager manager = TestEngine.engine().manager().newSubManager()) {
+            assertEquals(3f, manager.create(new float[] {1f, 2f}).sum().getFloat());
+        }
+    }
 }
