@@ -192,6 +192,15 @@ class DistributionIT {
         assertEquals(0, canny.code(), canny.err());
         assertEquals(edges.toString(), canny.out().trim());
         assertTrue(ImageIO.read(edges.toFile()).getWidth() > 0);
+
+        // a third party's preprocessor from another plugins folder
+        Path luminance = tmp.resolve("luminance.png");
+        Run sample = montage("preprocess", "luminance", "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_BUNDLE)
+                .toString(), "--image", PluginSourcesIT.DISTRIBUTION.resolve("examples/ball.png").toString(), "-o",
+                luminance.toString());
+        assertEquals(0, sample.code(), sample.err());
+        assertTrue(sample.err().contains("montage: plugin broken.jar"), "the broken plugin is named: " + sample.err());
+        assertTrue(Files.isRegularFile(luminance));
     }
 
     @Test
