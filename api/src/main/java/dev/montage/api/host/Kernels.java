@@ -69,10 +69,9 @@ public interface Kernels {
 
     /**
      * A linear layer's weight laid out for repeated {@link #linear} calls, for model parameters that are multiplied
-     * every step. Where the host sends float32 products to oneDNN, that is oneDNN's blocked layout (for the output
-     * counts that the backend multiplies correctly in it): otherwise each call would reorder the weight again (about
-     * 12 % of an SDXL feed-forward product at 512², measured on an AMD Zen 5). Elsewhere it is {@code weight} itself,
-     * which is also what this default does.
+     * every step. Where the host's backend multiplies a pre-arranged weight faster and correctly, that layout (bf16
+     * weights on CPUs with bf16 instructions: oneDNN's blocked layout, 3–23 % faster per SDXL product on an AMD Zen
+     * 5); elsewhere {@code weight} itself, which is also what this default does.
      *
      * <p>A result other than {@code weight} is a new array attached to the manager of {@code weight}; it holds the
      * same values but only {@link #linear} may read it, and the caller closes {@code weight} once it no longer needs

@@ -111,17 +111,23 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     private static final String ONEDNN_LINEAR_NO_BIAS_SOURCE = source("x: Tensor, w: Tensor",
             ONEDNN_LINEAR.formatted("None"));
     /**
-     * Packed weights are multiplied correctly only with a multiple of this many outputs: with PyTorch 2.7.1 on an AMD
-     * Zen 5, 33, 40, 48, 72, 80, 96, 112, 160, 200 and 288 outputs gave errors of the size of the product itself, while
-     * 8–32, 56 and every multiple of 64 tried (up to 10,240; SDXL's are all such) were right.
+     * A bf16 product: oneDNN's inner product for a weight {@link #packLinearWeight} packed (an mkldnn-layout tensor,
+     * which {@code torch.linear} rejects), {@code torch.linear} for a plain one (oneDNN's was not faster with plain
+     * weights: −10 to +9 % on SDXL and CLIP shapes).
      */
-    static final int PACKED_OUTPUTS = 64;
+    private static final String PACKED_OR_PLAIN_LINEAR = "ops.mkldnn._linear_pointwise(x, w, %1$s, \"none\", "
+            + "annotate(List[Optional[number]], []), \"\") if w.is_mkldnn else torch.linear(x, w, %1$s)";
+    private static final String PACKED_OR_PLAIN_LINEAR_SOURCE = source("x: Tensor, w: Tensor, b: Tensor",
+            PACKED_OR_PLAIN_LINEAR.formatted("b"));
+    private static final String PACKED_OR_PLAIN_LINEAR_NO_BIAS_SOURCE = source("x: Tensor, w: Tensor",
+            PACKED_OR_PLAIN_LINEAR.formatted("None"));
     private static final String ONEDNN_PACK_SOURCE = source("w: Tensor", "ops.mkldnn._reorder_linear_weight(w)");
     private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
 
     private final PtNDManager modules;
     private final String longAttention;
     private final boolean oneDnnFloat32Linear;
+    private final boolean packedBf16Linear;
     private final ConcurrentMap<String, PtSymbolBlock> loaded = new ConcurrentHashMap<>();
 
     /**
@@ -140,15 +146,16 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     }
 
     private TorchScriptKernels(NDManager owner, String cpuInfo) {
-        this(owner, MontageEngine.cpuHasAmx(cpuInfo) ? FUSED : CHUNK_SCORES, MontageEngine.mklSkipsAvx512(cpuInfo));
+        this(owner, MontageEngine.cpuHasAmx(cpuInfo) ? FUSED : CHUNK_SCORES, MontageEngine.mklSkipsAvx512(cpuInfo),
+                MontageEngine.cpuHasBf16(cpuInfo));
     }
 
     /**
      * As the public constructor, with {@code chunkScores} score elements per chunk of long bf16 CPU attention, or
-     * {@link #FUSED}, and float32 CPU linears through oneDNN when {@code oneDnnFloat32Linear} is set (otherwise
-     * {@code torch.linear}).
+     * {@link #FUSED}, float32 CPU linears through oneDNN when {@code oneDnnFloat32Linear} is set (otherwise
+     * {@code torch.linear}), and bf16 CPU linear weights packed for oneDNN when {@code packedBf16Linear} is set.
      */
-    TorchScriptKernels(NDManager owner, long chunkScores, boolean oneDnnFloat32Linear) {
+    TorchScriptKernels(NDManager owner, long chunkScores, boolean oneDnnFloat32Linear, boolean packedBf16Linear) {
         if (!(owner instanceof PtNDManager)) {
             throw new IllegalArgumentException("TorchScript kernels need a PyTorch engine manager, got "
                     + owner.getClass().getName() + " of engine " + owner.getEngine().getEngineName());
@@ -158,6 +165,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         longAttention = chunkScores == FUSED ? null
                 : LONG_ATTENTION_SOURCE.formatted(scalarTypeId(ComputeDType.BFLOAT16), chunkScores);
         this.oneDnnFloat32Linear = oneDnnFloat32Linear;
+        this.packedBf16Linear = packedBf16Linear;
     }
 
     /**
@@ -265,8 +273,10 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      *
      * <p>float32 on the CPU goes through oneDNN's inner product where MKL leaves AVX-512 unused (see the
      * constructor): on the AMD Zen 5 of BENCHMARKS.md SDXL's linears ran 1.7–2.2x as fast, within 7e-6 of MKL's
-     * results. Everything else is {@code torch.linear}, where a strided view of more than two axes is slow in bf16
-     * (PyTorch multiplies it batch by batch with a broadcast weight): callers pass contiguous arrays.
+     * results. bf16 on the CPU, where these kernels pack bf16 weights, goes through oneDNN's inner product for a
+     * packed weight and {@code torch.linear} for a plain one. Everything else is {@code torch.linear}, where a strided
+     * view of more than two axes is slow in bf16 (PyTorch multiplies it batch by batch with a broadcast weight):
+     * callers pass contiguous arrays.
      */
     @Override
     public NDArray linear(NDArray x, NDArray weight, NDArray bias) {
@@ -276,28 +286,44 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
             return bias == null ? run(ONEDNN_LINEAR_NO_BIAS_SOURCE, x, weight)
                     : run(ONEDNN_LINEAR_SOURCE, x, weight, bias);
         }
+        // DJL reports bf16 as UNKNOWN; the module multiplies any dtype, so nothing else needs telling apart here
+        if (packedBf16Linear && x.getDataType() == DataType.UNKNOWN && onCpu(x)) {
+            return bias == null ? run(PACKED_OR_PLAIN_LINEAR_NO_BIAS_SOURCE, x, weight)
+                    : run(PACKED_OR_PLAIN_LINEAR_SOURCE, x, weight, bias);
+        }
         return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
     }
 
     /**
      * {@inheritDoc}
      *
-     * <p>Where {@link #linear} takes oneDNN and the output count is a multiple of {@link #PACKED_OUTPUTS}, an
-     * mkldnn-layout tensor ({@code torch.ops.mkldnn._reorder_linear_weight}) that oneDNN's inner product uses as it
-     * is. On the AMD Zen 5 of BENCHMARKS.md a 512 x 1,280 → 10,240 product took 38.5 ms against 44.0 ms with the plain
-     * weight, within 6e-6 of it.
+     * <p>A bf16 weight on the CPU, where these kernels pack (CPUs with bf16 instructions), becomes an mkldnn-layout
+     * tensor ({@code torch.ops.mkldnn._reorder_linear_weight}) that oneDNN's inner product uses as it is. On the AMD
+     * Zen 5 of BENCHMARKS.md bf16 SDXL products took 3–23 % less time than {@code torch.linear}'s (2,048 x 640 → 640:
+     * 2.39 against 3.12 ms), within one bf16 rounding of them, for every output count and intra-op thread count
+     * tried (1–8). float32 weights stay plain: PyTorch 2.7.1 multiplies packed float32 weights wrongly with more than
+     * two intra-op threads (and with 33, 40, 48, 72, 80, 96, 112, 160, 200 or 288 outputs at two), errors the size of
+     * the product.
      */
     @Override
     public NDArray packLinearWeight(NDArray weight) {
         Objects.requireNonNull(weight, "weight");
-        boolean packable = weight.getShape().dimension() == 2 && weight.getShape().get(0) % PACKED_OUTPUTS == 0;
-        return packable && oneDnnLinear(weight) ? run(ONEDNN_PACK_SOURCE, weight) : weight;
+        return weight.getShape().dimension() == 2 && packsBf16(weight) ? run(ONEDNN_PACK_SOURCE, weight) : weight;
     }
 
     /** Whether linears of arrays like {@code x} (float32, on the CPU) go to oneDNN. */
     private boolean oneDnnLinear(NDArray x) {
-        return oneDnnFloat32Linear && x.getDataType() == DataType.FLOAT32
-                && x.getDevice().getDeviceType().equals(Device.Type.CPU);
+        return oneDnnFloat32Linear && x.getDataType() == DataType.FLOAT32 && onCpu(x);
+    }
+
+    /** Whether {@code weight} is a bf16 CPU weight these kernels pack. */
+    private boolean packsBf16(NDArray weight) {
+        return packedBf16Linear && onCpu(weight) && weight.getDataType() == DataType.UNKNOWN
+                && scalarTypeIdOf(ptArray(weight, "weight")) == scalarTypeId(ComputeDType.BFLOAT16);
+    }
+
+    private static boolean onCpu(NDArray x) {
+        return x.getDevice().getDeviceType().equals(Device.Type.CPU);
     }
 
     @Override

@@ -39,8 +39,8 @@ final class KernelBenchmark {
             time(m, "self-attention 2x20x1024x64, DJL matMul+softmax fp32", q, x -> composite(x, x, x, null));
             time(m, "self-attention 2x20x1024x64, fused fp32", q, x -> k.scaledDotProductAttention(x, x, x, null));
             // what MontageEngine chooses per CPU: chunked explicit scores without AMX, the fused kernel with it
-            try (TorchScriptKernels fused = new TorchScriptKernels(m, TorchScriptKernels.FUSED, false);
-                    TorchScriptKernels chunked = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, false)) {
+            try (TorchScriptKernels fused = new TorchScriptKernels(m, TorchScriptKernels.FUSED, false, false);
+                    TorchScriptKernels chunked = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, false, false)) {
                 NDArray q16 = k.cast(q, ComputeDType.BFLOAT16);
                 time(m, "self-attention 2x20x1024x64, bf16 fused kernel", q16,
                         x -> fused.scaledDotProductAttention(x, x, x, null));
@@ -70,8 +70,8 @@ final class KernelBenchmark {
             System.out.printf("matMul throughput: fp32 %.2f TFLOP/s, bf16 %.2f TFLOP/s%n", flops / fp32 / 1e9,
                     flops / bf16 / 1e9);
             // what the kernels choose per CPU for float32: oneDNN where MKL skips AVX-512 (other vendors than Intel)
-            try (TorchScriptKernels mkl = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, false);
-                    TorchScriptKernels oneDnn = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, true)) {
+            try (TorchScriptKernels mkl = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, false, false);
+                    TorchScriptKernels oneDnn = new TorchScriptKernels(m, TorchScriptKernels.CHUNK_SCORES, true, false)) {
                 double torchLinear = time(m, "linear 4096x1280 -> 1280 fp32, torch.linear (MKL)", a,
                         x -> mkl.linear(x, w, null));
                 double innerProduct = time(m, "linear 4096x1280 -> 1280 fp32, oneDNN inner product", a,
