@@ -285,10 +285,8 @@ public final class MontagePipeline implements AutoCloseable {
          */
         public ResolvedProfile validate() {
             ResolvedProfile resolved = resolver(true).resolve(profiles);
-            EngineConfig configured = resolved.profile().engine().toConfig();
-            // the thread counts as configured: PyTorch fixes the inter-op count at its first setting in a JVM
-            MontageEngine e = engine != null ? engine : MontageEngine.start(new EngineConfig("cpu", "float32",
-                    configured.intraOpThreads(), configured.interOpThreads()));
+            // no thread counts: the check computes nothing, and a later build's engine still sets the profile's
+            MontageEngine e = engine != null ? engine : MontageEngine.start(EngineConfig.of("cpu", "float32"));
             try {
                 pipelineBuilder(resolved, e).validate();
                 return resolved;
