@@ -104,23 +104,19 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * oneDNN's inner product, which PyTorch's {@code torch.linear} uses for bf16 but not for float32 (MKL there).
      * The empty list is the activation's scalars, none for {@code "none"}.
      */
-    private static final String ONEDNN_LINEAR = "ops.mkldnn._linear_pointwise(x, w, %s, \"none\", "
+    private static final String ONEDNN_LINEAR = "ops.mkldnn._linear_pointwise(x, w, %1$s, \"none\", "
             + "annotate(List[Optional[number]], []), \"\")";
-    private static final String ONEDNN_LINEAR_SOURCE = source("x: Tensor, w: Tensor, b: Tensor",
-            ONEDNN_LINEAR.formatted("b"));
-    private static final String ONEDNN_LINEAR_NO_BIAS_SOURCE = source("x: Tensor, w: Tensor",
-            ONEDNN_LINEAR.formatted("None"));
+    private static final String ONEDNN_LINEAR_SOURCE = linearSource(ONEDNN_LINEAR, true);
+    private static final String ONEDNN_LINEAR_NO_BIAS_SOURCE = linearSource(ONEDNN_LINEAR, false);
     /**
      * A bf16 product: oneDNN's inner product for a weight {@link #packLinearWeight} packed (an mkldnn-layout tensor,
      * which {@code torch.linear} rejects), {@code torch.linear} for a plain one (oneDNN's was not faster with plain
      * weights: −10 to +9 % on SDXL and CLIP shapes).
      */
-    private static final String PACKED_OR_PLAIN_LINEAR = "ops.mkldnn._linear_pointwise(x, w, %1$s, \"none\", "
-            + "annotate(List[Optional[number]], []), \"\") if w.is_mkldnn else torch.linear(x, w, %1$s)";
-    private static final String PACKED_OR_PLAIN_LINEAR_SOURCE = source("x: Tensor, w: Tensor, b: Tensor",
-            PACKED_OR_PLAIN_LINEAR.formatted("b"));
-    private static final String PACKED_OR_PLAIN_LINEAR_NO_BIAS_SOURCE = source("x: Tensor, w: Tensor",
-            PACKED_OR_PLAIN_LINEAR.formatted("None"));
+    private static final String PACKED_OR_PLAIN_LINEAR = ONEDNN_LINEAR
+            + " if w.is_mkldnn else torch.linear(x, w, %1$s)";
+    private static final String PACKED_OR_PLAIN_LINEAR_SOURCE = linearSource(PACKED_OR_PLAIN_LINEAR, true);
+    private static final String PACKED_OR_PLAIN_LINEAR_NO_BIAS_SOURCE = linearSource(PACKED_OR_PLAIN_LINEAR, false);
     private static final String ONEDNN_PACK_SOURCE = source("w: Tensor", "ops.mkldnn._reorder_linear_weight(w)");
     private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
 
@@ -419,6 +415,12 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      */
     private NDArray forward(String params, String expression, NDArray... inputs) {
         return run(source(params, expression), inputs);
+    }
+
+    /** The module source of a product over {@code x}, {@code w} and the bias ({@code %1$s}: {@code b} or None). */
+    private static String linearSource(String expression, boolean bias) {
+        return bias ? source("x: Tensor, w: Tensor, b: Tensor", expression.formatted("b"))
+                : source("x: Tensor, w: Tensor", expression.formatted("None"));
     }
 
     /** The source of a module {@code forward(self, <params>) -> Tensor: return <expression>}. */
