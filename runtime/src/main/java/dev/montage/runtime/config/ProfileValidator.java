@@ -22,8 +22,8 @@ import java.util.regex.PatternSyntaxException;
 
 /**
  * The checks of a bound profile that need more than its shape: device and dtype names, the weight folders and files
- * (present, with weights whose headers read as a checkpoint, without reading a tensor), component ids against the registry, request defaults, server
- * settings. Adds every problem, never stops at the first.
+ * (present, with weights whose headers read as a checkpoint, without reading a tensor), component ids against the
+ * registry, request defaults, server settings. Adds every problem, never stops at the first.
  */
 final class ProfileValidator {
     private static final Pattern CONTROL_TYPE = Pattern.compile("[a-z0-9][a-z0-9_-]*");

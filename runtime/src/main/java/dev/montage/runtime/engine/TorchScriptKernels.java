@@ -131,7 +131,8 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      *
      * <p>Long bf16 CPU attention is chunked unless {@code /proc/cpuinfo} lists AMX-BF16: the chunks were measured
      * only where they replace the fused kernel's float32 products. float32 CPU linears go through oneDNN on x86 CPUs
-     * with AVX-512 from other vendors than Intel ({@link MontageEngine#mklSkipsAvx512}).
+     * with AVX-512 from other vendors than Intel ({@link MontageEngine#mklSkipsAvx512}). bf16 linear weights are
+     * packed for oneDNN where the CPU has bf16 instructions ({@link MontageEngine#cpuHasBf16}).
      *
      * @param owner a PyTorch-engine manager; the loaded modules live in a sub-manager of it and are
      *              released by {@link #close()} or when it closes
