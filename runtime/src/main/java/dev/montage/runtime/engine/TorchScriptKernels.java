@@ -298,9 +298,9 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * tensor ({@code torch.ops.mkldnn._reorder_linear_weight}) that oneDNN's inner product uses as it is. On the AMD
      * Zen 5 of BENCHMARKS.md bf16 SDXL products took 3–23 % less time than {@code torch.linear}'s (2,048 x 640 → 640:
      * 2.39 against 3.12 ms), within one bf16 rounding of them, for every output count and intra-op thread count
-     * tried (1–8). float32 weights stay plain: PyTorch 2.7.1 multiplies packed float32 weights wrongly with more than
-     * two intra-op threads (and with 33, 40, 48, 72, 80, 96, 112, 160, 200 or 288 outputs at two), errors the size of
-     * the product.
+     * tried (1–8). float32 weights stay plain: PyTorch 2.7.1 multiplies float32 weights packed with more than two
+     * intra-op threads set wrongly (and with 33, 40, 48, 72, 80, 96, 112, 160, 200 or 288 outputs at two), errors
+     * the size of the product.
      */
     @Override
     public NDArray packLinearWeight(NDArray weight) {

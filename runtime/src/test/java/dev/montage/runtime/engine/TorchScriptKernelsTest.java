@@ -14,8 +14,8 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.pytorch.jni.JniUtils;
 import dev.montage.api.host.ComputeDType;
+import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.HalfFloats;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
@@ -318,16 +318,11 @@ class TorchScriptKernelsTest {
         }
     }
 
-    /** Runs {@code body} at 1 to 4 intra-op threads (a process-wide setting), then restores the engine's count. */
+    /** Runs {@code body} at 1 to 4 intra-op threads. */
     private static void atThreadCounts(IntConsumer body) {
-        int engineThreads = JniUtils.getNumThreads();
-        try {
-            for (int threads = 1; threads <= 4; threads++) {
-                JniUtils.setNumThreads(threads);
-                body.accept(threads);
-            }
-        } finally {
-            JniUtils.setNumThreads(engineThreads);
+        for (int threads = 1; threads <= 4; threads++) {
+            int count = threads;
+            TestEngine.withIntraOpThreads(count, () -> body.accept(count));
         }
     }
 
@@ -381,16 +376,19 @@ class TorchScriptKernelsTest {
             NDArray x16 = plain.cast(x, ComputeDType.BFLOAT16);
             NDArray weight16 = plain.cast(weight, ComputeDType.BFLOAT16);
             NDArray bias16 = plain.cast(bias, ComputeDType.BFLOAT16);
-            NDArray packed = packing.packLinearWeight(weight16);
-            assertNotSame(weight16, packed, "packed nothing");
+            NDArray packedHere = packing.packLinearWeight(weight16);
+            assertNotSame(weight16, packedHere, "packed nothing");
             atThreadCounts(threads -> {
-                for (NDArray b : new NDArray[] {bias16, null}) {
-                    NDArray expected = plain.cast(plain.linear(x16, weight16, b), ComputeDType.FLOAT32);
-                    NDArray actual = packing.cast(packing.linear(x16, packed, b), ComputeDType.FLOAT32);
-                    // one bf16 rounding of the largest results: 8 significant bits
-                    float bound = expected.abs().max().getFloat() / 128;
-                    float error = actual.sub(expected).abs().max().getFloat();
-                    assertTrue(error <= bound, threads + " threads: max error " + error + " over bound " + bound);
+                // laid out at this count, and at the engine's
+                for (NDArray packed : new NDArray[] {packing.packLinearWeight(weight16), packedHere}) {
+                    for (NDArray b : new NDArray[] {bias16, null}) {
+                        NDArray expected = plain.cast(plain.linear(x16, weight16, b), ComputeDType.FLOAT32);
+                        NDArray actual = packing.cast(packing.linear(x16, packed, b), ComputeDType.FLOAT32);
+                        // one bf16 rounding of the largest results: 8 significant bits
+                        float bound = expected.abs().max().getFloat() / 128;
+                        float error = actual.sub(expected).abs().max().getFloat();
+                        assertTrue(error <= bound, threads + " threads: max error " + error + " over " + bound);
+                    }
                 }
             });
         }

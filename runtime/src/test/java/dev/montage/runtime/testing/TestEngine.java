@@ -1,6 +1,7 @@
 package dev.montage.runtime.testing;
 
 import ai.djl.ndarray.NDManager;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.runtime.engine.EngineConfig;
@@ -38,6 +39,20 @@ public final class TestEngine {
 
     public static ComputeDType dtype() {
         return engine().computeDType();
+    }
+
+    /**
+     * Runs {@code body} with PyTorch's intra-op thread count (process-wide) set to {@code threads}, then restores
+     * the count: oneDNN kernels partition work, and choose weight layouts, by it.
+     */
+    public static void withIntraOpThreads(int threads, Runnable body) {
+        int before = JniUtils.getNumThreads();
+        JniUtils.setNumThreads(threads);
+        try {
+            body.run();
+        } finally {
+            JniUtils.setNumThreads(before);
+        }
     }
 
     /** A model folder on the shared engine (default weights variant). */

@@ -13,6 +13,7 @@ import dev.montage.api.spi.DenoisingModel;
 import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
+import dev.montage.runtime.testing.TestEngine;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -56,9 +57,25 @@ class SdxlUNetBf16Test {
     @ParameterizedTest
     @ValueSource(strings = {"single_subject_euler", "two_subjects_ddim"})
     void bf16NoisePredictionStaysCloseToTheFloat32Reference(String name) {
+        assertCloseToTheFloat32Reference(unet, name);
+    }
+
+    /** Packed bf16 weights laid out and multiplied at other thread counts than the engine's. */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 4})
+    void bf16NoisePredictionStaysCloseAtOtherThreadCounts(int threads) {
+        TestEngine.withIntraOpThreads(threads, () -> {
+            try (SdxlUNet loaded = (SdxlUNet) new SdxlUNetFactory().create(context)) {
+                loaded.useAttentionProcessors(name -> multiSubject);
+                assertCloseToTheFloat32Reference(loaded, "two_subjects_ddim");
+            }
+        });
+    }
+
+    private static void assertCloseToTheFloat32Reference(DenoisingModel model, String name) {
         try (GoldenCase c = GoldenCase.open(name); NDManager m = engine.manager().newSubManager()) {
             DenoisingModel.DenoisingInput f32 = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
-            NDArray eps = unet.predictNoise(m, new DenoisingModel.DenoisingInput(bf16(f32.latents()),
+            NDArray eps = model.predictNoise(m, new DenoisingModel.DenoisingInput(bf16(f32.latents()),
                     f32.timestep(), bf16(f32.context()), bf16(f32.pooled()), bf16(f32.timeIds()), null),
                     layoutContext(c));
             assertEquals(ComputeDType.BFLOAT16, engine.kernels().dtypeOf(eps));

@@ -9,6 +9,8 @@ import dev.montage.runtime.testing.TestEngine;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The plain SDXL UNet (default attention everywhere) against diffusers' stage outputs of {@code plain_sdxl_euler}:
@@ -54,5 +56,22 @@ class SdxlUNetGoldenTest {
                 c.assertClose("step" + i + ".noise_pred", eps);
             }
         }
+    }
+
+    /**
+     * A UNet loaded and run at another thread count than the engine's: oneDNN lays weights out and partitions the
+     * products by it (PyTorch 2.7.1 packed float32 weights wrongly above two threads).
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 4})
+    void theFirstNoisePredictionMatchesAtOtherThreadCounts(int threads) {
+        TestEngine.withIntraOpThreads(threads, () -> {
+            try (SdxlUNet loaded = GoldenModel.unet(); GoldenCase c = GoldenCase.open(CASE);
+                    NDManager m = TestEngine.manager().newSubManager()) {
+                NDArray eps = loaded.predictNoise(m, c.unetInput(m, 0, "negative_prompt_embeds", "prompt_embeds"),
+                        GoldenModel.context(c.steps()));
+                c.assertClose("step0.noise_pred", eps);
+            }
+        });
     }
 }
