@@ -90,6 +90,23 @@ class SdxlVaeGoldenTest {
         }
     }
 
+    /** A decoder loaded and run at another intra-op thread count than the engine's (oneDNN partitions by it). */
+    @ParameterizedTest
+    @ValueSource(ints = {1, 3, 4})
+    void decodesLikeDiffusersAtOtherThreadCounts(int threads) throws IOException {
+        String name = "two_subjects_ddim";
+        double atol = tolerances(name).get("image").asDouble();
+        try (GoldenTensors golden = GoldenTensors.open(name)) {
+            TestEngine.withIntraOpThreads(threads, () -> {
+                try (SdxlVae loaded = new SdxlVae(TestEngine.folder(Golden.model().resolve("vae")),
+                        TestEngine.manager(), TestEngine.kernels(), TestEngine.dtype(), VaeOptions.DEFAULT);
+                        NDManager m = TestEngine.manager().newSubManager()) {
+                    golden.assertClose("image", loaded.decode(m, goldenArray(golden, "final_latents", m)), atol);
+                }
+            });
+        }
+    }
+
     /** The reference PNG is round(255 x image); ours may differ by one level where x*255 sits near .5. */
     static void assertPngWithinOneLevel(Path png, float[] chw, Shape shape) throws IOException {
         BufferedImage expected = ImageIO.read(png.toFile());
