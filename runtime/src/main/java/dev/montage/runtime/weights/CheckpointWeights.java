@@ -9,6 +9,9 @@ import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.IntBuffer;
+import java.nio.ShortBuffer;
 import java.util.Arrays;
 import java.util.Collection;
 import java.util.Collections;
@@ -20,7 +23,7 @@ import java.util.TreeSet;
 /**
  * {@link ModelWeights} over a {@link TensorSource}: hands out tensors on the engine's device in its compute
  * dtype. Floating point checkpoint tensors of any storage type (F32, F16, BF16, F64) are converted to the
- * compute dtype; integer and boolean tensors keep their type.
+ * compute dtype; integer and boolean tensors keep their type, except I16, which becomes int32.
  *
  * <p>On the CPU an F32 tensor in F32 compute is a view of the memory-mapped file (no copy); model code
  * never writes into weights.
@@ -41,7 +44,7 @@ public final class CheckpointWeights implements ModelWeights {
      * @param source  the checkpoint (stays owned by the caller)
      * @param device  where tensors are placed
      * @param dtype   the compute dtype floating point tensors are converted to
-     * @param kernels converts to bf16, which DJL cannot be asked for
+     * @param kernels converts to bf16 and reads bf16 tensors, which DJL cannot be asked for
      */
     public CheckpointWeights(TensorSource source, Device device, ComputeDType dtype, Kernels kernels) {
         this(source, "", source.names(), device, dtype, kernels);
@@ -78,16 +81,18 @@ public final class CheckpointWeights implements ModelWeights {
         String full = fullName(name);
         TensorInfo info = source.info(full);
         if (!converted(info.dtype())) {
-            return toArray(source.tensor(full), manager);
+            return toArray(source.tensor(full), manager, false);
         }
         // the stored values are copied by the conversion anyway: read them through one reused buffer instead of
         // mapping the file, whose pages would otherwise stay resident next to the converted copy until a GC
         synchronized (CheckpointWeights.class) {
             long bytes = RawTensor.numel(info.shape()) * info.dtype().byteSize();
-            if (staging == null || staging.capacity() < bytes) {
-                staging = ByteBuffer.allocateDirect(Math.toIntExact(Math.max(bytes, MIN_STAGING_BYTES)));
+            long room = info.dtype() == TensorDType.BF16 ? 2 * bytes : bytes;
+            if (staging == null || staging.capacity() < room) {
+                staging = ByteBuffer.allocateDirect(Math.toIntExact(Math.max(room, MIN_STAGING_BYTES)));
             }
-            return toArray(source.read(full, staging.clear()), manager);
+            RawTensor stored = source.read(full, staging.clear());
+            return toArray(stored.dtype() == TensorDType.BF16 ? widenedInStaging(stored) : stored, manager, true);
         }
     }
 
@@ -148,17 +153,18 @@ public final class CheckpointWeights implements ModelWeights {
         return prefix + name;
     }
 
-    private NDArray toArray(RawTensor t, NDManager manager) {
+    /** @param staged whether {@code t} views the staging buffer, which the next read overwrites */
+    private NDArray toArray(RawTensor t, NDManager manager, boolean staged) {
         Shape shape = new Shape(t.shape());
         NDArray stored = switch (t.dtype()) {
-            // DJL cannot be handed BF16; widening to F32 is exact, and bf16 compute narrows back exactly
-            case BF16 -> manager.create(t.toFloatArray(), shape);
+            case BF16 -> throw new IllegalStateException("bf16 tensor '" + t.name() + "' was not widened");
             case F64 -> manager.create(t.data(), shape, DataType.FLOAT64);
             case F32 -> manager.create(t.data(), shape, DataType.FLOAT32);
             case F16 -> manager.create(t.data(), shape, DataType.FLOAT16);
             case I64 -> manager.create(t.data(), shape, DataType.INT64);
             case I32 -> manager.create(t.data(), shape, DataType.INT32);
-            case I16 -> manager.create(t.data(), shape, DataType.INT16);
+            // DJL's PyTorch binding aborts the JVM on int16 arrays; no model has such tensors, so widening is cheap
+            case I16 -> manager.create(widenedInt16(t), shape);
             case I8 -> manager.create(t.data(), shape, DataType.INT8);
             case U8 -> manager.create(t.data(), shape, DataType.UINT8);
             case BOOL -> manager.create(t.data(), shape, DataType.BOOLEAN);
@@ -167,13 +173,40 @@ public final class CheckpointWeights implements ModelWeights {
         if (!t.dtype().isFloating()) {
             return placed;
         }
-        return switch (dtype) {
+        NDArray converted = switch (dtype) {
             case FLOAT32 -> placed.getDataType() == DataType.FLOAT32 ? placed
                     : replace(placed, placed.toType(DataType.FLOAT32, false));
             case FLOAT16 -> placed.getDataType() == DataType.FLOAT16 ? placed
                     : replace(placed, placed.toType(DataType.FLOAT16, false));
             case BFLOAT16 -> replace(placed, kernels.cast(placed, ComputeDType.BFLOAT16));
         };
+        // a widened bf16 tensor is float32 already: float32 compute would keep the staging bytes themselves
+        return staged && converted == stored ? replace(stored, stored.duplicate()) : converted;
+    }
+
+    /**
+     * A bf16 tensor read to the start of the staging buffer as float32 in the same buffer, widened in place (DJL
+     * cannot be handed bf16; a float32 bit pattern is the bf16 one followed by 16 zero bits, so this is exact).
+     */
+    private static RawTensor widenedInStaging(RawTensor stored) {
+        int n = Math.toIntExact(stored.numel());
+        ShortBuffer bits = stored.data().asShortBuffer();
+        IntBuffer widened = staging.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();
+        // backwards: element i goes to bytes [4i, 4i + 4), which only overlap stored elements after i, already read
+        for (int i = n - 1; i >= 0; i--) {
+            widened.put(i, (bits.get(i) & 0xFFFF) << 16);
+        }
+        return new RawTensor(stored.name(), TensorDType.F32, stored.shape(),
+                staging.slice(0, 4 * n).order(ByteOrder.LITTLE_ENDIAN));
+    }
+
+    private static int[] widenedInt16(RawTensor t) {
+        ShortBuffer stored = t.data().asShortBuffer();
+        int[] values = new int[stored.remaining()];
+        for (int i = 0; i < values.length; i++) {
+            values[i] = stored.get(i);
+        }
+        return values;
     }
 
     private static NDArray replace(NDArray old, NDArray fresh) {

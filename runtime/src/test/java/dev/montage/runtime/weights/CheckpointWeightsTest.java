@@ -12,9 +12,13 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.TestEngine;
 import java.io.IOException;
+import java.lang.management.BufferPoolMXBean;
+import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -89,6 +93,86 @@ class CheckpointWeightsTest {
             // the second read faults the dropped pages in again from the file
             assertArrayEquals(values, weights.get("w", manager).toFloatArray());
         }
+    }
+
+    @Test
+    void readsBf16TensorsExactlyIntoFloat32AndBf16Compute(@TempDir Path dir) throws Exception {
+        // bf16 values: the smallest subnormal and the largest finite among them
+        float[] values = {1.5f, -2f, 0.0078125f, 3.140625f, -0f, Float.intBitsToFloat(0x00010000),
+            Float.intBitsToFloat(0x7F7F0000), Float.NEGATIVE_INFINITY};
+        Path file = dir.resolve("weights.safetensors");
+        float[] next = {-1f, 2f, -3f, 4f, -5f, 6f, -7f, 8f};
+        new SafetensorsWriter().add("w", TensorDType.BF16, new long[] {2, 4}, bf16(values))
+                .add("next", TensorDType.BF16, new long[] {8}, bf16(next)).write(file);
+        Kernels kernels = TestEngine.kernels();
+        try (SafetensorsReader source = SafetensorsReader.open(file);
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            NDArray f32 = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32, kernels)
+                    .get("w", manager, 2, 4);
+            NDArray bf16 = new CheckpointWeights(source, Device.cpu(), ComputeDType.BFLOAT16, kernels)
+                    .get("w", manager, 2, 4);
+            // read through the buffer "w" went through: "w" must be a copy by now
+            NDArray other = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32, kernels)
+                    .get("next", manager);
+
+            assertEquals(DataType.FLOAT32, f32.getDataType());
+            assertArrayEquals(values, f32.toFloatArray());
+            assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(bf16));
+            assertArrayEquals(values, kernels.cast(bf16, ComputeDType.FLOAT32).toFloatArray());
+            assertArrayEquals(next, other.toFloatArray());
+        }
+    }
+
+    @Test
+    void bf16TensorsInFloat32ComputeHoldNoDirectBuffers(@TempDir Path dir) throws Exception {
+        // a float32 array created from Java memory keeps DJL's direct buffer for its lifetime: 16 MiB per tensor here
+        long[] shape = {1024, 4096};
+        Path file = dir.resolve("weights.safetensors");
+        SafetensorsWriter writer = new SafetensorsWriter();
+        for (int i = 0; i < 4; i++) {
+            writer.add("w" + i, TensorDType.BF16, shape, ByteBuffer.allocate(2 * 1024 * 4096));
+        }
+        writer.write(file);
+        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
+                .filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
+        try (SafetensorsReader source = SafetensorsReader.open(file);
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            ModelWeights weights = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32,
+                    TestEngine.kernels());
+            weights.get("w0", manager).close(); // sizes the loader's staging buffer
+            long before = direct.getMemoryUsed();
+            List<NDArray> held = List.of(weights.get("w1", manager), weights.get("w2", manager),
+                    weights.get("w3", manager));
+
+            long grown = direct.getMemoryUsed() - before;
+            assertTrue(grown < 4 << 20, "3 loaded bf16 tensors of 16 MiB as float32 hold " + grown
+                    + " more bytes of direct buffers");
+            assertEquals(0f, held.get(2).sum().getFloat());
+        }
+    }
+
+    @Test
+    void widensI16TensorsToInt32(@TempDir Path dir) throws Exception {
+        // DJL's PyTorch binding aborts the JVM when asked for an int16 array
+        Path file = dir.resolve("ids.safetensors");
+        ByteBuffer stored = ByteBuffer.allocate(6).order(ByteOrder.LITTLE_ENDIAN).putShort((short) -32768)
+                .putShort((short) 7).putShort((short) 32767).flip();
+        new SafetensorsWriter().add("ids", TensorDType.I16, new long[] {3}, stored).write(file);
+        try (SafetensorsReader source = SafetensorsReader.open(file);
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            NDArray ids = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32, null).get("ids", manager);
+
+            assertEquals(DataType.INT32, ids.getDataType());
+            assertArrayEquals(new int[] {-32768, 7, 32767}, ids.toIntArray());
+        }
+    }
+
+    private static ByteBuffer bf16(float[] values) {
+        ByteBuffer b = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            b.putShort(HalfFloats.floatToBf16(v));
+        }
+        return b.flip();
     }
 
     private static ByteBuffer halves(float[] values) {
