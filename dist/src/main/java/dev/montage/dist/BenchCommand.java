@@ -86,6 +86,11 @@ final class BenchCommand implements Callable<Integer> {
             + "close it before decoding, as profile key pipeline.release_denoiser does.")
     boolean releaseDenoiser;
 
+    @Option(names = "--cold-cache", description = "Drop the component's files from the operating system's page cache "
+            + "before each timed load and file read (posix_fadvise), so that they are read from the disk; affects "
+            + "every process reading those files.")
+    boolean coldCache;
+
     @Option(names = "--json", description = "Also write the figures to this JSON file.")
     Path json;
 
@@ -101,7 +106,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         // checked before a model is written: that may take minutes
         Benchmark.Settings settings = new Benchmark.Settings(sizes, subjects, dtypes, runs, warmup, steps, selected,
-                device, releaseEncoders, releaseDenoiser);
+                device, releaseEncoders, releaseDenoiser, coldCache);
         Path folder;
         List<BenchResult> results;
         String loadBefore;
@@ -173,6 +178,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("device", settings.device());
         s.put("release_encoders", settings.releaseEncoders());
         s.put("release_denoiser", settings.releaseDenoiser());
+        s.put("cold_cache", settings.coldCache());
         root.put("settings", s);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BenchResult r : results) {

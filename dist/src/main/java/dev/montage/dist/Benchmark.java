@@ -30,6 +30,7 @@ import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.ShardedCheckpoint;
 import dev.montage.runtime.weights.WeightFile;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -40,6 +41,7 @@ import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
@@ -55,6 +57,7 @@ import java.util.Random;
 import java.util.Set;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * The measurements behind {@code montage bench}. The component stages load one component at a time through its
@@ -103,10 +106,12 @@ final class Benchmark {
      * @param releaseEncoders whether whole generations load and close the encoders per generation
      * @param releaseDenoiser whether whole generations load the denoiser when denoising starts and close it before
      *                        decoding
+     * @param coldCache       whether each timed load and file read starts with the component's files dropped from the
+     *                        page cache, so that they come from the disk
      */
     record Settings(List<Integer> sizes, List<Integer> subjects, List<String> dtypes, int runs,
             int warmup, int steps, Set<Stage> stages, String device, boolean releaseEncoders,
-            boolean releaseDenoiser) {
+            boolean releaseDenoiser, boolean coldCache) {
         Settings {
             sizes = List.copyOf(sizes);
             subjects = List.copyOf(subjects);
@@ -125,6 +130,10 @@ final class Benchmark {
                 if (s <= 0 || s % 8 != 0) {
                     throw new IllegalArgumentException("sizes must be positive multiples of 8, got " + s);
                 }
+            }
+            if (coldCache && !PageCache.supported()) {
+                throw new IllegalArgumentException("a cold page cache needs posix_fadvise, which this system's C "
+                        + "library lacks");
             }
         }
 
@@ -524,36 +533,92 @@ final class Benchmark {
             if (!settings.times(Stage.LOAD)) {
                 return create.get();
             }
+            List<Path> files = settings.coldCache() ? componentFiles(context, models, checkpoints) : List.of();
             ProcessMemory.resetPeak();
             Runs runs = new Runs();
             T loaded = null;
             for (int i = 0; i < settings.runs(); i++) {
                 close(loaded);
+                evict(files);
                 runs.start();
                 loaded = create.get();
                 runs.stop(true);
             }
-            add(new BenchResult("load " + name, dtypeName, null, null, runs.wall, runs.cpu, peak(), Map.of(), null));
+            add(new BenchResult("load " + name, dtypeName, null, null, runs.wall, runs.cpu, peak(), Map.of(),
+                    coldNote()));
             return loaded;
         }
 
-        /** Reads a file once from start to end, as the baseline of loading it ({@code runs} times). */
-        private void readFile(String stage, Path file) {
+        /** The files of the named model folders and checkpoints (the folders' regular files, not descending). */
+        private List<Path> componentFiles(FolderComponentContext context, List<String> models, List<String> checkpoints) {
+            List<Path> files = new ArrayList<>();
+            for (String key : models) {
+                Path folder = context.path(key).orElseThrow();
+                try (Stream<Path> entries = Files.list(folder)) {
+                    entries.filter(Files::isRegularFile).sorted().forEach(files::add);
+                } catch (IOException e) {
+                    throw new UncheckedIOException("cannot list " + folder, e);
+                }
+            }
+            for (String key : checkpoints) {
+                files.add(context.path(key).orElseThrow());
+            }
+            return files;
+        }
+
+        private static void evict(List<Path> files) {
+            for (Path file : files) {
+                try {
+                    PageCache.evict(file);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        }
+
+        private String coldNote() {
+            return settings.coldCache() ? "cold: files dropped from the page cache first" : null;
+        }
+
+        /**
+         * Reads a weight file once from start to end, every shard of a sharded one, as the baseline of loading it
+         * ({@code runs} times).
+         */
+        private void readFile(String stage, Path weightFile) {
+            List<Path> files = shards(weightFile);
             Runs runs = new Runs();
             ByteBuffer buffer = ByteBuffer.allocateDirect(8 << 20);
+            long bytes = 0;
             for (int i = 0; i < settings.runs(); i++) {
+                if (settings.coldCache()) {
+                    evict(files);
+                }
                 runs.start();
-                try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
-                    while (channel.read(buffer.clear()) > 0) {
-                        // the bytes are not needed, only the time it takes to bring them in
+                bytes = 0;
+                for (Path file : files) {
+                    try (FileChannel channel = FileChannel.open(file, StandardOpenOption.READ)) {
+                        for (int n = channel.read(buffer.clear()); n > 0; n = channel.read(buffer.clear())) {
+                            bytes += n;
+                        }
+                    } catch (IOException e) {
+                        throw new UncheckedIOException("cannot read " + file, e);
                     }
-                } catch (IOException e) {
-                    throw new UncheckedIOException("cannot read " + file, e);
                 }
                 runs.stop(true);
             }
             add(new BenchResult(stage, dtypeName, null, null, runs.wall, runs.cpu, null,
-                    Map.of("file", file.toString(), "bytes", file.toFile().length()), null));
+                    Map.of("file", weightFile.toString(), "bytes", bytes), coldNote()));
+        }
+
+        private static List<Path> shards(Path weightFile) {
+            if (!weightFile.getFileName().toString().endsWith(".index.json")) {
+                return List.of(weightFile);
+            }
+            try (ShardedCheckpoint sharded = ShardedCheckpoint.open(weightFile)) {
+                return sharded.shardFiles();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot read the shard index " + weightFile, e);
+            }
         }
 
         /**

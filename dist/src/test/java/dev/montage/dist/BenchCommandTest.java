@@ -109,6 +109,27 @@ class BenchCommandTest {
     }
 
     @Test
+    void aColdCacheIsNotedOnTheLoadAndReadRows() throws Exception {
+        Path json = dir.resolve("cold").resolve("bench.json");
+        Outcome o = bench("--sizes", "64", "--subjects", "0", "--dtypes", "float32", "--runs", "1", "--warmup", "0",
+                "--stages", "load,unet", "--cold-cache", "--json", json.toString());
+        assertEquals(0, o.code(), o.err());
+
+        List<String> rows = o.out().lines().filter(l -> l.startsWith("load unet") || l.startsWith("read unet file"))
+                .toList();
+        assertEquals(2, rows.size(), o.out());
+        rows.forEach(row -> assertTrue(row.endsWith("cold: files dropped from the page cache first"), row));
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertTrue(root.path("settings").path("cold_cache").asBoolean());
+        for (JsonNode r : root.path("results")) {
+            if (r.path("stage").asText().equals("read unet file")) {
+                assertEquals(model.resolve("unet").resolve("diffusion_pytorch_model.safetensors").toFile().length(),
+                        r.path("details").path("bytes").asLong(), r.toString());
+            }
+        }
+    }
+
+    @Test
     void badOptionsAreNamedBeforeAnyModelIsTouched() {
         Outcome stage = bench("--stages", "unet,warp");
         assertEquals(2, stage.code());
