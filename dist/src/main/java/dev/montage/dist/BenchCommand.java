@@ -86,9 +86,9 @@ final class BenchCommand implements Callable<Integer> {
             + "close it before decoding, as profile key pipeline.release_denoiser does.")
     boolean releaseDenoiser;
 
-    @Option(names = "--cold-cache", description = "Drop the component's files from the operating system's page cache "
-            + "before each timed load and file read (posix_fadvise), so that they are read from the disk; affects "
-            + "every process reading those files.")
+    @Option(names = "--cold-cache", description = "Drop the model's files from the operating system's page cache "
+            + "before each timed load (a component's files; the whole folder for the pipeline) and file read "
+            + "(posix_fadvise), so that they are read from the disk; affects every process reading those files.")
     boolean coldCache;
 
     @Option(names = "--json", description = "Also write the figures to this JSON file.")

@@ -41,6 +41,7 @@ import java.io.UncheckedIOException;
 import java.lang.management.ManagementFactory;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.file.FileVisitOption;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -467,6 +468,9 @@ final class Benchmark {
             try (FolderComponentContext context = context()) {
                 fits("the whole pipeline", residentAtOnce(context));
             }
+            if (settings.coldCache()) {
+                evict(modelFiles());
+            }
             ProcessMemory.resetPeak();
             Runs load = new Runs();
             load.start();
@@ -476,7 +480,7 @@ final class Benchmark {
                 load.stop(true);
                 if (settings.times(Stage.LOAD)) {
                     add(new BenchResult("load pipeline", dtypeName, null, null, load.wall, load.cpu, peak(), Map.of(),
-                            null));
+                            coldNote()));
                 }
                 for (int size : settings.sizes()) {
                     for (int n : settings.subjects()) {
@@ -564,6 +568,15 @@ final class Benchmark {
                 files.add(context.path(key).orElseThrow());
             }
             return files;
+        }
+
+        /** Every regular file below the model folder (links followed, as the pipeline follows them). */
+        private List<Path> modelFiles() {
+            try (Stream<Path> entries = Files.walk(model, FileVisitOption.FOLLOW_LINKS)) {
+                return entries.filter(Files::isRegularFile).sorted().toList();
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot list " + model, e);
+            }
         }
 
         private static void evict(List<Path> files) {

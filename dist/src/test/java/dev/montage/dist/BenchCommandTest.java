@@ -112,12 +112,12 @@ class BenchCommandTest {
     void aColdCacheIsNotedOnTheLoadAndReadRows() throws Exception {
         Path json = dir.resolve("cold").resolve("bench.json");
         Outcome o = bench("--sizes", "64", "--subjects", "0", "--dtypes", "float32", "--runs", "1", "--warmup", "0",
-                "--stages", "load,unet", "--cold-cache", "--json", json.toString());
+                "--steps", "1", "--stages", "load,unet,generate", "--cold-cache", "--json", json.toString());
         assertEquals(0, o.code(), o.err());
 
-        List<String> rows = o.out().lines().filter(l -> l.startsWith("load unet") || l.startsWith("read unet file"))
-                .toList();
-        assertEquals(2, rows.size(), o.out());
+        List<String> rows = o.out().lines().filter(l -> l.startsWith("load unet") || l.startsWith("read unet file")
+                || l.startsWith("load pipeline")).toList();
+        assertEquals(3, rows.size(), o.out());
         rows.forEach(row -> assertTrue(row.endsWith("cold: files dropped from the page cache first"), row));
         JsonNode root = new ObjectMapper().readTree(json.toFile());
         assertTrue(root.path("settings").path("cold_cache").asBoolean());
