@@ -107,7 +107,7 @@ final class Benchmark {
      * @param releaseEncoders whether whole generations load and close the encoders per generation
      * @param releaseDenoiser whether whole generations load the denoiser when denoising starts and close it before
      *                        decoding
-     * @param coldCache       whether each timed load and file read starts with the component's files dropped from the
+     * @param coldCache       whether each timed load and file read starts with the files it reads dropped from the
      *                        page cache, so that they come from the disk
      */
     record Settings(List<Integer> sizes, List<Integer> subjects, List<String> dtypes, int runs,
@@ -554,7 +554,8 @@ final class Benchmark {
         }
 
         /** The files of the named model folders and checkpoints (the folders' regular files, not descending). */
-        private List<Path> componentFiles(FolderComponentContext context, List<String> models, List<String> checkpoints) {
+        private List<Path> componentFiles(FolderComponentContext context, List<String> models,
+                List<String> checkpoints) {
             List<Path> files = new ArrayList<>();
             for (String key : models) {
                 Path folder = context.path(key).orElseThrow();

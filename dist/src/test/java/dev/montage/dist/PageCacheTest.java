@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -37,7 +38,7 @@ class PageCacheTest {
         PageCache.evict(file);
 
         assertFalse(resident(file), "the file's pages are still cached");
-        assertTrue(Files.readAllBytes(file).length == bytes.length, "the file reads as before");
+        assertArrayEquals(bytes, Files.readAllBytes(file), "the file reads as before");
     }
 
     @Test

@@ -44,7 +44,7 @@ public final class CheckpointWeights implements ModelWeights {
      * @param source  the checkpoint (stays owned by the caller)
      * @param device  where tensors are placed
      * @param dtype   the compute dtype floating point tensors are converted to
-     * @param kernels converts to bf16 and reads bf16 tensors, which DJL cannot be asked for
+     * @param kernels converts to bf16, which DJL cannot be asked for
      */
     public CheckpointWeights(TensorSource source, Device device, ComputeDType dtype, Kernels kernels) {
         this(source, "", source.names(), device, dtype, kernels);
