@@ -279,14 +279,18 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     public NDArray linear(NDArray x, NDArray weight, NDArray bias) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(weight, "weight");
-        if (oneDnnLinear(x)) {
-            return bias == null ? run(ONEDNN_LINEAR_NO_BIAS_SOURCE, x, weight)
-                    : run(ONEDNN_LINEAR_SOURCE, x, weight, bias);
-        }
-        // DJL reports bf16 as UNKNOWN; the module multiplies any dtype, so nothing else needs telling apart here
-        if (packedBf16Linear && x.getDataType() == DataType.UNKNOWN && onCpu(x)) {
-            return bias == null ? run(PACKED_OR_PLAIN_LINEAR_NO_BIAS_SOURCE, x, weight)
-                    : run(PACKED_OR_PLAIN_LINEAR_SOURCE, x, weight, bias);
+        if ((oneDnnFloat32Linear || packedBf16Linear) && onCpu(x)) {
+            // asked once: the dtype is a native call, and a step runs hundreds of linears
+            DataType type = x.getDataType();
+            if (oneDnnFloat32Linear && type == DataType.FLOAT32) {
+                return bias == null ? run(ONEDNN_LINEAR_NO_BIAS_SOURCE, x, weight)
+                        : run(ONEDNN_LINEAR_SOURCE, x, weight, bias);
+            }
+            // DJL reports bf16 as UNKNOWN; the module multiplies any dtype, so nothing else needs telling apart here
+            if (packedBf16Linear && type == DataType.UNKNOWN) {
+                return bias == null ? run(PACKED_OR_PLAIN_LINEAR_NO_BIAS_SOURCE, x, weight)
+                        : run(PACKED_OR_PLAIN_LINEAR_SOURCE, x, weight, bias);
+            }
         }
         return (bias == null ? Linear.linear(x, weight) : Linear.linear(x, weight, bias)).singletonOrThrow();
     }
@@ -306,11 +310,6 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     public NDArray packLinearWeight(NDArray weight) {
         Objects.requireNonNull(weight, "weight");
         return weight.getShape().dimension() == 2 && packsBf16(weight) ? run(ONEDNN_PACK_SOURCE, weight) : weight;
-    }
-
-    /** Whether linears of arrays like {@code x} (float32, on the CPU) go to oneDNN. */
-    private boolean oneDnnLinear(NDArray x) {
-        return oneDnnFloat32Linear && x.getDataType() == DataType.FLOAT32 && onCpu(x);
     }
 
     /** Whether {@code weight} is a bf16 CPU weight these kernels pack. */
