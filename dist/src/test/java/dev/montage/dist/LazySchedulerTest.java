@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDManager;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
@@ -113,8 +114,8 @@ class LazySchedulerTest {
         }
 
         @Override
-        public Run start(int steps) {
-            return delegate.start(steps);
+        public Run start(int steps, NDManager state) {
+            return delegate.start(steps, state);
         }
 
         @Override

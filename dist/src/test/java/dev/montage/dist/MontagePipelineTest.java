@@ -58,7 +58,7 @@ class MontagePipelineTest {
         final AtomicInteger runs = new AtomicInteger();
 
         @Override
-        public Run start(int steps) {
+        public Run start(int steps, NDManager state) {
             runs.incrementAndGet();
             float[] sigmas = new float[steps + 1];
             float[] timesteps = new float[steps];

@@ -160,8 +160,8 @@ class PluginSourcesIT {
             }
             NDArray latents = scope.full(new Shape(1, 4, 2, 2), 1f);
             NDArray eps = scope.full(new Shape(1, 4, 2, 2), 0.1f);
-            NDArray x = sample.create(context).start(2).step(eps, 0, latents);
-            NDArray y = euler.create(context).start(2).step(eps, 0, latents);
+            NDArray x = sample.create(context).start(2, scope).step(eps, 0, latents);
+            NDArray y = euler.create(context).start(2, scope).step(eps, 0, latents);
             assertSame(Engine.getInstance(), x.getManager().getEngine());
             assertSame(Engine.getInstance(), y.getManager().getEngine());
             assertEquals(x.toFloatArray()[0] + y.toFloatArray()[0], x.add(y).toFloatArray()[0], 1e-6f);

@@ -1,16 +1,28 @@
 package dev.montage.api.spi;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import java.util.Map;
 
 /**
  * A diffusion sampler (Euler, DDIM, DPM-Solver++). The scheduler is shared and stateless; each generation
  * gets its own {@link Run} holding the multistep history.
+ *
+ * <p>Arrays a run keeps from one step to the next (a multistep solver's previous estimates) belong to the
+ * {@code state} manager given to {@link #start}: the generation's own scope, which outlives every step and is
+ * closed when the generation ends, cancelled or failed included. The latents handed to
+ * {@link Run#step} belong to a per-step scope that is closed after the step, so nothing kept may be attached to
+ * their manager.
  */
 public interface Scheduler {
 
-    /** Starts a run of {@code steps} steps. */
-    Run start(int steps);
+    /**
+     * Starts a run of {@code steps} steps.
+     *
+     * @param state the generation's scope: arrays the run keeps between steps are attached to it (or to a
+     *              sub-manager of it), never to the manager of the latents a step receives
+     */
+    Run start(int steps, NDManager state);
 
     /**
      * This scheduler with some of its settings replaced, for one request (diffusers' configuration names, e.g.

@@ -161,7 +161,7 @@ public final class Pipeline {
             try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
                 DenoisingModel unet = lease.get();
                 latents = initialLatents(gen, request, unet);
-                Scheduler.Run run = scheduler.start(request.steps());
+                Scheduler.Run run = scheduler.start(request.steps(), gen);
                 NDArray scaled = latents.mul(run.initNoiseSigma());
                 latents.close();
                 latents = scaled;

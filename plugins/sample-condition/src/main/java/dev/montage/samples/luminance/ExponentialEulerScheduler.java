@@ -1,6 +1,7 @@
 package dev.montage.samples.luminance;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Scheduler;
 
@@ -27,7 +28,7 @@ final class ExponentialEulerScheduler implements Scheduler {
     }
 
     @Override
-    public Run start(int steps) {
+    public Run start(int steps, NDManager state) {
         if (steps < 1) {
             throw new IllegalArgumentException("sample-euler-exponential needs at least 1 step, got " + steps);
         }

@@ -29,7 +29,7 @@ class ExponentialEulerSchedulerTest {
 
     @Test
     void scheduleRunsFromTheLargestToTheSmallestTrainingSigma() {
-        Scheduler.Run run = scheduler().start(5);
+        Scheduler.Run run = scheduler().start(5, TestEngine.manager());
         float[] t = run.timesteps();
         assertEquals(5, t.length);
         assertEquals(999f, t[0], 1e-3f);
@@ -45,7 +45,7 @@ class ExponentialEulerSchedulerTest {
     void eulerStepWithConstantNoiseMovesBySigmaDifference() {
         NDManager manager = TestEngine.manager();
         try (NDManager scope = manager.newSubManager()) {
-            Scheduler.Run run = scheduler().start(2);
+            Scheduler.Run run = scheduler().start(2, scope);
             float sigma0 = (float) Math.sqrt(run.initNoiseSigma() * run.initNoiseSigma() - 1.0);
             NDArray latents = scope.full(new Shape(1, 4, 2, 2), 3f);
             NDArray eps = scope.full(new Shape(1, 4, 2, 2), 0.5f);
@@ -69,6 +69,6 @@ class ExponentialEulerSchedulerTest {
                 + "sample-euler-exponential, expected linear or scaled_linear",
                 assertThrows(IllegalArgumentException.class, () -> ExponentialEulerSchedulerFactory.betas(cosine))
                         .getMessage());
-        assertThrows(IllegalArgumentException.class, () -> scheduler().start(0));
+        assertThrows(IllegalArgumentException.class, () -> scheduler().start(0, TestEngine.manager()));
     }
 }

@@ -53,7 +53,7 @@ final class DdimScheduler implements Scheduler {
     }
 
     @Override
-    public Run start(int steps) {
+    public Run start(int steps, NDManager state) {
         schedule.checkSteps(steps);
         int n = schedule.trainSteps();
         int[] timesteps = new int[steps];
@@ -99,7 +99,7 @@ final class DdimScheduler implements Scheduler {
         }
 
         @Override
-        NDArray update(NDArray modelOutput, int index, NDArray latents, NDManager owner) {
+        NDArray update(NDArray modelOutput, int index, NDArray latents) {
             int t = timesteps[index];
             int previous = t - stride;
             float alpha = schedule.alphaCumprod(t);

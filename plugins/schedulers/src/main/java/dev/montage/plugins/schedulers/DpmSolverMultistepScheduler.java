@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * diffusers' {@code DPMSolverMultistepScheduler} (0.23) as DPM-Solver++(2M) (Lu et al. 2022): the exponential
@@ -85,7 +86,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     }
 
     @Override
-    public Run start(int steps) {
+    public Run start(int steps, NDManager state) {
         schedule.checkSteps(steps);
         int[] timesteps;
         float[] sigmas = new float[steps + 1];
@@ -113,7 +114,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
                         + stepsOffset + ")");
             }
         }
-        return new DpmRun(timesteps, sigmas);
+        return new DpmRun(timesteps, sigmas, state);
     }
 
     /** {@code set_timesteps}' spacing, over the timesteps above {@code lambda_min_clipped}. */
@@ -172,17 +173,19 @@ final class DpmSolverMultistepScheduler implements Scheduler {
 
     /**
      * One generation's DPM-Solver++ sampling, holding the previous step's x₀ estimate (attached to the
-     * latents' manager, closed when the next step no longer needs it, after the last step, or with that manager
-     * when a generation stops early).
+     * generation's state manager; closed when the next step no longer needs it, after the last step, or with
+     * that manager when a generation stops early).
      */
     final class DpmRun extends SchedulerRun {
         private final float[] sigmas;
+        private final NDManager state;
         private NDArray previousOriginal;
         private int nextIndex;
 
-        private DpmRun(int[] timesteps, float[] sigmas) {
+        private DpmRun(int[] timesteps, float[] sigmas, NDManager state) {
             super(toFloats(timesteps), 1f);
             this.sigmas = sigmas;
+            this.state = Objects.requireNonNull(state, "state");
         }
 
         /** The noise level σ̃ of each step, and the one the last step goes to. */
@@ -194,7 +197,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
          * @throws IllegalStateException when steps are not taken in order (the solver needs the previous one)
          */
         @Override
-        NDArray update(NDArray modelOutput, int index, NDArray latents, NDManager owner) {
+        NDArray update(NDArray modelOutput, int index, NDArray latents) {
             if (index != nextIndex) {
                 throw new IllegalStateException("DPM-Solver++ steps must be taken in order: expected step "
                         + nextIndex + ", got " + index);
@@ -217,19 +220,19 @@ final class DpmSolverMultistepScheduler implements Scheduler {
                 NDArray slope = original.sub(previousOriginal).mul(1f / r);
                 next = next.sub(slope.mul(0.5f * decay));
             }
-            remember(last || solverOrder == 1 ? null : original, owner);
+            remember(last || solverOrder == 1 ? null : original);
             nextIndex++;
             return next;
         }
 
         /** Keeps the x₀ estimate the next step needs and closes the one it no longer needs. */
-        private void remember(NDArray original, NDManager owner) {
+        private void remember(NDArray original) {
             if (previousOriginal != null) {
                 previousOriginal.close();
             }
             previousOriginal = original;
             if (original != null) {
-                original.attach(owner);
+                original.attach(state);
             }
         }
     }

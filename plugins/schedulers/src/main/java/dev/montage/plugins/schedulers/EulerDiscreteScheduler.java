@@ -50,7 +50,7 @@ final class EulerDiscreteScheduler implements Scheduler {
      * Karras sigmas, the σ come first and the fractional timesteps are derived from them), followed by σ = 0.
      */
     @Override
-    public Run start(int steps) {
+    public Run start(int steps, NDManager state) {
         schedule.checkSteps(steps);
         double[] timesteps = timesteps(steps);
         double[] sigmas = new double[steps];
@@ -129,7 +129,7 @@ final class EulerDiscreteScheduler implements Scheduler {
 
         /** Diffusers' sequence: x₀ estimate, derivative (x − x₀)/σ, then x + derivative · (σ_next − σ). */
         @Override
-        NDArray update(NDArray modelOutput, int index, NDArray latents, NDManager owner) {
+        NDArray update(NDArray modelOutput, int index, NDArray latents) {
             float sigma = sigmas[index];
             NDArray original = switch (prediction) {
                 case EPSILON -> latents.sub(modelOutput.mul(sigma));

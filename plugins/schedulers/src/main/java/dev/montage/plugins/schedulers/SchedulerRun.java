@@ -45,7 +45,7 @@ abstract class SchedulerRun implements Scheduler.Run {
             if (modelOutput != latents) {
                 scope.tempAttachAll(modelOutput);
             }
-            NDArray next = update(modelOutput, index, latents, owner);
+            NDArray next = update(modelOutput, index, latents);
             next.attach(owner);
             return next;
         }
@@ -53,12 +53,11 @@ abstract class SchedulerRun implements Scheduler.Run {
 
     /**
      * The step's arithmetic. {@code modelOutput} and {@code latents} are temporarily attached to a scope that
-     * is closed afterwards, so intermediates need no closing; arrays that must outlive the step are attached
-     * to {@code owner}.
-     *
-     * @param owner the latents' own manager, where the result goes
+     * is closed afterwards, so intermediates need no closing; the result is moved to the latents' manager.
+     * Arrays that must outlive the step go to the run's state manager, never to the latents' manager, which
+     * may be a scope of this step only.
      */
-    abstract NDArray update(NDArray modelOutput, int index, NDArray latents, NDManager owner);
+    abstract NDArray update(NDArray modelOutput, int index, NDArray latents);
 
     /**
      * Checks a step index.

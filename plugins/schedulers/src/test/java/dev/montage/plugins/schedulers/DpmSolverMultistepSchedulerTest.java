@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -103,7 +104,7 @@ class DpmSolverMultistepSchedulerTest {
             outputs[i] = gaussian(random);
         }
         double[][] expected = reference(levels, x0, outputs, secondOrder, velocity);
-        Scheduler.Run run = scheduler.start(steps);
+        Scheduler.Run run = scheduler.start(steps, TestEngine.manager());
         double worst = 0;
         double largest = 0;
         try (NDManager m = TestEngine.manager().newSubManager()) {
@@ -182,7 +183,7 @@ class DpmSolverMultistepSchedulerTest {
 
     @Test
     void stepsMustComeInOrder() {
-        Scheduler.Run run = dpm(Map.of()).start(4);
+        Scheduler.Run run = dpm(Map.of()).start(4, TestEngine.manager());
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray x = m.create(gaussian(new Random(1)), SHAPE);
             IllegalStateException e = assertThrows(IllegalStateException.class, () -> run.step(x, 1, x));
@@ -193,21 +194,26 @@ class DpmSolverMultistepSchedulerTest {
     }
 
     @Test
-    void keepsOnlyThePreviousEstimateAndReleasesItAfterTheLastStep() {
-        Scheduler.Run run = dpm(Map.of()).start(4);
-        try (NDManager inputs = TestEngine.manager().newSubManager();
-                NDManager latents = TestEngine.manager().newSubManager()) {
+    void keepsOnlyThePreviousEstimateInTheStateScopeAndReleasesItAfterTheLastStep() {
+        try (NDManager state = TestEngine.manager().newSubManager();
+                NDManager inputs = TestEngine.manager().newSubManager()) {
+            Scheduler.Run run = dpm(Map.of()).start(4, state);
             Random random = new Random(2);
-            NDArray x = latents.create(gaussian(random), SHAPE);
+            NDArray x = inputs.create(gaussian(random), SHAPE);
             for (int i = 0; i < 4; i++) {
-                NDArray next = run.step(inputs.create(gaussian(random), SHAPE), i, x);
-                x.close();
-                x = next;
-                int expected = i < 3 ? 2 : 1;
-                assertEquals(expected, latents.getManagedArrays().size(), "after step " + i
-                        + ": the latents" + (i < 3 ? " and the x₀ estimate the next step needs" : " only"));
+                // as in a generation: the latents of each step belong to a scope closed after the step
+                try (NDManager step = state.newSubManager()) {
+                    NDArray current = Scopes.borrow(x, step);
+                    NDArray next = run.step(step.create(gaussian(random), SHAPE), i, current);
+                    next.attach(inputs);
+                    x.close();
+                    x = next;
+                }
+                int expected = i < 3 ? 1 : 0;
+                assertEquals(expected, state.getManagedArrays().size(), "after step " + i + ": "
+                        + (i < 3 ? "the x₀ estimate the next step needs" : "nothing") + " in the state scope");
             }
-            assertEquals(4, inputs.getManagedArrays().size(), "model outputs are left to their owner");
+            assertEquals(1, inputs.getManagedArrays().size(), "only the final latents");
         }
     }
 
@@ -217,7 +223,7 @@ class DpmSolverMultistepSchedulerTest {
         for (int i = 0; i < 5; i++) {
             outputs[i] = gaussian(random);
         }
-        Scheduler.Run run = scheduler.start(4);
+        Scheduler.Run run = scheduler.start(4, TestEngine.manager());
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray x = m.create(outputs[4], SHAPE);
             float[][] last = new float[2][];

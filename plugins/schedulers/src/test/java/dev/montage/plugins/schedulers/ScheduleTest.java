@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.testing.TestEngine;
 import java.util.Arrays;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -19,12 +20,13 @@ class ScheduleTest {
     private static final double SIGMA_ATOL = 1e-6;
 
     private static Scheduler.Run euler(int steps, Map<String, ?> overrides) {
-        return new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()).withOverrides(overrides).start(steps);
+        return new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()).withOverrides(overrides)
+                .start(steps, TestEngine.manager());
     }
 
     private static DpmSolverMultistepScheduler.DpmRun dpm(int steps, Map<String, ?> overrides) {
         return (DpmSolverMultistepScheduler.DpmRun) new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings())
-                .withOverrides(overrides).start(steps);
+                .withOverrides(overrides).start(steps, TestEngine.manager());
     }
 
     private static float[] sigmas(Scheduler.Run run) {
@@ -81,13 +83,13 @@ class ScheduleTest {
     @Test
     void ddimSpacings() {
         DdimScheduler ddim = new DdimScheduler(SdxlSchedulerConfig.settings());
-        assertArrayEquals(new float[] {667, 334, 1}, ddim.start(3).timesteps());
+        assertArrayEquals(new float[] {667, 334, 1}, ddim.start(3, TestEngine.manager()).timesteps());
         assertArrayEquals(new float[] {999, 666, 332},
-                ddim.withOverrides(Map.of("timestep_spacing", "trailing")).start(3).timesteps());
+                ddim.withOverrides(Map.of("timestep_spacing", "trailing")).start(3, TestEngine.manager()).timesteps());
         // 499.5 rounds half to even
         assertArrayEquals(new float[] {999, 500, 0},
-                ddim.withOverrides(Map.of("timestep_spacing", "linspace")).start(3).timesteps());
-        assertEquals(1f, ddim.start(3).initNoiseSigma());
+                ddim.withOverrides(Map.of("timestep_spacing", "linspace")).start(3, TestEngine.manager()).timesteps());
+        assertEquals(1f, ddim.start(3, TestEngine.manager()).initNoiseSigma());
     }
 
     @Test
@@ -128,7 +130,7 @@ class ScheduleTest {
                 new DdimScheduler(SdxlSchedulerConfig.settings(o)),
                 new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(o))}) {
                 for (int steps : new int[] {1, 2, 7, 30, 50, 200}) {
-                    float[] t = s.start(steps).timesteps();
+                    float[] t = s.start(steps, TestEngine.manager()).timesteps();
                     assertEquals(steps, t.length);
                     for (int i = 1; i < steps; i++) {
                         int at = i;
@@ -144,7 +146,7 @@ class ScheduleTest {
     void ddimRefusesATimestepBeyondTraining() {
         // leading spacing for 1000 steps with steps_offset 1 ends at timestep 1000, as in diffusers (IndexError)
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> new DdimScheduler(SdxlSchedulerConfig.settings()).start(1000));
+                () -> new DdimScheduler(SdxlSchedulerConfig.settings()).start(1000, TestEngine.manager()));
         assertTrue(e.getMessage().contains("steps_offset"), e.getMessage());
         assertThrows(IllegalArgumentException.class, () -> euler(1001, Map.of()), "more steps than training steps");
         assertThrows(IllegalArgumentException.class, () -> euler(0, Map.of()));

@@ -125,25 +125,30 @@ class SchedulerFactoryTest {
 
     @Test
     void buildsFromTheSchedulerConfig() {
-        assertArrayEquals(new float[] {751, 501, 251, 1}, create("euler", Map.of()).start(4).timesteps());
-        assertArrayEquals(new float[] {667, 334, 1}, create("ddim", Map.of()).start(3).timesteps());
-        assertArrayEquals(new float[] {801, 601, 401, 201}, create("dpmpp-2m", Map.of()).start(4).timesteps());
-        assertArrayEquals(new float[] {999, 687, 146, 0}, create("dpmpp-2m-karras", Map.of()).start(4).timesteps());
-        float[] karras = create("euler-karras", Map.of()).start(4).timesteps();
+        assertArrayEquals(new float[] {751, 501, 251, 1}, create("euler", Map.of())
+                .start(4, TestEngine.manager()).timesteps());
+        assertArrayEquals(new float[] {667, 334, 1}, create("ddim", Map.of())
+                .start(3, TestEngine.manager()).timesteps());
+        assertArrayEquals(new float[] {801, 601, 401, 201}, create("dpmpp-2m", Map.of())
+                .start(4, TestEngine.manager()).timesteps());
+        assertArrayEquals(new float[] {999, 687, 146, 0}, create("dpmpp-2m-karras", Map.of())
+                .start(4, TestEngine.manager()).timesteps());
+        float[] karras = create("euler-karras", Map.of()).start(4, TestEngine.manager()).timesteps();
         assertEquals(411.41538902894206, karras[1], 1e-3, "Karras sigmas give fractional timesteps");
     }
 
     @Test
     void profileOptionsOverrideTheFileAndRequestsOverrideBoth() {
         Scheduler trailing = create("euler", Map.of("timestep_spacing", "trailing", "steps_offset", "0"));
-        assertArrayEquals(new float[] {999, 749, 499, 249}, trailing.start(4).timesteps());
+        assertArrayEquals(new float[] {999, 749, 499, 249}, trailing.start(4, TestEngine.manager()).timesteps());
         assertArrayEquals(new float[] {999, 666, 333, 0},
-                trailing.withOverrides(Map.of("timestep_spacing", "linspace")).start(4).timesteps());
+                trailing.withOverrides(Map.of("timestep_spacing", "linspace"))
+                .start(4, TestEngine.manager()).timesteps());
         // the id fixes Karras sigmas over the profile, a request may still turn them off
         Scheduler karras = create("euler-karras", Map.of("use_karras_sigmas", "false"));
-        assertEquals(411.41538902894206, karras.start(4).timesteps()[1], 1e-3);
+        assertEquals(411.41538902894206, karras.start(4, TestEngine.manager()).timesteps()[1], 1e-3);
         assertArrayEquals(new float[] {751, 501, 251, 1},
-                karras.withOverrides(Map.of("use_karras_sigmas", false)).start(4).timesteps());
+                karras.withOverrides(Map.of("use_karras_sigmas", false)).start(4, TestEngine.manager()).timesteps());
     }
 
     @Test
@@ -158,6 +163,6 @@ class SchedulerFactoryTest {
     void readsTheGoldenModelsSchedulerFolder() {
         ComponentContext context = new Context(TestEngine.folder(Golden.model().resolve("scheduler")), Map.of());
         Scheduler euler = (Scheduler) factories().get("euler").create(context);
-        assertArrayEquals(new float[] {751, 501, 251, 1}, euler.start(4).timesteps());
+        assertArrayEquals(new float[] {751, 501, 251, 1}, euler.start(4, TestEngine.manager()).timesteps());
     }
 }

@@ -62,7 +62,7 @@ class SchedulerGoldenTest {
     private static Scheduler.Run checkCase(String name, Scheduler scheduler) {
         ModelConfig json = TestEngine.folder(Golden.caseDir(name)).json(name + ".json");
         int steps = json.getInt("steps");
-        Scheduler.Run run = scheduler.start(steps);
+        Scheduler.Run run = scheduler.start(steps, TestEngine.manager());
         try (GoldenTensors golden = GoldenTensors.open(name); NDManager m = TestEngine.manager().newSubManager()) {
             assertArrayEquals(golden.floats("scheduler.timesteps"), run.timesteps(), name + " timesteps");
             assertEquals((float) json.getDouble("init_noise_sigma"), run.initNoiseSigma(), name + " init_noise_sigma");

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.testing.TestEngine;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -92,23 +93,25 @@ class SchedulerSettingsTest {
         overrides.put("beta_end", "0.012");
         // Euler's default spacing is linspace
         assertArrayEquals(new float[] {999, 666, 333, 0},
-                new EulerDiscreteScheduler(SdxlSchedulerConfig.settings(overrides)).start(4).timesteps());
+                new EulerDiscreteScheduler(SdxlSchedulerConfig.settings(overrides))
+                .start(4, TestEngine.manager()).timesteps());
         assertEquals(Double.NEGATIVE_INFINITY,
                 SdxlSchedulerConfig.settings(Map.of("lambda_min_clipped", "-inf")).number("lambda_min_clipped", 0));
     }
 
     @Test
     void diffusersAliasesAreAccepted() {
-        float[] plain = new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings()).start(4).timesteps();
+        float[] plain = new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings())
+                .start(4, TestEngine.manager()).timesteps();
         assertArrayEquals(plain, new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(
-                Map.of("algorithm_type", "deis", "solver_type", "bh2"))).start(4).timesteps());
+                Map.of("algorithm_type", "deis", "solver_type", "bh2"))).start(4, TestEngine.manager()).timesteps());
     }
 
     @Test
     void lambdaMinClippedLimitsTheTimesteps() {
         // λ = -log σ̃ < -2.5 where σ̃ > e^2.5, at the highest SDXL timesteps: trailing spacing starts lower
         float[] t = new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("lambda_min_clipped", -2.5,
-                "timestep_spacing", "trailing"))).start(4).timesteps();
+                "timestep_spacing", "trailing"))).start(4, TestEngine.manager()).timesteps();
         assertTrue(t[0] < 999, "first timestep " + t[0]);
     }
 
@@ -117,13 +120,13 @@ class SchedulerSettingsTest {
         Scheduler euler = new EulerDiscreteScheduler(SdxlSchedulerConfig.settings());
         assertSame(euler, euler.withOverrides(Map.of()));
         Scheduler trailing = euler.withOverrides(Map.of("timestep_spacing", "trailing"));
-        assertArrayEquals(new float[] {751, 501, 251, 1}, euler.start(4).timesteps());
-        assertArrayEquals(new float[] {999, 749, 499, 249}, trailing.start(4).timesteps());
+        assertArrayEquals(new float[] {751, 501, 251, 1}, euler.start(4, TestEngine.manager()).timesteps());
+        assertArrayEquals(new float[] {999, 749, 499, 249}, trailing.start(4, TestEngine.manager()).timesteps());
     }
 
     @Test
     void aSchedulerWithoutSettingsRefusesOverrides() {
-        Scheduler plain = steps -> {
+        Scheduler plain = (steps, state) -> {
             throw new UnsupportedOperationException();
         };
         assertSame(plain, plain.withOverrides(Map.of()));

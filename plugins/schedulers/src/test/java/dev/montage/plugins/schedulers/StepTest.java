@@ -40,7 +40,7 @@ class StepTest {
     }
 
     private static float[] step(Scheduler scheduler, int steps, int index, Inputs in) {
-        Scheduler.Run run = scheduler.start(steps);
+        Scheduler.Run run = scheduler.start(steps, TestEngine.manager());
         try (NDManager m = TestEngine.manager().newSubManager()) {
             return run.step(m.create(in.output(), SHAPE), index, m.create(in.latents(), SHAPE)).toFloatArray();
         }
@@ -60,7 +60,7 @@ class StepTest {
     void eulerVelocityPrediction() {
         Scheduler euler = new EulerDiscreteScheduler(SdxlSchedulerConfig.settings(Map.of("prediction_type",
                 "v_prediction")));
-        float[] sigmas = ((EulerDiscreteScheduler.EulerRun) euler.start(4)).sigmas();
+        float[] sigmas = ((EulerDiscreteScheduler.EulerRun) euler.start(4, TestEngine.manager())).sigmas();
         Inputs in = Inputs.random(1, 1);
         int index = 1;
         double sigma = sigmas[index];
@@ -119,8 +119,8 @@ class StepTest {
             new DdimScheduler(SdxlSchedulerConfig.settings()),
             new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings())};
         for (Scheduler scheduler : schedulers) {
-            Scheduler.Run wide = scheduler.start(3);
-            Scheduler.Run narrow = scheduler.start(3);
+            Scheduler.Run wide = scheduler.start(3, TestEngine.manager());
+            Scheduler.Run narrow = scheduler.start(3, TestEngine.manager());
             try (NDManager m = TestEngine.manager().newSubManager()) {
                 NDArray x32 = m.create(in.latents(), SHAPE);
                 NDArray o32 = m.create(in.output(), SHAPE);
@@ -151,7 +151,7 @@ class StepTest {
         Inputs in = Inputs.random(4, 1);
         for (Scheduler scheduler : new Scheduler[] {new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()),
             new DdimScheduler(SdxlSchedulerConfig.settings())}) {
-            Scheduler.Run run = scheduler.start(3);
+            Scheduler.Run run = scheduler.start(3, TestEngine.manager());
             try (NDManager m = TestEngine.manager().newSubManager()) {
                 NDArray x = m.create(in.latents(), SHAPE);
                 NDArray o = m.create(in.output(), SHAPE);
@@ -168,7 +168,7 @@ class StepTest {
 
     @Test
     void indexOutsideTheRunIsRefused() {
-        Scheduler.Run run = new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()).start(4);
+        Scheduler.Run run = new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()).start(4, TestEngine.manager());
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray x = m.create(new float[64], SHAPE);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> run.step(x, 4, x));

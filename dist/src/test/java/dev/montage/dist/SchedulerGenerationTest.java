@@ -1,0 +1,192 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.Box;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.Latents;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
+import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.pipeline.AssembledPipeline;
+import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.Pipeline;
+import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestEngine;
+import java.awt.Color;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestFactory;
+
+/**
+ * Whole generations with every scheduler the pipeline offers, with enough steps for multistep solvers to use the
+ * history they keep between steps, with and without classifier-free guidance.
+ */
+class SchedulerGenerationTest {
+    private static final int STEPS = 6;
+    private static final String PLUGIN_SCHEDULER = "test-adams-bashforth";
+    private static final String FIRST_ORDER_DPM = "test-dpmpp-first-order";
+    private static final List<NDArray> KEPT = new ArrayList<>();
+    private static AssembledPipeline assembled;
+    private static Pipeline pipeline;
+
+    /** A third party's scheduler plugin, created through the registry like any other. */
+    private record Plugin(String id, ComponentFactory<Scheduler> base, Map<String, ?> overrides,
+            boolean keepsHistory) implements ComponentFactory<Scheduler> {
+        @Override
+        public ComponentKind kind() {
+            return ComponentKind.SCHEDULER;
+        }
+
+        @Override
+        public Scheduler create(ComponentContext context) {
+            Scheduler euler = base.create(context).withOverrides(overrides);
+            return keepsHistory ? new AdamsBashforthScheduler(euler) : euler;
+        }
+    }
+
+    /**
+     * Two-step Adams–Bashforth on the Euler scheduler's noise levels: each step after the first combines the
+     * model's derivative with the previous step's, which it keeps in the generation's state scope.
+     */
+    private static final class AdamsBashforthScheduler implements Scheduler {
+        private final Scheduler euler;
+
+        AdamsBashforthScheduler(Scheduler euler) {
+            this.euler = euler;
+        }
+
+        @Override
+        public Run start(int steps, NDManager state) {
+            Run base = euler.start(steps, state);
+            return new Run() {
+                private NDArray previous;
+
+                @Override
+                public float[] timesteps() {
+                    return base.timesteps();
+                }
+
+                @Override
+                public float initNoiseSigma() {
+                    return base.initNoiseSigma();
+                }
+
+                @Override
+                public NDArray scaleModelInput(NDArray latents, int index) {
+                    return base.scaleModelInput(latents, index);
+                }
+
+                @Override
+                public NDArray step(NDArray modelOutput, int index, NDArray latents) {
+                    NDArray derivative = Scopes.scoped(modelOutput, x -> previous == null ? x.mul(1f)
+                            : x.mul(3f).sub(previous).mul(0.5f));
+                    NDArray next = base.step(derivative, index, latents);
+                    NDArray kept = modelOutput.duplicate();
+                    kept.attach(state);
+                    synchronized (KEPT) {
+                        KEPT.add(kept);
+                    }
+                    if (previous != null) {
+                        previous.close();
+                    }
+                    previous = kept;
+                    derivative.close();
+                    return next;
+                }
+            };
+        }
+    }
+
+    @BeforeAll
+    static void build() {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(SchedulerGenerationTest.class.getClassLoader());
+        registry.register(new Plugin(PLUGIN_SCHEDULER,
+                registry.factory(ComponentKind.SCHEDULER, "euler", Scheduler.class), Map.of(), true), "test-plugin");
+        registry.register(new Plugin(FIRST_ORDER_DPM,
+                registry.factory(ComponentKind.SCHEDULER, "dpmpp-2m", Scheduler.class), Map.of("solver_order", 1),
+                false), "test-plugin");
+        assembled = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(TinyModel.folder())).build();
+        pipeline = assembled.pipeline();
+    }
+
+    @AfterAll
+    static void close() {
+        if (assembled != null) {
+            assembled.close();
+        }
+    }
+
+    private static GenerationRequest request(String scheduler, boolean guided) {
+        GenerationRequest.Builder b = GenerationRequest.builder("a dog and a cat").size(32, 32).steps(STEPS)
+                .seed(5).scheduler(scheduler).guidanceScale(guided ? 5 : 1);
+        b.subject(Subject.of(PipelineBehaviourTest.picture(Color.RED), "dog.png", "dog", new Box(0, 0, 0.5, 1)));
+        b.subject(Subject.of(PipelineBehaviourTest.picture(Color.BLUE), "cat.png", "cat", new Box(0.5, 0, 1, 1)));
+        return b.build();
+    }
+
+    private static float[] latents(GenerationRequest r) {
+        Latents[] out = new Latents[1];
+        List<Integer> steps = new ArrayList<>();
+        pipeline.generate(r, (step, total, elapsed) -> steps.add(step), out);
+        assertEquals(List.of(1, 2, 3, 4, 5, 6), steps);
+        return out[0].values();
+    }
+
+    @TestFactory
+    Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
+        assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "ddim", "dpmpp-2m",
+                "dpmpp-2m-karras", PLUGIN_SCHEDULER)), pipeline.schedulerIds().toString());
+        return pipeline.schedulerIds().stream().flatMap(id -> Stream.of(true, false).map(guided ->
+                DynamicTest.dynamicTest(id + (guided ? " guided" : " unguided"), () -> {
+                    int before = TestEngine.manager().getManagedArrays().size();
+                    GenerationRequest r = request(id, guided);
+                    float[] first = latents(r);
+                    for (float v : first) {
+                        assertTrue(Float.isFinite(v), id + ": non-finite latents");
+                    }
+                    assertArrayEquals(first, latents(r), id + ": the same request gives the same latents");
+                    assertEquals(before, TestEngine.manager().getManagedArrays().size(),
+                            id + ": nothing of the generation remains");
+                })));
+    }
+
+    @Test
+    void secondOrderStepsUseTheKeptEstimate() {
+        for (boolean guided : new boolean[] {true, false}) {
+            assertFalse(Arrays.equals(latents(request("dpmpp-2m", guided)),
+                    latents(request(FIRST_ORDER_DPM, guided))), "guided " + guided);
+            assertFalse(Arrays.equals(latents(request("euler", guided)), latents(request(PLUGIN_SCHEDULER, guided))),
+                    "guided " + guided);
+        }
+    }
+
+    @Test
+    void aPluginSchedulersHistoryLivesUntilTheGenerationEnds() {
+        synchronized (KEPT) {
+            KEPT.clear();
+        }
+        latents(request(PLUGIN_SCHEDULER, true));
+        synchronized (KEPT) {
+            assertEquals(STEPS, KEPT.size());
+            assertTrue(KEPT.stream().allMatch(NDArray::isReleased), "the state scope is closed with the generation");
+        }
+    }
+}
