@@ -15,7 +15,10 @@ import java.util.Optional;
  * @param dummyTokens      learned background tokens after them
  * @param tokensPerSubject tokens each subject contributes
  * @param boxes            per batch row (CFG order: unconditional rows first), per subject: x0, y0, x1, y1 in
- *                         0..1; unconditional rows are all zero, and all-zero means "no layout"
+ *                         0..1; an all-zero box covers nothing (unconditional rows are all zero)
+ * @param unconditionalRows how many batch rows, from the first, are the unconditional half of classifier-free
+ *                         guidance (0 without guidance): known by position, since a user's boxes may be all zero
+ *                         too
  * @param scale            global image-attention scale
  * @param subjectScales    per-subject scales, replacing {@code scale} when present
  * @param phraseSpans      token span of each subject's phrase in the prompt (auto layout)
@@ -27,6 +30,7 @@ public record SubjectLayout(
         int dummyTokens,
         int tokensPerSubject,
         float[][][] boxes,
+        int unconditionalRows,
         double scale,
         Optional<double[]> subjectScales,
         List<TextEncoder.TokenSpan> phraseSpans,
@@ -45,6 +49,10 @@ public record SubjectLayout(
             throw new IllegalArgumentException("token counts must be positive: text " + textTokens + ", dummy "
                     + dummyTokens + ", per subject " + tokensPerSubject);
         }
+        if (unconditionalRows < 0 || unconditionalRows > boxes.length) {
+            throw new IllegalArgumentException("unconditional rows must be within the " + boxes.length
+                    + " batch rows, got " + unconditionalRows);
+        }
         int subjects = boxes.length == 0 ? 0 : boxes[0].length;
         for (float[][] row : boxes) {
             if (row.length != subjects) {
@@ -61,6 +69,11 @@ public record SubjectLayout(
     /** Number of subjects. */
     public int subjects() {
         return boxes.length == 0 ? 0 : boxes[0].length;
+    }
+
+    /** Whether batch row {@code row} belongs to the unconditional half of classifier-free guidance. */
+    public boolean isUnconditional(int row) {
+        return row < unconditionalRows;
     }
 
     /** Image tokens after the text: dummy tokens plus every subject's tokens. */

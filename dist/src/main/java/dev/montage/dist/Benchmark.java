@@ -772,8 +772,8 @@ final class Benchmark {
             boxes[0][j] = new float[4];
             boxes[1][j] = box(j, n).toArray();
         }
-        return new SubjectLayout(textTokens, dummy, tokensPerSubject, boxes, IMAGE_SCALE, Optional.empty(), List.of(),
-                0, Optional.empty());
+        return new SubjectLayout(textTokens, dummy, tokensPerSubject, boxes, 1, IMAGE_SCALE, Optional.empty(),
+                List.of(), 0, Optional.empty());
     }
 
     /** Subject {@code j} of {@code n}: equal columns side by side, the middle 60 % of the height. */

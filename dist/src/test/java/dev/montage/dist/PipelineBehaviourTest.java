@@ -32,6 +32,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /** Behaviour of whole generations on Montage's own tiny random model (written by the test). */
@@ -117,10 +118,7 @@ class PipelineBehaviourTest {
         List<Subject> dropped = new ArrayList<>(base.subjects());
         dropped.set(0, dropped.get(0).withDropGrounding(true));
         assertFalse(java.util.Arrays.equals(reference, latents(base.toBuilder().subjects(dropped).build())));
-        List<Subject> unboxed = new ArrayList<>();
-        base.subjects().forEach(s -> unboxed.add(new Subject(s.image(), s.imageName(), s.phrase(), Box.NONE,
-                s.scale(), s.dropGrounding())));
-        assertFalse(java.util.Arrays.equals(reference, latents(base.toBuilder().subjects(unboxed).build())));
+        assertFalse(java.util.Arrays.equals(reference, latents(unboxed(base.toBuilder()).build())));
         // at scale 0 the pictures have no influence at all: other pictures give the very same latents
         List<Subject> swapped = new ArrayList<>();
         base.subjects().forEach(s -> swapped.add(Subject.of(picture(Color.WHITE), "white.png", s.phrase(), s.box())));
@@ -143,6 +141,31 @@ class PipelineBehaviourTest {
         GenerationRequest fixed = request(2).steps(4).build();
         assertFalse(java.util.Arrays.equals(latents(fixed),
                 latents(fixed.toBuilder().autoLayout(new AutoLayout(0.5, 1)).build())));
+    }
+
+    /** The request's subjects with every box zero (no layout prior). */
+    private static GenerationRequest.Builder unboxed(GenerationRequest.Builder b) {
+        GenerationRequest r = b.build();
+        List<Subject> subjects = new ArrayList<>();
+        r.subjects().forEach(s -> subjects.add(new Subject(s.image(), s.imageName(), s.phrase(), Box.NONE, s.scale(),
+                s.dropGrounding())));
+        return r.toBuilder().subjects(subjects);
+    }
+
+    @ParameterizedTest(name = "zero boxes {0}, guidance {1}")
+    @CsvSource({"false,5", "true,5", "false,1", "true,1"})
+    void autoLayoutActsWithZeroAndNonZeroBoxesWithAndWithoutGuidance(boolean zeroBoxes, double guidance) {
+        GenerationRequest.Builder fixed = request(2).steps(4).guidanceScale(guidance);
+        if (zeroBoxes) {
+            fixed = unboxed(fixed);
+        }
+        GenerationRequest boxesOnly = fixed.build();
+        GenerationRequest auto = fixed.autoLayout(new AutoLayout(0.5, 1)).build();
+        float[] withBoxes = latents(boxesOnly);
+        float[] derived = latents(auto);
+        assertFalse(java.util.Arrays.equals(withBoxes, derived),
+                "masks derived from the attention maps replace the boxes from the second call on");
+        assertArrayEquals(derived, latents(auto), "auto layout is deterministic");
     }
 
     @Test

@@ -344,7 +344,7 @@ public final class Pipeline {
             }
         }
         boolean ownScales = request.subjects().stream().anyMatch(s -> s.scale().isPresent());
-        return new SubjectLayout(text.maxTokens(), dummy, perSubject, boxes, request.imageScale(),
+        return new SubjectLayout(text.maxTokens(), dummy, perSubject, boxes, guided ? n : 0, request.imageScale(),
                 ownScales ? Optional.of(request.subjectScales()) : Optional.empty(), text.phraseSpans(),
                 text.endOfText(), request.autoLayout());
     }

@@ -119,8 +119,8 @@ final class LayoutState {
 
     /**
      * Each subject's map: the attention to its phrase tokens, averaged over the phrase tokens and the heads, as
-     * [B, subjects, L]. Unconditional rows (all boxes zero) and phrases that were not found have zero maps, as the
-     * reference's all-zero phrase indexes give.
+     * [B, subjects, L]. Unconditional rows (by position: the reference's phrase indexes are zero only there) and
+     * phrases that were not found have zero maps, as the reference's all-zero phrase indexes give.
      */
     private NDArray phraseMaps(NDArray textProbs) {
         long[] s = textProbs.getShape().getShape();
@@ -134,7 +134,7 @@ final class LayoutState {
         }
         float[] weights = new float[rows * tokens * subjects];
         for (int b = 0; b < rows; b++) {
-            if (isUnconditional(layout.boxes()[b])) {
+            if (layout.isUnconditional(b)) {
                 continue;
             }
             for (int j = 0; j < subjects; j++) {
@@ -147,17 +147,6 @@ final class LayoutState {
         }
         NDArray w = textProbs.getManager().create(weights, new Shape(rows, 1, tokens, subjects));
         return textProbs.matMul(w).mean(new int[] {1}).transpose(0, 2, 1);
-    }
-
-    private static boolean isUnconditional(float[][] boxes) {
-        for (float[] box : boxes) {
-            for (float v : box) {
-                if (v != 0) {
-                    return false;
-                }
-            }
-        }
-        return true;
     }
 
     private NDManager manager(NDManager owner) {

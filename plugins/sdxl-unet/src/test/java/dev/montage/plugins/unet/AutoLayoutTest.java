@@ -66,16 +66,18 @@ class AutoLayoutTest {
         }
     }
 
-    @ParameterizedTest(name = "{0} subjects on {1}x{2}, threshold {3}, first derived step {4}")
-    @CsvSource({"1,4,4,0.5,2", "2,8,6,0.4,1", "3,6,8,0.6,0"})
+    @ParameterizedTest(name = "{0} subjects on {1}x{2}, threshold {3}, first derived step {4}, zero boxes {5}")
+    @CsvSource({"1,4,4,0.5,2,false", "2,8,6,0.4,1,false", "3,6,8,0.6,0,false", "2,8,6,0.4,1,true",
+        "3,4,4,0.5,2,true"})
     void everyCallMatchesTheOfficialAlgorithm(int subjects, int gridHeight, int gridWidth, double threshold,
-            int startStep) {
+            int startStep, boolean zeroBoxes) {
         Random random = new Random(subjects * 101L + gridWidth);
         float[][][] boxes = new float[2][subjects][];
         List<TokenSpan> spans = new ArrayList<>();
         for (int j = 0; j < subjects; j++) {
             boxes[0][j] = new float[4];
-            boxes[1][j] = MultiSubjectAttentionTest.randomBox(random);
+            // all-zero boxes with auto layout: MS-Diffusion's recipe for no layout prior
+            boxes[1][j] = zeroBoxes ? new float[4] : MultiSubjectAttentionTest.randomBox(random);
             spans.add(new TokenSpan(5 + 3 * j, 7 + 3 * j));
         }
         SubjectLayout layout = GoldenModel.autoLayout(boxes, spans, new AutoLayout(threshold, startStep));

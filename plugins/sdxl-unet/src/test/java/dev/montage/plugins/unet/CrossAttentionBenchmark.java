@@ -118,7 +118,7 @@ public class CrossAttentionBenchmark {
                 boxes[1][j] = new Box((double) j / subjects, 0.2, (double) (j + 1) / subjects, 0.8).toArray();
             }
             generation.put(SubjectLayout.KEY, new SubjectLayout(TEXT_TOKENS, DUMMY_TOKENS, TOKENS_PER_SUBJECT, boxes,
-                    0.6, Optional.empty(), List.<TextEncoder.TokenSpan>of(), 0, Optional.empty()));
+                    boxes.length / 2, 0.6, Optional.empty(), List.<TextEncoder.TokenSpan>of(), 0, Optional.empty()));
         }
         // the first call of a generation projects the context and uploads the masks; invocations are later steps
         layer();

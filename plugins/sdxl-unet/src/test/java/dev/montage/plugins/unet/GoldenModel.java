@@ -72,14 +72,18 @@ final class GoldenModel {
         return new GenerationContext(GenerationRequest.builder("test").steps(steps).build());
     }
 
-    /** MS-Diffusion's layout of the tiny model: 77 text tokens, 4 dummy tokens, 4 tokens per subject. */
+    /**
+     * MS-Diffusion's layout of the tiny model: 77 text tokens, 4 dummy tokens, 4 tokens per subject; the batch rows
+     * are [unconditional, conditional] halves.
+     */
     static SubjectLayout layout(float[][][] boxes, double scale, double[] subjectScales) {
-        return new SubjectLayout(77, 4, 4, boxes, scale, Optional.ofNullable(subjectScales),
+        return new SubjectLayout(77, 4, 4, boxes, boxes.length / 2, scale, Optional.ofNullable(subjectScales),
                 List.<TextEncoder.TokenSpan>of(), 0, Optional.empty());
     }
 
     /** The same with auto layout over the given phrase spans. */
     static SubjectLayout autoLayout(float[][][] boxes, List<TextEncoder.TokenSpan> spans, AutoLayout auto) {
-        return new SubjectLayout(77, 4, 4, boxes, 0.6, Optional.empty(), spans, 20, Optional.of(auto));
+        return new SubjectLayout(77, 4, 4, boxes, boxes.length / 2, 0.6, Optional.empty(), spans, 20,
+                Optional.of(auto));
     }
 }

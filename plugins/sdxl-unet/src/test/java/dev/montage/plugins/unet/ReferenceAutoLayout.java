@@ -10,7 +10,8 @@ import java.util.List;
 /**
  * MS-Diffusion's auto layout for one processor, written out as the official code computes it
  * ({@code get_text_attention_maps}, {@code get_psuedo_attention_mask}): every call appends the phrase maps (mean over
- * the phrase tokens, then over the heads; zero for rows whose phrase indexes are zero, i.e. the unconditional rows);
+ * the phrase tokens, then over the heads; zero for rows whose phrase indexes are zero, i.e. the unconditional first
+ * half of the batch, whatever the boxes);
  * once {@code len(maps) >= start_step} the mean of all maps, min-max normalised per map, is thresholded into the
  * masks. Test code only, on host arrays.
  */
@@ -28,10 +29,7 @@ final class ReferenceAutoLayout {
         float[] probs = ReferenceAttention.textProbabilities(layer, hidden, context, tokens).toFloatArray();
         float[][][] call = new float[rows][subjects][positions];
         for (int b = 0; b < rows; b++) {
-            boolean unconditional = true;
-            for (float[] box : layout.boxes()[b]) {
-                unconditional &= box[0] == 0 && box[1] == 0 && box[2] == 0 && box[3] == 0;
-            }
+            boolean unconditional = b < rows / 2;
             for (int j = 0; j < subjects && !unconditional; j++) {
                 TextEncoder.TokenSpan span = layout.phraseSpans().get(j);
                 for (int l = 0; l < positions; l++) {
