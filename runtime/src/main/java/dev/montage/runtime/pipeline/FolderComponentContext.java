@@ -12,6 +12,7 @@ import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.weights.CheckpointWeights;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
 import dev.montage.runtime.weights.LocalModelFolder;
+import dev.montage.runtime.weights.StagingBuffer;
 import dev.montage.runtime.weights.TensorSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -25,7 +26,8 @@ import java.util.Optional;
 
 /**
  * The {@link ComponentContext} of components built from {@link ModelPaths} on one engine. Opens each folder
- * and checkpoint once and keeps them mapped until {@link #close()}.
+ * and checkpoint once and keeps them mapped until {@link #close()}. Weights of all its folders and checkpoints are
+ * converted through one staging buffer, which {@link #loadFinished()} frees.
  */
 public final class FolderComponentContext implements ComponentContext, AutoCloseable {
     private final MontageEngine engine;
@@ -35,6 +37,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     private final Map<String, LocalModelFolder> folders = new HashMap<>();
     private final Map<String, TensorSource> checkpoints = new HashMap<>();
     private final ModelConfig pipelineConfig;
+    private final StagingBuffer staging = new StagingBuffer();
 
     public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options) {
         this.engine = engine;
@@ -76,7 +79,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
                 throw new IllegalArgumentException("model '" + k + "': " + folder + " is not a folder");
             }
             return new LocalModelFolder(folder, paths.variant(), engine.device(), engine.computeDType(),
-                    engine.kernels());
+                    engine.kernels(), staging);
         });
     }
 
@@ -93,7 +96,15 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
                 throw new UncheckedIOException("cannot read checkpoint '" + k + "' at " + file, e);
             }
         });
-        return new CheckpointWeights(source, engine.device(), engine.computeDType(), engine.kernels());
+        return new CheckpointWeights(source, staging, engine.device(), engine.computeDType(), engine.kernels());
+    }
+
+    /**
+     * Frees the staging buffer once the components that are being created have read their weights; a later load
+     * (a released component created again) allocates it anew.
+     */
+    public void loadFinished() {
+        staging.release();
     }
 
     @Override
@@ -178,6 +189,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     /** Unmaps every folder and checkpoint and frees the components' weights. */
     @Override
     public synchronized void close() {
+        staging.release();
         List<AutoCloseable> all = new ArrayList<>(folders.values());
         all.addAll(checkpoints.values());
         folders.clear();

@@ -27,6 +27,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Supplier;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
@@ -256,6 +257,7 @@ public final class PipelineBuilder {
                     engine.computeDType(), description);
             // a default scheduler that cannot be created fails the assembly, not the first generation
             schedulers.get(ids.get(ComponentKind.SCHEDULER));
+            context.loadFinished();
             return new AssembledPipeline(pipeline, context, created);
         } catch (RuntimeException e) {
             AssembledPipeline.closeAll(created, context);
@@ -435,7 +437,7 @@ public final class PipelineBuilder {
         ComponentFactory<DenoisingModel> factory = registry.factory(ComponentKind.DENOISING_MODEL,
                 ids.get(ComponentKind.DENOISING_MODEL), DenoisingModel.class);
         ComponentContext own = contextFor(ComponentKind.DENOISING_MODEL, context);
-        OnDemand<DenoisingModel> onDemand = OnDemand.released(() -> {
+        OnDemand<DenoisingModel> onDemand = OnDemand.released(loading(context, () -> {
             DenoisingModel unet = factory.create(own);
             try {
                 return withProcessors.apply(unet);
@@ -443,7 +445,7 @@ public final class PipelineBuilder {
                 AssembledPipeline.closeEach(List.of(unet));
                 throw e;
             }
-        });
+        }));
         created.add(onDemand);
         return onDemand;
     }
@@ -457,9 +459,20 @@ public final class PipelineBuilder {
         // the factory is looked up now, so that a missing id fails the build rather than the first generation
         ComponentFactory<T> factory = registry.factory(kind, ids.get(kind), type);
         ComponentContext own = contextFor(kind, context);
-        OnDemand<T> onDemand = OnDemand.released(() -> factory.create(own));
+        OnDemand<T> onDemand = OnDemand.released(loading(context, () -> factory.create(own)));
         created.add(onDemand);
         return onDemand;
+    }
+
+    /** A creation of a released component, which frees the staging buffer once the component has its weights. */
+    private static <T> Supplier<T> loading(FolderComponentContext context, Supplier<T> create) {
+        return () -> {
+            try {
+                return create.get();
+            } finally {
+                context.loadFinished();
+            }
+        };
     }
 
     private ComponentContext contextFor(ComponentKind kind, FolderComponentContext context) {

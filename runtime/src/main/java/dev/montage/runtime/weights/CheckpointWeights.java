@@ -29,11 +29,8 @@ import java.util.TreeSet;
  * never writes into weights.
  */
 public final class CheckpointWeights implements ModelWeights {
-    private static final int MIN_STAGING_BYTES = 64 << 20;
-    /** Stored bytes on their way to a converted array; one for the process, grown to the largest tensor read. */
-    private static ByteBuffer staging;
-
     private final TensorSource source;
+    private final StagingBuffer staging;
     private final String prefix;
     private final Set<String> names;
     private final Device device;
@@ -41,18 +38,30 @@ public final class CheckpointWeights implements ModelWeights {
     private final Kernels kernels;
 
     /**
+     * Weights with a staging buffer of their own, freed when they become unreachable.
+     *
      * @param source  the checkpoint (stays owned by the caller)
      * @param device  where tensors are placed
      * @param dtype   the compute dtype floating point tensors are converted to
      * @param kernels converts to bf16, which DJL cannot be asked for
      */
     public CheckpointWeights(TensorSource source, Device device, ComputeDType dtype, Kernels kernels) {
-        this(source, "", source.names(), device, dtype, kernels);
+        this(source, new StagingBuffer(), device, dtype, kernels);
     }
 
-    private CheckpointWeights(TensorSource source, String prefix, Set<String> names, Device device,
-            ComputeDType dtype, Kernels kernels) {
+    /**
+     * @param staging the buffer converted tensors are read through (stays owned by the caller, who releases it
+     *                when the load is over)
+     */
+    public CheckpointWeights(TensorSource source, StagingBuffer staging, Device device, ComputeDType dtype,
+            Kernels kernels) {
+        this(source, staging, "", source.names(), device, dtype, kernels);
+    }
+
+    private CheckpointWeights(TensorSource source, StagingBuffer staging, String prefix, Set<String> names,
+            Device device, ComputeDType dtype, Kernels kernels) {
         this.source = source;
+        this.staging = staging;
         this.prefix = prefix;
         this.names = Collections.unmodifiableSet(names);
         this.device = device;
@@ -85,15 +94,13 @@ public final class CheckpointWeights implements ModelWeights {
         }
         // the stored values are copied by the conversion anyway: read them through one reused buffer instead of
         // mapping the file, whose pages would otherwise stay resident next to the converted copy until a GC
-        synchronized (CheckpointWeights.class) {
-            long bytes = RawTensor.numel(info.shape()) * info.dtype().byteSize();
-            long room = info.dtype() == TensorDType.BF16 ? 2 * bytes : bytes;
-            if (staging == null || staging.capacity() < room) {
-                staging = ByteBuffer.allocateDirect(Math.toIntExact(Math.max(room, MIN_STAGING_BYTES)));
-            }
-            RawTensor stored = source.read(full, staging.clear());
-            return toArray(stored.dtype() == TensorDType.BF16 ? widenedInStaging(stored) : stored, manager, true);
-        }
+        long bytes = RawTensor.numel(info.shape()) * info.dtype().byteSize();
+        long room = info.dtype() == TensorDType.BF16 ? 2 * bytes : bytes;
+        return staging.use(room, buffer -> {
+            RawTensor stored = source.read(full, buffer);
+            return toArray(stored.dtype() == TensorDType.BF16 ? widenedInStaging(stored, buffer) : stored, manager,
+                    true);
+        });
     }
 
     /** Whether a tensor stored as {@code stored} becomes a new array in the compute dtype (not a view of its bytes). */
@@ -125,7 +132,7 @@ public final class CheckpointWeights implements ModelWeights {
                 sub.add(n.substring(p.length()));
             }
         }
-        return new CheckpointWeights(source, prefix + p, sub, device, dtype, kernels);
+        return new CheckpointWeights(source, staging, prefix + p, sub, device, dtype, kernels);
     }
 
     @Override
@@ -153,7 +160,7 @@ public final class CheckpointWeights implements ModelWeights {
         return prefix + name;
     }
 
-    /** @param staged whether {@code t} views the staging buffer, which the next read overwrites */
+    /** @param staged whether {@code t} views the staging buffer, which the next read overwrites or a release frees */
     private NDArray toArray(RawTensor t, NDManager manager, boolean staged) {
         Shape shape = new Shape(t.shape());
         NDArray stored = switch (t.dtype()) {
@@ -188,7 +195,7 @@ public final class CheckpointWeights implements ModelWeights {
      * A bf16 tensor read to the start of the staging buffer as float32 in the same buffer, widened in place (DJL
      * cannot be handed bf16; a float32 bit pattern is the bf16 one followed by 16 zero bits, so this is exact).
      */
-    private static RawTensor widenedInStaging(RawTensor stored) {
+    private static RawTensor widenedInStaging(RawTensor stored, ByteBuffer staging) {
         int n = Math.toIntExact(stored.numel());
         ShortBuffer bits = stored.data().asShortBuffer();
         IntBuffer widened = staging.duplicate().order(ByteOrder.LITTLE_ENDIAN).asIntBuffer();

@@ -14,7 +14,7 @@ import java.util.Optional;
 
 /**
  * A model component folder on local disk. {@code config.json} and the weights are read on first use; the
- * weights file stays memory-mapped until {@link #close()}.
+ * weights file stays memory-mapped and the staging buffer allocated until {@link #close()}.
  */
 public final class LocalModelFolder implements ModelFolder, AutoCloseable {
     private final Path path;
@@ -22,6 +22,7 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
     private final Device device;
     private final ComputeDType dtype;
     private final Kernels kernels;
+    private final StagingBuffer staging;
     private ModelConfig config;
     private TensorSource source;
     private ModelWeights weights;
@@ -34,7 +35,16 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
      * @param kernels the host kernels (bf16 conversion)
      */
     public LocalModelFolder(Path path, Optional<String> variant, Device device, ComputeDType dtype, Kernels kernels) {
+        this(path, variant, device, dtype, kernels, new StagingBuffer());
+    }
+
+    /**
+     * @param staging the buffer converted weights are read through, shared with other folders of the same load
+     */
+    public LocalModelFolder(Path path, Optional<String> variant, Device device, ComputeDType dtype, Kernels kernels,
+            StagingBuffer staging) {
         this.path = path;
+        this.staging = staging;
         this.variant = variant;
         this.device = device;
         this.dtype = dtype;
@@ -69,7 +79,7 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file.path() + ": " + e.getMessage(), e);
             }
-            weights = new CheckpointWeights(source, device, dtype, kernels);
+            weights = new CheckpointWeights(source, staging, device, dtype, kernels);
         }
         return weights;
     }
@@ -85,6 +95,7 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
 
     @Override
     public synchronized void close() {
+        staging.release();
         if (source != null) {
             source.close();
             source = null;

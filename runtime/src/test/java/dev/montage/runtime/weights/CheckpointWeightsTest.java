@@ -26,10 +26,20 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.BrokenBarrierException;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class CheckpointWeightsTest {
+    private static final BufferPoolMXBean DIRECT = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class)
+            .stream().filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
     private static final String TOKEN_EMBEDDING = "text_model.embeddings.token_embedding.weight";
 
     private static LocalModelFolder textEncoder2(ComputeDType dtype) {
@@ -133,21 +143,91 @@ class CheckpointWeightsTest {
             writer.add("w" + i, TensorDType.BF16, shape, ByteBuffer.allocate(2 * 1024 * 4096));
         }
         writer.write(file);
-        BufferPoolMXBean direct = ManagementFactory.getPlatformMXBeans(BufferPoolMXBean.class).stream()
-                .filter(pool -> pool.getName().equals("direct")).findFirst().orElseThrow();
         try (SafetensorsReader source = SafetensorsReader.open(file);
                 NDManager manager = NDManager.newBaseManager(Device.cpu())) {
             ModelWeights weights = new CheckpointWeights(source, Device.cpu(), ComputeDType.FLOAT32,
                     TestEngine.kernels());
             weights.get("w0", manager).close(); // sizes the loader's staging buffer
-            long before = direct.getMemoryUsed();
+            long before = DIRECT.getMemoryUsed();
             List<NDArray> held = List.of(weights.get("w1", manager), weights.get("w2", manager),
                     weights.get("w3", manager));
 
-            long grown = direct.getMemoryUsed() - before;
+            long grown = DIRECT.getMemoryUsed() - before;
             assertTrue(grown < 4 << 20, "3 loaded bf16 tensors of 16 MiB as float32 hold " + grown
                     + " more bytes of direct buffers");
             assertEquals(0f, held.get(2).sum().getFloat());
+        }
+    }
+
+    /** A checkpoint whose reads wait at a barrier, so that two reads must be under way at once to go on. */
+    private record MeetingSource(TensorSource delegate, CyclicBarrier meeting) implements TensorSource {
+        @Override
+        public Path path() {
+            return delegate.path();
+        }
+
+        @Override
+        public Set<String> names() {
+            return delegate.names();
+        }
+
+        @Override
+        public TensorInfo info(String name) {
+            return delegate.info(name);
+        }
+
+        @Override
+        public RawTensor tensor(String name) {
+            return delegate.tensor(name);
+        }
+
+        @Override
+        public RawTensor read(String name, ByteBuffer buffer) {
+            try {
+                meeting.await(20, TimeUnit.SECONDS);
+            } catch (InterruptedException | BrokenBarrierException | TimeoutException e) {
+                throw new IllegalStateException("the other load never read at the same time", e);
+            }
+            return delegate.read(name, buffer);
+        }
+
+        @Override
+        public Map<String, String> metadata() {
+            return delegate.metadata();
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
+    }
+
+    @Test
+    void loadsOfDifferentWeightsReadAtTheSameTimeAndFreeTheirBuffer(@TempDir Path dir) throws Exception {
+        Path file = dir.resolve("weights.safetensors");
+        new SafetensorsWriter().add("w", TensorDType.F16, new long[] {4}, halves(new float[] {1, 2, 3, 4}))
+                .write(file);
+        CyclicBarrier meeting = new CyclicBarrier(2);
+        ExecutorService pool = Executors.newFixedThreadPool(2);
+        try (SafetensorsReader a = SafetensorsReader.open(file); SafetensorsReader b = SafetensorsReader.open(file);
+                StagingBuffer first = new StagingBuffer(); StagingBuffer second = new StagingBuffer();
+                NDManager manager = NDManager.newBaseManager(Device.cpu())) {
+            ModelWeights one = new CheckpointWeights(new MeetingSource(a, meeting), first, Device.cpu(),
+                    ComputeDType.FLOAT32, null);
+            ModelWeights other = new CheckpointWeights(new MeetingSource(b, meeting), second, Device.cpu(),
+                    ComputeDType.FLOAT32, null);
+            Future<float[]> x = pool.submit(() -> one.get("w", manager).toFloatArray());
+            Future<float[]> y = pool.submit(() -> other.get("w", manager).toFloatArray());
+            assertArrayEquals(new float[] {1, 2, 3, 4}, x.get(30, TimeUnit.SECONDS));
+            assertArrayEquals(new float[] {1, 2, 3, 4}, y.get(30, TimeUnit.SECONDS));
+            assertTrue(first.capacity() > 0 && second.capacity() > 0, "each load read through its own buffer");
+            long held = DIRECT.getMemoryUsed();
+            first.release();
+            second.release();
+            assertEquals(0, first.capacity() + second.capacity());
+            assertTrue(held - DIRECT.getMemoryUsed() >= 2L * (64 << 20), "released buffers free their memory");
+        } finally {
+            pool.shutdownNow();
         }
     }
 
