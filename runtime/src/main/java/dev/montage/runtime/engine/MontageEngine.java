@@ -13,7 +13,9 @@ import dev.montage.api.host.Kernels;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.HashSet;
 import java.util.Locale;
+import java.util.Set;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,8 +24,10 @@ import org.slf4j.LoggerFactory;
  * {@link NDManager} for that device and the {@link Kernels} model code uses.
  *
  * <p>Starting never downloads anything: {@code ai.djl.offline} is set to {@code true} unless the JVM was given
- * a value, so the native library must come from the class path. Thread counts are process-wide in PyTorch;
- * several engines may share a JVM as long as they agree on the inter-op count.
+ * a value, so the native library must come from the class path. Thread counts are process-wide in PyTorch, so
+ * engines open at the same time share them: an engine that leaves a count at 0 takes the one in use, and one that
+ * asks for another intra-op count than the open engines compute with is refused rather than changing theirs. The
+ * inter-op count is fixed by its first setting in a JVM.
  */
 public final class MontageEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MontageEngine.class);
@@ -31,6 +35,8 @@ public final class MontageEngine implements AutoCloseable {
     private static final Path CPUINFO = Path.of("/proc/cpuinfo");
     /** bf16 tensor arithmetic on the GPU needs compute capability 8.0 (Ampere) or later. */
     private static final int MIN_BF16_COMPUTE_CAPABILITY = 80;
+    /** Engines started and not yet closed; guarded by the class lock. */
+    private static final Set<MontageEngine> OPEN = new HashSet<>();
 
     private final EngineInfo info;
     private final Device device;
@@ -47,10 +53,11 @@ public final class MontageEngine implements AutoCloseable {
     /**
      * Loads PyTorch (once per JVM) and binds an engine to the configured device and dtype.
      *
-     * @throws IllegalStateException when the configured CUDA device does not exist, naming what does, or when
+     * @throws IllegalStateException when the configured CUDA device does not exist, naming what does, when
+     *                               another intra-op thread count is configured than open engines use, or when
      *                               the inter-op thread count can no longer be changed
      */
-    public static MontageEngine start(EngineConfig config) {
+    public static synchronized MontageEngine start(EngineConfig config) {
         // read by DJL when it first resolves the native library, so it must be in place before the lookup
         if (System.getProperty(OFFLINE_PROPERTY) == null) {
             System.setProperty(OFFLINE_PROPERTY, "true");
@@ -63,6 +70,7 @@ public final class MontageEngine implements AutoCloseable {
         EngineInfo info = new EngineInfo(engine.getEngineName(), engine.getVersion(), deviceName(device), dtype,
                 JniUtils.getNumThreads(), JniUtils.getNumInteropThreads());
         MontageEngine started = new MontageEngine(info, device, engine.newBaseManager(device));
+        OPEN.add(started);
         LOG.info("Compute engine: {}", info.describe());
         return started;
     }
@@ -100,6 +108,9 @@ public final class MontageEngine implements AutoCloseable {
     /** Releases the kernels and every array still attached to {@link #manager()}. */
     @Override
     public void close() {
+        synchronized (MontageEngine.class) {
+            OPEN.remove(this);
+        }
         kernels.close();
         manager.close();
     }
@@ -198,7 +209,14 @@ public final class MontageEngine implements AutoCloseable {
 
     private static void applyThreads(EngineConfig config) {
         int intra = config.intraOpThreads();
-        if (intra > 0 && JniUtils.getNumThreads() != intra) {
+        int currentIntra = JniUtils.getNumThreads();
+        if (intra > 0 && currentIntra != intra) {
+            if (!OPEN.isEmpty()) {
+                throw new IllegalStateException("cannot use " + intra + " intra-op threads: PyTorch's count is "
+                        + "process-wide and " + OPEN.size() + " open engine(s) of this JVM compute with "
+                        + currentIntra + " (" + OPEN.iterator().next().describe() + "); configure " + currentIntra
+                        + ", or 0 to share the count in use, or close the open engines first");
+            }
             JniUtils.setNumThreads(intra);
         }
         int inter = config.interOpThreads();

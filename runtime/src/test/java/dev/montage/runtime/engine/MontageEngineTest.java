@@ -10,9 +10,11 @@ import ai.djl.Device;
 import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.montage.api.host.ComputeDType;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class MontageEngineTest {
@@ -110,15 +112,27 @@ class MontageEngineTest {
     }
 
     @Test
-    void appliesConfiguredThreadCounts() {
-        int original;
-        try (MontageEngine engine = MontageEngine.start(EngineConfig.of("cpu", "float32"))) {
-            original = engine.info().intraOpThreads();
-        }
-        try (MontageEngine engine = MontageEngine.start(new EngineConfig("cpu", "float32", 1, 0))) {
-            assertEquals(1, engine.info().intraOpThreads());
-        } finally {
-            MontageEngine.start(new EngineConfig("cpu", "float32", original, 0)).close();
+    void appliesConfiguredIntraOpCountsWhenNoOtherEngineIsOpen() throws Exception {
+        ForkedJvm.Result result = ForkedJvm.run(IntraOpThreadsMain.class, List.of("1", "2"));
+        assertEquals(0, result.exitCode(), result.output());
+        assertTrue(result.lines().containsAll(List.of("intra-op threads: 1", "intra-op threads: 2")),
+                result.output());
+    }
+
+    @Test
+    void refusesAnotherIntraOpCountWhileAnEngineIsOpenAndSharesAnAgreeingOne() {
+        try (MontageEngine first = MontageEngine.start(EngineConfig.of("cpu", "float32"))) {
+            int shared = first.info().intraOpThreads();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> MontageEngine.start(new EngineConfig("cpu", "float32", shared + 1, 0)));
+            assertTrue(e.getMessage().startsWith("cannot use " + (shared + 1) + " intra-op threads: PyTorch's count "
+                    + "is process-wide") && e.getMessage().contains("compute with " + shared), e.getMessage());
+            assertEquals(shared, JniUtils.getNumThreads(), "the open engine's count is unchanged");
+            try (MontageEngine agreeing = MontageEngine.start(new EngineConfig("cpu", "float32", shared, 0));
+                    MontageEngine unset = MontageEngine.start(EngineConfig.of("cpu", "float32"))) {
+                assertEquals(shared, agreeing.info().intraOpThreads());
+                assertEquals(shared, unset.info().intraOpThreads());
+            }
         }
     }
 
