@@ -9,10 +9,11 @@ import java.util.Optional;
  * Everything one generation needs, validated as a whole: {@link Builder#build()} reports every invalid field
  * at once in an {@link InvalidRequestException}.
  *
- * @param prompt         the text prompt (may be empty, never null)
+ * @param prompt         the text prompt (may be empty, never null), at most {@link #MAX_TEXT_LENGTH} characters
  * @param negativePrompt the negative prompt; empty means "none" (the model folder decides whether that is
- *                       encoded or replaced by zeros)
- * @param subjects       subjects in order; their tokens follow the dummy tokens in that order
+ *                       encoded or replaced by zeros); at most {@link #MAX_TEXT_LENGTH} characters
+ * @param subjects       subjects in order; their tokens follow the dummy tokens in that order; each phrase at
+ *                       most {@link #MAX_PHRASE_LENGTH} characters
  * @param controls       spatial controls, residuals summed
  * @param width          output width in pixels, a positive multiple of 8
  * @param height         output height in pixels, a positive multiple of 8
@@ -47,6 +48,15 @@ public record GenerationRequest(
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
 
     /**
+     * The longest prompt or negative prompt, in characters. The text encoders read 77 tokens; the limit only keeps a
+     * request's text work bounded, far above anything those tokens can hold.
+     */
+    public static final int MAX_TEXT_LENGTH = 16_384;
+
+    /** The longest subject phrase, in characters (a phrase names a subject with a few words of the prompt). */
+    public static final int MAX_PHRASE_LENGTH = 1_024;
+
+    /**
      * Canonical constructor; prefer {@link #builder(String)}.
      *
      * @throws InvalidRequestException listing every invalid field
@@ -61,6 +71,13 @@ public record GenerationRequest(
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
             errors.add(new FieldError("prompt", "is required (may be empty)"));
+        } else if (prompt.length() > MAX_TEXT_LENGTH) {
+            errors.add(new FieldError("prompt", "must be at most " + MAX_TEXT_LENGTH + " characters, got "
+                    + prompt.length()));
+        }
+        if (negativePrompt.length() > MAX_TEXT_LENGTH) {
+            errors.add(new FieldError("negativePrompt", "must be at most " + MAX_TEXT_LENGTH + " characters, got "
+                    + negativePrompt.length()));
         }
         if (width <= 0 || width % 8 != 0) {
             errors.add(new FieldError("width", "must be a positive multiple of 8, got " + width));
@@ -87,6 +104,9 @@ public record GenerationRequest(
         for (int i = 0; i < subjects.size(); i++) {
             if (subjects.get(i) == null) {
                 errors.add(new FieldError("subjects[" + i + "]", "is null"));
+            } else if (subjects.get(i).phrase().length() > MAX_PHRASE_LENGTH) {
+                errors.add(new FieldError("subjects[" + i + "].phrase", "must be at most " + MAX_PHRASE_LENGTH
+                        + " characters, got " + subjects.get(i).phrase().length()));
             }
         }
         for (int i = 0; i < controls.size(); i++) {

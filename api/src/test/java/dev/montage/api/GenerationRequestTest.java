@@ -41,6 +41,23 @@ class GenerationRequestTest {
     }
 
     @Test
+    void textsAreBoundedAndTheLimitsNamed() {
+        String longest = "a".repeat(GenerationRequest.MAX_TEXT_LENGTH);
+        GenerationRequest.builder(longest).negativePrompt(longest)
+                .subject(Subject.of(IMAGE, "dog.png", "d".repeat(GenerationRequest.MAX_PHRASE_LENGTH), Box.NONE))
+                .build();
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> GenerationRequest
+                .builder(longest + "a").negativePrompt(longest + "b")
+                .subject(Subject.of(IMAGE, "dog.png", "d".repeat(GenerationRequest.MAX_PHRASE_LENGTH + 1), Box.NONE))
+                .build());
+        Map<String, String> byField =
+                e.errors().stream().collect(Collectors.toMap(FieldError::field, FieldError::message));
+        assertEquals("must be at most 16384 characters, got 16385", byField.get("prompt"));
+        assertEquals("must be at most 16384 characters, got 16385", byField.get("negativePrompt"));
+        assertEquals("must be at most 1024 characters, got 1025", byField.get("subjects[0].phrase"));
+    }
+
+    @Test
     void autoLayoutMustStartBeforeTheLastStep() {
         InvalidRequestException e = assertThrows(InvalidRequestException.class,
                 () -> GenerationRequest.builder("x").steps(4).autoLayout(new AutoLayout(0.5, 4)).build());

@@ -4,6 +4,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.PriorityQueue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -22,8 +23,9 @@ final class BytePairEncoder {
      */
     private static final Set<String> SENTINELS = Set.of("<|startoftext|>", "<|endoftext|>");
 
-    /** Prompts repeat words a lot; the cap only keeps adversarial input from growing the cache without bound. */
+    /** Prompts repeat words a lot; the caps only keep adversarial input from growing the cache without bound. */
     private static final int CACHE_LIMIT = 20_000;
+    private static final int CACHED_WORD_LIMIT = 100;
 
     private static final char[] BYTE_SYMBOLS = byteSymbols();
 
@@ -51,50 +53,87 @@ final class BytePairEncoder {
             return cached;
         }
         List<String> merged = List.copyOf(merge(word));
-        if (cache.size() < CACHE_LIMIT) {
+        if (cache.size() < CACHE_LIMIT && word.length() <= CACHED_WORD_LIMIT) {
             cache.putIfAbsent(word, merged);
         }
         return merged;
     }
 
+    /**
+     * The reference's loop (merge every occurrence of the best-ranked pair, left to right, until no pair is ranked)
+     * in O(n log n) rather than O(n) per merged pair, which made long words quadratic: the symbols form a linked list,
+     * every ranked adjacent pair waits in a queue by (rank, position), and all occurrences of the best pair, which
+     * share its rank, are merged in one round in position order before the pairs they create are queued.
+     */
     private List<String> merge(String word) {
-        List<String> parts = new ArrayList<>(word.length());
-        for (int i = 0; i < word.length() - 1; i++) {
-            parts.add(String.valueOf(word.charAt(i)));
+        int n = word.length();
+        String[] symbols = new String[n];
+        int[] next = new int[n];
+        int[] previous = new int[n];
+        for (int i = 0; i < n; i++) {
+            symbols[i] = i == n - 1 ? word.charAt(i) + END_OF_WORD : String.valueOf(word.charAt(i));
+            next[i] = i + 1 < n ? i + 1 : -1;
+            previous[i] = i - 1;
         }
-        parts.add(word.charAt(word.length() - 1) + END_OF_WORD);
-        while (parts.size() > 1) {
-            int best = -1;
-            int bestRank = Integer.MAX_VALUE;
-            for (int i = 0; i + 1 < parts.size(); i++) {
-                Integer rank = ranks.get(parts.get(i) + ' ' + parts.get(i + 1));
-                if (rank != null && rank < bestRank) {
-                    best = i;
-                    bestRank = rank;
+        PriorityQueue<long[]> pairs = new PriorityQueue<>((a, b) -> a[0] != b[0] ? Long.compare(a[0], b[0])
+                : Long.compare(a[1], b[1]));
+        for (int i = 0; i + 1 < n; i++) {
+            queue(pairs, symbols, next, i);
+        }
+        List<Integer> round = new ArrayList<>();
+        List<Integer> merged = new ArrayList<>();
+        while (!pairs.isEmpty()) {
+            long rank = pairs.peek()[0];
+            round.clear();
+            while (!pairs.isEmpty() && pairs.peek()[0] == rank) {
+                round.add((int) pairs.poll()[1]);
+            }
+            merged.clear();
+            for (int left : round) {
+                // an entry is stale when a merge took one of its symbols since it was queued
+                if (symbols[left] == null || rank(symbols, next, left) != rank) {
+                    continue;
+                }
+                int right = next[left];
+                symbols[left] = symbols[left] + symbols[right];
+                symbols[right] = null;
+                next[left] = next[right];
+                if (next[right] >= 0) {
+                    previous[next[right]] = left;
+                }
+                merged.add(left);
+            }
+            for (int left : merged) {
+                if (symbols[left] != null) {
+                    if (previous[left] >= 0) {
+                        queue(pairs, symbols, next, previous[left]);
+                    }
+                    queue(pairs, symbols, next, left);
                 }
             }
-            if (best < 0) {
-                break;
-            }
-            parts = mergeAll(parts, parts.get(best), parts.get(best + 1));
+        }
+        List<String> parts = new ArrayList<>();
+        for (int i = 0; i >= 0; i = next[i]) {
+            parts.add(symbols[i]);
         }
         return parts;
     }
 
-    /** Replaces every non-overlapping occurrence of the pair, scanning left to right. */
-    private static List<String> mergeAll(List<String> parts, String first, String second) {
-        List<String> out = new ArrayList<>(parts.size());
-        int i = 0;
-        while (i < parts.size()) {
-            if (i + 1 < parts.size() && parts.get(i).equals(first) && parts.get(i + 1).equals(second)) {
-                out.add(first + second);
-                i += 2;
-            } else {
-                out.add(parts.get(i));
-                i++;
-            }
+    /** Queues the pair starting at symbol {@code left} when it is ranked. */
+    private void queue(PriorityQueue<long[]> pairs, String[] symbols, int[] next, int left) {
+        long rank = rank(symbols, next, left);
+        if (rank >= 0) {
+            pairs.add(new long[] {rank, left});
         }
-        return out;
+    }
+
+    /** The rank of the pair starting at symbol {@code left}, or -1 when it is not ranked or has no right symbol. */
+    private long rank(String[] symbols, int[] next, int left) {
+        if (next[left] < 0) {
+            return -1;
+        }
+        Integer rank = ranks.get(symbols[left] + ' ' + symbols[next[left]]);
+        return rank == null ? -1 : rank;
     }
 
     /**

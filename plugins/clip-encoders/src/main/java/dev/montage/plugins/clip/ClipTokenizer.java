@@ -71,10 +71,10 @@ public final class ClipTokenizer {
 
     /**
      * The model input: {@link #maxLength()} ids, begin-of-text, at most {@code maxLength - 2} tokens of the text (the
-     * rest is cut off), end-of-text, then padding with {@link #padId()}.
+     * rest is cut off, and not tokenized at all), end-of-text, then padding with {@link #padId()}.
      */
     public int[] encode(String text) {
-        int[] content = contentIds(text);
+        int[] content = contentIds(text, maxLength - 2);
         int kept = Math.min(content.length, maxLength - 2);
         int[] ids = new int[maxLength];
         Arrays.fill(ids, padId);
@@ -86,7 +86,7 @@ public final class ClipTokenizer {
 
     /** Begin-of-text, every token of the text, end-of-text: no truncation, no padding. */
     public int[] encodeUntruncated(String text) {
-        int[] content = contentIds(text);
+        int[] content = contentIds(text, Integer.MAX_VALUE);
         int[] ids = new int[content.length + 2];
         ids[0] = bosId;
         System.arraycopy(content, 0, ids, 1, content.length);
@@ -99,14 +99,22 @@ public final class ClipTokenizer {
      * {@code </w>}) and the contents of added tokens found in the text.
      */
     public List<String> tokens(String text) {
+        return tokens(text, Integer.MAX_VALUE);
+    }
+
+    /** The first tokens of the text, at least {@code limit} of them where it has as many; later words stay untouched. */
+    private List<String> tokens(String text, int limit) {
         List<String> tokens = new ArrayList<>();
         for (Segment segment : splitter.split(text)) {
+            if (tokens.size() >= limit) {
+                break;
+            }
             if (segment.added()) {
                 tokens.add(segment.text());
                 continue;
             }
             Matcher pieces = WORD_PIECES.matcher(TextNormalizer.normalize(segment.text(), lowerCase));
-            while (pieces.find()) {
+            while (tokens.size() < limit && pieces.find()) {
                 tokens.addAll(bpe.encode(pieces.group()));
             }
         }
@@ -133,8 +141,8 @@ public final class ClipTokenizer {
         return maxLength;
     }
 
-    private int[] contentIds(String text) {
-        return tokens(text).stream().mapToInt(this::tokenId).toArray();
+    private int[] contentIds(String text, int limit) {
+        return tokens(text, limit).stream().mapToInt(this::tokenId).toArray();
     }
 
     /** Added tokens first, then the vocabulary, else the unknown token, as transformers looks ids up. */

@@ -7,6 +7,9 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
 import java.util.stream.Stream;
 import java.util.stream.StreamSupport;
 import org.junit.jupiter.api.BeforeEach;
@@ -62,6 +65,27 @@ class ClipTokenizerGoldenTest {
     @MethodSource("entries")
     void secondTokenizerMatchesReference(JsonNode entry) {
         assertMatches(second, entry, "2");
+    }
+
+    @Test
+    void longPromptsAreCutAfterTheTokensTheModelReads() {
+        // encode tokenizes only as many words as fill the model input: the kept ids must be the untruncated ones
+        Random random = new Random(5);
+        String[] words = {"a", "photo", "of", "dog,", "cat!", "beach", "sunset", "<|endoftext|>", "über", "42", "!!"};
+        for (int p = 0; p < 50; p++) {
+            StringBuilder prompt = new StringBuilder();
+            for (int w = 0, n = 40 + random.nextInt(80); w < n; w++) {
+                prompt.append(words[random.nextInt(words.length)]).append(random.nextBoolean() ? " " : "");
+            }
+            for (ClipTokenizer tokenizer : List.of(first, second)) {
+                int[] all = tokenizer.encodeUntruncated(prompt.toString());
+                int[] ids = tokenizer.encode(prompt.toString());
+                int kept = Math.min(all.length - 2, 75);
+                assertArrayEquals(Arrays.copyOfRange(all, 0, kept + 1), Arrays.copyOfRange(ids, 0, kept + 1),
+                        prompt.toString());
+                assertEquals(tokenizer.eosId(), ids[kept + 1], prompt.toString());
+            }
+        }
     }
 
     private static void assertMatches(ClipTokenizer tokenizer, JsonNode entry, String suffix) {

@@ -27,11 +27,16 @@ final class GoldenFixtures {
         assumeTrue(Files.isDirectory(DIR), "skipped: no golden folder");
     }
 
+    /** The folder {@code tiny-sdxl-msd/tokenizer} or {@code tiny-sdxl-msd/tokenizer_2}. */
+    static Path tokenizerFolder(String name) {
+        return DIR.resolve("tiny-sdxl-msd").resolve(name);
+    }
+
     /** {@code tiny-sdxl-msd/tokenizer} or {@code tiny-sdxl-msd/tokenizer_2}, loaded once per test run. */
     static ClipTokenizer tokenizer(String name) {
         return TOKENIZERS.computeIfAbsent(name, folder -> {
             try {
-                return ClipTokenizer.load(DIR.resolve("tiny-sdxl-msd").resolve(folder));
+                return ClipTokenizer.load(tokenizerFolder(folder));
             } catch (IOException e) {
                 throw new UncheckedIOException(e);
             }
