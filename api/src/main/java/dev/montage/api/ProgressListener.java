@@ -23,6 +23,16 @@ public interface ProgressListener {
      */
     boolean onStep(int step, int total, Duration elapsed);
 
+    /**
+     * Whether the generation should stop now: polled at bounded intervals inside every stage (tokenizing,
+     * preprocessing, encoding, each step's network blocks, decoding; see {@link Cancellation}). Returning
+     * {@code true} ends the generation with a {@link java.util.concurrent.CancellationException} at the next poll.
+     * Called on the generating thread; must be quick.
+     */
+    default boolean cancelRequested() {
+        return false;
+    }
+
     /** Called once, before the first step, with a short description of the stage that is starting. */
     default void onStage(String stage) {
     }

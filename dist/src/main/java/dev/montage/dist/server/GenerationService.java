@@ -405,6 +405,11 @@ public final class GenerationService implements AutoCloseable {
         }
 
         @Override
+        public boolean cancelRequested() {
+            return job.cancelReason() != null;
+        }
+
+        @Override
         public boolean onStep(int step, int total, Duration elapsed) {
             long now = System.nanoTime();
             if (step == 1) {

@@ -7,6 +7,7 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.Box;
+import dev.montage.api.Cancellation;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationContext;
@@ -137,9 +138,14 @@ public final class Pipeline {
 
     /**
      * As {@link #generate(GenerationRequest, ProgressListener)}, also returning the final latents in
-     * {@code finalLatents[0]} when that array is given (for comparisons across implementations).
+     * {@code finalLatents[0]} when that array is given (for comparisons across implementations). The listener's
+     * {@link ProgressListener#cancelRequested()} and an interrupt of the calling thread are polled inside every stage.
      */
     public GenerationResult generate(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
+        return Cancellation.within(listener::cancelRequested, () -> run(request, listener, finalLatents));
+    }
+
+    private GenerationResult run(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
         long start = System.nanoTime();
         String schedulerId = request.scheduler().orElse(defaultScheduler);
         Scheduler scheduler = schedulers.get(schedulerId);
@@ -151,10 +157,10 @@ public final class Pipeline {
         GenerationContext ctx = new GenerationContext(request);
         try (NDManager gen = root.newSubManager()) {
             if (!request.controls().isEmpty()) {
-                listener.onStage("preparing control images");
+                stage(listener, "preparing control images");
             }
             List<PreparedControl> controls = prepareControls(gen, request, listener);
-            listener.onStage("encoding prompt");
+            stage(listener, "encoding prompt");
             Conditioning c = conditioning(gen, request, ctx, controls);
             NDArray latents;
             // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
@@ -166,7 +172,7 @@ public final class Pipeline {
                 latents.close();
                 latents = scaled;
                 float[] timesteps = run.timesteps();
-                listener.onStage("denoising");
+                stage(listener, "denoising");
                 for (int i = 0; i < timesteps.length; i++) {
                     ctx.setStep(i, timesteps.length);
                     latents = step(gen, unet, run, i, timesteps[i], latents, c, request, ctx);
@@ -180,7 +186,7 @@ public final class Pipeline {
             if (finalLatents != null && finalLatents.length > 0) {
                 finalLatents[0] = toLatents(latents);
             }
-            listener.onStage("decoding");
+            stage(listener, "decoding");
             List<BufferedImage> images;
             try (NDManager decode = gen.newSubManager()) {
                 images = Images.fromTensor(decoder.decode(decode, latents));
@@ -188,6 +194,11 @@ public final class Pipeline {
             Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
             return new GenerationResult(images, request, parameters(request, schedulerId), elapsed);
         }
+    }
+
+    private static void stage(ProgressListener listener, String name) {
+        Cancellation.checkpoint();
+        listener.onStage(name);
     }
 
     /**
@@ -351,6 +362,7 @@ public final class Pipeline {
 
     private NDArray step(NDManager gen, DenoisingModel unet, Scheduler.Run run, int i, float t, NDArray latents,
             Conditioning c, GenerationRequest request, GenerationContext ctx) {
+        Cancellation.checkpoint();
         try (NDManager step = gen.newSubManager()) {
             // DJL attaches results to the receiver's manager: work on an alias owned by this step
             NDArray current = Scopes.borrow(latents, step);

@@ -9,6 +9,7 @@ import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
 import ai.djl.nn.norm.LayerNorm;
+import dev.montage.api.Cancellation;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
@@ -118,6 +119,7 @@ final class ClipTextModel implements AutoCloseable {
             NDArray causal = causalBias(scope, len);
             NDArray penultimate = null;
             for (int i = 0; i < layers.size(); i++) {
+                Cancellation.checkpoint();
                 x = layers.get(i).forward(x, causal);
                 if (i == layers.size() - 2) {
                     penultimate = x;

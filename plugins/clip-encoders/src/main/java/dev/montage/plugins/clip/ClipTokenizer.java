@@ -1,5 +1,6 @@
 package dev.montage.plugins.clip;
 
+import dev.montage.api.Cancellation;
 import dev.montage.plugins.clip.AddedTokenSplitter.Segment;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -115,6 +116,7 @@ public final class ClipTokenizer {
             }
             Matcher pieces = WORD_PIECES.matcher(TextNormalizer.normalize(segment.text(), lowerCase));
             while (tokens.size() < limit && pieces.find()) {
+                Cancellation.checkpoint();
                 tokens.addAll(bpe.encode(pieces.group()));
             }
         }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
 import ai.djl.nn.norm.LayerNorm;
+import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
@@ -97,6 +98,7 @@ final class ClipVisionModel implements AutoCloseable {
             NDArray x = NDArrays.concat(new NDList(classTokens, patches), 1).add(positionEmbedding);
             x = LayerNorm.layerNorm(x, new Shape(d), preLnWeight, preLnBias, config.layerNormEps()).singletonOrThrow();
             for (ClipEncoderLayer layer : layers) {
+                Cancellation.checkpoint();
                 NDArray next = layer.forward(x, null);
                 // at CLIP-G size each layer's output is 1.7 MB per picture: keep only the latest
                 x.close();

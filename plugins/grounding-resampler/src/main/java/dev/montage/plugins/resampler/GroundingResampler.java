@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.Cancellation;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
@@ -179,6 +180,7 @@ final class GroundingResampler implements AutoCloseable {
             x = projIn.apply(x, kernels);
             stages.stage("proj_in_out", x);
             for (int i = 0; i < config.depth(); i++) {
+                Cancellation.checkpoint();
                 latents = attentions.get(i).forward(x, latents).add(latents);
                 latents = feedForwards.get(i).forward(latents).add(latents);
                 stages.stage("layer" + i + "_out", latents);

@@ -3,6 +3,7 @@ package dev.montage.plugins.unet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.Cancellation;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
@@ -206,6 +207,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
             List<NDArray> skips = new ArrayList<>();
             skips.add(h);
             for (DownBlock block : downBlocks) {
+                Cancellation.checkpoint();
                 h = block.forward(h, pass, skips);
             }
             h = midBlock.forward(h, pass);

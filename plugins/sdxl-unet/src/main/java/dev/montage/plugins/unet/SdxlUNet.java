@@ -3,6 +3,7 @@ package dev.montage.plugins.unet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.Cancellation;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
@@ -164,6 +165,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
             List<NDArray> skips = new ArrayList<>();
             skips.add(h);
             for (DownBlock block : modules.downBlocks()) {
+                Cancellation.checkpoint();
                 h = block.forward(h, pass, skips);
             }
             h = modules.midBlock().forward(h, pass);
@@ -174,6 +176,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
             Deque<NDArray> remaining = new ArrayDeque<>(skips);
             List<UpBlock> upBlocks = modules.upBlocks();
             for (int i = 0; i < upBlocks.size(); i++) {
+                Cancellation.checkpoint();
                 UpBlock block = upBlocks.get(i);
                 long[] outputSize = null;
                 boolean last = i == upBlocks.size() - 1;

@@ -2,6 +2,7 @@ package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 import java.util.ArrayList;
@@ -69,6 +70,7 @@ final class Transformer2DModel {
             }
             pass.record(name + ".proj_in", h);
             for (BasicTransformerBlock block : blocks) {
+                Cancellation.checkpoint();
                 h = block.forward(h, height, width, pass);
             }
             if (projOutLinear != null) {

@@ -3,6 +3,7 @@ package dev.montage.plugins.vae;
 import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
+import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 import java.util.ArrayList;
@@ -49,6 +50,7 @@ final class Decoder {
             h = replace(h, midBlock.forward(h));
             probe.stage("decoder.mid_block", h);
             for (int i = 0; i < upBlocks.size(); i++) {
+                Cancellation.checkpoint();
                 h = replace(h, upBlocks.get(i).forward(h));
                 probe.stage("decoder.up_blocks." + i, h);
             }

@@ -3,6 +3,7 @@ package dev.montage.plugins.vae;
 import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
+import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 import java.util.ArrayList;
@@ -46,6 +47,7 @@ final class Encoder {
         return Scopes.scoped(x, input -> {
             NDArray h = convIn.forward(input);
             for (DownEncoderBlock2D block : downBlocks) {
+                Cancellation.checkpoint();
                 h = replace(h, block.forward(h));
             }
             h = replace(h, midBlock.forward(h));
