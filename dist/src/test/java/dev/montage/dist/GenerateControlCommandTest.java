@@ -165,6 +165,16 @@ class GenerateControlCommandTest {
                 "type=canny,keypoints=" + json);
     }
 
+    @Test
+    void unknownControlTypesAndOptionsAreRefusedByName() {
+        assertControlError("controls[0].type: unknown control type 'cany'; did you mean canny? (expected a type with "
+                + "an installed preprocessor: canny, depth, pose;", "type=cany,image=" + edges + ",threshold=40");
+        assertControlError("controls[0].options: canny: unknown option 'lw'; did you mean low? (accepted options: "
+                + "low, high, l2, input, resolution, preprocess)", "type=canny,image=" + edges + ",lw=40");
+        assertControlError("controls[0].options: low: preprocess=none gives the picture to the ControlNet as it is, "
+                + "so it takes no preprocessor options", "type=canny,image=" + edges + ",preprocess=none,low=40");
+    }
+
     private static void assertControlError(String expected, String control) {
         Run run = montage("generate", "--model", model.toString(), "-p", "x", "--width", "64", "--height", "48",
                 "--steps", "1", "--device", "cpu", "-o", dir.resolve("unused").toString(), "--control", control);

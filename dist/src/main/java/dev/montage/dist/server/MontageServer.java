@@ -85,7 +85,7 @@ public final class MontageServer implements AutoCloseable {
         this.model = model;
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
         this.requests = new RequestJson(settings, model.defaults(), service.schedulerIds(),
-                service.defaultScheduler(), service.controlTypes(), uploads, new SecureRandom()::nextLong);
+                service.defaultScheduler(), service.controlNets(), uploads, new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());
         this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
         try (InputStream in = MontageServer.class.getResourceAsStream("openapi.json")) {
@@ -382,7 +382,7 @@ public final class MontageServer implements AutoCloseable {
         m.put("engine", model.engine());
         m.put("schedulers", service.schedulerIds());
         m.put("defaultScheduler", service.defaultScheduler());
-        List<String> controlTypes = service.controlTypes().stream().sorted().toList();
+        List<String> controlTypes = service.controlNets().types();
         m.put("controlTypes", controlTypes);
         m.put("controlNets", controlTypes.stream().map(this::controlNet).toList());
         m.put("weights", weights);
