@@ -66,7 +66,8 @@ class GenerateControlCommandTest {
         Path out = dir.resolve("out");
         Path controls = dir.resolve("controls");
         Run run = montage("generate", "--model", model.toString(), "-p", "a cube", "--width", "64", "--height", "48",
-                "--steps", "2", "--device", "cpu", "-o", out.toString(), "--save-control-images", controls.toString(),
+                "--steps", "2", "--seed", "0", "--device", "cpu", "-o", out.toString(), "--save-control-images",
+                controls.toString(),
                 "--controlnet-context", "full",
                 "--control", "type=canny,image=" + edges + ",scale=0.5,end=0.5,preprocess=none",
                 "--control", "type=depth,image=" + edges + ",start=0.5,model=" + model.resolve("controlnet"));
@@ -113,7 +114,8 @@ class GenerateControlCommandTest {
     private static Path generate(String name, String... controls) {
         Path out = dir.resolve(name);
         List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "-p", "a person",
-                "--width", "64", "--height", "48", "--steps", "1", "--device", "cpu", "-o", out.toString(),
+                "--width", "64", "--height", "48", "--steps", "1", "--seed", "0", "--device", "cpu", "-o",
+                out.toString(),
                 "--save-control-images", out.resolve("controls").toString()));
         for (String control : controls) {
             args.add("--control");
