@@ -24,6 +24,7 @@ import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -97,8 +98,9 @@ final class GenerateCommand implements Callable<Integer> {
             + "0.6).")
     Double scale;
 
-    @Option(names = "--seed", description = "Seed of the starting noise (default ${DEFAULT-VALUE}).")
-    long seed;
+    @Option(names = "--seed", description = "Seed of the starting noise (default: drawn at random; printed and "
+            + "stored in the PNG either way).")
+    Long seed;
 
     @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m (default: the profile's, "
             + "else euler).")
@@ -137,7 +139,8 @@ final class GenerateCommand implements Callable<Integer> {
             ConfigurationOptions.flag(pipeline, "defaults.count", count, "--count");
             // the whole configuration and the request are checked before any weight is read
             Profile profile = pipeline.resolve().profile();
-            GenerationRequest request = request(profile);
+            long noiseSeed = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
+            GenerationRequest request = request(profile, noiseSeed);
             if (profile.models().isEmpty()) {
                 pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
             }
@@ -148,12 +151,14 @@ final class GenerateCommand implements Callable<Integer> {
                     .controlNetContext(context));
             try (MontagePipeline assembled = pipeline.build()) {
                 err.println("montage: " + assembled.engine().describe());
+                err.println("montage: seed " + noiseSeed);
                 Latents[] finalLatents = new Latents[1];
                 GenerationResult result = assembled.pipeline().generate(request, listener(err), finalLatents);
                 Files.createDirectories(out);
                 for (int i = 0; i < result.images().size(); i++) {
-                    Path file = out.resolve(String.format("montage-%d-%02d.png", seed, i));
-                    PngFiles.write(file, result.images().get(i), result.parameters());
+                    // a run into the same folder with the same seed adds files instead of replacing them
+                    Path file = PngFiles.writeNew(out.resolve(String.format("montage-%d-%02d.png", noiseSeed, i)),
+                            result.images().get(i), result.parameters());
                     spec.commandLine().getOut().println(file);
                 }
                 if (saveLatents != null) {
@@ -169,8 +174,8 @@ final class GenerateCommand implements Callable<Integer> {
     /** ControlNet folders named by {@code --control model=DIR}, by control type. */
     private final Map<String, Path> controlNetFolders = new LinkedHashMap<>();
 
-    private GenerationRequest request(Profile profile) throws IOException {
-        GenerationRequest.Builder b = profile.defaults().request(prompt).seed(seed);
+    private GenerationRequest request(Profile profile, long noiseSeed) throws IOException {
+        GenerationRequest.Builder b = profile.defaults().request(prompt).seed(noiseSeed);
         subjects.forEach(s -> b.subject(SubjectSpec.parse(s)));
         for (String c : controls) {
             ControlSpec parsed = ControlSpec.parse(c);

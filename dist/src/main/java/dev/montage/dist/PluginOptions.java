@@ -3,6 +3,7 @@ package dev.montage.dist;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.registry.PluginReport;
 import java.io.PrintWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -12,7 +13,7 @@ import picocli.CommandLine.Option;
 /**
  * Where the {@code montage} commands find plugins: the classpath (built-in plugins in an IDE or when Montage is
  * embedded), the distribution's {@code plugins/} folder (the launcher passes the distribution home as
- * {@code montage.dist.home}) and any folder given with {@code --plugins}.
+ * {@code montage.dist.home}) and any folder given with {@code --plugins}, which must exist.
  */
 final class PluginOptions {
     @Option(names = "--plugins", paramLabel = "DIR",
@@ -20,8 +21,20 @@ final class PluginOptions {
                     + "(repeatable).")
     List<Path> folders = new ArrayList<>();
 
-    /** Loads every plugin; problems are in the result's reports. */
+    /**
+     * Loads every plugin; problems are in the result's reports.
+     *
+     * @throws IllegalArgumentException naming a {@code --plugins} folder that does not exist or is not a folder (the
+     *     distribution's own {@code plugins/} may be absent: then it holds none)
+     */
     InstalledPlugins load() {
+        for (Path folder : folders) {
+            if (!Files.isDirectory(folder)) {
+                throw new IllegalArgumentException("--plugins " + folder + ": " + (Files.exists(folder)
+                        ? "not a folder" : "no such folder") + "; expected a folder of plugin jars (OSGi bundles, "
+                        + "PF4J plugins)");
+            }
+        }
         InstalledPlugins.Builder builder = InstalledPlugins.builder().classpath(Montage.class.getClassLoader());
         String home = System.getProperty("montage.dist.home");
         if (home != null && !home.isBlank()) {

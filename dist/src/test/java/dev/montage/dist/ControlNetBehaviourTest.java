@@ -10,8 +10,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.Control;
+import dev.montage.api.FieldError;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
@@ -20,9 +22,9 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
-import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
+import dev.montage.api.spi.DenoisingModel;
 import dev.montage.plugins.unet.SdxlControlNet;
 import dev.montage.plugins.unet.SdxlUNetFactory;
 import dev.montage.runtime.pipeline.AssembledPipeline;
@@ -176,11 +178,36 @@ class ControlNetBehaviourTest {
     }
 
     @Test
-    void anUnknownTypeIsRefusedNamingIt() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> pipeline.generate(
-                request().control(Control.of("pose", picture(Color.WHITE), 1)).build(), ProgressListener.NONE));
-        assertTrue(e.getMessage().contains("control 0 has type 'pose'") && e.getMessage().contains("[canny, depth]"),
-                e.getMessage());
+    void anUnknownTypeOrOptionIsRefusedNamingIt() {
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> pipeline.generate(request()
+                .control(Control.of("dpeth", picture(Color.WHITE), 1))
+                .control(new Control("canny", picture(Color.WHITE), 1, 0, 1, Map.of("hihg", "9"))).build(),
+                ProgressListener.NONE));
+        assertEquals(List.of(new FieldError("controls[0].type", "no ControlNet serves 'dpeth'; did you mean depth? "
+                + "(this pipeline has canny, depth; configure controlnet.dpeth, e.g. model=DIR in the control or "
+                + "controlnets.dpeth in the profile)"), new FieldError("controls[1].options", "canny: unknown option "
+                + "'hihg'; did you mean high? (accepted options: low, high, l2, input, resolution, preprocess)")),
+                e.errors());
+    }
+
+    @Test
+    void aTypeWithoutPreprocessorTakesOnlyAReadyMadePicture() {
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
+        try (AssembledPipeline misspelt = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
+                .controlTypes(List.of("cany")).build()) {
+            InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> misspelt.pipeline()
+                    .generate(request().control(new Control("cany", picture(Color.WHITE), 1, 0, 1,
+                            Map.of("threshold", "40"))).control(new Control("cany", picture(Color.WHITE), 1, 0, 1,
+                            Map.of("preprocess", "none", "threshold", "40"))).build(), ProgressListener.NONE));
+            assertEquals(List.of(new FieldError("controls[0].type", "unknown control type 'cany'; did you mean "
+                    + "canny? (expected a type with an installed preprocessor: canny, depth, pose; preprocess=none "
+                    + "gives a ready-made control picture to the 'cany' ControlNet as it is)"),
+                    new FieldError("controls[1].options", "threshold: preprocess=none gives the picture to the "
+                    + "ControlNet as it is, so it takes no preprocessor options")), e.errors());
+            assertEquals(1, misspelt.pipeline().generate(request().steps(1).control(new Control("cany",
+                    picture(Color.WHITE), 1, 0, 1, Map.of("preprocess", "none"))).build(), ProgressListener.NONE)
+                    .images().size());
+        }
     }
 
     @Test

@@ -66,7 +66,8 @@ class GenerateControlCommandTest {
         Path out = dir.resolve("out");
         Path controls = dir.resolve("controls");
         Run run = montage("generate", "--model", model.toString(), "-p", "a cube", "--width", "64", "--height", "48",
-                "--steps", "2", "--device", "cpu", "-o", out.toString(), "--save-control-images", controls.toString(),
+                "--steps", "2", "--seed", "0", "--device", "cpu", "-o", out.toString(), "--save-control-images",
+                controls.toString(),
                 "--controlnet-context", "full",
                 "--control", "type=canny,image=" + edges + ",scale=0.5,end=0.5,preprocess=none",
                 "--control", "type=depth,image=" + edges + ",start=0.5,model=" + model.resolve("controlnet"));
@@ -113,7 +114,8 @@ class GenerateControlCommandTest {
     private static Path generate(String name, String... controls) {
         Path out = dir.resolve(name);
         List<String> args = new ArrayList<>(List.of("generate", "--model", model.toString(), "-p", "a person",
-                "--width", "64", "--height", "48", "--steps", "1", "--device", "cpu", "-o", out.toString(),
+                "--width", "64", "--height", "48", "--steps", "1", "--seed", "0", "--device", "cpu", "-o",
+                out.toString(),
                 "--save-control-images", out.resolve("controls").toString()));
         for (String control : controls) {
             args.add("--control");
@@ -163,6 +165,16 @@ class GenerateControlCommandTest {
                 "type=pose,keypoints=" + json + ",preprocess=none");
         assertControlError("control type 'canny' takes a picture, not a data file (" + json + ")",
                 "type=canny,keypoints=" + json);
+    }
+
+    @Test
+    void unknownControlTypesAndOptionsAreRefusedByName() {
+        assertControlError("controls[0].type: unknown control type 'cany'; did you mean canny? (expected a type with "
+                + "an installed preprocessor: canny, depth, pose;", "type=cany,image=" + edges + ",threshold=40");
+        assertControlError("controls[0].options: canny: unknown option 'lw'; did you mean low? (accepted options: "
+                + "low, high, l2, input, resolution, preprocess)", "type=canny,image=" + edges + ",lw=40");
+        assertControlError("controls[0].options: low: preprocess=none gives the picture to the ControlNet as it is, "
+                + "so it takes no preprocessor options", "type=canny,image=" + edges + ",preprocess=none,low=40");
     }
 
     private static void assertControlError(String expected, String control) {

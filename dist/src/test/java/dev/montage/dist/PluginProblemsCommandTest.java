@@ -52,6 +52,24 @@ class PluginProblemsCommandTest {
     }
 
     @Test
+    void aPluginsFolderThatIsNoFolderIsAnErrorNamingIt() throws IOException {
+        Path missing = plugins.resolve("missing");
+        Path file = Files.writeString(plugins.resolve("plugin.txt"), "not a folder");
+        for (Path folder : new Path[] {missing, file}) {
+            String expected = "montage: --plugins " + folder + ": " + (folder == file ? "not a folder" : "no such "
+                    + "folder") + "; expected a folder of plugin jars (OSGi bundles, PF4J plugins)";
+            CommandRun list = montage("plugins", "--plugins", folder.toString());
+            assertEquals(2, list.code(), list::toString);
+            assertTrue(list.err().contains(expected), list.err());
+            CommandRun generate = montage("generate", "--plugins", folder.toString(), "-p", "a dog", "--out",
+                    plugins.resolve("never").toString());
+            assertEquals(2, generate.code(), generate::toString);
+            assertTrue(generate.err().contains(expected), generate.err());
+        }
+        assertTrue(Files.notExists(plugins.resolve("never")), "nothing generated");
+    }
+
+    @Test
     void incompatibleApiVersion() throws IOException {
         PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class)
                 .writeJar(plugins.resolve("old.jar"));

@@ -84,8 +84,22 @@ class ServeControlsTest {
             assertEquals(400, unknown.status());
             FieldError error = unknown.errors().get(0);
             assertEquals("controls[0].type", error.field());
-            assertTrue(error.message().contains("'depth'") && error.message().contains("[canny]"), error.message());
+            assertTrue(error.message().contains("'depth'") && error.message().contains("has canny"), error.message());
+            assertEquals(new FieldError("controls[0].type", "no ControlNet serves 'cany'; did you mean canny? (this "
+                    + "pipeline has canny; configure controlnet.cany, e.g. model=DIR in the control or "
+                    + "controlnets.cany in the profile)"), refused(client, Map.of("type", "cany", "uploadId", uploadId)));
+            assertEquals(new FieldError("controls[0].options", "canny: unknown option 'lw'; did you mean low? "
+                    + "(accepted options: low, high, l2, input, resolution, preprocess)"), refused(client,
+                    Map.of("type", "canny", "uploadId", uploadId, "options", Map.of("lw", "40"))));
         }
+    }
+
+    /** The one field error of a request with this control, answered with 400 before it is queued. */
+    private static FieldError refused(MontageClient client, Map<String, Object> control) {
+        MontageClient.ApiError e = assertThrows(MontageClient.ApiError.class, () -> client.submit(request(control)));
+        assertEquals(400, e.status());
+        assertEquals(1, e.errors().size(), e.errors().toString());
+        return e.errors().get(0);
     }
 
     private static Map<String, Object> request(Map<String, Object> control) {

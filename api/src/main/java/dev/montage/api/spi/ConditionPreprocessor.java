@@ -10,6 +10,17 @@ public interface ConditionPreprocessor {
     String type();
 
     /**
+     * Checks a control's options before a generation starts, so that a request with an unknown or malformed option
+     * is refused when it is made rather than once the models are at work. The default accepts every option, leaving
+     * the check to {@link #preprocess} and {@link #preprocessData}.
+     *
+     * @param options plugin-specific options from the request
+     * @throws IllegalArgumentException naming an unknown or malformed option
+     */
+    default void checkOptions(Map<String, String> options) {
+    }
+
+    /**
      * @param input   the user's picture
      * @param options plugin-specific options from the request
      * @param width   output width in pixels

@@ -30,7 +30,8 @@ public final class PreprocessorOptions {
      * @param type     the preprocessor's control type, named in errors
      * @param options  the options as given
      * @param accepted the option keys the preprocessor knows (besides {@value #PREPROCESS})
-     * @throws IllegalArgumentException naming the first unknown option and every accepted one
+     * @throws IllegalArgumentException naming the first unknown option, the accepted one it is likely a typo of and
+     *     every accepted one
      */
     public static PreprocessorOptions of(String type, Map<String, String> options, Collection<String> accepted) {
         Map<String, String> given = Map.copyOf(options == null ? Map.of() : options);
@@ -38,8 +39,8 @@ public final class PreprocessorOptions {
         known.add(PREPROCESS);
         for (String key : given.keySet().stream().sorted().toList()) {
             if (!known.contains(key)) {
-                throw new IllegalArgumentException(type + ": unknown option '" + key + "'; accepted options: "
-                        + String.join(", ", known));
+                throw new IllegalArgumentException(type + ": unknown option '" + key + "'"
+                        + Suggestions.didYouMean(key, known) + " (accepted options: " + String.join(", ", known) + ")");
             }
         }
         return new PreprocessorOptions(type, given);

@@ -15,7 +15,7 @@ class PreprocessorOptionsTest {
     void unknownOptionNamesItAndEveryAcceptedOne() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> PreprocessorOptions.of("canny", Map.of("lo", "1"), List.of("low", "high")));
-        assertEquals("canny: unknown option 'lo'; accepted options: low, high, preprocess", e.getMessage());
+        assertEquals("canny: unknown option 'lo'; did you mean low? (accepted options: low, high, preprocess)", e.getMessage());
     }
 
     @Test

@@ -32,18 +32,29 @@ final class CannyPreprocessor implements ConditionPreprocessor {
         return TYPE;
     }
 
+    /** The options of one call, every one read and checked. */
+    private record Settings(double low, double high, boolean l2, boolean gray, boolean atOutput, boolean passThrough) {
+        static Settings of(Map<String, String> options) {
+            PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
+            return new Settings(o.number("low", 100, 0, MAX_THRESHOLD), o.number("high", 200, 0, MAX_THRESHOLD),
+                    o.flag("l2", false), o.choice("input", "rgb", "rgb", "gray").equals("gray"),
+                    o.choice("resolution", "output", "output", "input").equals("output"), o.passThrough());
+        }
+    }
+
+    @Override
+    public void checkOptions(Map<String, String> options) {
+        Settings.of(options);
+    }
+
     @Override
     public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
-        PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
-        double low = o.number("low", 100, 0, MAX_THRESHOLD);
-        double high = o.number("high", 200, 0, MAX_THRESHOLD);
-        boolean l2 = o.flag("l2", false);
-        boolean gray = o.choice("input", "rgb", "rgb", "gray").equals("gray");
-        boolean atOutput = o.choice("resolution", "output", "output", "input").equals("output");
+        Settings s = Settings.of(options);
         RgbImage picture = RgbImage.of(input, null);
-        if (!o.passThrough()) {
-            RgbImage source = atOutput ? PilResampler.resize(picture, width, height, ResampleFilter.BICUBIC) : picture;
-            picture = edges(source, low, high, l2, gray);
+        if (!s.passThrough()) {
+            RgbImage source = s.atOutput() ? PilResampler.resize(picture, width, height, ResampleFilter.BICUBIC)
+                    : picture;
+            picture = edges(source, s.low(), s.high(), s.l2(), s.gray());
         }
         return PilResampler.resize(picture, width, height, ResampleFilter.LANCZOS).toBufferedImage();
     }

@@ -98,10 +98,12 @@ class CannyPreprocessorTest {
     @Test
     void malformedOptionsAreNamedWithWhatIsAccepted() {
         BufferedImage in = picture(8, 8);
-        assertEquals("canny: unknown option 'threshold'; accepted options: low, high, l2, input, resolution, "
-                + "preprocess", message(() -> canny.preprocess(in, Map.of("threshold", "3"), 8, 8)));
+        assertEquals("canny: unknown option 'threshold' (accepted options: low, high, l2, input, resolution, "
+                + "preprocess)", message(() -> canny.preprocess(in, Map.of("threshold", "3"), 8, 8)));
         assertEquals("canny: option 'low' must be a number in 0..65535, got 'abc'",
                 message(() -> canny.preprocess(in, Map.of("low", "abc"), 8, 8)));
+        assertEquals("canny: option 'low' must be a number in 0..65535, got 'abc'",
+                message(() -> canny.checkOptions(Map.of("low", "abc"))), "checked alike before a generation");
         assertEquals("canny: option 'high' must be a number in 0..65535, got '-1'",
                 message(() -> canny.preprocess(in, Map.of("high", "-1"), 8, 8)));
         assertEquals("canny: option 'input' must be one of rgb, gray, got 'hsv'",

@@ -54,6 +54,13 @@ final class DepthPreprocessor implements ConditionPreprocessor {
     }
 
     @Override
+    public void checkOptions(Map<String, String> options) {
+        PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
+        o.flag("invert", false);
+        o.string("estimator").ifPresent(id -> estimatorFactory(o, id));
+    }
+
+    @Override
     public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
         PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
         boolean invert = o.flag("invert", false);
@@ -69,12 +76,17 @@ final class DepthPreprocessor implements ConditionPreprocessor {
     }
 
     private DepthEstimator estimator(PreprocessorOptions o, String id) {
+        DepthEstimatorFactory factory = estimatorFactory(o, id);
+        return estimators.computeIfAbsent(id, k -> factory.create(context));
+    }
+
+    private DepthEstimatorFactory estimatorFactory(PreprocessorOptions o, String id) {
         DepthEstimatorFactory factory = factories.get(id);
         if (factory == null) {
             throw o.invalid("estimator", factories.isEmpty() ? "the id of an installed depth estimator (none is "
                     + "installed)" : "one of " + String.join(", ", factories.keySet()), id);
         }
-        return estimators.computeIfAbsent(id, k -> factory.create(context));
+        return factory;
     }
 
     /** The depth values of a depth-map picture, at their full precision. */

@@ -129,10 +129,12 @@ class DepthPreprocessorTest {
     @Test
     void malformedOptionsAreNamedWithWhatIsAccepted() {
         BufferedImage map = new BufferedImage(2, 2, BufferedImage.TYPE_BYTE_GRAY);
-        assertEquals("depth: unknown option 'near'; accepted options: invert, estimator, preprocess",
+        assertEquals("depth: unknown option 'near' (accepted options: invert, estimator, preprocess)",
                 message(() -> depth.preprocess(map, Map.of("near", "bright"), 2, 2)));
         assertEquals("depth: option 'invert' must be one of true, false, got 'yes'",
                 message(() -> depth.preprocess(map, Map.of("invert", "yes"), 2, 2)));
+        assertEquals("depth: option 'invert' must be one of true, false, got 'yes'",
+                message(() -> depth.checkOptions(Map.of("invert", "yes"))), "checked alike before a generation");
         assertEquals("depth: option 'estimator' must be the id of an installed depth estimator (none is "
                 + "installed), got 'midas'", message(() -> depth.preprocess(map, Map.of("estimator", "midas"), 2, 2)));
         assertEquals("depth: option 'estimator' must be one of test-gradient, got 'midas'",

@@ -32,11 +32,14 @@ final class PosePreprocessor implements ConditionPreprocessor {
     }
 
     @Override
+    public void checkOptions(Map<String, String> options) {
+        sizes(options, (int) STANDARD_RESOLUTION, (int) STANDARD_RESOLUTION);
+    }
+
+    @Override
     public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
-        PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
-        // read every option, so that a malformed one is reported even though a picture does not use it
-        size(o, "stick_width", width, height);
-        size(o, "joint_radius", width, height);
+        // every option is read, so that a malformed one is reported even though a picture does not use it
+        sizes(options, width, height);
         return PilResampler.resize(RgbImage.of(input, null), width, height, ResampleFilter.LANCZOS)
                 .toBufferedImage();
     }
@@ -44,15 +47,23 @@ final class PosePreprocessor implements ConditionPreprocessor {
     @Override
     public BufferedImage preprocessData(byte[] data, String source, Map<String, String> options, int width,
             int height) {
-        PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
-        int stickWidth = size(o, "stick_width", width, height);
-        int jointRadius = size(o, "joint_radius", width, height);
-        if (o.passThrough()) {
+        Sizes sizes = sizes(options, width, height);
+        if (sizes.passThrough()) {
             throw new IllegalArgumentException(TYPE + ": preprocess=none passes a rendered pose picture through; "
                     + source + " holds keypoints, not a picture");
         }
-        return SkeletonRenderer.render(OpenPoseFile.parse(data, source), width, height, stickWidth, jointRadius)
-                .toBufferedImage();
+        return SkeletonRenderer.render(OpenPoseFile.parse(data, source), width, height, sizes.stickWidth(),
+                sizes.jointRadius()).toBufferedImage();
+    }
+
+    /** The skeleton's sizes at the output size, and whether the options turn the preprocessor off. */
+    private record Sizes(int stickWidth, int jointRadius, boolean passThrough) {
+    }
+
+    private static Sizes sizes(Map<String, String> options, int width, int height) {
+        PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
+        return new Sizes(size(o, "stick_width", width, height), size(o, "joint_radius", width, height),
+                o.passThrough());
     }
 
     /** A size option: a number of pixels, or {@code auto} to scale the standard 4 pixels with the resolution. */

@@ -149,10 +149,12 @@ class PosePreprocessorTest {
     @Test
     void malformedOptionsAreNamedWithWhatIsAccepted() {
         byte[] data = json(CANVAS_256, figure());
-        assertEquals("pose: unknown option 'thickness'; accepted options: stick_width, joint_radius, preprocess",
+        assertEquals("pose: unknown option 'thickness' (accepted options: stick_width, joint_radius, preprocess)",
                 message(() -> render(data, Map.of("thickness", "2"), 8, 8)));
         assertEquals("pose: option 'stick_width' must be an integer in 1..1000 or auto, got '0'",
                 message(() -> render(data, Map.of("stick_width", "0"), 8, 8)));
+        assertEquals("pose: option 'stick_width' must be an integer in 1..1000 or auto, got '0'",
+                message(() -> pose.checkOptions(Map.of("stick_width", "0"))), "checked alike before a generation");
         assertEquals("pose: option 'joint_radius' must be an integer in 1..1000 or auto, got 'big'",
                 message(() -> pose.preprocess(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB),
                         Map.of("joint_radius", "big"), 8, 8)));

@@ -6,6 +6,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
+import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.Pipeline;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -13,7 +14,6 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -86,7 +86,7 @@ public final class GenerationService implements AutoCloseable {
     private final Generator generator;
     private final List<String> schedulers;
     private final String defaultScheduler;
-    private final Set<String> controlTypes;
+    private final ControlNets controlNets;
     private final ResultStore results;
     private final ServerMetrics metrics = new ServerMetrics();
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
@@ -107,16 +107,16 @@ public final class GenerationService implements AutoCloseable {
      */
     public GenerationService(ServerSettings settings, Pipeline pipeline) throws IOException {
         this(settings, pipeline::generate, pipeline.schedulerIds(), pipeline.defaultSchedulerId(),
-                pipeline.controlTypes());
+                pipeline.controlNets());
     }
 
     GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
-            Collection<String> controlTypes) throws IOException {
+            ControlNets controlNets) throws IOException {
         this.settings = settings;
         this.generator = generator;
         this.schedulers = List.copyOf(schedulers);
         this.defaultScheduler = defaultScheduler;
-        this.controlTypes = Set.copyOf(controlTypes);
+        this.controlNets = controlNets;
         this.results = new ResultStore(settings.outputDir());
         results.load().forEach(job -> jobs.put(job.id(), job));
     }
@@ -156,7 +156,9 @@ public final class GenerationService implements AutoCloseable {
         BufferedImage picture = new BufferedImage(WARM_UP_SIZE, WARM_UP_SIZE, BufferedImage.TYPE_INT_RGB);
         GenerationRequest.Builder b = GenerationRequest.builder("a picture").size(WARM_UP_SIZE, WARM_UP_SIZE)
                 .steps(1).scheduler(defaultScheduler).subject(Subject.of(picture, "warm-up", "picture", Box.FULL));
-        controlTypes.stream().sorted().forEach(type -> b.control(Control.of(type, picture, 1.0)));
+        // the ControlNets are what is warmed up: preprocess=none also serves the types without a preprocessor
+        controlNets.types().forEach(type -> b.control(new Control(type, picture, 1.0, 0, 1,
+                Map.of(Control.PREPROCESS_OPTION, "none"))));
         return b.build();
     }
 
@@ -196,9 +198,9 @@ public final class GenerationService implements AutoCloseable {
         return defaultScheduler;
     }
 
-    /** Control types the pipeline has a ControlNet for. */
-    Set<String> controlTypes() {
-        return controlTypes;
+    /** The pipeline's ControlNets, which check the controls of requests. */
+    ControlNets controlNets() {
+        return controlNets;
     }
 
     ResultStore results() {

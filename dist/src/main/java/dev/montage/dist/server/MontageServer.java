@@ -3,7 +3,9 @@ package dev.montage.dist.server;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
+import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -77,6 +79,28 @@ public final class MontageServer implements AutoCloseable {
     private final List<Route> routes = new CopyOnWriteArrayList<>();
     private final Javalin app;
 
+    /** Request fields whose default the served model's profile decides. */
+    private static final List<String> DEFAULTED = List.of("negativePrompt", "width", "height", "steps", "guidance",
+            "scale", "count", "scheduler");
+
+    /** The OpenAPI document, stating the defaults this server applies to the fields a request leaves out. */
+    private static byte[] openApi(GenerationRequest defaults, String scheduler) throws IOException {
+        JsonNode doc;
+        try (InputStream in = MontageServer.class.getResourceAsStream("openapi.json")) {
+            if (in == null) {
+                throw new IllegalStateException("the distribution lacks its resource openapi.json");
+            }
+            doc = JSON.readTree(in);
+        }
+        Map<String, Object> values = new LinkedHashMap<>(RequestJson.describe(defaults));
+        values.put("scheduler", scheduler);
+        JsonNode fields = doc.at("/components/schemas/GenerationRequest/properties");
+        for (String field : DEFAULTED) {
+            ((ObjectNode) fields.get(field)).set("default", JSON.valueToTree(values.get(field)));
+        }
+        return JSON.writeValueAsBytes(doc);
+    }
+
     private MontageServer(ServerSettings settings, GenerationService service, ComponentRegistry registry,
             ServedModel model) throws IOException {
         this.settings = settings;
@@ -85,15 +109,10 @@ public final class MontageServer implements AutoCloseable {
         this.model = model;
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
         this.requests = new RequestJson(settings, model.defaults(), service.schedulerIds(),
-                service.defaultScheduler(), service.controlTypes(), uploads, new SecureRandom()::nextLong);
+                service.defaultScheduler(), service.controlNets(), uploads, new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());
         this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
-        try (InputStream in = MontageServer.class.getResourceAsStream("openapi.json")) {
-            if (in == null) {
-                throw new IllegalStateException("the distribution lacks its resource openapi.json");
-            }
-            this.openApi = in.readAllBytes();
-        }
+        this.openApi = openApi(model.defaults(), service.defaultScheduler());
         this.app = Javalin.create(config -> {
             config.showJavalinBanner = false;
             config.startupWatcherEnabled = false;
@@ -382,7 +401,7 @@ public final class MontageServer implements AutoCloseable {
         m.put("engine", model.engine());
         m.put("schedulers", service.schedulerIds());
         m.put("defaultScheduler", service.defaultScheduler());
-        List<String> controlTypes = service.controlTypes().stream().sorted().toList();
+        List<String> controlTypes = service.controlNets().types();
         m.put("controlTypes", controlTypes);
         m.put("controlNets", controlTypes.stream().map(this::controlNet).toList());
         m.put("weights", weights);

@@ -8,6 +8,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
+import dev.montage.runtime.pipeline.ControlNets;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -33,7 +34,7 @@ import java.util.regex.Pattern;
  *
  * <p>The request's own rules (sizes multiple of 8, guidance &ge; 1, ...) stay in {@link GenerationRequest},
  * {@link Box}, {@link AutoLayout} and {@link Control}; this class adds the JSON types, the server's bounds, the
- * pictures and the ids this server knows (schedulers, uploads, control types).
+ * pictures and the ids this server knows (schedulers, uploads), and its ControlNets check the controls.
  */
 final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
@@ -64,7 +65,7 @@ final class RequestJson {
     private final GenerationRequest defaults;
     private final List<String> schedulers;
     private final String defaultScheduler;
-    private final Set<String> controlTypes;
+    private final ControlNets controlNets;
     private final UploadStore uploads;
     private final LongSupplier seeds;
 
@@ -73,12 +74,12 @@ final class RequestJson {
      * @param seeds    where seeds of requests without one come from
      */
     RequestJson(ServerSettings limits, GenerationRequest defaults, List<String> schedulers, String defaultScheduler,
-            Set<String> controlTypes, UploadStore uploads, LongSupplier seeds) {
+            ControlNets controlNets, UploadStore uploads, LongSupplier seeds) {
         this.limits = limits;
         this.defaults = defaults;
         this.schedulers = List.copyOf(schedulers);
         this.defaultScheduler = defaultScheduler;
-        this.controlTypes = Set.copyOf(controlTypes);
+        this.controlNets = controlNets;
         this.uploads = uploads;
         this.seeds = seeds;
     }
@@ -213,9 +214,6 @@ final class RequestJson {
         String type = f.text(node, "type", path);
         if (type == null) {
             f.add(path + ".type", "is required, e.g. canny, depth or pose");
-        } else if (!controlTypes.contains(type)) {
-            f.add(path + ".type", "no installed ControlNet plugin serves '" + type + "'; available: "
-                    + new TreeSet<>(controlTypes));
         }
         byte[] keypoints = null;
         Picture picture = null;
@@ -243,8 +241,9 @@ final class RequestJson {
         if ((picture == null && keypoints == null) || !f.clean(path)) {
             return null;
         }
+        Control control;
         try {
-            return keypoints != null
+            control = keypoints != null
                     ? Control.ofData(type, keypoints, path + ".keypoints", scale, start, end, options)
                     : new Control(type, picture.image(), scale, start, end, options);
         } catch (IllegalArgumentException e) {
@@ -252,6 +251,9 @@ final class RequestJson {
             f.add(m.find() ? path + "." + m.group(1) : path, e.getMessage());
             return null;
         }
+        Optional<FieldError> problem = controlNets.problem(control, path);
+        problem.ifPresent(e -> f.add(e.field(), e.message()));
+        return problem.isEmpty() ? control : null;
     }
 
     /**

@@ -3,6 +3,7 @@ package dev.montage.dist.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.montage.api.GenerationResult;
+import dev.montage.runtime.output.AtomicFiles;
 import dev.montage.runtime.output.PngFiles;
 import java.io.IOException;
 import java.nio.file.Files;

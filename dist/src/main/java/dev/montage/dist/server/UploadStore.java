@@ -1,5 +1,6 @@
 package dev.montage.dist.server;
 
+import dev.montage.runtime.output.AtomicFiles;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

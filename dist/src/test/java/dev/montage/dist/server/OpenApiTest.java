@@ -5,9 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.montage.api.GenerationRequest;
 import dev.montage.dist.TinyModel;
+import io.swagger.v3.parser.OpenAPIV3Parser;
+import io.swagger.v3.parser.core.models.ParseOptions;
+import io.swagger.v3.parser.core.models.SwaggerParseResult;
 import dev.montage.runtime.pipeline.ModelPaths;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
@@ -54,6 +59,35 @@ class OpenApiTest {
             Set<String> routes = new TreeSet<>();
             server.routes().forEach(r -> routes.add(r.method() + " " + r.path()));
             assertEquals(routes, documented);
+        }
+    }
+
+    @Test
+    void theServedDocumentIsValidOpenApi303WithTheServedDefaults() throws Exception {
+        ServerSettings settings = TestServer.settings(out).build();
+        GenerationRequest defaults = GenerationRequest.builder("").size(256, 192).steps(20).guidanceScale(5).imageScale(0.5)
+                .numImages(2).negativePrompt("blurry").build();
+        try (MontageServer server = MontageServer.start(settings, TestServer.plainService(settings),
+                TinyModel.registry(), new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine",
+                        defaults))) {
+            String served = new String(Http.get(server, "/openapi.json").body(), StandardCharsets.UTF_8);
+            ParseOptions options = new ParseOptions();
+            options.setResolve(true);
+            SwaggerParseResult parsed = new OpenAPIV3Parser().readContents(served, null, options);
+            assertEquals(List.of(), parsed.getMessages(), "the validator's findings");
+            assertEquals("3.0.3", parsed.getOpenAPI().getOpenapi());
+            // swagger-parser reads a numeric bound (OpenAPI 3.1's form) without a finding; 3.0 takes booleans only
+            List<String> bounds = new ArrayList<>();
+            collectExclusiveBounds(Http.JSON.readTree(served), "", bounds);
+            assertEquals(List.of(), bounds.stream().filter(b -> !b.endsWith("=true") && !b.endsWith("=false"))
+                    .toList(), "exclusiveMinimum and exclusiveMaximum are booleans in OpenAPI 3.0");
+
+            JsonNode fields = Http.JSON.readTree(served).at("/components/schemas/GenerationRequest/properties");
+            Map<String, Object> expected = Map.of("width", 256, "height", 192, "steps", 20, "guidance", 5.0,
+                    "scale", 0.5, "count", 2, "negativePrompt", "blurry", "scheduler",
+                    TinyModel.pipeline().defaultSchedulerId());
+            expected.forEach((field, value) -> assertEquals(Http.JSON.valueToTree(value), fields.get(field)
+                    .get("default"), field));
         }
     }
 
@@ -107,6 +141,15 @@ class OpenApiTest {
             Set<String> documented = new TreeSet<>();
             schemas.get(schema).get("properties").fieldNames().forEachRemaining(documented::add);
             assertEquals(new TreeSet<>(fields), documented, schema);
+        });
+    }
+
+    private static void collectExclusiveBounds(JsonNode node, String path, List<String> bounds) {
+        node.fields().forEachRemaining(e -> {
+            if (e.getKey().startsWith("exclusiveM")) {
+                bounds.add(path + "/" + e.getKey() + "=" + e.getValue());
+            }
+            collectExclusiveBounds(e.getValue(), path + "/" + e.getKey(), bounds);
         });
     }
 

@@ -4,13 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.Mockito.mock;
 
 import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.ControlData;
+import dev.montage.api.ControlNetContext;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Conditioner;
+import dev.montage.runtime.pipeline.ControlNets;
 import java.awt.Color;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -34,8 +39,12 @@ class RequestJsonTest {
     void setUp() throws Exception {
         uploads = new UploadStore(dir, 512 * 512);
         ServerSettings limits = ServerSettings.builder().outputDir(dir).maxImageBytes(20_000).build();
+        Map<String, Conditioner> networks = Map.of("canny", mock(Conditioner.class), "pose", mock(Conditioner.class));
+        Map<String, ConditionPreprocessor> preprocessors = Map.of("canny", mock(ConditionPreprocessor.class), "pose",
+                mock(ConditionPreprocessor.class));
         json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
-                Set.of("canny", "pose"), uploads, () -> -5);
+                new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
+                uploads, () -> -5);
     }
 
     private RequestJson.Parsed parse(String body) throws Exception {

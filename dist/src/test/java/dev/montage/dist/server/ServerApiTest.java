@@ -123,6 +123,10 @@ class ServerApiTest {
             assertEquals("5", embedded.get("seed"));
             assertEquals(id, embedded.get("generation_id"));
             assertEquals(List.of(id + "-0.png", id + ".json"), files(id));
+            var mode = Files.getPosixFilePermissions(Files.createFile(out.resolve("mode-reference")));
+            for (String file : files(id)) {
+                assertEquals(mode, Files.getPosixFilePermissions(out.resolve(file)), file + " has the umask's mode");
+            }
             assertEquals(404, Http.get(s.server, "/v1/generations/" + id + "/images/1.png").statusCode());
 
             // a late subscriber gets the story so far: the lifecycle and the last progress

@@ -1,6 +1,7 @@
 package dev.montage.runtime.config;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.montage.api.spi.Suggestions;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.Iterator;

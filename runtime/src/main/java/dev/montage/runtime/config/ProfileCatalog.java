@@ -1,5 +1,6 @@
 package dev.montage.runtime.config;
 
+import dev.montage.api.spi.Suggestions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

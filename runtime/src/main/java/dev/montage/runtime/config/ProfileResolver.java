@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.io.IOException;
 import java.io.InputStream;

@@ -3,6 +3,7 @@ package dev.montage.runtime.config;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;

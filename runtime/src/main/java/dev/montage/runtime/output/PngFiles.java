@@ -4,10 +4,8 @@ import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import javax.imageio.IIOImage;
@@ -71,23 +69,24 @@ public final class PngFiles {
 
     /**
      * Writes the PNG through a temporary file in the same folder and renames it into place, so readers never
-     * see a partial file.
+     * see a partial file; a file of that name is replaced.
      */
     public static void write(Path file, BufferedImage image, Map<String, String> parameters) throws IOException {
         byte[] bytes = encode(image, parameters);
-        Path dir = file.toAbsolutePath().getParent();
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "." + file.getFileName(), ".tmp");
-        try {
-            Files.write(tmp, bytes);
-            try {
-                Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, file, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        AtomicFiles.write(file, bytes);
+    }
+
+    /**
+     * Writes the PNG as {@link #write} does, but never over an existing file: when one has the name, under the
+     * first free one of {@code NAME-1.png}, {@code NAME-2.png}, ...
+     *
+     * @return the file written
+     */
+    public static Path writeNew(Path file, BufferedImage image, Map<String, String> parameters) throws IOException {
+        byte[] bytes = encode(image, parameters);
+        Files.createDirectories(file.toAbsolutePath().getParent());
+        return AtomicFiles.writeNew(file, bytes);
     }
 
     /** The text chunks of a PNG (tEXt, zTXt and iTXt), in file order. */

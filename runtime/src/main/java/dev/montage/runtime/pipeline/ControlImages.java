@@ -22,25 +22,21 @@ final class ControlImages {
     }
 
     /**
-     * The conditioning picture of a control: its preprocessor's output when the type has one and the control does
-     * not say {@code preprocess=none}, else its own picture; in RGB at the output size. A control given as a data file
-     * (such as OpenPose keypoints) always goes through its preprocessor, which renders the picture.
+     * The conditioning picture of a control: its preprocessor's output unless the control says
+     * {@code preprocess=none}, else its own picture; in RGB at the output size. A control given as a data file (such
+     * as OpenPose keypoints) always goes through its preprocessor, which renders the picture.
      *
-     * @param preprocessor the type's preprocessor, or null
+     * @param preprocessor the type's preprocessor; null only for a control that says {@code preprocess=none}
+     *                     ({@link ControlNets#check} refuses the others)
      * @throws IllegalArgumentException naming the control when its preprocessor refuses it, or when it is given as
-     *     a data file but has no preprocessor to run
+     *     a data file with {@code preprocess=none}
      */
     static RgbImage conditioningImage(int index, Control control, ConditionPreprocessor preprocessor, int width,
             int height) {
         String name = "control " + index + " ('" + control.type() + "')";
         BufferedImage picture = control.image();
         ControlData data = control.data();
-        if (data != null && (preprocessor == null || !control.preprocess())) {
-            throw new IllegalArgumentException(name + ": given as a data file (" + data.source() + "), "
-                    + (preprocessor == null ? "but no '" + control.type() + "' preprocessor is installed to render it"
-                            : "which needs its preprocessor: preprocess=none takes a picture only"));
-        }
-        if (preprocessor != null && control.preprocess()) {
+        if (control.preprocess()) {
             try {
                 picture = data == null
                         ? preprocessor.preprocess(picture, control.preprocessorOptions(), width, height)
@@ -52,6 +48,9 @@ final class ControlImages {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
             }
+        } else if (data != null) {
+            throw new IllegalArgumentException(name + ": given as a data file (" + data.source() + "), which needs "
+                    + "its preprocessor: preprocess=none takes a picture only");
         }
         return PilResampler.resize(RgbImage.of(picture, null), width, height, ResampleFilter.LANCZOS);
     }

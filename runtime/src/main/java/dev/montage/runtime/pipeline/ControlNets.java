@@ -2,31 +2,44 @@ package dev.montage.runtime.pipeline;
 
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
+import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
+import dev.montage.api.spi.Suggestions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 
 /**
  * The ControlNets a pipeline can run: one {@link Conditioner} per control type, the preprocessors of the types that
  * have one, and the cross-attention context a control gets when it does not choose one itself.
  *
+ * <p>A control runs its type's preprocessor unless it says {@code preprocess=none}; a type without an installed
+ * preprocessor (a misspelt type, or one whose plugin did not load) is refused then rather than giving its ControlNet
+ * the raw picture and dropping its options.
+ *
  * @param conditioners   control type to network
- * @param preprocessors  control type to preprocessor (a type without one takes its picture as it is)
+ * @param preprocessors  control type to preprocessor, for the types served that have one
+ * @param installedTypes the control types of every installed preprocessor, served or not (what a misspelt type is
+ *                       likely a typo of)
  * @param defaultContext the context of controls without a {@value Control#CONTEXT_OPTION} option
  */
 public record ControlNets(Map<String, Conditioner> conditioners, Map<String, ConditionPreprocessor> preprocessors,
-        ControlNetContext defaultContext) {
+        Set<String> installedTypes, ControlNetContext defaultContext) {
 
     /** No ControlNets: requests with controls are refused. */
-    public static final ControlNets NONE = new ControlNets(Map.of(), Map.of(), ControlNetContext.TEXT_ONLY);
+    public static final ControlNets NONE = new ControlNets(Map.of(), Map.of(), Set.of(), ControlNetContext.TEXT_ONLY);
 
     public ControlNets {
         conditioners = Map.copyOf(conditioners);
         preprocessors = Map.copyOf(preprocessors);
+        installedTypes = Set.copyOf(installedTypes);
         Objects.requireNonNull(defaultContext, "defaultContext");
     }
 
@@ -38,20 +51,55 @@ public record ControlNets(Map<String, Conditioner> conditioners, Map<String, Con
     }
 
     /**
-     * Checks that every control of a request has a ControlNet.
+     * Checks every control of a request before any of its work is done.
      *
-     * @throws IllegalArgumentException naming the first control whose type has none, and the types there are
+     * @throws InvalidRequestException naming each control ({@code controls[i].type}, {@code controls[i].options})
+     *     whose type has no ControlNet, or no preprocessor while it is to be preprocessed, or whose options its
+     *     preprocessor refuses or {@code preprocess=none} would ignore
      */
     void check(GenerationRequest request) {
+        List<FieldError> problems = new ArrayList<>();
         List<Control> controls = request.controls();
         for (int i = 0; i < controls.size(); i++) {
-            String type = controls.get(i).type();
-            if (!conditioners.containsKey(type)) {
-                throw new IllegalArgumentException("control " + i + " has type '" + type + "', for which this "
-                        + "pipeline has no ControlNet; " + (conditioners.isEmpty() ? "it has none configured"
-                        : "it has " + types()) + " (configure controlnet." + type + ", e.g. model=DIR in the "
-                        + "control or controlnets." + type + " in the profile)");
-            }
+            problem(controls.get(i), "controls[" + i + "]").ifPresent(problems::add);
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidRequestException(problems);
+        }
+    }
+
+    /**
+     * What is wrong with one control, as {@link #check} reports it.
+     *
+     * @param path the control's field path in messages, e.g. {@code controls[0]}
+     */
+    public Optional<FieldError> problem(Control control, String path) {
+        String type = control.type();
+        if (!conditioners.containsKey(type)) {
+            return Optional.of(new FieldError(path + ".type", "no ControlNet serves '" + type + "'"
+                    + Suggestions.didYouMean(type, types()) + " (this pipeline has " + (conditioners.isEmpty()
+                    ? "none configured" : String.join(", ", types())) + "; configure controlnet." + type
+                    + ", e.g. model=DIR in the control or controlnets." + type + " in the profile)"));
+        }
+        ConditionPreprocessor preprocessor = preprocessors.get(type);
+        if (!control.preprocess()) {
+            Set<String> ignored = new TreeSet<>(control.preprocessorOptions().keySet());
+            return ignored.isEmpty() ? Optional.empty() : Optional.of(new FieldError(path + ".options",
+                    String.join(", ", ignored) + ": preprocess=none gives the picture to the ControlNet as it is, "
+                    + "so it takes no preprocessor options"));
+        }
+        if (preprocessor == null) {
+            List<String> known = installedTypes.stream().sorted().toList();
+            return Optional.of(new FieldError(path + ".type", "unknown control type '" + type + "'"
+                    + Suggestions.didYouMean(type, known) + " (expected a type with an installed preprocessor: "
+                    + (known.isEmpty() ? "none is installed" : String.join(", ", known)) + "; preprocess=none gives "
+                    + "a ready-made control picture to the '" + type + "' ControlNet as it is)"));
+        }
+        try {
+            preprocessor.checkOptions(control.preprocessorOptions());
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.of(new FieldError(path + ".options", e.getMessage()));
         }
     }
 

@@ -116,6 +116,11 @@ public final class Pipeline {
         return schedulers.ids();
     }
 
+    /** The ControlNets and condition preprocessors it runs, which check a request's controls. */
+    public ControlNets controlNets() {
+        return controlNets;
+    }
+
     /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */
     public List<String> controlTypes() {
         return controlNets.types();

@@ -373,7 +373,9 @@ public final class PipelineBuilder {
                 preprocessorsByType.put(type, preprocessor);
             }
         }
-        return new ControlNets(networks, preprocessorsByType, controlNetContext);
+        Set<String> installed = new TreeSet<>(registeredPreprocessors);
+        installed.addAll(preprocessors.keySet());
+        return new ControlNets(networks, preprocessorsByType, installed, controlNetContext);
     }
 
     private static String checkType(String type) {

@@ -1,16 +1,19 @@
-package dev.montage.runtime.config;
+package dev.montage.api.spi;
 
 import java.util.Collection;
 import java.util.Locale;
 import java.util.Optional;
 
-/** "Did you mean": the closest known name to a misspelt one. */
-final class Suggestions {
+/**
+ * "Did you mean": the closest known name to a misspelt one, so that the host and plugins phrase lookups of names
+ * (keys, ids, options, types) alike.
+ */
+public final class Suggestions {
     private Suggestions() {
     }
 
     /** The candidate nearest to {@code given} by edit distance, if it is near enough to be a likely typo. */
-    static Optional<String> closest(String given, Collection<String> candidates) {
+    public static Optional<String> closest(String given, Collection<String> candidates) {
         String best = null;
         int bestDistance = Integer.MAX_VALUE;
         for (String c : candidates) {
@@ -25,12 +28,12 @@ final class Suggestions {
     }
 
     /** " did you mean X?" or nothing. */
-    static String didYouMean(String given, Collection<String> candidates) {
+    public static String didYouMean(String given, Collection<String> candidates) {
         return closest(given, candidates).map(c -> "; did you mean " + c + "?").orElse("");
     }
 
     /** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-    static int distance(String a, String b) {
+    private static int distance(String a, String b) {
         int[][] d = new int[a.length() + 1][b.length() + 1];
         for (int i = 0; i <= a.length(); i++) {
             d[i][0] = i;
