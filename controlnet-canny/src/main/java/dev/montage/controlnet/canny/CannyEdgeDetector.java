@@ -1,5 +1,7 @@
 package dev.montage.controlnet.canny;
 
+import dev.montage.api.Cancellation;
+
 /**
  * OpenCV 4.6's {@code cv2.Canny(image, threshold1, threshold2, apertureSize=3, L2gradient)} reimplemented step by
  * step, so that edge maps come out identical bit for bit (golden README section 8).
@@ -64,6 +66,7 @@ final class CannyEdgeDetector {
     private static void gradients(byte[] pixels, int width, int height, int channels, boolean l2, int[] dxOut,
             int[] dyOut, int[] magOut) {
         for (int y = 0; y < height; y++) {
+            Cancellation.checkpoint();
             int up = Math.max(y - 1, 0) * width;
             int mid = y * width;
             int down = Math.min(y + 1, height - 1) * width;
@@ -102,6 +105,7 @@ final class CannyEdgeDetector {
     private static byte[] suppress(int[] dx, int[] dy, int[] magnitude, int width, int height, int low, int high) {
         byte[] state = new byte[width * height];
         for (int y = 0; y < height; y++) {
+            Cancellation.checkpoint();
             for (int x = 0; x < width; x++) {
                 int i = y * width + x;
                 int m = magnitude[i];

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.Cancellation;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
@@ -17,6 +18,7 @@ import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.util.Arrays;
 import java.util.Map;
+import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -71,6 +73,15 @@ class CannyPreprocessorTest {
                 "high", "60", "l2", "true"), 90, 75));
         RgbImage edges = CannyPreprocessor.edges(rgb(in), 30, 60, true, true);
         assertArrayEquals(PilResampler.resize(edges, 90, 75, ResampleFilter.LANCZOS).pixels(), out.pixels());
+    }
+
+    @Test
+    void aCancelStopsTheDetectorWithinARow() {
+        BufferedImage in = picture(64, 64);
+        int[] polls = {0};
+        assertThrows(CancellationException.class, () -> Cancellation.within(() -> ++polls[0] > 3,
+                () -> canny.preprocess(in, Map.of(), 64, 64)));
+        assertEquals(4, polls[0], "the poll that saw the cancel was the last");
     }
 
     @Test

@@ -1,5 +1,6 @@
 package dev.montage.controlnet.depth;
 
+import dev.montage.api.Cancellation;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
@@ -99,6 +100,7 @@ final class DepthPreprocessor implements ConditionPreprocessor {
         if (grey) {
             Raster raster = picture.getRaster();
             for (int y = 0; y < h; y++) {
+                Cancellation.checkpoint();
                 for (int x = 0; x < w; x++) {
                     values[y * w + x] = raster.getSample(x, y, 0);
                 }
