@@ -9,6 +9,9 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.nn.LayerNorm;
+import dev.montage.nn.Linear;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
@@ -46,15 +49,15 @@ final class GroundingResampler implements AutoCloseable {
     private final ComputeDType dtype;
     private final FourierEmbedder fourier;
     private final NDArray groundingLatents;
-    private final LinearWeights latentProjIn;
-    private final LinearWeights latentProjOut;
-    private final LayerNormWeights latentNorm;
-    private final LinearWeights projIn;
+    private final Linear latentProjIn;
+    private final Linear latentProjOut;
+    private final LayerNorm latentNorm;
+    private final Linear projIn;
     private final List<PerceiverAttention> attentions = new ArrayList<>();
-    private final List<FeedForward> feedForwards = new ArrayList<>();
-    private final LayerNormWeights attentionNorm;
-    private final LinearWeights projOut;
-    private final LayerNormWeights normOut;
+    private final List<PerceiverFeedForward> feedForwards = new ArrayList<>();
+    private final LayerNorm attentionNorm;
+    private final Linear projOut;
+    private final LayerNorm normOut;
 
     /**
      * @param w the resampler's state dict ({@code image_proj} of {@code ms_adapter.bin})
@@ -70,22 +73,22 @@ final class GroundingResampler implements AutoCloseable {
         this.weightsManager = parent.newSubManager();
         try {
             w.requireExactly(expectedShapes(config).keySet());
+            Weights nw = Weights.loading(w, weightsManager, kernels);
             int dim = config.dim();
             int grounding = config.groundingEmbeddingDim();
-            groundingLatents = w.get("grounding_latents", weightsManager, 1, config.numQueries(), dim);
-            latentProjIn = LinearWeights.withBias(w, "latent_proj.0", weightsManager, grounding, 2 * grounding);
-            latentProjOut = LinearWeights.withBias(w, "latent_proj.2", weightsManager, 2 * grounding,
+            groundingLatents = nw.get("grounding_latents", 1, config.numQueries(), dim);
+            latentProjIn = Linear.withBias(nw, "latent_proj.0", grounding, 2 * grounding);
+            latentProjOut = Linear.withBias(nw, "latent_proj.2", 2 * grounding,
                     config.numQueries() * dim);
-            latentNorm = LayerNormWeights.load(w, "latent_norm", weightsManager, dim);
-            projIn = LinearWeights.withBias(w, "proj_in", weightsManager, config.embeddingDim(), dim);
+            latentNorm = LayerNorm.load(nw, "latent_norm", dim, LayerNorm.DEFAULT_EPS);
+            projIn = Linear.withBias(nw, "proj_in", config.embeddingDim(), dim);
             for (int i = 0; i < config.depth(); i++) {
-                attentions.add(new PerceiverAttention(w.prefixed("layers." + i + ".0"), weightsManager, config,
-                        kernels, dtype));
-                feedForwards.add(new FeedForward(w.prefixed("layers." + i + ".1"), weightsManager, config, kernels));
+                attentions.add(new PerceiverAttention(nw.prefixed("layers." + i + ".0"), config, kernels, dtype));
+                feedForwards.add(new PerceiverFeedForward(nw.prefixed("layers." + i + ".1"), config));
             }
-            attentionNorm = LayerNormWeights.load(w, "attention_norm", weightsManager, dim);
-            projOut = LinearWeights.withBias(w, "proj_out", weightsManager, dim, config.outputDim());
-            normOut = LayerNormWeights.load(w, "norm_out", weightsManager, config.outputDim());
+            attentionNorm = LayerNorm.load(nw, "attention_norm", dim, LayerNorm.DEFAULT_EPS);
+            projOut = Linear.withBias(nw, "proj_out", dim, config.outputDim());
+            normOut = LayerNorm.load(nw, "norm_out", config.outputDim(), LayerNorm.DEFAULT_EPS);
         } catch (IllegalArgumentException e) {
             weightsManager.close();
             throw new IllegalArgumentException(e.getMessage() + " (resampler configuration: " + config.source()
@@ -169,15 +172,15 @@ final class GroundingResampler implements AutoCloseable {
             NDArray fourierEmbeds = fourier.embed(boxes32);
             stages.stage("fourier_embeds", fourierEmbeds);
             NDArray groundingEmbeds = phrases.concat(computeDType(fourierEmbeds), -1);
-            NDArray hidden = kernels.gelu(latentProjIn.apply(groundingEmbeds, kernels), false);
-            NDArray projected = latentProjOut.apply(hidden, kernels);
+            NDArray hidden = kernels.gelu(latentProjIn.forward(groundingEmbeds), false);
+            NDArray projected = latentProjOut.forward(hidden);
             stages.stage("latent_proj_out", projected);
-            NDArray latents = latentNorm.apply(projected.reshape(n, config.numQueries(), config.dim()));
+            NDArray latents = latentNorm.forward(projected.reshape(n, config.numQueries(), config.dim()));
             stages.stage("latent_norm_out", latents);
             latents = dropGrounding(latents, dropGrounding, scope);
             stages.stage("latents_in", latents);
 
-            x = projIn.apply(x, kernels);
+            x = projIn.forward(x);
             stages.stage("proj_in_out", x);
             for (int i = 0; i < config.depth(); i++) {
                 Cancellation.checkpoint();
@@ -185,9 +188,9 @@ final class GroundingResampler implements AutoCloseable {
                 latents = feedForwards.get(i).forward(latents).add(latents);
                 stages.stage("layer" + i + "_out", latents);
             }
-            NDArray out = projOut.apply(attentionNorm.apply(latents), kernels);
+            NDArray out = projOut.forward(attentionNorm.forward(latents));
             stages.stage("proj_out_out", out);
-            out = normOut.apply(out);
+            out = normOut.forward(out);
             out.attach(manager);
             return out;
         }

@@ -7,7 +7,9 @@ import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.types.DataType;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
-import dev.montage.api.host.ModelWeights;
+import dev.montage.nn.LayerNorm;
+import dev.montage.nn.Linear;
+import dev.montage.nn.Weights;
 
 /**
  * {@code layers.N.0}: the latent queries attend to the image tokens and to themselves. Image tokens and latents
@@ -19,15 +21,15 @@ final class PerceiverAttention {
     private final int dimHead;
     /** Applied to q and to k (rather than sqrt(d) once to the scores), as the reference does for fp16 range. */
     private final float qkScale;
-    private final LayerNormWeights norm1;
-    private final LayerNormWeights norm2;
-    private final LinearWeights toQ;
-    private final LinearWeights toKv;
-    private final LinearWeights toOut;
+    private final LayerNorm norm1;
+    private final LayerNorm norm2;
+    private final Linear toQ;
+    private final Linear toKv;
+    private final Linear toOut;
     private final Kernels kernels;
     private final ComputeDType dtype;
 
-    PerceiverAttention(ModelWeights w, NDManager manager, ResamplerConfig config, Kernels kernels,
+    PerceiverAttention(Weights w, ResamplerConfig config, Kernels kernels,
             ComputeDType dtype) {
         this.heads = config.heads();
         this.dimHead = config.dimHead();
@@ -36,11 +38,11 @@ final class PerceiverAttention {
         this.dtype = dtype;
         int dim = config.dim();
         int inner = config.innerDim();
-        norm1 = LayerNormWeights.load(w, "norm1", manager, dim);
-        norm2 = LayerNormWeights.load(w, "norm2", manager, dim);
-        toQ = LinearWeights.withoutBias(w, "to_q", manager, dim, inner);
-        toKv = LinearWeights.withoutBias(w, "to_kv", manager, dim, 2 * inner);
-        toOut = LinearWeights.withoutBias(w, "to_out", manager, inner, dim);
+        norm1 = LayerNorm.load(w, "norm1", dim, LayerNorm.DEFAULT_EPS);
+        norm2 = LayerNorm.load(w, "norm2", dim, LayerNorm.DEFAULT_EPS);
+        toQ = Linear.withoutBias(w, "to_q", dim, inner);
+        toKv = Linear.withoutBias(w, "to_kv", dim, 2 * inner);
+        toOut = Linear.withoutBias(w, "to_out", inner, dim);
     }
 
     /**
@@ -52,15 +54,15 @@ final class PerceiverAttention {
         long b = latents.getShape().get(0);
         long q = latents.getShape().get(1);
         try (NDManager scope = latents.getManager().newSubManager()) {
-            NDArray image = norm1.apply(Scopes.borrow(x, scope));
-            NDArray queries = norm2.apply(Scopes.borrow(latents, scope));
-            NDList kv = toKv.apply(image.concat(queries, 1), kernels).split(2, 2);
-            NDArray qh = splitHeads(toQ.apply(queries, kernels)).mul(qkScale);
+            NDArray image = norm1.forward(Scopes.borrow(x, scope));
+            NDArray queries = norm2.forward(Scopes.borrow(latents, scope));
+            NDList kv = toKv.forward(image.concat(queries, 1)).split(2, 2);
+            NDArray qh = splitHeads(toQ.forward(queries)).mul(qkScale);
             NDArray kh = splitHeads(kv.get(0)).mul(qkScale);
             NDArray vh = splitHeads(kv.get(1));
             NDArray probs = softmaxInFloat32(qh.matMul(kh.transpose(0, 1, 3, 2)));
             NDArray attended = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, q, (long) heads * dimHead);
-            NDArray out = toOut.apply(attended, kernels);
+            NDArray out = toOut.forward(attended);
             out.attach(latents.getManager());
             return out;
         }

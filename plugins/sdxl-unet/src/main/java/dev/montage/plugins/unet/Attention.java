@@ -5,6 +5,8 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.nn.Linear;
+import dev.montage.nn.Weights;
 import java.util.Objects;
 
 /**
@@ -16,10 +18,10 @@ final class Attention implements AttentionLayer {
     private final String name;
     private final int heads;
     private final boolean cross;
-    private final LinearLayer toQ;
-    private final LinearLayer toK;
-    private final LinearLayer toV;
-    private final LinearLayer toOut;
+    private final Linear toQ;
+    private final Linear toK;
+    private final Linear toV;
+    private final Linear toOut;
     private final Kernels kernels;
     /** Chosen at pipeline assembly, before any generation; read by every call. */
     private volatile AttentionProcessor processor = DefaultAttention.INSTANCE;
@@ -27,16 +29,16 @@ final class Attention implements AttentionLayer {
     /**
      * @param contextDim width of the encoder context for cross-attention, or 0 for self-attention
      */
-    Attention(Params p, String name, int channels, int heads, int contextDim, Kernels kernels) {
+    Attention(Weights p, String name, int channels, int heads, int contextDim, Kernels kernels) {
         this.name = name;
         this.heads = heads;
         this.cross = contextDim > 0;
         this.kernels = kernels;
         int keyInput = cross ? contextDim : channels;
-        toQ = LinearLayer.withoutBias(p, "to_q", channels, channels);
-        toK = LinearLayer.withoutBias(p, "to_k", keyInput, channels);
-        toV = LinearLayer.withoutBias(p, "to_v", keyInput, channels);
-        toOut = LinearLayer.withBias(p, "to_out.0", channels, channels);
+        toQ = Linear.withoutBias(p, "to_q", channels, channels);
+        toK = Linear.withoutBias(p, "to_k", keyInput, channels);
+        toV = Linear.withoutBias(p, "to_v", keyInput, channels);
+        toOut = Linear.withBias(p, "to_out.0", channels, channels);
     }
 
     /** Installs the processor that computes this layer from now on (pipeline assembly, before generating). */
@@ -70,22 +72,22 @@ final class Attention implements AttentionLayer {
 
     @Override
     public NDArray query(NDArray hidden) {
-        return toQ.apply(hidden, kernels);
+        return toQ.forward(hidden);
     }
 
     @Override
     public NDArray key(NDArray context) {
-        return toK.apply(context, kernels);
+        return toK.forward(context);
     }
 
     @Override
     public NDArray value(NDArray context) {
-        return toV.apply(context, kernels);
+        return toV.forward(context);
     }
 
     @Override
     public NDArray output(NDArray attended) {
-        return toOut.apply(attended, kernels);
+        return toOut.forward(attended);
     }
 
     @Override

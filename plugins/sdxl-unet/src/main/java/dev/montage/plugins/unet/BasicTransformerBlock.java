@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.FeedForward;
+import dev.montage.nn.LayerNorm;
+import dev.montage.nn.Weights;
 
 /**
  * diffusers' {@code BasicTransformerBlock} (layer-norm variant): self-attention, cross-attention to the encoder
@@ -14,21 +17,21 @@ final class BasicTransformerBlock {
     private static final float LAYER_NORM_EPS = 1e-5f;
 
     private final String name;
-    private final LayerNormLayer norm1;
+    private final LayerNorm norm1;
     private final Attention attn1;
-    private final LayerNormLayer norm2;
+    private final LayerNorm norm2;
     private final Attention attn2;
-    private final LayerNormLayer norm3;
+    private final LayerNorm norm3;
     private final FeedForward ff;
 
-    BasicTransformerBlock(Params p, String name, int dim, int heads, int contextDim, Kernels kernels) {
+    BasicTransformerBlock(Weights p, String name, int dim, int heads, int contextDim, Kernels kernels) {
         this.name = name;
-        norm1 = LayerNormLayer.load(p, "norm1", dim, LAYER_NORM_EPS);
+        norm1 = LayerNorm.load(p, "norm1", dim, LAYER_NORM_EPS);
         attn1 = new Attention(p.prefixed("attn1"), name + ".attn1", dim, heads, 0, kernels);
-        norm2 = LayerNormLayer.load(p, "norm2", dim, LAYER_NORM_EPS);
+        norm2 = LayerNorm.load(p, "norm2", dim, LAYER_NORM_EPS);
         attn2 = new Attention(p.prefixed("attn2"), name + ".attn2", dim, heads, contextDim, kernels);
-        norm3 = LayerNormLayer.load(p, "norm3", dim, LAYER_NORM_EPS);
-        ff = new FeedForward(p.prefixed("ff"), dim, kernels);
+        norm3 = LayerNorm.load(p, "norm3", dim, LAYER_NORM_EPS);
+        ff = new FeedForward(p.prefixed("ff"), dim);
     }
 
     /** {@code attn1} then {@code attn2}, the order of diffusers' processor registry. */
@@ -44,19 +47,19 @@ final class BasicTransformerBlock {
         NDManager caller = x.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray h = Scopes.borrow(x, scope);
-            NDArray n1 = norm1.apply(h);
+            NDArray n1 = norm1.forward(h);
             pass.record(name + ".norm1", n1);
             NDArray a1 = attn1.forward(n1, null, gridHeight, gridWidth, pass.ctx());
             pass.record(name + ".attn1", a1);
             h = a1.add(h);
-            NDArray n2 = norm2.apply(h);
+            NDArray n2 = norm2.forward(h);
             pass.record(name + ".norm2", n2);
             NDArray a2 = attn2.forward(n2, pass.context(), gridHeight, gridWidth, pass.ctx());
             pass.record(name + ".attn2", a2);
             h = a2.add(h);
-            NDArray n3 = norm3.apply(h);
+            NDArray n3 = norm3.forward(h);
             pass.record(name + ".norm3", n3);
-            NDArray f = ff.apply(n3);
+            NDArray f = ff.forward(n3);
             pass.record(name + ".ff", f);
             NDArray out = f.addi(h);
             pass.record(name, out);

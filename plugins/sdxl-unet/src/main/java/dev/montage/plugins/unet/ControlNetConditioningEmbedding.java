@@ -3,6 +3,8 @@ package dev.montage.plugins.unet;
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Conv2d;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -12,23 +14,23 @@ import java.util.List;
  * (no activation) to the UNet's first block width, so the control image arrives at the latent grid.
  */
 final class ControlNetConditioningEmbedding {
-    private final ConvLayer convIn;
+    private final Conv2d convIn;
     /** {@code blocks.<2i>} (same size) and {@code blocks.<2i+1>} (stride 2) for each stage transition. */
-    private final List<ConvLayer> blocks = new ArrayList<>();
-    private final ConvLayer convOut;
+    private final List<Conv2d> blocks = new ArrayList<>();
+    private final Conv2d convOut;
     private final Kernels kernels;
 
     /** @param outChannels the UNet's {@code block_out_channels[0]} */
-    ControlNetConditioningEmbedding(Params p, ControlNetConfig config, int outChannels, Kernels kernels) {
+    ControlNetConditioningEmbedding(Weights p, ControlNetConfig config, int outChannels, Kernels kernels) {
         this.kernels = kernels;
         List<Integer> channels = config.embeddingChannels();
-        convIn = ConvLayer.same(p, "conv_in", config.conditioningChannels(), channels.get(0), 3);
+        convIn = Conv2d.same(p, "conv_in", config.conditioningChannels(), channels.get(0), 3);
         for (int i = 0; i < channels.size() - 1; i++) {
             int in = channels.get(i);
-            blocks.add(ConvLayer.same(p, "blocks." + 2 * i, in, in, 3));
-            blocks.add(ConvLayer.load(p, "blocks." + (2 * i + 1), in, channels.get(i + 1), 3, 2, 1));
+            blocks.add(Conv2d.same(p, "blocks." + 2 * i, in, in, 3));
+            blocks.add(Conv2d.load(p, "blocks." + (2 * i + 1), in, channels.get(i + 1), 3, 2, 1));
         }
-        convOut = ConvLayer.same(p, "conv_out", channels.get(channels.size() - 1), outChannels, 3);
+        convOut = Conv2d.same(p, "conv_out", channels.get(channels.size() - 1), outChannels, 3);
     }
 
     /**
@@ -37,11 +39,11 @@ final class ControlNetConditioningEmbedding {
      */
     NDArray forward(NDArray image) {
         return Scopes.scoped(image, x -> {
-            NDArray h = kernels.silu(convIn.apply(x, kernels));
-            for (ConvLayer block : blocks) {
-                h = kernels.silu(block.apply(h, kernels));
+            NDArray h = kernels.silu(convIn.forward(x));
+            for (Conv2d block : blocks) {
+                h = kernels.silu(block.forward(h));
             }
-            return convOut.apply(h, kernels);
+            return convOut.forward(h);
         });
     }
 }

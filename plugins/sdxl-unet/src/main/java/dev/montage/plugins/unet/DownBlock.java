@@ -2,6 +2,9 @@ package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.host.Kernels;
+import dev.montage.nn.Downsample2D;
+import dev.montage.nn.ResnetBlock2D;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -16,14 +19,14 @@ final class DownBlock {
     private final List<Transformer2DModel> attentions = new ArrayList<>();
     private final Downsample2D downsampler;
 
-    DownBlock(Params p, int level, UNetConfig config, Kernels kernels) {
+    DownBlock(Weights p, int level, UNetConfig config, Kernels kernels) {
         this.name = "down_blocks." + level;
         int out = config.blockOutChannels().get(level);
         int in = level == 0 ? out : config.blockOutChannels().get(level - 1);
         boolean cross = UNetConfig.hasAttention(config.downBlockTypes().get(level));
         for (int i = 0; i < config.layersPerBlock().get(level); i++) {
-            resnets.add(new ResnetBlock2D(p.prefixed("resnets." + i), name + ".resnets." + i, i == 0 ? in : out, out,
-                    config, 1f, kernels));
+            resnets.add(new ResnetBlock2D(p.prefixed("resnets." + i), i == 0 ? in : out, out, config.normGroups(),
+                    config.normEps(), config.timeEmbedDim(), 1f));
             if (cross) {
                 attentions.add(new Transformer2DModel(p.prefixed("attentions." + i), name + ".attentions." + i, out,
                         config.heads().get(level), config.downTransformerLayers().get(level).get(i),
@@ -31,8 +34,7 @@ final class DownBlock {
             }
         }
         downsampler = level == config.levels() - 1 ? null
-                : new Downsample2D(p.prefixed("downsamplers.0"), name + ".downsamplers.0", out,
-                        config.downsamplePadding(), kernels);
+                : new Downsample2D(p.prefixed("downsamplers.0"), out, config.downsamplePadding());
     }
 
     List<Attention> attentionLayers() {
@@ -48,14 +50,14 @@ final class DownBlock {
     NDArray forward(NDArray x, UNetPass pass, List<NDArray> skips) {
         NDArray h = x;
         for (int i = 0; i < resnets.size(); i++) {
-            h = resnets.get(i).forward(h, pass);
+            h = pass.recorded(name + ".resnets." + i, resnets.get(i).forward(h, pass.activatedTemb()));
             if (!attentions.isEmpty()) {
                 h = attentions.get(i).forward(h, pass);
             }
             skips.add(h);
         }
         if (downsampler != null) {
-            h = downsampler.forward(h, pass);
+            h = pass.recorded(name + ".downsamplers.0", downsampler.forward(h));
             skips.add(h);
         }
         pass.record(name, h);

@@ -4,6 +4,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.ResnetBlock2D;
+import dev.montage.nn.Weights;
 import java.util.List;
 
 /** {@code mid_block}: diffusers' {@code UNetMidBlock2DCrossAttn}, resnet, transformer, resnet. */
@@ -14,16 +16,16 @@ final class MidBlock {
     private final Transformer2DModel attention;
     private final ResnetBlock2D resnet1;
 
-    MidBlock(Params p, UNetConfig config, Kernels kernels) {
+    MidBlock(Weights p, UNetConfig config, Kernels kernels) {
         int level = config.levels() - 1;
         int channels = config.blockOutChannels().get(level);
-        resnet0 = new ResnetBlock2D(p.prefixed("resnets.0"), NAME + ".resnets.0", channels, channels, config,
-                config.midBlockScaleFactor(), kernels);
+        resnet0 = new ResnetBlock2D(p.prefixed("resnets.0"), channels, channels, config.normGroups(),
+                config.normEps(), config.timeEmbedDim(), config.midBlockScaleFactor());
         attention = new Transformer2DModel(p.prefixed("attentions.0"), NAME + ".attentions.0", channels,
                 config.heads().get(level), config.midTransformerLayers(), config.crossAttentionDims().get(level),
                 config, kernels);
-        resnet1 = new ResnetBlock2D(p.prefixed("resnets.1"), NAME + ".resnets.1", channels, channels, config,
-                config.midBlockScaleFactor(), kernels);
+        resnet1 = new ResnetBlock2D(p.prefixed("resnets.1"), channels, channels, config.normGroups(),
+                config.normEps(), config.timeEmbedDim(), config.midBlockScaleFactor());
     }
 
     List<Attention> attentionLayers() {
@@ -34,8 +36,9 @@ final class MidBlock {
     NDArray forward(NDArray x, UNetPass pass) {
         NDManager caller = x.getManager();
         try (NDManager scope = caller.newSubManager()) {
-            NDArray h = resnet0.forward(Scopes.borrow(x, scope), pass);
-            h = resnet1.forward(attention.forward(h, pass), pass);
+            NDArray h = pass.recorded(NAME + ".resnets.0", resnet0.forward(Scopes.borrow(x, scope),
+                    pass.activatedTemb()));
+            h = pass.recorded(NAME + ".resnets.1", resnet1.forward(attention.forward(h, pass), pass.activatedTemb()));
             pass.record(NAME, h);
             h.attach(caller);
             return h;

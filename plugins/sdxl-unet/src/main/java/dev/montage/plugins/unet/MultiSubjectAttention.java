@@ -11,6 +11,7 @@ import dev.montage.api.host.ModelWeights;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -40,8 +41,11 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
     /** Names inside the checkpoint's {@code ms_adapter} dictionary: {@code <processor index>.to_k_ip.weight}. */
     private static final Pattern ENTRY = Pattern.compile("(\\d+)\\.(to_k_ip|to_v_ip)\\.weight");
 
-    /** The image-side key and value projections of one cross-attention layer. */
-    private record IpProjection(LinearLayer key, LinearLayer value) {
+    /**
+     * The weights [out, in] of the image-side key and value projections of one cross-attention layer (bias-free
+     * linears, multiplied with the kernels of the layer they serve).
+     */
+    private record IpProjection(NDArray key, NDArray value) {
     }
 
     private final Map<String, IpProjection> projections;
@@ -96,16 +100,16 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         }
         NDManager manager = parent.newSubManager();
         try {
-            Params p = Params.loading(adapter, manager);
+            Weights p = Weights.loading(adapter, manager, null);
             Map<String, IpProjection> projections = new HashMap<>();
             for (int i = 0; i < layers.size(); i++) {
                 UNetConfig.AttentionSpec layer = layers.get(i);
                 if (layer.isCrossAttention()) {
                     try {
                         projections.put(layer.name(), new IpProjection(
-                                LinearLayer.withoutBias(p, i + ".to_k_ip", layer.crossAttentionDim(), layer.channels()),
-                                LinearLayer.withoutBias(p, i + ".to_v_ip", layer.crossAttentionDim(),
-                                        layer.channels())));
+                                p.linearWeight(i + ".to_k_ip.weight", layer.channels(), layer.crossAttentionDim()),
+                                p.linearWeight(i + ".to_v_ip.weight", layer.channels(),
+                                        layer.crossAttentionDim())));
                     } catch (IllegalArgumentException e) {
                         throw new IllegalArgumentException("ms_adapter entry " + i + " (layer " + layer.name() + "): "
                                 + e.getMessage(), e);
@@ -169,7 +173,7 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         ContextProjections.KeyValue text = projections.get(layer, context, 0, layout.textTokens(), layer::key,
                 layer::value);
         ContextProjections.KeyValue image = projections.get(ip, context, layout.textTokens(), tokens,
-                span -> ip.key().apply(span, kernels), span -> ip.value().apply(span, kernels));
+                span -> kernels.linear(span, ip.key(), null), span -> kernels.linear(span, ip.value(), null));
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
             int heads = layer.heads();

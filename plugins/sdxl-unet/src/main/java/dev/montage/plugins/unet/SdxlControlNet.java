@@ -13,6 +13,8 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
+import dev.montage.nn.Conv2d;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,12 +44,12 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
     private final Kernels kernels;
     private final ComputeDType dtype;
     private final TimeConditioning time;
-    private final ConvLayer convIn;
+    private final Conv2d convIn;
     private final ControlNetConditioningEmbedding condEmbedding;
     private final List<DownBlock> downBlocks = new ArrayList<>();
     private final MidBlock midBlock;
-    private final List<ConvLayer> controlnetDownBlocks = new ArrayList<>();
-    private final ConvLayer controlnetMidBlock;
+    private final List<Conv2d> controlnetDownBlocks = new ArrayList<>();
+    private final Conv2d controlnetMidBlock;
 
     private SdxlControlNet(String type, ControlNetConfig config, ModelWeights weights, NDManager parent,
             Kernels kernels, ComputeDType dtype) {
@@ -58,7 +60,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
         weights.requireExactly(weightShapes(config, kernels).keySet());
         this.weightsManager = parent.newSubManager();
         try {
-            Params p = Params.loading(weights, weightsManager, kernels);
+            Weights p = Weights.loading(weights, weightsManager, kernels).packingLinears();
             UNetConfig unet = config.encoder();
             time = new TimeConditioning(p, unet, kernels);
             convIn = convIn(p, unet);
@@ -107,7 +109,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
      */
     static Map<String, long[]> weightShapes(ControlNetConfig config, Kernels kernels) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        Params p = Params.shapesInto(shapes);
+        Weights p = Weights.shapesInto(shapes);
         UNetConfig unet = config.encoder();
         new TimeConditioning(p, unet, kernels);
         convIn(p, unet);
@@ -126,12 +128,12 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
     }
 
     /** diffusers' ControlNet always builds a 3x3 {@code conv_in}, whatever {@code conv_in_kernel} says. */
-    private static ConvLayer convIn(Params p, UNetConfig unet) {
-        return ConvLayer.same(p, "conv_in", unet.inChannels(), unet.blockOutChannels().get(0), 3);
+    private static Conv2d convIn(Weights p, UNetConfig unet) {
+        return Conv2d.same(p, "conv_in", unet.inChannels(), unet.blockOutChannels().get(0), 3);
     }
 
-    private static ConvLayer zeroConv(Params p, String name, int channels) {
-        return ConvLayer.load(p, name, channels, channels, 1, 1, 0);
+    private static Conv2d zeroConv(Weights p, String name, int channels) {
+        return Conv2d.load(p, name, channels, channels, 1, 1, 0);
     }
 
     /**
@@ -198,7 +200,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
             UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
             NDArray sample = toCompute(Scopes.borrow(input.latents(), scope));
             pass.record("sample_in", sample);
-            NDArray h = convIn.apply(sample, kernels);
+            NDArray h = convIn.forward(sample);
             pass.record("conv_in", h);
             NDArray image = toCompute(Scopes.borrow(controlImage, scope));
             NDArray cond = condEmbedding.forward(config.bgr() ? image.flip(1) : image);
@@ -213,11 +215,11 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
             h = midBlock.forward(h, pass);
             List<NDArray> down = new ArrayList<>();
             for (int j = 0; j < skips.size(); j++) {
-                NDArray r = controlnetDownBlocks.get(j).apply(skips.get(j), kernels).mul(scale);
+                NDArray r = controlnetDownBlocks.get(j).forward(skips.get(j)).mul(scale);
                 pass.record("down." + j, r);
                 down.add(r);
             }
-            NDArray mid = controlnetMidBlock.apply(h, kernels).mul(scale);
+            NDArray mid = controlnetMidBlock.forward(h).mul(scale);
             pass.record("mid", mid);
             down.forEach(r -> r.attach(manager));
             mid.attach(manager);

@@ -12,6 +12,9 @@ import dev.montage.api.host.ModelWeights;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.nn.Conv2d;
+import dev.montage.nn.GroupNorm;
+import dev.montage.nn.Weights;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
@@ -41,13 +44,13 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
     private final List<Attention> attentionLayers;
 
     /** The module tree, in diffusers' registration order. */
-    private record Modules(TimeConditioning time, ConvLayer convIn, List<DownBlock> downBlocks, List<UpBlock> upBlocks,
-            MidBlock midBlock, GroupNormLayer convNormOut, ConvLayer convOut) {
+    private record Modules(TimeConditioning time, Conv2d convIn, List<DownBlock> downBlocks, List<UpBlock> upBlocks,
+            MidBlock midBlock, GroupNorm convNormOut, Conv2d convOut) {
 
-        static Modules build(Params p, UNetConfig config, Kernels kernels) {
+        static Modules build(Weights p, UNetConfig config, Kernels kernels) {
             int first = config.blockOutChannels().get(0);
             TimeConditioning time = new TimeConditioning(p, config, kernels);
-            ConvLayer convIn = ConvLayer.same(p, "conv_in", config.inChannels(), first, config.convInKernel());
+            Conv2d convIn = Conv2d.same(p, "conv_in", config.inChannels(), first, config.convInKernel());
             List<DownBlock> down = new ArrayList<>();
             List<UpBlock> up = new ArrayList<>();
             for (int level = 0; level < config.levels(); level++) {
@@ -57,9 +60,9 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
                 up.add(new UpBlock(p.prefixed("up_blocks." + i), i, config, kernels));
             }
             MidBlock mid = new MidBlock(p.prefixed("mid_block"), config, kernels);
-            GroupNormLayer convNormOut = GroupNormLayer.load(p, "conv_norm_out", first, config.normGroups(),
-                    config.normEps(), kernels);
-            ConvLayer convOut = ConvLayer.same(p, "conv_out", first, config.outChannels(), config.convOutKernel());
+            GroupNorm convNormOut = GroupNorm.load(p, "conv_norm_out", first, config.normGroups(),
+                    config.normEps());
+            Conv2d convOut = Conv2d.same(p, "conv_out", first, config.outChannels(), config.convOutKernel());
             return new Modules(time, convIn, List.copyOf(down), List.copyOf(up), mid, convNormOut, convOut);
         }
 
@@ -87,7 +90,8 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         weights.requireExactly(weightShapes(config).keySet());
         this.weightsManager = parent.newSubManager();
         try {
-            this.modules = Modules.build(Params.loading(weights, weightsManager, kernels), config, kernels);
+            this.modules = Modules.build(Weights.loading(weights, weightsManager, kernels).packingLinears(), config,
+                    kernels);
         } catch (RuntimeException e) {
             weightsManager.close();
             throw e;
@@ -101,7 +105,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
      */
     static Map<String, long[]> weightShapes(UNetConfig config) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        Modules.build(Params.shapesInto(shapes), config, null);
+        Modules.build(Weights.shapesInto(shapes), config, null);
         return shapes;
     }
 
@@ -160,7 +164,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
                     recorder);
             UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
 
-            NDArray h = modules.convIn().apply(toCompute(Scopes.borrow(input.latents(), scope)), kernels);
+            NDArray h = modules.convIn().forward(toCompute(Scopes.borrow(input.latents(), scope)));
             pass.record("conv_in", h);
             List<NDArray> skips = new ArrayList<>();
             skips.add(h);
@@ -186,9 +190,9 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
                 }
                 h = block.forward(h, remaining, outputSize, pass);
             }
-            h = modules.convNormOut().apply(h);
+            h = modules.convNormOut().forward(h);
             pass.record("conv_norm_out", h);
-            NDArray out = modules.convOut().apply(kernels.silu(h), kernels);
+            NDArray out = modules.convOut().forward(kernels.silu(h));
             out.attach(manager);
             return out;
         }

@@ -7,6 +7,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Weights;
 
 /**
  * The UNet's {@code temb}: {@code time_embedding(time_proj(t))}, plus for SDXL
@@ -19,7 +20,7 @@ final class TimeConditioning {
     private final TimestepEmbedding addEmbedding;
     private final Kernels kernels;
 
-    TimeConditioning(Params p, UNetConfig config, Kernels kernels) {
+    TimeConditioning(Weights p, UNetConfig config, Kernels kernels) {
         this.config = config;
         this.kernels = kernels;
         int timestepWidth = config.blockOutChannels().get(0);

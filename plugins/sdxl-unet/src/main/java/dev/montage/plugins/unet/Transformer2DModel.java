@@ -5,6 +5,10 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Conv2d;
+import dev.montage.nn.GroupNorm;
+import dev.montage.nn.Linear;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -18,24 +22,24 @@ final class Transformer2DModel {
     private static final double NORM_EPS = 1e-6;
 
     private final String name;
-    private final GroupNormLayer norm;
-    private final LinearLayer projInLinear;
-    private final LinearLayer projOutLinear;
-    private final ConvLayer projInConv;
-    private final ConvLayer projOutConv;
+    private final GroupNorm norm;
+    private final Linear projInLinear;
+    private final Linear projOutLinear;
+    private final Conv2d projInConv;
+    private final Conv2d projOutConv;
     private final List<BasicTransformerBlock> blocks = new ArrayList<>();
     private final Kernels kernels;
 
-    Transformer2DModel(Params p, String name, int channels, int heads, int layers, int contextDim, UNetConfig config,
+    Transformer2DModel(Weights p, String name, int channels, int heads, int layers, int contextDim, UNetConfig config,
             Kernels kernels) {
         this.name = name;
         this.kernels = kernels;
-        norm = GroupNormLayer.load(p, "norm", channels, config.normGroups(), NORM_EPS, kernels);
+        norm = GroupNorm.load(p, "norm", channels, config.normGroups(), NORM_EPS);
         boolean linear = config.linearProjection();
-        projInLinear = linear ? LinearLayer.withBias(p, "proj_in", channels, channels) : null;
-        projOutLinear = linear ? LinearLayer.withBias(p, "proj_out", channels, channels) : null;
-        projInConv = linear ? null : ConvLayer.load(p, "proj_in", channels, channels, 1, 1, 0);
-        projOutConv = linear ? null : ConvLayer.load(p, "proj_out", channels, channels, 1, 1, 0);
+        projInLinear = linear ? Linear.withBias(p, "proj_in", channels, channels) : null;
+        projOutLinear = linear ? Linear.withBias(p, "proj_out", channels, channels) : null;
+        projInConv = linear ? null : Conv2d.load(p, "proj_in", channels, channels, 1, 1, 0);
+        projOutConv = linear ? null : Conv2d.load(p, "proj_out", channels, channels, 1, 1, 0);
         for (int i = 0; i < layers; i++) {
             blocks.add(new BasicTransformerBlock(p.prefixed("transformer_blocks." + i),
                     name + ".transformer_blocks." + i, channels, heads, contextDim, kernels));
@@ -61,12 +65,12 @@ final class Transformer2DModel {
         NDManager caller = x.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray residual = Scopes.borrow(x, scope);
-            NDArray h = norm.apply(residual);
+            NDArray h = norm.forward(residual);
             pass.record(name + ".norm", h);
-            h = projInConv == null ? h : projInConv.apply(h, kernels);
+            h = projInConv == null ? h : projInConv.forward(h);
             h = h.transpose(0, 2, 3, 1).reshape(b, (long) height * width, c);
             if (projInLinear != null) {
-                h = projInLinear.apply(h, kernels);
+                h = projInLinear.forward(h);
             }
             pass.record(name + ".proj_in", h);
             for (BasicTransformerBlock block : blocks) {
@@ -74,12 +78,12 @@ final class Transformer2DModel {
                 h = block.forward(h, height, width, pass);
             }
             if (projOutLinear != null) {
-                h = projOutLinear.apply(h, kernels);
+                h = projOutLinear.forward(h);
                 pass.record(name + ".proj_out", h);
             }
             h = h.reshape(b, height, width, c).transpose(0, 3, 1, 2);
             if (projOutConv != null) {
-                h = projOutConv.apply(h, kernels);
+                h = projOutConv.forward(h);
                 pass.record(name + ".proj_out", h);
             }
             NDArray out = h.add(residual);

@@ -18,4 +18,10 @@ record UNetPass(NDArray activatedTemb, NDArray context, GenerationContext ctx, S
     void record(String name, NDArray value) {
         recorder.record(name, value);
     }
+
+    /** {@link #record}s a stage output and returns it. */
+    NDArray recorded(String name, NDArray value) {
+        recorder.record(name, value);
+        return value;
+    }
 }

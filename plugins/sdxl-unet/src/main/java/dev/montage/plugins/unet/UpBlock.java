@@ -4,6 +4,9 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.ResnetBlock2D;
+import dev.montage.nn.Upsample2D;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.Deque;
 import java.util.List;
@@ -19,7 +22,7 @@ final class UpBlock {
     private final List<Transformer2DModel> attentions = new ArrayList<>();
     private final Upsample2D upsampler;
 
-    UpBlock(Params p, int index, UNetConfig config, Kernels kernels) {
+    UpBlock(Weights p, int index, UNetConfig config, Kernels kernels) {
         this.name = "up_blocks." + index;
         int levels = config.levels();
         int level = config.upLevel(index);
@@ -31,16 +34,15 @@ final class UpBlock {
         for (int i = 0; i < layers; i++) {
             int resIn = i == 0 ? prevOut : out;
             int skip = i == layers - 1 ? skipIn : out;
-            resnets.add(new ResnetBlock2D(p.prefixed("resnets." + i), name + ".resnets." + i, resIn + skip, out,
-                    config, 1f, kernels));
+            resnets.add(new ResnetBlock2D(p.prefixed("resnets." + i), resIn + skip, out, config.normGroups(),
+                    config.normEps(), config.timeEmbedDim(), 1f));
             if (cross) {
                 attentions.add(new Transformer2DModel(p.prefixed("attentions." + i), name + ".attentions." + i, out,
                         config.heads().get(level), config.upTransformerLayers().get(index).get(i),
                         config.crossAttentionDims().get(level), config, kernels));
             }
         }
-        upsampler = index == levels - 1 ? null : new Upsample2D(p.prefixed("upsamplers.0"), name + ".upsamplers.0",
-                out, kernels);
+        upsampler = index == levels - 1 ? null : new Upsample2D(p.prefixed("upsamplers.0"), out);
     }
 
     List<Attention> attentionLayers() {
@@ -64,13 +66,14 @@ final class UpBlock {
         try (NDManager scope = caller.newSubManager()) {
             NDArray h = Scopes.borrow(x, scope);
             for (int i = 0; i < resnets.size(); i++) {
-                h = resnets.get(i).forward(h.concat(skips.removeLast(), 1), pass);
+                h = pass.recorded(name + ".resnets." + i, resnets.get(i).forward(h.concat(skips.removeLast(), 1),
+                        pass.activatedTemb()));
                 if (!attentions.isEmpty()) {
                     h = attentions.get(i).forward(h, pass);
                 }
             }
             if (upsampler != null) {
-                h = upsampler.forward(h, outputSize, pass);
+                h = pass.recorded(name + ".upsamplers.0", upsampler.forward(h, outputSize));
             }
             pass.record(name, h);
             h.attach(caller);

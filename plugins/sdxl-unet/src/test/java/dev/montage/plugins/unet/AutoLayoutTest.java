@@ -12,6 +12,7 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.TextEncoder.TokenSpan;
+import dev.montage.nn.Weights;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -44,7 +45,8 @@ class AutoLayoutTest {
     @BeforeAll
     static void load() {
         weights = TestEngine.manager().newSubManager();
-        Params p = Params.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights);
+        Weights p = Weights.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights,
+                TestEngine.kernels());
         layer = new Attention(p.prefixed(LAYER), LAYER, 64, 4, 64, TestEngine.kernels());
         adapterSource = GoldenModel.adapterCheckpoint();
         ModelWeights adapter = GoldenModel.adapterWeights(adapterSource);

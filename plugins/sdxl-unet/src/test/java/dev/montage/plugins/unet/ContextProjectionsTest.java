@@ -11,6 +11,7 @@ import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.nn.Weights;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -39,7 +40,8 @@ class ContextProjectionsTest {
     @BeforeAll
     static void load() {
         weights = TestEngine.manager().newSubManager();
-        Params p = Params.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights);
+        Weights p = Weights.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights,
+                TestEngine.kernels());
         layer = new Attention(p.prefixed(LAYER), LAYER, WIDTH, 4, WIDTH, TestEngine.kernels());
         sameNameOtherWeights = new Attention(p.prefixed(OTHER), LAYER, WIDTH, 4, WIDTH, TestEngine.kernels());
         try (TorchCheckpointSource source = GoldenModel.adapterCheckpoint()) {

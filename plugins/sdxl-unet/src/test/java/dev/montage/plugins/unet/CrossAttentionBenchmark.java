@@ -12,6 +12,7 @@ import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.TextEncoder;
+import dev.montage.nn.Weights;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.weights.CheckpointWeights;
@@ -88,7 +89,7 @@ public class CrossAttentionBenchmark {
         String name = "down_blocks." + level + ".attentions.0.transformer_blocks.0.attn2";
         dir = Files.createTempDirectory("montage-jmh");
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        new Attention(Params.shapesInto(shapes), name, channels, heads, CONTEXT_DIM, null);
+        new Attention(Weights.shapesInto(shapes), name, channels, heads, CONTEXT_DIM, null);
         List<UNetConfig.AttentionSpec> specs = List.of(new UNetConfig.AttentionSpec(name, channels, heads,
                 CONTEXT_DIM));
         RandomCheckpoint.write(dir.resolve("layer.safetensors"), shapes, TensorDType.F16, 1);
@@ -100,8 +101,8 @@ public class CrossAttentionBenchmark {
         weights = engine.manager().newSubManager();
         layerWeights = TensorSource.open(dir.resolve("layer.safetensors"));
         adapterWeights = TensorSource.open(dir.resolve("adapter.safetensors"));
-        layer = new Attention(Params.loading(new CheckpointWeights(layerWeights, engine.device(), compute,
-                engine.kernels()), weights), name, channels, heads, CONTEXT_DIM, engine.kernels());
+        layer = new Attention(Weights.loading(new CheckpointWeights(layerWeights, engine.device(), compute,
+                engine.kernels()), weights, engine.kernels()), name, channels, heads, CONTEXT_DIM, engine.kernels());
         processor = subjects == 0 ? DefaultAttention.INSTANCE : MultiSubjectAttention.bind(new CheckpointWeights(
                 adapterWeights, engine.device(), compute, engine.kernels()), specs, TEXT_TOKENS, weights);
 

@@ -12,6 +12,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.nn.Weights;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -52,7 +53,8 @@ class MultiSubjectAttentionTest {
     @BeforeAll
     static void load() {
         weights = TestEngine.manager().newSubManager();
-        Params p = Params.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights);
+        Weights p = Weights.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights,
+                TestEngine.kernels());
         layer = new Attention(p.prefixed(LAYER), LAYER, WIDTH, 4, WIDTH, TestEngine.kernels());
         adapterSource = GoldenModel.adapterCheckpoint();
         ModelWeights adapter = GoldenModel.adapterWeights(adapterSource);
@@ -238,9 +240,9 @@ class MultiSubjectAttentionTest {
 
     @Test
     void selfAttentionLayersArePlainAttention() {
-        Attention self = new Attention(Params.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(),
-                weights).prefixed(LAYER.replace("attn2", "attn1")), LAYER.replace("attn2", "attn1"), WIDTH, 4, 0,
-                TestEngine.kernels());
+        String selfLayer = LAYER.replace("attn2", "attn1");
+        Attention self = new Attention(Weights.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(),
+                weights, TestEngine.kernels()).prefixed(selfLayer), selfLayer, WIDTH, 4, 0, TestEngine.kernels());
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, new Random(3), 2, 16, WIDTH);
             GenerationContext ctx = GoldenModel.context(1);

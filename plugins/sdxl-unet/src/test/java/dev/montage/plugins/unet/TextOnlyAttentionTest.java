@@ -1,4 +1,5 @@
 package dev.montage.plugins.unet;
+import dev.montage.nn.Weights;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -26,7 +27,8 @@ class TextOnlyAttentionTest {
     @BeforeAll
     static void load() {
         weights = TestEngine.manager().newSubManager();
-        Params p = Params.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights);
+        Weights p = Weights.loading(TestEngine.folder(Golden.model().resolve("unet")).weights(), weights,
+                TestEngine.kernels());
         cross = new Attention(p.prefixed(LAYER + "2"), LAYER + "2", 64, 4, 64, TestEngine.kernels());
         self = new Attention(p.prefixed(LAYER + "1"), LAYER + "1", 64, 4, 0, TestEngine.kernels());
     }

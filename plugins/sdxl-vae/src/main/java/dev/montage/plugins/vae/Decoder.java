@@ -4,8 +4,10 @@ import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.Cancellation;
-import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Conv2d;
+import dev.montage.nn.GroupNorm;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -14,28 +16,28 @@ import java.util.List;
  * from the deepest (each but the last doubling the resolution), {@code conv_norm_out}, SiLU, {@code conv_out}.
  */
 final class Decoder {
-    private final Conv2dLayer convIn;
+    private final Conv2d convIn;
     private final UNetMidBlock2D midBlock;
     private final List<UpDecoderBlock2D> upBlocks = new ArrayList<>();
-    private final GroupNormLayer convNormOut;
-    private final Conv2dLayer convOut;
+    private final GroupNorm convNormOut;
+    private final Conv2d convOut;
 
-    Decoder(VaeWeights w, VaeConfig config, Kernels kernels) {
+    Decoder(Weights w, VaeConfig config) {
         List<Integer> channels = config.blockOutChannels();
         int groups = config.normGroups();
         int deepest = config.deepestChannels();
-        convIn = Conv2dLayer.same3x3(w, "conv_in", config.latentChannels(), deepest);
-        midBlock = new UNetMidBlock2D(w.prefixed("mid_block"), deepest, groups, config.midBlockAttention(), kernels);
+        convIn = Conv2d.same(w, "conv_in", config.latentChannels(), deepest, 3);
+        midBlock = new UNetMidBlock2D(w.prefixed("mid_block"), deepest, groups, config.midBlockAttention());
         int in = deepest;
         for (int i = 0; i < channels.size(); i++) {
             int out = channels.get(channels.size() - 1 - i);
             boolean last = i == channels.size() - 1;
             upBlocks.add(new UpDecoderBlock2D(w.prefixed("up_blocks." + i), in, out, config.layersPerBlock() + 1,
-                    !last, groups, kernels));
+                    !last, groups));
             in = out;
         }
-        convNormOut = new GroupNormLayer(w, "conv_norm_out", channels.get(0), groups, kernels);
-        convOut = Conv2dLayer.same3x3(w, "conv_out", channels.get(0), config.outChannels());
+        convNormOut = GroupNorm.load(w, "conv_norm_out", channels.get(0), groups, VaeConfig.NORM_EPS);
+        convOut = Conv2d.same(w, "conv_out", channels.get(0), config.outChannels(), 3);
     }
 
     /**

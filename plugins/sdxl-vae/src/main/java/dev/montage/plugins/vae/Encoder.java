@@ -4,8 +4,10 @@ import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.Cancellation;
-import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Conv2d;
+import dev.montage.nn.GroupNorm;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -15,28 +17,28 @@ import java.util.List;
  * log-variance).
  */
 final class Encoder {
-    private final Conv2dLayer convIn;
+    private final Conv2d convIn;
     private final List<DownEncoderBlock2D> downBlocks = new ArrayList<>();
     private final UNetMidBlock2D midBlock;
-    private final GroupNormLayer convNormOut;
-    private final Conv2dLayer convOut;
+    private final GroupNorm convNormOut;
+    private final Conv2d convOut;
 
-    Encoder(VaeWeights w, VaeConfig config, Kernels kernels) {
+    Encoder(Weights w, VaeConfig config) {
         List<Integer> channels = config.blockOutChannels();
         int groups = config.normGroups();
         int deepest = config.deepestChannels();
-        convIn = Conv2dLayer.same3x3(w, "conv_in", config.inChannels(), channels.get(0));
+        convIn = Conv2d.same(w, "conv_in", config.inChannels(), channels.get(0), 3);
         int in = channels.get(0);
         for (int i = 0; i < channels.size(); i++) {
             int out = channels.get(i);
             boolean last = i == channels.size() - 1;
             downBlocks.add(new DownEncoderBlock2D(w.prefixed("down_blocks." + i), in, out, config.layersPerBlock(),
-                    !last, groups, kernels));
+                    !last, groups));
             in = out;
         }
-        midBlock = new UNetMidBlock2D(w.prefixed("mid_block"), deepest, groups, config.midBlockAttention(), kernels);
-        convNormOut = new GroupNormLayer(w, "conv_norm_out", deepest, groups, kernels);
-        convOut = Conv2dLayer.same3x3(w, "conv_out", deepest, 2 * config.latentChannels());
+        midBlock = new UNetMidBlock2D(w.prefixed("mid_block"), deepest, groups, config.midBlockAttention());
+        convNormOut = GroupNorm.load(w, "conv_norm_out", deepest, groups, VaeConfig.NORM_EPS);
+        convOut = Conv2d.same(w, "conv_out", deepest, 2 * config.latentChannels(), 3);
     }
 
     /**

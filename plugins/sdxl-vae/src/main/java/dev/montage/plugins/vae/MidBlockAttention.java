@@ -1,8 +1,11 @@
 package dev.montage.plugins.vae;
 
-import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.host.Kernels;
+import dev.montage.api.host.Scopes;
+import dev.montage.nn.GroupNorm;
+import dev.montage.nn.Linear;
+import dev.montage.nn.Weights;
 
 /**
  * {@code mid_block.attentions.0}: diffusers' {@code Attention} as the VAE builds it: group-normed spatial
@@ -15,35 +18,23 @@ import dev.montage.api.host.Kernels;
  * and so does this class.
  */
 final class MidBlockAttention {
-    private final GroupNormLayer groupNorm;
-    private final NDArray qWeight;
-    private final NDArray qBias;
-    private final NDArray kWeight;
-    private final NDArray kBias;
-    private final NDArray vWeight;
-    private final NDArray vBias;
-    private final NDArray outWeight;
-    private final NDArray outBias;
+    private final GroupNorm groupNorm;
+    private final Linear toQ;
+    private final Linear toK;
+    private final Linear toV;
+    private final Linear toOut;
     private final Kernels kernels;
 
-    MidBlockAttention(VaeWeights w, int channels, int groups, Kernels kernels) {
-        this.kernels = kernels;
-        groupNorm = new GroupNormLayer(w, "group_norm", channels, groups, kernels);
-        String q = projection(w, "to_q", "query");
-        String k = projection(w, "to_k", "key");
-        String v = projection(w, "to_v", "value");
-        String out = projection(w, "to_out.0", "proj_attn");
-        qWeight = w.get(q + ".weight", channels, channels);
-        qBias = w.get(q + ".bias", channels);
-        kWeight = w.get(k + ".weight", channels, channels);
-        kBias = w.get(k + ".bias", channels);
-        vWeight = w.get(v + ".weight", channels, channels);
-        vBias = w.get(v + ".bias", channels);
-        outWeight = w.get(out + ".weight", channels, channels);
-        outBias = w.get(out + ".bias", channels);
+    MidBlockAttention(Weights w, int channels, int groups) {
+        this.kernels = w.kernels();
+        groupNorm = GroupNorm.load(w, "group_norm", channels, groups, VaeConfig.NORM_EPS);
+        toQ = Linear.withBias(w, projection(w, "to_q", "query"), channels, channels);
+        toK = Linear.withBias(w, projection(w, "to_k", "key"), channels, channels);
+        toV = Linear.withBias(w, projection(w, "to_v", "value"), channels, channels);
+        toOut = Linear.withBias(w, projection(w, "to_out.0", "proj_attn"), channels, channels);
     }
 
-    private static String projection(VaeWeights w, String name, String legacyName) {
+    private static String projection(Weights w, String name, String legacyName) {
         return !w.contains(name + ".weight") && w.contains(legacyName + ".weight") ? legacyName : name;
     }
 
@@ -55,11 +46,9 @@ final class MidBlockAttention {
             long h = input.getShape().get(2);
             long wd = input.getShape().get(3);
             NDArray tokens = groupNorm.forward(input).reshape(b, c, h * wd).transpose(0, 2, 1);
-            NDArray q = kernels.linear(tokens, qWeight, qBias);
-            NDArray k = kernels.linear(tokens, kWeight, kBias);
-            NDArray v = kernels.linear(tokens, vWeight, vBias);
-            NDArray attended = kernels.scaledDotProductAttention(q, k, v, null);
-            NDArray out = kernels.linear(attended, outWeight, outBias);
+            NDArray attended = kernels.scaledDotProductAttention(toQ.forward(tokens), toK.forward(tokens),
+                    toV.forward(tokens), null);
+            NDArray out = toOut.forward(attended);
             return out.transpose(0, 2, 1).reshape(b, c, h, wd).add(input);
         });
     }

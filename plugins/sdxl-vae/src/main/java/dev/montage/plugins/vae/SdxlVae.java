@@ -11,10 +11,11 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
-import dev.montage.api.host.Scopes;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.nn.Conv2d;
+import dev.montage.nn.Weights;
 
 /**
  * diffusers' {@code AutoencoderKL} (the SDXL VAE) from a {@code vae/} folder: {@code post_quant_conv} and the
@@ -34,12 +35,12 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
     private final Kernels kernels;
     private final ModelWeights weights;
     private final NDManager weightsManager;
-    private final Conv2dLayer postQuantConv;
+    private final Conv2d postQuantConv;
     private final Decoder decoder;
     private EncodePath encodePath;
 
     /** The encoder half, built when first needed: text-to-image never encodes. */
-    private record EncodePath(Encoder encoder, Conv2dLayer quantConv) {
+    private record EncodePath(Encoder encoder, Conv2d quantConv) {
         NDArray forward(NDArray x) {
             NDArray h = encoder.forward(x);
             return quantConv == null ? h : replace(h, quantConv.forward(h));
@@ -59,10 +60,10 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
         this.weights = folder.weights();
         this.weightsManager = parent.newSubManager();
         try {
-            VaeWeights w = VaeWeights.of(weights, weightsManager, dtype, kernels);
+            Weights w = Weights.loading(weights, weightsManager, kernels).castTo(dtype);
             int latent = config.latentChannels();
-            postQuantConv = config.usePostQuantConv() ? Conv2dLayer.pointwise(w, "post_quant_conv", latent, latent) : null;
-            decoder = new Decoder(w.prefixed("decoder"), config, kernels);
+            postQuantConv = config.usePostQuantConv() ? Conv2d.pointwise(w, "post_quant_conv", latent, latent) : null;
+            decoder = new Decoder(w.prefixed("decoder"), config);
             w.requireAllUsed("decoder", "post_quant_conv");
         } catch (RuntimeException e) {
             weightsManager.close();
@@ -151,10 +152,10 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
 
     private synchronized EncodePath encodePath() {
         if (encodePath == null) {
-            VaeWeights w = VaeWeights.of(weights, weightsManager, dtype, kernels);
+            Weights w = Weights.loading(weights, weightsManager, kernels).castTo(dtype);
             int moments = 2 * config.latentChannels();
-            Conv2dLayer quantConv = config.useQuantConv() ? Conv2dLayer.pointwise(w, "quant_conv", moments, moments) : null;
-            Encoder encoder = new Encoder(w.prefixed("encoder"), config, kernels);
+            Conv2d quantConv = config.useQuantConv() ? Conv2d.pointwise(w, "quant_conv", moments, moments) : null;
+            Encoder encoder = new Encoder(w.prefixed("encoder"), config);
             w.requireAllUsed("encoder", "quant_conv");
             encodePath = new EncodePath(encoder, quantConv);
         }
