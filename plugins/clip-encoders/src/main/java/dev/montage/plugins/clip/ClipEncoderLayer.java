@@ -2,10 +2,11 @@ package dev.montage.plugins.clip;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.host.Kernels;
-import dev.montage.api.host.ModelWeights;
+import dev.montage.api.host.Scopes;
+import dev.montage.nn.LayerNorm;
+import dev.montage.nn.Linear;
+import dev.montage.nn.Weights;
 import java.util.Map;
 
 /**
@@ -14,33 +15,23 @@ import java.util.Map;
  */
 final class ClipEncoderLayer {
     private final ClipAttention selfAttn;
-    private final NDArray ln1Weight;
-    private final NDArray ln1Bias;
-    private final NDArray ln2Weight;
-    private final NDArray ln2Bias;
-    private final NDArray fc1Weight;
-    private final NDArray fc1Bias;
-    private final NDArray fc2Weight;
-    private final NDArray fc2Bias;
+    private final LayerNorm layerNorm1;
+    private final LayerNorm layerNorm2;
+    private final Linear fc1;
+    private final Linear fc2;
     private final ClipActivation activation;
-    private final float eps;
     private final Kernels kernels;
 
-    ClipEncoderLayer(ModelWeights w, NDManager manager, ClipConfig config, Kernels kernels) {
+    ClipEncoderLayer(Weights w, ClipConfig config) {
         int d = config.hiddenSize();
         int ff = config.intermediateSize();
-        this.kernels = kernels;
+        this.kernels = w.kernels();
         this.activation = config.activation();
-        this.eps = config.layerNormEps();
-        selfAttn = new ClipAttention(w.prefixed("self_attn"), manager, d, config.heads(), kernels);
-        ln1Weight = w.get("layer_norm1.weight", manager, d);
-        ln1Bias = w.get("layer_norm1.bias", manager, d);
-        ln2Weight = w.get("layer_norm2.weight", manager, d);
-        ln2Bias = w.get("layer_norm2.bias", manager, d);
-        fc1Weight = w.get("mlp.fc1.weight", manager, ff, d);
-        fc1Bias = w.get("mlp.fc1.bias", manager, ff);
-        fc2Weight = w.get("mlp.fc2.weight", manager, d, ff);
-        fc2Bias = w.get("mlp.fc2.bias", manager, d);
+        selfAttn = new ClipAttention(w.prefixed("self_attn"), d, config.heads());
+        layerNorm1 = LayerNorm.load(w, "layer_norm1", d, config.layerNormEps());
+        layerNorm2 = LayerNorm.load(w, "layer_norm2", d, config.layerNormEps());
+        fc1 = Linear.withBias(w, "mlp.fc1", d, ff);
+        fc2 = Linear.withBias(w, "mlp.fc2", ff, d);
     }
 
     /**
@@ -49,39 +40,23 @@ final class ClipEncoderLayer {
      * @return [B, L, D], attached to the manager of {@code x}
      */
     NDArray forward(NDArray x, NDArray bias) {
-        try (NDManager scope = NDManager.subManagerOf(x)) {
-            // DJL puts an op's result into its input's manager: moving x here keeps every intermediate in scope
-            scope.tempAttachAll(x);
-            Shape norm = new Shape(ln1Weight.getShape().get(0));
-            NDArray h = LayerNorm.layerNorm(x, norm, ln1Weight, ln1Bias, eps).singletonOrThrow();
-            NDArray attn = selfAttn.forward(h, bias);
-            NDArray residual = x.add(attn);
-            NDArray h2 = LayerNorm.layerNorm(residual, norm, ln2Weight, ln2Bias, eps).singletonOrThrow();
-            NDArray up = kernels.linear(h2, fc1Weight, fc1Bias);
-            NDArray act = activation.apply(up, kernels);
-            NDArray down = kernels.linear(act, fc2Weight, fc2Bias);
-            return scope.ret(residual.add(down));
+        NDManager caller = x.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray input = Scopes.borrow(x, scope);
+            NDArray attn = selfAttn.forward(layerNorm1.forward(input), bias);
+            NDArray residual = input.add(attn);
+            NDArray down = fc2.forward(activation.apply(fc1.forward(layerNorm2.forward(residual)), kernels));
+            NDArray out = residual.add(down);
+            out.attach(caller);
+            return out;
         }
     }
 
-    /** Adds the tensors of every encoder layer of a configuration, named {@code <prefix><i>.<tensor>}. */
+    /** Adds the tensors of every encoder layer of a configuration, named {@code <prefix>.<i>.<tensor>}. */
     static void weightShapes(String prefix, ClipConfig c, Map<String, long[]> shapes) {
-        long d = c.hiddenSize();
-        long ff = c.intermediateSize();
+        Weights layers = Weights.shapesInto(shapes).prefixed(prefix);
         for (int i = 0; i < c.layers(); i++) {
-            String l = prefix + i + ".";
-            for (String proj : new String[] {"q_proj", "k_proj", "v_proj", "out_proj"}) {
-                shapes.put(l + "self_attn." + proj + ".weight", new long[] {d, d});
-                shapes.put(l + "self_attn." + proj + ".bias", new long[] {d});
-            }
-            for (String norm : new String[] {"layer_norm1", "layer_norm2"}) {
-                shapes.put(l + norm + ".weight", new long[] {d});
-                shapes.put(l + norm + ".bias", new long[] {d});
-            }
-            shapes.put(l + "mlp.fc1.weight", new long[] {ff, d});
-            shapes.put(l + "mlp.fc1.bias", new long[] {ff});
-            shapes.put(l + "mlp.fc2.weight", new long[] {d, ff});
-            shapes.put(l + "mlp.fc2.bias", new long[] {d});
+            new ClipEncoderLayer(layers.prefixed(Integer.toString(i)), c);
         }
     }
 }

@@ -8,12 +8,13 @@ import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.ndarray.types.SparseFormat;
 import ai.djl.nn.core.Embedding;
-import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.Cancellation;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
-import dev.montage.api.host.ModelWeights;
+import dev.montage.nn.LayerNorm;
+import dev.montage.nn.Linear;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -32,9 +33,9 @@ final class ClipTextModel implements AutoCloseable {
     private final NDArray tokenEmbedding;
     private final NDArray positionEmbedding;
     private final List<ClipEncoderLayer> layers = new ArrayList<>();
-    private final NDArray finalLnWeight;
-    private final NDArray finalLnBias;
-    private final NDArray projection;
+    private final LayerNorm finalLayerNorm;
+    /** Null without {@code text_projection}. */
+    private final Linear projection;
     private final Kernels kernels;
     private final ComputeDType dtype;
 
@@ -53,18 +54,17 @@ final class ClipTextModel implements AutoCloseable {
         this.kernels = kernels;
         this.dtype = dtype;
         this.weightsManager = parent.newSubManager();
-        ModelWeights all = folder.weights();
-        ModelWeights w = all.prefixed("text_model");
+        Weights all = Weights.loading(folder.weights(), weightsManager, kernels);
+        Weights w = all.prefixed("text_model");
         int d = config.hiddenSize();
-        tokenEmbedding = w.get("embeddings.token_embedding.weight", weightsManager, config.vocabSize(), d);
-        positionEmbedding = w.get("embeddings.position_embedding.weight", weightsManager, config.maxPositions(), d);
+        tokenEmbedding = w.get("embeddings.token_embedding.weight", config.vocabSize(), d);
+        positionEmbedding = w.get("embeddings.position_embedding.weight", config.maxPositions(), d);
         for (int i = 0; i < config.layers(); i++) {
-            layers.add(new ClipEncoderLayer(w.prefixed("encoder.layers." + i), weightsManager, config, kernels));
+            layers.add(new ClipEncoderLayer(w.prefixed("encoder.layers." + i), config));
         }
-        finalLnWeight = w.get("final_layer_norm.weight", weightsManager, d);
-        finalLnBias = w.get("final_layer_norm.bias", weightsManager, d);
+        finalLayerNorm = LayerNorm.load(w, "final_layer_norm", d, config.layerNormEps());
         projection = all.contains("text_projection.weight")
-                ? all.get("text_projection.weight", weightsManager, config.projectionDim(), d)
+                ? Linear.withoutBias(all, "text_projection", d, config.projectionDim())
                 : null;
     }
 
@@ -81,7 +81,7 @@ final class ClipTextModel implements AutoCloseable {
         long d = c.hiddenSize();
         shapes.put("text_model.embeddings.token_embedding.weight", new long[] {c.vocabSize(), d});
         shapes.put("text_model.embeddings.position_embedding.weight", new long[] {c.maxPositions(), d});
-        ClipEncoderLayer.weightShapes("text_model.encoder.layers.", c, shapes);
+        ClipEncoderLayer.weightShapes("text_model.encoder.layers", c, shapes);
         shapes.put("text_model.final_layer_norm.weight", new long[] {d});
         shapes.put("text_model.final_layer_norm.bias", new long[] {d});
         if (withProjection) {
@@ -125,15 +125,13 @@ final class ClipTextModel implements AutoCloseable {
                     penultimate = x;
                 }
             }
-            Shape norm = new Shape(config.hiddenSize());
-            NDArray last = LayerNorm.layerNorm(x, norm, finalLnWeight, finalLnBias, config.layerNormEps())
-                    .singletonOrThrow();
+            NDArray last = finalLayerNorm.forward(x);
             NDList rows = new NDList(batch);
             for (int b = 0; b < batch; b++) {
                 rows.add(last.get(b, endOfTextIndex(ids[b])));
             }
             NDArray pooled = NDArrays.stack(rows);
-            NDArray projected = projection == null ? null : kernels.linear(pooled, projection, null);
+            NDArray projected = projection == null ? null : projection.forward(pooled);
             penultimate.attach(manager);
             pooled.attach(manager);
             if (projected != null) {

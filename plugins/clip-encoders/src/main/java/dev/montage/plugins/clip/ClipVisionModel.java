@@ -7,11 +7,13 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.convolutional.Conv2d;
-import ai.djl.nn.norm.LayerNorm;
 import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.host.Scopes;
+import dev.montage.nn.LayerNorm;
+import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,25 +37,23 @@ final class ClipVisionModel implements AutoCloseable {
     private final NDArray patchWeight;
     private final NDArray classToken;
     private final NDArray positionEmbedding;
-    private final NDArray preLnWeight;
-    private final NDArray preLnBias;
+    private final LayerNorm preLayerNorm;
     private final List<ClipEncoderLayer> layers = new ArrayList<>();
 
     ClipVisionModel(ModelFolder folder, NDManager parent, Kernels kernels) {
         this.config = ClipConfig.vision(folder.config());
-        ModelWeights w = folder.weights().prefixed("vision_model");
-        requireLayerCount(w, config.layers());
+        requireLayerCount(folder.weights().prefixed("vision_model"), config.layers());
         int d = config.hiddenSize();
         int p = config.patchSize();
         this.weightsManager = parent.newSubManager();
         try {
-            patchWeight = w.get("embeddings.patch_embedding.weight", weightsManager, d, config.numChannels(), p, p);
-            classToken = w.get("embeddings.class_embedding", weightsManager, d).reshape(1, 1, d);
-            positionEmbedding = w.get("embeddings.position_embedding.weight", weightsManager, config.maxPositions(), d);
-            preLnWeight = w.get("pre_layrnorm.weight", weightsManager, d);
-            preLnBias = w.get("pre_layrnorm.bias", weightsManager, d);
+            Weights w = Weights.loading(folder.weights(), weightsManager, kernels).prefixed("vision_model");
+            patchWeight = w.get("embeddings.patch_embedding.weight", d, config.numChannels(), p, p);
+            classToken = w.get("embeddings.class_embedding", d).reshape(1, 1, d);
+            positionEmbedding = w.get("embeddings.position_embedding.weight", config.maxPositions(), d);
+            preLayerNorm = LayerNorm.load(w, "pre_layrnorm", d, config.layerNormEps());
             for (int i = 0; i < config.layers() - 1; i++) {
-                layers.add(new ClipEncoderLayer(w.prefixed("encoder.layers." + i), weightsManager, config, kernels));
+                layers.add(new ClipEncoderLayer(w.prefixed("encoder.layers." + i), config));
             }
         } catch (RuntimeException e) {
             weightsManager.close();
@@ -85,18 +85,18 @@ final class ClipVisionModel implements AutoCloseable {
         }
         long b = shape.get(0);
         int d = config.hiddenSize();
-        try (NDManager scope = NDManager.subManagerOf(pixels)) {
-            // DJL puts an op's result into its input's manager: moving the pixels here keeps intermediates in scope
-            scope.tempAttachAll(pixels);
+        NDManager caller = pixels.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray input = Scopes.borrow(pixels, scope);
             Shape stride = new Shape(config.patchSize(), config.patchSize());
-            NDArray patches = Conv2d.conv2d(pixels, patchWeight, null, stride).singletonOrThrow()
+            NDArray patches = Conv2d.conv2d(input, patchWeight, null, stride).singletonOrThrow()
                     .reshape(b, d, -1)
                     .transpose(0, 2, 1);
             // DJL attaches the repeat to the weight's manager: move it into this call's scope
             NDArray classTokens = classToken.repeat(0, b);
             classTokens.attach(scope);
             NDArray x = NDArrays.concat(new NDList(classTokens, patches), 1).add(positionEmbedding);
-            x = LayerNorm.layerNorm(x, new Shape(d), preLnWeight, preLnBias, config.layerNormEps()).singletonOrThrow();
+            x = preLayerNorm.forward(x);
             for (ClipEncoderLayer layer : layers) {
                 Cancellation.checkpoint();
                 NDArray next = layer.forward(x, null);
@@ -104,7 +104,8 @@ final class ClipVisionModel implements AutoCloseable {
                 x.close();
                 x = next;
             }
-            return scope.ret(x);
+            x.attach(caller);
+            return x;
         }
     }
 
@@ -121,7 +122,7 @@ final class ClipVisionModel implements AutoCloseable {
         shapes.put("vision_model.embeddings.position_embedding.weight", new long[] {c.maxPositions(), d});
         shapes.put("vision_model.pre_layrnorm.weight", new long[] {d});
         shapes.put("vision_model.pre_layrnorm.bias", new long[] {d});
-        ClipEncoderLayer.weightShapes("vision_model.encoder.layers.", c, shapes);
+        ClipEncoderLayer.weightShapes("vision_model.encoder.layers", c, shapes);
         shapes.put("vision_model.post_layernorm.weight", new long[] {d});
         shapes.put("vision_model.post_layernorm.bias", new long[] {d});
         shapes.put("visual_projection.weight", new long[] {c.projectionDim(), d});

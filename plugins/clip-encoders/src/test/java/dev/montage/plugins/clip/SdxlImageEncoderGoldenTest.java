@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.nn.Weights;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -132,8 +133,8 @@ class SdxlImageEncoderGoldenTest {
     void encoderLayerIntermediatesDoNotOutliveTheirCall() {
         LocalModelFolder folder = TestEngine.folder(Golden.model().resolve("image_encoder"));
         try (NDManager weights = TestEngine.manager().newSubManager(); NDManager m = TestEngine.manager().newSubManager()) {
-            ClipEncoderLayer layer = new ClipEncoderLayer(folder.weights().prefixed("vision_model.encoder.layers.0"),
-                    weights, ClipConfig.vision(folder.config()), TestEngine.kernels());
+            ClipEncoderLayer layer = new ClipEncoderLayer(Weights.loading(folder.weights(), weights,
+                    TestEngine.kernels()).prefixed("vision_model.encoder.layers.0"), ClipConfig.vision(folder.config()));
             NDArray x = m.randomNormal(new Shape(2, 65, 32));
             NDArray out = layer.forward(x, null);
             assertEquals(m, out.getManager());
