@@ -155,6 +155,10 @@ public final class InstalledPlugins implements AutoCloseable {
     /** Why a factory cannot run on this host's API, or {@code null}. */
     static String incompatibility(ComponentFactory<?> factory) {
         String range = factory.apiVersionRange();
+        if (range == null) {
+            return "declares no API version: annotate its package or factory with @BuiltFor("
+                    + "MontageApi.COMPATIBLE_RANGE)";
+        }
         try {
             if (new VersionRange(range).includes(Version.parseVersion(MontageApi.VERSION))) {
                 return null;

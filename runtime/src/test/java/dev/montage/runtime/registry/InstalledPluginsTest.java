@@ -1,11 +1,13 @@
 package dev.montage.runtime.registry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.MontageApi;
+import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Scheduler;
@@ -16,8 +18,11 @@ import dev.montage.runtime.registry.fixture.ServiceActivator;
 import dev.montage.runtime.registry.fixture.ThrowingActivator;
 import dev.montage.runtime.registry.fixture.ThrowingPlugin;
 import dev.montage.runtime.testing.PluginJars;
+import java.io.IOException;
+import java.io.InputStream;
 import java.net.URL;
 import java.net.URLClassLoader;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -186,6 +191,37 @@ class InstalledPluginsTest {
                 return "0.1 or later";
             }
         }).contains("is not an OSGi version range"));
+    }
+
+    /** A factory whose package and class declare no API version. */
+    private static final class Undeclared implements ComponentFactory<Scheduler> {
+        @Override
+        public ComponentKind kind() {
+            return ComponentKind.SCHEDULER;
+        }
+
+        @Override
+        public String id() {
+            return "undeclared";
+        }
+
+        @Override
+        public Scheduler create(ComponentContext context) {
+            throw new UnsupportedOperationException();
+        }
+    }
+
+    @Test
+    void theApiVersionIsTheOneThePluginWasCompiledAgainst() throws IOException {
+        assertEquals(MontageApi.COMPATIBLE_RANGE, new FixtureFactory().apiVersionRange());
+        assertEquals("declares no API version: annotate its package or factory with "
+                + "@BuiltFor(MontageApi.COMPATIBLE_RANGE)", InstalledPlugins.incompatibility(new Undeclared()));
+        // the compiler copied the range into the plugin's class file: a host with another API reads the old range
+        try (InputStream in = FixtureFactory.class.getResourceAsStream("FixtureFactory.class")) {
+            String classFile = new String(in.readAllBytes(), StandardCharsets.ISO_8859_1);
+            assertTrue(classFile.contains(MontageApi.COMPATIBLE_RANGE), "the range is a constant in the class file");
+            assertFalse(classFile.contains("COMPATIBLE_RANGE"), "no reference to the host's field");
+        }
     }
 
     @Test

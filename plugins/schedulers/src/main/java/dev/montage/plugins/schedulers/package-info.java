@@ -24,4 +24,8 @@
  * counts where numpy's {@code arange} yields one timestep too many with trailing spacing (e.g. 61), diffusers
  * samples an extra step at timestep -1; here that surplus timestep is dropped.
  */
+@BuiltFor(MontageApi.COMPATIBLE_RANGE)
 package dev.montage.plugins.schedulers;
+
+import dev.montage.api.MontageApi;
+import dev.montage.api.spi.BuiltFor;

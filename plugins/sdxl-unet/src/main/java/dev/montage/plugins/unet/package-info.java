@@ -9,4 +9,8 @@
  * cross-attention ({@code ms-diffusion}, reading the {@link dev.montage.api.SubjectLayout} of the generation
  * context), or text-only cross-attention for ControlNets ({@code text-only}).
  */
+@BuiltFor(MontageApi.COMPATIBLE_RANGE)
 package dev.montage.plugins.unet;
+
+import dev.montage.api.MontageApi;
+import dev.montage.api.spi.BuiltFor;
