@@ -14,8 +14,6 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.junit.jupiter.api.Tag;
@@ -41,7 +39,6 @@ class ServerSoakTest {
     private static final int HUGE_PROMPT = 1 << 20;
     /** A 1 MB prompt is refused before any work; this bounds its answer time generously for a loaded machine. */
     private static final double REFUSAL_SECONDS = 5;
-    private static final long LIMIT_MINUTES = 60;
 
     @TempDir
     Path out;
@@ -86,29 +83,16 @@ class ServerSoakTest {
                 }
                 return null;
             });
-            ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
-            List<Future<?>> results = new ArrayList<>();
-            long start = System.nanoTime();
-            for (int i = 0; i < REQUESTS; i++) {
-                int n = i;
-                results.add(clients.submit(() -> {
-                    String outcome = run(s, n, slowestRefusal);
-                    outcomes.computeIfAbsent(outcome, k -> new LongAdder()).increment();
-                    if (done.incrementAndGet() % 100 == 0) {
-                        synchronized (heap) {
-                            heap.add(done.get() + " jobs " + heapAfterGcMb() + " MB");
-                        }
+            double wall = ServerLoadTest.concurrently(REQUESTS, CLIENTS, n -> {
+                String outcome = run(s, n, slowestRefusal);
+                outcomes.computeIfAbsent(outcome, k -> new LongAdder()).increment();
+                if (done.incrementAndGet() % 100 == 0) {
+                    synchronized (heap) {
+                        heap.add(done.get() + " jobs " + heapAfterGcMb() + " MB");
                     }
-                    return null;
-                }));
-            }
-            clients.shutdown();
-            assertTrue(clients.awaitTermination(LIMIT_MINUTES, TimeUnit.MINUTES), "the run did not end in time");
-            double wall = (System.nanoTime() - start) / 1e9;
+                }
+            });
             probe.shutdownNow();
-            for (Future<?> f : results) {
-                f.get();
-            }
             heap.add("end " + heapAfterGcMb() + " MB");
             System.out.printf(Locale.ROOT, "soak run: %d requests, %d clients, %d workers, history %d, %d cores: "
                             + "wall %.1f s; outcomes %s; slowest 1 MB refusal %.3f s; readiness %d/%d checks ready; "
