@@ -25,18 +25,26 @@ import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Runs generation requests on one pipeline with a bounded queue and a fixed number of workers, keeps every job's
- * state and events, stores results in the output folder and lists those of earlier runs. It knows nothing of
- * HTTP; {@link MontageServer} puts it on the network.
+ * Runs generation requests on one pipeline with a bounded queue and a fixed number of workers, keeps the state and
+ * events of the waiting, running and newest ended jobs, stores results in the output folder and answers for older
+ * succeeded ones, of this run or earlier ones, from there. It knows nothing of HTTP; {@link MontageServer} puts it
+ * on the network.
  *
  * <p>Cancelling a queued job takes it out of the queue; cancelling a running one makes its progress listener
  * answer {@code false}, so the pipeline stops at the next step and releases everything.
+ *
+ * <p>A worker whose generation throws an {@link Error} (out of memory, a stack overflow) fails that job, which lets
+ * go of its memory, and ends; a fresh thread takes its place, so nothing the Error left half-done on the thread is
+ * used again. While no worker runs (a replacement could not be started) the service is not ready and refuses
+ * requests.
  */
 public final class GenerationService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationService.class);
@@ -90,11 +98,16 @@ public final class GenerationService implements AutoCloseable {
     private final ResultStore results;
     private final ServerMetrics metrics = new ServerMetrics();
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
+    /** The ended jobs still in {@link #jobs}, oldest first. */
+    private final ArrayDeque<Job> ended = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
     private final ArrayDeque<Job> queue = new ArrayDeque<>();
     private final Set<Job> running = new LinkedHashSet<>();
     private final List<Thread> threads = new ArrayList<>();
+    private final ThreadFactory workerThreads;
+    private final AtomicInteger workers = new AtomicInteger();
+    private volatile String noWorker = "no worker can take a job";
     private boolean accepting = true;
     private boolean stopping;
     private volatile boolean ready;
@@ -112,13 +125,29 @@ public final class GenerationService implements AutoCloseable {
 
     GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
             ControlNets controlNets) throws IOException {
+        this(settings, generator, schedulers, defaultScheduler, controlNets, workerThreads());
+    }
+
+    /** A service whose workers run on the threads {@code workerThreads} makes. */
+    GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
+            ControlNets controlNets, ThreadFactory workerThreads) throws IOException {
         this.settings = settings;
+        this.workerThreads = workerThreads;
         this.generator = generator;
         this.schedulers = List.copyOf(schedulers);
         this.defaultScheduler = defaultScheduler;
         this.controlNets = controlNets;
         this.results = new ResultStore(settings.outputDir());
-        results.load().forEach(job -> jobs.put(job.id(), job));
+        results.load().forEach(this::retire);
+    }
+
+    private static ThreadFactory workerThreads() {
+        AtomicInteger n = new AtomicInteger();
+        return task -> {
+            Thread worker = new Thread(task, "montage-worker-" + n.getAndIncrement());
+            worker.setDaemon(true);
+            return worker;
+        };
     }
 
     /**
@@ -169,10 +198,7 @@ public final class GenerationService implements AutoCloseable {
                 return;
             }
             for (int i = 0; i < settings.concurrency(); i++) {
-                Thread worker = new Thread(this::work, "montage-worker-" + i);
-                worker.setDaemon(true);
-                threads.add(worker);
-                worker.start();
+                startWorker();
             }
             ready = true;
         } finally {
@@ -180,14 +206,27 @@ public final class GenerationService implements AutoCloseable {
         }
     }
 
-    /** Whether the pipeline is warm and requests are taken. */
+    /** Starts a worker; when no thread can be had, the service does without it (and with none is not ready). */
+    private void startWorker() {
+        try {
+            Thread worker = workerThreads.newThread(this::work);
+            worker.start();
+            threads.add(worker);
+            workers.incrementAndGet();
+        } catch (RuntimeException | Error e) {
+            noWorker = "no worker can take a job: a worker thread could not be started: " + e;
+            LOG.error("Cannot start a worker thread", e);
+        }
+    }
+
+    /** Whether the pipeline is warm, requests are taken and a worker is there to run them. */
     public boolean isReady() {
-        return ready;
+        return ready && workers.get() > 0;
     }
 
     /** Why the service is not ready (only meaningful while {@link #isReady()} is false). */
     String notReadyReason() {
-        return notReady;
+        return ready ? noWorker : notReady;
     }
 
     List<String> schedulerIds() {
@@ -220,6 +259,9 @@ public final class GenerationService implements AutoCloseable {
             if (!accepting) {
                 throw new RejectedExecutionException(SHUTTING_DOWN);
             }
+            if (ready && workers.get() == 0) {
+                throw new RejectedExecutionException(noWorker);
+            }
             if (queue.size() >= settings.queueSize()) {
                 metrics.rejected();
                 throw new QueueFullException(queue.size(), retryAfterSeconds());
@@ -242,8 +284,22 @@ public final class GenerationService implements AutoCloseable {
         return Math.max(1, Math.min(600, (long) Math.ceil(seconds)));
     }
 
+    /** A job in memory, or an older succeeded one read back from its result. */
     Optional<Job> job(String id) {
-        return Optional.ofNullable(jobs.get(id));
+        Job job = jobs.get(id);
+        return job != null ? Optional.of(job) : results.find(id);
+    }
+
+    /**
+     * Keeps an ended job among the newest {@link ServerSettings#maxFinishedJobs()} ended ones and forgets the oldest
+     * beyond them. Called with the lock held, or from the constructor.
+     */
+    private void retire(Job job) {
+        jobs.put(job.id(), job);
+        ended.addLast(job);
+        while (ended.size() > settings.maxFinishedJobs()) {
+            jobs.remove(ended.pollFirst().id());
+        }
     }
 
     /** The job's view with its current queue position. */
@@ -303,6 +359,7 @@ public final class GenerationService implements AutoCloseable {
             if (queue.remove(job)) {
                 job.cancelled(Instant.now(), "cancelled by the client while queued");
                 metrics.ended(JobState.CANCELLED, 0);
+                retire(job);
                 return CancelOutcome.CANCELLED;
             }
             return job.requestCancel("cancelled by the client") ? CancelOutcome.STOPPING : CancelOutcome.ALREADY_ENDED;
@@ -322,33 +379,55 @@ public final class GenerationService implements AutoCloseable {
     }
 
     private void work() {
-        while (true) {
-            Job job;
+        boolean replace = false;
+        try {
+            for (Job job = next(); job != null; job = next()) {
+                try {
+                    run(job);
+                } finally {
+                    lock.lock();
+                    try {
+                        running.remove(job);
+                        retire(job);
+                        changed.signalAll();
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+            }
+        } catch (Error e) {
+            noWorker = "no worker can take a job: the last one stopped after " + e;
+            replace = true;
+        } finally {
             lock.lock();
             try {
-                while (queue.isEmpty() && !stopping) {
-                    changed.awaitUninterruptibly();
+                workers.decrementAndGet();
+                threads.remove(Thread.currentThread());
+                if (replace && !stopping) {
+                    LOG.warn("Replacing worker {} after an error", Thread.currentThread().getName());
+                    startWorker();
                 }
-                if (queue.isEmpty()) {
-                    return;
-                }
-                job = queue.pollFirst();
-                running.add(job);
-                job.started(Instant.now());
             } finally {
                 lock.unlock();
             }
-            try {
-                run(job);
-            } finally {
-                lock.lock();
-                try {
-                    running.remove(job);
-                    changed.signalAll();
-                } finally {
-                    lock.unlock();
-                }
+        }
+    }
+
+    /** The next queued job, marked running; null when the service stops. */
+    private Job next() {
+        lock.lock();
+        try {
+            while (queue.isEmpty() && !stopping) {
+                changed.awaitUninterruptibly();
             }
+            Job job = queue.pollFirst();
+            if (job != null) {
+                running.add(job);
+                job.started(Instant.now());
+            }
+            return job;
+        } finally {
+            lock.unlock();
         }
     }
 
@@ -444,6 +523,7 @@ public final class GenerationService implements AutoCloseable {
             for (Job job : queue) {
                 job.cancelled(now, SHUTTING_DOWN);
                 metrics.ended(JobState.CANCELLED, 0);
+                retire(job);
             }
             queue.clear();
             long left = grace.toNanos();

@@ -12,11 +12,11 @@ import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
-import io.javalin.http.UploadedFile;
 import io.javalin.http.util.MultipartUtil;
 import io.javalin.json.JavalinJackson;
 import jakarta.servlet.MultipartConfigElement;
 import jakarta.servlet.ServletException;
+import jakarta.servlet.http.Part;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -55,6 +55,10 @@ public final class MontageServer implements AutoCloseable {
     /** Room for the multipart boundaries and headers around an uploaded picture. */
     private static final long MULTIPART_OVERHEAD = 64 * 1024;
     private static final int MULTIPART_IN_MEMORY = 1 << 20;
+    /** An upload is one file part; the bound keeps a body of many tiny fields from costing a parse of each. */
+    private static final int MAX_UPLOAD_PARTS = 16;
+    /** How Jetty's multipart parser words its refusal of more parts than {@link #MAX_UPLOAD_PARTS}. */
+    private static final String TOO_MANY_PARTS = "too many parts";
     private static final int DEFAULT_LIST_LIMIT = 100;
     private static final int MAX_LIST_LIMIT = 1000;
 
@@ -117,6 +121,8 @@ public final class MontageServer implements AutoCloseable {
             config.showJavalinBanner = false;
             config.startupWatcherEnabled = false;
             config.jsonMapper(new JavalinJackson(JSON, false));
+            // Jetty bounds the parts of a multipart body by the form keys of the context
+            config.jetty.modifyServletContextHandler(handler -> handler.setMaxFormKeys(MAX_UPLOAD_PARTS));
             config.events.handlerAdded(h -> {
                 if (h.getHttpMethod().isHttpMethod()) {
                     routes.add(new Route(h.getHttpMethod().name(), h.getPath()));
@@ -226,21 +232,26 @@ public final class MontageServer implements AutoCloseable {
         }
         ctx.req().setAttribute(MultipartUtil.MULTIPART_CONFIG_ATTRIBUTE, new MultipartConfigElement(
                 System.getProperty("java.io.tmpdir"), max, max + MULTIPART_OVERHEAD, MULTIPART_IN_MEMORY));
-        UploadedFile file;
+        Part file;
         try {
-            file = ctx.uploadedFile("image");
+            file = ctx.req().getPart("image");
         } catch (IllegalStateException e) {
-            // Jetty's multipart parser refuses a part or request over the configured sizes this way
+            // Jetty's multipart parser refuses too many parts, and parts or requests over the sizes, this way
+            if (e.getMessage() != null && e.getMessage().contains(TOO_MANY_PARTS)) {
+                throw new InvalidRequestException(List.of(new FieldError("image", "the multipart body has more than "
+                        + MAX_UPLOAD_PARTS + " parts; send the picture alone, in a file part named image")));
+            }
             throw ApiException.tooLarge("image", "the picture is larger than the limit of " + max + " bytes");
-        } catch (RuntimeException e) {
+        } catch (IOException | ServletException | RuntimeException e) {
+            // a body cut short, without its boundary or with broken part headers
             throw new InvalidRequestException(List.of(new FieldError("image", "unreadable multipart body: "
-                    + (e.getCause() instanceof ServletException ? e.getCause().getMessage() : e.getMessage()))));
+                    + e.getMessage())));
         }
-        if (file == null) {
+        if (file == null || file.getSubmittedFileName() == null) {
             throw new InvalidRequestException(List.of(new FieldError("image", "is required: a file part named image")));
         }
         byte[] bytes;
-        try (InputStream in = file.content()) {
+        try (InputStream in = file.getInputStream()) {
             bytes = in.readAllBytes();
         }
         try {
@@ -441,7 +452,9 @@ public final class MontageServer implements AutoCloseable {
 
     private Job job(Context ctx) {
         String id = ctx.pathParam("id");
-        return service.job(id).orElseThrow(() -> ApiException.notFound("no generation has the id '" + id + "'"));
+        return service.job(id).orElseThrow(() -> ApiException.notFound("no generation has the id '" + id + "' (of the "
+                + "ended ones, the server remembers the newest " + settings.maxFinishedJobs() + " and those whose "
+                + "results it stored)"));
     }
 
     private static void errors(Context ctx, int status, List<FieldError> errors) {

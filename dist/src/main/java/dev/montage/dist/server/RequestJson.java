@@ -110,13 +110,18 @@ final class RequestJson {
             f.add("scheduler", "unknown scheduler '" + scheduler + "', expected one of " + schedulers);
         }
         AutoLayout autoLayout = autoLayout(f, body.get("autoLayout"));
+        // counted before any picture is decoded: each may take up to the per-picture pixel limit
+        List<JsonNode> subjectNodes = f.array(body, "subjects", limits.maxSubjects());
+        List<JsonNode> controlNodes = f.array(body, "controls", limits.maxControls());
+        ImageInput.PixelBudget pixels = new ImageInput.PixelBudget(limits.maxImagePixels(),
+                limits.maxRequestPixels());
         List<Subject> subjects = new ArrayList<>();
-        for (JsonNode node : f.array(body, "subjects")) {
-            subjects.add(subject(f, node, "subjects[" + subjects.size() + "]"));
+        for (JsonNode node : subjectNodes) {
+            subjects.add(subject(f, node, "subjects[" + subjects.size() + "]", pixels));
         }
         List<Control> controls = new ArrayList<>();
-        for (JsonNode node : f.array(body, "controls")) {
-            controls.add(control(f, node, "controls[" + controls.size() + "]"));
+        for (JsonNode node : controlNodes) {
+            controls.add(control(f, node, "controls[" + controls.size() + "]", pixels));
         }
         try {
             // the request's own rules, on everything but the subjects and controls checked above
@@ -129,6 +134,11 @@ final class RequestJson {
         f.atMost("height", height, limits.maxHeight());
         f.atMost("steps", steps, limits.maxSteps());
         f.atMost("count", count, limits.maxImages());
+        long outputPixels = (long) width * height * count;
+        if (outputPixels > limits.maxOutputPixels()) {
+            f.add("count", "width x height x count is " + width + " x " + height + " x " + count + " = "
+                    + outputPixels + " pixels, more than the limit of " + limits.maxOutputPixels() + " on this server");
+        }
         if (!f.errors.isEmpty()) {
             throw new InvalidRequestException(new ArrayList<>(f.errors.values()));
         }
@@ -164,13 +174,14 @@ final class RequestJson {
         return valid ? new AutoLayout(threshold, startStep) : null;
     }
 
-    private Subject subject(Fields f, JsonNode node, String path) throws IOException {
+    private Subject subject(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels)
+            throws IOException {
         if (!node.isObject()) {
             f.add(path, "must be an object {image | uploadId, phrase, box, scale, dropGrounding}");
             return null;
         }
         f.unknownKeys(node, path, SUBJECT);
-        Picture picture = picture(f, node, path, "image (base64 PNG or JPEG) and uploadId");
+        Picture picture = picture(f, node, path, "image (base64 PNG or JPEG) and uploadId", pixels);
         String phrase = f.text(node, "phrase", path);
         if (phrase == null || phrase.isBlank()) {
             f.add(path + ".phrase", "is required: the words that name the subject in the prompt");
@@ -205,7 +216,8 @@ final class RequestJson {
         }
     }
 
-    private Control control(Fields f, JsonNode node, String path) throws IOException {
+    private Control control(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels)
+            throws IOException {
         if (!node.isObject()) {
             f.add(path, "must be an object {type, image | uploadId | keypoints, scale, start, end, options}");
             return null;
@@ -220,7 +232,8 @@ final class RequestJson {
         if (node.hasNonNull("keypoints")) {
             keypoints = keypoints(f, node, path);
         } else {
-            picture = picture(f, node, path, "image (base64 PNG or JPEG), uploadId and keypoints (OpenPose JSON)");
+            picture = picture(f, node, path, "image (base64 PNG or JPEG), uploadId and keypoints (OpenPose JSON)",
+                    pixels);
         }
         double scale = orElse(f.number(node, "scale", path), 1.0);
         double start = orElse(f.number(node, "start", path), 0.0);
@@ -282,8 +295,10 @@ final class RequestJson {
      * The {@code image} (base64, optionally a data URL) or {@code uploadId} of a subject or control.
      *
      * @param choices the inputs the object may be given as, for the message when it has none or both
+     * @param pixels  the pixels left to the request
      */
-    private Picture picture(Fields f, JsonNode node, String path, String choices) throws IOException {
+    private Picture picture(Fields f, JsonNode node, String path, String choices, ImageInput.PixelBudget pixels)
+            throws IOException {
         boolean inline = node.hasNonNull("image");
         if (inline == node.hasNonNull("uploadId")) {
             f.add(path + ".image", "give exactly one of " + choices);
@@ -291,7 +306,7 @@ final class RequestJson {
         }
         if (!inline) {
             String id = f.text(node, "uploadId", path);
-            Optional<BufferedImage> image = id == null ? Optional.empty() : uploads.get(id, path + ".uploadId");
+            Optional<BufferedImage> image = id == null ? Optional.empty() : uploads.get(id, path + ".uploadId", pixels);
             if (id != null && image.isEmpty()) {
                 f.add(path + ".uploadId", "no upload has the id '" + id + "'");
             }
@@ -315,7 +330,7 @@ final class RequestJson {
             return null;
         }
         try {
-            return new Picture(ImageInput.decode(bytes, field, limits.maxImagePixels()), "inline:" + path);
+            return new Picture(ImageInput.decode(bytes, field, pixels), "inline:" + path);
         } catch (IllegalArgumentException e) {
             f.add(field, e.getMessage());
             return null;
@@ -473,14 +488,21 @@ final class RequestJson {
             return v.booleanValue();
         }
 
-        /** The elements of an array field; none when it is missing or not an array (then reported). */
-        List<JsonNode> array(JsonNode node, String key) {
+        /**
+         * The elements of an array field of at most {@code max} elements; none when it is missing, not an array or
+         * longer (then reported).
+         */
+        List<JsonNode> array(JsonNode node, String key, int max) {
             JsonNode v = node.get(key);
             if (v == null || v.isNull()) {
                 return List.of();
             }
             if (!v.isArray()) {
                 add(key, "must be an array");
+                return List.of();
+            }
+            if (v.size() > max) {
+                add(key, "has " + v.size() + " " + key + ", more than the limit of " + max + " on this server");
                 return List.of();
             }
             List<JsonNode> elements = new ArrayList<>();

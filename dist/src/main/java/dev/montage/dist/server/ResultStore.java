@@ -14,6 +14,7 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -88,6 +89,20 @@ final class ResultStore {
     /** Path of image {@code n} of a job (which may not exist). */
     Path image(String id, int n) {
         return dir.resolve(Job.imageFile(id, n));
+    }
+
+    /** The stored generation with this id, or empty when there is none (or its sidecar is unreadable). */
+    Optional<Job> find(String id) {
+        if (!Ids.wellFormed(id) || !Files.isRegularFile(dir.resolve(id + SIDECAR))) {
+            return Optional.empty();
+        }
+        Path sidecar = dir.resolve(id + SIDECAR);
+        try {
+            return Optional.of(restore(sidecar));
+        } catch (IOException | RuntimeException e) {
+            LOG.warn("Cannot read result sidecar {}: {}", sidecar, e.toString());
+            return Optional.empty();
+        }
     }
 
     /** The generations earlier runs stored, oldest first; unreadable sidecars are logged and passed over. */

@@ -27,6 +27,13 @@ import java.util.Optional;
  * @param maxHeight       largest output height in pixels
  * @param maxSteps        most denoising steps a request may ask for
  * @param maxImages       most images one request may ask for ({@code count})
+ * @param maxOutputPixels most output pixels one request may ask for: width × height × count
+ * @param maxSubjects     most subjects one request may have
+ * @param maxControls     most controls one request may have
+ * @param maxRequestPixels most input pixels one request may bring, all its pictures together, each checked from its
+ *                        header before it is decoded
+ * @param maxFinishedJobs ended generations kept in memory; older ones are answered from their result sidecar, or
+ *                        not at all when they left none
  * @param maxEventStreams event streams open at the same time (each holds a connection); one more is {@code 503}
  * @param authToken       the bearer token every {@code /v1} and {@code /metrics} call must carry, if any
  * @param shutdownGrace   how long running generations may go on after shutdown began before they are cancelled
@@ -44,6 +51,11 @@ public record ServerSettings(
         int maxHeight,
         int maxSteps,
         int maxImages,
+        long maxOutputPixels,
+        int maxSubjects,
+        int maxControls,
+        long maxRequestPixels,
+        int maxFinishedJobs,
         int maxEventStreams,
         Optional<String> authToken,
         Duration shutdownGrace) {
@@ -75,6 +87,11 @@ public record ServerSettings(
         positive(problems, "maxHeight", maxHeight);
         positive(problems, "maxSteps", maxSteps);
         positive(problems, "maxImages", maxImages);
+        positive(problems, "maxOutputPixels", maxOutputPixels);
+        notNegative(problems, "maxSubjects", maxSubjects);
+        notNegative(problems, "maxControls", maxControls);
+        positive(problems, "maxRequestPixels", maxRequestPixels);
+        positive(problems, "maxFinishedJobs", maxFinishedJobs);
         positive(problems, "maxEventStreams", maxEventStreams);
         if (authToken.isPresent() && authToken.get().isBlank()) {
             problems.add("authToken must not be blank (leave it out to turn authentication off)");
@@ -93,6 +110,12 @@ public record ServerSettings(
         }
     }
 
+    private static void notNegative(List<String> problems, String name, long value) {
+        if (value < 0) {
+            problems.add(name + " must be >= 0, got " + value);
+        }
+    }
+
     /** The defaults: loopback only, port 8080, one worker, a queue of 16, SDXL-sized bounds, no token. */
     public static Builder builder() {
         return new Builder();
@@ -102,7 +125,9 @@ public record ServerSettings(
     public Builder toBuilder() {
         return new Builder().host(host).port(port).queueSize(queueSize).concurrency(concurrency).outputDir(outputDir)
                 .maxBodyBytes(maxBodyBytes).maxImageBytes(maxImageBytes).maxImagePixels(maxImagePixels)
-                .maxSize(maxWidth, maxHeight).maxSteps(maxSteps).maxImages(maxImages).maxEventStreams(maxEventStreams)
+                .maxSize(maxWidth, maxHeight).maxSteps(maxSteps).maxImages(maxImages).maxOutputPixels(maxOutputPixels)
+                .maxSubjects(maxSubjects).maxControls(maxControls).maxRequestPixels(maxRequestPixels)
+                .maxFinishedJobs(maxFinishedJobs).maxEventStreams(maxEventStreams)
                 .authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace);
     }
 
@@ -121,7 +146,10 @@ public record ServerSettings(
                 .concurrency(section.concurrency()).maxBodyBytes(section.maxBodyBytes())
                 .maxImageBytes(section.maxImageBytes()).maxImagePixels(section.maxImagePixels())
                 .maxSize(section.maxWidth(), section.maxHeight()).maxSteps(section.maxSteps())
-                .maxImages(section.maxImages()).maxEventStreams(section.maxEventStreams())
+                .maxImages(section.maxImages()).maxOutputPixels(section.maxOutputPixels())
+                .maxSubjects(section.maxSubjects()).maxControls(section.maxControls())
+                .maxRequestPixels(section.maxRequestPixels()).maxFinishedJobs(section.maxFinishedJobs())
+                .maxEventStreams(section.maxEventStreams())
                 .shutdownGrace(Duration.ofSeconds(section.shutdownGraceSeconds()))
                 .authToken(token(section, environment));
         section.outputDir().ifPresent(b::outputDir);
@@ -162,7 +190,9 @@ public record ServerSettings(
         return "ServerSettings[host=" + host + ", port=" + port + ", queueSize=" + queueSize + ", concurrency="
                 + concurrency + ", outputDir=" + outputDir + ", maxBodyBytes=" + maxBodyBytes + ", maxImageBytes="
                 + maxImageBytes + ", maxImagePixels=" + maxImagePixels + ", maxSize=" + maxWidth + "x" + maxHeight
-                + ", maxSteps=" + maxSteps + ", maxImages=" + maxImages + ", maxEventStreams=" + maxEventStreams
+                + ", maxSteps=" + maxSteps + ", maxImages=" + maxImages + ", maxOutputPixels=" + maxOutputPixels
+                + ", maxSubjects=" + maxSubjects + ", maxControls=" + maxControls + ", maxRequestPixels="
+                + maxRequestPixels + ", maxFinishedJobs=" + maxFinishedJobs + ", maxEventStreams=" + maxEventStreams
                 + ", auth=" + (authToken.isPresent() ? "bearer token" : "off") + ", shutdownGrace=" + shutdownGrace
                 + "]";
     }
@@ -181,6 +211,11 @@ public record ServerSettings(
         private int maxHeight = 2048;
         private int maxSteps = 150;
         private int maxImages = 8;
+        private long maxOutputPixels = 8L * 1024 * 1024;
+        private int maxSubjects = 8;
+        private int maxControls = 8;
+        private long maxRequestPixels = 2L * 4096 * 4096;
+        private int maxFinishedJobs = 1000;
         private int maxEventStreams = 64;
         private String authToken;
         private Duration shutdownGrace = Duration.ofSeconds(30);
@@ -244,6 +279,31 @@ public record ServerSettings(
             return this;
         }
 
+        public Builder maxOutputPixels(long v) {
+            maxOutputPixels = v;
+            return this;
+        }
+
+        public Builder maxSubjects(int v) {
+            maxSubjects = v;
+            return this;
+        }
+
+        public Builder maxControls(int v) {
+            maxControls = v;
+            return this;
+        }
+
+        public Builder maxRequestPixels(long v) {
+            maxRequestPixels = v;
+            return this;
+        }
+
+        public Builder maxFinishedJobs(int v) {
+            maxFinishedJobs = v;
+            return this;
+        }
+
         public Builder maxEventStreams(int v) {
             maxEventStreams = v;
             return this;
@@ -265,7 +325,8 @@ public record ServerSettings(
          */
         public ServerSettings build() {
             return new ServerSettings(host, port, queueSize, concurrency, outputDir, maxBodyBytes, maxImageBytes,
-                    maxImagePixels, maxWidth, maxHeight, maxSteps, maxImages, maxEventStreams,
+                    maxImagePixels, maxWidth, maxHeight, maxSteps, maxImages, maxOutputPixels, maxSubjects,
+                    maxControls, maxRequestPixels, maxFinishedJobs, maxEventStreams,
                     Optional.ofNullable(authToken), shutdownGrace);
         }
     }

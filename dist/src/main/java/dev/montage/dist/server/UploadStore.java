@@ -29,17 +29,21 @@ final class UploadStore {
      * @throws ApiException 413 when it has more pixels than allowed
      */
     String put(byte[] bytes) throws IOException {
-        ImageInput.decode(bytes, "image", maxPixels);
+        ImageInput.decode(bytes, "image", new ImageInput.PixelBudget(maxPixels, maxPixels));
         String id = Ids.next();
         AtomicFiles.write(dir.resolve(id), bytes);
         return id;
     }
 
-    /** The picture of an upload, or empty when there is no upload with that id. */
-    Optional<BufferedImage> get(String id, String field) throws IOException {
+    /**
+     * The picture of an upload, or empty when there is no upload with that id.
+     *
+     * @param budget the pixels left to the request that uses it
+     */
+    Optional<BufferedImage> get(String id, String field, ImageInput.PixelBudget budget) throws IOException {
         if (!Ids.wellFormed(id) || !Files.isRegularFile(dir.resolve(id))) {
             return Optional.empty();
         }
-        return Optional.of(ImageInput.decode(Files.readAllBytes(dir.resolve(id)), field, maxPixels));
+        return Optional.of(ImageInput.decode(Files.readAllBytes(dir.resolve(id)), field, budget));
     }
 }

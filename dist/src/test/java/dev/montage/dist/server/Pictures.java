@@ -7,12 +7,16 @@ import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.Random;
 import javax.imageio.ImageIO;
 
 /** Small pictures for requests. */
 final class Pictures {
+    /** The 8-byte signature and the IHDR chunk (4 length, 4 type, 13 data, 4 CRC). */
+    private static final int PNG_HEADER_BYTES = 33;
+
     private Pictures() {
     }
 
@@ -36,6 +40,16 @@ final class Pictures {
             }
         }
         return png(image);
+    }
+
+    /** A PNG of one 16-bit grey level, {@code size}² pixels: tiny as a file, 2 bytes a pixel once decoded. */
+    static byte[] flat16(int size) {
+        return png(new BufferedImage(size, size, BufferedImage.TYPE_USHORT_GRAY));
+    }
+
+    /** The signature and header chunk of a {@code size}² PNG and no pixel data: its size is known, nothing decodes. */
+    static byte[] headerOnly(int size) {
+        return Arrays.copyOf(png(new BufferedImage(size, size, BufferedImage.TYPE_BYTE_GRAY)), PNG_HEADER_BYTES);
     }
 
     static String base64(byte[] bytes) {

@@ -45,33 +45,20 @@ class ServerLoadTest {
         try (TestServer s = TestServer.start(settings)) {
             Set<String> ids = ConcurrentHashMap.newKeySet();
             List<Double> latencies = Collections.synchronizedList(new ArrayList<>());
-            ExecutorService clients = Executors.newFixedThreadPool(CLIENTS);
-            List<Future<?>> results = new ArrayList<>();
-            long start = System.nanoTime();
-            for (int i = 0; i < REQUESTS; i++) {
-                int n = i;
-                results.add(clients.submit(() -> {
-                    Map<String, Object> body = ServerApiTest.request("a dog number " + n, 1, n);
-                    if (n % 2 == 0) {
-                        body.put("subjects", List.of(Map.of("image", picture, "phrase", "dog",
-                                "box", List.of(0.2, 0.2, 0.8, 0.8))));
-                    }
-                    long t0 = System.nanoTime();
-                    String id = (String) s.client.submit(body).get("id");
-                    MontageClient.Event last = s.client.events(id, e -> { });
-                    latencies.add((System.nanoTime() - t0) / 1e9);
-                    assertEquals("finished", last.type(), () -> id + ": " + last.data());
-                    assertEquals(64, Pictures.decode(s.client.image(id, 0)).getWidth());
-                    assertTrue(ids.add(id), "ids are unique");
-                    return null;
-                }));
-            }
-            clients.shutdown();
-            assertTrue(clients.awaitTermination(LIMIT_MINUTES, TimeUnit.MINUTES), "the run did not end in time");
-            double wall = (System.nanoTime() - start) / 1e9;
-            for (Future<?> f : results) {
-                f.get();
-            }
+            double wall = concurrently(REQUESTS, CLIENTS, n -> {
+                Map<String, Object> body = ServerApiTest.request("a dog number " + n, 1, n);
+                if (n % 2 == 0) {
+                    body.put("subjects", List.of(Map.of("image", picture, "phrase", "dog",
+                            "box", List.of(0.2, 0.2, 0.8, 0.8))));
+                }
+                long t0 = System.nanoTime();
+                String id = (String) s.client.submit(body).get("id");
+                MontageClient.Event last = s.client.events(id, e -> { });
+                latencies.add((System.nanoTime() - t0) / 1e9);
+                assertEquals("finished", last.type(), () -> id + ": " + last.data());
+                assertEquals(64, Pictures.decode(s.client.image(id, 0)).getWidth());
+                assertTrue(ids.add(id), "ids are unique");
+            });
             assertEquals(REQUESTS, ids.size());
             String metrics = Http.text(Http.get(s.server, "/metrics"));
             assertTrue(metrics.contains("montage_generations_total{outcome=\"succeeded\"} " + REQUESTS + "\n"));
@@ -87,6 +74,38 @@ class ServerLoadTest {
                     Runtime.getRuntime().availableProcessors(), wall, REQUESTS / wall, percentile(sorted, 50),
                     percentile(sorted, 90), percentile(sorted, 99), sorted.get(sorted.size() - 1));
         }
+    }
+
+    /** One client's request number {@code n}. */
+    @FunctionalInterface
+    interface Request {
+        void send(int n) throws Exception;
+    }
+
+    /**
+     * Sends requests 0 to {@code requests} - 1 from {@code clients} threads and waits for all of them.
+     *
+     * @return the wall seconds
+     * @throws java.util.concurrent.ExecutionException with the first request that failed
+     */
+    static double concurrently(int requests, int clients, Request request) throws Exception {
+        ExecutorService pool = Executors.newFixedThreadPool(clients);
+        List<Future<?>> results = new ArrayList<>();
+        long start = System.nanoTime();
+        for (int i = 0; i < requests; i++) {
+            int n = i;
+            results.add(pool.submit(() -> {
+                request.send(n);
+                return null;
+            }));
+        }
+        pool.shutdown();
+        assertTrue(pool.awaitTermination(LIMIT_MINUTES, TimeUnit.MINUTES), "the run did not end in time");
+        double wall = (System.nanoTime() - start) / 1e9;
+        for (Future<?> f : results) {
+            f.get();
+        }
+        return wall;
     }
 
     /** Nearest-rank percentile of sorted values. */

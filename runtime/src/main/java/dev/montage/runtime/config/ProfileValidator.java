@@ -275,6 +275,11 @@ final class ProfileValidator {
         atLeast("server.max_height", s.maxHeight(), 1, "pixels");
         atLeast("server.max_steps", s.maxSteps(), 1, "steps");
         atLeast("server.max_images", s.maxImages(), 1, "images");
+        atLeast("server.max_output_pixels", s.maxOutputPixels(), 1, "pixels");
+        atLeast("server.max_subjects", s.maxSubjects(), 0, "subjects");
+        atLeast("server.max_controls", s.maxControls(), 0, "controls");
+        atLeast("server.max_request_pixels", s.maxRequestPixels(), 1, "pixels");
+        atLeast("server.max_finished_jobs", s.maxFinishedJobs(), 1, "generations");
         atLeast("server.max_event_streams", s.maxEventStreams(), 1, "event streams");
         atLeast("server.shutdown_grace_seconds", s.shutdownGraceSeconds(), 0, "seconds");
         s.authTokenEnv().filter(n -> !ENV_NAME.matcher(n).matches()).ifPresent(n -> problem("server.auth_token_env",

@@ -20,6 +20,13 @@ import java.util.Optional;
  * @param maxHeight              largest output height in pixels
  * @param maxSteps               most denoising steps a request may ask for
  * @param maxImages              most images one request may ask for
+ * @param maxOutputPixels        most output pixels one request may ask for: width × height × count
+ * @param maxSubjects            most subjects one request may have
+ * @param maxControls            most controls one request may have
+ * @param maxRequestPixels       most input pixels one request may bring, all its pictures together (a picture used
+ *                               twice counts twice)
+ * @param maxFinishedJobs        ended generations whose state is kept in memory; older ones are answered from their
+ *                               stored result or forgotten
  * @param maxEventStreams        event streams open at the same time
  * @param shutdownGraceSeconds   how long running generations may go on after shutdown began
  * @param authTokenEnv           name of the environment variable holding the bearer token clients must send; empty
@@ -28,7 +35,8 @@ import java.util.Optional;
  */
 public record ServerSettings(String host, int port, int queueSize, int concurrency, Optional<Path> outputDir,
         int maxBodyBytes, int maxImageBytes, int maxImagePixels, int maxWidth, int maxHeight, int maxSteps,
-        int maxImages, int maxEventStreams, int shutdownGraceSeconds, Optional<String> authTokenEnv,
+        int maxImages, int maxOutputPixels, int maxSubjects, int maxControls, int maxRequestPixels,
+        int maxFinishedJobs, int maxEventStreams, int shutdownGraceSeconds, Optional<String> authTokenEnv,
         Optional<Path> authTokenFile) {
 
     public ServerSettings {

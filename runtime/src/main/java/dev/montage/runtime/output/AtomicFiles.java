@@ -1,7 +1,8 @@
 package dev.montage.runtime.output;
 
 import java.io.IOException;
-import java.io.OutputStream;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -15,10 +16,23 @@ import java.util.stream.Stream;
  * Files that appear whole or not at all: bytes go to a hidden temporary file beside the target ({@code .NAME.*.tmp})
  * and are renamed (or linked) into place. The temporary file is created as any file of the process is, so the
  * umask decides the mode of the result ({@link Files#createTempFile} would make it 0600).
+ *
+ * <p>Durable too: the temporary file's bytes are forced to the device before it gets the target's name, and the
+ * folder after, so a power loss leaves the old state or the whole new file, never a listed empty one.
  */
 public final class AtomicFiles {
     private static final String SUFFIX = ".tmp";
     private static final SecureRandom RANDOM = new SecureRandom();
+
+    /** Forces what was written to a file, or the names in a folder, onto the storage device. */
+    @FunctionalInterface
+    interface Flush {
+        void force(Path path, FileChannel channel) throws IOException;
+    }
+
+    static final Flush FORCE = (path, channel) -> channel.force(true);
+    /** How files and folders are flushed: {@link #FORCE}, except in a test that observes the flushes. */
+    static volatile Flush flush = FORCE;
 
     private AtomicFiles() {
     }
@@ -48,6 +62,7 @@ public final class AtomicFiles {
                 try {
                     // a hard link is made only where no file has the name: a rename would replace it
                     Files.createLink(candidate, tmp);
+                    flushFolder(candidate);
                     return candidate;
                 } catch (FileAlreadyExistsException e) {
                     candidate = numbered(target, n);
@@ -71,9 +86,13 @@ public final class AtomicFiles {
         while (true) {
             Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36)
                     + SUFFIX);
-            try (OutputStream out = Files.newOutputStream(tmp, StandardOpenOption.CREATE_NEW,
+            try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE)) {
-                out.write(bytes);
+                ByteBuffer buffer = ByteBuffer.wrap(bytes);
+                while (buffer.hasRemaining()) {
+                    channel.write(buffer);
+                }
+                flush.force(tmp, channel);
                 return tmp;
             } catch (FileAlreadyExistsException e) {
                 // another writer drew the same name: draw again
@@ -90,6 +109,15 @@ public final class AtomicFiles {
             Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         } catch (AtomicMoveNotSupportedException e) {
             Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
+        }
+        flushFolder(target);
+    }
+
+    /** Makes the name just given to {@code file} durable: a rename or link is a change of its folder. */
+    private static void flushFolder(Path file) throws IOException {
+        Path dir = file.toAbsolutePath().getParent();
+        try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
+            flush.force(dir, channel);
         }
     }
 

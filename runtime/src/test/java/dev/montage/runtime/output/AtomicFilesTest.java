@@ -1,0 +1,72 @@
+package dev.montage.runtime.output;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A file written atomically survives a power loss whole: its bytes reach the device before its name does, and its
+ * name reaches the device (the folder is flushed) before the write returns.
+ */
+class AtomicFilesTest {
+    private static final byte[] BYTES = "twelve bytes".getBytes();
+
+    @TempDir
+    Path dir;
+
+    private final List<String> flushes = new ArrayList<>();
+    private Path target;
+
+    /** Notes what each flush covers and what the folder holds at that moment, then flushes for real. */
+    private void observe() {
+        AtomicFiles.flush = (path, channel) -> {
+            String what = path.equals(dir) ? "folder" : Files.size(path) + " bytes of a temporary file";
+            flushes.add(what + ", target " + (Files.exists(target) ? Files.size(target) + " bytes" : "absent"));
+            channel.force(true);
+        };
+    }
+
+    @AfterEach
+    void restore() {
+        AtomicFiles.flush = AtomicFiles.FORCE;
+    }
+
+    @FunctionalInterface
+    private interface Write {
+        void to(Path target) throws IOException;
+    }
+
+    private void assertFlushedBeforeAndAfterNaming(String name, Write write) throws IOException {
+        target = dir.resolve(name);
+        observe();
+        write.to(target);
+        assertEquals(List.of("12 bytes of a temporary file, target absent", "folder, target 12 bytes"), flushes);
+    }
+
+    @Test
+    void theFileIsFlushedBeforeItIsRenamedAndTheFolderAfter() throws IOException {
+        assertFlushedBeforeAndAfterNaming("result.json", t -> AtomicFiles.write(t, BYTES));
+    }
+
+    @Test
+    void theFileIsFlushedBeforeItIsLinkedAndTheFolderAfter() throws IOException {
+        assertFlushedBeforeAndAfterNaming("image.png", t -> AtomicFiles.writeNew(t, BYTES));
+    }
+
+    @Test
+    void aStagedFileIsFlushedWhenStagedAndItsFolderWhenMovedIntoPlace() throws IOException {
+        target = dir.resolve("ID-0.png");
+        observe();
+        Path staged = AtomicFiles.temporary(target, BYTES);
+        assertEquals(List.of("12 bytes of a temporary file, target absent"), flushes);
+        AtomicFiles.moveIntoPlace(staged, target);
+        assertEquals(List.of("12 bytes of a temporary file, target absent", "folder, target 12 bytes"), flushes);
+    }
+}
