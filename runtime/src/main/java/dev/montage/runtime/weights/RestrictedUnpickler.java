@@ -444,6 +444,9 @@ final class RestrictedUnpickler {
             throw error("pickle opcode needs a MARK, but there is none");
         }
         int mark = marks.remove(marks.size() - 1);
+        if (mark > stack.size()) {
+            throw error("pickle stack underflow: items below the last MARK were popped");
+        }
         List<Object> top = new ArrayList<>(stack.subList(mark, stack.size()));
         stack.subList(mark, stack.size()).clear();
         return top;

@@ -119,6 +119,9 @@ class RestrictedUnpicklerTest {
         assertThrows(WeightFormatException.class, () -> load(noMark));
         byte[] unknownMemo = PickleBuilder.protocol2().op('h').raw(7).stop().bytes();
         assertThrows(WeightFormatException.class, () -> load(unknownMemo));
+        byte[] popBelowMark = PickleBuilder.protocol2().op('N').op('(').op('0').op('t').stop().bytes();
+        assertTrue(assertThrows(WeightFormatException.class, () -> load(popBelowMark)).getMessage()
+                .contains("items below the last MARK were popped"));
     }
 
     @Test
