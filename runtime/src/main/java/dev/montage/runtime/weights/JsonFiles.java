@@ -3,6 +3,7 @@ package dev.montage.runtime.weights;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.config.ParserLimits;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
@@ -36,6 +37,8 @@ final class JsonFiles {
             int line = ParserLimits.line(e);
             throw new IllegalArgumentException(file + " is not valid JSON: " + e.getOriginalMessage()
                     + (line > 0 ? " (line " + line + ")" : ""), e);
+        } catch (CharConversionException e) {
+            throw new IllegalArgumentException(file + " is not valid JSON: " + e.getMessage() + " (UTF-8 expected)", e);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
         }

@@ -35,15 +35,8 @@ class WeightFilesFuzzTest {
                 new RawTensor("b", TensorDType.F16, new long[] {3}, ByteBuffer.allocate(6)),
                 new RawTensor("c", TensorDType.I64, new long[] {}, ByteBuffer.allocate(8)));
         SafetensorsWriter.write(seedFile, metadata, tensors);
-        Path input = dir.resolve("input.safetensors");
-        int ran = new Fuzzer("safetensors", 0x5AFE, List.of(Files.readAllBytes(seedFile))).run(INPUTS, BUDGET,
-                bytes -> {
-                    Files.write(input, bytes);
-                    try (SafetensorsReader reader = SafetensorsReader.open(input)) {
-                        reader.names().forEach(reader::tensor);
-                    }
-                }, WeightFormatException.class);
-        assertTrue(ran > 100, "ran " + ran);
+        fuzzFiles(new Fuzzer("safetensors", 0x5AFE, List.of(Files.readAllBytes(seedFile))),
+                dir.resolve("input.safetensors"), SafetensorsReader::open);
     }
 
     @Test
@@ -57,14 +50,7 @@ class WeightFilesFuzzTest {
         Map<String, byte[]> deflated = new LinkedHashMap<>();
         deflated.put("m/data.pkl", pickle(seeds.get(0)));
         seeds.add(Files.readAllBytes(TestZips.write(dir.resolve("deflated.pt"), deflated, true)));
-        Path input = dir.resolve("input.pt");
-        int ran = new Fuzzer("torch-zip", 0x70C4, seeds).run(INPUTS, BUDGET, bytes -> {
-            Files.write(input, bytes);
-            try (TorchCheckpointSource source = TorchCheckpointSource.open(input)) {
-                source.names().forEach(source::tensor);
-            }
-        }, WeightFormatException.class);
-        assertTrue(ran > 100, "ran " + ran);
+        fuzzFiles(new Fuzzer("torch-zip", 0x70C4, seeds), dir.resolve("input.pt"), TorchCheckpointSource::open);
     }
 
     @Test
@@ -79,6 +65,22 @@ class WeightFilesFuzzTest {
                     }
                     return storage.slice(0, (int) numel * dtype.byteSize());
                 }).load(), WeightFormatException.class);
+        assertTrue(ran > 100, "ran " + ran);
+    }
+
+    /** How a weight file is opened. */
+    @FunctionalInterface
+    private interface Opener {
+        TensorSource open(Path file) throws IOException;
+    }
+
+    /** Writes each input to {@code input}, opens it and reads every tensor. */
+    private static void fuzzFiles(Fuzzer fuzzer, Path input, Opener opener) {
+        int ran = fuzzer.run(INPUTS, BUDGET, bytes -> {
+            try (TensorSource source = opener.open(Files.write(input, bytes))) {
+                source.names().forEach(source::tensor);
+            }
+        }, WeightFormatException.class);
         assertTrue(ran > 100, "ran " + ran);
     }
 
