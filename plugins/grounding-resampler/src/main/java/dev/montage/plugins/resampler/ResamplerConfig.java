@@ -6,6 +6,7 @@ import static dev.montage.api.host.ModelConfig.MAX_LAYERS;
 import static dev.montage.api.host.ModelConfig.MAX_WIDTH;
 
 import dev.montage.api.host.ModelConfig;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -108,6 +109,8 @@ record ResamplerConfig(
             parsed = new ObjectMapper().readValue(file.toFile(), Object.class);
         } catch (JacksonException e) {
             throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (CharConversionException e) {
+            throw new IllegalArgumentException(file + ": not valid JSON: " + e.getMessage() + " (UTF-8 expected)", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the resampler configuration " + file, e);
         }

@@ -88,6 +88,9 @@ class ResamplerConfigTest {
         Path array = Files.writeString(temp.resolve("array.json"), "[1, 2]");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ResamplerConfig.read(array)).getMessage()
                 .startsWith(array + ": expected a JSON object"));
+        Path utf32 = Files.write(temp.resolve("utf32.json"), new byte[] {0, 0, 0, '{', 'd', 'i', 'm', '"'});
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ResamplerConfig.read(utf32)).getMessage()
+                .startsWith(utf32 + ": not valid JSON"));
         Path broken = Files.writeString(temp.resolve("broken.json"), "{\"dim\": ");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ResamplerConfig.read(broken)).getMessage()
                 .startsWith(broken + ": not valid JSON"));
