@@ -12,6 +12,16 @@ import java.util.Optional;
  * so that one model class can be driven by the tiny test configuration and the real one alike.
  */
 public final class ModelConfig {
+    /**
+     * The largest channel count or hidden width a configuration may ask for: 65536, far above the 5120 of SDXL's
+     * widest layer, and small enough that sizes computed from it stay far from integer overflow.
+     */
+    public static final int MAX_WIDTH = 1 << 16;
+    /** The most layers or blocks any one stack may have: 100 (CLIP bigG stacks 48, SDXL at most 10 transformers). */
+    public static final int MAX_LAYERS = 100;
+    /** The most resolution levels a network may have: 8 (SDXL's UNet has 3, its VAE 4), each halving the image. */
+    public static final int MAX_LEVELS = 8;
+
     private final String source;
     private final Map<String, Object> values;
 
@@ -47,6 +57,21 @@ public final class ModelConfig {
     /** An optional integer. */
     public int getInt(String key, int defaultValue) {
         return has(key) ? getInt(key) : defaultValue;
+    }
+
+    /**
+     * A required integer within {@code min..max}: the bound that keeps a size read from a file from asking for
+     * unbounded work or memory before any weight is read.
+     *
+     * @throws IllegalArgumentException naming the source, the key, the range and the value when it is outside
+     */
+    public int getInt(String key, int min, int max) {
+        return inRange(key, getInt(key), min, max);
+    }
+
+    /** An optional integer within {@code min..max}; the default is not checked. */
+    public int getInt(String key, int defaultValue, int min, int max) {
+        return has(key) ? getInt(key, min, max) : defaultValue;
     }
 
     /** A required number. */
@@ -103,6 +128,19 @@ public final class ModelConfig {
     }
 
     /**
+     * A required list of integers, each within {@code min..max}.
+     *
+     * @throws IllegalArgumentException as {@link #getInt(String, int, int)}, naming the entry
+     */
+    public List<Integer> getIntList(String key, int min, int max) {
+        List<Integer> list = getIntList(key);
+        for (int value : list) {
+            inRange(key, value, min, max);
+        }
+        return list;
+    }
+
+    /**
      * An integer-or-list value (diffusers allows e.g. {@code attention_head_dim: 8} or {@code [5, 10, 20]}),
      * expanded to {@code count} entries.
      */
@@ -116,6 +154,43 @@ public final class ModelConfig {
             throw new IllegalArgumentException(source + ": '" + key + "' must have " + count + " entries, got " + list);
         }
         return list;
+    }
+
+    /** {@link #getIntOrList(String, int)} with every entry within {@code min..max}. */
+    public List<Integer> getIntOrList(String key, int count, int min, int max) {
+        List<Integer> list = getIntOrList(key, count);
+        for (int value : list) {
+            inRange(key, value, min, max);
+        }
+        return list;
+    }
+
+    /**
+     * Checks the length of a list read under {@code key}.
+     *
+     * @return the list
+     * @throws IllegalArgumentException naming the source, the key, the range and the length when it is outside
+     */
+    public <T> List<T> withEntries(String key, List<T> list, int min, int max) {
+        if (list.size() < min || list.size() > max) {
+            throw new IllegalArgumentException(source + ": '" + key + "' must hold " + min + ".." + max
+                    + " entries, got " + list.size());
+        }
+        return list;
+    }
+
+    /**
+     * Checks a value read under {@code key} against {@code min..max}.
+     *
+     * @return the value
+     * @throws IllegalArgumentException naming the source, the key, the range and the value when it is outside
+     */
+    public int inRange(String key, int value, int min, int max) {
+        if (value < min || value > max) {
+            throw new IllegalArgumentException(source + ": '" + key + "' must be an integer in " + min + ".." + max
+                    + ", got " + value);
+        }
+        return value;
     }
 
     /** A required list of strings. */

@@ -51,4 +51,19 @@ class ModelConfigTest {
         e = assertThrows(IllegalArgumentException.class, () -> config.getString("in_channels"));
         assertTrue(e.getMessage().contains("'in_channels' must be a string"), e.getMessage());
     }
+
+    @Test
+    void boundedLookupsNameTheKeyTheRangeAndTheValue() {
+        assertEquals(4, config.getInt("in_channels", 1, 8));
+        assertEquals(9, config.getInt("missing", 9, 1, 8));
+        assertEquals(List.of(5, 10, 20), config.getIntList("attention_head_dim", 1, 20));
+        assertEquals(List.of(2, 2), config.getIntOrList("transformer_layers_per_block", 2, 1, 2));
+        assertEquals("unet/config.json: 'in_channels' must be an integer in 5..8, got 4", assertThrows(
+                IllegalArgumentException.class, () -> config.getInt("in_channels", 0, 5, 8)).getMessage());
+        assertEquals("unet/config.json: 'attention_head_dim' must be an integer in 1..10, got 20", assertThrows(
+                IllegalArgumentException.class, () -> config.getIntList("attention_head_dim", 1, 10)).getMessage());
+        assertEquals("unet/config.json: 'attention_head_dim' must hold 1..2 entries, got 3", assertThrows(
+                IllegalArgumentException.class, () -> config.withEntries("attention_head_dim",
+                        config.getIntList("attention_head_dim"), 1, 2)).getMessage());
+    }
 }

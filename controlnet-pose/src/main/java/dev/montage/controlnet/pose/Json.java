@@ -5,6 +5,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.Supplier;
 
 /**
  * A strict JSON reader (RFC 8259) to plain Java values: objects become {@link Map}, arrays {@link List}, numbers
@@ -12,9 +13,13 @@ import java.util.Map;
  * plugin depends on the API alone, so it brings its own few lines instead of a JSON library.
  */
 final class Json {
+    /** How deep objects and arrays may nest: OpenPose files nest 3 deep, and the parser recurses once per level. */
+    static final int MAX_DEPTH = 64;
+
     private final String text;
     private final String source;
     private int pos;
+    private int depth;
 
     private Json(String text, String source) {
         this.text = text;
@@ -42,8 +47,8 @@ final class Json {
         }
         char c = text.charAt(pos);
         return switch (c) {
-            case '{' -> object();
-            case '[' -> array();
+            case '{' -> nested(this::object);
+            case '[' -> nested(this::array);
             case '"' -> string();
             case 't' -> literal("true", Boolean.TRUE);
             case 'f' -> literal("false", Boolean.FALSE);
@@ -55,6 +60,15 @@ final class Json {
                 throw error("unexpected character '" + c + "'");
             }
         };
+    }
+
+    private Object nested(Supplier<Object> container) {
+        if (++depth > MAX_DEPTH) {
+            throw error("objects and arrays nest more than " + MAX_DEPTH + " deep");
+        }
+        Object value = container.get();
+        depth--;
+        return value;
     }
 
     private Map<String, Object> object() {

@@ -122,6 +122,7 @@ final class OpenCvDrawing {
             if (edges < 0) {
                 break;
             }
+            long rows = 1;
             if (y >= 0) {
                 Chain left = chains[0].x > chains[1].x ? chains[1] : chains[0];
                 Chain right = left == chains[0] ? chains[1] : chains[0];
@@ -130,9 +131,15 @@ final class OpenCvDrawing {
                 if (x2 >= 0 && x1 < canvas.width) {
                     canvas.hline(y, Math.max(x1, 0), Math.min(x2, canvas.width - 1), color);
                 }
+            } else {
+                // rows above the image draw nothing: step over them up to the image or the next vertex at once
+                // (OpenCV walks them one by one, 2^31 rows for a limb from far outside); the wrapping long
+                // arithmetic gives the same x as that many single steps
+                rows = (long) Math.min(0, Math.min(chains[0].yEnd, chains[1].yEnd)) - y;
             }
-            chains[0].x += chains[0].dx;
-            chains[1].x += chains[1].dx;
+            chains[0].x += rows * chains[0].dx;
+            chains[1].x += rows * chains[1].dx;
+            y += (int) (rows - 1);
         } while (++y <= ymax);
     }
 

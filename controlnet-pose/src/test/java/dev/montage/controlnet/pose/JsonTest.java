@@ -51,4 +51,12 @@ class JsonTest {
             assertEquals(c[1], assertThrows(IllegalArgumentException.class, () -> parse(c[0])).getMessage(), c[0]);
         }
     }
+
+    @Test
+    void deepNestingIsRefusedWithTheOffset() {
+        String deep = "{\"people\": " + "[".repeat(5000) + "]".repeat(5000) + "}";
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> parse(deep));
+        assertEquals("f.json: malformed JSON at character 74: objects and arrays nest more than 64 deep",
+                e.getMessage());
+    }
 }

@@ -3,6 +3,7 @@ package dev.montage.controlnet.pose;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.image.PilResampler;
@@ -13,6 +14,10 @@ import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.HexFormat;
 import java.util.Arrays;
 import java.util.Map;
 import java.util.stream.Collectors;
@@ -177,5 +182,42 @@ class PosePreprocessorTest {
 
     private static String message(Executable call) {
         return assertThrows(IllegalArgumentException.class, call).getMessage();
+    }
+
+    /** The figure with limbs that cross the whole canvas from far outside: vertically, horizontally, diagonally. */
+    private static double[] offCanvasFigure(double far) {
+        double[] p = figure();
+        p[1] = -far; // nose above, neck below
+        p[3 + 1] = far;
+        p[3 * 3] = far; // right elbow to the right, wrist to the left
+        p[3 * 4] = -far;
+        p[3 * 12] = -far; // left knee up left, ankle down right
+        p[3 * 12 + 1] = -far;
+        p[3 * 13] = far;
+        p[3 * 13 + 1] = far;
+        return p;
+    }
+
+    @Test
+    void keypointsFarOutsideTheCanvasAreDrawnInBoundedTime() {
+        byte[] data = json(CANVAS_256, offCanvasFigure(1e10), offCanvasFigure(-1e10));
+        RgbImage image = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> render(data, Map.of(), 512, 512));
+        assertTrue(lit(image) > 0);
+    }
+
+    @Test
+    void keypointsOffTheCanvasDrawTheSamePixelsAsOpenCv() throws NoSuchAlgorithmException {
+        // pinned from the scan fill that walks every row as cv2.fillConvexPoly does, those above the image too
+        byte[] data = json(CANVAS_256, offCanvasFigure(3000));
+        assertEquals("9c58630d6ee79f6ef5e892810425611388c04d0cbf6a97c87e86f8f744924297",
+                sha256(render(data, Map.of(), 256, 256)));
+        assertEquals("54606c517c3e7e6d1f99f6a5b38a91ed717f3a21012cc877240b689478d9816b",
+                sha256(render(data, Map.of("stick_width", "auto"), 512, 384)));
+        assertEquals("80e37065c049f7b0131659621ebd24668b85bccceb35b734268e4a88572d402c",
+                sha256(render(json(CANVAS_256, offCanvasFigure(1e6)), Map.of(), 256, 256)));
+    }
+
+    private static String sha256(RgbImage image) throws NoSuchAlgorithmException {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(image.pixels()));
     }
 }

@@ -117,7 +117,7 @@ public final class ProfileCatalog {
 
     private static Source file(Path file) {
         try {
-            return new Source(file.toString(), Files.readString(file, StandardCharsets.UTF_8),
+            return new Source(file.toString(), new String(ParserLimits.read(file, "a profile"), StandardCharsets.UTF_8),
                     file.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".json"), file.getParent());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read profile file " + file, e);

@@ -8,7 +8,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
@@ -24,8 +23,8 @@ import java.util.Map;
  */
 final class SettingsTree {
     static final ObjectMapper MAPPER = new ObjectMapper();
-    private static final JsonFactory JSON = new JsonFactory(MAPPER);
-    private static final JsonFactory YAML = new YAMLFactory(MAPPER);
+    private static final JsonFactory JSON = ParserLimits.json().setCodec(MAPPER);
+    private static final JsonFactory YAML = ParserLimits.yaml().setCodec(MAPPER);
 
     private ObjectNode root = MAPPER.createObjectNode();
     private final Map<String, String> origins = new HashMap<>();
@@ -82,8 +81,14 @@ final class SettingsTree {
                 return tree;
             }
             tree.root = tree.readObject(p, "", source, problems);
+            if (p.nextToken() != null) {
+                problems.add(new ProfileProblem(source + ":" + p.currentTokenLocation().getLineNr(), "", json
+                        ? "unexpected text after the profile's object"
+                        : "holds more than one YAML document; a profile is one document"));
+            }
         } catch (JsonProcessingException e) {
-            problems.add(new ProfileProblem(source + ":" + e.getLocation().getLineNr(), "",
+            int line = ParserLimits.line(e);
+            problems.add(new ProfileProblem(line > 0 ? source + ":" + line : source, "",
                     "not valid " + (json ? "JSON" : "YAML") + ": " + e.getOriginalMessage()));
         } catch (IOException e) {
             problems.add(new ProfileProblem(source, "", "cannot read: " + e.getMessage()));

@@ -9,9 +9,11 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Interprets the pickle that {@code torch.save} writes ({@code data.pkl}, protocol 2; the few protocol 4
@@ -53,6 +55,9 @@ final class RestrictedUnpickler {
     private final List<Object> stack = new ArrayList<>();
     private final List<Integer> marks = new ArrayList<>();
     private final Map<Long, Object> memo = new HashMap<>();
+    private final Set<String> copiedStorages = new HashSet<>();
+    private long copyableBytes;
+    private long copiedBytes;
 
     /**
      * @param source the file (and entry) the pickle comes from, for error messages
@@ -72,7 +77,11 @@ final class RestrictedUnpickler {
      */
     Object load() {
         try {
-            while (true) {
+            for (long operations = 1; ; operations++) {
+                if (operations > LoaderLimits.PICKLE_OPERATIONS) {
+                    throw error("pickle runs more than " + LoaderLimits.PICKLE_OPERATIONS
+                            + " operations (raise montage.pickle.maxOperations for a larger checkpoint)");
+                }
                 int position = in.position();
                 int opcode = in.get() & 0xFF;
                 if (opcode == '.') {
@@ -122,9 +131,9 @@ final class RestrictedUnpickler {
             case 'u' -> setItems(popMark()); // SETITEMS
             case 'h' -> push(memoGet(in.get() & 0xFF)); // BINGET
             case 'j' -> push(memoGet(Integer.toUnsignedLong(in.getInt()))); // LONG_BINGET
-            case 'q' -> memo.put((long) (in.get() & 0xFF), peek()); // BINPUT
-            case 'r' -> memo.put(Integer.toUnsignedLong(in.getInt()), peek()); // LONG_BINPUT
-            case 0x94 -> memo.put((long) memo.size(), peek()); // MEMOIZE
+            case 'q' -> memoize(in.get() & 0xFF); // BINPUT
+            case 'r' -> memoize(Integer.toUnsignedLong(in.getInt())); // LONG_BINPUT
+            case 0x94 -> memoize(memo.size()); // MEMOIZE
             case 'c' -> push(global(readLine(), readLine())); // GLOBAL
             case 0x93 -> { // STACK_GLOBAL
                 String name = popString();
@@ -208,9 +217,12 @@ final class RestrictedUnpickler {
             data = ByteBuffer.allocate(0);
         } else {
             ByteBuffer bytes = storages.resolve(storage.key(), storage.dtype(), storage.numel());
-            data = isContiguous(shape, stride)
-                    ? bytes.slice(Math.toIntExact(offset * size), Math.toIntExact(numel * size))
-                    : gather(bytes, size, offset, shape, stride, numel);
+            if (isContiguous(shape, stride)) {
+                data = bytes.slice(Math.toIntExact(offset * size), Math.toIntExact(numel * size));
+            } else {
+                countCopy(storage, shape, numel);
+                data = gather(bytes, size, offset, shape, stride, numel);
+            }
         }
         return new RawTensor("", storage.dtype(), shape, data);
     }
@@ -249,6 +261,23 @@ final class RestrictedUnpickler {
             return numel;
         } catch (ArithmeticException e) {
             throw error("malformed " + view, e);
+        }
+    }
+
+    /**
+     * Strided views are copied, and stride-0 or repeated views of one storage could make those copies far larger
+     * than the file: all copies together may hold as many bytes as the storages they view.
+     */
+    private void countCopy(StorageRef storage, long[] shape, long numel) {
+        long storageBytes = storage.numel() * storage.dtype().byteSize();
+        if (copiedStorages.add(storage.key())) {
+            copyableBytes += storageBytes;
+        }
+        copiedBytes += numel * storage.dtype().byteSize();
+        if (copiedBytes > copyableBytes) {
+            throw error("non-contiguous tensor of size " + Arrays.toString(shape) + " in storage '"
+                    + storage.key() + "' brings the copies of strided views to " + copiedBytes + " bytes, more than the "
+                    + copyableBytes + " bytes of the storages they view");
         }
     }
 
@@ -337,6 +366,14 @@ final class RestrictedUnpickler {
         ((List<Object>) list).addAll(items);
     }
 
+    private void memoize(long index) {
+        if (memo.size() >= LoaderLimits.PICKLE_MEMO && !memo.containsKey(index)) {
+            throw error("pickle memoizes more than " + LoaderLimits.PICKLE_MEMO
+                    + " objects (raise montage.pickle.maxMemo for a larger checkpoint)");
+        }
+        memo.put(index, peek());
+    }
+
     private Object memoGet(long index) {
         if (!memo.containsKey(index)) {
             throw error("memo key " + index + " read before it was written");
@@ -407,6 +444,9 @@ final class RestrictedUnpickler {
             throw error("pickle opcode needs a MARK, but there is none");
         }
         int mark = marks.remove(marks.size() - 1);
+        if (mark > stack.size()) {
+            throw error("pickle stack underflow: items below the last MARK were popped");
+        }
         List<Object> top = new ArrayList<>(stack.subList(mark, stack.size()));
         stack.subList(mark, stack.size()).clear();
         return top;
@@ -448,8 +488,26 @@ final class RestrictedUnpickler {
         return out;
     }
 
+    /**
+     * Names a value for a message without walking into containers: a pickle can share one container exponentially
+     * often or make it contain itself.
+     */
     private static String describe(Object value) {
-        return value == null ? "None" : value.getClass().getSimpleName() + " " + value;
+        if (value == null) {
+            return "None";
+        }
+        if (value instanceof List<?> list) {
+            return (list instanceof ArrayList ? "a list of " : "a tuple of ") + items(list.size());
+        }
+        if (value instanceof Map<?, ?> map) {
+            return "a dict of " + items(map.size());
+        }
+        String text = value instanceof String s ? "'" + s + "'" : String.valueOf(value);
+        return value.getClass().getSimpleName() + " " + (text.length() > 80 ? text.substring(0, 80) + "..." : text);
+    }
+
+    private static String items(int count) {
+        return count + (count == 1 ? " item" : " items");
     }
 
     private WeightFormatException error(String message) {

@@ -219,8 +219,8 @@ public final class SafetensorsReader implements TensorSource {
             throw new WeightFormatException(
                     prefix() + "header is not valid JSON: " + e.getOriginalMessage() + where, e);
         } catch (IOException e) {
-            // parsing a byte array does no real I/O, so this is unreachable in practice
-            throw new UncheckedIOException(e);
+            // parsing a byte array does no real I/O: this is bytes Jackson cannot decode as text (CharConversionException)
+            throw new WeightFormatException(prefix() + "header is not UTF-8 JSON: " + e.getMessage(), e);
         }
         if (header == null || !header.isObject()) {
             throw fail("header is not a JSON object");

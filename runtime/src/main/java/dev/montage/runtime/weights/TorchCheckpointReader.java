@@ -42,6 +42,7 @@ public final class TorchCheckpointReader implements AutoCloseable {
     private final Path file;
     private final ZipArchive archive;
     private final Object root;
+    private long objects;
 
     private TorchCheckpointReader(Path file, ZipArchive archive) throws IOException {
         this.file = file;
@@ -180,8 +181,17 @@ public final class TorchCheckpointReader implements AutoCloseable {
         return entry.slice(0, (int) numel * dtype.byteSize());
     }
 
-    /** Names every tensor after its path, rebuilding the containers that hold one. */
+    /**
+     * Names every tensor after its path, rebuilding the containers that hold one. A container the pickle shares is
+     * rebuilt at each of its places, so the objects made are counted: a few hundred bytes of pickle can share
+     * containers into a tree of 2^40 paths.
+     */
     private Object named(Object node, String path, int depth) {
+        if (++objects > LoaderLimits.PICKLE_OBJECTS) {
+            throw new WeightFormatException(file + ": data.pkl holds more than " + LoaderLimits.PICKLE_OBJECTS
+                    + " objects, counting a shared one at each place it appears (raise montage.pickle.maxObjects "
+                    + "for a larger checkpoint)");
+        }
         if (depth > MAX_DEPTH) {
             throw new WeightFormatException(file + ": data.pkl nests containers more than " + MAX_DEPTH
                     + " levels deep (at '" + path + "'), or is recursive");

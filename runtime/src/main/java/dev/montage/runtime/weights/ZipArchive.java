@@ -48,6 +48,9 @@ final class ZipArchive implements AutoCloseable {
     static final int MAX_16 = 0xFFFF;
 
     private static final int ENCRYPTED_FLAG = 1;
+    /** The largest array a JVM allocates; a little under {@code Integer.MAX_VALUE}. */
+    private static final long MAX_BUFFER = Integer.MAX_VALUE - 8;
+    private static final int INITIAL_INFLATE_BUFFER = 1 << 20;
 
     private final Path file;
     private final FileChannel channel;
@@ -93,8 +96,16 @@ final class ZipArchive implements AutoCloseable {
         if ((entry.flags() & ENCRYPTED_FLAG) != 0) {
             throw error("entry '" + entry.name() + "' is encrypted");
         }
-        if (entry.size() > Integer.MAX_VALUE || entry.compressedSize() > Integer.MAX_VALUE) {
+        if (entry.size() > MAX_BUFFER || entry.compressedSize() > MAX_BUFFER) {
             throw error("entry '" + entry.name() + "' is larger than 2 GiB, which a Java buffer cannot hold");
+        }
+        long inflationLimit = Math.max(LoaderLimits.INFLATION_FLOOR,
+                entry.compressedSize() > MAX_BUFFER / LoaderLimits.INFLATION_RATIO ? MAX_BUFFER
+                        : entry.compressedSize() * LoaderLimits.INFLATION_RATIO);
+        if (entry.method() == DEFLATED && entry.size() > inflationLimit) {
+            throw error("entry '" + entry.name() + "' declares " + entry.size() + " bytes inflated from "
+                    + entry.compressedSize() + " compressed ones, more than " + LoaderLimits.INFLATION_RATIO
+                    + " times as many (raise montage.zip.maxInflationRatio for a checkpoint that compresses better)");
         }
         ByteBuffer local = readFully(entry.localHeaderOffset(), LOCAL_HEADER_SIZE, "local header of " + entry.name());
         if (local.getInt(0) != LOCAL_HEADER_SIGNATURE) {
@@ -128,11 +139,22 @@ final class ZipArchive implements AutoCloseable {
         Inflater inflater = new Inflater(true); // zip entries are raw deflate streams, without zlib header
         try {
             inflater.setInput(compressed);
-            ByteBuffer out = ByteBuffer.allocate((int) entry.size());
-            inflater.inflate(out);
-            if (out.hasRemaining() || !inflater.finished()) {
-                throw error("entry '" + entry.name() + "' inflates to " + out.position() + " bytes, expected "
-                        + entry.size());
+            // grown as the data inflates, so that a size the entry only declares costs no memory
+            ByteBuffer out = ByteBuffer.allocate((int) Math.min(entry.size(), INITIAL_INFLATE_BUFFER));
+            while (!inflater.finished()) {
+                if (!out.hasRemaining()) {
+                    if (out.capacity() == entry.size()) {
+                        break;
+                    }
+                    out = ByteBuffer.allocate((int) Math.min(entry.size(), 2L * out.capacity())).put(out.flip());
+                }
+                if (inflater.inflate(out) == 0 && (inflater.needsInput() || inflater.needsDictionary())) {
+                    break;
+                }
+            }
+            if (out.position() != entry.size() || !inflater.finished()) {
+                throw error("entry '" + entry.name() + "' " + (inflater.finished() ? "inflates to "
+                        : "does not end after ") + out.position() + " inflated bytes, expected " + entry.size());
             }
             return out.flip().order(ByteOrder.LITTLE_ENDIAN);
         } catch (DataFormatException e) {
@@ -227,6 +249,10 @@ final class ZipArchive implements AutoCloseable {
         } catch (BufferUnderflowException e) {
             throw error("entry '" + name + "' lacks the zip64 extra field its sizes need");
         }
+        if (size < 0 || compressedSize < 0 || offset < 0) {
+            throw error("entry '" + name + "' declares a negative size or offset in its zip64 extra field (size "
+                    + size + ", compressed " + compressedSize + ", offset " + offset + ")");
+        }
         return new Entry(name, header.getShort(10) & MAX_16, header.getShort(8) & MAX_16, compressedSize, size,
                 offset);
     }
@@ -247,7 +273,7 @@ final class ZipArchive implements AutoCloseable {
     }
 
     private ByteBuffer readFully(long offset, int length, String what) throws IOException {
-        if (offset < 0 || offset + length > fileSize) {
+        if (offset < 0 || length > fileSize - offset) {
             throw error(what + " lies outside the " + fileSize + "-byte file");
         }
         ByteBuffer buffer = ByteBuffer.allocate(length).order(ByteOrder.LITTLE_ENDIAN);

@@ -2,6 +2,7 @@ package dev.montage.runtime.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.spi.ComponentKind;
@@ -9,6 +10,7 @@ import dev.montage.runtime.weights.SafetensorsWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -140,6 +142,34 @@ class ProfileProblemsTest {
         String list = file("list.json", "[1, 2]");
         assertEquals(new ProfileProblem(list + ":1", "", "a profile is a mapping of sections (engine, models, "
                 + "components, defaults, server, options, pipeline), got a list"), only(problems(resolver(), list)));
+    }
+
+    @Test
+    void deeplyNestedProfilesAreAProblemNamingTheFile() throws IOException {
+        String yaml = file("deep.yaml", "options:\n  scheduler: " + "[".repeat(5000) + "]".repeat(5000) + "\n");
+        ProfileProblem p = only(problems(resolver(), yaml));
+        assertTrue(p.source().startsWith(yaml), p::toString);
+        assertTrue(p.message().contains("nest"), p::toString);
+        String json = file("deep.json", "{\"options\": {\"scheduler\": " + "[".repeat(5000) + "]".repeat(5000) + "}}");
+        p = only(problems(resolver(), json));
+        assertTrue(p.source().startsWith(json), p::toString);
+        assertTrue(p.message().contains("nesting depth"), p::toString);
+    }
+
+    @Test
+    void anOversizedProfileIsRefusedBeforeItIsParsed() throws IOException {
+        String huge = file("huge.yaml", "defaults:\n  negative_prompt: " + "a".repeat(20 << 20) + "\n");
+        ProfileProblem p = assertTimeoutPreemptively(Duration.ofSeconds(5), () -> only(problems(resolver(), huge)));
+        assertEquals(huge, p.source());
+        assertTrue(p.message().contains("larger than the 1048576 bytes a profile may have"), p::toString);
+    }
+
+    @Test
+    void laterDocumentsOfAProfileAreAProblem() throws IOException {
+        String two = file("two.yaml", "defaults:\n  steps: 3\n---\ndefaults:\n  steps: 4\n");
+        ProfileProblem p = only(problems(resolver(), two));
+        assertEquals(two + ":4", p.source());
+        assertTrue(p.message().contains("more than one YAML document"), p::toString);
     }
 
     @Test

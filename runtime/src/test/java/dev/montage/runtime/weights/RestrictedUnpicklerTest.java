@@ -119,6 +119,9 @@ class RestrictedUnpicklerTest {
         assertThrows(WeightFormatException.class, () -> load(noMark));
         byte[] unknownMemo = PickleBuilder.protocol2().op('h').raw(7).stop().bytes();
         assertThrows(WeightFormatException.class, () -> load(unknownMemo));
+        byte[] popBelowMark = PickleBuilder.protocol2().op('N').op('(').op('0').op('t').stop().bytes();
+        assertTrue(assertThrows(WeightFormatException.class, () -> load(popBelowMark)).getMessage()
+                .contains("items below the last MARK were popped"));
     }
 
     @Test
@@ -210,6 +213,20 @@ class RestrictedUnpicklerTest {
         WeightFormatException e = assertThrows(WeightFormatException.class, () -> new RestrictedUnpickler(
                 "views.pkl", ByteBuffer.wrap(pickle), NO_STORAGES).load());
         assertTrue(e.getMessage().contains("reaches past the end of its storage"), e.getMessage());
+    }
+
+    @Test
+    void refusesStridedViewsWhoseCopiesOutgrowTheirStorage() {
+        RestrictedUnpickler.StorageResolver resolver = (key, dtype, numel) -> ByteBuffer.allocate(32)
+                .order(ByteOrder.LITTLE_ENDIAN);
+        PickleBuilder p = PickleBuilder.protocol2().op(']').op('(');
+        tensor(p, 0, new int[] {4, 2}, new int[] {1, 4}, false); // a transposed copy: 8 of the 8 elements
+        tensor(p, 0, new int[] {200}, new int[] {0}, false); // one element repeated 200 times
+        byte[] pickle = p.op('e').stop().bytes();
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> new RestrictedUnpickler(
+                "views.pkl", ByteBuffer.wrap(pickle), resolver).load());
+        assertTrue(e.getMessage().contains("brings the copies of strided views to 832 bytes, more than the 32 bytes"),
+                e.getMessage());
     }
 
     @Test

@@ -186,4 +186,13 @@ class SafetensorsCorruptFileTest {
         assertTrue(message.contains(problem), () -> "expected '" + problem + "' in: " + message);
         return message;
     }
+
+    @Test
+    void aHeaderJacksonCannotDecodeAsTextIsRefused() throws IOException {
+        // four leading bytes that make Jackson guess UTF-32, then no valid UTF-32 character
+        Path file = RawSafetensors.write(dir.resolve("utf32.safetensors"), 8, new byte[] {0, 0, 0, '{', 'm', 'd', 't',
+            'a'}, new byte[0]);
+        WeightFormatException e = assertThrows(WeightFormatException.class, () -> SafetensorsReader.open(file));
+        assertTrue(e.getMessage().contains(file + ": header is not UTF-8 JSON"), e.getMessage());
+    }
 }

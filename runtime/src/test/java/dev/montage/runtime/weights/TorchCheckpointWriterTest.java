@@ -53,7 +53,7 @@ class TorchCheckpointWriterTest {
     }
 
     /** Nested dicts, four dtypes, a scalar, parameters, a RawTensor written twice and views of one storage. */
-    private static Map<String, Object> sample() {
+    static Map<String, Object> sample() {
         RawTensor twice = tensor(TensorDType.F32, new long[] {2}, 7, 8);
         Storage shared = floatStorage(10);
         Map<String, Object> model = new LinkedHashMap<>();

@@ -1,5 +1,8 @@
 package dev.montage.plugins.clip;
 
+import static dev.montage.api.host.ModelConfig.MAX_LAYERS;
+import static dev.montage.api.host.ModelConfig.MAX_WIDTH;
+
 import dev.montage.api.host.ModelConfig;
 
 /**
@@ -28,18 +31,28 @@ record ClipConfig(
         int patchSize,
         int numChannels) {
 
+    /** SDXL and MS-Diffusion read the penultimate layer's output. */
+    private static final int MIN_LAYERS = 2;
+    /** Bounds far above CLIP's own (16 or 20 heads, 77 text positions, 49408 tokens, 224-pixel images). */
+    private static final int MAX_HEADS = 1024;
+    private static final int MAX_TOKENS = 4096;
+    private static final int MAX_VOCABULARY = 1 << 20;
+    private static final int MAX_IMAGE_SIZE = 4096;
+
     static ClipConfig text(ModelConfig c) {
+        int hiddenSize = c.getInt("hidden_size", 1, MAX_WIDTH);
+        int vocabSize = c.getInt("vocab_size", 1, MAX_VOCABULARY);
         return new ClipConfig(
-                c.getInt("hidden_size"),
-                c.getInt("intermediate_size"),
-                c.getInt("num_hidden_layers"),
-                c.getInt("num_attention_heads"),
+                hiddenSize,
+                c.getInt("intermediate_size", 1, MAX_WIDTH),
+                c.getInt("num_hidden_layers", MIN_LAYERS, MAX_LAYERS),
+                c.getInt("num_attention_heads", 1, MAX_HEADS),
                 (float) c.getDouble("layer_norm_eps", 1e-5),
                 ClipActivation.fromConfig(c.source(), c.getString("hidden_act", "quick_gelu")),
-                c.getInt("max_position_embeddings", 77),
-                c.getInt("vocab_size"),
-                c.getInt("eos_token_id", 2),
-                c.getInt("projection_dim", c.getInt("hidden_size")),
+                c.getInt("max_position_embeddings", 77, 1, MAX_TOKENS),
+                vocabSize,
+                c.getInt("eos_token_id", 2, 0, vocabSize - 1),
+                c.getInt("projection_dim", hiddenSize, 1, MAX_WIDTH),
                 0,
                 0,
                 0).validated(c.source());
@@ -55,37 +68,33 @@ record ClipConfig(
                 ? file.getObject("vision_config").orElseThrow(() -> new IllegalArgumentException(file.source()
                         + ": a CLIPModel configuration needs 'vision_config'"))
                 : file;
-        int imageSize = c.getInt("image_size", 224);
-        int patchSize = c.getInt("patch_size", 32);
-        if (patchSize <= 0 || imageSize < patchSize) {
-            throw new IllegalArgumentException(c.source() + ": image_size " + imageSize
-                    + " must hold at least one patch of patch_size " + patchSize);
-        }
+        int imageSize = c.getInt("image_size", 224, 1, MAX_IMAGE_SIZE);
+        int patchSize = c.getInt("patch_size", 32, 1, MAX_IMAGE_SIZE);
         int side = imageSize / patchSize;
+        if (side < 1 || side * side + 1 > MAX_TOKENS) {
+            throw new IllegalArgumentException(c.source() + ": image_size " + imageSize + " must hold 1 to "
+                    + (MAX_TOKENS - 1) + " patches of patch_size " + patchSize + ", got " + side + " x " + side);
+        }
         return new ClipConfig(
-                c.getInt("hidden_size", 768),
-                c.getInt("intermediate_size", 3072),
-                c.getInt("num_hidden_layers", 12),
-                c.getInt("num_attention_heads", 12),
+                c.getInt("hidden_size", 768, 1, MAX_WIDTH),
+                c.getInt("intermediate_size", 3072, 1, MAX_WIDTH),
+                c.getInt("num_hidden_layers", 12, MIN_LAYERS, MAX_LAYERS),
+                c.getInt("num_attention_heads", 12, 1, MAX_HEADS),
                 (float) c.getDouble("layer_norm_eps", 1e-5),
                 ClipActivation.fromConfig(c.source(), c.getString("hidden_act", "quick_gelu")),
                 side * side + 1,
                 0,
                 0,
-                c.getInt("projection_dim", 512),
+                c.getInt("projection_dim", 512, 1, MAX_WIDTH),
                 imageSize,
                 patchSize,
-                c.getInt("num_channels", 3)).validated(c.source());
+                c.getInt("num_channels", 3, 1, MAX_WIDTH)).validated(c.source());
     }
 
     private ClipConfig validated(String source) {
         if (hiddenSize % heads != 0) {
             throw new IllegalArgumentException(source + ": hidden_size " + hiddenSize
                     + " is not divisible by num_attention_heads " + heads);
-        }
-        if (layers < 2) {
-            throw new IllegalArgumentException(source + ": num_hidden_layers must be >= 2 (SDXL and MS-Diffusion "
-                    + "use the penultimate layer), got " + layers);
         }
         return this;
     }

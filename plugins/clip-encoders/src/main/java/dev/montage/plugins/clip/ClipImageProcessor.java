@@ -39,6 +39,7 @@ public final class ClipImageProcessor {
     /** transformers' {@code OPENAI_CLIP_STD}. */
     private static final double[] CLIP_STD = {0.26862954, 0.26130258, 0.27577711};
     private static final String CONFIG_FILE = "preprocessor_config.json";
+    private static final int MAX_SIDE = 4096;
 
     private final ImagePreparation preparation;
     private final boolean resize;
@@ -204,11 +205,10 @@ public final class ClipImageProcessor {
                 + (shortestEdgeAllowed ? "'shortest_edge' or " : "") + "'height' and 'width', got " + raw);
     }
 
+    /** Sides up to {@value #MAX_SIDE} pixels: CLIP's are 224 or 336, and pictures are resized to them first. */
     private static int[] positive(ModelConfig c, String key, int[] sides) {
         for (int side : sides) {
-            if (side <= 0) {
-                throw new IllegalArgumentException(c.source() + ": '" + key + "' must be positive, got " + side);
-            }
+            c.inRange(key, side, 1, MAX_SIDE);
         }
         return sides;
     }

@@ -90,4 +90,20 @@ class ClipVisionConfigTest {
                 () -> ClipConfig.vision(new ModelConfig("config.json", Map.of("model_type", "clip"))));
         assertTrue(e.getMessage().contains("vision_config"), e.getMessage());
     }
+
+    @Test
+    void absurdSizesAreRefusedByKey() {
+        Map<String, Object> noHeads = new HashMap<>(BIG_G);
+        noHeads.put("num_attention_heads", 0);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ClipConfig.vision(new ModelConfig("config.json",
+                noHeads))).getMessage().contains("'num_attention_heads' must be an integer in 1..1024, got 0"));
+        Map<String, Object> text = new HashMap<>(Map.of("hidden_size", 64, "intermediate_size", 128,
+                "num_hidden_layers", 1_000_000, "num_attention_heads", 2, "vocab_size", 100));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ClipConfig.text(new ModelConfig("config.json",
+                text))).getMessage().contains("'num_hidden_layers' must be an integer in 2..100, got 1000000"));
+        text.put("num_hidden_layers", 2);
+        text.put("num_attention_heads", 0);
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ClipConfig.text(new ModelConfig("config.json",
+                text))).getMessage().contains("'num_attention_heads' must be an integer in 1..1024, got 0"));
+    }
 }

@@ -2,7 +2,11 @@ package dev.montage.plugins.resampler;
 
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import static dev.montage.api.host.ModelConfig.MAX_LAYERS;
+import static dev.montage.api.host.ModelConfig.MAX_WIDTH;
+
 import dev.montage.api.host.ModelConfig;
+import java.io.CharConversionException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -37,6 +41,11 @@ record ResamplerConfig(
         int phraseEmbeddingsDim,
         int fourierFreqs) {
 
+    /** The most attention heads, query tokens and box frequencies a configuration may ask for (the published 20, 16, 8). */
+    private static final int MAX_HEADS = 1024;
+    private static final int MAX_TOKENS = 1024;
+    private static final int MAX_FREQUENCIES = 1024;
+
     /**
      * The published MS-Diffusion SDXL checkpoint's resampler, as the official {@code inference.py} builds it:
      * CLIP-G image tokens (1664), CLIP-L phrase embeddings (768), 16 tokens of SDXL's cross-attention width.
@@ -45,19 +54,6 @@ record ResamplerConfig(
             "the built-in configuration of the published MS-Diffusion SDXL checkpoint (set '"
                     + MsDiffusionResamplerFactory.CONFIG_KEY + "' for another checkpoint)",
             1280, 4, 64, 20, 16, 1664, 2048, 4 * 1280, 768, 8);
-
-    ResamplerConfig {
-        requirePositive(source, "dim", dim);
-        requirePositive(source, "depth", depth);
-        requirePositive(source, "dim_head", dimHead);
-        requirePositive(source, "heads", heads);
-        requirePositive(source, "num_queries", numQueries);
-        requirePositive(source, "embedding_dim", embeddingDim);
-        requirePositive(source, "output_dim", outputDim);
-        requirePositive(source, "int(dim * ff_mult)", ffInnerDim);
-        requirePositive(source, "phrase_embeddings_dim", phraseEmbeddingsDim);
-        requirePositive(source, "fourier_freqs", fourierFreqs);
-    }
 
     /** Width of the attention's inner projections ({@code heads * dim_head}). */
     int innerDim() {
@@ -90,12 +86,14 @@ record ResamplerConfig(
             throw new IllegalArgumentException(c.source() + ": 'num_latents_mean_pooled' must be 0, got "
                     + c.getInt("num_latents_mean_pooled"));
         }
-        int dim = c.getInt("dim");
+        int dim = c.getInt("dim", 1, MAX_WIDTH);
         // the official FeedForward sizes its hidden layer as int(dim * mult), so a fractional mult is allowed
-        int ffInner = (int) (dim * c.getDouble("ff_mult", 4));
-        return new ResamplerConfig(c.source(), dim, c.getInt("depth"), c.getInt("dim_head"), c.getInt("heads"),
-                c.getInt("num_queries"), c.getInt("embedding_dim"), c.getInt("output_dim"), ffInner,
-                c.getInt("phrase_embeddings_dim"), c.getInt("fourier_freqs", 8));
+        int ffInner = c.inRange("int(dim * ff_mult)", (int) (dim * c.getDouble("ff_mult", 4)), 1, 4 * MAX_WIDTH);
+        return new ResamplerConfig(c.source(), dim, c.getInt("depth", 1, MAX_LAYERS),
+                c.getInt("dim_head", 1, MAX_WIDTH), c.getInt("heads", 1, MAX_HEADS),
+                c.getInt("num_queries", 1, MAX_TOKENS), c.getInt("embedding_dim", 1, MAX_WIDTH),
+                c.getInt("output_dim", 1, MAX_WIDTH), ffInner, c.getInt("phrase_embeddings_dim", 1, MAX_WIDTH),
+                c.getInt("fourier_freqs", 8, 1, MAX_FREQUENCIES));
     }
 
     /**
@@ -111,6 +109,8 @@ record ResamplerConfig(
             parsed = new ObjectMapper().readValue(file.toFile(), Object.class);
         } catch (JacksonException e) {
             throw new IllegalArgumentException(file + ": not valid JSON: " + e.getOriginalMessage(), e);
+        } catch (CharConversionException e) {
+            throw new IllegalArgumentException(file + ": not valid JSON: " + e.getMessage() + " (UTF-8 expected)", e);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read the resampler configuration " + file, e);
         }
@@ -121,9 +121,4 @@ record ResamplerConfig(
         return from(config.getObject("resampler").orElse(config));
     }
 
-    private static void requirePositive(String source, String key, int value) {
-        if (value <= 0) {
-            throw new IllegalArgumentException(source + ": '" + key + "' must be positive, got " + value);
-        }
-    }
 }

@@ -1,5 +1,7 @@
 package dev.montage.plugins.resampler;
 
+import java.time.Duration;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -81,11 +83,14 @@ class ResamplerConfigTest {
         noHeads.remove("heads");
         assertEquals("c.json: required key 'heads' is missing", assertThrows(IllegalArgumentException.class,
                 () -> ResamplerConfig.from(new ModelConfig("c.json", noHeads))).getMessage());
-        assertRefused("depth", 0, "c.json: 'depth' must be positive, got 0");
+        assertRefused("depth", 0, "c.json: 'depth' must be an integer in 1..100, got 0");
 
         Path array = Files.writeString(temp.resolve("array.json"), "[1, 2]");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ResamplerConfig.read(array)).getMessage()
                 .startsWith(array + ": expected a JSON object"));
+        Path utf32 = Files.write(temp.resolve("utf32.json"), new byte[] {0, 0, 0, '{', 'd', 'i', 'm', '"'});
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ResamplerConfig.read(utf32)).getMessage()
+                .startsWith(utf32 + ": not valid JSON"));
         Path broken = Files.writeString(temp.resolve("broken.json"), "{\"dim\": ");
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ResamplerConfig.read(broken)).getMessage()
                 .startsWith(broken + ": not valid JSON"));
@@ -106,5 +111,15 @@ class ResamplerConfigTest {
                 "phrase_embeddings_dim", 32));
         values.put("fourier_freqs", 8);
         return values;
+    }
+
+    @Test
+    void absurdSizesAreRefusedByKeyBeforeTheResamplerIsBuilt() {
+        assertTimeoutPreemptively(Duration.ofSeconds(10), () -> {
+            assertRefused("depth", 1_000_000, "c.json: 'depth' must be an integer in 1..100, got 1000000");
+            assertRefused("fourier_freqs", 1_000_000_000, "'fourier_freqs' must be an integer in 1..1024, got 1000000000");
+            assertRefused("heads", 0, "'heads' must be an integer in 1..1024, got 0");
+            assertRefused("ff_mult", 1e9, "'int(dim * ff_mult)' must be an integer in 1..262144, got 2147483647");
+        });
     }
 }

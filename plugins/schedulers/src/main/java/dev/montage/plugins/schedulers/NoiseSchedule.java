@@ -13,6 +13,8 @@ final class NoiseSchedule {
     private static final int LANES = 8;
     /** Karras et al. (2022)'s ρ. */
     private static final double KARRAS_RHO = 7.0;
+    /** The most training timesteps a schedule may have: 100,000 (diffusers' schedulers train on 1000). */
+    static final int MAX_TRAIN_TIMESTEPS = 100_000;
 
     private final float[] alphasCumprod;
     private final float[] sigmas;
@@ -38,10 +40,7 @@ final class NoiseSchedule {
      * ({@code linear} or {@code scaled_linear}) and {@code trained_betas}, with diffusers' defaults.
      */
     static NoiseSchedule of(SchedulerSettings settings) {
-        int n = settings.integer("num_train_timesteps", 1000);
-        if (n < 2) {
-            throw settings.invalid("num_train_timesteps", "at least 2");
-        }
+        int n = settings.integer("num_train_timesteps", 1000, 2, MAX_TRAIN_TIMESTEPS);
         float[] trained = settings.floats("trained_betas").orElse(null);
         if (trained != null) {
             if (trained.length != n) {

@@ -84,6 +84,19 @@ final class SchedulerSettings {
         return (int) d;
     }
 
+    /**
+     * An integer setting within {@code min..max}, for the sizes that arrays are made of.
+     *
+     * @throws IllegalArgumentException naming the key, its source, the range and the value when it is outside
+     */
+    int integer(String key, int defaultValue, int min, int max) {
+        int value = integer(key, defaultValue);
+        if (value < min || value > max) {
+            throw invalid(key, "an integer in " + min + ".." + max);
+        }
+        return value;
+    }
+
     /** A number setting. */
     double number(String key, double defaultValue) {
         Entry e = entries.get(key);

@@ -1,5 +1,8 @@
 package dev.montage.plugins.schedulers;
 
+import java.time.Duration;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -104,5 +107,15 @@ class NoiseScheduleTest {
         assertEquals(6, NumpyMath.interp(1.75, fp), 0);
         assertEquals(7, NumpyMath.interp(2, fp), 0);
         assertEquals(7, NumpyMath.interp(9, fp), 0);
+    }
+
+    @Test
+    void anAbsurdTimestepCountIsRefusedBeforeTheScheduleIsAllocated() {
+        SchedulerSettings settings = SchedulerSettings.of(new ModelConfig("scheduler/scheduler_config.json",
+                Map.of("num_train_timesteps", 1_000_000_000)));
+        IllegalArgumentException e = assertTimeoutPreemptively(Duration.ofSeconds(10),
+                () -> assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.of(settings)));
+        assertEquals("scheduler/scheduler_config.json: 'num_train_timesteps' must be an integer in 2..100000, got "
+                + "1000000000", e.getMessage());
     }
 }

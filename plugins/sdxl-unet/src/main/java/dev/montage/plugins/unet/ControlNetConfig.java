@@ -1,5 +1,8 @@
 package dev.montage.plugins.unet;
 
+import static dev.montage.api.host.ModelConfig.MAX_LEVELS;
+import static dev.montage.api.host.ModelConfig.MAX_WIDTH;
+
 import dev.montage.api.host.ModelConfig;
 import java.util.List;
 
@@ -34,16 +37,10 @@ record ControlNetConfig(UNetConfig encoder, int conditioningChannels, List<Integ
             throw new IllegalArgumentException(src + ": 'controlnet_conditioning_channel_order' must be 'rgb' or "
                     + "'bgr', got '" + order + "'");
         }
-        List<Integer> embedding = c.has("conditioning_embedding_out_channels")
-                ? c.getIntList("conditioning_embedding_out_channels") : List.of(16, 32, 96, 256);
-        if (embedding.isEmpty() || embedding.stream().anyMatch(n -> n <= 0)) {
-            throw new IllegalArgumentException(src + ": 'conditioning_embedding_out_channels' must be a non-empty list "
-                    + "of positive channel counts, got " + embedding);
-        }
-        int channels = c.getInt("conditioning_channels", 3);
-        if (channels <= 0) {
-            throw new IllegalArgumentException(src + ": 'conditioning_channels' must be positive, got " + channels);
-        }
+        String key = "conditioning_embedding_out_channels";
+        List<Integer> embedding = c.has(key)
+                ? c.withEntries(key, c.getIntList(key, 1, MAX_WIDTH), 1, MAX_LEVELS) : List.of(16, 32, 96, 256);
+        int channels = c.getInt("conditioning_channels", 3, 1, MAX_WIDTH);
         return new ControlNetConfig(encoder, channels, embedding, order.equals("bgr"));
     }
 

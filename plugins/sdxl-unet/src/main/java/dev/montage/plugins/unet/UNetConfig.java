@@ -1,5 +1,9 @@
 package dev.montage.plugins.unet;
 
+import static dev.montage.api.host.ModelConfig.MAX_LAYERS;
+import static dev.montage.api.host.ModelConfig.MAX_LEVELS;
+import static dev.montage.api.host.ModelConfig.MAX_WIDTH;
+
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.Dimensions;
 import java.util.ArrayList;
@@ -75,6 +79,9 @@ record UNetConfig(
     static final String UP_BLOCK = "UpBlock2D";
     static final String CROSS_ATTN_UP_BLOCK = "CrossAttnUpBlock2D";
     private static final String MID_BLOCK = "UNetMidBlock2DCrossAttn";
+
+    /** The largest kernel size or padding a configuration may ask for (SDXL's are 3 and 1). */
+    private static final int MAX_KERNEL = 31;
 
     /** SDXL's micro-conditioning: original size, crop top-left, target size. */
     static final int TIME_IDS = 6;
@@ -203,7 +210,8 @@ record UNetConfig(
             throw new IllegalArgumentException(src + ": 'only_cross_attention' must be false for an SDXL UNet");
         }
 
-        List<Integer> channels = c.getIntList("block_out_channels");
+        List<Integer> channels = c.withEntries("block_out_channels", c.getIntList("block_out_channels", 1, MAX_WIDTH), 1,
+                MAX_LEVELS);
         int levels = channels.size();
         List<String> down = c.getStringList("down_block_types");
         List<String> up = withUpPath ? c.getStringList("up_block_types") : List.of();
@@ -217,10 +225,10 @@ record UNetConfig(
         for (String t : up) {
             requireOneOf(src, "up_block_types", t, UP_BLOCK, CROSS_ATTN_UP_BLOCK);
         }
-        List<Integer> layers = c.getIntOrList("layers_per_block", levels);
-        List<Integer> heads = c.getIntOrList("attention_head_dim", levels);
-        List<Integer> crossDims = c.getIntOrList("cross_attention_dim", levels);
-        int groups = c.getInt("norm_num_groups", 32);
+        List<Integer> layers = c.getIntOrList("layers_per_block", levels, 1, MAX_LAYERS);
+        List<Integer> heads = c.getIntOrList("attention_head_dim", levels, 1, MAX_WIDTH);
+        List<Integer> crossDims = c.getIntOrList("cross_attention_dim", levels, 1, MAX_WIDTH);
+        int groups = c.getInt("norm_num_groups", 32, 1, MAX_WIDTH);
         for (int i = 0; i < levels; i++) {
             if (channels.get(i) % heads.get(i) != 0) {
                 throw new IllegalArgumentException(src + ": block_out_channels[" + i + "] = " + channels.get(i)
@@ -243,13 +251,10 @@ record UNetConfig(
             throw new IllegalArgumentException(src + ": 'addition_embed_type' must be 'text_time' or null, got '"
                     + addition + "'");
         }
-        int timeEmbedDim = c.getInt("time_embedding_dim", channels.get(0) * 4);
-        int padding = c.getInt("downsample_padding", 1);
-        if (padding < 1) {
-            throw new IllegalArgumentException(src + ": 'downsample_padding' must be >= 1, got " + padding);
-        }
-        int convIn = c.getInt("conv_in_kernel", 3);
-        int convOut = c.getInt("conv_out_kernel", 3);
+        int timeEmbedDim = c.getInt("time_embedding_dim", channels.get(0) * 4, 1, MAX_WIDTH);
+        int padding = c.getInt("downsample_padding", 1, 1, MAX_KERNEL);
+        int convIn = c.getInt("conv_in_kernel", 3, 1, MAX_KERNEL);
+        int convOut = c.getInt("conv_out_kernel", 3, 1, MAX_KERNEL);
         if (convIn % 2 == 0 || convOut % 2 == 0) {
             throw new IllegalArgumentException(src + ": 'conv_in_kernel' and 'conv_out_kernel' must be odd, got "
                     + convIn + " and " + convOut);
@@ -259,8 +264,8 @@ record UNetConfig(
                     + "even, got " + channels.get(0));
         }
         return new UNetConfig(src,
-                c.getInt("in_channels", 4),
-                c.getInt("out_channels", 4),
+                c.getInt("in_channels", 4, 1, MAX_WIDTH),
+                c.getInt("out_channels", 4, 1, MAX_WIDTH),
                 channels, layers, down, up, heads, crossDims,
                 downTransformers, upTransformers, midTransformers,
                 groups,
@@ -269,8 +274,8 @@ record UNetConfig(
                 (float) c.getDouble("freq_shift", 0),
                 timeEmbedDim,
                 textTime,
-                textTime ? c.getInt("addition_time_embed_dim") : 0,
-                textTime ? c.getInt("projection_class_embeddings_input_dim") : 0,
+                textTime ? c.getInt("addition_time_embed_dim", 1, MAX_WIDTH) : 0,
+                textTime ? c.getInt("projection_class_embeddings_input_dim", 1, MAX_WIDTH) : 0,
                 convIn, convOut, padding,
                 (float) c.getDouble("mid_block_scale_factor", 1),
                 c.getBoolean("use_linear_projection", false));
@@ -317,10 +322,10 @@ record UNetConfig(
             Object e = entries.get(i);
             List<Integer> perLayer = new ArrayList<>();
             if (e instanceof Number) {
-                perLayer.addAll(Collections.nCopies(n, toCount(c.source(), key, e)));
+                perLayer.addAll(Collections.nCopies(n, toCount(c, key, e)));
             } else if (e instanceof List<?> l && l.size() == n) {
                 for (Object o : l) {
-                    perLayer.add(toCount(c.source(), key, o));
+                    perLayer.add(toCount(c, key, o));
                 }
             } else {
                 throw new IllegalArgumentException(c.source() + ": '" + key + "'[" + i + "] must be a count or a list of "
@@ -331,11 +336,12 @@ record UNetConfig(
         return List.copyOf(out);
     }
 
-    private static int toCount(String src, String key, Object o) {
-        if (o instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue()) && n.intValue() >= 1) {
-            return n.intValue();
+    private static int toCount(ModelConfig c, String key, Object o) {
+        if (o instanceof Number n && n.doubleValue() == Math.rint(n.doubleValue())
+                && Math.abs(n.doubleValue()) <= Integer.MAX_VALUE) {
+            return c.inRange(key, n.intValue(), 1, MAX_LAYERS);
         }
-        throw new IllegalArgumentException(src + ": '" + key + "' entries must be positive integers, got " + o);
+        throw new IllegalArgumentException(c.source() + ": '" + key + "' entries must be integers, got " + o);
     }
 
     private static List<Integer> reversed(List<Integer> list) {

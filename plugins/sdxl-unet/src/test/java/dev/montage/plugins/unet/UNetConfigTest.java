@@ -1,5 +1,9 @@
 package dev.montage.plugins.unet;
 
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.ParameterizedTest;
+import java.time.Duration;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -7,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.host.ModelConfig;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -97,12 +102,36 @@ class UNetConfigTest {
                 "'up_block_types' entry 'SimpleCrossAttnUpBlock2D' is not supported");
         assertRejected(Map.of("attention_head_dim", List.of(5, 10, 30)), "not divisible by attention_head_dim[2]");
         assertRejected(Map.of("attention_head_dim", List.of(5, 10)), "'attention_head_dim' must have 3 entries");
-        assertRejected(Map.of("transformer_layers_per_block", List.of(1, 2, 0)), "must be positive integers");
+        assertRejected(Map.of("transformer_layers_per_block", List.of(1, 2, 0)), "must be an integer in 1..100, got 0");
     }
 
     private static void assertRejected(Map<String, Object> override, String message) {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> UNetConfig.from(config(SDXL_BASE, override)));
         assertTrue(e.getMessage().startsWith("unet/config.json") && e.getMessage().contains(message), e.getMessage());
+    }
+
+    @ParameterizedTest
+    @CsvSource({"layers_per_block, 1000000, 1..100", "transformer_layers_per_block, 1000000, 1..100",
+        "attention_head_dim, 0, 1..65536", "norm_num_groups, 0, 1..65536", "block_out_channels, 0, 1..65536",
+        "cross_attention_dim, -1, 1..65536", "time_embedding_dim, 1000000000, 1..65536"})
+    void absurdSizesAreRefusedByKeyBeforeTheNetworkIsLaidOut(String key, int value, String range) {
+        Object entry = key.equals("block_out_channels") ? List.of(value, 640, 1280) : value;
+        IllegalArgumentException e = assertTimeoutPreemptively(Duration.ofSeconds(10), () -> assertThrows(
+                IllegalArgumentException.class, () -> SdxlUNet.weightShapes(UNetConfig.from(config(SDXL_BASE,
+                        Map.of(key, entry))))));
+        assertTrue(e.getMessage().startsWith("unet/config.json: '" + key + "'"), e.getMessage());
+        assertTrue(e.getMessage().contains(range + ", got " + value), e.getMessage());
+    }
+
+    @Test
+    void aControlNetRefusesMoreConditioningStagesThanAnImageHas() {
+        Map<String, Object> values = new LinkedHashMap<>(config(SDXL_BASE, Map.of()).asMap());
+        values.remove("up_block_types");
+        values.put("conditioning_embedding_out_channels", Collections.nCopies(40, 16));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> ControlNetConfig.from(new ModelConfig("controlnet/config.json", values)));
+        assertTrue(e.getMessage().contains("'conditioning_embedding_out_channels' must hold 1..8 entries, got 40"),
+                e.getMessage());
     }
 }

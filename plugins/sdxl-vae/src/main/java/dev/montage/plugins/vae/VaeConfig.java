@@ -1,5 +1,9 @@
 package dev.montage.plugins.vae;
 
+import static dev.montage.api.host.ModelConfig.MAX_LAYERS;
+import static dev.montage.api.host.ModelConfig.MAX_LEVELS;
+import static dev.montage.api.host.ModelConfig.MAX_WIDTH;
+
 import dev.montage.api.host.ModelConfig;
 import java.util.List;
 
@@ -39,19 +43,17 @@ record VaeConfig(
         if (!act.equals("silu") && !act.equals("swish")) {
             throw new IllegalArgumentException(c.source() + ": 'act_fn' " + act + " is not supported, expected silu");
         }
-        List<Integer> channels = c.getIntList("block_out_channels");
-        if (channels.isEmpty()) {
-            throw new IllegalArgumentException(c.source() + ": 'block_out_channels' is empty");
-        }
+        List<Integer> channels = c.withEntries("block_out_channels", c.getIntList("block_out_channels", 1, MAX_WIDTH),
+                1, MAX_LEVELS);
         requireBlocks(c, "down_block_types", "DownEncoderBlock2D", channels.size());
         requireBlocks(c, "up_block_types", "UpDecoderBlock2D", channels.size());
         VaeConfig config = new VaeConfig(
-                c.getInt("in_channels", 3),
-                c.getInt("out_channels", 3),
-                c.getInt("latent_channels", 4),
+                c.getInt("in_channels", 3, 1, MAX_WIDTH),
+                c.getInt("out_channels", 3, 1, MAX_WIDTH),
+                c.getInt("latent_channels", 4, 1, MAX_WIDTH),
                 channels,
-                c.getInt("layers_per_block", 1),
-                c.getInt("norm_num_groups", 32),
+                c.getInt("layers_per_block", 1, 1, MAX_LAYERS),
+                c.getInt("norm_num_groups", 32, 1, MAX_WIDTH),
                 c.getDouble("scaling_factor", 0.18215),
                 c.getBoolean("force_upcast", true),
                 c.getBoolean("mid_block_add_attention", true),
@@ -63,9 +65,8 @@ record VaeConfig(
                         + " is not divisible by norm_num_groups " + config.normGroups);
             }
         }
-        if (config.layersPerBlock < 1 || config.scalingFactor <= 0) {
-            throw new IllegalArgumentException(c.source() + ": 'layers_per_block' must be >= 1 and 'scaling_factor' > 0, got "
-                    + config.layersPerBlock + " and " + config.scalingFactor);
+        if (config.scalingFactor <= 0) {
+            throw new IllegalArgumentException(c.source() + ": 'scaling_factor' must be > 0, got " + config.scalingFactor);
         }
         return config;
     }
