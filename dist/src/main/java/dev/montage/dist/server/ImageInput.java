@@ -63,19 +63,34 @@ final class ImageInput {
             }
             ImageReader reader = readers.next();
             try {
-                reader.setInput(in, true, true);
-                int width = reader.getWidth(0);
-                int height = reader.getHeight(0);
+                int width;
+                int height;
+                try {
+                    reader.setInput(in, true, true);
+                    width = reader.getWidth(0);
+                    height = reader.getHeight(0);
+                } catch (RuntimeException e) {
+                    throw unreadable(e);
+                }
                 if ((long) width * height == 0) {
                     throw new IllegalArgumentException("is an empty picture");
                 }
                 budget.take(field, width, height);
-                return reader.read(0);
+                try {
+                    return reader.read(0);
+                } catch (RuntimeException e) {
+                    throw unreadable(e);
+                }
             } finally {
                 reader.dispose();
             }
         } catch (IOException e) {
-            throw new IllegalArgumentException("is not a readable picture: " + e.getMessage(), e);
+            throw unreadable(e);
         }
+    }
+
+    /** Decoders report damaged data as IIOException, EOFException or runtime exceptions of their own. */
+    private static IllegalArgumentException unreadable(Exception e) {
+        return new IllegalArgumentException("is not a readable picture: " + e.getMessage(), e);
     }
 }
