@@ -343,13 +343,21 @@ public final class GenerationService implements AutoCloseable {
                         job.createdAt().toString()));
             }
             v.put("queued", waiting);
-            v.put("running", running.stream().map(job -> job.view(0)).map(view -> Job.ordered("id", view.get("id"),
-                    "step", view.get("step"), "total", view.get("total"), "startedAt", view.get("startedAt")))
-                    .toList());
+            v.put("running", runningNow().stream().map(job -> job.view(0)).map(view -> Job.ordered("id",
+                    view.get("id"), "step", view.get("step"), "total", view.get("total"), "startedAt",
+                    view.get("startedAt"))).toList());
             return v;
         } finally {
             lock.unlock();
         }
+    }
+
+    /**
+     * The jobs being generated, under the lock. A job has ended, and told its clients so, a moment before its worker
+     * lets go of it; it is no longer counted from then on.
+     */
+    private List<Job> runningNow() {
+        return running.stream().filter(job -> !job.state().terminal()).toList();
     }
 
     /** Cancels a job: a queued one leaves the queue, a running one stops at its next step. */
@@ -372,7 +380,8 @@ public final class GenerationService implements AutoCloseable {
     String metricsText() {
         lock.lock();
         try {
-            return metrics.render(queue.size(), running.size(), settings.concurrency(), settings.queueSize(), ready);
+            return metrics.render(queue.size(), runningNow().size(), settings.concurrency(), settings.queueSize(),
+                    ready);
         } finally {
             lock.unlock();
         }
