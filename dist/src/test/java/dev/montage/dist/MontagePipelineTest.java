@@ -84,7 +84,12 @@ class MontagePipelineTest {
 
                 @Override
                 public NDArray step(NDArray modelOutput, int index, NDArray latents) {
-                    return Scopes.scoped(latents, x -> x.add(modelOutput.mul(sigmas[index + 1] - sigmas[index])));
+                    try (NDManager scope = latents.getManager().newSubManager()) {
+                        NDArray next = Scopes.borrow(latents, scope)
+                                .add(Scopes.borrow(modelOutput, scope).mul(sigmas[index + 1] - sigmas[index]));
+                        next.attach(latents.getManager());
+                        return next;
+                    }
                 }
             };
         }

@@ -96,9 +96,13 @@ class SchedulerGenerationTest {
 
                 @Override
                 public NDArray step(NDArray modelOutput, int index, NDArray latents) {
-                    NDArray derivative = Scopes.scoped(modelOutput, x -> previous == null ? x.mul(1f)
-                            : x.mul(3f).sub(previous).mul(0.5f));
-                    NDArray next = base.step(derivative, index, latents);
+                    NDArray next;
+                    try (NDManager scope = latents.getManager().newSubManager()) {
+                        NDArray x = Scopes.borrow(modelOutput, scope);
+                        next = base.step(previous == null ? x : x.mul(3f).sub(previous).mul(0.5f), index,
+                                Scopes.borrow(latents, scope));
+                        next.attach(latents.getManager());
+                    }
                     NDArray kept = modelOutput.duplicate();
                     kept.attach(state);
                     synchronized (KEPT) {
@@ -108,7 +112,6 @@ class SchedulerGenerationTest {
                         previous.close();
                     }
                     previous = kept;
-                    derivative.close();
                     return next;
                 }
             };

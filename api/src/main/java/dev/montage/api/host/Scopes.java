@@ -2,12 +2,20 @@ package dev.montage.api.host;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import java.util.function.UnaryOperator;
 
 /**
- * Keeps per-call intermediates in a call's own manager. DJL attaches an op's result to the manager of the array
- * it is called on, so ops on a caller's array would leave their results in the caller's manager until the caller
- * closes it; ops on a borrowed alias leave them in the call's scope, freed when the call ends.
+ * The one scope idiom for call-local arrays. DJL attaches an op's result to the manager of the array it is called
+ * on, so ops on a caller's array would leave their results in the caller's manager until the caller closes it. A
+ * call that computes intermediates therefore
+ * <ol>
+ *   <li>opens a sub-manager of its input's manager: {@code try (NDManager scope = caller.newSubManager())};
+ *   <li>{@linkplain #borrow borrows} every caller-owned array it operates on into that scope, so results of ops on
+ *       them land there;
+ *   <li>attaches its result to the caller's manager and returns it; closing the scope frees every intermediate.
+ * </ol>
+ * An intermediate too large to wait for the end of the call is closed once used ({@link #replace}). Arrays that must
+ * outlive the call belong to a manager that lives long enough: a component's weights to its own, a generation's state
+ * to the generation's.
  */
 public final class Scopes {
     private Scopes() {
@@ -18,20 +26,6 @@ public final class Scopes {
         NDArray alias = x.stopGradient();
         alias.attach(scope);
         return alias;
-    }
-
-    /**
-     * Runs {@code body} with {@code x} temporarily moved into a fresh sub-manager, so every array the body creates
-     * from it is freed on return; only the result is attached to {@code x}'s own manager.
-     */
-    public static NDArray scoped(NDArray x, UnaryOperator<NDArray> body) {
-        NDManager caller = x.getManager();
-        try (NDManager scope = caller.newSubManager()) {
-            x.tempAttach(scope);
-            NDArray out = body.apply(x);
-            out.attach(caller);
-            return out;
-        }
     }
 
     /** Closes an intermediate that is no longer needed and hands on its successor (keeps peak memory low). */

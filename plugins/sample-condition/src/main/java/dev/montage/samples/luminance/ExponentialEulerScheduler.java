@@ -85,11 +85,14 @@ final class ExponentialEulerScheduler implements Scheduler {
         public NDArray step(NDArray modelOutput, int index, NDArray latents) {
             float sigma = sigmas[check(index)];
             float dt = sigmas[index + 1] - sigma;
-            return Scopes.scoped(latents, x -> {
-                NDArray eps = Scopes.borrow(modelOutput, x.getManager());
-                NDArray original = x.sub(eps.mul(sigma));
-                return x.add(x.sub(original).div(sigma).mul(dt));
-            });
+            NDManager caller = latents.getManager();
+            try (NDManager scope = caller.newSubManager()) {
+                NDArray x = Scopes.borrow(latents, scope);
+                NDArray original = x.sub(Scopes.borrow(modelOutput, scope).mul(sigma));
+                NDArray next = x.add(x.sub(original).div(sigma).mul(dt));
+                next.attach(caller);
+                return next;
+            }
         }
 
         private int check(int index) {

@@ -2,6 +2,7 @@ package dev.montage.plugins.schedulers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Scheduler;
 
 /**
@@ -41,19 +42,17 @@ abstract class SchedulerRun implements Scheduler.Run {
         checkIndex(index);
         NDManager owner = latents.getManager();
         try (NDManager scope = owner.newSubManager()) {
-            scope.tempAttachAll(latents);
-            if (modelOutput != latents) {
-                scope.tempAttachAll(modelOutput);
-            }
-            NDArray next = update(modelOutput, index, latents);
+            NDArray x = Scopes.borrow(latents, scope);
+            NDArray output = modelOutput == latents ? x : Scopes.borrow(modelOutput, scope);
+            NDArray next = update(output, index, x);
             next.attach(owner);
             return next;
         }
     }
 
     /**
-     * The step's arithmetic. {@code modelOutput} and {@code latents} are temporarily attached to a scope that
-     * is closed afterwards, so intermediates need no closing; the result is moved to the latents' manager.
+     * The step's arithmetic. {@code modelOutput} and {@code latents} are borrowed into a scope that is closed
+     * afterwards, so intermediates need no closing; the result is moved to the latents' manager.
      * Arrays that must outlive the step go to the run's state manager, never to the latents' manager, which
      * may be a scope of this step only.
      */

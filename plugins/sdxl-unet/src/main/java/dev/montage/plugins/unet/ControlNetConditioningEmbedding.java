@@ -1,6 +1,7 @@
 package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 import dev.montage.nn.Conv2d;
@@ -38,12 +39,15 @@ final class ControlNetConditioningEmbedding {
      * @return [B, outChannels, H / 2^stages, W / 2^stages], attached to the manager of {@code image}
      */
     NDArray forward(NDArray image) {
-        return Scopes.scoped(image, x -> {
-            NDArray h = kernels.silu(convIn.forward(x));
+        NDManager caller = image.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray h = kernels.silu(convIn.forward(Scopes.borrow(image, scope)));
             for (Conv2d block : blocks) {
                 h = kernels.silu(block.forward(h));
             }
-            return convOut.forward(h);
-        });
+            NDArray out = convOut.forward(h);
+            out.attach(caller);
+            return out;
+        }
     }
 }

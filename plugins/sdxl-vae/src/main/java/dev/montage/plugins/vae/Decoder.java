@@ -3,6 +3,7 @@ package dev.montage.plugins.vae;
 import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.montage.api.Cancellation;
 import dev.montage.api.host.Scopes;
 import dev.montage.nn.Conv2d;
@@ -46,8 +47,9 @@ final class Decoder {
      * @return [B, out channels, h*f, w*f], attached to the manager of {@code z}
      */
     NDArray forward(NDArray z, StageProbe probe) {
-        return Scopes.scoped(z, input -> {
-            NDArray h = convIn.forward(input);
+        NDManager caller = z.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray h = convIn.forward(Scopes.borrow(z, scope));
             probe.stage("decoder.conv_in", h);
             h = replace(h, midBlock.forward(h));
             probe.stage("decoder.mid_block", h);
@@ -57,7 +59,9 @@ final class Decoder {
                 probe.stage("decoder.up_blocks." + i, h);
             }
             h = replace(h, convNormOut.forwardSilu(h));
-            return convOut.forward(h);
-        });
+            NDArray out = convOut.forward(h);
+            out.attach(caller);
+            return out;
+        }
     }
 }

@@ -3,6 +3,7 @@ package dev.montage.plugins.vae;
 import static dev.montage.api.host.Scopes.replace;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.montage.api.Cancellation;
 import dev.montage.api.host.Scopes;
 import dev.montage.nn.Conv2d;
@@ -46,15 +47,18 @@ final class Encoder {
      * @return [B, 2 x latent channels, H/f, W/f], attached to the manager of {@code x}
      */
     NDArray forward(NDArray x) {
-        return Scopes.scoped(x, input -> {
-            NDArray h = convIn.forward(input);
+        NDManager caller = x.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray h = convIn.forward(Scopes.borrow(x, scope));
             for (DownEncoderBlock2D block : downBlocks) {
                 Cancellation.checkpoint();
                 h = replace(h, block.forward(h));
             }
             h = replace(h, midBlock.forward(h));
             h = replace(h, convNormOut.forwardSilu(h));
-            return convOut.forward(h);
-        });
+            NDArray out = convOut.forward(h);
+            out.attach(caller);
+            return out;
+        }
     }
 }

@@ -1,6 +1,7 @@
 package dev.montage.plugins.vae;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 import dev.montage.nn.GroupNorm;
@@ -40,7 +41,9 @@ final class MidBlockAttention {
 
     /** @param x [B, C, H, W] */
     NDArray forward(NDArray x) {
-        return Scopes.scoped(x, input -> {
+        NDManager caller = x.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray input = Scopes.borrow(x, scope);
             long b = input.getShape().get(0);
             long c = input.getShape().get(1);
             long h = input.getShape().get(2);
@@ -49,7 +52,9 @@ final class MidBlockAttention {
             NDArray attended = kernels.scaledDotProductAttention(toQ.forward(tokens), toK.forward(tokens),
                     toV.forward(tokens), null);
             NDArray out = toOut.forward(attended);
-            return out.transpose(0, 2, 1).reshape(b, c, h, wd).add(input);
-        });
+            NDArray result = out.transpose(0, 2, 1).reshape(b, c, h, wd).add(input);
+            result.attach(caller);
+            return result;
+        }
     }
 }

@@ -13,6 +13,7 @@ import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.Weights;
@@ -98,16 +99,16 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
         requireImageBatch(latents, config.latentChannels(), 1, "latents");
         long batch = latents.getShape().get(0);
         try (NDManager scope = manager.newSubManager()) {
-            latents.tempAttach(scope);
+            NDArray input = Scopes.borrow(latents, scope);
             NDArray image;
             if (options.slicing() && batch > 1) {
                 NDList images = new NDList();
                 for (long i = 0; i < batch; i++) {
-                    images.add(decodeBatch(latents.get(new NDIndex("{}:{}", i, i + 1)), probe));
+                    images.add(decodeBatch(input.get(new NDIndex("{}:{}", i, i + 1)), probe));
                 }
                 image = NDArrays.concat(images, 0);
             } else {
-                image = decodeBatch(latents, probe);
+                image = decodeBatch(input, probe);
             }
             image.attach(manager);
             return image;
@@ -137,8 +138,7 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
         requireImageBatch(images, config.inChannels(), scaleFactor(), "images");
         EncodePath path = encodePath();
         try (NDManager scope = manager.newSubManager()) {
-            images.tempAttach(scope);
-            NDArray x = kernels.cast(images, dtype);
+            NDArray x = kernels.cast(Scopes.borrow(images, scope), dtype);
             x = replace(x, x.mul(2).sub(1));
             NDArray moments = replace(x, path.forward(x)).toType(DataType.FLOAT32, false);
             NDList halves = moments.split(2, 1);
