@@ -109,7 +109,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     private static final String ONEDNN_LINEAR_SOURCE = linearSource(ONEDNN_LINEAR, true);
     private static final String ONEDNN_LINEAR_NO_BIAS_SOURCE = linearSource(ONEDNN_LINEAR, false);
     /**
-     * A bf16 product: oneDNN's inner product for a weight {@link #packLinearWeight} packed (an mkldnn-layout tensor,
+     * A bf16 product: oneDNN's inner product for a weight {@link #prepareLinearWeight} packed (an mkldnn-layout tensor,
      * which {@code torch.linear} rejects), {@code torch.linear} for a plain one (oneDNN's was not faster with plain
      * weights: −10 to +9 % on SDXL and CLIP shapes).
      */
@@ -241,11 +241,11 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     /**
      * {@inheritDoc}
      *
-     * <p>Convolutions that are correct in every dtype go to DJL's {@code Conv2d.conv2d} as before; only bf16 ones with
-     * an output channel count that is not a multiple of 16 run in float32 inside one kernel call (measured on an
-     * AMD Zen 5 with oneDNN's AVX-512 kernels: 16–35 % relative error for 1–15 and 24 output channels, exact
-     * rounding for 16 and 32). In SDXL these are the UNet's and the VAE's {@code conv_out} and the VAE's quant
-     * convolutions.
+     * <p>Convolutions that are correct in every dtype go to DJL's {@code Conv2d.conv2d}; only bf16 ones with an
+     * output channel count that is not a multiple of 16 run in float32 inside one kernel call and are rounded back:
+     * PyTorch 2.7.1's oneDNN computes those wrongly on an AVX-512 CPU without AMX (measured on an AMD Zen 5: 16–35 %
+     * relative error for 1–15 and 24 output channels, exact rounding for 16 and 32). In SDXL these are the UNet's and
+     * the VAE's {@code conv_out} and the VAE's quant convolutions.
      */
     @Override
     public NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
@@ -269,8 +269,9 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * {@inheritDoc}
      *
      * <p>float32 on the CPU goes through oneDNN's inner product where MKL leaves AVX-512 unused (see the
-     * constructor): on the AMD Zen 5 of BENCHMARKS.md SDXL's linears ran 1.7–2.2x as fast, within 7e-6 of MKL's
-     * results. bf16 on the CPU, where these kernels pack bf16 weights, goes through oneDNN's inner product for a
+     * constructor): MKL, which PyTorch uses for float32 products, picks its code by CPU vendor and ran only AVX2 code
+     * on an AMD Zen 5, while oneDNN used its AVX-512 units; on the Zen 5 of BENCHMARKS.md SDXL's linears ran 1.7–2.2x
+     * as fast, within 7e-6 of MKL's results. bf16 on the CPU, where these kernels pack bf16 weights, goes through oneDNN's inner product for a
      * packed weight and {@code torch.linear} for a plain one. Everything else is {@code torch.linear}, where a strided
      * view of more than two axes is slow in bf16 (PyTorch multiplies it batch by batch with a broadcast weight):
      * callers pass contiguous arrays.
@@ -307,7 +308,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * the size of the product.
      */
     @Override
-    public NDArray packLinearWeight(NDArray weight) {
+    public NDArray prepareLinearWeight(NDArray weight) {
         Objects.requireNonNull(weight, "weight");
         return weight.getShape().dimension() == 2 && packsBf16(weight) ? run(ONEDNN_PACK_SOURCE, weight) : weight;
     }
