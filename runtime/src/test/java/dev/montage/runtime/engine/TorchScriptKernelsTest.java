@@ -286,6 +286,21 @@ class TorchScriptKernelsTest {
         }
     }
 
+    @Test
+    void aBf16ConvolutionWithoutBiasStaysWithinRoundingOfTheFloat32Result() {
+        NDArray x = manager.randomNormal(new Shape(1, 16, 8, 8));
+        NDArray weight = manager.randomNormal(new Shape(3, 16, 3, 3)).mul(0.2f);
+        NDArray exact = Conv2d.conv2d(bf16Rounded(x), bf16Rounded(weight), null, new Shape(1, 1), new Shape(1, 1))
+                .singletonOrThrow();
+
+        NDArray bf16 = kernels.conv2d(kernels.cast(x, ComputeDType.BFLOAT16),
+                kernels.cast(weight, ComputeDType.BFLOAT16), null, 1, 1);
+
+        float error = kernels.cast(bf16, ComputeDType.FLOAT32).sub(exact).abs().max().getFloat();
+        float scale = exact.abs().max().getFloat();
+        assertTrue(error <= scale / 128, "max error " + error + " of " + scale);
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void float32LinearIsXTimesTheTransposedWeightPlusTheBiasThroughEitherBackend(boolean oneDnn) {
