@@ -41,10 +41,8 @@ public interface Kernels {
 
     /**
      * A 2-d convolution with square stride and padding, no dilation, one group, in the dtype of {@code x} (the
-     * parameters have it too). Model code should prefer it to DJL's {@code Conv2d.conv2d}: the host works around
-     * backend defects here (PyTorch 2.7.1's oneDNN gets bf16 convolutions whose output channel count is not a
-     * multiple of 16 wrong on an AVX-512 CPU without AMX, an AMD Zen 5; those are computed in float32 and rounded
-     * back).
+     * parameters have it too). Model code should prefer it to DJL's {@code Conv2d.conv2d}: the host guarantees a
+     * result correct to the dtype's rounding for every channel count, where its backend alone may not.
      *
      * @param x      [N, C, H, W]
      * @param weight [O, C, k, k]
@@ -55,32 +53,30 @@ public interface Kernels {
 
     /**
      * An {@code nn.Linear}, {@code x W^T + b}, in the dtype of {@code x} (the parameters have it too). Model code
-     * should prefer it to DJL's {@code Linear.linear}: the host picks the matrix-product backend per CPU (MKL, which
-     * PyTorch uses for float32 products, picks its code by CPU vendor and ran only AVX2 code on an AMD Zen 5, while
-     * oneDNN used its AVX-512 units). Pass contiguous arrays: PyTorch multiplies a strided view of more than two axes
-     * batch by batch.
+     * should prefer it to DJL's {@code Linear.linear}: the host picks the fastest correct product for its device.
+     * Pass a contiguous {@code x}: a strided view of more than two axes may be multiplied batch by batch, far more
+     * slowly.
      *
      * @param x      [..., in]
-     * @param weight [out, in]
+     * @param weight [out, in], or what {@link #prepareLinearWeight} made of such a weight
      * @param bias   [out], or {@code null}
      * @return [..., out]
      */
     NDArray linear(NDArray x, NDArray weight, NDArray bias);
 
     /**
-     * A linear layer's weight laid out for repeated {@link #linear} calls, for model parameters that are multiplied
-     * every step. Where the host's backend multiplies a pre-arranged weight faster and correctly, that layout (bf16
-     * weights on CPUs with bf16 instructions: oneDNN's blocked layout, 3–23 % faster per SDXL product on an AMD Zen
-     * 5); elsewhere {@code weight} itself, which is also what this default does.
+     * A linear layer's weight laid out for this host's products, for model parameters that {@link #linear}
+     * multiplies many times (every step). The result computes the same product as {@code weight}, to the dtype's
+     * rounding; pass it only to {@link #linear}, never read it or hand it to another operation. Where the host has no
+     * better layout the result is {@code weight} itself, which is what this default returns.
      *
-     * <p>A result other than {@code weight} is a new array attached to the manager of {@code weight}; it holds the
-     * same values but only {@link #linear} may read it, and the caller closes {@code weight} once it no longer needs
-     * it.
+     * <p>A result other than {@code weight} is a new array attached to the manager of {@code weight}, and the caller
+     * closes {@code weight} once it no longer needs it.
      *
      * @param weight [out, in], in the compute dtype
      * @return the weight for {@link #linear}, possibly {@code weight}
      */
-    default NDArray packLinearWeight(NDArray weight) {
+    default NDArray prepareLinearWeight(NDArray weight) {
         return weight;
     }
 

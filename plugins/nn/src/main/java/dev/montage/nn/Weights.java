@@ -41,9 +41,9 @@ public abstract class Weights {
 
     /**
      * These weights with the linear weights that a model multiplies every step laid out for the kernels
-     * ({@link Kernels#packLinearWeight}); the stored copy is closed.
+     * ({@link Kernels#prepareLinearWeight}); the stored copy is closed.
      */
-    public abstract Weights packingLinears();
+    public abstract Weights preparingLinears();
 
     /**
      * These weights converted to {@code dtype} where the host's compute dtype differs (a model that runs wider than
@@ -107,8 +107,8 @@ public abstract class Weights {
         }
 
         @Override
-        public Weights packingLinears() {
-            return new Loading(fullName(""), weights, manager, kernels, kernels::packLinearWeight, conversion, used);
+        public Weights preparingLinears() {
+            return new Loading(fullName(""), weights, manager, kernels, kernels::prepareLinearWeight, conversion, used);
         }
 
         @Override
@@ -141,7 +141,7 @@ public abstract class Weights {
             NDArray stored = get(name, out, in);
             NDArray laidOut = linearLayout.apply(stored);
             if (laidOut != stored) {
-                // the packed copy replaces it: a model keeps one copy of its weights
+                // the prepared copy replaces it: a model keeps one copy of its weights
                 stored.close();
             }
             return laidOut;
@@ -185,7 +185,7 @@ public abstract class Weights {
         }
 
         @Override
-        public Weights packingLinears() {
+        public Weights preparingLinears() {
             return this;
         }
 

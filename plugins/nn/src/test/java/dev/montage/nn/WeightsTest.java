@@ -24,15 +24,15 @@ import org.junit.jupiter.api.Test;
 class WeightsTest {
 
     @Test
-    void aPackedLinearWeightReplacesTheStoredOne() {
+    void aPreparedLinearWeightReplacesTheStoredOne() {
         try (NDManager manager = TestEngine.manager().newSubManager()) {
             NDArray stored = manager.zeros(new Shape(3, 2));
-            NDArray packed = manager.ones(new Shape(3, 2));
+            NDArray prepared = manager.ones(new Shape(3, 2));
             Weights p = Weights.loading(weights("layer.weight", stored), manager,
-                    kernels(w -> w == stored ? packed : w)).packingLinears();
+                    kernels(w -> w == stored ? prepared : w)).preparingLinears();
 
-            assertSame(packed, p.prefixed("layer").linearWeight("weight", 3, 2));
-            assertTrue(stored.isReleased(), "the stored copy was kept beside the packed one");
+            assertSame(prepared, p.prefixed("layer").linearWeight("weight", 3, 2));
+            assertTrue(stored.isReleased(), "the stored copy was kept beside the prepared one");
         }
     }
 
@@ -41,10 +41,10 @@ class WeightsTest {
         try (NDManager manager = TestEngine.manager().newSubManager()) {
             NDArray stored = manager.zeros(new Shape(3, 2));
 
-            assertSame(stored, Weights.loading(weights("w", stored), manager, kernels(w -> w)).packingLinears()
+            assertSame(stored, Weights.loading(weights("w", stored), manager, kernels(w -> w)).preparingLinears()
                     .linearWeight("w", 3, 2));
             assertSame(stored, Weights.loading(weights("w", stored), manager, kernels(w -> null))
-                    .linearWeight("w", 3, 2), "without packingLinears the stored layout stays");
+                    .linearWeight("w", 3, 2), "without preparingLinears the stored layout stays");
             assertFalse(stored.isReleased());
         }
     }
@@ -115,12 +115,12 @@ class WeightsTest {
                 });
     }
 
-    /** Kernels whose only method is {@code packLinearWeight}. */
-    private static Kernels kernels(UnaryOperator<NDArray> pack) {
+    /** Kernels whose only method is {@code prepareLinearWeight}. */
+    private static Kernels kernels(UnaryOperator<NDArray> prepare) {
         return (Kernels) Proxy.newProxyInstance(WeightsTest.class.getClassLoader(), new Class<?>[] {Kernels.class},
                 (proxy, method, args) -> {
-                    if (method.getName().equals("packLinearWeight")) {
-                        return pack.apply((NDArray) args[0]);
+                    if (method.getName().equals("prepareLinearWeight")) {
+                        return prepare.apply((NDArray) args[0]);
                     }
                     throw new UnsupportedOperationException(method.getName());
                 });

@@ -20,13 +20,17 @@ import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
+import java.util.stream.Stream;
 
 /**
  * {@link Kernels} implemented by tiny TorchScript modules that are written in memory at run time
- * (see {@link TorchScriptArchive}), loaded once each on first use and then called like functions.
+ * (see {@link TorchScriptArchive}) from the sources under {@code kernels/} (see {@link KernelSource}), loaded once
+ * each on first use and then called like functions.
  *
  * <p>Each distinct kernel variant (group norm with its group count and epsilon, gelu with or without the
  * tanh approximation, a cast to a given dtype, ...) is its own one-method module: TorchScript constants go
@@ -45,20 +49,12 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * AMX multiplies in float32 (see {@link #scaledDotProductAttention}).
      */
     static final long FEW_KEYS = 128;
-    private static final String FEW_KEYS_SCORES = "torch.matmul(q, torch.transpose(k, -2, -1)) * (q.size(-1) ** -0.5)";
-    private static final String FEW_KEYS_ATTENTION = "torch.matmul(torch.to(torch.softmax(" + FEW_KEYS_SCORES
-            + ", -1, 6), q.dtype), v)";
-    private static final String FEW_KEYS_BIASED_ATTENTION = "torch.matmul(torch.to(torch.softmax(torch.to("
-            + FEW_KEYS_SCORES + ", 6) + torch.to(bias, 6), -1), q.dtype), v)";
-    // sources of the attention modules, built once: every attention layer of every step looks one up
-    private static final String FEW_KEYS_SOURCE = source("q: Tensor, k: Tensor, v: Tensor", FEW_KEYS_ATTENTION);
-    private static final String FEW_KEYS_BIASED_SOURCE = source("q: Tensor, k: Tensor, v: Tensor, bias: Tensor",
-            FEW_KEYS_BIASED_ATTENTION);
-    private static final String SDPA_SOURCE = source("q: Tensor, k: Tensor, v: Tensor",
-            "torch.scaled_dot_product_attention(q, k, v)");
+    // sources of the attention modules, read once: every attention layer of every step looks one up
+    private static final String FEW_KEYS_SOURCE = KernelSource.fixed("few_keys_attention");
+    private static final String FEW_KEYS_BIASED_SOURCE = KernelSource.fixed("few_keys_biased_attention");
+    private static final String SDPA_SOURCE = KernelSource.fixed("sdpa");
     // SDPA wants a float mask in the query dtype, while biases are usually built in float32
-    private static final String SDPA_BIASED_SOURCE = source("q: Tensor, k: Tensor, v: Tensor, bias: Tensor",
-            "torch.scaled_dot_product_attention(q, k, v, torch.to(bias, q.dtype))");
+    private static final String SDPA_BIASED_SOURCE = KernelSource.fixed("sdpa_biased");
     /**
      * Score elements per chunk of the CPU bf16 attention over more than {@link #FEW_KEYS} keys: two bf16 buffers of
      * 8 MiB. Smaller chunks ran slower on the machine of BENCHMARKS.md, larger ones no faster (and fresh blocks of
@@ -68,57 +64,37 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     /** Chunk size that keeps long CPU attention in PyTorch's fused kernel. */
     static final long FUSED = 0;
     /**
-     * Explicit attention in query chunks for bf16 on the CPU, otherwise the fused kernel. Each chunk's scores go
-     * into the same two preallocated buffers (products, then probabilities), so a chunk allocates only its output
-     * rows; a fresh score block per chunk made timings erratic. The softmax of bf16 scores accumulates in float32
-     * and rounds the probabilities once.
+     * Explicit attention in query chunks of {@code ${chunk_scores}} score elements for bf16 on the CPU, otherwise the
+     * fused kernel. Each chunk's scores go into the same two preallocated buffers (products, then probabilities), so a
+     * chunk allocates only its output rows; a fresh score block per chunk made timings erratic. The softmax of bf16
+     * scores accumulates in float32 and rounds the probabilities once.
      */
-    private static final String LONG_ATTENTION_SOURCE = """
-              def forward(self, q: Tensor, k: Tensor, v: Tensor) -> Tensor:
-                if q.dtype != %d:
-                  return torch.scaled_dot_product_attention(q, k, v)
-                rows = q.size(-2)
-                keys = k.size(-2)
-                step = min(rows, max(1, %d // (q.numel() // (rows * q.size(-1)) * keys)))
-                shape = q.size()
-                shape[-2] = step
-                shape[-1] = keys
-                scores = torch.empty(shape, dtype=q.dtype, device=q.device)
-                probs = torch.empty(shape, dtype=q.dtype, device=q.device)
-                # per-head views of [B, L, heads, d] projections: made contiguous once, or every chunk's
-                # products would copy them
-                kt = torch.transpose(torch.contiguous(k), -2, -1)
-                v = torch.contiguous(v)
-                scale = q.size(-1) ** -0.5
-                chunks: List[Tensor] = []
-                for start in range(0, rows, step):
-                  n = min(step, rows - start)
-                  s = torch.narrow(scores, -2, 0, n)
-                  p = torch.narrow(probs, -2, 0, n)
-                  torch.matmul(torch.narrow(q, -2, start, n) * scale, kt, out=s)
-                  torch.softmax(s, -1, out=p)
-                  chunks.append(torch.matmul(p, v))
-                return torch.cat(chunks, -2)
-            """;
+    private static final KernelSource LONG_ATTENTION = KernelSource.read("long_attention");
     /**
      * oneDNN's inner product, which PyTorch's {@code torch.linear} uses for bf16 but not for float32 (MKL there).
      * The empty list is the activation's scalars, none for {@code "none"}.
      */
-    private static final String ONEDNN_LINEAR = "ops.mkldnn._linear_pointwise(x, w, %1$s, \"none\", "
-            + "annotate(List[Optional[number]], []), \"\")";
+    private static final KernelSource ONEDNN_LINEAR = KernelSource.read("onednn_linear");
     private static final String ONEDNN_LINEAR_SOURCE = linearSource(ONEDNN_LINEAR, true);
     private static final String ONEDNN_LINEAR_NO_BIAS_SOURCE = linearSource(ONEDNN_LINEAR, false);
     /**
-     * A bf16 product: oneDNN's inner product for a weight {@link #packLinearWeight} packed (an mkldnn-layout tensor,
+     * A bf16 product: oneDNN's inner product for a weight {@link #prepareLinearWeight} packed (an mkldnn-layout tensor,
      * which {@code torch.linear} rejects), {@code torch.linear} for a plain one (oneDNN's was not faster with plain
      * weights: −10 to +9 % on SDXL and CLIP shapes).
      */
-    private static final String PACKED_OR_PLAIN_LINEAR = ONEDNN_LINEAR
-            + " if w.is_mkldnn else torch.linear(x, w, %1$s)";
+    private static final KernelSource PACKED_OR_PLAIN_LINEAR = KernelSource.read("packed_or_plain_linear");
     private static final String PACKED_OR_PLAIN_LINEAR_SOURCE = linearSource(PACKED_OR_PLAIN_LINEAR, true);
     private static final String PACKED_OR_PLAIN_LINEAR_NO_BIAS_SOURCE = linearSource(PACKED_OR_PLAIN_LINEAR, false);
-    private static final String ONEDNN_PACK_SOURCE = source("w: Tensor", "ops.mkldnn._reorder_linear_weight(w)");
-    private static final String DTYPE_SOURCE = "  def forward(self, x: Tensor) -> int:\n    return x.dtype\n";
+    private static final String ONEDNN_PACK_SOURCE = KernelSource.fixed("onednn_reorder_linear_weight");
+    private static final String DTYPE_SOURCE = KernelSource.fixed("dtype_id");
+    private static final KernelSource GROUP_NORM = KernelSource.read("group_norm");
+    private static final KernelSource GROUP_NORM_SILU = KernelSource.read("group_norm_silu");
+    /** A bf16 convolution computed in float32 and rounded back (see {@link #conv2d}). */
+    private static final KernelSource CONV2D_IN_FLOAT32 = KernelSource.read("conv2d_in_float32");
+    private static final String SILU_SOURCE = KernelSource.fixed("silu");
+    private static final String GELU_SOURCE = KernelSource.fixed("gelu");
+    private static final String TANH_GELU_SOURCE = KernelSource.fixed("gelu_tanh");
+    private static final KernelSource CAST = KernelSource.read("cast");
 
     private final PtNDManager modules;
     private final String longAttention;
@@ -160,7 +136,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         modules = (PtNDManager) owner.newSubManager();
         modules.setName("montage-kernels");
         longAttention = chunkScores == FUSED ? null
-                : LONG_ATTENTION_SOURCE.formatted(scalarTypeId(ComputeDType.BFLOAT16), chunkScores);
+                : LONG_ATTENTION.fill(Map.of("chunk_scores", chunkScores));
         this.oneDnnFloat32Linear = oneDnnFloat32Linear;
         this.packedBf16Linear = packedBf16Linear;
     }
@@ -230,22 +206,23 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         if (!Double.isFinite(eps) || eps < 0) {
             throw new IllegalArgumentException("group norm needs a finite eps >= 0, got " + eps);
         }
-        StringBuilder params = new StringBuilder("x: Tensor");
-        NDList args = new NDList(x);
-        String weightArg = optionalParam("weight", weight, params, args);
-        String biasArg = optionalParam("bias", bias, params, args);
-        String call = "torch.group_norm(x, " + groups + ", " + weightArg + ", " + biasArg + ", " + eps + ", True)";
-        return forward(params.toString(), silu ? "torch.silu_(" + call + ")" : call, args.toArray(new NDArray[0]));
+        Map<String, Object> values = new HashMap<>();
+        values.put("groups", groups);
+        values.put("eps", eps);
+        values.putAll(KernelSource.optionalTensor("weight", weight != null, "x.dtype"));
+        values.putAll(KernelSource.optionalTensor("bias", bias != null, "x.dtype"));
+        String source = (silu ? GROUP_NORM_SILU : GROUP_NORM).fill(values);
+        return run(source, withoutNulls(x, weight, bias));
     }
 
     /**
      * {@inheritDoc}
      *
-     * <p>Convolutions that are correct in every dtype go to DJL's {@code Conv2d.conv2d} as before; only bf16 ones with
-     * an output channel count that is not a multiple of 16 run in float32 inside one kernel call (measured on an
-     * AMD Zen 5 with oneDNN's AVX-512 kernels: 16–35 % relative error for 1–15 and 24 output channels, exact
-     * rounding for 16 and 32). In SDXL these are the UNet's and the VAE's {@code conv_out} and the VAE's quant
-     * convolutions.
+     * <p>Convolutions that are correct in every dtype go to DJL's {@code Conv2d.conv2d}; only bf16 ones with an
+     * output channel count that is not a multiple of 16 run in float32 inside one kernel call and are rounded back:
+     * PyTorch 2.7.1's oneDNN computes those wrongly on an AVX-512 CPU without AMX (measured on an AMD Zen 5: 16–35 %
+     * relative error for 1–15 and 24 output channels, exact rounding for 16 and 32). In SDXL these are the UNet's and
+     * the VAE's {@code conv_out} and the VAE's quant convolutions.
      */
     @Override
     public NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
@@ -256,22 +233,21 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
             return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding))
                     .singletonOrThrow();
         }
-        String window = "[" + stride + ", " + stride + "], [" + padding + ", " + padding + "]";
-        if (bias == null) {
-            return forward("x: Tensor, w: Tensor", "torch.to(torch.conv2d(torch.to(x, 6), torch.to(w, 6), None, "
-                    + window + "), 15)", x, weight);
-        }
-        return forward("x: Tensor, w: Tensor, b: Tensor", "torch.to(torch.conv2d(torch.to(x, 6), torch.to(w, 6), "
-                + "torch.to(b, 6), " + window + "), 15)", x, weight, bias);
+        Map<String, Object> values = new HashMap<>();
+        values.put("stride", stride);
+        values.put("padding", padding);
+        values.putAll(KernelSource.optionalTensor("b", bias != null, Integer.toString(ScalarType.FLOAT.id())));
+        return run(CONV2D_IN_FLOAT32.fill(values), withoutNulls(x, weight, bias));
     }
 
     /**
      * {@inheritDoc}
      *
      * <p>float32 on the CPU goes through oneDNN's inner product where MKL leaves AVX-512 unused (see the
-     * constructor): on the AMD Zen 5 of BENCHMARKS.md SDXL's linears ran 1.7–2.2x as fast, within 7e-6 of MKL's
-     * results. bf16 on the CPU, where these kernels pack bf16 weights, goes through oneDNN's inner product for a
-     * packed weight and {@code torch.linear} for a plain one. Everything else is {@code torch.linear}, where a strided
+     * constructor): MKL, which PyTorch uses for float32 products, picks its code by CPU vendor and ran only AVX2 code
+     * on an AMD Zen 5, while oneDNN used its AVX-512 units; on the Zen 5 of BENCHMARKS.md SDXL's linears ran 1.7–2.2x
+     * as fast, within 7e-6 of MKL's results. bf16 on the CPU, where these kernels pack bf16 weights, goes through
+     * oneDNN's inner product for a packed weight and {@code torch.linear} for a plain one. Everything else is {@code torch.linear}, where a strided
      * view of more than two axes is slow in bf16 (PyTorch multiplies it batch by batch with a broadcast weight):
      * callers pass contiguous arrays.
      */
@@ -307,7 +283,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * the size of the product.
      */
     @Override
-    public NDArray packLinearWeight(NDArray weight) {
+    public NDArray prepareLinearWeight(NDArray weight) {
         Objects.requireNonNull(weight, "weight");
         return weight.getShape().dimension() == 2 && packsBf16(weight) ? run(ONEDNN_PACK_SOURCE, weight) : weight;
     }
@@ -315,7 +291,12 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     /** Whether {@code weight} is a bf16 CPU weight these kernels pack. */
     private boolean packsBf16(NDArray weight) {
         return packedBf16Linear && onCpu(weight) && weight.getDataType() == DataType.UNKNOWN
-                && scalarTypeIdOf(ptArray(weight, "weight")) == scalarTypeId(ComputeDType.BFLOAT16);
+                && scalarTypeIdOf(ptArray(weight, "weight")) == ScalarType.BFLOAT16.id();
+    }
+
+    /** The arguments of a kernel whose optional tensor parameters are declared only when given. */
+    private static NDArray[] withoutNulls(NDArray... arrays) {
+        return Stream.of(arrays).filter(Objects::nonNull).toArray(NDArray[]::new);
     }
 
     private static boolean onCpu(NDArray x) {
@@ -324,13 +305,12 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
 
     @Override
     public NDArray silu(NDArray x) {
-        return forward("x: Tensor", "torch.silu(x)", Objects.requireNonNull(x, "x"));
+        return run(SILU_SOURCE, Objects.requireNonNull(x, "x"));
     }
 
     @Override
     public NDArray gelu(NDArray x, boolean tanhApproximation) {
-        String call = tanhApproximation ? "torch.gelu(x, approximate=\"tanh\")" : "torch.gelu(x)";
-        return forward("x: Tensor", call, Objects.requireNonNull(x, "x"));
+        return run(tanhApproximation ? TANH_GELU_SOURCE : GELU_SOURCE, Objects.requireNonNull(x, "x"));
     }
 
     @Override
@@ -347,7 +327,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     @Override
     public NDArray cast(NDArray x, ComputeDType dtype) {
         Objects.requireNonNull(dtype, "dtype");
-        return forward("x: Tensor", "torch.to(x, " + scalarTypeId(dtype) + ")", Objects.requireNonNull(x, "x"));
+        return run(CAST.fill(Map.of("dtype", ScalarType.of(dtype).id())), Objects.requireNonNull(x, "x"));
     }
 
     /**
@@ -366,7 +346,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
             return ComputeDType.FLOAT16;
         }
         if (reported == DataType.UNKNOWN
-                && scalarTypeIdOf(ptArray(x, "x")) == scalarTypeId(ComputeDType.BFLOAT16)) {
+                && scalarTypeIdOf(ptArray(x, "x")) == ScalarType.BFLOAT16.id()) {
             return ComputeDType.BFLOAT16;
         }
         throw new IllegalArgumentException("array of DJL dtype " + reported + " and shape " + x.getShape()
@@ -385,24 +365,6 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         return loaded.size();
     }
 
-    /** c10::ScalarType ids, which TorchScript uses for dtypes. */
-    private static int scalarTypeId(ComputeDType dtype) {
-        return switch (dtype) {
-            case FLOAT16 -> 5;
-            case FLOAT32 -> 6;
-            case BFLOAT16 -> 15;
-        };
-    }
-
-    private static String optionalParam(String name, NDArray value, StringBuilder params, NDList args) {
-        if (value == null) {
-            return "None";
-        }
-        params.append(", ").append(name).append(": Tensor");
-        args.add(value);
-        return "torch.to(" + name + ", x.dtype)";
-    }
-
     private long scalarTypeIdOf(PtNDArray x) {
         // an int result needs the IValue call; DJL's NDList call only returns tensors
         try (IValue arg = IValue.from(x); IValue id = IValueUtils.forward(module(DTYPE_SOURCE), new IValue[] {arg})) {
@@ -410,22 +372,9 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         }
     }
 
-    /**
-     * Runs a one-method module {@code forward(self, <params>) -> Tensor: return <expression>}.
-     */
-    private NDArray forward(String params, String expression, NDArray... inputs) {
-        return run(source(params, expression), inputs);
-    }
-
-    /** The module source of a product over {@code x}, {@code w} and the bias ({@code %1$s}: {@code b} or None). */
-    private static String linearSource(String expression, boolean bias) {
-        return bias ? source("x: Tensor, w: Tensor, b: Tensor", expression.formatted("b"))
-                : source("x: Tensor, w: Tensor", expression.formatted("None"));
-    }
-
-    /** The source of a module {@code forward(self, <params>) -> Tensor: return <expression>}. */
-    private static String source(String params, String expression) {
-        return "  def forward(self, " + params + ") -> Tensor:\n    return " + expression + "\n";
+    /** The source of a product over {@code x}, {@code w} and, when {@code bias} is set, {@code b}. */
+    private static String linearSource(KernelSource product, boolean bias) {
+        return product.fill(KernelSource.optionalTensor("b", bias, null));
     }
 
     /**

@@ -286,6 +286,21 @@ class TorchScriptKernelsTest {
         }
     }
 
+    @Test
+    void aBf16ConvolutionWithoutBiasStaysWithinRoundingOfTheFloat32Result() {
+        NDArray x = manager.randomNormal(new Shape(1, 16, 8, 8));
+        NDArray weight = manager.randomNormal(new Shape(3, 16, 3, 3)).mul(0.2f);
+        NDArray exact = Conv2d.conv2d(bf16Rounded(x), bf16Rounded(weight), null, new Shape(1, 1), new Shape(1, 1))
+                .singletonOrThrow();
+
+        NDArray bf16 = kernels.conv2d(kernels.cast(x, ComputeDType.BFLOAT16),
+                kernels.cast(weight, ComputeDType.BFLOAT16), null, 1, 1);
+
+        float error = kernels.cast(bf16, ComputeDType.FLOAT32).sub(exact).abs().max().getFloat();
+        float scale = exact.abs().max().getFloat();
+        assertTrue(error <= scale / 128, "max error " + error + " of " + scale);
+    }
+
     @ParameterizedTest
     @ValueSource(booleans = {false, true})
     void float32LinearIsXTimesTheTransposedWeightPlusTheBiasThroughEitherBackend(boolean oneDnn) {
@@ -310,7 +325,7 @@ class TorchScriptKernelsTest {
         try (TorchScriptKernels chosen = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, true,
                 true)) {
             // PyTorch 2.7.1 multiplies packed float32 weights wrongly with more than two threads
-            assertSame(weight, chosen.packLinearWeight(weight));
+            assertSame(weight, chosen.prepareLinearWeight(weight));
             atThreadCounts(threads -> {
                 assertClose(x.matMul(weight.transpose()).add(bias), chosen.linear(x, weight, bias));
                 assertClose(x.matMul(weight.transpose()), chosen.linear(x, weight, null));
@@ -332,9 +347,9 @@ class TorchScriptKernelsTest {
         try (TorchScriptKernels mkl = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, false, false);
                 TorchScriptKernels oneDnn = new TorchScriptKernels(manager, TorchScriptKernels.CHUNK_SCORES, true,
                         false)) {
-            assertSame(weight, mkl.packLinearWeight(weight));
+            assertSame(weight, mkl.prepareLinearWeight(weight));
             NDArray bf16 = oneDnn.cast(weight, ComputeDType.BFLOAT16);
-            assertSame(bf16, oneDnn.packLinearWeight(bf16), "packed a bf16 weight without being asked to");
+            assertSame(bf16, oneDnn.prepareLinearWeight(bf16), "packed a bf16 weight without being asked to");
         }
     }
 
@@ -376,11 +391,11 @@ class TorchScriptKernelsTest {
             NDArray x16 = plain.cast(x, ComputeDType.BFLOAT16);
             NDArray weight16 = plain.cast(weight, ComputeDType.BFLOAT16);
             NDArray bias16 = plain.cast(bias, ComputeDType.BFLOAT16);
-            NDArray packedHere = packing.packLinearWeight(weight16);
+            NDArray packedHere = packing.prepareLinearWeight(weight16);
             assertNotSame(weight16, packedHere, "packed nothing");
             atThreadCounts(threads -> {
                 // laid out at this count, and at the engine's
-                for (NDArray packed : new NDArray[] {packing.packLinearWeight(weight16), packedHere}) {
+                for (NDArray packed : new NDArray[] {packing.prepareLinearWeight(weight16), packedHere}) {
                     for (NDArray b : new NDArray[] {bias16, null}) {
                         NDArray expected = plain.cast(plain.linear(x16, weight16, b), ComputeDType.FLOAT32);
                         NDArray actual = packing.cast(packing.linear(x16, packed, b), ComputeDType.FLOAT32);
@@ -399,7 +414,7 @@ class TorchScriptKernelsTest {
         try (TorchScriptKernels chosen = new TorchScriptKernels(manager)) {
             NDArray weight = chosen.cast(manager.randomNormal(new Shape(64, 8)), ComputeDType.BFLOAT16);
 
-            assertEquals(MontageEngine.cpuHasBf16(MontageEngine.readCpuInfo()), chosen.packLinearWeight(weight)
+            assertEquals(MontageEngine.cpuHasBf16(MontageEngine.readCpuInfo()), chosen.prepareLinearWeight(weight)
                     != weight);
         }
     }

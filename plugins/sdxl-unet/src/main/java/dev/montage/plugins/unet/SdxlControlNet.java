@@ -60,7 +60,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
         weights.requireExactly(weightShapes(config, kernels).keySet());
         this.weightsManager = parent.newSubManager();
         try {
-            Weights p = Weights.loading(weights, weightsManager, kernels).packingLinears();
+            Weights p = Weights.loading(weights, weightsManager, kernels).preparingLinears();
             UNetConfig unet = config.encoder();
             time = new TimeConditioning(p, unet, kernels);
             convIn = convIn(p, unet);

@@ -90,7 +90,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         weights.requireExactly(weightShapes(config).keySet());
         this.weightsManager = parent.newSubManager();
         try {
-            this.modules = Modules.build(Weights.loading(weights, weightsManager, kernels).packingLinears(), config,
+            this.modules = Modules.build(Weights.loading(weights, weightsManager, kernels).preparingLinears(), config,
                     kernels);
         } catch (RuntimeException e) {
             weightsManager.close();

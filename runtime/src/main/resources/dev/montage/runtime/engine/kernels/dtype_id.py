@@ -1,0 +1,2 @@
+def forward(self, x: Tensor) -> int:
+  return x.dtype
