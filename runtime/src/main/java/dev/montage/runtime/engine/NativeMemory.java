@@ -12,8 +12,8 @@ import java.nio.file.Path;
  * gives the top of its heap back to the system once 64 MiB of it are free. A denoising step allocates and frees the
  * same activation sizes over and over, so every step touched new pages again, and each first touch is a page fault
  * that zeroes the page (far dearer in a virtual machine whose host backs guest memory lazily).
- * {@link #keepFreedBlocks()} makes blocks up to 256 MiB come from the heap and keeps freed heap memory for reuse;
- * BENCHMARKS.md has load and step times with and without. What stays cached is handed back with
+ * {@link #keepFreedBlocks()} makes blocks up to 256 MiB come from the heap and keeps freed heap memory for reuse.
+ * What stays cached is handed back with
  * {@link #releaseFreed()} where memory is freed on purpose: when released components close, and when a pipeline
  * closes.
  *
@@ -23,10 +23,10 @@ import java.nio.file.Path;
  *   <li>{@code glibc.malloc.arena_max=1}: every thread allocates from the main heap. Otherwise each Java thread gets
  *       an arena of its own whose heaps hold at most 64 MiB, and there blocks over that size (a 512² float32 feed
  *       forward's projection) are mapped and unmapped on every call whatever the threshold, and a heap that empties
- *       is unmapped too (a 512² float32 UNet step took 12.1 s instead of 15.2 s in BENCHMARKS.md).
+ *       is unmapped too (on the machine of BENCHMARKS.md a 512² float32 UNet step took 12.1 s instead of 15.2 s).
  *   <li>{@code glibc.malloc.hugetlb=1}: glibc asks for transparent huge pages for its new memory, so blocks over
  *       {@link #HEAP_BLOCK_LIMIT}, which are still mapped afresh each time, fault once per 2 MiB instead of per 4 KiB
- *       (the 1024² VAE decode took a third of the time in BENCHMARKS.md).
+ *       (on the machine of BENCHMARKS.md the 1024² VAE decode took a third of the time).
  * </ul>
  *
  * <p>Only glibc is tuned; with other C libraries both methods do nothing. The JVM property
