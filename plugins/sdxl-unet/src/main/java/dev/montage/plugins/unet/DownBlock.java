@@ -16,15 +16,20 @@ import java.util.List;
 final class DownBlock {
     private final String name;
     private final List<ResnetBlock2D> resnets = new ArrayList<>();
+    /** The resnets' dotted names, for stage records (built once, not per step). */
+    private final List<String> resnetNames = new ArrayList<>();
     private final List<Transformer2DModel> attentions = new ArrayList<>();
+    private final String samplerName;
     private final Downsample2D downsampler;
 
     DownBlock(Weights p, int level, UNetConfig config, Kernels kernels) {
         this.name = "down_blocks." + level;
+        this.samplerName = name + ".downsamplers.0";
         int out = config.blockOutChannels().get(level);
         int in = level == 0 ? out : config.blockOutChannels().get(level - 1);
         boolean cross = UNetConfig.hasAttention(config.downBlockTypes().get(level));
         for (int i = 0; i < config.layersPerBlock().get(level); i++) {
+            resnetNames.add(name + ".resnets." + i);
             resnets.add(new ResnetBlock2D(p.prefixed("resnets." + i), i == 0 ? in : out, out, config.normGroups(),
                     config.normEps(), config.timeEmbedDim(), 1f));
             if (cross) {
@@ -50,14 +55,14 @@ final class DownBlock {
     NDArray forward(NDArray x, UNetPass pass, List<NDArray> skips) {
         NDArray h = x;
         for (int i = 0; i < resnets.size(); i++) {
-            h = pass.recorded(name + ".resnets." + i, resnets.get(i).forward(h, pass.activatedTemb()));
+            h = pass.recorded(resnetNames.get(i), resnets.get(i).forward(h, pass.activatedTemb()));
             if (!attentions.isEmpty()) {
                 h = attentions.get(i).forward(h, pass);
             }
             skips.add(h);
         }
         if (downsampler != null) {
-            h = pass.recorded(name + ".downsamplers.0", downsampler.forward(h));
+            h = pass.recorded(samplerName, downsampler.forward(h));
             skips.add(h);
         }
         pass.record(name, h);

@@ -19,11 +19,15 @@ import java.util.List;
 final class UpBlock {
     private final String name;
     private final List<ResnetBlock2D> resnets = new ArrayList<>();
+    /** The resnets' dotted names, for stage records (built once, not per step). */
+    private final List<String> resnetNames = new ArrayList<>();
     private final List<Transformer2DModel> attentions = new ArrayList<>();
+    private final String samplerName;
     private final Upsample2D upsampler;
 
     UpBlock(Weights p, int index, UNetConfig config, Kernels kernels) {
         this.name = "up_blocks." + index;
+        this.samplerName = name + ".upsamplers.0";
         int levels = config.levels();
         int level = config.upLevel(index);
         int out = config.blockOutChannels().get(level);
@@ -34,6 +38,7 @@ final class UpBlock {
         for (int i = 0; i < layers; i++) {
             int resIn = i == 0 ? prevOut : out;
             int skip = i == layers - 1 ? skipIn : out;
+            resnetNames.add(name + ".resnets." + i);
             resnets.add(new ResnetBlock2D(p.prefixed("resnets." + i), resIn + skip, out, config.normGroups(),
                     config.normEps(), config.timeEmbedDim(), 1f));
             if (cross) {
@@ -66,14 +71,14 @@ final class UpBlock {
         try (NDManager scope = caller.newSubManager()) {
             NDArray h = Scopes.borrow(x, scope);
             for (int i = 0; i < resnets.size(); i++) {
-                h = pass.recorded(name + ".resnets." + i, resnets.get(i).forward(h.concat(skips.removeLast(), 1),
+                h = pass.recorded(resnetNames.get(i), resnets.get(i).forward(h.concat(skips.removeLast(), 1),
                         pass.activatedTemb()));
                 if (!attentions.isEmpty()) {
                     h = attentions.get(i).forward(h, pass);
                 }
             }
             if (upsampler != null) {
-                h = pass.recorded(name + ".upsamplers.0", upsampler.forward(h, outputSize));
+                h = pass.recorded(samplerName, upsampler.forward(h, outputSize));
             }
             pass.record(name, h);
             h.attach(caller);
