@@ -11,7 +11,7 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.SubjectConditioning;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
@@ -19,6 +19,7 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.SubjectResampler;
@@ -53,6 +54,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.stream.IntStream;
 import java.util.OptionalLong;
 import java.util.Random;
 import java.util.Set;
@@ -443,13 +445,15 @@ final class Benchmark {
             try (NDManager call = engine.manager().newSubManager()) {
                 NDArray uncond = Scopes.borrow(text.get(0), call);
                 NDArray cond = Scopes.borrow(text.get(2), call);
+                EncoderContext contextTokens = EncoderContext.text(uncond.concat(cond, 0));
                 if (subjectTokens != null) {
                     int dummy = (int) subjectTokens.getShape().get(1) - n * tokensPerSubject;
-                    ctx.put(SubjectLayout.KEY, layout(n, (int) cond.getShape().get(1), dummy, tokensPerSubject));
-                    cond = cond.concat(Scopes.borrow(subjectTokens, call), 1);
-                    uncond = uncond.concat(kernels.zeros(call, subjectTokens.getShape(), dtype), 1);
+                    NDArray rows = kernels.zeros(call, subjectTokens.getShape(), dtype)
+                            .concat(Scopes.borrow(subjectTokens, call), 0);
+                    contextTokens = new EncoderContext(contextTokens.text(), Optional.of(new SubjectConditioning(rows,
+                            1, dummy, tokensPerSubject, IntStream.range(0, n).mapToObj(j -> box(j, n)).toList(),
+                            IMAGE_SCALE, Optional.empty(), List.of(), 0, Optional.empty())));
                 }
-                NDArray contextTokens = uncond.concat(cond, 0);
                 NDArray pooled = Scopes.borrow(text.get(1), call).concat(Scopes.borrow(text.get(3), call), 0);
                 float[] ids = {size, size, 0, 0, size, size, size, size, 0, 0, size, size};
                 NDArray timeIds = toCompute(call.create(ids, new Shape(2, 6)));
@@ -763,17 +767,6 @@ final class Benchmark {
 
     private <T> T create(ComponentKind kind, String id, Class<T> type, FolderComponentContext context) {
         return registry.factory(kind, id, type).create(context);
-    }
-
-    /** MS-Diffusion's layout of {@code n} side-by-side subjects for a [uncond, cond] batch, as the pipeline makes it. */
-    private static SubjectLayout layout(int n, int textTokens, int dummy, int tokensPerSubject) {
-        float[][][] boxes = new float[2][n][];
-        for (int j = 0; j < n; j++) {
-            boxes[0][j] = new float[4];
-            boxes[1][j] = box(j, n).toArray();
-        }
-        return new SubjectLayout(textTokens, dummy, tokensPerSubject, boxes, 1, IMAGE_SCALE, Optional.empty(),
-                List.of(), 0, Optional.empty());
     }
 
     /** Subject {@code j} of {@code n}: equal columns side by side, the middle 60 % of the height. */

@@ -342,7 +342,7 @@ class ControlNetBehaviourTest {
                 GenerationContext ctx) {
             ControlResiduals r = network.residuals(manager, input, image, scale, ctx);
             if (recording) {
-                calls.add(new Call(ctx.step(), scale, image.getShape().get(0), input.context().getShape().get(1),
+                calls.add(new Call(ctx.step(), scale, image.getShape().get(0), input.context().text().getShape().get(1),
                         copy(r)));
             }
             return r;

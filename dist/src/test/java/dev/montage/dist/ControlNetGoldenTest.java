@@ -21,6 +21,7 @@ import dev.montage.api.Subject;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.plugins.unet.SdxlControlNet;
 import dev.montage.runtime.pipeline.AssembledPipeline;
 import dev.montage.runtime.pipeline.ModelPaths;
@@ -169,7 +170,7 @@ class ControlNetGoldenTest {
             NDArray context = m.create(golden.floats("uncond_embeds_full"), new Shape(golden.shape("uncond_embeds_full")))
                     .concat(m.create(golden.floats("cond_embeds_full"), new Shape(golden.shape("cond_embeds_full"))), 0);
             DenoisingInput input = new DenoisingInput(array(m, "step0.latent_model_input"),
-                    golden.floats("step0.timestep")[0], context, array(m, "add_text_embeds"), array(m, "add_time_ids"),
+                    golden.floats("step0.timestep")[0], EncoderContext.text(context), array(m, "add_text_embeds"), array(m, "add_time_ids"),
                     null);
             ControlResiduals manual = network.residuals(m, input, array(m, "controlnet.cond_image"), 0.8f,
                     new GenerationContext(request(Map.of())));
@@ -228,7 +229,7 @@ class ControlNetGoldenTest {
                 GenerationContext ctx) {
             ControlResiduals r = delegate.residuals(manager, input, image, scale, ctx);
             if (first == null) {
-                contextTokens = input.context().getShape().get(1);
+                contextTokens = input.context().text().getShape().get(1);
                 List<NDArray> down = new ArrayList<>();
                 r.down().forEach(d -> down.add(copy(d)));
                 first = new ControlResiduals(down, copy(r.mid()));

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationResult;
@@ -16,6 +15,7 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.ProfileException;
@@ -95,20 +95,21 @@ class MontagePipelineTest {
         }
     }
 
-    /** Cross-attention over the 77 text tokens only, counting the layers it serves. */
+    /** Cross-attention over the text tokens only, counting the layers it serves. */
     static final class TextAttention implements AttentionProcessor {
         final Set<String> layers = ConcurrentHashMap.newKeySet();
         final AtomicInteger calls = new AtomicInteger();
 
         @Override
-        public NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
+        public NDArray forward(AttentionLayer layer, NDArray hidden, EncoderContext context, int gridHeight,
+                int gridWidth,
                 GenerationContext ctx) {
             layers.add(layer.name());
             calls.incrementAndGet();
             NDManager caller = hidden.getManager();
             try (NDManager scope = caller.newSubManager()) {
                 NDArray x = Scopes.borrow(hidden, scope);
-                NDArray text = Scopes.borrow(context, scope).get(new NDIndex(":, :77"));
+                NDArray text = Scopes.borrow(context.text(), scope);
                 NDArray q = heads(layer.query(x), layer.heads());
                 NDArray k = heads(layer.key(text), layer.heads());
                 NDArray v = heads(layer.value(text), layer.heads());
@@ -161,7 +162,7 @@ class MontagePipelineTest {
         try (MontagePipeline montage = MontagePipeline.builder().profile(profile).registry(registry)
                 .engine(TestEngine.engine())
                 .set(ComponentKind.SCHEDULER, "ddim")
-                .attention(".*mid_block.*attn2", "text-only")
+                .attention(".*mid_block.*attn2", "default")
                 .configure(builder -> builder.scheduler("ramp", ramp))
                 .build()) {
             GenerationResult result = montage.generate(montage.request("a dog").subject(dog()).steps(2).build());

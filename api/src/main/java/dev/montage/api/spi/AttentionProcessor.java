@@ -13,11 +13,11 @@ public interface AttentionProcessor {
     /**
      * @param layer   the layer's projections
      * @param hidden  [B, L, C] query-side hidden states, L = gridHeight * gridWidth
-     * @param context [B, S, Cc] encoder hidden states for cross-attention, {@code null} for self-attention
+     * @param context what a cross-attention layer attends to, {@code null} for self-attention
      * @param gridHeight rows of the latent grid at this layer's resolution
      * @param gridWidth  columns of that grid
      * @return [B, L, C], before the block's residual addition
      */
-    NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
+    NDArray forward(AttentionLayer layer, NDArray hidden, EncoderContext context, int gridHeight, int gridWidth,
             GenerationContext ctx);
 }

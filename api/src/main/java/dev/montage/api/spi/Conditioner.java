@@ -16,9 +16,9 @@ public interface Conditioner {
 
     /**
      * @param manager      receives the residuals
-     * @param input        the UNet call's inputs; its context is what the network cross-attends to: the pipeline
-     *                     passes the text tokens only or text and image tokens, per
-     *                     {@link dev.montage.api.ControlNetContext}; {@code control} is null
+     * @param input        the UNet call's inputs; its context's text is what the network cross-attends to: the
+     *                     pipeline passes the text tokens, or text and subject tokens concatenated, per
+     *                     {@link dev.montage.api.ControlNetContext}, and no subjects; {@code control} is null
      * @param controlImage [B, 3, H, W] in 0..1 (RGB, not normalised to -1..1), rows as the latents' rows (the
      *                     same picture in both CFG halves)
      * @param scale        conditioning scale multiplied into every residual

@@ -38,12 +38,12 @@ public interface DenoisingModel {
      *
      * @param latents  [B, 4, h, w] scaled model input
      * @param timestep the scheduler's timestep
-     * @param context  [B, S, C] encoder hidden states (77 text tokens, then image tokens when present)
+     * @param context  what the cross-attention layers attend to: text tokens, and the subjects when present
      * @param pooled   [B, P] pooled text embedding
      * @param timeIds  [B, 6] SDXL micro-conditioning (original size, crop top-left, target size)
      * @param control  ControlNet residuals to add, or {@code null}
      */
-    record DenoisingInput(NDArray latents, float timestep, NDArray context, NDArray pooled, NDArray timeIds,
+    record DenoisingInput(NDArray latents, float timestep, EncoderContext context, NDArray pooled, NDArray timeIds,
             ControlResiduals control) {
     }
 

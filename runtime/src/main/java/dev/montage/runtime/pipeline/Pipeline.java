@@ -3,10 +3,8 @@ package dev.montage.runtime.pipeline;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.montage.api.Box;
 import dev.montage.api.Cancellation;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
@@ -16,13 +14,14 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.SubjectConditioning;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.Scheduler;
@@ -166,7 +165,7 @@ public final class Pipeline {
             }
             List<PreparedControl> controls = prepareControls(gen, request, listener);
             stage(listener, "encoding prompt");
-            Conditioning c = conditioning(gen, request, ctx, controls);
+            Conditioning c = conditioning(gen, request, controls);
             NDArray latents;
             // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
             try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
@@ -211,7 +210,7 @@ public final class Pipeline {
      *
      * @param controls the request's controls, each with the context its network cross-attends to
      */
-    private record Conditioning(NDArray context, NDArray pooled, NDArray timeIds, boolean guided,
+    private record Conditioning(EncoderContext context, NDArray pooled, NDArray timeIds, boolean guided,
             List<PreparedControl> controls) {
     }
 
@@ -219,11 +218,11 @@ public final class Pipeline {
      * A control ready for the steps.
      *
      * @param image   [rows, 3, H, W] in the compute dtype
-     * @param context the encoder context its network sees (set once the prompt is encoded)
+     * @param context what its network cross-attends to (set once the prompt is encoded)
      */
     private record PreparedControl(Control control, Conditioner network, NDArray image, ControlNetContext mode,
-            NDArray context) {
-        PreparedControl withContext(NDArray c) {
+            EncoderContext context) {
+        PreparedControl withContext(EncoderContext c) {
             return new PreparedControl(control, network, image, mode, c);
         }
     }
@@ -244,8 +243,7 @@ public final class Pipeline {
         return out;
     }
 
-    private Conditioning conditioning(NDManager gen, GenerationRequest request, GenerationContext ctx,
-            List<PreparedControl> controls) {
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, List<PreparedControl> controls) {
         int n = request.numImages();
         boolean guided = request.guidanceEnabled();
         boolean withSubjects = !request.subjects().isEmpty();
@@ -264,44 +262,26 @@ public final class Pipeline {
             if (withSubjects) {
                 phraseEmbeds = encoder.encodePhrases(gen, phrases);
             }
-            text = withSubjects ? new TextLayout(encoder.maxTokens(), encoder.locatePhrases(request.prompt(), phrases),
-                    encoder.endOfTextIndex(request.prompt())) : new TextLayout(encoder.maxTokens(), List.of(), -1);
+            text = withSubjects ? new TextLayout(encoder.locatePhrases(request.prompt(), phrases),
+                    encoder.endOfTextIndex(request.prompt())) : new TextLayout(List.of(), -1);
         }
-        NDArray condContext = cond.tokens();
-        NDArray uncondContext = guided ? uncond.tokens() : null;
-        if (withSubjects) {
-            SubjectTokens subjectTokens = subjectTokens(gen, request, phraseEmbeds);
-            NDArray imageTokens = subjectTokens.tokens();
-            NDArray repeated = imageTokens.repeat(0, n);
-            condContext = condContext.concat(repeated, 1);
-            if (guided) {
-                uncondContext = uncondContext.concat(kernels.zeros(gen, repeated.getShape(), dtype), 1);
-            }
-            long dummy = imageTokens.getShape().get(1)
-                    - (long) request.subjects().size() * subjectTokens.perSubject();
-            ctx.put(SubjectLayout.KEY, layout(request, guided, (int) dummy, subjectTokens.perSubject(), text));
-        }
-        NDArray context = guided ? uncondContext.concat(condContext, 0) : condContext;
+        NDArray textTokens = guided ? uncond.tokens().concat(cond.tokens(), 0) : cond.tokens();
+        Optional<SubjectConditioning> subjects = withSubjects
+                ? Optional.of(subjects(gen, request, guided, phraseEmbeds, text)) : Optional.empty();
+        EncoderContext context = new EncoderContext(textTokens, subjects);
         NDArray pooled = guided ? uncond.pooled().concat(cond.pooled(), 0) : cond.pooled();
         float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
-        boolean textOnly = controls.stream().anyMatch(p -> p.mode() == ControlNetContext.TEXT_ONLY);
-        NDArray textContext = textOnly && context.getShape().get(1) > text.maxTokens()
-                ? context.get(new NDIndex(":, :{}", text.maxTokens())) : context;
+        EncoderContext textOnly = EncoderContext.text(textTokens);
+        EncoderContext full = subjects.map(s -> EncoderContext.text(textTokens.concat(s.tokens(), 1)))
+                .orElse(textOnly);
         List<PreparedControl> withContext = controls.stream()
-                .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? context : textContext)).toList();
+                .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? full : textOnly)).toList();
         return new Conditioning(context, pooled, timeIds, guided, withContext);
     }
 
-    /** What the subject layout needs of the text encoder, taken while it is open. */
-    private record TextLayout(int maxTokens, List<TextEncoder.TokenSpan> phraseSpans, int endOfText) {
-    }
-
-    /**
-     * @param tokens     [1, dummy + N·Q, D]: the learned dummy tokens, then each subject's resampled tokens in order
-     * @param perSubject Q, the resampler's tokens per subject
-     */
-    private record SubjectTokens(NDArray tokens, int perSubject) {
+    /** What the subjects' layout needs of the text encoder, taken while it is open. */
+    private record TextLayout(List<TextEncoder.TokenSpan> phraseSpans, int endOfText) {
     }
 
     /**
@@ -316,8 +296,12 @@ public final class Pipeline {
         return ids;
     }
 
-    /** The subjects' tokens; {@code phraseEmbeds} (the phrases' text embeddings) are closed here. */
-    private SubjectTokens subjectTokens(NDManager gen, GenerationRequest request, NDArray phraseEmbeds) {
+    /**
+     * The subjects' conditioning: the resampler's dummy and subject tokens for every conditional row, zeros for the
+     * unconditional ones. {@code phraseEmbeds} (the phrases' text embeddings) are closed here.
+     */
+    private SubjectConditioning subjects(NDManager gen, GenerationRequest request, boolean guided,
+            NDArray phraseEmbeds, TextLayout text) {
         List<Subject> subjects = request.subjects();
         List<BufferedImage> pictures = new ArrayList<>();
         float[] boxes = new float[subjects.size() * 4];
@@ -328,6 +312,9 @@ public final class Pipeline {
             System.arraycopy(s.box().toArray(), 0, boxes, i * 4, 4);
             drop[i] = s.dropGrounding();
         }
+        int n = request.numImages();
+        NDArray rows;
+        int perSubject;
         try (NDManager scope = gen.newSubManager()) {
             phraseEmbeds.attach(scope);
             NDArray imageEmbeds;
@@ -340,27 +327,16 @@ public final class Pipeline {
                 NDArray tokens = r.resample(scope, imageEmbeds, phraseEmbeds, boxArray, drop);
                 long[] s = tokens.getShape().getShape();
                 NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
-                NDArray all = r.dummyTokens(scope).concat(flat, 1);
-                all.attach(gen);
-                return new SubjectTokens(all, r.tokensPerSubject());
+                NDArray cond = r.dummyTokens(scope).concat(flat, 1).repeat(0, n);
+                rows = guided ? kernels.zeros(scope, cond.getShape(), dtype).concat(cond, 0) : cond;
+                perSubject = r.tokensPerSubject();
             }
+            rows.attach(gen);
         }
-    }
-
-    private SubjectLayout layout(GenerationRequest request, boolean guided, int dummy, int perSubject,
-            TextLayout text) {
-        int n = request.numImages();
-        int subjects = request.subjects().size();
-        int rows = (guided ? 2 : 1) * n;
-        float[][][] boxes = new float[rows][subjects][4];
-        for (int r = guided ? n : 0; r < rows; r++) {
-            for (int j = 0; j < subjects; j++) {
-                Box b = request.subjects().get(j).box();
-                boxes[r][j] = b.toArray();
-            }
-        }
-        boolean ownScales = request.subjects().stream().anyMatch(s -> s.scale().isPresent());
-        return new SubjectLayout(text.maxTokens(), dummy, perSubject, boxes, guided ? n : 0, request.imageScale(),
+        int dummy = (int) (rows.getShape().get(1) - (long) subjects.size() * perSubject);
+        boolean ownScales = subjects.stream().anyMatch(s -> s.scale().isPresent());
+        return new SubjectConditioning(rows, guided ? n : 0, dummy, perSubject,
+                subjects.stream().map(Subject::box).toList(), request.imageScale(),
                 ownScales ? Optional.of(request.subjectScales()) : Optional.empty(), text.phraseSpans(),
                 text.endOfText(), request.autoLayout());
     }

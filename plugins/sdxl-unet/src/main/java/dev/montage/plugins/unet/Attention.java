@@ -5,6 +5,7 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.nn.Linear;
 import dev.montage.nn.Weights;
 import java.util.Objects;
@@ -48,10 +49,10 @@ final class Attention implements AttentionLayer {
 
     /**
      * @param hidden  [B, H*W, C]
-     * @param context [B, S, Cc] for cross-attention, ignored for self-attention
+     * @param context what cross-attention attends to, ignored for self-attention
      * @return [B, H*W, C], attached to the manager of {@code hidden}
      */
-    NDArray forward(NDArray hidden, NDArray context, int gridHeight, int gridWidth, GenerationContext ctx) {
+    NDArray forward(NDArray hidden, EncoderContext context, int gridHeight, int gridWidth, GenerationContext ctx) {
         return processor.forward(this, hidden, cross ? context : null, gridHeight, gridWidth, ctx);
     }
 

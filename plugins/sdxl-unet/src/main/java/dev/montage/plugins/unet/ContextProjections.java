@@ -2,8 +2,6 @@ package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import ai.djl.ndarray.index.NDIndex;
-import ai.djl.ndarray.types.Shape;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.host.Scopes;
 import java.util.IdentityHashMap;
@@ -11,17 +9,16 @@ import java.util.Map;
 import java.util.function.UnaryOperator;
 
 /**
- * Keys and values of the encoder context, projected once per generation. The context (text tokens, then subject
- * tokens) is the same at every denoising step, so a cross-attention layer's {@code to_k}/{@code to_v} (and the
- * adapter's {@code to_k_ip}/{@code to_v_ip}) of it are too: they are computed at the first call and reused, which
- * saves two or four projections of every cross-attention layer at every later step. The results are the very
- * arrays the projections would compute again, so numerics do not change.
+ * Keys and values of the encoder context's tokens, projected once per generation. The text and subject tokens are
+ * the same at every denoising step, so a cross-attention layer's {@code to_k}/{@code to_v} of the text (and the
+ * adapter's {@code to_k_ip}/{@code to_v_ip} of the subject tokens) are too: they are computed at the first call and
+ * reused, which saves two or four projections of every cross-attention layer at every later step. The results are
+ * the very arrays the projections would compute again, so numerics do not change.
  *
  * <p>Kept in the {@link GenerationContext} per projection owner, compared by identity (a ControlNet's layers have
- * the same names as the UNet's), and valid for one context array and token span: a call with another context array
- * projects afresh. A context array must therefore not be modified in place while a generation uses it. The arrays
- * live in a sub-manager of the manager that owns the first context seen (the generation's in a pipeline), so they
- * end with the generation.
+ * the same names as the UNet's), and valid for one token array: a call with another array projects afresh. A token
+ * array must therefore not be modified in place while a generation uses it. The arrays live in a sub-manager of the
+ * manager that owns the first tokens seen (the generation's in a pipeline), so they end with the generation.
  */
 final class ContextProjections {
     private static final GenerationContext.Key<ContextProjections> KEY = GenerationContext.Key.of(
@@ -50,7 +47,7 @@ final class ContextProjections {
         }
     }
 
-    private record Entry(NDArray context, long from, long to, KeyValue projected) {
+    private record Entry(NDArray tokens, KeyValue projected) {
     }
 
     private final Map<Object, Entry> entries = new IdentityHashMap<>();
@@ -65,46 +62,31 @@ final class ContextProjections {
     }
 
     /**
-     * The keys and values of tokens {@code [from, to)} of {@code context}, projected on first use.
+     * The keys and values of {@code tokens}, projected on first use.
      *
-     * @param owner   identifies the projections (the attention layer for {@code to_k}/{@code to_v}, the adapter's
-     *                projections of that layer for {@code to_k_ip}/{@code to_v_ip})
-     * @param context [B, S, Cc] the whole encoder context of the call
+     * @param owner  identifies the projections (the attention layer for {@code to_k}/{@code to_v}, the adapter's
+     *               projections of that layer for {@code to_k_ip}/{@code to_v_ip})
+     * @param tokens [B, S, Cc]
      */
-    KeyValue get(Object owner, NDArray context, long from, long to, UnaryOperator<NDArray> toKey,
-            UnaryOperator<NDArray> toValue) {
+    KeyValue get(Object owner, NDArray tokens, UnaryOperator<NDArray> toKey, UnaryOperator<NDArray> toValue) {
         Entry entry = entries.get(owner);
-        if (entry != null && entry.context() == context && entry.from() == from && entry.to() == to
-                && !context.isReleased() && entry.projected().isAlive()) {
+        if (entry != null && entry.tokens() == tokens && !tokens.isReleased() && entry.projected().isAlive()) {
             return entry.projected();
         }
         if (entry != null) {
             entry.projected().close();
         }
-        NDManager kept = manager(context.getManager());
+        NDManager kept = manager(tokens.getManager());
         try (NDManager scope = kept.newSubManager()) {
-            NDArray whole = Scopes.borrow(context, scope);
-            NDArray span = from == 0 && to == context.getShape().get(1) ? whole
-                    : contiguous(whole.get(new NDIndex(":, {}:{}", from, to)));
-            NDArray key = toKey.apply(span);
-            NDArray value = toValue.apply(span);
+            NDArray borrowed = Scopes.borrow(tokens, scope);
+            NDArray key = toKey.apply(borrowed);
+            NDArray value = toValue.apply(borrowed);
             key.attach(kept);
             value.attach(kept);
             KeyValue projected = new KeyValue(key, value);
-            entries.put(owner, new Entry(context, from, to, projected));
+            entries.put(owner, new Entry(tokens, projected));
             return projected;
         }
-    }
-
-    /**
-     * A contiguous copy of a token span. PyTorch multiplies a strided view of three axes batch by batch with a
-     * broadcast weight: a bf16 SDXL context projection of {@code context[:, :77]} took 16.9 ms that way against
-     * 2.5 ms contiguous on the machine of BENCHMARKS.md, 3–5 s of the first step at 512². Flattening to rows
-     * copies the view; reshaping back only views the copy.
-     */
-    private static NDArray contiguous(NDArray span) {
-        Shape shape = span.getShape();
-        return span.reshape(-1, shape.get(shape.dimension() - 1)).reshape(shape);
     }
 
     private NDManager manager(NDManager owner) {

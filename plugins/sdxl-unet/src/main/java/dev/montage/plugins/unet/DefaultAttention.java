@@ -6,11 +6,13 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.EncoderContext;
 
 /**
- * diffusers' {@code AttnProcessor2_0}: {@code to_out(sdpa(to_q(x), to_k(c), to_v(c)))} with {@code c} the encoder
- * context for cross-attention and {@code x} itself for self-attention, through the host's fused kernel. The keys and
- * values of the encoder context are projected once per generation ({@link ContextProjections}).
+ * diffusers' {@code AttnProcessor2_0}: {@code to_out(sdpa(to_q(x), to_k(c), to_v(c)))} with {@code c} the text
+ * tokens of the encoder context for cross-attention (the subjects, when the generation has any, are not its concern)
+ * and {@code x} itself for self-attention, through the host's fused kernel. The keys and values of the text tokens are
+ * projected once per generation ({@link ContextProjections}).
  *
  * <p>Stateless; one instance serves every layer and generation. (diffusers' {@code upcast_attention} does not
  * apply here: {@code AttnProcessor2_0} ignores it as well.)
@@ -22,13 +24,13 @@ final class DefaultAttention implements AttentionProcessor {
     }
 
     @Override
-    public NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
+    public NDArray forward(AttentionLayer layer, NDArray hidden, EncoderContext context, int gridHeight, int gridWidth,
             GenerationContext ctx) {
         if (context == null) {
-            return attend(layer, hidden, null);
+            return selfAttend(layer, hidden);
         }
-        return crossAttend(layer, hidden, ContextProjections.of(ctx).get(layer, context, 0, context.getShape().get(1),
-                layer::key, layer::value));
+        return crossAttend(layer, hidden, ContextProjections.of(ctx).get(layer, context.text(), layer::key,
+                layer::value));
     }
 
     /**
@@ -36,12 +38,11 @@ final class DefaultAttention implements AttentionProcessor {
      *
      * @return [B, L, C], attached to the manager of {@code hidden}
      */
-    static NDArray attend(AttentionLayer layer, NDArray hidden, NDArray context) {
+    static NDArray selfAttend(AttentionLayer layer, NDArray hidden) {
         NDManager caller = hidden.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
-            NDArray source = context == null ? x : Scopes.borrow(context, scope);
-            return attended(layer, x, layer.key(source), layer.value(source), caller);
+            return attended(layer, x, layer.key(x), layer.value(x), caller);
         }
     }
 

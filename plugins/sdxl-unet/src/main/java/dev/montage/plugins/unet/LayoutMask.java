@@ -35,7 +35,7 @@ final class LayoutMask {
     }
 
     /**
-     * @param boxes [row][subject] {@code {x0, y0, x1, y1}} in 0..1
+     * @param boxes [row][subject] {@code {x0, y0, x1, y1}} in 0..1; an unconditional row's are all zero
      */
     static LayoutMask ofBoxes(float[][][] boxes, int gridHeight, int gridWidth) {
         boolean[][][] inside = new boolean[boxes.length][][];

@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.SubjectConditioning;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
@@ -17,7 +17,7 @@ import java.util.Map;
 /**
  * What multi-subject attention keeps for one generation, in its {@link GenerationContext}: the box masks per grid
  * size (computed once, also uploaded once) and, with auto layout, each layer's running sum of phrase attention maps.
- * Valid for one {@link SubjectLayout} instance; a new layout starts a new state.
+ * Valid for one {@link SubjectConditioning} instance; another one starts a new state.
  *
  * <p>The device arrays live in a sub-manager of the manager that owns the encoder context (the generation's in a
  * pipeline), so they end with the generation.
@@ -28,7 +28,7 @@ final class LayoutState {
     /** {@code minmax_normalize}'s guard against flat maps. */
     private static final float NORMALIZE_EPS = 1e-5f;
 
-    private final SubjectLayout layout;
+    private final SubjectConditioning layout;
     private final Map<Long, LayoutMask> boxMasks = new HashMap<>();
     private final Map<Long, LayoutTensors> boxTensors = new HashMap<>();
     private final Map<String, PhraseMaps> phraseMaps = new HashMap<>();
@@ -40,12 +40,12 @@ final class LayoutState {
         int calls;
     }
 
-    private LayoutState(SubjectLayout layout) {
+    private LayoutState(SubjectConditioning layout) {
         this.layout = layout;
     }
 
     /** The state of the generation in {@code ctx} for {@code layout}, created on first use. */
-    static LayoutState of(GenerationContext ctx, SubjectLayout layout) {
+    static LayoutState of(GenerationContext ctx, SubjectConditioning layout) {
         LayoutState state = ctx.get(KEY);
         if (state == null || state.layout != layout) {
             if (state != null) {
@@ -60,7 +60,18 @@ final class LayoutState {
     /** The box masks of a grid size. */
     LayoutMask boxMask(int gridHeight, int gridWidth) {
         return boxMasks.computeIfAbsent(key(gridHeight, gridWidth),
-                k -> LayoutMask.ofBoxes(layout.boxes(), gridHeight, gridWidth));
+                k -> LayoutMask.ofBoxes(boxesPerRow(), gridHeight, gridWidth));
+    }
+
+    /** The boxes of every batch row: the subjects' in the conditional rows, none in the unconditional ones. */
+    private float[][][] boxesPerRow() {
+        float[][][] boxes = new float[layout.rows()][layout.subjects()][];
+        for (int b = 0; b < boxes.length; b++) {
+            for (int j = 0; j < layout.subjects(); j++) {
+                boxes[b][j] = layout.isUnconditional(b) ? new float[4] : layout.boxes().get(j).toArray();
+            }
+        }
+        return boxes;
     }
 
     /** The box masks of a grid size on the device, uploaded on first use. */

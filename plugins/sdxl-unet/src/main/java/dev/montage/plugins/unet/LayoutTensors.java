@@ -3,7 +3,7 @@ package dev.montage.plugins.unet;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.SubjectConditioning;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 
@@ -24,7 +24,7 @@ import dev.montage.api.host.Kernels;
 record LayoutTensors(NDArray bias, NDArray rowWeight, NDArray valueScale) {
 
     /** Uploads a mask into {@code manager}. */
-    static LayoutTensors of(LayoutMask mask, SubjectLayout layout, NDManager manager, Kernels kernels,
+    static LayoutTensors of(LayoutMask mask, SubjectConditioning layout, NDManager manager, Kernels kernels,
             ComputeDType dtype) {
         int rows = mask.rows();
         int positions = mask.positions();

@@ -4,13 +4,14 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.SubjectConditioning;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -22,9 +23,9 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * MS-Diffusion's multi-subject cross-attention ({@code MaskedIPAttnProcessor2_0}). The context of each batch row
- * is {@code [text | dummy tokens | subject 1 tokens | ...]} as the {@link SubjectLayout} in the generation context
- * describes it. The text part is the layer's ordinary attention. The image part attends with the adapter's own
+ * MS-Diffusion's multi-subject cross-attention ({@code MaskedIPAttnProcessor2_0}). A layer receives the text tokens
+ * and, separately, the {@link SubjectConditioning}: each batch row's {@code [dummy tokens | subject 1 tokens | ...]}
+ * and the subjects' boxes. The text part is the layer's ordinary attention. The image part attends with the adapter's own
  * {@code to_k_ip}/{@code to_v_ip} under a layout bias: a position inside box {@code j} sees subject {@code j}'s
  * tokens, a background position only the dummy tokens, and the image result at background positions is zeroed.
  * Output = {@code to_out(text + scale · image)}, or with per-subject scales each subject's share times its own
@@ -32,10 +33,10 @@ import java.util.regex.Pattern;
  *
  * <p>The box masks are computed once per generation and grid size and kept in the {@link GenerationContext}
  * ({@link LayoutState}), and so are the text and subject tokens' keys and values ({@link ContextProjections}); these
- * arrays belong to the manager that owns the encoder context (the generation's), so they end with it. With auto
+ * arrays belong to the manager that owns the text tokens (the generation's), so they end with it. With auto
  * layout the text probabilities are computed explicitly, each layer accumulates its phrase attention maps there, and
- * from the layout's start step on the masks come from those maps. Without a {@code SubjectLayout} (a generation
- * without subjects) the layers are plain cross-attention over the text.
+ * from the layout's start step on the masks come from those maps. Without subjects the layers are plain
+ * cross-attention over the text.
  */
 final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
     /** Names inside the checkpoint's {@code ms_adapter} dictionary: {@code <processor index>.to_k_ip.weight}. */
@@ -49,12 +50,10 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
     }
 
     private final Map<String, IpProjection> projections;
-    private final int textTokens;
     private final NDManager weightsManager;
 
-    private MultiSubjectAttention(Map<String, IpProjection> projections, int textTokens, NDManager weightsManager) {
+    private MultiSubjectAttention(Map<String, IpProjection> projections, NDManager weightsManager) {
         this.projections = Map.copyOf(projections);
-        this.textTokens = textTokens;
         this.weightsManager = weightsManager;
     }
 
@@ -65,12 +64,10 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
      *
      * @param adapter    the {@code ms_adapter} dictionary ({@code <i>.to_k_ip.weight}, {@code <i>.to_v_ip.weight})
      * @param layers     the UNet's attention layers
-     * @param textTokens text tokens at the start of the context, for generations without a layout
      * @throws IllegalArgumentException naming the checkpoint and the layers whose entries are missing, unexpected or
      *     of the wrong shape
      */
-    static MultiSubjectAttention bind(ModelWeights adapter, List<UNetConfig.AttentionSpec> layers, int textTokens,
-            NDManager parent) {
+    static MultiSubjectAttention bind(ModelWeights adapter, List<UNetConfig.AttentionSpec> layers, NDManager parent) {
         Map<String, String> expected = new LinkedHashMap<>();
         for (int i = 0; i < layers.size(); i++) {
             if (layers.get(i).isCrossAttention()) {
@@ -116,7 +113,7 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
                     }
                 }
             }
-            return new MultiSubjectAttention(projections, textTokens, manager);
+            return new MultiSubjectAttention(projections, manager);
         } catch (RuntimeException e) {
             manager.close();
             throw e;
@@ -137,43 +134,35 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
     }
 
     @Override
-    public NDArray forward(AttentionLayer layer, NDArray hidden, NDArray context, int gridHeight, int gridWidth,
+    public NDArray forward(AttentionLayer layer, NDArray hidden, EncoderContext context, int gridHeight, int gridWidth,
             GenerationContext ctx) {
-        if (!layer.isCrossAttention()) {
-            return DefaultAttention.attend(layer, hidden, null);
+        if (context == null) {
+            return DefaultAttention.selfAttend(layer, hidden);
         }
         IpProjection ip = projections.get(layer.name());
         if (ip == null) {
             throw new IllegalArgumentException("ms-diffusion attention has no adapter weights for layer "
                     + layer.name() + "; it was bound to another UNet");
         }
-        SubjectLayout layout = ctx.get(SubjectLayout.KEY);
-        long tokens = context.getShape().get(1);
         ContextProjections projections = ContextProjections.of(ctx);
-        if (layout == null) {
-            if (tokens != textTokens) {
-                throw new IllegalArgumentException("layer " + layer.name() + ": the context has " + tokens
-                        + " tokens but the generation context holds no SubjectLayout describing tokens beyond the "
-                        + textTokens + " text tokens");
-            }
-            return DefaultAttention.crossAttend(layer, hidden, projections.get(layer, context, 0, tokens, layer::key,
+        if (context.subjects().isEmpty()) {
+            return DefaultAttention.crossAttend(layer, hidden, projections.get(layer, context.text(), layer::key,
                     layer::value));
         }
+        SubjectConditioning subjects = context.subjects().get();
         long batch = hidden.getShape().get(0);
-        if (tokens != layout.textTokens() + layout.imageTokens() || layout.boxes().length != batch) {
-            throw new IllegalArgumentException("layer " + layer.name() + ": context [" + batch + ", " + tokens
-                    + ", ...] does not match the subject layout (" + layout.boxes().length + " batch rows, "
-                    + layout.textTokens() + " text + " + layout.imageTokens() + " image tokens)");
+        if (subjects.rows() != batch || context.text().getShape().get(0) != batch) {
+            throw new IllegalArgumentException("layer " + layer.name() + ": " + batch + " batch rows, but the text has "
+                    + context.text().getShape().get(0) + " and the subjects " + subjects.rows());
         }
         Kernels kernels = layer.kernels();
         ComputeDType dtype = kernels.dtypeOf(hidden);
-        LayoutState state = LayoutState.of(ctx, layout);
-        NDManager owner = context.getManager();
+        LayoutState state = LayoutState.of(ctx, subjects);
+        NDManager owner = context.text().getManager();
         NDManager caller = hidden.getManager();
-        ContextProjections.KeyValue text = projections.get(layer, context, 0, layout.textTokens(), layer::key,
-                layer::value);
-        ContextProjections.KeyValue image = projections.get(ip, context, layout.textTokens(), tokens,
-                span -> kernels.linear(span, ip.key(), null), span -> kernels.linear(span, ip.value(), null));
+        ContextProjections.KeyValue text = projections.get(layer, context.text(), layer::key, layer::value);
+        ContextProjections.KeyValue image = projections.get(ip, subjects.tokens(),
+                tokens -> kernels.linear(tokens, ip.key(), null), tokens -> kernels.linear(tokens, ip.value(), null));
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
             int heads = layer.heads();
@@ -182,7 +171,7 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
             NDArray v = Heads.split(text.value(scope), heads);
             NDArray textOut;
             LayoutTensors masks;
-            if (layout.autoLayout().isPresent()) {
+            if (subjects.autoLayout().isPresent()) {
                 // auto layout reads the text attention maps, so the text probabilities are computed explicitly
                 NDArray scores = q.matMul(k.transpose(0, 1, 3, 2)).mul((float) (1 / Math.sqrt(q.getShape().get(3))));
                 NDArray probs = scores.toType(DataType.FLOAT32, false).softmax(-1);
@@ -206,9 +195,9 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         }
     }
 
-    /** The box masks of one grid size for the layout in {@code ctx}, computed on first use (tests read them). */
-    static LayoutMask mask(GenerationContext ctx, SubjectLayout layout, int gridHeight, int gridWidth) {
-        return LayoutState.of(ctx, layout).boxMask(gridHeight, gridWidth);
+    /** The box masks of one grid size for the subjects in {@code ctx}, computed on first use (tests read them). */
+    static LayoutMask mask(GenerationContext ctx, SubjectConditioning subjects, int gridHeight, int gridWidth) {
+        return LayoutState.of(ctx, subjects).boxMask(gridHeight, gridWidth);
     }
 
     @Override

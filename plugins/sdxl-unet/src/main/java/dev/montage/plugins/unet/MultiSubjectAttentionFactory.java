@@ -6,7 +6,6 @@ import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
-import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -14,7 +13,7 @@ import java.util.Map;
 /**
  * MS-Diffusion's multi-subject cross-attention, with the {@code to_k_ip}/{@code to_v_ip} projections of the
  * {@code ms_adapter} checkpoint ({@code ms_adapter.bin}, dictionary {@code ms_adapter}) bound to the layers of the
- * {@code unet} folder's configuration. Option {@code text_tokens} (default 77): context tokens that are text.
+ * {@code unet} folder's configuration.
  */
 public final class MultiSubjectAttentionFactory implements ComponentFactory<AttentionProcessor>, WeightLayout {
     /** The checkpoint key of the adapter weights. */
@@ -50,13 +49,7 @@ public final class MultiSubjectAttentionFactory implements ComponentFactory<Atte
                     + "expected the ms_adapter.bin written by MSAdapter.save_to_checkpoint");
         }
         return MultiSubjectAttention.bind(checkpoint.prefixed(PROCESSORS), unet.attentionLayers(),
-                AttentionOptions.textTokens(context), context.manager());
-    }
-
-    /** Expects the text token count that starts every cross-attention context (option {@code text_tokens}). */
-    @Override
-    public Dimensions dimensions(ComponentContext context) {
-        return AttentionOptions.dimensions(context);
+                context.manager());
     }
 
     /** {@code ms_adapter}: the {@code ms_adapter.<i>.to_k_ip/to_v_ip.weight} entries (the resampler adds the rest). */

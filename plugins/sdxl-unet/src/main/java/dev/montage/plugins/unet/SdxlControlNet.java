@@ -186,7 +186,7 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
             throw new IllegalArgumentException("ControlNet '" + type + "': control image must be " + expectedImage
                     + " for latents " + latents + ", got " + controlImage.getShape());
         }
-        Shape context = input.context().getShape();
+        Shape context = input.context().text().getShape();
         long contextDim = unet.crossAttentionDims().get(unet.levels() - 1);
         if (context.dimension() != 3 || context.get(0) != batch || context.get(2) != contextDim) {
             throw new IllegalArgumentException("ControlNet '" + type + "': context must be [" + batch + ", S, "

@@ -151,10 +151,10 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
                     + latentShape);
         }
         long batch = latentShape.get(0);
-        Shape contextShape = input.context().getShape();
+        Shape contextShape = input.context().text().getShape();
         if (contextShape.dimension() != 3 || contextShape.get(0) != batch
                 || contextShape.get(2) != crossAttentionDim()) {
-            throw new IllegalArgumentException("UNet context must be [" + batch + ", S, " + crossAttentionDim()
+            throw new IllegalArgumentException("UNet text context must be [" + batch + ", S, " + crossAttentionDim()
                     + "], got " + contextShape);
         }
         StageCapture capture = ctx.get(StageCapture.KEY);

@@ -2,17 +2,18 @@ package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.GenerationContext;
+import dev.montage.api.spi.EncoderContext;
 
 /**
  * What every block of one UNet call shares: the activated time embedding, the encoder context and the
  * generation context.
  *
  * @param activatedTemb {@code silu(temb)}, which every resnet projects (computed once per call)
- * @param context       [B, S, Cc] encoder hidden states, as the caller passed them
+ * @param context       what the cross-attention layers attend to, as the caller passed it
  * @param ctx           the generation's state
  * @param recorder      receives stage outputs ({@link StageRecorder#NONE} outside tests)
  */
-record UNetPass(NDArray activatedTemb, NDArray context, GenerationContext ctx, StageRecorder recorder) {
+record UNetPass(NDArray activatedTemb, EncoderContext context, GenerationContext ctx, StageRecorder recorder) {
 
     /** Hands a stage output to the recorder. */
     void record(String name, NDArray value) {

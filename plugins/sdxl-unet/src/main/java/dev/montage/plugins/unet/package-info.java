@@ -5,9 +5,9 @@
  * driven by {@code unet/config.json}; one package-private class per diffusers module ({@code ResnetBlock2D},
  * {@code Transformer2DModel}, {@code BasicTransformerBlock}, {@code Attention}, ...), weights looked up by the
  * checkpoint's dotted names. Every attention layer calls the {@link dev.montage.api.spi.AttentionProcessor}
- * installed for it: plain scaled dot-product attention ({@code default}), MS-Diffusion's multi-subject
- * cross-attention ({@code ms-diffusion}, reading the {@link dev.montage.api.SubjectLayout} of the generation
- * context), or text-only cross-attention for ControlNets ({@code text-only}).
+ * installed for it with the layer's {@link dev.montage.api.spi.EncoderContext}: plain scaled dot-product attention
+ * over the text ({@code default}) or MS-Diffusion's multi-subject cross-attention ({@code ms-diffusion}, which also
+ * attends to the context's {@link dev.montage.api.SubjectConditioning}).
  */
 @BuiltFor(MontageApi.COMPATIBLE_RANGE)
 package dev.montage.plugins.unet;

@@ -9,7 +9,7 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.TextEncoder.TokenSpan;
 import dev.montage.nn.Weights;
@@ -52,7 +52,7 @@ class AutoLayoutTest {
         ModelWeights adapter = GoldenModel.adapterWeights(adapterSource);
         kIp = adapter.get(INDEX + ".to_k_ip.weight", weights);
         vIp = adapter.get(INDEX + ".to_v_ip.weight", weights);
-        attention = MultiSubjectAttention.bind(adapter, GoldenModel.unetConfig().attentionLayers(), 77, weights);
+        attention = MultiSubjectAttention.bind(adapter, GoldenModel.unetConfig().attentionLayers(), weights);
     }
 
     @AfterAll
@@ -82,17 +82,17 @@ class AutoLayoutTest {
             boxes[1][j] = zeroBoxes ? new float[4] : MultiSubjectAttentionTest.randomBox(random);
             spans.add(new TokenSpan(5 + 3 * j, 7 + 3 * j));
         }
-        SubjectLayout layout = GoldenModel.autoLayout(boxes, spans, new AutoLayout(threshold, startStep));
-        SubjectLayout boxesOnly = GoldenModel.layout(boxes, 0.6, null);
+        TestLayout layout = GoldenModel.autoLayout(boxes, spans, new AutoLayout(threshold, startStep));
+        TestLayout boxesOnly = GoldenModel.layout(boxes, 0.6, null);
         ReferenceAutoLayout reference = new ReferenceAutoLayout();
         GenerationContext ctx = GoldenModel.context(CALLS);
-        ctx.put(SubjectLayout.KEY, layout);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77 + layout.imageTokens(), 64);
             context.set(new NDIndex("0, 77:"), 0f);
+            EncoderContext encoder = layout.split(context);
             for (int call = 0; call < CALLS; call++) {
                 NDArray hidden = MultiSubjectAttentionTest.randomArray(m, random, 2, gridHeight * gridWidth, 64);
-                NDArray fused = attention.forward(layer, hidden, context, gridHeight, gridWidth, ctx);
+                NDArray fused = attention.forward(layer, hidden, encoder, gridHeight, gridWidth, ctx);
                 NDArray official = reference.forward(layer, kIp, vIp, hidden, context, gridHeight, gridWidth, layout);
                 NDArray withBoxes = ReferenceAttention.forward(layer, kIp, vIp, hidden, context, gridHeight, gridWidth,
                         boxesOnly);
@@ -117,19 +117,19 @@ class AutoLayoutTest {
         Random random = new Random(8);
         float[][][] boxes = {new float[2][4], {MultiSubjectAttentionTest.randomBox(random),
                 MultiSubjectAttentionTest.randomBox(random)}};
-        SubjectLayout layout = GoldenModel.autoLayout(boxes, List.of(new TokenSpan(3, 4), new TokenSpan(6, 8)),
+        TestLayout layout = GoldenModel.autoLayout(boxes, List.of(new TokenSpan(3, 4), new TokenSpan(6, 8)),
                 new AutoLayout(0.5, 1));
         GenerationContext ctx = GoldenModel.context(CALLS);
-        ctx.put(SubjectLayout.KEY, layout);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = MultiSubjectAttentionTest.randomArray(m, random, 2, 16, 64);
             NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77 + layout.imageTokens(), 64);
+            EncoderContext encoder = layout.split(context);
             int before = m.getManagedArrays().size();
-            attention.forward(layer, hidden, context, 4, 4, ctx);
+            attention.forward(layer, hidden, encoder, 4, 4, ctx);
             assertEquals(before + 1 + 1 + 2 + 4, m.getManagedArrays().size(),
                     "output, map sum, box bias and weights, text and image keys and values");
             for (int call = 2; call <= CALLS; call++) {
-                attention.forward(layer, hidden, context, 4, 4, ctx);
+                attention.forward(layer, hidden, encoder, 4, 4, ctx);
                 assertEquals(before + call + 1 + 2 + 4, m.getManagedArrays().size(),
                         "call " + call + " adds its output");
             }
@@ -138,16 +138,16 @@ class AutoLayoutTest {
 
     @Test
     void phraseSpansMustMatchTheSubjects() {
-        SubjectLayout layout = GoldenModel.autoLayout(new float[2][2][4], List.of(new TokenSpan(1, 2)),
+        TestLayout layout = GoldenModel.autoLayout(new float[2][2][4], List.of(new TokenSpan(1, 2)),
                 new AutoLayout(0.5, 0));
         GenerationContext ctx = GoldenModel.context(1);
-        ctx.put(SubjectLayout.KEY, layout);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             Random random = new Random(1);
             NDArray hidden = MultiSubjectAttentionTest.randomArray(m, random, 2, 16, 64);
             NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77 + layout.imageTokens(), 64);
+            EncoderContext encoder = layout.split(context);
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> attention.forward(layer, hidden, context, 4, 4, ctx));
+                    () -> attention.forward(layer, hidden, encoder, 4, 4, ctx));
             assertTrue(e.getMessage().contains("2 subjects, 1 spans"), e.getMessage());
         }
     }

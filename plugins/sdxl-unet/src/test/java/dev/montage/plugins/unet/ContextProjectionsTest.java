@@ -7,10 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.nn.Weights;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
@@ -46,7 +46,7 @@ class ContextProjectionsTest {
         sameNameOtherWeights = new Attention(p.prefixed(OTHER), LAYER, WIDTH, 4, WIDTH, TestEngine.kernels());
         try (TorchCheckpointSource source = GoldenModel.adapterCheckpoint()) {
             multiSubject = MultiSubjectAttention.bind(GoldenModel.adapterWeights(source),
-                    GoldenModel.unetConfig().attentionLayers(), 77, weights);
+                    GoldenModel.unetConfig().attentionLayers(), weights);
         }
     }
 
@@ -63,18 +63,19 @@ class ContextProjectionsTest {
     @Test
     void everyStepOfAGenerationGivesTheBitsOfAFreshProjection() {
         Random random = new Random(41);
-        SubjectLayout layout = GoldenModel.layout(new float[][][] {new float[2][4],
+        TestLayout layout = GoldenModel.layout(new float[][][] {new float[2][4],
             {MultiSubjectAttentionTest.randomBox(random), MultiSubjectAttentionTest.randomBox(random)}}, 0.6,
                 new double[] {0.8, 1.2});
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = MultiSubjectAttentionTest.randomArray(m, random, 2, 48, WIDTH);
             NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77 + 12, WIDTH);
             NDArray text = MultiSubjectAttentionTest.randomArray(m, random, 2, 77, WIDTH);
-            for (AttentionProcessor processor : List.of(DefaultAttention.INSTANCE, new TextOnlyAttention(77),
-                    multiSubject)) {
-                NDArray input = processor == DefaultAttention.INSTANCE ? text : context;
-                float[] fresh = forward(processor, layer, hidden, input, withLayout(layout));
-                GenerationContext generation = withLayout(layout);
+            EncoderContext withSubjects = layout.split(context);
+            for (AttentionProcessor processor : List.of(DefaultAttention.INSTANCE, multiSubject)) {
+                EncoderContext input = processor == DefaultAttention.INSTANCE ? EncoderContext.text(text)
+                        : withSubjects;
+                float[] fresh = forward(processor, layer, hidden, input, GoldenModel.context(3));
+                GenerationContext generation = GoldenModel.context(3);
                 for (int step = 0; step < 3; step++) {
                     assertArrayEquals(fresh, forward(processor, layer, hidden, input, generation),
                             processor.getClass().getSimpleName() + " at step " + step);
@@ -92,12 +93,12 @@ class ContextProjectionsTest {
             NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77, WIDTH);
             GenerationContext ctx = GoldenModel.context(3);
             for (int step = 0; step < 3; step++) {
-                DefaultAttention.INSTANCE.forward(counting, hidden, context, 4, 4, ctx);
+                DefaultAttention.INSTANCE.forward(counting, hidden, EncoderContext.text(context), 4, 4, ctx);
             }
             assertEquals(1, counting.keys);
             assertEquals(1, counting.values);
             // another context array, even with the same values, is projected afresh
-            DefaultAttention.INSTANCE.forward(counting, hidden, context.duplicate(), 4, 4, ctx);
+            DefaultAttention.INSTANCE.forward(counting, hidden, EncoderContext.text(context.duplicate()), 4, 4, ctx);
             assertEquals(2, counting.keys);
         }
     }
@@ -111,17 +112,17 @@ class ContextProjectionsTest {
             int before = m.getManagedArrays().size();
             try (NDManager generation = m.newSubManager()) {
                 NDArray context = MultiSubjectAttentionTest.randomArray(generation, random, 2, 77, WIDTH);
-                DefaultAttention.INSTANCE.forward(layer, hidden, context, 4, 4, ctx).close();
+                DefaultAttention.INSTANCE.forward(layer, hidden, EncoderContext.text(context), 4, 4, ctx).close();
                 int afterFirst = m.getManagedArrays().size();
                 assertEquals(before + 1 + 2, afterFirst, "the context and its key and value");
-                DefaultAttention.INSTANCE.forward(layer, hidden, context, 4, 4, ctx).close();
+                DefaultAttention.INSTANCE.forward(layer, hidden, EncoderContext.text(context), 4, 4, ctx).close();
                 assertEquals(afterFirst, m.getManagedArrays().size());
             }
             assertEquals(before, m.getManagedArrays().size());
             // the same generation context goes on with a new context array after the old one's manager ended
             NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77, WIDTH);
-            assertArrayEquals(DefaultAttention.attend(layer, hidden, context).toFloatArray(),
-                    DefaultAttention.INSTANCE.forward(layer, hidden, context, 4, 4, ctx).toFloatArray());
+            assertArrayEquals(TestLayout.textAttention(layer, hidden, context).toFloatArray(),
+                    DefaultAttention.INSTANCE.forward(layer, hidden, EncoderContext.text(context), 4, 4, ctx).toFloatArray());
         }
     }
 
@@ -134,23 +135,17 @@ class ContextProjectionsTest {
             GenerationContext ctx = GoldenModel.context(2);
             for (int step = 0; step < 2; step++) {
                 for (Attention a : List.of(layer, sameNameOtherWeights)) {
-                    assertArrayEquals(DefaultAttention.attend(a, hidden, context).toFloatArray(),
-                            DefaultAttention.INSTANCE.forward(a, hidden, context, 4, 4, ctx).toFloatArray());
+                    assertArrayEquals(TestLayout.textAttention(a, hidden, context).toFloatArray(),
+                            DefaultAttention.INSTANCE.forward(a, hidden, EncoderContext.text(context), 4, 4, ctx).toFloatArray());
                 }
             }
-            assertTrue(GoldenTensors.maxAbsDiff(DefaultAttention.attend(layer, hidden, context).toFloatArray(),
-                    DefaultAttention.attend(sameNameOtherWeights, hidden, context).toFloatArray()) > 1e-3);
+            assertTrue(GoldenTensors.maxAbsDiff(TestLayout.textAttention(layer, hidden, context).toFloatArray(),
+                    TestLayout.textAttention(sameNameOtherWeights, hidden, context).toFloatArray()) > 1e-3);
         }
     }
 
-    private static GenerationContext withLayout(SubjectLayout layout) {
-        GenerationContext ctx = GoldenModel.context(3);
-        ctx.put(SubjectLayout.KEY, layout);
-        return ctx;
-    }
-
     private static float[] forward(AttentionProcessor processor, AttentionLayer layer, NDArray hidden,
-            NDArray context, GenerationContext ctx) {
+            EncoderContext context, GenerationContext ctx) {
         try (NDArray out = processor.forward(layer, hidden, context, 8, 6, ctx)) {
             return out.toFloatArray();
         }

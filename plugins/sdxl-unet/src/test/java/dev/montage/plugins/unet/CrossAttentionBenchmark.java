@@ -7,10 +7,10 @@ import ai.djl.ndarray.types.Shape;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
-import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionProcessor;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.nn.Weights;
 import dev.montage.runtime.engine.EngineConfig;
@@ -77,7 +77,7 @@ public class CrossAttentionBenchmark {
     private Attention layer;
     private AttentionProcessor processor;
     private NDArray hidden;
-    private NDArray context;
+    private EncoderContext context;
     private GenerationContext generation;
     private int grid;
 
@@ -104,13 +104,13 @@ public class CrossAttentionBenchmark {
         layer = new Attention(Weights.loading(new CheckpointWeights(layerWeights, engine.device(), compute,
                 engine.kernels()), weights, engine.kernels()), name, channels, heads, CONTEXT_DIM, engine.kernels());
         processor = subjects == 0 ? DefaultAttention.INSTANCE : MultiSubjectAttention.bind(new CheckpointWeights(
-                adapterWeights, engine.device(), compute, engine.kernels()), specs, TEXT_TOKENS, weights);
+                adapterWeights, engine.device(), compute, engine.kernels()), specs, weights);
 
         NDManager m = engine.manager();
         m.getEngine().setRandomSeed(3);
         hidden = compute(m.randomNormal(new Shape(2, (long) grid * grid, channels)));
         int imageTokens = subjects == 0 ? 0 : DUMMY_TOKENS + subjects * TOKENS_PER_SUBJECT;
-        context = compute(m.randomNormal(new Shape(2, TEXT_TOKENS + imageTokens, CONTEXT_DIM)));
+        NDArray tokens = compute(m.randomNormal(new Shape(2, TEXT_TOKENS + imageTokens, CONTEXT_DIM)));
         generation = new GenerationContext(GenerationRequest.builder("benchmark").size(1024, 1024).build());
         if (subjects > 0) {
             float[][][] boxes = new float[2][subjects][];
@@ -118,8 +118,10 @@ public class CrossAttentionBenchmark {
                 boxes[0][j] = new float[4];
                 boxes[1][j] = new Box((double) j / subjects, 0.2, (double) (j + 1) / subjects, 0.8).toArray();
             }
-            generation.put(SubjectLayout.KEY, new SubjectLayout(TEXT_TOKENS, DUMMY_TOKENS, TOKENS_PER_SUBJECT, boxes,
-                    boxes.length / 2, 0.6, Optional.empty(), List.<TextEncoder.TokenSpan>of(), 0, Optional.empty()));
+            context = new TestLayout(TEXT_TOKENS, DUMMY_TOKENS, TOKENS_PER_SUBJECT, boxes, boxes.length / 2, 0.6,
+                    Optional.empty(), List.<TextEncoder.TokenSpan>of(), 0, Optional.empty()).split(tokens);
+        } else {
+            context = EncoderContext.text(tokens);
         }
         // the first call of a generation projects the context and uploads the masks; invocations are later steps
         layer();

@@ -44,7 +44,7 @@ class FactoriesTest {
             }
         }
         assertEquals(Map.of("sdxl-unet", ComponentKind.DENOISING_MODEL, "default", ComponentKind.ATTENTION_PROCESSOR,
-                "ms-diffusion", ComponentKind.ATTENTION_PROCESSOR, "text-only", ComponentKind.ATTENTION_PROCESSOR,
+                "ms-diffusion", ComponentKind.ATTENTION_PROCESSOR,
                 "sdxl-controlnet", ComponentKind.CONDITIONER),
                 found);
     }
@@ -58,15 +58,8 @@ class FactoriesTest {
             assertInstanceOf(MultiSubjectAttention.class, ms);
             unet.useAttentionProcessors(name -> ms);
             assertSame(DefaultAttention.INSTANCE, new DefaultAttentionFactory().create(context));
-            assertInstanceOf(TextOnlyAttention.class, new TextOnlyAttentionFactory().create(context));
             ((AutoCloseable) unet).close();
             ((AutoCloseable) ms).close();
-        }
-        try (FolderComponentContext context = TestContext.golden(TestEngine.engine(), Map.of("text_tokens", "seventy"))) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> new TextOnlyAttentionFactory().create(context));
-            assertTrue(e.getMessage().contains("'text_tokens' must be a positive integer, got 'seventy'"),
-                    e.getMessage());
         }
     }
 

@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDManager;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import java.io.IOException;
@@ -53,12 +54,20 @@ final class GoldenCase implements AutoCloseable {
 
     /**
      * The UNet input of step {@code i}: {@code step<i>.latent_model_input} and {@code .timestep}, the context
-     * {@code cat(uncond, cond)} of the named tensors, {@code add_text_embeds} and {@code add_time_ids}.
+     * {@code cat(uncond, cond)} of the named tensors (text tokens only), {@code add_text_embeds} and
+     * {@code add_time_ids}.
      */
     DenoisingModel.DenoisingInput unetInput(NDManager m, int step, String uncondContext, String condContext) {
+        return unetInput(m, step, uncondContext, condContext, null);
+    }
+
+    /** The same with a context of text and subject tokens, which {@code layout} splits (null: text only). */
+    DenoisingModel.DenoisingInput unetInput(NDManager m, int step, String uncondContext, String condContext,
+            TestLayout layout) {
         NDArray context = array(m, uncondContext).concat(array(m, condContext), 0);
         return new DenoisingModel.DenoisingInput(array(m, "step" + step + ".latent_model_input"),
-                tensors.floats("step" + step + ".timestep")[0], context, array(m, "add_text_embeds"),
+                tensors.floats("step" + step + ".timestep")[0],
+                layout == null ? EncoderContext.text(context) : layout.split(context), array(m, "add_text_embeds"),
                 array(m, "add_time_ids"), null);
     }
 

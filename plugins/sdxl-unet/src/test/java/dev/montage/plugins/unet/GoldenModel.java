@@ -3,7 +3,6 @@ package dev.montage.plugins.unet;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
-import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.engine.MontageEngine;
@@ -62,7 +61,7 @@ final class GoldenModel {
     /** The golden adapter bound to {@code unet}'s layers. */
     static MultiSubjectAttention multiSubject(SdxlUNet unet) {
         try (TorchCheckpointSource source = adapterCheckpoint()) {
-            return MultiSubjectAttention.bind(adapterWeights(source), unet.config().attentionLayers(), 77,
+            return MultiSubjectAttention.bind(adapterWeights(source), unet.config().attentionLayers(),
                     TestEngine.manager());
         }
     }
@@ -76,14 +75,14 @@ final class GoldenModel {
      * MS-Diffusion's layout of the tiny model: 77 text tokens, 4 dummy tokens, 4 tokens per subject; the batch rows
      * are [unconditional, conditional] halves.
      */
-    static SubjectLayout layout(float[][][] boxes, double scale, double[] subjectScales) {
-        return new SubjectLayout(77, 4, 4, boxes, boxes.length / 2, scale, Optional.ofNullable(subjectScales),
+    static TestLayout layout(float[][][] boxes, double scale, double[] subjectScales) {
+        return new TestLayout(77, 4, 4, boxes, boxes.length / 2, scale, Optional.ofNullable(subjectScales),
                 List.<TextEncoder.TokenSpan>of(), 0, Optional.empty());
     }
 
     /** The same with auto layout over the given phrase spans. */
-    static SubjectLayout autoLayout(float[][][] boxes, List<TextEncoder.TokenSpan> spans, AutoLayout auto) {
-        return new SubjectLayout(77, 4, 4, boxes, boxes.length / 2, 0.6, Optional.empty(), spans, 20,
+    static TestLayout autoLayout(float[][][] boxes, List<TextEncoder.TokenSpan> spans, AutoLayout auto) {
+        return new TestLayout(77, 4, 4, boxes, boxes.length / 2, 0.6, Optional.empty(), spans, 20,
                 Optional.of(auto));
     }
 }

@@ -5,9 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.SubjectConditioning;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.runtime.testing.TestEngine;
 import org.junit.jupiter.api.AfterAll;
@@ -57,7 +58,7 @@ class MultiSubjectAttentionGoldenTest {
         return out;
     }
 
-    static SubjectLayout layout(GoldenCase c) {
+    static TestLayout layout(GoldenCase c) {
         JsonNode subjectScales = c.json.get("subject_scales");
         assertEquals(true, subjectScales == null || subjectScales.isNull(), "cases without subject scales");
         return GoldenModel.layout(boxes(c), c.json.get("scale").asDouble(), null);
@@ -67,10 +68,15 @@ class MultiSubjectAttentionGoldenTest {
     @ValueSource(strings = {"single_subject_euler", "two_subjects_ddim"})
     void layoutMasksAreExact(String name) {
         try (GoldenCase c = GoldenCase.open(name)) {
-            SubjectLayout layout = layout(c);
+            TestLayout layout = layout(c);
+            SubjectConditioning subjects;
+            try (NDManager m = TestEngine.manager().newSubManager()) {
+                subjects = layout.split(m.zeros(new Shape(layout.boxes().length, 77 + layout.imageTokens(), 8)))
+                        .subjects().orElseThrow();
+            }
             for (int q : toInts(c.json.get("distinct_query_lengths"))) {
                 int side = (int) Math.round(Math.sqrt(q));
-                LayoutMask mask = MultiSubjectAttention.mask(GoldenModel.context(1), layout, side, side);
+                LayoutMask mask = MultiSubjectAttention.mask(GoldenModel.context(1), subjects, side, side);
                 long[] biasShape = c.tensors.shape("ip_mask_bias.q" + q);
                 int heads = (int) (biasShape[0] / layout.boxes().length);
                 int k = layout.imageTokens();
@@ -99,11 +105,11 @@ class MultiSubjectAttentionGoldenTest {
         try (GoldenCase c = GoldenCase.open(name); NDManager m = TestEngine.manager().newSubManager();
                 StageCapture capture = new StageCapture(m)) {
             GenerationContext ctx = GoldenModel.context(c.steps());
-            ctx.put(SubjectLayout.KEY, layout(c));
+            TestLayout layout = layout(c);
             for (int i = 0; i < c.steps(); i++) {
                 ctx.setStep(i, c.steps());
                 ctx.put(StageCapture.KEY, i == 0 ? capture : null);
-                NDArray eps = unet.predictNoise(m, c.unetInput(m, i, "uncond_embeds_full", "cond_embeds_full"), ctx);
+                NDArray eps = unet.predictNoise(m, c.unetInput(m, i, "uncond_embeds_full", "cond_embeds_full", layout), ctx);
                 c.assertClose("step" + i + ".noise_pred", eps);
             }
             assertEquals(9, c.assertStepZeroStages(capture.stages()), "block-level stages in the fixture");
@@ -119,9 +125,8 @@ class MultiSubjectAttentionGoldenTest {
         try (GoldenCase c = GoldenCase.open("controlnet_text_only"); NDManager m = TestEngine.manager().newSubManager();
                 StageCapture capture = new StageCapture(m)) {
             GenerationContext ctx = GoldenModel.context(c.steps());
-            ctx.put(SubjectLayout.KEY, layout(c));
             ctx.put(StageCapture.KEY, capture);
-            DenoisingModel.DenoisingInput in = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
+            DenoisingModel.DenoisingInput in = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full", layout(c));
             List<NDArray> down = new ArrayList<>();
             for (int j = 0; j < 6; j++) {
                 down.add(c.array(m, "step0.controlnet.down." + j));

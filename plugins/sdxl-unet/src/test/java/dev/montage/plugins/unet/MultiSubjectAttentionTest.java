@@ -10,7 +10,8 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
+import dev.montage.api.SubjectConditioning;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.nn.Weights;
 import dev.montage.runtime.testing.Golden;
@@ -61,7 +62,7 @@ class MultiSubjectAttentionTest {
         kIp = adapter.get(INDEX + ".to_k_ip.weight", weights);
         vIp = adapter.get(INDEX + ".to_v_ip.weight", weights);
         layers = GoldenModel.unetConfig().attentionLayers();
-        attention = MultiSubjectAttention.bind(adapter, layers, 77, weights);
+        attention = MultiSubjectAttention.bind(adapter, layers, weights);
     }
 
     @AfterAll
@@ -94,17 +95,16 @@ class MultiSubjectAttentionTest {
             boxes[1][j] = randomBox(random);
         }
         double[] scales = perSubject ? random.doubles(subjects, 0.2, 1.5).toArray() : null;
-        SubjectLayout layout = GoldenModel.layout(boxes, 0.6, scales);
+        TestLayout layout = GoldenModel.layout(boxes, 0.6, scales);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, random, 2, gridHeight * gridWidth, WIDTH);
             NDArray context = cfgContext(m, random, layout);
             GenerationContext ctx = GoldenModel.context(1);
-            ctx.put(SubjectLayout.KEY, layout);
-            NDArray fused = attention.forward(layer, hidden, context, gridHeight, gridWidth, ctx);
+            NDArray fused = attention.forward(layer, hidden, layout.split(context), gridHeight, gridWidth, ctx);
             NDArray reference = ReferenceAttention.forward(layer, kIp, vIp, hidden, context, gridHeight, gridWidth,
                     layout);
             double error = GoldenTensors.maxAbsDiff(reference.toFloatArray(), fused.toFloatArray());
-            NDArray textOnly = DefaultAttention.attend(layer, hidden, context.get(new NDIndex(":, :77")));
+            NDArray textOnly = TestLayout.textAttention(layer, hidden, context.get(new NDIndex(":, :77")));
             double imageShare = GoldenTensors.maxAbsDiff(textOnly.get(1).toFloatArray(), fused.get(1).toFloatArray());
             System.out.printf("%d subjects on %dx%d (per-subject scales %b): fused vs official algorithm %.3g, "
                     + "image contribution up to %.3g%n", subjects, gridHeight, gridWidth, perSubject, error, imageShare);
@@ -123,12 +123,11 @@ class MultiSubjectAttentionTest {
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, random, 2, 48, WIDTH);
             NDArray context = randomArray(m, random, 2, 77 + 16, WIDTH);
-            NDArray textOnly = DefaultAttention.attend(layer, hidden, context.get(new NDIndex(":, :77")));
-            for (SubjectLayout layout : List.of(GoldenModel.layout(zero, 0.6, null),
+            NDArray textOnly = TestLayout.textAttention(layer, hidden, context.get(new NDIndex(":, :77")));
+            for (TestLayout layout : List.of(GoldenModel.layout(zero, 0.6, null),
                     GoldenModel.layout(boxed, 0.6, new double[] {0, 0, 0}), GoldenModel.layout(boxed, 0.0, null))) {
                 GenerationContext ctx = GoldenModel.context(1);
-                ctx.put(SubjectLayout.KEY, layout);
-                NDArray out = attention.forward(layer, hidden, context, 8, 6, ctx);
+                NDArray out = attention.forward(layer, hidden, layout.split(context), 8, 6, ctx);
                 assertEquals(0.0, GoldenTensors.maxAbsDiff(textOnly.toFloatArray(), out.toFloatArray()));
             }
         }
@@ -161,29 +160,30 @@ class MultiSubjectAttentionTest {
     @Test
     void masksAndContextProjectionsAreComputedOncePerGeneration() {
         Random random = new Random(9);
-        SubjectLayout layout = GoldenModel.layout(new float[][][] {new float[2][4], {randomBox(random),
+        TestLayout layout = GoldenModel.layout(new float[][][] {new float[2][4], {randomBox(random),
                 randomBox(random)}}, 0.6, null);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, random, 2, 48, WIDTH);
             NDArray context = cfgContext(m, random, layout);
             GenerationContext ctx = GoldenModel.context(2);
-            ctx.put(SubjectLayout.KEY, layout);
+            EncoderContext encoder = layout.split(context);
             int before = m.getManagedArrays().size();
-            attention.forward(layer, hidden, context, 8, 6, ctx);
+            attention.forward(layer, hidden, encoder, 8, 6, ctx);
             int afterFirst = m.getManagedArrays().size();
-            attention.forward(layer, hidden, context, 8, 6, ctx);
+            attention.forward(layer, hidden, encoder, 8, 6, ctx);
             assertEquals(afterFirst + 1, m.getManagedArrays().size(), "a second call adds only its output");
             assertEquals(before + 1 + 2 + 4, afterFirst, "the first call adds its output, the bias, the row weights "
                     + "and the text and image tokens' keys and values");
-            assertSame(MultiSubjectAttention.mask(ctx, layout, 8, 6), MultiSubjectAttention.mask(ctx, layout, 8, 6));
+            SubjectConditioning subjects = encoder.subjects().orElseThrow();
+            assertSame(MultiSubjectAttention.mask(ctx, subjects, 8, 6), MultiSubjectAttention.mask(ctx, subjects, 8, 6));
         }
     }
 
     @Test
     void generationContextsDoNotShareState() throws Exception {
         Random random = new Random(13);
-        SubjectLayout left = GoldenModel.layout(new float[][][] {new float[1][4], {{0, 0, 0.5f, 1}}}, 0.6, null);
-        SubjectLayout right = GoldenModel.layout(new float[][][] {new float[1][4], {{0.5f, 0, 1, 1}}}, 0.9, null);
+        TestLayout left = GoldenModel.layout(new float[][][] {new float[1][4], {{0, 0, 0.5f, 1}}}, 0.6, null);
+        TestLayout right = GoldenModel.layout(new float[][][] {new float[1][4], {{0.5f, 0, 1, 1}}}, 0.9, null);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, random, 2, 48, WIDTH);
             NDArray context = cfgContext(m, random, left);
@@ -193,19 +193,19 @@ class MultiSubjectAttentionTest {
 
             GenerationContext a = GoldenModel.context(1);
             GenerationContext b = GoldenModel.context(1);
-            a.put(SubjectLayout.KEY, left);
-            b.put(SubjectLayout.KEY, right);
+            EncoderContext leftContext = left.split(context);
+            EncoderContext rightContext = right.split(context);
             for (int i = 0; i < 3; i++) {
                 assertEquals(0.0, GoldenTensors.maxAbsDiff(leftAlone,
-                        attention.forward(layer, hidden, context, 8, 6, a).toFloatArray()));
+                        attention.forward(layer, hidden, leftContext, 8, 6, a).toFloatArray()));
                 assertEquals(0.0, GoldenTensors.maxAbsDiff(rightAlone,
-                        attention.forward(layer, hidden, context, 8, 6, b).toFloatArray()));
+                        attention.forward(layer, hidden, rightContext, 8, 6, b).toFloatArray()));
             }
             ExecutorService pool = Executors.newFixedThreadPool(2);
             try {
                 List<Future<Double>> errors = new ArrayList<>();
                 for (int i = 0; i < 8; i++) {
-                    SubjectLayout layout = i % 2 == 0 ? left : right;
+                    TestLayout layout = i % 2 == 0 ? left : right;
                     float[] expected = i % 2 == 0 ? leftAlone : rightAlone;
                     errors.add(pool.submit(() -> GoldenTensors.maxAbsDiff(expected, run(layout, hidden, context))));
                 }
@@ -219,22 +219,28 @@ class MultiSubjectAttentionTest {
     }
 
     @Test
-    void withoutALayoutTheLayerIsTextAttention() {
+    void withoutSubjectsTheLayerIsTextAttention() {
         Random random = new Random(17);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, random, 2, 16, WIDTH);
             NDArray text = randomArray(m, random, 2, 77, WIDTH);
-            NDArray out = attention.forward(layer, hidden, text, 4, 4, GoldenModel.context(1));
-            assertEquals(0.0, GoldenTensors.maxAbsDiff(DefaultAttention.attend(layer, hidden, text).toFloatArray(),
+            NDArray out = attention.forward(layer, hidden, EncoderContext.text(text), 4, 4, GoldenModel.context(1));
+            assertEquals(0.0, GoldenTensors.maxAbsDiff(TestLayout.textAttention(layer, hidden, text).toFloatArray(),
                     out.toFloatArray()));
-            NDArray longer = randomArray(m, random, 2, 85, WIDTH);
+        }
+    }
+
+    @Test
+    void subjectsOfAnotherBatchAreRefused() {
+        Random random = new Random(19);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray hidden = randomArray(m, random, 2, 16, WIDTH);
+            TestLayout oneRow = GoldenModel.layout(new float[][][] {{randomBox(random), randomBox(random)}}, 0.6, null);
+            EncoderContext subjects = oneRow.split(randomArray(m, random, 1, 77 + 12, WIDTH));
+            EncoderContext mismatched = new EncoderContext(randomArray(m, random, 2, 77, WIDTH), subjects.subjects());
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> attention.forward(layer, hidden, longer, 4, 4, GoldenModel.context(1)));
-            assertTrue(e.getMessage().contains(LAYER) && e.getMessage().contains("SubjectLayout"), e.getMessage());
-            GenerationContext ctx = GoldenModel.context(1);
-            ctx.put(SubjectLayout.KEY, GoldenModel.layout(new float[2][2][4], 0.6, null));
-            e = assertThrows(IllegalArgumentException.class, () -> attention.forward(layer, hidden, longer, 4, 4, ctx));
-            assertTrue(e.getMessage().contains("77 text + 12 image tokens"), e.getMessage());
+                    () -> attention.forward(layer, hidden, mismatched, 4, 4, GoldenModel.context(1)));
+            assertTrue(e.getMessage().contains(LAYER) && e.getMessage().contains("the subjects 1"), e.getMessage());
         }
     }
 
@@ -246,8 +252,7 @@ class MultiSubjectAttentionTest {
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, new Random(3), 2, 16, WIDTH);
             GenerationContext ctx = GoldenModel.context(1);
-            ctx.put(SubjectLayout.KEY, GoldenModel.layout(new float[2][1][4], 0.6, null));
-            assertEquals(0.0, GoldenTensors.maxAbsDiff(DefaultAttention.attend(self, hidden, null).toFloatArray(),
+            assertEquals(0.0, GoldenTensors.maxAbsDiff(DefaultAttention.selfAttend(self, hidden).toFloatArray(),
                     attention.forward(self, hidden, null, 4, 4, ctx).toFloatArray()));
         }
     }
@@ -256,33 +261,35 @@ class MultiSubjectAttentionTest {
     void bindingNamesTheLayersThatDoNotFit() {
         ModelWeights adapter = GoldenModel.adapterWeights(adapterSource);
         IllegalArgumentException fewer = assertThrows(IllegalArgumentException.class,
-                () -> MultiSubjectAttention.bind(adapter, layers.subList(0, 12), 77, weights));
+                () -> MultiSubjectAttention.bind(adapter, layers.subList(0, 12), weights));
         assertTrue(fewer.getMessage().contains("unexpected '13.to_k_ip.weight' (the UNet has only 12 attention layers)"),
                 fewer.getMessage());
         IllegalArgumentException shifted = assertThrows(IllegalArgumentException.class,
-                () -> MultiSubjectAttention.bind(adapter, layers.subList(1, layers.size()), 77, weights));
+                () -> MultiSubjectAttention.bind(adapter, layers.subList(1, layers.size()), weights));
         assertTrue(shifted.getMessage().contains("missing '0.to_k_ip.weight' for layer " + LAYER)
                 && shifted.getMessage().contains("is self-attention"), shifted.getMessage());
         List<UNetConfig.AttentionSpec> wider = layers.stream().map(l -> new UNetConfig.AttentionSpec(l.name(),
                 l.channels(), l.heads(), l.isCrossAttention() ? 32 : 0)).toList();
         IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
-                () -> MultiSubjectAttention.bind(adapter, wider, 77, weights));
+                () -> MultiSubjectAttention.bind(adapter, wider, weights));
         assertTrue(shape.getMessage().contains("entry 1 (layer " + LAYER + ")")
                 && shape.getMessage().contains("[64, 32]"), shape.getMessage());
     }
 
-    private static float[] run(SubjectLayout layout, NDArray hidden, NDArray context) {
+    private static float[] run(TestLayout layout, NDArray hidden, NDArray context) {
         GenerationContext ctx = GoldenModel.context(1);
-        ctx.put(SubjectLayout.KEY, layout);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray h = hidden.duplicate();
             h.attach(m);
-            return attention.forward(layer, h, context, 8, 6, ctx).toFloatArray();
+            EncoderContext encoder = layout.split(context);
+            encoder.text().attach(m);
+            encoder.subjects().orElseThrow().tokens().attach(m);
+            return attention.forward(layer, h, encoder, 8, 6, ctx).toFloatArray();
         }
     }
 
     /** [uncond, cond] context: random text for both, zero image tokens for the unconditional row. */
-    private static NDArray cfgContext(NDManager m, Random random, SubjectLayout layout) {
+    private static NDArray cfgContext(NDManager m, Random random, TestLayout layout) {
         NDArray text = randomArray(m, random, 2, layout.textTokens(), WIDTH);
         NDArray image = randomArray(m, random, 1, layout.imageTokens(), WIDTH);
         NDArray images = m.zeros(image.getShape()).concat(image, 0);

@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.core.Linear;
-import dev.montage.api.SubjectLayout;
 import dev.montage.api.spi.AttentionLayer;
 
 /**
@@ -23,13 +22,13 @@ final class ReferenceAttention {
      * @param vIp [C, Cc] the layer's {@code to_v_ip.weight}
      */
     static NDArray forward(AttentionLayer layer, NDArray kIp, NDArray vIp, NDArray hidden, NDArray context,
-            int gridHeight, int gridWidth, SubjectLayout layout) {
+            int gridHeight, int gridWidth, TestLayout layout) {
         return forward(layer, kIp, vIp, hidden, context, gridHeight, gridWidth, layout,
                 insideBoxes(layout, gridHeight, gridWidth));
     }
 
     /** Which positions each subject covers: {@code prepare_attention_mask_qk} on a rectangular grid. */
-    static boolean[][][] insideBoxes(SubjectLayout layout, int gridHeight, int gridWidth) {
+    static boolean[][][] insideBoxes(TestLayout layout, int gridHeight, int gridWidth) {
         float[][][] all = layout.boxes();
         boolean[][][] inside = new boolean[all.length][][];
         for (int b = 0; b < all.length; b++) {
@@ -54,7 +53,7 @@ final class ReferenceAttention {
      * @param inside [row][subject][position] whether the subject covers the position
      */
     static NDArray forward(AttentionLayer layer, NDArray kIp, NDArray vIp, NDArray hidden, NDArray context,
-            int gridHeight, int gridWidth, SubjectLayout layout, boolean[][][] inside) {
+            int gridHeight, int gridWidth, TestLayout layout, boolean[][][] inside) {
         NDManager m = hidden.getManager();
         int batch = (int) hidden.getShape().get(0);
         int positions = gridHeight * gridWidth;

@@ -1,7 +1,6 @@
 package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
-import dev.montage.api.SubjectLayout;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.TextEncoder;
 import java.util.ArrayList;
@@ -20,7 +19,7 @@ final class ReferenceAutoLayout {
 
     /** One call of the processor. */
     NDArray forward(AttentionLayer layer, NDArray kIp, NDArray vIp, NDArray hidden, NDArray context, int gridHeight,
-            int gridWidth, SubjectLayout layout) {
+            int gridWidth, TestLayout layout) {
         int rows = layout.boxes().length;
         int heads = layer.heads();
         int positions = gridHeight * gridWidth;

@@ -9,6 +9,7 @@ import ai.djl.ndarray.index.NDIndex;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import java.util.List;
@@ -45,9 +46,9 @@ class SdxlControlNetGoldenTest {
             ctx.put(SdxlControlNet.STAGES, capture);
             // the pipeline's text-only context: the first 77 tokens of what the UNet receives
             DenoisingInput full = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
-            assertEquals(85, full.context().getShape().get(1));
+            assertEquals(85, full.context().text().getShape().get(1));
             DenoisingInput input = new DenoisingInput(full.latents(), full.timestep(),
-                    full.context().get(new NDIndex(":, :77")), full.pooled(), full.timeIds(), null);
+                    EncoderContext.text(full.context().text().get(new NDIndex(":, :77"))), full.pooled(), full.timeIds(), null);
             float scale = (float) c.json.get("controlnet_conditioning_scale").asDouble();
             ControlResiduals residuals = controlNet.residuals(m, input, c.array(m, "controlnet.cond_image"), scale,
                     ctx);

@@ -18,6 +18,7 @@ import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.testing.Golden;
@@ -91,7 +92,7 @@ class SdxlControlNetTest {
                     input, m.zeros(new Shape(2, 3, 32, 32)), 1, GoldenModel.context(1)));
             assertEquals("ControlNet 'canny': control image must be (2, 3, 64, 64) for latents (2, 4, 8, 8), got "
                     + "(2, 3, 32, 32)", image.getMessage());
-            DenoisingInput narrow = new DenoisingInput(input.latents(), 1, m.zeros(new Shape(2, 77, 32)),
+            DenoisingInput narrow = new DenoisingInput(input.latents(), 1, EncoderContext.text(m.zeros(new Shape(2, 77, 32))),
                     input.pooled(), input.timeIds(), null);
             assertTrue(assertThrows(IllegalArgumentException.class, () -> controlNet.residuals(m, narrow,
                     m.zeros(new Shape(2, 3, 64, 64)), 1, GoldenModel.context(1))).getMessage()
@@ -106,7 +107,7 @@ class SdxlControlNetTest {
             DenoisingInput full = randomInput(m, random, 85);
             NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 64, 64));
             DenoisingInput text = new DenoisingInput(full.latents(), full.timestep(),
-                    full.context().get(new NDIndex(":, :77")), full.pooled(), full.timeIds(), null);
+                    EncoderContext.text(full.context().text().get(new NDIndex(":, :77"))), full.pooled(), full.timeIds(), null);
             ControlResiduals withImageTokens = controlNet.residuals(m, full, image, 0.8f, GoldenModel.context(1));
             ControlResiduals textOnly = controlNet.residuals(m, text, image, 0.8f, GoldenModel.context(1));
             // down.0 .. down.3 come before the first cross-attention, down.4 and down.5 after it
@@ -174,7 +175,7 @@ class SdxlControlNetTest {
             Kernels k = engine.kernels();
             DenoisingInput f32 = c.unetInput(m, 0, "negative_prompt_embeds", "prompt_embeds");
             DenoisingInput input = new DenoisingInput(k.cast(f32.latents(), ComputeDType.BFLOAT16), f32.timestep(),
-                    k.cast(f32.context(), ComputeDType.BFLOAT16), k.cast(f32.pooled(), ComputeDType.BFLOAT16),
+                    EncoderContext.text(k.cast(f32.context().text(), ComputeDType.BFLOAT16)), k.cast(f32.pooled(), ComputeDType.BFLOAT16),
                     f32.timeIds(), null);
             ControlResiduals r = bf16.residuals(m, input, c.array(m, "controlnet.cond_image"), 0.8f,
                     GoldenModel.context(1));
@@ -192,7 +193,7 @@ class SdxlControlNetTest {
         NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, tokens, 64);
         NDArray pooled = MultiSubjectAttentionTest.randomArray(m, random, 2, 32);
         float[] ids = {64, 64, 0, 0, 64, 64, 64, 64, 0, 0, 64, 64};
-        return new DenoisingInput(latents, 600, context, pooled, m.create(ids, new Shape(2, 6)), null);
+        return new DenoisingInput(latents, 600, EncoderContext.text(context), pooled, m.create(ids, new Shape(2, 6)), null);
     }
 
     private static ModelFolder withConfig(ModelFolder folder, ModelConfig config) {

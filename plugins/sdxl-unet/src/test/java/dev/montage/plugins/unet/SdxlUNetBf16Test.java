@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.DenoisingModel;
@@ -74,9 +73,10 @@ class SdxlUNetBf16Test {
 
     private static void assertCloseToTheFloat32Reference(DenoisingModel model, String name) {
         try (GoldenCase c = GoldenCase.open(name); NDManager m = engine.manager().newSubManager()) {
-            DenoisingModel.DenoisingInput f32 = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
+            DenoisingModel.DenoisingInput f32 = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full",
+                    MultiSubjectAttentionGoldenTest.layout(c));
             NDArray eps = model.predictNoise(m, new DenoisingModel.DenoisingInput(bf16(f32.latents()),
-                    f32.timestep(), bf16(f32.context()), bf16(f32.pooled()), bf16(f32.timeIds()), null),
+                    f32.timestep(), TestLayout.map(f32.context(), SdxlUNetBf16Test::bf16), bf16(f32.pooled()), bf16(f32.timeIds()), null),
                     layoutContext(c));
             assertEquals(ComputeDType.BFLOAT16, engine.kernels().dtypeOf(eps));
             c.tensors.assertClose("step0.noise_pred", eps, ATOL);
@@ -97,14 +97,15 @@ class SdxlUNetBf16Test {
             DenoisingModel f32Unet = new SdxlUNetFactory().create(f32Context);
             AttentionProcessor f32MultiSubject = new MultiSubjectAttentionFactory().create(f32Context);
             f32Unet.useAttentionProcessors(name -> f32MultiSubject);
-            DenoisingModel.DenoisingInput golden = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full");
+            DenoisingModel.DenoisingInput golden = c.unetInput(m, 0, "uncond_embeds_full", "cond_embeds_full",
+                    MultiSubjectAttentionGoldenTest.layout(c));
             NDArray latents = golden.latents().repeat(2, 4).repeat(3, 4);
             assertEquals(32, latents.getShape().get(3));
 
             NDArray expected = f32Unet.predictNoise(m, new DenoisingModel.DenoisingInput(latents, golden.timestep(),
                     golden.context(), golden.pooled(), golden.timeIds(), null), layoutContext(c));
             NDArray eps = unet.predictNoise(m, new DenoisingModel.DenoisingInput(bf16(latents), golden.timestep(),
-                    bf16(golden.context()), bf16(golden.pooled()), bf16(golden.timeIds()), null), layoutContext(c));
+                    TestLayout.map(golden.context(), SdxlUNetBf16Test::bf16), bf16(golden.pooled()), bf16(golden.timeIds()), null), layoutContext(c));
 
             NDArray eps32 = engine.kernels().cast(eps, ComputeDType.FLOAT32);
             assertEquals(expected.getShape(), eps32.getShape());
@@ -114,11 +115,9 @@ class SdxlUNetBf16Test {
         }
     }
 
-    /** A fresh generation (the UNet caches per generation) with the case's subject layout. */
+    /** A fresh generation (the UNet caches per generation). */
     private static GenerationContext layoutContext(GoldenCase c) {
-        GenerationContext ctx = GoldenModel.context(c.steps());
-        ctx.put(SubjectLayout.KEY, MultiSubjectAttentionGoldenTest.layout(c));
-        return ctx;
+        return GoldenModel.context(c.steps());
     }
 
     private static NDArray bf16(NDArray x) {

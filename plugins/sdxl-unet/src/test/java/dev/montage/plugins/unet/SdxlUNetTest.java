@@ -11,12 +11,12 @@ import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.GenerationContext;
-import dev.montage.api.SubjectLayout;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -80,14 +80,13 @@ class SdxlUNetTest {
     @CsvSource({"8,8,4,4", "16,12,8,6", "12,16,6,8", "9,7,5,4", "6,10,3,5"})
     void anyLatentSizeRunsWithLayoutMasksOnItsOwnGrid(int height, int width, int gridHeight, int gridWidth) {
         Random random = new Random(height * 31L + width);
-        SubjectLayout layout = GoldenModel.layout(new float[][][] {new float[2][4],
+        TestLayout layout = GoldenModel.layout(new float[][][] {new float[2][4],
                 {MultiSubjectAttentionTest.randomBox(random), MultiSubjectAttentionTest.randomBox(random)}}, 0.6, null);
         Set<String> grids = Collections.synchronizedSet(new TreeSet<>());
-        Map<String, AttentionProcessor> reference = referenceProcessors();
+        Map<String, AttentionProcessor> reference = referenceProcessors(layout);
         try (NDManager m = TestEngine.manager().newSubManager()) {
-            DenoisingInput input = randomInput(m, random, height, width, layout.imageTokens());
+            DenoisingInput input = randomInput(m, random, height, width, layout);
             GenerationContext ctx = GoldenModel.context(1);
-            ctx.put(SubjectLayout.KEY, layout);
             unet.useAttentionProcessors(name -> recording(multiSubject, grids));
             NDArray fused = unet.predictNoise(m, input, ctx);
             unet.useAttentionProcessors(reference::get);
@@ -107,7 +106,7 @@ class SdxlUNetTest {
     void controlNetResidualsAreAddedToTheSkipsAfterTheDownPathAndToTheMidBlock() {
         Random random = new Random(21);
         try (NDManager m = TestEngine.manager().newSubManager()) {
-            DenoisingInput plain = randomInput(m, random, 8, 8, 0);
+            DenoisingInput plain = randomInput(m, random, 8, 8, null);
             List<NDArray> zeros = new ArrayList<>();
             for (Shape s : skipShapes()) {
                 zeros.add(m.zeros(s));
@@ -146,20 +145,18 @@ class SdxlUNetTest {
     @Test
     void aCallLeavesOnlyItsOutputAndTheGenerationsMasksAndProjectionsBehind() {
         Random random = new Random(2);
-        SubjectLayout layout = GoldenModel.layout(new float[][][] {new float[1][4],
+        TestLayout layout = GoldenModel.layout(new float[][][] {new float[1][4],
                 {MultiSubjectAttentionTest.randomBox(random)}}, 0.6, null);
         unet.useAttentionProcessors(name -> multiSubject);
         try {
             try (NDManager warmUp = TestEngine.manager().newSubManager()) {
                 GenerationContext ctx = GoldenModel.context(1);
-                ctx.put(SubjectLayout.KEY, layout);
-                unet.predictNoise(warmUp, randomInput(warmUp, random, 8, 8, layout.imageTokens()), ctx);
+                unet.predictNoise(warmUp, randomInput(warmUp, random, 8, 8, layout), ctx);
             }
             int engine = TestEngine.manager().getManagedArrays().size();
             try (NDManager m = TestEngine.manager().newSubManager()) {
-                DenoisingInput input = randomInput(m, random, 8, 8, layout.imageTokens());
+                DenoisingInput input = randomInput(m, random, 8, 8, layout);
                 GenerationContext ctx = GoldenModel.context(2);
-                ctx.put(SubjectLayout.KEY, layout);
                 int inputs = m.getManagedArrays().size();
                 NDArray first = unet.predictNoise(m, input, ctx);
                 int afterFirst = m.getManagedArrays().size();
@@ -181,12 +178,13 @@ class SdxlUNetTest {
     void inputsThatDoNotFitAreRejected() {
         Random random = new Random(4);
         try (NDManager m = TestEngine.manager().newSubManager()) {
-            DenoisingInput good = randomInput(m, random, 8, 8, 0);
+            DenoisingInput good = randomInput(m, random, 8, 8, null);
             DenoisingInput channels = new DenoisingInput(m.zeros(new Shape(2, 3, 8, 8)), 1, good.context(),
                     good.pooled(), good.timeIds(), null);
             assertTrue(assertThrows(IllegalArgumentException.class, () -> unet.predictNoise(m, channels,
                     GoldenModel.context(1))).getMessage().contains("[B, 4, h, w]"));
-            DenoisingInput width = new DenoisingInput(good.latents(), 1, m.zeros(new Shape(2, 77, 32)), good.pooled(),
+            DenoisingInput width = new DenoisingInput(good.latents(), 1, EncoderContext.text(m.zeros(new Shape(2, 77, 32))),
+                    good.pooled(),
                     good.timeIds(), null);
             assertTrue(assertThrows(IllegalArgumentException.class, () -> unet.predictNoise(m, width,
                     GoldenModel.context(1))).getMessage().contains("[2, S, 64]"));
@@ -202,7 +200,7 @@ class SdxlUNetTest {
     }
 
     /** The official algorithm for every cross-attention layer, with that layer's adapter weights. */
-    private static Map<String, AttentionProcessor> referenceProcessors() {
+    private static Map<String, AttentionProcessor> referenceProcessors(TestLayout layout) {
         ModelWeights adapter = GoldenModel.adapterWeights(adapterSource);
         Map<String, AttentionProcessor> out = new HashMap<>();
         List<String> names = unet.attentionLayers();
@@ -214,13 +212,13 @@ class SdxlUNetTest {
             NDArray k = adapter.get(i + ".to_k_ip.weight", TestEngine.manager());
             NDArray v = adapter.get(i + ".to_v_ip.weight", TestEngine.manager());
             out.put(names.get(i), (layer, hidden, context, gh, gw, ctx) -> ReferenceAttention.forward(layer, k, v,
-                    hidden, context, gh, gw, ctx.get(SubjectLayout.KEY)));
+                    hidden, TestLayout.joined(context), gh, gw, layout));
         }
         return out;
     }
 
     private static AttentionProcessor recording(AttentionProcessor delegate, Set<String> grids) {
-        return (AttentionLayer layer, NDArray hidden, NDArray context, int gh, int gw, GenerationContext ctx) -> {
+        return (AttentionLayer layer, NDArray hidden, EncoderContext context, int gh, int gw, GenerationContext ctx) -> {
             grids.add(gh + "x" + gw + " over " + hidden.getShape().get(1) + " tokens");
             return delegate.forward(layer, hidden, context, gh, gw, ctx);
         };
@@ -248,13 +246,14 @@ class SdxlUNetTest {
                 new ControlResiduals(down, mid));
     }
 
-    /** CFG-doubled random latents and text, zero image tokens in the unconditional row. */
-    private static DenoisingInput randomInput(NDManager m, Random random, int height, int width, int imageTokens) {
+    /** CFG-doubled random latents and text; with a layout, subject tokens that are zero in the unconditional row. */
+    private static DenoisingInput randomInput(NDManager m, Random random, int height, int width, TestLayout layout) {
         NDArray latents = MultiSubjectAttentionTest.randomArray(m, random, 2, 4, height, width);
-        NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, 77, 64);
-        if (imageTokens > 0) {
-            NDArray image = MultiSubjectAttentionTest.randomArray(m, random, 1, imageTokens, 64);
-            context = context.concat(m.zeros(image.getShape()).concat(image, 0), 1);
+        NDArray text = MultiSubjectAttentionTest.randomArray(m, random, 2, 77, 64);
+        EncoderContext context = EncoderContext.text(text);
+        if (layout != null) {
+            NDArray image = MultiSubjectAttentionTest.randomArray(m, random, 1, layout.imageTokens(), 64);
+            context = layout.split(text.concat(m.zeros(image.getShape()).concat(image, 0), 1));
         }
         NDArray pooled = MultiSubjectAttentionTest.randomArray(m, random, 2, 32);
         float[] ids = new float[12];
