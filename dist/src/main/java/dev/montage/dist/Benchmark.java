@@ -20,6 +20,7 @@ import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.EncoderContext;
+import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.SubjectResampler;
@@ -762,7 +763,8 @@ final class Benchmark {
     }
 
     private <T> T create(ComponentKind kind, Class<T> type, FolderComponentContext context) {
-        return create(kind, PipelineBuilder.DEFAULT_IDS.get(kind), type, context);
+        return create(kind, registry.factory(ComponentKind.RECIPE, "ms-diffusion-sdxl", Recipe.class).create(null)
+                .components().get(kind), type, context);
     }
 
     private <T> T create(ComponentKind kind, String id, Class<T> type, FolderComponentContext context) {

@@ -4,8 +4,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.WeightLayout;
-import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.RandomCheckpoint;
 import dev.montage.runtime.weights.TensorDType;
@@ -31,6 +31,8 @@ import java.util.Map;
 final class RandomModel {
     /** Marker file saying the weights are random, so no one mistakes the output for a real model. */
     static final String MARKER = "RANDOM_WEIGHTS.txt";
+    /** The model family the random models are of. */
+    private static final String RECIPE = "ms-diffusion-sdxl";
 
     private static final List<String> CONFIG_FILES = List.of("model_index.json", "scheduler/scheduler_config.json",
             "text_encoder/config.json", "text_encoder_2/config.json", "unet/config.json", "vae/config.json",
@@ -101,18 +103,20 @@ final class RandomModel {
                 + "measure the pipeline without downloading real weights.\n");
     }
 
-    /** The layouts of the default components, of the MS-Diffusion attention processor and of the ControlNet. */
+    /** The layouts of the recipe's components, attention processors and conditioner. */
     private static List<WeightLayout> layouts(ComponentRegistry registry) {
+        Recipe recipe = registry.factory(ComponentKind.RECIPE, RECIPE, Recipe.class).create(null);
+        List<Object> factories = new ArrayList<>();
+        recipe.components().forEach((kind, id) -> factories.add(registry.factory(kind, id, Object.class)));
+        recipe.subjectAttention().values().forEach(id -> factories.add(
+                registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)));
+        factories.add(registry.factory(ComponentKind.CONDITIONER, recipe.conditioner(), Object.class));
         List<WeightLayout> layouts = new ArrayList<>();
-        Map<ComponentKind, String> ids = new LinkedHashMap<>(PipelineBuilder.DEFAULT_IDS);
-        ids.put(ComponentKind.ATTENTION_PROCESSOR, "ms-diffusion");
-        ids.put(ComponentKind.CONDITIONER, PipelineBuilder.DEFAULT_CONDITIONER);
-        ids.forEach((kind, id) -> {
-            Object factory = registry.factory(kind, id, Object.class);
+        for (Object factory : factories) {
             if (factory instanceof WeightLayout layout) {
                 layouts.add(layout);
             }
-        });
+        }
         return layouts;
     }
 

@@ -11,6 +11,7 @@ import dev.montage.api.Subject;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Recipe;
 import dev.montage.runtime.pipeline.AssembledPipeline;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
@@ -60,7 +61,7 @@ class ReleasedEncodersTest {
         for (ComponentKind kind : ENCODERS) {
             Counts c = new Counts(new AtomicInteger(), new AtomicInteger());
             counts.put(kind, c);
-            registry.register(counting(kind, registry.factory(kind, PipelineBuilder.DEFAULT_IDS.get(kind),
+            registry.register(counting(kind, registry.factory(kind, recipeId(registry, kind),
                     Object.class), c), "test");
             released.set(kind, "counting");
         }
@@ -93,7 +94,7 @@ class ReleasedEncodersTest {
         RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry);
         Counts unet = new Counts(new AtomicInteger(), new AtomicInteger());
         registry.register(counting(ComponentKind.DENOISING_MODEL, registry.factory(ComponentKind.DENOISING_MODEL,
-                PipelineBuilder.DEFAULT_IDS.get(ComponentKind.DENOISING_MODEL), Object.class), unet), "test");
+                recipeId(registry, ComponentKind.DENOISING_MODEL), Object.class), unet), "test");
         GenerationRequest request = request();
         try (AssembledPipeline held = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir)).build();
                 AssembledPipeline pipeline = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
@@ -169,5 +170,11 @@ class ReleasedEncodersTest {
         b.subject(Subject.of(PipelineBehaviourTest.picture(Color.RED), "dog.png", "dog", new Box(0.0, 0.2, 0.5, 0.8)));
         b.subject(Subject.of(PipelineBehaviourTest.picture(Color.BLUE), "cat.png", "cat", new Box(0.5, 0.2, 1.0, 0.8)));
         return b.build();
+    }
+
+    /** The component the installed recipe puts in a slot. */
+    private static String recipeId(ComponentRegistry registry, ComponentKind kind) {
+        return registry.factory(ComponentKind.RECIPE, "ms-diffusion-sdxl", Recipe.class).create(null).components()
+                .get(kind);
     }
 }

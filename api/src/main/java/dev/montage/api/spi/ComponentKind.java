@@ -10,7 +10,8 @@ public enum ComponentKind {
     CONDITIONER(Conditioner.class),
     CONDITION_PREPROCESSOR(ConditionPreprocessor.class),
     SCHEDULER(Scheduler.class),
-    LATENT_DECODER(LatentDecoder.class);
+    LATENT_DECODER(LatentDecoder.class),
+    RECIPE(Recipe.class);
 
     private final Class<?> type;
 

@@ -36,6 +36,7 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
             case LATENT_DECODER -> "components.decoder";
             case CONDITIONER -> "components.conditioner";
             case SCHEDULER -> "defaults.scheduler";
+            case RECIPE -> "components.recipe";
             case CONDITION_PREPROCESSOR -> throw new IllegalArgumentException(
                     "condition preprocessors are chosen by control type, not by a profile key");
         };

@@ -23,13 +23,14 @@ public final class ProfilePipelines {
      */
     public static PipelineBuilder builder(Profile profile, MontageEngine engine, ComponentRegistry registry) {
         PipelineBuilder builder = new PipelineBuilder(engine, registry, profile.models().toModelPaths());
+        profile.components().recipe().ifPresent(builder::recipe);
         profile.components().ids().forEach(builder::set);
         builder.set(ComponentKind.SCHEDULER, profile.defaults().scheduler());
         AttentionSettings attention = profile.components().attention();
         // a later attention() call wins: the catch-all first, the layer patterns last and in reverse, so that the
         // first pattern of the profile wins
-        builder.attention(PipelineBuilder.ALL_LAYERS, attention.self());
-        builder.attention(PipelineBuilder.CROSS_ATTENTION_LAYERS, attention.cross());
+        attention.self().ifPresent(id -> builder.attention(PipelineBuilder.ALL_LAYERS, id));
+        attention.cross().ifPresent(builder::subjectAttention);
         List<Map.Entry<String, String>> layers = new ArrayList<>(attention.layers().entrySet());
         Collections.reverse(layers);
         layers.forEach(e -> builder.attention(e.getKey(), e.getValue()));

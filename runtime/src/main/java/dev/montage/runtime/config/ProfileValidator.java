@@ -215,11 +215,12 @@ final class ProfileValidator {
                 registered(Profile.keyOf(kind), kind, e.getValue());
             }
         }
+        c.recipe().ifPresent(id -> registered("components.recipe", ComponentKind.RECIPE, id));
         AttentionSettings a = c.attention();
         if (assembly.subjects() && !assembly.provided().contains(ComponentKind.ATTENTION_PROCESSOR)) {
-            registered("components.attention.cross", ComponentKind.ATTENTION_PROCESSOR, a.cross());
+            a.cross().ifPresent(id -> registered("components.attention.cross", ComponentKind.ATTENTION_PROCESSOR, id));
         }
-        registered("components.attention.self", ComponentKind.ATTENTION_PROCESSOR, a.self());
+        a.self().ifPresent(id -> registered("components.attention.self", ComponentKind.ATTENTION_PROCESSOR, id));
         assembly.uses().forEach(u -> registered(u.source(), "", u.kind(), u.id()));
         a.layers().forEach((pattern, id) -> {
             String key = Schema.child("components.attention.layers", pattern);

@@ -11,6 +11,7 @@ import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
@@ -20,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.EnumMap;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -33,26 +35,17 @@ import java.util.regex.Pattern;
 
 /**
  * Assembles a {@link Pipeline} from registered components (by id) or instances, on one engine and one set of
- * model paths. Components are created in dependency order and everything created is released by
+ * model paths. What is not chosen comes from the {@link Recipe}: the one named by {@link #recipe(String)}, else the
+ * only one installed. Components are created in dependency order and everything created is released by
  * {@link AssembledPipeline#close()}, also when assembly fails half way.
  *
  * <p>ControlNets: the pipeline serves every control type {@code T} that has a model path {@code controlnet.T}, that
  * is named by {@link #controlTypes(Collection)}, or whose {@link Conditioner} instance is given. The network of a
  * type is the registered {@link ComponentKind#CONDITIONER} with id {@code T} when a condition plugin provides one,
- * else {@value #DEFAULT_CONDITIONER}, created with option {@value #CONTROL_TYPE_OPTION}{@code =T}; its preprocessor
- * is the registered {@link ComponentKind#CONDITION_PREPROCESSOR} with id {@code T}, if any.
+ * else the chosen or the recipe's conditioner, created with option {@value #CONTROL_TYPE_OPTION}{@code =T}; its
+ * preprocessor is the registered {@link ComponentKind#CONDITION_PREPROCESSOR} with id {@code T}, if any.
  */
 public final class PipelineBuilder {
-    /** The component ids of an MS-Diffusion SDXL pipeline. */
-    public static final Map<ComponentKind, String> DEFAULT_IDS = Map.of(
-            ComponentKind.TEXT_ENCODER, "sdxl-clip",
-            ComponentKind.IMAGE_ENCODER, "clip-vision",
-            ComponentKind.SUBJECT_RESAMPLER, "ms-diffusion",
-            ComponentKind.DENOISING_MODEL, "sdxl-unet",
-            ComponentKind.LATENT_DECODER, "sdxl-vae",
-            ComponentKind.SCHEDULER, "euler");
-    /** Layer-name pattern of every cross-attention layer, where MS-Diffusion acts. */
-    public static final String CROSS_ATTENTION_LAYERS = ".*\\.attn2";
     /** Layer-name pattern of every attention layer. */
     public static final String ALL_LAYERS = ".*";
     /** The id under which {@link #set(ComponentKind, Object)} adds a scheduler instance. */
@@ -60,8 +53,6 @@ public final class PipelineBuilder {
 
     /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
     public static final String CONTROLNET_KEY_PREFIX = "controlnet.";
-    /** The conditioner of a control type for which no condition plugin registers its own. */
-    public static final String DEFAULT_CONDITIONER = "sdxl-controlnet";
     /** Component option telling a conditioner factory which control type it builds for. */
     public static final String CONTROL_TYPE_OPTION = "type";
 
@@ -71,9 +62,14 @@ public final class PipelineBuilder {
     private final MontageEngine engine;
     private final ComponentRegistry registry;
     private final ModelPaths paths;
-    private final Map<ComponentKind, String> ids = new EnumMap<>(DEFAULT_IDS);
+    private final Map<ComponentKind, String> ids = new EnumMap<>(ComponentKind.class);
     private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
+    /** Attention processors chosen by layer pattern, the latest first; the recipe's come after them. */
     private final Map<Pattern, Object> attention = new LinkedHashMap<>();
+    /** The processor replacing the recipe's on the layers where the subjects act, if chosen. */
+    private Object subjectAttention;
+    private String recipeId;
+    private Recipe recipe;
     private final Map<String, Scheduler> extraSchedulers = new LinkedHashMap<>();
     private final Map<ComponentKind, Map<String, String>> options = new EnumMap<>(ComponentKind.class);
     private boolean subjects = true;
@@ -88,9 +84,13 @@ public final class PipelineBuilder {
         this.engine = engine;
         this.registry = registry;
         this.paths = paths;
-        // MS-Diffusion replaces every cross-attention; self-attention stays plain
-        attention.put(Pattern.compile(CROSS_ATTENTION_LAYERS), "ms-diffusion");
-        attention.put(Pattern.compile(ALL_LAYERS), "default");
+    }
+
+    /** Takes what is not chosen from the registered recipe {@code id} (default: the only one installed). */
+    public PipelineBuilder recipe(String id) {
+        recipeId = Objects.requireNonNull(id, "id");
+        recipe = null;
+        return this;
     }
 
     /** Uses the registered component {@code id} for a slot. */
@@ -103,7 +103,7 @@ public final class PipelineBuilder {
     /**
      * Uses an instance for a slot (it must implement {@code kind.type()}); it is not closed by the pipeline. A
      * scheduler instance becomes the default scheduler, under the id {@value #INSTANCE_SCHEDULER_ID}; an attention
-     * processor instance serves every cross-attention layer.
+     * processor instance serves the layers where the recipe's subjects act ({@link #subjectAttention(Object)}).
      *
      * @throws IllegalArgumentException for a condition preprocessor or conditioner, which serve a control type
      *                                  rather than a slot
@@ -115,9 +115,10 @@ public final class PipelineBuilder {
         switch (kind) {
             case SCHEDULER -> scheduler(INSTANCE_SCHEDULER_ID, (Scheduler) component)
                     .set(ComponentKind.SCHEDULER, INSTANCE_SCHEDULER_ID);
-            case ATTENTION_PROCESSOR -> attention(CROSS_ATTENTION_LAYERS, component);
+            case ATTENTION_PROCESSOR -> subjectAttention(component);
             case CONDITIONER, CONDITION_PREPROCESSOR -> throw new IllegalArgumentException("a " + kind
                     + " serves a control type, not a slot of the pipeline");
+            case RECIPE -> throw new IllegalArgumentException("a recipe is chosen by id (recipe(String))");
             default -> instances.put(kind, component);
         }
         return this;
@@ -142,16 +143,32 @@ public final class PipelineBuilder {
      * @param processor a registered processor id or an {@link AttentionProcessor} instance
      */
     public PipelineBuilder attention(String layerPattern, Object processor) {
-        if (!(processor instanceof String) && !(processor instanceof AttentionProcessor)) {
-            throw new IllegalArgumentException("an attention processor is an id or an AttentionProcessor, not "
-                    + processor.getClass().getName());
-        }
+        checkProcessor(processor);
         Map<Pattern, Object> reordered = new LinkedHashMap<>();
         reordered.put(Pattern.compile(layerPattern), processor);
         reordered.putAll(attention);
         attention.clear();
         attention.putAll(reordered);
         return this;
+    }
+
+    /**
+     * Chooses the attention processor of the layers where the recipe's subjects act, in place of the recipe's own
+     * (layers chosen by {@link #attention(String, Object)} keep theirs).
+     *
+     * @param processor a registered processor id or an {@link AttentionProcessor} instance
+     */
+    public PipelineBuilder subjectAttention(Object processor) {
+        checkProcessor(processor);
+        subjectAttention = processor;
+        return this;
+    }
+
+    private static void checkProcessor(Object processor) {
+        if (!(processor instanceof String) && !(processor instanceof AttentionProcessor)) {
+            throw new IllegalArgumentException("an attention processor is an id or an AttentionProcessor, not "
+                    + processor.getClass().getName());
+        }
     }
 
     /** Serves these control types too (their ControlNets come from {@code controlnet.<type>} or a plugin). */
@@ -202,10 +219,9 @@ public final class PipelineBuilder {
         return this;
     }
 
-    /** Builds a pipeline without image encoder and resampler: plain SDXL text-to-image. */
+    /** Builds a pipeline without image encoder, resampler and the recipe's subject attention: text-to-image. */
     public PipelineBuilder withoutSubjects() {
         subjects = false;
-        attention.entrySet().removeIf(e -> e.getKey().pattern().equals(CROSS_ATTENTION_LAYERS));
         return this;
     }
 
@@ -248,15 +264,17 @@ public final class PipelineBuilder {
             created.add(schedulers);
             Map<String, String> description = new LinkedHashMap<>();
             paths.base().ifPresent(b -> description.put("model", b.toString()));
-            ids.forEach((k, v) -> description.put("component." + k.name().toLowerCase(Locale.ROOT),
-                    instances.containsKey(k) ? instances.get(k).getClass().getName() : v));
+            Set<ComponentKind> slots = EnumSet.copyOf(Recipe.SLOTS);
+            slots.addAll(ids.keySet());
+            slots.forEach(k -> description.put("component." + k.name().toLowerCase(Locale.ROOT),
+                    instances.containsKey(k) ? instances.get(k).getClass().getName() : id(k)));
             description.putAll(controlDescription);
             description.put("engine", engine.describe());
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
-                    ids.get(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
+                    id(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
                     engine.computeDType(), description);
             // a default scheduler that cannot be created fails the assembly, not the first generation
-            schedulers.get(ids.get(ComponentKind.SCHEDULER));
+            schedulers.get(id(ComponentKind.SCHEDULER));
             context.loadFinished();
             return new AssembledPipeline(pipeline, context, created);
         } catch (RuntimeException e) {
@@ -271,13 +289,13 @@ public final class PipelineBuilder {
                 ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
             boolean used = subjects || (kind != ComponentKind.IMAGE_ENCODER && kind != ComponentKind.SUBJECT_RESAMPLER);
             if (used && !instances.containsKey(kind)) {
-                String id = ids.get(kind);
+                String id = id(kind);
                 check.add(ComponentRegistry.describe(kind, id), () -> registry.factory(kind, id, Object.class)
                         .dimensions(contextFor(kind, context)));
             }
         }
         List<String> registeredProcessors = registry.ids(ComponentKind.ATTENTION_PROCESSOR);
-        attention.values().stream().filter(String.class::isInstance).map(String.class::cast).distinct()
+        layerProcessors().values().stream().filter(String.class::isInstance).map(String.class::cast).distinct()
                 .filter(registeredProcessors::contains)
                 .forEach(id -> check.add(ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, id),
                         () -> registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)
@@ -322,7 +340,7 @@ public final class PipelineBuilder {
     /** The registered conditioner of a type: the condition plugin's own, else the configured or default one. */
     private String conditionerId(String type, List<String> registeredNetworks) {
         return registeredNetworks.contains(type) ? type
-                : ids.getOrDefault(ComponentKind.CONDITIONER, DEFAULT_CONDITIONER);
+                : ids.getOrDefault(ComponentKind.CONDITIONER, recipe().conditioner());
     }
 
     /**
@@ -388,7 +406,7 @@ public final class PipelineBuilder {
 
     private AttentionProcessor processorFor(String layer, Map<String, AttentionProcessor> byId,
             FolderComponentContext context, List<Object> created) {
-        for (Map.Entry<Pattern, Object> e : attention.entrySet()) {
+        for (Map.Entry<Pattern, Object> e : layerProcessors().entrySet()) {
             if (e.getKey().matcher(layer).matches()) {
                 if (e.getValue() instanceof AttentionProcessor p) {
                     return p;
@@ -410,7 +428,7 @@ public final class PipelineBuilder {
         if (given != null) {
             return type.cast(given);
         }
-        T c = registry.factory(kind, ids.get(kind), type).create(contextFor(kind, context));
+        T c = registry.factory(kind, id(kind), type).create(contextFor(kind, context));
         created.add(c);
         return c;
     }
@@ -437,7 +455,7 @@ public final class PipelineBuilder {
                     component(ComponentKind.DENOISING_MODEL, DenoisingModel.class, context, created)));
         }
         ComponentFactory<DenoisingModel> factory = registry.factory(ComponentKind.DENOISING_MODEL,
-                ids.get(ComponentKind.DENOISING_MODEL), DenoisingModel.class);
+                id(ComponentKind.DENOISING_MODEL), DenoisingModel.class);
         ComponentContext own = contextFor(ComponentKind.DENOISING_MODEL, context);
         OnDemand<DenoisingModel> onDemand = OnDemand.released(loading(context, () -> {
             DenoisingModel unet = factory.create(own);
@@ -459,7 +477,7 @@ public final class PipelineBuilder {
             return OnDemand.held(component(kind, type, context, created));
         }
         // the factory is looked up now, so that a missing id fails the build rather than the first generation
-        ComponentFactory<T> factory = registry.factory(kind, ids.get(kind), type);
+        ComponentFactory<T> factory = registry.factory(kind, id(kind), type);
         ComponentContext own = contextFor(kind, context);
         OnDemand<T> onDemand = OnDemand.released(loading(context, () -> factory.create(own)));
         created.add(onDemand);
@@ -475,6 +493,49 @@ public final class PipelineBuilder {
                 context.loadFinished();
             }
         };
+    }
+
+    /** The component id of a slot: the chosen one, else the recipe's. */
+    private String id(ComponentKind kind) {
+        String chosen = ids.get(kind);
+        return chosen != null ? chosen : recipe().components().get(kind);
+    }
+
+    /**
+     * The recipe named, else the only one installed.
+     *
+     * @throws IllegalArgumentException naming the installed recipes when none is named and there is not exactly one,
+     *     or when the named one is not installed (with the closest id)
+     */
+    private Recipe recipe() {
+        if (recipe == null) {
+            String id = recipeId;
+            if (id == null) {
+                List<String> installed = registry.ids(ComponentKind.RECIPE);
+                if (installed.size() != 1) {
+                    throw new IllegalArgumentException((installed.isEmpty() ? "no recipe is installed"
+                            : "recipes " + installed + " are installed") + "; name the recipe whose components "
+                            + "the pipeline takes (components.recipe), or choose every component");
+                }
+                id = installed.get(0);
+            }
+            recipe = registry.factory(ComponentKind.RECIPE, id, Recipe.class).create(null);
+        }
+        return recipe;
+    }
+
+    /**
+     * The attention processor of each layer pattern in the order they are tried: the chosen ones, then the recipe's
+     * subject layers (when the pipeline takes subjects), then the recipe's others.
+     */
+    private Map<Pattern, Object> layerProcessors() {
+        Map<Pattern, Object> all = new LinkedHashMap<>(attention);
+        if (subjects) {
+            recipe().subjectAttention().forEach((pattern, id) -> all.putIfAbsent(Pattern.compile(pattern),
+                    subjectAttention != null ? subjectAttention : id));
+        }
+        recipe().attention().forEach((pattern, id) -> all.putIfAbsent(Pattern.compile(pattern), id));
+        return all;
     }
 
     private ComponentContext contextFor(ComponentKind kind, FolderComponentContext context) {

@@ -2,6 +2,7 @@ package dev.montage.runtime.registry;
 
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Suggestions;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -74,7 +75,7 @@ public final class ComponentRegistry {
         Entry e = entries.get(new Key(kind, id));
         if (e == null) {
             throw new IllegalArgumentException("no plugin provides " + describe(new Key(kind, id))
-                    + "; available: " + ids(kind));
+                    + Suggestions.didYouMean(id, ids(kind)) + "; available: " + ids(kind));
         }
         if (!type.isAssignableFrom(kind.type())) {
             throw new IllegalArgumentException(describe(new Key(kind, id)) + " does not make a " + type.getName());

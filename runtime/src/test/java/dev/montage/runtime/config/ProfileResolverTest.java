@@ -39,8 +39,9 @@ class ProfileResolverTest {
         Profile p = r.profile();
         assertEquals(new EngineSettings("auto", "float32", 0, 0), p.engine());
         assertTrue(p.models().isEmpty());
-        assertEquals("sdxl-unet", p.components().unet());
-        assertEquals(new AttentionSettings("ms-diffusion", "default", Map.of()), p.components().attention());
+        assertEquals(Optional.empty(), p.components().recipe(), "the only recipe installed");
+        assertEquals(Optional.empty(), p.components().unet(), "the recipe's");
+        assertEquals(new AttentionSettings(Optional.empty(), Optional.empty(), Map.of()), p.components().attention());
         assertEquals(1024, p.defaults().width());
         assertEquals(7.5, p.defaults().guidance());
         assertEquals("euler", p.defaults().scheduler());
