@@ -147,17 +147,6 @@ class AssemblyValidationTest {
     }
 
     @Test
-    void attentionTextTokensOtherThanTheTokenizerLengthAreNamed() throws IOException {
-        Path folder = model();
-        deleteWeights(folder);
-        String message = mismatch(builder(folder).options(ComponentKind.ATTENTION_PROCESSOR,
-                Map.of("text_tokens", "70")));
-        assertTrue(message.contains("attention processor 'ms-diffusion' expects text.tokens = 70 (attention option "
-                + "'text_tokens' (default 77)) but text encoder 'sdxl-clip' provides 77 ("
-                + folder.resolve("tokenizer/tokenizer_config.json") + " 'model_max_length')"), message);
-    }
-
-    @Test
     void everyProblemIsReportedAtOnce() throws IOException {
         Path folder = model();
         edit(folder.resolve("vae/config.json"), "latent_channels", 8);
