@@ -734,7 +734,8 @@ final class Benchmark {
         }
 
         private FolderComponentContext context() {
-            return new FolderComponentContext(engine, ModelPaths.of(model), Map.of());
+            return new FolderComponentContext(engine, ModelPaths.of(model).withDefaults(registry.modelFiles().values()),
+                    Map.of());
         }
 
         private NDArray toCompute(NDArray f32) {

@@ -34,7 +34,7 @@ import java.util.regex.Pattern;
  *
  * <pre>{@code
  * try (MontagePipeline montage = MontagePipeline.builder()
- *         .profile(Path.of("sdxl.yaml"))
+ *         .profile(Path.of("my-model.yaml"))
  *         .set(ComponentKind.SCHEDULER, "ddim")
  *         .set(ComponentKind.ATTENTION_PROCESSOR, myProcessor)
  *         .build()) {

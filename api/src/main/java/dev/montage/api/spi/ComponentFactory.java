@@ -1,6 +1,7 @@
 package dev.montage.api.spi;
 
 import dev.montage.api.host.ComponentContext;
+import java.util.List;
 
 /**
  * The one thing a plugin exports: a factory of one component, registered under ({@link #kind()}, {@link #id()}).
@@ -37,6 +38,15 @@ public interface ComponentFactory<T> {
             declared = getClass().getPackage().getAnnotation(BuiltFor.class);
         }
         return declared == null ? null : declared.value();
+    }
+
+    /**
+     * The model files and folders the component reads, by the keys it asks its context for; the host checks them
+     * before any weight is read and resolves a key that the profile does not set to its default inside the base model
+     * folder.
+     */
+    default List<ModelFile> modelFiles() {
+        return List.of();
     }
 
     /**

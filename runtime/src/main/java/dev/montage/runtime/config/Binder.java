@@ -34,17 +34,27 @@ final class Binder {
     }
 
     private Object section(Schema.Section s, JsonNode node, JsonNode fallback, String prefix) {
-        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (!s.fields().containsKey(name)) {
-                unknown(prefix, name, s);
+        Map<String, Object> others = new LinkedHashMap<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (s.field(e.getKey()).isPresent()) {
+                continue;
+            }
+            if (s.rest().isEmpty()) {
+                unknown(prefix, e.getKey(), s);
+            } else if (!e.getValue().isNull()) {
+                Schema.Entries rest = (Schema.Entries) s.rest().get().node();
+                Object x = scalar(rest.values(), e.getValue(), Schema.child(prefix, e.getKey()));
+                if (x != null) {
+                    others.put(e.getKey(), x);
+                }
             }
         }
         Object[] values = new Object[s.fields().size()];
         int i = 0;
         for (Schema.Field f : s.fields().values()) {
-            values[i++] = value(f.node(), node.get(f.key()), fallback == null ? null : fallback.get(f.key()),
-                    Schema.child(prefix, f.key()));
+            values[i++] = f.rest() ? others : value(f.node(), node.get(f.key()),
+                    fallback == null ? null : fallback.get(f.key()), Schema.child(prefix, f.key()));
         }
         return s.create(values);
     }
@@ -53,7 +63,7 @@ final class Binder {
         boolean unset = v == null || v.isNull();
         if (n instanceof Schema.Section s) {
             if (!unset && !v.isObject()) {
-                problem(key, "expected a section with the keys " + s.fields().keySet() + ", got "
+                problem(key, "expected a section with the keys " + s.keys() + ", got "
                         + SettingsTree.describe(v));
                 unset = true;
             }
@@ -151,14 +161,14 @@ final class Binder {
     }
 
     private void unknown(String prefix, String name, Schema.Section s) {
-        String hint = Suggestions.closest(name, s.fields().keySet())
+        String hint = Suggestions.closest(name, s.keys())
                 .map(c -> "; did you mean " + Schema.child(prefix, c) + "?")
                 .orElseGet(() -> Schema.keys().keySet().stream()
                         .filter(k -> k.endsWith("." + name) || k.equals(name))
                         .findFirst().map(k -> "; did you mean " + k + "?").orElse(""));
         problem(Schema.child(prefix, name), "unknown key" + hint + " (expected "
                 + (prefix.isEmpty() ? "the sections " : "the keys of " + prefix + ": ")
-                + String.join(", ", s.fields().keySet()) + ")");
+                + String.join(", ", s.keys()) + ")");
     }
 
     private void problem(String key, String message) {

@@ -187,6 +187,7 @@ public final class ProfileResolver {
                 entries.put(environmentVariable(key) + "_", key);
             }
         });
+        Schema.restSections().keySet().forEach(key -> entries.put(environmentVariable(key) + "_", key));
         for (Map.Entry<String, String> e : new TreeMap<>(environment).entrySet()) {
             String name = e.getKey();
             if (!name.startsWith(ENVIRONMENT_PREFIX) || e.getValue().isEmpty()) {
@@ -195,8 +196,12 @@ public final class ProfileResolver {
             String source = "environment variable " + name;
             String key = leaves.get(name);
             if (key == null) {
+                // the longest prefix: MONTAGE_MODELS_CONTROLNETS_CANNY is a ControlNet, not a model key
+                String prefix = "";
                 for (Map.Entry<String, String> p : entries.entrySet()) {
-                    if (name.startsWith(p.getKey()) && name.length() > p.getKey().length()) {
+                    if (name.startsWith(p.getKey()) && name.length() > p.getKey().length()
+                            && p.getKey().length() > prefix.length()) {
+                        prefix = p.getKey();
                         key = p.getValue() + "." + name.substring(p.getKey().length()).toLowerCase(Locale.ROOT);
                     }
                 }
@@ -227,7 +232,13 @@ public final class ProfileResolver {
         while (node instanceof Schema.Section s) {
             int dot = rest.indexOf('.');
             String name = dot < 0 ? rest : rest.substring(0, dot);
-            Schema.Field f = s.fields().get(name);
+            Schema.Field f = s.field(name).orElse(null);
+            if (f == null && s.rest().isPresent()) {
+                path.add(name);
+                node = new Schema.Leaf(((Schema.Entries) s.rest().get().node()).values(), true);
+                rest = dot < 0 ? "" : rest.substring(dot + 1);
+                break;
+            }
             if (f == null) {
                 problems.add(new ProfileProblem(source, key, "unknown key" + Suggestions.didYouMean(key,
                         Schema.keys().keySet()) + " (expected a dotted key such as engine.device or defaults.steps)"));

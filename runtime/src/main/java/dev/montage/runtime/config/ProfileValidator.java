@@ -3,6 +3,8 @@ package dev.montage.runtime.config;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -12,6 +14,10 @@ import dev.montage.runtime.weights.WeightFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -20,6 +26,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import java.util.stream.Collectors;
 
 /**
  * The checks of a bound profile that need more than its shape: device and dtype names, the weight folders and files
@@ -30,10 +37,6 @@ final class ProfileValidator {
     private static final Pattern CONTROL_TYPE = Pattern.compile("[a-z0-9][a-z0-9_-]*");
     private static final Pattern VARIANT = Pattern.compile("[A-Za-z0-9_-]+");
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-    private static final String BASE_EXPECTED = "the SDXL base diffusers folder (model_index.json, unet/, vae/, "
-            + "text_encoder/, text_encoder_2/, tokenizer/, tokenizer_2/, scheduler/)";
-    private static final String IMAGE_ENCODER_EXPECTED = "the CLIP-ViT-bigG-14 image encoder folder (transformers "
-            + "CLIPVisionModelWithProjection: config.json and weights)";
     private static final Map<String, String> REQUEST_FIELDS = Map.of("width", "defaults.width", "height",
             "defaults.height", "steps", "defaults.steps", "guidanceScale", "defaults.guidance", "imageScale",
             "defaults.scale", "numImages", "defaults.count", "scheduler", "defaults.scheduler");
@@ -53,7 +56,7 @@ final class ProfileValidator {
 
     void validate(Profile p) {
         engine(p.engine());
-        models(p.models());
+        models(p.models(), p.components(), p.defaults().scheduler());
         components(p.components());
         defaults(p.defaults());
         server(p.server());
@@ -74,51 +77,47 @@ final class ProfileValidator {
         atLeast("engine.interop_threads", e.interopThreads(), 0, "threads (0 = PyTorch's default)");
     }
 
-    private void models(ModelSettings m) {
+    private void models(ModelSettings m, ComponentSettings components, String scheduler) {
         m.variant().filter(v -> !VARIANT.matcher(v).matches()).ifPresent(v -> problem("models.variant",
                 "expected a weights variant such as fp16 (letters, digits, '-', '_'), got '" + v + "'"));
+        Map<String, ModelFile> declared = registry.modelFiles();
+        m.files().keySet().stream().filter(k -> !declared.containsKey(k)).forEach(k -> problem(
+                Schema.child("models", k), "no installed component reads a model '" + k + "'"
+                        + Suggestions.didYouMean(k, declared.keySet()) + " (expected base, variant, controlnets or "
+                        + "one of " + String.join(", ", declared.keySet()) + ")"));
+        Collection<ModelFile> used = usedFiles(components, scheduler);
+        String baseExpected = "a diffusers pipeline folder (model_index.json" + used.stream()
+                .filter(f -> f.folder() && f.required() && !m.files().containsKey(f.key()))
+                .map(f -> ", " + f.defaultPath() + "/").collect(Collectors.joining()) + ")";
         if (m.isEmpty()) {
             if (assembly.requireModels()) {
-                problem("models.base", "not set; expected " + BASE_EXPECTED);
+                problem("models.base", "not set; expected " + baseExpected);
             }
             return;
         }
         if (m.base().isEmpty()) {
-            String setKey = m.imageEncoder().isPresent() ? "models.image_encoder" : m.msAdapter().isPresent()
-                    ? "models.ms_adapter" : m.resamplerConfig().isPresent() ? "models.resampler_config"
-                    : "models.controlnets";
-            problemAt(setKey, "models.base", "not set while other model paths are; expected " + BASE_EXPECTED);
+            String setKey = m.files().keySet().stream().findFirst().map(k -> Schema.child("models", k))
+                    .orElse("models.controlnets");
+            problemAt(setKey, "models.base", "not set while other model paths are; expected " + baseExpected);
         }
         // paths implied by the base folder are only worth checking when it is one
-        Optional<Path> base = m.base().filter(b -> base(b, m.variant()));
-        boolean needsImageEncoder = assembly.subjects() && !assembly.provided().contains(ComponentKind.IMAGE_ENCODER);
-        if (m.imageEncoder().isPresent()) {
-            weightsFolder("models.image_encoder", m.imageEncoder().get(), m.variant(), IMAGE_ENCODER_EXPECTED);
-        } else if (needsImageEncoder && base.isPresent()) {
-            Path implied = base.get().resolve(ModelSettings.IMAGE_ENCODER_KEY);
-            if (Files.isDirectory(implied)) {
-                weightsFolder("models.image_encoder", implied, m.variant(), IMAGE_ENCODER_EXPECTED);
-            } else {
-                problemAt("models.base", "models.image_encoder", "not set, and the base folder has no "
-                        + implied.getFileName() + "/; expected " + IMAGE_ENCODER_EXPECTED);
+        Optional<DiffusersPipelineFolder> base = m.base().flatMap(b -> base(b, m.variant(), baseExpected));
+        for (ModelFile f : used) {
+            String key = Schema.child("models", f.key());
+            Path explicit = m.files().get(f.key());
+            if (explicit != null) {
+                modelFile(key, key, explicit, f, m.variant());
+            } else if (base.isPresent() && !base.get().components().containsKey(f.defaultPath())) {
+                // the components model_index.json lists are checked with the base folder
+                Path implied = m.base().get().resolve(f.defaultPath());
+                if (Files.exists(implied)) {
+                    modelFile("models.base", key, implied, f, m.variant());
+                } else if (f.required()) {
+                    problemAt("models.base", key, "not set, and the base folder has no " + f.defaultPath()
+                            + (f.folder() ? "/" : "") + "; expected the path of " + f.description());
+                }
             }
         }
-        boolean needsAdapter = assembly.subjects() && !(assembly.provided().contains(ComponentKind.SUBJECT_RESAMPLER)
-                && assembly.provided().contains(ComponentKind.ATTENTION_PROCESSOR));
-        if (m.msAdapter().isPresent()) {
-            if (file("models.ms_adapter", m.msAdapter().get(), "MS-Diffusion's ms_adapter.bin (torch checkpoint)")) {
-                checkpoint("models.ms_adapter", m.msAdapter().get());
-            }
-        } else if (needsAdapter && base.isPresent()) {
-            Path implied = base.get().resolve("ms_adapter.bin");
-            if (Files.isRegularFile(implied)) {
-                checkpoint("models.base", implied);
-            } else {
-                problemAt("models.base", "models.ms_adapter", "not set, and the base folder has no ms_adapter.bin; "
-                        + "expected the path of MS-Diffusion's ms_adapter.bin (torch checkpoint)");
-            }
-        }
-        m.resamplerConfig().ifPresent(f -> file("models.resampler_config", f, "the resampler settings (JSON)"));
         m.controlnets().forEach((type, folder) -> {
             String key = Schema.child("models.controlnets", type);
             if (!CONTROL_TYPE.matcher(type).matches()) {
@@ -129,23 +128,88 @@ final class ProfileValidator {
         });
     }
 
-    /** Checks the base folder and its components; whether it is a diffusers pipeline folder at all. */
-    private boolean base(Path base, Optional<String> variant) {
+    /**
+     * The model files of the components this profile assembles: each slot's chosen or recipe's component (the subject
+     * slots only with subjects, none that the application provides), the attention processors and the default
+     * scheduler.
+     * Ids that are not installed are the components check's problem, and add nothing here.
+     */
+    private Collection<ModelFile> usedFiles(ComponentSettings c, String scheduler) {
+        Optional<Recipe> recipe = recipe(c);
+        Map<ComponentKind, String> ids = new EnumMap<>(ComponentKind.class);
+        recipe.ifPresent(r -> ids.putAll(r.components()));
+        ids.putAll(c.ids());
+        if (!assembly.subjects()) {
+            ids.remove(ComponentKind.IMAGE_ENCODER);
+            ids.remove(ComponentKind.SUBJECT_RESAMPLER);
+        }
+        ids.put(ComponentKind.SCHEDULER, scheduler);
+        ids.remove(ComponentKind.CONDITIONER);
+        assembly.provided().forEach(ids::remove);
+        List<Map.Entry<ComponentKind, String>> uses = new ArrayList<>(ids.entrySet());
+        if (!assembly.provided().contains(ComponentKind.ATTENTION_PROCESSOR)) {
+            Set<String> attention = new TreeSet<>(c.attention().layers().values());
+            c.attention().self().ifPresentOrElse(attention::add,
+                    () -> recipe.ifPresent(r -> attention.addAll(r.attention().values())));
+            if (assembly.subjects()) {
+                c.attention().cross().ifPresentOrElse(attention::add,
+                        () -> recipe.ifPresent(r -> attention.addAll(r.subjectAttention().values())));
+            }
+            attention.forEach(id -> uses.add(Map.entry(ComponentKind.ATTENTION_PROCESSOR, id)));
+        }
+        Map<String, ModelFile> files = new LinkedHashMap<>();
+        for (Map.Entry<ComponentKind, String> use : uses) {
+            if (registry.ids(use.getKey()).contains(use.getValue())) {
+                registry.factory(use.getKey(), use.getValue(), Object.class).modelFiles()
+                        .forEach(f -> files.putIfAbsent(f.key(), f));
+            }
+        }
+        return files.values();
+    }
+
+    /** The recipe the profile's unset slots come from, when it is installed. */
+    private Optional<Recipe> recipe(ComponentSettings c) {
+        List<String> installed = registry.ids(ComponentKind.RECIPE);
+        String id = c.recipe().orElse(installed.size() == 1 ? installed.get(0) : null);
+        return id != null && installed.contains(id)
+                ? Optional.of(registry.factory(ComponentKind.RECIPE, id, Recipe.class).create(null))
+                : Optional.empty();
+    }
+
+    /** Checks a model file or folder a component reads. */
+    private void modelFile(String originKey, String key, Path path, ModelFile f, Optional<String> variant) {
+        if (f.folder()) {
+            if (!Files.isDirectory(path)) {
+                problemAt(originKey, key, path + (Files.exists(path) ? " is not a folder" : " does not exist")
+                        + "; expected " + f.description());
+            } else if (Files.isRegularFile(path.resolve("config.json"))) {
+                weights(key, path, variant);
+            }
+        } else if (!Files.isRegularFile(path)) {
+            problemAt(originKey, key, path + (Files.exists(path) ? " is not a file" : " does not exist")
+                    + "; expected " + f.description());
+        } else if (!path.getFileName().toString().endsWith(".json")) {
+            checkpoint(key, path);
+        }
+    }
+
+    /** Checks the base folder and its components; the folder when it is a diffusers pipeline folder at all. */
+    private Optional<DiffusersPipelineFolder> base(Path base, Optional<String> variant, String expected) {
         if (!Files.isDirectory(base)) {
             problem("models.base", base + (Files.exists(base) ? " is not a folder" : " does not exist")
-                    + "; expected " + BASE_EXPECTED);
-            return false;
+                    + "; expected " + expected);
+            return Optional.empty();
         }
         if (!Files.isRegularFile(base.resolve("model_index.json"))) {
-            problem("models.base", base + " has no model_index.json; expected " + BASE_EXPECTED);
-            return false;
+            problem("models.base", base + " has no model_index.json; expected " + expected);
+            return Optional.empty();
         }
         DiffusersPipelineFolder pipeline;
         try {
             pipeline = DiffusersPipelineFolder.open(base);
         } catch (RuntimeException e) {
             problem("models.base", e.getMessage());
-            return false;
+            return Optional.empty();
         }
         for (String component : pipeline.components().keySet()) {
             Path folder = base.resolve(component);
@@ -156,7 +220,7 @@ final class ProfileValidator {
                 weights("models.base", folder, variant);
             }
         }
-        return true;
+        return Optional.of(pipeline);
     }
 
     private void weightsFolder(String key, Path folder, Optional<String> variant, String expected) {

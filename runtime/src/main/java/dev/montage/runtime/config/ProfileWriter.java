@@ -45,7 +45,10 @@ final class ProfileWriter {
             String key = Schema.child(prefix, f.key());
             Object value = f.read(record);
             String head = indent + f.key() + ":";
-            if (f.node() instanceof Schema.Section sub) {
+            if (f.rest()) {
+                ((Map<?, ?>) value).forEach((k, v) -> lines.add(new Line(indent + scalar(k) + ": " + scalar(v),
+                        origin.apply(Schema.child(prefix, k.toString())))));
+            } else if (f.node() instanceof Schema.Section sub) {
                 lines.add(new Line(head, null));
                 section(sub, value, key, indent + "  ", origin, lines);
             } else if (value instanceof Map<?, ?> map) {

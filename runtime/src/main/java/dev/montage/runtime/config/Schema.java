@@ -1,5 +1,9 @@
 package dev.montage.runtime.config;
 
+import java.lang.annotation.ElementType;
+import java.lang.annotation.Retention;
+import java.lang.annotation.RetentionPolicy;
+import java.lang.annotation.Target;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
@@ -7,17 +11,26 @@ import java.lang.reflect.Type;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
  * The keys a profile may hold, derived once from the {@link Profile} records so that the records are the only
  * place a key is declared: a record is a section, its components in snake case are its keys; {@code Optional}
- * marks a key that may stay unset, a {@code Map} holds keys of the user's choosing.
+ * marks a key that may stay unset, a {@code Map} holds keys of the user's choosing, and a {@code Map} marked
+ * {@link Rest} holds the keys of its section that are not the section's own (keys that plugins declare).
  */
 final class Schema {
+
+    /** Marks the record component that collects the section's other keys, each with a scalar value. */
+    @Retention(RetentionPolicy.RUNTIME)
+    @Target(ElementType.RECORD_COMPONENT)
+    @interface Rest {
+    }
 
     /** The value types of leaves. */
     enum Scalar {
@@ -43,8 +56,25 @@ final class Schema {
     sealed interface Node permits Section, Leaf, Entries {
     }
 
-    /** A record: a fixed set of keys. */
+    /** A record: a fixed set of keys, and maybe a {@link Rest} field for the others. */
     record Section(Class<?> type, Map<String, Field> fields) implements Node {
+        /** The section's own keys (the {@link Rest} field is none). */
+        Set<String> keys() {
+            Set<String> keys = new LinkedHashSet<>(fields.keySet());
+            rest().ifPresent(f -> keys.remove(f.key()));
+            return keys;
+        }
+
+        /** The field of a key of the section's own. */
+        Optional<Field> field(String name) {
+            return Optional.ofNullable(fields.get(name)).filter(f -> !f.rest());
+        }
+
+        /** The field that collects the other keys, if the section takes other keys. */
+        Optional<Field> rest() {
+            return fields.values().stream().filter(Field::rest).findFirst();
+        }
+
         /** Creates the record from values in field order. */
         Object create(Object[] values) {
             try {
@@ -61,8 +91,8 @@ final class Schema {
         }
     }
 
-    /** One key of a section. */
-    record Field(String key, RecordComponent component, Node node) {
+    /** One key of a section, or the {@link Rest} field (whose node is {@link Entries}). */
+    record Field(String key, RecordComponent component, Node node, boolean rest) {
         Object read(Object record) {
             try {
                 return component.getAccessor().invoke(record);
@@ -99,15 +129,37 @@ final class Schema {
         return parent.isEmpty() ? part : parent + "." + part;
     }
 
-    /** Every fixed key (sections and leaves, not the keys inside {@link Entries}) with its node, in order. */
+    /**
+     * Every fixed key (sections and leaves, not the keys inside {@link Entries} or of a {@link Rest} field) with its
+     * node, in order.
+     */
     static Map<String, Node> keys() {
         Map<String, Node> all = new LinkedHashMap<>();
         collect(PROFILE, "", all);
         return Collections.unmodifiableMap(all);
     }
 
+    /** The sections that take other keys, by dotted key, with the type of those keys' values. */
+    static Map<String, Scalar> restSections() {
+        Map<String, Scalar> all = new LinkedHashMap<>();
+        collectRest(PROFILE, "", all);
+        return Collections.unmodifiableMap(all);
+    }
+
+    private static void collectRest(Section section, String prefix, Map<String, Scalar> into) {
+        section.rest().ifPresent(f -> into.put(prefix, ((Entries) f.node()).values()));
+        for (Field f : section.fields().values()) {
+            if (f.node() instanceof Section s) {
+                collectRest(s, child(prefix, f.key()), into);
+            }
+        }
+    }
+
     private static void collect(Section section, String prefix, Map<String, Node> into) {
         for (Field f : section.fields().values()) {
+            if (f.rest()) {
+                continue;
+            }
             String k = child(prefix, f.key());
             into.put(k, f.node());
             if (f.node() instanceof Section s) {
@@ -120,7 +172,12 @@ final class Schema {
         Map<String, Field> fields = new LinkedHashMap<>();
         for (RecordComponent c : type.getRecordComponents()) {
             String k = key(c.getName());
-            fields.put(k, new Field(k, c, node(c.getGenericType())));
+            boolean rest = c.isAnnotationPresent(Rest.class);
+            Node node = node(c.getGenericType());
+            if (rest && !(node instanceof Entries)) {
+                throw new IllegalStateException(c + " collects other keys, so it must be a Map<String, ...>");
+            }
+            fields.put(k, new Field(k, c, node, rest));
         }
         return new Section(type, Collections.unmodifiableMap(fields));
     }

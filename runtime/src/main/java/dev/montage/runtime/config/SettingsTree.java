@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
@@ -177,7 +178,19 @@ final class SettingsTree {
 
     /** Makes the path values under a section absolute. */
     static void resolvePaths(Schema.Section section, ObjectNode node, Path relativeTo) {
+        if (section.rest().filter(f -> ((Schema.Entries) f.node()).values() == Schema.Scalar.PATH).isPresent()) {
+            List<String> others = new ArrayList<>();
+            node.fieldNames().forEachRemaining(name -> {
+                if (section.field(name).isEmpty() && node.get(name).isTextual()) {
+                    others.add(name);
+                }
+            });
+            others.forEach(name -> node.put(name, resolvePath(node.get(name).asText(), relativeTo)));
+        }
         for (Schema.Field f : section.fields().values()) {
+            if (f.rest()) {
+                continue;
+            }
             JsonNode v = node.get(f.key());
             if (v == null) {
                 continue;

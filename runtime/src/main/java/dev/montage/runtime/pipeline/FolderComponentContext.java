@@ -109,10 +109,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     @Override
     public Optional<Path> path(String key) {
-        if (paths.paths().containsKey(key)) {
-            return Optional.of(paths.paths().get(key));
-        }
-        return paths.base().map(b -> b.resolve(key)).filter(Files::exists);
+        return paths.resolve(key);
     }
 
     @Override
@@ -182,7 +179,8 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     private Path resolve(String key) {
         return path(key).orElseThrow(() -> new IllegalArgumentException("no path configured for model '" + key
-                + "'" + paths.base().map(b -> " and the base model " + b + " has no '" + key + "'").orElse("")
+                + "'" + paths.base().map(b -> " and the base model " + b + " has no '"
+                        + paths.defaults().getOrDefault(key, key) + "'").orElse("")
                 + "; set models." + key + " in the profile"));
     }
 

@@ -235,7 +235,7 @@ public final class PipelineBuilder {
      *     component id or unreadable configuration
      */
     public void validate() {
-        try (FolderComponentContext context = new FolderComponentContext(engine, paths, Map.of())) {
+        try (FolderComponentContext context = context()) {
             validate(context);
         }
     }
@@ -247,7 +247,7 @@ public final class PipelineBuilder {
      * @throws IllegalArgumentException naming a mismatch, a missing component id, model path or weight
      */
     public AssembledPipeline build() {
-        FolderComponentContext context = new FolderComponentContext(engine, paths, Map.of());
+        FolderComponentContext context = context();
         List<Object> created = new ArrayList<>();
         try {
             validate(context);
@@ -493,6 +493,11 @@ public final class PipelineBuilder {
                 context.loadFinished();
             }
         };
+    }
+
+    /** A context on the model paths, where each key the installed components declare has its default. */
+    private FolderComponentContext context() {
+        return new FolderComponentContext(engine, paths.withDefaults(registry.modelFiles().values()), Map.of());
     }
 
     /** The component id of a slot: the chosen one, else the recipe's. */

@@ -2,6 +2,7 @@ package dev.montage.runtime.registry;
 
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.Suggestions;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -12,6 +13,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.ServiceLoader;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -109,6 +111,18 @@ public final class ComponentRegistry {
     /** Adds every entry of another registry (e.g. a plugin source). */
     public void registerAll(Collection<Entry> more) {
         more.forEach(e -> register(e.factory(), e.source()));
+    }
+
+    /**
+     * The model files every registered factory declares, by key; where factories declare one key, the first
+     * registered one's declaration is kept.
+     */
+    public synchronized Map<String, ModelFile> modelFiles() {
+        Map<String, ModelFile> files = new TreeMap<>();
+        for (Entry e : entries.values()) {
+            e.factory().modelFiles().forEach(f -> files.putIfAbsent(f.key(), f));
+        }
+        return files;
     }
 
     /** How messages name a component, e.g. {@code text encoder 'sdxl-clip'}. */

@@ -3,39 +3,81 @@ package dev.montage.runtime.config;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.Recipe;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TorchCheckpointWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
- * What profile checks look at, without real models: a registry of factories under the default ids (they cannot
- * create anything) and model folders laid out like SDXL + MS-Diffusion with weight files that hold no tensor.
+ * What profile checks look at, without real models: a registry of factories under the real ids, declaring the model
+ * files of the fake folder (they cannot create anything), a recipe of them, and model folders laid out like SDXL +
+ * MS-Diffusion with weight files that hold no tensor.
  */
 final class FakeModels {
     private FakeModels() {
     }
 
-    /** The default component ids plus a second scheduler and processor. */
+    static final ModelFile ADAPTER = ModelFile.file("ms_adapter", "ms_adapter.bin", "the adapter checkpoint");
+    private static final ModelFile UNET = ModelFile.folder("unet", "unet", "a UNet folder");
+
+    /** The recipe's component ids plus a second scheduler and processor. */
     static ComponentRegistry registry() {
         ComponentRegistry registry = new ComponentRegistry();
-        Map.of(ComponentKind.TEXT_ENCODER, "sdxl-clip", ComponentKind.IMAGE_ENCODER, "clip-vision",
-                ComponentKind.SUBJECT_RESAMPLER, "ms-diffusion", ComponentKind.DENOISING_MODEL, "sdxl-unet",
-                ComponentKind.LATENT_DECODER, "sdxl-vae").forEach((k, id) -> registry.register(factory(k, id), "test"));
+        Map<ComponentKind, String> ids = Map.of(ComponentKind.TEXT_ENCODER, "sdxl-clip", ComponentKind.IMAGE_ENCODER,
+                "clip-vision", ComponentKind.SUBJECT_RESAMPLER, "ms-diffusion", ComponentKind.DENOISING_MODEL,
+                "sdxl-unet", ComponentKind.LATENT_DECODER, "sdxl-vae", ComponentKind.SCHEDULER, "euler");
+        Map<String, List<ModelFile>> files = Map.of(
+                "sdxl-clip", List.of(ModelFile.folder("tokenizer", "tokenizer", "a tokenizer folder")),
+                "clip-vision", List.of(ModelFile.folder("image_encoder", "image_encoder", "an image encoder folder")),
+                "ms-diffusion", List.of(ADAPTER, ModelFile.file("resampler_config", "resampler_config.json",
+                        "the resampler settings (JSON)").optional()),
+                "sdxl-unet", List.of(UNET));
+        ids.forEach((k, id) -> {
+            if (k != ComponentKind.SCHEDULER) {
+                registry.register(factory(k, id, files.getOrDefault(id, List.of())), "test");
+            }
+        });
         for (String id : new String[] {"euler", "ddim"}) {
-            registry.register(factory(ComponentKind.SCHEDULER, id), "test");
+            registry.register(factory(ComponentKind.SCHEDULER, id, List.of(ModelFile.folder("scheduler", "scheduler",
+                    "a scheduler folder"))), "test");
         }
-        for (String id : new String[] {"ms-diffusion", "default", "text-only"}) {
-            registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id), "test");
+        registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, "ms-diffusion", List.of(ADAPTER, UNET)), "test");
+        for (String id : new String[] {"default", "text-only"}) {
+            registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id, List.of()), "test");
         }
+        Recipe recipe = new Recipe(ids, Map.of(".*", "default"), Map.of(".*\\.attn2", "ms-diffusion"), "none");
+        registry.register(new ComponentFactory<Recipe>() {
+            @Override
+            public ComponentKind kind() {
+                return ComponentKind.RECIPE;
+            }
+
+            @Override
+            public String id() {
+                return "fake";
+            }
+
+            @Override
+            public Recipe create(ComponentContext context) {
+                return recipe;
+            }
+        }, "test");
         return registry;
     }
 
-    private static ComponentFactory<Object> factory(ComponentKind kind, String id) {
+    private static ComponentFactory<Object> factory(ComponentKind kind, String id, List<ModelFile> files) {
         return new ComponentFactory<>() {
+            @Override
+            public List<ModelFile> modelFiles() {
+                return files;
+            }
+
             @Override
             public ComponentKind kind() {
                 return kind;

@@ -12,6 +12,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -64,8 +65,8 @@ class ProfileProblemsTest {
                 new ProfileProblem(bad + ":3", "engine.dtype", "dtype 'float8' is not supported, expected auto, "
                         + "float32, float16 or bfloat16"),
                 new ProfileProblem(bad + ":5", "models.base", dir.resolve("missing-folder") + " does not exist; "
-                        + "expected the SDXL base diffusers folder (model_index.json, unet/, vae/, text_encoder/, "
-                        + "text_encoder_2/, tokenizer/, tokenizer_2/, scheduler/)"),
+                        + "expected a diffusers pipeline folder (model_index.json, tokenizer/, image_encoder/, "
+                        + "scheduler/, unet/)"),
                 new ProfileProblem(bad + ":7", "components.unet", "no installed plugin provides the denoising model "
                         + "'sdxl-unett'; did you mean sdxl-unet? (expected one of sdxl-unet)"),
                 new ProfileProblem(bad + ":10", "defaults.width", "must be a positive multiple of 8, got 1001")), p);
@@ -255,10 +256,9 @@ class ProfileProblemsTest {
         assertEquals("component 'scheduler' is listed in " + model.resolve("model_index.json") + " but its folder "
                 + model.resolve("scheduler") + " is missing", p.get(1).message());
         assertEquals(new ProfileProblem(bad + ":2", "models.image_encoder", "not set, and the base folder has no "
-                + "image_encoder/; expected the CLIP-ViT-bigG-14 image encoder folder (transformers "
-                + "CLIPVisionModelWithProjection: config.json and weights)"), p.get(2));
+                + "image_encoder/; expected the path of an image encoder folder"), p.get(2));
         assertEquals(new ProfileProblem(bad + ":2", "models.ms_adapter", "not set, and the base folder has no "
-                + "ms_adapter.bin; expected the path of MS-Diffusion's ms_adapter.bin (torch checkpoint)"), p.get(3));
+                + "ms_adapter.bin; expected the path of the adapter checkpoint"), p.get(3));
         assertEquals(new ProfileProblem(bad + ":3", "models.resampler_config", model.resolve("resampler.json")
                 + " does not exist; expected the resampler settings (JSON)"), p.get(4));
         assertEquals(new ProfileProblem(bad + ":5", "models.controlnets.canny", dir.resolve("canny") + " has no "
@@ -276,7 +276,7 @@ class ProfileProblemsTest {
         Files.writeString(adapter, "not a torch checkpoint");
         String profile = file("models.yaml", "models:\n  base: model\n");
         List<ProfileProblem> p = problems(resolver(), profile);
-        assertEquals(List.of("models.base", "models.base"), p.stream().map(ProfileProblem::key).toList(),
+        assertEquals(List.of("models.base", "models.ms_adapter"), p.stream().map(ProfileProblem::key).toList(),
                 p::toString);
         assertTrue(p.get(0).message().contains(unet.toString()) && p.get(0).message().contains("header length"),
                 p.get(0).message());
@@ -293,12 +293,39 @@ class ProfileProblemsTest {
     }
 
     @Test
+    void modelKeysAreTheOnesTheInstalledComponentsDeclare() throws IOException {
+        Path model = FakeModels.model(dir.resolve("model"));
+        Path encoder = FakeModels.weights(dir.resolve("enc"), "model.safetensors");
+        Files.writeString(dir.resolve("settings.json"), "{}");
+        // a file, the environment and the command line each set a declared key; relative paths are the file's
+        String yaml = file("keys.yaml", "models:\n  base: model\n  image_encoder: enc\n");
+        ResolvedProfile r = resolver().environment(Map.of("MONTAGE_MODELS_RESAMPLER_CONFIG",
+                dir.resolve("settings.json").toString())).set("models.ms_adapter", model.resolve("ms_adapter.bin"),
+                "command line --set").resolve(List.of(yaml));
+        assertEquals(Map.of("image_encoder", encoder, "resampler_config", dir.resolve("settings.json"),
+                "ms_adapter", model.resolve("ms_adapter.bin")), r.profile().models().files());
+        assertEquals(model.resolve("ms_adapter.bin"), r.profile().models().toModelPaths().resolve("ms_adapter")
+                .orElseThrow());
+        assertEquals(Optional.of(model.resolve("unet")), r.profile().models().toModelPaths().withDefaults(
+                FakeModels.registry().modelFiles().values()).resolve("unet"));
+        // a key no installed component reads is refused, with the closest declared one
+        ProfileProblem typo = only(problems(resolver(), file("typo.yaml", "models:\n  base: model\n  ms_adaptor: "
+                + model.resolve("ms_adapter.bin") + "\n")));
+        assertEquals("models.ms_adaptor", typo.key());
+        assertTrue(typo.message().startsWith("no installed component reads a model 'ms_adaptor'; did you mean "
+                + "ms_adapter?"), typo.message());
+        ProfileProblem env = only(problems(resolver().environment(Map.of("MONTAGE_MODELS_IMAGE_ENCODR", "enc")),
+                file("plain.yaml", "models:\n  base: model\n")));
+        assertEquals("models.image_encodr", env.key());
+    }
+
+    @Test
     void modelPathsWithoutABaseOrRequiredButAbsent() throws IOException {
         FakeModels.weights(dir.resolve("enc"), "model.safetensors");
         String partial = file("partial.yaml", "models: {image_encoder: enc}\n");
         assertEquals(new ProfileProblem(partial + ":1", "models.base", "not set while other model paths are; "
-                + "expected the SDXL base diffusers folder (model_index.json, unet/, vae/, text_encoder/, "
-                + "text_encoder_2/, tokenizer/, tokenizer_2/, scheduler/)"), only(problems(resolver(), partial)));
+                + "expected a diffusers pipeline folder (model_index.json, tokenizer/, unet/, scheduler/)"),
+                only(problems(resolver(), partial)));
         assertEquals("models.base", only(problems(resolver().requireModels())).key());
         // without subjects, neither the image encoder nor the adapter is needed
         Path model = FakeModels.model(dir.resolve("plain"));

@@ -163,9 +163,8 @@ class ProfileResolverTest {
         ProfileException e = assertThrows(ProfileException.class, () -> resolver()
                 .set("models.base", "no-such-model-folder", "command line --model").resolve(List.of()));
         assertEquals(List.of(new ProfileProblem("command line --model", "models.base",
-                Path.of("no-such-model-folder").toAbsolutePath() + " does not exist; expected the SDXL base diffusers "
-                        + "folder (model_index.json, unet/, vae/, text_encoder/, text_encoder_2/, tokenizer/, "
-                        + "tokenizer_2/, scheduler/)")), e.problems());
+                Path.of("no-such-model-folder").toAbsolutePath() + " does not exist; expected a diffusers pipeline "
+                        + "folder (model_index.json, tokenizer/, image_encoder/, unet/, scheduler/)")), e.problems());
     }
 
     @Test

@@ -6,7 +6,9 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ImageEncoder;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.WeightLayout;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -32,6 +34,12 @@ public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEnco
     @Override
     public String description() {
         return "CLIP vision tower (CLIP-ViT-bigG-14 for MS-Diffusion): penultimate hidden states of the subjects";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(ModelFile.folder("image_encoder", "image_encoder",
+                "a transformers CLIPVisionModelWithProjection folder (CLIP-ViT-bigG-14)"));
     }
 
     @Override

@@ -5,10 +5,12 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.api.spi.WeightLayout;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -30,6 +32,16 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
     @Override
     public String description() {
         return "SDXL text encoders: CLIP ViT-L + OpenCLIP bigG, penultimate hidden states, pooled projection";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(
+                ModelFile.folder("text_encoder", "text_encoder", "a transformers CLIPTextModel folder (CLIP ViT-L)"),
+                ModelFile.folder("text_encoder_2", "text_encoder_2",
+                        "a transformers CLIPTextModelWithProjection folder (OpenCLIP ViT-bigG)"),
+                ModelFile.folder("tokenizer", "tokenizer", "a CLIPTokenizer folder (vocab.json, merges.txt)"),
+                ModelFile.folder("tokenizer_2", "tokenizer_2", "a CLIPTokenizer folder (vocab.json, merges.txt)"));
     }
 
     @Override

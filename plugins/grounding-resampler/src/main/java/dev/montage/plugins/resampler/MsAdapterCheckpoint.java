@@ -3,6 +3,7 @@ package dev.montage.plugins.resampler;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.ModelFile;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -14,6 +15,9 @@ import java.util.List;
  * {@code ms_adapter} entries belong to the UNet's attention layers and are not read here.
  */
 final class MsAdapterCheckpoint {
+    /** Where the adapter checkpoint is, under the model key the factories read it by. */
+    static final ModelFile FILE = ModelFile.file(MsDiffusionResamplerFactory.CHECKPOINT_KEY, "ms_adapter.bin",
+            "MS-Diffusion's ms_adapter.bin (torch checkpoint)");
     static final String IMAGE_PROJ = "image_proj";
     static final String DUMMY_IMAGE_TOKENS = "dummy_image_tokens";
 

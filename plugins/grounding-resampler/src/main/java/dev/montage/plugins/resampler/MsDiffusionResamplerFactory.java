@@ -5,9 +5,11 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -37,6 +39,12 @@ public final class MsDiffusionResamplerFactory implements ComponentFactory<Subje
     @Override
     public String description() {
         return "MS-Diffusion grounding resampler: phrase + box queries over CLIP image tokens, plus dummy tokens";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(MsAdapterCheckpoint.FILE,
+                ModelFile.file(CONFIG_KEY, "resampler_config.json", "the resampler's keyword arguments (JSON)").optional());
     }
 
     @Override

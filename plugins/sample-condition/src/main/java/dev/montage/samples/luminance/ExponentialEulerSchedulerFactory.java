@@ -4,7 +4,9 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.Scheduler;
+import java.util.List;
 
 /**
  * Factory of {@code sample-euler-exponential}: reads the training noise schedule from the base model's
@@ -30,6 +32,12 @@ public final class ExponentialEulerSchedulerFactory implements ComponentFactory<
     @Override
     public String description() {
         return "Euler sampler on an exponential sigma schedule (sample third-party plugin)";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(ModelFile.folder("scheduler", "scheduler",
+                "a diffusers scheduler folder (scheduler_config.json)"));
     }
 
     @Override

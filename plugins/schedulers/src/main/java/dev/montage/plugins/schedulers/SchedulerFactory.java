@@ -3,7 +3,9 @@ package dev.montage.plugins.schedulers;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.Scheduler;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -25,6 +27,12 @@ abstract class SchedulerFactory implements ComponentFactory<Scheduler> {
         this.description = description;
         this.fixed = fixed;
         this.build = build;
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(ModelFile.folder("scheduler", "scheduler",
+                "a diffusers scheduler folder (scheduler_config.json)"));
     }
 
     @Override

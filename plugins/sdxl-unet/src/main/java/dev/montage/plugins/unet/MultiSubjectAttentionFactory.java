@@ -6,8 +6,10 @@ import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,6 +36,12 @@ public final class MultiSubjectAttentionFactory implements ComponentFactory<Atte
     @Override
     public String description() {
         return "MS-Diffusion multi-subject cross-attention: text attention + box-masked attention to subject tokens";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(ModelFile.file(CHECKPOINT_KEY, "ms_adapter.bin",
+                "MS-Diffusion's ms_adapter.bin (torch checkpoint)"), SdxlUNetFactory.MODEL_FILE);
     }
 
     /**

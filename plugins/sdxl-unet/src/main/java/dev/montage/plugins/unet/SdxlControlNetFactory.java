@@ -6,8 +6,10 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -41,6 +43,12 @@ public final class SdxlControlNetFactory implements ComponentFactory<Conditioner
     @Override
     public String description() {
         return "SDXL ControlNet (diffusers ControlNetModel) from controlnet.<type> or a controlnet folder";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(ModelFile.folder(GENERIC_MODEL_KEY, GENERIC_MODEL_KEY,
+                "a diffusers ControlNetModel folder, for control types without a folder of their own").optional());
     }
 
     /**

@@ -6,7 +6,9 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.WeightLayout;
+import java.util.List;
 import java.util.Map;
 import java.util.TreeSet;
 
@@ -14,6 +16,8 @@ import java.util.TreeSet;
 public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout {
     /** The model key of the UNet folder. */
     public static final String MODEL_KEY = "unet";
+    /** The UNet folder, which the multi-subject attention reads too. */
+    static final ModelFile MODEL_FILE = ModelFile.folder(MODEL_KEY, MODEL_KEY, "a diffusers UNet2DConditionModel folder");
 
     @Override
     public ComponentKind kind() {
@@ -28,6 +32,11 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     @Override
     public String description() {
         return "SDXL UNet (diffusers UNet2DConditionModel, text_time conditioning), pluggable attention processors";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(MODEL_FILE);
     }
 
     @Override

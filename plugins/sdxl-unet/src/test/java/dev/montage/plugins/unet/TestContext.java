@@ -3,6 +3,7 @@ package dev.montage.plugins.unet;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import java.nio.file.Path;
 import java.util.Map;
@@ -12,13 +13,19 @@ final class TestContext {
     private TestContext() {
     }
 
-    /** The golden model with its adapter and the given options. */
+    /** The golden model, its files where the components on the classpath declare them, and the given options. */
     static FolderComponentContext golden(MontageEngine engine, Map<String, String> options) {
-        return new FolderComponentContext(engine, ModelPaths.of(Golden.model()), options);
+        return new FolderComponentContext(engine, model(), options);
     }
 
     /** The golden model with another adapter checkpoint. */
     static FolderComponentContext withAdapter(MontageEngine engine, Path adapter) {
-        return new FolderComponentContext(engine, ModelPaths.of(Golden.model()).with("ms_adapter", adapter), Map.of());
+        return new FolderComponentContext(engine, model().with(MultiSubjectAttentionFactory.CHECKPOINT_KEY, adapter),
+                Map.of());
+    }
+
+    private static ModelPaths model() {
+        return ModelPaths.of(Golden.model()).withDefaults(ComponentRegistry.fromClasspath(
+                TestContext.class.getClassLoader()).modelFiles().values());
     }
 }

@@ -6,7 +6,9 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.WeightLayout;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -31,6 +33,11 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
     @Override
     public String description() {
         return "SDXL VAE decoder (diffusers AutoencoderKL)";
+    }
+
+    @Override
+    public List<ModelFile> modelFiles() {
+        return List.of(ModelFile.folder(MODEL_KEY, MODEL_KEY, "a diffusers AutoencoderKL folder"));
     }
 
     @Override
