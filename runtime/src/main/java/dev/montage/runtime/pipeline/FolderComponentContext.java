@@ -23,6 +23,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Supplier;
 
 /**
  * The {@link ComponentContext} of components built from {@link ModelPaths} on one engine. Opens each folder
@@ -38,6 +39,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     private final Map<String, TensorSource> checkpoints = new HashMap<>();
     private final ModelConfig pipelineConfig;
     private final StagingBuffer staging = new StagingBuffer();
+    private final WeightManagers weights = new WeightManagers();
 
     public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options) {
         this.engine = engine;
@@ -101,10 +103,22 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     /**
      * Frees the staging buffer once the components that are being created have read their weights; a later load
-     * (a released component created again) allocates it anew.
+     * (a released component created again) allocates it anew. From now on the weights managers of the components
+     * created so far are capped at what they hold ({@link #checkWeights()}).
      */
     public void loadFinished() {
         staging.release();
+        weights.seal();
+    }
+
+    /**
+     * Checks that no component created through {@link #forComponent} holds more arrays in its weights manager than
+     * when its load finished: a component keeps its weights there and nothing of a generation.
+     *
+     * @throws IllegalStateException naming each component that kept arrays, and how many
+     */
+    public void checkWeights() {
+        weights.check();
     }
 
     @Override
@@ -127,6 +141,20 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
      * what a component loads through it is released with this context).
      */
     public ComponentContext withOptions(Map<String, String> componentOptions) {
+        return view(componentOptions, this::manager);
+    }
+
+    /**
+     * A view of this context for one component, with its options and a weights manager of its own (a sub-manager of
+     * this context's, released with it), which is capped once the load finishes ({@link #checkWeights()}).
+     *
+     * @param component how messages name the component, e.g. {@code denoising model 'sdxl-unet'}
+     */
+    public ComponentContext forComponent(String component, Map<String, String> componentOptions) {
+        return view(componentOptions, weights.of(component, manager));
+    }
+
+    private ComponentContext view(Map<String, String> componentOptions, Supplier<NDManager> weightsManager) {
         Map<String, String> own = Map.copyOf(componentOptions);
         FolderComponentContext base = this;
         return new ComponentContext() {
@@ -147,7 +175,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
             @Override
             public NDManager manager() {
-                return base.manager();
+                return weightsManager.get();
             }
 
             @Override

@@ -66,6 +66,7 @@ public final class Pipeline {
     private final Kernels kernels;
     private final ComputeDType dtype;
     private final Map<String, String> description;
+    private final Runnable weightCheck;
 
     /**
      * @param imageEncoder     may be null when subjects are not supported by this assembly
@@ -84,14 +85,18 @@ public final class Pipeline {
                 imageEncoder == null ? null : OnDemand.held(imageEncoder),
                 resampler == null ? null : OnDemand.held(resampler),
                 OnDemand.held(Objects.requireNonNull(denoiser, "denoiser")), schedulers, defaultScheduler, decoder,
-                controlNets, root, kernels, dtype, description);
+                controlNets, root, kernels, dtype, description, () -> { });
     }
 
-    /** As the public constructor, with encoders and denoiser that may be created per generation ({@link OnDemand}). */
+    /**
+     * As the public constructor, with encoders and denoiser that may be created per generation ({@link OnDemand}).
+     *
+     * @param weightCheck run after every generation: fails it when a component kept arrays of it
+     */
     Pipeline(OnDemand<TextEncoder> textEncoder, OnDemand<ImageEncoder> imageEncoder,
             OnDemand<SubjectResampler> resampler, OnDemand<DenoisingModel> denoiser, Schedulers schedulers,
             String defaultScheduler, LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels,
-            ComputeDType dtype, Map<String, String> description) {
+            ComputeDType dtype, Map<String, String> description, Runnable weightCheck) {
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
         this.imageEncoder = imageEncoder;
         this.resampler = resampler;
@@ -104,6 +109,7 @@ public final class Pipeline {
         this.kernels = kernels;
         this.dtype = dtype;
         this.description = Collections.unmodifiableMap(new LinkedHashMap<>(description));
+        this.weightCheck = weightCheck;
         if (!schedulers.contains(defaultScheduler)) {
             throw new IllegalArgumentException("default scheduler '" + defaultScheduler + "' is not among "
                     + schedulers.ids());
@@ -196,6 +202,7 @@ public final class Pipeline {
                 images = Images.fromTensor(decoder.decode(decode, latents));
             }
             Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
+            weightCheck.run();
             return new GenerationResult(images, request, parameters(request, schedulerId), elapsed);
         }
     }

@@ -272,7 +272,7 @@ public final class PipelineBuilder {
             description.put("engine", engine.describe());
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
                     id(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
-                    engine.computeDType(), description);
+                    engine.computeDType(), description, context::checkWeights);
             // a default scheduler that cannot be created fails the assembly, not the first generation
             schedulers.get(id(ComponentKind.SCHEDULER));
             context.loadFinished();
@@ -291,7 +291,7 @@ public final class PipelineBuilder {
             if (used && !instances.containsKey(kind)) {
                 String id = id(kind);
                 check.add(ComponentRegistry.describe(kind, id), () -> registry.factory(kind, id, Object.class)
-                        .dimensions(contextFor(kind, context)));
+                        .dimensions(contextFor(kind, id, context)));
             }
         }
         List<String> registeredProcessors = registry.ids(ComponentKind.ATTENTION_PROCESSOR);
@@ -299,7 +299,7 @@ public final class PipelineBuilder {
                 .filter(registeredProcessors::contains)
                 .forEach(id -> check.add(ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, id),
                         () -> registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)
-                                .dimensions(contextFor(ComponentKind.ATTENTION_PROCESSOR, context))));
+                                .dimensions(contextFor(ComponentKind.ATTENTION_PROCESSOR, id, context))));
         List<String> registeredNetworks = registry.ids(ComponentKind.CONDITIONER);
         for (String type : controlTypesServed()) {
             if (!conditioners.containsKey(type)) {
@@ -320,7 +320,7 @@ public final class PipelineBuilder {
         for (String id : registry.ids(ComponentKind.SCHEDULER)) {
             lazy.put(id, new Schedulers.Lazy(registry.source(ComponentKind.SCHEDULER, id),
                     () -> registry.factory(ComponentKind.SCHEDULER, id, Scheduler.class)
-                            .create(contextFor(ComponentKind.SCHEDULER, context))));
+                            .create(contextFor(ComponentKind.SCHEDULER, id, context))));
         }
         return new Schedulers(extraSchedulers, lazy);
     }
@@ -362,7 +362,8 @@ public final class PipelineBuilder {
                 source = conditionerId(type, registeredNetworks);
                 try {
                     network = registry.factory(ComponentKind.CONDITIONER, source, Conditioner.class)
-                            .create(context.withOptions(Map.of(CONTROL_TYPE_OPTION, type)));
+                            .create(context.forComponent("ControlNet '" + source + "' of control type '" + type
+                                    + "'", Map.of(CONTROL_TYPE_OPTION, type)));
                 } catch (IllegalArgumentException e) {
                     throw new IllegalArgumentException("ControlNet of control type '" + type + "': "
                             + e.getMessage(), e);
@@ -384,7 +385,8 @@ public final class PipelineBuilder {
             ConditionPreprocessor preprocessor = preprocessors.get(type);
             if (preprocessor == null && registeredPreprocessors.contains(type)) {
                 preprocessor = registry.factory(ComponentKind.CONDITION_PREPROCESSOR, type,
-                        ConditionPreprocessor.class).create(context.withOptions(Map.of(CONTROL_TYPE_OPTION, type)));
+                        ConditionPreprocessor.class).create(context.forComponent(ComponentRegistry.describe(
+                        ComponentKind.CONDITION_PREPROCESSOR, type), Map.of(CONTROL_TYPE_OPTION, type)));
                 created.add(preprocessor);
             }
             if (preprocessor != null) {
@@ -414,7 +416,7 @@ public final class PipelineBuilder {
                 String id = (String) e.getValue();
                 return byId.computeIfAbsent(id, i -> {
                     AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
-                            AttentionProcessor.class).create(contextFor(ComponentKind.ATTENTION_PROCESSOR, context));
+                            AttentionProcessor.class).create(contextFor(ComponentKind.ATTENTION_PROCESSOR, i, context));
                     created.add(p);
                     return p;
                 });
@@ -428,7 +430,7 @@ public final class PipelineBuilder {
         if (given != null) {
             return type.cast(given);
         }
-        T c = registry.factory(kind, id(kind), type).create(contextFor(kind, context));
+        T c = registry.factory(kind, id(kind), type).create(contextFor(kind, id(kind), context));
         created.add(c);
         return c;
     }
@@ -456,7 +458,7 @@ public final class PipelineBuilder {
         }
         ComponentFactory<DenoisingModel> factory = registry.factory(ComponentKind.DENOISING_MODEL,
                 id(ComponentKind.DENOISING_MODEL), DenoisingModel.class);
-        ComponentContext own = contextFor(ComponentKind.DENOISING_MODEL, context);
+        ComponentContext own = contextFor(ComponentKind.DENOISING_MODEL, id(ComponentKind.DENOISING_MODEL), context);
         OnDemand<DenoisingModel> onDemand = OnDemand.released(loading(context, () -> {
             DenoisingModel unet = factory.create(own);
             try {
@@ -478,7 +480,7 @@ public final class PipelineBuilder {
         }
         // the factory is looked up now, so that a missing id fails the build rather than the first generation
         ComponentFactory<T> factory = registry.factory(kind, id(kind), type);
-        ComponentContext own = contextFor(kind, context);
+        ComponentContext own = contextFor(kind, id(kind), context);
         OnDemand<T> onDemand = OnDemand.released(loading(context, () -> factory.create(own)));
         created.add(onDemand);
         return onDemand;
@@ -543,8 +545,8 @@ public final class PipelineBuilder {
         return all;
     }
 
-    private ComponentContext contextFor(ComponentKind kind, FolderComponentContext context) {
-        Map<String, String> own = options.get(kind);
-        return own == null ? context : context.withOptions(own);
+    /** The context of one component: its kind's options and a weights manager of its own. */
+    private ComponentContext contextFor(ComponentKind kind, String id, FolderComponentContext context) {
+        return context.forComponent(ComponentRegistry.describe(kind, id), options.getOrDefault(kind, Map.of()));
     }
 }

@@ -100,6 +100,51 @@ class RecipeAssemblyTest {
         assertTrue(unknown.getMessage().contains("did you mean toy"), unknown.getMessage());
     }
 
+    @Test
+    void aComponentThatKeepsArraysOfAGenerationInItsWeightsManagerFailsTheGeneration() {
+        ComponentRegistry registry = toyRegistry();
+        registry.register(new ComponentFactory<DenoisingModel>() {
+            @Override
+            public ComponentKind kind() {
+                return ComponentKind.DENOISING_MODEL;
+            }
+
+            @Override
+            public String id() {
+                return "toy-keeper";
+            }
+
+            @Override
+            public String apiVersionRange() {
+                return dev.montage.api.MontageApi.COMPATIBLE_RANGE;
+            }
+
+            @Override
+            public DenoisingModel create(ComponentContext context) {
+                NDManager weights = context.manager();
+                weights.ones(new Shape(4));
+                return new ToyDenoiser(installed) {
+                    @Override
+                    public NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx) {
+                        // a per-step array attached to the component's own manager: it would outlive the generation
+                        weights.zeros(new Shape(1));
+                        return super.predictNoise(manager, input, ctx);
+                    }
+                };
+            }
+        }, "test");
+        ModelPaths none = new ModelPaths(Optional.empty(), Map.of(), Optional.empty());
+        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, none).withoutSubjects()
+                .set(ComponentKind.DENOISING_MODEL, "toy-keeper").build()) {
+            GenerationRequest request = GenerationRequest.builder("a toy").size(16, 16).steps(3).guidanceScale(1)
+                    .build();
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> assembled.pipeline().generate(request, ProgressListener.NONE));
+            assertTrue(e.getMessage().startsWith("denoising model 'toy-keeper' kept 3 arrays beyond its 1 weights"),
+                    e.getMessage());
+        }
+    }
+
     private Map<String, String> names() {
         Map<String, String> out = new TreeMap<>();
         installed.forEach((layer, p) -> out.put(layer, ((ToyAttention) p).id));
@@ -179,7 +224,7 @@ class RecipeAssemblyTest {
         }
     }
 
-    private static final class ToyDenoiser implements DenoisingModel {
+    private static class ToyDenoiser implements DenoisingModel {
         private final Map<String, AttentionProcessor> installed;
 
         ToyDenoiser(Map<String, AttentionProcessor> installed) {
