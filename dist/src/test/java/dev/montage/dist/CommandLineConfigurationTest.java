@@ -96,9 +96,9 @@ class CommandLineConfigurationTest {
     void missingWeightFolder() throws IOException {
         String p = profile("missing.yaml", "models:\n  base: " + model + "\n  image_encoder: " + dir.resolve("clip-g")
                 + "\n");
-        rejected(p + ":3: models.image_encoder: " + dir.resolve("clip-g") + " does not exist; expected the "
-                + "CLIP-ViT-bigG-14 image encoder folder (transformers CLIPVisionModelWithProjection: config.json and "
-                + "weights)", "profile", "check", "--profile", p);
+        rejected(p + ":3: models.image_encoder: " + dir.resolve("clip-g") + " does not exist; expected a "
+                + "transformers CLIPVisionModelWithProjection folder (CLIP-ViT-bigG-14)", "profile", "check", "--profile",
+                p);
     }
 
     @Test

@@ -15,6 +15,7 @@ import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.pipeline.AssembledPipeline;
+import dev.montage.runtime.pipeline.ComponentChoice;
 import dev.montage.runtime.pipeline.Pipeline;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -113,7 +114,7 @@ public final class MontagePipeline implements AutoCloseable {
         private final List<String> profiles = new ArrayList<>();
         private final List<Setting> settings = new ArrayList<>();
         private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
-        private final Map<String, Object> attention = new LinkedHashMap<>();
+        private final Map<String, ComponentChoice<AttentionProcessor>> attention = new LinkedHashMap<>();
         private final Map<String, Scheduler> schedulers = new LinkedHashMap<>();
         private final List<Consumer<PipelineBuilder>> adjustments = new ArrayList<>();
         private ProfileCatalog catalog = ProfileCatalog.classpath(MontagePipeline.class.getClassLoader());
@@ -179,7 +180,7 @@ public final class MontagePipeline implements AutoCloseable {
         /**
          * Uses the registered component {@code id} for a slot: sets the slot's profile key
          * ({@link Profile#keyOf(ComponentKind)}; for the scheduler that is the default of requests, for the
-         * attention processor the cross-attention layers').
+         * attention processor the layers where the recipe's subjects act).
          */
         public Builder set(ComponentKind kind, String id) {
             instances.remove(kind);
@@ -188,8 +189,8 @@ public final class MontagePipeline implements AutoCloseable {
 
         /**
          * Uses an instance for a slot; the caller keeps ownership. A scheduler instance becomes the default scheduler
-         * (id {@value PipelineBuilder#INSTANCE_SCHEDULER_ID}); an attention processor instance serves every
-         * cross-attention layer.
+         * (id {@value PipelineBuilder#INSTANCE_SCHEDULER_ID}); an attention processor instance serves the
+         * layers where the recipe's subjects act.
          *
          * @throws IllegalArgumentException when it does not implement {@code kind.type()}
          */
@@ -206,17 +207,21 @@ public final class MontagePipeline implements AutoCloseable {
         }
 
         /**
-         * Chooses the attention processor of the layers whose dotted name matches {@code layerPattern}; later calls
-         * win over earlier ones and over the profile.
+         * Chooses the registered attention processor {@code id} for the layers whose dotted name matches
+         * {@code layerPattern}; later calls win over earlier ones and over the profile.
          *
-         * @param processor a registered processor id or an {@link AttentionProcessor} instance
          * @throws java.util.regex.PatternSyntaxException when the pattern is not a regular expression
          */
-        public Builder attention(String layerPattern, Object processor) {
-            if (!(processor instanceof String) && !(processor instanceof AttentionProcessor)) {
-                throw new IllegalArgumentException("an attention processor is an id or an AttentionProcessor, not "
-                        + processor.getClass().getName());
-            }
+        public Builder attention(String layerPattern, String id) {
+            return attention(layerPattern, ComponentChoice.byId(id));
+        }
+
+        /** As {@link #attention(String, String)} with an instance, which the caller keeps owning. */
+        public Builder attention(String layerPattern, AttentionProcessor processor) {
+            return attention(layerPattern, ComponentChoice.instance(processor));
+        }
+
+        private Builder attention(String layerPattern, ComponentChoice<AttentionProcessor> processor) {
             Pattern.compile(layerPattern);
             attention.remove(layerPattern);
             attention.put(layerPattern, processor);
@@ -312,11 +317,8 @@ public final class MontagePipeline implements AutoCloseable {
         private ProfileResolver resolver(boolean requireModels) {
             ProfileResolver resolver = new ProfileResolver(catalog, registry()).environment(environment);
             settings.forEach(s -> resolver.set(s.key(), s.value(), s.source()));
-            attention.forEach((pattern, processor) -> {
-                if (processor instanceof String id) {
-                    resolver.uses(ComponentKind.ATTENTION_PROCESSOR, id, SOURCE + "attention(" + pattern + ")");
-                }
-            });
+            attention.forEach((pattern, processor) -> processor.registeredId().ifPresent(id -> resolver.uses(
+                    ComponentKind.ATTENTION_PROCESSOR, id, SOURCE + "attention(" + pattern + ")")));
             instances.keySet().forEach(resolver::provided);
             if (instances.containsKey(ComponentKind.SCHEDULER)) {
                 resolver.extraId(ComponentKind.SCHEDULER, PipelineBuilder.INSTANCE_SCHEDULER_ID);

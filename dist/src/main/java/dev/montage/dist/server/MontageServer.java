@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
@@ -32,6 +33,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
@@ -403,8 +406,11 @@ public final class MontageServer implements AutoCloseable {
     private void models(Context ctx) {
         List<Map<String, Object>> weights = new ArrayList<>();
         model.paths().base().ifPresent(base -> weights.add(weights("base", base)));
-        model.paths().paths().entrySet().stream().sorted(Map.Entry.comparingByKey())
-                .forEach(e -> weights.add(weights(e.getKey(), e.getValue())));
+        // every file the installed components read that the model has, by key, and the explicit ones
+        ModelPaths paths = model.paths().withDefaults(registry.modelFiles().values());
+        Set<String> keys = new TreeSet<>(registry.modelFiles().keySet());
+        keys.addAll(paths.paths().keySet());
+        keys.forEach(key -> paths.resolve(key).ifPresent(path -> weights.add(weights(key, path))));
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("name", model.paths().base().map(b -> b.getFileName().toString()).orElse("model"));
         m.put("randomWeights", model.randomWeights());

@@ -157,8 +157,9 @@ class ServerBehaviourTest {
             assertEquals("euler", model.get("defaultScheduler"));
             assertTrue(((List<String>) model.get("schedulers")).containsAll(List.of("ddim", "euler")));
             List<Map<String, Object>> weights = (List<Map<String, Object>>) model.get("weights");
-            assertEquals(List.of("base", "image_encoder", "ms_adapter", "resampler_config"),
-                    weights.stream().map(w -> w.get("key")).toList());
+            assertEquals(List.of("base", "controlnet", "image_encoder", "ms_adapter", "resampler_config", "scheduler",
+                    "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet", "vae"),
+                    weights.stream().map(w -> w.get("key")).toList(), "the files the components read");
             assertTrue(weights.stream().allMatch(w -> w.get("status").equals("loaded")), "" + weights);
 
             assertEquals(Map.of("status", "ok"), Http.json(Http.get(s.server, "/healthz")));

@@ -65,9 +65,9 @@ public final class PipelineBuilder {
     private final Map<ComponentKind, String> ids = new EnumMap<>(ComponentKind.class);
     private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
     /** Attention processors chosen by layer pattern, the latest first; the recipe's come after them. */
-    private final Map<Pattern, Object> attention = new LinkedHashMap<>();
+    private final Map<Pattern, ComponentChoice<AttentionProcessor>> attention = new LinkedHashMap<>();
     /** The processor replacing the recipe's on the layers where the subjects act, if chosen. */
-    private Object subjectAttention;
+    private ComponentChoice<AttentionProcessor> subjectAttention;
     private String recipeId;
     private Recipe recipe;
     private final Map<String, Scheduler> extraSchedulers = new LinkedHashMap<>();
@@ -115,7 +115,7 @@ public final class PipelineBuilder {
         switch (kind) {
             case SCHEDULER -> scheduler(INSTANCE_SCHEDULER_ID, (Scheduler) component)
                     .set(ComponentKind.SCHEDULER, INSTANCE_SCHEDULER_ID);
-            case ATTENTION_PROCESSOR -> subjectAttention(component);
+            case ATTENTION_PROCESSOR -> subjectAttention((AttentionProcessor) component);
             case CONDITIONER, CONDITION_PREPROCESSOR -> throw new IllegalArgumentException("a " + kind
                     + " serves a control type, not a slot of the pipeline");
             case RECIPE -> throw new IllegalArgumentException("a recipe is chosen by id (recipe(String))");
@@ -137,14 +137,21 @@ public final class PipelineBuilder {
     }
 
     /**
-     * Chooses the attention processor of the layers whose dotted name fully matches {@code layerPattern}
-     * (regular expression); later calls win over earlier ones, and every call over the defaults.
-     *
-     * @param processor a registered processor id or an {@link AttentionProcessor} instance
+     * Chooses the registered attention processor {@code id} for the layers whose dotted name fully matches
+     * {@code layerPattern} (regular expression); later calls win over earlier ones, and every call over the recipe.
      */
-    public PipelineBuilder attention(String layerPattern, Object processor) {
-        checkProcessor(processor);
-        Map<Pattern, Object> reordered = new LinkedHashMap<>();
+    public PipelineBuilder attention(String layerPattern, String id) {
+        return attention(layerPattern, ComponentChoice.byId(id));
+    }
+
+    /** As {@link #attention(String, String)} with an instance, which the pipeline does not close. */
+    public PipelineBuilder attention(String layerPattern, AttentionProcessor processor) {
+        return attention(layerPattern, ComponentChoice.instance(processor));
+    }
+
+    /** As {@link #attention(String, String)} with a processor chosen either way. */
+    public PipelineBuilder attention(String layerPattern, ComponentChoice<AttentionProcessor> processor) {
+        Map<Pattern, ComponentChoice<AttentionProcessor>> reordered = new LinkedHashMap<>();
         reordered.put(Pattern.compile(layerPattern), processor);
         reordered.putAll(attention);
         attention.clear();
@@ -153,22 +160,18 @@ public final class PipelineBuilder {
     }
 
     /**
-     * Chooses the attention processor of the layers where the recipe's subjects act, in place of the recipe's own
-     * (layers chosen by {@link #attention(String, Object)} keep theirs).
-     *
-     * @param processor a registered processor id or an {@link AttentionProcessor} instance
+     * Chooses the registered attention processor {@code id} for the layers where the recipe's subjects act, in place
+     * of the recipe's own (layers chosen by {@link #attention(String, String)} keep theirs).
      */
-    public PipelineBuilder subjectAttention(Object processor) {
-        checkProcessor(processor);
-        subjectAttention = processor;
+    public PipelineBuilder subjectAttention(String id) {
+        subjectAttention = ComponentChoice.byId(id);
         return this;
     }
 
-    private static void checkProcessor(Object processor) {
-        if (!(processor instanceof String) && !(processor instanceof AttentionProcessor)) {
-            throw new IllegalArgumentException("an attention processor is an id or an AttentionProcessor, not "
-                    + processor.getClass().getName());
-        }
+    /** As {@link #subjectAttention(String)} with an instance, which the pipeline does not close. */
+    public PipelineBuilder subjectAttention(AttentionProcessor processor) {
+        subjectAttention = ComponentChoice.instance(processor);
+        return this;
     }
 
     /** Serves these control types too (their ControlNets come from {@code controlnet.<type>} or a plugin). */
@@ -295,7 +298,7 @@ public final class PipelineBuilder {
             }
         }
         List<String> registeredProcessors = registry.ids(ComponentKind.ATTENTION_PROCESSOR);
-        layerProcessors().values().stream().filter(String.class::isInstance).map(String.class::cast).distinct()
+        layerProcessors().values().stream().flatMap(c -> c.registeredId().stream()).distinct()
                 .filter(registeredProcessors::contains)
                 .forEach(id -> check.add(ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, id),
                         () -> registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)
@@ -408,18 +411,14 @@ public final class PipelineBuilder {
 
     private AttentionProcessor processorFor(String layer, Map<String, AttentionProcessor> byId,
             FolderComponentContext context, List<Object> created) {
-        for (Map.Entry<Pattern, Object> e : layerProcessors().entrySet()) {
+        for (Map.Entry<Pattern, ComponentChoice<AttentionProcessor>> e : layerProcessors().entrySet()) {
             if (e.getKey().matcher(layer).matches()) {
-                if (e.getValue() instanceof AttentionProcessor p) {
-                    return p;
-                }
-                String id = (String) e.getValue();
-                return byId.computeIfAbsent(id, i -> {
+                return e.getValue().resolve(id -> byId.computeIfAbsent(id, i -> {
                     AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
                             AttentionProcessor.class).create(contextFor(ComponentKind.ATTENTION_PROCESSOR, i, context));
                     created.add(p);
                     return p;
-                });
+                }));
             }
         }
         throw new IllegalArgumentException("no attention processor matches layer '" + layer + "'");
@@ -535,13 +534,14 @@ public final class PipelineBuilder {
      * The attention processor of each layer pattern in the order they are tried: the chosen ones, then the recipe's
      * subject layers (when the pipeline takes subjects), then the recipe's others.
      */
-    private Map<Pattern, Object> layerProcessors() {
-        Map<Pattern, Object> all = new LinkedHashMap<>(attention);
+    private Map<Pattern, ComponentChoice<AttentionProcessor>> layerProcessors() {
+        Map<Pattern, ComponentChoice<AttentionProcessor>> all = new LinkedHashMap<>(attention);
         if (subjects) {
             recipe().subjectAttention().forEach((pattern, id) -> all.putIfAbsent(Pattern.compile(pattern),
-                    subjectAttention != null ? subjectAttention : id));
+                    subjectAttention != null ? subjectAttention : ComponentChoice.byId(id)));
         }
-        recipe().attention().forEach((pattern, id) -> all.putIfAbsent(Pattern.compile(pattern), id));
+        recipe().attention().forEach((pattern, id) -> all.putIfAbsent(Pattern.compile(pattern),
+                ComponentChoice.byId(id)));
         return all;
     }
 
