@@ -1,6 +1,7 @@
 package dev.montage.api.spi;
 
 import dev.montage.api.host.ComponentContext;
+import java.util.List;
 
 /**
  * The one thing a plugin exports: a factory of one component, registered under ({@link #kind()}, {@link #id()}).
@@ -37,6 +38,17 @@ public interface ComponentFactory<T> {
             declared = getClass().getPackage().getAnnotation(BuiltFor.class);
         }
         return declared == null ? null : declared.value();
+    }
+
+    /**
+     * The options the component takes, which it reads with {@code context.options().get(spec)}: those of the profile
+     * section {@code options.<slot>} of its slot, or those the host gives (such as
+     * {@link Conditioner#CONTROL_TYPE}). The host refuses, before anything is built, a profile or pipeline that gives
+     * a component an option it does not declare or a value its declaration does not accept. The default declares
+     * none.
+     */
+    default List<OptionSpec<?>> options() {
+        return List.of();
     }
 
     /**

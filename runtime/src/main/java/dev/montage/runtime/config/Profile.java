@@ -2,6 +2,10 @@ package dev.montage.runtime.config;
 
 import dev.montage.api.spi.ComponentKind;
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * A resolved configuration profile: every section of the layered profile files, environment variables and
@@ -39,6 +43,25 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
             case CONDITION_PREPROCESSOR -> throw new IllegalArgumentException(
                     "condition preprocessors are chosen by control type, not by a profile key");
         };
+    }
+
+    /**
+     * The component ids of each slot that takes options (section {@code options}), in the section's order: the slot's
+     * component, the attention processors of every layer ({@code cross}, {@code self}, the layer patterns') and the
+     * default scheduler.
+     */
+    public Map<ComponentKind, List<String>> componentsBySlot() {
+        Map<ComponentKind, List<String>> slots = new LinkedHashMap<>();
+        slots.put(ComponentKind.TEXT_ENCODER, List.of(components.textEncoder()));
+        slots.put(ComponentKind.IMAGE_ENCODER, List.of(components.imageEncoder()));
+        slots.put(ComponentKind.SUBJECT_RESAMPLER, List.of(components.resampler()));
+        slots.put(ComponentKind.DENOISING_MODEL, List.of(components.unet()));
+        AttentionSettings attention = components.attention();
+        slots.put(ComponentKind.ATTENTION_PROCESSOR, Stream.concat(Stream.of(attention.cross(), attention.self()),
+                attention.layers().values().stream()).distinct().toList());
+        slots.put(ComponentKind.SCHEDULER, List.of(defaults.scheduler()));
+        slots.put(ComponentKind.LATENT_DECODER, List.of(components.decoder()));
+        return slots;
     }
 
     /** The same profile with another base model folder. */

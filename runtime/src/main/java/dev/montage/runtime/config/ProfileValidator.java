@@ -6,6 +6,7 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.SlotOptions;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
 import dev.montage.runtime.weights.TensorSource;
 import dev.montage.runtime.weights.WeightFile;
@@ -20,6 +21,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import java.util.stream.Stream;
 
 /**
  * The checks of a bound profile that need more than its shape: device and dtype names, the weight folders and files
@@ -55,6 +57,7 @@ final class ProfileValidator {
         engine(p.engine());
         models(p.models());
         components(p.components());
+        options(p);
         defaults(p.defaults());
         server(p.server());
     }
@@ -230,6 +233,25 @@ final class ProfileValidator {
                         + x.getDescription());
             }
             registered(key, ComponentKind.ATTENTION_PROCESSOR, id);
+        });
+    }
+
+    /**
+     * Each slot's options against what its components declare: every installed scheduler receives the scheduler's,
+     * and an instance receives none (one given for the cross-attention layers leaves the other layers' processors).
+     */
+    private void options(Profile p) {
+        Map<ComponentKind, List<String>> slots = p.componentsBySlot();
+        AttentionSettings attention = p.components().attention();
+        p.options().byKind().forEach((kind, given) -> {
+            boolean instance = assembly.provided().contains(kind);
+            List<String> receivers = switch (kind) {
+                case SCHEDULER -> registry.ids(kind);
+                case ATTENTION_PROCESSOR -> instance ? Stream.concat(Stream.of(attention.self()),
+                        attention.layers().values().stream()).toList() : slots.get(kind);
+                default -> instance ? List.of() : slots.get(kind);
+            };
+            SlotOptions.check(registry, kind, receivers, given).forEach(x -> problem(x.key(), x.message()));
         });
     }
 

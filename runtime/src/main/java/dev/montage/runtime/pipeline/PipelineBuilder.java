@@ -16,6 +16,7 @@ import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.SlotOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -39,7 +40,7 @@ import java.util.regex.Pattern;
  * <p>ControlNets: the pipeline serves every control type {@code T} that has a model path {@code controlnet.T}, that
  * is named by {@link #controlTypes(Collection)}, or whose {@link Conditioner} instance is given. The network of a
  * type is the registered {@link ComponentKind#CONDITIONER} with id {@code T} when a condition plugin provides one,
- * else {@value #DEFAULT_CONDITIONER}, created with option {@value #CONTROL_TYPE_OPTION}{@code =T}; its preprocessor
+ * else {@value #DEFAULT_CONDITIONER}, created with option {@link Conditioner#CONTROL_TYPE}{@code =T}; its preprocessor
  * is the registered {@link ComponentKind#CONDITION_PREPROCESSOR} with id {@code T}, if any.
  */
 public final class PipelineBuilder {
@@ -63,7 +64,7 @@ public final class PipelineBuilder {
     /** The conditioner of a control type for which no condition plugin registers its own. */
     public static final String DEFAULT_CONDITIONER = "sdxl-controlnet";
     /** Component option telling a conditioner factory which control type it builds for. */
-    public static final String CONTROL_TYPE_OPTION = "type";
+    public static final String CONTROL_TYPE_OPTION = Conditioner.CONTROL_TYPE.name();
 
     /** Control images reach the ControlNets as RGB. */
     private static final int CONTROL_IMAGE_CHANNELS = 3;
@@ -266,6 +267,7 @@ public final class PipelineBuilder {
     }
 
     private void validate(FolderComponentContext context) {
+        SlotOptions.verify(registry, options, this::optionReceivers);
         AssemblyCheck check = new AssemblyCheck();
         for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
                 ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
@@ -294,6 +296,16 @@ public final class PipelineBuilder {
         check.add("Montage (RGB control images)", () -> Dimensions.builder()
                 .provides(Dimensions.CONTROL_CHANNELS, CONTROL_IMAGE_CHANNELS, "control images are RGB").build());
         check.verify();
+    }
+
+    /** The registered components that receive a slot's options: every attention processor, every scheduler. */
+    private Collection<String> optionReceivers(ComponentKind kind) {
+        return switch (kind) {
+            case ATTENTION_PROCESSOR -> attention.values().stream().filter(String.class::isInstance)
+                    .map(String.class::cast).toList();
+            case SCHEDULER -> registry.ids(ComponentKind.SCHEDULER);
+            default -> instances.containsKey(kind) || !ids.containsKey(kind) ? List.of() : List.of(ids.get(kind));
+        };
     }
 
     /** Every registered scheduler, created on first use, and the instances given. */
@@ -366,7 +378,7 @@ public final class PipelineBuilder {
             ConditionPreprocessor preprocessor = preprocessors.get(type);
             if (preprocessor == null && registeredPreprocessors.contains(type)) {
                 preprocessor = registry.factory(ComponentKind.CONDITION_PREPROCESSOR, type,
-                        ConditionPreprocessor.class).create(context.withOptions(Map.of(CONTROL_TYPE_OPTION, type)));
+                        ConditionPreprocessor.class).create(context);
                 created.add(preprocessor);
             }
             if (preprocessor != null) {

@@ -3,12 +3,14 @@ package dev.montage.runtime.config;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TorchCheckpointWriter;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -19,22 +21,36 @@ final class FakeModels {
     private FakeModels() {
     }
 
-    /** The default component ids plus a second scheduler and processor. */
+    /** A scheduler's options, as the built-in ones declare them. */
+    static final List<OptionSpec<?>> SCHEDULER_OPTIONS = List.of(OptionSpec.choice("timestep_spacing",
+            List.of("linspace", "leading", "trailing"), "spacing"), OptionSpec.integer("steps_offset", 0, 1000,
+            "offset"));
+    /** The decoder's options, as the built-in one declares them. */
+    static final List<OptionSpec<?>> DECODER_OPTIONS = List.of(OptionSpec.choice("upcast",
+            List.of("auto", "always", "never"), "float32").withDefault("auto"),
+            OptionSpec.bool("slicing", "one at a time").withDefault(false));
+    /** The option of the processors that split their context. */
+    static final List<OptionSpec<?>> TEXT_TOKENS = List.of(OptionSpec.integer("text_tokens", 1, 1000, "text")
+            .withDefault(77));
+
+    /** The default component ids plus a second scheduler and processor, declaring options as the built-in ones. */
     static ComponentRegistry registry() {
         ComponentRegistry registry = new ComponentRegistry();
         Map.of(ComponentKind.TEXT_ENCODER, "sdxl-clip", ComponentKind.IMAGE_ENCODER, "clip-vision",
-                ComponentKind.SUBJECT_RESAMPLER, "ms-diffusion", ComponentKind.DENOISING_MODEL, "sdxl-unet",
-                ComponentKind.LATENT_DECODER, "sdxl-vae").forEach((k, id) -> registry.register(factory(k, id), "test"));
+                ComponentKind.SUBJECT_RESAMPLER, "ms-diffusion", ComponentKind.DENOISING_MODEL, "sdxl-unet")
+                .forEach((k, id) -> registry.register(factory(k, id, List.of()), "test"));
+        registry.register(factory(ComponentKind.LATENT_DECODER, "sdxl-vae", DECODER_OPTIONS), "test");
         for (String id : new String[] {"euler", "ddim"}) {
-            registry.register(factory(ComponentKind.SCHEDULER, id), "test");
+            registry.register(factory(ComponentKind.SCHEDULER, id, SCHEDULER_OPTIONS), "test");
         }
-        for (String id : new String[] {"ms-diffusion", "default", "text-only"}) {
-            registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id), "test");
+        registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, "default", List.of()), "test");
+        for (String id : new String[] {"ms-diffusion", "text-only"}) {
+            registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id, TEXT_TOKENS), "test");
         }
         return registry;
     }
 
-    private static ComponentFactory<Object> factory(ComponentKind kind, String id) {
+    private static ComponentFactory<Object> factory(ComponentKind kind, String id, List<OptionSpec<?>> options) {
         return new ComponentFactory<>() {
             @Override
             public ComponentKind kind() {
@@ -44,6 +60,11 @@ final class FakeModels {
             @Override
             public String id() {
                 return id;
+            }
+
+            @Override
+            public List<OptionSpec<?>> options() {
+                return options;
             }
 
             @Override

@@ -7,8 +7,10 @@ import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -50,7 +52,12 @@ public final class MultiSubjectAttentionFactory implements ComponentFactory<Atte
                     + "expected the ms_adapter.bin written by MSAdapter.save_to_checkpoint");
         }
         return MultiSubjectAttention.bind(checkpoint.prefixed(PROCESSORS), unet.attentionLayers(),
-                AttentionOptions.textTokens(context), context.manager());
+                context.options().get(AttentionOptions.TEXT_TOKENS), context.manager());
+    }
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(AttentionOptions.TEXT_TOKENS);
     }
 
     /** Expects the text token count that starts every cross-attention context (option {@code text_tokens}). */

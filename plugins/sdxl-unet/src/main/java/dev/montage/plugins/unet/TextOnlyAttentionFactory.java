@@ -5,6 +5,8 @@ import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.OptionSpec;
+import java.util.List;
 
 /**
  * Cross-attention over the text tokens only (for ControlNets next to MS-Diffusion). Option {@code text_tokens}
@@ -27,6 +29,11 @@ public final class TextOnlyAttentionFactory implements ComponentFactory<Attentio
         return "cross-attention over the first 77 (text) context tokens only, for ControlNets";
     }
 
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(AttentionOptions.TEXT_TOKENS);
+    }
+
     /** Expects the text token count that starts every cross-attention context (option {@code text_tokens}). */
     @Override
     public Dimensions dimensions(ComponentContext context) {
@@ -35,6 +42,6 @@ public final class TextOnlyAttentionFactory implements ComponentFactory<Attentio
 
     @Override
     public AttentionProcessor create(ComponentContext context) {
-        return new TextOnlyAttention(AttentionOptions.textTokens(context));
+        return new TextOnlyAttention(context.options().get(AttentionOptions.TEXT_TOKENS));
     }
 }

@@ -13,6 +13,7 @@ import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.WeightLayout;
 import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.testing.Golden;
@@ -24,6 +25,7 @@ import dev.montage.runtime.weights.TorchCheckpointWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.ServiceLoader;
 import java.util.TreeMap;
@@ -65,8 +67,11 @@ class FactoriesTest {
         try (FolderComponentContext context = TestContext.golden(TestEngine.engine(), Map.of("text_tokens", "seventy"))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new TextOnlyAttentionFactory().create(context));
-            assertTrue(e.getMessage().contains("'text_tokens' must be a positive integer, got 'seventy'"),
-                    e.getMessage());
+            assertEquals("options.text_tokens: expected an integer in 1..2147483647, got 'seventy'", e.getMessage());
+        }
+        for (ComponentFactory<?> splitting : List.<ComponentFactory<?>>of(new TextOnlyAttentionFactory(),
+                new MultiSubjectAttentionFactory())) {
+            assertEquals(List.of("text_tokens"), splitting.options().stream().map(OptionSpec::name).toList());
         }
     }
 
