@@ -9,6 +9,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -51,20 +52,39 @@ class ControlTest {
     }
 
     @Test
-    void pipelineOptionsAreCheckedAndKeptFromThePreprocessor() {
-        Control c = new Control("canny", PICTURE, 1, 0, 1, Map.of("low", "50", "preprocess", "none",
-                "context", "full"));
+    void requestOptionsSplitIntoThePipelinesFieldsAndThePreprocessorsOptions() {
+        Control c = Control.fromRequestOptions("canny", PICTURE, null, 1, 0, 1, Map.of("low", "50",
+                "preprocess", "none", "context", "full"));
         assertFalse(c.preprocess());
         assertEquals(Optional.of(ControlNetContext.FULL), c.context());
-        assertEquals(Map.of("low", "50"), c.preprocessorOptions());
+        assertEquals(Map.of("low", "50"), c.options());
+        assertEquals(List.of("context=full", "low=50", "preprocess=none"), c.requestOptions().entrySet().stream()
+                .map(Object::toString).toList(), "written back sorted, as requests give them");
+        Control auto = Control.fromRequestOptions("canny", PICTURE, null, 1, 0, 1, Map.of("preprocess", "auto"));
+        assertTrue(auto.preprocess());
+        assertEquals(Map.of(), auto.requestOptions());
         Control plain = Control.of("canny", PICTURE, 0.5);
         assertTrue(plain.preprocess());
         assertEquals(Optional.empty(), plain.context());
-        assertTrue(assertThrows(IllegalArgumentException.class, () -> new Control("canny", PICTURE, 1, 0, 1,
-                Map.of("preprocess", "off"))).getMessage().contains("'preprocess' must be auto or none, got 'off'"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> Control.fromRequestOptions("canny", PICTURE,
+                null, 1, 0, 1, Map.of("preprocess", "off"))).getMessage()
+                .contains("'preprocess' must be auto or none, got 'off'"));
         assertEquals("control option 'context': ControlNet context must be one of [text-only, full], got 'image' "
-                + "for control 'canny'", assertThrows(IllegalArgumentException.class, () -> new Control("canny",
-                        PICTURE, 1, 0, 1, Map.of("context", "image"))).getMessage());
+                + "for control 'canny'", assertThrows(IllegalArgumentException.class, () -> Control.fromRequestOptions(
+                        "canny", PICTURE, null, 1, 0, 1, Map.of("context", "image"))).getMessage());
+    }
+
+    @Test
+    void thePreprocessorsOptionsNeverHoldThePipelinesKeys() {
+        for (String key : List.of("preprocess", "context")) {
+            assertEquals("control.options holds '" + key + "', which is the control's own field, not an option of "
+                    + "its preprocessor, for control 'canny'", assertThrows(IllegalArgumentException.class,
+                            () -> new Control("canny", PICTURE, 1, 0, 1, Map.of(key, "none"))).getMessage());
+        }
+        Control typed = new Control("depth", PICTURE, null, 1, 0, 1, false, Optional.of(ControlNetContext.TEXT_ONLY),
+                Map.of());
+        assertEquals(Map.of("preprocess", "none", "context", "text-only"), typed.requestOptions());
+        assertEquals(Optional.empty(), new Control("depth", PICTURE, null, 1, 0, 1, true, null, null).context());
     }
 
     @Test
@@ -75,7 +95,7 @@ class ControlTest {
         assertEquals(new ControlData(json, "pose.json"), keypoints.data());
         assertArrayEquals(json, keypoints.data().bytes());
         assertEquals(0.7, keypoints.conditioningScale());
-        assertEquals(Map.of("stick_width", "auto"), keypoints.preprocessorOptions());
+        assertEquals(Map.of("stick_width", "auto"), keypoints.options());
         json[0] = ' ';
         assertEquals('{', keypoints.data().bytes()[0], "the control keeps its own copy");
         assertNull(Control.of("pose", PICTURE, 1).data());
@@ -85,7 +105,7 @@ class ControlTest {
                         .getMessage());
         assertEquals("control.image or control.data is required (exactly one), got both for control 'pose'",
                 assertThrows(IllegalArgumentException.class, () -> new Control("pose", PICTURE,
-                        new ControlData(json, "pose.json"), 1, 0, 1, Map.of())).getMessage());
+                        new ControlData(json, "pose.json"), 1, 0, 1, true, Optional.empty(), Map.of())).getMessage());
         assertEquals("control.data.source is required: the file or field the data came from", assertThrows(
                 IllegalArgumentException.class, () -> Control.ofData("pose", json, " ", 1, 0, 1, Map.of()))
                 .getMessage());

@@ -1,6 +1,7 @@
 package dev.montage.dist;
 
 import dev.montage.api.Control;
+import dev.montage.api.ControlData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,9 +60,10 @@ record ControlSpec(Control control, Optional<Path> model) {
                     + " is not a ControlNet folder");
         }
         try {
-            Control control = image != null
-                    ? new Control(type, SubjectSpec.readImage(Path.of(image)), scale, start, end, parts)
-                    : Control.ofData(type, readKeypoints(Path.of(keypoints)), keypoints, scale, start, end, parts);
+            Control control = Control.fromRequestOptions(type,
+                    image == null ? null : SubjectSpec.readImage(Path.of(image)),
+                    keypoints == null ? null : new ControlData(readKeypoints(Path.of(keypoints)), keypoints), scale,
+                    start, end, parts);
             return new ControlSpec(control, model);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--control '" + spec + "': " + e.getMessage(), e);

@@ -8,6 +8,7 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.pipeline.FolderComponentContext;
@@ -87,8 +88,8 @@ final class LazyEngineContext implements ComponentContext, AutoCloseable {
     }
 
     @Override
-    public Map<String, String> options() {
-        return Map.of();
+    public Options options() {
+        return Options.NONE;
     }
 
     @Override

@@ -1,8 +1,12 @@
 package dev.montage.dist;
 
+import dev.montage.api.Control;
+import dev.montage.api.ControlData;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.runtime.output.PngFiles;
+import dev.montage.runtime.pipeline.ControlImages;
+import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.registry.InstalledPlugins;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -51,8 +55,8 @@ final class PreprocessCommand implements Callable<Integer> {
     }
 
     @Option(names = {"-O", "--option"}, paramLabel = "KEY=VALUE",
-            description = "A preprocessor option, e.g. low=50, input=gray, stick_width=auto, invert=true, "
-                    + "preprocess=none (repeatable).")
+            description = "A preprocessor option, e.g. low=50, input=gray, stick_width=auto, invert=true; or "
+                    + "preprocess=none: the picture as it is, only converted to RGB and resized (repeatable).")
     List<String> options = new ArrayList<>();
 
     @Option(names = "--width", description = "Output width in pixels (default: the picture's; required with "
@@ -94,10 +98,9 @@ final class PreprocessCommand implements Callable<Integer> {
             PluginOptions.warn(installed, spec.commandLine().getErr());
             ConditionPreprocessor preprocessor = installed.registry()
                     .factory(ComponentKind.CONDITION_PREPROCESSOR, type, ConditionPreprocessor.class).create(context);
-            control = picture != null
-                    ? preprocessor.preprocess(picture, parsedOptions, w, h)
-                    : preprocessor.preprocessData(ControlSpec.readKeypoints(input.keypoints),
-                            input.keypoints.toString(), parsedOptions, w, h);
+            Control given = checkedControl(preprocessor, picture, parsedOptions);
+            control = ControlImages.conditioningImage(input.image != null ? "--image" : "--keypoints", given,
+                    preprocessor, w, h).toBufferedImage();
         }
         Map<String, String> parameters = new LinkedHashMap<>();
         parameters.put("control", type);
@@ -106,6 +109,27 @@ final class PreprocessCommand implements Callable<Integer> {
         PngFiles.write(out, control, parameters);
         spec.commandLine().getOut().println(out);
         return 0;
+    }
+
+    /**
+     * The control the options describe, its options checked against what the preprocessor declares.
+     *
+     * @throws IllegalArgumentException naming each option the preprocessor does not take
+     */
+    private Control checkedControl(ConditionPreprocessor preprocessor, BufferedImage picture,
+            Map<String, String> options) {
+        Control control = Control.fromRequestOptions(type, picture, input.keypoints == null ? null
+                : new ControlData(ControlSpec.readKeypoints(input.keypoints), input.keypoints.toString()), 1, 0, 1,
+                options);
+        List<String> problems = new ArrayList<>();
+        control.context().ifPresent(c -> problems.add("--option." + Control.CONTEXT_OPTION + ": a ControlNet's "
+                + "setting, and montage preprocess runs none"));
+        ControlNets.optionProblems(control, preprocessor, "--option")
+                .forEach(p -> problems.add(p.field() + ": " + p.message()));
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(String.join("; ", problems));
+        }
+        return control;
     }
 
     /** {@code KEY=VALUE} arguments of a repeatable option, in order. */

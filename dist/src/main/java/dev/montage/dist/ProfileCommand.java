@@ -1,8 +1,11 @@
 package dev.montage.dist;
 
 import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ResolvedProfile;
+import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
+import dev.montage.runtime.registry.SlotOptions;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -33,9 +36,10 @@ final class ProfileCommand implements Callable<Integer> {
      * profile would otherwise find out at start).
      */
     @Command(name = "check", mixinStandardHelpOptions = true, description = "Layer the profiles, MONTAGE_* "
-            + "environment variables and flags, check the result (keys, types, model folders and files, component ids, "
-            + "device, dtype, and that the components' sizes in their config.json files fit together) and print it "
-            + "with where each value came from; exit non-zero listing every problem.")
+            + "environment variables and flags, check the result (keys, types, model folders and files, component ids "
+            + "and options, device, dtype, and that the components' sizes in their config.json files fit together) "
+            + "and print it with where each value came from, then the options each of its components takes; exit "
+            + "non-zero listing every problem.")
     static final class Check implements Callable<Integer> {
         @Spec
         CommandSpec spec;
@@ -67,9 +71,26 @@ final class ProfileCommand implements Callable<Integer> {
                     out.println("# no model paths: montage generate uses the embedded default model (tiny, RANDOM "
                             + "weights)");
                 }
+                out.print(componentOptions(resolved.profile(), installed.registry()));
             }
             out.println("profile OK");
             return 0;
         }
+    }
+
+    /**
+     * The options each component of a profile takes, as comments: per slot ({@code options.<slot>}) and component,
+     * each option's name, type, range, default and what it does.
+     */
+    static String componentOptions(Profile profile, ComponentRegistry registry) {
+        StringBuilder out = new StringBuilder("# the options of the components, set as options.<slot>.<name> (every "
+                + "installed scheduler reads options.scheduler; shown: the default one):\n");
+        profile.componentsBySlot(profile.recipe(registry)).forEach((kind, ids) -> SlotOptions.declared(registry, kind, ids)
+                .forEach((component, declared) -> {
+                    out.append("#   ").append(SlotOptions.key(kind)).append(", ").append(component)
+                            .append(declared.isEmpty() ? ": none\n" : ":\n");
+                    declared.forEach(option -> out.append("#     ").append(option.describe()).append('\n'));
+                }));
+        return out.toString();
     }
 }

@@ -147,6 +147,24 @@ class AssemblyValidationTest {
     }
 
     @Test
+    void optionsTheComponentsDoNotDeclareOrAcceptAreNamedBeforeAnyWeightIsRead() throws IOException {
+        Path folder = model();
+        deleteWeights(folder);
+        String message = assertThrows(IllegalArgumentException.class, () -> builder(folder)
+                .options(ComponentKind.LATENT_DECODER, Map.of("upcast", "half", "tilng", "true"))
+                .options(ComponentKind.SCHEDULER, Map.of("timestep_spacing", "sideways"))
+                .options(ComponentKind.TEXT_ENCODER, Map.of("clip_skip", "2")).build()).getMessage();
+        assertEquals("""
+                the components' options are not valid:
+                  - options.text_encoder.clip_skip: unknown option (no options are declared by text encoder 'sdxl-clip')
+                  - options.scheduler.timestep_spacing: expected one of linspace, leading, trailing, got 'sideways'
+                  - options.decoder.tilng: unknown option (expected an option of latent decoder 'sdxl-vae': \
+                upcast, slicing)
+                  - options.decoder.upcast: expected one of auto, always, never, got 'half'""", message);
+        builder(folder).options(ComponentKind.SCHEDULER, Map.of("solver_order", "1")).validate();
+    }
+
+    @Test
     void everyProblemIsReportedAtOnce() throws IOException {
         Path folder = model();
         edit(folder.resolve("vae/config.json"), "latent_channels", 8);

@@ -70,6 +70,27 @@ class CommandLineConfigurationTest {
     }
 
     @Test
+    void checkListsTheOptionsOfTheProfilesComponents() {
+        CommandRun run = montage("profile", "check", "--profile", "tiny");
+        assertEquals(0, run.code(), run::toString);
+        assertTrue(run.out().contains("\n#   options.text_encoder, text encoder 'sdxl-clip': none\n"), run.out());
+        assertTrue(run.out().contains("\n#   options.attention, attention processor 'ms-diffusion':\n#     "
+                + "text_tokens (integer 1..2147483647, default 77): "), run.out());
+        assertTrue(run.out().contains("\n#   options.scheduler, scheduler 'euler':\n#     num_train_timesteps "
+                + "(integer 2..100000): "), run.out());
+        assertTrue(run.out().contains("\n#   options.decoder, latent decoder 'sdxl-vae':\n#     upcast (enum "
+                + "auto|always|never, default auto): "), run.out());
+        assertTrue(run.out().endsWith("profile OK\n"), run.out());
+    }
+
+    @Test
+    void anOptionTheComponentDoesNotDeclare() throws IOException {
+        String p = profile("options.yaml", "options:\n  decoder: {upcats: always}\n");
+        rejected(p + ":2: options.decoder.upcats: unknown option; did you mean upcast? (expected an option of latent "
+                + "decoder 'sdxl-vae': upcast, slicing)", "profile", "check", "--profile", p);
+    }
+
+    @Test
     void checkingThatTheComponentsFitNeedsNotTheProfilesDevice() {
         // this machine has no CUDA device: the components' sizes are checked on the CPU
         CommandRun run = montage("profile", "check", "--model", model.toString(), "--device", "cuda");

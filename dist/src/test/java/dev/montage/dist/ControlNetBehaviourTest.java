@@ -25,6 +25,7 @@ import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.Options;
 import dev.montage.plugins.unet.SdxlControlNet;
 import dev.montage.plugins.unet.SdxlUNetFactory;
 import dev.montage.runtime.pipeline.AssembledPipeline;
@@ -169,7 +170,8 @@ class ControlNetBehaviourTest {
 
     @Test
     void eachControlSeesItsOwnContext() {
-        latents(request().control(new Control("canny", picture(Color.WHITE), 1, 0, 1, Map.of("context", "full")))
+        latents(request().control(Control.fromRequestOptions("canny", picture(Color.WHITE), null, 1, 0, 1,
+                Map.of("context", "full")))
                 .subject(dev.montage.api.Subject.of(picture(Color.RED), "red.png", "cube",
                         new dev.montage.api.Box(0.2, 0.2, 0.8, 0.8)))
                 .control(new Control("depth", picture(Color.GRAY), 1, 0, 1, Map.of())).build());
@@ -185,8 +187,8 @@ class ControlNetBehaviourTest {
                 ProgressListener.NONE));
         assertEquals(List.of(new FieldError("controls[0].type", "no ControlNet serves 'dpeth'; did you mean depth? "
                 + "(this pipeline has canny, depth; configure controlnet.dpeth, e.g. model=DIR in the control or "
-                + "controlnets.dpeth in the profile)"), new FieldError("controls[1].options", "canny: unknown option "
-                + "'hihg'; did you mean high? (accepted options: low, high, l2, input, resolution, preprocess)")),
+                + "controlnets.dpeth in the profile)"), new FieldError("controls[1].options.hihg", "unknown option; "
+                + "did you mean high? (expected an option of preprocessor 'canny': low, high, l2, input, resolution)")),
                 e.errors());
     }
 
@@ -197,16 +199,17 @@ class ControlNetBehaviourTest {
                 .controlTypes(List.of("cany")).build()) {
             InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> misspelt.pipeline()
                     .generate(request().control(new Control("cany", picture(Color.WHITE), 1, 0, 1,
-                            Map.of("threshold", "40"))).control(new Control("cany", picture(Color.WHITE), 1, 0, 1,
-                            Map.of("preprocess", "none", "threshold", "40"))).build(), ProgressListener.NONE));
+                            Map.of("threshold", "40"))).control(Control.fromRequestOptions("cany", picture(Color.WHITE),
+                            null, 1, 0, 1, Map.of("preprocess", "none", "threshold", "40"))).build(),
+                            ProgressListener.NONE));
             assertEquals(List.of(new FieldError("controls[0].type", "unknown control type 'cany'; did you mean "
                     + "canny? (expected a type with an installed preprocessor: canny, depth, pose; preprocess=none "
                     + "gives a ready-made control picture to the 'cany' ControlNet as it is)"),
                     new FieldError("controls[1].options", "threshold: preprocess=none gives the picture to the "
                     + "ControlNet as it is, so it takes no preprocessor options")), e.errors());
-            assertEquals(1, misspelt.pipeline().generate(request().steps(1).control(new Control("cany",
-                    picture(Color.WHITE), 1, 0, 1, Map.of("preprocess", "none"))).build(), ProgressListener.NONE)
-                    .images().size());
+            assertEquals(1, misspelt.pipeline().generate(request().steps(1).control(Control.fromRequestOptions(
+                    "cany", picture(Color.WHITE), null, 1, 0, 1, Map.of("preprocess", "none"))).build(),
+                    ProgressListener.NONE).images().size());
         }
     }
 
@@ -232,8 +235,7 @@ class ControlNetBehaviourTest {
             }
 
             @Override
-            public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width,
-                    int height) {
+            public BufferedImage preprocess(BufferedImage input, Options options, int width, int height) {
                 return edges;
             }
         };

@@ -83,7 +83,7 @@ class ControlNetGoldenTest {
                 json.get("phrases").get(0).asText(), new Box(box.get(0).asDouble(), box.get(1).asDouble(),
                         box.get(2).asDouble(), box.get(3).asDouble())));
         JsonNode cn = json.get("controlnets").get(0);
-        b.control(new Control("canny", controlImage, cn.get("conditioning_scale").asDouble(),
+        b.control(Control.fromRequestOptions("canny", controlImage, null, cn.get("conditioning_scale").asDouble(),
                 cn.get("control_guidance_start").asDouble(), cn.get("control_guidance_end").asDouble(),
                 controlOptions));
         return b.build();

@@ -171,8 +171,8 @@ class GenerateControlCommandTest {
     void unknownControlTypesAndOptionsAreRefusedByName() {
         assertControlError("controls[0].type: unknown control type 'cany'; did you mean canny? (expected a type with "
                 + "an installed preprocessor: canny, depth, pose;", "type=cany,image=" + edges + ",threshold=40");
-        assertControlError("controls[0].options: canny: unknown option 'lw'; did you mean low? (accepted options: "
-                + "low, high, l2, input, resolution, preprocess)", "type=canny,image=" + edges + ",lw=40");
+        assertControlError("controls[0].options.lw: unknown option; did you mean low? (expected an option of "
+                + "preprocessor 'canny': low, high, l2, input, resolution)", "type=canny,image=" + edges + ",lw=40");
         assertControlError("controls[0].options: low: preprocess=none gives the picture to the ControlNet as it is, "
                 + "so it takes no preprocessor options", "type=canny,image=" + edges + ",preprocess=none,low=40");
     }

@@ -17,6 +17,7 @@ import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.pipeline.AssembledPipeline;
 import dev.montage.runtime.pipeline.FolderComponentContext;
@@ -114,7 +115,7 @@ class PluginSourcesIT {
                         "luminance", ConditionPreprocessor.class).create(context);
                 BufferedImage red = new BufferedImage(2, 2, BufferedImage.TYPE_INT_RGB);
                 red.setRGB(0, 0, 0xFF0000);
-                assertEquals(0x4C4C4C, luminance.preprocess(red, Map.of(), 2, 2).getRGB(0, 0) & 0xFFFFFF,
+                assertEquals(0x4C4C4C, luminance.preprocess(red, Options.NONE, 2, 2).getRGB(0, 0) & 0xFFFFFF,
                         "luma 76 of pure red");
             }
             assertArrayEquals(classpathLatents, latents(registry, model, REQUEST), 0f,

@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.image.PilResampler;
+import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.testing.Golden;
@@ -97,6 +99,17 @@ class PreprocessCommandTest {
     }
 
     @Test
+    void preprocessNoneWritesThePictureAsItIsResized() throws IOException {
+        Path picture = picture();
+        Path out = dir.resolve("as-is.png");
+        Run run = montage("preprocess", "canny", "--image", picture.toString(), "-O", "preprocess=none", "--width",
+                "24", "--height", "20", "--out", out.toString());
+        assertEquals(0, run.code(), run.err());
+        assertArrayEquals(PilResampler.resize(read(picture), 24, 20, ResampleFilter.LANCZOS).pixels(),
+                read(out).pixels());
+    }
+
+    @Test
     void poseKeypointsAreDrawnExactlyAsTheReference() throws IOException {
         Path golden = Golden.dir().resolve("inputs/pose");
         Path out = dir.resolve("pose.png");
@@ -117,11 +130,22 @@ class PreprocessCommandTest {
                 "8", "--out", out);
         assertError("montage: --width and --height are required with --keypoints",
                 "preprocess", "pose", "--keypoints", image, "--out", out);
-        assertError("montage: canny: option 'low' must be a number in 0..65535, got 'x'",
-                "preprocess", "canny", "--image", image, "-O", "low=x", "--out", out);
+        assertError("montage: --option.low: expected a number in 0..65535, got 'x'; --option.lw: unknown option; did "
+                + "you mean low? (expected an option of preprocessor 'canny': low, high, l2, input, resolution)",
+                "preprocess", "canny", "--image", image, "-O", "low=x", "-O", "lw=1", "--out", out);
+        assertError("montage: --option: low: preprocess=none gives the picture to the ControlNet as it is, so it "
+                + "takes no preprocessor options", "preprocess", "canny", "--image", image, "-O", "preprocess=none",
+                "-O", "low=50", "--out", out);
+        assertError("montage: --option.context: a ControlNet's setting, and montage preprocess runs none",
+                "preprocess", "canny", "--image", image, "-O", "context=full", "--out", out);
+        assertError("control option 'preprocess' must be auto or none, got 'off' for control 'canny'",
+                "preprocess", "canny", "--image", image, "-O", "preprocess=off", "--out", out);
+        assertError("given as a data file (" + image + "), which needs its preprocessor: preprocess=none takes a "
+                + "picture only", "preprocess", "pose", "--keypoints", image, "--width", "8", "--height", "8", "-O",
+                "preprocess=none", "--out", out);
         assertError("montage: --option expects KEY=VALUE, got 'low'",
                 "preprocess", "canny", "--image", image, "-O", "low", "--out", out);
-        assertError("montage: control type 'canny' takes a picture, not a data file (" + image + ")",
+        assertError("montage: --keypoints: control type 'canny' takes a picture, not a data file (" + image + ")",
                 "preprocess", "canny", "--keypoints", image, "--width", "8", "--height", "8", "--out", out);
         assertError(image + ": malformed JSON at character 0: unexpected character",
                 "preprocess", "pose", "--keypoints", image, "--width", "8", "--height", "8", "--out", out);

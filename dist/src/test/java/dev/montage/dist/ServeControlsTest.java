@@ -88,8 +88,8 @@ class ServeControlsTest {
             assertEquals(new FieldError("controls[0].type", "no ControlNet serves 'cany'; did you mean canny? (this "
                     + "pipeline has canny; configure controlnet.cany, e.g. model=DIR in the control or "
                     + "controlnets.cany in the profile)"), refused(client, Map.of("type", "cany", "uploadId", uploadId)));
-            assertEquals(new FieldError("controls[0].options", "canny: unknown option 'lw'; did you mean low? "
-                    + "(accepted options: low, high, l2, input, resolution, preprocess)"), refused(client,
+            assertEquals(new FieldError("controls[0].options.lw", "unknown option; did you mean low? (expected an "
+                    + "option of preprocessor 'canny': low, high, l2, input, resolution)"), refused(client,
                     Map.of("type", "canny", "uploadId", uploadId, "options", Map.of("lw", "40"))));
         }
     }

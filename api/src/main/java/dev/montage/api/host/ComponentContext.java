@@ -2,8 +2,8 @@ package dev.montage.api.host;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.spi.Options;
 import java.nio.file.Path;
-import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -49,6 +49,10 @@ public interface ComponentContext {
     /** The base model's pipeline settings ({@code model_index.json}), empty when there is none. */
     ModelConfig pipelineConfig();
 
-    /** Component-specific settings from the profile (empty when none). */
-    Map<String, String> options();
+    /**
+     * The component's options (profile section {@code options.<slot>}), checked by the host against what its factory
+     * declares ({@link dev.montage.api.spi.ComponentFactory#options()}); read them with
+     * {@link Options#get(dev.montage.api.spi.OptionSpec)}.
+     */
+    Options options();
 }

@@ -50,6 +50,17 @@ public interface ComponentFactory<T> {
     }
 
     /**
+     * The options the component takes, which it reads with {@code context.options().get(spec)}: those of the profile
+     * section {@code options.<slot>} of its slot, or those the host gives (such as
+     * {@link Conditioner#CONTROL_TYPE}). The host refuses, before anything is built, a profile or pipeline that gives
+     * a component an option it does not declare or a value its declaration does not accept. The default declares
+     * none.
+     */
+    default List<OptionSpec<?>> options() {
+        return List.of();
+    }
+
+    /**
      * The sizes the component would provide to and expect from the others of a pipeline, read from configuration
      * files only ({@link dev.montage.api.host.ModelFolder#config()}, {@link dev.montage.api.host.ModelFolder#json},
      * {@link ComponentContext#path}; never weights or checkpoints), so the host can check an assembly before any

@@ -1,7 +1,7 @@
 package dev.montage.api.spi;
 
 import java.awt.image.BufferedImage;
-import java.util.Map;
+import java.util.List;
 
 /** Turns a user's control input (photo, depth map, keypoints render) into a ControlNet conditioning image. */
 public interface ConditionPreprocessor {
@@ -10,25 +10,22 @@ public interface ConditionPreprocessor {
     String type();
 
     /**
-     * Checks a control's options before a generation starts, so that a request with an unknown or malformed option
-     * is refused when it is made rather than once the models are at work. The default accepts every option, leaving
-     * the check to {@link #preprocess} and {@link #preprocessData}.
-     *
-     * @param options plugin-specific options from the request
-     * @throws IllegalArgumentException naming an unknown or malformed option
+     * The options a control of this type may give (a request's {@code controls[i].options}, {@code --control}'s
+     * {@code key=value} parts). The host refuses a control with an option that is not declared or a value its
+     * declaration does not accept before the generation starts, naming the option. The default declares none.
      */
-    default void checkOptions(Map<String, String> options) {
+    default List<OptionSpec<?>> options() {
+        return List.of();
     }
 
     /**
      * @param input   the user's picture
-     * @param options plugin-specific options from the request
+     * @param options the control's options, read with {@link Options#get}
      * @param width   output width in pixels
      * @param height  output height in pixels
      * @return an RGB image of {@code width x height}
-     * @throws IllegalArgumentException naming an unknown or malformed option
      */
-    BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height);
+    BufferedImage preprocess(BufferedImage input, Options options, int width, int height);
 
     /**
      * Preprocesses a control given as a data file rather than a picture, e.g. OpenPose JSON keypoints for
@@ -37,15 +34,14 @@ public interface ConditionPreprocessor {
      *
      * @param data    the file's bytes
      * @param source  where the bytes came from (a file name, a request field), named in errors
-     * @param options plugin-specific options from the request
+     * @param options the control's options, read with {@link Options#get}
      * @param width   output width in pixels
      * @param height  output height in pixels
      * @return an RGB image of {@code width x height}
-     * @throws IllegalArgumentException naming the source when the data is malformed, naming an unknown or malformed
-     *     option, or (the default) saying that this type takes pictures only
+     * @throws IllegalArgumentException naming the source when the data is malformed, or (the default) saying that
+     *     this type takes pictures only
      */
-    default BufferedImage preprocessData(byte[] data, String source, Map<String, String> options, int width,
-            int height) {
+    default BufferedImage preprocessData(byte[] data, String source, Options options, int width, int height) {
         throw new IllegalArgumentException("control type '" + type() + "' takes a picture, not a data file ("
                 + source + ")");
     }

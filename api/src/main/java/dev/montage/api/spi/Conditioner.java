@@ -11,6 +11,15 @@ import dev.montage.api.GenerationContext;
  */
 public interface Conditioner {
 
+    /**
+     * The option the host gives a conditioner's factory: the control type the network is built for. A factory that
+     * serves several types declares it in {@link ComponentFactory#options()}; one registered under the id of its type
+     * may ignore it.
+     */
+    OptionSpec<String> CONTROL_TYPE = OptionSpec.string("type", "[a-z0-9][a-z0-9_-]*",
+            "a control type (lower-case letters, digits, '-', '_'), e.g. canny",
+            "the control type the network serves (given by the host)");
+
     /** The control type it serves, e.g. {@code "canny"}. */
     String type();
 

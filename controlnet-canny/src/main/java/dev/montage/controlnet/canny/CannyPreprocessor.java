@@ -4,59 +4,56 @@ import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ConditionPreprocessor;
-import dev.montage.api.spi.PreprocessorOptions;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import java.awt.image.BufferedImage;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The {@code canny} condition: white edges on black from OpenCV's Canny ({@link CannyEdgeDetector}).
  *
- * <p>Options: {@code low} and {@code high} thresholds (default 100 and 200, swapped when {@code low > high} as
- * OpenCV does), {@code l2} ({@code true}: L2 gradient magnitude, default {@code false}), {@code input}
- * ({@code rgb}, the default: the detector runs on the three colour channels as controlnet_aux's
- * {@code CannyDetector} and the diffusers examples do; {@code gray}: on OpenCV's fixed-point grey),
- * {@code resolution} ({@code output}, the default: the picture is first resized to the output size with Pillow's
- * bicubic filter and the edges are found there, so they stay one pixel wide and binary, as the golden ControlNet
- * case made its control image; {@code input}: the edges are found on the picture as given and the edge map is then
- * resized like any control image, with diffusers' Lanczos, as the diffusers examples do) and
- * {@code preprocess=none}.
+ * <p>Options: {@link #LOW} and {@link #HIGH} thresholds (swapped when {@code low > high} as OpenCV does),
+ * {@link #L2}, {@link #INPUT} ({@code rgb}, the default: the detector runs on the three colour channels as
+ * controlnet_aux's {@code CannyDetector} and the diffusers examples do; {@code gray}: on OpenCV's fixed-point grey)
+ * and {@link #RESOLUTION} ({@code output}, the default: the picture is first resized to the output size with
+ * Pillow's bicubic filter and the edges are found there, so they stay one pixel wide and binary, as the golden
+ * ControlNet case made its control image; {@code input}: the edges are found on the picture as given and the edge
+ * map is then resized like any control image, with diffusers' Lanczos, as the diffusers examples do).
  */
 final class CannyPreprocessor implements ConditionPreprocessor {
     static final String TYPE = "canny";
-    private static final List<String> OPTIONS = List.of("low", "high", "l2", "input", "resolution");
     private static final double MAX_THRESHOLD = 65535;
+
+    static final OptionSpec<Double> LOW = OptionSpec.number("low", 0, MAX_THRESHOLD,
+            "lower hysteresis threshold of the gradient magnitude").withDefault(100.0);
+    static final OptionSpec<Double> HIGH = OptionSpec.number("high", 0, MAX_THRESHOLD,
+            "upper hysteresis threshold of the gradient magnitude").withDefault(200.0);
+    static final OptionSpec<Boolean> L2 = OptionSpec.bool("l2", "L2 gradient magnitude instead of L1")
+            .withDefault(false);
+    static final OptionSpec<String> INPUT = OptionSpec.choice("input", List.of("rgb", "gray"),
+            "detect on the three colour channels (as controlnet_aux) or on OpenCV's grey").withDefault("rgb");
+    static final OptionSpec<String> RESOLUTION = OptionSpec.choice("resolution", List.of("output", "input"),
+            "detect at the output size (sharp one-pixel edges) or on the picture as given, then resize the edge map")
+            .withDefault("output");
 
     @Override
     public String type() {
         return TYPE;
     }
 
-    /** The options of one call, every one read and checked. */
-    private record Settings(double low, double high, boolean l2, boolean gray, boolean atOutput, boolean passThrough) {
-        static Settings of(Map<String, String> options) {
-            PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
-            return new Settings(o.number("low", 100, 0, MAX_THRESHOLD), o.number("high", 200, 0, MAX_THRESHOLD),
-                    o.flag("l2", false), o.choice("input", "rgb", "rgb", "gray").equals("gray"),
-                    o.choice("resolution", "output", "output", "input").equals("output"), o.passThrough());
-        }
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(LOW, HIGH, L2, INPUT, RESOLUTION);
     }
 
     @Override
-    public void checkOptions(Map<String, String> options) {
-        Settings.of(options);
-    }
-
-    @Override
-    public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
-        Settings s = Settings.of(options);
+    public BufferedImage preprocess(BufferedImage input, Options options, int width, int height) {
         RgbImage picture = RgbImage.of(input, null);
-        if (!s.passThrough()) {
-            RgbImage source = s.atOutput() ? PilResampler.resize(picture, width, height, ResampleFilter.BICUBIC)
-                    : picture;
-            picture = edges(source, s.low(), s.high(), s.l2(), s.gray());
-        }
-        return PilResampler.resize(picture, width, height, ResampleFilter.LANCZOS).toBufferedImage();
+        RgbImage source = options.get(RESOLUTION).equals("output")
+                ? PilResampler.resize(picture, width, height, ResampleFilter.BICUBIC) : picture;
+        RgbImage edges = edges(source, options.get(LOW), options.get(HIGH), options.get(L2),
+                options.get(INPUT).equals("gray"));
+        return PilResampler.resize(edges, width, height, ResampleFilter.LANCZOS).toBufferedImage();
     }
 
     /** The edge map of a picture as an RGB image (255 on edges in all three channels, 0 elsewhere). */

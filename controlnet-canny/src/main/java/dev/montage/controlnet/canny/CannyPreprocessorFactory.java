@@ -25,7 +25,7 @@ public final class CannyPreprocessorFactory implements ComponentFactory<Conditio
     @Override
     public String description() {
         return "canny: OpenCV 4.6 cv2.Canny edges, bit-exact (options low, high, l2, input=rgb|gray, "
-                + "resolution=output|input, preprocess=none)";
+                + "resolution=output|input)";
     }
 
     @Override

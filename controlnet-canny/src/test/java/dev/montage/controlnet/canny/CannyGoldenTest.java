@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.image.RgbImage;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.testing.Golden;
 import java.awt.image.BufferedImage;
 import java.awt.image.Raster;
@@ -64,8 +65,8 @@ class CannyGoldenTest {
         assertEquals(0, differing, expectedFile + ": differing pixels");
         assertEquals(out.get("edge_pixels").asInt(), edgePixels, expectedFile + ": edge pixels");
 
-        Map<String, String> options = Map.of("low", Double.toString(t1), "high", Double.toString(t2),
-                "l2", Boolean.toString(l2), "input", gray ? "gray" : "rgb");
+        Options options = Options.of("options", Map.of("low", Double.toString(t1), "high", Double.toString(t2),
+                "l2", Boolean.toString(l2), "input", gray ? "gray" : "rgb"));
         BufferedImage viaPreprocessor = new CannyPreprocessor().preprocess(picture, options, picture.getWidth(),
                 picture.getHeight());
         RgbImage rgb = RgbImage.of(viaPreprocessor, null);
@@ -97,8 +98,8 @@ class CannyGoldenTest {
         Path dir = Golden.caseDir("controlnet_text_only");
         BufferedImage subject = ImageIO.read(dir.resolve("subject_0.png").toFile());
         RgbImage expected = RgbImage.of(ImageIO.read(dir.resolve("control_image.png").toFile()), null);
-        RgbImage actual = RgbImage.of(new CannyPreprocessor().preprocess(subject, Map.of("input", "gray"), 64, 64),
-                null);
+        RgbImage actual = RgbImage.of(new CannyPreprocessor().preprocess(subject,
+                Options.of("options", Map.of("input", "gray")), 64, 64), null);
         int differing = 0;
         for (int i = 0; i < expected.pixels().length; i++) {
             differing += expected.pixels()[i] != actual.pixels()[i] ? 1 : 0;

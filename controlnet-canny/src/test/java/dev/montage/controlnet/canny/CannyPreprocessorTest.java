@@ -12,11 +12,14 @@ import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.Test;
@@ -53,7 +56,7 @@ class CannyPreprocessorTest {
     @Test
     void byDefaultDetectsOnTheColourPictureResizedToTheOutput() {
         BufferedImage in = picture(60, 40);
-        RgbImage out = rgb(canny.preprocess(in, Map.of(), 90, 75));
+        RgbImage out = rgb(canny.preprocess(in, options(), 90, 75));
         assertEquals(90, out.width());
         assertEquals(75, out.height());
         RgbImage resized = PilResampler.resize(rgb(in), 90, 75, ResampleFilter.BICUBIC);
@@ -69,7 +72,7 @@ class CannyPreprocessorTest {
     @Test
     void resolutionInputResizesTheEdgeMapAsAnyControlImage() {
         BufferedImage in = picture(60, 40);
-        RgbImage out = rgb(canny.preprocess(in, Map.of("resolution", "input", "input", "gray", "low", "30",
+        RgbImage out = rgb(canny.preprocess(in, options("resolution", "input", "input", "gray", "low", "30",
                 "high", "60", "l2", "true"), 90, 75));
         RgbImage edges = CannyPreprocessor.edges(rgb(in), 30, 60, true, true);
         assertArrayEquals(PilResampler.resize(edges, 90, 75, ResampleFilter.LANCZOS).pixels(), out.pixels());
@@ -80,55 +83,57 @@ class CannyPreprocessorTest {
         BufferedImage in = picture(64, 64);
         int[] polls = {0};
         assertThrows(CancellationException.class, () -> Cancellation.within(() -> ++polls[0] > 3,
-                () -> canny.preprocess(in, Map.of(), 64, 64)));
+                () -> canny.preprocess(in, options(), 64, 64)));
         assertEquals(4, polls[0], "the poll that saw the cancel was the last");
     }
 
     @Test
     void greyAndColourDiffer() {
         BufferedImage in = picture(64, 64);
-        RgbImage colour = rgb(canny.preprocess(in, Map.of("input", "rgb"), 64, 64));
-        RgbImage grey = rgb(canny.preprocess(in, Map.of("input", "gray"), 64, 64));
+        RgbImage colour = rgb(canny.preprocess(in, options("input", "rgb"), 64, 64));
+        RgbImage grey = rgb(canny.preprocess(in, options("input", "gray"), 64, 64));
         assertFalse(Arrays.equals(colour.pixels(), grey.pixels()));
     }
 
     @Test
     void thresholdsInEitherOrderAsOpenCv() {
         BufferedImage in = picture(64, 48);
-        assertArrayEquals(rgb(canny.preprocess(in, Map.of("low", "40", "high", "120"), 64, 48)).pixels(),
-                rgb(canny.preprocess(in, Map.of("low", "120", "high", "40"), 64, 48)).pixels());
+        assertArrayEquals(rgb(canny.preprocess(in, options("low", "40", "high", "120"), 64, 48)).pixels(),
+                rgb(canny.preprocess(in, options("low", "120", "high", "40"), 64, 48)).pixels());
     }
 
     @Test
-    void preprocessNonePassesThePictureThroughResized() {
-        BufferedImage in = picture(60, 40);
-        RgbImage out = rgb(canny.preprocess(in, Map.of("preprocess", "none"), 30, 20));
-        assertArrayEquals(PilResampler.resize(rgb(in), 30, 20, ResampleFilter.LANCZOS).pixels(), out.pixels());
-    }
-
-    @Test
-    void malformedOptionsAreNamedWithWhatIsAccepted() {
-        BufferedImage in = picture(8, 8);
-        assertEquals("canny: unknown option 'threshold' (accepted options: low, high, l2, input, resolution, "
-                + "preprocess)", message(() -> canny.preprocess(in, Map.of("threshold", "3"), 8, 8)));
-        assertEquals("canny: option 'low' must be a number in 0..65535, got 'abc'",
-                message(() -> canny.preprocess(in, Map.of("low", "abc"), 8, 8)));
-        assertEquals("canny: option 'low' must be a number in 0..65535, got 'abc'",
-                message(() -> canny.checkOptions(Map.of("low", "abc"))), "checked alike before a generation");
-        assertEquals("canny: option 'high' must be a number in 0..65535, got '-1'",
-                message(() -> canny.preprocess(in, Map.of("high", "-1"), 8, 8)));
-        assertEquals("canny: option 'input' must be one of rgb, gray, got 'hsv'",
-                message(() -> canny.preprocess(in, Map.of("input", "hsv"), 8, 8)));
-        assertEquals("canny: option 'resolution' must be one of output, input, got 'full'",
-                message(() -> canny.preprocess(in, Map.of("resolution", "full"), 8, 8)));
-        assertEquals("canny: option 'l2' must be one of true, false, got '1'",
-                message(() -> canny.preprocess(in, Map.of("l2", "1"), 8, 8)));
+    void declaredOptionsCheckWhatAControlGives() {
+        assertEquals(List.of("low (number 0..65535, default 100)", "high (number 0..65535, default 200)",
+                "l2 (boolean, default false)", "input (enum rgb|gray, default rgb)",
+                "resolution (enum output|input, default output)"), canny.options().stream()
+                        .map(o -> o.describe().substring(0, o.describe().indexOf(')') + 1)).toList());
+        assertEquals(List.of(
+                new Options.Problem("high", "expected a number in 0..65535, got '-1'"),
+                new Options.Problem("input", "expected one of rgb, gray, got 'hsv'"),
+                new Options.Problem("l2", "expected true or false, got '1'"),
+                new Options.Problem("low", "expected a number in 0..65535, got 'abc'"),
+                new Options.Problem("resolution", "expected one of output, input, got 'full'"),
+                new Options.Problem("threshold", "unknown option (expected an option of preprocessor 'canny': low, "
+                        + "high, l2, input, resolution)")),
+                Options.check(canny.options(), Map.of("threshold", "3", "low", "abc", "high", "-1", "input", "hsv",
+                        "resolution", "full", "l2", "1"), "preprocessor 'canny'"));
+        assertEquals("options.low: expected a number in 0..65535, got 'abc'",
+                message(() -> canny.preprocess(picture(8, 8), options("low", "abc"), 8, 8)));
     }
 
     @Test
     void takesPicturesNotDataFiles() {
         assertEquals("control type 'canny' takes a picture, not a data file (pose.json)",
-                message(() -> canny.preprocessData(new byte[0], "pose.json", Map.of(), 8, 8)));
+                message(() -> canny.preprocessData(new byte[0], "pose.json", Options.NONE, 8, 8)));
+    }
+
+    private static Options options(String... namesAndValues) {
+        Map<String, String> given = new LinkedHashMap<>();
+        for (int i = 0; i < namesAndValues.length; i += 2) {
+            given.put(namesAndValues[i], namesAndValues[i + 1]);
+        }
+        return Options.of("options", given);
     }
 
     private static String message(Executable call) {

@@ -6,7 +6,8 @@ import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ConditionPreprocessor;
-import dev.montage.api.spi.PreprocessorOptions;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import java.awt.color.ColorSpace;
 import java.awt.image.BufferedImage;
 import java.awt.image.ColorModel;
@@ -14,6 +15,7 @@ import java.awt.image.Raster;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -23,13 +25,15 @@ import java.util.concurrent.ConcurrentHashMap;
  * <p>The picture is the depth map itself: 8- or 16-bit grey (every bit used before normalising), or colour, taken
  * as Pillow's {@code convert("L")}. With {@code estimator=<id>} it is a photograph instead, and the registered
  * {@link DepthEstimator} of that id makes the depth map. {@code invert=true} swaps near and far (for maps where far
- * is bright); {@code preprocess=none} takes the picture as a finished control image.
+ * is bright).
  */
 final class DepthPreprocessor implements ConditionPreprocessor {
     static final String TYPE = "depth";
-    private static final List<String> OPTIONS = List.of("invert", "estimator");
+    static final OptionSpec<Boolean> INVERT = OptionSpec.bool("invert", "swap near and far (for maps where far is "
+            + "bright)").withDefault(false);
 
     private final Map<String, DepthEstimatorFactory> factories = new LinkedHashMap<>();
+    private final OptionSpec<String> estimator;
     private final ComponentContext context;
     private final Map<String, DepthEstimator> estimators = new ConcurrentHashMap<>();
 
@@ -46,6 +50,8 @@ final class DepthPreprocessor implements ConditionPreprocessor {
                         + other.getClass().getName() + " and " + f.getClass().getName());
             }
         }
+        this.estimator = OptionSpec.choice("estimator", this.factories.keySet(), "the picture is a photograph, "
+                + "and this installed depth estimator makes its depth map");
         this.context = context;
     }
 
@@ -55,39 +61,20 @@ final class DepthPreprocessor implements ConditionPreprocessor {
     }
 
     @Override
-    public void checkOptions(Map<String, String> options) {
-        PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
-        o.flag("invert", false);
-        o.string("estimator").ifPresent(id -> estimatorFactory(o, id));
+    public List<OptionSpec<?>> options() {
+        return List.of(INVERT, estimator);
     }
 
     @Override
-    public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
-        PreprocessorOptions o = PreprocessorOptions.of(TYPE, options, OPTIONS);
-        boolean invert = o.flag("invert", false);
-        String estimatorId = o.string("estimator").orElse(null);
-        RgbImage control;
-        if (o.passThrough()) {
-            control = RgbImage.of(input, null);
-        } else {
-            DepthMap depth = estimatorId == null ? read(input) : estimator(o, estimatorId).estimate(input);
-            control = normalise(depth, invert);
-        }
+    public BufferedImage preprocess(BufferedImage input, Options options, int width, int height) {
+        Optional<String> estimatorId = options.find(estimator);
+        DepthMap depth = estimatorId.isEmpty() ? read(input) : estimator(estimatorId.get()).estimate(input);
+        RgbImage control = normalise(depth, options.get(INVERT));
         return PilResampler.resize(control, width, height, ResampleFilter.LANCZOS).toBufferedImage();
     }
 
-    private DepthEstimator estimator(PreprocessorOptions o, String id) {
-        DepthEstimatorFactory factory = estimatorFactory(o, id);
-        return estimators.computeIfAbsent(id, k -> factory.create(context));
-    }
-
-    private DepthEstimatorFactory estimatorFactory(PreprocessorOptions o, String id) {
-        DepthEstimatorFactory factory = factories.get(id);
-        if (factory == null) {
-            throw o.invalid("estimator", factories.isEmpty() ? "the id of an installed depth estimator (none is "
-                    + "installed)" : "one of " + String.join(", ", factories.keySet()), id);
-        }
-        return factory;
+    private DepthEstimator estimator(String id) {
+        return estimators.computeIfAbsent(id, k -> factories.get(k).create(context));
     }
 
     /** The depth values of a depth-map picture, at their full precision. */

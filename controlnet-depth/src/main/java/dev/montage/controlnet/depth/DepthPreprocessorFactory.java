@@ -29,7 +29,7 @@ public final class DepthPreprocessorFactory implements ComponentFactory<Conditio
     @Override
     public String description() {
         return "depth: 8/16-bit depth map (near = bright) min-max normalised to RGB, or a photograph through a "
-                + "registered depth estimator (options invert, estimator, preprocess=none)";
+                + "registered depth estimator (options invert, estimator)";
     }
 
     @Override

@@ -9,6 +9,7 @@ import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.awt.image.BufferedImage;
 import java.awt.image.WritableRaster;
@@ -64,7 +65,7 @@ class DepthPreprocessorTest {
             samples[i] = (i * 37) % 256;
         }
         BufferedImage map = greyPng(16, 16, samples, BufferedImage.TYPE_BYTE_GRAY);
-        assertArrayEquals(samples, levels(depth.preprocess(map, Map.of(), 16, 16)));
+        assertArrayEquals(samples, levels(depth.preprocess(map, Options.NONE, 16, 16)));
     }
 
     @Test
@@ -72,9 +73,9 @@ class DepthPreprocessorTest {
         // a range of 4 levels out of 65536: an 8-bit reading would see one flat value
         BufferedImage map = greyPng(5, 1, new int[] {40000, 40001, 40002, 40003, 40004},
                 BufferedImage.TYPE_USHORT_GRAY);
-        assertArrayEquals(new int[] {0, 64, 128, 191, 255}, levels(depth.preprocess(map, Map.of(), 5, 1)));
+        assertArrayEquals(new int[] {0, 64, 128, 191, 255}, levels(depth.preprocess(map, Options.NONE, 5, 1)));
         assertArrayEquals(new int[] {255, 191, 127, 64, 0},
-                levels(depth.preprocess(map, Map.of("invert", "true"), 5, 1)));
+                levels(depth.preprocess(map, options(Map.of("invert", "true")), 5, 1)));
     }
 
     @Test
@@ -88,7 +89,7 @@ class DepthPreprocessorTest {
         assertEquals(0, normalised.get(0, 0, 0));
         assertEquals(255, normalised.get(11, 8, 0));
         assertArrayEquals(PilResampler.resize(normalised, 20, 30, ResampleFilter.LANCZOS).pixels(),
-                RgbImage.of(depth.preprocess(map, Map.of(), 20, 30), null).pixels());
+                RgbImage.of(depth.preprocess(map, Options.NONE, 20, 30), null).pixels());
     }
 
     @Test
@@ -106,13 +107,7 @@ class DepthPreprocessorTest {
     @Test
     void aFlatMapIsBlack() throws IOException {
         BufferedImage map = greyPng(4, 4, new int[16], BufferedImage.TYPE_BYTE_GRAY);
-        assertArrayEquals(new int[16], levels(depth.preprocess(map, Map.of(), 4, 4)));
-    }
-
-    @Test
-    void preprocessNonePassesThePictureThrough() throws IOException {
-        BufferedImage map = greyPng(3, 1, new int[] {10, 20, 30}, BufferedImage.TYPE_BYTE_GRAY);
-        assertArrayEquals(new int[] {10, 20, 30}, levels(depth.preprocess(map, Map.of("preprocess", "none"), 3, 1)));
+        assertArrayEquals(new int[16], levels(depth.preprocess(map, Options.NONE, 4, 4)));
     }
 
     @Test
@@ -120,28 +115,29 @@ class DepthPreprocessorTest {
         ConditionPreprocessor withEstimators = new DepthPreprocessorFactory().create(null);
         BufferedImage photo = new BufferedImage(8, 4, BufferedImage.TYPE_INT_RGB);
         int before = GradientEstimatorFactory.created;
-        int[] out = levels(withEstimators.preprocess(photo, Map.of("estimator", GradientEstimatorFactory.ID), 4, 2));
+        Options gradient = options(Map.of("estimator", GradientEstimatorFactory.ID));
+        int[] out = levels(withEstimators.preprocess(photo, gradient, 4, 2));
         assertArrayEquals(new int[] {0, 85, 170, 255, 0, 85, 170, 255}, out);
-        withEstimators.preprocess(photo, Map.of("estimator", GradientEstimatorFactory.ID), 4, 2);
+        withEstimators.preprocess(photo, gradient, 4, 2);
         assertEquals(before + 1, GradientEstimatorFactory.created, "built once, on first use");
     }
 
     @Test
-    void malformedOptionsAreNamedWithWhatIsAccepted() {
+    void declaredOptionsCheckWhatAControlGives() {
+        assertEquals(List.of(new Options.Problem("invert", "expected true or false, got 'yes'"),
+                new Options.Problem("near", "unknown option (expected an option of preprocessor 'depth': invert, "
+                        + "estimator)")), Options.check(depth.options(), Map.of("near", "bright", "invert", "yes"),
+                        "preprocessor 'depth'"));
+        assertEquals(List.of(new Options.Problem("estimator", "expected one of the installed choices (there is none), "
+                + "got 'midas'")), Options.check(depth.options(), Map.of("estimator", "midas"), "depth"));
+        assertEquals(List.of(new Options.Problem("estimator", "expected one of test-gradient, got 'midas'")),
+                Options.check(new DepthPreprocessorFactory().create(null).options(), Map.of("estimator", "midas"),
+                        "depth"));
         BufferedImage map = new BufferedImage(2, 2, BufferedImage.TYPE_BYTE_GRAY);
-        assertEquals("depth: unknown option 'near' (accepted options: invert, estimator, preprocess)",
-                message(() -> depth.preprocess(map, Map.of("near", "bright"), 2, 2)));
-        assertEquals("depth: option 'invert' must be one of true, false, got 'yes'",
-                message(() -> depth.preprocess(map, Map.of("invert", "yes"), 2, 2)));
-        assertEquals("depth: option 'invert' must be one of true, false, got 'yes'",
-                message(() -> depth.checkOptions(Map.of("invert", "yes"))), "checked alike before a generation");
-        assertEquals("depth: option 'estimator' must be the id of an installed depth estimator (none is "
-                + "installed), got 'midas'", message(() -> depth.preprocess(map, Map.of("estimator", "midas"), 2, 2)));
-        assertEquals("depth: option 'estimator' must be one of test-gradient, got 'midas'",
-                message(() -> new DepthPreprocessorFactory().create(null).preprocess(map,
-                        Map.of("estimator", "midas"), 2, 2)));
+        assertEquals("options.invert: expected true or false, got 'yes'",
+                message(() -> depth.preprocess(map, options(Map.of("invert", "yes")), 2, 2)));
         assertEquals("control type 'depth' takes a picture, not a data file (d.json)",
-                message(() -> depth.preprocessData(new byte[0], "d.json", Map.of(), 2, 2)));
+                message(() -> depth.preprocessData(new byte[0], "d.json", Options.NONE, 2, 2)));
     }
 
     @Test
@@ -149,6 +145,10 @@ class DepthPreprocessorTest {
         assertEquals("two depth estimators have the id 'test-gradient': " + GradientEstimatorFactory.class.getName()
                 + " and " + GradientEstimatorFactory.class.getName(), message(() -> new DepthPreprocessor(
                         List.of(new GradientEstimatorFactory(), new GradientEstimatorFactory()), null)));
+    }
+
+    private static Options options(Map<String, String> given) {
+        return Options.of("options", given);
     }
 
     private static String message(Executable call) {

@@ -2,11 +2,11 @@ package dev.montage.controlnet.pose;
 
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.testing.Fuzzer;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /** Mutated OpenPose keypoint files: each renders, or is refused naming the file, quickly. */
@@ -25,7 +25,7 @@ class KeypointsFuzzTest {
     void keypointFiles() {
         PosePreprocessor pose = new PosePreprocessor();
         int ran = new Fuzzer("keypoints", 0x9053, List.of(TWO_PEOPLE.getBytes(StandardCharsets.UTF_8))).run(3000,
-                Duration.ofSeconds(6), bytes -> pose.preprocessData(bytes, "pose.json", Map.of(), 128, 96),
+                Duration.ofSeconds(6), bytes -> pose.preprocessData(bytes, "pose.json", Options.NONE, 128, 96),
                 IllegalArgumentException.class);
         assertTrue(ran > 100, "ran " + ran);
     }

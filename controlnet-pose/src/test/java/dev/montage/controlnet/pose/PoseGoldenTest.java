@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.image.RgbImage;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.testing.Golden;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
@@ -13,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.DynamicTest;
@@ -40,7 +40,7 @@ class PoseGoldenTest {
             int height = pose.get("canvas_height").asInt();
             tests.add(DynamicTest.dynamicTest(expected.getFileName().toString(), () -> {
                 BufferedImage rendered = new PosePreprocessor().preprocessData(Files.readAllBytes(input),
-                        input.toString(), Map.of(), width, height);
+                        input.toString(), Options.NONE, width, height);
                 RgbImage want = RgbImage.of(ImageIO.read(expected.toFile()), null);
                 RgbImage got = RgbImage.of(rendered, null);
                 int differing = 0;

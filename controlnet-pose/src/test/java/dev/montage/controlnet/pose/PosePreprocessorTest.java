@@ -11,6 +11,7 @@ import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +20,7 @@ import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.HexFormat;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -45,7 +47,8 @@ class PosePreprocessorTest {
     private static final String CANVAS_256 = ", \"canvas_width\": 256, \"canvas_height\": 256";
 
     private RgbImage render(byte[] data, Map<String, String> options, int width, int height) {
-        return RgbImage.of(pose.preprocessData(data, "test.json", options, width, height), null);
+        return RgbImage.of(pose.preprocessData(data, "test.json", Options.of("options", options), width, height),
+                null);
     }
 
     private static int lit(RgbImage image) {
@@ -126,9 +129,8 @@ class PosePreprocessorTest {
     void aRenderedPosePicturePassesThroughResized() {
         BufferedImage skeleton = render(json(CANVAS_256, figure()), Map.of(), 256, 256).toBufferedImage();
         RgbImage expected = PilResampler.resize(RgbImage.of(skeleton, null), 128, 96, ResampleFilter.LANCZOS);
-        assertArrayEquals(expected.pixels(), RgbImage.of(pose.preprocess(skeleton, Map.of(), 128, 96), null).pixels());
         assertArrayEquals(expected.pixels(),
-                RgbImage.of(pose.preprocess(skeleton, Map.of("preprocess", "none"), 128, 96), null).pixels());
+                RgbImage.of(pose.preprocess(skeleton, Options.NONE, 128, 96), null).pixels());
     }
 
     @Test
@@ -152,19 +154,19 @@ class PosePreprocessorTest {
     }
 
     @Test
-    void malformedOptionsAreNamedWithWhatIsAccepted() {
-        byte[] data = json(CANVAS_256, figure());
-        assertEquals("pose: unknown option 'thickness' (accepted options: stick_width, joint_radius, preprocess)",
-                message(() -> render(data, Map.of("thickness", "2"), 8, 8)));
-        assertEquals("pose: option 'stick_width' must be an integer in 1..1000 or auto, got '0'",
-                message(() -> render(data, Map.of("stick_width", "0"), 8, 8)));
-        assertEquals("pose: option 'stick_width' must be an integer in 1..1000 or auto, got '0'",
-                message(() -> pose.checkOptions(Map.of("stick_width", "0"))), "checked alike before a generation");
-        assertEquals("pose: option 'joint_radius' must be an integer in 1..1000 or auto, got 'big'",
-                message(() -> pose.preprocess(new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB),
-                        Map.of("joint_radius", "big"), 8, 8)));
-        assertEquals("pose: preprocess=none passes a rendered pose picture through; test.json holds keypoints, "
-                + "not a picture", message(() -> render(data, Map.of("preprocess", "none"), 8, 8)));
+    void declaredOptionsCheckWhatAControlGives() {
+        assertEquals(List.of(new Options.Problem("joint_radius", "expected an integer in 1..1000 or auto, got 'big'"),
+                new Options.Problem("stick_width", "expected an integer in 1..1000 or auto, got '0'"),
+                new Options.Problem("thickness", "unknown option (expected an option of preprocessor 'pose': "
+                        + "stick_width, joint_radius)")),
+                Options.check(pose.options(), Map.of("thickness", "2", "stick_width", "0", "joint_radius", "big"),
+                        "preprocessor 'pose'"));
+        assertEquals(List.of(), Options.check(pose.options(), Map.of("stick_width", "1000", "joint_radius", "auto"),
+                "preprocessor 'pose'"));
+        assertEquals(List.of(new Options.Problem("stick_width", "expected an integer in 1..1000 or auto, got "
+                + "'1001'")), Options.check(pose.options(), Map.of("stick_width", "1001"), "pose"));
+        assertEquals("options.stick_width: expected an integer in 1..1000 or auto, got '0'",
+                message(() -> render(json(CANVAS_256, figure()), Map.of("stick_width", "0"), 8, 8)));
     }
 
     @Test

@@ -186,8 +186,8 @@ public final class GenerationService implements AutoCloseable {
         GenerationRequest.Builder b = GenerationRequest.builder("a picture").size(WARM_UP_SIZE, WARM_UP_SIZE)
                 .steps(1).scheduler(defaultScheduler).subject(Subject.of(picture, "warm-up", "picture", Box.FULL));
         // the ControlNets are what is warmed up: preprocess=none also serves the types without a preprocessor
-        controlNets.types().forEach(type -> b.control(new Control(type, picture, 1.0, 0, 1,
-                Map.of(Control.PREPROCESS_OPTION, "none"))));
+        controlNets.types().forEach(type -> b.control(new Control(type, picture, null, 1.0, 0, 1, false,
+                Optional.empty(), Map.of())));
         return b.build();
     }
 

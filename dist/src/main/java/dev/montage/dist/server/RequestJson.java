@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
 import dev.montage.api.Control;
+import dev.montage.api.ControlData;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
@@ -256,17 +257,17 @@ final class RequestJson {
         }
         Control control;
         try {
-            control = keypoints != null
-                    ? Control.ofData(type, keypoints, path + ".keypoints", scale, start, end, options)
-                    : new Control(type, picture.image(), scale, start, end, options);
+            control = Control.fromRequestOptions(type, picture == null ? null : picture.image(),
+                    keypoints == null ? null : new ControlData(keypoints, path + ".keypoints"), scale, start, end,
+                    options);
         } catch (IllegalArgumentException e) {
             Matcher m = NAMED_FIELD.matcher(e.getMessage());
             f.add(m.find() ? path + "." + m.group(1) : path, e.getMessage());
             return null;
         }
-        Optional<FieldError> problem = controlNets.problem(control, path);
-        problem.ifPresent(e -> f.add(e.field(), e.message()));
-        return problem.isEmpty() ? control : null;
+        List<FieldError> problems = controlNets.problems(control, path);
+        problems.forEach(e -> f.add(e.field(), e.message()));
+        return problems.isEmpty() ? control : null;
     }
 
     /**
@@ -364,7 +365,7 @@ final class RequestJson {
         List<Map<String, Object>> controls = new ArrayList<>();
         for (Control c : r.controls()) {
             controls.add(Map.of("type", c.type(), "scale", c.conditioningScale(), "start", c.guidanceStart(), "end",
-                    c.guidanceEnd(), "options", c.options()));
+                    c.guidanceEnd(), "options", c.requestOptions()));
         }
         p.put("controls", List.copyOf(controls));
         r.autoLayout().ifPresent(a -> p.put("autoLayout", Map.of("threshold", a.threshold(), "startStep",

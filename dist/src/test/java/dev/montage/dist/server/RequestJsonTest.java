@@ -1,10 +1,12 @@
 package dev.montage.dist.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.mockito.Mockito.mock;
+import static org.mockito.Mockito.when;
 
 import dev.montage.api.Box;
 import dev.montage.api.Control;
@@ -15,12 +17,14 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.runtime.pipeline.ControlNets;
 import java.awt.Color;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import org.junit.jupiter.api.BeforeEach;
@@ -40,11 +44,18 @@ class RequestJsonTest {
         uploads = new UploadStore(dir, 512 * 512);
         ServerSettings limits = ServerSettings.builder().outputDir(dir).maxImageBytes(20_000).build();
         Map<String, Conditioner> networks = Map.of("canny", mock(Conditioner.class), "pose", mock(Conditioner.class));
-        Map<String, ConditionPreprocessor> preprocessors = Map.of("canny", mock(ConditionPreprocessor.class), "pose",
-                mock(ConditionPreprocessor.class));
+        Map<String, ConditionPreprocessor> preprocessors = Map.of("canny", preprocessor(OptionSpec.number("low", 0,
+                255, "threshold")), "pose", preprocessor(OptionSpec.string("stick_width", "width")));
         json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
                 new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
                 uploads, () -> -5);
+    }
+
+    /** A preprocessor that declares one option. */
+    private static ConditionPreprocessor preprocessor(OptionSpec<?> option) {
+        ConditionPreprocessor preprocessor = mock(ConditionPreprocessor.class);
+        when(preprocessor.options()).thenReturn(List.of(option));
+        return preprocessor;
     }
 
     private RequestJson.Parsed parse(String body) throws Exception {
@@ -84,8 +95,9 @@ class RequestJsonTest {
                    {"uploadId": "%s", "phrase": "dog", "box": [0.1, 0.2, 0.5, 0.9], "scale": 0.9},
                    {"image": "data:image/png;base64,%s", "phrase": "cat", "dropGrounding": true}],
                  "controls": [{"type": "canny", "image": "%s", "scale": 0.7, "start": 0.1, "end": 0.8,
-                               "options": {"low": "100"}}]}
-                """.formatted(upload, picture, picture));
+                               "options": {"low": "100", "context": "full"}},
+                              {"type": "canny", "image": "%s", "options": {"preprocess": "none"}}]}
+                """.formatted(upload, picture, picture, picture));
         GenerationRequest r = p.request();
         assertEquals("", r.negativePrompt());
         assertEquals(96, r.width());
@@ -97,7 +109,14 @@ class RequestJsonTest {
         assertTrue(r.subjects().get(1).dropGrounding());
         assertEquals(40, r.subjects().get(0).image().getWidth());
         assertEquals(Map.of("low", "100"), r.controls().get(0).options());
+        assertEquals(Optional.of(ControlNetContext.FULL), r.controls().get(0).context());
+        assertTrue(r.controls().get(0).preprocess());
+        assertFalse(r.controls().get(1).preprocess());
         assertEquals(0.8, r.controls().get(0).guidanceEnd());
+        List<Map<String, Object>> controls = (List<Map<String, Object>>) p.parameters().get("controls");
+        assertEquals(Map.of("low", "100", "context", "full"), controls.get(0).get("options"),
+                "the options as the request wrote them");
+        assertEquals(Map.of("preprocess", "none"), controls.get(1).get("options"));
         List<Map<String, Object>> subjects = (List<Map<String, Object>>) p.parameters().get("subjects");
         assertEquals("upload:" + upload, subjects.get(0).get("image"));
         assertEquals("inline:subjects[1]", subjects.get(1).get("image"));

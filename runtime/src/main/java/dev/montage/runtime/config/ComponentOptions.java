@@ -8,9 +8,10 @@ import java.util.Map;
 
 /**
  * Profile section {@code options}: settings handed to the components of a slot as
- * {@link dev.montage.api.host.ComponentContext#options()} (each component documents its own, e.g. the scheduler's
- * {@code timestep_spacing} or the decoder's {@code upcast}). Values are text; numbers and booleans are written as
- * text.
+ * {@link dev.montage.api.host.ComponentContext#options()}, each checked against the options the slot's components
+ * declare ({@link dev.montage.api.spi.ComponentFactory#options()}, e.g. the scheduler's {@code timestep_spacing} or
+ * the decoder's {@code upcast}; {@code montage profile check} lists them). Values are text; numbers and booleans are
+ * written as text.
  */
 public record ComponentOptions(Map<String, String> textEncoder, Map<String, String> imageEncoder,
         Map<String, String> resampler, Map<String, String> unet, Map<String, String> attention,

@@ -1,7 +1,15 @@
 package dev.montage.runtime.config;
 
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.Recipe;
+import dev.montage.runtime.registry.ComponentRegistry;
 import java.nio.file.Path;
+import java.util.EnumMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
  * A resolved configuration profile: every section of the layered profile files, environment variables and
@@ -40,6 +48,45 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
             case CONDITION_PREPROCESSOR -> throw new IllegalArgumentException(
                     "condition preprocessors are chosen by control type, not by a profile key");
         };
+    }
+
+    /**
+     * The recipe the profile's unset slots come from: {@code components.recipe}, else the only one installed; empty
+     * when that is not installed or there is not exactly one.
+     */
+    public Optional<Recipe> recipe(ComponentRegistry registry) {
+        List<String> installed = registry.ids(ComponentKind.RECIPE);
+        String id = components.recipe().orElse(installed.size() == 1 ? installed.get(0) : null);
+        return id != null && installed.contains(id)
+                ? Optional.of(registry.factory(ComponentKind.RECIPE, id, Recipe.class).create(null))
+                : Optional.empty();
+    }
+
+    /**
+     * The component ids of each slot that takes options (section {@code options}), in the section's order: the slot's
+     * component, the attention processors of every layer ({@code cross}, {@code self}, the layer patterns') and the
+     * default scheduler; an unset slot's is the recipe's.
+     */
+    public Map<ComponentKind, List<String>> componentsBySlot(Optional<Recipe> recipe) {
+        Map<ComponentKind, String> ids = new EnumMap<>(ComponentKind.class);
+        recipe.ifPresent(r -> ids.putAll(r.components()));
+        ids.putAll(components.ids());
+        Map<ComponentKind, List<String>> slots = new LinkedHashMap<>();
+        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
+                ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL)) {
+            slots.put(kind, Optional.ofNullable(ids.get(kind)).stream().toList());
+        }
+        AttentionSettings attention = components.attention();
+        Stream<String> cross = attention.cross().map(Stream::of)
+                .orElseGet(() -> recipe.stream().flatMap(r -> r.subjectAttention().values().stream()));
+        Stream<String> self = attention.self().map(Stream::of)
+                .orElseGet(() -> recipe.stream().flatMap(r -> r.attention().values().stream()));
+        slots.put(ComponentKind.ATTENTION_PROCESSOR, Stream.of(cross, self, attention.layers().values().stream())
+                .flatMap(x -> x).distinct().toList());
+        slots.put(ComponentKind.SCHEDULER, List.of(defaults.scheduler()));
+        slots.put(ComponentKind.LATENT_DECODER, Optional.ofNullable(ids.get(ComponentKind.LATENT_DECODER)).stream()
+                .toList());
+        return slots;
     }
 
     /** The same profile with another base model folder. */

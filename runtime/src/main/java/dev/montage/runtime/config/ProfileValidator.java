@@ -8,6 +8,7 @@ import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.SlotOptions;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
 import dev.montage.runtime.weights.TensorSource;
 import dev.montage.runtime.weights.WeightFile;
@@ -27,6 +28,7 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * The checks of a bound profile that need more than its shape: device and dtype names, the weight folders and files
@@ -56,8 +58,9 @@ final class ProfileValidator {
 
     void validate(Profile p) {
         engine(p.engine());
-        models(p.models(), p.components(), p.defaults().scheduler());
+        models(p);
         components(p.components());
+        options(p);
         defaults(p.defaults());
         server(p.server());
     }
@@ -77,7 +80,8 @@ final class ProfileValidator {
         atLeast("engine.interop_threads", e.interopThreads(), 0, "threads (0 = PyTorch's default)");
     }
 
-    private void models(ModelSettings m, ComponentSettings components, String scheduler) {
+    private void models(Profile p) {
+        ModelSettings m = p.models();
         m.variant().filter(v -> !VARIANT.matcher(v).matches()).ifPresent(v -> problem("models.variant",
                 "expected a weights variant such as fp16 (letters, digits, '-', '_'), got '" + v + "'"));
         Map<String, ModelFile> declared = registry.modelFiles();
@@ -85,7 +89,7 @@ final class ProfileValidator {
                 Schema.child("models", k), "no installed component reads a model '" + k + "'"
                         + Suggestions.didYouMean(k, declared.keySet()) + " (expected base, variant, controlnets or "
                         + "one of " + String.join(", ", declared.keySet()) + ")"));
-        Collection<ModelFile> used = usedFiles(components, scheduler);
+        Collection<ModelFile> used = usedFiles(p);
         String baseExpected = "a diffusers pipeline folder (model_index.json" + used.stream()
                 .filter(f -> f.folder() && f.required() && !m.files().containsKey(f.key()))
                 .map(f -> ", " + f.defaultPath() + "/").collect(Collectors.joining()) + ")";
@@ -134,8 +138,9 @@ final class ProfileValidator {
      * scheduler.
      * Ids that are not installed are the components check's problem, and add nothing here.
      */
-    private Collection<ModelFile> usedFiles(ComponentSettings c, String scheduler) {
-        Optional<Recipe> recipe = recipe(c);
+    private Collection<ModelFile> usedFiles(Profile p) {
+        ComponentSettings c = p.components();
+        Optional<Recipe> recipe = p.recipe(registry);
         Map<ComponentKind, String> ids = new EnumMap<>(ComponentKind.class);
         recipe.ifPresent(r -> ids.putAll(r.components()));
         ids.putAll(c.ids());
@@ -143,7 +148,7 @@ final class ProfileValidator {
             ids.remove(ComponentKind.IMAGE_ENCODER);
             ids.remove(ComponentKind.SUBJECT_RESAMPLER);
         }
-        ids.put(ComponentKind.SCHEDULER, scheduler);
+        ids.put(ComponentKind.SCHEDULER, p.defaults().scheduler());
         ids.remove(ComponentKind.CONDITIONER);
         assembly.provided().forEach(ids::remove);
         List<Map.Entry<ComponentKind, String>> uses = new ArrayList<>(ids.entrySet());
@@ -165,15 +170,6 @@ final class ProfileValidator {
             }
         }
         return files.values();
-    }
-
-    /** The recipe the profile's unset slots come from, when it is installed. */
-    private Optional<Recipe> recipe(ComponentSettings c) {
-        List<String> installed = registry.ids(ComponentKind.RECIPE);
-        String id = c.recipe().orElse(installed.size() == 1 ? installed.get(0) : null);
-        return id != null && installed.contains(id)
-                ? Optional.of(registry.factory(ComponentKind.RECIPE, id, Recipe.class).create(null))
-                : Optional.empty();
     }
 
     /** Checks a model file or folder a component reads. */
@@ -295,6 +291,27 @@ final class ProfileValidator {
                         + x.getDescription());
             }
             registered(key, ComponentKind.ATTENTION_PROCESSOR, id);
+        });
+    }
+
+    /**
+     * Each slot's options against what its components declare: every installed scheduler receives the scheduler's,
+     * and an instance receives none (one given for the cross-attention layers leaves the other layers' processors).
+     */
+    private void options(Profile p) {
+        Optional<Recipe> recipe = p.recipe(registry);
+        Map<ComponentKind, List<String>> slots = p.componentsBySlot(recipe);
+        AttentionSettings attention = p.components().attention();
+        p.options().byKind().forEach((kind, given) -> {
+            boolean instance = assembly.provided().contains(kind);
+            List<String> receivers = switch (kind) {
+                case SCHEDULER -> registry.ids(kind);
+                case ATTENTION_PROCESSOR -> instance ? Stream.concat(attention.self().map(Stream::of)
+                        .orElseGet(() -> recipe.stream().flatMap(r -> r.attention().values().stream())),
+                        attention.layers().values().stream()).distinct().toList() : slots.get(kind);
+                default -> instance ? List.of() : slots.get(kind);
+            };
+            SlotOptions.check(registry, kind, receivers, given).forEach(x -> problem(x.key(), x.message()));
         });
     }
 

@@ -9,6 +9,7 @@ import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Options;
 import java.awt.image.BufferedImage;
 
 /**
@@ -17,7 +18,7 @@ import java.awt.image.BufferedImage;
  * normalisation): Pillow's {@code convert("RGB")}, a Lanczos resize to the output size (none when the size already
  * matches), {@code x / 255} in float32.
  */
-final class ControlImages {
+public final class ControlImages {
     private ControlImages() {
     }
 
@@ -28,20 +29,32 @@ final class ControlImages {
      *
      * @param preprocessor the type's preprocessor; null only for a control that says {@code preprocess=none}
      *                     ({@link ControlNets#check} refuses the others)
-     * @throws IllegalArgumentException naming the control when its preprocessor refuses it, or when it is given as
-     *     a data file with {@code preprocess=none}
+     * @throws IllegalArgumentException naming the control ({@code control <index> ('<type>')}) when its preprocessor
+     *     refuses it, or when it is given as a data file with {@code preprocess=none}
      */
     static RgbImage conditioningImage(int index, Control control, ConditionPreprocessor preprocessor, int width,
             int height) {
-        String name = "control " + index + " ('" + control.type() + "')";
+        return conditioningImage("control " + index + " ('" + control.type() + "')", control, preprocessor, width,
+                height);
+    }
+
+    /**
+     * The conditioning picture of a control, as a generation makes it.
+     *
+     * @param name how errors name the control
+     * @throws IllegalArgumentException naming the control when its preprocessor refuses it, or when it is given as
+     *     a data file with {@code preprocess=none}
+     */
+    public static RgbImage conditioningImage(String name, Control control, ConditionPreprocessor preprocessor,
+            int width, int height) {
         BufferedImage picture = control.image();
         ControlData data = control.data();
         if (control.preprocess()) {
+            Options options = Options.of("options", control.options());
             try {
                 picture = data == null
-                        ? preprocessor.preprocess(picture, control.preprocessorOptions(), width, height)
-                        : preprocessor.preprocessData(data.bytes(), data.source(), control.preprocessorOptions(),
-                                width, height);
+                        ? preprocessor.preprocess(picture, options, width, height)
+                        : preprocessor.preprocessData(data.bytes(), data.source(), options, width, height);
                 if (picture == null) {
                     throw new IllegalStateException("the '" + control.type() + "' preprocessor returned no picture");
                 }

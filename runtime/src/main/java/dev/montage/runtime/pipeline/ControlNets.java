@@ -7,12 +7,12 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.Suggestions;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 
@@ -28,7 +28,7 @@ import java.util.TreeSet;
  * @param preprocessors  control type to preprocessor, for the types served that have one
  * @param installedTypes the control types of every installed preprocessor, served or not (what a misspelt type is
  *                       likely a typo of)
- * @param defaultContext the context of controls without a {@value Control#CONTEXT_OPTION} option
+ * @param defaultContext the context of controls that do not choose one
  */
 public record ControlNets(Map<String, Conditioner> conditioners, Map<String, ConditionPreprocessor> preprocessors,
         Set<String> installedTypes, ControlNetContext defaultContext) {
@@ -55,13 +55,14 @@ public record ControlNets(Map<String, Conditioner> conditioners, Map<String, Con
      *
      * @throws InvalidRequestException naming each control ({@code controls[i].type}, {@code controls[i].options})
      *     whose type has no ControlNet, or no preprocessor while it is to be preprocessed, or whose options its
-     *     preprocessor refuses or {@code preprocess=none} would ignore
+     *     preprocessor does not declare or accept ({@code controls[i].options.<name>}) or {@code preprocess=none}
+     *     would ignore
      */
     void check(GenerationRequest request) {
         List<FieldError> problems = new ArrayList<>();
         List<Control> controls = request.controls();
         for (int i = 0; i < controls.size(); i++) {
-            problem(controls.get(i), "controls[" + i + "]").ifPresent(problems::add);
+            problems.addAll(problems(controls.get(i), "controls[" + i + "]"));
         }
         if (!problems.isEmpty()) {
             throw new InvalidRequestException(problems);
@@ -73,34 +74,42 @@ public record ControlNets(Map<String, Conditioner> conditioners, Map<String, Con
      *
      * @param path the control's field path in messages, e.g. {@code controls[0]}
      */
-    public Optional<FieldError> problem(Control control, String path) {
+    public List<FieldError> problems(Control control, String path) {
         String type = control.type();
         if (!conditioners.containsKey(type)) {
-            return Optional.of(new FieldError(path + ".type", "no ControlNet serves '" + type + "'"
+            return List.of(new FieldError(path + ".type", "no ControlNet serves '" + type + "'"
                     + Suggestions.didYouMean(type, types()) + " (this pipeline has " + (conditioners.isEmpty()
                     ? "none configured" : String.join(", ", types())) + "; configure controlnet." + type
                     + ", e.g. model=DIR in the control or controlnets." + type + " in the profile)"));
         }
         ConditionPreprocessor preprocessor = preprocessors.get(type);
-        if (!control.preprocess()) {
-            Set<String> ignored = new TreeSet<>(control.preprocessorOptions().keySet());
-            return ignored.isEmpty() ? Optional.empty() : Optional.of(new FieldError(path + ".options",
-                    String.join(", ", ignored) + ": preprocess=none gives the picture to the ControlNet as it is, "
-                    + "so it takes no preprocessor options"));
-        }
-        if (preprocessor == null) {
+        if (control.preprocess() && preprocessor == null) {
             List<String> known = installedTypes.stream().sorted().toList();
-            return Optional.of(new FieldError(path + ".type", "unknown control type '" + type + "'"
+            return List.of(new FieldError(path + ".type", "unknown control type '" + type + "'"
                     + Suggestions.didYouMean(type, known) + " (expected a type with an installed preprocessor: "
                     + (known.isEmpty() ? "none is installed" : String.join(", ", known)) + "; preprocess=none gives "
                     + "a ready-made control picture to the '" + type + "' ControlNet as it is)"));
         }
-        try {
-            preprocessor.checkOptions(control.preprocessorOptions());
-            return Optional.empty();
-        } catch (IllegalArgumentException e) {
-            return Optional.of(new FieldError(path + ".options", e.getMessage()));
+        return optionProblems(control, preprocessor, path + ".options");
+    }
+
+    /**
+     * What is wrong with a control's options: any at all when it says {@code preprocess=none}, else each that its
+     * preprocessor does not declare or accept.
+     *
+     * @param preprocessor the control type's preprocessor; may be null when the control says {@code preprocess=none}
+     * @param field        how the control's options are named, e.g. {@code controls[0].options}; one option is
+     *                     {@code <field>.<name>}
+     */
+    public static List<FieldError> optionProblems(Control control, ConditionPreprocessor preprocessor, String field) {
+        if (!control.preprocess()) {
+            Set<String> ignored = new TreeSet<>(control.options().keySet());
+            return ignored.isEmpty() ? List.of() : List.of(new FieldError(field, String.join(", ", ignored)
+                    + ": preprocess=none gives the picture to the ControlNet as it is, so it takes no preprocessor "
+                    + "options"));
         }
+        return Options.check(preprocessor.options(), control.options(), "preprocessor '" + control.type() + "'")
+                .stream().map(p -> new FieldError(field + "." + p.name(), p.message())).toList();
     }
 
     /** The context a control's ControlNet cross-attends to. */

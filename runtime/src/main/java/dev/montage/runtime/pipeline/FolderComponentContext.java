@@ -8,6 +8,7 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.weights.CheckpointWeights;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
@@ -31,20 +32,27 @@ import java.util.function.Supplier;
  * converted through one staging buffer, which {@link #loadFinished()} frees.
  */
 public final class FolderComponentContext implements ComponentContext, AutoCloseable {
+    /** Prefix of an option in a getter's errors; the host reports given options by their full keys before. */
+    private static final String OPTIONS_PATH = "options";
+
     private final MontageEngine engine;
     private final ModelPaths paths;
     private final NDManager manager;
-    private final Map<String, String> options;
+    private final Options options;
     private final Map<String, LocalModelFolder> folders = new HashMap<>();
     private final Map<String, TensorSource> checkpoints = new HashMap<>();
     private final ModelConfig pipelineConfig;
     private final StagingBuffer staging = new StagingBuffer();
     private final WeightManagers weights = new WeightManagers();
 
+    /**
+     * @param options the options its components get (none for a context that is only a base of
+     *                {@link #withOptions} views)
+     */
     public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options) {
         this.engine = engine;
         this.paths = paths;
-        this.options = Map.copyOf(options);
+        this.options = Options.of(OPTIONS_PATH, options);
         this.manager = engine.manager().newSubManager();
         this.pipelineConfig = paths.base()
                 .filter(b -> Files.isRegularFile(b.resolve("model_index.json")))
@@ -132,7 +140,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     }
 
     @Override
-    public Map<String, String> options() {
+    public Options options() {
         return options;
     }
 
@@ -155,7 +163,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     }
 
     private ComponentContext view(Map<String, String> componentOptions, Supplier<NDManager> weightsManager) {
-        Map<String, String> own = Map.copyOf(componentOptions);
+        Options own = Options.of(OPTIONS_PATH, componentOptions);
         FolderComponentContext base = this;
         return new ComponentContext() {
             @Override
@@ -199,7 +207,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
             }
 
             @Override
-            public Map<String, String> options() {
+            public Options options() {
                 return own;
             }
         };

@@ -37,7 +37,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.TreeMap;
 import java.util.concurrent.CancellationException;
 
 /**
@@ -461,7 +460,7 @@ public final class Pipeline {
             StringBuilder spec = new StringBuilder("type=" + c.type() + ",scale=" + c.conditioningScale() + ",start="
                     + c.guidanceStart() + ",end=" + c.guidanceEnd() + ",context="
                     + controlNets.contextOf(c).configName());
-            new TreeMap<>(c.options()).forEach((k, v) -> {
+            c.requestOptions().forEach((k, v) -> {
                 if (!k.equals(Control.CONTEXT_OPTION)) {
                     spec.append(',').append(k).append('=').append(v);
                 }

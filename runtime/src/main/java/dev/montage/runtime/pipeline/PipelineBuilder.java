@@ -17,6 +17,7 @@ import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.registry.SlotOptions;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -27,6 +28,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Supplier;
@@ -42,7 +44,7 @@ import java.util.regex.Pattern;
  * <p>ControlNets: the pipeline serves every control type {@code T} that has a model path {@code controlnet.T}, that
  * is named by {@link #controlTypes(Collection)}, or whose {@link Conditioner} instance is given. The network of a
  * type is the registered {@link ComponentKind#CONDITIONER} with id {@code T} when a condition plugin provides one,
- * else the chosen or the recipe's conditioner, created with option {@value #CONTROL_TYPE_OPTION}{@code =T}; its
+ * else the chosen or the recipe's conditioner, created with option {@link Conditioner#CONTROL_TYPE}{@code =T}; its
  * preprocessor is the registered {@link ComponentKind#CONDITION_PREPROCESSOR} with id {@code T}, if any.
  */
 public final class PipelineBuilder {
@@ -54,7 +56,7 @@ public final class PipelineBuilder {
     /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
     public static final String CONTROLNET_KEY_PREFIX = "controlnet.";
     /** Component option telling a conditioner factory which control type it builds for. */
-    public static final String CONTROL_TYPE_OPTION = "type";
+    public static final String CONTROL_TYPE_OPTION = Conditioner.CONTROL_TYPE.name();
 
     /** Control images reach the ControlNets as RGB. */
     private static final int CONTROL_IMAGE_CHANNELS = 3;
@@ -287,6 +289,7 @@ public final class PipelineBuilder {
     }
 
     private void validate(FolderComponentContext context) {
+        SlotOptions.verify(registry, options, this::optionReceivers);
         AssemblyCheck check = new AssemblyCheck();
         for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
                 ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
@@ -315,6 +318,16 @@ public final class PipelineBuilder {
         check.add("Montage (RGB control images)", () -> Dimensions.builder()
                 .provides(Dimensions.CONTROL_CHANNELS, CONTROL_IMAGE_CHANNELS, "control images are RGB").build());
         check.verify();
+    }
+
+    /** The registered components that receive a slot's options: every attention processor, every scheduler. */
+    private Collection<String> optionReceivers(ComponentKind kind) {
+        return switch (kind) {
+            case ATTENTION_PROCESSOR -> layerProcessors().values().stream().flatMap(c -> c.registeredId().stream())
+                    .distinct().toList();
+            case SCHEDULER -> registry.ids(ComponentKind.SCHEDULER);
+            default -> instances.containsKey(kind) ? List.of() : Optional.ofNullable(id(kind)).stream().toList();
+        };
     }
 
     /** Every registered scheduler, created on first use, and the instances given. */
@@ -389,7 +402,7 @@ public final class PipelineBuilder {
             if (preprocessor == null && registeredPreprocessors.contains(type)) {
                 preprocessor = registry.factory(ComponentKind.CONDITION_PREPROCESSOR, type,
                         ConditionPreprocessor.class).create(context.forComponent(ComponentRegistry.describe(
-                        ComponentKind.CONDITION_PREPROCESSOR, type), Map.of(CONTROL_TYPE_OPTION, type)));
+                        ComponentKind.CONDITION_PREPROCESSOR, type), Map.of()));
                 created.add(preprocessor);
             }
             if (preprocessor != null) {

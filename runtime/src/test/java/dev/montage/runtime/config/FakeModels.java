@@ -4,6 +4,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Recipe;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.SafetensorsWriter;
@@ -25,8 +26,19 @@ final class FakeModels {
 
     static final ModelFile ADAPTER = ModelFile.file("ms_adapter", "ms_adapter.bin", "the adapter checkpoint");
     private static final ModelFile UNET = ModelFile.folder("unet", "unet", "a UNet folder");
+    /** A scheduler's options, as the built-in ones declare them. */
+    static final List<OptionSpec<?>> SCHEDULER_OPTIONS = List.of(OptionSpec.choice("timestep_spacing",
+            List.of("linspace", "leading", "trailing"), "spacing"), OptionSpec.integer("steps_offset", 0, 1000,
+            "offset"));
+    /** The decoder's options, as the built-in one declares them. */
+    static final List<OptionSpec<?>> DECODER_OPTIONS = List.of(OptionSpec.choice("upcast",
+            List.of("auto", "always", "never"), "float32").withDefault("auto"),
+            OptionSpec.bool("slicing", "one at a time").withDefault(false));
 
-    /** The recipe's component ids plus a second scheduler and processor. */
+    /**
+     * The recipe's component ids plus a second scheduler and processor, declaring model files and options as the
+     * built-in ones.
+     */
     static ComponentRegistry registry() {
         ComponentRegistry registry = new ComponentRegistry();
         Map<ComponentKind, String> ids = Map.of(ComponentKind.TEXT_ENCODER, "sdxl-clip", ComponentKind.IMAGE_ENCODER,
@@ -40,16 +52,18 @@ final class FakeModels {
                 "sdxl-unet", List.of(UNET));
         ids.forEach((k, id) -> {
             if (k != ComponentKind.SCHEDULER) {
-                registry.register(factory(k, id, files.getOrDefault(id, List.of())), "test");
+                registry.register(factory(k, id, files.getOrDefault(id, List.of()),
+                        k == ComponentKind.LATENT_DECODER ? DECODER_OPTIONS : List.of()), "test");
             }
         });
         for (String id : new String[] {"euler", "ddim"}) {
             registry.register(factory(ComponentKind.SCHEDULER, id, List.of(ModelFile.folder("scheduler", "scheduler",
-                    "a scheduler folder"))), "test");
+                    "a scheduler folder")), SCHEDULER_OPTIONS), "test");
         }
-        registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, "ms-diffusion", List.of(ADAPTER, UNET)), "test");
+        registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, "ms-diffusion", List.of(ADAPTER, UNET),
+                List.of()), "test");
         for (String id : new String[] {"default", "text-only"}) {
-            registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id, List.of()), "test");
+            registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id, List.of(), List.of()), "test");
         }
         Recipe recipe = new Recipe(ids, Map.of(".*", "default"), Map.of(".*\\.attn2", "ms-diffusion"), "none");
         registry.register(new ComponentFactory<Recipe>() {
@@ -71,7 +85,8 @@ final class FakeModels {
         return registry;
     }
 
-    private static ComponentFactory<Object> factory(ComponentKind kind, String id, List<ModelFile> files) {
+    private static ComponentFactory<Object> factory(ComponentKind kind, String id, List<ModelFile> files,
+            List<OptionSpec<?>> options) {
         return new ComponentFactory<>() {
             @Override
             public List<ModelFile> modelFiles() {
@@ -86,6 +101,11 @@ final class FakeModels {
             @Override
             public String id() {
                 return id;
+            }
+
+            @Override
+            public List<OptionSpec<?>> options() {
+                return options;
             }
 
             @Override

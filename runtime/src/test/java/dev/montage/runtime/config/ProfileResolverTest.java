@@ -159,6 +159,34 @@ class ProfileResolverTest {
     }
 
     @Test
+    void componentOptionsAreCheckedAgainstWhatTheSlotsComponentsDeclare() throws IOException {
+        String profile = file("options.yaml", """
+                options:
+                  scheduler: {timestep_spacng: trailing, steps_offset: -1}
+                  decoder: {upcast: half}
+                  attention: {text_tokens: 70}
+                  unet: {tiling: true}
+                """);
+        ProfileException e = assertThrows(ProfileException.class, () -> resolver()
+                .set("options.decoder.slicing", "yes", "command line --set").resolve(List.of(profile)));
+        assertEquals(List.of(
+                new ProfileProblem(profile + ":5", "options.unet.tiling", "unknown option (no options are declared "
+                        + "by denoising model 'sdxl-unet')"),
+                new ProfileProblem(profile + ":2", "options.scheduler.steps_offset",
+                        "expected an integer in 0..1000, got '-1'"),
+                new ProfileProblem(profile + ":2", "options.scheduler.timestep_spacng", "unknown option; did you mean "
+                        + "timestep_spacing? (expected an option of scheduler 'ddim' or scheduler 'euler': "
+                        + "timestep_spacing, steps_offset)"),
+                new ProfileProblem("command line --set", "options.decoder.slicing", "expected true or false, got "
+                        + "'yes'"),
+                new ProfileProblem(profile + ":3", "options.decoder.upcast", "expected one of auto, always, never, "
+                        + "got 'half'")), e.problems());
+        assertEquals(Map.of("text_tokens", "70"), resolver().resolve(List.of(file("attention.yaml",
+                "options: {attention: {text_tokens: 70}}\n"))).profile().options().attention(),
+                "one processor of the layers declares it: the others ignore it");
+    }
+
+    @Test
     void settingsTakeRelativePathsFromTheWorkingFolder() {
         ProfileException e = assertThrows(ProfileException.class, () -> resolver()
                 .set("models.base", "no-such-model-folder", "command line --model").resolve(List.of()));
@@ -178,7 +206,7 @@ class ProfileResolverTest {
                     layers: {"mid_block.*": text-only}
                 defaults: {negative_prompt: "no: really", scale: 0.25, scheduler: ddim}
                 options:
-                  decoder: {upcast: "true", slicing: 1}
+                  decoder: {upcast: "always", slicing: true}
                 """.formatted(model));
         ResolvedProfile r = resolver().resolve(List.of(profile));
         String text = r.describe();

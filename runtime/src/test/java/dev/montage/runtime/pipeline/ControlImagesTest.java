@@ -9,10 +9,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.Control;
+import dev.montage.api.ControlData;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -31,7 +33,7 @@ class ControlImagesTest {
     @Test
     void theGoldenControlImageBecomesTheReferenceTensor() throws IOException {
         BufferedImage png = ImageIO.read(Golden.caseDir("controlnet_text_only").resolve("control_image.png").toFile());
-        Control control = new Control("canny", png, 0.8, 0, 1, Map.of("preprocess", "none"));
+        Control control = Control.fromRequestOptions("canny", png, null, 0.8, 0, 1, Map.of("preprocess", "none"));
         try (GoldenTensors golden = GoldenTensors.open("controlnet_text_only");
                 NDManager m = TestEngine.manager().newSubManager()) {
             RgbImage picture = ControlImages.conditioningImage(0, control, null, 64, 64);
@@ -43,8 +45,8 @@ class ControlImagesTest {
     @Test
     void otherSizesAreResizedWithPillowsLanczos() {
         BufferedImage picture = gradient(100, 60);
-        RgbImage prepared = ControlImages.conditioningImage(0, new Control("depth", picture, 1, 0, 1,
-                Map.of("preprocess", "none")), null, 64, 48);
+        RgbImage prepared = ControlImages.conditioningImage(0, Control.fromRequestOptions("depth", picture, null, 1,
+                0, 1, Map.of("preprocess", "none")), null, 64, 48);
         RgbImage expected = PilResampler.resize(RgbImage.of(picture, null), 64, 48, ResampleFilter.LANCZOS);
         assertEquals(64, prepared.width());
         assertEquals(48, prepared.height());
@@ -56,19 +58,19 @@ class ControlImagesTest {
         List<Map<String, String>> calls = new ArrayList<>();
         BufferedImage edges = gradient(32, 16);
         ConditionPreprocessor preprocessor = new Fake("canny", (input, options, width, height) -> {
-            calls.add(options);
+            calls.add(options.given());
             assertEquals(32, width);
             assertEquals(16, height);
             return edges;
         }, null);
         BufferedImage photo = gradient(40, 40);
-        RgbImage out = ControlImages.conditioningImage(0, new Control("canny", photo, 1, 0, 1,
+        RgbImage out = ControlImages.conditioningImage(0, Control.fromRequestOptions("canny", photo, null, 1, 0, 1,
                 Map.of("low", "50", "context", "full")), preprocessor, 32, 16);
         assertEquals(List.of(Map.of("low", "50")), calls);
         assertArrayEquals(RgbImage.of(edges, null).pixels(), out.pixels());
 
-        RgbImage untouched = ControlImages.conditioningImage(0, new Control("canny", photo, 1, 0, 1,
-                Map.of("preprocess", "none")), preprocessor, 40, 40);
+        RgbImage untouched = ControlImages.conditioningImage(0, Control.fromRequestOptions("canny", photo, null, 1,
+                0, 1, Map.of("preprocess", "none")), preprocessor, 40, 40);
         assertEquals(1, calls.size(), "preprocess=none does not run the preprocessor");
         assertArrayEquals(RgbImage.of(photo, null).pixels(), untouched.pixels());
     }
@@ -91,15 +93,16 @@ class ControlImagesTest {
         ConditionPreprocessor pose = new Fake("pose", (input, options, width, height) -> {
             throw new AssertionError("a data control is not a picture");
         }, (data, source, options, width, height) -> {
-            calls.add(new String(data, StandardCharsets.UTF_8) + " from " + source + " " + options + " " + width
-                    + "x" + height);
-            if (options.containsKey("bad")) {
+            calls.add(new String(data, StandardCharsets.UTF_8) + " from " + source + " " + options.given() + " "
+                    + width + "x" + height);
+            if (options.given().containsKey("bad")) {
                 throw new IllegalArgumentException(source + " is not OpenPose JSON");
             }
             return skeleton;
         });
-        RgbImage out = ControlImages.conditioningImage(0, Control.ofData("pose", json, "pose.json", 1, 0, 1,
-                Map.of("stick_width", "auto", "context", "full")), pose, 24, 16);
+        RgbImage out = ControlImages.conditioningImage(0, Control.fromRequestOptions("pose", null,
+                new ControlData(json, "pose.json"), 1, 0, 1, Map.of("stick_width", "auto", "context", "full")), pose,
+                24, 16);
         assertEquals(List.of("{\"people\": []} from pose.json {stick_width=auto} 24x16"), calls);
         assertArrayEquals(RgbImage.of(skeleton, null).pixels(), out.pixels());
 
@@ -108,8 +111,9 @@ class ControlImagesTest {
                         Map.of("bad", "1")), pose, 24, 16)).getMessage());
         assertEquals("control 2 ('pose'): given as a data file (pose.json), which needs its preprocessor: "
                 + "preprocess=none takes a picture only", assertThrows(IllegalArgumentException.class,
-                        () -> ControlImages.conditioningImage(2, Control.ofData("pose", json, "pose.json", 1, 0, 1,
-                                Map.of("preprocess", "none")), pose, 24, 16)).getMessage());
+                        () -> ControlImages.conditioningImage(2, Control.fromRequestOptions("pose", null,
+                                new ControlData(json, "pose.json"), 1, 0, 1, Map.of("preprocess", "none")), pose, 24,
+                                16)).getMessage());
         assertEquals(2, calls.size(), "refused data controls never reach the preprocessor");
         ConditionPreprocessor picturesOnly = new Fake("canny", (input, options, width, height) -> input, null);
         assertEquals("control 0 ('canny'): control type 'canny' takes a picture, not a data file (edges.json)",
@@ -139,23 +143,23 @@ class ControlImagesTest {
 
     /** The picture entry of a preprocessor. */
     private interface PictureEntry {
-        BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height);
+        BufferedImage preprocess(BufferedImage input, Options options, int width, int height);
     }
 
     /** The data-file entry of a preprocessor. */
     private interface DataEntry {
-        BufferedImage preprocess(byte[] data, String source, Map<String, String> options, int width, int height);
+        BufferedImage preprocess(byte[] data, String source, Options options, int width, int height);
     }
 
     /** A preprocessor of one type made of its entries; without a data entry it keeps the interface's refusal. */
     private record Fake(String type, PictureEntry picture, DataEntry data) implements ConditionPreprocessor {
         @Override
-        public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
+        public BufferedImage preprocess(BufferedImage input, Options options, int width, int height) {
             return picture.preprocess(input, options, width, height);
         }
 
         @Override
-        public BufferedImage preprocessData(byte[] bytes, String source, Map<String, String> options, int width,
+        public BufferedImage preprocessData(byte[] bytes, String source, Options options, int width,
                 int height) {
             return data == null ? ConditionPreprocessor.super.preprocessData(bytes, source, options, width, height)
                     : data.preprocess(bytes, source, options, width, height);

@@ -7,7 +7,10 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.WeightLayout;
+import java.awt.Color;
 import java.util.List;
 import java.util.Map;
 
@@ -15,11 +18,21 @@ import java.util.Map;
  * MS-Diffusion's subject encoder from the profile's {@code image_encoder} folder (a transformers
  * {@code CLIPVisionModelWithProjection}, with its {@code preprocessor_config.json} if it has one).
  *
- * <p>Options: {@value ImagePreparation#ALPHA_BACKGROUND_OPTION} and {@value ImagePreparation#PAD_TO_SQUARE_OPTION}
- * (colours as {@code #rrggbb}, see {@link ImagePreparation}); without them the pictures are prepared as the
- * official inference script does.
+ * <p>Options: {@link #ALPHA_BACKGROUND} and {@link #PAD_TO_SQUARE} (see {@link ImagePreparation}); without them
+ * the pictures are prepared as the official inference script does.
  */
 public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEncoder>, WeightLayout {
+    private static final String COLOUR = "#?[0-9a-fA-F]{6}";
+    private static final String COLOUR_FORM = "a colour as #rrggbb";
+
+    /** The colour transparent subject pixels are composited onto. */
+    public static final OptionSpec<String> ALPHA_BACKGROUND = OptionSpec.string("alpha_background", COLOUR,
+            COLOUR_FORM, "composite transparent subject pixels onto this colour (unset: alpha dropped, as the "
+                    + "official script does)");
+
+    /** The colour non-square subjects are padded with. */
+    public static final OptionSpec<String> PAD_TO_SQUARE = OptionSpec.string("pad_to_square", COLOUR, COLOUR_FORM,
+            "pad non-square subjects to a square with this colour (unset: squashed, as the official script does)");
 
     @Override
     public ComponentKind kind() {
@@ -43,9 +56,14 @@ public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEnco
     }
 
     @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(ALPHA_BACKGROUND, PAD_TO_SQUARE);
+    }
+
+    @Override
     public ImageEncoder create(ComponentContext context) {
-        // options first: a typo in the profile is reported before gigabytes of weights are read
-        ImagePreparation preparation = ImagePreparation.fromOptions(context.options());
+        // options first: a bad value is reported before gigabytes of weights are read
+        ImagePreparation preparation = preparation(context.options());
         return new SdxlImageEncoder(context.model("image_encoder"), preparation, context.manager(), context.kernels(),
                 context.dtype());
     }
@@ -56,6 +74,16 @@ public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEnco
         ModelConfig config = context.model("image_encoder").config();
         return Dimensions.builder().provides(Dimensions.IMAGE_HIDDEN, ClipConfig.vision(config).hiddenSize(),
                 Dimensions.Builder.describe(config, "hidden_size")).build();
+    }
+
+    /** How the options say subject pictures are prepared. */
+    static ImagePreparation preparation(Options options) {
+        return new ImagePreparation(options.find(ALPHA_BACKGROUND).map(SdxlImageEncoderFactory::colour),
+                options.find(PAD_TO_SQUARE).map(SdxlImageEncoderFactory::colour));
+    }
+
+    private static Color colour(String hex) {
+        return new Color(Integer.parseInt(hex.startsWith("#") ? hex.substring(1) : hex, 16));
     }
 
     @Override

@@ -2,8 +2,8 @@ package dev.montage.plugins.clip;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
-import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.spi.Options;
 import java.awt.Color;
 import java.util.Map;
 import java.util.Optional;
@@ -13,12 +13,13 @@ class ImagePreparationTest {
 
     @Test
     void noOptionsIsTheOfficialBehaviour() {
-        assertEquals(ImagePreparation.OFFICIAL, ImagePreparation.fromOptions(Map.of()));
+        assertEquals(ImagePreparation.OFFICIAL, SdxlImageEncoderFactory.preparation(Options.NONE));
     }
 
     @Test
     void optionsAreColours() {
-        ImagePreparation p = ImagePreparation.fromOptions(Map.of("alpha_background", "#FFFFFF", "pad_to_square", "102030"));
+        ImagePreparation p = SdxlImageEncoderFactory.preparation(Options.of("options.image_encoder",
+                Map.of("alpha_background", "#FFFFFF", "pad_to_square", "102030")));
         assertEquals(Optional.of(Color.WHITE), p.alphaBackground());
         assertEquals(Optional.of(new Color(0x10, 0x20, 0x30)), p.padColor());
     }
@@ -26,7 +27,8 @@ class ImagePreparationTest {
     @Test
     void aBadColourNamesTheOption() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                () -> ImagePreparation.fromOptions(Map.of("pad_to_square", "white")));
-        assertTrue(e.getMessage().contains("pad_to_square") && e.getMessage().contains("white"), e.getMessage());
+                () -> SdxlImageEncoderFactory.preparation(Options.of("options.image_encoder",
+                        Map.of("pad_to_square", "white"))));
+        assertEquals("options.image_encoder.pad_to_square: expected a colour as #rrggbb, got 'white'", e.getMessage());
     }
 }

@@ -17,6 +17,8 @@ import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ImageEncoder;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
@@ -41,6 +43,8 @@ class SdxlImageEncoderFactoryTest {
                 .findFirst()
                 .orElseThrow();
         assertEquals(SdxlImageEncoderFactory.class, factory.getClass());
+        assertEquals(List.of("alpha_background", "pad_to_square"),
+                factory.options().stream().map(OptionSpec::name).toList());
     }
 
     @Test
@@ -49,7 +53,8 @@ class SdxlImageEncoderFactoryTest {
         try (NDManager weights = TestEngine.manager().newSubManager();
                 NDManager m = TestEngine.manager().newSubManager()) {
             ImageEncoder encoder = new SdxlImageEncoderFactory().create(
-                    new Context(weights, folder, Map.of("pad_to_square", "#000000", "alpha_background", "#ffffff")));
+                    new Context(weights, folder, Options.of("options.image_encoder",
+                            Map.of("pad_to_square", "#000000", "alpha_background", "#ffffff"))));
             NDArray out = encoder.encode(m, List.of(ClipImageProcessorTest.filled(90, 30, Color.RED)));
             assertArrayEquals(new long[] {1, 65, 32}, out.getShape().getShape());
             ((AutoCloseable) encoder).close();
@@ -63,7 +68,7 @@ class SdxlImageEncoderFactoryTest {
         try (NDManager weights = TestEngine.manager().newSubManager()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new SdxlImageEncoderFactory().create(new Context(weights, empty,
-                            Map.of("alpha_background", "transparent"))));
+                            Options.of("options.image_encoder", Map.of("alpha_background", "transparent")))));
             assertTrue(e.getMessage().contains("alpha_background"), e.getMessage());
         }
     }
@@ -88,12 +93,12 @@ class SdxlImageEncoderFactoryTest {
 
     private static void build(Path folder) {
         try (NDManager weights = TestEngine.manager().newSubManager()) {
-            new SdxlImageEncoderFactory().create(new Context(weights, folder, Map.of()));
+            new SdxlImageEncoderFactory().create(new Context(weights, folder, Options.NONE));
         }
     }
 
     /** The little of a host context the factory uses. */
-    private record Context(NDManager manager, Path imageEncoder, Map<String, String> options)
+    private record Context(NDManager manager, Path imageEncoder, Options options)
             implements ComponentContext {
         @Override
         public Device device() {

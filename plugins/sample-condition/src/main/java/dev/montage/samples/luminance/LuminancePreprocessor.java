@@ -1,11 +1,12 @@
 package dev.montage.samples.luminance;
 
 import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import java.awt.Graphics2D;
 import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
-import java.util.Map;
-import java.util.Set;
+import java.util.List;
 
 /**
  * The brightness of a picture as a conditioning image: resized (bilinear) to the output size, each pixel replaced by
@@ -13,7 +14,8 @@ import java.util.Set;
  * {@code invert=true} gives dark-on-light.
  */
 final class LuminancePreprocessor implements ConditionPreprocessor {
-    private static final Set<String> OPTIONS = Set.of("invert");
+    private static final OptionSpec<Boolean> INVERT = OptionSpec.bool("invert", "dark on light instead of light on "
+            + "dark").withDefault(false);
 
     @Override
     public String type() {
@@ -21,13 +23,13 @@ final class LuminancePreprocessor implements ConditionPreprocessor {
     }
 
     @Override
-    public BufferedImage preprocess(BufferedImage input, Map<String, String> options, int width, int height) {
-        for (String key : options.keySet()) {
-            if (!OPTIONS.contains(key)) {
-                throw new IllegalArgumentException("luminance has no option '" + key + "'; known: " + OPTIONS);
-            }
-        }
-        boolean invert = flag(options.getOrDefault("invert", "false"));
+    public List<OptionSpec<?>> options() {
+        return List.of(INVERT);
+    }
+
+    @Override
+    public BufferedImage preprocess(BufferedImage input, Options options, int width, int height) {
+        boolean invert = options.get(INVERT);
         if (width <= 0 || height <= 0) {
             throw new IllegalArgumentException("luminance output size must be positive, got " + width + "x" + height);
         }
@@ -54,14 +56,5 @@ final class LuminancePreprocessor implements ConditionPreprocessor {
         int g = (rgb >> 8) & 0xFF;
         int b = rgb & 0xFF;
         return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
-    }
-
-    private static boolean flag(String value) {
-        return switch (value.trim().toLowerCase(java.util.Locale.ROOT)) {
-            case "true" -> true;
-            case "false" -> false;
-            default -> throw new IllegalArgumentException("luminance option 'invert' must be true or false, got '"
-                    + value + "'");
-        };
     }
 }

@@ -3,7 +3,9 @@ package dev.montage.samples.luminance;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.montage.api.spi.Options;
 import java.awt.image.BufferedImage;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
@@ -30,7 +32,7 @@ class LuminancePreprocessorTest {
     @Test
     void lumaOfThePrimariesIsPillows() {
         // Pillow: Image.new("RGB", ...).convert("L") gives 76, 150, 29 for pure red, green, blue
-        BufferedImage out = new LuminancePreprocessor().preprocess(primaries(), Map.of(), 3, 1);
+        BufferedImage out = new LuminancePreprocessor().preprocess(primaries(), Options.NONE, 3, 1);
         assertEquals(3, out.getWidth());
         assertEquals(1, out.getHeight());
         org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {76, 150, 29}, gray(out));
@@ -40,8 +42,8 @@ class LuminancePreprocessorTest {
     void invertAndResize() {
         LuminancePreprocessor p = new LuminancePreprocessor();
         org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {179, 105, 226},
-                gray(p.preprocess(primaries(), Map.of("invert", "true"), 3, 1)));
-        BufferedImage big = p.preprocess(primaries(), Map.of(), 12, 8);
+                gray(p.preprocess(primaries(), Options.of("options", Map.of("invert", "true")), 3, 1)));
+        BufferedImage big = p.preprocess(primaries(), Options.NONE, 12, 8);
         assertEquals(12, big.getWidth());
         assertEquals(8, big.getHeight());
     }
@@ -49,10 +51,10 @@ class LuminancePreprocessorTest {
     @Test
     void badOptionsAreNamed() {
         LuminancePreprocessor p = new LuminancePreprocessor();
-        assertEquals("luminance has no option 'gamma'; known: [invert]", assertThrows(IllegalArgumentException.class,
-                () -> p.preprocess(primaries(), Map.of("gamma", "2"), 3, 1)).getMessage());
-        assertEquals("luminance option 'invert' must be true or false, got 'yes'",
-                assertThrows(IllegalArgumentException.class,
-                        () -> p.preprocess(primaries(), Map.of("invert", "yes"), 3, 1)).getMessage());
+        assertEquals(List.of(new Options.Problem("gamma", "unknown option (expected an option of luminance: invert)"),
+                new Options.Problem("invert", "expected true or false, got 'yes'")),
+                Options.check(p.options(), Map.of("gamma", "2", "invert", "yes"), "luminance"));
+        assertEquals("options.invert: expected true or false, got 'yes'", assertThrows(IllegalArgumentException.class,
+                () -> p.preprocess(primaries(), Options.of("options", Map.of("invert", "yes")), 3, 1)).getMessage());
     }
 }

@@ -8,6 +8,6 @@ public final class DdimSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public DdimSchedulerFactory() {
         super("ddim", "DDIM, eta 0 (diffusers DDIMScheduler)",
-                Map.of(), DdimScheduler::new);
+                SchedulerOptions.DDIM, Map.of(), DdimScheduler::new);
     }
 }

@@ -8,6 +8,6 @@ public final class DpmSolverKarrasSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public DpmSolverKarrasSchedulerFactory() {
         super("dpmpp-2m-karras", "DPM-Solver++(2M) with Karras sigmas",
-                Map.of("use_karras_sigmas", true), DpmSolverMultistepScheduler::new);
+                SchedulerOptions.DPM_SOLVER, Map.of("use_karras_sigmas", true), DpmSolverMultistepScheduler::new);
     }
 }

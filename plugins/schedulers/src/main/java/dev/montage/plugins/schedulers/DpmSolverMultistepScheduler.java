@@ -3,7 +3,6 @@ package dev.montage.plugins.schedulers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
-import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -54,12 +53,11 @@ final class DpmSolverMultistepScheduler implements Scheduler {
         if (solverOrder != 1 && solverOrder != 2) {
             throw settings.invalid("solver_order", "1 or 2");
         }
-        String algorithm = settings.choice("algorithm_type", "dpmsolver++",
-                List.of("dpmsolver++", "deis", "dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"));
+        String algorithm = settings.choice("algorithm_type", "dpmsolver++", SchedulerOptions.ALGORITHM_TYPE.choices());
         if (!algorithm.equals("dpmsolver++") && !algorithm.equals("deis")) {
             throw settings.unsupported("algorithm_type", "only dpmsolver++ is implemented");
         }
-        String solver = settings.choice("solver_type", "midpoint", List.of("midpoint", "heun", "logrho", "bh1", "bh2"));
+        String solver = settings.choice("solver_type", "midpoint", SchedulerOptions.SOLVER_TYPE.choices());
         if (solver.equals("heun")) {
             throw settings.unsupported("solver_type", "only the midpoint solver is implemented");
         }

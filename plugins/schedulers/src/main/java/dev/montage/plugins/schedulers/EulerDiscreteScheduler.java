@@ -3,7 +3,6 @@ package dev.montage.plugins.schedulers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
-import java.util.List;
 import java.util.Map;
 
 /**
@@ -34,7 +33,9 @@ final class EulerDiscreteScheduler implements Scheduler {
         stepsOffset = settings.integer("steps_offset", 0);
         prediction = PredictionType.of(settings);
         karras = settings.flag("use_karras_sigmas", false);
-        if (settings.choice("interpolation_type", "linear", List.of("linear", "log_linear")).equals("log_linear")) {
+        String interpolation = settings.choice("interpolation_type", "linear",
+                SchedulerOptions.INTERPOLATION_TYPE.choices());
+        if (interpolation.equals("log_linear")) {
             throw settings.unsupported("interpolation_type", "only linear interpolation of the training σ exists");
         }
     }

@@ -8,6 +8,6 @@ public final class EulerKarrasSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public EulerKarrasSchedulerFactory() {
         super("euler-karras", "Euler discrete with Karras sigmas",
-                Map.of("use_karras_sigmas", true), EulerDiscreteScheduler::new);
+                SchedulerOptions.EULER, Map.of("use_karras_sigmas", true), EulerDiscreteScheduler::new);
     }
 }

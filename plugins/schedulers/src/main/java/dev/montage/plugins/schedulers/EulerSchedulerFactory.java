@@ -8,6 +8,6 @@ public final class EulerSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public EulerSchedulerFactory() {
         super("euler", "Euler discrete (diffusers EulerDiscreteScheduler, SDXL default)",
-                Map.of(), EulerDiscreteScheduler::new);
+                SchedulerOptions.EULER, Map.of(), EulerDiscreteScheduler::new);
     }
 }

@@ -1,6 +1,5 @@
 package dev.montage.plugins.schedulers;
 
-import java.util.List;
 
 /**
  * The training noise schedule shared by all schedulers: betas, cumulative alpha products and the sigmas
@@ -50,8 +49,7 @@ final class NoiseSchedule {
         }
         double start = settings.number("beta_start", 0.0001);
         double end = settings.number("beta_end", 0.02);
-        String kind = settings.choice("beta_schedule", "linear",
-                List.of("linear", "scaled_linear", "squaredcos_cap_v2"));
+        String kind = settings.choice("beta_schedule", "linear", SchedulerOptions.BETA_SCHEDULE.choices());
         if (kind.equals("squaredcos_cap_v2")) {
             throw settings.unsupported("beta_schedule", "the cosine schedule is not implemented");
         }

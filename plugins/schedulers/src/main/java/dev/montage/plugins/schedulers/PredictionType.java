@@ -1,7 +1,5 @@
 package dev.montage.plugins.schedulers;
 
-import java.util.List;
-
 /** What the denoising model predicts (diffusers' {@code prediction_type}). */
 enum PredictionType {
     /** The noise ε (SD, SDXL base). */
@@ -11,7 +9,7 @@ enum PredictionType {
 
     /** The {@code prediction_type} setting ({@code epsilon} by default). */
     static PredictionType of(SchedulerSettings settings) {
-        String name = settings.choice("prediction_type", "epsilon", List.of("epsilon", "v_prediction"));
+        String name = settings.choice("prediction_type", "epsilon", SchedulerOptions.PREDICTION_TYPE.choices());
         return name.equals("epsilon") ? EPSILON : V_PREDICTION;
     }
 }

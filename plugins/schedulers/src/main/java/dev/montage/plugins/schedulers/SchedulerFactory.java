@@ -4,7 +4,9 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Scheduler;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
@@ -12,19 +14,26 @@ import java.util.function.Function;
 /**
  * What the scheduler factories share: the settings come from the base model's
  * {@code scheduler/scheduler_config.json} (as diffusers' {@code from_config}: unknown keys ignored, defaults
- * for missing ones), then the profile's options for this component, then the settings the id itself fixes
- * (e.g. Karras sigmas); a request can override further with {@link Scheduler#withOverrides}.
+ * for missing ones), then the profile's options for this component (the {@link SchedulerOptions} its scheduler
+ * reads), then the settings the id itself fixes (e.g. Karras sigmas); a request can override further with
+ * {@link Scheduler#withOverrides}.
  */
 abstract class SchedulerFactory implements ComponentFactory<Scheduler> {
     private final String id;
     private final String description;
+    private final List<OptionSpec<?>> options;
     private final Map<String, ?> fixed;
     private final Function<SchedulerSettings, Scheduler> build;
 
-    SchedulerFactory(String id, String description, Map<String, ?> fixed,
+    /**
+     * @param options what the scheduler reads of the settings, which a profile may give
+     * @param fixed   the settings the id fixes
+     */
+    SchedulerFactory(String id, String description, List<OptionSpec<?>> options, Map<String, ?> fixed,
             Function<SchedulerSettings, Scheduler> build) {
         this.id = id;
         this.description = description;
+        this.options = options;
         this.fixed = fixed;
         this.build = build;
     }
@@ -51,9 +60,18 @@ abstract class SchedulerFactory implements ComponentFactory<Scheduler> {
     }
 
     @Override
+    public final List<OptionSpec<?>> options() {
+        return options;
+    }
+
+    @Override
     public final Scheduler create(ComponentContext context) {
+        Map<String, Object> given = new LinkedHashMap<>();
+        for (OptionSpec<?> option : options) {
+            context.options().find(option).ifPresent(value -> given.put(option.name(), value));
+        }
         SchedulerSettings settings = SchedulerSettings.of(context.model("scheduler").json("scheduler_config.json"))
-                .with("profile options of scheduler '" + id + "'", context.options())
+                .with("profile options of scheduler '" + id + "'", given)
                 .with("scheduler id '" + id + "'", fixed);
         return build.apply(settings);
     }

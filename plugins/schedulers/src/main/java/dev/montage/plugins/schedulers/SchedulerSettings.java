@@ -16,8 +16,8 @@ import java.util.TreeSet;
  * for Euler and also drives DDIM and DPM-Solver++).
  *
  * <p>Every value remembers where it came from, so an error names the file or override and the key. Overrides
- * may give numbers and booleans as strings (profile options are strings); an override key that no supported
- * scheduler knows is refused as a probable typo.
+ * may give numbers and booleans as strings; an override key that no supported scheduler knows is refused as a
+ * probable typo.
  */
 final class SchedulerSettings {
 

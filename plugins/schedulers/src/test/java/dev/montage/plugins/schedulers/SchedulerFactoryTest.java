@@ -15,10 +15,13 @@ import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -29,7 +32,12 @@ import org.junit.jupiter.api.Test;
 class SchedulerFactoryTest {
 
     /** A context whose only model is a scheduler folder, with the given profile options. */
-    private record Context(ModelFolder scheduler, Map<String, String> options) implements ComponentContext {
+    private record Context(ModelFolder scheduler, Map<String, String> given) implements ComponentContext {
+        @Override
+        public Options options() {
+            return Options.of("options.scheduler", given);
+        }
+
         @Override
         public ModelFolder model(String key) {
             if (!key.equals("scheduler")) {
@@ -155,8 +163,40 @@ class SchedulerFactoryTest {
     void badProfileOptionNamesTheOptionAndTheScheduler() {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> create("dpmpp-2m", Map.of("solver_order", "two")));
-        assertEquals("profile options of scheduler 'dpmpp-2m': 'solver_order' must be an integer, got 'two'",
-                e.getMessage());
+        assertEquals("options.scheduler.solver_order: expected an integer in 1..3, got 'two'", e.getMessage());
+        IllegalArgumentException unsupported = assertThrows(IllegalArgumentException.class,
+                () -> create("dpmpp-2m", Map.of("solver_order", "3")));
+        assertEquals("profile options of scheduler 'dpmpp-2m': 'solver_order' = 3 is not supported by Montage's "
+                + "schedulers (only the first- and second-order solvers are implemented)", unsupported.getMessage());
+    }
+
+    @Test
+    void eachSchedulerDeclaresTheSettingsItReadsWithoutDefaults() {
+        Map<String, ComponentFactory<?>> all = factories();
+        assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
+                "timestep_spacing", "steps_offset", "use_karras_sigmas", "interpolation_type"),
+                names(all.get("euler")));
+        assertEquals(names(all.get("euler")), names(all.get("euler-karras")));
+        assertTrue(names(all.get("ddim")).containsAll(List.of("clip_sample", "set_alpha_to_one")));
+        assertTrue(names(all.get("dpmpp-2m")).containsAll(List.of("solver_order", "lambda_min_clipped")));
+        all.values().forEach(f -> f.options().forEach(o -> assertTrue(o.defaultValue().isEmpty(), o.name()
+                + ": an option not given keeps the model's scheduler_config.json value")));
+        all.values().forEach(f -> f.options().forEach(o -> assertTrue(SchedulerSettings.KNOWN_KEYS.contains(
+                o.name()), o.name() + " is a diffusers setting")));
+    }
+
+    private static List<String> names(ComponentFactory<?> factory) {
+        return factory.options().stream().map(OptionSpec::name).toList();
+    }
+
+    @Test
+    void optionsReachTheSchedulerTyped() {
+        Scheduler plain = create("dpmpp-2m", Map.of());
+        Scheduler clipped = create("dpmpp-2m", Map.of("lambda_min_clipped", "-inf", "lower_order_final", "TRUE"));
+        assertArrayEquals(plain.start(4, TestEngine.manager()).timesteps(),
+                clipped.start(4, TestEngine.manager()).timesteps(), "the defaults given explicitly change nothing");
+        assertArrayEquals(new float[] {999, 666, 333, 0}, create("euler", Map.of("timestep_spacing", "linspace"))
+                .start(4, TestEngine.manager()).timesteps());
     }
 
     @Test

@@ -7,21 +7,21 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.WeightLayout;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The SDXL ControlNet of one control type. Option {@value #TYPE_OPTION} names the type (e.g. {@code canny}); the
- * weights come from the folder of model key {@code controlnet.<type>} or, when the profile configures none, from a
- * generic {@code controlnet} folder (e.g. the one beside the base model's components).
+ * The SDXL ControlNet of one control type. Option {@link Conditioner#CONTROL_TYPE}, which the host gives, names the
+ * type (e.g. {@code canny}); the weights come from the folder of model key {@code controlnet.<type>} or, when the
+ * profile configures none, from a generic {@code controlnet} folder (e.g. the one beside the base model's
+ * components).
  */
 public final class SdxlControlNetFactory implements ComponentFactory<Conditioner>, WeightLayout {
     /** The component id. */
     public static final String ID = "sdxl-controlnet";
-    /** Option naming the control type the network serves. */
-    public static final String TYPE_OPTION = "type";
     /** Model key of a ControlNet folder not bound to a type. */
     public static final String GENERIC_MODEL_KEY = "controlnet";
 
@@ -51,13 +51,18 @@ public final class SdxlControlNetFactory implements ComponentFactory<Conditioner
                 "a diffusers ControlNetModel folder, for control types without a folder of their own").optional());
     }
 
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(Conditioner.CONTROL_TYPE);
+    }
+
     /**
      * @throws IllegalArgumentException when the type option is missing, no folder is configured for the type, or
      *     the folder does not hold a supported ControlNet
      */
     @Override
     public Conditioner create(ComponentContext context) {
-        String type = requireType(context);
+        String type = context.options().get(Conditioner.CONTROL_TYPE);
         return SdxlControlNet.load(type, context.model(folderKey(context, type)), context.manager(),
                 context.kernels(), context.dtype());
     }
@@ -65,22 +70,13 @@ public final class SdxlControlNetFactory implements ComponentFactory<Conditioner
     /** Expects what the UNet expects of its encoder half, plus control images of its conditioning channels. */
     @Override
     public Dimensions dimensions(ComponentContext context) {
-        String type = requireType(context);
+        String type = context.options().get(Conditioner.CONTROL_TYPE);
         ModelConfig file = context.model(folderKey(context, type)).config();
         ControlNetConfig config = ControlNetConfig.from(file);
         return config.encoder().expectations(Dimensions.builder())
                 .expects(Dimensions.CONTROL_CHANNELS, config.conditioningChannels(),
                         Dimensions.Builder.describe(file, "conditioning_channels"))
                 .build();
-    }
-
-    private static String requireType(ComponentContext context) {
-        String type = context.options().get(TYPE_OPTION);
-        if (type == null || type.isBlank()) {
-            throw new IllegalArgumentException("ControlNet component '" + ID + "' needs option '" + TYPE_OPTION
-                    + "' (the control type it serves, e.g. canny)");
-        }
-        return type;
     }
 
     /** The model key of the type's folder, else of the generic one. */

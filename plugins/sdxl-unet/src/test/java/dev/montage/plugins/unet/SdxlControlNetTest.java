@@ -16,9 +16,11 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
 import dev.montage.api.spi.EncoderContext;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.testing.Golden;
@@ -26,7 +28,6 @@ import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.LocalModelFolder;
 import java.nio.file.Path;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -81,7 +82,8 @@ class SdxlControlNetTest {
         assertEquals("no ControlNet weights: configure model 'controlnet.canny' (profile controlnets.canny, or "
                 + "model=DIR in the control)", none.getMessage());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> factory.create(context(Map.of("controlnet",
-                folder), null))).getMessage().contains("needs option 'type'"));
+                folder), null))).getMessage().startsWith("options.type: not set and without default"));
+        assertEquals(List.of(Conditioner.CONTROL_TYPE), factory.options(), "the type the host gives is declared");
     }
 
     @Test
@@ -227,10 +229,8 @@ class SdxlControlNetTest {
 
     /** A component context with the given model paths and {@code type} option on the test engine. */
     private static ComponentContext context(Map<String, Path> paths, String type) {
-        Map<String, String> options = new HashMap<>();
-        if (type != null) {
-            options.put(SdxlControlNetFactory.TYPE_OPTION, type);
-        }
+        Options options = Options.of("options", type == null ? Map.of()
+                : Map.of(Conditioner.CONTROL_TYPE.name(), type));
         return new ComponentContext() {
             @Override
             public Device device() {
@@ -273,7 +273,7 @@ class SdxlControlNetTest {
             }
 
             @Override
-            public Map<String, String> options() {
+            public Options options() {
                 return options;
             }
         };

@@ -7,18 +7,19 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.WeightLayout;
 import java.util.List;
 import java.util.Map;
 
 /**
- * The SDXL VAE decoder ({@code AutoencoderKL}) built from the base model's {@code vae} folder. Profile options:
- * {@code upcast} ({@code auto} = float32 for float16 pipelines when the config sets {@code force_upcast},
- * {@code always}, {@code never}) and {@code slicing} ({@code true} decodes a batch image by image).
+ * The SDXL VAE decoder ({@code AutoencoderKL}) built from the base model's {@code vae} folder, with options
+ * {@code upcast} and {@code slicing} ({@link VaeOptions}).
  */
 public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, WeightLayout {
     /** The model key of the VAE folder. */
     public static final String MODEL_KEY = "vae";
+
 
     @Override
     public ComponentKind kind() {
@@ -41,8 +42,13 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
     }
 
     @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(VaeOptions.UPCAST, VaeOptions.SLICING);
+    }
+
+    @Override
     public LatentDecoder create(ComponentContext context) {
-        VaeOptions options = VaeOptions.from(context.options());
+        VaeOptions options = VaeOptions.of(context.options());
         return new SdxlVae(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype(), options);
     }
 

@@ -1,21 +1,26 @@
 package dev.montage.plugins.vae;
 
 import dev.montage.api.host.ComputeDType;
-import java.util.Locale;
-import java.util.Map;
-import java.util.Set;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 
 /**
- * Profile settings of the VAE component.
+ * The VAE component's options, {@link #UPCAST} and {@link #SLICING}.
  *
  * @param upcast  when the VAE runs in float32 instead of the pipeline's compute dtype
  * @param slicing decode a batch one image at a time (diffusers' {@code enable_slicing}): same pixels, peak
  *                activation memory of a single image
  */
 record VaeOptions(Upcast upcast, boolean slicing) {
-    static final String UPCAST = "upcast";
-    static final String SLICING = "slicing";
-    static final VaeOptions DEFAULT = new VaeOptions(Upcast.AUTO, false);
+    /** When the VAE computes in float32 instead of the pipeline's dtype. */
+    static final OptionSpec<Upcast> UPCAST = OptionSpec.choice("upcast", Upcast.class, "when the VAE computes in "
+            + "float32: auto (float16 pipelines whose VAE config sets force_upcast, as diffusers), always, never")
+            .withDefault(Upcast.AUTO);
+    /** Whether a batch is decoded one image at a time. */
+    static final OptionSpec<Boolean> SLICING = OptionSpec.bool("slicing", "decode a batch one image at a time "
+            + "(diffusers' enable_slicing): same pixels, the activation memory of one image").withDefault(false);
+    /** Every option at its default. */
+    static final VaeOptions DEFAULT = of(Options.NONE);
 
     /** The dtype policy. */
     enum Upcast {
@@ -41,30 +46,11 @@ record VaeOptions(Upcast upcast, boolean slicing) {
     }
 
     /**
-     * Reads {@code upcast} ({@code auto | always | never}) and {@code slicing} ({@code true | false}).
+     * The options of a component context.
      *
-     * @throws IllegalArgumentException naming the option and the accepted values
+     * @throws IllegalArgumentException naming an option whose value is not one it takes
      */
-    static VaeOptions from(Map<String, String> options) {
-        for (String key : options.keySet()) {
-            if (!Set.of(UPCAST, SLICING).contains(key)) {
-                throw new IllegalArgumentException("VAE option '" + key + "' is unknown, expected " + UPCAST + " or "
-                        + SLICING);
-            }
-        }
-        String upcast = options.getOrDefault(UPCAST, "auto").trim().toLowerCase(Locale.ROOT);
-        Upcast policy = switch (upcast) {
-            case "auto" -> Upcast.AUTO;
-            case "always" -> Upcast.ALWAYS;
-            case "never" -> Upcast.NEVER;
-            default -> throw new IllegalArgumentException("VAE option '" + UPCAST + "' is '" + options.get(UPCAST)
-                    + "', expected auto, always or never");
-        };
-        String slicing = options.getOrDefault(SLICING, "false").trim().toLowerCase(Locale.ROOT);
-        if (!slicing.equals("true") && !slicing.equals("false")) {
-            throw new IllegalArgumentException("VAE option '" + SLICING + "' is '" + options.get(SLICING)
-                    + "', expected true or false");
-        }
-        return new VaeOptions(policy, Boolean.parseBoolean(slicing));
+    static VaeOptions of(Options options) {
+        return new VaeOptions(options.get(UPCAST), options.get(SLICING));
     }
 }

@@ -10,6 +10,7 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -43,17 +44,15 @@ class SdxlVaeDTypeTest {
     }
 
     @Test
-    void optionsAreParsedAndCheckedByName() {
-        assertEquals(VaeOptions.DEFAULT, VaeOptions.from(Map.of()));
+    void optionsAreReadTyped() {
+        assertEquals(new VaeOptions(VaeOptions.Upcast.AUTO, false), VaeOptions.DEFAULT);
         assertEquals(new VaeOptions(VaeOptions.Upcast.ALWAYS, true),
-                VaeOptions.from(Map.of("upcast", "Always", "slicing", "true")));
+                VaeOptions.of(Options.of("options.decoder", Map.of("upcast", "Always", "slicing", "true"))));
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
-                () -> VaeOptions.from(Map.of("upcast", "sometimes")));
-        assertTrue(bad.getMessage().contains("upcast") && bad.getMessage().contains("sometimes"), bad.getMessage());
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
-                () -> VaeOptions.from(Map.of("tiling", "true")));
-        assertTrue(unknown.getMessage().contains("tiling"), unknown.getMessage());
-        assertThrows(IllegalArgumentException.class, () -> VaeOptions.from(Map.of("slicing", "yes")));
+                () -> VaeOptions.of(Options.of("options.decoder", Map.of("upcast", "sometimes"))));
+        assertEquals("options.decoder.upcast: expected one of auto, always, never, got 'sometimes'", bad.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> VaeOptions.of(Options.of("options.decoder", Map.of("slicing", "yes"))));
     }
 
     @Test

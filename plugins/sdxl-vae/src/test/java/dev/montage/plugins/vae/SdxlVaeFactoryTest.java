@@ -16,9 +16,11 @@ import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.Options;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.ServiceLoader;
@@ -28,7 +30,7 @@ import org.junit.jupiter.api.Test;
 class SdxlVaeFactoryTest {
 
     /** A context with only the {@code vae} model and the given options. */
-    private record VaeContext(NDManager manager, Map<String, String> options) implements ComponentContext {
+    private record VaeContext(NDManager manager, Options options) implements ComponentContext {
         @Override
         public Device device() {
             return TestEngine.engine().device();
@@ -77,10 +79,18 @@ class SdxlVaeFactoryTest {
     }
 
     @Test
+    void declaresItsOptionsWithTheirDefaults() {
+        assertEquals(List.of("upcast (enum auto|always|never, default auto)", "slicing (boolean, default false)"),
+                registered().options().stream().map(o -> o.describe().substring(0, o.describe().indexOf(')') + 1))
+                        .toList());
+    }
+
+    @Test
     void registeredFactoryBuildsADecoderFromTheVaeFolder() {
         try (NDManager weights = TestEngine.manager().newSubManager();
                 NDManager m = TestEngine.manager().newSubManager()) {
-            Object component = registered().create(new VaeContext(weights, Map.of("slicing", "true")));
+            Object component = registered().create(new VaeContext(weights, Options.of("options.decoder",
+                    Map.of("slicing", "true"))));
             assertTrue(component instanceof LatentDecoder);
             LatentDecoder decoder = (LatentDecoder) component;
             assertEquals(8, decoder.scaleFactor());
@@ -93,8 +103,9 @@ class SdxlVaeFactoryTest {
     void badOptionsAreRejectedBeforeLoading() {
         try (NDManager weights = TestEngine.manager().newSubManager()) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-                    () -> registered().create(new VaeContext(weights, Map.of("upcast", "half"))));
-            assertTrue(e.getMessage().contains("upcast"), e.getMessage());
+                    () -> registered().create(new VaeContext(weights, Options.of("options.decoder",
+                            Map.of("upcast", "half")))));
+            assertEquals("options.decoder.upcast: expected one of auto, always, never, got 'half'", e.getMessage());
         }
     }
 }

@@ -1,0 +1,82 @@
+package dev.montage.plugins.schedulers;
+
+import dev.montage.api.spi.OptionSpec;
+import java.util.Arrays;
+import java.util.List;
+import java.util.stream.Stream;
+
+/**
+ * The options a profile may give the schedulers ({@code options.scheduler}): diffusers' scheduler settings under
+ * their {@code scheduler_config.json} keys, laid over the model's file. None has a default of its own: an option not
+ * given keeps the file's value, else diffusers' default.
+ */
+final class SchedulerOptions {
+    static final OptionSpec<Integer> NUM_TRAIN_TIMESTEPS = OptionSpec.integer("num_train_timesteps", 2,
+            NoiseSchedule.MAX_TRAIN_TIMESTEPS, "timesteps of the training noise schedule (diffusers: 1000)");
+    static final OptionSpec<Double> BETA_START = OptionSpec.number("beta_start", 0, 1,
+            "first beta of the training schedule (diffusers: 0.0001)");
+    static final OptionSpec<Double> BETA_END = OptionSpec.number("beta_end", 0, 1,
+            "last beta of the training schedule (diffusers: 0.02)");
+    static final OptionSpec<String> BETA_SCHEDULE = OptionSpec.choice("beta_schedule",
+            List.of("linear", "scaled_linear", "squaredcos_cap_v2"),
+            "how betas go from beta_start to beta_end (diffusers: linear; squaredcos_cap_v2 is not implemented)");
+    static final OptionSpec<String> PREDICTION_TYPE = OptionSpec.choice("prediction_type",
+            List.of("epsilon", "v_prediction"), "what the denoising model predicts (diffusers: epsilon)");
+    static final OptionSpec<String> TIMESTEP_SPACING = OptionSpec.choice("timestep_spacing",
+            Arrays.stream(TimestepSpacing.values()).map(TimestepSpacing::configName).toList(),
+            "how a run's timesteps spread over the training timesteps");
+    static final OptionSpec<Integer> STEPS_OFFSET = OptionSpec.integer("steps_offset", Integer.MIN_VALUE,
+            Integer.MAX_VALUE, "added to leading-spaced timesteps (diffusers: 0, SDXL's file: 1)");
+    static final OptionSpec<Boolean> USE_KARRAS_SIGMAS = OptionSpec.bool("use_karras_sigmas",
+            "Karras et al.'s noise levels instead of the training schedule's (diffusers: false)");
+    static final OptionSpec<String> INTERPOLATION_TYPE = OptionSpec.choice("interpolation_type",
+            List.of("linear", "log_linear"), "how sigmas are interpolated (diffusers: linear; log_linear is not "
+                    + "implemented)");
+    static final OptionSpec<Boolean> CLIP_SAMPLE = OptionSpec.bool("clip_sample",
+            "clip the predicted sample to clip_sample_range (diffusers: true)");
+    static final OptionSpec<Double> CLIP_SAMPLE_RANGE = OptionSpec.number("clip_sample_range", 0,
+            Double.POSITIVE_INFINITY, "the range clip_sample clips to (diffusers: 1)");
+    static final OptionSpec<Boolean> SET_ALPHA_TO_ONE = OptionSpec.bool("set_alpha_to_one",
+            "the final step's previous alpha product is 1 rather than the first training step's (diffusers: true)");
+    static final OptionSpec<Boolean> THRESHOLDING = OptionSpec.bool("thresholding",
+            "dynamic thresholding (diffusers: false; true is not implemented)");
+    static final OptionSpec<Boolean> RESCALE_BETAS_ZERO_SNR = OptionSpec.bool("rescale_betas_zero_snr",
+            "rescale betas to zero terminal SNR (diffusers: false; true is not implemented)");
+    static final OptionSpec<Integer> SOLVER_ORDER = OptionSpec.integer("solver_order", 1, 3,
+            "order of the multistep solver (diffusers: 2; 3 is not implemented)");
+    static final OptionSpec<String> ALGORITHM_TYPE = OptionSpec.choice("algorithm_type",
+            List.of("dpmsolver++", "deis", "dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"),
+            "the DPM-Solver variant (diffusers: dpmsolver++; only dpmsolver++ and deis are implemented)");
+    static final OptionSpec<String> SOLVER_TYPE = OptionSpec.choice("solver_type",
+            List.of("midpoint", "heun", "logrho", "bh1", "bh2"),
+            "the second-order update (diffusers: midpoint; heun is not implemented)");
+    static final OptionSpec<Boolean> LOWER_ORDER_FINAL = OptionSpec.bool("lower_order_final",
+            "first-order final steps below 15 steps (diffusers: true)");
+    static final OptionSpec<Boolean> EULER_AT_FINAL = OptionSpec.bool("euler_at_final",
+            "an Euler final step (diffusers: false)");
+    static final OptionSpec<Double> LAMBDA_MIN_CLIPPED = OptionSpec.number("lambda_min_clipped",
+            Double.NEGATIVE_INFINITY, Double.POSITIVE_INFINITY, "clips the smallest log-SNR (diffusers: -inf)");
+    static final OptionSpec<Boolean> USE_LU_LAMBDAS = OptionSpec.bool("use_lu_lambdas",
+            "uniform log-SNR steps (diffusers: false; true is not implemented)");
+    static final OptionSpec<String> VARIANCE_TYPE = OptionSpec.string("variance_type",
+            "whether the model predicts its variance (learned, learned_range: not supported)");
+
+    private static final List<OptionSpec<?>> NOISE_SCHEDULE = List.of(NUM_TRAIN_TIMESTEPS, BETA_START, BETA_END,
+            BETA_SCHEDULE, PREDICTION_TYPE, TIMESTEP_SPACING, STEPS_OFFSET);
+
+    /** What the Euler discrete scheduler reads. */
+    static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
+    /** What DDIM reads. */
+    static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, THRESHOLDING,
+            RESCALE_BETAS_ZERO_SNR);
+    /** What DPM-Solver++ reads. */
+    static final List<OptionSpec<?>> DPM_SOLVER = with(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL,
+            EULER_AT_FINAL, USE_KARRAS_SIGMAS, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING, VARIANCE_TYPE);
+
+    private SchedulerOptions() {
+    }
+
+    private static List<OptionSpec<?>> with(OptionSpec<?>... own) {
+        return Stream.concat(NOISE_SCHEDULE.stream(), Arrays.stream(own)).toList();
+    }
+}
