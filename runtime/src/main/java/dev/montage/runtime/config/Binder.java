@@ -11,35 +11,53 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Turns a settings tree into a {@link Profile}, reporting every unknown key and every value of the wrong type. A
- * value that cannot be used is replaced by its built-in default, so that the checks that follow still see a whole
- * profile and can report their own problems in the same run.
+ * Turns a settings tree into a {@link Profile} and the records of the hosts' sections, reporting every unknown key
+ * and every value of the wrong type. A value that cannot be used is replaced by its built-in default, so that the
+ * checks that follow still see a whole profile and can report their own problems in the same run.
  */
 final class Binder {
+    /**
+     * The bound values.
+     *
+     * @param sections the hosts' sections by name
+     */
+    record Bound(Profile profile, Map<String, Record> sections) {
+    }
+
+    private final Schema.Section root;
     private final SettingsTree tree;
     private final JsonNode defaults;
     private final List<ProfileProblem> problems;
 
     /**
+     * @param root     the runtime's and the hosts' sections ({@link Schema#root})
      * @param defaults the built-in defaults, which hold every key that may not stay unset
      */
-    Binder(SettingsTree tree, JsonNode defaults, List<ProfileProblem> problems) {
+    Binder(Schema.Section root, SettingsTree tree, JsonNode defaults, List<ProfileProblem> problems) {
+        this.root = root;
         this.tree = tree;
         this.defaults = defaults;
         this.problems = problems;
     }
 
-    Profile bind() {
-        return (Profile) section(Schema.PROFILE, tree.root(), defaults, "");
+    Bound bind() {
+        unknownKeys(root, tree.root(), "");
+        Object[] values = new Object[Schema.PROFILE.fields().size()];
+        int i = 0;
+        Map<String, Record> sections = new LinkedHashMap<>();
+        for (Schema.Field f : root.fields().values()) {
+            Object value = value(f.node(), tree.root().get(f.key()), defaults.get(f.key()), f.key());
+            if (f.component() == null) {
+                sections.put(f.key(), (Record) value);
+            } else {
+                values[i++] = value;
+            }
+        }
+        return new Bound((Profile) Schema.PROFILE.create(values), sections);
     }
 
     private Object section(Schema.Section s, JsonNode node, JsonNode fallback, String prefix) {
-        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (!s.fields().containsKey(name)) {
-                unknown(prefix, name, s);
-            }
-        }
+        unknownKeys(s, node, prefix);
         Object[] values = new Object[s.fields().size()];
         int i = 0;
         for (Schema.Field f : s.fields().values()) {
@@ -47,6 +65,15 @@ final class Binder {
                     Schema.child(prefix, f.key()));
         }
         return s.create(values);
+    }
+
+    private void unknownKeys(Schema.Section s, JsonNode node, String prefix) {
+        for (Iterator<String> names = node.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!s.fields().containsKey(name)) {
+                unknown(prefix, name, s);
+            }
+        }
     }
 
     private Object value(Schema.Node n, JsonNode v, JsonNode fallback, String key) {
@@ -153,7 +180,7 @@ final class Binder {
     private void unknown(String prefix, String name, Schema.Section s) {
         String hint = Suggestions.closest(name, s.fields().keySet())
                 .map(c -> "; did you mean " + Schema.child(prefix, c) + "?")
-                .orElseGet(() -> Schema.keys().keySet().stream()
+                .orElseGet(() -> Schema.keys(root).keySet().stream()
                         .filter(k -> k.endsWith("." + name) || k.equals(name))
                         .findFirst().map(k -> "; did you mean " + k + "?").orElse(""));
         problem(Schema.child(prefix, name), "unknown key" + hint + " (expected "

@@ -5,6 +5,7 @@ import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Locale;
@@ -13,9 +14,10 @@ import java.util.Optional;
 import java.util.regex.Pattern;
 
 /**
- * The keys a profile may hold, derived once from the {@link Profile} records so that the records are the only
- * place a key is declared: a record is a section, its components in snake case are its keys; {@code Optional}
- * marks a key that may stay unset, a {@code Map} holds keys of the user's choosing.
+ * The keys a profile may hold, derived from records so that the records are the only place a key is declared: a
+ * record is a section, its components in snake case are its keys; {@code Optional} marks a key that may stay unset,
+ * a {@code Map} holds keys of the user's choosing. The runtime's sections are the {@link Profile} records; a host
+ * adds sections of its own ({@link ProfileSection}) beside them at the {@link #root root}.
  */
 final class Schema {
 
@@ -61,7 +63,12 @@ final class Schema {
         }
     }
 
-    /** One key of a section. */
+    /**
+     * One key of a section.
+     *
+     * @param component the record component it binds to; null for a host's section at the root, which is bound into
+     *                  a record of its own
+     */
     record Field(String key, RecordComponent component, Node node) {
         Object read(Object record) {
             try {
@@ -81,7 +88,7 @@ final class Schema {
     }
 
     /** The whole profile. */
-    static final Section PROFILE = section(Profile.class);
+    static final Section PROFILE = of(Profile.class);
 
     private static final Pattern PLAIN_KEY = Pattern.compile("[A-Za-z0-9_-]+");
 
@@ -99,10 +106,25 @@ final class Schema {
         return parent.isEmpty() ? part : parent + "." + part;
     }
 
-    /** Every fixed key (sections and leaves, not the keys inside {@link Entries}) with its node, in order. */
-    static Map<String, Node> keys() {
+    /**
+     * The top of a profile: the runtime's sections, then the hosts' sections in the order given. Only its fields are
+     * used; it is never created as a record.
+     */
+    static Section root(Collection<ProfileSection<?>> hostSections) {
+        Map<String, Field> fields = new LinkedHashMap<>(PROFILE.fields());
+        for (ProfileSection<?> s : hostSections) {
+            fields.put(s.name(), new Field(s.name(), null, of(s.type())));
+        }
+        return new Section(Profile.class, Collections.unmodifiableMap(fields));
+    }
+
+    /**
+     * Every fixed key below {@code root} (sections and leaves, not the keys inside {@link Entries}) with its node, in
+     * order.
+     */
+    static Map<String, Node> keys(Section root) {
         Map<String, Node> all = new LinkedHashMap<>();
-        collect(PROFILE, "", all);
+        collect(root, "", all);
         return Collections.unmodifiableMap(all);
     }
 
@@ -116,7 +138,12 @@ final class Schema {
         }
     }
 
-    private static Section section(Class<?> type) {
+    /**
+     * The section a record declares.
+     *
+     * @throws IllegalStateException naming a component of a type a profile cannot hold
+     */
+    static Section of(Class<?> type) {
         Map<String, Field> fields = new LinkedHashMap<>();
         for (RecordComponent c : type.getRecordComponents()) {
             String k = key(c.getName());
@@ -138,7 +165,7 @@ final class Schema {
             throw new IllegalStateException("profile records cannot use " + type);
         }
         Class<?> c = (Class<?>) type;
-        return c.isRecord() ? section(c) : new Leaf(scalar(c), false);
+        return c.isRecord() ? of(c) : new Leaf(scalar(c), false);
     }
 
     private static Scalar scalar(Class<?> c) {

@@ -44,7 +44,6 @@ class ProfileResolverTest {
         assertEquals(1024, p.defaults().width());
         assertEquals(7.5, p.defaults().guidance());
         assertEquals("euler", p.defaults().scheduler());
-        assertEquals("127.0.0.1", p.server().host());
         assertEquals(Map.of(), p.options().byKind());
         assertEquals(ProfileResolver.DEFAULTS_SOURCE, r.origin("engine.device"));
     }
@@ -114,13 +113,10 @@ class ProfileResolverTest {
                   base: ../weights/sdxl
                   controlnets:
                     canny: ../weights/canny
-                server:
-                  output_dir: ~/montage-images
                 """);
         Profile p = resolver().resolve(List.of(profile)).profile();
         assertEquals(Optional.of(dir.resolve("weights/sdxl")), p.models().base());
         assertEquals(Map.of("canny", dir.resolve("weights/canny")), p.models().controlnets());
-        assertEquals(Optional.of(Path.of(System.getProperty("user.home"), "montage-images")), p.server().outputDir());
     }
 
     @Test
