@@ -24,13 +24,14 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code montage bench}: per-stage wall time and peak resident memory on a model folder, by default a full-size
- * SDXL + MS-Diffusion model with random fp16 weights written once into the cache folder. Prints a table and
+ * {@code montage bench}: per-stage wall time and peak resident memory of the pipeline on a model folder, by default a
+ * full-size SDXL + MS-Diffusion model with random fp16 weights written once into the cache folder. Prints a table and
  * optionally writes the figures as JSON. See {@link Benchmark} for what each stage measures.
  */
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        description = "Measure model load, prompt and subject encoding, resampler, one guided UNet step, VAE decode "
-                + "and whole generations: median wall time of several runs and peak resident memory.")
+        description = "Measure the pipeline's load, its encoding (prompt, phrases, subject pictures, resampler), its "
+                + "guided UNet steps, its VAE decode and whole generations: median wall time of several runs and peak "
+                + "resident memory.")
 final class BenchCommand implements Callable<Integer> {
     /** Bump when the sdxl layout or the random writer changes, so old caches are not reused. */
     static final String SDXL_MODEL = "sdxl-random-f16-v1";
@@ -61,34 +62,35 @@ final class BenchCommand implements Callable<Integer> {
             + "(default ${DEFAULT-VALUE}).")
     List<String> dtypes = List.of("bfloat16");
 
-    @Option(names = "--runs", description = "Measured runs per figure; the table shows their median "
-            + "(default ${DEFAULT-VALUE}).")
+    @Option(names = "--runs", description = "Measured runs per figure (for unet: measured steps of one generation); "
+            + "the table shows their median (default ${DEFAULT-VALUE}).")
     int runs = 3;
 
-    @Option(names = "--warmup", description = "Untimed runs before the measured ones (default ${DEFAULT-VALUE}).")
+    @Option(names = "--warmup", description = "Untimed runs before the measured ones (for unet: untimed steps before "
+            + "them) (default ${DEFAULT-VALUE}).")
     int warmup = 1;
 
     @Option(names = "--steps", description = "Denoising steps of each whole generation (default ${DEFAULT-VALUE}).")
     int steps = 4;
 
-    @Option(names = "--stages", split = ",", description = "Stages to time: load, prompt, subjects, resampler, "
-            + "unet, decode, generate (default: all).")
+    @Option(names = "--stages", split = ",", description = "Stages to time: load, encode, unet, decode, generate "
+            + "(default: all).")
     List<String> stages = List.of();
 
     @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (default ${DEFAULT-VALUE}).")
     String device = "auto";
 
-    @Option(names = "--release-encoders", description = "Whole generations load the encoders per generation and "
-            + "close them once it has encoded, as profile key pipeline.release_encoders does.")
+    @Option(names = "--release-encoders", description = "The pipeline loads the encoders per generation and closes "
+            + "them once it has encoded (profile key pipeline.release_encoders).")
     boolean releaseEncoders;
 
-    @Option(names = "--release-denoiser", description = "Whole generations load the UNet when denoising starts and "
-            + "close it before decoding, as profile key pipeline.release_denoiser does.")
+    @Option(names = "--release-denoiser", description = "The pipeline loads the UNet when denoising starts and "
+            + "closes it before decoding (profile key pipeline.release_denoiser).")
     boolean releaseDenoiser;
 
-    @Option(names = "--cold-cache", description = "Drop the model's files from the operating system's page cache "
-            + "before each timed load (a component's files; the whole folder for the pipeline) and file read "
-            + "(posix_fadvise), so that they are read from the disk; affects every process reading those files.")
+    @Option(names = "--cold-cache", description = "Drop the model folder's files from the operating system's page "
+            + "cache before the pipeline loads (posix_fadvise), so that they are read from the disk; affects every "
+            + "process reading those files.")
     boolean coldCache;
 
     @Option(names = "--json", description = "Also write the figures to this JSON file.")

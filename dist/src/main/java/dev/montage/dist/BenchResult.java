@@ -9,7 +9,7 @@ import java.util.Map;
 /**
  * One measured figure of {@code montage bench}: a stage at one dtype, size and subject count.
  *
- * @param stage    what was timed, e.g. {@code unet step} or {@code load unet}
+ * @param stage    what was timed, e.g. {@code unet step (cfg)} or {@code load pipeline}
  * @param dtype    compute dtype
  * @param size     image side in pixels, or null where the stage does not depend on it
  * @param subjects number of subjects, or null where the stage does not depend on it

@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import dev.montage.dist.server.ServerSection;
 import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.ProfileCatalog;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -38,7 +39,10 @@ final class ConfigurationOptions {
     @Option(names = "--dtype", description = "float32, bfloat16, float16 or auto (sets engine.dtype).")
     String dtype;
 
-    /** A pipeline builder with these options over the profiles and the environment. */
+    /**
+     * A pipeline builder with these options over the profiles and the environment. Profiles may hold the server's
+     * section whatever the command: one profile serves {@code generate} and {@code serve} alike.
+     */
     MontagePipeline.Builder builder(Map<String, String> environment, ComponentRegistry registry) {
         List<String> layers = profiles;
         String fromEnvironment = environment.get(PROFILE_VARIABLE);
@@ -46,7 +50,8 @@ final class ConfigurationOptions {
             layers = List.of(fromEnvironment.split(","));
         }
         MontagePipeline.Builder builder = MontagePipeline.builder().catalog(catalog()).registry(registry)
-                .environment(environment).profile(layers.stream().map(String::trim).toArray(String[]::new));
+                .section(ServerSection.PROFILE).environment(environment)
+                .profile(layers.stream().map(String::trim).toArray(String[]::new));
         settings.forEach((key, value) -> builder.setting(key, value.isEmpty() ? null : value,
                 "command line --set"));
         flag(builder, "models.base", model, "--model");

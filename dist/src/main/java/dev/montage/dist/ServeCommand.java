@@ -3,6 +3,7 @@ package dev.montage.dist;
 import dev.montage.dist.server.GenerationService;
 import dev.montage.dist.server.MontageServer;
 import dev.montage.dist.server.ServedModel;
+import dev.montage.dist.server.ServerSection;
 import dev.montage.dist.server.ServerSettings;
 import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.PipelineSettings;
@@ -183,7 +184,7 @@ final class ServeCommand implements Callable<Integer> {
         ConfigurationOptions.flag(pipeline, "engine.threads", intraOpThreads, "--intra-op-threads");
         ResolvedProfile profile = pipeline.resolve();
         return new Configuration(pipeline, profile,
-                ServerSettings.fromProfile(profile.profile().server(), montage.environment()));
+                ServerSettings.fromProfile(profile.section(ServerSection.PROFILE), montage.environment()));
     }
 
     /**

@@ -13,6 +13,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.dist.server.MontageClient;
 import dev.montage.dist.server.MontageServer;
+import dev.montage.dist.server.ServerSection;
 import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
@@ -116,7 +117,8 @@ class ServeControlsTest {
     private static int[] inProcess(Path profile, byte[] picture) throws IOException {
         BufferedImage image = ImageIO.read(new ByteArrayInputStream(picture));
         try (MontagePipeline pipeline = MontagePipeline.builder().catalog(ConfigurationOptions.catalog())
-                .registry(TinyModel.registry()).engine(TestEngine.engine()).profile(profile).build()) {
+                .section(ServerSection.PROFILE).registry(TinyModel.registry()).engine(TestEngine.engine())
+                .profile(profile).build()) {
             GenerationRequest.Builder request = pipeline.request("a cube on a table").size(64, 64).steps(3).seed(11);
             int[] plain = pixels(pipeline.generate(request.build()).images().get(0));
             int[] controlled = pixels(pipeline.generate(request.control(Control.of("canny", image, 0.8)).build())

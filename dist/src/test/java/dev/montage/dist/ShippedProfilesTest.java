@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.dist.server.ServerSection;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ProfileCatalog;
 import dev.montage.runtime.config.ProfileResolver;
@@ -30,6 +31,11 @@ class ShippedProfilesTest {
     private static ComponentRegistry registry;
     private static final ProfileCatalog CATALOG = ProfileCatalog.classpath(ShippedProfilesTest.class.getClassLoader());
 
+    /** A resolver of the profiles as the montage command reads them, the server's section included. */
+    private static ProfileResolver resolver() {
+        return new ProfileResolver(CATALOG, registry).section(ServerSection.PROFILE);
+    }
+
     @BeforeAll
     static void writeModel() throws IOException {
         registry = ComponentRegistry.fromClasspath(ShippedProfilesTest.class.getClassLoader());
@@ -49,9 +55,9 @@ class ShippedProfilesTest {
     @ParameterizedTest
     @ValueSource(strings = {"tiny", "cpu", "cuda-fp16", "server"})
     void validWithTheEmbeddedModelAndWithAModelFolder(String name) {
-        ResolvedProfile alone = new ProfileResolver(CATALOG, registry).resolve(List.of(name));
+        ResolvedProfile alone = resolver().resolve(List.of(name));
         assertTrue(alone.profile().models().isEmpty());
-        Profile withModel = new ProfileResolver(CATALOG, registry).requireModels()
+        Profile withModel = resolver().requireModels()
                 .environment(java.util.Map.of("MONTAGE_MODELS_BASE", dir.toString()))
                 .resolve(List.of(name)).profile();
         assertEquals(Optional.of(dir), withModel.models().base());
@@ -60,17 +66,18 @@ class ShippedProfilesTest {
 
     @Test
     void theirSettings() {
-        Profile tiny = new ProfileResolver(CATALOG, registry).resolve(List.of("tiny")).profile();
+        Profile tiny = resolver().resolve(List.of("tiny")).profile();
         assertEquals("cpu", tiny.engine().device());
         assertEquals(256, tiny.defaults().width());
-        Profile gpu = new ProfileResolver(CATALOG, registry).resolve(List.of("cuda-fp16")).profile();
+        Profile gpu = resolver().resolve(List.of("cuda-fp16")).profile();
         assertEquals("float16", gpu.engine().dtype());
         assertEquals(Optional.of("fp16"), gpu.models().variant());
-        Profile server = new ProfileResolver(CATALOG, registry).resolve(List.of("cpu", "server")).profile();
-        assertEquals("127.0.0.1", server.server().host());
+        ResolvedProfile served = resolver().resolve(List.of("cpu", "server"));
+        assertEquals("127.0.0.1", served.section(ServerSection.PROFILE).host());
+        Profile server = served.profile();
         assertFalse(server.pipeline().releaseEncoders(), "a server keeps its encoders loaded");
         assertFalse(server.pipeline().releaseDenoiser(), "a server keeps its UNet loaded");
-        Profile cpu = new ProfileResolver(CATALOG, registry).resolve(List.of("cpu")).profile();
+        Profile cpu = resolver().resolve(List.of("cpu")).profile();
         assertTrue(cpu.pipeline().releaseEncoders(), "the cpu profile releases its encoders after encoding");
         assertTrue(cpu.pipeline().releaseDenoiser(), "the cpu profile releases its UNet before decoding");
     }
@@ -78,9 +85,9 @@ class ShippedProfilesTest {
     @Test
     void tinyClearsTheModelPathsOfTheProfilesBeforeIt() throws IOException {
         Path mine = Files.writeString(dir.resolve("mine.yaml"), "models: {base: .}\n");
-        assertEquals(Optional.of(dir), new ProfileResolver(CATALOG, registry).resolve(List.of(mine.toString()))
+        assertEquals(Optional.of(dir), resolver().resolve(List.of(mine.toString()))
                 .profile().models().base());
-        assertTrue(new ProfileResolver(CATALOG, registry).resolve(List.of(mine.toString(), "tiny")).profile()
+        assertTrue(resolver().resolve(List.of(mine.toString(), "tiny")).profile()
                 .models().isEmpty());
     }
 }

@@ -11,6 +11,7 @@ import dev.montage.runtime.config.ProfileCatalog;
 import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.config.ProfilePipelines;
 import dev.montage.runtime.config.ProfileResolver;
+import dev.montage.runtime.config.ProfileSection;
 import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
@@ -117,6 +118,7 @@ public final class MontagePipeline implements AutoCloseable {
         private final Map<String, ComponentChoice<AttentionProcessor>> attention = new LinkedHashMap<>();
         private final Map<String, Scheduler> schedulers = new LinkedHashMap<>();
         private final List<Consumer<PipelineBuilder>> adjustments = new ArrayList<>();
+        private final List<ProfileSection<?>> sections = new ArrayList<>();
         private ProfileCatalog catalog = ProfileCatalog.classpath(MontagePipeline.class.getClassLoader());
         private ComponentRegistry registry;
         private Map<String, String> environment = Map.of();
@@ -162,6 +164,15 @@ public final class MontagePipeline implements AutoCloseable {
          */
         public Builder setting(String key, Object value, String source) {
             settings.add(new Setting(key, value, source));
+            return this;
+        }
+
+        /**
+         * Adds a section the application owns to the profile ({@link ProfileResolver#section}); its values are in
+         * {@link ResolvedProfile#section}.
+         */
+        public Builder section(ProfileSection<?> section) {
+            sections.add(Objects.requireNonNull(section, "section"));
             return this;
         }
 
@@ -316,6 +327,7 @@ public final class MontagePipeline implements AutoCloseable {
 
         private ProfileResolver resolver(boolean requireModels) {
             ProfileResolver resolver = new ProfileResolver(catalog, registry()).environment(environment);
+            sections.forEach(resolver::section);
             settings.forEach(s -> resolver.set(s.key(), s.value(), s.source()));
             attention.forEach((pattern, processor) -> processor.registeredId().ifPresent(id -> resolver.uses(
                     ComponentKind.ATTENTION_PROCESSOR, id, SOURCE + "attention(" + pattern + ")")));

@@ -12,8 +12,8 @@ import java.util.Optional;
 
 /**
  * How the headless server runs: where it listens, how much work it takes on, where results go, what it
- * accepts and who may call it. A profile's {@code server} section maps onto this record one key per field;
- * the environment and command-line flags override it.
+ * accepts and who may call it. A profile's {@code server} section ({@link ServerSection}) maps onto this record one
+ * key per field; the environment and command-line flags override it.
  *
  * @param host            interface to bind; {@code 127.0.0.1} keeps the server off the network
  * @param port            TCP port, 0 for any free one
@@ -140,8 +140,7 @@ public record ServerSettings(
      * @throws IllegalArgumentException when the token file cannot be read or is empty, or the variable that
      *                                  {@code server.auth_token_env} names is not set
      */
-    public static ServerSettings fromProfile(dev.montage.runtime.config.ServerSettings section,
-            Map<String, String> environment) {
+    public static ServerSettings fromProfile(ServerSection section, Map<String, String> environment) {
         Builder b = builder().host(section.host()).port(section.port()).queueSize(section.queueSize())
                 .concurrency(section.concurrency()).maxBodyBytes(section.maxBodyBytes())
                 .maxImageBytes(section.maxImageBytes()).maxImagePixels(section.maxImagePixels())
@@ -156,7 +155,7 @@ public record ServerSettings(
         return b.build();
     }
 
-    private static String token(dev.montage.runtime.config.ServerSettings section, Map<String, String> environment) {
+    private static String token(ServerSection section, Map<String, String> environment) {
         if (section.authTokenFile().isPresent()) {
             Path file = section.authTokenFile().get();
             String token;

@@ -67,9 +67,9 @@ class ServerSettingsTest {
                 Map.of(ServerSettings.TOKEN_ENV, "from-env")).authToken());
     }
 
-    private static dev.montage.runtime.config.ServerSettings section(String... profiles) {
+    private static ServerSection section(String... profiles) {
         ClassLoader loader = ServerSettingsTest.class.getClassLoader();
         return new ProfileResolver(ProfileCatalog.classpath(loader), ComponentRegistry.fromClasspath(loader))
-                .resolve(List.of(profiles)).profile().server();
+                .section(ServerSection.PROFILE).resolve(List.of(profiles)).section(ServerSection.PROFILE);
     }
 }

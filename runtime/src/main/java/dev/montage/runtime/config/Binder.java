@@ -11,29 +11,68 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Turns a settings tree into a {@link Profile}, reporting every unknown key and every value of the wrong type. A
- * value that cannot be used is replaced by its built-in default, so that the checks that follow still see a whole
- * profile and can report their own problems in the same run.
+ * Turns a settings tree into a {@link Profile} and the records of the hosts' sections, reporting every unknown key
+ * and every value of the wrong type. A value that cannot be used is replaced by its built-in default, so that the
+ * checks that follow still see a whole profile and can report their own problems in the same run.
  */
 final class Binder {
+    /**
+     * The bound values.
+     *
+     * @param sections the hosts' sections by name
+     */
+    record Bound(Profile profile, Map<String, Record> sections) {
+    }
+
+    private final Schema.Section root;
     private final SettingsTree tree;
     private final JsonNode defaults;
     private final List<ProfileProblem> problems;
 
     /**
+     * @param root     the runtime's and the hosts' sections ({@link Schema#root})
      * @param defaults the built-in defaults, which hold every key that may not stay unset
      */
-    Binder(SettingsTree tree, JsonNode defaults, List<ProfileProblem> problems) {
+    Binder(Schema.Section root, SettingsTree tree, JsonNode defaults, List<ProfileProblem> problems) {
+        this.root = root;
         this.tree = tree;
         this.defaults = defaults;
         this.problems = problems;
     }
 
-    Profile bind() {
-        return (Profile) section(Schema.PROFILE, tree.root(), defaults, "");
+    Bound bind() {
+        unknownKeys(root, tree.root(), "");
+        Object[] values = new Object[Schema.PROFILE.fields().size()];
+        int i = 0;
+        Map<String, Record> sections = new LinkedHashMap<>();
+        for (Schema.Field f : root.fields().values()) {
+            Object value = value(f.node(), tree.root().get(f.key()), defaults.get(f.key()), f.key());
+            if (f.component() == null) {
+                sections.put(f.key(), (Record) value);
+            } else {
+                values[i++] = value;
+            }
+        }
+        return new Bound((Profile) Schema.PROFILE.create(values), sections);
     }
 
     private Object section(Schema.Section s, JsonNode node, JsonNode fallback, String prefix) {
+        Map<String, Object> others = unknownKeys(s, node, prefix);
+        Object[] values = new Object[s.fields().size()];
+        int i = 0;
+        for (Schema.Field f : s.fields().values()) {
+            values[i++] = f.rest() ? others : value(f.node(), node.get(f.key()),
+                    fallback == null ? null : fallback.get(f.key()), Schema.child(prefix, f.key()));
+        }
+        return s.create(values);
+    }
+
+    /**
+     * Reports the keys that are not the section's own, or, where the section takes other keys, binds them.
+     *
+     * @return the other keys' values (empty when the section takes none)
+     */
+    private Map<String, Object> unknownKeys(Schema.Section s, JsonNode node, String prefix) {
         Map<String, Object> others = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
@@ -50,13 +89,7 @@ final class Binder {
                 }
             }
         }
-        Object[] values = new Object[s.fields().size()];
-        int i = 0;
-        for (Schema.Field f : s.fields().values()) {
-            values[i++] = f.rest() ? others : value(f.node(), node.get(f.key()),
-                    fallback == null ? null : fallback.get(f.key()), Schema.child(prefix, f.key()));
-        }
-        return s.create(values);
+        return others;
     }
 
     private Object value(Schema.Node n, JsonNode v, JsonNode fallback, String key) {
@@ -163,7 +196,7 @@ final class Binder {
     private void unknown(String prefix, String name, Schema.Section s) {
         String hint = Suggestions.closest(name, s.keys())
                 .map(c -> "; did you mean " + Schema.child(prefix, c) + "?")
-                .orElseGet(() -> Schema.keys().keySet().stream()
+                .orElseGet(() -> Schema.keys(root).keySet().stream()
                         .filter(k -> k.endsWith("." + name) || k.equals(name))
                         .findFirst().map(k -> "; did you mean " + k + "?").orElse(""));
         problem(Schema.child(prefix, name), "unknown key" + hint + " (expected "

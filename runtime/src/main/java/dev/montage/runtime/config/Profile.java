@@ -12,20 +12,20 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * A resolved configuration profile: every section of the layered profile files, environment variables and
- * command-line settings, over the built-in defaults. Keys in files are the record components in snake case
- * ({@code engine.interop_threads}, {@code models.image_encoder}, ...). See {@link ProfileResolver}.
+ * A resolved configuration profile: every section of the runtime in the layered profile files, environment variables
+ * and command-line settings, over the built-in defaults (sections of a host are {@link ProfileSection}s). Keys in
+ * files are the record components in snake case ({@code engine.interop_threads}, {@code models.image_encoder},
+ * ...). See {@link ProfileResolver}.
  *
  * @param engine     device, dtype, threads
  * @param models     weight paths
  * @param components component id per slot
  * @param defaults   generation parameters
- * @param server     server settings
  * @param options    component options per slot
  * @param pipeline   how the pipeline holds its components
  */
 public record Profile(EngineSettings engine, ModelSettings models, ComponentSettings components,
-        RequestDefaults defaults, ServerSettings server, ComponentOptions options, PipelineSettings pipeline) {
+        RequestDefaults defaults, ComponentOptions options, PipelineSettings pipeline) {
 
     /**
      * The profile key naming the component id of a slot, e.g. {@code components.unet}; the scheduler's is
@@ -91,6 +91,6 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
 
     /** The same profile with another base model folder. */
     public Profile withModelBase(Path folder) {
-        return new Profile(engine, models.withBase(folder), components, defaults, server, options, pipeline);
+        return new Profile(engine, models.withBase(folder), components, defaults, options, pipeline);
     }
 }

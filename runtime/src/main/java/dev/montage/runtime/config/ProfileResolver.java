@@ -33,8 +33,8 @@ import java.util.TreeMap;
  * <p>The result is then checked as a whole and every problem is reported at once in a {@link ProfileException},
  * each naming where the value came from ({@code file:line}, variable or flag), the dotted key and what was
  * expected: unknown keys (with the closest known one), values of the wrong type, missing weight folders and files,
- * component ids no installed plugin provides, unsupported device or dtype, invalid request defaults and server
- * settings.
+ * component ids no installed plugin provides, unsupported device or dtype, invalid request defaults, and what the
+ * checks of the sections hosts registered ({@link #section}) find.
  */
 public final class ProfileResolver {
     /** The source of values nobody set. */
@@ -71,6 +71,7 @@ public final class ProfileResolver {
     private final Set<ComponentKind> provided = EnumSet.noneOf(ComponentKind.class);
     private final Map<ComponentKind, Set<String>> extraIds = new EnumMap<>(ComponentKind.class);
     private final List<Use> uses = new ArrayList<>();
+    private final Map<String, ProfileSection<?>> sections = new LinkedHashMap<>();
     private boolean subjects = true;
     private boolean requireModels;
 
@@ -119,6 +120,22 @@ public final class ProfileResolver {
         return this;
     }
 
+    /**
+     * Adds a section the host owns to the profile: without it, a profile holding that section is refused as holding
+     * an unknown key.
+     *
+     * @throws IllegalArgumentException when another section of that name was added
+     */
+    public ProfileResolver section(ProfileSection<?> section) {
+        ProfileSection<?> earlier = sections.putIfAbsent(section.name(), section);
+        if (earlier != null && !earlier.equals(section)) {
+            throw new IllegalArgumentException("profile section '" + section.name() + "' is added twice, as "
+                    + earlier.type().getName() + " and " + section.type().getName()
+                    + "; expected one section per name");
+        }
+        return this;
+    }
+
     /** The pipeline will take no subjects: image encoder, resampler and adapter are not needed. */
     public ProfileResolver withoutSubjects() {
         subjects = false;
@@ -139,7 +156,8 @@ public final class ProfileResolver {
      */
     public ResolvedProfile resolve(List<String> profiles) {
         List<ProfileProblem> problems = new ArrayList<>();
-        SettingsTree tree = defaults(problems);
+        Schema.Section root = Schema.root(sections.values());
+        SettingsTree tree = defaults(root, problems);
         JsonNode fallback = tree.root().deepCopy();
         for (String name : profiles) {
             ProfileCatalog.Source source;
@@ -150,19 +168,21 @@ public final class ProfileResolver {
                 continue;
             }
             tree.merge(SettingsTree.parse(source.text(), source.json(), source.name(), source.relativeTo(),
-                    problems));
+                    problems, root));
         }
-        applyEnvironment(tree, problems);
+        applyEnvironment(root, tree, problems);
         for (Setting s : settings) {
-            apply(tree, s.key(), s.value(), s.source(), problems);
+            apply(root, tree, s.key(), s.value(), s.source(), problems);
         }
-        Profile profile = new Binder(tree, fallback, problems).bind();
-        new ProfileValidator(tree, registry, new Assembly(subjects, requireModels, Set.copyOf(provided),
-                Map.copyOf(extraIds), List.copyOf(uses)), problems).validate(profile);
+        Binder.Bound bound = new Binder(root, tree, fallback, problems).bind();
+        ProfileChecks checks = new ProfileChecks(tree, problems);
+        new ProfileValidator(tree, checks, registry, new Assembly(subjects, requireModels, Set.copyOf(provided),
+                Map.copyOf(extraIds), List.copyOf(uses)), problems).validate(bound.profile());
+        sections.values().forEach(s -> s.check(bound.sections().get(s.name()), checks));
         if (!problems.isEmpty()) {
             throw new ProfileException(profiles, problems);
         }
-        return new ResolvedProfile(profile, profiles, tree.origins());
+        return new ResolvedProfile(bound.profile(), profiles, tree.origins(), bound.sections());
     }
 
     /** The environment variable that overrides a fixed key, e.g. {@code MONTAGE_ENGINE_DEVICE}. */
@@ -170,24 +190,28 @@ public final class ProfileResolver {
         return ENVIRONMENT_PREFIX + key.replace('.', '_').toUpperCase(Locale.ROOT);
     }
 
-    private static SettingsTree defaults(List<ProfileProblem> problems) {
-        SettingsTree tree = SettingsTree.parse(DEFAULTS_TEXT, false, DEFAULTS_SOURCE, Path.of("").toAbsolutePath(),
-                problems);
+    /** The runtime's built-in defaults with those of the hosts' sections. */
+    private SettingsTree defaults(Schema.Section root, List<ProfileProblem> problems) {
+        Path workingFolder = Path.of("").toAbsolutePath();
+        SettingsTree tree = SettingsTree.parse(DEFAULTS_TEXT, false, DEFAULTS_SOURCE, workingFolder, problems, root);
+        for (ProfileSection<?> s : sections.values()) {
+            tree.merge(SettingsTree.parse(s.defaults(), false, DEFAULTS_SOURCE, workingFolder, problems, root));
+        }
         tree.attributeAllTo(DEFAULTS_SOURCE);
         return tree;
     }
 
-    private void applyEnvironment(SettingsTree tree, List<ProfileProblem> problems) {
+    private void applyEnvironment(Schema.Section root, SettingsTree tree, List<ProfileProblem> problems) {
         Map<String, String> leaves = new LinkedHashMap<>();
         Map<String, String> entries = new LinkedHashMap<>();
-        Schema.keys().forEach((key, node) -> {
+        Schema.keys(root).forEach((key, node) -> {
             if (node instanceof Schema.Leaf) {
                 leaves.put(environmentVariable(key), key);
             } else if (node instanceof Schema.Entries) {
                 entries.put(environmentVariable(key) + "_", key);
             }
         });
-        Schema.restSections().keySet().forEach(key -> entries.put(environmentVariable(key) + "_", key));
+        Schema.restSections(root).keySet().forEach(key -> entries.put(environmentVariable(key) + "_", key));
         for (Map.Entry<String, String> e : new TreeMap<>(environment).entrySet()) {
             String name = e.getKey();
             if (!name.startsWith(ENVIRONMENT_PREFIX) || e.getValue().isEmpty()) {
@@ -207,11 +231,11 @@ public final class ProfileResolver {
                 }
             }
             if (key != null) {
-                apply(tree, key, e.getValue(), source, problems);
+                apply(root, tree, key, e.getValue(), source, problems);
                 continue;
             }
             // variables of a known section that match no key are typos; others (MONTAGE_HOME, ...) are not ours
-            for (String section : Schema.PROFILE.fields().keySet()) {
+            for (String section : root.fields().keySet()) {
                 String prefix = environmentVariable(section) + "_";
                 if (name.startsWith(prefix)) {
                     List<String> known = new ArrayList<>(leaves.keySet());
@@ -225,9 +249,10 @@ public final class ProfileResolver {
         }
     }
 
-    private void apply(SettingsTree tree, String key, Object value, String source, List<ProfileProblem> problems) {
+    private static void apply(Schema.Section root, SettingsTree tree, String key, Object value, String source,
+            List<ProfileProblem> problems) {
         List<String> path = new ArrayList<>();
-        Schema.Node node = Schema.PROFILE;
+        Schema.Node node = root;
         String rest = key;
         while (node instanceof Schema.Section s) {
             int dot = rest.indexOf('.');
@@ -240,8 +265,9 @@ public final class ProfileResolver {
                 break;
             }
             if (f == null) {
-                problems.add(new ProfileProblem(source, key, "unknown key" + Suggestions.didYouMean(key,
-                        Schema.keys().keySet()) + " (expected a dotted key such as engine.device or defaults.steps)"));
+                problems.add(new ProfileProblem(source, key, "unknown key"
+                        + Suggestions.didYouMean(key, Schema.keys(root).keySet())
+                        + " (expected a dotted key such as engine.device or defaults.steps)"));
                 return;
             }
             path.add(name);
@@ -258,7 +284,7 @@ public final class ProfileResolver {
         }
         if (!rest.isEmpty() || node instanceof Schema.Section || node instanceof Schema.Entries) {
             problems.add(new ProfileProblem(source, key, "expected the key of one value"
-                    + (node instanceof Schema.Leaf ? "" : " inside it, e.g. " + Schema.keys().keySet().stream()
+                    + (node instanceof Schema.Leaf ? "" : " inside it, e.g. " + Schema.keys(root).keySet().stream()
                     .filter(k -> k.startsWith(key + ".")).findFirst().orElse(key + ".<name>"))));
             return;
         }

@@ -33,24 +33,25 @@ import java.util.stream.Stream;
 /**
  * The checks of a bound profile that need more than its shape: device and dtype names, the weight folders and files
  * (present, with weights whose headers read as a checkpoint, without reading a tensor), component ids against the
- * registry, request defaults, server settings. Adds every problem, never stops at the first.
+ * registry, request defaults. Adds every problem, never stops at the first.
  */
 final class ProfileValidator {
     private static final Pattern CONTROL_TYPE = Pattern.compile("[a-z0-9][a-z0-9_-]*");
     private static final Pattern VARIANT = Pattern.compile("[A-Za-z0-9_-]+");
-    private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final Map<String, String> REQUEST_FIELDS = Map.of("width", "defaults.width", "height",
             "defaults.height", "steps", "defaults.steps", "guidanceScale", "defaults.guidance", "imageScale",
             "defaults.scale", "numImages", "defaults.count", "scheduler", "defaults.scheduler");
 
     private final SettingsTree tree;
+    private final ProfileChecks checks;
     private final ComponentRegistry registry;
     private final ProfileResolver.Assembly assembly;
     private final List<ProfileProblem> problems;
 
-    ProfileValidator(SettingsTree tree, ComponentRegistry registry, ProfileResolver.Assembly assembly,
-            List<ProfileProblem> problems) {
+    ProfileValidator(SettingsTree tree, ProfileChecks checks, ComponentRegistry registry,
+            ProfileResolver.Assembly assembly, List<ProfileProblem> problems) {
         this.tree = tree;
+        this.checks = checks;
         this.registry = registry;
         this.assembly = assembly;
         this.problems = problems;
@@ -62,7 +63,6 @@ final class ProfileValidator {
         components(p.components());
         options(p);
         defaults(p.defaults());
-        server(p.server());
     }
 
     private void engine(EngineSettings e) {
@@ -76,8 +76,8 @@ final class ProfileValidator {
         } catch (IllegalArgumentException x) {
             problem("engine.dtype", x.getMessage());
         }
-        atLeast("engine.threads", e.threads(), 0, "threads (0 = PyTorch's default)");
-        atLeast("engine.interop_threads", e.interopThreads(), 0, "threads (0 = PyTorch's default)");
+        checks.atLeast("engine.threads", e.threads(), 0, "threads (0 = PyTorch's default)");
+        checks.atLeast("engine.interop_threads", e.interopThreads(), 0, "threads (0 = PyTorch's default)");
     }
 
     private void models(Profile p) {
@@ -256,16 +256,6 @@ final class ProfileValidator {
         }
     }
 
-    /** @return whether {@code file} is a regular file; otherwise the problem is added */
-    private boolean file(String key, Path file, String expected) {
-        if (!Files.isRegularFile(file)) {
-            problem(key, file + (Files.exists(file) ? " is not a file" : " does not exist") + "; expected "
-                    + expected);
-            return false;
-        }
-        return true;
-    }
-
     private void components(ComponentSettings c) {
         for (Map.Entry<ComponentKind, String> e : c.ids().entrySet()) {
             ComponentKind kind = e.getKey();
@@ -341,49 +331,12 @@ final class ProfileValidator {
         registered("defaults.scheduler", ComponentKind.SCHEDULER, d.scheduler());
     }
 
-    private void server(ServerSettings s) {
-        if (s.host().isBlank()) {
-            problem("server.host", "expected a host name or address to listen on, e.g. 127.0.0.1, got a blank");
-        }
-        if (s.port() < 0 || s.port() > 65535) {
-            problem("server.port", "expected a TCP port from 0 (any free one) to 65535, got " + s.port());
-        }
-        atLeast("server.queue_size", s.queueSize(), 1, "waiting requests");
-        atLeast("server.concurrency", s.concurrency(), 1, "generations at once");
-        atLeast("server.max_body_bytes", s.maxBodyBytes(), 1, "bytes");
-        atLeast("server.max_image_bytes", s.maxImageBytes(), 1, "bytes");
-        atLeast("server.max_image_pixels", s.maxImagePixels(), 1, "pixels");
-        atLeast("server.max_width", s.maxWidth(), 1, "pixels");
-        atLeast("server.max_height", s.maxHeight(), 1, "pixels");
-        atLeast("server.max_steps", s.maxSteps(), 1, "steps");
-        atLeast("server.max_images", s.maxImages(), 1, "images");
-        atLeast("server.max_output_pixels", s.maxOutputPixels(), 1, "pixels");
-        atLeast("server.max_subjects", s.maxSubjects(), 0, "subjects");
-        atLeast("server.max_controls", s.maxControls(), 0, "controls");
-        atLeast("server.max_request_pixels", s.maxRequestPixels(), 1, "pixels");
-        atLeast("server.max_finished_jobs", s.maxFinishedJobs(), 1, "generations");
-        atLeast("server.max_event_streams", s.maxEventStreams(), 1, "event streams");
-        atLeast("server.shutdown_grace_seconds", s.shutdownGraceSeconds(), 0, "seconds");
-        s.authTokenEnv().filter(n -> !ENV_NAME.matcher(n).matches()).ifPresent(n -> problem("server.auth_token_env",
-                "expected the name of an environment variable (letters, digits, '_'), got '" + n + "'"));
-        if (s.authTokenEnv().isPresent() && s.authTokenFile().isPresent()) {
-            problem("server.auth_token_file", "set either server.auth_token_file or server.auth_token_env, not both");
-        }
-        s.authTokenFile().ifPresent(f -> file("server.auth_token_file", f, "a file holding the bearer token"));
-    }
-
-    private void atLeast(String key, int value, int min, String what) {
-        if (value < min) {
-            problem(key, "expected " + min + " or more " + what + ", got " + value);
-        }
-    }
-
     private void problem(String key, String message) {
-        problemAt(key, key, message);
+        checks.problem(key, message);
     }
 
     /** A problem of {@code key} caused by the value of {@code originKey}, whose source it names. */
     private void problemAt(String originKey, String key, String message) {
-        problems.add(new ProfileProblem(tree.origin(originKey, ProfileResolver.DEFAULTS_SOURCE), key, message));
+        checks.problemAt(originKey, key, message);
     }
 }

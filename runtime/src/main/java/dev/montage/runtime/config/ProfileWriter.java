@@ -10,7 +10,10 @@ import java.util.Set;
 import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
-/** Writes a profile as YAML in the order of its records, with a comment saying where each value came from. */
+/**
+ * Writes a profile as YAML in the order of its records, the hosts' sections after the runtime's, with a comment
+ * saying where each value came from.
+ */
 final class ProfileWriter {
     private static final Pattern PLAIN = Pattern.compile("[A-Za-z_/.][A-Za-z0-9_./:@+-]*");
     private static final Set<String> RESERVED = Set.of("true", "false", "null", "yes", "no", "on", "off", "y", "n");
@@ -23,9 +26,14 @@ final class ProfileWriter {
     private ProfileWriter() {
     }
 
-    static String write(Profile profile, UnaryOperator<String> origin) {
+    /** @param sections the hosts' sections by name */
+    static String write(Profile profile, Map<String, Record> sections, UnaryOperator<String> origin) {
         List<Line> lines = new ArrayList<>();
         section(Schema.PROFILE, profile, "", "", origin, lines);
+        sections.forEach((name, values) -> {
+            lines.add(new Line(name + ":", null));
+            section(Schema.of(values.getClass()), values, name, "  ", origin, lines);
+        });
         int width = lines.stream().filter(l -> l.comment() != null).mapToInt(l -> l.text().length())
                 .filter(w -> w <= MAX_ALIGN).max().orElse(0);
         StringBuilder out = new StringBuilder();

@@ -9,6 +9,7 @@ import java.lang.reflect.ParameterizedType;
 import java.lang.reflect.RecordComponent;
 import java.lang.reflect.Type;
 import java.nio.file.Path;
+import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
@@ -19,10 +20,11 @@ import java.util.Set;
 import java.util.regex.Pattern;
 
 /**
- * The keys a profile may hold, derived once from the {@link Profile} records so that the records are the only
- * place a key is declared: a record is a section, its components in snake case are its keys; {@code Optional}
- * marks a key that may stay unset, a {@code Map} holds keys of the user's choosing, and a {@code Map} marked
- * {@link Rest} holds the keys of its section that are not the section's own (keys that plugins declare).
+ * The keys a profile may hold, derived from records so that the records are the only place a key is declared: a
+ * record is a section, its components in snake case are its keys; {@code Optional} marks a key that may stay unset,
+ * a {@code Map} holds keys of the user's choosing, and a {@code Map} marked {@link Rest} holds the keys of its
+ * section that are not the section's own (keys that plugins declare). The runtime's sections are the {@link Profile} records; a host
+ * adds sections of its own ({@link ProfileSection}) beside them at the {@link #root root}.
  */
 final class Schema {
 
@@ -91,7 +93,12 @@ final class Schema {
         }
     }
 
-    /** One key of a section, or the {@link Rest} field (whose node is {@link Entries}). */
+    /**
+     * One key of a section, or its {@link Rest} field (whose node is {@link Entries}).
+     *
+     * @param component the record component it binds to; null for a host's section at the root, which is bound into
+     *                  a record of its own
+     */
     record Field(String key, RecordComponent component, Node node, boolean rest) {
         Object read(Object record) {
             try {
@@ -111,7 +118,7 @@ final class Schema {
     }
 
     /** The whole profile. */
-    static final Section PROFILE = section(Profile.class);
+    static final Section PROFILE = of(Profile.class);
 
     private static final Pattern PLAIN_KEY = Pattern.compile("[A-Za-z0-9_-]+");
 
@@ -130,19 +137,31 @@ final class Schema {
     }
 
     /**
-     * Every fixed key (sections and leaves, not the keys inside {@link Entries} or of a {@link Rest} field) with its
-     * node, in order.
+     * The top of a profile: the runtime's sections, then the hosts' sections in the order given. Only its fields are
+     * used; it is never created as a record.
      */
-    static Map<String, Node> keys() {
+    static Section root(Collection<ProfileSection<?>> hostSections) {
+        Map<String, Field> fields = new LinkedHashMap<>(PROFILE.fields());
+        for (ProfileSection<?> s : hostSections) {
+            fields.put(s.name(), new Field(s.name(), null, of(s.type()), false));
+        }
+        return new Section(Profile.class, Collections.unmodifiableMap(fields));
+    }
+
+    /**
+     * Every fixed key below {@code root} (sections and leaves, not the keys inside {@link Entries} or of a {@link Rest}
+     * field) with its node, in order.
+     */
+    static Map<String, Node> keys(Section root) {
         Map<String, Node> all = new LinkedHashMap<>();
-        collect(PROFILE, "", all);
+        collect(root, "", all);
         return Collections.unmodifiableMap(all);
     }
 
-    /** The sections that take other keys, by dotted key, with the type of those keys' values. */
-    static Map<String, Scalar> restSections() {
+    /** The sections below {@code root} that take other keys, by dotted key, with the type of those keys' values. */
+    static Map<String, Scalar> restSections(Section root) {
         Map<String, Scalar> all = new LinkedHashMap<>();
-        collectRest(PROFILE, "", all);
+        collectRest(root, "", all);
         return Collections.unmodifiableMap(all);
     }
 
@@ -168,7 +187,12 @@ final class Schema {
         }
     }
 
-    private static Section section(Class<?> type) {
+    /**
+     * The section a record declares.
+     *
+     * @throws IllegalStateException naming a component of a type a profile cannot hold
+     */
+    static Section of(Class<?> type) {
         Map<String, Field> fields = new LinkedHashMap<>();
         for (RecordComponent c : type.getRecordComponents()) {
             String k = key(c.getName());
@@ -195,7 +219,7 @@ final class Schema {
             throw new IllegalStateException("profile records cannot use " + type);
         }
         Class<?> c = (Class<?>) type;
-        return c.isRecord() ? section(c) : new Leaf(scalar(c), false);
+        return c.isRecord() ? of(c) : new Leaf(scalar(c), false);
     }
 
     private static Scalar scalar(Class<?> c) {

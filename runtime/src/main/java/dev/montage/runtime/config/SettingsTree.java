@@ -66,9 +66,10 @@ final class SettingsTree {
      * itself (syntax, a key given twice) are added to {@code problems}.
      *
      * @param source the file's name in messages; keys are reported as {@code source:line}
+     * @param root   the sections a profile may hold ({@link Schema#root}), which say which values are paths
      */
     static SettingsTree parse(String text, boolean json, String source, Path relativeTo,
-            List<ProfileProblem> problems) {
+            List<ProfileProblem> problems, Schema.Section root) {
         SettingsTree tree = new SettingsTree();
         try (JsonParser p = (json ? JSON : YAML).createParser(text)) {
             JsonToken first = p.nextToken();
@@ -77,7 +78,7 @@ final class SettingsTree {
             }
             if (first != JsonToken.START_OBJECT) {
                 problems.add(new ProfileProblem(source + ":" + p.currentTokenLocation().getLineNr(), "",
-                        "a profile is a mapping of sections (" + String.join(", ", Schema.PROFILE.fields().keySet())
+                        "a profile is a mapping of sections (" + String.join(", ", root.fields().keySet())
                                 + "), got " + describe(p.readValueAsTree())));
                 return tree;
             }
@@ -94,7 +95,7 @@ final class SettingsTree {
         } catch (IOException e) {
             problems.add(new ProfileProblem(source, "", "cannot read: " + e.getMessage()));
         }
-        resolvePaths(Schema.PROFILE, tree.root, relativeTo);
+        resolvePaths(root, tree.root, relativeTo);
         return tree;
     }
 

@@ -31,7 +31,7 @@ class ProfileFuzzTest {
             defaults: {width: 512, height: 512, steps: 20, guidance: 5.0, negative_prompt: "blurry, 'low'"}
             options:
               scheduler: {timestep_spacing: trailing, steps_offset: 1}
-            server: {port: 8080, queue_size: 4}
+            pipeline: {release_encoders: false, release_denoiser: true}
             """;
     private static final String JSON_PROFILE = """
             {"engine": {"device": "cpu"}, "defaults": {"steps": 4, "scheduler": "euler"},

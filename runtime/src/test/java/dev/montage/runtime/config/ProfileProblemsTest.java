@@ -97,10 +97,10 @@ class ProfileProblemsTest {
 
     @Test
     void unknownKeysSuggestTheClosestOneOrTheSectionThatHasIt() throws IOException {
-        String bad = file("keys.yaml", "engine:\n  steps: 3\nservre: {}\n");
+        String bad = file("keys.yaml", "engine:\n  steps: 3\npipelnie: {}\n");
         assertEquals(List.of(
-                new ProfileProblem(bad + ":3", "servre", "unknown key; did you mean server? (expected the sections "
-                        + "engine, models, components, defaults, server, options, pipeline)"),
+                new ProfileProblem(bad + ":3", "pipelnie", "unknown key; did you mean pipeline? (expected the "
+                        + "sections engine, models, components, defaults, options, pipeline)"),
                 new ProfileProblem(bad + ":2", "engine.steps", "unknown key; did you mean defaults.steps? (expected "
                         + "the keys of engine: device, dtype, threads, interop_threads)")),
                 problems(resolver(), bad));
@@ -108,27 +108,14 @@ class ProfileProblemsTest {
 
     @Test
     void badDeviceAndThreadCounts() throws IOException {
-        String bad = file("device.yaml", "engine: {device: gpu, threads: -1}\nserver: {port: 70000, "
-                + "concurrency: 0, auth_token_env: \"MY TOKEN\"}\n");
+        String bad = file("device.yaml", "engine: {device: gpu, threads: -1}\n");
         List<ProfileProblem> p = problems(resolver(), bad);
-        assertEquals(List.of("engine.device", "engine.threads", "server.port", "server.concurrency",
-                "server.auth_token_env"), p.stream().map(ProfileProblem::key).toList());
+        assertEquals(List.of("engine.device", "engine.threads"), p.stream().map(ProfileProblem::key).toList());
         assertEquals("device 'gpu' is not supported, expected auto, cpu, cuda or cuda:N (N = 0, 1, ...)",
                 p.get(0).message());
         assertEquals(bad + ":1", p.get(0).source());
-    }
-
-    @Test
-    void serverLimitsAndTokenSources() throws IOException {
-        String bad = file("limits.yaml", "server:\n  max_steps: 0\n  shutdown_grace_seconds: -1\n"
-                + "  auth_token_env: MY_TOKEN\n  auth_token_file: " + dir.resolve("no-token") + "\n");
-        List<ProfileProblem> p = problems(resolver(), bad);
-        assertEquals(List.of("server.max_steps", "server.shutdown_grace_seconds", "server.auth_token_file",
-                "server.auth_token_file"), p.stream().map(ProfileProblem::key).toList());
-        assertEquals(new ProfileProblem(bad + ":2", "server.max_steps", "expected 1 or more steps, got 0"), p.get(0));
-        assertEquals("set either server.auth_token_file or server.auth_token_env, not both", p.get(2).message());
-        assertEquals(dir.resolve("no-token") + " does not exist; expected a file holding the bearer token",
-                p.get(3).message());
+        assertEquals(new ProfileProblem(bad + ":1", "engine.threads", "expected 0 or more threads (0 = PyTorch's "
+                + "default), got -1"), p.get(1));
     }
 
     @Test
@@ -142,7 +129,7 @@ class ProfileProblemsTest {
                 only(problems(resolver(), twice)));
         String list = file("list.json", "[1, 2]");
         assertEquals(new ProfileProblem(list + ":1", "", "a profile is a mapping of sections (engine, models, "
-                + "components, defaults, server, options, pipeline), got a list"), only(problems(resolver(), list)));
+                + "components, defaults, options, pipeline), got a list"), only(problems(resolver(), list)));
     }
 
     @Test
@@ -187,7 +174,7 @@ class ProfileProblemsTest {
     @Test
     void environmentVariablesAndSettingsWithBadValuesOrKeys() {
         ProfileResolver r = resolver()
-                .environment(Map.of("MONTAGE_ENGINE_DEVIC", "cpu", "MONTAGE_SERVER_PORT", "eighty"))
+                .environment(Map.of("MONTAGE_ENGINE_DEVIC", "cpu", "MONTAGE_DEFAULTS_STEPS", "eighty"))
                 .set("defaults.stepz", 3, "command line --set")
                 .set("engine", "cpu", "command line --set");
         assertEquals(List.of(
@@ -198,8 +185,8 @@ class ProfileProblemsTest {
                         + "(expected a dotted key such as engine.device or defaults.steps)"),
                 new ProfileProblem("command line --set", "engine", "expected the key of one value inside it, e.g. "
                         + "engine.device"),
-                new ProfileProblem("environment variable MONTAGE_SERVER_PORT", "server.port", "expected an integer, "
-                        + "got the text 'eighty'")),
+                new ProfileProblem("environment variable MONTAGE_DEFAULTS_STEPS", "defaults.steps", "expected an "
+                        + "integer, got the text 'eighty'")),
                 problems(r));
     }
 

@@ -45,7 +45,6 @@ class ProfileResolverTest {
         assertEquals(1024, p.defaults().width());
         assertEquals(7.5, p.defaults().guidance());
         assertEquals("euler", p.defaults().scheduler());
-        assertEquals("127.0.0.1", p.server().host());
         assertEquals(Map.of(), p.options().byKind());
         assertEquals(ProfileResolver.DEFAULTS_SOURCE, r.origin("engine.device"));
     }
@@ -115,13 +114,10 @@ class ProfileResolverTest {
                   base: ../weights/sdxl
                   controlnets:
                     canny: ../weights/canny
-                server:
-                  output_dir: ~/montage-images
                 """);
         Profile p = resolver().resolve(List.of(profile)).profile();
         assertEquals(Optional.of(dir.resolve("weights/sdxl")), p.models().base());
         assertEquals(Map.of("canny", dir.resolve("weights/canny")), p.models().controlnets());
-        assertEquals(Optional.of(Path.of(System.getProperty("user.home"), "montage-images")), p.server().outputDir());
     }
 
     @Test
@@ -170,6 +166,8 @@ class ProfileResolverTest {
         ProfileException e = assertThrows(ProfileException.class, () -> resolver()
                 .set("options.decoder.slicing", "yes", "command line --set").resolve(List.of(profile)));
         assertEquals(List.of(
+                new ProfileProblem(profile + ":4", "options.attention.text_tokens", "unknown option (no options are "
+                        + "declared by attention processor 'ms-diffusion' or attention processor 'default')"),
                 new ProfileProblem(profile + ":5", "options.unet.tiling", "unknown option (no options are declared "
                         + "by denoising model 'sdxl-unet')"),
                 new ProfileProblem(profile + ":2", "options.scheduler.steps_offset",
