@@ -179,9 +179,6 @@ class ProfileResolverTest {
                         + "'yes'"),
                 new ProfileProblem(profile + ":3", "options.decoder.upcast", "expected one of auto, always, never, "
                         + "got 'half'")), e.problems());
-        assertEquals(Map.of("text_tokens", "70"), resolver().resolve(List.of(file("attention.yaml",
-                "options: {attention: {text_tokens: 70}}\n"))).profile().options().attention(),
-                "one processor of the layers declares it: the others ignore it");
     }
 
     @Test
