@@ -317,7 +317,8 @@ final class Benchmark {
      */
     private long residentAtOnce(MontageEngine engine) {
         int element = engine.computeDType() == ComputeDType.FLOAT32 ? 4 : 2;
-        try (FolderComponentContext context = new FolderComponentContext(engine, ModelPaths.of(model), Map.of())) {
+        try (FolderComponentContext context = new FolderComponentContext(engine,
+                ModelPaths.of(model).withDefaults(registry.modelFiles().values()), Map.of())) {
             long text = bytes(context.model("text_encoder").weights(), element)
                     + bytes(context.model("text_encoder_2").weights(), element);
             long image = bytes(context.model("image_encoder").weights(), element);

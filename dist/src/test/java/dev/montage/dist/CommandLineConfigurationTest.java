@@ -74,8 +74,8 @@ class CommandLineConfigurationTest {
         CommandRun run = montage("profile", "check", "--profile", "tiny");
         assertEquals(0, run.code(), run::toString);
         assertTrue(run.out().contains("\n#   options.text_encoder, text encoder 'sdxl-clip': none\n"), run.out());
-        assertTrue(run.out().contains("\n#   options.attention, attention processor 'ms-diffusion':\n#     "
-                + "text_tokens (integer 1..2147483647, default 77): "), run.out());
+        assertTrue(run.out().contains("\n#   options.attention, attention processor 'ms-diffusion': none\n"),
+                run.out());
         assertTrue(run.out().contains("\n#   options.scheduler, scheduler 'euler':\n#     num_train_timesteps "
                 + "(integer 2..100000): "), run.out());
         assertTrue(run.out().contains("\n#   options.decoder, latent decoder 'sdxl-vae':\n#     upcast (enum "
