@@ -25,7 +25,7 @@ import org.junit.jupiter.api.io.TempDir;
  * broken plugins still runs.
  */
 class PluginProblemsCommandTest {
-    private static final String API = "dev.montage.api.spi;version=\"[0.1,0.2)\"";
+    private static final String API = "dev.montage.api.spi;version=\"[0.2,0.3)\"";
 
     @TempDir
     Path plugins;
@@ -73,16 +73,16 @@ class PluginProblemsCommandTest {
     void incompatibleApiVersion() throws IOException {
         PluginJars.bundle("test.old", API).factories(OldApiFactory.class).classes(FixtureFactory.class)
                 .writeJar(plugins.resolve("old.jar"));
-        String refusal = "built for API [0.0,0.1), the host's API is " + MontageApi.VERSION;
+        String refusal = "built for API [0.1,0.2), the host's API is " + MontageApi.VERSION;
         rejected("old-api", "refused: " + refusal, "montage: plugin osgi:test.old: scheduler 'old-api' refused: "
                 + refusal);
     }
 
     @Test
     void incompatiblePf4jPluginRequirement() throws IOException {
-        PluginJars.pf4j("future", ">=0.2.0").factories(OtherFixtureFactory.class)
+        PluginJars.pf4j("future", ">=0.3.0").factories(OtherFixtureFactory.class)
                 .writeJar(plugins.resolve("future.jar"));
-        String problem = "requires API >=0.2.0 (Plugin-Requires), the host's API is " + MontageApi.VERSION;
+        String problem = "requires API >=0.3.0 (Plugin-Requires), the host's API is " + MontageApi.VERSION;
         rejected("other-fixture", "failed plugins:\n  pf4j:future (" + plugins.resolve("future.jar") + "): "
                 + problem, "montage: plugin pf4j:future (" + plugins.resolve("future.jar") + ") failed: " + problem);
     }

@@ -8,7 +8,6 @@ import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
-import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Recipe;
@@ -17,6 +16,7 @@ import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.testing.TestFactory;
 import dev.montage.runtime.weights.TensorDType;
 import java.awt.Color;
 import java.lang.reflect.InvocationTargetException;
@@ -131,38 +131,25 @@ class ReleasedEncodersTest {
 
     /** A factory that makes what {@code real} makes, counting creations and closes. */
     private static ComponentFactory<Object> counting(ComponentKind kind, ComponentFactory<Object> real, Counts c) {
-        return new ComponentFactory<>() {
-            @Override
-            public ComponentKind kind() {
-                return kind;
-            }
-
-            @Override
-            public String id() {
-                return "counting";
-            }
-
-            @Override
-            public Object create(ComponentContext context) {
-                Object component = real.create(context);
-                c.created().incrementAndGet();
-                return Proxy.newProxyInstance(ReleasedEncodersTest.class.getClassLoader(),
-                        new Class<?>[] {kind.type(), AutoCloseable.class}, (proxy, method, args) -> {
-                            if (method.getName().equals("close") && method.getParameterCount() == 0) {
-                                c.closed().incrementAndGet();
-                                if (component instanceof AutoCloseable closeable) {
-                                    closeable.close();
-                                }
-                                return null;
+        return TestFactory.of(kind, "counting", context -> {
+            Object component = real.create(context);
+            c.created().incrementAndGet();
+            return Proxy.newProxyInstance(ReleasedEncodersTest.class.getClassLoader(),
+                    new Class<?>[] {kind.type(), AutoCloseable.class}, (proxy, method, args) -> {
+                        if (method.getName().equals("close") && method.getParameterCount() == 0) {
+                            c.closed().incrementAndGet();
+                            if (component instanceof AutoCloseable closeable) {
+                                closeable.close();
                             }
-                            try {
-                                return method.invoke(component, args);
-                            } catch (InvocationTargetException e) {
-                                throw e.getCause();
-                            }
-                        });
-            }
-        };
+                            return null;
+                        }
+                        try {
+                            return method.invoke(component, args);
+                        } catch (InvocationTargetException e) {
+                            throw e.getCause();
+                        }
+                    });
+        });
     }
 
     private static GenerationRequest request() {

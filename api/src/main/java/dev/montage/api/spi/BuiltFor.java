@@ -17,6 +17,6 @@ import java.lang.annotation.Target;
 @Inherited
 public @interface BuiltFor {
 
-    /** An OSGi/Maven version range of {@link dev.montage.api.MontageApi#VERSION}, e.g. {@code "[0.1,0.2)"}. */
+    /** An OSGi/Maven version range of {@link dev.montage.api.MontageApi#VERSION}, e.g. {@code "[0.2,0.3)"}. */
     String value();
 }

@@ -28,7 +28,7 @@ public interface ComponentFactory<T> {
 
     /**
      * The range of {@link dev.montage.api.MontageApi#VERSION} this plugin was built for, in OSGi/Maven range syntax,
-     * e.g. {@code "[0.1,0.2)"}, or null when it declares none. The host refuses a plugin whose range excludes its API
+     * e.g. {@code "[0.2,0.3)"}, or null when it declares none. The host refuses a plugin whose range excludes its API
      * or that declares none. The default reads {@link BuiltFor} from the factory's class, else from its package, where
      * the compiler fixed the value when the plugin was built.
      */

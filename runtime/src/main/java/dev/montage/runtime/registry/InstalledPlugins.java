@@ -165,7 +165,7 @@ public final class InstalledPlugins implements AutoCloseable {
             }
             return "built for API " + range + ", the host's API is " + MontageApi.VERSION;
         } catch (IllegalArgumentException | NullPointerException e) {
-            return "its API version range '" + range + "' is not an OSGi version range such as [0.1,0.2)";
+            return "its API version range '" + range + "' is not an OSGi version range such as [0.2,0.3)";
         }
     }
 

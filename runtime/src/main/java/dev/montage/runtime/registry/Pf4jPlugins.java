@@ -28,7 +28,7 @@ import org.pf4j.util.Unzip;
  * The PF4J plugin source. A PF4J plugin is a jar with {@code Plugin-Id} in its manifest, or a zip / folder with a
  * {@code plugin.properties} and its jars under {@code lib/} (classes under {@code classes/}). Its
  * {@code Plugin-Requires} is checked against {@link MontageApi#VERSION} (PF4J's SemVer expressions, e.g.
- * {@code >=0.1.0 & <0.2.0}); its optional {@code Plugin-Class} is started.
+ * {@code >=0.2.0 & <0.3.0}); its optional {@code Plugin-Class} is started.
  *
  * <p>Montage's extension point is {@link dev.montage.api.spi.ComponentFactory} itself, which does not extend
  * {@code org.pf4j.ExtensionPoint} (the api knows no PF4J): a plugin lists its factories in its own

@@ -1,12 +1,12 @@
 package dev.montage.runtime.config;
 
-import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Recipe;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.TestFactory;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TorchCheckpointWriter;
 import java.io.IOException;
@@ -66,53 +66,13 @@ final class FakeModels {
             registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id, List.of(), List.of()), "test");
         }
         Recipe recipe = new Recipe(ids, Map.of(".*", "default"), Map.of(".*\\.attn2", "ms-diffusion"), "none");
-        registry.register(new ComponentFactory<Recipe>() {
-            @Override
-            public ComponentKind kind() {
-                return ComponentKind.RECIPE;
-            }
-
-            @Override
-            public String id() {
-                return "fake";
-            }
-
-            @Override
-            public Recipe create(ComponentContext context) {
-                return recipe;
-            }
-        }, "test");
+        registry.register(TestFactory.of(ComponentKind.RECIPE, "fake", context -> recipe), "test");
         return registry;
     }
 
     private static ComponentFactory<Object> factory(ComponentKind kind, String id, List<ModelFile> files,
             List<OptionSpec<?>> options) {
-        return new ComponentFactory<>() {
-            @Override
-            public List<ModelFile> modelFiles() {
-                return files;
-            }
-
-            @Override
-            public ComponentKind kind() {
-                return kind;
-            }
-
-            @Override
-            public String id() {
-                return id;
-            }
-
-            @Override
-            public List<OptionSpec<?>> options() {
-                return options;
-            }
-
-            @Override
-            public Object create(ComponentContext context) {
-                throw new UnsupportedOperationException("profile tests create no components");
-            }
-        };
+        return TestFactory.uncreatable(kind, id).withModelFiles(files).withOptions(options);
     }
 
     /** An MS-Diffusion model folder: diffusers index, components with config and (empty) weights, adapter. */

@@ -11,7 +11,6 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
-import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
@@ -26,6 +25,7 @@ import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.testing.TestFactory;
 import java.util.Collections;
 import java.util.List;
 import java.util.Map;
@@ -103,36 +103,18 @@ class RecipeAssemblyTest {
     @Test
     void aComponentThatKeepsArraysOfAGenerationInItsWeightsManagerFailsTheGeneration() {
         ComponentRegistry registry = toyRegistry();
-        registry.register(new ComponentFactory<DenoisingModel>() {
-            @Override
-            public ComponentKind kind() {
-                return ComponentKind.DENOISING_MODEL;
-            }
-
-            @Override
-            public String id() {
-                return "toy-keeper";
-            }
-
-            @Override
-            public String apiVersionRange() {
-                return dev.montage.api.MontageApi.COMPATIBLE_RANGE;
-            }
-
-            @Override
-            public DenoisingModel create(ComponentContext context) {
-                NDManager weights = context.manager();
-                weights.ones(new Shape(4));
-                return new ToyDenoiser(installed) {
-                    @Override
-                    public NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx) {
-                        // a per-step array attached to the component's own manager: it would outlive the generation
-                        weights.zeros(new Shape(1));
-                        return super.predictNoise(manager, input, ctx);
-                    }
-                };
-            }
-        }, "test");
+        registry.register(TestFactory.of(ComponentKind.DENOISING_MODEL, "toy-keeper", context -> {
+            NDManager weights = context.manager();
+            weights.ones(new Shape(4));
+            return new ToyDenoiser(installed) {
+                @Override
+                public NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx) {
+                    // a per-step array attached to the component's own manager: it would outlive the generation
+                    weights.zeros(new Shape(1));
+                    return super.predictNoise(manager, input, ctx);
+                }
+            };
+        }), "test");
         ModelPaths none = new ModelPaths(Optional.empty(), Map.of(), Optional.empty());
         try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, none).withoutSubjects()
                 .set(ComponentKind.DENOISING_MODEL, "toy-keeper").build()) {
@@ -168,27 +150,7 @@ class RecipeAssemblyTest {
     }
 
     private static <T> ComponentFactory<T> factory(ComponentKind kind, String id, Supplier<T> create) {
-        return new ComponentFactory<>() {
-            @Override
-            public ComponentKind kind() {
-                return kind;
-            }
-
-            @Override
-            public String id() {
-                return id;
-            }
-
-            @Override
-            public String apiVersionRange() {
-                return dev.montage.api.MontageApi.COMPATIBLE_RANGE;
-            }
-
-            @Override
-            public T create(ComponentContext context) {
-                return create.get();
-            }
-        };
+        return TestFactory.of(kind, id, context -> create.get());
     }
 
     private static final class ToyText implements TextEncoder {

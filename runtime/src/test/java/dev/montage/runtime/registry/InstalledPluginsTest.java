@@ -32,7 +32,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The three plugin sources feeding one registry, with test plugins packaged as a third party would. */
 class InstalledPluginsTest {
-    private static final String API = "dev.montage.api.spi;version=\"[0.1,0.2)\"";
+    private static final String API = "dev.montage.api.spi;version=\"[0.2,0.3)\"";
 
     @TempDir
     Path plugins;
@@ -74,7 +74,7 @@ class InstalledPluginsTest {
     @Test
     void bundleFailuresAreReportedByNameAndTheRestStarts() throws Exception {
         PluginJars.bundle("test.good", API).factories(FixtureFactory.class).writeJar(plugins.resolve("1-good.jar"));
-        PluginJars.bundle("test.future", "dev.montage.api.spi;version=\"[0.2,0.3)\"")
+        PluginJars.bundle("test.future", "dev.montage.api.spi;version=\"[0.3,0.4)\"")
                 .factories(OtherFixtureFactory.class, FixtureFactory.class).writeJar(plugins.resolve("2-future.jar"));
         PluginJars.bundle("test.throwing", API + ",org.osgi.framework")
                 .header("Bundle-Activator", ThrowingActivator.class.getName())
@@ -100,7 +100,7 @@ class InstalledPluginsTest {
             assertEquals(PluginReport.State.ACTIVE, old.state());
             PluginReport.Component oldApi = old.components().get(0);
             assertEquals("old-api", oldApi.id());
-            assertEquals("built for API [0.0,0.1), the host's API is " + MontageApi.VERSION, oldApi.refusal());
+            assertEquals("built for API [0.1,0.2), the host's API is " + MontageApi.VERSION, oldApi.refusal());
             PluginReport.Component duplicate = old.components().get(1);
             assertTrue(duplicate.refusal().startsWith("duplicate scheduler 'fixture': from osgi:test.good"),
                     duplicate.refusal());
@@ -116,10 +116,10 @@ class InstalledPluginsTest {
 
     @Test
     void pf4jJarAndZipPlugins() throws Exception {
-        PluginJars.pf4j("fixture-jar", ">=0.1.0 & <0.2.0").factories(FixtureFactory.class)
+        PluginJars.pf4j("fixture-jar", ">=0.2.0 & <0.3.0").factories(FixtureFactory.class)
                 .writeJar(plugins.resolve("fixture.jar"));
         PluginJars.plain().classes(FixtureFactory.class).factories(OtherFixtureFactory.class)
-                .writePf4jZip(plugins.resolve("fixture.zip"), "fixture-zip", ">=0.1.0");
+                .writePf4jZip(plugins.resolve("fixture.zip"), "fixture-zip", ">=0.2.0");
         try (InstalledPlugins installed = InstalledPlugins.builder().folder(plugins).load()) {
             ComponentRegistry registry = installed.registry();
             assertEquals(List.of("fixture", "other-fixture"), registry.ids(ComponentKind.SCHEDULER));
@@ -135,7 +135,7 @@ class InstalledPluginsTest {
     @Test
     void pf4jFailuresAreReportedByName() throws Exception {
         PluginJars.pf4j("good", null).factories(FixtureFactory.class).writeJar(plugins.resolve("good.jar"));
-        PluginJars.pf4j("future", ">=0.2.0").factories(OtherFixtureFactory.class, FixtureFactory.class)
+        PluginJars.pf4j("future", ">=0.3.0").factories(OtherFixtureFactory.class, FixtureFactory.class)
                 .writeJar(plugins.resolve("future.jar"));
         PluginJars.pf4j("throwing", null).header("Plugin-Class", ThrowingPlugin.class.getName())
                 .classes(ThrowingPlugin.class).factories(OtherFixtureFactory.class, FixtureFactory.class)
@@ -144,7 +144,7 @@ class InstalledPluginsTest {
             assertEquals(List.of("fixture"), installed.registry().ids(ComponentKind.SCHEDULER));
             PluginReport future = report(installed, "pf4j:future");
             assertEquals(PluginReport.State.FAILED, future.state());
-            assertEquals("requires API >=0.2.0 (Plugin-Requires), the host's API is " + MontageApi.VERSION,
+            assertEquals("requires API >=0.3.0 (Plugin-Requires), the host's API is " + MontageApi.VERSION,
                     problems(future));
             PluginReport throwing = report(installed, "pf4j:throwing");
             assertEquals(PluginReport.State.FAILED, throwing.state());
@@ -184,7 +184,7 @@ class InstalledPluginsTest {
     @Test
     void apiVersionRanges() {
         assertNull(InstalledPlugins.incompatibility(new FixtureFactory()));
-        assertTrue(InstalledPlugins.incompatibility(new OldApiFactory()).startsWith("built for API [0.0,0.1)"));
+        assertTrue(InstalledPlugins.incompatibility(new OldApiFactory()).startsWith("built for API [0.1,0.2)"));
         assertTrue(InstalledPlugins.incompatibility(new FixtureFactory() {
             @Override
             public String apiVersionRange() {

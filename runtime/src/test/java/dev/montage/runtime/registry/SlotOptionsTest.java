@@ -3,10 +3,10 @@ package dev.montage.runtime.registry;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
-import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.OptionSpec;
+import dev.montage.runtime.testing.TestFactory;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -17,27 +17,7 @@ class SlotOptionsTest {
             .withDefault(77);
 
     private static ComponentFactory<Object> factory(ComponentKind kind, String id, List<OptionSpec<?>> options) {
-        return new ComponentFactory<>() {
-            @Override
-            public ComponentKind kind() {
-                return kind;
-            }
-
-            @Override
-            public String id() {
-                return id;
-            }
-
-            @Override
-            public List<OptionSpec<?>> options() {
-                return options;
-            }
-
-            @Override
-            public Object create(ComponentContext context) {
-                throw new UnsupportedOperationException();
-            }
-        };
+        return TestFactory.uncreatable(kind, id).withOptions(options);
     }
 
     private static ComponentRegistry registry() {
