@@ -254,7 +254,7 @@ public final class MontagePipeline implements AutoCloseable {
             return this;
         }
 
-        /** Builds plain SDXL text-to-image: no image encoder, resampler or MS-Diffusion attention. */
+        /** Builds text-to-image without subjects: no image encoder, resampler or the recipe's subject attention. */
         public Builder withoutSubjects() {
             subjects = false;
             return this;
