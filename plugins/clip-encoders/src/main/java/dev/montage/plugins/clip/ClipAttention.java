@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Heads;
 import dev.montage.nn.Linear;
 import dev.montage.nn.Weights;
 
@@ -31,25 +32,15 @@ final class ClipAttention {
      * @return [B, L, D], attached to the manager of {@code x}
      */
     NDArray forward(NDArray x, NDArray bias) {
-        long b = x.getShape().get(0);
-        long len = x.getShape().get(1);
-        long dim = x.getShape().get(2);
         NDManager caller = x.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray input = Scopes.borrow(x, scope);
-            NDArray q = splitHeads(qProj.forward(input), b, len, dim);
-            NDArray k = splitHeads(kProj.forward(input), b, len, dim);
-            NDArray v = splitHeads(vProj.forward(input), b, len, dim);
-            NDArray attended = kernels.scaledDotProductAttention(q, k, v, bias)
-                    .transpose(0, 2, 1, 3)
-                    .reshape(b, len, dim);
-            NDArray out = outProj.forward(attended);
+            NDArray q = Heads.split(qProj.forward(input), heads);
+            NDArray k = Heads.split(kProj.forward(input), heads);
+            NDArray v = Heads.split(vProj.forward(input), heads);
+            NDArray out = outProj.forward(Heads.merge(kernels.scaledDotProductAttention(q, k, v, bias)));
             out.attach(caller);
             return out;
         }
-    }
-
-    private NDArray splitHeads(NDArray t, long b, long len, long dim) {
-        return t.reshape(b, len, heads, dim / heads).transpose(0, 2, 1, 3);
     }
 }

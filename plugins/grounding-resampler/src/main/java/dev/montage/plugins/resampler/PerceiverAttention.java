@@ -7,6 +7,7 @@ import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.types.DataType;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
+import dev.montage.nn.Heads;
 import dev.montage.nn.LayerNorm;
 import dev.montage.nn.Linear;
 import dev.montage.nn.Weights;
@@ -18,7 +19,6 @@ import dev.montage.nn.Weights;
  */
 final class PerceiverAttention {
     private final int heads;
-    private final int dimHead;
     /** Applied to q and to k (rather than sqrt(d) once to the scores), as the reference does for fp16 range. */
     private final float qkScale;
     private final LayerNorm norm1;
@@ -32,8 +32,7 @@ final class PerceiverAttention {
     PerceiverAttention(Weights w, ResamplerConfig config, Kernels kernels,
             ComputeDType dtype) {
         this.heads = config.heads();
-        this.dimHead = config.dimHead();
-        this.qkScale = (float) (1 / Math.sqrt(Math.sqrt(dimHead)));
+        this.qkScale = (float) (1 / Math.sqrt(Math.sqrt(config.dimHead())));
         this.kernels = kernels;
         this.dtype = dtype;
         int dim = config.dim();
@@ -51,27 +50,18 @@ final class PerceiverAttention {
      * @return [B, Q, dim] (before the residual), attached to the manager of {@code latents}
      */
     NDArray forward(NDArray x, NDArray latents) {
-        long b = latents.getShape().get(0);
-        long q = latents.getShape().get(1);
         try (NDManager scope = latents.getManager().newSubManager()) {
             NDArray image = norm1.forward(Scopes.borrow(x, scope));
             NDArray queries = norm2.forward(Scopes.borrow(latents, scope));
             NDList kv = toKv.forward(image.concat(queries, 1)).split(2, 2);
-            NDArray qh = splitHeads(toQ.forward(queries)).mul(qkScale);
-            NDArray kh = splitHeads(kv.get(0)).mul(qkScale);
-            NDArray vh = splitHeads(kv.get(1));
+            NDArray qh = Heads.split(toQ.forward(queries), heads).mul(qkScale);
+            NDArray kh = Heads.split(kv.get(0), heads).mul(qkScale);
+            NDArray vh = Heads.split(kv.get(1), heads);
             NDArray probs = softmaxInFloat32(qh.matMul(kh.transpose(0, 1, 3, 2)));
-            NDArray attended = probs.matMul(vh).transpose(0, 2, 1, 3).reshape(b, q, (long) heads * dimHead);
-            NDArray out = toOut.forward(attended);
+            NDArray out = toOut.forward(Heads.merge(probs.matMul(vh)));
             out.attach(latents.getManager());
             return out;
         }
-    }
-
-    /** [B, L, heads * d] to [B, heads, L, d]. */
-    private NDArray splitHeads(NDArray t) {
-        long[] s = t.getShape().getShape();
-        return t.reshape(s[0], s[1], heads, dimHead).transpose(0, 2, 1, 3);
     }
 
     /**

@@ -12,6 +12,9 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.EncoderContext;
+import dev.montage.nn.ContextProjections;
+import dev.montage.nn.DotProductAttention;
+import dev.montage.nn.Heads;
 import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -137,7 +140,7 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
     public NDArray forward(AttentionLayer layer, NDArray hidden, EncoderContext context, int gridHeight, int gridWidth,
             GenerationContext ctx) {
         if (context == null) {
-            return DefaultAttention.selfAttend(layer, hidden);
+            return DotProductAttention.selfAttend(layer, hidden);
         }
         IpProjection ip = projections.get(layer.name());
         if (ip == null) {
@@ -146,7 +149,7 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         }
         ContextProjections projections = ContextProjections.of(ctx);
         if (context.subjects().isEmpty()) {
-            return DefaultAttention.crossAttend(layer, hidden, projections.get(layer, context.text(), layer::key,
+            return DotProductAttention.crossAttend(layer, hidden, projections.get(layer, context.text(), layer::key,
                     layer::value));
         }
         SubjectConditioning subjects = context.subjects().get();

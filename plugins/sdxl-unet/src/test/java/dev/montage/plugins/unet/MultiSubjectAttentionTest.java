@@ -13,6 +13,7 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.SubjectConditioning;
 import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.nn.DotProductAttention;
 import dev.montage.nn.Weights;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
@@ -252,7 +253,7 @@ class MultiSubjectAttentionTest {
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray hidden = randomArray(m, new Random(3), 2, 16, WIDTH);
             GenerationContext ctx = GoldenModel.context(1);
-            assertEquals(0.0, GoldenTensors.maxAbsDiff(DefaultAttention.selfAttend(self, hidden).toFloatArray(),
+            assertEquals(0.0, GoldenTensors.maxAbsDiff(DotProductAttention.selfAttend(self, hidden).toFloatArray(),
                     attention.forward(self, hidden, null, 4, 4, ctx).toFloatArray()));
         }
     }

@@ -1,4 +1,4 @@
-package dev.montage.plugins.unet;
+package dev.montage.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -20,20 +20,20 @@ import java.util.function.UnaryOperator;
  * array must therefore not be modified in place while a generation uses it. The arrays live in a sub-manager of the
  * manager that owns the first tokens seen (the generation's in a pipeline), so they end with the generation.
  */
-final class ContextProjections {
+public final class ContextProjections {
     private static final GenerationContext.Key<ContextProjections> KEY = GenerationContext.Key.of(
-            "unet.context-projections", ContextProjections.class);
+            "nn.context-projections", ContextProjections.class);
 
     /**
      * Projected keys and values, [B, S, heads*d] each, owned by the cache; {@link #key(NDManager)} and
      * {@link #value(NDManager)} lend them to a call's scope, so that ops on them leave nothing in the cache.
      */
-    record KeyValue(NDArray key, NDArray value) {
-        NDArray key(NDManager scope) {
+    public record KeyValue(NDArray key, NDArray value) {
+        public NDArray key(NDManager scope) {
             return Scopes.borrow(key, scope);
         }
 
-        NDArray value(NDManager scope) {
+        public NDArray value(NDManager scope) {
             return Scopes.borrow(value, scope);
         }
 
@@ -57,7 +57,7 @@ final class ContextProjections {
     }
 
     /** The projections of the generation in {@code ctx}, created on first use. */
-    static ContextProjections of(GenerationContext ctx) {
+    public static ContextProjections of(GenerationContext ctx) {
         return ctx.computeIfAbsent(KEY, ContextProjections::new);
     }
 
@@ -68,7 +68,7 @@ final class ContextProjections {
      *               projections of that layer for {@code to_k_ip}/{@code to_v_ip})
      * @param tokens [B, S, Cc]
      */
-    KeyValue get(Object owner, NDArray tokens, UnaryOperator<NDArray> toKey, UnaryOperator<NDArray> toValue) {
+    public KeyValue get(Object owner, NDArray tokens, UnaryOperator<NDArray> toKey, UnaryOperator<NDArray> toValue) {
         Entry entry = entries.get(owner);
         if (entry != null && entry.tokens() == tokens && !tokens.isReleased() && entry.projected().isAlive()) {
             return entry.projected();
