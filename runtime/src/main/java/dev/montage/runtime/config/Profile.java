@@ -76,17 +76,25 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
                 ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL)) {
             slots.put(kind, Optional.ofNullable(ids.get(kind)).stream().toList());
         }
-        AttentionSettings attention = components.attention();
-        Stream<String> cross = attention.cross().map(Stream::of)
+        Stream<String> cross = components.attention().cross().map(Stream::of)
                 .orElseGet(() -> recipe.stream().flatMap(r -> r.subjectAttention().values().stream()));
-        Stream<String> self = attention.self().map(Stream::of)
-                .orElseGet(() -> recipe.stream().flatMap(r -> r.attention().values().stream()));
-        slots.put(ComponentKind.ATTENTION_PROCESSOR, Stream.of(cross, self, attention.layers().values().stream())
-                .flatMap(x -> x).distinct().toList());
+        slots.put(ComponentKind.ATTENTION_PROCESSOR, Stream.concat(cross, attentionOutsideSubjects(recipe).stream())
+                .distinct().toList());
         slots.put(ComponentKind.SCHEDULER, List.of(defaults.scheduler()));
         slots.put(ComponentKind.LATENT_DECODER, Optional.ofNullable(ids.get(ComponentKind.LATENT_DECODER)).stream()
                 .toList());
         return slots;
+    }
+
+    /**
+     * The attention processors of the layers where the subjects do not act: {@code self} (else the recipe's) and
+     * the layer patterns'.
+     */
+    public List<String> attentionOutsideSubjects(Optional<Recipe> recipe) {
+        AttentionSettings attention = components.attention();
+        Stream<String> self = attention.self().map(Stream::of)
+                .orElseGet(() -> recipe.stream().flatMap(r -> r.attention().values().stream()));
+        return Stream.concat(self, attention.layers().values().stream()).distinct().toList();
     }
 
     /** The same profile with another base model folder. */

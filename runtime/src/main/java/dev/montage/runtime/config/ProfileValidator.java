@@ -15,9 +15,7 @@ import dev.montage.runtime.weights.WeightFile;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -28,7 +26,6 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 
 /**
  * The checks of a bound profile that need more than its shape: device and dtype names, the weight folders and files
@@ -139,36 +136,23 @@ final class ProfileValidator {
      * Ids that are not installed are the components check's problem, and add nothing here.
      */
     private Collection<ModelFile> usedFiles(Profile p) {
-        ComponentSettings c = p.components();
         Optional<Recipe> recipe = p.recipe(registry);
-        Map<ComponentKind, String> ids = new EnumMap<>(ComponentKind.class);
-        recipe.ifPresent(r -> ids.putAll(r.components()));
-        ids.putAll(c.ids());
+        Map<ComponentKind, List<String>> slots = new LinkedHashMap<>(p.componentsBySlot(recipe));
         if (!assembly.subjects()) {
-            ids.remove(ComponentKind.IMAGE_ENCODER);
-            ids.remove(ComponentKind.SUBJECT_RESAMPLER);
+            slots.remove(ComponentKind.IMAGE_ENCODER);
+            slots.remove(ComponentKind.SUBJECT_RESAMPLER);
+            slots.put(ComponentKind.ATTENTION_PROCESSOR, p.attentionOutsideSubjects(recipe));
         }
-        ids.put(ComponentKind.SCHEDULER, p.defaults().scheduler());
-        ids.remove(ComponentKind.CONDITIONER);
-        assembly.provided().forEach(ids::remove);
-        List<Map.Entry<ComponentKind, String>> uses = new ArrayList<>(ids.entrySet());
-        if (!assembly.provided().contains(ComponentKind.ATTENTION_PROCESSOR)) {
-            Set<String> attention = new TreeSet<>(c.attention().layers().values());
-            c.attention().self().ifPresentOrElse(attention::add,
-                    () -> recipe.ifPresent(r -> attention.addAll(r.attention().values())));
-            if (assembly.subjects()) {
-                c.attention().cross().ifPresentOrElse(attention::add,
-                        () -> recipe.ifPresent(r -> attention.addAll(r.subjectAttention().values())));
-            }
-            attention.forEach(id -> uses.add(Map.entry(ComponentKind.ATTENTION_PROCESSOR, id)));
+        assembly.provided().forEach(slots::remove);
+        // the attention processors' files come last, after those of the components they serve
+        List<String> attention = slots.remove(ComponentKind.ATTENTION_PROCESSOR);
+        if (attention != null) {
+            slots.put(ComponentKind.ATTENTION_PROCESSOR, attention);
         }
         Map<String, ModelFile> files = new LinkedHashMap<>();
-        for (Map.Entry<ComponentKind, String> use : uses) {
-            if (registry.ids(use.getKey()).contains(use.getValue())) {
-                registry.factory(use.getKey(), use.getValue(), Object.class).modelFiles()
-                        .forEach(f -> files.putIfAbsent(f.key(), f));
-            }
-        }
+        slots.forEach((kind, ids) -> ids.stream().filter(registry.ids(kind)::contains)
+                .forEach(id -> registry.factory(kind, id, Object.class).modelFiles()
+                        .forEach(f -> files.putIfAbsent(f.key(), f))));
         return files.values();
     }
 
@@ -291,14 +275,11 @@ final class ProfileValidator {
     private void options(Profile p) {
         Optional<Recipe> recipe = p.recipe(registry);
         Map<ComponentKind, List<String>> slots = p.componentsBySlot(recipe);
-        AttentionSettings attention = p.components().attention();
         p.options().byKind().forEach((kind, given) -> {
             boolean instance = assembly.provided().contains(kind);
             List<String> receivers = switch (kind) {
                 case SCHEDULER -> registry.ids(kind);
-                case ATTENTION_PROCESSOR -> instance ? Stream.concat(attention.self().map(Stream::of)
-                        .orElseGet(() -> recipe.stream().flatMap(r -> r.attention().values().stream())),
-                        attention.layers().values().stream()).distinct().toList() : slots.get(kind);
+                case ATTENTION_PROCESSOR -> instance ? p.attentionOutsideSubjects(recipe) : slots.get(kind);
                 default -> instance ? List.of() : slots.get(kind);
             };
             SlotOptions.check(registry, kind, receivers, given).forEach(x -> problem(x.key(), x.message()));

@@ -279,8 +279,10 @@ public final class Pipeline {
         float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
         EncoderContext textOnly = EncoderContext.text(textTokens);
-        EncoderContext full = subjects.map(s -> EncoderContext.text(textTokens.concat(s.tokens(), 1)))
-                .orElse(textOnly);
+        // the joined context is made only when a control asks for it
+        boolean anyFull = controls.stream().anyMatch(p -> p.mode() == ControlNetContext.FULL);
+        EncoderContext full = anyFull ? subjects.map(s -> EncoderContext.text(textTokens.concat(s.tokens(), 1)))
+                .orElse(textOnly) : textOnly;
         List<PreparedControl> withContext = controls.stream()
                 .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? full : textOnly)).toList();
         return new Conditioning(context, pooled, timeIds, guided, withContext);
