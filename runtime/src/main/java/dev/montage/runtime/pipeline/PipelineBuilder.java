@@ -422,9 +422,9 @@ public final class PipelineBuilder {
         return type;
     }
 
-    private AttentionProcessor processorFor(String layer, Map<String, AttentionProcessor> byId,
-            FolderComponentContext context, List<Object> created) {
-        for (Map.Entry<Pattern, ComponentChoice<AttentionProcessor>> e : layerProcessors().entrySet()) {
+    private AttentionProcessor processorFor(String layer, Map<Pattern, ComponentChoice<AttentionProcessor>> byPattern,
+            Map<String, AttentionProcessor> byId, FolderComponentContext context, List<Object> created) {
+        for (Map.Entry<Pattern, ComponentChoice<AttentionProcessor>> e : byPattern.entrySet()) {
             if (e.getKey().matcher(layer).matches()) {
                 return e.getValue().resolve(id -> byId.computeIfAbsent(id, i -> {
                     AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
@@ -456,10 +456,11 @@ public final class PipelineBuilder {
         List<Object> processorsCreated = new ArrayList<>();
         created.add((AutoCloseable) () -> AssembledPipeline.closeEach(processorsCreated));
         Map<String, AttentionProcessor> processors = new LinkedHashMap<>();
+        Map<Pattern, ComponentChoice<AttentionProcessor>> byPattern = layerProcessors();
         UnaryOperator<DenoisingModel> withProcessors = unet -> {
             Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
             for (String layer : unet.attentionLayers()) {
-                byLayer.put(layer, processorFor(layer, processors, context, processorsCreated));
+                byLayer.put(layer, processorFor(layer, byPattern, processors, context, processorsCreated));
             }
             unet.useAttentionProcessors(byLayer::get);
             return unet;
