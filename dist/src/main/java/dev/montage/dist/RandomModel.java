@@ -3,6 +3,9 @@ package dev.montage.dist;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.montage.api.host.ModelConfig;
+import dev.montage.api.spi.AttentionLayerSpec;
+import dev.montage.api.spi.AttentionLayout;
+import dev.montage.api.spi.AttentionWeightLayout;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.WeightLayout;
@@ -20,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Stream;
 
 /**
  * Writes an MS-Diffusion SDXL model folder with random weights in the real on-disk formats (diffusers folders with
@@ -85,8 +89,11 @@ final class RandomModel {
         }
         Map<String, Map<String, long[]>> shapes = new LinkedHashMap<>();
         for (WeightLayout layout : layouts) {
-            layout.weightShapes(configs).forEach((key, tensors) ->
-                    shapes.computeIfAbsent(key, k -> new LinkedHashMap<>()).putAll(tensors));
+            add(shapes, layout.weightShapes(configs));
+        }
+        List<AttentionLayerSpec> attentionLayers = attentionLayers(registry, configs);
+        for (AttentionWeightLayout layout : attentionLayouts(registry)) {
+            add(shapes, layout.weightShapes(attentionLayers));
         }
         for (String key : FOLDER_KEYS) {
             Map<String, long[]> tensors = shapes.get(key);
@@ -103,21 +110,45 @@ final class RandomModel {
                 + "measure the pipeline without downloading real weights.\n");
     }
 
-    /** The layouts of the recipe's components, attention processors and conditioner. */
+    private static void add(Map<String, Map<String, long[]>> shapes, Map<String, Map<String, long[]>> more) {
+        more.forEach((key, tensors) -> shapes.computeIfAbsent(key, k -> new LinkedHashMap<>()).putAll(tensors));
+    }
+
+    private static Recipe recipe(ComponentRegistry registry) {
+        return registry.factory(ComponentKind.RECIPE, RECIPE, Recipe.class).create(null);
+    }
+
+    /** The layouts of the recipe's components and conditioner. */
     private static List<WeightLayout> layouts(ComponentRegistry registry) {
-        Recipe recipe = registry.factory(ComponentKind.RECIPE, RECIPE, Recipe.class).create(null);
+        Recipe recipe = recipe(registry);
         List<Object> factories = new ArrayList<>();
         recipe.components().forEach((kind, id) -> factories.add(registry.factory(kind, id, Object.class)));
-        recipe.subjectAttention().values().forEach(id -> factories.add(
-                registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)));
         factories.add(registry.factory(ComponentKind.CONDITIONER, recipe.conditioner(), Object.class));
-        List<WeightLayout> layouts = new ArrayList<>();
-        for (Object factory : factories) {
-            if (factory instanceof WeightLayout layout) {
-                layouts.add(layout);
-            }
+        return instances(factories, WeightLayout.class);
+    }
+
+    /** The layouts of the recipe's attention processors that bring weights per denoiser layer. */
+    private static List<AttentionWeightLayout> attentionLayouts(ComponentRegistry registry) {
+        Recipe recipe = recipe(registry);
+        return instances(Stream.concat(recipe.subjectAttention().values().stream(),
+                recipe.attention().values().stream()).distinct()
+                .<Object>map(id -> registry.factory(ComponentKind.ATTENTION_PROCESSOR, id, Object.class)).toList(),
+                AttentionWeightLayout.class);
+    }
+
+    /** The attention layers of the recipe's denoising model under these configurations. */
+    private static List<AttentionLayerSpec> attentionLayers(ComponentRegistry registry,
+            Map<String, ModelConfig> configs) {
+        String id = recipe(registry).components().get(ComponentKind.DENOISING_MODEL);
+        if (registry.factory(ComponentKind.DENOISING_MODEL, id, Object.class) instanceof AttentionLayout layout) {
+            return layout.attentionLayers(configs);
         }
-        return layouts;
+        throw new IllegalStateException(ComponentRegistry.describe(ComponentKind.DENOISING_MODEL, id)
+                + " does not declare its attention layers, so its adapters' weights cannot be laid out");
+    }
+
+    private static <T> List<T> instances(List<Object> factories, Class<T> type) {
+        return factories.stream().filter(type::isInstance).map(type::cast).toList();
     }
 
     /** {@code ms_adapter.bin}: dotted names nested at their first dot, as MS-Diffusion's checkpoint is. */

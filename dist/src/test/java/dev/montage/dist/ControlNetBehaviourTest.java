@@ -17,6 +17,7 @@ import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
@@ -386,7 +387,7 @@ class ControlNetBehaviourTest {
         }
 
         @Override
-        public List<String> attentionLayers() {
+        public List<AttentionLayerSpec> attentionLayers() {
             return unet.attentionLayers();
         }
 

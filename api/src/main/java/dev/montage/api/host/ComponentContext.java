@@ -2,18 +2,18 @@ package dev.montage.api.host;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.Options;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Optional;
 
 /**
  * What the host gives a component factory: where to compute, in which dtype, with which kernels, and the
  * model files the profile configured.
  *
- * <p>Model keys are the diffusers component names of the base model ({@code unet}, {@code vae},
- * {@code text_encoder}, {@code text_encoder_2}, {@code tokenizer}, {@code tokenizer_2}, {@code scheduler})
- * plus the MS-Diffusion and ControlNet entries of the profile ({@code image_encoder}, {@code ms_adapter},
- * {@code controlnet.canny}, ...).
+ * <p>Model keys are the ones the components declare ({@link dev.montage.api.spi.ModelFile}), e.g. the diffusers
+ * component names of a base model ({@code unet}, {@code vae}, {@code text_encoder}) or an adapter's checkpoint.
  */
 public interface ComponentContext {
 
@@ -55,4 +55,15 @@ public interface ComponentContext {
      * {@link Options#get(dev.montage.api.spi.OptionSpec)}.
      */
     Options options();
+
+    /**
+     * For an attention processor: the attention layers of the denoising model it serves, in the model's processor
+     * order (adapters bind their per-layer weights to them).
+     *
+     * @throws IllegalStateException when the component is not an attention processor created for a denoising model
+     */
+    default List<AttentionLayerSpec> attentionLayers() {
+        throw new IllegalStateException("only an attention processor created for a denoising model is given its "
+                + "attention layers");
+    }
 }

@@ -16,8 +16,8 @@ public interface DenoisingModel {
     /** Width of the cross-attention context tokens (2048 for SDXL). */
     int crossAttentionDim();
 
-    /** Dotted names of every attention layer, in the order of the model's attention processors. */
-    List<String> attentionLayers();
+    /** Every attention layer, in the order of the model's attention processors. */
+    List<AttentionLayerSpec> attentionLayers();
 
     /**
      * Installs a processor per attention layer; called while a pipeline is assembled, before any generation.

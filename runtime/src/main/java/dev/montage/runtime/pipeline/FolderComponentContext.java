@@ -8,6 +8,7 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.Options;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.weights.CheckpointWeights;
@@ -149,7 +150,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
      * what a component loads through it is released with this context).
      */
     public ComponentContext withOptions(Map<String, String> componentOptions) {
-        return view(componentOptions, this::manager);
+        return view(componentOptions, this::manager, null);
     }
 
     /**
@@ -159,10 +160,21 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
      * @param component how messages name the component, e.g. {@code denoising model 'sdxl-unet'}
      */
     public ComponentContext forComponent(String component, Map<String, String> componentOptions) {
-        return view(componentOptions, weights.of(component, manager));
+        return view(componentOptions, weights.of(component, manager), null);
     }
 
-    private ComponentContext view(Map<String, String> componentOptions, Supplier<NDManager> weightsManager) {
+    /**
+     * As {@link #forComponent(String, Map)} for an attention processor that serves a denoising model with these
+     * attention layers ({@link ComponentContext#attentionLayers()}).
+     */
+    public ComponentContext forAttentionProcessor(String component, Map<String, String> componentOptions,
+            List<AttentionLayerSpec> attentionLayers) {
+        return view(componentOptions, weights.of(component, manager), List.copyOf(attentionLayers));
+    }
+
+    /** @param attentionLayers the denoising model's layers for an attention processor, else null */
+    private ComponentContext view(Map<String, String> componentOptions, Supplier<NDManager> weightsManager,
+            List<AttentionLayerSpec> attentionLayers) {
         Options own = Options.of(OPTIONS_PATH, componentOptions);
         FolderComponentContext base = this;
         return new ComponentContext() {
@@ -209,6 +221,11 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
             @Override
             public Options options() {
                 return own;
+            }
+
+            @Override
+            public List<AttentionLayerSpec> attentionLayers() {
+                return attentionLayers != null ? attentionLayers : ComponentContext.super.attentionLayers();
             }
         };
     }

@@ -2,6 +2,7 @@ package dev.montage.runtime.pipeline;
 
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
@@ -422,13 +423,17 @@ public final class PipelineBuilder {
         return type;
     }
 
+    /** @param layers the denoising model's attention layers, which the processors bind to */
     private AttentionProcessor processorFor(String layer, Map<Pattern, ComponentChoice<AttentionProcessor>> byPattern,
-            Map<String, AttentionProcessor> byId, FolderComponentContext context, List<Object> created) {
+            Map<String, AttentionProcessor> byId, List<AttentionLayerSpec> layers, FolderComponentContext context,
+            List<Object> created) {
         for (Map.Entry<Pattern, ComponentChoice<AttentionProcessor>> e : byPattern.entrySet()) {
             if (e.getKey().matcher(layer).matches()) {
                 return e.getValue().resolve(id -> byId.computeIfAbsent(id, i -> {
                     AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
-                            AttentionProcessor.class).create(contextFor(ComponentKind.ATTENTION_PROCESSOR, i, context));
+                            AttentionProcessor.class).create(context.forAttentionProcessor(
+                                    ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, i),
+                                    options.getOrDefault(ComponentKind.ATTENTION_PROCESSOR, Map.of()), layers));
                     created.add(p);
                     return p;
                 }));
@@ -459,8 +464,10 @@ public final class PipelineBuilder {
         Map<Pattern, ComponentChoice<AttentionProcessor>> byPattern = layerProcessors();
         UnaryOperator<DenoisingModel> withProcessors = unet -> {
             Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
-            for (String layer : unet.attentionLayers()) {
-                byLayer.put(layer, processorFor(layer, byPattern, processors, context, processorsCreated));
+            List<AttentionLayerSpec> layers = unet.attentionLayers();
+            for (AttentionLayerSpec layer : layers) {
+                byLayer.put(layer.name(), processorFor(layer.name(), byPattern, processors, layers, context,
+                        processorsCreated));
             }
             unet.useAttentionProcessors(byLayer::get);
             return unet;

@@ -12,6 +12,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.AttentionLayer;
+import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
@@ -49,6 +50,9 @@ class RecipeAssemblyTest {
             ComponentKind.SCHEDULER, "toy-steps"),
             Map.of(".*", "toy-attention"), Map.of(".*\\.cross", "toy-subject-attention"), "toy-control");
 
+    private static final List<AttentionLayerSpec> LAYERS = List.of(new AttentionLayerSpec("block.self", 8, 1, 0),
+            new AttentionLayerSpec("block.cross", 8, 1, 8));
+
     /** The processor each layer of the last toy denoiser got, by layer. */
     private final Map<String, AttentionProcessor> installed = new TreeMap<>();
 
@@ -58,6 +62,8 @@ class RecipeAssemblyTest {
         try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry,
                 new ModelPaths(Optional.empty(), Map.of(), Optional.empty())).withoutSubjects().build()) {
             assertEquals(Map.of("block.cross", "toy-attention", "block.self", "toy-attention"), names());
+            assertEquals(LAYERS, ((ToyAttention) installed.get("block.cross")).layers,
+                    "a processor is created with the attention layers of the denoiser it serves");
             GenerationResult result = assembled.pipeline().generate(GenerationRequest.builder("a toy").size(16, 16)
                     .steps(2).guidanceScale(1).build(), ProgressListener.NONE);
             assertEquals(16, result.images().get(0).getWidth());
@@ -142,7 +148,8 @@ class RecipeAssemblyTest {
         registry.register(factory(ComponentKind.LATENT_DECODER, "toy-decoder", ToyDecoder::new), "test");
         registry.register(factory(ComponentKind.SCHEDULER, "toy-steps", ToySteps::new), "test");
         for (String id : List.of("toy-attention", "toy-subject-attention")) {
-            registry.register(factory(ComponentKind.ATTENTION_PROCESSOR, id, () -> new ToyAttention(id)), "test");
+            registry.register(TestFactory.of(ComponentKind.ATTENTION_PROCESSOR, id,
+                    context -> new ToyAttention(id, context.attentionLayers())), "test");
         }
         // the toy family takes no subjects: its image encoder and resampler slots name nothing installed
 
@@ -204,14 +211,14 @@ class RecipeAssemblyTest {
         }
 
         @Override
-        public List<String> attentionLayers() {
-            return List.of("block.self", "block.cross");
+        public List<AttentionLayerSpec> attentionLayers() {
+            return LAYERS;
         }
 
         @Override
         public void useAttentionProcessors(Function<String, AttentionProcessor> chooser) {
             installed.clear();
-            attentionLayers().forEach(layer -> installed.put(layer, chooser.apply(layer)));
+            attentionLayers().forEach(layer -> installed.put(layer.name(), chooser.apply(layer.name())));
         }
 
         @Override
@@ -285,9 +292,12 @@ class RecipeAssemblyTest {
 
     private static final class ToyAttention implements AttentionProcessor {
         final String id;
+        /** The layers of the denoiser it was created for. */
+        final List<AttentionLayerSpec> layers;
 
-        ToyAttention(String id) {
+        ToyAttention(String id, List<AttentionLayerSpec> layers) {
             this.id = id;
+            this.layers = layers;
         }
 
         @Override

@@ -4,6 +4,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.nn.DefaultAttention;
 
 /** Plain scaled dot-product attention (diffusers' {@code AttnProcessor2_0}). */
 public final class DefaultAttentionFactory implements ComponentFactory<AttentionProcessor> {

@@ -2,6 +2,7 @@ package dev.montage.plugins.unet;
 
 import ai.djl.ndarray.NDArray;
 import dev.montage.api.host.Kernels;
+import dev.montage.nn.Attention;
 import dev.montage.nn.Downsample2D;
 import dev.montage.nn.ResnetBlock2D;
 import dev.montage.nn.Weights;

@@ -10,8 +10,10 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.nn.Attention;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.GroupNorm;
 import dev.montage.nn.Weights;
@@ -66,7 +68,11 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
             return new Modules(time, convIn, List.copyOf(down), List.copyOf(up), mid, convNormOut, convOut);
         }
 
-        /** Attention layers in diffusers' {@code attn_processors} order: down, up, then mid. */
+        /**
+         * Attention layers in diffusers' {@code attn_processors} order, which is module registration order: down
+         * blocks, then up blocks, then the mid block (diffusers registers {@code up_blocks} before it assigns
+         * {@code mid_block}); inside a transformer block {@code attn1} before {@code attn2}.
+         */
         List<Attention> attentionLayers() {
             List<Attention> layers = new ArrayList<>();
             downBlocks.forEach(b -> layers.addAll(b.attentionLayers()));
@@ -109,6 +115,12 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         return shapes;
     }
 
+    /** The attention layers of a UNet with this configuration, in diffusers' {@code attn_processors} order. */
+    static List<AttentionLayerSpec> attentionLayers(UNetConfig config) {
+        return Modules.build(Weights.shapesInto(new LinkedHashMap<>()), config, null).attentionLayers().stream()
+                .map(Attention::spec).toList();
+    }
+
     UNetConfig config() {
         return config;
     }
@@ -124,8 +136,8 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
     }
 
     @Override
-    public List<String> attentionLayers() {
-        return attentionLayers.stream().map(Attention::name).toList();
+    public List<AttentionLayerSpec> attentionLayers() {
+        return attentionLayers.stream().map(Attention::spec).toList();
     }
 
     /**

@@ -2,6 +2,8 @@ package dev.montage.plugins.unet;
 
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
+import dev.montage.api.spi.AttentionLayerSpec;
+import dev.montage.api.spi.AttentionLayout;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
@@ -13,11 +15,9 @@ import java.util.Map;
 import java.util.TreeSet;
 
 /** The SDXL UNet from the base model's {@code unet} folder. */
-public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout {
+public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout, AttentionLayout {
     /** The model key of the UNet folder. */
     public static final String MODEL_KEY = "unet";
-    /** The UNet folder, which the multi-subject attention reads too. */
-    static final ModelFile MODEL_FILE = ModelFile.folder(MODEL_KEY, MODEL_KEY, "a diffusers UNet2DConditionModel folder");
 
     @Override
     public ComponentKind kind() {
@@ -36,7 +36,7 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
 
     @Override
     public List<ModelFile> modelFiles() {
-        return List.of(MODEL_FILE);
+        return List.of(ModelFile.folder(MODEL_KEY, MODEL_KEY, "a diffusers UNet2DConditionModel folder"));
     }
 
     @Override
@@ -63,5 +63,10 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
         UNetConfig config = UNetConfig.from(WeightLayout.require(configs, MODEL_KEY));
         return Map.of(MODEL_KEY, SdxlUNet.weightShapes(config));
+    }
+
+    @Override
+    public List<AttentionLayerSpec> attentionLayers(Map<String, ModelConfig> configs) {
+        return SdxlUNet.attentionLayers(UNetConfig.from(WeightLayout.require(configs, MODEL_KEY)));
     }
 }

@@ -8,18 +8,20 @@ import java.util.Map;
 
 /**
  * Copies of intermediate UNet outputs by module name ({@code time_proj}, {@code down_blocks.1.attentions.0.norm},
- * ...), for conformance tests. A test puts one into the {@link GenerationContext} under {@link #KEY}; the UNet
- * records into it while it is there and does nothing otherwise.
+ * ...), for conformance tests of the UNet and of the adapters that run inside it. A test puts one into the
+ * {@link GenerationContext} under {@link #KEY}; the UNet records into it while it is there and does nothing
+ * otherwise.
  */
-final class StageCapture implements StageRecorder, AutoCloseable {
-    static final GenerationContext.Key<StageCapture> KEY = GenerationContext.Key.of("unet.stageCapture",
+public final class StageCapture implements StageRecorder, AutoCloseable {
+    /** Where the UNet looks for a capture. */
+    public static final GenerationContext.Key<StageCapture> KEY = GenerationContext.Key.of("unet.stageCapture",
             StageCapture.class);
 
     private final NDManager manager;
     private final Map<String, NDArray> stages = new LinkedHashMap<>();
 
     /** @param parent the copies live in a sub-manager of it until {@link #close()} */
-    StageCapture(NDManager parent) {
+    public StageCapture(NDManager parent) {
         this.manager = parent.newSubManager();
     }
 
@@ -34,7 +36,7 @@ final class StageCapture implements StageRecorder, AutoCloseable {
     }
 
     /** Everything recorded, in recording order. */
-    Map<String, NDArray> stages() {
+    public Map<String, NDArray> stages() {
         return stages;
     }
 

@@ -5,6 +5,7 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Attention;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.GroupNorm;
 import dev.montage.nn.Linear;

@@ -86,20 +86,6 @@ record UNetConfig(
     /** SDXL's micro-conditioning: original size, crop top-left, target size. */
     static final int TIME_IDS = 6;
 
-    /**
-     * One attention layer, as the attention processors see it.
-     *
-     * @param name              dotted module name, e.g. {@code mid_block.attentions.0.transformer_blocks.1.attn2}
-     * @param channels          query width (the block's channels)
-     * @param heads             number of heads
-     * @param crossAttentionDim context width for cross-attention, 0 for self-attention
-     */
-    record AttentionSpec(String name, int channels, int heads, int crossAttentionDim) {
-        boolean isCrossAttention() {
-            return crossAttentionDim > 0;
-        }
-    }
-
     /** Number of resolution levels. */
     int levels() {
         return blockOutChannels.size();
@@ -113,38 +99,6 @@ record UNetConfig(
     /** Up block {@code i} (coarsest first) works at level {@code levels - 1 - i}. */
     int upLevel(int upBlock) {
         return levels() - 1 - upBlock;
-    }
-
-    /**
-     * Every attention layer in diffusers' {@code attn_processors} order, which is module registration order:
-     * down blocks, then up blocks, then the mid block (diffusers registers {@code up_blocks} before it assigns
-     * {@code mid_block}); inside a transformer block {@code attn1} before {@code attn2}.
-     */
-    List<AttentionSpec> attentionLayers() {
-        List<AttentionSpec> out = new ArrayList<>();
-        for (int i = 0; i < levels(); i++) {
-            if (hasAttention(downBlockTypes.get(i))) {
-                addLayers(out, "down_blocks." + i, i, downTransformerLayers.get(i));
-            }
-        }
-        for (int i = 0; i < upBlockTypes.size(); i++) {
-            if (hasAttention(upBlockTypes.get(i))) {
-                addLayers(out, "up_blocks." + i, upLevel(i), upTransformerLayers.get(i));
-            }
-        }
-        addLayers(out, "mid_block", levels() - 1, List.of(midTransformerLayers));
-        return List.copyOf(out);
-    }
-
-    private void addLayers(List<AttentionSpec> out, String block, int level, List<Integer> transformerLayers) {
-        for (int a = 0; a < transformerLayers.size(); a++) {
-            for (int t = 0; t < transformerLayers.get(a); t++) {
-                String prefix = block + ".attentions." + a + ".transformer_blocks." + t;
-                int channels = blockOutChannels.get(level);
-                out.add(new AttentionSpec(prefix + ".attn1", channels, heads.get(level), 0));
-                out.add(new AttentionSpec(prefix + ".attn2", channels, heads.get(level), crossAttentionDims.get(level)));
-            }
-        }
     }
 
     /**

@@ -4,6 +4,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.nn.Attention;
 import dev.montage.nn.ResnetBlock2D;
 import dev.montage.nn.Upsample2D;
 import dev.montage.nn.Weights;

@@ -58,17 +58,10 @@ final class GoldenCase implements AutoCloseable {
      * {@code add_time_ids}.
      */
     DenoisingModel.DenoisingInput unetInput(NDManager m, int step, String uncondContext, String condContext) {
-        return unetInput(m, step, uncondContext, condContext, null);
-    }
-
-    /** The same with a context of text and subject tokens, which {@code layout} splits (null: text only). */
-    DenoisingModel.DenoisingInput unetInput(NDManager m, int step, String uncondContext, String condContext,
-            TestLayout layout) {
         NDArray context = array(m, uncondContext).concat(array(m, condContext), 0);
         return new DenoisingModel.DenoisingInput(array(m, "step" + step + ".latent_model_input"),
-                tensors.floats("step" + step + ".timestep")[0],
-                layout == null ? EncoderContext.text(context) : layout.split(context), array(m, "add_text_embeds"),
-                array(m, "add_time_ids"), null);
+                tensors.floats("step" + step + ".timestep")[0], EncoderContext.text(context),
+                array(m, "add_text_embeds"), array(m, "add_time_ids"), null);
     }
 
     /** The case's absolute tolerance for a tensor ({@code "exact"} is 0). */

@@ -25,6 +25,7 @@ import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
+import dev.montage.runtime.testing.RandomTensors;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.LocalModelFolder;
 import java.nio.file.Path;
@@ -191,9 +192,9 @@ class SdxlControlNetTest {
 
     /** CFG-doubled random latents and a random context of {@code tokens} tokens. */
     private static DenoisingInput randomInput(NDManager m, Random random, int tokens) {
-        NDArray latents = MultiSubjectAttentionTest.randomArray(m, random, 2, 4, 8, 8);
-        NDArray context = MultiSubjectAttentionTest.randomArray(m, random, 2, tokens, 64);
-        NDArray pooled = MultiSubjectAttentionTest.randomArray(m, random, 2, 32);
+        NDArray latents = RandomTensors.gaussian(m, random, 2, 4, 8, 8);
+        NDArray context = RandomTensors.gaussian(m, random, 2, tokens, 64);
+        NDArray pooled = RandomTensors.gaussian(m, random, 2, 32);
         float[] ids = {64, 64, 0, 0, 64, 64, 64, 64, 0, 0, 64, 64};
         return new DenoisingInput(latents, 600, EncoderContext.text(context), pooled, m.create(ids, new Shape(2, 6)), null);
     }

@@ -5,7 +5,6 @@ import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
-import java.nio.file.Path;
 import java.util.Map;
 
 /** The host's component context over the golden model, as a factory gets it. */
@@ -16,12 +15,6 @@ final class TestContext {
     /** The golden model, its files where the components on the classpath declare them, and the given options. */
     static FolderComponentContext golden(MontageEngine engine, Map<String, String> options) {
         return new FolderComponentContext(engine, model(), options);
-    }
-
-    /** The golden model with another adapter checkpoint. */
-    static FolderComponentContext withAdapter(MontageEngine engine, Path adapter) {
-        return new FolderComponentContext(engine, model().with(MultiSubjectAttentionFactory.CHECKPOINT_KEY, adapter),
-                Map.of());
     }
 
     private static ModelPaths model() {

@@ -10,6 +10,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.host.ModelConfig;
+import dev.montage.api.spi.AttentionLayerSpec;
 import java.util.Arrays;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -54,12 +55,12 @@ class UNetConfigTest {
     @Test
     void sdxlBaseHas140AttentionLayersOf64WideHeadsAnd2point6BillionWeights() {
         UNetConfig c = UNetConfig.from(config(SDXL_BASE, Map.of()));
-        List<UNetConfig.AttentionSpec> layers = c.attentionLayers();
+        List<AttentionLayerSpec> layers = SdxlUNet.attentionLayers(c);
         assertEquals(140, layers.size());
-        assertEquals(70, layers.stream().filter(UNetConfig.AttentionSpec::isCrossAttention).count());
+        assertEquals(70, layers.stream().filter(AttentionLayerSpec::isCrossAttention).count());
         assertTrue(layers.stream().allMatch(l -> l.channels() / l.heads() == 64));
-        assertTrue(layers.stream().filter(UNetConfig.AttentionSpec::isCrossAttention)
-                .allMatch(l -> l.crossAttentionDim() == 2048));
+        assertTrue(layers.stream().filter(AttentionLayerSpec::isCrossAttention)
+                .allMatch(l -> l.contextChannels() == 2048));
         assertEquals("down_blocks.1.attentions.0.transformer_blocks.0.attn1", layers.get(0).name());
         assertEquals("up_blocks.0.attentions.0.transformer_blocks.0.attn1", layers.get(48).name());
         assertEquals("mid_block.attentions.0.transformer_blocks.9.attn2", layers.get(139).name());
