@@ -104,7 +104,7 @@ public record GenerationRequest(
         for (int i = 0; i < subjects.size(); i++) {
             if (subjects.get(i) == null) {
                 errors.add(new FieldError("subjects[" + i + "]", "is null"));
-            } else if (subjects.get(i).phrase().length() > MAX_PHRASE_LENGTH) {
+            } else if (subjects.get(i).phrase() != null && subjects.get(i).phrase().length() > MAX_PHRASE_LENGTH) {
                 errors.add(new FieldError("subjects[" + i + "].phrase", "must be at most " + MAX_PHRASE_LENGTH
                         + " characters, got " + subjects.get(i).phrase().length()));
             }

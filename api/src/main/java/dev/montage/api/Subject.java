@@ -11,7 +11,7 @@ import java.util.OptionalDouble;
  * @param image         the reference picture (any size; the image encoder preprocesses it)
  * @param imageName     where the picture came from (file name or upload id), for messages and metadata
  * @param phrase        the words naming the subject, e.g. {@code "dog"}; its first occurrence in the prompt
- *                      is the one auto layout follows
+ *                      is the one auto layout follows; null for an adapter that reads no phrases (IP-Adapter)
  * @param box           where the subject may act, or {@link Box#NONE} for no layout
  * @param scale         this subject's image-attention scale, overriding the request's global scale when present
  * @param dropGrounding use the resampler's learned latent queries instead of the phrase+box grounding queries
@@ -20,7 +20,8 @@ public record Subject(
         BufferedImage image, String imageName, String phrase, Box box, OptionalDouble scale, boolean dropGrounding) {
 
     /**
-     * @throws IllegalArgumentException naming the field: image missing, phrase blank, box missing, scale negative
+     * @throws IllegalArgumentException naming the field: image missing, phrase blank (but not null), box missing,
+     *     scale negative
      */
     public Subject {
         if (image == null) {
@@ -30,8 +31,9 @@ public record Subject(
             throw new IllegalArgumentException("subject.image '" + imageName + "' is empty");
         }
         imageName = imageName == null ? "image" : imageName;
-        if (phrase == null || phrase.isBlank()) {
-            throw new IllegalArgumentException("subject.phrase is required for image '" + imageName + "'");
+        if (phrase != null && phrase.isBlank()) {
+            throw new IllegalArgumentException("subject.phrase of image '" + imageName + "' is blank; give the words "
+                    + "that name the subject, or none for an adapter that reads no phrases");
         }
         Objects.requireNonNull(box, "subject.box is required (use Box.NONE for no layout)");
         scale = scale == null ? OptionalDouble.empty() : scale;

@@ -23,6 +23,8 @@ public final class Dimensions {
     public static final String PHRASE_WIDTH = "phrase.width";
     /** Width of the image encoder's subject tokens. */
     public static final String IMAGE_HIDDEN = "image.hidden";
+    /** Width of the image encoder's projected image embedding ({@link ImageEncoder.Features#IMAGE_EMBEDS}). */
+    public static final String IMAGE_EMBEDS = "image.embeds";
     /** Width of the resampler's subject tokens, which share the cross-attention context with the text tokens. */
     public static final String SUBJECT_WIDTH = "subject.width";
     /** Channels of the latents the denoiser works on and the decoder decodes. */

@@ -2,19 +2,46 @@ package dev.montage.api.spi;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import java.util.EnumSet;
+import java.util.Optional;
+import java.util.Set;
 
-/** Turns encoded subject pictures into cross-attention tokens (MS-Diffusion's grounding resampler). */
+/**
+ * Turns encoded subject pictures into cross-attention tokens: the image side of a subject adapter (MS-Diffusion's
+ * grounding resampler, IP-Adapter's image projection). It says which image features it reads and which fields of a
+ * subject its adapter uses; the host refuses requests that give others, so nothing a user sets is ignored.
+ */
 public interface SubjectResampler {
 
-    /** Tokens produced per subject (16 for the published checkpoint). */
+    /** The fields of a {@link dev.montage.api.Subject}, besides its picture, that an adapter may read. */
+    enum SubjectField {
+        /** The words naming the subject in the prompt; required when read. */
+        PHRASE,
+        /** Where the subject acts. */
+        BOX,
+        /** Whether the subject's grounding (phrase and box queries) is dropped. */
+        DROP_GROUNDING
+    }
+
+    /** Tokens produced per subject (16 for MS-Diffusion's published checkpoint). */
     int tokensPerSubject();
 
     /** Width of the produced tokens (the UNet's cross-attention width, 2048 for SDXL). */
     int outputDim();
 
+    /** The image encoder's output this resampler reads. */
+    default ImageEncoder.Features imageFeatures() {
+        return ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES;
+    }
+
+    /** The subject fields this adapter reads; a request that sets another is refused. */
+    default Set<SubjectField> subjectFields() {
+        return EnumSet.allOf(SubjectField.class);
+    }
+
     /**
-     * @param imageEmbeds   [N, T, C] from the {@link ImageEncoder}
-     * @param phraseEmbeds  [N, D] from {@link TextEncoder#encodePhrases}
+     * @param imageEmbeds   the {@link ImageEncoder}'s {@link #imageFeatures()} of the N subject pictures
+     * @param phraseEmbeds  [N, D] from {@link TextEncoder#encodePhrases}; null when the adapter reads no phrases
      * @param boxes         [N, 4] x0, y0, x1, y1 in 0..1
      * @param dropGrounding per subject: use learned latent queries instead of phrase+box queries
      * @return [N, tokensPerSubject, outputDim]
@@ -22,6 +49,15 @@ public interface SubjectResampler {
     NDArray resample(NDManager manager, NDArray imageEmbeds, NDArray phraseEmbeds, NDArray boxes,
             boolean[] dropGrounding);
 
-    /** The learned background ("dummy") tokens, [1, numDummy, outputDim]. */
+    /** The learned background ("dummy") tokens, [1, numDummy, outputDim]; numDummy may be 0. */
     NDArray dummyTokens(NDManager manager);
+
+    /**
+     * The tokens of an unconditional batch row of classifier-free guidance for {@code subjects} subjects,
+     * [1, numDummy + subjects × tokensPerSubject, outputDim] in the compute dtype; empty for zeros (MS-Diffusion).
+     * IP-Adapter gives the projection of an all-zero image embedding.
+     */
+    default Optional<NDArray> unconditionalTokens(NDManager manager, int subjects) {
+        return Optional.empty();
+    }
 }

@@ -184,8 +184,9 @@ final class RequestJson {
         f.unknownKeys(node, path, SUBJECT);
         Picture picture = picture(f, node, path, "image (base64 PNG or JPEG) and uploadId", pixels);
         String phrase = f.text(node, "phrase", path);
-        if (phrase == null || phrase.isBlank()) {
-            f.add(path + ".phrase", "is required: the words that name the subject in the prompt");
+        if (phrase != null && phrase.isBlank()) {
+            f.add(path + ".phrase", "is blank: give the words that name the subject in the prompt, or leave it out "
+                    + "for an adapter that reads no phrases");
         }
         Box box = box(f, node.get("box"), path + ".box");
         Double scale = f.number(node, "scale", path);

@@ -5,12 +5,15 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.Box;
 import dev.montage.api.Cancellation;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
+import dev.montage.api.FieldError;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
@@ -37,6 +40,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 
 /**
@@ -56,6 +60,8 @@ public final class Pipeline {
     private final OnDemand<TextEncoder> textEncoder;
     private final OnDemand<ImageEncoder> imageEncoder;
     private final OnDemand<SubjectResampler> resampler;
+    /** Read from the resampler at the first generation with subjects. */
+    private volatile AdapterFields adapterFields;
     private final OnDemand<DenoisingModel> denoiser;
     private final Schedulers schedulers;
     private final String defaultScheduler;
@@ -163,6 +169,7 @@ public final class Pipeline {
                     + request.subjects().size() + " subjects");
         }
         controlNets.check(request);
+        checkSubjects(request);
         GenerationContext ctx = new GenerationContext(request);
         try (NDManager gen = root.newSubManager()) {
             if (!request.controls().isEmpty()) {
@@ -249,10 +256,67 @@ public final class Pipeline {
         return out;
     }
 
+    /**
+     * Refuses subject fields the adapter does not read, and missing phrases it needs, so that nothing a user sets is
+     * silently ignored.
+     *
+     * @throws InvalidRequestException naming each field ({@code subjects[i].phrase}, ...) and the resampler
+     */
+    private void checkSubjects(GenerationRequest request) {
+        if (request.subjects().isEmpty()) {
+            return;
+        }
+        Set<SubjectResampler.SubjectField> reads = adapter().fields();
+        String adapter = "subject resampler '" + description.getOrDefault("component.subject_resampler", "given")
+                + "'";
+        List<FieldError> problems = new ArrayList<>();
+        for (int i = 0; i < request.subjects().size(); i++) {
+            Subject s = request.subjects().get(i);
+            String path = "subjects[" + i + "]";
+            boolean phrases = reads.contains(SubjectResampler.SubjectField.PHRASE);
+            if (phrases && s.phrase() == null) {
+                problems.add(new FieldError(path + ".phrase", "is required: " + adapter + " places each subject by "
+                        + "the words that name it in the prompt"));
+            } else if (!phrases && s.phrase() != null) {
+                problems.add(new FieldError(path + ".phrase", adapter + " reads no phrases; leave it out"));
+            }
+            if (!reads.contains(SubjectResampler.SubjectField.BOX) && !s.box().equals(Box.NONE)) {
+                problems.add(new FieldError(path + ".box", adapter + " reads no boxes; leave it out"));
+            }
+            if (!reads.contains(SubjectResampler.SubjectField.DROP_GROUNDING) && s.dropGrounding()) {
+                problems.add(new FieldError(path + ".dropGrounding", adapter + " has no grounding to drop"));
+            }
+        }
+        if (request.autoLayout().isPresent() && !reads.contains(SubjectResampler.SubjectField.PHRASE)) {
+            problems.add(new FieldError("autoLayout", "follows the subjects' phrases, which " + adapter
+                    + " does not read"));
+        }
+        if (!problems.isEmpty()) {
+            throw new InvalidRequestException(problems);
+        }
+    }
+
+    /** What the subject adapter reads, asked of the resampler once (it does not change). */
+    private AdapterFields adapter() {
+        AdapterFields known = adapterFields;
+        if (known == null) {
+            try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
+                known = new AdapterFields(lease.get().subjectFields(), lease.get().imageFeatures());
+            }
+            adapterFields = known;
+        }
+        return known;
+    }
+
+    /** The subject fields and image features the pipeline's resampler reads. */
+    private record AdapterFields(Set<SubjectResampler.SubjectField> fields, ImageEncoder.Features features) {
+    }
+
     private Conditioning conditioning(NDManager gen, GenerationRequest request, List<PreparedControl> controls) {
         int n = request.numImages();
         boolean guided = request.guidanceEnabled();
         boolean withSubjects = !request.subjects().isEmpty();
+        boolean withPhrases = withSubjects && adapter().fields().contains(SubjectResampler.SubjectField.PHRASE);
         List<String> phrases = request.subjects().stream().map(Subject::phrase).toList();
         // the encoders run one after the other, so that released ones are never resident together
         TextEncoder.PromptEmbeddings cond;
@@ -265,10 +329,10 @@ public final class Pipeline {
             if (guided) {
                 uncond = encoder.encodeNegative(gen, Collections.nCopies(n, request.negativePrompt()));
             }
-            if (withSubjects) {
+            if (withPhrases) {
                 phraseEmbeds = encoder.encodePhrases(gen, phrases);
             }
-            text = withSubjects ? new TextLayout(encoder.locatePhrases(request.prompt(), phrases),
+            text = withPhrases ? new TextLayout(encoder.locatePhrases(request.prompt(), phrases),
                     encoder.endOfTextIndex(request.prompt())) : new TextLayout(List.of(), -1);
         }
         NDArray textTokens = guided ? uncond.tokens().concat(cond.tokens(), 0) : cond.tokens();
@@ -305,8 +369,9 @@ public final class Pipeline {
     }
 
     /**
-     * The subjects' conditioning: the resampler's dummy and subject tokens for every conditional row, zeros for the
-     * unconditional ones. {@code phraseEmbeds} (the phrases' text embeddings) are closed here.
+     * The subjects' conditioning: the resampler's dummy and subject tokens for every conditional row, its
+     * unconditional tokens (zeros unless it has others) for the unconditional ones. {@code phraseEmbeds} (the
+     * phrases' text embeddings, null when the adapter reads none) are closed here.
      */
     private SubjectConditioning subjects(NDManager gen, GenerationRequest request, boolean guided,
             NDArray phraseEmbeds, TextLayout text) {
@@ -324,10 +389,12 @@ public final class Pipeline {
         NDArray rows;
         int perSubject;
         try (NDManager scope = gen.newSubManager()) {
-            phraseEmbeds.attach(scope);
+            if (phraseEmbeds != null) {
+                phraseEmbeds.attach(scope);
+            }
             NDArray imageEmbeds;
             try (OnDemand.Lease<ImageEncoder> lease = imageEncoder.lease()) {
-                imageEmbeds = lease.get().encode(scope, pictures);
+                imageEmbeds = lease.get().encode(scope, pictures, adapter().features());
             }
             NDArray boxArray = castToCompute(scope.create(boxes, new Shape(subjects.size(), 4)));
             try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
@@ -336,7 +403,18 @@ public final class Pipeline {
                 long[] s = tokens.getShape().getShape();
                 NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
                 NDArray cond = r.dummyTokens(scope).concat(flat, 1).repeat(0, n);
-                rows = guided ? kernels.zeros(scope, cond.getShape(), dtype).concat(cond, 0) : cond;
+                if (guided) {
+                    NDArray uncond = r.unconditionalTokens(scope, subjects.size())
+                            .map(u -> u.repeat(0, n))
+                            .orElseGet(() -> kernels.zeros(scope, cond.getShape(), dtype));
+                    if (!uncond.getShape().equals(cond.getShape())) {
+                        throw new IllegalStateException("the resampler's unconditional tokens are "
+                                + uncond.getShape() + ", its conditional ones " + cond.getShape());
+                    }
+                    rows = uncond.concat(cond, 0);
+                } else {
+                    rows = cond;
+                }
                 perSubject = r.tokensPerSubject();
             }
             rows.attach(gen);
@@ -451,7 +529,8 @@ public final class Pipeline {
         p.put("compute_dtype", dtype.configName());
         for (int i = 0; i < r.subjects().size(); i++) {
             Subject s = r.subjects().get(i);
-            p.put("subject." + i, "image=" + s.imageName() + ",phrase=" + s.phrase() + ",box=" + s.box()
+            p.put("subject." + i, "image=" + s.imageName() + (s.phrase() == null ? "" : ",phrase=" + s.phrase())
+                    + (s.box().equals(Box.NONE) ? "" : ",box=" + s.box())
                     + s.scale().stream().mapToObj(v -> ",scale=" + v).findFirst().orElse("")
                     + (s.dropGrounding() ? ",drop_grounding=true" : ""));
         }

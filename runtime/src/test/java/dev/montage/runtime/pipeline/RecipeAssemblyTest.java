@@ -77,12 +77,12 @@ class RecipeAssemblyTest {
         ComponentRegistry registry = toyRegistry();
         ModelPaths none = new ModelPaths(Optional.empty(), Map.of(), Optional.empty());
         try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, none)
-                .set(ComponentKind.IMAGE_ENCODER, (ImageEncoder) (m, pictures) -> m.zeros(new Shape(1, 1, 8)))
+                .set(ComponentKind.IMAGE_ENCODER, (ImageEncoder) (m, pictures, features) -> m.zeros(new Shape(1, 1, 8)))
                 .set(ComponentKind.SUBJECT_RESAMPLER, new ToySubjects()).build()) {
             assertEquals(Map.of("block.cross", "toy-subject-attention", "block.self", "toy-attention"), names());
         }
         try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, none)
-                .set(ComponentKind.IMAGE_ENCODER, (ImageEncoder) (m, pictures) -> m.zeros(new Shape(1, 1, 8)))
+                .set(ComponentKind.IMAGE_ENCODER, (ImageEncoder) (m, pictures, features) -> m.zeros(new Shape(1, 1, 8)))
                 .set(ComponentKind.SUBJECT_RESAMPLER, new ToySubjects())
                 .subjectAttention("toy-attention").attention(".*\\.self", "toy-subject-attention").build()) {
             assertEquals(Map.of("block.cross", "toy-attention", "block.self", "toy-subject-attention"), names());

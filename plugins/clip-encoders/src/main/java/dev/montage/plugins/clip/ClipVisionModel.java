@@ -13,6 +13,7 @@ import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.host.Scopes;
 import dev.montage.nn.LayerNorm;
+import dev.montage.nn.Linear;
 import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -25,9 +26,9 @@ import java.util.Map;
  * pre-encoder layer norm ({@code pre_layrnorm}, spelled as in the checkpoints), pre-LayerNorm encoder layers.
  *
  * <p>MS-Diffusion (like IP-Adapter Plus) feeds its resampler the penultimate hidden states: the output of the
- * second-to-last encoder layer, every token including the class token, without {@code post_layernorm}. So the
- * last layer, {@code post_layernorm} and {@code visual_projection} are never computed, and their weights are not
- * loaded (about 5% of CLIP-G's).
+ * second-to-last encoder layer, every token including the class token, without {@code post_layernorm}. The plain
+ * IP-Adapter projects the image embedding instead: the last layer's class token after {@code post_layernorm}, times
+ * {@code visual_projection}.
  *
  * <p>Owns its weights (in its own manager); {@link #close()} releases them.
  */
@@ -39,6 +40,8 @@ final class ClipVisionModel implements AutoCloseable {
     private final NDArray positionEmbedding;
     private final LayerNorm preLayerNorm;
     private final List<ClipEncoderLayer> layers = new ArrayList<>();
+    private final LayerNorm postLayerNorm;
+    private final Linear visualProjection;
 
     ClipVisionModel(ModelFolder folder, NDManager parent, Kernels kernels) {
         this.config = ClipConfig.vision(folder.config());
@@ -52,9 +55,12 @@ final class ClipVisionModel implements AutoCloseable {
             classToken = w.get("embeddings.class_embedding", d).reshape(1, 1, d);
             positionEmbedding = w.get("embeddings.position_embedding.weight", config.maxPositions(), d);
             preLayerNorm = LayerNorm.load(w, "pre_layrnorm", d, config.layerNormEps());
-            for (int i = 0; i < config.layers() - 1; i++) {
+            for (int i = 0; i < config.layers(); i++) {
                 layers.add(new ClipEncoderLayer(w.prefixed("encoder.layers." + i), config));
             }
+            postLayerNorm = LayerNorm.load(w, "post_layernorm", d, config.layerNormEps());
+            visualProjection = Linear.withoutBias(Weights.loading(folder.weights(), weightsManager, kernels),
+                    "visual_projection", d, config.projectionDim());
         } catch (RuntimeException e) {
             weightsManager.close();
             throw e;
@@ -77,6 +83,29 @@ final class ClipVisionModel implements AutoCloseable {
      * @return [B, T, D] with T = (S / patch)^2 + 1, attached to the manager of {@code pixels}
      */
     NDArray penultimate(NDArray pixels) {
+        return hiddenStates(pixels, layers.size() - 1);
+    }
+
+    /**
+     * The image embedding ({@code image_embeds}): the last layer's class token, {@code post_layernorm}, the visual
+     * projection.
+     *
+     * @param pixels as for {@link #penultimate(NDArray)}
+     * @return [B, projection_dim], attached to the manager of {@code pixels}
+     */
+    NDArray imageEmbeds(NDArray pixels) {
+        NDManager caller = pixels.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            NDArray last = hiddenStates(Scopes.borrow(pixels, scope), layers.size());
+            NDArray classTokens = last.get(":, 0, :");
+            NDArray out = visualProjection.forward(postLayerNorm.forward(classTokens));
+            out.attach(caller);
+            return out;
+        }
+    }
+
+    /** The hidden states after the first {@code count} encoder layers. */
+    private NDArray hiddenStates(NDArray pixels, int count) {
         Shape shape = pixels.getShape();
         int s = config.imageSize();
         if (shape.dimension() != 4 || shape.get(1) != config.numChannels() || shape.get(2) != s || shape.get(3) != s) {
@@ -97,7 +126,7 @@ final class ClipVisionModel implements AutoCloseable {
             classTokens.attach(scope);
             NDArray x = NDArrays.concat(new NDList(classTokens, patches), 1).add(positionEmbedding);
             x = preLayerNorm.forward(x);
-            for (ClipEncoderLayer layer : layers) {
+            for (ClipEncoderLayer layer : layers.subList(0, count)) {
                 Cancellation.checkpoint();
                 NDArray next = layer.forward(x, null);
                 // at CLIP-G size each layer's output is 1.7 MB per picture: keep only the latest

@@ -10,8 +10,9 @@ import java.awt.image.BufferedImage;
 import java.util.List;
 
 /**
- * MS-Diffusion's subject encoder: CLIP preprocessing of the pictures ({@link ClipImageProcessor}) and the
- * penultimate hidden states of the CLIP vision tower ({@code image_encoder}, CLIP-ViT-bigG-14 for SDXL).
+ * The subject encoder of SDXL adapters: CLIP preprocessing of the pictures ({@link ClipImageProcessor}) and the
+ * CLIP vision tower ({@code image_encoder}, CLIP-ViT-bigG-14 for MS-Diffusion): its penultimate hidden states or
+ * its image embedding.
  */
 final class SdxlImageEncoder implements ImageEncoder, AutoCloseable {
     private final ClipImageProcessor processor;
@@ -39,21 +40,21 @@ final class SdxlImageEncoder implements ImageEncoder, AutoCloseable {
     }
 
     @Override
-    public NDArray encode(NDManager manager, List<BufferedImage> images) {
+    public NDArray encode(NDManager manager, List<BufferedImage> images, Features features) {
         try (NDManager scope = manager.newSubManager()) {
-            NDArray out = encodePixels(processor.pixelValues(scope, images));
+            NDArray out = encodePixels(processor.pixelValues(scope, images), features);
             out.attach(manager);
             return out;
         }
     }
 
     /**
-     * The penultimate hidden states of preprocessed pixels.
+     * The features of preprocessed pixels.
      *
      * @param pixels [N, 3, S, S] float32
-     * @return [N, T, D] in the compute dtype, attached to the manager of {@code pixels}
+     * @return as {@code features} describes them, in the compute dtype, attached to the manager of {@code pixels}
      */
-    NDArray encodePixels(NDArray pixels) {
+    NDArray encodePixels(NDArray pixels, Features features) {
         try (NDManager scope = pixels.getManager().newSubManager()) {
             // a float32 copy on the weights' device (a bf16 array could not be moved), cast there
             NDArray input = pixels.toDevice(model.device(), true);
@@ -61,7 +62,10 @@ final class SdxlImageEncoder implements ImageEncoder, AutoCloseable {
             if (dtype != ComputeDType.FLOAT32) {
                 input = kernels.cast(input, dtype);
             }
-            NDArray out = model.penultimate(input);
+            NDArray out = switch (features) {
+                case PENULTIMATE_HIDDEN_STATES -> model.penultimate(input);
+                case IMAGE_EMBEDS -> model.imageEmbeds(input);
+            };
             out.attach(pixels.getManager());
             return out;
         }

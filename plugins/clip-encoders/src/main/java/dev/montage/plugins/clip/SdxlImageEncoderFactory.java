@@ -72,8 +72,12 @@ public final class SdxlImageEncoderFactory implements ComponentFactory<ImageEnco
     @Override
     public Dimensions dimensions(ComponentContext context) {
         ModelConfig config = context.model("image_encoder").config();
-        return Dimensions.builder().provides(Dimensions.IMAGE_HIDDEN, ClipConfig.vision(config).hiddenSize(),
-                Dimensions.Builder.describe(config, "hidden_size")).build();
+        ClipConfig vision = ClipConfig.vision(config);
+        return Dimensions.builder()
+                .provides(Dimensions.IMAGE_HIDDEN, vision.hiddenSize(), Dimensions.Builder.describe(config, "hidden_size"))
+                .provides(Dimensions.IMAGE_EMBEDS, vision.projectionDim(),
+                        Dimensions.Builder.describe(config, "projection_dim"))
+                .build();
     }
 
     /** How the options say subject pictures are prepared. */

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.ComputeDType;
+import dev.montage.api.spi.ImageEncoder;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.testing.Golden;
@@ -29,7 +30,8 @@ class SdxlImageEncoderBf16Test {
                         engine.kernels(), engine.computeDType());
                 GoldenTensors golden = GoldenTensors.open("two_subjects_ddim");
                 NDManager m = engine.manager().newSubManager()) {
-            NDArray embeds = encoder.encode(m, SdxlImageEncoderGoldenTest.subjects("two_subjects_ddim"));
+            NDArray embeds = encoder.encode(m, SdxlImageEncoderGoldenTest.subjects("two_subjects_ddim"),
+                    ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES);
             assertEquals(ComputeDType.BFLOAT16, engine.kernels().dtypeOf(embeds));
             golden.assertClose("image_embeds", embeds, 0.1);
         }

@@ -55,7 +55,8 @@ class SdxlImageEncoderFactoryTest {
             ImageEncoder encoder = new SdxlImageEncoderFactory().create(
                     new Context(weights, folder, Options.of("options.image_encoder",
                             Map.of("pad_to_square", "#000000", "alpha_background", "#ffffff"))));
-            NDArray out = encoder.encode(m, List.of(ClipImageProcessorTest.filled(90, 30, Color.RED)));
+            NDArray out = encoder.encode(m, List.of(ClipImageProcessorTest.filled(90, 30, Color.RED)),
+                    ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES);
             assertArrayEquals(new long[] {1, 65, 32}, out.getShape().getShape());
             ((AutoCloseable) encoder).close();
         } catch (Exception e) {

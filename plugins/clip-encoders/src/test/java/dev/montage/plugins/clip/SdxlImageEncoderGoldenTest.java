@@ -7,6 +7,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.nn.Weights;
+import dev.montage.api.spi.ImageEncoder;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -69,7 +70,7 @@ class SdxlImageEncoderGoldenTest {
     void imageEmbedsFromThePixelValues(String caseName) {
         try (GoldenTensors golden = GoldenTensors.open(caseName); NDManager m = TestEngine.manager().newSubManager()) {
             NDArray pixels = m.create(golden.floats("pixel_values"), new Shape(golden.shape("pixel_values")));
-            golden.assertClose("image_embeds", encoder.encodePixels(pixels), 1e-4);
+            golden.assertClose("image_embeds", encoder.encodePixels(pixels, ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES), 1e-4);
         }
     }
 
@@ -77,7 +78,24 @@ class SdxlImageEncoderGoldenTest {
     @ValueSource(strings = {"single_subject_euler", "two_subjects_ddim", "controlnet_text_only"})
     void imageEmbedsEndToEnd(String caseName) {
         try (GoldenTensors golden = GoldenTensors.open(caseName); NDManager m = TestEngine.manager().newSubManager()) {
-            golden.assertClose("image_embeds", encoder.encode(m, subjects(caseName)), 1e-4);
+            golden.assertClose("image_embeds", encoder.encode(m, subjects(caseName), ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES), 1e-4);
+        }
+    }
+
+    /**
+     * IP-Adapter's {@code clip_image_embeds} of {@code ip_adapter_euler}: the projected pooled output of its subject
+     * picture, given as is (512x512).
+     */
+    @Test
+    void projectedImageEmbedsOfTheIpAdapterCase() {
+        try (GoldenTensors golden = GoldenTensors.open("ip_adapter_euler");
+                NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray pixels = m.create(golden.floats("pixel_values"), new Shape(golden.shape("pixel_values")));
+            golden.assertClose("clip_image_embeds", encoder.encodePixels(pixels, ImageEncoder.Features.IMAGE_EMBEDS),
+                    1e-4);
+            List<BufferedImage> picture = List.of(ImageFiles.read(Golden.caseDir("ip_adapter_euler").resolve("subject_0.png")));
+            golden.assertClose("clip_image_embeds", encoder.encode(m, picture, ImageEncoder.Features.IMAGE_EMBEDS),
+                    1e-4);
         }
     }
 
@@ -94,7 +112,9 @@ class SdxlImageEncoderGoldenTest {
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray pixels = encoder.processor().pixelValues(m, images);
             assertArrayEquals(new long[] {files.size(), 3, 32, 32}, pixels.getShape().getShape());
-            NDArray embeds = encoder.encode(m, images);
+            NDArray embeds = encoder.encode(m, images, ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES);
+            assertArrayEquals(new long[] {files.size(), 32},
+                    encoder.encode(m, images, ImageEncoder.Features.IMAGE_EMBEDS).getShape().getShape());
             assertArrayEquals(new long[] {files.size(), 65, 32}, embeds.getShape().getShape());
         }
         System.out.println("preprocessed and encoded " + files.size() + " input pictures");
@@ -104,12 +124,12 @@ class SdxlImageEncoderGoldenTest {
     void encodingIsDeterministicAndLeavesNoArraysBehind() {
         List<BufferedImage> images = subjects("two_subjects_ddim");
         try (NDManager warmUp = TestEngine.manager().newSubManager()) {
-            encoder.encode(warmUp, images);
+            encoder.encode(warmUp, images, ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES);
         }
         int before = TestEngine.manager().getManagedArrays().size();
         try (NDManager m = TestEngine.manager().newSubManager()) {
-            NDArray a = encoder.encode(m, images);
-            NDArray b = encoder.encode(m, images);
+            NDArray a = encoder.encode(m, images, ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES);
+            NDArray b = encoder.encode(m, images, ImageEncoder.Features.PENULTIMATE_HIDDEN_STATES);
             assertArrayEquals(a.toFloatArray(), b.toFloatArray());
             assertEquals(2, m.getManagedArrays().size());
         }

@@ -16,15 +16,8 @@ import dev.montage.api.spi.EncoderContext;
 import dev.montage.nn.ContextProjections;
 import dev.montage.nn.DotProductAttention;
 import dev.montage.nn.Heads;
-import dev.montage.nn.Weights;
-import java.util.ArrayList;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
+import dev.montage.nn.IpProjections;
 import java.util.List;
-import java.util.Map;
-import java.util.TreeSet;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 
 /**
  * MS-Diffusion's multi-subject cross-attention ({@code MaskedIPAttnProcessor2_0}). A layer receives the text tokens
@@ -43,98 +36,22 @@ import java.util.regex.Pattern;
  * cross-attention over the text.
  */
 final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
-    /** Names inside the checkpoint's {@code ms_adapter} dictionary: {@code <processor index>.to_k_ip.weight}. */
-    private static final Pattern ENTRY = Pattern.compile("(\\d+)\\.(to_k_ip|to_v_ip)\\.weight");
+    private final IpProjections projections;
 
-    /**
-     * The weights [out, in] of the image-side key and value projections of one cross-attention layer (bias-free
-     * linears, multiplied with the kernels of the layer they serve).
-     */
-    private record IpProjection(NDArray key, NDArray value) {
-    }
-
-    private final Map<String, IpProjection> projections;
-    private final NDManager weightsManager;
-
-    private MultiSubjectAttention(Map<String, IpProjection> projections, NDManager weightsManager) {
-        this.projections = Map.copyOf(projections);
-        this.weightsManager = weightsManager;
+    private MultiSubjectAttention(IpProjections projections) {
+        this.projections = projections;
     }
 
     /**
-     * Binds the adapter's per-layer projections to the denoising model's attention layers: entry {@code i} of the
-     * checkpoint's {@code ms_adapter} dictionary belongs to layer {@code i} of {@code layers} (diffusers'
-     * {@code attn_processors} order); only cross-attention entries carry weights.
+     * Binds the adapter's per-layer projections to the denoising model's attention layers ({@link IpProjections}).
      *
-     * @param adapter    the {@code ms_adapter} dictionary ({@code <i>.to_k_ip.weight}, {@code <i>.to_v_ip.weight})
-     * @param layers     the denoising model's attention layers
+     * @param adapter the {@code ms_adapter} dictionary ({@code <i>.to_k_ip.weight}, {@code <i>.to_v_ip.weight})
+     * @param layers  the denoising model's attention layers
      * @throws IllegalArgumentException naming the checkpoint and the layers whose entries are missing, unexpected or
      *     of the wrong shape
      */
     static MultiSubjectAttention bind(ModelWeights adapter, List<AttentionLayerSpec> layers, NDManager parent) {
-        Map<String, String> expected = new LinkedHashMap<>();
-        for (int i = 0; i < layers.size(); i++) {
-            if (layers.get(i).isCrossAttention()) {
-                expected.put(i + ".to_k_ip.weight", layers.get(i).name());
-                expected.put(i + ".to_v_ip.weight", layers.get(i).name());
-            }
-        }
-        List<String> problems = new ArrayList<>();
-        for (Map.Entry<String, String> e : expected.entrySet()) {
-            if (!adapter.contains(e.getKey())) {
-                problems.add("missing '" + e.getKey() + "' for layer " + e.getValue());
-            }
-        }
-        for (String name : new TreeSet<>(adapter.names())) {
-            if (!expected.containsKey(name)) {
-                Matcher m = ENTRY.matcher(name);
-                int index = m.matches() ? Integer.parseInt(m.group(1)) : -1;
-                String where = index < 0 ? "not an adapter projection"
-                        : index >= layers.size() ? "the denoising model has only " + layers.size() + " attention layers"
-                        : "layer " + layers.get(index).name() + " is self-attention";
-                problems.add("unexpected '" + name + "' (" + where + ")");
-            }
-        }
-        if (!problems.isEmpty()) {
-            throw new IllegalArgumentException(adapter.source() + " does not fit the denoising model's " + layers.size()
-                    + " attention layers: " + String.join("; ", problems));
-        }
-        NDManager manager = parent.newSubManager();
-        try {
-            Weights p = Weights.loading(adapter, manager, null);
-            Map<String, IpProjection> projections = new HashMap<>();
-            for (int i = 0; i < layers.size(); i++) {
-                AttentionLayerSpec layer = layers.get(i);
-                if (layer.isCrossAttention()) {
-                    try {
-                        projections.put(layer.name(), new IpProjection(
-                                p.linearWeight(i + ".to_k_ip.weight", layer.channels(), layer.contextChannels()),
-                                p.linearWeight(i + ".to_v_ip.weight", layer.channels(),
-                                        layer.contextChannels())));
-                    } catch (IllegalArgumentException e) {
-                        throw new IllegalArgumentException("ms_adapter entry " + i + " (layer " + layer.name() + "): "
-                                + e.getMessage(), e);
-                    }
-                }
-            }
-            return new MultiSubjectAttention(projections, manager);
-        } catch (RuntimeException e) {
-            manager.close();
-            throw e;
-        }
-    }
-
-    /** The adapter tensors a denoising model's layers need, by name inside the {@code ms_adapter} dictionary. */
-    static Map<String, long[]> weightShapes(List<AttentionLayerSpec> layers) {
-        Map<String, long[]> shapes = new LinkedHashMap<>();
-        for (int i = 0; i < layers.size(); i++) {
-            AttentionLayerSpec layer = layers.get(i);
-            if (layer.isCrossAttention()) {
-                shapes.put(i + ".to_k_ip.weight", new long[] {layer.channels(), layer.contextChannels()});
-                shapes.put(i + ".to_v_ip.weight", new long[] {layer.channels(), layer.contextChannels()});
-            }
-        }
-        return shapes;
+        return new MultiSubjectAttention(IpProjections.bind(adapter, layers, parent, "ms_adapter"));
     }
 
     @Override
@@ -143,14 +60,10 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         if (context == null) {
             return DotProductAttention.selfAttend(layer, hidden);
         }
-        IpProjection ip = projections.get(layer.name());
-        if (ip == null) {
-            throw new IllegalArgumentException("ms-diffusion attention has no adapter weights for layer "
-                    + layer.name() + "; it was bound to another UNet");
-        }
-        ContextProjections projections = ContextProjections.of(ctx);
+        IpProjections.Projection ip = projections.get(layer);
+        ContextProjections cache = ContextProjections.of(ctx);
         if (context.subjects().isEmpty()) {
-            return DotProductAttention.crossAttend(layer, hidden, projections.get(layer, context.text(), layer::key,
+            return DotProductAttention.crossAttend(layer, hidden, cache.get(layer, context.text(), layer::key,
                     layer::value));
         }
         SubjectConditioning subjects = context.subjects().get();
@@ -164,8 +77,8 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         LayoutState state = LayoutState.of(ctx, subjects);
         NDManager owner = context.text().getManager();
         NDManager caller = hidden.getManager();
-        ContextProjections.KeyValue text = projections.get(layer, context.text(), layer::key, layer::value);
-        ContextProjections.KeyValue image = projections.get(ip, subjects.tokens(),
+        ContextProjections.KeyValue text = cache.get(layer, context.text(), layer::key, layer::value);
+        ContextProjections.KeyValue image = cache.get(ip, subjects.tokens(),
                 tokens -> kernels.linear(tokens, ip.key(), null), tokens -> kernels.linear(tokens, ip.value(), null));
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
@@ -206,6 +119,6 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
 
     @Override
     public void close() {
-        weightsManager.close();
+        projections.close();
     }
 }

@@ -8,6 +8,7 @@ import dev.montage.api.spi.AttentionWeightLayout;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.nn.IpProjections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -63,7 +64,7 @@ public final class MultiSubjectAttentionFactory implements ComponentFactory<Atte
     @Override
     public Map<String, Map<String, long[]>> weightShapes(List<AttentionLayerSpec> layers) {
         Map<String, long[]> shapes = new LinkedHashMap<>();
-        MultiSubjectAttention.weightShapes(layers)
+        IpProjections.weightShapes(layers)
                 .forEach((name, shape) -> shapes.put(PROCESSORS + "." + name, shape));
         return Map.of(CHECKPOINT_KEY, shapes);
     }

@@ -14,6 +14,7 @@ import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.nn.Attention;
+import dev.montage.nn.IpProjections;
 import dev.montage.nn.DefaultAttention;
 import dev.montage.nn.Weights;
 import dev.montage.runtime.engine.EngineConfig;
@@ -96,7 +97,7 @@ public class CrossAttentionBenchmark {
         List<AttentionLayerSpec> specs = List.of(new AttentionLayerSpec(name, channels, heads,
                 CONTEXT_DIM));
         RandomCheckpoint.write(dir.resolve("layer.safetensors"), shapes, TensorDType.F16, 1);
-        RandomCheckpoint.write(dir.resolve("adapter.safetensors"), MultiSubjectAttention.weightShapes(specs),
+        RandomCheckpoint.write(dir.resolve("adapter.safetensors"), IpProjections.weightShapes(specs),
                 TensorDType.F16, 2);
 
         engine = MontageEngine.start(EngineConfig.of("cpu", dtype));
