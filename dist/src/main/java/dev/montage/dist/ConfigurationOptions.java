@@ -1,8 +1,8 @@
 package dev.montage.dist;
 
 import dev.montage.dist.server.ServerSection;
-import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.ProfileCatalog;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;

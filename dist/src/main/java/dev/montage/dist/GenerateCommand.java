@@ -7,9 +7,9 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
-import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.output.PngFiles;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.RawTensor;
@@ -147,13 +147,13 @@ final class GenerateCommand implements Callable<Integer> {
             controlNetFolders.forEach((type, folder) ->
                     pipeline.setting("models.controlnets." + type, folder, "--control model="));
             ControlNetContext context = ControlNetContext.parse(controlNetContext);
-            pipeline.configure(b -> b.controlTypes(request.controls().stream().map(Control::type).toList())
-                    .controlNetContext(context));
+            pipeline.controlTypes(request.controls().stream().map(Control::type).toList())
+                    .controlNetContext(context);
             try (MontagePipeline assembled = pipeline.build()) {
                 err.println("montage: " + assembled.engine().describe());
                 err.println("montage: seed " + noiseSeed);
                 Latents[] finalLatents = new Latents[1];
-                GenerationResult result = assembled.pipeline().generate(request, listener(err), finalLatents);
+                GenerationResult result = assembled.generate(request, listener(err), finalLatents);
                 Files.createDirectories(out);
                 for (int i = 0; i < result.images().size(); i++) {
                     // a run into the same folder with the same seed adds files instead of replacing them

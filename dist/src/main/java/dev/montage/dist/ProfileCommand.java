@@ -1,19 +1,19 @@
 package dev.montage.dist;
 
-import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ResolvedProfile;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.registry.SlotOptions;
 import java.io.PrintWriter;
 import java.util.concurrent.Callable;
-import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
-import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine;
 
 /** {@code montage profile}: configuration profiles. */
 @Command(name = "profile", mixinStandardHelpOptions = true, description = "Configuration profiles.",

@@ -5,10 +5,10 @@ import dev.montage.dist.server.MontageServer;
 import dev.montage.dist.server.ServedModel;
 import dev.montage.dist.server.ServerSection;
 import dev.montage.dist.server.ServerSettings;
-import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.PipelineSettings;
 import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import java.io.IOException;
@@ -204,7 +204,7 @@ final class ServeCommand implements Callable<Integer> {
             pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
         }
         try (MontagePipeline assembled = pipeline.build();
-                GenerationService service = new GenerationService(settings, assembled.pipeline());
+                GenerationService service = new GenerationService(settings, assembled);
                 MontageServer server = MontageServer.start(settings, service, registry, served(assembled))) {
             try {
                 service.start().get();
@@ -212,7 +212,7 @@ final class ServeCommand implements Callable<Integer> {
                 throw new IllegalStateException("the warm-up generation failed: " + e.getCause().getMessage(),
                         e.getCause());
             }
-            List<String> controls = assembled.pipeline().controlTypes();
+            List<String> controls = assembled.controlTypes();
             // before the serving line, which clients and tests wait for
             warnAboutReleasedComponents(assembled.profile().profile().pipeline(), err);
             err.printf("montage: serving %s on %s (profile %s; %s; controls %s; %d worker(s), queue %d, results in "

@@ -9,9 +9,8 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
-import dev.montage.runtime.MontagePipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.config.ProfileException;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
@@ -21,16 +20,15 @@ import java.lang.reflect.Proxy;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link PipelineBuilder#build()} checks that the components fit together from their configuration files before any
- * weight is read: each test writes Montage's tiny random model, edits one size in one config.json, removes every
- * weight file (or, where the profile check wants them, keeps weights that no longer fit the edited size), and expects
- * the mismatch (both components, file and key, both values), not a missing-file or shape error.
+ * {@link MontagePipeline.Builder#build()} checks that the components fit together from their configuration files
+ * before any weight is read: each test writes Montage's tiny random model and edits one size in one config.json,
+ * keeping weights that no longer fit the edited size (the profile check reads their headers, so they must be there),
+ * and expects the mismatch (both components, file and key, both values), not the shape error that loading them
+ * would give.
  */
 class AssemblyValidationTest {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -53,37 +51,20 @@ class AssemblyValidationTest {
         JSON.writerWithDefaultPrettyPrinter().writeValue(file.toFile(), config);
     }
 
-    private static List<Path> weights(Path folder) throws IOException {
-        try (Stream<Path> files = Files.walk(folder)) {
-            List<Path> weights = files.filter(p -> p.toString().endsWith(".safetensors") || p.toString().endsWith(".bin"))
-                    .toList();
-            assertTrue(weights.size() >= 7, "weight files of the random model: " + weights);
-            return weights;
-        }
-    }
-
-    /** Deletes every weight file, so that reading any weight would fail with a missing-file error. */
-    private static void deleteWeights(Path folder) throws IOException {
-        for (Path w : weights(folder)) {
-            Files.delete(w);
-        }
-    }
-
-    private static String mismatch(PipelineBuilder builder) {
+    private static String mismatch(MontagePipeline.Builder builder) {
         String message = assertThrows(IllegalArgumentException.class, builder::build).getMessage();
         System.out.println(message);
         assertTrue(message.startsWith("the pipeline's components do not fit together"), message);
         return message;
     }
 
-    private PipelineBuilder builder(Path folder) {
-        return new PipelineBuilder(TestEngine.engine(), registry(), ModelPaths.of(folder));
+    private static MontagePipeline.Builder builder(Path folder) {
+        return TestEngine.pipeline(registry(), folder);
     }
 
     @Test
     void theTinyRandomModelWithControlNetValidatesClean() throws IOException {
         Path folder = model();
-        deleteWeights(folder);
         assertDoesNotThrow(() -> builder(folder).controlTypes(List.of("canny")).validate());
     }
 
@@ -91,15 +72,14 @@ class AssemblyValidationTest {
     void theGoldenModelValidatesClean() {
         Path golden = Golden.model();
         assertDoesNotThrow(() -> builder(golden).validate());
-        assertDoesNotThrow(() -> new PipelineBuilder(TestEngine.engine(), registry(),
-                ModelPaths.of(golden).with("controlnet.canny", golden.resolve("controlnet"))).validate());
+        assertDoesNotThrow(() -> builder(golden).setting("models.controlnets.canny", golden.resolve("controlnet"))
+                .validate());
     }
 
-    /** Writes the model, sets one key of one of its configuration files, deletes its weights and builds. */
+    /** Writes the model, sets one key of one of its configuration files and builds. */
     private String mismatchAfterSetting(String file, String key, int value) throws IOException {
         Path folder = model();
         edit(folder.resolve(file), key, value);
-        deleteWeights(folder);
         return mismatch(builder(folder));
     }
 
@@ -136,7 +116,6 @@ class AssemblyValidationTest {
         Path config = folder.resolve("controlnet/config.json");
         edit(config, "conditioning_channels", 1);
         edit(config, "projection_class_embeddings_input_dim", 1000);
-        deleteWeights(folder);
         String message = mismatch(builder(folder).controlTypes(List.of("canny")));
         assertTrue(message.contains("ControlNet 'sdxl-controlnet' of control type 'canny' expects control.channels = 1 ("
                 + config + " 'conditioning_channels') but Montage (RGB control images) provides 3"), message);
@@ -149,19 +128,18 @@ class AssemblyValidationTest {
     @Test
     void optionsTheComponentsDoNotDeclareOrAcceptAreNamedBeforeAnyWeightIsRead() throws IOException {
         Path folder = model();
-        deleteWeights(folder);
-        String message = assertThrows(IllegalArgumentException.class, () -> builder(folder)
-                .options(ComponentKind.LATENT_DECODER, Map.of("upcast", "half", "tilng", "true"))
-                .options(ComponentKind.SCHEDULER, Map.of("timestep_spacing", "sideways"))
-                .options(ComponentKind.TEXT_ENCODER, Map.of("clip_skip", "2")).build()).getMessage();
-        assertEquals("""
-                the components' options are not valid:
-                  - options.text_encoder.clip_skip: unknown option (no options are declared by text encoder 'sdxl-clip')
-                  - options.scheduler.timestep_spacing: expected one of linspace, leading, trailing, got 'sideways'
-                  - options.decoder.tilng: unknown option (expected an option of latent decoder 'sdxl-vae': \
-                upcast, slicing)
-                  - options.decoder.upcast: expected one of auto, always, never, got 'half'""", message);
-        builder(folder).options(ComponentKind.SCHEDULER, Map.of("solver_order", "1")).validate();
+        ProfileException e = assertThrows(ProfileException.class, () -> builder(folder)
+                .setting("options.decoder.upcast", "half").setting("options.decoder.tilng", "true")
+                .setting("options.scheduler.timestep_spacing", "sideways")
+                .setting("options.text_encoder.clip_skip", "2").build());
+        assertEquals(List.of(
+                "options.text_encoder.clip_skip: unknown option (no options are declared by text encoder 'sdxl-clip')",
+                "options.scheduler.timestep_spacing: expected one of linspace, leading, trailing, got 'sideways'",
+                "options.decoder.tilng: unknown option (expected an option of latent decoder 'sdxl-vae': upcast, "
+                        + "slicing)",
+                "options.decoder.upcast: expected one of auto, always, never, got 'half'"),
+                e.problems().stream().map(p -> p.key() + ": " + p.message()).toList());
+        builder(folder).setting("options.scheduler.solver_order", "1").validate();
     }
 
     @Test
@@ -170,7 +148,6 @@ class AssemblyValidationTest {
         edit(folder.resolve("vae/config.json"), "latent_channels", 8);
         edit(folder.resolve("resampler_config.json"), "embedding_dim", 5);
         Files.delete(folder.resolve("text_encoder_2/config.json"));
-        deleteWeights(folder);
         String message = mismatch(builder(folder));
         assertTrue(message.contains("latent decoder 'sdxl-vae' provides 8"), message);
         assertTrue(message.contains("subject resampler 'ms-diffusion' expects image.hidden = 5"), message);
@@ -181,15 +158,14 @@ class AssemblyValidationTest {
     void componentsGivenAsInstancesAreNotChecked() throws IOException {
         Path folder = model();
         edit(folder.resolve("unet/config.json"), "cross_attention_dim", 48);
-        deleteWeights(folder);
         DenoisingModel unet = (DenoisingModel) Proxy.newProxyInstance(DenoisingModel.class.getClassLoader(),
                 new Class<?>[] {DenoisingModel.class}, (proxy, method, args) -> {
                     throw new UnsupportedOperationException(method.getName());
                 });
-        String message = assertThrows(RuntimeException.class,
-                () -> builder(folder).set(ComponentKind.DENOISING_MODEL, unet).build()).getMessage();
-        // past the check, creating the text encoder reads its (deleted) weights
-        assertTrue(!message.contains("do not fit together") && message.contains("text_encoder"), message);
+        // past the check, the assembly asks the given UNet for its attention layers
+        UnsupportedOperationException e = assertThrows(UnsupportedOperationException.class,
+                () -> builder(folder).set(ComponentKind.DENOISING_MODEL, unet).build());
+        assertEquals("attentionLayers", e.getMessage());
     }
 
     @Test
@@ -200,8 +176,7 @@ class AssemblyValidationTest {
         // the profile check wants readable weight files; loading these (4 latent channels) would fail on a shape
         String expected = "latent decoder 'sdxl-vae' provides 8 (" + config + " 'latent_channels')";
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MontagePipeline.builder()
-                .setting("models.base", folder.toString()).registry(registry()).engine(TestEngine.engine()).build());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> builder(folder).build());
         assertTrue(e.getMessage().startsWith("the pipeline's components do not fit together")
                 && e.getMessage().contains(expected), e.getMessage());
 

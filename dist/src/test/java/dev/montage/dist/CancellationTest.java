@@ -9,7 +9,7 @@ import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
-import dev.montage.runtime.pipeline.Pipeline;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
 import java.time.Duration;
@@ -60,7 +60,7 @@ class CancellationTest {
 
     @Test
     void aCancelTakesEffectInsideTheStageItArrivesIn() {
-        Pipeline pipeline = TinyModel.pipeline();
+        MontagePipeline pipeline = TinyModel.pipeline();
         Recorder full = new Recorder(Integer.MAX_VALUE);
         pipeline.generate(request(), full);
         long whileEncoding = full.pollsByStage.stream().filter("encoding prompt"::equals).count();
@@ -80,7 +80,7 @@ class CancellationTest {
 
     @Test
     void anInterruptOfTheGeneratingThreadCancelsWithinTheNextStep() throws Exception {
-        Pipeline pipeline = TinyModel.pipeline();
+        MontagePipeline pipeline = TinyModel.pipeline();
         int before = TestEngine.manager().getManagedArrays().size();
         AtomicReference<Throwable> thrown = new AtomicReference<>();
         AtomicBoolean stillInterrupted = new AtomicBoolean();

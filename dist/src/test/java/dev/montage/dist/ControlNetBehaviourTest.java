@@ -29,17 +29,14 @@ import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.Options;
 import dev.montage.plugins.unet.SdxlControlNet;
 import dev.montage.plugins.unet.SdxlUNetFactory;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.Pipeline;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.config.ProfileException;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -64,8 +61,7 @@ class ControlNetBehaviourTest {
     private static Recorder canny;
     private static Recorder depth;
     private static final List<ControlResiduals> UNET_CONTROL = new ArrayList<>();
-    private static AssembledPipeline assembled;
-    private static Pipeline pipeline;
+    private static MontagePipeline pipeline;
 
     @BeforeAll
     static void build() throws Exception {
@@ -77,16 +73,14 @@ class ControlNetBehaviourTest {
                 TestEngine.kernels(), TestEngine.dtype());
         canny = new Recorder("canny", network);
         depth = new Recorder("depth", network);
-        assembled = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
-                .set(ComponentKind.DENOISING_MODEL, "recording-unet")
+        pipeline = TestEngine.pipeline(registry, dir).set(ComponentKind.DENOISING_MODEL, "recording-unet")
                 .conditioner(canny).conditioner(depth).build();
-        pipeline = assembled.pipeline();
     }
 
     @AfterAll
     static void close() {
-        if (assembled != null) {
-            assembled.close();
+        if (pipeline != null) {
+            pipeline.close();
         }
         if (network != null) {
             network.close();
@@ -196,9 +190,8 @@ class ControlNetBehaviourTest {
     @Test
     void aTypeWithoutPreprocessorTakesOnlyAReadyMadePicture() {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
-        try (AssembledPipeline misspelt = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
-                .controlTypes(List.of("cany")).build()) {
-            InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> misspelt.pipeline()
+        try (MontagePipeline misspelt = TestEngine.pipeline(registry, dir).controlTypes(List.of("cany")).build()) {
+            InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> misspelt
                     .generate(request().control(new Control("cany", picture(Color.WHITE), 1, 0, 1,
                             Map.of("threshold", "40"))).control(Control.fromRequestOptions("cany", picture(Color.WHITE),
                             null, 1, 0, 1, Map.of("preprocess", "none", "threshold", "40"))).build(),
@@ -208,7 +201,7 @@ class ControlNetBehaviourTest {
                     + "gives a ready-made control picture to the 'cany' ControlNet as it is)"),
                     new FieldError("controls[1].options", "threshold: preprocess=none gives the picture to the "
                     + "ControlNet as it is, so it takes no preprocessor options")), e.errors());
-            assertEquals(1, misspelt.pipeline().generate(request().steps(1).control(Control.fromRequestOptions(
+            assertEquals(1, misspelt.generate(request().steps(1).control(Control.fromRequestOptions(
                     "cany", picture(Color.WHITE), null, 1, 0, 1, Map.of("preprocess", "none"))).build(),
                     ProgressListener.NONE).images().size());
         }
@@ -218,10 +211,10 @@ class ControlNetBehaviourTest {
     void missingControlNetWeightsAreAnErrorNamingThem() {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
         Path missing = dir.resolve("no-such-controlnet");
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new PipelineBuilder(
-                TestEngine.engine(), registry, ModelPaths.of(dir).with("controlnet.pose", missing)).build());
-        assertTrue(e.getMessage().contains("'pose'") && e.getMessage().contains("controlnet.pose")
-                && e.getMessage().contains(missing.toString()), e.getMessage());
+        ProfileException e = assertThrows(ProfileException.class, () -> TestEngine.pipeline(registry, dir)
+                .setting("models.controlnets.pose", missing).build());
+        assertTrue(e.getMessage().contains("models.controlnets.pose") && e.getMessage().contains(missing.toString()),
+                e.getMessage());
     }
 
     @Test
@@ -251,9 +244,9 @@ class ControlNetBehaviourTest {
                 seen.add(image);
             }
         };
-        try (AssembledPipeline seg = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
-                .controlTypes(List.of("seg")).preprocessor(preprocessor).build()) {
-            var result = seg.pipeline().generate(request().size(64, 48).steps(2)
+        try (MontagePipeline seg = TestEngine.pipeline(registry, dir).controlTypes(List.of("seg"))
+                .preprocessor(preprocessor).build()) {
+            var result = seg.generate(request().size(64, 48).steps(2)
                     .control(Control.of("seg", picture(Color.BLUE), 0.5)).build(), listener);
             assertEquals("sdxl-controlnet", result.parameters().get("component.conditioner.seg"));
             assertEquals(1, seen.size());

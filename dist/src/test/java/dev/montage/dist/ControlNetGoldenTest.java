@@ -23,9 +23,7 @@ import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
 import dev.montage.api.spi.EncoderContext;
 import dev.montage.plugins.unet.SdxlControlNet;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
@@ -43,8 +41,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * The ControlNet case {@code controlnet_text_only} through the assembled pipeline: the whole generation (final
- * latents 1e-3, image ±1 level) with the golden ControlNet as {@code controlnet.canny} and the case's control image
- * taken as it is ({@code preprocess=none}); and the full-context mode, which must differ from it and give the
+ * latents 1e-3, image ±1 level) with the golden ControlNet as {@code models.controlnets.canny} and the case's control
+ * image taken as it is ({@code preprocess=none}); and the full-context mode, which must differ from it and give the
  * residuals of the network run by hand on the full 77 + K token context.
  */
 class ControlNetGoldenTest {
@@ -89,11 +87,10 @@ class ControlNetGoldenTest {
         return b.build();
     }
 
-    private static PipelineBuilder builder() {
+    private static MontagePipeline.Builder builder() {
         Path model = Golden.model();
-        return new PipelineBuilder(TestEngine.engine(), ComponentRegistry.fromClasspath(
-                ControlNetGoldenTest.class.getClassLoader()),
-                ModelPaths.of(model).with("controlnet.canny", model.resolve("controlnet")));
+        return TestEngine.pipeline(ComponentRegistry.fromClasspath(ControlNetGoldenTest.class.getClassLoader()), model)
+                .setting("models.controlnets.canny", model.resolve("controlnet"));
     }
 
     @Test
@@ -110,10 +107,9 @@ class ControlNetGoldenTest {
                 seen.add(image);
             }
         };
-        try (AssembledPipeline assembled = builder().build()) {
+        try (MontagePipeline pipeline = builder().build()) {
             Latents[] latents = new Latents[1];
-            GenerationResult result = assembled.pipeline().generate(request(Map.of("preprocess", "none")), listener,
-                    latents);
+            GenerationResult result = pipeline.generate(request(Map.of("preprocess", "none")), listener, latents);
             golden.assertClose("final_latents", latents[0].values(), 1e-3);
             int worst = PipelineGoldenTest.maxLevelDifference(
                     ImageIO.read(Golden.caseDir(CASE).resolve("image_0.png").toFile()), result.images().get(0));
@@ -191,10 +187,11 @@ class ControlNetGoldenTest {
         }
     }
 
-    private static float[] finalLatents(PipelineBuilder builder, Map<String, String> options) throws IOException {
-        try (AssembledPipeline assembled = builder.build()) {
+    private static float[] finalLatents(MontagePipeline.Builder builder, Map<String, String> options)
+            throws IOException {
+        try (MontagePipeline pipeline = builder.build()) {
             Latents[] latents = new Latents[1];
-            assembled.pipeline().generate(request(options), ProgressListener.NONE, latents);
+            pipeline.generate(request(options), ProgressListener.NONE, latents);
             return latents[0].values();
         }
     }

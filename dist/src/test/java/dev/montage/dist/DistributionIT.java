@@ -11,15 +11,13 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.runtime.output.PngFiles;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
-import java.awt.image.BufferedImage;
 import dev.montage.runtime.weights.TensorDType;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -96,9 +94,9 @@ class DistributionIT {
 
     /** Runs the request in this JVM, wired from the classpath, and compares the pixels of the process's PNG. */
     private void assertClasspathPixels(Path model, GenerationRequest request, Path png) throws IOException {
-        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(),
-                ComponentRegistry.fromClasspath(getClass().getClassLoader()), ModelPaths.of(model)).build()) {
-            BufferedImage expected = assembled.pipeline().generate(request, ProgressListener.NONE).images().get(0);
+        try (MontagePipeline pipeline = TestEngine.pipeline(ComponentRegistry.fromClasspath(
+                getClass().getClassLoader()), model).build()) {
+            BufferedImage expected = pipeline.generate(request, ProgressListener.NONE).images().get(0);
             assertArrayEquals(pixels(expected), pixels(ImageIO.read(png.toFile())));
         }
     }

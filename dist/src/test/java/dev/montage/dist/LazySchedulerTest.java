@@ -11,9 +11,7 @@ import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Scheduler;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import java.util.ArrayList;
@@ -75,21 +73,20 @@ class LazySchedulerTest {
         TestScheduler counted = new TestScheduler("counted",
                 registry.factory(ComponentKind.SCHEDULER, "euler", Scheduler.class)::create);
         registry.register(counted, "counting-plugin");
-        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry,
-                ModelPaths.of(TinyModel.folder())).build()) {
-            assertTrue(assembled.pipeline().schedulerIds().containsAll(List.of("broken", "counted",
-                    "euler")), assembled.pipeline().schedulerIds().toString());
+        try (MontagePipeline pipeline = TestEngine.pipeline(registry, TinyModel.folder()).build()) {
+            assertTrue(pipeline.schedulerIds().containsAll(List.of("broken", "counted", "euler")),
+                    pipeline.schedulerIds().toString());
             assertEquals(0, counted.created.get() + broken.created.get(), "created before a request names them");
 
-            assembled.pipeline().generate(request("euler"), ProgressListener.NONE);
+            pipeline.generate(request("euler"), ProgressListener.NONE);
             for (int i = 0; i < 2; i++) {
                 IllegalStateException e = assertThrows(IllegalStateException.class,
-                        () -> assembled.pipeline().generate(request("broken"), ProgressListener.NONE));
+                        () -> pipeline.generate(request("broken"), ProgressListener.NONE));
                 assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin could not be created")
                         && e.getMessage().contains("the broken plugin cannot make schedulers"), e.getMessage());
             }
-            assembled.pipeline().generate(request("counted"), ProgressListener.NONE);
-            assembled.pipeline().generate(request("counted"), ProgressListener.NONE);
+            pipeline.generate(request("counted"), ProgressListener.NONE);
+            pipeline.generate(request("counted"), ProgressListener.NONE);
             assertEquals(1, counted.created.get(), "created once, on first use");
         }
     }
@@ -98,7 +95,7 @@ class LazySchedulerTest {
     void aThrowingDefaultSchedulerFailsTheAssembly() {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(LazySchedulerTest.class.getClassLoader());
         registry.register(broken(), "test-plugin");
-        PipelineBuilder builder = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(TinyModel.folder()))
+        MontagePipeline.Builder builder = TestEngine.pipeline(registry, TinyModel.folder())
                 .set(ComponentKind.SCHEDULER, "broken");
         IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
         assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin"), e.getMessage());
@@ -136,9 +133,9 @@ class LazySchedulerTest {
         }), "closing-plugin");
         // never run: only its ownership matters
         ClosingScheduler given = new ClosingScheduler(null);
-        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry,
-                ModelPaths.of(TinyModel.folder())).scheduler("given", given).build()) {
-            assembled.pipeline().generate(request("closing"), ProgressListener.NONE);
+        try (MontagePipeline pipeline = TestEngine.pipeline(registry, TinyModel.folder()).scheduler("given", given)
+                .build()) {
+            pipeline.generate(request("closing"), ProgressListener.NONE);
             assertEquals(1, made.size());
             assertTrue(!made.get(0).closed.get() && !given.closed.get(), "closed while the pipeline is open");
         }

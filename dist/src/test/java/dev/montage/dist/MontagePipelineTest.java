@@ -17,9 +17,9 @@ import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.Scheduler;
-import dev.montage.runtime.MontagePipeline;
 import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.config.ProfileProblem;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
@@ -163,7 +163,7 @@ class MontagePipelineTest {
                 .engine(TestEngine.engine())
                 .set(ComponentKind.SCHEDULER, "ddim")
                 .attention(".*mid_block.*attn2", "default")
-                .configure(builder -> builder.scheduler("ramp", ramp))
+                .scheduler("ramp", ramp)
                 .build()) {
             GenerationResult result = montage.generate(montage.request("a dog").subject(dog()).steps(2).build());
             assertEquals("ddim", result.parameters().get("scheduler"));

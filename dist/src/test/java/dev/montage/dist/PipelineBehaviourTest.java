@@ -13,10 +13,7 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.Pipeline;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
@@ -39,21 +36,19 @@ import org.junit.jupiter.params.provider.ValueSource;
 class PipelineBehaviourTest {
     @TempDir
     static Path dir;
-    private static AssembledPipeline assembled;
-    private static Pipeline pipeline;
+    private static MontagePipeline pipeline;
 
     @BeforeAll
     static void build() throws Exception {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(PipelineBehaviourTest.class.getClassLoader());
         RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry);
-        assembled = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir)).build();
-        pipeline = assembled.pipeline();
+        pipeline = TestEngine.pipeline(registry, dir).build();
     }
 
     @AfterAll
     static void close() {
-        if (assembled != null) {
-            assembled.close();
+        if (pipeline != null) {
+            pipeline.close();
         }
     }
 

@@ -11,9 +11,7 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
@@ -34,15 +32,15 @@ class PipelineGoldenTest {
     @ParameterizedTest
     @CsvSource({"single_subject_euler, euler", "two_subjects_ddim, ddim", "plain_sdxl_euler, euler"})
     void wholeGeneration(String name, String scheduler) throws IOException {
-        PipelineBuilder builder = new PipelineBuilder(TestEngine.engine(),
-                ComponentRegistry.fromClasspath(getClass().getClassLoader()), ModelPaths.of(Golden.model()));
+        MontagePipeline.Builder builder = TestEngine.pipeline(ComponentRegistry.fromClasspath(
+                getClass().getClassLoader()), Golden.model());
         if (!hasSubjects(name)) {
             builder.withoutSubjects();
         }
-        try (GoldenTensors golden = GoldenTensors.open(name); AssembledPipeline assembled = builder.build()) {
+        try (GoldenTensors golden = GoldenTensors.open(name); MontagePipeline pipeline = builder.build()) {
             Latents[] latents = new Latents[1];
-            GenerationResult result = assembled.pipeline().generate(request(name, scheduler, golden),
-                    ProgressListener.NONE, latents);
+            GenerationResult result = pipeline.generate(request(name, scheduler, golden), ProgressListener.NONE,
+                    latents);
             golden.assertClose("final_latents", latents[0].values(), 1e-3);
             BufferedImage expected = ImageIO.read(Golden.caseDir(name).resolve("image_0.png").toFile());
             assertEquals(1, result.images().size());

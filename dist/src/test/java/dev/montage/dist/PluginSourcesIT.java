@@ -19,10 +19,9 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Options;
 import dev.montage.api.spi.Scheduler;
-import dev.montage.runtime.pipeline.AssembledPipeline;
 import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.testing.Golden;
@@ -82,10 +81,9 @@ class PluginSourcesIT {
     }
 
     static float[] latents(ComponentRegistry registry, Path model, GenerationRequest request) {
-        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(model))
-                .build()) {
+        try (MontagePipeline pipeline = TestEngine.pipeline(registry, model).build()) {
             Latents[] out = new Latents[1];
-            GenerationResult result = assembled.pipeline().generate(request, ProgressListener.NONE, out);
+            GenerationResult result = pipeline.generate(request, ProgressListener.NONE, out);
             assertEquals(request.scheduler().orElseThrow(), result.parameters().get("scheduler"));
             return out[0].values();
         }

@@ -11,9 +11,7 @@ import dev.montage.api.Subject;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Recipe;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.testing.TestFactory;
@@ -33,9 +31,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@link PipelineBuilder#releaseEncoders(boolean)} and {@link PipelineBuilder#releaseDenoiser(boolean)}: the released
- * components are created for each generation, closed once their part is done, and the pixels are those of a pipeline
- * that holds them.
+ * {@code pipeline.release_encoders} and {@code pipeline.release_denoiser}: the released components are created for
+ * each generation, closed once their part is done, and the pixels are those of a pipeline that holds them.
  */
 class ReleasedEncodersTest {
     private static final List<ComponentKind> ENCODERS = List.of(ComponentKind.TEXT_ENCODER,
@@ -56,8 +53,8 @@ class ReleasedEncodersTest {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
         RandomModel.write(dir, "tiny", TensorDType.F32, 7, registry);
         Map<ComponentKind, Counts> counts = new EnumMap<>(ComponentKind.class);
-        PipelineBuilder released = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
-                .releaseEncoders(true);
+        MontagePipeline.Builder released = TestEngine.pipeline(registry, dir)
+                .setting("pipeline.release_encoders", true);
         for (ComponentKind kind : ENCODERS) {
             Counts c = new Counts(new AtomicInteger(), new AtomicInteger());
             counts.put(kind, c);
@@ -67,14 +64,14 @@ class ReleasedEncodersTest {
         }
         GenerationRequest request = request();
         List<int[]> pixels = new ArrayList<>();
-        try (AssembledPipeline held = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir)).build();
-                AssembledPipeline pipeline = released.build()) {
+        try (MontagePipeline held = TestEngine.pipeline(registry, dir).build();
+                MontagePipeline pipeline = released.build()) {
             counts.values().forEach(c -> assertEquals(0, c.created().get(), "nothing is loaded before a generation"));
             for (int generation = 1; generation <= 2; generation++) {
                 List<Integer> openDuringSteps = new ArrayList<>();
                 ProgressListener listener = (step, total, elapsed) -> openDuringSteps.add(
                         counts.values().stream().mapToInt(Counts::open).sum());
-                pixels.add(PipelineBehaviourTest.pixels(pipeline.pipeline().generate(request, listener).images().get(0)));
+                pixels.add(PipelineBehaviourTest.pixels(pipeline.generate(request, listener).images().get(0)));
                 assertTrue(openDuringSteps.stream().allMatch(o -> o == 0), "encoders open while denoising: "
                         + openDuringSteps);
                 for (ComponentKind kind : ENCODERS) {
@@ -82,7 +79,8 @@ class ReleasedEncodersTest {
                     assertEquals(generation, counts.get(kind).closed().get(), kind + " closes");
                 }
             }
-            int[] reference = PipelineBehaviourTest.pixels(held.pipeline().generate(request, ProgressListener.NONE).images().get(0));
+            int[] reference = PipelineBehaviourTest.pixels(held.generate(request, ProgressListener.NONE).images()
+                    .get(0));
             assertArrayEquals(reference, pixels.get(0));
             assertArrayEquals(reference, pixels.get(1));
         }
@@ -96,12 +94,13 @@ class ReleasedEncodersTest {
         registry.register(counting(ComponentKind.DENOISING_MODEL, registry.factory(ComponentKind.DENOISING_MODEL,
                 recipeId(registry, ComponentKind.DENOISING_MODEL), Object.class), unet), "test");
         GenerationRequest request = request();
-        try (AssembledPipeline held = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir)).build();
-                AssembledPipeline pipeline = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
-                        .set(ComponentKind.DENOISING_MODEL, "counting").releaseDenoiser(true).build()) {
+        try (MontagePipeline held = TestEngine.pipeline(registry, dir).build();
+                MontagePipeline pipeline = TestEngine.pipeline(registry, dir)
+                        .set(ComponentKind.DENOISING_MODEL, "counting").setting("pipeline.release_denoiser", true)
+                        .build()) {
             assertEquals(0, unet.created().get(), "the UNet is not loaded before a generation");
-            int[] reference = PipelineBehaviourTest.pixels(held.pipeline().generate(request, ProgressListener.NONE)
-                    .images().get(0));
+            int[] reference = PipelineBehaviourTest.pixels(held.generate(request, ProgressListener.NONE).images()
+                    .get(0));
             for (int generation = 1; generation <= 2; generation++) {
                 Map<String, Integer> openAtStage = new LinkedHashMap<>();
                 List<Integer> openDuringSteps = new ArrayList<>();
@@ -117,8 +116,7 @@ class ReleasedEncodersTest {
                         openAtStage.put(stage, unet.open());
                     }
                 };
-                int[] pixels = PipelineBehaviourTest.pixels(pipeline.pipeline().generate(request, listener).images()
-                        .get(0));
+                int[] pixels = PipelineBehaviourTest.pixels(pipeline.generate(request, listener).images().get(0));
 
                 assertEquals(Map.of("encoding prompt", 0, "denoising", 1, "decoding", 0), openAtStage);
                 assertEquals(List.of(1, 1), openDuringSteps);

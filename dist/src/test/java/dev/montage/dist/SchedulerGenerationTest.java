@@ -10,17 +10,13 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Latents;
-import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Scheduler;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.Pipeline;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
@@ -44,8 +40,7 @@ class SchedulerGenerationTest {
     private static final String PLUGIN_SCHEDULER = "test-adams-bashforth";
     private static final String FIRST_ORDER_DPM = "test-dpmpp-first-order";
     private static final List<NDArray> KEPT = new ArrayList<>();
-    private static AssembledPipeline assembled;
-    private static Pipeline pipeline;
+    private static MontagePipeline pipeline;
 
     /** A third party's scheduler plugin, created through the registry like any other. */
     private record Plugin(String id, ComponentFactory<Scheduler> base, Map<String, ?> overrides,
@@ -126,14 +121,13 @@ class SchedulerGenerationTest {
         registry.register(new Plugin(FIRST_ORDER_DPM,
                 registry.factory(ComponentKind.SCHEDULER, "dpmpp-2m", Scheduler.class), Map.of("solver_order", 1),
                 false), "test-plugin");
-        assembled = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(TinyModel.folder())).build();
-        pipeline = assembled.pipeline();
+        pipeline = TestEngine.pipeline(registry, TinyModel.folder()).build();
     }
 
     @AfterAll
     static void close() {
-        if (assembled != null) {
-            assembled.close();
+        if (pipeline != null) {
+            pipeline.close();
         }
     }
 

@@ -14,7 +14,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.dist.server.MontageClient;
 import dev.montage.dist.server.MontageServer;
 import dev.montage.dist.server.ServerSection;
-import dev.montage.runtime.MontagePipeline;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
 import java.awt.image.BufferedImage;

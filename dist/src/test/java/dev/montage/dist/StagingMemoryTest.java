@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
@@ -35,10 +33,10 @@ class StagingMemoryTest {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
         RandomModel.write(dir, "tiny", TensorDType.F16, 7, registry);
         long before = DIRECT.getMemoryUsed();
-        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, ModelPaths.of(dir))
-                .releaseEncoders(true).releaseDenoiser(true).build()) {
+        try (MontagePipeline pipeline = TestEngine.pipeline(registry, dir).setting("pipeline.release_encoders", true)
+                .setting("pipeline.release_denoiser", true).build()) {
             assertNoLoadBufferKept(before, "after the build");
-            assembled.pipeline().generate(GenerationRequest.builder("a dog").size(32, 32).steps(2).build(),
+            pipeline.generate(GenerationRequest.builder("a dog").size(32, 32).steps(2).build(),
                     ProgressListener.NONE);
             assertNoLoadBufferKept(before, "after a generation that loaded the released components");
         }

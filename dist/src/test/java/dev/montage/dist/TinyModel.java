@@ -1,9 +1,6 @@
 package dev.montage.dist;
 
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.Pipeline;
-import dev.montage.runtime.pipeline.PipelineBuilder;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
@@ -20,7 +17,7 @@ import java.util.Comparator;
 public final class TinyModel {
     private static Path folder;
     private static ComponentRegistry registry;
-    private static AssembledPipeline assembled;
+    private static MontagePipeline pipeline;
 
     private TinyModel() {
     }
@@ -49,11 +46,11 @@ public final class TinyModel {
     }
 
     /** The shared pipeline; it lives as long as the JVM. */
-    public static synchronized Pipeline pipeline() {
-        if (assembled == null) {
-            assembled = new PipelineBuilder(TestEngine.engine(), registry(), ModelPaths.of(folder())).build();
+    public static synchronized MontagePipeline pipeline() {
+        if (pipeline == null) {
+            pipeline = TestEngine.pipeline(registry(), folder()).build();
         }
-        return assembled.pipeline();
+        return pipeline;
     }
 
     /** Whether the folder is marked as holding random weights. */

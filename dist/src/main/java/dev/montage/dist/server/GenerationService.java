@@ -7,7 +7,7 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.ControlNets;
-import dev.montage.runtime.pipeline.Pipeline;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.time.Duration;
@@ -118,7 +118,7 @@ public final class GenerationService implements AutoCloseable {
      *
      * @throws IOException when the output folder cannot be created or read
      */
-    public GenerationService(ServerSettings settings, Pipeline pipeline) throws IOException {
+    public GenerationService(ServerSettings settings, MontagePipeline pipeline) throws IOException {
         this(settings, pipeline::generate, pipeline.schedulerIds(), pipeline.defaultSchedulerId(),
                 pipeline.controlNets());
     }

@@ -8,7 +8,6 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
@@ -436,7 +435,7 @@ public final class MontageServer implements AutoCloseable {
 
     /** The ControlNet of a served type; one without a folder has weights its condition plugin brings. */
     private Map<String, Object> controlNet(String type) {
-        Path folder = model.paths().paths().get(PipelineBuilder.CONTROLNET_KEY_PREFIX + type);
+        Path folder = model.paths().paths().get(ModelPaths.CONTROLNET_KEY_PREFIX + type);
         Map<String, Object> c = new LinkedHashMap<>();
         c.put("type", type);
         c.put("path", folder == null ? null : folder.toString());

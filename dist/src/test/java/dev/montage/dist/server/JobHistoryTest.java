@@ -10,7 +10,7 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.dist.TinyModel;
 import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.Pipeline;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
@@ -97,7 +97,7 @@ class JobHistoryTest {
     @Test
     void withNoWorkerLeftTheServerIsNotReadyAndRefusesGenerations() throws Exception {
         ServerSettings settings = TestServer.settings(out).build();
-        Pipeline pipeline = TinyModel.pipeline();
+        MontagePipeline pipeline = TinyModel.pipeline();
         AtomicInteger started = new AtomicInteger();
         // the first worker starts; its replacement cannot, as when the process is out of native threads
         ThreadFactory threads = task -> {

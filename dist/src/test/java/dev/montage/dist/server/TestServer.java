@@ -5,7 +5,7 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.dist.TinyModel;
 import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.Pipeline;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -31,7 +31,7 @@ final class TestServer implements AutoCloseable {
 
     private TestServer(ServerSettings settings, GenerationService.Generator around) throws IOException {
         this.settings = settings;
-        Pipeline pipeline = TinyModel.pipeline();
+        MontagePipeline pipeline = TinyModel.pipeline();
         GenerationService.Generator held = (request, listener) -> pipeline.generate(request,
                 request.prompt().contains(HOLD) ? holding(listener) : listener);
         this.service = new GenerationService(settings, around == null ? held : around,
@@ -93,7 +93,7 @@ final class TestServer implements AutoCloseable {
 
     /** A service running the tiny pipeline as it is, not yet started. */
     static GenerationService plainService(ServerSettings settings) throws IOException {
-        Pipeline pipeline = TinyModel.pipeline();
+        MontagePipeline pipeline = TinyModel.pipeline();
         return new GenerationService(settings, TestServer::plain, pipeline.schedulerIds(),
                 pipeline.defaultSchedulerId(), pipeline.controlNets());
     }

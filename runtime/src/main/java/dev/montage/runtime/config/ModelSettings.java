@@ -1,7 +1,6 @@
 package dev.montage.runtime.config;
 
 import dev.montage.runtime.pipeline.ModelPaths;
-import dev.montage.runtime.pipeline.PipelineBuilder;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
@@ -22,9 +21,6 @@ import java.util.Optional;
  */
 public record ModelSettings(Optional<Path> base, Optional<String> variant, Map<String, Path> controlnets,
         @Schema.Rest Map<String, Path> files) {
-
-    /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
-    static final String CONTROLNET_KEY_PREFIX = PipelineBuilder.CONTROLNET_KEY_PREFIX;
 
     public ModelSettings {
         base = Objects.requireNonNullElse(base, Optional.empty());
@@ -50,7 +46,7 @@ public record ModelSettings(Optional<Path> base, Optional<String> variant, Map<S
      */
     public ModelPaths toModelPaths() {
         Map<String, Path> paths = new LinkedHashMap<>(files);
-        controlnets.forEach((type, folder) -> paths.put(CONTROLNET_KEY_PREFIX + type, folder));
+        controlnets.forEach((type, folder) -> paths.put(ModelPaths.CONTROLNET_KEY_PREFIX + type, folder));
         return new ModelPaths(Optional.of(base.orElseThrow(() -> new IllegalStateException("models.base is not set"))),
                 paths, variant);
     }

@@ -5,8 +5,8 @@
  * {@link dev.montage.runtime.config.ProfileResolver} layers them (built-in defaults, profiles in order,
  * {@code MONTAGE_<SECTION>_<KEY>} environment variables, settings by dotted key) and checks the result once,
  * reporting every problem with its file, line, key and what was expected;
- * {@link dev.montage.runtime.config.ProfilePipelines} turns a profile into a pipeline builder. The keys are the
- * components of {@link dev.montage.runtime.config.Profile} and its section records in snake case; the built-in
- * defaults ({@code defaults.yaml} in this package) list them all with their meaning.
+ * {@link dev.montage.runtime.pipeline.MontagePipeline} builds pipelines from them. The keys are the components of
+ * {@link dev.montage.runtime.config.Profile} and its section records in snake case; the built-in defaults
+ * ({@code defaults.yaml} in this package) list them all with their meaning.
  */
 package dev.montage.runtime.config;

@@ -6,7 +6,7 @@ import java.util.Collections;
 import java.util.List;
 
 /** A {@link Pipeline} with the components and model files it owns; closing releases them all. */
-public final class AssembledPipeline implements AutoCloseable {
+final class AssembledPipeline implements AutoCloseable {
     private final Pipeline pipeline;
     private final FolderComponentContext context;
     private final List<Object> owned;
@@ -17,7 +17,7 @@ public final class AssembledPipeline implements AutoCloseable {
         this.owned = new ArrayList<>(owned);
     }
 
-    public Pipeline pipeline() {
+    Pipeline pipeline() {
         return pipeline;
     }
 

@@ -9,7 +9,7 @@ import java.util.function.Function;
  *
  * @param <T> the component's type
  */
-public sealed interface ComponentChoice<T> {
+sealed interface ComponentChoice<T> {
 
     /** The registered component {@code id}. */
     static <T> ComponentChoice<T> byId(String id) {

@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /** Conversions between image tensors and pictures. */
-public final class Images {
+final class Images {
     private Images() {
     }
 
@@ -15,7 +15,7 @@ public final class Images {
      * [B, 3, H, W] values in 0..1 to RGB pictures, each value {@code round(255 x)} with ties to even, as
      * diffusers' {@code numpy_to_pil} does.
      */
-    public static List<BufferedImage> fromTensor(NDArray images) {
+    static List<BufferedImage> fromTensor(NDArray images) {
         long[] s = images.getShape().getShape();
         if (s.length != 4 || s[1] != 3) {
             throw new IllegalArgumentException("expected images [B, 3, H, W], got " + images.getShape());

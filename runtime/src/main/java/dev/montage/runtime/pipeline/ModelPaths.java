@@ -22,6 +22,9 @@ import java.util.Optional;
 public record ModelPaths(Optional<Path> base, Map<String, Path> paths, Optional<String> variant,
         Map<String, String> defaults) {
 
+    /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
+    public static final String CONTROLNET_KEY_PREFIX = "controlnet.";
+
     public ModelPaths {
         base = Objects.requireNonNullElse(base, Optional.empty());
         paths = Map.copyOf(paths);

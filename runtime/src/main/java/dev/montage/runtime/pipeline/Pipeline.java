@@ -56,7 +56,7 @@ import java.util.concurrent.CancellationException;
  * <p>Thread-safe: every generation keeps its state in its own {@link GenerationContext} and its own
  * sub-manager, released when the generation ends (per-step tensors are released every step).
  */
-public final class Pipeline {
+final class Pipeline {
     private final OnDemand<TextEncoder> textEncoder;
     private final OnDemand<ImageEncoder> imageEncoder;
     private final OnDemand<SubjectResampler> resampler;
@@ -74,29 +74,17 @@ public final class Pipeline {
     private final Runnable weightCheck;
 
     /**
-     * @param imageEncoder     may be null when subjects are not supported by this assembly
-     * @param resampler        may be null likewise
+     * @param textEncoder      held, or created for each generation ({@link OnDemand}), as are the image encoder
+     *                         and resampler
+     * @param imageEncoder     null when this assembly takes no subjects
+     * @param resampler        null likewise
+     * @param denoiser         held, or created when a generation starts denoising
      * @param schedulers       the schedulers by id
      * @param defaultScheduler the id used when a request names none
      * @param controlNets      the control types this pipeline serves ({@link ControlNets#NONE} for none)
      * @param root             manager on the engine's device; each generation takes a sub-manager of it
      * @param description      component ids and model paths, embedded in every result's parameters
-     */
-    public Pipeline(TextEncoder textEncoder, ImageEncoder imageEncoder, SubjectResampler resampler,
-            DenoisingModel denoiser, Schedulers schedulers, String defaultScheduler,
-            LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels, ComputeDType dtype,
-            Map<String, String> description) {
-        this(OnDemand.held(Objects.requireNonNull(textEncoder, "textEncoder")),
-                imageEncoder == null ? null : OnDemand.held(imageEncoder),
-                resampler == null ? null : OnDemand.held(resampler),
-                OnDemand.held(Objects.requireNonNull(denoiser, "denoiser")), schedulers, defaultScheduler, decoder,
-                controlNets, root, kernels, dtype, description, () -> { });
-    }
-
-    /**
-     * As the public constructor, with encoders and denoiser that may be created per generation ({@link OnDemand}).
-     *
-     * @param weightCheck run after every generation: fails it when a component kept arrays of it
+     * @param weightCheck      run after every generation: fails it when a component kept arrays of it
      */
     Pipeline(OnDemand<TextEncoder> textEncoder, OnDemand<ImageEncoder> imageEncoder,
             OnDemand<SubjectResampler> resampler, OnDemand<DenoisingModel> denoiser, Schedulers schedulers,
@@ -122,22 +110,22 @@ public final class Pipeline {
     }
 
     /** Scheduler ids this pipeline can run. */
-    public List<String> schedulerIds() {
+    List<String> schedulerIds() {
         return schedulers.ids();
     }
 
     /** The ControlNets and condition preprocessors it runs, which check a request's controls. */
-    public ControlNets controlNets() {
+    ControlNets controlNets() {
         return controlNets;
     }
 
     /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */
-    public List<String> controlTypes() {
+    List<String> controlTypes() {
         return controlNets.types();
     }
 
     /** The scheduler id used when a request names none. */
-    public String defaultSchedulerId() {
+    String defaultSchedulerId() {
         return defaultScheduler;
     }
 
@@ -147,7 +135,7 @@ public final class Pipeline {
      * @throws CancellationException when the listener asked to stop; nothing of the generation remains
      * @throws IllegalArgumentException naming what in the request this pipeline cannot serve
      */
-    public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
+    GenerationResult generate(GenerationRequest request, ProgressListener listener) {
         return generate(request, listener, null);
     }
 
@@ -156,7 +144,7 @@ public final class Pipeline {
      * {@code finalLatents[0]} when that array is given (for comparisons across implementations). The listener's
      * {@link ProgressListener#cancelRequested()} and an interrupt of the calling thread are polled inside every stage.
      */
-    public GenerationResult generate(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
+    GenerationResult generate(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
         return Cancellation.within(listener::cancelRequested, () -> run(request, listener, finalLatents));
     }
 

@@ -38,9 +38,10 @@ import java.util.regex.Pattern;
 
 /**
  * Assembles a {@link Pipeline} from registered components (by id) or instances, on one engine and one set of
- * model paths. What is not chosen comes from the {@link Recipe}: the one named by {@link #recipe(String)}, else the
- * only one installed. Components are created in dependency order and everything created is released by
- * {@link AssembledPipeline#close()}, also when assembly fails half way.
+ * model paths; {@link MontagePipeline.Builder} drives it from a checked profile. What is not chosen comes from the
+ * {@link Recipe}: the one named by {@link #recipe(String)}, else the only one installed. Components are created in
+ * dependency order and everything created is released by {@link AssembledPipeline#close()}, also when assembly
+ * fails half way.
  *
  * <p>ControlNets: the pipeline serves every control type {@code T} that has a model path {@code controlnet.T}, that
  * is named by {@link #controlTypes(Collection)}, or whose {@link Conditioner} instance is given. The network of a
@@ -48,16 +49,12 @@ import java.util.regex.Pattern;
  * else the chosen or the recipe's conditioner, created with option {@link Conditioner#CONTROL_TYPE}{@code =T}; its
  * preprocessor is the registered {@link ComponentKind#CONDITION_PREPROCESSOR} with id {@code T}, if any.
  */
-public final class PipelineBuilder {
+final class PipelineBuilder {
     /** Layer-name pattern of every attention layer. */
-    public static final String ALL_LAYERS = ".*";
-    /** The id under which {@link #set(ComponentKind, Object)} adds a scheduler instance. */
-    public static final String INSTANCE_SCHEDULER_ID = "custom";
+    static final String ALL_LAYERS = ".*";
 
-    /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
-    public static final String CONTROLNET_KEY_PREFIX = "controlnet.";
     /** Component option telling a conditioner factory which control type it builds for. */
-    public static final String CONTROL_TYPE_OPTION = Conditioner.CONTROL_TYPE.name();
+    private static final String CONTROL_TYPE_OPTION = Conditioner.CONTROL_TYPE.name();
 
     /** Control images reach the ControlNets as RGB. */
     private static final int CONTROL_IMAGE_CHANNELS = 3;
@@ -83,58 +80,74 @@ public final class PipelineBuilder {
     private boolean releaseEncoders;
     private boolean releaseDenoiser;
 
-    public PipelineBuilder(MontageEngine engine, ComponentRegistry registry, ModelPaths paths) {
+    PipelineBuilder(MontageEngine engine, ComponentRegistry registry, ModelPaths paths) {
         this.engine = engine;
         this.registry = registry;
         this.paths = paths;
     }
 
     /** Takes what is not chosen from the registered recipe {@code id} (default: the only one installed). */
-    public PipelineBuilder recipe(String id) {
+    PipelineBuilder recipe(String id) {
         recipeId = Objects.requireNonNull(id, "id");
         recipe = null;
         return this;
     }
 
     /** Uses the registered component {@code id} for a slot. */
-    public PipelineBuilder set(ComponentKind kind, String id) {
+    PipelineBuilder set(ComponentKind kind, String id) {
         ids.put(kind, id);
         instances.remove(kind);
         return this;
     }
 
     /**
-     * Uses an instance for a slot (it must implement {@code kind.type()}); it is not closed by the pipeline. A
-     * scheduler instance becomes the default scheduler, under the id {@value #INSTANCE_SCHEDULER_ID}; an attention
-     * processor instance serves the layers where the recipe's subjects act ({@link #subjectAttention(Object)}).
+     * Uses an instance for a slot; it is not closed by the pipeline. A scheduler instance becomes the default
+     * scheduler, under the id {@value MontagePipeline#INSTANCE_SCHEDULER_ID}; an attention processor instance serves
+     * the layers where the recipe's subjects act ({@link #subjectAttention(AttentionProcessor)}).
      *
-     * @throws IllegalArgumentException for a condition preprocessor or conditioner, which serve a control type
-     *                                  rather than a slot
+     * @throws IllegalArgumentException as {@link #checkSlotInstance}
      */
-    public PipelineBuilder set(ComponentKind kind, Object component) {
-        if (!kind.type().isInstance(component)) {
-            throw new IllegalArgumentException(component.getClass().getName() + " is not a " + kind.type().getName());
-        }
+    PipelineBuilder set(ComponentKind kind, Object component) {
+        checkSlotInstance(kind, component);
         switch (kind) {
-            case SCHEDULER -> scheduler(INSTANCE_SCHEDULER_ID, (Scheduler) component)
-                    .set(ComponentKind.SCHEDULER, INSTANCE_SCHEDULER_ID);
+            case SCHEDULER -> scheduler(MontagePipeline.INSTANCE_SCHEDULER_ID, (Scheduler) component)
+                    .set(ComponentKind.SCHEDULER, MontagePipeline.INSTANCE_SCHEDULER_ID);
             case ATTENTION_PROCESSOR -> subjectAttention((AttentionProcessor) component);
-            case CONDITIONER, CONDITION_PREPROCESSOR -> throw new IllegalArgumentException("a " + kind
-                    + " serves a control type, not a slot of the pipeline");
-            case RECIPE -> throw new IllegalArgumentException("a recipe is chosen by id (recipe(String))");
             default -> instances.put(kind, component);
         }
         return this;
     }
 
+    /**
+     * Checks that an instance can fill the slot of a kind.
+     *
+     * @throws IllegalArgumentException when it does not implement {@code kind.type()}; for a conditioner or condition
+     *     preprocessor, which serve a control type rather than a slot; for a recipe, which is chosen by id
+     */
+    static void checkSlotInstance(ComponentKind kind, Object component) {
+        if (!kind.type().isInstance(component)) {
+            throw new IllegalArgumentException(component.getClass().getName() + " is not a " + kind.type().getName());
+        }
+        switch (kind) {
+            case CONDITIONER -> throw new IllegalArgumentException("a conditioner serves a control type, not a slot "
+                    + "of the pipeline; expected it given with conditioner(Conditioner)");
+            case CONDITION_PREPROCESSOR -> throw new IllegalArgumentException("a condition preprocessor serves a "
+                    + "control type, not a slot of the pipeline; expected it given with "
+                    + "preprocessor(ConditionPreprocessor)");
+            case RECIPE -> throw new IllegalArgumentException("a recipe is chosen by id, not given as an instance");
+            default -> {
+            }
+        }
+    }
+
     /** Options handed to the components of a kind that the builder creates (replacing earlier ones). */
-    public PipelineBuilder options(ComponentKind kind, Map<String, String> componentOptions) {
+    PipelineBuilder options(ComponentKind kind, Map<String, String> componentOptions) {
         options.put(kind, Map.copyOf(componentOptions));
         return this;
     }
 
     /** Adds a scheduler instance under an id (registered schedulers are always available). */
-    public PipelineBuilder scheduler(String id, Scheduler scheduler) {
+    PipelineBuilder scheduler(String id, Scheduler scheduler) {
         extraSchedulers.put(id, scheduler);
         return this;
     }
@@ -143,17 +156,15 @@ public final class PipelineBuilder {
      * Chooses the registered attention processor {@code id} for the layers whose dotted name fully matches
      * {@code layerPattern} (regular expression); later calls win over earlier ones, and every call over the recipe.
      */
-    public PipelineBuilder attention(String layerPattern, String id) {
+    PipelineBuilder attention(String layerPattern, String id) {
         return attention(layerPattern, ComponentChoice.byId(id));
     }
 
-    /** As {@link #attention(String, String)} with an instance, which the pipeline does not close. */
-    public PipelineBuilder attention(String layerPattern, AttentionProcessor processor) {
-        return attention(layerPattern, ComponentChoice.instance(processor));
-    }
-
-    /** As {@link #attention(String, String)} with a processor chosen either way. */
-    public PipelineBuilder attention(String layerPattern, ComponentChoice<AttentionProcessor> processor) {
+    /**
+     * As {@link #attention(String, String)} with a processor chosen either way; an instance is not closed by the
+     * pipeline.
+     */
+    PipelineBuilder attention(String layerPattern, ComponentChoice<AttentionProcessor> processor) {
         Map<Pattern, ComponentChoice<AttentionProcessor>> reordered = new LinkedHashMap<>();
         reordered.put(Pattern.compile(layerPattern), processor);
         reordered.putAll(attention);
@@ -166,37 +177,37 @@ public final class PipelineBuilder {
      * Chooses the registered attention processor {@code id} for the layers where the recipe's subjects act, in place
      * of the recipe's own (layers chosen by {@link #attention(String, String)} keep theirs).
      */
-    public PipelineBuilder subjectAttention(String id) {
+    PipelineBuilder subjectAttention(String id) {
         subjectAttention = ComponentChoice.byId(id);
         return this;
     }
 
     /** As {@link #subjectAttention(String)} with an instance, which the pipeline does not close. */
-    public PipelineBuilder subjectAttention(AttentionProcessor processor) {
+    PipelineBuilder subjectAttention(AttentionProcessor processor) {
         subjectAttention = ComponentChoice.instance(processor);
         return this;
     }
 
     /** Serves these control types too (their ControlNets come from {@code controlnet.<type>} or a plugin). */
-    public PipelineBuilder controlTypes(Collection<String> types) {
+    PipelineBuilder controlTypes(Collection<String> types) {
         types.forEach(t -> controlTypes.add(checkType(t)));
         return this;
     }
 
     /** Uses an instance as the ControlNet of its type; it is not closed by the pipeline. */
-    public PipelineBuilder conditioner(Conditioner conditioner) {
+    PipelineBuilder conditioner(Conditioner conditioner) {
         conditioners.put(checkType(conditioner.type()), conditioner);
         return this;
     }
 
     /** Uses an instance as the preprocessor of its type; it is not closed by the pipeline. */
-    public PipelineBuilder preprocessor(ConditionPreprocessor preprocessor) {
+    PipelineBuilder preprocessor(ConditionPreprocessor preprocessor) {
         preprocessors.put(checkType(preprocessor.type()), preprocessor);
         return this;
     }
 
     /** What the ControlNets cross-attend to when a control does not choose (default text-only). */
-    public PipelineBuilder controlNetContext(ControlNetContext context) {
+    PipelineBuilder controlNetContext(ControlNetContext context) {
         controlNetContext = Objects.requireNonNull(context, "context");
         return this;
     }
@@ -208,7 +219,7 @@ public final class PipelineBuilder {
      * cost of loading them for every generation; instances given with {@link #set(ComponentKind, Object)} are always
      * held.
      */
-    public PipelineBuilder releaseEncoders(boolean release) {
+    PipelineBuilder releaseEncoders(boolean release) {
         releaseEncoders = release;
         return this;
     }
@@ -220,13 +231,13 @@ public final class PipelineBuilder {
      * that run one generation. Its attention processors are created with the first one and held; a denoiser given
      * with {@link #set(ComponentKind, Object)} is always held.
      */
-    public PipelineBuilder releaseDenoiser(boolean release) {
+    PipelineBuilder releaseDenoiser(boolean release) {
         releaseDenoiser = release;
         return this;
     }
 
     /** Builds a pipeline without image encoder, resampler and the recipe's subject attention: text-to-image. */
-    public PipelineBuilder withoutSubjects() {
+    PipelineBuilder withoutSubjects() {
         subjects = false;
         return this;
     }
@@ -240,7 +251,7 @@ public final class PipelineBuilder {
      * @throws IllegalArgumentException listing every mismatch (both components, file and key, both values), missing
      *     component id or unreadable configuration
      */
-    public void validate() {
+    void validate() {
         try (FolderComponentContext context = context()) {
             validate(context);
         }
@@ -252,7 +263,7 @@ public final class PipelineBuilder {
      *
      * @throws IllegalArgumentException naming a mismatch, a missing component id, model path or weight
      */
-    public AssembledPipeline build() {
+    AssembledPipeline build() {
         FolderComponentContext context = context();
         List<Object> created = new ArrayList<>();
         try {
@@ -346,8 +357,8 @@ public final class PipelineBuilder {
     private Set<String> controlTypesServed() {
         Set<String> types = new TreeSet<>(controlTypes);
         for (String key : paths.paths().keySet()) {
-            if (key.startsWith(CONTROLNET_KEY_PREFIX)) {
-                types.add(checkType(key.substring(CONTROLNET_KEY_PREFIX.length())));
+            if (key.startsWith(ModelPaths.CONTROLNET_KEY_PREFIX)) {
+                types.add(checkType(key.substring(ModelPaths.CONTROLNET_KEY_PREFIX.length())));
             }
         }
         types.addAll(conditioners.keySet());
@@ -395,9 +406,9 @@ public final class PipelineBuilder {
             }
             networks.put(type, network);
             description.put("component.conditioner." + type, source);
-            Path folder = paths.paths().get(CONTROLNET_KEY_PREFIX + type);
+            Path folder = paths.paths().get(ModelPaths.CONTROLNET_KEY_PREFIX + type);
             if (folder != null) {
-                description.put(CONTROLNET_KEY_PREFIX + type, folder.toString());
+                description.put(ModelPaths.CONTROLNET_KEY_PREFIX + type, folder.toString());
             }
             ConditionPreprocessor preprocessor = preprocessors.get(type);
             if (preprocessor == null && registeredPreprocessors.contains(type)) {
@@ -415,7 +426,12 @@ public final class PipelineBuilder {
         return new ControlNets(networks, preprocessorsByType, installed, controlNetContext);
     }
 
-    private static String checkType(String type) {
+    /**
+     * Checks the name of a control type, and returns it.
+     *
+     * @throws IllegalArgumentException naming it when it is not lower-case letters, digits, '-' and '_'
+     */
+    static String checkType(String type) {
         if (type == null || !type.matches("[a-z0-9][a-z0-9_-]*")) {
             throw new IllegalArgumentException("a control type is lower-case letters, digits, '-' and '_', e.g. "
                     + "canny; got '" + type + "'");

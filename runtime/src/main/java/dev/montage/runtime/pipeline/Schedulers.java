@@ -14,7 +14,7 @@ import java.util.function.Supplier;
  * that use it. Safe to use from several generations at once; each scheduler is created once. Closing releases the
  * created ones that hold resources ({@link AutoCloseable}); the instances given belong to their owner.
  */
-public final class Schedulers implements AutoCloseable {
+final class Schedulers implements AutoCloseable {
 
     /**
      * How to create a registered scheduler.
@@ -22,7 +22,7 @@ public final class Schedulers implements AutoCloseable {
      * @param source  the plugin it comes from, for messages
      * @param creator creates it
      */
-    public record Lazy(String source, Supplier<Scheduler> creator) {
+    record Lazy(String source, Supplier<Scheduler> creator) {
     }
 
     private final Map<String, Lazy> lazy;
@@ -33,26 +33,21 @@ public final class Schedulers implements AutoCloseable {
      * @param instances schedulers that exist already, by id
      * @param lazy      schedulers to create on first use, by id (an instance of the same id wins)
      */
-    public Schedulers(Map<String, Scheduler> instances, Map<String, Lazy> lazy) {
+    Schedulers(Map<String, Scheduler> instances, Map<String, Lazy> lazy) {
         this.lazy = Map.copyOf(lazy);
         this.given = Set.copyOf(instances.keySet());
         created.putAll(instances);
     }
 
-    /** Instances only. */
-    public static Schedulers of(Map<String, Scheduler> instances) {
-        return new Schedulers(instances, Map.of());
-    }
-
     /** Every id, sorted. */
-    public List<String> ids() {
+    List<String> ids() {
         Set<String> all = new TreeSet<>(lazy.keySet());
         all.addAll(created.keySet());
         return List.copyOf(all);
     }
 
     /** Whether a scheduler of that id exists or can be created. */
-    public boolean contains(String id) {
+    boolean contains(String id) {
         return created.containsKey(id) || lazy.containsKey(id);
     }
 
@@ -62,7 +57,7 @@ public final class Schedulers implements AutoCloseable {
      * @throws IllegalArgumentException naming the id and the ids there are when there is no such scheduler
      * @throws IllegalStateException naming the id and its plugin when creating it fails
      */
-    public Scheduler get(String id) {
+    Scheduler get(String id) {
         if (!contains(id)) {
             throw new IllegalArgumentException("unknown scheduler '" + id + "', expected one of " + ids());
         }

@@ -6,13 +6,15 @@ import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
+import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.LocalModelFolder;
 import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * One float32 CPU engine shared by the tests of a JVM (starting PyTorch once), and model folders on it, as
- * the golden fixtures were computed.
+ * One float32 CPU engine shared by the tests of a JVM (starting PyTorch once), and model folders and pipelines on
+ * it, as the golden fixtures were computed.
  */
 public final class TestEngine {
     private static MontageEngine engine;
@@ -53,6 +55,14 @@ public final class TestEngine {
         } finally {
             JniUtils.setNumThreads(before);
         }
+    }
+
+    /**
+     * A pipeline on the shared engine, from the built-in defaults with {@code models.base} set to {@code model} (a
+     * diffusers pipeline folder), assembled from the components of {@code registry}.
+     */
+    public static MontagePipeline.Builder pipeline(ComponentRegistry registry, Path model) {
+        return MontagePipeline.builder().registry(registry).engine(engine()).setting("models.base", model);
     }
 
     /** A model folder on the shared engine (default weights variant). */

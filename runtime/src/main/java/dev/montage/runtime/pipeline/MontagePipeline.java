@@ -1,38 +1,41 @@
-package dev.montage.runtime;
+package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.Scheduler;
+import dev.montage.runtime.config.AttentionSettings;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ProfileCatalog;
 import dev.montage.runtime.config.ProfileException;
-import dev.montage.runtime.config.ProfilePipelines;
 import dev.montage.runtime.config.ProfileResolver;
 import dev.montage.runtime.config.ProfileSection;
 import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
-import dev.montage.runtime.pipeline.AssembledPipeline;
-import dev.montage.runtime.pipeline.ComponentChoice;
-import dev.montage.runtime.pipeline.Pipeline;
-import dev.montage.runtime.pipeline.PipelineBuilder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CancellationException;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
 /**
- * Montage embedded in an application: a pipeline assembled from a configuration profile, with components by id
- * or as instances.
+ * Montage embedded in an application, and its one entry for building and running pipelines: a pipeline assembled
+ * from a configuration profile, with components by id or as instances.
  *
  * <pre>{@code
  * try (MontagePipeline montage = MontagePipeline.builder()
@@ -45,10 +48,26 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p>{@link Builder#build()} checks the whole assembly before any weight is read (profile keys and values, model
- * folders and files, that every component id is installed) and reports every problem at once in a
- * {@link ProfileException}.
+ * folders and files, that every component id is installed, that the components' sizes fit together) and reports
+ * every problem at once. Components are created in dependency order; what was created is released by
+ * {@link #close()}, or at once when the assembly fails half way. Instances the application gives stay its own.
+ *
+ * <p>ControlNets: the pipeline serves every control type {@code T} that has a folder {@code models.controlnets.T},
+ * that is named by {@link Builder#controlTypes(Collection)}, or whose {@link Conditioner} instance is given. The
+ * network of a type is the given instance, else the registered {@link ComponentKind#CONDITIONER} with id {@code T}
+ * when a condition plugin provides one, else the profile's or the recipe's conditioner, built for type {@code T};
+ * its preprocessor is the given instance, else the registered {@link ComponentKind#CONDITION_PREPROCESSOR} with id
+ * {@code T}, if any.
+ *
+ * <p>Generations may run on several threads at once: each keeps its state to itself.
  */
 public final class MontagePipeline implements AutoCloseable {
+    /**
+     * The scheduler id under which {@link Builder#set(ComponentKind, Object)} adds a scheduler instance; requests
+     * and the parameters of results name it so.
+     */
+    public static final String INSTANCE_SCHEDULER_ID = "custom";
+
     private final ResolvedProfile profile;
     private final MontageEngine engine;
     private final boolean ownsEngine;
@@ -77,24 +96,54 @@ public final class MontagePipeline implements AutoCloseable {
         return engine;
     }
 
-    /** The generation loop. */
-    public Pipeline pipeline() {
-        return assembled.pipeline();
-    }
-
     /** A request holding the profile's defaults (size, steps, guidance, scale, scheduler, negative prompt, count). */
     public GenerationRequest.Builder request(String prompt) {
         return profile.profile().defaults().request(prompt);
     }
 
-    /** Runs one generation without progress reports. */
+    /** Runs one generation without progress reports; see {@link #generate(GenerationRequest, ProgressListener)}. */
     public GenerationResult generate(GenerationRequest request) {
         return generate(request, ProgressListener.NONE);
     }
 
-    /** Runs one generation. */
+    /**
+     * Runs one generation on the calling thread. The listener's {@link ProgressListener#cancelRequested()} and an
+     * interrupt of the thread are polled inside every stage.
+     *
+     * @throws CancellationException when the listener asked to stop or the thread was interrupted; nothing of the
+     *     generation remains
+     * @throws IllegalArgumentException naming what in the request this pipeline cannot serve
+     */
     public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
         return assembled.pipeline().generate(request, listener);
+    }
+
+    /**
+     * As {@link #generate(GenerationRequest, ProgressListener)}, also returning the final latents, before they are
+     * decoded, in {@code finalLatents[0]} when that array is given (to save them, or to compare implementations).
+     */
+    public GenerationResult generate(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
+        return assembled.pipeline().generate(request, listener, finalLatents);
+    }
+
+    /** The scheduler ids requests may name: every registered scheduler and the instances given. */
+    public List<String> schedulerIds() {
+        return assembled.pipeline().schedulerIds();
+    }
+
+    /** The scheduler id used when a request names none. */
+    public String defaultSchedulerId() {
+        return assembled.pipeline().defaultSchedulerId();
+    }
+
+    /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */
+    public List<String> controlTypes() {
+        return assembled.pipeline().controlTypes();
+    }
+
+    /** The ControlNets and condition preprocessors it runs, which check the controls of a request. */
+    public ControlNets controlNets() {
+        return assembled.pipeline().controlNets();
     }
 
     /** Releases the components, the model files and the engine if the builder started it. */
@@ -117,7 +166,8 @@ public final class MontagePipeline implements AutoCloseable {
         private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
         private final Map<String, ComponentChoice<AttentionProcessor>> attention = new LinkedHashMap<>();
         private final Map<String, Scheduler> schedulers = new LinkedHashMap<>();
-        private final List<Consumer<PipelineBuilder>> adjustments = new ArrayList<>();
+        /** The ControlNet choices, applied to the assembly in the order made; the profile checks do not need them. */
+        private final List<Consumer<PipelineBuilder>> controls = new ArrayList<>();
         private final List<ProfileSection<?>> sections = new ArrayList<>();
         private ProfileCatalog catalog = ProfileCatalog.classpath(MontagePipeline.class.getClassLoader());
         private ComponentRegistry registry;
@@ -200,19 +250,14 @@ public final class MontagePipeline implements AutoCloseable {
 
         /**
          * Uses an instance for a slot; the caller keeps ownership. A scheduler instance becomes the default scheduler
-         * (id {@value PipelineBuilder#INSTANCE_SCHEDULER_ID}); an attention processor instance serves the
+         * (id {@value MontagePipeline#INSTANCE_SCHEDULER_ID}); an attention processor instance serves the
          * layers where the recipe's subjects act.
          *
-         * @throws IllegalArgumentException when it does not implement {@code kind.type()}
+         * @throws IllegalArgumentException when it does not implement {@code kind.type()}, or for a conditioner or
+         *     condition preprocessor ({@link #conditioner}, {@link #preprocessor}) or a recipe (chosen by id)
          */
         public Builder set(ComponentKind kind, Object component) {
-            if (!kind.type().isInstance(component)) {
-                throw new IllegalArgumentException(component.getClass().getName() + " is not a "
-                        + kind.type().getName());
-            }
-            if (kind == ComponentKind.CONDITIONER || kind == ComponentKind.CONDITION_PREPROCESSOR) {
-                throw new IllegalArgumentException("a " + kind + " serves a control type, not a slot of the pipeline");
-            }
+            PipelineBuilder.checkSlotInstance(kind, component);
             instances.put(kind, component);
             return this;
         }
@@ -246,11 +291,49 @@ public final class MontagePipeline implements AutoCloseable {
         }
 
         /**
-         * Adjusts the {@link PipelineBuilder} after the profile and this builder's choices were applied, for what this
-         * builder does not offer itself. What it adds is not part of the checks {@link #build()} runs first.
+         * Serves these control types too, besides those with a folder {@code models.controlnets.<type>}: a condition
+         * plugin brings their network, or the conditioner finds weights that serve any type (such as a generic
+         * {@code controlnet} folder in the base model folder).
+         *
+         * @throws IllegalArgumentException when a type is not lower-case letters, digits, '-' and '_'
          */
-        public Builder configure(Consumer<PipelineBuilder> adjustment) {
-            adjustments.add(Objects.requireNonNull(adjustment, "adjustment"));
+        public Builder controlTypes(Collection<String> types) {
+            List<String> checked = types.stream().map(PipelineBuilder::checkType).toList();
+            controls.add(b -> b.controlTypes(checked));
+            return this;
+        }
+
+        /**
+         * Uses an instance as the ControlNet of its type ({@link Conditioner#type()}), which the pipeline then serves;
+         * the caller keeps ownership.
+         *
+         * @throws IllegalArgumentException when its type is not lower-case letters, digits, '-' and '_'
+         */
+        public Builder conditioner(Conditioner conditioner) {
+            PipelineBuilder.checkType(conditioner.type());
+            controls.add(b -> b.conditioner(conditioner));
+            return this;
+        }
+
+        /**
+         * Uses an instance as the preprocessor of its type ({@link ConditionPreprocessor#type()}); the caller keeps
+         * ownership.
+         *
+         * @throws IllegalArgumentException when its type is not lower-case letters, digits, '-' and '_'
+         */
+        public Builder preprocessor(ConditionPreprocessor preprocessor) {
+            PipelineBuilder.checkType(preprocessor.type());
+            controls.add(b -> b.preprocessor(preprocessor));
+            return this;
+        }
+
+        /**
+         * What the ControlNets cross-attend to when a control does not choose ({@link ControlNetContext}; default
+         * text-only).
+         */
+        public Builder controlNetContext(ControlNetContext context) {
+            Objects.requireNonNull(context, "context");
+            controls.add(b -> b.controlNetContext(context));
             return this;
         }
 
@@ -271,9 +354,11 @@ public final class MontagePipeline implements AutoCloseable {
         }
 
         /**
-         * Checks everything, then starts the engine (unless one was given) and assembles the pipeline.
+         * Checks everything, then starts the engine (unless one was given) and assembles the pipeline. The default
+         * scheduler is created here, the other registered ones when a request first names them.
          *
          * @throws ProfileException listing every problem of the configuration, before any weight is read
+         * @throws IllegalArgumentException listing every mismatch between the components, before any weight is read
          */
         public MontagePipeline build() {
             ResolvedProfile resolved = resolver(true).resolve(profiles);
@@ -291,7 +376,7 @@ public final class MontagePipeline implements AutoCloseable {
 
         /**
          * Checks what {@link #build()} checks before reading a weight, and then that the components fit together
-         * ({@link PipelineBuilder#validate()}: sizes from their configuration files), without assembling anything.
+         * (the sizes each declares from its configuration files), without assembling anything.
          * Sizes do not depend on the device or dtype, so unless an engine was given a float32 CPU engine is
          * started for the check and closed again: the profile's device need not be present.
          *
@@ -313,15 +398,39 @@ public final class MontagePipeline implements AutoCloseable {
             }
         }
 
+        /** The profile's pipeline, then this builder's choices, which win over the profile's. */
         private PipelineBuilder pipelineBuilder(ResolvedProfile resolved, MontageEngine e) {
-            PipelineBuilder builder = ProfilePipelines.builder(resolved.profile(), e, registry());
+            PipelineBuilder builder = fromProfile(resolved.profile(), e, registry());
             if (!subjects) {
                 builder.withoutSubjects();
             }
             instances.forEach(builder::set);
             schedulers.forEach(builder::scheduler);
             attention.forEach(builder::attention);
-            adjustments.forEach(a -> a.accept(builder));
+            controls.forEach(c -> c.accept(builder));
+            return builder;
+        }
+
+        /**
+         * A pipeline builder with the profile's model paths and variant, recipe, component ids, attention processors
+         * by layer, default scheduler, component options and released components.
+         */
+        private static PipelineBuilder fromProfile(Profile profile, MontageEngine engine, ComponentRegistry registry) {
+            PipelineBuilder builder = new PipelineBuilder(engine, registry, profile.models().toModelPaths());
+            profile.components().recipe().ifPresent(builder::recipe);
+            profile.components().ids().forEach(builder::set);
+            builder.set(ComponentKind.SCHEDULER, profile.defaults().scheduler());
+            AttentionSettings attention = profile.components().attention();
+            // a later attention() call wins: the catch-all first, the layer patterns last and in reverse, so that the
+            // first pattern of the profile wins
+            attention.self().ifPresent(id -> builder.attention(PipelineBuilder.ALL_LAYERS, id));
+            attention.cross().ifPresent(builder::subjectAttention);
+            List<Map.Entry<String, String>> layers = new ArrayList<>(attention.layers().entrySet());
+            Collections.reverse(layers);
+            layers.forEach(e -> builder.attention(e.getKey(), e.getValue()));
+            profile.options().byKind().forEach(builder::options);
+            builder.releaseEncoders(profile.pipeline().releaseEncoders());
+            builder.releaseDenoiser(profile.pipeline().releaseDenoiser());
             return builder;
         }
 
@@ -333,7 +442,7 @@ public final class MontagePipeline implements AutoCloseable {
                     ComponentKind.ATTENTION_PROCESSOR, id, SOURCE + "attention(" + pattern + ")")));
             instances.keySet().forEach(resolver::provided);
             if (instances.containsKey(ComponentKind.SCHEDULER)) {
-                resolver.extraId(ComponentKind.SCHEDULER, PipelineBuilder.INSTANCE_SCHEDULER_ID);
+                resolver.extraId(ComponentKind.SCHEDULER, INSTANCE_SCHEDULER_ID);
             }
             schedulers.keySet().forEach(id -> resolver.extraId(ComponentKind.SCHEDULER, id));
             if (!subjects) {
