@@ -8,6 +8,7 @@ import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.time.Duration;
@@ -95,6 +96,7 @@ public final class GenerationService implements AutoCloseable {
     private final List<String> schedulers;
     private final String defaultScheduler;
     private final ControlNets controlNets;
+    private final Optional<SubjectFields> subjectFields;
     private final ResultStore results;
     private final ServerMetrics metrics = new ServerMetrics();
     private final Map<String, Job> jobs = new ConcurrentHashMap<>();
@@ -120,23 +122,25 @@ public final class GenerationService implements AutoCloseable {
      */
     public GenerationService(ServerSettings settings, MontagePipeline pipeline) throws IOException {
         this(settings, pipeline::generate, pipeline.schedulerIds(), pipeline.defaultSchedulerId(),
-                pipeline.controlNets());
+                pipeline.controlNets(), pipeline.subjectFields(), workerThreads());
     }
 
     GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
-            ControlNets controlNets) throws IOException {
-        this(settings, generator, schedulers, defaultScheduler, controlNets, workerThreads());
+            ControlNets controlNets, Optional<SubjectFields> subjectFields) throws IOException {
+        this(settings, generator, schedulers, defaultScheduler, controlNets, subjectFields, workerThreads());
     }
 
     /** A service whose workers run on the threads {@code workerThreads} makes. */
     GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
-            ControlNets controlNets, ThreadFactory workerThreads) throws IOException {
+            ControlNets controlNets, Optional<SubjectFields> subjectFields, ThreadFactory workerThreads)
+            throws IOException {
         this.settings = settings;
         this.workerThreads = workerThreads;
         this.generator = generator;
         this.schedulers = List.copyOf(schedulers);
         this.defaultScheduler = defaultScheduler;
         this.controlNets = controlNets;
+        this.subjectFields = subjectFields;
         this.results = new ResultStore(settings.outputDir());
         results.load().forEach(this::retire);
     }
@@ -240,6 +244,11 @@ public final class GenerationService implements AutoCloseable {
     /** The pipeline's ControlNets, which check the controls of requests. */
     ControlNets controlNets() {
         return controlNets;
+    }
+
+    /** What the pipeline's subject adapter reads, which checks the subjects of requests. */
+    Optional<SubjectFields> subjectFields() {
+        return subjectFields;
     }
 
     ResultStore results() {

@@ -115,7 +115,8 @@ public final class MontageServer implements AutoCloseable {
         this.model = model;
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
         this.requests = new RequestJson(settings, model.defaults(), service.schedulerIds(),
-                service.defaultScheduler(), service.controlNets(), uploads, new SecureRandom()::nextLong);
+                service.defaultScheduler(), service.controlNets(), service.subjectFields(), uploads,
+                new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());
         this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
         this.openApi = openApi(model.defaults(), service.defaultScheduler());

@@ -10,6 +10,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.ControlNets;
+import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -67,20 +68,23 @@ final class RequestJson {
     private final List<String> schedulers;
     private final String defaultScheduler;
     private final ControlNets controlNets;
+    private final Optional<SubjectFields> subjectFields;
     private final UploadStore uploads;
     private final LongSupplier seeds;
 
     /**
      * @param defaults values of the fields a request leaves out (its prompt and seed are not used)
+     * @param subjectFields what the pipeline's subject adapter reads; empty when it takes no subjects
      * @param seeds    where seeds of requests without one come from
      */
     RequestJson(ServerSettings limits, GenerationRequest defaults, List<String> schedulers, String defaultScheduler,
-            ControlNets controlNets, UploadStore uploads, LongSupplier seeds) {
+            ControlNets controlNets, Optional<SubjectFields> subjectFields, UploadStore uploads, LongSupplier seeds) {
         this.limits = limits;
         this.defaults = defaults;
         this.schedulers = List.copyOf(schedulers);
         this.defaultScheduler = defaultScheduler;
         this.controlNets = controlNets;
+        this.subjectFields = subjectFields;
         this.uploads = uploads;
         this.seeds = seeds;
     }
@@ -120,6 +124,8 @@ final class RequestJson {
         for (JsonNode node : subjectNodes) {
             subjects.add(subject(f, node, "subjects[" + subjects.size() + "]", pixels));
         }
+        subjectFields.flatMap(s -> s.autoLayoutProblem(!subjects.isEmpty(), autoLayout != null))
+                .ifPresent(e -> f.add(e.field(), e.message()));
         List<Control> controls = new ArrayList<>();
         for (JsonNode node : controlNodes) {
             controls.add(control(f, node, "controls[" + controls.size() + "]", pixels));
@@ -197,8 +203,10 @@ final class RequestJson {
         if (picture == null || !f.clean(path)) {
             return null;
         }
-        return new Subject(picture.image(), picture.name(), phrase, box,
+        Subject subject = new Subject(picture.image(), picture.name(), phrase, box,
                 scale == null ? OptionalDouble.empty() : OptionalDouble.of(scale), Boolean.TRUE.equals(drop));
+        subjectFields.ifPresent(s -> s.problems(subject, path).forEach(e -> f.add(e.field(), e.message())));
+        return subject;
     }
 
     private static Box box(Fields f, JsonNode node, String path) {

@@ -107,7 +107,7 @@ class JobHistoryTest {
             return new Thread(task, "test-worker");
         };
         GenerationService service = new GenerationService(settings, JobHistoryTest::failing, pipeline.schedulerIds(),
-                pipeline.defaultSchedulerId(), pipeline.controlNets(), threads);
+                pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), threads);
         try (MontageServer server = MontageServer.start(settings, service, TinyModel.registry(),
                 new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"))) {
             service.start().join();

@@ -18,10 +18,13 @@ import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.SubjectResampler;
 import dev.montage.runtime.pipeline.ControlNets;
+import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.Color;
 import java.nio.file.Path;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -48,7 +51,8 @@ class RequestJsonTest {
                 255, "threshold")), "pose", preprocessor(OptionSpec.string("stick_width", "width")));
         json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
                 new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
-                uploads, () -> -5);
+                Optional.of(new SubjectFields(EnumSet.allOf(SubjectResampler.SubjectField.class),
+                        "subject resampler 'ms-diffusion'")), uploads, () -> -5);
     }
 
     /** A preprocessor that declares one option. */
@@ -130,8 +134,15 @@ class RequestJsonTest {
         assertEquals(Set.of("prompt", "seed", "width", "steps", "subjects"),
                 errors("{\"prompt\": 3, \"seed\": 1.5, \"width\": 1099511627776, \"steps\": \"many\","
                         + " \"subjects\": {}}"));
-        assertEquals(Set.of("subjects[0]", "subjects[1].colour", "subjects[1].phrase"),
+        assertEquals(Set.of("subjects[0]", "subjects[1].colour"),
                 errors("{\"prompt\": \"a\", \"subjects\": [7, {\"image\": \"" + picture + "\", \"colour\": 1}]}"));
+    }
+
+    /** The adapter's fields are checked once the subject itself is well formed. */
+    @Test
+    void subjectFieldsTheAdapterNeedsAreNamed() {
+        assertEquals(Set.of("subjects[0].phrase"),
+                errors("{\"prompt\": \"a\", \"subjects\": [{\"image\": \"" + picture + "\"}]}"));
     }
 
     @Test

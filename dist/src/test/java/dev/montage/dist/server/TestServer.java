@@ -35,7 +35,7 @@ final class TestServer implements AutoCloseable {
         GenerationService.Generator held = (request, listener) -> pipeline.generate(request,
                 request.prompt().contains(HOLD) ? holding(listener) : listener);
         this.service = new GenerationService(settings, around == null ? held : around,
-                pipeline.schedulerIds(), pipeline.defaultSchedulerId(), pipeline.controlNets());
+                pipeline.schedulerIds(), pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields());
         this.server = MontageServer.start(settings, service, TinyModel.registry(),
                 new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"));
         service.start().join();
@@ -95,7 +95,7 @@ final class TestServer implements AutoCloseable {
     static GenerationService plainService(ServerSettings settings) throws IOException {
         MontagePipeline pipeline = TinyModel.pipeline();
         return new GenerationService(settings, TestServer::plain, pipeline.schedulerIds(),
-                pipeline.defaultSchedulerId(), pipeline.controlNets());
+                pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields());
     }
 
     static GenerationResult plain(GenerationRequest request, ProgressListener listener) {

@@ -29,6 +29,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -139,6 +140,15 @@ public final class MontagePipeline implements AutoCloseable {
     /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */
     public List<String> controlTypes() {
         return assembled.pipeline().controlTypes();
+    }
+
+    /**
+     * The subject fields its adapter reads, which check the subjects of a request; empty when it takes no subjects.
+     * The first call asks the resampler (loading it when encoders are released).
+     */
+    public Optional<SubjectFields> subjectFields() {
+        return assembled.pipeline().takesSubjects() ? Optional.of(assembled.pipeline().subjectFields())
+                : Optional.empty();
     }
 
     /** The ControlNets and condition preprocessors it runs, which check the controls of a request. */

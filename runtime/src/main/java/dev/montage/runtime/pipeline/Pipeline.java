@@ -40,7 +40,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CancellationException;
 
 /**
@@ -157,7 +156,6 @@ final class Pipeline {
                     + request.subjects().size() + " subjects");
         }
         controlNets.check(request);
-        checkSubjects(request);
         GenerationContext ctx = new GenerationContext(request);
         try (NDManager gen = root.newSubManager()) {
             if (!request.controls().isEmpty()) {
@@ -244,67 +242,71 @@ final class Pipeline {
         return out;
     }
 
+    /** Whether this pipeline has an image encoder and resampler, so takes subjects. */
+    boolean takesSubjects() {
+        return imageEncoder != null && resampler != null;
+    }
+
     /**
-     * Refuses subject fields the adapter does not read, and missing phrases it needs, so that nothing a user sets is
-     * silently ignored.
+     * The subject fields the pipeline's adapter reads, asked of the resampler once (they do not change).
      *
-     * @throws InvalidRequestException naming each field ({@code subjects[i].phrase}, ...) and the resampler
+     * @throws IllegalStateException when the pipeline takes no subjects
      */
-    private void checkSubjects(GenerationRequest request) {
-        if (request.subjects().isEmpty()) {
-            return;
+    SubjectFields subjectFields() {
+        AdapterFields known = adapterFields;
+        if (known != null) {
+            return known.fields();
         }
-        Set<SubjectResampler.SubjectField> reads = adapter().fields();
-        String adapter = "subject resampler '" + description.getOrDefault("component.subject_resampler", "given")
-                + "'";
-        List<FieldError> problems = new ArrayList<>();
-        for (int i = 0; i < request.subjects().size(); i++) {
-            Subject s = request.subjects().get(i);
-            String path = "subjects[" + i + "]";
-            boolean phrases = reads.contains(SubjectResampler.SubjectField.PHRASE);
-            if (phrases && s.phrase() == null) {
-                problems.add(new FieldError(path + ".phrase", "is required: " + adapter + " places each subject by "
-                        + "the words that name it in the prompt"));
-            } else if (!phrases && s.phrase() != null) {
-                problems.add(new FieldError(path + ".phrase", adapter + " reads no phrases; leave it out"));
-            }
-            if (!reads.contains(SubjectResampler.SubjectField.BOX) && !s.box().equals(Box.NONE)) {
-                problems.add(new FieldError(path + ".box", adapter + " reads no boxes; leave it out"));
-            }
-            if (!reads.contains(SubjectResampler.SubjectField.DROP_GROUNDING) && s.dropGrounding()) {
-                problems.add(new FieldError(path + ".dropGrounding", adapter + " has no grounding to drop"));
-            }
+        if (resampler == null) {
+            throw new IllegalStateException("this pipeline takes no subjects");
         }
-        if (request.autoLayout().isPresent() && !reads.contains(SubjectResampler.SubjectField.PHRASE)) {
-            problems.add(new FieldError("autoLayout", "follows the subjects' phrases, which " + adapter
-                    + " does not read"));
-        }
-        if (!problems.isEmpty()) {
-            throw new InvalidRequestException(problems);
+        try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
+            return adapter(lease.get()).fields();
         }
     }
 
-    /** What the subject adapter reads, asked of the resampler once (it does not change). */
-    private AdapterFields adapter() {
+    /** What the subject adapter reads, asked of the resampler once. */
+    private AdapterFields adapter(SubjectResampler r) {
         AdapterFields known = adapterFields;
         if (known == null) {
-            try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
-                known = new AdapterFields(lease.get().subjectFields(), lease.get().imageFeatures());
-            }
+            known = new AdapterFields(new SubjectFields(r.subjectFields(), "subject resampler '"
+                    + description.getOrDefault("component.subject_resampler", "given") + "'"), r.imageFeatures());
             adapterFields = known;
         }
         return known;
     }
 
     /** The subject fields and image features the pipeline's resampler reads. */
-    private record AdapterFields(Set<SubjectResampler.SubjectField> fields, ImageEncoder.Features features) {
+    private record AdapterFields(SubjectFields fields, ImageEncoder.Features features) {
     }
 
+    /**
+     * The conditioning of a request; with subjects, the resampler is held through the encoding (a released one is
+     * created once per generation), and the subjects are checked against what it reads first.
+     *
+     * @throws InvalidRequestException naming each subject field the adapter does not read or lacks
+     */
     private Conditioning conditioning(NDManager gen, GenerationRequest request, List<PreparedControl> controls) {
+        if (request.subjects().isEmpty()) {
+            return conditioning(gen, request, controls, null);
+        }
+        try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
+            List<FieldError> problems = adapter(lease.get()).fields().problems(request);
+            if (!problems.isEmpty()) {
+                throw new InvalidRequestException(problems);
+            }
+            return conditioning(gen, request, controls, lease.get());
+        }
+    }
+
+    /** @param adapter the resampler, null without subjects */
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, List<PreparedControl> controls,
+            SubjectResampler adapter) {
         int n = request.numImages();
         boolean guided = request.guidanceEnabled();
-        boolean withSubjects = !request.subjects().isEmpty();
-        boolean withPhrases = withSubjects && adapter().fields().contains(SubjectResampler.SubjectField.PHRASE);
+        boolean withSubjects = adapter != null;
+        boolean withPhrases = withSubjects
+                && adapter(adapter).fields().reads().contains(SubjectResampler.SubjectField.PHRASE);
         List<String> phrases = request.subjects().stream().map(Subject::phrase).toList();
         // the encoders run one after the other, so that released ones are never resident together
         TextEncoder.PromptEmbeddings cond;
@@ -325,7 +327,7 @@ final class Pipeline {
         }
         NDArray textTokens = guided ? uncond.tokens().concat(cond.tokens(), 0) : cond.tokens();
         Optional<SubjectConditioning> subjects = withSubjects
-                ? Optional.of(subjects(gen, request, guided, phraseEmbeds, text)) : Optional.empty();
+                ? Optional.of(subjects(gen, request, guided, phraseEmbeds, text, adapter)) : Optional.empty();
         EncoderContext context = new EncoderContext(textTokens, subjects);
         NDArray pooled = guided ? uncond.pooled().concat(cond.pooled(), 0) : cond.pooled();
         float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
@@ -362,7 +364,7 @@ final class Pipeline {
      * phrases' text embeddings, null when the adapter reads none) are closed here.
      */
     private SubjectConditioning subjects(NDManager gen, GenerationRequest request, boolean guided,
-            NDArray phraseEmbeds, TextLayout text) {
+            NDArray phraseEmbeds, TextLayout text, SubjectResampler r) {
         List<Subject> subjects = request.subjects();
         List<BufferedImage> pictures = new ArrayList<>();
         float[] boxes = new float[subjects.size() * 4];
@@ -382,29 +384,26 @@ final class Pipeline {
             }
             NDArray imageEmbeds;
             try (OnDemand.Lease<ImageEncoder> lease = imageEncoder.lease()) {
-                imageEmbeds = lease.get().encode(scope, pictures, adapter().features());
+                imageEmbeds = lease.get().encode(scope, pictures, adapter(r).features());
             }
             NDArray boxArray = castToCompute(scope.create(boxes, new Shape(subjects.size(), 4)));
-            try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
-                SubjectResampler r = lease.get();
-                NDArray tokens = r.resample(scope, imageEmbeds, phraseEmbeds, boxArray, drop);
-                long[] s = tokens.getShape().getShape();
-                NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
-                NDArray cond = r.dummyTokens(scope).concat(flat, 1).repeat(0, n);
-                if (guided) {
-                    NDArray uncond = r.unconditionalTokens(scope, subjects.size())
-                            .map(u -> u.repeat(0, n))
-                            .orElseGet(() -> kernels.zeros(scope, cond.getShape(), dtype));
-                    if (!uncond.getShape().equals(cond.getShape())) {
-                        throw new IllegalStateException("the resampler's unconditional tokens are "
-                                + uncond.getShape() + ", its conditional ones " + cond.getShape());
-                    }
-                    rows = uncond.concat(cond, 0);
-                } else {
-                    rows = cond;
+            NDArray tokens = r.resample(scope, imageEmbeds, phraseEmbeds, boxArray, drop);
+            long[] s = tokens.getShape().getShape();
+            NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
+            NDArray cond = r.dummyTokens(scope).concat(flat, 1).repeat(0, n);
+            if (guided) {
+                NDArray uncond = r.unconditionalTokens(scope, subjects.size())
+                        .map(u -> u.repeat(0, n))
+                        .orElseGet(() -> kernels.zeros(scope, cond.getShape(), dtype));
+                if (!uncond.getShape().equals(cond.getShape())) {
+                    throw new IllegalStateException("the resampler's unconditional tokens are "
+                            + uncond.getShape() + ", its conditional ones " + cond.getShape());
                 }
-                perSubject = r.tokensPerSubject();
+                rows = uncond.concat(cond, 0);
+            } else {
+                rows = cond;
             }
+            perSubject = r.tokensPerSubject();
             rows.attach(gen);
         }
         int dummy = (int) (rows.getShape().get(1) - (long) subjects.size() * perSubject);

@@ -1,0 +1,114 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.AutoLayout;
+import dev.montage.api.Box;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.GenerationResult;
+import dev.montage.api.InvalidRequestException;
+import dev.montage.api.Latents;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
+import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.GoldenTensors;
+import dev.montage.runtime.testing.TestEngine;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.file.Path;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * IP-Adapter chosen from profile settings (its resampler and cross-attention, its checkpoint) on the tiny model:
+ * {@code ip_adapter_euler} as a whole generation against the official code, scale 0 against plain SDXL bit for bit,
+ * and the subject fields IP-Adapter does not read refused by name.
+ */
+class IpAdapterPipelineTest {
+    private static final String CASE = "ip_adapter_euler";
+    private static MontagePipeline ip;
+
+    @BeforeAll
+    static void build() {
+        ip = ipAdapter(Golden.dir().resolve("ip-adapter/ip-adapter_tiny.bin")).build();
+    }
+
+    @AfterAll
+    static void close() {
+        if (ip != null) {
+            ip.close();
+        }
+    }
+
+    static MontagePipeline.Builder ipAdapter(Path checkpoint) {
+        return TestEngine.pipeline(ComponentRegistry.fromClasspath(IpAdapterPipelineTest.class.getClassLoader()),
+                        Golden.model())
+                .setting("models.ip_adapter", checkpoint)
+                .setting("components.resampler", "ip-adapter")
+                .setting("components.attention.cross", "ip-adapter");
+    }
+
+    @Test
+    void theGoldenCaseAsAWholeGeneration() throws IOException {
+        try (GoldenTensors golden = GoldenTensors.open(CASE)) {
+            Latents[] latents = new Latents[1];
+            GenerationResult result = ip.generate(request(golden, 0.7), ProgressListener.NONE, latents);
+            golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
+            BufferedImage expected = ImageIO.read(Golden.caseDir(CASE).resolve("image_0.png").toFile());
+            int worst = PipelineGoldenTest.maxLevelDifference(expected, result.images().get(0));
+            System.out.printf("golden %s/image_0.png: max level difference %d%n", CASE, worst);
+            assertTrue(worst <= 1, "image differs by " + worst + " levels");
+            assertEquals("ip-adapter", result.parameters().get("component.subject_resampler"));
+        }
+    }
+
+    @Test
+    void scaleZeroIsPlainSdxlBitForBit() throws IOException {
+        try (GoldenTensors golden = GoldenTensors.open(CASE);
+                MontagePipeline plain = TestEngine.pipeline(ComponentRegistry.fromClasspath(
+                        getClass().getClassLoader()), Golden.model()).withoutSubjects().build()) {
+            Latents[] withAdapter = new Latents[1];
+            Latents[] without = new Latents[1];
+            GenerationRequest zero = request(golden, 0);
+            ip.generate(zero, ProgressListener.NONE, withAdapter);
+            GenerationRequest.Builder noSubjects = GenerationRequest.builder(zero.prompt())
+                    .negativePrompt(zero.negativePrompt()).size(zero.width(), zero.height()).steps(zero.steps())
+                    .guidanceScale(zero.guidanceScale()).scheduler("euler").initLatents(zero.initLatents().get());
+            plain.generate(noSubjects.build(), ProgressListener.NONE, without);
+            assertArrayEquals(without[0].values(), withAdapter[0].values());
+        }
+    }
+
+    @Test
+    void fieldsIpAdapterDoesNotReadAreRefusedByName() throws IOException {
+        BufferedImage picture = picture();
+        InvalidRequestException phrase = assertThrows(InvalidRequestException.class, () -> ip.generate(
+                GenerationRequest.builder("a toy").size(64, 64).steps(1)
+                        .subject(Subject.of(picture, "toy.png", "toy", Box.NONE)).build()));
+        assertEquals("subjects[0].phrase", phrase.errors().get(0).field());
+        assertTrue(phrase.getMessage().contains("subject resampler 'ip-adapter' reads no phrases"), phrase.getMessage());
+        InvalidRequestException auto = assertThrows(InvalidRequestException.class, () -> ip.generate(
+                GenerationRequest.builder("a toy").size(64, 64).steps(3).autoLayout(new AutoLayout(0.3, 2))
+                        .subject(Subject.of(picture, "toy.png", null, Box.NONE).withDropGrounding(true)).build()));
+        assertEquals(2, auto.errors().size(), auto.getMessage());
+    }
+
+    private static BufferedImage picture() throws IOException {
+        return ImageIO.read(Golden.caseDir(CASE).resolve("subject_0.png").toFile());
+    }
+
+    /** The case's request: its prompt, negative prompt, size, steps, guidance and noise, one picture at a scale. */
+    private static GenerationRequest request(GoldenTensors golden, double scale) throws IOException {
+        return GenerationRequest.builder("a toy on a wooden table, best quality").negativePrompt("blurry, lowres")
+                .size(64, 64).steps(5).guidanceScale(5.0).scheduler("euler").imageScale(scale)
+                .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")))
+                .subject(Subject.of(picture(), "subject_0.png", null, Box.NONE)).build();
+    }
+}
