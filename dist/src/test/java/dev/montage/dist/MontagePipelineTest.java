@@ -189,7 +189,7 @@ class MontagePipelineTest {
                         + "plugin provides the denoising model 'sdxl-unett'; did you mean sdxl-unet? (expected one of "
                         + "sdxl-unet)"),
                 new ProfileProblem("MontagePipeline.Builder.attention(.*)", "", "no installed plugin provides the "
-                        + "attention processor 'flash' (expected one of default, ms-diffusion)")),
+                        + "attention processor 'flash' (expected one of default, ip-adapter, ms-diffusion)")),
                 e.problems());
         ProfileException noModel = assertThrows(ProfileException.class, () -> MontagePipeline.builder()
                 .registry(registry).build());
