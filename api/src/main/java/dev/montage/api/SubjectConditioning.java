@@ -14,7 +14,8 @@ import java.util.Optional;
  * {@code unconditionalRows}), never from the boxes: a user may give an all-zero box on purpose.
  *
  * @param tokens            [rows, dummyTokens + subjects × tokensPerSubject, D]: the learned background tokens, then
- *                          each subject's tokens in request order; the unconditional rows hold zeros
+ *                          each subject's tokens in request order; the unconditional rows hold what the resampler
+ *                          asks for ({@link dev.montage.api.spi.SubjectResampler#unconditional()})
  * @param unconditionalRows how many batch rows, from the first, are unconditional (0 without guidance)
  * @param dummyTokens       learned background tokens at the start of {@code tokens}
  * @param tokensPerSubject  tokens each subject contributes

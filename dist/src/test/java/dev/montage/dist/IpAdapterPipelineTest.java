@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
+import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.InvalidRequestException;
@@ -21,6 +22,7 @@ import dev.montage.runtime.testing.TestEngine;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -83,6 +85,26 @@ class IpAdapterPipelineTest {
                     .guidanceScale(zero.guidanceScale()).scheduler("euler").initLatents(zero.initLatents().get());
             plain.generate(noSubjects.build(), ProgressListener.NONE, without);
             assertArrayEquals(without[0].values(), withAdapter[0].values());
+        }
+    }
+
+    /** A canny ControlNet acts beside the image prompt, as it does beside MS-Diffusion's subjects. */
+    @Test
+    void aControlNetActsBesideTheImagePrompt() throws IOException {
+        try (GoldenTensors golden = GoldenTensors.open(CASE);
+                MontagePipeline controlled = ipAdapter(Golden.dir().resolve("ip-adapter/ip-adapter_tiny.bin"))
+                        .setting("models.controlnets.canny", Golden.model().resolve("controlnet")).build()) {
+            BufferedImage edges = new BufferedImage(64, 64, BufferedImage.TYPE_INT_RGB);
+            edges.getGraphics().fillRect(16, 16, 32, 32);
+            GenerationRequest plain = request(golden, 0.7);
+            Latents[] without = new Latents[1];
+            Latents[] with = new Latents[1];
+            controlled.generate(plain, ProgressListener.NONE, without);
+            GenerationResult result = controlled.generate(plain.toBuilder()
+                    .control(new Control("canny", edges, 0.8, 0, 1, Map.of())).build(), ProgressListener.NONE, with);
+            assertEquals("ip-adapter", result.parameters().get("component.subject_resampler"));
+            assertTrue(GoldenTensors.maxAbsDiff(without[0].values(), with[0].values()) > 1e-3,
+                    "the control changes the generation");
         }
     }
 

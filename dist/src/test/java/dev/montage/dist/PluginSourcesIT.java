@@ -11,10 +11,12 @@ import ai.djl.engine.Engine;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Options;
@@ -36,6 +38,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -46,13 +49,15 @@ import org.junit.jupiter.params.provider.CsvSource;
 /**
  * Plugins through the real sources, after packaging (failsafe, it needs the built bundles): the sample third-party
  * plugin as an OSGi bundle and as a PF4J zip, listed with its source and used by a generation; the distribution's
- * built-in bundles wired through Felix alone, giving the classpath's pixels; one DJL engine shared by two bundles.
+ * built-in bundles wired through Felix alone, giving the classpath's pixels; the IP-Adapter plugin as a bundle and as a
+ * PF4J zip, giving the classpath's latents; one DJL engine shared by two bundles.
  */
 class PluginSourcesIT {
     static final Path DISTRIBUTION = Path.of(System.getProperty("montage.distribution", "target/montage"));
     static final Path SAMPLES = Path.of(System.getProperty("montage.sample.plugins", "target/sample-plugins"));
     static final String SAMPLE_BUNDLE = "sample-condition-bundle.jar";
     static final String SAMPLE_PF4J = "sample-condition-pf4j.zip";
+    static final String IP_ADAPTER_PF4J = "ip-adapter-pf4j.zip";
     private static final String SAMPLE_SCHEDULER = "sample-euler-exponential";
     private static final GenerationRequest REQUEST = GenerationRequest.builder("a dog on the beach").size(64, 64)
             .steps(3).seed(3).scheduler(SAMPLE_SCHEDULER).build();
@@ -135,6 +140,50 @@ class PluginSourcesIT {
             golden.assertClose("final_latents", throughFelix, 1e-3);
             assertArrayEquals(latents(ComponentRegistry.fromClasspath(getClass().getClassLoader()), Golden.model(),
                     request), throughFelix, 0f, "Felix-wired and classpath-wired pipelines agree exactly");
+        }
+    }
+
+    /**
+     * IP-Adapter, a second subject adapter, as the distribution's bundle through Felix and as a PF4J zip beside the
+     * other bundles: the same latents as from the classpath, bit for bit.
+     */
+    @ParameterizedTest
+    @CsvSource({"bundle, osgi:dev.montage.ip-adapter", "pf4j, pf4j:ip-adapter"})
+    void theIpAdapterPluginGivesTheClasspathsLatents(String packaging, String source, @TempDir Path plugins)
+            throws IOException {
+        try (var bundles = Files.list(DISTRIBUTION.resolve("plugins"))) {
+            for (Path bundle : bundles.toList()) {
+                boolean ipAdapter = bundle.getFileName().toString().contains("ip-adapter");
+                if (!ipAdapter || packaging.equals("bundle")) {
+                    Files.copy(bundle, plugins.resolve(bundle.getFileName()));
+                }
+            }
+        }
+        if (packaging.equals("pf4j")) {
+            Files.copy(SAMPLES.resolve(IP_ADAPTER_PF4J), plugins.resolve(IP_ADAPTER_PF4J));
+        }
+        try (InstalledPlugins installed = InstalledPlugins.builder().folder(plugins).load()) {
+            assertEquals(List.of(), installed.problems());
+            ComponentRegistry registry = installed.registry();
+            assertEquals(source, source(registry, ComponentKind.SUBJECT_RESAMPLER, "ip-adapter"));
+            assertEquals(source, source(registry, ComponentKind.ATTENTION_PROCESSOR, "ip-adapter"));
+            GenerationRequest request = GenerationRequest.builder("a toy on a wooden table").size(64, 64).steps(3)
+                    .seed(4).imageScale(0.7).subject(Subject.of(ImageIO.read(Golden.caseDir("ip_adapter_euler")
+                            .resolve("subject_0.png").toFile()), "subject_0.png", null, Box.NONE)).build();
+            assertArrayEquals(ipLatents(ComponentRegistry.fromClasspath(getClass().getClassLoader()), request),
+                    ipLatents(registry, request), 0f, "plugin-wired and classpath-wired IP-Adapter pipelines agree");
+        }
+    }
+
+    private static float[] ipLatents(ComponentRegistry registry, GenerationRequest request) {
+        try (MontagePipeline pipeline = TestEngine.pipeline(registry, Golden.model())
+                .setting("models.ip_adapter", Golden.dir().resolve("ip-adapter/ip-adapter_tiny.safetensors"))
+                .setting("components.resampler", "ip-adapter")
+                .setting("components.attention.cross", "ip-adapter").build()) {
+            Latents[] out = new Latents[1];
+            GenerationResult result = pipeline.generate(request, ProgressListener.NONE, out);
+            assertEquals("ip-adapter", result.parameters().get("component.subject_resampler"));
+            return out[0].values();
         }
     }
 

@@ -30,4 +30,14 @@ public interface ImageEncoder {
      * @return the features, as {@link Features} describes them
      */
     NDArray encode(NDManager manager, List<BufferedImage> images, Features features);
+
+    /**
+     * The features of {@code count} blank pictures: all-zero pixel values after preprocessing, as IP-Adapter Plus
+     * encodes {@code torch.zeros_like(pixel_values)} for its unconditional tokens.
+     *
+     * @throws UnsupportedOperationException when this encoder cannot (the default)
+     */
+    default NDArray encodeBlank(NDManager manager, int count, Features features) {
+        throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot encode blank pictures");
+    }
 }

@@ -3,7 +3,6 @@ package dev.montage.api.spi;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import java.util.EnumSet;
-import java.util.Optional;
 import java.util.Set;
 
 /**
@@ -52,12 +51,24 @@ public interface SubjectResampler {
     /** The learned background ("dummy") tokens, [1, numDummy, outputDim]; numDummy may be 0. */
     NDArray dummyTokens(NDManager manager);
 
-    /**
-     * The tokens of an unconditional batch row of classifier-free guidance for {@code subjects} subjects,
-     * [1, numDummy + subjects × tokensPerSubject, outputDim] in the compute dtype; empty for zeros (MS-Diffusion).
-     * IP-Adapter gives the projection of an all-zero image embedding.
-     */
-    default Optional<NDArray> unconditionalTokens(NDManager manager, int subjects) {
-        return Optional.empty();
+    /** What an unconditional batch row of classifier-free guidance holds in place of the subjects' tokens. */
+    enum Unconditional {
+        /** Zeros, background tokens included (MS-Diffusion). */
+        ZERO_TOKENS,
+        /**
+         * The background tokens and this resampler's tokens of all-zero image features (the plain IP-Adapter's
+         * projection of a zero embedding).
+         */
+        ZERO_FEATURES,
+        /**
+         * The background tokens and this resampler's tokens of the image encoder's features of a blank picture
+         * ({@link ImageEncoder#encodeBlank}: IP-Adapter Plus).
+         */
+        BLANK_PICTURE_FEATURES
+    }
+
+    /** What the unconditional rows hold; the host computes them, with {@link #resample} where features are needed. */
+    default Unconditional unconditional() {
+        return Unconditional.ZERO_TOKENS;
     }
 }

@@ -359,8 +359,8 @@ final class Pipeline {
     }
 
     /**
-     * The subjects' conditioning: the resampler's dummy and subject tokens for every conditional row, its
-     * unconditional tokens (zeros unless it has others) for the unconditional ones. {@code phraseEmbeds} (the
+     * The subjects' conditioning: the resampler's dummy and subject tokens for every conditional row, and for the
+     * unconditional ones what the resampler asks for ({@link SubjectResampler#unconditional()}). {@code phraseEmbeds} (the
      * phrases' text embeddings, null when the adapter reads none) are closed here.
      */
     private SubjectConditioning subjects(NDManager gen, GenerationRequest request, boolean guided,
@@ -382,27 +382,29 @@ final class Pipeline {
             if (phraseEmbeds != null) {
                 phraseEmbeds.attach(scope);
             }
+            SubjectResampler.Unconditional unconditional = r.unconditional();
+            ImageEncoder.Features features = adapter(r).features();
             NDArray imageEmbeds;
+            NDArray blankEmbeds = null;
             try (OnDemand.Lease<ImageEncoder> lease = imageEncoder.lease()) {
-                imageEmbeds = lease.get().encode(scope, pictures, adapter(r).features());
+                imageEmbeds = lease.get().encode(scope, pictures, features);
+                if (guided && unconditional == SubjectResampler.Unconditional.BLANK_PICTURE_FEATURES) {
+                    blankEmbeds = lease.get().encodeBlank(scope, subjects.size(), features);
+                }
             }
             NDArray boxArray = castToCompute(scope.create(boxes, new Shape(subjects.size(), 4)));
-            NDArray tokens = r.resample(scope, imageEmbeds, phraseEmbeds, boxArray, drop);
-            long[] s = tokens.getShape().getShape();
-            NDArray flat = tokens.reshape(1, s[0] * s[1], s[2]);
-            NDArray cond = r.dummyTokens(scope).concat(flat, 1).repeat(0, n);
-            if (guided) {
-                NDArray uncond = r.unconditionalTokens(scope, subjects.size())
-                        .map(u -> u.repeat(0, n))
-                        .orElseGet(() -> kernels.zeros(scope, cond.getShape(), dtype));
-                if (!uncond.getShape().equals(cond.getShape())) {
-                    throw new IllegalStateException("the resampler's unconditional tokens are "
-                            + uncond.getShape() + ", its conditional ones " + cond.getShape());
-                }
-                rows = uncond.concat(cond, 0);
-            } else {
-                rows = cond;
-            }
+            NDArray background = r.dummyTokens(scope);
+            NDArray condRow = background.concat(flatTokens(r.resample(scope, imageEmbeds, phraseEmbeds, boxArray,
+                    drop)), 1);
+            NDArray uncondRow = !guided ? null : switch (unconditional) {
+                case ZERO_TOKENS -> kernels.zeros(scope, condRow.getShape(), dtype);
+                case ZERO_FEATURES -> background.concat(flatTokens(r.resample(scope,
+                        kernels.zeros(scope, imageEmbeds.getShape(), dtype), phraseEmbeds, boxArray, drop)), 1);
+                case BLANK_PICTURE_FEATURES -> background.concat(flatTokens(r.resample(scope, blankEmbeds,
+                        phraseEmbeds, boxArray, drop)), 1);
+            };
+            NDArray cond = condRow.repeat(0, n);
+            rows = uncondRow == null ? cond : uncondRow.repeat(0, n).concat(cond, 0);
             perSubject = r.tokensPerSubject();
             rows.attach(gen);
         }
@@ -412,6 +414,12 @@ final class Pipeline {
                 subjects.stream().map(Subject::box).toList(), request.imageScale(),
                 ownScales ? Optional.of(request.subjectScales()) : Optional.empty(), text.phraseSpans(),
                 text.endOfText(), request.autoLayout());
+    }
+
+    /** [N, T, D] subject tokens as one row [1, N·T, D]. */
+    private static NDArray flatTokens(NDArray tokens) {
+        long[] s = tokens.getShape().getShape();
+        return tokens.reshape(1, s[0] * s[1], s[2]);
     }
 
     private NDArray step(NDManager gen, DenoisingModel unet, Scheduler.Run run, int i, float t, NDArray latents,

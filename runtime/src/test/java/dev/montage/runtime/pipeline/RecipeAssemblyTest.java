@@ -1,16 +1,23 @@
 package dev.montage.runtime.pipeline;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.AutoLayout;
+import dev.montage.api.Box;
+import dev.montage.api.FieldError;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
@@ -27,14 +34,20 @@ import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.testing.TestFactory;
+import java.awt.image.BufferedImage;
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The runtime assembles whatever a recipe names: a model family it has never heard of, made of fake components, is
@@ -86,6 +99,90 @@ class RecipeAssemblyTest {
                 .set(ComponentKind.SUBJECT_RESAMPLER, new ToySubjects())
                 .subjectAttention("toy-attention").attention(".*\\.self", "toy-subject-attention").build()) {
             assertEquals(Map.of("block.cross", "toy-attention", "block.self", "toy-subject-attention"), names());
+        }
+    }
+
+    /**
+     * An adapter that reads image embeddings and boxes only: what its unconditional rows hold is what it asks for
+     * (zeros; its tokens of zero features; its tokens of a blank picture's features, after its background tokens),
+     * and a phrase or auto layout, which it does not read, is refused by field.
+     */
+    @ParameterizedTest
+    @EnumSource(SubjectResampler.Unconditional.class)
+    void theUnconditionalRowsHoldWhatTheResamplerAsksFor(SubjectResampler.Unconditional unconditional) {
+        ComponentRegistry registry = toyRegistry();
+        ModelPaths none = new ModelPaths(Optional.empty(), Map.of(), Optional.empty());
+        List<float[]> tokens = new ArrayList<>();
+        ImageEncoder encoder = new ImageEncoder() {
+            @Override
+            public NDArray encode(NDManager m, List<BufferedImage> pictures, Features features) {
+                assertEquals(Features.IMAGE_EMBEDS, features);
+                return m.full(new Shape(pictures.size(), 8), 2f);
+            }
+
+            @Override
+            public NDArray encodeBlank(NDManager m, int count, Features features) {
+                return m.full(new Shape(count, 8), 5f);
+            }
+        };
+        SubjectResampler adapter = new ToySubjects() {
+            @Override
+            public ImageEncoder.Features imageFeatures() {
+                return ImageEncoder.Features.IMAGE_EMBEDS;
+            }
+
+            @Override
+            public Set<SubjectField> subjectFields() {
+                return EnumSet.of(SubjectField.BOX);
+            }
+
+            @Override
+            public Unconditional unconditional() {
+                return unconditional;
+            }
+
+            @Override
+            public NDArray resample(NDManager m, NDArray imageEmbeds, NDArray phraseEmbeds, NDArray boxes,
+                    boolean[] dropGrounding) {
+                assertNull(phraseEmbeds, "no phrases are encoded for an adapter that reads none");
+                return imageEmbeds.reshape(imageEmbeds.getShape().get(0), 1, 8);
+            }
+
+            @Override
+            public NDArray dummyTokens(NDManager m) {
+                return m.full(new Shape(1, 1, 8), 9f);
+            }
+        };
+        DenoisingModel recording = new ToyDenoiser(installed) {
+            @Override
+            public NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx) {
+                tokens.add(input.context().subjects().orElseThrow().tokens().toFloatArray());
+                return super.predictNoise(manager, input, ctx);
+            }
+        };
+        BufferedImage picture = new BufferedImage(4, 4, BufferedImage.TYPE_INT_RGB);
+        try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, none)
+                .set(ComponentKind.IMAGE_ENCODER, encoder).set(ComponentKind.SUBJECT_RESAMPLER, adapter)
+                .set(ComponentKind.DENOISING_MODEL, recording).build()) {
+            GenerationRequest request = GenerationRequest.builder("a toy").size(16, 16).steps(1).guidanceScale(5)
+                    .subject(Subject.of(picture, "toy.png", null, Box.NONE)).build();
+            assembled.pipeline().generate(request, ProgressListener.NONE);
+            float background = unconditional == SubjectResampler.Unconditional.ZERO_TOKENS ? 0 : 9;
+            float subject = unconditional == SubjectResampler.Unconditional.BLANK_PICTURE_FEATURES ? 5 : 0;
+            float[] expected = new float[32];
+            for (int i = 0; i < 8; i++) {
+                expected[i] = background;
+                expected[8 + i] = subject;
+                expected[16 + i] = 9;
+                expected[24 + i] = 2;
+            }
+            assertArrayEquals(expected, tokens.get(0), "[unconditional row; conditional row]");
+
+            InvalidRequestException refused = assertThrows(InvalidRequestException.class, () -> assembled.pipeline()
+                    .generate(request.toBuilder().subjects(List.of(Subject.of(picture, "toy.png", "toy", Box.NONE)))
+                            .autoLayout(new AutoLayout(0.3, 0)).build(), ProgressListener.NONE));
+            assertEquals(List.of("subjects[0].phrase", "autoLayout"),
+                    refused.errors().stream().map(FieldError::field).toList());
         }
     }
 
@@ -267,7 +364,7 @@ class RecipeAssemblyTest {
         }
     }
 
-    private static final class ToySubjects implements SubjectResampler {
+    private static class ToySubjects implements SubjectResampler {
         @Override
         public int tokensPerSubject() {
             return 1;

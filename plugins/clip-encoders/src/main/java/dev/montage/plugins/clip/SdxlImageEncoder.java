@@ -2,6 +2,7 @@ package dev.montage.plugins.clip;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
@@ -43,6 +44,16 @@ final class SdxlImageEncoder implements ImageEncoder, AutoCloseable {
     public NDArray encode(NDManager manager, List<BufferedImage> images, Features features) {
         try (NDManager scope = manager.newSubManager()) {
             NDArray out = encodePixels(processor.pixelValues(scope, images), features);
+            out.attach(manager);
+            return out;
+        }
+    }
+
+    @Override
+    public NDArray encodeBlank(NDManager manager, int count, Features features) {
+        try (NDManager scope = manager.newSubManager()) {
+            NDArray out = encodePixels(scope.zeros(new Shape(count, 3, processor.height(), processor.width())),
+                    features);
             out.attach(manager);
             return out;
         }

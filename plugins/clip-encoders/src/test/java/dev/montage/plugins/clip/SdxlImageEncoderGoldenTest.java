@@ -99,6 +99,17 @@ class SdxlImageEncoderGoldenTest {
         }
     }
 
+    /** A blank picture is all-zero pixel values after preprocessing, as IP-Adapter Plus encodes it. */
+    @Test
+    void blankPicturesAreAllZeroPixelValues() {
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            for (ImageEncoder.Features features : ImageEncoder.Features.values()) {
+                assertArrayEquals(encoder.encodePixels(m.zeros(new Shape(2, 3, 32, 32)), features).toFloatArray(),
+                        encoder.encodeBlank(m, 2, features).toFloatArray(), features.name());
+            }
+        }
+    }
+
     @Test
     void everyInputPictureLoadsAndPreprocesses() throws IOException {
         List<Path> files;

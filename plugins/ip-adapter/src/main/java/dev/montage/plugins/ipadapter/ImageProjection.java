@@ -5,6 +5,8 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.ImageEncoder;
+import dev.montage.api.spi.SubjectResampler;
 import dev.montage.nn.LayerNorm;
 import dev.montage.nn.Linear;
 import dev.montage.nn.Weights;
@@ -16,7 +18,7 @@ import java.util.Set;
  * embeddings {@code e} [N, E]. The sizes come from the weights: {@code proj.weight} [tokens × width, E],
  * {@code norm.weight} [width]. Owns its weights.
  */
-final class ImageProjection implements AutoCloseable {
+final class ImageProjection implements ImageTokens {
     private static final Set<String> TENSORS = Set.of("proj.weight", "proj.bias", "norm.weight", "norm.bias");
     /** {@code ImageProjModel}'s {@code nn.LayerNorm} default. */
     private static final float EPS = 1e-5f;
@@ -29,14 +31,10 @@ final class ImageProjection implements AutoCloseable {
     private final int embeddingDim;
 
     /**
-     * @throws IllegalArgumentException naming the checkpoint when it is not a plain {@code ImageProjModel} (an
-     *     IP-Adapter Plus checkpoint holds a perceiver resampler) or its sizes do not fit together
+     * @throws IllegalArgumentException naming the checkpoint when it is not a plain {@code ImageProjModel} or its
+     *     sizes do not fit together
      */
     ImageProjection(ModelWeights weights, NDManager parent, Kernels kernels) {
-        if (weights.contains("latents") || weights.contains("proj_in.weight")) {
-            throw new IllegalArgumentException(weights.source() + " holds a perceiver resampler (IP-Adapter Plus); "
-                    + "this adapter reads the plain IP-Adapter's ImageProjModel (proj, norm)");
-        }
         weights.requireExactly(TENSORS);
         long[] projShape = weights.shape("proj.weight");
         long[] normShape = weights.shape("norm.weight");
@@ -58,23 +56,38 @@ final class ImageProjection implements AutoCloseable {
         }
     }
 
-    int tokens() {
+    @Override
+    public int tokens() {
         return tokens;
     }
 
-    int width() {
+    @Override
+    public int width() {
         return width;
     }
 
-    int embeddingDim() {
+    @Override
+    public int embeddingDim() {
         return embeddingDim;
+    }
+
+    @Override
+    public ImageEncoder.Features features() {
+        return ImageEncoder.Features.IMAGE_EMBEDS;
+    }
+
+    /** The projection of an all-zero embedding, as {@code IPAdapter.get_image_embeds} makes it. */
+    @Override
+    public SubjectResampler.Unconditional unconditional() {
+        return SubjectResampler.Unconditional.ZERO_FEATURES;
     }
 
     /**
      * @param embeds [N, E] image embeddings in the compute dtype
      * @return [N, tokens, width], attached to the manager of {@code embeds}
      */
-    NDArray forward(NDArray embeds) {
+    @Override
+    public NDArray forward(NDArray embeds) {
         NDManager caller = embeds.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = proj.forward(Scopes.borrow(embeds, scope)).reshape(embeds.getShape().get(0), tokens, width);

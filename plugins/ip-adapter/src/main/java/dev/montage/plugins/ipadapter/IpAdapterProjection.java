@@ -8,21 +8,20 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.SubjectResampler;
 import java.util.EnumSet;
-import java.util.Optional;
 import java.util.Set;
 
 /**
- * IP-Adapter's image side: each subject picture's image embedding projected into {@link ImageProjection#tokens()}
- * image tokens. There are no background tokens, and an unconditional row gets the projection of an all-zero
- * embedding, as {@code IPAdapter.get_image_embeds} makes it (not zeros). A subject has no phrase and no grounding; its
- * box restricts where it acts ({@link IpAttention}).
+ * IP-Adapter's image side: each subject picture's image features projected into {@link ImageTokens#tokens()} image
+ * tokens, by the plain adapter's {@link ImageProjection} or the Plus adapter's {@link PerceiverProjection}. There are
+ * no background tokens; an unconditional row gets what the projection asks for (not zeros). A subject has no phrase
+ * and no grounding; its box restricts where it acts ({@link IpAttention}).
  */
 final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
-    private final ImageProjection projection;
+    private final ImageTokens projection;
     private final Kernels kernels;
     private final ComputeDType dtype;
 
-    IpAdapterProjection(ImageProjection projection, Kernels kernels, ComputeDType dtype) {
+    IpAdapterProjection(ImageTokens projection, Kernels kernels, ComputeDType dtype) {
         this.projection = projection;
         this.kernels = kernels;
         this.dtype = dtype;
@@ -40,7 +39,7 @@ final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
 
     @Override
     public ImageEncoder.Features imageFeatures() {
-        return ImageEncoder.Features.IMAGE_EMBEDS;
+        return projection.features();
     }
 
     @Override
@@ -49,16 +48,17 @@ final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
     }
 
     /**
-     * @param imageEmbeds [N, E] projected image embeddings
-     * @throws IllegalArgumentException when the embeddings are not [N, E] of this adapter's width
+     * @param imageEmbeds [N, E] image embeddings (plain) or [N, T, E] hidden states (Plus)
+     * @throws IllegalArgumentException when the features are not of this adapter's width
      */
     @Override
     public NDArray resample(NDManager manager, NDArray imageEmbeds, NDArray phraseEmbeds, NDArray boxes,
             boolean[] dropGrounding) {
         Shape shape = imageEmbeds.getShape();
-        if (shape.dimension() != 2 || shape.get(1) != projection.embeddingDim()) {
-            throw new IllegalArgumentException("IP-Adapter projects [N, " + projection.embeddingDim()
-                    + "] image embeddings, got " + shape);
+        int rank = projection.features() == ImageEncoder.Features.IMAGE_EMBEDS ? 2 : 3;
+        if (shape.dimension() != rank || shape.get(rank - 1) != projection.embeddingDim()) {
+            throw new IllegalArgumentException("this IP-Adapter projects " + projection.features() + " of width "
+                    + projection.embeddingDim() + ", got " + shape);
         }
         NDArray tokens = projection.forward(imageEmbeds);
         tokens.attach(manager);
@@ -71,14 +71,8 @@ final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
     }
 
     @Override
-    public Optional<NDArray> unconditionalTokens(NDManager manager, int subjects) {
-        try (NDManager scope = manager.newSubManager()) {
-            NDArray zeros = kernels.zeros(scope, new Shape(subjects, projection.embeddingDim()), dtype);
-            NDArray tokens = projection.forward(zeros).reshape(1, (long) subjects * projection.tokens(),
-                    projection.width());
-            tokens.attach(manager);
-            return Optional.of(tokens);
-        }
+    public Unconditional unconditional() {
+        return projection.unconditional();
     }
 
     @Override

@@ -6,12 +6,15 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.SubjectResampler;
 import java.util.List;
 
 /**
  * IP-Adapter's image projection ({@code image_proj} of the {@code ip_adapter} checkpoint) in the subject resampler
- * slot; its sizes come from the weights.
+ * slot: the plain adapter's {@code ImageProjModel}, or IP-Adapter Plus' perceiver resampler when the checkpoint holds
+ * {@code latents}. The sizes come from the weights; the Plus resampler's head count, which they cannot tell, from the
+ * {@code heads} option.
  */
 public final class IpAdapterProjectionFactory implements ComponentFactory<SubjectResampler> {
 
@@ -27,7 +30,17 @@ public final class IpAdapterProjectionFactory implements ComponentFactory<Subjec
 
     @Override
     public String description() {
-        return "IP-Adapter image projection: each subject picture's CLIP image embedding to image tokens";
+        return "IP-Adapter image projection: each subject picture's CLIP image embedding (plain) or hidden states "
+                + "(Plus) to image tokens";
+    }
+
+    /** The Plus resampler's heads; unset, its attention width / 64 as in the published checkpoints. */
+    static final OptionSpec<Integer> HEADS = OptionSpec.integer("heads", 1, 1024,
+            "heads of IP-Adapter Plus' resampler attention (default: its width / 64, as published)");
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(HEADS);
     }
 
     @Override
@@ -40,21 +53,30 @@ public final class IpAdapterProjectionFactory implements ComponentFactory<Subjec
      */
     @Override
     public SubjectResampler create(ComponentContext context) {
-        IpAdapterCheckpoint checkpoint = IpAdapterCheckpoint.of(context.checkpoint(IpAdapterCheckpoint.KEY));
-        return new IpAdapterProjection(new ImageProjection(checkpoint.imageProj(), context.manager(),
-                context.kernels()), context.kernels(), context.dtype());
+        ModelWeights imageProj = IpAdapterCheckpoint.of(context.checkpoint(IpAdapterCheckpoint.KEY)).imageProj();
+        ImageTokens tokens = isPlus(imageProj)
+                ? new PerceiverProjection(imageProj, context.options().find(HEADS).orElse(0), context.manager(),
+                        context.kernels(), context.dtype())
+                : new ImageProjection(imageProj, context.manager(), context.kernels());
+        return new IpAdapterProjection(tokens, context.kernels(), context.dtype());
     }
 
-    /** Expects image embeddings of its projection's input width; provides tokens of its output width. */
+    private static boolean isPlus(ModelWeights imageProj) {
+        return imageProj.contains("latents");
+    }
+
+    /** Expects image features of its projection's input width; provides tokens of its output width. */
     @Override
     public Dimensions dimensions(ComponentContext context) {
         ModelWeights imageProj = IpAdapterCheckpoint.of(context.checkpoint(IpAdapterCheckpoint.KEY)).imageProj();
         String source = imageProj.source();
+        boolean plus = isPlus(imageProj);
+        String in = plus ? "proj_in.weight" : "proj.weight";
+        String out = plus ? "norm_out.weight" : "norm.weight";
         return Dimensions.builder()
-                .expects(Dimensions.IMAGE_EMBEDS, Math.toIntExact(imageProj.shape("proj.weight")[1]),
-                        source + " 'proj.weight'")
-                .provides(Dimensions.SUBJECT_WIDTH, Math.toIntExact(imageProj.shape("norm.weight")[0]),
-                        source + " 'norm.weight'")
+                .expects(plus ? Dimensions.IMAGE_HIDDEN : Dimensions.IMAGE_EMBEDS,
+                        Math.toIntExact(imageProj.shape(in)[1]), source + " '" + in + "'")
+                .provides(Dimensions.SUBJECT_WIDTH, Math.toIntExact(imageProj.shape(out)[0]), source + " '" + out + "'")
                 .build();
     }
 }

@@ -58,8 +58,9 @@ class IpAdapterGoldenTest {
             NDArray embeds = golden.array(m, "clip_image_embeds");
             golden.assertClose("image_prompt_embeds", projection.resample(m, embeds, null, null, null),
                     golden.tolerance("image_prompt_embeds"));
-            golden.assertClose("uncond_image_prompt_embeds", projection.unconditionalTokens(m, 1).orElseThrow(),
-                    golden.tolerance("uncond_image_prompt_embeds"));
+            assertEquals(SubjectResampler.Unconditional.ZERO_FEATURES, projection.unconditional());
+            golden.assertClose("uncond_image_prompt_embeds", projection.resample(m, m.zeros(embeds.getShape()), null,
+                    null, null), golden.tolerance("uncond_image_prompt_embeds"));
             assertArrayEquals(new long[] {1, 0, 64}, projection.dummyTokens(m).getShape().getShape());
             ((AutoCloseable) projection).close();
         }

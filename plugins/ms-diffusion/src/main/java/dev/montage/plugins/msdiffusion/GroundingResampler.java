@@ -11,6 +11,8 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.nn.LayerNorm;
 import dev.montage.nn.Linear;
+import dev.montage.nn.PerceiverAttention;
+import dev.montage.nn.PerceiverFeedForward;
 import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -83,8 +85,9 @@ final class GroundingResampler implements AutoCloseable {
             latentNorm = LayerNorm.load(nw, "latent_norm", dim, LayerNorm.DEFAULT_EPS);
             projIn = Linear.withBias(nw, "proj_in", config.embeddingDim(), dim);
             for (int i = 0; i < config.depth(); i++) {
-                attentions.add(new PerceiverAttention(nw.prefixed("layers." + i + ".0"), config, kernels, dtype));
-                feedForwards.add(new PerceiverFeedForward(nw.prefixed("layers." + i + ".1"), config));
+                attentions.add(new PerceiverAttention(nw.prefixed("layers." + i + ".0"), dim, config.heads(),
+                        config.dimHead(), kernels, dtype));
+                feedForwards.add(new PerceiverFeedForward(nw.prefixed("layers." + i + ".1"), dim, config.ffInnerDim()));
             }
             attentionNorm = LayerNorm.load(nw, "attention_norm", dim, LayerNorm.DEFAULT_EPS);
             projOut = Linear.withBias(nw, "proj_out", dim, config.outputDim());

@@ -1,4 +1,4 @@
-package dev.montage.plugins.msdiffusion;
+package dev.montage.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
@@ -7,17 +7,14 @@ import dev.montage.api.host.Scopes;
 import ai.djl.ndarray.types.DataType;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
-import dev.montage.nn.Heads;
-import dev.montage.nn.LayerNorm;
-import dev.montage.nn.Linear;
-import dev.montage.nn.Weights;
 
 /**
- * {@code layers.N.0}: the latent queries attend to the image tokens and to themselves. Image tokens and latents
- * are layer-normed separately ({@code norm1}, {@code norm2}); queries come from the latents, keys and values from
- * {@code [image tokens ; latents]}; no biases.
+ * The Perceiver resampler's attention of IP-Adapter Plus and MS-Diffusion ({@code layers.N.0}): the latent queries
+ * attend to the image tokens and to themselves. Image tokens and latents are layer-normed separately
+ * ({@code norm1}, {@code norm2}); queries come from the latents, keys and values from {@code [image tokens ; latents]};
+ * no biases.
  */
-final class PerceiverAttention {
+public final class PerceiverAttention {
     private final int heads;
     /** Applied to q and to k (rather than sqrt(d) once to the scores), as the reference does for fp16 range. */
     private final float qkScale;
@@ -29,14 +26,17 @@ final class PerceiverAttention {
     private final Kernels kernels;
     private final ComputeDType dtype;
 
-    PerceiverAttention(Weights w, ResamplerConfig config, Kernels kernels,
-            ComputeDType dtype) {
-        this.heads = config.heads();
-        this.qkScale = (float) (1 / Math.sqrt(Math.sqrt(config.dimHead())));
+    /**
+     * @param dim     width of the latents and of the projected image tokens
+     * @param heads   number of heads
+     * @param dimHead width of a head
+     */
+    public PerceiverAttention(Weights w, int dim, int heads, int dimHead, Kernels kernels, ComputeDType dtype) {
+        this.heads = heads;
+        this.qkScale = (float) (1 / Math.sqrt(Math.sqrt(dimHead)));
         this.kernels = kernels;
         this.dtype = dtype;
-        int dim = config.dim();
-        int inner = config.innerDim();
+        int inner = heads * dimHead;
         norm1 = LayerNorm.load(w, "norm1", dim, LayerNorm.DEFAULT_EPS);
         norm2 = LayerNorm.load(w, "norm2", dim, LayerNorm.DEFAULT_EPS);
         toQ = Linear.withoutBias(w, "to_q", dim, inner);
@@ -49,7 +49,7 @@ final class PerceiverAttention {
      * @param latents [B, Q, dim] latent queries
      * @return [B, Q, dim] (before the residual), attached to the manager of {@code latents}
      */
-    NDArray forward(NDArray x, NDArray latents) {
+    public NDArray forward(NDArray x, NDArray latents) {
         try (NDManager scope = latents.getManager().newSubManager()) {
             NDArray image = norm1.forward(Scopes.borrow(x, scope));
             NDArray queries = norm2.forward(Scopes.borrow(latents, scope));
