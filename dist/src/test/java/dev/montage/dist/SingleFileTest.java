@@ -116,7 +116,8 @@ class SingleFileTest {
                 Golden.caseDir(CASE).resolve(CASE + ".safetensors") + ":init_latents",
                 "--save-latents", saved.toString(), "--out", dir.resolve("out").toString());
         assertEquals(0, code, err.toString());
-        try (GoldenTensors golden = GoldenTensors.open(CASE); SafetensorsReader reader = SafetensorsReader.open(saved)) {
+        try (GoldenTensors golden = GoldenTensors.open(CASE);
+                SafetensorsReader reader = SafetensorsReader.open(saved)) {
             float[] values = reader.tensor(reader.names().iterator().next()).toFloatArray();
             double error = golden.assertClose("final_latents", values, 1e-3);
             System.out.printf("single file through the command, %s: final latents max error %.3g%n", CASE, error);

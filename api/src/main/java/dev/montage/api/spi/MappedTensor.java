@@ -26,7 +26,10 @@ public record MappedTensor(String source, long[] shape, long firstRow, long rowC
         }
     }
 
-    /** The stored tensor's elements in {@code shape} (its own shape, or e.g. a 1x1 convolution's weight as a matrix). */
+    /**
+     * The stored tensor's elements in {@code shape}: its own shape, or another, e.g. a 1x1 convolution's weight as a
+     * matrix.
+     */
     public static MappedTensor of(String source, long... shape) {
         return new MappedTensor(source, shape, 0, -1, false);
     }

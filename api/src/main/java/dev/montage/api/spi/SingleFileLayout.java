@@ -26,8 +26,8 @@ public interface SingleFileLayout {
     int SHOWN = 12;
 
     /**
-     * The model keys a file may hold for this component, among those it declares ({@link ComponentFactory#modelFiles()}),
-     * e.g. {@code unet}; the host asks only about these, each with its configuration, and reads the others (a
+     * The model keys a file may hold for this component, among those it declares
+     * ({@link ComponentFactory#modelFiles()}), e.g. {@code unet}; the host asks only about these, each with its configuration, and reads the others (a
      * tokenizer, a scheduler) from folders as usual.
      */
     Set<String> singleFileKeys();

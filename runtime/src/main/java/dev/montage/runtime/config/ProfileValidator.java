@@ -101,8 +101,9 @@ final class ProfileValidator {
                     .orElse("models.controlnets");
             problemAt(setKey, "models.base", "not set while other model paths are; expected " + baseExpected);
         }
-        m.config().filter(c -> !Files.isDirectory(c)).ifPresent(c -> problem("models.config", c + (Files.exists(c)
-                ? " is not a folder" : " does not exist") + "; expected a folder laid out as a diffusers model folder"));
+        m.config().filter(c -> !Files.isDirectory(c)).ifPresent(c -> problem("models.config", c
+                + (Files.exists(c) ? " is not a folder" : " does not exist")
+                + "; expected a folder laid out as a diffusers model folder"));
         boolean singleFile = m.base().filter(Files::isRegularFile).isPresent();
         if (singleFile) {
             // the components map a single-file base, and the keys it lacks are resolved, when they are built

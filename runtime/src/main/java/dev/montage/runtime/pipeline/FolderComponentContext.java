@@ -37,8 +37,8 @@ import java.util.stream.Stream;
  * The {@link ComponentContext} of components built from {@link ModelPaths} on one engine. Opens each folder
  * and checkpoint once and keeps them mapped until {@link #close()}. A model key whose path is a file (the base model
  * being one, or the key's own path) is a view of that file that the component of the key maps
- * ({@link SingleFileLayout}), with the configuration of the key's folder in the base or configuration folder. Weights of all its folders and checkpoints are
- * converted through one staging buffer, which {@link #loadFinished()} frees.
+ * ({@link SingleFileLayout}), with the configuration of the key's folder in the base or configuration folder.
+ * Weights of all its folders and checkpoints are converted through one staging buffer, which {@link #loadFinished()} frees.
  */
 public final class FolderComponentContext implements ComponentContext, AutoCloseable {
     /** Prefix of an option in a getter's errors; the host reports given options by their full keys before. */
@@ -141,8 +141,8 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     }
 
     /**
-     * The configuration of a model key whose weights come from a file: the {@code config.json} of its folder in the base
-     * or configuration folder.
+     * The configuration of a model key whose weights come from a file: the {@code config.json} of its folder in the
+     * base or configuration folder.
      */
     private ModelConfig configOf(String key) {
         Path json = paths.configFolder(key).map(f -> f.resolve("config.json")).filter(Files::isRegularFile)

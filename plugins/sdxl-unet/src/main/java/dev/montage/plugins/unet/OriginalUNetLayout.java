@@ -101,7 +101,8 @@ final class OriginalUNetLayout {
                 case "resnets" -> sequence + (start + index) + ".0." + resnet(rest);
                 case "attentions" -> sequence + (start + index) + ".1." + rest;
                 // a level's downsampler is the input block after its resnets
-                case "downsamplers" -> sequence + (start + downResnets.get(block)) + ".0." + rest.replace("conv.", "op.");
+                case "downsamplers" -> sequence + (start + downResnets.get(block)) + ".0."
+                        + rest.replace("conv.", "op.");
                 // a level's upsampler sits in its last output block, after the resnet and the attention if any
                 default -> sequence + (start + upResnets.get(block) - 1) + (upAttention.getOrDefault(block, false)
                         ? ".2." : ".1.") + rest;

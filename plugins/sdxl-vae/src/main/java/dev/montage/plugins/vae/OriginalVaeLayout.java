@@ -16,8 +16,8 @@ final class OriginalVaeLayout {
     static final String PREFIX = "first_stage_model.";
     private static final Pattern BLOCK = Pattern.compile("(encoder|decoder)\\.(down|up)_blocks\\.(\\d+)\\."
             + "(resnets\\.(\\d+)|downsamplers\\.0|upsamplers\\.0)\\.(.+)");
-    private static final Pattern MID = Pattern.compile("(encoder|decoder)\\.mid_block\\.(resnets\\.(\\d+)|attentions\\.0)"
-            + "\\.(.+)");
+    private static final Pattern MID = Pattern.compile("(encoder|decoder)\\.mid_block\\."
+            + "(resnets\\.(\\d+)|attentions\\.0)\\.(.+)");
     private static final Map<String, String> ATTENTION = Map.of("group_norm", "norm", "to_q", "q", "to_k", "k",
             "to_v", "v", "to_out.0", "proj_out");
 
@@ -33,7 +33,8 @@ final class OriginalVaeLayout {
             return Optional.of(SingleFileLayout.map(what, file, expected,
                     e -> MappedTensor.of(prefix + e.getKey(), e.getValue())));
         }
-        if (!file.containsKey(prefix + "decoder.conv_in.weight") && !file.containsKey(prefix + "encoder.conv_in.weight")) {
+        if (!file.containsKey(prefix + "decoder.conv_in.weight")
+                && !file.containsKey(prefix + "encoder.conv_in.weight")) {
             return Optional.empty();
         }
         int levels = (int) expected.keySet().stream().filter(n -> n.startsWith("decoder.up_blocks."))
