@@ -84,7 +84,7 @@ final class ProfileValidator {
         Map<String, ModelFile> declared = registry.modelFiles();
         m.files().keySet().stream().filter(k -> !declared.containsKey(k)).forEach(k -> problem(
                 Schema.child("models", k), "no installed component reads a model '" + k + "'"
-                        + Suggestions.didYouMean(k, declared.keySet()) + " (expected base, variant, controlnets or "
+                        + Suggestions.didYouMean(k, declared.keySet()) + " (expected base, config, variant, controlnets or "
                         + "one of " + String.join(", ", declared.keySet()) + ")"));
         Collection<ModelFile> used = usedFiles(p);
         String baseExpected = "a diffusers pipeline folder (model_index.json" + used.stream()
