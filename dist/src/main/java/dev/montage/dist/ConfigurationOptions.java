@@ -28,8 +28,9 @@ final class ConfigurationOptions {
             + "(repeatable; KEY= clears it).")
     Map<String, String> settings = new LinkedHashMap<>();
 
-    @Option(names = "--model", description = "MS-Diffusion model folder: SDXL diffusers folder with image_encoder/ "
-            + "and ms_adapter.bin (sets models.base; default: the profile's, else the embedded tiny model with random "
+    @Option(names = "--model", description = "A single-file SDXL checkpoint (.safetensors; models.config gives its "
+            + "configuration files and tokenizers) or an MS-Diffusion model folder: SDXL diffusers folder with "
+            + "image_encoder/ and ms_adapter.bin (sets models.base; default: the profile's, else the embedded tiny model with random "
             + "weights).")
     Path model;
 

@@ -12,18 +12,23 @@ import java.util.Optional;
  * Profile section {@code models}: where the weights are. With no path at all, the {@code montage} command uses its
  * embedded default model (tiny, random weights).
  *
- * @param base        the base model folder (a diffusers pipeline folder)
+ * @param base        the base model: a diffusers pipeline folder, or a single-file checkpoint that the installed
+ *                    components read ({@link dev.montage.api.spi.SingleFileLayout})
+ * @param config      a folder laid out as a base folder whose configuration files, tokenizers and other folders serve
+ *                    where the base has none (those of a single-file base)
  * @param variant     weights variant to prefer where a folder has it, e.g. {@code fp16}
  * @param controlnets ControlNet folder by control type ({@code canny}, {@code depth}, {@code pose}, ...)
  * @param files       the other keys: a model file or folder by the key a component declares it under
  *                    ({@link dev.montage.api.spi.ModelFile}), e.g. {@code image_encoder}; unset keys are their
  *                    defaults inside the base folder
  */
-public record ModelSettings(Optional<Path> base, Optional<String> variant, Map<String, Path> controlnets,
+public record ModelSettings(Optional<Path> base, Optional<Path> config, Optional<String> variant,
+        Map<String, Path> controlnets,
         @Schema.Rest Map<String, Path> files) {
 
     public ModelSettings {
         base = Objects.requireNonNullElse(base, Optional.empty());
+        config = Objects.requireNonNullElse(config, Optional.empty());
         variant = Objects.requireNonNullElse(variant, Optional.empty());
         controlnets = Collections.unmodifiableMap(new LinkedHashMap<>(controlnets));
         files = Collections.unmodifiableMap(new LinkedHashMap<>(files));
@@ -34,9 +39,9 @@ public record ModelSettings(Optional<Path> base, Optional<String> variant, Map<S
         return base.isEmpty() && files.isEmpty() && controlnets.isEmpty();
     }
 
-    /** The same settings with another base folder. */
+    /** The same settings with another base folder or single-file checkpoint. */
     public ModelSettings withBase(Path folder) {
-        return new ModelSettings(Optional.of(folder), variant, controlnets, files);
+        return new ModelSettings(Optional.of(folder), config, variant, controlnets, files);
     }
 
     /**
@@ -48,6 +53,6 @@ public record ModelSettings(Optional<Path> base, Optional<String> variant, Map<S
         Map<String, Path> paths = new LinkedHashMap<>(files);
         controlnets.forEach((type, folder) -> paths.put(ModelPaths.CONTROLNET_KEY_PREFIX + type, folder));
         return new ModelPaths(Optional.of(base.orElseThrow(() -> new IllegalStateException("models.base is not set"))),
-                paths, variant);
+                paths, variant, Map.of(), config);
     }
 }

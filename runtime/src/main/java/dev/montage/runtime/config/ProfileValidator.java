@@ -84,7 +84,7 @@ final class ProfileValidator {
         Map<String, ModelFile> declared = registry.modelFiles();
         m.files().keySet().stream().filter(k -> !declared.containsKey(k)).forEach(k -> problem(
                 Schema.child("models", k), "no installed component reads a model '" + k + "'"
-                        + Suggestions.didYouMean(k, declared.keySet()) + " (expected base, variant, controlnets or "
+                        + Suggestions.didYouMean(k, declared.keySet()) + " (expected base, config, variant, controlnets or "
                         + "one of " + String.join(", ", declared.keySet()) + ")"));
         Collection<ModelFile> used = usedFiles(p);
         String baseExpected = "a diffusers pipeline folder (model_index.json" + used.stream()
@@ -101,8 +101,17 @@ final class ProfileValidator {
                     .orElse("models.controlnets");
             problemAt(setKey, "models.base", "not set while other model paths are; expected " + baseExpected);
         }
+        m.config().filter(c -> !Files.isDirectory(c)).ifPresent(c -> problem("models.config", c
+                + (Files.exists(c) ? " is not a folder" : " does not exist")
+                + "; expected a folder laid out as a diffusers model folder"));
+        boolean singleFile = m.base().filter(Files::isRegularFile).isPresent();
+        if (singleFile) {
+            // the components map a single-file base, and the keys it lacks are resolved, when they are built
+            checkpoint("models.base", m.base().get());
+        }
         // paths implied by the base folder are only worth checking when it is one
-        Optional<DiffusersPipelineFolder> base = m.base().flatMap(b -> base(b, m.variant(), baseExpected));
+        Optional<DiffusersPipelineFolder> base = singleFile ? Optional.empty()
+                : m.base().flatMap(b -> base(b, m.variant(), baseExpected));
         for (ModelFile f : used) {
             String key = Schema.child("models", f.key());
             Path explicit = m.files().get(f.key());
@@ -158,7 +167,9 @@ final class ProfileValidator {
 
     /** Checks a model file or folder a component reads. */
     private void modelFile(String originKey, String key, Path path, ModelFile f, Optional<String> variant) {
-        if (f.folder()) {
+        if (f.folder() && Files.isRegularFile(path) && registry.singleFileLayouts().containsKey(f.key())) {
+            checkpoint(key, path);
+        } else if (f.folder()) {
             if (!Files.isDirectory(path)) {
                 problemAt(originKey, key, path + (Files.exists(path) ? " is not a folder" : " does not exist")
                         + "; expected " + f.description());

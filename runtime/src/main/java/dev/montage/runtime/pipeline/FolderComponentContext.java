@@ -9,11 +9,16 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.AttentionLayerSpec;
+import dev.montage.api.spi.MappedTensor;
+import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.Options;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.weights.CheckpointWeights;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
+import dev.montage.runtime.weights.JsonFiles;
 import dev.montage.runtime.weights.LocalModelFolder;
+import dev.montage.runtime.weights.MappedModelFolder;
+import dev.montage.runtime.weights.MappedTensorSource;
 import dev.montage.runtime.weights.StagingBuffer;
 import dev.montage.runtime.weights.TensorSource;
 import java.io.IOException;
@@ -26,11 +31,14 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
+import java.util.stream.Stream;
 
 /**
  * The {@link ComponentContext} of components built from {@link ModelPaths} on one engine. Opens each folder
- * and checkpoint once and keeps them mapped until {@link #close()}. Weights of all its folders and checkpoints are
- * converted through one staging buffer, which {@link #loadFinished()} frees.
+ * and checkpoint once and keeps them mapped until {@link #close()}. A model key whose path is a file (the base model
+ * being one, or the key's own path) is a view of that file that the component of the key maps
+ * ({@link SingleFileLayout}), with the configuration of the key's folder in the base or configuration folder.
+ * Weights of all its folders and checkpoints are converted through one staging buffer, which {@link #loadFinished()} frees.
  */
 public final class FolderComponentContext implements ComponentContext, AutoCloseable {
     /** Prefix of an option in a getter's errors; the host reports given options by their full keys before. */
@@ -40,7 +48,9 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     private final ModelPaths paths;
     private final NDManager manager;
     private final Options options;
-    private final Map<String, LocalModelFolder> folders = new HashMap<>();
+    private final Map<String, ModelFolder> folders = new HashMap<>();
+    private final Map<Path, SingleFile> files = new HashMap<>();
+    private final Map<String, SingleFileLayout> layouts;
     private final Map<String, TensorSource> checkpoints = new HashMap<>();
     private final ModelConfig pipelineConfig;
     private final StagingBuffer staging = new StagingBuffer();
@@ -51,12 +61,21 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
      *                {@link #withOptions} views)
      */
     public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options) {
+        this(engine, paths, options, Map.of());
+    }
+
+    /**
+     * @param layouts the layout of each model key whose component can read it from a file of another layout
+     */
+    public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options,
+            Map<String, SingleFileLayout> layouts) {
         this.engine = engine;
+        this.layouts = Map.copyOf(layouts);
         this.paths = paths;
         this.options = Options.of(OPTIONS_PATH, options);
         this.manager = engine.manager().newSubManager();
-        this.pipelineConfig = paths.base()
-                .filter(b -> Files.isRegularFile(b.resolve("model_index.json")))
+        this.pipelineConfig = Stream.of(paths.base(), paths.config()).flatMap(Optional::stream)
+                .filter(b -> Files.isRegularFile(b.resolve("model_index.json"))).findFirst()
                 .map(b -> new ModelConfig(b.resolve("model_index.json").toString(),
                         DiffusersPipelineFolder.open(b).settings()))
                 .orElseGet(() -> new ModelConfig("(no base model)", Map.of()));
@@ -85,6 +104,10 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     @Override
     public synchronized ModelFolder model(String key) {
         return folders.computeIfAbsent(key, k -> {
+            Optional<ModelFolder> mapped = mapped(k);
+            if (mapped.isPresent()) {
+                return mapped.get();
+            }
             Path folder = resolve(k);
             if (!Files.isDirectory(folder)) {
                 throw new IllegalArgumentException("model '" + k + "': " + folder + " is not a folder");
@@ -92,6 +115,44 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
             return new LocalModelFolder(folder, paths.variant(), engine.device(), engine.computeDType(),
                     engine.kernels(), staging);
         });
+    }
+
+    /** The key's view of a weights file, where its path or the base model is one that its component can map. */
+    private Optional<ModelFolder> mapped(String key) {
+        SingleFileLayout layout = layouts.get(key);
+        Path explicit = paths.paths().get(key);
+        SingleFile file;
+        Path path;
+        if (layout != null && explicit != null && Files.isRegularFile(explicit)) {
+            path = explicit;
+            file = files.computeIfAbsent(path, p -> SingleFile.open(p, Map.of(key, layout), this::configOf));
+        } else if (layout != null && explicit == null && paths.baseIsFile()) {
+            path = paths.base().orElseThrow();
+            file = files.computeIfAbsent(path, p -> SingleFile.open(p, layouts, this::configOf));
+        } else {
+            return Optional.empty();
+        }
+        Map<String, MappedTensor> view = file.view(key).orElseThrow(() -> new IllegalArgumentException("model '"
+                + key + "': " + path + " holds " + String.join(", ", file.keys()) + " but no " + key
+                + "; set models." + key + " to " + paths.defaults().getOrDefault(key, key) + " of its own"));
+        return Optional.of(new MappedModelFolder(path, configOf(key), paths.configFolder(key),
+                new CheckpointWeights(new MappedTensorSource(file.source(), view), staging, engine.device(),
+                        engine.computeDType(), engine.kernels())));
+    }
+
+    /**
+     * The configuration of a model key whose weights come from a file: the {@code config.json} of its folder in the
+     * base or configuration folder.
+     */
+    private ModelConfig configOf(String key) {
+        Path json = paths.configFolder(key).map(f -> f.resolve("config.json")).filter(Files::isRegularFile)
+                .orElseThrow(() -> new IllegalArgumentException("model '" + key + "': a weights file has no "
+                        + "configuration, and no " + paths.defaults().getOrDefault(key, key) + "/config.json is in "
+                        + Stream.of(paths.base().filter(Files::isDirectory), paths.config()).flatMap(Optional::stream)
+                                .map(Path::toString).reduce((a, b) -> a + " or " + b).orElse("a configuration folder")
+                        + "; set models.config to a folder laid out as a diffusers model (e.g. the diffusers "
+                        + "release of the same model)"));
+        return new ModelConfig(json.toString(), JsonFiles.readObject(json));
     }
 
     @Override
@@ -231,20 +292,29 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     }
 
     private Path resolve(String key) {
+        String inside = paths.defaults().getOrDefault(key, key);
         return path(key).orElseThrow(() -> new IllegalArgumentException("no path configured for model '" + key
-                + "'" + paths.base().map(b -> " and the base model " + b + " has no '"
-                        + paths.defaults().getOrDefault(key, key) + "'").orElse("")
-                + "; set models." + key + " in the profile"));
+                + "'" + (paths.baseIsFile()
+                        ? " and the base model " + paths.base().orElseThrow() + " is a weights file, which holds no "
+                                + "tokenizer or other files; set models.config to a folder laid out as a diffusers "
+                                + "model that has '" + inside + "' (e.g. the diffusers release of the same model"
+                                + paths.config().map(c -> ", not " + c + ", which has none").orElse("") + ") or"
+                        : paths.base().map(b -> " and the base model " + b + " has no '" + inside + "';").orElse(";"))
+                + " set models." + key + " in the profile"));
     }
 
     /** Unmaps every folder and checkpoint and frees the components' weights. */
     @Override
     public synchronized void close() {
         staging.release();
-        List<AutoCloseable> all = new ArrayList<>(folders.values());
+        List<AutoCloseable> all = new ArrayList<>();
+        folders.values().stream().filter(AutoCloseable.class::isInstance).map(AutoCloseable.class::cast)
+                .forEach(all::add);
         all.addAll(checkpoints.values());
+        all.addAll(files.values());
         folders.clear();
         checkpoints.clear();
+        files.clear();
         for (AutoCloseable c : all) {
             try {
                 c.close();

@@ -3,6 +3,7 @@ package dev.montage.runtime.registry;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.Suggestions;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -123,6 +124,20 @@ public final class ComponentRegistry {
             e.factory().modelFiles().forEach(f -> files.putIfAbsent(f.key(), f));
         }
         return files;
+    }
+
+    /**
+     * The layout of each model key that a registered factory can read from a file of another layout
+     * ({@link SingleFileLayout#singleFileKeys()}); where factories share a key, the first registered one's.
+     */
+    public synchronized Map<String, SingleFileLayout> singleFileLayouts() {
+        Map<String, SingleFileLayout> layouts = new TreeMap<>();
+        for (Entry e : entries.values()) {
+            if (e.factory() instanceof SingleFileLayout layout) {
+                layout.singleFileKeys().forEach(k -> layouts.putIfAbsent(k, layout));
+            }
+        }
+        return layouts;
     }
 
     /** How messages name a component, e.g. {@code text encoder 'sdxl-clip'}. */

@@ -10,7 +10,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /** Reads the JSON files of model folders, with errors that name the file. */
-final class JsonFiles {
+public final class JsonFiles {
     private static final ObjectMapper MAPPER = new ObjectMapper(ParserLimits.json());
 
     private JsonFiles() {
@@ -23,7 +23,7 @@ final class JsonFiles {
      *     beyond the {@link ParserLimits}
      */
     @SuppressWarnings("unchecked")
-    static Map<String, Object> readObject(Path file) {
+    public static Map<String, Object> readObject(Path file) {
         try {
             Object value = MAPPER.readValue(ParserLimits.read(file, "a model configuration"), Object.class);
             if (!(value instanceof Map)) {

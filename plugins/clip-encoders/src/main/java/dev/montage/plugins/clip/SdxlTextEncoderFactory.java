@@ -5,19 +5,24 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.api.spi.WeightLayout;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * SDXL's two CLIP text towers from the base model's {@code tokenizer}, {@code tokenizer_2}, {@code text_encoder}
  * and {@code text_encoder_2} folders.
  */
-public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout {
+public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout,
+        SingleFileLayout {
 
     @Override
     public ComponentKind kind() {
@@ -79,6 +84,21 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
                         ClipConfig.text(WeightLayout.require(configs, "text_encoder")), false),
                 "text_encoder_2", ClipTextModel.weightShapes(
                         ClipConfig.text(WeightLayout.require(configs, "text_encoder_2")), true));
+    }
+
+    @Override
+    public Set<String> singleFileKeys() {
+        return Set.of("text_encoder", "text_encoder_2");
+    }
+
+    /**
+     * The text encoders of a single-file SDXL checkpoint ({@code conditioner.embedders.0} and {@code .1}); the
+     * tokenizers are never in such a file.
+     */
+    @Override
+    public Optional<Map<String, MappedTensor>> view(String key, Map<String, long[]> file, ModelConfig config) {
+        boolean second = key.equals("text_encoder_2");
+        return OriginalClipLayout.view(second, file, ClipTextModel.weightShapes(ClipConfig.text(config), second));
     }
 
     /** Montage's own vocabulary ({@link TinyClipVocabulary}) in both tokenizer folders, sized into both encoders. */

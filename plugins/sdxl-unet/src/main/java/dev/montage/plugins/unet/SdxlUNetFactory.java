@@ -8,14 +8,19 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.WeightLayout;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 import java.util.TreeSet;
 
 /** The SDXL UNet from the base model's {@code unet} folder. */
-public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout, AttentionLayout {
+public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout, AttentionLayout,
+        SingleFileLayout {
     /** The model key of the UNet folder. */
     public static final String MODEL_KEY = "unet";
 
@@ -63,6 +68,18 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
         UNetConfig config = UNetConfig.from(WeightLayout.require(configs, MODEL_KEY));
         return Map.of(MODEL_KEY, SdxlUNet.weightShapes(config));
+    }
+
+    @Override
+    public Set<String> singleFileKeys() {
+        return Set.of(MODEL_KEY);
+    }
+
+    /** The UNet of a single-file SDXL checkpoint, under {@code model.diffusion_model.} in the original layout. */
+    @Override
+    public Optional<Map<String, MappedTensor>> view(String key, Map<String, long[]> file, ModelConfig config) {
+        UNetConfig unet = UNetConfig.from(config);
+        return OriginalUNetLayout.view(file, SdxlUNet.weightShapes(unet), unet.additionInputDim());
     }
 
     @Override

@@ -6,17 +6,21 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.WeightLayout;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
 
 /**
  * The SDXL VAE decoder ({@code AutoencoderKL}) built from the base model's {@code vae} folder, with options
  * {@code upcast} and {@code slicing} ({@link VaeOptions}).
  */
-public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, WeightLayout {
+public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, WeightLayout, SingleFileLayout {
     /** The model key of the VAE folder. */
     public static final String MODEL_KEY = "vae";
 
@@ -38,7 +42,8 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
 
     @Override
     public List<ModelFile> modelFiles() {
-        return List.of(ModelFile.folder(MODEL_KEY, MODEL_KEY, "a diffusers AutoencoderKL folder"));
+        return List.of(ModelFile.folder(MODEL_KEY, MODEL_KEY, "a diffusers AutoencoderKL folder, or a VAE "
+                + ".safetensors file (original or diffusers names) with the configuration of the base's vae/"));
     }
 
     @Override
@@ -58,6 +63,20 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
         ModelConfig config = context.model(MODEL_KEY).config();
         return Dimensions.builder().provides(Dimensions.LATENT_CHANNELS, VaeConfig.from(config).latentChannels(),
                 Dimensions.Builder.describe(config, "latent_channels")).build();
+    }
+
+    @Override
+    public Set<String> singleFileKeys() {
+        return Set.of(MODEL_KEY);
+    }
+
+    /**
+     * The VAE of a single-file checkpoint ({@code first_stage_model.}) or of a VAE file, in the original or the
+     * diffusers layout.
+     */
+    @Override
+    public Optional<Map<String, MappedTensor>> view(String key, Map<String, long[]> file, ModelConfig config) {
+        return OriginalVaeLayout.view(file, VaeLayout.shapes(VaeConfig.from(config)));
     }
 
     @Override

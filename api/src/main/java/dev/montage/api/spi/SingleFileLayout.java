@@ -1,0 +1,91 @@
+package dev.montage.api.spi;
+
+import dev.montage.api.host.ModelConfig;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
+
+/**
+ * Optionally implemented by a {@link ComponentFactory} whose weights may come from one file in a layout other than
+ * its own: a single-file checkpoint that holds every component of a model under prefixes and names of its original
+ * training code (as A1111 and ComfyUI use them), or a file of this component alone in either layout. The host opens
+ * such a file when a profile gives it as the base model or as one of the component's model keys, asks every
+ * installed component that implements this which of its model keys the file holds, and hands the component a view
+ * of the file under its own names: tensors are renamed, sliced, transposed and reshaped as they are read, and no
+ * converted copy is written. A stored tensor that no component claims is an error naming it, and so is a file that
+ * holds no component at all.
+ */
+public interface SingleFileLayout {
+    /** How many names a message lists (the closest stored name is looked up for each). */
+    int SHOWN = 12;
+
+    /**
+     * The model keys a file may hold for this component, among those it declares
+     * ({@link ComponentFactory#modelFiles()}), e.g. {@code unet}; the host asks only about these, each with its configuration, and reads the others (a
+     * tokenizer, a scheduler) from folders as usual.
+     */
+    Set<String> singleFileKeys();
+
+    /**
+     * The tensors of one model key in a file.
+     *
+     * @param key    one of {@link #singleFileKeys()}
+     * @param file   every tensor of the file: name → stored shape (no data is read)
+     * @param config the key's configuration ({@code config.json}) the component will be built with
+     * @return the tensors the component reads under that key, by its names, where the file holds them; empty where
+     *     the file holds nothing of this key
+     * @throws IllegalArgumentException naming the file's tensors, what was found and what was expected, when the
+     *     file holds this key's component in a form the component cannot read (another architecture, tensors
+     *     missing or of other shapes)
+     */
+    Optional<Map<String, MappedTensor>> view(String key, Map<String, long[]> file, ModelConfig config);
+
+    /**
+     * Maps each tensor a component expects to where it lies in a file, checking that it is there with a shape that
+     * yields the expected one.
+     *
+     * @param what     how messages name the part of the file, e.g. {@code the UNet (model.diffusion_model.*)}
+     * @param file     the file's tensors, name → stored shape
+     * @param expected the component's tensors, name → shape
+     * @param locate   where a component tensor of that name and shape lies in the file
+     * @throws IllegalArgumentException listing every missing tensor (with the closest stored name) and every stored
+     *     tensor whose shape does not fit
+     */
+    static Map<String, MappedTensor> map(String what, Map<String, long[]> file, Map<String, long[]> expected,
+            Function<Map.Entry<String, long[]>, MappedTensor> locate) {
+        Map<String, MappedTensor> view = new LinkedHashMap<>();
+        List<String> missing = new ArrayList<>();
+        List<String> misfit = new ArrayList<>();
+        Collection<String> stored = file.keySet();
+        for (Map.Entry<String, long[]> e : expected.entrySet()) {
+            MappedTensor m = locate.apply(e);
+            long[] shape = file.get(m.source());
+            if (shape == null) {
+                missing.add(m.source());
+            } else if (!m.fits(shape)) {
+                misfit.add(m.source() + " is " + Arrays.toString(shape) + ", expected " + m);
+            } else {
+                view.put(e.getKey(), m);
+            }
+        }
+        if (!missing.isEmpty() || !misfit.isEmpty()) {
+            throw new IllegalArgumentException(what + " does not match its configuration: "
+                    + (missing.isEmpty() ? "" : missing.size() + " missing " + abbreviate(missing.stream()
+                            .limit(SHOWN).map(n -> n + Suggestions.didYouMean(n, stored)).toList(), missing.size()))
+                    + (!missing.isEmpty() && !misfit.isEmpty() ? "; " : "")
+                    + (misfit.isEmpty() ? "" : misfit.size() + " of another shape "
+                            + abbreviate(misfit.stream().limit(SHOWN).toList(), misfit.size())));
+        }
+        return view;
+    }
+
+    private static String abbreviate(List<String> shown, int all) {
+        return shown + (all > shown.size() ? " and " + (all - shown.size()) + " more" : "");
+    }
+}
