@@ -20,7 +20,7 @@ final class ConfigurationOptions {
     static final String PROFILE_VARIABLE = "MONTAGE_PROFILE";
 
     @Option(names = "--profile", split = ",", paramLabel = "NAME|FILE", description = "Profiles, weakest first: "
-            + "shipped names (tiny, cpu, cuda-fp16, server) or YAML/JSON files (default: $" + PROFILE_VARIABLE
+            + "shipped names (tiny, cpu, cuda-fp16, ip-adapter, server) or YAML/JSON files (default: $" + PROFILE_VARIABLE
             + ", else the built-in defaults).")
     List<String> profiles = new ArrayList<>();
 

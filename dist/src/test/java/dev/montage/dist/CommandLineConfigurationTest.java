@@ -153,7 +153,7 @@ class CommandLineConfigurationTest {
     @Test
     void unknownProfileAndEnvironmentTypos() {
         rejected("tiyn: unknown profile 'tiyn'; did you mean tiny? (expected a profile file such as my-models.yaml, "
-                + "or one of the shipped profiles cpu, cuda-fp16, server, tiny)", "profile", "check", "--profile",
+                + "or one of the shipped profiles cpu, cuda-fp16, ip-adapter, server, tiny)", "profile", "check", "--profile",
                 "tiyn");
         CommandRun run = montage(Map.of("MONTAGE_DEFAULTS_STEP", "4"), "profile", "check");
         assertEquals(2, run.code());

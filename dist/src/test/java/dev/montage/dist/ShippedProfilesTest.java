@@ -47,13 +47,13 @@ class ShippedProfilesTest {
         try (Stream<Path> files = Files.list(SOURCES)) {
             List<String> yaml = files.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".yaml"))
                     .map(f -> f.substring(0, f.length() - ".yaml".length())).sorted().toList();
-            assertEquals(List.of("cpu", "cuda-fp16", "server", "tiny"), yaml);
+            assertEquals(List.of("cpu", "cuda-fp16", "ip-adapter", "server", "tiny"), yaml);
             assertEquals(yaml, CATALOG.names());
         }
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny", "cpu", "cuda-fp16", "server"})
+    @ValueSource(strings = {"tiny", "cpu", "cuda-fp16", "ip-adapter", "server"})
     void validWithTheEmbeddedModelAndWithAModelFolder(String name) {
         ResolvedProfile alone = resolver().resolve(List.of(name));
         assertTrue(alone.profile().models().isEmpty());
@@ -69,6 +69,9 @@ class ShippedProfilesTest {
         Profile tiny = resolver().resolve(List.of("tiny")).profile();
         assertEquals("cpu", tiny.engine().device());
         assertEquals(256, tiny.defaults().width());
+        Profile ip = resolver().resolve(List.of("ip-adapter")).profile();
+        assertEquals(Optional.of("ip-adapter"), ip.components().resampler());
+        assertEquals(Optional.of("ip-adapter"), ip.components().attention().cross());
         Profile gpu = resolver().resolve(List.of("cuda-fp16")).profile();
         assertEquals("float16", gpu.engine().dtype());
         assertEquals(Optional.of("fp16"), gpu.models().variant());

@@ -26,9 +26,7 @@ final class ImageProjection implements ImageTokens {
     private final NDManager manager;
     private final Linear proj;
     private final LayerNorm norm;
-    private final int tokens;
-    private final int width;
-    private final int embeddingDim;
+    private final Sizes sizes;
 
     /**
      * @throws IllegalArgumentException naming the checkpoint when it is not a plain {@code ImageProjModel} or its
@@ -42,13 +40,13 @@ final class ImageProjection implements ImageTokens {
             throw new IllegalArgumentException(weights.source() + ": proj.weight " + Arrays.toString(projShape)
                     + " is not [tokens x width, embedding] for norm.weight " + Arrays.toString(normShape));
         }
-        this.width = Math.toIntExact(normShape[0]);
-        this.tokens = Math.toIntExact(projShape[0] / normShape[0]);
-        this.embeddingDim = Math.toIntExact(projShape[1]);
+        int width = Math.toIntExact(normShape[0]);
+        int tokens = Math.toIntExact(projShape[0] / normShape[0]);
+        this.sizes = new Sizes(tokens, width, Math.toIntExact(projShape[1]));
         this.manager = parent.newSubManager();
         try {
             Weights w = Weights.loading(weights, manager, kernels);
-            proj = Linear.withBias(w, "proj", embeddingDim, (long) tokens * width);
+            proj = Linear.withBias(w, "proj", sizes.embeddingDim(), (long) tokens * width);
             norm = LayerNorm.load(w, "norm", width, EPS);
         } catch (RuntimeException e) {
             manager.close();
@@ -57,18 +55,8 @@ final class ImageProjection implements ImageTokens {
     }
 
     @Override
-    public int tokens() {
-        return tokens;
-    }
-
-    @Override
-    public int width() {
-        return width;
-    }
-
-    @Override
-    public int embeddingDim() {
-        return embeddingDim;
+    public Sizes sizes() {
+        return sizes;
     }
 
     @Override
@@ -90,7 +78,8 @@ final class ImageProjection implements ImageTokens {
     public NDArray forward(NDArray embeds) {
         NDManager caller = embeds.getManager();
         try (NDManager scope = caller.newSubManager()) {
-            NDArray x = proj.forward(Scopes.borrow(embeds, scope)).reshape(embeds.getShape().get(0), tokens, width);
+            NDArray x = proj.forward(Scopes.borrow(embeds, scope)).reshape(embeds.getShape().get(0),
+                    sizes.tokens(), sizes.width());
             NDArray out = norm.forward(x);
             out.attach(caller);
             return out;

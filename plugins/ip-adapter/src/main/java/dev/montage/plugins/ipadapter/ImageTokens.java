@@ -4,17 +4,19 @@ import ai.djl.ndarray.NDArray;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.SubjectResampler;
 
-/** An IP-Adapter image projection: image features of N pictures to N × {@link #tokens()} image tokens. */
+/** An IP-Adapter image projection: image features of N pictures to N × {@link Sizes#tokens()} image tokens. */
 interface ImageTokens extends AutoCloseable {
 
-    /** Tokens per picture. */
-    int tokens();
+    /**
+     * @param tokens       tokens per picture
+     * @param width        width of the tokens (the UNet's cross-attention width)
+     * @param embeddingDim width of the image features it reads
+     */
+    record Sizes(int tokens, int width, int embeddingDim) {
+    }
 
-    /** Width of the tokens (the UNet's cross-attention width). */
-    int width();
-
-    /** Width of the image features it reads. */
-    int embeddingDim();
+    /** Its sizes, as its weights give them. */
+    Sizes sizes();
 
     /** The image features it reads. */
     ImageEncoder.Features features();

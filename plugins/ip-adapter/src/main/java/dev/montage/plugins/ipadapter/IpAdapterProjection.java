@@ -11,10 +11,10 @@ import java.util.EnumSet;
 import java.util.Set;
 
 /**
- * IP-Adapter's image side: each subject picture's image features projected into {@link ImageTokens#tokens()} image
- * tokens, by the plain adapter's {@link ImageProjection} or the Plus adapter's {@link PerceiverProjection}. There are
- * no background tokens; an unconditional row gets what the projection asks for (not zeros). A subject has no phrase
- * and no grounding; its box restricts where it acts ({@link IpAttention}).
+ * IP-Adapter's image side: each subject picture's image features projected into image tokens, by the plain
+ * adapter's {@link ImageProjection} or the Plus adapter's {@link PerceiverProjection}. There are no background
+ * tokens; an unconditional row gets what the projection asks for (not zeros). A subject has no phrase and no
+ * grounding; its box restricts where it acts ({@link IpAttention}).
  */
 final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
     private final ImageTokens projection;
@@ -29,12 +29,12 @@ final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
 
     @Override
     public int tokensPerSubject() {
-        return projection.tokens();
+        return projection.sizes().tokens();
     }
 
     @Override
     public int outputDim() {
-        return projection.width();
+        return projection.sizes().width();
     }
 
     @Override
@@ -56,9 +56,9 @@ final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
             boolean[] dropGrounding) {
         Shape shape = imageEmbeds.getShape();
         int rank = projection.features() == ImageEncoder.Features.IMAGE_EMBEDS ? 2 : 3;
-        if (shape.dimension() != rank || shape.get(rank - 1) != projection.embeddingDim()) {
+        if (shape.dimension() != rank || shape.get(rank - 1) != projection.sizes().embeddingDim()) {
             throw new IllegalArgumentException("this IP-Adapter projects " + projection.features() + " of width "
-                    + projection.embeddingDim() + ", got " + shape);
+                    + projection.sizes().embeddingDim() + ", got " + shape);
         }
         NDArray tokens = projection.forward(imageEmbeds);
         tokens.attach(manager);
@@ -67,7 +67,7 @@ final class IpAdapterProjection implements SubjectResampler, AutoCloseable {
 
     @Override
     public NDArray dummyTokens(NDManager manager) {
-        return kernels.zeros(manager, new Shape(1, 0, projection.width()), dtype);
+        return kernels.zeros(manager, new Shape(1, 0, projection.sizes().width()), dtype);
     }
 
     @Override

@@ -38,9 +38,7 @@ final class PerceiverProjection implements ImageTokens {
     private final List<PerceiverFeedForward> feedForwards = new ArrayList<>();
     private final Linear projOut;
     private final LayerNorm normOut;
-    private final int tokens;
-    private final int width;
-    private final int embeddingDim;
+    private final Sizes sizes;
 
     /**
      * @param heads the attention's heads, or 0 for its width / {@value #DIM_HEAD}
@@ -76,14 +74,14 @@ final class PerceiverProjection implements ImageTokens {
         while (weights.contains("layers." + depth + ".0.to_q.weight")) {
             depth++;
         }
-        this.tokens = Math.toIntExact(latentShape[1]);
-        this.width = Math.toIntExact(projOut[0]);
-        this.embeddingDim = Math.toIntExact(projIn[1]);
+        int tokens = Math.toIntExact(latentShape[1]);
+        int width = Math.toIntExact(projOut[0]);
+        this.sizes = new Sizes(tokens, width, Math.toIntExact(projIn[1]));
         this.manager = parent.newSubManager();
         try {
             Weights w = Weights.loading(weights, manager, kernels);
             latents = w.get("latents", 1, tokens, dim);
-            this.projIn = Linear.withBias(w, "proj_in", embeddingDim, dim);
+            this.projIn = Linear.withBias(w, "proj_in", sizes.embeddingDim(), dim);
             for (int i = 0; i < depth; i++) {
                 attentions.add(new PerceiverAttention(w.prefixed("layers." + i + ".0"), dim, headCount,
                         inner / headCount, kernels, dtype));
@@ -100,18 +98,8 @@ final class PerceiverProjection implements ImageTokens {
     }
 
     @Override
-    public int tokens() {
-        return tokens;
-    }
-
-    @Override
-    public int width() {
-        return width;
-    }
-
-    @Override
-    public int embeddingDim() {
-        return embeddingDim;
+    public Sizes sizes() {
+        return sizes;
     }
 
     @Override
