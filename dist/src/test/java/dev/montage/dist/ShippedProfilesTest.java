@@ -2,14 +2,17 @@ package dev.montage.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.dist.server.ServerSection;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ProfileCatalog;
+import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.config.ProfileResolver;
 import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -53,7 +56,7 @@ class ShippedProfilesTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"tiny", "cpu", "cuda-fp16", "ip-adapter", "server"})
+    @ValueSource(strings = {"tiny", "cpu", "cuda-fp16", "server"})
     void validWithTheEmbeddedModelAndWithAModelFolder(String name) {
         ResolvedProfile alone = resolver().resolve(List.of(name));
         assertTrue(alone.profile().models().isEmpty());
@@ -62,6 +65,20 @@ class ShippedProfilesTest {
                 .resolve(List.of(name)).profile();
         assertEquals(Optional.of(dir), withModel.models().base());
         assertTrue(alone.describe().startsWith("# profile: " + name + "\n"));
+    }
+
+    /** The ip-adapter profile needs its checkpoint besides the model folder, and says so. */
+    @Test
+    void ipAdapterNeedsItsCheckpoint() {
+        ProfileException missing = assertThrows(ProfileException.class, () -> resolver().requireModels()
+                .environment(java.util.Map.of("MONTAGE_MODELS_BASE", dir.toString())).resolve(List.of("ip-adapter")));
+        assertTrue(missing.getMessage().contains("models.ip_adapter: not set"), missing.getMessage());
+        Path checkpoint = Golden.dir().resolve("ip-adapter/ip-adapter_tiny.bin").toAbsolutePath().normalize();
+        Profile withCheckpoint = resolver().requireModels()
+                .environment(java.util.Map.of("MONTAGE_MODELS_BASE", dir.toString(), "MONTAGE_MODELS_IP_ADAPTER",
+                        checkpoint.toString()))
+                .resolve(List.of("ip-adapter")).profile();
+        assertEquals(Optional.of(checkpoint), Optional.ofNullable(withCheckpoint.models().files().get("ip_adapter")));
     }
 
     @Test
