@@ -6,6 +6,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
+import dev.montage.api.spi.SubjectResampler;
 import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.pipeline.SubjectFields;
@@ -188,7 +189,11 @@ public final class GenerationService implements AutoCloseable {
     private GenerationRequest warmUpRequest() {
         BufferedImage picture = new BufferedImage(WARM_UP_SIZE, WARM_UP_SIZE, BufferedImage.TYPE_INT_RGB);
         GenerationRequest.Builder b = GenerationRequest.builder("a picture").size(WARM_UP_SIZE, WARM_UP_SIZE)
-                .steps(1).scheduler(defaultScheduler).subject(Subject.of(picture, "warm-up", "picture", Box.FULL));
+                .steps(1).scheduler(defaultScheduler);
+        // a subject of the fields its adapter reads
+        subjectFields.ifPresent(fields -> b.subject(Subject.of(picture, "warm-up",
+                fields.reads().contains(SubjectResampler.SubjectField.PHRASE) ? "picture" : null,
+                fields.reads().contains(SubjectResampler.SubjectField.BOX) ? Box.FULL : Box.NONE)));
         // the ControlNets are what is warmed up: preprocess=none also serves the types without a preprocessor
         controlNets.types().forEach(type -> b.control(new Control(type, picture, null, 1.0, 0, 1, false,
                 Optional.empty(), Map.of())));

@@ -6,6 +6,7 @@ import dev.montage.api.ProgressListener;
 import dev.montage.dist.TinyModel;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.registry.ComponentRegistry;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Path;
@@ -29,15 +30,16 @@ final class TestServer implements AutoCloseable {
     final ServerSettings settings;
     private final CountDownLatch released = new CountDownLatch(1);
 
-    private TestServer(ServerSettings settings, GenerationService.Generator around) throws IOException {
+    private TestServer(ServerSettings settings, GenerationService.Generator around, MontagePipeline pipeline,
+            ComponentRegistry registry, Path model) throws IOException {
         this.settings = settings;
-        MontagePipeline pipeline = TinyModel.pipeline();
         GenerationService.Generator held = (request, listener) -> pipeline.generate(request,
                 request.prompt().contains(HOLD) ? holding(listener) : listener);
         this.service = new GenerationService(settings, around == null ? held : around,
-                pipeline.schedulerIds(), pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields());
-        this.server = MontageServer.start(settings, service, TinyModel.registry(),
-                new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"));
+                pipeline.schedulerIds(), pipeline.defaultSchedulerId(), pipeline.controlNets(),
+                pipeline.subjectFields());
+        this.server = MontageServer.start(settings, service, registry,
+                new ServedModel(ModelPaths.of(model), true, "test engine"));
         service.start().join();
         this.client = new MontageClient(URI.create(server.url()), settings.authToken());
     }
@@ -49,12 +51,18 @@ final class TestServer implements AutoCloseable {
     }
 
     static TestServer start(ServerSettings settings) throws IOException {
-        return new TestServer(settings, null);
+        return new TestServer(settings, null, TinyModel.pipeline(), TinyModel.registry(), TinyModel.folder());
     }
 
     /** A server whose generations run through {@code generator} instead of the tiny pipeline. */
     static TestServer start(ServerSettings settings, GenerationService.Generator generator) throws IOException {
-        return new TestServer(settings, generator);
+        return new TestServer(settings, generator, TinyModel.pipeline(), TinyModel.registry(), TinyModel.folder());
+    }
+
+    /** A server on another pipeline (which the caller closes) of a model folder. */
+    static TestServer start(ServerSettings settings, MontagePipeline pipeline, ComponentRegistry registry, Path model)
+            throws IOException {
+        return new TestServer(settings, null, pipeline, registry, model);
     }
 
     /** Lets held generations go on. */
