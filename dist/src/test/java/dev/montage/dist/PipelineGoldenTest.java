@@ -16,32 +16,43 @@ import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.SafetensorsReader;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * Whole generations through the assembled pipeline against the official implementation's runs: final latents
- * (1e-3) and the saved image (±1 level), starting from the case's own noise.
+ * Whole generations through the assembled pipeline, and the few-step case also through the command line, against
+ * the official implementation's runs: final latents (within the case's tolerance) and the saved image (±1 level),
+ * starting from the case's own noise, with the scheduler settings the case laid over the model's file given as
+ * profile options.
  */
 class PipelineGoldenTest {
 
     @ParameterizedTest
-    @CsvSource({"single_subject_euler, euler", "two_subjects_ddim, ddim", "plain_sdxl_euler, euler"})
+    @CsvSource({"single_subject_euler, euler", "two_subjects_ddim, ddim", "plain_sdxl_euler, euler",
+        "fewstep_euler_trailing, euler"})
     void wholeGeneration(String name, String scheduler) throws IOException {
         MontagePipeline.Builder builder = TestEngine.pipeline(ComponentRegistry.fromClasspath(
                 getClass().getClassLoader()), Golden.model());
         if (!hasSubjects(name)) {
             builder.withoutSubjects();
         }
+        schedulerOptions(name).forEach((key, value) -> builder.setting(key, value, "golden case " + name));
         try (GoldenTensors golden = GoldenTensors.open(name); MontagePipeline pipeline = builder.build()) {
             Latents[] latents = new Latents[1];
             GenerationResult result = pipeline.generate(request(name, scheduler, golden), ProgressListener.NONE,
                     latents);
-            golden.assertClose("final_latents", latents[0].values(), 1e-3);
+            golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
             BufferedImage expected = ImageIO.read(Golden.caseDir(name).resolve("image_0.png").toFile());
             assertEquals(1, result.images().size());
             int worst = maxLevelDifference(expected, result.images().get(0));
@@ -50,8 +61,49 @@ class PipelineGoldenTest {
         }
     }
 
+    /**
+     * The few-step case through {@code montage generate}, its spacing given as {@code --set
+     * options.scheduler.timestep_spacing=trailing}: the latents it saves and the image it writes.
+     */
+    @Test
+    void fewStepGenerationThroughTheCommandLine(@TempDir Path dir) throws IOException {
+        String name = "fewstep_euler_trailing";
+        JsonNode json = parameters(name);
+        Path latentsFile = dir.resolve("latents.safetensors");
+        List<String> args = new ArrayList<>(List.of("generate", "--model", Golden.model().toString(),
+                "--device", "cpu", "--dtype", "float32", "-p", json.get("prompt").asText(),
+                "--width", json.get("width").asText(), "--height", json.get("height").asText(),
+                "--steps", json.get("steps").asText(), "--guidance", json.get("guidance_scale").asText(),
+                "--scheduler", "euler", "--init-latents",
+                Golden.caseDir(name).resolve(name + ".safetensors") + ":init_latents",
+                "--save-latents", latentsFile.toString(), "-o", dir.resolve("out").toString()));
+        schedulerOptions(name).forEach((key, value) -> args.addAll(List.of("--set", key + "=" + value)));
+        CommandRun run = CommandRun.montage(args.toArray(String[]::new));
+        assertEquals(0, run.code(), run::toString);
+        try (GoldenTensors golden = GoldenTensors.open(name);
+                SafetensorsReader saved = SafetensorsReader.open(latentsFile)) {
+            golden.assertClose("final_latents", saved.tensor("latents").toFloatArray(),
+                    golden.tolerance("final_latents"));
+        }
+        BufferedImage expected = ImageIO.read(Golden.caseDir(name).resolve("image_0.png").toFile());
+        int worst = maxLevelDifference(expected, ImageIO.read(Path.of(run.out().strip()).toFile()));
+        System.out.printf("golden %s/image_0.png through montage generate: max level difference %d%n", name, worst);
+        assertTrue(worst <= 1, name + ": image differs by " + worst + " levels");
+    }
+
     private static JsonNode parameters(String name) throws IOException {
         return new ObjectMapper().readTree(Golden.caseDir(name).resolve(name + ".json").toFile());
+    }
+
+    /**
+     * The scheduler settings a case gave {@code from_config} over the model's file, as profile keys
+     * ({@code options.scheduler.timestep_spacing}, ...).
+     */
+    static Map<String, String> schedulerOptions(String name) throws IOException {
+        Map<String, String> options = new LinkedHashMap<>();
+        parameters(name).path("scheduler_from_config_overrides").fields().forEachRemaining(
+                e -> options.put("options.scheduler." + e.getKey(), e.getValue().asText()));
+        return options;
     }
 
     /** Whether a case is an MS-Diffusion run (with subjects) rather than plain SDXL. */
@@ -64,12 +116,15 @@ class PipelineGoldenTest {
         Path dir = Golden.caseDir(name);
         JsonNode json = parameters(name);
         GenerationRequest.Builder b = GenerationRequest.builder(json.get("prompt").asText())
-                .negativePrompt(json.get("negative_prompt_used").asText())
                 .size(json.get("width").asInt(), json.get("height").asInt())
                 .steps(json.get("steps").asInt())
                 .guidanceScale(json.get("guidance_scale").asDouble())
                 .scheduler(scheduler)
                 .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")));
+        // without guidance the official pipeline encodes no negative prompt and the case names none
+        if (json.path("negative_prompt_used").isTextual()) {
+            b.negativePrompt(json.get("negative_prompt_used").asText());
+        }
         if (json.has("phrases")) {
             b.imageScale(json.get("scale").asDouble());
             for (int i = 0; i < json.get("phrases").size(); i++) {

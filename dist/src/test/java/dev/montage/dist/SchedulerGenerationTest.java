@@ -24,6 +24,8 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.function.BiConsumer;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -33,14 +35,18 @@ import org.junit.jupiter.api.TestFactory;
 
 /**
  * Whole generations with every scheduler the pipeline offers, with enough steps for multistep solvers to use the
- * history they keep between steps, with and without classifier-free guidance.
+ * history they keep between steps, with and without classifier-free guidance, under the model file's leading
+ * timestep spacing and under the trailing spacing of few-step models (given as a profile option).
  */
 class SchedulerGenerationTest {
     private static final int STEPS = 6;
     private static final String PLUGIN_SCHEDULER = "test-adams-bashforth";
     private static final String FIRST_ORDER_DPM = "test-dpmpp-first-order";
     private static final List<NDArray> KEPT = new ArrayList<>();
+    /** Each scheduler's latents under the leading spacing, for the trailing runs to be compared with. */
+    private static final Map<String, float[]> LEADING = new ConcurrentHashMap<>();
     private static MontagePipeline pipeline;
+    private static MontagePipeline trailing;
 
     /** A third party's scheduler plugin, created through the registry like any other. */
     private record Plugin(String id, ComponentFactory<Scheduler> base, Map<String, ?> overrides,
@@ -122,12 +128,16 @@ class SchedulerGenerationTest {
                 registry.factory(ComponentKind.SCHEDULER, "dpmpp-2m", Scheduler.class), Map.of("solver_order", 1),
                 false), "test-plugin");
         pipeline = TestEngine.pipeline(registry, TinyModel.folder()).build();
+        trailing = TestEngine.pipeline(registry, TinyModel.folder())
+                .setting("options.scheduler.timestep_spacing", "trailing").build();
     }
 
     @AfterAll
     static void close() {
-        if (pipeline != null) {
-            pipeline.close();
+        for (MontagePipeline p : new MontagePipeline[] {pipeline, trailing}) {
+            if (p != null) {
+                p.close();
+            }
         }
     }
 
@@ -140,9 +150,13 @@ class SchedulerGenerationTest {
     }
 
     private static float[] latents(GenerationRequest r) {
+        return latents(pipeline, r);
+    }
+
+    private static float[] latents(MontagePipeline p, GenerationRequest r) {
         Latents[] out = new Latents[1];
         List<Integer> steps = new ArrayList<>();
-        pipeline.generate(r, (step, total, elapsed) -> steps.add(step), out);
+        p.generate(r, (step, total, elapsed) -> steps.add(step), out);
         assertEquals(List.of(1, 2, 3, 4, 5, 6), steps);
         return out[0].values();
     }
@@ -151,18 +165,46 @@ class SchedulerGenerationTest {
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
         assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "ddim", "dpmpp-2m",
                 "dpmpp-2m-karras", PLUGIN_SCHEDULER)), pipeline.schedulerIds().toString());
-        return pipeline.schedulerIds().stream().flatMap(id -> Stream.of(true, false).map(guided ->
-                DynamicTest.dynamicTest(id + (guided ? " guided" : " unguided"), () -> {
+        assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
+        return Stream.concat(wholeGenerations(pipeline, "leading", (r, latents) -> LEADING.put(key(r), latents)),
+                wholeGenerations(trailing, "trailing", SchedulerGenerationTest::changedByTrailingSpacing));
+    }
+
+    /**
+     * Each scheduler's generations on {@code p}, guided and unguided, each run twice.
+     *
+     * @param check what else the latents of a request must satisfy
+     */
+    private static Stream<DynamicTest> wholeGenerations(MontagePipeline p, String spacing,
+            BiConsumer<GenerationRequest, float[]> check) {
+        return p.schedulerIds().stream().flatMap(id -> Stream.of(true, false).map(guided ->
+                DynamicTest.dynamicTest(id + " " + spacing + (guided ? " guided" : " unguided"), () -> {
                     int before = TestEngine.manager().getManagedArrays().size();
                     GenerationRequest r = request(id, guided);
-                    float[] first = latents(r);
+                    float[] first = latents(p, r);
                     for (float v : first) {
                         assertTrue(Float.isFinite(v), id + ": non-finite latents");
                     }
-                    assertArrayEquals(first, latents(r), id + ": the same request gives the same latents");
+                    assertArrayEquals(first, latents(p, r), id + ": the same request gives the same latents");
                     assertEquals(before, TestEngine.manager().getManagedArrays().size(),
                             id + ": nothing of the generation remains");
+                    check.accept(r, first);
                 })));
+    }
+
+    /**
+     * The profile's spacing reaches every scheduler, plugin ones built on a built-in included, except DPM-Solver++
+     * with Karras sigmas, whose noise levels span the whole training range whatever the spacing (as in diffusers).
+     */
+    private static void changedByTrailingSpacing(GenerationRequest r, float[] latents) {
+        float[] leading = LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r));
+        String id = r.scheduler().orElseThrow();
+        assertEquals(!id.equals("dpmpp-2m-karras"), !Arrays.equals(leading, latents),
+                id + ": whether trailing spacing changes the latents");
+    }
+
+    private static String key(GenerationRequest r) {
+        return r.scheduler().orElseThrow() + " guidance " + r.guidanceScale();
     }
 
     @Test

@@ -3,6 +3,7 @@ package dev.montage.plugins.schedulers;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
+import java.util.Arrays;
 import java.util.Map;
 import java.util.Objects;
 
@@ -14,7 +15,8 @@ import java.util.Objects;
  * <p>Step i goes from σ_i to σ_{i+1}; the first step (and, with {@code lower_order_final} and fewer than 15
  * steps, or with {@code euler_at_final}, the last) is first order. As in 0.23, the σ after the last step is
  * not 0 but that of training timestep 0, and with Karras sigmas the last σ is repeated, so the last step
- * leaves the latents unchanged. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
+ * leaves the latents unchanged. Karras sigmas always span the whole training range, so the timestep spacing
+ * only applies without them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
  * {@code solver_order} (1 or 2), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
  * {@code deis}, which diffusers maps to it), {@code solver_type} ({@code midpoint}, or {@code logrho},
  * {@code bh1}, {@code bh2}, which diffusers maps to it), {@code lower_order_final}, {@code euler_at_final},
@@ -134,14 +136,32 @@ final class DpmSolverMultistepScheduler implements Scheduler {
                 }
             }
             case TRAILING -> {
-                // numpy's surplus last value for some step counts is dropped, as for Euler
-                double[] values = NumpyMath.arange(last, 0, -(double) n / steps);
-                for (int i = 0; i < steps; i++) {
-                    out[i] = (int) NumpyMath.round(values[i]) - 1;
+                int[] values = trailing(last, steps);
+                if (values.length < steps) {
+                    // diffusers would sample at timestep -1 or run fewer steps than asked for
+                    int most = steps;
+                    while (trailing(last, most).length < most) {
+                        most--;
+                    }
+                    throw new IllegalArgumentException("DPM-Solver++ with trailing spacing has " + values.length
+                            + " timesteps for " + steps + " steps, as lambda_min_clipped = " + lambdaMinClipped
+                            + " leaves the " + last + " lowest training timesteps; expected at most " + most
+                            + " steps, or linspace or leading spacing");
                 }
+                System.arraycopy(values, 0, out, 0, steps);
             }
         }
         return out;
+    }
+
+    /**
+     * diffusers' trailing timesteps, from {@code last} down in strides of {@code num_train_timesteps / steps}, without
+     * the negative ones: numpy's surplus last value for some step counts (dropped as for Euler), and the tail below
+     * 0 when clipping lowered {@code last}.
+     */
+    private int[] trailing(int last, int steps) {
+        return Arrays.stream(NumpyMath.arange(last, 0, -(double) schedule.trainSteps() / steps))
+                .mapToInt(t -> (int) NumpyMath.round(t) - 1).filter(t -> t >= 0).toArray();
     }
 
     /**

@@ -24,7 +24,9 @@ final class SchedulerOptions {
             List.of("epsilon", "v_prediction"), "what the denoising model predicts (diffusers: epsilon)");
     static final OptionSpec<String> TIMESTEP_SPACING = OptionSpec.choice("timestep_spacing",
             Arrays.stream(TimestepSpacing.values()).map(TimestepSpacing::configName).toList(),
-            "how a run's timesteps spread over the training timesteps");
+            "how a run's timesteps spread over the training timesteps: leading (SDXL's file), linspace, or trailing "
+                    + "(few-step models; starts at the noisiest timestep); not used by DPM-Solver++ with Karras "
+                    + "sigmas");
     static final OptionSpec<Integer> STEPS_OFFSET = OptionSpec.integer("steps_offset", Integer.MIN_VALUE,
             Integer.MAX_VALUE, "added to leading-spaced timesteps (diffusers: 0, SDXL's file: 1)");
     static final OptionSpec<Boolean> USE_KARRAS_SIGMAS = OptionSpec.bool("use_karras_sigmas",

@@ -12,7 +12,10 @@ enum TimestepSpacing {
     LINSPACE,
     /** Multiples of {@code num_train_timesteps / steps} from 0, plus {@code steps_offset} (SD and SDXL). */
     LEADING,
-    /** Evenly spaced counting down from the last training timestep. */
+    /**
+     * Evenly spaced counting down from the last training timestep, so that the first step starts from pure noise,
+     * as few-step (distilled) models are trained to.
+     */
     TRAILING;
 
     /** The {@code timestep_spacing} setting. */

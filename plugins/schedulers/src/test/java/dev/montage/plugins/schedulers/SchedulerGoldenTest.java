@@ -13,12 +13,14 @@ import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
 import java.nio.file.Path;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 /**
  * The schedule and every scheduler step of the official pipeline's cases: Euler (4 steps) in
- * {@code single_subject_euler} and {@code plain_sdxl_euler}, DDIM (3 steps, built from the same SDXL Euler
- * configuration as diffusers' {@code from_config}) in {@code two_subjects_ddim}.
+ * {@code single_subject_euler} and {@code plain_sdxl_euler}, Euler with trailing spacing (4 steps, no guidance) in
+ * {@code fewstep_euler_trailing}, DDIM (3 steps) in {@code two_subjects_ddim}; each scheduler is built from the
+ * model's SDXL Euler configuration with the case's own settings over it, as diffusers' {@code from_config}.
  */
 class SchedulerGoldenTest {
     /** The golden README's tolerance for latents (observed fp32-vs-fp64 drift up to 2.5e-5). */
@@ -41,6 +43,11 @@ class SchedulerGoldenTest {
     }
 
     @Test
+    void fewStepEulerTrailing() {
+        checkEuler("fewstep_euler_trailing");
+    }
+
+    @Test
     void twoSubjectsDdim() {
         checkCase("two_subjects_ddim", new DdimScheduler(modelSettings()));
     }
@@ -56,11 +63,14 @@ class SchedulerGoldenTest {
 
     /**
      * Timesteps (exact), initial noise σ (exact), the scaled initial latents, and per step the model input
-     * (both CFG halves) and the step, once from the golden latents of that step and once chained from the
-     * scheduler's own previous output.
+     * (both CFG halves where the case guides) and the step, once from the golden latents of that step and once
+     * chained from the scheduler's own previous output.
      */
-    private static Scheduler.Run checkCase(String name, Scheduler scheduler) {
+    private static Scheduler.Run checkCase(String name, Scheduler base) {
         ModelConfig json = TestEngine.folder(Golden.caseDir(name)).json(name + ".json");
+        Scheduler scheduler = base.withOverrides(json.getObject("scheduler_from_config_overrides")
+                .map(ModelConfig::asMap).orElse(Map.of()));
+        boolean cfg = json.getDouble("guidance_scale") > 1;
         int steps = json.getInt("steps");
         Scheduler.Run run = scheduler.start(steps, TestEngine.manager());
         try (GoldenTensors golden = GoldenTensors.open(name); NDManager m = TestEngine.manager().newSubManager()) {
@@ -73,7 +83,8 @@ class SchedulerGoldenTest {
                 String step = "step" + i;
                 assertEquals(golden.floats(step + ".timestep")[0], run.timesteps()[i], step + ".timestep");
                 NDArray scaled = run.scaleModelInput(latents, i);
-                golden.assertClose(step + ".latent_model_input", scaled.concat(scaled), LATENTS_ATOL);
+                golden.assertClose(step + ".latent_model_input", cfg ? scaled.concat(scaled) : scaled,
+                        LATENTS_ATOL);
                 NDArray guided = tensor(golden, step + ".noise_pred_guided", m);
                 golden.assertClose(step + ".latents_after", run.step(guided, i, latents), LATENTS_ATOL);
                 chained = run.step(guided, i, chained);
