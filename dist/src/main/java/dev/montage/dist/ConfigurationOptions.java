@@ -2,6 +2,7 @@ package dev.montage.dist;
 
 import dev.montage.dist.server.ServerSection;
 import dev.montage.runtime.config.ProfileCatalog;
+import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.nio.file.Path;
@@ -34,6 +35,14 @@ final class ConfigurationOptions {
             + "weights).")
     Path model;
 
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "Apply a kohya-ss LoRA (.safetensors) to the "
+            + "UNet and the text encoders at load, with this scale (default 1); repeatable, LoRAs add up.")
+    List<String> loras = new ArrayList<>();
+
+    @Option(names = "--lora-ignore-unmatched", description = "Leave out LoRA modules that name no layer of the models "
+            + "instead of refusing them.")
+    boolean loraIgnoreUnmatched;
+
     @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (sets engine.device).")
     String device;
 
@@ -58,6 +67,10 @@ final class ConfigurationOptions {
         flag(builder, "models.base", model, "--model");
         flag(builder, "engine.device", device, "--device");
         flag(builder, "engine.dtype", dtype, "--dtype");
+        loras.forEach(l -> builder.lora(Lora.parse(l)));
+        if (loraIgnoreUnmatched) {
+            builder.ignoreUnmatchedLoraModules();
+        }
         return builder;
     }
 

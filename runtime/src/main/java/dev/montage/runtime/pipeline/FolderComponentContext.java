@@ -17,6 +17,7 @@ import dev.montage.runtime.weights.CheckpointWeights;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
 import dev.montage.runtime.weights.JsonFiles;
 import dev.montage.runtime.weights.LocalModelFolder;
+import dev.montage.runtime.weights.LoraWeights;
 import dev.montage.runtime.weights.MappedModelFolder;
 import dev.montage.runtime.weights.MappedTensorSource;
 import dev.montage.runtime.weights.StagingBuffer;
@@ -37,7 +38,8 @@ import java.util.stream.Stream;
  * The {@link ComponentContext} of components built from {@link ModelPaths} on one engine. Opens each folder
  * and checkpoint once and keeps them mapped until {@link #close()}. A model key whose path is a file (the base model
  * being one, or the key's own path) is a view of that file that the component of the key maps
- * ({@link SingleFileLayout}), with the configuration of the key's folder in the base or configuration folder.
+ * ({@link SingleFileLayout}), with the configuration of the key's folder in the base or configuration folder. The
+ * weights of a model key that LoRAs adapt come with their modules applied ({@link #applyLoras}).
  * Weights of all its folders and checkpoints are converted through one staging buffer, which {@link #loadFinished()} frees.
  */
 public final class FolderComponentContext implements ComponentContext, AutoCloseable {
@@ -52,6 +54,9 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     private final Map<Path, SingleFile> files = new HashMap<>();
     private final Map<String, SingleFileLayout> layouts;
     private final Map<String, TensorSource> checkpoints = new HashMap<>();
+    private final Map<Path, TensorSource> loraFiles = new HashMap<>();
+    /** By model key, the LoRA modules applied to each of its tensors. */
+    private Map<String, Map<String, List<LoraWeights.Applied>>> loras = Map.of();
     private final ModelConfig pipelineConfig;
     private final StagingBuffer staging = new StagingBuffer();
     private final WeightManagers weights = new WeightManagers();
@@ -103,18 +108,20 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     @Override
     public synchronized ModelFolder model(String key) {
-        return folders.computeIfAbsent(key, k -> {
+        ModelFolder folder = folders.computeIfAbsent(key, k -> {
             Optional<ModelFolder> mapped = mapped(k);
             if (mapped.isPresent()) {
                 return mapped.get();
             }
-            Path folder = resolve(k);
-            if (!Files.isDirectory(folder)) {
-                throw new IllegalArgumentException("model '" + k + "': " + folder + " is not a folder");
+            Path path = resolve(k);
+            if (!Files.isDirectory(path)) {
+                throw new IllegalArgumentException("model '" + k + "': " + path + " is not a folder");
             }
-            return new LocalModelFolder(folder, paths.variant(), engine.device(), engine.computeDType(),
+            return new LocalModelFolder(path, paths.variant(), engine.device(), engine.computeDType(),
                     engine.kernels(), staging);
         });
+        Map<String, List<LoraWeights.Applied>> applied = loras.get(key);
+        return applied == null ? folder : new AdaptedFolder(folder, applied);
     }
 
     /** The key's view of a weights file, where its path or the base model is one that its component can map. */
@@ -157,18 +164,66 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     @Override
     public synchronized ModelWeights checkpoint(String key) {
-        TensorSource source = checkpoints.computeIfAbsent(key, k -> {
-            Path file = resolve(k);
-            if (!Files.isRegularFile(file)) {
-                throw new IllegalArgumentException("checkpoint '" + k + "': " + file + " is not a file");
-            }
-            try {
-                return TensorSource.open(file);
-            } catch (IOException e) {
-                throw new UncheckedIOException("cannot read checkpoint '" + k + "' at " + file, e);
-            }
-        });
+        TensorSource source = checkpoints.computeIfAbsent(key, k -> open("checkpoint '" + k + "'", resolve(k)));
+        ModelWeights weights = new CheckpointWeights(source, staging, engine.device(), engine.computeDType(),
+                engine.kernels());
+        Map<String, List<LoraWeights.Applied>> applied = loras.get(key);
+        return applied == null ? weights : new LoraWeights(weights, applied);
+    }
+
+    /** The tensors of a LoRA file, which stays open with this context. */
+    synchronized ModelWeights lora(Path file) {
+        TensorSource source = loraFiles.computeIfAbsent(file, f -> open("LoRA", f));
         return new CheckpointWeights(source, staging, engine.device(), engine.computeDType(), engine.kernels());
+    }
+
+    /**
+     * From now on the weights of these model keys come with LoRA modules applied.
+     *
+     * @param applied by model key, the modules applied to each of its tensors ({@link LoraBinding})
+     */
+    synchronized void applyLoras(Map<String, Map<String, List<LoraWeights.Applied>>> applied) {
+        loras = Map.copyOf(applied);
+    }
+
+    private static TensorSource open(String what, Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException(what + ": " + file + " is not a file");
+        }
+        try {
+            return TensorSource.open(file);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read " + what + " at " + file, e);
+        }
+    }
+
+    /** A model folder whose weights come with LoRA modules applied. */
+    private record AdaptedFolder(ModelFolder folder, Map<String, List<LoraWeights.Applied>> applied)
+            implements ModelFolder {
+        @Override
+        public Path path() {
+            return folder.path();
+        }
+
+        @Override
+        public ModelConfig config() {
+            return folder.config();
+        }
+
+        @Override
+        public ModelConfig json(String fileName) {
+            return folder.json(fileName);
+        }
+
+        @Override
+        public ModelWeights weights() {
+            return new LoraWeights(folder.weights(), applied);
+        }
+
+        @Override
+        public Path file(String name) {
+            return folder.file(name);
+        }
     }
 
     /**
@@ -312,9 +367,11 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
                 .forEach(all::add);
         all.addAll(checkpoints.values());
         all.addAll(files.values());
+        all.addAll(loraFiles.values());
         folders.clear();
         checkpoints.clear();
         files.clear();
+        loraFiles.clear();
         for (AutoCloseable c : all) {
             try {
                 c.close();

@@ -184,6 +184,8 @@ public final class MontagePipeline implements AutoCloseable {
         private Map<String, String> environment = Map.of();
         private MontageEngine engine;
         private boolean subjects = true;
+        private final List<Lora> loras = new ArrayList<>();
+        private boolean ignoreUnmatchedLoraModules;
 
         private Builder() {
         }
@@ -347,6 +349,24 @@ public final class MontagePipeline implements AutoCloseable {
             return this;
         }
 
+        /**
+         * Applies a kohya-ss LoRA to the models it adapts (the UNet and the text encoders, with the same scale) when
+         * they are loaded; several LoRAs add up.
+         */
+        public Builder lora(Lora lora) {
+            loras.add(Objects.requireNonNull(lora, "lora"));
+            return this;
+        }
+
+        /**
+         * Leaves out LoRA modules that name no layer of the pipeline's models instead of refusing the build; a LoRA
+         * none of whose modules names a layer is refused all the same.
+         */
+        public Builder ignoreUnmatchedLoraModules() {
+            ignoreUnmatchedLoraModules = true;
+            return this;
+        }
+
         /** Builds text-to-image without subjects: no image encoder, resampler or the recipe's subject attention. */
         public Builder withoutSubjects() {
             subjects = false;
@@ -418,6 +438,8 @@ public final class MontagePipeline implements AutoCloseable {
             schedulers.forEach(builder::scheduler);
             attention.forEach(builder::attention);
             controls.forEach(c -> c.accept(builder));
+            loras.forEach(builder::lora);
+            builder.ignoreUnmatchedLoraModules(ignoreUnmatchedLoraModules);
             return builder;
         }
 

@@ -12,6 +12,8 @@ import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.LoraTarget;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.api.spi.SubjectResampler;
@@ -79,6 +81,8 @@ final class PipelineBuilder {
     private ControlNetContext controlNetContext = ControlNetContext.TEXT_ONLY;
     private boolean releaseEncoders;
     private boolean releaseDenoiser;
+    private final List<Lora> loras = new ArrayList<>();
+    private boolean ignoreUnmatchedLoraModules;
 
     PipelineBuilder(MontageEngine engine, ComponentRegistry registry, ModelPaths paths) {
         this.engine = engine;
@@ -236,6 +240,21 @@ final class PipelineBuilder {
         return this;
     }
 
+    /** Applies a LoRA to the models it adapts when they are loaded; several LoRAs add up. */
+    PipelineBuilder lora(Lora lora) {
+        loras.add(Objects.requireNonNull(lora, "lora"));
+        return this;
+    }
+
+    /**
+     * Whether LoRA modules that name no layer of the pipeline's models are left out (default false: the build is
+     * refused, listing them).
+     */
+    PipelineBuilder ignoreUnmatchedLoraModules(boolean ignore) {
+        ignoreUnmatchedLoraModules = ignore;
+        return this;
+    }
+
     /** Builds a pipeline without image encoder, resampler and the recipe's subject attention: text-to-image. */
     PipelineBuilder withoutSubjects() {
         subjects = false;
@@ -330,6 +349,27 @@ final class PipelineBuilder {
         check.add("Montage (RGB control images)", () -> Dimensions.builder()
                 .provides(Dimensions.CONTROL_CHANNELS, CONTROL_IMAGE_CHANNELS, "control images are RGB").build());
         check.verify();
+        if (!loras.isEmpty()) {
+            context.applyLoras(new LoraBinding(loraTargets(), context).bind(loras, context,
+                    ignoreUnmatchedLoraModules));
+        }
+    }
+
+    /**
+     * The components the pipeline creates whose weights LoRAs may adapt (LoRAs train the text encoders and the
+     * denoiser), with the model files each declares.
+     */
+    private Map<LoraTarget, List<ModelFile>> loraTargets() {
+        Map<LoraTarget, List<ModelFile>> targets = new LinkedHashMap<>();
+        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.DENOISING_MODEL)) {
+            if (!instances.containsKey(kind)) {
+                ComponentFactory<Object> factory = registry.factory(kind, id(kind), Object.class);
+                if (factory instanceof LoraTarget target) {
+                    targets.put(target, factory.modelFiles());
+                }
+            }
+        }
+        return targets;
     }
 
     /** The registered components that receive a slot's options: every attention processor, every scheduler. */

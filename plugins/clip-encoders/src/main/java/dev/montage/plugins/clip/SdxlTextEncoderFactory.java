@@ -5,6 +5,7 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.SingleFileLayout;
@@ -22,7 +23,7 @@ import java.util.Set;
  * and {@code text_encoder_2} folders.
  */
 public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout,
-        SingleFileLayout {
+        SingleFileLayout, LoraTarget {
 
     @Override
     public ComponentKind kind() {
@@ -113,5 +114,11 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
             }
             config.put("vocab_size", TinyClipVocabulary.size());
         }
+    }
+
+    /** kohya-ss names the towers' modules by their transformers paths, which the default maps. */
+    @Override
+    public Map<String, String> loraPrefixes() {
+        return Map.of("text_encoder", "lora_te1", "text_encoder_2", "lora_te2");
     }
 }

@@ -4,6 +4,7 @@ import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -11,7 +12,8 @@ import java.util.regex.Pattern;
 /**
  * The SDXL UNet in the original (SGM) layout of single-file checkpoints, under {@code model.diffusion_model.}: blocks
  * numbered in one sequence ({@code input_blocks.<i>.<j>}, {@code middle_block.<j>}, {@code output_blocks.<i>.<j>}),
- * resnets with the original part names, transformers with diffusers' names.
+ * resnets with the original part names, transformers with diffusers' names. kohya-ss LoRAs name the UNet's modules
+ * by the same paths.
  */
 final class OriginalUNetLayout {
     static final String PREFIX = "model.diffusion_model.";
@@ -34,9 +36,13 @@ final class OriginalUNetLayout {
     private final Map<Integer, Integer> upResnets = new TreeMap<>();
     private final Map<Integer, Boolean> upAttention = new TreeMap<>();
 
-    private OriginalUNetLayout(Map<String, long[]> expected) {
+    /**
+     * The numbering of one UNet, from its diffusers names (how many resnets each level has, which levels have a
+     * downsampler or attention).
+     */
+    OriginalUNetLayout(Set<String> names) {
         Map<Integer, Boolean> downsampler = new TreeMap<>();
-        for (String name : expected.keySet()) {
+        for (String name : names) {
             Matcher m = BLOCK.matcher(name);
             if (m.matches()) {
                 int block = Integer.parseInt(m.group(2));
@@ -82,7 +88,7 @@ final class OriginalUNetLayout {
                     + (added[added.length - 1] == REFINER_ADDED_INPUT ? ": the SDXL refiner's UNet; expected SDXL base"
                             : "; is the configuration (models.config) that of this model?"));
         }
-        OriginalUNetLayout layout = new OriginalUNetLayout(expected);
+        OriginalUNetLayout layout = new OriginalUNetLayout(expected.keySet());
         return Optional.of(SingleFileLayout.map("the UNet (" + PREFIX + "*)", file, expected,
                 e -> MappedTensor.of(PREFIX + layout.original(e.getKey()), e.getValue())));
     }

@@ -8,10 +8,12 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.WeightLayout;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,7 +22,7 @@ import java.util.TreeSet;
 
 /** The SDXL UNet from the base model's {@code unet} folder. */
 public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout, AttentionLayout,
-        SingleFileLayout {
+        SingleFileLayout, LoraTarget {
     /** The model key of the UNet folder. */
     public static final String MODEL_KEY = "unet";
 
@@ -85,5 +87,24 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     @Override
     public List<AttentionLayerSpec> attentionLayers(Map<String, ModelConfig> configs) {
         return SdxlUNet.attentionLayers(UNetConfig.from(WeightLayout.require(configs, MODEL_KEY)));
+    }
+
+    @Override
+    public Map<String, String> loraPrefixes() {
+        return Map.of(MODEL_KEY, "lora_unet");
+    }
+
+    /** kohya-ss names UNet modules by their original (SGM) path, e.g. {@code input_blocks_4_1_proj_in}. */
+    @Override
+    public Map<String, String> loraModules(String key, Set<String> tensorNames) {
+        OriginalUNetLayout original = new OriginalUNetLayout(tensorNames);
+        Map<String, String> modules = new LinkedHashMap<>();
+        for (String name : tensorNames) {
+            if (name.endsWith(WEIGHT)) {
+                String module = original.original(name);
+                modules.put(module.substring(0, module.length() - WEIGHT.length()).replace('.', '_'), name);
+            }
+        }
+        return modules;
     }
 }

@@ -1,0 +1,239 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.GenerationResult;
+import dev.montage.api.Latents;
+import dev.montage.api.ProgressListener;
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.LoraTarget;
+import dev.montage.runtime.pipeline.Lora;
+import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.GoldenTensors;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.LocalModelFolder;
+import dev.montage.runtime.weights.RawTensor;
+import dev.montage.runtime.weights.SafetensorsReader;
+import dev.montage.runtime.weights.SafetensorsWriter;
+import dev.montage.runtime.weights.TensorDType;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * kohya-ss LoRAs applied at load: {@code lora_kohya_euler} (scale 0.8 on the UNet and both text encoders) as a whole
+ * generation through the pipeline and through {@code montage generate} against the official implementation's run,
+ * every module of the LoRA on the tensor the generator attached it to, and the LoRAs that are refused by name.
+ */
+class LoraTest {
+    private static final String CASE = "lora_kohya_euler";
+
+    @TempDir
+    Path tmp;
+
+    private static Path loraFile() {
+        return Golden.dir().resolve("lora/tiny-lora-kohya.safetensors");
+    }
+
+    private static JsonNode parameters() throws IOException {
+        return new ObjectMapper().readTree(Golden.caseDir(CASE).resolve(CASE + ".json").toFile());
+    }
+
+    private static double scale() throws IOException {
+        return parameters().get("cross_attention_kwargs").get("scale").asDouble();
+    }
+
+    private static MontagePipeline.Builder pipeline() {
+        return TestEngine.pipeline(ComponentRegistry.fromClasspath(LoraTest.class.getClassLoader()), Golden.model())
+                .withoutSubjects();
+    }
+
+    @Test
+    void wholeGenerationMatchesTheOfficialRun() throws IOException {
+        JsonNode json = parameters();
+        try (GoldenTensors golden = GoldenTensors.open(CASE);
+                MontagePipeline pipeline = pipeline().lora(new Lora(loraFile(), scale())).build()) {
+            GenerationRequest request = GenerationRequest.builder(json.get("prompt").asText())
+                    .negativePrompt(json.get("negative_prompt").asText())
+                    .size(json.get("width").asInt(), json.get("height").asInt())
+                    .steps(json.get("steps").asInt())
+                    .guidanceScale(json.get("guidance_scale").asDouble())
+                    .scheduler("euler")
+                    .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")))
+                    .build();
+            Latents[] latents = new Latents[1];
+            GenerationResult result = pipeline.generate(request, ProgressListener.NONE, latents);
+            double error = golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
+            int worst = PipelineGoldenTest.maxLevelDifference(image(), result.images().get(0));
+            System.out.printf("golden %s: final latents max |diff| %.3g, image max level difference %d%n", CASE,
+                    error, worst);
+            assertTrue(worst <= 1, CASE + ": image differs by " + worst + " levels");
+        }
+    }
+
+    @Test
+    void generateCommandAppliesTheLoraWithItsScale() throws IOException {
+        JsonNode json = parameters();
+        Path latents = tmp.resolve("latents.safetensors");
+        CommandRun run = CommandRun.montage("generate", "--model", Golden.model().toString(),
+                "--device", "cpu", "--dtype", "float32",
+                "--lora", loraFile() + ":" + scale(),
+                "-p", json.get("prompt").asText(), "--negative-prompt", json.get("negative_prompt").asText(),
+                "--width", json.get("width").asText(), "--height", json.get("height").asText(),
+                "--steps", json.get("steps").asText(), "--guidance", json.get("guidance_scale").asText(),
+                "--scheduler", "euler",
+                "--init-latents", Golden.caseDir(CASE).resolve(CASE + ".safetensors") + ":init_latents",
+                "--save-latents", latents.toString(), "-o", tmp.resolve("images").toString());
+        assertEquals(0, run.code(), run.err());
+        try (GoldenTensors golden = GoldenTensors.open(CASE); SafetensorsReader saved = SafetensorsReader.open(latents)) {
+            float[] values = saved.tensor(saved.names().iterator().next()).toFloatArray();
+            double error = golden.assertClose("final_latents", values, golden.tolerance("final_latents"));
+            System.out.printf("golden %s through montage generate: final latents max |diff| %.3g%n", CASE, error);
+        }
+        BufferedImage written = ImageIO.read(Path.of(run.out().trim()).toFile());
+        assertTrue(PipelineGoldenTest.maxLevelDifference(image(), written) <= 1, "the written image");
+    }
+
+    /** The generator's record of the module each kohya-ss name was attached to, for all 192 of them. */
+    @Test
+    void everyModuleNamesTheTensorTheGeneratorAttachedItTo() throws IOException {
+        JsonNode truth = new ObjectMapper().readTree(Golden.dir().resolve("lora/tiny-lora-kohya.json").toFile())
+                .get("kohya_name_to_module");
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
+        Map<String, String> mapped = new HashMap<>();
+        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.DENOISING_MODEL)) {
+            for (String id : registry.ids(kind)) {
+                ComponentFactory<?> factory = registry.factory(kind, id, Object.class);
+                if (factory instanceof LoraTarget target) {
+                    target.loraPrefixes().forEach((key, prefix) -> {
+                        try (LocalModelFolder folder = TestEngine.folder(Golden.model().resolve(key))) {
+                            target.loraModules(key, folder.weights().names())
+                                    .forEach((module, tensor) -> mapped.put(prefix + "_" + module, key + ":" + tensor));
+                        }
+                    });
+                }
+            }
+        }
+        assertEquals(192, truth.size());
+        truth.fields().forEachRemaining(e -> {
+            String key = e.getKey().startsWith("lora_unet_") ? "unet"
+                    : e.getKey().startsWith("lora_te1_") ? "text_encoder" : "text_encoder_2";
+            assertEquals(key + ":" + e.getValue().asText() + ".weight", mapped.get(e.getKey()), e.getKey());
+        });
+    }
+
+    @Test
+    void severalLorasAddUpAndScaleZeroChangesNothing() throws IOException {
+        // a LoRA at 0.5 twice is the LoRA at 1.0; at 0 it is no LoRA
+        GenerationRequest request = GenerationRequest.builder("a cozy cabin").size(64, 64).steps(2).seed(7).build();
+        float[] once = finalLatents(pipeline().lora(new Lora(loraFile(), 1.0)), request);
+        float[] twice = finalLatents(pipeline().lora(new Lora(loraFile(), 0.5)).lora(new Lora(loraFile(), 0.5)),
+                request);
+        float[] none = finalLatents(pipeline(), request);
+        float[] zero = finalLatents(pipeline().lora(new Lora(loraFile(), 0)), request);
+        assertTrue(GoldenTensors.maxAbsDiff(once, twice) < 1e-3, "two halves add up to the whole");
+        assertTrue(GoldenTensors.maxAbsDiff(once, none) > 0.1, "the LoRA changes the generation");
+        assertEquals(0, GoldenTensors.maxAbsDiff(none, zero), "scale 0 adds zero");
+    }
+
+    private static float[] finalLatents(MontagePipeline.Builder builder, GenerationRequest request) {
+        try (MontagePipeline pipeline = builder.build()) {
+            Latents[] latents = new Latents[1];
+            pipeline.generate(request, ProgressListener.NONE, latents);
+            return latents[0].values();
+        }
+    }
+
+    @Test
+    void unmatchedModulesAreListedUnlessIgnored() throws IOException {
+        Path lora = withModule("lora_unet_input_blocks_9_1_proj_in", new long[] {4, 64}, new long[] {64, 4});
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> pipeline().lora(new Lora(lora, 1)).validate());
+        assertTrue(e.getMessage().contains("1 of its 193 modules name no layer")
+                && e.getMessage().contains("[lora_unet_input_blocks_9_1_proj_in]"), e.getMessage());
+        pipeline().lora(new Lora(lora, 1)).ignoreUnmatchedLoraModules().validate();
+    }
+
+    @Test
+    void aRankMismatchIsNamed() throws IOException {
+        Path lora = tmp.resolve("ranks.safetensors");
+        module(new SafetensorsWriter(), "lora_unet_input_blocks_4_1_proj_out", new long[] {4, 64},
+                new long[] {64, 8}).write(lora);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> pipeline().lora(new Lora(lora, 1)).validate());
+        assertTrue(e.getMessage().contains("'lora_unet_input_blocks_4_1_proj_out' has rank 4 in lora_down [4, 64] "
+                + "but 8 in lora_up [64, 8]"), e.getMessage());
+    }
+
+    @Test
+    void aLoraForAnotherArchitectureIsNamed() throws IOException {
+        // Stable Diffusion 1.x names its one text encoder lora_te, and its layers are wider
+        Path sd1 = tmp.resolve("sd1.safetensors");
+        module(new SafetensorsWriter(), "lora_te_text_model_encoder_layers_0_mlp_fc1", new long[] {4, 768},
+                new long[] {3072, 4}).write(sd1);
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> pipeline().lora(new Lora(sd1, 1)).validate());
+        assertTrue(e.getMessage().contains("is for another architecture: none of its 1 modules"), e.getMessage());
+
+        Path wider = tmp.resolve("wider.safetensors");
+        module(new SafetensorsWriter(), "lora_unet_input_blocks_4_1_proj_in", new long[] {4, 640},
+                new long[] {640, 4}).write(wider);
+        e = assertThrows(IllegalArgumentException.class, () -> pipeline().lora(new Lora(wider, 1)).validate());
+        assertTrue(e.getMessage().contains("is for another architecture: 1 of its modules do not fit their layers: "
+                + "[lora_unet_input_blocks_4_1_proj_in changes [640, 640], model 'unet' tensor "
+                + "'down_blocks.1.attentions.0.proj_in.weight' is [64, 64]]"), e.getMessage());
+    }
+
+    @Test
+    void aScaleIsANumberAfterTheLastColon() {
+        assertEquals(new Lora(Path.of("a:b/style.safetensors"), 0.8), Lora.parse("a:b/style.safetensors:0.8"));
+        assertEquals(new Lora(Path.of("style.safetensors"), 1.0), Lora.parse("style.safetensors"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> Lora.parse("style.safetensors:strong"));
+        assertTrue(e.getMessage().contains("scale 'strong' is not a number"), e.getMessage());
+    }
+
+    /** The golden LoRA with one more module. */
+    private Path withModule(String name, long[] down, long[] up) throws IOException {
+        Path file = tmp.resolve("extra.safetensors");
+        SafetensorsWriter writer = new SafetensorsWriter();
+        try (SafetensorsReader golden = SafetensorsReader.open(loraFile())) {
+            for (String tensor : golden.names()) {
+                RawTensor t = golden.tensor(tensor);
+                writer.add(tensor, t.dtype(), t.shape(), t.data());
+            }
+            module(writer, name, down, up).write(file);
+        }
+        return file;
+    }
+
+    private static SafetensorsWriter module(SafetensorsWriter writer, String name, long[] down, long[] up) {
+        return writer.add(name + ".lora_down.weight", TensorDType.F32, down, zeros(down))
+                .add(name + ".lora_up.weight", TensorDType.F32, up, zeros(up))
+                .add(name + ".alpha", TensorDType.F32, new long[0], zeros(new long[0]));
+    }
+
+    private static ByteBuffer zeros(long[] shape) {
+        return ByteBuffer.allocate(Math.toIntExact(4 * RawTensor.numel(shape))).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    private static BufferedImage image() throws IOException {
+        return ImageIO.read(Golden.caseDir(CASE).resolve("image_0.png").toFile());
+    }
+}

@@ -1,0 +1,43 @@
+package dev.montage.runtime.pipeline;
+
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * A kohya-ss LoRA applied to a pipeline's models when they are loaded, with the same strength on every model it
+ * adapts (the UNet and the text encoders).
+ *
+ * @param file  the {@code .safetensors} file
+ * @param scale the strength: each adapted weight {@code W} becomes {@code W + scale * alpha / rank * up @ down}
+ */
+public record Lora(Path file, double scale) {
+    /** The strength of a LoRA given without one. */
+    public static final double DEFAULT_SCALE = 1.0;
+
+    public Lora {
+        Objects.requireNonNull(file, "file");
+        if (!Double.isFinite(scale)) {
+            throw new IllegalArgumentException("the scale of LoRA " + file + " is " + scale + "; expected a number");
+        }
+    }
+
+    /**
+     * A LoRA written {@code FILE[:SCALE]}, e.g. {@code styles.safetensors:0.8}.
+     *
+     * @throws IllegalArgumentException when the text after the last {@code :} is not a number
+     */
+    public static Lora parse(String text) {
+        int colon = text.lastIndexOf(':');
+        // a colon followed by a path separator belongs to the path (a Windows drive)
+        if (colon < 0 || text.indexOf('/', colon) >= 0 || text.indexOf('\\', colon) >= 0) {
+            return new Lora(Path.of(text), DEFAULT_SCALE);
+        }
+        String scale = text.substring(colon + 1);
+        try {
+            return new Lora(Path.of(text.substring(0, colon)), Double.parseDouble(scale));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("LoRA '" + text + "': scale '" + scale + "' is not a number; "
+                    + "expected FILE[:SCALE], e.g. style.safetensors:0.8", e);
+        }
+    }
+}
