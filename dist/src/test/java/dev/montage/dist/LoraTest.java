@@ -13,6 +13,7 @@ import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.LoraTarget;
+import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -28,17 +29,20 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Pattern;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
  * kohya-ss LoRAs applied at load: {@code lora_kohya_euler} (scale 0.8 on the UNet and both text encoders) as a whole
- * generation through the pipeline and through {@code montage generate} against the official implementation's run,
+ * generation through the pipeline, a profile's {@code models.loras} and {@code montage generate} against the official
+ * implementation's run,
  * every module of the LoRA on the tensor the generator attached it to, and the LoRAs that are refused by name.
  */
 class LoraTest {
@@ -66,9 +70,31 @@ class LoraTest {
 
     @Test
     void wholeGenerationMatchesTheOfficialRun() throws IOException {
+        assertGolden(pipeline().lora(new Lora(loraFile(), scale())), "through the pipeline");
+    }
+
+    @Test
+    void aProfileListsItsLorasWithPathsRelativeToTheProfile() throws IOException {
+        Path profile = Files.writeString(tmp.resolve("lora.yaml"), "models:\n  loras:\n"
+                + "    - path: " + tmp.relativize(loraFile()) + "\n      scale: " + scale() + "\n");
+        MontagePipeline.Builder builder = pipeline().profile(profile.toString());
+        String shown = builder.resolve().describe();
+        assertTrue(shown.matches("(?s).*\n  loras:\n    - path: " + Pattern.quote(loraFile().toString())
+                + " +# [^\n]*lora.yaml:1\n      scale: " + scale() + " .*"), shown);
+        assertGolden(builder, "through models.loras");
+
+        Path missing = Files.writeString(tmp.resolve("missing.yaml"), "models:\n  loras:\n    - scale: 0.5\n"
+                + "    - path: nowhere.safetensors\n");
+        ProfileException e = assertThrows(ProfileException.class,
+                () -> pipeline().profile(missing.toString()).validate());
+        assertTrue(e.getMessage().contains("models.loras[0].path: not set; expected a kohya-ss LoRA (.safetensors)")
+                && e.getMessage().contains("models.loras[1].path: " + tmp.resolve("nowhere.safetensors")
+                        + " does not exist"), e.getMessage());
+    }
+
+    private static void assertGolden(MontagePipeline.Builder builder, String how) throws IOException {
         JsonNode json = parameters();
-        try (GoldenTensors golden = GoldenTensors.open(CASE);
-                MontagePipeline pipeline = pipeline().lora(new Lora(loraFile(), scale())).build()) {
+        try (GoldenTensors golden = GoldenTensors.open(CASE); MontagePipeline pipeline = builder.build()) {
             GenerationRequest request = GenerationRequest.builder(json.get("prompt").asText())
                     .negativePrompt(json.get("negative_prompt").asText())
                     .size(json.get("width").asInt(), json.get("height").asInt())
@@ -81,8 +107,8 @@ class LoraTest {
             GenerationResult result = pipeline.generate(request, ProgressListener.NONE, latents);
             double error = golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
             int worst = PipelineGoldenTest.maxLevelDifference(image(), result.images().get(0));
-            System.out.printf("golden %s: final latents max |diff| %.3g, image max level difference %d%n", CASE,
-                    error, worst);
+            System.out.printf("golden %s %s: final latents max |diff| %.3g, image max level difference %d%n", CASE,
+                    how, error, worst);
             assertTrue(worst <= 1, CASE + ": image differs by " + worst + " levels");
         }
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.montage.api.spi.Suggestions;
 import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -122,6 +123,9 @@ final class Binder {
             });
             return map;
         }
+        if (n instanceof Schema.Items items) {
+            return items(items.element(), unset ? fallback : v, key);
+        }
         Schema.Leaf leaf = (Schema.Leaf) n;
         Object x = unset ? null : scalar(leaf.scalar(), v, key);
         if (leaf.optional()) {
@@ -134,6 +138,30 @@ final class Binder {
             x = scalar(leaf.scalar(), fallback, key);
         }
         return x;
+    }
+
+    /** The bound elements of a list of sections; an element that is not a section is reported. */
+    private List<Object> items(Schema.Section element, JsonNode v, String key) {
+        List<Object> items = new ArrayList<>();
+        if (v == null || v.isNull()) {
+            return items;
+        }
+        if (!v.isArray()) {
+            problem(key, "expected a list of sections with the keys " + element.keys() + ", got "
+                    + SettingsTree.describe(v));
+            return items;
+        }
+        for (int i = 0; i < v.size(); i++) {
+            JsonNode item = v.get(i);
+            String at = key + "[" + i + "]";
+            if (!item.isObject()) {
+                problem(at, "expected a section with the keys " + element.keys() + ", got "
+                        + SettingsTree.describe(item));
+                continue;
+            }
+            items.add(section(element, item, null, at));
+        }
+        return items;
     }
 
     /** The value, or null after reporting that it has the wrong type. */

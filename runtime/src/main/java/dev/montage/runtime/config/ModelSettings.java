@@ -4,6 +4,7 @@ import dev.montage.runtime.pipeline.ModelPaths;
 import java.nio.file.Path;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
@@ -18,30 +19,31 @@ import java.util.Optional;
  *                    where the base has none (those of a single-file base)
  * @param variant     weights variant to prefer where a folder has it, e.g. {@code fp16}
  * @param controlnets ControlNet folder by control type ({@code canny}, {@code depth}, {@code pose}, ...)
+ * @param loras       kohya-ss LoRAs applied to the models they adapt when those are loaded
  * @param files       the other keys: a model file or folder by the key a component declares it under
  *                    ({@link dev.montage.api.spi.ModelFile}), e.g. {@code image_encoder}; unset keys are their
  *                    defaults inside the base folder
  */
 public record ModelSettings(Optional<Path> base, Optional<Path> config, Optional<String> variant,
-        Map<String, Path> controlnets,
-        @Schema.Rest Map<String, Path> files) {
+        Map<String, Path> controlnets, List<LoraSettings> loras, @Schema.Rest Map<String, Path> files) {
 
     public ModelSettings {
         base = Objects.requireNonNullElse(base, Optional.empty());
         config = Objects.requireNonNullElse(config, Optional.empty());
         variant = Objects.requireNonNullElse(variant, Optional.empty());
         controlnets = Collections.unmodifiableMap(new LinkedHashMap<>(controlnets));
+        loras = List.copyOf(loras);
         files = Collections.unmodifiableMap(new LinkedHashMap<>(files));
     }
 
-    /** Whether no model path is configured (the variant alone does not count). */
+    /** Whether no model path is configured (the variant and LoRAs alone do not count). */
     public boolean isEmpty() {
         return base.isEmpty() && files.isEmpty() && controlnets.isEmpty();
     }
 
     /** The same settings with another base folder or single-file checkpoint. */
     public ModelSettings withBase(Path folder) {
-        return new ModelSettings(Optional.of(folder), config, variant, controlnets, files);
+        return new ModelSettings(Optional.of(folder), config, variant, controlnets, loras, files);
     }
 
     /**

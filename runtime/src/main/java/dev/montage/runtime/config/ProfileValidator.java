@@ -86,6 +86,19 @@ final class ProfileValidator {
                 Schema.child("models", k), "no installed component reads a model '" + k + "'"
                         + Suggestions.didYouMean(k, declared.keySet()) + " (expected base, config, variant, controlnets or "
                         + "one of " + String.join(", ", declared.keySet()) + ")"));
+        for (int i = 0; i < m.loras().size(); i++) {
+            LoraSettings lora = m.loras().get(i);
+            String key = "models.loras[" + i + "]";
+            String expected = "expected a kohya-ss LoRA (.safetensors)";
+            lora.path().ifPresentOrElse(path -> {
+                if (!Files.isRegularFile(path)) {
+                    problem(key + ".path", path + (Files.exists(path) ? " is not a file" : " does not exist") + "; "
+                            + expected);
+                }
+            }, () -> problem(key + ".path", "not set; " + expected));
+            lora.scale().filter(s -> !Double.isFinite(s)).ifPresent(s -> problem(key + ".scale",
+                    "expected a number, got " + s));
+        }
         Collection<ModelFile> used = usedFiles(p);
         String baseExpected = "a diffusers pipeline folder (model_index.json" + used.stream()
                 .filter(f -> f.folder() && f.required() && !m.files().containsKey(f.key()))

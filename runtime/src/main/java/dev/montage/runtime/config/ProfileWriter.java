@@ -59,6 +59,18 @@ final class ProfileWriter {
             } else if (f.node() instanceof Schema.Section sub) {
                 lines.add(new Line(head, null));
                 section(sub, value, key, indent + "  ", origin, lines);
+            } else if (f.node() instanceof Schema.Items items) {
+                List<?> list = (List<?>) value;
+                lines.add(new Line(head + (list.isEmpty() ? " []" : ""), null));
+                for (int i = 0; i < list.size(); i++) {
+                    List<Line> item = new ArrayList<>();
+                    section(items.element(), list.get(i), key + "[" + i + "]", indent + "    ", origin, item);
+                    // YAML marks the first key of each list entry
+                    Line first = item.get(0);
+                    item.set(0, new Line(indent + "  - " + first.text().substring(indent.length() + 4),
+                            first.comment()));
+                    lines.addAll(item);
+                }
             } else if (value instanceof Map<?, ?> map) {
                 if (map.isEmpty()) {
                     lines.add(new Line(head + " {}", null));

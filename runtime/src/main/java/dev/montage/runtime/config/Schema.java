@@ -13,6 +13,7 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
@@ -22,7 +23,7 @@ import java.util.regex.Pattern;
 /**
  * The keys a profile may hold, derived from records so that the records are the only place a key is declared: a
  * record is a section, its components in snake case are its keys; {@code Optional} marks a key that may stay unset,
- * a {@code Map} holds keys of the user's choosing, and a {@code Map} marked {@link Rest} holds the keys of its
+ * a {@code Map} holds keys of the user's choosing, a {@code List} of records a list of sections, and a {@code Map} marked {@link Rest} holds the keys of its
  * section that are not the section's own (keys that plugins declare). The runtime's sections are the {@link Profile} records; a host
  * adds sections of its own ({@link ProfileSection}) beside them at the {@link #root root}.
  */
@@ -55,7 +56,7 @@ final class Schema {
     }
 
     /** A node of the schema. */
-    sealed interface Node permits Section, Leaf, Entries {
+    sealed interface Node permits Section, Leaf, Entries, Items {
     }
 
     /** A record: a fixed set of keys, and maybe a {@link Rest} field for the others. */
@@ -115,6 +116,18 @@ final class Schema {
 
     /** Keys of the user's choosing, each with a scalar value. */
     record Entries(Scalar values) implements Node {
+    }
+
+    /**
+     * A list of sections of one kind (a {@code List} of records), e.g. {@code models.loras}. Entries have no built-in
+     * defaults, so every key of the element is {@code Optional} and the validator reports the unset ones.
+     */
+    record Items(Section element) implements Node {
+        Items {
+            if (element.fields().values().stream().anyMatch(f -> !(f.node() instanceof Leaf l && l.optional()))) {
+                throw new IllegalStateException(element.type() + " is a list entry, so its keys must be Optional");
+            }
+        }
     }
 
     /** The whole profile. */
@@ -216,6 +229,9 @@ final class Schema {
             if (raw == Map.class && args[0] == String.class) {
                 return new Entries(scalar((Class<?>) args[1]));
             }
+            if (raw == List.class && args[0] instanceof Class<?> element && element.isRecord()) {
+                return new Items(of(element));
+            }
             throw new IllegalStateException("profile records cannot use " + type);
         }
         Class<?> c = (Class<?>) type;
@@ -229,7 +245,7 @@ final class Schema {
         if (c == int.class) {
             return Scalar.INTEGER;
         }
-        if (c == double.class) {
+        if (c == double.class || c == Double.class) {
             return Scalar.NUMBER;
         }
         if (c == boolean.class) {

@@ -200,6 +200,12 @@ final class SettingsTree {
                 resolvePaths(s, o, relativeTo);
             } else if (f.node() instanceof Schema.Leaf l && l.scalar() == Schema.Scalar.PATH && v.isTextual()) {
                 node.put(f.key(), resolvePath(v.asText(), relativeTo));
+            } else if (f.node() instanceof Schema.Items items && v.isArray()) {
+                v.forEach(item -> {
+                    if (item instanceof ObjectNode o) {
+                        resolvePaths(items.element(), o, relativeTo);
+                    }
+                });
             } else if (f.node() instanceof Schema.Entries en && en.values() == Schema.Scalar.PATH
                     && v instanceof ObjectNode entries) {
                 entries.fields().forEachRemaining(e -> {

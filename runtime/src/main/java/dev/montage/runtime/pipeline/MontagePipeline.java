@@ -351,7 +351,7 @@ public final class MontagePipeline implements AutoCloseable {
 
         /**
          * Applies a kohya-ss LoRA to the models it adapts (the UNet and the text encoders, with the same scale) when
-         * they are loaded; several LoRAs add up.
+         * they are loaded, after the profile's ({@code models.loras}); several LoRAs add up.
          */
         public Builder lora(Lora lora) {
             loras.add(Objects.requireNonNull(lora, "lora"));
@@ -463,6 +463,7 @@ public final class MontagePipeline implements AutoCloseable {
             profile.options().byKind().forEach(builder::options);
             builder.releaseEncoders(profile.pipeline().releaseEncoders());
             builder.releaseDenoiser(profile.pipeline().releaseDenoiser());
+            profile.models().loras().forEach(l -> builder.lora(l.toLora()));
             return builder;
         }
 
