@@ -41,8 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * kohya-ss LoRAs applied at load: {@code lora_kohya_euler} (scale 0.8 on the UNet and both text encoders) as a whole
- * generation through the pipeline, a profile's {@code models.loras} and {@code montage generate} against the official
- * implementation's run,
+ * generation through the pipeline (on the model folder and on its single-file checkpoint), a profile's
+ * {@code models.loras} and {@code montage generate} against the official implementation's run,
  * every module of the LoRA on the tensor the generator attached it to, and the LoRAs that are refused by name.
  */
 class LoraTest {
@@ -90,6 +90,15 @@ class LoraTest {
         assertTrue(e.getMessage().contains("models.loras[0].path: not set; expected a kohya-ss LoRA (.safetensors)")
                 && e.getMessage().contains("models.loras[1].path: " + tmp.resolve("nowhere.safetensors")
                         + " does not exist"), e.getMessage());
+    }
+
+    /** A single-file checkpoint's models are mapped to the diffusers names, and the LoRA applies to them alike. */
+    @Test
+    void aSingleFileBaseTakesTheLora() throws IOException {
+        assertGolden(TestEngine.pipeline(ComponentRegistry.fromClasspath(getClass().getClassLoader()),
+                        Golden.dir().resolve("single-file/tiny-sdxl.safetensors"))
+                .setting("models.config", Golden.model().toString()).withoutSubjects()
+                .lora(new Lora(loraFile(), scale())), "on the single-file checkpoint");
     }
 
     private static void assertGolden(MontagePipeline.Builder builder, String how) throws IOException {
