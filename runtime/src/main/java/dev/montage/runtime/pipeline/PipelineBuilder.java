@@ -265,10 +265,12 @@ final class PipelineBuilder {
      * Checks that the chosen components fit together, reading their configuration files only: every size one
      * registered component expects (text width, pooled width, token counts, latent and control channels, ...) must
      * equal what the others provide. Components given as instances, and factories that declare no
-     * {@link Dimensions}, are not checked.
+     * {@link Dimensions}, are not checked. Then every LoRA module must name a layer of the models, from the tensor
+     * names and shapes of the LoRAs and the checkpoints.
      *
      * @throws IllegalArgumentException listing every mismatch (both components, file and key, both values), missing
-     *     component id or unreadable configuration
+     *     component id or unreadable configuration; naming a LoRA and its modules that name no layer or do not fit
+     *     it, or that disagree on their rank
      */
     void validate() {
         try (FolderComponentContext context = context()) {
