@@ -14,6 +14,7 @@ import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
+import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
@@ -105,6 +106,22 @@ class IpAdapterPipelineTest {
             assertEquals("ip-adapter", result.parameters().get("component.subject_resampler"));
             assertTrue(GoldenTensors.maxAbsDiff(without[0].values(), with[0].values()) > 1e-3,
                     "the control changes the generation");
+        }
+    }
+
+    /** A LoRA adapts the UNet and text encoders under the image prompt, as it does under MS-Diffusion's subjects. */
+    @Test
+    void aLoraActsUnderTheImagePrompt() throws IOException {
+        try (GoldenTensors golden = GoldenTensors.open(CASE);
+                MontagePipeline adapted = ipAdapter(Golden.dir().resolve("ip-adapter/ip-adapter_tiny.bin"))
+                        .lora(new Lora(Golden.dir().resolve("lora/tiny-lora-kohya.safetensors"), 0.8)).build()) {
+            Latents[] without = new Latents[1];
+            Latents[] with = new Latents[1];
+            ip.generate(request(golden, 0.7), ProgressListener.NONE, without);
+            GenerationResult result = adapted.generate(request(golden, 0.7), ProgressListener.NONE, with);
+            assertEquals("ip-adapter", result.parameters().get("component.subject_resampler"));
+            assertTrue(GoldenTensors.maxAbsDiff(without[0].values(), with[0].values()) > 1e-3,
+                    "the LoRA changes the generation");
         }
     }
 
