@@ -174,8 +174,9 @@ final class RandomModel {
         TorchCheckpointWriter.write(file, root);
     }
 
+    /** The values of a configuration file the distribution ships, e.g. {@code unet/config.json} of {@code sdxl}. */
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> resource(String configuration, String file) {
+    static Map<String, Object> resource(String configuration, String file) {
         String path = "models/" + configuration + "/" + file;
         try (InputStream in = RandomModel.class.getResourceAsStream(path)) {
             if (in == null) {

@@ -3,6 +3,7 @@ package dev.montage.runtime.pipeline;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
+import dev.montage.runtime.weights.TensorNames;
 import dev.montage.runtime.weights.TensorSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -14,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 
@@ -67,7 +67,7 @@ final class SingleFile implements AutoCloseable {
             if (views.isEmpty()) {
                 throw new IllegalArgumentException(file + " holds none of the models " + String.join(", ",
                         layouts.keySet()) + " that the installed components read; its tensors are under "
-                        + prefixes(shapes.keySet()));
+                        + TensorNames.prefixes(shapes.keySet()));
             }
             Set<String> claimed = new HashSet<>();
             views.values().forEach(v -> v.values().forEach(m -> claimed.add(m.source())));
@@ -101,18 +101,6 @@ final class SingleFile implements AutoCloseable {
     /** The stored tensors. */
     TensorSource source() {
         return source;
-    }
-
-    /** Where the tensors are: each first two name parts with how many tensors are under them. */
-    private static String prefixes(Set<String> names) {
-        Map<String, Integer> counts = new TreeMap<>();
-        for (String n : names) {
-            String[] parts = n.split("\\.", 3);
-            counts.merge(parts.length > 2 ? parts[0] + "." + parts[1] : parts[0], 1, Integer::sum);
-        }
-        List<String> out = new ArrayList<>();
-        counts.forEach((p, c) -> out.add(p + ".* (" + c + ")"));
-        return String.join(", ", out);
     }
 
     @Override

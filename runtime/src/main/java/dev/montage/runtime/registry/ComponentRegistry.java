@@ -2,6 +2,7 @@ package dev.montage.runtime.registry;
 
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.Suggestions;
@@ -138,6 +139,20 @@ public final class ComponentRegistry {
             }
         }
         return layouts;
+    }
+
+    /**
+     * The model key each LoRA name prefix adapts ({@link LoraTarget#loraPrefixes()}), e.g. {@code lora_unet} →
+     * {@code unet}; where factories share a prefix, the first registered one's.
+     */
+    public synchronized Map<String, String> loraPrefixes() {
+        Map<String, String> keys = new TreeMap<>();
+        for (Entry e : entries.values()) {
+            if (e.factory() instanceof LoraTarget target) {
+                target.loraPrefixes().forEach((key, prefix) -> keys.putIfAbsent(prefix, key));
+            }
+        }
+        return keys;
     }
 
     /** How messages name a component, e.g. {@code text encoder 'sdxl-clip'}. */
