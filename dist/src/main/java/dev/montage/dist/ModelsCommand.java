@@ -93,11 +93,11 @@ final class ModelsCommand implements Callable<Integer> {
                 ComponentRegistry registry = installed.registry();
                 if (Files.isDirectory(file)) {
                     List<Path> weights = weightsFiles(file);
-                    out.println("file: " + file);
-                    out.println("format: folder");
                     if (weights.isEmpty()) {
                         throw new IllegalArgumentException(file + " holds no weights file; " + EXPECTED);
                     }
+                    out.println("file: " + file);
+                    out.println("format: folder");
                     for (Path w : weights) {
                         out.println();
                         inspect(w, registry, out);

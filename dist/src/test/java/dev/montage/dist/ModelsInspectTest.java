@@ -109,6 +109,13 @@ class ModelsInspectTest {
     }
 
     @Test
+    void folderWithoutWeightsIsNamedWithWhatWasExpected() {
+        CommandRun run = inspect(dir);
+        assertEquals(2, run.code(), run.out());
+        assertTrue(run.err().contains(dir + " holds no weights file; expected a .safetensors file"), run.err());
+    }
+
+    @Test
     void truncatedFileIsNamedWithWhatWasExpected() throws IOException {
         Path file = dir.resolve("truncated.safetensors");
         byte[] whole = Files.readAllBytes(Golden.dir().resolve("single-file/tiny-sdxl-vae.safetensors"));
