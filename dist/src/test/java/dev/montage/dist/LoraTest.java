@@ -52,7 +52,7 @@ class LoraTest {
     Path tmp;
 
     private static Path loraFile() {
-        return Golden.dir().resolve("lora/tiny-lora-kohya.safetensors");
+        return Golden.dir().resolve("lora/tiny-lora-kohya.safetensors").toAbsolutePath().normalize();
     }
 
     private static JsonNode parameters() throws IOException {
