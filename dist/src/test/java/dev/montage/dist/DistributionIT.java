@@ -149,7 +149,8 @@ class DistributionIT {
         assertFalse(plugins.out().contains("classpath"), plugins.out());
         for (String component : List.of("text encoder +sdxl-clip", "image encoder +clip-vision",
                 "subject resampler +ms-diffusion", "denoising model +sdxl-unet", "latent decoder +sdxl-vae",
-                "scheduler +euler", "attention processor +ms-diffusion", "attention processor +default")) {
+                "scheduler +euler", "attention processor +ms-diffusion", "attention processor +default",
+                "subject resampler +ip-adapter", "attention processor +ip-adapter")) {
             assertTrue(plugins.out().matches("(?s).*\n" + component + " +osgi:dev\\.montage\\.[a-z-]+ +active\n.*"),
                     component + " from a bundle: " + plugins.out());
         }
