@@ -53,7 +53,7 @@ class SdxlControlNetGoldenTest {
             ControlResiduals residuals = controlNet.residuals(m, input, c.array(m, "controlnet.cond_image"), scale,
                     ctx);
 
-            List<String> names = c.tensorNames().stream().filter(n -> n.startsWith(STAGE_PREFIX)).toList();
+            List<String> names = c.tensors.toleranceNames().stream().filter(n -> n.startsWith(STAGE_PREFIX)).toList();
             for (String n : names) {
                 NDArray actual = capture.stages().get(n.substring(STAGE_PREFIX.length()));
                 assertNotNull(actual, () -> "the ControlNet recorded no stage " + n);
