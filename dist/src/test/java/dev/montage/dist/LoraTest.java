@@ -155,6 +155,26 @@ class LoraTest {
         }
     }
 
+    /** Under MS-Diffusion's subjects the LoRA adapts the same models and changes the generation. */
+    @Test
+    void aLoraActsUnderMsDiffusionSubjects() throws IOException {
+        String name = "single_subject_euler";
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
+        try (GoldenTensors golden = GoldenTensors.open(name);
+                MontagePipeline plain = TestEngine.pipeline(registry, Golden.model()).build();
+                MontagePipeline adapted = TestEngine.pipeline(registry, Golden.model())
+                        .lora(new Lora(loraFile(), scale())).build()) {
+            GenerationRequest request = PipelineGoldenTest.request(name, "euler", golden);
+            Latents[] without = new Latents[1];
+            Latents[] with = new Latents[1];
+            plain.generate(request, ProgressListener.NONE, without);
+            adapted.generate(request, ProgressListener.NONE, with);
+            golden.assertClose("final_latents", without[0].values(), 1e-3);
+            assertTrue(GoldenTensors.maxAbsDiff(without[0].values(), with[0].values()) > 1e-2,
+                    "the LoRA changes the subjects' generation");
+        }
+    }
+
     /** {@code montage generate} of the case's request in {@code dtype}; its final latents. */
     private static float[] generate(Path out, String dtype, String... more) throws IOException {
         JsonNode json = parameters();
