@@ -17,6 +17,10 @@ import dev.montage.nn.ContextProjections;
 import dev.montage.nn.DotProductAttention;
 import dev.montage.nn.Heads;
 import dev.montage.nn.IpProjections;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * IP-Adapter's decoupled cross-attention ({@code IPAttnProcessor2_0}): the layer's text attention plus, with the same
@@ -73,17 +77,14 @@ final class IpAttention implements AttentionProcessor, AutoCloseable {
                         Heads.split(values, heads), null);
                 combined = combined.add(Heads.merge(attended).mul((float) subjects.scale()));
             } else {
-                ComputeDType dtype = kernels.dtypeOf(hidden);
+                List<NDArray> weights = BoxWeights.of(ctx).get(subjects, gridHeight, gridWidth, kernels,
+                        kernels.dtypeOf(hidden), context.text().getManager());
                 for (int j = 0; j < subjects.subjects(); j++) {
                     long from = subjects.dummyTokens() + (long) j * subjects.tokensPerSubject();
                     NDIndex own = new NDIndex(":, {}:{}, :", from, from + subjects.tokensPerSubject());
                     NDArray attended = kernels.scaledDotProductAttention(q, Heads.split(keys.get(own), heads),
                             Heads.split(values.get(own), heads), null);
-                    double scale = subjects.subjectScales().isPresent() ? subjects.subjectScales().get()[j]
-                            : subjects.scale();
-                    NDArray weight = weights(scope, subjects.boxes().get(j), scale, gridHeight, gridWidth, kernels,
-                            dtype);
-                    combined = combined.add(Heads.merge(attended).mul(weight));
+                    combined = combined.add(Heads.merge(attended).mul(weights.get(j)));
                 }
             }
             NDArray out = layer.output(combined);
@@ -114,11 +115,45 @@ final class IpAttention implements AttentionProcessor, AutoCloseable {
             }
         }
         NDArray weights = manager.create(w, new Shape(1, w.length, 1));
-        return dtype == ComputeDType.FLOAT32 ? weights : kernels.cast(weights, dtype);
+        if (dtype == ComputeDType.FLOAT32) {
+            return weights;
+        }
+        NDArray cast = kernels.cast(weights, dtype);
+        weights.close();
+        return cast;
     }
 
     @Override
     public void close() {
         projections.close();
+    }
+
+    /**
+     * Each subject's {@link #weights} of one generation by grid size, made on the first call that needs them and
+     * owned by the manager of the generation's text tokens, so that they end with the generation.
+     */
+    private static final class BoxWeights {
+        private static final GenerationContext.Key<BoxWeights> KEY = GenerationContext.Key.of(
+                "ip-adapter.box-weights", BoxWeights.class);
+
+        private final Map<String, List<NDArray>> byGrid = new HashMap<>();
+
+        static BoxWeights of(GenerationContext ctx) {
+            return ctx.computeIfAbsent(KEY, BoxWeights::new);
+        }
+
+        synchronized List<NDArray> get(SubjectConditioning subjects, int gridHeight, int gridWidth, Kernels kernels,
+                ComputeDType dtype, NDManager owner) {
+            return byGrid.computeIfAbsent(gridHeight + "x" + gridWidth, grid -> {
+                List<NDArray> weights = new ArrayList<>();
+                for (int j = 0; j < subjects.subjects(); j++) {
+                    double scale = subjects.subjectScales().isPresent() ? subjects.subjectScales().get()[j]
+                            : subjects.scale();
+                    weights.add(IpAttention.weights(owner, subjects.boxes().get(j), scale, gridHeight, gridWidth,
+                            kernels, dtype));
+                }
+                return List.copyOf(weights);
+            });
+        }
     }
 }
