@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -103,16 +104,8 @@ class LoraTest {
     }
 
     private static void assertGolden(MontagePipeline.Builder builder, String how) throws IOException {
-        JsonNode json = parameters();
         try (GoldenTensors golden = GoldenTensors.open(CASE); MontagePipeline pipeline = builder.build()) {
-            GenerationRequest request = GenerationRequest.builder(json.get("prompt").asText())
-                    .negativePrompt(json.get("negative_prompt").asText())
-                    .size(json.get("width").asInt(), json.get("height").asInt())
-                    .steps(json.get("steps").asInt())
-                    .guidanceScale(json.get("guidance_scale").asDouble())
-                    .scheduler("euler")
-                    .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")))
-                    .build();
+            GenerationRequest request = request(golden);
             Latents[] latents = new Latents[1];
             GenerationResult result = pipeline.generate(request, ProgressListener.NONE, latents);
             double error = golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
@@ -121,6 +114,18 @@ class LoraTest {
                     how, error, worst);
             assertTrue(worst <= 1, CASE + ": image differs by " + worst + " levels");
         }
+    }
+
+    private static GenerationRequest request(GoldenTensors golden) throws IOException {
+        JsonNode json = parameters();
+        return GenerationRequest.builder(json.get("prompt").asText())
+                .negativePrompt(json.get("negative_prompt").asText())
+                .size(json.get("width").asInt(), json.get("height").asInt())
+                .steps(json.get("steps").asInt())
+                .guidanceScale(json.get("guidance_scale").asDouble())
+                .scheduler("euler")
+                .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")))
+                .build();
     }
 
     @Test
@@ -173,6 +178,43 @@ class LoraTest {
             assertTrue(GoldenTensors.maxAbsDiff(without[0].values(), with[0].values()) > 1e-2,
                     "the LoRA changes the subjects' generation");
         }
+    }
+
+    /**
+     * A variant with a LoRA gives the official run with it; its pipeline keeps giving what it gave before, while the
+     * variant is open and after; a refused LoRA leaves no variant; closing the pipeline closes its variants.
+     */
+    @Test
+    void aVariantTakesTheLoraAndLeavesItsPipelineAsItWas() throws IOException {
+        try (GoldenTensors golden = GoldenTensors.open(CASE); MontagePipeline pipeline = pipeline().build()) {
+            GenerationRequest request = request(golden);
+            float[] before = finalLatents(pipeline, request);
+            MontagePipeline variant = pipeline.withLoras(List.of(new Lora(loraFile(), scale())));
+            golden.assertClose("final_latents", finalLatents(variant, request), golden.tolerance("final_latents"));
+            assertArrayEquals(before, finalLatents(pipeline, request), "while the variant is open");
+            assertTrue(variant.generate(request).parameters().get("loras").startsWith(loraFile() + ":" + scale()));
+            assertThrows(IllegalStateException.class, () -> variant.withLoras(List.of()));
+
+            Path other = tmp.resolve("other.safetensors");
+            SafetensorsWriter.write(other, Map.of(), List.of(new RawTensor(
+                    "lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight", TensorDType.F32,
+                    new long[] {1, 1}, ByteBuffer.allocate(4))));
+            IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+                    () -> pipeline.withLoras(List.of(new Lora(other, 1))));
+            assertTrue(refused.getMessage().contains(other.toString()), refused.getMessage());
+
+            variant.close();
+            assertArrayEquals(before, finalLatents(pipeline, request), "after the variant");
+            MontagePipeline open = pipeline.withLoras(List.of(new Lora(loraFile(), 0.5)));
+            pipeline.close();
+            assertThrows(IllegalStateException.class, () -> open.generate(request));
+        }
+    }
+
+    private static float[] finalLatents(MontagePipeline pipeline, GenerationRequest request) {
+        Latents[] latents = new Latents[1];
+        pipeline.generate(request, ProgressListener.NONE, latents);
+        return latents[0].values();
     }
 
     /** {@code montage generate} of the case's request in {@code dtype}; its final latents. */

@@ -8,6 +8,7 @@ import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.spi.SubjectResampler;
 import dev.montage.runtime.pipeline.ControlNets;
+import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.image.BufferedImage;
@@ -56,7 +57,8 @@ public final class GenerationService implements AutoCloseable {
     /** Runs one generation: the pipeline in production, a stand-in where tests need one. */
     @FunctionalInterface
     interface Generator {
-        GenerationResult generate(GenerationRequest request, ProgressListener listener);
+        /** @param loras the LoRAs to run with, besides the pipeline's own */
+        GenerationResult generate(GenerationRequest request, List<Lora> loras, ProgressListener listener);
     }
 
     /**
@@ -122,8 +124,8 @@ public final class GenerationService implements AutoCloseable {
      * @throws IOException when the output folder cannot be created or read
      */
     public GenerationService(ServerSettings settings, MontagePipeline pipeline) throws IOException {
-        this(settings, pipeline::generate, pipeline.schedulerIds(), pipeline.defaultSchedulerId(),
-                pipeline.controlNets(), pipeline.subjectFields(), workerThreads());
+        this(settings, new LoraVariants(pipeline, settings.loraVariants())::generate, pipeline.schedulerIds(),
+                pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), workerThreads());
     }
 
     GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
@@ -166,7 +168,7 @@ public final class GenerationService implements AutoCloseable {
         CompletableFuture<Void> warm = new CompletableFuture<>();
         Thread warmUp = new Thread(() -> {
             try {
-                generator.generate(warmUpRequest(), ProgressListener.NONE);
+                generator.generate(warmUpRequest(), List.of(), ProgressListener.NONE);
                 startWorkers();
                 warm.complete(null);
             } catch (RuntimeException e) {
@@ -263,11 +265,12 @@ public final class GenerationService implements AutoCloseable {
     /**
      * Queues a validated request.
      *
+     * @param loras      the LoRAs it runs with
      * @param parameters its effective parameters in the API's names
      * @throws QueueFullException when {@link ServerSettings#queueSize()} jobs are waiting
      * @throws RejectedExecutionException when the service is shutting down
      */
-    Submission submit(GenerationRequest request, Map<String, Object> parameters) {
+    Submission submit(GenerationRequest request, List<Lora> loras, Map<String, Object> parameters) {
         lock.lock();
         try {
             if (!accepting) {
@@ -280,7 +283,7 @@ public final class GenerationService implements AutoCloseable {
                 metrics.rejected();
                 throw new QueueFullException(queue.size(), retryAfterSeconds());
             }
-            Job job = new Job(Ids.next(), request, parameters, Instant.now());
+            Job job = new Job(Ids.next(), request, loras, parameters, Instant.now());
             jobs.put(job.id(), job);
             queue.addLast(job);
             metrics.submitted();
@@ -457,7 +460,7 @@ public final class GenerationService implements AutoCloseable {
     private void run(Job job) {
         long start = System.nanoTime();
         try {
-            GenerationResult result = generator.generate(job.request(), new JobListener(job, start));
+            GenerationResult result = generator.generate(job.request(), job.loras(), new JobListener(job, start));
             if (job.cancelReason() != null) {
                 // asked to stop while the images were decoded: the client no longer wants them
                 throw new CancellationException(job.cancelReason());

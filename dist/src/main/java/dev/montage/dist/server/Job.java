@@ -1,6 +1,7 @@
 package dev.montage.dist.server;
 
 import dev.montage.api.GenerationRequest;
+import dev.montage.runtime.pipeline.Lora;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -17,6 +18,7 @@ import java.util.Map;
 final class Job {
     private final String id;
     private final Instant createdAt;
+    private final List<Lora> loras;
     private final Map<String, Object> parameters;
     private GenerationRequest request;
     private JobState state = JobState.QUEUED;
@@ -32,15 +34,18 @@ final class Job {
     private final List<EventSubscription> subscribers = new ArrayList<>();
 
     /**
+     * @param loras      the LoRAs it runs with
      * @param parameters the effective parameters in the API's names, as the client sees them
      */
-    Job(String id, GenerationRequest request, Map<String, Object> parameters, Instant createdAt) {
-        this(id, request, parameters, createdAt, request.steps());
+    Job(String id, GenerationRequest request, List<Lora> loras, Map<String, Object> parameters, Instant createdAt) {
+        this(id, request, loras, parameters, createdAt, request.steps());
     }
 
-    private Job(String id, GenerationRequest request, Map<String, Object> parameters, Instant createdAt, int total) {
+    private Job(String id, GenerationRequest request, List<Lora> loras, Map<String, Object> parameters,
+            Instant createdAt, int total) {
         this.id = id;
         this.request = request;
+        this.loras = List.copyOf(loras);
         this.parameters = parameters;
         this.createdAt = createdAt;
         this.total = total;
@@ -49,7 +54,7 @@ final class Job {
     /** A job that succeeded before a restart, as its sidecar tells it. */
     static Job restored(String id, Map<String, Object> parameters, Instant createdAt, Instant startedAt,
             Instant finishedAt, int steps, int images) {
-        Job job = new Job(id, null, parameters, createdAt, steps);
+        Job job = new Job(id, null, List.of(), parameters, createdAt, steps);
         job.startedAt = startedAt;
         job.finishedAt = finishedAt;
         job.step = steps;
@@ -78,6 +83,11 @@ final class Job {
 
     Instant createdAt() {
         return createdAt;
+    }
+
+    /** The LoRAs it runs with. */
+    List<Lora> loras() {
+        return loras;
     }
 
     /** The effective parameters in the API's names. */

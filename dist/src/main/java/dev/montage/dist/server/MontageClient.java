@@ -108,6 +108,11 @@ public final class MontageClient {
         return json(request("/v1/generations/" + id).GET().build());
     }
 
+    /** The served model: its schedulers, control types, LoRAs and weights. */
+    public Map<String, Object> models() throws IOException, InterruptedException {
+        return json(request("/v1/models").GET().build());
+    }
+
     /** Cancels a generation; returns its state after the request. */
     public Map<String, Object> cancel(String id) throws IOException, InterruptedException {
         return json(request("/v1/generations/" + id).DELETE().build());

@@ -78,6 +78,7 @@ public final class MontageServer implements AutoCloseable {
     private final ComponentRegistry registry;
     private final ServedModel model;
     private final UploadStore uploads;
+    private final LoraCatalog loraCatalog;
     private final RequestJson requests;
     private final Semaphore eventStreams;
     private final byte[] tokenDigest;
@@ -114,8 +115,9 @@ public final class MontageServer implements AutoCloseable {
         this.registry = registry;
         this.model = model;
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
+        this.loraCatalog = new LoraCatalog(settings.loraDir());
         this.requests = new RequestJson(settings, model.defaults(), service.schedulerIds(),
-                service.defaultScheduler(), service.controlNets(), service.subjectFields(), uploads,
+                service.defaultScheduler(), service.controlNets(), service.subjectFields(), uploads, loraCatalog,
                 new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());
         this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
@@ -286,7 +288,7 @@ public final class MontageServer implements AutoCloseable {
                     + e.getOriginalMessage())));
         }
         RequestJson.Parsed parsed = requests.parse(json);
-        GenerationService.Submission s = service.submit(parsed.request(), parsed.parameters());
+        GenerationService.Submission s = service.submit(parsed.request(), parsed.loras(), parsed.parameters());
         ctx.status(202).header("Location", "/v1/generations/" + s.id())
                 .json(Map.of("id", s.id(), "position", s.position()));
     }
@@ -422,6 +424,7 @@ public final class MontageServer implements AutoCloseable {
         m.put("controlTypes", controlTypes);
         m.put("controlNets", controlTypes.stream().map(this::controlNet).toList());
         m.put("weights", weights);
+        m.put("loras", loraCatalog.names());
         ctx.json(Map.of("models", List.of(m)));
     }
 

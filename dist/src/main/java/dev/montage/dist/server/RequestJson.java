@@ -10,10 +10,12 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.ControlNets;
+import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -41,11 +43,12 @@ import java.util.regex.Pattern;
 final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
-            "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout");
+            "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout", "loras");
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding");
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
             "end", "options");
     static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
+    static final Set<String> LORA = Set.of("name", "scale");
     /** {@link GenerationRequest}'s field names where the API names them differently. */
     private static final Map<String, String> API_NAMES = Map.of("guidanceScale", "guidance", "imageScale", "scale",
             "numImages", "count");
@@ -58,9 +61,10 @@ final class RequestJson {
      * A valid request with its effective parameters.
      *
      * @param request    what the pipeline runs
+     * @param loras      the LoRAs it runs with, in the order named
      * @param parameters the same in the API's names (defaults and the drawn seed filled in), for clients
      */
-    record Parsed(GenerationRequest request, Map<String, Object> parameters) {
+    record Parsed(GenerationRequest request, List<Lora> loras, Map<String, Object> parameters) {
     }
 
     private final ServerSettings limits;
@@ -70,15 +74,18 @@ final class RequestJson {
     private final ControlNets controlNets;
     private final Optional<SubjectFields> subjectFields;
     private final UploadStore uploads;
+    private final LoraCatalog loraCatalog;
     private final LongSupplier seeds;
 
     /**
      * @param defaults values of the fields a request leaves out (its prompt and seed are not used)
      * @param subjectFields what the pipeline's subject adapter reads; empty when it takes no subjects
+     * @param loraCatalog the LoRAs requests may name
      * @param seeds    where seeds of requests without one come from
      */
     RequestJson(ServerSettings limits, GenerationRequest defaults, List<String> schedulers, String defaultScheduler,
-            ControlNets controlNets, Optional<SubjectFields> subjectFields, UploadStore uploads, LongSupplier seeds) {
+            ControlNets controlNets, Optional<SubjectFields> subjectFields, UploadStore uploads,
+            LoraCatalog loraCatalog, LongSupplier seeds) {
         this.limits = limits;
         this.defaults = defaults;
         this.schedulers = List.copyOf(schedulers);
@@ -86,6 +93,7 @@ final class RequestJson {
         this.controlNets = controlNets;
         this.subjectFields = subjectFields;
         this.uploads = uploads;
+        this.loraCatalog = loraCatalog;
         this.seeds = seeds;
     }
 
@@ -118,6 +126,7 @@ final class RequestJson {
         // counted before any picture is decoded: each may take up to the per-picture pixel limit
         List<JsonNode> subjectNodes = f.array(body, "subjects", limits.maxSubjects());
         List<JsonNode> controlNodes = f.array(body, "controls", limits.maxControls());
+        List<JsonNode> loraNodes = f.array(body, "loras", limits.maxLoras());
         ImageInput.PixelBudget pixels = new ImageInput.PixelBudget(limits.maxImagePixels(),
                 limits.maxRequestPixels());
         List<Subject> subjects = new ArrayList<>();
@@ -129,6 +138,10 @@ final class RequestJson {
         List<Control> controls = new ArrayList<>();
         for (JsonNode node : controlNodes) {
             controls.add(control(f, node, "controls[" + controls.size() + "]", pixels));
+        }
+        Map<String, Lora> loras = new LinkedHashMap<>();
+        for (int i = 0; i < loraNodes.size(); i++) {
+            lora(f, loraNodes.get(i), "loras[" + i + "]", loras);
         }
         try {
             // the request's own rules, on everything but the subjects and controls checked above
@@ -152,7 +165,46 @@ final class RequestJson {
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), Optional.ofNullable(autoLayout),
                 Optional.empty());
-        return new Parsed(request, describe(request));
+        Map<String, Object> parameters = describe(request);
+        if (!loras.isEmpty()) {
+            List<Map<String, Object>> named = new ArrayList<>();
+            loras.forEach((name, lora) -> named.add(Job.ordered("name", name, "scale", lora.scale())));
+            parameters = new LinkedHashMap<>(parameters);
+            parameters.put("loras", List.copyOf(named));
+            parameters = Collections.unmodifiableMap(parameters);
+        }
+        return new Parsed(request, List.copyOf(loras.values()), parameters);
+    }
+
+    /** A LoRA {@code {name, scale}} of a request, by the name it was given (without the extension). */
+    private void lora(Fields f, JsonNode node, String path, Map<String, Lora> loras) {
+        if (!node.isObject()) {
+            f.add(path, "must be an object {name, scale}");
+            return;
+        }
+        f.unknownKeys(node, path, LORA);
+        String name = f.text(node, "name", path);
+        double scale = orElse(f.number(node, "scale", path), Lora.DEFAULT_SCALE);
+        if (!Double.isFinite(scale)) {
+            f.add(path + ".scale", "must be a finite number, got " + scale);
+        }
+        if (name == null) {
+            f.add(path + ".name", "is required: the name of one of the server's LoRAs");
+            return;
+        }
+        Path file;
+        try {
+            file = loraCatalog.resolve(name);
+        } catch (IllegalArgumentException e) {
+            f.add(path + ".name", e.getMessage());
+            return;
+        }
+        String key = file.getFileName().toString().replaceFirst("\\.safetensors$", "");
+        if (loras.containsKey(key)) {
+            f.add(path + ".name", "LoRA '" + key + "' is named twice; name it once with the scale it should have");
+        } else if (f.clean(path)) {
+            loras.put(key, new Lora(file, scale));
+        }
     }
 
     private AutoLayout autoLayout(Fields f, JsonNode node) {

@@ -40,12 +40,15 @@ import java.util.regex.Pattern;
  * @param authTokenEnv           name of the environment variable holding the bearer token clients must send; empty
  *                               for the server's default variable (authentication is off when that one is unset)
  * @param authTokenFile          file holding the bearer token; set at most one of it and {@code authTokenEnv}
+ * @param loraDir                folder of the LoRA files requests may name; empty for none
+ * @param maxLoras               most LoRAs one request may name
+ * @param loraVariants           sets of LoRAs kept loaded besides the model without them
  */
 public record ServerSection(String host, int port, int queueSize, int concurrency, Optional<Path> outputDir,
         int maxBodyBytes, int maxImageBytes, int maxImagePixels, int maxWidth, int maxHeight, int maxSteps,
         int maxImages, int maxOutputPixels, int maxSubjects, int maxControls, int maxRequestPixels,
         int maxFinishedJobs, int maxEventStreams, int shutdownGraceSeconds, Optional<String> authTokenEnv,
-        Optional<Path> authTokenFile) {
+        Optional<Path> authTokenFile, Optional<Path> loraDir, int maxLoras, int loraVariants) {
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final String DEFAULTS_RESOURCE = "server-defaults.yaml";
@@ -58,6 +61,7 @@ public record ServerSection(String host, int port, int queueSize, int concurrenc
         outputDir = Objects.requireNonNullElse(outputDir, Optional.empty());
         authTokenEnv = Objects.requireNonNullElse(authTokenEnv, Optional.empty());
         authTokenFile = Objects.requireNonNullElse(authTokenFile, Optional.empty());
+        loraDir = Objects.requireNonNullElse(loraDir, Optional.empty());
     }
 
     /** What the key's types do not say: ranges, the token's sources. */
@@ -93,6 +97,9 @@ public record ServerSection(String host, int port, int queueSize, int concurrenc
                     + "not both");
         }
         s.authTokenFile().ifPresent(f -> checks.file("server.auth_token_file", f, "a file holding the bearer token"));
+        s.loraDir().ifPresent(d -> checks.folder("server.lora_dir", d, "a folder of LoRA files (.safetensors)"));
+        checks.atLeast("server.max_loras", s.maxLoras(), 0, "LoRAs");
+        checks.atLeast("server.lora_variants", s.loraVariants(), 1, "sets of LoRAs");
     }
 
     private static String defaults() {

@@ -37,6 +37,10 @@ import java.util.Optional;
  * @param maxEventStreams event streams open at the same time (each holds a connection); one more is {@code 503}
  * @param authToken       the bearer token every {@code /v1} and {@code /metrics} call must carry, if any
  * @param shutdownGrace   how long running generations may go on after shutdown began before they are cancelled
+ * @param loraDir         the folder of LoRA files requests may name, if any (requests name files, never paths)
+ * @param maxLoras        most LoRAs one request may name
+ * @param loraVariants    how many sets of LoRAs stay loaded besides the model without them (each set's adapted
+ *                        text encoder and denoiser)
  */
 public record ServerSettings(
         String host,
@@ -58,7 +62,10 @@ public record ServerSettings(
         int maxFinishedJobs,
         int maxEventStreams,
         Optional<String> authToken,
-        Duration shutdownGrace) {
+        Duration shutdownGrace,
+        Optional<Path> loraDir,
+        int maxLoras,
+        int loraVariants) {
 
     /** Environment variable holding {@link #authToken()} when the profile names neither a file nor a variable. */
     public static final String TOKEN_ENV = "MONTAGE_API_TOKEN";
@@ -68,6 +75,7 @@ public record ServerSettings(
      */
     public ServerSettings {
         authToken = Objects.requireNonNullElse(authToken, Optional.empty());
+        loraDir = Objects.requireNonNullElse(loraDir, Optional.empty());
         List<String> problems = new ArrayList<>();
         if (host == null || host.isBlank()) {
             problems.add("host must name an interface, e.g. 127.0.0.1");
@@ -99,6 +107,8 @@ public record ServerSettings(
         if (shutdownGrace == null || shutdownGrace.isNegative()) {
             problems.add("shutdownGrace must be a duration >= 0, got " + shutdownGrace);
         }
+        notNegative(problems, "maxLoras", maxLoras);
+        positive(problems, "loraVariants", loraVariants);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("server settings: " + String.join("; ", problems));
         }
@@ -128,7 +138,8 @@ public record ServerSettings(
                 .maxSize(maxWidth, maxHeight).maxSteps(maxSteps).maxImages(maxImages).maxOutputPixels(maxOutputPixels)
                 .maxSubjects(maxSubjects).maxControls(maxControls).maxRequestPixels(maxRequestPixels)
                 .maxFinishedJobs(maxFinishedJobs).maxEventStreams(maxEventStreams)
-                .authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace);
+                .authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace).loraDir(loraDir.orElse(null))
+                .maxLoras(maxLoras).loraVariants(loraVariants);
     }
 
     /**
@@ -150,8 +161,10 @@ public record ServerSettings(
                 .maxRequestPixels(section.maxRequestPixels()).maxFinishedJobs(section.maxFinishedJobs())
                 .maxEventStreams(section.maxEventStreams())
                 .shutdownGrace(Duration.ofSeconds(section.shutdownGraceSeconds()))
-                .authToken(token(section, environment));
+                .authToken(token(section, environment)).maxLoras(section.maxLoras())
+                .loraVariants(section.loraVariants());
         section.outputDir().ifPresent(b::outputDir);
+        section.loraDir().ifPresent(b::loraDir);
         return b.build();
     }
 
@@ -193,7 +206,8 @@ public record ServerSettings(
                 + ", maxSubjects=" + maxSubjects + ", maxControls=" + maxControls + ", maxRequestPixels="
                 + maxRequestPixels + ", maxFinishedJobs=" + maxFinishedJobs + ", maxEventStreams=" + maxEventStreams
                 + ", auth=" + (authToken.isPresent() ? "bearer token" : "off") + ", shutdownGrace=" + shutdownGrace
-                + "]";
+                + ", loraDir=" + loraDir.map(Path::toString).orElse("none") + ", maxLoras=" + maxLoras
+                + ", loraVariants=" + loraVariants + "]";
     }
 
     /** Mutable builder; {@link #build()} validates. */
@@ -218,6 +232,9 @@ public record ServerSettings(
         private int maxEventStreams = 64;
         private String authToken;
         private Duration shutdownGrace = Duration.ofSeconds(30);
+        private Path loraDir;
+        private int maxLoras = 4;
+        private int loraVariants = 1;
 
         private Builder() {
         }
@@ -319,6 +336,22 @@ public record ServerSettings(
             return this;
         }
 
+        /** @param v the folder of LoRA files requests may name, null for none */
+        public Builder loraDir(Path v) {
+            loraDir = v;
+            return this;
+        }
+
+        public Builder maxLoras(int v) {
+            maxLoras = v;
+            return this;
+        }
+
+        public Builder loraVariants(int v) {
+            loraVariants = v;
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming every setting that is out of range
          */
@@ -326,7 +359,8 @@ public record ServerSettings(
             return new ServerSettings(host, port, queueSize, concurrency, outputDir, maxBodyBytes, maxImageBytes,
                     maxImagePixels, maxWidth, maxHeight, maxSteps, maxImages, maxOutputPixels, maxSubjects,
                     maxControls, maxRequestPixels, maxFinishedJobs, maxEventStreams,
-                    Optional.ofNullable(authToken), shutdownGrace);
+                    Optional.ofNullable(authToken), shutdownGrace, Optional.ofNullable(loraDir), maxLoras,
+                    loraVariants);
         }
     }
 }

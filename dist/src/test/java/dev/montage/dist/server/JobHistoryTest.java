@@ -9,6 +9,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.dist.TinyModel;
+import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import java.net.URI;
@@ -32,7 +33,7 @@ class JobHistoryTest {
     Path out;
 
     /** The tiny pipeline, except that prompts with {@link #FAIL} fail and prompts with {@link #ERROR} throw an Error. */
-    static GenerationResult failing(GenerationRequest request, ProgressListener listener) {
+    static GenerationResult failing(GenerationRequest request, List<Lora> loras, ProgressListener listener) {
         if (request.prompt().contains(FAIL)) {
             throw new IllegalArgumentException("refused on purpose");
         }

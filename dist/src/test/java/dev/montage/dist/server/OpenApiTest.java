@@ -136,7 +136,7 @@ class OpenApiTest {
             schemas = Http.JSON.readTree(in).get("components").get("schemas");
         }
         Map<String, Set<String>> read = Map.of("GenerationRequest", RequestJson.TOP, "Subject", RequestJson.SUBJECT,
-                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT);
+                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT, "Lora", RequestJson.LORA);
         read.forEach((schema, fields) -> {
             Set<String> documented = new TreeSet<>();
             schemas.get(schema).get("properties").fieldNames().forEachRemaining(documented::add);

@@ -52,7 +52,7 @@ class RequestJsonTest {
         json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
                 new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
                 Optional.of(new SubjectFields(EnumSet.allOf(SubjectResampler.SubjectField.class),
-                        "subject resampler 'ms-diffusion'")), uploads, () -> -5);
+                        "subject resampler 'ms-diffusion'")), uploads, new LoraCatalog(Optional.empty()), () -> -5);
     }
 
     /** A preprocessor that declares one option. */

@@ -239,7 +239,7 @@ class ServerApiTest {
 
     @Test
     void aFailedGenerationLeavesNoFileAndSaysWhy() throws Exception {
-        GenerationService.Generator failing = (request, listener) -> TestServer.plain(request,
+        GenerationService.Generator failing = (request, loras, listener) -> TestServer.plain(request,
                 request.prompt().contains("[fail]") ? (step, total, elapsed) -> {
                     throw new IllegalStateException("the device fell over at step " + step);
                 } : listener);

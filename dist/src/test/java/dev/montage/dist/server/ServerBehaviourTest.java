@@ -39,7 +39,7 @@ class ServerBehaviourTest {
     void concurrentGenerationsGiveExactlyThePixelsEachGivesAlone() throws Exception {
         // while the barrier is set, the first step of each generation waits for the other: both run at once
         AtomicReference<CyclicBarrier> together = new AtomicReference<>();
-        GenerationService.Generator meeting = (request, listener) -> TestServer.plain(request,
+        GenerationService.Generator meeting = (request, loras, listener) -> TestServer.plain(request,
                 new ProgressListener() {
                     @Override
                     public boolean onStep(int step, int total, Duration elapsed) {

@@ -64,6 +64,18 @@ class ServerSectionTest {
     }
 
     @Test
+    void theLoraFolderMustBeAFolderAndOneSetOfLorasMustFit() throws IOException {
+        String bad = file("loras.yaml", "server:\n  lora_dir: " + dir.resolve("no-loras") + "\n  max_loras: -1\n"
+                + "  lora_variants: 0\n");
+        List<ProfileProblem> p = problems(resolver(), bad);
+        assertEquals(List.of(
+                new ProfileProblem(bad + ":2", "server.lora_dir", dir.resolve("no-loras") + " does not exist; expected "
+                        + "a folder of LoRA files (.safetensors)"),
+                new ProfileProblem(bad + ":3", "server.max_loras", "expected 0 or more LoRAs, got -1"),
+                new ProfileProblem(bad + ":4", "server.lora_variants", "expected 1 or more sets of LoRAs, got 0")), p);
+    }
+
+    @Test
     void unknownKeysAndWrongTypesFromFilesVariablesAndFlags() throws IOException {
         String bad = file("keys.yaml", "server:\n  queue_sise: 3\n  port: eighty\n");
         ProfileResolver r = resolver().environment(Map.of("MONTAGE_SERVER_CONCURRENCY", "two",
@@ -93,7 +105,8 @@ class ServerSectionTest {
         return List.of("host", "port", "queue_size", "concurrency", "output_dir", "max_body_bytes", "max_image_bytes",
                 "max_image_pixels", "max_width", "max_height", "max_steps", "max_images", "max_output_pixels",
                 "max_subjects", "max_controls", "max_request_pixels", "max_finished_jobs", "max_event_streams",
-                "shutdown_grace_seconds", "auth_token_env", "auth_token_file");
+                "shutdown_grace_seconds", "auth_token_env", "auth_token_file", "lora_dir", "max_loras",
+                "lora_variants");
     }
 
     private static List<String> variables() {

@@ -33,7 +33,8 @@ final class TestServer implements AutoCloseable {
     private TestServer(ServerSettings settings, GenerationService.Generator around, MontagePipeline pipeline,
             ComponentRegistry registry, Path model) throws IOException {
         this.settings = settings;
-        GenerationService.Generator held = (request, listener) -> pipeline.generate(request,
+        LoraVariants variants = new LoraVariants(pipeline, settings.loraVariants());
+        GenerationService.Generator held = (request, loras, listener) -> variants.generate(request, loras,
                 request.prompt().contains(HOLD) ? holding(listener) : listener);
         this.service = new GenerationService(settings, around == null ? held : around,
                 pipeline.schedulerIds(), pipeline.defaultSchedulerId(), pipeline.controlNets(),
@@ -102,7 +103,7 @@ final class TestServer implements AutoCloseable {
     /** A service running the tiny pipeline as it is, not yet started. */
     static GenerationService plainService(ServerSettings settings) throws IOException {
         MontagePipeline pipeline = TinyModel.pipeline();
-        return new GenerationService(settings, TestServer::plain, pipeline.schedulerIds(),
+        return new GenerationService(settings, (request, loras, listener) -> plain(request, listener), pipeline.schedulerIds(),
                 pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields());
     }
 

@@ -51,11 +51,24 @@ public final class ProfileChecks {
      * @return whether it is one
      */
     public boolean file(String key, Path file, String expected) {
-        if (!Files.isRegularFile(file)) {
-            problem(key, file + (Files.exists(file) ? " is not a file" : " does not exist") + "; expected "
+        return is(key, file, Files.isRegularFile(file), "file", expected);
+    }
+
+    /**
+     * Reports {@code folder} unless it is a directory.
+     *
+     * @param expected what the folder should hold, e.g. {@code a folder of LoRA files}
+     * @return whether it is one
+     */
+    public boolean folder(String key, Path folder, String expected) {
+        return is(key, folder, Files.isDirectory(folder), "folder", expected);
+    }
+
+    private boolean is(String key, Path path, boolean is, String kind, String expected) {
+        if (!is) {
+            problem(key, path + (Files.exists(path) ? " is not a " + kind : " does not exist") + "; expected "
                     + expected);
-            return false;
         }
-        return true;
+        return is;
     }
 }

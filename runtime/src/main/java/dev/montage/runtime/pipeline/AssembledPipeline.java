@@ -4,21 +4,43 @@ import dev.montage.runtime.engine.NativeMemory;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.function.Function;
 
 /** A {@link Pipeline} with the components and model files it owns; closing releases them all. */
 final class AssembledPipeline implements AutoCloseable {
     private final Pipeline pipeline;
     private final FolderComponentContext context;
     private final List<Object> owned;
+    private final Function<List<Lora>, AssembledPipeline> variants;
 
-    AssembledPipeline(Pipeline pipeline, FolderComponentContext context, List<Object> owned) {
+    /**
+     * @param variants makes a pipeline sharing this one's components with more LoRAs applied; null for a pipeline
+     *                 that is itself such a variant
+     */
+    AssembledPipeline(Pipeline pipeline, FolderComponentContext context, List<Object> owned,
+            Function<List<Lora>, AssembledPipeline> variants) {
         this.pipeline = pipeline;
         this.context = context;
         this.owned = new ArrayList<>(owned);
+        this.variants = variants;
     }
 
     Pipeline pipeline() {
         return pipeline;
+    }
+
+    /**
+     * A pipeline sharing this one's components except those the LoRAs adapt, which it owns; it must be closed
+     * before this one.
+     *
+     * @throws IllegalStateException on a variant
+     */
+    AssembledPipeline withLoras(List<Lora> loras) {
+        if (variants == null) {
+            throw new IllegalStateException("LoRAs are added to the pipeline a variant was made from, not to the "
+                    + "variant");
+        }
+        return variants.apply(loras);
     }
 
     @Override

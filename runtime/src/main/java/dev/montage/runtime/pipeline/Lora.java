@@ -1,7 +1,9 @@
 package dev.montage.runtime.pipeline;
 
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
+import java.util.stream.Collectors;
 
 /**
  * A kohya-ss LoRA applied to a pipeline's models when they are loaded, with the same strength on every model it
@@ -39,5 +41,10 @@ public record Lora(Path file, double scale) {
             throw new IllegalArgumentException("LoRA '" + text + "': scale '" + scale + "' is not a number; "
                     + "expected FILE[:SCALE], e.g. style.safetensors:0.8", e);
         }
+    }
+
+    /** LoRAs as results' parameters name them: {@code FILE:SCALE} each, in the order applied. */
+    static String describe(List<Lora> loras) {
+        return loras.stream().map(l -> l.file() + ":" + l.scale()).collect(Collectors.joining(", "));
     }
 }

@@ -26,10 +26,12 @@ import java.util.Collection;
 import java.util.Collections;
 import java.util.EnumMap;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CancellationException;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
@@ -73,13 +75,19 @@ public final class MontagePipeline implements AutoCloseable {
     private final MontageEngine engine;
     private final boolean ownsEngine;
     private final AssembledPipeline assembled;
+    /** The pipeline a LoRA variant was made from, null for one built. */
+    private final MontagePipeline base;
+    /** The open LoRA variants made from this one. */
+    private final Set<MontagePipeline> variants = new LinkedHashSet<>();
+    private boolean closed;
 
     private MontagePipeline(ResolvedProfile profile, MontageEngine engine, boolean ownsEngine,
-            AssembledPipeline assembled) {
+            AssembledPipeline assembled, MontagePipeline base) {
         this.profile = profile;
         this.engine = engine;
         this.ownsEngine = ownsEngine;
         this.assembled = assembled;
+        this.base = base;
     }
 
     /** A builder reading shipped profiles from the class path and no environment variables. */
@@ -114,9 +122,10 @@ public final class MontagePipeline implements AutoCloseable {
      * @throws CancellationException when the listener asked to stop or the thread was interrupted; nothing of the
      *     generation remains
      * @throws IllegalArgumentException naming what in the request this pipeline cannot serve
+     * @throws IllegalStateException after {@link #close()}
      */
     public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
-        return assembled.pipeline().generate(request, listener);
+        return open().generate(request, listener);
     }
 
     /**
@@ -124,7 +133,17 @@ public final class MontagePipeline implements AutoCloseable {
      * decoded, in {@code finalLatents[0]} when that array is given (to save them, or to compare implementations).
      */
     public GenerationResult generate(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
-        return assembled.pipeline().generate(request, listener, finalLatents);
+        return open().generate(request, listener, finalLatents);
+    }
+
+    /** The pipeline, checked to be open: a closed one would fail on released weights with a less clear message. */
+    private Pipeline open() {
+        synchronized (variants) {
+            if (closed) {
+                throw new IllegalStateException("the pipeline is closed");
+            }
+        }
+        return assembled.pipeline();
     }
 
     /** The scheduler ids requests may name: every registered scheduler and the instances given. */
@@ -156,10 +175,54 @@ public final class MontagePipeline implements AutoCloseable {
         return assembled.pipeline().controlNets();
     }
 
-    /** Releases the components, the model files and the engine if the builder started it. */
+    /**
+     * This pipeline with more LoRAs: the components they adapt (the text encoder, the denoiser) are loaded again with
+     * this pipeline's LoRAs and {@code loras} fused into their weights, all the others are shared. This pipeline's
+     * own weights are not changed, so its generations stay exactly as they were, before, during and after the
+     * variant's. Close the variant when it is no longer needed; closing this pipeline closes its open variants.
+     *
+     * @throws IllegalArgumentException naming a LoRA that is refused, as {@link Builder#lora} refuses it when the
+     *     pipeline is built
+     * @throws IllegalStateException on a variant (add every LoRA to the pipeline it was made from) or after
+     *     {@link #close()}
+     */
+    public MontagePipeline withLoras(List<Lora> loras) {
+        if (base != null) {
+            throw new IllegalStateException("this pipeline is a LoRA variant; make variants of the pipeline it was "
+                    + "made from");
+        }
+        synchronized (variants) {
+            if (closed) {
+                throw new IllegalStateException("the pipeline is closed");
+            }
+            MontagePipeline variant = new MontagePipeline(profile, engine, false,
+                    assembled.withLoras(List.copyOf(loras)), this);
+            variants.add(variant);
+            return variant;
+        }
+    }
+
+    /**
+     * Releases the components, the model files and the engine if the builder started it; first the open LoRA
+     * variants ({@link #withLoras}). Closing again does nothing.
+     */
     @Override
     public void close() {
+        List<MontagePipeline> open;
+        synchronized (variants) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            open = new ArrayList<>(variants);
+        }
+        open.forEach(MontagePipeline::close);
         assembled.close();
+        if (base != null) {
+            synchronized (base.variants) {
+                base.variants.remove(this);
+            }
+        }
         if (ownsEngine) {
             engine.close();
         }
@@ -395,7 +458,7 @@ public final class MontagePipeline implements AutoCloseable {
             boolean ownsEngine = engine == null;
             MontageEngine e = ownsEngine ? MontageEngine.start(resolved.profile().engine().toConfig()) : engine;
             try {
-                return new MontagePipeline(resolved, e, ownsEngine, pipelineBuilder(resolved, e).build());
+                return new MontagePipeline(resolved, e, ownsEngine, pipelineBuilder(resolved, e).build(), null);
             } catch (RuntimeException x) {
                 if (ownsEngine) {
                     e.close();

@@ -108,6 +108,22 @@ final class Pipeline {
         }
     }
 
+    /**
+     * This pipeline with another text encoder or denoiser (each where not null), the same other components, more
+     * description entries and one more check after each generation.
+     */
+    Pipeline withModels(OnDemand<TextEncoder> otherTextEncoder, OnDemand<DenoisingModel> otherDenoiser,
+            Map<String, String> moreDescription, Runnable moreWeightCheck) {
+        Map<String, String> d = new LinkedHashMap<>(description);
+        d.putAll(moreDescription);
+        return new Pipeline(otherTextEncoder != null ? otherTextEncoder : textEncoder, imageEncoder, resampler,
+                otherDenoiser != null ? otherDenoiser : denoiser, schedulers, defaultScheduler, decoder, controlNets,
+                root, kernels, dtype, d, () -> {
+                    weightCheck.run();
+                    moreWeightCheck.run();
+                });
+    }
+
     /** Scheduler ids this pipeline can run. */
     List<String> schedulerIds() {
         return schedulers.ids();

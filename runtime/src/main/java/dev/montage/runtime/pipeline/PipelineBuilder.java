@@ -21,6 +21,7 @@ import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.SlotOptions;
+import dev.montage.runtime.weights.LoraWeights;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -35,7 +36,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Supplier;
-import java.util.function.UnaryOperator;
 import java.util.regex.Pattern;
 
 /**
@@ -60,6 +60,9 @@ final class PipelineBuilder {
 
     /** Control images reach the ControlNets as RGB. */
     private static final int CONTROL_IMAGE_CHANNELS = 3;
+
+    /** The parameter of results naming the LoRAs applied. */
+    static final String LORAS = "loras";
 
     private final MontageEngine engine;
     private final ComponentRegistry registry;
@@ -294,7 +297,9 @@ final class PipelineBuilder {
                     context, created) : null;
             OnDemand<SubjectResampler> resampler = subjects ? encoder(ComponentKind.SUBJECT_RESAMPLER,
                     SubjectResampler.class, context, created) : null;
-            OnDemand<DenoisingModel> unet = denoiser(context, created);
+            LayerProcessors processors = new LayerProcessors(context);
+            created.add(processors);
+            OnDemand<DenoisingModel> unet = denoiser(context, processors, created);
             LatentDecoder vae = component(ComponentKind.LATENT_DECODER, LatentDecoder.class, context, created);
             Map<String, String> controlDescription = new LinkedHashMap<>();
             ControlNets controls = controlNets(context, created, controlDescription);
@@ -308,13 +313,53 @@ final class PipelineBuilder {
                     instances.containsKey(k) ? instances.get(k).getClass().getName() : id(k)));
             description.putAll(controlDescription);
             description.put("engine", engine.describe());
+            if (!loras.isEmpty()) {
+                description.put(LORAS, Lora.describe(loras));
+            }
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
                     id(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
                     engine.computeDType(), description, context::checkWeights);
             // a default scheduler that cannot be created fails the assembly, not the first generation
             schedulers.get(id(ComponentKind.SCHEDULER));
             context.loadFinished();
-            return new AssembledPipeline(pipeline, context, created);
+            return new AssembledPipeline(pipeline, context, created, more -> variant(pipeline, processors, more));
+        } catch (RuntimeException e) {
+            AssembledPipeline.closeAll(created, context);
+            throw e;
+        }
+    }
+
+    /**
+     * A pipeline that shares the components of {@code base} except those that LoRAs adapt: the text encoder and the
+     * denoiser are created afresh, with this builder's LoRAs and {@code more} fused into their weights, where any of
+     * them adapts their models. The base's weights are never changed, so it generates as it did before.
+     *
+     * @throws IllegalArgumentException as LoRAs given to the builder are refused, or when a LoRA would adapt a
+     *     component given as an instance
+     */
+    private AssembledPipeline variant(Pipeline base, LayerProcessors processors, List<Lora> more) {
+        List<Lora> all = new ArrayList<>(loras);
+        all.addAll(more);
+        FolderComponentContext context = context();
+        List<Object> created = new ArrayList<>();
+        try {
+            Map<String, Map<String, List<LoraWeights.Applied>>> applied = all.isEmpty() ? Map.of()
+                    : new LoraBinding(loraTargets(), context).bind(all, context, ignoreUnmatchedLoraModules);
+            context.applyLoras(applied);
+            Set<ComponentKind> adapted = EnumSet.noneOf(ComponentKind.class);
+            loraTargetsByKind().forEach((kind, target) -> {
+                if (target.loraPrefixes().keySet().stream().anyMatch(applied::containsKey)) {
+                    adapted.add(kind);
+                }
+            });
+            OnDemand<TextEncoder> text = adapted.contains(ComponentKind.TEXT_ENCODER)
+                    ? encoder(ComponentKind.TEXT_ENCODER, TextEncoder.class, context, created) : null;
+            OnDemand<DenoisingModel> unet = adapted.contains(ComponentKind.DENOISING_MODEL)
+                    ? denoiser(context, processors, created) : null;
+            context.loadFinished();
+            Pipeline variant = base.withModels(text, unet, all.isEmpty() ? Map.of() : Map.of(LORAS,
+                    Lora.describe(all)), context::checkWeights);
+            return new AssembledPipeline(variant, context, created, null);
         } catch (RuntimeException e) {
             AssembledPipeline.closeAll(created, context);
             throw e;
@@ -363,12 +408,18 @@ final class PipelineBuilder {
      */
     private Map<LoraTarget, List<ModelFile>> loraTargets() {
         Map<LoraTarget, List<ModelFile>> targets = new LinkedHashMap<>();
+        loraTargetsByKind().forEach((kind, target) -> targets.put(target, registry.factory(kind, id(kind),
+                Object.class).modelFiles()));
+        return targets;
+    }
+
+    /** The factories of the components the pipeline creates whose weights LoRAs may adapt, by slot. */
+    private Map<ComponentKind, LoraTarget> loraTargetsByKind() {
+        Map<ComponentKind, LoraTarget> targets = new EnumMap<>(ComponentKind.class);
         for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.DENOISING_MODEL)) {
-            if (!instances.containsKey(kind)) {
-                ComponentFactory<Object> factory = registry.factory(kind, id(kind), Object.class);
-                if (factory instanceof LoraTarget target) {
-                    targets.put(target, factory.modelFiles());
-                }
+            if (!instances.containsKey(kind)
+                    && registry.factory(kind, id(kind), Object.class) instanceof LoraTarget target) {
+                targets.put(kind, target);
             }
         }
         return targets;
@@ -481,25 +532,6 @@ final class PipelineBuilder {
         return type;
     }
 
-    /** @param layers the denoising model's attention layers, which the processors bind to */
-    private AttentionProcessor processorFor(String layer, Map<Pattern, ComponentChoice<AttentionProcessor>> byPattern,
-            Map<String, AttentionProcessor> byId, List<AttentionLayerSpec> layers, FolderComponentContext context,
-            List<Object> created) {
-        for (Map.Entry<Pattern, ComponentChoice<AttentionProcessor>> e : byPattern.entrySet()) {
-            if (e.getKey().matcher(layer).matches()) {
-                return e.getValue().resolve(id -> byId.computeIfAbsent(id, i -> {
-                    AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
-                            AttentionProcessor.class).create(context.forAttentionProcessor(
-                                    ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, i),
-                                    options.getOrDefault(ComponentKind.ATTENTION_PROCESSOR, Map.of()), layers));
-                    created.add(p);
-                    return p;
-                }));
-            }
-        }
-        throw new IllegalArgumentException("no attention processor matches layer '" + layer + "'");
-    }
-
     private <T> T component(ComponentKind kind, Class<T> type, FolderComponentContext context, List<Object> created) {
         Object given = instances.get(kind);
         if (given != null) {
@@ -512,26 +544,12 @@ final class PipelineBuilder {
 
     /**
      * The denoiser slot, with its attention processors in place: held, or created per generation when it is released
-     * and the builder creates it. The processors are created with the first denoiser and serve every later one; they
-     * are closed with the pipeline, after the denoiser.
+     * and the builder creates it.
      */
-    private OnDemand<DenoisingModel> denoiser(FolderComponentContext context, List<Object> created) {
-        List<Object> processorsCreated = new ArrayList<>();
-        created.add((AutoCloseable) () -> AssembledPipeline.closeEach(processorsCreated));
-        Map<String, AttentionProcessor> processors = new LinkedHashMap<>();
-        Map<Pattern, ComponentChoice<AttentionProcessor>> byPattern = layerProcessors();
-        UnaryOperator<DenoisingModel> withProcessors = unet -> {
-            Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
-            List<AttentionLayerSpec> layers = unet.attentionLayers();
-            for (AttentionLayerSpec layer : layers) {
-                byLayer.put(layer.name(), processorFor(layer.name(), byPattern, processors, layers, context,
-                        processorsCreated));
-            }
-            unet.useAttentionProcessors(byLayer::get);
-            return unet;
-        };
+    private OnDemand<DenoisingModel> denoiser(FolderComponentContext context, LayerProcessors processors,
+            List<Object> created) {
         if (!releaseDenoiser || instances.containsKey(ComponentKind.DENOISING_MODEL)) {
-            return OnDemand.held(withProcessors.apply(
+            return OnDemand.held(processors.install(
                     component(ComponentKind.DENOISING_MODEL, DenoisingModel.class, context, created)));
         }
         ComponentFactory<DenoisingModel> factory = registry.factory(ComponentKind.DENOISING_MODEL,
@@ -540,7 +558,7 @@ final class PipelineBuilder {
         OnDemand<DenoisingModel> onDemand = OnDemand.released(loading(context, () -> {
             DenoisingModel unet = factory.create(own);
             try {
-                return withProcessors.apply(unet);
+                return processors.install(unet);
             } catch (RuntimeException e) {
                 AssembledPipeline.closeEach(List.of(unet));
                 throw e;
@@ -548,6 +566,55 @@ final class PipelineBuilder {
         }));
         created.add(onDemand);
         return onDemand;
+    }
+
+    /**
+     * The attention processors of the denoiser's layers, by the layer patterns that choose them: created with the
+     * first denoiser, on the pipeline's own model files, and serving every later one (a released denoiser created
+     * again, a LoRA variant's); closed with the pipeline, after the denoisers.
+     */
+    private final class LayerProcessors implements AutoCloseable {
+        private final FolderComponentContext context;
+        private final Map<Pattern, ComponentChoice<AttentionProcessor>> byPattern = layerProcessors();
+        private final Map<String, AttentionProcessor> byId = new LinkedHashMap<>();
+        private final List<Object> created = new ArrayList<>();
+
+        LayerProcessors(FolderComponentContext context) {
+            this.context = context;
+        }
+
+        /** Gives each attention layer of the denoiser its processor, and returns it. */
+        synchronized DenoisingModel install(DenoisingModel unet) {
+            Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
+            List<AttentionLayerSpec> layers = unet.attentionLayers();
+            for (AttentionLayerSpec layer : layers) {
+                byLayer.put(layer.name(), processorFor(layer.name(), layers));
+            }
+            unet.useAttentionProcessors(byLayer::get);
+            return unet;
+        }
+
+        /** @param layers the denoising model's attention layers, which the processors bind to */
+        private AttentionProcessor processorFor(String layer, List<AttentionLayerSpec> layers) {
+            for (Map.Entry<Pattern, ComponentChoice<AttentionProcessor>> e : byPattern.entrySet()) {
+                if (e.getKey().matcher(layer).matches()) {
+                    return e.getValue().resolve(id -> byId.computeIfAbsent(id, i -> {
+                        AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
+                                AttentionProcessor.class).create(context.forAttentionProcessor(
+                                        ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, i),
+                                        options.getOrDefault(ComponentKind.ATTENTION_PROCESSOR, Map.of()), layers));
+                        created.add(p);
+                        return p;
+                    }));
+                }
+            }
+            throw new IllegalArgumentException("no attention processor matches layer '" + layer + "'");
+        }
+
+        @Override
+        public synchronized void close() {
+            AssembledPipeline.closeEach(created);
+        }
     }
 
     /** An encoder slot: held, or created per use when encoders are released and the builder creates it. */

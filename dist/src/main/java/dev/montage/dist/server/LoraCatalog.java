@@ -1,0 +1,60 @@
+package dev.montage.dist.server;
+
+import dev.montage.api.spi.Suggestions;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+
+/**
+ * The LoRA files requests may name: the {@code .safetensors} files directly in the server's LoRA folder, each by its
+ * file name with or without the extension. A request names a file, never a path, so it reaches nothing else.
+ */
+final class LoraCatalog {
+    private static final String EXTENSION = ".safetensors";
+
+    private final Optional<Path> folder;
+
+    /** @param folder the LoRA folder; empty when the server takes no LoRAs */
+    LoraCatalog(Optional<Path> folder) {
+        this.folder = folder;
+    }
+
+    /** The names requests may use, sorted, without the extension. */
+    List<String> names() {
+        if (folder.isEmpty()) {
+            return List.of();
+        }
+        try (Stream<Path> files = Files.list(folder.get())) {
+            return files.filter(Files::isRegularFile).map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith(EXTENSION) && !n.startsWith("."))
+                    .map(n -> n.substring(0, n.length() - EXTENSION.length())).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list the LoRA folder " + folder.get() + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * The file a request's name stands for.
+     *
+     * @throws IllegalArgumentException saying what the name should be, with the closest name in the folder, when it
+     *     names no file there or the server has no LoRA folder
+     */
+    Path resolve(String name) {
+        if (folder.isEmpty()) {
+            throw new IllegalArgumentException("this server takes no LoRAs: it has no LoRA folder (server.lora_dir)");
+        }
+        String base = name.endsWith(EXTENSION) ? name.substring(0, name.length() - EXTENSION.length()) : name;
+        List<String> names = names();
+        if (!names.contains(base)) {
+            String expected = names.isEmpty() ? "the server's LoRA folder holds none"
+                    : "expected the name of a LoRA of this server" + Suggestions.didYouMean(base, names)
+                            + " (GET /v1/models lists them)";
+            throw new IllegalArgumentException("unknown LoRA '" + name + "'; " + expected);
+        }
+        return folder.get().resolve(base + EXTENSION);
+    }
+}
