@@ -64,7 +64,7 @@ public final class MappedTensorSource implements TensorSource {
     }
 
     /** The transpose of a row-major {@code rows x cols} matrix of {@code size}-byte elements. */
-    private static ByteBuffer transposed(ByteBuffer data, int rows, int cols, int size) {
+    static ByteBuffer transposed(ByteBuffer data, int rows, int cols, int size) {
         ByteBuffer out = ByteBuffer.allocate(data.remaining()).order(ByteOrder.LITTLE_ENDIAN);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
