@@ -47,7 +47,7 @@ public final class UnmappedTensorSource implements TensorSource {
         Map<String, TensorInfo> infos = new LinkedHashMap<>();
         Map<String, List<Map.Entry<String, MappedTensor>>> tiled = new LinkedHashMap<>();
         stored.forEach((name, shape) -> {
-            List<Map.Entry<String, MappedTensor>> reads = bySource.getOrDefault(name, List.of());
+            List<Map.Entry<String, MappedTensor>> reads = new ArrayList<>(bySource.getOrDefault(name, List.of()));
             reads.sort(Comparator.comparingLong(r -> r.getValue().firstRow()));
             checkTiling(name, shape, reads);
             TensorDType dtype = null;
