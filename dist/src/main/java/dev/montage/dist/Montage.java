@@ -9,8 +9,8 @@ import picocli.CommandLine.Command;
 @Command(name = "montage", mixinStandardHelpOptions = true, versionProvider = Montage.Version.class,
         description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
         subcommands = {GenerateCommand.class, ProfileCommand.class, MakeRandomModelCommand.class,
-            PreprocessCommand.class, PluginsCommand.class, ModelsCommand.class, BenchCommand.class, ServeCommand.class,
-            SubmitCommand.class})
+            PreprocessCommand.class, PluginsCommand.class, ModelsCommand.class, ConvertCommand.class,
+            BenchCommand.class, ServeCommand.class, SubmitCommand.class})
 public final class Montage {
     private final Map<String, String> environment;
 

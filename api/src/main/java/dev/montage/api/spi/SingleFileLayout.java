@@ -47,6 +47,21 @@ public interface SingleFileLayout {
     Optional<Map<String, MappedTensor>> view(String key, Map<String, long[]> file, ModelConfig config);
 
     /**
+     * The tensors of one model key as a single-file checkpoint of this layout stores them, so that the host can write
+     * such a file from the component's own weights: {@link #view} of a file holding these tensors must read every
+     * tensor of the component, and the host writes each stored tensor from the component's tensors that
+     * {@code view} maps onto it (joining row ranges, transposing back, reshaping).
+     *
+     * @param key    one of {@link #singleFileKeys()}
+     * @param config the key's configuration
+     * @return stored name → stored shape, in the spelling the layout writes where it reads several; empty where this
+     *     layout is only read (the default)
+     */
+    default Optional<Map<String, long[]>> storedTensors(String key, ModelConfig config) {
+        return Optional.empty();
+    }
+
+    /**
      * Maps each tensor a component expects to where it lies in a file, checking that it is there with a shape that
      * yields the expected one.
      *

@@ -6,10 +6,12 @@ import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
+import java.util.Comparator;
 import java.util.stream.Stream;
 
 /**
@@ -28,6 +30,18 @@ public final class AtomicFiles {
     @FunctionalInterface
     interface Flush {
         void force(Path path, FileChannel channel) throws IOException;
+    }
+
+    /** Writes a new file's bytes to its channel. */
+    @FunctionalInterface
+    public interface Content {
+        void writeTo(FileChannel channel) throws IOException;
+    }
+
+    /** Fills a new folder. */
+    @FunctionalInterface
+    public interface FolderContent {
+        void writeInto(Path folder) throws IOException;
     }
 
     static final Flush FORCE = (path, channel) -> channel.force(true);
@@ -80,23 +94,89 @@ public final class AtomicFiles {
         return target.resolveSibling(numbered);
     }
 
+    /**
+     * Writes {@code target}, which must not exist: the content is written (streamed, it may be larger than memory) to
+     * a temporary file, which then gets the name only if no file has it, also when another process writes the same
+     * name at the same time.
+     *
+     * @throws FileAlreadyExistsException naming {@code target} when it exists; nothing is left behind
+     */
+    public static void createNew(Path target, Content content) throws IOException {
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(target.toString(), null, "exists and is not replaced");
+        }
+        Path tmp = temporary(target, content);
+        try {
+            Files.createLink(target, tmp);
+            flushFolder(target);
+        } catch (FileAlreadyExistsException e) {
+            throw new FileAlreadyExistsException(target.toString(), null, "exists and is not replaced");
+        } finally {
+            Files.deleteIfExists(tmp);
+        }
+    }
+
+    /**
+     * Makes the folder {@code target}, which must not exist, with what {@code content} writes into it: it fills a
+     * hidden temporary folder beside the target, which is renamed into place once its files and names are forced to
+     * the device. A failure removes the temporary folder.
+     *
+     * @throws FileAlreadyExistsException naming {@code target} when it exists
+     */
+    public static void createFolder(Path target, FolderContent content) throws IOException {
+        if (Files.exists(target, LinkOption.NOFOLLOW_LINKS)) {
+            throw new FileAlreadyExistsException(target.toString(), null, "exists and is not replaced");
+        }
+        Path tmp = temporaryFolder(target);
+        try {
+            content.writeInto(tmp);
+            flushTree(tmp);
+            // without REPLACE_EXISTING: a folder that appeared meanwhile is not replaced
+            Files.move(tmp, target);
+            flushFolder(target);
+        } catch (IOException | RuntimeException e) {
+            deleteTree(tmp);
+            throw e;
+        }
+    }
+
     /** Writes the bytes to a new temporary file beside {@code target} and returns it. */
     public static Path temporary(Path target, byte[] bytes) throws IOException {
-        Path dir = target.toAbsolutePath().getParent();
+        return temporary(target, channel -> {
+            ByteBuffer buffer = ByteBuffer.wrap(bytes);
+            while (buffer.hasRemaining()) {
+                channel.write(buffer);
+            }
+        });
+    }
+
+    /** A new empty folder beside {@code target}, made as any folder of the process is (the umask decides its mode). */
+    private static Path temporaryFolder(Path target) throws IOException {
         while (true) {
-            Path tmp = dir.resolve("." + target.getFileName() + "." + Long.toUnsignedString(RANDOM.nextLong(), 36)
-                    + SUFFIX);
+            try {
+                return Files.createDirectory(sibling(target));
+            } catch (FileAlreadyExistsException e) {
+                // another writer drew the same name: draw again
+            }
+        }
+    }
+
+    private static Path sibling(Path target) {
+        return target.toAbsolutePath().getParent().resolve("." + target.getFileName() + "."
+                + Long.toUnsignedString(RANDOM.nextLong(), 36) + SUFFIX);
+    }
+
+    private static Path temporary(Path target, Content content) throws IOException {
+        while (true) {
+            Path tmp = sibling(target);
             try (FileChannel channel = FileChannel.open(tmp, StandardOpenOption.CREATE_NEW,
                     StandardOpenOption.WRITE)) {
-                ByteBuffer buffer = ByteBuffer.wrap(bytes);
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
+                content.writeTo(channel);
                 flush.force(tmp, channel);
                 return tmp;
             } catch (FileAlreadyExistsException e) {
                 // another writer drew the same name: draw again
-            } catch (IOException e) {
+            } catch (IOException | RuntimeException e) {
                 Files.deleteIfExists(tmp);
                 throw e;
             }
@@ -118,6 +198,25 @@ public final class AtomicFiles {
         Path dir = file.toAbsolutePath().getParent();
         try (FileChannel channel = FileChannel.open(dir, StandardOpenOption.READ)) {
             flush.force(dir, channel);
+        }
+    }
+
+    /** Forces every file and folder under {@code root} (the root included) to the device. */
+    private static void flushTree(Path root) throws IOException {
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.toList()) {
+                try (FileChannel channel = FileChannel.open(p, StandardOpenOption.READ)) {
+                    flush.force(p, channel);
+                }
+            }
+        }
+    }
+
+    private static void deleteTree(Path root) throws IOException {
+        try (Stream<Path> all = Files.walk(root)) {
+            for (Path p : all.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
         }
     }
 

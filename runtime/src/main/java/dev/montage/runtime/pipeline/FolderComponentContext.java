@@ -9,7 +9,6 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.AttentionLayerSpec;
-import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.Options;
 import dev.montage.runtime.engine.MontageEngine;
@@ -19,7 +18,7 @@ import dev.montage.runtime.weights.JsonFiles;
 import dev.montage.runtime.weights.LocalModelFolder;
 import dev.montage.runtime.weights.LoraWeights;
 import dev.montage.runtime.weights.MappedModelFolder;
-import dev.montage.runtime.weights.MappedTensorSource;
+import dev.montage.runtime.weights.SingleFile;
 import dev.montage.runtime.weights.StagingBuffer;
 import dev.montage.runtime.weights.TensorSource;
 import java.io.IOException;
@@ -139,11 +138,11 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
         } else {
             return Optional.empty();
         }
-        Map<String, MappedTensor> view = file.view(key).orElseThrow(() -> new IllegalArgumentException("model '"
+        TensorSource tensors = file.tensors(key).orElseThrow(() -> new IllegalArgumentException("model '"
                 + key + "': " + path + " holds " + String.join(", ", file.keys()) + " but no " + key
                 + "; set models." + key + " to " + paths.defaults().getOrDefault(key, key) + " of its own"));
         return Optional.of(new MappedModelFolder(path, configOf(key), paths.configFolder(key),
-                new CheckpointWeights(new MappedTensorSource(file.source(), view), staging, engine.device(),
+                new CheckpointWeights(tensors, staging, engine.device(),
                         engine.computeDType(), engine.kernels())));
     }
 

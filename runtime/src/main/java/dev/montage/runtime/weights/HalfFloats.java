@@ -1,5 +1,8 @@
 package dev.montage.runtime.weights;
 
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+
 /** IEEE 754 binary16 and bfloat16 conversions (Java 17 has neither built in). */
 public final class HalfFloats {
     private HalfFloats() {
@@ -58,6 +61,26 @@ public final class HalfFloats {
             half++;
         }
         return (short) (sign | half);
+    }
+
+    /**
+     * An F32 or BF16 tensor's values narrowed to binary16 ({@link #fromFloat}; bfloat16 is widened exactly first),
+     * little-endian.
+     *
+     * @throws IllegalArgumentException for another dtype
+     */
+    static ByteBuffer toHalf(RawTensor tensor) {
+        if (tensor.dtype() != TensorDType.F32 && tensor.dtype() != TensorDType.BF16) {
+            throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.dtype()
+                    + "; expected F32 or BF16");
+        }
+        boolean bf16 = tensor.dtype() == TensorDType.BF16;
+        ByteBuffer in = tensor.data();
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(tensor.numel() * 2)).order(ByteOrder.LITTLE_ENDIAN);
+        while (in.hasRemaining()) {
+            out.putShort(fromFloat(bf16 ? bf16ToFloat(in.getShort()) : in.getFloat()));
+        }
+        return out.flip();
     }
 
     /** Widens a bfloat16 value exactly. */

@@ -48,9 +48,7 @@ public final class MappedTensorSource implements TensorSource {
         MappedTensor m = mapped(name);
         RawTensor stored = file.tensor(m.source());
         long[] storedShape = stored.shape();
-        if (!m.fits(storedShape)) {
-            throw new WeightFormatException(file.path() + ": tensor '" + m.source() + "' cannot be read as " + m);
-        }
+        requireFits(m, storedShape);
         ByteBuffer data = stored.data();
         if (storedShape.length > 0 && m.rowCount() >= 0) {
             long rowBytes = stored.numel() / storedShape[0] * stored.dtype().byteSize();
@@ -63,8 +61,23 @@ public final class MappedTensorSource implements TensorSource {
         return new RawTensor(name, stored.dtype(), m.shape(), data);
     }
 
+    /**
+     * A tensor the component reads whole and untransposed is read as its source reads it (a safetensors file copies it
+     * into the buffer without mapping it, as for a folder's file); a row range or a transpose is copied from its view.
+     */
+    @Override
+    public RawTensor read(String name, ByteBuffer buffer) {
+        MappedTensor m = mapped(name);
+        if (m.transposed() || m.rowCount() >= 0) {
+            return TensorSource.super.read(name, buffer);
+        }
+        requireFits(m, file.info(m.source()).shape());
+        RawTensor stored = file.read(m.source(), buffer);
+        return new RawTensor(name, stored.dtype(), m.shape(), stored.data());
+    }
+
     /** The transpose of a row-major {@code rows x cols} matrix of {@code size}-byte elements. */
-    private static ByteBuffer transposed(ByteBuffer data, int rows, int cols, int size) {
+    static ByteBuffer transposed(ByteBuffer data, int rows, int cols, int size) {
         ByteBuffer out = ByteBuffer.allocate(data.remaining()).order(ByteOrder.LITTLE_ENDIAN);
         for (int r = 0; r < rows; r++) {
             for (int c = 0; c < cols; c++) {
@@ -82,6 +95,12 @@ public final class MappedTensorSource implements TensorSource {
     /** Nothing to release: the file stays owned by whoever opened it. */
     @Override
     public void close() {
+    }
+
+    private void requireFits(MappedTensor m, long[] stored) {
+        if (!m.fits(stored)) {
+            throw new WeightFormatException(file.path() + ": tensor '" + m.source() + "' cannot be read as " + m);
+        }
     }
 
     private MappedTensor mapped(String name) {

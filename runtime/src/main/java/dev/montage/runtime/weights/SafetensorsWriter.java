@@ -1,5 +1,6 @@
 package dev.montage.runtime.weights;
 
+import dev.montage.runtime.output.AtomicFiles;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -46,8 +47,11 @@ public final class SafetensorsWriter {
     private final List<Pending> tensors = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
 
-    /** A tensor to be written; {@code data} is called once, at write time. */
-    private record Pending(TensorInfo info, Supplier<ByteBuffer> data) {
+    /**
+     * A tensor to be written; {@code data} is called once, at write time, and its pages are dropped from resident
+     * memory once written where {@code mapped} (a view of a file that nothing else holds on to).
+     */
+    private record Pending(TensorInfo info, Supplier<ByteBuffer> data, boolean mapped) {
     }
 
     /** Adds one {@code __metadata__} entry (replacing an earlier value of the same key). */
@@ -81,7 +85,34 @@ public final class SafetensorsWriter {
                     + dtype + " and shape " + Arrays.toString(shape) + ", expected " + info.byteSize());
         }
         ByteBuffer view = data.duplicate();
-        return enqueue(info, view::duplicate);
+        return enqueue(new Pending(info, view::duplicate, false));
+    }
+
+    /**
+     * Adds a tensor of a source, read when the file is written, stored in {@code dtype}: its own, or F16 for an F32 or
+     * BF16 one (rounded to nearest even, as PyTorch's {@code .half()}). A tensor read as it is stored streams from
+     * the source's file: as {@link TensorSource#read} does, its pages leave resident memory once written, so a file
+     * larger than memory is written with one tensor's pages resident at a time.
+     *
+     * @throws IllegalArgumentException when the name is taken, or the tensor cannot be stored in {@code dtype}
+     */
+    public SafetensorsWriter add(TensorSource source, String name, TensorDType dtype) {
+        TensorInfo stored = source.info(name);
+        TensorInfo info = new TensorInfo(name, dtype, stored.shape());
+        if (dtype == stored.dtype()) {
+            return enqueue(new Pending(info, () -> source.tensor(name).data(), true));
+        }
+        if (dtype != TensorDType.F16 || stored.dtype() != TensorDType.F32 && stored.dtype() != TensorDType.BF16) {
+            throw new IllegalArgumentException("tensor '" + name + "' of " + source.path() + " is "
+                    + stored.dtype() + " and cannot be stored as " + dtype + "; expected its own dtype, or F16 for "
+                    + "an F32 or BF16 tensor");
+        }
+        return enqueue(new Pending(info, () -> {
+            RawTensor tensor = source.tensor(name);
+            ByteBuffer half = HalfFloats.toHalf(tensor);
+            MappedPages.drop(tensor.data());
+            return half;
+        }, false));
     }
 
     /**
@@ -91,7 +122,7 @@ public final class SafetensorsWriter {
      * @throws IllegalArgumentException when the name is taken or reserved
      */
     public SafetensorsWriter addLazy(String name, TensorDType dtype, long[] shape, Supplier<ByteBuffer> data) {
-        return enqueue(new TensorInfo(name, dtype, shape), Objects.requireNonNull(data, "data"));
+        return enqueue(new Pending(new TensorInfo(name, dtype, shape), Objects.requireNonNull(data, "data"), false));
     }
 
     /**
@@ -101,27 +132,46 @@ public final class SafetensorsWriter {
      * @throws IllegalStateException when a lazy tensor supplies the wrong number of bytes
      */
     public void write(Path file) throws IOException {
+        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+                StandardOpenOption.TRUNCATE_EXISTING)) {
+            writeTo(channel);
+        } catch (IOException | RuntimeException e) {
+            Files.deleteIfExists(file);
+            throw e;
+        }
+    }
+
+    /**
+     * Writes a new file atomically and durably ({@link AtomicFiles#createNew}): it appears whole or not at all, and
+     * an existing file of that name is never replaced.
+     *
+     * @throws java.nio.file.FileAlreadyExistsException naming the file when it exists
+     * @throws IOException when writing fails
+     * @throws IllegalStateException when a lazy tensor supplies the wrong number of bytes
+     */
+    public void writeNew(Path file) throws IOException {
+        AtomicFiles.createNew(file, this::writeTo);
+    }
+
+    private void writeTo(FileChannel channel) throws IOException {
         List<Pending> ordered = new ArrayList<>(tensors);
         ordered.sort(Comparator.comparingInt((Pending p) -> -rank(p.info().dtype()))
                 .thenComparing((a, b) -> compareUtf8(a.info().name(), b.info().name())));
         byte[] header = header(ordered);
-        try (FileChannel channel = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
-                StandardOpenOption.TRUNCATE_EXISTING)) {
-            writeFully(channel, ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN)
-                    .putLong(header.length).flip());
-            writeFully(channel, ByteBuffer.wrap(header));
-            for (Pending pending : ordered) {
-                ByteBuffer data = pending.data().get();
-                long expected = pending.info().byteSize();
-                if (data.remaining() != expected) {
-                    throw new IllegalStateException("tensor '" + pending.info().name() + "': supplied "
-                            + data.remaining() + " bytes, expected " + expected + " for " + pending.info());
-                }
-                writeFully(channel, data);
+        writeFully(channel, ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN)
+                .putLong(header.length).flip());
+        writeFully(channel, ByteBuffer.wrap(header));
+        for (Pending pending : ordered) {
+            ByteBuffer data = pending.data().get();
+            long expected = pending.info().byteSize();
+            if (data.remaining() != expected) {
+                throw new IllegalStateException("tensor '" + pending.info().name() + "': supplied "
+                        + data.remaining() + " bytes, expected " + expected + " for " + pending.info());
             }
-        } catch (IOException | RuntimeException e) {
-            Files.deleteIfExists(file);
-            throw e;
+            writeFully(channel, data);
+            if (pending.mapped()) {
+                MappedPages.drop(data);
+            }
         }
     }
 
@@ -133,14 +183,15 @@ public final class SafetensorsWriter {
         writer.write(file);
     }
 
-    private SafetensorsWriter enqueue(TensorInfo info, Supplier<ByteBuffer> data) {
+    private SafetensorsWriter enqueue(Pending pending) {
+        TensorInfo info = pending.info();
         if (info.name().equals("__metadata__")) {
             throw new IllegalArgumentException("'__metadata__' is reserved and cannot name a tensor");
         }
         if (!names.add(info.name())) {
             throw new IllegalArgumentException("tensor '" + info.name() + "' added twice");
         }
-        tensors.add(new Pending(info, data));
+        tensors.add(pending);
         return this;
     }
 

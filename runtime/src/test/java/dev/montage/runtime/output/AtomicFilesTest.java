@@ -1,12 +1,18 @@
 package dev.montage.runtime.output;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -58,6 +64,43 @@ class AtomicFilesTest {
     @Test
     void theFileIsFlushedBeforeItIsLinkedAndTheFolderAfter() throws IOException {
         assertFlushedBeforeAndAfterNaming("image.png", t -> AtomicFiles.writeNew(t, BYTES));
+    }
+
+    @Test
+    void aStreamedNewFileIsFlushedBeforeItIsLinkedAndTheFolderAfter() throws IOException {
+        assertFlushedBeforeAndAfterNaming("model.safetensors",
+                t -> AtomicFiles.createNew(t, channel -> channel.write(ByteBuffer.wrap(BYTES))));
+    }
+
+    @Test
+    void aNewFileOrFolderNeverReplacesOneAndLeavesNothingBehind() throws IOException {
+        Path file = Files.write(dir.resolve("taken"), BYTES);
+        FileAlreadyExistsException e = assertThrows(FileAlreadyExistsException.class,
+                () -> AtomicFiles.createNew(file, channel -> channel.write(ByteBuffer.wrap(new byte[1]))));
+        assertTrue(e.getMessage().contains(file.toString()), e.getMessage());
+        assertThrows(FileAlreadyExistsException.class, () -> AtomicFiles.createFolder(file, folder -> { }));
+        assertArrayEquals(BYTES, Files.readAllBytes(file));
+        assertEquals(List.of("taken"), listing(dir));
+    }
+
+    @Test
+    void aFolderAppearsWholeOrNotAtAll() throws IOException {
+        Path folder = dir.resolve("model");
+        assertThrows(IOException.class, () -> AtomicFiles.createFolder(folder, tmp -> {
+            Files.write(tmp.resolve("config.json"), BYTES);
+            throw new IOException("disk full");
+        }));
+        assertEquals(List.of(), listing(dir));
+        AtomicFiles.createFolder(folder, tmp -> Files.write(Files.createDirectory(tmp.resolve("unet"))
+                .resolve("config.json"), BYTES));
+        assertEquals(List.of("model"), listing(dir));
+        assertArrayEquals(BYTES, Files.readAllBytes(folder.resolve("unet/config.json")));
+    }
+
+    private static List<String> listing(Path folder) throws IOException {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.map(p -> p.getFileName().toString()).sorted().toList();
+        }
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.montage.plugins.clip;
 
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -53,6 +54,27 @@ final class OriginalClipLayout {
         return Optional.of(SingleFileLayout.map(what, file, expected, e -> openClip(file, e.getKey(), e.getValue())));
     }
 
+    /**
+     * An encoder's tensors as a single-file checkpoint stores them, the second one's text projection as diffusers'
+     * converter writes it (a Linear weight, {@code text_projection.weight}).
+     */
+    static Map<String, long[]> stored(boolean second, Map<String, long[]> expected) {
+        Map<String, long[]> stored = new LinkedHashMap<>();
+        expected.forEach((name, shape) -> {
+            if (!second) {
+                stored.put(FIRST + name, shape);
+                return;
+            }
+            MappedTensor m = openClip(Map.of(), name, shape);
+            long[] whole = m.shape();
+            if (m.rowCount() >= 0) {
+                whole[0] *= FUSED.size();
+            }
+            stored.put(m.source(), whole);
+        });
+        return stored;
+    }
+
     private static MappedTensor openClip(Map<String, long[]> file, String name, long[] shape) {
         switch (name) {
             case "text_model.embeddings.token_embedding.weight":
@@ -62,7 +84,7 @@ final class OriginalClipLayout {
             case "text_projection.weight":
                 // a Linear weight ([out, in]) where converted from diffusers, the matrix x is multiplied by
                 // ([in, out]) as Stability's releases store it
-                return file.containsKey(SECOND + "text_projection.weight")
+                return !file.containsKey(SECOND + "text_projection")
                         ? MappedTensor.of(SECOND + "text_projection.weight", shape)
                         : MappedTensor.transposed(SECOND + "text_projection", shape);
             default:

@@ -102,6 +102,13 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
         return OriginalClipLayout.view(second, file, ClipTextModel.weightShapes(ClipConfig.text(config), second));
     }
 
+    @Override
+    public Optional<Map<String, long[]>> storedTensors(String key, ModelConfig config) {
+        boolean second = key.equals("text_encoder_2");
+        return Optional.of(OriginalClipLayout.stored(second,
+                ClipTextModel.weightShapes(ClipConfig.text(config), second)));
+    }
+
     /** Montage's own vocabulary ({@link TinyClipVocabulary}) in both tokenizer folders, sized into both encoders. */
     @Override
     public void prepareRandomModel(Path folder, Map<String, Map<String, Object>> configs) throws IOException {

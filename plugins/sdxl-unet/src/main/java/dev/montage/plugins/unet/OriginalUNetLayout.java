@@ -2,6 +2,7 @@ package dev.montage.plugins.unet;
 
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -91,6 +92,14 @@ final class OriginalUNetLayout {
         OriginalUNetLayout layout = new OriginalUNetLayout(expected.keySet());
         return Optional.of(SingleFileLayout.map("the UNet (" + PREFIX + "*)", file, expected,
                 e -> MappedTensor.of(PREFIX + layout.original(e.getKey()), e.getValue())));
+    }
+
+    /** The UNet's tensors under their original names, of the same shapes, as single-file checkpoints store them. */
+    static Map<String, long[]> stored(Map<String, long[]> expected) {
+        OriginalUNetLayout layout = new OriginalUNetLayout(expected.keySet());
+        Map<String, long[]> stored = new LinkedHashMap<>();
+        expected.forEach((name, shape) -> stored.put(PREFIX + layout.original(name), shape));
+        return stored;
     }
 
     /** The original name of a diffusers UNet tensor. */

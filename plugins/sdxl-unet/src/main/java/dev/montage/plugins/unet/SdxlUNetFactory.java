@@ -85,6 +85,11 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     }
 
     @Override
+    public Optional<Map<String, long[]>> storedTensors(String key, ModelConfig config) {
+        return Optional.of(OriginalUNetLayout.stored(SdxlUNet.weightShapes(UNetConfig.from(config))));
+    }
+
+    @Override
     public List<AttentionLayerSpec> attentionLayers(Map<String, ModelConfig> configs) {
         return SdxlUNet.attentionLayers(UNetConfig.from(WeightLayout.require(configs, MODEL_KEY)));
     }

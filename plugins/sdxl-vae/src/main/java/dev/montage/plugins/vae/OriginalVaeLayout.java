@@ -2,6 +2,7 @@ package dev.montage.plugins.vae;
 
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
 import java.util.regex.Matcher;
@@ -37,10 +38,28 @@ final class OriginalVaeLayout {
                 && !file.containsKey(prefix + "encoder.conv_in.weight")) {
             return Optional.empty();
         }
-        int levels = (int) expected.keySet().stream().filter(n -> n.startsWith("decoder.up_blocks."))
-                .map(n -> n.split("\\.")[2]).distinct().count();
+        int levels = levels(expected);
         return Optional.of(SingleFileLayout.map(what, file, expected,
                 e -> MappedTensor.of(prefix + original(e.getKey(), levels), e.getValue())));
+    }
+
+    /**
+     * The VAE's tensors as a single-file checkpoint stores them, under {@code first_stage_model.} in the original
+     * layout.
+     */
+    static Map<String, long[]> stored(Map<String, long[]> expected) {
+        int levels = levels(expected);
+        Map<String, long[]> stored = new LinkedHashMap<>();
+        // the only matrices are the mid attention's projections, which the original code has as 1x1 convolutions
+        expected.forEach((name, shape) -> stored.put(PREFIX + original(name, levels),
+                shape.length == 2 ? new long[] {shape[0], shape[1], 1, 1} : shape));
+        return stored;
+    }
+
+    /** How many up blocks the decoder has. */
+    private static int levels(Map<String, long[]> expected) {
+        return (int) expected.keySet().stream().filter(n -> n.startsWith("decoder.up_blocks."))
+                .map(n -> n.split("\\.")[2]).distinct().count();
     }
 
     /** The original name of a diffusers VAE tensor, with {@code levels} decoder up blocks. */

@@ -80,6 +80,11 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
     }
 
     @Override
+    public Optional<Map<String, long[]>> storedTensors(String key, ModelConfig config) {
+        return Optional.of(OriginalVaeLayout.stored(VaeLayout.shapes(VaeConfig.from(config))));
+    }
+
+    @Override
     public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
         return Map.of("vae", VaeLayout.shapes(VaeConfig.from(WeightLayout.require(configs, "vae"))));
     }

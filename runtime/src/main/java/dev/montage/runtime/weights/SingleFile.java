@@ -1,10 +1,8 @@
-package dev.montage.runtime.pipeline;
+package dev.montage.runtime.weights;
 
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
-import dev.montage.runtime.weights.TensorNames;
-import dev.montage.runtime.weights.TensorSource;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
@@ -23,7 +21,7 @@ import java.util.function.Function;
  * base model or one model key: opened once, its header read, and every model key it holds mapped at once, so that
  * a tensor no component claims or a file of another architecture is refused before any weight is read.
  */
-final class SingleFile implements AutoCloseable {
+public final class SingleFile implements AutoCloseable {
     private final TensorSource source;
     private final Map<String, Map<String, MappedTensor>> views;
 
@@ -38,7 +36,7 @@ final class SingleFile implements AutoCloseable {
      * @throws IllegalArgumentException naming the file when it cannot be read, when a component refuses it (all of
      *     their reasons), when it holds no model key or tensors that no component claims
      */
-    static SingleFile open(Path file, Map<String, SingleFileLayout> layouts,
+    public static SingleFile open(Path file, Map<String, SingleFileLayout> layouts,
             Function<String, ModelConfig> configs) {
         TensorSource source;
         try {
@@ -89,17 +87,25 @@ final class SingleFile implements AutoCloseable {
     }
 
     /** The tensors of a model key by the names its component reads, where the file holds it. */
-    Optional<Map<String, MappedTensor>> view(String key) {
+    public Optional<Map<String, MappedTensor>> view(String key) {
         return Optional.ofNullable(views.get(key));
     }
 
+    /**
+     * The tensors of a model key by the names its component reads, where the file holds it; they stay readable while
+     * the file is open.
+     */
+    public Optional<TensorSource> tensors(String key) {
+        return view(key).map(v -> new MappedTensorSource(source, v));
+    }
+
     /** The model keys the file holds. */
-    Set<String> keys() {
+    public Set<String> keys() {
         return views.keySet();
     }
 
     /** The stored tensors. */
-    TensorSource source() {
+    public TensorSource source() {
         return source;
     }
 

@@ -1,0 +1,193 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.weights.HalfFloats;
+import dev.montage.runtime.weights.RawTensor;
+import dev.montage.runtime.weights.SafetensorsReader;
+import dev.montage.runtime.weights.SafetensorsWriter;
+import dev.montage.runtime.weights.TensorDType;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code montage convert} against what diffusers writes: its {@code convert_diffusers_to_original_sdxl.py} for a
+ * single file, {@code save_pretrained} for a folder.
+ */
+class ConvertCommandTest {
+    /** The weights files of the golden folder that a single file holds, all written by save_pretrained. */
+    private static final List<String> WEIGHTS = List.of("unet/diffusion_pytorch_model.safetensors",
+            "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+            "text_encoder_2/model.safetensors");
+    private static final String PROJECTION = "conditioner.embedders.1.model.text_projection";
+
+    @TempDir
+    Path dir;
+
+    private static Path singleFile() {
+        return Golden.dir().resolve("single-file/tiny-sdxl.safetensors");
+    }
+
+    private static CommandRun convert(String... args) {
+        return CommandRun.montage(Stream.concat(Stream.of("convert"), Stream.of(args)).toArray(String[]::new));
+    }
+
+    private static CommandRun succeeds(String... args) {
+        CommandRun run = convert(args);
+        assertEquals(0, run.code(), run.err());
+        return run;
+    }
+
+    private static void assertSameBytes(Path expected, Path actual) throws IOException {
+        assertTrue(Files.isRegularFile(actual), actual + " was not written");
+        assertArrayEquals(Files.readAllBytes(expected), Files.readAllBytes(actual), actual + " differs from " + expected);
+    }
+
+    @Test
+    void aFolderBecomesTheSingleFileOfDiffusersScriptByteForByte() throws IOException {
+        Path out = dir.resolve("tiny.safetensors");
+        CommandRun run = succeeds(Golden.model().toString(), out.toString());
+        assertSameBytes(singleFile(), out);
+        assertTrue(run.out().contains("697 tensors (text_encoder 52, text_encoder_2 41, unet 428, vae 176)"),
+                run.out());
+        assertTrue(run.out().contains("not part of a single file, left out: controlnet, image_encoder, "
+                + "ms_adapter.bin, ms_adapter_config.json, resampler_config.json, scheduler, tokenizer, tokenizer_2"),
+                run.out());
+    }
+
+    @Test
+    void aSingleFileBecomesTheFolderOfSavePretrainedByteForByte() throws IOException {
+        Path out = dir.resolve("tiny");
+        succeeds(singleFile().toString(), "--config", Golden.model().toString(), out.toString());
+        for (String weights : WEIGHTS) {
+            assertSameBytes(Golden.model().resolve(weights), out.resolve(weights));
+        }
+        for (String config : List.of("model_index.json", "unet/config.json", "vae/config.json",
+                "text_encoder/config.json", "text_encoder_2/config.json", "tokenizer/vocab.json",
+                "tokenizer_2/merges.txt", "scheduler/scheduler_config.json")) {
+            assertSameBytes(Golden.model().resolve(config), out.resolve(config));
+        }
+        try (Stream<Path> top = Files.list(out)) {
+            assertEquals(List.of("model_index.json", "scheduler", "text_encoder", "text_encoder_2", "tokenizer",
+                    "tokenizer_2", "unet", "vae"), top.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+    }
+
+    @Test
+    void aFolderWrittenFromTheFileGivesTheFileBack() throws IOException {
+        Path folder = dir.resolve("folder");
+        succeeds(singleFile().toString(), "--config", Golden.model().toString(), folder.toString());
+        Path back = dir.resolve("back.safetensors");
+        succeeds(folder.toString(), back.toString());
+        assertSameBytes(singleFile(), back);
+    }
+
+    @Test
+    void stabilitysSpellingOfTheTextProjectionIsTransposedBack() throws IOException {
+        // Stability's files store the matrix the pooled output is multiplied by ([in, out]), not the Linear weight
+        Path stability = dir.resolve("stability.safetensors");
+        List<RawTensor> tensors = new ArrayList<>();
+        try (SafetensorsReader reader = SafetensorsReader.open(singleFile())) {
+            for (String name : reader.names()) {
+                RawTensor t = reader.tensor(name);
+                tensors.add(name.equals(PROJECTION + ".weight") ? transposed(t, PROJECTION) : t);
+            }
+            SafetensorsWriter.write(stability, Map.of(), tensors);
+        }
+        Path out = dir.resolve("from-stability");
+        succeeds(stability.toString(), "--config", Golden.model().toString(), out.toString());
+        assertSameBytes(Golden.model().resolve("text_encoder_2/model.safetensors"),
+                out.resolve("text_encoder_2/model.safetensors"));
+    }
+
+    private static RawTensor transposed(RawTensor t, String name) {
+        long[] shape = t.shape();
+        int rows = (int) shape[0];
+        int cols = (int) shape[1];
+        ByteBuffer in = t.data();
+        ByteBuffer out = ByteBuffer.allocate(in.remaining()).order(ByteOrder.LITTLE_ENDIAN);
+        for (int c = 0; c < cols; c++) {
+            for (int r = 0; r < rows; r++) {
+                out.putFloat(in.getFloat((r * cols + c) * Float.BYTES));
+            }
+        }
+        return new RawTensor(name, t.dtype(), new long[] {cols, rows}, out.flip());
+    }
+
+    @Test
+    void halfStoresEveryTensorInF16RoundedToNearestEven() throws IOException {
+        Path out = dir.resolve("half.safetensors");
+        succeeds("--half", Golden.model().toString(), out.toString());
+        try (SafetensorsReader half = SafetensorsReader.open(out);
+                SafetensorsReader full = SafetensorsReader.open(singleFile())) {
+            assertEquals(full.names().size(), half.names().size());
+            for (String name : half.names()) {
+                assertEquals(TensorDType.F16, half.info(name).dtype(), name);
+            }
+            String name = "model.diffusion_model.input_blocks.0.0.weight";
+            ByteBuffer f32 = full.tensor(name).data();
+            ByteBuffer f16 = half.tensor(name).data();
+            while (f32.hasRemaining()) {
+                assertEquals(HalfFloats.fromFloat(f32.getFloat()), f16.getShort(), name);
+            }
+        }
+    }
+
+    @Test
+    void anExistingOutputIsNeverReplaced() throws IOException {
+        Path file = Files.writeString(dir.resolve("taken.safetensors"), "mine");
+        CommandRun run = convert(Golden.model().toString(), file.toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains(file + " exists"), run.err());
+        assertEquals("mine", Files.readString(file));
+
+        Path folder = Files.createDirectory(dir.resolve("taken"));
+        run = convert(singleFile().toString(), "--config", Golden.model().toString(), folder.toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains(folder + " exists"), run.err());
+        try (Stream<Path> left = Files.list(folder); Stream<Path> all = Files.list(dir)) {
+            assertEquals(0, left.count());
+            assertFalse(all.anyMatch(p -> p.getFileName().toString().startsWith(".")), "a temporary file is left");
+        }
+    }
+
+    @Test
+    void aFileOfAnotherArchitectureIsRefusedNamingIt() throws IOException {
+        // Stable Diffusion 1.x keeps its only text encoder under cond_stage_model and has no added embedding
+        Path sd15 = dir.resolve("sd15.safetensors");
+        try (SafetensorsReader reader = SafetensorsReader.open(singleFile())) {
+            List<RawTensor> tensors = new ArrayList<>();
+            reader.names().stream().filter(n -> !n.startsWith("conditioner.") && !n.contains("label_emb"))
+                    .forEach(n -> tensors.add(reader.tensor(n)));
+            RawTensor norm = reader.tensor("conditioner.embedders.0.transformer.text_model.final_layer_norm.weight");
+            tensors.add(norm.renamed("cond_stage_model.transformer.text_model.final_layer_norm.weight"));
+            SafetensorsWriter.write(sd15, Map.of(), tensors);
+        }
+        Path out = dir.resolve("sd15");
+        CommandRun run = convert(sd15.toString(), "--config", Golden.model().toString(), out.toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains(sd15 + " cannot be read as") && run.err().contains("Stable Diffusion 1.x/2.x"),
+                run.err());
+        assertFalse(Files.exists(out));
+    }
+
+    @Test
+    void aSingleFileNeedsItsConfiguration() {
+        CommandRun run = convert(singleFile().toString(), dir.resolve("out").toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains("needs --config FOLDER"), run.err());
+    }
+}
