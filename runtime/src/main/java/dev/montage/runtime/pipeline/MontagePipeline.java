@@ -1,5 +1,6 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
@@ -20,7 +21,9 @@ import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
+import java.awt.image.BufferedImage;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
@@ -33,6 +36,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
 
@@ -134,6 +139,63 @@ public final class MontagePipeline implements AutoCloseable {
      */
     public GenerationResult generate(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
         return open().generate(request, listener, finalLatents);
+    }
+
+    /**
+     * Runs one generation on a thread of its own; see {@link #generateAsync(GenerationRequest, ProgressListener,
+     * Executor)}.
+     */
+    public CompletableFuture<GenerationResult> generateAsync(GenerationRequest request, ProgressListener listener) {
+        return generateAsync(request, listener, task -> {
+            Thread worker = new Thread(task, "montage-generation");
+            worker.setDaemon(true);
+            worker.start();
+        });
+    }
+
+    /**
+     * Runs one generation on {@code executor}. Cancelling the future ({@link CompletableFuture#cancel}) stops the
+     * generation within one piece of work, as the listener's {@link ProgressListener#cancelRequested()} does, and
+     * releases everything it holds; the future then reports the cancellation at once. It completes exceptionally with
+     * what {@link #generate(GenerationRequest, ProgressListener)} throws.
+     */
+    public CompletableFuture<GenerationResult> generateAsync(GenerationRequest request, ProgressListener listener,
+            Executor executor) {
+        Objects.requireNonNull(request, "request");
+        Objects.requireNonNull(listener, "listener");
+        CompletableFuture<GenerationResult> future = new CompletableFuture<>();
+        ProgressListener watched = new ProgressListener() {
+            @Override
+            public boolean onStep(int step, int total, Duration elapsed) {
+                return listener.onStep(step, total, elapsed) && !future.isCancelled();
+            }
+
+            @Override
+            public boolean cancelRequested() {
+                return future.isCancelled() || listener.cancelRequested();
+            }
+
+            @Override
+            public void onStage(String stage) {
+                listener.onStage(stage);
+            }
+
+            @Override
+            public void onControlImage(int index, Control control, BufferedImage image) {
+                listener.onControlImage(index, control, image);
+            }
+        };
+        executor.execute(() -> {
+            if (future.isCancelled()) {
+                return;
+            }
+            try {
+                future.complete(generate(request, watched));
+            } catch (RuntimeException | Error e) {
+                future.completeExceptionally(e);
+            }
+        });
+        return future;
     }
 
     /** The pipeline, checked to be open: a closed one would fail on released weights with a less clear message. */
