@@ -17,8 +17,6 @@ import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -217,11 +215,7 @@ class DiffusersLoraTest {
     }
 
     private static SafetensorsWriter module(SafetensorsWriter writer, String name, long[] down, long[] up) {
-        return writer.add(name + ".lora_A.weight", TensorDType.F32, down, zeros(down))
-                .add(name + ".lora_B.weight", TensorDType.F32, up, zeros(up));
-    }
-
-    private static ByteBuffer zeros(long[] shape) {
-        return ByteBuffer.allocate(Math.toIntExact(4 * RawTensor.numel(shape))).order(ByteOrder.LITTLE_ENDIAN);
+        return writer.add(name + ".lora_A.weight", TensorDType.F32, down, LoraTest.zeros(down))
+                .add(name + ".lora_B.weight", TensorDType.F32, up, LoraTest.zeros(up));
     }
 }

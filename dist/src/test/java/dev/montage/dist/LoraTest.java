@@ -319,7 +319,7 @@ class LoraTest {
                 .add(name + ".alpha", TensorDType.F32, new long[0], zeros(new long[0]));
     }
 
-    private static ByteBuffer zeros(long[] shape) {
+    static ByteBuffer zeros(long[] shape) {
         return ByteBuffer.allocate(Math.toIntExact(4 * RawTensor.numel(shape))).order(ByteOrder.LITTLE_ENDIAN);
     }
 
