@@ -35,12 +35,12 @@ final class ConfigurationOptions {
             + "weights).")
     Path model;
 
-    @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "Apply a kohya-ss LoRA (.safetensors) to the "
+    @Option(names = "--lora", paramLabel = "FILE[:SCALE]", description = "Apply a LoRA (.safetensors, kohya-ss or diffusers format) to the "
             + "UNet and the text encoders at load, with this scale (default 1); repeatable, LoRAs add up.")
     List<String> loras = new ArrayList<>();
 
     @Option(names = "--lora-ignore-unmatched", description = "Leave out LoRA modules that name no layer of the models "
-            + "instead of refusing them.")
+            + "instead of refusing them, for every LoRA (models.loras[i].ignore_unmatched for one LoRA).")
     boolean loraIgnoreUnmatched;
 
     @Option(names = "--device", description = "cpu, cuda, cuda:N or auto (sets engine.device).")

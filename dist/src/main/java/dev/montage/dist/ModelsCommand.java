@@ -7,6 +7,7 @@ import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.JsonFiles;
+import dev.montage.runtime.weights.LoraFile;
 import dev.montage.runtime.weights.ShardedCheckpoint;
 import dev.montage.runtime.weights.TensorInfo;
 import dev.montage.runtime.weights.TensorNames;
@@ -55,12 +56,10 @@ final class ModelsCommand implements Callable<Integer> {
     @Command(name = "inspect", mixinStandardHelpOptions = true, description = {"Print what a weights file is from "
             + "its header alone (no tensor data is read): its format, tensor count, dtypes, size, and the "
             + "architecture as the installed components recognise it: the model keys a single-file checkpoint holds, "
-            + "or the modules, ranks and model keys of a kohya-ss LoRA, or else the prefixes of its tensor names.",
+            + "or the modules, ranks and model keys of a LoRA (kohya-ss or diffusers format), or else the prefixes of "
+            + "its tensor names.",
             "For a model folder, each weights file in it."})
     static final class Inspect implements Callable<Integer> {
-        private static final String DOWN = ".lora_down.weight";
-        private static final String UP = ".lora_up.weight";
-        private static final String ALPHA = ".alpha";
         private static final String EXPECTED = "expected a .safetensors file, a torch zip checkpoint (.bin, .pt), a "
                 + "sharded checkpoint's .index.json or a model folder";
 
@@ -139,8 +138,8 @@ final class ModelsCommand implements Callable<Integer> {
                 out.println("dtypes: " + dtypes.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                         .collect(Collectors.joining(", ")));
                 out.println("size: " + bytes + " bytes");
-                if (isLora(infos.keySet())) {
-                    lora(infos, registry.loraPrefixes(), out);
+                if (LoraFile.holdsFactors(infos.keySet())) {
+                    lora(path, infos, registry.loraPrefixes(), out);
                 } else {
                     checkpoint(infos, registry, out);
                 }
@@ -158,39 +157,51 @@ final class ModelsCommand implements Callable<Integer> {
             }
         }
 
-        private static boolean isLora(Set<String> names) {
-            return names.stream().anyMatch(n -> n.endsWith(DOWN))
-                    && names.stream().allMatch(n -> n.endsWith(DOWN) || n.endsWith(UP) || n.endsWith(ALPHA));
-        }
-
-        /** The modules of a kohya-ss LoRA by prefix, with their ranks and the model key each prefix adapts. */
-        private static void lora(Map<String, TensorInfo> infos, Map<String, String> keys, PrintWriter out) {
+        /**
+         * The modules of a LoRA by prefix, with their ranks and the model key each prefix adapts.
+         *
+         * @param keys the model key of each installed prefix with its separator ({@code lora_unet_}, {@code unet.})
+         */
+        private static void lora(Path path, Map<String, TensorInfo> infos, Map<String, String> keys,
+                PrintWriter out) {
+            Map<String, LoraFile.Factors> factors;
+            try {
+                factors = LoraFile.modules(path.toString(), infos.keySet());
+            } catch (IllegalArgumentException e) {
+                out.println("architecture: LoRA factors, but not a LoRA that can be applied: " + e.getMessage());
+                return;
+            }
             Map<String, Set<Long>> ranks = new TreeMap<>();
             Map<String, Integer> modules = new TreeMap<>();
-            infos.forEach((name, info) -> {
-                if (name.endsWith(DOWN)) {
-                    String prefix = prefix(name, keys.keySet());
-                    modules.merge(prefix, 1, Integer::sum);
-                    ranks.computeIfAbsent(prefix, p -> new TreeSet<>()).add(info.shape()[0]);
-                }
+            factors.values().forEach(f -> {
+                String prefix = prefix(f.name(), keys.keySet());
+                modules.merge(prefix, 1, Integer::sum);
+                ranks.computeIfAbsent(prefix, p -> new TreeSet<>()).add(infos.get(f.down()).shape()[0]);
             });
-            out.println("architecture: kohya-ss LoRA, " + modules.values().stream().mapToInt(Integer::intValue).sum()
+            out.println("architecture: " + LoraFile.formats(factors.values()) + " LoRA, " + factors.size()
                     + " modules");
-            modules.forEach((prefix, count) -> out.println("  " + prefix + "_*: " + count + " modules, rank "
+            modules.forEach((prefix, count) -> out.println("  " + prefix + "*: " + count + " modules, rank "
                     + ranks.get(prefix).stream().map(String::valueOf).collect(Collectors.joining(", "))
                     + (keys.containsKey(prefix) ? ", adapts model '" + keys.get(prefix) + "'"
                             : ", adapts no model of the installed components")));
         }
 
-        /** The installed prefix a module name starts with, else its first two {@code _}-separated parts. */
-        private static String prefix(String tensor, Set<String> installed) {
+        /**
+         * The installed prefix a module name starts with, else its first {@code .}-separated part with the
+         * {@code .} or, without one, its first two {@code _}-separated parts with the {@code _}.
+         */
+        private static String prefix(String module, Set<String> installed) {
             for (String p : installed) {
-                if (tensor.startsWith(p + "_")) {
+                if (module.startsWith(p)) {
                     return p;
                 }
             }
-            String[] parts = tensor.split("_", 3);
-            return parts.length > 2 ? parts[0] + "_" + parts[1] : parts[0];
+            int dot = module.indexOf('.');
+            if (dot >= 0) {
+                return module.substring(0, dot + 1);
+            }
+            String[] parts = module.split("_", 3);
+            return parts.length > 2 ? parts[0] + "_" + parts[1] + "_" : parts[0];
         }
 
         /**

@@ -48,24 +48,24 @@ import org.junit.jupiter.api.io.TempDir;
  * every module of the LoRA on the tensor the generator attached it to, and the LoRAs that are refused by name.
  */
 class LoraTest {
-    private static final String CASE = "lora_kohya_euler";
+    static final String CASE = "lora_kohya_euler";
 
     @TempDir
     Path tmp;
 
     private static Path loraFile() {
-        return Golden.dir().resolve("lora/tiny-lora-kohya.safetensors").toAbsolutePath().normalize();
+        return DiffusersLoras.kohya();
     }
 
     private static JsonNode parameters() throws IOException {
         return new ObjectMapper().readTree(Golden.caseDir(CASE).resolve(CASE + ".json").toFile());
     }
 
-    private static double scale() throws IOException {
+    static double scale() throws IOException {
         return parameters().get("cross_attention_kwargs").get("scale").asDouble();
     }
 
-    private static MontagePipeline.Builder pipeline() {
+    static MontagePipeline.Builder pipeline() {
         return TestEngine.pipeline(ComponentRegistry.fromClasspath(LoraTest.class.getClassLoader()), Golden.model())
                 .withoutSubjects();
     }
@@ -89,7 +89,7 @@ class LoraTest {
                 + "    - path: nowhere.safetensors\n");
         ProfileException e = assertThrows(ProfileException.class,
                 () -> pipeline().profile(missing.toString()).validate());
-        assertTrue(e.getMessage().contains("models.loras[0].path: not set; expected a kohya-ss LoRA (.safetensors)")
+        assertTrue(e.getMessage().contains("models.loras[0].path: not set; expected a LoRA (.safetensors)")
                 && e.getMessage().contains("models.loras[1].path: " + tmp.resolve("nowhere.safetensors")
                         + " does not exist"), e.getMessage());
     }
@@ -103,20 +103,8 @@ class LoraTest {
                 .lora(new Lora(loraFile(), scale())), "on the single-file checkpoint");
     }
 
-    private static void assertGolden(MontagePipeline.Builder builder, String how) throws IOException {
-        try (GoldenTensors golden = GoldenTensors.open(CASE); MontagePipeline pipeline = builder.build()) {
-            GenerationRequest request = request(golden);
-            Latents[] latents = new Latents[1];
-            GenerationResult result = pipeline.generate(request, ProgressListener.NONE, latents);
-            double error = golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
-            int worst = PipelineGoldenTest.maxLevelDifference(image(), result.images().get(0));
-            System.out.printf("golden %s %s: final latents max |diff| %.3g, image max level difference %d%n", CASE,
-                    how, error, worst);
-            assertTrue(worst <= 1, CASE + ": image differs by " + worst + " levels");
-        }
-    }
-
-    private static GenerationRequest request(GoldenTensors golden) throws IOException {
+    /** The case's request. */
+    static GenerationRequest request(GoldenTensors golden) throws IOException {
         JsonNode json = parameters();
         return GenerationRequest.builder(json.get("prompt").asText())
                 .negativePrompt(json.get("negative_prompt").asText())
@@ -126,6 +114,18 @@ class LoraTest {
                 .scheduler("euler")
                 .initLatents(new Latents(golden.shape("init_latents"), golden.floats("init_latents")))
                 .build();
+    }
+
+    private static void assertGolden(MontagePipeline.Builder builder, String how) throws IOException {
+        try (GoldenTensors golden = GoldenTensors.open(CASE); MontagePipeline pipeline = builder.build()) {
+            Latents[] latents = new Latents[1];
+            GenerationResult result = pipeline.generate(request(golden), ProgressListener.NONE, latents);
+            double error = golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
+            int worst = PipelineGoldenTest.maxLevelDifference(image(), result.images().get(0));
+            System.out.printf("golden %s %s: final latents max |diff| %.3g, image max level difference %d%n", CASE,
+                    how, error, worst);
+            assertTrue(worst <= 1, CASE + ": image differs by " + worst + " levels");
+        }
     }
 
     @Test
@@ -218,7 +218,7 @@ class LoraTest {
     }
 
     /** {@code montage generate} of the case's request in {@code dtype}; its final latents. */
-    private static float[] generate(Path out, String dtype, String... more) throws IOException {
+    static float[] generate(Path out, String dtype, String... more) throws IOException {
         JsonNode json = parameters();
         Path latents = out.resolve("latents.safetensors");
         List<String> args = new ArrayList<>(List.of("generate", "--model", Golden.model().toString(),
@@ -279,7 +279,7 @@ class LoraTest {
         assertEquals(0, GoldenTensors.maxAbsDiff(none, zero), "scale 0 adds zero");
     }
 
-    private static float[] finalLatents(MontagePipeline.Builder builder, GenerationRequest request) {
+    static float[] finalLatents(MontagePipeline.Builder builder, GenerationRequest request) {
         try (MontagePipeline pipeline = builder.build()) {
             Latents[] latents = new Latents[1];
             pipeline.generate(request, ProgressListener.NONE, latents);
@@ -304,8 +304,9 @@ class LoraTest {
                 new long[] {64, 8}).write(lora);
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> pipeline().lora(new Lora(lora, 1)).validate());
-        assertTrue(e.getMessage().contains("'lora_unet_input_blocks_4_1_proj_out' has rank 4 in lora_down [4, 64] "
-                + "but 8 in lora_up [64, 8]"), e.getMessage());
+        assertTrue(e.getMessage().contains("'lora_unet_input_blocks_4_1_proj_out' has rank 4 in "
+                + "lora_unet_input_blocks_4_1_proj_out.lora_down.weight [4, 64] but 8 in "
+                + "lora_unet_input_blocks_4_1_proj_out.lora_up.weight [64, 8]"), e.getMessage());
     }
 
     @Test
@@ -356,7 +357,7 @@ class LoraTest {
                 .add(name + ".alpha", TensorDType.F32, new long[0], zeros(new long[0]));
     }
 
-    private static ByteBuffer zeros(long[] shape) {
+    static ByteBuffer zeros(long[] shape) {
         return ByteBuffer.allocate(Math.toIntExact(4 * RawTensor.numel(shape))).order(ByteOrder.LITTLE_ENDIAN);
     }
 

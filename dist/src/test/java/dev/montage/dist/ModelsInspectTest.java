@@ -84,6 +84,22 @@ class ModelsInspectTest {
     }
 
     @Test
+    void diffusersLorasGiveTheirModulesAndRankByPrefixWithTheModelEachAdapts() throws IOException {
+        Path peft = DiffusersLoras.write(dir.resolve("peft.safetensors"), DiffusersLoras.Format.PEFT);
+        CommandRun run = succeeds(peft);
+        assertHas(run, "architecture: diffusers PEFT LoRA, 192 modules\n",
+                "  text_encoder.*: 18 modules, rank 4, adapts model 'text_encoder'\n",
+                "  text_encoder_2.*: 18 modules, rank 4, adapts model 'text_encoder_2'\n",
+                "  unet.*: 156 modules, rank 4, adapts model 'unet'\n");
+        assertHas(run, counted(peft));
+
+        CommandRun older = succeeds(DiffusersLoras.write(dir.resolve("older.safetensors"),
+                DiffusersLoras.Format.ATTENTION_PROCESSORS));
+        assertHas(older, "architecture: diffusers 0.21-0.23 and diffusers attention-processor LoRA, 192 modules\n",
+                "  unet.*: 156 modules, rank 4, adapts model 'unet'\n");
+    }
+
+    @Test
     void fileOfNoSingleFileLayoutListsItsNamePrefixes() throws IOException {
         Path file = Golden.model().resolve("unet/diffusion_pytorch_model.safetensors");
         CommandRun run = succeeds(file);

@@ -5,12 +5,14 @@ import java.nio.file.Path;
 import java.util.Optional;
 
 /**
- * One entry of {@code models.loras}: a kohya-ss LoRA and the strength it is applied with to every model it adapts.
+ * One entry of {@code models.loras}: a LoRA and the strength it is applied with to every model it adapts.
  *
- * @param path  the {@code .safetensors} file (required)
- * @param scale the strength, {@value Lora#DEFAULT_SCALE} when unset
+ * @param path            the {@code .safetensors} file (required)
+ * @param scale           the strength, {@value Lora#DEFAULT_SCALE} when unset
+ * @param ignoreUnmatched whether its modules that name no layer of the models are left out rather than refused
+ *                        (false when unset)
  */
-public record LoraSettings(Optional<Path> path, Optional<Double> scale) {
+public record LoraSettings(Optional<Path> path, Optional<Double> scale, Optional<Boolean> ignoreUnmatched) {
 
     /**
      * The LoRA to apply.
@@ -19,6 +21,6 @@ public record LoraSettings(Optional<Path> path, Optional<Double> scale) {
      */
     public Lora toLora() {
         return new Lora(path.orElseThrow(() -> new IllegalStateException("a LoRA of models.loras has no path")),
-                scale.orElse(Lora.DEFAULT_SCALE));
+                scale.orElse(Lora.DEFAULT_SCALE), ignoreUnmatched.orElse(false));
     }
 }

@@ -19,7 +19,7 @@ import java.util.Optional;
  *                    where the base has none (those of a single-file base)
  * @param variant     weights variant to prefer where a folder has it, e.g. {@code fp16}
  * @param controlnets ControlNet folder by control type ({@code canny}, {@code depth}, {@code pose}, ...)
- * @param loras       kohya-ss LoRAs applied to the models they adapt when those are loaded
+ * @param loras       LoRAs applied to the models they adapt when those are loaded
  * @param files       the other keys: a model file or folder by the key a component declares it under
  *                    ({@link dev.montage.api.spi.ModelFile}), e.g. {@code image_encoder}; unset keys are their
  *                    defaults inside the base folder

@@ -89,7 +89,7 @@ final class ProfileValidator {
         for (int i = 0; i < m.loras().size(); i++) {
             LoraSettings lora = m.loras().get(i);
             String key = "models.loras[" + i + "]";
-            String expected = "expected a kohya-ss LoRA (.safetensors)";
+            String expected = "expected a LoRA (.safetensors)";
             lora.path().ifPresentOrElse(path -> {
                 if (!Files.isRegularFile(path)) {
                     problem(key + ".path", path + (Files.exists(path) ? " is not a file" : " does not exist") + "; "

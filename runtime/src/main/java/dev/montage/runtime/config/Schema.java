@@ -248,7 +248,7 @@ final class Schema {
         if (c == double.class || c == Double.class) {
             return Scalar.NUMBER;
         }
-        if (c == boolean.class) {
+        if (c == boolean.class || c == Boolean.class) {
             return Scalar.BOOLEAN;
         }
         if (c == Path.class) {

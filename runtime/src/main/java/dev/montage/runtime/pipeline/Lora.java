@@ -6,13 +6,16 @@ import java.util.Objects;
 import java.util.stream.Collectors;
 
 /**
- * A kohya-ss LoRA applied to a pipeline's models when they are loaded, with the same strength on every model it
- * adapts (the UNet and the text encoders).
+ * A LoRA (kohya-ss or diffusers format) applied to a pipeline's models when they are loaded, with the same strength on
+ * every model it adapts (the UNet and the text encoders).
  *
- * @param file  the {@code .safetensors} file
- * @param scale the strength: each adapted weight {@code W} becomes {@code W + scale * alpha / rank * up @ down}
+ * @param file            the {@code .safetensors} file
+ * @param scale           the strength: each adapted weight {@code W} becomes {@code W + scale * alpha / rank * up @
+ *                        down}
+ * @param ignoreUnmatched whether its modules that name no layer of the pipeline's models are left out rather than
+ *                        refused
  */
-public record Lora(Path file, double scale) {
+public record Lora(Path file, double scale, boolean ignoreUnmatched) {
     /** The strength of a LoRA given without one. */
     public static final double DEFAULT_SCALE = 1.0;
 
@@ -21,6 +24,11 @@ public record Lora(Path file, double scale) {
         if (!Double.isFinite(scale)) {
             throw new IllegalArgumentException("the scale of LoRA " + file + " is " + scale + "; expected a number");
         }
+    }
+
+    /** A LoRA all of whose modules must name a layer. */
+    public Lora(Path file, double scale) {
+        this(file, scale, false);
     }
 
     /**

@@ -13,9 +13,11 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * Which tensor of which model each module of a pipeline's LoRAs adapts: a module {@code <prefix>_<name>} belongs to
- * the model key a component declares for {@code <prefix>} ({@link LoraTarget#loraPrefixes()}) and adapts the tensor
- * that component names for {@code <name>} ({@link LoraTarget#loraModules}). Reads tensor names and shapes only.
+ * Which tensor of which model each module of a pipeline's LoRAs adapts: a kohya-ss module {@code <prefix>_<name>}
+ * belongs to the model key a component declares for {@code <prefix>} ({@link LoraTarget#loraPrefixes()}) and adapts
+ * the tensor that component names for {@code <name>} ({@link LoraTarget#loraModules}); a diffusers module
+ * {@code <prefix>.<path>} likewise by {@link LoraTarget#diffusersLoraPrefixes()} and
+ * {@link LoraTarget#diffusersLoraModules}. Reads tensor names and shapes only.
  */
 final class LoraBinding {
     /** How many names an error lists. */
@@ -25,6 +27,7 @@ final class LoraBinding {
     private record Model(String key, ModelWeights weights, Map<String, String> modules) {
     }
 
+    /** By a module name's start, its prefix and separator ({@code lora_unet_}, {@code unet.}). */
     private final Map<String, Model> byPrefix = new LinkedHashMap<>();
 
     /** @param targets the components of the pipeline whose weights LoRAs may adapt, with their model files */
@@ -32,7 +35,12 @@ final class LoraBinding {
         targets.forEach((target, files) -> target.loraPrefixes().forEach((key, prefix) -> {
             boolean folder = files.stream().anyMatch(f -> f.key().equals(key) && f.folder());
             ModelWeights weights = folder ? context.model(key).weights() : context.checkpoint(key);
-            byPrefix.put(prefix, new Model(key, weights, target.loraModules(key, weights.names())));
+            byPrefix.put(prefix + "_", new Model(key, weights, target.loraModules(key, weights.names())));
+            String diffusers = target.diffusersLoraPrefixes().get(key);
+            if (diffusers != null) {
+                byPrefix.put(diffusers + ".", new Model(key, weights,
+                        target.diffusersLoraModules(key, weights.names())));
+            }
         }));
     }
 
@@ -50,14 +58,16 @@ final class LoraBinding {
         Map<String, Map<String, List<LoraWeights.Applied>>> applied = new LinkedHashMap<>();
         try (NDManager scope = context.manager().newSubManager()) {
             for (Lora lora : loras) {
-                LoraFile file = new LoraFile(context.lora(lora.file()), scope);
+                ModelWeights tensors = context.lora(lora.file());
+                refuseCheckpoint(tensors);
+                LoraFile file = new LoraFile(tensors, scope);
                 List<String> unmatched = new ArrayList<>();
                 List<String> misfits = new ArrayList<>();
                 int matched = 0;
                 for (LoraFile.Module module : file.modules().values()) {
                     Map.Entry<String, Model> owner = owner(module.name());
                     String tensor = owner == null ? null : owner.getValue().modules()
-                            .get(module.name().substring(owner.getKey().length() + 1));
+                            .get(module.name().substring(owner.getKey().length()));
                     if (tensor == null) {
                         unmatched.add(module.name());
                         continue;
@@ -74,7 +84,7 @@ final class LoraBinding {
                             .computeIfAbsent(tensor, t -> new ArrayList<>())
                             .add(new LoraWeights.Applied(file, module.name(), lora.scale()));
                 }
-                check(file, matched, unmatched, misfits, ignoreUnmatched);
+                check(file, matched, unmatched, misfits, ignoreUnmatched || lora.ignoreUnmatched());
             }
         }
         return applied;
@@ -82,7 +92,7 @@ final class LoraBinding {
 
     private void check(LoraFile file, int matched, List<String> unmatched, List<String> misfits,
             boolean ignoreUnmatched) {
-        String expected = "expected modules named " + String.join("_*, ", byPrefix.keySet()) + "_* after "
+        String expected = "expected modules named " + String.join("*, ", byPrefix.keySet()) + "* after "
                 + "the layers of this pipeline's models";
         if (matched == 0) {
             throw new IllegalArgumentException("LoRA " + file.source() + " is for another architecture: none of its "
@@ -100,10 +110,28 @@ final class LoraBinding {
         }
     }
 
-    /** The prefix and model a module name starts with, or null. */
+    /**
+     * Refuses a file that holds a model's weights rather than a LoRA (a file given as a LoRA by mistake), naming the
+     * model.
+     */
+    private void refuseCheckpoint(ModelWeights file) {
+        if (LoraFile.holdsFactors(file.names())) {
+            return;
+        }
+        for (Model model : byPrefix.values()) {
+            long shared = file.names().stream().filter(model.weights().names()::contains).count();
+            if (2 * shared > file.names().size()) {
+                throw new IllegalArgumentException("LoRA " + file.source() + " is not a LoRA: it holds the "
+                        + "weights of model '" + model.key() + "' (" + shared + " of its " + file.names().size()
+                        + " tensors are named as that model's); expected a LoRA's down and up factors per module");
+            }
+        }
+    }
+
+    /** The prefix with its separator and model a module name starts with, or null. */
     private Map.Entry<String, Model> owner(String module) {
         for (Map.Entry<String, Model> e : byPrefix.entrySet()) {
-            if (module.startsWith(e.getKey() + "_")) {
+            if (module.startsWith(e.getKey())) {
                 return e;
             }
         }

@@ -475,8 +475,8 @@ public final class MontagePipeline implements AutoCloseable {
         }
 
         /**
-         * Applies a kohya-ss LoRA to the models it adapts (the UNet and the text encoders, with the same scale) when
-         * they are loaded, after the profile's ({@code models.loras}); several LoRAs add up.
+         * Applies a LoRA (kohya-ss or diffusers format) to the models it adapts (the UNet and the text encoders, with
+         * the same scale) when they are loaded, after the profile's ({@code models.loras}); several LoRAs add up.
          */
         public Builder lora(Lora lora) {
             loras.add(Objects.requireNonNull(lora, "lora"));

@@ -142,14 +142,17 @@ public final class ComponentRegistry {
     }
 
     /**
-     * The model key each LoRA name prefix adapts ({@link LoraTarget#loraPrefixes()}), e.g. {@code lora_unet} →
-     * {@code unet}; where factories share a prefix, the first registered one's.
+     * The model key each start of a LoRA module name adapts: the kohya-ss prefixes ({@link
+     * LoraTarget#loraPrefixes()}) with their {@code _} and diffusers' ({@link LoraTarget#diffusersLoraPrefixes()}) with
+     * their {@code .}, e.g. {@code lora_unet_} and {@code unet.} → {@code unet}; where factories share a prefix, the
+     * first registered one's.
      */
     public synchronized Map<String, String> loraPrefixes() {
         Map<String, String> keys = new TreeMap<>();
         for (Entry e : entries.values()) {
             if (e.factory() instanceof LoraTarget target) {
-                target.loraPrefixes().forEach((key, prefix) -> keys.putIfAbsent(prefix, key));
+                target.loraPrefixes().forEach((key, prefix) -> keys.putIfAbsent(prefix + "_", key));
+                target.diffusersLoraPrefixes().forEach((key, prefix) -> keys.putIfAbsent(prefix + ".", key));
             }
         }
         return keys;

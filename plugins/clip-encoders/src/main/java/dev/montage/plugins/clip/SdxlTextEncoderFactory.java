@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * SDXL's two CLIP text towers from the base model's {@code tokenizer}, {@code tokenizer_2}, {@code text_encoder}
@@ -24,6 +25,8 @@ import java.util.Set;
  */
 public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout,
         SingleFileLayout, LoraTarget {
+    /** A self-attention's projection: the attention's path and the projection ({@code q} ... {@code out}). */
+    private static final Pattern ATTENTION_PROJECTION = Pattern.compile("(.+\\.self_attn)\\.(q|k|v|out)_proj");
 
     @Override
     public ComponentKind kind() {
@@ -127,5 +130,16 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
     @Override
     public Map<String, String> loraPrefixes() {
         return Map.of("text_encoder", "lora_te1", "text_encoder_2", "lora_te2");
+    }
+
+    /**
+     * Besides each layer's path, diffusers' LoRAs before 0.21 name a self-attention's projections as its attention
+     * processor did: {@code self_attn.to_q} for {@code self_attn.q_proj} ... {@code self_attn.to_out} for
+     * {@code self_attn.out_proj}.
+     */
+    @Override
+    public Map<String, String> diffusersLoraModules(String key, Set<String> tensorNames) {
+        return LoraTarget.withAliases(LoraTarget.super.diffusersLoraModules(key, tensorNames),
+                ATTENTION_PROJECTION, "$1.to_$2");
     }
 }

@@ -19,12 +19,16 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.regex.Pattern;
 
 /** The SDXL UNet from the base model's {@code unet} folder. */
 public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout, AttentionLayout,
         SingleFileLayout, LoraTarget {
     /** The model key of the UNet folder. */
     public static final String MODEL_KEY = "unet";
+    /** An attention's projection: the attention's path and the projection's name in its processor. */
+    private static final Pattern ATTENTION_PROJECTION =
+            Pattern.compile("(.+\\.attn\\d+)\\.(to_[qkv]|to_out)(?:\\.0)?");
 
     @Override
     public ComponentKind kind() {
@@ -111,5 +115,15 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
             }
         }
         return modules;
+    }
+
+    /**
+     * Besides each layer's path, diffusers' attention processors before 0.21 name an attention's projections
+     * {@code <attention>.processor.to_q} ... {@code to_out} (for {@code to_out.0}).
+     */
+    @Override
+    public Map<String, String> diffusersLoraModules(String key, Set<String> tensorNames) {
+        return LoraTarget.withAliases(LoraTarget.super.diffusersLoraModules(key, tensorNames),
+                ATTENTION_PROJECTION, "$1.processor.$2");
     }
 }
