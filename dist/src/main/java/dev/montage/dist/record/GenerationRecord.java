@@ -2,7 +2,6 @@ package dev.montage.dist.record;
 
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Subject;
@@ -135,6 +134,10 @@ public final class GenerationRecord {
         montage.put("pipeline", pipeline);
         montage.put("models", models);
         Map<String, Object> record = new LinkedHashMap<>(request);
+        // a request that names no scheduler ran the pipeline's default: the record names it
+        if (record.get("scheduler") == null) {
+            record.put("scheduler", pipeline.get("scheduler"));
+        }
         record.put(MONTAGE, montage);
         return record;
     }
@@ -202,10 +205,5 @@ public final class GenerationRecord {
         }
         v.put("Version", "Montage " + montage.getOrDefault("version", version()));
         return new A1111Parameters(r.prompt(), r.negativePrompt(), v);
-    }
-
-    /** A box as its four corners, for the API's {@code box} array. */
-    static List<Double> corners(Box b) {
-        return List.of(b.x0(), b.y0(), b.x1(), b.y1());
     }
 }

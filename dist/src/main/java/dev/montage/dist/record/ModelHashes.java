@@ -39,6 +39,13 @@ public final class ModelHashes {
         this.cacheFile = cacheFolder.resolve("hashes.json");
     }
 
+    /** Montage's cache folder: {@code $MONTAGE_HOME}, default {@code ~/.cache/montage}. */
+    public static Path cacheFolder() {
+        String home = System.getenv("MONTAGE_HOME");
+        return home != null && !home.isBlank() ? Path.of(home)
+                : Path.of(System.getProperty("user.home"), ".cache", "montage");
+    }
+
     /** The SHA-256 of a file's bytes, in lower-case hex. */
     public synchronized String sha256(Path file) throws IOException {
         Path absolute = file.toAbsolutePath().normalize();
