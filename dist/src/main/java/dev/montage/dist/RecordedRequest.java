@@ -150,8 +150,13 @@ record RecordedRequest(Path png, Map<String, Object> values) {
     }
 
     private static Map<String, Object> source(Map<String, Object> entry) {
-        return Map.of(GenerationRecord.FILE, entry.get(GenerationRecord.FILE), GenerationRecord.SHA256,
-                entry.get(GenerationRecord.SHA256));
+        Map<String, Object> source = new LinkedHashMap<>();
+        for (String key : List.of(GenerationRecord.FILE, GenerationRecord.SHA256)) {
+            if (entry.get(key) != null) {
+                source.put(key, entry.get(key));
+            }
+        }
+        return source;
     }
 
     /** The file a recorded picture was read from, checked against its recorded SHA-256. */
