@@ -12,8 +12,8 @@ import java.util.Map;
  *
  * @param images     the images, RGB, {@code request.width() x request.height()}, {@code numImages} of them
  * @param request    the request exactly as run, after profile defaults were applied
- * @param parameters the effective parameters as text (prompt, seed, steps, scheduler, model ids, ...), the
- *                   same map that is embedded in each PNG so a result can be reproduced
+ * @param parameters what made the images besides the request, as text: the scheduler that ran, the compute dtype,
+ *                   the component ids, engine, model paths and LoRAs, each control's effective settings
  * @param elapsed    wall time of the whole generation
  */
 public record GenerationResult(
@@ -21,7 +21,7 @@ public record GenerationResult(
 
     public GenerationResult {
         images = List.copyOf(images);
-        // keep the pipeline's order: readers of the PNG text chunks see prompt and seed first
+        // keep the pipeline's order: the scheduler and dtype first, then the description
         parameters = Collections.unmodifiableMap(new LinkedHashMap<>(parameters));
     }
 }

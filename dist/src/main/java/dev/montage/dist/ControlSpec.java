@@ -1,8 +1,10 @@
 package dev.montage.dist;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.Control;
 import dev.montage.api.ControlData;
 import java.io.IOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
@@ -19,8 +21,10 @@ import java.util.Optional;
  *
  * @param control the control
  * @param model   the ControlNet folder given with {@code model=}, if any
+ * @param source  how a request gives its input again: the keypoints inline, or the picture's file and SHA-256
  */
-record ControlSpec(Control control, Optional<Path> model) {
+record ControlSpec(Control control, Optional<Path> model, Map<String, Object> source) {
+    private static final ObjectMapper JSON = new ObjectMapper();
     /** diffusers' default {@code controlnet_conditioning_scale}. */
     private static final double DEFAULT_SCALE = 1.0;
 
@@ -60,13 +64,26 @@ record ControlSpec(Control control, Optional<Path> model) {
                     + " is not a ControlNet folder");
         }
         try {
+            byte[] data = keypoints == null ? null : readKeypoints(Path.of(keypoints));
             Control control = Control.fromRequestOptions(type,
                     image == null ? null : SubjectSpec.readImage(Path.of(image)),
-                    keypoints == null ? null : new ControlData(readKeypoints(Path.of(keypoints)), keypoints), scale,
-                    start, end, parts);
-            return new ControlSpec(control, model);
+                    data == null ? null : new ControlData(data, keypoints), scale, start, end, parts);
+            return new ControlSpec(control, model, data == null ? SubjectSpec.source(Path.of(image))
+                    : Map.of("keypoints", keypointsValue(data)));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--control '" + spec + "': " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * Keypoints as a request writes them inline: the JSON object; the text as it is where it is no JSON, which the
+     * pose preprocessor reports with the file and the place.
+     */
+    private static Object keypointsValue(byte[] data) {
+        try {
+            return JSON.readValue(data, Object.class);
+        } catch (IOException e) {
+            return new String(data, StandardCharsets.UTF_8);
         }
     }
 

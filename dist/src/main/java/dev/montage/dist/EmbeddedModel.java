@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
@@ -24,9 +25,7 @@ final class EmbeddedModel {
     }
 
     static Path cacheHome() {
-        String home = System.getenv("MONTAGE_HOME");
-        return home != null && !home.isBlank() ? Path.of(home)
-                : Path.of(System.getProperty("user.home"), ".cache", "montage");
+        return ModelHashes.cacheFolder();
     }
 
     /** The embedded model folder, written first if absent; says plainly that its weights are random. */

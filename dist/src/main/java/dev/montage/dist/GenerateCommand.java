@@ -7,6 +7,8 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
+import dev.montage.dist.record.GenerationRecord;
+import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.MontagePipeline;
@@ -29,8 +31,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
@@ -55,8 +59,13 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     ConfigurationOptions configuration;
 
-    @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
+    @Option(names = {"-p", "--prompt"}, description = "The prompt (required unless --from gives it).")
     String prompt;
+
+    @Option(names = "--from", paramLabel = "PNG", description = "Run again the request a PNG records (Montage's, or "
+            + "AUTOMATIC1111's prompt, negative prompt, steps, guidance, seed and size); every other option given "
+            + "wins over the PNG's value, and --subject / --control replace its subjects / controls.")
+    Path from;
 
     @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: the profile's, else "
             + "MS-Diffusion's).")
@@ -129,18 +138,25 @@ final class GenerateCommand implements Callable<Integer> {
             PluginOptions.warn(installed, err);
             ComponentRegistry registry = installed.registry();
             MontagePipeline.Builder pipeline = configuration.builder(montage.environment(), registry);
-            ConfigurationOptions.flag(pipeline, "defaults.width", width, "--width");
-            ConfigurationOptions.flag(pipeline, "defaults.height", height, "--height");
-            ConfigurationOptions.flag(pipeline, "defaults.steps", steps, "--steps");
-            ConfigurationOptions.flag(pipeline, "defaults.guidance", guidance, "--guidance");
-            ConfigurationOptions.flag(pipeline, "defaults.scale", scale, "--scale");
-            ConfigurationOptions.flag(pipeline, "defaults.scheduler", scheduler, "--scheduler");
-            ConfigurationOptions.flag(pipeline, "defaults.negative_prompt", negativePrompt, "--negative-prompt");
-            ConfigurationOptions.flag(pipeline, "defaults.count", count, "--count");
+            RecordedRequest recorded = from == null ? null : RecordedRequest.read(from);
+            if (prompt == null && recorded == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "Missing required option: '--prompt=<prompt>' (or --from PNG)");
+            }
+            requestFlag(pipeline, recorded, "width", width, "--width");
+            requestFlag(pipeline, recorded, "height", height, "--height");
+            requestFlag(pipeline, recorded, "steps", steps, "--steps");
+            requestFlag(pipeline, recorded, "guidance", guidance, "--guidance");
+            requestFlag(pipeline, recorded, "scale", scale, "--scale");
+            requestFlag(pipeline, recorded, "scheduler", scheduler, "--scheduler");
+            requestFlag(pipeline, recorded, "negativePrompt", negativePrompt, "--negative-prompt");
+            requestFlag(pipeline, recorded, "count", count, "--count");
             // the whole configuration and the request are checked before any weight is read
             Profile profile = pipeline.resolve().profile();
-            long noiseSeed = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
-            GenerationRequest request = request(profile, noiseSeed);
+            Object recordedSeed = recorded == null ? null : recorded.get("seed");
+            long noiseSeed = seed != null ? seed : recordedSeed != null ? ((Number) recordedSeed).longValue()
+                    : new SecureRandom().nextLong() & Long.MAX_VALUE;
+            GenerationRequest request = request(profile, noiseSeed, recorded);
             if (profile.models().isEmpty()) {
                 pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
             }
@@ -154,11 +170,12 @@ final class GenerateCommand implements Callable<Integer> {
                 err.println("montage: seed " + noiseSeed);
                 Latents[] finalLatents = new Latents[1];
                 GenerationResult result = assembled.generate(request, listener(err), finalLatents);
-                Files.createDirectories(out);
-                for (int i = 0; i < result.images().size(); i++) {
-                    // a run into the same folder with the same seed adds files instead of replacing them
-                    Path file = PngFiles.writeNew(out.resolve(String.format("montage-%d-%02d.png", noiseSeed, i)),
-                            result.images().get(i), result.parameters());
+                Map<String, Object> record = GenerationRecord.of(GenerationRecord.request(request, subjectSources,
+                        controlSources, GenerationRecord.loras(result.parameters())), result.parameters(),
+                        new ModelHashes(ModelHashes.cacheFolder()), Map.of());
+                Map<String, String> chunks = GenerationRecord.pngChunks(request, record);
+                for (BufferedImage image : result.images()) {
+                    Path file = PngFiles.writeNumbered(out, noiseSeed + ".png", image, chunks);
                     spec.commandLine().getOut().println(file);
                 }
                 if (saveLatents != null) {
@@ -174,12 +191,43 @@ final class GenerateCommand implements Callable<Integer> {
     /** ControlNet folders named by {@code --control model=DIR}, by control type. */
     private final Map<String, Path> controlNetFolders = new LinkedHashMap<>();
 
-    private GenerationRequest request(Profile profile, long noiseSeed) throws IOException {
-        GenerationRequest.Builder b = profile.defaults().request(prompt).seed(noiseSeed);
-        subjects.forEach(s -> b.subject(SubjectSpec.parse(s)));
+    /** How each subject's and control's input is given again, in the request's order. */
+    private final List<Map<String, Object>> subjectSources = new ArrayList<>();
+    private final List<Map<String, Object>> controlSources = new ArrayList<>();
+
+    /**
+     * A request field set by its flag, else by the PNG of {@code --from}, else left to the profile. The profile's
+     * {@code defaults} have the API's names, in snake case as every profile key.
+     */
+    private void requestFlag(MontagePipeline.Builder pipeline, RecordedRequest recorded, String field, Object value,
+            String flag) {
+        String key = "defaults." + field.replaceAll("([A-Z])", "_$1").toLowerCase(Locale.ROOT);
+        if (value != null || recorded == null) {
+            ConfigurationOptions.flag(pipeline, key, value, flag);
+        } else if (recorded.get(field) != null) {
+            pipeline.setting(key, recorded.get(field), "--from " + from);
+        }
+    }
+
+    private GenerationRequest request(Profile profile, long noiseSeed, RecordedRequest recorded) throws IOException {
+        GenerationRequest.Builder b = profile.defaults().request(prompt != null ? prompt
+                : (String) recorded.get("prompt")).seed(noiseSeed);
+        if (subjects.isEmpty() && recorded != null) {
+            recorded.subjects().forEach(b::subject);
+            recorded.subjectSources().forEach(subjectSources::add);
+        }
+        for (String s : subjects) {
+            b.subject(SubjectSpec.parse(s));
+            subjectSources.add(SubjectSpec.source(Path.of(SubjectSpec.fields(s).get("image"))));
+        }
+        if (controls.isEmpty() && recorded != null) {
+            recorded.controls().forEach(b::control);
+            recorded.controlSources().forEach(controlSources::add);
+        }
         for (String c : controls) {
             ControlSpec parsed = ControlSpec.parse(c);
             b.control(parsed.control());
+            controlSources.add(parsed.source());
             String type = parsed.control().type();
             parsed.model().ifPresent(folder -> {
                 Path known = controlNetFolders.putIfAbsent(type, folder);
@@ -188,6 +236,9 @@ final class GenerateCommand implements Callable<Integer> {
                             + known + ", " + folder + "); one folder serves every control of a type");
                 }
             });
+        }
+        if (autoLayout == null && recorded != null && recorded.autoLayout() != null) {
+            b.autoLayout(recorded.autoLayout());
         }
         if (autoLayout != null) {
             b.autoLayout(autoLayout(autoLayout));

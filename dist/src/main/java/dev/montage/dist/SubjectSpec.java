@@ -2,6 +2,7 @@ package dev.montage.dist;
 
 import dev.montage.api.Box;
 import dev.montage.api.Subject;
+import dev.montage.dist.record.GenerationRecord;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -65,6 +66,15 @@ final class SubjectSpec {
             s = s.withDropGrounding(Boolean.parseBoolean(p.get("drop").trim()));
         }
         return s;
+    }
+
+    /** How a request gives a picture read from a file again: its file and the SHA-256 of its bytes. */
+    static Map<String, Object> source(Path file) {
+        try {
+            return GenerationRecord.fileSource(file, Files.readAllBytes(file));
+        } catch (IOException e) {
+            throw new IllegalArgumentException("image " + file + " cannot be read: " + e.getMessage(), e);
+        }
     }
 
     static BufferedImage readImage(Path file) {

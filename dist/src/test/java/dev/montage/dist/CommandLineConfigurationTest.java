@@ -181,12 +181,12 @@ class CommandLineConfigurationTest {
         CommandRun run = montage("generate", "--profile", "tiny", "--model", model.toString(), "--steps", "2", "-p", "a dog",
                 "--seed", "0", "--out", out.toString());
         assertEquals(0, run.code(), run::toString);
-        BufferedImage image = ImageIO.read(out.resolve("montage-0-00.png").toFile());
+        BufferedImage image = ImageIO.read(out.resolve("00000-0.png").toFile());
         assertEquals(256, image.getWidth());
         CommandRun smaller = montage("generate", "--profile", "tiny", "--model", model.toString(), "--steps", "2",
                 "--width", "64", "--height", "32", "--seed", "1", "-p", "a dog", "--out", out.toString());
         assertEquals(0, smaller.code(), smaller::toString);
-        BufferedImage flagged = ImageIO.read(out.resolve("montage-1-00.png").toFile());
+        BufferedImage flagged = ImageIO.read(out.resolve("00001-1.png").toFile());
         assertEquals(64, flagged.getWidth());
         assertEquals(32, flagged.getHeight());
     }

@@ -10,7 +10,6 @@ import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
-import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
@@ -109,7 +108,7 @@ class DistributionIT {
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("RANDOM weights"), run.err());
         Path png = Path.of(run.out().trim());
-        assertEquals(images.resolve("montage-0-00.png"), png);
+        assertEquals(images.resolve("00000-0.png"), png);
 
         // the same request on the model the process wrote
         assertClasspathPixels(tmp.resolve("home/models").resolve(EmbeddedModel.NAME),
@@ -239,7 +238,7 @@ class DistributionIT {
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("montage: plugin broken.jar ("), run.err());
         try (var png = Files.newInputStream(Path.of(run.out().trim()))) {
-            Map<String, String> parameters = PngFiles.readParameters(png);
+            Map<String, String> parameters = PngRecords.pipeline(png);
             assertEquals("sample-euler-exponential", parameters.get("scheduler"));
             assertEquals(model.resolve("controlnet").toString(), parameters.get("controlnet.luminance"));
         }

@@ -5,7 +5,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.TensorDType;
 import java.awt.Color;
@@ -72,10 +71,10 @@ class GenerateControlCommandTest {
                 "--control", "type=canny,image=" + edges + ",scale=0.5,end=0.5,preprocess=none",
                 "--control", "type=depth,image=" + edges + ",start=0.5,model=" + model.resolve("controlnet"));
         assertEquals(0, run.code(), run.err());
-        Path image = out.resolve("montage-0-00.png");
+        Path image = out.resolve("00000-0.png");
         Map<String, String> parameters;
         try (InputStream in = Files.newInputStream(image)) {
-            parameters = PngFiles.readParameters(in);
+            parameters = PngRecords.pipeline(in);
         }
         assertEquals("type=canny,scale=0.5,start=0.0,end=0.5,context=full,preprocess=none",
                 parameters.get("control.0"));
@@ -140,13 +139,13 @@ class GenerateControlCommandTest {
 
         assertArrayEquals(pixels(skeleton), pixels(fromKeypoints.resolve("controls/control-00-pose.png")),
                 "the saved control image is the rendered skeleton");
-        assertArrayEquals(pixels(fromImage.resolve("montage-0-00.png")),
-                pixels(fromKeypoints.resolve("montage-0-00.png")));
-        assertFalse(Arrays.equals(pixels(without.resolve("montage-0-00.png")),
-                pixels(fromKeypoints.resolve("montage-0-00.png"))), "the pose control changes the image");
-        try (InputStream in = Files.newInputStream(fromKeypoints.resolve("montage-0-00.png"))) {
+        assertArrayEquals(pixels(fromImage.resolve("00000-0.png")),
+                pixels(fromKeypoints.resolve("00000-0.png")));
+        assertFalse(Arrays.equals(pixels(without.resolve("00000-0.png")),
+                pixels(fromKeypoints.resolve("00000-0.png"))), "the pose control changes the image");
+        try (InputStream in = Files.newInputStream(fromKeypoints.resolve("00000-0.png"))) {
             assertEquals("type=pose,scale=2.0,start=0.0,end=1.0,context=text-only",
-                    PngFiles.readParameters(in).get("control.0"));
+                    PngRecords.pipeline(in).get("control.0"));
         }
     }
 

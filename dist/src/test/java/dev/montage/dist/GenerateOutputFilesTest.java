@@ -5,9 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.montage.runtime.output.PngFiles;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,7 +15,7 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code montage generate} run again into the same folder keeps what it wrote before. */
+/** {@code montage generate} run again into the same folder keeps what it wrote before, under the next numbers. */
 class GenerateOutputFilesTest {
     private static final Pattern SEED = Pattern.compile("montage: seed (\\d+)");
 
@@ -36,9 +34,7 @@ class GenerateOutputFilesTest {
     }
 
     private static String seedOf(Path png) throws IOException {
-        try (InputStream in = Files.newInputStream(png)) {
-            return PngFiles.readParameters(in).get("seed");
-        }
+        return PngRecords.record(png).get("seed").toString();
     }
 
     @Test
@@ -51,15 +47,15 @@ class GenerateOutputFilesTest {
         assertTrue(printed.find(), first.err());
         Path firstFile = Path.of(first.out().strip());
         assertEquals(printed.group(1), seedOf(firstFile), "the printed seed is stored");
-        assertEquals(out.resolve("montage-" + printed.group(1) + "-00.png"), firstFile);
+        assertEquals(out.resolve("00000-" + printed.group(1) + ".png"), firstFile);
 
         Path second = generate(out, List.of());
         assertNotEquals(seedOf(firstFile), seedOf(second), "a seed drawn for each run");
 
         Path seeded = generate(out, List.of("--seed", "7"));
         Path again = generate(out, List.of("--seed", "7"));
-        assertEquals(out.resolve("montage-7-00.png"), seeded);
-        assertEquals(out.resolve("montage-7-00-1.png"), again);
+        assertEquals(out.resolve("00002-7.png"), seeded);
+        assertEquals(out.resolve("00003-7.png"), again);
         try (var files = Files.list(out)) {
             assertEquals(4, files.count(), "every run's image is kept");
         }

@@ -192,7 +192,7 @@ class LoraTest {
             MontagePipeline variant = pipeline.withLoras(List.of(new Lora(loraFile(), scale())));
             golden.assertClose("final_latents", finalLatents(variant, request), golden.tolerance("final_latents"));
             assertArrayEquals(before, finalLatents(pipeline, request), "while the variant is open");
-            assertTrue(variant.generate(request).parameters().get("loras").startsWith(loraFile() + ":" + scale()));
+            assertTrue(variant.generate(request).parameters().get(Lora.parameterKey(0)).startsWith(loraFile() + ":" + scale()));
             assertThrows(IllegalStateException.class, () -> variant.withLoras(List.of()));
 
             Path other = tmp.resolve("other.safetensors");

@@ -85,7 +85,6 @@ class PipelineBehaviourTest {
         GenerationResult a = pipeline.generate(r, ProgressListener.NONE);
         GenerationResult b = pipeline.generate(r, ProgressListener.NONE);
         assertArrayEquals(pixels(a.images().get(0)), pixels(b.images().get(0)));
-        assertEquals("11", a.parameters().get("seed"));
         assertFalse(java.util.Arrays.equals(latents(r), latents(r.toBuilder().seed(12).build())));
     }
 
@@ -131,7 +130,6 @@ class PipelineBehaviourTest {
     void autoLayoutRunsFromItsStartStep() {
         GenerationResult result = pipeline.generate(request(2).steps(4).autoLayout(new AutoLayout(0.5, 2)).build(),
                 ProgressListener.NONE);
-        assertEquals("threshold=0.5,start_step=2", result.parameters().get("auto_layout"));
         // the masks derived from attention maps replace the boxes, so the result moves away from fixed boxes
         GenerationRequest fixed = request(2).steps(4).build();
         assertFalse(java.util.Arrays.equals(latents(fixed),

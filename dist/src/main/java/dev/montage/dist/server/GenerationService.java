@@ -7,6 +7,7 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.spi.SubjectResampler;
+import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.MontagePipeline;
@@ -144,7 +145,7 @@ public final class GenerationService implements AutoCloseable {
         this.defaultScheduler = defaultScheduler;
         this.controlNets = controlNets;
         this.subjectFields = subjectFields;
-        this.results = new ResultStore(settings.outputDir());
+        this.results = new ResultStore(settings.outputDir(), new ModelHashes(ModelHashes.cacheFolder()));
         results.load().forEach(this::retire);
     }
 

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.dist.record.GenerationRecord;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
@@ -99,7 +100,8 @@ public final class MontageServer implements AutoCloseable {
             }
             doc = JSON.readTree(in);
         }
-        Map<String, Object> values = new LinkedHashMap<>(RequestJson.describe(defaults));
+        Map<String, Object> values = new LinkedHashMap<>(GenerationRecord.request(defaults, List.of(),
+                List.of(), List.of()));
         values.put("scheduler", scheduler);
         JsonNode fields = doc.at("/components/schemas/GenerationRequest/properties");
         for (String field : DEFAULTED) {

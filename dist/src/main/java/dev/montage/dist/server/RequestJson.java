@@ -1,6 +1,7 @@
 package dev.montage.dist.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
 import dev.montage.api.Control;
@@ -9,6 +10,8 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
+import dev.montage.dist.record.GenerationRecord;
+import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.SubjectFields;
@@ -43,15 +46,18 @@ import java.util.regex.Pattern;
 final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
-            "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout", "loras");
-    static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding");
+            "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout", "loras",
+            GenerationRecord.MONTAGE);
+    static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
+            GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
-            "end", "options");
+            "end", "options", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
-    static final Set<String> LORA = Set.of("name", "scale");
+    static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
     /** {@link GenerationRequest}'s field names where the API names them differently. */
     private static final Map<String, String> API_NAMES = Map.of("guidanceScale", "guidance", "imageScale", "scale",
             "numImages", "count");
+    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Pattern DATA_URL = Pattern.compile("^data:[^,;]*(;[^,;]*)*;base64,");
     private static final Pattern NAMED_FIELD = Pattern.compile("^\\w+\\.(\\w+) ");
     /** Seeds drawn for requests without one stay below 2^53, so JavaScript clients can repeat them exactly. */
@@ -130,14 +136,16 @@ final class RequestJson {
         ImageInput.PixelBudget pixels = new ImageInput.PixelBudget(limits.maxImagePixels(),
                 limits.maxRequestPixels());
         List<Subject> subjects = new ArrayList<>();
+        List<Map<String, Object>> subjectSources = new ArrayList<>();
         for (JsonNode node : subjectNodes) {
-            subjects.add(subject(f, node, "subjects[" + subjects.size() + "]", pixels));
+            subjects.add(subject(f, node, "subjects[" + subjects.size() + "]", pixels, subjectSources));
         }
         subjectFields.flatMap(s -> s.autoLayoutProblem(!subjects.isEmpty(), autoLayout != null))
                 .ifPresent(e -> f.add(e.field(), e.message()));
         List<Control> controls = new ArrayList<>();
+        List<Map<String, Object>> controlSources = new ArrayList<>();
         for (JsonNode node : controlNodes) {
-            controls.add(control(f, node, "controls[" + controls.size() + "]", pixels));
+            controls.add(control(f, node, "controls[" + controls.size() + "]", pixels, controlSources));
         }
         Map<String, Lora> loras = new LinkedHashMap<>();
         for (int i = 0; i < loraNodes.size(); i++) {
@@ -165,15 +173,10 @@ final class RequestJson {
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), Optional.ofNullable(autoLayout),
                 Optional.empty());
-        Map<String, Object> parameters = describe(request);
-        if (!loras.isEmpty()) {
-            List<Map<String, Object>> named = new ArrayList<>();
-            loras.forEach((name, lora) -> named.add(Job.ordered("name", name, "scale", lora.scale())));
-            parameters = new LinkedHashMap<>(parameters);
-            parameters.put("loras", List.copyOf(named));
-            parameters = Collections.unmodifiableMap(parameters);
-        }
-        return new Parsed(request, List.copyOf(loras.values()), parameters);
+        List<Map<String, Object>> named = new ArrayList<>();
+        loras.forEach((name, lora) -> named.add(Job.ordered("name", name, "scale", lora.scale())));
+        return new Parsed(request, List.copyOf(loras.values()),
+                GenerationRecord.request(request, subjectSources, controlSources, named));
     }
 
     /** A LoRA {@code {name, scale}} of a request, by the name it was given (without the extension). */
@@ -233,8 +236,8 @@ final class RequestJson {
         return valid ? new AutoLayout(threshold, startStep) : null;
     }
 
-    private Subject subject(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels)
-            throws IOException {
+    private Subject subject(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels,
+            List<Map<String, Object>> sources) throws IOException {
         if (!node.isObject()) {
             f.add(path, "must be an object {image | uploadId, phrase, box, scale, dropGrounding}");
             return null;
@@ -255,6 +258,7 @@ final class RequestJson {
         if (picture == null || !f.clean(path)) {
             return null;
         }
+        sources.add(picture.source());
         Subject subject = new Subject(picture.image(), picture.name(), phrase, box,
                 scale == null ? OptionalDouble.empty() : OptionalDouble.of(scale), Boolean.TRUE.equals(drop));
         subjectFields.ifPresent(s -> s.problems(subject, path).forEach(e -> f.add(e.field(), e.message())));
@@ -278,8 +282,8 @@ final class RequestJson {
         }
     }
 
-    private Control control(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels)
-            throws IOException {
+    private Control control(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels,
+            List<Map<String, Object>> sources) throws IOException {
         if (!node.isObject()) {
             f.add(path, "must be an object {type, image | uploadId | keypoints, scale, start, end, options}");
             return null;
@@ -328,6 +332,8 @@ final class RequestJson {
         }
         List<FieldError> problems = controlNets.problems(control, path);
         problems.forEach(e -> f.add(e.field(), e.message()));
+        sources.add(picture != null ? picture.source() : Map.of("keypoints", JSON.convertValue(node.get("keypoints"),
+                Object.class)));
         return problems.isEmpty() ? control : null;
     }
 
@@ -349,12 +355,16 @@ final class RequestJson {
         return keypoints.toString().getBytes(StandardCharsets.UTF_8);
     }
 
-    /** A decoded picture and the name it goes by in parameters and messages. */
-    private record Picture(BufferedImage image, String name) {
+    /**
+     * A decoded picture, the name it goes by in messages and how a request gives it again (its upload id, the
+     * SHA-256 of its bytes).
+     */
+    private record Picture(BufferedImage image, String name, Map<String, Object> source) {
     }
 
     /**
-     * The {@code image} (base64, optionally a data URL) or {@code uploadId} of a subject or control.
+     * The {@code image} (base64, optionally a data URL) or {@code uploadId} of a subject or control, which must have
+     * the {@code sha256} the object gives, if any.
      *
      * @param choices the inputs the object may be given as, for the message when it has none or both
      * @param pixels  the pixels left to the request
@@ -366,72 +376,54 @@ final class RequestJson {
             f.add(path + ".image", "give exactly one of " + choices);
             return null;
         }
-        if (!inline) {
-            String id = f.text(node, "uploadId", path);
-            Optional<BufferedImage> image = id == null ? Optional.empty() : uploads.get(id, path + ".uploadId", pixels);
-            if (id != null && image.isEmpty()) {
-                f.add(path + ".uploadId", "no upload has the id '" + id + "'");
-            }
-            return image.map(i -> new Picture(i, "upload:" + id)).orElse(null);
-        }
-        String field = path + ".image";
-        String data = f.text(node, "image", path);
-        if (data == null) {
-            return null;
-        }
-        data = DATA_URL.matcher(data).replaceFirst("").replaceAll("\\s", "");
-        if ((long) data.length() / 4 * 3 > limits.maxImageBytes()) {
-            throw ApiException.tooLarge(field, "is about " + data.length() / 4 * 3 + " bytes, more than the limit of "
-                    + limits.maxImageBytes() + "; upload it with POST /v1/uploads only if it fits");
-        }
+        String field;
         byte[] bytes;
-        try {
-            bytes = Base64.getDecoder().decode(data);
-        } catch (IllegalArgumentException e) {
-            f.add(field, "is not base64: " + e.getMessage());
+        Map<String, Object> source = new LinkedHashMap<>();
+        if (!inline) {
+            field = path + ".uploadId";
+            String id = f.text(node, "uploadId", path);
+            Optional<byte[]> upload = id == null ? Optional.empty() : uploads.get(id);
+            if (id != null && upload.isEmpty()) {
+                f.add(field, "no upload has the id '" + id + "'");
+            }
+            if (upload.isEmpty()) {
+                return null;
+            }
+            bytes = upload.get();
+            source.put("uploadId", id);
+        } else {
+            field = path + ".image";
+            String data = f.text(node, "image", path);
+            if (data == null) {
+                return null;
+            }
+            data = DATA_URL.matcher(data).replaceFirst("").replaceAll("\\s", "");
+            if ((long) data.length() / 4 * 3 > limits.maxImageBytes()) {
+                throw ApiException.tooLarge(field, "is about " + data.length() / 4 * 3 + " bytes, more than the limit "
+                        + "of " + limits.maxImageBytes() + "; upload it with POST /v1/uploads only if it fits");
+            }
+            try {
+                bytes = Base64.getDecoder().decode(data);
+            } catch (IllegalArgumentException e) {
+                f.add(field, "is not base64: " + e.getMessage());
+                return null;
+            }
+        }
+        String sha256 = ModelHashes.sha256(bytes);
+        String expected = f.text(node, GenerationRecord.SHA256, path);
+        if (expected != null && !expected.equalsIgnoreCase(sha256)) {
+            f.add(path + "." + GenerationRecord.SHA256, "is " + expected + " but the picture given in " + field
+                    + " has the SHA-256 " + sha256 + "; give the picture the request was made with");
             return null;
         }
+        source.put(GenerationRecord.SHA256, sha256);
         try {
-            return new Picture(ImageInput.decode(bytes, field, pixels), "inline:" + path);
+            return new Picture(ImageInput.decode(bytes, field, pixels), inline ? "inline:" + path
+                    : "upload:" + source.get("uploadId"), Collections.unmodifiableMap(source));
         } catch (IllegalArgumentException e) {
             f.add(field, e.getMessage());
             return null;
         }
-    }
-
-    /** The effective parameters of a request in the API's names: what a client would send to repeat it. */
-    static Map<String, Object> describe(GenerationRequest r) {
-        Map<String, Object> p = new LinkedHashMap<>();
-        p.put("prompt", r.prompt());
-        p.put("negativePrompt", r.negativePrompt());
-        p.put("width", r.width());
-        p.put("height", r.height());
-        p.put("steps", r.steps());
-        p.put("guidance", r.guidanceScale());
-        p.put("scale", r.imageScale());
-        p.put("seed", r.seed());
-        p.put("count", r.numImages());
-        p.put("scheduler", r.scheduler().orElse(null));
-        List<Map<String, Object>> subjects = new ArrayList<>();
-        for (Subject s : r.subjects()) {
-            Map<String, Object> v = new LinkedHashMap<>();
-            v.put("image", s.imageName());
-            v.put("phrase", s.phrase());
-            v.put("box", s.box().isNone() ? null : List.of(s.box().x0(), s.box().y0(), s.box().x1(), s.box().y1()));
-            s.scale().ifPresent(x -> v.put("scale", x));
-            v.put("dropGrounding", s.dropGrounding());
-            subjects.add(Collections.unmodifiableMap(v));
-        }
-        p.put("subjects", List.copyOf(subjects));
-        List<Map<String, Object>> controls = new ArrayList<>();
-        for (Control c : r.controls()) {
-            controls.add(Map.of("type", c.type(), "scale", c.conditioningScale(), "start", c.guidanceStart(), "end",
-                    c.guidanceEnd(), "options", c.requestOptions()));
-        }
-        p.put("controls", List.copyOf(controls));
-        r.autoLayout().ifPresent(a -> p.put("autoLayout", Map.of("threshold", a.threshold(), "startStep",
-                a.startStep())));
-        return Collections.unmodifiableMap(p);
     }
 
     private static boolean allNumbers(JsonNode array) {

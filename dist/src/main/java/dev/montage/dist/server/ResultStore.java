@@ -3,6 +3,8 @@ package dev.montage.dist.server;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.montage.api.GenerationResult;
+import dev.montage.dist.record.GenerationRecord;
+import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.output.AtomicFiles;
 import dev.montage.runtime.output.PngFiles;
 import java.io.IOException;
@@ -20,8 +22,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The output folder: for each succeeded generation its PNGs ({@code ID-N.png}, parameters embedded) and a JSON
- * sidecar ({@code ID.json}) written last, so a sidecar always describes complete images. Nothing of a failed or
+ * The output folder: for each succeeded generation its PNGs ({@code ID-N.png}, its record embedded) and a JSON
+ * sidecar ({@code ID.json}) written last, so a sidecar always describes complete images. The sidecar is the
+ * generation's record ({@link GenerationRecord}): a valid request that makes the same images, with the generation's
+ * id, times and files in its {@code montage} object. Nothing of a failed or
  * cancelled generation is written, and a failure while writing removes what was written.
  */
 final class ResultStore {
@@ -30,9 +34,14 @@ final class ResultStore {
     private static final String SIDECAR = ".json";
 
     private final Path dir;
+    private final ModelHashes hashes;
 
-    ResultStore(Path dir) throws IOException {
+    /**
+     * @param hashes where the SHA-256 of model files recorded with each result come from
+     */
+    ResultStore(Path dir, ModelHashes hashes) throws IOException {
         this.dir = Files.createDirectories(dir);
+        this.hashes = hashes;
         int leftovers = AtomicFiles.deleteLeftovers(dir);
         if (leftovers > 0) {
             LOG.info("Removed {} unfinished temporary file(s) from {}", leftovers, dir);
@@ -49,27 +58,26 @@ final class ResultStore {
      * @throws IOException when anything cannot be written; then nothing of this generation is left
      */
     void save(Job job, GenerationResult result, Instant finishedAt) throws IOException {
-        Map<String, String> embedded = new LinkedHashMap<>(result.parameters());
-        embedded.put("generation_id", job.id());
+        List<String> files = new ArrayList<>();
+        for (int n = 0; n < result.images().size(); n++) {
+            files.add(Job.imageFile(job.id(), n));
+        }
+        Map<String, Object> generation = new LinkedHashMap<>();
+        generation.put("id", job.id());
+        generation.put("createdAt", job.createdAt().toString());
+        generation.put("startedAt", job.startedAt().toString());
+        generation.put("finishedAt", finishedAt.toString());
+        generation.put("files", files);
+        Map<String, Object> record = GenerationRecord.of(job.parameters(), result.parameters(), hashes, generation);
+        Map<String, String> chunks = GenerationRecord.pngChunks(result.request(), record);
         List<Path> staged = new ArrayList<>();
         List<Path> placed = new ArrayList<>();
         try {
-            List<String> files = new ArrayList<>();
-            for (int n = 0; n < result.images().size(); n++) {
-                String name = Job.imageFile(job.id(), n);
-                files.add(name);
-                staged.add(AtomicFiles.temporary(dir.resolve(name), PngFiles.encode(result.images().get(n), embedded)));
+            for (int n = 0; n < files.size(); n++) {
+                staged.add(AtomicFiles.temporary(dir.resolve(files.get(n)),
+                        PngFiles.encode(result.images().get(n), chunks)));
             }
-            Map<String, Object> sidecar = new LinkedHashMap<>();
-            sidecar.put("id", job.id());
-            sidecar.put("createdAt", job.createdAt().toString());
-            sidecar.put("startedAt", job.startedAt().toString());
-            sidecar.put("finishedAt", finishedAt.toString());
-            sidecar.put("steps", result.request().steps());
-            sidecar.put("parameters", job.parameters());
-            sidecar.put("files", files);
-            sidecar.put("pipeline", result.parameters());
-            staged.add(AtomicFiles.temporary(dir.resolve(job.id() + SIDECAR), JSON.writeValueAsBytes(sidecar)));
+            staged.add(AtomicFiles.temporary(dir.resolve(job.id() + SIDECAR), JSON.writeValueAsBytes(record)));
             for (int i = 0; i < staged.size(); i++) {
                 Path target = dir.resolve(i < files.size() ? files.get(i) : job.id() + SIDECAR);
                 AtomicFiles.moveIntoPlace(staged.get(i), target);
@@ -123,7 +131,11 @@ final class ResultStore {
 
     @SuppressWarnings("unchecked")
     private Job restore(Path sidecarFile) throws IOException {
-        Map<String, Object> s = JSON.readValue(sidecarFile.toFile(), Map.class);
+        Map<String, Object> record = new LinkedHashMap<>(JSON.readValue(sidecarFile.toFile(), Map.class));
+        Map<String, Object> s = (Map<String, Object>) record.remove(GenerationRecord.MONTAGE);
+        if (s == null) {
+            throw new IOException("it has no '" + GenerationRecord.MONTAGE + "' object");
+        }
         String id = (String) s.get("id");
         if (!Ids.wellFormed(id) || !sidecarFile.getFileName().toString().equals(id + SIDECAR)) {
             throw new IOException("its id " + id + " does not match the file name");
@@ -134,8 +146,8 @@ final class ResultStore {
                 throw new IOException("image " + files.get(n) + " is missing");
             }
         }
-        return Job.restored(id, (Map<String, Object>) s.get("parameters"), Instant.parse((String) s.get("createdAt")),
+        return Job.restored(id, record, Instant.parse((String) s.get("createdAt")),
                 Instant.parse((String) s.get("startedAt")), Instant.parse((String) s.get("finishedAt")),
-                ((Number) s.get("steps")).intValue(), files.size());
+                ((Number) record.get("steps")).intValue(), files.size());
     }
 }

@@ -1,7 +1,6 @@
 package dev.montage.dist.server;
 
 import dev.montage.runtime.output.AtomicFiles;
-import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -35,15 +34,11 @@ final class UploadStore {
         return id;
     }
 
-    /**
-     * The picture of an upload, or empty when there is no upload with that id.
-     *
-     * @param budget the pixels left to the request that uses it
-     */
-    Optional<BufferedImage> get(String id, String field, ImageInput.PixelBudget budget) throws IOException {
+    /** The bytes of an upload as sent, or empty when there is no upload with that id. */
+    Optional<byte[]> get(String id) throws IOException {
         if (!Ids.wellFormed(id) || !Files.isRegularFile(dir.resolve(id))) {
             return Optional.empty();
         }
-        return Optional.of(ImageInput.decode(Files.readAllBytes(dir.resolve(id)), field, budget));
+        return Optional.of(Files.readAllBytes(dir.resolve(id)));
     }
 }

@@ -122,8 +122,9 @@ class RequestJsonTest {
                 "the options as the request wrote them");
         assertEquals(Map.of("preprocess", "none"), controls.get(1).get("options"));
         List<Map<String, Object>> subjects = (List<Map<String, Object>>) p.parameters().get("subjects");
-        assertEquals("upload:" + upload, subjects.get(0).get("image"));
-        assertEquals("inline:subjects[1]", subjects.get(1).get("image"));
+        assertEquals(upload, subjects.get(0).get("uploadId"), "a picture is named as a request gives it again");
+        assertFalse(subjects.get(1).containsKey("image"), "inline pictures are not repeated");
+        assertTrue(subjects.get(1).get("sha256").toString().matches("[0-9a-f]{64}"), subjects.get(1).toString());
         assertEquals(List.of(0.1, 0.2, 0.5, 0.9), subjects.get(0).get("box"));
         assertEquals(Map.of("threshold", 0.4, "startStep", 2), p.parameters().get("autoLayout"));
         assertEquals("ddim", p.parameters().get("scheduler"));

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.output.PngFiles;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
@@ -111,7 +112,8 @@ class ServerApiTest {
             assertEquals("euler", parameters.get("scheduler"));
             assertEquals(7.5, parameters.get("guidance"));
             List<Map<String, Object>> subjects = (List<Map<String, Object>>) parameters.get("subjects");
-            assertEquals("upload:" + uploadId, subjects.get(0).get("image"));
+            assertEquals(uploadId, subjects.get(0).get("uploadId"));
+            assertEquals(64, ((String) subjects.get(1).get("sha256")).length(), "the inline picture by its hash");
             assertEquals(0.8, subjects.get(1).get("scale"));
             assertNotNull(((Map<String, Object>) state.get("timings")).get("runSeconds"));
 
@@ -119,9 +121,11 @@ class ServerApiTest {
             BufferedImage image = Pictures.decode(png);
             assertEquals(64, image.getWidth());
             Map<String, String> embedded = PngFiles.readParameters(new ByteArrayInputStream(png));
-            assertEquals("a dog and a ball", embedded.get("prompt"));
-            assertEquals("5", embedded.get("seed"));
-            assertEquals(id, embedded.get("generation_id"));
+            assertEquals(List.of("parameters", "montage"), List.copyOf(embedded.keySet()));
+            assertTrue(embedded.get("parameters").startsWith("a dog and a ball\n"), embedded.get("parameters"));
+            Map<String, Object> record = new ObjectMapper().readValue(embedded.get("montage"), Map.class);
+            assertEquals(5, ((Number) record.get("seed")).intValue());
+            assertEquals(id, ((Map<String, Object>) record.get("montage")).get("id"));
             assertEquals(List.of(id + "-0.png", id + ".json"), files(id));
             var mode = Files.getPosixFilePermissions(Files.createFile(out.resolve("mode-reference")));
             for (String file : files(id)) {

@@ -12,6 +12,8 @@ import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.security.SecureRandom;
 import java.util.Comparator;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -25,6 +27,7 @@ import java.util.stream.Stream;
 public final class AtomicFiles {
     private static final String SUFFIX = ".tmp";
     private static final SecureRandom RANDOM = new SecureRandom();
+    private static final Pattern LEADING_NUMBER = Pattern.compile("\\d{1,18}(?=-)");
 
     /** Forces what was written to a file, or the names in a folder, onto the storage device. */
     @FunctionalInterface
@@ -62,24 +65,27 @@ public final class AtomicFiles {
     }
 
     /**
-     * Writes the bytes under {@code target}'s name or, when a file has it, under the first free one of
-     * {@code NAME-1.EXT}, {@code NAME-2.EXT}, ...; an existing file is never replaced, also when another process
-     * writes the same name at the same time.
+     * Writes the bytes into {@code folder} under the next number, as AUTOMATIC1111 numbers its outputs:
+     * {@code 00012-SUFFIX} where 12 is one more than the highest number a file name of the folder starts with. An
+     * existing file is never replaced, also when another process numbers files in the same folder at the same time
+     * (a name taken meanwhile moves on to the next number).
      *
+     * @param suffix what follows the number and a dash, e.g. {@code 42.png}
      * @return the file written
      */
-    public static Path writeNew(Path target, byte[] bytes) throws IOException {
-        Path tmp = temporary(target, bytes);
+    public static Path writeNumbered(Path folder, String suffix, byte[] bytes) throws IOException {
+        Files.createDirectories(folder);
+        Path tmp = temporary(folder.resolve(suffix), bytes);
         try {
-            Path candidate = target;
-            for (int n = 1; ; n++) {
+            for (long n = nextNumber(folder); ; n++) {
+                Path candidate = folder.resolve(String.format("%05d-%s", n, suffix));
                 try {
                     // a hard link is made only where no file has the name: a rename would replace it
                     Files.createLink(candidate, tmp);
                     flushFolder(candidate);
                     return candidate;
                 } catch (FileAlreadyExistsException e) {
-                    candidate = numbered(target, n);
+                    // taken: the next number
                 }
             }
         } finally {
@@ -87,11 +93,18 @@ public final class AtomicFiles {
         }
     }
 
-    private static Path numbered(Path target, int n) {
-        String name = target.getFileName().toString();
-        int dot = name.lastIndexOf('.');
-        String numbered = dot <= 0 ? name + "-" + n : name.substring(0, dot) + "-" + n + name.substring(dot);
-        return target.resolveSibling(numbered);
+    /** One more than the highest number a name in {@code folder} starts with, or 0. */
+    private static long nextNumber(Path folder) throws IOException {
+        long highest = -1;
+        try (Stream<Path> files = Files.list(folder)) {
+            for (Path p : files.toList()) {
+                Matcher m = LEADING_NUMBER.matcher(p.getFileName().toString());
+                if (m.lookingAt()) {
+                    highest = Math.max(highest, Long.parseLong(m.group()));
+                }
+            }
+        }
+        return highest + 1;
     }
 
     /**

@@ -78,15 +78,14 @@ public final class PngFiles {
     }
 
     /**
-     * Writes the PNG as {@link #write} does, but never over an existing file: when one has the name, under the
-     * first free one of {@code NAME-1.png}, {@code NAME-2.png}, ...
+     * Writes the PNG as {@link #write} does, but never over an existing file: under the next number of the folder,
+     * {@code 00012-SUFFIX} ({@link AtomicFiles#writeNumbered}).
      *
      * @return the file written
      */
-    public static Path writeNew(Path file, BufferedImage image, Map<String, String> parameters) throws IOException {
-        byte[] bytes = encode(image, parameters);
-        Files.createDirectories(file.toAbsolutePath().getParent());
-        return AtomicFiles.writeNew(file, bytes);
+    public static Path writeNumbered(Path folder, String suffix, BufferedImage image, Map<String, String> parameters)
+            throws IOException {
+        return AtomicFiles.writeNumbered(folder, suffix, encode(image, parameters));
     }
 
     /** The text chunks of a PNG (tEXt, zTXt and iTXt), in file order. */

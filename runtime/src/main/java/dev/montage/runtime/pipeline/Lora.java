@@ -1,9 +1,10 @@
 package dev.montage.runtime.pipeline;
 
 import java.nio.file.Path;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
-import java.util.stream.Collectors;
 
 /**
  * A LoRA (kohya-ss or diffusers format) applied to a pipeline's models when they are loaded, with the same strength on
@@ -51,8 +52,17 @@ public record Lora(Path file, double scale, boolean ignoreUnmatched) {
         }
     }
 
-    /** LoRAs as results' parameters name them: {@code FILE:SCALE} each, in the order applied. */
-    static String describe(List<Lora> loras) {
-        return loras.stream().map(l -> l.file() + ":" + l.scale()).collect(Collectors.joining(", "));
+    /** The key under which results' parameters name the LoRA applied {@code index}-th. */
+    public static String parameterKey(int index) {
+        return "lora." + index;
+    }
+
+    /** LoRAs as results' parameters name them: {@code lora.N = FILE:SCALE} in the order applied ({@link #parse}). */
+    static Map<String, String> describe(List<Lora> loras) {
+        Map<String, String> d = new LinkedHashMap<>();
+        for (int i = 0; i < loras.size(); i++) {
+            d.put(parameterKey(i), loras.get(i).file() + ":" + loras.get(i).scale());
+        }
+        return d;
     }
 }

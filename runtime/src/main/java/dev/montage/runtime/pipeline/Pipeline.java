@@ -5,7 +5,6 @@ import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
-import dev.montage.api.Box;
 import dev.montage.api.Cancellation;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
@@ -525,28 +524,14 @@ final class Pipeline {
         return new Latents(latents.getShape().getShape(), latents.toFloatArray());
     }
 
+    /**
+     * What made a result besides its request: the scheduler that ran, the compute dtype, each control's effective
+     * settings and the pipeline's description (components, model paths, engine, LoRAs).
+     */
     private Map<String, String> parameters(GenerationRequest r, String schedulerId) {
         Map<String, String> p = new LinkedHashMap<>();
-        p.put("prompt", r.prompt());
-        p.put("negative_prompt", r.negativePrompt());
-        p.put("width", Integer.toString(r.width()));
-        p.put("height", Integer.toString(r.height()));
-        p.put("steps", Integer.toString(r.steps()));
-        p.put("guidance_scale", Double.toString(r.guidanceScale()));
-        p.put("image_scale", Double.toString(r.imageScale()));
-        p.put("seed", r.initLatents().isPresent() ? "init-latents" : Long.toString(r.seed()));
-        p.put("num_images", Integer.toString(r.numImages()));
         p.put("scheduler", schedulerId);
         p.put("compute_dtype", dtype.configName());
-        for (int i = 0; i < r.subjects().size(); i++) {
-            Subject s = r.subjects().get(i);
-            p.put("subject." + i, "image=" + s.imageName() + (s.phrase() == null ? "" : ",phrase=" + s.phrase())
-                    + (s.box().equals(Box.NONE) ? "" : ",box=" + s.box())
-                    + s.scale().stream().mapToObj(v -> ",scale=" + v).findFirst().orElse("")
-                    + (s.dropGrounding() ? ",drop_grounding=true" : ""));
-        }
-        r.autoLayout().ifPresent(a -> p.put("auto_layout", "threshold=" + a.threshold() + ",start_step="
-                + a.startStep()));
         for (int i = 0; i < r.controls().size(); i++) {
             Control c = r.controls().get(i);
             StringBuilder spec = new StringBuilder("type=" + c.type() + ",scale=" + c.conditioningScale() + ",start="

@@ -61,9 +61,6 @@ final class PipelineBuilder {
     /** Control images reach the ControlNets as RGB. */
     private static final int CONTROL_IMAGE_CHANNELS = 3;
 
-    /** The parameter of results naming the LoRAs applied. */
-    static final String LORAS = "loras";
-
     private final MontageEngine engine;
     private final ComponentRegistry registry;
     private final ModelPaths paths;
@@ -307,15 +304,19 @@ final class PipelineBuilder {
             created.add(schedulers);
             Map<String, String> description = new LinkedHashMap<>();
             paths.base().ifPresent(b -> description.put("model", b.toString()));
+            paths.variant().ifPresent(v -> description.put("model.variant", v));
+            paths.paths().forEach((key, path) -> {
+                if (!key.startsWith(ModelPaths.CONTROLNET_KEY_PREFIX)) {
+                    description.put("model." + key, path.toString());
+                }
+            });
             Set<ComponentKind> slots = EnumSet.copyOf(Recipe.SLOTS);
             slots.addAll(ids.keySet());
             slots.forEach(k -> description.put("component." + k.name().toLowerCase(Locale.ROOT),
                     instances.containsKey(k) ? instances.get(k).getClass().getName() : id(k)));
             description.putAll(controlDescription);
             description.put("engine", engine.describe());
-            if (!loras.isEmpty()) {
-                description.put(LORAS, Lora.describe(loras));
-            }
+            description.putAll(Lora.describe(loras));
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
                     id(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
                     engine.computeDType(), description, context::checkWeights);
@@ -357,8 +358,7 @@ final class PipelineBuilder {
             OnDemand<DenoisingModel> unet = adapted.contains(ComponentKind.DENOISING_MODEL)
                     ? denoiser(context, processors, created) : null;
             context.loadFinished();
-            Pipeline variant = base.withModels(text, unet, all.isEmpty() ? Map.of() : Map.of(LORAS,
-                    Lora.describe(all)), context::checkWeights);
+            Pipeline variant = base.withModels(text, unet, Lora.describe(all), context::checkWeights);
             return new AssembledPipeline(variant, context, created, null);
         } catch (RuntimeException e) {
             AssembledPipeline.closeAll(created, context);

@@ -63,7 +63,8 @@ class AtomicFilesTest {
 
     @Test
     void theFileIsFlushedBeforeItIsLinkedAndTheFolderAfter() throws IOException {
-        assertFlushedBeforeAndAfterNaming("image.png", t -> AtomicFiles.writeNew(t, BYTES));
+        assertFlushedBeforeAndAfterNaming("00000-image.png",
+                t -> AtomicFiles.writeNumbered(t.getParent(), "image.png", BYTES));
     }
 
     @Test

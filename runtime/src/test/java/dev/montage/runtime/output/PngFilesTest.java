@@ -53,23 +53,22 @@ class PngFilesTest {
     }
 
     @Test
-    void writeNewNeverReplacesAFile() throws Exception {
+    void numberedFilesTakeTheNextNumberOfTheFolderAndNeverReplaceOne() throws Exception {
         Path reference = Files.createFile(dir.resolve("reference"));
-        Path png = dir.resolve("out").resolve("image.png");
+        Path out = Files.createDirectories(dir.resolve("out"));
+        Files.createFile(out.resolve("00007-3.png"));
+        Files.createFile(out.resolve("12notes.txt"));
         BufferedImage image = new BufferedImage(2, 2, BufferedImage.TYPE_INT_RGB);
-        PngFiles.write(png, image, Map.of("seed", "1"));
-        Path again = PngFiles.writeNew(png, image, Map.of("seed", "2"));
-        Path third = PngFiles.writeNew(png, image, Map.of("seed", "3"));
-        assertEquals(List.of(dir.resolve("out/image-1.png"), dir.resolve("out/image-2.png")), List.of(again, third));
-        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(third));
-        for (String seed : new String[] {"1", "2", "3"}) {
-            Path file = seed.equals("1") ? png : seed.equals("2") ? again : third;
-            try (InputStream in = Files.newInputStream(file)) {
-                assertEquals(seed, PngFiles.readParameters(in).get("seed"), file + " kept");
-            }
+        Path first = PngFiles.writeNumbered(out, "42.png", image, Map.of("seed", "1"));
+        Path second = PngFiles.writeNumbered(out, "42.png", image, Map.of("seed", "2"));
+        assertEquals(List.of(out.resolve("00008-42.png"), out.resolve("00009-42.png")), List.of(first, second));
+        assertEquals(Files.getPosixFilePermissions(reference), Files.getPosixFilePermissions(second),
+                "the mode of any file the process creates");
+        try (InputStream in = Files.newInputStream(first)) {
+            assertEquals("1", PngFiles.readParameters(in).get("seed"), first + " kept");
         }
-        try (var left = Files.list(png.getParent())) {
-            assertEquals(3, left.count(), "no temporary file is left");
+        try (var left = Files.list(out)) {
+            assertEquals(4, left.count(), "no temporary file is left");
         }
     }
 }

@@ -1,0 +1,198 @@
+package dev.montage.dist;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.AutoLayout;
+import dev.montage.api.Box;
+import dev.montage.api.Control;
+import dev.montage.api.ControlData;
+import dev.montage.api.Subject;
+import dev.montage.dist.record.A1111Parameters;
+import dev.montage.dist.record.GenerationRecord;
+import dev.montage.dist.record.ModelHashes;
+import dev.montage.runtime.output.PngFiles;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalDouble;
+
+/**
+ * The request a PNG records, for {@code montage generate --from}: Montage's {@code montage} chunk (the whole request
+ * in the API's names), else AUTOMATIC1111's {@code parameters} text (prompt, negative prompt, steps, guidance, seed
+ * and size). Pictures are taken from the files the record names when their bytes still have the recorded SHA-256.
+ *
+ * @param png    the PNG
+ * @param values the request's fields by their API names
+ */
+record RecordedRequest(Path png, Map<String, Object> values) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /**
+     * @throws IllegalArgumentException when the file is no PNG with recorded parameters
+     */
+    static RecordedRequest read(Path png) throws IOException {
+        if (!Files.isRegularFile(png)) {
+            throw new IllegalArgumentException("--from " + png + " does not exist");
+        }
+        Map<String, String> chunks;
+        try (InputStream in = Files.newInputStream(png)) {
+            chunks = PngFiles.readParameters(in);
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException("--from " + png + " is not a PNG file that can be read", e);
+        }
+        Optional<Map<String, Object>> record = GenerationRecord.fromPng(chunks);
+        if (record.isPresent()) {
+            return new RecordedRequest(png, record.get());
+        }
+        String a1111 = chunks.get(GenerationRecord.A1111_CHUNK);
+        if (a1111 == null) {
+            throw new IllegalArgumentException("--from " + png + " records no generation: it has neither a '"
+                    + GenerationRecord.JSON_CHUNK + "' nor a '" + GenerationRecord.A1111_CHUNK + "' text chunk");
+        }
+        return new RecordedRequest(png, fromA1111(png, a1111));
+    }
+
+    /** The fields of A1111's text that mean the same in Montage. */
+    private static Map<String, Object> fromA1111(Path png, String text) {
+        A1111Parameters p;
+        try {
+            p = A1111Parameters.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--from " + png + ": its parameters text cannot be read: "
+                    + e.getMessage(), e);
+        }
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("prompt", p.prompt());
+        v.put("negativePrompt", p.negativePrompt());
+        try {
+            Optional.ofNullable(p.values().get("Steps")).ifPresent(s -> v.put("steps", Integer.parseInt(s)));
+            Optional.ofNullable(p.values().get("CFG scale")).ifPresent(s -> v.put("guidance", Double.parseDouble(s)));
+            Optional.ofNullable(p.values().get("Seed")).ifPresent(s -> v.put("seed", Long.parseLong(s)));
+            Optional.ofNullable(p.values().get("Size")).ifPresent(s -> {
+                String[] wh = s.split("x");
+                v.put("width", Integer.parseInt(wh[0].strip()));
+                v.put("height", Integer.parseInt(wh[1].strip()));
+            });
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("--from " + png + ": its parameters text has a malformed value: "
+                    + e.getMessage(), e);
+        }
+        return v;
+    }
+
+    /** A field's value, or null when the record has none. */
+    Object get(String field) {
+        return values.get(field);
+    }
+
+    /** The auto layout the record asks for, or null. */
+    AutoLayout autoLayout() {
+        Map<String, Object> a = map(values.get("autoLayout"));
+        return a.isEmpty() ? null : new AutoLayout(number(a.get("threshold")), (int) number(a.get("startStep")));
+    }
+
+    /**
+     * The recorded subjects, each with the picture at its recorded file.
+     *
+     * @throws IllegalArgumentException naming the subject, its file and hash when the picture is not there or changed
+     */
+    List<Subject> subjects() throws IOException {
+        List<Subject> subjects = new ArrayList<>();
+        for (Object o : list(values.get("subjects"))) {
+            Map<String, Object> s = map(o);
+            String field = "subjects[" + subjects.size() + "]";
+            Path file = picture(s, field, "--subject");
+            List<Object> box = list(s.get("box"));
+            Subject subject = new Subject(SubjectSpec.readImage(file), file.getFileName().toString(),
+                    (String) s.get("phrase"), box.isEmpty() ? Box.NONE : new Box(number(box.get(0)),
+                    number(box.get(1)), number(box.get(2)), number(box.get(3))),
+                    s.get("scale") == null ? OptionalDouble.empty() : OptionalDouble.of(number(s.get("scale"))),
+                    Boolean.TRUE.equals(s.get("dropGrounding")));
+            subjects.add(subject);
+        }
+        return subjects;
+    }
+
+    /** The recorded controls, each with its inline keypoints or the picture at its recorded file. */
+    List<Control> controls() throws IOException {
+        List<Control> controls = new ArrayList<>();
+        for (Object o : list(values.get("controls"))) {
+            Map<String, Object> c = map(o);
+            String field = "controls[" + controls.size() + "]";
+            Map<String, String> options = new LinkedHashMap<>();
+            map(c.get("options")).forEach((k, v) -> options.put(k, String.valueOf(v)));
+            String type = (String) c.get("type");
+            ControlData keypoints = c.get("keypoints") == null ? null
+                    : new ControlData(JSON.writeValueAsBytes(c.get("keypoints")), field + ".keypoints");
+            controls.add(Control.fromRequestOptions(type,
+                    keypoints != null ? null : SubjectSpec.readImage(picture(c, field, "--control")), keypoints,
+                    number(c.get("scale")), number(c.get("start")), number(c.get("end")), options));
+        }
+        return controls;
+    }
+
+    /** How each recorded subject's picture is given again: the recorded file and hash. */
+    List<Map<String, Object>> subjectSources() {
+        return list(values.get("subjects")).stream().map(o -> source(map(o))).toList();
+    }
+
+    /** How each recorded control's input is given again: its keypoints, or the recorded file and hash. */
+    List<Map<String, Object>> controlSources() {
+        return list(values.get("controls")).stream().map(o -> {
+            Map<String, Object> c = map(o);
+            return c.containsKey("keypoints") ? Map.of("keypoints", c.get("keypoints")) : source(c);
+        }).toList();
+    }
+
+    private static Map<String, Object> source(Map<String, Object> entry) {
+        Map<String, Object> source = new LinkedHashMap<>();
+        for (String key : List.of(GenerationRecord.FILE, GenerationRecord.SHA256)) {
+            if (entry.get(key) != null) {
+                source.put(key, entry.get(key));
+            }
+        }
+        return source;
+    }
+
+    /** The file a recorded picture was read from, checked against its recorded SHA-256. */
+    private Path picture(Map<String, Object> entry, String field, String flag) throws IOException {
+        String hash = (String) entry.get(GenerationRecord.SHA256);
+        String file = (String) entry.get(GenerationRecord.FILE);
+        String again = "; give the " + (flag.equals("--subject") ? "subjects" : "controls") + " again with " + flag;
+        if (file == null) {
+            throw new IllegalArgumentException("--from " + png + ": " + field + " was given as "
+                    + (entry.containsKey("uploadId") ? "upload " + entry.get("uploadId") : "inline data")
+                    + " (sha256 " + hash + "), not a file" + again);
+        }
+        Path path = Path.of(file);
+        if (!Files.isRegularFile(path)) {
+            throw new IllegalArgumentException("--from " + png + ": " + field + "'s picture " + path
+                    + " (sha256 " + hash + ") is not there" + again);
+        }
+        String actual = ModelHashes.sha256(Files.readAllBytes(path));
+        if (hash != null && !hash.equals(actual)) {
+            throw new IllegalArgumentException("--from " + png + ": " + field + "'s picture " + path
+                    + " has changed (sha256 " + actual + ", recorded " + hash + ")" + again);
+        }
+        return path;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> map(Object o) {
+        return o instanceof Map<?, ?> m ? (Map<String, Object>) m : Map.of();
+    }
+
+    @SuppressWarnings("unchecked")
+    private static List<Object> list(Object o) {
+        return o instanceof List<?> l ? (List<Object>) l : List.of();
+    }
+
+    private static double number(Object o) {
+        return ((Number) o).doubleValue();
+    }
+}

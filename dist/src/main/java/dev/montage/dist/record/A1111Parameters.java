@@ -1,0 +1,98 @@
+package dev.montage.dist.record;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * AUTOMATIC1111's generation parameters text (its "infotext", the {@code parameters} PNG chunk that A1111, Civitai
+ * and most image viewers read): the prompt's lines, then {@code Negative prompt: ...} (left out when empty), then one
+ * line of {@code Key: value} pairs joined by {@code ", "}, where a value holding a comma, colon or line break is
+ * written as a JSON string.
+ *
+ * @param prompt         the prompt
+ * @param negativePrompt the negative prompt, empty for none
+ * @param values         the key-value line, in order
+ */
+public record A1111Parameters(String prompt, String negativePrompt, Map<String, String> values) {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String NEGATIVE = "Negative prompt:";
+    /** One pair of the last line, as A1111's own reader matches it. */
+    private static final Pattern PAIR = Pattern.compile("\\s*(\\w[\\w \\-/]+):\\s*(\"(?:\\\\.|[^\\\\\"])+\"|[^,]*)(?:,|$)");
+
+    public A1111Parameters {
+        values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    }
+
+    /** The text as A1111 writes it. */
+    public String text() {
+        StringBuilder out = new StringBuilder(prompt);
+        if (!negativePrompt.isEmpty()) {
+            out.append('\n').append(NEGATIVE).append(' ').append(negativePrompt);
+        }
+        out.append('\n');
+        String separator = "";
+        for (Map.Entry<String, String> e : values.entrySet()) {
+            out.append(separator).append(e.getKey()).append(": ").append(quote(e.getValue()));
+            separator = ", ";
+        }
+        return out.toString();
+    }
+
+    private static String quote(String value) {
+        if (value.indexOf(',') < 0 && value.indexOf(':') < 0 && value.indexOf('\n') < 0) {
+            return value;
+        }
+        try {
+            return JSON.writeValueAsString(value);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException(e);
+        }
+    }
+
+    /**
+     * Reads the text A1111 (or Montage) wrote: the last line is the key-value line when at least three pairs match
+     * it, as A1111 decides.
+     *
+     * @throws IllegalArgumentException when the text has no key-value line
+     */
+    public static A1111Parameters parse(String text) {
+        String[] lines = text.strip().split("\n");
+        String last = lines[lines.length - 1];
+        Map<String, String> values = new LinkedHashMap<>();
+        Matcher m = PAIR.matcher(last);
+        while (m.find()) {
+            values.put(m.group(1).strip(), unquote(m.group(2)));
+        }
+        if (values.size() < 3) {
+            throw new IllegalArgumentException("the text has no line of generation parameters (Steps: ..., Seed: ...)");
+        }
+        StringBuilder prompt = new StringBuilder();
+        StringBuilder negative = null;
+        for (int i = 0; i < lines.length - 1; i++) {
+            String line = lines[i];
+            if (negative == null && line.startsWith(NEGATIVE)) {
+                negative = new StringBuilder(line.substring(NEGATIVE.length()).strip());
+            } else {
+                StringBuilder into = negative != null ? negative : prompt;
+                into.append(into.isEmpty() ? "" : "\n").append(line);
+            }
+        }
+        return new A1111Parameters(prompt.toString(), negative == null ? "" : negative.toString(), values);
+    }
+
+    private static String unquote(String value) {
+        if (value.length() >= 2 && value.startsWith("\"") && value.endsWith("\"")) {
+            try {
+                return JSON.readValue(value, String.class);
+            } catch (JsonProcessingException e) {
+                return value;
+            }
+        }
+        return value.strip();
+    }
+}

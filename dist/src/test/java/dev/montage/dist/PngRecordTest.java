@@ -1,0 +1,206 @@
+package dev.montage.dist;
+
+import static dev.montage.dist.CommandRun.montage;
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.runtime.output.PngFiles;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A PNG of {@code montage generate} read as AUTOMATIC1111's readers read it, and run again with {@code --from}.
+ */
+class PngRecordTest {
+    @TempDir
+    Path dir;
+
+    /**
+     * A1111's infotext as its documentation describes it, read without Montage's code: the prompt's lines, a line
+     * starting {@code Negative prompt:}, and a last line of {@code Key: value} pairs separated by commas, where a
+     * value may be a double-quoted JSON string holding commas and colons.
+     */
+    record Infotext(String prompt, String negative, Map<String, String> values) {
+        static Infotext parse(String text) {
+            List<String> lines = List.of(text.split("\n"));
+            Map<String, String> values = new LinkedHashMap<>();
+            String last = lines.get(lines.size() - 1);
+            int i = 0;
+            while (i < last.length()) {
+                int colon = last.indexOf(": ", i);
+                String key = last.substring(i, colon);
+                int start = colon + 2;
+                int end;
+                String value;
+                if (last.charAt(start) == '"') {
+                    StringBuilder v = new StringBuilder();
+                    int j = start + 1;
+                    for (; last.charAt(j) != '"'; j++) {
+                        char c = last.charAt(j);
+                        if (c == '\\') {
+                            j++;
+                            c = last.charAt(j) == 'n' ? '\n' : last.charAt(j);
+                        }
+                        v.append(c);
+                    }
+                    value = v.toString();
+                    end = j + 1;
+                } else {
+                    end = last.indexOf(", ", start);
+                    end = end < 0 ? last.length() : end;
+                    value = last.substring(start, end);
+                }
+                values.put(key, value);
+                i = end + (end < last.length() ? 2 : 0);
+            }
+            StringBuilder prompt = new StringBuilder();
+            String negative = "";
+            for (String line : lines.subList(0, lines.size() - 1)) {
+                if (line.startsWith("Negative prompt: ")) {
+                    negative = line.substring("Negative prompt: ".length());
+                } else {
+                    prompt.append(prompt.length() == 0 ? "" : "\n").append(line);
+                }
+            }
+            return new Infotext(prompt.toString(), negative, values);
+        }
+    }
+
+    private Path picture(String name, Color color) throws IOException {
+        BufferedImage image = new BufferedImage(40, 40, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        g.setColor(color);
+        g.fillOval(4, 4, 32, 32);
+        g.dispose();
+        Path file = dir.resolve(name);
+        ImageIO.write(image, "png", file.toFile());
+        return file;
+    }
+
+    private static Path generate(String... args) {
+        List<String> all = new ArrayList<>(List.of("generate", "--model", TinyModel.folder().toString(), "--device",
+                "cpu"));
+        all.addAll(List.of(args));
+        CommandRun run = montage(all.toArray(String[]::new));
+        assertEquals(0, run.code(), run::toString);
+        return Path.of(run.out().strip());
+    }
+
+    private static String sha256(Path file) throws Exception {
+        return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(Files.readAllBytes(file)));
+    }
+
+    private static int[] pixels(Path png) throws IOException {
+        BufferedImage image = ImageIO.read(png.toFile());
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void aResultCarriesA1111ParametersAndItsRequestAndRunsAgainToTheSamePixels() throws Exception {
+        Path dog = picture("dog.png", Color.ORANGE);
+        Path out = dir.resolve("out");
+        Path png = generate("-p", "a dog, on the beach: sunny", "-n", "blurry", "--width", "64", "--height", "48",
+                "--steps", "2", "--guidance", "6", "--seed", "42", "--scheduler", "dpmpp-2m-karras",
+                "--subject", "image=" + dog + ",phrase=dog,box=0.1,0.2,0.6,0.9,scale=0.5", "-o", out.toString());
+        assertEquals(out.resolve("00000-42.png"), png);
+
+        Map<String, String> chunks;
+        try (InputStream in = Files.newInputStream(png)) {
+            chunks = PngFiles.readParameters(in);
+        }
+        assertEquals(List.of("parameters", "montage"), List.copyOf(chunks.keySet()), "two text chunks");
+        Infotext info = Infotext.parse(chunks.get("parameters"));
+        assertEquals("a dog, on the beach: sunny", info.prompt());
+        assertEquals("blurry", info.negative());
+        assertEquals("2", info.values().get("Steps"));
+        assertEquals("DPM++ 2M", info.values().get("Sampler"));
+        assertEquals("Karras", info.values().get("Schedule type"));
+        assertEquals("6.0", info.values().get("CFG scale"));
+        assertEquals("42", info.values().get("Seed"));
+        assertEquals("64x48", info.values().get("Size"));
+        Path unet = TinyModel.folder().resolve("unet/diffusion_pytorch_model.safetensors");
+        assertEquals(sha256(unet).substring(0, 10), info.values().get("Model hash"), "A1111's AutoV2 hash");
+        assertEquals(TinyModel.folder().getFileName().toString(), info.values().get("Model"));
+        assertEquals("dog [0.1,0.2,0.6,0.9] scale 0.5", info.values().get("Subjects"), "a quoted value");
+
+        Map<String, Object> record = PngRecords.record(png);
+        assertEquals(42, ((Number) record.get("seed")).intValue());
+        assertEquals(6.0, record.get("guidance"));
+        assertEquals("dpmpp-2m-karras", record.get("scheduler"));
+        Map<String, Object> subject = ((List<Map<String, Object>>) record.get("subjects")).get(0);
+        assertEquals(dog.toAbsolutePath().toString(), subject.get("file"));
+        assertEquals(sha256(dog), subject.get("sha256"));
+        assertEquals(List.of(0.1, 0.2, 0.6, 0.9), subject.get("box"));
+        Map<String, Object> montage = (Map<String, Object>) record.get("montage");
+        assertEquals(sha256(unet), ((Map<String, Object>) ((Map<String, Object>) montage.get("models"))
+                .get("model")).get("sha256"));
+
+        Path again = generate("--from", png.toString(), "-o", out.toString());
+        assertEquals(out.resolve("00001-42.png"), again, "the next number; nothing replaced");
+        assertArrayEquals(pixels(png), pixels(again), "--from runs the same request");
+        assertEquals(record.get("subjects"), PngRecords.record(again).get("subjects"));
+
+        Path overridden = generate("--from", png.toString(), "--steps", "3", "-o", out.toString());
+        assertEquals(3, ((Number) PngRecords.record(overridden).get("steps")).intValue(), "a flag wins");
+        assertEquals("a dog, on the beach: sunny", PngRecords.record(overridden).get("prompt"));
+        assertFalse(java.util.Arrays.equals(pixels(png), pixels(overridden)));
+    }
+
+    @Test
+    void aChangedPictureIsNamedWithItsHash() throws Exception {
+        Path dog = picture("dog.png", Color.ORANGE);
+        Path png = generate("-p", "a dog", "--width", "64", "--height", "64", "--steps", "1", "--seed", "1",
+                "--subject", "image=" + dog + ",phrase=dog,box=0.1,0.2,0.6,0.9", "-o", dir.resolve("a").toString());
+        String recorded = sha256(dog);
+        picture("dog.png", Color.BLUE);
+        CommandRun run = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
+                png.toString(), "-o", dir.resolve("b").toString());
+        assertEquals(2, run.code(), run::toString);
+        assertTrue(run.err().contains("subjects[0]'s picture " + dog.toAbsolutePath()) && run.err().contains(recorded)
+                && run.err().contains("--subject"), run.err());
+
+        Path cat = picture("cat.png", Color.GRAY);
+        Path replaced = generate("--from", png.toString(), "--subject", "image=" + cat + ",phrase=dog,box=0,0,1,1",
+                "-o", dir.resolve("c").toString());
+        assertEquals(sha256(cat), ((Map<?, ?>) ((List<?>) PngRecords.record(replaced).get("subjects")).get(0))
+                .get("sha256"), "--subject replaces the recorded subjects");
+    }
+
+    @Test
+    void anA1111PngGivesItsPromptSeedStepsGuidanceAndSize() throws Exception {
+        BufferedImage image = new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB);
+        Path a1111 = dir.resolve("a1111.png");
+        PngFiles.write(a1111, image, Map.of("parameters", "a castle, at dusk\nNegative prompt: fog\nSteps: 2, "
+                + "Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 5, Seed: 77, Size: 64x32, Model hash: "
+                + "31e35c80fc, Model: sd_xl_base_1.0, Version: v1.9.4"));
+        Path png = generate("--from", a1111.toString(), "-o", dir.resolve("out").toString());
+        Map<String, Object> record = PngRecords.record(png);
+        assertEquals("a castle, at dusk", record.get("prompt"));
+        assertEquals("fog", record.get("negativePrompt"));
+        assertEquals(77, ((Number) record.get("seed")).intValue());
+        assertEquals(2, ((Number) record.get("steps")).intValue());
+        assertEquals(5.0, record.get("guidance"));
+        assertEquals(List.of(64, 32), List.of(record.get("width"), record.get("height")));
+        Matcher named = Pattern.compile("00000-77\\.png$").matcher(png.toString());
+        assertTrue(named.find(), png.toString());
+    }
+}
