@@ -8,10 +8,12 @@ import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.api.spi.WeightLayout;
 import java.io.IOException;
+import java.net.URL;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +25,7 @@ import java.util.Set;
  * and {@code text_encoder_2} folders.
  */
 public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout,
-        SingleFileLayout, LoraTarget {
+        SingleFileLayout, PublishedConfiguration, LoraTarget {
 
     @Override
     public ComponentKind kind() {
@@ -120,5 +122,15 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
     @Override
     public Map<String, String> loraPrefixes() {
         return Map.of("text_encoder", "lora_te1", "text_encoder_2", "lora_te2");
+    }
+
+    @Override
+    public String publishedModel() {
+        return "SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0)";
+    }
+
+    @Override
+    public Map<String, URL> publishedFiles(String key) {
+        return PublishedConfiguration.resources(SdxlTextEncoderFactory.class, "sdxl-base", singleFileKeys(), key, "config.json");
     }
 }
