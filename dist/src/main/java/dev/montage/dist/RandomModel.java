@@ -38,7 +38,7 @@ final class RandomModel {
     /** The model family the random models are of. */
     private static final String RECIPE = "ms-diffusion-sdxl";
 
-    private static final List<String> CONFIG_FILES = List.of("model_index.json", "scheduler/scheduler_config.json",
+    static final List<String> CONFIG_FILES = List.of("model_index.json", "scheduler/scheduler_config.json",
             "text_encoder/config.json", "text_encoder_2/config.json", "unet/config.json", "vae/config.json",
             "image_encoder/config.json", "image_encoder/preprocessor_config.json", "resampler_config.json",
             "controlnet/config.json");
