@@ -197,7 +197,8 @@ final class ConvertCommand implements Callable<Integer> {
         }
         DiffusersPipelineFolder pipeline = DiffusersPipelineFolder.open(config);
         Map<String, Integer> written = new LinkedHashMap<>();
-        try (SingleFile file = SingleFile.open(source, layouts, key -> configOf(config, folderOf(key, files)))) {
+        try (SingleFile file = SingleFile.open(source, layouts,
+                (key, shapes) -> configOf(config, folderOf(key, files)))) {
             Set<String> folders = new LinkedHashSet<>(pipeline.components().keySet());
             file.keys().forEach(k -> folders.add(folderOf(k, files)));
             AtomicFiles.createFolder(target, tmp -> {

@@ -218,7 +218,7 @@ final class ModelsCommand implements Callable<Integer> {
             registry.singleFileLayouts().forEach((key, layout) -> {
                 String folder = modelFiles.containsKey(key) ? modelFiles.get(key).defaultPath() : key;
                 try {
-                    layout.view(key, shapes, configOf(folder)).ifPresent(view -> {
+                    layout.view(key, shapes, configOf(key, folder, registry)).ifPresent(view -> {
                         held.put(key, view.size());
                         view.values().stream().map(MappedTensor::source).forEach(claimed::add);
                     });
@@ -244,11 +244,19 @@ final class ModelsCommand implements Callable<Integer> {
             }
         }
 
-        /** A model key's configuration: its {@code config.json} in {@code --config}, else the shipped one. */
-        private ModelConfig configOf(String folder) {
+        /**
+         * A model key's configuration: its {@code config.json} in {@code --config}, else the published one of the
+         * component that reads it.
+         */
+        private ModelConfig configOf(String key, String folder, ComponentRegistry registry) {
             String file = folder + "/config.json";
             if (config == null) {
-                return new ModelConfig("the published SDXL base " + file, RandomModel.resource("sdxl", file));
+                ModelConfig published = registry.published(key).get("config.json");
+                if (published == null) {
+                    throw new IllegalArgumentException("no installed component publishes a configuration of '" + key
+                            + "'; give --config");
+                }
+                return published;
             }
             Path json = config.resolve(file);
             if (!Files.isRegularFile(json)) {

@@ -38,7 +38,7 @@ final class RandomModel {
     /** The model family the random models are of. */
     private static final String RECIPE = "ms-diffusion-sdxl";
 
-    private static final List<String> CONFIG_FILES = List.of("model_index.json", "scheduler/scheduler_config.json",
+    static final List<String> CONFIG_FILES = List.of("model_index.json", "scheduler/scheduler_config.json",
             "text_encoder/config.json", "text_encoder_2/config.json", "unet/config.json", "vae/config.json",
             "image_encoder/config.json", "image_encoder/preprocessor_config.json", "resampler_config.json",
             "controlnet/config.json");
@@ -69,7 +69,7 @@ final class RandomModel {
         List<WeightLayout> layouts = layouts(registry);
         Map<String, Map<String, Object>> values = new LinkedHashMap<>();
         for (String file : CONFIG_FILES) {
-            values.put(file, resource(configuration, file));
+            values.put(file, values(configuration, file, registry));
         }
         for (WeightLayout layout : layouts) {
             // e.g. the text encoders write their tokenizer and size their embedding tables to it
@@ -174,7 +174,22 @@ final class RandomModel {
         TorchCheckpointWriter.write(file, root);
     }
 
-    /** The values of a configuration file the distribution ships, e.g. {@code unet/config.json} of {@code sdxl}. */
+    /**
+     * The values of a configuration file of a model configuration: for {@code sdxl} the published one of the
+     * installed component that reads its model key (e.g. {@code unet/config.json}), else the distribution's own.
+     */
+    static Map<String, Object> values(String configuration, String file, ComponentRegistry registry) {
+        int slash = file.indexOf('/');
+        if (configuration.equals("sdxl") && slash > 0) {
+            ModelConfig published = registry.published(file.substring(0, slash)).get(file.substring(slash + 1));
+            if (published != null) {
+                return new LinkedHashMap<>(published.asMap());
+            }
+        }
+        return resource(configuration, file);
+    }
+
+    /** The values of a configuration file the distribution ships, e.g. {@code model_index.json} of {@code sdxl}. */
     @SuppressWarnings("unchecked")
     static Map<String, Object> resource(String configuration, String file) {
         String path = "models/" + configuration + "/" + file;

@@ -38,6 +38,7 @@ import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The ControlNet case {@code controlnet_text_only} through the assembled pipeline: the whole generation (final
@@ -121,6 +122,20 @@ class ControlNetGoldenTest {
             assertEquals("type=canny,scale=0.8,start=0.0,end=1.0,context=text-only,preprocess=none",
                     result.parameters().get("control.0"));
             assertEquals("sdxl-controlnet", result.parameters().get("component.conditioner.canny"));
+        }
+    }
+
+    @Test
+    void aControlNetFileInEitherLayoutGivesTheFoldersGenerationBitForBit(@TempDir Path dir) throws IOException {
+        Map<String, String> options = Map.of("preprocess", "none");
+        float[] folder = finalLatents(builder(), options);
+        golden.assertClose("final_latents", folder, 1e-3);
+        for (Path file : List.of(ControlNetFiles.diffusers(dir.resolve("controlnet-canny-sdxl.safetensors")),
+                ControlNetFiles.original(dir.resolve("control-canny-sdxl.safetensors"), "control_model.", n -> false))) {
+            float[] fromFile = finalLatents(TestEngine.pipeline(ComponentRegistry.fromClasspath(
+                    ControlNetGoldenTest.class.getClassLoader()), Golden.model())
+                    .setting("models.controlnets.canny", file), options);
+            assertArrayEquals(folder, fromFile, file.getFileName() + " gives another generation than the folder");
         }
     }
 

@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
+import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.pipeline.ModelPaths;
@@ -176,11 +177,47 @@ class SingleFileTest {
     @Test
     void tokenizersMustComeFromAConfigurationFolder() {
         ModelPaths noConfig = new ModelPaths(Optional.of(checkpoint()), Map.of(), Optional.empty());
-        try (FolderComponentContext context = context(noConfig)) {
-            String message = assertThrows(IllegalArgumentException.class, () -> context.model("tokenizer"))
-                    .getMessage();
-            assertTrue(message.contains("set models.config"), message);
+        try (FolderComponentContext context = published(noConfig)) {
+            for (String key : List.of("tokenizer", "tokenizer_2")) {
+                String message = assertThrows(IllegalArgumentException.class, () -> context.model(key)).getMessage();
+                assertTrue(message.contains("is a single-file checkpoint, which holds weights only, no tokenizer")
+                        && message.contains("set models.config to a folder laid out as a diffusers model that has '"
+                                + key + "/'") && message.contains("set models." + key + " in the profile"), message);
+            }
         }
+    }
+
+    @Test
+    void withoutAConfigurationFolderTheSchedulerIsThePublishedOne() {
+        ModelPaths noConfig = new ModelPaths(Optional.of(checkpoint()), Map.of(), Optional.empty());
+        try (FolderComponentContext context = published(noConfig)) {
+            ModelConfig scheduler = context.model("scheduler").json("scheduler_config.json");
+            assertTrue(scheduler.source().contains("the published SDXL base 1.0"), scheduler.source());
+            assertEquals("EulerDiscreteScheduler", scheduler.getString("_class_name", ""));
+        }
+        try (FolderComponentContext context = published(singleFile(checkpoint()))) {
+            assertEquals(Golden.model().resolve("scheduler/scheduler_config.json").toString(),
+                    context.model("scheduler").json("scheduler_config.json").source(),
+                    "a configuration folder wins over the published configuration");
+        }
+    }
+
+    @Test
+    void theTinyFileDoesNotFitThePublishedConfiguration() {
+        ModelPaths noConfig = new ModelPaths(Optional.of(checkpoint()), Map.of(), Optional.empty());
+        try (FolderComponentContext context = published(noConfig)) {
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model("unet")).getMessage();
+            assertTrue(message.contains("No models.config is set, so the configuration of text_encoder, "
+                    + "text_encoder_2, unet, vae is the published one, and the file's shapes do not fit it; set "
+                    + "models.config"), message);
+            assertTrue(message.contains("model 'unet': " + "model.diffusion_model.label_emb.0.0.weight takes 80 "
+                    + "features, the configuration 2816"), message);
+        }
+    }
+
+    private FolderComponentContext published(ModelPaths paths) {
+        return new FolderComponentContext(TestEngine.engine(), paths.withDefaults(registry.modelFiles().values()),
+                Map.of(), registry.singleFileLayouts(), registry::published);
     }
 
     /** The tensors of a file that {@code keep} accepts, plus one-element tensors of the extra names. */
@@ -199,7 +236,7 @@ class SingleFileTest {
         return file;
     }
 
-    private static void assertSameTensors(ModelWeights folder, ModelWeights mapped) {
+    static void assertSameTensors(ModelWeights folder, ModelWeights mapped) {
         assertEquals(new java.util.TreeSet<>(folder.names()), new java.util.TreeSet<>(mapped.names()));
         try (NDManager manager = TestEngine.manager().newSubManager()) {
             for (String name : folder.names()) {

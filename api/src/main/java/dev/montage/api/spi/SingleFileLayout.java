@@ -33,9 +33,33 @@ public interface SingleFileLayout {
     Set<String> singleFileKeys();
 
     /**
+     * The model keys a file of this component alone may hold when a profile gives it for the key itself, but that a
+     * single-file checkpoint of a whole model never holds (e.g. {@code controlnet}); each stands for its typed keys
+     * {@code <key>.<name>} too (e.g. {@code controlnet.canny}). None by default.
+     */
+    default Set<String> componentFileKeys() {
+        return Set.of();
+    }
+
+    /**
+     * The configuration of a model key held by a file, where no configuration folder has its {@code config.json}:
+     * e.g. a ControlNet's derived from the UNet's configuration and the file's tensors. The host asks before it
+     * falls back to a published configuration ({@link PublishedConfiguration}). None by default.
+     *
+     * @param key     one of {@link #singleFileKeys()} or {@link #componentFileKeys()} (or a typed key of one)
+     * @param file    every tensor of the file: name → stored shape
+     * @param configs the configuration of another model key, as the host resolves it
+     * @throws IllegalArgumentException when a configuration it needs cannot be had or does not fit the file
+     */
+    default Optional<ModelConfig> configuration(String key, Map<String, long[]> file,
+            Function<String, ModelConfig> configs) {
+        return Optional.empty();
+    }
+
+    /**
      * The tensors of one model key in a file.
      *
-     * @param key    one of {@link #singleFileKeys()}
+     * @param key    one of {@link #singleFileKeys()} or {@link #componentFileKeys()} (or a typed key of one)
      * @param file   every tensor of the file: name → stored shape (no data is read)
      * @param config the key's configuration ({@code config.json}) the component will be built with
      * @return the tensors the component reads under that key, by its names, where the file holds them; empty where

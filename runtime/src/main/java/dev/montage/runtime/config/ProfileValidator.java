@@ -7,6 +7,7 @@ import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.engine.EngineConfig;
+import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.SlotOptions;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
@@ -146,8 +147,13 @@ final class ProfileValidator {
             if (!CONTROL_TYPE.matcher(type).matches()) {
                 problem(key, "expected a control type (lower-case letters, digits, '-', '_'), e.g. canny");
             }
-            weightsFolder(key, folder, m.variant(), "a ControlNet folder (diffusers ControlNetModel: config.json "
-                    + "and weights)");
+            if (Files.isRegularFile(folder) && registry.singleFileLayouts().containsKey(ModelPaths.CONTROLNET_KEY)) {
+                // a component maps the file when it is built, with the base model's configuration
+                checkpoint(key, folder);
+            } else {
+                weightsFolder(key, folder, m.variant(), "a ControlNet folder (diffusers ControlNetModel: config.json "
+                        + "and weights)");
+            }
         });
     }
 

@@ -30,6 +30,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
@@ -52,6 +56,10 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     private final Map<String, ModelFolder> folders = new HashMap<>();
     private final Map<Path, SingleFile> files = new HashMap<>();
     private final Map<String, SingleFileLayout> layouts;
+    /** By model key, its published configuration files (file name → values). */
+    private final Function<String, Map<String, ModelConfig>> published;
+    /** The model keys whose published configuration was taken, for a refusal's advice. */
+    private final Set<String> publishedTaken = new TreeSet<>();
     private final Map<String, TensorSource> checkpoints = new HashMap<>();
     private final Map<Path, TensorSource> loraFiles = new HashMap<>();
     /** By model key, the LoRA modules applied to each of its tensors. */
@@ -73,8 +81,20 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
      */
     public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options,
             Map<String, SingleFileLayout> layouts) {
+        this(engine, paths, options, layouts, key -> Map.of());
+    }
+
+    /**
+     * @param layouts   the layout of each model key whose component can read it from a file of another layout
+     *                  ({@link SingleFileLayout#singleFileKeys()} and {@link SingleFileLayout#componentFileKeys()})
+     * @param published the published configuration files of a model key by file name (none: empty), taken where the
+     *                  base model is a single file and no configuration folder is given
+     */
+    public FolderComponentContext(MontageEngine engine, ModelPaths paths, Map<String, String> options,
+            Map<String, SingleFileLayout> layouts, Function<String, Map<String, ModelConfig>> published) {
         this.engine = engine;
         this.layouts = Map.copyOf(layouts);
+        this.published = published;
         this.paths = paths;
         this.options = Options.of(OPTIONS_PATH, options);
         this.manager = engine.manager().newSubManager();
@@ -112,6 +132,12 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
             if (mapped.isPresent()) {
                 return mapped.get();
             }
+            if (path(k).isEmpty() && publishedServes()) {
+                Map<String, ModelConfig> files = published.apply(k);
+                if (!files.isEmpty()) {
+                    return new PublishedModelFolder(paths.base().orElseThrow(), k, files);
+                }
+            }
             Path path = resolve(k);
             if (!Files.isDirectory(path)) {
                 throw new IllegalArgumentException("model '" + k + "': " + path + " is not a folder");
@@ -125,40 +151,96 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     /** The key's view of a weights file, where its path or the base model is one that its component can map. */
     private Optional<ModelFolder> mapped(String key) {
-        SingleFileLayout layout = layouts.get(key);
+        SingleFileLayout layout = layoutOf(key);
         Path explicit = paths.paths().get(key);
         SingleFile file;
         Path path;
         if (layout != null && explicit != null && Files.isRegularFile(explicit)) {
             path = explicit;
-            file = files.computeIfAbsent(path, p -> SingleFile.open(p, Map.of(key, layout), this::configOf));
-        } else if (layout != null && explicit == null && paths.baseIsFile()) {
+            file = files.computeIfAbsent(path, p -> open(p, Map.of(key, layout)));
+        } else if (layout != null && explicit == null && paths.baseIsFile() && layout.singleFileKeys().contains(key)) {
             path = paths.base().orElseThrow();
-            file = files.computeIfAbsent(path, p -> SingleFile.open(p, layouts, this::configOf));
+            Map<String, SingleFileLayout> whole = new TreeMap<>();
+            layouts.forEach((k, l) -> {
+                if (l.singleFileKeys().contains(k)) {
+                    whole.put(k, l);
+                }
+            });
+            file = files.computeIfAbsent(path, p -> open(p, whole));
         } else {
             return Optional.empty();
         }
         TensorSource tensors = file.tensors(key).orElseThrow(() -> new IllegalArgumentException("model '"
                 + key + "': " + path + " holds " + String.join(", ", file.keys()) + " but no " + key
                 + "; set models." + key + " to " + paths.defaults().getOrDefault(key, key) + " of its own"));
-        return Optional.of(new MappedModelFolder(path, configOf(key), paths.configFolder(key),
+        return Optional.of(new MappedModelFolder(path, file.config(key), paths.configFolder(key),
                 new CheckpointWeights(tensors, staging, engine.device(),
                         engine.computeDType(), engine.kernels())));
     }
 
+    /** The layout of a model key: its own, else that of the key it is a typed key of (controlnet.canny). */
+    private SingleFileLayout layoutOf(String key) {
+        SingleFileLayout own = layouts.get(key);
+        if (own != null || key.indexOf('.') < 0) {
+            return own;
+        }
+        String family = key.substring(0, key.indexOf('.'));
+        SingleFileLayout layout = layouts.get(family);
+        return layout != null && layout.componentFileKeys().contains(family) ? layout : null;
+    }
+
+    /** Opens a weights file for these model keys, advising on a refusal that followed published configurations. */
+    private SingleFile open(Path file, Map<String, SingleFileLayout> keys) {
+        try {
+            return SingleFile.open(file, keys, this::configOf);
+        } catch (IllegalArgumentException e) {
+            if (publishedTaken.isEmpty()) {
+                throw e;
+            }
+            throw new IllegalArgumentException(e.getMessage() + "\nNo models.config is set, so the configuration of "
+                    + String.join(", ", publishedTaken) + " is the published one, and the file's shapes do not fit "
+                    + "it; set models.config to a folder laid out as a diffusers model that has this model's "
+                    + "configuration (" + publishedTaken.stream().map(k -> paths.defaults().getOrDefault(k, k)
+                            + "/config.json").reduce((a, b) -> a + ", " + b).orElseThrow()
+                    + ", e.g. the diffusers release of the same model)", e);
+        }
+    }
+
+    /** Whether published configurations stand in for a configuration folder: a single-file base without one. */
+    private boolean publishedServes() {
+        return paths.baseIsFile() && paths.config().isEmpty();
+    }
+
     /**
      * The configuration of a model key whose weights come from a file: the {@code config.json} of its folder in the
-     * base or configuration folder.
+     * base or configuration folder, else what its component makes of the file's tensors (given), else, where
+     * published configurations serve, its published one.
+     *
+     * @param file the tensors of the file (name → shape), or null for the configuration of another key
      */
-    private ModelConfig configOf(String key) {
-        Path json = paths.configFolder(key).map(f -> f.resolve("config.json")).filter(Files::isRegularFile)
-                .orElseThrow(() -> new IllegalArgumentException("model '" + key + "': a weights file has no "
-                        + "configuration, and no " + paths.defaults().getOrDefault(key, key) + "/config.json is in "
-                        + Stream.of(paths.base().filter(Files::isDirectory), paths.config()).flatMap(Optional::stream)
-                                .map(Path::toString).reduce((a, b) -> a + " or " + b).orElse("a configuration folder")
-                        + "; set models.config to a folder laid out as a diffusers model (e.g. the diffusers "
-                        + "release of the same model)"));
-        return new ModelConfig(json.toString(), JsonFiles.readObject(json));
+    private ModelConfig configOf(String key, Map<String, long[]> file) {
+        Optional<Path> json = paths.configFolder(key).map(f -> f.resolve("config.json")).filter(Files::isRegularFile);
+        if (json.isPresent()) {
+            return new ModelConfig(json.get().toString(), JsonFiles.readObject(json.get()));
+        }
+        SingleFileLayout layout = layoutOf(key);
+        if (file != null && layout != null) {
+            Optional<ModelConfig> derived = layout.configuration(key, file, k -> configOf(k, null));
+            if (derived.isPresent()) {
+                return derived.get();
+            }
+        }
+        ModelConfig publishedConfig = publishedServes() ? published.apply(key).get("config.json") : null;
+        if (publishedConfig != null) {
+            publishedTaken.add(key);
+            return publishedConfig;
+        }
+        throw new IllegalArgumentException("model '" + key + "': a weights file has no "
+                + "configuration, and no " + paths.defaults().getOrDefault(key, key) + "/config.json is in "
+                + Stream.of(paths.base().filter(Files::isDirectory), paths.config()).flatMap(Optional::stream)
+                        .map(Path::toString).reduce((a, b) -> a + " or " + b).orElse("a configuration folder")
+                + "; set models.config to a folder laid out as a diffusers model (e.g. the diffusers "
+                + "release of the same model)");
     }
 
     @Override
@@ -349,9 +431,10 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
         String inside = paths.defaults().getOrDefault(key, key);
         return path(key).orElseThrow(() -> new IllegalArgumentException("no path configured for model '" + key
                 + "'" + (paths.baseIsFile()
-                        ? " and the base model " + paths.base().orElseThrow() + " is a weights file, which holds no "
-                                + "tokenizer or other files; set models.config to a folder laid out as a diffusers "
-                                + "model that has '" + inside + "' (e.g. the diffusers release of the same model"
+                        ? ": the base model " + paths.base().orElseThrow() + " is a single-file checkpoint, which "
+                                + "holds weights only, no tokenizer or other files, and no installed component "
+                                + "publishes '" + inside + "'; set models.config to a folder laid out as a diffusers "
+                                + "model that has '" + inside + "/' (e.g. the diffusers release of the same model"
                                 + paths.config().map(c -> ", not " + c + ", which has none").orElse("") + ") or"
                         : paths.base().map(b -> " and the base model " + b + " has no '" + inside + "';").orElse(";"))
                 + " set models." + key + " in the profile"));

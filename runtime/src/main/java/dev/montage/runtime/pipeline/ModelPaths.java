@@ -29,8 +29,10 @@ import java.util.stream.Stream;
 public record ModelPaths(Optional<Path> base, Map<String, Path> paths, Optional<String> variant,
         Map<String, String> defaults, Optional<Path> config) {
 
-    /** Model keys {@code controlnet.<type>} hold the ControlNet folder of a control type. */
-    public static final String CONTROLNET_KEY_PREFIX = "controlnet.";
+    /** The model key of ControlNets, whose typed keys hold the ControlNet of one control type. */
+    public static final String CONTROLNET_KEY = "controlnet";
+    /** Model keys {@code controlnet.<type>} hold the ControlNet folder or file of a control type. */
+    public static final String CONTROLNET_KEY_PREFIX = CONTROLNET_KEY + ".";
 
     public ModelPaths {
         base = Objects.requireNonNullElse(base, Optional.empty());

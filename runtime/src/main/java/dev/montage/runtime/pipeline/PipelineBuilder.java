@@ -645,7 +645,7 @@ final class PipelineBuilder {
     /** A context on the model paths, where each key the installed components declare has its default. */
     private FolderComponentContext context() {
         return new FolderComponentContext(engine, paths.withDefaults(registry.modelFiles().values()), Map.of(),
-                registry.singleFileLayouts());
+                registry.singleFileLayouts(), registry::published);
     }
 
     /** The component id of a slot: the chosen one, else the recipe's. */

@@ -1,11 +1,15 @@
 package dev.montage.runtime.registry;
 
+import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.Suggestions;
+import dev.montage.runtime.weights.JsonFiles;
+import java.net.URL;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Comparator;
@@ -129,16 +133,38 @@ public final class ComponentRegistry {
 
     /**
      * The layout of each model key that a registered factory can read from a file of another layout
-     * ({@link SingleFileLayout#singleFileKeys()}); where factories share a key, the first registered one's.
+     * ({@link SingleFileLayout#singleFileKeys()} and {@link SingleFileLayout#componentFileKeys()}); where factories
+     * share a key, the first registered one's.
      */
     public synchronized Map<String, SingleFileLayout> singleFileLayouts() {
         Map<String, SingleFileLayout> layouts = new TreeMap<>();
         for (Entry e : entries.values()) {
             if (e.factory() instanceof SingleFileLayout layout) {
                 layout.singleFileKeys().forEach(k -> layouts.putIfAbsent(k, layout));
+                layout.componentFileKeys().forEach(k -> layouts.putIfAbsent(k, layout));
             }
         }
         return layouts;
+    }
+
+    /**
+     * The configuration files of a model key as the published model of a registered factory has them
+     * ({@link PublishedConfiguration}), by file name; where factories share a key, the first registered one's that has
+     * any. Empty when none has.
+     */
+    public synchronized Map<String, ModelConfig> published(String key) {
+        for (Entry e : entries.values()) {
+            if (e.factory() instanceof PublishedConfiguration p) {
+                Map<String, URL> files = p.publishedFiles(key);
+                if (!files.isEmpty()) {
+                    Map<String, ModelConfig> configs = new TreeMap<>();
+                    files.forEach((name, url) -> configs.put(name, new ModelConfig("the published "
+                            + p.publishedModel() + " " + key + "/" + name, JsonFiles.readObject(url))));
+                    return configs;
+                }
+            }
+        }
+        return Map.of();
     }
 
     /**

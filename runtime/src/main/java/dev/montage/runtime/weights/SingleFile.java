@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.function.Function;
+import java.util.function.BiFunction;
 
 /**
  * A weights file in a layout the components map themselves ({@link SingleFileLayout}), as a profile gives it for the
@@ -24,20 +24,23 @@ import java.util.function.Function;
 public final class SingleFile implements AutoCloseable {
     private final TensorSource source;
     private final Map<String, Map<String, MappedTensor>> views;
+    private final Map<String, ModelConfig> configs;
 
-    private SingleFile(TensorSource source, Map<String, Map<String, MappedTensor>> views) {
+    private SingleFile(TensorSource source, Map<String, Map<String, MappedTensor>> views,
+            Map<String, ModelConfig> configs) {
         this.source = source;
         this.views = views;
+        this.configs = configs;
     }
 
     /**
      * @param layouts the model keys to ask about, each with the layout of the component that reads it
-     * @param configs the configuration of a model key
+     * @param configs the configuration of a model key held by a file of these tensors (name → shape)
      * @throws IllegalArgumentException naming the file when it cannot be read, when a component refuses it (all of
      *     their reasons), when it holds no model key or tensors that no component claims
      */
     public static SingleFile open(Path file, Map<String, SingleFileLayout> layouts,
-            Function<String, ModelConfig> configs) {
+            BiFunction<String, Map<String, long[]>, ModelConfig> configs) {
         TensorSource source;
         try {
             source = TensorSource.open(file);
@@ -50,10 +53,13 @@ public final class SingleFile implements AutoCloseable {
             Map<String, long[]> shapes = new LinkedHashMap<>();
             source.names().forEach(n -> shapes.put(n, source.info(n).shape()));
             Map<String, Map<String, MappedTensor>> views = new LinkedHashMap<>();
+            Map<String, ModelConfig> used = new LinkedHashMap<>();
             List<String> refusals = new ArrayList<>();
             layouts.forEach((key, layout) -> {
                 try {
-                    layout.view(key, shapes, configs.apply(key)).ifPresent(v -> views.put(key, v));
+                    ModelConfig config = configs.apply(key, shapes);
+                    used.put(key, config);
+                    layout.view(key, shapes, config).ifPresent(v -> views.put(key, v));
                 } catch (IllegalArgumentException e) {
                     refusals.add("model '" + key + "': " + e.getMessage());
                 }
@@ -79,7 +85,7 @@ public final class SingleFile implements AutoCloseable {
                                 : list.subList(0, SingleFileLayout.SHOWN) + " and "
                                         + (list.size() - SingleFileLayout.SHOWN) + " more"));
             }
-            return new SingleFile(source, views);
+            return new SingleFile(source, views, used);
         } catch (RuntimeException e) {
             source.close();
             throw e;
@@ -97,6 +103,11 @@ public final class SingleFile implements AutoCloseable {
      */
     public Optional<TensorSource> tensors(String key) {
         return view(key).map(v -> new MappedTensorSource(source, v));
+    }
+
+    /** The configuration the tensors of a model key the file holds were mapped with. */
+    public ModelConfig config(String key) {
+        return configs.get(key);
     }
 
     /** The model keys the file holds. */

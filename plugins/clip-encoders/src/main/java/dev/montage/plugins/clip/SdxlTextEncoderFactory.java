@@ -8,10 +8,12 @@ import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.api.spi.WeightLayout;
 import java.io.IOException;
+import java.net.URL;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +26,7 @@ import java.util.regex.Pattern;
  * and {@code text_encoder_2} folders.
  */
 public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout,
-        SingleFileLayout, LoraTarget {
+        SingleFileLayout, PublishedConfiguration, LoraTarget {
     /** A self-attention's projection: the attention's path and the projection ({@code q} ... {@code out}). */
     private static final Pattern ATTENTION_PROJECTION = Pattern.compile("(.+\\.self_attn)\\.(q|k|v|out)_proj");
 
@@ -141,5 +143,16 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
     public Map<String, String> diffusersLoraModules(String key, Set<String> tensorNames) {
         return LoraTarget.withAliases(LoraTarget.super.diffusersLoraModules(key, tensorNames),
                 ATTENTION_PROJECTION, "$1.to_$2");
+    }
+
+    @Override
+    public String publishedModel() {
+        return "SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0)";
+    }
+
+    @Override
+    public Map<String, URL> publishedFiles(String key) {
+        return PublishedConfiguration.resources(SdxlTextEncoderFactory.class, "sdxl-base", singleFileKeys(), key,
+                "config.json");
     }
 }

@@ -5,10 +5,13 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.Scheduler;
+import java.net.URL;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -18,7 +21,7 @@ import java.util.function.Function;
  * reads), then the settings the id itself fixes (e.g. Karras sigmas); a request can override further with
  * {@link Scheduler#withOverrides}.
  */
-abstract class SchedulerFactory implements ComponentFactory<Scheduler> {
+abstract class SchedulerFactory implements ComponentFactory<Scheduler>, PublishedConfiguration {
     private final String id;
     private final String description;
     private final List<OptionSpec<?>> options;
@@ -74,5 +77,16 @@ abstract class SchedulerFactory implements ComponentFactory<Scheduler> {
                 .with("profile options of scheduler '" + id + "'", given)
                 .with("scheduler id '" + id + "'", fixed);
         return build.apply(settings);
+    }
+
+    @Override
+    public String publishedModel() {
+        return "SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0)";
+    }
+
+    @Override
+    public Map<String, URL> publishedFiles(String key) {
+        return PublishedConfiguration.resources(SchedulerFactory.class, "sdxl-base", Set.of("scheduler"), key,
+                "scheduler_config.json");
     }
 }

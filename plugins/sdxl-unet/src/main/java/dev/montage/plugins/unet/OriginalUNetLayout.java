@@ -7,6 +7,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.function.UnaryOperator;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -78,20 +79,41 @@ final class OriginalUNetLayout {
         if (file.keySet().stream().noneMatch(n -> n.startsWith(PREFIX))) {
             return Optional.empty();
         }
-        long[] added = file.get(PREFIX + "label_emb.0.0.weight");
+        return Optional.of(map("UNet", PREFIX, file, expected, addedInput, name -> null));
+    }
+
+    /**
+     * Maps a network made of the UNet's parts (a UNet, a ControlNet's copy of its encoder) stored in the original
+     * layout, after checking that it is SDXL base's.
+     *
+     * @param network    what the network is, for messages, e.g. {@code UNet}
+     * @param prefix     what the file's names of the network start with, e.g. {@code model.diffusion_model.}
+     * @param expected   the network's tensors by diffusers name
+     * @param addedInput the input width of the added embedding the configuration expects
+     * @param own        the original name (below {@code prefix}) of a tensor that is not one of the UNet's parts, else
+     *                   null
+     */
+    static Map<String, MappedTensor> map(String network, String prefix, Map<String, long[]> file,
+            Map<String, long[]> expected, long addedInput, UnaryOperator<String> own) {
+        long[] added = file.get(prefix + "label_emb.0.0.weight");
         if (added == null) {
-            throw new IllegalArgumentException(PREFIX + "* has no label_emb (the added time and text embedding an "
-                    + "SDXL UNet conditions on): a Stable Diffusion 1.x/2.x UNet; expected SDXL base");
+            throw new IllegalArgumentException(prefix + "* has no label_emb (the added time and text embedding an "
+                    + "SDXL " + network + " conditions on): a Stable Diffusion 1.x/2.x " + network
+                    + "; expected SDXL base's");
         }
         if (added.length != 2 || added[1] != addedInput) {
-            throw new IllegalArgumentException(PREFIX + "label_emb.0.0.weight takes " + added[added.length - 1]
+            throw new IllegalArgumentException(prefix + "label_emb.0.0.weight takes " + added[added.length - 1]
                     + " features, the configuration " + addedInput
-                    + (added[added.length - 1] == REFINER_ADDED_INPUT ? ": the SDXL refiner's UNet; expected SDXL base"
+                    + (added[added.length - 1] == REFINER_ADDED_INPUT ? ": the SDXL refiner's " + network
+                            + "; expected SDXL base's"
                             : "; is the configuration (models.config) that of this model?"));
         }
         OriginalUNetLayout layout = new OriginalUNetLayout(expected.keySet());
-        return Optional.of(SingleFileLayout.map("the UNet (" + PREFIX + "*)", file, expected,
-                e -> MappedTensor.of(PREFIX + layout.original(e.getKey()), e.getValue())));
+        return SingleFileLayout.map("the " + network + " (" + prefix + "*)", file, expected, e -> {
+            String original = own.apply(e.getKey());
+            return MappedTensor.of(prefix + (original != null ? original : layout.original(e.getKey())),
+                    e.getValue());
+        });
     }
 
     /** The UNet's tensors under their original names, of the same shapes, as single-file checkpoints store them. */

@@ -6,20 +6,30 @@ import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.Dimensions;
+import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.PublishedConfiguration;
+import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.WeightLayout;
+import java.net.URL;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Function;
 
 /**
  * The SDXL ControlNet of one control type. Option {@link Conditioner#CONTROL_TYPE}, which the host gives, names the
  * type (e.g. {@code canny}); the weights come from the folder of model key {@code controlnet.<type>} or, when the
  * profile configures none, from a generic {@code controlnet} folder (e.g. the one beside the base model's
- * components).
+ * components). Either key may also be one weights file, in diffusers' or the original layout
+ * ({@link ControlNetFileLayout}); its configuration is then the {@code config.json} of the key's folder in the base
+ * or configuration folder where there is one, else the base model's UNet configuration made a ControlNet's.
  */
-public final class SdxlControlNetFactory implements ComponentFactory<Conditioner>, WeightLayout {
+public final class SdxlControlNetFactory implements ComponentFactory<Conditioner>, WeightLayout, SingleFileLayout,
+        PublishedConfiguration {
     /** The component id. */
     public static final String ID = "sdxl-controlnet";
     /** Model key of a ControlNet folder not bound to a type. */
@@ -102,5 +112,45 @@ public final class SdxlControlNetFactory implements ComponentFactory<Conditioner
             }
         });
         return out;
+    }
+
+    /** A single-file checkpoint of a whole model holds no ControlNet: its keys are files of their own only. */
+    @Override
+    public Set<String> singleFileKeys() {
+        return Set.of();
+    }
+
+    @Override
+    public Set<String> componentFileKeys() {
+        return Set.of(GENERIC_MODEL_KEY);
+    }
+
+    /**
+     * What diffusers' {@code ControlNetModel.from_unet} makes of the base model's UNet configuration, with the
+     * conditioning embedding as the file has it: the ControlNets shared as one file are trained on the base UNet
+     * and ship no configuration.
+     */
+    @Override
+    public Optional<ModelConfig> configuration(String key, Map<String, long[]> file,
+            Function<String, ModelConfig> configs) {
+        return Optional.of(ControlNetFileLayout.derived(configs.apply(SdxlUNetFactory.MODEL_KEY), file));
+    }
+
+    @Override
+    public Optional<Map<String, MappedTensor>> view(String key, Map<String, long[]> file, ModelConfig config) {
+        ControlNetConfig controlNet = ControlNetConfig.from(config);
+        return ControlNetFileLayout.view(file, SdxlControlNet.weightShapes(controlNet, null),
+                controlNet.encoder().additionInputDim());
+    }
+
+    @Override
+    public String publishedModel() {
+        return "SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0)";
+    }
+
+    @Override
+    public Map<String, URL> publishedFiles(String key) {
+        return PublishedConfiguration.resources(SdxlControlNetFactory.class, "sdxl-base", componentFileKeys(), key,
+                "config.json");
     }
 }

@@ -11,8 +11,10 @@ import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.WeightLayout;
+import java.net.URL;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -23,7 +25,7 @@ import java.util.regex.Pattern;
 
 /** The SDXL UNet from the base model's {@code unet} folder. */
 public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, WeightLayout, AttentionLayout,
-        SingleFileLayout, LoraTarget {
+        SingleFileLayout, PublishedConfiguration, LoraTarget {
     /** The model key of the UNet folder. */
     public static final String MODEL_KEY = "unet";
     /** An attention's projection: the attention's path and the projection's name in its processor. */
@@ -91,6 +93,17 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
     @Override
     public Optional<Map<String, long[]>> storedTensors(String key, ModelConfig config) {
         return Optional.of(OriginalUNetLayout.stored(SdxlUNet.weightShapes(UNetConfig.from(config))));
+    }
+
+    @Override
+    public String publishedModel() {
+        return "SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0)";
+    }
+
+    @Override
+    public Map<String, URL> publishedFiles(String key) {
+        return PublishedConfiguration.resources(SdxlUNetFactory.class, "sdxl-base", singleFileKeys(), key,
+                "config.json");
     }
 
     @Override

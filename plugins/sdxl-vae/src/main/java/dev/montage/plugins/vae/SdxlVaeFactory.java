@@ -9,8 +9,10 @@ import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.WeightLayout;
+import java.net.URL;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -20,7 +22,8 @@ import java.util.Set;
  * The SDXL VAE decoder ({@code AutoencoderKL}) built from the base model's {@code vae} folder, with options
  * {@code upcast} and {@code slicing} ({@link VaeOptions}).
  */
-public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, WeightLayout, SingleFileLayout {
+public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, WeightLayout, SingleFileLayout,
+        PublishedConfiguration {
     /** The model key of the VAE folder. */
     public static final String MODEL_KEY = "vae";
 
@@ -87,5 +90,15 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
     @Override
     public Map<String, Map<String, long[]>> weightShapes(Map<String, ModelConfig> configs) {
         return Map.of("vae", VaeLayout.shapes(VaeConfig.from(WeightLayout.require(configs, "vae"))));
+    }
+
+    @Override
+    public String publishedModel() {
+        return "SDXL base 1.0 (stabilityai/stable-diffusion-xl-base-1.0)";
+    }
+
+    @Override
+    public Map<String, URL> publishedFiles(String key) {
+        return PublishedConfiguration.resources(SdxlVaeFactory.class, "sdxl-base", singleFileKeys(), key, "config.json");
     }
 }
