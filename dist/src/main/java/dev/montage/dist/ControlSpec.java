@@ -33,25 +33,7 @@ record ControlSpec(Control control, Optional<Path> model, Map<String, Object> so
      *     control that is out of range
      */
     static ControlSpec parse(String spec) {
-        Map<String, String> parts = new LinkedHashMap<>();
-        for (String token : spec.split(",")) {
-            int eq = token.indexOf('=');
-            if (eq <= 0) {
-                throw new IllegalArgumentException("--control '" + spec + "': expected key=value parts, got '" + token
-                        + "'");
-            }
-            String key = token.substring(0, eq).trim();
-            if (parts.put(key, token.substring(eq + 1).trim()) != null) {
-                throw new IllegalArgumentException("--control '" + spec + "': '" + key + "' is given twice");
-            }
-        }
-        if (!parts.containsKey("type")) {
-            throw new IllegalArgumentException("--control '" + spec + "': 'type=' is required");
-        }
-        if (parts.containsKey("image") == parts.containsKey("keypoints")) {
-            throw new IllegalArgumentException("--control '" + spec + "': give exactly one of 'image=' and "
-                    + "'keypoints='");
-        }
+        Map<String, String> parts = parts(spec);
         String type = parts.remove("type");
         String image = parts.remove("image");
         String keypoints = parts.remove("keypoints");
@@ -88,6 +70,35 @@ record ControlSpec(Control control, Optional<Path> model, Map<String, Object> so
     }
 
     /**
+     * The {@code key=value} parts of a spec, in order, checked for a type and exactly one of {@code image=} and
+     * {@code keypoints=}.
+     *
+     * @throws IllegalArgumentException naming the spec and the part that is missing or malformed
+     */
+    static Map<String, String> parts(String spec) {
+        Map<String, String> parts = new LinkedHashMap<>();
+        for (String token : spec.split(",")) {
+            int eq = token.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("--control '" + spec + "': expected key=value parts, got '" + token
+                        + "'");
+            }
+            String key = token.substring(0, eq).trim();
+            if (parts.put(key, token.substring(eq + 1).trim()) != null) {
+                throw new IllegalArgumentException("--control '" + spec + "': '" + key + "' is given twice");
+            }
+        }
+        if (!parts.containsKey("type")) {
+            throw new IllegalArgumentException("--control '" + spec + "': 'type=' is required");
+        }
+        if (parts.containsKey("image") == parts.containsKey("keypoints")) {
+            throw new IllegalArgumentException("--control '" + spec + "': give exactly one of 'image=' and "
+                    + "'keypoints='");
+        }
+        return parts;
+    }
+
+    /**
      * @throws IllegalArgumentException naming the file when it is missing or cannot be read
      */
     static byte[] readKeypoints(Path file) {
@@ -101,7 +112,7 @@ record ControlSpec(Control control, Optional<Path> model, Map<String, Object> so
         }
     }
 
-    private static double number(String spec, String value, String key, double defaultValue) {
+    static double number(String spec, String value, String key, double defaultValue) {
         if (value == null) {
             return defaultValue;
         }

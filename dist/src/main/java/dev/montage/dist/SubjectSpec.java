@@ -84,7 +84,7 @@ final class SubjectSpec {
         try {
             BufferedImage image = ImageIO.read(file.toFile());
             if (image == null) {
-                throw new IllegalArgumentException("image " + file + " is not a PNG or JPEG file that can be read");
+                throw new IllegalArgumentException("image " + file + " is not a PNG, JPEG or WebP file that can be read");
             }
             return image;
         } catch (IOException e) {

@@ -1,12 +1,17 @@
 package dev.montage.dist;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
+import dev.montage.api.Control;
 import dev.montage.api.FieldError;
 import dev.montage.dist.server.MontageClient;
 import dev.montage.dist.server.ServerSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -34,6 +39,8 @@ import picocli.CommandLine.Spec;
         exitCodeList = {"0:the images were saved", "1:the generation failed or was cancelled",
             "2:the request or a setting is invalid", "3:the server is busy or shutting down; try again later"})
 final class SubmitCommand implements Callable<Integer> {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
     @Spec
     CommandSpec spec;
 
@@ -52,6 +59,19 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = {"-s", "--subject"}, description = "image=FILE,phrase=WORDS,box=x0,y0,x1,y1[,scale=S][,drop=true]"
             + " (repeatable, in order)")
     List<String> subjects = new ArrayList<>();
+
+    @Option(names = {"-c", "--control"}, description = "type=canny|depth|pose,image=FILE|keypoints=FILE[,scale=S]"
+            + "[,start=A][,end=B][,preprocess=none][,context=text-only|full][,key=value...] (repeatable; the picture "
+            + "is uploaded, the OpenPose keypoints sent inline; the ControlNet is the server's)")
+    List<String> controls = new ArrayList<>();
+
+    @Option(names = "--controlnet-context", description = "What ControlNets cross-attend to, for every control that "
+            + "does not say: text-only or full (default: the server's, text-only).")
+    String controlNetContext;
+
+    @Option(names = "--lora", paramLabel = "NAME[:SCALE]", description = "Apply one of the server's LoRAs (GET "
+            + "/v1/models lists them) at SCALE (default 1) (repeatable).")
+    List<String> loras = new ArrayList<>();
 
     @Option(names = "--width", description = "Width in pixels, multiple of 8.")
     Integer width;
@@ -205,7 +225,93 @@ final class SubmitCommand implements Callable<Integer> {
         if (!list.isEmpty()) {
             b.put("subjects", list);
         }
+        List<Map<String, Object>> controlList = new ArrayList<>();
+        for (String c : controls) {
+            controlList.add(control(client, c));
+        }
+        if (!controlList.isEmpty()) {
+            b.put("controls", controlList);
+        }
+        List<Map<String, Object>> loraList = new ArrayList<>();
+        for (String l : loras) {
+            loraList.add(lora(l));
+        }
+        if (!loraList.isEmpty()) {
+            b.put("loras", loraList);
+        }
         return b;
+    }
+
+    /** A control of the request: its picture uploaded, or its keypoints file inline as the JSON object it holds. */
+    private Map<String, Object> control(MontageClient client, String spec) throws IOException, InterruptedException {
+        Map<String, String> parts = ControlSpec.parts(spec);
+        if (parts.containsKey("model")) {
+            throw new IllegalArgumentException("--control '" + spec + "': model= chooses a ControlNet folder of a "
+                    + "local generation; a server serves the ControlNets its profile configures");
+        }
+        Map<String, Object> control = new LinkedHashMap<>();
+        control.put("type", parts.remove("type"));
+        String image = parts.remove("image");
+        String keypoints = parts.remove("keypoints");
+        if (image != null) {
+            Path file = Path.of(image);
+            if (!Files.isRegularFile(file)) {
+                throw new IllegalArgumentException("--control '" + spec + "': image " + file + " does not exist");
+            }
+            control.put("uploadId", client.upload(Files.readAllBytes(file), file.getFileName().toString()));
+        } else {
+            control.put("keypoints", keypointsObject(spec, Path.of(keypoints)));
+        }
+        for (String key : new String[] {"scale", "start", "end"}) {
+            String value = parts.remove(key);
+            if (value != null) {
+                control.put(key, ControlSpec.number(spec, value, key, 0));
+            }
+        }
+        if (controlNetContext != null) {
+            parts.putIfAbsent(Control.CONTEXT_OPTION, controlNetContext);
+        }
+        if (!parts.isEmpty()) {
+            control.put("options", parts);
+        }
+        return control;
+    }
+
+    private static JsonNode keypointsObject(String spec, Path file) {
+        byte[] bytes = ControlSpec.readKeypoints(file);
+        try {
+            JsonNode json = JSON.readTree(bytes);
+            if (json != null && json.isObject()) {
+                return json;
+            }
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("--control '" + spec + "': keypoints " + file + " is not JSON: "
+                    + e.getOriginalMessage(), e);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw new IllegalArgumentException("--control '" + spec + "': keypoints " + file + " is not OpenPose JSON "
+                + "(an object {\"people\": [...]})");
+    }
+
+    /** {@code NAME[:SCALE]}: a LoRA of the server's folder, by name. */
+    static Map<String, Object> lora(String spec) {
+        int colon = spec.lastIndexOf(':');
+        String name = colon < 0 ? spec : spec.substring(0, colon);
+        if (name.isBlank()) {
+            throw new IllegalArgumentException("--lora '" + spec + "': expected NAME[:SCALE], a LoRA of the server's");
+        }
+        Map<String, Object> lora = new LinkedHashMap<>();
+        lora.put("name", name.trim());
+        if (colon >= 0) {
+            try {
+                lora.put("scale", Double.parseDouble(spec.substring(colon + 1).trim()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--lora '" + spec + "': SCALE must be a number, got '"
+                        + spec.substring(colon + 1) + "'", e);
+            }
+        }
+        return lora;
     }
 
     private static void putIfGiven(Map<String, Object> body, String key, Object value) {

@@ -159,7 +159,8 @@ class GenerateControlCommandTest {
         Path missing = dir.resolve("missing.json");
         assertControlError("keypoints " + missing + " does not exist", "type=pose,keypoints=" + missing);
         Path garbled = Files.writeString(dir.resolve("garbled.json"), "{\"people\": [");
-        assertControlError(garbled + ": malformed JSON at character", "type=pose,keypoints=" + garbled);
+        assertControlError(garbled + ": malformed JSON at line 1, column 13: Unexpected end-of-input: expected close "
+                + "marker for Array", "type=pose,keypoints=" + garbled);
         assertControlError("control 0 ('pose'): given as a data file (" + json + "), which needs its preprocessor",
                 "type=pose,keypoints=" + json + ",preprocess=none");
         assertControlError("control type 'canny' takes a picture, not a data file (" + json + ")",

@@ -147,7 +147,7 @@ class PreprocessCommandTest {
                 "preprocess", "canny", "--image", image, "-O", "low", "--out", out);
         assertError("montage: --keypoints: control type 'canny' takes a picture, not a data file (" + image + ")",
                 "preprocess", "canny", "--keypoints", image, "--width", "8", "--height", "8", "--out", out);
-        assertError(image + ": malformed JSON at character 0: unexpected character",
+        assertError(image + ": malformed JSON at line 1, column ",
                 "preprocess", "pose", "--keypoints", image, "--width", "8", "--height", "8", "--out", out);
         assertError("mutually exclusive", "preprocess", "pose", "--keypoints", image, "--image", image, "--out", out);
         assertTrue(Files.notExists(Path.of(out)), "nothing written on errors");

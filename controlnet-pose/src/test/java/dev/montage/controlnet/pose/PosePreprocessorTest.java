@@ -135,7 +135,8 @@ class PosePreprocessorTest {
 
     @Test
     void malformedKeypointsNameTheSource() {
-        assertEquals("test.json: malformed JSON at character 13: expected a digit",
+        assertEquals("test.json: malformed JSON at line 1, column 14: Unexpected character (']' (code 93)) in numeric "
+                + "value: expected digit (0-9) to follow minus sign, for valid numeric value",
                 message(() -> render("{\"people\": [-]}".getBytes(StandardCharsets.UTF_8), Map.of(), 8, 8)));
         assertEquals("test.json: not OpenPose keypoints: expected a JSON object with a 'people' array",
                 message(() -> render("[1, 2]".getBytes(StandardCharsets.UTF_8), Map.of(), 8, 8)));
@@ -147,7 +148,7 @@ class PosePreprocessorTest {
                 + "confidence), got 3", message(() -> render(json("", figure(), new double[3]), Map.of(), 8, 8)));
         byte[] text = new String(json("", figure()), StandardCharsets.UTF_8).replaceFirst("50\\.0", "\"x\"")
                 .getBytes(StandardCharsets.UTF_8);
-        assertEquals("test.json: people[0]: 'pose_keypoints_2d'[1] is not a number: x",
+        assertEquals("test.json: people[0]: 'pose_keypoints_2d'[1] is not a number: \"x\"",
                 message(() -> render(text, Map.of(), 8, 8)));
         assertEquals("test.json: 'canvas_width' must be a positive integer, got 0.5",
                 message(() -> render(json(", \"canvas_width\": 0.5", figure()), Map.of(), 8, 8)));

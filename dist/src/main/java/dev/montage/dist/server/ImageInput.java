@@ -53,13 +53,13 @@ final class ImageInput {
      * @param field  the request field, for messages
      * @param budget the pixels left to the request; this picture's are taken from it
      * @throws ApiException 413 when the picture has more pixels than allowed
-     * @throws IllegalArgumentException when the bytes are no picture ImageIO reads (PNG, JPEG, BMP, GIF)
+     * @throws IllegalArgumentException when the bytes are no picture ImageIO reads (PNG, JPEG, WebP, BMP, GIF)
      */
     static BufferedImage decode(byte[] bytes, String field, PixelBudget budget) {
         try (ImageInputStream in = ImageIO.createImageInputStream(new ByteArrayInputStream(bytes))) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new IllegalArgumentException("is not a PNG or JPEG picture");
+                throw new IllegalArgumentException("is not a PNG, JPEG or WebP picture");
             }
             ImageReader reader = readers.next();
             try {

@@ -13,6 +13,8 @@ import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.HttpResponseException;
+import io.javalin.http.sse.SseClient;
+import io.javalin.http.sse.SseHandler;
 import io.javalin.http.util.MultipartUtil;
 import io.javalin.json.JavalinJackson;
 import jakarta.servlet.MultipartConfigElement;
@@ -20,7 +22,6 @@ import jakarta.servlet.ServletException;
 import jakarta.servlet.http.Part;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -53,6 +54,7 @@ public final class MontageServer implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MontageServer.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String BEARER = "Bearer ";
+    private static final String EVENT_STREAM = "text/event-stream";
     /** A comment line this often keeps proxies and the connector's idle timeout from closing a quiet stream. */
     private static final Duration KEEP_ALIVE = Duration.ofSeconds(10);
     /** Room for the multipart boundaries and headers around an uploaded picture. */
@@ -61,7 +63,9 @@ public final class MontageServer implements AutoCloseable {
     /** An upload is one file part; the bound keeps a body of many tiny fields from costing a parse of each. */
     private static final int MAX_UPLOAD_PARTS = 16;
     /** How Jetty's multipart parser words its refusal of more parts than {@link #MAX_UPLOAD_PARTS}. */
-    private static final String TOO_MANY_PARTS = "too many parts";
+    private static final String TOO_MANY_PARTS = "too many keys";
+    /** How it words its refusal of a part or body over the sizes of {@link MultipartConfigElement}. */
+    private static final String SIZE_EXCEEDED = "exceeded";
     private static final int DEFAULT_LIST_LIMIT = 100;
     private static final int MAX_LIST_LIMIT = 1000;
 
@@ -125,8 +129,8 @@ public final class MontageServer implements AutoCloseable {
         this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
         this.openApi = openApi(model.defaults(), service.defaultScheduler());
         this.app = Javalin.create(config -> {
-            config.showJavalinBanner = false;
-            config.startupWatcherEnabled = false;
+            config.startup.showJavalinBanner = false;
+            config.startup.startupWatcherEnabled = false;
             config.jsonMapper(new JavalinJackson(JSON, false));
             // Jetty bounds the parts of a multipart body by the form keys of the context
             config.jetty.modifyServletContextHandler(handler -> handler.setMaxFormKeys(MAX_UPLOAD_PARTS));
@@ -137,42 +141,40 @@ public final class MontageServer implements AutoCloseable {
             });
             config.requestLogger.http((ctx, ms) -> LOG.debug("{} {} {} {} ms", ctx.method(), ctx.path(),
                     ctx.status().getCode(), Math.round(ms)));
-            config.router.mount(r -> {
-                r.before("/v1/*", this::authorize);
-                r.before("/metrics", this::authorize);
-                r.post("/v1/uploads", this::upload);
-                r.post("/v1/generations", this::submit);
-                r.get("/v1/generations", this::list);
-                r.get("/v1/generations/{id}", ctx -> ctx.json(service.view(job(ctx))));
-                r.delete("/v1/generations/{id}", this::cancel);
-                r.get("/v1/generations/{id}/events", this::events);
-                r.get("/v1/generations/{id}/images/{n}.png", this::image);
-                r.get("/v1/queue", ctx -> ctx.json(service.queueView()));
-                r.get("/v1/plugins", this::plugins);
-                r.get("/v1/models", this::models);
-                r.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
-                r.get("/readyz", this::readiness);
-                r.get("/metrics", ctx -> ctx.contentType("text/plain; version=0.0.4; charset=utf-8")
-                        .result(service.metricsText()));
-                r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
+            var r = config.routes;
+            r.before("/v1/*", this::authorize);
+            r.before("/metrics", this::authorize);
+            r.post("/v1/uploads", this::upload);
+            r.post("/v1/generations", this::submit);
+            r.get("/v1/generations", this::list);
+            r.get("/v1/generations/{id}", ctx -> ctx.json(service.view(job(ctx))));
+            r.delete("/v1/generations/{id}", this::cancel);
+            r.get("/v1/generations/{id}/events", this::events);
+            r.get("/v1/generations/{id}/images/{n}.png", this::image);
+            r.get("/v1/queue", ctx -> ctx.json(service.queueView()));
+            r.get("/v1/plugins", this::plugins);
+            r.get("/v1/models", this::models);
+            r.get("/healthz", ctx -> ctx.json(Map.of("status", "ok")));
+            r.get("/readyz", this::readiness);
+            r.get("/metrics", ctx -> ctx.contentType(ServerMetrics.CONTENT_TYPE).result(service.metricsText()));
+            r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
+            r.exception(ApiException.class, (e, ctx) -> {
+                e.headers().forEach(ctx::header);
+                errors(ctx, e.status(), e.errors());
             });
-        });
-        app.exception(ApiException.class, (e, ctx) -> {
-            e.headers().forEach(ctx::header);
-            errors(ctx, e.status(), e.errors());
-        });
-        app.exception(InvalidRequestException.class, (e, ctx) -> errors(ctx, 400, e.errors()));
-        app.exception(GenerationService.QueueFullException.class, (e, ctx) -> {
-            ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
-            errors(ctx, 429, List.of(new FieldError(null, e.getMessage())));
-        });
-        app.exception(RejectedExecutionException.class,
-                (e, ctx) -> errors(ctx, 503, List.of(new FieldError(null, e.getMessage()))));
-        app.exception(HttpResponseException.class,
-                (e, ctx) -> errors(ctx, e.getStatus(), List.of(new FieldError(null, e.getMessage()))));
-        app.exception(Exception.class, (e, ctx) -> {
-            LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
-            errors(ctx, 500, List.of(new FieldError(null, "internal error: " + e.getClass().getSimpleName())));
+            r.exception(InvalidRequestException.class, (e, ctx) -> errors(ctx, 400, e.errors()));
+            r.exception(GenerationService.QueueFullException.class, (e, ctx) -> {
+                ctx.header("Retry-After", Long.toString(e.retryAfterSeconds()));
+                errors(ctx, 429, List.of(new FieldError(null, e.getMessage())));
+            });
+            r.exception(RejectedExecutionException.class,
+                    (e, ctx) -> errors(ctx, 503, List.of(new FieldError(null, e.getMessage()))));
+            r.exception(HttpResponseException.class,
+                    (e, ctx) -> errors(ctx, e.getStatus(), List.of(new FieldError(null, e.getMessage()))));
+            r.exception(Exception.class, (e, ctx) -> {
+                LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
+                errors(ctx, 500, List.of(new FieldError(null, "internal error: " + e.getClass().getSimpleName())));
+            });
         });
     }
 
@@ -242,17 +244,10 @@ public final class MontageServer implements AutoCloseable {
         Part file;
         try {
             file = ctx.req().getPart("image");
-        } catch (IllegalStateException e) {
-            // Jetty's multipart parser refuses too many parts, and parts or requests over the sizes, this way
-            if (e.getMessage() != null && e.getMessage().contains(TOO_MANY_PARTS)) {
-                throw new InvalidRequestException(List.of(new FieldError("image", "the multipart body has more than "
-                        + MAX_UPLOAD_PARTS + " parts; send the picture alone, in a file part named image")));
-            }
-            throw ApiException.tooLarge("image", "the picture is larger than the limit of " + max + " bytes");
         } catch (IOException | ServletException | RuntimeException e) {
-            // a body cut short, without its boundary or with broken part headers
-            throw new InvalidRequestException(List.of(new FieldError("image", "unreadable multipart body: "
-                    + e.getMessage())));
+            // Jetty drops the connection after a refused body; a client must not send its next request on it
+            ctx.header("Connection", "close");
+            throw multipartProblem(e, max);
         }
         if (file == null || file.getSubmittedFileName() == null) {
             throw new InvalidRequestException(List.of(new FieldError("image", "is required: a file part named image")));
@@ -266,6 +261,29 @@ public final class MontageServer implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             throw new InvalidRequestException(List.of(new FieldError("image", e.getMessage())));
         }
+    }
+
+    /**
+     * Jetty's multipart parser says what it refused (more parts than allowed, a part or request over the sizes, a
+     * missing boundary) in an {@link IllegalStateException} somewhere in the chain of its answer; without one, the
+     * body was cut short or had broken part headers.
+     */
+    private static RuntimeException multipartProblem(Exception e, long max) {
+        String problem = e.getMessage();
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            if (t instanceof IllegalStateException && t.getMessage() != null) {
+                problem = t.getMessage();
+                if (problem.contains(TOO_MANY_PARTS)) {
+                    return new InvalidRequestException(List.of(new FieldError("image", "the multipart body has more "
+                            + "than " + MAX_UPLOAD_PARTS + " parts; send the picture alone, in a file part named "
+                            + "image")));
+                }
+                if (problem.contains(SIZE_EXCEEDED)) {
+                    return ApiException.tooLarge("image", "the picture is larger than the limit of " + max + " bytes");
+                }
+            }
+        }
+        return new InvalidRequestException(List.of(new FieldError("image", "unreadable multipart body: " + problem)));
     }
 
     private void submit(Context ctx) throws IOException {
@@ -325,36 +343,46 @@ public final class MontageServer implements AutoCloseable {
 
     /**
      * Server-sent events of one job: everything so far (newer than {@code Last-Event-ID}), then live events
-     * until the job ends. The stream is written on this request's thread; the job only fills a buffer.
+     * until the job ends. The stream is written by Javalin's SSE client on its own thread; the job only fills a
+     * buffer.
      */
-    private void events(Context ctx) throws IOException, InterruptedException {
+    private void events(Context ctx) throws Exception {
         Job job = job(ctx);
+        String accept = ctx.header("Accept");
+        if (accept == null || !accept.contains(EVENT_STREAM)) {
+            throw new ApiException(406, "the events of a generation are a server-sent event stream: send Accept: "
+                    + EVENT_STREAM);
+        }
         if (!eventStreams.tryAcquire()) {
             throw new ApiException(503, "too many event streams are open (" + settings.maxEventStreams()
                     + "); poll GET /v1/generations/{id} instead");
         }
-        try (EventSubscription subscription = job.subscribe(lastEventId(ctx))) {
-            ctx.status(200);
-            ctx.res().setContentType("text/event-stream");
-            ctx.res().setCharacterEncoding("UTF-8");
-            ctx.header("Cache-Control", "no-cache");
-            ctx.header("X-Accel-Buffering", "no");
-            OutputStream out = ctx.res().getOutputStream();
-            write(out, ": events of generation " + job.id() + "\n\n");
-            while (true) {
+        long lastSeen = lastEventId(ctx);
+        try {
+            new SseHandler(client -> stream(client, job, lastSeen)).handle(ctx);
+        } catch (Exception | Error e) {
+            eventStreams.release();
+            throw e;
+        }
+    }
+
+    private void stream(SseClient client, Job job, long lastSeen) {
+        try (EventSubscription subscription = job.subscribe(lastSeen)) {
+            client.sendComment("events of generation " + job.id());
+            while (!client.terminated()) {
                 JobEvent event = subscription.next(KEEP_ALIVE);
                 if (event == null) {
-                    write(out, ": keep-alive\n\n");
+                    client.sendComment("keep-alive");
                     continue;
                 }
-                write(out, "id: " + event.sequence() + "\nevent: " + event.type() + "\ndata: "
-                        + JSON.writeValueAsString(event.data()) + "\n\n");
+                client.sendEvent(event.type(), event.data(), Long.toString(event.sequence()));
                 if (event.terminal()) {
                     return;
                 }
             }
-        } catch (IOException e) {
-            LOG.debug("Event stream of {} closed by the client: {}", job.id(), e.toString());
+            LOG.debug("Event stream of {} closed by the client", job.id());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         } finally {
             eventStreams.release();
         }
@@ -367,11 +395,6 @@ public final class MontageServer implements AutoCloseable {
         } catch (NumberFormatException e) {
             return 0;
         }
-    }
-
-    private static void write(OutputStream out, String text) throws IOException {
-        out.write(text.getBytes(StandardCharsets.UTF_8));
-        out.flush();
     }
 
     private void image(Context ctx) throws IOException {

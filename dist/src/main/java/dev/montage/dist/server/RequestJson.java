@@ -243,7 +243,7 @@ final class RequestJson {
             return null;
         }
         f.unknownKeys(node, path, SUBJECT);
-        Picture picture = picture(f, node, path, "image (base64 PNG or JPEG) and uploadId", pixels);
+        Picture picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP) and uploadId", pixels);
         String phrase = f.text(node, "phrase", path);
         if (phrase != null && phrase.isBlank()) {
             f.add(path + ".phrase", "is blank: give the words that name the subject in the prompt, or leave it out "
@@ -298,7 +298,7 @@ final class RequestJson {
         if (node.hasNonNull("keypoints")) {
             keypoints = keypoints(f, node, path);
         } else {
-            picture = picture(f, node, path, "image (base64 PNG or JPEG), uploadId and keypoints (OpenPose JSON)",
+            picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP), uploadId and keypoints (OpenPose JSON)",
                     pixels);
         }
         double scale = orElse(f.number(node, "scale", path), 1.0);

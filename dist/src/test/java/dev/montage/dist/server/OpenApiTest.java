@@ -71,8 +71,11 @@ class OpenApiTest {
                 TinyModel.registry(), new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine",
                         defaults))) {
             String served = new String(Http.get(server, "/openapi.json").body(), StandardCharsets.UTF_8);
+            // full validation: references resolved and checked, and the validator's findings all reported
             ParseOptions options = new ParseOptions();
             options.setResolve(true);
+            options.setResolveFully(true);
+            options.setValidateInternalRefs(true);
             SwaggerParseResult parsed = new OpenAPIV3Parser().readContents(served, null, options);
             assertEquals(List.of(), parsed.getMessages(), "the validator's findings");
             assertEquals("3.0.3", parsed.getOpenAPI().getOpenapi());

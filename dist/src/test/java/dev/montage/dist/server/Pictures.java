@@ -78,4 +78,93 @@ final class Pictures {
             throw new UncheckedIOException(e);
         }
     }
+
+    /**
+     * A lossless WebP (VP8L) of {@code width} x {@code height} opaque pixels, each channel 0 or 255 as {@code color}
+     * says, written by hand from the WebP lossless bitstream specification (there is no WebP encoder in Java): no
+     * transforms, no color cache, one group of prefix codes, each a "simple" code of the two symbols 0 and 255
+     * (a 1-bit code) or, for alpha and distances, of one symbol (0 bits), so every pixel is its green, red and blue
+     * bits.
+     *
+     * @param color ARGB of pixel (x, y); only whether each of R, G, B is 0 or not counts
+     */
+    static byte[] webp(int width, int height, java.util.function.BiFunction<Integer, Integer, Integer> color) {
+        Bits bits = new Bits();
+        bits.write(0x2f, 8);
+        bits.write(width - 1, 14);
+        bits.write(height - 1, 14);
+        bits.write(0, 1); // alpha unused
+        bits.write(0, 3); // version
+        bits.write(0, 1); // no transform
+        bits.write(0, 1); // no color cache
+        bits.write(0, 1); // no meta prefix codes
+        for (int code = 0; code < 3; code++) { // green, red, blue: symbols 0 and 255
+            bits.write(1, 1); // simple code
+            bits.write(1, 1); // two symbols
+            bits.write(0, 1); // the first in 1 bit
+            bits.write(0, 1);
+            bits.write(255, 8);
+        }
+        bits.write(1, 1); // alpha: the one symbol 255
+        bits.write(0, 1);
+        bits.write(1, 1);
+        bits.write(255, 8);
+        bits.write(1, 1); // distance: the one symbol 0
+        bits.write(0, 1);
+        bits.write(0, 1);
+        bits.write(0, 1);
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                int argb = color.apply(x, y);
+                bits.write((argb >> 8 & 0xff) == 0 ? 0 : 1, 1);
+                bits.write((argb >> 16 & 0xff) == 0 ? 0 : 1, 1);
+                bits.write((argb & 0xff) == 0 ? 0 : 1, 1);
+            }
+        }
+        byte[] vp8l = bits.bytes();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        int padded = vp8l.length + (vp8l.length & 1);
+        out.writeBytes("RIFF".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        littleEndian(out, 4 + 8 + padded);
+        out.writeBytes("WEBPVP8L".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        littleEndian(out, vp8l.length);
+        out.writeBytes(vp8l);
+        if ((vp8l.length & 1) == 1) {
+            out.write(0);
+        }
+        return out.toByteArray();
+    }
+
+    private static void littleEndian(ByteArrayOutputStream out, int value) {
+        for (int i = 0; i < 4; i++) {
+            out.write(value >>> (8 * i) & 0xff);
+        }
+    }
+
+    /** Bits packed from the least significant bit of each byte up, as WebP lossless reads them. */
+    private static final class Bits {
+        private final ByteArrayOutputStream out = new ByteArrayOutputStream();
+        private int current;
+        private int used;
+
+        void write(int value, int count) {
+            for (int i = 0; i < count; i++) {
+                current |= (value >> i & 1) << used;
+                if (++used == 8) {
+                    out.write(current);
+                    current = 0;
+                    used = 0;
+                }
+            }
+        }
+
+        byte[] bytes() {
+            if (used > 0) {
+                out.write(current);
+                current = 0;
+                used = 0;
+            }
+            return out.toByteArray();
+        }
+    }
 }

@@ -218,7 +218,7 @@ class RequestJsonTest {
                 """.formatted(keypoints, picture, keypoints, keypoints)));
         InvalidRequestException neither = assertThrows(InvalidRequestException.class,
                 () -> parse("{\"prompt\": \"a\", \"controls\": [{\"type\": \"pose\"}]}"));
-        assertEquals("give exactly one of image (base64 PNG or JPEG), uploadId and keypoints (OpenPose JSON)",
+        assertEquals("give exactly one of image (base64 PNG, JPEG or WebP), uploadId and keypoints (OpenPose JSON)",
                 neither.errors().get(0).message());
         assertEquals(Set.of("subjects[0].keypoints"), errors("""
                 {"prompt": "a", "subjects": [{"phrase": "dog", "image": "%s", "keypoints": %s}]}

@@ -137,7 +137,25 @@ class ServerApiTest {
             List<String> replay = new ArrayList<>();
             s.client.events(id, e -> replay.add(e.type() + (e.type().equals("progress") ? e.data().get("step") : "")));
             assertEquals(List.of("queued", "started", "progress3", "finished"), replay);
+
+            // on the wire: each event carries its sequence as id, and Last-Event-ID skips those seen
+            String stream = Http.text(events(s, id, "2"));
+            List<String> ids = stream.lines().filter(l -> l.startsWith("id: ")).toList();
+            List<String> sent = stream.lines().filter(l -> l.startsWith("event: ")).toList();
+            assertEquals(List.of("event: progress", "event: finished"), sent, stream);
+            assertTrue(ids.stream().allMatch(i -> Long.parseLong(i.substring(4)) > 2), stream);
+            assertTrue(stream.startsWith(": events of generation " + id + "\n"), stream);
+            HttpResponse<byte[]> notAsked = Http.send(HttpRequest.newBuilder(URI.create(s.server.url()
+                    + "/v1/generations/" + id + "/events")).build());
+            assertEquals(406, notAsked.statusCode());
+            assertEquals("the events of a generation are a server-sent event stream: send Accept: text/event-stream",
+                    ((List<Map<String, Object>>) Http.json(notAsked).get("errors")).get(0).get("message"));
         }
+    }
+
+    private static HttpResponse<byte[]> events(TestServer s, String id, String lastEventId) {
+        return Http.send(HttpRequest.newBuilder(URI.create(s.server.url() + "/v1/generations/" + id + "/events"))
+                .header("Accept", "text/event-stream").header("Last-Event-ID", lastEventId).build());
     }
 
     @Test
@@ -271,7 +289,7 @@ class ServerApiTest {
             assertTrue(Long.parseLong(full.headers().firstValue("Retry-After").orElseThrow()) >= 1);
             assertTrue(Http.text(full).contains("queue is full"), Http.text(full));
             assertTrue(Http.text(Http.get(s.server, "/metrics"))
-                    .contains("montage_generations_rejected_total{reason=\"queue_full\"} 1"));
+                    .contains("montage_generations_rejected_total{reason=\"queue_full\"} 1.0"));
             s.release();
             assertEquals("finished", s.client.events(running, e -> { }).type());
             assertEquals("finished", s.client.events(waiting, e -> { }).type());

@@ -168,10 +168,12 @@ class ServerBehaviourTest {
             HttpResponse<byte[]> metrics = Http.get(s.server, "/metrics");
             assertTrue(metrics.headers().firstValue("Content-Type").orElseThrow().startsWith("text/plain"));
             String text = Http.text(metrics);
-            for (String line : new String[] {"montage_queue_depth 0", "montage_generations_running 0",
-                "montage_workers 2", "montage_ready 1", "montage_generations_submitted_total 1",
-                "montage_generations_total{outcome=\"succeeded\"} 1", "montage_generations_total{outcome=\"failed\"} 0",
-                "montage_generations_total{outcome=\"cancelled\"} 0", "montage_step_seconds_count 2",
+            // the Prometheus client writes gauge and counter values as floating point numbers
+            for (String line : new String[] {"montage_queue_depth 0.0", "montage_generations_running 0.0",
+                "montage_workers 2.0", "montage_ready 1.0", "montage_generations_submitted_total 1.0",
+                "montage_generations_total{outcome=\"succeeded\"} 1.0",
+                "montage_generations_total{outcome=\"failed\"} 0.0",
+                "montage_generations_total{outcome=\"cancelled\"} 0.0", "montage_step_seconds_count 2",
                 "montage_step_seconds_bucket{le=\"+Inf\"} 2", "montage_generation_seconds_count 1",
                 "# TYPE montage_step_seconds histogram"}) {
                 assertTrue(text.contains(line + "\n"), line + " in\n" + text);

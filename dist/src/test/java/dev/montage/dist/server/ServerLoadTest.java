@@ -61,10 +61,10 @@ class ServerLoadTest {
             });
             assertEquals(REQUESTS, ids.size());
             String metrics = Http.text(Http.get(s.server, "/metrics"));
-            assertTrue(metrics.contains("montage_generations_total{outcome=\"succeeded\"} " + REQUESTS + "\n"));
-            assertTrue(metrics.contains("montage_generations_total{outcome=\"failed\"} 0\n"));
-            assertTrue(metrics.contains("montage_generations_rejected_total{reason=\"queue_full\"} 0\n"));
-            assertTrue(metrics.contains("montage_queue_depth 0\n"));
+            assertTrue(metrics.contains("montage_generations_total{outcome=\"succeeded\"} " + REQUESTS + ".0\n"));
+            assertTrue(metrics.contains("montage_generations_total{outcome=\"failed\"} 0.0\n"));
+            assertTrue(metrics.contains("montage_generations_rejected_total{reason=\"queue_full\"} 0.0\n"));
+            assertTrue(metrics.contains("montage_queue_depth 0.0\n"));
 
             List<Double> sorted = new ArrayList<>(latencies);
             Collections.sort(sorted);

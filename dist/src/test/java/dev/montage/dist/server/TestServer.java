@@ -66,6 +66,12 @@ final class TestServer implements AutoCloseable {
         return new TestServer(settings, null, pipeline, registry, model);
     }
 
+    /** A server on another pipeline (which the caller closes) whose generations run through {@code generator}. */
+    static TestServer start(ServerSettings settings, GenerationService.Generator generator, MontagePipeline pipeline,
+            ComponentRegistry registry, Path model) throws IOException {
+        return new TestServer(settings, generator, pipeline, registry, model);
+    }
+
     /** Lets held generations go on. */
     void release() {
         released.countDown();

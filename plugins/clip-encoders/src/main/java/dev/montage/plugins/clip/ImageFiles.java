@@ -16,7 +16,7 @@ public final class ImageFiles {
     }
 
     /**
-     * Decodes a PNG or JPEG (any format ImageIO reads) as stored: grey, grey+alpha, palette, RGB, RGBA, 8 or
+     * Decodes a PNG, JPEG or WebP (any format ImageIO reads; the distribution adds WebP) as stored: grey, grey+alpha, palette, RGB, RGBA, 8 or
      * 16 bits per sample. {@link ClipImageProcessor} converts every one of them to RGB.
      * EXIF orientation is not applied (Pillow's {@code Image.open} does not apply it either).
      *
@@ -30,7 +30,7 @@ public final class ImageFiles {
         try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new IllegalArgumentException(file + ": not a picture in a readable format (PNG or JPEG expected)");
+                throw new IllegalArgumentException(file + ": not a picture in a readable format (PNG, JPEG or WebP expected)");
             }
             ImageReader reader = readers.next();
             try {

@@ -1,0 +1,90 @@
+package dev.montage.dist.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.Control;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.Subject;
+import dev.montage.dist.Montage;
+import dev.montage.dist.TinyModel;
+import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.pipeline.Lora;
+import java.awt.Color;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** {@code montage submit} sends every request option {@code montage generate} takes that a server can honour. */
+class SubmitOptionsTest {
+    private static final String KEYPOINTS = """
+            {"people": [{"pose_keypoints_2d": [128, 50, 0.9, 128, 75, 0.9, 103, 76, 0.9, 95, 112, 0.9, 91, 148, 0.9,
+              153, 76, 0.9, 161, 112, 0.9, 166, 148, 0.9, 112, 150, 0.9, 110, 196, 0.9, 109, 239, 0.9, 143, 150, 0.9,
+              145, 196, 0.9, 146, 239, 0.9, 123, 44, 0.9, 133, 44, 0.9, 117, 47, 0.9, 139, 47, 0.9]}],
+             "canvas_width": 256, "canvas_height": 256}
+            """;
+
+    @TempDir
+    Path dir;
+
+    @Test
+    void controlsKeypointsLorasAutoLayoutAndDroppedGroundingReachTheServer() throws Exception {
+        Path loras = Files.createDirectories(dir.resolve("loras"));
+        Files.write(loras.resolve("style.safetensors"), new byte[0]);
+        Path dog = dir.resolve("dog.webp");
+        Files.write(dog, Pictures.webp(32, 32, (x, y) -> x < 16 ? 0xffff0000 : 0xff00ff00));
+        Path edges = dir.resolve("edges.png");
+        Files.write(edges, Pictures.oval(Color.WHITE, 64));
+        Path pose = dir.resolve("pose.json");
+        Files.writeString(pose, KEYPOINTS, StandardCharsets.UTF_8);
+
+        AtomicReference<GenerationRequest> seen = new AtomicReference<>();
+        AtomicReference<List<Lora>> seenLoras = new AtomicReference<>();
+        try (MontagePipeline controlled = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder())
+                .controlTypes(List.of("canny", "pose")).build();
+                TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).loraDir(loras).build(),
+                        (request, requestLoras, listener) -> {
+                            seen.set(request);
+                            seenLoras.set(requestLoras);
+                            return controlled.generate(request, listener);
+                        }, controlled, TinyModel.registry(), TinyModel.folder())) {
+            int code = Montage.run("submit", "--server", s.server.url(), "-p", "a dog", "--width", "64", "--height",
+                    "64", "--steps", "2", "--seed", "9",
+                    "-s", "image=" + dog + ",phrase=dog,box=0.1,0.1,0.6,0.9,drop=true",
+                    "-c", "type=canny,image=" + edges + ",scale=0.6,start=0.1,end=0.9,low=50",
+                    "-c", "type=pose,keypoints=" + pose + ",context=full",
+                    "--controlnet-context", "text-only", "--lora", "style:0.4", "--auto-layout", "0.4,1",
+                    "-o", dir.resolve("images").toString());
+            assertEquals(0, code);
+        }
+        GenerationRequest request = seen.get();
+        Subject subject = request.subjects().get(0);
+        assertTrue(subject.dropGrounding());
+        assertEquals(32, subject.image().getWidth(), "the WebP picture was uploaded and decoded");
+        assertEquals(0.4, request.autoLayout().orElseThrow().threshold());
+        List<Control> controls = request.controls();
+        assertEquals(List.of("canny", "pose"), controls.stream().map(Control::type).toList());
+        assertEquals(0.6, controls.get(0).conditioningScale());
+        assertEquals(0.1, controls.get(0).guidanceStart());
+        assertEquals(0.9, controls.get(0).guidanceEnd());
+        assertEquals("50", controls.get(0).requestOptions().get("low"));
+        assertEquals("text-only", controls.get(0).requestOptions().get(Control.CONTEXT_OPTION),
+                "--controlnet-context for a control that does not say");
+        assertEquals("full", controls.get(1).requestOptions().get(Control.CONTEXT_OPTION));
+        assertTrue(controls.get(1).data() != null, "the keypoints, for the server's pose plugin to render");
+        assertEquals(1, seenLoras.get().size());
+        assertEquals(loras.resolve("style.safetensors"), seenLoras.get().get(0).file());
+        assertEquals(0.4, seenLoras.get().get(0).scale());
+    }
+
+    @Test
+    void aLoraNeedsANameAndANumericScale() {
+        assertEquals(2, Montage.run("submit", "--server", "http://127.0.0.1:9", "-p", "x", "--lora", ":0.5"));
+        assertEquals(2, Montage.run("submit", "--server", "http://127.0.0.1:9", "-p", "x", "--lora", "style:strong"));
+    }
+}
