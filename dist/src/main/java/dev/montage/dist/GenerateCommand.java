@@ -20,6 +20,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -121,9 +122,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-latents", description = "Write the final latents to FILE.safetensors.")
     Path saveLatents;
 
+    @Option(names = {"-q", "--quiet"}, description = "Print only the paths of the images written (standard output) "
+            + "and errors: no progress, engine or seed lines.")
+    boolean quiet;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
+        if (quiet && montage.verbose) {
+            throw new IllegalArgumentException("--quiet and --verbose ask for opposite things; give one of them");
+        }
+        PrintWriter notes = quiet ? new PrintWriter(Writer.nullWriter()) : err;
         // plugin components run plugin code: the plugins stay loaded until the images are written
         try (InstalledPlugins installed = plugins.load()) {
             PluginOptions.warn(installed, err);
@@ -142,18 +151,22 @@ final class GenerateCommand implements Callable<Integer> {
             long noiseSeed = seed != null ? seed : new SecureRandom().nextLong() & Long.MAX_VALUE;
             GenerationRequest request = request(profile, noiseSeed);
             if (profile.models().isEmpty()) {
-                pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
+                pipeline.setting("models.base", EmbeddedModel.ensure(registry, notes), "the embedded default model");
             }
             controlNetFolders.forEach((type, folder) ->
                     pipeline.setting("models.controlnets." + type, folder, "--control model="));
             ControlNetContext context = ControlNetContext.parse(controlNetContext);
             pipeline.controlTypes(request.controls().stream().map(Control::type).toList())
                     .controlNetContext(context);
+            ProgressBar progress = new ProgressBar(notes, "");
+            notes.println("montage: seed " + noiseSeed);
+            progress.onStage("loading models");
             try (MontagePipeline assembled = pipeline.build()) {
-                err.println("montage: " + assembled.engine().describe());
-                err.println("montage: seed " + noiseSeed);
+                progress.finish();
+                notes.println("montage: " + assembled.engine().describe());
                 Latents[] finalLatents = new Latents[1];
-                GenerationResult result = assembled.generate(request, listener(err), finalLatents);
+                GenerationResult result = assembled.generate(request, listener(progress), finalLatents);
+                progress.finish();
                 Files.createDirectories(out);
                 for (int i = 0; i < result.images().size(); i++) {
                     // a run into the same folder with the same seed adds files instead of replacing them
@@ -164,7 +177,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (saveLatents != null) {
                     writeLatents(saveLatents, finalLatents[0]);
                 }
-                err.printf("montage: %d image(s) in %.1f s%n", result.images().size(),
+                notes.printf("montage: %d image(s) in %.1f s%n", result.images().size(),
                         result.elapsed().toMillis() / 1000.0);
             }
         }
@@ -198,22 +211,21 @@ final class GenerateCommand implements Callable<Integer> {
         return b.build();
     }
 
-    /** The progress bar, also saving the control images when asked to. */
-    private ProgressListener listener(PrintWriter err) throws IOException {
-        ProgressBar bar = new ProgressBar(err, "");
+    /** The progress printer, also saving the control images when asked to. */
+    private ProgressListener listener(ProgressBar progress) throws IOException {
         if (saveControlImages == null) {
-            return bar;
+            return progress;
         }
         Files.createDirectories(saveControlImages);
         return new ProgressListener() {
             @Override
             public boolean onStep(int step, int total, Duration elapsed) {
-                return bar.onStep(step, total, elapsed);
+                return progress.onStep(step, total, elapsed);
             }
 
             @Override
             public void onStage(String stage) {
-                bar.onStage(stage);
+                progress.onStage(stage);
             }
 
             @Override
@@ -224,8 +236,7 @@ final class GenerateCommand implements Callable<Integer> {
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot write control image " + file, e);
                 }
-                err.println();
-                err.println("montage: control image " + file);
+                progress.message("control image " + file);
             }
         };
     }

@@ -161,17 +161,18 @@ class DistributionIT {
     void pluginsListsTheBuiltInBundlesAndAnotherFolder() throws Exception {
         Run builtIn = montage("plugins");
         assertEquals(0, builtIn.code(), builtIn.err());
-        assertTrue(builtIn.out().matches("(?s)KIND +ID +SOURCE +STATE\n.*"), builtIn.out());
-        assertTrue(builtIn.out().matches("(?s).*\ndenoising model +sdxl-unet +osgi:dev\\.montage\\.sdxl-unet +active\n.*"),
-                builtIn.out());
+        assertTrue(builtIn.out().matches("(?s)KIND +ID +SOURCE +VERSION +STATE\n.*"), builtIn.out());
+        assertTrue(builtIn.out().matches("(?s).*\ndenoising model +sdxl-unet +osgi:dev\\.montage\\.sdxl-unet +\\d\\S* +"
+                + "active\n.*"), builtIn.out());
+        assertTrue(builtIn.out().matches("(?s).*\n  osgi:dev\\.montage\\.sdxl-unet \\d\\S*: SDXL UNet .*"), builtIn.out());
         assertFalse(builtIn.out().contains("failed plugins"), builtIn.out());
 
         Run extra = montage("plugins", "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_PF4J).toString());
         assertEquals(1, extra.code(), "a broken plugin makes the listing fail: " + extra.err());
         assertTrue(extra.out().matches(
-                "(?s).*\nscheduler +sample-euler-exponential +pf4j:sample-luminance +active\n.*"), extra.out());
+                "(?s).*\nscheduler +sample-euler-exponential +pf4j:sample-luminance +\\S+ +active\n.*"), extra.out());
         assertTrue(extra.out().matches(
-                "(?s).*\ncondition preprocessor +luminance +pf4j:sample-luminance +active\n.*"), extra.out());
+                "(?s).*\ncondition preprocessor +luminance +pf4j:sample-luminance +\\S+ +active\n.*"), extra.out());
         assertTrue(extra.out().matches("(?s).*\nfailed plugins:\n  broken\\.jar \\(.*broken\\.jar\\): neither an OSGi "
                 + "bundle.*"), extra.out());
     }
