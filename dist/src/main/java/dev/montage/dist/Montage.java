@@ -53,8 +53,8 @@ public final class Montage {
             Montage montage = cli.getCommand();
             if (montage.verbose) {
                 List<String> filtered = filter.filtered();
-                System.err.println("montage: left out of the output of native libraries: "
-                        + (filtered.isEmpty() ? "nothing" : filtered.size() + " kind(s) of line"));
+                System.err.println(filtered.isEmpty() ? "montage: nothing was left out of native libraries' output"
+                        : "montage: left out of native libraries' output:");
                 filtered.forEach(line -> System.err.println("montage:   " + line));
             }
         }

@@ -24,20 +24,32 @@ final class NoiseFilter {
      * thread, that the processor lacks what NNPACK needs, and then computes the convolution with its own kernel
      * (the same one it uses when NNPACK is switched off).
      */
-    static final List<Pattern> NATIVE_NOISE = List.of(
-            Pattern.compile("\\[[^\\]]*\\] WARN ai\\.djl\\.util\\.cuda\\.CudaUtils - Failed to detect GPU count: .*"),
-            Pattern.compile("\\[W[0-9 :.]+NNPACK\\.cpp:\\d+\\] Could not initialize NNPACK! Reason: Unsupported "
-                    + "hardware\\.\\s*"));
+    static final List<Noise> NATIVE_NOISE = List.of(
+            new Noise("DJL's CUDA probe", Pattern.compile(
+                    "\\[[^\\]]*\\] WARN ai\\.djl\\.util\\.cuda\\.CudaUtils - Failed to detect GPU count: .*")),
+            new Noise("PyTorch's NNPACK notice", Pattern.compile(
+                    "\\[W[0-9 :.]+NNPACK\\.cpp:\\d+\\] Could not initialize NNPACK! Reason: Unsupported hardware\\.\\s*")));
 
-    private final List<Pattern> patterns;
+    /**
+     * A kind of line that is left out.
+     *
+     * @param what    its source, for the report
+     * @param pattern the whole line (without its end)
+     */
+    record Noise(String what, Pattern pattern) {
+    }
+
+    private final List<Noise> kinds;
     private final OutputStream out;
     private final ByteArrayOutputStream held = new ByteArrayOutputStream();
     /** Whether the current line has been written in part, so the rest of it goes out too. */
     private boolean passing;
-    private final Map<String, Integer> filtered = new LinkedHashMap<>();
+    /** Lines left out of each kind, and the first of them. */
+    private final Map<Noise, Integer> counts = new LinkedHashMap<>();
+    private final Map<Noise, String> examples = new LinkedHashMap<>();
 
-    NoiseFilter(List<Pattern> patterns, OutputStream out) {
-        this.patterns = List.copyOf(patterns);
+    NoiseFilter(List<Noise> kinds, OutputStream out) {
+        this.kinds = List.copyOf(kinds);
         this.out = out;
     }
 
@@ -90,8 +102,10 @@ final class NoiseFilter {
         byte[] line = held.toByteArray();
         held.reset();
         String text = withoutEnd(line);
-        if (isNoise(text)) {
-            filtered.merge(text, 1, Integer::sum);
+        Noise noise = kinds.stream().filter(k -> k.pattern().matcher(text).matches()).findFirst().orElse(null);
+        if (noise != null) {
+            counts.merge(noise, 1, Integer::sum);
+            examples.putIfAbsent(noise, text);
         } else {
             out.write(line);
         }
@@ -105,18 +119,15 @@ final class NoiseFilter {
         out.flush();
     }
 
-    /** The lines left out so far, one line each as {@code N x LINE}, in the order first seen. */
+    /** What was left out so far, one line per kind in the order first seen: its source, count and first line. */
     synchronized List<String> report() {
-        return filtered.entrySet().stream().map(e -> e.getValue() + " x " + e.getKey()).toList();
-    }
-
-    private boolean isNoise(String line) {
-        return patterns.stream().anyMatch(p -> p.matcher(line).matches());
+        return counts.entrySet().stream().map(e -> e.getKey().what() + ", " + e.getValue() + " line(s) such as: "
+                + examples.get(e.getKey())).toList();
     }
 
     private boolean couldBeNoise(String start) {
-        for (Pattern p : patterns) {
-            Matcher m = p.matcher(start);
+        for (Noise k : kinds) {
+            Matcher m = k.pattern().matcher(start);
             if (m.matches() || m.hitEnd()) {
                 return true;
             }

@@ -105,9 +105,21 @@ class DistributionIT {
     void generateOnTheEmbeddedDefaultGivesTheClasspathsPixels() throws Exception {
         Path images = tmp.resolve("images");
         Run run = montage("generate", "-p", "a ball on the beach", "--width", "64", "--height", "64", "--steps", "2",
-                "--seed", "0", "-s", SUBJECT, "-o", images.toString());
+                "--seed", "0", "-s", SUBJECT, "-o", images.toString(), "--verbose");
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("RANDOM weights"), run.err());
+        // standard error is a file: a line per stage, no frames, and none of the native libraries' noise, which
+        // --verbose lists instead (what there is of it depends on the machine: a CUDA driver, NNPACK's support)
+        assertFalse(run.err().contains("\r"), run.err());
+        assertTrue(run.err().matches("(?s).*\nmontage: denoising 2 steps [0-9.]+ s \\([0-9.]+ s/step\\)\n.*"),
+                run.err());
+        String[] lines = run.err().split("\n");
+        int report = Arrays.asList(lines).indexOf("montage: left out of native libraries' output:");
+        assertTrue(report >= 0 || run.err().endsWith("montage: nothing was left out of native libraries' output\n"),
+                run.err());
+        for (int i = 0; i < (report < 0 ? lines.length : report); i++) {
+            assertFalse(lines[i].contains("NNPACK") || lines[i].contains("CudaUtils"), lines[i]);
+        }
         Path png = Path.of(run.out().trim());
         assertEquals(images.resolve("montage-0-00.png"), png);
 

@@ -1,0 +1,50 @@
+package com.example.montage.threshold;
+
+import dev.montage.api.spi.ConditionPreprocessor;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
+import java.awt.Graphics2D;
+import java.awt.RenderingHints;
+import java.awt.image.BufferedImage;
+import java.util.List;
+
+/**
+ * A drawing (dark strokes on light paper) as the white-on-black scribble a scribble ControlNet expects: the picture
+ * resized to the output size, and each pixel whose brightness (BT.601 luma) is below {@code level} made white, every
+ * other one black.
+ */
+final class ThresholdPreprocessor implements ConditionPreprocessor {
+    static final String TYPE = "scribble";
+    /** Declared, so Montage checks a control's {@code level=} before the generation starts. */
+    private static final OptionSpec<Integer> LEVEL = OptionSpec.integer("level", 0, 255,
+            "strokes are the pixels darker than this").withDefault(128);
+
+    @Override
+    public String type() {
+        return TYPE;
+    }
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(LEVEL);
+    }
+
+    @Override
+    public BufferedImage preprocess(BufferedImage input, Options options, int width, int height) {
+        int level = options.get(LEVEL);
+        BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = out.createGraphics();
+        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
+        g.drawImage(input, 0, 0, width, height, null);
+        g.dispose();
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                int rgb = out.getRGB(x, y);
+                int luma = (((rgb >> 16) & 0xFF) * 19595 + ((rgb >> 8) & 0xFF) * 38470 + (rgb & 0xFF) * 7471
+                        + 0x8000) >> 16;
+                out.setRGB(x, y, luma < level ? 0xFFFFFF : 0);
+            }
+        }
+        return out;
+    }
+}
