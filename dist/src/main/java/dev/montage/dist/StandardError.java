@@ -5,6 +5,7 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.util.Arrays;
 import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
  * The process's standard error (file descriptor 2) as the {@code montage} command uses it: whether a terminal shows
@@ -28,6 +29,7 @@ final class StandardError implements AutoCloseable {
     private final int pipe;
     private final NoiseFilter filter;
     private final Thread reader;
+    private final AtomicBoolean closed = new AtomicBoolean();
 
     private StandardError(int original, int pipe, NoiseFilter filter) {
         this.original = original;
@@ -69,8 +71,12 @@ final class StandardError implements AutoCloseable {
             return null;
         }
         close(ends[1]);
-        return new StandardError(original, ends[0], new NoiseFilter(NoiseFilter.NATIVE_NOISE,
+        StandardError filter = new StandardError(original, ends[0], new NoiseFilter(NoiseFilter.NATIVE_NOISE,
                 new DescriptorStream(original)));
+        // a process ended by a signal (montage serve) never returns to close it: what its last moments wrote must
+        // still come out
+        Runtime.getRuntime().addShutdownHook(new Thread(filter::close, "montage-stderr-restore"));
+        return filter;
     }
 
     /** The lines left out so far, as {@code N x LINE}. */
@@ -101,6 +107,9 @@ final class StandardError implements AutoCloseable {
      */
     @Override
     public void close() {
+        if (!closed.compareAndSet(false, true)) {
+            return;
+        }
         System.err.flush();
         DUP2.invokeInt(new Object[] {original, FD});
         try {

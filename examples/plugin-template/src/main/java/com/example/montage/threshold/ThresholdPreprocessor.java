@@ -1,17 +1,19 @@
 package com.example.montage.threshold;
 
+import dev.montage.api.image.PilResampler;
+import dev.montage.api.image.ResampleFilter;
+import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Options;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
+import java.awt.Color;
 import java.awt.image.BufferedImage;
 import java.util.List;
 
 /**
  * A drawing (dark strokes on light paper) as the white-on-black scribble a scribble ControlNet expects: the picture
- * resized to the output size, and each pixel whose brightness (BT.601 luma) is below {@code level} made white, every
- * other one black.
+ * (transparency on white paper) resized to the output size as Pillow does it, and each pixel whose brightness
+ * (BT.601 luma) is below {@code level} made white, every other one black.
  */
 final class ThresholdPreprocessor implements ConditionPreprocessor {
     static final String TYPE = "scribble";
@@ -32,15 +34,12 @@ final class ThresholdPreprocessor implements ConditionPreprocessor {
     @Override
     public BufferedImage preprocess(BufferedImage input, Options options, int width, int height) {
         int level = options.get(LEVEL);
+        RgbImage picture = PilResampler.resize(RgbImage.of(input, Color.WHITE), width, height,
+                ResampleFilter.BILINEAR);
         BufferedImage out = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = out.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_INTERPOLATION, RenderingHints.VALUE_INTERPOLATION_BILINEAR);
-        g.drawImage(input, 0, 0, width, height, null);
-        g.dispose();
         for (int y = 0; y < height; y++) {
             for (int x = 0; x < width; x++) {
-                int rgb = out.getRGB(x, y);
-                int luma = (((rgb >> 16) & 0xFF) * 19595 + ((rgb >> 8) & 0xFF) * 38470 + (rgb & 0xFF) * 7471
+                int luma = (picture.get(x, y, 0) * 19595 + picture.get(x, y, 1) * 38470 + picture.get(x, y, 2) * 7471
                         + 0x8000) >> 16;
                 out.setRGB(x, y, luma < level ? 0xFFFFFF : 0);
             }
