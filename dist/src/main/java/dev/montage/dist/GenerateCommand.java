@@ -30,6 +30,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -159,11 +160,12 @@ final class GenerateCommand implements Callable<Integer> {
             pipeline.controlTypes(request.controls().stream().map(Control::type).toList())
                     .controlNetContext(context);
             ProgressBar progress = new ProgressBar(notes, "");
-            notes.println("montage: seed " + noiseSeed);
-            progress.onStage("loading models");
+            long loading = System.nanoTime();
             try (MontagePipeline assembled = pipeline.build()) {
-                progress.finish();
+                progress.message(String.format(Locale.ROOT, "loading models %.1f s",
+                        (System.nanoTime() - loading) / 1e9));
                 notes.println("montage: " + assembled.engine().describe());
+                notes.println("montage: seed " + noiseSeed);
                 Latents[] finalLatents = new Latents[1];
                 GenerationResult result = assembled.generate(request, listener(progress), finalLatents);
                 progress.finish();

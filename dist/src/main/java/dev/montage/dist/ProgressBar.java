@@ -8,7 +8,7 @@ import java.util.function.LongSupplier;
 
 /**
  * The progress of a generation on standard error: one line per stage with its time, e.g.
- * {@code montage: denoising 30 steps 41.2 s (1.37 s/step)}. On a terminal the running stage is also drawn, and
+ * {@code montage: denoising 30/30 steps 41.2 s (1.37 s/step)}. On a terminal the running stage is also drawn, and
  * redrawn in place ({@code \r}), as it goes: its name, and while denoising a bar with the time per step and the time
  * left; a log file gets the finished lines only.
  */
@@ -21,6 +21,7 @@ final class ProgressBar implements ProgressListener {
     private String stage;
     private long stageStart;
     private int steps;
+    private int total;
     /** Characters of the frame now on the line (terminal only), to blank what a shorter one does not cover. */
     private int frame;
 
@@ -57,6 +58,7 @@ final class ProgressBar implements ProgressListener {
             stageStart -= elapsed.toNanos();
         }
         steps = step;
+        this.total = total;
         int filled = step * WIDTH / total;
         double perStep = stageSeconds() / step;
         draw(String.format(Locale.ROOT, "%s [%s%s] %d/%d  %.2f s/step  ETA %.0f s", stage, "#".repeat(filled),
@@ -74,7 +76,7 @@ final class ProgressBar implements ProgressListener {
         }
         double seconds = stageSeconds();
         String line = steps == 0 ? String.format(Locale.ROOT, "%s %.1f s", stage, seconds)
-                : String.format(Locale.ROOT, "%s %d steps %.1f s (%.2f s/step)", stage, steps, seconds,
+                : String.format(Locale.ROOT, "%s %d/%d steps %.1f s (%.2f s/step)", stage, steps, total, seconds,
                         seconds / steps);
         stage = null;
         steps = 0;

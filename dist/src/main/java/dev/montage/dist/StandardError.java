@@ -134,7 +134,8 @@ final class StandardError implements AutoCloseable {
     private static Function libc(String name) {
         try {
             return Function.getFunction("c", name);
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
+        } catch (LinkageError | RuntimeException e) {
+            // no C library JNA can reach (or JNA's own native part failed to load): standard error stays as it is
             return null;
         }
     }

@@ -42,7 +42,8 @@ class ConsoleTest {
         assertFalse(run.err().contains("\r"), "no frames in a log: " + run.err());
         String seconds = " \\d+\\.\\d s";
         for (String line : List.of("montage: seed 5", "montage: loading models" + seconds,
-                "montage: encoding prompt" + seconds, "montage: denoising 2 steps" + seconds + " \\(\\d+\\.\\d\\d s/step\\)",
+                "montage: encoding prompt" + seconds,
+                "montage: denoising 2/2 steps" + seconds + " \\(\\d+\\.\\d\\d s/step\\)",
                 "montage: decoding" + seconds)) {
             assertTrue(run.err().matches("(?s)(.*\n)?" + line + "\r?\n.*"), line + " in\n" + run.err());
         }
@@ -83,7 +84,7 @@ class ConsoleTest {
                 + "ETA 2 s"), text.toString());
         // a shorter line blanks what is left of the longer frame before it, so no stage runs into another
         String full = "montage: denoising [##############################] 2/2  2.00 s/step  ETA 0 s";
-        String done = "montage: denoising 2 steps 4.0 s (2.00 s/step)";
+        String done = "montage: denoising 2/2 steps 4.0 s (2.00 s/step)";
         assertTrue(text.toString().contains("\r" + full + "\r" + done + " ".repeat(full.length() - done.length()) + nl),
                 text.toString());
         assertTrue(text.toString().endsWith("\rmontage: decoding...\rmontage: decoding 0.5 s" + nl), text.toString());
@@ -93,7 +94,7 @@ class ConsoleTest {
         log.onStep(1, 2, Duration.ofSeconds(1));
         now[0] += 1_000_000_000L;
         log.onStep(2, 2, Duration.ofSeconds(2));
-        assertEquals("montage: denoising 2 steps 2.0 s (1.00 s/step)" + nl, plain.toString(),
+        assertEquals("montage: denoising 2/2 steps 2.0 s (1.00 s/step)" + nl, plain.toString(),
                 "steps alone (a remote generation) time denoising from the generation's start");
     }
 

@@ -111,7 +111,7 @@ class DistributionIT {
         // standard error is a file: a line per stage, no frames, and none of the native libraries' noise, which
         // --verbose lists instead (what there is of it depends on the machine: a CUDA driver, NNPACK's support)
         assertFalse(run.err().contains("\r"), run.err());
-        assertTrue(run.err().matches("(?s).*\nmontage: denoising 2 steps [0-9.]+ s \\([0-9.]+ s/step\\)\n.*"),
+        assertTrue(run.err().matches("(?s).*\nmontage: denoising 2/2 steps [0-9.]+ s \\([0-9.]+ s/step\\)\n.*"),
                 run.err());
         String[] lines = run.err().split("\n");
         int report = Arrays.asList(lines).indexOf("montage: left out of native libraries' output:");
