@@ -163,7 +163,8 @@ class DistributionIT {
                 "subject resampler +ms-diffusion", "denoising model +sdxl-unet", "latent decoder +sdxl-vae",
                 "scheduler +euler", "attention processor +ms-diffusion", "attention processor +default",
                 "subject resampler +ip-adapter", "attention processor +ip-adapter")) {
-            assertTrue(plugins.out().matches("(?s).*\n" + component + " +osgi:dev\\.montage\\.[a-z-]+ +active\n.*"),
+            assertTrue(plugins.out().matches("(?s).*\n" + component
+                    + " +osgi:dev\\.montage\\.[a-z-]+ +\\S+ +active\n.*"),
                     component + " from a bundle: " + plugins.out());
         }
         assertClasspathPixels(Golden.model(), request, Path.of(run.out().trim()));
@@ -176,7 +177,8 @@ class DistributionIT {
         assertTrue(builtIn.out().matches("(?s)KIND +ID +SOURCE +VERSION +STATE\n.*"), builtIn.out());
         assertTrue(builtIn.out().matches("(?s).*\ndenoising model +sdxl-unet +osgi:dev\\.montage\\.sdxl-unet +\\d\\S* +"
                 + "active\n.*"), builtIn.out());
-        assertTrue(builtIn.out().matches("(?s).*\n  osgi:dev\\.montage\\.sdxl-unet \\d\\S*: SDXL UNet .*"), builtIn.out());
+        assertTrue(builtIn.out().matches("(?s).*\n  osgi:dev\\.montage\\.sdxl-unet \\d\\S*: SDXL UNet .*"),
+                builtIn.out());
         assertFalse(builtIn.out().contains("failed plugins"), builtIn.out());
 
         Run extra = montage("plugins", "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_PF4J).toString());
