@@ -22,6 +22,7 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
+import java.io.Writer;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.file.Files;
@@ -130,9 +131,17 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--save-latents", description = "Write the final latents to FILE.safetensors.")
     Path saveLatents;
 
+    @Option(names = {"-q", "--quiet"}, description = "Print only the paths of the images written (standard output) "
+            + "and errors: no progress, engine or seed lines.")
+    boolean quiet;
+
     @Override
     public Integer call() throws IOException {
         PrintWriter err = spec.commandLine().getErr();
+        if (quiet && montage.verbose) {
+            throw new IllegalArgumentException("--quiet and --verbose ask for opposite things; give one of them");
+        }
+        PrintWriter notes = quiet ? new PrintWriter(Writer.nullWriter()) : err;
         // plugin components run plugin code: the plugins stay loaded until the images are written
         try (InstalledPlugins installed = plugins.load()) {
             PluginOptions.warn(installed, err);
@@ -158,18 +167,23 @@ final class GenerateCommand implements Callable<Integer> {
                     : new SecureRandom().nextLong() & Long.MAX_VALUE;
             GenerationRequest request = request(profile, noiseSeed, recorded);
             if (profile.models().isEmpty()) {
-                pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
+                pipeline.setting("models.base", EmbeddedModel.ensure(registry, notes), "the embedded default model");
             }
             controlNetFolders.forEach((type, folder) ->
                     pipeline.setting("models.controlnets." + type, folder, "--control model="));
             ControlNetContext context = ControlNetContext.parse(controlNetContext);
             pipeline.controlTypes(request.controls().stream().map(Control::type).toList())
                     .controlNetContext(context);
+            ProgressBar progress = new ProgressBar(notes, "");
+            long loading = System.nanoTime();
             try (MontagePipeline assembled = pipeline.build()) {
-                err.println("montage: " + assembled.engine().describe());
-                err.println("montage: seed " + noiseSeed);
+                progress.message(String.format(Locale.ROOT, "loading models %.1f s",
+                        (System.nanoTime() - loading) / 1e9));
+                notes.println("montage: " + assembled.engine().describe());
+                notes.println("montage: seed " + noiseSeed);
                 Latents[] finalLatents = new Latents[1];
-                GenerationResult result = assembled.generate(request, listener(err), finalLatents);
+                GenerationResult result = assembled.generate(request, listener(progress), finalLatents);
+                progress.finish();
                 Map<String, Object> record = GenerationRecord.of(GenerationRecord.request(request, subjectSources,
                         controlSources, GenerationRecord.loras(result.parameters())), result.parameters(),
                         new ModelHashes(ModelHashes.cacheFolder()), Map.of());
@@ -181,7 +195,7 @@ final class GenerateCommand implements Callable<Integer> {
                 if (saveLatents != null) {
                     writeLatents(saveLatents, finalLatents[0]);
                 }
-                err.printf("montage: %d image(s) in %.1f s%n", result.images().size(),
+                notes.printf("montage: %d image(s) in %.1f s%n", result.images().size(),
                         result.elapsed().toMillis() / 1000.0);
             }
         }
@@ -249,22 +263,21 @@ final class GenerateCommand implements Callable<Integer> {
         return b.build();
     }
 
-    /** The progress bar, also saving the control images when asked to. */
-    private ProgressListener listener(PrintWriter err) throws IOException {
-        ProgressBar bar = new ProgressBar(err, "");
+    /** The progress printer, also saving the control images when asked to. */
+    private ProgressListener listener(ProgressBar progress) throws IOException {
         if (saveControlImages == null) {
-            return bar;
+            return progress;
         }
         Files.createDirectories(saveControlImages);
         return new ProgressListener() {
             @Override
             public boolean onStep(int step, int total, Duration elapsed) {
-                return bar.onStep(step, total, elapsed);
+                return progress.onStep(step, total, elapsed);
             }
 
             @Override
             public void onStage(String stage) {
-                bar.onStage(stage);
+                progress.onStage(stage);
             }
 
             @Override
@@ -275,8 +288,7 @@ final class GenerateCommand implements Callable<Integer> {
                 } catch (IOException e) {
                     throw new UncheckedIOException("cannot write control image " + file, e);
                 }
-                err.println();
-                err.println("montage: control image " + file);
+                progress.message("control image " + file);
             }
         };
     }

@@ -13,8 +13,9 @@ import picocli.CommandLine.Model.CommandSpec;
 
 /** {@code montage plugins}: what is installed, from which source, in which state. */
 @Command(name = "plugins", mixinStandardHelpOptions = true,
-        description = {"List the installed components (kind, id, source, state) and the plugins that failed, with "
-                + "the reason.", "Sources: classpath, osgi:<Bundle-SymbolicName>, pf4j:<Plugin-Id>.",
+        description = {"List the installed components (kind, id, source, version, state), each plugin's version and "
+                + "description, and the plugins that failed, with the reason.",
+                "Sources: classpath, osgi:<Bundle-SymbolicName>, pf4j:<Plugin-Id>.",
                 "Exit code 1 when a plugin failed or a component was refused."})
 final class PluginsCommand implements Callable<Integer> {
     @Spec
@@ -28,18 +29,25 @@ final class PluginsCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         try (InstalledPlugins installed = plugins.load()) {
             List<String[]> rows = new ArrayList<>();
-            rows.add(new String[] {"KIND", "ID", "SOURCE", "STATE"});
+            rows.add(new String[] {"KIND", "ID", "SOURCE", "VERSION", "STATE"});
+            List<String> about = new ArrayList<>();
             List<String> failed = new ArrayList<>();
             for (PluginReport r : installed.reports()) {
                 for (PluginReport.Component c : r.components()) {
-                    rows.add(new String[] {PluginOptions.kind(c), c.id(), r.name(),
+                    rows.add(new String[] {PluginOptions.kind(c), c.id(), r.name(), version(r),
                             c.registered() ? "active" : "refused: " + c.refusal()});
+                }
+                if (!r.components().isEmpty() || !r.name().equals("classpath") && r.healthy()) {
+                    about.add(about(r));
                 }
                 for (String problem : r.problems()) {
                     failed.add(r.name() + " (" + r.location() + "): " + problem);
                 }
             }
             print(out, rows);
+            out.println();
+            out.println("plugins:");
+            about.forEach(a -> out.println("  " + a));
             if (!failed.isEmpty()) {
                 out.println();
                 out.println("failed plugins:");
@@ -47,6 +55,16 @@ final class PluginsCommand implements Callable<Integer> {
             }
             return installed.problems().isEmpty() ? 0 : 1;
         }
+    }
+
+    private static String version(PluginReport r) {
+        return r.about().version().isEmpty() ? "-" : r.about().version();
+    }
+
+    /** Name (a classpath plugin with its jar or folder), version and description. */
+    private static String about(PluginReport r) {
+        String name = r.name().equals("classpath") ? "classpath " + r.location() : r.name();
+        return name + " " + version(r) + (r.about().description().isEmpty() ? "" : ": " + r.about().description());
     }
 
     /** Left-aligned columns; the last one is not padded. */

@@ -104,9 +104,21 @@ class DistributionIT {
     void generateOnTheEmbeddedDefaultGivesTheClasspathsPixels() throws Exception {
         Path images = tmp.resolve("images");
         Run run = montage("generate", "-p", "a ball on the beach", "--width", "64", "--height", "64", "--steps", "2",
-                "--seed", "0", "-s", SUBJECT, "-o", images.toString());
+                "--seed", "0", "-s", SUBJECT, "-o", images.toString(), "--verbose");
         assertEquals(0, run.code(), run.err());
         assertTrue(run.err().contains("RANDOM weights"), run.err());
+        // standard error is a file: a line per stage, no frames, and none of the native libraries' noise, which
+        // --verbose lists instead (what there is of it depends on the machine: a CUDA driver, NNPACK's support)
+        assertFalse(run.err().contains("\r"), run.err());
+        assertTrue(run.err().matches("(?s).*\nmontage: denoising 2/2 steps [0-9.]+ s \\([0-9.]+ s/step\\)\n.*"),
+                run.err());
+        String[] lines = run.err().split("\n");
+        int report = Arrays.asList(lines).indexOf("montage: left out of native libraries' output:");
+        assertTrue(report >= 0 || run.err().endsWith("montage: nothing was left out of native libraries' output\n"),
+                run.err());
+        for (int i = 0; i < (report < 0 ? lines.length : report); i++) {
+            assertFalse(lines[i].contains("NNPACK") || lines[i].contains("CudaUtils"), lines[i]);
+        }
         Path png = Path.of(run.out().trim());
         assertEquals(images.resolve("00000-0.png"), png);
 
@@ -150,7 +162,8 @@ class DistributionIT {
                 "subject resampler +ms-diffusion", "denoising model +sdxl-unet", "latent decoder +sdxl-vae",
                 "scheduler +euler", "attention processor +ms-diffusion", "attention processor +default",
                 "subject resampler +ip-adapter", "attention processor +ip-adapter")) {
-            assertTrue(plugins.out().matches("(?s).*\n" + component + " +osgi:dev\\.montage\\.[a-z-]+ +active\n.*"),
+            assertTrue(plugins.out().matches("(?s).*\n" + component
+                    + " +osgi:dev\\.montage\\.[a-z-]+ +\\S+ +active\n.*"),
                     component + " from a bundle: " + plugins.out());
         }
         assertClasspathPixels(Golden.model(), request, Path.of(run.out().trim()));
@@ -160,17 +173,19 @@ class DistributionIT {
     void pluginsListsTheBuiltInBundlesAndAnotherFolder() throws Exception {
         Run builtIn = montage("plugins");
         assertEquals(0, builtIn.code(), builtIn.err());
-        assertTrue(builtIn.out().matches("(?s)KIND +ID +SOURCE +STATE\n.*"), builtIn.out());
-        assertTrue(builtIn.out().matches("(?s).*\ndenoising model +sdxl-unet +osgi:dev\\.montage\\.sdxl-unet +active\n.*"),
+        assertTrue(builtIn.out().matches("(?s)KIND +ID +SOURCE +VERSION +STATE\n.*"), builtIn.out());
+        assertTrue(builtIn.out().matches("(?s).*\ndenoising model +sdxl-unet +osgi:dev\\.montage\\.sdxl-unet +\\d\\S* +"
+                + "active\n.*"), builtIn.out());
+        assertTrue(builtIn.out().matches("(?s).*\n  osgi:dev\\.montage\\.sdxl-unet \\d\\S*: SDXL UNet .*"),
                 builtIn.out());
         assertFalse(builtIn.out().contains("failed plugins"), builtIn.out());
 
         Run extra = montage("plugins", "--plugins", samplePlugins(PluginSourcesIT.SAMPLE_PF4J).toString());
         assertEquals(1, extra.code(), "a broken plugin makes the listing fail: " + extra.err());
         assertTrue(extra.out().matches(
-                "(?s).*\nscheduler +sample-euler-exponential +pf4j:sample-luminance +active\n.*"), extra.out());
+                "(?s).*\nscheduler +sample-euler-exponential +pf4j:sample-luminance +\\S+ +active\n.*"), extra.out());
         assertTrue(extra.out().matches(
-                "(?s).*\ncondition preprocessor +luminance +pf4j:sample-luminance +active\n.*"), extra.out());
+                "(?s).*\ncondition preprocessor +luminance +pf4j:sample-luminance +\\S+ +active\n.*"), extra.out());
         assertTrue(extra.out().matches("(?s).*\nfailed plugins:\n  broken\\.jar \\(.*broken\\.jar\\): neither an OSGi "
                 + "bundle.*"), extra.out());
     }

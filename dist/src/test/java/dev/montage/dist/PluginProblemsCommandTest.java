@@ -94,10 +94,34 @@ class PluginProblemsCommandTest {
                 .writeJar(plugins.resolve("2-second.jar"));
         CommandRun list = montage("plugins", "--plugins", plugins.toString());
         assertEquals(1, list.code(), list::toString);
-        assertTrue(list.out().matches("(?s).*\nscheduler +fixture +osgi:test\\.second +refused: duplicate scheduler "
+        assertTrue(list.out().matches("(?s).*\nscheduler +fixture +osgi:test\\.second +1\\.0\\.0 +refused: duplicate scheduler "
                 + "'fixture': from osgi:test\\.first .*"), list.out());
-        assertTrue(list.out().matches("(?s).*\nscheduler +other-fixture +osgi:test\\.second +active\n.*"),
+        assertTrue(list.out().matches("(?s).*\nscheduler +other-fixture +osgi:test\\.second +1\\.0\\.0 +active\n.*"),
                 "the rest of the plugin is installed: " + list.out());
+    }
+
+    @Test
+    void pluginsShowsEachPluginsVersionAndDescription() throws IOException {
+        PluginJars.bundle("test.described", API).header("Bundle-Version", "1.4.2")
+                .header("Bundle-Description", "A fixture scheduler").classes(FixtureFactory.class)
+                .factories(OtherFixtureFactory.class)
+                .writeJar(plugins.resolve("described.jar"));
+        PluginJars.pf4j("pf4j-described", null).header("Plugin-Version", "2.0.1")
+                .header("Plugin-Description", "Another fixture").factories(FixtureFactory.class)
+                .writeJar(plugins.resolve("pf4j-described.jar"));
+        CommandRun list = montage("plugins", "--plugins", plugins.toString());
+        assertEquals(0, list.code(), list::toString);
+        assertTrue(list.out().matches("(?s)KIND +ID +SOURCE +VERSION +STATE\n.*"), list.out());
+        assertTrue(list.out().matches("(?s).*\nscheduler +other-fixture +osgi:test\\.described +1\\.4\\.2 +active\n.*"),
+                list.out());
+        assertTrue(list.out().matches("(?s).*\nscheduler +fixture +pf4j:pf4j-described +2\\.0\\.1 +active\n.*"),
+                list.out());
+        assertTrue(list.out().contains("\nplugins:\n"), list.out());
+        assertTrue(list.out().contains("\n  osgi:test.described 1.4.2: A fixture scheduler\n"), list.out());
+        assertTrue(list.out().contains("\n  pf4j:pf4j-described 2.0.1: Another fixture\n"), list.out());
+        // the built-in plugins on the test classpath: described by their bundle manifests
+        assertTrue(list.out().matches("(?s).*\n  classpath \\S+ \\d+\\.\\d+\\.\\d+\\S*: SDXL UNet with its attention "
+                + "processors.*"), list.out());
     }
 
     @Test

@@ -3,9 +3,12 @@ package dev.montage.runtime.registry;
 import dev.montage.api.MontageApi;
 import dev.montage.api.spi.ComponentFactory;
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URISyntaxException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.CodeSource;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashMap;
@@ -13,6 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.ServiceConfigurationError;
 import java.util.ServiceLoader;
+import java.util.jar.Attributes;
+import java.util.jar.JarFile;
+import java.util.jar.Manifest;
 import java.util.stream.Stream;
 import org.osgi.framework.Version;
 import org.osgi.framework.VersionRange;
@@ -87,7 +93,7 @@ public final class InstalledPlugins implements AutoCloseable {
 
     private void load(ClassLoader classpath, List<Path> folders) {
         if (classpath != null) {
-            accept(fromClasspath(classpath));
+            fromClasspath(classpath).forEach(this::accept);
         }
         Map<Path, String> bundles = new LinkedHashMap<>();
         Map<Path, String> pf4j = new LinkedHashMap<>();
@@ -112,20 +118,79 @@ public final class InstalledPlugins implements AutoCloseable {
         }
     }
 
-    /** The classpath as one plugin; a provider that cannot be made is a problem of it, the others still count. */
+    /**
+     * The classpath, one plugin per jar (or classes folder) that holds factories, each described by its manifest; a
+     * provider that cannot be made is a problem of the classpath as a whole, the others still count.
+     */
     @SuppressWarnings("rawtypes")
-    private static LoadedPlugin fromClasspath(ClassLoader loader) {
-        List<ComponentFactory<?>> factories = new ArrayList<>();
+    private static List<LoadedPlugin> fromClasspath(ClassLoader loader) {
+        Map<String, List<ComponentFactory<?>>> bySource = new LinkedHashMap<>();
         List<String> problems = new ArrayList<>();
         for (ServiceLoader.Provider<ComponentFactory> p : ServiceLoader.load(ComponentFactory.class, loader).stream()
                 .toList()) {
             try {
-                factories.add(p.get());
+                ComponentFactory<?> factory = p.get();
+                bySource.computeIfAbsent(codeSource(factory.getClass()), k -> new ArrayList<>()).add(factory);
             } catch (ServiceConfigurationError e) {
                 problems.add(e.getMessage());
             }
         }
-        return new LoadedPlugin("classpath", "class path", true, factories, problems);
+        List<LoadedPlugin> plugins = new ArrayList<>();
+        bySource.forEach((source, factories) -> plugins.add(new LoadedPlugin(CLASSPATH, source,
+                source.equals(CLASSPATH_LOCATION) ? PluginReport.About.NONE : about(Path.of(source)), true,
+                factories, List.of())));
+        if (!problems.isEmpty() || plugins.isEmpty()) {
+            plugins.add(new LoadedPlugin(CLASSPATH, CLASSPATH_LOCATION, PluginReport.About.NONE, true, List.of(),
+                    problems));
+        }
+        return plugins;
+    }
+
+    private static final String CLASSPATH = "classpath";
+    private static final String CLASSPATH_LOCATION = "class path";
+
+    /** The jar or classes folder a class was loaded from, or {@value #CLASSPATH_LOCATION} when that is unknown. */
+    private static String codeSource(Class<?> type) {
+        try {
+            CodeSource source = type.getProtectionDomain().getCodeSource();
+            return source == null || source.getLocation() == null ? CLASSPATH_LOCATION
+                    : Path.of(source.getLocation().toURI()).toString();
+        } catch (URISyntaxException | IllegalArgumentException | SecurityException e) {
+            return CLASSPATH_LOCATION;
+        }
+    }
+
+    /** Version and description from the manifest of a jar or classes folder. */
+    static PluginReport.About about(Path source) {
+        Manifest manifest;
+        try {
+            if (Files.isDirectory(source)) {
+                Path file = source.resolve(JarFile.MANIFEST_NAME);
+                if (!Files.isRegularFile(file)) {
+                    return PluginReport.About.NONE;
+                }
+                try (InputStream in = Files.newInputStream(file)) {
+                    manifest = new Manifest(in);
+                }
+            } else {
+                try (JarFile jar = new JarFile(source.toFile())) {
+                    manifest = jar.getManifest();
+                }
+            }
+        } catch (IOException e) {
+            return PluginReport.About.NONE;
+        }
+        if (manifest == null) {
+            return PluginReport.About.NONE;
+        }
+        Attributes main = manifest.getMainAttributes();
+        return new PluginReport.About(first(main, "Bundle-Version", "Implementation-Version"),
+                first(main, "Bundle-Description", "Implementation-Title"));
+    }
+
+    private static String first(Attributes attributes, String name, String otherwise) {
+        String value = attributes.getValue(name);
+        return value != null ? value : attributes.getValue(otherwise);
     }
 
     /** Registers a plugin's factories, refusing those of another API or with a taken (kind, id). */
@@ -148,7 +213,7 @@ public final class InstalledPlugins implements AutoCloseable {
                 problems.add(f.getClass().getName() + " cannot describe itself: " + e);
             }
         }
-        reports.add(new PluginReport(plugin.name(), plugin.location(),
+        reports.add(new PluginReport(plugin.name(), plugin.location(), plugin.about(),
                 plugin.started() ? PluginReport.State.ACTIVE : PluginReport.State.FAILED, components, problems));
     }
 

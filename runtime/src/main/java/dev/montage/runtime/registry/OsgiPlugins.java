@@ -68,7 +68,7 @@ final class OsgiPlugins implements AutoCloseable {
             try {
                 installed.put(context.installBundle("reference:" + e.getKey().toUri()), e.getKey());
             } catch (BundleException | RuntimeException ex) {
-                loaded.add(LoadedPlugin.failed(e.getValue(), e.getKey().toString(),
+                loaded.add(LoadedPlugin.failed(e.getValue(), e.getKey().toString(), PluginReport.About.NONE,
                         "cannot be installed: " + ex.getMessage()));
             }
         }
@@ -89,8 +89,10 @@ final class OsgiPlugins implements AutoCloseable {
             Bundle bundle = e.getKey();
             String name = "osgi:" + bundle.getSymbolicName();
             String location = e.getValue().toString();
+            PluginReport.About about = new PluginReport.About(bundle.getVersion().toString(),
+                    bundle.getHeaders().get(Constants.BUNDLE_DESCRIPTION));
             if (failures.containsKey(bundle)) {
-                loaded.add(LoadedPlugin.failed(name, location, failures.get(bundle)));
+                loaded.add(LoadedPlugin.failed(name, location, about, failures.get(bundle)));
                 continue;
             }
             URL file = bundle.getEntry(ProviderFiles.PATH);
@@ -98,7 +100,7 @@ final class OsgiPlugins implements AutoCloseable {
                     ProviderFiles.classNames(file == null ? List.of() : List.of(file)), bundle::loadClass);
             List<ComponentFactory<?>> factories = new ArrayList<>(found.factories());
             factories.addAll(services.getOrDefault(bundle, List.of()));
-            loaded.add(new LoadedPlugin(name, location, true, factories, found.problems()));
+            loaded.add(new LoadedPlugin(name, location, about, true, factories, found.problems()));
         }
         return loaded;
     }

@@ -68,7 +68,8 @@ final class Pf4jPlugins implements AutoCloseable {
             try {
                 wrappers.put(manager.add(unpackIfZip(file)), file);
             } catch (RuntimeException ex) {
-                loaded.add(LoadedPlugin.failed(e.getValue(), file.toString(), "cannot be loaded: " + ex.getMessage()));
+                loaded.add(LoadedPlugin.failed(e.getValue(), file.toString(), PluginReport.About.NONE,
+                        "cannot be loaded: " + ex.getMessage()));
             }
         }
         manager.resolveAll();
@@ -78,11 +79,13 @@ final class Pf4jPlugins implements AutoCloseable {
             String name = "pf4j:" + plugin.getPluginId();
             String location = e.getValue().toString();
             PluginState state = plugin.getPluginState();
+            PluginReport.About about = new PluginReport.About(plugin.getDescriptor().getVersion(),
+                    plugin.getDescriptor().getPluginDescription());
             if (state == PluginState.STARTED) {
-                loaded.add(LoadedPlugin.started(name, location, ProviderFiles.instantiate(
+                loaded.add(LoadedPlugin.started(name, location, about, ProviderFiles.instantiate(
                         ProviderFiles.classNames(ownProviderFiles(plugin)), plugin.getPluginClassLoader()::loadClass)));
             } else {
-                loaded.add(LoadedPlugin.failed(name, location, reason(plugin)));
+                loaded.add(LoadedPlugin.failed(name, location, about, reason(plugin)));
             }
         }
         return loaded;

@@ -182,6 +182,39 @@ class InstalledPluginsTest {
     }
 
     @Test
+    void reportsEachPluginsVersionAndDescription() throws Exception {
+        PluginJars.bundle("test.described", API).header("Bundle-Version", "1.4.2")
+                .header("Bundle-Description", "A fixture\n  on two lines").factories(FixtureFactory.class)
+                .writeJar(plugins.resolve("described.jar"));
+        PluginJars.pf4j("pf4j-described", null).header("Plugin-Version", "2.0.1")
+                .header("Plugin-Description", "Another fixture").factories(OtherFixtureFactory.class)
+                .writeJar(plugins.resolve("pf4j-described.jar"));
+        Path jar = PluginJars.plain().header("Implementation-Version", "3.1")
+                .header("Implementation-Title", "A classpath fixture").factories(FixtureFactory.class)
+                .writeJar(Files.createTempFile("cp", ".jar"));
+        try (InstalledPlugins folder = InstalledPlugins.builder().folder(plugins).load();
+                URLClassLoader loader = new URLClassLoader(new URL[] {jar.toUri().toURL()},
+                        getClass().getClassLoader());
+                InstalledPlugins classpath = InstalledPlugins.builder().classpath(loader).load()) {
+            assertEquals(new PluginReport.About("1.4.2", "A fixture on two lines"),
+                    report(folder, "osgi:test.described").about());
+            assertEquals(new PluginReport.About("2.0.1", "Another fixture"),
+                    report(folder, "pf4j:pf4j-described").about());
+            // the classpath: one report per jar or folder the factories' classes come from (here the test
+            // classes, the jar's provider file names), described by its manifest
+            assertEquals(new PluginReport.About("3.1", "A classpath fixture"), InstalledPlugins.about(jar));
+            String testClasses = Path.of(FixtureFactory.class.getProtectionDomain().getCodeSource().getLocation()
+                    .toURI()).toString();
+            PluginReport tests = classpath.reports().stream().filter(r -> r.location().equals(testClasses))
+                    .findFirst().orElseThrow(() -> new AssertionError(classpath.reports().toString()));
+            assertEquals("classpath", tests.name());
+            assertTrue(tests.components().stream().anyMatch(c -> c.id().equals("fixture")), tests.toString());
+        } finally {
+            Files.delete(jar);
+        }
+    }
+
+    @Test
     void apiVersionRanges() {
         assertNull(InstalledPlugins.incompatibility(new FixtureFactory()));
         assertTrue(InstalledPlugins.incompatibility(new OldApiFactory()).startsWith("built for API [0.1,0.2)"));
