@@ -148,5 +148,8 @@ class LazySchedulerTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> TinyModel.pipeline().generate(request("nope"), ProgressListener.NONE));
         assertTrue(e.getMessage().contains("unknown scheduler 'nope', expected one of ["), e.getMessage());
+        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+                () -> TinyModel.pipeline().generate(request("eulr"), ProgressListener.NONE));
+        assertTrue(typo.getMessage().contains("unknown scheduler 'eulr'; did you mean euler?"), typo.getMessage());
     }
 }

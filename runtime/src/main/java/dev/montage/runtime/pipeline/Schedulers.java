@@ -1,6 +1,7 @@
 package dev.montage.runtime.pipeline;
 
 import dev.montage.api.spi.Scheduler;
+import dev.montage.api.spi.Suggestions;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -59,7 +60,8 @@ final class Schedulers implements AutoCloseable {
      */
     Scheduler get(String id) {
         if (!contains(id)) {
-            throw new IllegalArgumentException("unknown scheduler '" + id + "', expected one of " + ids());
+            throw new IllegalArgumentException("unknown scheduler '" + id + "'" + Suggestions.didYouMean(id, ids())
+                    + ", expected one of " + ids());
         }
         return created.computeIfAbsent(id, this::create);
     }
