@@ -47,7 +47,7 @@ final class LoraCatalog {
         if (folder.isEmpty()) {
             throw new IllegalArgumentException("this server takes no LoRAs: it has no LoRA folder (server.lora_dir)");
         }
-        String base = name.endsWith(EXTENSION) ? name.substring(0, name.length() - EXTENSION.length()) : name;
+        String base = nameOf(name);
         List<String> names = names();
         if (!names.contains(base)) {
             String expected = names.isEmpty() ? "the server's LoRA folder holds none"
@@ -56,5 +56,10 @@ final class LoraCatalog {
             throw new IllegalArgumentException("unknown LoRA '" + name + "'; " + expected);
         }
         return folder.get().resolve(base + EXTENSION);
+    }
+
+    /** The name a request's name stands for: without the extension, as {@link #names()} lists it. */
+    static String nameOf(String given) {
+        return given.endsWith(EXTENSION) ? given.substring(0, given.length() - EXTENSION.length()) : given;
     }
 }

@@ -202,7 +202,7 @@ final class RequestJson {
             f.add(path + ".name", e.getMessage());
             return;
         }
-        String key = file.getFileName().toString().replaceFirst("\\.safetensors$", "");
+        String key = LoraCatalog.nameOf(name);
         if (loras.containsKey(key)) {
             f.add(path + ".name", "LoRA '" + key + "' is named twice; name it once with the scale it should have");
         } else if (f.clean(path)) {
