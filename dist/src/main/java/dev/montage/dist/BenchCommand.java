@@ -2,6 +2,7 @@ package dev.montage.dist;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.TensorDType;
@@ -15,6 +16,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -34,7 +36,6 @@ import picocli.CommandLine.Spec;
                 + "resident memory.")
 final class BenchCommand implements Callable<Integer> {
     /** Bump when the sdxl layout or the random writer changes, so old caches are not reused. */
-    static final String SDXL_MODEL = "sdxl-random-f16-v1";
     private static final float GIB = 1 << 30;
 
     @Spec
@@ -116,11 +117,17 @@ final class BenchCommand implements Callable<Integer> {
         try (InstalledPlugins installed = plugins.load()) {
             PluginOptions.warn(installed, err);
             ComponentRegistry registry = installed.registry();
-            folder = model != null ? model : switch (config) {
-                case "tiny" -> EmbeddedModel.ensure(registry, err);
-                case "sdxl" -> EmbeddedModel.cached(SDXL_MODEL, "sdxl", TensorDType.F16, registry, err);
-                default -> throw new IllegalArgumentException("--config must be tiny or sdxl, got '" + config + "'");
-            };
+            if (model != null) {
+                folder = model;
+            } else {
+                // a full-size model is stored in fp16, as published models are
+                TensorDType storage = config.equals("tiny") ? TensorDType.F32 : TensorDType.F16;
+                folder = RandomModel.of(registry, Optional.empty()).cached(RandomModel.cacheFolder(System.getenv()),
+                        config, storage, f -> {
+                            err.println("montage: writing the " + config + " model with RANDOM weights to " + f);
+                            err.flush();
+                        });
+            }
             loadBefore = MachineInfo.loadAverage();
             results = new Benchmark(folder, settings, registry, err).run();
             loadAfter = MachineInfo.loadAverage();

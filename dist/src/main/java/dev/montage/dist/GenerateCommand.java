@@ -167,7 +167,7 @@ final class GenerateCommand implements Callable<Integer> {
                     : new SecureRandom().nextLong() & Long.MAX_VALUE;
             GenerationRequest request = request(profile, noiseSeed, recorded);
             if (profile.models().isEmpty()) {
-                pipeline.setting("models.base", EmbeddedModel.ensure(registry, notes), "the embedded default model");
+                pipeline.setting("models.random", EmbeddedModel.NAME, "the embedded default model");
             }
             controlNetFolders.forEach((type, folder) ->
                     pipeline.setting("models.controlnets." + type, folder, "--control model="));
@@ -179,6 +179,7 @@ final class GenerateCommand implements Callable<Integer> {
             try (MontagePipeline assembled = pipeline.build()) {
                 progress.message(String.format(Locale.ROOT, "loading models %.1f s",
                         (System.nanoTime() - loading) / 1e9));
+                EmbeddedModel.warnIfRandom(assembled, notes);
                 notes.println("montage: " + assembled.engine().describe());
                 notes.println("montage: seed " + noiseSeed);
                 Latents[] finalLatents = new Latents[1];

@@ -68,7 +68,7 @@ final class ProfileCommand implements Callable<Integer> {
                 }
                 out.print(resolved.describe());
                 if (embedded) {
-                    out.println("# no model paths: montage generate uses the embedded default model (tiny, RANDOM "
+                    out.println("# no model: montage generate uses the embedded default model (models.random: tiny, RANDOM "
                             + "weights)");
                 }
                 out.print(componentOptions(resolved.profile(), installed.registry()));

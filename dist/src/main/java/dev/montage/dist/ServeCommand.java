@@ -201,7 +201,7 @@ final class ServeCommand implements Callable<Integer> {
         ServerSettings settings = configured.settings();
         MontagePipeline.Builder pipeline = configured.pipeline();
         if (configured.profile().profile().models().isEmpty()) {
-            pipeline.setting("models.base", EmbeddedModel.ensure(registry, err), "the embedded default model");
+            pipeline.setting("models.random", EmbeddedModel.NAME, "the embedded default model");
         }
         try (MontagePipeline assembled = pipeline.build();
                 GenerationService service = new GenerationService(settings, assembled);
@@ -233,8 +233,7 @@ final class ServeCommand implements Callable<Integer> {
 
     private static ServedModel served(MontagePipeline assembled) {
         ModelPaths paths = assembled.profile().profile().models().toModelPaths();
-        boolean random = paths.base().map(b -> Files.isRegularFile(b.resolve(RandomModel.MARKER))).orElse(false);
-        return new ServedModel(paths, random, assembled.engine().describe(), assembled.request("").build());
+        return new ServedModel(paths, EmbeddedModel.random(assembled).isPresent(), assembled.engine().describe(), assembled.request("").build());
     }
 
     /** A profile meant for one generation per process (such as cpu) makes a server reload weights per request. */

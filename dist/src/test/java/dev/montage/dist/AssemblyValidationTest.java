@@ -11,6 +11,7 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.TensorDType;
@@ -66,7 +67,7 @@ class CommandLineConfigurationTest {
         CommandRun embedded = montage(Map.of("MONTAGE_PROFILE", "cpu"), "profile", "check");
         assertEquals(0, embedded.code(), embedded::toString);
         assertTrue(embedded.out().startsWith("# profile: cpu\n"), embedded.out());
-        assertTrue(embedded.out().contains("# no model paths: montage generate uses the embedded default model"));
+        assertTrue(embedded.out().contains("# no model: montage generate uses the embedded default model"));
     }
 
     @Test
@@ -213,7 +214,7 @@ class CommandLineConfigurationTest {
         assertEquals("montage: --out " + dir.resolve("notes") + " is not empty and holds no random model; expected a "
                 + "new or empty folder (so that no real model is overwritten)\n", refused.err());
         CommandRun badDtype = montage("make-random-model", "--dtype", "f8", "--out", dir.resolve("x").toString());
-        assertEquals("montage: --dtype: weights dtype 'f8' is not one of f32, f16, bf16\n", badDtype.err());
+        assertEquals("montage: --dtype 'f8' is not one of f32, f16, bf16\n", badDtype.err());
         CommandRun badConfig = montage("make-random-model", "--config", "huge", "--out", dir.resolve("x").toString());
         assertEquals("montage: --config 'huge' is not one of tiny, sdxl\n", badConfig.err());
         assertEquals(2, badConfig.code());

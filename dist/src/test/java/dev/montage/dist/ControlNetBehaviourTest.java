@@ -31,6 +31,7 @@ import dev.montage.plugins.unet.SdxlControlNet;
 import dev.montage.plugins.unet.SdxlUNetFactory;
 import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;

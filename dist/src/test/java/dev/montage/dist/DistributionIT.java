@@ -11,6 +11,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
@@ -28,6 +29,7 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.jar.JarOutputStream;
 import java.util.jar.Manifest;
+import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -123,7 +125,12 @@ class DistributionIT {
         assertEquals(images.resolve("00000-0.png"), png);
 
         // the same request on the model the process wrote
-        assertClasspathPixels(tmp.resolve("home/models").resolve(EmbeddedModel.NAME),
+        Path written;
+        try (Stream<Path> models = Files.list(tmp.resolve("home/models"))) {
+            written = models.filter(m -> m.getFileName().toString().contains("-" + EmbeddedModel.NAME + "-"))
+                    .findFirst().orElseThrow();
+        }
+        assertClasspathPixels(written,
                 GenerationRequest.builder("a ball on the beach").size(64, 64).steps(2)
                         .subject(SubjectSpec.parse(SUBJECT)).build(), png);
     }

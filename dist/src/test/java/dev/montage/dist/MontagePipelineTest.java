@@ -20,6 +20,7 @@ import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.config.ProfileProblem;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
@@ -212,6 +213,34 @@ class MontagePipelineTest {
         // the shared engine still computes
         try (NDManager manager = TestEngine.engine().manager().newSubManager()) {
             assertEquals(3f, manager.create(new float[] {1f, 2f}).sum().getFloat());
+        }
+    }
+
+    /** The shipped profile tiny from Java: the recipe's tiny random model, written once into the cache folder. */
+    @Test
+    void theTinyProfileRunsOnTheEmbeddedModelWrittenOnce() throws Exception {
+        Path cache = dir.resolve("cache");
+        Path folder;
+        try (MontagePipeline tiny = MontagePipeline.builder().registry(registry).profile("tiny").cacheFolder(cache)
+                .build()) {
+            folder = tiny.profile().profile().models().base().orElseThrow();
+            assertTrue(folder.startsWith(cache.resolve("models")), folder.toString());
+            assertTrue(Files.isRegularFile(folder.resolve(RandomModel.MARKER)));
+            assertTrue(tiny.profile().origin("models.base").startsWith("models.random: tiny (classpath:"),
+                    tiny.profile().origin("models.base"));
+            GenerationResult result = tiny.generate(tiny.request("a ball").size(64, 64).steps(2).seed(1)
+                    .subject(Subject.of(new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB), "ball.png", "ball",
+                            new Box(0, 0, 0.5, 0.5))).build());
+            assertEquals(64, result.images().get(0).getWidth());
+        }
+        var written = Files.getLastModifiedTime(folder.resolve(RandomModel.MARKER));
+        try (MontagePipeline again = MontagePipeline.builder().registry(registry).profile("tiny").cacheFolder(cache)
+                .build()) {
+            assertEquals(folder, again.profile().profile().models().base().orElseThrow());
+        }
+        assertEquals(written, Files.getLastModifiedTime(folder.resolve(RandomModel.MARKER)));
+        try (var models = Files.list(cache.resolve("models"))) {
+            assertEquals(List.of(folder), models.toList(), "nothing else is left in the cache");
         }
     }
 }

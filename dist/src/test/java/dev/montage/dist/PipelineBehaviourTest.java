@@ -14,6 +14,7 @@ import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;

@@ -24,6 +24,7 @@ import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.testing.Golden;

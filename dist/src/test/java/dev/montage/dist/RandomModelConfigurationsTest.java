@@ -1,25 +1,37 @@
 package dev.montage.dist;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
-/** The full-size random model's configuration files: each component's published one, the rest the distribution's. */
+/** The random models' configuration files: the full-size one takes each component's published configuration. */
 class RandomModelConfigurationsTest {
-    private final ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
+    private final RandomModel models = RandomModel.of(ComponentRegistry.fromClasspath(getClass().getClassLoader()),
+            Optional.empty());
 
     @Test
     void everyConfigurationFileOfSdxlIsFound() {
-        for (String file : RandomModel.CONFIG_FILES) {
-            Map<String, Object> values = RandomModel.values("sdxl", file, registry);
-            assertTrue(!values.isEmpty(), file);
-        }
-        assertEquals(2048, ((Number) RandomModel.values("sdxl", "unet/config.json", registry)
-                .get("cross_attention_dim")).intValue());
-        assertEquals("EulerDiscreteScheduler", RandomModel.values("sdxl", "scheduler/scheduler_config.json", registry)
-                .get("_class_name"));
+        Map<String, Map<String, Object>> sdxl = models.configurationValues("sdxl");
+        assertEquals(models.configurationValues("tiny").keySet(), sdxl.keySet());
+        sdxl.forEach((file, values) -> assertFalse(values.isEmpty(), file));
+        assertEquals(2048, ((Number) sdxl.get("unet/config.json").get("cross_attention_dim")).intValue());
+        assertEquals("EulerDiscreteScheduler", sdxl.get("scheduler/scheduler_config.json").get("_class_name"));
+    }
+
+    @Test
+    void anUnknownRandomModelIsNamedWithTheKnownOnes() {
+        assertEquals(List.of("tiny", "sdxl"), models.names());
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> models.configurationValues("tiyn"));
+        assertTrue(e.getMessage().contains("'tiyn'") && e.getMessage().contains("did you mean tiny?"),
+                e.getMessage());
     }
 }

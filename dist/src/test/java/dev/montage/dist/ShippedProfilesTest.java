@@ -11,6 +11,7 @@ import dev.montage.runtime.config.ProfileCatalog;
 import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.config.ProfileResolver;
 import dev.montage.runtime.config.ResolvedProfile;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.weights.TensorDType;
@@ -50,8 +51,9 @@ class ShippedProfilesTest {
         try (Stream<Path> files = Files.list(SOURCES)) {
             List<String> yaml = files.map(p -> p.getFileName().toString()).filter(f -> f.endsWith(".yaml"))
                     .map(f -> f.substring(0, f.length() - ".yaml".length())).sorted().toList();
-            assertEquals(List.of("cpu", "cuda-fp16", "ip-adapter", "server", "tiny"), yaml);
-            assertEquals(yaml, CATALOG.names());
+            assertEquals(List.of("cpu", "cuda-fp16", "ip-adapter", "server"), yaml);
+            // and the runtime's own
+            assertEquals(List.of("cpu", "cuda-fp16", "ip-adapter", "server", "tiny"), CATALOG.names());
         }
     }
 
@@ -59,11 +61,13 @@ class ShippedProfilesTest {
     @ValueSource(strings = {"tiny", "cpu", "cuda-fp16", "server"})
     void validWithTheEmbeddedModelAndWithAModelFolder(String name) {
         ResolvedProfile alone = resolver().resolve(List.of(name));
-        assertTrue(alone.profile().models().isEmpty());
+        assertEquals(name.equals("tiny") ? Optional.of("tiny") : Optional.empty(), alone.profile().models().random());
+        assertEquals(!name.equals("tiny"), alone.profile().models().isEmpty());
         Profile withModel = resolver().requireModels()
                 .environment(java.util.Map.of("MONTAGE_MODELS_BASE", dir.toString()))
                 .resolve(List.of(name)).profile();
         assertEquals(Optional.of(dir), withModel.models().base());
+        assertEquals(Optional.empty(), withModel.models().random());
         assertTrue(alone.describe().startsWith("# profile: " + name + "\n"));
     }
 
@@ -103,11 +107,28 @@ class ShippedProfilesTest {
     }
 
     @Test
-    void tinyClearsTheModelPathsOfTheProfilesBeforeIt() throws IOException {
+    void aRandomModelAndABaseModelReplaceEachOtherLayerByLayer() throws IOException {
         Path mine = Files.writeString(dir.resolve("mine.yaml"), "models: {base: .}\n");
-        assertEquals(Optional.of(dir), resolver().resolve(List.of(mine.toString()))
-                .profile().models().base());
-        assertTrue(resolver().resolve(List.of(mine.toString(), "tiny")).profile()
-                .models().isEmpty());
+        Profile tinyLast = resolver().resolve(List.of(mine.toString(), "tiny")).profile();
+        assertEquals(Optional.empty(), tinyLast.models().base());
+        assertEquals(Optional.of("tiny"), tinyLast.models().random());
+        Profile mineLast = resolver().resolve(List.of("tiny", mine.toString())).profile();
+        assertEquals(Optional.of(dir), mineLast.models().base());
+        assertEquals(Optional.empty(), mineLast.models().random());
+
+        Path both = Files.writeString(dir.resolve("both.yaml"), "models: {base: ., random: tiny}\n");
+        ProfileException e = assertThrows(ProfileException.class,
+                () -> resolver().resolve(List.of(both.toString())));
+        assertTrue(e.getMessage().contains("models.random: set beside models.base in the same layer"),
+                e.getMessage());
+    }
+
+    @Test
+    void anUnknownRandomModelIsAProblemWithTheRecipesNames() throws IOException {
+        Path typo = Files.writeString(dir.resolve("typo.yaml"), "models: {random: tiyn}\n");
+        ProfileException e = assertThrows(ProfileException.class,
+                () -> resolver().resolve(List.of(typo.toString())));
+        assertTrue(e.getMessage().contains("models.random: 'tiyn' is not a random model of ms-diffusion-sdxl; "
+                + "expected one of tiny, sdxl; did you mean tiny?"), e.getMessage());
     }
 }

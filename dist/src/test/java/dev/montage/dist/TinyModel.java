@@ -1,6 +1,7 @@
 package dev.montage.dist;
 
 import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;

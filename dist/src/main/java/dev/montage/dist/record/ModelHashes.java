@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.output.AtomicFiles;
 import dev.montage.runtime.pipeline.Lora;
+import dev.montage.runtime.pipeline.RandomModel;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -41,9 +42,7 @@ public final class ModelHashes {
 
     /** Montage's cache folder: {@code $MONTAGE_HOME}, default {@code ~/.cache/montage}. */
     public static Path cacheFolder() {
-        String home = System.getenv("MONTAGE_HOME");
-        return home != null && !home.isBlank() ? Path.of(home)
-                : Path.of(System.getProperty("user.home"), ".cache", "montage");
+        return RandomModel.cacheFolder(System.getenv());
     }
 
     /** The SHA-256 of a file's bytes, in lower-case hex. */

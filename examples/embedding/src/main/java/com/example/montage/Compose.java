@@ -14,27 +14,39 @@ import java.util.concurrent.CompletableFuture;
 import javax.imageio.ImageIO;
 
 /**
- * Composes a picture of a ball on the left half of a beach with Montage: {@code Compose MODEL_FOLDER OUT.png}.
+ * Composes a picture of a ball on the left half of a beach with Montage: {@code Compose [MODEL_FOLDER] OUT.png};
+ * without a model folder, on the embedded tiny model (random weights, written once into {@code $MONTAGE_HOME} or
+ * {@code ~/.cache/montage}).
  */
 public final class Compose {
     private Compose() {
     }
 
     public static void main(String[] args) throws Exception {
-        if (args.length != 2) {
-            System.err.println("usage: Compose MODEL_FOLDER OUT.png");
+        if (args.length < 1 || args.length > 2) {
+            System.err.println("usage: Compose [MODEL_FOLDER] OUT.png");
             System.exit(2);
         }
-        write(compose(Path.of(args[0]), 64, 2), Path.of(args[1]));
+        MontagePipeline.Builder builder = args.length == 2 ? onModel(Path.of(args[0])) : onTinyModel();
+        write(compose(builder, 64, 2), Path.of(args[args.length - 1]));
     }
 
-    /** One generation on a model folder, on the CPU in float32. */
-    static BufferedImage compose(Path model, int size, int steps) throws Exception {
-        try (MontagePipeline montage = MontagePipeline.builder()
+    /** A model folder, on the CPU in float32. */
+    static MontagePipeline.Builder onModel(Path model) {
+        return MontagePipeline.builder()
                 .setting("engine.device", "cpu")
                 .setting("engine.dtype", "float32")
-                .setting("models.base", model.toString())
-                .build()) {
+                .setting("models.base", model.toString());
+    }
+
+    /** The embedded tiny model: the shipped profile {@code tiny}; {@code MONTAGE_HOME} says where it is kept. */
+    static MontagePipeline.Builder onTinyModel() {
+        return MontagePipeline.builder().profile("tiny").environment(System.getenv());
+    }
+
+    /** One generation. */
+    static BufferedImage compose(MontagePipeline.Builder builder, int size, int steps) throws Exception {
+        try (MontagePipeline montage = builder.build()) {
             GenerationRequest request = montage.request("a ball on the beach")
                     .size(size, size)
                     .steps(steps)

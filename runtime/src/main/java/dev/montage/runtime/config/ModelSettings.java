@@ -11,12 +11,15 @@ import java.util.Optional;
 
 /**
  * Profile section {@code models}: where the weights are. With no path at all, the {@code montage} command uses its
- * embedded default model (tiny, random weights).
+ * embedded default model ({@code random: tiny}).
  *
  * @param base        the base model: a diffusers pipeline folder, or a single-file checkpoint that the installed
  *                    components read ({@link dev.montage.api.spi.SingleFileLayout})
  * @param config      a folder laid out as a base folder whose configuration files, tokenizers and other folders serve
  *                    where the base has none (those of a single-file base)
+ * @param random      instead of a base: a random model of the recipe ({@link dev.montage.api.spi.RandomModels}, e.g.
+ *                    {@code tiny}, the embedded default model), written once into Montage's cache folder; its
+ *                    images are noise-like, for trying and testing without weights
  * @param variant     weights variant to prefer where a folder has it, e.g. {@code fp16}
  * @param controlnets ControlNet folder by control type ({@code canny}, {@code depth}, {@code pose}, ...)
  * @param loras       LoRAs applied to the models they adapt when those are loaded
@@ -24,26 +27,28 @@ import java.util.Optional;
  *                    ({@link dev.montage.api.spi.ModelFile}), e.g. {@code image_encoder}; unset keys are their
  *                    defaults inside the base folder
  */
-public record ModelSettings(Optional<Path> base, Optional<Path> config, Optional<String> variant,
+public record ModelSettings(Optional<Path> base, Optional<Path> config, Optional<String> random,
+        Optional<String> variant,
         Map<String, Path> controlnets, List<LoraSettings> loras, @Schema.Rest Map<String, Path> files) {
 
     public ModelSettings {
         base = Objects.requireNonNullElse(base, Optional.empty());
         config = Objects.requireNonNullElse(config, Optional.empty());
+        random = Objects.requireNonNullElse(random, Optional.empty());
         variant = Objects.requireNonNullElse(variant, Optional.empty());
         controlnets = Collections.unmodifiableMap(new LinkedHashMap<>(controlnets));
         loras = List.copyOf(loras);
         files = Collections.unmodifiableMap(new LinkedHashMap<>(files));
     }
 
-    /** Whether no model path is configured (the variant and LoRAs alone do not count). */
+    /** Whether no model is configured (the variant and LoRAs alone do not count). */
     public boolean isEmpty() {
-        return base.isEmpty() && files.isEmpty() && controlnets.isEmpty();
+        return base.isEmpty() && random.isEmpty() && files.isEmpty() && controlnets.isEmpty();
     }
 
-    /** The same settings with another base folder or single-file checkpoint. */
+    /** The same settings with another base folder or single-file checkpoint instead of a random model. */
     public ModelSettings withBase(Path folder) {
-        return new ModelSettings(Optional.of(folder), config, variant, controlnets, loras, files);
+        return new ModelSettings(Optional.of(folder), config, Optional.empty(), variant, controlnets, loras, files);
     }
 
     /**

@@ -4,10 +4,12 @@ import dev.montage.api.spi.Suggestions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.net.URL;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -110,8 +112,17 @@ public final class ProfileCatalog {
                 }
             }
         }
-        resource(RESOURCE_FOLDER + INDEX_FILE).ifPresent(index -> index.lines().map(String::trim)
-                .filter(l -> !l.isEmpty() && !l.startsWith("#")).forEach(names::add));
+        try {
+            for (URL index : Collections.list(loader.getResources(RESOURCE_FOLDER + INDEX_FILE))) {
+                try (InputStream in = index.openStream()) {
+                    new String(in.readAllBytes(), StandardCharsets.UTF_8).lines().map(String::trim)
+                            .filter(l -> !l.isEmpty() && !l.startsWith("#")).forEach(names::add);
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the class path's lists of profiles " + RESOURCE_FOLDER
+                    + INDEX_FILE, e);
+        }
         return List.copyOf(names);
     }
 

@@ -8,6 +8,7 @@ import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.pipeline.ModelPaths;
+import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.SlotOptions;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
@@ -106,11 +107,12 @@ final class ProfileValidator {
                 .map(f -> ", " + f.defaultPath() + "/").collect(Collectors.joining()) + ")";
         if (m.isEmpty()) {
             if (assembly.requireModels()) {
-                problem("models.base", "not set; expected " + baseExpected);
+                problem("models.base", "not set; expected " + baseExpected + ", or models.random");
             }
             return;
         }
-        if (m.base().isEmpty()) {
+        m.random().ifPresent(name -> randomModel(p, m, name));
+        if (m.base().isEmpty() && m.random().isEmpty()) {
             String setKey = m.files().keySet().stream().findFirst().map(k -> Schema.child("models", k))
                     .orElse("models.controlnets");
             problemAt(setKey, "models.base", "not set while other model paths are; expected " + baseExpected);
@@ -155,6 +157,31 @@ final class ProfileValidator {
                         + "and weights)");
             }
         });
+    }
+
+    /** A random model instead of a base: one the recipe declares, and no base or base configuration beside it. */
+    private void randomModel(Profile p, ModelSettings m, String name) {
+        m.base().ifPresent(b -> problem("models.random", "set beside models.base in the same layer; expected one "
+                + "of them (a random model is a whole base model)"));
+        m.config().ifPresent(c -> problem("models.random", "set beside models.config; a random model brings its "
+                + "own configuration"));
+        List<String> recipes = registry.ids(ComponentKind.RECIPE);
+        Optional<String> recipe = p.components().recipe().or(() -> recipes.size() == 1
+                ? Optional.of(recipes.get(0)) : Optional.empty());
+        if (recipe.isEmpty()) {
+            problem("models.random", "a random model is the recipe's; choose one of " + recipes
+                    + " with components.recipe");
+        } else if (recipes.contains(recipe.get())) {
+            try {
+                List<String> names = RandomModel.of(registry, recipe).names();
+                if (!names.contains(name)) {
+                    problem("models.random", "'" + name + "' is not a random model of " + recipe.get()
+                            + "; expected one of " + String.join(", ", names) + Suggestions.didYouMean(name, names));
+                }
+            } catch (IllegalArgumentException e) {
+                problem("models.random", e.getMessage());
+            }
+        }
     }
 
     /**

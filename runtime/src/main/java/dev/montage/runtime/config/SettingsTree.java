@@ -20,10 +20,14 @@ import java.util.Map;
 /**
  * Profile values as a tree, with where each key was set ({@code file:line}, an environment variable, a flag), so
  * that every problem found later can name its source. Layers merge key by key: sections merge deeply, any other
- * value replaces the earlier one, and {@code null} removes it.
+ * value replaces the earlier one, and {@code null} removes it. Keys that are alternatives for one choice replace each
+ * other too: a later layer's {@code models.base} removes an earlier {@code models.random}, and the other way round.
  */
 final class SettingsTree {
     static final ObjectMapper MAPPER = new ObjectMapper();
+    /** Keys that make the same choice, each to its alternative; one layer setting both is a problem of the profile. */
+    private static final Map<String, String> ALTERNATIVES = Map.of("models.base", "models.random", "models.random",
+            "models.base");
     private static final JsonFactory JSON = ParserLimits.json().setCodec(MAPPER);
     private static final JsonFactory YAML = ParserLimits.yaml().setCodec(MAPPER);
 
@@ -147,7 +151,14 @@ final class SettingsTree {
         // keys of the later layer come first: where order matters (attention layer patterns) the later one wins
         for (Iterator<Map.Entry<String, JsonNode>> it = base.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!over.has(e.getKey())) {
+            String key = Schema.child(prefix, e.getKey());
+            if (over.has(e.getKey())) {
+                continue;
+            }
+            String alternative = ALTERNATIVES.get(key);
+            if (alternative != null && over.hasNonNull(alternative.substring(prefix.length() + 1))) {
+                forget(key);
+            } else {
                 out.set(e.getKey(), e.getValue());
             }
         }
@@ -167,6 +178,11 @@ final class SettingsTree {
         forget(key);
         node.set(path.get(path.size() - 1), value);
         origins.put(key, source);
+        String alternative = ALTERNATIVES.get(key);
+        if (alternative != null && !value.isNull()) {
+            node.remove(alternative.substring(alternative.lastIndexOf('.') + 1));
+            forget(alternative);
+        }
     }
 
     private void forget(String key) {

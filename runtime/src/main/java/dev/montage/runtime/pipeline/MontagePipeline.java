@@ -21,7 +21,10 @@ import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorDType;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -40,6 +43,8 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 import java.util.regex.Pattern;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Montage embedded in an application, and its one entry for building and running pipelines: a pipeline assembled
@@ -70,6 +75,7 @@ import java.util.regex.Pattern;
  * <p>Generations may run on several threads at once: each keeps its state to itself.
  */
 public final class MontagePipeline implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MontagePipeline.class);
     /**
      * The scheduler id under which {@link Builder#set(ComponentKind, Object)} adds a scheduler instance; requests
      * and the parameters of results name it so.
@@ -311,6 +317,7 @@ public final class MontagePipeline implements AutoCloseable {
         private boolean subjects = true;
         private final List<Lora> loras = new ArrayList<>();
         private boolean ignoreUnmatchedLoraModules;
+        private Path cacheFolder;
 
         private Builder() {
         }
@@ -330,6 +337,15 @@ public final class MontagePipeline implements AutoCloseable {
         /** Where shipped profile names lead (default: class path resources). */
         public Builder catalog(ProfileCatalog profileCatalog) {
             catalog = Objects.requireNonNull(profileCatalog, "profileCatalog");
+            return this;
+        }
+
+        /**
+         * Where random models ({@code models.random}) are written once and kept (default: {@code MONTAGE_HOME} of
+         * the {@link #environment(Map) environment}, else {@code ~/.cache/montage}).
+         */
+        public Builder cacheFolder(Path folder) {
+            cacheFolder = Objects.requireNonNull(folder, "folder");
             return this;
         }
 
@@ -516,7 +532,7 @@ public final class MontagePipeline implements AutoCloseable {
          * @throws IllegalArgumentException listing every mismatch between the components, before any weight is read
          */
         public MontagePipeline build() {
-            ResolvedProfile resolved = resolver(true).resolve(profiles);
+            ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles));
             boolean ownsEngine = engine == null;
             MontageEngine e = ownsEngine ? MontageEngine.start(resolved.profile().engine().toConfig()) : engine;
             try {
@@ -540,7 +556,7 @@ public final class MontagePipeline implements AutoCloseable {
          * @throws IllegalArgumentException listing every mismatch between the components
          */
         public ResolvedProfile validate() {
-            ResolvedProfile resolved = resolver(true).resolve(profiles);
+            ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles));
             // no thread counts: the check computes nothing, and a later build's engine still sets the profile's
             MontageEngine e = engine != null ? engine : MontageEngine.start(EngineConfig.of("cpu", "float32"));
             try {
@@ -551,6 +567,34 @@ public final class MontagePipeline implements AutoCloseable {
                     e.close();
                 }
             }
+        }
+
+        /**
+         * The profile with its random model ({@code models.random}) as the base folder, written into the cache folder
+         * first if it is not there yet.
+         */
+        private ResolvedProfile withRandomModel(ResolvedProfile resolved) {
+            Profile p = resolved.profile();
+            Optional<String> name = p.models().random();
+            if (name.isEmpty()) {
+                return resolved;
+            }
+            Path folder;
+            try {
+                folder = RandomModel.of(registry(), p.components().recipe()).cached(cacheFolder(), name.get(),
+                        TensorDType.F32, f -> LOG.info("writing the random model {} into {}", name.get(), f));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot write the random model " + name.get() + " into "
+                        + cacheFolder(), e);
+            }
+            Map<String, String> origins = new LinkedHashMap<>(resolved.origins());
+            origins.put("models.base", "models.random: " + name.get() + " (" + resolved.origin("models.random")
+                    + ")");
+            return new ResolvedProfile(p.withModelBase(folder), resolved.layers(), origins, resolved.sections());
+        }
+
+        private Path cacheFolder() {
+            return cacheFolder != null ? cacheFolder : RandomModel.cacheFolder(environment);
         }
 
         /** The profile's pipeline, then this builder's choices, which win over the profile's. */
