@@ -47,4 +47,25 @@ public interface ProgressListener {
      */
     default void onControlImage(int index, Control control, BufferedImage image) {
     }
+
+    /**
+     * How often this listener wants a preview of the image being made: every that many steps, never after the last
+     * one; 0 (the default) for none. Previews cost a small computation on the generating thread, so a listener asks
+     * for them.
+     */
+    default int previewEvery() {
+        return 0;
+    }
+
+    /**
+     * Called every {@link #previewEvery()} steps, after {@link #onStep}, with a cheap approximation of the first
+     * image at the latent resolution, when the pipeline's decoder can make one
+     * ({@link dev.montage.api.spi.LatentDecoder#preview}).
+     *
+     * @param step  steps done so far
+     * @param total steps of this generation
+     * @param preview RGB, the latents' width x height (the output size over the decoder's scale factor)
+     */
+    default void onPreview(int step, int total, BufferedImage preview) {
+    }
 }

@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.ArrayDeque;
 
 /**
- * The events of one job for one listener, buffered so the generating thread never waits for a slow client:
- * progress events not yet taken are replaced by newer ones, the few lifecycle events are all kept.
+ * The events of one job for one listener, buffered so the generating thread never waits for a slow client: a queue
+ * position, progress or preview not yet taken is replaced by a newer one, the few lifecycle events are all kept.
  */
 final class EventSubscription implements AutoCloseable {
     private final Job job;
@@ -16,9 +16,8 @@ final class EventSubscription implements AutoCloseable {
     }
 
     synchronized void offer(JobEvent event) {
-        JobEvent last = pending.peekLast();
-        if (last != null && last.type().equals(JobEvent.PROGRESS) && event.type().equals(JobEvent.PROGRESS)) {
-            pending.pollLast();
+        if (event.supersedes()) {
+            pending.removeIf(e -> e.type().equals(event.type()));
         }
         pending.addLast(event);
         notifyAll();

@@ -7,13 +7,16 @@ import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.spi.SubjectResampler;
+import dev.montage.api.spi.TextEncoder;
 import dev.montage.dist.record.ModelHashes;
+import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayDeque;
@@ -97,6 +100,7 @@ public final class GenerationService implements AutoCloseable {
 
     private final ServerSettings settings;
     private final Generator generator;
+    private final MontagePipeline pipeline;
     private final List<String> schedulers;
     private final String defaultScheduler;
     private final ControlNets controlNets;
@@ -125,26 +129,25 @@ public final class GenerationService implements AutoCloseable {
      * @throws IOException when the output folder cannot be created or read
      */
     public GenerationService(ServerSettings settings, MontagePipeline pipeline) throws IOException {
-        this(settings, new LoraVariants(pipeline, settings.loraVariants())::generate, pipeline.schedulerIds(),
-                pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), workerThreads());
+        this(settings, new LoraVariants(pipeline, settings.loraVariants())::generate, pipeline, workerThreads());
     }
 
-    GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
-            ControlNets controlNets, Optional<SubjectFields> subjectFields) throws IOException {
-        this(settings, generator, schedulers, defaultScheduler, controlNets, subjectFields, workerThreads());
+    /** A service whose generations run through {@code generator}; the rest of what it serves is the pipeline's. */
+    GenerationService(ServerSettings settings, Generator generator, MontagePipeline pipeline) throws IOException {
+        this(settings, generator, pipeline, workerThreads());
     }
 
     /** A service whose workers run on the threads {@code workerThreads} makes. */
-    GenerationService(ServerSettings settings, Generator generator, List<String> schedulers, String defaultScheduler,
-            ControlNets controlNets, Optional<SubjectFields> subjectFields, ThreadFactory workerThreads)
-            throws IOException {
+    GenerationService(ServerSettings settings, Generator generator, MontagePipeline pipeline,
+            ThreadFactory workerThreads) throws IOException {
         this.settings = settings;
         this.workerThreads = workerThreads;
         this.generator = generator;
-        this.schedulers = List.copyOf(schedulers);
-        this.defaultScheduler = defaultScheduler;
-        this.controlNets = controlNets;
-        this.subjectFields = subjectFields;
+        this.pipeline = pipeline;
+        this.schedulers = List.copyOf(pipeline.schedulerIds());
+        this.defaultScheduler = pipeline.defaultSchedulerId();
+        this.controlNets = pipeline.controlNets();
+        this.subjectFields = pipeline.subjectFields();
         this.results = new ResultStore(settings.outputDir(), new ModelHashes(ModelHashes.cacheFolder()));
         results.load().forEach(this::retire);
     }
@@ -263,6 +266,16 @@ public final class GenerationService implements AutoCloseable {
         return results;
     }
 
+    /** Where each phrase sits in the prompt's tokens, as auto layout finds it ({@link MontagePipeline#locatePhrases}). */
+    List<TextEncoder.TokenSpan> locatePhrases(String prompt, List<String> phrases) {
+        return pipeline.locatePhrases(prompt, phrases);
+    }
+
+    /** The picture a control's ControlNet receives in a generation of this size ({@link MontagePipeline#controlImage}). */
+    BufferedImage controlImage(Control control, int width, int height) {
+        return pipeline.controlImage(control, width, height);
+    }
+
     /**
      * Queues a validated request.
      *
@@ -341,10 +354,18 @@ public final class GenerationService implements AutoCloseable {
         }
     }
 
-    /** Views of the newest {@code limit} jobs, newest first. */
-    List<Map<String, Object>> list(int limit) {
-        return jobs.values().stream().sorted(Comparator.comparing(Job::createdAt).reversed()).limit(limit)
-                .map(this::view).toList();
+    /** Views of the newest {@code limit} jobs in {@code state} (any when empty), newest first. */
+    List<Map<String, Object>> list(Optional<JobState> state, int limit) {
+        return jobs.values().stream().filter(job -> state.isEmpty() || job.state() == state.get())
+                .sorted(Comparator.comparing(Job::createdAt).reversed()).limit(limit).map(this::view).toList();
+    }
+
+    /** Tells every waiting job its place after the queue moved. Called with the lock held. */
+    private void queueMoved() {
+        int position = 1;
+        for (Job job : queue) {
+            job.queued(position++);
+        }
     }
 
     /** What is waiting and what is running. */
@@ -383,6 +404,7 @@ public final class GenerationService implements AutoCloseable {
         lock.lock();
         try {
             if (queue.remove(job)) {
+                queueMoved();
                 job.cancelled(Instant.now(), "cancelled by the client while queued");
                 metrics.ended(JobState.CANCELLED, 0);
                 retire(job);
@@ -451,6 +473,7 @@ public final class GenerationService implements AutoCloseable {
             if (job != null) {
                 running.add(job);
                 job.started(Instant.now());
+                queueMoved();
             }
             return job;
         } finally {
@@ -493,15 +516,33 @@ public final class GenerationService implements AutoCloseable {
         metrics.ended(JobState.FAILED, 0);
     }
 
-    /** Feeds a job's progress, the step-time histogram and the cancel request into the running pipeline. */
+    /**
+     * Feeds a job's progress, previews, the step-time histogram and the cancel request into the running pipeline.
+     */
     private final class JobListener implements ProgressListener {
         private final Job job;
+        private final long start;
         private long last;
         private long denoisingStart;
 
         JobListener(Job job, long start) {
             this.job = job;
+            this.start = start;
             this.last = start;
+        }
+
+        @Override
+        public int previewEvery() {
+            return settings.previewEvery();
+        }
+
+        @Override
+        public void onPreview(int step, int total, BufferedImage preview) {
+            try {
+                job.preview(step, total, PngFiles.encode(preview, Map.of()));
+            } catch (IOException e) {
+                throw new UncheckedIOException("cannot encode the preview of step " + step, e);
+            }
         }
 
         @Override
@@ -526,7 +567,7 @@ public final class GenerationService implements AutoCloseable {
             metrics.step((now - last) / 1e9);
             last = now;
             double perStep = (now - denoisingStart) / 1e9 / step;
-            job.progress(step, total, perStep * (total - step));
+            job.progress(step, total, (now - start) / 1e9, perStep * (total - step));
             return job.cancelReason() == null;
         }
     }

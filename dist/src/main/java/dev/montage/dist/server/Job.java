@@ -5,6 +5,7 @@ import dev.montage.runtime.pipeline.Lora;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -110,12 +111,20 @@ final class Job {
     }
 
     /**
-     * @param etaSeconds estimated seconds until the last step is done
+     * @param elapsedSeconds seconds since the generation started running
+     * @param etaSeconds     estimated seconds until the last step is done
      */
-    synchronized void progress(int step, int total, double etaSeconds) {
+    synchronized void progress(int step, int total, double elapsedSeconds, double etaSeconds) {
         this.step = step;
         this.total = total;
-        publish(JobEvent.PROGRESS, ordered("id", id, "step", step, "total", total, "etaSeconds", round(etaSeconds)));
+        publish(JobEvent.PROGRESS, ordered("id", id, "step", step, "total", total, "elapsedSeconds",
+                round(elapsedSeconds), "etaSeconds", round(etaSeconds)));
+    }
+
+    /** @param png the preview of the image after {@code step}, a PNG */
+    synchronized void preview(int step, int total, byte[] png) {
+        publish(JobEvent.PREVIEW, ordered("id", id, "step", step, "total", total, "image", "data:image/png;base64,"
+                + Base64.getEncoder().encodeToString(png)));
     }
 
     synchronized void succeeded(Instant now, int images) {
@@ -162,8 +171,8 @@ final class Job {
     }
 
     /**
-     * Events after {@code afterSequence} (0 for all) are delivered at once, later ones as they happen. Progress
-     * that has been superseded is not replayed.
+     * Events after {@code afterSequence} (0 for all) are delivered at once, later ones as they happen. A queue
+     * position, progress or preview that has been superseded is not replayed.
      */
     synchronized EventSubscription subscribe(long afterSequence) {
         EventSubscription subscription = new EventSubscription(this);
@@ -180,12 +189,10 @@ final class Job {
 
     private void publish(String type, Map<String, Object> data) {
         JobEvent event = new JobEvent(++sequence, type, data);
-        int last = history.size() - 1;
-        if (type.equals(JobEvent.PROGRESS) && last >= 0 && history.get(last).type().equals(JobEvent.PROGRESS)) {
-            history.set(last, event);
-        } else {
-            history.add(event);
+        if (event.supersedes()) {
+            history.removeIf(e -> e.type().equals(type));
         }
+        history.add(event);
         subscribers.forEach(s -> s.offer(event));
         if (event.terminal()) {
             subscribers.clear();
@@ -199,15 +206,13 @@ final class Job {
     /**
      * What {@code GET /v1/generations/{id}} answers.
      *
-     * @param position place in the queue (1 = next), or 0 when not queued
+     * @param position place in the queue (1 = next), or 0 when not waiting
      */
     synchronized Map<String, Object> view(int position) {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("id", id);
         v.put("state", state.apiName());
-        if (position > 0) {
-            v.put("position", position);
-        }
+        v.put("position", position);
         v.put("step", step);
         v.put("total", total);
         v.put("createdAt", createdAt.toString());

@@ -7,7 +7,9 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.spi.Suggestions;
 import dev.montage.dist.record.GenerationRecord;
+import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
@@ -20,6 +22,7 @@ import io.javalin.json.JavalinJackson;
 import jakarta.servlet.MultipartConfigElement;
 import jakarta.servlet.ServletException;
 import jakarta.servlet.http.Part;
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -30,15 +33,18 @@ import java.security.NoSuchAlgorithmException;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -68,6 +74,16 @@ public final class MontageServer implements AutoCloseable {
     private static final String SIZE_EXCEEDED = "exceeded";
     private static final int DEFAULT_LIST_LIMIT = 100;
     private static final int MAX_LIST_LIMIT = 1000;
+    /** The class path folder of the studio's files; {@code GET /} serves its {@link #STUDIO_INDEX}. */
+    private static final String STUDIO_FOLDER = "/dev/montage/dist/studio/";
+    private static final String STUDIO_INDEX = "index.html";
+    /** A file name of the folder itself: no folders, no dot files. */
+    private static final Pattern STUDIO_FILE = Pattern.compile("[A-Za-z0-9_-][A-Za-z0-9._-]*");
+    private static final Map<String, String> STUDIO_TYPES = Map.of("html", "text/html; charset=utf-8",
+            "js", "text/javascript; charset=utf-8", "css", "text/css; charset=utf-8", "svg", "image/svg+xml",
+            "png", "image/png", "json", "application/json", "ico", "image/x-icon", "webp", "image/webp");
+    private static final String STUDIO_POLICY = "default-src 'self'; img-src 'self' data: blob:; style-src 'self'; "
+            + "script-src 'self'; connect-src 'self'";
 
     /**
      * One route the server answers.
@@ -146,6 +162,8 @@ public final class MontageServer implements AutoCloseable {
             r.before("/metrics", this::authorize);
             r.post("/v1/uploads", this::upload);
             r.post("/v1/generations", this::submit);
+            r.post("/v1/phrases", this::phrases);
+            r.post("/v1/preprocess", this::preprocess);
             r.get("/v1/generations", this::list);
             r.get("/v1/generations/{id}", ctx -> ctx.json(service.view(job(ctx))));
             r.delete("/v1/generations/{id}", this::cancel);
@@ -158,6 +176,8 @@ public final class MontageServer implements AutoCloseable {
             r.get("/readyz", this::readiness);
             r.get("/metrics", ctx -> ctx.contentType(ServerMetrics.CONTENT_TYPE).result(service.metricsText()));
             r.get("/openapi.json", ctx -> ctx.contentType("application/json").result(openApi));
+            r.get("/", ctx -> studio(ctx, STUDIO_INDEX));
+            r.get("/studio/{file}", ctx -> studio(ctx, ctx.pathParam("file")));
             r.exception(ApiException.class, (e, ctx) -> {
                 e.headers().forEach(ctx::header);
                 errors(ctx, e.status(), e.errors());
@@ -287,6 +307,52 @@ public final class MontageServer implements AutoCloseable {
     }
 
     private void submit(Context ctx) throws IOException {
+        RequestJson.Parsed parsed = requests.parse(jsonBody(ctx));
+        GenerationService.Submission s = service.submit(parsed.request(), parsed.loras(), parsed.parameters());
+        ctx.status(202).header("Location", "/v1/generations/" + s.id())
+                .json(Map.of("id", s.id(), "position", s.position()));
+    }
+
+    private void phrases(Context ctx) throws IOException {
+        RequestJson.PhraseQuery query = requests.phrases(jsonBody(ctx));
+        ctx.json(PromptPhrases.of(query.prompt(), query.phrases(), service::locatePhrases));
+    }
+
+    private void preprocess(Context ctx) throws IOException {
+        RequestJson.Preprocess p = requests.preprocess(jsonBody(ctx));
+        BufferedImage image;
+        try {
+            image = service.controlImage(p.control(), p.width(), p.height());
+        } catch (IllegalArgumentException e) {
+            // the preprocessor refused what it was given: the picture, or the keypoints it renders
+            throw new InvalidRequestException(List.of(new FieldError(p.control().data() != null ? "keypoints"
+                    : "image", e.getMessage())));
+        }
+        ctx.contentType("image/png").header("Cache-Control", "no-store").result(PngFiles.encode(image, Map.of()));
+    }
+
+    /**
+     * A file of the studio, the browser front end, from the class path. The page runs only scripts and styles of
+     * this server ({@link #STUDIO_POLICY}); it sends the API token itself, so the files need none.
+     */
+    private void studio(Context ctx, String file) throws IOException {
+        int dot = file.lastIndexOf('.');
+        String type = dot < 0 ? null : STUDIO_TYPES.get(file.substring(dot + 1).toLowerCase(Locale.ROOT));
+        byte[] bytes = null;
+        if (type != null && STUDIO_FILE.matcher(file).matches()) {
+            try (InputStream in = MontageServer.class.getResourceAsStream(STUDIO_FOLDER + file)) {
+                bytes = in == null ? null : in.readAllBytes();
+            }
+        }
+        if (bytes == null) {
+            throw ApiException.notFound("the studio has no file '" + file + "'");
+        }
+        ctx.contentType(type).header("Content-Security-Policy", STUDIO_POLICY)
+                .header("X-Content-Type-Options", "nosniff").header("Cache-Control", "no-cache").result(bytes);
+    }
+
+    /** The body of a JSON request, refused over {@link ServerSettings#maxBodyBytes()}. */
+    private JsonNode jsonBody(Context ctx) throws IOException {
         long max = settings.maxBodyBytes();
         long declared = ctx.req().getContentLengthLong();
         if (declared > max) {
@@ -300,17 +366,12 @@ public final class MontageServer implements AutoCloseable {
         if (body.length > max) {
             throw ApiException.tooLarge("body", "is more than the limit of " + max + " bytes");
         }
-        JsonNode json;
         try {
-            json = JSON.readTree(body);
+            return JSON.readTree(body);
         } catch (JsonProcessingException e) {
             throw new InvalidRequestException(List.of(new FieldError("body", "is not valid JSON: "
                     + e.getOriginalMessage())));
         }
-        RequestJson.Parsed parsed = requests.parse(json);
-        GenerationService.Submission s = service.submit(parsed.request(), parsed.loras(), parsed.parameters());
-        ctx.status(202).header("Location", "/v1/generations/" + s.id())
-                .json(Map.of("id", s.id(), "position", s.position()));
     }
 
     private void list(Context ctx) {
@@ -327,7 +388,17 @@ public final class MontageServer implements AutoCloseable {
                         "must be a whole number in 1.." + MAX_LIST_LIMIT + ", got '" + given + "'")));
             }
         }
-        ctx.json(Map.of("generations", service.list(limit)));
+        Optional<JobState> state = Optional.empty();
+        String named = ctx.queryParam("state");
+        if (named != null) {
+            List<String> states = Arrays.stream(JobState.values()).map(JobState::apiName).toList();
+            if (!states.contains(named)) {
+                throw new InvalidRequestException(List.of(new FieldError("state", "unknown state '" + named + "'"
+                        + Suggestions.didYouMean(named, states) + ", expected one of " + states)));
+            }
+            state = Optional.of(JobState.values()[states.indexOf(named)]);
+        }
+        ctx.json(Map.of("generations", service.list(state, limit)));
     }
 
     private void cancel(Context ctx) {

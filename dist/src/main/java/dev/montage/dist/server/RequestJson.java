@@ -2,6 +2,7 @@ package dev.montage.dist.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
 import dev.montage.api.Control;
@@ -54,6 +55,9 @@ final class RequestJson {
             "end", "options", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
     static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
+    /** The fields of {@code POST /v1/phrases} and {@code POST /v1/preprocess} (a control and the output size). */
+    static final Set<String> PHRASES = Set.of("prompt", "phrases");
+    static final Set<String> PREPROCESS_SIZE = Set.of("width", "height");
     /** {@link GenerationRequest}'s field names where the API names them differently. */
     private static final Map<String, String> API_NAMES = Map.of("guidanceScale", "guidance", "imageScale", "scale",
             "numImages", "count");
@@ -71,6 +75,14 @@ final class RequestJson {
      * @param parameters the same in the API's names (defaults and the drawn seed filled in), for clients
      */
     record Parsed(GenerationRequest request, List<Lora> loras, Map<String, Object> parameters) {
+    }
+
+    /** A prompt and the phrases to look for in it. */
+    record PhraseQuery(String prompt, List<String> phrases) {
+    }
+
+    /** A control and the size of the generation whose conditioning picture it is to become. */
+    record Preprocess(Control control, int width, int height) {
     }
 
     private final ServerSettings limits;
@@ -177,6 +189,76 @@ final class RequestJson {
         loras.forEach((name, lora) -> named.add(Job.ordered("name", name, "scale", lora.scale())));
         return new Parsed(request, List.copyOf(loras.values()),
                 GenerationRecord.request(request, subjectSources, controlSources, named));
+    }
+
+    /**
+     * The body of {@code POST /v1/phrases}: a prompt and at most {@link ServerSettings#maxSubjects()} phrases, as
+     * long as a request's.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     */
+    PhraseQuery phrases(JsonNode body) {
+        Fields f = new Fields();
+        if (body == null || !body.isObject()) {
+            throw new InvalidRequestException(List.of(new FieldError("body", "must be a JSON object")));
+        }
+        f.unknownKeys(body, "", PHRASES);
+        String prompt = f.text(body, "prompt", "");
+        if (prompt == null && !f.errors.containsKey("prompt")) {
+            f.add("prompt", "is required: the prompt to look for the phrases in");
+        } else if (prompt != null && prompt.length() > GenerationRequest.MAX_TEXT_LENGTH) {
+            f.add("prompt", "must be at most " + GenerationRequest.MAX_TEXT_LENGTH + " characters, got "
+                    + prompt.length());
+        }
+        List<String> phrases = new ArrayList<>();
+        List<JsonNode> nodes = f.array(body, "phrases", limits.maxSubjects());
+        for (int i = 0; i < nodes.size(); i++) {
+            String field = "phrases[" + i + "]";
+            JsonNode node = nodes.get(i);
+            if (!node.isTextual()) {
+                f.add(field, "must be a string, got " + node);
+            } else if (node.asText().length() > GenerationRequest.MAX_PHRASE_LENGTH) {
+                f.add(field, "must be at most " + GenerationRequest.MAX_PHRASE_LENGTH + " characters, got "
+                        + node.asText().length());
+            } else {
+                phrases.add(node.asText());
+            }
+        }
+        if (!f.errors.isEmpty()) {
+            throw new InvalidRequestException(new ArrayList<>(f.errors.values()));
+        }
+        return new PhraseQuery(prompt, List.copyOf(phrases));
+    }
+
+    /**
+     * The body of {@code POST /v1/preprocess}: a control as a request gives one, its fields at the top level, and the
+     * {@code width} and {@code height} of the generation (the served defaults when left out) within the server's
+     * bounds.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     * @throws ApiException            413 for a picture over the size limits
+     * @throws IOException             when an upload cannot be read
+     */
+    Preprocess preprocess(JsonNode body) throws IOException {
+        Fields f = new Fields();
+        if (body == null || !body.isObject()) {
+            throw new InvalidRequestException(List.of(new FieldError("body", "must be a JSON object")));
+        }
+        Control control = control(f, ((ObjectNode) body.deepCopy()).without(PREPROCESS_SIZE), "",
+                new ImageInput.PixelBudget(limits.maxImagePixels(), limits.maxRequestPixels()), new ArrayList<>());
+        int width = orElse(f.integer(body, "width", ""), defaults.width());
+        int height = orElse(f.integer(body, "height", ""), defaults.height());
+        try {
+            GenerationRequest.builder("").size(width, height).build();
+        } catch (InvalidRequestException e) {
+            e.errors().forEach(err -> f.add(err.field(), err.message()));
+        }
+        f.atMost("width", width, limits.maxWidth());
+        f.atMost("height", height, limits.maxHeight());
+        if (!f.errors.isEmpty()) {
+            throw new InvalidRequestException(new ArrayList<>(f.errors.values()));
+        }
+        return new Preprocess(control, width, height);
     }
 
     /** A LoRA {@code {name, scale}} of a request, by the name it was given (without the extension). */
@@ -380,7 +462,7 @@ final class RequestJson {
         byte[] bytes;
         Map<String, Object> source = new LinkedHashMap<>();
         if (!inline) {
-            field = path + ".uploadId";
+            field = Fields.join(path, "uploadId");
             String id = f.text(node, "uploadId", path);
             Optional<byte[]> upload = id == null ? Optional.empty() : uploads.get(id);
             if (id != null && upload.isEmpty()) {
@@ -392,7 +474,7 @@ final class RequestJson {
             bytes = upload.get();
             source.put("uploadId", id);
         } else {
-            field = path + ".image";
+            field = Fields.join(path, "image");
             String data = f.text(node, "image", path);
             if (data == null) {
                 return null;
@@ -447,13 +529,16 @@ final class RequestJson {
     private static final class Fields {
         private final Map<String, FieldError> errors = new LinkedHashMap<>();
 
+        /** A field under the empty path (a preprocess body is a control at the top level) is named bare. */
         void add(String field, String message) {
-            errors.putIfAbsent(field, new FieldError(field, message));
+            String name = field.startsWith(".") ? field.substring(1) : field;
+            errors.putIfAbsent(name, new FieldError(name, message));
         }
 
-        /** Whether no field under {@code path} has been reported. */
+        /** Whether no field under {@code path} (the empty path: none at all) has been reported. */
         boolean clean(String path) {
-            return errors.keySet().stream().noneMatch(k -> k.equals(path) || k.startsWith(path + "."));
+            return path.isEmpty() ? errors.isEmpty()
+                    : errors.keySet().stream().noneMatch(k -> k.equals(path) || k.startsWith(path + "."));
         }
 
         /** Whether {@code check} passes; if not, its message is reported under {@code field}. */
@@ -564,7 +649,7 @@ final class RequestJson {
             return elements;
         }
 
-        private static String join(String path, String key) {
+        static String join(String path, String key) {
             return path.isEmpty() ? key : path + "." + key;
         }
     }

@@ -43,12 +43,13 @@ import java.util.regex.Pattern;
  * @param loraDir                folder of the LoRA files requests may name; empty for none
  * @param maxLoras               most LoRAs one request may name
  * @param loraVariants           sets of LoRAs kept loaded besides the model without them
+ * @param previewEvery           steps between the previews of a running generation's event stream; 0 for none
  */
 public record ServerSection(String host, int port, int queueSize, int concurrency, Optional<Path> outputDir,
         int maxBodyBytes, int maxImageBytes, int maxImagePixels, int maxWidth, int maxHeight, int maxSteps,
         int maxImages, int maxOutputPixels, int maxSubjects, int maxControls, int maxRequestPixels,
         int maxFinishedJobs, int maxEventStreams, int shutdownGraceSeconds, Optional<String> authTokenEnv,
-        Optional<Path> authTokenFile, Optional<Path> loraDir, int maxLoras, int loraVariants) {
+        Optional<Path> authTokenFile, Optional<Path> loraDir, int maxLoras, int loraVariants, int previewEvery) {
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final String DEFAULTS_RESOURCE = "server-defaults.yaml";
@@ -100,6 +101,7 @@ public record ServerSection(String host, int port, int queueSize, int concurrenc
         s.loraDir().ifPresent(d -> checks.folder("server.lora_dir", d, "a folder of LoRA files (.safetensors)"));
         checks.atLeast("server.max_loras", s.maxLoras(), 0, "LoRAs");
         checks.atLeast("server.lora_variants", s.loraVariants(), 1, "sets of LoRAs");
+        checks.atLeast("server.preview_every", s.previewEvery(), 0, "steps");
     }
 
     private static String defaults() {

@@ -41,6 +41,8 @@ import java.util.Optional;
  * @param maxLoras        most LoRAs one request may name
  * @param loraVariants    how many sets of LoRAs stay loaded besides the model without them (each set's adapted
  *                        text encoder and denoiser)
+ * @param previewEvery    how many steps apart a running generation's event stream gets a {@code preview} event; 0
+ *                        for none
  */
 public record ServerSettings(
         String host,
@@ -65,7 +67,8 @@ public record ServerSettings(
         Duration shutdownGrace,
         Optional<Path> loraDir,
         int maxLoras,
-        int loraVariants) {
+        int loraVariants,
+        int previewEvery) {
 
     /** Environment variable holding {@link #authToken()} when the profile names neither a file nor a variable. */
     public static final String TOKEN_ENV = "MONTAGE_API_TOKEN";
@@ -109,6 +112,7 @@ public record ServerSettings(
         }
         notNegative(problems, "maxLoras", maxLoras);
         positive(problems, "loraVariants", loraVariants);
+        notNegative(problems, "previewEvery", previewEvery);
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException("server settings: " + String.join("; ", problems));
         }
@@ -139,7 +143,7 @@ public record ServerSettings(
                 .maxSubjects(maxSubjects).maxControls(maxControls).maxRequestPixels(maxRequestPixels)
                 .maxFinishedJobs(maxFinishedJobs).maxEventStreams(maxEventStreams)
                 .authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace).loraDir(loraDir.orElse(null))
-                .maxLoras(maxLoras).loraVariants(loraVariants);
+                .maxLoras(maxLoras).loraVariants(loraVariants).previewEvery(previewEvery);
     }
 
     /**
@@ -162,7 +166,7 @@ public record ServerSettings(
                 .maxEventStreams(section.maxEventStreams())
                 .shutdownGrace(Duration.ofSeconds(section.shutdownGraceSeconds()))
                 .authToken(token(section, environment)).maxLoras(section.maxLoras())
-                .loraVariants(section.loraVariants());
+                .loraVariants(section.loraVariants()).previewEvery(section.previewEvery());
         section.outputDir().ifPresent(b::outputDir);
         section.loraDir().ifPresent(b::loraDir);
         return b.build();
@@ -207,7 +211,7 @@ public record ServerSettings(
                 + maxRequestPixels + ", maxFinishedJobs=" + maxFinishedJobs + ", maxEventStreams=" + maxEventStreams
                 + ", auth=" + (authToken.isPresent() ? "bearer token" : "off") + ", shutdownGrace=" + shutdownGrace
                 + ", loraDir=" + loraDir.map(Path::toString).orElse("none") + ", maxLoras=" + maxLoras
-                + ", loraVariants=" + loraVariants + "]";
+                + ", loraVariants=" + loraVariants + ", previewEvery=" + previewEvery + "]";
     }
 
     /** Mutable builder; {@link #build()} validates. */
@@ -235,6 +239,7 @@ public record ServerSettings(
         private Path loraDir;
         private int maxLoras = 4;
         private int loraVariants = 1;
+        private int previewEvery = 5;
 
         private Builder() {
         }
@@ -352,6 +357,12 @@ public record ServerSettings(
             return this;
         }
 
+        /** @param v steps between previews in the event stream, 0 for none */
+        public Builder previewEvery(int v) {
+            previewEvery = v;
+            return this;
+        }
+
         /**
          * @throws IllegalArgumentException naming every setting that is out of range
          */
@@ -360,7 +371,7 @@ public record ServerSettings(
                     maxImagePixels, maxWidth, maxHeight, maxSteps, maxImages, maxOutputPixels, maxSubjects,
                     maxControls, maxRequestPixels, maxFinishedJobs, maxEventStreams,
                     Optional.ofNullable(authToken), shutdownGrace, Optional.ofNullable(loraDir), maxLoras,
-                    loraVariants);
+                    loraVariants, previewEvery);
         }
     }
 }

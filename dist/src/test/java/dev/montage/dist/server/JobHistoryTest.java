@@ -60,10 +60,10 @@ class JobHistoryTest {
 
             // the last job has told its clients it ended a moment before its worker retires it
             long deadline = System.nanoTime() + 10_000_000_000L;
-            while (s.service.list(1000).size() > 2 && System.nanoTime() < deadline) {
+            while (s.service.list(Optional.empty(), 1000).size() > 2 && System.nanoTime() < deadline) {
                 Thread.sleep(10);
             }
-            assertEquals(2, s.service.list(1000).size(), "only the newest ended generations stay in memory");
+            assertEquals(2, s.service.list(Optional.empty(), 1000).size(), "only the newest ended generations stay in memory");
             List<Map<String, Object>> listed = (List<Map<String, Object>>) Http.json(
                     Http.get(s.server, "/v1/generations")).get("generations");
             assertEquals(List.of(newest.get(1), newest.get(0)), listed.stream().map(g -> g.get("id")).toList());
@@ -107,8 +107,7 @@ class JobHistoryTest {
             }
             return new Thread(task, "test-worker");
         };
-        GenerationService service = new GenerationService(settings, JobHistoryTest::failing, pipeline.schedulerIds(),
-                pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), threads);
+        GenerationService service = new GenerationService(settings, JobHistoryTest::failing, pipeline, threads);
         try (MontageServer server = MontageServer.start(settings, service, TinyModel.registry(),
                 new ServedModel(ModelPaths.of(TinyModel.folder()), true, "test engine"))) {
             service.start().join();

@@ -138,8 +138,11 @@ class OpenApiTest {
         try (var in = MontageServer.class.getResourceAsStream("openapi.json")) {
             schemas = Http.JSON.readTree(in).get("components").get("schemas");
         }
+        Set<String> preprocess = new TreeSet<>(RequestJson.CONTROL);
+        preprocess.addAll(RequestJson.PREPROCESS_SIZE);
         Map<String, Set<String>> read = Map.of("GenerationRequest", RequestJson.TOP, "Subject", RequestJson.SUBJECT,
-                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT, "Lora", RequestJson.LORA);
+                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT, "Lora", RequestJson.LORA,
+                "PhraseRequest", RequestJson.PHRASES, "PreprocessRequest", preprocess);
         read.forEach((schema, fields) -> {
             Set<String> documented = new TreeSet<>();
             schemas.get(schema).get("properties").fieldNames().forEachRemaining(documented::add);

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -101,7 +102,7 @@ class ServerSoakTest {
                     readinessChecks.sum() - notReady.sum(), readinessChecks.sum(), heap);
             assertEquals(0, notReady.sum(), "the server stayed ready");
             assertTrue(slowestRefusal[0] < REFUSAL_SECONDS, "1 MB prompts are refused at once");
-            assertTrue(s.service.list(1000).size() <= HISTORY, "ended generations beyond the history are dropped");
+            assertTrue(s.service.list(Optional.empty(), 1000).size() <= HISTORY, "ended generations beyond the history are dropped");
         }
     }
 

@@ -36,9 +36,7 @@ final class TestServer implements AutoCloseable {
         LoraVariants variants = new LoraVariants(pipeline, settings.loraVariants());
         GenerationService.Generator held = (request, loras, listener) -> variants.generate(request, loras,
                 request.prompt().contains(HOLD) ? holding(listener) : listener);
-        this.service = new GenerationService(settings, around == null ? held : around,
-                pipeline.schedulerIds(), pipeline.defaultSchedulerId(), pipeline.controlNets(),
-                pipeline.subjectFields());
+        this.service = new GenerationService(settings, around == null ? held : around, pipeline);
         this.server = MontageServer.start(settings, service, registry,
                 new ServedModel(ModelPaths.of(model), true, "test engine"));
         service.start().join();
@@ -109,8 +107,7 @@ final class TestServer implements AutoCloseable {
     /** A service running the tiny pipeline as it is, not yet started. */
     static GenerationService plainService(ServerSettings settings) throws IOException {
         MontagePipeline pipeline = TinyModel.pipeline();
-        return new GenerationService(settings, (request, loras, listener) -> plain(request, listener), pipeline.schedulerIds(),
-                pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields());
+        return new GenerationService(settings, (request, loras, listener) -> plain(request, listener), pipeline);
     }
 
     static GenerationResult plain(GenerationRequest request, ProgressListener listener) {

@@ -11,6 +11,7 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.Scheduler;
+import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.config.AttentionSettings;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ProfileCatalog;
@@ -190,6 +191,16 @@ public final class MontagePipeline implements AutoCloseable {
             public void onControlImage(int index, Control control, BufferedImage image) {
                 listener.onControlImage(index, control, image);
             }
+
+            @Override
+            public int previewEvery() {
+                return listener.previewEvery();
+            }
+
+            @Override
+            public void onPreview(int step, int total, BufferedImage preview) {
+                listener.onPreview(step, total, preview);
+            }
         };
         executor.execute(() -> {
             if (future.isCancelled()) {
@@ -202,6 +213,35 @@ public final class MontagePipeline implements AutoCloseable {
             }
         });
         return future;
+    }
+
+    /**
+     * Where each phrase sits in the prompt's token sequence, as auto layout finds it (a repeated phrase takes its
+     * next occurrence): the text encoder's {@link TextEncoder#locatePhrases}. A released text encoder
+     * ({@code pipeline.release_encoders}) is loaded for the call, as a generation loads it.
+     *
+     * @return one [start, end) span per phrase; {@code [0, 0)} for a phrase that does not occur
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public List<TextEncoder.TokenSpan> locatePhrases(String prompt, List<String> phrases) {
+        Objects.requireNonNull(prompt, "prompt");
+        return open().locatePhrases(prompt, List.copyOf(phrases));
+    }
+
+    /**
+     * The conditioning picture a control's ControlNet receives in a generation of {@code width x height}: its
+     * preprocessor's output (unless it says {@code preprocess=none}), resized to that size, made by the code a
+     * generation runs ({@link ProgressListener#onControlImage} reports the same picture).
+     *
+     * @return RGB, {@code width x height}
+     * @throws dev.montage.api.InvalidRequestException when this pipeline does not serve the control's type or its
+     *     preprocessor does not take its options
+     * @throws IllegalArgumentException when the preprocessor refuses the control's picture or data
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public BufferedImage controlImage(Control control, int width, int height) {
+        Objects.requireNonNull(control, "control");
+        return open().controlImage(control, width, height);
     }
 
     /** The pipeline, checked to be open: a closed one would fail on released weights with a less clear message. */

@@ -3,6 +3,7 @@ package dev.montage.runtime.pipeline;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.Cancellation;
@@ -198,6 +199,7 @@ final class Pipeline {
                         throw new CancellationException("generation cancelled after step " + (i + 1) + " of "
                                 + timesteps.length);
                     }
+                    preview(gen, latents, i + 1, timesteps.length, listener);
                 }
             }
             if (finalLatents != null && finalLatents.length > 0) {
@@ -212,6 +214,48 @@ final class Pipeline {
             weightCheck.run();
             return new GenerationResult(images, request, parameters(request, schedulerId), elapsed);
         }
+    }
+
+    /**
+     * The decoder's preview of the first image after {@code step}, when the listener asks for one at this step; none
+     * after the last step, which the decoded result follows at once.
+     */
+    private void preview(NDManager gen, NDArray latents, int step, int total, ProgressListener listener) {
+        int every = listener.previewEvery();
+        if (every <= 0 || step % every != 0 || step >= total) {
+            return;
+        }
+        try (NDManager scope = gen.newSubManager()) {
+            NDArray first = Scopes.borrow(latents, scope).get(new NDIndex("0:1"));
+            decoder.preview(scope, first).ifPresent(p -> listener.onPreview(step, total,
+                    Images.fromTensor(p).get(0)));
+        }
+    }
+
+    /**
+     * Where each phrase sits in the prompt's tokens, as auto layout finds it; the text encoder is loaded for the
+     * call when encoders are released.
+     */
+    List<TextEncoder.TokenSpan> locatePhrases(String prompt, List<String> phrases) {
+        try (OnDemand.Lease<TextEncoder> lease = textEncoder.lease()) {
+            return lease.get().locatePhrases(prompt, phrases);
+        }
+    }
+
+    /**
+     * The conditioning picture a control's ControlNet receives in a generation of this size.
+     *
+     * @throws InvalidRequestException as {@link ControlNets#check} names the control's problems ({@code type},
+     *     {@code options.<name>})
+     * @throws IllegalArgumentException when the preprocessor refuses the control
+     */
+    BufferedImage controlImage(Control control, int width, int height) {
+        List<FieldError> problems = controlNets.problems(control, "control");
+        if (!problems.isEmpty()) {
+            throw new InvalidRequestException(problems);
+        }
+        return ControlImages.conditioningImage("control ('" + control.type() + "')", control,
+                controlNets.preprocessors().get(control.type()), width, height).toBufferedImage();
     }
 
     private static void stage(ProgressListener listener, String name) {

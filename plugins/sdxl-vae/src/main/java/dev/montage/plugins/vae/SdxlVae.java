@@ -17,6 +17,7 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.Weights;
+import java.util.Optional;
 
 /**
  * diffusers' {@code AutoencoderKL} (the SDXL VAE) from a {@code vae/} folder: {@code post_quant_conv} and the
@@ -126,6 +127,16 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
         NDArray decoded = replace(z, decoder.forward(z, probe));
         probe.stage("decoder", decoded);
         return decoded.toType(DataType.FLOAT32, false).div(2).add(0.5).clip(0, 1);
+    }
+
+    /** SDXL's linear latent-to-RGB map ({@link LatentPreview}), for latents of its four channels. */
+    @Override
+    public Optional<NDArray> preview(NDManager manager, NDArray latents) {
+        if (config.latentChannels() != LatentPreview.CHANNELS) {
+            return Optional.empty();
+        }
+        requireImageBatch(latents, LatentPreview.CHANNELS, 1, "latents");
+        return Optional.of(LatentPreview.rgb(manager, latents));
     }
 
     /**

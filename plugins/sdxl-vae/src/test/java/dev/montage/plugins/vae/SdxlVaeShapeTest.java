@@ -69,6 +69,35 @@ class SdxlVaeShapeTest {
     }
 
     @Test
+    void previewMapsEachLatentCellToRgbWithSdxlsFactors() {
+        // ComfyUI's SDXL latent_rgb_factors, one row per latent channel, and their bias
+        float[][] factors = {{0.3651f, 0.4232f, 0.4341f}, {-0.2533f, -0.0042f, 0.1068f},
+            {0.1076f, 0.1111f, -0.0362f}, {-0.3165f, -0.2492f, -0.2188f}};
+        float[] bias = {0.1084f, -0.0175f, -0.0011f};
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray latents = gaussian(m, 11, 2, 4, 3, 5).mul(2);
+            float[] z = latents.toFloatArray();
+            NDArray preview = vae.preview(m, latents).orElseThrow();
+            assertEquals(new Shape(2, 3, 3, 5), preview.getShape());
+            float[] rgb = preview.toFloatArray();
+            int plane = 15;
+            for (int b = 0; b < 2; b++) {
+                for (int c = 0; c < 3; c++) {
+                    for (int i = 0; i < plane; i++) {
+                        float v = bias[c];
+                        for (int k = 0; k < 4; k++) {
+                            v += z[(b * 4 + k) * plane + i] * factors[k][c];
+                        }
+                        float expected = (Math.max(-1f, Math.min(1f, v)) + 1) / 2;
+                        assertEquals(expected, rgb[(b * 3 + c) * plane + i], 1e-5f, "b" + b + " c" + c + " i" + i);
+                    }
+                }
+            }
+            assertThrows(IllegalArgumentException.class, () -> vae.preview(m, gaussian(m, 1, 1, 3, 2, 2)));
+        }
+    }
+
+    @Test
     void decodesNonSquareLatents() {
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray latents = gaussian(m, 7, 2, 4, 5, 9);
