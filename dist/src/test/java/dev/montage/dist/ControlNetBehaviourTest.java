@@ -39,7 +39,6 @@ import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -221,7 +220,6 @@ class ControlNetBehaviourTest {
     @Test
     void aTypeWithoutItsOwnFolderUsesTheGenericOneAndItsPreprocessor() {
         ComponentRegistry registry = ComponentRegistry.fromClasspath(getClass().getClassLoader());
-        List<BufferedImage> seen = new ArrayList<>();
         BufferedImage edges = picture(Color.YELLOW);
         ConditionPreprocessor preprocessor = new ConditionPreprocessor() {
             @Override
@@ -234,27 +232,17 @@ class ControlNetBehaviourTest {
                 return edges;
             }
         };
-        ProgressListener listener = new ProgressListener() {
-            @Override
-            public boolean onStep(int step, int total, Duration elapsed) {
-                return true;
-            }
-
-            @Override
-            public void onControlImage(int index, Control control, BufferedImage image) {
-                seen.add(image);
-            }
-        };
+        ControlImageRecorder listener = new ControlImageRecorder();
         try (MontagePipeline seg = TestEngine.pipeline(registry, dir).controlTypes(List.of("seg"))
                 .preprocessor(preprocessor).build()) {
             var result = seg.generate(request().size(64, 48).steps(2)
                     .control(Control.of("seg", picture(Color.BLUE), 0.5)).build(), listener);
             assertEquals("sdxl-controlnet", result.parameters().get("component.conditioner.seg"));
-            assertEquals(1, seen.size());
-            assertEquals(64, seen.get(0).getWidth());
-            assertEquals(48, seen.get(0).getHeight());
+            assertEquals(1, listener.images().size());
+            assertEquals(64, listener.images().get(0).getWidth());
+            assertEquals(48, listener.images().get(0).getHeight());
             // the preprocessor's 48x40 picture, resized to the output size
-            assertEquals(0xFFFF00, seen.get(0).getRGB(20, 20) & 0xFFFFFF);
+            assertEquals(0xFFFF00, listener.images().get(0).getRGB(20, 20) & 0xFFFFFF);
         }
     }
 

@@ -9,6 +9,7 @@ import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.TextEncoder.TokenSpan;
+import dev.montage.dist.ControlImageRecorder;
 import dev.montage.dist.TinyModel;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
@@ -28,7 +29,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -145,21 +145,11 @@ class StudioApiTest {
             assertEquals(64, served.getWidth());
             assertEquals(48, served.getHeight());
 
-            AtomicReference<BufferedImage> received = new AtomicReference<>();
+            ControlImageRecorder received = new ControlImageRecorder();
             controlled.generate(GenerationRequest.builder("a ring").size(64, 48).steps(1)
                     .control(Control.fromRequestOptions("canny", Pictures.decode(picture), null, 1, 0, 1,
-                            Map.of("low", "50"))).build(), new ProgressListener() {
-                                @Override
-                                public boolean onStep(int step, int total, Duration elapsed) {
-                                    return true;
-                                }
-
-                                @Override
-                                public void onControlImage(int index, Control control, BufferedImage image) {
-                                    received.set(image);
-                                }
-                            });
-            assertArrayEquals(rgb(received.get()), rgb(served));
+                            Map.of("low", "50"))).build(), received);
+            assertArrayEquals(rgb(received.images().get(0)), rgb(served));
 
             String keypoints = "{\"people\": [{\"pose_keypoints_2d\": [" + String.join(", ",
                     Collections.nCopies(54, "12.5")) + "]}], \"canvas_width\": 64, \"canvas_height\": 64}";
