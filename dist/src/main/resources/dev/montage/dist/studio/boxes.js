@@ -154,7 +154,7 @@ export class BoxEditor {
   /** The box a drag makes, or null for a click or a box too small to mean anything. */
   dragged(drag) {
     const { width, height } = this.canvas;
-    const clamp = (v, max) => Math.min(max, Math.max(0, v));
+    const clamp = (v, low, high) => Math.min(high, Math.max(low, v));
     const { start, current } = drag;
     if (drag.mode === 'move') {
       const r = drag.origin;
@@ -166,8 +166,8 @@ export class BoxEditor {
       return boxOf(r.x0 + dx, r.y0 + dy, r.x1 + dx, r.y1 + dy, width, height);
     }
     const from = drag.mode === 'resize' ? drag.anchor : start;
-    const x = clamp(current.x, width);
-    const y = clamp(current.y, height);
+    const x = clamp(current.x, 0, width);
+    const y = clamp(current.y, 0, height);
     if (Math.abs(x - from.x) < MIN_PIXELS || Math.abs(y - from.y) < MIN_PIXELS) {
       return null;
     }
