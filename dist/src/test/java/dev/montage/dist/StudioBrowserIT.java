@@ -164,7 +164,7 @@ class StudioBrowserIT {
             waitFor("the canny preview", d -> (Boolean) js("""
                     const img = document.querySelector('#controls .control-preview');
                     return !!img && img.complete && img.naturalWidth === 128;"""));
-            screenshot("studio-compose.png");
+            screenshot("studio-compose.png", "#subjects");
 
             js("""
                     window.sent = [];
@@ -186,7 +186,7 @@ class StudioBrowserIT {
             List<String> statuses = (List<String>) js("return window.statuses;");
             assertTrue(statuses.stream().anyMatch(s -> s.matches("Step [1-4]/4 · ETA .*")), statuses.toString());
             assertTrue(statuses.get(statuses.size() - 1).startsWith("Finished in"), statuses.toString());
-            screenshot("studio-result.png");
+            screenshot("studio-result.png", "#run-title");
 
             Map<String, Object> sent = (Map<String, Object>) ((List<?>) js("return window.sent;")).get(0);
             List<Map<String, Object>> subjects = (List<Map<String, Object>>) sent.get("subjects");
@@ -345,7 +345,12 @@ class StudioBrowserIT {
         return new WebDriverWait(driver, WAIT).withMessage("waiting for " + what).until(condition);
     }
 
-    private void screenshot(String name) throws IOException {
+    /** A screenshot of the viewport with the layout in view and {@code shown} at the top of its column. */
+    private void screenshot(String name, String shown) throws IOException {
+        js("""
+                document.querySelectorAll('.compose, .side').forEach((column) => { column.scrollTop = 0; });
+                document.querySelector(arguments[0]).scrollIntoView({block: 'start'});
+                window.scrollTo(0, 0);""", shown);
         Path shot = driver.getScreenshotAs(OutputType.FILE).toPath();
         Files.copy(shot, SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
     }
