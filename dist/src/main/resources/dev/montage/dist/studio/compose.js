@@ -3,6 +3,7 @@
 // result's parameters.
 
 import { BoxEditor, COLORS, round4 } from './boxes.js';
+import { labelled } from './dom.js';
 
 export const SIZE_PRESETS = [
   [1024, 1024, 'Square'], [1152, 896, '9:7'], [896, 1152, '7:9'], [1216, 832, '3:2'], [832, 1216, '2:3'],
@@ -199,8 +200,7 @@ export class Composer {
     status.setAttribute('role', 'status');
     status.textContent = s.status || s.name;
 
-    const phrase = this.input('text', id('phrase'), `Phrase ${i + 1}`, s.phrase, `${path}.phrase`);
-    const phraseInput = phrase.querySelector('input');
+    const [phrase, phraseInput] = labelled('text', id('phrase'), `Phrase ${i + 1}`, s.phrase, `${path}.phrase`);
     phraseInput.setAttribute('list', 'phrase-suggestions');
     phraseInput.addEventListener('input', () => {
       s.phrase = phraseInput.value;
@@ -212,8 +212,8 @@ export class Composer {
     found.dataset.key = s.key;
     phrase.append(found);
 
-    const box = this.input('text', id('box'), 'Box x0, y0, x1, y1', s.box ? s.box.join(', ') : '', `${path}.box`);
-    const boxInput = box.querySelector('input');
+    const [box, boxInput] = labelled('text', id('box'), 'Box x0, y0, x1, y1', s.box ? s.box.join(', ') : '',
+      `${path}.box`);
     boxInput.classList.add('box-input');
     boxInput.disabled = !boxes;
     boxInput.addEventListener('change', () => {
@@ -222,8 +222,7 @@ export class Composer {
       this.editor.draw();
     });
 
-    const scale = this.input('number', id('scale'), 'Scale', s.scale, `${path}.scale`);
-    const scaleInput = scale.querySelector('input');
+    const [scale, scaleInput] = labelled('number', id('scale'), 'Scale', s.scale, `${path}.scale`);
     scaleInput.step = '0.05';
     scaleInput.min = '0';
     scaleInput.addEventListener('input', () => { s.scale = scaleInput.value; });
@@ -262,21 +261,6 @@ export class Composer {
     fields.append(phrase, box, scale, drop);
     li.append(figure, status, fields, actions);
     return li;
-  }
-
-  input(type, id, label, value, field) {
-    const div = document.createElement('div');
-    div.className = 'field';
-    const l = document.createElement('label');
-    l.htmlFor = id;
-    l.textContent = label;
-    const input = document.createElement('input');
-    input.type = type;
-    input.id = id;
-    input.value = value ?? '';
-    input.dataset.field = field;
-    div.append(l, input);
-    return div;
   }
 
   button(text, onClick) {

@@ -1,6 +1,8 @@
 // Controls (depth, canny, pose): a picture or an OpenPose keypoints file each, with the preprocessor's output
 // previewed through POST /v1/preprocess and optionally laid over the layout canvas; scale and start/end sliders.
 
+import { labelled } from './dom.js';
+
 const $ = (id) => document.getElementById(id);
 let nextKey = 1;
 
@@ -138,20 +140,12 @@ export class Controls {
     title.textContent = `${i + 1}. ${c.type}`;
     title.dataset.field = `${path}.type`;
 
-    const file = document.createElement('div');
-    file.className = 'field';
-    const fileLabel = document.createElement('label');
-    fileLabel.htmlFor = id('file');
-    fileLabel.textContent = c.type === 'pose' ? 'Picture or keypoints (OpenPose JSON)' : 'Picture';
-    const fileInput = document.createElement('input');
-    fileInput.type = 'file';
-    fileInput.id = id('file');
+    const [file, fileInput] = labelled('file', id('file'), c.type === 'pose' ? 'Picture or keypoints (OpenPose JSON)'
+      : 'Picture', '', c.keypoints ? `${path}.keypoints` : `${path}.uploadId`);
     fileInput.className = 'control-file';
     fileInput.accept = c.type === 'pose' ? 'image/png,image/jpeg,image/webp,.json,application/json'
       : 'image/png,image/jpeg,image/webp';
-    fileInput.dataset.field = c.keypoints ? `${path}.keypoints` : `${path}.uploadId`;
     fileInput.addEventListener('change', () => fileInput.files[0] && this.choose(c, fileInput.files[0]));
-    file.append(fileLabel, fileInput);
 
     const status = document.createElement('p');
     status.className = 'hint';
@@ -164,22 +158,14 @@ export class Controls {
       sliders.append(this.slider(c, key, label, min, max, id(key), `${path}.${key}`));
     });
 
-    const options = document.createElement('div');
-    options.className = 'field';
-    const optionsLabel = document.createElement('label');
-    optionsLabel.htmlFor = id('options');
-    optionsLabel.textContent = 'Options (key=value, …)';
-    const optionsInput = document.createElement('input');
-    optionsInput.id = id('options');
-    optionsInput.value = c.options;
-    optionsInput.dataset.field = `${path}.options`;
+    const [options, optionsInput] = labelled('text', id('options'), 'Options (key=value, …)', c.options,
+      `${path}.options`);
     optionsInput.addEventListener('change', () => {
       c.options = optionsInput.value;
       if (c.uploadId || c.keypoints) {
         this.preview(c);
       }
     });
-    options.append(optionsLabel, optionsInput);
 
     const figure = document.createElement('div');
     figure.className = 'thumb';
@@ -216,19 +202,12 @@ export class Controls {
   }
 
   slider(c, key, label, min, max, id, field) {
-    const div = document.createElement('div');
-    div.className = 'field slider';
-    const l = document.createElement('label');
-    l.htmlFor = id;
-    l.textContent = label;
-    const input = document.createElement('input');
-    input.type = 'range';
-    input.id = id;
+    const [div, input] = labelled('range', id, label, c[key], field);
+    div.classList.add('slider');
     input.min = min;
     input.max = max;
     input.step = '0.05';
     input.value = c[key];
-    input.dataset.field = field;
     const out = document.createElement('output');
     out.htmlFor = id;
     out.textContent = c[key];
@@ -236,7 +215,7 @@ export class Controls {
       c[key] = Number(input.value);
       out.textContent = input.value;
     });
-    div.append(l, input, out);
+    div.append(out);
     return div;
   }
 }
