@@ -1,0 +1,386 @@
+// The composer: prompt, subjects (picture, phrase, box, scale), the adapter's mode, size, steps, guidance,
+// scheduler, seed and count, turned into the request body of POST /v1/generations and loaded back from a
+// result's parameters.
+
+import { BoxEditor, COLORS, round4 } from './boxes.js';
+import { labelled } from './dom.js';
+
+export const SIZE_PRESETS = [
+  [1024, 1024, 'Square'], [1152, 896, '9:7'], [896, 1152, '7:9'], [1216, 832, '3:2'], [832, 1216, '2:3'],
+  [1344, 768, '7:4'], [768, 1344, '4:7'], [1536, 640, '12:5'], [640, 1536, '5:12'],
+];
+
+const $ = (id) => document.getElementById(id);
+let nextKey = 1;
+
+/** The text of a number input as the API wants it: a number, or undefined for the server's default. */
+function number(input) {
+  return input.value.trim() === '' ? undefined : Number(input.value);
+}
+
+function setValue(input, value) {
+  input.value = value ?? '';
+}
+
+export class Composer {
+  /**
+   * @param api      the API client
+   * @param pictures uploadId → object URL of the pictures this page uploaded, to show them again
+   * @param controls the controls list, which sends its part of the request
+   */
+  constructor(api, pictures, controls) {
+    this.api = api;
+    this.pictures = pictures;
+    this.controls = controls;
+    this.form = $('compose');
+    this.subjects = [];
+    this.activeKey = null;
+    this.loras = [];
+    this.phrasesServed = true;
+    this.editor = new BoxEditor($('layout'), $('canvas-frame'), {
+      subjects: () => this.subjects,
+      active: () => this.activeKey,
+      select: (key) => this.select(key),
+      changed: (subject) => this.boxChanged(subject),
+      overlays: () => this.controls.overlays(),
+      showBoxes: () => this.mode() !== 'none',
+    });
+    controls.onOverlayChange = () => this.editor.draw();
+    this.wire();
+  }
+
+  wire() {
+    $('subject-files').addEventListener('change', (e) => {
+      this.addPictures([...e.target.files]);
+      e.target.value = '';
+    });
+    const drop = $('subject-drop');
+    drop.addEventListener('dragover', (e) => {
+      e.preventDefault();
+      drop.classList.add('over');
+    });
+    drop.addEventListener('dragleave', () => drop.classList.remove('over'));
+    drop.addEventListener('drop', (e) => {
+      e.preventDefault();
+      drop.classList.remove('over');
+      this.addPictures([...e.dataTransfer.files].filter((f) => f.type.startsWith('image/')));
+    });
+    const presets = $('size-preset');
+    presets.append(new Option('Custom', ''));
+    SIZE_PRESETS.forEach(([w, h, name]) => presets.append(new Option(`${w}×${h} (${name})`, `${w}x${h}`)));
+    presets.addEventListener('change', () => {
+      if (presets.value) {
+        const [w, h] = presets.value.split('x');
+        $('width').value = w;
+        $('height').value = h;
+        this.sizeChanged();
+      }
+    });
+    ['width', 'height'].forEach((id) => $(id).addEventListener('input', () => this.sizeChanged()));
+    $('seed-random').addEventListener('change', () => {
+      $('seed').disabled = $('seed-random').checked;
+    });
+    this.form.querySelectorAll('input[name="mode"]').forEach((r) => r.addEventListener('change', () => this.modeChanged()));
+    let timer = null;
+    this.checkPhrasesSoon = () => {
+      clearTimeout(timer);
+      timer = setTimeout(() => this.checkPhrases(), 300);
+    };
+    $('prompt').addEventListener('input', this.checkPhrasesSoon);
+  }
+
+  /** Fills the fields from the server's defaults (the OpenAPI document) and its schedulers. */
+  setDefaults(defaults, schedulers, defaultScheduler) {
+    const select = $('scheduler');
+    select.replaceChildren(...schedulers.map((s) => new Option(s, s)));
+    select.value = defaultScheduler;
+    setValue($('negative'), defaults.negativePrompt);
+    setValue($('width'), defaults.width);
+    setValue($('height'), defaults.height);
+    setValue($('steps'), defaults.steps);
+    setValue($('guidance'), defaults.guidance);
+    setValue($('scale'), defaults.scale);
+    setValue($('count'), defaults.count);
+    this.sizeChanged();
+  }
+
+  mode() {
+    return this.form.querySelector('input[name="mode"]:checked').value;
+  }
+
+  modeChanged() {
+    $('auto-layout').hidden = this.mode() !== 'auto';
+    this.renderSubjects();
+    this.editor.draw();
+  }
+
+  sizeChanged() {
+    const w = Number($('width').value);
+    const h = Number($('height').value);
+    const preset = `${w}x${h}`;
+    $('size-preset').value = SIZE_PRESETS.some(([pw, ph]) => `${pw}x${ph}` === preset) ? preset : '';
+    this.editor.setSize(w, h);
+    this.controls.size = { width: w, height: h };
+  }
+
+  /** Uploads each picture and adds it as a subject, the last one selected for drawing its box. */
+  async addPictures(files) {
+    for (const file of files) {
+      const subject = { key: nextKey++, name: file.name, phrase: '', box: null, scale: '', dropGrounding: false,
+        uploadId: null, status: 'Uploading…' };
+      this.subjects.push(subject);
+      this.setPicture(subject, URL.createObjectURL(file));
+      this.activeKey = subject.key;
+      this.renderSubjects();
+      try {
+        subject.uploadId = await this.api.upload(file);
+        this.pictures.set(subject.uploadId, subject.url);
+        subject.status = '';
+      } catch (e) {
+        subject.status = `Upload failed: ${e.message}`;
+      }
+      this.renderSubjects();
+    }
+  }
+
+  setPicture(subject, url) {
+    subject.url = url;
+    subject.image = null;
+    if (url) {
+      subject.image = new Image();
+      subject.image.onload = () => this.editor.draw();
+      subject.image.src = url;
+    }
+  }
+
+  select(key) {
+    this.activeKey = key;
+    this.form.querySelectorAll('#subjects .select-box').forEach((b) => {
+      b.setAttribute('aria-pressed', String(Number(b.dataset.key) === key));
+    });
+    this.editor.draw();
+  }
+
+  boxChanged(subject) {
+    const input = this.form.querySelector(`#subjects [data-key="${subject.key}"] .box-input`);
+    if (input) {
+      input.value = subject.box ? subject.box.join(', ') : '';
+    }
+  }
+
+  renderSubjects() {
+    const list = $('subjects');
+    const boxes = this.mode() !== 'none';
+    list.replaceChildren(...this.subjects.map((s, i) => this.card(s, i, boxes)));
+    this.select(this.activeKey);
+  }
+
+  card(s, i, boxes) {
+    const path = `subjects[${i}]`;
+    const li = document.createElement('li');
+    li.className = 'card subject';
+    li.dataset.field = path;
+    li.dataset.key = s.key;
+    li.style.borderLeftColor = COLORS[i % COLORS.length];
+    const id = (name) => `subject-${s.key}-${name}`;
+
+    const figure = document.createElement('div');
+    figure.className = 'thumb';
+    figure.dataset.field = `${path}.uploadId`;
+    if (s.url) {
+      const img = document.createElement('img');
+      img.src = s.url;
+      img.alt = `Subject ${i + 1}: ${s.name}`;
+      figure.append(img);
+    } else {
+      figure.textContent = 'Picture not in this page: remove the subject and add the picture again';
+    }
+    const status = document.createElement('p');
+    status.className = 'hint';
+    status.setAttribute('role', 'status');
+    status.textContent = s.status || s.name;
+
+    const [phrase, phraseInput] = labelled('text', id('phrase'), `Phrase ${i + 1}`, s.phrase, `${path}.phrase`);
+    phraseInput.setAttribute('list', 'phrase-suggestions');
+    phraseInput.addEventListener('input', () => {
+      s.phrase = phraseInput.value;
+      this.editor.draw();
+      this.checkPhrasesSoon();
+    });
+    const found = document.createElement('p');
+    found.className = 'hint phrase-found';
+    found.dataset.key = s.key;
+    phrase.append(found);
+
+    const [box, boxInput] = labelled('text', id('box'), 'Box x0, y0, x1, y1', s.box ? s.box.join(', ') : '',
+      `${path}.box`);
+    boxInput.classList.add('box-input');
+    boxInput.disabled = !boxes;
+    boxInput.addEventListener('change', () => {
+      const v = boxInput.value.split(',').map((t) => Number(t.trim()));
+      s.box = v.length === 4 && v.every((n) => Number.isFinite(n)) ? v.map(round4) : null;
+      this.editor.draw();
+    });
+
+    const [scale, scaleInput] = labelled('number', id('scale'), 'Scale', s.scale, `${path}.scale`);
+    scaleInput.step = '0.05';
+    scaleInput.min = '0';
+    scaleInput.addEventListener('input', () => { s.scale = scaleInput.value; });
+
+    const drop = document.createElement('label');
+    drop.className = 'check';
+    const dropInput = document.createElement('input');
+    dropInput.type = 'checkbox';
+    dropInput.checked = s.dropGrounding;
+    dropInput.dataset.field = `${path}.dropGrounding`;
+    dropInput.addEventListener('change', () => { s.dropGrounding = dropInput.checked; });
+    drop.append(dropInput, ' Drop grounding');
+
+    const actions = document.createElement('div');
+    actions.className = 'row';
+    const draw = this.button(boxes ? 'Draw box' : 'Select', () => {
+      this.select(s.key);
+      $('layout').focus();
+    });
+    draw.className = 'select-box';
+    draw.dataset.key = s.key;
+    draw.setAttribute('aria-label', `Select subject ${i + 1} to draw its box`);
+    const remove = this.button('Remove', () => {
+      this.subjects = this.subjects.filter((x) => x !== s);
+      if (this.activeKey === s.key) {
+        this.activeKey = this.subjects.at(-1)?.key ?? null;
+      }
+      this.renderSubjects();
+      this.checkPhrasesSoon();
+    });
+    remove.setAttribute('aria-label', `Remove subject ${i + 1}`);
+    actions.append(draw, remove);
+
+    const fields = document.createElement('div');
+    fields.className = 'subject-fields';
+    fields.append(phrase, box, scale, drop);
+    li.append(figure, status, fields, actions);
+    return li;
+  }
+
+  button(text, onClick) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.textContent = text;
+    b.addEventListener('click', onClick);
+    return b;
+  }
+
+  /**
+   * Asks the server which phrases its tokenizer finds in the prompt and which words it suggests; a server without
+   * that endpoint gets the prompt's words as suggestions.
+   */
+  async checkPhrases() {
+    const prompt = $('prompt').value;
+    const phrases = this.subjects.map((s) => s.phrase).filter((p) => p.trim());
+    let suggestions = [...new Set(prompt.toLowerCase().match(/[\p{L}\p{N}]+/gu) ?? [])];
+    let found = new Map();
+    if (this.phrasesServed) {
+      try {
+        const answer = await this.api.json('POST', '/v1/phrases', { prompt, phrases });
+        suggestions = answer.suggestions;
+        found = new Map(answer.phrases.map((p) => [p.phrase, p.locatable]));
+      } catch (e) {
+        this.phrasesServed = e.status !== 404 && e.status !== 405;
+      }
+    }
+    $('phrase-suggestions').replaceChildren(...suggestions.map((w) => new Option(w)));
+    this.form.querySelectorAll('.phrase-found').forEach((p) => {
+      const s = this.subjects.find((x) => x.key === Number(p.dataset.key));
+      const locatable = s && found.get(s.phrase);
+      p.textContent = locatable === false ? `“${s.phrase}” is not found in the prompt` : '';
+      p.classList.toggle('warning', locatable === false);
+    });
+  }
+
+  /** The request body. */
+  request() {
+    const mode = this.mode();
+    const body = {
+      prompt: $('prompt').value,
+      negativePrompt: $('negative').value,
+      width: number($('width')),
+      height: number($('height')),
+      steps: number($('steps')),
+      guidance: number($('guidance')),
+      scale: number($('scale')),
+      count: number($('count')),
+      scheduler: $('scheduler').value || undefined,
+      seed: $('seed-random').checked ? undefined : number($('seed')),
+      subjects: this.subjects.map((s) => {
+        const subject = { uploadId: s.uploadId ?? undefined };
+        if (s.phrase.trim()) {
+          subject.phrase = s.phrase.trim();
+        }
+        if (mode !== 'none' && s.box) {
+          subject.box = s.box;
+        }
+        if (s.scale !== '') {
+          subject.scale = Number(s.scale);
+        }
+        if (s.dropGrounding) {
+          subject.dropGrounding = true;
+        }
+        return subject;
+      }),
+      controls: this.controls.request(),
+    };
+    if (mode === 'auto') {
+      body.autoLayout = { threshold: number($('auto-threshold')), startStep: number($('auto-start')) };
+    }
+    if (this.loras.length) {
+      body.loras = this.loras;
+    }
+    return body;
+  }
+
+  /** Loads a result's parameters (the request it ran, pictures by uploadId) into the form, its seed locked. */
+  load(p) {
+    setValue($('prompt'), p.prompt);
+    setValue($('negative'), p.negativePrompt);
+    setValue($('width'), p.width);
+    setValue($('height'), p.height);
+    setValue($('steps'), p.steps);
+    setValue($('guidance'), p.guidance);
+    setValue($('scale'), p.scale);
+    setValue($('count'), p.count);
+    setValue($('seed'), p.seed);
+    $('seed-random').checked = p.seed === undefined;
+    $('seed').disabled = p.seed === undefined;
+    if (p.scheduler) {
+      $('scheduler').value = p.scheduler;
+    }
+    const subjects = p.subjects ?? [];
+    const mode = p.autoLayout ? 'auto' : subjects.length && !subjects.some((s) => s.box) ? 'none' : 'boxes';
+    this.form.querySelector(`input[name="mode"][value="${mode}"]`).checked = true;
+    if (p.autoLayout) {
+      setValue($('auto-threshold'), p.autoLayout.threshold);
+      setValue($('auto-start'), p.autoLayout.startStep);
+    }
+    this.subjects = subjects.map((s, i) => {
+      const subject = { key: nextKey++, name: s.uploadId ? `upload ${s.uploadId}` : `subject ${i + 1}`,
+        phrase: s.phrase ?? '', box: s.box ?? null, scale: s.scale ?? '', dropGrounding: !!s.dropGrounding,
+        uploadId: s.uploadId ?? null, status: '' };
+      this.setPicture(subject, s.uploadId ? this.pictures.get(s.uploadId) : null);
+      return subject;
+    });
+    this.activeKey = this.subjects[0]?.key ?? null;
+    this.loras = (p.loras ?? []).map(({ name, scale }) => ({ name, scale }));
+    this.controls.load(p.controls ?? []);
+    this.sizeChanged();
+    this.modeChanged();
+    this.checkPhrases();
+  }
+
+  /** The seed a random run drew, shown so that it can be locked. */
+  showSeed(seed) {
+    if ($('seed-random').checked) {
+      $('seed').value = seed;
+    }
+  }
+}

@@ -1,0 +1,389 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.Box;
+import java.awt.Color;
+import java.awt.Graphics2D;
+import java.awt.image.BufferedImage;
+import java.io.ByteArrayInputStream;
+import java.io.File;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Function;
+import javax.imageio.ImageIO;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.OutputType;
+import org.openqa.selenium.WebDriver;
+import org.openqa.selenium.WebElement;
+import org.openqa.selenium.chrome.ChromeDriver;
+import org.openqa.selenium.chrome.ChromeDriverService;
+import org.openqa.selenium.chrome.ChromeOptions;
+import org.openqa.selenium.interactions.Actions;
+import org.openqa.selenium.support.ui.Select;
+import org.openqa.selenium.support.ui.WebDriverWait;
+
+/**
+ * Montage Studio in a real headless Chromium (the system's chromium and chromedriver, driven by Selenium) against
+ * {@code montage serve} on the tiny random model with its random ControlNet as {@code canny}: two subjects uploaded
+ * and boxed with mouse drags, a control previewed, a run followed to its result, the result reopened, a refused
+ * field shown where it belongs, the token asked for once; the page's pixels equal {@code montage generate}'s.
+ * Skipped when no Chromium and chromedriver are installed.
+ */
+class StudioBrowserIT {
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration WAIT = Duration.ofSeconds(180);
+    private static final int MAX_STEPS = 20;
+    private static final String PROMPT = "a dog and a ball on the grass";
+    /** The drags, as fractions of the canvas: x0, y0, x1, y1 of each subject's box. */
+    private static final double[][] DRAGS = {{0.08, 0.22, 0.47, 0.83}, {0.55, 0.3, 0.93, 0.76}};
+    private static final Path SCREENSHOTS = Path.of("target", "studio-screenshots");
+
+    @TempDir
+    static Path dir;
+
+    private static Browser browser;
+    private static Path modelProfile;
+    private ChromeDriver driver;
+
+    /** Where Chromium and chromedriver are, or nothing. */
+    private record Browser(File chromium, File driver) {
+    }
+
+    @BeforeAll
+    static void findBrowser() throws IOException {
+        Optional<Path> chromium = executable("montage.chromium", "chromium", "chromium-browser", "google-chrome");
+        Optional<Path> driver = executable("webdriver.chrome.driver", "chromedriver");
+        Assumptions.assumeTrue(chromium.isPresent() && driver.isPresent(),
+                "skipped: no chromium and chromedriver installed (apt-get install chromium chromium-driver)");
+        browser = new Browser(chromium.get().toFile(), driver.get().toFile());
+        modelProfile = Files.writeString(dir.resolve("model.yaml"), """
+                engine: {device: cpu, dtype: float32}
+                models:
+                  base: %s
+                  controlnets: {canny: %s}
+                """.formatted(TinyModel.folder(), TinyModel.folder().resolve("controlnet")));
+        Files.createDirectories(SCREENSHOTS);
+    }
+
+    private static Optional<Path> executable(String property, String... names) {
+        String given = System.getProperty(property);
+        if (given != null) {
+            return Optional.of(Path.of(given)).filter(Files::isExecutable);
+        }
+        String path = System.getenv().getOrDefault("PATH", "/usr/bin:/bin");
+        return Arrays.stream(names).flatMap(n -> Arrays.stream(path.split(File.pathSeparator))
+                .map(d -> Path.of(d, n))).filter(Files::isExecutable).findFirst();
+    }
+
+    @BeforeEach
+    void startBrowser() {
+        ChromeOptions options = new ChromeOptions();
+        options.setBinary(browser.chromium());
+        options.addArguments("--headless=new", "--window-size=1280,800", "--no-sandbox", "--disable-dev-shm-usage",
+                "--disable-gpu", "--force-device-scale-factor=1", "--hide-scrollbars");
+        ChromeDriverService service = new ChromeDriverService.Builder().usingDriverExecutable(browser.driver())
+                .usingAnyFreePort().build();
+        driver = new ChromeDriver(service, options);
+        // the viewport itself 1280×800, as the screenshots show it
+        driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", 1280, "height", 800,
+                "deviceScaleFactor", 1, "mobile", false));
+    }
+
+    @AfterEach
+    void quitBrowser() {
+        if (driver != null) {
+            driver.quit();
+        }
+    }
+
+    @AfterAll
+    static void forget() {
+        browser = null;
+    }
+
+    private ServeRun serve(Map<String, String> environment, String results) throws InterruptedException {
+        return ServeRun.start(environment, "--profile", modelProfile.toString(), "--port", "0", "-o",
+                dir.resolve(results).toString(), "--max-steps", Integer.toString(MAX_STEPS));
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void composeRunAndReopenAResultWithTheSameBoxesAndTheCommandLinesPixels() throws Exception {
+        Path dog = picture("dog.png", Color.ORANGE, 96, 80);
+        Path ball = picture("ball.png", Color.CYAN, 64, 64);
+        Path edges = picture("edges.png", Color.WHITE, 128, 128);
+        try (ServeRun serve = serve(Map.of(), "results")) {
+            open(serve.url());
+            fill(By.id("prompt"), PROMPT);
+            fill(By.id("width"), "128");
+            fill(By.id("height"), "128");
+            fill(By.id("steps"), "4");
+
+            double[][] expected = new double[2][];
+            Path[] pictures = {dog, ball};
+            String[] phrases = {"dog", "ball"};
+            for (int i = 0; i < 2; i++) {
+                driver.findElement(By.id("subject-files")).sendKeys(pictures[i].toString());
+                int subjects = i + 1;
+                waitFor("subject " + subjects + " uploaded", d -> (Boolean) js("""
+                        const cards = document.querySelectorAll('#subjects .subject');
+                        return cards.length === arguments[0]
+                            && ![...cards].some((c) => c.textContent.includes('Uploading'));""", subjects));
+                expected[i] = drag(DRAGS[i]);
+                fill(By.cssSelector("[data-field='subjects[" + i + "].phrase']"), phrases[i]);
+            }
+
+            new Select(driver.findElement(By.id("control-type"))).selectByValue("canny");
+            driver.findElement(By.id("add-control")).click();
+            driver.findElement(By.cssSelector("#controls .control-file")).sendKeys(edges.toString());
+            waitFor("the canny preview", d -> (Boolean) js("""
+                    const img = document.querySelector('#controls .control-preview');
+                    return !!img && img.complete && img.naturalWidth === 128;"""));
+            screenshot("studio-compose.png", "#subjects");
+
+            js("""
+                    window.sent = [];
+                    window.statuses = [];
+                    const fetched = window.fetch;
+                    window.fetch = function (url, init) {
+                      if (String(url).endsWith('/v1/generations') && init?.method === 'POST') {
+                        window.sent.push(JSON.parse(init.body));
+                      }
+                      return fetched.apply(this, arguments);
+                    };
+                    new MutationObserver(() => window.statuses.push(document.getElementById('run-status').textContent))
+                        .observe(document.getElementById('run-status'), {childList: true, characterData: true,
+                                                                          subtree: true});""");
+            driver.findElement(By.id("generate")).click();
+            waitFor("the result", d -> (Boolean) js("""
+                    const img = document.querySelector('#result-images img');
+                    return !!img && img.complete && img.naturalWidth === 128;"""));
+            List<String> statuses = (List<String>) js("return window.statuses;");
+            assertTrue(statuses.stream().anyMatch(s -> s.matches("Step [1-4]/4 · ETA .*")), statuses.toString());
+            assertTrue(statuses.get(statuses.size() - 1).startsWith("Finished in"), statuses.toString());
+            screenshot("studio-result.png", "#run-title");
+
+            Map<String, Object> sent = (Map<String, Object>) ((List<?>) js("return window.sent;")).get(0);
+            List<Map<String, Object>> subjects = (List<Map<String, Object>>) sent.get("subjects");
+            for (int i = 0; i < 2; i++) {
+                assertEquals(phrases[i], subjects.get(i).get("phrase"));
+                assertArrayEquals(expected[i], coordinates(subjects.get(i).get("box")), 0,
+                        "subject " + i + ": pixel corner / canvas size, 4 decimals");
+                Box cli = SubjectSpec.parse("image=" + pictures[i] + ",phrase=" + phrases[i] + ",box="
+                        + join(expected[i])).box();
+                assertEquals(cli, box(subjects.get(i).get("box")), "what box=x0,y0,x1,y1 means on the command line");
+            }
+
+            Map<String, Object> generation = latest(serve.url());
+            Map<String, Object> parameters = (Map<String, Object>) generation.get("parameters");
+            byte[] served = get(serve.url() + ((List<String>) generation.get("images")).get(0));
+            Path cliOut = dir.resolve("cli");
+            CommandRun cli = CommandRun.montage("generate", "--profile", modelProfile.toString(), "--quiet",
+                    "-p", PROMPT, "--width", "128", "--height", "128", "--steps", "4",
+                    "--seed", parameters.get("seed").toString(),
+                    "--subject", "image=" + dog + ",phrase=dog,box=" + join(expected[0]),
+                    "--subject", "image=" + ball + ",phrase=ball,box=" + join(expected[1]),
+                    "--control", "type=canny,image=" + edges, "-o", cliOut.toString());
+            assertEquals(0, cli.code(), cli.err());
+            assertArrayEquals(pixels(served), pixels(Files.readAllBytes(Path.of(cli.out().strip()))),
+                    "the page's generation and the same request through montage generate");
+
+            open(serve.url());
+            String id = (String) generation.get("id");
+            WebElement tile = waitFor("the result in the gallery", d -> d.findElements(
+                    By.cssSelector("#gallery .tile[data-id='" + id + "'] .open-result")).stream().findFirst()
+                    .orElse(null));
+            tile.click();
+            waitFor("the reopened request", d -> d.findElements(By.cssSelector("#subjects .subject")).size() == 2);
+            assertEquals(PROMPT, driver.findElement(By.id("prompt")).getAttribute("value"));
+            for (int i = 0; i < 2; i++) {
+                String box = driver.findElement(By.cssSelector("[data-field='subjects[" + i + "].box']"))
+                        .getAttribute("value");
+                assertArrayEquals(expected[i], Arrays.stream(box.split(",")).mapToDouble(t -> Double.parseDouble(
+                        t.trim())).toArray(), 0, "the reopened box of subject " + i);
+                assertEquals(phrases[i], driver.findElement(By.cssSelector("[data-field='subjects[" + i
+                        + "].phrase']")).getAttribute("value"));
+            }
+            assertEquals(parameters.get("seed").toString(), driver.findElement(By.id("seed")).getAttribute("value"));
+            assertFalse(driver.findElement(By.id("seed-random")).isSelected(), "a reopened request keeps its seed");
+            assertEquals(1, driver.findElements(By.cssSelector("#controls .control")).size());
+        }
+    }
+
+    @Test
+    void aRefusedFieldIsShownNextToItsControl() throws Exception {
+        try (ServeRun serve = serve(Map.of(), "refused")) {
+            open(serve.url());
+            fill(By.id("prompt"), PROMPT);
+            fill(By.id("steps"), Integer.toString(MAX_STEPS + 30));
+            driver.findElement(By.id("generate")).click();
+            WebElement error = waitFor("the error of steps", d -> d.findElements(
+                    By.cssSelector(".field-error[data-for='steps']")).stream().findFirst().orElse(null));
+            assertTrue(error.getText().contains("at most " + MAX_STEPS), error.getText());
+            WebElement steps = driver.findElement(By.id("steps"));
+            assertEquals("true", steps.getAttribute("aria-invalid"));
+            assertTrue(steps.getAttribute("aria-describedby").contains(error.getAttribute("id")));
+            assertEquals(steps.findElement(By.xpath("ancestor::div[contains(@class,'field')][1]")),
+                    error.findElement(By.xpath("preceding-sibling::*[1]")), "the message follows the steps field");
+            assertEquals(steps, driver.switchTo().activeElement(), "the field in error has the focus");
+        }
+    }
+
+    @Test
+    @SuppressWarnings("unchecked")
+    void theTokenIsAskedForOnceKeptInSessionStorageAndNeverInAUrl() throws Exception {
+        String token = "studio-token-" + Long.toHexString(System.nanoTime());
+        try (ServeRun serve = serve(Map.of("MONTAGE_API_TOKEN", token), "guarded")) {
+            driver.get(serve.url() + "/");
+            answerToken("not-the-token");
+            waitFor("the second question", d -> d.findElement(By.id("token-problem")).getText()
+                    .contains("refused"));
+            answerToken(token);
+            waitFor("the page", d -> "true".equals(d.findElement(By.tagName("body")).getAttribute("data-ready")));
+            assertEquals(token, js("return sessionStorage.getItem('montage.token');"));
+
+            driver.navigate().refresh();
+            waitFor("the page again", d -> "true".equals(d.findElement(By.tagName("body"))
+                    .getAttribute("data-ready")));
+            assertFalse(driver.findElement(By.id("token-dialog")).isDisplayed(), "asked once per session");
+            List<String> urls = new ArrayList<>((List<String>) js(
+                    "return performance.getEntriesByType('resource').map((e) => e.name);"));
+            urls.add(driver.getCurrentUrl());
+            assertTrue(urls.stream().anyMatch(u -> u.contains("/v1/models")), urls.toString());
+            assertTrue(urls.stream().noneMatch(u -> u.contains(token)), urls.toString());
+            assertFalse(serve.log().contains(token), "the server's log");
+        }
+    }
+
+    private void answerToken(String token) {
+        waitFor("the token dialog", d -> d.findElement(By.id("token-dialog")).isDisplayed());
+        WebElement input = driver.findElement(By.id("token"));
+        input.clear();
+        input.sendKeys(token);
+        driver.findElement(By.cssSelector("#token-form button[type='submit']")).click();
+    }
+
+    /** Drags a box on the layout canvas; returns what the page must send for it. */
+    private double[] drag(double[] fractions) {
+        WebElement canvas = driver.findElement(By.id("layout"));
+        js("arguments[0].scrollIntoView({block: 'center'});", canvas);
+        List<Number> rect = (List<Number>) js("""
+                const r = arguments[0].getBoundingClientRect();
+                return [r.left, r.top, r.width, r.height];""", canvas);
+        double left = rect.get(0).doubleValue();
+        double top = rect.get(1).doubleValue();
+        double width = rect.get(2).doubleValue();
+        double height = rect.get(3).doubleValue();
+        int x0 = (int) Math.round(left + fractions[0] * width);
+        int y0 = (int) Math.round(top + fractions[1] * height);
+        int x1 = (int) Math.round(left + fractions[2] * width);
+        int y1 = (int) Math.round(top + fractions[3] * height);
+        new Actions(driver).moveToLocation(x0, y0).clickAndHold().moveToLocation((x0 + x1) / 2, (y0 + y1) / 2)
+                .moveToLocation(x1, y1).release().perform();
+        return new double[] {round4((x0 - left) / width), round4((y0 - top) / height), round4((x1 - left) / width),
+                round4((y1 - top) / height)};
+    }
+
+    private static double round4(double v) {
+        return Math.round(Math.min(1, Math.max(0, v)) * 1e4) / 1e4;
+    }
+
+    private static String join(double[] box) {
+        return String.join(",", Arrays.stream(box).mapToObj(Double::toString).toList());
+    }
+
+    private static double[] coordinates(Object box) {
+        return ((List<?>) box).stream().mapToDouble(n -> ((Number) n).doubleValue()).toArray();
+    }
+
+    private static Box box(Object box) {
+        double[] c = coordinates(box);
+        return new Box(c[0], c[1], c[2], c[3]);
+    }
+
+    private void open(String url) {
+        driver.get(url + "/");
+        waitFor("the page", d -> "true".equals(d.findElement(By.tagName("body")).getAttribute("data-ready")));
+    }
+
+    private void fill(By by, String text) {
+        WebElement element = driver.findElement(by);
+        element.clear();
+        element.sendKeys(text);
+    }
+
+    private Object js(String script, Object... args) {
+        return ((JavascriptExecutor) driver).executeScript(script, args);
+    }
+
+    private <T> T waitFor(String what, Function<WebDriver, T> condition) {
+        return new WebDriverWait(driver, WAIT).withMessage("waiting for " + what).until(condition);
+    }
+
+    /** A screenshot of the viewport with the layout in view and {@code shown} at the top of its column. */
+    private void screenshot(String name, String shown) throws IOException {
+        js("""
+                document.querySelectorAll('.compose, .side').forEach((column) => { column.scrollTop = 0; });
+                document.querySelector(arguments[0]).scrollIntoView({block: 'start'});
+                window.scrollTo(0, 0);""", shown);
+        Path shot = driver.getScreenshotAs(OutputType.FILE).toPath();
+        Files.copy(shot, SCREENSHOTS.resolve(name), StandardCopyOption.REPLACE_EXISTING);
+    }
+
+    /** A PNG of a filled oval on a darker ground. */
+    private static Path picture(String name, Color color, int width, int height) throws IOException {
+        BufferedImage image = new BufferedImage(width, height, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        g.setColor(color.darker().darker().darker());
+        g.fillRect(0, 0, width, height);
+        g.setColor(color);
+        g.fillOval(width / 8, height / 8, width * 3 / 4, height * 3 / 4);
+        g.dispose();
+        Path file = dir.resolve(name);
+        ImageIO.write(image, "png", file.toFile());
+        return file;
+    }
+
+    @SuppressWarnings("unchecked")
+    private static Map<String, Object> latest(String url) throws IOException, InterruptedException {
+        Map<String, Object> list = JSON.readValue(get(url + "/v1/generations?limit=1"), Map.class);
+        return ((List<Map<String, Object>>) list.get("generations")).get(0);
+    }
+
+    private static byte[] get(String url) throws IOException, InterruptedException {
+        HttpResponse<byte[]> response = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create(url))
+                .build(), HttpResponse.BodyHandlers.ofByteArray());
+        assertEquals(200, response.statusCode(), url);
+        return response.body();
+    }
+
+    private static int[] pixels(byte[] png) throws IOException {
+        BufferedImage image = ImageIO.read(new ByteArrayInputStream(png));
+        return image.getRGB(0, 0, image.getWidth(), image.getHeight(), null, 0, image.getWidth());
+    }
+}
