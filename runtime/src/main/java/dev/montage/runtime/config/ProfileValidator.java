@@ -1,5 +1,6 @@
 package dev.montage.runtime.config;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ComponentKind;
@@ -248,7 +249,7 @@ final class ProfileValidator {
         WeightFile weights;
         try {
             weights = WeightFile.find(folder, variant);
-        } catch (IllegalArgumentException e) {
+        } catch (ConfigurationException e) {
             problem(key, e.getMessage());
             return;
         }

@@ -1,10 +1,14 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
+import dev.montage.api.PluginException;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
@@ -35,7 +39,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
@@ -124,9 +127,12 @@ public final class MontagePipeline implements AutoCloseable {
      * Runs one generation on the calling thread. The listener's {@link ProgressListener#cancelRequested()} and an
      * interrupt of the thread are polled inside every stage.
      *
-     * @throws CancellationException when the listener asked to stop or the thread was interrupted; nothing of the
-     *     generation remains
-     * @throws IllegalArgumentException naming what in the request this pipeline cannot serve
+     * @throws GenerationCancelledException when the listener asked to stop or the thread was interrupted (the
+     *     interrupt stays set); nothing of the generation remains
+     * @throws InvalidRequestException naming each field of the request this pipeline cannot serve (an unknown
+     *     scheduler or control type with the closest one, subjects without an adapter, a control its preprocessor
+     *     refuses)
+     * @throws ConfigurationException when a released component cannot be created again from its model files
      * @throws IllegalStateException after {@link #close()}
      */
     public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
@@ -156,8 +162,10 @@ public final class MontagePipeline implements AutoCloseable {
     /**
      * Runs one generation on {@code executor}. Cancelling the future ({@link CompletableFuture#cancel}) stops the
      * generation within one piece of work, as the listener's {@link ProgressListener#cancelRequested()} does, and
-     * releases everything it holds; the future then reports the cancellation at once. It completes exceptionally with
-     * what {@link #generate(GenerationRequest, ProgressListener)} throws.
+     * releases everything it holds; the future then reports the cancellation at once, as every cancelled future does
+     * ({@link java.util.concurrent.CancellationException} from {@code get} and {@code join}). Otherwise it completes
+     * exceptionally with what {@link #generate(GenerationRequest, ProgressListener)} throws: a stop the listener asks
+     * for is a {@link GenerationCancelledException}.
      */
     public CompletableFuture<GenerationResult> generateAsync(GenerationRequest request, ProgressListener listener,
             Executor executor) {
@@ -243,7 +251,7 @@ public final class MontagePipeline implements AutoCloseable {
      * own weights are not changed, so its generations stay exactly as they were, before, during and after the
      * variant's. Close the variant when it is no longer needed; closing this pipeline closes its open variants.
      *
-     * @throws IllegalArgumentException naming a LoRA that is refused, as {@link Builder#lora} refuses it when the
+     * @throws ConfigurationException naming a LoRA that is refused, as {@link Builder#lora} refuses it when the
      *     pipeline is built
      * @throws IllegalStateException on a variant (add every LoRA to the pipeline it was made from) or after
      *     {@link #close()}
@@ -299,6 +307,8 @@ public final class MontagePipeline implements AutoCloseable {
         private final List<String> profiles = new ArrayList<>();
         private final List<Setting> settings = new ArrayList<>();
         private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
+        /** The component ids named by {@link #set(ComponentKind, String)}. */
+        private final Map<ComponentKind, String> chosen = new EnumMap<>(ComponentKind.class);
         private final Map<String, ComponentChoice<AttentionProcessor>> attention = new LinkedHashMap<>();
         private final Map<String, Scheduler> schedulers = new LinkedHashMap<>();
         /** The ControlNet choices, applied to the assembly in the order made; the profile checks do not need them. */
@@ -382,6 +392,7 @@ public final class MontagePipeline implements AutoCloseable {
          */
         public Builder set(ComponentKind kind, String id) {
             instances.remove(kind);
+            chosen.put(kind, id);
             return setting(Profile.keyOf(kind), id, SOURCE + "set(" + kind + ")");
         }
 
@@ -502,6 +513,7 @@ public final class MontagePipeline implements AutoCloseable {
          * Resolves and checks the profile as {@link #build()} will use it, without assembling; with no model paths
          * configured that is not an error here (the caller may supply the model).
          *
+         * @throws PluginException as {@link #build()}
          * @throws ProfileException listing every problem
          */
         public ResolvedProfile resolve() {
@@ -512,8 +524,11 @@ public final class MontagePipeline implements AutoCloseable {
          * Checks everything, then starts the engine (unless one was given) and assembles the pipeline. The default
          * scheduler is created here, the other registered ones when a request first names them.
          *
+         * @throws PluginException naming a component id given to this builder ({@link #set(ComponentKind, String)},
+         *     {@link #attention(String, String)}) that no installed plugin provides, with the closest one
          * @throws ProfileException listing every problem of the configuration, before any weight is read
-         * @throws IllegalArgumentException listing every mismatch between the components, before any weight is read
+         * @throws ConfigurationException listing every mismatch between the components, before any weight is read;
+         *     naming a component that cannot be created from its model files, with the plugin's error as the cause
          */
         public MontagePipeline build() {
             ResolvedProfile resolved = resolver(true).resolve(profiles);
@@ -536,8 +551,9 @@ public final class MontagePipeline implements AutoCloseable {
          * started for the check and closed again: the profile's device need not be present.
          *
          * @return the resolved configuration
+         * @throws PluginException as {@link #build()}
          * @throws ProfileException listing every problem of the configuration
-         * @throws IllegalArgumentException listing every mismatch between the components
+         * @throws ConfigurationException listing every mismatch between the components
          */
         public ResolvedProfile validate() {
             ResolvedProfile resolved = resolver(true).resolve(profiles);
@@ -593,6 +609,7 @@ public final class MontagePipeline implements AutoCloseable {
         }
 
         private ProfileResolver resolver(boolean requireModels) {
+            checkInstalled();
             ProfileResolver resolver = new ProfileResolver(catalog, registry()).environment(environment);
             sections.forEach(resolver::section);
             settings.forEach(s -> resolver.set(s.key(), s.value(), s.source()));
@@ -610,6 +627,22 @@ public final class MontagePipeline implements AutoCloseable {
                 resolver.requireModels();
             }
             return resolver;
+        }
+
+        /**
+         * Component ids named in code must be installed: a misspelt one is the caller's, so it is named with the
+         * closest installed id as a plugin lookup, not as a problem of the profile files.
+         */
+        private void checkInstalled() {
+            Map<ComponentKind, String> named = new EnumMap<>(chosen);
+            named.keySet().removeAll(instances.keySet());
+            named.forEach((kind, id) -> {
+                if (!(kind == ComponentKind.SCHEDULER && schedulers.containsKey(id))) {
+                    registry().factory(kind, id, Object.class);
+                }
+            });
+            attention.values().forEach(p -> p.registeredId().ifPresent(id -> registry().factory(
+                    ComponentKind.ATTENTION_PROCESSOR, id, Object.class)));
         }
 
         private ComponentRegistry registry() {

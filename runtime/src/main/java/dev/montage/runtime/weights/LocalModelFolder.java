@@ -1,6 +1,7 @@
 package dev.montage.runtime.weights;
 
 import ai.djl.Device;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelConfig;
@@ -88,7 +89,7 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
     public Path file(String name) {
         Path file = path.resolve(name);
         if (!Files.isRegularFile(file)) {
-            throw new IllegalArgumentException("model folder " + path + " has no file '" + name + "'");
+            throw new ConfigurationException("model folder " + path + " has no file '" + name + "'");
         }
         return file;
     }
