@@ -2,7 +2,6 @@ package dev.montage.runtime.pipeline;
 
 import dev.montage.api.ConfigurationException;
 import dev.montage.api.ControlNetContext;
-import dev.montage.api.MontageException;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
@@ -546,16 +545,15 @@ final class PipelineBuilder {
 
     /**
      * Creates a registered component. What its plugin throws on model files that do not fit it (a tensor's shape, a
-     * missing tensor, a configuration value) becomes a {@link ConfigurationException} naming the component and the
-     * model keys it reads, with the plugin's error as the cause: the remedy is in the configuration, and the plugin's
-     * message alone does not say which component or model it came from.
+     * missing tensor, a configuration value, a malformed checkpoint) becomes a {@link ConfigurationException} naming
+     * the component and the model keys it reads, with the plugin's or the weights' error as the cause: the remedy is
+     * in the configuration, and that error alone does not say which component or model it came from. A cancel of the
+     * generation that loads a released component passes as it is.
      */
     private static <T> T create(ComponentFactory<T> factory, String component, ComponentContext context) {
         try {
             return factory.create(context);
-        } catch (MontageException e) {
-            throw e;
-        } catch (IllegalArgumentException | UncheckedIOException e) {
+        } catch (ConfigurationException | IllegalArgumentException | UncheckedIOException e) {
             List<String> keys = factory.modelFiles().stream().map(ModelFile::key).toList();
             throw new ConfigurationException(component + (keys.isEmpty() ? "" : " (models " + String.join(", ", keys)
                     + ")") + " cannot be created: " + e.getMessage(), e);

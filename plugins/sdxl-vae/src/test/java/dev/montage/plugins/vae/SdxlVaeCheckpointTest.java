@@ -16,6 +16,7 @@ import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TensorDType;
+import dev.montage.runtime.weights.WeightFormatException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -95,7 +96,7 @@ class SdxlVaeCheckpointTest {
     @Test
     void missingTensorIsNamed() throws IOException {
         try (LocalModelFolder folder = copy(n -> n.equals("decoder.conv_out.bias") ? null : n, c -> { })) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load(folder));
+            WeightFormatException e = assertThrows(WeightFormatException.class, () -> load(folder));
             assertTrue(e.getMessage().contains("conv_out.bias"), e.getMessage());
         }
     }
@@ -113,7 +114,7 @@ class SdxlVaeCheckpointTest {
     @Test
     void layersPerBlockMismatchIsReported() throws IOException {
         try (LocalModelFolder folder = copy(n -> n, c -> c.put("layers_per_block", 2))) {
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> load(folder));
+            WeightFormatException e = assertThrows(WeightFormatException.class, () -> load(folder));
             assertTrue(e.getMessage().contains("up_blocks.0.resnets.2"), e.getMessage());
         }
     }
