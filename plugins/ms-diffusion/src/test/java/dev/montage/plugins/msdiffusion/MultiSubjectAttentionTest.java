@@ -22,6 +22,7 @@ import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.RandomTensors;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TorchCheckpointSource;
+import dev.montage.runtime.weights.WeightFormatException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -274,7 +275,7 @@ class MultiSubjectAttentionTest {
                 && shifted.getMessage().contains("is self-attention"), shifted.getMessage());
         List<AttentionLayerSpec> wider = layers.stream().map(l -> new AttentionLayerSpec(l.name(),
                 l.channels(), l.heads(), l.isCrossAttention() ? 32 : 0)).toList();
-        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
+        WeightFormatException shape = assertThrows(WeightFormatException.class,
                 () -> MultiSubjectAttention.bind(adapter, wider, weights));
         assertTrue(shape.getMessage().contains("entry 1 (layer " + LAYER + ")")
                 && shape.getMessage().contains("[64, 32]"), shape.getMessage());
