@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.runtime.pipeline.FolderComponentContext;
 import dev.montage.runtime.pipeline.ModelPaths;
@@ -59,7 +58,7 @@ class ControlNetFileTest {
         Path file = ControlNetFiles.original(dir.resolve("cn.safetensors"), "control_model.",
                 n -> n.equals("zero_convs.3.0.weight"));
         try (FolderComponentContext context = context(file)) {
-            String message = assertThrows(ConfigurationException.class, () -> context.model(KEY)).getMessage();
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model(KEY)).getMessage();
             assertTrue(message.contains("model '" + KEY + "'") && message.contains("the ControlNet (control_model.*)")
                     && message.contains("1 missing [control_model.zero_convs.3.0.weight"), message);
         }
@@ -68,14 +67,14 @@ class ControlNetFileTest {
     @Test
     void aFileOfAnotherArchitectureIsRefusedNamingWhatWasFound() throws Exception {
         try (FolderComponentContext context = context(Golden.dir().resolve("single-file/tiny-sdxl.safetensors"))) {
-            String message = assertThrows(ConfigurationException.class, () -> context.model(KEY)).getMessage();
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model(KEY)).getMessage();
             assertTrue(message.contains("holds none of the models " + KEY) && message.contains("model.diffusion_model")
                     && message.contains("first_stage_model"), message);
         }
         // a Stable Diffusion 1.x/2.x ControlNet has no added embedding
         Path sd15 = ControlNetFiles.original(dir.resolve("sd15.safetensors"), "", n -> n.startsWith("label_emb."));
         try (FolderComponentContext context = context(sd15)) {
-            String message = assertThrows(ConfigurationException.class, () -> context.model(KEY)).getMessage();
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model(KEY)).getMessage();
             assertTrue(message.contains("a Stable Diffusion 1.x/2.x ControlNet"), message);
         }
     }

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
@@ -132,7 +131,7 @@ class SingleFileTest {
         byte[] bytes = Files.readAllBytes(checkpoint());
         Files.write(truncated, java.util.Arrays.copyOf(bytes, bytes.length / 2));
         try (FolderComponentContext context = context(singleFile(truncated))) {
-            ConfigurationException e = assertThrows(ConfigurationException.class, () -> context.model("unet"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> context.model("unet"));
             assertTrue(e.getMessage().contains(truncated.toString()), e.getMessage());
         }
     }
@@ -142,7 +141,7 @@ class SingleFileTest {
         Path file = copy(checkpoint(), n -> true, List.of("model.diffusion_model.extra_head.weight",
                 "denoiser.sigmas"));
         try (FolderComponentContext context = context(singleFile(file))) {
-            ConfigurationException e = assertThrows(ConfigurationException.class, () -> context.model("vae"));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> context.model("vae"));
             assertTrue(e.getMessage().contains("2 tensors that no installed component reads"), e.getMessage());
             assertTrue(e.getMessage().contains("model.diffusion_model.extra_head.weight"), e.getMessage());
         }
@@ -154,14 +153,14 @@ class SingleFileTest {
         Path sd15 = copy(checkpoint(), n -> !n.startsWith("conditioner.") && !n.contains("label_emb"),
                 List.of("cond_stage_model.transformer.text_model.final_layer_norm.weight"));
         try (FolderComponentContext context = context(singleFile(sd15))) {
-            String message = assertThrows(ConfigurationException.class, () -> context.model("unet")).getMessage();
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model("unet")).getMessage();
             assertTrue(message.contains("cond_stage_model") && message.contains("Stable Diffusion 1.x/2.x"), message);
             assertTrue(message.contains("model 'unet'") && message.contains("label_emb"), message);
         }
         Path refiner = copy(checkpoint(), n -> !n.startsWith("conditioner."),
                 List.of("conditioner.embedders.0.model.ln_final.weight"));
         try (FolderComponentContext context = context(singleFile(refiner))) {
-            String message = assertThrows(ConfigurationException.class, () -> context.model("unet")).getMessage();
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model("unet")).getMessage();
             assertTrue(message.contains("the SDXL refiner"), message);
         }
     }
@@ -170,7 +169,7 @@ class SingleFileTest {
     void aVaeFileWithMissingTensorsNamesThem() throws Exception {
         Path file = copy(vaeFile(), n -> !n.equals("decoder.mid.attn_1.q.weight"), List.of());
         try (FolderComponentContext context = context(ModelPaths.of(Golden.model()).with("vae", file))) {
-            String message = assertThrows(ConfigurationException.class, () -> context.model("vae")).getMessage();
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model("vae")).getMessage();
             assertTrue(message.contains("1 missing [decoder.mid.attn_1.q.weight"), message);
         }
     }
@@ -180,7 +179,7 @@ class SingleFileTest {
         ModelPaths noConfig = new ModelPaths(Optional.of(checkpoint()), Map.of(), Optional.empty());
         try (FolderComponentContext context = published(noConfig)) {
             for (String key : List.of("tokenizer", "tokenizer_2")) {
-                String message = assertThrows(ConfigurationException.class, () -> context.model(key)).getMessage();
+                String message = assertThrows(IllegalArgumentException.class, () -> context.model(key)).getMessage();
                 assertTrue(message.contains("is a single-file checkpoint, which holds weights only, no tokenizer")
                         && message.contains("set models.config to a folder laid out as a diffusers model that has '"
                                 + key + "/'") && message.contains("set models." + key + " in the profile"), message);
@@ -207,7 +206,7 @@ class SingleFileTest {
     void theTinyFileDoesNotFitThePublishedConfiguration() {
         ModelPaths noConfig = new ModelPaths(Optional.of(checkpoint()), Map.of(), Optional.empty());
         try (FolderComponentContext context = published(noConfig)) {
-            String message = assertThrows(ConfigurationException.class, () -> context.model("unet")).getMessage();
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model("unet")).getMessage();
             assertTrue(message.contains("No models.config is set, so the configuration of text_encoder, "
                     + "text_encoder_2, unet, vae is the published one, and the file's shapes do not fit it; set "
                     + "models.config"), message);

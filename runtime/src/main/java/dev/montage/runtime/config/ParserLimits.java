@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.StreamReadConstraints;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import dev.montage.api.ConfigurationException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -48,12 +47,12 @@ public final class ParserLimits {
      * Reads a whole file after checking its size.
      *
      * @param what what the file is, for the message ("a profile")
-     * @throws ConfigurationException naming the file, the limit and its size when it is larger
+     * @throws IllegalArgumentException naming the file, the limit and its size when it is larger
      */
     public static byte[] read(Path file, String what) throws IOException {
         long size = Files.size(file);
         if (size > MAX_FILE_BYTES) {
-            throw new ConfigurationException(file + " is larger than the " + MAX_FILE_BYTES + " bytes " + what
+            throw new IllegalArgumentException(file + " is larger than the " + MAX_FILE_BYTES + " bytes " + what
                     + " may have (" + size + " bytes)");
         }
         return Files.readAllBytes(file);

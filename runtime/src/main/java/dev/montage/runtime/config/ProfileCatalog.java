@@ -1,6 +1,5 @@
 package dev.montage.runtime.config;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.spi.Suggestions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -64,14 +63,14 @@ public final class ProfileCatalog {
     /**
      * The profile a name or path stands for.
      *
-     * @throws ConfigurationException when there is no such file or shipped profile, naming the ones there are
+     * @throws IllegalArgumentException when there is no such file or shipped profile, naming the ones there are
      */
     public Source locate(String nameOrPath) {
         String lower = nameOrPath.toLowerCase(Locale.ROOT);
         if (nameOrPath.contains("/") || nameOrPath.contains("\\") || EXTENSIONS.stream().anyMatch(lower::endsWith)) {
             Path file = Path.of(nameOrPath).toAbsolutePath().normalize();
             if (!Files.isRegularFile(file)) {
-                throw new ConfigurationException("profile file " + file + " does not exist");
+                throw new IllegalArgumentException("profile file " + file + " does not exist");
             }
             return file(file);
         }
@@ -92,7 +91,7 @@ public final class ProfileCatalog {
             }
         }
         List<String> names = names();
-        throw new ConfigurationException("unknown profile '" + nameOrPath + "'"
+        throw new IllegalArgumentException("unknown profile '" + nameOrPath + "'"
                 + Suggestions.didYouMean(nameOrPath, names) + " (expected a profile file such as my-models.yaml, or "
                 + "one of the shipped profiles " + String.join(", ", names) + ")");
     }

@@ -3,7 +3,6 @@ package dev.montage.runtime.config;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.TextNode;
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -164,7 +163,7 @@ public final class ProfileResolver {
             ProfileCatalog.Source source;
             try {
                 source = catalog.locate(name);
-            } catch (ConfigurationException | UncheckedIOException e) {
+            } catch (IllegalArgumentException | UncheckedIOException e) {
                 problems.add(new ProfileProblem(name, "", e.getMessage()));
                 continue;
             }

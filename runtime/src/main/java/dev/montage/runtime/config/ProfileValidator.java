@@ -1,6 +1,5 @@
 package dev.montage.runtime.config;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ComponentKind;
@@ -249,7 +248,7 @@ final class ProfileValidator {
         WeightFile weights;
         try {
             weights = WeightFile.find(folder, variant);
-        } catch (ConfigurationException e) {
+        } catch (IllegalArgumentException e) {
             problem(key, e.getMessage());
             return;
         }

@@ -2,7 +2,6 @@ package dev.montage.runtime.pipeline;
 
 import ai.djl.Device;
 import ai.djl.ndarray.NDManager;
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
@@ -22,7 +21,6 @@ import dev.montage.runtime.weights.MappedModelFolder;
 import dev.montage.runtime.weights.SingleFile;
 import dev.montage.runtime.weights.StagingBuffer;
 import dev.montage.runtime.weights.TensorSource;
-import dev.montage.runtime.weights.WeightFormatException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -142,7 +140,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
             }
             Path path = resolve(k);
             if (!Files.isDirectory(path)) {
-                throw new ConfigurationException("model '" + k + "': " + path + " is not a folder");
+                throw new IllegalArgumentException("model '" + k + "': " + path + " is not a folder");
             }
             return new LocalModelFolder(path, paths.variant(), engine.device(), engine.computeDType(),
                     engine.kernels(), staging);
@@ -172,7 +170,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
         } else {
             return Optional.empty();
         }
-        TensorSource tensors = file.tensors(key).orElseThrow(() -> new ConfigurationException("model '"
+        TensorSource tensors = file.tensors(key).orElseThrow(() -> new IllegalArgumentException("model '"
                 + key + "': " + path + " holds " + String.join(", ", file.keys()) + " but no " + key
                 + "; set models." + key + " to " + paths.defaults().getOrDefault(key, key) + " of its own"));
         return Optional.of(new MappedModelFolder(path, file.config(key), paths.configFolder(key),
@@ -195,11 +193,11 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     private SingleFile open(Path file, Map<String, SingleFileLayout> keys) {
         try {
             return SingleFile.open(file, keys, this::configOf);
-        } catch (ConfigurationException e) {
-            if (publishedTaken.isEmpty() || e instanceof WeightFormatException) {
+        } catch (IllegalArgumentException e) {
+            if (publishedTaken.isEmpty()) {
                 throw e;
             }
-            throw new ConfigurationException(e.getMessage() + "\nNo models.config is set, so the configuration of "
+            throw new IllegalArgumentException(e.getMessage() + "\nNo models.config is set, so the configuration of "
                     + String.join(", ", publishedTaken) + " is the published one, and the file's shapes do not fit "
                     + "it; set models.config to a folder laid out as a diffusers model that has this model's "
                     + "configuration (" + publishedTaken.stream().map(k -> paths.defaults().getOrDefault(k, k)
@@ -237,7 +235,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
             publishedTaken.add(key);
             return publishedConfig;
         }
-        throw new ConfigurationException("model '" + key + "': a weights file has no "
+        throw new IllegalArgumentException("model '" + key + "': a weights file has no "
                 + "configuration, and no " + paths.defaults().getOrDefault(key, key) + "/config.json is in "
                 + Stream.of(paths.base().filter(Files::isDirectory), paths.config()).flatMap(Optional::stream)
                         .map(Path::toString).reduce((a, b) -> a + " or " + b).orElse("a configuration folder")
@@ -271,7 +269,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     private static TensorSource open(String what, Path file) {
         if (!Files.isRegularFile(file)) {
-            throw new ConfigurationException(what + ": " + file + " is not a file");
+            throw new IllegalArgumentException(what + ": " + file + " is not a file");
         }
         try {
             return TensorSource.open(file);
@@ -431,7 +429,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
 
     private Path resolve(String key) {
         String inside = paths.defaults().getOrDefault(key, key);
-        return path(key).orElseThrow(() -> new ConfigurationException("no path configured for model '" + key
+        return path(key).orElseThrow(() -> new IllegalArgumentException("no path configured for model '" + key
                 + "'" + (paths.baseIsFile()
                         ? ": the base model " + paths.base().orElseThrow() + " is a single-file checkpoint, which "
                                 + "holds weights only, no tokenizer or other files, and no installed component "

@@ -1,6 +1,5 @@
 package dev.montage.runtime.pipeline;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
@@ -56,8 +55,8 @@ final class PublishedModelFolder implements ModelFolder {
         throw missing(name);
     }
 
-    private ConfigurationException missing(String what) {
-        return new ConfigurationException("model '" + key + "': the base model " + base + " is a single-file "
+    private IllegalArgumentException missing(String what) {
+        return new IllegalArgumentException("model '" + key + "': the base model " + base + " is a single-file "
                 + "checkpoint and the published configuration of '" + key + "' has " + files.keySet() + " but no '"
                 + what + "'; set models.config to a folder laid out as a diffusers model that has '" + key + "/'");
     }

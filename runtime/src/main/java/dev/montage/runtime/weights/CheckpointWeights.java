@@ -117,7 +117,7 @@ public final class CheckpointWeights implements ModelWeights {
     public NDArray get(String name, NDManager manager, long... expectedShape) {
         long[] actual = shape(name);
         if (!Arrays.equals(actual, expectedShape)) {
-            throw new WeightFormatException(source() + ": tensor '" + name + "' has shape "
+            throw new IllegalArgumentException(source() + ": tensor '" + name + "' has shape "
                     + Arrays.toString(actual) + ", expected " + Arrays.toString(expectedShape));
         }
         return get(name, manager);
@@ -142,7 +142,7 @@ public final class CheckpointWeights implements ModelWeights {
         Set<String> unexpected = new TreeSet<>(names);
         unexpected.removeAll(expected);
         if (!missing.isEmpty() || !unexpected.isEmpty()) {
-            throw new WeightFormatException(source() + " does not match the model: " + missing.size()
+            throw new IllegalArgumentException(source() + " does not match the model: " + missing.size()
                     + " missing " + abbreviate(missing) + ", " + unexpected.size() + " unexpected "
                     + abbreviate(unexpected));
         }
@@ -155,7 +155,7 @@ public final class CheckpointWeights implements ModelWeights {
 
     private String fullName(String name) {
         if (!names.contains(name)) {
-            throw new WeightFormatException(source() + " has no tensor '" + name + "'");
+            throw new IllegalArgumentException(source() + " has no tensor '" + name + "'");
         }
         return prefix + name;
     }

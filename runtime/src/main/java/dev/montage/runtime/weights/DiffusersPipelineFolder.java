@@ -1,6 +1,5 @@
 package dev.montage.runtime.weights;
 
-import dev.montage.api.ConfigurationException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Collections;
@@ -41,12 +40,12 @@ public final class DiffusersPipelineFolder {
     /**
      * Reads {@code folder/model_index.json}.
      *
-     * @throws ConfigurationException naming the file and the malformed entry
+     * @throws IllegalArgumentException naming the file and the malformed entry
      */
     public static DiffusersPipelineFolder open(Path folder) {
         Path index = folder.resolve("model_index.json");
         if (!Files.isRegularFile(index)) {
-            throw new ConfigurationException(folder + " is not a diffusers pipeline folder: model_index.json is missing");
+            throw new IllegalArgumentException(folder + " is not a diffusers pipeline folder: model_index.json is missing");
         }
         Map<String, Object> json = JsonFiles.readObject(index);
         Map<String, Component> components = new LinkedHashMap<>();
@@ -60,7 +59,7 @@ public final class DiffusersPipelineFolder {
             if (e.getValue() instanceof List<?> pair) {
                 // diffusers writes [null, null] for optional components that are absent
                 if (pair.size() != 2) {
-                    throw new ConfigurationException(index + ": component '" + key
+                    throw new IllegalArgumentException(index + ": component '" + key
                             + "' must be [library, class], got " + pair);
                 }
                 if (pair.get(0) != null && pair.get(1) != null) {
@@ -101,16 +100,16 @@ public final class DiffusersPipelineFolder {
     /**
      * The folder of a component.
      *
-     * @throws ConfigurationException naming the pipeline folder, the component and the ones it has
+     * @throws IllegalArgumentException naming the pipeline folder, the component and the ones it has
      */
     public Path componentFolder(String name) {
         if (!components.containsKey(name)) {
-            throw new ConfigurationException(path + "/model_index.json has no component '" + name
+            throw new IllegalArgumentException(path + "/model_index.json has no component '" + name
                     + "', it has " + components.keySet());
         }
         Path folder = path.resolve(name);
         if (!Files.isDirectory(folder)) {
-            throw new ConfigurationException("component '" + name + "' is listed in " + path
+            throw new IllegalArgumentException("component '" + name + "' is listed in " + path
                     + "/model_index.json but its folder " + folder + " is missing");
         }
         return folder;

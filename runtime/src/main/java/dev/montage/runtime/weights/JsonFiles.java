@@ -2,7 +2,6 @@ package dev.montage.runtime.weights;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.montage.api.ConfigurationException;
 import dev.montage.runtime.config.ParserLimits;
 import java.io.CharConversionException;
 import java.io.IOException;
@@ -22,29 +21,29 @@ public final class JsonFiles {
     /**
      * Reads a JSON object.
      *
-     * @throws ConfigurationException naming the file when it is missing, unreadable, not JSON, not an object, or
+     * @throws IllegalArgumentException naming the file when it is missing, unreadable, not JSON, not an object, or
      *     beyond the {@link ParserLimits}
      */
     public static Map<String, Object> readObject(Path file) {
         try {
             return parse(file.toString(), ParserLimits.read(file, "a model configuration"));
         } catch (NoSuchFileException e) {
-            throw new ConfigurationException(file + " is missing", e);
+            throw new IllegalArgumentException(file + " is missing", e);
         } catch (IOException e) {
-            throw new ConfigurationException("cannot read " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
         }
     }
 
     /**
      * Reads a JSON object a plugin ships as a resource.
      *
-     * @throws ConfigurationException naming the resource when it is unreadable, not JSON or not an object
+     * @throws IllegalArgumentException naming the resource when it is unreadable, not JSON or not an object
      */
     public static Map<String, Object> readObject(URL resource) {
         try (InputStream in = resource.openStream()) {
             return parse(resource.toString(), in.readNBytes(ParserLimits.MAX_FILE_BYTES));
         } catch (IOException e) {
-            throw new ConfigurationException("cannot read " + resource + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read " + resource + ": " + e.getMessage(), e);
         }
     }
 
@@ -53,16 +52,16 @@ public final class JsonFiles {
         try {
             Object value = MAPPER.readValue(bytes, Object.class);
             if (!(value instanceof Map)) {
-                throw new ConfigurationException(source + ": expected a JSON object, found "
+                throw new IllegalArgumentException(source + ": expected a JSON object, found "
                         + (value == null ? "null" : value.getClass().getSimpleName()));
             }
             return (Map<String, Object>) value;
         } catch (JsonProcessingException e) {
             int line = ParserLimits.line(e);
-            throw new ConfigurationException(source + " is not valid JSON: " + e.getOriginalMessage()
+            throw new IllegalArgumentException(source + " is not valid JSON: " + e.getOriginalMessage()
                     + (line > 0 ? " (line " + line + ")" : ""), e);
         } catch (CharConversionException e) {
-            throw new ConfigurationException(source + " is not valid JSON: " + e.getMessage() + " (UTF-8 expected)",
+            throw new IllegalArgumentException(source + " is not valid JSON: " + e.getMessage() + " (UTF-8 expected)",
                     e);
         }
     }

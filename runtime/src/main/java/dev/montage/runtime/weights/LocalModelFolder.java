@@ -1,7 +1,6 @@
 package dev.montage.runtime.weights;
 
 import ai.djl.Device;
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelConfig;
@@ -89,7 +88,7 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
     public Path file(String name) {
         Path file = path.resolve(name);
         if (!Files.isRegularFile(file)) {
-            throw new ConfigurationException("model folder " + path + " has no file '" + name + "'");
+            throw new IllegalArgumentException("model folder " + path + " has no file '" + name + "'");
         }
         return file;
     }

@@ -1,6 +1,5 @@
 package dev.montage.runtime.weights;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.api.host.ModelWeights;
@@ -56,7 +55,7 @@ public final class MappedModelFolder implements ModelFolder {
     @Override
     public Path file(String name) {
         Path found = configFolder.map(f -> f.resolve(name)).filter(Files::isRegularFile)
-                .orElseThrow(() -> new ConfigurationException("the weights file " + file + " comes without '" + name
+                .orElseThrow(() -> new IllegalArgumentException("the weights file " + file + " comes without '" + name
                         + "'" + configFolder.map(f -> " and " + f + " has none").orElse("")
                         + "; set models.config to a folder laid out as a diffusers model folder that has it"));
         return found;

@@ -1,6 +1,5 @@
 package dev.montage.runtime.weights;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
@@ -37,7 +36,7 @@ public final class SingleFile implements AutoCloseable {
     /**
      * @param layouts the model keys to ask about, each with the layout of the component that reads it
      * @param configs the configuration of a model key held by a file of these tensors (name → shape)
-     * @throws ConfigurationException naming the file when it cannot be read, when a component refuses it (all of
+     * @throws IllegalArgumentException naming the file when it cannot be read, when a component refuses it (all of
      *     their reasons), when it holds no model key or tensors that no component claims
      */
     public static SingleFile open(Path file, Map<String, SingleFileLayout> layouts,
@@ -48,7 +47,7 @@ public final class SingleFile implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read " + file + ": " + e.getMessage(), e);
         } catch (RuntimeException e) {
-            throw new ConfigurationException("cannot read the weights file " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException("cannot read the weights file " + file + ": " + e.getMessage(), e);
         }
         try {
             Map<String, long[]> shapes = new LinkedHashMap<>();
@@ -61,16 +60,16 @@ public final class SingleFile implements AutoCloseable {
                     ModelConfig config = configs.apply(key, shapes);
                     used.put(key, config);
                     layout.view(key, shapes, config).ifPresent(v -> views.put(key, v));
-                } catch (IllegalArgumentException | ConfigurationException e) {
+                } catch (IllegalArgumentException e) {
                     refusals.add("model '" + key + "': " + e.getMessage());
                 }
             });
             if (!refusals.isEmpty()) {
-                throw new ConfigurationException(file + " cannot be read as " + String.join(", ", layouts.keySet())
+                throw new IllegalArgumentException(file + " cannot be read as " + String.join(", ", layouts.keySet())
                         + ":\n  - " + String.join("\n  - ", refusals));
             }
             if (views.isEmpty()) {
-                throw new ConfigurationException(file + " holds none of the models " + String.join(", ",
+                throw new IllegalArgumentException(file + " holds none of the models " + String.join(", ",
                         layouts.keySet()) + " that the installed components read; its tensors are under "
                         + TensorNames.prefixes(shapes.keySet()));
             }
@@ -80,7 +79,7 @@ public final class SingleFile implements AutoCloseable {
             unknown.removeAll(claimed);
             if (!unknown.isEmpty()) {
                 List<String> list = List.copyOf(unknown);
-                throw new ConfigurationException(file + " has " + list.size() + " tensors that no installed "
+                throw new IllegalArgumentException(file + " has " + list.size() + " tensors that no installed "
                         + "component reads as " + String.join(", ", views.keySet()) + ": "
                         + (list.size() <= SingleFileLayout.SHOWN ? list
                                 : list.subList(0, SingleFileLayout.SHOWN) + " and "

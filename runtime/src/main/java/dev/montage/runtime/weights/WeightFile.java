@@ -1,6 +1,5 @@
 package dev.montage.runtime.weights;
 
-import dev.montage.api.ConfigurationException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -40,11 +39,11 @@ public record WeightFile(Path path, Format format) {
      * @param folder  a diffusers or transformers component folder
      * @param variant the variant to prefer (e.g. {@code "fp16"}), or empty for the default weights; when the
      *                variant is absent the default weights are used, as diffusers does for such folders
-     * @throws ConfigurationException naming the folder and every file name that was looked for
+     * @throws IllegalArgumentException naming the folder and every file name that was looked for
      */
     public static WeightFile find(Path folder, Optional<String> variant) {
         if (!Files.isDirectory(folder)) {
-            throw new ConfigurationException("model folder " + folder + " does not exist or is not a folder");
+            throw new IllegalArgumentException("model folder " + folder + " does not exist or is not a folder");
         }
         List<String> tried = new ArrayList<>();
         List<Optional<String>> variants = variant.isPresent() ? List.of(variant, Optional.empty()) : List.of(variant);
@@ -59,7 +58,7 @@ public record WeightFile(Path path, Format format) {
                 }
             }
         }
-        throw new ConfigurationException("no weights in " + folder + ": looked for " + String.join(", ", tried)
+        throw new IllegalArgumentException("no weights in " + folder + ": looked for " + String.join(", ", tried)
                 + "; the folder holds " + listing(folder));
     }
 

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.runtime.testing.Golden;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -34,21 +33,21 @@ class DiffusersPipelineFolderTest {
                 "{\"_class_name\":\"X\",\"unet\":[\"diffusers\",\"UNet2DConditionModel\"],\"feature_extractor\":[null,null]}");
         DiffusersPipelineFolder p = DiffusersPipelineFolder.open(dir);
         assertEquals(List.of("unet"), List.copyOf(p.components().keySet()));
-        ConfigurationException e = assertThrows(ConfigurationException.class, () -> p.componentFolder("unet"));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> p.componentFolder("unet"));
         assertTrue(e.getMessage().contains("its folder") && e.getMessage().contains("is missing"), e.getMessage());
-        e = assertThrows(ConfigurationException.class, () -> p.componentFolder("vae"));
+        e = assertThrows(IllegalArgumentException.class, () -> p.componentFolder("vae"));
         assertTrue(e.getMessage().contains("no component 'vae'"), e.getMessage());
     }
 
     @Test
     void namesTheFileOfMalformedJson() throws IOException {
         Files.writeString(dir.resolve("model_index.json"), "{\"unet\": [\"diffusers\", ");
-        ConfigurationException e = assertThrows(ConfigurationException.class, () -> DiffusersPipelineFolder.open(dir));
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> DiffusersPipelineFolder.open(dir));
         assertTrue(e.getMessage().contains("model_index.json is not valid JSON"), e.getMessage());
         Files.writeString(dir.resolve("model_index.json"), "{\"unet\": [\"diffusers\"]}");
-        e = assertThrows(ConfigurationException.class, () -> DiffusersPipelineFolder.open(dir));
+        e = assertThrows(IllegalArgumentException.class, () -> DiffusersPipelineFolder.open(dir));
         assertTrue(e.getMessage().contains("component 'unet' must be [library, class]"), e.getMessage());
-        e = assertThrows(ConfigurationException.class, () -> DiffusersPipelineFolder.open(dir.resolve("x")));
+        e = assertThrows(IllegalArgumentException.class, () -> DiffusersPipelineFolder.open(dir.resolve("x")));
         assertTrue(e.getMessage().contains("model_index.json is missing"), e.getMessage());
     }
 }

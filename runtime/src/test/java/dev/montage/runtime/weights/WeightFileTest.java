@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.montage.api.ConfigurationException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -55,12 +54,12 @@ class WeightFileTest {
     @Test
     void namesTheFolderAndWhatWasLookedFor() throws IOException {
         touch("config.json");
-        ConfigurationException e = assertThrows(ConfigurationException.class,
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> WeightFile.find(dir, Optional.of("fp16")));
         assertTrue(e.getMessage().contains(dir.toString()), e.getMessage());
         assertTrue(e.getMessage().contains("diffusion_pytorch_model.fp16.safetensors"), e.getMessage());
         assertTrue(e.getMessage().contains("the folder holds config.json"), e.getMessage());
-        e = assertThrows(ConfigurationException.class, () -> WeightFile.find(dir.resolve("nope"), Optional.empty()));
+        e = assertThrows(IllegalArgumentException.class, () -> WeightFile.find(dir.resolve("nope"), Optional.empty()));
         assertTrue(e.getMessage().contains("does not exist"), e.getMessage());
     }
 }

@@ -22,7 +22,6 @@ import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.RandomTensors;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TorchCheckpointSource;
-import dev.montage.runtime.weights.WeightFormatException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -275,7 +274,7 @@ class MultiSubjectAttentionTest {
                 && shifted.getMessage().contains("is self-attention"), shifted.getMessage());
         List<AttentionLayerSpec> wider = layers.stream().map(l -> new AttentionLayerSpec(l.name(),
                 l.channels(), l.heads(), l.isCrossAttention() ? 32 : 0)).toList();
-        WeightFormatException shape = assertThrows(WeightFormatException.class,
+        IllegalArgumentException shape = assertThrows(IllegalArgumentException.class,
                 () -> MultiSubjectAttention.bind(adapter, wider, weights));
         assertTrue(shape.getMessage().contains("entry 1 (layer " + LAYER + ")")
                 && shape.getMessage().contains("[64, 32]"), shape.getMessage());

@@ -4,7 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.host.ModelFolder;
 import dev.montage.runtime.pipeline.FolderComponentContext;
@@ -58,7 +57,7 @@ class PublishedConfigurationTest {
             assertTrue(unet.config().source().contains("the published SDXL base 1.0"), unet.config().source());
             assertEquals(diffusers.keySet(), unet.weights().names());
             assertEquals(2816, UNetConfig.from(unet.config()).additionInputDim());
-            String message = assertThrows(ConfigurationException.class, () -> context.model("tokenizer"))
+            String message = assertThrows(IllegalArgumentException.class, () -> context.model("tokenizer"))
                     .getMessage();
             assertTrue(message.contains("single-file checkpoint, which holds weights only, no tokenizer")
                     && message.contains("set models.config to a folder laid out as a diffusers model that has "
