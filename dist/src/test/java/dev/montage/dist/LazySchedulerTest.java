@@ -99,7 +99,7 @@ class LazySchedulerTest {
         registry.register(broken(), "test-plugin");
         MontagePipeline.Builder builder = TestEngine.pipeline(registry, TinyModel.folder())
                 .set(ComponentKind.SCHEDULER, "broken");
-        IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
+        ConfigurationException e = assertThrows(ConfigurationException.class, builder::build);
         assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin"), e.getMessage());
     }
 

@@ -73,11 +73,17 @@ class MontageExceptionsTest {
 
     @Test
     void anUnknownComponentIdIsAPluginErrorWithTheClosestId() {
-        PluginException e = assertThrows(PluginException.class, () -> TestEngine.pipeline(registry, Golden.model())
-                .set(ComponentKind.LATENT_DECODER, "sdxl-vea").build());
-        assertTrue(e.getMessage().contains("no plugin provides latent decoder 'sdxl-vea'; did you mean sdxl-vae?"),
+        PluginException e = assertThrows(PluginException.class,
+                () -> registry.factory(ComponentKind.LATENT_DECODER, "sdxl-vea", Object.class));
+        assertTrue(e.getMessage().startsWith("no plugin provides latent decoder 'sdxl-vea'; did you mean sdxl-vae?"),
                 e.getMessage());
         assertInstanceOf(MontageException.class, e);
+
+        // named to the builder, it is one of the configuration's problems, all reported at once
+        ProfileException named = assertThrows(ProfileException.class, () -> TestEngine.pipeline(registry,
+                Golden.model()).set(ComponentKind.LATENT_DECODER, "sdxl-vea").build());
+        assertTrue(named.getMessage().contains("no installed plugin provides the latent decoder 'sdxl-vea'; did you "
+                + "mean sdxl-vae?"), named.getMessage());
     }
 
     @Test

@@ -307,8 +307,6 @@ public final class MontagePipeline implements AutoCloseable {
         private final List<String> profiles = new ArrayList<>();
         private final List<Setting> settings = new ArrayList<>();
         private final Map<ComponentKind, Object> instances = new EnumMap<>(ComponentKind.class);
-        /** The component ids named by {@link #set(ComponentKind, String)}. */
-        private final Map<ComponentKind, String> chosen = new EnumMap<>(ComponentKind.class);
         private final Map<String, ComponentChoice<AttentionProcessor>> attention = new LinkedHashMap<>();
         private final Map<String, Scheduler> schedulers = new LinkedHashMap<>();
         /** The ControlNet choices, applied to the assembly in the order made; the profile checks do not need them. */
@@ -392,7 +390,6 @@ public final class MontagePipeline implements AutoCloseable {
          */
         public Builder set(ComponentKind kind, String id) {
             instances.remove(kind);
-            chosen.put(kind, id);
             return setting(Profile.keyOf(kind), id, SOURCE + "set(" + kind + ")");
         }
 
@@ -513,7 +510,6 @@ public final class MontagePipeline implements AutoCloseable {
          * Resolves and checks the profile as {@link #build()} will use it, without assembling; with no model paths
          * configured that is not an error here (the caller may supply the model).
          *
-         * @throws PluginException as {@link #build()}
          * @throws ProfileException listing every problem
          */
         public ResolvedProfile resolve() {
@@ -524,9 +520,9 @@ public final class MontagePipeline implements AutoCloseable {
          * Checks everything, then starts the engine (unless one was given) and assembles the pipeline. The default
          * scheduler is created here, the other registered ones when a request first names them.
          *
-         * @throws PluginException naming a component id given to this builder ({@link #set(ComponentKind, String)},
-         *     {@link #attention(String, String)}) that no installed plugin provides, with the closest one
-         * @throws ProfileException listing every problem of the configuration, before any weight is read
+         * @throws ProfileException listing every problem of the configuration, before any weight is read (a component
+         *     id no installed plugin provides, given here or in a profile, is one of them, named with the closest id)
+         * @throws PluginException when a component the recipe names is not installed
          * @throws ConfigurationException listing every mismatch between the components, before any weight is read;
          *     naming a component that cannot be created from its model files, with the plugin's error as the cause
          */
@@ -551,7 +547,6 @@ public final class MontagePipeline implements AutoCloseable {
          * started for the check and closed again: the profile's device need not be present.
          *
          * @return the resolved configuration
-         * @throws PluginException as {@link #build()}
          * @throws ProfileException listing every problem of the configuration
          * @throws ConfigurationException listing every mismatch between the components
          */
@@ -609,7 +604,6 @@ public final class MontagePipeline implements AutoCloseable {
         }
 
         private ProfileResolver resolver(boolean requireModels) {
-            checkInstalled();
             ProfileResolver resolver = new ProfileResolver(catalog, registry()).environment(environment);
             sections.forEach(resolver::section);
             settings.forEach(s -> resolver.set(s.key(), s.value(), s.source()));
@@ -627,22 +621,6 @@ public final class MontagePipeline implements AutoCloseable {
                 resolver.requireModels();
             }
             return resolver;
-        }
-
-        /**
-         * Component ids named in code must be installed: a misspelt one is the caller's, so it is named with the
-         * closest installed id as a plugin lookup, not as a problem of the profile files.
-         */
-        private void checkInstalled() {
-            Map<ComponentKind, String> named = new EnumMap<>(chosen);
-            named.keySet().removeAll(instances.keySet());
-            named.forEach((kind, id) -> {
-                if (!(kind == ComponentKind.SCHEDULER && schedulers.containsKey(id))) {
-                    registry().factory(kind, id, Object.class);
-                }
-            });
-            attention.values().forEach(p -> p.registeredId().ifPresent(id -> registry().factory(
-                    ComponentKind.ATTENTION_PROCESSOR, id, Object.class)));
         }
 
         private ComponentRegistry registry() {
