@@ -1,7 +1,6 @@
 package dev.montage.api;
 
 import java.util.Objects;
-import java.util.concurrent.CancellationException;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
 
@@ -40,16 +39,16 @@ public final class Cancellation {
     /**
      * Returns when the work on this thread may go on.
      *
-     * @throws CancellationException when its generation was asked to stop or the thread was interrupted (the
-     *                               interrupt stays set)
+     * @throws GenerationCancelledException when its generation was asked to stop or the thread was interrupted (the
+     *                                      interrupt stays set)
      */
     public static void checkpoint() {
         if (Thread.currentThread().isInterrupted()) {
-            throw new CancellationException("generation interrupted");
+            throw new GenerationCancelledException("generation interrupted");
         }
         BooleanSupplier signal = SIGNAL.get();
         if (signal != null && signal.getAsBoolean()) {
-            throw new CancellationException("generation cancelled");
+            throw new GenerationCancelledException("generation cancelled");
         }
     }
 }

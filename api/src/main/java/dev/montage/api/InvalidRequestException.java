@@ -4,7 +4,8 @@ import java.util.List;
 import java.util.stream.Collectors;
 
 /** A request with one or more invalid fields; lists every one of them, not just the first. */
-public final class InvalidRequestException extends IllegalArgumentException {
+public final class InvalidRequestException extends MontageException {
+    private static final long serialVersionUID = 1L;
     private final transient List<FieldError> errors;
 
     public InvalidRequestException(List<FieldError> errors) {

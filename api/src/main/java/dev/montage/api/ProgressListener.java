@@ -26,7 +26,7 @@ public interface ProgressListener {
     /**
      * Whether the generation should stop now: polled at bounded intervals inside every stage (tokenizing,
      * preprocessing, encoding, each step's network blocks, decoding; see {@link Cancellation}). Returning
-     * {@code true} ends the generation with a {@link java.util.concurrent.CancellationException} at the next poll.
+     * {@code true} ends the generation with a {@link GenerationCancelledException} at the next poll.
      * Called on the generating thread; must be quick.
      */
     default boolean cancelRequested() {

@@ -2,6 +2,7 @@ package dev.montage.dist;
 
 import com.sun.management.OperatingSystemMXBean;
 import dev.montage.api.Box;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
@@ -35,7 +36,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.stream.Stream;
 
 /**
@@ -229,7 +229,7 @@ final class Benchmark {
         try {
             // one step more than are timed, so that ending it after the last timed one leaves the decode out
             pipeline.generate(request(size, n, steps + 1), clock);
-        } catch (CancellationException ended) {
+        } catch (GenerationCancelledException ended) {
             // what the clock asked for after the last timed step
         }
         Figure figure = new Figure();

@@ -1,5 +1,6 @@
 package dev.montage.dist;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
@@ -167,7 +168,7 @@ final class ModelsCommand implements Callable<Integer> {
             Map<String, LoraFile.Factors> factors;
             try {
                 factors = LoraFile.modules(path.toString(), infos.keySet());
-            } catch (IllegalArgumentException e) {
+            } catch (ConfigurationException e) {
                 out.println("architecture: LoRA factors, but not a LoRA that can be applied: " + e.getMessage());
                 return;
             }
@@ -222,7 +223,7 @@ final class ModelsCommand implements Callable<Integer> {
                         held.put(key, view.size());
                         view.values().stream().map(MappedTensor::source).forEach(claimed::add);
                     });
-                } catch (IllegalArgumentException e) {
+                } catch (IllegalArgumentException | ConfigurationException e) {
                     refusals.add("model '" + key + "': " + e.getMessage());
                 }
             });

@@ -1,6 +1,8 @@
 package dev.montage.dist;
 
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.MontageApi;
+import dev.montage.api.MontageException;
 import dev.montage.api.spi.Suggestions;
 import java.io.IOException;
 import java.io.InputStream;
@@ -25,6 +27,9 @@ import picocli.CommandLine.UnmatchedArgumentException;
             PreprocessCommand.class, PluginsCommand.class, ModelsCommand.class, ConvertCommand.class,
             BenchCommand.class, ServeCommand.class, SubmitCommand.class})
 public final class Montage {
+    /** The exit code of a command whose generation was cancelled (a shell's code for an interrupted command). */
+    static final int EXIT_CANCELLED = 130;
+
     private final Map<String, String> environment;
 
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "Also say which lines of native "
@@ -101,8 +106,13 @@ public final class Montage {
         cli.setExecutionExceptionHandler((e, command, parsed) -> {
             // a user error is reported as one line naming what is wrong (a profile's problems one a line);
             // anything else keeps its stack trace
-            if (e instanceof IllegalArgumentException || e instanceof java.io.UncheckedIOException
-                    || e instanceof java.io.IOException || e instanceof IllegalStateException) {
+            if (e instanceof GenerationCancelledException) {
+                command.getErr().println("montage: " + e.getMessage());
+                return EXIT_CANCELLED;
+            }
+            if (e instanceof MontageException || e instanceof IllegalArgumentException
+                    || e instanceof java.io.UncheckedIOException || e instanceof java.io.IOException
+                    || e instanceof IllegalStateException) {
                 command.getErr().println("montage: " + e.getMessage());
                 return 2;
             }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.runtime.config.ProfileException;
@@ -53,7 +54,7 @@ class AssemblyValidationTest {
     }
 
     private static String mismatch(MontagePipeline.Builder builder) {
-        String message = assertThrows(IllegalArgumentException.class, builder::build).getMessage();
+        String message = assertThrows(ConfigurationException.class, builder::build).getMessage();
         System.out.println(message);
         assertTrue(message.startsWith("the pipeline's components do not fit together"), message);
         return message;
@@ -177,7 +178,7 @@ class AssemblyValidationTest {
         // the profile check wants readable weight files; loading these (4 latent channels) would fail on a shape
         String expected = "latent decoder 'sdxl-vae' provides 8 (" + config + " 'latent_channels')";
 
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> builder(folder).build());
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> builder(folder).build());
         assertTrue(e.getMessage().startsWith("the pipeline's components do not fit together")
                 && e.getMessage().contains(expected), e.getMessage());
 

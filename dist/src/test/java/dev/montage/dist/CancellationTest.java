@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.Box;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
@@ -15,7 +16,6 @@ import java.awt.Color;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
@@ -71,7 +71,7 @@ class CancellationTest {
         int before = TestEngine.manager().getManagedArrays().size();
         int cancelAt = full.pollsByStage.indexOf("encoding prompt") + 3;
         Recorder cancelling = new Recorder(cancelAt);
-        assertThrows(CancellationException.class, () -> pipeline.generate(request(), cancelling));
+        assertThrows(GenerationCancelledException.class, () -> pipeline.generate(request(), cancelling));
         assertEquals(cancelAt, cancelling.pollsByStage.size(), "the poll that saw the cancel was the last");
         assertEquals("encoding prompt", cancelling.pollsByStage.get(cancelAt - 1));
         assertFalse(cancelling.stages.contains("denoising"));
@@ -101,7 +101,7 @@ class CancellationTest {
         });
         worker.start();
         worker.join(60_000);
-        assertTrue(thrown.get() instanceof CancellationException, String.valueOf(thrown.get()));
+        assertTrue(thrown.get() instanceof GenerationCancelledException, String.valueOf(thrown.get()));
         assertEquals(List.of(1), steps);
         assertTrue(stillInterrupted.get(), "the interrupt stays set for the caller");
         assertEquals(before, TestEngine.manager().getManagedArrays().size(), "nothing of the generation remains");

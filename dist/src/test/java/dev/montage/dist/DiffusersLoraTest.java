@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.dist.DiffusersLoras.Format;
@@ -127,8 +128,8 @@ class DiffusersLoraTest {
         }
     }
 
-    private IllegalArgumentException refused(Path file) {
-        return assertThrows(IllegalArgumentException.class,
+    private ConfigurationException refused(Path file) {
+        return assertThrows(ConfigurationException.class,
                 () -> LoraTest.pipeline().lora(new Lora(file, 1)).validate());
     }
 
@@ -151,7 +152,7 @@ class DiffusersLoraTest {
         LoraTest.pipeline().profile(profile.toString()).validate();
         Path strict = Files.writeString(tmp.resolve("strict.yaml"), "models:\n  loras:\n    - path: " + file
                 + "\n      ignore_unmatched: false\n");
-        assertThrows(IllegalArgumentException.class, () -> LoraTest.pipeline().profile(strict.toString()).validate());
+        assertThrows(ConfigurationException.class, () -> LoraTest.pipeline().profile(strict.toString()).validate());
     }
 
     @Test

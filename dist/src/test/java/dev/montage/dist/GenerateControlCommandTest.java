@@ -162,7 +162,7 @@ class GenerateControlCommandTest {
         Path garbled = Files.writeString(dir.resolve("garbled.json"), "{\"people\": [");
         assertControlError(garbled + ": malformed JSON at line 1, column 13: Unexpected end-of-input: expected close "
                 + "marker for Array", "type=pose,keypoints=" + garbled);
-        assertControlError("control 0 ('pose'): given as a data file (" + json + "), which needs its preprocessor",
+        assertControlError("controls[0]: given as a data file (" + json + "), which needs its preprocessor",
                 "type=pose,keypoints=" + json + ",preprocess=none");
         assertControlError("control type 'canny' takes a picture, not a data file (" + json + ")",
                 "type=canny,keypoints=" + json);

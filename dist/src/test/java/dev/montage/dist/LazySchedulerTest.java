@@ -5,7 +5,9 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.ComponentFactory;
@@ -80,7 +82,7 @@ class LazySchedulerTest {
 
             pipeline.generate(request("euler"), ProgressListener.NONE);
             for (int i = 0; i < 2; i++) {
-                IllegalStateException e = assertThrows(IllegalStateException.class,
+                ConfigurationException e = assertThrows(ConfigurationException.class,
                         () -> pipeline.generate(request("broken"), ProgressListener.NONE));
                 assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin could not be created")
                         && e.getMessage().contains("the broken plugin cannot make schedulers"), e.getMessage());
@@ -97,7 +99,7 @@ class LazySchedulerTest {
         registry.register(broken(), "test-plugin");
         MontagePipeline.Builder builder = TestEngine.pipeline(registry, TinyModel.folder())
                 .set(ComponentKind.SCHEDULER, "broken");
-        IllegalStateException e = assertThrows(IllegalStateException.class, builder::build);
+        ConfigurationException e = assertThrows(ConfigurationException.class, builder::build);
         assertTrue(e.getMessage().contains("scheduler 'broken' from plugin test-plugin"), e.getMessage());
     }
 
@@ -145,10 +147,10 @@ class LazySchedulerTest {
 
     @Test
     void anUnknownSchedulerIsARequestError() {
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        InvalidRequestException e = assertThrows(InvalidRequestException.class,
                 () -> TinyModel.pipeline().generate(request("nope"), ProgressListener.NONE));
         assertTrue(e.getMessage().contains("unknown scheduler 'nope', expected one of ["), e.getMessage());
-        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+        InvalidRequestException typo = assertThrows(InvalidRequestException.class,
                 () -> TinyModel.pipeline().generate(request("eulr"), ProgressListener.NONE));
         assertTrue(typo.getMessage().contains("unknown scheduler 'eulr'; did you mean euler?"), typo.getMessage());
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
@@ -199,7 +200,7 @@ class LoraTest {
             SafetensorsWriter.write(other, Map.of(), List.of(new RawTensor(
                     "lora_te_text_model_encoder_layers_0_mlp_fc1.lora_down.weight", TensorDType.F32,
                     new long[] {1, 1}, ByteBuffer.allocate(4))));
-            IllegalArgumentException refused = assertThrows(IllegalArgumentException.class,
+            ConfigurationException refused = assertThrows(ConfigurationException.class,
                     () -> pipeline.withLoras(List.of(new Lora(other, 1))));
             assertTrue(refused.getMessage().contains(other.toString()), refused.getMessage());
 
@@ -290,7 +291,7 @@ class LoraTest {
     @Test
     void unmatchedModulesAreListedUnlessIgnored() throws IOException {
         Path lora = withModule("lora_unet_input_blocks_9_1_proj_in", new long[] {4, 64}, new long[] {64, 4});
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        ConfigurationException e = assertThrows(ConfigurationException.class,
                 () -> pipeline().lora(new Lora(lora, 1)).validate());
         assertTrue(e.getMessage().contains("1 of its 193 modules name no layer")
                 && e.getMessage().contains("[lora_unet_input_blocks_9_1_proj_in]"), e.getMessage());
@@ -302,7 +303,7 @@ class LoraTest {
         Path lora = tmp.resolve("ranks.safetensors");
         module(new SafetensorsWriter(), "lora_unet_input_blocks_4_1_proj_out", new long[] {4, 64},
                 new long[] {64, 8}).write(lora);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        ConfigurationException e = assertThrows(ConfigurationException.class,
                 () -> pipeline().lora(new Lora(lora, 1)).validate());
         assertTrue(e.getMessage().contains("'lora_unet_input_blocks_4_1_proj_out' has rank 4 in "
                 + "lora_unet_input_blocks_4_1_proj_out.lora_down.weight [4, 64] but 8 in "
@@ -315,14 +316,14 @@ class LoraTest {
         Path sd1 = tmp.resolve("sd1.safetensors");
         module(new SafetensorsWriter(), "lora_te_text_model_encoder_layers_0_mlp_fc1", new long[] {4, 768},
                 new long[] {3072, 4}).write(sd1);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        ConfigurationException e = assertThrows(ConfigurationException.class,
                 () -> pipeline().lora(new Lora(sd1, 1)).validate());
         assertTrue(e.getMessage().contains("is for another architecture: none of its 1 modules"), e.getMessage());
 
         Path wider = tmp.resolve("wider.safetensors");
         module(new SafetensorsWriter(), "lora_unet_input_blocks_4_1_proj_in", new long[] {4, 640},
                 new long[] {640, 4}).write(wider);
-        e = assertThrows(IllegalArgumentException.class, () -> pipeline().lora(new Lora(wider, 1)).validate());
+        e = assertThrows(ConfigurationException.class, () -> pipeline().lora(new Lora(wider, 1)).validate());
         assertTrue(e.getMessage().contains("is for another architecture: 1 of its modules do not fit their layers: "
                 + "[lora_unet_input_blocks_4_1_proj_in changes [640, 640], model 'unet' tensor "
                 + "'down_blocks.1.attentions.0.proj_in.weight' is [64, 64]]"), e.getMessage());
@@ -332,7 +333,7 @@ class LoraTest {
     void aScaleIsANumberAfterTheLastColon() {
         assertEquals(new Lora(Path.of("a:b/style.safetensors"), 0.8), Lora.parse("a:b/style.safetensors:0.8"));
         assertEquals(new Lora(Path.of("style.safetensors"), 1.0), Lora.parse("style.safetensors"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        ConfigurationException e = assertThrows(ConfigurationException.class,
                 () -> Lora.parse("style.safetensors:strong"));
         assertTrue(e.getMessage().contains("scale 'strong' is not a number"), e.getMessage());
     }

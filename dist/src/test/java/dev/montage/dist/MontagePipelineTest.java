@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.Box;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Subject;
@@ -206,7 +207,7 @@ class MontagePipelineTest {
         Path config = wide.resolve("unet/config.json");
         Files.writeString(config, Files.readString(config).replaceFirst("\"cross_attention_dim\" ?: ?64",
                 "\"cross_attention_dim\": 48"));
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> MontagePipeline.builder()
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> MontagePipeline.builder()
                 .setting("models.base", wide).registry(registry).engine(TestEngine.engine()).validate());
         assertTrue(e.getMessage().startsWith("the pipeline's components do not fit together")
                 && e.getMessage().contains(config.toString()), e.getMessage());

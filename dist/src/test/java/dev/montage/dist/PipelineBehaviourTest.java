@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
@@ -24,7 +25,6 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -170,7 +170,7 @@ class PipelineBehaviourTest {
             seen.add(step);
             return step < 2;
         };
-        assertThrows(CancellationException.class, () -> pipeline.generate(request(2).steps(5).build(), stopAfterTwo));
+        assertThrows(GenerationCancelledException.class, () -> pipeline.generate(request(2).steps(5).build(), stopAfterTwo));
         assertEquals(List.of(1, 2), seen);
         assertEquals(before, TestEngine.manager().getManagedArrays().size());
     }

@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.Cancellation;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
@@ -21,7 +22,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.function.Executable;
 
@@ -82,7 +82,7 @@ class CannyPreprocessorTest {
     void aCancelStopsTheDetectorWithinARow() {
         BufferedImage in = picture(64, 64);
         int[] polls = {0};
-        assertThrows(CancellationException.class, () -> Cancellation.within(() -> ++polls[0] > 3,
+        assertThrows(GenerationCancelledException.class, () -> Cancellation.within(() -> ++polls[0] > 3,
                 () -> canny.preprocess(in, options(), 64, 64)));
         assertEquals(4, polls[0], "the poll that saw the cancel was the last");
     }

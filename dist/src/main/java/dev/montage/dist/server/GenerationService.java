@@ -2,8 +2,10 @@ package dev.montage.dist.server;
 
 import dev.montage.api.Box;
 import dev.montage.api.Control;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.MontageException;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.spi.SubjectResampler;
@@ -28,7 +30,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
@@ -487,18 +488,19 @@ public final class GenerationService implements AutoCloseable {
             GenerationResult result = generator.generate(job.request(), job.loras(), new JobListener(job, start));
             if (job.cancelReason() != null) {
                 // asked to stop while the images were decoded: the client no longer wants them
-                throw new CancellationException(job.cancelReason());
+                throw new GenerationCancelledException(job.cancelReason());
             }
             Instant finished = Instant.now();
             results.save(job, result, finished);
             job.succeeded(finished, result.images().size());
             metrics.ended(JobState.SUCCEEDED, (System.nanoTime() - start) / 1e9);
-        } catch (CancellationException e) {
+        } catch (GenerationCancelledException e) {
             job.cancelled(Instant.now(), job.cancelReason() != null ? job.cancelReason() : e.getMessage());
             metrics.ended(JobState.CANCELLED, 0);
         } catch (IOException e) {
             fail(job, "cannot store the result in " + results.dir() + ": " + e.getMessage(), e);
-        } catch (IllegalArgumentException e) {
+        } catch (MontageException e) {
+            // the request, the models or a plugin: the message says what to change, a stack trace would not
             fail(job, e.getMessage(), null);
         } catch (RuntimeException e) {
             fail(job, e.getClass().getSimpleName() + ": " + e.getMessage(), e);
@@ -548,7 +550,7 @@ public final class GenerationService implements AutoCloseable {
         @Override
         public void onStage(String stage) {
             if (job.cancelReason() != null) {
-                throw new CancellationException(job.cancelReason());
+                throw new GenerationCancelledException(job.cancelReason());
             }
             last = System.nanoTime();
         }

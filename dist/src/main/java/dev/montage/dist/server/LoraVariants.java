@@ -1,5 +1,6 @@
 package dev.montage.dist.server;
 
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.ProgressListener;
@@ -8,7 +9,6 @@ import dev.montage.runtime.pipeline.MontagePipeline;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CancellationException;
 
 /**
  * Runs each generation on the server's pipeline, or on a LoRA variant of it ({@link MontagePipeline#withLoras})
@@ -71,7 +71,7 @@ final class LoraVariants {
                     wait();
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    throw new CancellationException("interrupted while waiting for LoRAs " + loras + " to load");
+                    throw new GenerationCancelledException("interrupted while waiting for LoRAs " + loras + " to load");
                 }
             }
         }

@@ -11,6 +11,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
+import dev.montage.api.spi.Suggestions;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.pipeline.ControlNets;
@@ -138,7 +139,8 @@ final class RequestJson {
         long seed = givenSeed != null ? givenSeed : Math.floorMod(seeds.getAsLong(), SEED_BOUND);
         String scheduler = orElse(f.text(body, "scheduler", ""), defaultScheduler);
         if (!schedulers.contains(scheduler)) {
-            f.add("scheduler", "unknown scheduler '" + scheduler + "', expected one of " + schedulers);
+            f.add("scheduler", "unknown scheduler '" + scheduler + "'" + Suggestions.didYouMean(scheduler, schedulers)
+                    + ", expected one of " + schedulers);
         }
         AutoLayout autoLayout = autoLayout(f, body.get("autoLayout"));
         // counted before any picture is decoded: each may take up to the per-picture pixel limit

@@ -1,10 +1,15 @@
 package dev.montage.runtime.config;
 
+import dev.montage.api.ConfigurationException;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** A profile that cannot be used; lists every problem found, not just the first. */
-public final class ProfileException extends IllegalArgumentException {
+/**
+ * A profile that cannot be used; lists every problem found, not just the first, each with the file (or variable, or
+ * call) that set the key.
+ */
+public final class ProfileException extends ConfigurationException {
+    private static final long serialVersionUID = 1L;
     private final transient List<ProfileProblem> problems;
 
     /**

@@ -1,5 +1,6 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.spi.Dimensions;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
@@ -27,13 +28,13 @@ final class AssemblyCheck {
     void add(String component, Supplier<Dimensions> dimensions) {
         try {
             declared.add(new Declared(component, dimensions.get()));
-        } catch (IllegalArgumentException | UncheckedIOException e) {
+        } catch (IllegalArgumentException | ConfigurationException | UncheckedIOException e) {
             problems.add(component + ": " + e.getMessage());
         }
     }
 
     /**
-     * @throws IllegalArgumentException listing every mismatch and unreadable configuration, each naming both
+     * @throws ConfigurationException listing every mismatch and unreadable configuration, each naming both
      *     components, where their values come from (file and key) and the two values
      */
     void verify() {
@@ -51,7 +52,7 @@ final class AssemblyCheck {
             }
         }
         if (!problems.isEmpty()) {
-            throw new IllegalArgumentException("the pipeline's components do not fit together:\n  - "
+            throw new ConfigurationException("the pipeline's components do not fit together:\n  - "
                     + String.join("\n  - ", problems));
         }
     }

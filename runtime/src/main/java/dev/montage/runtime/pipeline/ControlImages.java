@@ -5,12 +5,15 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.Control;
 import dev.montage.api.ControlData;
+import dev.montage.api.FieldError;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Options;
 import java.awt.image.BufferedImage;
+import java.util.List;
 
 /**
  * Control pictures (and data files, which their preprocessor renders) to the tensors a ControlNet receives, as
@@ -29,20 +32,19 @@ public final class ControlImages {
      *
      * @param preprocessor the type's preprocessor; null only for a control that says {@code preprocess=none}
      *                     ({@link ControlNets#check} refuses the others)
-     * @throws IllegalArgumentException naming the control ({@code control <index> ('<type>')}) when its preprocessor
+     * @throws InvalidRequestException naming the control (field {@code controls[<index>]}) when its preprocessor
      *     refuses it, or when it is given as a data file with {@code preprocess=none}
      */
     static RgbImage conditioningImage(int index, Control control, ConditionPreprocessor preprocessor, int width,
             int height) {
-        return conditioningImage("control " + index + " ('" + control.type() + "')", control, preprocessor, width,
-                height);
+        return conditioningImage("controls[" + index + "]", control, preprocessor, width, height);
     }
 
     /**
      * The conditioning picture of a control, as a generation makes it.
      *
-     * @param name how errors name the control
-     * @throws IllegalArgumentException naming the control when its preprocessor refuses it, or when it is given as
+     * @param name how errors name the control: the field of the request that gave it
+     * @throws InvalidRequestException naming the control when its preprocessor refuses it, or when it is given as
      *     a data file with {@code preprocess=none}
      */
     public static RgbImage conditioningImage(String name, Control control, ConditionPreprocessor preprocessor,
@@ -59,13 +61,17 @@ public final class ControlImages {
                     throw new IllegalStateException("the '" + control.type() + "' preprocessor returned no picture");
                 }
             } catch (IllegalArgumentException e) {
-                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+                throw invalid(name, e.getMessage());
             }
         } else if (data != null) {
-            throw new IllegalArgumentException(name + ": given as a data file (" + data.source() + "), which needs "
-                    + "its preprocessor: preprocess=none takes a picture only");
+            throw invalid(name, "given as a data file (" + data.source() + "), which needs its preprocessor: "
+                    + "preprocess=none takes a picture only");
         }
         return PilResampler.resize(RgbImage.of(picture, null), width, height, ResampleFilter.LANCZOS);
+    }
+
+    private static InvalidRequestException invalid(String field, String message) {
+        return new InvalidRequestException(List.of(new FieldError(field, message)));
     }
 
     /**

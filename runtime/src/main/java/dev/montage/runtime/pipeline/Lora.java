@@ -1,5 +1,6 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ConfigurationException;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -35,7 +36,7 @@ public record Lora(Path file, double scale, boolean ignoreUnmatched) {
     /**
      * A LoRA written {@code FILE[:SCALE]}, e.g. {@code styles.safetensors:0.8}.
      *
-     * @throws IllegalArgumentException when the text after the last {@code :} is not a number
+     * @throws ConfigurationException when the text after the last {@code :} is not a number
      */
     public static Lora parse(String text) {
         int colon = text.lastIndexOf(':');
@@ -47,7 +48,7 @@ public record Lora(Path file, double scale, boolean ignoreUnmatched) {
         try {
             return new Lora(Path.of(text.substring(0, colon)), Double.parseDouble(scale));
         } catch (NumberFormatException e) {
-            throw new IllegalArgumentException("LoRA '" + text + "': scale '" + scale + "' is not a number; "
+            throw new ConfigurationException("LoRA '" + text + "': scale '" + scale + "' is not a number; "
                     + "expected FILE[:SCALE], e.g. style.safetensors:0.8", e);
         }
     }

@@ -1,6 +1,7 @@
 package dev.montage.runtime.pipeline;
 
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.ModelFile;
@@ -50,7 +51,7 @@ final class LoraBinding {
      * @param ignoreUnmatched whether modules that name no layer of the pipeline's models are left out rather than
      *                        refused (a LoRA none of whose modules matches is refused either way)
      * @return by model key, the modules applied to each of its tensors
-     * @throws IllegalArgumentException naming the LoRA and its modules that name no layer, whose shapes do not fit
+     * @throws ConfigurationException naming the LoRA and its modules that name no layer, whose shapes do not fit
      *     their layer's, or when none of its modules names a layer (a LoRA for another architecture)
      */
     Map<String, Map<String, List<LoraWeights.Applied>>> bind(List<Lora> loras, FolderComponentContext context,
@@ -95,16 +96,16 @@ final class LoraBinding {
         String expected = "expected modules named " + String.join("*, ", byPrefix.keySet()) + "* after "
                 + "the layers of this pipeline's models";
         if (matched == 0) {
-            throw new IllegalArgumentException("LoRA " + file.source() + " is for another architecture: none of its "
+            throw new ConfigurationException("LoRA " + file.source() + " is for another architecture: none of its "
                     + unmatched.size() + " modules " + listed(unmatched) + " names a layer of this pipeline's models; "
                     + expected);
         }
         if (!misfits.isEmpty()) {
-            throw new IllegalArgumentException("LoRA " + file.source() + " is for another architecture: "
+            throw new ConfigurationException("LoRA " + file.source() + " is for another architecture: "
                     + misfits.size() + " of its modules do not fit their layers: " + listed(misfits));
         }
         if (!unmatched.isEmpty() && !ignoreUnmatched) {
-            throw new IllegalArgumentException("LoRA " + file.source() + ": " + unmatched.size() + " of its "
+            throw new ConfigurationException("LoRA " + file.source() + ": " + unmatched.size() + " of its "
                     + (matched + unmatched.size()) + " modules name no layer of this pipeline's models: "
                     + listed(unmatched) + "; " + expected + " (or ignore unmatched modules to apply the others)");
         }
@@ -121,7 +122,7 @@ final class LoraBinding {
         for (Model model : byPrefix.values()) {
             long shared = file.names().stream().filter(model.weights().names()::contains).count();
             if (2 * shared > file.names().size()) {
-                throw new IllegalArgumentException("LoRA " + file.source() + " is not a LoRA: it holds the "
+                throw new ConfigurationException("LoRA " + file.source() + " is not a LoRA: it holds the "
                         + "weights of model '" + model.key() + "' (" + shared + " of its " + file.names().size()
                         + " tensors are named as that model's); expected a LoRA's down and up factors per module");
             }

@@ -1,10 +1,14 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
+import dev.montage.api.PluginException;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
@@ -39,7 +43,6 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.Consumer;
@@ -131,9 +134,12 @@ public final class MontagePipeline implements AutoCloseable {
      * Runs one generation on the calling thread. The listener's {@link ProgressListener#cancelRequested()} and an
      * interrupt of the thread are polled inside every stage.
      *
-     * @throws CancellationException when the listener asked to stop or the thread was interrupted; nothing of the
-     *     generation remains
-     * @throws IllegalArgumentException naming what in the request this pipeline cannot serve
+     * @throws GenerationCancelledException when the listener asked to stop or the thread was interrupted (the
+     *     interrupt stays set); nothing of the generation remains
+     * @throws InvalidRequestException naming each field of the request this pipeline cannot serve (an unknown
+     *     scheduler or control type with the closest one, subjects without an adapter, a control its preprocessor
+     *     refuses)
+     * @throws ConfigurationException when a released component cannot be created again from its model files
      * @throws IllegalStateException after {@link #close()}
      */
     public GenerationResult generate(GenerationRequest request, ProgressListener listener) {
@@ -163,8 +169,10 @@ public final class MontagePipeline implements AutoCloseable {
     /**
      * Runs one generation on {@code executor}. Cancelling the future ({@link CompletableFuture#cancel}) stops the
      * generation within one piece of work, as the listener's {@link ProgressListener#cancelRequested()} does, and
-     * releases everything it holds; the future then reports the cancellation at once. It completes exceptionally with
-     * what {@link #generate(GenerationRequest, ProgressListener)} throws.
+     * releases everything it holds; the future then reports the cancellation at once, as every cancelled future does
+     * ({@link java.util.concurrent.CancellationException} from {@code get} and {@code join}). Otherwise it completes
+     * exceptionally with what {@link #generate(GenerationRequest, ProgressListener)} throws: a stop the listener asks
+     * for is a {@link GenerationCancelledException}.
      */
     public CompletableFuture<GenerationResult> generateAsync(GenerationRequest request, ProgressListener listener,
             Executor executor) {
@@ -289,7 +297,7 @@ public final class MontagePipeline implements AutoCloseable {
      * own weights are not changed, so its generations stay exactly as they were, before, during and after the
      * variant's. Close the variant when it is no longer needed; closing this pipeline closes its open variants.
      *
-     * @throws IllegalArgumentException naming a LoRA that is refused, as {@link Builder#lora} refuses it when the
+     * @throws ConfigurationException naming a LoRA that is refused, as {@link Builder#lora} refuses it when the
      *     pipeline is built
      * @throws IllegalStateException on a variant (add every LoRA to the pipeline it was made from) or after
      *     {@link #close()}
@@ -568,8 +576,11 @@ public final class MontagePipeline implements AutoCloseable {
          * Checks everything, then starts the engine (unless one was given) and assembles the pipeline. The default
          * scheduler is created here, the other registered ones when a request first names them.
          *
-         * @throws ProfileException listing every problem of the configuration, before any weight is read
-         * @throws IllegalArgumentException listing every mismatch between the components, before any weight is read
+         * @throws ProfileException listing every problem of the configuration, before any weight is read (a component
+         *     id no installed plugin provides, given here or in a profile, is one of them, named with the closest id)
+         * @throws PluginException when a component the recipe names is not installed
+         * @throws ConfigurationException listing every mismatch between the components, before any weight is read;
+         *     naming a component that cannot be created from its model files, with the plugin's error as the cause
          */
         public MontagePipeline build() {
             ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles));
@@ -593,7 +604,7 @@ public final class MontagePipeline implements AutoCloseable {
          *
          * @return the resolved configuration
          * @throws ProfileException listing every problem of the configuration
-         * @throws IllegalArgumentException listing every mismatch between the components
+         * @throws ConfigurationException listing every mismatch between the components
          */
         public ResolvedProfile validate() {
             ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles));

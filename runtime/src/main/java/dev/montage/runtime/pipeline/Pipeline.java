@@ -13,6 +13,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
@@ -40,7 +41,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.CancellationException;
 
 /**
  * The MS-Diffusion generation loop over the SPIs: text and subject conditioning, ControlNet residuals,
@@ -147,8 +147,8 @@ final class Pipeline {
     /**
      * Runs one generation.
      *
-     * @throws CancellationException when the listener asked to stop; nothing of the generation remains
-     * @throws IllegalArgumentException naming what in the request this pipeline cannot serve
+     * @throws GenerationCancelledException when the listener asked to stop; nothing of the generation remains
+     * @throws InvalidRequestException naming what in the request this pipeline cannot serve
      */
     GenerationResult generate(GenerationRequest request, ProgressListener listener) {
         return generate(request, listener, null);
@@ -168,8 +168,8 @@ final class Pipeline {
         String schedulerId = request.scheduler().orElse(defaultScheduler);
         Scheduler scheduler = schedulers.get(schedulerId);
         if (!request.subjects().isEmpty() && (imageEncoder == null || resampler == null)) {
-            throw new IllegalArgumentException("this pipeline has no image encoder or resampler, so it cannot take "
-                    + request.subjects().size() + " subjects");
+            throw new InvalidRequestException(List.of(new FieldError("subjects", "this pipeline has no image encoder "
+                    + "or resampler, so it cannot take " + request.subjects().size() + " subjects")));
         }
         controlNets.check(request);
         GenerationContext ctx = new GenerationContext(request);
@@ -196,7 +196,7 @@ final class Pipeline {
                     latents = step(gen, unet, run, i, timesteps[i], latents, c, request, ctx);
                     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
                     if (!listener.onStep(i + 1, timesteps.length, elapsed) && i + 1 < timesteps.length) {
-                        throw new CancellationException("generation cancelled after step " + (i + 1) + " of "
+                        throw new GenerationCancelledException("generation cancelled after step " + (i + 1) + " of "
                                 + timesteps.length);
                     }
                     preview(gen, latents, i + 1, timesteps.length, listener);
@@ -541,9 +541,9 @@ final class Pipeline {
         if (request.initLatents().isPresent()) {
             Latents given = request.initLatents().get();
             if (!Arrays.equals(given.shape(), shape)) {
-                throw new IllegalArgumentException("initLatents has shape " + Arrays.toString(given.shape())
-                        + ", expected " + Arrays.toString(shape) + " for " + request.width() + "x"
-                        + request.height());
+                throw new InvalidRequestException(List.of(new FieldError("initLatents", "has shape "
+                        + Arrays.toString(given.shape()) + ", expected " + Arrays.toString(shape) + " for "
+                        + request.width() + "x" + request.height())));
             }
             return gen.create(given.values(), new Shape(shape));
         }

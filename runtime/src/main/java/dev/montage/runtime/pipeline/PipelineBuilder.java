@@ -1,5 +1,6 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionLayerSpec;
@@ -22,6 +23,7 @@ import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.SlotOptions;
 import dev.montage.runtime.weights.LoraWeights;
+import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -268,9 +270,10 @@ final class PipelineBuilder {
      * {@link Dimensions}, are not checked. Then every LoRA module must name a layer of the models, from the tensor
      * names and shapes of the LoRAs and the checkpoints.
      *
-     * @throws IllegalArgumentException listing every mismatch (both components, file and key, both values), missing
-     *     component id or unreadable configuration; naming a LoRA and its modules that name no layer or do not fit
-     *     it, or that disagree on their rank
+     * @throws ConfigurationException listing every mismatch (both components, file and key, both values) or
+     *     unreadable configuration; naming a LoRA and its modules that name no layer or do not fit it, or that
+     *     disagree on their rank
+     * @throws dev.montage.api.PluginException naming a component id that no installed plugin provides
      */
     void validate() {
         try (FolderComponentContext context = context()) {
@@ -282,7 +285,9 @@ final class PipelineBuilder {
      * Validates the assembly ({@link #validate()}), then creates the components and assembles the pipeline. The
      * default scheduler is created here; the other registered ones when a request first names them.
      *
-     * @throws IllegalArgumentException naming a mismatch, a missing component id, model path or weight
+     * @throws ConfigurationException naming a mismatch, a model path or weight, or a component that cannot be
+     *     created from its model files
+     * @throws dev.montage.api.PluginException naming a component id that no installed plugin provides
      */
     AssembledPipeline build() {
         FolderComponentContext context = context();
@@ -335,7 +340,7 @@ final class PipelineBuilder {
      * denoiser are created afresh, with this builder's LoRAs and {@code more} fused into their weights, where any of
      * them adapts their models. The base's weights are never changed, so it generates as it did before.
      *
-     * @throws IllegalArgumentException as LoRAs given to the builder are refused, or when a LoRA would adapt a
+     * @throws ConfigurationException as LoRAs given to the builder are refused, or when a LoRA would adapt a
      *     component given as an instance
      */
     private AssembledPipeline variant(Pipeline base, LayerProcessors processors, List<Lora> more) {
@@ -481,14 +486,9 @@ final class PipelineBuilder {
             String source;
             if (network == null) {
                 source = conditionerId(type, registeredNetworks);
-                try {
-                    network = registry.factory(ComponentKind.CONDITIONER, source, Conditioner.class)
-                            .create(context.forComponent("ControlNet '" + source + "' of control type '" + type
-                                    + "'", Map.of(CONTROL_TYPE_OPTION, type)));
-                } catch (IllegalArgumentException e) {
-                    throw new IllegalArgumentException("ControlNet of control type '" + type + "': "
-                            + e.getMessage(), e);
-                }
+                String name = "ControlNet '" + source + "' of control type '" + type + "'";
+                network = create(registry.factory(ComponentKind.CONDITIONER, source, Conditioner.class), name,
+                        context.forComponent(name, Map.of(CONTROL_TYPE_OPTION, type)));
                 created.add(network);
                 if (!type.equals(network.type())) {
                     throw new IllegalStateException("conditioner '" + source + "' built for control type '" + type
@@ -505,9 +505,9 @@ final class PipelineBuilder {
             }
             ConditionPreprocessor preprocessor = preprocessors.get(type);
             if (preprocessor == null && registeredPreprocessors.contains(type)) {
-                preprocessor = registry.factory(ComponentKind.CONDITION_PREPROCESSOR, type,
-                        ConditionPreprocessor.class).create(context.forComponent(ComponentRegistry.describe(
-                        ComponentKind.CONDITION_PREPROCESSOR, type), Map.of()));
+                String name = ComponentRegistry.describe(ComponentKind.CONDITION_PREPROCESSOR, type);
+                preprocessor = create(registry.factory(ComponentKind.CONDITION_PREPROCESSOR, type,
+                        ConditionPreprocessor.class), name, context.forComponent(name, Map.of()));
                 created.add(preprocessor);
             }
             if (preprocessor != null) {
@@ -537,9 +537,27 @@ final class PipelineBuilder {
         if (given != null) {
             return type.cast(given);
         }
-        T c = registry.factory(kind, id(kind), type).create(contextFor(kind, id(kind), context));
+        T c = create(registry.factory(kind, id(kind), type), ComponentRegistry.describe(kind, id(kind)),
+                contextFor(kind, id(kind), context));
         created.add(c);
         return c;
+    }
+
+    /**
+     * Creates a registered component. What its plugin throws on model files that do not fit it (a tensor's shape, a
+     * missing tensor, a configuration value, a malformed checkpoint) becomes a {@link ConfigurationException} naming
+     * the component and the model keys it reads, with the plugin's or the weights' error as the cause: the remedy is
+     * in the configuration, and that error alone does not say which component or model it came from. A cancel of the
+     * generation that loads a released component passes as it is.
+     */
+    private static <T> T create(ComponentFactory<T> factory, String component, ComponentContext context) {
+        try {
+            return factory.create(context);
+        } catch (ConfigurationException | IllegalArgumentException | UncheckedIOException e) {
+            List<String> keys = factory.modelFiles().stream().map(ModelFile::key).toList();
+            throw new ConfigurationException(component + (keys.isEmpty() ? "" : " (models " + String.join(", ", keys)
+                    + ")") + " cannot be created: " + e.getMessage(), e);
+        }
     }
 
     /**
@@ -556,7 +574,8 @@ final class PipelineBuilder {
                 id(ComponentKind.DENOISING_MODEL), DenoisingModel.class);
         ComponentContext own = contextFor(ComponentKind.DENOISING_MODEL, id(ComponentKind.DENOISING_MODEL), context);
         OnDemand<DenoisingModel> onDemand = OnDemand.released(loading(context, () -> {
-            DenoisingModel unet = factory.create(own);
+            DenoisingModel unet = create(factory, ComponentRegistry.describe(ComponentKind.DENOISING_MODEL,
+                    id(ComponentKind.DENOISING_MODEL)), own);
             try {
                 return processors.install(unet);
             } catch (RuntimeException e) {
@@ -599,16 +618,16 @@ final class PipelineBuilder {
             for (Map.Entry<Pattern, ComponentChoice<AttentionProcessor>> e : byPattern.entrySet()) {
                 if (e.getKey().matcher(layer).matches()) {
                     return e.getValue().resolve(id -> byId.computeIfAbsent(id, i -> {
-                        AttentionProcessor p = registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
-                                AttentionProcessor.class).create(context.forAttentionProcessor(
-                                        ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, i),
-                                        options.getOrDefault(ComponentKind.ATTENTION_PROCESSOR, Map.of()), layers));
+                        String name = ComponentRegistry.describe(ComponentKind.ATTENTION_PROCESSOR, i);
+                        AttentionProcessor p = create(registry.factory(ComponentKind.ATTENTION_PROCESSOR, i,
+                                AttentionProcessor.class), name, context.forAttentionProcessor(name,
+                                options.getOrDefault(ComponentKind.ATTENTION_PROCESSOR, Map.of()), layers));
                         created.add(p);
                         return p;
                     }));
                 }
             }
-            throw new IllegalArgumentException("no attention processor matches layer '" + layer + "'");
+            throw new ConfigurationException("no attention processor matches layer '" + layer + "'");
         }
 
         @Override
@@ -626,7 +645,8 @@ final class PipelineBuilder {
         // the factory is looked up now, so that a missing id fails the build rather than the first generation
         ComponentFactory<T> factory = registry.factory(kind, id(kind), type);
         ComponentContext own = contextFor(kind, id(kind), context);
-        OnDemand<T> onDemand = OnDemand.released(loading(context, () -> factory.create(own)));
+        OnDemand<T> onDemand = OnDemand.released(loading(context,
+                () -> create(factory, ComponentRegistry.describe(kind, id(kind)), own)));
         created.add(onDemand);
         return onDemand;
     }
@@ -657,7 +677,7 @@ final class PipelineBuilder {
     /**
      * The recipe named, else the only one installed.
      *
-     * @throws IllegalArgumentException naming the installed recipes when none is named and there is not exactly one,
+     * @throws ConfigurationException naming the installed recipes when none is named and there is not exactly one,
      *     or when the named one is not installed (with the closest id)
      */
     private Recipe recipe() {
@@ -666,7 +686,7 @@ final class PipelineBuilder {
             if (id == null) {
                 List<String> installed = registry.ids(ComponentKind.RECIPE);
                 if (installed.size() != 1) {
-                    throw new IllegalArgumentException((installed.isEmpty() ? "no recipe is installed"
+                    throw new ConfigurationException((installed.isEmpty() ? "no recipe is installed"
                             : "recipes " + installed + " are installed") + "; name the recipe whose components "
                             + "the pipeline takes (components.recipe), or choose every component");
                 }

@@ -1,5 +1,8 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.ConfigurationException;
+import dev.montage.api.FieldError;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.api.spi.Suggestions;
 import java.util.List;
@@ -55,13 +58,14 @@ final class Schedulers implements AutoCloseable {
     /**
      * The scheduler of an id, created now if this is its first use.
      *
-     * @throws IllegalArgumentException naming the id and the ids there are when there is no such scheduler
-     * @throws IllegalStateException naming the id and its plugin when creating it fails
+     * @throws InvalidRequestException naming the id, the closest one and the ids there are when there is no such
+     *     scheduler (field {@code scheduler})
+     * @throws ConfigurationException naming the id and its plugin when creating it fails
      */
     Scheduler get(String id) {
         if (!contains(id)) {
-            throw new IllegalArgumentException("unknown scheduler '" + id + "'" + Suggestions.didYouMean(id, ids())
-                    + ", expected one of " + ids());
+            throw new InvalidRequestException(List.of(new FieldError("scheduler", "unknown scheduler '" + id + "'"
+                    + Suggestions.didYouMean(id, ids()) + ", expected one of " + ids())));
         }
         return created.computeIfAbsent(id, this::create);
     }
@@ -75,7 +79,7 @@ final class Schedulers implements AutoCloseable {
             }
             return scheduler;
         } catch (RuntimeException | LinkageError e) {
-            throw new IllegalStateException("scheduler '" + id + "' from plugin " + entry.source()
+            throw new ConfigurationException("scheduler '" + id + "' from plugin " + entry.source()
                     + " could not be created: " + e, e);
         }
     }

@@ -1,5 +1,6 @@
 package dev.montage.runtime.registry;
 
+import dev.montage.api.PluginException;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
@@ -76,13 +77,14 @@ public final class ComponentRegistry {
     /**
      * The factory of a component.
      *
-     * @throws IllegalArgumentException naming the kind, the id and the ids that exist for that kind
+     * @throws PluginException naming the kind, the id, the closest id installed and the ids that exist for that kind
+     * @throws IllegalArgumentException when that kind does not make a {@code type}
      */
     @SuppressWarnings("unchecked")
     public synchronized <T> ComponentFactory<T> factory(ComponentKind kind, String id, Class<T> type) {
         Entry e = entries.get(new Key(kind, id));
         if (e == null) {
-            throw new IllegalArgumentException("no plugin provides " + describe(new Key(kind, id))
+            throw new PluginException("no plugin provides " + describe(new Key(kind, id))
                     + Suggestions.didYouMean(id, ids(kind)) + "; available: " + ids(kind));
         }
         if (!type.isAssignableFrom(kind.type())) {
@@ -94,7 +96,7 @@ public final class ComponentRegistry {
     /**
      * Where a registered component comes from, e.g. {@code osgi:dev.montage.clip}.
      *
-     * @throws IllegalArgumentException as {@link #factory} when nothing is registered under (kind, id)
+     * @throws PluginException as {@link #factory} when nothing is registered under (kind, id)
      */
     public synchronized String source(ComponentKind kind, String id) {
         factory(kind, id, Object.class);

@@ -1,6 +1,7 @@
 package dev.montage.runtime.registry;
 
 import dev.montage.api.MontageApi;
+import dev.montage.api.PluginException;
 import dev.montage.api.spi.ComponentFactory;
 import java.io.IOException;
 import java.io.InputStream;
@@ -72,14 +73,15 @@ public final class InstalledPlugins implements AutoCloseable {
         /**
          * Loads everything. Plugin problems are reported, not thrown.
          *
-         * @throws UncheckedIOException when a folder cannot be listed or the work folder cannot be made
+         * @throws PluginException when a folder cannot be listed, the work folder cannot be made or the OSGi
+         *     framework cannot start
          */
         public InstalledPlugins load() {
             InstalledPlugins plugins;
             try {
                 plugins = new InstalledPlugins(Files.createTempDirectory("montage-plugins"));
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot create a work folder for plugins", e);
+                throw new PluginException("cannot create a work folder for plugins: " + e.getMessage(), e);
             }
             try {
                 plugins.load(classpath, folders);

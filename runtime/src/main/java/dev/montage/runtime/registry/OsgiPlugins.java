@@ -1,5 +1,6 @@
 package dev.montage.runtime.registry;
 
+import dev.montage.api.PluginException;
 import dev.montage.api.spi.ComponentFactory;
 import java.net.URL;
 import java.nio.file.Path;
@@ -49,7 +50,7 @@ final class OsgiPlugins implements AutoCloseable {
             felix.init();
             felix.start();
         } catch (BundleException e) {
-            throw new IllegalStateException("cannot start the OSGi framework: " + e.getMessage(), e);
+            throw new PluginException("cannot start the OSGi framework: " + e.getMessage(), e);
         }
         return new OsgiPlugins(felix);
     }

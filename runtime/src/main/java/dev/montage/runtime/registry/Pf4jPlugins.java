@@ -1,6 +1,7 @@
 package dev.montage.runtime.registry;
 
 import dev.montage.api.MontageApi;
+import dev.montage.api.PluginException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URL;
@@ -111,7 +112,8 @@ final class Pf4jPlugins implements AutoCloseable {
             return Collections.list(((PluginClassLoader) plugin.getPluginClassLoader()).findResources(
                     ProviderFiles.PATH));
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read the provider files of plugin " + plugin.getPluginId(), e);
+            throw new PluginException("cannot read the provider files of plugin " + plugin.getPluginId() + ": "
+                    + e.getMessage(), e);
         }
     }
 

@@ -1,8 +1,8 @@
 package dev.montage.runtime.registry;
 
+import dev.montage.api.PluginException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -58,7 +58,7 @@ final class PluginFolder {
                 }
             }
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot list the plugins folder " + folder, e);
+            throw new PluginException("cannot list the plugins folder " + folder + ": " + e.getMessage(), e);
         }
         return candidates;
     }
@@ -127,7 +127,7 @@ final class PluginFolder {
         try (InputStream in = Files.newInputStream(file)) {
             props.load(in);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot read " + file, e);
+            throw new PluginException("cannot read the plugin descriptor " + file + ": " + e.getMessage(), e);
         }
         return props;
     }

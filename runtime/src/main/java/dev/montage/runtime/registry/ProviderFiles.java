@@ -1,10 +1,10 @@
 package dev.montage.runtime.registry;
 
+import dev.montage.api.PluginException;
 import dev.montage.api.spi.ComponentFactory;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.lang.reflect.InvocationTargetException;
 import java.net.URL;
 import java.nio.charset.StandardCharsets;
@@ -48,7 +48,7 @@ final class ProviderFiles {
                     }
                 }
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot read " + file, e);
+                throw new PluginException("cannot read the provider file " + file + ": " + e.getMessage(), e);
             }
         }
         return names;

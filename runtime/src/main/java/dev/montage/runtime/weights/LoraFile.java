@@ -3,6 +3,7 @@ package dev.montage.runtime.weights;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.host.ModelWeights;
 import java.util.Arrays;
 import java.util.Collection;
@@ -125,7 +126,7 @@ public final class LoraFile {
      *
      * @param weights the file's tensors
      * @param manager where the alphas are read, a scope the caller closes
-     * @throws IllegalArgumentException naming the file and what it holds when it is no LoRA, the tensor that is not
+     * @throws ConfigurationException naming the file and what it holds when it is no LoRA, the tensor that is not
      *     a LoRA factor, a module that lacks a factor, or a module whose factors' ranks or shapes disagree
      */
     public LoraFile(ModelWeights weights, NDManager manager) {
@@ -146,12 +147,12 @@ public final class LoraFile {
      * The modules of a LoRA from its tensor names alone, by module name in name order.
      *
      * @param source the file, for messages
-     * @throws IllegalArgumentException naming the file and what it holds when no tensor is a LoRA factor, a tensor
+     * @throws ConfigurationException naming the file and what it holds when no tensor is a LoRA factor, a tensor
      *     that is neither a factor nor an alpha, or a module that lacks a factor
      */
     public static Map<String, Factors> modules(String source, Collection<String> names) {
         if (!holdsFactors(names)) {
-            throw new IllegalArgumentException(source + " is not a LoRA: none of its " + names.size()
+            throw new ConfigurationException(source + " is not a LoRA: none of its " + names.size()
                     + " tensors is a LoRA factor (expected " + Spelling.expected() + "); its tensors are under "
                     + TensorNames.prefixes(names));
         }
@@ -162,7 +163,7 @@ public final class LoraFile {
                         .length());
                 Factors previous = found.putIfAbsent(name, new Factors(name, s));
                 if (previous != null && previous.spelling() != s) {
-                    throw new IllegalArgumentException(source + ": LoRA module '" + name + "' has factors spelled "
+                    throw new ConfigurationException(source + ": LoRA module '" + name + "' has factors spelled "
                             + previous.down() + " and " + tensor + "; expected one format per module");
                 }
             });
@@ -172,19 +173,19 @@ public final class LoraFile {
                 continue;
             }
             if (!tensor.endsWith(ALPHA)) {
-                throw new IllegalArgumentException(source + ": tensor '" + tensor + "' is not of a LoRA (expected "
+                throw new ConfigurationException(source + ": tensor '" + tensor + "' is not of a LoRA (expected "
                         + Spelling.expected() + ", and <module>" + ALPHA + ")");
             }
             String name = tensor.substring(0, tensor.length() - ALPHA.length());
             if (!found.containsKey(name)) {
-                throw new IllegalArgumentException(source + ": LoRA alpha '" + tensor + "' belongs to no module; "
+                throw new ConfigurationException(source + ": LoRA alpha '" + tensor + "' belongs to no module; "
                         + "expected its factors beside it (e.g. " + name + Spelling.KOHYA.down() + ")");
             }
         }
         for (Factors f : found.values()) {
             for (String factor : List.of(f.down(), f.up())) {
                 if (!names.contains(factor)) {
-                    throw new IllegalArgumentException(source + ": LoRA module '" + f.name() + "' has no " + factor);
+                    throw new ConfigurationException(source + ": LoRA module '" + f.name() + "' has no " + factor);
                 }
             }
         }
@@ -202,12 +203,12 @@ public final class LoraFile {
         long[] up = weights.shape(f.up());
         boolean conv = down.length == 4 && up.length == 4 && up[2] == 1 && up[3] == 1;
         if (!conv && (down.length != 2 || up.length != 2)) {
-            throw new IllegalArgumentException(weights.source() + ": LoRA module '" + f.name() + "' has down "
+            throw new ConfigurationException(weights.source() + ": LoRA module '" + f.name() + "' has down "
                     + Arrays.toString(down) + " and up " + Arrays.toString(up) + "; expected [rank, in] and "
                     + "[out, rank], or [rank, in, kh, kw] and [out, rank, 1, 1]");
         }
         if (up[1] != down[0]) {
-            throw new IllegalArgumentException(weights.source() + ": LoRA module '" + f.name() + "' has rank "
+            throw new ConfigurationException(weights.source() + ": LoRA module '" + f.name() + "' has rank "
                     + down[0] + " in " + f.down() + " " + Arrays.toString(down) + " but " + up[1] + " in " + f.up()
                     + " " + Arrays.toString(up) + "; expected the same rank in both");
         }

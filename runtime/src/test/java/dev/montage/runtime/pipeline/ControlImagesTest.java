@@ -10,6 +10,8 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.Control;
 import dev.montage.api.ControlData;
+import dev.montage.api.FieldError;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
@@ -80,9 +82,9 @@ class ControlImagesTest {
         ConditionPreprocessor strict = new Fake("canny", (input, options, width, height) -> {
             throw new IllegalArgumentException("unknown option 'lo'");
         }, null);
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> ControlImages
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> ControlImages
                 .conditioningImage(2, new Control("canny", gradient(8, 8), 1, 0, 1, Map.of("lo", "1")), strict, 8, 8));
-        assertEquals("control 2 ('canny'): unknown option 'lo'", e.getMessage());
+        assertEquals(List.of(new FieldError("controls[2]", "unknown option 'lo'")), e.errors());
     }
 
     @Test
@@ -106,18 +108,18 @@ class ControlImagesTest {
         assertEquals(List.of("{\"people\": []} from pose.json {stick_width=auto} 24x16"), calls);
         assertArrayEquals(RgbImage.of(skeleton, null).pixels(), out.pixels());
 
-        assertEquals("control 1 ('pose'): pose.json is not OpenPose JSON", assertThrows(IllegalArgumentException.class,
+        assertEquals("controls[1]: pose.json is not OpenPose JSON", assertThrows(InvalidRequestException.class,
                 () -> ControlImages.conditioningImage(1, Control.ofData("pose", json, "pose.json", 1, 0, 1,
                         Map.of("bad", "1")), pose, 24, 16)).getMessage());
-        assertEquals("control 2 ('pose'): given as a data file (pose.json), which needs its preprocessor: "
-                + "preprocess=none takes a picture only", assertThrows(IllegalArgumentException.class,
+        assertEquals("controls[2]: given as a data file (pose.json), which needs its preprocessor: "
+                + "preprocess=none takes a picture only", assertThrows(InvalidRequestException.class,
                         () -> ControlImages.conditioningImage(2, Control.fromRequestOptions("pose", null,
                                 new ControlData(json, "pose.json"), 1, 0, 1, Map.of("preprocess", "none")), pose, 24,
                                 16)).getMessage());
         assertEquals(2, calls.size(), "refused data controls never reach the preprocessor");
         ConditionPreprocessor picturesOnly = new Fake("canny", (input, options, width, height) -> input, null);
-        assertEquals("control 0 ('canny'): control type 'canny' takes a picture, not a data file (edges.json)",
-                assertThrows(IllegalArgumentException.class, () -> ControlImages.conditioningImage(0,
+        assertEquals("controls[0]: control type 'canny' takes a picture, not a data file (edges.json)",
+                assertThrows(InvalidRequestException.class, () -> ControlImages.conditioningImage(0,
                         Control.ofData("canny", json, "edges.json", 1, 0, 1, Map.of()), picturesOnly, 24, 16))
                         .getMessage());
     }

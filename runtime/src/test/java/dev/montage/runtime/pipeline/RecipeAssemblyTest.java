@@ -3,6 +3,7 @@ package dev.montage.runtime.pipeline;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,11 +12,13 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.PluginException;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.spi.AttentionLayer;
@@ -27,6 +30,7 @@ import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.Recipe;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.api.spi.SubjectResampler;
@@ -191,16 +195,33 @@ class RecipeAssemblyTest {
         ComponentRegistry registry = toyRegistry();
         registry.register(factory(ComponentKind.RECIPE, "other", () -> TOY), "test");
         ModelPaths none = new ModelPaths(Optional.empty(), Map.of(), Optional.empty());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        ConfigurationException e = assertThrows(ConfigurationException.class,
                 () -> new PipelineBuilder(TestEngine.engine(), registry, none).build());
         assertTrue(e.getMessage().contains("recipes [other, toy] are installed"), e.getMessage());
         try (AssembledPipeline assembled = new PipelineBuilder(TestEngine.engine(), registry, none).recipe("toy")
                 .withoutSubjects().build()) {
             assertEquals(2, names().size());
         }
-        IllegalArgumentException unknown = assertThrows(IllegalArgumentException.class,
+        PluginException unknown = assertThrows(PluginException.class,
                 () -> new PipelineBuilder(TestEngine.engine(), registry, none).recipe("tyo").build());
         assertTrue(unknown.getMessage().contains("did you mean toy"), unknown.getMessage());
+    }
+
+    @Test
+    void aComponentThatDoesNotFitItsModelIsAConfigurationErrorNamingTheComponentAndItsModels() {
+        ComponentRegistry registry = toyRegistry();
+        IllegalArgumentException misfit = new IllegalArgumentException("decoder.conv_in.weight has shape [4, 4], "
+                + "expected [8, 4]");
+        registry.register(TestFactory.of(ComponentKind.LATENT_DECODER, "toy-misfit", context -> {
+            throw misfit;
+        }).withModelFiles(List.of(ModelFile.folder("vae", "vae", "a toy decoder").optional())), "test");
+        ModelPaths none = new ModelPaths(Optional.empty(), Map.of(), Optional.empty());
+        ConfigurationException e = assertThrows(ConfigurationException.class, () -> new PipelineBuilder(
+                TestEngine.engine(), registry, none).withoutSubjects().set(ComponentKind.LATENT_DECODER, "toy-misfit")
+                .build());
+        assertEquals("latent decoder 'toy-misfit' (models vae) cannot be created: decoder.conv_in.weight has shape "
+                + "[4, 4], expected [8, 4]", e.getMessage());
+        assertSame(misfit, e.getCause(), "the plugin's own error stays the cause");
     }
 
     @Test
