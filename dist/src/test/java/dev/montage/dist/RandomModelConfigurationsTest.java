@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import java.util.List;
@@ -29,7 +30,7 @@ class RandomModelConfigurationsTest {
     @Test
     void anUnknownRandomModelIsNamedWithTheKnownOnes() {
         assertEquals(List.of("tiny", "sdxl"), models.names());
-        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+        ConfigurationException e = assertThrows(ConfigurationException.class,
                 () -> models.configurationValues("tiyn"));
         assertTrue(e.getMessage().contains("'tiyn'") && e.getMessage().contains("did you mean tiny?"),
                 e.getMessage());

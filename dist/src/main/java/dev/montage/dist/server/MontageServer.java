@@ -323,10 +323,11 @@ public final class MontageServer implements AutoCloseable {
         BufferedImage image;
         try {
             image = service.controlImage(p.control(), p.width(), p.height());
-        } catch (IllegalArgumentException e) {
+        } catch (InvalidRequestException e) {
             // the preprocessor refused what it was given: the picture, or the keypoints it renders
-            throw new InvalidRequestException(List.of(new FieldError(p.control().data() != null ? "keypoints"
-                    : "image", e.getMessage())));
+            String field = p.control().data() != null ? "keypoints" : "image";
+            throw new InvalidRequestException(e.errors().stream().map(x -> new FieldError(field, x.message()))
+                    .toList());
         }
         ctx.contentType("image/png").header("Cache-Control", "no-store").result(PngFiles.encode(image, Map.of()));
     }

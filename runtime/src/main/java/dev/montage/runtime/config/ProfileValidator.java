@@ -1,5 +1,6 @@
 package dev.montage.runtime.config;
 
+import dev.montage.api.ConfigurationException;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ComponentKind;
@@ -178,7 +179,7 @@ final class ProfileValidator {
                     problem("models.random", "'" + name + "' is not a random model of " + recipe.get()
                             + "; expected one of " + String.join(", ", names) + Suggestions.didYouMean(name, names));
                 }
-            } catch (IllegalArgumentException e) {
+            } catch (ConfigurationException e) {
                 problem("models.random", e.getMessage());
             }
         }

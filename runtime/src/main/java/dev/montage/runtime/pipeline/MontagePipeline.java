@@ -29,7 +29,6 @@ import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.TensorDType;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -635,8 +634,8 @@ public final class MontagePipeline implements AutoCloseable {
                 folder = RandomModel.of(registry(), p.components().recipe()).cached(cacheFolder(), name.get(),
                         TensorDType.F32, f -> LOG.info("writing the random model {} into {}", name.get(), f));
             } catch (IOException e) {
-                throw new UncheckedIOException("cannot write the random model " + name.get() + " into "
-                        + cacheFolder(), e);
+                throw new ConfigurationException("cannot write the random model " + name.get() + " into the cache "
+                        + "folder " + cacheFolder() + ": " + e.getMessage(), e);
             }
             Map<String, String> origins = new LinkedHashMap<>(resolved.origins());
             origins.put("models.base", "models.random: " + name.get() + " (" + resolved.origin("models.random")

@@ -2,6 +2,8 @@ package dev.montage.runtime.pipeline;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.montage.api.ConfigurationException;
+import dev.montage.api.PluginException;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionLayout;
@@ -60,7 +62,7 @@ public final class RandomModel {
         Object factory = registry.factory(ComponentKind.RECIPE, recipeId, Object.class);
         this.recipe = registry.factory(ComponentKind.RECIPE, recipeId, Recipe.class).create(null);
         if (!(factory instanceof RandomModels random)) {
-            throw new IllegalArgumentException(ComponentRegistry.describe(ComponentKind.RECIPE, recipeId)
+            throw new ConfigurationException(ComponentRegistry.describe(ComponentKind.RECIPE, recipeId)
                     + " declares no random models");
         }
         this.models = random;
@@ -70,14 +72,15 @@ public final class RandomModel {
      * The random models of a recipe.
      *
      * @param recipe the recipe's id; empty for the only one installed
-     * @throws IllegalArgumentException when that recipe is not installed, none or several are (for an empty id), or
-     *                                  it declares no random models
+     * @throws PluginException        when that recipe is not installed
+     * @throws ConfigurationException when none or several are installed (for an empty id), or it declares no random
+     *                                models
      */
     public static RandomModel of(ComponentRegistry registry, Optional<String> recipe) {
         List<String> installed = registry.ids(ComponentKind.RECIPE);
         String id = recipe.orElseGet(() -> {
             if (installed.size() != 1) {
-                throw new IllegalArgumentException("random models come from a recipe; choose one of " + installed
+                throw new ConfigurationException("random models come from a recipe; choose one of " + installed
                         + " with components.recipe");
             }
             return installed.get(0);
@@ -112,8 +115,8 @@ public final class RandomModel {
      *
      * @param dtype F32, F16 or BF16 storage
      * @param seed  the weights' seed: the same seed writes the same bytes
-     * @throws IllegalArgumentException naming an unknown model, with the known ones
-     * @throws IllegalStateException    when an installed component the recipe names declares no weights of a file
+     * @throws ConfigurationException naming an unknown model, with the known ones
+     * @throws IllegalStateException  when an installed component the recipe names declares no weights of a file
      */
     public void write(Path folder, String name, TensorDType dtype, long seed) throws IOException {
         RandomModels.Template template = template(name);
@@ -192,7 +195,7 @@ public final class RandomModel {
     /**
      * The values of each configuration file of a random model, by path in its folder.
      *
-     * @throws IllegalArgumentException naming an unknown model
+     * @throws ConfigurationException naming an unknown model
      */
     public Map<String, Map<String, Object>> configurationValues(String name) {
         return configurationValues(template(name));
@@ -200,7 +203,7 @@ public final class RandomModel {
 
     private RandomModels.Template template(String name) {
         if (!names().contains(name)) {
-            throw new IllegalArgumentException("unknown random model '" + name + "' of " + recipeId
+            throw new ConfigurationException("unknown random model '" + name + "' of " + recipeId
                     + ", expected one of " + names() + Suggestions.didYouMean(name, names()));
         }
         return models.randomModel(name);
