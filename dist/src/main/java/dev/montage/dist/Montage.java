@@ -23,7 +23,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
         subcommands = {GenerateCommand.class, ProfileCommand.class, MakeRandomModelCommand.class,
             PreprocessCommand.class, PluginsCommand.class, ModelsCommand.class, ConvertCommand.class,
-            BenchCommand.class, ServeCommand.class, SubmitCommand.class})
+            BenchCommand.class, ServeCommand.class, SubmitCommand.class, BatchCommand.class})
 public final class Montage {
     private final Map<String, String> environment;
 
