@@ -1,6 +1,7 @@
 package dev.montage.spark;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -123,7 +124,7 @@ final class BatchManifest {
         Map<String, JsonNode> rows = new LinkedHashMap<>();
         for (String line : Files.readAllLines(out.resolve(SparkBatch.RESULTS_JSONL))) {
             JsonNode row = JSON.readTree(line);
-            rows.put(row.get("id").asText(), row);
+            assertNull(rows.put(row.get("id").asText(), row), "one row per id: " + row);
         }
         return rows;
     }
