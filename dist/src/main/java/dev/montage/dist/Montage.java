@@ -25,7 +25,7 @@ import picocli.CommandLine.UnmatchedArgumentException;
         description = "Multi-subject, layout-guided image generation (MS-Diffusion on SDXL).",
         subcommands = {GenerateCommand.class, ProfileCommand.class, MakeRandomModelCommand.class,
             PreprocessCommand.class, PluginsCommand.class, ModelsCommand.class, ConvertCommand.class,
-            BenchCommand.class, ServeCommand.class, SubmitCommand.class})
+            BenchCommand.class, ServeCommand.class, SubmitCommand.class, BatchCommand.class})
 public final class Montage {
     /** The exit code of a command whose generation was cancelled (a shell's code for an interrupted command). */
     static final int EXIT_CANCELLED = 130;

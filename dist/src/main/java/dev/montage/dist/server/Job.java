@@ -250,7 +250,7 @@ final class Job {
 
     /** The file name of image {@code n} of a job in the output folder. */
     static String imageFile(String id, int n) {
-        return id + "-" + n + ".png";
+        return ResultFiles.image(id, n);
     }
 
     private static double seconds(Instant from, Instant to) {

@@ -16,11 +16,13 @@ import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.Lora;
+import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
@@ -45,7 +47,7 @@ import java.util.regex.Pattern;
  * {@link Box}, {@link AutoLayout} and {@link Control}; this class adds the JSON types, the server's bounds, the
  * pictures and the ids this server knows (schedulers, uploads), and its ControlNets check the controls.
  */
-final class RequestJson {
+public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
             "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout", "loras",
@@ -75,7 +77,7 @@ final class RequestJson {
      * @param loras      the LoRAs it runs with, in the order named
      * @param parameters the same in the API's names (defaults and the drawn seed filled in), for clients
      */
-    record Parsed(GenerationRequest request, List<Lora> loras, Map<String, Object> parameters) {
+    public record Parsed(GenerationRequest request, List<Lora> loras, Map<String, Object> parameters) {
     }
 
     /** A prompt and the phrases to look for in it. */
@@ -92,18 +94,19 @@ final class RequestJson {
     private final String defaultScheduler;
     private final ControlNets controlNets;
     private final Optional<SubjectFields> subjectFields;
-    private final UploadStore uploads;
+    private final PictureReferences pictures;
     private final LoraCatalog loraCatalog;
     private final LongSupplier seeds;
 
     /**
      * @param defaults values of the fields a request leaves out (its prompt and seed are not used)
      * @param subjectFields what the pipeline's subject adapter reads; empty when it takes no subjects
+     * @param pictures where pictures given by name (not inline) come from
      * @param loraCatalog the LoRAs requests may name
      * @param seeds    where seeds of requests without one come from
      */
     RequestJson(ServerSettings limits, GenerationRequest defaults, List<String> schedulers, String defaultScheduler,
-            ControlNets controlNets, Optional<SubjectFields> subjectFields, UploadStore uploads,
+            ControlNets controlNets, Optional<SubjectFields> subjectFields, PictureReferences pictures,
             LoraCatalog loraCatalog, LongSupplier seeds) {
         this.limits = limits;
         this.defaults = defaults;
@@ -111,9 +114,21 @@ final class RequestJson {
         this.defaultScheduler = defaultScheduler;
         this.controlNets = controlNets;
         this.subjectFields = subjectFields;
-        this.uploads = uploads;
+        this.pictures = pictures;
         this.loraCatalog = loraCatalog;
         this.seeds = seeds;
+    }
+
+    /**
+     * Requests to run on a pipeline outside the server (a batch job): the pipeline's defaults, schedulers, ControlNets
+     * and subject adapter, the given bounds, pictures inline or by reference, no LoRAs. A request without a seed
+     * gets a random one: a caller that wants repeatable results gives every request its seed.
+     */
+    public static RequestJson forPipeline(MontagePipeline pipeline, ServerSettings limits,
+            PictureReferences pictures) {
+        return new RequestJson(limits, pipeline.request("").build(), pipeline.schedulerIds(),
+                pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), pictures,
+                new LoraCatalog(Optional.empty()), new SecureRandom()::nextLong);
     }
 
     /**
@@ -121,7 +136,7 @@ final class RequestJson {
      * @throws ApiException            413 for a picture over the size limits
      * @throws IOException             when an upload cannot be read
      */
-    Parsed parse(JsonNode body) throws IOException {
+    public Parsed parse(JsonNode body) throws IOException {
         Fields f = new Fields();
         if (body == null || !body.isObject()) {
             throw new InvalidRequestException(List.of(new FieldError("body", "must be a JSON object")));
@@ -327,7 +342,8 @@ final class RequestJson {
             return null;
         }
         f.unknownKeys(node, path, SUBJECT);
-        Picture picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP) and uploadId", pixels);
+        Picture picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP) and " + pictures.field(),
+                pixels);
         String phrase = f.text(node, "phrase", path);
         if (phrase != null && phrase.isBlank()) {
             f.add(path + ".phrase", "is blank: give the words that name the subject in the prompt, or leave it out "
@@ -382,8 +398,8 @@ final class RequestJson {
         if (node.hasNonNull("keypoints")) {
             keypoints = keypoints(f, node, path);
         } else {
-            picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP), uploadId and keypoints (OpenPose JSON)",
-                    pixels);
+            picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP), " + pictures.field()
+                    + " and keypoints (OpenPose JSON)", pixels);
         }
         double scale = orElse(f.number(node, "scale", path), 1.0);
         double start = orElse(f.number(node, "start", path), 0.0);
@@ -425,10 +441,10 @@ final class RequestJson {
      * A control's {@code keypoints}: OpenPose JSON written inline as an object, handed to the condition plugin as
      * the file it would otherwise read (the plugin checks the keypoints and names this field in its errors).
      */
-    private static byte[] keypoints(Fields f, JsonNode node, String path) {
+    private byte[] keypoints(Fields f, JsonNode node, String path) {
         String field = path + ".keypoints";
-        if (node.hasNonNull("image") || node.hasNonNull("uploadId")) {
-            f.add(field, "give exactly one of image, uploadId and keypoints");
+        if (node.hasNonNull("image") || node.hasNonNull(pictures.field())) {
+            f.add(field, "give exactly one of image, " + pictures.field() + " and keypoints");
             return null;
         }
         JsonNode keypoints = node.get("keypoints");
@@ -447,7 +463,8 @@ final class RequestJson {
     }
 
     /**
-     * The {@code image} (base64, optionally a data URL) or {@code uploadId} of a subject or control, which must have
+     * The {@code image} (base64, optionally a data URL) or the reference ({@code uploadId}, {@code file}: see
+     * {@link PictureReferences}) of a subject or control, which must have
      * the {@code sha256} the object gives, if any.
      *
      * @param choices the inputs the object may be given as, for the message when it has none or both
@@ -456,7 +473,8 @@ final class RequestJson {
     private Picture picture(Fields f, JsonNode node, String path, String choices, ImageInput.PixelBudget pixels)
             throws IOException {
         boolean inline = node.hasNonNull("image");
-        if (inline == node.hasNonNull("uploadId")) {
+        String reference = pictures.field();
+        if (inline == node.hasNonNull(reference)) {
             f.add(path + ".image", "give exactly one of " + choices);
             return null;
         }
@@ -464,17 +482,17 @@ final class RequestJson {
         byte[] bytes;
         Map<String, Object> source = new LinkedHashMap<>();
         if (!inline) {
-            field = Fields.join(path, "uploadId");
-            String id = f.text(node, "uploadId", path);
-            Optional<byte[]> upload = id == null ? Optional.empty() : uploads.get(id);
-            if (id != null && upload.isEmpty()) {
-                f.add(field, "no upload has the id '" + id + "'");
+            field = Fields.join(path, reference);
+            String name = f.text(node, reference, path);
+            Optional<PictureReferences.Found> found = name == null ? Optional.empty() : pictures.find(name);
+            if (name != null && found.isEmpty()) {
+                f.add(field, pictures.unknown(name));
             }
-            if (upload.isEmpty()) {
+            if (found.isEmpty()) {
                 return null;
             }
-            bytes = upload.get();
-            source.put("uploadId", id);
+            bytes = found.get().bytes();
+            source.put(reference, found.get().recorded());
         } else {
             field = Fields.join(path, "image");
             String data = f.text(node, "image", path);
@@ -503,7 +521,7 @@ final class RequestJson {
         source.put(GenerationRecord.SHA256, sha256);
         try {
             return new Picture(ImageInput.decode(bytes, field, pixels), inline ? "inline:" + path
-                    : "upload:" + source.get("uploadId"), Collections.unmodifiableMap(source));
+                    : reference + ":" + source.get(reference), Collections.unmodifiableMap(source));
         } catch (IllegalArgumentException e) {
             f.add(field, e.getMessage());
             return null;

@@ -6,7 +6,6 @@ import dev.montage.api.GenerationResult;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.output.AtomicFiles;
-import dev.montage.runtime.output.PngFiles;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -31,7 +30,7 @@ import org.slf4j.LoggerFactory;
 final class ResultStore {
     private static final Logger LOG = LoggerFactory.getLogger(ResultStore.class);
     private static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
-    private static final String SIDECAR = ".json";
+    private static final String SIDECAR = ResultFiles.SIDECAR;
 
     private final Path dir;
     private final ModelHashes hashes;
@@ -69,29 +68,8 @@ final class ResultStore {
         generation.put("finishedAt", finishedAt.toString());
         generation.put("files", files);
         Map<String, Object> record = GenerationRecord.of(job.parameters(), result.parameters(), hashes, generation);
-        Map<String, String> chunks = GenerationRecord.pngChunks(result.request(), record);
-        List<Path> staged = new ArrayList<>();
-        List<Path> placed = new ArrayList<>();
-        try {
-            for (int n = 0; n < files.size(); n++) {
-                staged.add(AtomicFiles.temporary(dir.resolve(files.get(n)),
-                        PngFiles.encode(result.images().get(n), chunks)));
-            }
-            staged.add(AtomicFiles.temporary(dir.resolve(job.id() + SIDECAR), JSON.writeValueAsBytes(record)));
-            for (int i = 0; i < staged.size(); i++) {
-                Path target = dir.resolve(i < files.size() ? files.get(i) : job.id() + SIDECAR);
-                AtomicFiles.moveIntoPlace(staged.get(i), target);
-                placed.add(target);
-            }
-        } catch (IOException | RuntimeException e) {
-            for (Path p : staged) {
-                Files.deleteIfExists(p);
-            }
-            for (Path p : placed) {
-                Files.deleteIfExists(p);
-            }
-            throw e;
-        }
+        ResultFiles.write(dir, job.id(), result.images(), GenerationRecord.pngChunks(result.request(), record),
+                JSON.writeValueAsBytes(record));
     }
 
     /** Path of image {@code n} of a job (which may not exist). */

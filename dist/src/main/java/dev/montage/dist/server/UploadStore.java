@@ -10,7 +10,7 @@ import java.util.Optional;
  * Pictures uploaded with {@code POST /v1/uploads}, kept as sent in a folder (one file per id) so requests can name
  * them instead of carrying base64. They are checked when uploaded and decoded when a request uses them.
  */
-final class UploadStore {
+final class UploadStore implements PictureReferences {
     private final Path dir;
     private final long maxPixels;
 
@@ -40,5 +40,20 @@ final class UploadStore {
             return Optional.empty();
         }
         return Optional.of(Files.readAllBytes(dir.resolve(id)));
+    }
+
+    @Override
+    public String field() {
+        return "uploadId";
+    }
+
+    @Override
+    public Optional<Found> find(String id) throws IOException {
+        return get(id).map(bytes -> new Found(bytes, id));
+    }
+
+    @Override
+    public String unknown(String id) {
+        return "no upload has the id '" + id + "'";
     }
 }
