@@ -37,6 +37,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.JavascriptExecutor;
+import org.openqa.selenium.Keys;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.WebDriver;
 import org.openqa.selenium.WebElement;
@@ -252,6 +253,46 @@ class StudioBrowserIT {
                     error.findElement(By.xpath("preceding-sibling::*[1]")), "the message follows the steps field");
             assertEquals(steps, driver.switchTo().activeElement(), "the field in error has the focus");
         }
+    }
+
+    /** On a narrow window, with the keyboard alone: one column, a run started and cancelled. */
+    @Test
+    void aRunIsStartedAndCancelledFromTheKeyboardOnANarrowWindow() throws Exception {
+        driver.executeCdpCommand("Emulation.setDeviceMetricsOverride", Map.of("width", 600, "height", 900,
+                "deviceScaleFactor", 1, "mobile", false));
+        try (ServeRun serve = serve(Map.of(), "cancelled")) {
+            open(serve.url());
+            WebElement compose = driver.findElement(By.id("compose"));
+            WebElement layout = driver.findElement(By.id("layout-title"));
+            assertEquals(compose.getRect().getX(), layout.findElement(By.xpath("ancestor::section[1]")).getRect()
+                    .getX(), "one column");
+            assertTrue(compose.getRect().getWidth() <= 600, "no wider than the window");
+
+            driver.findElement(By.id("prompt")).sendKeys(PROMPT);
+            fill(By.id("width"), "1024");
+            fill(By.id("height"), "1024");
+            fill(By.id("steps"), Integer.toString(MAX_STEPS));
+            WebElement generate = driver.findElement(By.id("generate"));
+            focusByTab(generate);
+            driver.switchTo().activeElement().sendKeys(Keys.ENTER);
+            waitFor("a step", d -> d.findElement(By.id("run-status")).getText().startsWith("Step ") ? true : null);
+            WebElement cancel = driver.findElement(By.id("cancel"));
+            assertTrue(cancel.isDisplayed());
+            focusByTab(cancel);
+            driver.switchTo().activeElement().sendKeys(Keys.ENTER);
+            waitFor("the cancellation", d -> d.findElement(By.id("run-status")).getText().startsWith("Cancelled")
+                    ? true : null);
+            assertFalse(cancel.isDisplayed(), "nothing left to cancel");
+        }
+    }
+
+    /** Tabs forward from the page's start until {@code target} has the focus, as a keyboard user would. */
+    private void focusByTab(WebElement target) {
+        js("document.activeElement.blur(); window.focus();");
+        for (int i = 0; i < 200 && !target.equals(driver.switchTo().activeElement()); i++) {
+            new Actions(driver).sendKeys(Keys.TAB).perform();
+        }
+        assertEquals(target, driver.switchTo().activeElement(), "reached with the Tab key");
     }
 
     @Test
