@@ -137,8 +137,8 @@ class AssemblyValidationTest {
         assertEquals(List.of(
                 "options.text_encoder.clip_skip: unknown option (no options are declared by text encoder 'sdxl-clip')",
                 "options.scheduler.timestep_spacing: expected one of linspace, leading, trailing, got 'sideways'",
-                "options.decoder.tilng: unknown option (expected an option of latent decoder 'sdxl-vae': upcast, "
-                        + "slicing)",
+                "options.decoder.tilng: unknown option; did you mean tiling? (expected an option of latent decoder "
+                        + "'sdxl-vae': upcast, slicing, tiling, tile_size)",
                 "options.decoder.upcast: expected one of auto, always, never, got 'half'"),
                 e.problems().stream().map(p -> p.key() + ": " + p.message()).toList());
         builder(folder).setting("options.scheduler.solver_order", "1").validate();

@@ -88,7 +88,7 @@ class CommandLineConfigurationTest {
     void anOptionTheComponentDoesNotDeclare() throws IOException {
         String p = profile("options.yaml", "options:\n  decoder: {upcats: always}\n");
         rejected(p + ":2: options.decoder.upcats: unknown option; did you mean upcast? (expected an option of latent "
-                + "decoder 'sdxl-vae': upcast, slicing)", "profile", "check", "--profile", p);
+                + "decoder 'sdxl-vae': upcast, slicing, tiling, tile_size)", "profile", "check", "--profile", p);
     }
 
     @Test

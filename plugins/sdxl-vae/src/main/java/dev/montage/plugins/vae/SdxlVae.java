@@ -17,6 +17,8 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.Weights;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 
 /**
@@ -31,6 +33,8 @@ import java.util.Optional;
  * concurrent generations may share it.
  */
 final class SdxlVae implements LatentDecoder, AutoCloseable {
+    /** The share of a tile that overlaps its neighbours in a tiled decode, diffusers' {@code tile_overlap_factor}. */
+    private static final double TILE_OVERLAP = 0.25;
     private final VaeConfig config;
     private final VaeOptions options;
     private final ComputeDType dtype;
@@ -124,9 +128,116 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
             z = replace(z, postQuantConv.forward(z));
             probe.stage("post_quant_conv", z);
         }
-        NDArray decoded = replace(z, decoder.forward(z, probe));
+        Optional<Integer> tile = tiles(z);
+        NDArray decoded = replace(z, tile.isPresent() ? decodeTiled(z, tile.get()) : decoder.forward(z, probe));
         probe.stage("decoder", decoded);
         return decoded.toType(DataType.FLOAT32, false).div(2).add(0.5).clip(0, 1);
+    }
+
+    /** The tile of a tiled decode in pixels, when the options ask for tiles and the latents exceed one. */
+    private Optional<Integer> tiles(NDArray z) {
+        if (!options.tiling()) {
+            return Optional.empty();
+        }
+        int tile = options.tileSize() > 0 ? options.tileSize() : config.sampleSize();
+        if (tile % config.scaleFactor() != 0) {
+            throw new IllegalArgumentException("options.decoder.tile_size " + tile + " is not a multiple of the VAE's "
+                    + "scale factor " + config.scaleFactor());
+        }
+        Shape shape = z.getShape();
+        int latentTile = tile / config.scaleFactor();
+        return shape.get(2) > latentTile || shape.get(3) > latentTile ? Optional.of(tile) : Optional.empty();
+    }
+
+    /**
+     * diffusers' {@code AutoencoderKL.tiled_decode}: latent tiles of {@code tile / scale factor} a quarter overlapping,
+     * each decoded alone; each decoded tile blended into the one above and the one to its left over a quarter of a
+     * tile, then cut to {@code tile - blend} and laid side by side. The decoded tiles are kept (the output's size);
+     * the decoder's activations are those of one tile.
+     */
+    private NDArray decodeTiled(NDArray z, int tile) {
+        int latentTile = tile / config.scaleFactor();
+        int stride = (int) (latentTile * (1 - TILE_OVERLAP));
+        int blend = (int) (tile * TILE_OVERLAP);
+        int limit = tile - blend;
+        long height = z.getShape().get(2);
+        long width = z.getShape().get(3);
+        NDManager caller = z.getManager();
+        List<List<NDArray>> rows = new ArrayList<>();
+        NDList stripes = new NDList();
+        try {
+            for (long i = 0; i < height; i += stride) {
+                List<NDArray> row = new ArrayList<>();
+                for (long j = 0; j < width; j += stride) {
+                    try (NDManager scope = caller.newSubManager()) {
+                        NDArray decoded = decoder.forward(Scopes.borrow(z, scope).get(new NDIndex(
+                                ":, :, {}:{}, {}:{}", i, Math.min(i + latentTile, height), j,
+                                Math.min(j + latentTile, width))), StageProbe.NONE);
+                        decoded.attach(caller);
+                        row.add(decoded);
+                    }
+                }
+                rows.add(row);
+            }
+            for (int i = 0; i < rows.size(); i++) {
+                List<NDArray> row = rows.get(i);
+                for (int j = 0; j < row.size(); j++) {
+                    // the blended tile replaces the decoded one: the next row and tile blend with it, as diffusers'
+                    // in-place blends do
+                    if (i > 0) {
+                        row.set(j, replace(row.get(j), blend(rows.get(i - 1).get(j), row.get(j), blend, 2)));
+                    }
+                    if (j > 0) {
+                        row.set(j, replace(row.get(j), blend(row.get(j - 1), row.get(j), blend, 3)));
+                    }
+                }
+                try (NDManager scope = caller.newSubManager()) {
+                    NDList cut = new NDList();
+                    row.forEach(t -> cut.add(Scopes.borrow(t, scope).get(new NDIndex(":, :, :{}, :{}", limit, limit))));
+                    NDArray stripe = NDArrays.concat(cut, 3);
+                    stripe.attach(caller);
+                    stripes.add(stripe);
+                }
+            }
+            return NDArrays.concat(stripes, 2);
+        } finally {
+            rows.forEach(row -> row.forEach(NDArray::close));
+            stripes.forEach(NDArray::close);
+        }
+    }
+
+    /**
+     * {@code b} with its first {@code extent} rows ({@code axis} 2) or columns (3) faded in from the last ones of
+     * {@code a}, diffusers' {@code blend_v} and {@code blend_h}: {@code b}'s row {@code y} weighs {@code y / extent},
+     * {@code a}'s the rest.
+     */
+    private static NDArray blend(NDArray a, NDArray b, int extent, int axis) {
+        int e = (int) Math.min(Math.min(a.getShape().get(axis), b.getShape().get(axis)), extent);
+        if (e == 0) {
+            return b.duplicate();
+        }
+        NDManager caller = b.getManager();
+        try (NDManager scope = caller.newSubManager()) {
+            float[] ours = new float[e];
+            float[] theirs = new float[e];
+            for (int y = 0; y < e; y++) {
+                ours[y] = (float) (y / (double) e);
+                theirs[y] = (float) (1 - y / (double) e);
+            }
+            Shape weights = axis == 2 ? new Shape(1, 1, e, 1) : new Shape(1, 1, 1, e);
+            NDArray bs = Scopes.borrow(b, scope);
+            NDArray faded = Scopes.borrow(a, scope).get(along(axis, "{}:"), a.getShape().get(axis) - e)
+                    .mul(scope.create(theirs, weights).toType(b.getDataType(), false))
+                    .add(bs.get(along(axis, ":{}"), e).mul(scope.create(ours, weights).toType(b.getDataType(), false)));
+            NDArray blended = NDArrays.concat(new NDList(faded, bs.get(along(axis, "{}:"), e)), axis);
+            blended.attach(caller);
+            return blended;
+        }
+    }
+
+    /** An index of an image batch taking {@code range} along {@code axis} (2 or 3) and everything else. */
+    private static String along(int axis, String range) {
+        return axis == 2 ? ":, :, " + range + ", :" : ":, :, :, " + range;
     }
 
     /** SDXL's linear latent-to-RGB map ({@link LatentPreview}), for latents of its four channels. */

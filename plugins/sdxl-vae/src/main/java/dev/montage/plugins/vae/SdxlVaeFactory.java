@@ -51,7 +51,7 @@ public final class SdxlVaeFactory implements ComponentFactory<LatentDecoder>, We
 
     @Override
     public List<OptionSpec<?>> options() {
-        return List.of(VaeOptions.UPCAST, VaeOptions.SLICING);
+        return List.of(VaeOptions.UPCAST, VaeOptions.SLICING, VaeOptions.TILING, VaeOptions.TILE_SIZE);
     }
 
     @Override

@@ -17,6 +17,8 @@ import java.util.List;
  * @param midBlockAttention    whether the mid blocks hold their self-attention layer
  * @param useQuantConv         whether {@code quant_conv} exists (always in SDXL)
  * @param usePostQuantConv     whether {@code post_quant_conv} exists (always in SDXL)
+ * @param sampleSize           the image size the VAE was trained at ({@code sample_size}; 1024 for SDXL), the default
+ *                             tile of a tiled decode
  */
 record VaeConfig(
         int inChannels,
@@ -29,10 +31,13 @@ record VaeConfig(
         boolean forceUpcast,
         boolean midBlockAttention,
         boolean useQuantConv,
-        boolean usePostQuantConv) {
+        boolean usePostQuantConv,
+        int sampleSize) {
 
     /** diffusers builds every VAE norm (resnets, mid-block attention, conv_norm_out) with this epsilon. */
     static final double NORM_EPS = 1e-6;
+    /** The largest {@code sample_size} taken. */
+    static final int MAX_IMAGE_SIZE = 1 << 16;
 
     static VaeConfig from(ModelConfig c) {
         String className = c.getString("_class_name", "AutoencoderKL");
@@ -58,7 +63,9 @@ record VaeConfig(
                 c.getBoolean("force_upcast", true),
                 c.getBoolean("mid_block_add_attention", true),
                 c.getBoolean("use_quant_conv", true),
-                c.getBoolean("use_post_quant_conv", true));
+                c.getBoolean("use_post_quant_conv", true),
+                // diffusers' AutoencoderKL default; a [height, width] pair tiles by its first entry, as diffusers does
+                c.has("sample_size") ? c.getIntOrList("sample_size", 2, 8, MAX_IMAGE_SIZE).get(0) : 32);
         for (int ch : channels) {
             if (ch % config.normGroups != 0) {
                 throw new IllegalArgumentException(c.source() + ": block_out_channels entry " + ch

@@ -45,8 +45,8 @@ class SdxlVaeDTypeTest {
 
     @Test
     void optionsAreReadTyped() {
-        assertEquals(new VaeOptions(VaeOptions.Upcast.AUTO, false), VaeOptions.DEFAULT);
-        assertEquals(new VaeOptions(VaeOptions.Upcast.ALWAYS, true),
+        assertEquals(new VaeOptions(VaeOptions.Upcast.AUTO, false, false, 0), VaeOptions.DEFAULT);
+        assertEquals(new VaeOptions(VaeOptions.Upcast.ALWAYS, true, false, 0),
                 VaeOptions.of(Options.of("options.decoder", Map.of("upcast", "Always", "slicing", "true"))));
         IllegalArgumentException bad = assertThrows(IllegalArgumentException.class,
                 () -> VaeOptions.of(Options.of("options.decoder", Map.of("upcast", "sometimes"))));
@@ -63,7 +63,7 @@ class SdxlVaeDTypeTest {
 
     @Test
     void float16PipelineMayKeepFloat16() {
-        VaeOptions never = new VaeOptions(VaeOptions.Upcast.NEVER, false);
+        VaeOptions never = new VaeOptions(VaeOptions.Upcast.NEVER, false, false, 0);
         double err = decodeGolden(ComputeDType.FLOAT16, never, ComputeDType.FLOAT16, FP16_ATOL);
         System.out.printf("vae fp16 pipeline (no upcast): image max-abs error %.3g%n", err);
     }

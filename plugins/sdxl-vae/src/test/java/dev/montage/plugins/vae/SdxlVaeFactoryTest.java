@@ -80,7 +80,8 @@ class SdxlVaeFactoryTest {
 
     @Test
     void declaresItsOptionsWithTheirDefaults() {
-        assertEquals(List.of("upcast (enum auto|always|never, default auto)", "slicing (boolean, default false)"),
+        assertEquals(List.of("upcast (enum auto|always|never, default auto)", "slicing (boolean, default false)",
+                "tiling (boolean, default false)", "tile_size (integer 0..65536, default 0)"),
                 registered().options().stream().map(o -> o.describe().substring(0, o.describe().indexOf(')') + 1))
                         .toList());
     }

@@ -154,7 +154,7 @@ class SdxlVaeGoldenTest {
                 GoldenTensors second = GoldenTensors.open("controlnet_text_only");
                 NDManager m = TestEngine.manager().newSubManager();
                 SdxlVae sliced = new SdxlVae(TestEngine.folder(Golden.model().resolve("vae")), TestEngine.manager(),
-                        TestEngine.kernels(), TestEngine.dtype(), new VaeOptions(VaeOptions.Upcast.AUTO, true))) {
+                        TestEngine.kernels(), TestEngine.dtype(), new VaeOptions(VaeOptions.Upcast.AUTO, true, false, 0))) {
             NDArray latents = goldenArray(first, "final_latents", m).concat(goldenArray(second, "final_latents", m), 0);
             double diff = maxAbsDiff(vae.decode(m, latents).toFloatArray(), sliced.decode(m, latents).toFloatArray());
             System.out.printf("vae sliced vs batched: max-abs difference %.3g%n", diff);
