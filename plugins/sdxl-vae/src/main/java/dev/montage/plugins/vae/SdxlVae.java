@@ -211,7 +211,7 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
      * {@code a}, diffusers' {@code blend_v} and {@code blend_h}: {@code b}'s row {@code y} weighs {@code y / extent},
      * {@code a}'s the rest.
      */
-    private static NDArray blend(NDArray a, NDArray b, int extent, int axis) {
+    private NDArray blend(NDArray a, NDArray b, int extent, int axis) {
         int e = (int) Math.min(Math.min(a.getShape().get(axis), b.getShape().get(axis)), extent);
         if (e == 0) {
             return b.duplicate();
@@ -226,9 +226,10 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
             }
             Shape weights = axis == 2 ? new Shape(1, 1, e, 1) : new Shape(1, 1, 1, e);
             NDArray bs = Scopes.borrow(b, scope);
+            // the host's cast: DJL cannot be handed bf16
             NDArray faded = Scopes.borrow(a, scope).get(along(axis, "{}:"), a.getShape().get(axis) - e)
-                    .mul(scope.create(theirs, weights).toType(b.getDataType(), false))
-                    .add(bs.get(along(axis, ":{}"), e).mul(scope.create(ours, weights).toType(b.getDataType(), false)));
+                    .mul(kernels.cast(scope.create(theirs, weights), dtype))
+                    .add(bs.get(along(axis, ":{}"), e).mul(kernels.cast(scope.create(ours, weights), dtype)));
             NDArray blended = NDArrays.concat(new NDList(faded, bs.get(along(axis, "{}:"), e)), axis);
             blended.attach(caller);
             return blended;

@@ -30,7 +30,7 @@ class SdxlVaeDTypeTest {
     /** float16 activations (11 mantissa bits). */
     private static final double FP16_ATOL = 1e-2;
     /** bf16 keeps 8 mantissa bits: a few 1/256 steps through the decoder. */
-    private static final double BF16_ATOL = 5e-2;
+    static final double BF16_ATOL = 5e-2;
 
     @Test
     void upcastPolicyFollowsDiffusers() {

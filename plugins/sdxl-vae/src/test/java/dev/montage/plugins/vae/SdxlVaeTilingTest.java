@@ -10,12 +10,17 @@ import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.host.ComputeDType;
+import dev.montage.api.host.Kernels;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.LocalModelFolder;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
 
@@ -55,6 +60,28 @@ class SdxlVaeTilingTest {
             assertTrue(diff <= TOLERANCE, "tiled decode differs from diffusers' loops by " + diff);
             assertTrue(GoldenTensors.maxAbsDiff(plain.decode(m, z).toFloatArray(), actual) > 1e-3,
                     "tiles of 32 pixels decode otherwise than the whole picture");
+        }
+    }
+
+    /** In bf16 (whose casts go through the host's kernels) the tiles blend as in float32, to bf16's precision. */
+    @Test
+    void bfloat16TilesStayCloseToFloat32Tiles() {
+        Kernels kernels = TestEngine.kernels();
+        Path folder = Golden.model().resolve("vae");
+        VaeOptions tiles = new VaeOptions(VaeOptions.Upcast.AUTO, false, true, 32);
+        try (LocalModelFolder f32Folder = new LocalModelFolder(folder, Optional.empty(), TestEngine.engine().device(),
+                ComputeDType.FLOAT32, kernels);
+                LocalModelFolder bf16Folder = new LocalModelFolder(folder, Optional.empty(),
+                        TestEngine.engine().device(), ComputeDType.BFLOAT16, kernels);
+                SdxlVae f32 = new SdxlVae(f32Folder, TestEngine.manager(), kernels, ComputeDType.FLOAT32, tiles);
+                SdxlVae bf16 = new SdxlVae(bf16Folder, TestEngine.manager(), kernels, ComputeDType.BFLOAT16, tiles);
+                NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray z = latents(m, 10, 12);
+            NDArray expected = f32.decode(m, z);
+            NDArray image = bf16.decode(m, kernels.cast(z, ComputeDType.BFLOAT16));
+            assertEquals(expected.getShape(), image.getShape());
+            double err = GoldenTensors.maxAbsDiff(expected.toFloatArray(), image.toFloatArray());
+            assertTrue(err < SdxlVaeDTypeTest.BF16_ATOL, "bf16 tiled decode off by " + err);
         }
     }
 
