@@ -16,11 +16,19 @@ import java.util.stream.Stream;
 final class LoraCatalog {
     private static final String EXTENSION = ".safetensors";
 
-    private final Optional<Path> folder;
+    /** Why a request may not name a LoRA when there is no folder. */
+    static final String NO_SERVER_FOLDER = "this server takes no LoRAs: it has no LoRA folder (server.lora_dir)";
 
-    /** @param folder the LoRA folder; empty when the server takes no LoRAs */
-    LoraCatalog(Optional<Path> folder) {
+    private final Optional<Path> folder;
+    private final String noFolder;
+
+    /**
+     * @param folder   the LoRA folder; empty when requests may name no LoRA
+     * @param noFolder what a request naming a LoRA is told when there is no folder
+     */
+    LoraCatalog(Optional<Path> folder, String noFolder) {
         this.folder = folder;
+        this.noFolder = noFolder;
     }
 
     /** The names requests may use, sorted, without the extension. */
@@ -45,7 +53,7 @@ final class LoraCatalog {
      */
     Path resolve(String name) {
         if (folder.isEmpty()) {
-            throw new IllegalArgumentException("this server takes no LoRAs: it has no LoRA folder (server.lora_dir)");
+            throw new IllegalArgumentException(noFolder);
         }
         String base = nameOf(name);
         List<String> names = names();

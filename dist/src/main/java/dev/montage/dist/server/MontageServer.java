@@ -137,7 +137,7 @@ public final class MontageServer implements AutoCloseable {
         this.registry = registry;
         this.model = model;
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
-        this.loraCatalog = new LoraCatalog(settings.loraDir());
+        this.loraCatalog = new LoraCatalog(settings.loraDir(), LoraCatalog.NO_SERVER_FOLDER);
         this.requests = new RequestJson(settings, model.defaults(), service.schedulerIds(),
                 service.defaultScheduler(), service.controlNets(), service.subjectFields(), uploads, loraCatalog,
                 new SecureRandom()::nextLong);

@@ -128,7 +128,8 @@ public final class RequestJson {
             PictureReferences pictures) {
         return new RequestJson(limits, pipeline.request("").build(), pipeline.schedulerIds(),
                 pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), pictures,
-                new LoraCatalog(Optional.empty()), new SecureRandom()::nextLong);
+                new LoraCatalog(Optional.empty(), "LoRAs are not taken per request here: the profile's models.loras "
+                        + "apply to every request"), new SecureRandom()::nextLong);
     }
 
     /**

@@ -19,6 +19,7 @@ import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.SubjectResampler;
+import dev.montage.dist.TinyModel;
 import dev.montage.runtime.pipeline.ControlNets;
 import dev.montage.runtime.pipeline.SubjectFields;
 import java.awt.Color;
@@ -52,7 +53,17 @@ class RequestJsonTest {
         json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
                 new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
                 Optional.of(new SubjectFields(EnumSet.allOf(SubjectResampler.SubjectField.class),
-                        "subject resampler 'ms-diffusion'")), uploads, new LoraCatalog(Optional.empty()), () -> -5);
+                        "subject resampler 'ms-diffusion'")), uploads,
+                new LoraCatalog(Optional.empty(), LoraCatalog.NO_SERVER_FOLDER), () -> -5);
+    }
+
+    @Test
+    void requestsOfABatchNameNoLoraAndAreToldWhy() throws Exception {
+        RequestJson batch = RequestJson.forPipeline(TinyModel.pipeline(), ServerSettings.builder().build(), uploads);
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> batch.parse(Http.JSON.readTree(
+                "{\"prompt\": \"a dog\", \"loras\": [{\"name\": \"style\"}]}")));
+        assertEquals(List.of(new FieldError("loras[0].name", "LoRAs are not taken per request here: the profile's "
+                + "models.loras apply to every request")), e.errors());
     }
 
     /** A preprocessor that declares one option. */
