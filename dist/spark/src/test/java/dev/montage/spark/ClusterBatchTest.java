@@ -138,7 +138,7 @@ class ClusterBatchTest {
     private Process daemon(String name, List<String> mainAndArguments, Path sparkHome, String classPath)
             throws IOException {
         List<String> command = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java")
-                .toString(), "-Xmx512m"));
+                .toString(), "-Xmx512m", "-Dlog4j2.configurationFile=" + System.getProperty("log4j2.configurationFile")));
         command.addAll(List.of(System.getProperty("montage.spark.java.options").trim().split("\\s+")));
         command.addAll(List.of("-cp", classPath));
         command.addAll(mainAndArguments);
