@@ -311,7 +311,7 @@ class StudioBrowserIT {
             driver.navigate().refresh();
             waitFor("the page again", d -> "true".equals(d.findElement(By.tagName("body"))
                     .getAttribute("data-ready")));
-            assertFalse(driver.findElement(By.id("token-dialog")).isDisplayed(), "asked once per session");
+            assertFalse(driver.findElement(By.id("token-dialog")).isDisplayed(), "asked once per browser tab");
             List<String> urls = new ArrayList<>((List<String>) js(
                     "return performance.getEntriesByType('resource').map((e) => e.name);"));
             urls.add(driver.getCurrentUrl());

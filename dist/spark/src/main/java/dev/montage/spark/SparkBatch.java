@@ -47,13 +47,13 @@ public final class SparkBatch implements BatchRunner {
         JobProfile profile = JobProfile.read(settings.profiles(), settings.settings());
         // the whole configuration is checked here, before Spark starts or any weight is read
         profile.builder(1).resolve();
-        SparkSession.Builder session = SparkSession.builder().appName("montage batch");
-        settings.master().ifPresentOrElse(session::master, () -> {
+        SparkSession.Builder builder = SparkSession.builder().appName("montage batch");
+        settings.master().ifPresentOrElse(builder::master, () -> {
             if (!new SparkConf().contains("spark.master")) {
-                session.master("local[*]");
+                builder.master("local[*]");
             }
         });
-        SparkSession spark = session.getOrCreate();
+        SparkSession spark = builder.getOrCreate();
         try {
             JavaSparkContext sc = JavaSparkContext.fromSparkContext(spark.sparkContext());
             org.apache.hadoop.fs.Path manifest = new org.apache.hadoop.fs.Path(settings.manifest());

@@ -241,9 +241,8 @@ public final class MontagePipeline implements AutoCloseable {
      * generation runs ({@link ProgressListener#onControlImage} reports the same picture).
      *
      * @return RGB, {@code width x height}
-     * @throws dev.montage.api.InvalidRequestException when this pipeline does not serve the control's type or its
-     *     preprocessor does not take its options
-     * @throws IllegalArgumentException when the preprocessor refuses the control's picture or data
+     * @throws dev.montage.api.InvalidRequestException when this pipeline does not serve the control's type, its
+     *     preprocessor does not take its options, or the preprocessor refuses the control's picture or data
      * @throws IllegalStateException after {@link #close()}
      */
     public BufferedImage controlImage(Control control, int width, int height) {

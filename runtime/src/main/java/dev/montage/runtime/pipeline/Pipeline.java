@@ -246,8 +246,7 @@ final class Pipeline {
      * The conditioning picture a control's ControlNet receives in a generation of this size.
      *
      * @throws InvalidRequestException as {@link ControlNets#check} names the control's problems ({@code type},
-     *     {@code options.<name>})
-     * @throws IllegalArgumentException when the preprocessor refuses the control
+     *     {@code options.<name>}), or when the preprocessor refuses the control
      */
     BufferedImage controlImage(Control control, int width, int height) {
         List<FieldError> problems = controlNets.problems(control, "control");
