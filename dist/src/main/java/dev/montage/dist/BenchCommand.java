@@ -2,6 +2,7 @@ package dev.montage.dist;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
+import dev.montage.runtime.config.PipelineSettings;
 import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
@@ -94,6 +95,11 @@ final class BenchCommand implements Callable<Integer> {
             + "process reading those files.")
     boolean coldCache;
 
+    @Option(names = "--warm-up", description = "The pipeline's warm-up (profile key pipeline.warm_up), timed as its "
+            + "own row: small (once, after the load), default_size (before each size's figures, at that size) or "
+            + "none (default ${DEFAULT-VALUE}).")
+    String warmUp = PipelineSettings.NONE;
+
     @Option(names = "--json", description = "Also write the figures to this JSON file.")
     Path json;
 
@@ -109,7 +115,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         // checked before a model is written: that may take minutes
         Benchmark.Settings settings = new Benchmark.Settings(sizes, subjects, dtypes, runs, warmup, steps, selected,
-                device, releaseEncoders, releaseDenoiser, coldCache);
+                device, releaseEncoders, releaseDenoiser, coldCache, warmUp);
         Path folder;
         List<BenchResult> results;
         String loadBefore;
@@ -188,6 +194,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("release_encoders", settings.releaseEncoders());
         s.put("release_denoiser", settings.releaseDenoiser());
         s.put("cold_cache", settings.coldCache());
+        s.put("warm_up", settings.warmUp());
         root.put("settings", s);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BenchResult r : results) {

@@ -8,6 +8,8 @@ import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.api.spi.Suggestions;
+import dev.montage.runtime.config.PipelineSettings;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.pipeline.FolderComponentContext;
@@ -86,10 +88,13 @@ final class Benchmark {
      *                        decoding
      * @param coldCache       whether the pipeline's load starts with the model's files dropped from the page cache, so
      *                        that they come from the disk
+     * @param warmUp          the pipeline's warm-up ({@code pipeline.warm_up}), timed as its own row: {@code small}
+     *                        once after the load, {@code default_size} before each size's figures at that size,
+     *                        {@code none}
      */
     record Settings(List<Integer> sizes, List<Integer> subjects, List<String> dtypes, int runs,
             int warmup, int steps, Set<Stage> stages, String device, boolean releaseEncoders,
-            boolean releaseDenoiser, boolean coldCache) {
+            boolean releaseDenoiser, boolean coldCache, String warmUp) {
         Settings {
             sizes = List.copyOf(sizes);
             subjects = List.copyOf(subjects);
@@ -108,6 +113,11 @@ final class Benchmark {
                 if (s <= 0 || s % 8 != 0) {
                     throw new IllegalArgumentException("sizes must be positive multiples of 8, got " + s);
                 }
+            }
+            if (!PipelineSettings.WARM_UPS.contains(warmUp)) {
+                throw new IllegalArgumentException("unknown warm-up '" + warmUp + "'"
+                        + Suggestions.didYouMean(warmUp, PipelineSettings.WARM_UPS) + " (expected one of "
+                        + String.join(", ", PipelineSettings.WARM_UPS) + ")");
             }
             if (coldCache && !PageCache.supported()) {
                 throw new IllegalArgumentException("a cold page cache needs posix_fadvise, which this system's C "
@@ -197,6 +207,7 @@ final class Benchmark {
                 .setting("models.base", model, "montage bench --model")
                 .setting("pipeline.release_encoders", settings.releaseEncoders(), "montage bench --release-encoders")
                 .setting("pipeline.release_denoiser", settings.releaseDenoiser(), "montage bench --release-denoiser")
+                .setting("pipeline.warm_up", settings.warmUp(), "montage bench --warm-up")
                 .build()) {
             if (settings.times(Stage.LOAD)) {
                 Figure load = new Figure();
@@ -204,7 +215,13 @@ final class Benchmark {
                 add(load.result("load pipeline", dtype, null, null, Map.of(), settings.coldCache()
                         ? "cold: files dropped from the page cache first" : null));
             }
+            if (settings.warmUp().equals(PipelineSettings.SMALL)) {
+                warmUp(pipeline, dtype, null);
+            }
             for (int size : settings.sizes()) {
+                if (settings.warmUp().equals(PipelineSettings.DEFAULT_SIZE)) {
+                    warmUp(pipeline, dtype, size);
+                }
                 for (int n : settings.subjects()) {
                     if (settings.times(Stage.UNET)) {
                         steps(pipeline, dtype, size, n);
@@ -216,6 +233,19 @@ final class Benchmark {
                 }
             }
         }
+    }
+
+    /** The {@code warm-up} figure: the pipeline's warm-up generation, at {@code size} unless that is null. */
+    private void warmUp(MontagePipeline pipeline, String dtype, Integer size) {
+        GenerationRequest request = pipeline.warmUpRequest().orElseThrow();
+        if (size != null) {
+            request = request.toBuilder().size(size, size).build();
+        }
+        Figure figure = new Figure();
+        Mark start = Mark.now();
+        pipeline.generate(request);
+        figure.add(start, Mark.now());
+        add(figure.result("warm-up", dtype, request.width(), null, Map.of(), settings.warmUp()));
     }
 
     /**

@@ -151,5 +151,23 @@ class BenchCommandTest {
         Outcome runs = bench("--runs", "0");
         assertEquals(2, runs.code());
         assertTrue(runs.err().contains("runs and steps must be at least 1"), runs.err());
+        Outcome warmUp = bench("--warm-up", "full");
+        assertEquals(2, warmUp.code());
+        assertTrue(warmUp.err().contains("unknown warm-up 'full' (expected one of none, small, default_size)"),
+                warmUp.err());
+    }
+
+    @Test
+    void theWarmUpIsItsOwnRowAtEachSizeBeforeItsFigures() throws Exception {
+        Path json = dir.resolve("warm").resolve("bench.json");
+        Outcome o = bench("--sizes", "64,96", "--subjects", "1", "--dtypes", "float32", "--runs", "1", "--warmup",
+                "0", "--stages", "unet", "--warm-up", "default_size", "--json", json.toString());
+        assertEquals(0, o.code(), o.err());
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertEquals("default_size", root.path("settings").path("warm_up").asText());
+        assertEquals(List.of("warm-up", "unet step (cfg)", "warm-up", "unet step (cfg)"),
+                root.path("results").findValuesAsText("stage"));
+        assertEquals(List.of(64, 64, 96, 96), root.path("results").findValues("size").stream()
+                .map(JsonNode::asInt).toList());
     }
 }

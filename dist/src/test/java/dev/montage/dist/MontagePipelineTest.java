@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.Box;
 import dev.montage.api.ConfigurationException;
 import dev.montage.api.GenerationContext;
+import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Subject;
 import dev.montage.api.host.Scopes;
@@ -29,6 +30,7 @@ import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -215,6 +217,45 @@ class MontagePipelineTest {
         try (NDManager manager = TestEngine.engine().manager().newSubManager()) {
             assertEquals(3f, manager.create(new float[] {1f, 2f}).sum().getFloat());
         }
+    }
+
+    /** Each value of pipeline.warm_up: the generation it runs, which leaves no array behind; a misspelt one refused. */
+    @Test
+    void theWarmUpRunsTheGenerationTheProfileNames() {
+        for (String warmUp : List.of("none", "small", "default_size")) {
+            RampScheduler scheduler = new RampScheduler();
+            try (MontagePipeline montage = MontagePipeline.builder().profile(profile).registry(registry)
+                    .engine(TestEngine.engine())
+                    .set(ComponentKind.SCHEDULER, scheduler)
+                    .setting("pipeline.warm_up", warmUp)
+                    .setting("defaults.width", 96)
+                    .build()) {
+                int before = TestEngine.manager().getManagedArrays().size();
+                Optional<GenerationRequest> request = montage.warmUpRequest();
+                assertEquals(!warmUp.equals("none"), montage.warmUp(), warmUp);
+                assertEquals(warmUp.equals("none") ? 0 : 1, scheduler.runs.get(), warmUp);
+                assertEquals(before, TestEngine.manager().getManagedArrays().size(), warmUp);
+                if (warmUp.equals("none")) {
+                    assertTrue(request.isEmpty());
+                    continue;
+                }
+                GenerationRequest r = request.orElseThrow();
+                assertEquals(warmUp.equals("small") ? 64 : 96, r.width(), warmUp);
+                assertEquals(64, r.height(), warmUp);
+                assertEquals(1, r.steps());
+                assertEquals(1, r.numImages());
+                assertEquals(Optional.of("custom"), r.scheduler());
+                assertEquals(montage.request("").build().guidanceScale(), r.guidanceScale());
+                assertEquals(1, r.subjects().size());
+                assertEquals("picture", r.subjects().get(0).phrase());
+                assertEquals(Box.FULL, r.subjects().get(0).box());
+            }
+        }
+        ProfileException e = assertThrows(ProfileException.class, () -> MontagePipeline.builder().profile(profile)
+                .registry(registry).setting("pipeline.warm_up", "default-size").validate());
+        assertEquals(List.of(new ProfileProblem("MontagePipeline.Builder.setting(pipeline.warm_up)", "pipeline.warm_up",
+                "unknown warm-up 'default-size'; did you mean default_size? (expected one of none, small, "
+                        + "default_size)")), e.problems());
     }
 
     /** The shipped profile tiny from Java: the recipe's tiny random model, written once into the cache folder. */

@@ -1,14 +1,11 @@
 package dev.montage.dist.server;
 
-import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.MontageException;
 import dev.montage.api.ProgressListener;
-import dev.montage.api.Subject;
-import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.output.PngFiles;
@@ -57,7 +54,6 @@ import org.slf4j.LoggerFactory;
 public final class GenerationService implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(GenerationService.class);
     private static final String SHUTTING_DOWN = "the server is shutting down";
-    private static final int WARM_UP_SIZE = 64;
 
     /** Runs one generation: the pipeline in production, a stand-in where tests need one. */
     @FunctionalInterface
@@ -163,8 +159,8 @@ public final class GenerationService implements AutoCloseable {
     }
 
     /**
-     * Warms the pipeline up with a one-step generation (every component runs once, the ControlNet of every control
-     * type included), then starts the workers.
+     * Warms the pipeline up with its {@linkplain MontagePipeline#warmUpRequest() warm-up generation} (profile key
+     * {@code pipeline.warm_up}), then starts the workers.
      * Requests are queued meanwhile.
      *
      * @return completes when the service is ready, or exceptionally with what made the warm-up fail
@@ -173,7 +169,7 @@ public final class GenerationService implements AutoCloseable {
         CompletableFuture<Void> warm = new CompletableFuture<>();
         Thread warmUp = new Thread(() -> {
             try {
-                generator.generate(warmUpRequest(), List.of(), ProgressListener.NONE);
+                pipeline.warmUpRequest().ifPresent(r -> generator.generate(r, List.of(), ProgressListener.NONE));
                 startWorkers();
                 warm.complete(null);
             } catch (RuntimeException e) {
@@ -191,20 +187,6 @@ public final class GenerationService implements AutoCloseable {
         }
         warmUp.start();
         return warm;
-    }
-
-    private GenerationRequest warmUpRequest() {
-        BufferedImage picture = new BufferedImage(WARM_UP_SIZE, WARM_UP_SIZE, BufferedImage.TYPE_INT_RGB);
-        GenerationRequest.Builder b = GenerationRequest.builder("a picture").size(WARM_UP_SIZE, WARM_UP_SIZE)
-                .steps(1).scheduler(defaultScheduler);
-        // a subject of the fields its adapter reads
-        subjectFields.ifPresent(fields -> b.subject(Subject.of(picture, "warm-up",
-                fields.reads().contains(SubjectResampler.SubjectField.PHRASE) ? "picture" : null,
-                fields.reads().contains(SubjectResampler.SubjectField.BOX) ? Box.FULL : Box.NONE)));
-        // the ControlNets are what is warmed up: preprocess=none also serves the types without a preprocessor
-        controlNets.types().forEach(type -> b.control(new Control(type, picture, null, 1.0, 0, 1, false,
-                Optional.empty(), Map.of())));
-        return b.build();
     }
 
     private void startWorkers() {

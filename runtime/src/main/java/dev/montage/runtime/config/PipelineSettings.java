@@ -1,5 +1,7 @@
 package dev.montage.runtime.config;
 
+import java.util.List;
+
 /**
  * Profile section {@code pipeline}: how the assembled pipeline holds its components.
  *
@@ -11,6 +13,19 @@ package dev.montage.runtime.config;
  *                        generation starts denoising and closed before it decodes, so that it is never resident beside
  *                        the encoders or the decoder's activations; for processes that run one generation, where it
  *                        costs nothing; false keeps it loaded for the pipeline's life
+ * @param warmUp          what {@code MontagePipeline.warmUp()} runs before a server takes requests: {@value #SMALL}
+ *                        (one step of every component on a small picture: kernels loaded, code compiled),
+ *                        {@value #DEFAULT_SIZE} (the same at the default request size, which also prepares the native
+ *                        products of that size, so that its first generation runs as fast as the later ones) or
+ *                        {@value #NONE}
  */
-public record PipelineSettings(boolean releaseEncoders, boolean releaseDenoiser) {
+public record PipelineSettings(boolean releaseEncoders, boolean releaseDenoiser, String warmUp) {
+    /** No warm-up: the first generation pays for every first use. */
+    public static final String NONE = "none";
+    /** A one-step generation on a small picture. */
+    public static final String SMALL = "small";
+    /** A one-step generation at the default request size. */
+    public static final String DEFAULT_SIZE = "default_size";
+    /** The values {@code pipeline.warm_up} takes. */
+    public static final List<String> WARM_UPS = List.of(NONE, SMALL, DEFAULT_SIZE);
 }

@@ -63,6 +63,7 @@ final class ProfileValidator {
         components(p.components());
         options(p);
         defaults(p.defaults());
+        pipeline(p.pipeline());
     }
 
     private void engine(EngineSettings e) {
@@ -368,6 +369,14 @@ final class ProfileValidator {
             }
         }
         registered("defaults.scheduler", ComponentKind.SCHEDULER, d.scheduler());
+    }
+
+    private void pipeline(PipelineSettings pipeline) {
+        if (!PipelineSettings.WARM_UPS.contains(pipeline.warmUp())) {
+            problem("pipeline.warm_up", "unknown warm-up '" + pipeline.warmUp() + "'"
+                    + Suggestions.didYouMean(pipeline.warmUp(), PipelineSettings.WARM_UPS) + " (expected one of "
+                    + String.join(", ", PipelineSettings.WARM_UPS) + ")");
+        }
     }
 
     private void problem(String key, String message) {

@@ -1,5 +1,6 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.Box;
 import dev.montage.api.ConfigurationException;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
@@ -10,13 +11,16 @@ import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.PluginException;
 import dev.montage.api.ProgressListener;
+import dev.montage.api.Subject;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.Scheduler;
+import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.config.AttentionSettings;
+import dev.montage.runtime.config.PipelineSettings;
 import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ProfileCatalog;
 import dev.montage.runtime.config.ProfileException;
@@ -84,6 +88,8 @@ public final class MontagePipeline implements AutoCloseable {
      * and the parameters of results name it so.
      */
     public static final String INSTANCE_SCHEDULER_ID = "custom";
+    /** Side of the {@code small} warm-up's picture: the least an SDXL UNet's three halvings leave whole. */
+    private static final int SMALL_WARM_UP = 64;
 
     private final ResolvedProfile profile;
     private final MontageEngine engine;
@@ -122,6 +128,45 @@ public final class MontagePipeline implements AutoCloseable {
     /** A request holding the profile's defaults (size, steps, guidance, scale, scheduler, negative prompt, count). */
     public GenerationRequest.Builder request(String prompt) {
         return profile.profile().defaults().request(prompt);
+    }
+
+    /**
+     * The generation {@link #warmUp()} runs, as profile key {@code pipeline.warm_up} says: one step of the profile's
+     * default request on a picture of {@value #SMALL_WARM_UP} x {@value #SMALL_WARM_UP} ({@code small}) or of the
+     * default size ({@code default_size}), with one subject of the fields its adapter reads and a control of every type
+     * it has a ControlNet for (a black picture, not preprocessed); empty for {@code none}.
+     */
+    public Optional<GenerationRequest> warmUpRequest() {
+        String warmUp = profile.profile().pipeline().warmUp();
+        if (warmUp.equals(PipelineSettings.NONE)) {
+            return Optional.empty();
+        }
+        GenerationRequest.Builder b = request("a picture").steps(1).numImages(1).scheduler(defaultSchedulerId());
+        if (warmUp.equals(PipelineSettings.SMALL)) {
+            b.size(SMALL_WARM_UP, SMALL_WARM_UP);
+        }
+        BufferedImage picture = new BufferedImage(SMALL_WARM_UP, SMALL_WARM_UP, BufferedImage.TYPE_INT_RGB);
+        subjectFields().ifPresent(fields -> b.subject(Subject.of(picture, "warm-up",
+                fields.reads().contains(SubjectResampler.SubjectField.PHRASE) ? "picture" : null,
+                fields.reads().contains(SubjectResampler.SubjectField.BOX) ? Box.FULL : Box.NONE)));
+        // preprocess=none also serves the types without a preprocessor
+        controlNets().types().forEach(type -> b.control(new Control(type, picture, null, 1.0, 0, 1, false,
+                Optional.empty(), Map.of())));
+        return Optional.of(b.build());
+    }
+
+    /**
+     * Runs {@link #warmUpRequest()} and drops its image, so that what a process does on first use (loading kernels,
+     * compiling code, preparing the native products of each shape, growing the memory the activations reuse) is done
+     * before the first request. After a {@code default_size} warm-up, a generation of that size runs its first step as
+     * fast as its later ones.
+     *
+     * @return whether a warm-up generation ran ({@code pipeline.warm_up} is not {@code none})
+     */
+    public boolean warmUp() {
+        Optional<GenerationRequest> request = warmUpRequest();
+        request.ifPresent(this::generate);
+        return request.isPresent();
     }
 
     /** Runs one generation without progress reports; see {@link #generate(GenerationRequest, ProgressListener)}. */
