@@ -80,6 +80,29 @@ public interface Kernels {
         return weight;
     }
 
+    /**
+     * {@code x} in the memory layout this host's convolutions run fastest on for its dtype and device: the same shape
+     * and values, only the order of the elements in memory may differ. Every operation accepts either layout and
+     * keeps it where it can, so model code converts once before a stack of convolutions and back with
+     * {@link #standardLayout} before it hands the result on. The result is {@code x} itself where the host has no
+     * better layout (what this default returns), otherwise a new array attached to the manager of {@code x} that the
+     * caller closes.
+     *
+     * @param x [N, C, H, W]
+     */
+    default NDArray convolutionLayout(NDArray x) {
+        return x;
+    }
+
+    /**
+     * {@code x} in the standard row-major layout, the one every array DJL creates has. The result is {@code x} itself
+     * (what this default returns) or a new array attached to the manager of {@code x} that the caller closes; tell
+     * them apart by identity.
+     */
+    default NDArray standardLayout(NDArray x) {
+        return x;
+    }
+
     /** {@code x * sigmoid(x)}. */
     NDArray silu(NDArray x);
 

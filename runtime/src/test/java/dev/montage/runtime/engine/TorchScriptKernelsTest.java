@@ -14,6 +14,12 @@ import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.nn.Activation;
 import ai.djl.nn.convolutional.Conv2d;
+import ai.djl.pytorch.engine.PtNDArray;
+import ai.djl.pytorch.engine.PtNDManager;
+import ai.djl.pytorch.engine.PtSymbolBlock;
+import ai.djl.pytorch.jni.IValue;
+import ai.djl.pytorch.jni.IValueUtils;
+import ai.djl.pytorch.jni.JniUtils;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.HalfFloats;
@@ -39,6 +45,9 @@ import org.junit.jupiter.params.provider.ValueSource;
 /** Each kernel against a composite of plain DJL operations in float32, plus the bf16 and lifecycle contracts. */
 class TorchScriptKernelsTest {
     private static final float TOLERANCE = 1e-5f;
+    /** c10::MemoryFormat ids. */
+    private static final int STANDARD = 0;
+    private static final int CHANNELS_LAST = 2;
 
     private static MontageEngine engine;
     private static TorchScriptKernels kernels;
@@ -299,6 +308,54 @@ class TorchScriptKernelsTest {
         float error = kernels.cast(bf16, ComputeDType.FLOAT32).sub(exact).abs().max().getFloat();
         float scale = exact.abs().max().getFloat();
         assertTrue(error <= scale / 128, "max error " + error + " of " + scale);
+    }
+
+    @Test
+    void bf16ImagesTakeTheChannelsLastLayoutThroughConvolutionsAndComeBackToTheStandardOneUnchanged() throws Exception {
+        NDArray x = kernels.cast(manager.randomNormal(new Shape(2, 32, 8, 6)), ComputeDType.BFLOAT16);
+        NDArray weight = kernels.cast(manager.randomNormal(new Shape(16, 32, 3, 3)).mul(0.2f), ComputeDType.BFLOAT16);
+        NDArray bias = kernels.cast(manager.randomNormal(new Shape(16)), ComputeDType.BFLOAT16);
+
+        NDArray laidOut = kernels.convolutionLayout(x);
+        assertNotSame(x, laidOut);
+        assertTrue(contiguousIn(laidOut, CHANNELS_LAST) && !contiguousIn(x, CHANNELS_LAST));
+        assertArrayEquals(floats(x), floats(laidOut));
+        NDArray convolved = kernels.conv2d(laidOut, weight, bias, 1, 1);
+        assertTrue(contiguousIn(convolved, CHANNELS_LAST), "a convolution keeps the layout");
+        NDArray standard = kernels.standardLayout(convolved);
+        assertTrue(contiguousIn(standard, STANDARD) && !contiguousIn(standard, CHANNELS_LAST));
+        NDArray plain = kernels.conv2d(x, weight, bias, 1, 1);
+        float[] expected = floats(plain);
+        float[] actual = floats(standard);
+        float scale = kernels.cast(plain, ComputeDType.FLOAT32).abs().max().getFloat();
+        for (int i = 0; i < expected.length; i++) {
+            // the two layouts may take different kernels: each result is one bf16 rounding of the exact one
+            assertEquals(expected[i], actual[i], scale / 128, "element " + i);
+        }
+
+        // float32 images and bf16 arrays of other ranks keep their layout
+        NDArray float32 = manager.randomNormal(new Shape(1, 4, 3, 3));
+        assertSame(float32, kernels.convolutionLayout(float32));
+        NDArray tokens = kernels.cast(manager.randomNormal(new Shape(2, 3, 4)), ComputeDType.BFLOAT16);
+        assertSame(tokens, kernels.convolutionLayout(tokens));
+    }
+
+    /** Whether PyTorch calls {@code x} contiguous in memory format {@code format} (c10::MemoryFormat's id). */
+    private boolean contiguousIn(NDArray x, int format) throws IOException {
+        String source = "  def forward(self, x: Tensor) -> bool:\n    return torch.is_contiguous(x, memory_format="
+                + format + ")\n";
+        try (PtNDManager owner = (PtNDManager) manager.newSubManager()) {
+            PtSymbolBlock module = JniUtils.loadModule(owner,
+                    new ByteArrayInputStream(TorchScriptArchive.withMethods(source)), true, false);
+            try (IValue arg = IValue.from((PtNDArray) x);
+                    IValue contiguous = IValueUtils.forward(module, new IValue[] {arg})) {
+                return contiguous.toBoolean();
+            }
+        }
+    }
+
+    private float[] floats(NDArray x) {
+        return kernels.cast(x, ComputeDType.FLOAT32).toFloatArray();
     }
 
     @ParameterizedTest

@@ -5,6 +5,7 @@ import static dev.montage.api.host.Scopes.replace;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.Cancellation;
+import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.GroupNorm;
@@ -22,6 +23,7 @@ final class Decoder {
     private final List<UpDecoderBlock2D> upBlocks = new ArrayList<>();
     private final GroupNorm convNormOut;
     private final Conv2d convOut;
+    private final Kernels kernels;
 
     Decoder(Weights w, VaeConfig config) {
         List<Integer> channels = config.blockOutChannels();
@@ -39,6 +41,7 @@ final class Decoder {
         }
         convNormOut = GroupNorm.load(w, "conv_norm_out", channels.get(0), groups, VaeConfig.NORM_EPS);
         convOut = Conv2d.same(w, "conv_out", channels.get(0), config.outChannels(), 3);
+        kernels = w.kernels();
     }
 
     /**
@@ -49,7 +52,9 @@ final class Decoder {
     NDArray forward(NDArray z, StageProbe probe) {
         NDManager caller = z.getManager();
         try (NDManager scope = caller.newSubManager()) {
-            NDArray h = convIn.forward(Scopes.borrow(z, scope));
+            // the whole stack runs in the host's convolution layout; the result leaves in the standard one
+            NDArray h = kernels.convolutionLayout(Scopes.borrow(z, scope));
+            h = replace(h, convIn.forward(h));
             probe.stage("decoder.conv_in", h);
             h = replace(h, midBlock.forward(h));
             probe.stage("decoder.mid_block", h);
@@ -59,7 +64,8 @@ final class Decoder {
                 probe.stage("decoder.up_blocks." + i, h);
             }
             h = replace(h, convNormOut.forwardSilu(h));
-            NDArray out = convOut.forward(h);
+            h = replace(h, convOut.forward(h));
+            NDArray out = kernels.standardLayout(h);
             out.attach(caller);
             return out;
         }
