@@ -16,7 +16,8 @@ import java.util.List;
  * @param warmUp          what {@code MontagePipeline.warmUp()} runs before a server takes requests: {@value #SMALL}
  *                        (one step of every component on a small picture: kernels loaded, code compiled),
  *                        {@value #DEFAULT_SIZE} (the same at the default request size, which also prepares the native
- *                        products of that size, so that its first generation runs as fast as the later ones) or
+ *                        products of that size, so that a generation of that size runs its first step close to its
+ *                        later ones) or
  *                        {@value #NONE}
  */
 public record PipelineSettings(boolean releaseEncoders, boolean releaseDenoiser, String warmUp) {

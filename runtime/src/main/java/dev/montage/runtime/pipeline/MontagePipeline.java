@@ -158,8 +158,8 @@ public final class MontagePipeline implements AutoCloseable {
     /**
      * Runs {@link #warmUpRequest()} and drops its image, so that what a process does on first use (loading kernels,
      * compiling code, preparing the native products of each shape, growing the memory the activations reuse) is done
-     * before the first request. After a {@code default_size} warm-up, a generation of that size runs its first step as
-     * fast as its later ones.
+     * before the first request. After a {@code default_size} warm-up, a generation of that size runs its first step
+     * close to its later ones (BENCHMARKS.md has the figures).
      *
      * @return whether a warm-up generation ran ({@code pipeline.warm_up} is not {@code none})
      */
