@@ -191,10 +191,7 @@ public final class MontageServer implements AutoCloseable {
                     (e, ctx) -> errors(ctx, 503, List.of(new FieldError(null, e.getMessage()))));
             r.exception(HttpResponseException.class,
                     (e, ctx) -> errors(ctx, e.getStatus(), List.of(new FieldError(null, e.getMessage()))));
-            r.exception(Exception.class, (e, ctx) -> {
-                LOG.error("{} {} failed", ctx.method(), ctx.path(), e);
-                errors(ctx, 500, List.of(new FieldError(null, "internal error: " + e.getClass().getSimpleName())));
-            });
+            r.exception(Exception.class, MontageServer::internalError);
         });
     }
 
@@ -561,6 +558,27 @@ public final class MontageServer implements AutoCloseable {
         return service.job(id).orElseThrow(() -> ApiException.notFound("no generation has the id '" + id + "' (of the "
                 + "ended ones, the server remembers the newest " + settings.maxFinishedJobs() + " and those whose "
                 + "results it stored)"));
+    }
+
+    /**
+     * Answers an unexpected exception with 500, unless the exchange has already ended under it: an event stream cut by
+     * the server stopping leaves a recycled request whose every accessor throws, and an exception out of this handler
+     * would come back to it (Javalin hands a failing handler's exception to the handlers again), without end.
+     */
+    static void internalError(Exception e, Context ctx) {
+        String request;
+        try {
+            request = ctx.method() + " " + ctx.path();
+        } catch (RuntimeException ended) {
+            LOG.debug("An exchange that had ended failed", e);
+            return;
+        }
+        LOG.error("{} failed", request, e);
+        try {
+            errors(ctx, 500, List.of(new FieldError(null, "internal error: " + e.getClass().getSimpleName())));
+        } catch (RuntimeException ended) {
+            LOG.debug("The answer to {} could not be written", request, ended);
+        }
     }
 
     private static void errors(Context ctx, int status, List<FieldError> errors) {
