@@ -8,7 +8,6 @@ import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.ModelWeights;
-import dev.montage.api.spi.Suggestions;
 import dev.montage.runtime.config.PipelineSettings;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
@@ -114,11 +113,9 @@ final class Benchmark {
                     throw new IllegalArgumentException("sizes must be positive multiples of 8, got " + s);
                 }
             }
-            if (!PipelineSettings.WARM_UPS.contains(warmUp)) {
-                throw new IllegalArgumentException("unknown warm-up '" + warmUp + "'"
-                        + Suggestions.didYouMean(warmUp, PipelineSettings.WARM_UPS) + " (expected one of "
-                        + String.join(", ", PipelineSettings.WARM_UPS) + ")");
-            }
+            PipelineSettings.warmUpProblem(warmUp).ifPresent(m -> {
+                throw new IllegalArgumentException(m);
+            });
             if (coldCache && !PageCache.supported()) {
                 throw new IllegalArgumentException("a cold page cache needs posix_fadvise, which this system's C "
                         + "library lacks");

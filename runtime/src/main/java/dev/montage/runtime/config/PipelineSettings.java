@@ -1,6 +1,8 @@
 package dev.montage.runtime.config;
 
+import dev.montage.api.spi.Suggestions;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * Profile section {@code pipeline}: how the assembled pipeline holds its components.
@@ -29,4 +31,10 @@ public record PipelineSettings(boolean releaseEncoders, boolean releaseDenoiser,
     public static final String DEFAULT_SIZE = "default_size";
     /** The values {@code pipeline.warm_up} takes. */
     public static final List<String> WARM_UPS = List.of(NONE, SMALL, DEFAULT_SIZE);
+
+    /** What is wrong with {@code value} as a {@code pipeline.warm_up}, with a did-you-mean; empty for a known one. */
+    public static Optional<String> warmUpProblem(String value) {
+        return WARM_UPS.contains(value) ? Optional.empty() : Optional.of("unknown warm-up '" + value + "'"
+                + Suggestions.didYouMean(value, WARM_UPS) + " (expected one of " + String.join(", ", WARM_UPS) + ")");
+    }
 }

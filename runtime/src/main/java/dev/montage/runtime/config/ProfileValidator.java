@@ -372,11 +372,7 @@ final class ProfileValidator {
     }
 
     private void pipeline(PipelineSettings pipeline) {
-        if (!PipelineSettings.WARM_UPS.contains(pipeline.warmUp())) {
-            problem("pipeline.warm_up", "unknown warm-up '" + pipeline.warmUp() + "'"
-                    + Suggestions.didYouMean(pipeline.warmUp(), PipelineSettings.WARM_UPS) + " (expected one of "
-                    + String.join(", ", PipelineSettings.WARM_UPS) + ")");
-        }
+        PipelineSettings.warmUpProblem(pipeline.warmUp()).ifPresent(m -> problem("pipeline.warm_up", m));
     }
 
     private void problem(String key, String message) {
