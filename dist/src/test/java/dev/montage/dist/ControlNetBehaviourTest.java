@@ -26,6 +26,7 @@ import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.Options;
 import dev.montage.plugins.unet.SdxlControlNet;
 import dev.montage.plugins.unet.SdxlUNetFactory;
@@ -61,6 +62,8 @@ class ControlNetBehaviourTest {
     private static Recorder canny;
     private static Recorder depth;
     private static final List<ControlResiduals> UNET_CONTROL = new ArrayList<>();
+    /** The UNet's prepare and step calls, each step with whether it saw the prepared context. */
+    private static final List<String> UNET_EVENTS = new ArrayList<>();
     private static MontagePipeline pipeline;
 
     @BeforeAll
@@ -113,7 +116,10 @@ class ControlNetBehaviourTest {
     private static void clearRecords() {
         canny.calls.clear();
         depth.calls.clear();
+        canny.events.clear();
+        depth.events.clear();
         UNET_CONTROL.clear();
+        UNET_EVENTS.clear();
     }
 
     @Test
@@ -172,6 +178,18 @@ class ControlNetBehaviourTest {
                 .control(new Control("depth", picture(Color.GRAY), 1, 0, 1, Map.of())).build());
         assertEquals(77 + 4 + 4, canny.calls.get(0).contextTokens(), "full: text, dummy and subject tokens");
         assertEquals(77, depth.calls.get(0).contextTokens(), "text-only by default");
+    }
+
+    @Test
+    void everyActingNetworkIsPreparedOnceBeforeItsFirstCallWithTheContextOfItsCalls() {
+        latents(request().steps(3).control(Control.of("canny", picture(Color.WHITE), 1))
+                .control(new Control("depth", picture(Color.GRAY), 1, 0.5, 1, Map.of())).build());
+        assertEquals(List.of("prepare", "step 0", "step 1", "step 2"), UNET_EVENTS);
+        assertEquals(List.of("prepare", "step 0", "step 1", "step 2"), canny.events);
+        assertEquals(List.of("prepare", "step 2"), depth.events, "acting from step 2 of 3 on");
+        latents(request().steps(3).control(Control.of("canny", picture(Color.WHITE), 1))
+                .control(Control.of("depth", picture(Color.GRAY), 0)).build());
+        assertEquals(List.of(), depth.events, "at scale 0 a control acts at no step");
     }
 
     @Test
@@ -310,6 +328,8 @@ class ControlNetBehaviourTest {
         private final String type;
         private final Conditioner network;
         final List<Call> calls = new ArrayList<>();
+        final List<String> events = new ArrayList<>();
+        private NDArray prepared;
         volatile boolean recording = true;
 
         Recorder(String type, Conditioner network) {
@@ -323,8 +343,16 @@ class ControlNetBehaviourTest {
         }
 
         @Override
+        public void prepare(EncoderContext context, GenerationContext ctx) {
+            prepared = context.text();
+            events.add("prepare");
+            network.prepare(context, ctx);
+        }
+
+        @Override
         public ControlResiduals residuals(NDManager manager, DenoisingInput input, NDArray image, float scale,
                 GenerationContext ctx) {
+            events.add(stepEvent(ctx, input, prepared));
             ControlResiduals r = network.residuals(manager, input, image, scale, ctx);
             if (recording) {
                 calls.add(new Call(ctx.step(), scale, image.getShape().get(0), input.context().text().getShape().get(1),
@@ -357,7 +385,14 @@ class ControlNetBehaviourTest {
         }
     }
 
+    private static String stepEvent(GenerationContext ctx, DenoisingInput input, NDArray prepared) {
+        return "step " + ctx.step() + (input.context().text() == prepared ? "" : " with another context");
+    }
+
     private record RecordingUNet(DenoisingModel unet) implements DenoisingModel, AutoCloseable {
+        private static final GenerationContext.Key<NDArray> PREPARED = GenerationContext.Key.of("test.prepared",
+                NDArray.class);
+
         @Override
         public int latentChannels() {
             return unet.latentChannels();
@@ -379,7 +414,15 @@ class ControlNetBehaviourTest {
         }
 
         @Override
+        public void prepare(EncoderContext context, GenerationContext ctx) {
+            UNET_EVENTS.add("prepare");
+            ctx.put(PREPARED, context.text());
+            unet.prepare(context, ctx);
+        }
+
+        @Override
         public NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx) {
+            UNET_EVENTS.add(stepEvent(ctx, input, ctx.get(PREPARED)));
             if (canny.recording) {
                 UNET_CONTROL.add(copy(input.control()));
             }

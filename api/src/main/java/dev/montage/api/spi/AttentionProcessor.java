@@ -20,4 +20,15 @@ public interface AttentionProcessor {
      */
     NDArray forward(AttentionLayer layer, NDArray hidden, EncoderContext context, int gridHeight, int gridWidth,
             GenerationContext ctx);
+
+    /**
+     * Called once per generation for each cross-attention layer, before the first step, with the context every step
+     * passes: a processor computes here what depends on that context alone (the keys and values of its tokens), so
+     * that the first step costs what the later ones do. What it computes belongs in {@code ctx}.
+     *
+     * @param layer   the layer's projections
+     * @param context what the layer will attend to
+     */
+    default void prepare(AttentionLayer layer, EncoderContext context, GenerationContext ctx) {
+    }
 }

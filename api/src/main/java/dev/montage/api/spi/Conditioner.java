@@ -36,4 +36,11 @@ public interface Conditioner {
      */
     DenoisingModel.ControlResiduals residuals(NDManager manager, DenoisingModel.DenoisingInput input,
             NDArray controlImage, float scale, GenerationContext ctx);
+
+    /**
+     * Called once per generation and control before the first {@link #residuals} call, with the context those calls
+     * pass: as {@link DenoisingModel#prepare}.
+     */
+    default void prepare(EncoderContext context, GenerationContext ctx) {
+    }
 }

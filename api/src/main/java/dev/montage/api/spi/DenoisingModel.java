@@ -34,6 +34,14 @@ public interface DenoisingModel {
     NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx);
 
     /**
+     * Called once per generation before its first {@link #predictNoise}, with the context every step passes: the
+     * model prepares its attention processors for it ({@link AttentionProcessor#prepare}), so that the first step
+     * costs what the later ones do.
+     */
+    default void prepare(EncoderContext context, GenerationContext ctx) {
+    }
+
+    /**
      * The inputs of one UNet call. CFG batches are {@code [uncond, cond]}.
      *
      * @param latents  [B, 4, h, w] scaled model input

@@ -54,6 +54,16 @@ public final class Attention implements AttentionLayer {
         return processor.forward(this, hidden, spec.isCrossAttention() ? context : null, gridHeight, gridWidth, ctx);
     }
 
+    /**
+     * Lets the processor of a cross-attention layer prepare for a generation's context before its first step
+     * ({@link AttentionProcessor#prepare}); self-attention has nothing to prepare.
+     */
+    public void prepare(EncoderContext context, GenerationContext ctx) {
+        if (spec.isCrossAttention()) {
+            processor.prepare(this, context, ctx);
+        }
+    }
+
     /** The layer's shape, as adapters bind to it. */
     public AttentionLayerSpec spec() {
         return spec;

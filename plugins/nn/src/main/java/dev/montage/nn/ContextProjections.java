@@ -3,7 +3,9 @@ package dev.montage.nn;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.GenerationContext;
+import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.AttentionLayer;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.function.UnaryOperator;
@@ -87,6 +89,20 @@ public final class ContextProjections {
             entries.put(owner, new Entry(tokens, projected));
             return projected;
         }
+    }
+
+    /** The keys and values of a layer's own {@code to_k}/{@code to_v} of the text tokens, projected on first use. */
+    public KeyValue text(AttentionLayer layer, NDArray text) {
+        return get(layer, text, layer::key, layer::value);
+    }
+
+    /**
+     * The keys and values of an adapter's {@code to_k_ip}/{@code to_v_ip} of its image tokens, multiplied with the
+     * kernels of the layer they serve, projected on first use.
+     */
+    public KeyValue image(AttentionLayer layer, IpProjections.Projection ip, NDArray tokens) {
+        Kernels kernels = layer.kernels();
+        return get(ip, tokens, t -> kernels.linear(t, ip.key(), null), t -> kernels.linear(t, ip.value(), null));
     }
 
     private NDManager manager(NDManager owner) {

@@ -28,7 +28,11 @@ public final class DefaultAttention implements AttentionProcessor {
         if (context == null) {
             return DotProductAttention.selfAttend(layer, hidden);
         }
-        return DotProductAttention.crossAttend(layer, hidden,
-                ContextProjections.of(ctx).get(layer, context.text(), layer::key, layer::value));
+        return DotProductAttention.crossAttend(layer, hidden, ContextProjections.of(ctx).text(layer, context.text()));
+    }
+
+    @Override
+    public void prepare(AttentionLayer layer, EncoderContext context, GenerationContext ctx) {
+        ContextProjections.of(ctx).text(layer, context.text());
     }
 }

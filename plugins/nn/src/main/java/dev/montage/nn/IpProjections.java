@@ -2,9 +2,11 @@ package dev.montage.nn;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.GenerationContext;
 import dev.montage.api.host.ModelWeights;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionLayerSpec;
+import dev.montage.api.spi.EncoderContext;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -124,6 +126,17 @@ public final class IpProjections implements AutoCloseable {
                     + "; it was bound to another denoising model");
         }
         return p;
+    }
+
+    /**
+     * What a decoupled cross-attention processor prepares for a generation ({@link
+     * dev.montage.api.spi.AttentionProcessor#prepare}): the keys and values of the text tokens through the layer's
+     * own projections and, when the context has subjects, of their tokens through this adapter's.
+     */
+    public void prepare(AttentionLayer layer, EncoderContext context, GenerationContext ctx) {
+        ContextProjections cache = ContextProjections.of(ctx);
+        cache.text(layer, context.text());
+        context.subjects().ifPresent(subjects -> cache.image(layer, get(layer), subjects.tokens()));
     }
 
     @Override

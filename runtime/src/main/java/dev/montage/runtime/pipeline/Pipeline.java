@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.stream.IntStream;
 
 /**
  * The MS-Diffusion generation loop over the SPIs: text and subject conditioning, ControlNet residuals,
@@ -190,6 +191,10 @@ final class Pipeline {
                 latents.close();
                 latents = scaled;
                 float[] timesteps = run.timesteps();
+                // the context's keys and values are the same at every step: computed here, not in the first step
+                unet.prepare(c.context(), ctx);
+                c.controls().stream().filter(p -> p.actsIn(timesteps.length))
+                        .forEach(p -> p.network().prepare(p.context(), ctx));
                 stage(listener, "denoising");
                 for (int i = 0; i < timesteps.length; i++) {
                     ctx.setStep(i, timesteps.length);
@@ -281,6 +286,12 @@ final class Pipeline {
             EncoderContext context) {
         PreparedControl withContext(EncoderContext c) {
             return new PreparedControl(control, network, image, mode, c);
+        }
+
+        /** Whether the control acts at any of {@code steps} steps. */
+        boolean actsIn(int steps) {
+            return control.conditioningScale() != 0
+                    && IntStream.range(0, steps).anyMatch(i -> control.activeAt(i, steps));
         }
     }
 

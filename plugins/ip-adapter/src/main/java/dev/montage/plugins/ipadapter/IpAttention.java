@@ -50,7 +50,7 @@ final class IpAttention implements AttentionProcessor, AutoCloseable {
         }
         IpProjections.Projection ip = projections.get(layer);
         ContextProjections cache = ContextProjections.of(ctx);
-        ContextProjections.KeyValue text = cache.get(layer, context.text(), layer::key, layer::value);
+        ContextProjections.KeyValue text = cache.text(layer, context.text());
         if (context.subjects().isEmpty()) {
             return DotProductAttention.crossAttend(layer, hidden, text);
         }
@@ -61,8 +61,7 @@ final class IpAttention implements AttentionProcessor, AutoCloseable {
                     + context.text().getShape().get(0) + " and the image prompts " + subjects.rows());
         }
         Kernels kernels = layer.kernels();
-        ContextProjections.KeyValue image = cache.get(ip, subjects.tokens(),
-                tokens -> kernels.linear(tokens, ip.key(), null), tokens -> kernels.linear(tokens, ip.value(), null));
+        ContextProjections.KeyValue image = cache.image(layer, ip, subjects.tokens());
         NDManager caller = hidden.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
@@ -91,6 +90,11 @@ final class IpAttention implements AttentionProcessor, AutoCloseable {
             out.attach(caller);
             return out;
         }
+    }
+
+    @Override
+    public void prepare(AttentionLayer layer, EncoderContext context, GenerationContext ctx) {
+        projections.prepare(layer, context, ctx);
     }
 
     /** Whether the image prompts attend jointly: all with the global scale and none with a box. */

@@ -63,8 +63,7 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         IpProjections.Projection ip = projections.get(layer);
         ContextProjections cache = ContextProjections.of(ctx);
         if (context.subjects().isEmpty()) {
-            return DotProductAttention.crossAttend(layer, hidden, cache.get(layer, context.text(), layer::key,
-                    layer::value));
+            return DotProductAttention.crossAttend(layer, hidden, cache.text(layer, context.text()));
         }
         SubjectConditioning subjects = context.subjects().get();
         long batch = hidden.getShape().get(0);
@@ -77,9 +76,8 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
         LayoutState state = LayoutState.of(ctx, subjects);
         NDManager owner = context.text().getManager();
         NDManager caller = hidden.getManager();
-        ContextProjections.KeyValue text = cache.get(layer, context.text(), layer::key, layer::value);
-        ContextProjections.KeyValue image = cache.get(ip, subjects.tokens(),
-                tokens -> kernels.linear(tokens, ip.key(), null), tokens -> kernels.linear(tokens, ip.value(), null));
+        ContextProjections.KeyValue text = cache.text(layer, context.text());
+        ContextProjections.KeyValue image = cache.image(layer, ip, subjects.tokens());
         try (NDManager scope = caller.newSubManager()) {
             NDArray x = Scopes.borrow(hidden, scope);
             int heads = layer.heads();
@@ -110,6 +108,11 @@ final class MultiSubjectAttention implements AttentionProcessor, AutoCloseable {
             out.attach(caller);
             return out;
         }
+    }
+
+    @Override
+    public void prepare(AttentionLayer layer, EncoderContext context, GenerationContext ctx) {
+        projections.prepare(layer, context, ctx);
     }
 
     /** The box masks of one grid size for the subjects in {@code ctx}, computed on first use (tests read them). */

@@ -107,6 +107,45 @@ class ContextProjectionsTest {
     }
 
     @Test
+    void preparingTakesTheFirstStepsProjectionsAndGivesTheirBits() {
+        Random random = new Random(59);
+        TestLayout layout = GoldenModel.layout(new float[][][] {new float[2][4],
+            {MultiSubjectAttentionTest.randomBox(random), MultiSubjectAttentionTest.randomBox(random)}}, 0.6,
+                new double[] {0.8, 1.2});
+        CountingLayer counting = new CountingLayer(layer);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray hidden = RandomTensors.gaussian(m, random, 2, 48, WIDTH);
+            for (AttentionProcessor processor : List.of(DefaultAttention.INSTANCE, multiSubject)) {
+                String name = processor.getClass().getSimpleName();
+                try (NDManager generation = m.newSubManager()) {
+                    EncoderContext input = processor == DefaultAttention.INSTANCE
+                            ? EncoderContext.text(RandomTensors.gaussian(generation, random, 2, 77, WIDTH))
+                            : layout.split(RandomTensors.gaussian(generation, random, 2, 77 + 12, WIDTH));
+                    int before = generation.getManagedArrays().size();
+                    float[] fresh = forward(processor, layer, hidden, input, GoldenModel.context(3));
+                    int keptByAFirstStep = generation.getManagedArrays().size() - before;
+
+                    GenerationContext ctx = GoldenModel.context(3);
+                    counting.keys = 0;
+                    before = generation.getManagedArrays().size();
+                    processor.prepare(counting, input, ctx);
+                    int prepared = generation.getManagedArrays().size() - before;
+                    assertEquals(processor == DefaultAttention.INSTANCE ? 2 : 4, prepared,
+                            name + ": the keys and values of the text (and of the subject tokens)");
+                    for (int step = 0; step < 3; step++) {
+                        before = generation.getManagedArrays().size();
+                        assertArrayEquals(fresh, forward(processor, counting, hidden, input, ctx), name + " at step "
+                                + step);
+                        assertEquals(step == 0 ? keptByAFirstStep - prepared : 0,
+                                generation.getManagedArrays().size() - before, name + " at step " + step);
+                    }
+                    assertEquals(1, counting.keys, name + ": no step projects the text again");
+                }
+            }
+        }
+    }
+
+    @Test
     void laterCallsLeaveOnlyTheirOutputAndTheProjectionsEndWithTheContext() {
         Random random = new Random(47);
         try (NDManager m = TestEngine.manager().newSubManager()) {

@@ -13,6 +13,7 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel.ControlResiduals;
 import dev.montage.api.spi.DenoisingModel.DenoisingInput;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.Weights;
 import java.util.ArrayList;
@@ -162,6 +163,12 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
 
     ControlNetConfig config() {
         return config;
+    }
+
+    @Override
+    public void prepare(EncoderContext context, GenerationContext ctx) {
+        downBlocks.forEach(b -> b.attentionLayers().forEach(a -> a.prepare(context, ctx)));
+        midBlock.attentionLayers().forEach(a -> a.prepare(context, ctx));
     }
 
     /**

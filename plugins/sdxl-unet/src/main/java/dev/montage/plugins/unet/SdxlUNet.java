@@ -13,6 +13,7 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.DenoisingModel;
+import dev.montage.api.spi.EncoderContext;
 import dev.montage.nn.Attention;
 import dev.montage.nn.Conv2d;
 import dev.montage.nn.GroupNorm;
@@ -149,6 +150,11 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         for (int i = 0; i < chosen.size(); i++) {
             attentionLayers.get(i).use(chosen.get(i));
         }
+    }
+
+    @Override
+    public void prepare(EncoderContext context, GenerationContext ctx) {
+        attentionLayers.forEach(a -> a.prepare(context, ctx));
     }
 
     /**

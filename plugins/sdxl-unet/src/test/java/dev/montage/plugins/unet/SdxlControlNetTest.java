@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.GenerationContext;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
@@ -123,6 +124,25 @@ class SdxlControlNetTest {
             assertTrue(change > 1e-3);
             ControlResiduals off = controlNet.residuals(m, full, image, 0f, GoldenModel.context(1));
             assertEquals(0f, off.mid().abs().max().getFloat());
+        }
+    }
+
+    @Test
+    void preparingProjectsTheContextSoTheFirstCallAddsOnlyItsResiduals() {
+        Random random = new Random(6);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            DenoisingInput input = randomInput(m, random, 77);
+            NDArray image = m.randomUniform(0, 1, new Shape(2, 3, 64, 64));
+            ControlResiduals unprepared = controlNet.residuals(m, input, image, 1, GoldenModel.context(1));
+            GenerationContext ctx = GoldenModel.context(1);
+            int before = m.getManagedArrays().size();
+            controlNet.prepare(input.context(), ctx);
+            int prepared = m.getManagedArrays().size() - before;
+            assertTrue(prepared > 0 && prepared % 2 == 0, "keys and values of the cross-attentions: " + prepared);
+            ControlResiduals first = controlNet.residuals(m, input, image, 1, ctx);
+            assertEquals(before + prepared + first.down().size() + 1, m.getManagedArrays().size(),
+                    "the first call adds its residuals");
+            assertArrayEquals(unprepared.mid().toFloatArray(), first.mid().toFloatArray());
         }
     }
 

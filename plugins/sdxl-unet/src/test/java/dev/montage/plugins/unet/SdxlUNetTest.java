@@ -150,6 +150,25 @@ class SdxlUNetTest {
     }
 
     @Test
+    void preparingProjectsEveryCrossAttentionsContextSoTheFirstStepAddsOnlyItsOutput() {
+        Random random = new Random(4);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            DenoisingInput input = randomInput(m, random, 8, 8);
+            NDArray unprepared = unet.predictNoise(m, input, GoldenModel.context(2));
+            GenerationContext ctx = GoldenModel.context(2);
+            int before = m.getManagedArrays().size();
+            unet.prepare(input.context(), ctx);
+            int crossLayers = (int) unet.attentionLayers().stream().filter(AttentionLayerSpec::isCrossAttention)
+                    .count();
+            assertEquals(before + 2 * crossLayers, m.getManagedArrays().size(),
+                    "each cross-attention's text keys and values");
+            NDArray first = unet.predictNoise(m, input, ctx);
+            assertEquals(before + 2 * crossLayers + 1, m.getManagedArrays().size(), "the first step adds its output");
+            assertArrayEquals(unprepared.toFloatArray(), first.toFloatArray());
+        }
+    }
+
+    @Test
     void inputsThatDoNotFitAreRejected() {
         Random random = new Random(4);
         try (NDManager m = TestEngine.manager().newSubManager()) {
