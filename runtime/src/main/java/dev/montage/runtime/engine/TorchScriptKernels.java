@@ -97,6 +97,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     private static final KernelSource CAST = KernelSource.read("cast");
     private static final String CHANNELS_LAST_SOURCE = KernelSource.fixed("channels_last");
     private static final String STANDARD_LAYOUT_SOURCE = KernelSource.fixed("standard_layout");
+    private static final String BFLOAT16_BITS_SOURCE = KernelSource.fixed("bfloat16_bits");
 
     private final PtNDManager modules;
     private final String longAttention;
@@ -355,6 +356,17 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     public NDArray cast(NDArray x, ComputeDType dtype) {
         Objects.requireNonNull(dtype, "dtype");
         return run(CAST.fill(Map.of("dtype", ScalarType.of(dtype).id())), Objects.requireNonNull(x, "x"));
+    }
+
+    /**
+     * A bf16 array, in memory of its own, whose elements have the bits of {@code bits}: a float16 array that holds
+     * bf16 values, as a host reads stored bf16 bytes (DJL cannot be handed bf16). The bits are copied, not converted.
+     */
+    public NDArray bfloat16Bits(NDArray bits) {
+        if (Objects.requireNonNull(bits, "bits").getDataType() != DataType.FLOAT16) {
+            throw new IllegalArgumentException("bf16 bits come in a float16 array, got " + bits.getDataType());
+        }
+        return run(BFLOAT16_BITS_SOURCE, bits);
     }
 
     /**

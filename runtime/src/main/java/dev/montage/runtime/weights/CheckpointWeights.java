@@ -8,6 +8,7 @@ import ai.djl.ndarray.types.Shape;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelWeights;
+import dev.montage.runtime.engine.TorchScriptKernels;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.IntBuffer;
@@ -26,7 +27,8 @@ import java.util.TreeSet;
  * compute dtype; integer and boolean tensors keep their type, except I16, which becomes int32.
  *
  * <p>On the CPU an F32 tensor in F32 compute is a view of the memory-mapped file (no copy); model code
- * never writes into weights.
+ * never writes into weights. A BF16 tensor in bf16 compute is read once and its bits copied into the array (with the
+ * engine's {@link TorchScriptKernels}); in other compute dtypes it is widened to float32 first, which is exact.
  */
 public final class CheckpointWeights implements ModelWeights {
     private final TensorSource source;
@@ -95,6 +97,17 @@ public final class CheckpointWeights implements ModelWeights {
         // the stored values are copied by the conversion anyway: read them through one reused buffer instead of
         // mapping the file, whose pages would otherwise stay resident next to the converted copy until a GC
         long bytes = RawTensor.numel(info.shape()) * info.dtype().byteSize();
+        if (info.dtype() == TensorDType.BF16 && dtype == ComputeDType.BFLOAT16
+                && kernels instanceof TorchScriptKernels engine) {
+            // bf16 stays bf16: its bits are copied out of the buffer in one pass, not widened and narrowed again
+            return staging.use(bytes, buffer -> {
+                RawTensor stored = source.read(full, buffer);
+                try (NDArray bits = manager.create(stored.data(), new Shape(stored.shape()), DataType.FLOAT16)) {
+                    NDArray placed = bits.getDevice().equals(device) ? bits : bits.toDevice(device, false);
+                    return replace(placed, engine.bfloat16Bits(placed));
+                }
+            });
+        }
         long room = info.dtype() == TensorDType.BF16 ? 2 * bytes : bytes;
         return staging.use(room, buffer -> {
             RawTensor stored = source.read(full, buffer);

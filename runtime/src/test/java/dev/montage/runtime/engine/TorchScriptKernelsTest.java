@@ -506,6 +506,21 @@ class TorchScriptKernelsTest {
     }
 
     @Test
+    void bf16BitsHeldAsFloat16AreCopiedNotConverted() {
+        // bf16 bits of 1.5, -2, the smallest subnormal and -infinity
+        short[] bits = {0x3FC0, (short) 0xC000, 0x0001, (short) 0xFF80};
+        NDArray half = manager.create(ByteBuffer.wrap(toBytes(bits)), new Shape(2, 2), DataType.FLOAT16);
+        NDArray bf16 = kernels.bfloat16Bits(half);
+
+        assertEquals(ComputeDType.BFLOAT16, kernels.dtypeOf(bf16));
+        assertEquals(new Shape(2, 2), bf16.getShape());
+        assertArrayEquals(new float[] {1.5f, -2f, Float.intBitsToFloat(0x00010000), Float.NEGATIVE_INFINITY},
+                kernels.cast(bf16, ComputeDType.FLOAT32).toFloatArray());
+        assertEquals("bf16 bits come in a float16 array, got float32", assertThrows(IllegalArgumentException.class,
+                () -> kernels.bfloat16Bits(manager.create(new float[] {1f}))).getMessage());
+    }
+
+    @Test
     void castsToFloat16AndBack() {
         float[] values = {0.5f, -3f, 1000f};
         NDArray half = kernels.cast(manager.create(values), ComputeDType.FLOAT16);
