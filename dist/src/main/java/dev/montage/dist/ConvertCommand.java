@@ -76,6 +76,10 @@ final class ConvertCommand implements Callable<Integer> {
             + "the diffusers script's --half does.")
     boolean half;
 
+    @Option(names = "--bfloat16", description = "Store every F32 and F16 tensor as BF16 (rounded to nearest even): "
+            + "for bf16 compute such a file loads without converting its weights.")
+    boolean bfloat16;
+
     @Option(names = "--variant", paramLabel = "NAME", description = "Folder to file: read the weights of this "
             + "variant (e.g. fp16: diffusion_pytorch_model.fp16.safetensors) where a model folder has them.")
     String variant;
@@ -89,6 +93,9 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
+        if (half && bfloat16) {
+            throw new IllegalArgumentException("--half and --bfloat16 both choose the stored dtype; give one");
+        }
         if (!Files.exists(source)) {
             throw new IllegalArgumentException(source + " does not exist; expected a diffusers model folder or a "
                     + "single-file checkpoint");
@@ -159,7 +166,7 @@ final class ConvertCommand implements Callable<Integer> {
                 }
                 TensorSource original = new UnmappedTensorSource(weights, stored.get(), view);
                 for (String name : original.names()) {
-                    writer.add(original, name, half ? TensorDType.F16 : original.info(name).dtype());
+                    writer.add(original, name, storedAs(original.info(name).dtype()));
                 }
                 written.put(key, original.names().size());
                 used.add(folderName);
@@ -210,7 +217,7 @@ final class ConvertCommand implements Callable<Integer> {
                     TensorSource tensors = file.tensors(key).orElseThrow();
                     SafetensorsWriter writer = new SafetensorsWriter().metadata(SAVE_PRETRAINED);
                     for (String name : tensors.names()) {
-                        writer.add(tensors, name, half ? TensorDType.F16 : tensors.info(name).dtype());
+                        writer.add(tensors, name, storedAs(tensors.info(name).dtype()));
                     }
                     String folder = folderOf(key, files);
                     writer.writeNew(tmp.resolve(folder).resolve(weightsName(configOf(config, folder))));
@@ -220,6 +227,14 @@ final class ConvertCommand implements Callable<Integer> {
         }
         out.println("wrote " + target + ": " + written.entrySet().stream().map(e -> e.getKey() + " ("
                 + e.getValue() + " tensors)").collect(Collectors.joining(", ")) + ", configuration from " + config);
+    }
+
+    /** The dtype a tensor stored as {@code own} is written in: --half and --bfloat16 narrow floating point ones. */
+    private TensorDType storedAs(TensorDType own) {
+        if (!own.isFloating() || own == TensorDType.F64) {
+            return own;
+        }
+        return half ? TensorDType.F16 : bfloat16 ? TensorDType.BF16 : own;
     }
 
     /** The files of a model or tokenizer folder that are not weights. */

@@ -147,6 +147,30 @@ class ConvertCommandTest {
     }
 
     @Test
+    void bfloat16StoresEveryFloatingPointTensorInBf16RoundedToNearestEven() throws IOException {
+        Path out = dir.resolve("bf16.safetensors");
+        succeeds("--bfloat16", Golden.model().toString(), out.toString());
+        try (SafetensorsReader bf16 = SafetensorsReader.open(out);
+                SafetensorsReader full = SafetensorsReader.open(singleFile())) {
+            assertEquals(full.names(), bf16.names());
+            for (String name : bf16.names()) {
+                TensorDType own = full.info(name).dtype();
+                assertEquals(own.isFloating() ? TensorDType.BF16 : own, bf16.info(name).dtype(), name);
+            }
+            String name = "model.diffusion_model.input_blocks.0.0.weight";
+            ByteBuffer f32 = full.tensor(name).data();
+            ByteBuffer stored = bf16.tensor(name).data();
+            while (f32.hasRemaining()) {
+                assertEquals(HalfFloats.floatToBf16(f32.getFloat()), stored.getShort(), name);
+            }
+        }
+        CommandRun both = convert("--half", "--bfloat16", Golden.model().toString(),
+                dir.resolve("both.safetensors").toString());
+        assertEquals(2, both.code());
+        assertTrue(both.err().contains("--half and --bfloat16 both choose the stored dtype; give one"), both.err());
+    }
+
+    @Test
     void anExistingOutputIsNeverReplaced() throws IOException {
         Path file = Files.writeString(dir.resolve("taken.safetensors"), "mine");
         CommandRun run = convert(Golden.model().toString(), file.toString());

@@ -83,6 +83,26 @@ public final class HalfFloats {
         return out.flip();
     }
 
+    /**
+     * An F32 or F16 tensor's values narrowed to bfloat16 ({@link #floatToBf16}; binary16 is widened exactly first),
+     * little-endian.
+     *
+     * @throws IllegalArgumentException for another dtype
+     */
+    static ByteBuffer toBf16(RawTensor tensor) {
+        if (tensor.dtype() != TensorDType.F32 && tensor.dtype() != TensorDType.F16) {
+            throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.dtype()
+                    + "; expected F32 or F16");
+        }
+        boolean f16 = tensor.dtype() == TensorDType.F16;
+        ByteBuffer in = tensor.data();
+        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(tensor.numel() * 2)).order(ByteOrder.LITTLE_ENDIAN);
+        while (in.hasRemaining()) {
+            out.putShort(floatToBf16(f16 ? toFloat(in.getShort()) : in.getFloat()));
+        }
+        return out.flip();
+    }
+
     /** Widens a bfloat16 value exactly. */
     public static float bf16ToFloat(short bf16) {
         return Float.intBitsToFloat((bf16 & 0xFFFF) << 16);

@@ -89,8 +89,9 @@ public final class SafetensorsWriter {
     }
 
     /**
-     * Adds a tensor of a source, read when the file is written, stored in {@code dtype}: its own, or F16 for an F32 or
-     * BF16 one (rounded to nearest even, as PyTorch's {@code .half()}). A tensor read as it is stored streams from
+     * Adds a tensor of a source, read when the file is written, stored in {@code dtype}: its own, F16 for an F32 or
+     * BF16 one, or BF16 for an F32 or F16 one (rounded to nearest even, as PyTorch's {@code .half()} and
+     * {@code .bfloat16()}). A tensor read as it is stored streams from
      * the source's file: as {@link TensorSource#read} does, its pages leave resident memory once written, so a file
      * larger than memory is written with one tensor's pages resident at a time.
      *
@@ -102,16 +103,20 @@ public final class SafetensorsWriter {
         if (dtype == stored.dtype()) {
             return enqueue(new Pending(info, () -> source.tensor(name).data(), true));
         }
-        if (dtype != TensorDType.F16 || stored.dtype() != TensorDType.F32 && stored.dtype() != TensorDType.BF16) {
+        boolean toHalf = dtype == TensorDType.F16 && (stored.dtype() == TensorDType.F32
+                || stored.dtype() == TensorDType.BF16);
+        boolean toBf16 = dtype == TensorDType.BF16 && (stored.dtype() == TensorDType.F32
+                || stored.dtype() == TensorDType.F16);
+        if (!toHalf && !toBf16) {
             throw new IllegalArgumentException("tensor '" + name + "' of " + source.path() + " is "
-                    + stored.dtype() + " and cannot be stored as " + dtype + "; expected its own dtype, or F16 for "
-                    + "an F32 or BF16 tensor");
+                    + stored.dtype() + " and cannot be stored as " + dtype + "; expected its own dtype, f16 for "
+                    + "an f32 or bf16 tensor, or bf16 for an f32 or f16 tensor");
         }
         return enqueue(new Pending(info, () -> {
             RawTensor tensor = source.tensor(name);
-            ByteBuffer half = HalfFloats.toHalf(tensor);
+            ByteBuffer narrowed = toHalf ? HalfFloats.toHalf(tensor) : HalfFloats.toBf16(tensor);
             MappedPages.drop(tensor.data());
-            return half;
+            return narrowed;
         }, false));
     }
 

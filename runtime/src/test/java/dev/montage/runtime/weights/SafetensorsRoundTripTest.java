@@ -182,6 +182,36 @@ class SafetensorsRoundTripTest {
         }
     }
 
+    @Test
+    void f16TensorsAreStoredAsBf16RoundedToNearestEvenAndOtherDtypesRefused() throws IOException {
+        Path source = dir.resolve("f16.safetensors");
+        // 1 + 2^-8 lies halfway between two bf16 values and rounds to the even one, 1 + 3·2^-9 rounds up
+        float[] values = {1.5f, -2f, 1 + 0x1p-8f, 1 + 3 * 0x1p-9f, Float.NEGATIVE_INFINITY};
+        ByteBuffer half = ByteBuffer.allocate(values.length * 2).order(ByteOrder.LITTLE_ENDIAN);
+        for (float v : values) {
+            half.putShort(HalfFloats.fromFloat(v));
+        }
+        new SafetensorsWriter().add("h", TensorDType.F16, new long[] {values.length}, half.flip())
+                .add("l", TensorDType.I64, new long[] {1}, ByteBuffer.allocate(8)).write(source);
+        Path file = dir.resolve("bf16.safetensors");
+        try (SafetensorsReader reader = SafetensorsReader.open(source)) {
+            new SafetensorsWriter().add(reader, "h", TensorDType.BF16).write(file);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new SafetensorsWriter().add(reader, "l", TensorDType.BF16));
+            assertTrue(e.getMessage().contains("'l'") && e.getMessage().contains("is i64 and cannot be stored as bf16"),
+                    e.getMessage());
+        }
+        try (SafetensorsReader reader = SafetensorsReader.open(file)) {
+            assertEquals(TensorDType.BF16, reader.info("h").dtype());
+            ByteBuffer stored = reader.tensor("h").data();
+            float[] read = new float[values.length];
+            for (int i = 0; i < read.length; i++) {
+                read[i] = HalfFloats.bf16ToFloat(stored.getShort());
+            }
+            assertArrayEquals(new float[] {1.5f, -2f, 1f, 1 + 0x1p-7f, Float.NEGATIVE_INFINITY}, read);
+        }
+    }
+
     /** A tensor whose bytes count up from a value derived from the name, so mix-ups show. */
     static RawTensor tensor(String name, TensorDType dtype, long... shape) {
         int size = (int) (RawTensor.numel(shape) * dtype.byteSize());
