@@ -64,41 +64,32 @@ public final class HalfFloats {
     }
 
     /**
-     * An F32 or BF16 tensor's values narrowed to binary16 ({@link #fromFloat}; bfloat16 is widened exactly first),
-     * little-endian.
-     *
-     * @throws IllegalArgumentException for another dtype
+     * Whether a tensor stored as {@code from} narrows to {@code to}: F32 and BF16 to binary16 (F16), F32 and F16 to
+     * bfloat16 (BF16).
      */
-    static ByteBuffer toHalf(RawTensor tensor) {
-        if (tensor.dtype() != TensorDType.F32 && tensor.dtype() != TensorDType.BF16) {
-            throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.dtype()
-                    + "; expected F32 or BF16");
-        }
-        boolean bf16 = tensor.dtype() == TensorDType.BF16;
-        ByteBuffer in = tensor.data();
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(tensor.numel() * 2)).order(ByteOrder.LITTLE_ENDIAN);
-        while (in.hasRemaining()) {
-            out.putShort(fromFloat(bf16 ? bf16ToFloat(in.getShort()) : in.getFloat()));
-        }
-        return out.flip();
+    static boolean narrows(TensorDType from, TensorDType to) {
+        return to == TensorDType.F16 && (from == TensorDType.F32 || from == TensorDType.BF16)
+                || to == TensorDType.BF16 && (from == TensorDType.F32 || from == TensorDType.F16);
     }
 
     /**
-     * An F32 or F16 tensor's values narrowed to bfloat16 ({@link #floatToBf16}; binary16 is widened exactly first),
-     * little-endian.
+     * A tensor's values narrowed to binary16 ({@link #fromFloat}) or bfloat16 ({@link #floatToBf16}), little-endian; a
+     * 16-bit source is widened exactly first.
      *
-     * @throws IllegalArgumentException for another dtype
+     * @throws IllegalArgumentException when the tensor does not {@link #narrows narrow} to {@code to}
      */
-    static ByteBuffer toBf16(RawTensor tensor) {
-        if (tensor.dtype() != TensorDType.F32 && tensor.dtype() != TensorDType.F16) {
-            throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.dtype()
-                    + "; expected F32 or F16");
+    static ByteBuffer narrowed(RawTensor tensor, TensorDType to) {
+        TensorDType from = tensor.dtype();
+        if (!narrows(from, to)) {
+            throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + from + " and does not narrow to "
+                    + to);
         }
-        boolean f16 = tensor.dtype() == TensorDType.F16;
         ByteBuffer in = tensor.data();
         ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(tensor.numel() * 2)).order(ByteOrder.LITTLE_ENDIAN);
         while (in.hasRemaining()) {
-            out.putShort(floatToBf16(f16 ? toFloat(in.getShort()) : in.getFloat()));
+            float value = from == TensorDType.F32 ? in.getFloat()
+                    : from == TensorDType.F16 ? toFloat(in.getShort()) : bf16ToFloat(in.getShort());
+            out.putShort(to == TensorDType.F16 ? fromFloat(value) : floatToBf16(value));
         }
         return out.flip();
     }

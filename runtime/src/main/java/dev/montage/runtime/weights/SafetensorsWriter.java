@@ -103,18 +103,14 @@ public final class SafetensorsWriter {
         if (dtype == stored.dtype()) {
             return enqueue(new Pending(info, () -> source.tensor(name).data(), true));
         }
-        boolean toHalf = dtype == TensorDType.F16 && (stored.dtype() == TensorDType.F32
-                || stored.dtype() == TensorDType.BF16);
-        boolean toBf16 = dtype == TensorDType.BF16 && (stored.dtype() == TensorDType.F32
-                || stored.dtype() == TensorDType.F16);
-        if (!toHalf && !toBf16) {
+        if (!HalfFloats.narrows(stored.dtype(), dtype)) {
             throw new IllegalArgumentException("tensor '" + name + "' of " + source.path() + " is "
                     + stored.dtype() + " and cannot be stored as " + dtype + "; expected its own dtype, f16 for "
                     + "an f32 or bf16 tensor, or bf16 for an f32 or f16 tensor");
         }
         return enqueue(new Pending(info, () -> {
             RawTensor tensor = source.tensor(name);
-            ByteBuffer narrowed = toHalf ? HalfFloats.toHalf(tensor) : HalfFloats.toBf16(tensor);
+            ByteBuffer narrowed = HalfFloats.narrowed(tensor, dtype);
             MappedPages.drop(tensor.data());
             return narrowed;
         }, false));
