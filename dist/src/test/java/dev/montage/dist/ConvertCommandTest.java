@@ -22,6 +22,8 @@ import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@code montage convert} against what diffusers writes: its {@code convert_diffusers_to_original_sdxl.py} for a
@@ -127,43 +129,32 @@ class ConvertCommandTest {
         return new RawTensor(name, t.dtype(), new long[] {cols, rows}, out.flip());
     }
 
-    @Test
-    void halfStoresEveryTensorInF16RoundedToNearestEven() throws IOException {
-        Path out = dir.resolve("half.safetensors");
-        succeeds("--half", Golden.model().toString(), out.toString());
-        try (SafetensorsReader half = SafetensorsReader.open(out);
+    @ParameterizedTest
+    @CsvSource({"--half, F16", "--bfloat16, BF16"})
+    void narrowingStoresEveryFloatingPointTensorRoundedToNearestEven(String flag, TensorDType narrow)
+            throws IOException {
+        Path out = dir.resolve(narrow + ".safetensors");
+        succeeds(flag, Golden.model().toString(), out.toString());
+        try (SafetensorsReader narrowed = SafetensorsReader.open(out);
                 SafetensorsReader full = SafetensorsReader.open(singleFile())) {
-            assertEquals(full.names().size(), half.names().size());
-            for (String name : half.names()) {
-                assertEquals(TensorDType.F16, half.info(name).dtype(), name);
+            assertEquals(full.names(), narrowed.names());
+            for (String name : narrowed.names()) {
+                TensorDType own = full.info(name).dtype();
+                assertEquals(own.isFloating() ? narrow : own, narrowed.info(name).dtype(), name);
             }
             String name = "model.diffusion_model.input_blocks.0.0.weight";
             ByteBuffer f32 = full.tensor(name).data();
-            ByteBuffer f16 = half.tensor(name).data();
+            ByteBuffer stored = narrowed.tensor(name).data();
             while (f32.hasRemaining()) {
-                assertEquals(HalfFloats.fromFloat(f32.getFloat()), f16.getShort(), name);
+                float value = f32.getFloat();
+                assertEquals(narrow == TensorDType.F16 ? HalfFloats.fromFloat(value) : HalfFloats.floatToBf16(value),
+                        stored.getShort(), name);
             }
         }
     }
 
     @Test
-    void bfloat16StoresEveryFloatingPointTensorInBf16RoundedToNearestEven() throws IOException {
-        Path out = dir.resolve("bf16.safetensors");
-        succeeds("--bfloat16", Golden.model().toString(), out.toString());
-        try (SafetensorsReader bf16 = SafetensorsReader.open(out);
-                SafetensorsReader full = SafetensorsReader.open(singleFile())) {
-            assertEquals(full.names(), bf16.names());
-            for (String name : bf16.names()) {
-                TensorDType own = full.info(name).dtype();
-                assertEquals(own.isFloating() ? TensorDType.BF16 : own, bf16.info(name).dtype(), name);
-            }
-            String name = "model.diffusion_model.input_blocks.0.0.weight";
-            ByteBuffer f32 = full.tensor(name).data();
-            ByteBuffer stored = bf16.tensor(name).data();
-            while (f32.hasRemaining()) {
-                assertEquals(HalfFloats.floatToBf16(f32.getFloat()), stored.getShort(), name);
-            }
-        }
+    void halfAndBfloat16AreRefusedTogether() {
         CommandRun both = convert("--half", "--bfloat16", Golden.model().toString(),
                 dir.resolve("both.safetensors").toString());
         assertEquals(2, both.code());
