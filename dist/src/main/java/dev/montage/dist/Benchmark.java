@@ -209,8 +209,12 @@ final class Benchmark {
             if (settings.times(Stage.LOAD)) {
                 Figure load = new Figure();
                 load.add(before, Mark.now());
-                add(load.result("load pipeline", dtype, null, null, Map.of(), settings.coldCache()
-                        ? "cold: files dropped from the page cache first" : null));
+                Map<String, Double> components = new LinkedHashMap<>();
+                pipeline.componentLoadTimes().forEach((name, took) -> components.put(name, took.toNanos() / 1e9));
+                add(load.result("load pipeline", dtype, null, null, Map.of("component_load_s", components),
+                        settings.coldCache() ? "cold: files dropped from the page cache first" : null));
+                components.forEach((name, seconds) -> log.printf(Locale.ROOT, "montage bench:   %s %.3f s%n", name,
+                        seconds));
             }
             if (settings.warmUp().equals(PipelineSettings.SMALL)) {
                 warmUp(pipeline, dtype, null);

@@ -12,8 +12,10 @@ import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -67,6 +69,7 @@ class BenchCommandTest {
             assertTrue(line.contains("float32") || line.contains("bfloat16"), line);
         }
         assertEquals(STAGES, tableStages);
+        assertTrue(o.err().contains("montage bench:   denoising model '"), o.err());
         assertTrue(lines.get(lines.size() - 1).startsWith("machine: "), lines.get(lines.size() - 1));
 
         JsonNode root = new ObjectMapper().readTree(json.toFile());
@@ -87,6 +90,20 @@ class BenchCommandTest {
             if (!r.path("stage").asText().equals("load pipeline")) {
                 assertEquals(64, r.path("size").asInt(), r.toString());
                 assertEquals(1, r.path("subjects").asInt(), r.toString());
+            } else {
+                // each component's load, within the whole
+                JsonNode loads = r.path("details").path("component_load_s");
+                Set<String> kinds = new LinkedHashSet<>();
+                double sum = 0;
+                for (Iterator<Map.Entry<String, JsonNode>> it = loads.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> load = it.next();
+                    kinds.add(load.getKey().substring(0, load.getKey().indexOf(" '")));
+                    assertTrue(load.getValue().asDouble() >= 0, loads.toString());
+                    sum += load.getValue().asDouble();
+                }
+                assertEquals(Set.of("text encoder", "image encoder", "subject resampler", "denoising model",
+                        "attention processor", "latent decoder"), kinds, loads.toString());
+                assertTrue(sum <= r.path("median_s").asDouble(), r.toString());
             }
             if (r.path("stage").asText().equals("generate")) {
                 JsonNode details = r.path("details");

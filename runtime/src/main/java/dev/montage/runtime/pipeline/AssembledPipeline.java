@@ -1,9 +1,12 @@
 package dev.montage.runtime.pipeline;
 
 import dev.montage.runtime.engine.NativeMemory;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Function;
 
 /** A {@link Pipeline} with the components and model files it owns; closing releases them all. */
@@ -11,18 +14,29 @@ final class AssembledPipeline implements AutoCloseable {
     private final Pipeline pipeline;
     private final FolderComponentContext context;
     private final List<Object> owned;
+    private final Map<String, Duration> loadTimes;
     private final Function<List<Lora>, AssembledPipeline> variants;
 
     /**
-     * @param variants makes a pipeline sharing this one's components with more LoRAs applied; null for a pipeline
-     *                 that is itself such a variant
+     * @param loadTimes how long each component's creation took, by its description (read when asked, so that a
+     *                  released component's later creations show)
+     * @param variants  makes a pipeline sharing this one's components with more LoRAs applied; null for a pipeline
+     *                  that is itself such a variant
      */
     AssembledPipeline(Pipeline pipeline, FolderComponentContext context, List<Object> owned,
-            Function<List<Lora>, AssembledPipeline> variants) {
+            Map<String, Duration> loadTimes, Function<List<Lora>, AssembledPipeline> variants) {
         this.pipeline = pipeline;
         this.context = context;
         this.owned = new ArrayList<>(owned);
+        this.loadTimes = loadTimes;
         this.variants = variants;
+    }
+
+    /** A copy of how long each component's creation took, in creation order. */
+    Map<String, Duration> loadTimes() {
+        synchronized (loadTimes) {
+            return Collections.unmodifiableMap(new LinkedHashMap<>(loadTimes));
+        }
     }
 
     Pipeline pipeline() {

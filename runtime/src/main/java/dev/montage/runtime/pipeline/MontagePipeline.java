@@ -120,6 +120,15 @@ public final class MontagePipeline implements AutoCloseable {
         return profile;
     }
 
+    /**
+     * How long creating each component took, its weights' reading and conversion included, by component as messages
+     * name it (e.g. {@code denoising model 'sdxl-unet'}), in creation order. A component the profile releases between
+     * generations shows its latest creation; one given as an instance does not show.
+     */
+    public Map<String, Duration> componentLoadTimes() {
+        return assembled.loadTimes();
+    }
+
     /** The engine it computes on. */
     public MontageEngine engine() {
         return engine;

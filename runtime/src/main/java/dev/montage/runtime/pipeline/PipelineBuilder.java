@@ -25,8 +25,10 @@ import dev.montage.runtime.registry.SlotOptions;
 import dev.montage.runtime.weights.LoraWeights;
 import java.io.UncheckedIOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.EnumMap;
 import java.util.EnumSet;
 import java.util.LinkedHashMap;
@@ -84,6 +86,8 @@ final class PipelineBuilder {
     private boolean releaseEncoders;
     private boolean releaseDenoiser;
     private final List<Lora> loras = new ArrayList<>();
+    /** How long each component's creation took, by its description, in creation order; a re-creation replaces it. */
+    private final Map<String, Duration> loadTimes = Collections.synchronizedMap(new LinkedHashMap<>());
     private boolean ignoreUnmatchedLoraModules;
 
     PipelineBuilder(MontageEngine engine, ComponentRegistry registry, ModelPaths paths) {
@@ -328,7 +332,8 @@ final class PipelineBuilder {
             // a default scheduler that cannot be created fails the assembly, not the first generation
             schedulers.get(id(ComponentKind.SCHEDULER));
             context.loadFinished();
-            return new AssembledPipeline(pipeline, context, created, more -> variant(pipeline, processors, more));
+            return new AssembledPipeline(pipeline, context, created, loadTimes,
+                    more -> variant(pipeline, processors, more));
         } catch (RuntimeException e) {
             AssembledPipeline.closeAll(created, context);
             throw e;
@@ -364,7 +369,7 @@ final class PipelineBuilder {
                     ? denoiser(context, processors, created) : null;
             context.loadFinished();
             Pipeline variant = base.withModels(text, unet, Lora.describe(all), context::checkWeights);
-            return new AssembledPipeline(variant, context, created, null);
+            return new AssembledPipeline(variant, context, created, loadTimes, null);
         } catch (RuntimeException e) {
             AssembledPipeline.closeAll(created, context);
             throw e;
@@ -550,9 +555,12 @@ final class PipelineBuilder {
      * in the configuration, and that error alone does not say which component or model it came from. A cancel of the
      * generation that loads a released component passes as it is.
      */
-    private static <T> T create(ComponentFactory<T> factory, String component, ComponentContext context) {
+    private <T> T create(ComponentFactory<T> factory, String component, ComponentContext context) {
+        long start = System.nanoTime();
         try {
-            return factory.create(context);
+            T created = factory.create(context);
+            loadTimes.put(component, Duration.ofNanos(System.nanoTime() - start));
+            return created;
         } catch (ConfigurationException | IllegalArgumentException | UncheckedIOException e) {
             List<String> keys = factory.modelFiles().stream().map(ModelFile::key).toList();
             throw new ConfigurationException(component + (keys.isEmpty() ? "" : " (models " + String.join(", ", keys)
