@@ -2,6 +2,7 @@ package dev.montage.dist;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.Box;
@@ -100,6 +101,10 @@ class ReleasedEncodersTest {
                         .set(ComponentKind.DENOISING_MODEL, "counting").setting("pipeline.release_denoiser", true)
                         .build()) {
             assertEquals(0, unet.created().get(), "the UNet is not loaded before a generation");
+            String released = "denoising model 'counting'";
+            assertFalse(pipeline.componentLoadTimes().containsKey(released), "no load time before the load");
+            assertTrue(held.componentLoadTimes().keySet().stream().anyMatch(k -> k.startsWith("denoising model '")),
+                    "a held UNet's load is timed at the build: " + held.componentLoadTimes());
             int[] reference = PipelineBehaviourTest.pixels(held.generate(request, ProgressListener.NONE).images()
                     .get(0));
             for (int generation = 1; generation <= 2; generation++) {
@@ -118,6 +123,7 @@ class ReleasedEncodersTest {
                     }
                 };
                 int[] pixels = PipelineBehaviourTest.pixels(pipeline.generate(request, listener).images().get(0));
+                assertTrue(pipeline.componentLoadTimes().containsKey(released), "the generation's load is timed");
 
                 assertEquals(Map.of("encoding prompt", 0, "denoising", 1, "decoding", 0), openAtStage);
                 assertEquals(List.of(1, 1), openDuringSteps);
