@@ -288,10 +288,19 @@ final class Pipeline {
             return new PreparedControl(control, network, image, mode, c);
         }
 
+        /** The conditioning scale its residuals are multiplied by. */
+        float scale() {
+            return (float) control.conditioningScale();
+        }
+
+        /** Whether the control acts at step {@code step} of {@code steps}: inside its window, at a scale not 0. */
+        boolean actsAt(int step, int steps) {
+            return scale() != 0 && control.activeAt(step, steps);
+        }
+
         /** Whether the control acts at any of {@code steps} steps. */
         boolean actsIn(int steps) {
-            return control.conditioningScale() != 0
-                    && IntStream.range(0, steps).anyMatch(i -> control.activeAt(i, steps));
+            return IntStream.range(0, steps).anyMatch(i -> actsAt(i, steps));
         }
     }
 
@@ -520,12 +529,11 @@ final class Pipeline {
             Conditioning c, GenerationContext ctx) {
         DenoisingModel.ControlResiduals sum = null;
         for (PreparedControl p : c.controls()) {
-            float scale = (float) p.control().conditioningScale();
-            if (!p.control().activeAt(i, steps) || scale == 0) {
+            if (!p.actsAt(i, steps)) {
                 continue;
             }
             DenoisingModel.ControlResiduals r = p.network().residuals(step, new DenoisingModel.DenoisingInput(input,
-                    t, p.context(), c.pooled(), c.timeIds(), null), p.image(), scale, ctx);
+                    t, p.context(), c.pooled(), c.timeIds(), null), p.image(), p.scale(), ctx);
             sum = sum == null ? r : add(sum, r, p.control().type());
         }
         return sum;
