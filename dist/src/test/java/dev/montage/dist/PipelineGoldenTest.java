@@ -55,9 +55,9 @@ class PipelineGoldenTest {
             golden.assertClose("final_latents", latents[0].values(), golden.tolerance("final_latents"));
             BufferedImage expected = ImageIO.read(Golden.caseDir(name).resolve("image_0.png").toFile());
             assertEquals(1, result.images().size());
-            int worst = maxLevelDifference(expected, result.images().get(0));
-            System.out.printf("golden %s/image_0.png: max level difference %d%n", name, worst);
-            assertTrue(worst <= 1, name + ": image differs by " + worst + " levels");
+            assertImageMatches(name + "/image_0.png", expected, result.images().get(0));
+            assertEquals(TestEngine.testDType().configName(), result.parameters().get("compute_dtype"),
+                    "the generation ran in the tests' dtype");
         }
     }
 
@@ -71,7 +71,8 @@ class PipelineGoldenTest {
         JsonNode json = parameters(name);
         Path latentsFile = dir.resolve("latents.safetensors");
         List<String> args = new ArrayList<>(List.of("generate", "--model", Golden.model().toString(),
-                "--device", "cpu", "--dtype", "float32", "-p", json.get("prompt").asText(),
+                "--device", TestEngine.testDevice(), "--dtype", TestEngine.testDType().configName(),
+                "-p", json.get("prompt").asText(),
                 "--width", json.get("width").asText(), "--height", json.get("height").asText(),
                 "--steps", json.get("steps").asText(), "--guidance", json.get("guidance_scale").asText(),
                 "--scheduler", "euler", "--init-latents",
@@ -86,9 +87,8 @@ class PipelineGoldenTest {
                     golden.tolerance("final_latents"));
         }
         BufferedImage expected = ImageIO.read(Golden.caseDir(name).resolve("image_0.png").toFile());
-        int worst = maxLevelDifference(expected, ImageIO.read(Path.of(run.out().strip()).toFile()));
-        System.out.printf("golden %s/image_0.png through montage generate: max level difference %d%n", name, worst);
-        assertTrue(worst <= 1, name + ": image differs by " + worst + " levels");
+        assertImageMatches(name + "/image_0.png through montage generate", expected,
+                ImageIO.read(Path.of(run.out().strip()).toFile()));
     }
 
     private static JsonNode parameters(String name) throws IOException {
@@ -136,6 +136,17 @@ class PipelineGoldenTest {
             }
         }
         return b.build();
+    }
+
+    /**
+     * Asserts that an image differs from the golden one by at most {@link TestEngine#imageLevels()} levels in any
+     * channel of any pixel.
+     */
+    static void assertImageMatches(String what, BufferedImage expected, BufferedImage actual) {
+        int worst = maxLevelDifference(expected, actual);
+        int bound = TestEngine.imageLevels();
+        System.out.printf("golden %s: max level difference %d (bound %d)%n", what, worst, bound);
+        assertTrue(worst <= bound, what + ": image differs by " + worst + " levels, more than " + bound);
     }
 
     static int maxLevelDifference(BufferedImage a, BufferedImage b) {

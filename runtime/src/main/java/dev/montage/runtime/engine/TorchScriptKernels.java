@@ -91,6 +91,8 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
     private static final KernelSource GROUP_NORM_SILU = KernelSource.read("group_norm_silu");
     /** A bf16 convolution computed in float32 and rounded back (see {@link #conv2d}). */
     private static final KernelSource CONV2D_IN_FLOAT32 = KernelSource.read("conv2d_in_float32");
+    /** A float32 convolution that cuDNN may not compute in TensorFloat-32 (see {@link #conv2d}). */
+    private static final KernelSource CONV2D_WITHOUT_TF32 = KernelSource.read("conv2d_without_tf32");
     private static final String SILU_SOURCE = KernelSource.fixed("silu");
     private static final String GELU_SOURCE = KernelSource.fixed("gelu");
     private static final String TANH_GELU_SOURCE = KernelSource.fixed("gelu_tanh");
@@ -226,21 +228,39 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * PyTorch 2.7.1's oneDNN computes those wrongly on an AVX-512 CPU without AMX (measured on an AMD Zen 5: 16–35 %
      * relative error for 1–15 and 24 output channels, exact rounding for 16 and 32). In SDXL these are the UNet's and
      * the VAE's {@code conv_out} and the VAE's quant convolutions.
+     *
+     * <p>float32 convolutions on a GPU are computed in float32: PyTorch lets cuDNN use TensorFloat-32 (10 bits of
+     * mantissa) for them by default, which a float32 pipeline does not expect; its matrix products already default to
+     * full float32.
      */
     @Override
     public NDArray conv2d(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
         Objects.requireNonNull(x, "x");
         Objects.requireNonNull(weight, "weight");
+        if (x.getDevice().isGpu() && x.getDataType() == DataType.FLOAT32) {
+            return conv2dWithoutTf32(x, weight, bias, stride, padding);
+        }
         long outChannels = weight.getShape().get(0);
         if (outChannels % SAFE_BF16_CONV_CHANNELS == 0 || dtypeOf(x) != ComputeDType.BFLOAT16) {
             return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding))
                     .singletonOrThrow();
         }
+        return run(CONV2D_IN_FLOAT32.fill(convolutionValues(bias, stride, padding,
+                Integer.toString(ScalarType.FLOAT.id()))), withoutNulls(x, weight, bias));
+    }
+
+    /** A convolution through {@code torch._convolution} with TensorFloat-32 off; elsewhere as {@code conv2d}. */
+    NDArray conv2dWithoutTf32(NDArray x, NDArray weight, NDArray bias, int stride, int padding) {
+        return run(CONV2D_WITHOUT_TF32.fill(convolutionValues(bias, stride, padding, null)),
+                withoutNulls(x, weight, bias));
+    }
+
+    private static Map<String, Object> convolutionValues(NDArray bias, int stride, int padding, String biasDType) {
         Map<String, Object> values = new HashMap<>();
         values.put("stride", stride);
         values.put("padding", padding);
-        values.putAll(KernelSource.optionalTensor("b", bias != null, Integer.toString(ScalarType.FLOAT.id())));
-        return run(CONV2D_IN_FLOAT32.fill(values), withoutNulls(x, weight, bias));
+        values.putAll(KernelSource.optionalTensor("b", bias != null, biasDType));
+        return values;
     }
 
     /**

@@ -495,6 +495,27 @@ class TorchScriptKernelsTest {
         assertArrayEquals(expected.toFloatArray(), kernels.conv2d(x, weight, null, 2, 1).toFloatArray());
     }
 
+    /**
+     * The float32 convolution a GPU runs (cuDNN without TensorFloat-32) is {@code torch._convolution} with the
+     * convolution's own arguments: on the CPU, where the flag means nothing, it gives DJL's convolution bit for bit,
+     * with and without a bias, and the CPU's float32 path does not take it.
+     */
+    @Test
+    void theGpusFloat32ConvolutionIsTheConvolutionWithItsArguments() {
+        NDArray x = manager.randomNormal(new Shape(2, 8, 9, 9));
+        NDArray weight = manager.randomNormal(new Shape(4, 8, 3, 3));
+        NDArray bias = manager.randomNormal(new Shape(4));
+        try (TorchScriptKernels own = new TorchScriptKernels(manager)) {
+            own.conv2d(x, weight, bias, 2, 1);
+            assertEquals(0, own.loadedModules(), "float32 on the CPU is DJL's convolution");
+
+            for (NDArray b : new NDArray[] {bias, null}) {
+                NDArray expected = Conv2d.conv2d(x, weight, b, new Shape(2, 2), new Shape(1, 1)).singletonOrThrow();
+                assertArrayEquals(expected.toFloatArray(), own.conv2dWithoutTf32(x, weight, b, 2, 1).toFloatArray());
+            }
+        }
+    }
+
     private NDArray bf16Rounded(NDArray x) {
         return kernels.cast(kernels.cast(x, ComputeDType.BFLOAT16), ComputeDType.FLOAT32);
     }

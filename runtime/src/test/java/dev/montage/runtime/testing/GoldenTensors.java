@@ -132,8 +132,17 @@ public final class GoldenTensors implements AutoCloseable {
         assertTrue(expected.length == actual.length,
                 () -> caseName + "/" + name + ": " + actual.length + " values, expected " + expected.length);
         double max = maxAbsDiff(expected, actual);
-        System.out.printf("golden %s/%s: max-abs error %.3g (tolerance %.0e)%n", caseName, name, max, atol);
-        assertTrue(max <= atol, () -> caseName + "/" + name + ": max-abs error " + max + " > " + atol);
+        double bound = TestEngine.tolerance(atol, largestMagnitude(expected));
+        System.out.printf("golden %s/%s: max-abs error %.3g (tolerance %.2g)%n", caseName, name, max, bound);
+        assertTrue(max <= bound, () -> caseName + "/" + name + ": max-abs error " + max + " > " + bound);
+        return max;
+    }
+
+    private static double largestMagnitude(float[] values) {
+        double max = 0;
+        for (float v : values) {
+            max = Math.max(max, Math.abs(v));
+        }
         return max;
     }
 

@@ -6,7 +6,6 @@ import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
-import ai.djl.nn.convolutional.Conv2d;
 import dev.montage.api.Cancellation;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.ModelFolder;
@@ -42,9 +41,11 @@ final class ClipVisionModel implements AutoCloseable {
     private final List<ClipEncoderLayer> layers = new ArrayList<>();
     private final LayerNorm postLayerNorm;
     private final Linear visualProjection;
+    private final Kernels kernels;
 
     ClipVisionModel(ModelFolder folder, NDManager parent, Kernels kernels) {
         this.config = ClipConfig.vision(folder.config());
+        this.kernels = kernels;
         requireLayerCount(folder.weights().prefixed("vision_model"), config.layers());
         int d = config.hiddenSize();
         int p = config.patchSize();
@@ -117,8 +118,7 @@ final class ClipVisionModel implements AutoCloseable {
         NDManager caller = pixels.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray input = Scopes.borrow(pixels, scope);
-            Shape stride = new Shape(config.patchSize(), config.patchSize());
-            NDArray patches = Conv2d.conv2d(input, patchWeight, null, stride).singletonOrThrow()
+            NDArray patches = kernels.conv2d(input, patchWeight, null, config.patchSize(), 0)
                     .reshape(b, d, -1)
                     .transpose(0, 2, 1);
             // DJL attaches the repeat to the weight's manager: move it into this call's scope
