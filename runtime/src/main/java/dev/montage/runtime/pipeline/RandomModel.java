@@ -16,6 +16,7 @@ import dev.montage.api.spi.WeightLayout;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.weights.JsonFiles;
 import dev.montage.runtime.weights.RandomCheckpoint;
+import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.TensorDType;
 import dev.montage.runtime.weights.TorchCheckpointWriter;
 import java.io.IOException;
@@ -286,10 +287,12 @@ public final class RandomModel {
     private static void writeNested(Path file, Map<String, long[]> tensors, TensorDType dtype, long seed)
             throws IOException {
         Map<String, Object> root = new LinkedHashMap<>();
-        for (Map.Entry<String, long[]> e : tensors.entrySet()) {
-            String name = e.getKey();
+        // the values are independent of each other: produced on every core, kept in the checkpoint's order
+        List<RawTensor> values = tensors.entrySet().parallelStream()
+                .map(e -> RandomCheckpoint.tensor(e.getKey(), e.getValue(), dtype, seed)).toList();
+        for (RawTensor tensor : values) {
+            String name = tensor.name();
             int dot = name.indexOf('.');
-            var tensor = RandomCheckpoint.tensor(name, e.getValue(), dtype, seed);
             if (dot < 0) {
                 root.put(name, new TorchCheckpointWriter.Parameter(tensor));
             } else {

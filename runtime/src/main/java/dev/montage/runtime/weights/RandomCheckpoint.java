@@ -11,7 +11,8 @@ import java.util.SplittableRandom;
  * Writes random weights for a list of tensor names and shapes in the real safetensors format, for the
  * embedded default model, benchmarks at full size and tests. Values follow the usual initialisation so that
  * activations stay finite in every compute dtype: norm scales 1, biases 0, other tensors N(0, 0.02²).
- * Tensors are produced one at a time while writing, so full-size models need little memory.
+ * Tensors are produced while writing, a few ahead on every core, so full-size models need little memory and the
+ * cores share the work.
  */
 public final class RandomCheckpoint {
     private RandomCheckpoint() {
@@ -25,7 +26,8 @@ public final class RandomCheckpoint {
      */
     public static void write(Path file, Map<String, long[]> shapes, TensorDType dtype, long seed) throws IOException {
         requireFloating(dtype);
-        SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt");
+        SafetensorsWriter writer = new SafetensorsWriter().metadata("format", "pt")
+                .producedAhead(Runtime.getRuntime().availableProcessors());
         for (Map.Entry<String, long[]> e : shapes.entrySet()) {
             String name = e.getKey();
             long[] shape = e.getValue();

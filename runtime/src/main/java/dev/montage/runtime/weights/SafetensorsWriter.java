@@ -12,6 +12,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.Comparator;
 import java.util.HashSet;
 import java.util.List;
@@ -19,6 +20,8 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.function.Supplier;
 
 /**
@@ -46,6 +49,7 @@ public final class SafetensorsWriter {
     private final Map<String, String> metadata = new TreeMap<>(SafetensorsWriter::compareUtf8);
     private final List<Pending> tensors = new ArrayList<>();
     private final Set<String> names = new HashSet<>();
+    private int producedAhead;
 
     /**
      * A tensor to be written; {@code data} is called once, at write time, and its pages are dropped from resident
@@ -127,6 +131,20 @@ public final class SafetensorsWriter {
     }
 
     /**
+     * Lets up to {@code tensors} lazy tensors be produced ahead of the one being written, concurrently on the common
+     * fork-join pool: for suppliers that are independent of each other and of the order they run in (random
+     * weights), whose production, not the disk, bounds the write. At most {@code tensors + 1} tensors' bytes are
+     * held at a time. 0 (the default) produces each one as it is written.
+     */
+    public SafetensorsWriter producedAhead(int tensors) {
+        if (tensors < 0) {
+            throw new IllegalArgumentException("tensors produced ahead must be 0 or more, got " + tensors);
+        }
+        producedAhead = tensors;
+        return this;
+    }
+
+    /**
      * Writes the file, replacing any existing one. On failure the partial file is deleted.
      *
      * @throws IOException when writing fails
@@ -162,8 +180,14 @@ public final class SafetensorsWriter {
         writeFully(channel, ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN)
                 .putLong(header.length).flip());
         writeFully(channel, ByteBuffer.wrap(header));
-        for (Pending pending : ordered) {
-            ByteBuffer data = pending.data().get();
+        List<CompletableFuture<ByteBuffer>> ahead = new ArrayList<>(Collections.nCopies(ordered.size(), null));
+        int started = 0;
+        for (int i = 0; i < ordered.size(); i++) {
+            for (; producedAhead > 0 && started < ordered.size() && started <= i + producedAhead; started++) {
+                ahead.set(started, CompletableFuture.supplyAsync(ordered.get(started).data()));
+            }
+            Pending pending = ordered.get(i);
+            ByteBuffer data = producedAhead == 0 ? pending.data().get() : produced(ahead.set(i, null));
             long expected = pending.info().byteSize();
             if (data.remaining() != expected) {
                 throw new IllegalStateException("tensor '" + pending.info().name() + "': supplied "
@@ -173,6 +197,21 @@ public final class SafetensorsWriter {
             if (pending.mapped()) {
                 MappedPages.drop(data);
             }
+        }
+    }
+
+    /** The bytes a supplier produced ahead, or what it threw. */
+    private static ByteBuffer produced(CompletableFuture<ByteBuffer> future) {
+        try {
+            return future.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException r) {
+                throw r;
+            }
+            if (e.getCause() instanceof Error error) {
+                throw error;
+            }
+            throw e;
         }
     }
 

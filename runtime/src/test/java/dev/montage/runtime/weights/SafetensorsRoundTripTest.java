@@ -12,10 +12,12 @@ import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicBoolean;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -150,6 +152,56 @@ class SafetensorsRoundTripTest {
         IllegalStateException e = assertThrows(IllegalStateException.class, () -> wrong.write(bad));
         assertTrue(e.getMessage().contains("'y'") && e.getMessage().contains("expected 12"), e.getMessage());
         assertFalse(Files.exists(bad), "a failed write leaves no partial file");
+    }
+
+    /**
+     * Tensors produced ahead, concurrently and finishing out of order, give the file a one-at-a-time write gives; a
+     * tensor starts only once every tensor more than the given count before it in the file is done; a supplier's
+     * failure is the write's, leaving no file.
+     */
+    @Test
+    void tensorsProducedAheadGiveTheSameFileWithinTheirCount() throws IOException {
+        int count = 40;
+        int ahead = 3;
+        AtomicBoolean[] done = new AtomicBoolean[count];
+        List<String> early = Collections.synchronizedList(new ArrayList<>());
+        Path sequential = dir.resolve("sequential.safetensors");
+        Path concurrent = dir.resolve("ahead.safetensors");
+        for (Path file : List.of(sequential, concurrent)) {
+            SafetensorsWriter writer = new SafetensorsWriter().producedAhead(file == concurrent ? ahead : 0);
+            for (int i = 0; i < count; i++) {
+                int index = i;
+                done[i] = new AtomicBoolean();
+                writer.addLazy(String.format("t%02d", i), TensorDType.F32, new long[] {2}, () -> {
+                    for (int before = 0; before < index - ahead; before++) {
+                        if (!done[before].get()) {
+                            early.add("t" + index + " before t" + before + " was done");
+                        }
+                    }
+                    try {
+                        Thread.sleep(index * 7 % 5);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                    done[index].set(true);
+                    return floats(index, -index);
+                });
+            }
+            writer.write(file);
+        }
+        assertArrayEquals(Files.readAllBytes(sequential), Files.readAllBytes(concurrent));
+        assertEquals(List.of(), early);
+
+        Path failed = dir.resolve("failed.safetensors");
+        SafetensorsWriter failing = new SafetensorsWriter().producedAhead(ahead)
+                .addLazy("a", TensorDType.F32, new long[] {1}, () -> floats(1))
+                .addLazy("b", TensorDType.F32, new long[] {1}, () -> {
+                    throw new IllegalArgumentException("no values for b");
+                });
+        assertEquals("no values for b", assertThrows(IllegalArgumentException.class,
+                () -> failing.write(failed)).getMessage());
+        assertFalse(Files.exists(failed), "a failed write leaves no partial file");
+        assertThrows(IllegalArgumentException.class, () -> new SafetensorsWriter().producedAhead(-1));
     }
 
     @Test
