@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import ai.djl.pytorch.jni.LibUtils;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.ProgressListener;
@@ -57,8 +58,13 @@ class DistributionIT {
 
     /** @param env variables set for the process on top of this one's, without GLIBC_TUNABLES unless given */
     private Run montage(Map<String, String> env, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(PluginSourcesIT.DISTRIBUTION.resolve("bin/montage")
-                .toString()));
+        return montage(PluginSourcesIT.DISTRIBUTION, env, args);
+    }
+
+    /** As {@link #montage(Map, String...)} with the launcher of another distribution folder. */
+    private Run montage(Path distribution, Map<String, String> env, String... args)
+            throws IOException, InterruptedException {
+        List<String> command = new ArrayList<>(List.of(distribution.resolve("bin/montage").toString()));
         command.addAll(List.of(args));
         Path out = Files.createTempFile(tmp, "out", ".txt");
         Path err = Files.createTempFile(tmp, "err", ".txt");
@@ -240,6 +246,38 @@ class DistributionIT {
         assertEquals(0, arenas.code(), arenas.err());
         assertTrue(arenas.out().contains(", an arena per thread (GLIBC_TUNABLES=glibc.malloc.arena_max=1 asks), "
                 + "huge pages requested"), arenas.out());
+    }
+
+    /**
+     * The distribution as {@code -Pcuda} builds it, without PyTorch's CPU native library: offline it refuses to start
+     * and says where a native library may come from; with {@code PYTORCH_LIBRARY_PATH} naming an installed libtorch
+     * (the CPU build the tests' engine runs on, with its JNI beside it) it generates on that one.
+     */
+    @Test
+    void withoutTheCpuNativeLibraryTheLauncherTakesTheInstalledLibtorchThatTheEnvironmentNames() throws Exception {
+        Path bare = Files.createDirectories(tmp.resolve("montage-cuda/lib"));
+        for (String folder : List.of("bin", "plugins", "profiles")) {
+            Files.createSymbolicLink(bare.resolveSibling(folder),
+                    PluginSourcesIT.DISTRIBUTION.resolve(folder).toAbsolutePath());
+        }
+        try (Stream<Path> jars = Files.list(PluginSourcesIT.DISTRIBUTION.resolve("lib"))) {
+            for (Path jar : jars.filter(j -> !j.getFileName().toString().startsWith("pytorch-native-")).toList()) {
+                Files.createSymbolicLink(bare.resolve(jar.getFileName()), jar.toAbsolutePath());
+            }
+        }
+        String[] generate = {"generate", "-p", "a ball", "--width", "64", "--height", "64", "--steps", "1", "-o",
+            tmp.resolve("images").toString()};
+
+        Run refused = montage(bare.getParent(), Map.of(), generate);
+        assertEquals(2, refused.code(), refused.err());
+        assertTrue(refused.err().contains("montage: PyTorch's native library could not be loaded (")
+                && refused.err().contains("no native library is on the class path"), refused.err());
+
+        TestEngine.engine();
+        Run installed = montage(bare.getParent(), Map.of("PYTORCH_LIBRARY_PATH", LibUtils.getLibtorchPath(),
+                "PYTORCH_VERSION", LibUtils.getVersion(), "PYTORCH_FLAVOR", "cpu"), generate);
+        assertEquals(0, installed.code(), installed.err());
+        assertTrue(installed.err().contains("PyTorch " + LibUtils.getVersion() + " on cpu"), installed.err());
     }
 
     /**

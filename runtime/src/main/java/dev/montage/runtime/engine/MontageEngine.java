@@ -24,7 +24,8 @@ import org.slf4j.LoggerFactory;
  * {@link NDManager} for that device and the {@link Kernels} model code uses.
  *
  * <p>Starting never downloads anything: {@code ai.djl.offline} is set to {@code true} unless the JVM was given
- * a value, so the native library must come from the class path. Thread counts are process-wide in PyTorch, so
+ * a value, so the native library must come from the class path ({@code ai.djl.pytorch:pytorch-native-cpu}) or from
+ * an installed libtorch that {@code PYTORCH_LIBRARY_PATH} names. Thread counts are process-wide in PyTorch, so
  * engines open at the same time share them: an engine that leaves a count at 0 takes the one in use, and one that
  * asks for another intra-op count than the open engines compute with is refused rather than changing theirs. The
  * inter-op count is fixed by its first setting in a JVM.
@@ -32,6 +33,8 @@ import org.slf4j.LoggerFactory;
 public final class MontageEngine implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MontageEngine.class);
     private static final String OFFLINE_PROPERTY = "ai.djl.offline";
+    /** DJL reads an installed libtorch's lib folder from this variable (or the system property of that name). */
+    private static final String LIBRARY_PATH_VARIABLE = "PYTORCH_LIBRARY_PATH";
     private static final Path CPUINFO = Path.of("/proc/cpuinfo");
     /** bf16 tensor arithmetic on the GPU needs compute capability 8.0 (Ampere) or later. */
     private static final int MIN_BF16_COMPUTE_CAPABILITY = 80;
@@ -63,7 +66,7 @@ public final class MontageEngine implements AutoCloseable {
             System.setProperty(OFFLINE_PROPERTY, "true");
         }
         NativeMemory.keepFreedBlocks();
-        Engine engine = Engine.getEngine(PtEngine.ENGINE_NAME);
+        Engine engine = pytorch();
         applyThreads(config);
         Device device = resolveDevice(config, engine.getGpuCount(), engine.hasCapability(StandardCapabilities.CUDA));
         ComputeDType dtype = resolveDType(config, device);
@@ -73,6 +76,42 @@ public final class MontageEngine implements AutoCloseable {
         OPEN.add(started);
         LOG.info("Compute engine: {}", info.describe());
         return started;
+    }
+
+    /** DJL's PyTorch engine, or an error that says where its native library may come from. */
+    private static Engine pytorch() {
+        try {
+            return Engine.getEngine(PtEngine.ENGINE_NAME);
+        } catch (EngineException e) {
+            throw new IllegalStateException(nativeLibraryMissing(e, System.getenv(LIBRARY_PATH_VARIABLE),
+                    Boolean.parseBoolean(System.getProperty(OFFLINE_PROPERTY))), e);
+        }
+    }
+
+    /**
+     * What a failed start of DJL's PyTorch engine says to the user: DJL's reason, then where a native library can
+     * come from given how the process was started.
+     *
+     * @param libraryPath the value of {@code PYTORCH_LIBRARY_PATH}, or null
+     * @param offline     whether DJL may not download
+     */
+    static String nativeLibraryMissing(EngineException e, String libraryPath, boolean offline) {
+        StringBuilder why = new StringBuilder(e.getMessage());
+        for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
+            why.append(": ").append(cause.getMessage());
+        }
+        String where = libraryPath != null
+                ? LIBRARY_PATH_VARIABLE + " names " + libraryPath + ", which must be the lib folder of a libtorch "
+                        + "(libtorch.so) of the version PYTORCH_VERSION names, with DJL's JNI for it"
+                : offline
+                        ? "no native library is on the class path (the CPU one is ai.djl.pytorch:pytorch-native-cpu; "
+                                + "a distribution built with -Pcuda has none), " + LIBRARY_PATH_VARIABLE + " names "
+                                + "no installed libtorch, and downloading is off (ai.djl.offline=true; "
+                                + "-Dai.djl.offline=false in JAVA_OPTS lets DJL download the build PYTORCH_FLAVOR "
+                                + "names)"
+                        : "DJL could not download the build PYTORCH_FLAVOR names";
+        return "PyTorch's native library could not be loaded (" + why + "): " + where
+                + "; README: Running on NVIDIA GPUs";
     }
 
     /** Engine, device, dtype and threads. */

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import ai.djl.Device;
 import ai.djl.engine.Engine;
+import ai.djl.engine.EngineException;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.types.Shape;
 import ai.djl.pytorch.jni.JniUtils;
@@ -18,6 +19,26 @@ import java.util.List;
 import org.junit.jupiter.api.Test;
 
 class MontageEngineTest {
+
+    /** A failed native-library load says DJL's reason and where a library could come from, for each way to start. */
+    @Test
+    void aMissingNativeLibraryIsExplainedForHowTheProcessStarted() {
+        EngineException e = new EngineException("Failed to save pytorch index file",
+                new java.io.IOException("Offline mode is enabled."));
+
+        String offline = MontageEngine.nativeLibraryMissing(e, null, true);
+        assertTrue(offline.startsWith("PyTorch's native library could not be loaded (Failed to save pytorch index "
+                + "file: Offline mode is enabled.): no native library is on the class path"), offline);
+        assertTrue(offline.contains("PYTORCH_LIBRARY_PATH names no installed libtorch")
+                && offline.contains("-Dai.djl.offline=false"), offline);
+
+        String installed = MontageEngine.nativeLibraryMissing(e, "/opt/libtorch/lib", true);
+        assertTrue(installed.contains("PYTORCH_LIBRARY_PATH names /opt/libtorch/lib, which must be the lib folder of "
+                + "a libtorch"), installed);
+
+        String download = MontageEngine.nativeLibraryMissing(e, null, false);
+        assertTrue(download.contains("DJL could not download the build PYTORCH_FLAVOR names"), download);
+    }
 
     @Test
     void startsPyTorch271OnTheCpuOffline() {
