@@ -66,7 +66,7 @@ class ControlNetFileTest {
 
     @Test
     void aFileOfAnotherArchitectureIsRefusedNamingWhatWasFound() throws Exception {
-        try (FolderComponentContext context = context(Golden.dir().resolve("single-file/tiny-sdxl.safetensors"))) {
+        try (FolderComponentContext context = context(Golden.singleFile("tiny-sdxl.safetensors"))) {
             String message = assertThrows(IllegalArgumentException.class, () -> context.model(KEY)).getMessage();
             assertTrue(message.contains("holds none of the models " + KEY) && message.contains("model.diffusion_model")
                     && message.contains("first_stage_model"), message);

@@ -47,7 +47,7 @@ final class ControlNetFiles {
      */
     static Path original(Path file, String prefix, Predicate<String> drop) throws IOException {
         Map<ByteBuffer, String> convertedUNet = new HashMap<>();
-        read(Golden.dir().resolve("single-file/tiny-sdxl.safetensors"), n -> n.startsWith(UNET_PREFIX))
+        read(Golden.singleFile("tiny-sdxl.safetensors"), n -> n.startsWith(UNET_PREFIX))
                 .forEach(t -> convertedUNet.put(t.data(), t.name().substring(UNET_PREFIX.length())));
         Map<String, ByteBuffer> unet = new HashMap<>();
         read(Golden.model().resolve("unet/diffusion_pytorch_model.safetensors"), n -> true)

@@ -40,7 +40,7 @@ class ConvertCommandTest {
     Path dir;
 
     private static Path singleFile() {
-        return Golden.dir().resolve("single-file/tiny-sdxl.safetensors");
+        return Golden.singleFile("tiny-sdxl.safetensors");
     }
 
     private static CommandRun convert(String... args) {

@@ -196,7 +196,7 @@ class DiffusersLoraTest {
     void aFileThatIsNoLoraSaysWhatItHolds() {
         Path unet = Golden.model().resolve("unet/diffusion_pytorch_model.safetensors");
         assertMentions(refused(unet), "is not a LoRA: it holds the weights of model 'unet' (");
-        assertMentions(refused(Golden.dir().resolve("single-file/tiny-sdxl.safetensors")),
+        assertMentions(refused(Golden.singleFile("tiny-sdxl.safetensors")),
                 "is not a LoRA: none of its 697 tensors is a LoRA factor", "<module>.lora_A.weight and "
                         + "<module>.lora_B.weight (diffusers PEFT)", "its tensors are under ",
                 "model.diffusion_model.* (428)");

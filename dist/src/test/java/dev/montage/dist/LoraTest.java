@@ -99,7 +99,7 @@ class LoraTest {
     @Test
     void aSingleFileBaseTakesTheLora() throws IOException {
         assertGolden(TestEngine.pipeline(ComponentRegistry.fromClasspath(getClass().getClassLoader()),
-                        Golden.dir().resolve("single-file/tiny-sdxl.safetensors"))
+                        Golden.singleFile("tiny-sdxl.safetensors"))
                 .setting("models.config", Golden.model().toString()).withoutSubjects()
                 .lora(new Lora(loraFile(), scale())), "on the single-file checkpoint");
     }

@@ -46,7 +46,7 @@ class ModelsInspectTest {
 
     @Test
     void singleFileCheckpointHoldsEveryModelKeyOfItsConfiguration() throws IOException {
-        Path file = Golden.dir().resolve("single-file/tiny-sdxl.safetensors");
+        Path file = Golden.singleFile("tiny-sdxl.safetensors");
         CommandRun run = succeeds(file, "--config", Golden.model().toString());
         assertHas(run, "file: " + file + "\n", "format: safetensors\n", "dtypes: F16 1, F32 696\n",
                 "architecture: holds model 'text_encoder' (52 tensors), model 'text_encoder_2' (53 tensors), "
@@ -58,7 +58,7 @@ class ModelsInspectTest {
 
     @Test
     void singleFileCheckpointOfOtherSizesThanTheShippedConfigurationSaysWhyForEachModelKey() {
-        CommandRun run = succeeds(Golden.dir().resolve("single-file/tiny-sdxl.safetensors"));
+        CommandRun run = succeeds(Golden.singleFile("tiny-sdxl.safetensors"));
         assertHas(run, "architecture: no model key matches its configuration\n",
                 "configuration: the published SDXL base configuration", "  model 'unet': ",
                 "  model 'vae': the VAE (first_stage_model.*) does not match its configuration");
@@ -66,7 +66,7 @@ class ModelsInspectTest {
 
     @Test
     void vaeFileHoldsTheVaeAlone() throws IOException {
-        Path file = Golden.dir().resolve("single-file/tiny-sdxl-vae.safetensors");
+        Path file = Golden.singleFile("tiny-sdxl-vae.safetensors");
         CommandRun run = succeeds(file, "--config", Golden.model().toString());
         assertHas(run, "dtypes: F32 176\n", "architecture: holds model 'vae' (176 tensors)\n");
         assertHas(run, counted(file));
@@ -134,7 +134,7 @@ class ModelsInspectTest {
     @Test
     void truncatedFileIsNamedWithWhatWasExpected() throws IOException {
         Path file = dir.resolve("truncated.safetensors");
-        byte[] whole = Files.readAllBytes(Golden.dir().resolve("single-file/tiny-sdxl-vae.safetensors"));
+        byte[] whole = Files.readAllBytes(Golden.singleFile("tiny-sdxl-vae.safetensors"));
         Files.write(file, Arrays.copyOf(whole, 64));
         CommandRun run = inspect(file);
         assertEquals(2, run.code(), run.out());

@@ -46,11 +46,11 @@ class SingleFileTest {
     Path dir;
 
     private static Path checkpoint() {
-        return Golden.dir().resolve("single-file/tiny-sdxl.safetensors");
+        return Golden.singleFile("tiny-sdxl.safetensors");
     }
 
     private static Path vaeFile() {
-        return Golden.dir().resolve("single-file/tiny-sdxl-vae.safetensors");
+        return Golden.singleFile("tiny-sdxl-vae.safetensors");
     }
 
     private FolderComponentContext context(ModelPaths paths) {

@@ -29,6 +29,16 @@ public final class Golden {
         return dir().resolve("tiny-sdxl-msd");
     }
 
+    /**
+     * A file of the single-file checkpoints (the tiny model in the original layout), or a skipped test where the
+     * golden folder was copied without them (the GPU check leaves them out for size).
+     */
+    public static Path singleFile(String name) {
+        Path file = dir().resolve("single-file").resolve(name);
+        assumeTrue(Files.isRegularFile(file), "skipped: no single-file checkpoint " + file);
+        return file;
+    }
+
     /** A case folder, e.g. {@code single_subject_euler}. */
     public static Path caseDir(String name) {
         return dir().resolve("cases").resolve(name);
