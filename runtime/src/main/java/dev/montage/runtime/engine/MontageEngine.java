@@ -100,6 +100,11 @@ public final class MontageEngine implements AutoCloseable {
         for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
             why.append(": ").append(cause.getMessage());
         }
+        // A CUDA libtorch links the driver's own library, which no libtorch or CUDA toolkit ships
+        String driver = why.indexOf("libcuda.so") >= 0
+                ? "libcuda.so.1 is the NVIDIA driver's library: a CUDA build of libtorch loads only where the driver "
+                        + "is installed (nvidia-smi lists the GPU); on a machine without one, use the CPU build; "
+                : "";
         String where = libraryPath != null
                 ? LIBRARY_PATH_VARIABLE + " names " + libraryPath + ", which must be the lib folder of a libtorch "
                         + "(libtorch.so) of the version PYTORCH_VERSION names, with DJL's JNI for it"
@@ -110,7 +115,7 @@ public final class MontageEngine implements AutoCloseable {
                                 + "-Dai.djl.offline=false in JAVA_OPTS lets DJL download the build PYTORCH_FLAVOR "
                                 + "names)"
                         : "DJL could not download the build PYTORCH_FLAVOR names";
-        return "PyTorch's native library could not be loaded (" + why + "): " + where
+        return "PyTorch's native library could not be loaded (" + why + "): " + driver + where
                 + "; README: Running on NVIDIA GPUs";
     }
 

@@ -227,7 +227,7 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
      * output channel count that is not a multiple of 16 run in float32 inside one kernel call and are rounded back:
      * PyTorch 2.7.1's oneDNN computes those wrongly on an AVX-512 CPU without AMX (measured on an AMD Zen 5: 16–35 %
      * relative error for 1–15 and 24 output channels, exact rounding for 16 and 32). In SDXL these are the UNet's and
-     * the VAE's {@code conv_out} and the VAE's quant convolutions.
+     * the VAE's {@code conv_out} and the VAE's quant convolutions. On a GPU, cuDNN computes them in bf16.
      *
      * <p>float32 convolutions on a GPU are computed in float32: PyTorch lets cuDNN use TensorFloat-32 (10 bits of
      * mantissa) for them by default, which a float32 pipeline does not expect; its matrix products already default to
@@ -240,13 +240,17 @@ public final class TorchScriptKernels implements Kernels, AutoCloseable {
         if (x.getDevice().isGpu() && x.getDataType() == DataType.FLOAT32) {
             return conv2dWithoutTf32(x, weight, bias, stride, padding);
         }
-        long outChannels = weight.getShape().get(0);
-        if (outChannels % SAFE_BF16_CONV_CHANNELS == 0 || dtypeOf(x) != ComputeDType.BFLOAT16) {
+        if (!convolvesInFloat32(x.getDevice(), dtypeOf(x), weight.getShape().get(0))) {
             return Conv2d.conv2d(x, weight, bias, new Shape(stride, stride), new Shape(padding, padding))
                     .singletonOrThrow();
         }
         return run(CONV2D_IN_FLOAT32.fill(convolutionValues(bias, stride, padding,
                 Integer.toString(ScalarType.FLOAT.id()))), withoutNulls(x, weight, bias));
+    }
+
+    /** Whether {@link #conv2d} computes a convolution in float32 to work around oneDNN's bf16 kernels (CPU only). */
+    static boolean convolvesInFloat32(Device device, ComputeDType dtype, long outChannels) {
+        return dtype == ComputeDType.BFLOAT16 && !device.isGpu() && outChannels % SAFE_BF16_CONV_CHANNELS != 0;
     }
 
     /** A convolution through {@code torch._convolution} with TensorFloat-32 off; elsewhere as {@code conv2d}. */

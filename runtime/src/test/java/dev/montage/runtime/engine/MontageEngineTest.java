@@ -38,6 +38,21 @@ class MontageEngineTest {
 
         String download = MontageEngine.nativeLibraryMissing(e, null, false);
         assertTrue(download.contains("DJL could not download the build PYTORCH_FLAVOR names"), download);
+        assertFalse(download.contains("driver"), download);
+    }
+
+    /** A CUDA libtorch on a machine without the NVIDIA driver fails on the driver's library: that is said first. */
+    @Test
+    void aCudaLibtorchWithoutTheDriverIsExplainedAsSuch() {
+        EngineException e = new EngineException("Failed to load PyTorch native library",
+                new UnsatisfiedLinkError("/venv/torch/lib/libcaffe2_nvrtc.so: libcuda.so.1: cannot open shared "
+                        + "object file: No such file or directory"));
+
+        String message = MontageEngine.nativeLibraryMissing(e, "/venv/torch/lib", true);
+
+        assertTrue(message.contains("No such file or directory): libcuda.so.1 is the NVIDIA driver's library: a "
+                + "CUDA build of libtorch loads only where the driver is installed"), message);
+        assertTrue(message.contains("PYTORCH_LIBRARY_PATH names /venv/torch/lib"), message);
     }
 
     @Test

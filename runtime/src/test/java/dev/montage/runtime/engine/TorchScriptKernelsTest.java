@@ -2,11 +2,13 @@ package dev.montage.runtime.engine;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.Device;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -293,6 +295,17 @@ class TorchScriptKernelsTest {
                         + ": max error " + error + " of " + scale);
             }
         }
+    }
+
+    @Test
+    void onlyTheCpusBf16ConvolutionsOfAnUnsafeOutputWidthAreComputedInFloat32() {
+        assertTrue(TorchScriptKernels.convolvesInFloat32(Device.cpu(), ComputeDType.BFLOAT16, 4));
+        assertTrue(TorchScriptKernels.convolvesInFloat32(Device.cpu(), ComputeDType.BFLOAT16, 24));
+        assertFalse(TorchScriptKernels.convolvesInFloat32(Device.cpu(), ComputeDType.BFLOAT16, 32));
+        assertFalse(TorchScriptKernels.convolvesInFloat32(Device.cpu(), ComputeDType.FLOAT16, 4));
+        assertFalse(TorchScriptKernels.convolvesInFloat32(Device.cpu(), ComputeDType.FLOAT32, 4));
+        // oneDNN's fault is the CPU's; cuDNN computes every width in bf16
+        assertFalse(TorchScriptKernels.convolvesInFloat32(Device.gpu(), ComputeDType.BFLOAT16, 4));
     }
 
     @Test
