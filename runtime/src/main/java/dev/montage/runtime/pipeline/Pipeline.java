@@ -518,6 +518,9 @@ final class Pipeline {
                 guidedEps = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidanceScale()));
             }
             NDArray next = run.step(toFloat32(guidedEps), i, current);
+            // on a GPU the step's work is only queued when this returns; reading one value waits for it, so that a
+            // step is reported (the listener's elapsed time, bench's step figure) once it is computed
+            next.getFloat(0, 0, 0, 0);
             next.attach(gen);
             latents.close();
             return next;
