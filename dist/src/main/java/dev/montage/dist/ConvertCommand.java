@@ -8,11 +8,15 @@ import dev.montage.runtime.output.AtomicFiles;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.DiffusersPipelineFolder;
 import dev.montage.runtime.weights.JsonFiles;
+import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsWriter;
+import dev.montage.runtime.weights.ShardedCheckpoint;
 import dev.montage.runtime.weights.SingleFile;
 import dev.montage.runtime.weights.TensorDType;
 import dev.montage.runtime.weights.TensorNames;
 import dev.montage.runtime.weights.TensorSource;
+import dev.montage.runtime.weights.TorchCheckpointSource;
+import dev.montage.runtime.weights.TorchCheckpointWriter;
 import dev.montage.runtime.weights.UnmappedTensorSource;
 import dev.montage.runtime.weights.WeightFile;
 import java.io.IOException;
@@ -21,12 +25,15 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
@@ -46,7 +53,7 @@ import picocli.CommandLine.Model.CommandSpec;
  */
 @Command(name = "convert", mixinStandardHelpOptions = true, description = {"Convert a model between a diffusers "
         + "folder and a single-file checkpoint in the original layout (the .safetensors files A1111 and ComfyUI "
-        + "load), either way; the direction follows from SOURCE.",
+        + "load), either way, or store a folder in another dtype; the direction follows from SOURCE and TARGET.",
     "Folder to file: writes what diffusers' scripts/convert_diffusers_to_original_sdxl.py --use_safetensors writes, "
         + "byte for byte (dtypes kept, the second text encoder's projection as text_projection.weight). Parts of the "
         + "folder a single file does not hold (tokenizers, scheduler, image encoder, adapters, ControlNets) are "
@@ -54,6 +61,10 @@ import picocli.CommandLine.Model.CommandSpec;
     "File to folder: writes each model the file holds as diffusers' and transformers' save_pretrained do "
         + "(<model>/diffusion_pytorch_model.safetensors or <model>/model.safetensors), with model_index.json, the "
         + "configuration files, tokenizers and scheduler copied from --config.",
+    "Folder to folder (TARGET not a .safetensors file), with --half or --bfloat16: every model the installed "
+        + "components read from the folder in that dtype (a model folder's weights as one save_pretrained file, "
+        + "ms_adapter.bin and other checkpoint files in their own format), the files that are not weights copied, "
+        + "weights no component reads named and left out.",
     "TARGET must not exist."})
 final class ConvertCommand implements Callable<Integer> {
     /** What save_pretrained writes into the header of every weights file. */
@@ -88,7 +99,8 @@ final class ConvertCommand implements Callable<Integer> {
             + "checkpoint (.safetensors).")
     Path source;
 
-    @Parameters(index = "1", paramLabel = "TARGET", description = "The single file, or the folder, to write.")
+    @Parameters(index = "1", paramLabel = "TARGET", description = "The single file (.safetensors), or the folder, "
+            + "to write.")
     Path target;
 
     @Override
@@ -118,7 +130,11 @@ final class ConvertCommand implements Callable<Integer> {
                     throw new IllegalArgumentException("--config is for converting a single file; " + source
                             + " is a folder and has its own configuration");
                 }
-                toSingleFile(layouts, files, out);
+                if (target.getFileName().toString().toLowerCase(Locale.ROOT).endsWith(".safetensors")) {
+                    toSingleFile(layouts, files, out);
+                } else {
+                    toFolderInDtype(files, out);
+                }
             } else {
                 if (variant != null) {
                     throw new IllegalArgumentException("--variant is for converting a folder; " + source
@@ -227,6 +243,126 @@ final class ConvertCommand implements Callable<Integer> {
         }
         out.println("wrote " + target + ": " + written.entrySet().stream().map(e -> e.getKey() + " ("
                 + e.getValue() + " tensors)").collect(Collectors.joining(", ")) + ", configuration from " + config);
+    }
+
+    /**
+     * The folder again, its weights stored in the dtype of --half or --bfloat16: each model the installed components
+     * read from it (a model folder's weights, sharded or not, as one save_pretrained file; a checkpoint file in its own
+     * format), every other file that is not weights copied, weights no component reads named and left out.
+     */
+    private void toFolderInDtype(Map<String, ModelFile> files, PrintWriter out) throws IOException {
+        if (!half && !bfloat16) {
+            throw new IllegalArgumentException(target + " is not a .safetensors file, so " + source + " would be "
+                    + "written as a folder, which changes only the stored dtype: give --half or --bfloat16, or name a "
+                    + ".safetensors file to write a single file");
+        }
+        Map<String, Integer> written = new LinkedHashMap<>();
+        Set<Path> read = new HashSet<>();
+        List<String> leftOut = new ArrayList<>();
+        AtomicFiles.createFolder(target, tmp -> {
+            for (ModelFile file : new TreeMap<>(files).values()) {
+                Path from = source.resolve(file.defaultPath());
+                Path to = tmp.resolve(file.defaultPath());
+                Optional<WeightFile> weights = file.folder()
+                        ? WeightFile.lookup(from, Optional.ofNullable(variant)) : Optional.empty();
+                if (weights.isPresent()) {
+                    Files.createDirectories(to);
+                    try (TensorSource tensors = weights.get().open()) {
+                        SafetensorsWriter writer = new SafetensorsWriter().metadata(SAVE_PRETRAINED);
+                        for (String name : tensors.names()) {
+                            writer.add(tensors, name, storedAs(tensors.info(name).dtype()));
+                        }
+                        writer.writeNew(to.resolve(weightsName(configOf(source, file.defaultPath()))));
+                        written.put(file.key(), tensors.names().size());
+                        read.add(weights.get().path().toAbsolutePath().normalize());
+                        if (tensors instanceof ShardedCheckpoint sharded) {
+                            sharded.shardFiles().forEach(f -> read.add(f.toAbsolutePath().normalize()));
+                        }
+                    }
+                } else if (!file.folder() && Files.isRegularFile(from) && isWeights(from)) {
+                    Files.createDirectories(to.getParent());
+                    written.put(file.key(), checkpointInDtype(from, to));
+                    read.add(from.toAbsolutePath().normalize());
+                }
+            }
+            List<Path> all;
+            try (Stream<Path> walk = Files.walk(source)) {
+                all = walk.filter(Files::isRegularFile).sorted().toList();
+            }
+            for (Path p : all) {
+                Path copy = tmp.resolve(source.relativize(p).toString());
+                if (isWeights(p)) {
+                    if (!read.contains(p.toAbsolutePath().normalize())) {
+                        leftOut.add(source.relativize(p).toString());
+                    }
+                } else if (!Files.exists(copy)) {
+                    Files.createDirectories(copy.getParent());
+                    Files.copy(p, copy);
+                }
+            }
+        });
+        out.println("wrote " + target + " in " + (half ? "float16" : "bfloat16") + ": " + written.entrySet().stream()
+                .map(e -> e.getKey() + " (" + e.getValue() + " tensors)").collect(Collectors.joining(", ")));
+        if (!leftOut.isEmpty()) {
+            out.println("left out " + leftOut.size() + " weights files that no installed component reads: "
+                    + String.join(", ", leftOut));
+        }
+    }
+
+    /**
+     * A checkpoint file in the dtype of --half or --bfloat16, in its own format: safetensors with its metadata, a torch
+     * checkpoint as nested dictionaries of tensors (as {@code torch.save} of state dicts writes them).
+     *
+     * @return the number of tensors
+     */
+    private int checkpointInDtype(Path from, Path to) throws IOException {
+        try (TensorSource tensors = TensorSource.open(from)) {
+            if (tensors instanceof TorchCheckpointSource torch) {
+                if (!(torch.root() instanceof Map<?, ?> root)) {
+                    throw new IllegalArgumentException(from + " holds " + kind(torch.root()) + "; only a dictionary "
+                            + "of tensors (nested dictionaries too) can be stored in another dtype");
+                }
+                TorchCheckpointWriter.write(to, inDtype(root, from, ""));
+            } else {
+                SafetensorsWriter writer = new SafetensorsWriter().metadata(tensors.metadata());
+                for (String name : tensors.names()) {
+                    writer.add(tensors, name, storedAs(tensors.info(name).dtype()));
+                }
+                writer.writeNew(to);
+            }
+            return tensors.names().size();
+        }
+    }
+
+    /** A torch checkpoint's dictionary with every tensor in its {@link #storedAs} dtype. */
+    private Map<String, Object> inDtype(Map<?, ?> node, Path file, String path) {
+        Map<String, Object> copy = new LinkedHashMap<>();
+        for (Map.Entry<?, ?> e : node.entrySet()) {
+            String at = path.isEmpty() ? String.valueOf(e.getKey()) : path + "." + e.getKey();
+            if (!(e.getKey() instanceof String key)) {
+                throw new IllegalArgumentException(file + " has the key " + kind(e.getKey()) + " at '" + at + "'; "
+                        + "only dictionaries with string keys can be stored in another dtype");
+            }
+            Object value = e.getValue();
+            if (value instanceof RawTensor tensor) {
+                TensorDType dtype = storedAs(tensor.dtype());
+                copy.put(key, dtype == tensor.dtype() ? tensor : tensor.narrowedTo(dtype));
+            } else if (value instanceof Map<?, ?> child) {
+                copy.put(key, inDtype(child, file, at));
+            } else {
+                throw new IllegalArgumentException(file + " holds " + kind(value) + " at '" + at + "'; only "
+                        + "dictionaries of tensors (nested dictionaries too) can be stored in another dtype");
+            }
+        }
+        return copy;
+    }
+
+    private static String kind(Object value) {
+        return value == null ? "None" : "a " + value.getClass().getSimpleName() + " (" + value + ")";
+    }
+
+    private static boolean isWeights(Path file) {
+        return WEIGHTS.matcher(file.getFileName().toString()).matches();
     }
 
     /** The dtype a tensor stored as {@code own} is written in: --half and --bfloat16 narrow floating point ones. */

@@ -5,12 +5,14 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.weights.HalfFloats;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TensorDType;
+import dev.montage.runtime.weights.TorchCheckpointSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -151,6 +154,148 @@ class ConvertCommandTest {
                         stored.getShort(), name);
             }
         }
+    }
+
+    @Test
+    void aFolderInBfloat16HoldsEveryModelItReadsInBfloat16AndTheRestAsItWas() throws IOException {
+        Path out = dir.resolve("tiny-bf16");
+        CommandRun run = succeeds("--bfloat16", Golden.model().toString(), out.toString());
+        assertTrue(run.out().contains("wrote " + out + " in bfloat16: "), run.out());
+        assertFalse(run.out().contains("left out"), run.out());
+        for (String weights : List.of("unet/diffusion_pytorch_model.safetensors",
+                "vae/diffusion_pytorch_model.safetensors", "text_encoder/model.safetensors",
+                "text_encoder_2/model.safetensors", "image_encoder/model.safetensors",
+                "controlnet/diffusion_pytorch_model.safetensors")) {
+            try (SafetensorsReader original = SafetensorsReader.open(Golden.model().resolve(weights));
+                    SafetensorsReader stored = SafetensorsReader.open(out.resolve(weights))) {
+                assertEquals(original.names(), stored.names(), weights);
+                assertEquals(Map.of("format", "pt"), stored.metadata(), weights);
+                for (String name : stored.names()) {
+                    assertNarrowed(original.tensor(name), stored.tensor(name), TensorDType.BF16, weights);
+                }
+            }
+        }
+        try (TorchCheckpointSource original = TorchCheckpointSource.open(Golden.model().resolve("ms_adapter.bin"));
+                TorchCheckpointSource stored = TorchCheckpointSource.open(out.resolve("ms_adapter.bin"))) {
+            assertEquals(original.names(), stored.names());
+            assertEquals(((Map<?, ?>) original.root()).keySet(), ((Map<?, ?>) stored.root()).keySet());
+            for (String name : stored.names()) {
+                assertNarrowed(original.tensor(name), stored.tensor(name), TensorDType.BF16, "ms_adapter.bin");
+            }
+        }
+        for (String file : List.of("model_index.json", "unet/config.json", "image_encoder/config.json",
+                "image_encoder/preprocessor_config.json", "tokenizer/vocab.json", "tokenizer_2/merges.txt",
+                "scheduler/scheduler_config.json", "resampler_config.json", "ms_adapter_config.json")) {
+            assertSameBytes(Golden.model().resolve(file), out.resolve(file));
+        }
+    }
+
+    /** The original's value narrowed once, rounded to nearest even; integer tensors as they were. */
+    private static void assertNarrowed(RawTensor original, RawTensor stored, TensorDType narrow, String file) {
+        String what = file + ": " + original.name();
+        if (!original.dtype().isFloating()) {
+            assertEquals(original.dtype(), stored.dtype(), what);
+            assertEquals(original.data(), stored.data(), what);
+            return;
+        }
+        assertEquals(narrow, stored.dtype(), what);
+        assertArrayEquals(original.shape(), stored.shape(), what);
+        float[] values = original.toFloatArray();
+        ByteBuffer bits = stored.data();
+        for (float value : values) {
+            assertEquals(narrow == TensorDType.F16 ? HalfFloats.fromFloat(value) : HalfFloats.floatToBf16(value),
+                    bits.getShort(), what);
+        }
+    }
+
+    /**
+     * With subjects, so that the image encoder and ms_adapter.bin take part: weights stored in bf16 ahead give the
+     * latents that the original's weights, rounded to bf16 as they load, give.
+     */
+    @Test
+    void theFolderInBfloat16GeneratesInBfloat16WhatTheOriginalGenerates() throws IOException {
+        Path out = dir.resolve("tiny-bf16");
+        succeeds("--bfloat16", Golden.model().toString(), out.toString());
+        float[] original = generatedLatents(Golden.model(), "original");
+        float[] stored = generatedLatents(out, "stored");
+        assertArrayEquals(original, stored);
+    }
+
+    private float[] generatedLatents(Path model, String name) throws IOException {
+        Path latents = dir.resolve(name + ".safetensors");
+        CommandRun run = CommandRun.montage("generate", "--model", model.toString(), "--device", "cpu", "--dtype",
+                "bfloat16", "-p", "a ball on a table", "--width", "64", "--height", "64", "--steps", "2", "--seed",
+                "3", "-s", "image=" + Path.of("src/main/dist/examples/ball.png").toAbsolutePath()
+                        + ",phrase=ball,box=0.1,0.2,0.6,0.7",
+                "--save-latents", latents.toString(), "-o", dir.resolve(name).toString());
+        assertEquals(0, run.code(), run::toString);
+        try (SafetensorsReader reader = SafetensorsReader.open(latents)) {
+            return reader.tensor("latents").toFloatArray();
+        }
+    }
+
+    @Test
+    void aFolderInFloat16ReadsTheVariantAndShardsItIsGivenAndLeavesOutWhatNoComponentReads() throws IOException {
+        // a copy of the golden folder whose text encoder is sharded, as an fp16 variant beside the full weights
+        Path model = dir.resolve("model");
+        copyTree(Golden.model(), model);
+        Path encoder = model.resolve("text_encoder");
+        List<RawTensor> first = new ArrayList<>();
+        List<RawTensor> second = new ArrayList<>();
+        Map<String, String> weightMap = new TreeMap<>();
+        try (SafetensorsReader reader = SafetensorsReader.open(encoder.resolve("model.safetensors"))) {
+            for (String name : reader.names()) {
+                boolean inFirst = first.size() <= second.size();
+                (inFirst ? first : second).add(reader.tensor(name).narrowedTo(TensorDType.F16));
+                weightMap.put(name, inFirst ? "model.fp16-00001-of-00002.safetensors"
+                        : "model.fp16-00002-of-00002.safetensors");
+            }
+            SafetensorsWriter.write(encoder.resolve("model.fp16-00001-of-00002.safetensors"), Map.of(), first);
+            SafetensorsWriter.write(encoder.resolve("model.fp16-00002-of-00002.safetensors"), Map.of(), second);
+        }
+        Files.writeString(encoder.resolve("model.safetensors.index.fp16.json"), new ObjectMapper()
+                .writeValueAsString(Map.of("metadata", Map.of(), "weight_map", weightMap)));
+        Files.writeString(model.resolve("unet/diffusion_pytorch_model.msgpack"), "flax weights");
+
+        Path out = dir.resolve("tiny-f16");
+        CommandRun run = succeeds("--half", "--variant", "fp16", model.toString(), out.toString());
+
+        try (Stream<Path> files = Files.list(out.resolve("text_encoder"))) {
+            assertEquals(List.of("config.json", "model.safetensors"),
+                    files.map(p -> p.getFileName().toString()).sorted().toList());
+        }
+        try (SafetensorsReader original = SafetensorsReader.open(encoder.resolve("model.safetensors"));
+                SafetensorsReader stored = SafetensorsReader.open(out.resolve("text_encoder/model.safetensors"))) {
+            assertEquals(original.names(), stored.names());
+            for (String name : stored.names()) {
+                assertNarrowed(original.tensor(name), stored.tensor(name), TensorDType.F16, "text_encoder");
+            }
+        }
+        assertTrue(run.out().contains("left out 2 weights files that no installed component reads: "
+                + "text_encoder/model.safetensors, unet/diffusion_pytorch_model.msgpack"), run.out());
+        assertFalse(Files.exists(out.resolve("unet/diffusion_pytorch_model.msgpack")));
+    }
+
+    private static void copyTree(Path from, Path to) throws IOException {
+        List<Path> all;
+        try (Stream<Path> walk = Files.walk(from)) {
+            all = walk.filter(Files::isRegularFile).toList();
+        }
+        for (Path p : all) {
+            Path copy = to.resolve(from.relativize(p).toString());
+            Files.createDirectories(copy.getParent());
+            Files.copy(p, copy);
+        }
+    }
+
+    @Test
+    void aFolderBecomesAFolderOnlyInAnotherDtype() {
+        Path out = dir.resolve("same");
+        CommandRun run = convert(Golden.model().toString(), out.toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains(out + " is not a .safetensors file, so " + Golden.model() + " would be written "
+                + "as a folder, which changes only the stored dtype: give --half or --bfloat16"), run.err());
+        assertFalse(Files.exists(out));
     }
 
     @Test

@@ -46,6 +46,26 @@ public record WeightFile(Path path, Format format) {
             throw new IllegalArgumentException("model folder " + folder + " does not exist or is not a folder");
         }
         List<String> tried = new ArrayList<>();
+        return search(folder, variant, tried).orElseThrow(() -> new IllegalArgumentException("no weights in " + folder
+                + ": looked for " + String.join(", ", tried) + "; the folder holds " + listing(folder)));
+    }
+
+    /**
+     * Opens the weights with the reader their format needs, all shards of an index as one source.
+     *
+     * @throws IOException when a file cannot be read
+     * @throws WeightFormatException when a file is malformed
+     */
+    public TensorSource open() throws IOException {
+        return WeightSources.open(this);
+    }
+
+    /** As {@link #find}, empty for a folder without weights (a tokenizer's, a scheduler's) or no folder. */
+    public static Optional<WeightFile> lookup(Path folder, Optional<String> variant) {
+        return Files.isDirectory(folder) ? search(folder, variant, new ArrayList<>()) : Optional.empty();
+    }
+
+    private static Optional<WeightFile> search(Path folder, Optional<String> variant, List<String> tried) {
         List<Optional<String>> variants = variant.isPresent() ? List.of(variant, Optional.empty()) : List.of(variant);
         for (Optional<String> v : variants) {
             for (String[] base : BASE_NAMES) {
@@ -53,13 +73,12 @@ public record WeightFile(Path path, Format format) {
                     Path p = folder.resolve(c.fileName);
                     tried.add(c.fileName);
                     if (Files.isRegularFile(p)) {
-                        return new WeightFile(p, c.format);
+                        return Optional.of(new WeightFile(p, c.format));
                     }
                 }
             }
         }
-        throw new IllegalArgumentException("no weights in " + folder + ": looked for " + String.join(", ", tried)
-                + "; the folder holds " + listing(folder));
+        return Optional.empty();
     }
 
     private record Candidate(String fileName, Format format) {
