@@ -260,9 +260,13 @@ final class ConvertCommand implements Callable<Integer> {
         Set<Path> read = new HashSet<>();
         List<String> leftOut = new ArrayList<>();
         AtomicFiles.createFolder(target, tmp -> {
+            Set<Path> places = new HashSet<>();
             for (ModelFile file : new TreeMap<>(files).values()) {
                 Path from = source.resolve(file.defaultPath());
                 Path to = tmp.resolve(file.defaultPath());
+                if (!places.add(from.toAbsolutePath().normalize())) {
+                    continue; // another key reads the same place
+                }
                 Optional<WeightFile> weights = file.folder()
                         ? WeightFile.lookup(from, Optional.ofNullable(variant)) : Optional.empty();
                 if (weights.isPresent()) {
