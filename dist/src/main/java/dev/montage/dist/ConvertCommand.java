@@ -342,11 +342,9 @@ final class ConvertCommand implements Callable<Integer> {
     private Map<String, Object> inDtype(Map<?, ?> node, Path file, String path) {
         Map<String, Object> copy = new LinkedHashMap<>();
         for (Map.Entry<?, ?> e : node.entrySet()) {
-            String at = path.isEmpty() ? String.valueOf(e.getKey()) : path + "." + e.getKey();
-            if (!(e.getKey() instanceof String key)) {
-                throw new IllegalArgumentException(file + " has the key " + kind(e.getKey()) + " at '" + at + "'; "
-                        + "only dictionaries with string keys can be stored in another dtype");
-            }
+            // the checkpoint reader gives every key as a string, as state dicts have them
+            String key = (String) e.getKey();
+            String at = path.isEmpty() ? key : path + "." + key;
             Object value = e.getValue();
             if (value instanceof RawTensor tensor) {
                 TensorDType dtype = storedAs(tensor.dtype());

@@ -16,6 +16,7 @@ import dev.montage.runtime.weights.TorchCheckpointSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -23,6 +24,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -286,6 +290,36 @@ class ConvertCommandTest {
             Files.createDirectories(copy.getParent());
             Files.copy(p, copy);
         }
+    }
+
+    @Test
+    void aCheckpointThatIsNotDictionariesOfTensorsIsRefusedNamingWhatItHolds() throws IOException {
+        Path model = dir.resolve("model");
+        copyTree(Golden.model(), model);
+        // torch.save({"epoch": 3}) as protocol 2 writes it: a training checkpoint's counter beside no tensors
+        byte[] pickle = {(byte) 0x80, 2, '}', 'X', 5, 0, 0, 0, 'e', 'p', 'o', 'c', 'h', 'K', 3, 's', '.'};
+        Path checkpoint = model.resolve("ms_adapter.bin");
+        Files.delete(checkpoint);
+        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(checkpoint))) {
+            for (Map.Entry<String, byte[]> entry : Map.of("ms_adapter/data.pkl", pickle, "ms_adapter/version",
+                    "3\n".getBytes(StandardCharsets.US_ASCII)).entrySet()) {
+                ZipEntry stored = new ZipEntry(entry.getKey());
+                CRC32 crc = new CRC32();
+                crc.update(entry.getValue());
+                stored.setMethod(ZipEntry.STORED);
+                stored.setSize(entry.getValue().length);
+                stored.setCrc(crc.getValue());
+                zip.putNextEntry(stored);
+                zip.write(entry.getValue());
+                zip.closeEntry();
+            }
+        }
+        Path out = dir.resolve("out");
+        CommandRun run = convert("--bfloat16", model.toString(), out.toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains(checkpoint + " holds a Long (3) at 'epoch'; only dictionaries of tensors "
+                + "(nested dictionaries too) can be stored in another dtype"), run.err());
+        assertFalse(Files.exists(out));
     }
 
     @Test
