@@ -88,10 +88,10 @@ final class ConvertCommand implements Callable<Integer> {
     boolean half;
 
     @Option(names = "--bfloat16", description = "Store every F32 and F16 tensor as BF16 (rounded to nearest even): "
-            + "for bf16 compute such a file loads without converting its weights.")
+            + "for bf16 compute such a model loads without converting its weights.")
     boolean bfloat16;
 
-    @Option(names = "--variant", paramLabel = "NAME", description = "Folder to file: read the weights of this "
+    @Option(names = "--variant", paramLabel = "NAME", description = "From a folder: read the weights of this "
             + "variant (e.g. fp16: diffusion_pytorch_model.fp16.safetensors) where a model folder has them.")
     String variant;
 
