@@ -260,6 +260,8 @@ class ConvertCommandTest {
         Files.writeString(encoder.resolve("model.safetensors.index.fp16.json"), new ObjectMapper()
                 .writeValueAsString(Map.of("metadata", Map.of(), "weight_map", weightMap)));
         Files.writeString(model.resolve("unet/diffusion_pytorch_model.msgpack"), "flax weights");
+        // an IP-Adapter checkpoint where the IP-Adapter plugin reads it by default
+        Files.copy(Golden.dir().resolve("ip-adapter/ip-adapter_tiny.bin"), model.resolve("ip-adapter.bin"));
 
         Path out = dir.resolve("tiny-f16");
         CommandRun run = succeeds("--half", "--variant", "fp16", model.toString(), out.toString());
@@ -275,6 +277,15 @@ class ConvertCommandTest {
                 assertNarrowed(original.tensor(name), stored.tensor(name), TensorDType.F16, "text_encoder");
             }
         }
+        try (TorchCheckpointSource original = TorchCheckpointSource.open(model.resolve("ip-adapter.bin"));
+                TorchCheckpointSource stored = TorchCheckpointSource.open(out.resolve("ip-adapter.bin"))) {
+            assertEquals(List.of("image_proj", "ip_adapter"), List.copyOf(((Map<?, ?>) stored.root()).keySet()));
+            assertEquals(original.names(), stored.names());
+            for (String name : stored.names()) {
+                assertNarrowed(original.tensor(name), stored.tensor(name), TensorDType.F16, "ip-adapter.bin");
+            }
+        }
+        assertTrue(run.out().contains("ip_adapter ("), run.out());
         assertTrue(run.out().contains("left out 2 weights files that no installed component reads: "
                 + "text_encoder/model.safetensors, unet/diffusion_pytorch_model.msgpack"), run.out());
         assertFalse(Files.exists(out.resolve("unet/diffusion_pytorch_model.msgpack")));
