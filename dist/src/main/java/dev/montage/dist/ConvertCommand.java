@@ -181,9 +181,7 @@ final class ConvertCommand implements Callable<Integer> {
                             + "component reads: " + TensorNames.prefixes(unread));
                 }
                 TensorSource original = new UnmappedTensorSource(weights, stored.get(), view);
-                for (String name : original.names()) {
-                    writer.add(original, name, storedAs(original.info(name).dtype()));
-                }
+                addStored(writer, original);
                 written.put(key, original.names().size());
                 used.add(folderName);
             }
@@ -232,9 +230,7 @@ final class ConvertCommand implements Callable<Integer> {
                 for (String key : file.keys()) {
                     TensorSource tensors = file.tensors(key).orElseThrow();
                     SafetensorsWriter writer = new SafetensorsWriter().metadata(SAVE_PRETRAINED);
-                    for (String name : tensors.names()) {
-                        writer.add(tensors, name, storedAs(tensors.info(name).dtype()));
-                    }
+                    addStored(writer, tensors);
                     String folder = folderOf(key, files);
                     writer.writeNew(tmp.resolve(folder).resolve(weightsName(configOf(config, folder))));
                     written.put(key, tensors.names().size());
@@ -273,9 +269,7 @@ final class ConvertCommand implements Callable<Integer> {
                     Files.createDirectories(to);
                     try (TensorSource tensors = weights.get().open()) {
                         SafetensorsWriter writer = new SafetensorsWriter().metadata(SAVE_PRETRAINED);
-                        for (String name : tensors.names()) {
-                            writer.add(tensors, name, storedAs(tensors.info(name).dtype()));
-                        }
+                        addStored(writer, tensors);
                         writer.writeNew(to.resolve(weightsName(configOf(source, file.defaultPath()))));
                         written.put(file.key(), tensors.names().size());
                         read.add(weights.get().path().toAbsolutePath().normalize());
@@ -329,9 +323,7 @@ final class ConvertCommand implements Callable<Integer> {
                 TorchCheckpointWriter.write(to, inDtype(root, from, ""));
             } else {
                 SafetensorsWriter writer = new SafetensorsWriter().metadata(tensors.metadata());
-                for (String name : tensors.names()) {
-                    writer.add(tensors, name, storedAs(tensors.info(name).dtype()));
-                }
+                addStored(writer, tensors);
                 writer.writeNew(to);
             }
             return tensors.names().size();
@@ -360,11 +352,23 @@ final class ConvertCommand implements Callable<Integer> {
     }
 
     private static String kind(Object value) {
-        return value == null ? "None" : "a " + value.getClass().getSimpleName() + " (" + value + ")";
+        if (value == null) {
+            return "None";
+        }
+        String shown = String.valueOf(value);
+        return "a " + value.getClass().getSimpleName() + " (" + (shown.length() > 60 ? shown.substring(0, 57) + "..."
+                : shown) + ")";
     }
 
     private static boolean isWeights(Path file) {
         return WEIGHTS.matcher(file.getFileName().toString()).matches();
+    }
+
+    /** Every tensor of {@code tensors}, in its {@link #storedAs} dtype. */
+    private void addStored(SafetensorsWriter writer, TensorSource tensors) {
+        for (String name : tensors.names()) {
+            writer.add(tensors, name, storedAs(tensors.info(name).dtype()));
+        }
     }
 
     /** The dtype a tensor stored as {@code own} is written in: --half and --bfloat16 narrow floating point ones. */

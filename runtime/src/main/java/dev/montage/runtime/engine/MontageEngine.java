@@ -100,7 +100,7 @@ public final class MontageEngine implements AutoCloseable {
         for (Throwable cause = e.getCause(); cause != null; cause = cause.getCause()) {
             why.append(": ").append(cause.getMessage());
         }
-        // A CUDA libtorch links the driver's own library, which no libtorch or CUDA toolkit ships
+        // a CUDA libtorch links libcuda.so.1, which comes with the NVIDIA driver, not with libtorch
         String driver = why.indexOf("libcuda.so") >= 0
                 ? "libcuda.so.1 is the NVIDIA driver's library: a CUDA build of libtorch loads only where the driver "
                         + "is installed (nvidia-smi lists the GPU); on a machine without one, use the CPU build; "
