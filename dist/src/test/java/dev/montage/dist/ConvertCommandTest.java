@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.TestZips;
 import dev.montage.runtime.weights.HalfFloats;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
@@ -20,13 +21,11 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.stream.Stream;
-import java.util.zip.CRC32;
-import java.util.zip.ZipEntry;
-import java.util.zip.ZipOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -310,21 +309,10 @@ class ConvertCommandTest {
         // torch.save({"epoch": 3}) as protocol 2 writes it: a training checkpoint's counter beside no tensors
         byte[] pickle = {(byte) 0x80, 2, '}', 'X', 5, 0, 0, 0, 'e', 'p', 'o', 'c', 'h', 'K', 3, 's', '.'};
         Path checkpoint = model.resolve("ms_adapter.bin");
-        Files.delete(checkpoint);
-        try (ZipOutputStream zip = new ZipOutputStream(Files.newOutputStream(checkpoint))) {
-            for (Map.Entry<String, byte[]> entry : Map.of("ms_adapter/data.pkl", pickle, "ms_adapter/version",
-                    "3\n".getBytes(StandardCharsets.US_ASCII)).entrySet()) {
-                ZipEntry stored = new ZipEntry(entry.getKey());
-                CRC32 crc = new CRC32();
-                crc.update(entry.getValue());
-                stored.setMethod(ZipEntry.STORED);
-                stored.setSize(entry.getValue().length);
-                stored.setCrc(crc.getValue());
-                zip.putNextEntry(stored);
-                zip.write(entry.getValue());
-                zip.closeEntry();
-            }
-        }
+        Map<String, byte[]> entries = new LinkedHashMap<>();
+        entries.put("ms_adapter/data.pkl", pickle);
+        entries.put("ms_adapter/version", "3\n".getBytes(StandardCharsets.US_ASCII));
+        TestZips.write(checkpoint, entries, false);
         Path out = dir.resolve("out");
         CommandRun run = convert("--bfloat16", model.toString(), out.toString());
         assertEquals(2, run.code());

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.runtime.testing.TestZips;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -3,6 +3,7 @@ package dev.montage.runtime.weights;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.runtime.testing.Fuzzer;
+import dev.montage.runtime.testing.TestZips;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;

@@ -1,4 +1,4 @@
-package dev.montage.runtime.weights;
+package dev.montage.runtime.testing;
 
 import java.io.IOException;
 import java.io.OutputStream;
@@ -10,12 +10,12 @@ import java.util.zip.ZipEntry;
 import java.util.zip.ZipOutputStream;
 
 /** Writes zip archives with arbitrary content through java.util.zip, independently of the code under test. */
-final class TestZips {
+public final class TestZips {
     private TestZips() {
     }
 
     /** Writes {@code entries} in order, STORED or DEFLATED. */
-    static Path write(Path file, Map<String, byte[]> entries, boolean deflated) throws IOException {
+    public static Path write(Path file, Map<String, byte[]> entries, boolean deflated) throws IOException {
         try (OutputStream fileOut = Files.newOutputStream(file); ZipOutputStream zip = new ZipOutputStream(fileOut)) {
             for (Map.Entry<String, byte[]> e : entries.entrySet()) {
                 ZipEntry entry = new ZipEntry(e.getKey());
