@@ -252,6 +252,10 @@ final class ConvertCommand implements Callable<Integer> {
                     + "written as a folder, which changes only the stored dtype: give --half or --bfloat16, or name a "
                     + ".safetensors file to write a single file");
         }
+        if (target.toAbsolutePath().normalize().startsWith(source.toAbsolutePath().normalize())) {
+            throw new IllegalArgumentException(target + " is inside " + source + ", whose files are all read; name a "
+                    + "folder outside it");
+        }
         Map<String, Integer> written = new LinkedHashMap<>();
         Set<Path> read = new HashSet<>();
         List<String> leftOut = new ArrayList<>();

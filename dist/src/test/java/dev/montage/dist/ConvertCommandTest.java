@@ -322,13 +322,23 @@ class ConvertCommandTest {
     }
 
     @Test
-    void aFolderBecomesAFolderOnlyInAnotherDtype() {
+    void aFolderBecomesAFolderOnlyInAnotherDtypeAndOutsideItself() throws IOException {
         Path out = dir.resolve("same");
         CommandRun run = convert(Golden.model().toString(), out.toString());
         assertEquals(2, run.code());
         assertTrue(run.err().contains(out + " is not a .safetensors file, so " + Golden.model() + " would be written "
                 + "as a folder, which changes only the stored dtype: give --half or --bfloat16"), run.err());
         assertFalse(Files.exists(out));
+
+        Path model = Files.createDirectories(dir.resolve("model"));
+        Files.writeString(model.resolve("model_index.json"), "{}");
+        Path inside = model.resolve("bf16");
+        run = convert("--bfloat16", model.toString(), inside.toString());
+        assertEquals(2, run.code());
+        assertTrue(run.err().contains(inside + " is inside " + model + ", whose files are all read"), run.err());
+        try (Stream<Path> left = Files.list(model)) {
+            assertEquals(List.of("model_index.json"), left.map(p -> p.getFileName().toString()).toList());
+        }
     }
 
     @Test
