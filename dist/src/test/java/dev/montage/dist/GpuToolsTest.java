@@ -5,18 +5,21 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The scripts of {@code tools/gpu} parse as bash and refuse what they do not understand, naming it, before doing any
- * work: they run where a failure costs a GPU machine's time. (Their work itself is checked by running them; see
- * README's GPU section.)
+ * work: they run where a failure costs a GPU machine's time; the tests they select exist. (Their work itself is
+ * checked by running them; see README's GPU section.)
  */
 class GpuToolsTest {
     private static final Path TOOLS = Path.of("..", "tools", "gpu");
@@ -38,6 +41,28 @@ class GpuToolsTest {
     void parses(String script) throws Exception {
         Run run = bash("-n", TOOLS.resolve(script).toString());
         assertEquals(0, run.code(), run.err());
+    }
+
+    /**
+     * The golden generations that the build runs again in bf16 and float16 and {@code check} runs on CUDA: a renamed
+     * test would otherwise drop out of both without a failure.
+     */
+    @Test
+    void theGoldenGenerationsListNamesTestsThatExist() throws Exception {
+        List<String> lines = Files.readAllLines(Path.of("src", "test", "resources", "golden-generations.txt"));
+        int tests = 0;
+        for (String line : lines) {
+            if (line.isBlank() || line.startsWith("#")) {
+                continue;
+            }
+            String[] parts = line.strip().split("#", 2);
+            Class<?> type = Class.forName(parts[0]);
+            boolean named = Arrays.stream(type.getDeclaredMethods()).anyMatch(m -> m.isAnnotationPresent(Test.class)
+                    && (parts.length == 1 || m.getName().equals(parts[1])));
+            assertTrue(named, line + " names no test");
+            tests++;
+        }
+        assertTrue(tests >= 6, "golden-generations.txt lists " + tests + " tests");
     }
 
     @ParameterizedTest
