@@ -392,7 +392,7 @@ final class ConvertCommand implements Callable<Integer> {
         List<Path> all;
         try (Stream<Path> walk = Files.walk(from)) {
             all = walk.filter(Files::isRegularFile)
-                    .filter(p -> !WEIGHTS.matcher(p.getFileName().toString()).matches()).toList();
+                    .filter(p -> !isWeights(p)).toList();
         }
         for (Path p : all) {
             Path copy = to.resolve(from.relativize(p).toString());

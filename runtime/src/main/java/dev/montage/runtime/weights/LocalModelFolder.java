@@ -75,7 +75,7 @@ public final class LocalModelFolder implements ModelFolder, AutoCloseable {
         if (weights == null) {
             WeightFile file = WeightFile.find(path, variant);
             try {
-                source = WeightSources.open(file);
+                source = file.open();
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot read " + file.path() + ": " + e.getMessage(), e);
             }
