@@ -246,7 +246,7 @@ final class ConvertCommand implements Callable<Integer> {
      * read from it (a model folder's weights, sharded or not, as one save_pretrained file; a checkpoint file in its own
      * format), every other file that is not weights copied, weights no component reads named and left out.
      */
-    private void toFolderInDtype(Map<String, ModelFile> files, PrintWriter out) throws IOException {
+    void toFolderInDtype(Map<String, ModelFile> files, PrintWriter out) throws IOException {
         if (!half && !bfloat16) {
             throw new IllegalArgumentException(target + " is not a .safetensors file, so " + source + " would be "
                     + "written as a folder, which changes only the stored dtype: give --half or --bfloat16, or name a "
@@ -344,7 +344,7 @@ final class ConvertCommand implements Callable<Integer> {
             Object value = e.getValue();
             if (value instanceof RawTensor tensor) {
                 TensorDType dtype = storedAs(tensor.dtype());
-                copy.put(key, dtype == tensor.dtype() ? tensor : tensor.narrowedTo(dtype));
+                copy.put(key, dtype == tensor.dtype() ? tensor : TorchCheckpointWriter.View.narrowed(tensor, dtype));
             } else if (value instanceof Map<?, ?> child) {
                 copy.put(key, inDtype(child, file, at));
             } else {

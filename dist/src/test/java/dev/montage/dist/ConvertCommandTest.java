@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.spi.ModelFile;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestZips;
 import dev.montage.runtime.weights.HalfFloats;
@@ -15,6 +16,8 @@ import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TensorDType;
 import dev.montage.runtime.weights.TorchCheckpointSource;
 import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -243,18 +246,18 @@ class ConvertCommandTest {
         Path model = dir.resolve("model");
         copyTree(Golden.model(), model);
         Path encoder = model.resolve("text_encoder");
-        List<RawTensor> first = new ArrayList<>();
-        List<RawTensor> second = new ArrayList<>();
+        SafetensorsWriter first = new SafetensorsWriter();
+        SafetensorsWriter second = new SafetensorsWriter();
         Map<String, String> weightMap = new TreeMap<>();
         try (SafetensorsReader reader = SafetensorsReader.open(encoder.resolve("model.safetensors"))) {
             for (String name : reader.names()) {
-                boolean inFirst = first.size() <= second.size();
-                (inFirst ? first : second).add(reader.tensor(name).narrowedTo(TensorDType.F16));
+                boolean inFirst = weightMap.size() % 2 == 0;
+                (inFirst ? first : second).add(reader, name, TensorDType.F16);
                 weightMap.put(name, inFirst ? "model.fp16-00001-of-00002.safetensors"
                         : "model.fp16-00002-of-00002.safetensors");
             }
-            SafetensorsWriter.write(encoder.resolve("model.fp16-00001-of-00002.safetensors"), Map.of(), first);
-            SafetensorsWriter.write(encoder.resolve("model.fp16-00002-of-00002.safetensors"), Map.of(), second);
+            first.write(encoder.resolve("model.fp16-00001-of-00002.safetensors"));
+            second.write(encoder.resolve("model.fp16-00002-of-00002.safetensors"));
         }
         Files.writeString(encoder.resolve("model.safetensors.index.fp16.json"), new ObjectMapper()
                 .writeValueAsString(Map.of("metadata", Map.of(), "weight_map", weightMap)));
@@ -339,6 +342,39 @@ class ConvertCommandTest {
         try (Stream<Path> left = Files.list(model)) {
             assertEquals(List.of("model_index.json"), left.map(p -> p.getFileName().toString()).toList());
         }
+    }
+
+    /**
+     * What a third-party plugin may declare and the installed ones do not: a checkpoint file in safetensors, and two
+     * model keys at one place. It is stored once, with its metadata.
+     */
+    @Test
+    void aSafetensorsCheckpointFileReadUnderTwoKeysIsStoredOnceWithItsMetadata() throws IOException {
+        Path model = Files.createDirectories(dir.resolve("model").resolve("adapters")).getParent();
+        ByteBuffer values = ByteBuffer.allocate(16).order(ByteOrder.LITTLE_ENDIAN);
+        values.putFloat(1f / 3).putFloat(-2.5e-3f).putFloat(65519f).putFloat(7f).flip();
+        RawTensor weight = new RawTensor("proj.weight", TensorDType.F32, new long[] {2, 2}, values);
+        RawTensor steps = new RawTensor("steps", TensorDType.I64, new long[] {1},
+                ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN).putLong(0, 1200));
+        new SafetensorsWriter().metadata("trained_on", "dogs").add(weight).add(steps)
+                .write(model.resolve("adapters/style.safetensors"));
+        Files.writeString(model.resolve("adapters/notes.txt"), "a style adapter");
+        ConvertCommand command = new ConvertCommand();
+        command.source = model;
+        command.target = dir.resolve("bf16");
+        command.bfloat16 = true;
+        StringWriter text = new StringWriter();
+        command.toFolderInDtype(Map.of(
+                "style", ModelFile.file("style", "adapters/style.safetensors", "a style adapter"),
+                "style_mask", ModelFile.file("style_mask", "adapters/style.safetensors", "its mask").optional()),
+                new PrintWriter(text, true));
+        assertEquals("wrote " + command.target + " in bfloat16: style (2 tensors)", text.toString().strip());
+        try (SafetensorsReader stored = SafetensorsReader.open(command.target.resolve("adapters/style.safetensors"))) {
+            assertEquals(Map.of("trained_on", "dogs"), stored.metadata());
+            assertNarrowed(weight, stored.tensor("proj.weight"), TensorDType.BF16, "style.safetensors");
+            assertNarrowed(steps, stored.tensor("steps"), TensorDType.BF16, "style.safetensors");
+        }
+        assertEquals("a style adapter", Files.readString(command.target.resolve("adapters/notes.txt")));
     }
 
     @Test

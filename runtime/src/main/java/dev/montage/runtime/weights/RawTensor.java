@@ -62,16 +62,6 @@ public final class RawTensor {
     }
 
     /**
-     * The values stored in {@code to}: F16 from F32 or BF16, BF16 from F32 or F16, rounded to nearest even, as
-     * PyTorch's {@code .half()} and {@code .bfloat16()}; the bytes are a heap copy.
-     *
-     * @throws IllegalArgumentException when this tensor's dtype does not narrow to {@code to}
-     */
-    public RawTensor narrowedTo(TensorDType to) {
-        return new RawTensor(name, to, shape, HalfFloats.narrowed(this, to));
-    }
-
-    /**
      * Decodes the values as float32 (F16 and BF16 are widened exactly; integer types are converted).
      *
      * @throws IllegalStateException when the tensor has more than {@code Integer.MAX_VALUE} elements

@@ -178,9 +178,7 @@ final class StoredZipWriter implements Closeable {
     }
 
     private void writeFully(ByteBuffer bytes) throws IOException {
-        while (bytes.hasRemaining()) {
-            out.write(bytes);
-        }
+        ChannelWrites.writeFully(out, bytes);
     }
 
     private static ByteBuffer buffer(int size) {

@@ -19,12 +19,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.TreeMap;
+import java.util.function.Supplier;
 
 /**
  * Writes a nested map of tensors as a {@code torch.save} checkpoint (the zip format of PyTorch 1.6 and
  * later), laid out as torch itself writes it, so that {@code torch.load} and
- * {@link TorchCheckpointReader} can both read it; used to produce random {@code ms_adapter.bin} models
- * and test fixtures.
+ * {@link TorchCheckpointReader} can both read it; used to produce random {@code ms_adapter.bin} models, to store
+ * checkpoints in another dtype, and for test fixtures.
  *
  * <p>The archive holds {@code <stem>/data.pkl} (a protocol 2 pickle), {@code <stem>/byteorder}
  * ({@code little}), one STORED, 64-byte aligned entry {@code <stem>/data/<key>} per storage, and
@@ -33,7 +34,9 @@ import java.util.TreeMap;
  * as a {@code state_dict()} is.
  *
  * <p>Values may be nested {@code Map<String, ?>}s, {@link RawTensor}s (each with its own storage unless
- * the same instance appears twice), {@link View}s of a shared {@link Storage}, and {@link Parameter}s.
+ * the same instance appears twice), {@link View}s of a shared {@link Storage}, and {@link Parameter}s. A storage's
+ * elements may be produced as it is written ({@link View#narrowed}), so a large checkpoint is written with one
+ * storage in memory at a time.
  */
 public final class TorchCheckpointWriter {
     private static final String FORMAT_VERSION = "3\n";
@@ -47,19 +50,37 @@ public final class TorchCheckpointWriter {
      */
     public static final class Storage {
         private final TensorDType dtype;
-        private final ByteBuffer data;
+        private final long numel;
+        private final Supplier<ByteBuffer> data;
 
         /**
          * @param data little-endian elements, from position to limit
          * @throws IllegalArgumentException when the byte count is not a whole number of elements
          */
         public Storage(TensorDType dtype, ByteBuffer data) {
+            this(dtype, wholeElements(dtype, data), data.slice().asReadOnlyBuffer()::duplicate);
+        }
+
+        /**
+         * A storage whose little-endian elements are produced when the checkpoint is written: {@code data} is called
+         * once then and must return exactly {@code numel} elements. A checkpoint of such storages is written with one
+         * of them in memory at a time.
+         */
+        public Storage(TensorDType dtype, long numel, Supplier<ByteBuffer> data) {
             this.dtype = Objects.requireNonNull(dtype, "dtype");
+            if (numel < 0) {
+                throw new IllegalArgumentException("a storage holds 0 or more elements, got " + numel);
+            }
+            this.numel = numel;
+            this.data = Objects.requireNonNull(data, "data");
+        }
+
+        private static long wholeElements(TensorDType dtype, ByteBuffer data) {
             if (data.remaining() % dtype.byteSize() != 0) {
                 throw new IllegalArgumentException(data.remaining() + " bytes are not a whole number of " + dtype
                         + " elements");
             }
-            this.data = data.slice().asReadOnlyBuffer();
+            return data.remaining() / dtype.byteSize();
         }
 
         public TensorDType dtype() {
@@ -68,11 +89,18 @@ public final class TorchCheckpointWriter {
 
         /** Number of elements. */
         public long numel() {
-            return data.remaining() / dtype.byteSize();
+            return numel;
         }
 
-        ByteBuffer data() {
-            return data.duplicate();
+        /** The elements, produced now; {@code entry} names the storage in the message when their count is wrong. */
+        private ByteBuffer produce(String entry) {
+            ByteBuffer bytes = data.get();
+            long expected = numel * dtype.byteSize();
+            if (bytes.remaining() != expected) {
+                throw new IllegalStateException("storage " + entry + ": supplied " + bytes.remaining() + " bytes, "
+                        + "expected " + expected + " for " + numel + " " + dtype + " elements");
+            }
+            return bytes;
         }
     }
 
@@ -102,6 +130,38 @@ public final class TorchCheckpointWriter {
                         + Arrays.toString(stride) + " at offset " + offset + " reaches past its storage of "
                         + storage.numel() + " elements");
             }
+        }
+
+        /** All of {@code storage} as a tensor of {@code shape}, laid out row-major as a contiguous torch tensor is. */
+        public static View contiguous(Storage storage, long[] shape) {
+            long[] stride = new long[shape.length];
+            long step = 1;
+            for (int d = shape.length - 1; d >= 0; d--) {
+                stride[d] = step;
+                step = Math.multiplyExact(step, shape[d]);
+            }
+            return new View(storage, 0, shape, stride);
+        }
+
+        /**
+         * {@code tensor} stored in {@code dtype} (F16 for an F32 or BF16 one, BF16 for an F32 or F16 one, rounded to
+         * nearest even), narrowed when the checkpoint is written: one narrowed tensor is held at a time, and where
+         * {@code tensor} maps a file its pages leave resident memory once read, as with
+         * {@link SafetensorsWriter#add(TensorSource, String, TensorDType)}.
+         *
+         * @throws IllegalArgumentException when the tensor cannot be stored in {@code dtype}
+         */
+        public static View narrowed(RawTensor tensor, TensorDType dtype) {
+            if (!HalfFloats.narrows(tensor.dtype(), dtype)) {
+                throw new IllegalArgumentException("tensor '" + tensor.name() + "' is " + tensor.dtype()
+                        + " and cannot be stored as " + dtype + "; expected f16 for an f32 or bf16 tensor, or bf16 "
+                        + "for an f32 or f16 one");
+            }
+            return contiguous(new Storage(dtype, tensor.numel(), () -> {
+                ByteBuffer narrowed = HalfFloats.narrowed(tensor, dtype);
+                MappedPages.drop(tensor.data());
+                return narrowed;
+            }), tensor.shape());
         }
 
         @Override
@@ -158,7 +218,8 @@ public final class TorchCheckpointWriter {
                 zip.add(folder + "data.pkl", ByteBuffer.wrap(pickle));
                 zip.add(folder + "byteorder", ascii("little"));
                 for (Map.Entry<String, Storage> storage : pickler.storagesByKey().entrySet()) {
-                    zip.add(folder + "data/" + storage.getKey(), storage.getValue().data());
+                    String entry = folder + "data/" + storage.getKey();
+                    zip.add(entry, storage.getValue().produce(entry));
                 }
                 zip.add(folder + "version", ascii(FORMAT_VERSION));
             }
@@ -259,15 +320,8 @@ public final class TorchCheckpointWriter {
 
         /** A RawTensor owns its storage; the same instance written twice shares it. */
         private View contiguousView(RawTensor raw) {
-            long[] shape = raw.shape();
-            long[] stride = new long[shape.length];
-            long step = 1;
-            for (int d = shape.length - 1; d >= 0; d--) {
-                stride[d] = step;
-                step *= shape[d];
-            }
-            Storage storage = tensorStorages.computeIfAbsent(raw, r -> new Storage(r.dtype(), r.data()));
-            return new View(storage, 0, shape, stride);
+            return View.contiguous(tensorStorages.computeIfAbsent(raw, r -> new Storage(r.dtype(), r.data())),
+                    raw.shape());
         }
 
         /** BINPERSID of {@code ('storage', torch.<Type>Storage, key, 'cpu', numel)}. */

@@ -171,6 +171,60 @@ class TorchCheckpointWriterTest {
         assertThrows(IllegalArgumentException.class, () -> new View(storage, 0, new long[] {2}, new long[] {1, 1}));
     }
 
+    @Test
+    void producesEachLazyStorageOnceAsItIsWritten() throws IOException {
+        List<String> produced = new ArrayList<>();
+        Map<String, Object> root = new LinkedHashMap<>();
+        for (String name : List.of("a", "b", "c")) {
+            Storage lazy = new Storage(TensorDType.F32, 3, () -> {
+                produced.add(name);
+                return tensor(TensorDType.F32, new long[] {3}, name.charAt(0), 1, 2).data();
+            });
+            root.put(name, View.contiguous(lazy, new long[] {3, 1}));
+        }
+        Path file = dir.resolve("lazy.bin");
+        TorchCheckpointWriter.write(file, root);
+        assertEquals(List.of("a", "b", "c"), produced, "once each, in the order of their entries");
+        try (TorchCheckpointReader reader = TorchCheckpointReader.open(file)) {
+            assertValues(reader.flatten().get("b"), TensorDType.F32, new long[] {3, 1}, 'b', 1, 2);
+        }
+    }
+
+    @Test
+    void refusesALazyStorageOfTheWrongSizeNamingItsEntryAndLeavesNoFile() throws IOException {
+        Storage lazy = new Storage(TensorDType.F32, 4, () -> tensor(TensorDType.F32, new long[] {3}, 1, 2, 3).data());
+        Map<String, Object> root = Map.of("w", View.contiguous(lazy, new long[] {4}));
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> TorchCheckpointWriter.write(dir.resolve("short.bin"), root));
+        assertEquals("storage short/data/0: supplied 12 bytes, expected 16 for 4 f32 elements", e.getMessage());
+        try (var files = Files.list(dir)) {
+            assertEquals(List.of(), files.toList());
+        }
+    }
+
+    @Test
+    void storesNarrowedTensorsRoundedToNearestEven() throws IOException {
+        RawTensor weights = tensor(TensorDType.F32, new long[] {2, 2}, 1.0 / 3, -65519.0, 1e-8, 3.0);
+        Path file = dir.resolve("narrow.bin");
+        TorchCheckpointWriter.write(file, Map.of("half", View.narrowed(weights, TensorDType.F16),
+                "brain", View.narrowed(weights, TensorDType.BF16)));
+        try (TorchCheckpointReader reader = TorchCheckpointReader.open(file)) {
+            Map<String, RawTensor> t = reader.flatten();
+            float[] values = weights.toFloatArray();
+            float[] half = new float[4];
+            float[] brain = new float[4];
+            for (int i = 0; i < 4; i++) {
+                half[i] = HalfFloats.toFloat(HalfFloats.fromFloat(values[i]));
+                brain[i] = HalfFloats.bf16ToFloat(HalfFloats.floatToBf16(values[i]));
+            }
+            assertValues(t.get("half"), TensorDType.F16, new long[] {2, 2}, half);
+            assertValues(t.get("brain"), TensorDType.BF16, new long[] {2, 2}, brain);
+        }
+        IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                () -> View.narrowed(tensor(TensorDType.I64, new long[] {1}, 7), TensorDType.F16));
+        assertTrue(e.getMessage().startsWith("tensor 't' is i64 and cannot be stored as f16"), e.getMessage());
+    }
+
     private static void assertValues(RawTensor t, TensorDType dtype, long[] shape, float... values) {
         assertEquals(dtype, t.dtype(), t.name());
         assertArrayEquals(shape, t.shape(), t.name());
