@@ -9,11 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
-import java.util.Collections;
 import java.util.Comparator;
+import java.util.Deque;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -22,6 +23,9 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
 import java.util.function.Supplier;
 
 /**
@@ -43,8 +47,12 @@ import java.util.function.Supplier;
  * }</pre>
  */
 public final class SafetensorsWriter {
-    /** Slices heap buffers so the JDK's temporary direct buffer for a channel write stays small. */
-    private static final int WRITE_CHUNK = 8 << 20;
+    /** Daemons, so that a supplier that never returns cannot keep the JVM alive. */
+    private static final ThreadFactory PRODUCER_THREADS = task -> {
+        Thread thread = new Thread(task, "safetensors-producer");
+        thread.setDaemon(true);
+        return thread;
+    };
 
     private final Map<String, String> metadata = new TreeMap<>(SafetensorsWriter::compareUtf8);
     private final List<Pending> tensors = new ArrayList<>();
@@ -131,10 +139,11 @@ public final class SafetensorsWriter {
     }
 
     /**
-     * Lets up to {@code tensors} lazy tensors be produced ahead of the one being written, concurrently on the common
-     * fork-join pool: for suppliers that are independent of each other and of the order they run in (random
-     * weights), whose production, not the disk, bounds the write. At most {@code tensors + 1} tensors' bytes are
-     * held at a time. 0 (the default) produces each one as it is written.
+     * Lets up to {@code tensors} lazy tensors be produced ahead of the one being written, concurrently on threads of
+     * the write's own, one fewer than the cores (at least one), as the writing thread keeps a core busy copying: for
+     * suppliers that are independent of each other and of the order they run in (random weights), whose production,
+     * not the disk, bounds the write. At most {@code tensors + 1} tensors' bytes are held at a time. 0 (the default)
+     * produces each one as it is written.
      */
     public SafetensorsWriter producedAhead(int tensors) {
         if (tensors < 0) {
@@ -177,26 +186,40 @@ public final class SafetensorsWriter {
         ordered.sort(Comparator.comparingInt((Pending p) -> -rank(p.info().dtype()))
                 .thenComparing((a, b) -> compareUtf8(a.info().name(), b.info().name())));
         byte[] header = header(ordered);
-        writeFully(channel, ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN)
+        ChannelWrites.writeFully(channel, ByteBuffer.allocate(Long.BYTES).order(ByteOrder.LITTLE_ENDIAN)
                 .putLong(header.length).flip());
-        writeFully(channel, ByteBuffer.wrap(header));
-        List<CompletableFuture<ByteBuffer>> ahead = new ArrayList<>(Collections.nCopies(ordered.size(), null));
-        int started = 0;
-        for (int i = 0; i < ordered.size(); i++) {
-            for (; producedAhead > 0 && started < ordered.size() && started <= i + producedAhead; started++) {
-                ahead.set(started, CompletableFuture.supplyAsync(ordered.get(started).data()));
+        ChannelWrites.writeFully(channel, ByteBuffer.wrap(header));
+        if (producedAhead == 0) {
+            for (Pending pending : ordered) {
+                writeData(channel, pending, pending.data().get());
             }
-            Pending pending = ordered.get(i);
-            ByteBuffer data = producedAhead == 0 ? pending.data().get() : produced(ahead.set(i, null));
-            long expected = pending.info().byteSize();
-            if (data.remaining() != expected) {
-                throw new IllegalStateException("tensor '" + pending.info().name() + "': supplied "
-                        + data.remaining() + " bytes, expected " + expected + " for " + pending.info());
+            return;
+        }
+        int threads = Math.max(1, Math.min(producedAhead, Runtime.getRuntime().availableProcessors() - 1));
+        ExecutorService producers = Executors.newFixedThreadPool(threads, PRODUCER_THREADS);
+        try {
+            Deque<CompletableFuture<ByteBuffer>> ahead = new ArrayDeque<>();
+            int started = 0;
+            for (Pending pending : ordered) {
+                for (; started < ordered.size() && ahead.size() <= producedAhead; started++) {
+                    ahead.add(CompletableFuture.supplyAsync(ordered.get(started).data(), producers));
+                }
+                writeData(channel, pending, produced(ahead.remove()));
             }
-            writeFully(channel, data);
-            if (pending.mapped()) {
-                MappedPages.drop(data);
-            }
+        } finally {
+            producers.shutdownNow();
+        }
+    }
+
+    private static void writeData(FileChannel channel, Pending pending, ByteBuffer data) throws IOException {
+        long expected = pending.info().byteSize();
+        if (data.remaining() != expected) {
+            throw new IllegalStateException("tensor '" + pending.info().name() + "': supplied "
+                    + data.remaining() + " bytes, expected " + expected + " for " + pending.info());
+        }
+        ChannelWrites.writeFully(channel, data);
+        if (pending.mapped()) {
+            MappedPages.drop(data);
         }
     }
 
@@ -318,14 +341,5 @@ public final class SafetensorsWriter {
             case F64 -> 8;
             case I64 -> 9;
         };
-    }
-
-    private static void writeFully(FileChannel channel, ByteBuffer source) throws IOException {
-        ByteBuffer remaining = source.duplicate();
-        while (remaining.hasRemaining()) {
-            ByteBuffer chunk = remaining.slice();
-            chunk.limit(Math.min(chunk.remaining(), WRITE_CHUNK));
-            remaining.position(remaining.position() + channel.write(chunk));
-        }
     }
 }

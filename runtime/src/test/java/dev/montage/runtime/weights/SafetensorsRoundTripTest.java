@@ -202,6 +202,28 @@ class SafetensorsRoundTripTest {
                 () -> failing.write(failed)).getMessage());
         assertFalse(Files.exists(failed), "a failed write leaves no partial file");
         assertThrows(IllegalArgumentException.class, () -> new SafetensorsWriter().producedAhead(-1));
+        assertProducersEnd();
+    }
+
+    /** The threads that produce tensors ahead belong to one write and end with it (allowing them a few seconds). */
+    private static void assertProducersEnd() {
+        long deadline = System.nanoTime() + 10_000_000_000L;
+        List<String> alive;
+        do {
+            alive = Thread.getAllStackTraces().keySet().stream().filter(Thread::isAlive).map(Thread::getName)
+                    .filter(name -> name.equals("safetensors-producer")).toList();
+        } while (!alive.isEmpty() && System.nanoTime() < deadline && sleep());
+        assertEquals(List.of(), alive);
+    }
+
+    private static boolean sleep() {
+        try {
+            Thread.sleep(20);
+            return true;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
     }
 
     @Test
