@@ -14,6 +14,7 @@ import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
+import io.javalin.http.Handler;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.sse.SseClient;
 import io.javalin.http.sse.SseHandler;
@@ -44,6 +45,7 @@ import java.util.TreeSet;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -63,6 +65,8 @@ public final class MontageServer implements AutoCloseable {
     private static final String EVENT_STREAM = "text/event-stream";
     /** A comment line this often keeps proxies and the connector's idle timeout from closing a quiet stream. */
     private static final Duration KEEP_ALIVE = Duration.ofSeconds(10);
+    /** How long a phrase lookup or control preview waits for another one to end before it is answered 503. */
+    static final Duration PREVIEW_WAIT = Duration.ofSeconds(5);
     /** Room for the multipart boundaries and headers around an uploaded picture. */
     private static final long MULTIPART_OVERHEAD = 64 * 1024;
     private static final int MULTIPART_IN_MEMORY = 1 << 20;
@@ -102,6 +106,7 @@ public final class MontageServer implements AutoCloseable {
     private final LoraCatalog loraCatalog;
     private final RequestJson requests;
     private final Semaphore eventStreams;
+    private final Semaphore previews;
     private final byte[] tokenDigest;
     private final byte[] openApi;
     private final List<Route> routes = new CopyOnWriteArrayList<>();
@@ -142,6 +147,7 @@ public final class MontageServer implements AutoCloseable {
                 service.defaultScheduler(), service.controlNets(), service.subjectFields(), uploads, loraCatalog,
                 new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());
+        this.previews = new Semaphore(settings.maxPreviewRequests());
         this.tokenDigest = settings.authToken().map(MontageServer::sha256).orElse(null);
         this.openApi = openApi(model.defaults(), service.defaultScheduler());
         this.app = Javalin.create(config -> {
@@ -162,8 +168,8 @@ public final class MontageServer implements AutoCloseable {
             r.before("/metrics", this::authorize);
             r.post("/v1/uploads", this::upload);
             r.post("/v1/generations", this::submit);
-            r.post("/v1/phrases", this::phrases);
-            r.post("/v1/preprocess", this::preprocess);
+            r.post("/v1/phrases", ctx -> previewing(ctx, this::phrases));
+            r.post("/v1/preprocess", ctx -> previewing(ctx, this::preprocess));
             r.get("/v1/generations", this::list);
             r.get("/v1/generations/{id}", ctx -> ctx.json(service.view(job(ctx))));
             r.delete("/v1/generations/{id}", this::cancel);
@@ -308,6 +314,25 @@ public final class MontageServer implements AutoCloseable {
         GenerationService.Submission s = service.submit(parsed.request(), parsed.loras(), parsed.parameters());
         ctx.status(202).header("Location", "/v1/generations/" + s.id())
                 .json(Map.of("id", s.id(), "position", s.position()));
+    }
+
+    /**
+     * Runs a phrase lookup or control preview, at most {@link ServerSettings#maxPreviewRequests()} at a time: each
+     * decodes pictures and may load a released text encoder, so an unbounded number would exhaust the memory that
+     * generations need. One that finds them all busy for {@link #PREVIEW_WAIT} is {@code 503} with
+     * {@code Retry-After}.
+     */
+    private void previewing(Context ctx, Handler preview) throws Exception {
+        if (!previews.tryAcquire(PREVIEW_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+            throw new ApiException(503, List.of(new FieldError(null, settings.maxPreviewRequests() + " phrase lookups "
+                    + "and control previews are being computed, the most at a time (server.max_preview_requests); "
+                    + "try again shortly")), Map.of("Retry-After", "1"));
+        }
+        try {
+            preview.handle(ctx);
+        } finally {
+            previews.release();
+        }
     }
 
     private void phrases(Context ctx) throws IOException {

@@ -36,6 +36,7 @@ import java.util.regex.Pattern;
  * @param maxFinishedJobs        ended generations whose state is kept in memory; older ones are answered from their
  *                               stored result or forgotten
  * @param maxEventStreams        event streams open at the same time
+ * @param maxPreviewRequests     phrase lookups and control previews computed at the same time
  * @param shutdownGraceSeconds   how long running generations may go on after shutdown began
  * @param authTokenEnv           name of the environment variable holding the bearer token clients must send; empty
  *                               for the server's default variable (authentication is off when that one is unset)
@@ -48,7 +49,7 @@ import java.util.regex.Pattern;
 public record ServerSection(String host, int port, int queueSize, int concurrency, Optional<Path> outputDir,
         int maxBodyBytes, int maxImageBytes, int maxImagePixels, int maxWidth, int maxHeight, int maxSteps,
         int maxImages, int maxOutputPixels, int maxSubjects, int maxControls, int maxRequestPixels,
-        int maxFinishedJobs, int maxEventStreams, int shutdownGraceSeconds, Optional<String> authTokenEnv,
+        int maxFinishedJobs, int maxEventStreams, int maxPreviewRequests, int shutdownGraceSeconds, Optional<String> authTokenEnv,
         Optional<Path> authTokenFile, Optional<Path> loraDir, int maxLoras, int loraVariants, int previewEvery) {
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
@@ -89,6 +90,7 @@ public record ServerSection(String host, int port, int queueSize, int concurrenc
         checks.atLeast("server.max_request_pixels", s.maxRequestPixels(), 1, "pixels");
         checks.atLeast("server.max_finished_jobs", s.maxFinishedJobs(), 1, "generations");
         checks.atLeast("server.max_event_streams", s.maxEventStreams(), 1, "event streams");
+        checks.atLeast("server.max_preview_requests", s.maxPreviewRequests(), 1, "previews at once");
         checks.atLeast("server.shutdown_grace_seconds", s.shutdownGraceSeconds(), 0, "seconds");
         s.authTokenEnv().filter(n -> !ENV_NAME.matcher(n).matches()).ifPresent(n -> checks.problem(
                 "server.auth_token_env", "expected the name of an environment variable (letters, digits, '_'), got '"

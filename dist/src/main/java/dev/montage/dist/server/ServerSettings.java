@@ -35,6 +35,8 @@ import java.util.Optional;
  * @param maxFinishedJobs ended generations kept in memory; older ones are answered from their result sidecar, or
  *                        not at all when they left none
  * @param maxEventStreams event streams open at the same time (each holds a connection); one more is {@code 503}
+ * @param maxPreviewRequests phrase lookups and control previews ({@code POST /v1/phrases}, {@code /v1/preprocess})
+ *                        computed at the same time; another waits a few seconds for one to end, then is {@code 503}
  * @param authToken       the bearer token every {@code /v1} and {@code /metrics} call must carry, if any
  * @param shutdownGrace   how long running generations may go on after shutdown began before they are cancelled
  * @param loraDir         the folder of LoRA files requests may name, if any (requests name files, never paths)
@@ -63,6 +65,7 @@ public record ServerSettings(
         long maxRequestPixels,
         int maxFinishedJobs,
         int maxEventStreams,
+        int maxPreviewRequests,
         Optional<String> authToken,
         Duration shutdownGrace,
         Optional<Path> loraDir,
@@ -104,6 +107,7 @@ public record ServerSettings(
         positive(problems, "maxRequestPixels", maxRequestPixels);
         positive(problems, "maxFinishedJobs", maxFinishedJobs);
         positive(problems, "maxEventStreams", maxEventStreams);
+        positive(problems, "maxPreviewRequests", maxPreviewRequests);
         if (authToken.isPresent() && authToken.get().isBlank()) {
             problems.add("authToken must not be blank (leave it out to turn authentication off)");
         }
@@ -142,7 +146,7 @@ public record ServerSettings(
                 .maxSize(maxWidth, maxHeight).maxSteps(maxSteps).maxImages(maxImages).maxOutputPixels(maxOutputPixels)
                 .maxSubjects(maxSubjects).maxControls(maxControls).maxRequestPixels(maxRequestPixels)
                 .maxFinishedJobs(maxFinishedJobs).maxEventStreams(maxEventStreams)
-                .authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace).loraDir(loraDir.orElse(null))
+                .maxPreviewRequests(maxPreviewRequests).authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace).loraDir(loraDir.orElse(null))
                 .maxLoras(maxLoras).loraVariants(loraVariants).previewEvery(previewEvery);
     }
 
@@ -163,7 +167,7 @@ public record ServerSettings(
                 .maxImages(section.maxImages()).maxOutputPixels(section.maxOutputPixels())
                 .maxSubjects(section.maxSubjects()).maxControls(section.maxControls())
                 .maxRequestPixels(section.maxRequestPixels()).maxFinishedJobs(section.maxFinishedJobs())
-                .maxEventStreams(section.maxEventStreams())
+                .maxEventStreams(section.maxEventStreams()).maxPreviewRequests(section.maxPreviewRequests())
                 .shutdownGrace(Duration.ofSeconds(section.shutdownGraceSeconds()))
                 .authToken(token(section, environment)).maxLoras(section.maxLoras())
                 .loraVariants(section.loraVariants()).previewEvery(section.previewEvery());
@@ -209,6 +213,7 @@ public record ServerSettings(
                 + ", maxSteps=" + maxSteps + ", maxImages=" + maxImages + ", maxOutputPixels=" + maxOutputPixels
                 + ", maxSubjects=" + maxSubjects + ", maxControls=" + maxControls + ", maxRequestPixels="
                 + maxRequestPixels + ", maxFinishedJobs=" + maxFinishedJobs + ", maxEventStreams=" + maxEventStreams
+                + ", maxPreviewRequests=" + maxPreviewRequests
                 + ", auth=" + (authToken.isPresent() ? "bearer token" : "off") + ", shutdownGrace=" + shutdownGrace
                 + ", loraDir=" + loraDir.map(Path::toString).orElse("none") + ", maxLoras=" + maxLoras
                 + ", loraVariants=" + loraVariants + ", previewEvery=" + previewEvery + "]";
@@ -234,6 +239,7 @@ public record ServerSettings(
         private long maxRequestPixels = 2L * 4096 * 4096;
         private int maxFinishedJobs = 1000;
         private int maxEventStreams = 64;
+        private int maxPreviewRequests = 2;
         private String authToken;
         private Duration shutdownGrace = Duration.ofSeconds(30);
         private Path loraDir;
@@ -330,6 +336,11 @@ public record ServerSettings(
             return this;
         }
 
+        public Builder maxPreviewRequests(int v) {
+            maxPreviewRequests = v;
+            return this;
+        }
+
         /** The bearer token, or null for no authentication. */
         public Builder authToken(String v) {
             authToken = v;
@@ -369,7 +380,7 @@ public record ServerSettings(
         public ServerSettings build() {
             return new ServerSettings(host, port, queueSize, concurrency, outputDir, maxBodyBytes, maxImageBytes,
                     maxImagePixels, maxWidth, maxHeight, maxSteps, maxImages, maxOutputPixels, maxSubjects,
-                    maxControls, maxRequestPixels, maxFinishedJobs, maxEventStreams,
+                    maxControls, maxRequestPixels, maxFinishedJobs, maxEventStreams, maxPreviewRequests,
                     Optional.ofNullable(authToken), shutdownGrace, Optional.ofNullable(loraDir), maxLoras,
                     loraVariants, previewEvery);
         }

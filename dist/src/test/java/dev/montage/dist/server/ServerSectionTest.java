@@ -105,8 +105,8 @@ class ServerSectionTest {
         return List.of("host", "port", "queue_size", "concurrency", "output_dir", "max_body_bytes", "max_image_bytes",
                 "max_image_pixels", "max_width", "max_height", "max_steps", "max_images", "max_output_pixels",
                 "max_subjects", "max_controls", "max_request_pixels", "max_finished_jobs", "max_event_streams",
-                "shutdown_grace_seconds", "auth_token_env", "auth_token_file", "lora_dir", "max_loras",
-                "lora_variants", "preview_every");
+                "max_preview_requests", "shutdown_grace_seconds", "auth_token_env", "auth_token_file", "lora_dir",
+                "max_loras", "lora_variants", "preview_every");
     }
 
     private static List<String> variables() {

@@ -4,6 +4,10 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.ArgumentMatchers.anyList;
+import static org.mockito.ArgumentMatchers.anyString;
+import static org.mockito.Mockito.doAnswer;
+import static org.mockito.Mockito.spy;
 
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
@@ -29,6 +33,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -112,6 +121,48 @@ class StudioApiTest {
             assertTrue((Boolean) spans.get(1).get("locatable"));
             assertTrue((Integer) spans.get(1).get("start") > (Integer) spans.get(0).get("start"));
             assertEquals(List.of("dog", "cat"), repeated.get("suggestions"));
+        }
+    }
+
+    /**
+     * Phrase lookups and control previews share {@code server.max_preview_requests}: one more waits for a place, and
+     * is 503 with Retry-After when none frees within the wait, before its body is read. The pipeline is a spy whose
+     * phrase lookup holds until the test lets it go.
+     */
+    @Test
+    void previewsBeyondTheirLimitWaitForAPlaceThenAre503() throws Exception {
+        CountDownLatch entered = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        MontagePipeline pipeline = spy(TinyModel.pipeline());
+        doAnswer(call -> {
+            entered.countDown();
+            assertTrue(release.await(60, TimeUnit.SECONDS), "the test lets the lookup go");
+            return call.callRealMethod();
+        }).when(pipeline).locatePhrases(anyString(), anyList());
+        ExecutorService clients = Executors.newCachedThreadPool();
+        try (TestServer s = TestServer.start(TestServer.settings(out).maxPreviewRequests(1).build(), pipeline,
+                TinyModel.registry(), TinyModel.folder())) {
+            String body = "{\"prompt\": \"" + PROMPT + "\", \"phrases\": [\"dog\"]}";
+            Future<HttpResponse<byte[]>> held = clients.submit(() -> post(s, "/v1/phrases", body));
+            assertTrue(entered.await(60, TimeUnit.SECONDS));
+
+            long start = System.nanoTime();
+            HttpResponse<byte[]> refused = post(s, "/v1/preprocess", "{}");
+            assertEquals(503, refused.statusCode(), Http.text(refused));
+            assertTrue(System.nanoTime() - start >= MontageServer.PREVIEW_WAIT.toNanos(), "it waited for a place");
+            assertEquals("1", refused.headers().firstValue("Retry-After").orElseThrow());
+            assertEquals("1 phrase lookups and control previews are being computed, the most at a time "
+                    + "(server.max_preview_requests); try again shortly", firstMessage(refused));
+
+            Future<HttpResponse<byte[]>> waiting = clients.submit(() -> post(s, "/v1/phrases", body));
+            Thread.sleep(500);
+            assertFalse(waiting.isDone(), "the second lookup waits while the first holds the place");
+            release.countDown();
+            assertEquals(200, held.get(60, TimeUnit.SECONDS).statusCode());
+            assertEquals(200, waiting.get(60, TimeUnit.SECONDS).statusCode(), "it got the place once freed");
+        } finally {
+            release.countDown();
+            clients.shutdownNow();
         }
     }
 
