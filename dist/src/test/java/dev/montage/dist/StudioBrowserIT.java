@@ -7,12 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.Box;
+import dev.montage.runtime.testing.Golden;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.File;
 import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -255,6 +257,57 @@ class StudioBrowserIT {
         }
     }
 
+    /**
+     * On the golden tiny model with the golden LoRA in the server's LoRA folder: a LoRA chosen with its scale is sent
+     * and recorded, shown again when its result is reopened, and gone from the next request once removed.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aLoraIsChosenWithItsScaleShownWhenItsResultIsReopenedAndRemoved() throws Exception {
+        Path loras = Files.createDirectories(dir.resolve("loras"));
+        Files.createSymbolicLink(loras.resolve("style.safetensors"),
+                Golden.dir().resolve("lora/tiny-lora-kohya.safetensors").toAbsolutePath());
+        Path profile = Files.writeString(dir.resolve("lora.yaml"), """
+                engine: {device: cpu, dtype: float32}
+                models: {base: %s}
+                server: {lora_dir: %s}
+                """.formatted(Golden.model().toAbsolutePath(), loras));
+        try (ServeRun serve = ServeRun.start(Map.of(), "--profile", profile.toString(), "--port", "0", "-o",
+                dir.resolve("lora-results").toString(), "--max-steps", Integer.toString(MAX_STEPS))) {
+            open(serve.url());
+            assertTrue(driver.findElement(By.id("lora-group")).isDisplayed(), "the server offers a LoRA");
+            assertEquals(List.of("style"), new Select(driver.findElement(By.id("lora-name"))).getOptions().stream()
+                    .map(o -> o.getAttribute("value")).toList());
+            fill(By.id("prompt"), PROMPT);
+            fill(By.id("steps"), "2");
+            driver.findElement(By.id("add-lora")).click();
+            fill(By.cssSelector("[data-field='loras[0].scale']"), "0.8");
+            driver.findElement(By.id("generate")).click();
+            waitFor("the result", d -> (Boolean) js("""
+                    const img = document.querySelector('#result-images img');
+                    return !!img && img.complete && img.naturalWidth > 0;"""));
+            Map<String, Object> first = latest(serve.url());
+            assertEquals(List.of(Map.of("name", "style", "scale", 0.8)),
+                    ((Map<String, Object>) first.get("parameters")).get("loras"));
+
+            open(serve.url());
+            waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
+                    + first.get("id") + "'] .open-result")).stream().findFirst().orElse(null)).click();
+            waitFor("the reopened LoRA", d -> d.findElements(By.cssSelector("#loras .lora")).size() == 1);
+            assertEquals("1. style", driver.findElement(By.cssSelector("[data-field='loras[0].name']")).getText());
+            assertEquals("0.8", driver.findElement(By.cssSelector("[data-field='loras[0].scale']"))
+                    .getAttribute("value"));
+
+            driver.findElement(By.cssSelector("#loras .lora button")).click();
+            assertEquals(0, driver.findElements(By.cssSelector("#loras .lora")).size());
+            driver.findElement(By.id("generate")).click();
+            waitFor("the second result", d -> !latest(serve.url()).get("id").equals(first.get("id"))
+                    && "succeeded".equals(latest(serve.url()).get("state")));
+            assertEquals(List.of(), ((Map<String, Object>) latest(serve.url()).get("parameters")).get("loras"),
+                    "no LoRA once removed");
+        }
+    }
+
     /** On a narrow window, with the keyboard alone: one column, a run started and cancelled. */
     @Test
     void aRunIsStartedAndCancelledFromTheKeyboardOnANarrowWindow() throws Exception {
@@ -411,9 +464,16 @@ class StudioBrowserIT {
     }
 
     @SuppressWarnings("unchecked")
-    private static Map<String, Object> latest(String url) throws IOException, InterruptedException {
-        Map<String, Object> list = JSON.readValue(get(url + "/v1/generations?limit=1"), Map.class);
-        return ((List<Map<String, Object>>) list.get("generations")).get(0);
+    private static Map<String, Object> latest(String url) {
+        try {
+            Map<String, Object> list = JSON.readValue(get(url + "/v1/generations?limit=1"), Map.class);
+            return ((List<Map<String, Object>>) list.get("generations")).get(0);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private static byte[] get(String url) throws IOException, InterruptedException {

@@ -1,5 +1,5 @@
 // The composer: prompt, subjects (picture, phrase, box, scale), the adapter's mode, size, steps, guidance,
-// scheduler, seed and count, turned into the request body of POST /v1/generations and loaded back from a
+// scheduler, seed and count, with the controls and LoRAs, turned into the request body of POST /v1/generations and loaded back from a
 // result's parameters.
 
 import { BoxEditor, COLORS, round4 } from './boxes.js';
@@ -27,15 +27,16 @@ export class Composer {
    * @param api      the API client
    * @param pictures uploadId → object URL of the pictures this page uploaded, to show them again
    * @param controls the controls list, which sends its part of the request
+   * @param loras    the LoRAs list, which sends its part of the request
    */
-  constructor(api, pictures, controls) {
+  constructor(api, pictures, controls, loras) {
     this.api = api;
     this.pictures = pictures;
     this.controls = controls;
     this.form = $('compose');
     this.subjects = [];
     this.activeKey = null;
-    this.loras = [];
+    this.loras = loras;
     this.phrasesServed = true;
     this.editor = new BoxEditor($('layout'), $('canvas-frame'), {
       subjects: () => this.subjects,
@@ -333,8 +334,9 @@ export class Composer {
     if (mode === 'auto') {
       body.autoLayout = { threshold: number($('auto-threshold')), startStep: number($('auto-start')) };
     }
-    if (this.loras.length) {
-      body.loras = this.loras;
+    const chosen = this.loras.request();
+    if (chosen.length) {
+      body.loras = chosen;
     }
     return body;
   }
@@ -370,7 +372,7 @@ export class Composer {
       return subject;
     });
     this.activeKey = this.subjects[0]?.key ?? null;
-    this.loras = (p.loras ?? []).map(({ name, scale }) => ({ name, scale }));
+    this.loras.load(p.loras ?? []);
     this.controls.load(p.controls ?? []);
     this.sizeChanged();
     this.modeChanged();

@@ -5,6 +5,7 @@ import { Composer } from './compose.js';
 import { Controls } from './controls.js';
 import { clearErrors, showErrors } from './errors.js';
 import { Gallery } from './gallery.js';
+import { Loras } from './loras.js';
 import { Runner } from './run.js';
 
 const $ = (id) => document.getElementById(id);
@@ -52,7 +53,8 @@ async function main() {
   });
   const pictures = new Map();
   const controls = new Controls(api, pictures);
-  const composer = new Composer(api, pictures, controls);
+  const loras = new Loras();
+  const composer = new Composer(api, pictures, controls, loras);
   const form = $('compose');
   const runner = new Runner(api, (view) => {
     composer.showSeed(view.parameters.seed);
@@ -67,6 +69,7 @@ async function main() {
   const model = models.models[0];
   composer.setDefaults(given, model.schedulers, model.defaultScheduler);
   controls.setTypes(model.controlTypes);
+  loras.setNames(model.loras);
   $('server-status').textContent = `Model ${model.name}${model.randomWeights ? ' (random weights)' : ''} · `
     + `${model.engine}`;
   gallery.refresh();
