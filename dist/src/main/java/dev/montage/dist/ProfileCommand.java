@@ -63,10 +63,13 @@ final class ProfileCommand implements Callable<Integer> {
                         installed.registry());
                 ResolvedProfile resolved = builder.resolve();
                 boolean embedded = resolved.profile().models().isEmpty();
-                if (!embedded) {
-                    builder.validate();
-                }
+                boolean unwritten = !embedded && builder.validate().profile().models().base().isEmpty();
                 out.print(resolved.describe());
+                if (unwritten) {
+                    out.println("# models.random: " + resolved.profile().models().random().orElseThrow() + " is not "
+                            + "written yet; a check does not write it, and its files are made to fit the installed "
+                            + "components when a command first uses it");
+                }
                 if (embedded) {
                     out.println("# no model: montage generate uses the embedded default model (models.random: tiny, RANDOM "
                             + "weights)");

@@ -14,6 +14,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
+import java.util.Optional;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -68,6 +69,26 @@ class CommandLineConfigurationTest {
         assertEquals(0, embedded.code(), embedded::toString);
         assertTrue(embedded.out().startsWith("# profile: cpu\n"), embedded.out());
         assertTrue(embedded.out().contains("# no model: montage generate uses the embedded default model"));
+    }
+
+    /** A check writes nothing: a random model not in the cache yet is named, not written (a full-size one is GBs). */
+    @Test
+    void checkingARandomModelWritesItNotAndValidatesItOnceWritten() throws IOException {
+        Path cache = dir.resolve("check-cache");
+        Map<String, String> home = Map.of("MONTAGE_HOME", cache.toString());
+        CommandRun unwritten = montage(home, "profile", "check", "--profile", "tiny");
+        assertEquals(0, unwritten.code(), unwritten::toString);
+        assertTrue(unwritten.out().contains("# models.random: tiny is not written yet; a check does not write it"),
+                unwritten.out());
+        assertTrue(unwritten.out().endsWith("profile OK\n"), unwritten.out());
+        assertFalse(Files.exists(cache), "nothing is written");
+
+        RandomModel.of(ComponentRegistry.fromClasspath(getClass().getClassLoader()), Optional.empty())
+                .cached(cache, "tiny", TensorDType.F32, f -> { });
+        CommandRun written = montage(home, "profile", "check", "--profile", "tiny");
+        assertEquals(0, written.code(), written::toString);
+        assertFalse(written.out().contains("not written yet"), written.out());
+        assertTrue(written.out().endsWith("profile OK\n"), written.out());
     }
 
     @Test

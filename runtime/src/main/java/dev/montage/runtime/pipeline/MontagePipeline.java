@@ -635,7 +635,7 @@ public final class MontagePipeline implements AutoCloseable {
          *     naming a component that cannot be created from its model files, with the plugin's error as the cause
          */
         public MontagePipeline build() {
-            ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles));
+            ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles), true).orElseThrow();
             boolean ownsEngine = engine == null;
             MontageEngine e = ownsEngine ? MontageEngine.start(resolved.profile().engine().toConfig()) : engine;
             try {
@@ -652,14 +652,22 @@ public final class MontagePipeline implements AutoCloseable {
          * Checks what {@link #build()} checks before reading a weight, and then that the components fit together
          * (the sizes each declares from its configuration files), without assembling anything.
          * Sizes do not depend on the device or dtype, so unless an engine was given a float32 CPU engine is
-         * started for the check and closed again: the profile's device need not be present.
+         * started for the check and closed again: the profile's device need not be present. A random model
+         * ({@code models.random}) that is not in the cache folder yet is not written for a check (a full-size one is
+         * gigabytes): it is made from the installed components' own declarations, so its files fit them; only the
+         * profile is checked then, and the returned one has no {@code models.base}.
          *
          * @return the resolved configuration
          * @throws ProfileException listing every problem of the configuration
          * @throws ConfigurationException listing every mismatch between the components
          */
         public ResolvedProfile validate() {
-            ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles));
+            ResolvedProfile profile = resolver(true).resolve(profiles);
+            Optional<ResolvedProfile> written = withRandomModel(profile, false);
+            if (written.isEmpty()) {
+                return profile;
+            }
+            ResolvedProfile resolved = written.get();
             // no thread counts: the check computes nothing, and a later build's engine still sets the profile's
             MontageEngine e = engine != null ? engine : MontageEngine.start(EngineConfig.of("cpu", "float32"));
             try {
@@ -674,18 +682,27 @@ public final class MontagePipeline implements AutoCloseable {
 
         /**
          * The profile with its random model ({@code models.random}) as the base folder, written into the cache folder
-         * first if it is not there yet.
+         * first if it is not there yet and {@code write} is set; empty when it is not there and not written.
          */
-        private ResolvedProfile withRandomModel(ResolvedProfile resolved) {
+        private Optional<ResolvedProfile> withRandomModel(ResolvedProfile resolved, boolean write) {
             Profile p = resolved.profile();
             Optional<String> name = p.models().random();
             if (name.isEmpty()) {
-                return resolved;
+                return Optional.of(resolved);
             }
+            RandomModel model = RandomModel.of(registry(), p.components().recipe());
             Path folder;
             try {
-                folder = RandomModel.of(registry(), p.components().recipe()).cached(cacheFolder(), name.get(),
-                        TensorDType.F32, f -> LOG.info("writing the random model {} into {}", name.get(), f));
+                if (!write) {
+                    Optional<Path> present = model.cachedIfPresent(cacheFolder(), name.get(), TensorDType.F32);
+                    if (present.isEmpty()) {
+                        return Optional.empty();
+                    }
+                    folder = present.get();
+                } else {
+                    folder = model.cached(cacheFolder(), name.get(), TensorDType.F32,
+                            f -> LOG.info("writing the random model {} into {}", name.get(), f));
+                }
             } catch (IOException e) {
                 throw new ConfigurationException("cannot write the random model " + name.get() + " into the cache "
                         + "folder " + cacheFolder() + ": " + e.getMessage(), e);
@@ -693,7 +710,8 @@ public final class MontagePipeline implements AutoCloseable {
             Map<String, String> origins = new LinkedHashMap<>(resolved.origins());
             origins.put("models.base", "models.random: " + name.get() + " (" + resolved.origin("models.random")
                     + ")");
-            return new ResolvedProfile(p.withModelBase(folder), resolved.layers(), origins, resolved.sections());
+            return Optional.of(new ResolvedProfile(p.withModelBase(folder), resolved.layers(), origins,
+                    resolved.sections()));
         }
 
         private Path cacheFolder() {

@@ -171,8 +171,7 @@ public final class RandomModel {
      */
     public Path cached(Path cacheFolder, String name, TensorDType dtype, Consumer<Path> writing)
             throws IOException {
-        Path folder = cacheFolder.resolve("models").resolve(recipeId + "-" + name + "-"
-                + dtype.name().toLowerCase(Locale.ROOT) + "-" + fingerprint(name, dtype));
+        Path folder = folderIn(cacheFolder, name, dtype);
         if (!Files.isRegularFile(folder.resolve(MARKER))) {
             writing.accept(folder);
             Files.createDirectories(folder.getParent());
@@ -191,6 +190,22 @@ public final class RandomModel {
             }
         }
         return folder;
+    }
+
+    /**
+     * The random model {@code name} in the cache folder where {@link #cached} has written it; empty otherwise.
+     *
+     * @throws ConfigurationException naming an unknown model
+     */
+    public Optional<Path> cachedIfPresent(Path cacheFolder, String name, TensorDType dtype) {
+        Path folder = folderIn(cacheFolder, name, dtype);
+        return Files.isRegularFile(folder.resolve(MARKER)) ? Optional.of(folder) : Optional.empty();
+    }
+
+    /** Where {@link #cached} keeps the model: its name changes with the template and the stored dtype. */
+    private Path folderIn(Path cacheFolder, String name, TensorDType dtype) {
+        return cacheFolder.resolve("models").resolve(recipeId + "-" + name + "-"
+                + dtype.name().toLowerCase(Locale.ROOT) + "-" + fingerprint(name, dtype));
     }
 
     /**
