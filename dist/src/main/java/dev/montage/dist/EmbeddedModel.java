@@ -6,6 +6,7 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * The model used when no model is configured: the recipe's tiny random model ({@code models.random: tiny}), which the
@@ -22,6 +23,15 @@ final class EmbeddedModel {
     static Optional<Path> random(MontagePipeline assembled) {
         return assembled.profile().profile().models().base()
                 .filter(b -> Files.isRegularFile(b.resolve(RandomModel.MARKER)));
+    }
+
+    /** Says, before it starts, that a random model is being written into the cache folder (once). */
+    static Consumer<Path> announceWrite(PrintWriter err) {
+        return folder -> {
+            err.println("montage: writing the model with RANDOM weights into " + folder + " (once: later runs read it "
+                    + "from there)");
+            err.flush();
+        };
     }
 
     /** Says plainly that a pipeline's weights are random, when they are. */

@@ -169,6 +169,7 @@ final class GenerateCommand implements Callable<Integer> {
             if (profile.models().isEmpty()) {
                 pipeline.setting("models.random", EmbeddedModel.NAME, "the embedded default model");
             }
+            pipeline.onRandomModelWrite(EmbeddedModel.announceWrite(notes));
             controlNetFolders.forEach((type, folder) ->
                     pipeline.setting("models.controlnets." + type, folder, "--control model="));
             ControlNetContext context = ControlNetContext.parse(controlNetContext);

@@ -203,6 +203,7 @@ final class ServeCommand implements Callable<Integer> {
         if (configured.profile().profile().models().isEmpty()) {
             pipeline.setting("models.random", EmbeddedModel.NAME, "the embedded default model");
         }
+        pipeline.onRandomModelWrite(EmbeddedModel.announceWrite(err));
         try (MontagePipeline assembled = pipeline.build();
                 GenerationService service = new GenerationService(settings, assembled);
                 MontageServer server = MontageServer.start(settings, service, registry, served(assembled))) {

@@ -71,9 +71,12 @@ class CommandLineConfigurationTest {
         assertTrue(embedded.out().contains("# no model: montage generate uses the embedded default model"));
     }
 
-    /** A check writes nothing: a random model not in the cache yet is named, not written (a full-size one is GBs). */
+    /**
+     * A check writes nothing: a random model not in the cache yet is named, not written (a full-size one is GBs); the
+     * first generation writes it, saying so first; then the check validates it.
+     */
     @Test
-    void checkingARandomModelWritesItNotAndValidatesItOnceWritten() throws IOException {
+    void aRandomModelIsWrittenByTheFirstGenerationNotByACheck() throws IOException {
         Path cache = dir.resolve("check-cache");
         Map<String, String> home = Map.of("MONTAGE_HOME", cache.toString());
         CommandRun unwritten = montage(home, "profile", "check", "--profile", "tiny");
@@ -83,8 +86,19 @@ class CommandLineConfigurationTest {
         assertTrue(unwritten.out().endsWith("profile OK\n"), unwritten.out());
         assertFalse(Files.exists(cache), "nothing is written");
 
-        RandomModel.of(ComponentRegistry.fromClasspath(getClass().getClassLoader()), Optional.empty())
-                .cached(cache, "tiny", TensorDType.F32, f -> { });
+        // the first command that uses it writes it, and says so before it starts
+        CommandRun first = montage(home, "generate", "--profile", "tiny", "--steps", "1", "-p", "a dog", "--out",
+                dir.resolve("first").toString());
+        assertEquals(0, first.code(), first::toString);
+        Path folder = RandomModel.of(ComponentRegistry.fromClasspath(getClass().getClassLoader()), Optional.empty())
+                .cachedIfPresent(cache, "tiny", TensorDType.F32).orElseThrow();
+        assertTrue(first.err().startsWith("montage: writing the model with RANDOM weights into " + folder
+                + " (once: later runs read it from there)\n"), first.err());
+        CommandRun second = montage(home, "generate", "--profile", "tiny", "--steps", "1", "-p", "a dog", "--out",
+                dir.resolve("second").toString());
+        assertEquals(0, second.code(), second::toString);
+        assertFalse(second.err().contains("writing the model"), second.err());
+
         CommandRun written = montage(home, "profile", "check", "--profile", "tiny");
         assertEquals(0, written.code(), written::toString);
         assertFalse(written.out().contains("not written yet"), written.out());

@@ -418,6 +418,7 @@ public final class MontagePipeline implements AutoCloseable {
         private final List<Lora> loras = new ArrayList<>();
         private boolean ignoreUnmatchedLoraModules;
         private Path cacheFolder;
+        private Consumer<Path> randomModelWriting;
 
         private Builder() {
         }
@@ -446,6 +447,15 @@ public final class MontagePipeline implements AutoCloseable {
          */
         public Builder cacheFolder(Path folder) {
             cacheFolder = Objects.requireNonNull(folder, "folder");
+            return this;
+        }
+
+        /**
+         * Told the folder before a random model ({@code models.random}) is written into the cache folder, which takes
+         * minutes at full size (default: a log line at INFO).
+         */
+        public Builder onRandomModelWrite(Consumer<Path> writing) {
+            randomModelWriting = Objects.requireNonNull(writing, "writing");
             return this;
         }
 
@@ -700,8 +710,8 @@ public final class MontagePipeline implements AutoCloseable {
                     }
                     folder = present.get();
                 } else {
-                    folder = model.cached(cacheFolder(), name.get(), TensorDType.F32,
-                            f -> LOG.info("writing the random model {} into {}", name.get(), f));
+                    folder = model.cached(cacheFolder(), name.get(), TensorDType.F32, randomModelWriting != null
+                            ? randomModelWriting : f -> LOG.info("writing the random model {} into {}", name.get(), f));
                 }
             } catch (IOException e) {
                 throw new ConfigurationException("cannot write the random model " + name.get() + " into the cache "
