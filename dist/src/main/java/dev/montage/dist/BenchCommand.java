@@ -6,7 +6,6 @@ import dev.montage.runtime.config.PipelineSettings;
 import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
-import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -126,13 +125,9 @@ final class BenchCommand implements Callable<Integer> {
             if (model != null) {
                 folder = model;
             } else {
-                // a full-size model is stored in fp16, as published models are
-                TensorDType storage = config.equals("tiny") ? TensorDType.F32 : TensorDType.F16;
-                folder = RandomModel.of(registry, Optional.empty()).cached(RandomModel.cacheFolder(System.getenv()),
-                        config, storage, f -> {
-                            err.println("montage: writing the " + config + " model with RANDOM weights to " + f);
-                            err.flush();
-                        });
+                RandomModel models = RandomModel.of(registry, Optional.empty());
+                folder = models.cached(RandomModel.cacheFolder(System.getenv()), config, models.storage(config),
+                        EmbeddedModel.announceWrite(err));
             }
             loadBefore = MachineInfo.loadAverage();
             results = new Benchmark(folder, settings, registry, err).run();

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.montage.api.ConfigurationException;
 import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorDType;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -25,6 +26,14 @@ class RandomModelConfigurationsTest {
         sdxl.forEach((file, values) -> assertFalse(values.isEmpty(), file));
         assertEquals(2048, ((Number) sdxl.get("unet/config.json").get("cross_attention_dim")).intValue());
         assertEquals("EulerDiscreteScheduler", sdxl.get("scheduler/scheduler_config.json").get("_class_name"));
+    }
+
+    /** The full-size model is stored as published weights are, so generate and bench share one cached copy. */
+    @Test
+    void theFullSizeModelIsStoredInFloat16AndTheTinyOneInFloat32() {
+        assertEquals(TensorDType.F16, models.storage("sdxl"));
+        assertEquals(TensorDType.F32, models.storage("tiny"));
+        assertThrows(ConfigurationException.class, () -> models.storage("tiyn"));
     }
 
     @Test

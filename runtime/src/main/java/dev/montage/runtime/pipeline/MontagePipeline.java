@@ -30,7 +30,6 @@ import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
-import dev.montage.runtime.weights.TensorDType;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -704,13 +703,14 @@ public final class MontagePipeline implements AutoCloseable {
             Path folder;
             try {
                 if (!write) {
-                    Optional<Path> present = model.cachedIfPresent(cacheFolder(), name.get(), TensorDType.F32);
+                    Optional<Path> present = model.cachedIfPresent(cacheFolder(), name.get(),
+                            model.storage(name.get()));
                     if (present.isEmpty()) {
                         return Optional.empty();
                     }
                     folder = present.get();
                 } else {
-                    folder = model.cached(cacheFolder(), name.get(), TensorDType.F32, randomModelWriting != null
+                    folder = model.cached(cacheFolder(), name.get(), model.storage(name.get()), randomModelWriting != null
                             ? randomModelWriting : f -> LOG.info("writing the random model {} into {}", name.get(), f));
                 }
             } catch (IOException e) {

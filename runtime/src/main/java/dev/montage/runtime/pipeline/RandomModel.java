@@ -106,6 +106,16 @@ public final class RandomModel {
                 : Path.of(System.getProperty("user.home"), ".cache", "montage");
     }
 
+    /**
+     * The dtype a random model is stored in where none is asked for: float16 for one whose configuration is the
+     * published one (a full-size model), as published weights are; float32 for a small one of the plugin's own.
+     *
+     * @throws ConfigurationException naming an unknown model
+     */
+    public TensorDType storage(String name) {
+        return template(name).publishedFiles().isEmpty() ? TensorDType.F32 : TensorDType.F16;
+    }
+
     /** The names of the recipe's random models. */
     public List<String> names() {
         return models.randomModels();
