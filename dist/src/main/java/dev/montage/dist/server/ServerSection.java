@@ -49,8 +49,9 @@ import java.util.regex.Pattern;
 public record ServerSection(String host, int port, int queueSize, int concurrency, Optional<Path> outputDir,
         int maxBodyBytes, int maxImageBytes, int maxImagePixels, int maxWidth, int maxHeight, int maxSteps,
         int maxImages, int maxOutputPixels, int maxSubjects, int maxControls, int maxRequestPixels,
-        int maxFinishedJobs, int maxEventStreams, int maxPreviewRequests, int shutdownGraceSeconds, Optional<String> authTokenEnv,
-        Optional<Path> authTokenFile, Optional<Path> loraDir, int maxLoras, int loraVariants, int previewEvery) {
+        int maxFinishedJobs, int maxEventStreams, int maxPreviewRequests, int shutdownGraceSeconds,
+        Optional<String> authTokenEnv, Optional<Path> authTokenFile, Optional<Path> loraDir, int maxLoras,
+        int loraVariants, int previewEvery) {
 
     private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
     private static final String DEFAULTS_RESOURCE = "server-defaults.yaml";

@@ -146,8 +146,8 @@ public record ServerSettings(
                 .maxSize(maxWidth, maxHeight).maxSteps(maxSteps).maxImages(maxImages).maxOutputPixels(maxOutputPixels)
                 .maxSubjects(maxSubjects).maxControls(maxControls).maxRequestPixels(maxRequestPixels)
                 .maxFinishedJobs(maxFinishedJobs).maxEventStreams(maxEventStreams)
-                .maxPreviewRequests(maxPreviewRequests).authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace).loraDir(loraDir.orElse(null))
-                .maxLoras(maxLoras).loraVariants(loraVariants).previewEvery(previewEvery);
+                .maxPreviewRequests(maxPreviewRequests).authToken(authToken.orElse(null)).shutdownGrace(shutdownGrace)
+                .loraDir(loraDir.orElse(null)).maxLoras(maxLoras).loraVariants(loraVariants).previewEvery(previewEvery);
     }
 
     /**

@@ -30,6 +30,7 @@ import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorDType;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -700,18 +701,18 @@ public final class MontagePipeline implements AutoCloseable {
                 return Optional.of(resolved);
             }
             RandomModel model = RandomModel.of(registry(), p.components().recipe());
+            TensorDType storage = model.storage(name.get());
             Path folder;
             try {
-                if (!write) {
-                    Optional<Path> present = model.cachedIfPresent(cacheFolder(), name.get(),
-                            model.storage(name.get()));
+                if (write) {
+                    folder = model.cached(cacheFolder(), name.get(), storage, randomModelWriting != null
+                            ? randomModelWriting : f -> LOG.info("writing the random model {} into {}", name.get(), f));
+                } else {
+                    Optional<Path> present = model.cachedIfPresent(cacheFolder(), name.get(), storage);
                     if (present.isEmpty()) {
                         return Optional.empty();
                     }
                     folder = present.get();
-                } else {
-                    folder = model.cached(cacheFolder(), name.get(), model.storage(name.get()), randomModelWriting != null
-                            ? randomModelWriting : f -> LOG.info("writing the random model {} into {}", name.get(), f));
                 }
             } catch (IOException e) {
                 throw new ConfigurationException("cannot write the random model " + name.get() + " into the cache "
