@@ -3,7 +3,7 @@
 // result's parameters.
 
 import { BoxEditor, COLORS, round4 } from './boxes.js';
-import { labelled } from './dom.js';
+import { button, labelled, listCard } from './dom.js';
 
 export const SIZE_PRESETS = [
   [1024, 1024, 'Square'], [1152, 896, '9:7'], [896, 1152, '7:9'], [1216, 832, '3:2'], [832, 1216, '2:3'],
@@ -178,10 +178,7 @@ export class Composer {
 
   card(s, i, boxes) {
     const path = `subjects[${i}]`;
-    const li = document.createElement('li');
-    li.className = 'card subject';
-    li.dataset.field = path;
-    li.dataset.key = s.key;
+    const li = listCard('subject', path, s.key);
     li.style.borderLeftColor = COLORS[i % COLORS.length];
     const id = (name) => `subject-${s.key}-${name}`;
 
@@ -239,22 +236,20 @@ export class Composer {
 
     const actions = document.createElement('div');
     actions.className = 'row';
-    const draw = this.button(boxes ? 'Draw box' : 'Select', () => {
+    const draw = button(boxes ? 'Draw box' : 'Select', () => {
       this.select(s.key);
       $('layout').focus();
-    });
+    }, `Select subject ${i + 1} to draw its box`);
     draw.className = 'select-box';
     draw.dataset.key = s.key;
-    draw.setAttribute('aria-label', `Select subject ${i + 1} to draw its box`);
-    const remove = this.button('Remove', () => {
+    const remove = button('Remove', () => {
       this.subjects = this.subjects.filter((x) => x !== s);
       if (this.activeKey === s.key) {
         this.activeKey = this.subjects.at(-1)?.key ?? null;
       }
       this.renderSubjects();
       this.checkPhrasesSoon();
-    });
-    remove.setAttribute('aria-label', `Remove subject ${i + 1}`);
+    }, `Remove subject ${i + 1}`);
     actions.append(draw, remove);
 
     const fields = document.createElement('div');
@@ -262,14 +257,6 @@ export class Composer {
     fields.append(phrase, box, scale, drop);
     li.append(figure, status, fields, actions);
     return li;
-  }
-
-  button(text, onClick) {
-    const b = document.createElement('button');
-    b.type = 'button';
-    b.textContent = text;
-    b.addEventListener('click', onClick);
-    return b;
   }
 
   /**

@@ -1,7 +1,7 @@
 // Controls (depth, canny, pose): a picture or an OpenPose keypoints file each, with the preprocessor's output
 // previewed through POST /v1/preprocess and optionally laid over the layout canvas; scale and start/end sliders.
 
-import { labelled } from './dom.js';
+import { button, labelled, listCard } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 let nextKey = 1;
@@ -131,10 +131,7 @@ export class Controls {
   card(c, i) {
     const path = `controls[${i}]`;
     const id = (name) => `control-${c.key}-${name}`;
-    const li = document.createElement('li');
-    li.className = 'card control';
-    li.dataset.field = path;
-    li.dataset.key = c.key;
+    const li = listCard('control', path, c.key);
 
     const title = document.createElement('h3');
     title.textContent = `${i + 1}. ${c.type}`;
@@ -188,14 +185,10 @@ export class Controls {
     });
     overlay.append(overlayInput, ' Show on the layout');
 
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.textContent = 'Remove';
-    remove.setAttribute('aria-label', `Remove control ${i + 1}`);
-    remove.addEventListener('click', () => {
+    const remove = button('Remove', () => {
       this.list = this.list.filter((x) => x !== c);
       this.render();
-    });
+    }, `Remove control ${i + 1}`);
 
     li.append(title, figure, file, status, sliders, options, overlay, remove);
     return li;

@@ -1,4 +1,5 @@
-// Building form controls: a labelled input inside a .field, named by the API path its errors come back under.
+// Building form controls: a labelled input inside a .field, named by the API path its errors come back under; the
+// cards of a list (subjects, controls, LoRAs) and their buttons.
 
 /** A div.field holding a label and an input of the given type; returns [div, input]. */
 export function labelled(type, id, label, value, field) {
@@ -14,4 +15,25 @@ export function labelled(type, id, label, value, field) {
   input.dataset.field = field;
   div.append(l, input);
   return [div, input];
+}
+
+/** A li.card of a list, named by the API path of its item (e.g. controls[0]) and keyed by the item's own key. */
+export function listCard(kind, field, key) {
+  const li = document.createElement('li');
+  li.className = `card ${kind}`;
+  li.dataset.field = field;
+  li.dataset.key = key;
+  return li;
+}
+
+/** A button that is not a submit button, labelled for assistive technology where its text alone is ambiguous. */
+export function button(text, onClick, label) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.textContent = text;
+  if (label) {
+    b.setAttribute('aria-label', label);
+  }
+  b.addEventListener('click', onClick);
+  return b;
 }

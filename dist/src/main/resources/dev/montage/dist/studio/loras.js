@@ -1,7 +1,7 @@
 // The LoRAs of a request: the server's LoRA files (GET /v1/models), each with its scale, sent as "loras" and loaded
 // back from a result's parameters, so that a reopened request shows every LoRA it runs with.
 
-import { labelled } from './dom.js';
+import { button, labelled, listCard } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 let nextKey = 1;
@@ -44,10 +44,7 @@ export class Loras {
 
   card(l, i) {
     const path = `loras[${i}]`;
-    const li = document.createElement('li');
-    li.className = 'card lora';
-    li.dataset.field = path;
-    li.dataset.key = l.key;
+    const li = listCard('lora', path, l.key);
 
     const title = document.createElement('h3');
     title.textContent = `${i + 1}. ${l.name}`;
@@ -59,14 +56,10 @@ export class Loras {
       l.scale = Number(scaleInput.value);
     });
 
-    const remove = document.createElement('button');
-    remove.type = 'button';
-    remove.textContent = 'Remove';
-    remove.setAttribute('aria-label', `Remove LoRA ${i + 1}`);
-    remove.addEventListener('click', () => {
+    const remove = button('Remove', () => {
       this.list = this.list.filter((x) => x !== l);
       this.render();
-    });
+    }, `Remove LoRA ${i + 1}`);
 
     li.append(title, scale);
     if (!this.names.includes(l.name)) {
