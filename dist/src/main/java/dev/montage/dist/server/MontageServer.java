@@ -324,9 +324,9 @@ public final class MontageServer implements AutoCloseable {
      */
     private void previewing(Context ctx, Handler preview) throws Exception {
         if (!previews.tryAcquire(PREVIEW_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
-            throw new ApiException(503, List.of(new FieldError(null, settings.maxPreviewRequests() + " phrase lookups "
-                    + "and control previews are being computed, the most at a time (server.max_preview_requests); "
-                    + "try again shortly")), Map.of("Retry-After", "1"));
+            throw new ApiException(503, List.of(new FieldError(null, "every place for phrase lookups and control "
+                    + "previews is taken (server.max_preview_requests: " + settings.maxPreviewRequests() + "); try "
+                    + "again shortly")), Map.of("Retry-After", "1"));
         }
         try {
             preview.handle(ctx);

@@ -151,8 +151,8 @@ class StudioApiTest {
             assertEquals(503, refused.statusCode(), Http.text(refused));
             assertTrue(System.nanoTime() - start >= MontageServer.PREVIEW_WAIT.toNanos(), "it waited for a place");
             assertEquals("1", refused.headers().firstValue("Retry-After").orElseThrow());
-            assertEquals("1 phrase lookups and control previews are being computed, the most at a time "
-                    + "(server.max_preview_requests); try again shortly", firstMessage(refused));
+            assertEquals("every place for phrase lookups and control previews is taken "
+                    + "(server.max_preview_requests: 1); try again shortly", firstMessage(refused));
 
             Future<HttpResponse<byte[]>> waiting = clients.submit(() -> post(s, "/v1/phrases", body));
             Thread.sleep(500);
