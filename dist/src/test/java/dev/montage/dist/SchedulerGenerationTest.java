@@ -163,8 +163,8 @@ class SchedulerGenerationTest {
 
     @TestFactory
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
-        assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "ddim", "dpmpp-2m",
-                "dpmpp-2m-karras", PLUGIN_SCHEDULER)), pipeline.schedulerIds().toString());
+        assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "ddim",
+                "dpmpp-2m", "dpmpp-2m-karras", PLUGIN_SCHEDULER)), pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.concat(wholeGenerations(pipeline, "leading", (r, latents) -> LEADING.put(key(r), latents)),
                 wholeGenerations(trailing, "trailing", SchedulerGenerationTest::changedByTrailingSpacing));
@@ -213,6 +213,24 @@ class SchedulerGenerationTest {
             assertFalse(Arrays.equals(latents(request("dpmpp-2m", guided)),
                     latents(request(FIRST_ORDER_DPM, guided))), "guided " + guided);
             assertFalse(Arrays.equals(latents(request("euler", guided)), latents(request(PLUGIN_SCHEDULER, guided))),
+                    "guided " + guided);
+        }
+    }
+
+    /**
+     * Euler ancestral's fresh noise comes from the seed: it changes what Euler gives, and image 2 of a batch of seed 5
+     * is the generation of seed 6, guided or not (another image's step noise would move it by far more than the
+     * tolerance).
+     */
+    @Test
+    void theAncestralStepNoiseComesFromTheSeedPerImage() {
+        for (boolean guided : new boolean[] {true, false}) {
+            GenerationRequest single = request("euler-ancestral", guided);
+            assertFalse(Arrays.equals(latents(request("euler", guided)), latents(single)), "guided " + guided);
+            float[] batch = latents(single.toBuilder().numImages(2).build());
+            float[] six = latents(single.toBuilder().seed(6).build());
+            // equal but for the rounding of a batch of another size in the UNet (a few 1e-6)
+            assertArrayEquals(six, Arrays.copyOfRange(batch, batch.length / 2, batch.length), 1e-4f,
                     "guided " + guided);
         }
     }

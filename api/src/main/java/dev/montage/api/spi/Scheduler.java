@@ -2,10 +2,11 @@ package dev.montage.api.spi;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
 import java.util.Map;
 
 /**
- * A diffusion sampler (Euler, DDIM, DPM-Solver++). The scheduler is shared and stateless; each generation
+ * A diffusion sampler (Euler, Euler ancestral, DDIM, DPM-Solver++). The scheduler is shared and stateless; each generation
  * gets its own {@link Run} holding the multistep history.
  *
  * <p>Arrays a run keeps from one step to the next (a multistep solver's previous estimates) belong to the
@@ -25,6 +26,16 @@ public interface Scheduler {
     Run start(int steps, NDManager state);
 
     /**
+     * Starts a run that may add fresh noise at its steps (an ancestral or SDE sampler), drawn from {@code noise}.
+     * The host always starts runs this way; a deterministic sampler leaves it to {@link #start(int, NDManager)}.
+     *
+     * @param noise the generation's step noise
+     */
+    default Run start(int steps, NDManager state, StepNoise noise) {
+        return start(steps, state);
+    }
+
+    /**
      * This scheduler with some of its settings replaced, for one request (diffusers' configuration names, e.g.
      * {@code timestep_spacing} or {@code use_karras_sigmas}). The shared scheduler itself is not changed.
      *
@@ -38,6 +49,22 @@ public interface Scheduler {
         }
         throw new IllegalArgumentException(getClass().getName() + " has no settings to override, got "
                 + overrides.keySet());
+    }
+
+    /**
+     * Standard normal noise for the steps of one generation, drawn from its seed: the same seed, step and shape give
+     * the same values on every device and in every compute dtype, and image {@code b} of a batch gets what a
+     * generation of seed + {@code b} gets.
+     */
+    @FunctionalInterface
+    interface StepNoise {
+        /**
+         * @param manager where the array is created (a step's own scope)
+         * @param shape   [images, channels, height, width] of the latents
+         * @param index   0-based step index: each step has its own values
+         * @return float32 values of {@code shape}
+         */
+        NDArray sample(NDManager manager, Shape shape, int index);
     }
 
     /** The state of one generation's sampling. */

@@ -17,6 +17,7 @@ final class Samplers {
     private static final Map<String, Sampler> BUILT_IN = Map.of(
             "euler", new Sampler("Euler", Optional.empty()),
             "euler-karras", new Sampler("Euler", Optional.of("Karras")),
+            "euler-ancestral", new Sampler("Euler a", Optional.empty()),
             "ddim", new Sampler("DDIM", Optional.empty()),
             // A1111's DPM++ 2M defaults to Karras sigmas: the plain schedule is "Uniform" there
             "dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform")),

@@ -1,23 +1,41 @@
 package dev.montage.runtime.pipeline;
 
 import java.util.SplittableRandom;
+import java.util.function.LongFunction;
 
 /**
- * Starting noise drawn in Java from the request's seed, so the same seed gives the same noise on every device
- * and in every dtype (PyTorch's generators differ between CPU and CUDA). To reproduce another implementation's
- * result exactly, pass its noise as initial latents instead.
+ * Noise drawn in Java from the request's seed, so the same seed gives the same noise on every device and in every
+ * dtype (PyTorch's generators differ between CPU and CUDA): the starting latents, and the fresh noise an ancestral
+ * sampler adds at each step. To reproduce another implementation's result exactly, pass its starting noise as initial
+ * latents instead.
  */
 final class Noise {
+    /** Odd constants of the golden ratio and of MurmurHash3's finaliser, spreading a step index over a seed. */
+    private static final long STEP_MIX = 0x9E3779B97F4A7C15L;
+    private static final long IMAGE_MIX = 0xC2B2AE3D27D4EB4FL;
+
     private Noise() {
     }
 
     /** Standard normal values for a shape; image b of a batch uses the stream of {@code seed + b}. */
     static float[] gaussian(long seed, long[] shape) {
+        return gaussian(shape, b -> new SplittableRandom(seed + b));
+    }
+
+    /**
+     * The fresh noise of step {@code index}: image b of a batch uses a stream of its own for each step, derived from
+     * {@code seed + b}, so it equals a single generation's with seed + b, and no step repeats another's values or the
+     * starting noise's.
+     */
+    static float[] step(long seed, int index, long[] shape) {
+        return gaussian(shape, b -> new SplittableRandom((seed + b) * IMAGE_MIX + (index + 1L) * STEP_MIX));
+    }
+
+    private static float[] gaussian(long[] shape, LongFunction<SplittableRandom> streamOfImage) {
         int perImage = Math.toIntExact(shape[1] * shape[2] * shape[3]);
         float[] out = new float[Math.toIntExact(shape[0]) * perImage];
         for (int b = 0; b < shape[0]; b++) {
-            // one stream per image, so image b of a batch equals a single generation with seed + b
-            SplittableRandom random = new SplittableRandom(seed + b);
+            SplittableRandom random = streamOfImage.apply(b);
             for (int i = 0; i < perImage; i += 2) {
                 double u1 = 1.0 - random.nextDouble();
                 double u2 = random.nextDouble();

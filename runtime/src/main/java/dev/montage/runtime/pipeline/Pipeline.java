@@ -186,7 +186,8 @@ final class Pipeline {
             try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
                 DenoisingModel unet = lease.get();
                 latents = initialLatents(gen, request, unet);
-                Scheduler.Run run = scheduler.start(request.steps(), gen);
+                Scheduler.Run run = scheduler.start(request.steps(), gen, (manager, shape, index) ->
+                        manager.create(Noise.step(request.seed(), index, shape.getShape()), shape));
                 NDArray scaled = latents.mul(run.initNoiseSigma());
                 latents.close();
                 latents = scaled;

@@ -4,19 +4,25 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
 import java.util.Map;
+import java.util.Objects;
 
 /**
  * diffusers' {@code EulerDiscreteScheduler} (0.23), SDXL's default: Euler steps of the probability-flow ODE in
- * σ, with the model input scaled by 1/√(σ² + 1).
+ * σ, with the model input scaled by 1/√(σ² + 1); or, {@link #ancestral}, its {@code EulerAncestralDiscreteScheduler}
+ * (A1111's "Euler a"): each step goes down to σ_down and adds fresh noise of σ_up, drawn from the generation's
+ * {@link Scheduler.StepNoise}.
  *
- * <p>Only the deterministic path exists: diffusers' {@code s_churn} (default 0) would add fresh noise before a
- * step, so {@code s_churn}, {@code s_tmin}, {@code s_tmax} and {@code s_noise} have no counterpart. Settings:
- * {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas}, {@code prediction_type} ({@code epsilon}
- * or {@code v_prediction}), {@code interpolation_type} ({@code linear} only), {@code use_karras_sigmas},
- * {@code timestep_spacing} (default {@code linspace}), {@code steps_offset}.
+ * <p>The discrete scheduler's deterministic path alone exists: diffusers' {@code s_churn} (default 0) would add fresh
+ * noise before a step, so {@code s_churn}, {@code s_tmin}, {@code s_tmax} and {@code s_noise} have no counterpart.
+ * Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas}, {@code prediction_type}
+ * ({@code epsilon} or {@code v_prediction}), {@code timestep_spacing} (default {@code linspace}),
+ * {@code steps_offset}; the discrete one also {@code interpolation_type} ({@code linear} only) and
+ * {@code use_karras_sigmas}, which the ancestral one does not have. The step noise is float32, so an ancestral step
+ * gives float32 latents whatever its inputs' dtype (the host keeps its latents in float32).
  */
 final class EulerDiscreteScheduler implements Scheduler {
     private final SchedulerSettings settings;
+    private final boolean ancestral;
     private final NoiseSchedule schedule;
     private final TimestepSpacing spacing;
     private final int stepsOffset;
@@ -27,31 +33,62 @@ final class EulerDiscreteScheduler implements Scheduler {
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     EulerDiscreteScheduler(SchedulerSettings settings) {
+        this(settings, false);
+    }
+
+    private EulerDiscreteScheduler(SchedulerSettings settings, boolean ancestral) {
         this.settings = settings;
+        this.ancestral = ancestral;
         schedule = NoiseSchedule.of(settings);
         spacing = TimestepSpacing.of(settings, TimestepSpacing.LINSPACE);
         stepsOffset = settings.integer("steps_offset", 0);
         prediction = PredictionType.of(settings);
-        karras = settings.flag("use_karras_sigmas", false);
-        String interpolation = settings.choice("interpolation_type", "linear",
+        // the ancestral scheduler has neither setting: a scheduler file's values for the discrete one are not its
+        karras = !ancestral && settings.flag("use_karras_sigmas", false);
+        String interpolation = ancestral ? "linear" : settings.choice("interpolation_type", "linear",
                 SchedulerOptions.INTERPOLATION_TYPE.choices());
         if (interpolation.equals("log_linear")) {
             throw settings.unsupported("interpolation_type", "only linear interpolation of the training σ exists");
         }
     }
 
+    /**
+     * diffusers' {@code EulerAncestralDiscreteScheduler}: the same timesteps and σ as the discrete scheduler without
+     * Karras sigmas, each step adding fresh noise.
+     *
+     * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
+     */
+    static EulerDiscreteScheduler ancestral(SchedulerSettings settings) {
+        return new EulerDiscreteScheduler(settings, true);
+    }
+
     @Override
     public Scheduler withOverrides(Map<String, ?> overrides) {
         return overrides.isEmpty() ? this
-                : new EulerDiscreteScheduler(settings.with("scheduler override", overrides));
+                : new EulerDiscreteScheduler(settings.with("scheduler override", overrides), ancestral);
+    }
+
+    @Override
+    public Run start(int steps, NDManager state) {
+        if (ancestral) {
+            throw new IllegalStateException("the Euler ancestral scheduler adds fresh noise at each step: start it "
+                    + "with the generation's step noise");
+        }
+        return run(steps, null);
+    }
+
+    @Override
+    public Run start(int steps, NDManager state, StepNoise noise) {
+        return run(steps, ancestral ? Objects.requireNonNull(noise, "noise") : null);
     }
 
     /**
      * The timesteps of {@code set_timesteps}; the σ at each is interpolated from the training σ (or, with
      * Karras sigmas, the σ come first and the fractional timesteps are derived from them), followed by σ = 0.
+     *
+     * @param noise the step noise of an ancestral run, null for a deterministic one
      */
-    @Override
-    public Run start(int steps, NDManager state) {
+    private Run run(int steps, StepNoise noise) {
         schedule.checkSteps(steps);
         double[] timesteps = timesteps(steps);
         double[] sigmas = new double[steps];
@@ -74,7 +111,7 @@ final class EulerDiscreteScheduler implements Scheduler {
         }
         // diffusers: max σ for linspace/trailing spacing, else √(max σ² + 1)
         float initNoiseSigma = spacing == TimestepSpacing.LEADING ? SchedulerRun.sqrt(max * max + 1f) : max;
-        return new EulerRun(t, s, initNoiseSigma, prediction);
+        return new EulerRun(t, s, initNoiseSigma, prediction, noise);
     }
 
     /** The timesteps as float32 values (widened), highest first. */
@@ -106,15 +143,18 @@ final class EulerDiscreteScheduler implements Scheduler {
         return out;
     }
 
-    /** One generation's Euler sampling: stateless between steps. */
+    /** One generation's Euler sampling: stateless between steps (the step noise is drawn per step, not kept). */
     static final class EulerRun extends SchedulerRun {
         private final float[] sigmas;
         private final PredictionType prediction;
+        private final StepNoise noise;
 
-        private EulerRun(float[] timesteps, float[] sigmas, float initNoiseSigma, PredictionType prediction) {
+        private EulerRun(float[] timesteps, float[] sigmas, float initNoiseSigma, PredictionType prediction,
+                StepNoise noise) {
             super(timesteps, initNoiseSigma);
             this.sigmas = sigmas;
             this.prediction = prediction;
+            this.noise = noise;
         }
 
         /** The σ of each step, and 0 after the last. */
@@ -128,7 +168,11 @@ final class EulerDiscreteScheduler implements Scheduler {
             return latents.div(sqrt(sigma * sigma + 1f));
         }
 
-        /** Diffusers' sequence: x₀ estimate, derivative (x − x₀)/σ, then x + derivative · (σ_next − σ). */
+        /**
+         * Diffusers' sequence: x₀ estimate, derivative (x − x₀)/σ, then x + derivative · (σ_next − σ); ancestral:
+         * x + derivative · (σ_down − σ) + noise · σ_up, with σ_up = √(σ_next² (σ² − σ_next²) / σ²) and
+         * σ_down = √(σ_next² − σ_up²) in float32 as diffusers computes them (σ_up = 0 at the last step).
+         */
         @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
             float sigma = sigmas[index];
@@ -138,7 +182,17 @@ final class EulerDiscreteScheduler implements Scheduler {
                         .add(latents.div(sigma * sigma + 1f));
             };
             NDArray derivative = latents.sub(original).div(sigma);
-            return latents.add(derivative.mul(sigmas[index + 1] - sigma));
+            float next = sigmas[index + 1];
+            if (noise == null) {
+                return latents.add(derivative.mul(next - sigma));
+            }
+            float from = sigma * sigma;
+            float to = next * next;
+            float up = sqrt(to * (from - to) / from);
+            float down = sqrt(to - up * up);
+            NDArray stepped = latents.add(derivative.mul(down - sigma));
+            return up == 0 ? stepped : stepped.add(noise.sample(latents.getManager(), latents.getShape(), index)
+                    .mul(up));
         }
     }
 }

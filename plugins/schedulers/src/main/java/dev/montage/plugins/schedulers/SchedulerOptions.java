@@ -66,6 +66,8 @@ final class SchedulerOptions {
     private static final List<OptionSpec<?>> NOISE_SCHEDULE = List.of(NUM_TRAIN_TIMESTEPS, BETA_START, BETA_END,
             BETA_SCHEDULE, PREDICTION_TYPE, TIMESTEP_SPACING, STEPS_OFFSET);
 
+    /** What the Euler ancestral scheduler reads: the noise schedule alone. */
+    static final List<OptionSpec<?>> EULER_ANCESTRAL = with();
     /** What the Euler discrete scheduler reads. */
     static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
     /** What DDIM reads. */

@@ -127,7 +127,8 @@ class SchedulerFactoryTest {
 
     @Test
     void serviceLoaderFindsEveryScheduler() {
-        assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, euler, euler-karras]", factories().keySet().toString());
+        assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, euler, euler-ancestral, euler-karras]",
+                factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 
@@ -141,6 +142,8 @@ class SchedulerFactoryTest {
                 .start(4, TestEngine.manager()).timesteps());
         assertArrayEquals(new float[] {999, 687, 146, 0}, create("dpmpp-2m-karras", Map.of())
                 .start(4, TestEngine.manager()).timesteps());
+        assertArrayEquals(new float[] {751, 501, 251, 1}, create("euler-ancestral", Map.of())
+                .start(4, TestEngine.manager(), (manager, shape, index) -> manager.zeros(shape)).timesteps());
         float[] karras = create("euler-karras", Map.of()).start(4, TestEngine.manager()).timesteps();
         assertEquals(411.41538902894206, karras[1], 1e-3, "Karras sigmas give fractional timesteps");
     }
@@ -177,6 +180,8 @@ class SchedulerFactoryTest {
                 "timestep_spacing", "steps_offset", "use_karras_sigmas", "interpolation_type"),
                 names(all.get("euler")));
         assertEquals(names(all.get("euler")), names(all.get("euler-karras")));
+        assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
+                "timestep_spacing", "steps_offset"), names(all.get("euler-ancestral")));
         assertTrue(names(all.get("ddim")).containsAll(List.of("clip_sample", "set_alpha_to_one")));
         assertTrue(names(all.get("dpmpp-2m")).containsAll(List.of("solver_order", "lambda_min_clipped")));
         all.values().forEach(f -> f.options().forEach(o -> assertTrue(o.defaultValue().isEmpty(), o.name()

@@ -1,5 +1,6 @@
 package dev.montage.plugins.schedulers;
 
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -14,9 +15,13 @@ import dev.montage.api.host.Kernels;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Single steps against their formulas in float64 (prediction types and options the golden cases do not use),
@@ -71,6 +76,88 @@ class StepTest {
             expected[k] = x + (x - original) / sigma * (sigmas[index + 1] - sigma);
         }
         assertCloseTo(expected, step(euler, 4, index, in), "euler v_prediction");
+    }
+
+    /** Step noise of known values, recording what each step asked for. */
+    private static final class GivenNoise implements Scheduler.StepNoise {
+        final float[] values;
+        final List<String> asked = new ArrayList<>();
+
+        GivenNoise(long seed) {
+            values = DpmSolverMultistepSchedulerTest.gaussian(new Random(seed));
+        }
+
+        @Override
+        public NDArray sample(NDManager manager, Shape shape, int index) {
+            asked.add("step " + index + " " + shape);
+            return manager.create(values, shape);
+        }
+    }
+
+    /**
+     * diffusers' EulerAncestralDiscreteScheduler.step in float64 with the given noise: down to σ_down, then noise · σ_up
+     * with σ_up = √(σ_to² (σ_from² − σ_to²) / σ_from²), σ_down = √(σ_to² − σ_up²).
+     */
+    private static double[] eulerAncestral(Inputs in, float[] noise, double sigma, double next, boolean velocity) {
+        double up = Math.sqrt(next * next * (sigma * sigma - next * next) / (sigma * sigma));
+        double down = Math.sqrt(next * next - up * up);
+        double[] expected = new double[in.latents().length];
+        for (int k = 0; k < expected.length; k++) {
+            double x = in.latents()[k];
+            double o = in.output()[k];
+            double original = velocity ? o * (-sigma / Math.sqrt(sigma * sigma + 1)) + x / (sigma * sigma + 1)
+                    : x - sigma * o;
+            expected[k] = x + (x - original) / sigma * (down - sigma) + noise[k] * up;
+        }
+        return expected;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"epsilon", "v_prediction"})
+    void eulerAncestralStepsDownToSigmaDownAndAddsItsStepsNoise(String prediction) {
+        Scheduler scheduler = EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("prediction_type",
+                prediction)));
+        GivenNoise noise = new GivenNoise(7);
+        Scheduler.Run run = scheduler.start(4, TestEngine.manager(), noise);
+        float[] sigmas = ((EulerDiscreteScheduler.EulerRun) run).sigmas();
+        Inputs in = Inputs.random(5, 1);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray x = m.create(in.latents(), SHAPE);
+            NDArray next = run.step(m.create(in.output(), SHAPE), 1, x);
+            assertCloseTo(eulerAncestral(in, noise.values, sigmas[1], sigmas[2], prediction.equals("v_prediction")),
+                    next.toFloatArray(), "euler ancestral " + prediction);
+            assertEquals(List.of("step 1 " + SHAPE), noise.asked, "one draw of the latents' shape, for its step");
+            assertEquals(3, m.getManagedArrays().size(), "latents, model output and the result only: the noise "
+                    + "lives in the step's scope");
+
+            // the last step goes to σ = 0: no noise, the x₀ estimate itself
+            noise.asked.clear();
+            float[] last = run.step(m.create(in.output(), SHAPE), 3, x).toFloatArray();
+            assertCloseTo(eulerAncestral(in, noise.values, sigmas[3], 0, prediction.equals("v_prediction")), last,
+                    "euler ancestral last step");
+            assertEquals(List.of(), noise.asked);
+        }
+    }
+
+    /** The same timesteps, σ and initial σ as the discrete scheduler without Karras sigmas, whatever the file says. */
+    @ParameterizedTest
+    @ValueSource(strings = {"leading", "trailing", "linspace"})
+    void eulerAncestralScheduleIsTheDiscreteOnes(String spacing) {
+        Map<String, Object> settings = Map.of("timestep_spacing", spacing, "use_karras_sigmas", true);
+        EulerDiscreteScheduler.EulerRun discrete = (EulerDiscreteScheduler.EulerRun) new EulerDiscreteScheduler(
+                SdxlSchedulerConfig.settings(Map.of("timestep_spacing", spacing))).start(7, TestEngine.manager());
+        EulerDiscreteScheduler.EulerRun ancestral = (EulerDiscreteScheduler.EulerRun) EulerDiscreteScheduler
+                .ancestral(SdxlSchedulerConfig.settings(settings)).start(7, TestEngine.manager(), new GivenNoise(1));
+        assertArrayEquals(discrete.timesteps(), ancestral.timesteps());
+        assertArrayEquals(discrete.sigmas(), ancestral.sigmas());
+        assertEquals(discrete.initNoiseSigma(), ancestral.initNoiseSigma());
+        Scheduler overridden = EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings())
+                .withOverrides(Map.of("timestep_spacing", spacing));
+        assertArrayEquals(discrete.timesteps(), overridden.start(7, TestEngine.manager(), new GivenNoise(1))
+                .timesteps(), "a request's override keeps it ancestral");
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> overridden.start(7, TestEngine.manager()));
+        assertTrue(e.getMessage().contains("adds fresh noise at each step"), e.getMessage());
     }
 
     /** DDIM with η = 0 from ᾱ_t to ᾱ_prev. */
