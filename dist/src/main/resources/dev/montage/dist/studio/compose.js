@@ -1,6 +1,6 @@
 // The composer: prompt, subjects (picture, phrase, box, scale), the adapter's mode, size, steps, guidance,
-// scheduler, seed and count, with the controls and LoRAs, turned into the request body of POST /v1/generations and loaded back from a
-// result's parameters.
+// scheduler, seed and count, with the controls and LoRAs, turned into the request body of POST /v1/generations and
+// loaded back from a result's parameters.
 
 import { BoxEditor, COLORS, round4 } from './boxes.js';
 import { button, labelled, listCard } from './dom.js';

@@ -1,6 +1,7 @@
 /**
- * Euler discrete, Euler ancestral, DDIM and DPM-Solver++ schedulers: ports of diffusers' {@code EulerDiscreteScheduler},
- * {@code EulerAncestralDiscreteScheduler}, {@code DDIMScheduler} and {@code DPMSolverMultistepScheduler} (0.23).
+ * Euler discrete, Euler ancestral, DDIM and DPM-Solver++ schedulers: ports of diffusers'
+ * {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code DDIMScheduler} and
+ * {@code DPMSolverMultistepScheduler} (0.23).
  *
  * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code euler-ancestral},
  * {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}. The {@code -karras} ids are the plain ones with
@@ -18,8 +19,8 @@
  * order, and a step is element-wise arithmetic of arrays and scalars in the latents' dtype (bf16 included).
  *
  * <p><b>Not ported</b>, refused with an error naming the key where a setting asks for it: the stochastic
- * paths other than Euler ancestral's (Euler's {@code s_churn}, DDIM's η &gt; 0, SDE variants of DPM-Solver), dynamic thresholding,
- * {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling, {@code log_linear} interpolation, third-order
+ * paths other than Euler ancestral's (Euler's {@code s_churn}, DDIM's η &gt; 0, SDE variants of DPM-Solver),
+ * dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling, {@code log_linear} interpolation, third-order
  * and Heun DPM solvers, uniform-logSNR steps and learned variances. Two deliberate deviations, so that a run has
  * exactly the steps asked for: for the step counts where numpy's {@code arange} yields one timestep too many with
  * trailing spacing (e.g. 61), diffusers samples an extra step at timestep -1, and here that surplus timestep is

@@ -95,8 +95,8 @@ class StepTest {
     }
 
     /**
-     * diffusers' EulerAncestralDiscreteScheduler.step in float64 with the given noise: down to σ_down, then noise · σ_up
-     * with σ_up = √(σ_to² (σ_from² − σ_to²) / σ_from²), σ_down = √(σ_to² − σ_up²).
+     * diffusers' EulerAncestralDiscreteScheduler.step in float64 with the given noise: down to σ_down, then
+     * noise · σ_up with σ_up = √(σ_to² (σ_from² − σ_to²) / σ_from²), σ_down = √(σ_to² − σ_up²).
      */
     private static double[] eulerAncestral(Inputs in, float[] noise, double sigma, double next, boolean velocity) {
         double up = Math.sqrt(next * next * (sigma * sigma - next * next) / (sigma * sigma));
