@@ -139,6 +139,60 @@ class StepTest {
         }
     }
 
+    /**
+     * Whole runs against diffusers 0.23.1's own EulerAncestralDiscreteScheduler (its source run with torch 2.13, the
+     * step noise given): each spacing, both prediction types; the model output is 0.3 × the scaled input + 0.1 × (step + 1)
+     * and step i's noise cos(1.3 k + 0.5 i), so that the scaling, the σ and every step's noise take part.
+     */
+    @Test
+    void eulerAncestralRunsAsDiffusersRunsGivenTheSameNoise() {
+        assertMatchesDiffusers("leading", "epsilon", 7, new float[] {853f, 711f, 569f, 427f, 285f, 143f, 1f},
+                new float[] {6.57065153f, 3.48545647f, 2.04731274f, 1.27206349f, 0.790061533f, 0.440309584f, 0.041314479f, 0f},
+                6.64631176f, new float[] {1.518188f, -0.604485214f, -2.05968165f, -0.372818232f, 1.26332664f, -0.994618237f, -5.32979727f, -6.22556591f, -2.15495682f, 2.0813508f, 1.84116733f, -1.29396856f, -2.41407919f, -0.622965336f, -0.000865912065f, -2.94199896f});
+        assertMatchesDiffusers("trailing", "v_prediction", 5, new float[] {999f, 799f, 599f, 399f, 199f},
+                new float[] {14.6146469f, 5.08776522f, 2.27646399f, 1.16057885f, 0.569285393f, 0f},
+                14.6146469f, new float[] {-0.0572031736f, -0.942986012f, -1.10597396f, -0.30374667f, 0.280762374f, -0.224127233f, -1.09459853f, -1.06427741f, -0.175302923f, 0.282333791f, -0.345182955f, -1.12547016f, -0.912036061f, -0.0254778266f, 0.21991688f, -0.551116228f});
+        assertMatchesDiffusers("linspace", "epsilon", 8, new float[] {999f, 856.285706f, 713.571411f, 570.857117f, 428.142853f, 285.428558f, 142.714279f, 0f},
+                new float[] {14.6146469f, 6.67801809f, 3.52206516f, 2.06064367f, 1.27683377f, 0.791261554f, 0.439667493f, 0.0291675348f, 0f},
+                14.6146469f, new float[] {1.95037901f, -0.900602162f, -2.78818655f, -0.372721523f, 1.59798384f, -2.18711019f, -8.68156624f, -9.76931095f, -3.49705553f, 2.89494634f, 2.6634202f, -1.79172671f, -3.41245914f, -1.07250535f, -0.640340149f, -5.23408318f});
+    }
+
+    private static void assertMatchesDiffusers(String spacing, String prediction, int steps, float[] timesteps,
+            float[] sigmas, float initNoiseSigma, float[] expected) {
+        Scheduler.Run run = EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
+                spacing, "prediction_type", prediction))).start(steps, TestEngine.manager(), (m, shape, index) -> {
+                    float[] noise = new float[(int) shape.size()];
+                    for (int k = 0; k < noise.length; k++) {
+                        noise[k] = (float) Math.cos(1.3 * k + 0.5 * index);
+                    }
+                    return m.create(noise, shape);
+                });
+        String label = "euler ancestral " + spacing + " " + prediction;
+        assertArrayEquals(timesteps, run.timesteps(), label);
+        // σ within float32's last bits: the training σ come from torch's cumulative product of the alphas, whose
+        // rounding differs between torch versions (the golden cases' one and the 2.13 these values were computed on)
+        float[] own = ((EulerDiscreteScheduler.EulerRun) run).sigmas();
+        for (int i = 0; i < sigmas.length; i++) {
+            assertEquals(sigmas[i], own[i], 2e-7 * sigmas[i], label + " σ " + i);
+        }
+        assertEquals(initNoiseSigma, run.initNoiseSigma(), 2e-7 * initNoiseSigma, label);
+        float[] start = new float[16];
+        for (int k = 0; k < start.length; k++) {
+            start[k] = (float) Math.sin(0.7 * k + 0.3);
+        }
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            Shape shape = new Shape(1, 4, 2, 2);
+            NDArray x = m.create(start, shape).mul(run.initNoiseSigma());
+            for (int i = 0; i < steps; i++) {
+                NDArray output = run.scaleModelInput(x, i).mul(0.3f).add((float) (0.1 * (i + 1)));
+                x = run.step(output, i, x);
+            }
+            double error = GoldenTensors.maxAbsDiff(expected, x.toFloatArray());
+            System.out.printf("%s vs diffusers 0.23.1: max-abs error %.3g%n", label, error);
+            assertTrue(error <= ATOL, label + ": " + error);
+        }
+    }
+
     /** The same timesteps, σ and initial σ as the discrete scheduler without Karras sigmas, whatever the file says. */
     @ParameterizedTest
     @ValueSource(strings = {"leading", "trailing", "linspace"})
