@@ -164,7 +164,8 @@ class SchedulerGenerationTest {
     @TestFactory
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
         assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "ddim",
-                "dpmpp-2m", "dpmpp-2m-karras", PLUGIN_SCHEDULER)), pipeline.schedulerIds().toString());
+                "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", PLUGIN_SCHEDULER)),
+                pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.concat(wholeGenerations(pipeline, "leading", (r, latents) -> LEADING.put(key(r), latents)),
                 wholeGenerations(trailing, "trailing", SchedulerGenerationTest::changedByTrailingSpacing));
@@ -194,12 +195,12 @@ class SchedulerGenerationTest {
 
     /**
      * The profile's spacing reaches every scheduler, plugin ones built on a built-in included, except DPM-Solver++
-     * with Karras sigmas, whose noise levels span the whole training range whatever the spacing (as in diffusers).
+     * (ODE or SDE) with Karras sigmas, whose noise levels span the whole training range whatever the spacing (as in diffusers).
      */
     private static void changedByTrailingSpacing(GenerationRequest r, float[] latents) {
         float[] leading = LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r));
         String id = r.scheduler().orElseThrow();
-        assertEquals(!id.equals("dpmpp-2m-karras"), !Arrays.equals(leading, latents),
+        assertEquals(!id.endsWith("-karras") || id.startsWith("euler"), !Arrays.equals(leading, latents),
                 id + ": whether trailing spacing changes the latents");
     }
 
@@ -218,20 +219,22 @@ class SchedulerGenerationTest {
     }
 
     /**
-     * Euler ancestral's fresh noise comes from the seed: it changes what Euler gives, and image 2 of a batch of seed 5
-     * is the generation of seed 6, guided or not (another image's step noise would move it by far more than the
-     * tolerance).
+     * The fresh noise of Euler ancestral and SDE-DPM-Solver++ comes from the seed: it changes what the deterministic
+     * sampler gives, and image 2 of a batch of seed 5 is the generation of seed 6, guided or not (another image's step
+     * noise would move it by far more than the tolerance).
      */
     @Test
-    void theAncestralStepNoiseComesFromTheSeedPerImage() {
-        for (boolean guided : new boolean[] {true, false}) {
-            GenerationRequest single = request("euler-ancestral", guided);
-            assertFalse(Arrays.equals(latents(request("euler", guided)), latents(single)), "guided " + guided);
-            float[] batch = latents(single.toBuilder().numImages(2).build());
-            float[] six = latents(single.toBuilder().seed(6).build());
-            // equal but for the rounding of a batch of another size in the UNet (a few 1e-6)
-            assertArrayEquals(six, Arrays.copyOfRange(batch, batch.length / 2, batch.length), 1e-4f,
-                    "guided " + guided);
+    void theStepNoiseComesFromTheSeedPerImage() {
+        for (String[] pair : new String[][] {{"euler-ancestral", "euler"}, {"dpmpp-2m-sde", "dpmpp-2m"}}) {
+            for (boolean guided : new boolean[] {true, false}) {
+                String label = pair[0] + " guided " + guided;
+                GenerationRequest single = request(pair[0], guided);
+                assertFalse(Arrays.equals(latents(request(pair[1], guided)), latents(single)), label);
+                float[] batch = latents(single.toBuilder().numImages(2).build());
+                float[] six = latents(single.toBuilder().seed(6).build());
+                // equal but for the rounding of a batch of another size in the UNet (a few 1e-6)
+                assertArrayEquals(six, Arrays.copyOfRange(batch, batch.length / 2, batch.length), 1e-4f, label);
+            }
         }
     }
 

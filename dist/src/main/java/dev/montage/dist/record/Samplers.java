@@ -21,7 +21,9 @@ final class Samplers {
             "ddim", new Sampler("DDIM", Optional.empty()),
             // A1111's DPM++ 2M defaults to Karras sigmas: the plain schedule is "Uniform" there
             "dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform")),
-            "dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras")));
+            "dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras")),
+            "dpmpp-2m-sde", new Sampler("DPM++ 2M SDE", Optional.of("Uniform")),
+            "dpmpp-2m-sde-karras", new Sampler("DPM++ 2M SDE", Optional.of("Karras")));
 
     private Samplers() {
     }

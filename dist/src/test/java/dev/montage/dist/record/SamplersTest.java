@@ -16,6 +16,8 @@ class SamplersTest {
         assertEquals(new Sampler("DDIM", Optional.empty()), Samplers.of("ddim"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Uniform")), Samplers.of("dpmpp-2m"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Karras")), Samplers.of("dpmpp-2m-karras"));
+        assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Uniform")), Samplers.of("dpmpp-2m-sde"));
+        assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Karras")), Samplers.of("dpmpp-2m-sde-karras"));
         assertEquals(new Sampler("my-sampler", Optional.empty()), Samplers.of("my-sampler"));
     }
 }

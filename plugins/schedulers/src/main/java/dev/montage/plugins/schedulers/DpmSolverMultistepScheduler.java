@@ -10,7 +10,9 @@ import java.util.Objects;
 /**
  * diffusers' {@code DPMSolverMultistepScheduler} (0.23) as DPM-Solver++(2M) (Lu et al. 2022): the exponential
  * integrator of the data-prediction ODE in λ = log(α/σ), with the x₀ estimates of the current and the
- * previous step combined by the midpoint rule.
+ * previous step combined by the midpoint rule; with {@code algorithm_type} {@code sde-dpmsolver++}, its stochastic
+ * form (A1111's "DPM++ 2M SDE"), whose steps add fresh noise drawn from the generation's
+ * {@link Scheduler.StepNoise}.
  *
  * <p>Step i goes from σ_i to σ_{i+1}; the first step (and, with {@code lower_order_final} and fewer than 15
  * steps, or with {@code euler_at_final}, the last) is first order. As in 0.23, the σ after the last step is
@@ -18,7 +20,7 @@ import java.util.Objects;
  * leaves the latents unchanged. Karras sigmas always span the whole training range, so the timestep spacing
  * only applies without them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
  * {@code solver_order} (1 or 2), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
- * {@code deis}, which diffusers maps to it), {@code solver_type} ({@code midpoint}, or {@code logrho},
+ * {@code deis}, which diffusers maps to it, or {@code sde-dpmsolver++}), {@code solver_type} ({@code midpoint}, or {@code logrho},
  * {@code bh1}, {@code bh2}, which diffusers maps to it), {@code lower_order_final}, {@code euler_at_final},
  * {@code use_karras_sigmas}, {@code lambda_min_clipped}, {@code timestep_spacing} (default {@code linspace}),
  * {@code steps_offset}; {@code thresholding} and {@code use_lu_lambdas} must be false and
@@ -38,6 +40,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     private final boolean eulerAtFinal;
     private final boolean karras;
     private final double lambdaMinClipped;
+    private final boolean sde;
 
     /**
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
@@ -56,8 +59,9 @@ final class DpmSolverMultistepScheduler implements Scheduler {
             throw settings.invalid("solver_order", "1 or 2");
         }
         String algorithm = settings.choice("algorithm_type", "dpmsolver++", SchedulerOptions.ALGORITHM_TYPE.choices());
-        if (!algorithm.equals("dpmsolver++") && !algorithm.equals("deis")) {
-            throw settings.unsupported("algorithm_type", "only dpmsolver++ is implemented");
+        sde = algorithm.equals("sde-dpmsolver++");
+        if (!algorithm.equals("dpmsolver++") && !algorithm.equals("deis") && !sde) {
+            throw settings.unsupported("algorithm_type", "only dpmsolver++ and sde-dpmsolver++ are implemented");
         }
         String solver = settings.choice("solver_type", "midpoint", SchedulerOptions.SOLVER_TYPE.choices());
         if (solver.equals("heun")) {
@@ -87,6 +91,20 @@ final class DpmSolverMultistepScheduler implements Scheduler {
 
     @Override
     public Run start(int steps, NDManager state) {
+        if (sde) {
+            throw new IllegalStateException("SDE-DPM-Solver++ adds fresh noise at each step: start it with the "
+                    + "generation's step noise");
+        }
+        return run(steps, state, null);
+    }
+
+    @Override
+    public Run start(int steps, NDManager state, StepNoise noise) {
+        return run(steps, state, sde ? Objects.requireNonNull(noise, "noise") : null);
+    }
+
+    /** @param noise the step noise of an SDE run, null for the ODE solver */
+    private Run run(int steps, NDManager state, StepNoise noise) {
         schedule.checkSteps(steps);
         int[] timesteps;
         float[] sigmas = new float[steps + 1];
@@ -114,7 +132,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
                         + stepsOffset + ")");
             }
         }
-        return new DpmRun(timesteps, sigmas, state);
+        return new DpmRun(timesteps, sigmas, state, noise);
     }
 
     /** {@code set_timesteps}' spacing, over the timesteps above {@code lambda_min_clipped}. */
@@ -197,13 +215,15 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     final class DpmRun extends SchedulerRun {
         private final float[] sigmas;
         private final NDManager state;
+        private final StepNoise noise;
         private NDArray previousOriginal;
         private int nextIndex;
 
-        private DpmRun(int[] timesteps, float[] sigmas, NDManager state) {
+        private DpmRun(int[] timesteps, float[] sigmas, NDManager state, StepNoise noise) {
             super(toFloats(timesteps), 1f);
             this.sigmas = sigmas;
             this.state = Objects.requireNonNull(state, "state");
+            this.noise = noise;
         }
 
         /** The noise level σ̃ of each step, and the one the last step goes to. */
@@ -230,17 +250,45 @@ final class DpmSolverMultistepScheduler implements Scheduler {
             boolean firstOrder = solverOrder == 1 || index == 0
                     || last && (eulerAtFinal || lowerOrderFinal && steps() < LOWER_ORDER_FINAL_BELOW);
             float h = target.lambda() - current.lambda();
-            float decay = target.alpha() * ((float) Math.exp(-h) - 1f);
-            NDArray next = latents.mul(target.sigma() / current.sigma()).sub(original.mul(decay));
+            NDArray slope = null;
             if (!firstOrder) {
                 Noise previous = Noise.of(sigmas[index - 1]);
                 float r = (current.lambda() - previous.lambda()) / h;
-                NDArray slope = original.sub(previousOriginal).mul(1f / r);
-                next = next.sub(slope.mul(0.5f * decay));
+                slope = original.sub(previousOriginal).mul(1f / r);
             }
+            NDArray next = noise == null ? ode(latents, original, slope, current, target, h)
+                    : sde(latents, original, slope, current, target, h, index);
             remember(last || solverOrder == 1 ? null : original);
             nextIndex++;
             return next;
+        }
+
+        /**
+         * DPM-Solver++: x · σ_t/σ_s − α_t (e^−h − 1) · x₀, and with a slope D1 − ½ α_t (e^−h − 1) · D1.
+         *
+         * @param slope D1, the x₀ estimates' change per λ scaled to this step, or null for a first-order step
+         */
+        private NDArray ode(NDArray latents, NDArray original, NDArray slope, Noise current, Noise target, float h) {
+            float decay = target.alpha() * ((float) Math.exp(-h) - 1f);
+            NDArray next = latents.mul(target.sigma() / current.sigma()).sub(original.mul(decay));
+            return slope == null ? next : next.sub(slope.mul(0.5f * decay));
+        }
+
+        /**
+         * SDE-DPM-Solver++: x · σ_t/σ_s · e^−h + α_t (1 − e^−2h) · x₀ (+ ½ α_t (1 − e^−2h) · D1) + σ_t √(1 − e^−2h) ·
+         * noise, the coefficients in float32 as diffusers computes them; the step's noise is drawn at every step.
+         */
+        private NDArray sde(NDArray latents, NDArray original, NDArray slope, Noise current, Noise target, float h,
+                int index) {
+            float decay = (float) Math.exp(-2f * h);
+            float gain = target.alpha() * (1f - decay);
+            NDArray next = latents.mul(target.sigma() / current.sigma() * (float) Math.exp(-h))
+                    .add(original.mul(gain));
+            if (slope != null) {
+                next = next.add(slope.mul(0.5f * gain));
+            }
+            return next.add(noise.sample(latents.getManager(), latents.getShape(), index)
+                    .mul(target.sigma() * sqrt(1f - decay)));
         }
 
         /** Keeps the x₀ estimate the next step needs and closes the one it no longer needs. */

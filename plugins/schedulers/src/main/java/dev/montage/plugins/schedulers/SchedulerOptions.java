@@ -48,7 +48,8 @@ final class SchedulerOptions {
             "order of the multistep solver (diffusers: 2; 3 is not implemented)");
     static final OptionSpec<String> ALGORITHM_TYPE = OptionSpec.choice("algorithm_type",
             List.of("dpmsolver++", "deis", "dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"),
-            "the DPM-Solver variant (diffusers: dpmsolver++; only dpmsolver++ and deis are implemented)");
+            "the DPM-Solver variant (diffusers: dpmsolver++; dpmsolver++, deis and sde-dpmsolver++ are "
+                    + "implemented)");
     static final OptionSpec<String> SOLVER_TYPE = OptionSpec.choice("solver_type",
             List.of("midpoint", "heun", "logrho", "bh1", "bh2"),
             "the second-order update (diffusers: midpoint; heun is not implemented)");

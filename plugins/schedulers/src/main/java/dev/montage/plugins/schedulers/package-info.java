@@ -4,7 +4,8 @@
  * {@code DPMSolverMultistepScheduler} (0.23).
  *
  * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code euler-ancestral},
- * {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}. The {@code -karras} ids are the plain ones with
+ * {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the
+ * SDE form, {@code algorithm_type} {@code sde-dpmsolver++}). The {@code -karras} ids are the plain ones with
  * {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
  *
  * <p><b>Settings</b> use diffusers' configuration names and come, later ones winning, from the base model's
@@ -19,9 +20,9 @@
  * order, and a step is element-wise arithmetic of arrays and scalars in the latents' dtype (bf16 included).
  *
  * <p><b>Not ported</b>, refused with an error naming the key where a setting asks for it: the stochastic
- * paths other than Euler ancestral's (Euler's {@code s_churn}, DDIM's η &gt; 0, SDE variants of DPM-Solver),
- * dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling, {@code log_linear} interpolation, third-order
- * and Heun DPM solvers, uniform-logSNR steps and learned variances. Two deliberate deviations, so that a run has
+ * paths other than Euler ancestral's and SDE-DPM-Solver++'s (Euler's {@code s_churn}, DDIM's η &gt; 0,
+ * SDE-DPM-Solver), dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling,
+ * {@code log_linear} interpolation, third-order and Heun DPM solvers, uniform-logSNR steps and learned variances. Two deliberate deviations, so that a run has
  * exactly the steps asked for: for the step counts where numpy's {@code arange} yields one timestep too many with
  * trailing spacing (e.g. 61), diffusers samples an extra step at timestep -1, and here that surplus timestep is
  * dropped; and where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing,

@@ -127,13 +127,14 @@ class SchedulerFactoryTest {
 
     @Test
     void serviceLoaderFindsEveryScheduler() {
-        assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, euler, euler-ancestral, euler-karras]",
-                factories().keySet().toString());
+        assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, "
+                + "euler-karras]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 
     @Test
     void buildsFromTheSchedulerConfig() {
+        Scheduler.StepNoise zeros = (manager, shape, index) -> manager.zeros(shape);
         assertArrayEquals(new float[] {751, 501, 251, 1}, create("euler", Map.of())
                 .start(4, TestEngine.manager()).timesteps());
         assertArrayEquals(new float[] {667, 334, 1}, create("ddim", Map.of())
@@ -143,7 +144,14 @@ class SchedulerFactoryTest {
         assertArrayEquals(new float[] {999, 687, 146, 0}, create("dpmpp-2m-karras", Map.of())
                 .start(4, TestEngine.manager()).timesteps());
         assertArrayEquals(new float[] {751, 501, 251, 1}, create("euler-ancestral", Map.of())
-                .start(4, TestEngine.manager(), (manager, shape, index) -> manager.zeros(shape)).timesteps());
+                .start(4, TestEngine.manager(), zeros).timesteps());
+        assertArrayEquals(new float[] {801, 601, 401, 201}, create("dpmpp-2m-sde", Map.of())
+                .start(4, TestEngine.manager(), zeros).timesteps());
+        assertArrayEquals(new float[] {999, 687, 146, 0}, create("dpmpp-2m-sde-karras", Map.of())
+                .start(4, TestEngine.manager(), zeros).timesteps());
+        IllegalStateException withoutNoise = assertThrows(IllegalStateException.class,
+                () -> create("dpmpp-2m-sde", Map.of()).start(4, TestEngine.manager()));
+        assertTrue(withoutNoise.getMessage().contains("adds fresh noise at each step"), withoutNoise.getMessage());
         float[] karras = create("euler-karras", Map.of()).start(4, TestEngine.manager()).timesteps();
         assertEquals(411.41538902894206, karras[1], 1e-3, "Karras sigmas give fractional timesteps");
     }

@@ -78,7 +78,7 @@ class SchedulerSettingsTest {
         new DpmSolverMultistepScheduler(file("variance_type", "fixed_small"));
         refused(DdimScheduler::new, file("rescale_betas_zero_snr", true), "'rescale_betas_zero_snr'");
         refused(DpmSolverMultistepScheduler::new, file("solver_order", 3), "'solver_order' = 3", "not supported");
-        refused(DpmSolverMultistepScheduler::new, file("algorithm_type", "sde-dpmsolver++"), "'algorithm_type'");
+        refused(DpmSolverMultistepScheduler::new, file("algorithm_type", "sde-dpmsolver"), "'algorithm_type'");
         refused(DpmSolverMultistepScheduler::new, file("solver_type", "heun"), "'solver_type'");
         refused(DpmSolverMultistepScheduler::new, file("use_lu_lambdas", true), "'use_lu_lambdas'");
         refused(DpmSolverMultistepScheduler::new, file("variance_type", "learned_range"), "'variance_type'");

@@ -141,37 +141,108 @@ class StepTest {
 
     /**
      * Whole runs against diffusers 0.23.1's own EulerAncestralDiscreteScheduler (its source run with torch 2.13, the
-     * step noise given): each spacing, both prediction types; the model output is 0.3 × the scaled input + 0.1 × (step + 1)
-     * and step i's noise cos(1.3 k + 0.5 i), so that the scaling, the σ and every step's noise take part.
+     * step noise given): each spacing, both prediction types; the model output is 0.3 × the scaled input
+     * + 0.1 × (step + 1) and step i's noise cos(1.3 k + 0.5 i), so that the scaling, the σ and every step's noise take
+     * part.
      */
     @Test
     void eulerAncestralRunsAsDiffusersRunsGivenTheSameNoise() {
-        assertMatchesDiffusers("leading", "epsilon", 7, new float[] {853f, 711f, 569f, 427f, 285f, 143f, 1f},
-                new float[] {6.57065153f, 3.48545647f, 2.04731274f, 1.27206349f, 0.790061533f, 0.440309584f, 0.041314479f, 0f},
-                6.64631176f, new float[] {1.518188f, -0.604485214f, -2.05968165f, -0.372818232f, 1.26332664f, -0.994618237f, -5.32979727f, -6.22556591f, -2.15495682f, 2.0813508f, 1.84116733f, -1.29396856f, -2.41407919f, -0.622965336f, -0.000865912065f, -2.94199896f});
-        assertMatchesDiffusers("trailing", "v_prediction", 5, new float[] {999f, 799f, 599f, 399f, 199f},
+        assertMatchesDiffusers(eulerAncestral("leading", "epsilon"), "euler ancestral leading epsilon", 7,
+                new float[] {853f, 711f, 569f, 427f, 285f, 143f, 1f},
+                new float[] {6.57065153f, 3.48545647f, 2.04731274f, 1.27206349f, 0.790061533f, 0.440309584f,
+                    0.041314479f, 0f},
+                6.64631176f,
+                new float[] {1.518188f, -0.604485214f, -2.05968165f, -0.372818232f, 1.26332664f, -0.994618237f,
+                    -5.32979727f, -6.22556591f, -2.15495682f, 2.0813508f, 1.84116733f, -1.29396856f, -2.41407919f,
+                    -0.622965336f, -0.000865912065f, -2.94199896f});
+        assertMatchesDiffusers(eulerAncestral("trailing", "v_prediction"), "euler ancestral trailing v_prediction", 5,
+                new float[] {999f, 799f, 599f, 399f, 199f},
                 new float[] {14.6146469f, 5.08776522f, 2.27646399f, 1.16057885f, 0.569285393f, 0f},
-                14.6146469f, new float[] {-0.0572031736f, -0.942986012f, -1.10597396f, -0.30374667f, 0.280762374f, -0.224127233f, -1.09459853f, -1.06427741f, -0.175302923f, 0.282333791f, -0.345182955f, -1.12547016f, -0.912036061f, -0.0254778266f, 0.21991688f, -0.551116228f});
-        assertMatchesDiffusers("linspace", "epsilon", 8, new float[] {999f, 856.285706f, 713.571411f, 570.857117f, 428.142853f, 285.428558f, 142.714279f, 0f},
-                new float[] {14.6146469f, 6.67801809f, 3.52206516f, 2.06064367f, 1.27683377f, 0.791261554f, 0.439667493f, 0.0291675348f, 0f},
-                14.6146469f, new float[] {1.95037901f, -0.900602162f, -2.78818655f, -0.372721523f, 1.59798384f, -2.18711019f, -8.68156624f, -9.76931095f, -3.49705553f, 2.89494634f, 2.6634202f, -1.79172671f, -3.41245914f, -1.07250535f, -0.640340149f, -5.23408318f});
+                14.6146469f,
+                new float[] {-0.0572031736f, -0.942986012f, -1.10597396f, -0.30374667f, 0.280762374f, -0.224127233f,
+                    -1.09459853f, -1.06427741f, -0.175302923f, 0.282333791f, -0.345182955f, -1.12547016f, -0.912036061f,
+                    -0.0254778266f, 0.21991688f, -0.551116228f});
+        assertMatchesDiffusers(eulerAncestral("linspace", "epsilon"), "euler ancestral linspace epsilon", 8,
+                new float[] {999f, 856.285706f, 713.571411f, 570.857117f, 428.142853f, 285.428558f, 142.714279f, 0f},
+                new float[] {14.6146469f, 6.67801809f, 3.52206516f, 2.06064367f, 1.27683377f, 0.791261554f,
+                    0.439667493f, 0.0291675348f, 0f},
+                14.6146469f,
+                new float[] {1.95037901f, -0.900602162f, -2.78818655f, -0.372721523f, 1.59798384f, -2.18711019f,
+                    -8.68156624f, -9.76931095f, -3.49705553f, 2.89494634f, 2.6634202f, -1.79172671f, -3.41245914f,
+                    -1.07250535f, -0.640340149f, -5.23408318f});
     }
 
-    private static void assertMatchesDiffusers(String spacing, String prediction, int steps, float[] timesteps,
+    /**
+     * Whole runs against diffusers 0.23.1's own DPMSolverMultistepScheduler with {@code sde-dpmsolver++} (its source
+     * run with torch 2.13, the step noise given), as {@link #eulerAncestralRunsAsDiffusersRunsGivenTheSameNoise}: each
+     * spacing, both prediction types, Karras sigmas, and 16 steps, where the last step is second order too.
+     */
+    @Test
+    void sdeDpmSolverRunsAsDiffusersRunsGivenTheSameNoise() {
+        assertMatchesDiffusers(dpmSde("leading", "epsilon", false), "dpmpp-2m-sde leading epsilon", 7,
+                new float[] {876f, 751f, 626f, 501f, 376f, 251f, 126f},
+                new float[] {7.37184668f, 4.11669827f, 2.51092243f, 1.62369299f, 1.07603157f, 0.69839859f, 0.402218342f,
+                    0.0291675348f},
+                1f,
+                new float[] {1.11373913f, -2.39718771f, -3.72231102f, -0.651426375f, 1.75050938f, -1.17020285f,
+                    -6.30458164f, -6.78542233f, -1.73986709f, 2.35264564f, 0.72369808f, -3.27549982f, -3.53739834f,
+                    -0.262658298f, 0.608642161f, -3.3633914f});
+        assertMatchesDiffusers(dpmSde("trailing", "v_prediction", false), "dpmpp-2m-sde trailing v_prediction", 5,
+                new float[] {999f, 799f, 599f, 399f, 199f},
+                new float[] {14.6146469f, 5.08776522f, 2.27646399f, 1.16057885f, 0.569285393f, 0.0291675348f},
+                1f,
+                new float[] {-0.0184835736f, -1.04343808f, -1.23821044f, -0.31182152f, 0.36669904f, -0.220473289f,
+                    -1.23765421f, -1.20839536f, -0.172030374f, 0.372288883f, -0.347141922f, -1.2561295f, -1.01779103f,
+                    0.00645729899f, 0.292136908f, -0.603663087f});
+        assertMatchesDiffusers(dpmSde("linspace", "epsilon", false), "dpmpp-2m-sde linspace epsilon", 16,
+                new float[] {999f, 937f, 874f, 812f, 749f, 687f, 624f, 562f, 500f, 437f, 375f, 312f, 250f, 187f, 125f,
+                    62f},
+                new float[] {14.6146469f, 10.1953745f, 7.29735374f, 5.40133762f, 4.08173084f, 3.16669798f, 2.49253178f,
+                    1.99801505f, 1.6182797f, 1.31441844f, 1.07248652f, 0.868023157f, 0.69579947f, 0.540969133f,
+                    0.399982274f, 0.255573213f, 0.0291675348f},
+                1f,
+                new float[] {-1.88445461f, -5.00495005f, -6.66494799f, -4.1479702f, -1.74050617f, -4.17051363f,
+                    -9.11609554f, -10.0248022f, -5.38713169f, -1.03178382f, -2.04069185f, -5.91475821f, -6.71525335f,
+                    -3.88785648f, -2.78389788f, -6.25194168f});
+        assertMatchesDiffusers(dpmSde("leading", "epsilon", true), "dpmpp-2m-sde leading epsilon karras", 6,
+                new float[] {999f, 837f, 594f, 249f, 30f, 0f},
+                new float[] {14.6146469f, 6.08215857f, 2.23216152f, 0.692573965f, 0.169757962f, 0.0291675348f,
+                    0.0291675348f},
+                1f,
+                new float[] {4.04146814f, -1.63157547f, -7.07483435f, -4.11460114f, 2.49274468f, 2.22619843f,
+                    -5.3909297f, -9.68481636f, -4.24005461f, 3.64302373f, 3.32531428f, -4.012568f, -7.43624592f,
+                    -2.36317468f, 2.92763543f, -0.177278191f});
+    }
+
+    private static Scheduler eulerAncestral(String spacing, String prediction) {
+        return EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", spacing,
+                "prediction_type", prediction)));
+    }
+
+    private static Scheduler dpmSde(String spacing, String prediction, boolean karras) {
+        return new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", spacing,
+                "prediction_type", prediction, "algorithm_type", "sde-dpmsolver++", "use_karras_sigmas", karras)));
+    }
+
+    /** The run's σ, whichever scheduler it is of. */
+    private static float[] sigmas(Scheduler.Run run) {
+        return run instanceof EulerDiscreteScheduler.EulerRun euler ? euler.sigmas()
+                : ((DpmSolverMultistepScheduler.DpmRun) run).sigmas();
+    }
+
+    private static void assertMatchesDiffusers(Scheduler scheduler, String label, int steps, float[] timesteps,
             float[] sigmas, float initNoiseSigma, float[] expected) {
-        Scheduler.Run run = EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
-                spacing, "prediction_type", prediction))).start(steps, TestEngine.manager(), (m, shape, index) -> {
-                    float[] noise = new float[(int) shape.size()];
-                    for (int k = 0; k < noise.length; k++) {
-                        noise[k] = (float) Math.cos(1.3 * k + 0.5 * index);
-                    }
-                    return m.create(noise, shape);
-                });
-        String label = "euler ancestral " + spacing + " " + prediction;
+        Scheduler.Run run = scheduler.start(steps, TestEngine.manager(), (m, shape, index) -> {
+            float[] noise = new float[(int) shape.size()];
+            for (int k = 0; k < noise.length; k++) {
+                noise[k] = (float) Math.cos(1.3 * k + 0.5 * index);
+            }
+            return m.create(noise, shape);
+        });
         assertArrayEquals(timesteps, run.timesteps(), label);
         // σ within float32's last bits: the training σ come from torch's cumulative product of the alphas, whose
         // rounding differs between torch versions (the golden cases' one and the 2.13 these values were computed on)
-        float[] own = ((EulerDiscreteScheduler.EulerRun) run).sigmas();
+        float[] own = sigmas(run);
         for (int i = 0; i < sigmas.length; i++) {
             assertEquals(sigmas[i], own[i], 2e-7 * sigmas[i], label + " σ " + i);
         }
