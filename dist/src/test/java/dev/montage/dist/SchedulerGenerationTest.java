@@ -195,7 +195,8 @@ class SchedulerGenerationTest {
 
     /**
      * The profile's spacing reaches every scheduler, plugin ones built on a built-in included, except DPM-Solver++
-     * (ODE or SDE) with Karras sigmas, whose noise levels span the whole training range whatever the spacing (as in diffusers).
+     * (ODE or SDE) with Karras sigmas, whose noise levels span the whole training range whatever the spacing (as in
+     * diffusers).
      */
     private static void changedByTrailingSpacing(GenerationRequest r, float[] latents) {
         float[] leading = LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r));

@@ -22,8 +22,8 @@
  * <p><b>Not ported</b>, refused with an error naming the key where a setting asks for it: the stochastic
  * paths other than Euler ancestral's and SDE-DPM-Solver++'s (Euler's {@code s_churn}, DDIM's η &gt; 0,
  * SDE-DPM-Solver), dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling,
- * {@code log_linear} interpolation, third-order and Heun DPM solvers, uniform-logSNR steps and learned variances. Two deliberate deviations, so that a run has
- * exactly the steps asked for: for the step counts where numpy's {@code arange} yields one timestep too many with
+ * {@code log_linear} interpolation, third-order and Heun DPM solvers, uniform-logSNR steps and learned variances.
+ * Two deliberate deviations, so that a run has exactly the steps asked for: for the step counts where numpy's {@code arange} yields one timestep too many with
  * trailing spacing (e.g. 61), diffusers samples an extra step at timestep -1, and here that surplus timestep is
  * dropped; and where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing,
  * DPM-Solver++ refuses the step count, naming the most it can take, where diffusers would sample at timestep -1 or
