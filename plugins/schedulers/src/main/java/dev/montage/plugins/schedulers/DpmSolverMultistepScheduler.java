@@ -21,8 +21,8 @@ import java.util.Objects;
  * only applies without them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
  * {@code solver_order} (1 or 2), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
  * {@code deis}, which diffusers maps to it, or {@code sde-dpmsolver++}), {@code solver_type} ({@code midpoint},
- * or {@code logrho}, {@code bh1}, {@code bh2}, which diffusers maps to it), {@code lower_order_final}, {@code euler_at_final},
- * {@code use_karras_sigmas}, {@code lambda_min_clipped}, {@code timestep_spacing} (default {@code linspace}),
+ * or {@code logrho}, {@code bh1}, {@code bh2}, which diffusers maps to it), {@code lower_order_final},
+ * {@code euler_at_final}, {@code use_karras_sigmas}, {@code lambda_min_clipped}, {@code timestep_spacing} (default {@code linspace}),
  * {@code steps_offset}; {@code thresholding} and {@code use_lu_lambdas} must be false and
  * {@code variance_type} unset.
  */
