@@ -92,8 +92,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     @Override
     public Run start(int steps, NDManager state) {
         if (sde) {
-            throw new IllegalStateException("SDE-DPM-Solver++ adds fresh noise at each step: start it with the "
-                    + "generation's step noise");
+            throw SchedulerRun.withoutStepNoise("SDE-DPM-Solver++");
         }
         return run(steps, state, null);
     }

@@ -71,8 +71,7 @@ final class EulerDiscreteScheduler implements Scheduler {
     @Override
     public Run start(int steps, NDManager state) {
         if (ancestral) {
-            throw new IllegalStateException("the Euler ancestral scheduler adds fresh noise at each step: start it "
-                    + "with the generation's step noise");
+            throw SchedulerRun.withoutStepNoise("the Euler ancestral scheduler");
         }
         return run(steps, null);
     }

@@ -81,6 +81,12 @@ abstract class SchedulerRun implements Scheduler.Run {
         return latents.stopGradient();
     }
 
+    /** The refusal of a stochastic sampler started without the generation's step noise. */
+    static IllegalStateException withoutStepNoise(String sampler) {
+        return new IllegalStateException(sampler + " adds fresh noise at each step: start it with the generation's "
+                + "step noise");
+    }
+
     /** Integer timesteps as the floats {@link #timesteps()} reports. */
     static float[] toFloats(int[] values) {
         float[] out = new float[values.length];
