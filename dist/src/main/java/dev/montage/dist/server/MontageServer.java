@@ -15,6 +15,7 @@ import dev.montage.runtime.registry.ComponentRegistry;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
+import io.javalin.http.HandlerType;
 import io.javalin.http.HttpResponseException;
 import io.javalin.http.sse.SseClient;
 import io.javalin.http.sse.SseHandler;
@@ -70,6 +71,10 @@ public final class MontageServer implements AutoCloseable {
     /** Room for the multipart boundaries and headers around an uploaded picture. */
     private static final long MULTIPART_OVERHEAD = 64 * 1024;
     private static final int MULTIPART_IN_MEMORY = 1 << 20;
+    /** How much of a refused request's body is read and dropped so that its client gets the answer. */
+    private static final long REFUSED_BODY_READ = 64L << 20;
+    /** The request attribute that says its body has begun to be read. */
+    private static final String BODY_ASKED = "montage.body-asked";
     /** An upload is one file part; the bound keeps a body of many tiny fields from costing a parse of each. */
     private static final int MAX_UPLOAD_PARTS = 16;
     /** How Jetty's multipart parser words its refusal of more parts than {@link #MAX_UPLOAD_PARTS}. */
@@ -266,9 +271,10 @@ public final class MontageServer implements AutoCloseable {
                 System.getProperty("java.io.tmpdir"), max, max + MULTIPART_OVERHEAD, MULTIPART_IN_MEMORY));
         Part file;
         try {
+            askingForBody(ctx);
             file = ctx.req().getPart("image");
         } catch (IOException | ServletException | RuntimeException e) {
-            // Jetty drops the connection after a refused body; a client must not send its next request on it
+            // Jetty drops the connection after a body it could not parse; a client must not send its next request on it
             ctx.header("Connection", "close");
             throw multipartProblem(e, max);
         }
@@ -383,6 +389,7 @@ public final class MontageServer implements AutoCloseable {
                     + "; send large pictures with POST /v1/uploads");
         }
         byte[] body;
+        askingForBody(ctx);
         try (InputStream in = ctx.req().getInputStream()) {
             body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
         }
@@ -607,6 +614,7 @@ public final class MontageServer implements AutoCloseable {
     }
 
     private static void errors(Context ctx, int status, List<FieldError> errors) {
+        discardBody(ctx);
         List<Map<String, Object>> list = new ArrayList<>();
         for (FieldError e : errors) {
             Map<String, Object> m = new LinkedHashMap<>();
@@ -617,6 +625,48 @@ public final class MontageServer implements AutoCloseable {
             list.add(m);
         }
         ctx.status(status).json(Map.of("errors", list));
+    }
+
+    /**
+     * Reads and drops what is left of the body of a request answered with an error. Jetty closes a connection whose
+     * body was left unread, and the kernel then resets it: a client still sending (an upload or a JSON body over the
+     * limit, a request without its token) would get a broken pipe instead of the answer. Past
+     * {@link #REFUSED_BODY_READ} the connection is closed after the answer instead.
+     */
+    private static void discardBody(Context ctx) {
+        if (ctx.method() != HandlerType.POST) {
+            return;
+        }
+        if ("100-continue".equalsIgnoreCase(ctx.header("Expect")) && ctx.attribute(BODY_ASKED) == null) {
+            return; // reading would ask the client for the body it has held back
+        }
+        if (ctx.req().getContentLengthLong() > REFUSED_BODY_READ) {
+            ctx.header("Connection", "close");
+            return;
+        }
+        try {
+            InputStream in = ctx.req().getInputStream();
+            byte[] buffer = new byte[8192];
+            long left = REFUSED_BODY_READ;
+            int n = 0;
+            while (left > 0 && (n = in.read(buffer, 0, (int) Math.min(buffer.length, left))) >= 0) {
+                left -= n;
+            }
+            if (n >= 0 && in.read() >= 0) {
+                ctx.header("Connection", "close");
+            }
+        } catch (IOException | IllegalStateException e) {
+            // a body cut short, or one read as characters; the connection cannot carry another request either way
+            ctx.header("Connection", "close");
+        }
+    }
+
+    /**
+     * Notes that the body is about to be read: a client that sent {@code Expect: 100-continue} is told to send it
+     * then, and must have it read to the end.
+     */
+    private static void askingForBody(Context ctx) {
+        ctx.attribute(BODY_ASKED, true);
     }
 
     private static byte[] sha256(String text) {

@@ -11,9 +11,12 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.output.PngFiles;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
+import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStreamReader;
 import java.io.UncheckedIOException;
+import java.net.Socket;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -24,6 +27,8 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
 import java.util.Set;
 import java.util.function.BooleanSupplier;
 import java.util.stream.Stream;
@@ -325,6 +330,52 @@ class ServerApiTest {
                     () -> s.client.upload("hello".getBytes(StandardCharsets.UTF_8), "a.txt"));
             assertEquals(400, notPicture.status());
             assertNotNull(s.client.upload(Pictures.oval(Color.GREEN, 40), "small.png"), "small pictures pass");
+        }
+    }
+
+    /**
+     * Bodies far larger than the socket buffers, refused before they are read: the server reads and drops them, so
+     * the client, still sending, gets the answer instead of a broken pipe, and the connection serves the next one.
+     */
+    @Test
+    void refusedBodiesAreReadSoTheirClientGetsTheAnswer() throws Exception {
+        byte[] large = new byte[12 << 20];
+        new Random(7).nextBytes(large);
+        Map<String, Object> largeRequest = request("a dog " + "very ".repeat(5 << 19), 1, 1);
+        try (TestServer s = TestServer.start(TestServer.settings(out).maxBodyBytes(16384).maxImageBytes(4000)
+                .authToken("secret").build())) {
+            for (int round = 0; round < 2; round++) {
+                MontageClient.ApiError upload = assertThrows(MontageClient.ApiError.class,
+                        () -> s.client.upload(large, "large.png"));
+                assertEquals(413, upload.status());
+                MontageClient.ApiError body = assertThrows(MontageClient.ApiError.class,
+                        () -> s.client.submit(largeRequest));
+                assertEquals(413, body.status());
+                MontageClient.ApiError unauthorized = assertThrows(MontageClient.ApiError.class,
+                        () -> s.client(Optional.empty()).upload(large, "large.png"));
+                assertEquals(401, unauthorized.status());
+                assertNotNull(s.client.upload(Pictures.oval(Color.GREEN, 40), "small.png"));
+            }
+            for (String path : List.of("/v1/uploads", "/v1/generations")) {
+                assertEquals("HTTP/1.1 413 Payload Too Large", answerWithheldBody(s.server, path, "secret"), path
+                        + ": a body held back with Expect: 100-continue is refused without being asked for");
+            }
+            assertEquals("HTTP/1.1 401 Unauthorized", answerWithheldBody(s.server, "/v1/uploads", null));
+        }
+    }
+
+    /** The status line answering headers that declare a large body and hold it back until asked for. */
+    private static String answerWithheldBody(MontageServer server, String path, String token) throws IOException {
+        URI uri = URI.create(server.url());
+        try (Socket socket = new Socket(uri.getHost(), uri.getPort())) {
+            socket.setSoTimeout(20_000);
+            String head = "POST " + path + " HTTP/1.1\r\nHost: " + uri.getAuthority() + "\r\n"
+                    + (token == null ? "" : "Authorization: Bearer " + token + "\r\n")
+                    + "Content-Type: application/json\r\nContent-Length: " + (12 << 20)
+                    + "\r\nExpect: 100-continue\r\n\r\n";
+            socket.getOutputStream().write(head.getBytes(StandardCharsets.US_ASCII));
+            return new BufferedReader(new InputStreamReader(socket.getInputStream(), StandardCharsets.US_ASCII))
+                    .readLine();
         }
     }
 }
