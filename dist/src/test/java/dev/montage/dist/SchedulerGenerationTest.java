@@ -10,6 +10,7 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Latents;
+import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.Scopes;
@@ -207,6 +208,17 @@ class SchedulerGenerationTest {
 
     private static String key(GenerationRequest r) {
         return r.scheduler().orElseThrow() + " guidance " + r.guidanceScale();
+    }
+
+    /** A result names the component options its pipeline was built with, since they change its pixels. */
+    @Test
+    void aResultNamesTheOptionsItsComponentsRanWith() {
+        GenerationRequest r = GenerationRequest.builder("a dog").size(32, 32).steps(1).seed(5).guidanceScale(1)
+                .build();
+        assertEquals("trailing", trailing.generate(r, ProgressListener.NONE).parameters()
+                .get("options.scheduler.timestep_spacing"));
+        assertEquals(List.of(), pipeline.generate(r, ProgressListener.NONE).parameters().keySet().stream()
+                .filter(k -> k.startsWith("options.")).toList());
     }
 
     @Test

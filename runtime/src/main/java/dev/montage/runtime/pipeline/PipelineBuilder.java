@@ -38,6 +38,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
@@ -324,6 +325,9 @@ final class PipelineBuilder {
             slots.forEach(k -> description.put("component." + k.name().toLowerCase(Locale.ROOT),
                     instances.containsKey(k) ? instances.get(k).getClass().getName() : id(k)));
             description.putAll(controlDescription);
+            // the options change what the components compute, so a record names them beside the components
+            options.forEach((kind, given) -> new TreeMap<>(given).forEach((key, value) ->
+                    description.put(SlotOptions.key(kind) + "." + key, value)));
             description.put("engine", engine.describe());
             description.putAll(Lora.describe(loras));
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
