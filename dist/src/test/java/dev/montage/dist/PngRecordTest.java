@@ -16,6 +16,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -183,6 +184,30 @@ class PngRecordTest {
                 "-o", dir.resolve("c").toString());
         assertEquals(sha256(cat), ((Map<?, ?>) ((List<?>) PngRecords.record(replaced).get("subjects")).get(0))
                 .get("sha256"), "--subject replaces the recorded subjects");
+    }
+
+    /**
+     * DDIM's η, a profile option, is recorded with the pipeline's options and as A1111's "Eta DDIM", which its readers
+     * take for their DDIM η setting; at 0 A1111 records none.
+     */
+    @Test
+    void ddimsEtaIsRecordedAsA1111RecordsIt() throws Exception {
+        Path stochastic = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
+                "--scheduler", "ddim", "--set", "options.scheduler.eta=0.5", "-o", dir.resolve("eta").toString());
+        try (InputStream in = Files.newInputStream(stochastic)) {
+            assertEquals("0.5", PngRecords.pipeline(in).get("options.scheduler.eta"));
+        }
+        assertEquals("0.5", infotext(stochastic).values().get("Eta DDIM"));
+        Path deterministic = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
+                "--scheduler", "ddim", "--set", "options.scheduler.eta=0", "-o", dir.resolve("zero").toString());
+        assertFalse(infotext(deterministic).values().containsKey("Eta DDIM"));
+        assertFalse(Arrays.equals(pixels(stochastic), pixels(deterministic)), "η changes the picture");
+    }
+
+    private static Infotext infotext(Path png) throws IOException {
+        try (InputStream in = Files.newInputStream(png)) {
+            return Infotext.parse(PngFiles.readParameters(in).get("parameters"));
+        }
     }
 
     @Test

@@ -48,6 +48,8 @@ class SchedulerGenerationTest {
     private static final Map<String, float[]> LEADING = new ConcurrentHashMap<>();
     private static MontagePipeline pipeline;
     private static MontagePipeline trailing;
+    /** DDIM with η 0.5, given as a profile option. */
+    private static MontagePipeline stochasticDdim;
 
     /** A third party's scheduler plugin, created through the registry like any other. */
     private record Plugin(String id, ComponentFactory<Scheduler> base, Map<String, ?> overrides,
@@ -131,11 +133,13 @@ class SchedulerGenerationTest {
         pipeline = TestEngine.pipeline(registry, TinyModel.folder()).build();
         trailing = TestEngine.pipeline(registry, TinyModel.folder())
                 .setting("options.scheduler.timestep_spacing", "trailing").build();
+        stochasticDdim = TestEngine.pipeline(registry, TinyModel.folder()).setting("options.scheduler.eta", "0.5")
+                .build();
     }
 
     @AfterAll
     static void close() {
-        for (MontagePipeline p : new MontagePipeline[] {pipeline, trailing}) {
+        for (MontagePipeline p : new MontagePipeline[] {pipeline, trailing, stochasticDdim}) {
             if (p != null) {
                 p.close();
             }
@@ -168,19 +172,24 @@ class SchedulerGenerationTest {
                 "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", PLUGIN_SCHEDULER)),
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
-        return Stream.concat(wholeGenerations(pipeline, "leading", (r, latents) -> LEADING.put(key(r), latents)),
-                wholeGenerations(trailing, "trailing", SchedulerGenerationTest::changedByTrailingSpacing));
+        return Stream.of(wholeGenerations(pipeline, pipeline.schedulerIds(), "leading",
+                (r, latents) -> LEADING.put(key(r), latents)),
+                wholeGenerations(trailing, trailing.schedulerIds(), "trailing",
+                        SchedulerGenerationTest::changedByTrailingSpacing),
+                wholeGenerations(stochasticDdim, List.of("ddim"), "eta 0.5", (r, latents) -> assertFalse(Arrays.equals(
+                        LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r)), latents), "η changes the latents")))
+                .flatMap(s -> s);
     }
 
     /**
-     * Each scheduler's generations on {@code p}, guided and unguided, each run twice.
+     * The generations of schedulers {@code ids} on {@code p}, guided and unguided, each run twice.
      *
      * @param check what else the latents of a request must satisfy
      */
-    private static Stream<DynamicTest> wholeGenerations(MontagePipeline p, String spacing,
+    private static Stream<DynamicTest> wholeGenerations(MontagePipeline p, List<String> ids, String variant,
             BiConsumer<GenerationRequest, float[]> check) {
-        return p.schedulerIds().stream().flatMap(id -> Stream.of(true, false).map(guided ->
-                DynamicTest.dynamicTest(id + " " + spacing + (guided ? " guided" : " unguided"), () -> {
+        return ids.stream().flatMap(id -> Stream.of(true, false).map(guided ->
+                DynamicTest.dynamicTest(id + " " + variant + (guided ? " guided" : " unguided"), () -> {
                     int before = TestEngine.manager().getManagedArrays().size();
                     GenerationRequest r = request(id, guided);
                     float[] first = latents(p, r);
@@ -232,19 +241,23 @@ class SchedulerGenerationTest {
     }
 
     /**
-     * The fresh noise of Euler ancestral and SDE-DPM-Solver++ comes from the seed: it changes what the deterministic
-     * sampler gives, and image 2 of a batch of seed 5 is the generation of seed 6, guided or not (another image's step
-     * noise would move it by far more than the tolerance).
+     * The fresh noise of Euler ancestral, SDE-DPM-Solver++ and DDIM with η comes from the seed: it changes what the
+     * deterministic sampler gives, and image 2 of a batch of seed 5 is the generation of seed 6, guided or not
+     * (another image's step noise would move it by far more than the tolerance).
      */
     @Test
     void theStepNoiseComesFromTheSeedPerImage() {
-        for (String[] pair : new String[][] {{"euler-ancestral", "euler"}, {"dpmpp-2m-sde", "dpmpp-2m"}}) {
+        record Stochastic(MontagePipeline pipeline, String id, String deterministic) {
+        }
+        for (Stochastic s : List.of(new Stochastic(pipeline, "euler-ancestral", "euler"),
+                new Stochastic(pipeline, "dpmpp-2m-sde", "dpmpp-2m"), new Stochastic(stochasticDdim, "ddim", "ddim"))) {
             for (boolean guided : new boolean[] {true, false}) {
-                String label = pair[0] + " guided " + guided;
-                GenerationRequest single = request(pair[0], guided);
-                assertFalse(Arrays.equals(latents(request(pair[1], guided)), latents(single)), label);
-                float[] batch = latents(single.toBuilder().numImages(2).build());
-                float[] six = latents(single.toBuilder().seed(6).build());
+                String label = s.id() + (s.pipeline() == stochasticDdim ? " eta 0.5" : "") + " guided " + guided;
+                GenerationRequest single = request(s.id(), guided);
+                assertFalse(Arrays.equals(latents(request(s.deterministic(), guided)), latents(s.pipeline(), single)),
+                        label);
+                float[] batch = latents(s.pipeline(), single.toBuilder().numImages(2).build());
+                float[] six = latents(s.pipeline(), single.toBuilder().seed(6).build());
                 // equal but for the rounding of a batch of another size in the UNet (a few 1e-6)
                 assertArrayEquals(six, Arrays.copyOfRange(batch, batch.length / 2, batch.length), 1e-4f, label);
             }

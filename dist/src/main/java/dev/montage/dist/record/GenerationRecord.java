@@ -36,6 +36,8 @@ public final class GenerationRecord {
     public static final String FILE = "file";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The pipeline's key of the scheduler's η, as its description names the options it was built with. */
+    private static final String ETA_OPTION = "options.scheduler.eta";
 
     private GenerationRecord() {
     }
@@ -176,6 +178,8 @@ public final class GenerationRecord {
         Samplers.Sampler sampler = Samplers.of(scheduler);
         v.put("Sampler", sampler.name());
         sampler.scheduleType().ifPresent(t -> v.put("Schedule type", t));
+        sampler.etaName().ifPresent(name -> Optional.ofNullable(pipeline.get(ETA_OPTION))
+                .filter(eta -> Double.parseDouble(eta) != 0).ifPresent(eta -> v.put(name, eta)));
         v.put("CFG scale", Double.toString(r.guidanceScale()));
         v.put("Seed", Long.toString(r.seed()));
         v.put("Size", r.width() + "x" + r.height());

@@ -10,15 +10,19 @@ final class Samplers {
      *
      * @param name         its sampler menu's name
      * @param scheduleType its noise schedule where the sampler's own default is another one
+     * @param etaName      the name A1111 records the sampler's η under ({@code options.scheduler.eta}), if it has one
      */
-    record Sampler(String name, Optional<String> scheduleType) {
+    record Sampler(String name, Optional<String> scheduleType, Optional<String> etaName) {
+        Sampler(String name, Optional<String> scheduleType) {
+            this(name, scheduleType, Optional.empty());
+        }
     }
 
     private static final Map<String, Sampler> BUILT_IN = Map.of(
             "euler", new Sampler("Euler", Optional.empty()),
             "euler-karras", new Sampler("Euler", Optional.of("Karras")),
             "euler-ancestral", new Sampler("Euler a", Optional.empty()),
-            "ddim", new Sampler("DDIM", Optional.empty()),
+            "ddim", new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM")),
             // A1111's DPM++ 2M defaults to Karras sigmas: the plain schedule is "Uniform" there
             "dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform")),
             "dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras")),

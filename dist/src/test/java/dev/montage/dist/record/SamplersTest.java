@@ -13,7 +13,7 @@ class SamplersTest {
         assertEquals(new Sampler("Euler", Optional.empty()), Samplers.of("euler"));
         assertEquals(new Sampler("Euler", Optional.of("Karras")), Samplers.of("euler-karras"));
         assertEquals(new Sampler("Euler a", Optional.empty()), Samplers.of("euler-ancestral"));
-        assertEquals(new Sampler("DDIM", Optional.empty()), Samplers.of("ddim"));
+        assertEquals(new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM")), Samplers.of("ddim"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Uniform")), Samplers.of("dpmpp-2m"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Karras")), Samplers.of("dpmpp-2m-karras"));
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Uniform")), Samplers.of("dpmpp-2m-sde"));

@@ -4,17 +4,20 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
 import java.util.Map;
+import java.util.Objects;
 
 /**
- * diffusers' {@code DDIMScheduler} (0.23) with η = 0, the deterministic DDIM of Song et al.: from the x₀ and ε
- * estimates at ᾱ_t, x_prev = √ᾱ_prev · x₀ + √(1 − ᾱ_prev) · ε.
+ * diffusers' {@code DDIMScheduler} (0.23), the DDIM of Song et al.: from the x₀ and ε estimates at ᾱ_t,
+ * x_prev = √ᾱ_prev · x₀ + √(1 − ᾱ_prev − σ_t²) · ε + σ_t · noise, with σ_t = η · √((1 − ᾱ_prev) / (1 − ᾱ_t)
+ * · (1 − ᾱ_t / ᾱ_prev)). The setting {@code eta} is the η diffusers' pipelines take as a call argument: 0 (the
+ * default) is deterministic, 1 is as stochastic as DDPM; above 0 the noise is the generation's step noise.
  *
  * <p>As in diffusers, the previous timestep is always {@code t - num_train_timesteps / steps} (integer
  * division), whatever the spacing, and below 0 it is the "final" ᾱ: 1 with {@code set_alpha_to_one}, else
  * ᾱ₀ (SDXL). The model input is not scaled and the initial noise σ is 1. Settings: {@code num_train_timesteps},
  * {@code beta_*}, {@code trained_betas}, {@code prediction_type}, {@code clip_sample} (default true, as in
  * diffusers) with {@code clip_sample_range}, {@code set_alpha_to_one} (default true), {@code steps_offset},
- * {@code timestep_spacing} (default {@code leading}); {@code thresholding} and
+ * {@code timestep_spacing} (default {@code leading}), {@code eta} (0..1); {@code thresholding} and
  * {@code rescale_betas_zero_snr} must be false.
  */
 final class DdimScheduler implements Scheduler {
@@ -26,6 +29,7 @@ final class DdimScheduler implements Scheduler {
     private final boolean clipSample;
     private final float clipRange;
     private final float finalAlphaCumprod;
+    private final float eta;
 
     /**
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
@@ -39,6 +43,11 @@ final class DdimScheduler implements Scheduler {
         clipSample = settings.flag("clip_sample", true);
         clipRange = (float) settings.number("clip_sample_range", 1.0);
         finalAlphaCumprod = settings.flag("set_alpha_to_one", true) ? 1f : schedule.alphaCumprod(0);
+        double givenEta = settings.number("eta", 0);
+        if (!(givenEta >= 0 && givenEta <= 1)) {
+            throw settings.invalid("eta", "a number in 0..1");
+        }
+        eta = (float) givenEta;
         if (settings.flag("thresholding", false)) {
             throw settings.unsupported("thresholding", "dynamic thresholding is not implemented");
         }
@@ -54,6 +63,19 @@ final class DdimScheduler implements Scheduler {
 
     @Override
     public Run start(int steps, NDManager state) {
+        if (eta > 0) {
+            throw SchedulerRun.withoutStepNoise("DDIM with eta " + eta);
+        }
+        return run(steps, null);
+    }
+
+    @Override
+    public Run start(int steps, NDManager state, StepNoise noise) {
+        return run(steps, eta > 0 ? Objects.requireNonNull(noise, "noise") : null);
+    }
+
+    /** @param noise the step noise where η > 0, else null */
+    private Run run(int steps, StepNoise noise) {
         schedule.checkSteps(steps);
         int n = schedule.trainSteps();
         int[] timesteps = new int[steps];
@@ -84,18 +106,20 @@ final class DdimScheduler implements Scheduler {
                         + n + " training timesteps (check steps_offset = " + stepsOffset + ")");
             }
         }
-        return new DdimRun(timesteps, n / steps);
+        return new DdimRun(timesteps, n / steps, noise);
     }
 
-    /** One generation's DDIM sampling: stateless between steps. */
+    /** One generation's DDIM sampling: stateless between steps (the step noise is drawn per step, not kept). */
     private final class DdimRun extends SchedulerRun {
         private final int[] timesteps;
         private final int stride;
+        private final StepNoise noise;
 
-        private DdimRun(int[] timesteps, int stride) {
+        private DdimRun(int[] timesteps, int stride, StepNoise noise) {
             super(toFloats(timesteps), 1f);
             this.timesteps = timesteps;
             this.stride = stride;
+            this.noise = noise;
         }
 
         @Override
@@ -116,8 +140,13 @@ final class DdimScheduler implements Scheduler {
             if (clipSample) {
                 original = original.clip(-clipRange, clipRange);
             }
-            NDArray direction = epsilon.mul(sqrt(1f - alphaPrevious));
-            return original.mul(sqrt(alphaPrevious)).add(direction);
+            // σ_t in float32 in diffusers' order; 0 without noise
+            float deviation = noise == null ? 0f
+                    : eta * sqrt((1f - alphaPrevious) / beta * (1f - alpha / alphaPrevious));
+            NDArray direction = epsilon.mul(sqrt(1f - alphaPrevious - deviation * deviation));
+            NDArray previousSample = original.mul(sqrt(alphaPrevious)).add(direction);
+            return deviation == 0 ? previousSample
+                    : previousSample.add(noise.sample(latents.getManager(), latents.getShape(), index).mul(deviation));
         }
     }
 }

@@ -40,6 +40,8 @@ final class SchedulerOptions {
             Double.POSITIVE_INFINITY, "the range clip_sample clips to (diffusers: 1)");
     static final OptionSpec<Boolean> SET_ALPHA_TO_ONE = OptionSpec.bool("set_alpha_to_one",
             "the final step's previous alpha product is 1 rather than the first training step's (diffusers: true)");
+    static final OptionSpec<Double> ETA = OptionSpec.number("eta", 0, 1, "DDIM's η, the share of fresh noise a step "
+            + "adds: 0 deterministic, 1 as stochastic as DDPM (diffusers: the pipelines' eta argument, 0)");
     static final OptionSpec<Boolean> THRESHOLDING = OptionSpec.bool("thresholding",
             "dynamic thresholding (diffusers: false; true is not implemented)");
     static final OptionSpec<Boolean> RESCALE_BETAS_ZERO_SNR = OptionSpec.bool("rescale_betas_zero_snr",
@@ -72,7 +74,7 @@ final class SchedulerOptions {
     /** What the Euler discrete scheduler reads. */
     static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
     /** What DDIM reads. */
-    static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, THRESHOLDING,
+    static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, ETA, THRESHOLDING,
             RESCALE_BETAS_ZERO_SNR);
     /** What DPM-Solver++ reads. */
     static final List<OptionSpec<?>> DPM_SOLVER = with(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL,

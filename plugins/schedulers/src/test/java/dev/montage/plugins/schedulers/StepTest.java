@@ -2,6 +2,7 @@ package dev.montage.plugins.schedulers;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -16,6 +17,8 @@ import dev.montage.api.spi.Scheduler;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
 import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -214,9 +217,47 @@ class StepTest {
                     -2.36317468f, 2.92763543f, -0.177278191f});
     }
 
+    /**
+     * Whole runs of DDIM with η above 0 against diffusers 0.23.1's own DDIMScheduler (its source run with torch 2.13,
+     * {@code eta} given to each step and the step noise given), as
+     * {@link #eulerAncestralRunsAsDiffusersRunsGivenTheSameNoise}: each spacing, both prediction types, η up to 1, the
+     * sample clipped, and the final ᾱ of 1 whose last step adds no noise.
+     */
+    @Test
+    void ddimWithEtaRunsAsDiffusersRunsGivenTheSameNoise() {
+        assertMatchesDiffusers(ddim("leading", "epsilon", 0.5, Map.of()), "ddim leading epsilon eta 0.5", 7,
+                new float[] {853.0f, 711.0f, 569.0f, 427.0f, 285.0f, 143.0f, 1.0f}, null, 1f,
+                new float[] {1.1366683f, 0.8796439f, 0.20481992f, 0.5659284f, 0.4547466f, -1.9288204f, -5.116378f,
+                    -5.570542f, -2.3346338f, 1.4287705f, 2.3288448f, 0.7158005f, -0.617041f, -0.727811f, -1.4305578f,
+                    -3.7081687f});
+        assertMatchesDiffusers(ddim("trailing", "v_prediction", 1, Map.of()), "ddim trailing v_prediction eta 1", 5,
+                new float[] {999.0f, 799.0f, 599.0f, 399.0f, 199.0f}, null, 1f,
+                new float[] {-0.06833188f, -0.97172964f, -1.1094081f, -0.276013f, 0.29983488f, -0.24091005f,
+                    -1.1219575f, -1.0614707f, -0.14577308f, 0.2960376f, -0.36661145f, -1.1498226f, -0.9028089f,
+                    0.0046107937f, 0.22753266f, -0.5764395f});
+        assertMatchesDiffusers(ddim("linspace", "epsilon", 0.3, Map.of("clip_sample", true)),
+                "ddim linspace epsilon eta 0.3 clipped", 8,
+                new float[] {999.0f, 856.0f, 714.0f, 571.0f, 428.0f, 285.0f, 143.0f, 0.0f}, null, 1f,
+                new float[] {0.529313f, -0.6325631f, -0.8638449f, -0.31673226f, -0.07084649f, -0.9448525f, -0.94171804f,
+                    -0.8360994f, -0.4997906f, 1.0295174f, 0.22207199f, -0.91459525f, -0.78491986f, -0.39888096f,
+                    -0.30048785f, -0.96817887f});
+        assertMatchesDiffusers(ddim("leading", "epsilon", 0.7, Map.of("set_alpha_to_one", true)),
+                "ddim leading epsilon eta 0.7 final alpha 1", 6,
+                new float[] {831.0f, 665.0f, 499.0f, 333.0f, 167.0f, 1.0f}, null, 1f,
+                new float[] {1.5226449f, 0.84513575f, -0.3089681f, 0.16022013f, 0.7040187f, -1.2009063f, -4.5437737f,
+                    -5.4233494f, -2.2947967f, 1.6466166f, 2.4937587f, 0.47349232f, -1.0760719f, -0.7738872f,
+                    -0.8010674f, -2.8879457f});
+    }
+
     private static Scheduler eulerAncestral(String spacing, String prediction) {
         return EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", spacing,
                 "prediction_type", prediction)));
+    }
+
+    private static Scheduler ddim(String spacing, String prediction, double eta, Map<String, Object> more) {
+        Map<String, Object> settings = new HashMap<>(more);
+        settings.putAll(Map.of("timestep_spacing", spacing, "prediction_type", prediction, "eta", eta));
+        return new DdimScheduler(SdxlSchedulerConfig.settings(settings));
     }
 
     private static Scheduler dpmSde(String spacing, String prediction, boolean karras) {
@@ -242,9 +283,11 @@ class StepTest {
         assertArrayEquals(timesteps, run.timesteps(), label);
         // σ within float32's last bits: the training σ come from torch's cumulative product of the alphas, whose
         // rounding differs between torch versions (the golden cases' one and the 2.13 these values were computed on)
-        float[] own = sigmas(run);
-        for (int i = 0; i < sigmas.length; i++) {
-            assertEquals(sigmas[i], own[i], 2e-7 * sigmas[i], label + " σ " + i);
+        if (sigmas != null) {
+            float[] own = sigmas(run);
+            for (int i = 0; i < sigmas.length; i++) {
+                assertEquals(sigmas[i], own[i], 2e-7 * sigmas[i], label + " σ " + i);
+            }
         }
         assertEquals(initNoiseSigma, run.initNoiseSigma(), 2e-7 * initNoiseSigma, label);
         float[] start = new float[16];
@@ -283,6 +326,48 @@ class StepTest {
         IllegalStateException e = assertThrows(IllegalStateException.class,
                 () -> overridden.start(7, TestEngine.manager()));
         assertTrue(e.getMessage().contains("adds fresh noise at each step"), e.getMessage());
+    }
+
+    /**
+     * DDIM with η above 0 draws the step's noise once per step, of the latents' shape, in the step's scope, except
+     * where σ_t is 0 (the last step to a final ᾱ of 1); with η = 0 it draws none and needs none. Started without step
+     * noise it refuses, a request's override keeping η included.
+     */
+    @Test
+    void ddimWithEtaDrawsOneNoisePerStepWhereItsDeviationIsAboveZero() {
+        GivenNoise noise = new GivenNoise(3);
+        Inputs in = Inputs.random(6, 1);
+        Scheduler stochastic = ddim("leading", "epsilon", 0.5, Map.of("set_alpha_to_one", true));
+        Scheduler.Run run = stochastic.start(4, TestEngine.manager(), noise);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray x = m.create(in.latents(), SHAPE);
+            float[] first = run.step(m.create(in.output(), SHAPE), 0, x).toFloatArray();
+            assertEquals(List.of("step 0 " + SHAPE), noise.asked, "one draw of the latents' shape, for its step");
+            assertEquals(3, m.getManagedArrays().size(), "latents, model output and the result only");
+            noise.asked.clear();
+            run.step(m.create(in.output(), SHAPE), 3, x);
+            assertEquals(List.of(), noise.asked, "no draw where σ_t is 0");
+
+            GivenNoise none = new GivenNoise(3);
+            Scheduler.Run deterministic = ddim("leading", "epsilon", 0, Map.of("set_alpha_to_one", true))
+                    .start(4, TestEngine.manager(), none);
+            float[] plain = deterministic.step(m.create(in.output(), SHAPE), 0, x).toFloatArray();
+            assertEquals(List.of(), none.asked);
+            assertFalse(Arrays.equals(plain, first), "η changes the step");
+            assertArrayEquals(plain, ddim("leading", "epsilon", 0, Map.of("set_alpha_to_one", true))
+                    .start(4, TestEngine.manager()).step(m.create(in.output(), SHAPE), 0, x).toFloatArray());
+        }
+        for (Scheduler s : List.of(stochastic, new DdimScheduler(SdxlSchedulerConfig.settings())
+                .withOverrides(Map.of("eta", "0.25")))) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> s.start(4,
+                    TestEngine.manager()));
+            assertTrue(e.getMessage().contains("adds fresh noise at each step"), e.getMessage());
+        }
+        for (Object eta : List.of(1.5, -0.1, "much")) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new DdimScheduler(SdxlSchedulerConfig.settings(Map.of("eta", eta))));
+            assertTrue(e.getMessage().startsWith("test override: 'eta' must be a number"), e.getMessage());
+        }
     }
 
     /** DDIM with η = 0 from ᾱ_t to ᾱ_prev. */
