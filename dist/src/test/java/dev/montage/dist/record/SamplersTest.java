@@ -18,6 +18,7 @@ class SamplersTest {
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Karras")), Samplers.of("dpmpp-2m-karras"));
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Uniform")), Samplers.of("dpmpp-2m-sde"));
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Karras")), Samplers.of("dpmpp-2m-sde-karras"));
+        assertEquals(new Sampler("LCM", Optional.empty()), Samplers.of("lcm"));
         assertEquals(new Sampler("my-sampler", Optional.empty()), Samplers.of("my-sampler"));
     }
 }

@@ -26,8 +26,7 @@ final class DdimScheduler implements Scheduler {
     private final TimestepSpacing spacing;
     private final int stepsOffset;
     private final PredictionType prediction;
-    private final boolean clipSample;
-    private final float clipRange;
+    private final SampleClipping clipping;
     private final float finalAlphaCumprod;
     private final float eta;
 
@@ -40,17 +39,13 @@ final class DdimScheduler implements Scheduler {
         spacing = TimestepSpacing.of(settings, TimestepSpacing.LEADING);
         stepsOffset = settings.integer("steps_offset", 0);
         prediction = PredictionType.of(settings);
-        clipSample = settings.flag("clip_sample", true);
-        clipRange = (float) settings.number("clip_sample_range", 1.0);
+        clipping = SampleClipping.of(settings, true);
         finalAlphaCumprod = settings.flag("set_alpha_to_one", true) ? 1f : schedule.alphaCumprod(0);
         double givenEta = settings.number("eta", 0);
         if (!(givenEta >= 0 && givenEta <= 1)) {
             throw settings.invalid("eta", "a number in 0..1");
         }
         eta = (float) givenEta;
-        if (settings.flag("thresholding", false)) {
-            throw settings.unsupported("thresholding", "dynamic thresholding is not implemented");
-        }
         if (settings.flag("rescale_betas_zero_snr", false)) {
             throw settings.unsupported("rescale_betas_zero_snr", "zero terminal SNR rescaling is not implemented");
         }
@@ -129,17 +124,11 @@ final class DdimScheduler implements Scheduler {
             float alpha = schedule.alphaCumprod(t);
             float alphaPrevious = previous >= 0 ? schedule.alphaCumprod(previous) : finalAlphaCumprod;
             float beta = 1f - alpha;
-            NDArray original = switch (prediction) {
-                case EPSILON -> latents.sub(modelOutput.mul(sqrt(beta))).div(sqrt(alpha));
-                case V_PREDICTION -> latents.mul(sqrt(alpha)).sub(modelOutput.mul(sqrt(beta)));
-            };
+            NDArray original = clipping.apply(prediction.original(modelOutput, latents, sqrt(alpha), sqrt(beta)));
             NDArray epsilon = switch (prediction) {
                 case EPSILON -> modelOutput;
                 case V_PREDICTION -> modelOutput.mul(sqrt(alpha)).add(latents.mul(sqrt(beta)));
             };
-            if (clipSample) {
-                original = original.clip(-clipRange, clipRange);
-            }
             // σ_t in float32 in diffusers' order; 0 without noise
             float deviation = noise == null ? 0f
                     : eta * sqrt((1f - alphaPrevious) / beta * (1f - alpha / alphaPrevious));

@@ -241,10 +241,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
             }
             Noise current = Noise.of(sigmas[index]);
             Noise target = Noise.of(sigmas[index + 1]);
-            NDArray original = switch (prediction) {
-                case EPSILON -> latents.sub(modelOutput.mul(current.sigma())).div(current.alpha());
-                case V_PREDICTION -> latents.mul(current.alpha()).sub(modelOutput.mul(current.sigma()));
-            };
+            NDArray original = prediction.original(modelOutput, latents, current.alpha(), current.sigma());
             boolean last = index == steps() - 1;
             boolean firstOrder = solverOrder == 1 || index == 0
                     || last && (eulerAtFinal || lowerOrderFinal && steps() < LOWER_ORDER_FINAL_BELOW);

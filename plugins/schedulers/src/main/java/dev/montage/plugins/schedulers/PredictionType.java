@@ -1,11 +1,24 @@
 package dev.montage.plugins.schedulers;
 
+import ai.djl.ndarray.NDArray;
+
 /** What the denoising model predicts (diffusers' {@code prediction_type}). */
 enum PredictionType {
     /** The noise ε (SD, SDXL base). */
     EPSILON,
     /** The velocity v = ᾱ^½ ε − (1 − ᾱ)^½ x₀ (Imagen Video, section 2.4). */
     V_PREDICTION;
+
+    /**
+     * The x₀ estimate from the model output at a noise level where the latents are α · x₀ + σ · ε (for DDPM-type
+     * schedules α = √ᾱ and σ = √(1 − ᾱ)), in diffusers' order of operations.
+     */
+    NDArray original(NDArray modelOutput, NDArray latents, float alpha, float sigma) {
+        return switch (this) {
+            case EPSILON -> latents.sub(modelOutput.mul(sigma)).div(alpha);
+            case V_PREDICTION -> latents.mul(alpha).sub(modelOutput.mul(sigma));
+        };
+    }
 
     /** The {@code prediction_type} setting ({@code epsilon} by default). */
     static PredictionType of(SchedulerSettings settings) {

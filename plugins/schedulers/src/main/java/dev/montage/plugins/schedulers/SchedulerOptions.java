@@ -42,6 +42,11 @@ final class SchedulerOptions {
             "the final step's previous alpha product is 1 rather than the first training step's (diffusers: true)");
     static final OptionSpec<Double> ETA = OptionSpec.number("eta", 0, 1, "DDIM's η, the share of fresh noise a step "
             + "adds: 0 deterministic, 1 as stochastic as DDPM (diffusers: the pipelines' eta argument, 0)");
+    static final OptionSpec<Integer> ORIGINAL_INFERENCE_STEPS = OptionSpec.integer("original_inference_steps", 1,
+            NoiseSchedule.MAX_TRAIN_TIMESTEPS, "the steps of the schedule a consistency model was distilled on, which "
+                    + "LCM takes its timesteps from (diffusers: 50)");
+    static final OptionSpec<Double> TIMESTEP_SCALING = OptionSpec.number("timestep_scaling", 0,
+            Double.POSITIVE_INFINITY, "the timestep's factor in LCM's boundary condition scalings (diffusers: 10)");
     static final OptionSpec<Boolean> THRESHOLDING = OptionSpec.bool("thresholding",
             "dynamic thresholding (diffusers: false; true is not implemented)");
     static final OptionSpec<Boolean> RESCALE_BETAS_ZERO_SNR = OptionSpec.bool("rescale_betas_zero_snr",
@@ -75,6 +80,10 @@ final class SchedulerOptions {
     static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
     /** What DDIM reads. */
     static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, ETA, THRESHOLDING,
+            RESCALE_BETAS_ZERO_SNR);
+    /** What LCM reads: its timesteps come from the distillation schedule, not the spacing. */
+    static final List<OptionSpec<?>> LCM = List.of(NUM_TRAIN_TIMESTEPS, BETA_START, BETA_END, BETA_SCHEDULE,
+            PREDICTION_TYPE, ORIGINAL_INFERENCE_STEPS, TIMESTEP_SCALING, CLIP_SAMPLE, CLIP_SAMPLE_RANGE, THRESHOLDING,
             RESCALE_BETAS_ZERO_SNR);
     /** What DPM-Solver++ reads. */
     static final List<OptionSpec<?>> DPM_SOLVER = with(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL,

@@ -1,12 +1,12 @@
 /**
- * Euler discrete, Euler ancestral, DDIM and DPM-Solver++ schedulers: ports of diffusers'
- * {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code DDIMScheduler} and
- * {@code DPMSolverMultistepScheduler} (0.23).
+ * Euler discrete, Euler ancestral, DDIM, DPM-Solver++ and LCM schedulers: ports of diffusers'
+ * {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code DDIMScheduler},
+ * {@code DPMSolverMultistepScheduler} and {@code LCMScheduler} (0.23).
  *
  * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code euler-ancestral},
  * {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the
- * SDE form, {@code algorithm_type} {@code sde-dpmsolver++}). The {@code -karras} ids are the plain ones with
- * {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
+ * SDE form, {@code algorithm_type} {@code sde-dpmsolver++}), {@code lcm}. The {@code -karras} ids are the plain ones
+ * with {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
  *
  * <p><b>Settings</b> use diffusers' configuration names and come, later ones winning, from the base model's
  * {@code scheduler/scheduler_config.json} (read like {@code from_config}: keys a scheduler does not know are
@@ -20,12 +20,12 @@
  * order, and a step is element-wise arithmetic of arrays and scalars in the latents' dtype (bf16 included).
  *
  * <p><b>Not ported</b>, refused with an error naming the key where a setting asks for it: the stochastic
- * paths other than Euler ancestral's and SDE-DPM-Solver++'s (Euler's {@code s_churn}, DDIM's η &gt; 0,
+ * paths other than those of Euler ancestral, SDE-DPM-Solver++, DDIM with η and LCM (Euler's {@code s_churn},
  * SDE-DPM-Solver), dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling,
  * {@code log_linear} interpolation, third-order and Heun DPM solvers, uniform-logSNR steps and learned variances.
- * Two deliberate deviations, so that a run has exactly the steps asked for: for the step counts where numpy's {@code arange} yields one timestep too many with
- * trailing spacing (e.g. 61), diffusers samples an extra step at timestep -1, and here that surplus timestep is
- * dropped; and where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing,
+ * Two deliberate deviations, so that a run has exactly the steps asked for: for the step counts where numpy's
+ * {@code arange} yields one timestep too many with trailing spacing (e.g. 61), diffusers samples an extra step at
+ * timestep -1, and here that surplus timestep is dropped; and where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing,
  * DPM-Solver++ refuses the step count, naming the most it can take, where diffusers would sample at timestep -1 or
  * take fewer steps.
  */

@@ -128,7 +128,7 @@ class SchedulerFactoryTest {
     @Test
     void serviceLoaderFindsEveryScheduler() {
         assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, "
-                + "euler-karras]", factories().keySet().toString());
+                + "euler-karras, lcm]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 
@@ -149,6 +149,10 @@ class SchedulerFactoryTest {
                 .start(4, TestEngine.manager(), zeros).timesteps());
         assertArrayEquals(new float[] {999, 687, 146, 0}, create("dpmpp-2m-sde-karras", Map.of())
                 .start(4, TestEngine.manager(), zeros).timesteps());
+        assertArrayEquals(new float[] {999, 759, 519, 279}, create("lcm", Map.of())
+                .start(4, TestEngine.manager(), zeros).timesteps(), "the file's spacing and offset are not LCM's");
+        assertArrayEquals(new float[] {999, 799, 599}, create("lcm", Map.of("original_inference_steps", "5"))
+                .start(3, TestEngine.manager(), zeros).timesteps());
         IllegalStateException withoutNoise = assertThrows(IllegalStateException.class,
                 () -> create("dpmpp-2m-sde", Map.of()).start(4, TestEngine.manager()));
         assertTrue(withoutNoise.getMessage().contains("adds fresh noise at each step"), withoutNoise.getMessage());

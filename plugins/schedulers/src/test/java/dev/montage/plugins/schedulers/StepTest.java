@@ -249,6 +249,42 @@ class StepTest {
                     -0.8010674f, -2.8879457f});
     }
 
+    /**
+     * Whole runs of LCM against diffusers 0.23.1's own LCMScheduler (its source run with torch 2.13, the step noise
+     * given), as {@link #eulerAncestralRunsAsDiffusersRunsGivenTheSameNoise}: both prediction types, another
+     * distillation schedule with the sample clipped, one step (the estimate alone), and another timestep scaling.
+     */
+    @Test
+    void lcmRunsAsDiffusersRunsGivenTheSameNoise() {
+        assertMatchesDiffusers(lcm("epsilon", Map.of()), "lcm 4 steps epsilon", 4,
+                new float[] {999.0f, 759.0f, 519.0f, 279.0f}, null, 1f,
+                new float[] {2.5055401f, 1.6543435f, -0.6866253f, -0.43152916f, 0.66418624f, -1.7746291f, -7.0304847f,
+                    -9.001444f, -4.38896f, 2.2764096f, 4.2250056f, 0.9569797f, -2.1329448f, -1.9442686f, -1.5421661f,
+                    -4.355399f});
+        assertMatchesDiffusers(lcm("v_prediction", Map.of()), "lcm 6 steps v_prediction", 6,
+                new float[] {999.0f, 839.0f, 679.0f, 519.0f, 359.0f, 199.0f}, null, 1f,
+                new float[] {-0.7098572f, -1.1886002f, -0.80736506f, -0.124661975f, -0.14065287f, -0.8319118f,
+                    -1.1857435f, -0.683784f, -0.061405126f, -0.2303928f, -0.94317895f, -1.1555296f, -0.5563505f,
+                    -0.023440633f, -0.33751497f, -1.0384545f});
+        assertMatchesDiffusers(lcm("epsilon", Map.of("original_inference_steps", 30, "clip_sample", true)),
+                "lcm 8 steps epsilon distilled on 30, clipped", 8,
+                new float[] {989.0f, 890.0f, 791.0f, 692.0f, 593.0f, 494.0f, 395.0f, 296.0f}, null, 1f,
+                new float[] {-1.0f, -1.0f, -0.9509363f, -0.3396247f, -1.0f, -1.0f, -1.0f, -0.8727212f, -0.3116363f,
+                    -1.0f, -1.0f, -1.0f, -0.76308876f, -0.2843873f, -1.0f, -1.0f});
+        assertMatchesDiffusers(lcm("epsilon", Map.of()), "lcm 1 step epsilon", 1,
+                new float[] {999.0f}, null, 1f,
+                new float[] {1.5718805f, 7.175751f, 8.717405f, 5.4717765f, -1.0346632f, -7.741834f, -11.495249f,
+                    -10.529619f, -5.299094f, 1.7363281f, 7.2677784f, 8.693728f, 5.343533f, -1.2071593f, -7.877455f,
+                    -11.5302105f});
+        assertMatchesDiffusers(lcm("epsilon", Map.of("timestep_scaling", 5)),
+                "lcm 12 steps epsilon timestep scaling 5", 12,
+                new float[] {999.0f, 919.0f, 839.0f, 759.0f, 679.0f, 599.0f, 519.0f, 439.0f, 359.0f, 279.0f, 199.0f,
+                    119.0f}, null, 1f,
+                new float[] {-5.022482f, -4.6790104f, -3.5773566f, -3.255121f, -4.345065f, -5.5725446f, -5.4713607f,
+                    -4.3755746f, -3.8427095f, -4.3944573f, -4.874191f, -4.305246f, -3.450531f, -3.7280686f, -5.055582f,
+                    -5.818498f});
+    }
+
     private static Scheduler eulerAncestral(String spacing, String prediction) {
         return EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", spacing,
                 "prediction_type", prediction)));
@@ -258,6 +294,12 @@ class StepTest {
         Map<String, Object> settings = new HashMap<>(more);
         settings.putAll(Map.of("timestep_spacing", spacing, "prediction_type", prediction, "eta", eta));
         return new DdimScheduler(SdxlSchedulerConfig.settings(settings));
+    }
+
+    private static Scheduler lcm(String prediction, Map<String, Object> more) {
+        Map<String, Object> settings = new HashMap<>(more);
+        settings.put("prediction_type", prediction);
+        return new LcmScheduler(SdxlSchedulerConfig.settings(settings));
     }
 
     private static Scheduler dpmSde(String spacing, String prediction, boolean karras) {
@@ -367,6 +409,52 @@ class StepTest {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                     () -> new DdimScheduler(SdxlSchedulerConfig.settings(Map.of("eta", eta))));
             assertTrue(e.getMessage().startsWith("test override: 'eta' must be a number"), e.getMessage());
+        }
+    }
+
+    /**
+     * LCM draws the step's noise once per step, of the latents' shape, in the step's scope, and none at the last step,
+     * which returns the consistency estimate c_skip · x + c_out · x̂₀; it takes no more steps than its distillation
+     * schedule has and refuses to start without step noise.
+     */
+    @Test
+    void lcmNoisesEachEstimateButTheLastAndKeepsToItsDistillationSchedule() {
+        GivenNoise noise = new GivenNoise(5);
+        Inputs in = Inputs.random(8, 1);
+        Scheduler.Run run = lcm("epsilon", Map.of()).start(4, TestEngine.manager(), noise);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray x = m.create(in.latents(), SHAPE);
+            run.step(m.create(in.output(), SHAPE), 0, x);
+            assertEquals(List.of("step 0 " + SHAPE), noise.asked, "one draw of the latents' shape, for its step");
+            assertEquals(3, m.getManagedArrays().size(), "latents, model output and the result only");
+            noise.asked.clear();
+            float[] last = run.step(m.create(in.output(), SHAPE), 3, x).toFloatArray();
+            assertEquals(List.of(), noise.asked, "the last step adds no noise");
+            double alpha = SdxlSchedulerConfig.alphaCumprod(279);
+            double scaled = 2790;
+            double skip = 0.25 / (scaled * scaled + 0.25);
+            double out = scaled / Math.sqrt(scaled * scaled + 0.25);
+            double[] expected = new double[last.length];
+            for (int k = 0; k < expected.length; k++) {
+                double x0 = (in.latents()[k] - Math.sqrt(1 - alpha) * in.output()[k]) / Math.sqrt(alpha);
+                expected[k] = out * x0 + skip * in.latents()[k];
+            }
+            assertCloseTo(expected, last, "lcm last step");
+        }
+        IllegalStateException withoutNoise = assertThrows(IllegalStateException.class,
+                () -> lcm("epsilon", Map.of()).start(4, TestEngine.manager()));
+        assertTrue(withoutNoise.getMessage().contains("adds fresh noise at each step"), withoutNoise.getMessage());
+        IllegalArgumentException tooMany = assertThrows(IllegalArgumentException.class,
+                () -> lcm("epsilon", Map.of("original_inference_steps", 8)).start(9, TestEngine.manager(), noise));
+        assertEquals("the LCM scheduler takes at most original_inference_steps (8) steps, the schedule the model was "
+                + "distilled on; got 9", tooMany.getMessage());
+        assertArrayEquals(new float[] {999, 749, 499, 249}, lcm("epsilon", Map.of("original_inference_steps", 8))
+                .start(4, TestEngine.manager(), noise).timesteps());
+        for (Map<String, Object> bad : List.of(Map.<String, Object>of("timestep_scaling", 0),
+                Map.<String, Object>of("original_inference_steps", 1001))) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> lcm("epsilon", bad));
+            assertTrue(e.getMessage().startsWith("test override: '" + bad.keySet().iterator().next() + "' must be"),
+                    e.getMessage());
         }
     }
 
