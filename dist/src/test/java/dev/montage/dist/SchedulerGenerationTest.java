@@ -169,7 +169,8 @@ class SchedulerGenerationTest {
     @TestFactory
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
         assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "ddim",
-                "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", PLUGIN_SCHEDULER)),
+                "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc",
+                PLUGIN_SCHEDULER)),
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.of(wholeGenerations(pipeline, pipeline.schedulerIds(), "leading",

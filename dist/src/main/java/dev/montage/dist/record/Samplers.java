@@ -28,7 +28,8 @@ final class Samplers {
             "dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras")),
             "dpmpp-2m-sde", new Sampler("DPM++ 2M SDE", Optional.of("Uniform")),
             "dpmpp-2m-sde-karras", new Sampler("DPM++ 2M SDE", Optional.of("Karras")),
-            "lcm", new Sampler("LCM", Optional.empty()));
+            "lcm", new Sampler("LCM", Optional.empty()),
+            "unipc", new Sampler("UniPC", Optional.empty()));
 
     private Samplers() {
     }

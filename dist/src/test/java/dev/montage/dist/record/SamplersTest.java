@@ -19,6 +19,7 @@ class SamplersTest {
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Uniform")), Samplers.of("dpmpp-2m-sde"));
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Karras")), Samplers.of("dpmpp-2m-sde-karras"));
         assertEquals(new Sampler("LCM", Optional.empty()), Samplers.of("lcm"));
+        assertEquals(new Sampler("UniPC", Optional.empty()), Samplers.of("unipc"));
         assertEquals(new Sampler("my-sampler", Optional.empty()), Samplers.of("my-sampler"));
     }
 }

@@ -125,10 +125,7 @@ final class DdimScheduler implements Scheduler {
             float alphaPrevious = previous >= 0 ? schedule.alphaCumprod(previous) : finalAlphaCumprod;
             float beta = 1f - alpha;
             NDArray original = clipping.apply(prediction.original(modelOutput, latents, sqrt(alpha), sqrt(beta)));
-            NDArray epsilon = switch (prediction) {
-                case EPSILON -> modelOutput;
-                case V_PREDICTION -> modelOutput.mul(sqrt(alpha)).add(latents.mul(sqrt(beta)));
-            };
+            NDArray epsilon = prediction.epsilon(modelOutput, latents, sqrt(alpha), sqrt(beta));
             // σ_t in float32 in diffusers' order; 0 without noise
             float deviation = noise == null ? 0f
                     : eta * sqrt((1f - alphaPrevious) / beta * (1f - alpha / alphaPrevious));

@@ -20,6 +20,14 @@ enum PredictionType {
         };
     }
 
+    /** The ε estimate from the model output at a noise level where the latents are α · x₀ + σ · ε. */
+    NDArray epsilon(NDArray modelOutput, NDArray latents, float alpha, float sigma) {
+        return switch (this) {
+            case EPSILON -> modelOutput;
+            case V_PREDICTION -> modelOutput.mul(alpha).add(latents.mul(sigma));
+        };
+    }
+
     /** The {@code prediction_type} setting ({@code epsilon} by default). */
     static PredictionType of(SchedulerSettings settings) {
         String name = settings.choice("prediction_type", "epsilon", SchedulerOptions.PREDICTION_TYPE.choices());

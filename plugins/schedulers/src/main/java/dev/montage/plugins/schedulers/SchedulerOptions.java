@@ -52,16 +52,19 @@ final class SchedulerOptions {
     static final OptionSpec<Boolean> RESCALE_BETAS_ZERO_SNR = OptionSpec.bool("rescale_betas_zero_snr",
             "rescale betas to zero terminal SNR (diffusers: false; true is not implemented)");
     static final OptionSpec<Integer> SOLVER_ORDER = OptionSpec.integer("solver_order", 1, 3,
-            "order of the multistep solver (diffusers: 2; 3 is not implemented)");
+            "order of the multistep solver (diffusers: 2; DPM-Solver++ implements 1 and 2, UniPC 1 to 3)");
     static final OptionSpec<String> ALGORITHM_TYPE = OptionSpec.choice("algorithm_type",
             List.of("dpmsolver++", "deis", "dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"),
             "the DPM-Solver variant (diffusers: dpmsolver++; dpmsolver++, deis and sde-dpmsolver++ are "
                     + "implemented)");
     static final OptionSpec<String> SOLVER_TYPE = OptionSpec.choice("solver_type",
             List.of("midpoint", "heun", "logrho", "bh1", "bh2"),
-            "the second-order update (diffusers: midpoint; heun is not implemented)");
+            "the update: DPM-Solver++'s second-order one (midpoint, its default; heun is not implemented) or UniPC's "
+                    + "B(h) (bh2, its default, or bh1; the others are taken as bh2)");
+    static final OptionSpec<Boolean> PREDICT_X0 = OptionSpec.bool("predict_x0",
+            "UniPC updates the x₀ estimate rather than ε (diffusers: true)");
     static final OptionSpec<Boolean> LOWER_ORDER_FINAL = OptionSpec.bool("lower_order_final",
-            "first-order final steps below 15 steps (diffusers: true)");
+            "lower orders for the final steps (diffusers: true; DPM-Solver++'s only below 15 steps)");
     static final OptionSpec<Boolean> EULER_AT_FINAL = OptionSpec.bool("euler_at_final",
             "an Euler final step (diffusers: false)");
     static final OptionSpec<Double> LAMBDA_MIN_CLIPPED = OptionSpec.number("lambda_min_clipped",
@@ -85,6 +88,9 @@ final class SchedulerOptions {
     static final List<OptionSpec<?>> LCM = List.of(NUM_TRAIN_TIMESTEPS, BETA_START, BETA_END, BETA_SCHEDULE,
             PREDICTION_TYPE, ORIGINAL_INFERENCE_STEPS, TIMESTEP_SCALING, CLIP_SAMPLE, CLIP_SAMPLE_RANGE, THRESHOLDING,
             RESCALE_BETAS_ZERO_SNR);
+    /** What UniPC reads. */
+    static final List<OptionSpec<?>> UNIPC = with(SOLVER_ORDER, PREDICT_X0, SOLVER_TYPE, LOWER_ORDER_FINAL,
+            USE_KARRAS_SIGMAS, THRESHOLDING);
     /** What DPM-Solver++ reads. */
     static final List<OptionSpec<?>> DPM_SOLVER = with(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL,
             EULER_AT_FINAL, USE_KARRAS_SIGMAS, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING, VARIANCE_TYPE);

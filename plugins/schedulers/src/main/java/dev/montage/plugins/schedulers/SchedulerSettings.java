@@ -22,15 +22,16 @@ import java.util.TreeSet;
 final class SchedulerSettings {
 
     /**
-     * The {@code __init__} arguments of diffusers' (0.23) EulerDiscrete, DDIM, DPMSolverMultistep and LCM schedulers,
-     * and DDIM's {@code eta}, which diffusers' pipelines take as a call argument.
+     * The {@code __init__} arguments of diffusers' (0.23) EulerDiscrete, DDIM, DPMSolverMultistep, UniPCMultistep and
+     * LCM schedulers, and DDIM's {@code eta}, which diffusers' pipelines take as a call argument.
      */
     static final Set<String> KNOWN_KEYS = Set.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
             "trained_betas", "prediction_type", "interpolation_type", "use_karras_sigmas", "timestep_spacing",
             "steps_offset", "clip_sample", "clip_sample_range", "set_alpha_to_one", "thresholding",
             "dynamic_thresholding_ratio", "sample_max_value", "rescale_betas_zero_snr", "solver_order",
             "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "use_lu_lambdas",
-            "lambda_min_clipped", "variance_type", "eta", "original_inference_steps", "timestep_scaling");
+            "lambda_min_clipped", "variance_type", "eta", "original_inference_steps", "timestep_scaling", "predict_x0",
+            "disable_corrector");
 
     private record Entry(Object value, String source) {
     }
@@ -164,6 +165,23 @@ final class SchedulerSettings {
             out[i] = ((Number) list.get(i)).floatValue();
         }
         return Optional.of(out);
+    }
+
+    /** A list of step indices (whole numbers from 0), empty when missing. */
+    int[] indices(String key) {
+        Optional<float[]> values = floats(key);
+        if (values.isEmpty()) {
+            return new int[0];
+        }
+        int[] out = new int[values.get().length];
+        for (int i = 0; i < out.length; i++) {
+            float v = values.get()[i];
+            if (v != Math.rint(v) || v < 0) {
+                throw invalid(key, "a list of step indices (whole numbers from 0)");
+            }
+            out[i] = (int) v;
+        }
+        return out;
     }
 
     /**

@@ -128,7 +128,7 @@ class SchedulerFactoryTest {
     @Test
     void serviceLoaderFindsEveryScheduler() {
         assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, "
-                + "euler-karras, lcm]", factories().keySet().toString());
+                + "euler-karras, lcm, unipc]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 

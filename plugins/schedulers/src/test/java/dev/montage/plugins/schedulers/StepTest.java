@@ -285,6 +285,82 @@ class StepTest {
                     -5.818498f});
     }
 
+    /**
+     * Whole runs of UniPC against diffusers 0.23.1's own UniPCMultistepScheduler (its source run with torch 2.13), as
+     * {@link #eulerAncestralRunsAsDiffusersRunsGivenTheSameNoise}: each spacing, Karras sigmas, both prediction types,
+     * orders 1 to 3 (and the warm-up and lower final orders between), bh1 and bh2, ε updates, the corrector disabled
+     * after some steps, and a single step.
+     */
+    @Test
+    void uniPcRunsAsDiffusersRuns() {
+        assertMatchesDiffusers(uniPc(Map.of()), "unipc 7 steps", 7,
+                new float[] {876.0f, 751.0f, 626.0f, 501.0f, 376.0f, 251.0f, 126.0f},
+                new float[] {7.3718467f, 4.1166983f, 2.5109224f, 1.623693f, 1.0760316f, 0.6983986f, 0.40221834f,
+                    0.029167535f},
+                1f,
+                new float[] {-0.4125415f, 1.4208175f, 1.9251838f, 0.8633462f, -1.2652968f, -3.4596114f, -4.6875772f,
+                    -4.371662f, -2.6604452f, -0.3587409f, 1.4509252f, 1.9174381f, 0.8213904f, -1.3217306f, -3.503981f,
+                    -4.699014f});
+        assertMatchesDiffusers(uniPc(Map.of("timestep_spacing", "trailing", "prediction_type", "v_prediction")),
+                "unipc 5 steps timestep_spacing trailing, prediction_type v_prediction", 5,
+                new float[] {999.0f, 799.0f, 599.0f, 399.0f, 199.0f},
+                new float[] {14.614647f, 5.087765f, 2.276464f, 1.1605788f, 0.5692854f, 0.029167535f},
+                1f,
+                new float[] {-0.28923702f, 0.012057172f, 0.0949447f, -0.079557665f, -0.42937875f, -0.78999215f,
+                    -0.99179584f, -0.93987846f, -0.6586574f, -0.28039536f, 0.017005052f, 0.093671806f, -0.086452715f,
+                    -0.43865305f, -0.797284f, -0.9936756f});
+        assertMatchesDiffusers(uniPc(Map.of("timestep_spacing", "linspace", "solver_order", 3)),
+                "unipc 10 steps timestep_spacing linspace, solver_order 3", 10,
+                new float[] {999.0f, 899.0f, 799.0f, 699.0f, 599.0f, 500.0f, 400.0f, 300.0f, 200.0f, 100.0f},
+                new float[] {14.614647f, 8.302806f, 5.087765f, 3.3210845f, 2.276464f, 1.6182797f, 1.1643916f,
+                    0.8327532f, 0.57166636f, 0.34393182f, 0.029167535f},
+                1f,
+                new float[] {-1.0236956f, 1.933617f, 2.747188f, 1.0343838f, -2.3992376f, -5.93879f, -7.9195666f,
+                    -7.409978f, -4.64969f, -0.9369119f, 1.9821818f, 2.734693f, 0.9667064f, -2.4902685f, -6.010361f,
+                    -7.9380155f});
+        assertMatchesDiffusers(uniPc(Map.of("solver_type", "bh1", "predict_x0", false)),
+                "unipc 8 steps solver_type bh1, predict_x0 false", 8,
+                new float[] {889.0f, 778.0f, 667.0f, 556.0f, 445.0f, 334.0f, 223.0f, 112.0f},
+                new float[] {7.8805847f, 4.629621f, 2.92955f, 1.9569123f, 1.3493469f, 0.9355102f, 0.6274459f,
+                    0.37089923f, 0.029167535f},
+                1f,
+                new float[] {-0.5886877f, 1.3168908f, 1.8411258f, 0.7374599f, -1.4750347f, -3.7557878f, -5.0321245f,
+                    -4.703766f, -2.9251413f, -0.5327679f, 1.3481846f, 1.8330748f, 0.69385135f, -1.5336914f, -3.8019052f,
+                    -5.0440135f});
+        assertMatchesDiffusers(uniPc(Map.of("use_karras_sigmas", true)), "unipc 6 steps use_karras_sigmas true", 6,
+                new float[] {999.0f, 837.0f, 594.0f, 249.0f, 30.0f, 0.0f},
+                new float[] {14.614647f, 6.0821586f, 2.2321615f, 0.69257396f, 0.16975796f, 0.029167535f, 0.029167535f},
+                1f,
+                new float[] {-0.23592097f, 2.423943f, 3.1556852f, 1.6151558f, -1.4731107f, -4.6566544f, -6.438204f,
+                    -5.9798694f, -3.4972122f, -0.15786584f, 2.4676237f, 3.1444485f, 1.5542855f, -1.5549856f, -4.721026f,
+                    -6.4547973f});
+        assertMatchesDiffusers(uniPc(Map.of("disable_corrector", List.of(0, 2), "lower_order_final", false)),
+                "unipc 6 steps disable_corrector 0, 2, lower_order_final false", 6,
+                new float[] {853.0f, 711.0f, 569.0f, 427.0f, 285.0f, 143.0f},
+                new float[] {6.5706515f, 3.4854565f, 2.0473127f, 1.2720635f, 0.79006153f, 0.44030958f, 0.029167535f},
+                1f,
+                new float[] {-0.31027365f, 1.3513143f, 1.8084257f, 0.84607375f, -1.0831326f, -3.0718572f, -4.184773f,
+                    -3.898456f, -2.3475676f, -0.2615137f, 1.3786013f, 1.8014054f, 0.80804867f, -1.1342787f, -3.1120698f,
+                    -4.1951394f});
+        assertMatchesDiffusers(uniPc(Map.of("solver_order", 3, "predict_x0", false, "prediction_type", "v_prediction",
+                "solver_type", "midpoint")),
+                "unipc 9 steps solver_order 3, predict_x0 false, prediction_type v_prediction, solver_type midpoint", 9,
+                new float[] {901.0f, 801.0f, 701.0f, 601.0f, 501.0f, 401.0f, 301.0f, 201.0f, 101.0f},
+                new float[] {8.390687f, 5.1344333f, 3.347765f, 2.2928548f, 1.623693f, 1.1682165f, 0.83565325f,
+                    0.5740508f, 0.3461873f, 0.029167535f},
+                1f,
+                new float[] {-0.56615484f, -0.22793975f, -0.13489494f, -0.33078116f, -0.72346973f, -1.1282732f,
+                    -1.3548067f, -1.296527f, -0.98084456f, -0.55622977f, -0.2223855f, -0.13632391f, -0.33852112f,
+                    -0.7338806f, -1.1364586f, -1.3569167f});
+        assertMatchesDiffusers(uniPc(Map.of()), "unipc 1 step", 1,
+                new float[] {501.0f},
+                new float[] {1.623693f, 0.029167535f},
+                1f,
+                new float[] {0.26260757f, 1.0422057f, 1.2566772f, 0.8051526f, -0.10000905f, -1.033096f, -1.5552629f,
+                    -1.4209265f, -0.6932673f, 0.28548518f, 1.0550084f, 1.2533834f, 0.7873116f, -0.12400633f,
+                    -1.0519632f, -1.5601267f});
+    }
+
     private static Scheduler eulerAncestral(String spacing, String prediction) {
         return EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", spacing,
                 "prediction_type", prediction)));
@@ -302,6 +378,10 @@ class StepTest {
         return new LcmScheduler(SdxlSchedulerConfig.settings(settings));
     }
 
+    private static Scheduler uniPc(Map<String, Object> settings) {
+        return new UniPcScheduler(SdxlSchedulerConfig.settings(settings));
+    }
+
     private static Scheduler dpmSde(String spacing, String prediction, boolean karras) {
         return new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", spacing,
                 "prediction_type", prediction, "algorithm_type", "sde-dpmsolver++", "use_karras_sigmas", karras)));
@@ -310,6 +390,7 @@ class StepTest {
     /** The run's σ, whichever scheduler it is of. */
     private static float[] sigmas(Scheduler.Run run) {
         return run instanceof EulerDiscreteScheduler.EulerRun euler ? euler.sigmas()
+                : run instanceof UniPcScheduler.UniPcRun uniPc ? uniPc.sigmas()
                 : ((DpmSolverMultistepScheduler.DpmRun) run).sigmas();
     }
 
