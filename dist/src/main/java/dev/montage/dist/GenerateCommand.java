@@ -157,6 +157,11 @@ final class GenerateCommand implements Callable<Integer> {
             requestFlag(pipeline, recorded, "steps", steps, "--steps");
             requestFlag(pipeline, recorded, "guidance", guidance, "--guidance");
             requestFlag(pipeline, recorded, "scale", scale, "--scale");
+            if (recorded != null && scheduler == null && recorded.unmatchedSampler().isPresent()) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--from " + from + ": its sampler "
+                        + recorded.unmatchedSampler().get() + " is none of Montage's schedulers; name one with "
+                        + "--scheduler");
+            }
             requestFlag(pipeline, recorded, "scheduler", scheduler, "--scheduler");
             requestFlag(pipeline, recorded, "negativePrompt", negativePrompt, "--negative-prompt");
             requestFlag(pipeline, recorded, "count", count, "--count");

@@ -23,13 +23,15 @@ import java.util.OptionalDouble;
 
 /**
  * The request a PNG records, for {@code montage generate --from}: Montage's {@code montage} chunk (the whole request
- * in the API's names), else AUTOMATIC1111's {@code parameters} text (prompt, negative prompt, steps, guidance, seed
- * and size). Pictures are taken from the files the record names when their bytes still have the recorded SHA-256.
+ * in the API's names), else AUTOMATIC1111's {@code parameters} text (prompt, negative prompt, steps, guidance, seed,
+ * size, and the sampler where one of Montage's schedulers is the same). Pictures are taken from the files the record names when their bytes still have the recorded SHA-256.
  *
- * @param png    the PNG
- * @param values the request's fields by their API names
+ * @param png              the PNG
+ * @param values           the request's fields by their API names
+ * @param unmatchedSampler an A1111 sampler (with its schedule type) that none of Montage's schedulers is, if the PNG
+ *                         names one
  */
-record RecordedRequest(Path png, Map<String, Object> values) {
+record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler) {
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /**
@@ -47,18 +49,18 @@ record RecordedRequest(Path png, Map<String, Object> values) {
         }
         Optional<Map<String, Object>> record = GenerationRecord.fromPng(chunks);
         if (record.isPresent()) {
-            return new RecordedRequest(png, record.get());
+            return new RecordedRequest(png, record.get(), Optional.empty());
         }
         String a1111 = chunks.get(GenerationRecord.A1111_CHUNK);
         if (a1111 == null) {
             throw new IllegalArgumentException("--from " + png + " records no generation: it has neither a '"
                     + GenerationRecord.JSON_CHUNK + "' nor a '" + GenerationRecord.A1111_CHUNK + "' text chunk");
         }
-        return new RecordedRequest(png, fromA1111(png, a1111));
+        return fromA1111(png, a1111);
     }
 
-    /** The fields of A1111's text that mean the same in Montage. */
-    private static Map<String, Object> fromA1111(Path png, String text) {
+    /** The fields of A1111's text that mean the same in Montage, its sampler as a built-in scheduler's id. */
+    private static RecordedRequest fromA1111(Path png, String text) {
         A1111Parameters p;
         try {
             p = A1111Parameters.parse(text);
@@ -82,7 +84,9 @@ record RecordedRequest(Path png, Map<String, Object> values) {
             throw new IllegalArgumentException("--from " + png + ": its parameters text has a malformed value: "
                     + e.getMessage(), e);
         }
-        return v;
+        Optional<String> scheduler = p.scheduler();
+        scheduler.ifPresent(id -> v.put("scheduler", id));
+        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler());
     }
 
     /** A field's value, or null when the record has none. */

@@ -204,6 +204,34 @@ class PngRecordTest {
         assertFalse(Arrays.equals(pixels(stochastic), pixels(deterministic)), "η changes the picture");
     }
 
+    /**
+     * An A1111 PNG's sampler runs as the same built-in scheduler; one that none is stops the run, naming it, unless
+     * --scheduler names one.
+     */
+    @Test
+    void anA1111PngsSamplerRunsAsTheSameScheduler() throws Exception {
+        Path karras = a1111Png("karras.png", "Sampler: DPM++ 2M, Schedule type: Karras");
+        assertEquals("dpmpp-2m-karras", PngRecords.record(generate("--from", karras.toString(), "-o",
+                dir.resolve("k").toString())).get("scheduler"));
+        Path heun = a1111Png("heun.png", "Sampler: Heun, Schedule type: Exponential");
+        List<String> args = new ArrayList<>(List.of("generate", "--model", TinyModel.folder().toString(), "--device",
+                "cpu", "--from", heun.toString(), "-o", dir.resolve("h").toString()));
+        CommandRun refused = montage(args.toArray(String[]::new));
+        assertEquals(2, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("--from " + heun + ": its sampler Heun (Schedule type: Exponential) is none "
+                + "of Montage's schedulers; name one with --scheduler"), refused::toString);
+        assertEquals("ddim", PngRecords.record(generate("--from", heun.toString(), "--scheduler", "ddim", "-o",
+                dir.resolve("h").toString())).get("scheduler"));
+    }
+
+    /** An 8×8 PNG whose A1111 text has {@code settings} besides its prompt, steps, seed and size. */
+    private Path a1111Png(String name, String settings) throws IOException {
+        Path png = dir.resolve(name);
+        PngFiles.write(png, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("parameters",
+                "a castle\nSteps: 2, " + settings + ", CFG scale: 5, Seed: 77, Size: 32x32"));
+        return png;
+    }
+
     private static Infotext infotext(Path png) throws IOException {
         try (InputStream in = Files.newInputStream(png)) {
             return Infotext.parse(PngFiles.readParameters(in).get("parameters"));

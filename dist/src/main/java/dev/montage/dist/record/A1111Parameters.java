@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.Optional;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -26,6 +27,21 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
 
     public A1111Parameters {
         values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+    }
+
+    /**
+     * The built-in Montage scheduler of the text's {@code Sampler} and {@code Schedule type}; empty when it names no
+     * sampler or one that no built-in scheduler is (see {@link #sampler()}).
+     */
+    public Optional<String> scheduler() {
+        return Optional.ofNullable(values.get("Sampler"))
+                .flatMap(s -> Samplers.schedulerOf(s, Optional.ofNullable(values.get("Schedule type"))));
+    }
+
+    /** The text's sampler as it names it, with its schedule type where it has one; empty when it names none. */
+    public Optional<String> sampler() {
+        return Optional.ofNullable(values.get("Sampler")).map(s -> s + Optional.ofNullable(values.get(
+                "Schedule type")).map(t -> " (Schedule type: " + t + ")").orElse(""));
     }
 
     /** The text as A1111 writes it. */

@@ -18,6 +18,16 @@ final class Samplers {
         }
     }
 
+    private static final String AUTOMATIC = "Automatic";
+    private static final String KARRAS = "Karras";
+    /** A1111's name for the model's own schedule. */
+    private static final String UNIFORM = "Uniform";
+    /** What A1111's "Automatic" schedule type is for the samplers whose default is not the model's own schedule. */
+    private static final Map<String, String> AUTOMATIC_SCHEDULES = Map.of("DPM++ 2M", "Karras", "DPM++ 2M SDE",
+            "Exponential");
+    /** How A1111 before 1.9 named a sampler with Karras sigmas. */
+    private static final String KARRAS_SUFFIX = " " + KARRAS;
+
     private static final Map<String, Sampler> BUILT_IN = Map.of(
             "euler", new Sampler("Euler", Optional.empty()),
             "euler-karras", new Sampler("Euler", Optional.of("Karras")),
@@ -32,6 +42,34 @@ final class Samplers {
             "unipc", new Sampler("UniPC", Optional.empty()));
 
     private Samplers() {
+    }
+
+    /**
+     * The built-in scheduler an A1111 sampler and schedule type name; empty where none is the same method. Without a
+     * schedule type (A1111 before 1.9, which put Karras in the sampler's name: "DPM++ 2M Karras") the name alone
+     * decides; "Automatic" is the sampler's own default in A1111; any other must be the schedule a built-in has
+     * ("Karras", or "Uniform", A1111's name for the model's own).
+     */
+    static Optional<String> schedulerOf(String sampler, Optional<String> scheduleType) {
+        String name = sampler.strip();
+        String type = scheduleType.map(String::strip).orElse(null);
+        if (name.endsWith(KARRAS_SUFFIX)) {
+            if (type != null && !type.equals(KARRAS) && !type.equals(AUTOMATIC)) {
+                return Optional.empty();
+            }
+            name = name.substring(0, name.length() - KARRAS_SUFFIX.length());
+            type = KARRAS;
+        } else if (AUTOMATIC.equals(type)) {
+            type = AUTOMATIC_SCHEDULES.get(name);
+        }
+        for (Map.Entry<String, Sampler> e : BUILT_IN.entrySet()) {
+            boolean scheduled = type == null ? !e.getKey().endsWith("-karras")
+                    : e.getValue().scheduleType().orElse(UNIFORM).equals(type);
+            if (e.getValue().name().equals(name) && scheduled) {
+                return Optional.of(e.getKey());
+            }
+        }
+        return Optional.empty();
     }
 
     /** The A1111 name of a scheduler id; a plugin's scheduler goes by its id. */

@@ -3,6 +3,8 @@ package dev.montage.dist.record;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import dev.montage.dist.record.Samplers.Sampler;
+import java.util.Arrays;
+import java.util.List;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -21,5 +23,38 @@ class SamplersTest {
         assertEquals(new Sampler("LCM", Optional.empty()), Samplers.of("lcm"));
         assertEquals(new Sampler("UniPC", Optional.empty()), Samplers.of("unipc"));
         assertEquals(new Sampler("my-sampler", Optional.empty()), Samplers.of("my-sampler"));
+    }
+
+    /** What Montage writes for a built-in scheduler is read back as that scheduler. */
+    @Test
+    void eachBuiltInSchedulerIsReadBackFromWhatItsPngSays() {
+        for (String id : List.of("euler", "euler-karras", "euler-ancestral", "ddim", "dpmpp-2m", "dpmpp-2m-karras",
+                "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc")) {
+            Sampler written = Samplers.of(id);
+            assertEquals(Optional.of(id), Samplers.schedulerOf(written.name(), written.scheduleType()), id);
+        }
+    }
+
+    /**
+     * A1111's own names: before 1.9 Karras was part of the sampler's name and a name alone meant the model's own
+     * schedule; since 1.9 the schedule type says it, "Automatic" being the sampler's default (Karras for DPM++ 2M).
+     * A sampler or schedule no built-in scheduler is gives none.
+     */
+    @Test
+    void a1111SamplersAreReadAsTheSameBuiltInScheduler() {
+        assertEquals(Optional.of("dpmpp-2m-karras"), Samplers.schedulerOf("DPM++ 2M Karras", Optional.empty()));
+        assertEquals(Optional.of("dpmpp-2m-sde-karras"), Samplers.schedulerOf("DPM++ 2M SDE Karras",
+                Optional.empty()));
+        assertEquals(Optional.of("dpmpp-2m"), Samplers.schedulerOf("DPM++ 2M", Optional.empty()));
+        assertEquals(Optional.of("dpmpp-2m-karras"), Samplers.schedulerOf("DPM++ 2M", Optional.of("Automatic")));
+        assertEquals(Optional.of("euler"), Samplers.schedulerOf("Euler", Optional.of("Automatic")));
+        assertEquals(Optional.of("euler"), Samplers.schedulerOf("Euler", Optional.of("Uniform")));
+        assertEquals(Optional.of("euler-ancestral"), Samplers.schedulerOf(" Euler a ", Optional.empty()));
+        for (String[] none : new String[][] {{"Heun", null}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
+                {"DPM++ 2M SDE", "Automatic"}, {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"},
+                {"my-sampler", null}}) {
+            assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
+                    String.join(" / ", Arrays.asList(none)));
+        }
     }
 }
