@@ -113,7 +113,7 @@ final class GenerateCommand implements Callable<Integer> {
     Long seed;
 
     @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m (default: the profile's, "
-            + "else euler).")
+            + "else the one the model's scheduler_config.json names, else euler).")
     String scheduler;
 
     @Option(names = "--count", description = "Images to generate (default: the profile's, else 1).")

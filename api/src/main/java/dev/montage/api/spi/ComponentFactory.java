@@ -2,6 +2,7 @@ package dev.montage.api.spi;
 
 import dev.montage.api.host.ComponentContext;
 import java.util.List;
+import java.util.Set;
 
 /**
  * The one thing a plugin exports: a factory of one component, registered under ({@link #kind()}, {@link #id()}).
@@ -58,6 +59,16 @@ public interface ComponentFactory<T> {
      */
     default List<OptionSpec<?>> options() {
         return List.of();
+    }
+
+    /**
+     * The diffusers classes this component is a port of, as the {@code _class_name} of their configuration files
+     * names them (e.g. {@code UniPCMultistepScheduler}). A scheduler whose class a model's
+     * {@code scheduler/scheduler_config.json} names is that model's default scheduler where a profile names none, as
+     * diffusers' {@code from_pretrained} creates that class. The default ports none.
+     */
+    default Set<String> diffusersClasses() {
+        return Set.of();
     }
 
     /**

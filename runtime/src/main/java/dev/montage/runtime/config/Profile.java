@@ -97,6 +97,13 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
         return Stream.concat(self, attention.layers().values().stream()).distinct().toList();
     }
 
+    /** The same profile with another default scheduler. */
+    public Profile withDefaultScheduler(String id) {
+        return new Profile(engine, models, components, new RequestDefaults(defaults.width(), defaults.height(),
+                defaults.steps(), defaults.guidance(), defaults.scale(), id, defaults.negativePrompt(),
+                defaults.count()), options, pipeline);
+    }
+
     /** The same profile with another base model folder. */
     public Profile withModelBase(Path folder) {
         return new Profile(engine, models.withBase(folder), components, defaults, options, pipeline);

@@ -645,7 +645,8 @@ public final class MontagePipeline implements AutoCloseable {
          *     naming a component that cannot be created from its model files, with the plugin's error as the cause
          */
         public MontagePipeline build() {
-            ResolvedProfile resolved = withRandomModel(resolver(true).resolve(profiles), true).orElseThrow();
+            ResolvedProfile resolved = ModelScheduler.applied(withRandomModel(resolver(true).resolve(profiles), true)
+                    .orElseThrow(), registry());
             boolean ownsEngine = engine == null;
             MontageEngine e = ownsEngine ? MontageEngine.start(resolved.profile().engine().toConfig()) : engine;
             try {
@@ -677,7 +678,7 @@ public final class MontagePipeline implements AutoCloseable {
             if (written.isEmpty()) {
                 return profile;
             }
-            ResolvedProfile resolved = written.get();
+            ResolvedProfile resolved = ModelScheduler.applied(written.get(), registry());
             // no thread counts: the check computes nothing, and a later build's engine still sets the profile's
             MontageEngine e = engine != null ? engine : MontageEngine.start(EngineConfig.of("cpu", "float32"));
             try {

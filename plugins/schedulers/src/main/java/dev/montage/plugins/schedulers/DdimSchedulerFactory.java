@@ -12,6 +12,7 @@ public final class DdimSchedulerFactory extends SchedulerFactory {
     public DdimSchedulerFactory() {
         super("ddim", "DDIM (diffusers DDIMScheduler): deterministic, or with options.scheduler.eta above 0 "
                 + "fresh noise from the seed at each step",
-                SchedulerOptions.DDIM, Map.of(), DdimScheduler::new);
+                SchedulerOptions.DDIM, Map.of(), DdimScheduler::new,
+                "DDIMScheduler");
     }
 }

@@ -8,6 +8,7 @@ public final class DpmSolverSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public DpmSolverSchedulerFactory() {
         super("dpmpp-2m", "DPM-Solver++(2M) (diffusers DPMSolverMultistepScheduler)",
-                SchedulerOptions.DPM_SOLVER, Map.of(), DpmSolverMultistepScheduler::new);
+                SchedulerOptions.DPM_SOLVER, Map.of(), DpmSolverMultistepScheduler::new,
+                "DPMSolverMultistepScheduler");
     }
 }

@@ -12,6 +12,7 @@ public final class EulerAncestralSchedulerFactory extends SchedulerFactory {
     public EulerAncestralSchedulerFactory() {
         super("euler-ancestral", "Euler ancestral (diffusers EulerAncestralDiscreteScheduler, A1111's Euler a): fresh "
                 + "noise from the seed at each step", SchedulerOptions.EULER_ANCESTRAL, Map.of(),
-                EulerDiscreteScheduler::ancestral);
+                EulerDiscreteScheduler::ancestral,
+                "EulerAncestralDiscreteScheduler");
     }
 }

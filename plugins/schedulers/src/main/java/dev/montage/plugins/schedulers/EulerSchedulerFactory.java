@@ -8,6 +8,7 @@ public final class EulerSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public EulerSchedulerFactory() {
         super("euler", "Euler discrete (diffusers EulerDiscreteScheduler, SDXL default)",
-                SchedulerOptions.EULER, Map.of(), EulerDiscreteScheduler::new);
+                SchedulerOptions.EULER, Map.of(), EulerDiscreteScheduler::new,
+                "EulerDiscreteScheduler");
     }
 }

@@ -11,6 +11,7 @@ public final class LcmSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public LcmSchedulerFactory() {
         super("lcm", "LCM (diffusers LCMScheduler): latent consistency models and LCM-LoRAs in 2 to 8 steps, fresh "
-                + "noise from the seed at each step but the last", SchedulerOptions.LCM, Map.of(), LcmScheduler::new);
+                + "noise from the seed at each step but the last", SchedulerOptions.LCM, Map.of(), LcmScheduler::new,
+                "LCMScheduler");
     }
 }

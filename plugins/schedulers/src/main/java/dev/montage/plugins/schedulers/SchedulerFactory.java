@@ -27,18 +27,35 @@ abstract class SchedulerFactory implements ComponentFactory<Scheduler>, Publishe
     private final List<OptionSpec<?>> options;
     private final Map<String, ?> fixed;
     private final Function<SchedulerSettings, Scheduler> build;
+    private final Set<String> ports;
 
     /**
+     * A factory of a variant of a diffusers scheduler, which a model's own configuration never names.
+     *
      * @param options what the scheduler reads of the settings, which a profile may give
      * @param fixed   the settings the id fixes
      */
     SchedulerFactory(String id, String description, List<OptionSpec<?>> options, Map<String, ?> fixed,
             Function<SchedulerSettings, Scheduler> build) {
+        this(id, description, options, fixed, build, null);
+    }
+
+    /**
+     * @param ported the diffusers class the scheduler ports with the settings its configuration gives, or null
+     */
+    SchedulerFactory(String id, String description, List<OptionSpec<?>> options, Map<String, ?> fixed,
+            Function<SchedulerSettings, Scheduler> build, String ported) {
         this.id = id;
         this.description = description;
         this.options = options;
         this.fixed = fixed;
         this.build = build;
+        this.ports = ported == null ? Set.of() : Set.of(ported);
+    }
+
+    @Override
+    public final Set<String> diffusersClasses() {
+        return ports;
     }
 
     @Override

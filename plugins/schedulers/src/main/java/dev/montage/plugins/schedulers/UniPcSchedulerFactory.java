@@ -8,6 +8,7 @@ public final class UniPcSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public UniPcSchedulerFactory() {
         super("unipc", "UniPC (diffusers UniPCMultistepScheduler): predictor-corrector multistep solver, for 10 to 20 "
-                + "steps", SchedulerOptions.UNIPC, Map.of(), UniPcScheduler::new);
+                + "steps", SchedulerOptions.UNIPC, Map.of(), UniPcScheduler::new,
+                "UniPCMultistepScheduler");
     }
 }

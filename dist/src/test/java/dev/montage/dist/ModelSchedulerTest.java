@@ -1,0 +1,87 @@
+package dev.montage.dist;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.ProgressListener;
+import dev.montage.runtime.config.ProfileResolver;
+import dev.montage.runtime.config.ResolvedProfile;
+import dev.montage.runtime.pipeline.MontagePipeline;
+import dev.montage.runtime.testing.TestEngine;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A model's {@code scheduler/scheduler_config.json} names its scheduler class, which diffusers' {@code from_pretrained}
+ * creates: where no profile layer names a scheduler, the installed one porting that class is the default.
+ */
+class ModelSchedulerTest {
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    @TempDir
+    Path dir;
+
+    /** The tiny model's folders, linked, with its scheduler file naming {@code className}. */
+    private Path modelWithScheduler(String className) throws IOException {
+        Path model = dir.resolve(className);
+        Files.createDirectories(model.resolve("scheduler"));
+        try (Stream<Path> entries = Files.list(TinyModel.folder())) {
+            for (Path e : entries.filter(e -> !e.getFileName().toString().equals("scheduler")).toList()) {
+                Files.createSymbolicLink(model.resolve(e.getFileName()), e.toAbsolutePath());
+            }
+        }
+        ObjectNode config = (ObjectNode) JSON.readTree(TinyModel.folder().resolve("scheduler/scheduler_config.json")
+                .toFile());
+        config.put("_class_name", className);
+        JSON.writeValue(model.resolve("scheduler/scheduler_config.json").toFile(), config);
+        return model;
+    }
+
+    @Test
+    void aModelsSchedulerClassIsItsDefaultWhereNoProfileNamesOne() throws IOException {
+        Map<String, String> byClass = Map.of("UniPCMultistepScheduler", "unipc", "DDIMScheduler", "ddim",
+                "LCMScheduler", "lcm", "EulerAncestralDiscreteScheduler", "euler-ancestral",
+                "DPMSolverMultistepScheduler", "dpmpp-2m", "EulerDiscreteScheduler", "euler");
+        for (Map.Entry<String, String> e : byClass.entrySet()) {
+            Path model = modelWithScheduler(e.getKey());
+            ResolvedProfile resolved = TestEngine.pipeline(TinyModel.registry(), model).validate();
+            assertEquals(e.getValue(), resolved.profile().defaults().scheduler(), e.getKey());
+            String origin = resolved.origin("defaults.scheduler");
+            assertEquals(e.getValue().equals("euler") ? ProfileResolver.DEFAULTS_SOURCE
+                    : model.resolve("scheduler/scheduler_config.json") + " (_class_name " + e.getKey() + ")", origin);
+        }
+    }
+
+    @Test
+    void aSchedulerTheProfileNamesOrAClassNoneOfTheInstalledPortsKeepsTheDefault() throws IOException {
+        Path uniPc = modelWithScheduler("UniPCMultistepScheduler");
+        assertEquals("ddim", TestEngine.pipeline(TinyModel.registry(), uniPc).setting("defaults.scheduler", "ddim")
+                .validate().profile().defaults().scheduler(), "a profile's scheduler wins over the model's");
+        for (String unknown : List.of("EDMDPMSolverMultistepScheduler", "")) {
+            assertEquals("euler", TestEngine.pipeline(TinyModel.registry(), modelWithScheduler(unknown)).validate()
+                    .profile().defaults().scheduler(), "'" + unknown + "' is none of the installed schedulers");
+        }
+    }
+
+    /** A built pipeline runs the model's scheduler for a request that names none, and records it. */
+    @Test
+    void aRequestNamingNoSchedulerRunsTheModels() throws IOException {
+        try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(),
+                modelWithScheduler("UniPCMultistepScheduler")).build()) {
+            assertEquals("unipc", pipeline.defaultSchedulerId());
+            assertEquals("unipc", pipeline.generate(GenerationRequest.builder("a dog").size(32, 32).steps(3)
+                    .guidanceScale(1).seed(1).build(), ProgressListener.NONE).parameters().get("scheduler"));
+            assertTrue(pipeline.profile().describe().contains("(_class_name UniPCMultistepScheduler)"),
+                    pipeline.profile().describe());
+        }
+    }
+}
