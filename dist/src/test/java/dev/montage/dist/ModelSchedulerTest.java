@@ -66,9 +66,15 @@ class ModelSchedulerTest {
         Path uniPc = modelWithScheduler("UniPCMultistepScheduler");
         assertEquals("ddim", TestEngine.pipeline(TinyModel.registry(), uniPc).setting("defaults.scheduler", "ddim")
                 .validate().profile().defaults().scheduler(), "a profile's scheduler wins over the model's");
-        for (String unknown : List.of("EDMDPMSolverMultistepScheduler", "")) {
-            assertEquals("euler", TestEngine.pipeline(TinyModel.registry(), modelWithScheduler(unknown)).validate()
-                    .profile().defaults().scheduler(), "'" + unknown + "' is none of the installed schedulers");
+        for (String unknown : List.of("HeunDiscreteScheduler", "")) {
+            Path model = modelWithScheduler(unknown);
+            ResolvedProfile resolved = TestEngine.pipeline(TinyModel.registry(), model).validate();
+            assertEquals("euler", resolved.profile().defaults().scheduler(), "'" + unknown + "' is none of the "
+                    + "installed schedulers");
+            assertEquals(unknown.isEmpty() ? ProfileResolver.DEFAULTS_SOURCE : ProfileResolver.DEFAULTS_SOURCE + "; "
+                    + model.resolve("scheduler/scheduler_config.json") + " names HeunDiscreteScheduler, which no "
+                    + "installed scheduler ports; euler runs instead unless defaults.scheduler or a request names "
+                    + "another", resolved.origin("defaults.scheduler"), "a class none ports is said");
         }
     }
 

@@ -11,17 +11,21 @@ import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The default scheduler a model names. diffusers' {@code from_pretrained} creates the scheduler class the model's
  * {@code scheduler/scheduler_config.json} names ({@code _class_name}); where no profile layer names a scheduler, the
  * installed one that ports that class ({@link dev.montage.api.spi.ComponentFactory#diffusersClasses()}) is the
- * default, so a model shipped with, say, UniPC runs UniPC, as it does in diffusers.
+ * default, so a model shipped with, say, UniPC runs UniPC, as it does in diffusers. A class none ports is said (a
+ * warning, and the value's origin), and the built-in default runs.
  */
 final class ModelScheduler {
     private static final String KEY = "defaults.scheduler";
     private static final String CONFIG = "scheduler_config.json";
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Logger LOG = LoggerFactory.getLogger(ModelScheduler.class);
 
     private ModelScheduler() {
     }
@@ -57,6 +61,15 @@ final class ModelScheduler {
                         resolved.sections());
             }
         }
-        return resolved;
+        if (className.isBlank()) {
+            return resolved;
+        }
+        String note = file.get() + " names " + className + ", which no installed scheduler ports; "
+                + resolved.profile().defaults().scheduler() + " runs instead unless defaults.scheduler or a request "
+                + "names another";
+        LOG.warn("The model's {}", note);
+        Map<String, String> origins = new LinkedHashMap<>(resolved.origins());
+        origins.put(KEY, ProfileResolver.DEFAULTS_SOURCE + "; " + note);
+        return new ResolvedProfile(resolved.profile(), resolved.layers(), origins, resolved.sections());
     }
 }
