@@ -2,6 +2,7 @@ package dev.montage.runtime.pipeline;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.runtime.config.Profile;
 import dev.montage.runtime.config.ProfileResolver;
 import dev.montage.runtime.config.ResolvedProfile;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -55,10 +56,8 @@ final class ModelScheduler {
                 if (id.equals(resolved.profile().defaults().scheduler())) {
                     return resolved;
                 }
-                Map<String, String> origins = new LinkedHashMap<>(resolved.origins());
-                origins.put(KEY, file.get() + " (_class_name " + className + ")");
-                return new ResolvedProfile(resolved.profile().withDefaultScheduler(id), resolved.layers(), origins,
-                        resolved.sections());
+                return with(resolved, resolved.profile().withDefaultScheduler(id),
+                        file.get() + " (_class_name " + className + ")");
             }
         }
         if (className.isBlank()) {
@@ -68,8 +67,13 @@ final class ModelScheduler {
                 + resolved.profile().defaults().scheduler() + " runs instead unless defaults.scheduler or a request "
                 + "names another";
         LOG.warn("The model's {}", note);
+        return with(resolved, resolved.profile(), ProfileResolver.DEFAULTS_SOURCE + "; " + note);
+    }
+
+    /** {@code resolved} with {@code profile} and the default scheduler's origin. */
+    private static ResolvedProfile with(ResolvedProfile resolved, Profile profile, String origin) {
         Map<String, String> origins = new LinkedHashMap<>(resolved.origins());
-        origins.put(KEY, ProfileResolver.DEFAULTS_SOURCE + "; " + note);
-        return new ResolvedProfile(resolved.profile(), resolved.layers(), origins, resolved.sections());
+        origins.put(KEY, origin);
+        return new ResolvedProfile(profile, resolved.layers(), origins, resolved.sections());
     }
 }
