@@ -142,6 +142,10 @@ class StudioBrowserIT {
         Path edges = picture("edges.png", Color.WHITE, 128, 128);
         try (ServeRun serve = serve(Map.of(), "results")) {
             open(serve.url());
+            String lcm = waitFor("the schedulers", d -> d.findElements(By.cssSelector("#scheduler option[value='lcm']"))
+                    .stream().findFirst().map(o -> o.getAttribute("title")).orElse(null));
+            assertTrue(lcm.startsWith("LCM (diffusers LCMScheduler)"), "a scheduler's description is its title: "
+                    + lcm);
             fill(By.id("prompt"), PROMPT);
             fill(By.id("width"), "128");
             fill(By.id("height"), "128");

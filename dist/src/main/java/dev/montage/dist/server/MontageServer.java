@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.runtime.output.PngFiles;
@@ -545,6 +546,7 @@ public final class MontageServer implements AutoCloseable {
         m.put("variant", model.paths().variant().orElse(null));
         m.put("engine", model.engine());
         m.put("schedulers", service.schedulerIds());
+        m.put("schedulerDescriptions", schedulerDescriptions());
         m.put("defaultScheduler", service.defaultScheduler());
         List<String> controlTypes = service.controlNets().types();
         m.put("controlTypes", controlTypes);
@@ -552,6 +554,17 @@ public final class MontageServer implements AutoCloseable {
         m.put("weights", weights);
         m.put("loras", loraCatalog.names());
         ctx.json(Map.of("models", List.of(m)));
+    }
+
+    /** What each scheduler is, as its plugin describes it; empty for one the pipeline was given as an instance. */
+    private Map<String, String> schedulerDescriptions() {
+        List<String> registered = registry.ids(ComponentKind.SCHEDULER);
+        Map<String, String> descriptions = new LinkedHashMap<>();
+        for (String id : service.schedulerIds()) {
+            descriptions.put(id, registered.contains(id)
+                    ? registry.factory(ComponentKind.SCHEDULER, id, Object.class).description() : "");
+        }
+        return descriptions;
     }
 
     /** A configured path: every one was loaded when the server started (the preflight), or it would not run. */

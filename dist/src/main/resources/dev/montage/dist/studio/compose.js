@@ -90,10 +90,14 @@ export class Composer {
     $('prompt').addEventListener('input', this.checkPhrasesSoon);
   }
 
-  /** Fills the fields from the server's defaults (the OpenAPI document) and its schedulers. */
-  setDefaults(defaults, schedulers, defaultScheduler) {
+  /** Fills the fields from the server's defaults (the OpenAPI document) and its schedulers, each described. */
+  setDefaults(defaults, schedulers, defaultScheduler, descriptions = {}) {
     const select = $('scheduler');
-    select.replaceChildren(...schedulers.map((s) => new Option(s, s)));
+    select.replaceChildren(...schedulers.map((s) => {
+      const option = new Option(s, s);
+      option.title = descriptions[s] ?? '';
+      return option;
+    }));
     select.value = defaultScheduler;
     setValue($('negative'), defaults.negativePrompt);
     setValue($('width'), defaults.width);

@@ -67,7 +67,7 @@ async function main() {
 
   const [given, models] = await Promise.all([defaults(), api.json('GET', '/v1/models')]);
   const model = models.models[0];
-  composer.setDefaults(given, model.schedulers, model.defaultScheduler);
+  composer.setDefaults(given, model.schedulers, model.defaultScheduler, model.schedulerDescriptions);
   controls.setTypes(model.controlTypes);
   loras.setNames(model.loras);
   $('server-status').textContent = `Model ${model.name}${model.randomWeights ? ' (random weights)' : ''} · `

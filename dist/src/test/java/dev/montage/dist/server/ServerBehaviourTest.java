@@ -156,6 +156,9 @@ class ServerBehaviourTest {
             assertEquals(true, model.get("randomWeights"));
             assertEquals("euler", model.get("defaultScheduler"));
             assertTrue(((List<String>) model.get("schedulers")).containsAll(List.of("ddim", "euler")));
+            Map<String, String> descriptions = (Map<String, String>) model.get("schedulerDescriptions");
+            assertEquals(model.get("schedulers"), List.copyOf(descriptions.keySet()));
+            assertTrue(descriptions.get("lcm").startsWith("LCM (diffusers LCMScheduler)"), "" + descriptions);
             List<Map<String, Object>> weights = (List<Map<String, Object>>) model.get("weights");
             assertEquals(List.of("base", "controlnet", "image_encoder", "ms_adapter", "resampler_config", "scheduler",
                     "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet", "vae"),
