@@ -46,9 +46,7 @@ final class DdimScheduler implements Scheduler {
             throw settings.invalid("eta", "a number in 0..1");
         }
         eta = (float) givenEta;
-        if (settings.flag("rescale_betas_zero_snr", false)) {
-            throw settings.unsupported("rescale_betas_zero_snr", "zero terminal SNR rescaling is not implemented");
-        }
+        settings.refuseZeroSnrRescaling();
     }
 
     @Override

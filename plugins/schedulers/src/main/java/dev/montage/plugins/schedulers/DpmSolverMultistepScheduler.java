@@ -67,9 +67,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
         if (settings.flag("use_lu_lambdas", false)) {
             throw settings.unsupported("use_lu_lambdas", "uniform-logSNR steps are not implemented");
         }
-        if (settings.flag("thresholding", false)) {
-            throw settings.unsupported("thresholding", "dynamic thresholding is not implemented");
-        }
+        settings.refuseThresholding();
         String variance = settings.text("variance_type", null);
         if ("learned".equals(variance) || "learned_range".equals(variance)) {
             throw settings.unsupported("variance_type", "models that predict their variance are not supported");

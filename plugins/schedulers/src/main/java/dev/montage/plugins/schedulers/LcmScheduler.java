@@ -44,9 +44,7 @@ final class LcmScheduler implements Scheduler {
         }
         timestepScaling = (float) scaling;
         clipping = SampleClipping.of(settings, false);
-        if (settings.flag("rescale_betas_zero_snr", false)) {
-            throw settings.unsupported("rescale_betas_zero_snr", "zero terminal SNR rescaling is not implemented");
-        }
+        settings.refuseZeroSnrRescaling();
     }
 
     @Override

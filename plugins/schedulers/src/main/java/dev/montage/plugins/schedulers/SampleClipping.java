@@ -18,9 +18,7 @@ record SampleClipping(boolean enabled, float range) {
      * @throws IllegalArgumentException naming {@code thresholding} when it is set
      */
     static SampleClipping of(SchedulerSettings settings, boolean enabledByDefault) {
-        if (settings.flag("thresholding", false)) {
-            throw settings.unsupported("thresholding", "dynamic thresholding is not implemented");
-        }
+        settings.refuseThresholding();
         return new SampleClipping(settings.flag("clip_sample", enabledByDefault),
                 (float) settings.number("clip_sample_range", 1.0));
     }

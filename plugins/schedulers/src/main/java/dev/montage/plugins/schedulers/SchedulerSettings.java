@@ -184,6 +184,20 @@ final class SchedulerSettings {
         return out;
     }
 
+    /** Refuses dynamic {@code thresholding}, which none of these schedulers implements. */
+    void refuseThresholding() {
+        if (flag("thresholding", false)) {
+            throw unsupported("thresholding", "dynamic thresholding is not implemented");
+        }
+    }
+
+    /** Refuses {@code rescale_betas_zero_snr}, which none of these schedulers implements. */
+    void refuseZeroSnrRescaling() {
+        if (flag("rescale_betas_zero_snr", false)) {
+            throw unsupported("rescale_betas_zero_snr", "zero terminal SNR rescaling is not implemented");
+        }
+    }
+
     /**
      * Refuses a value this port does not implement.
      *

@@ -49,9 +49,7 @@ final class UniPcScheduler implements Scheduler {
         bh1 = settings.choice("solver_type", "bh2", SchedulerOptions.SOLVER_TYPE.choices()).equals("bh1");
         lowerOrderFinal = settings.flag("lower_order_final", true);
         correctorDisabled = IntStream.of(settings.indices("disable_corrector")).boxed().collect(Collectors.toSet());
-        if (settings.flag("thresholding", false)) {
-            throw settings.unsupported("thresholding", "dynamic thresholding is not implemented");
-        }
+        settings.refuseThresholding();
     }
 
     @Override
