@@ -1,7 +1,10 @@
 package dev.montage.api;
 
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -24,6 +27,9 @@ import java.util.Optional;
  * @param seed           seed of the initial noise
  * @param numImages      images per request, &gt; 0
  * @param scheduler      scheduler component id, or empty for the profile's default
+ * @param schedulerOptions settings of the scheduler for this request, laid over the profile's (diffusers'
+ *                       configuration names, e.g. {@code eta} or {@code timestep_spacing}, values as text); the
+ *                       pipeline refuses a setting its scheduler does not read
  * @param autoLayout     auto layout settings, or empty for fixed boxes
  * @param initLatents    starting noise to use instead of drawing it from {@code seed}: [numImages, C, h, w] with
  *                       h = height/8, w = width/8 for SDXL
@@ -41,6 +47,7 @@ public record GenerationRequest(
         long seed,
         int numImages,
         Optional<String> scheduler,
+        Map<String, String> schedulerOptions,
         Optional<AutoLayout> autoLayout,
         Optional<Latents> initLatents) {
 
@@ -65,6 +72,8 @@ public record GenerationRequest(
         subjects = List.copyOf(Objects.requireNonNullElse(subjects, List.of()));
         controls = List.copyOf(Objects.requireNonNullElse(controls, List.of()));
         scheduler = Objects.requireNonNullElse(scheduler, Optional.empty());
+        schedulerOptions = Collections.unmodifiableMap(new LinkedHashMap<>(Objects.requireNonNullElse(
+                schedulerOptions, Map.of())));
         autoLayout = Objects.requireNonNullElse(autoLayout, Optional.empty());
         initLatents = Objects.requireNonNullElse(initLatents, Optional.empty());
         negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
@@ -101,6 +110,13 @@ public record GenerationRequest(
         if (scheduler.isPresent() && scheduler.get().isBlank()) {
             errors.add(new FieldError("scheduler", "must be a scheduler id, got a blank string"));
         }
+        schedulerOptions.forEach((name, value) -> {
+            if (name == null || name.isBlank()) {
+                errors.add(new FieldError("schedulerOptions", "must name each setting, got a blank name"));
+            } else if (value == null) {
+                errors.add(new FieldError("schedulerOptions." + name, "has no value"));
+            }
+        });
         for (int i = 0; i < subjects.size(); i++) {
             if (subjects.get(i) == null) {
                 errors.add(new FieldError("subjects[" + i + "]", "is null"));
@@ -125,6 +141,18 @@ public record GenerationRequest(
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
+    }
+
+    /**
+     * The constructor of API 0.2.4 and before: no scheduler options.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     */
+    public GenerationRequest(String prompt, String negativePrompt, List<Subject> subjects, List<Control> controls,
+            int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
+            Optional<String> scheduler, Optional<AutoLayout> autoLayout, Optional<Latents> initLatents) {
+        this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
+                numImages, scheduler, Map.of(), autoLayout, initLatents);
     }
 
     /** Whether classifier-free guidance runs (an unconditional pass per step). */
@@ -156,6 +184,7 @@ public record GenerationRequest(
         b.seed = seed;
         b.numImages = numImages;
         b.scheduler = scheduler.orElse(null);
+        b.schedulerOptions.putAll(schedulerOptions);
         b.autoLayout = autoLayout.orElse(null);
         b.initLatents = initLatents.orElse(null);
         return b;
@@ -175,6 +204,7 @@ public record GenerationRequest(
         private long seed;
         private int numImages = 1;
         private String scheduler;
+        private final Map<String, String> schedulerOptions = new LinkedHashMap<>();
         private AutoLayout autoLayout;
         private Latents initLatents;
 
@@ -239,6 +269,23 @@ public record GenerationRequest(
             return this;
         }
 
+        /** Sets one of the scheduler's settings for this request (a null value removes it). */
+        public Builder schedulerOption(String name, String value) {
+            if (value == null) {
+                schedulerOptions.remove(name);
+            } else {
+                schedulerOptions.put(name, value);
+            }
+            return this;
+        }
+
+        /** Replaces the scheduler's settings for this request. */
+        public Builder schedulerOptions(Map<String, String> options) {
+            schedulerOptions.clear();
+            schedulerOptions.putAll(options);
+            return this;
+        }
+
         public Builder autoLayout(AutoLayout v) {
             autoLayout = v;
             return this;
@@ -254,7 +301,7 @@ public record GenerationRequest(
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
-                    guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler),
+                    guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler), schedulerOptions,
                     Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents));
         }
     }

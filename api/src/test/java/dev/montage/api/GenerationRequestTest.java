@@ -7,8 +7,10 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.awt.image.BufferedImage;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 
@@ -97,5 +99,28 @@ class GenerationRequestTest {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> Control.of("depth", IMAGE, Double.NaN))
                 .getMessage().contains("control.scale"));
         assertEquals(Map.of(), Control.of("depth", IMAGE, 0.5).options());
+    }
+
+    @Test
+    void schedulerOptionsAreKeptInOrderAndCheckedForNames() {
+        GenerationRequest r = GenerationRequest.builder("a dog").scheduler("ddim").schedulerOption("eta", "0.5")
+                .schedulerOption("timestep_spacing", "trailing").build();
+        assertEquals(List.of("eta", "timestep_spacing"), List.copyOf(r.schedulerOptions().keySet()));
+        assertEquals(r, r.toBuilder().build());
+        assertEquals(Map.of("timestep_spacing", "trailing"), r.toBuilder().schedulerOption("eta", null).build()
+                .schedulerOptions());
+        assertThrows(UnsupportedOperationException.class, () -> r.schedulerOptions().put("eta", "1"));
+        InvalidRequestException blank = assertThrows(InvalidRequestException.class,
+                () -> GenerationRequest.builder("a dog").schedulerOption(" ", "1").build());
+        assertEquals(List.of(new FieldError("schedulerOptions", "must name each setting, got a blank name")),
+                blank.errors());
+        Map<String, String> withNull = new HashMap<>();
+        withNull.put("eta", null);
+        assertEquals(List.of(new FieldError("schedulerOptions.eta", "has no value")),
+                assertThrows(InvalidRequestException.class, () -> new GenerationRequest("a dog", "", null, null, 8, 8,
+                        1, 1, 0, 0, 1, Optional.empty(), withNull, null, null)).errors());
+        GenerationRequest older = new GenerationRequest("a dog", "", null, null, 8, 8, 1, 1, 0, 0, 1,
+                Optional.of("ddim"), Optional.empty(), Optional.empty());
+        assertEquals(Map.of(), older.schedulerOptions(), "the constructor without scheduler options");
     }
 }

@@ -116,6 +116,14 @@ final class GenerateCommand implements Callable<Integer> {
             + "else the one the model's scheduler_config.json names, else euler).")
     String scheduler;
 
+    /** What {@code --scheduler-option} is, on every command that sends a request. */
+    static final String SCHEDULER_OPTION_HELP = "A setting of the scheduler for this request, laid over the profile's "
+            + "options.scheduler (diffusers' names, e.g. eta=0.3 for DDIM, timestep_spacing=trailing) (repeatable).";
+
+    @Option(names = "--scheduler-option", paramLabel = "NAME=VALUE", description = SCHEDULER_OPTION_HELP
+            + " `montage profile check` lists what each scheduler reads.")
+    Map<String, String> schedulerOptions = new LinkedHashMap<>();
+
     @Option(names = "--count", description = "Images to generate (default: the profile's, else 1).")
     Integer count;
 
@@ -258,6 +266,11 @@ final class GenerateCommand implements Callable<Integer> {
                 }
             });
         }
+        // the recorded scheduler's settings go with it: another scheduler may not read them
+        if (recorded != null && (scheduler == null || scheduler.equals(recorded.get("scheduler")))) {
+            b.schedulerOptions(recorded.schedulerOptions());
+        }
+        schedulerOptions.forEach(b::schedulerOption);
         if (autoLayout == null && recorded != null && recorded.autoLayout() != null) {
             b.autoLayout(recorded.autoLayout());
         }

@@ -24,7 +24,8 @@ import java.util.OptionalDouble;
 /**
  * The request a PNG records, for {@code montage generate --from}: Montage's {@code montage} chunk (the whole request
  * in the API's names), else AUTOMATIC1111's {@code parameters} text (prompt, negative prompt, steps, guidance, seed,
- * size, and the sampler where one of Montage's schedulers is the same). Pictures are taken from the files the record names when their bytes still have the recorded SHA-256.
+ * size, and the sampler, with DDIM's η, where one of Montage's schedulers is the same). Pictures are taken from the
+ * files the record names when their bytes still have the recorded SHA-256.
  *
  * @param png              the PNG
  * @param values           the request's fields by their API names
@@ -33,6 +34,7 @@ import java.util.OptionalDouble;
  */
 record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler) {
     private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String SCHEDULER_OPTIONS = "schedulerOptions";
 
     /**
      * @throws IllegalArgumentException when the file is no PNG with recorded parameters
@@ -80,6 +82,10 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                 v.put("width", Integer.parseInt(wh[0].strip()));
                 v.put("height", Integer.parseInt(wh[1].strip()));
             });
+            Map<String, String> options = p.schedulerOptions();
+            if (!options.isEmpty()) {
+                v.put(SCHEDULER_OPTIONS, options);
+            }
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("--from " + png + ": its parameters text has a malformed value: "
                     + e.getMessage(), e);
@@ -87,6 +93,13 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         Optional<String> scheduler = p.scheduler();
         scheduler.ifPresent(id -> v.put("scheduler", id));
         return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler());
+    }
+
+    /** The recorded settings of the recorded scheduler, by name. */
+    Map<String, String> schedulerOptions() {
+        Map<String, String> options = new LinkedHashMap<>();
+        map(values.get(SCHEDULER_OPTIONS)).forEach((k, v) -> options.put(k, String.valueOf(v)));
+        return options;
     }
 
     /** A field's value, or null when the record has none. */

@@ -94,6 +94,10 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--scheduler", description = "Scheduler id, e.g. euler, ddim, dpmpp-2m.")
     String scheduler;
 
+    @Option(names = "--scheduler-option", paramLabel = "NAME=VALUE",
+            description = GenerateCommand.SCHEDULER_OPTION_HELP + " GET /v1/models lists what each scheduler reads.")
+    Map<String, String> schedulerOptions = new LinkedHashMap<>();
+
     @Option(names = "--count", description = "Images to generate.")
     Integer count;
 
@@ -195,6 +199,9 @@ final class SubmitCommand implements Callable<Integer> {
         putIfGiven(b, "scale", scale);
         putIfGiven(b, "seed", seed);
         putIfGiven(b, "scheduler", scheduler);
+        if (!schedulerOptions.isEmpty()) {
+            b.put("schedulerOptions", schedulerOptions);
+        }
         putIfGiven(b, "count", count);
         if (autoLayout != null) {
             AutoLayout a = GenerateCommand.autoLayout(autoLayout);

@@ -205,6 +205,47 @@ class PngRecordTest {
     }
 
     /**
+     * A request's scheduler setting acts as the profile's option, is recorded in the request and as A1111 records it,
+     * and goes with its scheduler when the PNG runs again; A1111's "Eta DDIM" is read back as DDIM's η.
+     */
+    @Test
+    void aRequestsSchedulerOptionsAreRecordedAndRunAgain() throws Exception {
+        String[] ddim = {"-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
+            "--scheduler", "ddim"};
+        Path profile = generate(with(ddim, "--set", "options.scheduler.eta=0.5", "-o", dir.resolve("p").toString()));
+        Path request = generate(with(ddim, "--scheduler-option", "eta=0.5", "-o", dir.resolve("r").toString()));
+        assertArrayEquals(pixels(profile), pixels(request));
+        assertEquals(Map.of("eta", "0.5"), PngRecords.record(request).get("schedulerOptions"));
+        assertEquals(Map.of(), PngRecords.record(profile).get("schedulerOptions"));
+        assertEquals("0.5", infotext(request).values().get("Eta DDIM"));
+
+        Path again = generate("--from", request.toString(), "-o", dir.resolve("again").toString());
+        assertArrayEquals(pixels(request), pixels(again));
+        assertEquals(Map.of("eta", "0.25"), PngRecords.record(generate("--from", request.toString(),
+                "--scheduler-option", "eta=0.25", "-o", dir.resolve("less").toString())).get("schedulerOptions"));
+        assertEquals(Map.of(), PngRecords.record(generate("--from", request.toString(), "--scheduler", "euler", "-o",
+                dir.resolve("euler").toString())).get("schedulerOptions"), "another scheduler does not read η");
+
+        Path a1111 = a1111Png("eta.png", "Sampler: DDIM, Eta DDIM: 0.5");
+        Path fromA1111 = generate("--from", a1111.toString(), "-o", dir.resolve("a").toString());
+        assertEquals(Map.of("eta", "0.5"), PngRecords.record(fromA1111).get("schedulerOptions"));
+
+        CommandRun refused = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "-p",
+                "a dog", "--width", "32", "--height", "32", "--steps", "1", "--scheduler", "euler",
+                "--scheduler-option", "eta=0.5", "-o", dir.resolve("refused").toString());
+        assertEquals(2, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("schedulerOptions.eta: unknown option (expected an option of scheduler "
+                + "'euler': "), refused::toString);
+        assertFalse(Files.exists(dir.resolve("refused")), "nothing is written");
+    }
+
+    private static String[] with(String[] first, String... more) {
+        List<String> all = new ArrayList<>(List.of(first));
+        all.addAll(List.of(more));
+        return all.toArray(String[]::new);
+    }
+
+    /**
      * An A1111 PNG's sampler runs as the same built-in scheduler; one that none is stops the run, naming it, unless
      * --scheduler names one.
      */

@@ -3,12 +3,15 @@ package dev.montage.dist;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.Box;
+import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
@@ -229,6 +232,58 @@ class SchedulerGenerationTest {
                 .get("options.scheduler.timestep_spacing"));
         assertEquals(List.of(), pipeline.generate(r, ProgressListener.NONE).parameters().keySet().stream()
                 .filter(k -> k.startsWith("options.")).toList());
+    }
+
+    /**
+     * A request's scheduler options act as the same profile options would, for that request alone: the shared
+     * scheduler keeps its own settings for the next request.
+     */
+    @Test
+    void aRequestsSchedulerOptionsActAsTheProfilesForThatRequestAlone() {
+        for (String id : List.of("euler", "ddim", "dpmpp-2m", "unipc")) {
+            for (boolean guided : new boolean[] {true, false}) {
+                GenerationRequest plain = request(id, guided);
+                GenerationRequest spaced = plain.toBuilder().schedulerOption("timestep_spacing", "trailing").build();
+                assertArrayEquals(latents(trailing, plain), latents(spaced), id + " guided " + guided);
+                assertArrayEquals(LEADING.computeIfAbsent(key(plain), k -> latents(pipeline, plain)), latents(plain),
+                        id + ": the next request runs with the pipeline's settings again");
+            }
+        }
+        GenerationRequest ddim = request("ddim", true);
+        assertArrayEquals(latents(stochasticDdim, ddim), latents(ddim.toBuilder().schedulerOption("eta", "0.5")
+                .build()));
+    }
+
+    /** A setting the request's scheduler would not read is refused, never ignored, before anything runs. */
+    @Test
+    void schedulerOptionsTheSchedulerDoesNotReadAreRefused() {
+        record Refusal(String id, Map<String, String> options, String field, String message) {
+        }
+        for (Refusal r : List.of(
+                new Refusal("euler", Map.of("eta", "0.5"), "schedulerOptions.eta", "unknown option (expected an "
+                        + "option of scheduler 'euler': num_train_timesteps, beta_start, beta_end, beta_schedule, "
+                        + "prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, interpolation_type)"),
+                new Refusal("ddim", Map.of("eta", "2"), "schedulerOptions.eta", "expected a number in 0..1, got '2'"),
+                new Refusal("ddim", Map.of("timestep_spacin", "trailing"), "schedulerOptions.timestep_spacin",
+                        "unknown option; did you mean timestep_spacing?"),
+                new Refusal(PLUGIN_SCHEDULER, Map.of("eta", "0.5"), "schedulerOptions.eta",
+                        "unknown option (no options are declared by scheduler '" + PLUGIN_SCHEDULER + "')"),
+                new Refusal("euler-karras", Map.of("use_karras_sigmas", "false"), "schedulerOptions",
+                        "scheduler 'euler-karras' refuses {use_karras_sigmas=false}: scheduler id 'euler-karras' "
+                                + "fixes 'use_karras_sigmas' = true; a request cannot change it (another scheduler id "
+                                + "has the other value)"))) {
+            List<FieldError> problems = pipeline.schedulerProblems(r.id(), r.options());
+            assertEquals(1, problems.size(), problems.toString());
+            assertEquals(r.field(), problems.get(0).field());
+            assertTrue(problems.get(0).message().startsWith(r.message()), problems.get(0).message());
+            GenerationRequest request = request(r.id(), false).toBuilder().schedulerOptions(r.options()).build();
+            InvalidRequestException refused = assertThrows(InvalidRequestException.class,
+                    () -> pipeline.generate(request, ProgressListener.NONE));
+            assertEquals(problems, refused.errors());
+        }
+        assertEquals(List.of(), pipeline.schedulerProblems("ddim", Map.of("eta", "0.5", "timestep_spacing",
+                "trailing")));
+        assertEquals("scheduler", pipeline.schedulerProblems("eulr", Map.of()).get(0).field());
     }
 
     @Test

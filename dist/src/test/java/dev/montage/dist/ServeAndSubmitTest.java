@@ -134,16 +134,21 @@ class ServeAndSubmitTest {
             Path images = dir.resolve("images");
             CommandRun ok = montage("submit", "--server", url, "-p", "a dog on grass", "-s",
                     "image=" + picture + ",phrase=dog,box=0.1,0.2,0.6,0.9,scale=0.7", "--width", "64", "--height", "64",
-                    "--steps", "3", "--seed", "4", "-o", images.toString());
+                    "--steps", "3", "--seed", "4", "--scheduler", "ddim", "--scheduler-option", "eta=0.5", "-o",
+                    images.toString());
             assertEquals(0, ok.code(), ok.err());
             Path saved = Path.of(ok.out().trim());
             assertTrue(Files.isRegularFile(saved) && saved.startsWith(images), ok.out());
+            assertEquals(Map.of("eta", "0.5"), PngRecords.record(saved).get("schedulerOptions"));
             assertEquals(64, ImageIO.read(saved.toFile()).getWidth());
             assertTrue(ok.err().contains("queued at position 1"), ok.err());
             assertTrue(ok.err().contains("3/3"), "progress is shown: " + ok.err());
 
-            CommandRun invalid = montage("submit", "--server", url, "-p", "a dog", "--width", "65", "--steps", "0");
+            CommandRun invalid = montage("submit", "--server", url, "-p", "a dog", "--width", "65", "--steps", "0",
+                    "--scheduler-option", "eta=0.5");
             assertEquals(2, invalid.code());
+            assertTrue(invalid.err().contains("montage: schedulerOptions.eta: unknown option (expected an option of "
+                    + "scheduler 'euler': "), invalid.err());
             assertTrue(invalid.err().contains("montage: width: must be a positive multiple of 8, got 65"),
                     invalid.err());
             assertTrue(invalid.err().contains("montage: steps: "), invalid.err());

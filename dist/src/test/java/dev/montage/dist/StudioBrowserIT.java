@@ -258,6 +258,16 @@ class StudioBrowserIT {
             assertEquals(steps.findElement(By.xpath("ancestor::div[contains(@class,'field')][1]")),
                     error.findElement(By.xpath("preceding-sibling::*[1]")), "the message follows the steps field");
             assertEquals(steps, driver.switchTo().activeElement(), "the field in error has the focus");
+
+            fill(By.id("steps"), "2");
+            String reads = driver.findElement(By.id("scheduler-options")).getAttribute("title");
+            assertTrue(reads.startsWith("euler reads:\n") && reads.contains("\ntimestep_spacing (enum "), reads);
+            fill(By.id("scheduler-options"), "eta=0.5");
+            driver.findElement(By.id("generate")).click();
+            WebElement eta = waitFor("the error of the scheduler option", d -> d.findElements(
+                    By.cssSelector(".field-error[data-for='schedulerOptions.eta']")).stream().findFirst().orElse(null));
+            assertTrue(eta.getText().startsWith("schedulerOptions.eta unknown option (expected an option of scheduler "
+                    + "'euler': "), eta.getText());
         }
     }
 
@@ -286,6 +296,8 @@ class StudioBrowserIT {
             fill(By.id("steps"), "2");
             driver.findElement(By.id("add-lora")).click();
             fill(By.cssSelector("[data-field='loras[0].scale']"), "0.8");
+            new Select(driver.findElement(By.id("scheduler"))).selectByValue("ddim");
+            fill(By.id("scheduler-options"), "eta=0.5");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> (Boolean) js("""
                     const img = document.querySelector('#result-images img');
@@ -293,6 +305,8 @@ class StudioBrowserIT {
             Map<String, Object> first = latest(serve.url());
             assertEquals(List.of(Map.of("name", "style", "scale", 0.8)),
                     ((Map<String, Object>) first.get("parameters")).get("loras"));
+            assertEquals(Map.of("eta", "0.5"),
+                    ((Map<String, Object>) first.get("parameters")).get("schedulerOptions"));
 
             open(serve.url());
             waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
@@ -301,6 +315,9 @@ class StudioBrowserIT {
             assertEquals("1. style", driver.findElement(By.cssSelector("[data-field='loras[0].name']")).getText());
             assertEquals("0.8", driver.findElement(By.cssSelector("[data-field='loras[0].scale']"))
                     .getAttribute("value"));
+            assertEquals("ddim", driver.findElement(By.id("scheduler")).getAttribute("value"));
+            assertEquals("eta=0.5", driver.findElement(By.id("scheduler-options")).getAttribute("value"),
+                    "the reopened scheduler options");
 
             driver.findElement(By.cssSelector("#loras .lora button")).click();
             assertEquals(0, driver.findElements(By.cssSelector("#loras .lora")).size());

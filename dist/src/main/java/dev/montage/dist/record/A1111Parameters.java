@@ -38,6 +38,18 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
                 .flatMap(s -> Samplers.schedulerOf(s, Optional.ofNullable(values.get("Schedule type"))));
     }
 
+    /**
+     * The settings of {@link #scheduler()} that the text records: DDIM's η ({@code Eta DDIM}); empty when it records
+     * none or no built-in scheduler is its sampler.
+     *
+     * @throws NumberFormatException when the η is no number
+     */
+    public Map<String, String> schedulerOptions() {
+        return scheduler().flatMap(id -> Samplers.of(id).etaName()).map(values::get)
+                .map(eta -> Map.of(GenerationRecord.ETA, Double.toString(Double.parseDouble(eta.strip()))))
+                .orElse(Map.of());
+    }
+
     /** The text's sampler as it names it, with its schedule type where it has one; empty when it names none. */
     public Optional<String> sampler() {
         return Optional.ofNullable(values.get("Sampler")).map(s -> s + Optional.ofNullable(values.get(

@@ -36,8 +36,10 @@ public final class GenerationRecord {
     public static final String FILE = "file";
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The scheduler setting of its η, which a request may give. */
+    public static final String ETA = "eta";
     /** The pipeline's key of the scheduler's η, as its description names the options it was built with. */
-    private static final String ETA_OPTION = "options.scheduler.eta";
+    private static final String ETA_OPTION = "options.scheduler." + ETA;
 
     private GenerationRecord() {
     }
@@ -63,6 +65,7 @@ public final class GenerationRecord {
         p.put("seed", r.seed());
         p.put("count", r.numImages());
         p.put("scheduler", r.scheduler().orElse(null));
+        p.put("schedulerOptions", r.schedulerOptions());
         List<Map<String, Object>> subjects = new ArrayList<>();
         for (int i = 0; i < r.subjects().size(); i++) {
             Subject s = r.subjects().get(i);
@@ -178,7 +181,8 @@ public final class GenerationRecord {
         Samplers.Sampler sampler = Samplers.of(scheduler);
         v.put("Sampler", sampler.name());
         sampler.scheduleType().ifPresent(t -> v.put("Schedule type", t));
-        sampler.etaName().ifPresent(name -> Optional.ofNullable(pipeline.get(ETA_OPTION))
+        sampler.etaName().ifPresent(name -> Optional.ofNullable(r.schedulerOptions().get(ETA))
+                .or(() -> Optional.ofNullable(pipeline.get(ETA_OPTION)))
                 .filter(eta -> Double.parseDouble(eta) != 0).ifPresent(eta -> v.put(name, eta)));
         v.put("CFG scale", Double.toString(r.guidanceScale()));
         v.put("Seed", Long.toString(r.seed()));

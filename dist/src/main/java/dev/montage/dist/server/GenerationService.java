@@ -1,6 +1,7 @@
 package dev.montage.dist.server;
 
 import dev.montage.api.Control;
+import dev.montage.api.FieldError;
 import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
@@ -233,6 +234,11 @@ public final class GenerationService implements AutoCloseable {
 
     String defaultScheduler() {
         return defaultScheduler;
+    }
+
+    /** What is wrong with a request's scheduler id and settings. */
+    List<FieldError> schedulerProblems(String id, Map<String, String> options) {
+        return pipeline.schedulerProblems(id, options);
     }
 
     /** The pipeline's ControlNets, which check the controls of requests. */

@@ -8,6 +8,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ComponentKind;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.runtime.output.PngFiles;
@@ -149,7 +150,7 @@ public final class MontageServer implements AutoCloseable {
         this.model = model;
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
         this.loraCatalog = new LoraCatalog(settings.loraDir(), LoraCatalog.NO_SERVER_FOLDER);
-        this.requests = new RequestJson(settings, model.defaults(), service.schedulerIds(),
+        this.requests = new RequestJson(settings, model.defaults(), service::schedulerProblems,
                 service.defaultScheduler(), service.controlNets(), service.subjectFields(), uploads, loraCatalog,
                 new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());
@@ -547,6 +548,7 @@ public final class MontageServer implements AutoCloseable {
         m.put("engine", model.engine());
         m.put("schedulers", service.schedulerIds());
         m.put("schedulerDescriptions", schedulerDescriptions());
+        m.put("schedulerOptions", schedulerOptions());
         m.put("defaultScheduler", service.defaultScheduler());
         List<String> controlTypes = service.controlNets().types();
         m.put("controlTypes", controlTypes);
@@ -565,6 +567,20 @@ public final class MontageServer implements AutoCloseable {
                     ? registry.factory(ComponentKind.SCHEDULER, id, Object.class).description() : "");
         }
         return descriptions;
+    }
+
+    /**
+     * The settings a request may give each scheduler ({@code schedulerOptions}), one line each as {@code montage
+     * profile check} lists them; none for one the pipeline was given as an instance.
+     */
+    private Map<String, List<String>> schedulerOptions() {
+        List<String> registered = registry.ids(ComponentKind.SCHEDULER);
+        Map<String, List<String>> options = new LinkedHashMap<>();
+        for (String id : service.schedulerIds()) {
+            options.put(id, registered.contains(id) ? registry.factory(ComponentKind.SCHEDULER, id, Object.class)
+                    .options().stream().map(OptionSpec::describe).toList() : List.of());
+        }
+        return options;
     }
 
     /** A configured path: every one was loaded when the server started (the preflight), or it would not run. */

@@ -50,8 +50,8 @@ import java.util.regex.Pattern;
 public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
-            "height", "steps", "guidance", "scale", "seed", "scheduler", "count", "autoLayout", "loras",
-            GenerationRecord.MONTAGE);
+            "height", "steps", "guidance", "scale", "seed", "scheduler", "schedulerOptions", "count", "autoLayout",
+            "loras", GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
@@ -80,6 +80,12 @@ public final class RequestJson {
     public record Parsed(GenerationRequest request, List<Lora> loras, Map<String, Object> parameters) {
     }
 
+    /** What is wrong with a request's scheduler id and settings, as {@link MontagePipeline#schedulerProblems}. */
+    @FunctionalInterface
+    interface SchedulerCheck {
+        List<FieldError> problems(String id, Map<String, String> options);
+    }
+
     /** A prompt and the phrases to look for in it. */
     record PhraseQuery(String prompt, List<String> phrases) {
     }
@@ -90,7 +96,7 @@ public final class RequestJson {
 
     private final ServerSettings limits;
     private final GenerationRequest defaults;
-    private final List<String> schedulers;
+    private final SchedulerCheck schedulers;
     private final String defaultScheduler;
     private final ControlNets controlNets;
     private final Optional<SubjectFields> subjectFields;
@@ -100,17 +106,18 @@ public final class RequestJson {
 
     /**
      * @param defaults values of the fields a request leaves out (its prompt and seed are not used)
+     * @param schedulers checks the scheduler id and settings of a request
      * @param subjectFields what the pipeline's subject adapter reads; empty when it takes no subjects
      * @param pictures where pictures given by name (not inline) come from
      * @param loraCatalog the LoRAs requests may name
      * @param seeds    where seeds of requests without one come from
      */
-    RequestJson(ServerSettings limits, GenerationRequest defaults, List<String> schedulers, String defaultScheduler,
+    RequestJson(ServerSettings limits, GenerationRequest defaults, SchedulerCheck schedulers, String defaultScheduler,
             ControlNets controlNets, Optional<SubjectFields> subjectFields, PictureReferences pictures,
             LoraCatalog loraCatalog, LongSupplier seeds) {
         this.limits = limits;
         this.defaults = defaults;
-        this.schedulers = List.copyOf(schedulers);
+        this.schedulers = schedulers;
         this.defaultScheduler = defaultScheduler;
         this.controlNets = controlNets;
         this.subjectFields = subjectFields;
@@ -126,7 +133,7 @@ public final class RequestJson {
      */
     public static RequestJson forPipeline(MontagePipeline pipeline, ServerSettings limits,
             PictureReferences pictures) {
-        return new RequestJson(limits, pipeline.request("").build(), pipeline.schedulerIds(),
+        return new RequestJson(limits, pipeline.request("").build(), pipeline::schedulerProblems,
                 pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), pictures,
                 new LoraCatalog(Optional.empty(), "LoRAs are not taken per request here: the profile's models.loras "
                         + "apply to every request"), new SecureRandom()::nextLong);
@@ -154,9 +161,9 @@ public final class RequestJson {
         Long givenSeed = f.int64(body, "seed", "");
         long seed = givenSeed != null ? givenSeed : Math.floorMod(seeds.getAsLong(), SEED_BOUND);
         String scheduler = orElse(f.text(body, "scheduler", ""), defaultScheduler);
-        if (!schedulers.contains(scheduler)) {
-            f.add("scheduler", "unknown scheduler '" + scheduler + "'" + Suggestions.didYouMean(scheduler, schedulers)
-                    + ", expected one of " + schedulers);
+        Map<String, String> schedulerOptions = f.settings(body, "schedulerOptions", "");
+        if (f.clean("scheduler") && f.clean("schedulerOptions")) {
+            schedulers.problems(scheduler, schedulerOptions).forEach(e -> f.add(e.field(), e.message()));
         }
         AutoLayout autoLayout = autoLayout(f, body.get("autoLayout"));
         // counted before any picture is decoded: each may take up to the per-picture pixel limit
@@ -184,7 +191,8 @@ public final class RequestJson {
         try {
             // the request's own rules, on everything but the subjects and controls checked above
             new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
-                    count, Optional.of(scheduler), Optional.ofNullable(autoLayout), Optional.empty());
+                    count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
+                    Optional.empty());
         } catch (InvalidRequestException e) {
             e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
         }
@@ -201,7 +209,7 @@ public final class RequestJson {
             throw new InvalidRequestException(new ArrayList<>(f.errors.values()));
         }
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
-                guidance, scale, seed, count, Optional.of(scheduler), Optional.ofNullable(autoLayout),
+                guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                 Optional.empty());
         List<Map<String, Object>> named = new ArrayList<>();
         loras.forEach((name, lora) -> named.add(Job.ordered("name", name, "scale", lora.scale())));
@@ -405,15 +413,7 @@ public final class RequestJson {
         double scale = orElse(f.number(node, "scale", path), 1.0);
         double start = orElse(f.number(node, "start", path), 0.0);
         double end = orElse(f.number(node, "end", path), 1.0);
-        Map<String, String> options = new LinkedHashMap<>();
-        JsonNode given = node.get("options");
-        if (given != null && !given.isNull()) {
-            if (!given.isObject()) {
-                f.add(path + ".options", "must be an object of text values");
-            } else {
-                given.fields().forEachRemaining(e -> options.put(e.getKey(), e.getValue().asText()));
-            }
-        }
+        Map<String, String> options = f.settings(node, "options", path);
         if (keypoints != null && "none".equals(options.get(Control.PREPROCESS_OPTION))) {
             f.add(path + ".keypoints", "is rendered by the type's preprocessor, which options.preprocess=none turns "
                     + "off (none is for a ready-made control image)");
@@ -586,6 +586,30 @@ public final class RequestJson {
                     add(join(path, key), "is not a known field; expected " + new TreeSet<>(known));
                 }
             }
+        }
+
+        /**
+         * An object of settings by name, each a string, number or boolean, as text; empty when absent.
+         */
+        Map<String, String> settings(JsonNode node, String key, String path) {
+            Map<String, String> settings = new LinkedHashMap<>();
+            JsonNode given = node.get(key);
+            String field = path.isEmpty() ? key : path + "." + key;
+            if (given == null || given.isNull()) {
+                return settings;
+            }
+            if (!given.isObject()) {
+                add(field, "must be an object of settings by name (strings, numbers or booleans), got " + given);
+                return settings;
+            }
+            given.fields().forEachRemaining(e -> {
+                if (e.getValue().isValueNode() && !e.getValue().isNull()) {
+                    settings.put(e.getKey(), e.getValue().asText());
+                } else {
+                    add(field + "." + e.getKey(), "must be a string, number or boolean, got " + e.getValue());
+                }
+            });
+            return settings;
         }
 
         String text(JsonNode node, String key, String path) {

@@ -3,7 +3,7 @@
 // loaded back from a result's parameters.
 
 import { BoxEditor, COLORS, round4 } from './boxes.js';
-import { button, labelled, listCard } from './dom.js';
+import { button, formatSettings, labelled, listCard, parseSettings } from './dom.js';
 
 export const SIZE_PRESETS = [
   [1024, 1024, 'Square'], [1152, 896, '9:7'], [896, 1152, '7:9'], [1216, 832, '3:2'], [832, 1216, '2:3'],
@@ -90,15 +90,25 @@ export class Composer {
     $('prompt').addEventListener('input', this.checkPhrasesSoon);
   }
 
-  /** Fills the fields from the server's defaults (the OpenAPI document) and its schedulers, each described. */
-  setDefaults(defaults, schedulers, defaultScheduler, descriptions = {}) {
+  /**
+   * Fills the fields from the server's defaults (the OpenAPI document) and its schedulers, each described, with the
+   * settings each reads shown on the scheduler options field.
+   */
+  setDefaults(defaults, schedulers, defaultScheduler, descriptions = {}, settings = {}) {
     const select = $('scheduler');
     select.replaceChildren(...schedulers.map((s) => {
       const option = new Option(s, s);
       option.title = descriptions[s] ?? '';
       return option;
     }));
+    const showSettings = () => {
+      const reads = settings[select.value] ?? [];
+      $('scheduler-options').title = reads.length ? `${select.value} reads:\n${reads.join('\n')}`
+        : `${select.value} takes no settings`;
+    };
+    select.addEventListener('change', showSettings);
     select.value = defaultScheduler;
+    showSettings();
     setValue($('negative'), defaults.negativePrompt);
     setValue($('width'), defaults.width);
     setValue($('height'), defaults.height);
@@ -322,6 +332,10 @@ export class Composer {
       }),
       controls: this.controls.request(),
     };
+    const schedulerOptions = parseSettings($('scheduler-options').value);
+    if (Object.keys(schedulerOptions).length) {
+      body.schedulerOptions = schedulerOptions;
+    }
     if (mode === 'auto') {
       body.autoLayout = { threshold: number($('auto-threshold')), startStep: number($('auto-start')) };
     }
@@ -347,7 +361,9 @@ export class Composer {
     $('seed').disabled = p.seed === undefined;
     if (p.scheduler) {
       $('scheduler').value = p.scheduler;
+      $('scheduler').dispatchEvent(new Event('change'));
     }
+    setValue($('scheduler-options'), formatSettings(p.schedulerOptions));
     const subjects = p.subjects ?? [];
     const mode = p.autoLayout ? 'auto' : subjects.length && !subjects.some((s) => s.box) ? 'none' : 'boxes';
     this.form.querySelector(`input[name="mode"][value="${mode}"]`).checked = true;

@@ -1,20 +1,10 @@
 // Controls (depth, canny, pose): a picture or an OpenPose keypoints file each, with the preprocessor's output
 // previewed through POST /v1/preprocess and optionally laid over the layout canvas; scale and start/end sliders.
 
-import { button, labelled, listCard } from './dom.js';
+import { button, formatSettings, labelled, listCard, parseSettings } from './dom.js';
 
 const $ = (id) => document.getElementById(id);
 let nextKey = 1;
-
-/** "low=50, high=150" as the options object the API takes (text values). */
-function parseOptions(text) {
-  const options = {};
-  text.split(',').map((t) => t.trim()).filter(Boolean).forEach((pair) => {
-    const eq = pair.indexOf('=');
-    options[eq < 0 ? pair : pair.slice(0, eq).trim()] = eq < 0 ? '' : pair.slice(eq + 1).trim();
-  });
-  return options;
-}
 
 export class Controls {
   constructor(api, pictures) {
@@ -36,7 +26,7 @@ export class Controls {
 
   add(type, from = {}) {
     const control = { key: nextKey++, type, scale: from.scale ?? 1, start: from.start ?? 0, end: from.end ?? 1,
-      options: Object.entries(from.options ?? {}).map(([k, v]) => `${k}=${v}`).join(', '),
+      options: formatSettings(from.options),
       uploadId: from.uploadId ?? null, keypoints: from.keypoints ?? null, overlay: true, preview: null,
       status: '' };
     this.list.push(control);
@@ -60,7 +50,7 @@ export class Controls {
       } else {
         control.uploadId = c.uploadId ?? undefined;
       }
-      const options = parseOptions(c.options);
+      const options = parseSettings(c.options);
       if (Object.keys(options).length) {
         control.options = options;
       }
@@ -100,7 +90,7 @@ export class Controls {
     control.status = 'Preprocessing…';
     this.render();
     const body = { type: control.type, width: this.size.width, height: this.size.height,
-      options: parseOptions(control.options) };
+      options: parseSettings(control.options) };
     if (control.keypoints) {
       body.keypoints = control.keypoints;
     } else {

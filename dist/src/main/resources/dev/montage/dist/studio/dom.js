@@ -1,5 +1,20 @@
 // Building form controls: a labelled input inside a .field, named by the API path its errors come back under; the
-// cards of a list (subjects, controls, LoRAs) and their buttons.
+// cards of a list (subjects, controls, LoRAs) and their buttons; settings typed as "key=value, …".
+
+/** "low=50, high=150" as the object of settings the API takes (text values). */
+export function parseSettings(text) {
+  const settings = {};
+  text.split(',').map((t) => t.trim()).filter(Boolean).forEach((pair) => {
+    const eq = pair.indexOf('=');
+    settings[eq < 0 ? pair : pair.slice(0, eq).trim()] = eq < 0 ? '' : pair.slice(eq + 1).trim();
+  });
+  return settings;
+}
+
+/** An object of settings as "key=value, …" text. */
+export function formatSettings(settings) {
+  return Object.entries(settings ?? {}).map(([k, v]) => `${k}=${v}`).join(', ');
+}
 
 /** A div.field holding a label and an input of the given type; returns [div, input]. */
 export function labelled(type, id, label, value, field) {

@@ -1,6 +1,8 @@
 // Running a generation: submit, the queue position, live progress (step i/N, ETA) and previews from the event
 // stream, cancel, and the finished result with its parameters and downloads.
 
+import { formatSettings } from './dom.js';
+
 const $ = (id) => document.getElementById(id);
 const POSITION_POLL_MS = 2000;
 
@@ -157,7 +159,8 @@ export class Runner {
     }
     const p = view.parameters ?? {};
     const rows = [['Id', view.id], ['Prompt', p.prompt], ['Size', `${p.width}×${p.height}`], ['Steps', p.steps],
-      ['Guidance', p.guidance], ['Scheduler', p.scheduler], ['Seed', p.seed],
+      ['Guidance', p.guidance], ['Scheduler', Object.keys(p.schedulerOptions ?? {}).length
+        ? `${p.scheduler} (${formatSettings(p.schedulerOptions)})` : p.scheduler], ['Seed', p.seed],
       ['Subjects', (p.subjects ?? []).map((s) => `${s.phrase ?? '—'}${s.box ? ` [${s.box.join(', ')}]` : ''}`)
         .join('; ') || 'none'],
       ['Controls', (p.controls ?? []).map((c) => `${c.type} ×${c.scale}`).join('; ') || 'none']];

@@ -67,7 +67,8 @@ async function main() {
 
   const [given, models] = await Promise.all([defaults(), api.json('GET', '/v1/models')]);
   const model = models.models[0];
-  composer.setDefaults(given, model.schedulers, model.defaultScheduler, model.schedulerDescriptions);
+  composer.setDefaults(given, model.schedulers, model.defaultScheduler, model.schedulerDescriptions,
+    model.schedulerOptions);
   controls.setTypes(model.controlTypes);
   loras.setNames(model.loras);
   $('server-status').textContent = `Model ${model.name}${model.randomWeights ? ' (random weights)' : ''} · `

@@ -1,10 +1,12 @@
 package dev.montage.dist.record;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 import dev.montage.dist.record.Samplers.Sampler;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
@@ -56,5 +58,17 @@ class SamplersTest {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
                     String.join(" / ", Arrays.asList(none)));
         }
+    }
+
+    /** A1111's "Eta DDIM" is DDIM's η; it means nothing for another sampler, and must be a number. */
+    @Test
+    void a1111sEtaIsReadAsDdimsSetting() {
+        assertEquals(Map.of("eta", "0.3"), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DDIM, Eta DDIM: .3, "
+                + "Seed: 1").schedulerOptions());
+        assertEquals(Map.of(), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DDIM, Seed: 1").schedulerOptions());
+        assertEquals(Map.of(), A1111Parameters.parse("a castle\nSteps: 2, Sampler: Euler, Eta DDIM: 0.3, Seed: 1")
+                .schedulerOptions());
+        assertThrows(NumberFormatException.class, () -> A1111Parameters.parse("a castle\nSteps: 2, Sampler: DDIM, "
+                + "Eta DDIM: much, Seed: 1").schedulerOptions());
     }
 }

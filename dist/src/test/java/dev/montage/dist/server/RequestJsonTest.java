@@ -50,7 +50,8 @@ class RequestJsonTest {
         Map<String, Conditioner> networks = Map.of("canny", mock(Conditioner.class), "pose", mock(Conditioner.class));
         Map<String, ConditionPreprocessor> preprocessors = Map.of("canny", preprocessor(OptionSpec.number("low", 0,
                 255, "threshold")), "pose", preprocessor(OptionSpec.string("stick_width", "width")));
-        json = new RequestJson(limits, GenerationRequest.builder("").build(), List.of("ddim", "euler"), "euler",
+        json = new RequestJson(limits, GenerationRequest.builder("").build(), RequestJsonTest::schedulerProblems,
+                "euler",
                 new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
                 Optional.of(new SubjectFields(EnumSet.allOf(SubjectResampler.SubjectField.class),
                         "subject resampler 'ms-diffusion'")), uploads,
@@ -139,6 +140,37 @@ class RequestJsonTest {
         assertEquals(List.of(0.1, 0.2, 0.5, 0.9), subjects.get(0).get("box"));
         assertEquals(Map.of("threshold", 0.4, "startStep", 2), p.parameters().get("autoLayout"));
         assertEquals("ddim", p.parameters().get("scheduler"));
+    }
+
+    /** The pipeline's check as the tests need it: ddim reads eta in 0..1, euler reads nothing. */
+    private static List<FieldError> schedulerProblems(String id, Map<String, String> options) {
+        if (!List.of("ddim", "euler").contains(id)) {
+            return List.of(new FieldError("scheduler", "unknown scheduler '" + id + "'"));
+        }
+        return options.entrySet().stream().filter(e -> !id.equals("ddim") || !e.getKey().equals("eta")
+                || Double.parseDouble(e.getValue()) > 1).map(e -> new FieldError("schedulerOptions." + e.getKey(),
+                "refused")).toList();
+    }
+
+    @Test
+    void schedulerOptionsAreTextsCheckedByThePipeline() throws Exception {
+        RequestJson.Parsed p = parse("{\"prompt\": \"a\", \"scheduler\": \"ddim\", \"schedulerOptions\": "
+                + "{\"eta\": 0.5}}");
+        assertEquals(Map.of("eta", "0.5"), p.request().schedulerOptions());
+        assertEquals(Map.of("eta", "0.5"), p.parameters().get("schedulerOptions"), "recorded as the request has it");
+        assertEquals(Map.of(), parse("{\"prompt\": \"a\"}").parameters().get("schedulerOptions"));
+        assertEquals(Set.of("schedulerOptions.eta"), errors("{\"prompt\": \"a\", \"schedulerOptions\": "
+                + "{\"eta\": \"0.5\"}}"), "the default scheduler's check");
+        assertEquals(Set.of("schedulerOptions.eta"), errors("{\"prompt\": \"a\", \"scheduler\": \"ddim\", "
+                + "\"schedulerOptions\": {\"eta\": 2}}"));
+        assertEquals(Set.of("schedulerOptions"), errors("{\"prompt\": \"a\", \"schedulerOptions\": [1]}"));
+        assertEquals(Set.of("schedulerOptions.eta"), errors("{\"prompt\": \"a\", \"scheduler\": \"ddim\", "
+                + "\"schedulerOptions\": {\"eta\": {\"value\": 1}}}"));
+        assertEquals(Set.of("scheduler"), errors("{\"prompt\": \"a\", \"scheduler\": \"eulr\", "
+                + "\"schedulerOptions\": {\"eta\": 0.5}}"), "options are checked against a known scheduler only");
+        assertEquals(Set.of("controls[0].options.low"), errors("{\"prompt\": \"a\", \"controls\": [{\"type\": "
+                + "\"canny\", \"image\": \"" + picture + "\", \"options\": {\"low\": [1]}}]}"),
+                "control options take the same values");
     }
 
     @Test

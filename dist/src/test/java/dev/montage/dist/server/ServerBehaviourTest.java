@@ -159,6 +159,11 @@ class ServerBehaviourTest {
             Map<String, String> descriptions = (Map<String, String>) model.get("schedulerDescriptions");
             assertEquals(model.get("schedulers"), List.copyOf(descriptions.keySet()));
             assertTrue(descriptions.get("lcm").startsWith("LCM (diffusers LCMScheduler)"), "" + descriptions);
+            Map<String, List<String>> settings = (Map<String, List<String>>) model.get("schedulerOptions");
+            assertEquals(model.get("schedulers"), List.copyOf(settings.keySet()));
+            assertTrue(settings.get("ddim").stream().anyMatch(o -> o.startsWith("eta (number 0..1): DDIM's η")),
+                    "" + settings.get("ddim"));
+            assertTrue(settings.get("euler").stream().noneMatch(o -> o.startsWith("eta ")), "" + settings);
             List<Map<String, Object>> weights = (List<Map<String, Object>>) model.get("weights");
             assertEquals(List.of("base", "controlnet", "image_encoder", "ms_adapter", "resampler_config", "scheduler",
                     "text_encoder", "text_encoder_2", "tokenizer", "tokenizer_2", "unet", "vae"),

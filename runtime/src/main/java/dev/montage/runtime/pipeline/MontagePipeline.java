@@ -2,6 +2,7 @@ package dev.montage.runtime.pipeline;
 
 import dev.montage.api.Box;
 import dev.montage.api.ConfigurationException;
+import dev.montage.api.FieldError;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationCancelledException;
@@ -322,6 +323,18 @@ public final class MontagePipeline implements AutoCloseable {
     /** The scheduler id used when a request names none. */
     public String defaultSchedulerId() {
         return assembled.pipeline().defaultSchedulerId();
+    }
+
+    /**
+     * What is wrong with a scheduler id and settings a request would give ({@code scheduler},
+     * {@code schedulerOptions}), for callers that check requests before they run them; empty when they are fine.
+     *
+     * @param id      the scheduler id
+     * @param options the settings laid over the scheduler's own
+     * @throws ConfigurationException when the scheduler's plugin cannot create it
+     */
+    public List<FieldError> schedulerProblems(String id, Map<String, String> options) {
+        return assembled.pipeline().schedulerProblems(id, options);
     }
 
     /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */

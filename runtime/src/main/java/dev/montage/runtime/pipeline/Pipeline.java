@@ -145,6 +145,11 @@ final class Pipeline {
         return defaultScheduler;
     }
 
+    /** What is wrong with a request's scheduler and its settings ({@link Schedulers#problems}). */
+    List<FieldError> schedulerProblems(String id, Map<String, String> options) {
+        return schedulers.problems(id, options);
+    }
+
     /**
      * Runs one generation.
      *
@@ -167,7 +172,7 @@ final class Pipeline {
     private GenerationResult run(GenerationRequest request, ProgressListener listener, Latents[] finalLatents) {
         long start = System.nanoTime();
         String schedulerId = request.scheduler().orElse(defaultScheduler);
-        Scheduler scheduler = schedulers.get(schedulerId);
+        Scheduler scheduler = schedulers.forRequest(schedulerId, request.schedulerOptions());
         if (!request.subjects().isEmpty() && (imageEncoder == null || resampler == null)) {
             throw new InvalidRequestException(List.of(new FieldError("subjects", "this pipeline has no image encoder "
                     + "or resampler, so it cannot take " + request.subjects().size() + " subjects")));

@@ -453,9 +453,9 @@ final class PipelineBuilder {
     private Schedulers schedulers(FolderComponentContext context) {
         Map<String, Schedulers.Lazy> lazy = new LinkedHashMap<>();
         for (String id : registry.ids(ComponentKind.SCHEDULER)) {
-            lazy.put(id, new Schedulers.Lazy(registry.source(ComponentKind.SCHEDULER, id),
-                    () -> registry.factory(ComponentKind.SCHEDULER, id, Scheduler.class)
-                            .create(contextFor(ComponentKind.SCHEDULER, id, context))));
+            ComponentFactory<Scheduler> factory = registry.factory(ComponentKind.SCHEDULER, id, Scheduler.class);
+            lazy.put(id, new Schedulers.Lazy(registry.source(ComponentKind.SCHEDULER, id), factory.options(),
+                    () -> factory.create(contextFor(ComponentKind.SCHEDULER, id, context))));
         }
         return new Schedulers(extraSchedulers, lazy);
     }

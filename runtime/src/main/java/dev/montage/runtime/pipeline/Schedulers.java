@@ -3,6 +3,8 @@ package dev.montage.runtime.pipeline;
 import dev.montage.api.ConfigurationException;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.api.spi.Suggestions;
 import java.util.List;
@@ -24,9 +26,10 @@ final class Schedulers implements AutoCloseable {
      * How to create a registered scheduler.
      *
      * @param source  the plugin it comes from, for messages
+     * @param options the settings its factory declares, which a request may give
      * @param creator creates it
      */
-    record Lazy(String source, Supplier<Scheduler> creator) {
+    record Lazy(String source, List<OptionSpec<?>> options, Supplier<Scheduler> creator) {
     }
 
     private final Map<String, Lazy> lazy;
@@ -68,6 +71,57 @@ final class Schedulers implements AutoCloseable {
                     + Suggestions.didYouMean(id, ids()) + ", expected one of " + ids())));
         }
         return created.computeIfAbsent(id, this::create);
+    }
+
+    /**
+     * The scheduler of an id with a request's settings laid over its own.
+     *
+     * @throws InvalidRequestException as {@link #problems} names them
+     * @throws ConfigurationException as {@link #get}
+     */
+    Scheduler forRequest(String id, Map<String, String> options) {
+        List<FieldError> problems = problems(id, options);
+        if (!problems.isEmpty()) {
+            throw new InvalidRequestException(problems);
+        }
+        return withOptions(id, options);
+    }
+
+    /**
+     * What is wrong with a request's scheduler and its settings: an unknown id (field {@code scheduler}), a setting
+     * the scheduler's factory does not declare or a value it refuses (field {@code schedulerOptions.<name>}), or
+     * settings the scheduler itself refuses (field {@code schedulerOptions}).
+     *
+     * @throws ConfigurationException as {@link #get}, when the scheduler is checked by creating it
+     */
+    List<FieldError> problems(String id, Map<String, String> options) {
+        if (!contains(id)) {
+            return List.of(new FieldError("scheduler", "unknown scheduler '" + id + "'" + Suggestions.didYouMean(id,
+                    ids()) + ", expected one of " + ids()));
+        }
+        if (options.isEmpty()) {
+            return List.of();
+        }
+        Lazy entry = lazy.get(id);
+        if (entry != null && !given.contains(id)) {
+            List<FieldError> declared = Options.check(entry.options(), options, "scheduler '" + id + "'").stream()
+                    .map(p -> new FieldError("schedulerOptions." + p.name(), p.message())).toList();
+            if (!declared.isEmpty()) {
+                return declared;
+            }
+        }
+        try {
+            withOptions(id, options);
+            return List.of();
+        } catch (IllegalArgumentException e) {
+            return List.of(new FieldError("schedulerOptions", "scheduler '" + id + "' refuses " + options + ": "
+                    + e.getMessage()));
+        }
+    }
+
+    private Scheduler withOptions(String id, Map<String, String> options) {
+        Scheduler scheduler = get(id);
+        return options.isEmpty() ? scheduler : scheduler.withOverrides(options);
     }
 
     private Scheduler create(String id) {

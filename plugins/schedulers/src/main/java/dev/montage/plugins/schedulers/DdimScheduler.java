@@ -51,7 +51,7 @@ final class DdimScheduler implements Scheduler {
 
     @Override
     public Scheduler withOverrides(Map<String, ?> overrides) {
-        return overrides.isEmpty() ? this : new DdimScheduler(settings.with("scheduler override", overrides));
+        return overrides.isEmpty() ? this : new DdimScheduler(settings.override(overrides));
     }
 
     @Override

@@ -77,7 +77,7 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     @Override
     public Scheduler withOverrides(Map<String, ?> overrides) {
         return overrides.isEmpty() ? this
-                : new DpmSolverMultistepScheduler(settings.with("scheduler override", overrides));
+                : new DpmSolverMultistepScheduler(settings.override(overrides));
     }
 
     @Override

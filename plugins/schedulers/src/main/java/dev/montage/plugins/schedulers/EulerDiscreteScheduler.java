@@ -65,7 +65,7 @@ final class EulerDiscreteScheduler implements Scheduler {
     @Override
     public Scheduler withOverrides(Map<String, ?> overrides) {
         return overrides.isEmpty() ? this
-                : new EulerDiscreteScheduler(settings.with("scheduler override", overrides), ancestral);
+                : new EulerDiscreteScheduler(settings.override(overrides), ancestral);
     }
 
     @Override

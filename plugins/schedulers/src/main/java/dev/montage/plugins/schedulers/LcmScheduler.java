@@ -49,7 +49,7 @@ final class LcmScheduler implements Scheduler {
 
     @Override
     public Scheduler withOverrides(Map<String, ?> overrides) {
-        return overrides.isEmpty() ? this : new LcmScheduler(settings.with("scheduler override", overrides));
+        return overrides.isEmpty() ? this : new LcmScheduler(settings.override(overrides));
     }
 
     @Override

@@ -92,7 +92,7 @@ abstract class SchedulerFactory implements ComponentFactory<Scheduler>, Publishe
         }
         SchedulerSettings settings = SchedulerSettings.of(context.model("scheduler").json("scheduler_config.json"))
                 .with("profile options of scheduler '" + id + "'", given)
-                .with("scheduler id '" + id + "'", fixed);
+                .forScheduler("scheduler id '" + id + "'", fixed, options);
         return build.apply(settings);
     }
 

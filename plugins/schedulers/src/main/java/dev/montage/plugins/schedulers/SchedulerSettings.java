@@ -1,6 +1,8 @@
 package dev.montage.plugins.schedulers;
 
 import dev.montage.api.host.ModelConfig;
+import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Suggestions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -17,7 +19,8 @@ import java.util.TreeSet;
  *
  * <p>Every value remembers where it came from, so an error names the file or override and the key. Overrides
  * may give numbers and booleans as strings; an override key that no supported scheduler knows is refused as a
- * probable typo.
+ * probable typo. Once {@link #forScheduler} has named what a scheduler reads and what its id fixes, a request's
+ * {@link #override} is held to those: it may not give a setting the scheduler would not read, nor change a fixed one.
  */
 final class SchedulerSettings {
 
@@ -37,9 +40,15 @@ final class SchedulerSettings {
     }
 
     private final Map<String, Entry> entries;
+    /** What the scheduler reads, or null before {@link #forScheduler} names it. */
+    private final List<String> reads;
+    /** The settings the scheduler's id fixes. */
+    private final Set<String> fixed;
 
-    private SchedulerSettings(Map<String, Entry> entries) {
+    private SchedulerSettings(Map<String, Entry> entries, List<String> reads, Set<String> fixed) {
         this.entries = entries;
+        this.reads = reads;
+        this.fixed = fixed;
     }
 
     /** The settings of a {@code scheduler_config.json}. */
@@ -50,7 +59,7 @@ final class SchedulerSettings {
                 entries.put(key, new Entry(value, file.source()));
             }
         });
-        return new SchedulerSettings(entries);
+        return new SchedulerSettings(entries, null, Set.of());
     }
 
     /**
@@ -72,7 +81,41 @@ final class SchedulerSettings {
                 merged.put(key, new Entry(value, source));
             }
         });
-        return new SchedulerSettings(merged);
+        return new SchedulerSettings(merged, reads, fixed);
+    }
+
+    /**
+     * These settings with the ones a scheduler id fixes laid on top, held to what that scheduler reads from now on.
+     *
+     * @param source   the scheduler id, for messages (e.g. "scheduler id 'euler-karras'")
+     * @param settings the settings the id fixes
+     * @param options  the settings the scheduler reads
+     */
+    SchedulerSettings forScheduler(String source, Map<String, ?> settings, List<OptionSpec<?>> options) {
+        SchedulerSettings laid = with(source, settings);
+        return new SchedulerSettings(laid.entries, options.stream().map(OptionSpec::name).toList(),
+                Set.copyOf(settings.keySet()));
+    }
+
+    /**
+     * These settings with a request's laid on top.
+     *
+     * @throws IllegalArgumentException naming a setting the scheduler does not read (with the closest it does), one
+     *     whose value its id fixes otherwise, or one no supported scheduler knows
+     */
+    SchedulerSettings override(Map<String, ?> overrides) {
+        overrides.forEach((key, value) -> {
+            if (reads != null && !reads.contains(key)) {
+                throw new IllegalArgumentException("this scheduler does not read '" + key + "'"
+                        + Suggestions.didYouMean(key, reads) + " (it reads: " + String.join(", ", reads) + ")");
+            }
+            Entry current = entries.get(key);
+            if (fixed.contains(key) && !String.valueOf(value).equalsIgnoreCase(String.valueOf(current.value()))) {
+                throw new IllegalArgumentException(current.source() + " fixes '" + key + "' = " + current.value()
+                        + "; a request cannot change it (another scheduler id has the other value)");
+            }
+        });
+        return with("request's scheduler options", overrides);
     }
 
     /** An integer setting. */

@@ -54,7 +54,7 @@ final class UniPcScheduler implements Scheduler {
 
     @Override
     public Scheduler withOverrides(Map<String, ?> overrides) {
-        return overrides.isEmpty() ? this : new UniPcScheduler(settings.with("scheduler override", overrides));
+        return overrides.isEmpty() ? this : new UniPcScheduler(settings.override(overrides));
     }
 
     @Override

@@ -167,11 +167,35 @@ class SchedulerFactoryTest {
         assertArrayEquals(new float[] {999, 666, 333, 0},
                 trailing.withOverrides(Map.of("timestep_spacing", "linspace"))
                 .start(4, TestEngine.manager()).timesteps());
-        // the id fixes Karras sigmas over the profile, a request may still turn them off
+        // the id fixes Karras sigmas over the profile; a request may repeat that, not contradict it
         Scheduler karras = create("euler-karras", Map.of("use_karras_sigmas", "false"));
         assertEquals(411.41538902894206, karras.start(4, TestEngine.manager()).timesteps()[1], 1e-3);
-        assertArrayEquals(new float[] {751, 501, 251, 1},
-                karras.withOverrides(Map.of("use_karras_sigmas", false)).start(4, TestEngine.manager()).timesteps());
+        assertEquals(411.41538902894206, karras.withOverrides(Map.of("use_karras_sigmas", "TRUE"))
+                .start(4, TestEngine.manager()).timesteps()[1], 1e-3);
+        IllegalArgumentException fixed = assertThrows(IllegalArgumentException.class,
+                () -> karras.withOverrides(Map.of("use_karras_sigmas", false)));
+        assertEquals("scheduler id 'euler-karras' fixes 'use_karras_sigmas' = true; a request cannot change it "
+                + "(another scheduler id has the other value)", fixed.getMessage());
+    }
+
+    @Test
+    void aRequestMayGiveOnlyWhatItsSchedulerReads() {
+        IllegalArgumentException notRead = assertThrows(IllegalArgumentException.class,
+                () -> create("euler", Map.of()).withOverrides(Map.of("eta", "0.5")));
+        assertEquals("this scheduler does not read 'eta' (it reads: num_train_timesteps, beta_start, beta_end, "
+                + "beta_schedule, prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, "
+                + "interpolation_type)", notRead.getMessage());
+        IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
+                () -> create("ddim", Map.of()).withOverrides(Map.of("etta", "0.5")));
+        assertTrue(typo.getMessage().startsWith("this scheduler does not read 'etta'; did you mean eta? (it reads: "),
+                typo.getMessage());
+        assertThrows(IllegalArgumentException.class,
+                () -> create("euler-ancestral", Map.of()).withOverrides(Map.of("use_karras_sigmas", "true")),
+                "Euler ancestral has no Karras sigmas to turn on");
+        IllegalArgumentException range = assertThrows(IllegalArgumentException.class,
+                () -> create("ddim", Map.of()).withOverrides(Map.of("clip_sample_range", "wide")));
+        assertEquals("request's scheduler options: 'clip_sample_range' must be a number, got 'wide'",
+                range.getMessage());
     }
 
     @Test
