@@ -63,6 +63,8 @@ final class SchedulerOptions {
                     + "B(h) (bh2, its default, or bh1; the others are taken as bh2)");
     static final OptionSpec<Boolean> PREDICT_X0 = OptionSpec.bool("predict_x0",
             "UniPC updates the x₀ estimate rather than ε (diffusers: true)");
+    static final OptionSpec<String> DISABLE_CORRECTOR = OptionSpec.string("disable_corrector", "\\d+(\\s*,\\s*\\d+)*",
+            "step indices, e.g. 0, 2", "the steps (0-based) at which UniPC skips its corrector (diffusers: none)");
     static final OptionSpec<Boolean> LOWER_ORDER_FINAL = OptionSpec.bool("lower_order_final",
             "lower orders for the final steps (diffusers: true; DPM-Solver++'s only below 15 steps)");
     static final OptionSpec<Boolean> EULER_AT_FINAL = OptionSpec.bool("euler_at_final",
@@ -90,7 +92,7 @@ final class SchedulerOptions {
             RESCALE_BETAS_ZERO_SNR);
     /** What UniPC reads. */
     static final List<OptionSpec<?>> UNIPC = with(SOLVER_ORDER, PREDICT_X0, SOLVER_TYPE, LOWER_ORDER_FINAL,
-            USE_KARRAS_SIGMAS, THRESHOLDING);
+            DISABLE_CORRECTOR, USE_KARRAS_SIGMAS, THRESHOLDING);
     /** What DPM-Solver++ reads. */
     static final List<OptionSpec<?>> DPM_SOLVER = with(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL,
             EULER_AT_FINAL, USE_KARRAS_SIGMAS, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING, VARIANCE_TYPE);

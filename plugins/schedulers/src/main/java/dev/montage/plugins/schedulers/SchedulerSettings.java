@@ -3,6 +3,7 @@ package dev.montage.plugins.schedulers;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Suggestions;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -210,8 +211,24 @@ final class SchedulerSettings {
         return Optional.of(out);
     }
 
-    /** A list of step indices (whole numbers from 0), empty when missing. */
+    /**
+     * A list of step indices (whole numbers from 0), empty when missing: a list in a configuration file, or text such as
+     * {@code "0, 2"} from a profile option or a request.
+     */
     int[] indices(String key) {
+        String expected = "a list of step indices (whole numbers from 0)";
+        Entry e = entries.get(key);
+        if (e != null && e.value() instanceof String text) {
+            try {
+                int[] out = Arrays.stream(text.split(",")).map(String::strip).mapToInt(Integer::parseInt).toArray();
+                if (Arrays.stream(out).anyMatch(i -> i < 0)) {
+                    throw invalid(key, expected);
+                }
+                return out;
+            } catch (NumberFormatException notWhole) {
+                throw invalid(key, expected);
+            }
+        }
         Optional<float[]> values = floats(key);
         if (values.isEmpty()) {
             return new int[0];
@@ -220,7 +237,7 @@ final class SchedulerSettings {
         for (int i = 0; i < out.length; i++) {
             float v = values.get()[i];
             if (v != Math.rint(v) || v < 0) {
-                throw invalid(key, "a list of step indices (whole numbers from 0)");
+                throw invalid(key, expected);
             }
             out[i] = (int) v;
         }

@@ -207,6 +207,11 @@ class SchedulerFactoryTest {
                 () -> create("dpmpp-2m", Map.of("solver_order", "3")));
         assertEquals("profile options of scheduler 'dpmpp-2m': 'solver_order' = 3 is not supported by Montage's "
                 + "schedulers (only the first- and second-order solvers are implemented)", unsupported.getMessage());
+        IllegalArgumentException steps = assertThrows(IllegalArgumentException.class,
+                () -> create("unipc", Map.of("disable_corrector", "first")));
+        assertEquals("options.scheduler.disable_corrector: expected step indices, e.g. 0, 2, got 'first'",
+                steps.getMessage());
+        create("unipc", Map.of("disable_corrector", "0,2"));
     }
 
     @Test

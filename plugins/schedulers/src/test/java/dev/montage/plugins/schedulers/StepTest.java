@@ -334,14 +334,18 @@ class StepTest {
                 new float[] {-0.23592097f, 2.423943f, 3.1556852f, 1.6151558f, -1.4731107f, -4.6566544f, -6.438204f,
                     -5.9798694f, -3.4972122f, -0.15786584f, 2.4676237f, 3.1444485f, 1.5542855f, -1.5549856f, -4.721026f,
                     -6.4547973f});
-        assertMatchesDiffusers(uniPc(Map.of("disable_corrector", List.of(0, 2), "lower_order_final", false)),
-                "unipc 6 steps disable_corrector 0, 2, lower_order_final false", 6,
-                new float[] {853.0f, 711.0f, 569.0f, 427.0f, 285.0f, 143.0f},
-                new float[] {6.5706515f, 3.4854565f, 2.0473127f, 1.2720635f, 0.79006153f, 0.44030958f, 0.029167535f},
-                1f,
-                new float[] {-0.31027365f, 1.3513143f, 1.8084257f, 0.84607375f, -1.0831326f, -3.0718572f, -4.184773f,
-                    -3.898456f, -2.3475676f, -0.2615137f, 1.3786013f, 1.8014054f, 0.80804867f, -1.1342787f, -3.1120698f,
-                    -4.1951394f});
+        // a configuration file's list, or the text a profile option or request gives
+        for (Object disabled : List.of(List.of(0, 2), "0, 2")) {
+            assertMatchesDiffusers(uniPc(Map.of("disable_corrector", disabled, "lower_order_final", false)),
+                    "unipc 6 steps disable_corrector " + disabled + ", lower_order_final false", 6,
+                    new float[] {853.0f, 711.0f, 569.0f, 427.0f, 285.0f, 143.0f},
+                    new float[] {6.5706515f, 3.4854565f, 2.0473127f, 1.2720635f, 0.79006153f, 0.44030958f,
+                        0.029167535f},
+                    1f,
+                    new float[] {-0.31027365f, 1.3513143f, 1.8084257f, 0.84607375f, -1.0831326f, -3.0718572f,
+                        -4.184773f, -3.898456f, -2.3475676f, -0.2615137f, 1.3786013f, 1.8014054f, 0.80804867f,
+                        -1.1342787f, -3.1120698f, -4.1951394f});
+        }
         assertMatchesDiffusers(uniPc(Map.of("solver_order", 3, "predict_x0", false, "prediction_type", "v_prediction",
                 "solver_type", "midpoint")),
                 "unipc 9 steps solver_order 3, predict_x0 false, prediction_type v_prediction, solver_type midpoint", 9,

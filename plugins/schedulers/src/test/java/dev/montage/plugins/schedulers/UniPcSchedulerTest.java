@@ -77,6 +77,7 @@ class UniPcSchedulerTest {
                 Map.<String, Object>of("disable_corrector", List.of(-1)),
                 Map.<String, Object>of("disable_corrector", List.of(1.5)),
                 Map.<String, Object>of("disable_corrector", "all"),
+                Map.<String, Object>of("disable_corrector", "1, -2"),
                 Map.<String, Object>of("solver_type", "euler"))) {
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> uniPc(bad));
             assertTrue(e.getMessage().startsWith("test override: '" + bad.keySet().iterator().next() + "' must be"),
