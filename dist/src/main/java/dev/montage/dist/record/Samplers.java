@@ -28,18 +28,20 @@ final class Samplers {
     /** How A1111 before 1.9 named a sampler with Karras sigmas. */
     private static final String KARRAS_SUFFIX = " " + KARRAS;
 
-    private static final Map<String, Sampler> BUILT_IN = Map.of(
-            "euler", new Sampler("Euler", Optional.empty()),
-            "euler-karras", new Sampler("Euler", Optional.of("Karras")),
-            "euler-ancestral", new Sampler("Euler a", Optional.empty()),
-            "ddim", new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM")),
+    private static final Map<String, Sampler> BUILT_IN = Map.ofEntries(
+            Map.entry("euler", new Sampler("Euler", Optional.empty())),
+            Map.entry("euler-karras", new Sampler("Euler", Optional.of("Karras"))),
+            Map.entry("euler-ancestral", new Sampler("Euler a", Optional.empty())),
+            Map.entry("heun", new Sampler("Heun", Optional.empty())),
+            Map.entry("heun-karras", new Sampler("Heun", Optional.of("Karras"))),
+            Map.entry("ddim", new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM"))),
             // A1111's DPM++ 2M defaults to Karras sigmas: the plain schedule is "Uniform" there
-            "dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform")),
-            "dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras")),
-            "dpmpp-2m-sde", new Sampler("DPM++ 2M SDE", Optional.of("Uniform")),
-            "dpmpp-2m-sde-karras", new Sampler("DPM++ 2M SDE", Optional.of("Karras")),
-            "lcm", new Sampler("LCM", Optional.empty()),
-            "unipc", new Sampler("UniPC", Optional.empty()));
+            Map.entry("dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform"))),
+            Map.entry("dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras"))),
+            Map.entry("dpmpp-2m-sde", new Sampler("DPM++ 2M SDE", Optional.of("Uniform"))),
+            Map.entry("dpmpp-2m-sde-karras", new Sampler("DPM++ 2M SDE", Optional.of("Karras"))),
+            Map.entry("lcm", new Sampler("LCM", Optional.empty())),
+            Map.entry("unipc", new Sampler("UniPC", Optional.empty())));
 
     private Samplers() {
     }

@@ -17,6 +17,8 @@ class SamplersTest {
         assertEquals(new Sampler("Euler", Optional.empty()), Samplers.of("euler"));
         assertEquals(new Sampler("Euler", Optional.of("Karras")), Samplers.of("euler-karras"));
         assertEquals(new Sampler("Euler a", Optional.empty()), Samplers.of("euler-ancestral"));
+        assertEquals(new Sampler("Heun", Optional.empty()), Samplers.of("heun"));
+        assertEquals(new Sampler("Heun", Optional.of("Karras")), Samplers.of("heun-karras"));
         assertEquals(new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM")), Samplers.of("ddim"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Uniform")), Samplers.of("dpmpp-2m"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Karras")), Samplers.of("dpmpp-2m-karras"));
@@ -30,8 +32,8 @@ class SamplersTest {
     /** What Montage writes for a built-in scheduler is read back as that scheduler. */
     @Test
     void eachBuiltInSchedulerIsReadBackFromWhatItsPngSays() {
-        for (String id : List.of("euler", "euler-karras", "euler-ancestral", "ddim", "dpmpp-2m", "dpmpp-2m-karras",
-                "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc")) {
+        for (String id : List.of("euler", "euler-karras", "euler-ancestral", "heun", "heun-karras", "ddim", "dpmpp-2m",
+                "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc")) {
             Sampler written = Samplers.of(id);
             assertEquals(Optional.of(id), Samplers.schedulerOf(written.name(), written.scheduleType()), id);
         }
@@ -52,7 +54,9 @@ class SamplersTest {
         assertEquals(Optional.of("euler"), Samplers.schedulerOf("Euler", Optional.of("Automatic")));
         assertEquals(Optional.of("euler"), Samplers.schedulerOf("Euler", Optional.of("Uniform")));
         assertEquals(Optional.of("euler-ancestral"), Samplers.schedulerOf(" Euler a ", Optional.empty()));
-        for (String[] none : new String[][] {{"Heun", null}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
+        assertEquals(Optional.of("heun"), Samplers.schedulerOf("Heun", Optional.of("Automatic")));
+        assertEquals(Optional.of("heun-karras"), Samplers.schedulerOf("Heun", Optional.of("Karras")));
+        for (String[] none : new String[][] {{"DPM2", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
                 {"DPM++ 2M SDE", "Automatic"}, {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"},
                 {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),

@@ -23,11 +23,8 @@ import java.util.Objects;
 final class EulerDiscreteScheduler implements Scheduler {
     private final SchedulerSettings settings;
     private final boolean ancestral;
-    private final NoiseSchedule schedule;
-    private final TimestepSpacing spacing;
-    private final int stepsOffset;
+    private final DiscreteSigmas noiseLevels;
     private final PredictionType prediction;
-    private final boolean karras;
 
     /**
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
@@ -39,12 +36,9 @@ final class EulerDiscreteScheduler implements Scheduler {
     private EulerDiscreteScheduler(SchedulerSettings settings, boolean ancestral) {
         this.settings = settings;
         this.ancestral = ancestral;
-        schedule = NoiseSchedule.of(settings);
-        spacing = TimestepSpacing.of(settings, TimestepSpacing.LINSPACE);
-        stepsOffset = settings.integer("steps_offset", 0);
-        prediction = PredictionType.of(settings);
         // the ancestral scheduler has neither setting: a scheduler file's values for the discrete one are not its
-        karras = !ancestral && settings.flag("use_karras_sigmas", false);
+        noiseLevels = new DiscreteSigmas(settings, !ancestral);
+        prediction = PredictionType.of(settings);
         String interpolation = ancestral ? "linear" : settings.choice("interpolation_type", "linear",
                 SchedulerOptions.INTERPOLATION_TYPE.choices());
         if (interpolation.equals("log_linear")) {
@@ -81,65 +75,10 @@ final class EulerDiscreteScheduler implements Scheduler {
         return run(steps, ancestral ? Objects.requireNonNull(noise, "noise") : null);
     }
 
-    /**
-     * The timesteps of {@code set_timesteps}; the σ at each is interpolated from the training σ (or, with
-     * Karras sigmas, the σ come first and the fractional timesteps are derived from them), followed by σ = 0.
-     *
-     * @param noise the step noise of an ancestral run, null for a deterministic one
-     */
+    /** @param noise the step noise of an ancestral run, null for a deterministic one */
     private Run run(int steps, StepNoise noise) {
-        schedule.checkSteps(steps);
-        double[] timesteps = timesteps(steps);
-        double[] sigmas = new double[steps];
-        for (int i = 0; i < steps; i++) {
-            sigmas[i] = schedule.interpolateSigma(timesteps[i]);
-        }
-        if (karras) {
-            sigmas = NoiseSchedule.karras(sigmas[0], sigmas[steps - 1], steps);
-            for (int i = 0; i < steps; i++) {
-                timesteps[i] = schedule.sigmaToTimestep(sigmas[i]);
-            }
-        }
-        float[] t = new float[steps];
-        float[] s = new float[steps + 1];
-        float max = 0;
-        for (int i = 0; i < steps; i++) {
-            t[i] = (float) timesteps[i];
-            s[i] = (float) sigmas[i];
-            max = Math.max(max, s[i]);
-        }
-        // diffusers: max σ for linspace/trailing spacing, else √(max σ² + 1)
-        float initNoiseSigma = spacing == TimestepSpacing.LEADING ? SchedulerRun.sqrt(max * max + 1f) : max;
-        return new EulerRun(t, s, initNoiseSigma, prediction, noise);
-    }
-
-    /** The timesteps as float32 values (widened), highest first. */
-    private double[] timesteps(int steps) {
-        int n = schedule.trainSteps();
-        double[] out = new double[steps];
-        switch (spacing) {
-            case LINSPACE -> {
-                double[] values = NumpyMath.linspace(0, n - 1, steps);
-                for (int i = 0; i < steps; i++) {
-                    out[i] = (float) values[steps - 1 - i];
-                }
-            }
-            case LEADING -> {
-                int ratio = n / steps;
-                for (int i = 0; i < steps; i++) {
-                    out[i] = (float) ((steps - 1 - i) * ratio) + (float) stepsOffset;
-                }
-            }
-            case TRAILING -> {
-                // numpy's arange gives one value too many for some step counts (e.g. 61); that surplus
-                // timestep (-1) is dropped
-                double[] values = NumpyMath.arange(n, 0, -(double) n / steps);
-                for (int i = 0; i < steps; i++) {
-                    out[i] = (float) NumpyMath.round(values[i]) - 1f;
-                }
-            }
-        }
-        return out;
+        DiscreteSigmas.Levels levels = noiseLevels.levels(steps);
+        return new EulerRun(levels.timesteps(), levels.sigmas(), levels.initNoiseSigma(), prediction, noise);
     }
 
     /** One generation's Euler sampling: stateless between steps (the step noise is drawn per step, not kept). */
@@ -175,11 +114,7 @@ final class EulerDiscreteScheduler implements Scheduler {
         @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
             float sigma = sigmas[index];
-            NDArray original = switch (prediction) {
-                case EPSILON -> latents.sub(modelOutput.mul(sigma));
-                case V_PREDICTION -> modelOutput.mul(-sigma / sqrt(sigma * sigma + 1f))
-                        .add(latents.div(sigma * sigma + 1f));
-            };
+            NDArray original = prediction.originalAtLevel(modelOutput, latents, sigma);
             NDArray derivative = latents.sub(original).div(sigma);
             float next = sigmas[index + 1];
             if (noise == null) {

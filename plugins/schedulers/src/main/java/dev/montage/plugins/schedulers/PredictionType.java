@@ -20,6 +20,18 @@ enum PredictionType {
         };
     }
 
+    /**
+     * The x₀ estimate from the model output at a noise level σ̃ of the σ-parametrised schedulers (latents
+     * x₀ + σ̃ · ε, the model seeing them scaled by 1/√(σ̃² + 1)), in diffusers' order of operations.
+     */
+    NDArray originalAtLevel(NDArray modelOutput, NDArray latents, float level) {
+        return switch (this) {
+            case EPSILON -> latents.sub(modelOutput.mul(level));
+            case V_PREDICTION -> modelOutput.mul(-level / SchedulerRun.sqrt(level * level + 1f))
+                    .add(latents.div(level * level + 1f));
+        };
+    }
+
     /** The ε estimate from the model output at a noise level where the latents are α · x₀ + σ · ε. */
     NDArray epsilon(NDArray modelOutput, NDArray latents, float alpha, float sigma) {
         return switch (this) {

@@ -19,6 +19,11 @@ record SampleClipping(boolean enabled, float range) {
      */
     static SampleClipping of(SchedulerSettings settings, boolean enabledByDefault) {
         settings.refuseThresholding();
+        return withoutThresholding(settings, enabledByDefault);
+    }
+
+    /** The clipping of a scheduler that has no {@code thresholding} setting (Heun), which it leaves unread. */
+    static SampleClipping withoutThresholding(SchedulerSettings settings, boolean enabledByDefault) {
         return new SampleClipping(settings.flag("clip_sample", enabledByDefault),
                 (float) settings.number("clip_sample_range", 1.0));
     }

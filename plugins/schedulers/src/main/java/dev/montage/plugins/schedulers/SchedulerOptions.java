@@ -83,7 +83,9 @@ final class SchedulerOptions {
     static final List<OptionSpec<?>> EULER_ANCESTRAL = with();
     /** What the Euler discrete scheduler reads. */
     static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
-    /** What DDIM reads. */
+    /** What Heun reads. */
+    static final List<OptionSpec<?>> HEUN = with(USE_KARRAS_SIGMAS, CLIP_SAMPLE, CLIP_SAMPLE_RANGE);
+        /** What DDIM reads. */
     static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, ETA, THRESHOLDING,
             RESCALE_BETAS_ZERO_SNR);
     /** What LCM reads: its timesteps come from the distillation schedule, not the spacing. */

@@ -1,10 +1,11 @@
 /**
- * Euler discrete, Euler ancestral, DDIM, DPM-Solver++, UniPC and LCM schedulers: ports of diffusers'
- * {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code DDIMScheduler},
- * {@code DPMSolverMultistepScheduler}, {@code UniPCMultistepScheduler} and {@code LCMScheduler} (0.23).
+ * Euler discrete, Euler ancestral, Heun, DDIM, DPM-Solver++, UniPC and LCM schedulers: ports of diffusers'
+ * {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code HeunDiscreteScheduler},
+ * {@code DDIMScheduler}, {@code DPMSolverMultistepScheduler}, {@code UniPCMultistepScheduler} and
+ * {@code LCMScheduler} (0.23).
  *
  * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code euler-ancestral},
- * {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the
+ * {@code heun}, {@code heun-karras}, {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the
  * SDE form, {@code algorithm_type} {@code sde-dpmsolver++}), {@code unipc}, {@code lcm}. The {@code -karras} ids are
  * the plain ones with {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
  *
@@ -23,10 +24,11 @@
  * paths other than those of Euler ancestral, SDE-DPM-Solver++, DDIM with η and LCM (Euler's {@code s_churn},
  * SDE-DPM-Solver), dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling,
  * {@code log_linear} interpolation, third-order and Heun DPM solvers, uniform-logSNR steps and learned variances.
- * Two deliberate deviations, so that a run has exactly the steps asked for: for the step counts where numpy's
+ * Two deliberate deviations, so that a run has exactly the steps asked for (Heun's two model evaluations per step
+ * aside): for the step counts where numpy's
  * {@code arange} yields one timestep too many with trailing spacing (e.g. 61), diffusers samples an extra step at
- * timestep -1, and here that surplus timestep is dropped; and where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing,
- * DPM-Solver++ refuses the step count, naming the most it can take, where diffusers would sample at timestep -1 or
+ * timestep -1, and here that surplus timestep is dropped; and where {@code lambda_min_clipped} leaves too few training
+ * timesteps for trailing spacing, DPM-Solver++ refuses the step count, naming the most it can take, where diffusers would sample at timestep -1 or
  * take fewer steps.
  */
 @BuiltFor(MontageApi.COMPATIBLE_RANGE)

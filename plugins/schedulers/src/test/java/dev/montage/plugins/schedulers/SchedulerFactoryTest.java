@@ -128,7 +128,7 @@ class SchedulerFactoryTest {
     @Test
     void serviceLoaderFindsEveryScheduler() {
         assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, "
-                + "euler-karras, lcm, unipc]", factories().keySet().toString());
+                + "euler-karras, heun, heun-karras, lcm, unipc]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 
@@ -158,6 +158,11 @@ class SchedulerFactoryTest {
         assertTrue(withoutNoise.getMessage().contains("adds fresh noise at each step"), withoutNoise.getMessage());
         float[] karras = create("euler-karras", Map.of()).start(4, TestEngine.manager()).timesteps();
         assertEquals(411.41538902894206, karras[1], 1e-3, "Karras sigmas give fractional timesteps");
+        assertArrayEquals(new float[] {751, 501, 501, 251, 251, 1, 1}, create("heun", Map.of())
+                .start(4, TestEngine.manager()).timesteps(), "Heun evaluates each step but the first twice");
+        float[] heunKarras = create("heun-karras", Map.of()).start(4, TestEngine.manager()).timesteps();
+        assertEquals(karras[1], heunKarras[1], "Euler's Karras noise levels");
+        assertEquals(karras[1], heunKarras[2]);
     }
 
     @Test

@@ -1,0 +1,97 @@
+package dev.montage.plugins.schedulers;
+
+/**
+ * The noise levels of diffusers' σ-parametrised discrete schedulers (0.23: Euler, Euler ancestral, Heun), which
+ * share their {@code set_timesteps}: the timesteps of the spacing, the σ at each interpolated from the training σ (or,
+ * with Karras sigmas, the σ first and the fractional timesteps derived from them), followed by σ = 0.
+ */
+final class DiscreteSigmas {
+
+    /**
+     * One run's levels.
+     *
+     * @param timesteps      the timesteps, highest first
+     * @param sigmas         the σ at each, and 0 after the last
+     * @param initNoiseSigma the standard deviation of the starting noise
+     */
+    record Levels(float[] timesteps, float[] sigmas, float initNoiseSigma) {
+    }
+
+    private final NoiseSchedule schedule;
+    private final TimestepSpacing spacing;
+    private final int stepsOffset;
+    private final boolean karras;
+
+    /**
+     * The levels the settings give: the noise schedule, {@code timestep_spacing} (default {@code linspace}),
+     * {@code steps_offset}, and {@code use_karras_sigmas} where the scheduler has that setting.
+     *
+     * @param withKarras whether the scheduler reads {@code use_karras_sigmas} (Euler ancestral does not)
+     * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
+     */
+    DiscreteSigmas(SchedulerSettings settings, boolean withKarras) {
+        schedule = NoiseSchedule.of(settings);
+        spacing = TimestepSpacing.of(settings, TimestepSpacing.LINSPACE);
+        stepsOffset = settings.integer("steps_offset", 0);
+        karras = withKarras && settings.flag("use_karras_sigmas", false);
+    }
+
+    /**
+     * The levels of a run of {@code steps} steps.
+     *
+     * @throws IllegalArgumentException when {@code steps} is outside what the training schedule allows
+     */
+    Levels levels(int steps) {
+        schedule.checkSteps(steps);
+        double[] timesteps = timesteps(steps);
+        double[] sigmas = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            sigmas[i] = schedule.interpolateSigma(timesteps[i]);
+        }
+        if (karras) {
+            sigmas = NoiseSchedule.karras(sigmas[0], sigmas[steps - 1], steps);
+            for (int i = 0; i < steps; i++) {
+                timesteps[i] = schedule.sigmaToTimestep(sigmas[i]);
+            }
+        }
+        float[] t = new float[steps];
+        float[] s = new float[steps + 1];
+        float max = 0;
+        for (int i = 0; i < steps; i++) {
+            t[i] = (float) timesteps[i];
+            s[i] = (float) sigmas[i];
+            max = Math.max(max, s[i]);
+        }
+        // diffusers: max σ for linspace/trailing spacing, else √(max σ² + 1)
+        return new Levels(t, s, spacing == TimestepSpacing.LEADING ? SchedulerRun.sqrt(max * max + 1f) : max);
+    }
+
+    /** The timesteps as float32 values (widened), highest first. */
+    private double[] timesteps(int steps) {
+        int n = schedule.trainSteps();
+        double[] out = new double[steps];
+        switch (spacing) {
+            case LINSPACE -> {
+                double[] values = NumpyMath.linspace(0, n - 1, steps);
+                for (int i = 0; i < steps; i++) {
+                    out[i] = (float) values[steps - 1 - i];
+                }
+            }
+            case LEADING -> {
+                int ratio = n / steps;
+                for (int i = 0; i < steps; i++) {
+                    out[i] = (float) ((steps - 1 - i) * ratio) + (float) stepsOffset;
+                }
+            }
+            case TRAILING -> {
+                // numpy's arange gives one value too many for some step counts (e.g. 61); that surplus
+                // timestep (-1) is dropped
+                double[] values = NumpyMath.arange(n, 0, -(double) n / steps);
+                for (int i = 0; i < steps; i++) {
+                    out[i] = (float) NumpyMath.round(values[i]) - 1f;
+                }
+            }
+        }
+        return out;
+    }
+}
