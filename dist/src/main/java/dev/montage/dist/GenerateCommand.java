@@ -7,6 +7,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
+import dev.montage.api.spi.ComponentKind;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.config.Profile;
@@ -35,6 +36,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -179,6 +181,13 @@ final class GenerateCommand implements Callable<Integer> {
             long noiseSeed = seed != null ? seed : recordedSeed != null ? ((Number) recordedSeed).longValue()
                     : new SecureRandom().nextLong() & Long.MAX_VALUE;
             GenerationRequest request = request(profile, noiseSeed, recorded);
+            if (recorded != null && recorded.get(GenerationRecord.MONTAGE) == null && prompt == null
+                    && A1111_EMPHASIS.matcher(request.prompt() + request.negativePrompt()).find()
+                    && !"a1111".equals(profile.options().byKind().getOrDefault(ComponentKind.TEXT_ENCODER, Map.of())
+                            .get("prompt_weighting"))) {
+                notes.println("montage: the A1111 prompt weighs words with brackets, which are read as text here; "
+                        + "--set options.text_encoder.prompt_weighting=a1111 reads them as A1111 does");
+            }
             if (profile.models().isEmpty()) {
                 pipeline.setting("models.random", EmbeddedModel.NAME, "the embedded default model");
             }
@@ -216,6 +225,9 @@ final class GenerateCommand implements Callable<Integer> {
         }
         return 0;
     }
+
+    /** A1111's emphasis: a round or square bracket that is not escaped. */
+    private static final Pattern A1111_EMPHASIS = Pattern.compile("(?<!\\\\)[(\\[]");
 
     /** ControlNet folders named by {@code --control model=DIR}, by control type. */
     private final Map<String, Path> controlNetFolders = new LinkedHashMap<>();

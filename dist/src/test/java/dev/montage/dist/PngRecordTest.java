@@ -267,10 +267,53 @@ class PngRecordTest {
 
     /** An 8×8 PNG whose A1111 text has {@code settings} besides its prompt, steps, seed and size. */
     private Path a1111Png(String name, String settings) throws IOException {
+        return a1111Png(name, "a castle", settings);
+    }
+
+    private Path a1111Png(String name, String prompt, String settings) throws IOException {
         Path png = dir.resolve(name);
         PngFiles.write(png, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("parameters",
-                "a castle\nSteps: 2, " + settings + ", CFG scale: 5, Seed: 77, Size: 32x32"));
+                prompt + "\nSteps: 2, " + settings + ", CFG scale: 5, Seed: 77, Size: 32x32"));
         return png;
+    }
+
+    /**
+     * An A1111 prompt's emphasis is text unless the text encoder's prompt_weighting is a1111, which the run says;
+     * with it, the brackets weigh the words (other pixels, the pipeline records the option), and a prompt A1111 would
+     * read otherwise (BREAK) is refused naming the field.
+     */
+    @Test
+    void anA1111PromptsEmphasisIsReadWhenTheEncoderWeighsPrompts() throws Exception {
+        Path emphasised = a1111Png("emphasis.png", "a (castle:1.4) on a [hill]", "Sampler: Euler");
+        CommandRun asText = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                "--from", emphasised.toString(), "-o", dir.resolve("text").toString());
+        assertEquals(0, asText.code(), asText::toString);
+        assertTrue(asText.err().contains("montage: the A1111 prompt weighs words with brackets, which are read as "
+                + "text here; --set options.text_encoder.prompt_weighting=a1111 reads them as A1111 does"),
+                asText::toString);
+        String[] weighting = {"--set", "options.text_encoder.prompt_weighting=a1111"};
+        CommandRun weighted = montage(with(new String[] {"generate", "--model", TinyModel.folder().toString(),
+            "--device", "cpu", "--from", emphasised.toString(), "-o", dir.resolve("weighted").toString()}, weighting));
+        assertEquals(0, weighted.code(), weighted::toString);
+        assertFalse(weighted.err().contains("read as text"), weighted::toString);
+        Path png = Path.of(weighted.out().strip());
+        try (InputStream in = Files.newInputStream(png)) {
+            assertEquals("a1111", PngRecords.pipeline(in).get("options.text_encoder.prompt_weighting"));
+        }
+        assertFalse(Arrays.equals(pixels(Path.of(asText.out().strip())), pixels(png)), "the weights act");
+        Path plain = generate(with(new String[] {"-p", "a castle on a hill", "--steps", "2", "--guidance", "5",
+            "--seed", "77", "--width", "32", "--height", "32", "-n", "", "--scheduler", "euler", "-o",
+            dir.resolve("plain").toString()}, weighting));
+        Path plainUnweighted = generate("-p", "a castle on a hill", "--steps", "2", "--guidance", "5", "--seed", "77",
+                "--width", "32", "--height", "32", "-n", "", "--scheduler", "euler", "-o",
+                dir.resolve("plain-unweighted").toString());
+        assertArrayEquals(pixels(plainUnweighted), pixels(plain), "a prompt without emphasis is not changed");
+
+        CommandRun refused = montage(with(new String[] {"generate", "--model", TinyModel.folder().toString(),
+            "--device", "cpu", "-p", "a castle BREAK a moat", "--steps", "1", "--width", "32", "--height", "32", "-o",
+            dir.resolve("break").toString()}, weighting));
+        assertEquals(2, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("prompt: the prompt has 'BREAK' at character 9"), refused::toString);
     }
 
     private static Infotext infotext(Path png) throws IOException {

@@ -85,6 +85,40 @@ public final class ClipTokenizer {
         return ids;
     }
 
+    /**
+     * The ids of {@link #encode} and a weight per id.
+     *
+     * @param ids     {@link #maxLength()} ids
+     * @param weights the weight of each id: its fragment's, 1 for the sentinels and the padding
+     */
+    record WeightedIds(int[] ids, float[] weights) {
+    }
+
+    /**
+     * The model input of an emphasised prompt, as A1111 tokenizes one: each fragment on its own, the tokens
+     * concatenated and cut as {@link #encode} cuts them, each with its fragment's weight (in float32, as A1111 hands
+     * them to torch).
+     */
+    WeightedIds encode(List<PromptAttention.Fragment> fragments) {
+        int[] ids = new int[maxLength];
+        float[] weights = new float[maxLength];
+        Arrays.fill(ids, padId);
+        Arrays.fill(weights, 1f);
+        ids[0] = bosId;
+        int n = 1;
+        for (PromptAttention.Fragment fragment : fragments) {
+            for (int id : contentIds(fragment.text(), maxLength - 1 - n)) {
+                if (n == maxLength - 1) {
+                    break;
+                }
+                weights[n] = (float) fragment.weight();
+                ids[n++] = id;
+            }
+        }
+        ids[n] = eosId;
+        return new WeightedIds(ids, weights);
+    }
+
     /** Begin-of-text, every token of the text, end-of-text: no truncation, no padding. */
     public int[] encodeUntruncated(String text) {
         int[] content = contentIds(text, Integer.MAX_VALUE);

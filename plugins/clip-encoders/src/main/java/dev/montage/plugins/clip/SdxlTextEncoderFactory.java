@@ -8,6 +8,7 @@ import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.TextEncoder;
@@ -60,7 +61,12 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
         return new SdxlTextEncoder(context.model("tokenizer"), context.model("tokenizer_2"),
                 context.model("text_encoder"), context.model("text_encoder_2"),
                 context.pipelineConfig().getBoolean("force_zeros_for_empty_prompt", true), context.manager(),
-                context.kernels(), context.dtype());
+                context.kernels(), context.dtype(), context.options().get(PromptWeighting.OPTION));
+    }
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(PromptWeighting.OPTION);
     }
 
     /**

@@ -28,10 +28,15 @@ class SdxlTextEncoderGoldenTest {
 
     @BeforeAll
     static void load() {
+        encoder = golden(PromptWeighting.NONE);
+    }
+
+    /** The encoder of the golden model. */
+    static SdxlTextEncoder golden(PromptWeighting weighting) {
         Path m = Golden.model();
-        encoder = new SdxlTextEncoder(TestEngine.folder(m.resolve("tokenizer")), TestEngine.folder(m.resolve("tokenizer_2")),
+        return new SdxlTextEncoder(TestEngine.folder(m.resolve("tokenizer")), TestEngine.folder(m.resolve("tokenizer_2")),
                 TestEngine.folder(m.resolve("text_encoder")), TestEngine.folder(m.resolve("text_encoder_2")), true,
-                TestEngine.manager(), TestEngine.kernels(), TestEngine.dtype());
+                TestEngine.manager(), TestEngine.kernels(), TestEngine.dtype(), weighting);
     }
 
     @AfterAll
