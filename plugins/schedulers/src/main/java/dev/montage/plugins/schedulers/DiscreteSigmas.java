@@ -1,5 +1,7 @@
 package dev.montage.plugins.schedulers;
 
+import ai.djl.ndarray.NDArray;
+
 /**
  * The noise levels of diffusers' σ-parametrised discrete schedulers (0.23: Euler, Euler ancestral, Heun), which
  * share their {@code set_timesteps}: the timesteps of the spacing, the σ at each interpolated from the training σ (or,
@@ -15,6 +17,35 @@ final class DiscreteSigmas {
      * @param initNoiseSigma the standard deviation of the starting noise
      */
     record Levels(float[] timesteps, float[] sigmas, float initNoiseSigma) {
+    }
+
+    /**
+     * A run on such levels: the model sees the latents scaled by 1/√(σ² + 1) (diffusers' {@code scale_model_input}).
+     */
+    abstract static class SigmaRun extends SchedulerRun {
+        private final float[] sigmas;
+
+        /** @param sigmas the σ of each model evaluation, and 0 after the last */
+        SigmaRun(float[] timesteps, float[] sigmas, float initNoiseSigma) {
+            super(timesteps, initNoiseSigma);
+            this.sigmas = sigmas;
+        }
+
+        /** The σ of each model evaluation, and 0 after the last. */
+        final float[] sigmas() {
+            return sigmas.clone();
+        }
+
+        /** The σ at an index (the one after the last evaluation is 0). */
+        final float sigma(int index) {
+            return sigmas[index];
+        }
+
+        @Override
+        public final NDArray scaleModelInput(NDArray latents, int index) {
+            float sigma = sigmas[checkIndex(index)];
+            return latents.div(sqrt(sigma * sigma + 1f));
+        }
     }
 
     private final NoiseSchedule schedule;

@@ -82,28 +82,15 @@ final class EulerDiscreteScheduler implements Scheduler {
     }
 
     /** One generation's Euler sampling: stateless between steps (the step noise is drawn per step, not kept). */
-    static final class EulerRun extends SchedulerRun {
-        private final float[] sigmas;
+    static final class EulerRun extends DiscreteSigmas.SigmaRun {
         private final PredictionType prediction;
         private final StepNoise noise;
 
         private EulerRun(float[] timesteps, float[] sigmas, float initNoiseSigma, PredictionType prediction,
                 StepNoise noise) {
-            super(timesteps, initNoiseSigma);
-            this.sigmas = sigmas;
+            super(timesteps, sigmas, initNoiseSigma);
             this.prediction = prediction;
             this.noise = noise;
-        }
-
-        /** The σ of each step, and 0 after the last. */
-        float[] sigmas() {
-            return sigmas.clone();
-        }
-
-        @Override
-        public NDArray scaleModelInput(NDArray latents, int index) {
-            float sigma = sigmas[checkIndex(index)];
-            return latents.div(sqrt(sigma * sigma + 1f));
         }
 
         /**
@@ -113,10 +100,10 @@ final class EulerDiscreteScheduler implements Scheduler {
          */
         @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
-            float sigma = sigmas[index];
+            float sigma = sigma(index);
             NDArray original = prediction.originalAtLevel(modelOutput, latents, sigma);
             NDArray derivative = latents.sub(original).div(sigma);
-            float next = sigmas[index + 1];
+            float next = sigma(index + 1);
             if (noise == null) {
                 return latents.add(derivative.mul(next - sigma));
             }

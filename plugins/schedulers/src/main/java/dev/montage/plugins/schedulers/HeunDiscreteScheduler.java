@@ -62,8 +62,7 @@ final class HeunDiscreteScheduler implements Scheduler {
      * latents the step started from, attached to the generation's state manager (closed by the correction that
      * uses them, or with that manager when a generation stops early); the last step keeps nothing.
      */
-    final class HeunRun extends SchedulerRun {
-        private final float[] sigmas;
+    final class HeunRun extends DiscreteSigmas.SigmaRun {
         private final NDManager state;
         private NDArray firstDerivative;
         private NDArray start;
@@ -71,20 +70,8 @@ final class HeunDiscreteScheduler implements Scheduler {
         private float dt = Float.NaN;
 
         private HeunRun(float[] timesteps, float[] sigmas, float initNoiseSigma, NDManager state) {
-            super(timesteps, initNoiseSigma);
-            this.sigmas = sigmas;
+            super(timesteps, sigmas, initNoiseSigma);
             this.state = Objects.requireNonNull(state, "state");
-        }
-
-        /** The σ of each model evaluation, and 0 after the last. */
-        float[] sigmas() {
-            return sigmas.clone();
-        }
-
-        @Override
-        public NDArray scaleModelInput(NDArray latents, int index) {
-            float sigma = sigmas[checkIndex(index)];
-            return latents.div(sqrt(sigma * sigma + 1f));
         }
 
         /**
@@ -103,10 +90,10 @@ final class HeunDiscreteScheduler implements Scheduler {
                         + "correction"));
             }
             if (first) {
-                float sigma = sigmas[index];
+                float sigma = sigma(index);
                 NDArray original = clipping.apply(prediction.originalAtLevel(modelOutput, latents, sigma));
                 NDArray derivative = latents.sub(original).div(sigma);
-                float change = sigmas[index + 1] - sigma;
+                float change = sigma(index + 1) - sigma;
                 NDArray predicted = latents.add(derivative.mul(change));
                 // the last step, down to σ = 0, has no correction: nothing is kept
                 if (index < steps() - 1) {
@@ -115,7 +102,7 @@ final class HeunDiscreteScheduler implements Scheduler {
                 }
                 return predicted;
             }
-            float next = sigmas[index];
+            float next = sigma(index);
             NDManager scope = latents.getManager();
             NDArray original = clipping.apply(prediction.originalAtLevel(modelOutput, latents, next));
             NDArray derivative = Scopes.borrow(firstDerivative, scope).add(latents.sub(original).div(next)).div(2f);

@@ -393,9 +393,8 @@ class StepTest {
 
     /** The run's σ, whichever scheduler it is of. */
     private static float[] sigmas(Scheduler.Run run) {
-        return run instanceof EulerDiscreteScheduler.EulerRun euler ? euler.sigmas()
+        return run instanceof DiscreteSigmas.SigmaRun discrete ? discrete.sigmas()
                 : run instanceof UniPcScheduler.UniPcRun uniPc ? uniPc.sigmas()
-                : run instanceof HeunDiscreteScheduler.HeunRun heun ? heun.sigmas()
                 : ((DpmSolverMultistepScheduler.DpmRun) run).sigmas();
     }
 
