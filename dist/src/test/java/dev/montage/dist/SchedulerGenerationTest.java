@@ -290,6 +290,25 @@ class SchedulerGenerationTest {
         assertEquals("scheduler", pipeline.schedulerProblems("eulr", Map.of()).get(0).field());
     }
 
+    /**
+     * DPM-Solver++(3M), asked for by a request, runs whole generations with its two kept estimates in the state scope
+     * (nothing remains after), and its third-order steps change the latents of the second-order solver.
+     */
+    @Test
+    void thirdOrderDpmSolverRunsWholeGenerations() {
+        for (boolean guided : new boolean[] {true, false}) {
+            GenerationRequest second = request("dpmpp-2m", guided);
+            GenerationRequest third = second.toBuilder().schedulerOption("solver_order", "3").build();
+            int before = TestEngine.manager().getManagedArrays().size();
+            float[] latents = latents(third);
+            assertEquals(before, TestEngine.manager().getManagedArrays().size(), "nothing of the generation remains");
+            for (float v : latents) {
+                assertTrue(Float.isFinite(v), "non-finite latents");
+            }
+            assertFalse(Arrays.equals(latents(second), latents), "guided " + guided);
+        }
+    }
+
     @Test
     void secondOrderStepsUseTheKeptEstimate() {
         for (boolean guided : new boolean[] {true, false}) {

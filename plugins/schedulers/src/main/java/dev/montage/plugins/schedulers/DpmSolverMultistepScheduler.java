@@ -2,23 +2,27 @@ package dev.montage.plugins.schedulers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Scheduler;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
 /**
  * diffusers' {@code DPMSolverMultistepScheduler} (0.23) as DPM-Solver++(2M) (Lu et al. 2022): the exponential
  * integrator of the data-prediction ODE in λ = log(α/σ), with the x₀ estimates of the current and the
- * previous step combined by the midpoint rule; with {@code algorithm_type} {@code sde-dpmsolver++}, its stochastic
+ * previous step combined by the midpoint rule (or, with {@code solver_order} 3, of the two previous steps); with {@code algorithm_type} {@code sde-dpmsolver++}, its stochastic
  * form (A1111's "DPM++ 2M SDE"), whose steps add fresh noise drawn from the generation's
  * {@link Scheduler.StepNoise}.
  *
  * <p>Step i goes from σ_i to σ_{i+1}; the first step (and, with {@code lower_order_final} and fewer than 15
- * steps, or with {@code euler_at_final}, the last) is first order. As in 0.23, the σ after the last step is
+ * steps, or with {@code euler_at_final}, the last) is first order; a third-order solver takes its second step (and,
+ * with {@code lower_order_final} and fewer than 15 steps, its last but one) at second order. As in 0.23, the σ after the last step is
  * not 0 but that of training timestep 0, and with Karras sigmas the last σ is repeated, so the last step
  * leaves the latents unchanged. Karras sigmas always span the whole training range, so the timestep spacing
  * only applies without them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
- * {@code solver_order} (1 or 2), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
+ * {@code solver_order} (1 to 3; 3 for the ODE only), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
  * {@code deis}, which diffusers maps to it, or {@code sde-dpmsolver++}), {@code solver_type} ({@code midpoint},
  * or {@code logrho}, {@code bh1}, {@code bh2}, which diffusers maps to it), {@code lower_order_final},
  * {@code euler_at_final}, {@code use_karras_sigmas}, {@code lambda_min_clipped}, {@code timestep_spacing} (default
@@ -43,17 +47,15 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     DpmSolverMultistepScheduler(SchedulerSettings settings) {
         this.settings = settings;
         prediction = PredictionType.of(settings);
-        solverOrder = settings.integer("solver_order", 2);
-        if (solverOrder == 3) {
-            throw settings.unsupported("solver_order", "only the first- and second-order solvers are implemented");
-        }
-        if (solverOrder != 1 && solverOrder != 2) {
-            throw settings.invalid("solver_order", "1 or 2");
-        }
+        solverOrder = settings.integer("solver_order", 2, 1, 3);
         String algorithm = settings.choice("algorithm_type", "dpmsolver++", SchedulerOptions.ALGORITHM_TYPE.choices());
         sde = algorithm.equals("sde-dpmsolver++");
         if (!algorithm.equals("dpmsolver++") && !algorithm.equals("deis") && !sde) {
             throw settings.unsupported("algorithm_type", "only dpmsolver++ and sde-dpmsolver++ are implemented");
+        }
+        if (sde && solverOrder == 3) {
+            throw settings.unsupported("solver_order", "the third-order solver is the ODE's (algorithm_type "
+                    + "dpmsolver++), as in diffusers 0.23");
         }
         String solver = settings.choice("solver_type", "midpoint", SchedulerOptions.SOLVER_TYPE.choices());
         if (solver.equals("heun")) {
@@ -100,15 +102,16 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     }
 
     /**
-     * One generation's DPM-Solver++ sampling, holding the previous step's x₀ estimate (attached to the
-     * generation's state manager; closed when the next step no longer needs it, after the last step, or with
-     * that manager when a generation stops early).
+     * One generation's DPM-Solver++ sampling, holding the x₀ estimates of the previous steps its order needs
+     * (attached to the generation's state manager; closed when the next step no longer needs them, after the last
+     * step, or with that manager when a generation stops early).
      */
     final class DpmRun extends SchedulerRun {
         private final float[] sigmas;
         private final NDManager state;
         private final StepNoise noise;
-        private NDArray previousOriginal;
+        /** The x₀ estimates of the previous steps, the latest last: at most {@code solverOrder - 1}. */
+        private final List<NDArray> history = new ArrayList<>();
         private int nextIndex;
 
         private DpmRun(int[] timesteps, float[] sigmas, NDManager state, StepNoise noise) {
@@ -136,20 +139,54 @@ final class DpmSolverMultistepScheduler implements Scheduler {
             NoiseLevel target = NoiseLevel.of(sigmas[index + 1]);
             NDArray original = prediction.original(modelOutput, latents, current.alpha(), current.sigma());
             boolean last = index == steps() - 1;
-            boolean firstOrder = solverOrder == 1 || index == 0
-                    || last && (eulerAtFinal || lowerOrderFinal && steps() < LOWER_ORDER_FINAL_BELOW);
+            boolean fewSteps = lowerOrderFinal && steps() < LOWER_ORDER_FINAL_BELOW;
+            int order = solverOrder == 1 || index == 0 || last && (eulerAtFinal || fewSteps) ? 1
+                    : solverOrder == 2 || index == 1 || index == steps() - 2 && fewSteps ? 2 : 3;
             float h = target.lambda() - current.lambda();
-            NDArray slope = null;
-            if (!firstOrder) {
-                NoiseLevel previous = NoiseLevel.of(sigmas[index - 1]);
-                float r = (current.lambda() - previous.lambda()) / h;
-                slope = original.sub(previousOriginal).mul(1f / r);
+            NDArray next;
+            if (order == 3) {
+                next = thirdOrder(latents, original, index, current, target, h);
+            } else {
+                NDArray slope = null;
+                if (order == 2) {
+                    NoiseLevel previous = NoiseLevel.of(sigmas[index - 1]);
+                    float r = (current.lambda() - previous.lambda()) / h;
+                    slope = original.sub(earlier(1, latents)).mul(1f / r);
+                }
+                next = noise == null ? ode(latents, original, slope, current, target, h)
+                        : sde(latents, original, slope, current, target, h, index);
             }
-            NDArray next = noise == null ? ode(latents, original, slope, current, target, h)
-                    : sde(latents, original, slope, current, target, h, index);
-            remember(last || solverOrder == 1 ? null : original);
+            remember(last ? null : original);
             nextIndex++;
             return next;
+        }
+
+        /** The x₀ estimate of {@code stepsBack} steps ago, borrowed into the step's scope (that of the latents). */
+        private NDArray earlier(int stepsBack, NDArray latents) {
+            return Scopes.borrow(history.get(history.size() - stepsBack), latents.getManager());
+        }
+
+        /**
+         * DPM-Solver++(3M), diffusers' {@code multistep_dpm_solver_third_order_update}: with r₀ = h₀/h, r₁ = h₁/h,
+         * D1₀ = (m₀ − m₁)/r₀, D1₁ = (m₁ − m₂)/r₁, D1 = D1₀ + r₀/(r₀ + r₁) (D1₀ − D1₁), D2 = (D1₀ − D1₁)/(r₀ + r₁),
+         * x · σ_t/σ_s − α_t (e^−h − 1) · m₀ + α_t ((e^−h − 1)/h + 1) · D1 − α_t ((e^−h − 1 + h)/h² − ½) · D2.
+         */
+        private NDArray thirdOrder(NDArray latents, NDArray original, int index, NoiseLevel current,
+                NoiseLevel target, float h) {
+            NoiseLevel s1 = NoiseLevel.of(sigmas[index - 1]);
+            NoiseLevel s2 = NoiseLevel.of(sigmas[index - 2]);
+            float r0 = (current.lambda() - s1.lambda()) / h;
+            float r1 = (s1.lambda() - s2.lambda()) / h;
+            NDArray m1 = earlier(1, latents);
+            NDArray d10 = original.sub(m1).mul(1f / r0);
+            NDArray d11 = m1.sub(earlier(2, latents)).mul(1f / r1);
+            NDArray curvature = d10.sub(d11);
+            NDArray d1 = d10.add(curvature.mul(r0 / (r0 + r1)));
+            NDArray d2 = curvature.mul(1f / (r0 + r1));
+            float decay = (float) Math.exp(-h) - 1f;
+            return latents.mul(target.sigma() / current.sigma()).sub(original.mul(target.alpha() * decay))
+                    .add(d1.mul(target.alpha() * (decay / h + 1f)))
+                    .sub(d2.mul(target.alpha() * ((decay + h) / (h * h) - 0.5f)));
         }
 
         /**
@@ -181,14 +218,16 @@ final class DpmSolverMultistepScheduler implements Scheduler {
                     .mul(target.sigma() * sqrt(1f - decay)));
         }
 
-        /** Keeps the x₀ estimate the next step needs and closes the one it no longer needs. */
+        /**
+         * Keeps the x₀ estimate later steps need (none after the last step) and closes those no step needs any more.
+         */
         private void remember(NDArray original) {
-            if (previousOriginal != null) {
-                previousOriginal.close();
-            }
-            previousOriginal = original;
-            if (original != null) {
+            if (original != null && solverOrder > 1) {
                 original.attach(state);
+                history.add(original);
+            }
+            while (history.size() > (original == null ? 0 : solverOrder - 1)) {
+                history.remove(0).close();
             }
         }
     }

@@ -52,7 +52,7 @@ final class SchedulerOptions {
     static final OptionSpec<Boolean> RESCALE_BETAS_ZERO_SNR = OptionSpec.bool("rescale_betas_zero_snr",
             "rescale betas to zero terminal SNR (diffusers: false; true is not implemented)");
     static final OptionSpec<Integer> SOLVER_ORDER = OptionSpec.integer("solver_order", 1, 3,
-            "order of the multistep solver (diffusers: 2; DPM-Solver++ implements 1 and 2, UniPC 1 to 3)");
+            "order of the multistep solver, 1 to 3 (diffusers: 2; SDE-DPM-Solver++ takes 1 and 2)");
     static final OptionSpec<String> ALGORITHM_TYPE = OptionSpec.choice("algorithm_type",
             List.of("dpmsolver++", "deis", "dpmsolver", "sde-dpmsolver", "sde-dpmsolver++"),
             "the DPM-Solver variant (diffusers: dpmsolver++; dpmsolver++, deis and sde-dpmsolver++ are "

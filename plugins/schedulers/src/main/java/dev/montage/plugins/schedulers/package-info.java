@@ -23,13 +23,12 @@
  * <p><b>Not ported</b>, refused with an error naming the key where a setting asks for it: the stochastic
  * paths other than those of Euler ancestral, SDE-DPM-Solver++, DDIM with η and LCM (Euler's {@code s_churn},
  * SDE-DPM-Solver), dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling,
- * {@code log_linear} interpolation, third-order and Heun DPM solvers, uniform-logSNR steps and learned variances.
- * Two deliberate deviations, so that a run has exactly the steps asked for (Heun's two model evaluations per step
- * aside): for the step counts where numpy's
- * {@code arange} yields one timestep too many with trailing spacing (e.g. 61), diffusers samples an extra step at
- * timestep -1, and here that surplus timestep is dropped; and where {@code lambda_min_clipped} leaves too few training
- * timesteps for trailing spacing, DPM-Solver++ refuses the step count, naming the most it can take, where diffusers would sample at timestep -1 or
- * take fewer steps.
+ * {@code log_linear} interpolation, the third-order SDE and Heun DPM solvers, uniform-logSNR steps and learned
+ * variances. Two deliberate deviations, so that a run has exactly the steps asked for (Heun's two model evaluations
+ * per step aside): for the step counts where numpy's {@code arange} yields one timestep too many with trailing
+ * spacing (e.g. 61), diffusers samples an extra step at timestep -1, and here that surplus timestep is dropped; and
+ * where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing, DPM-Solver++ refuses the
+ * step count, naming the most it can take, where diffusers would sample at timestep -1 or take fewer steps.
  */
 @BuiltFor(MontageApi.COMPATIBLE_RANGE)
 package dev.montage.plugins.schedulers;

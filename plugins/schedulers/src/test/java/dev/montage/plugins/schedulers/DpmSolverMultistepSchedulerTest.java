@@ -14,6 +14,8 @@ import dev.montage.runtime.testing.TestEngine;
 import java.util.Map;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * DPM-Solver++(2M) (no golden fixture exists) against a plain float64 implementation of algorithm 2 of Lu et
@@ -193,11 +195,13 @@ class DpmSolverMultistepSchedulerTest {
         }
     }
 
-    @Test
-    void keepsOnlyThePreviousEstimateInTheStateScopeAndReleasesItAfterTheLastStep() {
+    /** Order 2 keeps the previous step's x₀ estimate, order 3 the two previous ones; none after the last step. */
+    @ParameterizedTest
+    @ValueSource(ints = {2, 3})
+    void keepsOnlyThePreviousEstimatesInTheStateScopeAndReleasesThemAfterTheLastStep(int order) {
         try (NDManager state = TestEngine.manager().newSubManager();
                 NDManager inputs = TestEngine.manager().newSubManager()) {
-            Scheduler.Run run = dpm(Map.of()).start(4, state);
+            Scheduler.Run run = dpm(Map.of("solver_order", order)).start(4, state);
             Random random = new Random(2);
             NDArray x = inputs.create(gaussian(random), SHAPE);
             for (int i = 0; i < 4; i++) {
@@ -209,9 +213,9 @@ class DpmSolverMultistepSchedulerTest {
                     x.close();
                     x = next;
                 }
-                int expected = i < 3 ? 1 : 0;
+                int expected = i < 3 ? Math.min(i + 1, order - 1) : 0;
                 assertEquals(expected, state.getManagedArrays().size(), "after step " + i + ": "
-                        + (i < 3 ? "the x₀ estimate the next step needs" : "nothing") + " in the state scope");
+                        + (i < 3 ? "the x₀ estimates the next steps need" : "nothing") + " in the state scope");
             }
             assertEquals(1, inputs.getManagedArrays().size(), "only the final latents");
         }

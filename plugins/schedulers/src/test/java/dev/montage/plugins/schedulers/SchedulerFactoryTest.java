@@ -209,9 +209,11 @@ class SchedulerFactoryTest {
                 () -> create("dpmpp-2m", Map.of("solver_order", "two")));
         assertEquals("options.scheduler.solver_order: expected an integer in 1..3, got 'two'", e.getMessage());
         IllegalArgumentException unsupported = assertThrows(IllegalArgumentException.class,
-                () -> create("dpmpp-2m", Map.of("solver_order", "3")));
-        assertEquals("profile options of scheduler 'dpmpp-2m': 'solver_order' = 3 is not supported by Montage's "
-                + "schedulers (only the first- and second-order solvers are implemented)", unsupported.getMessage());
+                () -> create("dpmpp-2m-sde", Map.of("solver_order", "3")));
+        assertEquals("profile options of scheduler 'dpmpp-2m-sde': 'solver_order' = 3 is not supported by Montage's "
+                + "schedulers (the third-order solver is the ODE's (algorithm_type dpmsolver++), as in diffusers 0.23)",
+                unsupported.getMessage());
+        create("dpmpp-2m", Map.of("solver_order", "3"));
         IllegalArgumentException steps = assertThrows(IllegalArgumentException.class,
                 () -> create("unipc", Map.of("disable_corrector", "first")));
         assertEquals("options.scheduler.disable_corrector: expected step indices, e.g. 0, 2, got 'first'",

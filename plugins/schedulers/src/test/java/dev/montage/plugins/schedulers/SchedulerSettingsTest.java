@@ -77,7 +77,9 @@ class SchedulerSettingsTest {
         // diffusers ignores variance types other than the learned ones
         new DpmSolverMultistepScheduler(file("variance_type", "fixed_small"));
         refused(DdimScheduler::new, file("rescale_betas_zero_snr", true), "'rescale_betas_zero_snr'");
-        refused(DpmSolverMultistepScheduler::new, file("solver_order", 3), "'solver_order' = 3", "not supported");
+        refused(DpmSolverMultistepScheduler::new, file("solver_order", 3).with("test", Map.of("algorithm_type",
+                "sde-dpmsolver++")), "'solver_order' = 3", "not supported", "the third-order solver is the ODE's");
+        refused(DpmSolverMultistepScheduler::new, file("solver_order", 4), "'solver_order' must be an integer in 1..3");
         refused(DpmSolverMultistepScheduler::new, file("algorithm_type", "sde-dpmsolver"), "'algorithm_type'");
         refused(DpmSolverMultistepScheduler::new, file("solver_type", "heun"), "'solver_type'");
         refused(DpmSolverMultistepScheduler::new, file("use_lu_lambdas", true), "'use_lu_lambdas'");
