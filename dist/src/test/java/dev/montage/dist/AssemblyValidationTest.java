@@ -135,7 +135,8 @@ class AssemblyValidationTest {
                 .setting("options.scheduler.timestep_spacing", "sideways")
                 .setting("options.text_encoder.clip_skip", "2").build());
         assertEquals(List.of(
-                "options.text_encoder.clip_skip: unknown option (no options are declared by text encoder 'sdxl-clip')",
+                "options.text_encoder.clip_skip: unknown option (expected an option of text encoder 'sdxl-clip': "
+                        + "prompt_weighting)",
                 "options.scheduler.timestep_spacing: expected one of linspace, leading, trailing, got 'sideways'",
                 "options.decoder.tilng: unknown option; did you mean tiling? (expected an option of latent decoder "
                         + "'sdxl-vae': upcast, slicing, tiling, tile_size)",

@@ -109,7 +109,8 @@ class CommandLineConfigurationTest {
     void checkListsTheOptionsOfTheProfilesComponents() {
         CommandRun run = montage("profile", "check", "--profile", "tiny");
         assertEquals(0, run.code(), run::toString);
-        assertTrue(run.out().contains("\n#   options.text_encoder, text encoder 'sdxl-clip': none\n"), run.out());
+        assertTrue(run.out().contains("\n#   options.text_encoder, text encoder 'sdxl-clip':\n#     prompt_weighting "
+                + "(enum none|a1111, default none): what brackets in a prompt do: "), run.out());
         assertTrue(run.out().contains("\n#   options.attention, attention processor 'ms-diffusion': none\n"),
                 run.out());
         assertTrue(run.out().contains("\n#   options.scheduler, scheduler 'euler':\n#     num_train_timesteps "
