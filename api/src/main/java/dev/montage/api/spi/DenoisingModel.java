@@ -50,9 +50,17 @@ public interface DenoisingModel {
      * @param pooled   [B, P] pooled text embedding
      * @param timeIds  [B, 6] SDXL micro-conditioning (original size, crop top-left, target size)
      * @param control  ControlNet residuals to add, or {@code null}
+     * @param guidance [B, D] the embedding of the guidance scale a guidance-distilled model takes instead of
+     *                 classifier-free guidance (D its {@link Dimensions#GUIDANCE_EMBEDDING}), or {@code null}
      */
     record DenoisingInput(NDArray latents, float timestep, EncoderContext context, NDArray pooled, NDArray timeIds,
-            ControlResiduals control) {
+            ControlResiduals control, NDArray guidance) {
+
+        /** The inputs of a model that takes no guidance embedding (the constructor of API 0.2.4 and before). */
+        public DenoisingInput(NDArray latents, float timestep, EncoderContext context, NDArray pooled,
+                NDArray timeIds, ControlResiduals control) {
+            this(latents, timestep, context, pooled, timeIds, control, null);
+        }
     }
 
     /**

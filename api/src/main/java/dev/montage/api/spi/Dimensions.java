@@ -29,6 +29,12 @@ public final class Dimensions {
     public static final String SUBJECT_WIDTH = "subject.width";
     /** Channels of the latents the denoiser works on and the decoder decodes. */
     public static final String LATENT_CHANNELS = "latent.channels";
+    /**
+     * Width of the guidance-scale embedding a guidance-distilled denoiser takes ({@code time_cond_proj_dim}, as
+     * LCM-SDXL's UNet has it). Where the denoiser provides it, the host runs no classifier-free guidance: one pass per
+     * step, and the embedding of (guidance scale − 1) in {@link DenoisingModel.DenoisingInput#guidance()}.
+     */
+    public static final String GUIDANCE_EMBEDDING = "guidance.embedding";
     /** Channels of a control image as the host hands it to a ControlNet (RGB). */
     public static final String CONTROL_CHANNELS = "control.channels";
 

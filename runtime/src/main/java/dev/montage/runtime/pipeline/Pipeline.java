@@ -72,6 +72,8 @@ final class Pipeline {
     private final ComputeDType dtype;
     private final Map<String, String> description;
     private final Runnable weightCheck;
+    /** The denoiser's guidance embedding width ({@link dev.montage.api.spi.Dimensions#GUIDANCE_EMBEDDING}), or 0. */
+    private final int guidanceEmbedding;
 
     /**
      * @param textEncoder      held, or created for each generation ({@link OnDemand}), as are the image encoder
@@ -85,11 +87,14 @@ final class Pipeline {
      * @param root             manager on the engine's device; each generation takes a sub-manager of it
      * @param description      component ids and model paths, embedded in every result's parameters
      * @param weightCheck      run after every generation: fails it when a component kept arrays of it
+     * @param guidanceEmbedding the width of the guidance embedding the denoiser takes instead of classifier-free
+     *                         guidance, 0 for none
      */
     Pipeline(OnDemand<TextEncoder> textEncoder, OnDemand<ImageEncoder> imageEncoder,
             OnDemand<SubjectResampler> resampler, OnDemand<DenoisingModel> denoiser, Schedulers schedulers,
             String defaultScheduler, LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels,
-            ComputeDType dtype, Map<String, String> description, Runnable weightCheck) {
+            ComputeDType dtype, Map<String, String> description, Runnable weightCheck, int guidanceEmbedding) {
+        this.guidanceEmbedding = guidanceEmbedding;
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
         this.imageEncoder = imageEncoder;
         this.resampler = resampler;
@@ -122,7 +127,7 @@ final class Pipeline {
                 root, kernels, dtype, d, () -> {
                     weightCheck.run();
                     moreWeightCheck.run();
-                });
+                }, guidanceEmbedding);
     }
 
     /** Scheduler ids this pipeline can run. */
@@ -183,9 +188,11 @@ final class Pipeline {
             if (!request.controls().isEmpty()) {
                 stage(listener, "preparing control images");
             }
-            List<PreparedControl> controls = prepareControls(gen, request, listener);
+            // a guidance-distilled denoiser takes the scale as an input: one pass per step, no negative prompt
+            boolean guided = request.guidanceEnabled() && guidanceEmbedding == 0;
+            List<PreparedControl> controls = prepareControls(gen, request, guided, listener);
             stage(listener, "encoding prompt");
-            Conditioning c = conditioning(gen, request, controls);
+            Conditioning c = conditioning(gen, request, guided, controls);
             NDArray latents;
             // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
             try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
@@ -278,8 +285,9 @@ final class Pipeline {
      *
      * @param controls the request's controls, each with the context its network cross-attends to
      */
+    /** @param guidance the guidance embedding of a guidance-distilled denoiser, or null */
     private record Conditioning(EncoderContext context, NDArray pooled, NDArray timeIds, boolean guided,
-            List<PreparedControl> controls) {
+            NDArray guidance, List<PreparedControl> controls) {
     }
 
     /**
@@ -310,9 +318,10 @@ final class Pipeline {
         }
     }
 
-    private List<PreparedControl> prepareControls(NDManager gen, GenerationRequest request,
+    /** @param guided whether the steps run classifier-free guidance (two rows per image) */
+    private List<PreparedControl> prepareControls(NDManager gen, GenerationRequest request, boolean guided,
             ProgressListener listener) {
-        int rows = (request.guidanceEnabled() ? 2 : 1) * request.numImages();
+        int rows = (guided ? 2 : 1) * request.numImages();
         List<PreparedControl> out = new ArrayList<>();
         for (int i = 0; i < request.controls().size(); i++) {
             Control control = request.controls().get(i);
@@ -370,24 +379,24 @@ final class Pipeline {
      *
      * @throws InvalidRequestException naming each subject field the adapter does not read or lacks
      */
-    private Conditioning conditioning(NDManager gen, GenerationRequest request, List<PreparedControl> controls) {
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, boolean guided,
+            List<PreparedControl> controls) {
         if (request.subjects().isEmpty()) {
-            return conditioning(gen, request, controls, null);
+            return conditioning(gen, request, guided, controls, null);
         }
         try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
             List<FieldError> problems = adapter(lease.get()).fields().problems(request);
             if (!problems.isEmpty()) {
                 throw new InvalidRequestException(problems);
             }
-            return conditioning(gen, request, controls, lease.get());
+            return conditioning(gen, request, guided, controls, lease.get());
         }
     }
 
     /** @param adapter the resampler, null without subjects */
-    private Conditioning conditioning(NDManager gen, GenerationRequest request, List<PreparedControl> controls,
-            SubjectResampler adapter) {
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, boolean guided,
+            List<PreparedControl> controls, SubjectResampler adapter) {
         int n = request.numImages();
-        boolean guided = request.guidanceEnabled();
         boolean withSubjects = adapter != null;
         boolean withPhrases = withSubjects
                 && adapter(adapter).fields().reads().contains(SubjectResampler.SubjectField.PHRASE);
@@ -423,7 +432,9 @@ final class Pipeline {
                 .orElse(textOnly) : textOnly;
         List<PreparedControl> withContext = controls.stream()
                 .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? full : textOnly)).toList();
-        return new Conditioning(context, pooled, timeIds, guided, withContext);
+        NDArray guidance = guidanceEmbedding == 0 ? null : castToCompute(gen.create(GuidanceEmbedding.of(
+                request.guidanceScale(), guidanceEmbedding, n), new Shape(n, guidanceEmbedding)));
+        return new Conditioning(context, pooled, timeIds, guided, guidance, withContext);
     }
 
     /** What the subjects' layout needs of the text encoder, taken while it is open. */
@@ -516,7 +527,7 @@ final class Pipeline {
             NDArray input = castToCompute(c.guided() ? scaled.concat(scaled, 0) : scaled);
             DenoisingModel.ControlResiduals control = controlResiduals(step, i, ctx.totalSteps(), input, t, c, ctx);
             NDArray eps = unet.predictNoise(step, new DenoisingModel.DenoisingInput(input, t, c.context(),
-                    c.pooled(), c.timeIds(), control), ctx);
+                    c.pooled(), c.timeIds(), control, c.guidance()), ctx);
             NDArray guidedEps = eps;
             if (c.guided()) {
                 NDList halves = eps.split(2, 0);

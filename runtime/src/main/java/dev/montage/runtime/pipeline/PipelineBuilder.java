@@ -332,7 +332,7 @@ final class PipelineBuilder {
             description.putAll(Lora.describe(loras));
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
                     id(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
-                    engine.computeDType(), description, context::checkWeights);
+                    engine.computeDType(), description, context::checkWeights, guidanceEmbedding(context));
             // a default scheduler that cannot be created fails the assembly, not the first generation
             schedulers.get(id(ComponentKind.SCHEDULER));
             context.loadFinished();
@@ -447,6 +447,21 @@ final class PipelineBuilder {
             case SCHEDULER -> registry.ids(ComponentKind.SCHEDULER);
             default -> instances.containsKey(kind) ? List.of() : Optional.ofNullable(id(kind)).stream().toList();
         };
+    }
+
+    /**
+     * The width of the guidance embedding the denoiser takes instead of classifier-free guidance, as its factory
+     * provides it ({@link Dimensions#GUIDANCE_EMBEDDING}); 0 for one that provides none or was given as an instance.
+     */
+    private int guidanceEmbedding(FolderComponentContext context) {
+        if (instances.containsKey(ComponentKind.DENOISING_MODEL)) {
+            return 0;
+        }
+        String id = id(ComponentKind.DENOISING_MODEL);
+        return registry.factory(ComponentKind.DENOISING_MODEL, id, Object.class)
+                .dimensions(contextFor(ComponentKind.DENOISING_MODEL, id, context)).provided().stream()
+                .filter(v -> v.name().equals(Dimensions.GUIDANCE_EMBEDDING)).mapToInt(Dimensions.Value::value)
+                .findFirst().orElse(0);
     }
 
     /** Every registered scheduler, created on first use, and the instances given. */

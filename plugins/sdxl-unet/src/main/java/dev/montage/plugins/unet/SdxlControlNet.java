@@ -202,8 +202,8 @@ public final class SdxlControlNet implements Conditioner, AutoCloseable {
         StageCapture capture = ctx.get(STAGES);
         StageRecorder recorder = capture == null ? StageRecorder.NONE : capture;
         try (NDManager scope = manager.newSubManager()) {
-            NDArray emb = time.forward(scope, input.timestep(), batch, input.pooled(), input.timeIds(), dtype,
-                    recorder);
+            NDArray emb = time.forward(scope, input.timestep(), batch, input.pooled(), input.timeIds(), null,
+                    dtype, recorder);
             UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
             NDArray sample = toCompute(Scopes.borrow(input.latents(), scope));
             pass.record("sample_in", sample);

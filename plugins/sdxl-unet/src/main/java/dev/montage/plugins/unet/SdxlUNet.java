@@ -178,8 +178,8 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
         StageCapture capture = ctx.get(StageCapture.KEY);
         StageRecorder recorder = capture == null ? StageRecorder.NONE : capture;
         try (NDManager scope = manager.newSubManager()) {
-            NDArray emb = modules.time().forward(scope, input.timestep(), batch, input.pooled(), input.timeIds(), dtype,
-                    recorder);
+            NDArray emb = modules.time().forward(scope, input.timestep(), batch, input.pooled(), input.timeIds(),
+                    input.guidance(), dtype, recorder);
             UNetPass pass = new UNetPass(kernels.silu(emb), input.context(), ctx, recorder);
 
             NDArray h = modules.convIn().forward(toCompute(Scopes.borrow(input.latents(), scope)));

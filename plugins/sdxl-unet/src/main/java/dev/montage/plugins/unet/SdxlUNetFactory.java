@@ -69,6 +69,10 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
         for (int width : new TreeSet<>(config.crossAttentionDims())) {
             dimensions.expects(Dimensions.SUBJECT_WIDTH, width, config.source() + " 'cross_attention_dim'");
         }
+        if (config.timeCondProjDim() > 0) {
+            dimensions.provides(Dimensions.GUIDANCE_EMBEDDING, config.timeCondProjDim(), config.source()
+                    + " 'time_cond_proj_dim'");
+        }
         return dimensions.build();
     }
 

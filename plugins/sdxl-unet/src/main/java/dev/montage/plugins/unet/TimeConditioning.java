@@ -25,7 +25,7 @@ final class TimeConditioning {
         this.kernels = kernels;
         int timestepWidth = config.blockOutChannels().get(0);
         this.timeEmbedding = new TimestepEmbedding(p.prefixed("time_embedding"), timestepWidth,
-                config.timeEmbedDim(), kernels);
+                config.timeEmbedDim(), config.timeCondProjDim(), kernels);
         this.addEmbedding = config.textTimeEmbedding()
                 ? new TimestepEmbedding(p.prefixed("add_embedding"), config.additionInputDim(), config.timeEmbedDim(),
                         kernels)
@@ -38,16 +38,28 @@ final class TimeConditioning {
      * @param batch    batch size
      * @param pooled   [B, P] pooled text embedding (ignored without {@code text_time})
      * @param timeIds  [B, 6] micro-conditioning (ignored without {@code text_time})
+     * @param guidance [B, time_cond_proj_dim] the guidance embedding of a guidance-distilled UNet, else null
      * @param dtype    the compute dtype
      * @return [B, time_embed_dim] {@code temb}, before the resnets' SiLU
+     * @throws IllegalArgumentException when the guidance embedding is missing where the UNet takes one, given
+     *     where it takes none, or of another shape
      */
-    NDArray forward(NDManager scope, float timestep, long batch, NDArray pooled, NDArray timeIds, ComputeDType dtype,
-            StageRecorder recorder) {
+    NDArray forward(NDManager scope, float timestep, long batch, NDArray pooled, NDArray timeIds, NDArray guidance,
+            ComputeDType dtype, StageRecorder recorder) {
         NDArray t = scope.full(new Shape(batch), timestep, DataType.FLOAT32);
         NDArray timeProj = Sinusoids.embed(t, config.blockOutChannels().get(0), config.flipSinToCos(),
                 config.freqShift());
         recorder.record("time_proj", timeProj);
-        NDArray emb = timeEmbedding.apply(toCompute(timeProj, dtype));
+        NDArray emb;
+        if (config.timeCondProjDim() > 0) {
+            checkRows("guidance", guidance, batch, config.timeCondProjDim());
+            emb = timeEmbedding.apply(toCompute(timeProj, dtype), toCompute(Scopes.borrow(guidance, scope), dtype));
+        } else if (guidance != null) {
+            throw new IllegalArgumentException("UNet input 'guidance' given to a UNet without 'time_cond_proj_dim', "
+                    + "which takes no guidance embedding");
+        } else {
+            emb = timeEmbedding.apply(toCompute(timeProj, dtype));
+        }
         recorder.record("time_embedding", emb);
         if (addEmbedding != null) {
             checkRows("pooled", pooled, batch, config.additionInputDim() - UNetConfig.TIME_IDS
@@ -78,7 +90,7 @@ final class TimeConditioning {
         Shape s = x == null ? null : x.getShape();
         if (s == null || s.dimension() != 2 || s.get(0) != batch || s.get(1) != width) {
             throw new IllegalArgumentException("UNet input '" + what + "' must be [" + batch + ", " + width
-                    + "] for this UNet's text_time embedding, got " + s);
+                    + "] for this UNet's configuration, got " + s);
         }
     }
 }

@@ -46,6 +46,8 @@ import java.util.TreeSet;
  * @param downsamplePadding    padding of the stride-2 downsampling convolutions
  * @param midBlockScaleFactor  output scale factor of the mid block's resnets
  * @param linearProjection     transformer {@code proj_in}/{@code proj_out} are linear (else 1x1 convolutions)
+ * @param timeCondProjDim      width of the guidance embedding a guidance-distilled UNet adds to its timestep
+ *                             sinusoids through {@code time_embedding.cond_proj}, 0 for none
  */
 record UNetConfig(
         String source,
@@ -72,7 +74,8 @@ record UNetConfig(
         int convOutKernel,
         int downsamplePadding,
         float midBlockScaleFactor,
-        boolean linearProjection) {
+        boolean linearProjection,
+        int timeCondProjDim) {
 
     static final String DOWN_BLOCK = "DownBlock2D";
     static final String CROSS_ATTN_DOWN_BLOCK = "CrossAttnDownBlock2D";
@@ -82,6 +85,9 @@ record UNetConfig(
 
     /** The largest kernel size or padding a configuration may ask for (SDXL's are 3 and 1). */
     private static final int MAX_KERNEL = 31;
+
+    /** The narrowest guidance embedding: its sinusoids' frequencies divide by half its width minus one. */
+    private static final int MIN_GUIDANCE_EMBEDDING = 4;
 
     /** SDXL's micro-conditioning: original size, crop top-left, target size. */
     static final int TIME_IDS = 6;
@@ -148,7 +154,8 @@ record UNetConfig(
         for (String key : List.of("class_embed_type", "num_class_embeds", "encoder_hid_dim", "encoder_hid_dim_type",
                 "time_cond_proj_dim", "time_embedding_act_fn", "timestep_post_act", "cross_attention_norm",
                 "num_attention_heads")) {
-            if (c.has(key)) {
+            // a guidance-distilled UNet (LCM-SDXL) embeds the guidance scale; its ControlNets do not
+            if (c.has(key) && !(withUpPath && key.equals("time_cond_proj_dim"))) {
                 throw new IllegalArgumentException(src + ": '" + key + "' must be null for an SDXL UNet, got "
                         + c.asMap().get(key));
             }
@@ -232,7 +239,8 @@ record UNetConfig(
                 textTime ? c.getInt("projection_class_embeddings_input_dim", 1, MAX_WIDTH) : 0,
                 convIn, convOut, padding,
                 (float) c.getDouble("mid_block_scale_factor", 1),
-                c.getBoolean("use_linear_projection", false));
+                c.getBoolean("use_linear_projection", false),
+                c.getInt("time_cond_proj_dim", 0, MIN_GUIDANCE_EMBEDDING, MAX_WIDTH));
     }
 
     /** Transformer layers of each up block's attentions (coarsest first), explicit or mirrored from the down path. */

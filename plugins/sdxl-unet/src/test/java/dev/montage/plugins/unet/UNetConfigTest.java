@@ -75,6 +75,24 @@ class UNetConfigTest {
         assertEquals(List.of(1280L, 2816L), Arrays.stream(shapes.get("add_embedding.linear_1.weight")).boxed().toList());
     }
 
+    /** LCM-SDXL's UNet is SDXL's with a 256-wide guidance embedding projected onto the timestep sinusoids. */
+    @Test
+    void aGuidanceDistilledUNetHasItsGuidanceProjection() {
+        UNetConfig lcm = UNetConfig.from(config(SDXL_BASE, Map.of("time_cond_proj_dim", 256)));
+        assertEquals(256, lcm.timeCondProjDim());
+        Map<String, long[]> shapes = SdxlUNet.weightShapes(lcm);
+        assertEquals(List.of(320L, 256L), Arrays.stream(shapes.get("time_embedding.cond_proj.weight")).boxed()
+                .toList());
+        assertEquals(SdxlUNet.weightShapes(UNetConfig.from(config(SDXL_BASE, Map.of()))).size() + 1, shapes.size());
+        IllegalArgumentException narrow = assertThrows(IllegalArgumentException.class,
+                () -> UNetConfig.from(config(SDXL_BASE, Map.of("time_cond_proj_dim", 2))));
+        assertTrue(narrow.getMessage().contains("'time_cond_proj_dim'"), narrow.getMessage());
+        IllegalArgumentException controlNet = assertThrows(IllegalArgumentException.class,
+                () -> UNetConfig.encoderFrom(config(SDXL_BASE, Map.of("time_cond_proj_dim", 256))));
+        assertEquals("unet/config.json: 'time_cond_proj_dim' must be null for an SDXL UNet, got 256",
+                controlNet.getMessage());
+    }
+
     @Test
     void perLayerTransformerCountsNeedTheReverseList() {
         Map<String, Object> asymmetric = Map.of("transformer_layers_per_block", List.of(1, List.of(2, 3),
