@@ -15,6 +15,7 @@ import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
+import dev.montage.runtime.registry.SlotOptions;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.SafetensorsWriter;
@@ -35,8 +36,14 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
 import java.util.concurrent.Callable;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -181,6 +188,9 @@ final class GenerateCommand implements Callable<Integer> {
             long noiseSeed = seed != null ? seed : recordedSeed != null ? ((Number) recordedSeed).longValue()
                     : new SecureRandom().nextLong() & Long.MAX_VALUE;
             GenerationRequest request = request(profile, noiseSeed, recorded);
+            if (recorded != null) {
+                differingOptions(recorded, profile).ifPresent(notes::println);
+            }
             if (recorded != null && recorded.get(GenerationRecord.MONTAGE) == null && prompt == null
                     && A1111_EMPHASIS.matcher(request.prompt() + request.negativePrompt()).find()
                     && !"a1111".equals(profile.options().byKind().getOrDefault(ComponentKind.TEXT_ENCODER, Map.of())
@@ -224,6 +234,29 @@ final class GenerateCommand implements Callable<Integer> {
             }
         }
         return 0;
+    }
+
+    /**
+     * The note on the component options the PNG's pipeline was built with that this run's profile sets otherwise (they
+     * change the pixels), with the flags that run it as made; empty when they agree.
+     */
+    private Optional<String> differingOptions(RecordedRequest recorded, Profile profile) {
+        Map<String, String> current = new TreeMap<>();
+        profile.options().byKind().forEach((kind, given) -> given.forEach((key, value) ->
+                current.put(SlotOptions.key(kind) + "." + key, value)));
+        Map<String, String> made = recorded.componentOptions();
+        Set<String> keys = new TreeSet<>(made.keySet());
+        keys.addAll(current.keySet());
+        List<String> differ = keys.stream().filter(k -> !Objects.equals(made.get(k), current.get(k))).toList();
+        if (made.isEmpty() && recorded.get(GenerationRecord.MONTAGE) == null || differ.isEmpty()) {
+            return Optional.empty();
+        }
+        String flags = differ.stream().filter(made::containsKey).map(k -> "--set " + k + "=" + made.get(k))
+                .collect(Collectors.joining(" "));
+        return Optional.of("montage: " + from + " was made with other component options ("
+                + differ.stream().map(k -> k + " " + Optional.ofNullable(made.get(k)).orElse("unset") + " there, "
+                        + Optional.ofNullable(current.get(k)).orElse("unset") + " here").collect(Collectors.joining("; "))
+                + ")" + (flags.isEmpty() ? "" : "; " + flags + " sets them as they were"));
     }
 
     /** A1111's emphasis: a round or square bracket that is not escaped. */

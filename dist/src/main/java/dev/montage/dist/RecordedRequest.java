@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.TreeMap;
 
 /**
  * The request a PNG records, for {@code montage generate --from}: Montage's {@code montage} chunk (the whole request
@@ -35,6 +36,7 @@ import java.util.OptionalDouble;
 record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler) {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SCHEDULER_OPTIONS = "schedulerOptions";
+    private static final String OPTIONS = "options.";
 
     /**
      * @throws IllegalArgumentException when the file is no PNG with recorded parameters
@@ -93,6 +95,20 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         Optional<String> scheduler = p.scheduler();
         scheduler.ifPresent(id -> v.put("scheduler", id));
         return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler());
+    }
+
+    /**
+     * The component options the recorded pipeline was built with ({@code options.scheduler.eta} ...), by their profile
+     * keys; empty for an A1111 PNG, which records none.
+     */
+    Map<String, String> componentOptions() {
+        Map<String, String> options = new TreeMap<>();
+        map(map(values.get(GenerationRecord.MONTAGE)).get("pipeline")).forEach((key, value) -> {
+            if (key.startsWith(OPTIONS)) {
+                options.put(key, String.valueOf(value));
+            }
+        });
+        return options;
     }
 
     /** The recorded settings of the recorded scheduler, by name. */

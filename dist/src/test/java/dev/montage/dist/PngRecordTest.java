@@ -221,6 +221,20 @@ class PngRecordTest {
 
         Path again = generate("--from", request.toString(), "-o", dir.resolve("again").toString());
         assertArrayEquals(pixels(request), pixels(again));
+
+        // the profile's options are this run's; the run says where they differ from the PNG's
+        CommandRun withoutOption = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                "--from", profile.toString(), "-o", dir.resolve("without").toString());
+        assertEquals(0, withoutOption.code(), withoutOption::toString);
+        assertTrue(withoutOption.err().contains("montage: " + profile + " was made with other component options "
+                + "(options.scheduler.eta 0.5 there, unset here); --set options.scheduler.eta=0.5 sets them as they "
+                + "were"), withoutOption::toString);
+        CommandRun withOption = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                "--from", profile.toString(), "--set", "options.scheduler.eta=0.5", "-o",
+                dir.resolve("with").toString());
+        assertEquals(0, withOption.code(), withOption::toString);
+        assertFalse(withOption.err().contains("other component options"), withOption::toString);
+        assertArrayEquals(pixels(profile), pixels(Path.of(withOption.out().strip())));
         assertEquals(Map.of("eta", "0.25"), PngRecords.record(generate("--from", request.toString(),
                 "--scheduler-option", "eta=0.25", "-o", dir.resolve("less").toString())).get("schedulerOptions"));
         assertEquals(Map.of(), PngRecords.record(generate("--from", request.toString(), "--scheduler", "euler", "-o",
