@@ -6,15 +6,22 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.host.ComputeDType;
 import dev.montage.api.spi.TextEncoder;
+import dev.montage.runtime.engine.EngineConfig;
+import dev.montage.runtime.engine.MontageEngine;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.LocalModelFolder;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -103,6 +110,41 @@ class PromptWeightingTest {
             assertTrue(error < 1e-5, "max-abs error " + error);
             assertFalse(Arrays.equals(z, actual), "the weights change the tokens");
         }
+    }
+
+    /** In bf16 the weighting runs in float32 between the towers' bf16 states and stays near the float32 result. */
+    @Test
+    void weighsInBf16() {
+        String prompt = "a (cat:1.5) on [a mat]";
+        Path m = Golden.model();
+        try (MontageEngine engine = MontageEngine.start(EngineConfig.of("cpu", "bfloat16"));
+                LocalModelFolder tokenizer1 = folder(m, "tokenizer", engine);
+                LocalModelFolder tokenizer2 = folder(m, "tokenizer_2", engine);
+                LocalModelFolder tower1 = folder(m, "text_encoder", engine);
+                LocalModelFolder tower2 = folder(m, "text_encoder_2", engine);
+                SdxlTextEncoder bf16 = new SdxlTextEncoder(tokenizer1, tokenizer2, tower1, tower2, true,
+                        engine.manager(), engine.kernels(), engine.computeDType(), PromptWeighting.A1111);
+                NDManager scope = engine.manager().newSubManager();
+                NDManager reference = TestEngine.manager().newSubManager()) {
+            NDArray tokens = bf16.encode(scope, List.of(prompt)).tokens();
+            assertEquals(ComputeDType.BFLOAT16, engine.kernels().dtypeOf(tokens));
+            float[] actual = engine.kernels().cast(tokens, ComputeDType.FLOAT32).toFloatArray();
+            float[] expected = weighted.encode(reference, List.of(prompt)).tokens().toFloatArray();
+            double error = 0;
+            double scale = 0;
+            for (int i = 0; i < expected.length; i++) {
+                error = Math.max(error, Math.abs(actual[i] - expected[i]));
+                scale = Math.max(scale, Math.abs(expected[i]));
+            }
+            System.out.printf("A1111 emphasis in bf16 vs float32: max-abs error %.3g (|x| up to %.3g)%n", error,
+                    scale);
+            assertTrue(error < 0.03 * scale, "max-abs error " + error);
+        }
+    }
+
+    private static LocalModelFolder folder(Path model, String name, MontageEngine engine) {
+        return new LocalModelFolder(model.resolve(name), Optional.empty(), engine.device(), engine.computeDType(),
+                engine.kernels());
     }
 
     @Test
