@@ -51,7 +51,7 @@ class ModelSchedulerTest {
         Map<String, String> byClass = Map.of("UniPCMultistepScheduler", "unipc", "DDIMScheduler", "ddim",
                 "LCMScheduler", "lcm", "EulerAncestralDiscreteScheduler", "euler-ancestral",
                 "DPMSolverMultistepScheduler", "dpmpp-2m", "EulerDiscreteScheduler", "euler", "HeunDiscreteScheduler",
-                "heun");
+                "heun", "KDPM2DiscreteScheduler", "dpm2", "KDPM2AncestralDiscreteScheduler", "dpm2-ancestral");
         for (Map.Entry<String, String> e : byClass.entrySet()) {
             Path model = modelWithScheduler(e.getKey());
             ResolvedProfile resolved = TestEngine.pipeline(TinyModel.registry(), model).validate();
@@ -67,13 +67,13 @@ class ModelSchedulerTest {
         Path uniPc = modelWithScheduler("UniPCMultistepScheduler");
         assertEquals("ddim", TestEngine.pipeline(TinyModel.registry(), uniPc).setting("defaults.scheduler", "ddim")
                 .validate().profile().defaults().scheduler(), "a profile's scheduler wins over the model's");
-        for (String unknown : List.of("KDPM2DiscreteScheduler", "")) {
+        for (String unknown : List.of("LMSDiscreteScheduler", "")) {
             Path model = modelWithScheduler(unknown);
             ResolvedProfile resolved = TestEngine.pipeline(TinyModel.registry(), model).validate();
             assertEquals("euler", resolved.profile().defaults().scheduler(), "'" + unknown + "' is none of the "
                     + "installed schedulers");
             assertEquals(unknown.isEmpty() ? ProfileResolver.DEFAULTS_SOURCE : ProfileResolver.DEFAULTS_SOURCE + "; "
-                    + model.resolve("scheduler/scheduler_config.json") + " names KDPM2DiscreteScheduler, which no "
+                    + model.resolve("scheduler/scheduler_config.json") + " names LMSDiscreteScheduler, which no "
                     + "installed scheduler ports; euler runs instead unless defaults.scheduler or a request names "
                     + "another", resolved.origin("defaults.scheduler"), "a class none ports is said");
         }

@@ -162,12 +162,13 @@ class SchedulerGenerationTest {
         return latents(pipeline, r);
     }
 
-    /** The final latents; every model evaluation is reported, Heun's 2 · steps − 1 included. */
+    /** The final latents; every model evaluation is reported, Heun's and DPM2's 2 · steps − 1 included. */
     private static float[] latents(MontagePipeline p, GenerationRequest r) {
         Latents[] out = new Latents[1];
         List<Integer> steps = new ArrayList<>();
         p.generate(r, (step, total, elapsed) -> steps.add(step), out);
-        int evaluations = r.scheduler().orElseThrow().startsWith("heun") ? 2 * STEPS - 1 : STEPS;
+        String id = r.scheduler().orElseThrow();
+        int evaluations = id.startsWith("heun") || id.startsWith("dpm2") ? 2 * STEPS - 1 : STEPS;
         assertEquals(IntStream.rangeClosed(1, evaluations).boxed().toList(), steps);
         return out[0].values();
     }
@@ -175,7 +176,7 @@ class SchedulerGenerationTest {
     @TestFactory
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
         assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "heun",
-                "heun-karras", "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm",
+                "heun-karras", "dpm2", "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm",
                 "unipc", PLUGIN_SCHEDULER)),
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
@@ -219,7 +220,7 @@ class SchedulerGenerationTest {
         float[] leading = LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r));
         String id = r.scheduler().orElseThrow();
         boolean spaced = !id.equals("lcm") && (!id.endsWith("-karras") || id.startsWith("euler")
-                || id.startsWith("heun"));
+                || id.startsWith("heun") || id.startsWith("dpm2"));
         assertEquals(spaced, !Arrays.equals(leading, latents), id + ": whether trailing spacing changes the latents");
     }
 
@@ -330,6 +331,7 @@ class SchedulerGenerationTest {
         }
         for (Stochastic s : List.of(new Stochastic(pipeline, "euler-ancestral", "euler"),
                 new Stochastic(pipeline, "dpmpp-2m-sde", "dpmpp-2m"), new Stochastic(stochasticDdim, "ddim", "ddim"),
+                new Stochastic(pipeline, "dpm2-ancestral", "dpm2"),
                 new Stochastic(pipeline, "lcm", "euler"))) {
             for (boolean guided : new boolean[] {true, false}) {
                 String label = s.id() + (s.pipeline() == stochasticDdim ? " eta 0.5" : "") + " guided " + guided;

@@ -34,6 +34,10 @@ final class Samplers {
             Map.entry("euler-ancestral", new Sampler("Euler a", Optional.empty())),
             Map.entry("heun", new Sampler("Heun", Optional.empty())),
             Map.entry("heun-karras", new Sampler("Heun", Optional.of("Karras"))),
+            Map.entry("dpm2", new Sampler("DPM2", Optional.empty())),
+            Map.entry("dpm2-karras", new Sampler("DPM2", Optional.of("Karras"))),
+            Map.entry("dpm2-ancestral", new Sampler("DPM2 a", Optional.empty())),
+            Map.entry("dpm2-ancestral-karras", new Sampler("DPM2 a", Optional.of("Karras"))),
             Map.entry("ddim", new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM"))),
             // A1111's DPM++ 2M defaults to Karras sigmas: the plain schedule is "Uniform" there
             Map.entry("dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform"))),

@@ -19,6 +19,8 @@ class SamplersTest {
         assertEquals(new Sampler("Euler a", Optional.empty()), Samplers.of("euler-ancestral"));
         assertEquals(new Sampler("Heun", Optional.empty()), Samplers.of("heun"));
         assertEquals(new Sampler("Heun", Optional.of("Karras")), Samplers.of("heun-karras"));
+        assertEquals(new Sampler("DPM2", Optional.of("Karras")), Samplers.of("dpm2-karras"));
+        assertEquals(new Sampler("DPM2 a", Optional.empty()), Samplers.of("dpm2-ancestral"));
         assertEquals(new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM")), Samplers.of("ddim"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Uniform")), Samplers.of("dpmpp-2m"));
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Karras")), Samplers.of("dpmpp-2m-karras"));
@@ -32,8 +34,9 @@ class SamplersTest {
     /** What Montage writes for a built-in scheduler is read back as that scheduler. */
     @Test
     void eachBuiltInSchedulerIsReadBackFromWhatItsPngSays() {
-        for (String id : List.of("euler", "euler-karras", "euler-ancestral", "heun", "heun-karras", "ddim", "dpmpp-2m",
-                "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc")) {
+        for (String id : List.of("euler", "euler-karras", "euler-ancestral", "heun", "heun-karras", "dpm2",
+                "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "ddim", "dpmpp-2m", "dpmpp-2m-karras",
+                "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc")) {
             Sampler written = Samplers.of(id);
             assertEquals(Optional.of(id), Samplers.schedulerOf(written.name(), written.scheduleType()), id);
         }
@@ -56,7 +59,8 @@ class SamplersTest {
         assertEquals(Optional.of("euler-ancestral"), Samplers.schedulerOf(" Euler a ", Optional.empty()));
         assertEquals(Optional.of("heun"), Samplers.schedulerOf("Heun", Optional.of("Automatic")));
         assertEquals(Optional.of("heun-karras"), Samplers.schedulerOf("Heun", Optional.of("Karras")));
-        for (String[] none : new String[][] {{"DPM2", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
+        assertEquals(Optional.of("dpm2-ancestral-karras"), Samplers.schedulerOf("DPM2 a Karras", Optional.empty()));
+        for (String[] none : new String[][] {{"LMS", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
                 {"DPM++ 2M SDE", "Automatic"}, {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"},
                 {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),

@@ -52,6 +52,7 @@ final class DiscreteSigmas {
     private final TimestepSpacing spacing;
     private final int stepsOffset;
     private final boolean karras;
+    private final boolean roundKarrasTimesteps;
 
     /**
      * The levels the settings give: the noise schedule, {@code timestep_spacing} (default {@code linspace}),
@@ -61,10 +62,21 @@ final class DiscreteSigmas {
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DiscreteSigmas(SchedulerSettings settings, boolean withKarras) {
+        this(settings, withKarras, false);
+    }
+
+    /** @param roundKarrasTimesteps whether Karras sigmas' timesteps are rounded to whole ones (the DPM2 schedulers) */
+    DiscreteSigmas(SchedulerSettings settings, boolean withKarras, boolean roundKarrasTimesteps) {
         schedule = NoiseSchedule.of(settings);
         spacing = TimestepSpacing.of(settings, TimestepSpacing.LINSPACE);
         stepsOffset = settings.integer("steps_offset", 0);
         karras = withKarras && settings.flag("use_karras_sigmas", false);
+        this.roundKarrasTimesteps = roundKarrasTimesteps;
+    }
+
+    /** The training timestep of a noise level σ, fractional (diffusers' {@code _sigma_to_t}). */
+    double timestepOf(double sigma) {
+        return schedule.sigmaToTimestep(sigma);
     }
 
     /**
@@ -82,7 +94,8 @@ final class DiscreteSigmas {
         if (karras) {
             sigmas = NoiseSchedule.karras(sigmas[0], sigmas[steps - 1], steps);
             for (int i = 0; i < steps; i++) {
-                timesteps[i] = schedule.sigmaToTimestep(sigmas[i]);
+                double t = schedule.sigmaToTimestep(sigmas[i]);
+                timesteps[i] = roundKarrasTimesteps ? NumpyMath.round(t) : t;
             }
         }
         float[] t = new float[steps];

@@ -1,11 +1,12 @@
 /**
- * Euler discrete, Euler ancestral, Heun, DDIM, DPM-Solver++, UniPC and LCM schedulers: ports of diffusers'
- * {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code HeunDiscreteScheduler},
- * {@code DDIMScheduler}, {@code DPMSolverMultistepScheduler}, {@code UniPCMultistepScheduler} and
- * {@code LCMScheduler} (0.23).
+ * Euler discrete, Euler ancestral, Heun, DPM2, DPM2 ancestral, DDIM, DPM-Solver++, UniPC and LCM schedulers: ports of
+ * diffusers' {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code HeunDiscreteScheduler},
+ * {@code KDPM2DiscreteScheduler}, {@code KDPM2AncestralDiscreteScheduler}, {@code DDIMScheduler},
+ * {@code DPMSolverMultistepScheduler}, {@code UniPCMultistepScheduler} and {@code LCMScheduler} (0.23).
  *
  * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code euler-ancestral},
- * {@code heun}, {@code heun-karras}, {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the
+ * {@code heun}, {@code heun-karras}, {@code dpm2}, {@code dpm2-karras}, {@code dpm2-ancestral},
+ * {@code dpm2-ancestral-karras}, {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the
  * SDE form, {@code algorithm_type} {@code sde-dpmsolver++}), {@code unipc}, {@code lcm}. The {@code -karras} ids are
  * the plain ones with {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
  *
@@ -21,14 +22,15 @@
  * order, and a step is element-wise arithmetic of arrays and scalars in the latents' dtype (bf16 included).
  *
  * <p><b>Not ported</b>, refused with an error naming the key where a setting asks for it: the stochastic
- * paths other than those of Euler ancestral, SDE-DPM-Solver++, DDIM with η and LCM (Euler's {@code s_churn},
- * SDE-DPM-Solver), dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR rescaling,
- * {@code log_linear} interpolation, the third-order SDE and Heun DPM solvers, uniform-logSNR steps and learned
- * variances. Two deliberate deviations, so that a run has exactly the steps asked for (Heun's two model evaluations
- * per step aside): for the step counts where numpy's {@code arange} yields one timestep too many with trailing
- * spacing (e.g. 61), diffusers samples an extra step at timestep -1, and here that surplus timestep is dropped; and
- * where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing, DPM-Solver++ refuses the
- * step count, naming the most it can take, where diffusers would sample at timestep -1 or take fewer steps.
+ * paths other than those of Euler ancestral, DPM2 ancestral, SDE-DPM-Solver++, DDIM with η and LCM (Euler's
+ * {@code s_churn}, SDE-DPM-Solver), dynamic thresholding, {@code squaredcos_cap_v2} betas, zero-terminal-SNR
+ * rescaling, {@code log_linear} interpolation, the third-order SDE and Heun DPM solvers, uniform-logSNR steps and
+ * learned variances. Two deliberate deviations, so that a run has exactly the steps asked for (Heun's and DPM2's two
+ * model evaluations per step aside): for the step counts where numpy's {@code arange} yields one timestep too many
+ * with trailing spacing (e.g. 61), diffusers samples an extra step at timestep -1, and here that surplus timestep is
+ * dropped; and where {@code lambda_min_clipped} leaves too few training timesteps for trailing spacing, DPM-Solver++
+ * refuses the step count, naming the most it can take, where diffusers would sample at timestep -1 or take fewer
+ * steps.
  */
 @BuiltFor(MontageApi.COMPATIBLE_RANGE)
 package dev.montage.plugins.schedulers;

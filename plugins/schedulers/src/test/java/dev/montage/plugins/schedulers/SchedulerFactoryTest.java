@@ -127,8 +127,9 @@ class SchedulerFactoryTest {
 
     @Test
     void serviceLoaderFindsEveryScheduler() {
-        assertEquals("[ddim, dpmpp-2m, dpmpp-2m-karras, dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, "
-                + "euler-karras, heun, heun-karras, lcm, unipc]", factories().keySet().toString());
+        assertEquals("[ddim, dpm2, dpm2-ancestral, dpm2-ancestral-karras, dpm2-karras, dpmpp-2m, dpmpp-2m-karras, "
+                + "dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, euler-karras, heun, heun-karras, lcm, "
+                + "unipc]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 
@@ -163,6 +164,9 @@ class SchedulerFactoryTest {
         float[] heunKarras = create("heun-karras", Map.of()).start(4, TestEngine.manager()).timesteps();
         assertEquals(karras[1], heunKarras[1], "Euler's Karras noise levels");
         assertEquals(karras[1], heunKarras[2]);
+        assertEquals(7, create("dpm2", Map.of()).start(4, TestEngine.manager()).timesteps().length);
+        assertEquals(7, create("dpm2-ancestral-karras", Map.of()).start(4, TestEngine.manager(), zeros).timesteps()
+                .length);
     }
 
     @Test

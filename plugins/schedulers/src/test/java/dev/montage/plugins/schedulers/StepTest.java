@@ -461,6 +461,86 @@ class StepTest {
 
 
     /**
+     * DPM2 and DPM2 ancestral: each step's first evaluation, the Euler step to its midpoint, the second evaluation
+     * there and the step from the start (with σ_down and the step's noise σ_up for the ancestral one), the last step
+     * an Euler step to σ = 0, as diffusers 0.23.1 runs them given the same noise (values of its own scheduler code).
+     */
+    @Test
+    void dpm2RunsAsDiffusersRunsGivenTheSameNoise() {
+        assertMatchesDiffusers(dpm2(Map.of()), "dpm2 5 leading steps", 5,
+                new float[] {801.0f, 707.1156616210938f, 601.0f, 503.3740234375f, 401.0f, 295.194091796875f, 201.0f,
+                    24.765090942382812f, 1.0f},
+                null, 5.2309088706970215f,
+                new float[] {-0.5766366124153137f, 0.8122929334640503f, 1.1943950653076172f, 0.38995981216430664f,
+                    -1.2226734161376953f, -2.8850576877593994f, -3.8153488636016846f, -3.5760154724121094f,
+                    -2.2796201705932617f, -0.5358779430389404f, 0.8351020216941833f, 1.1885271072387695f,
+                    0.35817453265190125f, -1.2654268741607666f, -2.9186713695526123f, -3.824014663696289f});
+        assertMatchesDiffusers(dpm2(Map.of("use_karras_sigmas", true)), "dpm2 6 karras steps", 6,
+                new float[] {831.0f, 747.745849609375f, 654.0f, 537.088134765625f, 410.0f, 269.62432861328125f,
+                    154.0f, 66.72444152832031f, 25.0f, 6.326155662536621f, 1.0f},
+                null, 5.990506172180176f,
+                new float[] {-0.6667159199714661f, 0.8488835692405701f, 1.2658329010009766f, 0.3880338966846466f,
+                    -1.3716707229614258f, -3.185664176940918f, -4.200796604156494f, -3.939636468887329f,
+                    -2.525010585784912f, -0.6222400665283203f, 0.8737729787826538f, 1.2594294548034668f,
+                    0.35334956645965576f, -1.418323278427124f, -3.222343921661377f, -4.21025276184082f});
+        assertMatchesDiffusers(dpm2(Map.of("timestep_spacing", "linspace", "prediction_type", "v_prediction")), "dpm2 4 linspace steps v_prediction", 4,
+                new float[] {999.0f, 851.7592163085938f, 666.0f, 505.71856689453125f, 333.0f, 28.21884536743164f,
+                    0.0f},
+                null, 14.614645004272461f,
+                new float[] {-0.4670887291431427f, 0.03997582942247391f, 0.17947237193584442f, -0.11420785635709763f,
+                    -0.702940821647644f, -1.3098368644714355f, -1.6494630575180054f, -1.562089204788208f,
+                    -1.0888065099716187f, -0.452208548784256f, 0.048303358256816864f, 0.17732959985733032f,
+                    -0.12581156194210052f, -0.7185489535331726f, -1.322108507156372f, -1.6526271104812622f});
+        assertMatchesDiffusers(KDpm2DiscreteScheduler.ancestral(SdxlSchedulerConfig.settings()), "dpm2 ancestral 5 leading steps", 5,
+                new float[] {801.0f, 601.0f, 601.0f, 401.0000305175781f, 401.0f, 201.0f, 201.0f, 0.999991774559021f,
+                    1.0f},
+                null, 5.2309088706970215f,
+                new float[] {-0.5541640520095825f, -1.4725743532180786f, -1.2331950664520264f, 0.03282363340258598f,
+                    0.008563593029975891f, -2.196995496749878f, -4.307850360870361f, -3.7661004066467285f,
+                    -1.227903127670288f, 0.333141028881073f, -0.36801180243492126f, -1.5164577960968018f,
+                    -1.22665536403656f, -0.40025630593299866f, -1.1807976961135864f, -3.3746795654296875f});
+        assertMatchesDiffusers(KDpm2DiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", "trailing",
+                "use_karras_sigmas", true))), "dpm2 ancestral 6 trailing karras steps", 6,
+                new float[] {999.0f, 900.1802368164062f, 900.0f, 774.04345703125f, 774.0f, 606.4335327148438f,
+                    606.0f, 388.2748107910156f, 388.0f, 166.0f, 166.0f},
+                null, 14.614645004272461f,
+                new float[] {-3.1805784702301025f, -3.6979963779449463f, -2.4198665618896484f, -0.9000217914581299f,
+                    -2.0358474254608154f, -5.508111953735352f, -7.616181373596191f, -6.04749059677124f,
+                    -2.900594472885132f, -1.704657793045044f, -2.7576422691345215f, -3.3736801147460938f,
+                    -2.355557680130005f, -1.887247085571289f, -4.008727073669434f, -6.990645885467529f});
+    }
+
+    private static Scheduler dpm2(Map<String, Object> settings) {
+        return new KDpm2DiscreteScheduler(SdxlSchedulerConfig.settings(settings));
+    }
+
+    /**
+     * Between a step's two evaluations DPM2 keeps the step's starting latents in the state scope, nothing once the
+     * second evaluation used them, and nothing at the last step; evaluations out of order are refused.
+     */
+    @Test
+    void dpm2KeepsAStepsStartInTheStateScopeUntilItsSecondEvaluation() {
+        Inputs in = Inputs.random(4, 1);
+        try (NDManager state = TestEngine.manager().newSubManager();
+                NDManager m = TestEngine.manager().newSubManager()) {
+            Scheduler.Run run = dpm2(Map.of()).start(3, state);
+            assertEquals(5, run.timesteps().length);
+            NDArray x = m.create(in.latents(), SHAPE);
+            NDArray o = m.create(in.output(), SHAPE);
+            for (int i = 0; i < 5; i++) {
+                x = run.step(o, i, x);
+                assertEquals(i % 2 == 0 && i < 4 ? 1 : 0, state.getManagedArrays().size(), "after evaluation " + i);
+            }
+            Scheduler.Run again = dpm2(Map.of()).start(3, state);
+            NDArray start = m.create(in.latents(), SHAPE);
+            IllegalStateException second = assertThrows(IllegalStateException.class, () -> again.step(o, 1, start));
+            assertTrue(second.getMessage().contains("is a second evaluation, but no step awaits one"),
+                    second.getMessage());
+        }
+    }
+
+
+    /**
      * Heun's first evaluation of a step and its correction, and the last step's Euler step to σ = 0, as diffusers
      * 0.23.1 runs them (values of its own scheduler code), under each spacing, Karras sigmas, v-prediction and
      * clipping.
