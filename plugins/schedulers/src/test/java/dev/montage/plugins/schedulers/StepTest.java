@@ -22,8 +22,10 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -515,32 +517,6 @@ class StepTest {
     }
 
     /**
-     * Between a step's two evaluations DPM2 keeps the step's starting latents in the state scope, nothing once the
-     * second evaluation used them, and nothing at the last step; evaluations out of order are refused.
-     */
-    @Test
-    void dpm2KeepsAStepsStartInTheStateScopeUntilItsSecondEvaluation() {
-        Inputs in = Inputs.random(4, 1);
-        try (NDManager state = TestEngine.manager().newSubManager();
-                NDManager m = TestEngine.manager().newSubManager()) {
-            Scheduler.Run run = dpm2(Map.of()).start(3, state);
-            assertEquals(5, run.timesteps().length);
-            NDArray x = m.create(in.latents(), SHAPE);
-            NDArray o = m.create(in.output(), SHAPE);
-            for (int i = 0; i < 5; i++) {
-                x = run.step(o, i, x);
-                assertEquals(i % 2 == 0 && i < 4 ? 1 : 0, state.getManagedArrays().size(), "after evaluation " + i);
-            }
-            Scheduler.Run again = dpm2(Map.of()).start(3, state);
-            NDArray start = m.create(in.latents(), SHAPE);
-            IllegalStateException second = assertThrows(IllegalStateException.class, () -> again.step(o, 1, start));
-            assertTrue(second.getMessage().contains("is a second evaluation, but no step awaits one"),
-                    second.getMessage());
-        }
-    }
-
-
-    /**
      * Heun's first evaluation of a step and its correction, and the last step's Euler step to σ = 0, as diffusers
      * 0.23.1 runs them (values of its own scheduler code), under each spacing, Karras sigmas, v-prediction and
      * clipping.
@@ -591,28 +567,29 @@ class StepTest {
 
     /**
      * Between a step's two evaluations Heun keeps its first derivative and the step's starting latents in the state
-     * scope, nothing once the correction used them, and nothing at the last step; evaluations out of order are
-     * refused.
+     * scope, DPM2 the starting latents; nothing once the second evaluation used them, and nothing at the last step.
+     * Evaluations out of order are refused.
      */
-    @Test
-    void heunKeepsAStepsFirstEvaluationInTheStateScopeUntilItsCorrection() {
+    @ParameterizedTest
+    @CsvSource({"heun, 2, 'step index 1 is a correction, but no step awaits one'",
+        "dpm2, 1, 'step index 1 is a second evaluation, but no step awaits one'"})
+    void twoEvaluationStepsKeepTheirFirstInTheStateScopeUntilTheSecond(String id, int kept, String refusal) {
+        Function<Map<String, Object>, Scheduler> scheduler = id.equals("heun") ? StepTest::heun : StepTest::dpm2;
         Inputs in = Inputs.random(4, 1);
         try (NDManager state = TestEngine.manager().newSubManager();
                 NDManager m = TestEngine.manager().newSubManager()) {
-            Scheduler.Run run = heun(Map.of()).start(3, state);
+            Scheduler.Run run = scheduler.apply(Map.of()).start(3, state);
             assertEquals(5, run.timesteps().length);
             NDArray x = m.create(in.latents(), SHAPE);
             NDArray o = m.create(in.output(), SHAPE);
             for (int i = 0; i < 5; i++) {
                 x = run.step(o, i, x);
-                assertEquals(i % 2 == 0 && i < 4 ? 2 : 0, state.getManagedArrays().size(), "after evaluation " + i);
+                assertEquals(i % 2 == 0 && i < 4 ? kept : 0, state.getManagedArrays().size(), "after evaluation " + i);
             }
-            Scheduler.Run again = heun(Map.of()).start(3, state);
+            Scheduler.Run again = scheduler.apply(Map.of()).start(3, state);
             NDArray start = m.create(in.latents(), SHAPE);
-            IllegalStateException correction = assertThrows(IllegalStateException.class,
-                    () -> again.step(o, 1, start));
-            assertTrue(correction.getMessage().contains("step index 1 is a correction, but no step awaits one"),
-                    correction.getMessage());
+            IllegalStateException second = assertThrows(IllegalStateException.class, () -> again.step(o, 1, start));
+            assertTrue(second.getMessage().contains(refusal), second.getMessage());
             again.step(o, 0, start);
             assertThrows(IllegalStateException.class, () -> again.step(o, 2, start));
         }
