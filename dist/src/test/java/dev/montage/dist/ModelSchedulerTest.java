@@ -51,7 +51,8 @@ class ModelSchedulerTest {
         Map<String, String> byClass = Map.of("UniPCMultistepScheduler", "unipc", "DDIMScheduler", "ddim",
                 "LCMScheduler", "lcm", "EulerAncestralDiscreteScheduler", "euler-ancestral",
                 "DPMSolverMultistepScheduler", "dpmpp-2m", "EulerDiscreteScheduler", "euler", "HeunDiscreteScheduler",
-                "heun", "KDPM2DiscreteScheduler", "dpm2", "KDPM2AncestralDiscreteScheduler", "dpm2-ancestral");
+                "heun", "KDPM2DiscreteScheduler", "dpm2", "KDPM2AncestralDiscreteScheduler", "dpm2-ancestral",
+                "LMSDiscreteScheduler", "lms");
         for (Map.Entry<String, String> e : byClass.entrySet()) {
             Path model = modelWithScheduler(e.getKey());
             ResolvedProfile resolved = TestEngine.pipeline(TinyModel.registry(), model).validate();
@@ -67,13 +68,13 @@ class ModelSchedulerTest {
         Path uniPc = modelWithScheduler("UniPCMultistepScheduler");
         assertEquals("ddim", TestEngine.pipeline(TinyModel.registry(), uniPc).setting("defaults.scheduler", "ddim")
                 .validate().profile().defaults().scheduler(), "a profile's scheduler wins over the model's");
-        for (String unknown : List.of("LMSDiscreteScheduler", "")) {
+        for (String unknown : List.of("PNDMScheduler", "")) {
             Path model = modelWithScheduler(unknown);
             ResolvedProfile resolved = TestEngine.pipeline(TinyModel.registry(), model).validate();
             assertEquals("euler", resolved.profile().defaults().scheduler(), "'" + unknown + "' is none of the "
                     + "installed schedulers");
             assertEquals(unknown.isEmpty() ? ProfileResolver.DEFAULTS_SOURCE : ProfileResolver.DEFAULTS_SOURCE + "; "
-                    + model.resolve("scheduler/scheduler_config.json") + " names LMSDiscreteScheduler, which no "
+                    + model.resolve("scheduler/scheduler_config.json") + " names PNDMScheduler, which no "
                     + "installed scheduler ports; euler runs instead unless defaults.scheduler or a request names "
                     + "another", resolved.origin("defaults.scheduler"), "a class none ports is said");
         }

@@ -176,8 +176,9 @@ class SchedulerGenerationTest {
     @TestFactory
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
         assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "heun",
-                "heun-karras", "dpm2", "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm",
-                "unipc", PLUGIN_SCHEDULER)),
+                "heun-karras", "dpm2", "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras",
+                "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc",
+                PLUGIN_SCHEDULER)),
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.of(wholeGenerations(pipeline, pipeline.schedulerIds(), "leading",
@@ -220,7 +221,7 @@ class SchedulerGenerationTest {
         float[] leading = LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r));
         String id = r.scheduler().orElseThrow();
         boolean spaced = !id.equals("lcm") && (!id.endsWith("-karras") || id.startsWith("euler")
-                || id.startsWith("heun") || id.startsWith("dpm2"));
+                || id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("lms"));
         assertEquals(spaced, !Arrays.equals(leading, latents), id + ": whether trailing spacing changes the latents");
     }
 

@@ -6,8 +6,8 @@ import ai.djl.ndarray.types.Shape;
 import java.util.Map;
 
 /**
- * A diffusion sampler (Euler, Euler ancestral, Heun, DPM2, DDIM, DPM-Solver++, UniPC, LCM). The scheduler is
- * shared and stateless; each generation gets its own {@link Run} holding the multistep history.
+ * A diffusion sampler (Euler, Euler ancestral, Heun, DPM2, LMS, DDIM, DPM-Solver++, UniPC, LCM). The scheduler
+ * is shared and stateless; each generation gets its own {@link Run} holding the multistep history.
  *
  * <p>Arrays a run keeps from one step to the next (a multistep solver's previous estimates) belong to the
  * {@code state} manager given to {@link #start}: the generation's own scope, which outlives every step and is

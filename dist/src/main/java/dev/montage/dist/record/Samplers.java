@@ -38,6 +38,8 @@ final class Samplers {
             Map.entry("dpm2-karras", new Sampler("DPM2", Optional.of("Karras"))),
             Map.entry("dpm2-ancestral", new Sampler("DPM2 a", Optional.empty())),
             Map.entry("dpm2-ancestral-karras", new Sampler("DPM2 a", Optional.of("Karras"))),
+            Map.entry("lms", new Sampler("LMS", Optional.empty())),
+            Map.entry("lms-karras", new Sampler("LMS", Optional.of("Karras"))),
             Map.entry("ddim", new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM"))),
             // A1111's DPM++ 2M defaults to Karras sigmas: the plain schedule is "Uniform" there
             Map.entry("dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform"))),

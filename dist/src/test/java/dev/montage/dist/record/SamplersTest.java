@@ -35,7 +35,8 @@ class SamplersTest {
     @Test
     void eachBuiltInSchedulerIsReadBackFromWhatItsPngSays() {
         for (String id : List.of("euler", "euler-karras", "euler-ancestral", "heun", "heun-karras", "dpm2",
-                "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "ddim", "dpmpp-2m", "dpmpp-2m-karras",
+                "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras", "ddim", "dpmpp-2m",
+                "dpmpp-2m-karras",
                 "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc")) {
             Sampler written = Samplers.of(id);
             assertEquals(Optional.of(id), Samplers.schedulerOf(written.name(), written.scheduleType()), id);
@@ -60,7 +61,8 @@ class SamplersTest {
         assertEquals(Optional.of("heun"), Samplers.schedulerOf("Heun", Optional.of("Automatic")));
         assertEquals(Optional.of("heun-karras"), Samplers.schedulerOf("Heun", Optional.of("Karras")));
         assertEquals(Optional.of("dpm2-ancestral-karras"), Samplers.schedulerOf("DPM2 a Karras", Optional.empty()));
-        for (String[] none : new String[][] {{"LMS", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
+        assertEquals(Optional.of("lms-karras"), Samplers.schedulerOf("LMS", Optional.of("Karras")));
+        for (String[] none : new String[][] {{"DPM++ SDE", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
                 {"DPM++ 2M SDE", "Automatic"}, {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"},
                 {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),

@@ -83,8 +83,8 @@ final class SchedulerOptions {
     static final List<OptionSpec<?>> EULER_ANCESTRAL = with();
     /** What the Euler discrete scheduler reads. */
     static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
-    /** What the DPM2 schedulers read. */
-    static final List<OptionSpec<?>> DPM2 = with(USE_KARRAS_SIGMAS);
+    /** What the DPM2 and LMS schedulers read. */
+    static final List<OptionSpec<?>> DPM2_LMS = with(USE_KARRAS_SIGMAS);
         /** What Heun reads. */
     static final List<OptionSpec<?>> HEUN = with(USE_KARRAS_SIGMAS, CLIP_SAMPLE, CLIP_SAMPLE_RANGE);
         /** What DDIM reads. */

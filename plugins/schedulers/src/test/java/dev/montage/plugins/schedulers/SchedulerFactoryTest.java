@@ -129,7 +129,7 @@ class SchedulerFactoryTest {
     void serviceLoaderFindsEveryScheduler() {
         assertEquals("[ddim, dpm2, dpm2-ancestral, dpm2-ancestral-karras, dpm2-karras, dpmpp-2m, dpmpp-2m-karras, "
                 + "dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, euler-karras, heun, heun-karras, lcm, "
-                + "unipc]", factories().keySet().toString());
+                + "lms, lms-karras, unipc]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 

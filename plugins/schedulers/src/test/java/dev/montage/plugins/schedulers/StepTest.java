@@ -517,6 +517,77 @@ class StepTest {
     }
 
     /**
+     * LMS of order 4 (2 and 3 while fewer steps lie behind), its coefficients the integrals of the Lagrange basis
+     * polynomials, as diffusers 0.23.1 runs it (values of its own scheduler code, whose quadrature evaluates the
+     * polynomials in float32).
+     */
+    @Test
+    void lmsRunsAsDiffusersRuns() {
+        assertMatchesDiffusers(lms(Map.of()), "lms 6 leading steps", 6,
+                new float[] {831.0f, 665.0f, 499.0f, 333.0f, 167.0f, 1.0f},
+                new float[] {5.9064507484436035f, 2.9071223735809326f, 1.6128870248794556f, 0.9323583245277405f,
+                    0.49469733238220215f, 0.04131447896361351f, 0.0f},
+                5.990506172180176f,
+                new float[] {-0.07443016022443771f, 1.5647203922271729f, 2.0156586170196533f, 1.0663022994995117f,
+                    -0.8368527889251709f, -2.798722267150879f, -3.896608829498291f, -3.614158868789673f,
+                    -2.0842127799987793f, -0.026328735053539276f, 1.5916383266448975f, 2.0087342262268066f,
+                    1.0287904739379883f, -0.8873084187507629f, -2.8383917808532715f, -3.906834602355957f});
+        assertMatchesDiffusers(lms(Map.of("use_karras_sigmas", true)), "lms 8 karras steps", 8,
+                new float[] {876.0f, 760.0444982759655f, 610.575017273426f, 420.8460834622383f, 217.3164074420929f,
+                    71.62703067064285f, 13.752817571163177f, 1.0f},
+                new float[] {7.371845722198486f, 4.279825210571289f, 2.373422861099243f, 1.2466888427734375f,
+                    0.6134698987007141f, 0.2786618173122406f, 0.11448768526315689f, 0.04131447896361351f, 0.0f},
+                7.439362049102783f,
+                new float[] {-0.2336960732936859f, 1.6584464311599731f, 2.1789848804473877f, 1.0831011533737183f,
+                    -1.1137933731079102f, -3.378464698791504f, -4.6458024978637695f, -4.319758415222168f,
+                    -2.5536751747131348f, -0.1781703233718872f, 1.6895198822021484f, 2.170990467071533f,
+                    1.0398000478744507f, -1.1720367670059204f, -3.4242565631866455f, -4.657606601715088f});
+        assertMatchesDiffusers(lms(Map.of("timestep_spacing", "linspace", "prediction_type", "v_prediction")), "lms 5 linspace steps v_prediction", 5,
+                new float[] {999.0f, 749.25f, 499.5f, 249.75f, 0.0f},
+                new float[] {14.614645004272461f, 4.086089611053467f, 1.6155833005905151f, 0.6951509714126587f,
+                    0.029167532920837402f, 0.0f},
+                14.614645004272461f,
+                new float[] {-0.2325863540172577f, 0.06008440628647804f, 0.14059975743293762f,
+                    -0.028908250853419304f, -0.3687171936035156f, -0.7190095782279968f, -0.9150375723838806f,
+                    -0.8646060228347778f, -0.5914336442947388f, -0.2239977866411209f, 0.06489084661006927f,
+                    0.13936328887939453f, -0.035605885088443756f, -0.3777260184288025f, -0.7260926365852356f,
+                    -0.9168636798858643f});
+        assertMatchesDiffusers(lms(Map.of("timestep_spacing", "trailing")), "lms 3 trailing steps", 3,
+                new float[] {999.0f, 666.0f, 332.0f},
+                new float[] {14.614645004272461f, 2.9183082580566406f, 0.9292147159576416f, 0.0f},
+                14.614645004272461f,
+                new float[] {0.6894298195838928f, 4.408206939697266f, 5.4312615394592285f, 3.2774338722229004f,
+                    -1.0402947664260864f, -5.491230487823486f, -7.982028961181641f, -7.341229438781738f,
+                    -3.8702075481414795f, 0.79855877161026f, 4.469276428222656f, 5.415550231933594f,
+                    3.1923303604125977f, -1.1547646522521973f, -5.581230163574219f, -8.005230903625488f});
+    }
+
+    private static Scheduler lms(Map<String, Object> settings) {
+        return new LmsDiscreteScheduler(SdxlSchedulerConfig.settings(settings));
+    }
+
+    /** LMS keeps the derivatives of the last three steps in the state scope, and none after the last step. */
+    @Test
+    void lmsKeepsItsOrdersDerivativesInTheStateScopeUntilTheLastStep() {
+        Inputs in = Inputs.random(4, 1);
+        try (NDManager state = TestEngine.manager().newSubManager();
+                NDManager m = TestEngine.manager().newSubManager()) {
+            Scheduler.Run run = lms(Map.of()).start(6, state);
+            NDArray x = m.create(in.latents(), SHAPE);
+            NDArray o = m.create(in.output(), SHAPE);
+            for (int i = 0; i < 6; i++) {
+                x = run.step(o, i, x);
+                assertEquals(i < 5 ? Math.min(i + 1, LmsDiscreteScheduler.ORDER - 1) : 0,
+                        state.getManagedArrays().size(), "after step " + i);
+            }
+            NDArray start = m.create(in.latents(), SHAPE);
+            Scheduler.Run again = lms(Map.of()).start(6, state);
+            assertThrows(IllegalStateException.class, () -> again.step(o, 1, start));
+        }
+    }
+
+
+    /**
      * Heun's first evaluation of a step and its correction, and the last step's Euler step to σ = 0, as diffusers
      * 0.23.1 runs them (values of its own scheduler code), under each spacing, Karras sigmas, v-prediction and
      * clipping.
