@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * diffusers' {@code DDIMScheduler} (0.23), the DDIM of Song et al.: from the x₀ and ε estimates at ᾱ_t,
@@ -20,7 +19,7 @@ import java.util.Objects;
  * {@code timestep_spacing} (default {@code leading}), {@code eta} (0..1); {@code thresholding} and
  * {@code rescale_betas_zero_snr} must be false.
  */
-final class DdimScheduler implements Scheduler {
+final class DdimScheduler extends SometimesStochastic {
     private final SchedulerSettings settings;
     private final NoiseSchedule schedule;
     private final TimestepSpacing spacing;
@@ -55,20 +54,13 @@ final class DdimScheduler implements Scheduler {
     }
 
     @Override
-    public Run start(int steps, NDManager state) {
-        if (eta > 0) {
-            throw SchedulerRun.withoutStepNoise("DDIM with eta " + eta);
-        }
-        return run(steps, null);
-    }
-
-    @Override
-    public Run start(int steps, NDManager state, StepNoise noise) {
-        return run(steps, eta > 0 ? Objects.requireNonNull(noise, "noise") : null);
+    String stochasticName() {
+        return eta > 0 ? "DDIM with eta " + eta : null;
     }
 
     /** @param noise the step noise where η > 0, else null */
-    private Run run(int steps, StepNoise noise) {
+    @Override
+    Run run(int steps, NDManager state, StepNoise noise) {
         schedule.checkSteps(steps);
         int n = schedule.trainSteps();
         int[] timesteps = new int[steps];

@@ -29,7 +29,7 @@ import java.util.Objects;
  * {@code linspace}), {@code steps_offset}; {@code thresholding} and {@code use_lu_lambdas} must be false and
  * {@code variance_type} unset.
  */
-final class DpmSolverMultistepScheduler implements Scheduler {
+final class DpmSolverMultistepScheduler extends SometimesStochastic {
     /** diffusers applies {@code lower_order_final} below this many steps only. */
     private static final int LOWER_ORDER_FINAL_BELOW = 15;
 
@@ -83,20 +83,13 @@ final class DpmSolverMultistepScheduler implements Scheduler {
     }
 
     @Override
-    public Run start(int steps, NDManager state) {
-        if (sde) {
-            throw SchedulerRun.withoutStepNoise("SDE-DPM-Solver++");
-        }
-        return run(steps, state, null);
-    }
-
-    @Override
-    public Run start(int steps, NDManager state, StepNoise noise) {
-        return run(steps, state, sde ? Objects.requireNonNull(noise, "noise") : null);
+    String stochasticName() {
+        return sde ? "SDE-DPM-Solver++" : null;
     }
 
     /** @param noise the step noise of an SDE run, null for the ODE solver */
-    private Run run(int steps, NDManager state, StepNoise noise) {
+    @Override
+    Run run(int steps, NDManager state, StepNoise noise) {
         MultistepSchedule.Levels levels = multistep.levels(steps);
         return new DpmRun(levels.timesteps(), levels.sigmas(), state, noise);
     }

@@ -4,7 +4,6 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.spi.Scheduler;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * diffusers' {@code EulerDiscreteScheduler} (0.23), SDXL's default: Euler steps of the probability-flow ODE in
@@ -20,7 +19,7 @@ import java.util.Objects;
  * {@code use_karras_sigmas}, which the ancestral one does not have. The step noise is float32, so an ancestral step
  * gives float32 latents whatever its inputs' dtype (the host keeps its latents in float32).
  */
-final class EulerDiscreteScheduler implements Scheduler {
+final class EulerDiscreteScheduler extends SometimesStochastic {
     private final SchedulerSettings settings;
     private final boolean ancestral;
     private final DiscreteSigmas noiseLevels;
@@ -63,20 +62,13 @@ final class EulerDiscreteScheduler implements Scheduler {
     }
 
     @Override
-    public Run start(int steps, NDManager state) {
-        if (ancestral) {
-            throw SchedulerRun.withoutStepNoise("the Euler ancestral scheduler");
-        }
-        return run(steps, null);
-    }
-
-    @Override
-    public Run start(int steps, NDManager state, StepNoise noise) {
-        return run(steps, ancestral ? Objects.requireNonNull(noise, "noise") : null);
+    String stochasticName() {
+        return ancestral ? "the Euler ancestral scheduler" : null;
     }
 
     /** @param noise the step noise of an ancestral run, null for a deterministic one */
-    private Run run(int steps, StepNoise noise) {
+    @Override
+    Run run(int steps, NDManager state, StepNoise noise) {
         DiscreteSigmas.Levels levels = noiseLevels.levels(steps);
         return new EulerRun(levels.timesteps(), levels.sigmas(), levels.initNoiseSigma(), prediction, noise);
     }

@@ -21,7 +21,7 @@ import java.util.Objects;
  * {@code linspace}), {@code steps_offset}, {@code use_karras_sigmas} (whose timesteps these schedulers round). The
  * midpoints follow torch's float32 {@code lerp} of the logarithms, so the last one is 0.
  */
-final class KDpm2DiscreteScheduler implements Scheduler {
+final class KDpm2DiscreteScheduler extends SometimesStochastic {
     private final SchedulerSettings settings;
     private final boolean ancestral;
     private final DiscreteSigmas noiseLevels;
@@ -56,16 +56,8 @@ final class KDpm2DiscreteScheduler implements Scheduler {
     }
 
     @Override
-    public Run start(int steps, NDManager state) {
-        if (ancestral) {
-            throw SchedulerRun.withoutStepNoise("DPM2 ancestral");
-        }
-        return run(steps, state, null);
-    }
-
-    @Override
-    public Run start(int steps, NDManager state, StepNoise noise) {
-        return run(steps, state, ancestral ? Objects.requireNonNull(noise, "noise") : null);
+    String stochasticName() {
+        return ancestral ? "DPM2 ancestral" : null;
     }
 
     /**
@@ -73,7 +65,8 @@ final class KDpm2DiscreteScheduler implements Scheduler {
      * without noise exp(lerp(log σ_{k+1}, log σ_k, ½)), with noise exp(lerp(log σ_k, log σ_down,k, ½)); the last
      * step's midpoint is 0.
      */
-    private Run run(int steps, NDManager state, StepNoise noise) {
+    @Override
+    Run run(int steps, NDManager state, StepNoise noise) {
         DiscreteSigmas.Levels levels = noiseLevels.levels(steps);
         float[] s = levels.sigmas();
         float[] up = new float[steps];
