@@ -190,6 +190,10 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationRequest request = request(profile, noiseSeed, recorded);
             if (recorded != null) {
                 differingOptions(recorded, profile).ifPresent(notes::println);
+                if (!recorded.unapplied().isEmpty()) {
+                    notes.println("montage: " + from + " has A1111 settings nothing here corresponds to, which this "
+                            + "run does not apply: " + String.join(", ", recorded.unapplied()));
+                }
             }
             if (recorded != null && recorded.get(GenerationRecord.MONTAGE) == null && prompt == null
                     && A1111_EMPHASIS.matcher(request.prompt() + request.negativePrompt()).find()

@@ -15,11 +15,13 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalDouble;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -32,11 +34,21 @@ import java.util.TreeMap;
  * @param values           the request's fields by their API names
  * @param unmatchedSampler an A1111 sampler (with its schedule type) that none of Montage's schedulers is, if the PNG
  *                         names one
+ * @param unapplied        the A1111 settings of the PNG that nothing here corresponds to ({@code Clip skip: 2}), which
+ *                         the run does not apply; its model and version names are not among them
  */
-record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler) {
+record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler,
+        List<String> unapplied) {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SCHEDULER_OPTIONS = "schedulerOptions";
     private static final String OPTIONS = "options.";
+    /** The A1111 settings a run takes from the PNG. */
+    private static final Set<String> A1111_READ = Set.of("Steps", "CFG scale", "Seed", "Size", "Sampler",
+            "Schedule type");
+    private static final String A1111_ETA = "Eta DDIM";
+    /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
+    private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
+            "Lora hashes", "TI hashes", "Hashes");
 
     /**
      * @throws IllegalArgumentException when the file is no PNG with recorded parameters
@@ -53,7 +65,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         }
         Optional<Map<String, Object>> record = GenerationRecord.fromPng(chunks);
         if (record.isPresent()) {
-            return new RecordedRequest(png, record.get(), Optional.empty());
+            return new RecordedRequest(png, record.get(), Optional.empty(), List.of());
         }
         String a1111 = chunks.get(GenerationRecord.A1111_CHUNK);
         if (a1111 == null) {
@@ -94,7 +106,13 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         }
         Optional<String> scheduler = p.scheduler();
         scheduler.ifPresent(id -> v.put("scheduler", id));
-        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler());
+        Set<String> read = new HashSet<>(A1111_READ);
+        if (v.containsKey(SCHEDULER_OPTIONS)) {
+            read.add(A1111_ETA);
+        }
+        List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
+                && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
+        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied);
     }
 
     /**

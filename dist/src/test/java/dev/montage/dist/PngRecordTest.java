@@ -342,8 +342,13 @@ class PngRecordTest {
         Path a1111 = dir.resolve("a1111.png");
         PngFiles.write(a1111, image, Map.of("parameters", "a castle, at dusk\nNegative prompt: fog\nSteps: 2, "
                 + "Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 5, Seed: 77, Size: 64x32, Model hash: "
-                + "31e35c80fc, Model: sd_xl_base_1.0, Version: v1.9.4"));
-        Path png = generate("--from", a1111.toString(), "-o", dir.resolve("out").toString());
+                + "31e35c80fc, Model: sd_xl_base_1.0, Clip skip: 2, Eta DDIM: 0.3, Version: v1.9.4"));
+        CommandRun run = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
+                a1111.toString(), "-o", dir.resolve("out").toString());
+        assertEquals(0, run.code(), run::toString);
+        assertTrue(run.err().contains("montage: " + a1111 + " has A1111 settings nothing here corresponds to, which "
+                + "this run does not apply: Clip skip: 2, Eta DDIM: 0.3\n"), run::toString);
+        Path png = Path.of(run.out().strip());
         Map<String, Object> record = PngRecords.record(png);
         assertEquals("a castle, at dusk", record.get("prompt"));
         assertEquals("fog", record.get("negativePrompt"));
