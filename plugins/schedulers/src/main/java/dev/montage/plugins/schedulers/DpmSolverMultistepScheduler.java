@@ -24,7 +24,7 @@ import java.util.Objects;
  * only applies without them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
  * {@code solver_order} (1 to 3; 3 for the ODE only), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
  * {@code deis}, which diffusers maps to it, or {@code sde-dpmsolver++}), {@code solver_type} ({@code midpoint},
- * or {@code logrho}, {@code bh1}, {@code bh2}, which diffusers maps to it), {@code lower_order_final},
+ * or {@code logrho}, {@code bh1}, {@code bh2}, which diffusers maps to it, or {@code heun}), {@code lower_order_final},
  * {@code euler_at_final}, {@code use_karras_sigmas}, {@code lambda_min_clipped}, {@code timestep_spacing} (default
  * {@code linspace}), {@code steps_offset}; {@code thresholding} and {@code use_lu_lambdas} must be false and
  * {@code variance_type} unset.
@@ -40,6 +40,8 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
     private final boolean lowerOrderFinal;
     private final boolean eulerAtFinal;
     private final boolean sde;
+    /** The second-order update of {@code solver_type} {@code heun}, else the midpoint one. */
+    private final boolean heun;
 
     /**
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
@@ -57,10 +59,7 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
             throw settings.unsupported("solver_order", "the third-order solver is the ODE's (algorithm_type "
                     + "dpmsolver++), as in diffusers 0.23");
         }
-        String solver = settings.choice("solver_type", "midpoint", SchedulerOptions.SOLVER_TYPE.choices());
-        if (solver.equals("heun")) {
-            throw settings.unsupported("solver_type", "only the midpoint solver is implemented");
-        }
+        heun = settings.choice("solver_type", "midpoint", SchedulerOptions.SOLVER_TYPE.choices()).equals("heun");
         lowerOrderFinal = settings.flag("lower_order_final", true);
         eulerAtFinal = settings.flag("euler_at_final", false);
         multistep = new MultistepSchedule(NoiseSchedule.of(settings), TimestepSpacing.of(settings,
@@ -183,7 +182,8 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
         }
 
         /**
-         * DPM-Solver++: x · σ_t/σ_s − α_t (e^−h − 1) · x₀, and with a slope D1 − ½ α_t (e^−h − 1) · D1.
+         * DPM-Solver++: x · σ_t/σ_s − α_t (e^−h − 1) · x₀, and with a slope D1 − ½ α_t (e^−h − 1) · D1 (midpoint)
+         * or + α_t ((e^−h − 1)/h + 1) · D1 (heun).
          *
          * @param slope D1, the x₀ estimates' change per λ scaled to this step, or null for a first-order step
          */
@@ -191,12 +191,17 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
                 float h) {
             float decay = target.alpha() * ((float) Math.exp(-h) - 1f);
             NDArray next = latents.mul(target.sigma() / current.sigma()).sub(original.mul(decay));
-            return slope == null ? next : next.sub(slope.mul(0.5f * decay));
+            if (slope == null) {
+                return next;
+            }
+            return heun ? next.add(slope.mul(target.alpha() * (((float) Math.exp(-h) - 1f) / h + 1f)))
+                    : next.sub(slope.mul(0.5f * decay));
         }
 
         /**
-         * SDE-DPM-Solver++: x · σ_t/σ_s · e^−h + α_t (1 − e^−2h) · x₀ (+ ½ α_t (1 − e^−2h) · D1) + σ_t √(1 − e^−2h) ·
-         * noise, the coefficients in float32 as diffusers computes them; the step's noise is drawn at every step.
+         * SDE-DPM-Solver++: x · σ_t/σ_s · e^−h + α_t (1 − e^−2h) · x₀ (+ ½ α_t (1 − e^−2h) · D1, or with heun
+         * + α_t ((1 − e^−2h)/(−2h) + 1) · D1) + σ_t √(1 − e^−2h) · noise, the coefficients in float32 as diffusers
+         * computes them; the step's noise is drawn at every step.
          */
         private NDArray sde(NDArray latents, NDArray original, NDArray slope, NoiseLevel current, NoiseLevel target,
                 float h, int index) {
@@ -205,7 +210,7 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
             NDArray next = latents.mul(target.sigma() / current.sigma() * (float) Math.exp(-h))
                     .add(original.mul(gain));
             if (slope != null) {
-                next = next.add(slope.mul(0.5f * gain));
+                next = next.add(slope.mul(heun ? target.alpha() * ((1f - decay) / (-2f * h) + 1f) : 0.5f * gain));
             }
             return next.add(noise.sample(latents.getManager(), latents.getShape(), index)
                     .mul(target.sigma() * sqrt(1f - decay)));

@@ -59,7 +59,7 @@ final class SchedulerOptions {
                     + "implemented)");
     static final OptionSpec<String> SOLVER_TYPE = OptionSpec.choice("solver_type",
             List.of("midpoint", "heun", "logrho", "bh1", "bh2"),
-            "the update: DPM-Solver++'s second-order one (midpoint, its default; heun is not implemented) or UniPC's "
+            "the update: DPM-Solver++'s second-order one (midpoint, its default, or heun) or UniPC's "
                     + "B(h) (bh2, its default, or bh1; the others are taken as bh2)");
     static final OptionSpec<Boolean> PREDICT_X0 = OptionSpec.bool("predict_x0",
             "UniPC updates the x₀ estimate rather than ε (diffusers: true)");

@@ -587,6 +587,33 @@ class StepTest {
     }
 
 
+    /** DPM-Solver++'s heun second-order update, ODE and SDE, as diffusers 0.23.1 runs it given the same noise. */
+    @Test
+    void dpmSolverHeunUpdateRunsAsDiffusersRuns() {
+        assertMatchesDiffusers(new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("solver_type", "heun"))),
+                "dpm++ 2M heun 6 leading steps", 6,
+                new float[] {853.0f, 711.0f, 569.0f, 427.0f, 285.0f, 143.0f},
+                new float[] {6.570651054382324f, 3.4854559898376465f, 2.0473127365112305f, 1.2720633745193481f,
+                    0.7900615334510803f, 0.4403095841407776f, 0.029167532920837402f},
+                1.0f,
+                new float[] {-0.25082534551620483f, 1.4567763805389404f, 1.9265475273132324f, 0.9375447034835815f,
+                    -1.0450868606567383f, -3.088885545730591f, -4.232618808746338f, -3.9383747577667236f,
+                    -2.3445372581481934f, -0.20071503520011902f, 1.4848190546035767f, 1.9193321466445923f,
+                    0.8984664678573608f, -1.0976496934890747f, -3.130211591720581f, -4.243273735046387f});
+        assertMatchesDiffusers(new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("solver_type", "heun",
+                "algorithm_type", "sde-dpmsolver++", "use_karras_sigmas", true))),
+                "dpm++ 2M SDE heun 6 karras steps", 6,
+                new float[] {999.0f, 837.0f, 594.0f, 249.0f, 30.0f, 0.0f},
+                new float[] {14.614645004272461f, 6.082158088684082f, 2.232161283493042f, 0.6925739049911499f,
+                    0.16975794732570648f, 0.029167532920837402f, 0.029167532920837402f},
+                1.0f,
+                new float[] {4.687567710876465f, -4.358654499053955f, -11.765419006347656f, -6.8893632888793945f,
+                    3.563065528869629f, 5.155056476593018f, -3.5426130294799805f, -9.282478332519531f,
+                    -3.7856383323669434f, 4.190792560577393f, 2.0140836238861084f, -7.871636390686035f,
+                    -11.175747871398926f, -2.606656789779663f, 6.163877010345459f, 3.1850874423980713f});
+    }
+
+
     /**
      * Heun's first evaluation of a step and its correction, and the last step's Euler step to σ = 0, as diffusers
      * 0.23.1 runs them (values of its own scheduler code), under each spacing, Karras sigmas, v-prediction and
