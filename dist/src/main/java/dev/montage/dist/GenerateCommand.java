@@ -259,7 +259,8 @@ final class GenerateCommand implements Callable<Integer> {
                 .collect(Collectors.joining(" "));
         return Optional.of("montage: " + from + " was made with other component options ("
                 + differ.stream().map(k -> k + " " + Optional.ofNullable(made.get(k)).orElse("unset") + " there, "
-                        + Optional.ofNullable(current.get(k)).orElse("unset") + " here").collect(Collectors.joining("; "))
+                        + Optional.ofNullable(current.get(k)).orElse("unset") + " here")
+                        .collect(Collectors.joining("; "))
                 + ")" + (flags.isEmpty() ? "" : "; " + flags + " sets them as they were"));
     }
 

@@ -62,7 +62,8 @@ class SamplersTest {
         assertEquals(Optional.of("heun-karras"), Samplers.schedulerOf("Heun", Optional.of("Karras")));
         assertEquals(Optional.of("dpm2-ancestral-karras"), Samplers.schedulerOf("DPM2 a Karras", Optional.empty()));
         assertEquals(Optional.of("lms-karras"), Samplers.schedulerOf("LMS", Optional.of("Karras")));
-        for (String[] none : new String[][] {{"DPM++ SDE", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"}, {"DPM++ 2M", "Exponential"},
+        for (String[] none : new String[][] {{"DPM++ SDE", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"},
+            {"DPM++ 2M", "Exponential"},
                 {"DPM++ 2M SDE", "Automatic"}, {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"},
                 {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),

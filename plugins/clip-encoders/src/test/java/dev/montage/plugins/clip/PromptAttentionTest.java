@@ -31,7 +31,8 @@ class PromptAttentionTest {
 
     @Test
     void squareBracketsWeightsAndStrayClosers() {
-        assertEquals(List.of(f("a ", 1.0), f("faint", 1 / 1.1), f(" cat", 1.0)), PromptAttention.parse("a [faint] cat"));
+        assertEquals(List.of(f("a ", 1.0), f("faint", 1 / 1.1), f(" cat", 1.0)),
+                PromptAttention.parse("a [faint] cat"));
         assertEquals(List.of(f("x", 0.5), f(" y", 1.0)), PromptAttention.parse("(x:.5) y"));
         assertEquals(List.of(f("a :1.2) b]", 1.0)), PromptAttention.parse("a :1.2) b]"),
                 "a weight or closer without its opening bracket is text");

@@ -34,7 +34,8 @@ class SdxlTextEncoderGoldenTest {
     /** The encoder of the golden model. */
     static SdxlTextEncoder golden(PromptWeighting weighting) {
         Path m = Golden.model();
-        return new SdxlTextEncoder(TestEngine.folder(m.resolve("tokenizer")), TestEngine.folder(m.resolve("tokenizer_2")),
+        return new SdxlTextEncoder(TestEngine.folder(m.resolve("tokenizer")),
+                TestEngine.folder(m.resolve("tokenizer_2")),
                 TestEngine.folder(m.resolve("text_encoder")), TestEngine.folder(m.resolve("text_encoder_2")), true,
                 TestEngine.manager(), TestEngine.kernels(), TestEngine.dtype(), weighting);
     }

@@ -11,23 +11,23 @@ import java.util.Objects;
 
 /**
  * diffusers' {@code DPMSolverMultistepScheduler} (0.23) as DPM-Solver++(2M) (Lu et al. 2022): the exponential
- * integrator of the data-prediction ODE in λ = log(α/σ), with the x₀ estimates of the current and the
- * previous step combined by the midpoint rule (or, with {@code solver_order} 3, of the two previous steps); with {@code algorithm_type} {@code sde-dpmsolver++}, its stochastic
- * form (A1111's "DPM++ 2M SDE"), whose steps add fresh noise drawn from the generation's
- * {@link Scheduler.StepNoise}.
+ * integrator of the data-prediction ODE in λ = log(α/σ), with the x₀ estimates of the current and the previous step
+ * combined by the midpoint rule (or, with {@code solver_order} 3, of the two previous steps); with
+ * {@code algorithm_type} {@code sde-dpmsolver++}, its stochastic form (A1111's "DPM++ 2M SDE"), whose steps add fresh
+ * noise drawn from the generation's {@link Scheduler.StepNoise}.
  *
- * <p>Step i goes from σ_i to σ_{i+1}; the first step (and, with {@code lower_order_final} and fewer than 15
- * steps, or with {@code euler_at_final}, the last) is first order; a third-order solver takes its second step (and,
- * with {@code lower_order_final} and fewer than 15 steps, its last but one) at second order. As in 0.23, the σ after the last step is
- * not 0 but that of training timestep 0, and with Karras sigmas the last σ is repeated, so the last step
- * leaves the latents unchanged. Karras sigmas always span the whole training range, so the timestep spacing
- * only applies without them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
- * {@code solver_order} (1 to 3; 3 for the ODE only), {@code prediction_type}, {@code algorithm_type} ({@code dpmsolver++}, or
- * {@code deis}, which diffusers maps to it, or {@code sde-dpmsolver++}), {@code solver_type} ({@code midpoint},
- * or {@code logrho}, {@code bh1}, {@code bh2}, which diffusers maps to it, or {@code heun}), {@code lower_order_final},
- * {@code euler_at_final}, {@code use_karras_sigmas}, {@code lambda_min_clipped}, {@code timestep_spacing} (default
- * {@code linspace}), {@code steps_offset}; {@code thresholding} and {@code use_lu_lambdas} must be false and
- * {@code variance_type} unset.
+ * <p>Step i goes from σ_i to σ_{i+1}; the first step (and, with {@code lower_order_final} and fewer than 15 steps, or
+ * with {@code euler_at_final}, the last) is first order; a third-order solver takes its second step (and, with
+ * {@code lower_order_final} and fewer than 15 steps, its last but one) at second order. As in 0.23, the σ after the
+ * last step is not 0 but that of training timestep 0, and with Karras sigmas the last σ is repeated, so the last step
+ * leaves the latents unchanged. Karras sigmas always span the whole training range, so the timestep spacing only
+ * applies without them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
+ * {@code solver_order} (1 to 3; 3 for the ODE only), {@code prediction_type}, {@code algorithm_type}
+ * ({@code dpmsolver++}, or {@code deis}, which diffusers maps to it, or {@code sde-dpmsolver++}), {@code solver_type}
+ * ({@code midpoint}, or {@code logrho}, {@code bh1}, {@code bh2}, which diffusers maps to it, or {@code heun}),
+ * {@code lower_order_final}, {@code euler_at_final}, {@code use_karras_sigmas}, {@code lambda_min_clipped},
+ * {@code timestep_spacing} (default {@code linspace}), {@code steps_offset}; {@code thresholding} and
+ * {@code use_lu_lambdas} must be false and {@code variance_type} unset.
  */
 final class DpmSolverMultistepScheduler extends SometimesStochastic {
     /** diffusers applies {@code lower_order_final} below this many steps only. */

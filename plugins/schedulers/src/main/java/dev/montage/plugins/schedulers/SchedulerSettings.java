@@ -212,8 +212,8 @@ final class SchedulerSettings {
     }
 
     /**
-     * A list of step indices (whole numbers from 0), empty when missing: a list in a configuration file, or text such as
-     * {@code "0, 2"} from a profile option or a request.
+     * A list of step indices (whole numbers from 0), empty when missing: a list in a configuration file, or text such
+     * as {@code "0, 2"} from a profile option or a request.
      */
     int[] indices(String key) {
         String expected = "a list of step indices (whole numbers from 0)";

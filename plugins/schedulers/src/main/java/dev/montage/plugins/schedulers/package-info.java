@@ -1,15 +1,16 @@
 /**
- * Euler discrete, Euler ancestral, Heun, DPM2, DPM2 ancestral, LMS, DDIM, DPM-Solver++, UniPC and LCM schedulers:
- * ports of diffusers' {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler},
- * {@code HeunDiscreteScheduler}, {@code KDPM2DiscreteScheduler}, {@code KDPM2AncestralDiscreteScheduler},
- * {@code LMSDiscreteScheduler}, {@code DDIMScheduler}, {@code DPMSolverMultistepScheduler},
- * {@code UniPCMultistepScheduler} and {@code LCMScheduler} (0.23).
+ * Euler discrete, Euler ancestral, Heun, DPM2, DPM2 ancestral, LMS, DDIM, DPM-Solver++, UniPC and LCM schedulers: ports
+ * of diffusers' {@code EulerDiscreteScheduler}, {@code EulerAncestralDiscreteScheduler}, {@code HeunDiscreteScheduler},
+ * {@code KDPM2DiscreteScheduler}, {@code KDPM2AncestralDiscreteScheduler}, {@code LMSDiscreteScheduler},
+ * {@code DDIMScheduler}, {@code DPMSolverMultistepScheduler}, {@code UniPCMultistepScheduler} and {@code LCMScheduler}
+ * (0.23).
  *
  * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code euler-ancestral},
  * {@code heun}, {@code heun-karras}, {@code dpm2}, {@code dpm2-karras}, {@code dpm2-ancestral},
- * {@code dpm2-ancestral-karras}, {@code lms}, {@code lms-karras}, {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the
- * SDE form, {@code algorithm_type} {@code sde-dpmsolver++}), {@code unipc}, {@code lcm}. The {@code -karras} ids are
- * the plain ones with {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
+ * {@code dpm2-ancestral-karras}, {@code lms}, {@code lms-karras}, {@code ddim}, {@code dpmpp-2m},
+ * {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the SDE form, {@code algorithm_type}
+ * {@code sde-dpmsolver++}), {@code unipc}, {@code lcm}. The {@code -karras} ids are the plain ones with
+ * {@code use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
  *
  * <p><b>Settings</b> use diffusers' configuration names and come, later ones winning, from the base model's
  * {@code scheduler/scheduler_config.json} (read like {@code from_config}: keys a scheduler does not know are

@@ -55,7 +55,8 @@ class SchedulerSettingsTest {
         IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
                 () -> new EulerDiscreteScheduler(SdxlSchedulerConfig.settings()).withOverrides(Map.of("steps_offset",
                         "one")));
-        assertTrue(e.getMessage().startsWith("request's scheduler options: 'steps_offset' must be an integer"), e.getMessage());
+        assertTrue(e.getMessage().startsWith("request's scheduler options: 'steps_offset' must be an integer"),
+                e.getMessage());
     }
 
     @Test

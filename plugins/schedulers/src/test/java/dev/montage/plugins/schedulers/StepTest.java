@@ -469,7 +469,8 @@ class StepTest {
      */
     @Test
     void dpm2RunsAsDiffusersRunsGivenTheSameNoise() {
-        assertMatchesDiffusers(dpm2(Map.of()), "dpm2 5 leading steps", 5,
+        assertMatchesDiffusers(dpm2(Map.of()),
+                "dpm2 5 leading steps", 5,
                 new float[] {801.0f, 707.1156616210938f, 601.0f, 503.3740234375f, 401.0f, 295.194091796875f, 201.0f,
                     24.765090942382812f, 1.0f},
                 null, 5.2309088706970215f,
@@ -477,7 +478,8 @@ class StepTest {
                     -1.2226734161376953f, -2.8850576877593994f, -3.8153488636016846f, -3.5760154724121094f,
                     -2.2796201705932617f, -0.5358779430389404f, 0.8351020216941833f, 1.1885271072387695f,
                     0.35817453265190125f, -1.2654268741607666f, -2.9186713695526123f, -3.824014663696289f});
-        assertMatchesDiffusers(dpm2(Map.of("use_karras_sigmas", true)), "dpm2 6 karras steps", 6,
+        assertMatchesDiffusers(dpm2(Map.of("use_karras_sigmas", true)),
+                "dpm2 6 karras steps", 6,
                 new float[] {831.0f, 747.745849609375f, 654.0f, 537.088134765625f, 410.0f, 269.62432861328125f,
                     154.0f, 66.72444152832031f, 25.0f, 6.326155662536621f, 1.0f},
                 null, 5.990506172180176f,
@@ -485,7 +487,8 @@ class StepTest {
                     -1.3716707229614258f, -3.185664176940918f, -4.200796604156494f, -3.939636468887329f,
                     -2.525010585784912f, -0.6222400665283203f, 0.8737729787826538f, 1.2594294548034668f,
                     0.35334956645965576f, -1.418323278427124f, -3.222343921661377f, -4.21025276184082f});
-        assertMatchesDiffusers(dpm2(Map.of("timestep_spacing", "linspace", "prediction_type", "v_prediction")), "dpm2 4 linspace steps v_prediction", 4,
+        assertMatchesDiffusers(dpm2(Map.of("timestep_spacing", "linspace", "prediction_type", "v_prediction")),
+                "dpm2 4 linspace steps v_prediction", 4,
                 new float[] {999.0f, 851.7592163085938f, 666.0f, 505.71856689453125f, 333.0f, 28.21884536743164f,
                     0.0f},
                 null, 14.614645004272461f,
@@ -493,7 +496,8 @@ class StepTest {
                     -0.702940821647644f, -1.3098368644714355f, -1.6494630575180054f, -1.562089204788208f,
                     -1.0888065099716187f, -0.452208548784256f, 0.048303358256816864f, 0.17732959985733032f,
                     -0.12581156194210052f, -0.7185489535331726f, -1.322108507156372f, -1.6526271104812622f});
-        assertMatchesDiffusers(KDpm2DiscreteScheduler.ancestral(SdxlSchedulerConfig.settings()), "dpm2 ancestral 5 leading steps", 5,
+        assertMatchesDiffusers(KDpm2DiscreteScheduler.ancestral(SdxlSchedulerConfig.settings()),
+                "dpm2 ancestral 5 leading steps", 5,
                 new float[] {801.0f, 601.0f, 601.0f, 401.0000305175781f, 401.0f, 201.0f, 201.0f, 0.999991774559021f,
                     1.0f},
                 null, 5.2309088706970215f,
@@ -501,8 +505,9 @@ class StepTest {
                     0.008563593029975891f, -2.196995496749878f, -4.307850360870361f, -3.7661004066467285f,
                     -1.227903127670288f, 0.333141028881073f, -0.36801180243492126f, -1.5164577960968018f,
                     -1.22665536403656f, -0.40025630593299866f, -1.1807976961135864f, -3.3746795654296875f});
-        assertMatchesDiffusers(KDpm2DiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(Map.of("timestep_spacing", "trailing",
-                "use_karras_sigmas", true))), "dpm2 ancestral 6 trailing karras steps", 6,
+        assertMatchesDiffusers(KDpm2DiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(
+                Map.of("timestep_spacing", "trailing", "use_karras_sigmas", true))),
+                "dpm2 ancestral 6 trailing karras steps", 6,
                 new float[] {999.0f, 900.1802368164062f, 900.0f, 774.04345703125f, 774.0f, 606.4335327148438f,
                     606.0f, 388.2748107910156f, 388.0f, 166.0f, 166.0f},
                 null, 14.614645004272461f,
@@ -523,7 +528,8 @@ class StepTest {
      */
     @Test
     void lmsRunsAsDiffusersRuns() {
-        assertMatchesDiffusers(lms(Map.of()), "lms 6 leading steps", 6,
+        assertMatchesDiffusers(lms(Map.of()),
+                "lms 6 leading steps", 6,
                 new float[] {831.0f, 665.0f, 499.0f, 333.0f, 167.0f, 1.0f},
                 new float[] {5.9064507484436035f, 2.9071223735809326f, 1.6128870248794556f, 0.9323583245277405f,
                     0.49469733238220215f, 0.04131447896361351f, 0.0f},
@@ -532,7 +538,8 @@ class StepTest {
                     -0.8368527889251709f, -2.798722267150879f, -3.896608829498291f, -3.614158868789673f,
                     -2.0842127799987793f, -0.026328735053539276f, 1.5916383266448975f, 2.0087342262268066f,
                     1.0287904739379883f, -0.8873084187507629f, -2.8383917808532715f, -3.906834602355957f});
-        assertMatchesDiffusers(lms(Map.of("use_karras_sigmas", true)), "lms 8 karras steps", 8,
+        assertMatchesDiffusers(lms(Map.of("use_karras_sigmas", true)),
+                "lms 8 karras steps", 8,
                 new float[] {876.0f, 760.0444982759655f, 610.575017273426f, 420.8460834622383f, 217.3164074420929f,
                     71.62703067064285f, 13.752817571163177f, 1.0f},
                 new float[] {7.371845722198486f, 4.279825210571289f, 2.373422861099243f, 1.2466888427734375f,
@@ -542,7 +549,8 @@ class StepTest {
                     -1.1137933731079102f, -3.378464698791504f, -4.6458024978637695f, -4.319758415222168f,
                     -2.5536751747131348f, -0.1781703233718872f, 1.6895198822021484f, 2.170990467071533f,
                     1.0398000478744507f, -1.1720367670059204f, -3.4242565631866455f, -4.657606601715088f});
-        assertMatchesDiffusers(lms(Map.of("timestep_spacing", "linspace", "prediction_type", "v_prediction")), "lms 5 linspace steps v_prediction", 5,
+        assertMatchesDiffusers(lms(Map.of("timestep_spacing", "linspace", "prediction_type", "v_prediction")),
+                "lms 5 linspace steps v_prediction", 5,
                 new float[] {999.0f, 749.25f, 499.5f, 249.75f, 0.0f},
                 new float[] {14.614645004272461f, 4.086089611053467f, 1.6155833005905151f, 0.6951509714126587f,
                     0.029167532920837402f, 0.0f},
@@ -552,7 +560,8 @@ class StepTest {
                     -0.8646060228347778f, -0.5914336442947388f, -0.2239977866411209f, 0.06489084661006927f,
                     0.13936328887939453f, -0.035605885088443756f, -0.3777260184288025f, -0.7260926365852356f,
                     -0.9168636798858643f});
-        assertMatchesDiffusers(lms(Map.of("timestep_spacing", "trailing")), "lms 3 trailing steps", 3,
+        assertMatchesDiffusers(lms(Map.of("timestep_spacing", "trailing")),
+                "lms 3 trailing steps", 3,
                 new float[] {999.0f, 666.0f, 332.0f},
                 new float[] {14.614645004272461f, 2.9183082580566406f, 0.9292147159576416f, 0.0f},
                 14.614645004272461f,
@@ -590,7 +599,8 @@ class StepTest {
     /** DPM-Solver++'s heun second-order update, ODE and SDE, as diffusers 0.23.1 runs it given the same noise. */
     @Test
     void dpmSolverHeunUpdateRunsAsDiffusersRuns() {
-        assertMatchesDiffusers(new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("solver_type", "heun"))),
+        assertMatchesDiffusers(new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("solver_type",
+                "heun"))),
                 "dpm++ 2M heun 6 leading steps", 6,
                 new float[] {853.0f, 711.0f, 569.0f, 427.0f, 285.0f, 143.0f},
                 new float[] {6.570651054382324f, 3.4854559898376465f, 2.0473127365112305f, 1.2720633745193481f,
@@ -600,8 +610,8 @@ class StepTest {
                     -1.0450868606567383f, -3.088885545730591f, -4.232618808746338f, -3.9383747577667236f,
                     -2.3445372581481934f, -0.20071503520011902f, 1.4848190546035767f, 1.9193321466445923f,
                     0.8984664678573608f, -1.0976496934890747f, -3.130211591720581f, -4.243273735046387f});
-        assertMatchesDiffusers(new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("solver_type", "heun",
-                "algorithm_type", "sde-dpmsolver++", "use_karras_sigmas", true))),
+        assertMatchesDiffusers(new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(Map.of("solver_type",
+                "heun", "algorithm_type", "sde-dpmsolver++", "use_karras_sigmas", true))),
                 "dpm++ 2M SDE heun 6 karras steps", 6,
                 new float[] {999.0f, 837.0f, 594.0f, 249.0f, 30.0f, 0.0f},
                 new float[] {14.614645004272461f, 6.082158088684082f, 2.232161283493042f, 0.6925739049911499f,
