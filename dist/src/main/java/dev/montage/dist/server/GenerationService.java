@@ -236,6 +236,11 @@ public final class GenerationService implements AutoCloseable {
         return defaultScheduler;
     }
 
+    /** What the pipeline's components refuse in a request. */
+    List<FieldError> requestProblems(GenerationRequest request) {
+        return pipeline.requestProblems(request);
+    }
+
     /** What is wrong with a request's scheduler id and settings. */
     List<FieldError> schedulerProblems(String id, Map<String, String> options) {
         return pipeline.schedulerProblems(id, options);

@@ -151,6 +151,7 @@ public final class MontageServer implements AutoCloseable {
         this.uploads = new UploadStore(settings.outputDir().resolve("uploads"), settings.maxImagePixels());
         this.loraCatalog = new LoraCatalog(settings.loraDir(), LoraCatalog.NO_SERVER_FOLDER);
         this.requests = new RequestJson(settings, model.defaults(), service::schedulerProblems,
+                service::requestProblems,
                 service.defaultScheduler(), service.controlNets(), service.subjectFields(), uploads, loraCatalog,
                 new SecureRandom()::nextLong);
         this.eventStreams = new Semaphore(settings.maxEventStreams());

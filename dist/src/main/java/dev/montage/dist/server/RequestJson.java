@@ -34,6 +34,7 @@ import java.util.Optional;
 import java.util.OptionalDouble;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.LongSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -97,6 +98,7 @@ public final class RequestJson {
     private final ServerSettings limits;
     private final GenerationRequest defaults;
     private final SchedulerCheck schedulers;
+    private final Function<GenerationRequest, List<FieldError>> components;
     private final String defaultScheduler;
     private final ControlNets controlNets;
     private final Optional<SubjectFields> subjectFields;
@@ -107,17 +109,21 @@ public final class RequestJson {
     /**
      * @param defaults values of the fields a request leaves out (its prompt and seed are not used)
      * @param schedulers checks the scheduler id and settings of a request
+     * @param components what the pipeline's components refuse in a request, as
+     *                 {@link MontagePipeline#requestProblems} says it
      * @param subjectFields what the pipeline's subject adapter reads; empty when it takes no subjects
      * @param pictures where pictures given by name (not inline) come from
      * @param loraCatalog the LoRAs requests may name
      * @param seeds    where seeds of requests without one come from
      */
-    RequestJson(ServerSettings limits, GenerationRequest defaults, SchedulerCheck schedulers, String defaultScheduler,
+    RequestJson(ServerSettings limits, GenerationRequest defaults, SchedulerCheck schedulers,
+            Function<GenerationRequest, List<FieldError>> components, String defaultScheduler,
             ControlNets controlNets, Optional<SubjectFields> subjectFields, PictureReferences pictures,
             LoraCatalog loraCatalog, LongSupplier seeds) {
         this.limits = limits;
         this.defaults = defaults;
         this.schedulers = schedulers;
+        this.components = components;
         this.defaultScheduler = defaultScheduler;
         this.controlNets = controlNets;
         this.subjectFields = subjectFields;
@@ -134,6 +140,7 @@ public final class RequestJson {
     public static RequestJson forPipeline(MontagePipeline pipeline, ServerSettings limits,
             PictureReferences pictures) {
         return new RequestJson(limits, pipeline.request("").build(), pipeline::schedulerProblems,
+                pipeline::requestProblems,
                 pipeline.defaultSchedulerId(), pipeline.controlNets(), pipeline.subjectFields(), pictures,
                 new LoraCatalog(Optional.empty(), "LoRAs are not taken per request here: the profile's models.loras "
                         + "apply to every request"), new SecureRandom()::nextLong);
@@ -211,6 +218,10 @@ public final class RequestJson {
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                 Optional.empty());
+        List<FieldError> refused = components.apply(request);
+        if (!refused.isEmpty()) {
+            throw new InvalidRequestException(refused);
+        }
         List<Map<String, Object>> named = new ArrayList<>();
         loras.forEach((name, lora) -> named.add(Job.ordered("name", name, "scale", lora.scale())));
         return new Parsed(request, List.copyOf(loras.values()),

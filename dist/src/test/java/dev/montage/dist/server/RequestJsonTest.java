@@ -51,7 +51,8 @@ class RequestJsonTest {
         Map<String, ConditionPreprocessor> preprocessors = Map.of("canny", preprocessor(OptionSpec.number("low", 0,
                 255, "threshold")), "pose", preprocessor(OptionSpec.string("stick_width", "width")));
         json = new RequestJson(limits, GenerationRequest.builder("").build(), RequestJsonTest::schedulerProblems,
-                "euler",
+                request -> request.prompt().contains("BREAK") ? List.of(new FieldError("prompt", "refused"))
+                        : List.of(), "euler",
                 new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
                 Optional.of(new SubjectFields(EnumSet.allOf(SubjectResampler.SubjectField.class),
                         "subject resampler 'ms-diffusion'")), uploads,
@@ -171,6 +172,12 @@ class RequestJsonTest {
         assertEquals(Set.of("controls[0].options.low"), errors("{\"prompt\": \"a\", \"controls\": [{\"type\": "
                 + "\"canny\", \"image\": \"" + picture + "\", \"options\": {\"low\": [1]}}]}"),
                 "control options take the same values");
+    }
+
+    /** What the pipeline's components refuse in the request is a refusal of the request, before it is queued. */
+    @Test
+    void theComponentsChecksRefuseTheRequest() {
+        assertEquals(Set.of("prompt"), errors("{\"prompt\": \"a castle BREAK a moat\"}"));
     }
 
     @Test

@@ -337,6 +337,15 @@ public final class MontagePipeline implements AutoCloseable {
         return assembled.pipeline().schedulerProblems(id, options);
     }
 
+    /**
+     * What this pipeline's components refuse in a request for what their options make of it (a text encoder's reading
+     * of the prompt), for callers that check requests before they run them; empty when nothing. A generation checks the
+     * same first.
+     */
+    public List<FieldError> requestProblems(GenerationRequest request) {
+        return assembled.pipeline().requestProblems(request);
+    }
+
     /** Control types this pipeline has a ControlNet for, sorted; requests with other types are refused. */
     public List<String> controlTypes() {
         return assembled.pipeline().controlTypes();

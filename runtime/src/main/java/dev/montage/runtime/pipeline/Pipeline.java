@@ -41,6 +41,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.Function;
 import java.util.stream.IntStream;
 
 /**
@@ -72,6 +73,8 @@ final class Pipeline {
     private final ComputeDType dtype;
     private final Map<String, String> description;
     private final Runnable weightCheck;
+    /** What the components' factories refuse in a request, checked before anything runs. */
+    private final Function<GenerationRequest, List<FieldError>> requestCheck;
     /** The denoiser's guidance embedding width ({@link dev.montage.api.spi.Dimensions#GUIDANCE_EMBEDDING}), or 0. */
     private final int guidanceEmbedding;
 
@@ -89,12 +92,15 @@ final class Pipeline {
      * @param weightCheck      run after every generation: fails it when a component kept arrays of it
      * @param guidanceEmbedding the width of the guidance embedding the denoiser takes instead of classifier-free
      *                         guidance, 0 for none
+     * @param requestCheck     what the components' factories refuse in a request
      */
     Pipeline(OnDemand<TextEncoder> textEncoder, OnDemand<ImageEncoder> imageEncoder,
             OnDemand<SubjectResampler> resampler, OnDemand<DenoisingModel> denoiser, Schedulers schedulers,
             String defaultScheduler, LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels,
-            ComputeDType dtype, Map<String, String> description, Runnable weightCheck, int guidanceEmbedding) {
+            ComputeDType dtype, Map<String, String> description, Runnable weightCheck, int guidanceEmbedding,
+            Function<GenerationRequest, List<FieldError>> requestCheck) {
         this.guidanceEmbedding = guidanceEmbedding;
+        this.requestCheck = Objects.requireNonNull(requestCheck, "requestCheck");
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
         this.imageEncoder = imageEncoder;
         this.resampler = resampler;
@@ -127,7 +133,7 @@ final class Pipeline {
                 root, kernels, dtype, d, () -> {
                     weightCheck.run();
                     moreWeightCheck.run();
-                }, guidanceEmbedding);
+                }, guidanceEmbedding, requestCheck);
     }
 
     /** Scheduler ids this pipeline can run. */
@@ -148,6 +154,11 @@ final class Pipeline {
     /** The scheduler id used when a request names none. */
     String defaultSchedulerId() {
         return defaultScheduler;
+    }
+
+    /** What the components' factories refuse in a request ({@link dev.montage.api.spi.RequestCheck}). */
+    List<FieldError> requestProblems(GenerationRequest request) {
+        return requestCheck.apply(request);
     }
 
     /** What is wrong with a request's scheduler and its settings ({@link Schedulers#problems}). */
@@ -178,6 +189,10 @@ final class Pipeline {
         long start = System.nanoTime();
         String schedulerId = request.scheduler().orElse(defaultScheduler);
         Scheduler scheduler = schedulers.forRequest(schedulerId, request.schedulerOptions());
+        List<FieldError> refused = requestCheck.apply(request);
+        if (!refused.isEmpty()) {
+            throw new InvalidRequestException(refused);
+        }
         if (!request.subjects().isEmpty() && (imageEncoder == null || resampler == null)) {
             throw new InvalidRequestException(List.of(new FieldError("subjects", "this pipeline has no image encoder "
                     + "or resampler, so it cannot take " + request.subjects().size() + " subjects")));

@@ -2,6 +2,8 @@ package dev.montage.runtime.pipeline;
 
 import dev.montage.api.ConfigurationException;
 import dev.montage.api.ControlNetContext;
+import dev.montage.api.FieldError;
+import dev.montage.api.GenerationRequest;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.AttentionProcessor;
@@ -15,7 +17,9 @@ import dev.montage.api.spi.ImageEncoder;
 import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.Recipe;
+import dev.montage.api.spi.RequestCheck;
 import dev.montage.api.spi.Scheduler;
 import dev.montage.api.spi.SubjectResampler;
 import dev.montage.api.spi.TextEncoder;
@@ -40,6 +44,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import java.util.regex.Pattern;
 
@@ -332,7 +337,8 @@ final class PipelineBuilder {
             description.putAll(Lora.describe(loras));
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
                     id(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
-                    engine.computeDType(), description, context::checkWeights, guidanceEmbedding(context));
+                    engine.computeDType(), description, context::checkWeights, guidanceEmbedding(context),
+                    requestChecks(context));
             // a default scheduler that cannot be created fails the assembly, not the first generation
             schedulers.get(id(ComponentKind.SCHEDULER));
             context.loadFinished();
@@ -447,6 +453,23 @@ final class PipelineBuilder {
             case SCHEDULER -> registry.ids(ComponentKind.SCHEDULER);
             default -> instances.containsKey(kind) ? List.of() : Optional.ofNullable(id(kind)).stream().toList();
         };
+    }
+
+    /**
+     * What the created components' factories refuse in a request ({@link RequestCheck}), each with its slot's
+     * options: all their problems, in slot order.
+     */
+    private Function<GenerationRequest, List<FieldError>> requestChecks(FolderComponentContext context) {
+        List<Function<GenerationRequest, List<FieldError>>> checks = new ArrayList<>();
+        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
+                ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
+            String id = instances.containsKey(kind) ? null : id(kind);
+            if (id != null && registry.factory(kind, id, Object.class) instanceof RequestCheck check) {
+                Options slotOptions = contextFor(kind, id, context).options();
+                checks.add(request -> check.problems(request, slotOptions));
+            }
+        }
+        return request -> checks.stream().flatMap(c -> c.apply(request).stream()).toList();
     }
 
     /**

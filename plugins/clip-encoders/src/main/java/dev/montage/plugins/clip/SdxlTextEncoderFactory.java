@@ -1,5 +1,7 @@
 package dev.montage.plugins.clip;
 
+import dev.montage.api.FieldError;
+import dev.montage.api.GenerationRequest;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.ComponentFactory;
@@ -9,13 +11,16 @@ import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.OptionSpec;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.PublishedConfiguration;
+import dev.montage.api.spi.RequestCheck;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.api.spi.WeightLayout;
 import java.io.IOException;
 import java.net.URL;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -27,7 +32,7 @@ import java.util.regex.Pattern;
  * and {@code text_encoder_2} folders.
  */
 public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout,
-        SingleFileLayout, PublishedConfiguration, LoraTarget {
+        SingleFileLayout, PublishedConfiguration, LoraTarget, RequestCheck {
     /** A self-attention's projection: the attention's path and the projection ({@code q} ... {@code out}). */
     private static final Pattern ATTENTION_PROJECTION = Pattern.compile("(.+\\.self_attn)\\.(q|k|v|out)_proj");
 
@@ -67,6 +72,27 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
     @Override
     public List<OptionSpec<?>> options() {
         return List.of(PromptWeighting.OPTION);
+    }
+
+    /** With A1111 weighting, what {@link PromptAttention} refuses in the prompt and the negative prompt. */
+    @Override
+    public List<FieldError> problems(GenerationRequest request, Options options) {
+        if (options.get(PromptWeighting.OPTION) == PromptWeighting.NONE) {
+            return List.of();
+        }
+        List<FieldError> problems = new ArrayList<>();
+        emphasisProblem("prompt", request.prompt()).ifPresent(problems::add);
+        emphasisProblem("negativePrompt", request.negativePrompt()).ifPresent(problems::add);
+        return problems;
+    }
+
+    private static Optional<FieldError> emphasisProblem(String field, String text) {
+        try {
+            PromptAttention.parse(text);
+            return Optional.empty();
+        } catch (IllegalArgumentException e) {
+            return Optional.of(new FieldError(field, e.getMessage()));
+        }
     }
 
     /**

@@ -9,8 +9,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import dev.montage.api.FieldError;
+import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.host.ComputeDType;
+import dev.montage.api.spi.Options;
 import dev.montage.api.spi.TextEncoder;
 import dev.montage.runtime.engine.EngineConfig;
 import dev.montage.runtime.engine.MontageEngine;
@@ -21,6 +23,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -152,6 +155,18 @@ class PromptWeightingTest {
         assertEquals(plain.locatePhrases("a cat on a mat", List.of("cat", "mat")),
                 weighted.locatePhrases("a ((cat)) on [a mat]", List.of("cat", "mat")));
         assertEquals(plain.endOfTextIndex("a cat on a mat"), weighted.endOfTextIndex("(a cat:1.2) on a mat"));
+    }
+
+    /** The factory's request check refuses what the encoder would, before the encoder is loaded. */
+    @Test
+    void theFactoryChecksARequestsPromptsWhenItsEncoderWeighsThem() {
+        GenerationRequest request = GenerationRequest.builder("a castle BREAK a moat").negativePrompt("[a|b]").build();
+        SdxlTextEncoderFactory factory = new SdxlTextEncoderFactory();
+        assertEquals(List.of("prompt", "negativePrompt"), factory.problems(request, Options.of("options.text_encoder",
+                Map.of("prompt_weighting", "a1111"))).stream().map(FieldError::field).toList());
+        assertEquals(List.of(), factory.problems(request, Options.of("options.text_encoder", Map.of())));
+        assertEquals(List.of(), factory.problems(GenerationRequest.builder("a (castle:1.2)").build(),
+                Options.of("options.text_encoder", Map.of("prompt_weighting", "a1111"))));
     }
 
     @Test
