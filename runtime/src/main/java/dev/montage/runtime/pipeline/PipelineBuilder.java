@@ -389,15 +389,8 @@ final class PipelineBuilder {
     private void validate(FolderComponentContext context) {
         SlotOptions.verify(registry, options, this::optionReceivers);
         AssemblyCheck check = new AssemblyCheck();
-        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
-                ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
-            boolean used = subjects || (kind != ComponentKind.IMAGE_ENCODER && kind != ComponentKind.SUBJECT_RESAMPLER);
-            if (used && !instances.containsKey(kind)) {
-                String id = id(kind);
-                check.add(ComponentRegistry.describe(kind, id), () -> registry.factory(kind, id, Object.class)
-                        .dimensions(contextFor(kind, id, context)));
-            }
-        }
+        createdModels().forEach((kind, id) -> check.add(ComponentRegistry.describe(kind, id),
+                () -> registry.factory(kind, id, Object.class).dimensions(contextFor(kind, id, context))));
         List<String> registeredProcessors = registry.ids(ComponentKind.ATTENTION_PROCESSOR);
         layerProcessors().values().stream().flatMap(c -> c.registeredId().stream()).distinct()
                 .filter(registeredProcessors::contains)
@@ -461,15 +454,29 @@ final class PipelineBuilder {
      */
     private Function<GenerationRequest, List<FieldError>> requestChecks(FolderComponentContext context) {
         List<Function<GenerationRequest, List<FieldError>>> checks = new ArrayList<>();
-        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
-                ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
-            String id = instances.containsKey(kind) ? null : id(kind);
-            if (id != null && registry.factory(kind, id, Object.class) instanceof RequestCheck check) {
+        createdModels().forEach((kind, id) -> {
+            if (registry.factory(kind, id, Object.class) instanceof RequestCheck check) {
                 Options slotOptions = contextFor(kind, id, context).options();
                 checks.add(request -> check.problems(request, slotOptions));
             }
-        }
+        });
         return request -> checks.stream().flatMap(c -> c.apply(request).stream()).toList();
+    }
+
+    /**
+     * The model slots whose components the pipeline creates from registered factories, with their ids, in slot order:
+     * the image encoder and resampler only where it takes subjects, none given as an instance.
+     */
+    private Map<ComponentKind, String> createdModels() {
+        Map<ComponentKind, String> created = new LinkedHashMap<>();
+        for (ComponentKind kind : List.of(ComponentKind.TEXT_ENCODER, ComponentKind.IMAGE_ENCODER,
+                ComponentKind.SUBJECT_RESAMPLER, ComponentKind.DENOISING_MODEL, ComponentKind.LATENT_DECODER)) {
+            boolean used = subjects || (kind != ComponentKind.IMAGE_ENCODER && kind != ComponentKind.SUBJECT_RESAMPLER);
+            if (used && !instances.containsKey(kind)) {
+                created.put(kind, id(kind));
+            }
+        }
+        return created;
     }
 
     /**
