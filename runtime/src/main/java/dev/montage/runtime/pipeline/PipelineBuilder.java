@@ -484,10 +484,10 @@ final class PipelineBuilder {
      * provides it ({@link Dimensions#GUIDANCE_EMBEDDING}); 0 for one that provides none or was given as an instance.
      */
     private int guidanceEmbedding(FolderComponentContext context) {
-        if (instances.containsKey(ComponentKind.DENOISING_MODEL)) {
+        String id = createdModels().get(ComponentKind.DENOISING_MODEL);
+        if (id == null) {
             return 0;
         }
-        String id = id(ComponentKind.DENOISING_MODEL);
         return registry.factory(ComponentKind.DENOISING_MODEL, id, Object.class)
                 .dimensions(contextFor(ComponentKind.DENOISING_MODEL, id, context)).provided().stream()
                 .filter(v -> v.name().equals(Dimensions.GUIDANCE_EMBEDDING)).mapToInt(Dimensions.Value::value)
