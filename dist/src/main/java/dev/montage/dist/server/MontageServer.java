@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Suggestions;
@@ -49,6 +50,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -561,13 +563,7 @@ public final class MontageServer implements AutoCloseable {
 
     /** What each scheduler is, as its plugin describes it; empty for one the pipeline was given as an instance. */
     private Map<String, String> schedulerDescriptions() {
-        List<String> registered = registry.ids(ComponentKind.SCHEDULER);
-        Map<String, String> descriptions = new LinkedHashMap<>();
-        for (String id : service.schedulerIds()) {
-            descriptions.put(id, registered.contains(id)
-                    ? registry.factory(ComponentKind.SCHEDULER, id, Object.class).description() : "");
-        }
-        return descriptions;
+        return perScheduler(ComponentFactory::description, "");
     }
 
     /**
@@ -575,13 +571,18 @@ public final class MontageServer implements AutoCloseable {
      * profile check} lists them; none for one the pipeline was given as an instance.
      */
     private Map<String, List<String>> schedulerOptions() {
+        return perScheduler(f -> f.options().stream().map(OptionSpec::describe).toList(), List.of());
+    }
+
+    /** A fact of each served scheduler's factory, by id; {@code none} for a scheduler given as an instance. */
+    private <T> Map<String, T> perScheduler(Function<ComponentFactory<?>, T> fact, T none) {
         List<String> registered = registry.ids(ComponentKind.SCHEDULER);
-        Map<String, List<String>> options = new LinkedHashMap<>();
+        Map<String, T> facts = new LinkedHashMap<>();
         for (String id : service.schedulerIds()) {
-            options.put(id, registered.contains(id) ? registry.factory(ComponentKind.SCHEDULER, id, Object.class)
-                    .options().stream().map(OptionSpec::describe).toList() : List.of());
+            facts.put(id, registered.contains(id)
+                    ? fact.apply(registry.factory(ComponentKind.SCHEDULER, id, Object.class)) : none);
         }
-        return options;
+        return facts;
     }
 
     /** A configured path: every one was loaded when the server started (the preflight), or it would not run. */

@@ -80,11 +80,15 @@ final class Schedulers implements AutoCloseable {
      * @throws ConfigurationException as {@link #get}
      */
     Scheduler forRequest(String id, Map<String, String> options) {
-        List<FieldError> problems = problems(id, options);
-        if (!problems.isEmpty()) {
-            throw new InvalidRequestException(problems);
+        List<FieldError> declared = declaredProblems(id, options);
+        if (!declared.isEmpty()) {
+            throw new InvalidRequestException(declared);
         }
-        return withOptions(id, options);
+        try {
+            return withOptions(id, options);
+        } catch (IllegalArgumentException e) {
+            throw new InvalidRequestException(List.of(refusal(id, options, e)));
+        }
     }
 
     /**
@@ -95,28 +99,34 @@ final class Schedulers implements AutoCloseable {
      * @throws ConfigurationException as {@link #get}, when the scheduler is checked by creating it
      */
     List<FieldError> problems(String id, Map<String, String> options) {
-        if (!contains(id)) {
-            return List.of(new FieldError("scheduler", "unknown scheduler '" + id + "'" + Suggestions.didYouMean(id,
-                    ids()) + ", expected one of " + ids()));
-        }
-        if (options.isEmpty()) {
-            return List.of();
-        }
-        Lazy entry = lazy.get(id);
-        if (entry != null && !given.contains(id)) {
-            List<FieldError> declared = Options.check(entry.options(), options, "scheduler '" + id + "'").stream()
-                    .map(p -> new FieldError("schedulerOptions." + p.name(), p.message())).toList();
-            if (!declared.isEmpty()) {
-                return declared;
-            }
+        List<FieldError> declared = declaredProblems(id, options);
+        if (!declared.isEmpty() || options.isEmpty()) {
+            return declared;
         }
         try {
             withOptions(id, options);
             return List.of();
         } catch (IllegalArgumentException e) {
-            return List.of(new FieldError("schedulerOptions", "scheduler '" + id + "' refuses " + options + ": "
-                    + e.getMessage()));
+            return List.of(refusal(id, options, e));
         }
+    }
+
+    /** An unknown id, or settings the scheduler's factory does not declare or whose values it refuses. */
+    private List<FieldError> declaredProblems(String id, Map<String, String> options) {
+        if (!contains(id)) {
+            return List.of(new FieldError("scheduler", "unknown scheduler '" + id + "'" + Suggestions.didYouMean(id,
+                    ids()) + ", expected one of " + ids()));
+        }
+        Lazy entry = lazy.get(id);
+        if (options.isEmpty() || entry == null || given.contains(id)) {
+            return List.of();
+        }
+        return Options.check(entry.options(), options, "scheduler '" + id + "'").stream()
+                .map(p -> new FieldError("schedulerOptions." + p.name(), p.message())).toList();
+    }
+
+    private static FieldError refusal(String id, Map<String, String> options, IllegalArgumentException e) {
+        return new FieldError("schedulerOptions", "scheduler '" + id + "' refuses " + options + ": " + e.getMessage());
     }
 
     private Scheduler withOptions(String id, Map<String, String> options) {
