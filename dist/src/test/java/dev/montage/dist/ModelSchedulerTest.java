@@ -48,11 +48,13 @@ class ModelSchedulerTest {
 
     @Test
     void aModelsSchedulerClassIsItsDefaultWhereNoProfileNamesOne() throws IOException {
-        Map<String, String> byClass = Map.of("UniPCMultistepScheduler", "unipc", "DDIMScheduler", "ddim",
-                "LCMScheduler", "lcm", "EulerAncestralDiscreteScheduler", "euler-ancestral",
-                "DPMSolverMultistepScheduler", "dpmpp-2m", "EulerDiscreteScheduler", "euler", "HeunDiscreteScheduler",
-                "heun", "KDPM2DiscreteScheduler", "dpm2", "KDPM2AncestralDiscreteScheduler", "dpm2-ancestral",
-                "LMSDiscreteScheduler", "lms");
+        Map<String, String> byClass = Map.ofEntries(Map.entry("UniPCMultistepScheduler", "unipc"),
+                Map.entry("DDIMScheduler", "ddim"), Map.entry("LCMScheduler", "lcm"),
+                Map.entry("EulerAncestralDiscreteScheduler", "euler-ancestral"),
+                Map.entry("DPMSolverMultistepScheduler", "dpmpp-2m"), Map.entry("EulerDiscreteScheduler", "euler"),
+                Map.entry("HeunDiscreteScheduler", "heun"), Map.entry("KDPM2DiscreteScheduler", "dpm2"),
+                Map.entry("KDPM2AncestralDiscreteScheduler", "dpm2-ancestral"),
+                Map.entry("LMSDiscreteScheduler", "lms"), Map.entry("DPMSolverSDEScheduler", "dpmpp-sde"));
         for (Map.Entry<String, String> e : byClass.entrySet()) {
             Path model = modelWithScheduler(e.getKey());
             ResolvedProfile resolved = TestEngine.pipeline(TinyModel.registry(), model).validate();

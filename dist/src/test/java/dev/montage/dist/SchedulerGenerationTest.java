@@ -162,13 +162,14 @@ class SchedulerGenerationTest {
         return latents(pipeline, r);
     }
 
-    /** The final latents; every model evaluation is reported, Heun's and DPM2's 2 · steps − 1 included. */
+    /** The final latents; every evaluation is reported, the 2 · steps − 1 of Heun, DPM2 and DPM++ SDE included. */
     private static float[] latents(MontagePipeline p, GenerationRequest r) {
         Latents[] out = new Latents[1];
         List<Integer> steps = new ArrayList<>();
         p.generate(r, (step, total, elapsed) -> steps.add(step), out);
         String id = r.scheduler().orElseThrow();
-        int evaluations = id.startsWith("heun") || id.startsWith("dpm2") ? 2 * STEPS - 1 : STEPS;
+        int evaluations = id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("dpmpp-sde") ? 2 * STEPS - 1
+                : STEPS;
         assertEquals(IntStream.rangeClosed(1, evaluations).boxed().toList(), steps);
         return out[0].values();
     }
@@ -177,8 +178,8 @@ class SchedulerGenerationTest {
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
         assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "heun",
                 "heun-karras", "dpm2", "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras",
-                "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc",
-                PLUGIN_SCHEDULER)),
+                "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "dpmpp-sde",
+                "dpmpp-sde-karras", "lcm", "unipc", PLUGIN_SCHEDULER)),
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.of(wholeGenerations(pipeline, pipeline.schedulerIds(), "leading",
@@ -221,7 +222,8 @@ class SchedulerGenerationTest {
         float[] leading = LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r));
         String id = r.scheduler().orElseThrow();
         boolean spaced = !id.equals("lcm") && (!id.endsWith("-karras") || id.startsWith("euler")
-                || id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("lms"));
+                || id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("lms")
+                || id.startsWith("dpmpp-sde"));
         assertEquals(spaced, !Arrays.equals(leading, latents), id + ": whether trailing spacing changes the latents");
     }
 

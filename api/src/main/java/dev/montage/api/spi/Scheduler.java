@@ -6,8 +6,8 @@ import ai.djl.ndarray.types.Shape;
 import java.util.Map;
 
 /**
- * A diffusion sampler (Euler, Euler ancestral, Heun, DPM2, LMS, DDIM, DPM-Solver++, UniPC, LCM). The scheduler
- * is shared and stateless; each generation gets its own {@link Run} holding the multistep history.
+ * A diffusion sampler (Euler, Euler ancestral, Heun, DPM2, LMS, DDIM, DPM-Solver++, DPM++ SDE, UniPC, LCM). The
+ * scheduler is shared and stateless; each generation gets its own {@link Run} holding the multistep history.
  *
  * <p>Arrays a run keeps from one step to the next (a multistep solver's previous estimates) belong to the
  * {@code state} manager given to {@link #start}: the generation's own scope, which outlives every step and is
@@ -72,8 +72,9 @@ public interface Scheduler {
 
         /**
          * The timesteps, in order of use, one per model evaluation: {@code steps} of them, or more for a sampler that
-         * evaluates the model more than once per step (Heun, DPM2: 2 · steps − 1). The host runs the model at each and
-         * counts its progress, step indices and ControlNet guidance fractions in them, as diffusers' loop does.
+         * evaluates the model more than once per step (Heun, DPM2, DPM++ SDE: 2 · steps − 1). The host runs the model
+         * at each and counts its progress, step indices and ControlNet guidance fractions in them, as diffusers' loop
+         * does.
          */
         float[] timesteps();
 

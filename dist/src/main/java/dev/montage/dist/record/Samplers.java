@@ -23,8 +23,8 @@ final class Samplers {
     /** A1111's name for the model's own schedule. */
     private static final String UNIFORM = "Uniform";
     /** What A1111's "Automatic" schedule type is for the samplers whose default is not the model's own schedule. */
-    private static final Map<String, String> AUTOMATIC_SCHEDULES = Map.of("DPM++ 2M", "Karras", "DPM++ 2M SDE",
-            "Exponential");
+    private static final Map<String, String> AUTOMATIC_SCHEDULES = Map.of("DPM++ 2M", "Karras", "DPM++ SDE", "Karras",
+            "DPM++ 2M SDE", "Exponential");
     /** How A1111 before 1.9 named a sampler with Karras sigmas. */
     private static final String KARRAS_SUFFIX = " " + KARRAS;
 
@@ -46,6 +46,9 @@ final class Samplers {
             Map.entry("dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras"))),
             Map.entry("dpmpp-2m-sde", new Sampler("DPM++ 2M SDE", Optional.of("Uniform"))),
             Map.entry("dpmpp-2m-sde-karras", new Sampler("DPM++ 2M SDE", Optional.of("Karras"))),
+            // likewise DPM++ SDE
+            Map.entry("dpmpp-sde", new Sampler("DPM++ SDE", Optional.of("Uniform"))),
+            Map.entry("dpmpp-sde-karras", new Sampler("DPM++ SDE", Optional.of("Karras"))),
             Map.entry("lcm", new Sampler("LCM", Optional.empty())),
             Map.entry("unipc", new Sampler("UniPC", Optional.empty())));
 

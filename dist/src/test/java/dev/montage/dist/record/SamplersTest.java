@@ -26,6 +26,8 @@ class SamplersTest {
         assertEquals(new Sampler("DPM++ 2M", Optional.of("Karras")), Samplers.of("dpmpp-2m-karras"));
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Uniform")), Samplers.of("dpmpp-2m-sde"));
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Karras")), Samplers.of("dpmpp-2m-sde-karras"));
+        assertEquals(new Sampler("DPM++ SDE", Optional.of("Uniform")), Samplers.of("dpmpp-sde"));
+        assertEquals(new Sampler("DPM++ SDE", Optional.of("Karras")), Samplers.of("dpmpp-sde-karras"));
         assertEquals(new Sampler("LCM", Optional.empty()), Samplers.of("lcm"));
         assertEquals(new Sampler("UniPC", Optional.empty()), Samplers.of("unipc"));
         assertEquals(new Sampler("my-sampler", Optional.empty()), Samplers.of("my-sampler"));
@@ -36,8 +38,8 @@ class SamplersTest {
     void eachBuiltInSchedulerIsReadBackFromWhatItsPngSays() {
         for (String id : List.of("euler", "euler-karras", "euler-ancestral", "heun", "heun-karras", "dpm2",
                 "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras", "ddim", "dpmpp-2m",
-                "dpmpp-2m-karras",
-                "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "lcm", "unipc")) {
+                "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "dpmpp-sde", "dpmpp-sde-karras", "lcm",
+                "unipc")) {
             Sampler written = Samplers.of(id);
             assertEquals(Optional.of(id), Samplers.schedulerOf(written.name(), written.scheduleType()), id);
         }
@@ -62,10 +64,12 @@ class SamplersTest {
         assertEquals(Optional.of("heun-karras"), Samplers.schedulerOf("Heun", Optional.of("Karras")));
         assertEquals(Optional.of("dpm2-ancestral-karras"), Samplers.schedulerOf("DPM2 a Karras", Optional.empty()));
         assertEquals(Optional.of("lms-karras"), Samplers.schedulerOf("LMS", Optional.of("Karras")));
-        for (String[] none : new String[][] {{"DPM++ SDE", null}, {"Heun", "Exponential"}, {"DPM++ SDE", "Karras"},
-            {"DPM++ 2M", "Exponential"},
-                {"DPM++ 2M SDE", "Automatic"}, {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"},
-                {"my-sampler", null}}) {
+        assertEquals(Optional.of("dpmpp-sde-karras"), Samplers.schedulerOf("DPM++ SDE Karras", Optional.empty()));
+        assertEquals(Optional.of("dpmpp-sde-karras"), Samplers.schedulerOf("DPM++ SDE", Optional.of("Automatic")));
+        assertEquals(Optional.of("dpmpp-sde"), Samplers.schedulerOf("DPM++ SDE", Optional.empty()));
+        for (String[] none : new String[][] {{"DPM++ 2S a", null}, {"Heun", "Exponential"}, {"DPM++ 2S a", "Karras"},
+                {"DPM++ 2M", "Exponential"}, {"DPM++ SDE", "Exponential"}, {"DPM++ 2M SDE", "Automatic"},
+                {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"}, {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
                     String.join(" / ", Arrays.asList(none)));
         }

@@ -9,7 +9,7 @@ public final class KDpm2AncestralKarrasSchedulerFactory extends SchedulerFactory
 
     /** Registered through {@code META-INF/services}. */
     public KDpm2AncestralKarrasSchedulerFactory() {
-        super("dpm2-ancestral-karras", "DPM2 ancestral with Karras sigmas", SchedulerOptions.DPM2_LMS,
+        super("dpm2-ancestral-karras", "DPM2 ancestral with Karras sigmas", SchedulerOptions.WITH_KARRAS,
                 Map.of("use_karras_sigmas", true), KDpm2DiscreteScheduler::ancestral);
     }
 }

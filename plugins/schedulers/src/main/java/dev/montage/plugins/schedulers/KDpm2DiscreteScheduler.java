@@ -142,11 +142,7 @@ final class KDpm2DiscreteScheduler extends SometimesStochastic {
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
             int k = index / 2;
             boolean first = index % 2 == 0;
-            if (first == (start != null)) {
-                throw new IllegalStateException("DPM2 evaluations must be taken in order: step index " + index
-                        + (first ? " begins a step while the last one awaits its second evaluation"
-                        : " is a second evaluation, but no step awaits one"));
-            }
+            SchedulerRun.checkEvaluationOrder("DPM2", index, first, start != null);
             if (first) {
                 float sigma = levels[k];
                 NDArray derivative = latents.sub(prediction.originalAtLevel(modelOutput, latents, sigma)).div(sigma);

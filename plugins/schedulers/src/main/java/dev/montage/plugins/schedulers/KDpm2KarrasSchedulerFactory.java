@@ -7,7 +7,7 @@ public final class KDpm2KarrasSchedulerFactory extends SchedulerFactory {
 
     /** Registered through {@code META-INF/services}. */
     public KDpm2KarrasSchedulerFactory() {
-        super("dpm2-karras", "DPM2 with Karras sigmas", SchedulerOptions.DPM2_LMS, Map.of("use_karras_sigmas", true),
+        super("dpm2-karras", "DPM2 with Karras sigmas", SchedulerOptions.WITH_KARRAS, Map.of("use_karras_sigmas", true),
                 KDpm2DiscreteScheduler::new);
     }
 }

@@ -8,7 +8,7 @@ public final class KDpm2SchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public KDpm2SchedulerFactory() {
         super("dpm2", "DPM2 (diffusers KDPM2DiscreteScheduler, A1111's DPM2): second order, two model evaluations per "
-                + "step but the last", SchedulerOptions.DPM2_LMS, Map.of(), KDpm2DiscreteScheduler::new,
+                + "step but the last", SchedulerOptions.WITH_KARRAS, Map.of(), KDpm2DiscreteScheduler::new,
                 "KDPM2DiscreteScheduler");
     }
 }

@@ -7,7 +7,7 @@ public final class LmsKarrasSchedulerFactory extends SchedulerFactory {
 
     /** Registered through {@code META-INF/services}. */
     public LmsKarrasSchedulerFactory() {
-        super("lms-karras", "LMS with Karras sigmas", SchedulerOptions.DPM2_LMS, Map.of("use_karras_sigmas", true),
+        super("lms-karras", "LMS with Karras sigmas", SchedulerOptions.WITH_KARRAS, Map.of("use_karras_sigmas", true),
                 LmsDiscreteScheduler::new);
     }
 }

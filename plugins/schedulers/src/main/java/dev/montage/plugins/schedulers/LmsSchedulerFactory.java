@@ -8,6 +8,6 @@ public final class LmsSchedulerFactory extends SchedulerFactory {
     /** Registered through {@code META-INF/services}. */
     public LmsSchedulerFactory() {
         super("lms", "LMS (diffusers LMSDiscreteScheduler, A1111's LMS): linear multistep of order 4",
-                SchedulerOptions.DPM2_LMS, Map.of(), LmsDiscreteScheduler::new, "LMSDiscreteScheduler");
+                SchedulerOptions.WITH_KARRAS, Map.of(), LmsDiscreteScheduler::new, "LMSDiscreteScheduler");
     }
 }

@@ -83,11 +83,11 @@ final class SchedulerOptions {
     static final List<OptionSpec<?>> EULER_ANCESTRAL = with();
     /** What the Euler discrete scheduler reads. */
     static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
-    /** What the DPM2 and LMS schedulers read. */
-    static final List<OptionSpec<?>> DPM2_LMS = with(USE_KARRAS_SIGMAS);
-        /** What Heun reads. */
+    /** What the DPM2, LMS and DPM++ SDE schedulers read: the noise schedule and Karras sigmas. */
+    static final List<OptionSpec<?>> WITH_KARRAS = with(USE_KARRAS_SIGMAS);
+    /** What Heun reads. */
     static final List<OptionSpec<?>> HEUN = with(USE_KARRAS_SIGMAS, CLIP_SAMPLE, CLIP_SAMPLE_RANGE);
-        /** What DDIM reads. */
+    /** What DDIM reads. */
     static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, ETA, THRESHOLDING,
             RESCALE_BETAS_ZERO_SNR);
     /** What LCM reads: its timesteps come from the distillation schedule, not the spacing. */

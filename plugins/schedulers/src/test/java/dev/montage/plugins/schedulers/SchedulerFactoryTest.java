@@ -128,8 +128,8 @@ class SchedulerFactoryTest {
     @Test
     void serviceLoaderFindsEveryScheduler() {
         assertEquals("[ddim, dpm2, dpm2-ancestral, dpm2-ancestral-karras, dpm2-karras, dpmpp-2m, dpmpp-2m-karras, "
-                + "dpmpp-2m-sde, dpmpp-2m-sde-karras, euler, euler-ancestral, euler-karras, heun, heun-karras, lcm, "
-                + "lms, lms-karras, unipc]", factories().keySet().toString());
+                + "dpmpp-2m-sde, dpmpp-2m-sde-karras, dpmpp-sde, dpmpp-sde-karras, euler, euler-ancestral, "
+                + "euler-karras, heun, heun-karras, lcm, lms, lms-karras, unipc]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
 
@@ -167,6 +167,15 @@ class SchedulerFactoryTest {
         assertEquals(7, create("dpm2", Map.of()).start(4, TestEngine.manager()).timesteps().length);
         assertEquals(7, create("dpm2-ancestral-karras", Map.of()).start(4, TestEngine.manager(), zeros).timesteps()
                 .length);
+        float[] sde = create("dpmpp-sde", Map.of()).start(4, TestEngine.manager(), zeros).timesteps();
+        assertEquals(7, sde.length, "DPM++ SDE evaluates each step but the last twice");
+        assertArrayEquals(new float[] {751, 501, 251, 1}, new float[] {sde[0], sde[2], sde[4], sde[6]});
+        assertEquals(karras[1], create("dpmpp-sde-karras", Map.of()).start(4, TestEngine.manager(), zeros)
+                .timesteps()[2], 1e-3, "Euler's Karras noise levels");
+        IllegalStateException sdeWithoutNoise = assertThrows(IllegalStateException.class,
+                () -> create("dpmpp-sde", Map.of()).start(4, TestEngine.manager()));
+        assertEquals("DPM++ SDE adds fresh noise at each step: start it with the generation's step noise",
+                sdeWithoutNoise.getMessage());
     }
 
     @Test

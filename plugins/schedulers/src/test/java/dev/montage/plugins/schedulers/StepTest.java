@@ -517,6 +517,58 @@ class StepTest {
                     -2.355557680130005f, -1.887247085571289f, -4.008727073669434f, -6.990645885467529f});
     }
 
+    /**
+     * DPM++ SDE: each step's first evaluation, the ancestral half step to the midpoint in log σ, the second evaluation
+     * there and the step from the start, each half with its Brownian noise (the second correlated with the first), the
+     * last step an Euler step to σ = 0, as diffusers 0.23.1 runs it given the same Brownian path (values of its own
+     * scheduler code, its Brownian tree replaced by the path the step noise gives).
+     */
+    @Test
+    void dpmppSdeRunsAsDiffusersRunsGivenTheSameBrownianPath() {
+        assertMatchesDiffusers(dpmppSde(Map.of()),
+                "dpmpp sde 5 leading steps", 5,
+                new float[] {801.0f, 707.11572265625f, 601.0f, 503.3740234375f, 401.0f, 295.1940612792969f, 201.0f,
+                    24.76508903503418f, 1.0f},
+                null, 5.2309088706970215f,
+                new float[] {0.5942524671554565f, -1.9340205192565918f, -2.7592883110046387f, -0.4243300259113312f,
+                    1.1275984048843384f, -1.424600601196289f, -5.421783924102783f, -5.612359046936035f,
+                    -1.5616682767868042f, 1.6381160020828247f, 0.431985467672348f, -2.5225284099578857f,
+                    -2.667480945587158f, -0.32988935708999634f, 0.011027179658412933f, -3.218074083328247f});
+        assertMatchesDiffusers(dpmppSde(Map.of("use_karras_sigmas", true)),
+                "dpmpp sde 6 karras steps", 6,
+                new float[] {831.0f, 747.745849609375f, 654.2946166992188f, 537.0880737304688f, 410.4856262207031f,
+                    269.6242980957031f, 153.5121307373047f, 66.72444152832031f, 24.649322509765625f,
+                    6.326156139373779f, 1.0f},
+                null, 5.990506172180176f,
+                new float[] {0.3426191508769989f, -2.1076908111572266f, -2.872788190841675f, -0.575779914855957f,
+                    0.8792092204093933f, -1.7199082374572754f, -5.6792802810668945f, -5.821746826171875f,
+                    -1.7782323360443115f, 1.3961386680603027f, 0.21927914023399353f, -2.6661012172698975f,
+                    -2.796104907989502f, -0.5366442799568176f, -0.2857077717781067f, -3.518655300140381f});
+        assertMatchesDiffusers(dpmppSde(Map.of("timestep_spacing", "linspace", "prediction_type", "v_prediction")),
+                "dpmpp sde 4 linspace steps v_prediction", 4,
+                new float[] {999.0f, 851.75927734375f, 666.0f, 505.7185974121094f, 333.0f, 28.218843460083008f,
+                    0.0f},
+                null, 14.614645004272461f,
+                new float[] {-0.24437449872493744f, -1.0995221138000488f, -1.1295911073684692f, -0.28639018535614014f,
+                    0.18607373535633087f, -0.42183104157447815f, -1.2375327348709106f, -1.076104998588562f,
+                    -0.17144715785980225f, 0.1651601344347f, -0.5405219793319702f, -1.2398144006729126f,
+                    -0.9044232368469238f, -0.03469310328364372f, 0.0776291936635971f, -0.7499198913574219f});
+        assertMatchesDiffusers(dpmppSde(Map.of("timestep_spacing", "trailing", "use_karras_sigmas", true)),
+                "dpmpp sde 7 trailing karras steps", 7,
+                new float[] {999.0f, 958.6800537109375f, 915.8819580078125f, 866.8201904296875f, 814.0447387695312f,
+                    752.3781127929688f, 685.2316284179688f, 605.7862548828125f, 519.94921875f, 421.21710205078125f,
+                    322.7149963378906f, 223.241943359375f, 142.00001525878906f},
+                null, 14.614645004272461f,
+                new float[] {-3.570854663848877f, -5.44458532333374f, -4.883344650268555f, -2.3278427124023438f,
+                    -2.325084686279297f, -6.489249229431152f, -10.379636764526367f, -9.225671768188477f,
+                    -4.4789533615112305f, -1.7990443706512451f, -3.3709754943847656f, -5.523005485534668f,
+                    -4.749527931213379f, -3.012756109237671f, -4.47815465927124f, -8.649595260620117f});
+    }
+
+    private static Scheduler dpmppSde(Map<String, Object> settings) {
+        return new DpmSolverSdeScheduler(SdxlSchedulerConfig.settings(settings));
+    }
+
     private static Scheduler dpm2(Map<String, Object> settings) {
         return new KDpm2DiscreteScheduler(SdxlSchedulerConfig.settings(settings));
     }
@@ -675,18 +727,24 @@ class StepTest {
 
     /**
      * Between a step's two evaluations Heun keeps its first derivative and the step's starting latents in the state
-     * scope, DPM2 the starting latents; nothing once the second evaluation used them, and nothing at the last step.
-     * Evaluations out of order are refused.
+     * scope, DPM2 and DPM++ SDE the starting latents; nothing once the second evaluation used them, and nothing at the
+     * last step. Evaluations out of order are refused.
      */
     @ParameterizedTest
     @CsvSource({"heun, 2, 'step index 1 is a correction, but no step awaits one'",
-        "dpm2, 1, 'step index 1 is a second evaluation, but no step awaits one'"})
+        "dpm2, 1, 'step index 1 is a second evaluation, but no step awaits one'",
+        "dpmpp-sde, 1, 'step index 1 is a second evaluation, but no step awaits one'"})
     void twoEvaluationStepsKeepTheirFirstInTheStateScopeUntilTheSecond(String id, int kept, String refusal) {
-        Function<Map<String, Object>, Scheduler> scheduler = id.equals("heun") ? StepTest::heun : StepTest::dpm2;
+        Function<Map<String, Object>, Scheduler> scheduler = switch (id) {
+            case "heun" -> StepTest::heun;
+            case "dpm2" -> StepTest::dpm2;
+            default -> StepTest::dpmppSde;
+        };
         Inputs in = Inputs.random(4, 1);
+        Scheduler.StepNoise noise = (manager, shape, index) -> manager.randomNormal(shape);
         try (NDManager state = TestEngine.manager().newSubManager();
                 NDManager m = TestEngine.manager().newSubManager()) {
-            Scheduler.Run run = scheduler.apply(Map.of()).start(3, state);
+            Scheduler.Run run = scheduler.apply(Map.of()).start(3, state, noise);
             assertEquals(5, run.timesteps().length);
             NDArray x = m.create(in.latents(), SHAPE);
             NDArray o = m.create(in.output(), SHAPE);
@@ -694,7 +752,7 @@ class StepTest {
                 x = run.step(o, i, x);
                 assertEquals(i % 2 == 0 && i < 4 ? kept : 0, state.getManagedArrays().size(), "after evaluation " + i);
             }
-            Scheduler.Run again = scheduler.apply(Map.of()).start(3, state);
+            Scheduler.Run again = scheduler.apply(Map.of()).start(3, state, noise);
             NDArray start = m.create(in.latents(), SHAPE);
             IllegalStateException second = assertThrows(IllegalStateException.class, () -> again.step(o, 1, start));
             assertTrue(second.getMessage().contains(refusal), second.getMessage());

@@ -1,0 +1,169 @@
+package dev.montage.plugins.schedulers;
+
+import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDManager;
+import dev.montage.api.host.Scopes;
+import dev.montage.api.spi.Scheduler;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * diffusers' {@code DPMSolverSDEScheduler} (0.23), A1111's "DPM++ SDE": Katherine Crowson's stochastic
+ * DPM-Solver++(2S) on the Euler scheduler's noise levels. Each step but the last evaluates the model at its own σ
+ * and takes an ancestral DPM-Solver++ step to the midpoint of σ and the next σ in log σ, evaluates the model there
+ * and takes the whole step from the start with that estimate, each half adding fresh noise; the last step, down to
+ * σ = 0, is an Euler step.
+ *
+ * <p>The fresh noise is Brownian: diffusers draws it from a torchsde Brownian tree over σ, so that the noise of a
+ * step's second half is correlated with its first. Here the same Brownian path is drawn from the generation's
+ * {@link Scheduler.StepNoise}: evaluation 2k gives the path's normalised increment from σ_k to the midpoint m_k,
+ * evaluation 2k + 1 the one from m_k to σ_{k+1}, and the second half's noise is the normalised increment over the
+ * whole step, (√(σ_k − m_k) · z_2k + √(m_k − σ_{k+1}) · z_2k+1) / √(σ_k − σ_{k+1}).
+ *
+ * <p>N steps take 2N − 1 model evaluations, the second of each step at the midpoint's fractional timestep, as
+ * diffusers lists them. Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas},
+ * {@code prediction_type} ({@code epsilon} or {@code v_prediction}), {@code timestep_spacing} (default
+ * {@code linspace}), {@code steps_offset}, {@code use_karras_sigmas}.
+ */
+final class DpmSolverSdeScheduler extends SometimesStochastic {
+    private final SchedulerSettings settings;
+    private final DiscreteSigmas noiseLevels;
+    private final PredictionType prediction;
+
+    /**
+     * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
+     */
+    DpmSolverSdeScheduler(SchedulerSettings settings) {
+        this.settings = settings;
+        noiseLevels = new DiscreteSigmas(settings, true);
+        prediction = PredictionType.of(settings);
+    }
+
+    @Override
+    public Scheduler withOverrides(Map<String, ?> overrides) {
+        return overrides.isEmpty() ? this : new DpmSolverSdeScheduler(settings.override(overrides));
+    }
+
+    @Override
+    String stochasticName() {
+        return "DPM++ SDE";
+    }
+
+    /**
+     * Per model evaluation: e = 2k is step k's first, at σ_k; e = 2k + 1 its second, at m_k = exp(−(t + (t_next −
+     * t)/2)) with t = −log σ_k, in float32 as diffusers' step computes it; its timestep is that of the same midpoint
+     * in float64, as diffusers' {@code set_timesteps} computes it.
+     */
+    @Override
+    Run run(int steps, NDManager state, StepNoise noise) {
+        DiscreteSigmas.Levels levels = noiseLevels.levels(steps);
+        float[] s = levels.sigmas();
+        int evaluations = 2 * steps - 1;
+        float[] timesteps = new float[evaluations];
+        float[] inputSigmas = new float[evaluations + 1];
+        for (int k = 0; k < steps; k++) {
+            timesteps[2 * k] = levels.timesteps()[k];
+            inputSigmas[2 * k] = s[k];
+            if (k < steps - 1) {
+                double t = -Math.log(s[k]);
+                double midpoint = Math.exp(-(t + (-Math.log(s[k + 1]) - t) * 0.5));
+                timesteps[2 * k + 1] = (float) noiseLevels.timestepOf(midpoint);
+                inputSigmas[2 * k + 1] = sigmaOf(midpointTime(s[k], s[k + 1]));
+            }
+        }
+        return new SdeRun(timesteps, inputSigmas, levels.initNoiseSigma(), s, state, noise);
+    }
+
+    /** diffusers' {@code t_fn}: t = −log σ, in float32. */
+    private static float timeOf(float sigma) {
+        return -(float) Math.log(sigma);
+    }
+
+    /** diffusers' {@code sigma_fn}: σ = exp(−t), in float32. */
+    private static float sigmaOf(float t) {
+        return (float) Math.exp(-t);
+    }
+
+    /** The midpoint of a step in t, in float32. */
+    private static float midpointTime(float sigma, float next) {
+        float t = timeOf(sigma);
+        return t + (timeOf(next) - t) * 0.5f;
+    }
+
+    /**
+     * One generation's DPM++ SDE sampling. Between the two evaluations of a step it keeps the latents the step started
+     * from, attached to the generation's state manager (closed by the second evaluation, or with that manager when a
+     * generation stops early); the last step keeps nothing.
+     */
+    final class SdeRun extends DiscreteSigmas.SigmaRun {
+        private final float[] levels;
+        private final NDManager state;
+        private final StepNoise noise;
+        private NDArray start;
+
+        private SdeRun(float[] timesteps, float[] inputSigmas, float initNoiseSigma, float[] levels, NDManager state,
+                StepNoise noise) {
+            super(timesteps, inputSigmas, initNoiseSigma);
+            this.levels = levels;
+            this.state = Objects.requireNonNull(state, "state");
+            this.noise = noise;
+        }
+
+        /**
+         * Step k's first evaluation: x₀ estimate at σ_k, then from t = −log σ_k to the midpoint time s: with σ_up =
+         * min(σ_s, √(σ_s² (σ_k² − σ_s²) / σ_k²)), σ_down = √(σ_s² − σ_up²) and t_d = −log σ_down,
+         * x · σ_down / σ_k − expm1(t − t_d) · x₀ + σ_up · noise. The second: x₀ estimate at the midpoint, and the same
+         * update from the step's start to σ_{k+1}. The last step: x₀.
+         *
+         * @throws IllegalStateException when evaluations are not taken in order
+         */
+        @Override
+        NDArray update(NDArray modelOutput, int index, NDArray latents) {
+            int k = index / 2;
+            boolean first = index % 2 == 0;
+            SchedulerRun.checkEvaluationOrder("DPM++ SDE", index, first, start != null);
+            float sigma = levels[k];
+            NDManager scope = latents.getManager();
+            if (index == steps() - 1) {
+                // the last step, down to σ = 0: diffusers' Euler step x + (x − x₀)/σ · (0 − σ)
+                NDArray derivative = latents.sub(prediction.originalAtLevel(modelOutput, latents, sigma)).div(sigma);
+                return latents.add(derivative.mul(-sigma));
+            }
+            float t = timeOf(sigma);
+            float midpoint = midpointTime(sigma, levels[k + 1]);
+            float from = sigmaOf(t);
+            float to = sigmaOf(first ? midpoint : timeOf(levels[k + 1]));
+            NDArray original = prediction.originalAtLevel(modelOutput, latents, first ? sigma : sigmaOf(midpoint));
+            NDArray x = first ? latents : Scopes.borrow(start, scope);
+            float up = Math.min(to, SchedulerRun.sqrt(to * to * (from * from - to * to) / (from * from)));
+            float down = SchedulerRun.sqrt(to * to - up * up);
+            float ancestral = timeOf(down);
+            NDArray next = x.mul(sigmaOf(ancestral) / from).sub(original.mul((float) Math.expm1(t - ancestral)))
+                    .add(brownian(scope, latents, k, first, from, sigmaOf(midpoint), to).mul(up));
+            if (first) {
+                start = latents.duplicate();
+                start.attach(state);
+            } else {
+                start.close();
+                start = null;
+            }
+            return next;
+        }
+
+        /**
+         * The normalised Brownian increment from {@code from} to {@code to}: over the first half z_2k, over the whole
+         * step that and the second half's z_2k+1, weighted by the square roots of the σ spans they cover.
+         */
+        private NDArray brownian(NDManager scope, NDArray latents, int k, boolean first, float from, float midpoint,
+                float to) {
+            NDArray firstHalf = noise.sample(scope, latents.getShape(), 2 * k);
+            if (first) {
+                return firstHalf;
+            }
+            double whole = Math.sqrt((double) from - to);
+            NDArray secondHalf = noise.sample(scope, latents.getShape(), 2 * k + 1);
+            return firstHalf.mul((float) (Math.sqrt((double) from - midpoint) / whole))
+                    .add(secondHalf.mul((float) (Math.sqrt((double) midpoint - to) / whole)));
+        }
+    }
+}
