@@ -2,10 +2,8 @@ package dev.montage.plugins.schedulers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Scheduler;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * diffusers' {@code DPMSolverSDEScheduler} (0.23), A1111's "DPM++ SDE": Katherine Crowson's stochastic
@@ -58,20 +56,14 @@ final class DpmSolverSdeScheduler extends SometimesStochastic {
     Run run(int steps, NDManager state, StepNoise noise) {
         DiscreteSigmas.Levels levels = noiseLevels.levels(steps);
         float[] s = levels.sigmas();
-        int evaluations = 2 * steps - 1;
-        float[] timesteps = new float[evaluations];
-        float[] inputSigmas = new float[evaluations + 1];
-        for (int k = 0; k < steps; k++) {
-            timesteps[2 * k] = levels.timesteps()[k];
-            inputSigmas[2 * k] = s[k];
-            if (k < steps - 1) {
-                double t = -Math.log(s[k]);
-                double midpoint = Math.exp(-(t + (-Math.log(s[k + 1]) - t) * 0.5));
-                timesteps[2 * k + 1] = (float) noiseLevels.timestepOf(midpoint);
-                inputSigmas[2 * k + 1] = sigmaOf(midpointTime(s[k], s[k + 1]));
-            }
+        float[] midTimesteps = new float[steps];
+        float[] midSigmas = new float[steps];
+        for (int k = 0; k < steps - 1; k++) {
+            double t = -Math.log(s[k]);
+            midTimesteps[k] = (float) noiseLevels.timestepOf(Math.exp(-(t + (-Math.log(s[k + 1]) - t) * 0.5)));
+            midSigmas[k] = sigmaOf(midpointTime(s[k], s[k + 1]));
         }
-        return new SdeRun(timesteps, inputSigmas, levels.initNoiseSigma(), s, state, noise);
+        return new SdeRun(levels, midTimesteps, midSigmas, state, noise);
     }
 
     /** diffusers' {@code t_fn}: t = −log σ, in float32. */
@@ -90,78 +82,61 @@ final class DpmSolverSdeScheduler extends SometimesStochastic {
         return t + (timeOf(next) - t) * 0.5f;
     }
 
-    /**
-     * One generation's DPM++ SDE sampling. Between the two evaluations of a step it keeps the latents the step started
-     * from, attached to the generation's state manager (closed by the second evaluation, or with that manager when a
-     * generation stops early); the last step keeps nothing.
-     */
-    final class SdeRun extends DiscreteSigmas.SigmaRun {
-        private final float[] levels;
-        private final NDManager state;
+    /** One generation's DPM++ SDE sampling. */
+    final class SdeRun extends MidpointRun {
         private final StepNoise noise;
-        private NDArray start;
 
-        private SdeRun(float[] timesteps, float[] inputSigmas, float initNoiseSigma, float[] levels, NDManager state,
+        private SdeRun(DiscreteSigmas.Levels levels, float[] midTimesteps, float[] midSigmas, NDManager state,
                 StepNoise noise) {
-            super(timesteps, inputSigmas, initNoiseSigma);
-            this.levels = levels;
-            this.state = Objects.requireNonNull(state, "state");
+            super("DPM++ SDE", levels, midTimesteps, midSigmas, state);
             this.noise = noise;
         }
 
         /**
-         * Step k's first evaluation: x₀ estimate at σ_k, then from t = −log σ_k to the midpoint time s: with σ_up =
-         * min(σ_s, √(σ_s² (σ_k² − σ_s²) / σ_k²)), σ_down = √(σ_s² − σ_up²) and t_d = −log σ_down,
-         * x · σ_down / σ_k − expm1(t − t_d) · x₀ + σ_up · noise. The second: x₀ estimate at the midpoint, and the same
-         * update from the step's start to σ_{k+1}. The last step: x₀.
-         *
-         * @throws IllegalStateException when evaluations are not taken in order
+         * x₀ estimate at σ_k, then from t = −log σ_k to the midpoint time s: with σ_up = min(σ_s, √(σ_s² (σ_k² − σ_s²)
+         * / σ_k²)), σ_down = √(σ_s² − σ_up²) and t_d = −log σ_down, x · σ_down / σ_k − expm1(t − t_d) · x₀ + σ_up ·
+         * noise. The last step, down to σ = 0, is diffusers' Euler step x + (x − x₀)/σ · (0 − σ).
          */
         @Override
-        NDArray update(NDArray modelOutput, int index, NDArray latents) {
-            int k = index / 2;
-            boolean first = index % 2 == 0;
-            SchedulerRun.checkEvaluationOrder("DPM++ SDE", index, first, start != null);
-            float sigma = levels[k];
-            NDManager scope = latents.getManager();
-            if (index == steps() - 1) {
-                // the last step, down to σ = 0: diffusers' Euler step x + (x − x₀)/σ · (0 − σ)
-                NDArray derivative = latents.sub(prediction.originalAtLevel(modelOutput, latents, sigma)).div(sigma);
-                return latents.add(derivative.mul(-sigma));
+        NDArray first(NDArray modelOutput, int k, NDArray latents) {
+            float sigma = level(k);
+            NDArray original = prediction.originalAtLevel(modelOutput, latents, sigma);
+            if (2 * k == steps() - 1) {
+                return latents.add(latents.sub(original).div(sigma).mul(-sigma));
             }
-            float t = timeOf(sigma);
-            float midpoint = midpointTime(sigma, levels[k + 1]);
+            return ancestral(latents, original, k, true);
+        }
+
+        /** x₀ estimate at the midpoint, and the same update from the step's start to σ_{k+1}. */
+        @Override
+        NDArray second(NDArray modelOutput, int k, NDArray latents, NDArray start) {
+            float midpoint = sigmaOf(midpointTime(level(k), level(k + 1)));
+            return ancestral(start, prediction.originalAtLevel(modelOutput, latents, midpoint), k, false);
+        }
+
+        private NDArray ancestral(NDArray x, NDArray original, int k, boolean first) {
+            float t = timeOf(level(k));
+            float midpoint = midpointTime(level(k), level(k + 1));
             float from = sigmaOf(t);
-            float to = sigmaOf(first ? midpoint : timeOf(levels[k + 1]));
-            NDArray original = prediction.originalAtLevel(modelOutput, latents, first ? sigma : sigmaOf(midpoint));
-            NDArray x = first ? latents : Scopes.borrow(start, scope);
+            float to = sigmaOf(first ? midpoint : timeOf(level(k + 1)));
             float up = Math.min(to, SchedulerRun.sqrt(to * to * (from * from - to * to) / (from * from)));
             float down = SchedulerRun.sqrt(to * to - up * up);
             float ancestral = timeOf(down);
-            NDArray next = x.mul(sigmaOf(ancestral) / from).sub(original.mul((float) Math.expm1(t - ancestral)))
-                    .add(brownian(scope, latents, k, first, from, sigmaOf(midpoint), to).mul(up));
-            if (first) {
-                start = latents.duplicate();
-                start.attach(state);
-            } else {
-                start.close();
-                start = null;
-            }
-            return next;
+            return x.mul(sigmaOf(ancestral) / from).sub(original.mul((float) Math.expm1(t - ancestral)))
+                    .add(brownian(x, k, first, from, sigmaOf(midpoint), to).mul(up));
         }
 
         /**
          * The normalised Brownian increment from {@code from} to {@code to}: over the first half z_2k, over the whole
          * step that and the second half's z_2k+1, weighted by the square roots of the σ spans they cover.
          */
-        private NDArray brownian(NDManager scope, NDArray latents, int k, boolean first, float from, float midpoint,
-                float to) {
-            NDArray firstHalf = noise.sample(scope, latents.getShape(), 2 * k);
+        private NDArray brownian(NDArray like, int k, boolean first, float from, float midpoint, float to) {
+            NDArray firstHalf = noise.sample(like.getManager(), like.getShape(), 2 * k);
             if (first) {
                 return firstHalf;
             }
             double whole = Math.sqrt((double) from - to);
-            NDArray secondHalf = noise.sample(scope, latents.getShape(), 2 * k + 1);
+            NDArray secondHalf = noise.sample(like.getManager(), like.getShape(), 2 * k + 1);
             return firstHalf.mul((float) (Math.sqrt((double) from - midpoint) / whole))
                     .add(secondHalf.mul((float) (Math.sqrt((double) midpoint - to) / whole)));
         }

@@ -2,10 +2,8 @@ package dev.montage.plugins.schedulers;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
-import dev.montage.api.host.Scopes;
 import dev.montage.api.spi.Scheduler;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * diffusers' {@code KDPM2DiscreteScheduler} (0.23), A1111's "DPM2": Katherine Crowson's second-order DPM-Solver-2 on
@@ -82,18 +80,11 @@ final class KDpm2DiscreteScheduler extends SometimesStochastic {
                 mid[k] = k == steps - 1 ? 0f : lerpLogs(s[k], down[k]);
             }
         }
-        int evaluations = 2 * steps - 1;
-        float[] timesteps = new float[evaluations];
-        float[] inputSigmas = new float[evaluations + 1];
-        for (int k = 0; k < steps; k++) {
-            timesteps[2 * k] = levels.timesteps()[k];
-            inputSigmas[2 * k] = s[k];
-            if (2 * k + 1 < evaluations) {
-                timesteps[2 * k + 1] = (float) noiseLevels.timestepOf(mid[k]);
-                inputSigmas[2 * k + 1] = mid[k];
-            }
+        float[] midTimesteps = new float[steps];
+        for (int k = 0; k < steps - 1; k++) {
+            midTimesteps[k] = (float) noiseLevels.timestepOf(mid[k]);
         }
-        return new Dpm2Run(timesteps, inputSigmas, levels.initNoiseSigma(), s, mid, up, down, state, noise);
+        return new Dpm2Run(levels, midTimesteps, mid, up, down, state, noise);
     }
 
     /**
@@ -106,62 +97,43 @@ final class KDpm2DiscreteScheduler extends SometimesStochastic {
         return (float) Math.exp(to - (to - from) * 0.5f);
     }
 
-    /**
-     * One generation's DPM2 sampling. Between the two evaluations of a step it keeps the latents the step started
-     * from, attached to the generation's state manager (closed by the second evaluation, or with that manager when a
-     * generation stops early); the last step keeps nothing.
-     */
-    final class Dpm2Run extends DiscreteSigmas.SigmaRun {
-        private final float[] levels;
+    /** One generation's DPM2 sampling. */
+    final class Dpm2Run extends MidpointRun {
         private final float[] mid;
         private final float[] up;
         private final float[] down;
-        private final NDManager state;
         private final StepNoise noise;
-        private NDArray start;
 
-        private Dpm2Run(float[] timesteps, float[] inputSigmas, float initNoiseSigma, float[] levels, float[] mid,
-                float[] up, float[] down, NDManager state, StepNoise noise) {
-            super(timesteps, inputSigmas, initNoiseSigma);
-            this.levels = levels;
+        private Dpm2Run(DiscreteSigmas.Levels levels, float[] midTimesteps, float[] mid, float[] up, float[] down,
+                NDManager state, StepNoise noise) {
+            super("DPM2", levels, midTimesteps, mid, state);
             this.mid = mid;
             this.up = up;
             this.down = down;
-            this.state = Objects.requireNonNull(state, "state");
             this.noise = noise;
         }
 
+        /** x₀ estimate at σ_k, derivative d = (x − x₀)/σ_k, x + d · (m_k − σ_k). */
+        @Override
+        NDArray first(NDArray modelOutput, int k, NDArray latents) {
+            float sigma = level(k);
+            NDArray derivative = latents.sub(prediction.originalAtLevel(modelOutput, latents, sigma)).div(sigma);
+            return latents.add(derivative.mul(mid[k] - sigma));
+        }
+
         /**
-         * The first evaluation of step k: x₀ estimate at σ_k, derivative d = (x − x₀)/σ_k, x + d · (m_k − σ_k). The
-         * second: x₀ estimate at m_k on that, d̂ = (x̂ − x₀)/m_k, from the step's start x + d̂ · (σ_{k+1} − σ_k), or
-         * with noise x + d̂ · (σ_down − σ_k) + noise · σ_up.
-         *
-         * @throws IllegalStateException when evaluations are not taken in order
+         * x₀ estimate at m_k on the first's prediction, d̂ = (x̂ − x₀)/m_k, from the step's start x + d̂ · (σ_{k+1} −
+         * σ_k), or with noise x + d̂ · (σ_down − σ_k) + noise · σ_up.
          */
         @Override
-        NDArray update(NDArray modelOutput, int index, NDArray latents) {
-            int k = index / 2;
-            boolean first = index % 2 == 0;
-            SchedulerRun.checkEvaluationOrder("DPM2", index, first, start != null);
-            if (first) {
-                float sigma = levels[k];
-                NDArray derivative = latents.sub(prediction.originalAtLevel(modelOutput, latents, sigma)).div(sigma);
-                NDArray predicted = latents.add(derivative.mul(mid[k] - sigma));
-                if (index < steps() - 1) {
-                    start = latents.duplicate();
-                    start.attach(state);
-                }
-                return predicted;
-            }
+        NDArray second(NDArray modelOutput, int k, NDArray latents, NDArray start) {
             float at = mid[k];
             NDArray derivative = latents.sub(prediction.originalAtLevel(modelOutput, latents, at)).div(at);
-            float target = noise == null ? levels[k + 1] : down[k];
-            NDArray next = Scopes.borrow(start, latents.getManager()).add(derivative.mul(target - levels[k]));
+            float target = noise == null ? level(k + 1) : down[k];
+            NDArray next = start.add(derivative.mul(target - level(k)));
             if (noise != null) {
-                next = next.add(noise.sample(latents.getManager(), latents.getShape(), index).mul(up[k]));
+                next = next.add(noise.sample(latents.getManager(), latents.getShape(), 2 * k + 1).mul(up[k]));
             }
-            start.close();
-            start = null;
             return next;
         }
     }

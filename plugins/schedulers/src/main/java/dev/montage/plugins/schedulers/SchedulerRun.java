@@ -81,21 +81,6 @@ abstract class SchedulerRun implements Scheduler.Run {
         return latents.stopGradient();
     }
 
-    /**
-     * Checks that the evaluations of a sampler with two per step come in order.
-     *
-     * @param first    whether {@code index} is the first evaluation of its step
-     * @param awaiting whether a step awaits its second evaluation
-     * @throws IllegalStateException when they do not
-     */
-    static void checkEvaluationOrder(String sampler, int index, boolean first, boolean awaiting) {
-        if (first == awaiting) {
-            throw new IllegalStateException(sampler + " evaluations must be taken in order: step index " + index
-                    + (first ? " begins a step while the last one awaits its second evaluation"
-                    : " is a second evaluation, but no step awaits one"));
-        }
-    }
-
     /** The refusal of a stochastic sampler started without the generation's step noise. */
     static IllegalStateException withoutStepNoise(String sampler) {
         return new IllegalStateException(sampler + " adds fresh noise at each step: start it with the generation's "
