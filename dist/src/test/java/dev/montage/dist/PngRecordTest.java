@@ -253,6 +253,33 @@ class PngRecordTest {
         assertFalse(Files.exists(dir.resolve("refused")), "nothing is written");
     }
 
+    /**
+     * A1111's "DPM++ 2M SDE Heun" is SDE-DPM-Solver++ with Heun's update: written for a run of {@code dpmpp-2m-sde}
+     * whose request or profile sets {@code solver_type: heun}, and read back as that scheduler and setting.
+     */
+    @Test
+    void dpmSolverSdeWithHeunsUpdateIsRecordedAsA1111NamesIt() throws Exception {
+        String[] sde = {"-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
+            "--scheduler", "dpmpp-2m-sde-karras"};
+        Path request = generate(with(sde, "--scheduler-option", "solver_type=heun", "-o",
+                dir.resolve("r").toString()));
+        Path profile = generate(with(sde, "--set", "options.scheduler.solver_type=heun", "-o",
+                dir.resolve("p").toString()));
+        Path midpoint = generate(with(sde, "-o", dir.resolve("m").toString()));
+        for (Path heun : List.of(request, profile)) {
+            assertEquals("DPM++ 2M SDE Heun", infotext(heun).values().get("Sampler"), heun::toString);
+            assertEquals("Karras", infotext(heun).values().get("Schedule type"), heun::toString);
+        }
+        assertEquals("DPM++ 2M SDE", infotext(midpoint).values().get("Sampler"));
+        assertArrayEquals(pixels(request), pixels(profile));
+        assertFalse(Arrays.equals(pixels(request), pixels(midpoint)), "Heun's update changes the picture");
+
+        Path a1111 = a1111Png("heun.png", "Sampler: DPM++ 2M SDE Heun, Schedule type: Karras");
+        Path fromA1111 = generate("--from", a1111.toString(), "-o", dir.resolve("a").toString());
+        assertEquals("dpmpp-2m-sde-karras", PngRecords.record(fromA1111).get("scheduler"));
+        assertEquals(Map.of("solver_type", "heun"), PngRecords.record(fromA1111).get("schedulerOptions"));
+    }
+
     private static String[] with(String[] first, String... more) {
         List<String> all = new ArrayList<>(List.of(first));
         all.addAll(List.of(more));

@@ -39,15 +39,21 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
     }
 
     /**
-     * The settings of {@link #scheduler()} that the text records: DDIM's η ({@code Eta DDIM}); empty when it records
-     * none or no built-in scheduler is its sampler.
+     * The settings of {@link #scheduler()} that the text records: those its sampler's name gives
+     * ({@code solver_type: heun} for "DPM++ 2M SDE Heun") and DDIM's η ({@code Eta DDIM}); empty when it records none
+     * or no built-in scheduler is its sampler.
      *
      * @throws NumberFormatException when the η is no number
      */
     public Map<String, String> schedulerOptions() {
-        return scheduler().flatMap(id -> Samplers.of(id).etaName()).map(values::get)
-                .map(eta -> Map.of(GenerationRecord.ETA, Double.toString(Double.parseDouble(eta.strip()))))
-                .orElse(Map.of());
+        Optional<String> scheduler = scheduler();
+        if (scheduler.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, String> options = new LinkedHashMap<>(Samplers.settingsOf(values.get("Sampler")));
+        scheduler.flatMap(id -> Samplers.of(id).etaName()).map(values::get).ifPresent(eta -> options.put(
+                GenerationRecord.ETA, Double.toString(Double.parseDouble(eta.strip()))));
+        return Collections.unmodifiableMap(options);
     }
 
     /** The text's sampler as it names it, with its schedule type where it has one; empty when it names none. */

@@ -39,7 +39,9 @@ public final class GenerationRecord {
     /** The scheduler setting of its η, which a request may give. */
     public static final String ETA = "eta";
     /** The pipeline's key of the scheduler's η, as its description names the options it was built with. */
-    private static final String ETA_OPTION = "options.scheduler." + ETA;
+    /** The pipeline parameters' prefix of the scheduler's component options. */
+    private static final String SCHEDULER_OPTION_PREFIX = "options.scheduler.";
+    private static final String ETA_OPTION = SCHEDULER_OPTION_PREFIX + ETA;
 
     private GenerationRecord() {
     }
@@ -178,7 +180,8 @@ public final class GenerationRecord {
         Map<String, String> v = new LinkedHashMap<>();
         v.put("Steps", Integer.toString(r.steps()));
         String scheduler = pipeline.getOrDefault("scheduler", r.scheduler().orElse(""));
-        Samplers.Sampler sampler = Samplers.of(scheduler);
+        Samplers.Sampler sampler = Samplers.of(scheduler, name -> Optional.ofNullable(r.schedulerOptions().get(name))
+                .or(() -> Optional.ofNullable(pipeline.get(SCHEDULER_OPTION_PREFIX + name))));
         v.put("Sampler", sampler.name());
         sampler.scheduleType().ifPresent(t -> v.put("Schedule type", t));
         sampler.etaName().ifPresent(name -> Optional.ofNullable(r.schedulerOptions().get(ETA))

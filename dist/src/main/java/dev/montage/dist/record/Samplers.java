@@ -2,6 +2,7 @@ package dev.montage.dist.record;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 
 /** The names AUTOMATIC1111 gives the built-in schedulers, so its readers recognise the sampler of a Montage PNG. */
 final class Samplers {
@@ -52,6 +53,20 @@ final class Samplers {
             Map.entry("lcm", new Sampler("LCM", Optional.empty())),
             Map.entry("unipc", new Sampler("UniPC", Optional.empty())));
 
+    /**
+     * An A1111 sampler that is another's method with one scheduler setting changed.
+     *
+     * @param base    the other sampler's name
+     * @param setting the setting, by its diffusers name
+     * @param value   its value
+     */
+    private record Variant(String base, String setting, String value) {
+    }
+
+    /** The A1111 samplers that are a built-in scheduler with one of its settings, by their names. */
+    private static final Map<String, Variant> VARIANTS = Map.of("DPM++ 2M SDE Heun",
+            new Variant("DPM++ 2M SDE", "solver_type", "heun"));
+
     private Samplers() {
     }
 
@@ -70,7 +85,9 @@ final class Samplers {
             }
             name = name.substring(0, name.length() - KARRAS_SUFFIX.length());
             type = KARRAS;
-        } else if (AUTOMATIC.equals(type)) {
+        }
+        name = Optional.ofNullable(VARIANTS.get(name)).map(Variant::base).orElse(name);
+        if (AUTOMATIC.equals(type)) {
             type = AUTOMATIC_SCHEDULES.get(name);
         }
         for (Map.Entry<String, Sampler> e : BUILT_IN.entrySet()) {
@@ -86,5 +103,35 @@ final class Samplers {
     /** The A1111 name of a scheduler id; a plugin's scheduler goes by its id. */
     static Sampler of(String schedulerId) {
         return BUILT_IN.getOrDefault(schedulerId, new Sampler(schedulerId, Optional.empty()));
+    }
+
+    /**
+     * The A1111 name of a scheduler id run with some settings: that of {@link #of(String)}, or, where the settings
+     * make it another A1111 sampler, that one's ({@code dpmpp-2m-sde} with {@code solver_type: heun} is
+     * "DPM++ 2M SDE Heun").
+     *
+     * @param settings a setting's value by its diffusers name, where the run had one
+     */
+    static Sampler of(String schedulerId, Function<String, Optional<String>> settings) {
+        Sampler sampler = of(schedulerId);
+        for (Map.Entry<String, Variant> e : VARIANTS.entrySet()) {
+            Variant v = e.getValue();
+            if (v.base().equals(sampler.name()) && settings.apply(v.setting()).filter(v.value()::equals).isPresent()) {
+                return new Sampler(e.getKey(), sampler.scheduleType(), sampler.etaName());
+            }
+        }
+        return sampler;
+    }
+
+    /**
+     * The scheduler settings an A1111 sampler name gives beyond its built-in scheduler ({@code solver_type: heun} for
+     * "DPM++ 2M SDE Heun"); empty for most.
+     */
+    static Map<String, String> settingsOf(String sampler) {
+        String name = sampler.strip();
+        if (name.endsWith(KARRAS_SUFFIX)) {
+            name = name.substring(0, name.length() - KARRAS_SUFFIX.length());
+        }
+        return Optional.ofNullable(VARIANTS.get(name)).map(v -> Map.of(v.setting(), v.value())).orElse(Map.of());
     }
 }

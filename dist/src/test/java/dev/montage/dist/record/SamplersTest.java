@@ -8,6 +8,7 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
 /** A1111's names of the built-in schedulers, as its readers recognise them. */
@@ -73,6 +74,33 @@ class SamplersTest {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
                     String.join(" / ", Arrays.asList(none)));
         }
+    }
+
+    /**
+     * "DPM++ 2M SDE Heun" is DPM++ 2M SDE with {@code solver_type: heun}, on the same schedules (its A1111 default,
+     * Exponential, being none of the built-ins'); other settings or schedulers keep their names.
+     */
+    @Test
+    void dpmSolverSdeWithHeunsUpdateIsA1111sDpmpp2mSdeHeun() {
+        Function<String, Optional<String>> heun = name -> Optional.of("heun").filter(v -> name.equals("solver_type"));
+        assertEquals(new Sampler("DPM++ 2M SDE Heun", Optional.of("Uniform")), Samplers.of("dpmpp-2m-sde", heun));
+        assertEquals(new Sampler("DPM++ 2M SDE Heun", Optional.of("Karras")),
+                Samplers.of("dpmpp-2m-sde-karras", heun));
+        assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Uniform")), Samplers.of("dpmpp-2m-sde",
+                name -> Optional.of("midpoint")));
+        assertEquals(new Sampler("DPM++ 2M", Optional.of("Uniform")), Samplers.of("dpmpp-2m", heun));
+        assertEquals(Optional.of("dpmpp-2m-sde-karras"), Samplers.schedulerOf("DPM++ 2M SDE Heun",
+                Optional.of("Karras")));
+        assertEquals(Optional.of("dpmpp-2m-sde-karras"), Samplers.schedulerOf("DPM++ 2M SDE Heun Karras",
+                Optional.empty()));
+        assertEquals(Optional.of("dpmpp-2m-sde"), Samplers.schedulerOf("DPM++ 2M SDE Heun", Optional.empty()));
+        assertEquals(Optional.empty(), Samplers.schedulerOf("DPM++ 2M SDE Heun", Optional.of("Automatic")));
+        assertEquals(Map.of("solver_type", "heun"), Samplers.settingsOf("DPM++ 2M SDE Heun Karras"));
+        assertEquals(Map.of(), Samplers.settingsOf("DPM++ 2M SDE"));
+        assertEquals(Map.of("solver_type", "heun"), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M SDE "
+                + "Heun, Schedule type: Karras, Seed: 1").schedulerOptions());
+        assertEquals(Map.of(), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M SDE Heun, Schedule type: "
+                + "Exponential, Seed: 1").schedulerOptions(), "no built-in scheduler, no settings");
     }
 
     /** A1111's "Eta DDIM" is DDIM's η; it means nothing for another sampler, and must be a number. */
