@@ -33,6 +33,8 @@ import java.util.Optional;
  * @param autoLayout     auto layout settings, or empty for fixed boxes
  * @param initLatents    starting noise to use instead of drawing it from {@code seed}: [numImages, C, h, w] with
  *                       h = height/8, w = width/8 for SDXL
+ * @param initImage      the picture to start from (image-to-image), or empty to start from noise; not with
+ *                       {@code initLatents}
  */
 public record GenerationRequest(
         String prompt,
@@ -49,7 +51,8 @@ public record GenerationRequest(
         Optional<String> scheduler,
         Map<String, String> schedulerOptions,
         Optional<AutoLayout> autoLayout,
-        Optional<Latents> initLatents) {
+        Optional<Latents> initLatents,
+        Optional<InitImage> initImage) {
 
     /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
@@ -76,6 +79,7 @@ public record GenerationRequest(
                 schedulerOptions, Map.of())));
         autoLayout = Objects.requireNonNullElse(autoLayout, Optional.empty());
         initLatents = Objects.requireNonNullElse(initLatents, Optional.empty());
+        initImage = Objects.requireNonNullElse(initImage, Optional.empty());
         negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
@@ -130,9 +134,20 @@ public record GenerationRequest(
                 errors.add(new FieldError("controls[" + i + "]", "is null"));
             }
         }
-        if (autoLayout.isPresent() && autoLayout.get().startStep() >= steps && steps > 0) {
-            errors.add(new FieldError("autoLayout.startStep",
-                    "must be < steps (" + steps + "), got " + autoLayout.get().startStep()));
+        // a run from a picture takes only its last steps, which auto layout counts in
+        int taken = initImage.map(i -> i.stepsTaken(steps)).orElse(steps);
+        if (initImage.isPresent() && taken == 0 && steps > 0) {
+            errors.add(new FieldError("initImage.strength", "takes no step of " + steps + " at " + initImage.get()
+                    .strength() + ": it must be at least 1/" + steps + " (" + (1.0 / steps) + ")"));
+        }
+        if (autoLayout.isPresent() && autoLayout.get().startStep() >= taken && taken > 0) {
+            errors.add(new FieldError("autoLayout.startStep", "must be < " + (initImage.isPresent()
+                    ? "the steps taken from the init image (" + taken + ")" : "steps (" + steps + ")") + ", got "
+                    + autoLayout.get().startStep()));
+        }
+        if (initImage.isPresent() && initLatents.isPresent()) {
+            errors.add(new FieldError("initLatents", "cannot be given with initImage, whose noise comes from the "
+                    + "seed"));
         }
         if (initLatents.isPresent() && initLatents.get().shape()[0] != numImages) {
             errors.add(new FieldError("initLatents", "batch " + initLatents.get().shape()[0]
@@ -144,7 +159,20 @@ public record GenerationRequest(
     }
 
     /**
-     * The constructor of API 0.2.4 and before: no scheduler options.
+     * The constructor of API 0.2.5: no init image.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     */
+    public GenerationRequest(String prompt, String negativePrompt, List<Subject> subjects, List<Control> controls,
+            int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
+            Optional<String> scheduler, Map<String, String> schedulerOptions, Optional<AutoLayout> autoLayout,
+            Optional<Latents> initLatents) {
+        this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, Optional.empty());
+    }
+
+    /**
+     * The constructor of API 0.2.4 and before: no scheduler options, no init image.
      *
      * @throws InvalidRequestException listing every invalid field
      */
@@ -152,7 +180,15 @@ public record GenerationRequest(
             int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
             Optional<String> scheduler, Optional<AutoLayout> autoLayout, Optional<Latents> initLatents) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
-                numImages, scheduler, Map.of(), autoLayout, initLatents);
+                numImages, scheduler, Map.of(), autoLayout, initLatents, Optional.empty());
+    }
+
+    /**
+     * The steps the scheduler takes: {@link #steps()}, or of a run from an init image its last
+     * {@link InitImage#stepsTaken}.
+     */
+    public int stepsTaken() {
+        return initImage.map(i -> i.stepsTaken(steps)).orElse(steps);
     }
 
     /** Whether classifier-free guidance runs (an unconditional pass per step). */
@@ -187,6 +223,7 @@ public record GenerationRequest(
         b.schedulerOptions.putAll(schedulerOptions);
         b.autoLayout = autoLayout.orElse(null);
         b.initLatents = initLatents.orElse(null);
+        b.initImage = initImage.orElse(null);
         return b;
     }
 
@@ -207,6 +244,7 @@ public record GenerationRequest(
         private final Map<String, String> schedulerOptions = new LinkedHashMap<>();
         private AutoLayout autoLayout;
         private Latents initLatents;
+        private InitImage initImage;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -296,13 +334,19 @@ public record GenerationRequest(
             return this;
         }
 
+        /** The picture to start from, or null to start from noise. */
+        public Builder initImage(InitImage v) {
+            initImage = v;
+            return this;
+        }
+
         /**
          * @throws InvalidRequestException listing every invalid field
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
                     guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler), schedulerOptions,
-                    Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents));
+                    Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents), Optional.ofNullable(initImage));
         }
     }
 }

@@ -85,6 +85,31 @@ public interface Scheduler {
         NDArray scaleModelInput(NDArray latents, int index);
 
         /**
+         * The index of the first model evaluation of step {@code step}: {@code step}, or for a sampler that evaluates
+         * the model more than once per step the index of its first (diffusers' {@code step * scheduler.order}). A
+         * generation from a picture begins there.
+         */
+        default int firstEvaluationOf(int step) {
+            return step;
+        }
+
+        /**
+         * Noises clean latents to the noise level of evaluation {@code index}, for a generation that starts there from
+         * a picture (image-to-image): diffusers' {@code add_noise} at {@code timesteps()[index]}. Such a generation
+         * takes {@link #step} at {@code index} first and at every later index in order; a run counts a multistep
+         * history from the first step it takes, as diffusers' schedulers do.
+         *
+         * @param original [B, C, h, w] the picture's latents
+         * @param noise    standard normal noise of the same shape
+         * @return the noised latents, attached to the manager of {@code original}
+         * @throws UnsupportedOperationException when this sampler cannot start from a picture (the default)
+         */
+        default NDArray addNoise(NDArray original, NDArray noise, int index) {
+            throw new UnsupportedOperationException("this sampler cannot start from a picture: it does not noise "
+                    + "latents to a step's level");
+        }
+
+        /**
          * One step back in time.
          *
          * @param modelOutput [B, 4, h, w] guided noise prediction

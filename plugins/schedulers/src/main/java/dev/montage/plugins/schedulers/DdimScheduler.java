@@ -108,6 +108,11 @@ final class DdimScheduler extends SometimesStochastic {
         }
 
         @Override
+        NDArray noised(NDArray original, NDArray noise, int index) {
+            return noisedTo(original, noise, schedule.alphaCumprod(timesteps[index]));
+        }
+
+        @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
             int t = timesteps[index];
             int previous = t - stride;

@@ -41,6 +41,12 @@ final class DiscreteSigmas {
             return sigmas[index];
         }
 
+        /** diffusers' {@code add_noise} of the σ-parametrised schedulers: x₀ + σ · ε. */
+        @Override
+        final NDArray noised(NDArray original, NDArray noise, int index) {
+            return original.add(noise.mul(sigmas[index]));
+        }
+
         @Override
         public final NDArray scaleModelInput(NDArray latents, int index) {
             float sigma = sigmas[checkIndex(index)];

@@ -104,7 +104,6 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
         private final StepNoise noise;
         /** The x₀ estimates of the previous steps, the latest last: at most {@code solverOrder - 1}. */
         private final List<NDArray> history = new ArrayList<>();
-        private int nextIndex;
 
         private DpmRun(int[] timesteps, float[] sigmas, NDManager state, StepNoise noise) {
             super(toFloats(timesteps), 1f);
@@ -118,22 +117,25 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
             return sigmas.clone();
         }
 
+        @Override
+        NDArray noised(NDArray original, NDArray noise, int index) {
+            return noisedTo(original, noise, NoiseLevel.of(sigmas[index]));
+        }
+
         /**
          * @throws IllegalStateException when steps are not taken in order (the solver needs the previous one)
          */
         @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
-            if (index != nextIndex) {
-                throw new IllegalStateException("DPM-Solver++ steps must be taken in order: expected step "
-                        + nextIndex + ", got " + index);
-            }
+            // diffusers' lower_order_nums: a run begun at a later step (from a picture) warms up from there
+            int taken = stepsBefore(index, "DPM-Solver++");
             NoiseLevel current = NoiseLevel.of(sigmas[index]);
             NoiseLevel target = NoiseLevel.of(sigmas[index + 1]);
             NDArray original = prediction.original(modelOutput, latents, current.alpha(), current.sigma());
             boolean last = index == steps() - 1;
             boolean fewSteps = lowerOrderFinal && steps() < LOWER_ORDER_FINAL_BELOW;
-            int order = solverOrder == 1 || index == 0 || last && (eulerAtFinal || fewSteps) ? 1
-                    : solverOrder == 2 || index == 1 || index == steps() - 2 && fewSteps ? 2 : 3;
+            int order = solverOrder == 1 || taken == 0 || last && (eulerAtFinal || fewSteps) ? 1
+                    : solverOrder == 2 || taken == 1 || index == steps() - 2 && fewSteps ? 2 : 3;
             float h = target.lambda() - current.lambda();
             NDArray next;
             if (order == 3) {
@@ -149,7 +151,6 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
                         : sde(latents, original, slope, current, target, h, index);
             }
             remember(last ? null : original);
-            nextIndex++;
             return next;
         }
 

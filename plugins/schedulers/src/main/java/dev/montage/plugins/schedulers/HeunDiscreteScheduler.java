@@ -74,6 +74,11 @@ final class HeunDiscreteScheduler implements Scheduler {
             this.state = Objects.requireNonNull(state, "state");
         }
 
+        @Override
+        public int firstEvaluationOf(int step) {
+            return 2 * step;
+        }
+
         /**
          * A first evaluation: x₀ estimate at σ, derivative (x − x₀)/σ, the Euler prediction x + d · (σ_next − σ).
          * Its correction: x₀ estimate at σ_next on that prediction, derivative (x̂ − x₀)/σ_next, and from the step's

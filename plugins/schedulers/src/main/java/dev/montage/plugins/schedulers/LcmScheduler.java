@@ -86,6 +86,11 @@ final class LcmScheduler implements Scheduler {
         }
 
         @Override
+        NDArray noised(NDArray original, NDArray noise, int index) {
+            return noisedTo(original, noise, schedule.alphaCumprod(timesteps[index]));
+        }
+
+        @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
             int t = timesteps[index];
             float alpha = schedule.alphaCumprod(t);

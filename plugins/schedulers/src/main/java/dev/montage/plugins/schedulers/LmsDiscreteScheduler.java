@@ -86,7 +86,6 @@ final class LmsDiscreteScheduler implements Scheduler {
         private final NDManager state;
         /** The derivatives of the previous steps, the latest last. */
         private final List<NDArray> derivatives = new ArrayList<>();
-        private int nextIndex;
 
         private LmsRun(float[] timesteps, float[] sigmas, float initNoiseSigma, NDManager state) {
             super(timesteps, sigmas, initNoiseSigma);
@@ -101,16 +100,15 @@ final class LmsDiscreteScheduler implements Scheduler {
          */
         @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
-            if (index != nextIndex) {
-                throw new IllegalStateException("LMS steps must be taken in order: expected step " + nextIndex
-                        + ", got " + index);
-            }
+            stepsBefore(index, "LMS");
             float sigma = sigmas[index];
             NDArray derivative = latents.sub(prediction.originalAtLevel(modelOutput, latents, sigma)).div(sigma);
             int order = Math.min(index + 1, ORDER);
             NDArray sum = derivative.mul((float) coefficient(sigmas, order, index, 0));
             NDManager scope = latents.getManager();
-            for (int j = 1; j < order; j++) {
+            // diffusers pairs the coefficients with the derivatives it has: a run begun at a later step (from a
+            // picture) has fewer than its order
+            for (int j = 1; j < Math.min(order, derivatives.size() + 1); j++) {
                 NDArray earlier = Scopes.borrow(derivatives.get(derivatives.size() - j), scope);
                 sum = sum.add(earlier.mul((float) coefficient(sigmas, order, index, j)));
             }
@@ -123,7 +121,6 @@ final class LmsDiscreteScheduler implements Scheduler {
             while (derivatives.size() > (last ? 0 : ORDER - 1)) {
                 derivatives.remove(0).close();
             }
-            nextIndex++;
             return next;
         }
     }

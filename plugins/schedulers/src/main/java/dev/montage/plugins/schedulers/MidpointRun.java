@@ -40,6 +40,11 @@ abstract class MidpointRun extends DiscreteSigmas.SigmaRun {
         return out;
     }
 
+    @Override
+    public final int firstEvaluationOf(int step) {
+        return 2 * step;
+    }
+
     /** σ_k, the noise level of step k (0 after the last step). */
     final float level(int k) {
         return levels[k];

@@ -16,6 +16,9 @@ import dev.montage.api.spi.Scheduler;
 abstract class SchedulerRun implements Scheduler.Run {
     private final float[] timesteps;
     private final float initNoiseSigma;
+    /** The index the next step must have, -1 before the first. */
+    private int expected = -1;
+    private int begin;
 
     SchedulerRun(float[] timesteps, float initNoiseSigma) {
         this.timesteps = timesteps;
@@ -48,6 +51,50 @@ abstract class SchedulerRun implements Scheduler.Run {
             next.attach(owner);
             return next;
         }
+    }
+
+    @Override
+    public final NDArray addNoise(NDArray original, NDArray noise, int index) {
+        checkIndex(index);
+        NDManager owner = original.getManager();
+        try (NDManager scope = owner.newSubManager()) {
+            NDArray noised = noised(Scopes.borrow(original, scope), Scopes.borrow(noise, scope), index);
+            noised.attach(owner);
+            return noised;
+        }
+    }
+
+    /** diffusers' {@code add_noise} at evaluation {@code index}, in a scope as {@link #update}. */
+    abstract NDArray noised(NDArray original, NDArray noise, int index);
+
+    /**
+     * diffusers' {@code add_noise} of DDIM and LCM: √ᾱ · x₀ + √(1 − ᾱ) · ε at the timestep's ᾱ.
+     */
+    static NDArray noisedTo(NDArray original, NDArray noise, float alphaCumprod) {
+        return original.mul(sqrt(alphaCumprod)).add(noise.mul(sqrt(1f - alphaCumprod)));
+    }
+
+    /** diffusers' {@code add_noise} of its multistep solvers: α · x₀ + σ · ε at the step's noise level σ̃. */
+    static NDArray noisedTo(NDArray original, NDArray noise, NoiseLevel level) {
+        return original.mul(level.alpha()).add(noise.mul(level.sigma()));
+    }
+
+    /**
+     * Checks that a multistep solver's steps come in order from the first it takes (which a generation from a picture
+     * takes at a later index).
+     *
+     * @return how many steps the run took before this one
+     * @throws IllegalStateException when {@code index} is not the step after the last one taken
+     */
+    final int stepsBefore(int index, String sampler) {
+        if (expected < 0) {
+            begin = index;
+        } else if (index != expected) {
+            throw new IllegalStateException(sampler + " steps must be taken in order: expected step " + expected
+                    + ", got " + index);
+        }
+        expected = index + 1;
+        return index - begin;
     }
 
     /**

@@ -105,7 +105,6 @@ final class UniPcScheduler implements Scheduler {
         private NDArray lastSample;
         private int lastOrder;
         private int warmedUp;
-        private int nextIndex;
 
         private UniPcRun(int[] timesteps, float[] sigmas, NDManager state) {
             super(toFloats(timesteps), 1f);
@@ -118,21 +117,24 @@ final class UniPcScheduler implements Scheduler {
             return sigmas.clone();
         }
 
+        @Override
+        NDArray noised(NDArray original, NDArray noise, int index) {
+            return noisedTo(original, noise, NoiseLevel.of(sigmas[index]));
+        }
+
         /**
          * @throws IllegalStateException when steps are not taken in order (the solver needs the previous ones)
          */
         @Override
         NDArray update(NDArray modelOutput, int index, NDArray latents) {
-            if (index != nextIndex) {
-                throw new IllegalStateException("UniPC steps must be taken in order: expected step " + nextIndex
-                        + ", got " + index);
-            }
+            stepsBefore(index, "UniPC");
             NDManager scope = latents.getManager();
             NoiseLevel current = NoiseLevel.of(sigmas[index]);
             NDArray converted = predictX0
                     ? prediction.original(modelOutput, latents, current.alpha(), current.sigma())
                     : prediction.epsilon(modelOutput, latents, current.alpha(), current.sigma());
-            NDArray sample = index > 0 && !correctorDisabled.contains(index - 1)
+            // no corrector at the first step a run takes, as diffusers' (last_sample is None)
+            NDArray sample = lastSample != null && !correctorDisabled.contains(index - 1)
                     ? correct(converted, recent(scope), Scopes.borrow(lastSample, scope), index) : latents;
             keep(converted);
             int order = Math.min(lowerOrderFinal ? Math.min(solverOrder, steps() - index) : solverOrder,
@@ -147,7 +149,6 @@ final class UniPcScheduler implements Scheduler {
             }
             lastOrder = order;
             warmedUp = Math.min(warmedUp + 1, solverOrder);
-            nextIndex++;
             return next;
         }
 

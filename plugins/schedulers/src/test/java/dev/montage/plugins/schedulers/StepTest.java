@@ -643,7 +643,9 @@ class StepTest {
             }
             NDArray start = m.create(in.latents(), SHAPE);
             Scheduler.Run again = lms(Map.of()).start(6, state);
-            assertThrows(IllegalStateException.class, () -> again.step(o, 1, start));
+            again.step(o, 1, start).close();
+            IllegalStateException skipped = assertThrows(IllegalStateException.class, () -> again.step(o, 3, start));
+            assertEquals("LMS steps must be taken in order: expected step 2, got 3", skipped.getMessage());
         }
     }
 

@@ -20,6 +20,7 @@ import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /**
  * diffusers' {@code AutoencoderKL} (the SDXL VAE) from a {@code vae/} folder: {@code post_quant_conv} and the
@@ -249,6 +250,17 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
         }
         requireImageBatch(latents, LatentPreview.CHANNELS, 1, "latents");
         return Optional.of(LatentPreview.rgb(manager, latents));
+    }
+
+    /** The posterior's sample, scaled, with noise of the latents' shape. */
+    @Override
+    public NDArray encode(NDManager manager, NDArray images, Function<Shape, NDArray> noise) {
+        try (NDManager scope = manager.newSubManager()) {
+            LatentDistribution posterior = encode(scope, images);
+            NDArray latents = posterior.sample(Scopes.borrow(noise.apply(posterior.mean().getShape()), scope));
+            latents.attach(manager);
+            return latents;
+        }
     }
 
     /**
