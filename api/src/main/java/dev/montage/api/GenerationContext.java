@@ -54,12 +54,15 @@ public final class GenerationContext {
         return request;
     }
 
-    /** 0-based index of the current denoising step. */
+    /** 0-based index of the current denoising step, counted from the first a run from a picture takes. */
     public int step() {
         return step;
     }
 
-    /** Number of denoising steps of this generation. */
+    /**
+     * Number of denoising steps of this generation: model evaluations, of a run from a picture those it takes
+     * ({@link GenerationRequest#stepsTaken()}, twice less one for a sampler with two evaluations per step).
+     */
     public int totalSteps() {
         return totalSteps;
     }

@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.Box;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
@@ -30,6 +31,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import java.util.function.BiFunction;
 import java.util.stream.IntStream;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
@@ -41,7 +43,7 @@ import org.junit.jupiter.api.TestFactory;
 /**
  * Whole generations with every scheduler the pipeline offers, with enough steps for multistep solvers to use the
  * history they keep between steps, with and without classifier-free guidance, under the model file's leading
- * timestep spacing and under the trailing spacing of few-step models (given as a profile option).
+ * timestep spacing and under the trailing spacing of few-step models (given as a profile option), and from a picture.
  */
 class SchedulerGenerationTest {
     private static final int STEPS = 6;
@@ -150,6 +152,12 @@ class SchedulerGenerationTest {
         }
     }
 
+    /** The request of {@link #request} from a picture, at a strength that takes half its steps. */
+    private static GenerationRequest fromPicture(String scheduler, boolean guided) {
+        return request(scheduler, guided).toBuilder().initImage(new InitImage(PipelineBehaviourTest.picture(
+                Color.GREEN), "start.png", 0.5)).build();
+    }
+
     private static GenerationRequest request(String scheduler, boolean guided) {
         GenerationRequest.Builder b = GenerationRequest.builder("a dog and a cat").size(32, 32).steps(STEPS)
                 .seed(5).scheduler(scheduler).guidanceScale(guided ? 5 : 1);
@@ -162,14 +170,18 @@ class SchedulerGenerationTest {
         return latents(pipeline, r);
     }
 
-    /** The final latents; every evaluation is reported, the 2 · steps − 1 of Heun, DPM2 and DPM++ SDE included. */
+    /**
+     * The final latents; every evaluation is reported, the 2 · steps − 1 of Heun, DPM2 and DPM++ SDE included, and of a
+     * run from a picture those of the steps it takes.
+     */
     private static float[] latents(MontagePipeline p, GenerationRequest r) {
         Latents[] out = new Latents[1];
         List<Integer> steps = new ArrayList<>();
         p.generate(r, (step, total, elapsed) -> steps.add(step), out);
         String id = r.scheduler().orElseThrow();
-        int evaluations = id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("dpmpp-sde") ? 2 * STEPS - 1
-                : STEPS;
+        int taken = r.stepsTaken();
+        int evaluations = id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("dpmpp-sde") ? 2 * taken - 1
+                : taken;
         assertEquals(IntStream.rangeClosed(1, evaluations).boxed().toList(), steps);
         return out[0].values();
     }
@@ -183,25 +195,33 @@ class SchedulerGenerationTest {
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.of(wholeGenerations(pipeline, pipeline.schedulerIds(), "leading",
-                (r, latents) -> LEADING.put(key(r), latents)),
-                wholeGenerations(trailing, trailing.schedulerIds(), "trailing",
+                SchedulerGenerationTest::request, (r, latents) -> LEADING.put(key(r), latents)),
+                wholeGenerations(trailing, trailing.schedulerIds(), "trailing", SchedulerGenerationTest::request,
                         SchedulerGenerationTest::changedByTrailingSpacing),
-                wholeGenerations(stochasticDdim, List.of("ddim"), "eta 0.5", (r, latents) -> assertFalse(Arrays.equals(
-                        LEADING.computeIfAbsent(key(r), k -> latents(pipeline, r)), latents), "η changes the latents")))
+                wholeGenerations(stochasticDdim, List.of("ddim"), "eta 0.5", SchedulerGenerationTest::request,
+                        (r, latents) -> assertFalse(Arrays.equals(LEADING.computeIfAbsent(key(r),
+                                k -> latents(pipeline, r)), latents), "η changes the latents")),
+                wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> !id.equals(PLUGIN_SCHEDULER))
+                        .toList(), "from a picture", SchedulerGenerationTest::fromPicture, (r, latents) -> {
+                            GenerationRequest noise = r.toBuilder().initImage(null).build();
+                            assertFalse(Arrays.equals(LEADING.computeIfAbsent(key(noise), k -> latents(pipeline,
+                                    noise)), latents), "the picture changes the latents");
+                        }))
                 .flatMap(s -> s);
     }
 
     /**
      * The generations of schedulers {@code ids} on {@code p}, guided and unguided, each run twice.
      *
-     * @param check what else the latents of a request must satisfy
+     * @param requestOf the request of a scheduler, guided or not
+     * @param check     what else the latents of a request must satisfy
      */
     private static Stream<DynamicTest> wholeGenerations(MontagePipeline p, List<String> ids, String variant,
-            BiConsumer<GenerationRequest, float[]> check) {
+            BiFunction<String, Boolean, GenerationRequest> requestOf, BiConsumer<GenerationRequest, float[]> check) {
         return ids.stream().flatMap(id -> Stream.of(true, false).map(guided ->
                 DynamicTest.dynamicTest(id + " " + variant + (guided ? " guided" : " unguided"), () -> {
                     int before = TestEngine.manager().getManagedArrays().size();
-                    GenerationRequest r = request(id, guided);
+                    GenerationRequest r = requestOf.apply(id, guided);
                     float[] first = latents(p, r);
                     for (float v : first) {
                         assertTrue(Float.isFinite(v), id + ": non-finite latents");

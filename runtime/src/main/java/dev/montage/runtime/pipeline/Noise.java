@@ -13,6 +13,8 @@ final class Noise {
     /** Odd constants of the golden ratio and of MurmurHash3's finaliser, spreading a step index over a seed. */
     private static final long STEP_MIX = 0x9E3779B97F4A7C15L;
     private static final long IMAGE_MIX = 0xC2B2AE3D27D4EB4FL;
+    /** The other odd constant of MurmurHash3's finaliser, for the stream of an init image's posterior sample. */
+    private static final long POSTERIOR_MIX = 0xFF51AFD7ED558CCDL;
 
     private Noise() {
     }
@@ -29,6 +31,14 @@ final class Noise {
      */
     static float[] step(long seed, int index, long[] shape) {
         return gaussian(shape, b -> new SplittableRandom((seed + b) * IMAGE_MIX + (index + 1L) * STEP_MIX));
+    }
+
+    /**
+     * The noise that samples an init image's latent posterior: image b of a batch uses a stream of its own derived from
+     * {@code seed + b}, distinct from the starting noise and every step's.
+     */
+    static float[] posterior(long seed, long[] shape) {
+        return gaussian(shape, b -> new SplittableRandom((seed + b) * POSTERIOR_MIX));
     }
 
     private static float[] gaussian(long[] shape, LongFunction<SplittableRandom> streamOfImage) {

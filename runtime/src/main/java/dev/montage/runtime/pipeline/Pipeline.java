@@ -22,6 +22,8 @@ import dev.montage.api.SubjectConditioning;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.host.Scopes;
+import dev.montage.api.image.PilResampler;
+import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel;
@@ -200,6 +202,14 @@ final class Pipeline {
         controlNets.check(request);
         GenerationContext ctx = new GenerationContext(request);
         try (NDManager gen = root.newSubManager()) {
+            Scheduler.Run run = scheduler.start(request.steps(), gen, (manager, shape, index) ->
+                    manager.create(Noise.step(request.seed(), index, shape.getShape()), shape));
+            // a run from a picture begins at the first evaluation of the first step it takes, as diffusers'
+            // get_timesteps: its latents come first, so that a sampler or decoder that cannot start from a picture
+            // fails before the encoders run
+            int begin = run.firstEvaluationOf(request.steps() - request.stepsTaken());
+            NDArray fromPicture = request.initImage().isPresent()
+                    ? pictureLatents(gen, request, schedulerId, run, begin, listener) : null;
             if (!request.controls().isEmpty()) {
                 stage(listener, "preparing control images");
             }
@@ -212,27 +222,29 @@ final class Pipeline {
             // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
             try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
                 DenoisingModel unet = lease.get();
-                latents = initialLatents(gen, request, unet);
-                Scheduler.Run run = scheduler.start(request.steps(), gen, (manager, shape, index) ->
-                        manager.create(Noise.step(request.seed(), index, shape.getShape()), shape));
-                NDArray scaled = latents.mul(run.initNoiseSigma());
-                latents.close();
-                latents = scaled;
+                if (fromPicture != null) {
+                    latents = fromPicture;
+                } else {
+                    NDArray noise = initialLatents(gen, request, unet);
+                    latents = noise.mul(run.initNoiseSigma());
+                    noise.close();
+                }
                 float[] timesteps = run.timesteps();
+                int total = timesteps.length - begin;
                 // the context's keys and values are the same at every step: computed here, not in the first step
                 unet.prepare(c.context(), ctx);
-                c.controls().stream().filter(p -> p.actsIn(timesteps.length))
+                c.controls().stream().filter(p -> p.actsIn(total))
                         .forEach(p -> p.network().prepare(p.context(), ctx));
                 stage(listener, "denoising");
-                for (int i = 0; i < timesteps.length; i++) {
-                    ctx.setStep(i, timesteps.length);
-                    latents = step(gen, unet, run, i, timesteps[i], latents, c, request, ctx);
+                for (int i = 0; i < total; i++) {
+                    ctx.setStep(i, total);
+                    latents = step(gen, unet, run, begin + i, timesteps[begin + i], latents, c, request, ctx);
                     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-                    if (!listener.onStep(i + 1, timesteps.length, elapsed) && i + 1 < timesteps.length) {
+                    if (!listener.onStep(i + 1, total, elapsed) && i + 1 < total) {
                         throw new GenerationCancelledException("generation cancelled after step " + (i + 1) + " of "
-                                + timesteps.length);
+                                + total);
                     }
-                    preview(gen, latents, i + 1, timesteps.length, listener);
+                    preview(gen, latents, i + 1, total, listener);
                 }
             }
             if (finalLatents != null && finalLatents.length > 0) {
@@ -532,6 +544,7 @@ final class Pipeline {
         return tokens.reshape(1, s[0] * s[1], s[2]);
     }
 
+    /** @param i the scheduler's evaluation index (the context's step counts from the first a run takes) */
     private NDArray step(NDManager gen, DenoisingModel unet, Scheduler.Run run, int i, float t, NDArray latents,
             Conditioning c, GenerationRequest request, GenerationContext ctx) {
         Cancellation.checkpoint();
@@ -540,7 +553,8 @@ final class Pipeline {
             NDArray current = Scopes.borrow(latents, step);
             NDArray scaled = run.scaleModelInput(current, i);
             NDArray input = castToCompute(c.guided() ? scaled.concat(scaled, 0) : scaled);
-            DenoisingModel.ControlResiduals control = controlResiduals(step, i, ctx.totalSteps(), input, t, c, ctx);
+            DenoisingModel.ControlResiduals control = controlResiduals(step, ctx.step(), ctx.totalSteps(), input, t, c,
+                    ctx);
             NDArray eps = unet.predictNoise(step, new DenoisingModel.DenoisingInput(input, t, c.context(),
                     c.pooled(), c.timeIds(), control, c.guidance()), ctx);
             NDArray guidedEps = eps;
@@ -585,6 +599,43 @@ final class Pipeline {
             down.add(a.down().get(j).add(b.down().get(j)));
         }
         return new DenoisingModel.ControlResiduals(down, a.mid().add(b.mid()));
+    }
+
+    /**
+     * The init image's latents noised to the level of evaluation {@code begin}, as diffusers'
+     * {@code StableDiffusionXLImg2ImgPipeline.prepare_latents}: the picture resized to the generation's size (Pillow's
+     * Lanczos, as its image processor), encoded once, its posterior sampled for image b with the posterior noise of
+     * seed + b and noised with the starting noise of seed + b (a batch's images are the generations of their seeds).
+     *
+     * @throws InvalidRequestException naming {@code initImage} when the decoder cannot encode, {@code scheduler} when
+     *     the sampler cannot start from a picture
+     */
+    private NDArray pictureLatents(NDManager gen, GenerationRequest request, String schedulerId, Scheduler.Run run,
+            int begin, ProgressListener listener) {
+        stage(listener, "encoding init image");
+        RgbImage picture = PilResampler.resize(RgbImage.of(request.initImage().orElseThrow().image(), null),
+                request.width(), request.height(), ResampleFilter.LANCZOS);
+        try (NDManager scope = gen.newSubManager()) {
+            LatentDecoder.Posterior posterior;
+            try {
+                posterior = decoder.encode(scope, ControlImages.toTensor(scope, picture, 1));
+            } catch (UnsupportedOperationException e) {
+                throw new InvalidRequestException(List.of(new FieldError("initImage", e.getMessage())));
+            }
+            long[] shape = posterior.mean().getShape().getShape();
+            shape[0] = request.numImages();
+            NDArray sampled = posterior.sample(scope.create(Noise.posterior(request.seed(), shape), new Shape(shape)));
+            NDArray noised;
+            try {
+                noised = run.addNoise(toFloat32(sampled), scope.create(Noise.gaussian(request.seed(), shape),
+                        new Shape(shape)), begin);
+            } catch (UnsupportedOperationException e) {
+                throw new InvalidRequestException(List.of(new FieldError("scheduler", "'" + schedulerId + "': "
+                        + e.getMessage() + ", so it cannot take an initImage")));
+            }
+            noised.attach(gen);
+            return noised;
+        }
     }
 
     private NDArray initialLatents(NDManager gen, GenerationRequest request, DenoisingModel unet) {

@@ -20,7 +20,6 @@ import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Function;
 
 /**
  * diffusers' {@code AutoencoderKL} (the SDXL VAE) from a {@code vae/} folder: {@code post_quant_conv} and the
@@ -44,9 +43,11 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
     private final NDManager weightsManager;
     private final Conv2d postQuantConv;
     private final Decoder decoder;
-    private EncodePath encodePath;
 
-    /** The encoder half, built when first needed: text-to-image never encodes. */
+    /**
+     * The encoder half, loaded for each encoding into the call's scope: text-to-image never encodes, and the
+     * component's manager holds the decoder's weights alone.
+     */
     private record EncodePath(Encoder encoder, Conv2d quantConv) {
         NDArray forward(NDArray x) {
             NDArray h = encoder.forward(x);
@@ -252,27 +253,15 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
         return Optional.of(LatentPreview.rgb(manager, latents));
     }
 
-    /** The posterior's sample, scaled, with noise of the latents' shape. */
-    @Override
-    public NDArray encode(NDManager manager, NDArray images, Function<Shape, NDArray> noise) {
-        try (NDManager scope = manager.newSubManager()) {
-            LatentDistribution posterior = encode(scope, images);
-            NDArray latents = posterior.sample(Scopes.borrow(noise.apply(posterior.mean().getShape()), scope));
-            latents.attach(manager);
-            return latents;
-        }
-    }
-
     /**
-     * Encodes images for image-to-image.
-     *
-     * @param images [B, 3, H, W] in 0..1 (H, W multiples of {@link #scaleFactor()})
-     * @return the posterior, attached to {@code manager}
+     * Computed in the dtype decoding uses (the upcast policy applies alike), the moments in float32; the encoder's
+     * weights are read for the call and released with it.
      */
-    LatentDistribution encode(NDManager manager, NDArray images) {
+    @Override
+    public LatentDecoder.Posterior encode(NDManager manager, NDArray images) {
         requireImageBatch(images, config.inChannels(), scaleFactor(), "images");
-        EncodePath path = encodePath();
         try (NDManager scope = manager.newSubManager()) {
+            EncodePath path = encodePath(scope);
             NDArray x = kernels.cast(Scopes.borrow(images, scope), dtype);
             x = replace(x, x.mul(2).sub(1));
             NDArray moments = replace(x, path.forward(x)).toType(DataType.FLOAT32, false);
@@ -281,20 +270,17 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
             NDArray std = halves.get(1).clip(-30, 20).mul(0.5).exp();
             mean.attach(manager);
             std.attach(manager);
-            return new LatentDistribution(mean, std, config.scalingFactor());
+            return new LatentDecoder.Posterior(mean, std, config.scalingFactor());
         }
     }
 
-    private synchronized EncodePath encodePath() {
-        if (encodePath == null) {
-            Weights w = Weights.loading(weights, weightsManager, kernels).castTo(dtype);
-            int moments = 2 * config.latentChannels();
-            Conv2d quantConv = config.useQuantConv() ? Conv2d.pointwise(w, "quant_conv", moments, moments) : null;
-            Encoder encoder = new Encoder(w.prefixed("encoder"), config);
-            w.requireAllUsed("encoder", "quant_conv");
-            encodePath = new EncodePath(encoder, quantConv);
-        }
-        return encodePath;
+    private EncodePath encodePath(NDManager scope) {
+        Weights w = Weights.loading(weights, scope, kernels).castTo(dtype);
+        int moments = 2 * config.latentChannels();
+        Conv2d quantConv = config.useQuantConv() ? Conv2d.pointwise(w, "quant_conv", moments, moments) : null;
+        Encoder encoder = new Encoder(w.prefixed("encoder"), config);
+        w.requireAllUsed("encoder", "quant_conv");
+        return new EncodePath(encoder, quantConv);
     }
 
     private static void requireImageBatch(NDArray x, int channels, int multiple, String what) {

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.Shape;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.montage.api.spi.LatentDecoder;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
@@ -86,7 +87,7 @@ class SdxlVaeCheckpointTest {
             assertTrue(folder.weights().contains(ATTENTION + "proj_attn.weight"));
             NDArray image = vae.decode(m, SdxlVaeGoldenTest.goldenArray(golden, "final_latents", m));
             golden.assertClose("image", image, 1e-4);
-            try (LatentDistribution posterior = vae.encode(m, image)) {
+            try (LatentDecoder.Posterior posterior = vae.encode(m, image)) {
                 assertEquals(4, posterior.mean().getShape().get(1));
             }
         }

@@ -8,6 +8,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.spi.LatentDecoder;
 import dev.montage.api.host.ComputeDType;
 import dev.montage.api.host.Kernels;
 import dev.montage.api.spi.Options;
@@ -120,7 +121,7 @@ class SdxlVaeDTypeTest {
             NDArray image = vae.decode(m, latents);
             assertEquals(DataType.FLOAT32, image.getDataType());
             double err = golden.assertClose("image", image, atol);
-            try (LatentDistribution posterior = vae.encode(m, kernels.cast(image, compute))) {
+            try (LatentDecoder.Posterior posterior = vae.encode(m, kernels.cast(image, compute))) {
                 assertEquals(new Shape(1, 4, 8, 8), posterior.mean().getShape());
                 assertEquals(DataType.FLOAT32, posterior.mean().getDataType());
             }

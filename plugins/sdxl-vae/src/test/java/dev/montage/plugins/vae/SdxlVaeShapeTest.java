@@ -9,6 +9,7 @@ import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.types.DataType;
 import ai.djl.ndarray.types.Shape;
+import dev.montage.api.spi.LatentDecoder;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import java.util.Random;
@@ -109,7 +110,7 @@ class SdxlVaeShapeTest {
     void encodesToTheLatentGrid() {
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray images = uniform(m, 11, 2, 3, 64, 48);
-            try (LatentDistribution posterior = vae.encode(m, images)) {
+            try (LatentDecoder.Posterior posterior = vae.encode(m, images)) {
                 assertEquals(new Shape(2, 4, 8, 6), posterior.mean().getShape());
                 assertEquals(new Shape(2, 4, 8, 6), posterior.std().getShape());
                 assertEquals(DataType.FLOAT32, posterior.mean().getDataType());
@@ -125,7 +126,7 @@ class SdxlVaeShapeTest {
     void posteriorScalesModeAndSamples() {
         double sf = vae.config().scalingFactor();
         try (NDManager m = TestEngine.manager().newSubManager();
-                LatentDistribution posterior = vae.encode(m, uniform(m, 3, 1, 3, 32, 32))) {
+                LatentDecoder.Posterior posterior = vae.encode(m, uniform(m, 3, 1, 3, 32, 32))) {
             NDArray mode = posterior.mode();
             assertClose(posterior.mean().mul(sf), mode, 0);
             assertClose(mode, posterior.sample(m.zeros(mode.getShape())), 0);
@@ -140,8 +141,8 @@ class SdxlVaeShapeTest {
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray a = uniform(m, 21, 1, 3, 32, 40);
             NDArray b = uniform(m, 22, 1, 3, 32, 40);
-            try (LatentDistribution both = vae.encode(m, a.concat(b, 0));
-                    LatentDistribution alone = vae.encode(m, b)) {
+            try (LatentDecoder.Posterior both = vae.encode(m, a.concat(b, 0));
+                    LatentDecoder.Posterior alone = vae.encode(m, b)) {
                 assertClose(alone.mean(), both.mean().get("1:2"), 1e-5);
                 assertClose(alone.std(), both.std().get("1:2"), 1e-5);
             }

@@ -1,0 +1,110 @@
+package dev.montage.plugins.vae;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import ai.djl.ndarray.NDManager;
+import ai.djl.ndarray.types.Shape;
+import dev.montage.api.spi.LatentDecoder;
+import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.testing.GoldenTensors;
+import dev.montage.runtime.testing.TestEngine;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The encoder half of the golden tiny VAE against a reference computed with torch 1.13's own operators after
+ * diffusers 0.23.1's {@code Encoder} (conv_in, the down blocks with their asymmetric-padded stride-2 downsamplers,
+ * the mid block's resnets and attention, conv_norm_out, conv_out) and {@code quant_conv}, and its
+ * {@code DiagonalGaussianDistribution}: the golden cases have no encoder stage.
+ */
+class SdxlVaeEncoderTest {
+    /** The posterior's mean of the picture below. */
+    private static final float[] MEAN = {
+        0.38529640436172485f, 0.3110095262527466f, 0.5405756235122681f, 0.02990548312664032f, 0.22118164598941803f,
+        -0.08657090365886688f, 0.20615215599536896f, -0.0790780782699585f, 0.36567422747612f, 0.2918176054954529f,
+        0.1432100385427475f, 0.4288221001625061f, 0.2367716133594513f, 0.22259464859962463f, 0.05425272136926651f,
+        0.1795920729637146f, -0.022473379969596863f, -0.006952241063117981f, 0.11982159316539764f, 0.21279850602149963f,
+        0.06863860040903091f, 0.15469990670681f, 0.12546756863594055f, -0.09662564098834991f, 0.1538398563861847f,
+        -0.16444365680217743f, 0.10648208856582642f, 0.12617240846157074f, 0.07813913375139236f, 0.2628822922706604f,
+        -0.1386127918958664f, 0.0602024644613266f, 0.30661213397979736f, 0.21865582466125488f, 0.20799520611763f,
+        0.20558211207389832f, 0.19966770708560944f, 0.05184134840965271f, 0.18729591369628906f, 0.2852032780647278f,
+        -0.03365550935268402f, 0.385198712348938f, 0.15234342217445374f, 0.1428796797990799f, 0.2722482681274414f,
+        0.34221315383911133f, 0.1409192979335785f, 0.14071501791477203f, -0.3401605486869812f, -0.1536848247051239f,
+        -0.11486475169658661f, -0.16050079464912415f, -0.16535905003547668f, -0.05813807249069214f,
+        0.0012448281049728394f, 0.29277360439300537f, -0.3753793239593506f, -0.4708212614059448f, -0.47686243057250977f,
+        0.0722585916519165f, -0.09594091773033142f, -0.5044335126876831f, -0.6867884993553162f, -0.3612179756164551f,
+        0.19476911425590515f, -0.27692341804504395f, -0.17446371912956238f, -0.13875919580459595f,
+        -0.011496588587760925f, -0.16038599610328674f, -0.3351597487926483f, -0.11362656950950623f, 0.2682652473449707f,
+        0.11214853823184967f, 0.13873045146465302f, 0.26144301891326904f, 0.3627573549747467f, 0.3313048183917999f,
+        0.18925103545188904f, 0.3136763274669647f, 0.20784732699394226f, 0.2133621871471405f, 0.3701361417770386f,
+        0.38547569513320923f, 0.24540717899799347f, 0.39886611700057983f, 0.7657473087310791f, 0.3666471242904663f,
+        0.08209475874900818f, 0.2689753770828247f, 0.5727930665016174f, 0.4536120891571045f, 0.3320724368095398f,
+        0.35999733209609985f, 0.37100356817245483f, 0.2301894724369049f};
+    /** Its standard deviation. */
+    private static final float[] STD = {
+        0.8138889670372009f, 1.0090515613555908f, 0.9209527969360352f, 0.9690283536911011f, 0.9881591200828552f,
+        0.9650810360908508f, 1.0442360639572144f, 1.0557032823562622f, 1.005244493484497f, 0.9043899774551392f,
+        0.8274360299110413f, 1.003178358078003f, 0.9080296754837036f, 0.8532882332801819f, 0.7969111800193787f,
+        0.9303566813468933f, 1.0429034233093262f, 0.8951357007026672f, 1.079948902130127f, 0.9997029304504395f,
+        1.0060393810272217f, 0.9099928140640259f, 0.8221728801727295f, 0.8839768767356873f, 0.9061201214790344f,
+        0.988376259803772f, 0.8655121326446533f, 1.0140659809112549f, 1.0964875221252441f, 1.0950409173965454f,
+        0.8714998364448547f, 1.103769063949585f, 1.0032134056091309f, 0.9478044509887695f, 1.0556937456130981f,
+        0.9532302021980286f, 1.0244277715682983f, 0.9755889177322388f, 1.0704830884933472f, 1.010784387588501f,
+        1.0272800922393799f, 0.9664010405540466f, 1.249548077583313f, 1.1232959032058716f, 1.0504626035690308f,
+        0.8901082277297974f, 0.9017534255981445f, 1.0356574058532715f, 0.7223514914512634f, 0.8096802234649658f,
+        0.7287685871124268f, 0.8903621435165405f, 0.8096575736999512f, 0.8330933451652527f, 0.7301217913627625f,
+        0.7835634350776672f, 0.7864004373550415f, 0.876733124256134f, 0.861970067024231f, 0.6823053359985352f,
+        0.8093686103820801f, 0.9215917587280273f, 0.958818793296814f, 0.8100178837776184f, 0.8090872168540955f,
+        0.8501397967338562f, 0.8786838054656982f, 0.7540212273597717f, 0.7804209589958191f, 0.817881166934967f,
+        0.7939445972442627f, 0.8799389600753784f, 1.0410263538360596f, 1.1007697582244873f, 0.9435716867446899f,
+        0.9344442486763f, 0.9435920119285583f, 0.9180922508239746f, 1.0959099531173706f, 0.9462789297103882f,
+        1.1857662200927734f, 1.0337347984313965f, 1.174829363822937f, 0.985428512096405f, 0.8336678147315979f,
+        0.8376775979995728f, 0.8489590287208557f, 0.9463463425636292f, 1.0487538576126099f, 0.9204813241958618f,
+        0.9428988695144653f, 1.0402876138687134f, 1.0032055377960205f, 0.8511813282966614f, 0.8938075304031372f,
+        0.8700940608978271f};
+    private static SdxlVae vae;
+
+    @BeforeAll
+    static void load() {
+        vae = new SdxlVae(TestEngine.folder(Golden.model().resolve("vae")), TestEngine.manager(), TestEngine.kernels(),
+                TestEngine.dtype(), VaeOptions.DEFAULT);
+    }
+
+    @AfterAll
+    static void close() {
+        if (vae != null) {
+            vae.close();
+        }
+    }
+
+    /** A 48×32 picture, 0.5 + 0.5 sin(0.3 y + 0.7 x + c) in channel c. */
+    private static float[] picture() {
+        float[] v = new float[3 * 32 * 48];
+        for (int c = 0; c < 3; c++) {
+            for (int y = 0; y < 32; y++) {
+                for (int x = 0; x < 48; x++) {
+                    v[(c * 32 + y) * 48 + x] = (float) (0.5 + 0.5 * Math.sin(0.3 * y + 0.7 * x + c));
+                }
+            }
+        }
+        return v;
+    }
+
+    @Test
+    void posteriorIsThatOfTheReferenceEncoder() {
+        int weights = TestEngine.manager().getManagedArrays().size();
+        try (NDManager m = TestEngine.manager().newSubManager();
+                LatentDecoder.Posterior posterior = vae.encode(m, m.create(picture(), new Shape(1, 3, 32, 48)))) {
+            assertEquals(new Shape(1, 4, 4, 6), posterior.mean().getShape());
+            double meanError = GoldenTensors.maxAbsDiff(MEAN, posterior.mean().toFloatArray());
+            double stdError = GoldenTensors.maxAbsDiff(STD, posterior.std().toFloatArray());
+            System.out.printf("VAE encoder vs reference: mean max-abs error %.3g, std %.3g%n", meanError, stdError);
+            assertTrue(meanError <= 1e-5 && stdError <= 1e-5, meanError + ", " + stdError);
+            assertEquals(0.13025, posterior.scalingFactor());
+        }
+        assertEquals(weights, TestEngine.manager().getManagedArrays().size(),
+                "the encoder's weights are read for the call and released with it");
+    }
+}
