@@ -4,6 +4,7 @@ import dev.montage.api.AutoLayout;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InitImage;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
@@ -142,6 +143,14 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = {"-o", "--out"}, description = "Output folder (default ${DEFAULT-VALUE}).")
     Path out = Path.of("montage-out");
 
+    @Option(names = "--init-image", paramLabel = "FILE", description = "Start from this picture (image-to-image), "
+            + "resized to the output size; see --strength.")
+    Path initImage;
+
+    @Option(names = "--strength", description = "How much of the --init-image is replaced, in (0, 1]: of the steps, "
+            + "the last steps x STRENGTH run (default: the PNG's of --from, else 0.3).")
+    Double strength;
+
     @Option(names = "--init-latents", description = "FILE.safetensors[:tensor]: starting noise instead of the seed.")
     String initLatents;
 
@@ -223,7 +232,8 @@ final class GenerateCommand implements Callable<Integer> {
                 GenerationResult result = assembled.generate(request, listener(progress), finalLatents);
                 progress.finish();
                 Map<String, Object> record = GenerationRecord.of(GenerationRecord.request(request, subjectSources,
-                        controlSources, GenerationRecord.loras(result.parameters())), result.parameters(),
+                        controlSources, initImageSource, GenerationRecord.loras(result.parameters())),
+                        result.parameters(),
                         new ModelHashes(ModelHashes.cacheFolder()), Map.of());
                 Map<String, String> chunks = GenerationRecord.pngChunks(request, record);
                 for (BufferedImage image : result.images()) {
@@ -270,9 +280,10 @@ final class GenerateCommand implements Callable<Integer> {
     /** ControlNet folders named by {@code --control model=DIR}, by control type. */
     private final Map<String, Path> controlNetFolders = new LinkedHashMap<>();
 
-    /** How each subject's and control's input is given again, in the request's order. */
+    /** How each subject's and control's input is given again, in the request's order, and the init image's. */
     private final List<Map<String, Object>> subjectSources = new ArrayList<>();
     private final List<Map<String, Object>> controlSources = new ArrayList<>();
+    private Map<String, Object> initImageSource = Map.of();
 
     /**
      * A request field set by its flag, else by the PNG of {@code --from}, else left to the profile. The profile's
@@ -330,7 +341,30 @@ final class GenerateCommand implements Callable<Integer> {
         if (initLatents != null) {
             b.initLatents(readLatents(initLatents));
         }
+        b.initImage(initImage(recorded));
         return b.build();
+    }
+
+    /**
+     * The picture to start from: {@code --init-image} at {@code --strength} (else the default strength), else the
+     * PNG's of {@code --from} (at {@code --strength} where given); null for none.
+     *
+     * @throws IllegalArgumentException for a {@code --strength} without a picture to start from
+     */
+    private InitImage initImage(RecordedRequest recorded) throws IOException {
+        if (initImage != null) {
+            initImageSource = SubjectSpec.source(initImage);
+            return new InitImage(SubjectSpec.readImage(initImage), initImage.getFileName().toString(),
+                    strength != null ? strength : InitImage.DEFAULT_STRENGTH);
+        }
+        InitImage init = recorded == null ? null : recorded.initImage(strength);
+        if (init != null) {
+            initImageSource = recorded.initImageSource();
+        } else if (strength != null) {
+            throw new IllegalArgumentException("--strength " + strength + " applies to a picture to start from: give "
+                    + "--init-image" + (recorded == null ? "" : " (" + from + " records none)"));
+        }
+        return init;
     }
 
     /** The progress printer, also saving the control images when asked to. */

@@ -5,6 +5,7 @@ import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.ControlData;
+import dev.montage.api.InitImage;
 import dev.montage.api.Subject;
 import dev.montage.dist.record.A1111Parameters;
 import dev.montage.dist.record.GenerationRecord;
@@ -41,6 +42,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         List<String> unapplied) {
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SCHEDULER_OPTIONS = "schedulerOptions";
+    private static final String INIT_IMAGE = "initImage";
     private static final String OPTIONS = "options.";
     /** The A1111 settings a run takes from the PNG. */
     private static final Set<String> A1111_READ = Set.of("Steps", "CFG scale", "Seed", "Size", "Sampler",
@@ -187,6 +189,27 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         return controls;
     }
 
+    /**
+     * The recorded init image at its recorded file, with a strength: {@code strength} where given, else the
+     * recorded one; null when the record has none.
+     *
+     * @throws IllegalArgumentException naming the file and hash when the picture is not there or changed
+     */
+    InitImage initImage(Double strength) throws IOException {
+        Map<String, Object> init = map(values.get(INIT_IMAGE));
+        if (init.isEmpty()) {
+            return null;
+        }
+        Path file = picture(init, INIT_IMAGE, "--init-image");
+        return new InitImage(SubjectSpec.readImage(file), file.getFileName().toString(), strength != null ? strength
+                : number(init.get("strength")));
+    }
+
+    /** How the recorded init image is given again: the recorded file and hash. */
+    Map<String, Object> initImageSource() {
+        return source(map(values.get(INIT_IMAGE)));
+    }
+
     /** How each recorded subject's picture is given again: the recorded file and hash. */
     List<Map<String, Object>> subjectSources() {
         return list(values.get("subjects")).stream().map(o -> source(map(o))).toList();
@@ -214,7 +237,11 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     private Path picture(Map<String, Object> entry, String field, String flag) throws IOException {
         String hash = (String) entry.get(GenerationRecord.SHA256);
         String file = (String) entry.get(GenerationRecord.FILE);
-        String again = "; give the " + (flag.equals("--subject") ? "subjects" : "controls") + " again with " + flag;
+        String again = "; give the " + switch (flag) {
+            case "--subject" -> "subjects";
+            case "--control" -> "controls";
+            default -> "picture";
+        } + " again with " + flag;
         if (file == null) {
             throw new IllegalArgumentException("--from " + png + ": " + field + " was given as "
                     + (entry.containsKey("uploadId") ? "upload " + entry.get("uploadId") : "inline data")

@@ -104,6 +104,14 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--auto-layout", description = "THRESHOLD,START_STEP: masks from attention maps after START_STEP.")
     String autoLayout;
 
+    @Option(names = "--init-image", paramLabel = "FILE", description = "Start from this picture (image-to-image), "
+            + "uploaded first; see --strength.")
+    Path initImage;
+
+    @Option(names = "--strength", description = "How much of the --init-image is replaced, in (0, 1] (default: the "
+            + "server's, 0.3).")
+    Double strength;
+
     @Option(names = {"-o", "--out"}, description = "Folder for the images (default ${DEFAULT-VALUE}).")
     Path out = Path.of("montage-out");
 
@@ -210,12 +218,8 @@ final class SubmitCommand implements Callable<Integer> {
         List<Map<String, Object>> list = new ArrayList<>();
         for (String s : subjects) {
             Map<String, String> p = SubjectSpec.fields(s);
-            Path file = Path.of(p.get("image"));
-            if (!Files.isRegularFile(file)) {
-                throw new IllegalArgumentException("image " + file + " does not exist");
-            }
             Map<String, Object> subject = new LinkedHashMap<>();
-            subject.put("uploadId", client.upload(Files.readAllBytes(file), file.getFileName().toString()));
+            subject.put("uploadId", upload(client, Path.of(p.get("image"))));
             subject.put("phrase", p.get("phrase"));
             if (p.containsKey("box")) {
                 Box box = Box.parse(p.get("box"));
@@ -239,6 +243,15 @@ final class SubmitCommand implements Callable<Integer> {
         if (!controlList.isEmpty()) {
             b.put("controls", controlList);
         }
+        if (initImage != null) {
+            Map<String, Object> init = new LinkedHashMap<>();
+            init.put("uploadId", upload(client, initImage));
+            putIfGiven(init, "strength", strength);
+            b.put("initImage", init);
+        } else if (strength != null) {
+            throw new IllegalArgumentException("--strength " + strength + " applies to a picture to start from: give "
+                    + "--init-image");
+        }
         List<Map<String, Object>> loraList = new ArrayList<>();
         for (String l : loras) {
             loraList.add(lora(l));
@@ -247,6 +260,14 @@ final class SubmitCommand implements Callable<Integer> {
             b.put("loras", loraList);
         }
         return b;
+    }
+
+    /** Uploads a picture file, returning its upload id. */
+    private static String upload(MontageClient client, Path file) throws IOException, InterruptedException {
+        if (!Files.isRegularFile(file)) {
+            throw new IllegalArgumentException("image " + file + " does not exist");
+        }
+        return client.upload(Files.readAllBytes(file), file.getFileName().toString());
     }
 
     /** A control of the request: its picture uploaded, or its keypoints file inline as the JSON object it holds. */

@@ -280,6 +280,47 @@ class PngRecordTest {
         assertEquals(Map.of("solver_type", "heun"), PngRecords.record(fromA1111).get("schedulerOptions"));
     }
 
+    /**
+     * A run from a picture records the picture's file and hash and its strength, and A1111's "Denoising strength";
+     * {@code --from} runs it again from the recorded picture, {@code --strength} changing only the strength; a changed
+     * picture or a strength without a picture is refused, naming it.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aRunFromAPictureIsRecordedAndRunsAgain() throws Exception {
+        Path start = picture("start.png", Color.MAGENTA);
+        String[] args = {"-p", "a dog", "--width", "32", "--height", "32", "--steps", "4", "--seed", "4",
+            "--init-image", start.toString(), "--strength", "0.5"};
+        Path png = generate(with(args, "-o", dir.resolve("first").toString()));
+        Map<String, Object> init = (Map<String, Object>) PngRecords.record(png).get("initImage");
+        assertEquals(Map.of("file", start.toAbsolutePath().normalize().toString(), "sha256", sha256(start),
+                "strength", 0.5), init);
+        assertEquals("0.5", infotext(png).values().get("Denoising strength"));
+
+        Path again = generate("--from", png.toString(), "-o", dir.resolve("again").toString());
+        assertArrayEquals(pixels(png), pixels(again));
+        Path stronger = generate("--from", png.toString(), "--strength", "0.75", "-o", dir.resolve("more").toString());
+        assertEquals(0.75, ((Map<String, Object>) PngRecords.record(stronger).get("initImage")).get("strength"));
+        assertFalse(Arrays.equals(pixels(png), pixels(stronger)));
+        Path noise = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "4", "--seed", "4", "-o",
+                dir.resolve("noise").toString());
+        assertFalse(Arrays.equals(pixels(png), pixels(noise)), "the picture changes the result");
+        assertFalse(PngRecords.record(noise).containsKey("initImage"));
+
+        CommandRun alone = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "-p",
+                "a dog", "--strength", "0.5", "-o", dir.resolve("alone").toString());
+        assertEquals(2, alone.code(), alone::toString);
+        assertTrue(alone.err().contains("--strength 0.5 applies to a picture to start from: give --init-image"),
+                alone::toString);
+        picture("start.png", Color.CYAN);
+        CommandRun changed = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                "--from", png.toString(), "-o", dir.resolve("changed").toString());
+        assertEquals(2, changed.code(), changed::toString);
+        assertTrue(changed.err().contains("initImage's picture " + start.toAbsolutePath().normalize()
+                + " has changed"), changed::toString);
+        assertTrue(changed.err().contains("give the picture again with --init-image"), changed::toString);
+    }
+
     private static String[] with(String[] first, String... more) {
         List<String> all = new ArrayList<>(List.of(first));
         all.addAll(List.of(more));

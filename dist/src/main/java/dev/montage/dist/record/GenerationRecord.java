@@ -52,10 +52,12 @@ public final class GenerationRecord {
      * @param subjectSources per subject, the fields that give its picture again ({@code uploadId}, {@code file},
      *                       {@code sha256}); empty for none known
      * @param controlSources per control, likewise (or its inline {@code keypoints})
+     * @param initImageSource likewise for the init image; empty for none known
      * @param loras          the request's LoRAs as {@code {name, scale, ...}}
      */
     public static Map<String, Object> request(GenerationRequest r, List<Map<String, Object>> subjectSources,
-            List<Map<String, Object>> controlSources, List<Map<String, Object>> loras) {
+            List<Map<String, Object>> controlSources, Map<String, Object> initImageSource,
+            List<Map<String, Object>> loras) {
         Map<String, Object> p = new LinkedHashMap<>();
         p.put("prompt", r.prompt());
         p.put("negativePrompt", r.negativePrompt());
@@ -98,6 +100,11 @@ public final class GenerationRecord {
         p.put("controls", List.copyOf(controls));
         r.autoLayout().ifPresent(a -> p.put("autoLayout", Map.of("threshold", a.threshold(), "startStep",
                 a.startStep())));
+        r.initImage().ifPresent(i -> {
+            Map<String, Object> v = new LinkedHashMap<>(initImageSource);
+            v.put("strength", i.strength());
+            p.put("initImage", Collections.unmodifiableMap(v));
+        });
         p.put("loras", List.copyOf(loras));
         return Collections.unmodifiableMap(p);
     }
@@ -187,6 +194,7 @@ public final class GenerationRecord {
         sampler.etaName().ifPresent(name -> Optional.ofNullable(r.schedulerOptions().get(ETA))
                 .or(() -> Optional.ofNullable(pipeline.get(ETA_OPTION)))
                 .filter(eta -> Double.parseDouble(eta) != 0).ifPresent(eta -> v.put(name, eta)));
+        r.initImage().ifPresent(i -> v.put("Denoising strength", Double.toString(i.strength())));
         v.put("CFG scale", Double.toString(r.guidanceScale()));
         v.put("Seed", Long.toString(r.seed()));
         v.put("Size", r.width() + "x" + r.height());

@@ -134,8 +134,8 @@ public final class MontageServer implements AutoCloseable {
             }
             doc = JSON.readTree(in);
         }
-        Map<String, Object> values = new LinkedHashMap<>(GenerationRecord.request(defaults, List.of(),
-                List.of(), List.of()));
+        Map<String, Object> values = new LinkedHashMap<>(GenerationRecord.request(defaults, List.of(), List.of(),
+                Map.of(), List.of()));
         values.put("scheduler", scheduler);
         JsonNode fields = doc.at("/components/schemas/GenerationRequest/properties");
         for (String field : DEFAULTED) {

@@ -9,6 +9,7 @@ import dev.montage.api.Control;
 import dev.montage.api.ControlData;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
 import dev.montage.api.spi.Suggestions;
@@ -52,12 +53,14 @@ public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
             "height", "steps", "guidance", "scale", "seed", "scheduler", "schedulerOptions", "count", "autoLayout",
-            "loras", GenerationRecord.MONTAGE);
+            "initImage", "loras", GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
             "end", "options", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
+    static final Set<String> INIT_IMAGE = Set.of("image", "uploadId", "strength", GenerationRecord.SHA256,
+            GenerationRecord.FILE);
     static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
     /** The fields of {@code POST /v1/phrases} and {@code POST /v1/preprocess} (a control and the output size). */
     static final Set<String> PHRASES = Set.of("prompt", "phrases");
@@ -191,6 +194,9 @@ public final class RequestJson {
         for (JsonNode node : controlNodes) {
             controls.add(control(f, node, "controls[" + controls.size() + "]", pixels, controlSources));
         }
+        Map<String, Object> initImageSource = new LinkedHashMap<>();
+        InitImage initImage = body.hasNonNull("initImage") ? initImage(f, body.get("initImage"), pixels,
+                initImageSource) : null;
         Map<String, Lora> loras = new LinkedHashMap<>();
         for (int i = 0; i < loraNodes.size(); i++) {
             lora(f, loraNodes.get(i), "loras[" + i + "]", loras);
@@ -199,7 +205,7 @@ public final class RequestJson {
             // the request's own rules, on everything but the subjects and controls checked above
             new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
                     count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
-                    Optional.empty());
+                    Optional.empty(), Optional.ofNullable(initImage));
         } catch (InvalidRequestException e) {
             e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
         }
@@ -217,7 +223,7 @@ public final class RequestJson {
         }
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
-                Optional.empty());
+                Optional.empty(), Optional.ofNullable(initImage));
         List<FieldError> refused = components.apply(request);
         if (!refused.isEmpty()) {
             throw new InvalidRequestException(refused);
@@ -225,7 +231,7 @@ public final class RequestJson {
         List<Map<String, Object>> named = new ArrayList<>();
         loras.forEach((name, lora) -> named.add(Job.ordered("name", name, "scale", lora.scale())));
         return new Parsed(request, List.copyOf(loras.values()),
-                GenerationRecord.request(request, subjectSources, controlSources, named));
+                GenerationRecord.request(request, subjectSources, controlSources, initImageSource, named));
     }
 
     /**
@@ -383,6 +389,35 @@ public final class RequestJson {
                 scale == null ? OptionalDouble.empty() : OptionalDouble.of(scale), Boolean.TRUE.equals(drop));
         subjectFields.ifPresent(s -> s.problems(subject, path).forEach(e -> f.add(e.field(), e.message())));
         return subject;
+    }
+
+    /**
+     * The picture a generation starts from and its strength (default {@link InitImage#DEFAULT_STRENGTH}).
+     *
+     * @param source receives how a request gives the picture again
+     */
+    private InitImage initImage(Fields f, JsonNode node, ImageInput.PixelBudget pixels, Map<String, Object> source)
+            throws IOException {
+        String path = "initImage";
+        if (!node.isObject()) {
+            f.add(path, "must be an object {image | uploadId, strength}");
+            return null;
+        }
+        f.unknownKeys(node, path, INIT_IMAGE);
+        Picture picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP) and " + pictures.field(), pixels);
+        Double strength = f.number(node, "strength", path);
+        if (picture == null || !f.clean(path)) {
+            return null;
+        }
+        try {
+            InitImage init = new InitImage(picture.image(), picture.name(), strength == null
+                    ? InitImage.DEFAULT_STRENGTH : strength);
+            source.putAll(picture.source());
+            return init;
+        } catch (IllegalArgumentException e) {
+            f.add(path + ".strength", e.getMessage());
+            return null;
+        }
     }
 
     private static Box box(Fields f, JsonNode node, String path) {

@@ -141,8 +141,9 @@ class OpenApiTest {
         Set<String> preprocess = new TreeSet<>(RequestJson.CONTROL);
         preprocess.addAll(RequestJson.PREPROCESS_SIZE);
         Map<String, Set<String>> read = Map.of("GenerationRequest", RequestJson.TOP, "Subject", RequestJson.SUBJECT,
-                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT, "Lora", RequestJson.LORA,
-                "PhraseRequest", RequestJson.PHRASES, "PreprocessRequest", preprocess);
+                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT, "InitImage",
+                RequestJson.INIT_IMAGE, "Lora", RequestJson.LORA, "PhraseRequest", RequestJson.PHRASES,
+                "PreprocessRequest", preprocess);
         read.forEach((schema, fields) -> {
             Set<String> documented = new TreeSet<>();
             schemas.get(schema).get("properties").fieldNames().forEachRemaining(documented::add);

@@ -14,6 +14,7 @@ import dev.montage.api.ControlData;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
@@ -231,6 +232,35 @@ class RequestJsonTest {
                 + "[{\"phrase\": \"dog\", \"image\": \"" + Pictures.base64(Pictures.noise(100)) + "\"}]}"));
         assertEquals(413, tooLarge.status());
         assertEquals("subjects[0].image", tooLarge.errors().get(0).field());
+    }
+
+    /**
+     * A picture to start from, inline or uploaded, at its strength (the default one when left out), recorded with the
+     * SHA-256 of its bytes; its errors name their field.
+     */
+    @Test
+    void anInitImageIsReadWithItsStrength() throws Exception {
+        RequestJson.Parsed p = parse("""
+                {"prompt": "a", "steps": 10, "initImage": {"image": "%s", "strength": 0.6}}""".formatted(picture));
+        InitImage init = p.request().initImage().orElseThrow();
+        assertEquals(0.6, init.strength());
+        assertEquals(32, init.image().getWidth());
+        assertEquals(6, p.request().stepsTaken());
+        Map<?, ?> recorded = (Map<?, ?>) p.parameters().get("initImage");
+        assertEquals(Set.of("sha256", "strength"), recorded.keySet());
+        assertEquals(0.6, recorded.get("strength"));
+        assertEquals(InitImage.DEFAULT_STRENGTH, parse("{\"prompt\": \"a\", \"initImage\": {\"image\": \""
+                + picture + "\"}}").request().initImage().orElseThrow().strength());
+        assertEquals(Optional.empty(), parse("{\"prompt\": \"a\"}").request().initImage());
+
+        assertEquals(Set.of("initImage.strength"), errors("{\"prompt\": \"a\", \"initImage\": {\"image\": \""
+                + picture + "\", \"strength\": 1.5}}"));
+        assertEquals(Set.of("initImage.strength"), errors("{\"prompt\": \"a\", \"steps\": 4, \"initImage\": "
+                + "{\"image\": \"" + picture + "\", \"strength\": 0.2}}"));
+        assertEquals(Set.of("initImage.image"), errors("{\"prompt\": \"a\", \"initImage\": {\"strength\": 0.5}}"));
+        assertEquals(Set.of("initImage.strenght"), errors("{\"prompt\": \"a\", \"initImage\": {\"image\": \""
+                + picture + "\", \"strenght\": 0.5}}"));
+        assertEquals(Set.of("initImage"), errors("{\"prompt\": \"a\", \"initImage\": \"start.png\"}"));
     }
 
     @Test
