@@ -60,8 +60,9 @@ public final class GenerationContext {
     }
 
     /**
-     * Number of denoising steps of this generation: model evaluations, of a run from a picture those it takes
-     * ({@link GenerationRequest#stepsTaken()}, twice less one for a sampler with two evaluations per step).
+     * Number of denoising steps of this generation, counted in model evaluations: of a run from a picture those of
+     * the steps it takes ({@link GenerationRequest#stepsTaken()} steps, 2 · that − 1 evaluations for a sampler with
+     * two per step).
      */
     public int totalSteps() {
         return totalSteps;

@@ -27,6 +27,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.Optional;
 import java.util.function.Function;
 import javax.imageio.ImageIO;
@@ -326,6 +327,53 @@ class StudioBrowserIT {
                     && "succeeded".equals(latest(serve.url()).get("state")));
             assertEquals(List.of(), ((Map<String, Object>) latest(serve.url()).get("parameters")).get("loras"),
                     "no LoRA once removed");
+        }
+    }
+
+    /**
+     * A picture to start from is uploaded and sent with its strength, recorded by its upload and hash, shown with its
+     * strength when its result is reopened, and gone from the next request once removed; a strength that takes no step
+     * is shown next to its field.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aPictureToStartFromIsSentWithItsStrengthAndShownWhenItsResultIsReopened() throws Exception {
+        Path start = picture("start.png", Color.GREEN, 96, 64);
+        try (ServeRun serve = serve(Map.of(), "from-a-picture")) {
+            open(serve.url());
+            fill(By.id("prompt"), PROMPT);
+            fill(By.id("steps"), "4");
+            driver.findElement(By.id("init-file")).sendKeys(start.toString());
+            waitFor("the picture uploaded", d -> d.findElement(By.id("init-status")).getText()
+                    .startsWith("Starting from start.png"));
+            fill(By.id("strength"), "0.1");
+            driver.findElement(By.id("generate")).click();
+            WebElement refused = waitFor("the error of the strength", d -> d.findElements(
+                    By.cssSelector(".field-error[data-for='initImage.strength']")).stream().findFirst().orElse(null));
+            assertTrue(refused.getText().contains("takes no step of 4 at 0.1"), refused.getText());
+
+            fill(By.id("strength"), "0.5");
+            driver.findElement(By.id("generate")).click();
+            waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
+            Map<String, Object> first = latest(serve.url());
+            Map<String, Object> init = (Map<String, Object>) ((Map<String, Object>) first.get("parameters"))
+                    .get("initImage");
+            assertEquals(Set.of("uploadId", "sha256", "strength"), init.keySet());
+            assertEquals(0.5, init.get("strength"));
+
+            open(serve.url());
+            waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
+                    + first.get("id") + "'] .open-result")).stream().findFirst().orElse(null)).click();
+            waitFor("the reopened picture", d -> d.findElement(By.id("init-status")).getText()
+                    .startsWith("Starting from upload " + init.get("uploadId")));
+            assertEquals("0.5", driver.findElement(By.id("strength")).getAttribute("value"));
+
+            driver.findElement(By.id("init-clear")).click();
+            driver.findElement(By.id("generate")).click();
+            waitFor("the second result", d -> !latest(serve.url()).get("id").equals(first.get("id"))
+                    && "succeeded".equals(latest(serve.url()).get("state")));
+            assertFalse(((Map<String, Object>) latest(serve.url()).get("parameters")).containsKey("initImage"),
+                    "no picture once removed");
         }
     }
 

@@ -1,6 +1,6 @@
-// The composer: prompt, subjects (picture, phrase, box, scale), the adapter's mode, size, steps, guidance,
-// scheduler, seed and count, with the controls and LoRAs, turned into the request body of POST /v1/generations and
-// loaded back from a result's parameters.
+// The composer: prompt, subjects (picture, phrase, box, scale), the adapter's mode, a picture to start from and its
+// strength, size, steps, guidance, scheduler, seed and count, with the controls and LoRAs, turned into the request
+// body of POST /v1/generations and loaded back from a result's parameters.
 
 import { BoxEditor, COLORS, round4 } from './boxes.js';
 import { button, formatSettings, labelled, listCard, parseSettings } from './dom.js';
@@ -38,6 +38,8 @@ export class Composer {
     this.activeKey = null;
     this.loras = loras;
     this.phrasesServed = true;
+    /** The picture the generation starts from, by its upload id; null to start from noise. */
+    this.initUpload = null;
     this.editor = new BoxEditor($('layout'), $('canvas-frame'), {
       subjects: () => this.subjects,
       active: () => this.activeKey,
@@ -88,6 +90,36 @@ export class Composer {
       timer = setTimeout(() => this.checkPhrases(), 300);
     };
     $('prompt').addEventListener('input', this.checkPhrasesSoon);
+    $('init-file').addEventListener('change', (e) => {
+      const [file] = e.target.files;
+      if (file) {
+        this.chooseInitImage(file);
+      }
+    });
+    $('init-clear').addEventListener('click', () => this.setInitImage(null, ''));
+  }
+
+  /** Uploads the picture to start from. */
+  async chooseInitImage(file) {
+    $('init-status').textContent = 'Uploading…';
+    try {
+      const id = await this.api.upload(file);
+      this.pictures.set(id, URL.createObjectURL(file));
+      this.setInitImage(id, file.name);
+    } catch (e) {
+      this.setInitImage(null, '');
+      $('init-status').textContent = `Could not upload ${file.name}: ${e.message}`;
+    }
+  }
+
+  setInitImage(uploadId, name) {
+    this.initUpload = uploadId;
+    $('init-clear').hidden = uploadId === null;
+    if (uploadId === null) {
+      $('init-file').value = '';
+    }
+    $('init-status').textContent = uploadId === null ? 'None: the generation starts from noise.'
+      : `Starting from ${name}, resized to the output size.`;
   }
 
   /**
@@ -339,6 +371,9 @@ export class Composer {
     if (mode === 'auto') {
       body.autoLayout = { threshold: number($('auto-threshold')), startStep: number($('auto-start')) };
     }
+    if (this.initUpload !== null) {
+      body.initImage = { uploadId: this.initUpload, strength: number($('strength')) };
+    }
     const chosen = this.loras.request();
     if (chosen.length) {
       body.loras = chosen;
@@ -379,6 +414,10 @@ export class Composer {
       return subject;
     });
     this.activeKey = this.subjects[0]?.key ?? null;
+    this.setInitImage(p.initImage?.uploadId ?? null, p.initImage ? `upload ${p.initImage.uploadId}` : '');
+    if (p.initImage) {
+      setValue($('strength'), p.initImage.strength);
+    }
     this.loras.load(p.loras ?? []);
     this.controls.load(p.controls ?? []);
     this.sizeChanged();
