@@ -194,7 +194,6 @@ public final class GenerationRecord {
         sampler.etaName().ifPresent(name -> Optional.ofNullable(r.schedulerOptions().get(ETA))
                 .or(() -> Optional.ofNullable(pipeline.get(ETA_OPTION)))
                 .filter(eta -> Double.parseDouble(eta) != 0).ifPresent(eta -> v.put(name, eta)));
-        r.initImage().ifPresent(i -> v.put("Denoising strength", Double.toString(i.strength())));
         v.put("CFG scale", Double.toString(r.guidanceScale()));
         v.put("Seed", Long.toString(r.seed()));
         v.put("Size", r.width() + "x" + r.height());
@@ -202,6 +201,8 @@ public final class GenerationRecord {
                 m.get(SHA256).substring(0, 10)));
         Optional.ofNullable(pipeline.get(ModelHashes.BASE)).ifPresent(m -> v.put("Model",
                 Path.of(m).getFileName().toString().replaceFirst("\\.(safetensors|ckpt)$", "")));
+        // where A1111's img2img writes it
+        r.initImage().ifPresent(i -> v.put("Denoising strength", Double.toString(i.strength())));
         String loraHashes = models.entrySet().stream().filter(e -> e.getKey().startsWith("lora."))
                 .map(e -> loraName(Path.of(e.getValue().get(FILE))) + ": " + e.getValue().get(SHA256).substring(0, 12))
                 .collect(Collectors.joining(", "));
