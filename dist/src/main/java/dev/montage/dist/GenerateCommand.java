@@ -148,8 +148,12 @@ final class GenerateCommand implements Callable<Integer> {
     Path initImage;
 
     @Option(names = "--strength", description = "How much of the --init-image is replaced, in (0, 1]: of the steps, "
-            + "the last steps x STRENGTH run (default: the PNG's of --from, else 0.3).")
+            + "the last steps x STRENGTH run (default: the PNG's of --from, else 0.3, or 1 with --mask).")
     Double strength;
+
+    @Option(names = "--mask", paramLabel = "FILE", description = "Repaint the --init-image only where this picture is "
+            + "white (inpainting); black is kept.")
+    Path mask;
 
     @Option(names = "--init-latents", description = "FILE.safetensors[:tensor]: starting noise instead of the seed.")
     String initLatents;
@@ -346,23 +350,33 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /**
-     * The picture to start from: {@code --init-image} at {@code --strength} (else the default strength), else the
-     * PNG's of {@code --from} (at {@code --strength} where given); null for none.
+     * The picture to start from: {@code --init-image} with {@code --mask} at {@code --strength} (else the default
+     * strength), else the PNG's of {@code --from} (at {@code --strength} where given, with {@code --mask} where
+     * given); null for none.
      *
-     * @throws IllegalArgumentException for a {@code --strength} without a picture to start from
+     * @throws IllegalArgumentException for a {@code --strength} or {@code --mask} without a picture to start from
      */
     private InitImage initImage(RecordedRequest recorded) throws IOException {
+        InitImage init;
         if (initImage != null) {
-            initImageSource = SubjectSpec.source(initImage);
-            return new InitImage(SubjectSpec.readImage(initImage), initImage.getFileName().toString(),
-                    strength != null ? strength : InitImage.DEFAULT_STRENGTH);
+            init = new InitImage(SubjectSpec.readImage(initImage), initImage.getFileName().toString(),
+                    strength != null ? strength : InitImage.defaultStrength(mask != null));
+            initImageSource = new LinkedHashMap<>(SubjectSpec.source(initImage));
+        } else {
+            init = recorded == null ? null : recorded.initImage(strength);
+            if (init == null) {
+                if (strength != null || mask != null) {
+                    throw new IllegalArgumentException((strength != null ? "--strength " + strength : "--mask " + mask)
+                            + " applies to a picture to start from: give --init-image"
+                            + (recorded == null ? "" : " (" + from + " records none)"));
+                }
+                return null;
+            }
+            initImageSource = new LinkedHashMap<>(recorded.initImageSource());
         }
-        InitImage init = recorded == null ? null : recorded.initImage(strength);
-        if (init != null) {
-            initImageSource = recorded.initImageSource();
-        } else if (strength != null) {
-            throw new IllegalArgumentException("--strength " + strength + " applies to a picture to start from: give "
-                    + "--init-image" + (recorded == null ? "" : " (" + from + " records none)"));
+        if (mask != null) {
+            init = init.withMask(SubjectSpec.readImage(mask), mask.getFileName().toString());
+            initImageSource.put("mask", SubjectSpec.source(mask));
         }
         return init;
     }

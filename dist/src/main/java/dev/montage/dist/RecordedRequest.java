@@ -43,6 +43,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SCHEDULER_OPTIONS = "schedulerOptions";
     private static final String INIT_IMAGE = "initImage";
+    private static final String MASK = "mask";
     private static final String OPTIONS = "options.";
     /** The A1111 settings a run takes from the PNG. */
     private static final Set<String> A1111_READ = Set.of("Steps", "CFG scale", "Seed", "Size", "Sampler",
@@ -190,10 +191,10 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     }
 
     /**
-     * The recorded init image at its recorded file, with a strength: {@code strength} where given, else the
-     * recorded one; null when the record has none.
+     * The recorded init image and its mask at their recorded files, with a strength: {@code strength} where given,
+     * else the recorded one; null when the record has none.
      *
-     * @throws IllegalArgumentException naming the file and hash when the picture is not there or changed
+     * @throws IllegalArgumentException naming the file and hash when a picture is not there or changed
      */
     InitImage initImage(Double strength) throws IOException {
         Map<String, Object> init = map(values.get(INIT_IMAGE));
@@ -201,13 +202,24 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             return null;
         }
         Path file = picture(init, INIT_IMAGE, "--init-image");
-        return new InitImage(SubjectSpec.readImage(file), file.getFileName().toString(), strength != null ? strength
-                : number(init.get("strength")));
+        InitImage recorded = new InitImage(SubjectSpec.readImage(file), file.getFileName().toString(),
+                strength != null ? strength : number(init.get("strength")));
+        Map<String, Object> mask = map(init.get(MASK));
+        if (mask.isEmpty()) {
+            return recorded;
+        }
+        Path maskFile = picture(mask, INIT_IMAGE + "." + MASK, "--mask");
+        return recorded.withMask(SubjectSpec.readImage(maskFile), maskFile.getFileName().toString());
     }
 
-    /** How the recorded init image is given again: the recorded file and hash. */
+    /** How the recorded init image and its mask are given again: the recorded files and hashes. */
     Map<String, Object> initImageSource() {
-        return source(map(values.get(INIT_IMAGE)));
+        Map<String, Object> init = map(values.get(INIT_IMAGE));
+        Map<String, Object> source = source(init);
+        if (init.containsKey(MASK)) {
+            source.put(MASK, source(map(init.get(MASK))));
+        }
+        return source;
     }
 
     /** How each recorded subject's picture is given again: the recorded file and hash. */

@@ -24,6 +24,7 @@ import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
+import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -153,6 +154,51 @@ class ImageToImageGenerationTest {
                 "other.png", 0.5)).build())), "picture");
         assertFalse(Arrays.equals(latents(request(1).build()), latents(request(1).initImage(null).build())),
                 "at strength 1 the run takes every step, from the picture noised to the first step's level");
+    }
+
+    private static BufferedImage mask(Color left, Color right) {
+        BufferedImage image = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
+        Graphics2D g = image.createGraphics();
+        g.setColor(left);
+        g.fillRect(0, 0, 16, 32);
+        g.setColor(right);
+        g.fillRect(16, 0, 16, 32);
+        g.dispose();
+        return image;
+    }
+
+    private static GenerationRequest masked(double strength, Color left, Color right) {
+        GenerationRequest plain = request(strength).build();
+        return plain.toBuilder().initImage(plain.initImage().orElseThrow().withMask(mask(left, right), "mask.png"))
+                .build();
+    }
+
+    /**
+     * Inpainting as diffusers runs it with a UNet of four input channels: a white mask repaints everywhere, as the run
+     * without a mask does (at strength 1 from noise, as a run without a picture does); a black one keeps the picture,
+     * whatever the prompt; a mask of halves keeps the picture in one half and repaints the other.
+     */
+    @Test
+    void aMaskRepaintsItsWhiteAreaAndKeepsThePictureElsewhere() {
+        assertArrayEquals(latents(request(0.5).build()), latents(masked(0.5, Color.WHITE, Color.WHITE)),
+                "a white mask at strength 0.5 is the run without a mask");
+        assertArrayEquals(latents(request(1).initImage(null).build()), latents(masked(1, Color.WHITE, Color.WHITE)),
+                "a white mask at strength 1 starts from noise");
+        float[] kept = latents(masked(0.5, Color.BLACK, Color.BLACK));
+        GenerationRequest black = masked(0.5, Color.BLACK, Color.BLACK);
+        assertArrayEquals(kept, latents(GenerationRequest.builder("a cat").size(32, 32).steps(10).seed(5)
+                .guidanceScale(7).initImage(black.initImage().orElseThrow()).build()),
+                "a black mask keeps the picture's latents, whatever the prompt");
+        float[] halves = latents(masked(0.8, Color.BLACK, Color.WHITE));
+        float[] repainted = latents(request(0.8).build());
+        int w = 4;
+        for (int i = 0; i < halves.length; i++) {
+            boolean left = i % w < w / 2;
+            if (left) {
+                assertEquals(kept[i], halves[i], "kept cell " + i);
+            }
+        }
+        assertFalse(Arrays.equals(halves, kept) || Arrays.equals(halves, repainted), "the right half is repainted");
     }
 
     /** Image b of a batch from a picture is the generation of seed + b, its posterior sample and noise included. */

@@ -321,6 +321,27 @@ class PngRecordTest {
         assertTrue(changed.err().contains("give the picture again with --init-image"), changed::toString);
     }
 
+    /** A mask is recorded beside its picture, at the masked default strength 1, and goes with it to --from. */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aMaskIsRecordedWithItsPictureAndRunsAgain() throws Exception {
+        Path start = picture("start.png", Color.MAGENTA);
+        Path mask = picture("mask.png", Color.WHITE);
+        Path png = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
+                "--init-image", start.toString(), "--mask", mask.toString(), "-o", dir.resolve("masked").toString());
+        Map<String, Object> init = (Map<String, Object>) PngRecords.record(png).get("initImage");
+        assertEquals(1.0, init.get("strength"));
+        assertEquals(Map.of("file", mask.toAbsolutePath().normalize().toString(), "sha256", sha256(mask)),
+                init.get("mask"));
+        assertArrayEquals(pixels(png), pixels(generate("--from", png.toString(), "-o",
+                dir.resolve("again").toString())));
+        CommandRun alone = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "-p",
+                "a dog", "--mask", mask.toString(), "-o", dir.resolve("alone").toString());
+        assertEquals(2, alone.code(), alone::toString);
+        assertTrue(alone.err().contains("--mask " + mask + " applies to a picture to start from: give --init-image"),
+                alone::toString);
+    }
+
     private static String[] with(String[] first, String... more) {
         List<String> all = new ArrayList<>(List.of(first));
         all.addAll(List.of(more));

@@ -331,14 +331,15 @@ class StudioBrowserIT {
     }
 
     /**
-     * A picture to start from is uploaded and sent with its strength, recorded by its upload and hash, shown with its
-     * strength when its result is reopened, and gone from the next request once removed; a strength that takes no step
-     * is shown next to its field.
+     * A picture to start from and its mask are uploaded and sent with the strength, recorded by their uploads and
+     * hashes, shown with the strength when their result is reopened, and gone from the next request once removed; a
+     * strength that takes no step is shown next to its field.
      */
     @Test
     @SuppressWarnings("unchecked")
     void aPictureToStartFromIsSentWithItsStrengthAndShownWhenItsResultIsReopened() throws Exception {
         Path start = picture("start.png", Color.GREEN, 96, 64);
+        Path mask = picture("mask.png", Color.WHITE, 96, 64);
         try (ServeRun serve = serve(Map.of(), "from-a-picture")) {
             open(serve.url());
             fill(By.id("prompt"), PROMPT);
@@ -352,13 +353,19 @@ class StudioBrowserIT {
                     By.cssSelector(".field-error[data-for='initImage.strength']")).stream().findFirst().orElse(null));
             assertTrue(refused.getText().contains("takes no step of 4 at 0.1"), refused.getText());
 
+            driver.findElement(By.id("mask-file")).sendKeys(mask.toString());
+            waitFor("the mask uploaded", d -> d.findElement(By.id("init-status")).getText()
+                    .endsWith("repainted where mask.png is white."));
+            assertEquals("1", driver.findElement(By.id("strength")).getAttribute("value"),
+                    "a masked area is repainted from noise unless the strength is lowered");
             fill(By.id("strength"), "0.5");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
             Map<String, Object> first = latest(serve.url());
             Map<String, Object> init = (Map<String, Object>) ((Map<String, Object>) first.get("parameters"))
                     .get("initImage");
-            assertEquals(Set.of("uploadId", "sha256", "strength"), init.keySet());
+            assertEquals(Set.of("uploadId", "sha256", "strength", "mask"), init.keySet());
+            assertEquals(Set.of("uploadId", "sha256"), ((Map<String, Object>) init.get("mask")).keySet());
             assertEquals(0.5, init.get("strength"));
 
             open(serve.url());
@@ -366,6 +373,8 @@ class StudioBrowserIT {
                     + first.get("id") + "'] .open-result")).stream().findFirst().orElse(null)).click();
             waitFor("the reopened picture", d -> d.findElement(By.id("init-status")).getText()
                     .startsWith("Starting from upload " + init.get("uploadId")));
+            assertTrue(driver.findElement(By.id("init-status")).getText().endsWith("repainted where upload "
+                    + ((Map<String, Object>) init.get("mask")).get("uploadId") + " is white."));
             assertEquals("0.5", driver.findElement(By.id("strength")).getAttribute("value"));
 
             driver.findElement(By.id("init-clear")).click();

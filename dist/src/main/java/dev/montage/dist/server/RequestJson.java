@@ -59,8 +59,9 @@ public final class RequestJson {
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
             "end", "options", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
-    static final Set<String> INIT_IMAGE = Set.of("image", "uploadId", "strength", GenerationRecord.SHA256,
+    static final Set<String> INIT_IMAGE = Set.of("image", "uploadId", "strength", "mask", GenerationRecord.SHA256,
             GenerationRecord.FILE);
+    static final Set<String> MASK = Set.of("image", "uploadId", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
     /** The fields of {@code POST /v1/phrases} and {@code POST /v1/preprocess} (a control and the output size). */
     static final Set<String> PHRASES = Set.of("prompt", "phrases");
@@ -392,27 +393,44 @@ public final class RequestJson {
     }
 
     /**
-     * The picture a generation starts from and its strength (default {@link InitImage#DEFAULT_STRENGTH}).
+     * The picture a generation starts from, its strength (by default {@link InitImage#defaultStrength}) and the mask
+     * of where it is repainted, if any.
      *
-     * @param source receives how a request gives the picture again
+     * @param source receives how a request gives the pictures again
      */
     private InitImage initImage(Fields f, JsonNode node, ImageInput.PixelBudget pixels, Map<String, Object> source)
             throws IOException {
         String path = "initImage";
         if (!node.isObject()) {
-            f.add(path, "must be an object {image | uploadId, strength}");
+            f.add(path, "must be an object {image | uploadId, strength, mask}");
             return null;
         }
         f.unknownKeys(node, path, INIT_IMAGE);
-        Picture picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP) and " + pictures.field(), pixels);
+        String choices = "image (base64 PNG, JPEG or WebP) and " + pictures.field();
+        Picture picture = picture(f, node, path, choices, pixels);
         Double strength = f.number(node, "strength", path);
+        Picture mask = null;
+        JsonNode maskNode = node.get("mask");
+        if (maskNode != null && !maskNode.isNull()) {
+            String maskPath = path + ".mask";
+            if (!maskNode.isObject()) {
+                f.add(maskPath, "must be an object {image | uploadId}: white where the picture is repainted");
+            } else {
+                f.unknownKeys(maskNode, maskPath, MASK);
+                mask = picture(f, maskNode, maskPath, choices, pixels);
+            }
+        }
         if (picture == null || !f.clean(path)) {
             return null;
         }
         try {
             InitImage init = new InitImage(picture.image(), picture.name(), strength == null
-                    ? InitImage.DEFAULT_STRENGTH : strength);
+                    ? InitImage.defaultStrength(mask != null) : strength);
             source.putAll(picture.source());
+            if (mask != null) {
+                init = init.withMask(mask.image(), mask.name());
+                source.put("mask", mask.source());
+            }
             return init;
         } catch (IllegalArgumentException e) {
             f.add(path + ".strength", e.getMessage());

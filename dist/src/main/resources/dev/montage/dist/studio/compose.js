@@ -40,6 +40,8 @@ export class Composer {
     this.phrasesServed = true;
     /** The picture the generation starts from, by its upload id; null to start from noise. */
     this.initUpload = null;
+    /** The mask of where that picture is repainted, by its upload id; null to repaint everywhere. */
+    this.maskUpload = null;
     this.editor = new BoxEditor($('layout'), $('canvas-frame'), {
       subjects: () => this.subjects,
       active: () => this.activeKey,
@@ -96,7 +98,33 @@ export class Composer {
         this.chooseInitImage(file);
       }
     });
+    $('mask-file').addEventListener('change', (e) => {
+      const [file] = e.target.files;
+      if (file) {
+        this.chooseMask(file);
+      }
+    });
     $('init-clear').addEventListener('click', () => this.setInitImage(null, ''));
+  }
+
+  /** Uploads the mask; a masked area is repainted from noise unless the strength is lowered. */
+  async chooseMask(file) {
+    try {
+      this.setMask(await this.api.upload(file), file.name);
+      $('strength').value = 1;
+    } catch (e) {
+      this.setMask(null, '');
+      $('init-status').textContent = `Could not upload ${file.name}: ${e.message}`;
+    }
+  }
+
+  setMask(uploadId, name) {
+    this.maskUpload = uploadId;
+    if (uploadId === null) {
+      $('mask-file').value = '';
+    }
+    this.maskName = name;
+    this.showInitImage();
   }
 
   /** Uploads the picture to start from. */
@@ -114,12 +142,20 @@ export class Composer {
 
   setInitImage(uploadId, name) {
     this.initUpload = uploadId;
+    this.initName = name;
     $('init-clear').hidden = uploadId === null;
+    $('mask-file').disabled = uploadId === null;
     if (uploadId === null) {
       $('init-file').value = '';
+      this.setMask(null, '');
     }
-    $('init-status').textContent = uploadId === null ? 'None: the generation starts from noise.'
-      : `Starting from ${name}, resized to the output size.`;
+    this.showInitImage();
+  }
+
+  showInitImage() {
+    $('init-status').textContent = this.initUpload === null ? 'None: the generation starts from noise.'
+      : `Starting from ${this.initName}, resized to the output size`
+        + (this.maskUpload === null ? '.' : `; repainted where ${this.maskName} is white.`);
   }
 
   /**
@@ -373,6 +409,9 @@ export class Composer {
     }
     if (this.initUpload !== null) {
       body.initImage = { uploadId: this.initUpload, strength: number($('strength')) };
+      if (this.maskUpload !== null) {
+        body.initImage.mask = { uploadId: this.maskUpload };
+      }
     }
     const chosen = this.loras.request();
     if (chosen.length) {
@@ -417,6 +456,8 @@ export class Composer {
     this.setInitImage(p.initImage?.uploadId ?? null, p.initImage ? `upload ${p.initImage.uploadId}` : '');
     if (p.initImage) {
       setValue($('strength'), p.initImage.strength);
+      const mask = p.initImage.mask?.uploadId ?? null;
+      this.setMask(mask, mask === null ? '' : `upload ${mask}`);
     }
     this.loras.load(p.loras ?? []);
     this.controls.load(p.controls ?? []);

@@ -161,7 +161,8 @@ export class Runner {
     const rows = [['Id', view.id], ['Prompt', p.prompt], ['Size', `${p.width}×${p.height}`], ['Steps', p.steps],
       ['Guidance', p.guidance], ['Scheduler', Object.keys(p.schedulerOptions ?? {}).length
         ? `${p.scheduler} (${formatSettings(p.schedulerOptions)})` : p.scheduler], ['Seed', p.seed],
-      ...(p.initImage ? [['From a picture', `strength ${p.initImage.strength}`]] : []),
+      ...(p.initImage ? [['From a picture', `strength ${p.initImage.strength}${p.initImage.mask ? ', masked' : ''}`]]
+        : []),
       ['Subjects', (p.subjects ?? []).map((s) => `${s.phrase ?? '—'}${s.box ? ` [${s.box.join(', ')}]` : ''}`)
         .join('; ') || 'none'],
       ['Controls', (p.controls ?? []).map((c) => `${c.type} ×${c.scale}`).join('; ') || 'none']];

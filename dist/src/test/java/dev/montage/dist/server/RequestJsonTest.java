@@ -261,6 +261,17 @@ class RequestJsonTest {
         assertEquals(Set.of("initImage.strenght"), errors("{\"prompt\": \"a\", \"initImage\": {\"image\": \""
                 + picture + "\", \"strenght\": 0.5}}"));
         assertEquals(Set.of("initImage"), errors("{\"prompt\": \"a\", \"initImage\": \"start.png\"}"));
+
+        RequestJson.Parsed masked = parse("""
+                {"prompt": "a", "initImage": {"image": "%s", "mask": {"image": "%s"}}}""".formatted(picture, picture));
+        assertEquals(32, masked.request().initImage().orElseThrow().mask().getWidth());
+        assertEquals(InitImage.DEFAULT_MASKED_STRENGTH, masked.request().initImage().orElseThrow().strength());
+        Map<?, ?> maskRecord = (Map<?, ?>) ((Map<?, ?>) masked.parameters().get("initImage")).get("mask");
+        assertEquals(Set.of("sha256"), maskRecord.keySet());
+        assertEquals(Set.of("initImage.mask.image"), errors("{\"prompt\": \"a\", \"initImage\": {\"image\": \""
+                + picture + "\", \"mask\": {}}}"));
+        assertEquals(Set.of("initImage.mask"), errors("{\"prompt\": \"a\", \"initImage\": {\"image\": \""
+                + picture + "\", \"mask\": \"white\"}}"));
     }
 
     @Test

@@ -13,6 +13,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.InitImage;
 import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
@@ -208,8 +209,8 @@ final class Pipeline {
             // get_timesteps: its latents come first, so that a sampler or decoder that cannot start from a picture
             // fails before the encoders run
             int begin = run.firstEvaluationOf(request.steps() - request.stepsTaken());
-            NDArray fromPicture = request.initImage().isPresent()
-                    ? pictureLatents(gen, request, schedulerId, run, begin, listener) : null;
+            FromPicture fromPicture = request.initImage().isPresent()
+                    ? fromPicture(gen, request, schedulerId, run, begin, listener) : null;
             if (!request.controls().isEmpty()) {
                 stage(listener, "preparing control images");
             }
@@ -222,8 +223,8 @@ final class Pipeline {
             // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
             try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
                 DenoisingModel unet = lease.get();
-                if (fromPicture != null) {
-                    latents = fromPicture;
+                if (fromPicture != null && fromPicture.start() != null) {
+                    latents = fromPicture.start();
                 } else {
                     NDArray noise = initialLatents(gen, request, unet);
                     latents = noise.mul(run.initNoiseSigma());
@@ -239,6 +240,9 @@ final class Pipeline {
                 for (int i = 0; i < total; i++) {
                     ctx.setStep(i, total);
                     latents = step(gen, unet, run, begin + i, timesteps[begin + i], latents, c, request, ctx);
+                    if (fromPicture != null && fromPicture.mask() != null) {
+                        latents = fromPicture.keepOutsideMask(gen, run, begin + i, i == total - 1, latents);
+                    }
                     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
                     if (!listener.onStep(i + 1, total, elapsed) && i + 1 < total) {
                         throw new GenerationCancelledException("generation cancelled after step " + (i + 1) + " of "
@@ -602,19 +606,50 @@ final class Pipeline {
     }
 
     /**
+     * What a run from a picture starts from, in the generation's scope.
+     *
+     * @param start   the latents of the first step taken, or null to start from noise (a masked run at strength 1)
+     * @param picture the picture's latents, null without a mask
+     * @param noise   the starting noise, null without a mask
+     * @param mask    [1, 1, h, w]: 1 where the run repaints, 0 where it keeps the picture; null for none
+     */
+    private record FromPicture(NDArray start, NDArray picture, NDArray noise, NDArray mask) {
+
+        /**
+         * diffusers' inpainting with a UNet of four input channels: after evaluation {@code index}, the latents
+         * outside the mask are the picture's noised to the next evaluation's level, after the last the picture's own.
+         */
+        NDArray keepOutsideMask(NDManager gen, Scheduler.Run run, int index, boolean last, NDArray latents) {
+            try (NDManager scope = gen.newSubManager()) {
+                NDArray x = Scopes.borrow(latents, scope);
+                NDArray clean = Scopes.borrow(picture, scope);
+                NDArray proper = last ? clean : run.addNoise(clean, Scopes.borrow(noise, scope), index + 1);
+                NDArray m = Scopes.borrow(mask, scope);
+                NDArray blended = m.neg().add(1f).mul(proper).add(m.mul(x));
+                blended.attach(gen);
+                latents.close();
+                return blended;
+            }
+        }
+    }
+
+    /**
      * The init image's latents noised to the level of evaluation {@code begin}, as diffusers'
      * {@code StableDiffusionXLImg2ImgPipeline.prepare_latents}: the picture resized to the generation's size (Pillow's
      * Lanczos, as its image processor), encoded once, its posterior sampled for image b with the posterior noise of
      * seed + b and noised with the starting noise of seed + b (a batch's images are the generations of their seeds).
+     * With a mask, as its {@code StableDiffusionXLInpaintPipeline}: the picture's latents, the noise and the mask are
+     * kept for the steps, and at strength 1 the run starts from noise.
      *
      * @throws InvalidRequestException naming {@code initImage} when the decoder cannot encode, {@code scheduler} when
      *     the sampler cannot start from a picture
      */
-    private NDArray pictureLatents(NDManager gen, GenerationRequest request, String schedulerId, Scheduler.Run run,
+    private FromPicture fromPicture(NDManager gen, GenerationRequest request, String schedulerId, Scheduler.Run run,
             int begin, ProgressListener listener) {
         stage(listener, "encoding init image");
-        RgbImage picture = PilResampler.resize(RgbImage.of(request.initImage().orElseThrow().image(), null),
-                request.width(), request.height(), ResampleFilter.LANCZOS);
+        InitImage init = request.initImage().orElseThrow();
+        RgbImage picture = PilResampler.resize(RgbImage.of(init.image(), null), request.width(), request.height(),
+                ResampleFilter.LANCZOS);
         try (NDManager scope = gen.newSubManager()) {
             LatentDecoder.Posterior posterior;
             try {
@@ -624,17 +659,32 @@ final class Pipeline {
             }
             long[] shape = posterior.mean().getShape().getShape();
             shape[0] = request.numImages();
-            NDArray sampled = posterior.sample(scope.create(Noise.posterior(request.seed(), shape), new Shape(shape)));
-            NDArray noised;
+            NDArray sampled = toFloat32(posterior.sample(scope.create(Noise.posterior(request.seed(), shape),
+                    new Shape(shape))));
+            NDArray noise = scope.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
+            NDArray start;
             try {
-                noised = run.addNoise(toFloat32(sampled), scope.create(Noise.gaussian(request.seed(), shape),
-                        new Shape(shape)), begin);
+                start = run.addNoise(sampled, noise, begin);
             } catch (UnsupportedOperationException e) {
                 throw new InvalidRequestException(List.of(new FieldError("scheduler", "'" + schedulerId + "': "
                         + e.getMessage() + ", so it cannot take an initImage")));
             }
-            noised.attach(gen);
-            return noised;
+            if (init.mask() == null) {
+                start.attach(gen);
+                return new FromPicture(start, null, null, null);
+            }
+            if (init.strength() == 1) {
+                // diffusers' inpainting at full strength starts from the noise alone
+                start = null;
+            }
+            NDArray mask = scope.create(LatentMask.of(init.mask(), request.width(), request.height(),
+                    decoder.scaleFactor()), new Shape(1, 1, shape[2], shape[3]));
+            for (NDArray kept : new NDArray[] {start, sampled, noise, mask}) {
+                if (kept != null) {
+                    kept.attach(gen);
+                }
+            }
+            return new FromPicture(start, sampled, noise, mask);
         }
     }
 

@@ -41,9 +41,9 @@ final class DiscreteSigmas {
             return sigmas[index];
         }
 
-        /** diffusers' {@code add_noise} of the σ-parametrised schedulers: x₀ + σ · ε. */
+        /** diffusers' {@code add_noise} of the σ-parametrised schedulers: x₀ + σ · ε at the evaluation's σ. */
         @Override
-        final NDArray noised(NDArray original, NDArray noise, int index) {
+        NDArray noised(NDArray original, NDArray noise, int index) {
             return original.add(noise.mul(sigmas[index]));
         }
 

@@ -45,6 +45,15 @@ abstract class MidpointRun extends DiscreteSigmas.SigmaRun {
         return 2 * step;
     }
 
+    /**
+     * x₀ + σ · ε at the σ diffusers' {@code add_noise} finds for the evaluation's timestep: its {@code sigmas} list
+     * each level after the first twice, not the midpoints, so evaluation 2k + 1 noises to σ_{k+1}.
+     */
+    @Override
+    final NDArray noised(NDArray original, NDArray noise, int index) {
+        return original.add(noise.mul(levels[(index + 1) / 2]));
+    }
+
     /** σ_k, the noise level of step k (0 after the last step). */
     final float level(int k) {
         return levels[k];

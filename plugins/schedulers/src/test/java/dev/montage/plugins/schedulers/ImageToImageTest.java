@@ -113,6 +113,61 @@ class ImageToImageTest {
                     0.4044860899448395f, -0.16273856163024902f, -1.0747976303100586f, -1.4673773050308228f});
     }
 
+    /**
+     * Inpainting as diffusers' SDXL inpaint pipeline runs a UNet of four input channels: after each step, outside the
+     * mask the picture's latents noised to the next evaluation's level ({@link Scheduler.Run#addNoise} at every index,
+     * the second evaluations of two-evaluation samplers included), the clean latents after the last; at strength 1
+     * from pure noise (values of diffusers 0.23.1's schedulers through that loop).
+     */
+    @Test
+    void inpaintingNoisesThePictureToEveryEvaluationsLevelAsDiffusersDoes() {
+        assertInpaintingMatchesDiffusers("euler", 8, 0.6, 4,
+                new float[] {0.29552021622657776f, 0.41472333669662476f, -0.1825222373008728f, 0.6754631996154785f,
+                    -1.2113345861434937f, -1.0712075233459473f, -0.9775301218032837f, -0.4687199294567108f,
+                    -0.5214530229568481f, 0.311541348695755f, -0.7468727827072144f, -0.48235902190208435f,
+                    0.6629692316055298f, 0.06585028022527695f, -0.27537643909454346f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("heun", 6, 1.0, 0,
+                new float[] {0.29552021622657776f, -0.23946160078048706f, -2.666410446166992f, 0.6754631996154785f,
+                    -3.7123188972473145f, -1.5397557020187378f, -0.9775301218032837f, 1.219905138015747f,
+                    -0.2814539968967438f, 0.311541348695755f, -4.225409507751465f, -3.683300018310547f,
+                    0.6629692316055298f, 0.688281238079071f, 1.2094266414642334f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("dpm2", 6, 0.7, 4,
+                new float[] {0.29552021622657776f, 0.28346914052963257f, -0.37372076511383057f, 0.6754631996154785f,
+                    -1.399670958518982f, -1.1912075281143188f, -0.9775301218032837f, -0.517707109451294f,
+                    -0.6193048357963562f, 0.311541348695755f, -0.9698561429977417f, -0.6968293190002441f,
+                    0.6629692316055298f, -0.02101931720972061f, -0.3319104015827179f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("dpmpp sde", 5, 0.8, 2,
+                new float[] {0.29552021622657776f, -1.5525827407836914f, -1.8597246408462524f, 0.6754631996154785f,
+                    -0.5498788952827454f, -1.5945415496826172f, -0.9775301218032837f, -1.1169105768203735f,
+                    0.28080615401268005f, 0.311541348695755f, -2.140083074569702f, -2.8173820972442627f,
+                    0.6629692316055298f, 1.0018107891082764f, 0.5480020046234131f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("lms", 8, 1.0, 0,
+                new float[] {0.29552021622657776f, 0.18568074703216553f, -2.819960594177246f, 0.6754631996154785f,
+                    -4.115260124206543f, -1.424660563468933f, -0.9775301218032837f, 1.9930251836776733f,
+                    0.13367539644241333f, 0.311541348695755f, -4.750694274902344f, -4.079320907592773f,
+                    0.6629692316055298f, 1.3346387147903442f, 1.980048418045044f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("ddim", 8, 0.6, 4,
+                new float[] {0.29552021622657776f, 0.4418333172798157f, -0.16044311225414276f, 0.6754631996154785f,
+                    -1.197921633720398f, -1.0566143989562988f, -0.9775301218032837f, -0.4490516185760498f,
+                    -0.5022289752960205f, 0.311541348695755f, -0.7295475006103516f, -0.4628055989742279f,
+                    0.6629692316055298f, 0.0900215432047844f, -0.2540796399116516f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("dpmpp 2m karras", 10, 0.6, 4,
+                new float[] {0.29552021622657776f, 0.21037361025810242f, -0.7176026105880737f, 0.6754631996154785f,
+                    -1.8042280673980713f, -1.3247106075286865f, -0.9775301218032837f, -0.33773666620254517f,
+                    -0.629849910736084f, 0.311541348695755f, -1.474560260772705f, -1.1505688428878784f,
+                    0.6629692316055298f, 0.05131363496184349f, -0.16733713448047638f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("unipc", 10, 1.0, 0,
+                new float[] {0.29552021622657776f, -0.3094031512737274f, -3.4924919605255127f, 0.6754631996154785f,
+                    -4.864263534545898f, -2.0148160457611084f, -0.9775301218032837f, 1.6046440601348877f,
+                    -0.3644788861274719f, 0.311541348695755f, -5.5372138023376465f, -4.826204299926758f,
+                    0.6629692316055298f, 0.9073876142501831f, 1.5908994674682617f, -0.9809362292289734f});
+        assertInpaintingMatchesDiffusers("lcm", 6, 0.5, 3,
+                new float[] {0.29552021622657776f, -1.5518743991851807f, -1.5464905500411987f, 0.6754631996154785f,
+                    -0.9745963215827942f, -1.941285490989685f, -0.9775301218032837f, -1.0513207912445068f,
+                    -0.033569224178791046f, 0.311541348695755f, -2.258333683013916f, -2.49371337890625f,
+                    0.6629692316055298f, 0.5452241897583008f, -0.1595153659582138f, -0.9809362292289734f});
+    }
+
     private static Scheduler scheduler(String label) {
         return switch (label) {
             case "euler" -> new EulerDiscreteScheduler(settings(Map.of()));
@@ -148,10 +203,7 @@ class ImageToImageTest {
      */
     private static void assertRunFromAPictureMatchesDiffusers(String label, int steps, double strength, int begin,
             float[] expected) {
-        Scheduler.Run run = scheduler(label).start(steps, TestEngine.manager(), (m, shape, index) ->
-                m.create(wave(1.3, 0.5 * index, shape), shape));
-        int skipped = steps - Math.min((int) (steps * strength), steps);
-        assertEquals(begin, run.firstEvaluationOf(skipped), label);
+        Scheduler.Run run = started(label, steps, strength, begin);
         try (NDManager m = TestEngine.manager().newSubManager()) {
             NDArray original = m.create(sineOf(0.7, 0.3), SHAPE);
             NDArray x = run.addNoise(original, m.create(wave(0.9, 0.2, SHAPE), SHAPE), begin);
@@ -165,6 +217,42 @@ class ImageToImageTest {
                     strength, error);
             assertTrue(error <= 2e-5, label + ": " + error);
         }
+    }
+
+    /** The latents blended with the noised picture's after each evaluation, where the mask (every third cell) is 0. */
+    private static void assertInpaintingMatchesDiffusers(String label, int steps, double strength, int begin,
+            float[] expected) {
+        Scheduler.Run run = started(label, steps, strength, begin);
+        float[] keep = new float[16];
+        for (int k = 0; k < keep.length; k++) {
+            keep[k] = k % 3 == 0 ? 1f : 0f;
+        }
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray original = m.create(sineOf(0.7, 0.3), SHAPE);
+            NDArray noise = m.create(wave(0.9, 0.2, SHAPE), SHAPE);
+            NDArray kept = m.create(keep, SHAPE);
+            NDArray x = strength == 1 ? noise.mul(run.initNoiseSigma()) : run.addNoise(original, noise, begin);
+            int last = run.timesteps().length - 1;
+            for (int i = begin; i <= last; i++) {
+                NDArray output = run.scaleModelInput(x, i).mul(0.3f).add((float) (0.1 * (i + 1)));
+                x = run.step(output, i, x);
+                NDArray proper = i < last ? run.addNoise(original, noise, i + 1) : original;
+                x = proper.mul(kept).add(kept.neg().add(1f).mul(x));
+            }
+            double error = GoldenTensors.maxAbsDiff(expected, x.toFloatArray());
+            System.out.printf("%s inpainting at strength %s vs diffusers 0.23.1: max-abs error %.3g%n", label,
+                    strength, error);
+            assertTrue(error <= 2e-5, label + ": " + error);
+        }
+    }
+
+    /** A run of the scheduler, checked to begin a picture's run at {@code begin} of diffusers. */
+    private static Scheduler.Run started(String label, int steps, double strength, int begin) {
+        Scheduler.Run run = scheduler(label).start(steps, TestEngine.manager(), (m, shape, index) ->
+                m.create(wave(1.3, 0.5 * index, shape), shape));
+        int skipped = steps - Math.min((int) (steps * strength), steps);
+        assertEquals(begin, run.firstEvaluationOf(skipped), label);
+        return run;
     }
 
     private static float[] wave(double frequency, double phase, Shape shape) {
