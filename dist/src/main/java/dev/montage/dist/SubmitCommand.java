@@ -109,8 +109,12 @@ final class SubmitCommand implements Callable<Integer> {
     Path initImage;
 
     @Option(names = "--strength", description = "How much of the --init-image is replaced, in (0, 1] (default: the "
-            + "server's, 0.3).")
+            + "server's, 0.3, or 1 with --mask).")
     Double strength;
+
+    @Option(names = "--mask", paramLabel = "FILE", description = "Repaint the --init-image only where this picture is "
+            + "white (inpainting), uploaded first.")
+    Path mask;
 
     @Option(names = {"-o", "--out"}, description = "Folder for the images (default ${DEFAULT-VALUE}).")
     Path out = Path.of("montage-out");
@@ -247,10 +251,13 @@ final class SubmitCommand implements Callable<Integer> {
             Map<String, Object> init = new LinkedHashMap<>();
             init.put("uploadId", upload(client, initImage));
             putIfGiven(init, "strength", strength);
+            if (mask != null) {
+                init.put("mask", Map.of("uploadId", upload(client, mask)));
+            }
             b.put("initImage", init);
-        } else if (strength != null) {
-            throw new IllegalArgumentException("--strength " + strength + " applies to a picture to start from: give "
-                    + "--init-image");
+        } else if (strength != null || mask != null) {
+            throw new IllegalArgumentException((strength != null ? "--strength " + strength : "--mask " + mask)
+                    + " applies to a picture to start from: give --init-image");
         }
         List<Map<String, Object>> loraList = new ArrayList<>();
         for (String l : loras) {

@@ -21,7 +21,8 @@ import javax.imageio.ImageIO;
 
 /**
  * The tests' manifest: a dozen small requests on the tiny model (64x64, 2 steps), with and without ids, seeds and
- * subjects, one of two images, and one bad row (an unknown scheduler); pictures beside it, named relative to it.
+ * subjects, one of two images, one from a picture, and one bad row (an unknown scheduler); pictures beside it, named
+ * relative to it.
  */
 final class BatchManifest {
     static final int SIZE = 64;
@@ -29,8 +30,17 @@ final class BatchManifest {
     static final String BAD_ID = "bad-scheduler";
     static final ObjectMapper JSON = new ObjectMapper();
 
-    /** One request: what the manifest row says, and {@code montage generate}'s flags for the same request. */
-    record Request(String id, String prompt, Long seed, int count, List<String> subjects, String scheduler) {
+    /**
+     * One request: what the manifest row says, and {@code montage generate}'s flags for the same request.
+     *
+     * @param initImage the picture it starts from at strength 0.5, or null
+     */
+    record Request(String id, String prompt, Long seed, int count, List<String> subjects, String scheduler,
+            String initImage) {
+        Request(String id, String prompt, Long seed, int count, List<String> subjects, String scheduler) {
+            this(id, prompt, seed, count, subjects, scheduler, null);
+        }
+
         Map<String, Object> row() {
             Map<String, Object> row = new LinkedHashMap<>();
             if (id != null) {
@@ -57,6 +67,9 @@ final class BatchManifest {
             if (!s.isEmpty()) {
                 row.put("subjects", s);
             }
+            if (initImage != null) {
+                row.put("initImage", Map.of("file", "pictures/" + initImage + ".png", "strength", 0.5));
+            }
             return row;
         }
 
@@ -70,6 +83,10 @@ final class BatchManifest {
             for (String picture : subjects) {
                 flags.addAll(List.of("--subject", "image=" + folder.resolve("pictures/" + picture + ".png") + ",phrase="
                         + picture + ",box=" + (picture.equals("ball") ? "0.05,0.3,0.45,0.7" : "0.55,0.3,0.95,0.7")));
+            }
+            if (initImage != null) {
+                flags.addAll(List.of("--init-image", folder.resolve("pictures/" + initImage + ".png").toString(),
+                        "--strength", "0.5"));
             }
             return flags;
         }
@@ -86,7 +103,7 @@ final class BatchManifest {
             new Request("drawn-seed", "a cube on a chair", null, 1, List.of("cube"), null),
             new Request(null, "a ball under a tree", 19L, 1, List.of("ball"), null),
             new Request("cube-10", "a cube on a shelf", 20L, 1, List.of("cube"), null),
-            new Request("cube-11", "a cube and a ball", 21L, 1, List.of("cube", "ball"), null),
+            new Request("from-a-picture", "a cube and a ball", 21L, 1, List.of("cube", "ball"), null, "ball"),
             new Request(BAD_ID, "a ball", 22L, 1, List.of("ball"), "no-such-scheduler"));
 
     private BatchManifest() {

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.InitImage;
 import dev.montage.api.Subject;
 import dev.montage.dist.Montage;
 import dev.montage.dist.TinyModel;
@@ -33,13 +34,17 @@ class SubmitOptionsTest {
     Path dir;
 
     @Test
-    void controlsKeypointsLorasAutoLayoutAndDroppedGroundingReachTheServer() throws Exception {
+    void controlsKeypointsLorasAutoLayoutDroppedGroundingAndAPictureToStartFromReachTheServer() throws Exception {
         Path loras = Files.createDirectories(dir.resolve("loras"));
         Files.write(loras.resolve("style.safetensors"), new byte[0]);
         Path dog = dir.resolve("dog.webp");
         Files.write(dog, Pictures.webp(32, 32, (x, y) -> x < 16 ? 0xffff0000 : 0xff00ff00));
         Path edges = dir.resolve("edges.png");
         Files.write(edges, Pictures.oval(Color.WHITE, 64));
+        Path start = dir.resolve("start.png");
+        Files.write(start, Pictures.oval(Color.BLUE, 48));
+        Path mask = dir.resolve("mask.png");
+        Files.write(mask, Pictures.oval(Color.WHITE, 40));
         Path pose = dir.resolve("pose.json");
         Files.writeString(pose, KEYPOINTS, StandardCharsets.UTF_8);
 
@@ -54,11 +59,12 @@ class SubmitOptionsTest {
                             return controlled.generate(request, listener);
                         }, controlled, TinyModel.registry(), TinyModel.folder())) {
             int code = Montage.run("submit", "--server", s.server.url(), "-p", "a dog", "--width", "64", "--height",
-                    "64", "--steps", "2", "--seed", "9",
+                    "64", "--steps", "4", "--seed", "9",
                     "-s", "image=" + dog + ",phrase=dog,box=0.1,0.1,0.6,0.9,drop=true",
                     "-c", "type=canny,image=" + edges + ",scale=0.6,start=0.1,end=0.9,low=50",
                     "-c", "type=pose,keypoints=" + pose + ",context=full",
                     "--controlnet-context", "text-only", "--lora", "style:0.4", "--auto-layout", "0.4,1",
+                    "--init-image", start.toString(), "--mask", mask.toString(), "--strength", "0.5",
                     "-o", dir.resolve("images").toString());
             assertEquals(0, code);
         }
@@ -80,11 +86,16 @@ class SubmitOptionsTest {
         assertEquals(1, seenLoras.get().size());
         assertEquals(loras.resolve("style.safetensors"), seenLoras.get().get(0).file());
         assertEquals(0.4, seenLoras.get().get(0).scale());
+        InitImage init = request.initImage().orElseThrow();
+        assertEquals(0.5, init.strength());
+        assertEquals(48, init.image().getWidth());
+        assertEquals(40, init.mask().getWidth());
     }
 
     @Test
     void aLoraNeedsANameAndANumericScale() {
         assertEquals(2, Montage.run("submit", "--server", "http://127.0.0.1:9", "-p", "x", "--lora", ":0.5"));
         assertEquals(2, Montage.run("submit", "--server", "http://127.0.0.1:9", "-p", "x", "--lora", "style:strong"));
+        assertEquals(2, Montage.run("submit", "--server", "http://127.0.0.1:9", "-p", "x", "--mask", "mask.png"));
     }
 }
