@@ -20,6 +20,7 @@ import dev.montage.nn.Weights;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.UnaryOperator;
 
 /**
  * diffusers' {@code AutoencoderKL} (the SDXL VAE) from a {@code vae/} folder: {@code post_quant_conv} and the
@@ -130,41 +131,43 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
             z = replace(z, postQuantConv.forward(z));
             probe.stage("post_quant_conv", z);
         }
-        Optional<Integer> tile = tiles(z);
-        NDArray decoded = replace(z, tile.isPresent() ? decodeTiled(z, tile.get()) : decoder.forward(z, probe));
+        int latentTile = tileSize() / config.scaleFactor();
+        NDArray decoded = replace(z, exceeds(z, latentTile)
+                ? tiled(z, latentTile, tileSize(), tile -> decoder.forward(tile, StageProbe.NONE))
+                : decoder.forward(z, probe));
         probe.stage("decoder", decoded);
         return decoded.toType(DataType.FLOAT32, false).div(2).add(0.5).clip(0, 1);
     }
 
-    /** The tile of a tiled decode in pixels, when the options ask for tiles and the latents exceed one. */
-    private Optional<Integer> tiles(NDArray z) {
-        if (!options.tiling()) {
-            return Optional.empty();
-        }
+    /** The side of a tile in pixels: the option's, else the VAE's {@code sample_size}. */
+    private int tileSize() {
         int tile = options.tileSize() > 0 ? options.tileSize() : config.sampleSize();
         if (tile % config.scaleFactor() != 0) {
             throw new IllegalArgumentException("options.decoder.tile_size " + tile + " is not a multiple of the VAE's "
                     + "scale factor " + config.scaleFactor());
         }
-        Shape shape = z.getShape();
-        int latentTile = tile / config.scaleFactor();
-        return shape.get(2) > latentTile || shape.get(3) > latentTile ? Optional.of(tile) : Optional.empty();
+        return tile;
+    }
+
+    /** Whether the options ask for tiles and an image batch exceeds one tile of {@code tile} along either side. */
+    private boolean exceeds(NDArray x, int tile) {
+        Shape shape = x.getShape();
+        return options.tiling() && (shape.get(2) > tile || shape.get(3) > tile);
     }
 
     /**
-     * diffusers' {@code AutoencoderKL.tiled_decode}: latent tiles of {@code tile / scale factor} a quarter overlapping,
-     * each decoded alone; each decoded tile blended into the one above and the one to its left over a quarter of a
-     * tile, then cut to {@code tile - blend} and laid side by side. The decoded tiles are kept (the output's size);
-     * the decoder's activations are those of one tile.
+     * diffusers' {@code AutoencoderKL.tiled_decode} and {@code tiled_encode}: input tiles of {@code inTile} a quarter
+     * overlapping, each run through {@code forward} alone to a tile of {@code outTile}; each output tile blended into
+     * the one above and the one to its left over a quarter of {@code outTile}, then cut to {@code outTile - blend} and
+     * laid side by side. The output tiles are kept (the output's size); the activations are those of one tile.
      */
-    private NDArray decodeTiled(NDArray z, int tile) {
-        int latentTile = tile / config.scaleFactor();
-        int stride = (int) (latentTile * (1 - TILE_OVERLAP));
-        int blend = (int) (tile * TILE_OVERLAP);
-        int limit = tile - blend;
-        long height = z.getShape().get(2);
-        long width = z.getShape().get(3);
-        NDManager caller = z.getManager();
+    private NDArray tiled(NDArray input, int inTile, int outTile, UnaryOperator<NDArray> forward) {
+        int stride = (int) (inTile * (1 - TILE_OVERLAP));
+        int blend = (int) (outTile * TILE_OVERLAP);
+        int limit = outTile - blend;
+        long height = input.getShape().get(2);
+        long width = input.getShape().get(3);
+        NDManager caller = input.getManager();
         List<List<NDArray>> rows = new ArrayList<>();
         NDList stripes = new NDList();
         try {
@@ -172,11 +175,10 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
                 List<NDArray> row = new ArrayList<>();
                 for (long j = 0; j < width; j += stride) {
                     try (NDManager scope = caller.newSubManager()) {
-                        NDArray decoded = decoder.forward(Scopes.borrow(z, scope).get(new NDIndex(
-                                ":, :, {}:{}, {}:{}", i, Math.min(i + latentTile, height), j,
-                                Math.min(j + latentTile, width))), StageProbe.NONE);
-                        decoded.attach(caller);
-                        row.add(decoded);
+                        NDArray out = forward.apply(Scopes.borrow(input, scope).get(new NDIndex(
+                                ":, :, {}:{}, {}:{}", i, Math.min(i + inTile, height), j, Math.min(j + inTile, width))));
+                        out.attach(caller);
+                        row.add(out);
                     }
                 }
                 rows.add(row);
@@ -184,8 +186,8 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
             for (int i = 0; i < rows.size(); i++) {
                 List<NDArray> row = rows.get(i);
                 for (int j = 0; j < row.size(); j++) {
-                    // the blended tile replaces the decoded one: the next row and tile blend with it, as diffusers'
-                    // in-place blends do
+                    // the blended tile replaces the tile: the next row and tile blend with it, as diffusers' in-place
+                    // blends do
                     if (i > 0) {
                         row.set(j, replace(row.get(j), blend(rows.get(i - 1).get(j), row.get(j), blend, 2)));
                     }
@@ -255,7 +257,9 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
 
     /**
      * Computed in the dtype decoding uses (the upcast policy applies alike), the moments in float32; the encoder's
-     * weights are read for the call and released with it.
+     * weights are read for the call and released with it. The decoder's options apply as diffusers' {@code encode}
+     * applies them: with tiling, pictures larger than a tile are encoded in tiles ({@code tiled_encode}); with
+     * slicing, the images of a batch one by one.
      */
     @Override
     public LatentDecoder.Posterior encode(NDManager manager, NDArray images) {
@@ -264,7 +268,20 @@ final class SdxlVae implements LatentDecoder, AutoCloseable {
             EncodePath path = encodePath(scope);
             NDArray x = kernels.cast(Scopes.borrow(images, scope), dtype);
             x = replace(x, x.mul(2).sub(1));
-            NDArray moments = replace(x, path.forward(x)).toType(DataType.FLOAT32, false);
+            long batch = x.getShape().get(0);
+            NDArray encoded;
+            if (exceeds(x, tileSize())) {
+                encoded = tiled(x, tileSize(), tileSize() / config.scaleFactor(), path::forward);
+            } else if (options.slicing() && batch > 1) {
+                NDList slices = new NDList();
+                for (long i = 0; i < batch; i++) {
+                    slices.add(path.forward(x.get(new NDIndex("{}:{}", i, i + 1))));
+                }
+                encoded = NDArrays.concat(slices, 0);
+            } else {
+                encoded = path.forward(x);
+            }
+            NDArray moments = replace(x, encoded).toType(DataType.FLOAT32, false);
             NDList halves = moments.split(2, 1);
             NDArray mean = halves.get(0);
             NDArray std = halves.get(1).clip(-30, 20).mul(0.5).exp();

@@ -8,10 +8,10 @@ import dev.montage.api.spi.Options;
  * The VAE component's options, {@link #UPCAST}, {@link #SLICING}, {@link #TILING} and {@link #TILE_SIZE}.
  *
  * @param upcast   when the VAE runs in float32 instead of the pipeline's compute dtype
- * @param slicing  decode a batch one image at a time (diffusers' {@code enable_slicing}): same pixels, peak
- *                 activation memory of a single image
- * @param tiling   decode an image larger than a tile in overlapping tiles blended together (diffusers'
- *                 {@code enable_tiling}): the activation memory of one tile, slightly different pixels
+ * @param slicing  decode and encode a batch one image at a time (diffusers' {@code enable_slicing}): same pixels,
+ *                 peak activation memory of a single image
+ * @param tiling   decode an image, and encode a picture, larger than a tile in overlapping tiles blended together
+ *                 (diffusers' {@code enable_tiling}): the activation memory of one tile, slightly different pixels
  * @param tileSize the tile's side in pixels; 0 for the VAE's {@code sample_size}, as diffusers tiles
  */
 record VaeOptions(Upcast upcast, boolean slicing, boolean tiling, int tileSize) {
@@ -20,16 +20,16 @@ record VaeOptions(Upcast upcast, boolean slicing, boolean tiling, int tileSize) 
             + "float32: auto (float16 pipelines whose VAE config sets force_upcast, as diffusers), always, never")
             .withDefault(Upcast.AUTO);
     /** Whether a batch is decoded one image at a time. */
-    static final OptionSpec<Boolean> SLICING = OptionSpec.bool("slicing", "decode a batch one image at a time "
-            + "(diffusers' enable_slicing): same pixels, the activation memory of one image").withDefault(false);
-    /** Whether an image larger than a tile is decoded in tiles. */
-    static final OptionSpec<Boolean> TILING = OptionSpec.bool("tiling", "decode an image larger than a tile in "
-            + "overlapping tiles blended together (diffusers' enable_tiling): the activation memory of one tile, "
-            + "slightly different pixels").withDefault(false);
-    /** The tile of a tiled decode. */
+    static final OptionSpec<Boolean> SLICING = OptionSpec.bool("slicing", "decode (and encode) a batch one image at a "
+            + "time (diffusers' enable_slicing): same pixels, the activation memory of one image").withDefault(false);
+    /** Whether an image larger than a tile is decoded, and a picture larger than a tile encoded, in tiles. */
+    static final OptionSpec<Boolean> TILING = OptionSpec.bool("tiling", "decode an image, and encode an init image, "
+            + "larger than a tile in overlapping tiles blended together (diffusers' enable_tiling): the activation "
+            + "memory of one tile, slightly different pixels").withDefault(false);
+    /** The tile of a tiled decode or encode. */
     static final OptionSpec<Integer> TILE_SIZE = OptionSpec.integer("tile_size", 0, 1 << 16, "the side of a tile "
-            + "of a tiled decode in pixels, a multiple of the VAE's scale factor; 0: the VAE's sample_size (1024 for "
-            + "SDXL), as diffusers tiles").withDefault(0);
+            + "of a tiled decode or encode in pixels, a multiple of the VAE's scale factor; 0: the VAE's sample_size "
+            + "(1024 for SDXL), as diffusers tiles").withDefault(0);
     /** Every option at its default. */
     static final VaeOptions DEFAULT = of(Options.NONE);
 
