@@ -142,30 +142,31 @@ class SdxlVaeEncoderTest {
         }
     }
 
-    /** A 48×32 picture, 0.5 + 0.5 sin(0.3 y + 0.7 x + c) in channel c. */
-    private static float[] picture() {
-        float[] v = new float[3 * 32 * 48];
+    /** A value of channel c at row y, column x. */
+    private interface Sample {
+        double at(int c, int y, int x);
+    }
+
+    private static float[] picture(int height, int width, Sample sample) {
+        float[] v = new float[3 * height * width];
         for (int c = 0; c < 3; c++) {
-            for (int y = 0; y < 32; y++) {
-                for (int x = 0; x < 48; x++) {
-                    v[(c * 32 + y) * 48 + x] = (float) (0.5 + 0.5 * Math.sin(0.3 * y + 0.7 * x + c));
+            for (int y = 0; y < height; y++) {
+                for (int x = 0; x < width; x++) {
+                    v[(c * height + y) * width + x] = (float) sample.at(c, y, x);
                 }
             }
         }
         return v;
     }
 
+    /** A 48×32 picture, 0.5 + 0.5 sin(0.3 y + 0.7 x + c) in channel c. */
+    private static float[] picture() {
+        return picture(32, 48, (c, y, x) -> 0.5 + 0.5 * Math.sin(0.3 * y + 0.7 * x + c));
+    }
+
     /** A 56×40 picture, 0.5 + 0.5 cos(0.4 y − 0.3 x + 2c) in channel c. */
     private static float[] secondPicture() {
-        float[] v = new float[3 * 40 * 56];
-        for (int c = 0; c < 3; c++) {
-            for (int y = 0; y < 40; y++) {
-                for (int x = 0; x < 56; x++) {
-                    v[(c * 40 + y) * 56 + x] = (float) (0.5 + 0.5 * Math.cos(0.4 * y - 0.3 * x + 2 * c));
-                }
-            }
-        }
-        return v;
+        return picture(40, 56, (c, y, x) -> 0.5 + 0.5 * Math.cos(0.4 * y - 0.3 * x + 2 * c));
     }
 
     /**
