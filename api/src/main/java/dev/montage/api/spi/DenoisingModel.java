@@ -10,7 +10,10 @@ import java.util.function.Function;
 /** The noise predictor (SDXL UNet). */
 public interface DenoisingModel {
 
-    /** Latent channels (4 for SDXL). */
+    /**
+     * Latent channels it predicts (4 for SDXL); an inpainting denoiser takes more in (see
+     * {@link Dimensions#MASKED_IMAGE_CHANNELS}).
+     */
     int latentChannels();
 
     /** Width of the cross-attention context tokens (2048 for SDXL). */
@@ -44,7 +47,8 @@ public interface DenoisingModel {
     /**
      * The inputs of one UNet call. CFG batches are {@code [uncond, cond]}.
      *
-     * @param latents  [B, 4, h, w] scaled model input
+     * @param latents  [B, 4, h, w] scaled model input; an inpainting denoiser's [B, 9, h, w]: the scaled latents, the
+     *                 mask (1 where it repaints) and the masked picture's latents
      * @param timestep the scheduler's timestep
      * @param context  what the cross-attention layers attend to: text tokens, and the subjects when present
      * @param pooled   [B, P] pooled text embedding

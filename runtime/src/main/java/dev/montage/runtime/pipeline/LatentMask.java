@@ -22,6 +22,14 @@ final class LatentMask {
      *     keeps the picture
      */
     static float[] of(BufferedImage mask, int width, int height, int factor) {
+        return toLatentGrid(binarized(mask, width, height), width, height, factor);
+    }
+
+    /**
+     * The mask at the generation's size, binarised: {@code height * width} values, row-major, 1 where the run
+     * repaints.
+     */
+    static float[] binarized(BufferedImage mask, int width, int height) {
         RgbImage rgb = RgbImage.of(mask, null);
         byte[] grey = new byte[rgb.width() * rgb.height() * 3];
         for (int y = 0; y < rgb.height(); y++) {
@@ -37,12 +45,23 @@ final class LatentMask {
         // Pillow resizes each band alike, so the grey picture resized as RGB is its L-mode resize in every channel
         RgbImage resized = PilResampler.resize(new RgbImage(rgb.width(), rgb.height(), grey), width, height,
                 ResampleFilter.LANCZOS);
+        float[] out = new float[width * height];
+        for (int y = 0; y < height; y++) {
+            for (int x = 0; x < width; x++) {
+                out[y * width + x] = resized.get(x, y, 0) / 255f >= 0.5f ? 1f : 0f;
+            }
+        }
+        return out;
+    }
+
+    /** A binarised mask of the generation's size taken to the latent grid: each cell the top-left pixel of its block. */
+    static float[] toLatentGrid(float[] binarized, int width, int height, int factor) {
         int w = width / factor;
         int h = height / factor;
         float[] out = new float[w * h];
         for (int y = 0; y < h; y++) {
             for (int x = 0; x < w; x++) {
-                out[y * w + x] = resized.get(x * factor, y * factor, 0) / 255f >= 0.5f ? 1f : 0f;
+                out[y * w + x] = binarized[y * factor * width + x * factor];
             }
         }
         return out;

@@ -13,8 +13,9 @@ final class Noise {
     /** Odd constants of the golden ratio and of MurmurHash3's finaliser, spreading a step index over a seed. */
     private static final long STEP_MIX = 0x9E3779B97F4A7C15L;
     private static final long IMAGE_MIX = 0xC2B2AE3D27D4EB4FL;
-    /** The other odd constant of MurmurHash3's finaliser, for the stream of an init image's posterior sample. */
+    /** The odd constants of MurmurHash3's finaliser, for the streams of the posterior samples of pictures. */
     private static final long POSTERIOR_MIX = 0xFF51AFD7ED558CCDL;
+    private static final long MASKED_POSTERIOR_MIX = 0xC4CEB9FE1A85EC53L;
 
     private Noise() {
     }
@@ -39,6 +40,14 @@ final class Noise {
      */
     static float[] posterior(long seed, long[] shape) {
         return gaussian(shape, b -> new SplittableRandom((seed + b) * POSTERIOR_MIX));
+    }
+
+    /**
+     * The noise that samples the latent posterior of an inpainting denoiser's masked picture: a stream per image of
+     * its own, derived from {@code seed + b}.
+     */
+    static float[] maskedPosterior(long seed, long[] shape) {
+        return gaussian(shape, b -> new SplittableRandom((seed + b) * MASKED_POSTERIOR_MIX));
     }
 
     private static float[] gaussian(long[] shape, LongFunction<SplittableRandom> streamOfImage) {

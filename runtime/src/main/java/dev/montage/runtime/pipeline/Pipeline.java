@@ -78,8 +78,19 @@ final class Pipeline {
     private final Runnable weightCheck;
     /** What the components' factories refuse in a request, checked before anything runs. */
     private final Function<GenerationRequest, List<FieldError>> requestCheck;
-    /** The denoiser's guidance embedding width ({@link dev.montage.api.spi.Dimensions#GUIDANCE_EMBEDDING}), or 0. */
-    private final int guidanceEmbedding;
+    /** What the denoiser takes besides the latents. */
+    private final DenoiserInputs inputs;
+
+    /**
+     * What the denoiser takes besides the latents, as its factory provides it.
+     *
+     * @param guidanceEmbedding   the width of the guidance embedding it takes instead of classifier-free guidance
+     *                            ({@link dev.montage.api.spi.Dimensions#GUIDANCE_EMBEDDING}), 0 for none
+     * @param maskedImageChannels the channels of the masked picture's latents an inpainting denoiser takes with the
+     *                            mask ({@link dev.montage.api.spi.Dimensions#MASKED_IMAGE_CHANNELS}), 0 for none
+     */
+    record DenoiserInputs(int guidanceEmbedding, int maskedImageChannels) {
+    }
 
     /**
      * @param textEncoder      held, or created for each generation ({@link OnDemand}), as are the image encoder
@@ -93,16 +104,15 @@ final class Pipeline {
      * @param root             manager on the engine's device; each generation takes a sub-manager of it
      * @param description      component ids and model paths, embedded in every result's parameters
      * @param weightCheck      run after every generation: fails it when a component kept arrays of it
-     * @param guidanceEmbedding the width of the guidance embedding the denoiser takes instead of classifier-free
-     *                         guidance, 0 for none
+     * @param inputs           what the denoiser takes besides the latents
      * @param requestCheck     what the components' factories refuse in a request
      */
     Pipeline(OnDemand<TextEncoder> textEncoder, OnDemand<ImageEncoder> imageEncoder,
             OnDemand<SubjectResampler> resampler, OnDemand<DenoisingModel> denoiser, Schedulers schedulers,
             String defaultScheduler, LatentDecoder decoder, ControlNets controlNets, NDManager root, Kernels kernels,
-            ComputeDType dtype, Map<String, String> description, Runnable weightCheck, int guidanceEmbedding,
+            ComputeDType dtype, Map<String, String> description, Runnable weightCheck, DenoiserInputs inputs,
             Function<GenerationRequest, List<FieldError>> requestCheck) {
-        this.guidanceEmbedding = guidanceEmbedding;
+        this.inputs = Objects.requireNonNull(inputs, "inputs");
         this.requestCheck = Objects.requireNonNull(requestCheck, "requestCheck");
         this.textEncoder = Objects.requireNonNull(textEncoder, "textEncoder");
         this.imageEncoder = imageEncoder;
@@ -136,7 +146,7 @@ final class Pipeline {
                 root, kernels, dtype, d, () -> {
                     weightCheck.run();
                     moreWeightCheck.run();
-                }, guidanceEmbedding, requestCheck);
+                }, inputs, requestCheck);
     }
 
     /** Scheduler ids this pipeline can run. */
@@ -211,14 +221,16 @@ final class Pipeline {
             int begin = run.firstEvaluationOf(request.steps() - request.stepsTaken());
             FromPicture fromPicture = request.initImage().isPresent()
                     ? fromPicture(gen, request, schedulerId, run, begin, listener) : null;
+            // a guidance-distilled denoiser takes the scale as an input: one pass per step, no negative prompt
+            boolean guided = request.guidanceEnabled() && inputs.guidanceEmbedding() == 0;
+            NDArray inpainting = inputs.maskedImageChannels() > 0 ? inpaintingInput(gen, request, guided, listener)
+                    : null;
             if (!request.controls().isEmpty()) {
                 stage(listener, "preparing control images");
             }
-            // a guidance-distilled denoiser takes the scale as an input: one pass per step, no negative prompt
-            boolean guided = request.guidanceEnabled() && guidanceEmbedding == 0;
             List<PreparedControl> controls = prepareControls(gen, request, guided, listener);
             stage(listener, "encoding prompt");
-            Conditioning c = conditioning(gen, request, guided, controls);
+            Conditioning c = conditioning(gen, request, guided, controls).withInpainting(inpainting);
             NDArray latents;
             // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
             try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
@@ -240,7 +252,8 @@ final class Pipeline {
                 for (int i = 0; i < total; i++) {
                     ctx.setStep(i, total);
                     latents = step(gen, unet, run, begin + i, timesteps[begin + i], latents, c, request, ctx);
-                    if (fromPicture != null && fromPicture.mask() != null) {
+                    // an inpainting denoiser sees the mask itself; a plain one keeps the picture outside it
+                    if (fromPicture != null && fromPicture.mask() != null && inpainting == null) {
                         latents = fromPicture.keepOutsideMask(gen, run, begin + i, i == total - 1, latents);
                     }
                     Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
@@ -317,8 +330,12 @@ final class Pipeline {
      * @param controls the request's controls, each with the context its network cross-attends to
      */
     /** @param guidance the guidance embedding of a guidance-distilled denoiser, or null */
+    /** @param inpainting what an inpainting denoiser takes beside the latents ({@link #inpaintingInput}), or null */
     private record Conditioning(EncoderContext context, NDArray pooled, NDArray timeIds, boolean guided,
-            NDArray guidance, List<PreparedControl> controls) {
+            NDArray guidance, List<PreparedControl> controls, NDArray inpainting) {
+        Conditioning withInpainting(NDArray input) {
+            return new Conditioning(context, pooled, timeIds, guided, guidance, controls, input);
+        }
     }
 
     /**
@@ -463,9 +480,10 @@ final class Pipeline {
                 .orElse(textOnly) : textOnly;
         List<PreparedControl> withContext = controls.stream()
                 .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? full : textOnly)).toList();
-        NDArray guidance = guidanceEmbedding == 0 ? null : castToCompute(gen.create(GuidanceEmbedding.of(
-                request.guidanceScale(), guidanceEmbedding, n), new Shape(n, guidanceEmbedding)));
-        return new Conditioning(context, pooled, timeIds, guided, guidance, withContext);
+        int width = inputs.guidanceEmbedding();
+        NDArray guidance = width == 0 ? null : castToCompute(gen.create(GuidanceEmbedding.of(request.guidanceScale(),
+                width, n), new Shape(n, width)));
+        return new Conditioning(context, pooled, timeIds, guided, guidance, withContext, null);
     }
 
     /** What the subjects' layout needs of the text encoder, taken while it is open. */
@@ -559,7 +577,8 @@ final class Pipeline {
             NDArray input = castToCompute(c.guided() ? scaled.concat(scaled, 0) : scaled);
             DenoisingModel.ControlResiduals control = controlResiduals(step, ctx.step(), ctx.totalSteps(), input, t, c,
                     ctx);
-            NDArray eps = unet.predictNoise(step, new DenoisingModel.DenoisingInput(input, t, c.context(),
+            NDArray unetInput = c.inpainting() == null ? input : input.concat(Scopes.borrow(c.inpainting(), step), 1);
+            NDArray eps = unet.predictNoise(step, new DenoisingModel.DenoisingInput(unetInput, t, c.context(),
                     c.pooled(), c.timeIds(), control, c.guidance()), ctx);
             NDArray guidedEps = eps;
             if (c.guided()) {
@@ -662,6 +681,8 @@ final class Pipeline {
             NDArray sampled = toFloat32(posterior.sample(scope.create(Noise.posterior(request.seed(), shape),
                     new Shape(shape))));
             NDArray noise = scope.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
+            // an inpainting denoiser runs as diffusers' inpaint pipeline, without a mask as with one of white alone
+            boolean masked = init.mask() != null || inputs.maskedImageChannels() > 0;
             NDArray start;
             try {
                 start = run.addNoise(sampled, noise, begin);
@@ -669,13 +690,15 @@ final class Pipeline {
                 throw new InvalidRequestException(List.of(new FieldError("scheduler", "'" + schedulerId + "': "
                         + e.getMessage() + ", so it cannot take an initImage")));
             }
-            if (init.mask() == null) {
-                start.attach(gen);
-                return new FromPicture(start, null, null, null);
-            }
-            if (init.strength() == 1) {
+            if (masked && init.strength() == 1) {
                 // diffusers' inpainting at full strength starts from the noise alone
                 start = null;
+            }
+            if (init.mask() == null) {
+                if (start != null) {
+                    start.attach(gen);
+                }
+                return new FromPicture(start, null, null, null);
             }
             NDArray mask = scope.create(LatentMask.of(init.mask(), request.width(), request.height(),
                     decoder.scaleFactor()), new Shape(1, 1, shape[2], shape[3]));
@@ -686,6 +709,62 @@ final class Pipeline {
             }
             return new FromPicture(start, sampled, noise, mask);
         }
+    }
+
+    /**
+     * What an inpainting denoiser takes beside the latents, as diffusers' SDXL inpaint pipeline prepares it
+     * ({@code prepare_mask_latents}): the mask on the latent grid, and the latents of the masked picture (the init
+     * image, grey where the mask repaints), its posterior sampled for image b with the masked-picture noise of seed + b.
+     * Without a mask the mask is white, so without an init image too the masked picture is grey alone.
+     *
+     * @return [rows, 1 + C, h, w] in the compute dtype, each image's row repeated for the unconditional half
+     * @throws InvalidRequestException naming {@code initImage} when the decoder cannot encode
+     */
+    private NDArray inpaintingInput(NDManager gen, GenerationRequest request, boolean guided,
+            ProgressListener listener) {
+        stage(listener, "encoding masked picture");
+        int width = request.width();
+        int height = request.height();
+        int factor = decoder.scaleFactor();
+        Optional<InitImage> init = request.initImage();
+        float[] repaint = init.map(InitImage::mask).map(m -> LatentMask.binarized(m, width, height))
+                .orElseGet(() -> filled(width * height, 1f));
+        float[] pixels = filled(3 * width * height, 0.5f);
+        if (init.isPresent()) {
+            RgbImage picture = PilResampler.resize(RgbImage.of(init.get().image(), null), width, height,
+                    ResampleFilter.LANCZOS);
+            int plane = width * height;
+            for (int i = 0; i < plane; i++) {
+                for (int ch = 0; ch < 3; ch++) {
+                    // diffusers' init_image * (mask < 0.5) in -1..1 is mid-grey in 0..1
+                    pixels[ch * plane + i] = repaint[i] == 1f ? 0.5f : (picture.pixels()[i * 3 + ch] & 0xFF) / 255f;
+                }
+            }
+        }
+        try (NDManager scope = gen.newSubManager()) {
+            LatentDecoder.Posterior posterior;
+            try {
+                posterior = decoder.encode(scope, scope.create(pixels, new Shape(1, 3, height, width)));
+            } catch (UnsupportedOperationException e) {
+                throw new InvalidRequestException(List.of(new FieldError("initImage", e.getMessage())));
+            }
+            long[] shape = posterior.mean().getShape().getShape();
+            shape[0] = request.numImages();
+            NDArray masked = toFloat32(posterior.sample(scope.create(Noise.maskedPosterior(request.seed(), shape),
+                    new Shape(shape))));
+            NDArray mask = scope.create(LatentMask.toLatentGrid(repaint, width, height, factor),
+                    new Shape(1, 1, shape[2], shape[3])).repeat(0, request.numImages());
+            NDArray input = mask.concat(masked, 1);
+            NDArray rows = castToCompute(guided ? input.concat(input, 0) : input);
+            rows.attach(gen);
+            return rows;
+        }
+    }
+
+    private static float[] filled(int size, float value) {
+        float[] out = new float[size];
+        Arrays.fill(out, value);
+        return out;
     }
 
     private NDArray initialLatents(NDManager gen, GenerationRequest request, DenoisingModel unet) {

@@ -337,8 +337,9 @@ final class PipelineBuilder {
             description.putAll(Lora.describe(loras));
             Pipeline pipeline = new Pipeline(text, image, resampler, unet, schedulers,
                     id(ComponentKind.SCHEDULER), vae, controls, engine.manager(), engine.kernels(),
-                    engine.computeDType(), description, context::checkWeights, guidanceEmbedding(context),
-                    requestChecks(context));
+                    engine.computeDType(), description, context::checkWeights, new Pipeline.DenoiserInputs(
+                            denoiserProvides(context, Dimensions.GUIDANCE_EMBEDDING),
+                            denoiserProvides(context, Dimensions.MASKED_IMAGE_CHANNELS)), requestChecks(context));
             // a default scheduler that cannot be created fails the assembly, not the first generation
             schedulers.get(id(ComponentKind.SCHEDULER));
             context.loadFinished();
@@ -480,18 +481,17 @@ final class PipelineBuilder {
     }
 
     /**
-     * The width of the guidance embedding the denoiser takes instead of classifier-free guidance, as its factory
-     * provides it ({@link Dimensions#GUIDANCE_EMBEDDING}); 0 for one that provides none or was given as an instance.
+     * A size the denoiser's factory provides of what it takes besides the latents ({@link Dimensions#GUIDANCE_EMBEDDING},
+     * {@link Dimensions#MASKED_IMAGE_CHANNELS}); 0 for one that provides none or was given as an instance.
      */
-    private int guidanceEmbedding(FolderComponentContext context) {
+    private int denoiserProvides(FolderComponentContext context, String name) {
         String id = createdModels().get(ComponentKind.DENOISING_MODEL);
         if (id == null) {
             return 0;
         }
         return registry.factory(ComponentKind.DENOISING_MODEL, id, Object.class)
                 .dimensions(contextFor(ComponentKind.DENOISING_MODEL, id, context)).provided().stream()
-                .filter(v -> v.name().equals(Dimensions.GUIDANCE_EMBEDDING)).mapToInt(Dimensions.Value::value)
-                .findFirst().orElse(0);
+                .filter(v -> v.name().equals(name)).mapToInt(Dimensions.Value::value).findFirst().orElse(0);
     }
 
     /** Every registered scheduler, created on first use, and the instances given. */

@@ -128,7 +128,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
 
     @Override
     public int latentChannels() {
-        return config.inChannels();
+        return config.outChannels();
     }
 
     @Override

@@ -120,7 +120,19 @@ record UNetConfig(
             dimensions.expects(Dimensions.TEXT_POOLED, additionInputDim - TIME_IDS * additionTimeEmbedDim, source
                     + " 'projection_class_embeddings_input_dim' - " + TIME_IDS + " x 'addition_time_embed_dim'");
         }
+        if (inpainting()) {
+            return dimensions.provides(Dimensions.MASKED_IMAGE_CHANNELS, outChannels, source
+                    + " 'in_channels' = 2 x 'out_channels' + 1");
+        }
         return dimensions.expects(Dimensions.LATENT_CHANNELS, inChannels, source + " 'in_channels'");
+    }
+
+    /**
+     * Whether this is an inpainting UNet: its input the latents, the mask and the masked picture's latents
+     * ({@code in_channels} = 2 × {@code out_channels} + 1, as diffusers' SDXL inpainting UNet).
+     */
+    boolean inpainting() {
+        return inChannels == 2 * outChannels + 1;
     }
 
     /**
