@@ -17,8 +17,6 @@ import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
-import dev.montage.api.spi.AttentionLayerSpec;
-import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.ConditionPreprocessor;
@@ -34,6 +32,7 @@ import dev.montage.runtime.config.ProfileException;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.ForwardingDenoisingModel;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.TensorDType;
 import java.awt.Color;
@@ -43,7 +42,6 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -389,28 +387,13 @@ class ControlNetBehaviourTest {
         return "step " + ctx.step() + (input.context().text() == prepared ? "" : " with another context");
     }
 
-    private record RecordingUNet(DenoisingModel unet) implements DenoisingModel, AutoCloseable {
+    private record RecordingUNet(DenoisingModel unet) implements ForwardingDenoisingModel, AutoCloseable {
         private static final GenerationContext.Key<NDArray> PREPARED = GenerationContext.Key.of("test.prepared",
                 NDArray.class);
 
         @Override
-        public int latentChannels() {
-            return unet.latentChannels();
-        }
-
-        @Override
-        public int crossAttentionDim() {
-            return unet.crossAttentionDim();
-        }
-
-        @Override
-        public List<AttentionLayerSpec> attentionLayers() {
-            return unet.attentionLayers();
-        }
-
-        @Override
-        public void useAttentionProcessors(Function<String, AttentionProcessor> chooser) {
-            unet.useAttentionProcessors(chooser);
+        public DenoisingModel delegate() {
+            return unet;
         }
 
         @Override

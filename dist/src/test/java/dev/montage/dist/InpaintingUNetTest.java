@@ -14,16 +14,14 @@ import dev.montage.api.InitImage;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
-import dev.montage.api.spi.AttentionLayerSpec;
-import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.Dimensions;
-import dev.montage.api.spi.EncoderContext;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.testing.ForwardingDenoisingModel;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
@@ -41,7 +39,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.function.Function;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -152,30 +149,10 @@ class InpaintingUNetTest {
             @Override
             public DenoisingModel create(ComponentContext context) {
                 DenoisingModel unet = base.create(context);
-                return new DenoisingModel() {
+                return new ForwardingDenoisingModel() {
                     @Override
-                    public int latentChannels() {
-                        return unet.latentChannels();
-                    }
-
-                    @Override
-                    public int crossAttentionDim() {
-                        return unet.crossAttentionDim();
-                    }
-
-                    @Override
-                    public List<AttentionLayerSpec> attentionLayers() {
-                        return unet.attentionLayers();
-                    }
-
-                    @Override
-                    public void useAttentionProcessors(Function<String, AttentionProcessor> chooser) {
-                        unet.useAttentionProcessors(chooser);
-                    }
-
-                    @Override
-                    public void prepare(EncoderContext encoder, GenerationContext ctx) {
-                        unet.prepare(encoder, ctx);
+                    public DenoisingModel delegate() {
+                        return unet;
                     }
 
                     @Override

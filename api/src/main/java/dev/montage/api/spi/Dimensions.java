@@ -37,8 +37,8 @@ public final class Dimensions {
     public static final String GUIDANCE_EMBEDDING = "guidance.embedding";
     /**
      * Channels of the masked picture's latents an inpainting denoiser takes beside the latents and the mask (its
-     * {@code in_channels} = 2 × latent channels + 1, as diffusers' inpainting UNets). Where the denoiser provides it, the
-     * host hands it the scaled latents, the mask and the masked picture's latents concatenated along the channels.
+     * {@code in_channels} = 2 × latent channels + 1, as diffusers' inpainting UNets). Where the denoiser provides it,
+     * the host hands it the scaled latents, the mask and the masked picture's latents concatenated along the channels.
      */
     public static final String MASKED_IMAGE_CHANNELS = "masked_image.channels";
     /** Channels of a control image as the host hands it to a ControlNet (RGB). */

@@ -54,7 +54,7 @@ final class LatentMask {
         return out;
     }
 
-    /** A binarised mask of the generation's size taken to the latent grid: each cell the top-left pixel of its block. */
+    /** A binarised mask of the generation's size on the latent grid: each cell the top-left pixel of its block. */
     static float[] toLatentGrid(float[] binarized, int width, int height, int factor) {
         int w = width / factor;
         int h = height / factor;

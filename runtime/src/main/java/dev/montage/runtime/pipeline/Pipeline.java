@@ -714,8 +714,8 @@ final class Pipeline {
     /**
      * What an inpainting denoiser takes beside the latents, as diffusers' SDXL inpaint pipeline prepares it
      * ({@code prepare_mask_latents}): the mask on the latent grid, and the latents of the masked picture (the init
-     * image, grey where the mask repaints), its posterior sampled for image b with the masked-picture noise of seed + b.
-     * Without a mask the mask is white, so without an init image too the masked picture is grey alone.
+     * image, grey where the mask repaints), its posterior sampled for image b with the masked-picture noise of
+     * seed + b. Without a mask the mask is white, so without an init image too the masked picture is grey alone.
      *
      * @return [rows, 1 + C, h, w] in the compute dtype, each image's row repeated for the unconditional half
      * @throws InvalidRequestException naming {@code initImage} when the decoder cannot encode

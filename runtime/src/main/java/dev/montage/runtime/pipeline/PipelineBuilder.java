@@ -481,8 +481,9 @@ final class PipelineBuilder {
     }
 
     /**
-     * A size the denoiser's factory provides of what it takes besides the latents ({@link Dimensions#GUIDANCE_EMBEDDING},
-     * {@link Dimensions#MASKED_IMAGE_CHANNELS}); 0 for one that provides none or was given as an instance.
+     * A size the denoiser's factory provides of what it takes besides the latents
+     * ({@link Dimensions#GUIDANCE_EMBEDDING}, {@link Dimensions#MASKED_IMAGE_CHANNELS}); 0 for one that provides none
+     * or was given as an instance.
      */
     private int denoiserProvides(FolderComponentContext context, String name) {
         String id = createdModels().get(ComponentKind.DENOISING_MODEL);
