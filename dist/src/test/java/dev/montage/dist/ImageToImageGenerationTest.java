@@ -156,7 +156,8 @@ class ImageToImageGenerationTest {
                 "at strength 1 the run takes every step, from the picture noised to the first step's level");
     }
 
-    private static BufferedImage mask(Color left, Color right) {
+    /** A 32 × 32 picture of two halves, left and right. */
+    static BufferedImage halves(Color left, Color right) {
         BufferedImage image = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
         Graphics2D g = image.createGraphics();
         g.setColor(left);
@@ -169,7 +170,7 @@ class ImageToImageGenerationTest {
 
     private static GenerationRequest masked(double strength, Color left, Color right) {
         GenerationRequest plain = request(strength).build();
-        return plain.toBuilder().initImage(plain.initImage().orElseThrow().withMask(mask(left, right), "mask.png"))
+        return plain.toBuilder().initImage(plain.initImage().orElseThrow().withMask(halves(left, right), "mask.png"))
                 .build();
     }
 

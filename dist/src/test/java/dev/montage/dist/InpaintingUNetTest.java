@@ -28,7 +28,6 @@ import dev.montage.runtime.weights.SafetensorsReader;
 import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TensorDType;
 import java.awt.Color;
-import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -170,14 +169,7 @@ class InpaintingUNetTest {
     }
 
     private static BufferedImage picture(Color left, Color right) {
-        BufferedImage image = new BufferedImage(32, 32, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = image.createGraphics();
-        g.setColor(left);
-        g.fillRect(0, 0, 16, 32);
-        g.setColor(right);
-        g.fillRect(16, 0, 16, 32);
-        g.dispose();
-        return image;
+        return ImageToImageGenerationTest.halves(left, right);
     }
 
     private static GenerationRequest.Builder request() {
