@@ -350,17 +350,19 @@ final class GenerateCommand implements Callable<Integer> {
     }
 
     /**
-     * The picture to start from: {@code --init-image} with {@code --mask} at {@code --strength} (else the default
-     * strength), else the PNG's of {@code --from} (at {@code --strength} where given, with {@code --mask} where
-     * given); null for none.
+     * The picture to start from: {@code --init-image} with {@code --mask} at {@code --strength} (else the strength the
+     * PNG of {@code --from} records, else the default strength), else the PNG's (at {@code --strength} where given,
+     * with {@code --mask} where given); null for none.
      *
      * @throws IllegalArgumentException for a {@code --strength} or {@code --mask} without a picture to start from
      */
     private InitImage initImage(RecordedRequest recorded) throws IOException {
         InitImage init;
         if (initImage != null) {
+            Double recordedStrength = recorded == null ? null : recorded.initImageStrength();
             init = new InitImage(SubjectSpec.readImage(initImage), initImage.getFileName().toString(),
-                    strength != null ? strength : InitImage.defaultStrength(mask != null));
+                    strength != null ? strength : recordedStrength != null ? recordedStrength
+                            : InitImage.defaultStrength(mask != null));
             initImageSource = new LinkedHashMap<>(SubjectSpec.source(initImage));
         } else {
             init = recorded == null ? null : recorded.initImage(strength);

@@ -212,6 +212,12 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         return recorded.withMask(SubjectSpec.readImage(maskFile), maskFile.getFileName().toString());
     }
 
+    /** The strength the record's init image ran at, or null when it records none. */
+    Double initImageStrength() {
+        Object strength = map(values.get(INIT_IMAGE)).get("strength");
+        return strength == null ? null : number(strength);
+    }
+
     /** How the recorded init image and its mask are given again: the recorded files and hashes. */
     Map<String, Object> initImageSource() {
         Map<String, Object> init = map(values.get(INIT_IMAGE));

@@ -302,6 +302,12 @@ class PngRecordTest {
         Path stronger = generate("--from", png.toString(), "--strength", "0.75", "-o", dir.resolve("more").toString());
         assertEquals(0.75, ((Map<String, Object>) PngRecords.record(stronger).get("initImage")).get("strength"));
         assertFalse(Arrays.equals(pixels(png), pixels(stronger)));
+        Path other = picture("other.png", Color.YELLOW);
+        Path another = generate("--from", png.toString(), "--init-image", other.toString(), "-o",
+                dir.resolve("another").toString());
+        assertEquals(Map.of("file", other.toAbsolutePath().normalize().toString(), "sha256", sha256(other),
+                "strength", 0.5), PngRecords.record(another).get("initImage"),
+                "another picture, at the recorded strength");
         Path noise = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "4", "--seed", "4", "-o",
                 dir.resolve("noise").toString());
         assertFalse(Arrays.equals(pixels(png), pixels(noise)), "the picture changes the result");
