@@ -358,6 +358,11 @@ class StudioBrowserIT {
                     .endsWith("repainted where mask.png is white."));
             assertEquals("1", driver.findElement(By.id("strength")).getAttribute("value"),
                     "a masked area is repainted from noise unless the strength is lowered");
+            waitFor("the picture and mask shown", d -> (Boolean) js("""
+                    return ['init-preview', 'mask-preview'].every((id) => {
+                      const img = document.getElementById(id);
+                      return !img.hidden && img.complete && img.naturalWidth === 96;
+                    });"""));
             fill(By.id("strength"), "0.5");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
@@ -378,6 +383,7 @@ class StudioBrowserIT {
             assertEquals("0.5", driver.findElement(By.id("strength")).getAttribute("value"));
 
             driver.findElement(By.id("init-clear")).click();
+            assertFalse(driver.findElement(By.id("init-preview")).isDisplayed(), "no picture shown once removed");
             driver.findElement(By.id("generate")).click();
             waitFor("the second result", d -> !latest(serve.url()).get("id").equals(first.get("id"))
                     && "succeeded".equals(latest(serve.url()).get("state")));

@@ -110,7 +110,9 @@ export class Composer {
   /** Uploads the mask; a masked area is repainted from noise unless the strength is lowered. */
   async chooseMask(file) {
     try {
-      this.setMask(await this.api.upload(file), file.name);
+      const id = await this.api.upload(file);
+      this.pictures.set(id, URL.createObjectURL(file));
+      this.setMask(id, file.name);
       $('strength').value = 1;
     } catch (e) {
       this.setMask(null, '');
@@ -153,6 +155,16 @@ export class Composer {
   }
 
   showInitImage() {
+    // the pictures this page uploaded are shown; a reopened result's uploads from elsewhere go by their ids
+    [['init-preview', this.initUpload], ['mask-preview', this.maskUpload]].forEach(([id, upload]) => {
+      const url = upload === null ? undefined : this.pictures.get(upload);
+      $(id).hidden = !url;
+      if (url) {
+        $(id).src = url;
+      } else {
+        $(id).removeAttribute('src');
+      }
+    });
     $('init-status').textContent = this.initUpload === null ? 'None: the generation starts from noise.'
       : `Starting from ${this.initName}, resized to the output size`
         + (this.maskUpload === null ? '.' : `; repainted where ${this.maskName} is white.`);
