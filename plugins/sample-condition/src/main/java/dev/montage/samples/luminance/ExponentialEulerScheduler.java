@@ -95,6 +95,18 @@ final class ExponentialEulerScheduler implements Scheduler {
             }
         }
 
+        /** A run from a picture begins at {@code index} with x₀ + σ·ε, diffusers' {@code add_noise} of σ schedulers. */
+        @Override
+        public NDArray addNoise(NDArray original, NDArray noise, int index) {
+            float sigma = sigmas[check(index)];
+            NDManager caller = original.getManager();
+            try (NDManager scope = caller.newSubManager()) {
+                NDArray noised = Scopes.borrow(original, scope).add(Scopes.borrow(noise, scope).mul(sigma));
+                noised.attach(caller);
+                return noised;
+            }
+        }
+
         private int check(int index) {
             if (index < 0 || index >= timesteps.length) {
                 throw new IllegalArgumentException("step index " + index + " outside 0.." + (timesteps.length - 1));

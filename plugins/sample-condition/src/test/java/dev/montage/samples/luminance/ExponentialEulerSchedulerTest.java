@@ -57,6 +57,10 @@ class ExponentialEulerSchedulerTest {
             assertArrayEquals(new float[] {expected}, new float[] {next.toFloatArray()[0]}, 1e-4f);
             NDArray scaled = run.scaleModelInput(latents, 1);
             assertEquals(3f / (float) Math.sqrt(sigmaMin * sigmaMin + 1), scaled.toFloatArray()[0], 1e-5f);
+            // a run from a picture: the picture's latents noised to the step's σ
+            NDArray noised = run.addNoise(latents, eps, 1);
+            assertEquals(scope, noised.getManager());
+            assertEquals(3f + 0.5f * sigmaMin, noised.toFloatArray()[0], 1e-5f);
         }
     }
 
