@@ -208,6 +208,26 @@ class InpaintingUNetTest {
     }
 
     /**
+     * An inpainting checkpoint in the single-file layout (the widened folder as {@code montage convert} writes it, as
+     * diffusers' conversion script would) reads with {@code models.config} naming a folder whose UNet configuration
+     * says nine input channels, and computes what the same weights in the folder do.
+     */
+    @Test
+    void aSingleFileInpaintingCheckpointRunsWithItsConfiguration() {
+        GenerationRequest r = request().initImage(new InitImage(picture(Color.RED, Color.BLUE), "start.png", 1)
+                .withMask(picture(Color.BLACK, Color.WHITE), "mask.png")).build();
+        Path folder = dir.resolve("inpainting");
+        Path file = dir.resolve("inpainting.safetensors");
+        assertEquals(0, Montage.run("convert", folder.toString(), file.toString()));
+        ComponentRegistry registry = ComponentRegistry.fromClasspath(InpaintingUNetTest.class.getClassLoader());
+        try (MontagePipeline fromFolder = TestEngine.pipeline(registry, folder).withoutSubjects().build();
+                MontagePipeline fromFile = TestEngine.pipeline(registry, file)
+                        .setting("models.config", folder.toString()).withoutSubjects().build()) {
+            assertArrayEquals(latents(fromFolder, r), latents(fromFile, r));
+        }
+    }
+
+    /**
      * The UNet gets the mask (1 where it repaints; white alone without one) beside the masked picture's latents, the
      * same for both halves of classifier-free guidance; the masked picture does not depend on what the mask repaints,
      * and without a mask or a picture it is grey alone.
