@@ -14,6 +14,7 @@ import dev.montage.api.InitImage;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
+import dev.montage.api.host.ComputeDType;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.DenoisingModel;
@@ -158,7 +159,9 @@ class InpaintingUNetTest {
                     public NDArray predictNoise(NDManager manager, DenoisingInput input, GenerationContext ctx) {
                         if (ctx.step() == 0) {
                             synchronized (EXTRA) {
-                                EXTRA.add(input.latents().get(":, 4:").toFloatArray());
+                                // through the host's cast: the compute dtype may be bf16, which DJL cannot read
+                                EXTRA.add(TestEngine.kernels().cast(input.latents().get(":, 4:"),
+                                        ComputeDType.FLOAT32).toFloatArray());
                             }
                         }
                         return unet.predictNoise(manager, input, ctx);

@@ -574,10 +574,14 @@ final class Pipeline {
             // DJL attaches results to the receiver's manager: work on an alias owned by this step
             NDArray current = Scopes.borrow(latents, step);
             NDArray scaled = run.scaleModelInput(current, i);
-            NDArray input = castToCompute(c.guided() ? scaled.concat(scaled, 0) : scaled);
+            NDArray rows = c.guided() ? scaled.concat(scaled, 0) : scaled;
+            // arrays are joined in float32 and cast after: the compute dtype may be one DJL cannot be handed
+            NDArray withMask = c.inpainting() == null ? null
+                    : castToCompute(rows.concat(Scopes.borrow(c.inpainting(), step), 1));
+            NDArray input = castToCompute(rows);
             DenoisingModel.ControlResiduals control = controlResiduals(step, ctx.step(), ctx.totalSteps(), input, t, c,
                     ctx);
-            NDArray unetInput = c.inpainting() == null ? input : input.concat(Scopes.borrow(c.inpainting(), step), 1);
+            NDArray unetInput = withMask == null ? input : withMask;
             NDArray eps = unet.predictNoise(step, new DenoisingModel.DenoisingInput(unetInput, t, c.context(),
                     c.pooled(), c.timeIds(), control, c.guidance()), ctx);
             NDArray guidedEps = eps;
@@ -717,7 +721,7 @@ final class Pipeline {
      * image, grey where the mask repaints), its posterior sampled for image b with the masked-picture noise of
      * seed + b. Without a mask the mask is white, so without an init image too the masked picture is grey alone.
      *
-     * @return [rows, 1 + C, h, w] in the compute dtype, each image's row repeated for the unconditional half
+     * @return [rows, 1 + C, h, w] float32, each image's row repeated for the unconditional half
      * @throws InvalidRequestException naming {@code initImage} when the decoder cannot encode
      */
     private NDArray inpaintingInput(NDManager gen, GenerationRequest request, boolean guided,
@@ -755,7 +759,7 @@ final class Pipeline {
             NDArray mask = scope.create(LatentMask.toLatentGrid(repaint, width, height, factor),
                     new Shape(1, 1, shape[2], shape[3])).repeat(0, request.numImages());
             NDArray input = mask.concat(masked, 1);
-            NDArray rows = castToCompute(guided ? input.concat(input, 0) : input);
+            NDArray rows = guided ? input.concat(input, 0) : input;
             rows.attach(gen);
             return rows;
         }
