@@ -10,8 +10,6 @@ import dev.montage.api.spi.LatentDecoder;
 import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.GoldenTensors;
 import dev.montage.runtime.testing.TestEngine;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -127,19 +125,11 @@ class SdxlVaeEncoderTest {
         0.9376664161682129f, 0.9716130495071411f, 0.8483268618583679f, 1.1491408348083496f, 0.9806219339370728f,
         0.9131582975387573f, 0.9304431676864624f, 0.9862140417098999f, 0.9212107062339783f, 0.8738720417022705f,
         0.8739296197891235f, 0.8982058167457581f, 0.8647326231002808f, 0.8222537040710449f, 1.047269582748413f};
-    private static SdxlVae vae;
 
-    @BeforeAll
-    static void load() {
-        vae = new SdxlVae(TestEngine.folder(Golden.model().resolve("vae")), TestEngine.manager(), TestEngine.kernels(),
-                TestEngine.dtype(), VaeOptions.DEFAULT);
-    }
-
-    @AfterAll
-    static void close() {
-        if (vae != null) {
-            vae.close();
-        }
+    /** The golden tiny VAE with these options. */
+    private static SdxlVae vae(VaeOptions options) {
+        return new SdxlVae(TestEngine.folder(Golden.model().resolve("vae")), TestEngine.manager(), TestEngine.kernels(),
+                TestEngine.dtype(), options);
     }
 
     /** A value of channel c at row y, column x. */
@@ -177,17 +167,12 @@ class SdxlVaeEncoderTest {
     @Test
     void tilingAndSlicingEncodeAsDiffusersDoes() {
         try (NDManager m = TestEngine.manager().newSubManager();
-                SdxlVae tiled = new SdxlVae(TestEngine.folder(Golden.model().resolve("vae")), TestEngine.manager(),
-                        TestEngine.kernels(), TestEngine.dtype(), new VaeOptions(VaeOptions.Upcast.AUTO, true, true,
-                        32));
+                SdxlVae vae = vae(VaeOptions.DEFAULT);
+                SdxlVae tiled = vae(new VaeOptions(VaeOptions.Upcast.AUTO, true, true, 32));
                 LatentDecoder.Posterior posterior = tiled.encode(m, m.create(secondPicture(),
                         new Shape(1, 3, 40, 56)))) {
             assertEquals(new Shape(1, 4, 5, 7), posterior.mean().getShape());
-            double meanError = GoldenTensors.maxAbsDiff(TILED_MEAN, posterior.mean().toFloatArray());
-            double stdError = GoldenTensors.maxAbsDiff(TILED_STD, posterior.std().toFloatArray());
-            System.out.printf("tiled VAE encoder vs reference: mean max-abs error %.3g, std %.3g%n", meanError,
-                    stdError);
-            assertTrue(meanError <= 1e-5 && stdError <= 1e-5, meanError + ", " + stdError);
+            assertPosterior(TILED_MEAN, TILED_STD, posterior, "tiled VAE encoder");
 
             // within one tile: no tiles, the batch sliced
             NDArray one = m.create(picture(), new Shape(1, 3, 32, 48)).get(":, :, :, :32");
@@ -202,17 +187,25 @@ class SdxlVaeEncoderTest {
 
     @Test
     void posteriorIsThatOfTheReferenceEncoder() {
-        int weights = TestEngine.manager().getManagedArrays().size();
-        try (NDManager m = TestEngine.manager().newSubManager();
-                LatentDecoder.Posterior posterior = vae.encode(m, m.create(picture(), new Shape(1, 3, 32, 48)))) {
-            assertEquals(new Shape(1, 4, 4, 6), posterior.mean().getShape());
-            double meanError = GoldenTensors.maxAbsDiff(MEAN, posterior.mean().toFloatArray());
-            double stdError = GoldenTensors.maxAbsDiff(STD, posterior.std().toFloatArray());
-            System.out.printf("VAE encoder vs reference: mean max-abs error %.3g, std %.3g%n", meanError, stdError);
-            assertTrue(meanError <= 1e-5 && stdError <= 1e-5, meanError + ", " + stdError);
-            assertEquals(0.13025, posterior.scalingFactor());
+        try (SdxlVae vae = vae(VaeOptions.DEFAULT)) {
+            int weights = TestEngine.manager().getManagedArrays().size();
+            try (NDManager m = TestEngine.manager().newSubManager();
+                    LatentDecoder.Posterior posterior = vae.encode(m, m.create(picture(),
+                            new Shape(1, 3, 32, 48)))) {
+                assertEquals(new Shape(1, 4, 4, 6), posterior.mean().getShape());
+                assertPosterior(MEAN, STD, posterior, "VAE encoder");
+                assertEquals(0.13025, posterior.scalingFactor());
+            }
+            assertEquals(weights, TestEngine.manager().getManagedArrays().size(),
+                    "the encoder's weights are read for the call and released with it");
         }
-        assertEquals(weights, TestEngine.manager().getManagedArrays().size(),
-                "the encoder's weights are read for the call and released with it");
+    }
+
+    /** Mean and standard deviation within 1e-5 of the reference's. */
+    private static void assertPosterior(float[] mean, float[] std, LatentDecoder.Posterior posterior, String label) {
+        double meanError = GoldenTensors.maxAbsDiff(mean, posterior.mean().toFloatArray());
+        double stdError = GoldenTensors.maxAbsDiff(std, posterior.std().toFloatArray());
+        System.out.printf("%s vs reference: mean max-abs error %.3g, std %.3g%n", label, meanError, stdError);
+        assertTrue(meanError <= 1e-5 && stdError <= 1e-5, label + ": " + meanError + ", " + stdError);
     }
 }
