@@ -281,6 +281,12 @@ final class GenerateCommand implements Callable<Integer> {
     /** A1111's emphasis: a round or square bracket that is not escaped. */
     private static final Pattern A1111_EMPHASIS = Pattern.compile("(?<!\\\\)[(\\[]");
 
+    /** The refusal of {@code --strength} or {@code --mask} given without a picture to start from. */
+    static String withoutPicture(Double strength, Path mask) {
+        return (strength != null ? "--strength " + strength : "--mask " + mask)
+                + " applies to a picture to start from: give --init-image";
+    }
+
     /** ControlNet folders named by {@code --control model=DIR}, by control type. */
     private final Map<String, Path> controlNetFolders = new LinkedHashMap<>();
 
@@ -368,8 +374,7 @@ final class GenerateCommand implements Callable<Integer> {
             init = recorded == null ? null : recorded.initImage(strength);
             if (init == null) {
                 if (strength != null || mask != null) {
-                    throw new IllegalArgumentException((strength != null ? "--strength " + strength : "--mask " + mask)
-                            + " applies to a picture to start from: give --init-image"
+                    throw new IllegalArgumentException(withoutPicture(strength, mask)
                             + (recorded == null ? "" : " (" + from + " records none)"));
                 }
                 return null;

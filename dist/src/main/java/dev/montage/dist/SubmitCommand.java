@@ -256,8 +256,7 @@ final class SubmitCommand implements Callable<Integer> {
             }
             b.put("initImage", init);
         } else if (strength != null || mask != null) {
-            throw new IllegalArgumentException((strength != null ? "--strength " + strength : "--mask " + mask)
-                    + " applies to a picture to start from: give --init-image");
+            throw new IllegalArgumentException(GenerateCommand.withoutPicture(strength, mask));
         }
         List<Map<String, Object>> loraList = new ArrayList<>();
         for (String l : loras) {

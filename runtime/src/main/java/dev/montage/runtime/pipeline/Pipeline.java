@@ -44,6 +44,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.function.BiFunction;
 import java.util.function.Function;
 import java.util.stream.IntStream;
 
@@ -635,8 +636,9 @@ final class Pipeline {
      * @param picture the picture's latents, null without a mask
      * @param noise   the starting noise, null without a mask
      * @param mask    [1, 1, h, w]: 1 where the run repaints, 0 where it keeps the picture; null for none
+     * @param kept    1 − mask, made once for every step's blend; null without a mask
      */
-    private record FromPicture(NDArray start, NDArray picture, NDArray noise, NDArray mask) {
+    private record FromPicture(NDArray start, NDArray picture, NDArray noise, NDArray mask, NDArray kept) {
 
         /**
          * diffusers' inpainting with a UNet of four input channels: after evaluation {@code index}, the latents
@@ -647,8 +649,7 @@ final class Pipeline {
                 NDArray x = Scopes.borrow(latents, scope);
                 NDArray clean = Scopes.borrow(picture, scope);
                 NDArray proper = last ? clean : run.addNoise(clean, Scopes.borrow(noise, scope), index + 1);
-                NDArray m = Scopes.borrow(mask, scope);
-                NDArray blended = m.neg().add(1f).mul(proper).add(m.mul(x));
+                NDArray blended = Scopes.borrow(kept, scope).mul(proper).add(Scopes.borrow(mask, scope).mul(x));
                 blended.attach(gen);
                 latents.close();
                 return blended;
@@ -671,19 +672,10 @@ final class Pipeline {
             int begin, ProgressListener listener) {
         stage(listener, "encoding init image");
         InitImage init = request.initImage().orElseThrow();
-        RgbImage picture = PilResampler.resize(RgbImage.of(init.image(), null), request.width(), request.height(),
-                ResampleFilter.LANCZOS);
         try (NDManager scope = gen.newSubManager()) {
-            LatentDecoder.Posterior posterior;
-            try {
-                posterior = decoder.encode(scope, ControlImages.toTensor(scope, picture, 1));
-            } catch (UnsupportedOperationException e) {
-                throw new InvalidRequestException(List.of(new FieldError("initImage", e.getMessage())));
-            }
-            long[] shape = posterior.mean().getShape().getShape();
-            shape[0] = request.numImages();
-            NDArray sampled = toFloat32(posterior.sample(scope.create(Noise.posterior(request.seed(), shape),
-                    new Shape(shape))));
+            NDArray sampled = encoded(scope, ControlImages.toTensor(scope, resized(request), 1), request,
+                    Noise::posterior);
+            long[] shape = sampled.getShape().getShape();
             NDArray noise = scope.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
             // an inpainting denoiser runs as diffusers' inpaint pipeline, without a mask as with one of white alone
             boolean masked = init.mask() != null || inputs.maskedImageChannels() > 0;
@@ -702,16 +694,17 @@ final class Pipeline {
                 if (start != null) {
                     start.attach(gen);
                 }
-                return new FromPicture(start, null, null, null);
+                return new FromPicture(start, null, null, null, null);
             }
             NDArray mask = scope.create(LatentMask.of(init.mask(), request.width(), request.height(),
                     decoder.scaleFactor()), new Shape(1, 1, shape[2], shape[3]));
-            for (NDArray kept : new NDArray[] {start, sampled, noise, mask}) {
-                if (kept != null) {
-                    kept.attach(gen);
+            NDArray kept = mask.neg().add(1f);
+            for (NDArray generation : new NDArray[] {start, sampled, noise, mask, kept}) {
+                if (generation != null) {
+                    generation.attach(gen);
                 }
             }
-            return new FromPicture(start, sampled, noise, mask);
+            return new FromPicture(start, sampled, noise, mask, kept);
         }
     }
 
@@ -735,8 +728,7 @@ final class Pipeline {
                 .orElseGet(() -> filled(width * height, 1f));
         float[] pixels = filled(3 * width * height, 0.5f);
         if (init.isPresent()) {
-            RgbImage picture = PilResampler.resize(RgbImage.of(init.get().image(), null), width, height,
-                    ResampleFilter.LANCZOS);
+            RgbImage picture = resized(request);
             int plane = width * height;
             for (int i = 0; i < plane; i++) {
                 for (int ch = 0; ch < 3; ch++) {
@@ -746,16 +738,9 @@ final class Pipeline {
             }
         }
         try (NDManager scope = gen.newSubManager()) {
-            LatentDecoder.Posterior posterior;
-            try {
-                posterior = decoder.encode(scope, scope.create(pixels, new Shape(1, 3, height, width)));
-            } catch (UnsupportedOperationException e) {
-                throw new InvalidRequestException(List.of(new FieldError("initImage", e.getMessage())));
-            }
-            long[] shape = posterior.mean().getShape().getShape();
-            shape[0] = request.numImages();
-            NDArray masked = toFloat32(posterior.sample(scope.create(Noise.maskedPosterior(request.seed(), shape),
-                    new Shape(shape))));
+            NDArray masked = encoded(scope, scope.create(pixels, new Shape(1, 3, height, width)), request,
+                    Noise::maskedPosterior);
+            long[] shape = masked.getShape().getShape();
             NDArray mask = scope.create(LatentMask.toLatentGrid(repaint, width, height, factor),
                     new Shape(1, 1, shape[2], shape[3])).repeat(0, request.numImages());
             NDArray input = mask.concat(masked, 1);
@@ -763,6 +748,32 @@ final class Pipeline {
             rows.attach(gen);
             return rows;
         }
+    }
+
+    /** The init image resized to the generation's size with Pillow's Lanczos, as diffusers' image processor. */
+    private static RgbImage resized(GenerationRequest request) {
+        return PilResampler.resize(RgbImage.of(request.initImage().orElseThrow().image(), null), request.width(),
+                request.height(), ResampleFilter.LANCZOS);
+    }
+
+    /**
+     * A picture's latents: the decoder's posterior of {@code pixels} (one picture), sampled for image b of the request
+     * with the noise {@code stream} draws from seed + b.
+     *
+     * @return [images, C, h, w] float32, in {@code scope}
+     * @throws InvalidRequestException naming {@code initImage} when the decoder cannot encode
+     */
+    private NDArray encoded(NDManager scope, NDArray pixels, GenerationRequest request,
+            BiFunction<Long, long[], float[]> stream) {
+        LatentDecoder.Posterior posterior;
+        try {
+            posterior = decoder.encode(scope, pixels);
+        } catch (UnsupportedOperationException e) {
+            throw new InvalidRequestException(List.of(new FieldError("initImage", e.getMessage())));
+        }
+        long[] shape = posterior.mean().getShape().getShape();
+        shape[0] = request.numImages();
+        return toFloat32(posterior.sample(scope.create(stream.apply(request.seed(), shape), new Shape(shape))));
     }
 
     private static float[] filled(int size, float value) {

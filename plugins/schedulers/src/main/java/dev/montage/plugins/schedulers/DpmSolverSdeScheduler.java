@@ -110,8 +110,7 @@ final class DpmSolverSdeScheduler extends SometimesStochastic {
         /** x₀ estimate at the midpoint, and the same update from the step's start to σ_{k+1}. */
         @Override
         NDArray second(NDArray modelOutput, int k, NDArray latents, NDArray start) {
-            float midpoint = sigmaOf(midpointTime(level(k), level(k + 1)));
-            return ancestral(start, prediction.originalAtLevel(modelOutput, latents, midpoint), k, false);
+            return ancestral(start, prediction.originalAtLevel(modelOutput, latents, sigma(2 * k + 1)), k, false);
         }
 
         private NDArray ancestral(NDArray x, NDArray original, int k, boolean first) {
