@@ -1,5 +1,7 @@
 package dev.montage.dist;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializationFeature;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
@@ -69,6 +71,7 @@ import picocli.CommandLine.Model.CommandSpec;
 final class ConvertCommand implements Callable<Integer> {
     /** What save_pretrained writes into the header of every weights file. */
     private static final Map<String, String> SAVE_PRETRAINED = Map.of("format", "pt");
+    private static final ObjectMapper CONFIG_JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
     private static final Pattern WEIGHTS = Pattern.compile(".*\\.(safetensors|bin|pt|pth|ckpt|msgpack|onnx|h5)"
             + "|.*\\.index(\\.[^.]+)?\\.json");
 
@@ -218,6 +221,7 @@ final class ConvertCommand implements Callable<Integer> {
         }
         DiffusersPipelineFolder pipeline = DiffusersPipelineFolder.open(config);
         Map<String, Integer> written = new LinkedHashMap<>();
+        List<String> adapted = new ArrayList<>();
         try (SingleFile file = SingleFile.open(source, layouts,
                 (key, shapes) -> configOf(config, folderOf(key, files)))) {
             Set<String> folders = new LinkedHashSet<>(pipeline.components().keySet());
@@ -232,13 +236,21 @@ final class ConvertCommand implements Callable<Integer> {
                     SafetensorsWriter writer = new SafetensorsWriter().metadata(SAVE_PRETRAINED);
                     addStored(writer, tensors);
                     String folder = folderOf(key, files);
-                    writer.writeNew(tmp.resolve(folder).resolve(weightsName(configOf(config, folder))));
+                    ModelConfig given = configOf(config, folder);
+                    if (!file.config(key).asMap().equals(given.asMap())) {
+                        // the file decided part of its configuration (an inpainting UNet's input channels)
+                        Files.write(tmp.resolve(folder).resolve("config.json"), CONFIG_JSON.writeValueAsBytes(
+                                file.config(key).asMap()));
+                        adapted.add(file.config(key).source());
+                    }
+                    writer.writeNew(tmp.resolve(folder).resolve(weightsName(given)));
                     written.put(key, tensors.names().size());
                 }
             });
         }
         out.println("wrote " + target + ": " + written.entrySet().stream().map(e -> e.getKey() + " ("
-                + e.getValue() + " tensors)").collect(Collectors.joining(", ")) + ", configuration from " + config);
+                + e.getValue() + " tensors)").collect(Collectors.joining(", ")) + ", configuration from " + config
+                + (adapted.isEmpty() ? "" : " (" + String.join("; ", adapted) + ")"));
     }
 
     /**

@@ -215,11 +215,17 @@ final class ModelsCommand implements Callable<Integer> {
             Map<String, ModelFile> modelFiles = registry.modelFiles();
             Map<String, Integer> held = new LinkedHashMap<>();
             List<String> refusals = new ArrayList<>();
+            List<String> notes = new ArrayList<>();
             Set<String> claimed = new HashSet<>();
             registry.singleFileLayouts().forEach((key, layout) -> {
                 String folder = modelFiles.containsKey(key) ? modelFiles.get(key).defaultPath() : key;
                 try {
-                    layout.view(key, shapes, configOf(key, folder, registry)).ifPresent(view -> {
+                    ModelConfig given = configOf(key, folder, registry);
+                    ModelConfig adapted = layout.adapted(key, shapes, given);
+                    if (adapted != given) {
+                        notes.add("model '" + key + "': " + adapted.source());
+                    }
+                    layout.view(key, shapes, adapted).ifPresent(view -> {
                         held.put(key, view.size());
                         view.values().stream().map(MappedTensor::source).forEach(claimed::add);
                     });
@@ -236,6 +242,7 @@ final class ModelsCommand implements Callable<Integer> {
                             + " tensors)").collect(Collectors.joining(", "))));
             out.println("configuration: " + (config != null ? config
                     : "the published SDXL base configuration (--config to check against another)"));
+            notes.forEach(n -> out.println("  " + n));
             refusals.forEach(r -> out.println("  " + r));
             Set<String> unclaimed = new TreeSet<>(shapes.keySet());
             unclaimed.removeAll(claimed);

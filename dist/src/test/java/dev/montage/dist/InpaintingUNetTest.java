@@ -3,6 +3,7 @@ package dev.montage.dist;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDManager;
@@ -212,21 +213,34 @@ class InpaintingUNetTest {
 
     /**
      * An inpainting checkpoint in the single-file layout (the widened folder as {@code montage convert} writes it, as
-     * diffusers' conversion script would) reads with {@code models.config} naming a folder whose UNet configuration
-     * says nine input channels, and computes what the same weights in the folder do.
+     * diffusers' conversion script would) reads with {@code models.config} naming the plain model's folder, whose UNet
+     * configuration says four input channels: the file's {@code conv_in} decides, as A1111 reads such a checkpoint.
+     * It computes what the same weights in the folder do, and so does the folder {@code montage convert} makes of it
+     * with that configuration, whose UNet configuration says nine; {@code models inspect} names the channels taken.
      */
     @Test
-    void aSingleFileInpaintingCheckpointRunsWithItsConfiguration() {
+    void aSingleFileInpaintingCheckpointTakesItsInputChannelsFromItsFirstConvolution() throws IOException {
         GenerationRequest r = request().initImage(new InitImage(picture(Color.RED, Color.BLUE), "start.png", 1)
                 .withMask(picture(Color.BLACK, Color.WHITE), "mask.png")).build();
         Path folder = dir.resolve("inpainting");
         Path file = dir.resolve("inpainting.safetensors");
+        Path converted = dir.resolve("converted");
         assertEquals(0, Montage.run("convert", folder.toString(), file.toString()));
+        assertEquals(0, Montage.run("convert", file.toString(), converted.toString(), "--config",
+                TinyModel.folder().toString()));
+        assertEquals(9, JSON.readTree(converted.resolve("unet/config.json").toFile()).get("in_channels").asInt());
+        CommandRun inspect = CommandRun.montage("models", "inspect", "--config", TinyModel.folder().toString(),
+                file.toString());
+        assertTrue(inspect.out().contains("  model 'unet': " + TinyModel.folder().resolve("unet/config.json")
+                + " with in_channels 9 as model.diffusion_model.input_blocks.0.0.weight has them\n"), inspect.out());
         ComponentRegistry registry = ComponentRegistry.fromClasspath(InpaintingUNetTest.class.getClassLoader());
         try (MontagePipeline fromFolder = TestEngine.pipeline(registry, folder).withoutSubjects().build();
                 MontagePipeline fromFile = TestEngine.pipeline(registry, file)
-                        .setting("models.config", folder.toString()).withoutSubjects().build()) {
-            assertArrayEquals(latents(fromFolder, r), latents(fromFile, r));
+                        .setting("models.config", TinyModel.folder().toString()).withoutSubjects().build();
+                MontagePipeline fromConverted = TestEngine.pipeline(registry, converted).withoutSubjects().build()) {
+            float[] expected = latents(fromFolder, r);
+            assertArrayEquals(expected, latents(fromFile, r));
+            assertArrayEquals(expected, latents(fromConverted, r));
         }
     }
 

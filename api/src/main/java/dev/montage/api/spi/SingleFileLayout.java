@@ -57,6 +57,21 @@ public interface SingleFileLayout {
     }
 
     /**
+     * The configuration a file's tensors call for, given the one its folder, the configuration folder or the published
+     * files give: where variants of a model share one layout and differ in a size the file shows, the file decides, as
+     * A1111 picks a checkpoint's configuration from its tensors (e.g. a UNet's input channels from its first
+     * convolution: nine for an inpainting checkpoint). The host maps the file and builds the component with what this
+     * returns. The given configuration by default.
+     *
+     * @param key    one of {@link #singleFileKeys()} or {@link #componentFileKeys()} (or a typed key of one)
+     * @param file   every tensor of the file: name → stored shape
+     * @param config the key's configuration as the host found it
+     */
+    default ModelConfig adapted(String key, Map<String, long[]> file, ModelConfig config) {
+        return config;
+    }
+
+    /**
      * The tensors of one model key in a file.
      *
      * @param key    one of {@link #singleFileKeys()} or {@link #componentFileKeys()} (or a typed key of one)

@@ -35,7 +35,8 @@ public final class SingleFile implements AutoCloseable {
 
     /**
      * @param layouts the model keys to ask about, each with the layout of the component that reads it
-     * @param configs the configuration of a model key held by a file of these tensors (name → shape)
+     * @param configs the configuration of a model key held by a file of these tensors (name → shape), which its layout
+     *                may adapt to the file ({@link SingleFileLayout#adapted})
      * @throws IllegalArgumentException naming the file when it cannot be read, when a component refuses it (all of
      *     their reasons), when it holds no model key or tensors that no component claims
      */
@@ -57,7 +58,7 @@ public final class SingleFile implements AutoCloseable {
             List<String> refusals = new ArrayList<>();
             layouts.forEach((key, layout) -> {
                 try {
-                    ModelConfig config = configs.apply(key, shapes);
+                    ModelConfig config = layout.adapted(key, shapes, configs.apply(key, shapes));
                     used.put(key, config);
                     layout.view(key, shapes, config).ifPresent(v -> views.put(key, v));
                 } catch (IllegalArgumentException e) {

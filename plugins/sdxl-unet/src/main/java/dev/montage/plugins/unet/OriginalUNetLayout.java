@@ -1,5 +1,6 @@
 package dev.montage.plugins.unet;
 
+import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.SingleFileLayout;
 import java.util.LinkedHashMap;
@@ -80,6 +81,24 @@ final class OriginalUNetLayout {
             return Optional.empty();
         }
         return Optional.of(map("UNet", PREFIX, file, expected, addedInput, name -> null));
+    }
+
+    /**
+     * The configuration with the input channels of the file's {@code conv_in} where they differ from its own:
+     * inpainting checkpoints are SDXL base's UNet with nine (the latents, the mask and the masked picture's latents)
+     * and are shared in this layout without a configuration, and A1111 tells them by this shape too.
+     */
+    static ModelConfig adapted(Map<String, long[]> file, ModelConfig config) {
+        String name = PREFIX + TOP.get("conv_in") + ".weight";
+        long[] convIn = file.get(name);
+        if (convIn == null || convIn.length != 4 || convIn[1] > ModelConfig.MAX_WIDTH
+                || convIn[1] == UNetConfig.from(config).inChannels()) {
+            return config;
+        }
+        Map<String, Object> values = new LinkedHashMap<>(config.asMap());
+        values.put("in_channels", (int) convIn[1]);
+        return new ModelConfig(config.source() + " with in_channels " + convIn[1] + " as " + name + " has them",
+                values);
     }
 
     /**

@@ -94,6 +94,12 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
         return OriginalUNetLayout.view(file, SdxlUNet.weightShapes(unet), unet.additionInputDim());
     }
 
+    /** The input channels as the file's first convolution has them (an inpainting checkpoint's nine). */
+    @Override
+    public ModelConfig adapted(String key, Map<String, long[]> file, ModelConfig config) {
+        return OriginalUNetLayout.adapted(file, config);
+    }
+
     @Override
     public Optional<Map<String, long[]>> storedTensors(String key, ModelConfig config) {
         return Optional.of(OriginalUNetLayout.stored(SdxlUNet.weightShapes(UNetConfig.from(config))));

@@ -1,6 +1,7 @@
 package dev.montage.plugins.unet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -63,6 +64,37 @@ class PublishedConfigurationTest {
                     && message.contains("set models.config to a folder laid out as a diffusers model that has "
                             + "'tokenizer/'") && message.contains("set models.tokenizer"), message);
         }
+    }
+
+    /**
+     * SDXL's inpainting checkpoint as a single file ({@code sd_xl_base_1.0_inpainting_0.1.safetensors}: conv_in of nine
+     * input channels) takes the published configuration with the file's input channels; a file with SDXL base's own
+     * four keeps the published configuration as it is.
+     */
+    @Test
+    void aFullSizeInpaintingUNetTakesItsInputChannelsFromItsFirstConvolution() throws IOException {
+        Map<String, long[]> diffusers = SdxlUNet.weightShapes(UNetConfig.from(publishedUNet()));
+        OriginalUNetLayout layout = new OriginalUNetLayout(diffusers.keySet());
+        Map<String, long[]> original = new LinkedHashMap<>();
+        diffusers.forEach((name, shape) -> original.put(OriginalUNetLayout.PREFIX + layout.original(name),
+                name.equals("conv_in.weight") ? new long[] {shape[0], 9, shape[2], shape[3]} : shape));
+        Path file = sparse("sd_xl_base_1.0_inpainting_0.1.safetensors", original);
+
+        try (FolderComponentContext context = context(new ModelPaths(Optional.of(file), Map.of(),
+                Optional.empty()))) {
+            ModelFolder unet = context.model(SdxlUNetFactory.MODEL_KEY);
+            UNetConfig config = UNetConfig.from(unet.config());
+            assertEquals(9, config.inChannels());
+            assertTrue(config.inpainting());
+            assertTrue(unet.config().source().contains("the published SDXL base 1.0") && unet.config().source()
+                    .endsWith("with in_channels 9 as model.diffusion_model.input_blocks.0.0.weight has them"),
+                    unet.config().source());
+            assertEquals(diffusers.keySet(), unet.weights().names());
+        }
+        ModelConfig published = publishedUNet();
+        assertEquals(4, UNetConfig.from(published).inChannels());
+        assertSame(published, OriginalUNetLayout.adapted(Map.of(OriginalUNetLayout.PREFIX
+                + "input_blocks.0.0.weight", new long[] {320, 4, 3, 3}), published));
     }
 
     @Test
