@@ -35,6 +35,8 @@ import java.util.Optional;
  *                       h = height/8, w = width/8 for SDXL
  * @param initImage      the picture to start from (image-to-image), or empty to start from noise; not with
  *                       {@code initLatents}
+ * @param hires          a second pass at a larger size (A1111's hires fix), or empty for one pass; not with
+ *                       {@code initImage}
  */
 public record GenerationRequest(
         String prompt,
@@ -52,7 +54,8 @@ public record GenerationRequest(
         Map<String, String> schedulerOptions,
         Optional<AutoLayout> autoLayout,
         Optional<Latents> initLatents,
-        Optional<InitImage> initImage) {
+        Optional<InitImage> initImage,
+        Optional<Hires> hires) {
 
     /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
@@ -80,6 +83,7 @@ public record GenerationRequest(
         autoLayout = Objects.requireNonNullElse(autoLayout, Optional.empty());
         initLatents = Objects.requireNonNullElse(initLatents, Optional.empty());
         initImage = Objects.requireNonNullElse(initImage, Optional.empty());
+        hires = Objects.requireNonNullElse(hires, Optional.empty());
         negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
@@ -149,6 +153,9 @@ public record GenerationRequest(
             errors.add(new FieldError("initLatents", "cannot be given with initImage, whose noise comes from the "
                     + "seed"));
         }
+        if (hires.isPresent()) {
+            hiresProblems(hires.get(), width, height, steps, initImage.isPresent(), autoLayout, errors);
+        }
         if (initLatents.isPresent() && initLatents.get().shape()[0] != numImages) {
             errors.add(new FieldError("initLatents", "batch " + initLatents.get().shape()[0]
                     + " must equal numImages " + numImages));
@@ -156,6 +163,40 @@ public record GenerationRequest(
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
+    }
+
+    /** Where a second pass does not fit the first: a smaller size, a picture to start from, no step taken. */
+    private static void hiresProblems(Hires h, int width, int height, int steps, boolean fromPicture,
+            Optional<AutoLayout> autoLayout, List<FieldError> errors) {
+        if (h.width() < width || h.height() < height) {
+            errors.add(new FieldError("hires", "must be at least the request's size " + width + "x" + height + ", got "
+                    + h.width() + "x" + h.height()));
+        }
+        if (fromPicture) {
+            errors.add(new FieldError("hires", "cannot be given with initImage: a second pass follows a generation "
+                    + "from noise, as A1111's hires fix follows text-to-image"));
+        }
+        int taken = h.stepsTaken(steps);
+        if (taken == 0) {
+            errors.add(new FieldError("hires.strength", "takes no step of the second pass's " + h.steps(steps)
+                    + " at " + h.strength() + ": it must be at least 1/" + h.steps(steps)));
+        } else if (autoLayout.isPresent() && autoLayout.get().startStep() >= taken) {
+            errors.add(new FieldError("autoLayout.startStep", "must be < the steps the hires pass takes (" + taken
+                    + "), as the second pass lays its subjects out again, got " + autoLayout.get().startStep()));
+        }
+    }
+
+    /**
+     * The constructor of API 0.2.6: no hires pass.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     */
+    public GenerationRequest(String prompt, String negativePrompt, List<Subject> subjects, List<Control> controls,
+            int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
+            Optional<String> scheduler, Map<String, String> schedulerOptions, Optional<AutoLayout> autoLayout,
+            Optional<Latents> initLatents, Optional<InitImage> initImage) {
+        this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, Optional.empty());
     }
 
     /**
@@ -168,7 +209,7 @@ public record GenerationRequest(
             Optional<String> scheduler, Map<String, String> schedulerOptions, Optional<AutoLayout> autoLayout,
             Optional<Latents> initLatents) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
-                numImages, scheduler, schedulerOptions, autoLayout, initLatents, Optional.empty());
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, Optional.empty(), Optional.empty());
     }
 
     /**
@@ -180,7 +221,7 @@ public record GenerationRequest(
             int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
             Optional<String> scheduler, Optional<AutoLayout> autoLayout, Optional<Latents> initLatents) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
-                numImages, scheduler, Map.of(), autoLayout, initLatents, Optional.empty());
+                numImages, scheduler, Map.of(), autoLayout, initLatents, Optional.empty(), Optional.empty());
     }
 
     /**
@@ -189,6 +230,16 @@ public record GenerationRequest(
      */
     public int stepsTaken() {
         return initImage.map(i -> i.stepsTaken(steps)).orElse(steps);
+    }
+
+    /** The width of the images: the hires pass's, else {@link #width()}. */
+    public int outputWidth() {
+        return hires.map(Hires::width).orElse(width);
+    }
+
+    /** The height of the images: the hires pass's, else {@link #height()}. */
+    public int outputHeight() {
+        return hires.map(Hires::height).orElse(height);
     }
 
     /** Whether classifier-free guidance runs (an unconditional pass per step). */
@@ -224,6 +275,7 @@ public record GenerationRequest(
         b.autoLayout = autoLayout.orElse(null);
         b.initLatents = initLatents.orElse(null);
         b.initImage = initImage.orElse(null);
+        b.hires = hires.orElse(null);
         return b;
     }
 
@@ -245,6 +297,7 @@ public record GenerationRequest(
         private AutoLayout autoLayout;
         private Latents initLatents;
         private InitImage initImage;
+        private Hires hires;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -340,13 +393,20 @@ public record GenerationRequest(
             return this;
         }
 
+        /** A second pass at a larger size, or null for one pass. */
+        public Builder hires(Hires v) {
+            hires = v;
+            return this;
+        }
+
         /**
          * @throws InvalidRequestException listing every invalid field
          */
         public GenerationRequest build() {
             return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
                     guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler), schedulerOptions,
-                    Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents), Optional.ofNullable(initImage));
+                    Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents), Optional.ofNullable(initImage),
+                    Optional.ofNullable(hires));
         }
     }
 }

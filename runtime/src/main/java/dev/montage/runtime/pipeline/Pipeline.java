@@ -1,6 +1,7 @@
 package dev.montage.runtime.pipeline;
 
 import ai.djl.ndarray.NDArray;
+import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
 import ai.djl.ndarray.NDManager;
 import ai.djl.ndarray.index.NDIndex;
@@ -13,6 +14,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.InvalidRequestException;
@@ -62,6 +64,8 @@ import java.util.stream.IntStream;
  * sub-manager, released when the generation ends (per-step tensors are released every step).
  */
 final class Pipeline {
+    /** PyTorch's {@code interpolate(mode="bilinear")} among DJL's interpolation modes. */
+    private static final int BILINEAR = 1;
     private final OnDemand<TextEncoder> textEncoder;
     private final OnDemand<ImageEncoder> imageEncoder;
     private final OnDemand<SubjectResampler> resampler;
@@ -203,7 +207,12 @@ final class Pipeline {
         long start = System.nanoTime();
         String schedulerId = request.scheduler().orElse(defaultScheduler);
         Scheduler scheduler = schedulers.forRequest(schedulerId, request.schedulerOptions());
-        List<FieldError> refused = requestCheck.apply(request);
+        GenerationRequest second = request.hires().isPresent() ? secondPass(request) : null;
+        List<FieldError> refused = new ArrayList<>(requestCheck.apply(request));
+        if (second != null) {
+            requestCheck.apply(second).forEach(e -> refused.add(new FieldError("hires", "the second pass at "
+                    + second.width() + "x" + second.height() + ": " + e.field() + " " + e.message())));
+        }
         if (!refused.isEmpty()) {
             throw new InvalidRequestException(refused);
         }
@@ -212,58 +221,23 @@ final class Pipeline {
                     + "or resampler, so it cannot take " + request.subjects().size() + " subjects")));
         }
         controlNets.check(request);
-        GenerationContext ctx = new GenerationContext(request);
         try (NDManager gen = root.newSubManager()) {
-            Scheduler.Run run = scheduler.start(request.steps(), gen, (manager, shape, index) ->
-                    manager.create(Noise.step(request.seed(), index, shape.getShape()), shape));
-            // a run from a picture begins at the first evaluation of the first step it takes, as diffusers'
-            // get_timesteps: its latents come first, so that a sampler or decoder that cannot start from a picture
-            // fails before the encoders run
-            int begin = run.firstEvaluationOf(request.steps() - request.stepsTaken());
-            FromPicture fromPicture = request.initImage().isPresent()
-                    ? fromPicture(gen, request, schedulerId, run, begin, listener) : null;
-            // a guidance-distilled denoiser takes the scale as an input: one pass per step, no negative prompt
-            boolean guided = request.guidanceEnabled() && inputs.guidanceEmbedding() == 0;
-            NDArray inpainting = inputs.maskedImageChannels() > 0 ? inpaintingInput(gen, request, guided, listener)
-                    : null;
-            if (!request.controls().isEmpty()) {
-                stage(listener, "preparing control images");
-            }
-            List<PreparedControl> controls = prepareControls(gen, request, guided, listener);
-            stage(listener, "encoding prompt");
-            Conditioning c = conditioning(gen, request, guided, controls).withInpainting(inpainting);
             NDArray latents;
-            // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
-            try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
-                DenoisingModel unet = lease.get();
-                if (fromPicture != null && fromPicture.start() != null) {
-                    latents = fromPicture.start();
-                } else {
-                    NDArray noise = initialLatents(gen, request, unet);
-                    latents = noise.mul(run.initNoiseSigma());
-                    noise.close();
-                }
-                float[] timesteps = run.timesteps();
-                int total = timesteps.length - begin;
-                // the context's keys and values are the same at every step: computed here, not in the first step
-                unet.prepare(c.context(), ctx);
-                c.controls().stream().filter(p -> p.actsIn(total))
-                        .forEach(p -> p.network().prepare(p.context(), ctx));
-                stage(listener, "denoising");
-                for (int i = 0; i < total; i++) {
-                    ctx.setStep(i, total);
-                    latents = step(gen, unet, run, begin + i, timesteps[begin + i], latents, c, request, ctx);
-                    // an inpainting denoiser sees the mask itself; a plain one keeps the picture outside it
-                    if (fromPicture != null && fromPicture.mask() != null && inpainting == null) {
-                        latents = fromPicture.keepOutsideMask(gen, run, begin + i, i == total - 1, latents);
-                    }
-                    Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
-                    if (!listener.onStep(i + 1, total, elapsed) && i + 1 < total) {
-                        throw new GenerationCancelledException("generation cancelled after step " + (i + 1) + " of "
-                                + total);
-                    }
-                    preview(gen, latents, i + 1, total, listener);
-                }
+            if (second == null) {
+                latents = denoise(gen, request, scheduler, schedulerId, null,
+                        new Progress(listener, 0, request.stepsTaken(), start));
+            } else {
+                Hires hires = request.hires().orElseThrow();
+                int taken = hires.stepsTaken(request.steps());
+                int total = request.stepsTaken() + taken;
+                // the output's control pictures are those of the second pass
+                NDArray first = denoise(gen, request, scheduler, schedulerId, null,
+                        new Progress(new PassListener(listener, "", false), 0, total, start));
+                stage(listener, "upscaling");
+                Enlarged enlarged = new Enlarged(upscaled(gen, first, hires, second), hires.strength(), taken);
+                first.close();
+                latents = denoise(gen, second, scheduler, schedulerId, enlarged, new Progress(
+                        new PassListener(listener, "hires ", true), request.stepsTaken(), total, start));
             }
             if (finalLatents != null && finalLatents.length > 0) {
                 finalLatents[0] = toLatents(latents);
@@ -276,6 +250,186 @@ final class Pipeline {
             Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
             weightCheck.run();
             return new GenerationResult(images, request, parameters(request, schedulerId), elapsed);
+        }
+    }
+
+    /**
+     * Where the steps of one denoising pass stand among all of a generation's, for the listener.
+     *
+     * @param offset the steps of earlier passes
+     * @param total  the steps of every pass
+     * @param start  when the generation began ({@link System#nanoTime()})
+     */
+    private record Progress(ProgressListener listener, int offset, int total, long start) {
+    }
+
+    /**
+     * The listener of one pass of a generation with a second: its stages named as that pass's, and the control
+     * pictures reported by the pass whose size the output has.
+     */
+    private record PassListener(ProgressListener listener, String prefix, boolean controlImages)
+            implements ProgressListener {
+        @Override
+        public boolean onStep(int step, int total, Duration elapsed) {
+            return listener.onStep(step, total, elapsed);
+        }
+
+        @Override
+        public boolean cancelRequested() {
+            return listener.cancelRequested();
+        }
+
+        @Override
+        public void onStage(String stage) {
+            listener.onStage(prefix + stage);
+        }
+
+        @Override
+        public void onControlImage(int index, Control control, BufferedImage image) {
+            if (controlImages) {
+                listener.onControlImage(index, control, image);
+            }
+        }
+
+        @Override
+        public int previewEvery() {
+            return listener.previewEvery();
+        }
+
+        @Override
+        public void onPreview(int step, int total, BufferedImage preview) {
+            listener.onPreview(step, total, preview);
+        }
+    }
+
+    /**
+     * A first pass's result at the size of a second.
+     *
+     * @param latents  [images, C, h, w] float32
+     * @param strength the second pass's strength
+     * @param taken    the steps the second pass takes
+     */
+    private record Enlarged(NDArray latents, double strength, int taken) {
+    }
+
+    /**
+     * PyTorch's {@code interpolate(x, size=(height, width), mode="bilinear")}: without corner alignment or
+     * antialiasing, as A1111's "Latent" upscaler.
+     */
+    static NDArray bilinear(NDArray x, int height, int width) {
+        return x.getNDArrayInternal().interpolation(new long[] {height, width}, BILINEAR, false);
+    }
+
+    /** The request of a hires pass: its size and steps, from the first pass's latents. */
+    private static GenerationRequest secondPass(GenerationRequest request) {
+        Hires hires = request.hires().orElseThrow();
+        return request.toBuilder().size(hires.width(), hires.height()).steps(hires.steps(request.steps()))
+                .initLatents(null).hires(null).build();
+    }
+
+    /**
+     * One denoising pass: the request's conditioning, then its last {@code taken} steps from the noise, the init image
+     * or the latents of a first pass.
+     *
+     * @param enlarged a first pass's result to start from, or null
+     * @return [images, C, h, w] float32 in {@code gen}
+     */
+    private NDArray denoise(NDManager gen, GenerationRequest request, Scheduler scheduler, String schedulerId,
+            Enlarged enlarged, Progress progress) {
+        ProgressListener listener = progress.listener();
+        GenerationContext ctx = new GenerationContext(request);
+        Scheduler.Run run = scheduler.start(request.steps(), gen, (manager, shape, index) ->
+                manager.create(Noise.step(request.seed(), index, shape.getShape()), shape));
+        // a run from a picture begins at the first evaluation of the first step it takes, as diffusers'
+        // get_timesteps: its latents come first, so that a sampler or decoder that cannot start from a picture
+        // fails before the encoders run
+        int begin = run.firstEvaluationOf(request.steps() - (enlarged != null ? enlarged.taken()
+                : request.stepsTaken()));
+        FromPicture fromPicture;
+        if (enlarged != null) {
+            try (NDManager scope = gen.newSubManager()) {
+                fromPicture = started(gen, scope, request, schedulerId, run, begin, Scopes.borrow(enlarged.latents(),
+                        scope), null, enlarged.strength(), "a hires pass");
+            }
+            enlarged.latents().close();
+        } else {
+            fromPicture = request.initImage().isPresent() ? fromPicture(gen, request, schedulerId, run, begin,
+                    listener) : null;
+        }
+        // a guidance-distilled denoiser takes the scale as an input: one pass per step, no negative prompt
+        boolean guided = request.guidanceEnabled() && inputs.guidanceEmbedding() == 0;
+        NDArray inpainting = inputs.maskedImageChannels() > 0 ? inpaintingInput(gen, request, guided, listener)
+                : null;
+        if (!request.controls().isEmpty()) {
+            stage(listener, "preparing control images");
+        }
+        List<PreparedControl> controls = prepareControls(gen, request, guided, listener);
+        stage(listener, "encoding prompt");
+        Conditioning c = conditioning(gen, request, guided, controls).withInpainting(inpainting);
+        NDArray latents;
+        // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
+        try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
+            DenoisingModel unet = lease.get();
+            if (fromPicture != null && fromPicture.start() != null) {
+                latents = fromPicture.start();
+            } else {
+                NDArray noise = initialLatents(gen, request, unet);
+                latents = noise.mul(run.initNoiseSigma());
+                noise.close();
+            }
+            float[] timesteps = run.timesteps();
+            int total = timesteps.length - begin;
+            // the context's keys and values are the same at every step: computed here, not in the first step
+            unet.prepare(c.context(), ctx);
+            c.controls().stream().filter(p -> p.actsIn(total))
+                    .forEach(p -> p.network().prepare(p.context(), ctx));
+            stage(listener, "denoising");
+            for (int i = 0; i < total; i++) {
+                ctx.setStep(i, total);
+                latents = step(gen, unet, run, begin + i, timesteps[begin + i], latents, c, request, ctx);
+                // an inpainting denoiser sees the mask itself; a plain one keeps the picture outside it
+                if (fromPicture != null && fromPicture.mask() != null && inpainting == null) {
+                    latents = fromPicture.keepOutsideMask(gen, run, begin + i, i == total - 1, latents);
+                }
+                Duration elapsed = Duration.ofNanos(System.nanoTime() - progress.start());
+                int done = progress.offset() + i + 1;
+                if (!listener.onStep(done, progress.total(), elapsed) && done < progress.total()) {
+                    throw new GenerationCancelledException("generation cancelled after step " + done + " of "
+                            + progress.total());
+                }
+                preview(gen, latents, done, progress.total(), listener);
+            }
+        }
+        return latents;
+    }
+
+    /**
+     * A first pass's latents enlarged to the second pass's size: bilinearly as latents, or decoded, resized with
+     * Pillow's Lanczos and encoded again (each image's posterior sampled with the posterior noise of its seed), as
+     * A1111's latent and Lanczos upscalers.
+     *
+     * @return [images, C, h, w] float32 in {@code gen}
+     */
+    private NDArray upscaled(NDManager gen, NDArray first, Hires hires, GenerationRequest second) {
+        int factor = decoder.scaleFactor();
+        if (hires.upscaler() == Hires.Upscaler.LATENT) {
+            NDArray up = bilinear(first, hires.height() / factor, hires.width() / factor);
+            up.attach(gen);
+            return up;
+        }
+        try (NDManager scope = gen.newSubManager()) {
+            List<BufferedImage> pictures;
+            try (NDManager decode = scope.newSubManager()) {
+                pictures = Images.fromTensor(decoder.decode(decode, first));
+            }
+            NDList resized = new NDList();
+            for (BufferedImage picture : pictures) {
+                resized.add(ControlImages.toTensor(scope, PilResampler.resize(RgbImage.of(picture, null),
+                        hires.width(), hires.height(), ResampleFilter.LANCZOS), 1));
+            }
+            NDArray sampled = encoded(scope, NDArrays.concat(resized), second, Noise::posterior);
+            sampled.attach(gen);
+            return sampled;
         }
     }
 
@@ -675,37 +829,50 @@ final class Pipeline {
         try (NDManager scope = gen.newSubManager()) {
             NDArray sampled = encoded(scope, ControlImages.toTensor(scope, resized(request), 1), request,
                     Noise::posterior);
-            long[] shape = sampled.getShape().getShape();
-            NDArray noise = scope.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
-            // an inpainting denoiser runs as diffusers' inpaint pipeline, without a mask as with one of white alone
-            boolean masked = init.mask() != null || inputs.maskedImageChannels() > 0;
-            NDArray start;
-            try {
-                start = run.addNoise(sampled, noise, begin);
-            } catch (UnsupportedOperationException e) {
-                throw new InvalidRequestException(List.of(new FieldError("scheduler", "'" + schedulerId + "': "
-                        + e.getMessage() + ", so it cannot take an initImage")));
-            }
-            if (masked && init.strength() == 1) {
-                // diffusers' inpainting at full strength starts from the noise alone
-                start = null;
-            }
-            if (init.mask() == null) {
-                if (start != null) {
-                    start.attach(gen);
-                }
-                return new FromPicture(start, null, null, null, null);
-            }
-            NDArray mask = scope.create(LatentMask.of(init.mask(), request.width(), request.height(),
-                    decoder.scaleFactor()), new Shape(1, 1, shape[2], shape[3]));
-            NDArray kept = mask.neg().add(1f);
-            for (NDArray generation : new NDArray[] {start, sampled, noise, mask, kept}) {
-                if (generation != null) {
-                    generation.attach(gen);
-                }
-            }
-            return new FromPicture(start, sampled, noise, mask, kept);
+            return started(gen, scope, request, schedulerId, run, begin, sampled, init.mask(), init.strength(),
+                    "an initImage");
         }
+    }
+
+    /**
+     * A run from a picture's latents ({@code sampled}, in {@code scope}): noised to the level of evaluation
+     * {@code begin} with the starting noise of seed + b, and with a mask what the steps keep of the picture.
+     *
+     * @param what what the run starts from, for messages
+     * @throws InvalidRequestException naming {@code scheduler} when the sampler cannot start from a picture
+     */
+    private FromPicture started(NDManager gen, NDManager scope, GenerationRequest request, String schedulerId,
+            Scheduler.Run run, int begin, NDArray sampled, BufferedImage maskImage, double strength, String what) {
+        long[] shape = sampled.getShape().getShape();
+        NDArray noise = scope.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
+        // an inpainting denoiser runs as diffusers' inpaint pipeline, without a mask as with one of white alone
+        boolean masked = maskImage != null || inputs.maskedImageChannels() > 0;
+        NDArray start;
+        try {
+            start = run.addNoise(sampled, noise, begin);
+        } catch (UnsupportedOperationException e) {
+            throw new InvalidRequestException(List.of(new FieldError("scheduler", "'" + schedulerId + "': "
+                    + e.getMessage() + ", so it cannot take " + what)));
+        }
+        if (masked && strength == 1) {
+            // diffusers' inpainting at full strength starts from the noise alone
+            start = null;
+        }
+        if (maskImage == null) {
+            if (start != null) {
+                start.attach(gen);
+            }
+            return new FromPicture(start, null, null, null, null);
+        }
+        NDArray mask = scope.create(LatentMask.of(maskImage, request.width(), request.height(),
+                decoder.scaleFactor()), new Shape(1, 1, shape[2], shape[3]));
+        NDArray kept = mask.neg().add(1f);
+        for (NDArray generation : new NDArray[] {start, sampled, noise, mask, kept}) {
+            if (generation != null) {
+                generation.attach(gen);
+            }
+        }
+        return new FromPicture(start, sampled, noise, mask, kept);
     }
 
     /**

@@ -1,0 +1,129 @@
+package dev.montage.api;
+
+import java.util.Arrays;
+import java.util.Locale;
+
+/**
+ * A second pass at a larger size, as AUTOMATIC1111's "Hires. fix" runs it: the generation first runs at the request's
+ * size; its result is enlarged to this size, noised to the level of the step at which the second pass begins, and
+ * denoised again with the same prompt, subjects (whose boxes are relative), controls, scheduler and seed. Of the second
+ * pass's N steps the last ⌊N · strength⌋ run, as a run from a picture takes them ({@link InitImage#stepsTaken}).
+ *
+ * @param width    the output width, a positive multiple of 8 no smaller than the request's
+ * @param height   the output height, a positive multiple of 8 no smaller than the request's
+ * @param strength how much the second pass changes the enlarged picture, in (0, 1]; A1111's default is
+ *                 {@link #DEFAULT_STRENGTH}
+ * @param steps    the second pass's steps before the strength takes its share, or 0 for the request's (A1111's
+ *                 "Hires steps" of 0)
+ * @param upscaler how the first pass's result is enlarged
+ */
+public record Hires(int width, int height, double strength, int steps, Upscaler upscaler) {
+
+    /** A1111's default denoising strength of its hires pass. */
+    public static final double DEFAULT_STRENGTH = 0.7;
+
+    /** The largest factor a hires pass may enlarge by, A1111's: 4. */
+    public static final double MAX_SCALE = 4;
+
+    /** How the first pass's result is enlarged to the second pass's size. */
+    public enum Upscaler {
+        /**
+         * The latents, bilinearly (PyTorch's {@code interpolate} without corner alignment or antialiasing): A1111's
+         * "Latent", its default.
+         */
+        LATENT("latent", "Latent"),
+        /** The decoded picture with Pillow's Lanczos filter, encoded again: A1111's "Lanczos". */
+        LANCZOS("lanczos", "Lanczos");
+
+        private final String id;
+        private final String a1111Name;
+
+        Upscaler(String id, String a1111Name) {
+            this.id = id;
+            this.a1111Name = a1111Name;
+        }
+
+        /** The name requests and profiles give, e.g. {@code latent}. */
+        public String id() {
+            return id;
+        }
+
+        /** The name A1111 writes as "Hires upscaler", e.g. {@code Latent}. */
+        public String a1111Name() {
+            return a1111Name;
+        }
+
+        /**
+         * The upscaler of an id or of A1111's name, in any case.
+         *
+         * @throws IllegalArgumentException naming {@code hires.upscaler}, the value and the names known
+         */
+        public static Upscaler of(String name) {
+            for (Upscaler u : values()) {
+                if (u.id.equalsIgnoreCase(name) || u.a1111Name.equalsIgnoreCase(name)) {
+                    return u;
+                }
+            }
+            throw new IllegalArgumentException("hires.upscaler '" + name + "' is none of " + Arrays.stream(values())
+                    .map(Upscaler::id).toList() + " (A1111's " + Arrays.stream(values()).map(Upscaler::a1111Name)
+                            .toList() + ")");
+        }
+    }
+
+    /**
+     * @throws IllegalArgumentException naming the field: a size not a positive multiple of 8, strength outside
+     *     (0, 1], negative steps, no upscaler
+     */
+    public Hires {
+        if (width <= 0 || width % 8 != 0) {
+            throw new IllegalArgumentException("hires.width must be a positive multiple of 8, got " + width);
+        }
+        if (height <= 0 || height % 8 != 0) {
+            throw new IllegalArgumentException("hires.height must be a positive multiple of 8, got " + height);
+        }
+        if (!(strength > 0 && strength <= 1)) {
+            throw new IllegalArgumentException("hires.strength must be in (0, 1], got " + strength);
+        }
+        if (steps < 0) {
+            throw new IllegalArgumentException("hires.steps must be >= 0 (0 for the request's), got " + steps);
+        }
+        if (upscaler == null) {
+            throw new IllegalArgumentException("hires.upscaler is required");
+        }
+    }
+
+    /**
+     * The hires pass of a request of this size enlarged by {@code scale}, as A1111 sizes it ({@code int(width *
+     * scale)}), each side then rounded down to a multiple of 8 as its latents are.
+     *
+     * @throws IllegalArgumentException naming {@code hires.scale} when it is not in [1, {@link #MAX_SCALE}]
+     */
+    public static Hires scaled(int width, int height, double scale, double strength, int steps, Upscaler upscaler) {
+        if (!(scale >= 1 && scale <= MAX_SCALE)) {
+            throw new IllegalArgumentException("hires.scale must be in [1, " + (int) MAX_SCALE + "], got " + scale);
+        }
+        return new Hires((int) (width * scale) / 8 * 8, (int) (height * scale) / 8 * 8, strength, steps, upscaler);
+    }
+
+    /** The factor a request of this width is enlarged by, as A1111's "Hires upscale" gives it. */
+    public double scale(int requestWidth) {
+        return (double) width / requestWidth;
+    }
+
+    /** The second pass's steps for a request of {@code requestSteps}: {@link #steps()}, or the request's for 0. */
+    public int steps(int requestSteps) {
+        return steps == 0 ? requestSteps : steps;
+    }
+
+    /** How many of the second pass's steps are taken: ⌊N · strength⌋ of its N, as {@link InitImage#stepsTaken}. */
+    public int stepsTaken(int requestSteps) {
+        int n = steps(requestSteps);
+        return Math.min((int) (n * strength), n);
+    }
+
+    @Override
+    public String toString() {
+        return String.format(Locale.ROOT, "%dx%d, strength %s, %s steps, %s", width, height, strength,
+                steps == 0 ? "the request's" : String.valueOf(steps), upscaler.id());
+    }
+}
