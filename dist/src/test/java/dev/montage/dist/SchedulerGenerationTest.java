@@ -11,6 +11,7 @@ import ai.djl.ndarray.NDManager;
 import dev.montage.api.Box;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
@@ -179,11 +180,19 @@ class SchedulerGenerationTest {
         List<Integer> steps = new ArrayList<>();
         p.generate(r, (step, total, elapsed) -> steps.add(step), out);
         String id = r.scheduler().orElseThrow();
-        int taken = r.stepsTaken();
-        int evaluations = id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("dpmpp-sde") ? 2 * taken - 1
-                : taken;
+        int evaluations = evaluations(id, r.stepsTaken()) + r.hires().map(h -> evaluations(id, h.stepsTaken(r.steps())))
+                .orElse(0);
         assertEquals(IntStream.rangeClosed(1, evaluations).boxed().toList(), steps);
         return out[0].values();
+    }
+
+    private static int evaluations(String id, int steps) {
+        return id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("dpmpp-sde") ? 2 * steps - 1 : steps;
+    }
+
+    /** The request of {@link #request} with a hires pass to 48 × 48 that takes half its steps. */
+    private static GenerationRequest withHires(String scheduler, boolean guided) {
+        return request(scheduler, guided).toBuilder().hires(new Hires(48, 48, 0.5, 0, Hires.Upscaler.LATENT)).build();
     }
 
     @TestFactory
@@ -206,7 +215,10 @@ class SchedulerGenerationTest {
                             GenerationRequest noise = r.toBuilder().initImage(null).build();
                             assertFalse(Arrays.equals(LEADING.computeIfAbsent(key(noise), k -> latents(pipeline,
                                     noise)), latents), "the picture changes the latents");
-                        }))
+                        }),
+                wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> !id.equals(PLUGIN_SCHEDULER))
+                        .toList(), "with a hires pass", SchedulerGenerationTest::withHires,
+                        (r, latents) -> assertEquals(4 * 6 * 6, latents.length, "the second pass's size")))
                 .flatMap(s -> s);
     }
 

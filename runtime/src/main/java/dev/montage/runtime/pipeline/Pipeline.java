@@ -224,12 +224,12 @@ final class Pipeline {
         try (NDManager gen = root.newSubManager()) {
             NDArray latents;
             if (second == null) {
-                latents = denoise(gen, request, scheduler, schedulerId, null,
-                        new Progress(listener, 0, request.stepsTaken(), start));
+                latents = denoise(gen, request, scheduler, schedulerId, null, new Progress(listener, 0, 0, start));
             } else {
                 Hires hires = request.hires().orElseThrow();
                 int taken = hires.stepsTaken(request.steps());
-                int total = request.stepsTaken() + taken;
+                int firstEvaluations = evaluations(gen, scheduler, request, request.stepsTaken());
+                int total = firstEvaluations + evaluations(gen, scheduler, second, taken);
                 // the output's control pictures are those of the second pass
                 NDArray first = denoise(gen, request, scheduler, schedulerId, null,
                         new Progress(new PassListener(listener, "", false), 0, total, start));
@@ -237,7 +237,7 @@ final class Pipeline {
                 Enlarged enlarged = new Enlarged(upscaled(gen, first, hires, second), hires.strength(), taken);
                 first.close();
                 latents = denoise(gen, second, scheduler, schedulerId, enlarged, new Progress(
-                        new PassListener(listener, "hires ", true), request.stepsTaken(), total, start));
+                        new PassListener(listener, "hires ", true), firstEvaluations, total, start));
             }
             if (finalLatents != null && finalLatents.length > 0) {
                 finalLatents[0] = toLatents(latents);
@@ -254,10 +254,21 @@ final class Pipeline {
     }
 
     /**
-     * Where the steps of one denoising pass stand among all of a generation's, for the listener.
+     * The model evaluations of a pass that takes the last {@code taken} of the request's steps, which the progress
+     * counts (two per step but the last for second-order samplers).
+     */
+    private static int evaluations(NDManager gen, Scheduler scheduler, GenerationRequest request, int taken) {
+        try (NDManager scope = gen.newSubManager()) {
+            Scheduler.Run run = scheduler.start(request.steps(), scope, (manager, shape, index) -> manager.zeros(shape));
+            return run.timesteps().length - run.firstEvaluationOf(request.steps() - taken);
+        }
+    }
+
+    /**
+     * Where the model evaluations of one denoising pass stand among all of a generation's, for the listener.
      *
-     * @param offset the steps of earlier passes
-     * @param total  the steps of every pass
+     * @param offset the evaluations of earlier passes
+     * @param total  the evaluations of every pass, or 0 for a generation of one pass
      * @param start  when the generation began ({@link System#nanoTime()})
      */
     private record Progress(ProgressListener listener, int offset, int total, long start) {
@@ -379,6 +390,7 @@ final class Pipeline {
             }
             float[] timesteps = run.timesteps();
             int total = timesteps.length - begin;
+            int all = progress.total() > 0 ? progress.total() : total;
             // the context's keys and values are the same at every step: computed here, not in the first step
             unet.prepare(c.context(), ctx);
             c.controls().stream().filter(p -> p.actsIn(total))
@@ -393,11 +405,10 @@ final class Pipeline {
                 }
                 Duration elapsed = Duration.ofNanos(System.nanoTime() - progress.start());
                 int done = progress.offset() + i + 1;
-                if (!listener.onStep(done, progress.total(), elapsed) && done < progress.total()) {
-                    throw new GenerationCancelledException("generation cancelled after step " + done + " of "
-                            + progress.total());
+                if (!listener.onStep(done, all, elapsed) && done < all) {
+                    throw new GenerationCancelledException("generation cancelled after step " + done + " of " + all);
                 }
-                preview(gen, latents, done, progress.total(), listener);
+                preview(gen, latents, done, all, listener);
             }
         }
         return latents;
