@@ -21,6 +21,8 @@ final class ProgressBar implements ProgressListener {
     private String stage;
     private long stageStart;
     private int steps;
+    /** The steps done before the running stage's first: a second pass's stage counts on from the first pass's. */
+    private int before = -1;
     private int total;
     /** Characters of the frame now on the line (terminal only), to blank what a shorter one does not cover. */
     private int frame;
@@ -57,10 +59,13 @@ final class ProgressBar implements ProgressListener {
             onStage("denoising");
             stageStart -= elapsed.toNanos();
         }
+        if (before < 0) {
+            before = step - 1;
+        }
         steps = step;
         this.total = total;
         int filled = step * WIDTH / total;
-        double perStep = stageSeconds() / step;
+        double perStep = stageSeconds() / (step - before);
         draw(String.format(Locale.ROOT, "%s [%s%s] %d/%d  %.2f s/step  ETA %.0f s", stage, "#".repeat(filled),
                 ".".repeat(WIDTH - filled), step, total, perStep, perStep * (total - step)));
         if (step == total) {
@@ -77,9 +82,10 @@ final class ProgressBar implements ProgressListener {
         double seconds = stageSeconds();
         String line = steps == 0 ? String.format(Locale.ROOT, "%s %.1f s", stage, seconds)
                 : String.format(Locale.ROOT, "%s %d/%d steps %.1f s (%.2f s/step)", stage, steps, total, seconds,
-                        seconds / steps);
+                        seconds / (steps - before));
         stage = null;
         steps = 0;
+        before = -1;
         message(line);
     }
 

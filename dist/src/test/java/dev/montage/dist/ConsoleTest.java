@@ -96,6 +96,21 @@ class ConsoleTest {
         log.onStep(2, 2, Duration.ofSeconds(2));
         assertEquals("montage: denoising 2/2 steps 2.0 s (1.00 s/step)" + nl, plain.toString(),
                 "steps alone (a remote generation) time denoising from the generation's start");
+
+        StringWriter passes = new StringWriter();
+        ProgressBar hires = new ProgressBar(new PrintWriter(passes), "", false, () -> now[0]);
+        hires.onStage("denoising");
+        for (int step = 1; step <= 3; step++) {
+            now[0] += 1_000_000_000L;
+            hires.onStep(step, 5, Duration.ofSeconds(step));
+        }
+        hires.onStage("hires denoising");
+        now[0] += 4_000_000_000L;
+        hires.onStep(4, 5, Duration.ofSeconds(7));
+        now[0] += 4_000_000_000L;
+        hires.onStep(5, 5, Duration.ofSeconds(11));
+        assertEquals("montage: denoising 3/5 steps 3.0 s (1.00 s/step)" + nl + "montage: hires denoising 5/5 steps "
+                + "8.0 s (4.00 s/step)" + nl, passes.toString(), "a second pass's steps count on, timed by its own");
     }
 
     @Test
