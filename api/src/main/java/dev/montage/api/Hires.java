@@ -105,6 +105,33 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
         return new Hires((int) (width * scale) / 8 * 8, (int) (height * scale) / 8 * 8, strength, steps, upscaler);
     }
 
+    /**
+     * The hires pass of settings as a request's fields give them, each optional but the size: {@code scale}, or
+     * {@code width} and {@code height}; the strength, steps and upscaler default to {@link #DEFAULT_STRENGTH}, 0 (the
+     * request's steps) and {@link Upscaler#LATENT}, A1111's defaults.
+     *
+     * @param upscaler an upscaler's id or A1111 name ({@link Upscaler#of})
+     * @throws IllegalArgumentException whose message begins with the field it names ({@code hires.scale} ...)
+     */
+    public static Hires of(Double scale, Integer width, Integer height, Double strength, Integer steps,
+            String upscaler, int requestWidth, int requestHeight) {
+        if (scale != null && (width != null || height != null)) {
+            throw new IllegalArgumentException("hires.scale cannot be given with hires.width and hires.height: give "
+                    + "one or the other");
+        }
+        if (scale == null && width == null && height == null) {
+            throw new IllegalArgumentException("hires.scale (or hires.width and hires.height) is required");
+        }
+        if (scale == null && (width == null || height == null)) {
+            throw new IllegalArgumentException(width == null ? "hires.width is required with hires.height"
+                    : "hires.height is required with hires.width");
+        }
+        double s = strength == null ? DEFAULT_STRENGTH : strength;
+        int n = steps == null ? 0 : steps;
+        Upscaler u = upscaler == null ? Upscaler.LATENT : Upscaler.of(upscaler);
+        return scale != null ? scaled(requestWidth, requestHeight, scale, s, n, u) : new Hires(width, height, s, n, u);
+    }
+
     /** The factor a request of this width is enlarged by, as A1111's "Hires upscale" gives it. */
     public double scale(int requestWidth) {
         return (double) width / requestWidth;

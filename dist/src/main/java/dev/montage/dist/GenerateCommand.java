@@ -4,6 +4,7 @@ import dev.montage.api.AutoLayout;
 import dev.montage.api.Control;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.Latents;
@@ -69,6 +70,12 @@ final class GenerateCommand implements Callable<Integer> {
 
     @Mixin
     ConfigurationOptions configuration;
+
+    @Mixin
+    HiresOptions hires;
+
+    @Option(names = "--no-hires", description = "Leave out the hires pass that the PNG of --from records.")
+    boolean noHires;
 
     @Option(names = {"-p", "--prompt"}, description = "The prompt (required unless --from gives it).")
     String prompt;
@@ -352,7 +359,25 @@ final class GenerateCommand implements Callable<Integer> {
             b.initLatents(readLatents(initLatents));
         }
         b.initImage(initImage(recorded));
-        return b.build();
+        GenerationRequest request = b.build();
+        if (noHires) {
+            if (hires.any()) {
+                throw new IllegalArgumentException("--no-hires leaves the hires pass out, so no --hires-* flag "
+                        + "applies");
+            }
+            return request;
+        }
+        Optional<Hires> pass;
+        try {
+            Map<String, Object> given = hires.given();
+            pass = recorded != null ? recorded.hires(given, request.width(), request.height())
+                    : RecordedRequest.hiresOf(given, request.width(), request.height());
+        } catch (IllegalArgumentException e) {
+            String field = e.getMessage().substring(0, e.getMessage().indexOf(' '));
+            throw new IllegalArgumentException(e.getMessage() + (field.startsWith("hires.") ? " ("
+                    + HiresOptions.flag(field) + ")" : ""), e);
+        }
+        return pass.isEmpty() ? request : request.toBuilder().hires(pass.get()).build();
     }
 
     /**

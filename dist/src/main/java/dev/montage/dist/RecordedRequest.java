@@ -5,6 +5,7 @@ import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.ControlData;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.Subject;
 import dev.montage.dist.record.A1111Parameters;
@@ -49,6 +50,10 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     private static final Set<String> A1111_READ = Set.of("Steps", "CFG scale", "Seed", "Size", "Sampler",
             "Schedule type");
     private static final String A1111_ETA = "Eta DDIM";
+    private static final String HIRES = "hires";
+    /** A1111's hires fix: its size (one of the first two), steps, upscaler and strength. */
+    private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
+            "Hires upscaler", "Denoising strength");
     /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
     private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
             "Lora hashes", "TI hashes", "Hashes");
@@ -99,6 +104,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                 v.put("width", Integer.parseInt(wh[0].strip()));
                 v.put("height", Integer.parseInt(wh[1].strip()));
             });
+            hires(p.values()).ifPresent(h -> v.put(HIRES, h));
             Map<String, String> options = p.schedulerOptions();
             if (!options.isEmpty()) {
                 v.put(SCHEDULER_OPTIONS, options);
@@ -113,9 +119,82 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         if (v.containsKey(SCHEDULER_OPTIONS)) {
             read.add(A1111_ETA);
         }
+        if (v.containsKey(HIRES)) {
+            read.addAll(A1111_HIRES);
+        }
         List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
                 && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
         return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied);
+    }
+
+    /**
+     * A1111's hires fix as a request's {@code hires} gives it, where the text has its size: {@code Hires upscale} a
+     * scale, {@code Hires resize} a size; its upscaler by A1111's name, which {@link Hires.Upscaler#of} reads.
+     */
+    private static Optional<Map<String, Object>> hires(Map<String, String> a1111) {
+        String scale = a1111.get("Hires upscale");
+        String resize = a1111.get("Hires resize");
+        if (scale == null && resize == null) {
+            return Optional.empty();
+        }
+        Map<String, Object> h = new LinkedHashMap<>();
+        if (resize != null) {
+            String[] wh = resize.split("x");
+            h.put("width", Integer.parseInt(wh[0].strip()));
+            h.put("height", Integer.parseInt(wh[1].strip()));
+        } else {
+            h.put("scale", Double.parseDouble(scale));
+        }
+        Optional.ofNullable(a1111.get("Denoising strength")).ifPresent(v -> h.put("strength", Double.parseDouble(v)));
+        Optional.ofNullable(a1111.get("Hires steps")).ifPresent(v -> h.put("steps", Integer.parseInt(v)));
+        Optional.ofNullable(a1111.get("Hires upscaler")).ifPresent(v -> h.put("upscaler", v));
+        return Optional.of(h);
+    }
+
+    /**
+     * The recorded hires pass with the settings given in {@code given} laid over it one by one (null for none; a
+     * given scale replaces a recorded size and the other way round), for a request of this size; empty when neither
+     * records nor gives one.
+     *
+     * @throws IllegalArgumentException whose message begins with the field it names
+     */
+    Optional<Hires> hires(Map<String, Object> given, int width, int height) {
+        Map<String, Object> h = new LinkedHashMap<>(map(values.get(HIRES)));
+        if (given.get("scale") != null || given.get("width") != null) {
+            h.remove("scale");
+            h.remove("width");
+            h.remove("height");
+        }
+        given.forEach((k, v) -> {
+            if (v != null) {
+                h.put(k, v);
+            }
+        });
+        return hiresOf(h, width, height);
+    }
+
+    /**
+     * The hires pass of a request's {@code hires} fields (null values taken as not given), for a request of this size;
+     * empty where none is given.
+     *
+     * @throws IllegalArgumentException whose message begins with the field it names
+     */
+    static Optional<Hires> hiresOf(Map<String, Object> fields, int width, int height) {
+        Map<String, Object> h = new LinkedHashMap<>();
+        fields.forEach((k, v) -> {
+            if (v != null) {
+                h.put(k, v);
+            }
+        });
+        if (h.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(Hires.of(h.get("scale") == null ? null : number(h.get("scale")),
+                h.get("width") == null ? null : (int) number(h.get("width")),
+                h.get("height") == null ? null : (int) number(h.get("height")),
+                h.get("strength") == null ? null : number(h.get("strength")),
+                h.get("steps") == null ? null : (int) number(h.get("steps")), (String) h.get("upscaler"), width,
+                height));
     }
 
     /**

@@ -25,6 +25,7 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
@@ -103,6 +104,9 @@ final class SubmitCommand implements Callable<Integer> {
 
     @Option(names = "--auto-layout", description = "THRESHOLD,START_STEP: masks from attention maps after START_STEP.")
     String autoLayout;
+
+    @Mixin
+    HiresOptions hires;
 
     @Option(names = "--init-image", paramLabel = "FILE", description = "Start from this picture (image-to-image), "
             + "uploaded first; see --strength.")
@@ -257,6 +261,11 @@ final class SubmitCommand implements Callable<Integer> {
             b.put("initImage", init);
         } else if (strength != null || mask != null) {
             throw new IllegalArgumentException(GenerateCommand.withoutPicture(strength, mask));
+        }
+        Map<String, Object> hiresFields = new LinkedHashMap<>();
+        hires.given().forEach((k, v) -> putIfGiven(hiresFields, k, v));
+        if (!hiresFields.isEmpty()) {
+            b.put("hires", hiresFields);
         }
         List<Map<String, Object>> loraList = new ArrayList<>();
         for (String l : loras) {

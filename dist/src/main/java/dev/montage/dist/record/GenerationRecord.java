@@ -4,9 +4,11 @@ import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.Hires;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.Lora;
 import java.io.IOException;
+import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -105,8 +107,20 @@ public final class GenerationRecord {
             v.put("strength", i.strength());
             p.put("initImage", Collections.unmodifiableMap(v));
         });
+        r.hires().ifPresent(h -> p.put("hires", hiresFields(h)));
         p.put("loras", List.copyOf(loras));
         return Collections.unmodifiableMap(p);
+    }
+
+    /** A hires pass as a request's {@code hires} gives it, by its size. */
+    public static Map<String, Object> hiresFields(Hires h) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("width", h.width());
+        v.put("height", h.height());
+        v.put("strength", h.strength());
+        v.put("steps", h.steps());
+        v.put("upscaler", h.upscaler().id());
+        return Collections.unmodifiableMap(v);
     }
 
     /** The fields that give a picture read from a file again: its absolute path and the SHA-256 of its bytes. */
@@ -201,8 +215,21 @@ public final class GenerationRecord {
                 m.get(SHA256).substring(0, 10)));
         Optional.ofNullable(pipeline.get(ModelHashes.BASE)).ifPresent(m -> v.put("Model",
                 Path.of(m).getFileName().toString().replaceFirst("\\.(safetensors|ckpt)$", "")));
-        // where A1111's img2img writes it
+        // where A1111's img2img and its hires fix write it
         r.initImage().ifPresent(i -> v.put("Denoising strength", Double.toString(i.strength())));
+        r.hires().ifPresent(h -> {
+            v.put("Denoising strength", Double.toString(h.strength()));
+            double scale = h.scale(r.width());
+            if (Hires.scaled(r.width(), r.height(), scale, h.strength(), h.steps(), h.upscaler()).equals(h)) {
+                v.put("Hires upscale", BigDecimal.valueOf(scale).stripTrailingZeros().toPlainString());
+            } else {
+                v.put("Hires resize", h.width() + "x" + h.height());
+            }
+            if (h.steps() > 0) {
+                v.put("Hires steps", Integer.toString(h.steps()));
+            }
+            v.put("Hires upscaler", h.upscaler().a1111Name());
+        });
         String loraHashes = models.entrySet().stream().filter(e -> e.getKey().startsWith("lora."))
                 .map(e -> loraName(Path.of(e.getValue().get(FILE))) + ": " + e.getValue().get(SHA256).substring(0, 12))
                 .collect(Collectors.joining(", "));

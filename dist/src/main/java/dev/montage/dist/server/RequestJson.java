@@ -9,6 +9,7 @@ import dev.montage.api.Control;
 import dev.montage.api.ControlData;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
@@ -53,7 +54,7 @@ public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
             "height", "steps", "guidance", "scale", "seed", "scheduler", "schedulerOptions", "count", "autoLayout",
-            "initImage", "loras", GenerationRecord.MONTAGE);
+            "initImage", "hires", "loras", GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
@@ -61,6 +62,7 @@ public final class RequestJson {
     static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
     static final Set<String> INIT_IMAGE = Set.of("image", "uploadId", "strength", "mask", GenerationRecord.SHA256,
             GenerationRecord.FILE);
+    static final Set<String> HIRES = Set.of("scale", "width", "height", "strength", "steps", "upscaler");
     static final Set<String> MASK = Set.of("image", "uploadId", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
     /** The fields of {@code POST /v1/phrases} and {@code POST /v1/preprocess} (a control and the output size). */
@@ -198,6 +200,7 @@ public final class RequestJson {
         Map<String, Object> initImageSource = new LinkedHashMap<>();
         InitImage initImage = body.hasNonNull("initImage") ? initImage(f, body.get("initImage"), pixels,
                 initImageSource) : null;
+        Hires hires = body.hasNonNull("hires") ? hires(f, body.get("hires"), width, height) : null;
         Map<String, Lora> loras = new LinkedHashMap<>();
         for (int i = 0; i < loraNodes.size(); i++) {
             lora(f, loraNodes.get(i), "loras[" + i + "]", loras);
@@ -206,7 +209,7 @@ public final class RequestJson {
             // the request's own rules, on everything but the subjects and controls checked above
             new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
                     count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
-                    Optional.empty(), Optional.ofNullable(initImage));
+                    Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires));
         } catch (InvalidRequestException e) {
             e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
         }
@@ -214,17 +217,25 @@ public final class RequestJson {
         f.atMost("height", height, limits.maxHeight());
         f.atMost("steps", steps, limits.maxSteps());
         f.atMost("count", count, limits.maxImages());
-        long outputPixels = (long) width * height * count;
+        if (hires != null) {
+            f.atMost("hires.width", hires.width(), limits.maxWidth());
+            f.atMost("hires.height", hires.height(), limits.maxHeight());
+            f.atMost("hires.steps", hires.steps(), limits.maxSteps());
+        }
+        int outputWidth = hires != null ? hires.width() : width;
+        int outputHeight = hires != null ? hires.height() : height;
+        long outputPixels = (long) outputWidth * outputHeight * count;
         if (outputPixels > limits.maxOutputPixels()) {
-            f.add("count", "width x height x count is " + width + " x " + height + " x " + count + " = "
-                    + outputPixels + " pixels, more than the limit of " + limits.maxOutputPixels() + " on this server");
+            f.add("count", (hires != null ? "hires.width x hires.height" : "width x height") + " x count is "
+                    + outputWidth + " x " + outputHeight + " x " + count + " = " + outputPixels
+                    + " pixels, more than the limit of " + limits.maxOutputPixels() + " on this server");
         }
         if (!f.errors.isEmpty()) {
             throw new InvalidRequestException(new ArrayList<>(f.errors.values()));
         }
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
-                Optional.empty(), Optional.ofNullable(initImage));
+                Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires));
         List<FieldError> refused = components.apply(request);
         if (!refused.isEmpty()) {
             throw new InvalidRequestException(refused);
@@ -434,6 +445,34 @@ public final class RequestJson {
             return init;
         } catch (IllegalArgumentException e) {
             f.add(path + ".strength", e.getMessage());
+            return null;
+        }
+    }
+
+    /**
+     * A second pass at a larger size: {@code scale} or {@code width} and {@code height}, with A1111's defaults for the
+     * rest ({@link Hires#of}).
+     */
+    private static Hires hires(Fields f, JsonNode node, int width, int height) {
+        String path = "hires";
+        if (!node.isObject()) {
+            f.add(path, "must be an object {scale | width and height, strength, steps, upscaler}");
+            return null;
+        }
+        f.unknownKeys(node, path, HIRES);
+        Double scale = f.number(node, "scale", path);
+        Integer w = f.integer(node, "width", path);
+        Integer h = f.integer(node, "height", path);
+        Double strength = f.number(node, "strength", path);
+        Integer steps = f.integer(node, "steps", path);
+        String upscaler = f.text(node, "upscaler", path);
+        if (!f.clean(path)) {
+            return null;
+        }
+        try {
+            return Hires.of(scale, w, h, strength, steps, upscaler, width, height);
+        } catch (IllegalArgumentException e) {
+            f.add(e.getMessage().substring(0, e.getMessage().indexOf(' ')), e.getMessage());
             return null;
         }
     }

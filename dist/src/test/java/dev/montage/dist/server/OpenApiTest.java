@@ -142,8 +142,8 @@ class OpenApiTest {
         preprocess.addAll(RequestJson.PREPROCESS_SIZE);
         Map<String, Set<String>> read = Map.of("GenerationRequest", RequestJson.TOP, "Subject", RequestJson.SUBJECT,
                 "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT, "InitImage",
-                RequestJson.INIT_IMAGE, "Mask", RequestJson.MASK, "Lora", RequestJson.LORA, "PhraseRequest",
-                RequestJson.PHRASES, "PreprocessRequest", preprocess);
+                RequestJson.INIT_IMAGE, "Hires", RequestJson.HIRES, "Mask", RequestJson.MASK, "Lora", RequestJson.LORA,
+                "PhraseRequest", RequestJson.PHRASES, "PreprocessRequest", preprocess);
         read.forEach((schema, fields) -> {
             Set<String> documented = new TreeSet<>();
             schemas.get(schema).get("properties").fieldNames().forEachRemaining(documented::add);

@@ -14,6 +14,7 @@ import dev.montage.api.ControlData;
 import dev.montage.api.ControlNetContext;
 import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
@@ -232,6 +233,38 @@ class RequestJsonTest {
                 + "[{\"phrase\": \"dog\", \"image\": \"" + Pictures.base64(Pictures.noise(100)) + "\"}]}"));
         assertEquals(413, tooLarge.status());
         assertEquals("subjects[0].image", tooLarge.errors().get(0).field());
+    }
+
+    /**
+     * A hires pass by scale or size, A1111's defaults for what is left out, recorded by its size; its errors name their
+     * field, and the server's size limits hold for the second pass's size.
+     */
+    @Test
+    void aHiresPassIsReadByScaleOrSize() throws Exception {
+        RequestJson.Parsed scaled = parse("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5}}");
+        assertEquals(new Hires(1536, 1536, 0.7, 0, Hires.Upscaler.LATENT), scaled.request().hires().orElseThrow());
+        assertEquals(Map.of("width", 1536, "height", 1536, "strength", 0.7, "steps", 0, "upscaler", "latent"),
+                scaled.parameters().get("hires"));
+        assertEquals(new Hires(1536, 1280, 0.5, 12, Hires.Upscaler.LANCZOS), parse("""
+                {"prompt": "a", "hires": {"width": 1536, "height": 1280, "strength": 0.5, "steps": 12,
+                  "upscaler": "Lanczos"}}""").request().hires().orElseThrow());
+        assertEquals(Optional.empty(), parse("{\"prompt\": \"a\"}").request().hires());
+
+        assertEquals(Set.of("hires.scale"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, \"width\": 1536}}"));
+        assertEquals(Set.of("hires.scale"), errors("{\"prompt\": \"a\", \"hires\": {}}"));
+        assertEquals(Set.of("hires.scale"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 5}}"));
+        assertEquals(Set.of("hires.height"), errors("{\"prompt\": \"a\", \"hires\": {\"width\": 1536}}"));
+        assertEquals(Set.of("hires.upscaler"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, "
+                + "\"upscaler\": \"R-ESRGAN 4x+\"}}"));
+        assertEquals(Set.of("hires.strenght"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, "
+                + "\"strenght\": 0.5}}"));
+        assertEquals(Set.of("hires"), errors("{\"prompt\": \"a\", \"hires\": \"2x\"}"));
+        assertEquals(Set.of("hires"), errors("{\"prompt\": \"a\", \"hires\": {\"width\": 512, \"height\": 512}}"));
+        assertEquals(Set.of("hires"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5}, \"initImage\": "
+                + "{\"image\": \"" + picture + "\"}}"));
+        assertEquals(Set.of("hires.width", "hires.height"), errors("{\"prompt\": \"a\", \"hires\": "
+                + "{\"scale\": 2.5}}"));
+        assertEquals(Set.of("count"), errors("{\"prompt\": \"a\", \"count\": 3, \"hires\": {\"scale\": 2}}"));
     }
 
     /**

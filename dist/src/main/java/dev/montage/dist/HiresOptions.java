@@ -1,0 +1,73 @@
+package dev.montage.dist;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+import picocli.CommandLine.Option;
+
+/**
+ * The flags of a hires pass (A1111's hires fix) on {@code generate} and {@code submit}, as a request's {@code hires}
+ * fields: each given one is laid over what {@code --from} records.
+ */
+final class HiresOptions {
+    /** The flag that sets a {@code hires} field, for messages. */
+    static String flag(String field) {
+        return switch (field) {
+            case "hires.width", "hires.height" -> "--hires-size";
+            default -> "--" + field.replace('.', '-');
+        };
+    }
+
+    @Option(names = "--hires-scale", description = "Add a second pass at a larger size (A1111's hires fix): the first "
+            + "pass's result enlarged by this factor, 1 to 4, and denoised again.")
+    Double scale;
+
+    @Option(names = "--hires-size", paramLabel = "WxH", description = "The second pass's size instead of "
+            + "--hires-scale, multiples of 8.")
+    String size;
+
+    @Option(names = "--hires-strength", description = "How much the second pass changes the enlarged picture, in "
+            + "(0, 1] (default 0.7).")
+    Double strength;
+
+    @Option(names = "--hires-steps", description = "The second pass's steps, before --hires-strength takes its share "
+            + "(default: --steps).")
+    Integer steps;
+
+    @Option(names = "--hires-upscaler", description = "How the first pass is enlarged: latent (its latents, "
+            + "bilinearly; the default) or lanczos (its picture, encoded again).")
+    String upscaler;
+
+    /**
+     * The request's {@code hires} fields these flags give, the size as {@code width} and {@code height}; null where a
+     * flag is not given.
+     *
+     * @throws IllegalArgumentException for a malformed --hires-size
+     */
+    Map<String, Object> given() {
+        Map<String, Object> fields = new LinkedHashMap<>();
+        fields.put("scale", scale);
+        if (size != null) {
+            String[] wh = size.split("x");
+            try {
+                if (wh.length != 2) {
+                    throw new NumberFormatException(size);
+                }
+                fields.put("width", Integer.parseInt(wh[0].strip()));
+                fields.put("height", Integer.parseInt(wh[1].strip()));
+            } catch (NumberFormatException e) {
+                throw new IllegalArgumentException("--hires-size must be WIDTHxHEIGHT, e.g. 1536x1536, got '" + size
+                        + "'", e);
+            }
+        }
+        fields.put("strength", strength);
+        fields.put("steps", steps);
+        fields.put("upscaler", upscaler);
+        return fields;
+    }
+
+    /** Whether any flag is given. */
+    boolean any() {
+        return given().values().stream().anyMatch(Objects::nonNull);
+    }
+}
