@@ -348,6 +348,52 @@ class PngRecordTest {
                 alone::toString);
     }
 
+    /**
+     * A hires pass is recorded by its size and as A1111 writes its hires fix (Size the first pass's); {@code --from}
+     * runs it again to the same pixels, the --hires-* flags change one setting each and --no-hires leaves it out; A1111's
+     * hires settings are read, an upscaler none of Montage's is stops the run naming the flag that replaces it.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aHiresPassIsRecordedAsA1111RecordsItAndRunsAgain() throws Exception {
+        Path png = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
+                "--hires-scale", "1.5", "--hires-steps", "4", "-o", dir.resolve("hires").toString());
+        assertEquals(48, ImageIO.read(png.toFile()).getWidth());
+        assertEquals(Map.of("width", 48, "height", 48, "strength", 0.7, "steps", 4, "upscaler", "latent"),
+                PngRecords.record(png).get("hires"));
+        Map<String, String> a1111 = infotext(png).values();
+        assertEquals(List.of("32x32", "0.7", "1.5", "4", "Latent"), List.of(a1111.get("Size"),
+                a1111.get("Denoising strength"), a1111.get("Hires upscale"), a1111.get("Hires steps"),
+                a1111.get("Hires upscaler")));
+        assertArrayEquals(pixels(png), pixels(generate("--from", png.toString(), "-o",
+                dir.resolve("again").toString())));
+        Path lanczos = generate("--from", png.toString(), "--hires-upscaler", "lanczos", "-o",
+                dir.resolve("lanczos").toString());
+        assertEquals(Map.of("width", 48, "height", 48, "strength", 0.7, "steps", 4, "upscaler", "lanczos"),
+                PngRecords.record(lanczos).get("hires"));
+        assertEquals(64, ImageIO.read(generate("--from", png.toString(), "--hires-size", "64x64", "-o",
+                dir.resolve("larger").toString()).toFile()).getHeight());
+        Path single = generate("--from", png.toString(), "--no-hires", "-o", dir.resolve("single").toString());
+        assertEquals(32, ImageIO.read(single.toFile()).getWidth());
+        assertFalse(PngRecords.record(single).containsKey("hires"));
+
+        Path fixed = a1111Png("fixed.png", "Sampler: Euler, Denoising strength: 0.5, Hires upscale: 2, Hires "
+                + "upscaler: Latent");
+        Path fromA1111 = generate("--from", fixed.toString(), "-o", dir.resolve("a").toString());
+        assertEquals(Map.of("width", 64, "height", 64, "strength", 0.5, "steps", 0, "upscaler", "latent"),
+                PngRecords.record(fromA1111).get("hires"));
+        Path esrgan = a1111Png("esrgan.png", "Sampler: Euler, Denoising strength: 0.5, Hires resize: 48x40, Hires "
+                + "steps: 3, Hires upscaler: R-ESRGAN 4x+");
+        CommandRun refused = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                "--from", esrgan.toString(), "-o", dir.resolve("e").toString());
+        assertEquals(2, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("hires.upscaler 'R-ESRGAN 4x+' is none of [latent, lanczos] (A1111's "
+                + "[Latent, Lanczos]) (--hires-upscaler)"), refused::toString);
+        assertEquals(Map.of("width", 48, "height", 40, "strength", 0.5, "steps", 3, "upscaler", "lanczos"),
+                PngRecords.record(generate("--from", esrgan.toString(), "--hires-upscaler", "lanczos", "-o",
+                        dir.resolve("e").toString())).get("hires"));
+    }
+
     private static String[] with(String[] first, String... more) {
         List<String> all = new ArrayList<>(List.of(first));
         all.addAll(List.of(more));
