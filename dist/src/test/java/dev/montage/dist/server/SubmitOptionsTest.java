@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.Subject;
 import dev.montage.dist.Montage;
@@ -90,6 +91,24 @@ class SubmitOptionsTest {
         assertEquals(0.5, init.strength());
         assertEquals(48, init.image().getWidth());
         assertEquals(40, init.mask().getWidth());
+    }
+
+    /** The --hires-* flags reach the server as the request's hires fields, which it resolves. */
+    @Test
+    void aHiresPassReachesTheServer() throws Exception {
+        AtomicReference<GenerationRequest> seen = new AtomicReference<>();
+        try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
+                TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).build(),
+                        (request, requestLoras, listener) -> {
+                            seen.set(request);
+                            return pipeline.generate(request, listener);
+                        }, pipeline, TinyModel.registry(), TinyModel.folder())) {
+            assertEquals(0, Montage.run("submit", "--server", s.server.url(), "-p", "a dog", "--width", "32",
+                    "--height", "32", "--steps", "2", "--hires-scale", "1.5", "--hires-steps", "3", "--hires-upscaler",
+                    "lanczos", "-o", dir.resolve("images").toString()));
+        }
+        assertEquals(new Hires(48, 48, Hires.DEFAULT_STRENGTH, 3, Hires.Upscaler.LANCZOS),
+                seen.get().hires().orElseThrow());
     }
 
     @Test
