@@ -392,6 +392,46 @@ class StudioBrowserIT {
         }
     }
 
+    /**
+     * A hires pass is sent with its settings once its checkbox is on, the size it gives shown beside them; its
+     * refused strength is shown next to its field, and a result's pass is shown and reopened with its scale.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aHiresPassIsSentWithItsSettingsAndReopenedWithItsResult() throws Exception {
+        try (ServeRun serve = serve(Map.of(), "hires")) {
+            open(serve.url());
+            fill(By.id("prompt"), PROMPT);
+            fill(By.id("steps"), "4");
+            fill(By.id("width"), "64");
+            fill(By.id("height"), "48");
+            assertFalse(driver.findElement(By.id("hires-scale")).isEnabled(), "off until its checkbox is on");
+            driver.findElement(By.id("hires-on")).click();
+            assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
+            fill(By.id("hires-strength"), "0.1");
+            driver.findElement(By.id("generate")).click();
+            WebElement refused = waitFor("the error of the strength", d -> d.findElements(
+                    By.cssSelector(".field-error[data-for='hires.strength']")).stream().findFirst().orElse(null));
+            assertTrue(refused.getText().contains("takes no step of the second pass's 4 at 0.1"), refused.getText());
+
+            fill(By.id("hires-strength"), "0.5");
+            driver.findElement(By.id("generate")).click();
+            waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
+            Map<String, Object> first = latest(serve.url());
+            assertEquals(Map.of("width", 96, "height", 72, "strength", 0.5, "steps", 0, "upscaler", "latent"),
+                    ((Map<String, Object>) first.get("parameters")).get("hires"));
+
+            open(serve.url());
+            waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
+                    + first.get("id") + "'] .open-result")).stream().findFirst().orElse(null)).click();
+            waitFor("the reopened pass", d -> d.findElement(By.id("hires-on")).isSelected());
+            assertEquals("1.5", driver.findElement(By.id("hires-scale")).getAttribute("value"));
+            assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
+            assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "
+                    + "steps, latent"), driver.findElement(By.id("result-parameters")).getText());
+        }
+    }
+
     /** On a narrow window, with the keyboard alone: one column, a run started and cancelled. */
     @Test
     void aRunIsStartedAndCancelledFromTheKeyboardOnANarrowWindow() throws Exception {

@@ -82,6 +82,8 @@ export class Composer {
       }
     });
     ['width', 'height'].forEach((id) => $(id).addEventListener('input', () => this.sizeChanged()));
+    $('hires-on').addEventListener('change', () => this.hiresChanged());
+    $('hires-scale').addEventListener('input', () => this.hiresChanged());
     $('seed-random').addEventListener('change', () => {
       $('seed').disabled = $('seed-random').checked;
     });
@@ -209,6 +211,17 @@ export class Composer {
     this.editor.draw();
   }
 
+  /** Enables the hires settings with their checkbox and says the size the images will have. */
+  hiresChanged() {
+    const on = $('hires-on').checked;
+    ['hires-scale', 'hires-strength', 'hires-steps', 'hires-upscaler'].forEach((id) => { $(id).disabled = !on; });
+    const scale = number($('hires-scale'));
+    // as the server sizes it: int(side × scale), rounded down to a multiple of 8
+    const side = (id) => Math.floor(Math.floor(number($(id)) * scale) / 8) * 8;
+    $('hires-status').textContent = !on ? 'None: the images have the size above.'
+      : Number.isFinite(scale) ? `The images are ${side('width')}×${side('height')}.` : 'Give a scale from 1 to 4.';
+  }
+
   sizeChanged() {
     const w = Number($('width').value);
     const h = Number($('height').value);
@@ -216,6 +229,7 @@ export class Composer {
     $('size-preset').value = SIZE_PRESETS.some(([pw, ph]) => `${pw}x${ph}` === preset) ? preset : '';
     this.editor.setSize(w, h);
     this.controls.size = { width: w, height: h };
+    this.hiresChanged();
   }
 
   /** Uploads each picture and adds it as a subject, the last one selected for drawing its box. */
@@ -425,6 +439,10 @@ export class Composer {
         body.initImage.mask = { uploadId: this.maskUpload };
       }
     }
+    if ($('hires-on').checked) {
+      body.hires = { scale: number($('hires-scale')), strength: number($('hires-strength')),
+        steps: number($('hires-steps')), upscaler: $('hires-upscaler').value };
+    }
     const chosen = this.loras.request();
     if (chosen.length) {
       body.loras = chosen;
@@ -470,6 +488,13 @@ export class Composer {
       setValue($('strength'), p.initImage.strength);
       const mask = p.initImage.mask?.uploadId ?? null;
       this.setMask(mask, mask === null ? '' : `upload ${mask}`);
+    }
+    $('hires-on').checked = !!p.hires;
+    if (p.hires) {
+      setValue($('hires-scale'), p.hires.width / p.width);
+      setValue($('hires-strength'), p.hires.strength);
+      setValue($('hires-steps'), p.hires.steps);
+      $('hires-upscaler').value = p.hires.upscaler;
     }
     this.loras.load(p.loras ?? []);
     this.controls.load(p.controls ?? []);
