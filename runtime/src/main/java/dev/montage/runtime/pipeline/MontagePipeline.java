@@ -233,35 +233,15 @@ public final class MontagePipeline implements AutoCloseable {
         Objects.requireNonNull(request, "request");
         Objects.requireNonNull(listener, "listener");
         CompletableFuture<GenerationResult> future = new CompletableFuture<>();
-        ProgressListener watched = new ProgressListener() {
+        ProgressListener watched = new ForwardingProgressListener(listener) {
             @Override
             public boolean onStep(int step, int total, Duration elapsed) {
-                return listener.onStep(step, total, elapsed) && !future.isCancelled();
+                return super.onStep(step, total, elapsed) && !future.isCancelled();
             }
 
             @Override
             public boolean cancelRequested() {
-                return future.isCancelled() || listener.cancelRequested();
-            }
-
-            @Override
-            public void onStage(String stage) {
-                listener.onStage(stage);
-            }
-
-            @Override
-            public void onControlImage(int index, Control control, BufferedImage image) {
-                listener.onControlImage(index, control, image);
-            }
-
-            @Override
-            public int previewEvery() {
-                return listener.previewEvery();
-            }
-
-            @Override
-            public void onPreview(int step, int total, BufferedImage preview) {
-                listener.onPreview(step, total, preview);
+                return future.isCancelled() || super.cancelRequested();
             }
         };
         executor.execute(() -> {

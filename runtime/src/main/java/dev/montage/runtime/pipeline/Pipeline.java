@@ -278,38 +278,26 @@ final class Pipeline {
      * The listener of one pass of a generation with a second: its stages named as that pass's, and the control
      * pictures reported by the pass whose size the output has.
      */
-    private record PassListener(ProgressListener listener, String prefix, boolean controlImages)
-            implements ProgressListener {
-        @Override
-        public boolean onStep(int step, int total, Duration elapsed) {
-            return listener.onStep(step, total, elapsed);
-        }
+    private static final class PassListener extends ForwardingProgressListener {
+        private final String prefix;
+        private final boolean controlImages;
 
-        @Override
-        public boolean cancelRequested() {
-            return listener.cancelRequested();
+        PassListener(ProgressListener listener, String prefix, boolean controlImages) {
+            super(listener);
+            this.prefix = prefix;
+            this.controlImages = controlImages;
         }
 
         @Override
         public void onStage(String stage) {
-            listener.onStage(prefix + stage);
+            super.onStage(prefix + stage);
         }
 
         @Override
         public void onControlImage(int index, Control control, BufferedImage image) {
             if (controlImages) {
-                listener.onControlImage(index, control, image);
+                super.onControlImage(index, control, image);
             }
-        }
-
-        @Override
-        public int previewEvery() {
-            return listener.previewEvery();
-        }
-
-        @Override
-        public void onPreview(int step, int total, BufferedImage preview) {
-            listener.onPreview(step, total, preview);
         }
     }
 
