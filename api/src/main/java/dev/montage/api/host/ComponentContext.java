@@ -6,6 +6,7 @@ import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.Options;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -42,6 +43,18 @@ public interface ComponentContext {
      * @throws IllegalArgumentException naming the key and the profile entry that should provide it
      */
     ModelWeights checkpoint(String key);
+
+    /**
+     * The weights files of a configured folder key, each by its file name without the extension, e.g. the textual
+     * inversion embeddings of {@code embeddings} (A1111's {@code embeddings/} folder): every safetensors file and torch
+     * checkpoint in the folder itself ({@code .safetensors}, {@code .pt}, {@code .bin}, {@code .ckpt}); other files,
+     * such as preview pictures beside them, are not weights and are not read. Empty when the key has no path.
+     *
+     * @throws IllegalArgumentException naming the key when its path is not a folder or a weights file cannot be read
+     */
+    default Map<String, ModelWeights> weightFiles(String key) {
+        throw new UnsupportedOperationException("this host does not read folders of weights files");
+    }
 
     /** A configured path (file or folder), if the profile has one under that key. */
     Optional<Path> path(String key);

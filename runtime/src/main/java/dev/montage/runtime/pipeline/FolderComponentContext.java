@@ -35,6 +35,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -48,6 +49,8 @@ import java.util.stream.Stream;
 public final class FolderComponentContext implements ComponentContext, AutoCloseable {
     /** Prefix of an option in a getter's errors; the host reports given options by their full keys before. */
     private static final String OPTIONS_PATH = "options";
+    /** A weights file in a folder of them, its name without the extension as group 1. */
+    private static final Pattern WEIGHTS_FILE = Pattern.compile("(.+)\\.(safetensors|pt|bin|ckpt)");
 
     private final MontageEngine engine;
     private final ModelPaths paths;
@@ -62,6 +65,7 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
     private final Set<String> publishedTaken = new TreeSet<>();
     private final Map<String, TensorSource> checkpoints = new HashMap<>();
     private final Map<Path, TensorSource> loraFiles = new HashMap<>();
+    private final Map<Path, TensorSource> folderFiles = new HashMap<>();
     /** By model key, the LoRA modules applied to each of its tensors. */
     private Map<String, Map<String, List<LoraWeights.Applied>>> loras = Map.of();
     private final ModelConfig pipelineConfig;
@@ -252,6 +256,36 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
         return applied == null ? weights : new LoraWeights(weights, applied);
     }
 
+    @Override
+    public synchronized Map<String, ModelWeights> weightFiles(String key) {
+        Optional<Path> folder = path(key);
+        if (folder.isEmpty()) {
+            return Map.of();
+        }
+        if (!Files.isDirectory(folder.get())) {
+            throw new IllegalArgumentException("models." + key + ": " + folder.get() + " is not a folder; expected a "
+                    + "folder of weights files");
+        }
+        List<Path> weightFiles;
+        try (Stream<Path> entries = Files.list(folder.get())) {
+            weightFiles = entries.filter(Files::isRegularFile).filter(f -> WEIGHTS_FILE.matcher(f.getFileName()
+                    .toString()).matches()).sorted().toList();
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot list models." + key + " at " + folder.get(), e);
+        }
+        Map<String, ModelWeights> byName = new TreeMap<>();
+        for (Path file : weightFiles) {
+            String name = WEIGHTS_FILE.matcher(file.getFileName().toString()).replaceFirst("$1");
+            TensorSource source = folderFiles.computeIfAbsent(file, f -> open("models." + key, f));
+            if (byName.put(name, new CheckpointWeights(source, staging, engine.device(), engine.computeDType(),
+                    engine.kernels())) != null) {
+                throw new IllegalArgumentException("models." + key + ": " + folder.get() + " has two weights files "
+                        + "named '" + name + "'; keep one");
+            }
+        }
+        return byName;
+    }
+
     /** The tensors of a LoRA file, which stays open with this context. */
     synchronized ModelWeights lora(Path file) {
         TensorSource source = loraFiles.computeIfAbsent(file, f -> open("LoRA", f));
@@ -406,6 +440,11 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
             }
 
             @Override
+            public Map<String, ModelWeights> weightFiles(String key) {
+                return base.weightFiles(key);
+            }
+
+            @Override
             public Optional<Path> path(String key) {
                 return base.path(key);
             }
@@ -450,10 +489,12 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
         all.addAll(checkpoints.values());
         all.addAll(files.values());
         all.addAll(loraFiles.values());
+        all.addAll(folderFiles.values());
         folders.clear();
         checkpoints.clear();
         files.clear();
         loraFiles.clear();
+        folderFiles.clear();
         for (AutoCloseable c : all) {
             try {
                 c.close();

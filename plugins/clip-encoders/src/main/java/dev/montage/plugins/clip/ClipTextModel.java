@@ -50,6 +50,14 @@ final class ClipTextModel implements AutoCloseable {
     }
 
     ClipTextModel(ModelFolder folder, NDManager parent, Kernels kernels, ComputeDType dtype) {
+        this(folder, parent, kernels, dtype, TextualInversions.NONE, null);
+    }
+
+    /**
+     * @param inversions textual inversion embeddings whose vectors of {@code tensor} follow the vocabulary's rows
+     */
+    ClipTextModel(ModelFolder folder, NDManager parent, Kernels kernels, ComputeDType dtype,
+            TextualInversions inversions, String tensor) {
         this.config = ClipConfig.text(folder.config());
         this.kernels = kernels;
         this.dtype = dtype;
@@ -57,7 +65,8 @@ final class ClipTextModel implements AutoCloseable {
         Weights all = Weights.loading(folder.weights(), weightsManager, kernels);
         Weights w = all.prefixed("text_model");
         int d = config.hiddenSize();
-        tokenEmbedding = w.get("embeddings.token_embedding.weight", config.vocabSize(), d);
+        tokenEmbedding = inversions.appended(w.get("embeddings.token_embedding.weight", config.vocabSize(), d), tensor,
+                weightsManager, kernels);
         positionEmbedding = w.get("embeddings.position_embedding.weight", config.maxPositions(), d);
         for (int i = 0; i < config.layers(); i++) {
             layers.add(new ClipEncoderLayer(w.prefixed("encoder.layers." + i), config));

@@ -7,8 +7,10 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -35,7 +37,10 @@ public final class ClipTokenizer {
     private final Map<String, Integer> vocab;
     private final Map<String, Integer> addedIds;
     private final BytePairEncoder bpe;
+    private final Set<String> splitOn;
     private final AddedTokenSplitter splitter;
+    /** The tokens a textual inversion's name stands for: the name, then name_1 ... for its further vectors. */
+    private final Map<String, List<String>> inversions;
     private final boolean lowerCase;
     private final int maxLength;
     private final int bosId;
@@ -45,16 +50,26 @@ public final class ClipTokenizer {
 
     private ClipTokenizer(Map<String, Integer> vocab, Map<String, Integer> addedIds, BytePairEncoder bpe,
             TokenizerConfig config) {
+        this(vocab, addedIds, bpe, config.addedTokens(), Map.of(), config.lowerCase(), config.maxLength(),
+                addedIds.get(config.bos()), addedIds.get(config.eos()), addedIds.get(config.pad()),
+                addedIds.get(config.unk()));
+    }
+
+    private ClipTokenizer(Map<String, Integer> vocab, Map<String, Integer> addedIds, BytePairEncoder bpe,
+            Set<String> splitOn, Map<String, List<String>> inversions, boolean lowerCase, int maxLength, int bosId,
+            int eosId, int padId, int unkId) {
         this.vocab = vocab;
         this.addedIds = addedIds;
         this.bpe = bpe;
-        this.splitter = new AddedTokenSplitter(config.addedTokens());
-        this.lowerCase = config.lowerCase();
-        this.maxLength = config.maxLength();
-        this.bosId = addedIds.get(config.bos());
-        this.eosId = addedIds.get(config.eos());
-        this.padId = addedIds.get(config.pad());
-        this.unkId = addedIds.get(config.unk());
+        this.splitOn = Set.copyOf(splitOn);
+        this.splitter = new AddedTokenSplitter(this.splitOn);
+        this.inversions = Map.copyOf(inversions);
+        this.lowerCase = lowerCase;
+        this.maxLength = maxLength;
+        this.bosId = bosId;
+        this.eosId = eosId;
+        this.padId = padId;
+        this.unkId = unkId;
     }
 
     /**
@@ -68,6 +83,41 @@ public final class ClipTokenizer {
         BytePairEncoder bpe = new BytePairEncoder(TokenizerFiles.readMerges(folder));
         TokenizerConfig config = TokenizerConfig.read(folder);
         return new ClipTokenizer(vocab, addedTokenIds(vocab, config, folder), bpe, config);
+    }
+
+    /**
+     * This tokenizer with textual inversion embeddings added, as diffusers' {@code load_textual_inversion} adds them:
+     * an embedding of n vectors is the added tokens {@code name}, {@code name_1} ... {@code name_<n-1>}, with ids
+     * from {@code firstId} on in order, and its name in a text stands for all of them (found as added tokens are,
+     * before the text is normalised).
+     *
+     * @param vectors each embedding's name and number of vectors
+     * @throws IllegalArgumentException naming the embedding when one of its tokens is already one the tokenizer adds
+     */
+    ClipTokenizer withEmbeddings(Map<String, Integer> vectors, int firstId) {
+        if (vectors.isEmpty()) {
+            return this;
+        }
+        Map<String, Integer> ids = new HashMap<>(addedIds);
+        Map<String, List<String>> expanded = new HashMap<>(inversions);
+        int next = firstId;
+        for (Map.Entry<String, Integer> e : vectors.entrySet()) {
+            List<String> tokens = new ArrayList<>();
+            for (int i = 0; i < e.getValue(); i++) {
+                String token = i == 0 ? e.getKey() : e.getKey() + "_" + i;
+                if (ids.containsKey(token)) {
+                    throw new IllegalArgumentException("textual inversion '" + e.getKey() + "': its token '" + token
+                            + "' is already one the tokenizer adds; rename the file");
+                }
+                ids.put(token, next++);
+                tokens.add(token);
+            }
+            expanded.put(e.getKey(), tokens);
+        }
+        Set<String> split = new HashSet<>(splitOn);
+        split.addAll(vectors.keySet());
+        return new ClipTokenizer(vocab, Map.copyOf(ids), bpe, split, expanded, lowerCase, maxLength, bosId, eosId,
+                padId, unkId);
     }
 
     /**
@@ -145,7 +195,7 @@ public final class ClipTokenizer {
                 break;
             }
             if (segment.added()) {
-                tokens.add(segment.text());
+                tokens.addAll(inversions.getOrDefault(segment.text(), List.of(segment.text())));
                 continue;
             }
             Matcher pieces = WORD_PIECES.matcher(TextNormalizer.normalize(segment.text(), lowerCase));

@@ -45,25 +45,41 @@ final class SdxlTextEncoder implements TextEncoder, AutoCloseable {
     SdxlTextEncoder(ModelFolder tokenizer1, ModelFolder tokenizer2, ModelFolder textEncoder1, ModelFolder textEncoder2,
             boolean zerosForEmptyNegative, NDManager manager, Kernels kernels, ComputeDType dtype,
             PromptWeighting weighting) {
+        this(tokenizer1, tokenizer2, textEncoder1, textEncoder2, zerosForEmptyNegative, manager, kernels, dtype,
+                weighting, TextualInversions.NONE);
+    }
+
+    /** @param inversions textual inversion embeddings the prompts may name */
+    SdxlTextEncoder(ModelFolder tokenizer1, ModelFolder tokenizer2, ModelFolder textEncoder1, ModelFolder textEncoder2,
+            boolean zerosForEmptyNegative, NDManager manager, Kernels kernels, ComputeDType dtype,
+            PromptWeighting weighting, TextualInversions inversions) {
         this.weighting = weighting;
-        this.tokenizer1 = loadTokenizer(tokenizer1);
-        this.tokenizer2 = loadTokenizer(tokenizer2);
-        this.phraseLocator = new PhraseLocator(this.tokenizer1);
         this.zerosForEmptyNegative = zerosForEmptyNegative;
         this.kernels = kernels;
         this.dtype = dtype;
-        this.encoder1 = new ClipTextModel(textEncoder1, manager, kernels, dtype);
-        ClipTextModel second;
+        ClipTokenizer loaded1 = loadTokenizer(tokenizer1);
+        ClipTokenizer loaded2 = loadTokenizer(tokenizer2);
+        this.encoder1 = new ClipTextModel(textEncoder1, manager, kernels, dtype, inversions, TextualInversions.FIRST);
         try {
-            second = new ClipTextModel(textEncoder2, manager, kernels, dtype);
+            this.encoder2 = new ClipTextModel(textEncoder2, manager, kernels, dtype, inversions,
+                    TextualInversions.SECOND);
         } catch (RuntimeException e) {
             encoder1.close();
             throw e;
         }
-        this.encoder2 = second;
-        if (encoder2.config().projectionDim() <= 0) {
-            throw new IllegalArgumentException(textEncoder2.path() + ": the second text encoder needs a projection");
+        try {
+            if (encoder2.config().projectionDim() <= 0) {
+                throw new IllegalArgumentException(textEncoder2.path() + ": the second text encoder needs a "
+                        + "projection");
+            }
+            // diffusers adds an embedding's tokens after the tokenizer's, which are as many as the encoder's rows
+            this.tokenizer1 = loaded1.withEmbeddings(inversions.vectors(), encoder1.config().vocabSize());
+            this.tokenizer2 = loaded2.withEmbeddings(inversions.vectors(), encoder2.config().vocabSize());
+        } catch (RuntimeException e) {
+            close();
+            throw e;
         }
+        this.phraseLocator = new PhraseLocator(this.tokenizer1);
     }
 
     private static ClipTokenizer loadTokenizer(ModelFolder folder) {

@@ -4,6 +4,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ModelConfig;
+import dev.montage.api.host.ModelFolder;
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.Dimensions;
@@ -34,6 +35,8 @@ import java.util.regex.Pattern;
 public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncoder>, WeightLayout,
         SingleFileLayout, PublishedConfiguration, LoraTarget, RequestCheck {
     /** A self-attention's projection: the attention's path and the projection ({@code q} ... {@code out}). */
+    /** The model key of the textual inversion embeddings' folder. */
+    public static final String EMBEDDINGS_KEY = "embeddings";
     private static final Pattern ATTENTION_PROJECTION = Pattern.compile("(.+\\.self_attn)\\.(q|k|v|out)_proj");
 
     @Override
@@ -58,15 +61,20 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
                 ModelFile.folder("text_encoder_2", "text_encoder_2",
                         "a transformers CLIPTextModelWithProjection folder (OpenCLIP ViT-bigG)"),
                 ModelFile.folder("tokenizer", "tokenizer", "a CLIPTokenizer folder (vocab.json, merges.txt)"),
-                ModelFile.folder("tokenizer_2", "tokenizer_2", "a CLIPTokenizer folder (vocab.json, merges.txt)"));
+                ModelFile.folder("tokenizer_2", "tokenizer_2", "a CLIPTokenizer folder (vocab.json, merges.txt)"),
+                ModelFile.folder(EMBEDDINGS_KEY, EMBEDDINGS_KEY, "textual inversion embeddings: a folder of files "
+                        + "with clip_l and clip_g, each named by its file (A1111's embeddings/)").optional());
     }
 
     @Override
     public TextEncoder create(ComponentContext context) {
-        return new SdxlTextEncoder(context.model("tokenizer"), context.model("tokenizer_2"),
-                context.model("text_encoder"), context.model("text_encoder_2"),
+        ModelFolder first = context.model("text_encoder");
+        ModelFolder second = context.model("text_encoder_2");
+        TextualInversions inversions = TextualInversions.read(context.weightFiles(EMBEDDINGS_KEY),
+                ClipConfig.text(first.config()).hiddenSize(), ClipConfig.text(second.config()).hiddenSize());
+        return new SdxlTextEncoder(context.model("tokenizer"), context.model("tokenizer_2"), first, second,
                 context.pipelineConfig().getBoolean("force_zeros_for_empty_prompt", true), context.manager(),
-                context.kernels(), context.dtype(), context.options().get(PromptWeighting.OPTION));
+                context.kernels(), context.dtype(), context.options().get(PromptWeighting.OPTION), inversions);
     }
 
     @Override
