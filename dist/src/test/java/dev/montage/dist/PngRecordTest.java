@@ -6,12 +6,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.output.PngFiles;
+import dev.montage.runtime.weights.RawTensor;
+import dev.montage.runtime.weights.SafetensorsWriter;
+import dev.montage.runtime.weights.TensorDType;
 import java.awt.Color;
 import java.awt.Graphics2D;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -392,6 +398,55 @@ class PngRecordTest {
         assertEquals(Map.of("width", 48, "height", 40, "strength", 0.5, "steps", 3, "upscaler", "lanczos"),
                 PngRecords.record(generate("--from", esrgan.toString(), "--hires-upscaler", "lanczos", "-o",
                         dir.resolve("e").toString())).get("hires"));
+    }
+
+    /**
+     * Textual inversion embeddings of {@code models.embeddings} change the pixels where a prompt names them; the record
+     * carries each embedding file's hash and, as A1111 writes them, the hashes of those the prompts name; a file that
+     * is no SDXL embedding stops the run naming it.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void textualInversionEmbeddingsAreAppliedAndRecorded() throws Exception {
+        Path embeddings = Files.createDirectories(dir.resolve("embeddings"));
+        Path fido = embedding(embeddings.resolve("fido.safetensors"), 2, 0.01f);
+        embedding(embeddings.resolve("rex.safetensors"), 1, 0.02f);
+        Files.write(embeddings.resolve("fido.preview.png"), new byte[] {1, 2, 3});
+        String[] args = {"-p", "a photo of fido", "--width", "32", "--height", "32", "--steps", "2", "--seed", "3"};
+        Path with = generate(with(args, "--set", "models.embeddings=" + embeddings, "-o", dir.resolve("ti").toString()));
+        Path without = generate(with(args, "-o", dir.resolve("plain").toString()));
+        assertFalse(Arrays.equals(pixels(with), pixels(without)), "the embedding stands for its name");
+        Map<String, Object> models = (Map<String, Object>) ((Map<String, Object>) PngRecords.record(with)
+                .get("montage")).get("models");
+        assertEquals(sha256(fido), ((Map<String, Object>) models.get("model.embeddings.fido")).get("sha256"));
+        assertTrue(models.containsKey("model.embeddings.rex"), models.keySet().toString());
+        assertEquals("fido: " + sha256(fido).substring(0, 12), infotext(with).values().get("TI hashes"));
+
+        Path wrong = Files.createDirectories(dir.resolve("wrong"));
+        Files.copy(fido, wrong.resolve("fido.safetensors"));
+        SafetensorsWriter.write(wrong.resolve("old.safetensors"), Map.of(), List.of(new RawTensor("emb_params",
+                TensorDType.F32, new long[] {1, 4}, ByteBuffer.allocate(16))));
+        CommandRun refused = montage(with(new String[] {"generate", "--model", TinyModel.folder().toString(),
+            "--device", "cpu", "--set", "models.embeddings=" + wrong, "-o", dir.resolve("w").toString()}, args));
+        assertEquals(2, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("textual inversion 'old' (") && refused.err().contains(
+                "an embedding of Stable Diffusion 1.x or 2.x; expected SDXL's clip_l"), refused::toString);
+    }
+
+    /** An SDXL embedding of {@code vectors} vectors for the tiny model's encoders, its values from {@code step}. */
+    private static Path embedding(Path file, int vectors, float step) throws IOException {
+        List<RawTensor> tensors = new ArrayList<>();
+        for (String[] tower : new String[][] {{"clip_l", "text_encoder"}, {"clip_g", "text_encoder_2"}}) {
+            int width = new ObjectMapper().readTree(TinyModel.folder().resolve(tower[1]).resolve("config.json").toFile())
+                    .get("hidden_size").asInt();
+            ByteBuffer bytes = ByteBuffer.allocate(vectors * width * 4).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < vectors * width; i++) {
+                bytes.putFloat(step * (i % 17 - 8));
+            }
+            tensors.add(new RawTensor(tower[0], TensorDType.F32, new long[] {vectors, width}, bytes.flip()));
+        }
+        SafetensorsWriter.write(file, Map.of(), tensors);
+        return file;
     }
 
     private static String[] with(String[] first, String... more) {

@@ -6,6 +6,7 @@ import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.Subject;
+import dev.montage.plugins.clip.SdxlTextEncoderFactory;
 import dev.montage.runtime.pipeline.Lora;
 import java.io.IOException;
 import java.math.BigDecimal;
@@ -235,6 +236,15 @@ public final class GenerationRecord {
                 .collect(Collectors.joining(", "));
         if (!loraHashes.isEmpty()) {
             v.put("Lora hashes", loraHashes);
+        }
+        // as A1111: the embeddings the prompts name, by the first 12 hex digits of their files' SHA-256
+        String embeddings = "model." + SdxlTextEncoderFactory.EMBEDDINGS_KEY + ".";
+        String tiHashes = models.entrySet().stream().filter(e -> e.getKey().startsWith(embeddings))
+                .filter(e -> (r.prompt() + "\n" + r.negativePrompt()).contains(e.getKey().substring(embeddings
+                        .length()))).map(e -> e.getKey().substring(embeddings.length()) + ": "
+                                + e.getValue().get(SHA256).substring(0, 12)).collect(Collectors.joining(", "));
+        if (!tiHashes.isEmpty()) {
+            v.put("TI hashes", tiHashes);
         }
         if (!r.subjects().isEmpty()) {
             v.put("Subject scale", Double.toString(r.imageScale()));

@@ -20,6 +20,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -31,6 +33,8 @@ public final class ModelHashes {
     static final String BASE = "model";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int BUFFER = 8 << 20;
+    /** A weights file, its name without the extension as group 1. */
+    private static final Pattern WEIGHTS_FILE = Pattern.compile("(.+)\\.(safetensors|pt|bin|ckpt)");
 
     private final Path cacheFile;
     private Map<String, String> cache;
@@ -105,8 +109,9 @@ public final class ModelHashes {
     /**
      * The weights file of each model a pipeline read, by its key in the pipeline's description ({@code model},
      * {@code model.<key>}, {@code controlnet.<type>}, {@code lora.<n>}): a file as it is; for a folder, the one
-     * weights file of its denoising model (the base folder's {@code unet/}, a ControlNet folder itself). A folder of
-     * sharded weights has no single file and is left out.
+     * weights file of its denoising model (the base folder's {@code unet/}, a ControlNet folder itself); a folder
+     * that is no model (no {@code config.json}), such as one of textual inversion embeddings, each of its weights files
+     * by {@code <key>.<file name without extension>}. A folder of sharded weights has no single file and is left out.
      */
     static Map<String, Path> weightFiles(Map<String, String> pipeline) {
         Optional<String> variant = Optional.ofNullable(pipeline.get("model.variant"));
@@ -120,10 +125,30 @@ public final class ModelHashes {
                 file = Optional.of(Lora.parse(value).file());
             } else if ((key.startsWith("model.") && !key.equals("model.variant")) || key.startsWith("controlnet.")) {
                 Path p = Path.of(value);
-                file = Files.isDirectory(p) ? weightsIn(p, variant) : Optional.of(p);
+                if (Files.isDirectory(p) && !Files.isRegularFile(p.resolve("config.json"))) {
+                    eachWeightsFile(p).forEach((name, f) -> files.put(key + "." + name, f));
+                } else {
+                    file = Files.isDirectory(p) ? weightsIn(p, variant) : Optional.of(p);
+                }
             }
             file.filter(Files::isRegularFile).ifPresent(f -> files.put(key, f));
         });
+        return files;
+    }
+
+    /** The weights files of a folder that is no model, by file name without extension. */
+    private static Map<String, Path> eachWeightsFile(Path folder) {
+        Map<String, Path> files = new TreeMap<>();
+        try (Stream<Path> list = Files.list(folder)) {
+            list.filter(Files::isRegularFile).forEach(f -> {
+                Matcher m = WEIGHTS_FILE.matcher(f.getFileName().toString());
+                if (m.matches()) {
+                    files.put(m.group(1), f);
+                }
+            });
+        } catch (IOException e) {
+            return Map.of();
+        }
         return files;
     }
 
