@@ -141,9 +141,12 @@ class HiresGenerationTest {
             float[] batch = latents(r.numImages(2).build());
             float[] first = latents(r.numImages(1).build());
             float[] second = latents(r.seed(6).build());
-            // equal but for the rounding of a batch of another size in the UNet
-            assertArrayEquals(first, Arrays.copyOfRange(batch, 0, first.length), 1e-4f, upscaler.id());
-            assertArrayEquals(second, Arrays.copyOfRange(batch, first.length, batch.length), 1e-4f, upscaler.id());
+            // equal but for the rounding of a batch of another size in the UNet, which in a reduced precision can
+            // turn the first pass's pixels by a level
+            float tolerance = (float) TestEngine.tolerance(1e-4, 1);
+            assertArrayEquals(first, Arrays.copyOfRange(batch, 0, first.length), tolerance, upscaler.id());
+            assertArrayEquals(second, Arrays.copyOfRange(batch, first.length, batch.length), tolerance,
+                    upscaler.id());
         }
     }
 
