@@ -5,6 +5,7 @@ import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
 import dev.montage.api.spi.SingleFileLayout;
+import dev.montage.plugins.clip.SdxlTextEncoderFactory;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.registry.InstalledPlugins;
 import dev.montage.runtime.weights.JsonFiles;
@@ -24,6 +25,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
@@ -139,7 +141,12 @@ final class ModelsCommand implements Callable<Integer> {
                 out.println("dtypes: " + dtypes.entrySet().stream().map(e -> e.getKey() + " " + e.getValue())
                         .collect(Collectors.joining(", ")));
                 out.println("size: " + bytes + " bytes");
-                if (LoraFile.holdsFactors(infos.keySet())) {
+                Map<String, long[]> shapes = new LinkedHashMap<>();
+                infos.forEach((n, info) -> shapes.put(n, info.shape()));
+                Optional<String> embedding = SdxlTextEncoderFactory.describeEmbedding(shapes);
+                if (embedding.isPresent()) {
+                    out.println("architecture: " + embedding.get());
+                } else if (LoraFile.holdsFactors(infos.keySet())) {
                     lora(path, infos, registry.loraPrefixes(), out);
                 } else {
                     checkpoint(infos, registry, out);

@@ -4,11 +4,17 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.runtime.testing.Golden;
+import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsReader;
+import dev.montage.runtime.weights.SafetensorsWriter;
+import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
+import java.util.Map;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -62,6 +68,16 @@ class ModelsInspectTest {
         assertHas(run, "architecture: no model key matches its configuration\n",
                 "configuration: the published SDXL base configuration", "  model 'unet': ",
                 "  model 'vae': the VAE (first_stage_model.*) does not match its configuration");
+    }
+
+    @Test
+    void anSdxlTextualInversionEmbeddingIsNamedAsOne() throws IOException {
+        Path file = dir.resolve("negative.safetensors");
+        SafetensorsWriter.write(file, Map.of(), List.of(new RawTensor("clip_l", TensorDType.F32, new long[] {2, 4},
+                ByteBuffer.allocate(32)), new RawTensor("clip_g", TensorDType.F32, new long[] {2, 8},
+                        ByteBuffer.allocate(64))));
+        assertHas(succeeds(file), "architecture: SDXL textual inversion embedding, 2 vectors (clip_l 4 wide, clip_g 8 "
+                + "wide); a prompt names it by its file name when the file is in the folder of models.embeddings\n");
     }
 
     @Test

@@ -66,6 +66,22 @@ public final class SdxlTextEncoderFactory implements ComponentFactory<TextEncode
                         + "with clip_l and clip_g, each named by its file (A1111's embeddings/)").optional());
     }
 
+    /**
+     * What a weights file holding these tensors is where it is an SDXL textual inversion embedding ({@code clip_l}
+     * and {@code clip_g} of the same number of vectors), for {@code montage models inspect}.
+     */
+    public static Optional<String> describeEmbedding(Map<String, long[]> tensors) {
+        long[] first = tensors.get(TextualInversions.FIRST);
+        long[] second = tensors.get(TextualInversions.SECOND);
+        if (tensors.size() != 2 || first == null || second == null || first.length != 2 || second.length != 2
+                || first[0] != second[0]) {
+            return Optional.empty();
+        }
+        return Optional.of("SDXL textual inversion embedding, " + first[0] + " vectors (" + TextualInversions.FIRST
+                + " " + first[1] + " wide, " + TextualInversions.SECOND + " " + second[1] + " wide); a prompt names it "
+                + "by its file name when the file is in the folder of models." + EMBEDDINGS_KEY);
+    }
+
     @Override
     public TextEncoder create(ComponentContext context) {
         ModelFolder first = context.model("text_encoder");
