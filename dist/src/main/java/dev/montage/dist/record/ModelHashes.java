@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.output.AtomicFiles;
 import dev.montage.runtime.pipeline.Lora;
 import dev.montage.runtime.pipeline.RandomModel;
+import dev.montage.runtime.weights.TensorSource;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -21,7 +22,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
 import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -33,8 +33,6 @@ public final class ModelHashes {
     static final String BASE = "model";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int BUFFER = 8 << 20;
-    /** A weights file, its name without the extension as group 1. */
-    private static final Pattern WEIGHTS_FILE = Pattern.compile("(.+)\\.(safetensors|pt|bin|ckpt)");
 
     private final Path cacheFile;
     private Map<String, String> cache;
@@ -141,7 +139,7 @@ public final class ModelHashes {
         Map<String, Path> files = new TreeMap<>();
         try (Stream<Path> list = Files.list(folder)) {
             list.filter(Files::isRegularFile).forEach(f -> {
-                Matcher m = WEIGHTS_FILE.matcher(f.getFileName().toString());
+                Matcher m = TensorSource.WEIGHTS_FILE_NAME.matcher(f.getFileName().toString());
                 if (m.matches()) {
                     files.put(m.group(1), f);
                 }

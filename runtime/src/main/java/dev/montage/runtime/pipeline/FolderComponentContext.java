@@ -35,7 +35,6 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import java.util.stream.Stream;
 
 /**
@@ -49,8 +48,6 @@ import java.util.stream.Stream;
 public final class FolderComponentContext implements ComponentContext, AutoCloseable {
     /** Prefix of an option in a getter's errors; the host reports given options by their full keys before. */
     private static final String OPTIONS_PATH = "options";
-    /** A weights file in a folder of them, its name without the extension as group 1. */
-    private static final Pattern WEIGHTS_FILE = Pattern.compile("(.+)\\.(safetensors|pt|bin|ckpt)");
 
     private final MontageEngine engine;
     private final ModelPaths paths;
@@ -268,14 +265,14 @@ public final class FolderComponentContext implements ComponentContext, AutoClose
         }
         List<Path> weightFiles;
         try (Stream<Path> entries = Files.list(folder.get())) {
-            weightFiles = entries.filter(Files::isRegularFile).filter(f -> WEIGHTS_FILE.matcher(f.getFileName()
-                    .toString()).matches()).sorted().toList();
+            weightFiles = entries.filter(Files::isRegularFile).filter(f -> TensorSource.WEIGHTS_FILE_NAME.matcher(
+                    f.getFileName().toString()).matches()).sorted().toList();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot list models." + key + " at " + folder.get(), e);
         }
         Map<String, ModelWeights> byName = new TreeMap<>();
         for (Path file : weightFiles) {
-            String name = WEIGHTS_FILE.matcher(file.getFileName().toString()).replaceFirst("$1");
+            String name = TensorSource.WEIGHTS_FILE_NAME.matcher(file.getFileName().toString()).replaceFirst("$1");
             TensorSource source = folderFiles.computeIfAbsent(file, f -> open("models." + key, f));
             if (byName.put(name, new CheckpointWeights(source, staging, engine.device(), engine.computeDType(),
                     engine.kernels())) != null) {

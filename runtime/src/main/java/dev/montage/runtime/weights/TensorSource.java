@@ -5,6 +5,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Pattern;
 
 /**
  * Named tensors read from a checkpoint: one safetensors file or a sharded set of them.
@@ -13,6 +14,12 @@ import java.util.Set;
  * (memory-mapped) file. Implementations are safe for concurrent lookups.
  */
 public interface TensorSource extends AutoCloseable {
+
+    /**
+     * The names of files in a folder of weights files that are read as weights, the name without the extension as
+     * group 1: safetensors files and torch checkpoints.
+     */
+    Pattern WEIGHTS_FILE_NAME = Pattern.compile("(.+)\\.(safetensors|pt|bin|ckpt)");
 
     /**
      * Opens a checkpoint: a {@code *.index.json} as a {@link ShardedCheckpoint}, a {@code .bin}/{@code .pt}
