@@ -356,8 +356,8 @@ class PngRecordTest {
 
     /**
      * A hires pass is recorded by its size and as A1111 writes its hires fix (Size the first pass's); {@code --from}
-     * runs it again to the same pixels, the --hires-* flags change one setting each and --no-hires leaves it out; A1111's
-     * hires settings are read, an upscaler none of Montage's is stops the run naming the flag that replaces it.
+     * runs it again to the same pixels, the --hires-* flags change one setting each and --no-hires leaves it out;
+     * A1111's hires settings are read, an upscaler none of Montage's is stops the run naming the flag that replaces it.
      */
     @Test
     @SuppressWarnings("unchecked")
@@ -413,7 +413,8 @@ class PngRecordTest {
         embedding(embeddings.resolve("rex.safetensors"), 1, 0.02f);
         Files.write(embeddings.resolve("fido.preview.png"), new byte[] {1, 2, 3});
         String[] args = {"-p", "a photo of fido", "--width", "32", "--height", "32", "--steps", "2", "--seed", "3"};
-        Path with = generate(with(args, "--set", "models.embeddings=" + embeddings, "-o", dir.resolve("ti").toString()));
+        Path with = generate(with(args, "--set", "models.embeddings=" + embeddings, "-o",
+                dir.resolve("ti").toString()));
         Path without = generate(with(args, "-o", dir.resolve("plain").toString()));
         assertFalse(Arrays.equals(pixels(with), pixels(without)), "the embedding stands for its name");
         Map<String, Object> models = (Map<String, Object>) ((Map<String, Object>) PngRecords.record(with)
@@ -437,8 +438,8 @@ class PngRecordTest {
     private static Path embedding(Path file, int vectors, float step) throws IOException {
         List<RawTensor> tensors = new ArrayList<>();
         for (String[] tower : new String[][] {{"clip_l", "text_encoder"}, {"clip_g", "text_encoder_2"}}) {
-            int width = new ObjectMapper().readTree(TinyModel.folder().resolve(tower[1]).resolve("config.json").toFile())
-                    .get("hidden_size").asInt();
+            int width = new ObjectMapper().readTree(TinyModel.folder().resolve(tower[1]).resolve("config.json")
+                    .toFile()).get("hidden_size").asInt();
             ByteBuffer bytes = ByteBuffer.allocate(vectors * width * 4).order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < vectors * width; i++) {
                 bytes.putFloat(step * (i % 17 - 8));

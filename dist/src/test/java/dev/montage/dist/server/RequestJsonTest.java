@@ -250,7 +250,8 @@ class RequestJsonTest {
                   "upscaler": "Lanczos"}}""").request().hires().orElseThrow());
         assertEquals(Optional.empty(), parse("{\"prompt\": \"a\"}").request().hires());
 
-        assertEquals(Set.of("hires.scale"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, \"width\": 1536}}"));
+        assertEquals(Set.of("hires.scale"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, "
+                + "\"width\": 1536}}"));
         assertEquals(Set.of("hires.scale"), errors("{\"prompt\": \"a\", \"hires\": {}}"));
         assertEquals(Set.of("hires.scale"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 5}}"));
         assertEquals(Set.of("hires.height"), errors("{\"prompt\": \"a\", \"hires\": {\"width\": 1536}}"));

@@ -259,7 +259,8 @@ final class Pipeline {
      */
     private static int evaluations(NDManager gen, Scheduler scheduler, GenerationRequest request, int taken) {
         try (NDManager scope = gen.newSubManager()) {
-            Scheduler.Run run = scheduler.start(request.steps(), scope, (manager, shape, index) -> manager.zeros(shape));
+            Scheduler.Run run = scheduler.start(request.steps(), scope,
+                    (manager, shape, index) -> manager.zeros(shape));
             return run.timesteps().length - run.firstEvaluationOf(request.steps() - taken);
         }
     }

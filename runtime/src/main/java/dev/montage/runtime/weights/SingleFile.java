@@ -35,8 +35,8 @@ public final class SingleFile implements AutoCloseable {
 
     /**
      * @param layouts the model keys to ask about, each with the layout of the component that reads it
-     * @param configs the configuration of a model key held by a file of these tensors (name → shape), which its layout
-     *                may adapt to the file ({@link SingleFileLayout#adapted})
+     * @param configs the configuration of a model key held by a file of these tensors (name → shape), which its
+     *                layout may adapt to the file ({@link SingleFileLayout#adapted})
      * @throws IllegalArgumentException naming the file when it cannot be read, when a component refuses it (all of
      *     their reasons), when it holds no model key or tensors that no component claims
      */
