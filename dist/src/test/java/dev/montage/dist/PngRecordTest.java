@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsWriter;
@@ -17,7 +16,6 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
@@ -409,8 +407,8 @@ class PngRecordTest {
     @SuppressWarnings("unchecked")
     void textualInversionEmbeddingsAreAppliedAndRecorded() throws Exception {
         Path embeddings = Files.createDirectories(dir.resolve("embeddings"));
-        Path fido = embedding(embeddings.resolve("fido.safetensors"), 2, 0.01f);
-        embedding(embeddings.resolve("rex.safetensors"), 1, 0.02f);
+        Path fido = TinyModel.embedding(embeddings.resolve("fido.safetensors"), 2, 0.01f);
+        TinyModel.embedding(embeddings.resolve("rex.safetensors"), 1, 0.02f);
         Files.write(embeddings.resolve("fido.preview.png"), new byte[] {1, 2, 3});
         String[] args = {"-p", "a photo of fido", "--width", "32", "--height", "32", "--steps", "2", "--seed", "3"};
         Path with = generate(with(args, "--set", "models.embeddings=" + embeddings, "-o",
@@ -432,22 +430,6 @@ class PngRecordTest {
         assertEquals(2, refused.code(), refused::toString);
         assertTrue(refused.err().contains("textual inversion 'old' (") && refused.err().contains(
                 "an embedding of Stable Diffusion 1.x or 2.x; expected SDXL's clip_l"), refused::toString);
-    }
-
-    /** An SDXL embedding of {@code vectors} vectors for the tiny model's encoders, its values from {@code step}. */
-    private static Path embedding(Path file, int vectors, float step) throws IOException {
-        List<RawTensor> tensors = new ArrayList<>();
-        for (String[] tower : new String[][] {{"clip_l", "text_encoder"}, {"clip_g", "text_encoder_2"}}) {
-            int width = new ObjectMapper().readTree(TinyModel.folder().resolve(tower[1]).resolve("config.json")
-                    .toFile()).get("hidden_size").asInt();
-            ByteBuffer bytes = ByteBuffer.allocate(vectors * width * 4).order(ByteOrder.LITTLE_ENDIAN);
-            for (int i = 0; i < vectors * width; i++) {
-                bytes.putFloat(step * (i % 17 - 8));
-            }
-            tensors.add(new RawTensor(tower[0], TensorDType.F32, new long[] {vectors, width}, bytes.flip()));
-        }
-        SafetensorsWriter.write(file, Map.of(), tensors);
-        return file;
     }
 
     private static String[] with(String[] first, String... more) {

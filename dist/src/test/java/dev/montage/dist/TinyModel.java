@@ -1,15 +1,23 @@
 package dev.montage.dist;
 
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.pipeline.RandomModel;
 import dev.montage.runtime.registry.ComponentRegistry;
 import dev.montage.runtime.testing.TestEngine;
+import dev.montage.runtime.weights.RawTensor;
+import dev.montage.runtime.weights.SafetensorsWriter;
 import dev.montage.runtime.weights.TensorDType;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
 
 /**
  * Montage's tiny random model, written once per test JVM into a temporary folder, and one pipeline on it (on the
@@ -65,5 +73,24 @@ public final class TinyModel {
         } catch (IOException e) {
             // a temporary folder: the system cleans it eventually
         }
+    }
+
+    /**
+     * Writes an SDXL textual inversion embedding of {@code vectors} vectors for the tiny model's encoders, its values
+     * from {@code step}.
+     */
+    public static Path embedding(Path file, int vectors, float step) throws IOException {
+        List<RawTensor> tensors = new ArrayList<>();
+        for (String[] tower : new String[][] {{"clip_l", "text_encoder"}, {"clip_g", "text_encoder_2"}}) {
+            int width = new ObjectMapper().readTree(folder().resolve(tower[1]).resolve("config.json")
+                    .toFile()).get("hidden_size").asInt();
+            ByteBuffer bytes = ByteBuffer.allocate(vectors * width * 4).order(ByteOrder.LITTLE_ENDIAN);
+            for (int i = 0; i < vectors * width; i++) {
+                bytes.putFloat(step * (i % 17 - 8));
+            }
+            tensors.add(new RawTensor(tower[0], TensorDType.F32, new long[] {vectors, width}, bytes.flip()));
+        }
+        SafetensorsWriter.write(file, Map.of(), tensors);
+        return file;
     }
 }

@@ -12,9 +12,11 @@ import dev.montage.api.spi.ComponentKind;
 import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.dist.record.GenerationRecord;
+import dev.montage.plugins.clip.SdxlTextEncoderFactory;
 import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.ModelPaths;
 import dev.montage.runtime.registry.ComponentRegistry;
+import dev.montage.runtime.weights.TensorSource;
 import io.javalin.Javalin;
 import io.javalin.http.Context;
 import io.javalin.http.Handler;
@@ -51,7 +53,9 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Function;
+import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -558,7 +562,19 @@ public final class MontageServer implements AutoCloseable {
         m.put("controlNets", controlTypes.stream().map(this::controlNet).toList());
         m.put("weights", weights);
         m.put("loras", loraCatalog.names());
+        m.put("embeddings", paths.resolve(SdxlTextEncoderFactory.EMBEDDINGS_KEY).map(MontageServer::embeddings)
+                .orElse(List.of()));
         ctx.json(Map.of("models", List.of(m)));
+    }
+
+    /** The names of the textual inversion embeddings in their folder, which prompts may name. */
+    private static List<String> embeddings(Path folder) {
+        try (Stream<Path> files = Files.list(folder)) {
+            return files.filter(Files::isRegularFile).map(f -> TensorSource.WEIGHTS_FILE_NAME.matcher(
+                    f.getFileName().toString())).filter(Matcher::matches).map(m -> m.group(1)).sorted().toList();
+        } catch (IOException e) {
+            return List.of();
+        }
     }
 
     /** What each scheduler is, as its plugin describes it; empty for one the pipeline was given as an instance. */

@@ -71,6 +71,9 @@ async function main() {
     model.schedulerOptions);
   controls.setTypes(model.controlTypes);
   loras.setNames(model.loras);
+  const embeddings = model.embeddings ?? [];
+  $('embeddings').hidden = embeddings.length === 0;
+  $('embeddings').textContent = `Embeddings a prompt may name: ${embeddings.join(', ')}`;
   $('server-status').textContent = `Model ${model.name}${model.randomWeights ? ' (random weights)' : ''} · `
     + `${model.engine}`;
   gallery.refresh();

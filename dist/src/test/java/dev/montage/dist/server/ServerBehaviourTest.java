@@ -154,6 +154,7 @@ class ServerBehaviourTest {
             Map<String, Object> model = ((List<Map<String, Object>>) Http.json(
                     Http.get(s.server, "/v1/models")).get("models")).get(0);
             assertEquals(true, model.get("randomWeights"));
+            assertEquals(List.of(), model.get("embeddings"), "no folder of embeddings");
             assertEquals("euler", model.get("defaultScheduler"));
             assertTrue(((List<String>) model.get("schedulers")).containsAll(List.of("ddim", "euler")));
             Map<String, String> descriptions = (Map<String, String>) model.get("schedulerDescriptions");
