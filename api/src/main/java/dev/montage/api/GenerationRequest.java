@@ -37,6 +37,8 @@ import java.util.Optional;
  *                       {@code initLatents}
  * @param hires          a second pass at a larger size (A1111's hires fix), or empty for one pass; not with
  *                       {@code initImage}
+ * @param variation      a variation of the starting noise towards another seed's (A1111's variation seed), or empty;
+ *                       not with {@code initLatents}
  */
 public record GenerationRequest(
         String prompt,
@@ -55,7 +57,8 @@ public record GenerationRequest(
         Optional<AutoLayout> autoLayout,
         Optional<Latents> initLatents,
         Optional<InitImage> initImage,
-        Optional<Hires> hires) {
+        Optional<Hires> hires,
+        Optional<Variation> variation) {
 
     /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
@@ -84,6 +87,7 @@ public record GenerationRequest(
         initLatents = Objects.requireNonNullElse(initLatents, Optional.empty());
         initImage = Objects.requireNonNullElse(initImage, Optional.empty());
         hires = Objects.requireNonNullElse(hires, Optional.empty());
+        variation = Objects.requireNonNullElse(variation, Optional.empty());
         negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
@@ -156,6 +160,10 @@ public record GenerationRequest(
         if (hires.isPresent()) {
             hiresProblems(hires.get(), width, height, steps, initImage.isPresent(), autoLayout, errors);
         }
+        if (variation.isPresent() && initLatents.isPresent()) {
+            errors.add(new FieldError("variation", "cannot be given with initLatents, which replace the starting noise "
+                    + "it varies"));
+        }
         if (initLatents.isPresent() && initLatents.get().shape()[0] != numImages) {
             errors.add(new FieldError("initLatents", "batch " + initLatents.get().shape()[0]
                     + " must equal numImages " + numImages));
@@ -196,7 +204,8 @@ public record GenerationRequest(
             Optional<String> scheduler, Map<String, String> schedulerOptions, Optional<AutoLayout> autoLayout,
             Optional<Latents> initLatents, Optional<InitImage> initImage) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
-                numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, Optional.empty());
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, Optional.empty(),
+                Optional.empty());
     }
 
     /**
@@ -209,7 +218,8 @@ public record GenerationRequest(
             Optional<String> scheduler, Map<String, String> schedulerOptions, Optional<AutoLayout> autoLayout,
             Optional<Latents> initLatents) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
-                numImages, scheduler, schedulerOptions, autoLayout, initLatents, Optional.empty(), Optional.empty());
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, Optional.empty(), Optional.empty(),
+                Optional.empty());
     }
 
     /**
@@ -221,7 +231,8 @@ public record GenerationRequest(
             int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
             Optional<String> scheduler, Optional<AutoLayout> autoLayout, Optional<Latents> initLatents) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
-                numImages, scheduler, Map.of(), autoLayout, initLatents, Optional.empty(), Optional.empty());
+                numImages, scheduler, Map.of(), autoLayout, initLatents, Optional.empty(), Optional.empty(),
+                Optional.empty());
     }
 
     /**
@@ -276,6 +287,7 @@ public record GenerationRequest(
         b.initLatents = initLatents.orElse(null);
         b.initImage = initImage.orElse(null);
         b.hires = hires.orElse(null);
+        b.variation = variation.orElse(null);
         return b;
     }
 
@@ -298,6 +310,7 @@ public record GenerationRequest(
         private Latents initLatents;
         private InitImage initImage;
         private Hires hires;
+        private Variation variation;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -399,6 +412,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** A variation of the starting noise towards another seed's, or null for none. */
+        public Builder variation(Variation v) {
+            variation = v;
+            return this;
+        }
+
         /**
          * @throws InvalidRequestException listing every invalid field
          */
@@ -406,7 +425,7 @@ public record GenerationRequest(
             return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
                     guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler), schedulerOptions,
                     Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents), Optional.ofNullable(initImage),
-                    Optional.ofNullable(hires));
+                    Optional.ofNullable(hires), Optional.ofNullable(variation));
         }
     }
 }

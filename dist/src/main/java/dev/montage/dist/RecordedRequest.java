@@ -8,6 +8,7 @@ import dev.montage.api.ControlData;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.Subject;
+import dev.montage.api.Variation;
 import dev.montage.dist.record.A1111Parameters;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ModelHashes;
@@ -51,6 +52,9 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             "Schedule type");
     private static final String A1111_ETA = "Eta DDIM";
     private static final String HIRES = "hires";
+    private static final String VARIATION = "variation";
+    /** A1111's variation seed and its strength. */
+    private static final Set<String> A1111_VARIATION = Set.of("Variation seed", "Variation seed strength");
     /** A1111's hires fix: its size (one of the first two), steps, upscaler and strength. */
     private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
             "Hires upscaler", "Denoising strength");
@@ -105,6 +109,9 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                 v.put("height", Integer.parseInt(wh[1].strip()));
             });
             hires(p.values()).ifPresent(h -> v.put(HIRES, h));
+            Optional.ofNullable(p.values().get("Variation seed")).ifPresent(seed -> v.put(VARIATION, Map.of("seed",
+                    Long.parseLong(seed), "strength", Double.parseDouble(p.values().getOrDefault(
+                            "Variation seed strength", "0")))));
             Map<String, String> options = p.schedulerOptions();
             if (!options.isEmpty()) {
                 v.put(SCHEDULER_OPTIONS, options);
@@ -121,6 +128,9 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         }
         if (v.containsKey(HIRES)) {
             read.addAll(A1111_HIRES);
+        }
+        if (v.containsKey(VARIATION)) {
+            read.addAll(A1111_VARIATION);
         }
         List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
                 && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
@@ -195,6 +205,36 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                 h.get("strength") == null ? null : number(h.get("strength")),
                 h.get("steps") == null ? null : (int) number(h.get("steps")), (String) h.get("upscaler"), width,
                 height));
+    }
+
+    /**
+     * The recorded variation with the seed and strength given laid over it (null for not given); empty when neither
+     * records nor gives one.
+     *
+     * @throws IllegalArgumentException naming the flag that is missing, or the strength out of range
+     */
+    Optional<Variation> variation(Long seed, Double strength) {
+        Map<String, Object> recorded = map(values.get(VARIATION));
+        return variationOf(seed != null ? seed : recorded.get("seed") == null ? null
+                : ((Number) recorded.get("seed")).longValue(), strength != null ? strength
+                        : recorded.get("strength") == null ? null : number(recorded.get("strength")));
+    }
+
+    /**
+     * A variation of this seed and strength; empty when neither is given.
+     *
+     * @throws IllegalArgumentException naming the flag that is missing, or the strength out of range
+     */
+    static Optional<Variation> variationOf(Long seed, Double strength) {
+        if (seed == null && strength == null) {
+            return Optional.empty();
+        }
+        if (seed == null || strength == null) {
+            throw new IllegalArgumentException(seed == null ? "--variation-strength needs --variation-seed, the seed "
+                    + "whose starting noise it goes towards" : "--variation-seed needs --variation-strength, how far "
+                            + "towards its noise, in [0, 1]");
+        }
+        return Optional.of(new Variation(seed, strength));
     }
 
     /**

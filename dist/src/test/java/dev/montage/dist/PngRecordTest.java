@@ -432,6 +432,33 @@ class PngRecordTest {
                 "an embedding of Stable Diffusion 1.x or 2.x; expected SDXL's clip_l"), refused::toString);
     }
 
+    /**
+     * A variation is recorded with its seed and strength and as A1111 writes it, and runs again to the same pixels; at
+     * strength 0 it is the seed's picture; A1111's variation seed is read; a seed without a strength is refused.
+     */
+    @Test
+    void aVariationIsRecordedAsA1111RecordsItAndRunsAgain() throws Exception {
+        String[] args = {"-p", "a dog", "--width", "32", "--height", "32", "--steps", "2", "--seed", "4"};
+        Path png = generate(with(args, "--variation-seed", "9", "--variation-strength", "0.3", "-o",
+                dir.resolve("varied").toString()));
+        assertEquals(Map.of("seed", 9, "strength", 0.3), PngRecords.record(png).get("variation"));
+        assertEquals(List.of("9", "0.3"), List.of(infotext(png).values().get("Variation seed"),
+                infotext(png).values().get("Variation seed strength")));
+        assertArrayEquals(pixels(png), pixels(generate("--from", png.toString(), "-o",
+                dir.resolve("again").toString())));
+        Path plain = generate(with(args, "-o", dir.resolve("plain").toString()));
+        assertFalse(Arrays.equals(pixels(png), pixels(plain)));
+        assertArrayEquals(pixels(plain), pixels(generate("--from", png.toString(), "--variation-strength", "0",
+                "-o", dir.resolve("none").toString())));
+        Path a1111 = a1111Png("variation.png", "Sampler: Euler, Variation seed: 12, Variation seed strength: 0.5");
+        assertEquals(Map.of("seed", 12, "strength", 0.5), PngRecords.record(generate("--from", a1111.toString(),
+                "-o", dir.resolve("a").toString())).get("variation"));
+        CommandRun alone = montage(with(new String[] {"generate", "--model", TinyModel.folder().toString(),
+            "--device", "cpu", "--variation-seed", "9", "-o", dir.resolve("alone").toString()}, args));
+        assertEquals(2, alone.code(), alone::toString);
+        assertTrue(alone.err().contains("--variation-seed needs --variation-strength"), alone::toString);
+    }
+
     private static String[] with(String[] first, String... more) {
         List<String> all = new ArrayList<>(List.of(first));
         all.addAll(List.of(more));

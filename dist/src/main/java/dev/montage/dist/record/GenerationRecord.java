@@ -109,6 +109,7 @@ public final class GenerationRecord {
             p.put("initImage", Collections.unmodifiableMap(v));
         });
         r.hires().ifPresent(h -> p.put("hires", hiresFields(h)));
+        r.variation().ifPresent(v -> p.put("variation", Map.of("seed", v.seed(), "strength", v.strength())));
         p.put("loras", List.copyOf(loras));
         return Collections.unmodifiableMap(p);
     }
@@ -211,6 +212,10 @@ public final class GenerationRecord {
                 .filter(eta -> Double.parseDouble(eta) != 0).ifPresent(eta -> v.put(name, eta)));
         v.put("CFG scale", Double.toString(r.guidanceScale()));
         v.put("Seed", Long.toString(r.seed()));
+        r.variation().ifPresent(variation -> {
+            v.put("Variation seed", Long.toString(variation.seed()));
+            v.put("Variation seed strength", Double.toString(variation.strength()));
+        });
         v.put("Size", r.width() + "x" + r.height());
         Optional.ofNullable(models.get(ModelHashes.BASE)).ifPresent(m -> v.put("Model hash",
                 m.get(SHA256).substring(0, 10)));

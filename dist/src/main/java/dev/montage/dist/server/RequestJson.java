@@ -13,6 +13,7 @@ import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Subject;
+import dev.montage.api.Variation;
 import dev.montage.api.spi.Suggestions;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ModelHashes;
@@ -54,7 +55,7 @@ public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
             "height", "steps", "guidance", "scale", "seed", "scheduler", "schedulerOptions", "count", "autoLayout",
-            "initImage", "hires", "loras", GenerationRecord.MONTAGE);
+            "initImage", "hires", "variation", "loras", GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
@@ -62,6 +63,7 @@ public final class RequestJson {
     static final Set<String> AUTO_LAYOUT = Set.of("threshold", "startStep");
     static final Set<String> INIT_IMAGE = Set.of("image", "uploadId", "strength", "mask", GenerationRecord.SHA256,
             GenerationRecord.FILE);
+    static final Set<String> VARIATION = Set.of("seed", "strength");
     static final Set<String> HIRES = Set.of("scale", "width", "height", "strength", "steps", "upscaler");
     static final Set<String> MASK = Set.of("image", "uploadId", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
@@ -201,6 +203,7 @@ public final class RequestJson {
         InitImage initImage = body.hasNonNull("initImage") ? initImage(f, body.get("initImage"), pixels,
                 initImageSource) : null;
         Hires hires = body.hasNonNull("hires") ? hires(f, body.get("hires"), width, height) : null;
+        Variation variation = body.hasNonNull("variation") ? variation(f, body.get("variation")) : null;
         Map<String, Lora> loras = new LinkedHashMap<>();
         for (int i = 0; i < loraNodes.size(); i++) {
             lora(f, loraNodes.get(i), "loras[" + i + "]", loras);
@@ -209,7 +212,8 @@ public final class RequestJson {
             // the request's own rules, on everything but the subjects and controls checked above
             new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
                     count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
-                    Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires));
+                    Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
+                    Optional.ofNullable(variation));
         } catch (InvalidRequestException e) {
             e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
         }
@@ -235,7 +239,8 @@ public final class RequestJson {
         }
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
-                Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires));
+                Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
+                    Optional.ofNullable(variation));
         List<FieldError> refused = components.apply(request);
         if (!refused.isEmpty()) {
             throw new InvalidRequestException(refused);
@@ -473,6 +478,33 @@ public final class RequestJson {
             return Hires.of(scale, w, h, strength, steps, upscaler, width, height);
         } catch (IllegalArgumentException e) {
             f.add(e.getMessage().substring(0, e.getMessage().indexOf(' ')), e.getMessage());
+            return null;
+        }
+    }
+
+    /** A variation of the starting noise: the variation seed and the strength, both required. */
+    private static Variation variation(Fields f, JsonNode node) {
+        String path = "variation";
+        if (!node.isObject()) {
+            f.add(path, "must be an object {seed, strength}");
+            return null;
+        }
+        f.unknownKeys(node, path, VARIATION);
+        Long seed = f.int64(node, "seed", path);
+        Double strength = f.number(node, "strength", path);
+        if (seed == null && f.clean(path + ".seed")) {
+            f.add(path + ".seed", "is required: the seed whose starting noise the variation goes towards");
+        }
+        if (strength == null && f.clean(path + ".strength")) {
+            f.add(path + ".strength", "is required: how far towards the variation seed's noise, in [0, 1]");
+        }
+        if (!f.clean(path)) {
+            return null;
+        }
+        try {
+            return new Variation(seed, strength);
+        } catch (IllegalArgumentException e) {
+            f.add(path + ".strength", e.getMessage());
             return null;
         }
     }

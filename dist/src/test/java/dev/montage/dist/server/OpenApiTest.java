@@ -140,10 +140,12 @@ class OpenApiTest {
         }
         Set<String> preprocess = new TreeSet<>(RequestJson.CONTROL);
         preprocess.addAll(RequestJson.PREPROCESS_SIZE);
-        Map<String, Set<String>> read = Map.of("GenerationRequest", RequestJson.TOP, "Subject", RequestJson.SUBJECT,
-                "Control", RequestJson.CONTROL, "AutoLayout", RequestJson.AUTO_LAYOUT, "InitImage",
-                RequestJson.INIT_IMAGE, "Hires", RequestJson.HIRES, "Mask", RequestJson.MASK, "Lora", RequestJson.LORA,
-                "PhraseRequest", RequestJson.PHRASES, "PreprocessRequest", preprocess);
+        Map<String, Set<String>> read = Map.ofEntries(Map.entry("GenerationRequest", RequestJson.TOP),
+                Map.entry("Subject", RequestJson.SUBJECT), Map.entry("Control", RequestJson.CONTROL),
+                Map.entry("AutoLayout", RequestJson.AUTO_LAYOUT), Map.entry("InitImage", RequestJson.INIT_IMAGE),
+                Map.entry("Hires", RequestJson.HIRES), Map.entry("Variation", RequestJson.VARIATION),
+                Map.entry("Mask", RequestJson.MASK), Map.entry("Lora", RequestJson.LORA),
+                Map.entry("PhraseRequest", RequestJson.PHRASES), Map.entry("PreprocessRequest", preprocess));
         read.forEach((schema, fields) -> {
             Set<String> documented = new TreeSet<>();
             schemas.get(schema).get("properties").fieldNames().forEachRemaining(documented::add);

@@ -16,6 +16,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
+import dev.montage.api.Variation;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
 import dev.montage.api.spi.Conditioner;
@@ -266,6 +267,21 @@ class RequestJsonTest {
         assertEquals(Set.of("hires.width", "hires.height"), errors("{\"prompt\": \"a\", \"hires\": "
                 + "{\"scale\": 2.5}}"));
         assertEquals(Set.of("count"), errors("{\"prompt\": \"a\", \"count\": 3, \"hires\": {\"scale\": 2}}"));
+    }
+
+    /** A variation's seed and strength, both required; recorded as given. */
+    @Test
+    void aVariationIsReadWithItsSeedAndStrength() throws Exception {
+        RequestJson.Parsed p = parse("{\"prompt\": \"a\", \"variation\": {\"seed\": 9, \"strength\": 0.25}}");
+        assertEquals(new Variation(9, 0.25), p.request().variation().orElseThrow());
+        assertEquals(Map.of("seed", 9L, "strength", 0.25), p.parameters().get("variation"));
+        assertEquals(Set.of("variation.strength"), errors("{\"prompt\": \"a\", \"variation\": {\"seed\": 9}}"));
+        assertEquals(Set.of("variation.seed"), errors("{\"prompt\": \"a\", \"variation\": {\"strength\": 1}}"));
+        assertEquals(Set.of("variation.strength"), errors("{\"prompt\": \"a\", \"variation\": {\"seed\": 9, "
+                + "\"strength\": 1.5}}"));
+        assertEquals(Set.of("variation.sead"), errors("{\"prompt\": \"a\", \"variation\": {\"sead\": 9, "
+                + "\"strength\": 0.5, \"seed\": 9}}"));
+        assertEquals(Set.of("variation"), errors("{\"prompt\": \"a\", \"variation\": 9}"));
     }
 
     /**

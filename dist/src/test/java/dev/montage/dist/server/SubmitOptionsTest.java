@@ -8,6 +8,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.Subject;
+import dev.montage.api.Variation;
 import dev.montage.dist.Montage;
 import dev.montage.dist.TinyModel;
 import dev.montage.runtime.pipeline.MontagePipeline;
@@ -93,9 +94,9 @@ class SubmitOptionsTest {
         assertEquals(40, init.mask().getWidth());
     }
 
-    /** The --hires-* flags reach the server as the request's hires fields, which it resolves. */
+    /** The --hires-* and --variation-* flags reach the server as the request's fields, which it resolves. */
     @Test
-    void aHiresPassReachesTheServer() throws Exception {
+    void aHiresPassAndAVariationReachTheServer() throws Exception {
         AtomicReference<GenerationRequest> seen = new AtomicReference<>();
         try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
                 TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).build(),
@@ -105,10 +106,12 @@ class SubmitOptionsTest {
                         }, pipeline, TinyModel.registry(), TinyModel.folder())) {
             assertEquals(0, Montage.run("submit", "--server", s.server.url(), "-p", "a dog", "--width", "32",
                     "--height", "32", "--steps", "2", "--hires-scale", "1.5", "--hires-steps", "3", "--hires-upscaler",
-                    "lanczos", "-o", dir.resolve("images").toString()));
+                    "lanczos", "--variation-seed", "9", "--variation-strength", "0.25", "-o",
+                    dir.resolve("images").toString()));
         }
         assertEquals(new Hires(48, 48, Hires.DEFAULT_STRENGTH, 3, Hires.Upscaler.LANCZOS),
                 seen.get().hires().orElseThrow());
+        assertEquals(new Variation(9, 0.25), seen.get().variation().orElseThrow());
     }
 
     @Test

@@ -1,5 +1,7 @@
 package dev.montage.runtime.pipeline;
 
+import dev.montage.api.Variation;
+import java.util.Optional;
 import java.util.SplittableRandom;
 import java.util.function.LongFunction;
 
@@ -23,6 +25,60 @@ final class Noise {
     /** Standard normal values for a shape; image b of a batch uses the stream of {@code seed + b}. */
     static float[] gaussian(long seed, long[] shape) {
         return gaussian(shape, b -> new SplittableRandom(seed + b));
+    }
+
+    /**
+     * The starting noise of a request: {@link #gaussian} of its seed, or with a variation, for each image A1111's
+     * {@code slerp(strength, noise, subnoise)} of it and the variation seed's noise. A1111 interpolates each image's
+     * [C, H, W] noise column by column: the unit vectors are taken along H (its {@code dim=1}), and where their mean
+     * cosine is above 0.9995 it falls back to {@code noise * strength + subnoise * (1 - strength)}, as it writes it.
+     */
+    static float[] starting(long seed, Optional<Variation> variation, long[] shape) {
+        float[] noise = gaussian(seed, shape);
+        if (variation.isEmpty()) {
+            return noise;
+        }
+        double t = variation.get().strength();
+        float[] sub = gaussian(variation.get().seed(), shape);
+        int c = Math.toIntExact(shape[1]);
+        int h = Math.toIntExact(shape[2]);
+        int w = Math.toIntExact(shape[3]);
+        float[] out = new float[noise.length];
+        for (int b = 0; b < shape[0]; b++) {
+            int image = b * c * h * w;
+            double[] dot = new double[c * w];
+            double meanDot = 0;
+            for (int ch = 0; ch < c; ch++) {
+                for (int x = 0; x < w; x++) {
+                    double nn = 0;
+                    double ss = 0;
+                    double ns = 0;
+                    for (int y = 0; y < h; y++) {
+                        int i = image + (ch * h + y) * w + x;
+                        nn += (double) noise[i] * noise[i];
+                        ss += (double) sub[i] * sub[i];
+                        ns += (double) noise[i] * sub[i];
+                    }
+                    dot[ch * w + x] = ns / (Math.sqrt(nn) * Math.sqrt(ss));
+                    meanDot += dot[ch * w + x] / (c * w);
+                }
+            }
+            for (int ch = 0; ch < c; ch++) {
+                for (int x = 0; x < w; x++) {
+                    double omega = Math.acos(Math.min(1, dot[ch * w + x]));
+                    double so = Math.sin(omega);
+                    // a column whose two vectors point the same way has no arc: its values are the same either way
+                    boolean linear = meanDot > 0.9995 || so < 1e-12;
+                    double a = linear ? t : Math.sin((1 - t) * omega) / so;
+                    double bWeight = linear ? 1 - t : Math.sin(t * omega) / so;
+                    for (int y = 0; y < h; y++) {
+                        int i = image + (ch * h + y) * w + x;
+                        out[i] = (float) (a * noise[i] + bWeight * sub[i]);
+                    }
+                }
+            }
+        }
+        return out;
     }
 
     /**

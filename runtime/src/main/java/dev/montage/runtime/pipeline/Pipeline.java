@@ -844,7 +844,7 @@ final class Pipeline {
     private FromPicture started(NDManager gen, NDManager scope, GenerationRequest request, String schedulerId,
             Scheduler.Run run, int begin, NDArray sampled, BufferedImage maskImage, double strength, String what) {
         long[] shape = sampled.getShape().getShape();
-        NDArray noise = scope.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
+        NDArray noise = scope.create(Noise.starting(request.seed(), request.variation(), shape), new Shape(shape));
         // an inpainting denoiser runs as diffusers' inpaint pipeline, without a mask as with one of white alone
         boolean masked = maskImage != null || inputs.maskedImageChannels() > 0;
         NDArray start;
@@ -962,7 +962,7 @@ final class Pipeline {
             }
             return gen.create(given.values(), new Shape(shape));
         }
-        return gen.create(Noise.gaussian(request.seed(), shape), new Shape(shape));
+        return gen.create(Noise.starting(request.seed(), request.variation(), shape), new Shape(shape));
     }
 
     private NDArray castToCompute(NDArray x) {

@@ -1,10 +1,13 @@
 package dev.montage.runtime.pipeline;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.Variation;
 import java.util.Arrays;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** The Java-drawn noise: starting latents and each step's fresh noise, per image of a batch. */
@@ -20,6 +23,42 @@ class NoiseTest {
     void imageBOfABatchGetsWhatAGenerationOfSeedPlusBGets() {
         assertArrayEquals(Noise.gaussian(6, ONE), second(Noise.gaussian(5, BATCH)));
         assertArrayEquals(Noise.step(6, 3, ONE), second(Noise.step(5, 3, BATCH)));
+    }
+
+    /**
+     * A variation's starting noise: at strength 0 the seed's, at 1 the variation seed's, image b of a batch that of
+     * seed + b and variation seed + b, and in between A1111's slerp of each [C, H, W] image's columns along H.
+     */
+    @Test
+    void aVariationInterpolatesTheStartingNoiseAsA1111Does() {
+        assertArrayEquals(Noise.gaussian(5, ONE), Noise.starting(5, Optional.of(new Variation(9, 0)), ONE));
+        assertArrayEquals(Noise.gaussian(9, ONE), Noise.starting(5, Optional.of(new Variation(9, 1)), ONE), 1e-6f);
+        assertArrayEquals(Noise.gaussian(5, ONE), Noise.starting(5, Optional.empty(), ONE));
+        assertArrayEquals(Noise.starting(6, Optional.of(new Variation(10, 0.3)), ONE),
+                second(Noise.starting(5, Optional.of(new Variation(9, 0.3)), BATCH)));
+
+        float[] low = Noise.gaussian(5, ONE);
+        float[] high = Noise.gaussian(9, ONE);
+        float[] varied = Noise.starting(5, Optional.of(new Variation(9, 0.3)), ONE);
+        int h = 8;
+        int w = 8;
+        // channel 2, column x = 5: torch.norm(dim=1) over the 8 rows
+        double nl = 0;
+        double nh = 0;
+        double dot = 0;
+        for (int y = 0; y < h; y++) {
+            int i = (2 * h + y) * w + 5;
+            nl += low[i] * (double) low[i];
+            nh += high[i] * (double) high[i];
+            dot += low[i] * (double) high[i];
+        }
+        double omega = Math.acos(dot / Math.sqrt(nl * nh));
+        for (int y = 0; y < h; y++) {
+            int i = (2 * h + y) * w + 5;
+            double expected = Math.sin(0.7 * omega) / Math.sin(omega) * low[i] + Math.sin(0.3 * omega)
+                    / Math.sin(omega) * high[i];
+            assertEquals(expected, varied[i], 1e-6);
+        }
     }
 
     @Test
