@@ -393,12 +393,13 @@ class StudioBrowserIT {
     }
 
     /**
-     * A hires pass is sent with its settings once its checkbox is on, the size it gives shown beside them; its
-     * refused strength is shown next to its field, and a result's pass is shown and reopened with its scale.
+     * A hires pass is sent with its settings once its checkbox is on, the size it gives shown beside them, and a
+     * variation with its seed; the pass's refused strength is shown next to its field, and a result's pass and
+     * variation are shown and reopened.
      */
     @Test
     @SuppressWarnings("unchecked")
-    void aHiresPassIsSentWithItsSettingsAndReopenedWithItsResult() throws Exception {
+    void aHiresPassAndAVariationAreSentAndReopenedWithTheirResult() throws Exception {
         try (ServeRun serve = serve(Map.of(), "hires")) {
             open(serve.url());
             fill(By.id("prompt"), PROMPT);
@@ -415,17 +416,22 @@ class StudioBrowserIT {
             assertTrue(refused.getText().contains("takes no step of the second pass's 4 at 0.1"), refused.getText());
 
             fill(By.id("hires-strength"), "0.5");
+            fill(By.id("variation-seed"), "9");
+            fill(By.id("variation-strength"), "0.3");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
             Map<String, Object> first = latest(serve.url());
             assertEquals(Map.of("width", 96, "height", 72, "strength", 0.5, "steps", 0, "upscaler", "latent"),
                     ((Map<String, Object>) first.get("parameters")).get("hires"));
+            assertEquals(Map.of("seed", 9, "strength", 0.3), ((Map<String, Object>) first.get("parameters"))
+                    .get("variation"));
 
             open(serve.url());
             waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
                     + first.get("id") + "'] .open-result")).stream().findFirst().orElse(null)).click();
             waitFor("the reopened pass", d -> d.findElement(By.id("hires-on")).isSelected());
             assertEquals("1.5", driver.findElement(By.id("hires-scale")).getAttribute("value"));
+            assertEquals("9", driver.findElement(By.id("variation-seed")).getAttribute("value"));
             assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
             assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "
                     + "steps, latent"), driver.findElement(By.id("result-parameters")).getText());

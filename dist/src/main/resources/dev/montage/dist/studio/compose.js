@@ -439,6 +439,9 @@ export class Composer {
         body.initImage.mask = { uploadId: this.maskUpload };
       }
     }
+    if ($('variation-seed').value !== '') {
+      body.variation = { seed: number($('variation-seed')), strength: number($('variation-strength')) };
+    }
     if ($('hires-on').checked) {
       body.hires = { scale: number($('hires-scale')), strength: number($('hires-strength')),
         steps: number($('hires-steps')), upscaler: $('hires-upscaler').value };
@@ -488,6 +491,10 @@ export class Composer {
       setValue($('strength'), p.initImage.strength);
       const mask = p.initImage.mask?.uploadId ?? null;
       this.setMask(mask, mask === null ? '' : `upload ${mask}`);
+    }
+    setValue($('variation-seed'), p.variation?.seed);
+    if (p.variation) {
+      setValue($('variation-strength'), p.variation.strength);
     }
     $('hires-on').checked = !!p.hires;
     if (p.hires) {

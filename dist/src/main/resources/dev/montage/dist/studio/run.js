@@ -163,6 +163,7 @@ export class Runner {
         ? `${p.scheduler} (${formatSettings(p.schedulerOptions)})` : p.scheduler], ['Seed', p.seed],
       ...(p.initImage ? [['From a picture', `strength ${p.initImage.strength}${p.initImage.mask ? ', masked' : ''}`]]
         : []),
+      ...(p.variation ? [['Variation', `seed ${p.variation.seed}, strength ${p.variation.strength}`]] : []),
       ...(p.hires ? [['Hires pass', `${p.hires.width}×${p.hires.height}, strength ${p.hires.strength}, `
         + `${p.hires.steps || p.steps} steps, ${p.hires.upscaler}`]] : []),
       ['Subjects', (p.subjects ?? []).map((s) => `${s.phrase ?? '—'}${s.box ? ` [${s.box.join(', ')}]` : ''}`)
