@@ -323,11 +323,9 @@ public final class RequestJson {
 
     /** A LoRA {@code {name, scale}} of a request, by the name it was given (without the extension). */
     private void lora(Fields f, JsonNode node, String path, Map<String, Lora> loras) {
-        if (!node.isObject()) {
-            f.add(path, "must be an object {name, scale}");
+        if (!f.object(node, path, LORA, "{name, scale}")) {
             return;
         }
-        f.unknownKeys(node, path, LORA);
         String name = f.text(node, "name", path);
         double scale = orElse(f.number(node, "scale", path), Lora.DEFAULT_SCALE);
         if (!Double.isFinite(scale)) {
@@ -356,11 +354,9 @@ public final class RequestJson {
         if (node == null || node.isNull()) {
             return null;
         }
-        if (!node.isObject()) {
-            f.add("autoLayout", "must be an object {threshold, startStep}");
+        if (!f.object(node, "autoLayout", AUTO_LAYOUT, "{threshold, startStep}")) {
             return null;
         }
-        f.unknownKeys(node, "autoLayout", AUTO_LAYOUT);
         Double threshold = f.number(node, "threshold", "autoLayout");
         Integer startStep = f.integer(node, "startStep", "autoLayout");
         if (threshold == null) {
@@ -380,11 +376,9 @@ public final class RequestJson {
 
     private Subject subject(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels,
             List<Map<String, Object>> sources) throws IOException {
-        if (!node.isObject()) {
-            f.add(path, "must be an object {image | uploadId, phrase, box, scale, dropGrounding}");
+        if (!f.object(node, path, SUBJECT, "{image | uploadId, phrase, box, scale, dropGrounding}")) {
             return null;
         }
-        f.unknownKeys(node, path, SUBJECT);
         Picture picture = picture(f, node, path, "image (base64 PNG, JPEG or WebP) and " + pictures.field(),
                 pixels);
         String phrase = f.text(node, "phrase", path);
@@ -417,11 +411,9 @@ public final class RequestJson {
     private InitImage initImage(Fields f, JsonNode node, ImageInput.PixelBudget pixels, Map<String, Object> source)
             throws IOException {
         String path = "initImage";
-        if (!node.isObject()) {
-            f.add(path, "must be an object {image | uploadId, strength, mask}");
+        if (!f.object(node, path, INIT_IMAGE, "{image | uploadId, strength, mask}")) {
             return null;
         }
-        f.unknownKeys(node, path, INIT_IMAGE);
         String choices = "image (base64 PNG, JPEG or WebP) and " + pictures.field();
         Picture picture = picture(f, node, path, choices, pixels);
         Double strength = f.number(node, "strength", path);
@@ -429,10 +421,7 @@ public final class RequestJson {
         JsonNode maskNode = node.get("mask");
         if (maskNode != null && !maskNode.isNull()) {
             String maskPath = path + ".mask";
-            if (!maskNode.isObject()) {
-                f.add(maskPath, "must be an object {image | uploadId}: white where the picture is repainted");
-            } else {
-                f.unknownKeys(maskNode, maskPath, MASK);
+            if (f.object(maskNode, maskPath, MASK, "{image | uploadId}: white where the picture is repainted")) {
                 mask = picture(f, maskNode, maskPath, choices, pixels);
             }
         }
@@ -460,11 +449,9 @@ public final class RequestJson {
      */
     private static Hires hires(Fields f, JsonNode node, int width, int height) {
         String path = "hires";
-        if (!node.isObject()) {
-            f.add(path, "must be an object {scale | width and height, strength, steps, upscaler}");
+        if (!f.object(node, path, HIRES, "{scale | width and height, strength, steps, upscaler}")) {
             return null;
         }
-        f.unknownKeys(node, path, HIRES);
         Double scale = f.number(node, "scale", path);
         Integer w = f.integer(node, "width", path);
         Integer h = f.integer(node, "height", path);
@@ -485,11 +472,9 @@ public final class RequestJson {
     /** A variation of the starting noise: the variation seed and the strength, both required. */
     private static Variation variation(Fields f, JsonNode node) {
         String path = "variation";
-        if (!node.isObject()) {
-            f.add(path, "must be an object {seed, strength}");
+        if (!f.object(node, path, VARIATION, "{seed, strength}")) {
             return null;
         }
-        f.unknownKeys(node, path, VARIATION);
         Long seed = f.int64(node, "seed", path);
         Double strength = f.number(node, "strength", path);
         if (seed == null && f.clean(path + ".seed")) {
@@ -528,11 +513,9 @@ public final class RequestJson {
 
     private Control control(Fields f, JsonNode node, String path, ImageInput.PixelBudget pixels,
             List<Map<String, Object>> sources) throws IOException {
-        if (!node.isObject()) {
-            f.add(path, "must be an object {type, image | uploadId | keypoints, scale, start, end, options}");
+        if (!f.object(node, path, CONTROL, "{type, image | uploadId | keypoints, scale, start, end, options}")) {
             return null;
         }
-        f.unknownKeys(node, path, CONTROL);
         String type = f.text(node, "type", path);
         if (type == null) {
             f.add(path + ".type", "is required, e.g. canny, depth or pose");
@@ -712,6 +695,21 @@ public final class RequestJson {
             if (value > max) {
                 add(field, "must be at most " + max + " on this server, got " + value);
             }
+        }
+
+        /**
+         * Whether the node is an object, each key it has that is not {@code known} reported; else reports that it must
+         * be one.
+         *
+         * @param shape the object's fields, for the message, e.g. {@code {seed, strength}}
+         */
+        boolean object(JsonNode node, String path, Set<String> known, String shape) {
+            if (!node.isObject()) {
+                add(path, "must be an object " + shape);
+                return false;
+            }
+            unknownKeys(node, path, known);
+            return true;
         }
 
         void unknownKeys(JsonNode node, String path, Set<String> known) {
