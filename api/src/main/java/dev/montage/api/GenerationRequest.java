@@ -195,7 +195,7 @@ public record GenerationRequest(
     }
 
     /**
-     * The constructor of API 0.2.6: no hires pass.
+     * The constructor of API 0.2.6: no hires pass, no variation.
      *
      * @throws InvalidRequestException listing every invalid field
      */
@@ -241,16 +241,6 @@ public record GenerationRequest(
      */
     public int stepsTaken() {
         return initImage.map(i -> i.stepsTaken(steps)).orElse(steps);
-    }
-
-    /** The width of the images: the hires pass's, else {@link #width()}. */
-    public int outputWidth() {
-        return hires.map(Hires::width).orElse(width);
-    }
-
-    /** The height of the images: the hires pass's, else {@link #height()}. */
-    public int outputHeight() {
-        return hires.map(Hires::height).orElse(height);
     }
 
     /** Whether classifier-free guidance runs (an unconditional pass per step). */

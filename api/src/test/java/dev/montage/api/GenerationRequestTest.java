@@ -122,5 +122,13 @@ class GenerationRequestTest {
         GenerationRequest older = new GenerationRequest("a dog", "", null, null, 8, 8, 1, 1, 0, 0, 1,
                 Optional.of("ddim"), Optional.empty(), Optional.empty());
         assertEquals(Map.of(), older.schedulerOptions(), "the constructor without scheduler options");
+        GenerationRequest withoutPasses = new GenerationRequest("a dog", "", null, null, 8, 8, 1, 1, 0, 0, 1,
+                Optional.empty(), Map.of(), Optional.empty(), Optional.empty(), Optional.empty());
+        assertEquals(List.of(Optional.empty(), Optional.empty()), List.of(withoutPasses.hires(),
+                withoutPasses.variation()), "the constructor without a hires pass or a variation");
+        assertEquals(withoutPasses, withoutPasses.toBuilder().build());
+        GenerationRequest both = withoutPasses.toBuilder().hires(new Hires(16, 16, 0.5, 2, Hires.Upscaler.LATENT))
+                .variation(new Variation(3, 0.5)).build();
+        assertEquals(both, both.toBuilder().build(), "the builder keeps the hires pass and the variation");
     }
 }
