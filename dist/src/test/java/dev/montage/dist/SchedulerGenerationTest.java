@@ -187,7 +187,8 @@ class SchedulerGenerationTest {
     }
 
     private static int evaluations(String id, int steps) {
-        return id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("dpmpp-sde") ? 2 * steps - 1 : steps;
+        return id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("dpmpp-sde") || id.startsWith("dpmpp-2s")
+                ? 2 * steps - 1 : steps;
     }
 
     /** The request of {@link #request} with a hires pass to 48 × 48 that takes half its steps. */
@@ -200,7 +201,8 @@ class SchedulerGenerationTest {
         assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "heun",
                 "heun-karras", "dpm2", "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras",
                 "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "dpmpp-sde",
-                "dpmpp-sde-karras", "lcm", "unipc", PLUGIN_SCHEDULER)),
+                "dpmpp-sde-karras", "dpmpp-2s-ancestral", "dpmpp-2s-ancestral-karras", "lcm", "unipc",
+                PLUGIN_SCHEDULER)),
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.of(wholeGenerations(pipeline, pipeline.schedulerIds(), "leading",
@@ -255,7 +257,7 @@ class SchedulerGenerationTest {
         String id = r.scheduler().orElseThrow();
         boolean spaced = !id.equals("lcm") && (!id.endsWith("-karras") || id.startsWith("euler")
                 || id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("lms")
-                || id.startsWith("dpmpp-sde"));
+                || id.startsWith("dpmpp-sde") || id.startsWith("dpmpp-2s"));
         assertEquals(spaced, !Arrays.equals(leading, latents), id + ": whether trailing spacing changes the latents");
     }
 

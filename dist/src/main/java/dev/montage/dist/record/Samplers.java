@@ -50,6 +50,8 @@ final class Samplers {
             // likewise DPM++ SDE
             Map.entry("dpmpp-sde", new Sampler("DPM++ SDE", Optional.of("Uniform"))),
             Map.entry("dpmpp-sde-karras", new Sampler("DPM++ SDE", Optional.of("Karras"))),
+            Map.entry("dpmpp-2s-ancestral", new Sampler("DPM++ 2S a", Optional.empty())),
+            Map.entry("dpmpp-2s-ancestral-karras", new Sampler("DPM++ 2S a", Optional.of("Karras"))),
             Map.entry("lcm", new Sampler("LCM", Optional.empty())),
             Map.entry("unipc", new Sampler("UniPC", Optional.empty())));
 

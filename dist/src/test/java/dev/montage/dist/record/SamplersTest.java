@@ -29,6 +29,8 @@ class SamplersTest {
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Karras")), Samplers.of("dpmpp-2m-sde-karras"));
         assertEquals(new Sampler("DPM++ SDE", Optional.of("Uniform")), Samplers.of("dpmpp-sde"));
         assertEquals(new Sampler("DPM++ SDE", Optional.of("Karras")), Samplers.of("dpmpp-sde-karras"));
+        assertEquals(new Sampler("DPM++ 2S a", Optional.empty()), Samplers.of("dpmpp-2s-ancestral"));
+        assertEquals(new Sampler("DPM++ 2S a", Optional.of("Karras")), Samplers.of("dpmpp-2s-ancestral-karras"));
         assertEquals(new Sampler("LCM", Optional.empty()), Samplers.of("lcm"));
         assertEquals(new Sampler("UniPC", Optional.empty()), Samplers.of("unipc"));
         assertEquals(new Sampler("my-sampler", Optional.empty()), Samplers.of("my-sampler"));
@@ -68,8 +70,14 @@ class SamplersTest {
         assertEquals(Optional.of("dpmpp-sde-karras"), Samplers.schedulerOf("DPM++ SDE Karras", Optional.empty()));
         assertEquals(Optional.of("dpmpp-sde-karras"), Samplers.schedulerOf("DPM++ SDE", Optional.of("Automatic")));
         assertEquals(Optional.of("dpmpp-sde"), Samplers.schedulerOf("DPM++ SDE", Optional.empty()));
-        for (String[] none : new String[][] {{"DPM++ 2S a", null}, {"Heun", "Exponential"}, {"DPM++ 2S a", "Karras"},
-                {"DPM++ 2M", "Exponential"}, {"DPM++ SDE", "Exponential"}, {"DPM++ 2M SDE", "Automatic"},
+        assertEquals(Optional.of("dpmpp-2s-ancestral"), Samplers.schedulerOf("DPM++ 2S a", Optional.empty()));
+        assertEquals(Optional.of("dpmpp-2s-ancestral"), Samplers.schedulerOf("DPM++ 2S a", Optional.of("Automatic")));
+        assertEquals(Optional.of("dpmpp-2s-ancestral-karras"), Samplers.schedulerOf("DPM++ 2S a Karras",
+                Optional.empty()));
+        assertEquals(Optional.of("dpmpp-2s-ancestral-karras"), Samplers.schedulerOf("DPM++ 2S a",
+                Optional.of("Karras")));
+        for (String[] none : new String[][] {{"DPM++ 3M SDE", null}, {"Heun", "Exponential"}, {"DPM++ 2S a",
+            "Exponential"}, {"DPM++ 2M", "Exponential"}, {"DPM++ SDE", "Exponential"}, {"DPM++ 2M SDE", "Automatic"},
                 {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"}, {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
                     String.join(" / ", Arrays.asList(none)));

@@ -35,6 +35,8 @@ import org.junit.jupiter.params.provider.ValueSource;
 class StepTest {
     private static final Shape SHAPE = new Shape(1, 4, 4, 4);
     private static final double ATOL = 1e-5;
+    /** The reference of samplers diffusers 0.23 does not have: k-diffusion's loops, run in float32. */
+    private static final String K_DIFFUSION = "k-diffusion's loop";
 
     /** Latents and model output. */
     private record Inputs(float[] latents, float[] output) {
@@ -565,6 +567,60 @@ class StepTest {
                     -4.749527931213379f, -3.012756109237671f, -4.47815465927124f, -8.649595260620117f});
     }
 
+    /**
+     * DPM++ 2S a: each step's first evaluation, the half step in log σ towards the ancestral σ_down, the second
+     * evaluation at that midpoint (σ_{k+1} itself, up to rounding, for a whole ancestral step) and the step from the
+     * start, then the step's fresh noise times σ_up; the last step an Euler step to σ = 0; as k-diffusion's
+     * {@code sample_dpmpp_2s_ancestral} runs it on diffusers' noise levels (values of its loop in float32, given the
+     * same noise).
+     */
+    @Test
+    void dpmpp2sAncestralRunsAsKDiffusionRunsGivenTheSameNoise() {
+        assertMatchesReference(dpmpp2sAncestral(Map.of()), K_DIFFUSION,
+                "dpmpp 2s a 5 leading steps", 5,
+                new float[] {801.0f, 600.9999389648438f, 601.0f, 401.0000305175781f, 401.0f, 201.00001525878906f,
+                    201.0f, 0.999991774559021f, 1.0f},
+                null, 5.2309088706970215f,
+                new float[] {-0.3081902861595154f, -1.116860032081604f, -0.8749994039535522f, 0.3388139307498932f,
+                    0.16580981016159058f, -2.304338216781616f, -4.652539253234863f, -4.110029220581055f,
+                    -1.2988693714141846f, 0.5981457829475403f, 0.060278646647930145f, -1.135108232498169f,
+                    -0.9817169904708862f, -0.30350059270858765f, -1.2657407522201538f, -3.651839256286621f});
+        assertMatchesReference(dpmpp2sAncestral(Map.of("use_karras_sigmas", true)), K_DIFFUSION,
+                "dpmpp 2s a 6 leading karras steps", 6,
+                new float[] {831.0f, 654.2946166992188f, 654.2946166992188f, 410.4856262207031f, 410.485595703125f,
+                    153.51214599609375f, 153.51214599609375f, 24.649324417114258f, 24.649324417114258f,
+                    1.0000014305114746f, 1.0000001192092896f},
+                null, 5.990506172180176f,
+                new float[] {-0.4064098000526428f, -1.1578123569488525f, -0.9580110907554626f, 0.192266583442688f,
+                    -0.006845410913228989f, -2.495936155319214f, -4.898787975311279f, -4.406096935272217f,
+                    -1.556769847869873f, 0.46555814146995544f, 0.03064773976802826f, -1.17672598361969f,
+                    -1.1176894903182983f, -0.5132425427436829f, -1.489571213722229f, -3.8796744346618652f});
+        assertMatchesReference(dpmpp2sAncestral(Map.of("timestep_spacing", "linspace", "prediction_type",
+                "v_prediction")), K_DIFFUSION,
+                "dpmpp 2s a 4 linspace steps v_prediction", 4,
+                new float[] {999.0f, 666.0001220703125f, 666.0f, 333.0f, 333.0f, 5.6724209571257234e-05f, 0.0f},
+                null, 14.614645004272461f,
+                new float[] {-0.2685001492500305f, -0.8657949566841125f, -0.8843149542808533f, -0.28902605175971985f,
+                    0.03133537992835045f, -0.42591267824172974f, -1.025281310081482f, -0.9079340100288391f,
+                    -0.24083484709262848f, 0.025525549426674843f, -0.4630081057548523f, -0.962378978729248f,
+                    -0.7336982488632202f, -0.12915660440921783f, -0.06798754632472992f, -0.6739953756332397f});
+        assertMatchesReference(dpmpp2sAncestral(Map.of("timestep_spacing", "trailing", "use_karras_sigmas", true)),
+                K_DIFFUSION,
+                "dpmpp 2s a 7 trailing karras steps", 7,
+                new float[] {999.0f, 915.8820190429688f, 915.8820190429688f, 814.0447387695312f, 814.0447387695312f,
+                    685.2316284179688f, 685.2316284179688f, 519.94921875f, 519.94921875f, 322.71502685546875f,
+                    322.7149963378906f, 141.99998474121094f, 142.0f},
+                null, 14.614645004272461f,
+                new float[] {-3.7085235118865967f, -4.031245231628418f, -2.888227939605713f, -1.5408927202224731f,
+                    -2.832785129547119f, -6.614740371704102f, -9.1434326171875f, -7.720083713531494f,
+                    -4.171154499053955f, -2.29426646232605f, -2.953860282897949f, -3.7014260292053223f,
+                    -3.059682607650757f, -2.86650013923645f, -5.160209655761719f, -8.367889404296875f});
+    }
+
+    private static Scheduler dpmpp2sAncestral(Map<String, Object> settings) {
+        return new DpmSolverAncestralScheduler(SdxlSchedulerConfig.settings(settings));
+    }
+
     private static Scheduler dpmppSde(Map<String, Object> settings) {
         return new DpmSolverSdeScheduler(SdxlSchedulerConfig.settings(settings));
     }
@@ -729,17 +785,19 @@ class StepTest {
 
     /**
      * Between a step's two evaluations Heun keeps its first derivative and the step's starting latents in the state
-     * scope, DPM2 and DPM++ SDE the starting latents; nothing once the second evaluation used them, and nothing at the
-     * last step. Evaluations out of order are refused.
+     * scope, DPM2, DPM++ SDE and DPM++ 2S a the starting latents; nothing once the second evaluation used them, and
+     * nothing at the last step. Evaluations out of order are refused.
      */
     @ParameterizedTest
     @CsvSource({"heun, 2, 'step index 1 is a correction, but no step awaits one'",
         "dpm2, 1, 'step index 1 is a second evaluation, but no step awaits one'",
-        "dpmpp-sde, 1, 'step index 1 is a second evaluation, but no step awaits one'"})
+        "dpmpp-sde, 1, 'step index 1 is a second evaluation, but no step awaits one'",
+        "dpmpp-2s-ancestral, 1, 'step index 1 is a second evaluation, but no step awaits one'"})
     void twoEvaluationStepsKeepTheirFirstInTheStateScopeUntilTheSecond(String id, int kept, String refusal) {
         Function<Map<String, Object>, Scheduler> scheduler = switch (id) {
             case "heun" -> StepTest::heun;
             case "dpm2" -> StepTest::dpm2;
+            case "dpmpp-2s-ancestral" -> StepTest::dpmpp2sAncestral;
             default -> StepTest::dpmppSde;
         };
         Inputs in = Inputs.random(4, 1);
@@ -769,6 +827,13 @@ class StepTest {
 
     private static void assertMatchesDiffusers(Scheduler scheduler, String label, int steps, float[] timesteps,
             float[] sigmas, float initNoiseSigma, float[] expected) {
+        assertMatchesReference(scheduler, "diffusers 0.23.1", label, steps, timesteps, sigmas, initNoiseSigma,
+                expected);
+    }
+
+    /** @param reference what computed the expected values, for the printed figure */
+    private static void assertMatchesReference(Scheduler scheduler, String reference, String label, int steps,
+            float[] timesteps, float[] sigmas, float initNoiseSigma, float[] expected) {
         Scheduler.Run run = scheduler.start(steps, TestEngine.manager(), (m, shape, index) -> {
             float[] noise = new float[(int) shape.size()];
             for (int k = 0; k < noise.length; k++) {
@@ -803,7 +868,7 @@ class StepTest {
             for (float v : expected) {
                 scale = Math.max(scale, Math.abs(v));
             }
-            System.out.printf("%s vs diffusers 0.23.1: max-abs error %.3g (|x| up to %.3g)%n", label, error, scale);
+            System.out.printf("%s vs %s: max-abs error %.3g (|x| up to %.3g)%n", label, reference, error, scale);
             // float32's rounding of exp and log differs from torch's in the last bit, which the third-order
             // coefficient (e^−h − 1 + h)/h² magnifies over many small steps: a relative bound where |x| is large
             assertTrue(error <= Math.max(ATOL, 2e-6 * scale), label + ": " + error);
