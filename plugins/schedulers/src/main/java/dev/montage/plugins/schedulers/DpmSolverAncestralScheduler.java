@@ -17,18 +17,13 @@ import java.util.Map;
  * {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas}, {@code prediction_type} ({@code epsilon} or
  * {@code v_prediction}), {@code timestep_spacing}, {@code steps_offset}, {@code use_karras_sigmas}.
  */
-final class DpmSolverAncestralScheduler extends SometimesStochastic {
-    private final SchedulerSettings settings;
-    private final DiscreteSigmas noiseLevels;
-    private final PredictionType prediction;
+final class DpmSolverAncestralScheduler extends LogSigmaSampler {
 
     /**
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DpmSolverAncestralScheduler(SchedulerSettings settings) {
-        this.settings = settings;
-        noiseLevels = new DiscreteSigmas(settings, true);
-        prediction = PredictionType.of(settings);
+        super(settings);
     }
 
     @Override
@@ -58,16 +53,6 @@ final class DpmSolverAncestralScheduler extends SometimesStochastic {
             midTimesteps[k] = (float) noiseLevels.timestepOf(midSigmas[k]);
         }
         return new AncestralRun(levels, midTimesteps, midSigmas, state, noise);
-    }
-
-    /** k-diffusion's {@code t_fn}: t = −log σ, in float32. */
-    private static float timeOf(float sigma) {
-        return -(float) Math.log(sigma);
-    }
-
-    /** k-diffusion's {@code sigma_fn}: σ = exp(−t), in float32. */
-    private static float sigmaOf(float t) {
-        return (float) Math.exp(-t);
     }
 
     /**

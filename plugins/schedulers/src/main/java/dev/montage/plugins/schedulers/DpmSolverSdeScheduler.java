@@ -23,18 +23,13 @@ import java.util.Map;
  * {@code prediction_type} ({@code epsilon} or {@code v_prediction}), {@code timestep_spacing} (default
  * {@code linspace}), {@code steps_offset}, {@code use_karras_sigmas}.
  */
-final class DpmSolverSdeScheduler extends SometimesStochastic {
-    private final SchedulerSettings settings;
-    private final DiscreteSigmas noiseLevels;
-    private final PredictionType prediction;
+final class DpmSolverSdeScheduler extends LogSigmaSampler {
 
     /**
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DpmSolverSdeScheduler(SchedulerSettings settings) {
-        this.settings = settings;
-        noiseLevels = new DiscreteSigmas(settings, true);
-        prediction = PredictionType.of(settings);
+        super(settings);
     }
 
     @Override
@@ -64,16 +59,6 @@ final class DpmSolverSdeScheduler extends SometimesStochastic {
             midSigmas[k] = sigmaOf(midpointTime(s[k], s[k + 1]));
         }
         return new SdeRun(levels, midTimesteps, midSigmas, state, noise);
-    }
-
-    /** diffusers' {@code t_fn}: t = −log σ, in float32. */
-    private static float timeOf(float sigma) {
-        return -(float) Math.log(sigma);
-    }
-
-    /** diffusers' {@code sigma_fn}: σ = exp(−t), in float32. */
-    private static float sigmaOf(float t) {
-        return (float) Math.exp(-t);
     }
 
     /** The midpoint of a step in t, in float32. */
