@@ -78,8 +78,8 @@ class HiresGenerationTest {
 
     /**
      * Twice the size with the latent upscaler: the images have the second pass's size, the progress counts the steps
-     * of both passes (6, then 2 of 4 at strength 0.5) as one run, and the second pass's stages say so; the control
-     * picture reported is the second pass's, once.
+     * of both passes (6, then 2 of 4 at strength 0.5) as one run, and the second pass's stages say so (it does not
+     * encode the prompt again); the control picture reported is the second pass's, once.
      */
     @Test
     void theProgressCountsBothPassesAndTheImagesHaveTheSecondPassesSize() {
@@ -104,8 +104,8 @@ class HiresGenerationTest {
                             }
                         });
         assertEquals(List.of("preparing control images", "encoding prompt", "denoising", "1/8", "2/8", "3/8", "4/8",
-                "5/8", "6/8", "upscaling", "hires preparing control images", "control 0 64x64", "hires encoding prompt",
-                "hires denoising", "7/8", "8/8", "decoding"), events);
+                "5/8", "6/8", "upscaling", "hires preparing control images", "control 0 64x64", "hires denoising",
+                "7/8", "8/8", "decoding"), events);
         assertEquals(List.of(64, 64), List.of(result.images().get(0).getWidth(), result.images().get(0).getHeight()));
     }
 

@@ -224,20 +224,24 @@ final class Pipeline {
         try (NDManager gen = root.newSubManager()) {
             NDArray latents;
             if (second == null) {
-                latents = denoise(gen, request, scheduler, schedulerId, null, new Progress(listener, 0, 0, start));
+                latents = denoise(gen, request, scheduler, schedulerId, null, new Progress(listener, 0, 0, start, null))
+                        .latents();
             } else {
                 Hires hires = request.hires().orElseThrow();
                 int taken = hires.stepsTaken(request.steps());
                 int firstEvaluations = evaluations(gen, scheduler, request, request.stepsTaken());
                 int total = firstEvaluations + evaluations(gen, scheduler, second, taken);
                 // the output's control pictures are those of the second pass
-                NDArray first = denoise(gen, request, scheduler, schedulerId, null,
-                        new Progress(new PassListener(listener, "", false), 0, total, start));
+                Pass first = denoise(gen, request, scheduler, schedulerId, null,
+                        new Progress(new PassListener(listener, "", false), 0, total, start, null));
                 stage(listener, "upscaling");
-                Enlarged enlarged = new Enlarged(upscaled(gen, first, hires, second), hires.strength(), taken);
-                first.close();
+                Enlarged enlarged = new Enlarged(upscaled(gen, first.latents(), hires, second), hires.strength(),
+                        taken);
+                first.latents().close();
+                // the prompt and subjects are the first pass's, which the encoders need not make again
                 latents = denoise(gen, second, scheduler, schedulerId, enlarged, new Progress(
-                        new PassListener(listener, "hires ", true), firstEvaluations, total, start));
+                        new PassListener(listener, "hires ", true), firstEvaluations, total, start, first.encoded()))
+                        .latents();
             }
             if (finalLatents != null && finalLatents.length > 0) {
                 finalLatents[0] = toLatents(latents);
@@ -266,13 +270,15 @@ final class Pipeline {
     }
 
     /**
-     * Where the model evaluations of one denoising pass stand among all of a generation's, for the listener.
+     * Where one denoising pass stands among a generation's: its evaluations among all, for the listener, and what an
+     * earlier pass encoded.
      *
-     * @param offset the evaluations of earlier passes
-     * @param total  the evaluations of every pass, or 0 for a generation of one pass
-     * @param start  when the generation began ({@link System#nanoTime()})
+     * @param offset  the evaluations of earlier passes
+     * @param total   the evaluations of every pass, or 0 for a generation of one pass
+     * @param start   when the generation began ({@link System#nanoTime()})
+     * @param encoded what the encoders made of the request in an earlier pass, or null to encode it
      */
-    private record Progress(ProgressListener listener, int offset, int total, long start) {
+    private record Progress(ProgressListener listener, int offset, int total, long start, Encoded encoded) {
     }
 
     /**
@@ -332,9 +338,8 @@ final class Pipeline {
      * or the latents of a first pass.
      *
      * @param enlarged a first pass's result to start from, or null
-     * @return [images, C, h, w] float32 in {@code gen}
      */
-    private NDArray denoise(NDManager gen, GenerationRequest request, Scheduler scheduler, String schedulerId,
+    private Pass denoise(NDManager gen, GenerationRequest request, Scheduler scheduler, String schedulerId,
             Enlarged enlarged, Progress progress) {
         ProgressListener listener = progress.listener();
         GenerationContext ctx = new GenerationContext(request);
@@ -364,8 +369,12 @@ final class Pipeline {
             stage(listener, "preparing control images");
         }
         List<PreparedControl> controls = prepareControls(gen, request, guided, listener);
-        stage(listener, "encoding prompt");
-        Conditioning c = conditioning(gen, request, guided, controls).withInpainting(inpainting);
+        Encoded encoded = progress.encoded();
+        if (encoded == null) {
+            stage(listener, "encoding prompt");
+            encoded = encoded(gen, request, guided);
+        }
+        Conditioning c = conditioning(gen, request, guided, encoded, controls).withInpainting(inpainting);
         NDArray latents;
         // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
         try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
@@ -400,7 +409,16 @@ final class Pipeline {
                 preview(gen, latents, done, all, listener);
             }
         }
-        return latents;
+        return new Pass(latents, encoded);
+    }
+
+    /**
+     * What a denoising pass gives.
+     *
+     * @param latents [images, C, h, w] float32 in the generation's scope
+     * @param encoded what the encoders made of the request, which a second pass takes again
+     */
+    private record Pass(NDArray latents, Encoded encoded) {
     }
 
     /**
@@ -480,12 +498,12 @@ final class Pipeline {
     }
 
     /**
-     * Everything that does not depend on the latents: computed once per generation.
+     * Everything of a pass that does not depend on the latents: computed once per pass.
      *
-     * @param controls the request's controls, each with the context its network cross-attends to
+     * @param controls   the request's controls, each with the context its network cross-attends to
+     * @param guidance   the guidance embedding of a guidance-distilled denoiser, or null
+     * @param inpainting what an inpainting denoiser takes beside the latents ({@link #inpaintingInput}), or null
      */
-    /** @param guidance the guidance embedding of a guidance-distilled denoiser, or null */
-    /** @param inpainting what an inpainting denoiser takes beside the latents ({@link #inpaintingInput}), or null */
     private record Conditioning(EncoderContext context, NDArray pooled, NDArray timeIds, boolean guided,
             NDArray guidance, List<PreparedControl> controls, NDArray inpainting) {
         Conditioning withInpainting(NDArray input) {
@@ -582,23 +600,31 @@ final class Pipeline {
      *
      * @throws InvalidRequestException naming each subject field the adapter does not read or lacks
      */
-    private Conditioning conditioning(NDManager gen, GenerationRequest request, boolean guided,
-            List<PreparedControl> controls) {
+    /**
+     * What the encoders make of the request: the same for every pass of a generation, as it does not depend on the
+     * size (a subject's box is relative).
+     *
+     * @param context the text tokens [rows, L, D], and the subjects' conditioning where there are subjects
+     * @param pooled  [rows, P]
+     */
+    private record Encoded(EncoderContext context, NDArray pooled) {
+    }
+
+    private Encoded encoded(NDManager gen, GenerationRequest request, boolean guided) {
         if (request.subjects().isEmpty()) {
-            return conditioning(gen, request, guided, controls, null);
+            return encoded(gen, request, guided, null);
         }
         try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
             List<FieldError> problems = adapter(lease.get()).fields().problems(request);
             if (!problems.isEmpty()) {
                 throw new InvalidRequestException(problems);
             }
-            return conditioning(gen, request, guided, controls, lease.get());
+            return encoded(gen, request, guided, lease.get());
         }
     }
 
     /** @param adapter the resampler, null without subjects */
-    private Conditioning conditioning(NDManager gen, GenerationRequest request, boolean guided,
-            List<PreparedControl> controls, SubjectResampler adapter) {
+    private Encoded encoded(NDManager gen, GenerationRequest request, boolean guided, SubjectResampler adapter) {
         int n = request.numImages();
         boolean withSubjects = adapter != null;
         boolean withPhrases = withSubjects
@@ -624,8 +650,19 @@ final class Pipeline {
         NDArray textTokens = guided ? uncond.tokens().concat(cond.tokens(), 0) : cond.tokens();
         Optional<SubjectConditioning> subjects = withSubjects
                 ? Optional.of(subjects(gen, request, guided, phraseEmbeds, text, adapter)) : Optional.empty();
-        EncoderContext context = new EncoderContext(textTokens, subjects);
         NDArray pooled = guided ? uncond.pooled().concat(cond.pooled(), 0) : cond.pooled();
+        return new Encoded(new EncoderContext(textTokens, subjects), pooled);
+    }
+
+    /**
+     * Everything of a pass that does not depend on the latents: the encoders' output, SDXL's size conditioning, each
+     * control with the context its network cross-attends to, and a guidance-distilled denoiser's embedding.
+     */
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, boolean guided, Encoded encoded,
+            List<PreparedControl> controls) {
+        int n = request.numImages();
+        NDArray textTokens = encoded.context().text();
+        Optional<SubjectConditioning> subjects = encoded.context().subjects();
         float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
         EncoderContext textOnly = EncoderContext.text(textTokens);
@@ -638,7 +675,7 @@ final class Pipeline {
         int width = inputs.guidanceEmbedding();
         NDArray guidance = width == 0 ? null : castToCompute(gen.create(GuidanceEmbedding.of(request.guidanceScale(),
                 width, n), new Shape(n, width)));
-        return new Conditioning(context, pooled, timeIds, guided, guidance, withContext, null);
+        return new Conditioning(encoded.context(), encoded.pooled(), timeIds, guided, guidance, withContext, null);
     }
 
     /** What the subjects' layout needs of the text encoder, taken while it is open. */
