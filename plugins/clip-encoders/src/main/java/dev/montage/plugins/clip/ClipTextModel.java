@@ -49,10 +49,6 @@ final class ClipTextModel implements AutoCloseable {
     record Output(NDArray penultimate, NDArray pooled, NDArray projected) {
     }
 
-    ClipTextModel(ModelFolder folder, NDManager parent, Kernels kernels, ComputeDType dtype) {
-        this(folder, parent, kernels, dtype, TextualInversions.NONE, null);
-    }
-
     /**
      * @param inversions textual inversion embeddings whose vectors of {@code tensor} follow the vocabulary's rows
      */

@@ -41,15 +41,8 @@ final class SdxlTextEncoder implements TextEncoder, AutoCloseable {
     /**
      * @param zerosForEmptyNegative the pipeline's {@code force_zeros_for_empty_prompt}
      * @param weighting             what a prompt's emphasis syntax does
+     * @param inversions            textual inversion embeddings the prompts may name
      */
-    SdxlTextEncoder(ModelFolder tokenizer1, ModelFolder tokenizer2, ModelFolder textEncoder1, ModelFolder textEncoder2,
-            boolean zerosForEmptyNegative, NDManager manager, Kernels kernels, ComputeDType dtype,
-            PromptWeighting weighting) {
-        this(tokenizer1, tokenizer2, textEncoder1, textEncoder2, zerosForEmptyNegative, manager, kernels, dtype,
-                weighting, TextualInversions.NONE);
-    }
-
-    /** @param inversions textual inversion embeddings the prompts may name */
     SdxlTextEncoder(ModelFolder tokenizer1, ModelFolder tokenizer2, ModelFolder textEncoder1, ModelFolder textEncoder2,
             boolean zerosForEmptyNegative, NDManager manager, Kernels kernels, ComputeDType dtype,
             PromptWeighting weighting, TextualInversions inversions) {

@@ -126,7 +126,8 @@ class PromptWeightingTest {
                 LocalModelFolder tower1 = folder(m, "text_encoder", engine);
                 LocalModelFolder tower2 = folder(m, "text_encoder_2", engine);
                 SdxlTextEncoder bf16 = new SdxlTextEncoder(tokenizer1, tokenizer2, tower1, tower2, true,
-                        engine.manager(), engine.kernels(), engine.computeDType(), PromptWeighting.A1111);
+                        engine.manager(), engine.kernels(), engine.computeDType(), PromptWeighting.A1111,
+                        TextualInversions.NONE);
                 NDManager scope = engine.manager().newSubManager();
                 NDManager reference = TestEngine.manager().newSubManager()) {
             NDArray tokens = bf16.encode(scope, List.of(prompt)).tokens();

@@ -37,7 +37,7 @@ class SdxlTextEncoderGoldenTest {
         return new SdxlTextEncoder(TestEngine.folder(m.resolve("tokenizer")),
                 TestEngine.folder(m.resolve("tokenizer_2")),
                 TestEngine.folder(m.resolve("text_encoder")), TestEngine.folder(m.resolve("text_encoder_2")), true,
-                TestEngine.manager(), TestEngine.kernels(), TestEngine.dtype(), weighting);
+                TestEngine.manager(), TestEngine.kernels(), TestEngine.dtype(), weighting, TextualInversions.NONE);
     }
 
     @AfterAll

@@ -52,7 +52,7 @@ final class TextEncoderBenchmark {
                     LocalModelFolder f1 = folder(te1, engine);
                     LocalModelFolder f2 = folder(te2, engine);
                     SdxlTextEncoder encoder = new SdxlTextEncoder(tok1, tok2, f1, f2, true, engine.manager(),
-                            engine.kernels(), engine.computeDType(), PromptWeighting.NONE)) {
+                            engine.kernels(), engine.computeDType(), PromptWeighting.NONE, TextualInversions.NONE)) {
                 long[] tokenizeNanos = new long[runs];
                 long[] encodeNanos = new long[runs];
                 for (int r = 0; r < runs; r++) {
