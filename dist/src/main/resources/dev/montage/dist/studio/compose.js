@@ -218,8 +218,11 @@ export class Composer {
     const scale = number($('hires-scale'));
     // as the server sizes it: int(side × scale), rounded down to a multiple of 8
     const side = (id) => Math.floor(Math.floor(number($(id)) * scale) / 8) * 8;
+    const width = side('width');
+    const height = side('height');
     $('hires-status').textContent = !on ? 'None: the images have the size above.'
-      : Number.isFinite(scale) ? `The images are ${side('width')}×${side('height')}.` : 'Give a scale from 1 to 4.';
+      : Number.isFinite(width) && Number.isFinite(height) ? `The images are ${width}×${height}.`
+        : 'Give a size above and a scale from 1 to 4.';
   }
 
   sizeChanged() {
