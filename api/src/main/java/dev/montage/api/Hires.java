@@ -31,16 +31,51 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
          * The latents, bilinearly (PyTorch's {@code interpolate} without corner alignment or antialiasing): A1111's
          * "Latent", its default.
          */
-        LATENT("latent", "Latent"),
-        /** The decoded picture with Pillow's Lanczos filter, encoded again: A1111's "Lanczos". */
-        LANCZOS("lanczos", "Lanczos");
+        LATENT("latent", "Latent", true),
+        /** The latents, each from the nearest, PyTorch's {@code mode="nearest"}: A1111's "Latent (nearest)". */
+        LATENT_NEAREST("latent-nearest", "Latent (nearest)", true),
+        /**
+         * The latents, each from the nearest by its centre, PyTorch's {@code mode="nearest-exact"}: A1111's
+         * "Latent (nearest-exact)".
+         */
+        LATENT_NEAREST_EXACT("latent-nearest-exact", "Latent (nearest-exact)", true),
+        /**
+         * The latents, bilinearly with PyTorch's antialiasing, which for an enlargement is the plain bilinear: A1111's
+         * "Latent (antialiased)".
+         */
+        LATENT_ANTIALIASED("latent-antialiased", "Latent (antialiased)", true),
+        /**
+         * The latents, bicubically (PyTorch's {@code mode="bicubic"} without corner alignment or antialiasing: its
+         * cubic convolution with A = −0.75 over four clamped taps): A1111's "Latent (bicubic)".
+         */
+        LATENT_BICUBIC("latent-bicubic", "Latent (bicubic)", true),
+        /**
+         * The latents, bicubically with PyTorch's antialiasing (Pillow's cubic filter, A = −0.5, its weights
+         * normalised over the taps inside the picture): A1111's "Latent (bicubic antialiased)".
+         */
+        LATENT_BICUBIC_ANTIALIASED("latent-bicubic-antialiased", "Latent (bicubic antialiased)", true),
+        /**
+         * The decoded picture with Pillow's Lanczos filter, encoded again: A1111's "Lanczos", and its "None", which
+         * resizes the picture with the same filter.
+         */
+        LANCZOS("lanczos", "Lanczos", false);
+
+        /** A1111's name of its upscaler that is a plain resize with Pillow's Lanczos filter. */
+        private static final String A1111_NONE = "None";
 
         private final String id;
         private final String a1111Name;
+        private final boolean latent;
 
-        Upscaler(String id, String a1111Name) {
+        Upscaler(String id, String a1111Name, boolean latent) {
             this.id = id;
             this.a1111Name = a1111Name;
+            this.latent = latent;
+        }
+
+        /** Whether it enlarges the latents themselves, else the decoded picture. */
+        public boolean latent() {
+            return latent;
         }
 
         /** The name requests and profiles give, e.g. {@code latent}. */
@@ -59,6 +94,9 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
          * @throws IllegalArgumentException naming {@code hires.upscaler}, the value and the names known
          */
         public static Upscaler of(String name) {
+            if (A1111_NONE.equalsIgnoreCase(name)) {
+                return LANCZOS;
+            }
             for (Upscaler u : values()) {
                 if (u.id.equalsIgnoreCase(name) || u.a1111Name.equalsIgnoreCase(name)) {
                     return u;

@@ -35,7 +35,8 @@ final class HiresOptions {
     Integer steps;
 
     @Option(names = "--hires-upscaler", description = "How the first pass is enlarged: latent (its latents, "
-            + "bilinearly; the default) or lanczos (its picture, encoded again).")
+            + "bilinearly; the default), latent-nearest, latent-nearest-exact, latent-antialiased, latent-bicubic, "
+            + "latent-bicubic-antialiased, or lanczos (its picture, encoded again); A1111's names are read too.")
     String upscaler;
 
     /**

@@ -123,8 +123,12 @@ class HiresGenerationTest {
         assertEquals(before, TestEngine.manager().getManagedArrays().size(), "nothing of the generation remains");
         assertFalse(Arrays.equals(base, latents(request().hires(new Hires(48, 48, 0.8, 0, Hires.Upscaler.LATENT))
                 .build())), "strength");
-        assertFalse(Arrays.equals(base, latents(request().hires(new Hires(48, 48, 0.5, 0, Hires.Upscaler.LANCZOS))
-                .build())), "upscaler");
+        for (Hires.Upscaler other : Hires.Upscaler.values()) {
+            float[] enlarged = latents(request().hires(new Hires(48, 48, 0.5, 0, other)).build());
+            // PyTorch's antialiased bilinear is its plain bilinear for an enlargement
+            boolean same = other == Hires.Upscaler.LATENT || other == Hires.Upscaler.LATENT_ANTIALIASED;
+            assertEquals(same, Arrays.equals(base, enlarged), "upscaler " + other.id());
+        }
         assertFalse(Arrays.equals(base, latents(request().hires(new Hires(48, 48, 0.5, 8, Hires.Upscaler.LATENT))
                 .build())), "steps");
         assertFalse(Arrays.equals(base, latents(request().size(48, 48).build())), "one pass at 48x48");
@@ -174,9 +178,14 @@ class HiresGenerationTest {
                 IllegalArgumentException.class, () -> new Hires(60, 64, 0.5, 0, Hires.Upscaler.LATENT)).getMessage());
         assertEquals("hires.scale must be in [1, 4], got 0.5", assertThrows(IllegalArgumentException.class,
                 () -> Hires.scaled(32, 32, 0.5, 0.5, 0, Hires.Upscaler.LATENT)).getMessage());
-        assertEquals("hires.upscaler 'ESRGAN_4x' is none of [latent, lanczos] (A1111's [Latent, Lanczos])",
-                assertThrows(IllegalArgumentException.class, () -> Hires.Upscaler.of("ESRGAN_4x")).getMessage());
+        assertEquals("hires.upscaler 'ESRGAN_4x' is none of [latent, latent-nearest, latent-nearest-exact, "
+                + "latent-antialiased, latent-bicubic, latent-bicubic-antialiased, lanczos] (A1111's [Latent, Latent "
+                + "(nearest), Latent (nearest-exact), Latent (antialiased), Latent (bicubic), Latent (bicubic "
+                + "antialiased), Lanczos])", assertThrows(IllegalArgumentException.class,
+                        () -> Hires.Upscaler.of("ESRGAN_4x")).getMessage());
         assertEquals(Hires.Upscaler.LANCZOS, Hires.Upscaler.of("Lanczos"));
+        assertEquals(Hires.Upscaler.LANCZOS, Hires.Upscaler.of("None"), "A1111's None resizes with Lanczos");
+        assertEquals(Hires.Upscaler.LATENT_NEAREST_EXACT, Hires.Upscaler.of("Latent (nearest-exact)"));
         // A1111's int(width * scale), then whole latent cells
         assertEquals(new Hires(1736, 1304, 0.7, 0, Hires.Upscaler.LATENT), Hires.scaled(1024, 768, 1.7, 0.7, 0,
                 Hires.Upscaler.LATENT));

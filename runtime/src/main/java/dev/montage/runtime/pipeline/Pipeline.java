@@ -64,8 +64,15 @@ import java.util.stream.IntStream;
  * sub-manager, released when the generation ends (per-step tensors are released every step).
  */
 final class Pipeline {
-    /** PyTorch's {@code interpolate(mode="bilinear")} among DJL's interpolation modes. */
-    private static final int BILINEAR = 1;
+    /**
+     * The PyTorch {@code interpolate} modes of DJL's interpolation, by the upscaler each is: DJL's bilinear and
+     * bicubic are PyTorch's antialiased ones (the same as the plain bilinear for an enlargement).
+     */
+    private static final Map<Hires.Upscaler, Integer> INTERPOLATION = Map.of(Hires.Upscaler.LATENT_NEAREST, 0,
+            Hires.Upscaler.LATENT, 1, Hires.Upscaler.LATENT_ANTIALIASED, 1, Hires.Upscaler.LATENT_BICUBIC_ANTIALIASED,
+            3);
+    /** PyTorch's coefficient of its bicubic interpolation. */
+    private static final float CUBIC_A = -0.75f;
     private final OnDemand<TextEncoder> textEncoder;
     private final OnDemand<ImageEncoder> imageEncoder;
     private final OnDemand<SubjectResampler> resampler;
@@ -319,11 +326,81 @@ final class Pipeline {
     }
 
     /**
-     * PyTorch's {@code interpolate(x, size=(height, width), mode="bilinear")}: without corner alignment or
-     * antialiasing, as A1111's "Latent" upscaler.
+     * PyTorch's {@code interpolate(x, size=(height, width), mode=..., antialias=...)} of a latent upscaler, without
+     * corner alignment, as A1111's latent upscalers call it.
      */
-    static NDArray bilinear(NDArray x, int height, int width) {
-        return x.getNDArrayInternal().interpolation(new long[] {height, width}, BILINEAR, false);
+    static NDArray interpolated(NDArray x, Hires.Upscaler upscaler, int height, int width) {
+        if (!INTERPOLATION.containsKey(upscaler)) {
+            boolean exact = upscaler == Hires.Upscaler.LATENT_NEAREST_EXACT;
+            long[] shape = x.getShape().getShape();
+            float[] rowsDone = separable(x.toFloatArray(), (int) (shape[0] * shape[1]), (int) shape[2],
+                    (int) shape[3], height, exact);
+            float[] out = transpose(separable(transpose(rowsDone, (int) (shape[0] * shape[1]), height,
+                    (int) shape[3]), (int) (shape[0] * shape[1]), (int) shape[3], height, width, exact),
+                    (int) (shape[0] * shape[1]), width, height);
+            return x.getManager().create(out, new Shape(shape[0], shape[1], height, width));
+        }
+        return x.getNDArrayInternal().interpolation(new long[] {height, width}, INTERPOLATION.get(upscaler), false);
+    }
+
+    /**
+     * Enlarges the first axis of [planes, in, columns] to {@code out} as PyTorch's nearest-exact (each row from the
+     * one its centre falls in: min(floor((i + 0.5) · in / out), in − 1)) or bicubic (its cubic convolution with
+     * A = −0.75 around (i + 0.5) · in / out − 0.5, the four taps clamped to the rows) interpolation does.
+     */
+    private static float[] separable(float[] x, int planes, int in, int columns, int out, boolean nearestExact) {
+        float[] y = new float[planes * out * columns];
+        float scale = (float) in / out;
+        for (int i = 0; i < out; i++) {
+            int[] taps;
+            float[] weights;
+            if (nearestExact) {
+                taps = new int[] {Math.min((int) Math.floor((i + 0.5f) * scale), in - 1)};
+                weights = new float[] {1};
+            } else {
+                float real = scale * (i + 0.5f) - 0.5f;
+                int base = (int) Math.floor(real);
+                float t = real - base;
+                taps = new int[4];
+                for (int k = 0; k < 4; k++) {
+                    taps[k] = Math.max(0, Math.min(in - 1, base - 1 + k));
+                }
+                weights = new float[] {cubicFar(t + 1), cubicNear(t), cubicNear(1 - t), cubicFar(2 - t)};
+            }
+            for (int p = 0; p < planes; p++) {
+                for (int c = 0; c < columns; c++) {
+                    float sum = 0;
+                    for (int k = 0; k < taps.length; k++) {
+                        sum += weights[k] * x[(p * in + taps[k]) * columns + c];
+                    }
+                    y[(p * out + i) * columns + c] = sum;
+                }
+            }
+        }
+        return y;
+    }
+
+    /** PyTorch's {@code cubic_convolution1}, for |x| ≤ 1, A = −0.75. */
+    private static float cubicNear(float x) {
+        return ((CUBIC_A + 2) * x - (CUBIC_A + 3)) * x * x + 1;
+    }
+
+    /** PyTorch's {@code cubic_convolution2}, for 1 &lt; |x| &lt; 2, A = −0.75. */
+    private static float cubicFar(float x) {
+        return ((CUBIC_A * x - 5 * CUBIC_A) * x + 8 * CUBIC_A) * x - 4 * CUBIC_A;
+    }
+
+    /** [planes, rows, columns] to [planes, columns, rows]. */
+    private static float[] transpose(float[] x, int planes, int rows, int columns) {
+        float[] y = new float[x.length];
+        for (int p = 0; p < planes; p++) {
+            for (int r = 0; r < rows; r++) {
+                for (int c = 0; c < columns; c++) {
+                    y[(p * columns + c) * rows + r] = x[(p * rows + r) * columns + c];
+                }
+            }
+        }
+        return y;
     }
 
     /** The request of a hires pass: its size and steps, from the first pass's latents. */
@@ -430,8 +507,8 @@ final class Pipeline {
      */
     private NDArray upscaled(NDManager gen, NDArray first, Hires hires, GenerationRequest second) {
         int factor = decoder.scaleFactor();
-        if (hires.upscaler() == Hires.Upscaler.LATENT) {
-            NDArray up = bilinear(first, hires.height() / factor, hires.width() / factor);
+        if (hires.upscaler().latent()) {
+            NDArray up = interpolated(first, hires.upscaler(), hires.height() / factor, hires.width() / factor);
             up.attach(gen);
             return up;
         }
