@@ -77,13 +77,8 @@ final class GenerateCommand implements Callable<Integer> {
     @Option(names = "--no-hires", description = "Leave out the hires pass that the PNG of --from records.")
     boolean noHires;
 
-    @Option(names = "--variation-seed", description = "Vary the starting noise towards this seed's (A1111's "
-            + "variation seed); see --variation-strength.")
-    Long variationSeed;
-
-    @Option(names = "--variation-strength", description = "How far towards the --variation-seed's noise, in [0, 1]: "
-            + "small for a picture close to --seed's.")
-    Double variationStrength;
+    @Mixin
+    VariationOptions variation;
 
     @Option(names = {"-p", "--prompt"}, description = "The prompt (required unless --from gives it).")
     String prompt;
@@ -367,8 +362,8 @@ final class GenerateCommand implements Callable<Integer> {
             b.initLatents(readLatents(initLatents));
         }
         b.initImage(initImage(recorded));
-        b.variation((recorded != null ? recorded.variation(variationSeed, variationStrength)
-                : RecordedRequest.variationOf(variationSeed, variationStrength)).orElse(null));
+        b.variation((recorded != null ? recorded.variation(variation.seed, variation.strength)
+                : RecordedRequest.variationOf(variation.seed, variation.strength)).orElse(null));
         GenerationRequest request = b.build();
         if (noHires) {
             if (hires.any()) {

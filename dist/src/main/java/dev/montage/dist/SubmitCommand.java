@@ -108,12 +108,8 @@ final class SubmitCommand implements Callable<Integer> {
     @Mixin
     HiresOptions hires;
 
-    @Option(names = "--variation-seed", description = "Vary the starting noise towards this seed's (A1111's "
-            + "variation seed); see --variation-strength.")
-    Long variationSeed;
-
-    @Option(names = "--variation-strength", description = "How far towards the --variation-seed's noise, in [0, 1].")
-    Double variationStrength;
+    @Mixin
+    VariationOptions variation;
 
     @Option(names = "--init-image", paramLabel = "FILE", description = "Start from this picture (image-to-image), "
             + "uploaded first; see --strength.")
@@ -269,7 +265,7 @@ final class SubmitCommand implements Callable<Integer> {
         } else if (strength != null || mask != null) {
             throw new IllegalArgumentException(GenerateCommand.withoutPicture(strength, mask));
         }
-        RecordedRequest.variationOf(variationSeed, variationStrength).ifPresent(v -> b.put("variation",
+        RecordedRequest.variationOf(variation.seed, variation.strength).ifPresent(v -> b.put("variation",
                 Map.of("seed", v.seed(), "strength", v.strength())));
         Map<String, Object> hiresFields = new LinkedHashMap<>();
         hires.given().forEach((k, v) -> putIfGiven(hiresFields, k, v));
