@@ -11,6 +11,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.GenerationContext;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
@@ -198,8 +199,8 @@ class InpaintingUNetTest {
     }
 
     /**
-     * With zero weights on its new channels the widened UNet computes what the plain one does: from noise, and from a
-     * picture below full strength (where an inpainting run also starts from the noised picture).
+     * With zero weights on its new channels the widened UNet computes what the plain one does: from noise, from a
+     * picture below full strength (where an inpainting run also starts from the noised picture), and with a hires pass.
      */
     @Test
     void itsNewChannelsAddToWhatThePlainUNetComputes() {
@@ -208,6 +209,9 @@ class InpaintingUNetTest {
         GenerationRequest fromPicture = request().initImage(new InitImage(picture(Color.RED, Color.BLUE), "start.png",
                 0.5)).build();
         assertArrayEquals(latents(plain, fromPicture), latents(zeroed, fromPicture), 1e-5f);
+        // a hires pass: its second pass at the larger size takes a mask and a grey masked picture of that size
+        GenerationRequest hires = request().hires(new Hires(48, 48, 0.5, 0, Hires.Upscaler.LATENT)).build();
+        assertArrayEquals(latents(plain, hires), latents(zeroed, hires), 1e-5f);
         assertFalse(Arrays.equals(latents(zeroed, noise), latents(inpainting, noise)), "the new channels are read");
     }
 
