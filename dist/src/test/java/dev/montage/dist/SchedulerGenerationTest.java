@@ -198,7 +198,8 @@ class SchedulerGenerationTest {
 
     @TestFactory
     Stream<DynamicTest> everySchedulerRunsWholeGenerationsWithAndWithoutGuidance() {
-        assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral", "heun",
+        assertTrue(pipeline.schedulerIds().containsAll(List.of("euler", "euler-karras", "euler-ancestral",
+                "euler-ancestral-karras", "heun",
                 "heun-karras", "dpm2", "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras",
                 "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "dpmpp-sde",
                 "dpmpp-sde-karras", "dpmpp-2s-ancestral", "dpmpp-2s-ancestral-karras", "lcm", "unipc",

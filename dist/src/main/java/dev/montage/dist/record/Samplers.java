@@ -33,6 +33,7 @@ final class Samplers {
             Map.entry("euler", new Sampler("Euler", Optional.empty())),
             Map.entry("euler-karras", new Sampler("Euler", Optional.of("Karras"))),
             Map.entry("euler-ancestral", new Sampler("Euler a", Optional.empty())),
+            Map.entry("euler-ancestral-karras", new Sampler("Euler a", Optional.of("Karras"))),
             Map.entry("heun", new Sampler("Heun", Optional.empty())),
             Map.entry("heun-karras", new Sampler("Heun", Optional.of("Karras"))),
             Map.entry("dpm2", new Sampler("DPM2", Optional.empty())),

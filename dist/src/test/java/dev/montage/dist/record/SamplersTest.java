@@ -70,6 +70,8 @@ class SamplersTest {
         assertEquals(Optional.of("dpmpp-sde-karras"), Samplers.schedulerOf("DPM++ SDE Karras", Optional.empty()));
         assertEquals(Optional.of("dpmpp-sde-karras"), Samplers.schedulerOf("DPM++ SDE", Optional.of("Automatic")));
         assertEquals(Optional.of("dpmpp-sde"), Samplers.schedulerOf("DPM++ SDE", Optional.empty()));
+        assertEquals(Optional.of("euler-ancestral-karras"), Samplers.schedulerOf("Euler a", Optional.of("Karras")));
+        assertEquals(new Sampler("Euler a", Optional.of("Karras")), Samplers.of("euler-ancestral-karras"));
         assertEquals(Optional.of("dpmpp-2s-ancestral"), Samplers.schedulerOf("DPM++ 2S a", Optional.empty()));
         assertEquals(Optional.of("dpmpp-2s-ancestral"), Samplers.schedulerOf("DPM++ 2S a", Optional.of("Automatic")));
         assertEquals(Optional.of("dpmpp-2s-ancestral-karras"), Samplers.schedulerOf("DPM++ 2S a Karras",
@@ -78,7 +80,7 @@ class SamplersTest {
                 Optional.of("Karras")));
         for (String[] none : new String[][] {{"DPM++ 3M SDE", null}, {"Heun", "Exponential"}, {"DPM++ 2S a",
             "Exponential"}, {"DPM++ 2M", "Exponential"}, {"DPM++ SDE", "Exponential"}, {"DPM++ 2M SDE", "Automatic"},
-                {"Euler a", "Karras"}, {"DPM++ 2M Karras", "Uniform"}, {"my-sampler", null}}) {
+                {"Euler a", "Exponential"}, {"DPM++ 2M Karras", "Uniform"}, {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
                     String.join(" / ", Arrays.asList(none)));
         }

@@ -9,19 +9,22 @@ import java.util.Map;
  * diffusers' {@code EulerDiscreteScheduler} (0.23), SDXL's default: Euler steps of the probability-flow ODE in
  * σ, with the model input scaled by 1/√(σ² + 1); or, {@link #ancestral}, its {@code EulerAncestralDiscreteScheduler}
  * (A1111's "Euler a"): each step goes down to σ_down and adds fresh noise of σ_up, drawn from the generation's
- * {@link Scheduler.StepNoise}.
+ * {@link Scheduler.StepNoise}; or, {@link #ancestralKarras}, those ancestral steps on the discrete scheduler's Karras
+ * levels, as k-diffusion's {@code sample_euler_ancestral} takes them on Karras sigmas (A1111's "Euler a" with the
+ * Karras schedule), which diffusers' ancestral scheduler does not offer.
  *
  * <p>The discrete scheduler's deterministic path alone exists: diffusers' {@code s_churn} (default 0) would add fresh
  * noise before a step, so {@code s_churn}, {@code s_tmin}, {@code s_tmax} and {@code s_noise} have no counterpart.
  * Settings: {@code num_train_timesteps}, {@code beta_*}, {@code trained_betas}, {@code prediction_type}
  * ({@code epsilon} or {@code v_prediction}), {@code timestep_spacing} (default {@code linspace}),
  * {@code steps_offset}; the discrete one also {@code interpolation_type} ({@code linear} only) and
- * {@code use_karras_sigmas}, which the ancestral one does not have. The step noise is float32, so an ancestral step
- * gives float32 latents whatever its inputs' dtype (the host keeps its latents in float32).
+ * {@code use_karras_sigmas}, which of the ancestral ones only the Karras one reads. The step noise is float32, so an
+ * ancestral step gives float32 latents whatever its inputs' dtype (the host keeps its latents in float32).
  */
 final class EulerDiscreteScheduler extends SometimesStochastic {
     private final SchedulerSettings settings;
     private final boolean ancestral;
+    private final boolean readsKarras;
     private final DiscreteSigmas noiseLevels;
     private final PredictionType prediction;
 
@@ -29,14 +32,16 @@ final class EulerDiscreteScheduler extends SometimesStochastic {
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     EulerDiscreteScheduler(SchedulerSettings settings) {
-        this(settings, false);
+        this(settings, false, true);
     }
 
-    private EulerDiscreteScheduler(SchedulerSettings settings, boolean ancestral) {
+    /** @param readsKarras whether {@code use_karras_sigmas} is read */
+    private EulerDiscreteScheduler(SchedulerSettings settings, boolean ancestral, boolean readsKarras) {
         this.settings = settings;
         this.ancestral = ancestral;
-        // the ancestral scheduler has neither setting: a scheduler file's values for the discrete one are not its
-        noiseLevels = new DiscreteSigmas(settings, !ancestral);
+        this.readsKarras = readsKarras;
+        // diffusers' ancestral scheduler has neither setting: the scheduler file's values are the discrete one's
+        noiseLevels = new DiscreteSigmas(settings, readsKarras);
         prediction = PredictionType.of(settings);
         String interpolation = ancestral ? "linear" : settings.choice("interpolation_type", "linear",
                 SchedulerOptions.INTERPOLATION_TYPE.choices());
@@ -52,13 +57,23 @@ final class EulerDiscreteScheduler extends SometimesStochastic {
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     static EulerDiscreteScheduler ancestral(SchedulerSettings settings) {
-        return new EulerDiscreteScheduler(settings, true);
+        return new EulerDiscreteScheduler(settings, true, false);
+    }
+
+    /**
+     * The ancestral steps on the levels of the discrete scheduler with its {@code use_karras_sigmas} (which the
+     * factory sets): the same timesteps and σ as {@code euler-karras}.
+     *
+     * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
+     */
+    static EulerDiscreteScheduler ancestralKarras(SchedulerSettings settings) {
+        return new EulerDiscreteScheduler(settings, true, true);
     }
 
     @Override
     public Scheduler withOverrides(Map<String, ?> overrides) {
         return overrides.isEmpty() ? this
-                : new EulerDiscreteScheduler(settings.override(overrides), ancestral);
+                : new EulerDiscreteScheduler(settings.override(overrides), ancestral, readsKarras);
     }
 
     @Override

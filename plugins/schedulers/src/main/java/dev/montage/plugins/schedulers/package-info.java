@@ -7,11 +7,12 @@
  * sample_dpmpp_2s_ancestral} on the same noise levels.
  *
  * <p><b>Component ids</b> (kind {@code SCHEDULER}): {@code euler}, {@code euler-karras}, {@code euler-ancestral},
- * {@code heun}, {@code heun-karras}, {@code dpm2}, {@code dpm2-karras}, {@code dpm2-ancestral}, {@code
- * dpm2-ancestral-karras}, {@code lms}, {@code lms-karras}, {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras},
- * {@code dpmpp-2m-sde}, {@code dpmpp-2m-sde-karras} (the SDE form, {@code algorithm_type} {@code sde-dpmsolver++}),
- * {@code dpmpp-sde}, {@code dpmpp-sde-karras} (diffusers' {@code DPMSolverSDEScheduler}), {@code dpmpp-2s-ancestral},
- * {@code dpmpp-2s-ancestral-karras}, {@code unipc}, {@code lcm}. The {@code -karras} ids are the plain ones with {@code
+ * {@code euler-ancestral-karras} (its steps on Karras sigmas, as k-diffusion takes them), {@code heun}, {@code
+ * heun-karras}, {@code dpm2}, {@code dpm2-karras}, {@code dpm2-ancestral}, {@code dpm2-ancestral-karras}, {@code lms},
+ * {@code lms-karras}, {@code ddim}, {@code dpmpp-2m}, {@code dpmpp-2m-karras}, {@code dpmpp-2m-sde}, {@code
+ * dpmpp-2m-sde-karras} (the SDE form, {@code algorithm_type} {@code sde-dpmsolver++}), {@code dpmpp-sde}, {@code
+ * dpmpp-sde-karras} (diffusers' {@code DPMSolverSDEScheduler}), {@code dpmpp-2s-ancestral}, {@code
+ * dpmpp-2s-ancestral-karras}, {@code unipc}, {@code lcm}. The {@code -karras} ids are the plain ones with {@code
  * use_karras_sigmas} set, so that a request can pick Karras sigmas by id alone.
  *
  * <p><b>Settings</b> use diffusers' configuration names and come, later ones winning, from the base model's {@code

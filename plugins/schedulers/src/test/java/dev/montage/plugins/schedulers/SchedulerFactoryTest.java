@@ -129,7 +129,7 @@ class SchedulerFactoryTest {
     void serviceLoaderFindsEveryScheduler() {
         assertEquals("[ddim, dpm2, dpm2-ancestral, dpm2-ancestral-karras, dpm2-karras, dpmpp-2m, dpmpp-2m-karras, "
                 + "dpmpp-2m-sde, dpmpp-2m-sde-karras, dpmpp-2s-ancestral, dpmpp-2s-ancestral-karras, dpmpp-sde, "
-                + "dpmpp-sde-karras, euler, euler-ancestral, "
+                + "dpmpp-sde-karras, euler, euler-ancestral, euler-ancestral-karras, "
                 + "euler-karras, heun, heun-karras, lcm, lms, lms-karras, unipc]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }

@@ -147,6 +147,37 @@ class StepTest {
     }
 
     /**
+     * Euler ancestral on Karras sigmas: the timesteps and σ of {@code euler-karras}, and each step the ancestral one of
+     * its formula in float64 (down to σ_down, fresh noise of σ_up), the last to the x₀ estimate.
+     */
+    @Test
+    void eulerAncestralKarrasTakesAncestralStepsOnTheKarrasLevels() {
+        Scheduler karras = new EulerDiscreteScheduler(SdxlSchedulerConfig.settings(Map.of("use_karras_sigmas",
+                true)));
+        Scheduler ancestral = EulerDiscreteScheduler.ancestralKarras(SdxlSchedulerConfig.settings(Map.of(
+                "use_karras_sigmas", true)));
+        GivenNoise noise = new GivenNoise(3);
+        Scheduler.Run run = ancestral.start(5, TestEngine.manager(), noise);
+        EulerDiscreteScheduler.EulerRun levels = (EulerDiscreteScheduler.EulerRun) karras.start(5,
+                TestEngine.manager());
+        assertArrayEquals(levels.timesteps(), run.timesteps());
+        float[] sigmas = ((EulerDiscreteScheduler.EulerRun) run).sigmas();
+        assertArrayEquals(levels.sigmas(), sigmas);
+        assertEquals(levels.initNoiseSigma(), run.initNoiseSigma());
+        Inputs in = Inputs.random(6, 1);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray x = m.create(in.latents(), SHAPE);
+            for (int i : new int[] {0, 2, 4}) {
+                assertCloseTo(eulerAncestral(in, noise.values, sigmas[i], sigmas[i + 1], false),
+                        run.step(m.create(in.output(), SHAPE), i, x).toFloatArray(), "euler ancestral karras " + i);
+            }
+        }
+        assertFalse(Arrays.equals(levels.sigmas(), ((EulerDiscreteScheduler.EulerRun) EulerDiscreteScheduler
+                .ancestral(SdxlSchedulerConfig.settings(Map.of("use_karras_sigmas", true))).start(5,
+                        TestEngine.manager(), noise)).sigmas()), "the plain ancestral one reads no Karras setting");
+    }
+
+    /**
      * Whole runs against diffusers 0.23.1's own EulerAncestralDiscreteScheduler (its source run with torch 2.13, the
      * step noise given): each spacing, both prediction types; the model output is 0.3 × the scaled input
      * + 0.1 × (step + 1) and step i's noise cos(1.3 k + 0.5 i), so that the scaling, the σ and every step's noise take
