@@ -231,22 +231,24 @@ final class Pipeline {
         try (NDManager gen = root.newSubManager()) {
             NDArray latents;
             if (second == null) {
-                latents = denoise(gen, request, scheduler, schedulerId, null, new Progress(listener, 0, 0, start, null))
-                        .latents();
+                latents = denoise(gen, request, started(scheduler, request, gen), schedulerId, null,
+                        new Progress(listener, 0, 0, start, null)).latents();
             } else {
                 Hires hires = request.hires().orElseThrow();
                 int taken = hires.stepsTaken(request.steps());
-                int firstEvaluations = evaluations(gen, scheduler, request, request.stepsTaken());
-                int total = firstEvaluations + evaluations(gen, scheduler, second, taken);
+                Scheduler.Run firstRun = started(scheduler, request, gen);
+                Scheduler.Run secondRun = started(scheduler, second, gen);
+                int firstEvaluations = evaluations(firstRun, request, request.stepsTaken());
+                int total = firstEvaluations + evaluations(secondRun, second, taken);
                 // the output's control pictures are those of the second pass
-                Pass first = denoise(gen, request, scheduler, schedulerId, null,
+                Pass first = denoise(gen, request, firstRun, schedulerId, null,
                         new Progress(new PassListener(listener, "", false), 0, total, start, null));
                 stage(listener, "upscaling");
                 Enlarged enlarged = new Enlarged(upscaled(gen, first.latents(), hires, second), hires.strength(),
                         taken);
                 first.latents().close();
                 // the prompt and subjects are the first pass's, which the encoders need not make again
-                latents = denoise(gen, second, scheduler, schedulerId, enlarged, new Progress(
+                latents = denoise(gen, second, secondRun, schedulerId, enlarged, new Progress(
                         new PassListener(listener, "hires ", true), firstEvaluations, total, start, first.encoded()))
                         .latents();
             }
@@ -264,16 +266,18 @@ final class Pipeline {
         }
     }
 
+    /** A run of the request's steps, its fresh noise drawn from the request's seed. */
+    private static Scheduler.Run started(Scheduler scheduler, GenerationRequest request, NDManager gen) {
+        return scheduler.start(request.steps(), gen, (manager, shape, index) ->
+                manager.create(Noise.step(request.seed(), index, shape.getShape()), shape));
+    }
+
     /**
      * The model evaluations of a pass that takes the last {@code taken} of the request's steps, which the progress
      * counts (two per step but the last for second-order samplers).
      */
-    private static int evaluations(NDManager gen, Scheduler scheduler, GenerationRequest request, int taken) {
-        try (NDManager scope = gen.newSubManager()) {
-            Scheduler.Run run = scheduler.start(request.steps(), scope,
-                    (manager, shape, index) -> manager.zeros(shape));
-            return run.timesteps().length - run.firstEvaluationOf(request.steps() - taken);
-        }
+    private static int evaluations(Scheduler.Run run, GenerationRequest request, int taken) {
+        return run.timesteps().length - run.firstEvaluationOf(request.steps() - taken);
     }
 
     /**
@@ -416,12 +420,10 @@ final class Pipeline {
      *
      * @param enlarged a first pass's result to start from, or null
      */
-    private Pass denoise(NDManager gen, GenerationRequest request, Scheduler scheduler, String schedulerId,
+    private Pass denoise(NDManager gen, GenerationRequest request, Scheduler.Run run, String schedulerId,
             Enlarged enlarged, Progress progress) {
         ProgressListener listener = progress.listener();
         GenerationContext ctx = new GenerationContext(request);
-        Scheduler.Run run = scheduler.start(request.steps(), gen, (manager, shape, index) ->
-                manager.create(Noise.step(request.seed(), index, shape.getShape()), shape));
         // a run from a picture begins at the first evaluation of the first step it takes, as diffusers'
         // get_timesteps: its latents come first, so that a sampler or decoder that cannot start from a picture
         // fails before the encoders run
@@ -847,7 +849,8 @@ final class Pipeline {
             // arrays are joined in float32 and cast after: the compute dtype may be one DJL cannot be handed
             NDArray withMask = c.inpainting() == null ? null
                     : castToCompute(rows.concat(Scopes.borrow(c.inpainting(), step), 1));
-            NDArray input = castToCompute(rows);
+            // ControlNets see the latents alone: an inpainting denoiser's input needs them only for its controls
+            NDArray input = withMask == null || !c.controls().isEmpty() ? castToCompute(rows) : null;
             DenoisingModel.ControlResiduals control = controlResiduals(step, ctx.step(), ctx.totalSteps(), input, t, c,
                     ctx);
             NDArray unetInput = withMask == null ? input : withMask;
