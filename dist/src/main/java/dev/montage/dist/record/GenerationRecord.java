@@ -226,7 +226,9 @@ public final class GenerationRecord {
         r.hires().ifPresent(h -> {
             v.put("Denoising strength", Double.toString(h.strength()));
             double scale = h.scale(r.width());
-            if (Hires.scaled(r.width(), r.height(), scale, h.strength(), h.steps(), h.upscaler()).equals(h)) {
+            // a size beyond A1111's largest scale, or of another aspect, is written as the size it is
+            if (scale <= Hires.MAX_SCALE
+                    && Hires.scaled(r.width(), r.height(), scale, h.strength(), h.steps(), h.upscaler()).equals(h)) {
                 v.put("Hires upscale", BigDecimal.valueOf(scale).stripTrailingZeros().toPlainString());
             } else {
                 v.put("Hires resize", h.width() + "x" + h.height());
