@@ -5,7 +5,7 @@ import ai.djl.ndarray.NDArray;
 /**
  * The noise levels of diffusers' σ-parametrised discrete schedulers (0.23: Euler, Euler ancestral, Heun), which
  * share their {@code set_timesteps}: the timesteps of the spacing, the σ at each interpolated from the training σ (or,
- * with Karras sigmas, the σ first and the fractional timesteps derived from them), followed by σ = 0.
+ * with Karras or exponential sigmas, the σ first and the fractional timesteps derived from them), followed by σ = 0.
  */
 final class DiscreteSigmas {
 
@@ -57,14 +57,16 @@ final class DiscreteSigmas {
     private final NoiseSchedule schedule;
     private final TimestepSpacing spacing;
     private final int stepsOffset;
-    private final boolean karras;
+    private final SigmaConversion conversion;
     private final boolean roundKarrasTimesteps;
 
     /**
      * The levels the settings give: the noise schedule, {@code timestep_spacing} (default {@code linspace}),
-     * {@code steps_offset}, and {@code use_karras_sigmas} where the scheduler has that setting.
+     * {@code steps_offset}, and {@code use_karras_sigmas} and {@code use_exponential_sigmas} where the scheduler has
+     * those settings.
      *
-     * @param withKarras whether the scheduler reads {@code use_karras_sigmas} (Euler ancestral does not)
+     * @param withKarras whether the scheduler reads {@code use_karras_sigmas} and {@code use_exponential_sigmas} (Euler
+     *                   ancestral does not)
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DiscreteSigmas(SchedulerSettings settings, boolean withKarras) {
@@ -76,7 +78,7 @@ final class DiscreteSigmas {
         schedule = NoiseSchedule.of(settings);
         spacing = TimestepSpacing.of(settings, TimestepSpacing.LINSPACE);
         stepsOffset = settings.integer("steps_offset", 0);
-        karras = withKarras && settings.flag("use_karras_sigmas", false);
+        conversion = SigmaConversion.of(settings, withKarras);
         this.roundKarrasTimesteps = roundKarrasTimesteps;
     }
 
@@ -97,11 +99,13 @@ final class DiscreteSigmas {
         for (int i = 0; i < steps; i++) {
             sigmas[i] = schedule.interpolateSigma(timesteps[i]);
         }
-        if (karras) {
-            sigmas = NoiseSchedule.karras(sigmas[0], sigmas[steps - 1], steps);
+        if (conversion != SigmaConversion.NONE) {
+            sigmas = conversion.levels(sigmas[0], sigmas[steps - 1], steps);
+            // diffusers rounds the DPM2 schedulers' Karras timesteps only, never exponential ones
+            boolean round = roundKarrasTimesteps && conversion == SigmaConversion.KARRAS;
             for (int i = 0; i < steps; i++) {
                 double t = schedule.sigmaToTimestep(sigmas[i]);
-                timesteps[i] = roundKarrasTimesteps ? NumpyMath.round(t) : t;
+                timesteps[i] = round ? NumpyMath.round(t) : t;
             }
         }
         float[] t = new float[steps];

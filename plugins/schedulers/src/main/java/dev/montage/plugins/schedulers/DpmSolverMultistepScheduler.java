@@ -63,7 +63,7 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
         lowerOrderFinal = settings.flag("lower_order_final", true);
         eulerAtFinal = settings.flag("euler_at_final", false);
         multistep = new MultistepSchedule(NoiseSchedule.of(settings), TimestepSpacing.of(settings,
-                TimestepSpacing.LINSPACE), settings.integer("steps_offset", 0), settings.flag("use_karras_sigmas", false),
+                TimestepSpacing.LINSPACE), settings.integer("steps_offset", 0), SigmaConversion.of(settings, true),
                 settings.number("lambda_min_clipped", Double.NEGATIVE_INFINITY), "DPM-Solver++");
         if (settings.flag("use_lu_lambdas", false)) {
             throw settings.unsupported("use_lu_lambdas", "uniform-logSNR steps are not implemented");

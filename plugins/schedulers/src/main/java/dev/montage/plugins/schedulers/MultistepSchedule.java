@@ -6,8 +6,8 @@ import java.util.Arrays;
  * The timesteps and noise levels σ̃ of diffusers' (0.23) multistep solvers, DPM-Solver++ and UniPC, whose
  * {@code set_timesteps} are the same: {@code timestep_spacing} over the training timesteps (those above
  * {@code lambda_min_clipped}), σ̃ interpolated at them and, after the last step, that of training timestep 0; or with
- * Karras sigmas the levels first, spanning the whole training range, each timestep the nearest to its level, and the
- * last level repeated.
+ * Karras or exponential sigmas the levels first, spanning the whole training range, each timestep the nearest to its
+ * level (Karras) or its integer part (exponential), and the last level repeated.
  */
 final class MultistepSchedule {
 
@@ -21,17 +21,17 @@ final class MultistepSchedule {
     private final NoiseSchedule schedule;
     private final TimestepSpacing spacing;
     private final int stepsOffset;
-    private final boolean karras;
+    private final SigmaConversion conversion;
     private final double lambdaMinClipped;
     private final String solver;
 
     /** @param solver the solver's name, for messages */
-    MultistepSchedule(NoiseSchedule schedule, TimestepSpacing spacing, int stepsOffset, boolean karras,
+    MultistepSchedule(NoiseSchedule schedule, TimestepSpacing spacing, int stepsOffset, SigmaConversion conversion,
             double lambdaMinClipped, String solver) {
         this.schedule = schedule;
         this.spacing = spacing;
         this.stepsOffset = stepsOffset;
-        this.karras = karras;
+        this.conversion = conversion;
         this.lambdaMinClipped = lambdaMinClipped;
         this.solver = solver;
     }
@@ -45,13 +45,15 @@ final class MultistepSchedule {
         schedule.checkSteps(steps);
         int[] timesteps;
         float[] sigmas = new float[steps + 1];
-        if (karras) {
-            // the levels come first; each timestep is the nearest to its level
+        if (conversion != SigmaConversion.NONE) {
+            // the levels come first; each timestep is the nearest to its level with Karras sigmas, and its integer
+            // part with exponential ones (diffusers casts those to int64 without rounding)
             int n = schedule.trainSteps();
-            double[] levels = NoiseSchedule.karras(schedule.sigma(n - 1), schedule.sigma(0), steps);
+            double[] levels = conversion.levels(schedule.sigma(n - 1), schedule.sigma(0), steps);
             timesteps = new int[steps];
             for (int i = 0; i < steps; i++) {
-                timesteps[i] = (int) NumpyMath.round(schedule.sigmaToTimestep(levels[i]));
+                double t = schedule.sigmaToTimestep(levels[i]);
+                timesteps[i] = (int) (conversion == SigmaConversion.KARRAS ? NumpyMath.round(t) : t);
                 sigmas[i] = (float) levels[i];
             }
             sigmas[steps] = sigmas[steps - 1];

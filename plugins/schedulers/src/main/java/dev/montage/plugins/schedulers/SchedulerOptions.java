@@ -31,6 +31,9 @@ final class SchedulerOptions {
             Integer.MAX_VALUE, "added to leading-spaced timesteps (diffusers: 0, SDXL's file: 1)");
     static final OptionSpec<Boolean> USE_KARRAS_SIGMAS = OptionSpec.bool("use_karras_sigmas",
             "Karras et al.'s noise levels instead of the training schedule's (diffusers: false)");
+    static final OptionSpec<Boolean> USE_EXPONENTIAL_SIGMAS = OptionSpec.bool("use_exponential_sigmas",
+            "noise levels evenly spaced in log σ (k-diffusion's exponential schedule, A1111's Exponential) instead of "
+                    + "the training schedule's (diffusers: false)");
     static final OptionSpec<String> INTERPOLATION_TYPE = OptionSpec.choice("interpolation_type",
             List.of("linear", "log_linear"), "how sigmas are interpolated (diffusers: linear; log_linear is not "
                     + "implemented)");
@@ -42,6 +45,8 @@ final class SchedulerOptions {
             "the final step's previous alpha product is 1 rather than the first training step's (diffusers: true)");
     static final OptionSpec<Double> ETA = OptionSpec.number("eta", 0, 1, "DDIM's η, the share of fresh noise a step "
             + "adds: 0 deterministic, 1 as stochastic as DDPM (diffusers: the pipelines' eta argument, 0)");
+    static final OptionSpec<Double> SDE_ETA = OptionSpec.number("eta", 0, 1, "DPM++ 3M SDE's η: the share of the step "
+            + "taken as an SDE, with fresh noise (k-diffusion and A1111: 1; 0 is the deterministic DPM-Solver++(3M))");
     static final OptionSpec<Integer> ORIGINAL_INFERENCE_STEPS = OptionSpec.integer("original_inference_steps", 1,
             NoiseSchedule.MAX_TRAIN_TIMESTEPS, "the steps of the schedule a consistency model was distilled on, which "
                     + "LCM takes its timesteps from (diffusers: 50)");
@@ -82,11 +87,17 @@ final class SchedulerOptions {
     /** What the Euler ancestral scheduler reads: the noise schedule alone. */
     static final List<OptionSpec<?>> EULER_ANCESTRAL = with();
     /** What the Euler discrete scheduler reads. */
-    static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, INTERPOLATION_TYPE);
-    /** What the DPM2, LMS and DPM++ SDE schedulers read: the noise schedule and Karras sigmas. */
-    static final List<OptionSpec<?>> WITH_KARRAS = with(USE_KARRAS_SIGMAS);
+    static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, INTERPOLATION_TYPE);
+    /**
+     * What the DPM2, LMS, DPM++ SDE and DPM++ 2S a schedulers read: the noise schedule and Karras or exponential
+     * sigmas.
+     */
+    static final List<OptionSpec<?>> WITH_KARRAS = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS);
+    /** What DPM++ 3M SDE reads. */
+    static final List<OptionSpec<?>> DPM_SOLVER_3M_SDE = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, SDE_ETA);
     /** What Heun reads. */
-    static final List<OptionSpec<?>> HEUN = with(USE_KARRAS_SIGMAS, CLIP_SAMPLE, CLIP_SAMPLE_RANGE);
+    static final List<OptionSpec<?>> HEUN = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, CLIP_SAMPLE,
+            CLIP_SAMPLE_RANGE);
     /** What DDIM reads. */
     static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, ETA, THRESHOLDING,
             RESCALE_BETAS_ZERO_SNR);
@@ -99,7 +110,8 @@ final class SchedulerOptions {
             DISABLE_CORRECTOR, USE_KARRAS_SIGMAS, THRESHOLDING);
     /** What DPM-Solver++ reads. */
     static final List<OptionSpec<?>> DPM_SOLVER = with(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL,
-            EULER_AT_FINAL, USE_KARRAS_SIGMAS, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING, VARIANCE_TYPE);
+            EULER_AT_FINAL, USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING,
+            VARIANCE_TYPE);
 
     private SchedulerOptions() {
     }

@@ -2,6 +2,7 @@ package dev.montage.plugins.schedulers;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -128,8 +129,8 @@ class SchedulerFactoryTest {
     @Test
     void serviceLoaderFindsEveryScheduler() {
         assertEquals("[ddim, dpm2, dpm2-ancestral, dpm2-ancestral-karras, dpm2-karras, dpmpp-2m, dpmpp-2m-karras, "
-                + "dpmpp-2m-sde, dpmpp-2m-sde-karras, dpmpp-2s-ancestral, dpmpp-2s-ancestral-karras, dpmpp-sde, "
-                + "dpmpp-sde-karras, euler, euler-ancestral, euler-ancestral-karras, "
+                + "dpmpp-2m-sde, dpmpp-2m-sde-karras, dpmpp-2s-ancestral, dpmpp-2s-ancestral-karras, dpmpp-3m-sde, "
+                + "dpmpp-3m-sde-karras, dpmpp-sde, dpmpp-sde-karras, euler, euler-ancestral, euler-ancestral-karras, "
                 + "euler-karras, heun, heun-karras, lcm, lms, lms-karras, unipc]", factories().keySet().toString());
         factories().values().forEach(f -> assertTrue(!f.description().isBlank() && f.apiVersionRange() != null));
     }
@@ -203,7 +204,7 @@ class SchedulerFactoryTest {
                 () -> create("euler", Map.of()).withOverrides(Map.of("eta", "0.5")));
         assertEquals("this scheduler does not read 'eta' (it reads: num_train_timesteps, beta_start, beta_end, "
                 + "beta_schedule, prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, "
-                + "interpolation_type)", notRead.getMessage());
+                + "use_exponential_sigmas, interpolation_type)", notRead.getMessage());
         IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
                 () -> create("ddim", Map.of()).withOverrides(Map.of("etta", "0.5")));
         assertTrue(typo.getMessage().startsWith("this scheduler does not read 'etta'; did you mean eta? (it reads: "),
@@ -239,13 +240,17 @@ class SchedulerFactoryTest {
     void eachSchedulerDeclaresTheSettingsItReadsWithoutDefaults() {
         Map<String, ComponentFactory<?>> all = factories();
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
-                "timestep_spacing", "steps_offset", "use_karras_sigmas", "interpolation_type"),
-                names(all.get("euler")));
+                "timestep_spacing", "steps_offset", "use_karras_sigmas", "use_exponential_sigmas",
+                "interpolation_type"), names(all.get("euler")));
         assertEquals(names(all.get("euler")), names(all.get("euler-karras")));
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
                 "timestep_spacing", "steps_offset"), names(all.get("euler-ancestral")));
         assertTrue(names(all.get("ddim")).containsAll(List.of("clip_sample", "set_alpha_to_one")));
-        assertTrue(names(all.get("dpmpp-2m")).containsAll(List.of("solver_order", "lambda_min_clipped")));
+        assertTrue(names(all.get("dpmpp-2m")).containsAll(List.of("solver_order", "lambda_min_clipped",
+                "use_exponential_sigmas")));
+        assertTrue(names(all.get("dpmpp-3m-sde")).containsAll(List.of("use_karras_sigmas", "use_exponential_sigmas",
+                "eta")));
+        assertFalse(names(all.get("unipc")).contains("use_exponential_sigmas"), "UniPC has Karras sigmas only");
         all.values().forEach(f -> f.options().forEach(o -> assertTrue(o.defaultValue().isEmpty(), o.name()
                 + ": an option not given keeps the model's scheduler_config.json value")));
         all.values().forEach(f -> f.options().forEach(o -> assertTrue(SchedulerSettings.KNOWN_KEYS.contains(

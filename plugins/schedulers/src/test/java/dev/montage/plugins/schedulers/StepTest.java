@@ -648,6 +648,138 @@ class StepTest {
                     -3.059682607650757f, -2.86650013923645f, -5.160209655761719f, -8.367889404296875f});
     }
 
+    /**
+     * DPM++ 3M SDE: the first step first order, the second with one divided difference, the third order from the
+     * third step on, fresh noise of σ_next √(1 − e^(−2ηh)) at every step but the last, which returns the x₀ estimate;
+     * as k-diffusion's {@code sample_dpmpp_3m_sde} runs on these σ (values of its loop transcribed into numpy float32,
+     * given the same noise; the σ are Montage's, checked against diffusers' by the other samplers' cases and, for the
+     * exponential ones, by {@link #exponentialSigmasAreEvenInLogSigmaBetweenTheSpacingsEnds}). η = 0 is the
+     * deterministic DPM-Solver++(3M) on the same levels.
+     */
+    @Test
+    void dpmpp3mSdeRunsAsKDiffusionRunsGivenTheSameNoise() {
+        assertMatchesReference(dpmpp3mSde(Map.of()), K_DIFFUSION,
+                "dpmpp 3m sde 6 leading steps", 6,
+                new float[] {831.0f, 665.0f, 499.0f, 333.0f, 167.0f, 1.0f},
+                null, 5.990506172180176f,
+                new float[] {-1.4519047737121582f, -2.84110689163208f, -0.20499569177627563f, 2.8987114429473877f,
+                    1.2826673984527588f, -3.969424247741699f, -6.486654758453369f, -3.3218679428100586f,
+                    1.0790425539016724f, 1.3007845878601074f, -1.5933095216751099f, -2.271958827972412f,
+                    0.5404193997383118f, 2.062647581100464f, -1.2278791666030884f, -5.826669692993164f});
+        assertMatchesReference(dpmpp3mSde(Map.of("use_exponential_sigmas", true)), K_DIFFUSION,
+                "dpmpp 3m sde 7 leading exponential steps", 7,
+                new float[] {853.0f, 657.3038330078125f, 412.4183044433594f, 178.4340057373047f, 49.32551956176758f,
+                    9.556113243103027f, 1.0000001192092896f},
+                null, 6.646311283111572f,
+                new float[] {1.4104576110839844f, -1.1463271379470825f, -2.57292103767395f, -0.5402392745018005f,
+                    1.4704142808914185f, -0.4957720935344696f, -4.598664283752441f, -5.40969705581665f,
+                    -1.5909315347671509f, 2.074428081512451f, 1.3078687191009521f, -1.909628987312317f,
+                    -2.6432464122772217f, -0.33787474036216736f, 0.613050103187561f, -2.2181930541992188f});
+        assertMatchesReference(dpmpp3mSde(Map.of("timestep_spacing", "trailing", "use_karras_sigmas", true,
+                "prediction_type", "v_prediction")), K_DIFFUSION,
+                "dpmpp 3m sde 5 trailing karras steps v_prediction", 5,
+                new float[] {999.0f, 876.5875854492188f, 710.2963256835938f, 475.3398132324219f, 199.0f},
+                null, 14.614645004272461f,
+                new float[] {-0.03251117467880249f, -1.1029694080352783f, -1.305018663406372f, -0.33938658237457275f,
+                    0.3723900020122528f, -0.22624194622039795f, -1.2725096940994263f, -1.241588830947876f,
+                    -0.17673051357269287f, 0.3731381893157959f, -0.38262099027633667f, -1.3250880241394043f,
+                    -1.0705221891403198f, 0.0010315775871276855f, 0.30585214495658875f, -0.6167699098587036f});
+        assertMatchesReference(dpmpp3mSde(Map.of("timestep_spacing", "linspace", "use_exponential_sigmas", true,
+                "eta", 0.5)), K_DIFFUSION,
+                "dpmpp 3m sde 6 linspace exponential steps eta 0.5", 6,
+                new float[] {999.0f, 756.5120849609375f, 413.1634216308594f, 102.97428894042969f,
+                    10.631169319152832f, 0.0f},
+                null, 14.614645004272461f,
+                new float[] {2.614899158477783f, 0.7386449575424194f, -1.610674500465393f, -0.48884230852127075f,
+                    1.4028363227844238f, -0.8275376558303833f, -6.098466873168945f, -7.911345958709717f,
+                    -3.295581340789795f, 2.6914560794830322f, 3.5717356204986572f, -0.14154070615768433f,
+                    -2.5436668395996094f, -1.2074215412139893f, -0.22541525959968567f, -3.2102792263031006f});
+        assertMatchesReference(dpmpp3mSde(Map.of("eta", 0)), K_DIFFUSION,
+                "dpmpp 3m 5 leading steps eta 0", 5,
+                new float[] {801.0f, 601.0f, 401.0f, 201.0f, 1.0f},
+                null, 5.2309088706970215f,
+                new float[] {0.17346079647541046f, 1.799149990081787f, 2.246387004852295f, 1.3048251867294312f,
+                    -0.5827012658119202f, -2.5284619331359863f, -3.61733078956604f, -3.33720064163208f,
+                    -1.819817304611206f, 0.22116708755493164f, 1.8258486986160278f, 2.2395167350769043f,
+                    1.2676222324371338f, -0.632742166519165f, -2.5678045749664307f, -3.627474546432495f});
+    }
+
+    private static Scheduler dpmpp3mSde(Map<String, Object> settings) {
+        return new DpmSolver3mSdeScheduler(SdxlSchedulerConfig.settings(settings));
+    }
+
+    /**
+     * DPM++ 3M SDE keeps the x₀ estimates of the last two steps in the state scope (one after the first step), none
+     * after the last; steps out of order are refused; with η above 0 it needs the step noise, with η = 0 none.
+     */
+    @Test
+    void dpmpp3mSdeKeepsTwoEstimatesInTheStateScopeUntilTheLastStep() {
+        Inputs in = Inputs.random(4, 1);
+        try (NDManager state = TestEngine.manager().newSubManager();
+                NDManager m = TestEngine.manager().newSubManager()) {
+            Scheduler.Run run = dpmpp3mSde(Map.of()).start(5, state, new GivenNoise(4));
+            NDArray x = m.create(in.latents(), SHAPE);
+            NDArray o = m.create(in.output(), SHAPE);
+            for (int i = 0; i < 5; i++) {
+                x = run.step(o, i, x);
+                assertEquals(i < 4 ? Math.min(i + 1, 2) : 0, state.getManagedArrays().size(), "after step " + i);
+            }
+            NDArray start = m.create(in.latents(), SHAPE);
+            Scheduler.Run again = dpmpp3mSde(Map.of()).start(5, state, new GivenNoise(4));
+            again.step(o, 1, start).close();
+            IllegalStateException skipped = assertThrows(IllegalStateException.class, () -> again.step(o, 3, start));
+            assertEquals("DPM++ 3M SDE steps must be taken in order: expected step 2, got 3", skipped.getMessage());
+        }
+        IllegalStateException e = assertThrows(IllegalStateException.class,
+                () -> dpmpp3mSde(Map.of()).start(5, TestEngine.manager()));
+        assertTrue(e.getMessage().contains("adds fresh noise at each step"), e.getMessage());
+        assertEquals(5, dpmpp3mSde(Map.of()).withOverrides(Map.of("eta", 0)).start(5, TestEngine.manager())
+                .timesteps().length, "η = 0 adds none");
+    }
+
+    /**
+     * Exponential sigmas (diffusers' {@code use_exponential_sigmas}): the σ-parametrised schedulers spread their levels
+     * evenly in log σ between the highest and the lowest of their spacing (float64 formula), each timestep the training
+     * timestep of its σ, unrounded (also for DPM2, whose Karras timesteps are rounded); DPM-Solver++ spreads them over
+     * the whole training range and takes each timestep's integer part, as diffusers casts them. Karras and exponential
+     * together are refused naming the setting.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"leading", "trailing", "linspace"})
+    void exponentialSigmasAreEvenInLogSigmaBetweenTheSpacingsEnds(String spacing) {
+        NoiseSchedule schedule = NoiseSchedule.of(SdxlSchedulerConfig.settings());
+        for (boolean round : new boolean[] {false, true}) {
+            DiscreteSigmas.Levels plain = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
+                    spacing)), true, round).levels(9);
+            DiscreteSigmas.Levels exponential = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of(
+                    "timestep_spacing", spacing, "use_exponential_sigmas", true)), true, round).levels(9);
+            double first = Math.log(plain.sigmas()[0]);
+            double last = Math.log(plain.sigmas()[8]);
+            for (int i = 0; i < 9; i++) {
+                double sigma = Math.exp(first + (last - first) * i / 8);
+                assertEquals(sigma, exponential.sigmas()[i], 1e-6 * sigma, spacing + " σ " + i);
+                assertEquals(schedule.sigmaToTimestep(exponential.sigmas()[i]), exponential.timesteps()[i], 1e-3,
+                        spacing + " timestep " + i);
+            }
+            assertEquals(0f, exponential.sigmas()[9]);
+        }
+        MultistepSchedule.Levels multistep = new MultistepSchedule(schedule, TimestepSpacing.LINSPACE, 0,
+                SigmaConversion.EXPONENTIAL, Double.NEGATIVE_INFINITY, "DPM-Solver++").levels(6);
+        double first = Math.log(schedule.sigma(999));
+        double last = Math.log(schedule.sigma(0));
+        for (int i = 0; i < 6; i++) {
+            double sigma = Math.exp(first + (last - first) * i / 5);
+            assertEquals(sigma, multistep.sigmas()[i], 1e-6 * sigma, "DPM-Solver++ σ " + i);
+            assertEquals((int) schedule.sigmaToTimestep(multistep.sigmas()[i]), multistep.timesteps()[i],
+                    "DPM-Solver++ timestep " + i);
+        }
+        assertEquals(multistep.sigmas()[5], multistep.sigmas()[6], "the last level repeated");
+        IllegalArgumentException both = assertThrows(IllegalArgumentException.class, () -> new DiscreteSigmas(
+                SdxlSchedulerConfig.settings(Map.of("use_karras_sigmas", true, "use_exponential_sigmas", true)), true));
+        assertTrue(both.getMessage().contains("'use_exponential_sigmas' = true") && both.getMessage().contains(
+                "use_karras_sigmas is true too"), both.getMessage());
+    }
+
     private static Scheduler dpmpp2sAncestral(Map<String, Object> settings) {
         return new DpmSolverAncestralScheduler(SdxlSchedulerConfig.settings(settings));
     }
