@@ -474,12 +474,17 @@ class PngRecordTest {
         Path karras = a1111Png("karras.png", "Sampler: DPM++ 2M, Schedule type: Karras");
         assertEquals("dpmpp-2m-karras", PngRecords.record(generate("--from", karras.toString(), "-o",
                 dir.resolve("k").toString())).get("scheduler"));
-        Path heun = a1111Png("heun.png", "Sampler: Heun, Schedule type: Exponential");
+        // A1111 1.9's default schedule of DPM++ 2M SDE is the exponential one
+        Map<String, Object> exponential = PngRecords.record(generate("--from", a1111Png("sde.png",
+                "Sampler: DPM++ 2M SDE, Schedule type: Automatic").toString(), "-o", dir.resolve("e").toString()));
+        assertEquals("dpmpp-2m-sde", exponential.get("scheduler"));
+        assertEquals(Map.of("use_exponential_sigmas", "true"), exponential.get("schedulerOptions"));
+        Path heun = a1111Png("heun.png", "Sampler: Heun, Schedule type: SGM Uniform");
         List<String> args = new ArrayList<>(List.of("generate", "--model", TinyModel.folder().toString(), "--device",
                 "cpu", "--from", heun.toString(), "-o", dir.resolve("h").toString()));
         CommandRun refused = montage(args.toArray(String[]::new));
         assertEquals(2, refused.code(), refused::toString);
-        assertTrue(refused.err().contains("--from " + heun + ": its sampler Heun (Schedule type: Exponential) is none "
+        assertTrue(refused.err().contains("--from " + heun + ": its sampler Heun (Schedule type: SGM Uniform) is none "
                 + "of Montage's schedulers; name one with --scheduler"), refused::toString);
         assertEquals("ddim", PngRecords.record(generate("--from", heun.toString(), "--scheduler", "ddim", "-o",
                 dir.resolve("h").toString())).get("scheduler"));

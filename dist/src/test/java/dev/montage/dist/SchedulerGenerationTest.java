@@ -48,6 +48,7 @@ import org.junit.jupiter.api.TestFactory;
  */
 class SchedulerGenerationTest {
     private static final int STEPS = 6;
+    private static final Map<String, String> EXPONENTIAL = Map.of("use_exponential_sigmas", "true");
     private static final String PLUGIN_SCHEDULER = "test-adams-bashforth";
     private static final String FIRST_ORDER_DPM = "test-dpmpp-first-order";
     private static final List<NDArray> KEPT = new ArrayList<>();
@@ -202,8 +203,8 @@ class SchedulerGenerationTest {
                 "euler-ancestral-karras", "heun",
                 "heun-karras", "dpm2", "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras",
                 "ddim", "dpmpp-2m", "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "dpmpp-sde",
-                "dpmpp-sde-karras", "dpmpp-2s-ancestral", "dpmpp-2s-ancestral-karras", "lcm", "unipc",
-                PLUGIN_SCHEDULER)),
+                "dpmpp-sde-karras", "dpmpp-2s-ancestral", "dpmpp-2s-ancestral-karras", "dpmpp-3m-sde",
+                "dpmpp-3m-sde-karras", "lcm", "unipc", PLUGIN_SCHEDULER)),
                 pipeline.schedulerIds().toString());
         assertEquals(pipeline.schedulerIds(), trailing.schedulerIds());
         return Stream.of(wholeGenerations(pipeline, pipeline.schedulerIds(), "leading",
@@ -221,7 +222,15 @@ class SchedulerGenerationTest {
                         }),
                 wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> !id.equals(PLUGIN_SCHEDULER))
                         .toList(), "with a hires pass", SchedulerGenerationTest::withHires,
-                        (r, latents) -> assertEquals(4 * 6 * 6, latents.length, "the second pass's size")))
+                        (r, latents) -> assertEquals(4 * 6 * 6, latents.length, "the second pass's size")),
+                wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> !id.endsWith("-karras")
+                        && pipeline.schedulerProblems(id, EXPONENTIAL).isEmpty()).toList(), "exponential sigmas",
+                        (id, guided) -> request(id, guided).toBuilder().schedulerOptions(EXPONENTIAL).build(),
+                        (r, latents) -> {
+                            GenerationRequest plain = r.toBuilder().schedulerOptions(Map.of()).build();
+                            assertFalse(Arrays.equals(LEADING.computeIfAbsent(key(plain), k -> latents(pipeline,
+                                    plain)), latents), "exponential sigmas change the latents");
+                        }))
                 .flatMap(s -> s);
     }
 
@@ -258,7 +267,7 @@ class SchedulerGenerationTest {
         String id = r.scheduler().orElseThrow();
         boolean spaced = !id.equals("lcm") && (!id.endsWith("-karras") || id.startsWith("euler")
                 || id.startsWith("heun") || id.startsWith("dpm2") || id.startsWith("lms")
-                || id.startsWith("dpmpp-sde") || id.startsWith("dpmpp-2s"));
+                || id.startsWith("dpmpp-sde") || id.startsWith("dpmpp-2s") || id.startsWith("dpmpp-3m"));
         assertEquals(spaced, !Arrays.equals(leading, latents), id + ": whether trailing spacing changes the latents");
     }
 
@@ -305,7 +314,8 @@ class SchedulerGenerationTest {
         for (Refusal r : List.of(
                 new Refusal("euler", Map.of("eta", "0.5"), "schedulerOptions.eta", "unknown option (expected an "
                         + "option of scheduler 'euler': num_train_timesteps, beta_start, beta_end, beta_schedule, "
-                        + "prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, interpolation_type)"),
+                        + "prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, use_exponential_sigmas, "
+                        + "interpolation_type)"),
                 new Refusal("ddim", Map.of("eta", "2"), "schedulerOptions.eta", "expected a number in 0..1, got '2'"),
                 new Refusal("ddim", Map.of("timestep_spacin", "trailing"), "schedulerOptions.timestep_spacin",
                         "unknown option; did you mean timestep_spacing?"),

@@ -39,9 +39,10 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
     }
 
     /**
-     * The settings of {@link #scheduler()} that the text records: those its sampler's name gives
-     * ({@code solver_type: heun} for "DPM++ 2M SDE Heun") and DDIM's η ({@code Eta DDIM}); empty when it records none
-     * or no built-in scheduler is its sampler.
+     * The settings of {@link #scheduler()} that the text records: those its sampler's name and schedule type give
+     * ({@code solver_type: heun} for "DPM++ 2M SDE Heun", {@code use_exponential_sigmas: true} for the Exponential
+     * schedule) and the sampler's η ({@code Eta DDIM}, DPM++ 3M SDE's {@code Eta}); empty when it records none or no
+     * built-in scheduler is its sampler.
      *
      * @throws NumberFormatException when the η is no number
      */
@@ -50,7 +51,8 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
         if (scheduler.isEmpty()) {
             return Map.of();
         }
-        Map<String, String> options = new LinkedHashMap<>(Samplers.settingsOf(values.get("Sampler")));
+        Map<String, String> options = new LinkedHashMap<>(Samplers.settingsOf(values.get("Sampler"),
+                Optional.ofNullable(values.get("Schedule type"))));
         scheduler.flatMap(id -> Samplers.of(id).etaName()).map(values::get).ifPresent(eta -> options.put(
                 GenerationRecord.ETA, Double.toString(Double.parseDouble(eta.strip()))));
         return Collections.unmodifiableMap(options);

@@ -209,7 +209,7 @@ public final class GenerationRecord {
         sampler.scheduleType().ifPresent(t -> v.put("Schedule type", t));
         sampler.etaName().ifPresent(name -> Optional.ofNullable(r.schedulerOptions().get(ETA))
                 .or(() -> Optional.ofNullable(pipeline.get(ETA_OPTION)))
-                .filter(eta -> Double.parseDouble(eta) != 0).ifPresent(eta -> v.put(name, eta)));
+                .filter(eta -> Double.parseDouble(eta) != sampler.etaDefault()).ifPresent(eta -> v.put(name, eta)));
         v.put("CFG scale", Double.toString(r.guidanceScale()));
         v.put("Seed", Long.toString(r.seed()));
         r.variation().ifPresent(variation -> {

@@ -1,7 +1,9 @@
 package dev.montage.dist.record;
 
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Function;
 
 /** The names AUTOMATIC1111 gives the built-in schedulers, so its readers recognise the sampler of a Montage PNG. */
@@ -17,17 +19,33 @@ final class Samplers {
         Sampler(String name, Optional<String> scheduleType) {
             this(name, scheduleType, Optional.empty());
         }
+
+        /** A1111's default η of the sampler, which it does not record: 0 for DDIM, 1 for the k-diffusion SDEs. */
+        double etaDefault() {
+            return etaName.filter(DDIM_ETA::equals).isPresent() ? 0 : 1;
+        }
     }
+
+    /** The setting of the exponential schedule, by its diffusers name. */
+    static final String EXPONENTIAL_SETTING = "use_exponential_sigmas";
+    private static final String DDIM_ETA = "Eta DDIM";
 
     private static final String AUTOMATIC = "Automatic";
     private static final String KARRAS = "Karras";
+    private static final String EXPONENTIAL = "Exponential";
     /** A1111's name for the model's own schedule. */
     private static final String UNIFORM = "Uniform";
     /** What A1111's "Automatic" schedule type is for the samplers whose default is not the model's own schedule. */
-    private static final Map<String, String> AUTOMATIC_SCHEDULES = Map.of("DPM++ 2M", "Karras", "DPM++ SDE", "Karras",
-            "DPM++ 2M SDE", "Exponential");
-    /** How A1111 before 1.9 named a sampler with Karras sigmas. */
-    private static final String KARRAS_SUFFIX = " " + KARRAS;
+    private static final Map<String, String> AUTOMATIC_SCHEDULES = Map.of("DPM++ 2M", KARRAS, "DPM++ SDE", KARRAS,
+            "DPM++ 2S a", KARRAS, "DPM++ 2M SDE", EXPONENTIAL, "DPM++ 3M SDE", EXPONENTIAL);
+    /** How A1111 before 1.9 named a sampler with Karras or exponential sigmas: after its name. */
+    private static final Set<String> SCHEDULE_SUFFIXES = Set.of(KARRAS, EXPONENTIAL);
+    /**
+     * The built-in schedulers that read {@value #EXPONENTIAL_SETTING}: A1111's Exponential schedule type is the
+     * scheduler on the model's own schedule with that setting.
+     */
+    static final Set<String> EXPONENTIAL_SCHEDULERS = Set.of("euler", "heun", "dpm2", "dpm2-ancestral", "lms",
+            "dpmpp-2m", "dpmpp-2m-sde", "dpmpp-sde", "dpmpp-2s-ancestral", "dpmpp-3m-sde");
 
     private static final Map<String, Sampler> BUILT_IN = Map.ofEntries(
             Map.entry("euler", new Sampler("Euler", Optional.empty())),
@@ -42,7 +60,7 @@ final class Samplers {
             Map.entry("dpm2-ancestral-karras", new Sampler("DPM2 a", Optional.of("Karras"))),
             Map.entry("lms", new Sampler("LMS", Optional.empty())),
             Map.entry("lms-karras", new Sampler("LMS", Optional.of("Karras"))),
-            Map.entry("ddim", new Sampler("DDIM", Optional.empty(), Optional.of("Eta DDIM"))),
+            Map.entry("ddim", new Sampler("DDIM", Optional.empty(), Optional.of(DDIM_ETA))),
             // A1111's DPM++ 2M defaults to Karras sigmas: the plain schedule is "Uniform" there
             Map.entry("dpmpp-2m", new Sampler("DPM++ 2M", Optional.of("Uniform"))),
             Map.entry("dpmpp-2m-karras", new Sampler("DPM++ 2M", Optional.of("Karras"))),
@@ -51,8 +69,12 @@ final class Samplers {
             // likewise DPM++ SDE
             Map.entry("dpmpp-sde", new Sampler("DPM++ SDE", Optional.of("Uniform"))),
             Map.entry("dpmpp-sde-karras", new Sampler("DPM++ SDE", Optional.of("Karras"))),
-            Map.entry("dpmpp-2s-ancestral", new Sampler("DPM++ 2S a", Optional.empty())),
+            // likewise DPM++ 2S a since A1111 1.9
+            Map.entry("dpmpp-2s-ancestral", new Sampler("DPM++ 2S a", Optional.of("Uniform"))),
             Map.entry("dpmpp-2s-ancestral-karras", new Sampler("DPM++ 2S a", Optional.of("Karras"))),
+            // A1111's DPM++ 3M SDE defaults to exponential sigmas
+            Map.entry("dpmpp-3m-sde", new Sampler("DPM++ 3M SDE", Optional.of("Uniform"), Optional.of("Eta"))),
+            Map.entry("dpmpp-3m-sde-karras", new Sampler("DPM++ 3M SDE", Optional.of("Karras"), Optional.of("Eta"))),
             Map.entry("lcm", new Sampler("LCM", Optional.empty())),
             Map.entry("unipc", new Sampler("UniPC", Optional.empty())));
 
@@ -75,32 +97,58 @@ final class Samplers {
 
     /**
      * The built-in scheduler an A1111 sampler and schedule type name; empty where none is the same method. Without a
-     * schedule type (A1111 before 1.9, which put Karras in the sampler's name: "DPM++ 2M Karras") the name alone
-     * decides; "Automatic" is the sampler's own default in A1111; any other must be the schedule a built-in has
-     * ("Karras", or "Uniform", A1111's name for the model's own).
+     * schedule type (A1111 before 1.9, which put Karras or Exponential in the sampler's name: "DPM++ 2M Karras") the
+     * name alone decides; "Automatic" is the sampler's own default in A1111; any other must be the schedule a built-in
+     * has ("Karras", or "Uniform", A1111's name for the model's own) or "Exponential", which is the scheduler of the
+     * model's own schedule with {@value #EXPONENTIAL_SETTING} where it reads that setting (see {@link #settingsOf}).
      */
     static Optional<String> schedulerOf(String sampler, Optional<String> scheduleType) {
-        String name = sampler.strip();
-        String type = scheduleType.map(String::strip).orElse(null);
-        if (name.endsWith(KARRAS_SUFFIX)) {
-            if (type != null && !type.equals(KARRAS) && !type.equals(AUTOMATIC)) {
-                return Optional.empty();
+        return Named.of(sampler, scheduleType).flatMap(Named::scheduler);
+    }
+
+    /**
+     * An A1111 sampler name and schedule type, the schedule taken out of a name before 1.9 and "Automatic" replaced
+     * by the sampler's default.
+     *
+     * @param name    the sampler's name without a schedule, a variant's base name
+     * @param type    the schedule type, null for none
+     * @param variant the variant the name is, if it is one
+     */
+    private record Named(String name, String type, Optional<Variant> variant) {
+        /** Empty where the name and the type name two schedules. */
+        static Optional<Named> of(String sampler, Optional<String> scheduleType) {
+            String name = sampler.strip();
+            String type = scheduleType.map(String::strip).orElse(null);
+            for (String suffix : SCHEDULE_SUFFIXES) {
+                if (name.endsWith(" " + suffix)) {
+                    if (type != null && !type.equals(suffix) && !type.equals(AUTOMATIC)) {
+                        return Optional.empty();
+                    }
+                    name = name.substring(0, name.length() - suffix.length() - 1);
+                    type = suffix;
+                }
             }
-            name = name.substring(0, name.length() - KARRAS_SUFFIX.length());
-            type = KARRAS;
-        }
-        name = Optional.ofNullable(VARIANTS.get(name)).map(Variant::base).orElse(name);
-        if (AUTOMATIC.equals(type)) {
-            type = AUTOMATIC_SCHEDULES.get(name);
-        }
-        for (Map.Entry<String, Sampler> e : BUILT_IN.entrySet()) {
-            boolean scheduled = type == null ? !e.getKey().endsWith("-karras")
-                    : e.getValue().scheduleType().orElse(UNIFORM).equals(type);
-            if (e.getValue().name().equals(name) && scheduled) {
-                return Optional.of(e.getKey());
+            Optional<Variant> variant = Optional.ofNullable(VARIANTS.get(name));
+            name = variant.map(Variant::base).orElse(name);
+            if (AUTOMATIC.equals(type)) {
+                type = AUTOMATIC_SCHEDULES.get(name);
             }
+            return Optional.of(new Named(name, type, variant));
         }
-        return Optional.empty();
+
+        Optional<String> scheduler() {
+            boolean exponential = EXPONENTIAL.equals(type);
+            for (Map.Entry<String, Sampler> e : BUILT_IN.entrySet()) {
+                String schedule = e.getValue().scheduleType().orElse(UNIFORM);
+                boolean scheduled = type == null ? !e.getKey().endsWith("-karras")
+                        : exponential ? schedule.equals(UNIFORM) && EXPONENTIAL_SCHEDULERS.contains(e.getKey())
+                        : schedule.equals(type);
+                if (e.getValue().name().equals(name) && scheduled) {
+                    return Optional.of(e.getKey());
+                }
+            }
+            return Optional.empty();
+        }
     }
 
     /** The A1111 name of a scheduler id; a plugin's scheduler goes by its id. */
@@ -111,12 +159,16 @@ final class Samplers {
     /**
      * The A1111 name of a scheduler id run with some settings: that of {@link #of(String)}, or, where the settings
      * make it another A1111 sampler, that one's ({@code dpmpp-2m-sde} with {@code solver_type: heun} is
-     * "DPM++ 2M SDE Heun").
+     * "DPM++ 2M SDE Heun"), and the schedule type "Exponential" where {@value #EXPONENTIAL_SETTING} is true.
      *
      * @param settings a setting's value by its diffusers name, where the run had one
      */
     static Sampler of(String schedulerId, Function<String, Optional<String>> settings) {
         Sampler sampler = of(schedulerId);
+        if (EXPONENTIAL_SCHEDULERS.contains(schedulerId)
+                && settings.apply(EXPONENTIAL_SETTING).filter("true"::equalsIgnoreCase).isPresent()) {
+            sampler = new Sampler(sampler.name(), Optional.of(EXPONENTIAL), sampler.etaName());
+        }
         for (Map.Entry<String, Variant> e : VARIANTS.entrySet()) {
             Variant v = e.getValue();
             if (v.base().equals(sampler.name()) && settings.apply(v.setting()).filter(v.value()::equals).isPresent()) {
@@ -127,14 +179,18 @@ final class Samplers {
     }
 
     /**
-     * The scheduler settings an A1111 sampler name gives beyond its built-in scheduler ({@code solver_type: heun} for
-     * "DPM++ 2M SDE Heun"); empty for most.
+     * The scheduler settings an A1111 sampler name and schedule type give beyond its built-in scheduler
+     * ({@code solver_type: heun} for "DPM++ 2M SDE Heun", {@value #EXPONENTIAL_SETTING} for the Exponential schedule);
+     * empty for most.
      */
-    static Map<String, String> settingsOf(String sampler) {
-        String name = sampler.strip();
-        if (name.endsWith(KARRAS_SUFFIX)) {
-            name = name.substring(0, name.length() - KARRAS_SUFFIX.length());
-        }
-        return Optional.ofNullable(VARIANTS.get(name)).map(v -> Map.of(v.setting(), v.value())).orElse(Map.of());
+    static Map<String, String> settingsOf(String sampler, Optional<String> scheduleType) {
+        Map<String, String> settings = new LinkedHashMap<>();
+        Named.of(sampler, scheduleType).ifPresent(named -> {
+            named.variant().ifPresent(v -> settings.put(v.setting(), v.value()));
+            if (EXPONENTIAL.equals(named.type())) {
+                settings.put(EXPONENTIAL_SETTING, "true");
+            }
+        });
+        return settings;
     }
 }

@@ -3,11 +3,16 @@ package dev.montage.dist.record;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import dev.montage.api.spi.ComponentFactory;
+import dev.montage.api.spi.ComponentKind;
 import dev.montage.dist.record.Samplers.Sampler;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 
@@ -29,8 +34,12 @@ class SamplersTest {
         assertEquals(new Sampler("DPM++ 2M SDE", Optional.of("Karras")), Samplers.of("dpmpp-2m-sde-karras"));
         assertEquals(new Sampler("DPM++ SDE", Optional.of("Uniform")), Samplers.of("dpmpp-sde"));
         assertEquals(new Sampler("DPM++ SDE", Optional.of("Karras")), Samplers.of("dpmpp-sde-karras"));
-        assertEquals(new Sampler("DPM++ 2S a", Optional.empty()), Samplers.of("dpmpp-2s-ancestral"));
+        assertEquals(new Sampler("DPM++ 2S a", Optional.of("Uniform")), Samplers.of("dpmpp-2s-ancestral"));
         assertEquals(new Sampler("DPM++ 2S a", Optional.of("Karras")), Samplers.of("dpmpp-2s-ancestral-karras"));
+        assertEquals(new Sampler("DPM++ 3M SDE", Optional.of("Uniform"), Optional.of("Eta")),
+                Samplers.of("dpmpp-3m-sde"));
+        assertEquals(new Sampler("DPM++ 3M SDE", Optional.of("Karras"), Optional.of("Eta")),
+                Samplers.of("dpmpp-3m-sde-karras"));
         assertEquals(new Sampler("LCM", Optional.empty()), Samplers.of("lcm"));
         assertEquals(new Sampler("UniPC", Optional.empty()), Samplers.of("unipc"));
         assertEquals(new Sampler("my-sampler", Optional.empty()), Samplers.of("my-sampler"));
@@ -41,7 +50,8 @@ class SamplersTest {
     void eachBuiltInSchedulerIsReadBackFromWhatItsPngSays() {
         for (String id : List.of("euler", "euler-karras", "euler-ancestral", "heun", "heun-karras", "dpm2",
                 "dpm2-karras", "dpm2-ancestral", "dpm2-ancestral-karras", "lms", "lms-karras", "ddim", "dpmpp-2m",
-                "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "dpmpp-sde", "dpmpp-sde-karras", "lcm",
+                "dpmpp-2m-karras", "dpmpp-2m-sde", "dpmpp-2m-sde-karras", "dpmpp-sde", "dpmpp-sde-karras",
+                "dpmpp-2s-ancestral", "dpmpp-2s-ancestral-karras", "dpmpp-3m-sde", "dpmpp-3m-sde-karras", "lcm",
                 "unipc")) {
             Sampler written = Samplers.of(id);
             assertEquals(Optional.of(id), Samplers.schedulerOf(written.name(), written.scheduleType()), id);
@@ -73,14 +83,19 @@ class SamplersTest {
         assertEquals(Optional.of("euler-ancestral-karras"), Samplers.schedulerOf("Euler a", Optional.of("Karras")));
         assertEquals(new Sampler("Euler a", Optional.of("Karras")), Samplers.of("euler-ancestral-karras"));
         assertEquals(Optional.of("dpmpp-2s-ancestral"), Samplers.schedulerOf("DPM++ 2S a", Optional.empty()));
-        assertEquals(Optional.of("dpmpp-2s-ancestral"), Samplers.schedulerOf("DPM++ 2S a", Optional.of("Automatic")));
+        assertEquals(Optional.of("dpmpp-2s-ancestral-karras"), Samplers.schedulerOf("DPM++ 2S a",
+                Optional.of("Automatic")), "A1111 1.9's default schedule of DPM++ 2S a");
+        assertEquals(Optional.of("dpmpp-2s-ancestral"), Samplers.schedulerOf("DPM++ 2S a", Optional.of("Uniform")));
+        assertEquals(Optional.of("dpmpp-3m-sde"), Samplers.schedulerOf("DPM++ 3M SDE", Optional.empty()));
+        assertEquals(Optional.of("dpmpp-3m-sde-karras"), Samplers.schedulerOf("DPM++ 3M SDE Karras",
+                Optional.empty()));
         assertEquals(Optional.of("dpmpp-2s-ancestral-karras"), Samplers.schedulerOf("DPM++ 2S a Karras",
                 Optional.empty()));
         assertEquals(Optional.of("dpmpp-2s-ancestral-karras"), Samplers.schedulerOf("DPM++ 2S a",
                 Optional.of("Karras")));
-        for (String[] none : new String[][] {{"DPM++ 3M SDE", null}, {"Heun", "Exponential"}, {"DPM++ 2S a",
-            "Exponential"}, {"DPM++ 2M", "Exponential"}, {"DPM++ SDE", "Exponential"}, {"DPM++ 2M SDE", "Automatic"},
-                {"Euler a", "Exponential"}, {"DPM++ 2M Karras", "Uniform"}, {"my-sampler", null}}) {
+        for (String[] none : new String[][] {{"DPM++ 3M SDE", "Beta"}, {"Euler a", "Exponential"}, {"UniPC",
+            "Exponential"}, {"DDIM", "Exponential"}, {"DPM++ 2M Karras", "Uniform"}, {"DPM++ 2M Exponential",
+                "Karras"}, {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
                     String.join(" / ", Arrays.asList(none)));
         }
@@ -104,13 +119,15 @@ class SamplersTest {
         assertEquals(Optional.of("dpmpp-2m-sde-karras"), Samplers.schedulerOf("DPM++ 2M SDE Heun Karras",
                 Optional.empty()));
         assertEquals(Optional.of("dpmpp-2m-sde"), Samplers.schedulerOf("DPM++ 2M SDE Heun", Optional.empty()));
-        assertEquals(Optional.empty(), Samplers.schedulerOf("DPM++ 2M SDE Heun", Optional.of("Automatic")));
-        assertEquals(Map.of("solver_type", "heun"), Samplers.settingsOf("DPM++ 2M SDE Heun Karras"));
-        assertEquals(Map.of(), Samplers.settingsOf("DPM++ 2M SDE"));
+        assertEquals(Optional.of("dpmpp-2m-sde"), Samplers.schedulerOf("DPM++ 2M SDE Heun", Optional.of("Automatic")));
+        assertEquals(Map.of("solver_type", "heun"), Samplers.settingsOf("DPM++ 2M SDE Heun Karras", Optional.empty()));
+        assertEquals(Map.of(), Samplers.settingsOf("DPM++ 2M SDE", Optional.of("Uniform")));
         assertEquals(Map.of("solver_type", "heun"), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M SDE "
                 + "Heun, Schedule type: Karras, Seed: 1").schedulerOptions());
+        assertEquals(Map.of("solver_type", "heun", "use_exponential_sigmas", "true"), A1111Parameters.parse("a castle\n"
+                + "Steps: 2, Sampler: DPM++ 2M SDE Heun, Schedule type: Exponential, Seed: 1").schedulerOptions());
         assertEquals(Map.of(), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M SDE Heun, Schedule type: "
-                + "Exponential, Seed: 1").schedulerOptions(), "no built-in scheduler, no settings");
+                + "Beta, Seed: 1").schedulerOptions(), "no built-in scheduler, no settings");
     }
 
     /** A1111's "Eta DDIM" is DDIM's η; it means nothing for another sampler, and must be a number. */
@@ -123,5 +140,48 @@ class SamplersTest {
                 .schedulerOptions());
         assertThrows(NumberFormatException.class, () -> A1111Parameters.parse("a castle\nSteps: 2, Sampler: DDIM, "
                 + "Eta DDIM: much, Seed: 1").schedulerOptions());
+    }
+
+    /**
+     * A1111's Exponential schedule type (and, before 1.9, " Exponential" after the name; "Automatic" for DPM++ 2M SDE
+     * and DPM++ 3M SDE) is the scheduler of the model's own schedule with {@code use_exponential_sigmas: true}, for the
+     * schedulers that read it; Montage writes it so, and reads it back.
+     */
+    @Test
+    void a1111sExponentialScheduleIsTheSchedulersExponentialSigmas() {
+        Map<String, String> exponential = Map.of("use_exponential_sigmas", "true");
+        for (String[] named : new String[][] {{"DPM++ 2M SDE", "Exponential", "dpmpp-2m-sde"},
+            {"DPM++ 2M SDE", "Automatic", "dpmpp-2m-sde"}, {"DPM++ 2M SDE Exponential", null, "dpmpp-2m-sde"},
+            {"DPM++ 3M SDE", "Automatic", "dpmpp-3m-sde"}, {"DPM++ 3M SDE Exponential", null, "dpmpp-3m-sde"},
+            {"Euler", "Exponential", "euler"}, {"Heun", "Exponential", "heun"}, {"DPM2 a", "Exponential",
+                "dpm2-ancestral"}, {"LMS", "Exponential", "lms"}, {"DPM++ 2M", "Exponential", "dpmpp-2m"},
+            {"DPM++ SDE", "Exponential", "dpmpp-sde"}, {"DPM++ 2S a", "Exponential", "dpmpp-2s-ancestral"}}) {
+            Optional<String> type = Optional.ofNullable(named[1]);
+            assertEquals(Optional.of(named[2]), Samplers.schedulerOf(named[0], type), named[0] + " / " + named[1]);
+            assertEquals(exponential, Samplers.settingsOf(named[0], type), named[0] + " / " + named[1]);
+            Sampler written = Samplers.of(named[2], name -> Optional.ofNullable(exponential.get(name)));
+            assertEquals(Optional.of("Exponential"), written.scheduleType(), named[2]);
+            assertEquals(Optional.of(named[2]), Samplers.schedulerOf(written.name(), written.scheduleType()));
+        }
+        assertEquals(Optional.of("Uniform"), Samplers.of("dpmpp-2m-sde", name -> Optional.of("false")
+                .filter(v -> name.equals("use_exponential_sigmas"))).scheduleType());
+        assertEquals(Map.of("use_exponential_sigmas", "true", "eta", "0.5"), A1111Parameters.parse("a castle\n"
+                + "Steps: 2, Sampler: DPM++ 3M SDE, Schedule type: Automatic, Eta: 0.5, Seed: 1").schedulerOptions());
+    }
+
+    /**
+     * The built-in schedulers that A1111's Exponential schedule maps to are exactly those whose factories declare
+     * {@code use_exponential_sigmas}.
+     */
+    @Test
+    void theExponentialSchedulersAreThoseThatReadTheSetting() {
+        Set<String> reading = new TreeSet<>();
+        for (ComponentFactory<?> f : ServiceLoader.load(ComponentFactory.class)) {
+            if (f.kind() == ComponentKind.SCHEDULER && f.options().stream().anyMatch(o -> o.name().equals(
+                    Samplers.EXPONENTIAL_SETTING)) && !f.id().endsWith("-karras")) {
+                reading.add(f.id());
+            }
+        }
+        assertEquals(new TreeSet<>(Samplers.EXPONENTIAL_SCHEDULERS), reading);
     }
 }
