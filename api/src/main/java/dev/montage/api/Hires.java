@@ -2,11 +2,16 @@ package dev.montage.api;
 
 import java.util.Arrays;
 import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * A second pass at a larger size, as AUTOMATIC1111's "Hires. fix" runs it: the generation first runs at the request's
  * size; its result is enlarged to this size, noised to the level of the step at which the second pass begins, and
- * denoised again with the same prompt, subjects (whose boxes are relative), controls, scheduler and seed. Of the second
+ * denoised again with the same prompt, subjects (whose boxes are relative), controls and seed, and the request's
+ * scheduler and guidance unless the pass names its own (A1111's "Hires sampler" and "Hires CFG Scale"). Of the second
  * pass's N steps the last ⌊N · strength⌋ run, as a run from a picture takes them ({@link InitImage#stepsTaken}).
  *
  * @param width    the output width, a positive multiple of 8 no smaller than the request's
@@ -16,8 +21,14 @@ import java.util.Locale;
  * @param steps    the second pass's steps before the strength takes its share, or 0 for the request's (A1111's
  *                 "Hires steps" of 0)
  * @param upscaler how the first pass's result is enlarged
+ * @param scheduler        the second pass's scheduler id, or empty for the request's scheduler and its settings
+ * @param schedulerOptions the settings of {@code scheduler} (as a request's {@code schedulerOptions}); empty without
+ *                         one
+ * @param guidance         the second pass's classifier-free guidance scale, &ge; 1 (1 disables guidance), or 0 for the
+ *                         request's
  */
-public record Hires(int width, int height, double strength, int steps, Upscaler upscaler) {
+public record Hires(int width, int height, double strength, int steps, Upscaler upscaler, Optional<String> scheduler,
+        Map<String, String> schedulerOptions, double guidance) {
 
     /** A1111's default denoising strength of its hires pass. */
     public static final double DEFAULT_STRENGTH = 0.7;
@@ -110,9 +121,23 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
 
     /**
      * @throws IllegalArgumentException naming the field: a size not a positive multiple of 8, strength outside
-     *     (0, 1], negative steps, no upscaler
+     *     (0, 1], negative steps, no upscaler, a blank scheduler id, settings without a scheduler, guidance neither 0
+     *     nor a finite number &ge; 1
      */
     public Hires {
+        scheduler = Objects.requireNonNullElse(scheduler, Optional.empty());
+        schedulerOptions = Map.copyOf(Objects.requireNonNullElse(schedulerOptions, Map.of()));
+        if (scheduler.filter(String::isBlank).isPresent()) {
+            throw new IllegalArgumentException("hires.scheduler must name a scheduler, got a blank id");
+        }
+        if (scheduler.isEmpty() && !schedulerOptions.isEmpty()) {
+            throw new IllegalArgumentException("hires.schedulerOptions needs hires.scheduler: without one the second "
+                    + "pass runs the request's scheduler with the request's schedulerOptions");
+        }
+        if (!(guidance == 0 || guidance >= 1 && Double.isFinite(guidance))) {
+            throw new IllegalArgumentException("hires.guidance must be a finite number >= 1 (1 disables guidance), or "
+                    + "0 for the request's, got " + guidance);
+        }
         if (width <= 0 || width % 8 != 0) {
             throw new IllegalArgumentException("hires.width must be a positive multiple of 8, got " + width);
         }
@@ -128,6 +153,38 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
         if (upscaler == null) {
             throw new IllegalArgumentException("hires.upscaler is required");
         }
+    }
+
+    /**
+     * A pass that takes the request's scheduler and guidance (the record of API 0.2.7).
+     *
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public Hires(int width, int height, double strength, int steps, Upscaler upscaler) {
+        this(width, height, strength, steps, upscaler, Optional.empty(), Map.of(), 0);
+    }
+
+    /**
+     * This pass with its own scheduler and settings, or with the request's for a null id.
+     *
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public Hires withScheduler(String id, Map<String, String> options) {
+        return new Hires(width, height, strength, steps, upscaler, Optional.ofNullable(id), options, guidance);
+    }
+
+    /**
+     * This pass with its own guidance scale, or the request's for 0.
+     *
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public Hires withGuidance(double scale) {
+        return new Hires(width, height, strength, steps, upscaler, scheduler, schedulerOptions, scale);
+    }
+
+    /** The second pass's guidance for a request of {@code requestGuidance}: {@link #guidance()}, or the request's. */
+    public double guidance(double requestGuidance) {
+        return guidance == 0 ? requestGuidance : guidance;
     }
 
     /**
@@ -188,7 +245,13 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
 
     @Override
     public String toString() {
-        return String.format(Locale.ROOT, "%dx%d, strength %s, %s steps, %s", width, height, strength,
-                steps == 0 ? "the request's" : String.valueOf(steps), upscaler.id());
+        StringBuilder out = new StringBuilder(String.format(Locale.ROOT, "%dx%d, strength %s, %s steps, %s", width,
+                height, strength, steps == 0 ? "the request's" : String.valueOf(steps), upscaler.id()));
+        scheduler.ifPresent(id -> out.append(", scheduler ").append(id).append(schedulerOptions.isEmpty() ? ""
+                : " " + new TreeMap<>(schedulerOptions)));
+        if (guidance != 0) {
+            out.append(", guidance ").append(guidance);
+        }
+        return out.toString();
     }
 }

@@ -14,7 +14,8 @@ final class HiresOptions {
     static String flag(String field) {
         return switch (field) {
             case "hires.width", "hires.height" -> "--hires-size";
-            default -> "--" + field.replace('.', '-');
+            default -> field.startsWith("hires.schedulerOptions") ? "--hires-scheduler-option"
+                    : "--" + field.replace('.', '-');
         };
     }
 
@@ -38,6 +39,18 @@ final class HiresOptions {
             + "bilinearly; the default), latent-nearest, latent-nearest-exact, latent-antialiased, latent-bicubic, "
             + "latent-bicubic-antialiased, or lanczos (its picture, encoded again); A1111's names are read too.")
     String upscaler;
+
+    @Option(names = "--hires-scheduler", description = "The second pass's scheduler id (A1111's Hires sampler; "
+            + "default: the first pass's scheduler and its settings).")
+    String scheduler;
+
+    @Option(names = "--hires-scheduler-option", paramLabel = "NAME=VALUE", description = "A setting of "
+            + "--hires-scheduler, as --scheduler-option is of --scheduler (repeatable).")
+    Map<String, String> schedulerOptions = new LinkedHashMap<>();
+
+    @Option(names = "--hires-guidance", description = "The second pass's guidance scale, >= 1 (A1111's Hires CFG "
+            + "Scale; default: --guidance).")
+    Double guidance;
 
     /**
      * The request's {@code hires} fields these flags give, the size as {@code width} and {@code height}; null where a
@@ -64,6 +77,9 @@ final class HiresOptions {
         fields.put("strength", strength);
         fields.put("steps", steps);
         fields.put("upscaler", upscaler);
+        fields.put("scheduler", scheduler);
+        fields.put("schedulerOptions", schedulerOptions.isEmpty() ? null : Map.copyOf(schedulerOptions));
+        fields.put("guidance", guidance);
         return fields;
     }
 

@@ -50,14 +50,18 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     /** The A1111 settings a run takes from the PNG. */
     private static final Set<String> A1111_READ = Set.of("Steps", "CFG scale", "Seed", "Size", "Sampler",
             "Schedule type");
-    private static final String A1111_ETA = "Eta DDIM";
+    /** A1111's η of DDIM and of the k-diffusion SDE samplers, read where the sampler's built-in reads it. */
+    private static final Set<String> A1111_ETA = Set.of("Eta DDIM", "Eta");
     private static final String HIRES = "hires";
     private static final String VARIATION = "variation";
     /** A1111's variation seed and its strength. */
     private static final Set<String> A1111_VARIATION = Set.of("Variation seed", "Variation seed strength");
-    /** A1111's hires fix: its size (one of the first two), steps, upscaler and strength. */
+    /**
+     * A1111's hires fix: its size (one of the first two), steps, upscaler, strength, and the sampler and guidance of
+     * its own.
+     */
     private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
-            "Hires upscaler", "Denoising strength");
+            "Hires upscaler", "Denoising strength", "Hires sampler", "Hires schedule type", "Hires CFG Scale");
     /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
     private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
             "Lora hashes", "TI hashes", "Hashes");
@@ -124,7 +128,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         scheduler.ifPresent(id -> v.put("scheduler", id));
         Set<String> read = new HashSet<>(A1111_READ);
         if (v.containsKey(SCHEDULER_OPTIONS)) {
-            read.add(A1111_ETA);
+            read.addAll(A1111_ETA);
         }
         if (v.containsKey(HIRES)) {
             read.addAll(A1111_HIRES);
@@ -139,7 +143,9 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
 
     /**
      * A1111's hires fix as a request's {@code hires} gives it, where the text has its size: {@code Hires upscale} a
-     * scale, {@code Hires resize} a size; its upscaler by A1111's name, which {@link Hires.Upscaler#of} reads.
+     * scale, {@code Hires resize} a size; its upscaler by A1111's name, which {@link Hires.Upscaler#of} reads; its
+     * {@code Hires sampler} and {@code Hires schedule type} as the built-in scheduler and settings they are (a sampler
+     * none is kept by its name, which the run refuses naming {@code hires.scheduler}); {@code Hires CFG Scale}.
      */
     private static Optional<Map<String, Object>> hires(Map<String, String> a1111) {
         String scale = a1111.get("Hires upscale");
@@ -158,6 +164,16 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         Optional.ofNullable(a1111.get("Denoising strength")).ifPresent(v -> h.put("strength", Double.parseDouble(v)));
         Optional.ofNullable(a1111.get("Hires steps")).ifPresent(v -> h.put("steps", Integer.parseInt(v)));
         Optional.ofNullable(a1111.get("Hires upscaler")).ifPresent(v -> h.put("upscaler", v));
+        Optional.ofNullable(a1111.get("Hires sampler")).ifPresent(sampler -> {
+            A1111Parameters named = A1111Parameters.sampler(sampler, Optional.ofNullable(a1111.get(
+                    "Hires schedule type")));
+            h.put("scheduler", named.scheduler().orElse(sampler));
+            Map<String, String> options = named.schedulerOptions();
+            if (!options.isEmpty()) {
+                h.put(SCHEDULER_OPTIONS, options);
+            }
+        });
+        Optional.ofNullable(a1111.get("Hires CFG Scale")).ifPresent(v -> h.put("guidance", Double.parseDouble(v)));
         return Optional.of(h);
     }
 
@@ -174,6 +190,10 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             h.remove("scale");
             h.remove("width");
             h.remove("height");
+        }
+        if (given.get("scheduler") != null && !given.get("scheduler").equals(h.get("scheduler"))) {
+            // the recorded settings are those of the recorded scheduler
+            h.remove(SCHEDULER_OPTIONS);
         }
         given.forEach((k, v) -> {
             if (v != null) {
@@ -199,12 +219,15 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         if (h.isEmpty()) {
             return Optional.empty();
         }
+        Map<String, String> options = new LinkedHashMap<>();
+        map(h.get(SCHEDULER_OPTIONS)).forEach((k, v) -> options.put(k, String.valueOf(v)));
         return Optional.of(Hires.of(h.get("scale") == null ? null : number(h.get("scale")),
                 h.get("width") == null ? null : (int) number(h.get("width")),
                 h.get("height") == null ? null : (int) number(h.get("height")),
                 h.get("strength") == null ? null : number(h.get("strength")),
                 h.get("steps") == null ? null : (int) number(h.get("steps")), (String) h.get("upscaler"), width,
-                height));
+                height).withScheduler((String) h.get("scheduler"), options)
+                .withGuidance(h.get("guidance") == null ? 0 : number(h.get("guidance"))));
     }
 
     /**

@@ -4,6 +4,7 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
@@ -74,6 +75,43 @@ class HiresGenerationTest {
         float[] fromPicture = latents(plain.toBuilder().initImage(new InitImage(first, "first.png", 0.5)).build());
         float[] hires = latents(plain.toBuilder().hires(new Hires(32, 32, 0.5, 0, Hires.Upscaler.LANCZOS)).build());
         assertArrayEquals(fromPicture, hires);
+    }
+
+    /**
+     * A pass with its own scheduler, settings and guidance is the run from the first pass's picture with them, exactly,
+     * guided or unguided (which, dropping the unconditional rows, has the prompt encoded again); naming the request's
+     * scheduler and guidance changes nothing.
+     */
+    @Test
+    void aPassWithItsOwnSchedulerAndGuidanceIsTheRunFromTheFirstPassesPictureWithThem() {
+        GenerationRequest plain = request().build();
+        BufferedImage first = pipeline.generate(plain).images().get(0);
+        Hires lanczos = new Hires(32, 32, 0.5, 0, Hires.Upscaler.LANCZOS);
+        for (double guidance : new double[] {5, 1}) {
+            Map<String, String> options = Map.of("use_exponential_sigmas", "true");
+            float[] fromPicture = latents(plain.toBuilder().scheduler("dpmpp-2m-sde").schedulerOptions(options)
+                    .guidanceScale(guidance).initImage(new InitImage(first, "first.png", 0.5)).build());
+            float[] hires = latents(plain.toBuilder().hires(lanczos.withScheduler("dpmpp-2m-sde", options)
+                    .withGuidance(guidance)).build());
+            assertArrayEquals(fromPicture, hires, "guidance " + guidance);
+        }
+        float[] same = latents(plain.toBuilder().hires(lanczos).build());
+        assertArrayEquals(same, latents(plain.toBuilder().hires(lanczos.withScheduler("euler", Map.of())
+                .withGuidance(plain.guidanceScale())).build()));
+        assertFalse(Arrays.equals(same, latents(plain.toBuilder().hires(lanczos.withScheduler("euler",
+                Map.of("timestep_spacing", "trailing"))).build())), "its settings apply");
+    }
+
+    /**
+     * A second-order scheduler of the second pass counts its evaluations in the progress (6 Euler steps, then 2 of 4
+     * Heun steps: 3 evaluations).
+     */
+    @Test
+    void theProgressCountsTheSecondPassesOwnSchedulersEvaluations() {
+        List<Integer> steps = new ArrayList<>();
+        pipeline.generate(request().hires(new Hires(48, 48, 0.5, 4, Hires.Upscaler.LATENT).withScheduler("heun",
+                Map.of())).build(), (step, total, elapsed) -> steps.add(step * 100 + total));
+        assertEquals(List.of(109, 209, 309, 409, 509, 609, 709, 809, 909), steps);
     }
 
     /**
@@ -174,6 +212,20 @@ class HiresGenerationTest {
                 + "as the second pass lays its subjects out again, got 3")), assertThrows(
                         InvalidRequestException.class, () -> request().autoLayout(new AutoLayout(0.5, 3)).hires(twice)
                                 .build()).errors());
+        assertEquals(List.of(new FieldError("hires.scheduler", "unknown scheduler 'eulr'; did you mean euler?")),
+                assertThrows(InvalidRequestException.class, () -> pipeline.generate(request().hires(twice
+                        .withScheduler("eulr", Map.of())).build())).errors().stream().map(e -> new FieldError(e.field(),
+                                e.message().substring(0, e.message().indexOf(',')))).toList());
+        assertEquals("hires.schedulerOptions.eta", assertThrows(InvalidRequestException.class,
+                () -> pipeline.generate(request().hires(twice.withScheduler("euler", Map.of("eta", "0.5"))).build()))
+                .errors().get(0).field());
+        assertEquals("schedulerOptions.eta", assertThrows(InvalidRequestException.class,
+                () -> pipeline.generate(request().schedulerOptions(Map.of("eta", "0.5")).hires(twice).build()))
+                .errors().get(0).field(), "the request's own settings go with its scheduler");
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> twice.withScheduler(null, Map.of("eta", "0.5")))
+                .getMessage().startsWith("hires.schedulerOptions needs hires.scheduler"));
+        assertEquals("hires.guidance must be a finite number >= 1 (1 disables guidance), or 0 for the request's, got "
+                + "0.5", assertThrows(IllegalArgumentException.class, () -> twice.withGuidance(0.5)).getMessage());
         assertEquals("hires.width must be a positive multiple of 8, got 60", assertThrows(
                 IllegalArgumentException.class, () -> new Hires(60, 64, 0.5, 0, Hires.Upscaler.LATENT)).getMessage());
         assertEquals("hires.scale must be in [1, 4], got 0.5", assertThrows(IllegalArgumentException.class,

@@ -399,6 +399,52 @@ class PngRecordTest {
     }
 
     /**
+     * A hires pass's own scheduler, settings and guidance are recorded in the request's {@code hires} and as A1111's
+     * Hires sampler, Hires schedule type and Hires CFG Scale, and run again to the same pixels; a --hires-scheduler
+     * given over a PNG's replaces its settings too; A1111's are read as the built-in scheduler they name, and one none
+     * is stops the run naming hires.scheduler.
+     */
+    @Test
+    void aHiresPassesOwnSchedulerAndGuidanceAreRecordedAndRunAgain() throws Exception {
+        Path png = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
+                "--hires-scale", "1.5", "--hires-scheduler", "dpmpp-2m-sde", "--hires-scheduler-option",
+                "use_exponential_sigmas=true", "--hires-guidance", "3", "-o", dir.resolve("own").toString());
+        Map<String, Object> hires = new LinkedHashMap<>(Map.of("width", 48, "height", 48, "strength", 0.7, "steps", 0,
+                "upscaler", "latent", "scheduler", "dpmpp-2m-sde", "guidance", 3.0));
+        hires.put("schedulerOptions", Map.of("use_exponential_sigmas", "true"));
+        assertEquals(hires, PngRecords.record(png).get("hires"));
+        Map<String, String> a1111 = infotext(png).values();
+        assertEquals(List.of("DPM++ 2M SDE", "Exponential", "3.0"), List.of(a1111.get("Hires sampler"),
+                a1111.get("Hires schedule type"), a1111.get("Hires CFG Scale")));
+        assertArrayEquals(pixels(png), pixels(generate("--from", png.toString(), "-o",
+                dir.resolve("again").toString())));
+        Path euler = generate("--from", png.toString(), "--hires-scheduler", "euler", "-o",
+                dir.resolve("euler").toString());
+        Map<String, Object> eulerPass = new LinkedHashMap<>(hires);
+        eulerPass.put("scheduler", "euler");
+        eulerPass.remove("schedulerOptions");
+        assertEquals(eulerPass, PngRecords.record(euler).get("hires"));
+
+        Path fixed = a1111Png("own.png", "Sampler: Euler, Denoising strength: 0.5, Hires upscale: 2, Hires upscaler: "
+                + "Latent, Hires sampler: DPM++ 2M, Hires schedule type: Karras, Hires CFG Scale: 4");
+        CommandRun read = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
+                fixed.toString(), "-o", dir.resolve("a").toString());
+        assertEquals(0, read.code(), read::toString);
+        assertFalse(read.err().contains("Hires sampler"), "applied, so not noted as unapplied: " + read.err());
+        Map<String, Object> fromA1111 = PngRecords.record(Files.list(dir.resolve("a")).filter(f -> f.toString()
+                .endsWith(".png")).findFirst().orElseThrow());
+        assertEquals(Map.of("width", 64, "height", 64, "strength", 0.5, "steps", 0, "upscaler", "latent", "scheduler",
+                "dpmpp-2m-karras", "guidance", 4.0), fromA1111.get("hires"));
+        Path unknown = a1111Png("fast.png", "Sampler: Euler, Denoising strength: 0.5, Hires upscale: 2, Hires "
+                + "sampler: DPM fast");
+        CommandRun refused = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                "--from", unknown.toString(), "-o", dir.resolve("f").toString());
+        assertEquals(2, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("hires.scheduler") && refused.err().contains("'DPM fast'"),
+                refused::toString);
+    }
+
+    /**
      * Textual inversion embeddings of {@code models.embeddings} change the pixels where a prompt names them; the record
      * carries each embedding file's hash and, as A1111 writes them, the hashes of those the prompts name; a file that
      * is no SDXL embedding stops the run naming it.

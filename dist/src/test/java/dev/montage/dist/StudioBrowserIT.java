@@ -416,12 +416,17 @@ class StudioBrowserIT {
             assertTrue(refused.getText().contains("takes no step of the second pass's 4 at 0.1"), refused.getText());
 
             fill(By.id("hires-strength"), "0.5");
+            assertFalse(driver.findElement(By.id("hires-scheduler-options")).isEnabled(), "no scheduler, no options");
+            new Select(driver.findElement(By.id("hires-scheduler"))).selectByValue("ddim");
+            fill(By.id("hires-scheduler-options"), "eta=0.5");
+            fill(By.id("hires-guidance"), "2");
             fill(By.id("variation-seed"), "9");
             fill(By.id("variation-strength"), "0.3");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
             Map<String, Object> first = latest(serve.url());
-            assertEquals(Map.of("width", 96, "height", 72, "strength", 0.5, "steps", 0, "upscaler", "latent"),
+            assertEquals(Map.of("width", 96, "height", 72, "strength", 0.5, "steps", 0, "upscaler", "latent",
+                    "scheduler", "ddim", "schedulerOptions", Map.of("eta", "0.5"), "guidance", 2.0),
                     ((Map<String, Object>) first.get("parameters")).get("hires"));
             assertEquals(Map.of("seed", 9, "strength", 0.3), ((Map<String, Object>) first.get("parameters"))
                     .get("variation"));
@@ -431,10 +436,14 @@ class StudioBrowserIT {
                     + first.get("id") + "'] .open-result")).stream().findFirst().orElse(null)).click();
             waitFor("the reopened pass", d -> d.findElement(By.id("hires-on")).isSelected());
             assertEquals("1.5", driver.findElement(By.id("hires-scale")).getAttribute("value"));
+            assertEquals("ddim", driver.findElement(By.id("hires-scheduler")).getAttribute("value"));
+            assertEquals("eta=0.5", driver.findElement(By.id("hires-scheduler-options")).getAttribute("value"));
+            assertEquals("2", driver.findElement(By.id("hires-guidance")).getAttribute("value"));
             assertEquals("9", driver.findElement(By.id("variation-seed")).getAttribute("value"));
             assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
             assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "
-                    + "steps, latent"), driver.findElement(By.id("result-parameters")).getText());
+                    + "steps, latent, ddim (eta=0.5), guidance 2"), driver.findElement(By.id("result-parameters"))
+                    .getText());
         }
     }
 

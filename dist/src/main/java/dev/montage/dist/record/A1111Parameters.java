@@ -30,6 +30,17 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
     }
 
     /**
+     * The parameters of a sampler and schedule type alone, as A1111 names a hires pass's own ({@code Hires sampler},
+     * {@code Hires schedule type}): their {@link #scheduler()} and {@link #schedulerOptions()}.
+     */
+    public static A1111Parameters sampler(String sampler, Optional<String> scheduleType) {
+        Map<String, String> values = new LinkedHashMap<>();
+        values.put("Sampler", sampler);
+        scheduleType.ifPresent(t -> values.put("Schedule type", t));
+        return new A1111Parameters("", "", values);
+    }
+
+    /**
      * The built-in Montage scheduler of the text's {@code Sampler} and {@code Schedule type}; empty when it names no
      * sampler or one that no built-in scheduler is (see {@link #sampler()}).
      */

@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 import java.util.stream.Collectors;
 
 /**
@@ -114,7 +115,10 @@ public final class GenerationRecord {
         return Collections.unmodifiableMap(p);
     }
 
-    /** A hires pass as a request's {@code hires} gives it, by its size. */
+    /**
+     * A hires pass as a request's {@code hires} gives it, by its size; its scheduler and guidance where it has its
+     * own.
+     */
     public static Map<String, Object> hiresFields(Hires h) {
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("width", h.width());
@@ -122,6 +126,13 @@ public final class GenerationRecord {
         v.put("strength", h.strength());
         v.put("steps", h.steps());
         v.put("upscaler", h.upscaler().id());
+        h.scheduler().ifPresent(id -> v.put("scheduler", id));
+        if (!h.schedulerOptions().isEmpty()) {
+            v.put("schedulerOptions", new TreeMap<>(h.schedulerOptions()));
+        }
+        if (h.guidance() != 0) {
+            v.put("guidance", h.guidance());
+        }
         return Collections.unmodifiableMap(v);
     }
 
@@ -227,8 +238,9 @@ public final class GenerationRecord {
             v.put("Denoising strength", Double.toString(h.strength()));
             double scale = h.scale(r.width());
             // a size beyond A1111's largest scale, or of another aspect, is written as the size it is
-            if (scale <= Hires.MAX_SCALE
-                    && Hires.scaled(r.width(), r.height(), scale, h.strength(), h.steps(), h.upscaler()).equals(h)) {
+            Hires scaled = scale <= Hires.MAX_SCALE ? Hires.scaled(r.width(), r.height(), scale, h.strength(),
+                    h.steps(), h.upscaler()) : null;
+            if (scaled != null && scaled.width() == h.width() && scaled.height() == h.height()) {
                 v.put("Hires upscale", BigDecimal.valueOf(scale).stripTrailingZeros().toPlainString());
             } else {
                 v.put("Hires resize", h.width() + "x" + h.height());
@@ -237,6 +249,15 @@ public final class GenerationRecord {
                 v.put("Hires steps", Integer.toString(h.steps()));
             }
             v.put("Hires upscaler", h.upscaler().a1111Name());
+            h.scheduler().ifPresent(id -> {
+                Samplers.Sampler hiresSampler = Samplers.of(id, name -> Optional.ofNullable(h.schedulerOptions()
+                        .get(name)));
+                v.put("Hires sampler", hiresSampler.name());
+                hiresSampler.scheduleType().ifPresent(t -> v.put("Hires schedule type", t));
+            });
+            if (h.guidance() != 0) {
+                v.put("Hires CFG Scale", Double.toString(h.guidance()));
+            }
         });
         String loraHashes = models.entrySet().stream().filter(e -> e.getKey().startsWith("lora."))
                 .map(e -> loraName(Path.of(e.getValue().get(FILE))) + ": " + e.getValue().get(SHA256).substring(0, 12))

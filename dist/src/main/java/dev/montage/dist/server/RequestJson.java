@@ -64,7 +64,8 @@ public final class RequestJson {
     static final Set<String> INIT_IMAGE = Set.of("image", "uploadId", "strength", "mask", GenerationRecord.SHA256,
             GenerationRecord.FILE);
     static final Set<String> VARIATION = Set.of("seed", "strength");
-    static final Set<String> HIRES = Set.of("scale", "width", "height", "strength", "steps", "upscaler");
+    static final Set<String> HIRES = Set.of("scale", "width", "height", "strength", "steps", "upscaler", "scheduler",
+            "schedulerOptions", "guidance");
     static final Set<String> MASK = Set.of("image", "uploadId", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
     /** The fields of {@code POST /v1/phrases} and {@code POST /v1/preprocess} (a control and the output size). */
@@ -447,9 +448,10 @@ public final class RequestJson {
      * A second pass at a larger size: {@code scale} or {@code width} and {@code height}, with A1111's defaults for the
      * rest ({@link Hires#of}).
      */
-    private static Hires hires(Fields f, JsonNode node, int width, int height) {
+    private Hires hires(Fields f, JsonNode node, int width, int height) {
         String path = "hires";
-        if (!f.object(node, path, HIRES, "{scale | width and height, strength, steps, upscaler}")) {
+        if (!f.object(node, path, HIRES, "{scale | width and height, strength, steps, upscaler, scheduler, "
+                + "schedulerOptions, guidance}")) {
             return null;
         }
         Double scale = f.number(node, "scale", path);
@@ -458,11 +460,19 @@ public final class RequestJson {
         Double strength = f.number(node, "strength", path);
         Integer steps = f.integer(node, "steps", path);
         String upscaler = f.text(node, "upscaler", path);
+        String scheduler = f.text(node, "scheduler", path);
+        Map<String, String> schedulerOptions = f.settings(node, "schedulerOptions", path);
+        Double guidance = f.number(node, "guidance", path);
         if (!f.clean(path)) {
             return null;
         }
+        if (scheduler != null) {
+            schedulers.problems(scheduler, schedulerOptions).forEach(e -> f.add(path + "." + e.field(),
+                    e.message()));
+        }
         try {
-            return Hires.of(scale, w, h, strength, steps, upscaler, width, height);
+            return Hires.of(scale, w, h, strength, steps, upscaler, width, height)
+                    .withScheduler(scheduler, schedulerOptions).withGuidance(guidance == null ? 0 : guidance);
         } catch (IllegalArgumentException e) {
             f.add(e.getMessage().substring(0, e.getMessage().indexOf(' ')), e.getMessage());
             return null;

@@ -84,6 +84,7 @@ export class Composer {
     ['width', 'height'].forEach((id) => $(id).addEventListener('input', () => this.sizeChanged()));
     $('hires-on').addEventListener('change', () => this.hiresChanged());
     $('hires-scale').addEventListener('input', () => this.hiresChanged());
+    $('hires-scheduler').addEventListener('change', () => this.hiresChanged());
     $('seed-random').addEventListener('change', () => {
       $('seed').disabled = $('seed-random').checked;
     });
@@ -189,6 +190,7 @@ export class Composer {
         : `${select.value} takes no settings`;
     };
     select.addEventListener('change', showSettings);
+    $('hires-scheduler').replaceChildren(new Option('The same', ''), ...schedulers.map((s) => new Option(s, s)));
     select.value = defaultScheduler;
     showSettings();
     setValue($('negative'), defaults.negativePrompt);
@@ -214,7 +216,9 @@ export class Composer {
   /** Enables the hires settings with their checkbox and says the size the images will have. */
   hiresChanged() {
     const on = $('hires-on').checked;
-    ['hires-scale', 'hires-strength', 'hires-steps', 'hires-upscaler'].forEach((id) => { $(id).disabled = !on; });
+    ['hires-scale', 'hires-strength', 'hires-steps', 'hires-upscaler', 'hires-scheduler', 'hires-guidance']
+      .forEach((id) => { $(id).disabled = !on; });
+    $('hires-scheduler-options').disabled = !on || $('hires-scheduler').value === '';
     const scale = number($('hires-scale'));
     // as the server sizes it: int(side × scale), rounded down to a multiple of 8
     const side = (id) => Math.floor(Math.floor(number($(id)) * scale) / 8) * 8;
@@ -448,6 +452,16 @@ export class Composer {
     if ($('hires-on').checked) {
       body.hires = { scale: number($('hires-scale')), strength: number($('hires-strength')),
         steps: number($('hires-steps')), upscaler: $('hires-upscaler').value };
+      if ($('hires-scheduler').value !== '') {
+        body.hires.scheduler = $('hires-scheduler').value;
+        const hiresOptions = parseSettings($('hires-scheduler-options').value);
+        if (Object.keys(hiresOptions).length) {
+          body.hires.schedulerOptions = hiresOptions;
+        }
+      }
+      if (number($('hires-guidance')) > 0) {
+        body.hires.guidance = number($('hires-guidance'));
+      }
     }
     const chosen = this.loras.request();
     if (chosen.length) {
@@ -505,6 +519,9 @@ export class Composer {
       setValue($('hires-strength'), p.hires.strength);
       setValue($('hires-steps'), p.hires.steps);
       $('hires-upscaler').value = p.hires.upscaler;
+      $('hires-scheduler').value = p.hires.scheduler ?? '';
+      setValue($('hires-scheduler-options'), formatSettings(p.hires.schedulerOptions));
+      setValue($('hires-guidance'), p.hires.guidance ?? 0);
     }
     this.loras.load(p.loras ?? []);
     this.controls.load(p.controls ?? []);

@@ -165,7 +165,10 @@ export class Runner {
         : []),
       ...(p.variation ? [['Variation', `seed ${p.variation.seed}, strength ${p.variation.strength}`]] : []),
       ...(p.hires ? [['Hires pass', `${p.hires.width}×${p.hires.height}, strength ${p.hires.strength}, `
-        + `${p.hires.steps || p.steps} steps, ${p.hires.upscaler}`]] : []),
+        + `${p.hires.steps || p.steps} steps, ${p.hires.upscaler}`
+        + (p.hires.scheduler ? `, ${p.hires.scheduler}` + (Object.keys(p.hires.schedulerOptions ?? {}).length
+          ? ` (${formatSettings(p.hires.schedulerOptions)})` : '') : '')
+        + (p.hires.guidance ? `, guidance ${p.hires.guidance}` : '')]] : []),
       ['Subjects', (p.subjects ?? []).map((s) => `${s.phrase ?? '—'}${s.box ? ` [${s.box.join(', ')}]` : ''}`)
         .join('; ') || 'none'],
       ['Controls', (p.controls ?? []).map((c) => `${c.type} ×${c.scale}`).join('; ') || 'none']];

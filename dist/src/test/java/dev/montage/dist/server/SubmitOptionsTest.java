@@ -19,6 +19,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -106,11 +107,12 @@ class SubmitOptionsTest {
                         }, pipeline, TinyModel.registry(), TinyModel.folder())) {
             assertEquals(0, Montage.run("submit", "--server", s.server.url(), "-p", "a dog", "--width", "32",
                     "--height", "32", "--steps", "2", "--hires-scale", "1.5", "--hires-steps", "3", "--hires-upscaler",
-                    "lanczos", "--variation-seed", "9", "--variation-strength", "0.25", "-o",
-                    dir.resolve("images").toString()));
+                    "lanczos", "--hires-scheduler", "dpmpp-2m-sde", "--hires-scheduler-option",
+                    "use_exponential_sigmas=true", "--hires-guidance", "2", "--variation-seed", "9",
+                    "--variation-strength", "0.25", "-o", dir.resolve("images").toString()));
         }
-        assertEquals(new Hires(48, 48, Hires.DEFAULT_STRENGTH, 3, Hires.Upscaler.LANCZOS),
-                seen.get().hires().orElseThrow());
+        assertEquals(new Hires(48, 48, Hires.DEFAULT_STRENGTH, 3, Hires.Upscaler.LANCZOS).withScheduler("dpmpp-2m-sde",
+                Map.of("use_exponential_sigmas", "true")).withGuidance(2), seen.get().hires().orElseThrow());
         assertEquals(new Variation(9, 0.25), seen.get().variation().orElseThrow());
     }
 

@@ -215,6 +215,8 @@ final class Pipeline {
         String schedulerId = request.scheduler().orElse(defaultScheduler);
         Scheduler scheduler = schedulers.forRequest(schedulerId, request.schedulerOptions());
         GenerationRequest second = request.hires().isPresent() ? secondPass(request) : null;
+        String secondId = second == null ? null : second.scheduler().orElse(defaultScheduler);
+        Scheduler secondScheduler = second == null ? null : hiresScheduler(request, secondId, second);
         List<FieldError> refused = new ArrayList<>(requestCheck.apply(request));
         if (second != null) {
             requestCheck.apply(second).forEach(e -> refused.add(new FieldError("hires", "the second pass at "
@@ -237,7 +239,7 @@ final class Pipeline {
                 Hires hires = request.hires().orElseThrow();
                 int taken = hires.stepsTaken(request.steps());
                 Scheduler.Run firstRun = started(scheduler, request, gen);
-                Scheduler.Run secondRun = started(scheduler, second, gen);
+                Scheduler.Run secondRun = started(secondScheduler, second, gen);
                 int firstEvaluations = evaluations(firstRun, request, request.stepsTaken());
                 int total = firstEvaluations + evaluations(secondRun, second, taken);
                 // the output's control pictures are those of the second pass
@@ -247,9 +249,11 @@ final class Pipeline {
                 Enlarged enlarged = new Enlarged(upscaled(gen, first.latents(), hires, second), hires.strength(),
                         taken);
                 first.latents().close();
-                // the prompt and subjects are the first pass's, which the encoders need not make again
-                latents = denoise(gen, second, secondRun, schedulerId, enlarged, new Progress(
-                        new PassListener(listener, "hires ", true), firstEvaluations, total, start, first.encoded()))
+                // the prompt and subjects are the first pass's, which the encoders need not make again unless the
+                // second pass's guidance adds or drops the unconditional rows
+                Encoded encoded = second.guidanceEnabled() == request.guidanceEnabled() ? first.encoded() : null;
+                latents = denoise(gen, second, secondRun, secondId, enlarged, new Progress(
+                        new PassListener(listener, "hires ", true), firstEvaluations, total, start, encoded))
                         .latents();
             }
             if (finalLatents != null && finalLatents.length > 0) {
@@ -407,11 +411,34 @@ final class Pipeline {
         return y;
     }
 
-    /** The request of a hires pass: its size and steps, from the first pass's latents. */
+    /**
+     * The request of a hires pass: its size, steps, guidance and, where it names one, scheduler with its settings, from
+     * the first pass's latents.
+     */
     private static GenerationRequest secondPass(GenerationRequest request) {
         Hires hires = request.hires().orElseThrow();
-        return request.toBuilder().size(hires.width(), hires.height()).steps(hires.steps(request.steps()))
-                .initLatents(null).hires(null).build();
+        GenerationRequest.Builder b = request.toBuilder().size(hires.width(), hires.height())
+                .steps(hires.steps(request.steps())).guidanceScale(hires.guidance(request.guidanceScale()))
+                .initLatents(null).hires(null);
+        hires.scheduler().ifPresent(id -> b.scheduler(id).schedulerOptions(hires.schedulerOptions()));
+        return b.build();
+    }
+
+    /**
+     * The scheduler of a hires pass: the request's, or the one it names with its settings.
+     *
+     * @throws InvalidRequestException naming {@code hires.scheduler} or {@code hires.schedulerOptions.<name>}
+     */
+    private Scheduler hiresScheduler(GenerationRequest request, String id, GenerationRequest second) {
+        try {
+            return schedulers.forRequest(id, second.schedulerOptions());
+        } catch (InvalidRequestException e) {
+            if (request.hires().orElseThrow().scheduler().isEmpty()) {
+                throw e;
+            }
+            throw new InvalidRequestException(e.errors().stream().map(err -> new FieldError("hires." + err.field(),
+                    err.message())).toList());
+        }
     }
 
     /**

@@ -20,21 +20,16 @@ import java.util.Objects;
  * {@code steps_offset}, {@code use_karras_sigmas}, {@code use_exponential_sigmas}, and {@code eta} (η, 0 to 1,
  * default 1 as k-diffusion's; 0 makes the deterministic DPM-Solver++(3M)).
  */
-final class DpmSolver3mSdeScheduler extends SometimesStochastic {
+final class DpmSolver3mSdeScheduler extends LogSigmaSampler {
     private static final String NAME = "DPM++ 3M SDE";
 
-    private final SchedulerSettings settings;
-    private final DiscreteSigmas noiseLevels;
-    private final PredictionType prediction;
     private final float eta;
 
     /**
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DpmSolver3mSdeScheduler(SchedulerSettings settings) {
-        this.settings = settings;
-        noiseLevels = new DiscreteSigmas(settings, true);
-        prediction = PredictionType.of(settings);
+        super(settings);
         double value = settings.number("eta", 1);
         if (!(value >= 0 && value <= 1)) {
             throw settings.invalid("eta", "a number in 0..1");
@@ -95,7 +90,7 @@ final class DpmSolver3mSdeScheduler extends SometimesStochastic {
                 remember(null, Float.NaN);
                 return original;
             }
-            float h = LogSigmaSampler.timeOf(next) - LogSigmaSampler.timeOf(sigma);
+            float h = timeOf(next) - timeOf(sigma);
             float hEta = h * (eta + 1);
             NDArray x = latents.mul((float) Math.exp(-hEta)).add(original.mul((float) -Math.expm1(-hEta)));
             NDManager scope = latents.getManager();

@@ -1,8 +1,8 @@
 package dev.montage.plugins.schedulers;
 
 /**
- * The DPM-Solver++ samplers that step in t = −log σ on the discrete schedulers' noise levels and evaluate the model
- * twice per step ({@link MidpointRun}): DPM++ SDE and DPM++ 2S a.
+ * The DPM-Solver++ samplers that step in t = −log σ on the discrete schedulers' noise levels: DPM++ SDE and DPM++ 2S a,
+ * which evaluate the model twice per step ({@link MidpointRun}), and DPM++ 3M SDE.
  */
 abstract class LogSigmaSampler extends SometimesStochastic {
     final SchedulerSettings settings;
