@@ -48,7 +48,6 @@ import org.junit.jupiter.api.TestFactory;
  */
 class SchedulerGenerationTest {
     private static final int STEPS = 6;
-    private static final Map<String, String> EXPONENTIAL = Map.of("use_exponential_sigmas", "true");
     private static final String PLUGIN_SCHEDULER = "test-adams-bashforth";
     private static final String FIRST_ORDER_DPM = "test-dpmpp-first-order";
     private static final List<NDArray> KEPT = new ArrayList<>();
@@ -223,14 +222,15 @@ class SchedulerGenerationTest {
                 wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> !id.equals(PLUGIN_SCHEDULER))
                         .toList(), "with a hires pass", SchedulerGenerationTest::withHires,
                         (r, latents) -> assertEquals(4 * 6 * 6, latents.length, "the second pass's size")),
-                wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> !id.endsWith("-karras")
-                        && pipeline.schedulerProblems(id, EXPONENTIAL).isEmpty()).toList(), "exponential sigmas",
-                        (id, guided) -> request(id, guided).toBuilder().schedulerOptions(EXPONENTIAL).build(),
+                Stream.of("use_exponential_sigmas", "use_beta_sigmas").flatMap(setting -> wholeGenerations(pipeline,
+                        pipeline.schedulerIds().stream().filter(id -> !id.endsWith("-karras") && pipeline
+                                .schedulerProblems(id, Map.of(setting, "true")).isEmpty()).toList(), setting,
+                        (id, guided) -> request(id, guided).toBuilder().schedulerOption(setting, "true").build(),
                         (r, latents) -> {
                             GenerationRequest plain = r.toBuilder().schedulerOptions(Map.of()).build();
                             assertFalse(Arrays.equals(LEADING.computeIfAbsent(key(plain), k -> latents(pipeline,
-                                    plain)), latents), "exponential sigmas change the latents");
-                        }))
+                                    plain)), latents), setting + " changes the latents");
+                        })))
                 .flatMap(s -> s);
     }
 
@@ -315,7 +315,7 @@ class SchedulerGenerationTest {
                 new Refusal("euler", Map.of("eta", "0.5"), "schedulerOptions.eta", "unknown option (expected an "
                         + "option of scheduler 'euler': num_train_timesteps, beta_start, beta_end, beta_schedule, "
                         + "prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, use_exponential_sigmas, "
-                        + "interpolation_type)"),
+                        + "use_beta_sigmas, interpolation_type)"),
                 new Refusal("ddim", Map.of("eta", "2"), "schedulerOptions.eta", "expected a number in 0..1, got '2'"),
                 new Refusal("ddim", Map.of("timestep_spacin", "trailing"), "schedulerOptions.timestep_spacin",
                         "unknown option; did you mean timestep_spacing?"),

@@ -26,8 +26,12 @@ final class Samplers {
         }
     }
 
-    /** The setting of the exponential schedule, by its diffusers name. */
-    static final String EXPONENTIAL_SETTING = "use_exponential_sigmas";
+    /**
+     * A1111's schedule types that are a scheduler setting (by its diffusers name) on the model's own schedule: the
+     * exponential and the beta noise levels.
+     */
+    static final Map<String, String> SCHEDULE_SETTINGS = Map.of("Exponential", "use_exponential_sigmas", "Beta",
+            "use_beta_sigmas");
     private static final String DDIM_ETA = "Eta DDIM";
 
     private static final String AUTOMATIC = "Automatic";
@@ -41,10 +45,10 @@ final class Samplers {
     /** How A1111 before 1.9 named a sampler with Karras or exponential sigmas: after its name. */
     private static final Set<String> SCHEDULE_SUFFIXES = Set.of(KARRAS, EXPONENTIAL);
     /**
-     * The built-in schedulers that read {@value #EXPONENTIAL_SETTING}: A1111's Exponential schedule type is the
-     * scheduler on the model's own schedule with that setting.
+     * The built-in schedulers that read the settings of {@link #SCHEDULE_SETTINGS}: A1111's Exponential or Beta schedule
+     * type is the scheduler on the model's own schedule with that setting.
      */
-    static final Set<String> EXPONENTIAL_SCHEDULERS = Set.of("euler", "heun", "dpm2", "dpm2-ancestral", "lms",
+    static final Set<String> LEVEL_SCHEDULERS = Set.of("euler", "heun", "dpm2", "dpm2-ancestral", "lms",
             "dpmpp-2m", "dpmpp-2m-sde", "dpmpp-sde", "dpmpp-2s-ancestral", "dpmpp-3m-sde");
 
     private static final Map<String, Sampler> BUILT_IN = Map.ofEntries(
@@ -100,7 +104,8 @@ final class Samplers {
      * schedule type (A1111 before 1.9, which put Karras or Exponential in the sampler's name: "DPM++ 2M Karras") the
      * name alone decides; "Automatic" is the sampler's own default in A1111; any other must be the schedule a built-in
      * has ("Karras", or "Uniform", A1111's name for the model's own) or "Exponential", which is the scheduler of the
-     * model's own schedule with {@value #EXPONENTIAL_SETTING} where it reads that setting (see {@link #settingsOf}).
+     * model's own schedule with {@code use_exponential_sigmas} where it reads that setting (see {@link #settingsOf}),
+     * and likewise "Beta" with {@code use_beta_sigmas}.
      */
     static Optional<String> schedulerOf(String sampler, Optional<String> scheduleType) {
         return Named.of(sampler, scheduleType).flatMap(Named::scheduler);
@@ -137,11 +142,11 @@ final class Samplers {
         }
 
         Optional<String> scheduler() {
-            boolean exponential = EXPONENTIAL.equals(type);
+            boolean converted = type != null && SCHEDULE_SETTINGS.containsKey(type);
             for (Map.Entry<String, Sampler> e : BUILT_IN.entrySet()) {
                 String schedule = e.getValue().scheduleType().orElse(UNIFORM);
                 boolean scheduled = type == null ? !e.getKey().endsWith("-karras")
-                        : exponential ? schedule.equals(UNIFORM) && EXPONENTIAL_SCHEDULERS.contains(e.getKey())
+                        : converted ? schedule.equals(UNIFORM) && LEVEL_SCHEDULERS.contains(e.getKey())
                         : schedule.equals(type);
                 if (e.getValue().name().equals(name) && scheduled) {
                     return Optional.of(e.getKey());
@@ -159,15 +164,19 @@ final class Samplers {
     /**
      * The A1111 name of a scheduler id run with some settings: that of {@link #of(String)}, or, where the settings
      * make it another A1111 sampler, that one's ({@code dpmpp-2m-sde} with {@code solver_type: heun} is
-     * "DPM++ 2M SDE Heun"), and the schedule type "Exponential" where {@value #EXPONENTIAL_SETTING} is true.
+     * "DPM++ 2M SDE Heun"), and the schedule type "Exponential" or "Beta" where {@code use_exponential_sigmas} or
+     * {@code use_beta_sigmas} is true.
      *
      * @param settings a setting's value by its diffusers name, where the run had one
      */
     static Sampler of(String schedulerId, Function<String, Optional<String>> settings) {
         Sampler sampler = of(schedulerId);
-        if (EXPONENTIAL_SCHEDULERS.contains(schedulerId)
-                && settings.apply(EXPONENTIAL_SETTING).filter("true"::equalsIgnoreCase).isPresent()) {
-            sampler = new Sampler(sampler.name(), Optional.of(EXPONENTIAL), sampler.etaName());
+        if (LEVEL_SCHEDULERS.contains(schedulerId)) {
+            for (Map.Entry<String, String> e : SCHEDULE_SETTINGS.entrySet()) {
+                if (settings.apply(e.getValue()).filter("true"::equalsIgnoreCase).isPresent()) {
+                    sampler = new Sampler(sampler.name(), Optional.of(e.getKey()), sampler.etaName());
+                }
+            }
         }
         for (Map.Entry<String, Variant> e : VARIANTS.entrySet()) {
             Variant v = e.getValue();
@@ -180,16 +189,15 @@ final class Samplers {
 
     /**
      * The scheduler settings an A1111 sampler name and schedule type give beyond its built-in scheduler
-     * ({@code solver_type: heun} for "DPM++ 2M SDE Heun", {@value #EXPONENTIAL_SETTING} for the Exponential schedule);
+     * ({@code solver_type: heun} for "DPM++ 2M SDE Heun", {@code use_exponential_sigmas} for the Exponential schedule,
+     * {@code use_beta_sigmas} for the Beta one);
      * empty for most.
      */
     static Map<String, String> settingsOf(String sampler, Optional<String> scheduleType) {
         Map<String, String> settings = new LinkedHashMap<>();
         Named.of(sampler, scheduleType).ifPresent(named -> {
             named.variant().ifPresent(v -> settings.put(v.setting(), v.value()));
-            if (EXPONENTIAL.equals(named.type())) {
-                settings.put(EXPONENTIAL_SETTING, "true");
-            }
+            Optional.ofNullable(named.type()).map(SCHEDULE_SETTINGS::get).ifPresent(s -> settings.put(s, "true"));
         });
         return settings;
     }

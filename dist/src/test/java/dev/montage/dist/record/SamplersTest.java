@@ -93,7 +93,7 @@ class SamplersTest {
                 Optional.empty()));
         assertEquals(Optional.of("dpmpp-2s-ancestral-karras"), Samplers.schedulerOf("DPM++ 2S a",
                 Optional.of("Karras")));
-        for (String[] none : new String[][] {{"DPM++ 3M SDE", "Beta"}, {"Euler a", "Exponential"}, {"UniPC",
+        for (String[] none : new String[][] {{"DPM++ 3M SDE", "KL Optimal"}, {"Euler a", "Exponential"}, {"UniPC",
             "Exponential"}, {"DDIM", "Exponential"}, {"DPM++ 2M Karras", "Uniform"}, {"DPM++ 2M Exponential",
                 "Karras"}, {"my-sampler", null}}) {
             assertEquals(Optional.empty(), Samplers.schedulerOf(none[0], Optional.ofNullable(none[1])),
@@ -127,7 +127,7 @@ class SamplersTest {
         assertEquals(Map.of("solver_type", "heun", "use_exponential_sigmas", "true"), A1111Parameters.parse("a castle\n"
                 + "Steps: 2, Sampler: DPM++ 2M SDE Heun, Schedule type: Exponential, Seed: 1").schedulerOptions());
         assertEquals(Map.of(), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M SDE Heun, Schedule type: "
-                + "Beta, Seed: 1").schedulerOptions(), "no built-in scheduler, no settings");
+                + "SGM Uniform, Seed: 1").schedulerOptions(), "no built-in scheduler, no settings");
     }
 
     /** A1111's "Eta DDIM" is DDIM's η; it means nothing for another sampler, and must be a number. */
@@ -163,6 +163,12 @@ class SamplersTest {
             assertEquals(Optional.of("Exponential"), written.scheduleType(), named[2]);
             assertEquals(Optional.of(named[2]), Samplers.schedulerOf(written.name(), written.scheduleType()));
         }
+        Map<String, String> beta = Map.of("use_beta_sigmas", "true");
+        assertEquals(Optional.of("dpmpp-3m-sde"), Samplers.schedulerOf("DPM++ 3M SDE", Optional.of("Beta")));
+        assertEquals(beta, Samplers.settingsOf("DPM++ 3M SDE", Optional.of("Beta")));
+        assertEquals(new Sampler("Euler", Optional.of("Beta")), Samplers.of("euler", name -> Optional.ofNullable(
+                beta.get(name))));
+        assertEquals(Optional.empty(), Samplers.schedulerOf("Euler a", Optional.of("Beta")));
         assertEquals(Optional.of("Uniform"), Samplers.of("dpmpp-2m-sde", name -> Optional.of("false")
                 .filter(v -> name.equals("use_exponential_sigmas"))).scheduleType());
         assertEquals(Map.of("use_exponential_sigmas", "true", "eta", "0.5"), A1111Parameters.parse("a castle\n"
@@ -170,18 +176,24 @@ class SamplersTest {
     }
 
     /**
-     * The built-in schedulers that A1111's Exponential schedule maps to are exactly those whose factories declare
-     * {@code use_exponential_sigmas}.
+     * The built-in schedulers that A1111's Exponential and Beta schedules map to are exactly those whose factories
+     * declare {@code use_exponential_sigmas} and {@code use_beta_sigmas}.
      */
     @Test
     void theExponentialSchedulersAreThoseThatReadTheSetting() {
         Set<String> reading = new TreeSet<>();
         for (ComponentFactory<?> f : ServiceLoader.load(ComponentFactory.class)) {
             if (f.kind() == ComponentKind.SCHEDULER && f.options().stream().anyMatch(o -> o.name().equals(
-                    Samplers.EXPONENTIAL_SETTING)) && !f.id().endsWith("-karras")) {
+                    "use_exponential_sigmas")) && !f.id().endsWith("-karras")) {
                 reading.add(f.id());
             }
         }
-        assertEquals(new TreeSet<>(Samplers.EXPONENTIAL_SCHEDULERS), reading);
+        assertEquals(new TreeSet<>(Samplers.LEVEL_SCHEDULERS), reading);
+        for (ComponentFactory<?> f : ServiceLoader.load(ComponentFactory.class)) {
+            if (f.kind() == ComponentKind.SCHEDULER) {
+                assertEquals(f.options().stream().anyMatch(o -> o.name().equals("use_exponential_sigmas")),
+                        f.options().stream().anyMatch(o -> o.name().equals("use_beta_sigmas")), f.id());
+            }
+        }
     }
 }

@@ -5,7 +5,8 @@ import ai.djl.ndarray.NDArray;
 /**
  * The noise levels of diffusers' σ-parametrised discrete schedulers (0.23: Euler, Euler ancestral, Heun), which
  * share their {@code set_timesteps}: the timesteps of the spacing, the σ at each interpolated from the training σ (or,
- * with Karras or exponential sigmas, the σ first and the fractional timesteps derived from them), followed by σ = 0.
+ * with Karras, exponential or beta sigmas, the σ first and the fractional timesteps derived from them), followed by
+ * σ = 0.
  */
 final class DiscreteSigmas {
 
@@ -62,11 +63,11 @@ final class DiscreteSigmas {
 
     /**
      * The levels the settings give: the noise schedule, {@code timestep_spacing} (default {@code linspace}),
-     * {@code steps_offset}, and {@code use_karras_sigmas} and {@code use_exponential_sigmas} where the scheduler has
-     * those settings.
+     * {@code steps_offset}, and {@code use_karras_sigmas}, {@code use_exponential_sigmas} and {@code use_beta_sigmas}
+     * where the scheduler has those settings.
      *
-     * @param withKarras whether the scheduler reads {@code use_karras_sigmas} and {@code use_exponential_sigmas} (Euler
-     *                   ancestral does not)
+     * @param withKarras whether the scheduler reads {@code use_karras_sigmas}, {@code use_exponential_sigmas} and
+     *                   {@code use_beta_sigmas} (Euler ancestral does not)
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DiscreteSigmas(SchedulerSettings settings, boolean withKarras) {
@@ -101,7 +102,7 @@ final class DiscreteSigmas {
         }
         if (conversion != SigmaConversion.NONE) {
             sigmas = conversion.levels(sigmas[0], sigmas[steps - 1], steps);
-            // diffusers rounds the DPM2 schedulers' Karras timesteps only, never exponential ones
+            // diffusers rounds the DPM2 schedulers' Karras timesteps only, never exponential or beta ones
             boolean round = roundKarrasTimesteps && conversion == SigmaConversion.KARRAS;
             for (int i = 0; i < steps; i++) {
                 double t = schedule.sigmaToTimestep(sigmas[i]);

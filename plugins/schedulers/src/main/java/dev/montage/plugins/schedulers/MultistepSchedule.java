@@ -6,8 +6,8 @@ import java.util.Arrays;
  * The timesteps and noise levels σ̃ of diffusers' (0.23) multistep solvers, DPM-Solver++ and UniPC, whose
  * {@code set_timesteps} are the same: {@code timestep_spacing} over the training timesteps (those above
  * {@code lambda_min_clipped}), σ̃ interpolated at them and, after the last step, that of training timestep 0; or with
- * Karras or exponential sigmas the levels first, spanning the whole training range, each timestep the nearest to its
- * level (Karras) or its integer part (exponential), and the last level repeated.
+ * Karras, exponential or beta sigmas the levels first, spanning the whole training range, each timestep the nearest to
+ * its level (Karras) or its integer part (exponential, beta), and the last level repeated.
  */
 final class MultistepSchedule {
 
@@ -47,7 +47,7 @@ final class MultistepSchedule {
         float[] sigmas = new float[steps + 1];
         if (conversion != SigmaConversion.NONE) {
             // the levels come first; each timestep is the nearest to its level with Karras sigmas, and its integer
-            // part with exponential ones (diffusers casts those to int64 without rounding)
+            // part with exponential and beta ones (diffusers casts those to int64 without rounding)
             int n = schedule.trainSteps();
             double[] levels = conversion.levels(schedule.sigma(n - 1), schedule.sigma(0), steps);
             timesteps = new int[steps];

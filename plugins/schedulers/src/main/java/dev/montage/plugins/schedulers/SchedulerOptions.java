@@ -34,6 +34,9 @@ final class SchedulerOptions {
     static final OptionSpec<Boolean> USE_EXPONENTIAL_SIGMAS = OptionSpec.bool("use_exponential_sigmas",
             "noise levels evenly spaced in log σ (k-diffusion's exponential schedule, A1111's Exponential) instead of "
                     + "the training schedule's (diffusers: false)");
+    static final OptionSpec<Boolean> USE_BETA_SIGMAS = OptionSpec.bool("use_beta_sigmas",
+            "noise levels at the quantiles of a Beta(0.6, 0.6) distribution (Lee et al. 2024, A1111's Beta) instead of "
+                    + "the training schedule's (diffusers: false)");
     static final OptionSpec<String> INTERPOLATION_TYPE = OptionSpec.choice("interpolation_type",
             List.of("linear", "log_linear"), "how sigmas are interpolated (diffusers: linear; log_linear is not "
                     + "implemented)");
@@ -87,17 +90,16 @@ final class SchedulerOptions {
     /** What the Euler ancestral scheduler reads: the noise schedule alone. */
     static final List<OptionSpec<?>> EULER_ANCESTRAL = with();
     /** What the Euler discrete scheduler reads. */
-    static final List<OptionSpec<?>> EULER = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, INTERPOLATION_TYPE);
+    static final List<OptionSpec<?>> EULER = withLevels(INTERPOLATION_TYPE);
     /**
-     * What the DPM2, LMS, DPM++ SDE and DPM++ 2S a schedulers read: the noise schedule and Karras or exponential
-     * sigmas.
+     * What the DPM2, LMS, DPM++ SDE and DPM++ 2S a schedulers read: the noise schedule and Karras, exponential or
+     * beta sigmas.
      */
-    static final List<OptionSpec<?>> WITH_KARRAS = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS);
+    static final List<OptionSpec<?>> WITH_KARRAS = withLevels();
     /** What DPM++ 3M SDE reads. */
-    static final List<OptionSpec<?>> DPM_SOLVER_3M_SDE = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, SDE_ETA);
+    static final List<OptionSpec<?>> DPM_SOLVER_3M_SDE = withLevels(SDE_ETA);
     /** What Heun reads. */
-    static final List<OptionSpec<?>> HEUN = with(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, CLIP_SAMPLE,
-            CLIP_SAMPLE_RANGE);
+    static final List<OptionSpec<?>> HEUN = withLevels(CLIP_SAMPLE, CLIP_SAMPLE_RANGE);
     /** What DDIM reads. */
     static final List<OptionSpec<?>> DDIM = with(CLIP_SAMPLE, CLIP_SAMPLE_RANGE, SET_ALPHA_TO_ONE, ETA, THRESHOLDING,
             RESCALE_BETAS_ZERO_SNR);
@@ -109,14 +111,19 @@ final class SchedulerOptions {
     static final List<OptionSpec<?>> UNIPC = with(SOLVER_ORDER, PREDICT_X0, SOLVER_TYPE, LOWER_ORDER_FINAL,
             DISABLE_CORRECTOR, USE_KARRAS_SIGMAS, THRESHOLDING);
     /** What DPM-Solver++ reads. */
-    static final List<OptionSpec<?>> DPM_SOLVER = with(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE, LOWER_ORDER_FINAL,
-            EULER_AT_FINAL, USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING,
-            VARIANCE_TYPE);
+    static final List<OptionSpec<?>> DPM_SOLVER = withLevels(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE,
+            LOWER_ORDER_FINAL, EULER_AT_FINAL, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING, VARIANCE_TYPE);
 
     private SchedulerOptions() {
     }
 
     private static List<OptionSpec<?>> with(OptionSpec<?>... own) {
         return Stream.concat(NOISE_SCHEDULE.stream(), Arrays.stream(own)).toList();
+    }
+
+    /** The noise schedule, the settings that convert its levels ({@link SigmaConversion}), and {@code own}. */
+    private static List<OptionSpec<?>> withLevels(OptionSpec<?>... own) {
+        List<OptionSpec<?>> levels = List.of(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, USE_BETA_SIGMAS);
+        return Stream.of(NOISE_SCHEDULE, levels, Arrays.asList(own)).<OptionSpec<?>>flatMap(List::stream).toList();
     }
 }

@@ -1,10 +1,14 @@
 package dev.montage.plugins.schedulers;
 
+import java.util.Locale;
+
 /**
  * How a σ-parametrised scheduler turns its noise levels into those of a run: it keeps the training schedule's, or
  * spreads {@code steps} new levels between the highest and the lowest, evenly in σ^(1/7) ({@code use_karras_sigmas},
- * Karras et al. 2022) or in log σ ({@code use_exponential_sigmas}, k-diffusion's exponential schedule, A1111's
- * "Exponential" schedule type), as diffusers' {@code _convert_to_karras} and {@code _convert_to_exponential} do.
+ * Karras et al. 2022), in log σ ({@code use_exponential_sigmas}, k-diffusion's exponential schedule, A1111's
+ * "Exponential" schedule type) or at the quantiles of a Beta(0.6, 0.6) distribution ({@code use_beta_sigmas}, Lee et
+ * al. 2024, A1111's "Beta"), as diffusers' {@code _convert_to_karras}, {@code _convert_to_exponential} and
+ * {@code _convert_to_beta} do.
  */
 enum SigmaConversion {
     /** The training schedule's levels at the spacing's timesteps. */
@@ -12,25 +16,41 @@ enum SigmaConversion {
     /** Evenly spaced in σ^(1/ρ), ρ = 7. */
     KARRAS,
     /** Evenly spaced in log σ. */
-    EXPONENTIAL;
+    EXPONENTIAL,
+    /** σ_min + q · (σ_max − σ_min) at the Beta(0.6, 0.6) quantiles q of 1 − linspace(0, 1, steps). */
+    BETA;
+
+    /** The parameters diffusers' {@code _convert_to_beta} is called with (A1111's defaults too). */
+    private static final double BETA_ALPHA = 0.6;
+    private static final double BETA_BETA = 0.6;
 
     /**
      * The conversion the settings ask for.
      *
-     * @param reads whether the scheduler reads {@code use_karras_sigmas} and {@code use_exponential_sigmas}
-     * @throws IllegalArgumentException when both are true (diffusers allows one)
+     * @param reads whether the scheduler reads {@code use_karras_sigmas}, {@code use_exponential_sigmas} and
+     *              {@code use_beta_sigmas}
+     * @throws IllegalArgumentException when more than one is true (diffusers allows one)
      */
     static SigmaConversion of(SchedulerSettings settings, boolean reads) {
         if (!reads) {
             return NONE;
         }
-        boolean karras = settings.flag("use_karras_sigmas", false);
-        boolean exponential = settings.flag("use_exponential_sigmas", false);
-        if (karras && exponential) {
-            throw settings.unsupported("use_exponential_sigmas", "use_karras_sigmas is true too, and a run has one "
-                    + "schedule of noise levels, as in diffusers");
+        SigmaConversion chosen = NONE;
+        for (SigmaConversion c : new SigmaConversion[] {KARRAS, EXPONENTIAL, BETA}) {
+            if (settings.flag(c.setting(), false)) {
+                if (chosen != NONE) {
+                    throw settings.unsupported(c.setting(), chosen.setting() + " is true too, and a run has one "
+                            + "schedule of noise levels, as in diffusers");
+                }
+                chosen = c;
+            }
         }
-        return karras ? KARRAS : exponential ? EXPONENTIAL : NONE;
+        return chosen;
+    }
+
+    /** The setting that asks for this conversion. */
+    String setting() {
+        return "use_" + name().toLowerCase(Locale.ROOT) + "_sigmas";
     }
 
     /**
@@ -42,8 +62,21 @@ enum SigmaConversion {
         return switch (this) {
             case KARRAS -> NoiseSchedule.karras(sigmaMax, sigmaMin, steps);
             case EXPONENTIAL -> exponential(sigmaMax, sigmaMin, steps);
+            case BETA -> beta(sigmaMax, sigmaMin, steps);
             case NONE -> throw new IllegalStateException("the training schedule's levels are not converted");
         };
+    }
+
+    /**
+     * {@code sigmaMin + ppf(1 − linspace(0, 1, steps)) · (sigmaMax − sigmaMin)}, ppf the Beta(0.6, 0.6) quantile
+     * function.
+     */
+    static double[] beta(double sigmaMax, double sigmaMin, int steps) {
+        double[] out = NumpyMath.linspace(0, 1, steps);
+        for (int i = 0; i < steps; i++) {
+            out[i] = sigmaMin + BetaDistribution.ppf(1 - out[i], BETA_ALPHA, BETA_BETA) * (sigmaMax - sigmaMin);
+        }
+        return out;
     }
 
     /** {@code np.exp(np.linspace(log(sigmaMax), log(sigmaMin), steps))}. */

@@ -204,7 +204,7 @@ class SchedulerFactoryTest {
                 () -> create("euler", Map.of()).withOverrides(Map.of("eta", "0.5")));
         assertEquals("this scheduler does not read 'eta' (it reads: num_train_timesteps, beta_start, beta_end, "
                 + "beta_schedule, prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, "
-                + "use_exponential_sigmas, interpolation_type)", notRead.getMessage());
+                + "use_exponential_sigmas, use_beta_sigmas, interpolation_type)", notRead.getMessage());
         IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
                 () -> create("ddim", Map.of()).withOverrides(Map.of("etta", "0.5")));
         assertTrue(typo.getMessage().startsWith("this scheduler does not read 'etta'; did you mean eta? (it reads: "),
@@ -240,7 +240,7 @@ class SchedulerFactoryTest {
     void eachSchedulerDeclaresTheSettingsItReadsWithoutDefaults() {
         Map<String, ComponentFactory<?>> all = factories();
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
-                "timestep_spacing", "steps_offset", "use_karras_sigmas", "use_exponential_sigmas",
+                "timestep_spacing", "steps_offset", "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
                 "interpolation_type"), names(all.get("euler")));
         assertEquals(names(all.get("euler")), names(all.get("euler-karras")));
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",

@@ -738,6 +738,28 @@ class StepTest {
     }
 
     /**
+     * The beta schedule's quantile function agrees with scipy's {@code stats.beta.ppf} (values computed by scipy 1.17)
+     * to 1e-13 relative, in the tails too, and inverts the distribution function (to 1e-12, what one ulp of the
+     * quantile moves it by near 1).
+     */
+    @Test
+    void betaQuantilesAreScipys() {
+        double[][] cases = {{1e-6, 0.6, 0.6, 1.8558824624053043e-10}, {0.01, 0.6, 0.6, 0.0008612388215429059},
+            {0.3, 0.6, 0.6, 0.23401700387523572}, {0.77, 0.6, 0.6, 0.8461624142323502},
+            {0.999999, 0.6, 0.6, 0.9999999998144118}, {1e-6, 2.5, 0.7, 0.005011298507179347},
+            {0.3, 2.5, 0.7, 0.7097758912148804}, {0.999999, 2.5, 0.7, 0.9999999990081865}, {0.5, 0.6, 0.6, 0.5},
+            {0, 0.6, 0.6, 0}, {1, 0.6, 0.6, 1}};
+        for (double[] c : cases) {
+            double q = BetaDistribution.ppf(c[0], c[1], c[2]);
+            assertEquals(c[3], q, 1e-13 * Math.max(c[3], 1e-300), "ppf(" + c[0] + "; " + c[1] + ", " + c[2] + ")");
+            if (c[0] > 0 && c[0] < 1) {
+                // within what one ulp of q moves the distribution function where its density is steepest
+                assertEquals(c[0], BetaDistribution.cdf(q, c[1], c[2]), 1e-12, "cdf(ppf(" + c[0] + "))");
+            }
+        }
+    }
+
+    /**
      * Exponential sigmas (diffusers' {@code use_exponential_sigmas}): the σ-parametrised schedulers spread their levels
      * evenly in log σ between the highest and the lowest of their spacing (float64 formula), each timestep the training
      * timestep of its σ, unrounded (also for DPM2, whose Karras timesteps are rounded); DPM-Solver++ spreads them over
@@ -778,6 +800,47 @@ class StepTest {
                 SdxlSchedulerConfig.settings(Map.of("use_karras_sigmas", true, "use_exponential_sigmas", true)), true));
         assertTrue(both.getMessage().contains("'use_exponential_sigmas' = true") && both.getMessage().contains(
                 "use_karras_sigmas is true too"), both.getMessage());
+        IllegalArgumentException beta = assertThrows(IllegalArgumentException.class, () -> new DiscreteSigmas(
+                SdxlSchedulerConfig.settings(Map.of("use_beta_sigmas", true, "use_exponential_sigmas", true)), true));
+        assertTrue(beta.getMessage().contains("'use_beta_sigmas' = true") && beta.getMessage().contains(
+                "use_exponential_sigmas is true too"), beta.getMessage());
+    }
+
+    /** scipy's Beta(0.6, 0.6) quantiles of 1 − linspace(0, 1, 9), which diffusers' beta schedule spaces 9 levels by. */
+    private static final double[] BETA_QUANTILES_9 = {1.0, 0.942843636377586, 0.824319621347305, 0.6706185042786161,
+        0.5000000000000001, 0.3293814957213838, 0.17568037865269498, 0.05715636362241408, 0.0};
+
+    /**
+     * Beta sigmas (diffusers' {@code use_beta_sigmas}, A1111's Beta schedule): the levels at σ_min + q · (σ_max −
+     * σ_min) for scipy's quantiles q, between the ends of the spacing, each timestep the training timestep of its σ
+     * unrounded; DPM-Solver++ spans the whole training range and takes each timestep's integer part.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"leading", "trailing", "linspace"})
+    void betaSigmasAreAtTheBetaQuantilesBetweenTheSpacingsEnds(String spacing) {
+        NoiseSchedule schedule = NoiseSchedule.of(SdxlSchedulerConfig.settings());
+        for (boolean round : new boolean[] {false, true}) {
+            DiscreteSigmas.Levels plain = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
+                    spacing)), true, round).levels(9);
+            DiscreteSigmas.Levels beta = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
+                    spacing, "use_beta_sigmas", true)), true, round).levels(9);
+            double max = plain.sigmas()[0];
+            double min = plain.sigmas()[8];
+            for (int i = 0; i < 9; i++) {
+                double sigma = min + BETA_QUANTILES_9[i] * (max - min);
+                assertEquals(sigma, beta.sigmas()[i], 1e-6 * sigma, spacing + " σ " + i);
+                assertEquals(schedule.sigmaToTimestep(beta.sigmas()[i]), beta.timesteps()[i], 1e-3,
+                        spacing + " timestep " + i);
+            }
+        }
+        MultistepSchedule.Levels multistep = new MultistepSchedule(schedule, TimestepSpacing.LINSPACE, 0,
+                SigmaConversion.BETA, Double.NEGATIVE_INFINITY, "DPM-Solver++").levels(9);
+        for (int i = 0; i < 9; i++) {
+            double sigma = schedule.sigma(0) + BETA_QUANTILES_9[i] * (schedule.sigma(999) - schedule.sigma(0));
+            assertEquals(sigma, multistep.sigmas()[i], 1e-6 * sigma, "DPM-Solver++ σ " + i);
+            assertEquals((int) schedule.sigmaToTimestep(multistep.sigmas()[i]), multistep.timesteps()[i],
+                    "DPM-Solver++ timestep " + i);
+        }
     }
 
     private static Scheduler dpmpp2sAncestral(Map<String, Object> settings) {
