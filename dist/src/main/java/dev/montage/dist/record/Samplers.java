@@ -45,8 +45,8 @@ final class Samplers {
     /** How A1111 before 1.9 named a sampler with Karras or exponential sigmas: after its name. */
     private static final Set<String> SCHEDULE_SUFFIXES = Set.of(KARRAS, EXPONENTIAL);
     /**
-     * The built-in schedulers that read the settings of {@link #SCHEDULE_SETTINGS}: A1111's Exponential or Beta schedule
-     * type is the scheduler on the model's own schedule with that setting.
+     * The built-in schedulers that read the settings of {@link #SCHEDULE_SETTINGS}: A1111's Exponential or Beta
+     * schedule type is the scheduler on the model's own schedule with that setting.
      */
     static final Set<String> LEVEL_SCHEDULERS = Set.of("euler", "heun", "dpm2", "dpm2-ancestral", "lms",
             "dpmpp-2m", "dpmpp-2m-sde", "dpmpp-sde", "dpmpp-2s-ancestral", "dpmpp-3m-sde");
