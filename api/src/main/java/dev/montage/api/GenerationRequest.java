@@ -283,7 +283,7 @@ public record GenerationRequest(
 
     /** Mutable builder; {@link #build()} validates. */
     public static final class Builder {
-        private final String prompt;
+        private String prompt;
         private String negativePrompt = DEFAULT_NEGATIVE_PROMPT;
         private final List<Subject> subjects = new ArrayList<>();
         private final List<Control> controls = new ArrayList<>();
@@ -304,6 +304,12 @@ public record GenerationRequest(
 
         private Builder(String prompt) {
             this.prompt = prompt;
+        }
+
+        /** Replaces the prompt the builder was started with. */
+        public Builder prompt(String v) {
+            prompt = v;
+            return this;
         }
 
         public Builder negativePrompt(String v) {

@@ -10,8 +10,9 @@ import java.util.TreeMap;
 /**
  * A second pass at a larger size, as AUTOMATIC1111's "Hires. fix" runs it: the generation first runs at the request's
  * size; its result is enlarged to this size, noised to the level of the step at which the second pass begins, and
- * denoised again with the same prompt, subjects (whose boxes are relative), controls and seed, and the request's
- * scheduler and guidance unless the pass names its own (A1111's "Hires sampler" and "Hires CFG Scale"). Of the second
+ * denoised again with the same subjects (whose boxes are relative), controls and seed, and the request's prompts,
+ * scheduler and guidance unless the pass names its own (A1111's "Hires prompt", "Hires sampler" and "Hires CFG
+ * Scale"). Of the second
  * pass's N steps the last ⌊N · strength⌋ run, as a run from a picture takes them ({@link InitImage#stepsTaken}).
  *
  * @param width    the output width, a positive multiple of 8 no smaller than the request's
@@ -26,9 +27,12 @@ import java.util.TreeMap;
  *                         one
  * @param guidance         the second pass's classifier-free guidance scale, &ge; 1 (1 disables guidance), or 0 for the
  *                         request's
+ * @param prompt           the second pass's prompt, or empty for the request's
+ * @param negativePrompt   the second pass's negative prompt, or empty for the request's
  */
 public record Hires(int width, int height, double strength, int steps, Upscaler upscaler, Optional<String> scheduler,
-        Map<String, String> schedulerOptions, double guidance) {
+        Map<String, String> schedulerOptions, double guidance, Optional<String> prompt,
+        Optional<String> negativePrompt) {
 
     /** A1111's default denoising strength of its hires pass. */
     public static final double DEFAULT_STRENGTH = 0.7;
@@ -122,10 +126,14 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
     /**
      * @throws IllegalArgumentException naming the field: a size not a positive multiple of 8, strength outside
      *     (0, 1], negative steps, no upscaler, a blank scheduler id, settings without a scheduler, guidance neither 0
-     *     nor a finite number &ge; 1
+     *     nor a finite number &ge; 1, a prompt longer than {@link GenerationRequest#MAX_TEXT_LENGTH}
      */
     public Hires {
         scheduler = Objects.requireNonNullElse(scheduler, Optional.empty());
+        prompt = Objects.requireNonNullElse(prompt, Optional.empty());
+        negativePrompt = Objects.requireNonNullElse(negativePrompt, Optional.empty());
+        checkLength("hires.prompt", prompt);
+        checkLength("hires.negativePrompt", negativePrompt);
         schedulerOptions = Map.copyOf(Objects.requireNonNullElse(schedulerOptions, Map.of()));
         if (scheduler.filter(String::isBlank).isPresent()) {
             throw new IllegalArgumentException("hires.scheduler must name a scheduler, got a blank id");
@@ -161,7 +169,15 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
      * @throws IllegalArgumentException as the canonical constructor
      */
     public Hires(int width, int height, double strength, int steps, Upscaler upscaler) {
-        this(width, height, strength, steps, upscaler, Optional.empty(), Map.of(), 0);
+        this(width, height, strength, steps, upscaler, Optional.empty(), Map.of(), 0, Optional.empty(),
+                Optional.empty());
+    }
+
+    private static void checkLength(String field, Optional<String> text) {
+        text.filter(t -> t.length() > GenerationRequest.MAX_TEXT_LENGTH).ifPresent(t -> {
+            throw new IllegalArgumentException(field + " must be at most " + GenerationRequest.MAX_TEXT_LENGTH
+                    + " characters, got " + t.length());
+        });
     }
 
     /**
@@ -170,7 +186,8 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
      * @throws IllegalArgumentException as the canonical constructor
      */
     public Hires withScheduler(String id, Map<String, String> options) {
-        return new Hires(width, height, strength, steps, upscaler, Optional.ofNullable(id), options, guidance);
+        return new Hires(width, height, strength, steps, upscaler, Optional.ofNullable(id), options, guidance, prompt,
+                negativePrompt);
     }
 
     /**
@@ -179,7 +196,19 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
      * @throws IllegalArgumentException as the canonical constructor
      */
     public Hires withGuidance(double scale) {
-        return new Hires(width, height, strength, steps, upscaler, scheduler, schedulerOptions, scale);
+        return new Hires(width, height, strength, steps, upscaler, scheduler, schedulerOptions, scale, prompt,
+                negativePrompt);
+    }
+
+    /**
+     * This pass with its own prompt and negative prompt, each the request's where null (A1111's "Hires prompt" and
+     * "Hires negative prompt").
+     *
+     * @throws IllegalArgumentException as the canonical constructor
+     */
+    public Hires withPrompts(String hiresPrompt, String hiresNegativePrompt) {
+        return new Hires(width, height, strength, steps, upscaler, scheduler, schedulerOptions, guidance,
+                Optional.ofNullable(hiresPrompt), Optional.ofNullable(hiresNegativePrompt));
     }
 
     /** The second pass's guidance for a request of {@code requestGuidance}: {@link #guidance()}, or the request's. */
@@ -252,6 +281,8 @@ public record Hires(int width, int height, double strength, int steps, Upscaler 
         if (guidance != 0) {
             out.append(", guidance ").append(guidance);
         }
+        prompt.ifPresent(p -> out.append(", prompt '").append(p).append('\''));
+        negativePrompt.ifPresent(p -> out.append(", negative prompt '").append(p).append('\''));
         return out.toString();
     }
 }

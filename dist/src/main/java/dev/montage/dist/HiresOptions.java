@@ -48,6 +48,14 @@ final class HiresOptions {
             + "--hires-scheduler, as --scheduler-option is of --scheduler (repeatable).")
     Map<String, String> schedulerOptions = new LinkedHashMap<>();
 
+    @Option(names = "--hires-prompt", description = "The second pass's prompt (A1111's Hires prompt; default: the "
+            + "prompt).")
+    String prompt;
+
+    @Option(names = "--hires-negative-prompt", description = "The second pass's negative prompt (A1111's Hires "
+            + "negative prompt; default: the negative prompt).")
+    String negativePrompt;
+
     @Option(names = "--hires-guidance", description = "The second pass's guidance scale, >= 1 (A1111's Hires CFG "
             + "Scale; default: --guidance).")
     Double guidance;
@@ -80,6 +88,8 @@ final class HiresOptions {
         fields.put("scheduler", scheduler);
         fields.put("schedulerOptions", schedulerOptions.isEmpty() ? null : Map.copyOf(schedulerOptions));
         fields.put("guidance", guidance);
+        fields.put("prompt", prompt);
+        fields.put("negativePrompt", negativePrompt);
         return fields;
     }
 

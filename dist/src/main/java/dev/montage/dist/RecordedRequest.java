@@ -57,11 +57,12 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     /** A1111's variation seed and its strength. */
     private static final Set<String> A1111_VARIATION = Set.of("Variation seed", "Variation seed strength");
     /**
-     * A1111's hires fix: its size (one of the first two), steps, upscaler, strength, and the sampler and guidance of
-     * its own.
+     * A1111's hires fix: its size (one of the first two), steps, upscaler, strength, and the sampler, guidance and
+     * prompts of its own.
      */
     private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
-            "Hires upscaler", "Denoising strength", "Hires sampler", "Hires schedule type", "Hires CFG Scale");
+            "Hires upscaler", "Denoising strength", "Hires sampler", "Hires schedule type", "Hires CFG Scale",
+            "Hires prompt", "Hires negative prompt");
     /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
     private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
             "Lora hashes", "TI hashes", "Hashes");
@@ -145,7 +146,8 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
      * A1111's hires fix as a request's {@code hires} gives it, where the text has its size: {@code Hires upscale} a
      * scale, {@code Hires resize} a size; its upscaler by A1111's name, which {@link Hires.Upscaler#of} reads; its
      * {@code Hires sampler} and {@code Hires schedule type} as the built-in scheduler and settings they are (a sampler
-     * none is kept by its name, which the run refuses naming {@code hires.scheduler}); {@code Hires CFG Scale}.
+     * none is kept by its name, which the run refuses naming {@code hires.scheduler}); {@code Hires CFG Scale};
+     * {@code Hires prompt} and {@code Hires negative prompt}.
      */
     private static Optional<Map<String, Object>> hires(Map<String, String> a1111) {
         String scale = a1111.get("Hires upscale");
@@ -174,6 +176,8 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             }
         });
         Optional.ofNullable(a1111.get("Hires CFG Scale")).ifPresent(v -> h.put("guidance", Double.parseDouble(v)));
+        Optional.ofNullable(a1111.get("Hires prompt")).ifPresent(v -> h.put("prompt", v));
+        Optional.ofNullable(a1111.get("Hires negative prompt")).ifPresent(v -> h.put("negativePrompt", v));
         return Optional.of(h);
     }
 
@@ -227,7 +231,8 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                 h.get("strength") == null ? null : number(h.get("strength")),
                 h.get("steps") == null ? null : (int) number(h.get("steps")), (String) h.get("upscaler"), width,
                 height).withScheduler((String) h.get("scheduler"), options)
-                .withGuidance(h.get("guidance") == null ? 0 : number(h.get("guidance"))));
+                .withGuidance(h.get("guidance") == null ? 0 : number(h.get("guidance")))
+                .withPrompts((String) h.get("prompt"), (String) h.get("negativePrompt")));
     }
 
     /**

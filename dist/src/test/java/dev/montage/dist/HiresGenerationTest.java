@@ -78,9 +78,9 @@ class HiresGenerationTest {
     }
 
     /**
-     * A pass with its own scheduler, settings and guidance is the run from the first pass's picture with them, exactly,
-     * guided or unguided (which, dropping the unconditional rows, has the prompt encoded again); naming the request's
-     * scheduler and guidance changes nothing.
+     * A pass with its own scheduler, settings, guidance or prompts is the run from the first pass's picture with them,
+     * exactly, guided or unguided (which, dropping the unconditional rows, has the prompt encoded again); naming the
+     * request's scheduler, guidance and prompts changes nothing.
      */
     @Test
     void aPassWithItsOwnSchedulerAndGuidanceIsTheRunFromTheFirstPassesPictureWithThem() {
@@ -95,7 +95,16 @@ class HiresGenerationTest {
                     .withGuidance(guidance)).build());
             assertArrayEquals(fromPicture, hires, "guidance " + guidance);
         }
+        for (double guidance : new double[] {3, 1}) {
+            float[] fromPicture = latents(plain.toBuilder().prompt("a dog in the snow").negativePrompt("blurry")
+                    .guidanceScale(guidance).initImage(new InitImage(first, "first.png", 0.5)).build());
+            float[] hires = latents(plain.toBuilder().hires(lanczos.withPrompts("a dog in the snow", "blurry")
+                    .withGuidance(guidance)).build());
+            assertArrayEquals(fromPicture, hires, "prompts, guidance " + guidance);
+        }
         float[] same = latents(plain.toBuilder().hires(lanczos).build());
+        assertArrayEquals(same, latents(plain.toBuilder().hires(lanczos.withPrompts(plain.prompt(),
+                plain.negativePrompt())).build()), "the request's own prompts");
         assertArrayEquals(same, latents(plain.toBuilder().hires(lanczos.withScheduler("euler", Map.of())
                 .withGuidance(plain.guidanceScale())).build()));
         assertFalse(Arrays.equals(same, latents(plain.toBuilder().hires(lanczos.withScheduler("euler",
@@ -226,6 +235,8 @@ class HiresGenerationTest {
                 .getMessage().startsWith("hires.schedulerOptions needs hires.scheduler"));
         assertEquals("hires.guidance must be a finite number >= 1 (1 disables guidance), or 0 for the request's, got "
                 + "0.5", assertThrows(IllegalArgumentException.class, () -> twice.withGuidance(0.5)).getMessage());
+        assertEquals("hires.prompt must be at most 16384 characters, got 16385", assertThrows(
+                IllegalArgumentException.class, () -> twice.withPrompts("a".repeat(16385), null)).getMessage());
         assertEquals("hires.width must be a positive multiple of 8, got 60", assertThrows(
                 IllegalArgumentException.class, () -> new Hires(60, 64, 0.5, 0, Hires.Upscaler.LATENT)).getMessage());
         assertEquals("hires.scale must be in [1, 4], got 0.5", assertThrows(IllegalArgumentException.class,

@@ -399,8 +399,8 @@ class PngRecordTest {
     }
 
     /**
-     * A hires pass's own scheduler, settings and guidance are recorded in the request's {@code hires} and as A1111's
-     * Hires sampler, Hires schedule type and Hires CFG Scale, and run again to the same pixels; a --hires-scheduler
+     * A hires pass's own scheduler, settings, guidance and prompts are recorded in the request's {@code hires} and as
+     * A1111's Hires sampler, Hires schedule type, Hires CFG Scale and Hires prompt, and run again to the same pixels; a --hires-scheduler
      * given over a PNG's replaces its settings too; A1111's are read as the built-in scheduler they name, and one none
      * is stops the run naming hires.scheduler.
      */
@@ -408,14 +408,16 @@ class PngRecordTest {
     void aHiresPassesOwnSchedulerAndGuidanceAreRecordedAndRunAgain() throws Exception {
         Path png = generate("-p", "a dog", "--width", "32", "--height", "32", "--steps", "3", "--seed", "4",
                 "--hires-scale", "1.5", "--hires-scheduler", "dpmpp-2m-sde", "--hires-scheduler-option",
-                "use_exponential_sigmas=true", "--hires-guidance", "3", "-o", dir.resolve("own").toString());
+                "use_exponential_sigmas=true", "--hires-guidance", "3", "--hires-prompt", "a dog, in the snow",
+                "-o", dir.resolve("own").toString());
         Map<String, Object> hires = new LinkedHashMap<>(Map.of("width", 48, "height", 48, "strength", 0.7, "steps", 0,
-                "upscaler", "latent", "scheduler", "dpmpp-2m-sde", "guidance", 3.0));
+                "upscaler", "latent", "scheduler", "dpmpp-2m-sde", "guidance", 3.0, "prompt", "a dog, in the snow"));
         hires.put("schedulerOptions", Map.of("use_exponential_sigmas", "true"));
         assertEquals(hires, PngRecords.record(png).get("hires"));
         Map<String, String> a1111 = infotext(png).values();
-        assertEquals(List.of("DPM++ 2M SDE", "Exponential", "3.0"), List.of(a1111.get("Hires sampler"),
-                a1111.get("Hires schedule type"), a1111.get("Hires CFG Scale")));
+        assertEquals(List.of("DPM++ 2M SDE", "Exponential", "3.0", "a dog, in the snow"), List.of(a1111.get(
+                "Hires sampler"), a1111.get("Hires schedule type"), a1111.get("Hires CFG Scale"),
+                a1111.get("Hires prompt")));
         assertArrayEquals(pixels(png), pixels(generate("--from", png.toString(), "-o",
                 dir.resolve("again").toString())));
         Path euler = generate("--from", png.toString(), "--hires-scheduler", "euler", "-o",
@@ -426,7 +428,8 @@ class PngRecordTest {
         assertEquals(eulerPass, PngRecords.record(euler).get("hires"));
 
         Path fixed = a1111Png("own.png", "Sampler: Euler, Denoising strength: 0.5, Hires upscale: 2, Hires upscaler: "
-                + "Latent, Hires sampler: DPM++ 2M, Hires schedule type: Karras, Hires CFG Scale: 4");
+                + "Latent, Hires sampler: DPM++ 2M, Hires schedule type: Karras, Hires CFG Scale: 4, Hires negative prompt: "
+                + "\"blurry, dark\"");
         CommandRun read = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
                 fixed.toString(), "-o", dir.resolve("a").toString());
         assertEquals(0, read.code(), read::toString);
@@ -434,7 +437,7 @@ class PngRecordTest {
         Map<String, Object> fromA1111 = PngRecords.record(Files.list(dir.resolve("a")).filter(f -> f.toString()
                 .endsWith(".png")).findFirst().orElseThrow());
         assertEquals(Map.of("width", 64, "height", 64, "strength", 0.5, "steps", 0, "upscaler", "latent", "scheduler",
-                "dpmpp-2m-karras", "guidance", 4.0), fromA1111.get("hires"));
+                "dpmpp-2m-karras", "guidance", 4.0, "negativePrompt", "blurry, dark"), fromA1111.get("hires"));
         Path unknown = a1111Png("fast.png", "Sampler: Euler, Denoising strength: 0.5, Hires upscale: 2, Hires "
                 + "sampler: DPM fast");
         CommandRun refused = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",

@@ -420,13 +420,15 @@ class StudioBrowserIT {
             new Select(driver.findElement(By.id("hires-scheduler"))).selectByValue("ddim");
             fill(By.id("hires-scheduler-options"), "eta=0.5");
             fill(By.id("hires-guidance"), "2");
+            fill(By.id("hires-prompt"), "a dog and a cat, detailed");
             fill(By.id("variation-seed"), "9");
             fill(By.id("variation-strength"), "0.3");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
             Map<String, Object> first = latest(serve.url());
             assertEquals(Map.of("width", 96, "height", 72, "strength", 0.5, "steps", 0, "upscaler", "latent",
-                    "scheduler", "ddim", "schedulerOptions", Map.of("eta", "0.5"), "guidance", 2.0),
+                    "scheduler", "ddim", "schedulerOptions", Map.of("eta", "0.5"), "guidance", 2.0, "prompt",
+                    "a dog and a cat, detailed"),
                     ((Map<String, Object>) first.get("parameters")).get("hires"));
             assertEquals(Map.of("seed", 9, "strength", 0.3), ((Map<String, Object>) first.get("parameters"))
                     .get("variation"));
@@ -439,6 +441,7 @@ class StudioBrowserIT {
             assertEquals("ddim", driver.findElement(By.id("hires-scheduler")).getAttribute("value"));
             assertEquals("eta=0.5", driver.findElement(By.id("hires-scheduler-options")).getAttribute("value"));
             assertEquals("2", driver.findElement(By.id("hires-guidance")).getAttribute("value"));
+            assertEquals("a dog and a cat, detailed", driver.findElement(By.id("hires-prompt")).getAttribute("value"));
             assertEquals("9", driver.findElement(By.id("variation-seed")).getAttribute("value"));
             assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
             assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "

@@ -116,8 +116,8 @@ public final class GenerationRecord {
     }
 
     /**
-     * A hires pass as a request's {@code hires} gives it, by its size; its scheduler and guidance where it has its
-     * own.
+     * A hires pass as a request's {@code hires} gives it, by its size; its scheduler, guidance and prompts where it
+     * has its own.
      */
     public static Map<String, Object> hiresFields(Hires h) {
         Map<String, Object> v = new LinkedHashMap<>();
@@ -133,6 +133,8 @@ public final class GenerationRecord {
         if (h.guidance() != 0) {
             v.put("guidance", h.guidance());
         }
+        h.prompt().ifPresent(p -> v.put("prompt", p));
+        h.negativePrompt().ifPresent(p -> v.put("negativePrompt", p));
         return Collections.unmodifiableMap(v);
     }
 
@@ -258,6 +260,8 @@ public final class GenerationRecord {
             if (h.guidance() != 0) {
                 v.put("Hires CFG Scale", Double.toString(h.guidance()));
             }
+            h.prompt().ifPresent(p -> v.put("Hires prompt", p));
+            h.negativePrompt().ifPresent(p -> v.put("Hires negative prompt", p));
         });
         String loraHashes = models.entrySet().stream().filter(e -> e.getKey().startsWith("lora."))
                 .map(e -> loraName(Path.of(e.getValue().get(FILE))) + ": " + e.getValue().get(SHA256).substring(0, 12))

@@ -65,7 +65,7 @@ public final class RequestJson {
             GenerationRecord.FILE);
     static final Set<String> VARIATION = Set.of("seed", "strength");
     static final Set<String> HIRES = Set.of("scale", "width", "height", "strength", "steps", "upscaler", "scheduler",
-            "schedulerOptions", "guidance");
+            "schedulerOptions", "guidance", "prompt", "negativePrompt");
     static final Set<String> MASK = Set.of("image", "uploadId", GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> LORA = Set.of("name", "scale", GenerationRecord.SHA256, GenerationRecord.FILE);
     /** The fields of {@code POST /v1/phrases} and {@code POST /v1/preprocess} (a control and the output size). */
@@ -451,7 +451,7 @@ public final class RequestJson {
     private Hires hires(Fields f, JsonNode node, int width, int height) {
         String path = "hires";
         if (!f.object(node, path, HIRES, "{scale | width and height, strength, steps, upscaler, scheduler, "
-                + "schedulerOptions, guidance}")) {
+                + "schedulerOptions, guidance, prompt, negativePrompt}")) {
             return null;
         }
         Double scale = f.number(node, "scale", path);
@@ -463,6 +463,8 @@ public final class RequestJson {
         String scheduler = f.text(node, "scheduler", path);
         Map<String, String> schedulerOptions = f.settings(node, "schedulerOptions", path);
         Double guidance = f.number(node, "guidance", path);
+        String hiresPrompt = f.text(node, "prompt", path);
+        String hiresNegative = f.text(node, "negativePrompt", path);
         if (!f.clean(path)) {
             return null;
         }
@@ -472,7 +474,8 @@ public final class RequestJson {
         }
         try {
             return Hires.of(scale, w, h, strength, steps, upscaler, width, height)
-                    .withScheduler(scheduler, schedulerOptions).withGuidance(guidance == null ? 0 : guidance);
+                    .withScheduler(scheduler, schedulerOptions).withGuidance(guidance == null ? 0 : guidance)
+                    .withPrompts(hiresPrompt, hiresNegative);
         } catch (IllegalArgumentException e) {
             f.add(e.getMessage().substring(0, e.getMessage().indexOf(' ')), e.getMessage());
             return null;

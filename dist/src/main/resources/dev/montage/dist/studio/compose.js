@@ -216,8 +216,8 @@ export class Composer {
   /** Enables the hires settings with their checkbox and says the size the images will have. */
   hiresChanged() {
     const on = $('hires-on').checked;
-    ['hires-scale', 'hires-strength', 'hires-steps', 'hires-upscaler', 'hires-scheduler', 'hires-guidance']
-      .forEach((id) => { $(id).disabled = !on; });
+    ['hires-scale', 'hires-strength', 'hires-steps', 'hires-upscaler', 'hires-scheduler', 'hires-guidance',
+      'hires-prompt', 'hires-negative'].forEach((id) => { $(id).disabled = !on; });
     $('hires-scheduler-options').disabled = !on || $('hires-scheduler').value === '';
     const scale = number($('hires-scale'));
     // as the server sizes it: int(side × scale), rounded down to a multiple of 8
@@ -462,6 +462,12 @@ export class Composer {
       if (number($('hires-guidance')) > 0) {
         body.hires.guidance = number($('hires-guidance'));
       }
+      if ($('hires-prompt').value.trim() !== '') {
+        body.hires.prompt = $('hires-prompt').value;
+      }
+      if ($('hires-negative').value.trim() !== '') {
+        body.hires.negativePrompt = $('hires-negative').value;
+      }
     }
     const chosen = this.loras.request();
     if (chosen.length) {
@@ -522,6 +528,8 @@ export class Composer {
       $('hires-scheduler').value = p.hires.scheduler ?? '';
       setValue($('hires-scheduler-options'), formatSettings(p.hires.schedulerOptions));
       setValue($('hires-guidance'), p.hires.guidance ?? 0);
+      setValue($('hires-prompt'), p.hires.prompt);
+      setValue($('hires-negative'), p.hires.negativePrompt);
     }
     this.loras.load(p.loras ?? []);
     this.controls.load(p.controls ?? []);

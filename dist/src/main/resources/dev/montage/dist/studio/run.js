@@ -168,7 +168,8 @@ export class Runner {
         + `${p.hires.steps || p.steps} steps, ${p.hires.upscaler}`
         + (p.hires.scheduler ? `, ${p.hires.scheduler}` + (Object.keys(p.hires.schedulerOptions ?? {}).length
           ? ` (${formatSettings(p.hires.schedulerOptions)})` : '') : '')
-        + (p.hires.guidance ? `, guidance ${p.hires.guidance}` : '')]] : []),
+        + (p.hires.guidance ? `, guidance ${p.hires.guidance}` : '')
+        + (p.hires.prompt !== undefined ? `, prompt “${p.hires.prompt}”` : '')]] : []),
       ['Subjects', (p.subjects ?? []).map((s) => `${s.phrase ?? '—'}${s.box ? ` [${s.box.join(', ')}]` : ''}`)
         .join('; ') || 'none'],
       ['Controls', (p.controls ?? []).map((c) => `${c.type} ×${c.scale}`).join('; ') || 'none']];

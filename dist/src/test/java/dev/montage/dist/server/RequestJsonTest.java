@@ -270,19 +270,21 @@ class RequestJsonTest {
     }
 
     /**
-     * A hires pass's own scheduler with its settings and guidance, recorded as given; the pipeline's check of the
+     * A hires pass's own scheduler with its settings, guidance and prompts, recorded as given; the pipeline's check of the
      * scheduler names its fields under {@code hires}, and settings without a scheduler or guidance below 1 are refused.
      */
     @Test
     void aHiresPassesOwnSchedulerAndGuidanceAreReadAndChecked() throws Exception {
         RequestJson.Parsed own = parse("""
                 {"prompt": "a", "scheduler": "euler", "hires": {"scale": 1.5, "scheduler": "ddim",
-                  "schedulerOptions": {"eta": 0.5}, "guidance": 4}}""");
+                  "schedulerOptions": {"eta": 0.5}, "guidance": 4, "prompt": "a cat"}}""");
         assertEquals(new Hires(1536, 1536, 0.7, 0, Hires.Upscaler.LATENT).withScheduler("ddim", Map.of("eta", "0.5"))
-                .withGuidance(4), own.request().hires().orElseThrow());
+                .withGuidance(4).withPrompts("a cat", null), own.request().hires().orElseThrow());
         assertEquals(Map.of("width", 1536, "height", 1536, "strength", 0.7, "steps", 0, "upscaler", "latent",
-                "scheduler", "ddim", "schedulerOptions", Map.of("eta", "0.5"), "guidance", 4.0),
+                "scheduler", "ddim", "schedulerOptions", Map.of("eta", "0.5"), "guidance", 4.0, "prompt", "a cat"),
                 own.parameters().get("hires"));
+        assertEquals(Set.of("hires.negativePrompt"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, "
+                + "\"negativePrompt\": 3}}"));
         assertEquals(Set.of("hires.scheduler"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, "
                 + "\"scheduler\": \"fast\"}}"));
         assertEquals(Set.of("hires.schedulerOptions.eta"), errors("{\"prompt\": \"a\", \"hires\": {\"scale\": 1.5, "

@@ -249,9 +249,11 @@ final class Pipeline {
                 Enlarged enlarged = new Enlarged(upscaled(gen, first.latents(), hires, second), hires.strength(),
                         taken);
                 first.latents().close();
-                // the prompt and subjects are the first pass's, which the encoders need not make again unless the
-                // second pass's guidance adds or drops the unconditional rows
-                Encoded encoded = second.guidanceEnabled() == request.guidanceEnabled() ? first.encoded() : null;
+                // the encoders need not make the prompts and subjects again unless the second pass has prompts of its
+                // own or its guidance adds or drops the unconditional rows
+                Encoded encoded = second.guidanceEnabled() == request.guidanceEnabled()
+                        && second.prompt().equals(request.prompt())
+                        && second.negativePrompt().equals(request.negativePrompt()) ? first.encoded() : null;
                 latents = denoise(gen, second, secondRun, secondId, enlarged, new Progress(
                         new PassListener(listener, "hires ", true), firstEvaluations, total, start, encoded))
                         .latents();
@@ -412,8 +414,10 @@ final class Pipeline {
     }
 
     /**
-     * The request of a hires pass: its size, steps, guidance and, where it names one, scheduler with its settings, from
-     * the first pass's latents.
+     * The request of a hires pass: its size, steps, guidance and, where it names them, prompts and scheduler with its
+     * settings, from the first pass's latents.
+     *
+     * @throws InvalidRequestException naming the fields under {@code hires}
      */
     private static GenerationRequest secondPass(GenerationRequest request) {
         Hires hires = request.hires().orElseThrow();
@@ -421,7 +425,14 @@ final class Pipeline {
                 .steps(hires.steps(request.steps())).guidanceScale(hires.guidance(request.guidanceScale()))
                 .initLatents(null).hires(null);
         hires.scheduler().ifPresent(id -> b.scheduler(id).schedulerOptions(hires.schedulerOptions()));
-        return b.build();
+        hires.prompt().ifPresent(b::prompt);
+        hires.negativePrompt().ifPresent(b::negativePrompt);
+        try {
+            return b.build();
+        } catch (InvalidRequestException e) {
+            throw new InvalidRequestException(e.errors().stream().map(err -> new FieldError("hires." + err.field(),
+                    err.message())).toList());
+        }
     }
 
     /**
