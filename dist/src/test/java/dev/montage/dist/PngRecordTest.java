@@ -399,8 +399,9 @@ class PngRecordTest {
     }
 
     /**
-     * A hires pass's own scheduler, settings, guidance and prompts are recorded in the request's {@code hires} and as
-     * A1111's Hires sampler, Hires schedule type, Hires CFG Scale and Hires prompt, and run again to the same pixels; a --hires-scheduler
+     * A hires pass's own scheduler, settings, guidance and prompts are recorded in the request's {@code hires} and
+     * as A1111's Hires sampler, Hires schedule type, Hires CFG Scale and Hires prompt, and run again to the same
+     * pixels; a --hires-scheduler
      * given over a PNG's replaces its settings too; A1111's are read as the built-in scheduler they name, and one none
      * is stops the run naming hires.scheduler.
      */
@@ -428,8 +429,8 @@ class PngRecordTest {
         assertEquals(eulerPass, PngRecords.record(euler).get("hires"));
 
         Path fixed = a1111Png("own.png", "Sampler: Euler, Denoising strength: 0.5, Hires upscale: 2, Hires upscaler: "
-                + "Latent, Hires sampler: DPM++ 2M, Hires schedule type: Karras, Hires CFG Scale: 4, Hires negative prompt: "
-                + "\"blurry, dark\"");
+                + "Latent, Hires sampler: DPM++ 2M, Hires schedule type: Karras, Hires CFG Scale: 4, Hires negative "
+                + "prompt: \"blurry, dark\"");
         CommandRun read = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
                 fixed.toString(), "-o", dir.resolve("a").toString());
         assertEquals(0, read.code(), read::toString);

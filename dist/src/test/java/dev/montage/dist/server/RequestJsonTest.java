@@ -270,8 +270,9 @@ class RequestJsonTest {
     }
 
     /**
-     * A hires pass's own scheduler with its settings, guidance and prompts, recorded as given; the pipeline's check of the
-     * scheduler names its fields under {@code hires}, and settings without a scheduler or guidance below 1 are refused.
+     * A hires pass's own scheduler with its settings, guidance and prompts, recorded as given; the pipeline's check of
+     * the scheduler names its fields under {@code hires}, and settings without a scheduler or guidance below 1 are
+     * refused.
      */
     @Test
     void aHiresPassesOwnSchedulerAndGuidanceAreReadAndChecked() throws Exception {
