@@ -134,7 +134,9 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
             NDArray original = prediction.original(modelOutput, latents, current.alpha(), current.sigma());
             boolean last = index == steps() - 1;
             boolean fewSteps = lowerOrderFinal && steps() < LOWER_ORDER_FINAL_BELOW;
-            int order = solverOrder == 1 || taken == 0 || last && (eulerAtFinal || fewSteps) ? 1
+            // a last step to σ = 0 is first order, as diffusers takes it with final_sigmas_type zero
+            int order = solverOrder == 1 || taken == 0 || last && (eulerAtFinal || fewSteps || sigmas[index + 1] == 0)
+                    ? 1
                     : solverOrder == 2 || taken == 1 || index == steps() - 2 && fewSteps ? 2 : 3;
             float h = target.lambda() - current.lambda();
             NDArray next;

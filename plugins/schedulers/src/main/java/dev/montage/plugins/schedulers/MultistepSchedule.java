@@ -7,7 +7,8 @@ import java.util.Arrays;
  * {@code set_timesteps} are the same: {@code timestep_spacing} over the training timesteps (those above
  * {@code lambda_min_clipped}), σ̃ interpolated at them and, after the last step, that of training timestep 0; or with
  * Karras, exponential or beta sigmas the levels first, spanning the whole training range, each timestep the nearest to
- * its level (Karras) or its integer part (exponential, beta), and the last level repeated.
+ * its level (Karras) or its integer part (exponential, beta), and after the last step the last level again (Karras) or
+ * 0 (exponential, beta: later diffusers' {@code final_sigmas_type: zero}).
  */
 final class MultistepSchedule {
 
@@ -56,7 +57,9 @@ final class MultistepSchedule {
                 timesteps[i] = (int) (conversion == SigmaConversion.KARRAS ? NumpyMath.round(t) : t);
                 sigmas[i] = (float) levels[i];
             }
-            sigmas[steps] = sigmas[steps - 1];
+            // 0.23's Karras levels repeat the last; the later diffusers that has exponential and beta levels ends
+            // those at 0 (its final_sigmas_type default), so that the last step goes to the x₀ estimate
+            sigmas[steps] = conversion == SigmaConversion.KARRAS ? sigmas[steps - 1] : 0f;
         } else {
             timesteps = timesteps(steps);
             for (int i = 0; i < steps; i++) {

@@ -795,7 +795,7 @@ class StepTest {
             assertEquals((int) schedule.sigmaToTimestep(multistep.sigmas()[i]), multistep.timesteps()[i],
                     "DPM-Solver++ timestep " + i);
         }
-        assertEquals(multistep.sigmas()[5], multistep.sigmas()[6], "the last level repeated");
+        assertEquals(0f, multistep.sigmas()[6], "later diffusers' final_sigmas_type zero");
         IllegalArgumentException both = assertThrows(IllegalArgumentException.class, () -> new DiscreteSigmas(
                 SdxlSchedulerConfig.settings(Map.of("use_karras_sigmas", true, "use_exponential_sigmas", true)), true));
         assertTrue(both.getMessage().contains("'use_exponential_sigmas' = true") && both.getMessage().contains(
@@ -804,6 +804,37 @@ class StepTest {
                 SdxlSchedulerConfig.settings(Map.of("use_beta_sigmas", true, "use_exponential_sigmas", true)), true));
         assertTrue(beta.getMessage().contains("'use_beta_sigmas' = true") && beta.getMessage().contains(
                 "use_exponential_sigmas is true too"), beta.getMessage());
+    }
+
+    /**
+     * DPM-Solver++ on exponential or beta levels, ODE and SDE, of 3 (second order until the last) and of 20 steps (third
+     * order until the last), ends with a first-order step to σ = 0, which gives the x₀ estimate of the last model output
+     * exactly, without noise.
+     */
+    @ParameterizedTest
+    @CsvSource({"use_exponential_sigmas, dpmsolver++, 3", "use_beta_sigmas, dpmsolver++, 20",
+        "use_exponential_sigmas, sde-dpmsolver++, 20", "use_beta_sigmas, sde-dpmsolver++, 3"})
+    void dpmSolverOnExponentialOrBetaLevelsEndsWithTheLastEstimate(String setting, String algorithm, int steps) {
+        Map<String, Object> settings = Map.of(setting, true, "algorithm_type", algorithm, "solver_order",
+                algorithm.equals("dpmsolver++") ? 3 : 2);
+        DpmSolverMultistepScheduler.DpmRun run = (DpmSolverMultistepScheduler.DpmRun) new DpmSolverMultistepScheduler(
+                SdxlSchedulerConfig.settings(settings)).start(steps, TestEngine.manager(), new GivenNoise(2));
+        assertEquals(0f, run.sigmas()[steps]);
+        Inputs in = Inputs.random(7, 1);
+        try (NDManager m = TestEngine.manager().newSubManager()) {
+            NDArray x = m.create(in.latents(), SHAPE);
+            NDArray output = m.create(in.output(), SHAPE);
+            for (int i = 0; i < steps - 1; i++) {
+                x = run.step(output, i, x);
+            }
+            NoiseLevel last = NoiseLevel.of(run.sigmas()[steps - 1]);
+            float[] expected = x.sub(output.mul(last.sigma())).div(last.alpha()).toFloatArray();
+            float[] end = run.step(output, steps - 1, x).toFloatArray();
+            for (float v : end) {
+                assertTrue(Float.isFinite(v), "finite");
+            }
+            assertArrayEquals(expected, end, 1e-5f);
+        }
     }
 
     /** scipy's Beta(0.6, 0.6) quantiles of 1 − linspace(0, 1, 9), which diffusers' beta schedule spaces 9 levels by. */
