@@ -807,9 +807,9 @@ class StepTest {
     }
 
     /**
-     * DPM-Solver++ on exponential or beta levels, ODE and SDE, of 3 (second order until the last) and of 20 steps (third
-     * order until the last), ends with a first-order step to σ = 0, which gives the x₀ estimate of the last model output
-     * exactly, without noise.
+     * DPM-Solver++ on exponential or beta levels, ODE and SDE, of 3 (second order until the last) and of 20 steps
+     * (third order until the last), ends with a first-order step to σ = 0, which gives the x₀ estimate of the last
+     * model output exactly, without noise.
      */
     @ParameterizedTest
     @CsvSource({"use_exponential_sigmas, dpmsolver++, 3", "use_beta_sigmas, dpmsolver++, 20",
