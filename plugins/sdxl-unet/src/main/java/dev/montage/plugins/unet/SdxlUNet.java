@@ -40,6 +40,8 @@ import java.util.function.Function;
  */
 public final class SdxlUNet implements DenoisingModel, AutoCloseable {
     private final UNetConfig config;
+    /** FreeU's scales, or null for the plain network. */
+    private final FreeU freeU;
     private final NDManager weightsManager;
     private final Kernels kernels;
     private final ComputeDType dtype;
@@ -90,6 +92,17 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
      *     listing the tensors the checkpoint lacks or has beyond this architecture
      */
     SdxlUNet(ModelFolder folder, NDManager parent, Kernels kernels, ComputeDType dtype) {
+        this(folder, parent, kernels, dtype, null);
+    }
+
+    /**
+     * Loads the UNet of a diffusers {@code unet} folder.
+     *
+     * @param freeU FreeU's scales, or null for the plain network
+     * @throws IllegalArgumentException as {@link #SdxlUNet(ModelFolder, NDManager, Kernels, ComputeDType)}
+     */
+    SdxlUNet(ModelFolder folder, NDManager parent, Kernels kernels, ComputeDType dtype, FreeU freeU) {
+        this.freeU = freeU;
         this.config = UNetConfig.from(folder.config());
         this.kernels = kernels;
         this.dtype = dtype;
@@ -206,7 +219,7 @@ public final class SdxlUNet implements DenoisingModel, AutoCloseable {
                     NDArray target = skips.get(remaining.size() - block.skipCount() - 1);
                     outputSize = new long[] {target.getShape().get(2), target.getShape().get(3)};
                 }
-                h = block.forward(h, remaining, outputSize, pass);
+                h = block.forward(h, remaining, outputSize, pass, freeU);
             }
             h = modules.convNormOut().forward(h);
             pass.record("conv_norm_out", h);

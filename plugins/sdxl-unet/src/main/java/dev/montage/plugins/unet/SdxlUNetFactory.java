@@ -11,6 +11,7 @@ import dev.montage.api.spi.Dimensions;
 import dev.montage.api.spi.LoraTarget;
 import dev.montage.api.spi.MappedTensor;
 import dev.montage.api.spi.ModelFile;
+import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.PublishedConfiguration;
 import dev.montage.api.spi.SingleFileLayout;
 import dev.montage.api.spi.WeightLayout;
@@ -54,7 +55,13 @@ public final class SdxlUNetFactory implements ComponentFactory<DenoisingModel>, 
 
     @Override
     public DenoisingModel create(ComponentContext context) {
-        return new SdxlUNet(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype());
+        return new SdxlUNet(context.model(MODEL_KEY), context.manager(), context.kernels(), context.dtype(),
+                FreeU.of(context.options()).orElse(null));
+    }
+
+    @Override
+    public List<OptionSpec<?>> options() {
+        return List.of(FreeU.OPTION);
     }
 
     /**

@@ -18,6 +18,8 @@ import java.util.List;
  * upsampler follows except at the finest level.
  */
 final class UpBlock {
+    private final int index;
+    private final Kernels kernels;
     private final String name;
     private final List<ResnetBlock2D> resnets = new ArrayList<>();
     /** The resnets' dotted names, for stage records (built once, not per step). */
@@ -27,6 +29,8 @@ final class UpBlock {
     private final Upsample2D upsampler;
 
     UpBlock(Weights p, int index, UNetConfig config, Kernels kernels) {
+        this.index = index;
+        this.kernels = kernels;
         this.name = "up_blocks." + index;
         this.samplerName = name + ".upsamplers.0";
         int levels = config.levels();
@@ -65,14 +69,21 @@ final class UpBlock {
     /**
      * @param skips      the remaining skip connections; this block pops its own from the end
      * @param outputSize size to upsample to, or null for doubling
+     * @param freeU      FreeU's scaling of the backbone and the skips before each concatenation, or null for none
      * @return the block output, attached to the manager of {@code x}
      */
-    NDArray forward(NDArray x, Deque<NDArray> skips, long[] outputSize, UNetPass pass) {
+    NDArray forward(NDArray x, Deque<NDArray> skips, long[] outputSize, UNetPass pass, FreeU freeU) {
         NDManager caller = x.getManager();
         try (NDManager scope = caller.newSubManager()) {
             NDArray h = Scopes.borrow(x, scope);
+            boolean scaled = freeU != null && FreeU.acts(index);
             for (int i = 0; i < resnets.size(); i++) {
-                h = pass.recorded(resnetNames.get(i), resnets.get(i).forward(h.concat(skips.removeLast(), 1),
+                NDArray skip = skips.removeLast();
+                if (scaled) {
+                    h = freeU.backbone(index, h, kernels);
+                    skip = freeU.skip(index, Scopes.borrow(skip, scope), kernels);
+                }
+                h = pass.recorded(resnetNames.get(i), resnets.get(i).forward(h.concat(skip, 1),
                         pass.activatedTemb()));
                 if (!attentions.isEmpty()) {
                     h = attentions.get(i).forward(h, pass);

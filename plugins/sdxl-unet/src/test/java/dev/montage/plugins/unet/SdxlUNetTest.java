@@ -223,7 +223,7 @@ class SdxlUNetTest {
     }
 
     /** CFG-doubled random latents and text. */
-    private static DenoisingInput randomInput(NDManager m, Random random, int height, int width) {
+    static DenoisingInput randomInput(NDManager m, Random random, int height, int width) {
         NDArray latents = RandomTensors.gaussian(m, random, 2, 4, height, width);
         EncoderContext context = EncoderContext.text(RandomTensors.gaussian(m, random, 2, 77, 64));
         NDArray pooled = RandomTensors.gaussian(m, random, 2, 32);
