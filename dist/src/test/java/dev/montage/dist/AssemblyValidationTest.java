@@ -137,7 +137,7 @@ class AssemblyValidationTest {
         assertEquals(List.of(
                 "options.text_encoder.clip_skip: unknown option (expected an option of text encoder 'sdxl-clip': "
                         + "prompt_weighting)",
-                "options.unet.freeu: expected four scales s1,s2,b1,b2, e.g. 0.9,0.2,1.3,1.4, got '0.9,0.2'",
+                "options.unet.freeu: expected four positive scales s1,s2,b1,b2, e.g. 0.9,0.2,1.3,1.4, got '0.9,0.2'",
                 "options.scheduler.timestep_spacing: expected one of linspace, leading, trailing, got 'sideways'",
                 "options.decoder.tilng: unknown option; did you mean tiling? (expected an option of latent decoder "
                         + "'sdxl-vae': upcast, slicing, tiling, tile_size)",

@@ -25,11 +25,14 @@ import java.util.Optional;
  * @param b2 the backbone scale of the second
  */
 record FreeU(float s1, float s2, float b1, float b2) {
-    /** A scale as the option gives it: a non-negative decimal number. */
-    private static final String SCALE = "\\s*\\d+(\\.\\d+)?";
+    /**
+     * A scale as the option gives it: a positive decimal number (diffusers turns FreeU off altogether when a scale is
+     * 0, so 0 is refused rather than taken as it would be).
+     */
+    private static final String SCALE = "\\s*(?!0+(\\.0+)?\\s*(,|$))\\d+(\\.\\d+)?";
     /** The option that turns FreeU on, {@code s1,s2,b1,b2} as diffusers' {@code enable_freeu} takes them. */
     static final OptionSpec<String> OPTION = OptionSpec.string("freeu", SCALE + "(\\s*,\\s*" + SCALE + "){3}\\s*",
-            "four scales s1,s2,b1,b2, e.g. 0.9,0.2,1.3,1.4",
+            "four positive scales s1,s2,b1,b2, e.g. 0.9,0.2,1.3,1.4",
             "FreeU (diffusers' enable_freeu): the skip scales s1, s2 and backbone scales b1, b2 of the two coarsest up "
                     + "blocks; its authors' SDXL values are 0.9,0.2,1.3,1.4 (default: off)");
 

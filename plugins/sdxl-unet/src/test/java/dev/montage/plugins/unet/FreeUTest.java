@@ -90,6 +90,10 @@ class FreeUTest {
                 "options.unet", Map.of("freeu", "0.9,0.2,1.3"))));
         assertTrue(three.getMessage().contains("options.unet.freeu") && three.getMessage().contains("s1,s2,b1,b2"),
                 three.getMessage());
+        assertThrows(IllegalArgumentException.class, () -> FreeU.of(Options.of("options.unet", Map.of("freeu",
+                "0.9,0.0,1.3,1.4"))), "a scale of 0, which diffusers would take as FreeU off");
+        assertEquals(Optional.of(new FreeU(0.9f, 0.05f, 1, 10)), FreeU.of(Options.of("options.unet",
+                Map.of("freeu", "0.9,0.05,1,10"))));
     }
 
     private static SdxlUNet withFreeU(FreeU freeU) {
