@@ -213,9 +213,10 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationRequest request = request(profile, noiseSeed, recorded);
             if (recorded != null) {
                 differingOptions(recorded, profile).ifPresent(notes::println);
-                if (!recorded.unapplied().isEmpty()) {
+                List<String> unapplied = recorded.unapplied(initImage != null);
+                if (!unapplied.isEmpty()) {
                     notes.println("montage: " + from + " has A1111 settings nothing here corresponds to, which this "
-                            + "run does not apply: " + String.join(", ", recorded.unapplied()));
+                            + "run does not apply: " + String.join(", ", unapplied));
                 }
             }
             if (recorded != null && recorded.get(GenerationRecord.MONTAGE) == null && prompt == null

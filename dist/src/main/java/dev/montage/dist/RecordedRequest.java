@@ -39,9 +39,13 @@ import java.util.TreeMap;
  *                         names one
  * @param unapplied        the A1111 settings of the PNG that nothing here corresponds to ({@code Clip skip: 2}), which
  *                         the run does not apply; its model and version names are not among them
+ * @param a1111Strength    the {@code Denoising strength} of an A1111 img2img PNG (one without a hires fix), whose
+ *                         picture A1111 does not store: the strength of a picture {@code --init-image} gives
  */
 record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler,
-        List<String> unapplied) {
+        List<String> unapplied, Optional<Double> a1111Strength) {
+    /** A1111's strength of its img2img and of its hires fix. */
+    static final String A1111_STRENGTH = "Denoising strength";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SCHEDULER_OPTIONS = "schedulerOptions";
     private static final String INIT_IMAGE = "initImage";
@@ -61,7 +65,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
      * prompts of its own.
      */
     private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
-            "Hires upscaler", "Denoising strength", "Hires sampler", "Hires schedule type", "Hires CFG Scale",
+            "Hires upscaler", A1111_STRENGTH, "Hires sampler", "Hires schedule type", "Hires CFG Scale",
             "Hires prompt", "Hires negative prompt");
     /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
     private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
@@ -82,7 +86,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         }
         Optional<Map<String, Object>> record = GenerationRecord.fromPng(chunks);
         if (record.isPresent()) {
-            return new RecordedRequest(png, record.get(), Optional.empty(), List.of());
+            return new RecordedRequest(png, record.get(), Optional.empty(), List.of(), Optional.empty());
         }
         String a1111 = chunks.get(GenerationRecord.A1111_CHUNK);
         if (a1111 == null) {
@@ -104,6 +108,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         Map<String, Object> v = new LinkedHashMap<>();
         v.put("prompt", p.prompt());
         v.put("negativePrompt", p.negativePrompt());
+        Optional<Double> img2img;
         try {
             Optional.ofNullable(p.values().get("Steps")).ifPresent(s -> v.put("steps", Integer.parseInt(s)));
             Optional.ofNullable(p.values().get("CFG scale")).ifPresent(s -> v.put("guidance", Double.parseDouble(s)));
@@ -121,6 +126,8 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             if (!options.isEmpty()) {
                 v.put(SCHEDULER_OPTIONS, options);
             }
+            img2img = v.containsKey(HIRES) ? Optional.empty()
+                    : Optional.ofNullable(p.values().get(A1111_STRENGTH)).map(s -> Double.parseDouble(s.strip()));
         } catch (RuntimeException e) {
             throw new IllegalArgumentException("--from " + png + ": its parameters text has a malformed value: "
                     + e.getMessage(), e);
@@ -139,7 +146,8 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         }
         List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
                 && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
-        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied);
+        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied,
+                img2img);
     }
 
     /**
@@ -163,7 +171,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         } else {
             h.put("scale", Double.parseDouble(scale));
         }
-        Optional.ofNullable(a1111.get("Denoising strength")).ifPresent(v -> h.put("strength", Double.parseDouble(v)));
+        Optional.ofNullable(a1111.get(A1111_STRENGTH)).ifPresent(v -> h.put("strength", Double.parseDouble(v)));
         Optional.ofNullable(a1111.get("Hires steps")).ifPresent(v -> h.put("steps", Integer.parseInt(v)));
         Optional.ofNullable(a1111.get("Hires upscaler")).ifPresent(v -> h.put("upscaler", v));
         Optional.ofNullable(a1111.get("Hires sampler")).ifPresent(sampler -> {
@@ -359,10 +367,21 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         return recorded.withMask(SubjectSpec.readImage(maskFile), maskFile.getFileName().toString());
     }
 
-    /** The strength the record's init image ran at, or null when it records none. */
+    /**
+     * The strength the record's init image ran at, or that of an A1111 img2img PNG; null when it records none.
+     */
     Double initImageStrength() {
         Object strength = map(values.get(INIT_IMAGE)).get("strength");
-        return strength == null ? null : number(strength);
+        return strength != null ? number(strength) : a1111Strength.orElse(null);
+    }
+
+    /**
+     * The A1111 settings the run does not apply: {@link #unapplied()}, less an img2img's {@code Denoising strength}
+     * where the run starts from a picture, which takes it.
+     */
+    List<String> unapplied(boolean fromPicture) {
+        return unapplied.stream().filter(u -> !(fromPicture && a1111Strength.isPresent()
+                && u.startsWith(A1111_STRENGTH + ": "))).toList();
     }
 
     /** How the recorded init image and its mask are given again: the recorded files and hashes. */

@@ -449,6 +449,34 @@ class PngRecordTest {
     }
 
     /**
+     * An A1111 img2img PNG's Denoising strength, whose picture A1111 does not store, is the strength of the picture
+     * --init-image gives (--strength wins over it); without one the run starts from noise and notes the strength as
+     * unapplied.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void anA1111Img2imgStrengthIsThatOfThePictureGivenAgain() throws Exception {
+        Path img2img = a1111Png("img2img.png", "Sampler: Euler, Denoising strength: 0.5");
+        Path start = generate("-p", "a red square", "--width", "32", "--height", "32", "--steps", "2", "-o",
+                dir.resolve("start").toString());
+        String[] model = {"generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
+            img2img.toString()};
+        CommandRun fromPicture = montage(with(model, "--init-image", start.toString(), "-o",
+                dir.resolve("p").toString()));
+        assertEquals(0, fromPicture.code(), fromPicture::toString);
+        assertFalse(fromPicture.err().contains("Denoising strength"), fromPicture::toString);
+        Path png = Files.list(dir.resolve("p")).filter(f -> f.toString().endsWith(".png")).findFirst().orElseThrow();
+        assertEquals(0.5, ((Map<String, Object>) PngRecords.record(png).get("initImage")).get("strength"));
+        Path stronger = generate("--from", img2img.toString(), "--init-image", start.toString(), "--strength", "0.9",
+                "-o", dir.resolve("s").toString());
+        assertEquals(0.9, ((Map<String, Object>) PngRecords.record(stronger).get("initImage")).get("strength"));
+        CommandRun fromNoise = montage(with(model, "-o", dir.resolve("n").toString()));
+        assertEquals(0, fromNoise.code(), fromNoise::toString);
+        assertTrue(fromNoise.err().contains("which this run does not apply: Denoising strength: 0.5"),
+                fromNoise::toString);
+    }
+
+    /**
      * Textual inversion embeddings of {@code models.embeddings} change the pixels where a prompt names them; the record
      * carries each embedding file's hash and, as A1111 writes them, the hashes of those the prompts name; a file that
      * is no SDXL embedding stops the run naming it.
