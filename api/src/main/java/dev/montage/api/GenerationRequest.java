@@ -39,6 +39,9 @@ import java.util.Optional;
  *                       {@code initImage}
  * @param variation      a variation of the starting noise towards another seed's (A1111's variation seed), or empty;
  *                       not with {@code initLatents}
+ * @param guidanceRescale φ of the guided prediction's rescaling towards the conditional one's standard deviation
+ *                       (diffusers' {@code guidance_rescale}, Lin et al. 2023), in [0, 1]; 0 for none; only with
+ *                       guidance
  */
 public record GenerationRequest(
         String prompt,
@@ -58,7 +61,8 @@ public record GenerationRequest(
         Optional<Latents> initLatents,
         Optional<InitImage> initImage,
         Optional<Hires> hires,
-        Optional<Variation> variation) {
+        Optional<Variation> variation,
+        double guidanceRescale) {
 
     /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
@@ -160,6 +164,12 @@ public record GenerationRequest(
         if (hires.isPresent()) {
             hiresProblems(hires.get(), width, height, steps, initImage.isPresent(), autoLayout, errors);
         }
+        if (!(guidanceRescale >= 0 && guidanceRescale <= 1)) {
+            errors.add(new FieldError("guidanceRescale", "must be in [0, 1] (0 for none), got " + guidanceRescale));
+        } else if (guidanceRescale > 0 && guidanceScale == 1) {
+            errors.add(new FieldError("guidanceRescale", "rescales classifier-free guidance, which guidanceScale 1 "
+                    + "turns off"));
+        }
         if (variation.isPresent() && initLatents.isPresent()) {
             errors.add(new FieldError("variation", "cannot be given with initLatents, which replace the starting noise "
                     + "it varies"));
@@ -192,6 +202,20 @@ public record GenerationRequest(
             errors.add(new FieldError("autoLayout.startStep", "must be < the steps the hires pass takes (" + taken
                     + "), as the second pass lays its subjects out again, got " + autoLayout.get().startStep()));
         }
+    }
+
+    /**
+     * The constructor of API 0.2.7: no guidance rescale.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     */
+    public GenerationRequest(String prompt, String negativePrompt, List<Subject> subjects, List<Control> controls,
+            int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
+            Optional<String> scheduler, Map<String, String> schedulerOptions, Optional<AutoLayout> autoLayout,
+            Optional<Latents> initLatents, Optional<InitImage> initImage, Optional<Hires> hires,
+            Optional<Variation> variation) {
+        this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, hires, variation, 0);
     }
 
     /**
@@ -278,6 +302,7 @@ public record GenerationRequest(
         b.initImage = initImage.orElse(null);
         b.hires = hires.orElse(null);
         b.variation = variation.orElse(null);
+        b.guidanceRescale = guidanceRescale;
         return b;
     }
 
@@ -301,6 +326,7 @@ public record GenerationRequest(
         private InitImage initImage;
         private Hires hires;
         private Variation variation;
+        private double guidanceRescale;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -414,6 +440,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** φ of diffusers' {@code guidance_rescale}, 0 for none. */
+        public Builder guidanceRescale(double v) {
+            guidanceRescale = v;
+            return this;
+        }
+
         /**
          * @throws InvalidRequestException listing every invalid field
          */
@@ -421,7 +453,7 @@ public record GenerationRequest(
             return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
                     guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler), schedulerOptions,
                     Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents), Optional.ofNullable(initImage),
-                    Optional.ofNullable(hires), Optional.ofNullable(variation));
+                    Optional.ofNullable(hires), Optional.ofNullable(variation), guidanceRescale);
         }
     }
 }

@@ -130,5 +130,23 @@ class GenerationRequestTest {
         GenerationRequest both = withoutPasses.toBuilder().hires(new Hires(16, 16, 0.5, 2, Hires.Upscaler.LATENT))
                 .variation(new Variation(3, 0.5)).build();
         assertEquals(both, both.toBuilder().build(), "the builder keeps the hires pass and the variation");
+        GenerationRequest beforeRescale = new GenerationRequest("a dog", "", null, null, 8, 8, 1, 2, 0, 0, 1,
+                Optional.empty(), Map.of(), Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                Optional.empty());
+        assertEquals(0, beforeRescale.guidanceRescale(), "the constructor without guidance rescale");
+        GenerationRequest rescaled = beforeRescale.toBuilder().guidanceRescale(0.7).build();
+        assertEquals(0.7, rescaled.toBuilder().build().guidanceRescale(), "the builder keeps it");
+    }
+
+    /** Guidance rescale is a share in [0, 1], and rescales guidance, which a scale of 1 turns off. */
+    @Test
+    void guidanceRescaleIsAShareOfGuidance() {
+        assertEquals(List.of(new FieldError("guidanceRescale", "must be in [0, 1] (0 for none), got 1.5")),
+                assertThrows(InvalidRequestException.class, () -> GenerationRequest.builder("a dog")
+                        .guidanceRescale(1.5).build()).errors());
+        assertEquals(List.of(new FieldError("guidanceRescale", "rescales classifier-free guidance, which "
+                + "guidanceScale 1 turns off")), assertThrows(InvalidRequestException.class, () -> GenerationRequest
+                        .builder("a dog").guidanceScale(1).guidanceRescale(0.5).build()).errors());
+        assertEquals(0.5, GenerationRequest.builder("a dog").guidanceRescale(0.5).build().guidanceRescale());
     }
 }

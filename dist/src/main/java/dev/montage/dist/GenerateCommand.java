@@ -124,6 +124,11 @@ final class GenerateCommand implements Callable<Integer> {
             + "profile's, else 7.5).")
     Double guidance;
 
+    @Option(names = "--guidance-rescale", description = "Rescale the guided prediction towards the conditional one's "
+            + "standard deviation by this share, 0 to 1 (diffusers' guidance_rescale; e.g. 0.7 for v-prediction "
+            + "models; default: none).")
+    Double guidanceRescale;
+
     @Option(names = "--scale", description = "Image attention scale of the subjects (default: the profile's, else "
             + "0.6).")
     Double scale;
@@ -365,6 +370,9 @@ final class GenerateCommand implements Callable<Integer> {
         b.initImage(initImage(recorded));
         b.variation((recorded != null ? recorded.variation(variation.seed, variation.strength)
                 : RecordedRequest.variationOf(variation.seed, variation.strength)).orElse(null));
+        Object recordedRescale = recorded == null ? null : recorded.get("guidanceRescale");
+        b.guidanceRescale(guidanceRescale != null ? guidanceRescale
+                : recordedRescale != null ? ((Number) recordedRescale).doubleValue() : 0);
         GenerationRequest request = b.build();
         if (noHires) {
             if (hires.any()) {

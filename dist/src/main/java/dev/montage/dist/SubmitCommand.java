@@ -86,6 +86,10 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = {"-g", "--guidance"}, description = "Classifier-free guidance scale, 1 = off.")
     Double guidance;
 
+    @Option(names = "--guidance-rescale", description = "Rescale the guided prediction towards the conditional "
+            + "one's standard deviation by this share, 0 to 1 (diffusers' guidance_rescale).")
+    Double guidanceRescale;
+
     @Option(names = "--scale", description = "Image attention scale of the subjects.")
     Double scale;
 
@@ -215,6 +219,7 @@ final class SubmitCommand implements Callable<Integer> {
         putIfGiven(b, "height", height);
         putIfGiven(b, "steps", steps);
         putIfGiven(b, "guidance", guidance);
+        putIfGiven(b, "guidanceRescale", guidanceRescale);
         putIfGiven(b, "scale", scale);
         putIfGiven(b, "seed", seed);
         putIfGiven(b, "scheduler", scheduler);

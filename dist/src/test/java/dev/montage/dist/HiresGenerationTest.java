@@ -102,6 +102,11 @@ class HiresGenerationTest {
                     .withGuidance(guidance)).build());
             assertArrayEquals(fromPicture, hires, "prompts, guidance " + guidance);
         }
+        GenerationRequest rescaled = plain.toBuilder().guidanceRescale(0.7).build();
+        BufferedImage rescaledFirst = pipeline.generate(rescaled).images().get(0);
+        assertArrayEquals(latents(rescaled.toBuilder().initImage(new InitImage(rescaledFirst, "first.png", 0.5))
+                .build()), latents(rescaled.toBuilder().hires(lanczos).build()), "the rescale in both passes");
+        latents(plain.toBuilder().guidanceRescale(0.7).hires(lanczos.withGuidance(1)).build());
         float[] same = latents(plain.toBuilder().hires(lanczos).build());
         assertArrayEquals(same, latents(plain.toBuilder().hires(lanczos.withPrompts(plain.prompt(),
                 plain.negativePrompt())).build()), "the request's own prompts");

@@ -449,6 +449,27 @@ class PngRecordTest {
     }
 
     /**
+     * Guidance rescale changes the pixels, is recorded in the request and runs again to the same pixels; with guidance
+     * off it is refused naming the field.
+     */
+    @Test
+    void guidanceRescaleIsRecordedAndRunsAgain() throws Exception {
+        String[] args = {"-p", "a dog", "--width", "32", "--height", "32", "--steps", "2", "--seed", "4"};
+        Path plain = generate(with(args, "-o", dir.resolve("plain").toString()));
+        Path rescaled = generate(with(args, "--guidance-rescale", "0.7", "-o", dir.resolve("rescaled").toString()));
+        assertFalse(Arrays.equals(pixels(plain), pixels(rescaled)), "the rescale changes the pixels");
+        assertEquals(0.7, PngRecords.record(rescaled).get("guidanceRescale"));
+        assertFalse(PngRecords.record(plain).containsKey("guidanceRescale"), "none recorded where none is given");
+        assertArrayEquals(pixels(rescaled), pixels(generate("--from", rescaled.toString(), "-o",
+                dir.resolve("again").toString())));
+        CommandRun unguided = montage(with(new String[] {"generate", "--model", TinyModel.folder().toString(),
+            "--device", "cpu"}, with(args, "--guidance", "1", "--guidance-rescale", "0.7", "-o",
+                dir.resolve("u").toString())));
+        assertEquals(2, unguided.code(), unguided::toString);
+        assertTrue(unguided.err().contains("guidanceRescale"), unguided::toString);
+    }
+
+    /**
      * An A1111 img2img PNG's Denoising strength, whose picture A1111 does not store, is the strength of the picture
      * --init-image gives (--strength wins over it); without one the run starts from noise and notes the strength as
      * unapplied.

@@ -423,6 +423,7 @@ class StudioBrowserIT {
             fill(By.id("hires-prompt"), "a dog and a cat, detailed");
             fill(By.id("variation-seed"), "9");
             fill(By.id("variation-strength"), "0.3");
+            fill(By.id("guidance-rescale"), "0.5");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
             Map<String, Object> first = latest(serve.url());
@@ -432,6 +433,7 @@ class StudioBrowserIT {
                     ((Map<String, Object>) first.get("parameters")).get("hires"));
             assertEquals(Map.of("seed", 9, "strength", 0.3), ((Map<String, Object>) first.get("parameters"))
                     .get("variation"));
+            assertEquals(0.5, ((Map<String, Object>) first.get("parameters")).get("guidanceRescale"));
 
             open(serve.url());
             waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
@@ -443,6 +445,7 @@ class StudioBrowserIT {
             assertEquals("2", driver.findElement(By.id("hires-guidance")).getAttribute("value"));
             assertEquals("a dog and a cat, detailed", driver.findElement(By.id("hires-prompt")).getAttribute("value"));
             assertEquals("9", driver.findElement(By.id("variation-seed")).getAttribute("value"));
+            assertEquals("0.5", driver.findElement(By.id("guidance-rescale")).getAttribute("value"));
             assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
             assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "
                     + "steps, latent, ddim (eta=0.5), guidance 2"), driver.findElement(By.id("result-parameters"))

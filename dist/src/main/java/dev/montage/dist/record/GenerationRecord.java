@@ -69,6 +69,9 @@ public final class GenerationRecord {
         p.put("height", r.height());
         p.put("steps", r.steps());
         p.put("guidance", r.guidanceScale());
+        if (r.guidanceRescale() > 0) {
+            p.put("guidanceRescale", r.guidanceRescale());
+        }
         p.put("scale", r.imageScale());
         p.put("seed", r.seed());
         p.put("count", r.numImages());

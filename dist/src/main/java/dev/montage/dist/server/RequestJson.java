@@ -54,7 +54,7 @@ import java.util.regex.Pattern;
 public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
-            "height", "steps", "guidance", "scale", "seed", "scheduler", "schedulerOptions", "count", "autoLayout",
+            "height", "steps", "guidance", "guidanceRescale", "scale", "seed", "scheduler", "schedulerOptions", "count", "autoLayout",
             "initImage", "hires", "variation", "loras", GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
@@ -173,6 +173,7 @@ public final class RequestJson {
         int steps = orElse(f.integer(body, "steps", ""), defaults.steps());
         int count = orElse(f.integer(body, "count", ""), defaults.numImages());
         double guidance = orElse(f.number(body, "guidance", ""), defaults.guidanceScale());
+        double guidanceRescale = orElse(f.number(body, "guidanceRescale", ""), 0.0);
         double scale = orElse(f.number(body, "scale", ""), defaults.imageScale());
         Long givenSeed = f.int64(body, "seed", "");
         long seed = givenSeed != null ? givenSeed : Math.floorMod(seeds.getAsLong(), SEED_BOUND);
@@ -214,7 +215,7 @@ public final class RequestJson {
             new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
                     count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                     Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
-                    Optional.ofNullable(variation));
+                    Optional.ofNullable(variation), guidanceRescale);
         } catch (InvalidRequestException e) {
             e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
         }
@@ -241,7 +242,7 @@ public final class RequestJson {
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                 Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
-                    Optional.ofNullable(variation));
+                Optional.ofNullable(variation), guidanceRescale);
         List<FieldError> refused = components.apply(request);
         if (!refused.isEmpty()) {
             throw new InvalidRequestException(refused);

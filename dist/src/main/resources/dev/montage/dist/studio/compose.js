@@ -411,6 +411,7 @@ export class Composer {
       height: number($('height')),
       steps: number($('steps')),
       guidance: number($('guidance')),
+      guidanceRescale: number($('guidance-rescale')) > 0 ? number($('guidance-rescale')) : undefined,
       scale: number($('scale')),
       count: number($('count')),
       scheduler: $('scheduler').value || undefined,
@@ -484,6 +485,7 @@ export class Composer {
     setValue($('height'), p.height);
     setValue($('steps'), p.steps);
     setValue($('guidance'), p.guidance);
+    setValue($('guidance-rescale'), p.guidanceRescale ?? 0);
     setValue($('scale'), p.scale);
     setValue($('count'), p.count);
     setValue($('seed'), p.seed);

@@ -296,6 +296,16 @@ class RequestJsonTest {
                 + "\"guidance\": 0.5}}"));
     }
 
+    /** Guidance rescale, recorded where given and refused out of range. */
+    @Test
+    void guidanceRescaleIsReadAndRecorded() throws Exception {
+        RequestJson.Parsed p = parse("{\"prompt\": \"a\", \"guidanceRescale\": 0.7}");
+        assertEquals(0.7, p.request().guidanceRescale());
+        assertEquals(0.7, p.parameters().get("guidanceRescale"));
+        assertEquals(0.0, parse("{\"prompt\": \"a\"}").request().guidanceRescale());
+        assertEquals(Set.of("guidanceRescale"), errors("{\"prompt\": \"a\", \"guidanceRescale\": 2}"));
+    }
+
     /** A variation's seed and strength, both required; recorded as given. */
     @Test
     void aVariationIsReadWithItsSeedAndStrength() throws Exception {

@@ -421,9 +421,11 @@ final class Pipeline {
      */
     private static GenerationRequest secondPass(GenerationRequest request) {
         Hires hires = request.hires().orElseThrow();
+        double guidance = hires.guidance(request.guidanceScale());
+        // the request's guidance rescale where the second pass is guided too
         GenerationRequest.Builder b = request.toBuilder().size(hires.width(), hires.height())
-                .steps(hires.steps(request.steps())).guidanceScale(hires.guidance(request.guidanceScale()))
-                .initLatents(null).hires(null);
+                .steps(hires.steps(request.steps())).guidanceScale(guidance)
+                .guidanceRescale(guidance > 1 ? request.guidanceRescale() : 0).initLatents(null).hires(null);
         hires.scheduler().ifPresent(id -> b.scheduler(id).schedulerOptions(hires.schedulerOptions()));
         hires.prompt().ifPresent(b::prompt);
         hires.negativePrompt().ifPresent(b::negativePrompt);
@@ -899,6 +901,9 @@ final class Pipeline {
                 NDList halves = eps.split(2, 0);
                 NDArray uncond = halves.get(0);
                 guidedEps = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidanceScale()));
+                if (request.guidanceRescale() > 0) {
+                    guidedEps = rescaled(toFloat32(guidedEps), toFloat32(halves.get(1)), request.guidanceRescale());
+                }
             }
             NDArray next = run.step(toFloat32(guidedEps), i, current);
             // on a GPU the step's work is only queued when this returns; reading one value waits for it, so that a
@@ -908,6 +913,24 @@ final class Pipeline {
             latents.close();
             return next;
         }
+    }
+
+    /**
+     * diffusers' {@code rescale_noise_cfg}: the guided prediction scaled towards the standard deviation of the
+     * conditional one, image by image (torch's unbiased {@code std} over channels and pixels), by φ:
+     * φ · cfg · std(cond) / std(cfg) + (1 − φ) · cfg. In float32.
+     */
+    static NDArray rescaled(NDArray cfg, NDArray cond, double phi) {
+        NDArray ratio = std(cond).div(std(cfg)).reshape(cfg.getShape().get(0), 1, 1, 1);
+        return cfg.mul(ratio).mul((float) phi).add(cfg.mul((float) (1 - phi)));
+    }
+
+    /** Each image's unbiased standard deviation over its channels and pixels, as [N, 1]. */
+    private static NDArray std(NDArray x) {
+        long images = x.getShape().get(0);
+        NDArray flat = x.reshape(images, -1);
+        NDArray centred = flat.sub(flat.mean(new int[] {1}, true));
+        return centred.square().sum(new int[] {1}, true).div((float) (flat.getShape().get(1) - 1)).sqrt();
     }
 
     /** The summed residuals of the controls acting at step {@code i}, or null when none acts. */
