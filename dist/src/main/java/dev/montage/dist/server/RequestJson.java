@@ -54,8 +54,8 @@ import java.util.regex.Pattern;
 public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
-            "height", "steps", "guidance", "guidanceRescale", "scale", "seed", "scheduler", "schedulerOptions", "count", "autoLayout",
-            "initImage", "hires", "variation", "loras", GenerationRecord.MONTAGE);
+            "height", "steps", "guidance", "guidanceRescale", "scale", "seed", "scheduler", "schedulerOptions",
+            "count", "autoLayout", "initImage", "hires", "variation", "loras", GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
