@@ -48,6 +48,9 @@ import org.junit.jupiter.api.TestFactory;
  */
 class SchedulerGenerationTest {
     private static final int STEPS = 6;
+    /** Zero terminal SNR as its models run it: v-prediction from the last training timestep. */
+    private static final Map<String, String> ZERO_SNR = Map.of("rescale_betas_zero_snr", "true", "prediction_type",
+            "v_prediction", "timestep_spacing", "trailing");
     private static final String PLUGIN_SCHEDULER = "test-adams-bashforth";
     private static final String FIRST_ORDER_DPM = "test-dpmpp-first-order";
     private static final List<NDArray> KEPT = new ArrayList<>();
@@ -230,7 +233,11 @@ class SchedulerGenerationTest {
                             GenerationRequest plain = r.toBuilder().schedulerOptions(Map.of()).build();
                             assertFalse(Arrays.equals(LEADING.computeIfAbsent(key(plain), k -> latents(pipeline,
                                     plain)), latents), setting + " changes the latents");
-                        })))
+                        })),
+                wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> pipeline
+                        .schedulerProblems(id, ZERO_SNR).isEmpty()).toList(), "zero terminal SNR",
+                        (id, guided) -> request(id, guided).toBuilder().schedulerOptions(ZERO_SNR).build(),
+                        (r, latents) -> assertEquals(4 * 4 * 4, latents.length)))
                 .flatMap(s -> s);
     }
 
@@ -315,7 +322,7 @@ class SchedulerGenerationTest {
                 new Refusal("euler", Map.of("eta", "0.5"), "schedulerOptions.eta", "unknown option (expected an "
                         + "option of scheduler 'euler': num_train_timesteps, beta_start, beta_end, beta_schedule, "
                         + "prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, use_exponential_sigmas, "
-                        + "use_beta_sigmas, interpolation_type)"),
+                        + "use_beta_sigmas, interpolation_type, rescale_betas_zero_snr)"),
                 new Refusal("ddim", Map.of("eta", "2"), "schedulerOptions.eta", "expected a number in 0..1, got '2'"),
                 new Refusal("ddim", Map.of("timestep_spacin", "trailing"), "schedulerOptions.timestep_spacin",
                         "unknown option; did you mean timestep_spacing?"),

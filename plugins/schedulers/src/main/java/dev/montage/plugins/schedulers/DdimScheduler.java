@@ -16,8 +16,8 @@ import java.util.Map;
  * ᾱ₀ (SDXL). The model input is not scaled and the initial noise σ is 1. Settings: {@code num_train_timesteps},
  * {@code beta_*}, {@code trained_betas}, {@code prediction_type}, {@code clip_sample} (default true, as in
  * diffusers) with {@code clip_sample_range}, {@code set_alpha_to_one} (default true), {@code steps_offset},
- * {@code timestep_spacing} (default {@code leading}), {@code eta} (0..1); {@code thresholding} and
- * {@code rescale_betas_zero_snr} must be false.
+ * {@code timestep_spacing} (default {@code leading}), {@code eta} (0..1), {@code rescale_betas_zero_snr} (with
+ * {@code v_prediction}); {@code thresholding} must be false.
  */
 final class DdimScheduler extends SometimesStochastic {
     private final SchedulerSettings settings;
@@ -34,7 +34,7 @@ final class DdimScheduler extends SometimesStochastic {
      */
     DdimScheduler(SchedulerSettings settings) {
         this.settings = settings;
-        schedule = NoiseSchedule.of(settings);
+        schedule = NoiseSchedule.of(settings, NoiseSchedule.ZeroSnr.RESCALED);
         spacing = TimestepSpacing.of(settings, TimestepSpacing.LEADING);
         stepsOffset = settings.integer("steps_offset", 0);
         prediction = PredictionType.of(settings);
@@ -45,7 +45,6 @@ final class DdimScheduler extends SometimesStochastic {
             throw settings.invalid("eta", "a number in 0..1");
         }
         eta = (float) givenEta;
-        settings.refuseZeroSnrRescaling();
     }
 
     @Override

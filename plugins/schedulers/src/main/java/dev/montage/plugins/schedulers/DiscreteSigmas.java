@@ -71,12 +71,16 @@ final class DiscreteSigmas {
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DiscreteSigmas(SchedulerSettings settings, boolean withKarras) {
-        this(settings, withKarras, false);
+        this(settings, withKarras, false, NoiseSchedule.ZeroSnr.UNREAD);
     }
 
-    /** @param roundKarrasTimesteps whether Karras sigmas' timesteps are rounded to whole ones (the DPM2 schedulers) */
-    DiscreteSigmas(SchedulerSettings settings, boolean withKarras, boolean roundKarrasTimesteps) {
-        schedule = NoiseSchedule.of(settings);
+    /**
+     * @param roundKarrasTimesteps whether Karras sigmas' timesteps are rounded to whole ones (the DPM2 schedulers)
+     * @param zeroSnr              how the scheduler takes {@code rescale_betas_zero_snr}
+     */
+    DiscreteSigmas(SchedulerSettings settings, boolean withKarras, boolean roundKarrasTimesteps,
+            NoiseSchedule.ZeroSnr zeroSnr) {
+        schedule = NoiseSchedule.of(settings, zeroSnr);
         spacing = TimestepSpacing.of(settings, TimestepSpacing.LINSPACE);
         stepsOffset = settings.integer("steps_offset", 0);
         conversion = SigmaConversion.of(settings, withKarras);

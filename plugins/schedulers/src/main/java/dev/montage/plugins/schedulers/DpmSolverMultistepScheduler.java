@@ -62,7 +62,8 @@ final class DpmSolverMultistepScheduler extends SometimesStochastic {
         heun = settings.choice("solver_type", "midpoint", SchedulerOptions.SOLVER_TYPE.choices()).equals("heun");
         lowerOrderFinal = settings.flag("lower_order_final", true);
         eulerAtFinal = settings.flag("euler_at_final", false);
-        multistep = new MultistepSchedule(NoiseSchedule.of(settings), TimestepSpacing.of(settings,
+        multistep = new MultistepSchedule(NoiseSchedule.of(settings, NoiseSchedule.ZeroSnr.RESCALED_CLAMPED),
+                TimestepSpacing.of(settings,
                 TimestepSpacing.LINSPACE), settings.integer("steps_offset", 0), SigmaConversion.of(settings, true),
                 settings.number("lambda_min_clipped", Double.NEGATIVE_INFINITY), "DPM-Solver++");
         if (settings.flag("use_lu_lambdas", false)) {

@@ -11,7 +11,7 @@ public final class EulerAncestralKarrasSchedulerFactory extends SchedulerFactory
     /** Registered through {@code META-INF/services}. */
     public EulerAncestralKarrasSchedulerFactory() {
         super("euler-ancestral-karras", "Euler ancestral with Karras sigmas (A1111's Euler a with the Karras "
-                + "schedule): fresh noise from the seed at each step", SchedulerOptions.WITH_KARRAS,
+                + "schedule): fresh noise from the seed at each step", SchedulerOptions.EULER_ANCESTRAL_KARRAS,
                 Map.of("use_karras_sigmas", true), EulerDiscreteScheduler::ancestralKarras);
     }
 }

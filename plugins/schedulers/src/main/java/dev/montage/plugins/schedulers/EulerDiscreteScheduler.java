@@ -41,7 +41,7 @@ final class EulerDiscreteScheduler extends SometimesStochastic {
         this.ancestral = ancestral;
         this.readsKarras = readsKarras;
         // diffusers' ancestral scheduler has neither setting: the scheduler file's values are the discrete one's
-        noiseLevels = new DiscreteSigmas(settings, readsKarras);
+        noiseLevels = new DiscreteSigmas(settings, readsKarras, false, NoiseSchedule.ZeroSnr.RESCALED_CLAMPED);
         prediction = PredictionType.of(settings);
         String interpolation = ancestral ? "linear" : settings.choice("interpolation_type", "linear",
                 SchedulerOptions.INTERPOLATION_TYPE.choices());

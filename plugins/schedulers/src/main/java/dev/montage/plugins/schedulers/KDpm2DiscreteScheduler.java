@@ -35,7 +35,7 @@ final class KDpm2DiscreteScheduler extends SometimesStochastic {
     private KDpm2DiscreteScheduler(SchedulerSettings settings, boolean ancestral) {
         this.settings = settings;
         this.ancestral = ancestral;
-        noiseLevels = new DiscreteSigmas(settings, true, true);
+        noiseLevels = new DiscreteSigmas(settings, true, true, NoiseSchedule.ZeroSnr.UNREAD);
         prediction = PredictionType.of(settings);
     }
 

@@ -35,7 +35,7 @@ final class LcmScheduler implements Scheduler {
      */
     LcmScheduler(SchedulerSettings settings) {
         this.settings = settings;
-        schedule = NoiseSchedule.of(settings);
+        schedule = NoiseSchedule.of(settings, NoiseSchedule.ZeroSnr.RESCALED);
         prediction = PredictionType.of(settings);
         originalSteps = settings.integer("original_inference_steps", 50, 1, schedule.trainSteps());
         double scaling = settings.number("timestep_scaling", 10);
@@ -44,7 +44,6 @@ final class LcmScheduler implements Scheduler {
         }
         timestepScaling = (float) scaling;
         clipping = SampleClipping.of(settings, false);
-        settings.refuseZeroSnrRescaling();
     }
 
     @Override

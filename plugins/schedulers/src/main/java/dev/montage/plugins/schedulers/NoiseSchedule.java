@@ -19,7 +19,26 @@ final class NoiseSchedule {
     private final float[] sigmas;
     private final float[] logSigmas;
 
-    private NoiseSchedule(float[] betas) {
+    /**
+     * How a scheduler takes {@code rescale_betas_zero_snr} (Lin et al. 2023's zero terminal SNR), as diffusers' class
+     * for it does.
+     */
+    enum ZeroSnr {
+        /** The scheduler has no such setting (diffusers' Heun, DPM2, LMS, DPM-Solver SDE). */
+        UNREAD,
+        /** The betas rescaled so that the last ᾱ is 0 (diffusers 0.23's DDIM and LCM). */
+        RESCALED,
+        /**
+         * The same with the last ᾱ then set to 2⁻²⁴, so that the first σ is finite (later diffusers' Euler, Euler
+         * ancestral, DPM-Solver++ and UniPC).
+         */
+        RESCALED_CLAMPED
+    }
+
+    /** The ᾱ later diffusers gives the last timestep of a zero terminal SNR schedule: float16's smallest subnormal. */
+    static final float ZERO_SNR_LAST_ALPHA_CUMPROD = 0x1p-24f;
+
+    private NoiseSchedule(float[] betas, boolean clampLast) {
         int n = betas.length;
         alphasCumprod = new float[n];
         sigmas = new float[n];
@@ -27,7 +46,7 @@ final class NoiseSchedule {
         double product = 1;
         for (int t = 0; t < n; t++) {
             product *= 1f - betas[t];
-            alphasCumprod[t] = (float) product;
+            alphasCumprod[t] = clampLast && t == n - 1 ? ZERO_SNR_LAST_ALPHA_CUMPROD : (float) product;
             float ac = alphasCumprod[t];
             sigmas[t] = (float) Math.sqrt((1f - ac) / ac);
             logSigmas[t] = (float) Math.log(sigmas[t]);
@@ -39,13 +58,65 @@ final class NoiseSchedule {
      * ({@code linear} or {@code scaled_linear}) and {@code trained_betas}, with diffusers' defaults.
      */
     static NoiseSchedule of(SchedulerSettings settings) {
+        return of(settings, ZeroSnr.UNREAD);
+    }
+
+    /**
+     * As {@link #of(SchedulerSettings)}, and {@code rescale_betas_zero_snr} as {@code zeroSnr} takes it.
+     *
+     * @throws IllegalArgumentException for zero terminal SNR with {@code prediction_type} epsilon, whose x₀ estimate
+     *     at ᾱ = 0 divides by zero (diffusers' result is not finite)
+     */
+    static NoiseSchedule of(SchedulerSettings settings, ZeroSnr zeroSnr) {
+        float[] betas = betas(settings);
+        if (zeroSnr == ZeroSnr.UNREAD || !settings.flag("rescale_betas_zero_snr", false)) {
+            return new NoiseSchedule(betas, false);
+        }
+        if (PredictionType.of(settings) == PredictionType.EPSILON) {
+            throw settings.unsupported("rescale_betas_zero_snr", "a zero terminal SNR schedule has ᾱ = 0 at its last "
+                    + "training timestep, where an epsilon prediction gives no x₀ estimate: use it with "
+                    + "prediction_type v_prediction, as its models are trained");
+        }
+        return new NoiseSchedule(zeroTerminalSnr(betas), zeroSnr == ZeroSnr.RESCALED_CLAMPED);
+    }
+
+    /**
+     * diffusers' {@code rescale_zero_terminal_snr}, in float32 as its torch operations compute it: √ᾱ shifted so that
+     * its last value is 0 and scaled so that its first is kept, the betas recovered from the ratios of successive ᾱ.
+     */
+    static float[] zeroTerminalSnr(float[] betas) {
+        int n = betas.length;
+        float[] root = new float[n];
+        double product = 1;
+        for (int t = 0; t < n; t++) {
+            product *= 1f - betas[t];
+            root[t] = (float) Math.sqrt((float) product);
+        }
+        float first = root[0];
+        float last = root[n - 1];
+        float factor = first / (first - last);
+        float[] alphasBar = new float[n];
+        for (int t = 0; t < n; t++) {
+            float shifted = (root[t] - last) * factor;
+            alphasBar[t] = shifted * shifted;
+        }
+        float[] out = new float[n];
+        out[0] = 1f - alphasBar[0];
+        for (int t = 1; t < n; t++) {
+            out[t] = 1f - alphasBar[t] / alphasBar[t - 1];
+        }
+        return out;
+    }
+
+    /** The training betas the settings give. */
+    private static float[] betas(SchedulerSettings settings) {
         int n = settings.integer("num_train_timesteps", 1000, 2, MAX_TRAIN_TIMESTEPS);
         float[] trained = settings.floats("trained_betas").orElse(null);
         if (trained != null) {
             if (trained.length != n) {
                 throw settings.invalid("trained_betas", "a list of num_train_timesteps (" + n + ") numbers");
             }
-            return new NoiseSchedule(trained);
+            return trained;
         }
         double start = settings.number("beta_start", 0.0001);
         double end = settings.number("beta_end", 0.02);
@@ -54,13 +125,13 @@ final class NoiseSchedule {
             throw settings.unsupported("beta_schedule", "the cosine schedule is not implemented");
         }
         if (kind.equals("linear")) {
-            return new NoiseSchedule(torchLinspace(start, end, n));
+            return torchLinspace(start, end, n);
         }
         float[] betas = torchLinspace(Math.sqrt(start), Math.sqrt(end), n);
         for (int t = 0; t < n; t++) {
             betas[t] = betas[t] * betas[t];
         }
-        return new NoiseSchedule(betas);
+        return betas;
     }
 
     /** Number of training timesteps. */

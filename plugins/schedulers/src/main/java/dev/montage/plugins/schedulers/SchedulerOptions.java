@@ -58,7 +58,8 @@ final class SchedulerOptions {
     static final OptionSpec<Boolean> THRESHOLDING = OptionSpec.bool("thresholding",
             "dynamic thresholding (diffusers: false; true is not implemented)");
     static final OptionSpec<Boolean> RESCALE_BETAS_ZERO_SNR = OptionSpec.bool("rescale_betas_zero_snr",
-            "rescale betas to zero terminal SNR (diffusers: false; true is not implemented)");
+            "rescale betas to zero terminal SNR (Lin et al. 2023; diffusers: false), for v_prediction models trained "
+                    + "so");
     static final OptionSpec<Integer> SOLVER_ORDER = OptionSpec.integer("solver_order", 1, 3,
             "order of the multistep solver, 1 to 3 (diffusers: 2; SDE-DPM-Solver++ takes 1 and 2)");
     static final OptionSpec<String> ALGORITHM_TYPE = OptionSpec.choice("algorithm_type",
@@ -87,10 +88,12 @@ final class SchedulerOptions {
     private static final List<OptionSpec<?>> NOISE_SCHEDULE = List.of(NUM_TRAIN_TIMESTEPS, BETA_START, BETA_END,
             BETA_SCHEDULE, PREDICTION_TYPE, TIMESTEP_SPACING, STEPS_OFFSET);
 
-    /** What the Euler ancestral scheduler reads: the noise schedule alone. */
-    static final List<OptionSpec<?>> EULER_ANCESTRAL = with();
+    /** What the Euler ancestral scheduler reads: the noise schedule and zero terminal SNR. */
+    static final List<OptionSpec<?>> EULER_ANCESTRAL = with(RESCALE_BETAS_ZERO_SNR);
+    /** What Euler ancestral steps on Karras sigmas read. */
+    static final List<OptionSpec<?>> EULER_ANCESTRAL_KARRAS = withLevels(RESCALE_BETAS_ZERO_SNR);
     /** What the Euler discrete scheduler reads. */
-    static final List<OptionSpec<?>> EULER = withLevels(INTERPOLATION_TYPE);
+    static final List<OptionSpec<?>> EULER = withLevels(INTERPOLATION_TYPE, RESCALE_BETAS_ZERO_SNR);
     /**
      * What the DPM2, LMS, DPM++ SDE and DPM++ 2S a schedulers read: the noise schedule and Karras, exponential or
      * beta sigmas.
@@ -109,10 +112,11 @@ final class SchedulerOptions {
             RESCALE_BETAS_ZERO_SNR);
     /** What UniPC reads. */
     static final List<OptionSpec<?>> UNIPC = with(SOLVER_ORDER, PREDICT_X0, SOLVER_TYPE, LOWER_ORDER_FINAL,
-            DISABLE_CORRECTOR, USE_KARRAS_SIGMAS, THRESHOLDING);
+            DISABLE_CORRECTOR, USE_KARRAS_SIGMAS, THRESHOLDING, RESCALE_BETAS_ZERO_SNR);
     /** What DPM-Solver++ reads. */
     static final List<OptionSpec<?>> DPM_SOLVER = withLevels(SOLVER_ORDER, ALGORITHM_TYPE, SOLVER_TYPE,
-            LOWER_ORDER_FINAL, EULER_AT_FINAL, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING, VARIANCE_TYPE);
+            LOWER_ORDER_FINAL, EULER_AT_FINAL, LAMBDA_MIN_CLIPPED, USE_LU_LAMBDAS, THRESHOLDING, VARIANCE_TYPE,
+            RESCALE_BETAS_ZERO_SNR);
 
     private SchedulerOptions() {
     }

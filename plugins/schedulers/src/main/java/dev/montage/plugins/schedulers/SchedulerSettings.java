@@ -252,13 +252,6 @@ final class SchedulerSettings {
         }
     }
 
-    /** Refuses {@code rescale_betas_zero_snr}, which none of these schedulers implements. */
-    void refuseZeroSnrRescaling() {
-        if (flag("rescale_betas_zero_snr", false)) {
-            throw unsupported("rescale_betas_zero_snr", "zero terminal SNR rescaling is not implemented");
-        }
-    }
-
     /**
      * Refuses a value this port does not implement.
      *

@@ -40,7 +40,8 @@ final class UniPcScheduler implements Scheduler {
      */
     UniPcScheduler(SchedulerSettings settings) {
         this.settings = settings;
-        multistep = new MultistepSchedule(NoiseSchedule.of(settings), TimestepSpacing.of(settings,
+        multistep = new MultistepSchedule(NoiseSchedule.of(settings, NoiseSchedule.ZeroSnr.RESCALED_CLAMPED),
+                TimestepSpacing.of(settings,
                 TimestepSpacing.LINSPACE), settings.integer("steps_offset", 0),
                 settings.flag("use_karras_sigmas", false) ? SigmaConversion.KARRAS : SigmaConversion.NONE,
                 Double.NEGATIVE_INFINITY, "UniPC");

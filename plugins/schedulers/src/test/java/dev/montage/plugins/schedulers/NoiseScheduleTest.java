@@ -118,4 +118,37 @@ class NoiseScheduleTest {
         assertEquals("scheduler/scheduler_config.json: 'num_train_timesteps' must be an integer in 2..100000, got "
                 + "1000000000", e.getMessage());
     }
+    /**
+     * Zero terminal SNR (diffusers' {@code rescale_zero_terminal_snr}, checked against its formula in float64): √ᾱ
+     * shifted and scaled so that its first value is kept and its last is 0; 0.23's DDIM and LCM keep that 0, later
+     * diffusers' Euler, DPM-Solver++ and UniPC set it to 2⁻²⁴, so the first σ is about 4096; with an epsilon
+     * prediction it is refused, and schedulers without the setting leave the schedule alone.
+     */
+    @Test
+    void zeroTerminalSnrRescalesTheSchedule() {
+        SchedulerSettings settings = SdxlSchedulerConfig.settings(Map.of("rescale_betas_zero_snr", true,
+                "prediction_type", "v_prediction"));
+        NoiseSchedule plain = NoiseSchedule.of(SdxlSchedulerConfig.settings());
+        NoiseSchedule rescaled = NoiseSchedule.of(settings, NoiseSchedule.ZeroSnr.RESCALED);
+        NoiseSchedule clamped = NoiseSchedule.of(settings, NoiseSchedule.ZeroSnr.RESCALED_CLAMPED);
+        int n = plain.trainSteps();
+        double first = Math.sqrt(plain.alphaCumprod(0));
+        double last = Math.sqrt(plain.alphaCumprod(n - 1));
+        for (int t = 0; t < n - 1; t++) {
+            double root = (Math.sqrt(plain.alphaCumprod(t)) - last) * first / (first - last);
+            // float32's √ᾱ − √ᾱ_last cancels near the end, as the reference's float32 does: a relative 1e-5 there
+            assertEquals(root * root, rescaled.alphaCumprod(t), 1e-5 * root * root + 1e-12, "ᾱ " + t);
+            assertEquals(rescaled.alphaCumprod(t), clamped.alphaCumprod(t), "ᾱ " + t);
+        }
+        assertEquals(plain.alphaCumprod(0), rescaled.alphaCumprod(0), 1e-7, "the first ᾱ is kept");
+        assertEquals(0f, rescaled.alphaCumprod(n - 1));
+        assertEquals(0x1p-24f, clamped.alphaCumprod(n - 1));
+        assertEquals(Math.sqrt((1 - 0x1p-24) / 0x1p-24), clamped.sigma(n - 1), 1e-3);
+        assertEquals(plain.alphaCumprod(n - 1), NoiseSchedule.of(settings, NoiseSchedule.ZeroSnr.UNREAD)
+                .alphaCumprod(n - 1), "a scheduler without the setting");
+        IllegalArgumentException epsilon = assertThrows(IllegalArgumentException.class, () -> NoiseSchedule.of(
+                SdxlSchedulerConfig.settings(Map.of("rescale_betas_zero_snr", true)), NoiseSchedule.ZeroSnr.RESCALED));
+        assertTrue(epsilon.getMessage().contains("'rescale_betas_zero_snr' = true") && epsilon.getMessage()
+                .contains("use it with prediction_type v_prediction"), epsilon.getMessage());
+    }
 }

@@ -204,7 +204,8 @@ class SchedulerFactoryTest {
                 () -> create("euler", Map.of()).withOverrides(Map.of("eta", "0.5")));
         assertEquals("this scheduler does not read 'eta' (it reads: num_train_timesteps, beta_start, beta_end, "
                 + "beta_schedule, prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, "
-                + "use_exponential_sigmas, use_beta_sigmas, interpolation_type)", notRead.getMessage());
+                + "use_exponential_sigmas, use_beta_sigmas, interpolation_type, rescale_betas_zero_snr)",
+                notRead.getMessage());
         IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
                 () -> create("ddim", Map.of()).withOverrides(Map.of("etta", "0.5")));
         assertTrue(typo.getMessage().startsWith("this scheduler does not read 'etta'; did you mean eta? (it reads: "),
@@ -241,10 +242,11 @@ class SchedulerFactoryTest {
         Map<String, ComponentFactory<?>> all = factories();
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
                 "timestep_spacing", "steps_offset", "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
-                "interpolation_type"), names(all.get("euler")));
+                "interpolation_type", "rescale_betas_zero_snr"), names(all.get("euler")));
         assertEquals(names(all.get("euler")), names(all.get("euler-karras")));
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
-                "timestep_spacing", "steps_offset"), names(all.get("euler-ancestral")));
+                "timestep_spacing", "steps_offset", "rescale_betas_zero_snr"), names(all.get("euler-ancestral")));
+        assertFalse(names(all.get("heun")).contains("rescale_betas_zero_snr"), "diffusers' Heun has no such setting");
         assertTrue(names(all.get("ddim")).containsAll(List.of("clip_sample", "set_alpha_to_one")));
         assertTrue(names(all.get("dpmpp-2m")).containsAll(List.of("solver_order", "lambda_min_clipped",
                 "use_exponential_sigmas")));

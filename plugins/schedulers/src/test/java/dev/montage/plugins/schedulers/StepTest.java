@@ -19,6 +19,7 @@ import dev.montage.runtime.testing.TestEngine;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
@@ -771,10 +772,9 @@ class StepTest {
     void exponentialSigmasAreEvenInLogSigmaBetweenTheSpacingsEnds(String spacing) {
         NoiseSchedule schedule = NoiseSchedule.of(SdxlSchedulerConfig.settings());
         for (boolean round : new boolean[] {false, true}) {
-            DiscreteSigmas.Levels plain = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
-                    spacing)), true, round).levels(9);
-            DiscreteSigmas.Levels exponential = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of(
-                    "timestep_spacing", spacing, "use_exponential_sigmas", true)), true, round).levels(9);
+            DiscreteSigmas.Levels plain = nineLevels(Map.of("timestep_spacing", spacing), round);
+            DiscreteSigmas.Levels exponential = nineLevels(Map.of("timestep_spacing", spacing,
+                    "use_exponential_sigmas", true), round);
             double first = Math.log(plain.sigmas()[0]);
             double last = Math.log(plain.sigmas()[8]);
             for (int i = 0; i < 9; i++) {
@@ -837,6 +837,47 @@ class StepTest {
         }
     }
 
+    /**
+     * With zero terminal SNR, trailing spacing and v-prediction (the recipe of Lin et al. 2023), every scheduler that
+     * reads the setting starts at the last training timestep and runs finite: Euler and the multistep solvers from σ
+     * of ᾱ = 2⁻²⁴ (about 4096), DDIM and LCM from ᾱ = 0, where the v-prediction's x₀ estimate is the model output's
+     * negation.
+     */
+    @Test
+    void zeroTerminalSnrSchedulesRunFromTheLastTimestep() {
+        Map<String, Object> settings = Map.of("rescale_betas_zero_snr", true, "prediction_type", "v_prediction",
+                "timestep_spacing", "trailing");
+        Map<String, Scheduler> schedulers = new LinkedHashMap<>();
+        schedulers.put("euler", new EulerDiscreteScheduler(SdxlSchedulerConfig.settings(settings)));
+        schedulers.put("euler-ancestral", EulerDiscreteScheduler.ancestral(SdxlSchedulerConfig.settings(settings)));
+        schedulers.put("dpmpp-2m", new DpmSolverMultistepScheduler(SdxlSchedulerConfig.settings(settings)));
+        schedulers.put("unipc", new UniPcScheduler(SdxlSchedulerConfig.settings(settings)));
+        schedulers.put("ddim", new DdimScheduler(SdxlSchedulerConfig.settings(settings)));
+        schedulers.put("lcm", new LcmScheduler(SdxlSchedulerConfig.settings(settings)));
+        for (Map.Entry<String, Scheduler> e : schedulers.entrySet()) {
+            Scheduler.Run run = e.getValue().start(5, TestEngine.manager(), new GivenNoise(1));
+            assertEquals(999f, run.timesteps()[0], e.getKey());
+            try (NDManager m = TestEngine.manager().newSubManager()) {
+                NDArray x = m.create(Inputs.random(2, 1).latents(), SHAPE).mul(run.initNoiseSigma());
+                for (int i = 0; i < run.timesteps().length; i++) {
+                    NDArray output = run.scaleModelInput(x, i).mul(0.3f).add(0.1f);
+                    x = run.step(output, i, x);
+                }
+                for (float v : x.toFloatArray()) {
+                    assertTrue(Float.isFinite(v), e.getKey() + ": " + v);
+                }
+            }
+        }
+        assertEquals((float) Math.sqrt((1 - 0x1p-24) / 0x1p-24), schedulers.get("euler").start(5,
+                TestEngine.manager()).initNoiseSigma(), 1e-2f);
+    }
+
+    /** Nine discrete σ levels of the SDXL schedule with {@code settings}, their Karras timesteps rounded or not. */
+    private static DiscreteSigmas.Levels nineLevels(Map<String, Object> settings, boolean round) {
+        return new DiscreteSigmas(SdxlSchedulerConfig.settings(settings), true, round, NoiseSchedule.ZeroSnr.UNREAD)
+                .levels(9);
+    }
+
     /** scipy's Beta(0.6, 0.6) quantiles of 1 − linspace(0, 1, 9), which diffusers' beta schedule spaces 9 levels by. */
     private static final double[] BETA_QUANTILES_9 = {1.0, 0.942843636377586, 0.824319621347305, 0.6706185042786161,
         0.5000000000000001, 0.3293814957213838, 0.17568037865269498, 0.05715636362241408, 0.0};
@@ -851,10 +892,9 @@ class StepTest {
     void betaSigmasAreAtTheBetaQuantilesBetweenTheSpacingsEnds(String spacing) {
         NoiseSchedule schedule = NoiseSchedule.of(SdxlSchedulerConfig.settings());
         for (boolean round : new boolean[] {false, true}) {
-            DiscreteSigmas.Levels plain = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
-                    spacing)), true, round).levels(9);
-            DiscreteSigmas.Levels beta = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
-                    spacing, "use_beta_sigmas", true)), true, round).levels(9);
+            DiscreteSigmas.Levels plain = nineLevels(Map.of("timestep_spacing", spacing), round);
+            DiscreteSigmas.Levels beta = nineLevels(Map.of("timestep_spacing", spacing, "use_beta_sigmas", true),
+                    round);
             double max = plain.sigmas()[0];
             double min = plain.sigmas()[8];
             for (int i = 0; i < 9; i++) {
