@@ -12,8 +12,8 @@ import java.util.TreeMap;
  * size; its result is enlarged to this size, noised to the level of the step at which the second pass begins, and
  * denoised again with the same subjects (whose boxes are relative), controls and seed, and the request's prompts,
  * scheduler and guidance unless the pass names its own (A1111's "Hires prompt", "Hires sampler" and "Hires CFG
- * Scale"). Of the second
- * pass's N steps the last ⌊N · strength⌋ run, as a run from a picture takes them ({@link InitImage#stepsTaken}).
+ * Scale"). Of the second pass's N steps the last ⌊N · strength⌋ run, as a run from a picture takes them
+ * ({@link InitImage#stepsTaken}).
  *
  * @param width    the output width, a positive multiple of 8 no smaller than the request's
  * @param height   the output height, a positive multiple of 8 no smaller than the request's

@@ -190,8 +190,7 @@ final class Samplers {
     /**
      * The scheduler settings an A1111 sampler name and schedule type give beyond its built-in scheduler
      * ({@code solver_type: heun} for "DPM++ 2M SDE Heun", {@code use_exponential_sigmas} for the Exponential schedule,
-     * {@code use_beta_sigmas} for the Beta one);
-     * empty for most.
+     * {@code use_beta_sigmas} for the Beta one); empty for most.
      */
     static Map<String, String> settingsOf(String sampler, Optional<String> scheduleType) {
         Map<String, String> settings = new LinkedHashMap<>();
