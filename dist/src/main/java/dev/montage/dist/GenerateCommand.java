@@ -218,10 +218,14 @@ final class GenerateCommand implements Callable<Integer> {
             GenerationRequest request = request(profile, noiseSeed, recorded);
             if (recorded != null) {
                 differingOptions(recorded, profile).ifPresent(notes::println);
-                List<String> unapplied = recorded.unapplied(initImage != null);
-                if (!unapplied.isEmpty()) {
-                    notes.println("montage: " + from + " has A1111 settings nothing here corresponds to, which this "
-                            + "run does not apply: " + String.join(", ", unapplied));
+                if (!recorded.unapplied().isEmpty()) {
+                    notes.println("montage: " + from + " has settings nothing here corresponds to, which this run "
+                            + "does not apply: " + String.join(", ", recorded.unapplied()));
+                }
+                if (initImage == null && recorded.pictureStrength().isPresent()) {
+                    notes.println("montage: " + from + " ran from a picture at strength "
+                            + recorded.pictureStrength().get() + ", which the PNG does not store: this run starts "
+                            + "from noise; --init-image gives the picture");
                 }
             }
             if (recorded != null && recorded.get(GenerationRecord.MONTAGE) == null && prompt == null

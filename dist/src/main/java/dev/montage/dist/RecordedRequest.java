@@ -10,6 +10,7 @@ import dev.montage.api.InitImage;
 import dev.montage.api.Subject;
 import dev.montage.api.Variation;
 import dev.montage.dist.record.A1111Parameters;
+import dev.montage.dist.record.ComfyPrompt;
 import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.output.PngFiles;
@@ -39,11 +40,12 @@ import java.util.TreeMap;
  *                         names one
  * @param unapplied        the A1111 settings of the PNG that nothing here corresponds to ({@code Clip skip: 2}), which
  *                         the run does not apply; its model and version names are not among them
- * @param a1111Strength    the {@code Denoising strength} of an A1111 img2img PNG (one without a hires fix), whose
- *                         picture A1111 does not store: the strength of a picture {@code --init-image} gives
+ * @param pictureStrength  the strength of a run from a picture that the PNG does not store (A1111's img2img
+ *                         {@code Denoising strength}, a ComfyUI sampler's {@code denoise}): that of a picture
+ *                         {@code --init-image} gives
  */
 record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler,
-        List<String> unapplied, Optional<Double> a1111Strength) {
+        List<String> unapplied, Optional<Double> pictureStrength) {
     /** A1111's strength of its img2img and of its hires fix. */
     static final String A1111_STRENGTH = "Denoising strength";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -89,11 +91,55 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             return new RecordedRequest(png, record.get(), Optional.empty(), List.of(), Optional.empty());
         }
         String a1111 = chunks.get(GenerationRecord.A1111_CHUNK);
-        if (a1111 == null) {
-            throw new IllegalArgumentException("--from " + png + " records no generation: it has neither a '"
-                    + GenerationRecord.JSON_CHUNK + "' nor a '" + GenerationRecord.A1111_CHUNK + "' text chunk");
+        if (a1111 != null) {
+            return fromA1111(png, a1111);
         }
-        return fromA1111(png, a1111);
+        String comfy = chunks.get(ComfyPrompt.CHUNK);
+        if (comfy != null) {
+            return fromComfy(png, comfy);
+        }
+        throw new IllegalArgumentException("--from " + png + " records no generation: it has no '"
+                + GenerationRecord.JSON_CHUNK + "', '" + GenerationRecord.A1111_CHUNK + "' (A1111) or '"
+                + ComfyPrompt.CHUNK + "' (ComfyUI) text chunk");
+    }
+
+    /**
+     * The generation of a ComfyUI workflow (its API form): prompts, seed, steps, cfg, size and batch of its sampler,
+     * whose sampler and schedule are the built-in scheduler and settings that are the same method
+     * ({@link ComfyPrompt#scheduler()}); a sampler that starts from a picture (whose pixels the PNG does not store)
+     * gives the strength of the picture {@code --init-image} gives.
+     */
+    private static RecordedRequest fromComfy(Path png, String text) {
+        ComfyPrompt c;
+        try {
+            c = ComfyPrompt.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--from " + png + ": " + e.getMessage(), e);
+        }
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("prompt", c.prompt());
+        v.put("negativePrompt", c.negativePrompt());
+        v.put("steps", c.steps());
+        v.put("guidance", c.cfg());
+        v.put("seed", c.seed());
+        v.put("count", c.count());
+        c.size().ifPresent(wh -> {
+            v.put("width", wh[0]);
+            v.put("height", wh[1]);
+        });
+        Optional<Map.Entry<String, Map<String, String>>> scheduler = c.builtIn();
+        scheduler.ifPresent(s -> {
+            v.put("scheduler", s.getKey());
+            v.put(SCHEDULER_OPTIONS, s.getValue());
+        });
+        List<String> unapplied = new ArrayList<>(c.unapplied());
+        boolean fromPicture = c.size().isEmpty() || c.denoise() < 1;
+        if (c.size().isPresent() && c.denoise() < 1) {
+            unapplied.add("denoise " + c.denoise() + " of a sampler that starts from an empty latent image");
+        }
+        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : Optional.of(c.sampler()
+                + " (scheduler " + c.scheduler() + ")"), List.copyOf(unapplied),
+                fromPicture && c.size().isEmpty() ? Optional.of(c.denoise()) : Optional.empty());
     }
 
     /** The fields of A1111's text that mean the same in Montage, its sampler as a built-in scheduler's id. */
@@ -143,6 +189,9 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         }
         if (v.containsKey(VARIATION)) {
             read.addAll(A1111_VARIATION);
+        }
+        if (img2img.isPresent()) {
+            read.add(A1111_STRENGTH);
         }
         List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
                 && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
@@ -372,17 +421,10 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
      */
     Double initImageStrength() {
         Object strength = map(values.get(INIT_IMAGE)).get("strength");
-        return strength != null ? number(strength) : a1111Strength.orElse(null);
+        return strength != null ? number(strength) : pictureStrength.orElse(null);
     }
 
-    /**
-     * The A1111 settings the run does not apply: {@link #unapplied()}, less an img2img's {@code Denoising strength}
-     * where the run starts from a picture, which takes it.
-     */
-    List<String> unapplied(boolean fromPicture) {
-        return unapplied.stream().filter(u -> !(fromPicture && a1111Strength.isPresent()
-                && u.startsWith(A1111_STRENGTH + ": "))).toList();
-    }
+
 
     /** How the recorded init image and its mask are given again: the recorded files and hashes. */
     Map<String, Object> initImageSource() {

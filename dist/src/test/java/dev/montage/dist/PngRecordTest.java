@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.dist.record.ComfyWorkflows;
 import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.weights.RawTensor;
 import dev.montage.runtime.weights.SafetensorsWriter;
@@ -470,9 +471,49 @@ class PngRecordTest {
     }
 
     /**
+     * A ComfyUI PNG (its workflow in the {@code prompt} chunk) gives its sampler's prompts, seed, steps, cfg, size and
+     * batch, its sampler and schedule as the built-in scheduler and settings, and notes the nodes it does not apply; a
+     * sampler no built-in is stops the run naming it.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aComfyUiPngGivesItsSamplersGeneration() throws Exception {
+        Path comfy = dir.resolve("comfy.png");
+        String latent = "{\"class_type\": \"EmptyLatentImage\", \"inputs\": {\"width\": 32, \"height\": 40, "
+                + "\"batch_size\": 1}}";
+        String text = "{\"class_type\": \"CLIPTextEncode\", \"inputs\": {\"text\": \"a castle\"}}";
+        PngFiles.write(comfy, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("prompt",
+                ComfyWorkflows.of("dpmpp_2m", "karras", latent, text)));
+        CommandRun run = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
+                comfy.toString(), "-o", dir.resolve("c").toString());
+        assertEquals(0, run.code(), run::toString);
+        assertTrue(run.err().contains("does not apply: LoraLoader (node 10)"), run::toString);
+        Map<String, Object> record = PngRecords.record(Path.of(run.out().strip()));
+        assertEquals(List.of("a castle", "fog, blur", 42, 2, 5.5, 32, 40, "dpmpp-2m-karras"), List.of(record.get(
+                "prompt"), record.get("negativePrompt"), ((Number) record.get("seed")).intValue(), record.get("steps"),
+                record.get("guidance"), record.get("width"), record.get("height"), record.get("scheduler")));
+        assertEquals(Map.of("timestep_spacing", "linspace"), record.get("schedulerOptions"));
+        Path unknown = dir.resolve("res.png");
+        PngFiles.write(unknown, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("prompt",
+                ComfyWorkflows.of("res_multistep", "normal", latent, text)));
+        CommandRun refused = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                "--from", unknown.toString(), "-o", dir.resolve("r").toString());
+        assertEquals(2, refused.code(), refused::toString);
+        assertTrue(refused.err().contains("res_multistep (scheduler normal)"), refused::toString);
+        Path img2img = dir.resolve("encoded.png");
+        PngFiles.write(img2img, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("prompt",
+                ComfyWorkflows.of("euler", "normal", "{\"class_type\": \"VAEEncode\", \"inputs\": {}}", text)));
+        Path start = generate("-p", "a red square", "--width", "32", "--height", "32", "--steps", "2", "-o",
+                dir.resolve("start").toString());
+        Path fromPicture = generate("--from", img2img.toString(), "--init-image", start.toString(), "-o",
+                dir.resolve("p").toString());
+        assertEquals(0.6, ((Map<String, Object>) PngRecords.record(fromPicture).get("initImage")).get("strength"),
+                "the sampler's denoise is the strength of the picture given again");
+    }
+
+    /**
      * An A1111 img2img PNG's Denoising strength, whose picture A1111 does not store, is the strength of the picture
-     * --init-image gives (--strength wins over it); without one the run starts from noise and notes the strength as
-     * unapplied.
+     * --init-image gives (--strength wins over it); without one the run starts from noise and says so.
      */
     @Test
     @SuppressWarnings("unchecked")
@@ -493,8 +534,8 @@ class PngRecordTest {
         assertEquals(0.9, ((Map<String, Object>) PngRecords.record(stronger).get("initImage")).get("strength"));
         CommandRun fromNoise = montage(with(model, "-o", dir.resolve("n").toString()));
         assertEquals(0, fromNoise.code(), fromNoise::toString);
-        assertTrue(fromNoise.err().contains("which this run does not apply: Denoising strength: 0.5"),
-                fromNoise::toString);
+        assertTrue(fromNoise.err().contains(img2img + " ran from a picture at strength 0.5, which the PNG does not "
+                + "store: this run starts from noise; --init-image gives the picture"), fromNoise::toString);
     }
 
     /**
@@ -656,8 +697,8 @@ class PngRecordTest {
         CommandRun run = montage("generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
                 a1111.toString(), "-o", dir.resolve("out").toString());
         assertEquals(0, run.code(), run::toString);
-        assertTrue(run.err().contains("montage: " + a1111 + " has A1111 settings nothing here corresponds to, which "
-                + "this run does not apply: Clip skip: 2, Eta DDIM: 0.3\n"), run::toString);
+        assertTrue(run.err().contains("montage: " + a1111 + " has settings nothing here corresponds to, which this "
+                + "run does not apply: Clip skip: 2, Eta DDIM: 0.3\n"), run::toString);
         Path png = Path.of(run.out().strip());
         Map<String, Object> record = PngRecords.record(png);
         assertEquals("a castle, at dusk", record.get("prompt"));

@@ -1,0 +1,214 @@
+package dev.montage.dist.record;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The generation a ComfyUI PNG records in its {@code prompt} text chunk (the workflow in ComfyUI's API form: node id
+ * to {@code class_type} and {@code inputs}, an input linked to another node written as {@code [node id, output]}):
+ * the sampler node ({@code KSampler} or {@code KSamplerAdvanced}) with its seed, steps, cfg, sampler and scheduler,
+ * the prompts of the {@code CLIPTextEncode} (or {@code CLIPTextEncodeSDXL}) nodes its positive and negative inputs come
+ * from, and the size and batch of the empty latent image it starts from.
+ *
+ * @param prompt         the positive prompt
+ * @param negativePrompt the negative prompt
+ * @param seed           the noise seed
+ * @param steps          the sampler's steps
+ * @param cfg            its guidance scale
+ * @param sampler        ComfyUI's {@code sampler_name}, e.g. {@code dpmpp_2m}
+ * @param scheduler      ComfyUI's {@code scheduler}, e.g. {@code karras}
+ * @param size           width and height of the empty latent image, or empty where the sampler starts from a picture
+ * @param count          the batch size of that latent image, 1 otherwise
+ * @param denoise        the share of the schedule the sampler runs (a run from a picture where below 1)
+ * @param unapplied      the nodes and settings of the workflow nothing here corresponds to, in words
+ */
+public record ComfyPrompt(String prompt, String negativePrompt, long seed, int steps, double cfg, String sampler,
+        String scheduler, Optional<int[]> size, int count, double denoise, List<String> unapplied) {
+    /** The PNG text chunk ComfyUI writes its API-form workflow to. */
+    public static final String CHUNK = "prompt";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final List<String> SAMPLERS = List.of("KSampler", "KSamplerAdvanced");
+    /** ComfyUI's nodes that only load or save, whose settings the profile and the command answer for. */
+    private static final List<String> PLUMBING = List.of("CheckpointLoaderSimple", "VAEDecode", "SaveImage",
+            "PreviewImage", "EmptyLatentImage", "CLIPTextEncode", "CLIPTextEncodeSDXL");
+
+    /**
+     * The generation of a {@code prompt} chunk.
+     *
+     * @throws IllegalArgumentException naming what the workflow lacks or has that cannot be read: no sampler node, a
+     *     prompt that no text-encoding node gives, a malformed value
+     */
+    public static ComfyPrompt parse(String text) {
+        JsonNode graph;
+        try {
+            graph = JSON.readTree(text);
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("its ComfyUI prompt chunk is not JSON: " + e.getOriginalMessage(), e);
+        }
+        if (graph == null || !graph.isObject()) {
+            throw new IllegalArgumentException("its ComfyUI prompt chunk is not a JSON object of nodes");
+        }
+        List<String> samplers = new ArrayList<>();
+        List<String> unapplied = new ArrayList<>();
+        for (Iterator<Map.Entry<String, JsonNode>> it = graph.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String type = e.getValue().path("class_type").asText("");
+            if (SAMPLERS.contains(type)) {
+                samplers.add(e.getKey());
+            } else if (!PLUMBING.contains(type)) {
+                unapplied.add(type + " (node " + e.getKey() + ")");
+            }
+        }
+        if (samplers.isEmpty()) {
+            throw new IllegalArgumentException("its ComfyUI workflow has no KSampler or KSamplerAdvanced node");
+        }
+        // the sampler that starts from an empty latent image is the generation; others refine its result
+        String chosen = samplers.stream().filter(id -> emptyLatent(graph, graph.get(id)).isPresent()).findFirst()
+                .orElse(samplers.get(0));
+        samplers.stream().filter(id -> !id.equals(chosen)).forEach(id -> unapplied.add(graph.get(id)
+                .path("class_type").asText() + " (node " + id + "), a further sampler"));
+        JsonNode inputs = graph.get(chosen).path("inputs");
+        boolean advanced = graph.get(chosen).path("class_type").asText().equals("KSamplerAdvanced");
+        if (advanced && (inputs.path("start_at_step").asInt(0) != 0
+                || inputs.path("end_at_step").asInt(10000) < inputs.path("steps").asInt())) {
+            unapplied.add("start_at_step " + inputs.path("start_at_step").asText() + ", end_at_step "
+                    + inputs.path("end_at_step").asText() + " of node " + chosen);
+        }
+        Optional<JsonNode> latent = emptyLatent(graph, graph.get(chosen));
+        Optional<int[]> size = latent.map(l -> new int[] {integer(l, "width"), integer(l, "height")});
+        int count = latent.map(l -> l.path("inputs").has("batch_size") ? integer(l, "batch_size") : 1).orElse(1);
+        return new ComfyPrompt(text(graph, inputs, "positive"), text(graph, inputs, "negative"),
+                number(inputs, advanced ? "noise_seed" : "seed").longValue(), number(inputs, "steps").intValue(),
+                number(inputs, "cfg").doubleValue(), string(inputs, "sampler_name"), string(inputs, "scheduler"),
+                size, count, advanced ? 1 : inputs.path("denoise").asDouble(1), List.copyOf(unapplied));
+    }
+
+    /** The empty latent image node a sampler's {@code latent_image} comes from, if it comes from one. */
+    private static Optional<JsonNode> emptyLatent(JsonNode graph, JsonNode sampler) {
+        return linked(graph, sampler.path("inputs").get("latent_image"))
+                .filter(n -> n.path("class_type").asText().startsWith("Empty") && n.path("inputs").has("width"));
+    }
+
+    /** The node an input links to, if it is a link. */
+    private static Optional<JsonNode> linked(JsonNode graph, JsonNode input) {
+        if (input == null || !input.isArray() || input.size() != 2) {
+            return Optional.empty();
+        }
+        return Optional.ofNullable(graph.get(input.get(0).asText()));
+    }
+
+    /** The text of the encoding node a sampler's conditioning input comes from. */
+    private static String text(JsonNode graph, JsonNode inputs, String input) {
+        JsonNode node = linked(graph, inputs.get(input)).orElseThrow(() -> new IllegalArgumentException(
+                "its ComfyUI sampler's " + input + " input is no link to a node"));
+        String type = node.path("class_type").asText();
+        String key = switch (type) {
+            case "CLIPTextEncode" -> "text";
+            case "CLIPTextEncodeSDXL" -> "text_g";
+            default -> throw new IllegalArgumentException("its ComfyUI sampler's " + input + " prompt comes from a "
+                    + type + " node, which is not read here: give the prompt with --prompt");
+        };
+        JsonNode text = node.path("inputs").get(key);
+        if (text == null || !text.isTextual()) {
+            throw new IllegalArgumentException("its ComfyUI " + type + " node's " + key + " is not written in the "
+                    + "workflow (it comes from another node): give the prompt with --prompt");
+        }
+        return text.asText();
+    }
+
+    private static Number number(JsonNode inputs, String key) {
+        JsonNode v = inputs.get(key);
+        if (v == null || !v.isNumber()) {
+            throw new IllegalArgumentException("its ComfyUI sampler's " + key + " is not a number in the workflow");
+        }
+        return v.numberValue();
+    }
+
+    private static String string(JsonNode inputs, String key) {
+        JsonNode v = inputs.get(key);
+        if (v == null || !v.isTextual()) {
+            throw new IllegalArgumentException("its ComfyUI sampler's " + key + " is not a name in the workflow");
+        }
+        return v.asText();
+    }
+
+    private static int integer(JsonNode node, String key) {
+        JsonNode v = node.path("inputs").get(key);
+        if (v == null || !v.canConvertToInt()) {
+            throw new IllegalArgumentException("its ComfyUI " + node.path("class_type").asText() + " node's " + key
+                    + " is not an integer in the workflow");
+        }
+        return v.asInt();
+    }
+
+    /**
+     * The built-in scheduler and settings that are this workflow's sampler and scheduler, or empty where none is:
+     * ComfyUI's {@code normal} schedule is diffusers' {@code linspace} spacing of the training timesteps, {@code karras}
+     * and {@code exponential} its Karras and exponential levels between the model's own highest and lowest σ, which
+     * the same spacing's ends are.
+     */
+    public Optional<Map.Entry<String, Map<String, String>>> builtIn() {
+        String base = sampler.endsWith("_gpu") ? sampler.substring(0, sampler.length() - 4) : sampler;
+        Map<String, String> settings = new LinkedHashMap<>();
+        String id = switch (base) {
+            // ComfyUI's ddim is its Euler sampler (the same first-order solver of the probability-flow ODE)
+            case "euler", "ddim" -> "euler";
+            case "euler_ancestral" -> "euler-ancestral";
+            case "heun" -> "heun";
+            case "dpm_2" -> "dpm2";
+            case "dpm_2_ancestral" -> "dpm2-ancestral";
+            case "lms" -> "lms";
+            case "dpmpp_2s_ancestral" -> "dpmpp-2s-ancestral";
+            case "dpmpp_sde" -> "dpmpp-sde";
+            case "dpmpp_2m" -> "dpmpp-2m";
+            case "dpmpp_2m_sde" -> "dpmpp-2m-sde";
+            case "dpmpp_2m_sde_heun" -> {
+                settings.put("solver_type", "heun");
+                yield "dpmpp-2m-sde";
+            }
+            case "dpmpp_3m_sde" -> "dpmpp-3m-sde";
+            // ComfyUI's uni_pc is UniPC's B(h) = h variant, its uni_pc_bh2 the default one
+            case "uni_pc" -> {
+                settings.put("solver_type", "bh1");
+                yield "unipc";
+            }
+            case "uni_pc_bh2" -> "unipc";
+            case "lcm" -> "lcm";
+            default -> null;
+        };
+        if (id == null) {
+            return Optional.empty();
+        }
+        if (!id.equals("lcm")) {
+            settings.put("timestep_spacing", "linspace");
+        }
+        switch (scheduler) {
+            case "normal" -> {
+            }
+            case "karras" -> {
+                String karras = id + "-karras";
+                if (!Samplers.of(karras).name().equals(Samplers.of(id).name())) {
+                    return Optional.empty();
+                }
+                id = karras;
+            }
+            case "exponential" -> {
+                if (!Samplers.LEVEL_SCHEDULERS.contains(id)) {
+                    return Optional.empty();
+                }
+                settings.put("use_exponential_sigmas", "true");
+            }
+            default -> {
+                return Optional.empty();
+            }
+        }
+        return Optional.of(Map.entry(id, Map.copyOf(settings)));
+    }
+}

@@ -1,0 +1,91 @@
+package dev.montage.dist.record;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** A ComfyUI workflow's generation, as its PNG's {@code prompt} chunk writes it in ComfyUI's API form. */
+class ComfyPromptTest {
+
+    static final String EMPTY = "{\"class_type\": \"EmptyLatentImage\", \"inputs\": {\"width\": 64, \"height\": 32, "
+            + "\"batch_size\": 2}}";
+    static final String ENCODED = "{\"class_type\": \"VAEEncode\", \"inputs\": {\"pixels\": [\"11\", 0], \"vae\": "
+            + "[\"4\", 2]}}";
+    static final String TEXT = "{\"class_type\": \"CLIPTextEncode\", \"inputs\": {\"text\": \"a castle, at dusk\", "
+            + "\"clip\": [\"4\", 1]}}";
+
+    @Test
+    void aTextToImageWorkflowGivesItsSamplersSettings() {
+        ComfyPrompt c = ComfyPrompt.parse(ComfyWorkflows.of("dpmpp_2m", "karras", EMPTY, TEXT));
+        assertEquals(List.of("a castle, at dusk", "fog, blur", 42L, 2, 5.5, 2), List.of(c.prompt(),
+                c.negativePrompt(), c.seed(), c.steps(), c.cfg(), c.count()));
+        assertArrayEquals(new int[] {64, 32}, c.size().orElseThrow());
+        assertEquals(List.of("LoraLoader (node 10)"), c.unapplied());
+        assertEquals(Optional.of(Map.entry("dpmpp-2m-karras", Map.of("timestep_spacing", "linspace"))),
+                c.builtIn());
+        ComfyPrompt sdxl = ComfyPrompt.parse(ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": "
+                + "\"CLIPTextEncodeSDXL\", \"inputs\": {\"text_g\": \"a red fox\", \"text_l\": \"a red fox\"}}"));
+        assertEquals("a red fox", sdxl.prompt(), "CLIPTextEncodeSDXL's text_g");
+    }
+
+    /**
+     * ComfyUI's samplers and schedules as the built-in schedulers that are the same method: normal is diffusers'
+     * linspace spacing, karras and exponential the levels between its ends; a {@code _gpu} sampler draws the same
+     * noise elsewhere; a sampler or schedule none is gives none.
+     */
+    @Test
+    void comfyUisSamplersAndSchedulesAreTheBuiltInSchedulers() {
+        assertEquals(Optional.of(Map.entry("dpmpp-2m-sde", Map.of("timestep_spacing", "linspace",
+                "use_exponential_sigmas", "true"))), ComfyPrompt.parse(ComfyWorkflows.of("dpmpp_2m_sde_gpu", "exponential",
+                        EMPTY, TEXT)).builtIn());
+        assertEquals(Optional.of(Map.entry("euler-ancestral", Map.of("timestep_spacing", "linspace"))),
+                ComfyPrompt.parse(ComfyWorkflows.of("euler_ancestral", "normal", EMPTY, TEXT)).builtIn());
+        assertEquals(Optional.of(Map.entry("dpmpp-3m-sde-karras", Map.of("timestep_spacing", "linspace"))),
+                ComfyPrompt.parse(ComfyWorkflows.of("dpmpp_3m_sde", "karras", EMPTY, TEXT)).builtIn());
+        assertEquals(Optional.of(Map.entry("lcm", Map.of())), ComfyPrompt.parse(ComfyWorkflows.of("lcm", "normal", EMPTY,
+                TEXT)).builtIn(), "LCM takes its timesteps from its distillation schedule");
+        assertEquals(Optional.of(Map.entry("unipc", Map.of("timestep_spacing", "linspace", "solver_type", "bh1"))),
+                ComfyPrompt.parse(ComfyWorkflows.of("uni_pc", "normal", EMPTY, TEXT)).builtIn());
+        assertEquals(Optional.of(Map.entry("euler-karras", Map.of("timestep_spacing", "linspace"))),
+                ComfyPrompt.parse(ComfyWorkflows.of("ddim", "karras", EMPTY, TEXT)).builtIn(), "ComfyUI's ddim is Euler");
+        assertEquals(Optional.of(Map.entry("dpmpp-2m-sde", Map.of("timestep_spacing", "linspace", "solver_type",
+                "heun"))), ComfyPrompt.parse(ComfyWorkflows.of("dpmpp_2m_sde_heun_gpu", "normal", EMPTY, TEXT)).builtIn());
+        for (String[] none : new String[][] {{"dpmpp_2m", "sgm_uniform"}, {"uni_pc", "karras"}, {"res_multistep",
+            "normal"}, {"euler_ancestral", "exponential"}, {"dpmpp_2m", "beta"}}) {
+            assertEquals(Optional.empty(), ComfyPrompt.parse(ComfyWorkflows.of(none[0], none[1], EMPTY, TEXT)).builtIn(),
+                    String.join(" / ", none));
+        }
+    }
+
+    /** A sampler that starts from an encoded picture is a run from it at its denoise; the PNG has no size for it. */
+    @Test
+    void aSamplerFromAnEncodedPictureRunsFromItAtItsDenoise() {
+        ComfyPrompt c = ComfyPrompt.parse(ComfyWorkflows.of("euler", "normal", ENCODED, TEXT));
+        assertEquals(Optional.empty(), c.size());
+        assertEquals(0.6, c.denoise());
+        assertEquals(1, c.count());
+    }
+
+    /** What the workflow lacks or has that cannot be read is named. */
+    @Test
+    void whatCannotBeReadIsNamed() {
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse("[1, 2]")).getMessage()
+                .contains("not a JSON object of nodes"));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse("{\"1\": {\"class_type\": "
+                + "\"SaveImage\", \"inputs\": {}}}")).getMessage().contains("no KSampler or KSamplerAdvanced node"));
+        IllegalArgumentException combined = assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse(
+                ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": \"ConditioningCombine\", \"inputs\": {}}")));
+        assertTrue(combined.getMessage().contains("positive prompt comes from a ConditioningCombine node")
+                && combined.getMessage().contains("--prompt"), combined.getMessage());
+        IllegalArgumentException linked = assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse(
+                ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": \"CLIPTextEncode\", \"inputs\": {\"text\": "
+                        + "[\"12\", 0]}}")));
+        assertTrue(linked.getMessage().contains("comes from another node"), linked.getMessage());
+    }
+}
