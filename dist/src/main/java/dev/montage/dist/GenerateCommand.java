@@ -34,6 +34,7 @@ import java.nio.file.Path;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -192,7 +193,14 @@ final class GenerateCommand implements Callable<Integer> {
             PluginOptions.warn(installed, err);
             ComponentRegistry registry = installed.registry();
             MontagePipeline.Builder pipeline = configuration.builder(montage.environment(), registry);
-            RecordedRequest recorded = from == null ? null : RecordedRequest.read(from);
+            Set<String> given = new HashSet<>();
+            if (prompt != null) {
+                given.add("prompt");
+            }
+            if (negativePrompt != null) {
+                given.add("negativePrompt");
+            }
+            RecordedRequest recorded = from == null ? null : RecordedRequest.read(from, given);
             if (prompt == null && recorded == null) {
                 throw new CommandLine.ParameterException(spec.commandLine(),
                         "Missing required option: '--prompt=<prompt>' (or --from PNG)");

@@ -74,9 +74,12 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             "Lora hashes", "TI hashes", "Hashes");
 
     /**
-     * @throws IllegalArgumentException when the file is no PNG with recorded parameters
+     * @param given the request fields the command gives itself ({@code prompt}, {@code negativePrompt}), which a
+     *              PNG need not record
+     * @throws IllegalArgumentException when the file is no PNG with recorded parameters, or records a prompt that
+     *     cannot be read and is not given
      */
-    static RecordedRequest read(Path png) throws IOException {
+    static RecordedRequest read(Path png, Set<String> given) throws IOException {
         if (!Files.isRegularFile(png)) {
             throw new IllegalArgumentException("--from " + png + " does not exist");
         }
@@ -96,7 +99,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         }
         String comfy = chunks.get(ComfyPrompt.CHUNK);
         if (comfy != null) {
-            return fromComfy(png, comfy);
+            return fromComfy(png, comfy, given);
         }
         throw new IllegalArgumentException("--from " + png + " records no generation: it has no '"
                 + GenerationRecord.JSON_CHUNK + "', '" + GenerationRecord.A1111_CHUNK + "' (A1111) or '"
@@ -107,18 +110,26 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
      * The generation of a ComfyUI workflow (its API form): prompts, seed, steps, cfg, size and batch of its sampler,
      * whose sampler and schedule are the built-in scheduler and settings that are the same method
      * ({@link ComfyPrompt#scheduler()}); a sampler that starts from a picture (whose pixels the PNG does not store)
-     * gives the strength of the picture {@code --init-image} gives.
+     * gives the strength of the picture {@code --init-image} gives. A prompt that no text-encoding node gives stops the
+     * run, naming it and the flag that gives it, unless that flag is given.
      */
-    private static RecordedRequest fromComfy(Path png, String text) {
+    private static RecordedRequest fromComfy(Path png, String text, Set<String> given) {
         ComfyPrompt c;
         try {
             c = ComfyPrompt.parse(text);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException("--from " + png + ": " + e.getMessage(), e);
         }
+        for (Map.Entry<String, String> problem : c.textProblems().entrySet()) {
+            String field = problem.getKey().equals("positive") ? "prompt" : "negativePrompt";
+            if (!given.contains(field)) {
+                throw new IllegalArgumentException("--from " + png + ": " + problem.getValue() + ": give it with "
+                        + (field.equals("prompt") ? "--prompt" : "--negative-prompt"));
+            }
+        }
         Map<String, Object> v = new LinkedHashMap<>();
-        v.put("prompt", c.prompt());
-        v.put("negativePrompt", c.negativePrompt());
+        c.prompt().ifPresent(p -> v.put("prompt", p));
+        c.negativePrompt().ifPresent(p -> v.put("negativePrompt", p));
         v.put("steps", c.steps());
         v.put("guidance", c.cfg());
         v.put("seed", c.seed());

@@ -500,6 +500,17 @@ class PngRecordTest {
                 "--from", unknown.toString(), "-o", dir.resolve("r").toString());
         assertEquals(2, refused.code(), refused::toString);
         assertTrue(refused.err().contains("res_multistep (scheduler normal)"), refused::toString);
+        Path combined = dir.resolve("combined.png");
+        PngFiles.write(combined, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("prompt",
+                ComfyWorkflows.of("euler", "normal", latent, "{\"class_type\": \"ConditioningCombine\", \"inputs\": "
+                        + "{}}")));
+        String[] fromCombined = {"generate", "--model", TinyModel.folder().toString(), "--device", "cpu", "--from",
+            combined.toString(), "-o", dir.resolve("k").toString()};
+        CommandRun noPrompt = montage(fromCombined);
+        assertEquals(2, noPrompt.code(), noPrompt::toString);
+        assertTrue(noPrompt.err().contains("comes from a ConditioningCombine node, which is not read here: give it "
+                + "with --prompt"), noPrompt::toString);
+        assertEquals(0, montage(with(fromCombined, "--prompt", "a tower")).code(), "the prompt given instead");
         Path img2img = dir.resolve("encoded.png");
         PngFiles.write(img2img, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("prompt",
                 ComfyWorkflows.of("euler", "normal", "{\"class_type\": \"VAEEncode\", \"inputs\": {}}", text)));

@@ -17,8 +17,8 @@ import java.util.Optional;
  * the prompts of the {@code CLIPTextEncode} (or {@code CLIPTextEncodeSDXL}) nodes its positive and negative inputs come
  * from, and the size and batch of the empty latent image it starts from.
  *
- * @param prompt         the positive prompt
- * @param negativePrompt the negative prompt
+ * @param prompt         the positive prompt, or empty where no text-encoding node gives it (see {@code textProblems})
+ * @param negativePrompt the negative prompt, likewise
  * @param seed           the noise seed
  * @param steps          the sampler's steps
  * @param cfg            its guidance scale
@@ -28,9 +28,11 @@ import java.util.Optional;
  * @param count          the batch size of that latent image, 1 otherwise
  * @param denoise        the share of the schedule the sampler runs (a run from a picture where below 1)
  * @param unapplied      the nodes and settings of the workflow nothing here corresponds to, in words
+ * @param textProblems   why a prompt could not be read, by the sampler's input ({@code positive}, {@code negative})
  */
-public record ComfyPrompt(String prompt, String negativePrompt, long seed, int steps, double cfg, String sampler,
-        String scheduler, Optional<int[]> size, int count, double denoise, List<String> unapplied) {
+public record ComfyPrompt(Optional<String> prompt, Optional<String> negativePrompt, long seed, int steps, double cfg,
+        String sampler, String scheduler, Optional<int[]> size, int count, double denoise, List<String> unapplied,
+        Map<String, String> textProblems) {
     /** The PNG text chunk ComfyUI writes its API-form workflow to. */
     public static final String CHUNK = "prompt";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -43,7 +45,7 @@ public record ComfyPrompt(String prompt, String negativePrompt, long seed, int s
      * The generation of a {@code prompt} chunk.
      *
      * @throws IllegalArgumentException naming what the workflow lacks or has that cannot be read: no sampler node, a
-     *     prompt that no text-encoding node gives, a malformed value
+     *     malformed value
      */
     public static ComfyPrompt parse(String text) {
         JsonNode graph;
@@ -84,10 +86,13 @@ public record ComfyPrompt(String prompt, String negativePrompt, long seed, int s
         Optional<JsonNode> latent = emptyLatent(graph, graph.get(chosen));
         Optional<int[]> size = latent.map(l -> new int[] {integer(l, "width"), integer(l, "height")});
         int count = latent.map(l -> l.path("inputs").has("batch_size") ? integer(l, "batch_size") : 1).orElse(1);
-        return new ComfyPrompt(text(graph, inputs, "positive"), text(graph, inputs, "negative"),
-                number(inputs, advanced ? "noise_seed" : "seed").longValue(), number(inputs, "steps").intValue(),
-                number(inputs, "cfg").doubleValue(), string(inputs, "sampler_name"), string(inputs, "scheduler"),
-                size, count, advanced ? 1 : inputs.path("denoise").asDouble(1), List.copyOf(unapplied));
+        Map<String, String> textProblems = new LinkedHashMap<>();
+        Optional<String> positive = text(graph, inputs, "positive", textProblems);
+        Optional<String> negative = text(graph, inputs, "negative", textProblems);
+        return new ComfyPrompt(positive, negative, number(inputs, advanced ? "noise_seed" : "seed").longValue(),
+                number(inputs, "steps").intValue(), number(inputs, "cfg").doubleValue(), string(inputs,
+                        "sampler_name"), string(inputs, "scheduler"), size, count,
+                advanced ? 1 : inputs.path("denoise").asDouble(1), List.copyOf(unapplied), Map.copyOf(textProblems));
     }
 
     /** The empty latent image node a sampler's {@code latent_image} comes from, if it comes from one. */
@@ -104,23 +109,30 @@ public record ComfyPrompt(String prompt, String negativePrompt, long seed, int s
         return Optional.ofNullable(graph.get(input.get(0).asText()));
     }
 
-    /** The text of the encoding node a sampler's conditioning input comes from. */
-    private static String text(JsonNode graph, JsonNode inputs, String input) {
-        JsonNode node = linked(graph, inputs.get(input)).orElseThrow(() -> new IllegalArgumentException(
-                "its ComfyUI sampler's " + input + " input is no link to a node"));
-        String type = node.path("class_type").asText();
+    /**
+     * The text of the encoding node a sampler's conditioning input comes from; where there is none, empty, and why in
+     * {@code problems}.
+     */
+    private static Optional<String> text(JsonNode graph, JsonNode inputs, String input, Map<String, String> problems) {
+        Optional<JsonNode> node = linked(graph, inputs.get(input));
+        if (node.isEmpty()) {
+            problems.put(input, "its ComfyUI sampler's " + input + " input is no link to a node");
+            return Optional.empty();
+        }
+        String type = node.get().path("class_type").asText();
         String key = switch (type) {
             case "CLIPTextEncode" -> "text";
             case "CLIPTextEncodeSDXL" -> "text_g";
-            default -> throw new IllegalArgumentException("its ComfyUI sampler's " + input + " prompt comes from a "
-                    + type + " node, which is not read here: give the prompt with --prompt");
+            default -> null;
         };
-        JsonNode text = node.path("inputs").get(key);
+        JsonNode text = key == null ? null : node.get().path("inputs").get(key);
         if (text == null || !text.isTextual()) {
-            throw new IllegalArgumentException("its ComfyUI " + type + " node's " + key + " is not written in the "
-                    + "workflow (it comes from another node): give the prompt with --prompt");
+            problems.put(input, key == null ? "its ComfyUI sampler's " + input + " prompt comes from a " + type
+                    + " node, which is not read here" : "its ComfyUI " + type + " node's " + key + " is not written in "
+                            + "the workflow (it comes from another node)");
+            return Optional.empty();
         }
-        return text.asText();
+        return Optional.of(text.asText());
     }
 
     private static Number number(JsonNode inputs, String key) {

@@ -23,15 +23,15 @@ class ComfyPromptTest {
     @Test
     void aTextToImageWorkflowGivesItsSamplersSettings() {
         ComfyPrompt c = ComfyPrompt.parse(ComfyWorkflows.of("dpmpp_2m", "karras", EMPTY, TEXT));
-        assertEquals(List.of("a castle, at dusk", "fog, blur", 42L, 2, 5.5, 2), List.of(c.prompt(),
-                c.negativePrompt(), c.seed(), c.steps(), c.cfg(), c.count()));
+        assertEquals(List.of("a castle, at dusk", "fog, blur", 42L, 2, 5.5, 2), List.of(c.prompt().orElseThrow(),
+                c.negativePrompt().orElseThrow(), c.seed(), c.steps(), c.cfg(), c.count()));
         assertArrayEquals(new int[] {64, 32}, c.size().orElseThrow());
         assertEquals(List.of("LoraLoader (node 10)"), c.unapplied());
         assertEquals(Optional.of(Map.entry("dpmpp-2m-karras", Map.of("timestep_spacing", "linspace"))),
                 c.builtIn());
         ComfyPrompt sdxl = ComfyPrompt.parse(ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": "
                 + "\"CLIPTextEncodeSDXL\", \"inputs\": {\"text_g\": \"a red fox\", \"text_l\": \"a red fox\"}}"));
-        assertEquals("a red fox", sdxl.prompt(), "CLIPTextEncodeSDXL's text_g");
+        assertEquals(Optional.of("a red fox"), sdxl.prompt(), "CLIPTextEncodeSDXL's text_g");
     }
 
     /**
@@ -72,20 +72,21 @@ class ComfyPromptTest {
         assertEquals(1, c.count());
     }
 
-    /** What the workflow lacks or has that cannot be read is named. */
+    /** What the workflow lacks or has that cannot be read is named: no sampler, a prompt no text node gives. */
     @Test
     void whatCannotBeReadIsNamed() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse("[1, 2]")).getMessage()
                 .contains("not a JSON object of nodes"));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse("{\"1\": {\"class_type\": "
                 + "\"SaveImage\", \"inputs\": {}}}")).getMessage().contains("no KSampler or KSamplerAdvanced node"));
-        IllegalArgumentException combined = assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse(
-                ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": \"ConditioningCombine\", \"inputs\": {}}")));
-        assertTrue(combined.getMessage().contains("positive prompt comes from a ConditioningCombine node")
-                && combined.getMessage().contains("--prompt"), combined.getMessage());
-        IllegalArgumentException linked = assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse(
-                ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": \"CLIPTextEncode\", \"inputs\": {\"text\": "
-                        + "[\"12\", 0]}}")));
-        assertTrue(linked.getMessage().contains("comes from another node"), linked.getMessage());
+        ComfyPrompt combined = ComfyPrompt.parse(ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": "
+                + "\"ConditioningCombine\", \"inputs\": {}}"));
+        assertEquals(Optional.empty(), combined.prompt());
+        assertEquals(Map.of("positive", "its ComfyUI sampler's positive prompt comes from a ConditioningCombine node, "
+                + "which is not read here"), combined.textProblems());
+        ComfyPrompt linked = ComfyPrompt.parse(ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": "
+                + "\"CLIPTextEncode\", \"inputs\": {\"text\": [\"12\", 0]}}"));
+        assertTrue(linked.textProblems().get("positive").contains("comes from another node"),
+                linked.textProblems().toString());
     }
 }
