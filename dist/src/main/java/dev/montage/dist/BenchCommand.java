@@ -99,6 +99,10 @@ final class BenchCommand implements Callable<Integer> {
             + "none (default ${DEFAULT-VALUE}).")
     String warmUp = PipelineSettings.NONE;
 
+    @Option(names = "--set", paramLabel = "KEY=VALUE", description = "Set a profile key of the measured pipeline, e.g. "
+            + "--set options.unet.freeu=0.9,0.2,1.3,1.4 (repeatable).")
+    Map<String, String> set = new LinkedHashMap<>();
+
     @Option(names = "--json", description = "Also write the figures to this JSON file.")
     Path json;
 
@@ -114,7 +118,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         // checked before a model is written: that may take minutes
         Benchmark.Settings settings = new Benchmark.Settings(sizes, subjects, dtypes, runs, warmup, steps, selected,
-                device, releaseEncoders, releaseDenoiser, coldCache, warmUp);
+                device, releaseEncoders, releaseDenoiser, coldCache, warmUp, set);
         Path folder;
         List<BenchResult> results;
         String loadBefore;
@@ -190,6 +194,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("release_denoiser", settings.releaseDenoiser());
         s.put("cold_cache", settings.coldCache());
         s.put("warm_up", settings.warmUp());
+        s.put("set", settings.profileSettings());
         root.put("settings", s);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BenchResult r : results) {

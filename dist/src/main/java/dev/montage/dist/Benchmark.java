@@ -90,11 +90,13 @@ final class Benchmark {
      * @param warmUp          the pipeline's warm-up ({@code pipeline.warm_up}), timed as its own row: {@code small}
      *                        once after the load, {@code default_size} before each size's figures at that size,
      *                        {@code none}
+     * @param profileSettings further profile keys of the measured pipeline ({@code --set}), e.g. a component option
      */
     record Settings(List<Integer> sizes, List<Integer> subjects, List<String> dtypes, int runs,
             int warmup, int steps, Set<Stage> stages, String device, boolean releaseEncoders,
-            boolean releaseDenoiser, boolean coldCache, String warmUp) {
+            boolean releaseDenoiser, boolean coldCache, String warmUp, Map<String, String> profileSettings) {
         Settings {
+            profileSettings = Map.copyOf(profileSettings);
             sizes = List.copyOf(sizes);
             subjects = List.copyOf(subjects);
             dtypes = List.copyOf(dtypes);
@@ -200,12 +202,13 @@ final class Benchmark {
         }
         ProcessMemory.resetPeak();
         Mark before = Mark.now();
-        try (MontagePipeline pipeline = MontagePipeline.builder().registry(registry).engine(engine)
+        MontagePipeline.Builder builder = MontagePipeline.builder().registry(registry).engine(engine)
                 .setting("models.base", model, "montage bench --model")
                 .setting("pipeline.release_encoders", settings.releaseEncoders(), "montage bench --release-encoders")
                 .setting("pipeline.release_denoiser", settings.releaseDenoiser(), "montage bench --release-denoiser")
-                .setting("pipeline.warm_up", settings.warmUp(), "montage bench --warm-up")
-                .build()) {
+                .setting("pipeline.warm_up", settings.warmUp(), "montage bench --warm-up");
+        settings.profileSettings().forEach((key, value) -> builder.setting(key, value, "montage bench --set"));
+        try (MontagePipeline pipeline = builder.build()) {
             if (settings.times(Stage.LOAD)) {
                 Figure load = new Figure();
                 load.add(before, Mark.now());

@@ -157,6 +157,21 @@ class BenchCommandTest {
                 "stage"));
     }
 
+    /** {@code --set} gives the measured pipeline a profile key, which the JSON records; a bad one stops the run. */
+    @Test
+    void aProfileKeyIsSetOnTheMeasuredPipeline() throws Exception {
+        Path json = dir.resolve("set").resolve("bench.json");
+        Outcome o = bench("--sizes", "64", "--subjects", "0", "--dtypes", "float32", "--runs", "1", "--warmup", "0",
+                "--stages", "unet", "--set", "options.unet.freeu=0.9,0.2,1.3,1.4", "--json", json.toString());
+        assertEquals(0, o.code(), o.err());
+        assertEquals("0.9,0.2,1.3,1.4", new ObjectMapper().readTree(json.toFile()).path("settings").path("set")
+                .path("options.unet.freeu").asText());
+        Outcome bad = bench("--sizes", "64", "--subjects", "0", "--dtypes", "float32", "--runs", "1", "--warmup",
+                "0", "--stages", "unet", "--set", "options.unet.freeu=0.9");
+        assertEquals(2, bad.code(), bad.out());
+        assertTrue(bad.err().contains("options.unet.freeu"), bad.err());
+    }
+
     @Test
     void badOptionsAreNamedBeforeAnyModelIsTouched() {
         Outcome stage = bench("--stages", "unet,warp");
