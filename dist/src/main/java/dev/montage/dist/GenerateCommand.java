@@ -382,9 +382,12 @@ final class GenerateCommand implements Callable<Integer> {
         b.initImage(initImage(recorded));
         b.variation((recorded != null ? recorded.variation(variation.seed, variation.strength)
                 : RecordedRequest.variationOf(variation.seed, variation.strength)).orElse(null));
+        // a PNG without one records a request without it; otherwise the profile's default where guided
         Object recordedRescale = recorded == null ? null : recorded.get("guidanceRescale");
-        b.guidanceRescale(guidanceRescale != null ? guidanceRescale
-                : recordedRescale != null ? ((Number) recordedRescale).doubleValue() : 0);
+        if (guidanceRescale != null || recordedRescale != null || recorded != null) {
+            b.guidanceRescale(guidanceRescale != null ? guidanceRescale
+                    : recordedRescale != null ? ((Number) recordedRescale).doubleValue() : 0);
+        }
         GenerationRequest request = b.build();
         if (noHires) {
             if (hires.any()) {

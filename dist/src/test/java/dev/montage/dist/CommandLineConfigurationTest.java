@@ -140,7 +140,7 @@ class CommandLineConfigurationTest {
     void unknownKey() throws IOException {
         String p = profile("unknown.yaml", "defaults:\n  stpes: 4\n");
         rejected(p + ":2: defaults.stpes: unknown key; did you mean defaults.steps? (expected the keys of defaults: "
-                + "width, height, steps, guidance, scale, scheduler, negative_prompt, count)",
+                + "width, height, steps, guidance, scale, scheduler, negative_prompt, count, guidance_rescale)",
                 "profile", "check", "--profile", p);
     }
 

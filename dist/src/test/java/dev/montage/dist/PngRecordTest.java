@@ -468,6 +468,11 @@ class PngRecordTest {
                 dir.resolve("u").toString())));
         assertEquals(2, unguided.code(), unguided::toString);
         assertTrue(unguided.err().contains("guidanceRescale"), unguided::toString);
+        // the profile's default: a guided request takes it, an unguided one none
+        String[] byDefault = {"--set", "defaults.guidance_rescale=0.7", "-o", dir.resolve("d").toString()};
+        assertArrayEquals(pixels(rescaled), pixels(generate(with(args, byDefault))));
+        assertFalse(PngRecords.record(generate(with(with(args, "--guidance", "1"), byDefault)))
+                .containsKey("guidanceRescale"));
     }
 
     /**

@@ -173,7 +173,9 @@ public final class RequestJson {
         int steps = orElse(f.integer(body, "steps", ""), defaults.steps());
         int count = orElse(f.integer(body, "count", ""), defaults.numImages());
         double guidance = orElse(f.number(body, "guidance", ""), defaults.guidanceScale());
-        double guidanceRescale = orElse(f.number(body, "guidanceRescale", ""), 0.0);
+        // the profile's default rescale applies to guided requests only
+        double guidanceRescale = orElse(f.number(body, "guidanceRescale", ""), guidance > 1
+                ? defaults.guidanceRescale() : 0.0);
         double scale = orElse(f.number(body, "scale", ""), defaults.imageScale());
         Long givenSeed = f.int64(body, "seed", "");
         long seed = givenSeed != null ? givenSeed : Math.floorMod(seeds.getAsLong(), SEED_BOUND);

@@ -44,6 +44,8 @@ class RequestJsonTest {
     Path dir;
     private UploadStore uploads;
     private RequestJson json;
+    /** A server whose profile rescales guided requests by 0.7. */
+    private RequestJson rescaling;
     private final String picture = Pictures.base64(Pictures.oval(Color.RED, 32));
 
     @BeforeEach
@@ -53,13 +55,9 @@ class RequestJsonTest {
         Map<String, Conditioner> networks = Map.of("canny", mock(Conditioner.class), "pose", mock(Conditioner.class));
         Map<String, ConditionPreprocessor> preprocessors = Map.of("canny", preprocessor(OptionSpec.number("low", 0,
                 255, "threshold")), "pose", preprocessor(OptionSpec.string("stick_width", "width")));
-        json = new RequestJson(limits, GenerationRequest.builder("").build(), RequestJsonTest::schedulerProblems,
-                request -> request.prompt().contains("BREAK") ? List.of(new FieldError("prompt", "refused"))
-                        : List.of(), "euler",
-                new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
-                Optional.of(new SubjectFields(EnumSet.allOf(SubjectResampler.SubjectField.class),
-                        "subject resampler 'ms-diffusion'")), uploads,
-                new LoraCatalog(Optional.empty(), LoraCatalog.NO_SERVER_FOLDER), () -> -5);
+        json = requestJson(limits, networks, preprocessors, GenerationRequest.builder("").build());
+        rescaling = requestJson(limits, networks, preprocessors, GenerationRequest.builder("").guidanceRescale(0.7)
+                .build());
     }
 
     @Test
@@ -76,6 +74,17 @@ class RequestJsonTest {
         ConditionPreprocessor preprocessor = mock(ConditionPreprocessor.class);
         when(preprocessor.options()).thenReturn(List.of(option));
         return preprocessor;
+    }
+
+    private RequestJson requestJson(ServerSettings limits, Map<String, Conditioner> networks,
+            Map<String, ConditionPreprocessor> preprocessors, GenerationRequest defaults) {
+        return new RequestJson(limits, defaults, RequestJsonTest::schedulerProblems,
+                request -> request.prompt().contains("BREAK") ? List.of(new FieldError("prompt", "refused"))
+                        : List.of(), "euler",
+                new ControlNets(networks, preprocessors, preprocessors.keySet(), ControlNetContext.TEXT_ONLY),
+                Optional.of(new SubjectFields(EnumSet.allOf(SubjectResampler.SubjectField.class),
+                        "subject resampler 'ms-diffusion'")), uploads,
+                new LoraCatalog(Optional.empty(), LoraCatalog.NO_SERVER_FOLDER), () -> -5);
     }
 
     private RequestJson.Parsed parse(String body) throws Exception {
@@ -304,6 +313,12 @@ class RequestJsonTest {
         assertEquals(0.7, p.parameters().get("guidanceRescale"));
         assertEquals(0.0, parse("{\"prompt\": \"a\"}").request().guidanceRescale());
         assertEquals(Set.of("guidanceRescale"), errors("{\"prompt\": \"a\", \"guidanceRescale\": 2}"));
+        // the profile's default where the request is guided and gives none
+        assertEquals(0.7, rescaling.parse(Http.JSON.readTree("{\"prompt\": \"a\"}")).request().guidanceRescale());
+        assertEquals(0.0, rescaling.parse(Http.JSON.readTree("{\"prompt\": \"a\", \"guidance\": 1}")).request()
+                .guidanceRescale());
+        assertEquals(0.2, rescaling.parse(Http.JSON.readTree("{\"prompt\": \"a\", \"guidanceRescale\": 0.2}"))
+                .request().guidanceRescale());
     }
 
     /** A variation's seed and strength, both required; recorded as given. */

@@ -101,7 +101,7 @@ public record Profile(EngineSettings engine, ModelSettings models, ComponentSett
     public Profile withDefaultScheduler(String id) {
         return new Profile(engine, models, components, new RequestDefaults(defaults.width(), defaults.height(),
                 defaults.steps(), defaults.guidance(), defaults.scale(), id, defaults.negativePrompt(),
-                defaults.count()), options, pipeline);
+                defaults.count(), defaults.guidanceRescale()), options, pipeline);
     }
 
     /** The same profile with another base model folder. */

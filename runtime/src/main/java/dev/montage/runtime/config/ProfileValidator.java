@@ -40,7 +40,8 @@ final class ProfileValidator {
     private static final Pattern VARIANT = Pattern.compile("[A-Za-z0-9_-]+");
     private static final Map<String, String> REQUEST_FIELDS = Map.of("width", "defaults.width", "height",
             "defaults.height", "steps", "defaults.steps", "guidanceScale", "defaults.guidance", "imageScale",
-            "defaults.scale", "numImages", "defaults.count", "scheduler", "defaults.scheduler");
+            "defaults.scale", "numImages", "defaults.count", "scheduler", "defaults.scheduler", "guidanceRescale",
+            "defaults.guidance_rescale");
 
     private final SettingsTree tree;
     private final ProfileChecks checks;
@@ -361,6 +362,9 @@ final class ProfileValidator {
     }
 
     private void defaults(RequestDefaults d) {
+        if (!(d.guidanceRescale() >= 0 && d.guidanceRescale() <= 1)) {
+            problem("defaults.guidance_rescale", "must be in [0, 1] (0 for none), got " + d.guidanceRescale());
+        }
         try {
             d.request("").build();
         } catch (InvalidRequestException e) {

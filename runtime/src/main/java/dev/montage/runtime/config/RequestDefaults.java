@@ -13,9 +13,11 @@ import dev.montage.api.GenerationRequest;
  * @param scheduler      scheduler id used when a request names none
  * @param negativePrompt the negative prompt
  * @param count          images per request
+ * @param guidanceRescale diffusers' {@code guidance_rescale} of guided requests (those whose guidance is above 1),
+ *                       0 for none
  */
 public record RequestDefaults(int width, int height, int steps, double guidance, double scale, String scheduler,
-        String negativePrompt, int count) {
+        String negativePrompt, int count, double guidanceRescale) {
 
     /**
      * A request builder holding these defaults. It names no scheduler: a pipeline built from the profile runs
@@ -23,6 +25,12 @@ public record RequestDefaults(int width, int height, int steps, double guidance,
      */
     public GenerationRequest.Builder request(String prompt) {
         return GenerationRequest.builder(prompt).size(width, height).steps(steps).guidanceScale(guidance)
-                .imageScale(scale).negativePrompt(negativePrompt).numImages(count);
+                .imageScale(scale).negativePrompt(negativePrompt).numImages(count)
+                .guidanceRescale(rescaleFor(guidance));
+    }
+
+    /** The guidance rescale a request of guidance scale {@code guidanceScale} gets: the default where it is guided. */
+    public double rescaleFor(double guidanceScale) {
+        return guidanceScale > 1 ? guidanceRescale : 0;
     }
 }
