@@ -257,6 +257,14 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
      * @throws IllegalArgumentException whose message begins with the field it names
      */
     Optional<Hires> hires(Map<String, Object> given, int width, int height) {
+        return hiresOf(hiresFields(given), width, height);
+    }
+
+    /**
+     * The recorded hires pass's request fields with those given laid over them as {@link #hires} lays them; empty when
+     * neither records nor gives one.
+     */
+    Map<String, Object> hiresFields(Map<String, Object> given) {
         Map<String, Object> h = new LinkedHashMap<>(map(values.get(HIRES)));
         if (given.get("scale") != null || given.get("width") != null) {
             h.remove("scale");
@@ -272,7 +280,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                 h.put(k, v);
             }
         });
-        return hiresOf(h, width, height);
+        return h;
     }
 
     /**

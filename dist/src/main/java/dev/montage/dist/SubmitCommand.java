@@ -17,12 +17,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.atomic.AtomicBoolean;
+import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Mixin;
@@ -41,6 +44,9 @@ import picocli.CommandLine.Spec;
             "2:the request or a setting is invalid", "3:the server is busy or shutting down; try again later"})
 final class SubmitCommand implements Callable<Integer> {
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** The request fields of a PNG's record that submit sends as they are (before the flags change them). */
+    private static final List<String> RECORDED_FIELDS = List.of("negativePrompt", "width", "height", "steps",
+            "guidance", "guidanceRescale", "scale", "seed", "count", "scheduler", "autoLayout");
 
     @Spec
     CommandSpec spec;
@@ -51,8 +57,13 @@ final class SubmitCommand implements Callable<Integer> {
     @Option(names = "--token-file", description = "File holding the bearer token.")
     Path tokenFile;
 
-    @Option(names = {"-p", "--prompt"}, required = true, description = "The prompt.")
+    @Option(names = {"-p", "--prompt"}, description = "The prompt (required unless --from gives it).")
     String prompt;
+
+    @Option(names = "--from", paramLabel = "PNG", description = "Send the request a PNG records (Montage's, A1111's or "
+            + "ComfyUI's); the other flags change its fields one by one. Its pictures and LoRAs are given again with "
+            + "--subject, --control, --init-image and --lora.")
+    Path from;
 
     @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: the server's).")
     String negativePrompt;
@@ -210,10 +221,23 @@ final class SubmitCommand implements Callable<Integer> {
         return Optional.ofNullable(System.getenv(ServerSettings.TOKEN_ENV)).filter(t -> !t.isBlank());
     }
 
-    /** The request body; each subject's picture is uploaded first and named by its upload id. */
+    /**
+     * The request body: the fields of the PNG of {@code --from}, if any, with the flags laid over them; each picture is
+     * uploaded first and named by its upload id.
+     */
     private Map<String, Object> body(MontageClient client) throws IOException, InterruptedException {
         Map<String, Object> b = new LinkedHashMap<>();
-        b.put("prompt", prompt);
+        RecordedRequest recorded = from == null ? null : recorded();
+        if (prompt == null && recorded == null) {
+            throw new CommandLine.ParameterException(spec.commandLine(),
+                    "Missing required option: '--prompt=<prompt>' (or --from PNG)");
+        }
+        b.put("prompt", prompt != null ? prompt : recorded.get("prompt"));
+        if (recorded != null) {
+            for (String field : RECORDED_FIELDS) {
+                putIfGiven(b, field, recorded.get(field));
+            }
+        }
         putIfGiven(b, "negativePrompt", negativePrompt);
         putIfGiven(b, "width", width);
         putIfGiven(b, "height", height);
@@ -223,8 +247,14 @@ final class SubmitCommand implements Callable<Integer> {
         putIfGiven(b, "scale", scale);
         putIfGiven(b, "seed", seed);
         putIfGiven(b, "scheduler", scheduler);
-        if (!schedulerOptions.isEmpty()) {
-            b.put("schedulerOptions", schedulerOptions);
+        Map<String, String> settings = new LinkedHashMap<>();
+        // the recorded scheduler's settings go with it: another scheduler may not read them
+        if (recorded != null && (scheduler == null || scheduler.equals(recorded.get("scheduler")))) {
+            settings.putAll(recorded.schedulerOptions());
+        }
+        settings.putAll(schedulerOptions);
+        if (!settings.isEmpty()) {
+            b.put("schedulerOptions", settings);
         }
         putIfGiven(b, "count", count);
         if (autoLayout != null) {
@@ -262,7 +292,8 @@ final class SubmitCommand implements Callable<Integer> {
         if (initImage != null) {
             Map<String, Object> init = new LinkedHashMap<>();
             init.put("uploadId", upload(client, initImage));
-            putIfGiven(init, "strength", strength);
+            putIfGiven(init, "strength", strength != null ? strength : recorded == null ? null
+                    : recorded.initImageStrength());
             if (mask != null) {
                 init.put("mask", Map.of("uploadId", upload(client, mask)));
             }
@@ -270,10 +301,12 @@ final class SubmitCommand implements Callable<Integer> {
         } else if (strength != null || mask != null) {
             throw new IllegalArgumentException(GenerateCommand.withoutPicture(strength, mask));
         }
-        RecordedRequest.variationOf(variation.seed, variation.strength).ifPresent(v -> b.put("variation",
-                Map.of("seed", v.seed(), "strength", v.strength())));
+        (recorded != null ? recorded.variation(variation.seed, variation.strength)
+                : RecordedRequest.variationOf(variation.seed, variation.strength)).ifPresent(v -> b.put("variation",
+                        Map.of("seed", v.seed(), "strength", v.strength())));
         Map<String, Object> hiresFields = new LinkedHashMap<>();
-        hires.given().forEach((k, v) -> putIfGiven(hiresFields, k, v));
+        (recorded != null ? recorded.hiresFields(hires.given()) : hires.given())
+                .forEach((k, v) -> putIfGiven(hiresFields, k, v));
         if (!hiresFields.isEmpty()) {
             b.put("hires", hiresFields);
         }
@@ -285,6 +318,50 @@ final class SubmitCommand implements Callable<Integer> {
             b.put("loras", loraList);
         }
         return b;
+    }
+
+    /**
+     * The PNG of {@code --from}, its notes printed. What submit cannot send again is refused, naming the flag that
+     * gives it: a sampler none of the built-in schedulers is, the record's pictures (the server has no access to the
+     * files) and LoRAs (the server's own are named).
+     */
+    private RecordedRequest recorded() throws IOException {
+        Set<String> given = new HashSet<>();
+        if (prompt != null) {
+            given.add("prompt");
+        }
+        if (negativePrompt != null) {
+            given.add("negativePrompt");
+        }
+        RecordedRequest r = RecordedRequest.read(from, given);
+        if (scheduler == null && r.unmatchedSampler().isPresent()) {
+            throw new IllegalArgumentException("--from " + from + ": its sampler " + r.unmatchedSampler().get()
+                    + " is none of Montage's schedulers; name one with --scheduler");
+        }
+        unsent(r, "subjects", subjects.isEmpty(), "subject pictures", "--subject");
+        unsent(r, "controls", controls.isEmpty(), "control pictures", "--control");
+        unsent(r, "initImage", initImage == null, "picture to start from", "--init-image");
+        unsent(r, "loras", loras.isEmpty(), "LoRAs", "--lora (the server's LoRAs by name)");
+        PrintWriter err = spec.commandLine().getErr();
+        if (!r.unapplied().isEmpty()) {
+            err.println("montage: " + from + " has settings nothing here corresponds to, which this request does not "
+                    + "apply: " + String.join(", ", r.unapplied()));
+        }
+        if (initImage == null && r.pictureStrength().isPresent()) {
+            err.println("montage: " + from + " ran from a picture at strength " + r.pictureStrength().get()
+                    + ", which the PNG does not store: this request starts from noise; --init-image gives the picture");
+        }
+        return r;
+    }
+
+    /** Refuses a recorded field that submit does not send again unless its flag gives it anew. */
+    private void unsent(RecordedRequest r, String field, boolean notGiven, String what, String flag) {
+        Object value = r.get(field);
+        boolean recorded = value instanceof List<?> list ? !list.isEmpty() : value != null;
+        if (recorded && notGiven) {
+            throw new IllegalArgumentException("--from " + from + " records " + what + ", which submit does not send "
+                    + "from the record: give them with " + flag);
+        }
     }
 
     /** Uploads a picture file, returning its upload id. */

@@ -11,10 +11,12 @@ import dev.montage.api.Subject;
 import dev.montage.api.Variation;
 import dev.montage.dist.Montage;
 import dev.montage.dist.TinyModel;
+import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
 import dev.montage.runtime.pipeline.Lora;
 import java.awt.Color;
+import java.awt.image.BufferedImage;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -114,6 +116,49 @@ class SubmitOptionsTest {
         assertEquals(new Hires(48, 48, Hires.DEFAULT_STRENGTH, 3, Hires.Upscaler.LANCZOS).withScheduler("dpmpp-2m-sde",
                 Map.of("use_exponential_sigmas", "true")).withGuidance(2), seen.get().hires().orElseThrow());
         assertEquals(new Variation(9, 0.25), seen.get().variation().orElseThrow());
+    }
+
+    /**
+     * {@code --from} sends the request an A1111 PNG records (its sampler as the built-in scheduler, its hires fix), the
+     * flags changing fields one by one; a record with pictures that no flag gives again is refused naming the flag.
+     */
+    @Test
+    void theRequestAPngRecordsReachesTheServer() throws Exception {
+        Path a1111 = dir.resolve("a1111.png");
+        PngFiles.write(a1111, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("parameters",
+                "a castle\nNegative prompt: fog\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 4, "
+                        + "Seed: 77, Size: 32x32, Denoising strength: 0.5, Hires upscale: 1.5, Hires upscaler: Latent"));
+        AtomicReference<GenerationRequest> seen = new AtomicReference<>();
+        try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
+                TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).build(),
+                        (request, requestLoras, listener) -> {
+                            seen.set(request);
+                            return pipeline.generate(request, listener);
+                        }, pipeline, TinyModel.registry(), TinyModel.folder())) {
+            assertEquals(0, Montage.run("submit", "--server", s.server.url(), "--from", a1111.toString(), "--seed",
+                    "78", "-o", dir.resolve("images").toString()));
+            GenerationRequest r = seen.get();
+            assertEquals(List.of("a castle", "fog", 3, 4.0, 78L, 32, "dpmpp-2m-karras"), List.of(r.prompt(),
+                    r.negativePrompt(), r.steps(), r.guidanceScale(), r.seed(), r.width(), r.scheduler()
+                            .orElseThrow()));
+            assertEquals(new Hires(48, 48, 0.5, 0, Hires.Upscaler.LATENT), r.hires().orElseThrow());
+
+            Path dog = dir.resolve("dog.png");
+            Files.write(dog, Pictures.oval(Color.RED, 32));
+            assertEquals(0, Montage.run("generate", "--model", TinyModel.folder().toString(), "--device", "cpu",
+                    "-p", "a dog", "--width", "32", "--height", "32", "--steps", "1", "--subject",
+                    "image=" + dog + ",phrase=dog,box=0,0,1,1", "-o", dir.resolve("made").toString()));
+            Path made;
+            try (var files = Files.list(dir.resolve("made"))) {
+                made = files.filter(f -> f.toString().endsWith(".png")).findFirst().orElseThrow();
+            }
+            assertEquals(2, Montage.run("submit", "--server", s.server.url(), "--from", made.toString(), "-o",
+                    dir.resolve("refused").toString()), "its subject picture is not sent from the record");
+            assertEquals(0, Montage.run("submit", "--server", s.server.url(), "--from", made.toString(), "--subject",
+                    "image=" + dog + ",phrase=dog,box=0,0,1,1", "-o", dir.resolve("again").toString()));
+            assertEquals("a dog", seen.get().prompt());
+            assertEquals(1, seen.get().subjects().size());
+        }
     }
 
     @Test
