@@ -127,7 +127,8 @@ class SubmitOptionsTest {
         Path a1111 = dir.resolve("a1111.png");
         PngFiles.write(a1111, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("parameters",
                 "a castle\nNegative prompt: fog\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 4, "
-                        + "Seed: 77, Size: 32x32, Denoising strength: 0.5, Hires upscale: 1.5, Hires upscaler: Latent"));
+                        + "Seed: 77, Size: 32x32, Denoising strength: 0.5, Hires upscale: 1.5, Hires upscaler: "
+                        + "Latent"));
         AtomicReference<GenerationRequest> seen = new AtomicReference<>();
         try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
                 TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).build(),
