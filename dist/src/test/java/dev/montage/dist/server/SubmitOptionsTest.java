@@ -102,11 +102,7 @@ class SubmitOptionsTest {
     void aHiresPassAndAVariationReachTheServer() throws Exception {
         AtomicReference<GenerationRequest> seen = new AtomicReference<>();
         try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
-                TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).build(),
-                        (request, requestLoras, listener) -> {
-                            seen.set(request);
-                            return pipeline.generate(request, listener);
-                        }, pipeline, TinyModel.registry(), TinyModel.folder())) {
+                TestServer s = serving(pipeline, seen)) {
             assertEquals(0, Montage.run("submit", "--server", s.server.url(), "-p", "a dog", "--width", "32",
                     "--height", "32", "--steps", "2", "--hires-scale", "1.5", "--hires-steps", "3", "--hires-upscaler",
                     "lanczos", "--hires-scheduler", "dpmpp-2m-sde", "--hires-scheduler-option",
@@ -131,11 +127,7 @@ class SubmitOptionsTest {
                         + "Latent"));
         AtomicReference<GenerationRequest> seen = new AtomicReference<>();
         try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
-                TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).build(),
-                        (request, requestLoras, listener) -> {
-                            seen.set(request);
-                            return pipeline.generate(request, listener);
-                        }, pipeline, TinyModel.registry(), TinyModel.folder())) {
+                TestServer s = serving(pipeline, seen)) {
             assertEquals(0, Montage.run("submit", "--server", s.server.url(), "--from", a1111.toString(), "--seed",
                     "78", "-o", dir.resolve("images").toString()));
             GenerationRequest r = seen.get();
@@ -160,6 +152,14 @@ class SubmitOptionsTest {
             assertEquals("a dog", seen.get().prompt());
             assertEquals(1, seen.get().subjects().size());
         }
+    }
+
+    /** A server of the tiny model that keeps the request it was given last. */
+    private TestServer serving(MontagePipeline pipeline, AtomicReference<GenerationRequest> seen) throws Exception {
+        return TestServer.start(TestServer.settings(dir.resolve("out")).build(), (request, requestLoras, listener) -> {
+            seen.set(request);
+            return pipeline.generate(request, listener);
+        }, pipeline, TinyModel.registry(), TinyModel.folder());
     }
 
     @Test

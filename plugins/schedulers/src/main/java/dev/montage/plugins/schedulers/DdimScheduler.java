@@ -40,11 +40,7 @@ final class DdimScheduler extends SometimesStochastic {
         prediction = PredictionType.of(settings);
         clipping = SampleClipping.of(settings, true);
         finalAlphaCumprod = settings.flag("set_alpha_to_one", true) ? 1f : schedule.alphaCumprod(0);
-        double givenEta = settings.number("eta", 0);
-        if (!(givenEta >= 0 && givenEta <= 1)) {
-            throw settings.invalid("eta", "a number in 0..1");
-        }
-        eta = (float) givenEta;
+        eta = (float) settings.number("eta", 0, 0, 1);
     }
 
     @Override

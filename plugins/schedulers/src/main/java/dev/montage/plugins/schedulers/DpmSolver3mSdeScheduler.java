@@ -30,11 +30,7 @@ final class DpmSolver3mSdeScheduler extends LogSigmaSampler {
      */
     DpmSolver3mSdeScheduler(SchedulerSettings settings) {
         super(settings);
-        double value = settings.number("eta", 1);
-        if (!(value >= 0 && value <= 1)) {
-            throw settings.invalid("eta", "a number in 0..1");
-        }
-        eta = (float) value;
+        eta = (float) settings.number("eta", 1, 0, 1);
     }
 
     @Override

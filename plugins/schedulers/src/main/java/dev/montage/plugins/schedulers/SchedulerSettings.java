@@ -3,6 +3,7 @@ package dev.montage.plugins.schedulers;
 import dev.montage.api.host.ModelConfig;
 import dev.montage.api.spi.OptionSpec;
 import dev.montage.api.spi.Suggestions;
+import java.math.BigDecimal;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -150,6 +151,16 @@ final class SchedulerSettings {
     double number(String key, double defaultValue) {
         Entry e = entries.get(key);
         return e == null ? defaultValue : parseNumber(key, e, "a number");
+    }
+
+    /** A number setting in {@code min..max}. */
+    double number(String key, double defaultValue, double min, double max) {
+        double value = number(key, defaultValue);
+        if (!(value >= min && value <= max)) {
+            throw invalid(key, "a number in " + BigDecimal.valueOf(min).stripTrailingZeros().toPlainString() + ".."
+                    + BigDecimal.valueOf(max).stripTrailingZeros().toPlainString());
+        }
+        return value;
     }
 
     /** A boolean setting ({@code true}/{@code false}, or those words as a string). */
