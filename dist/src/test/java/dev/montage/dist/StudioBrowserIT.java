@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.Box;
+import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.testing.Golden;
 import java.awt.Color;
 import java.awt.Graphics2D;
@@ -450,6 +451,23 @@ class StudioBrowserIT {
             assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "
                     + "steps, latent, ddim (eta=0.5), guidance 2"), driver.findElement(By.id("result-parameters"))
                     .getText());
+
+            // the PNG's own record opens into a fresh form
+            Path png = Files.createTempFile("result", ".png");
+            Files.write(png, get(serve.url() + "/v1/generations/" + first.get("id") + "/images/0.png"));
+            open(serve.url());
+            driver.findElement(By.id("open-png")).sendKeys(png.toString());
+            waitFor("the opened settings", d -> d.findElement(By.id("hires-on")).isSelected());
+            assertEquals(PROMPT, driver.findElement(By.id("prompt")).getAttribute("value"));
+            assertEquals("ddim", driver.findElement(By.id("hires-scheduler")).getAttribute("value"));
+            assertTrue(driver.findElement(By.id("server-status")).getText().startsWith("Opened the settings of "),
+                    driver.findElement(By.id("server-status")).getText());
+            Path a1111 = Files.createTempFile("a1111", ".png");
+            PngFiles.write(a1111, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("parameters",
+                    "a castle\nSteps: 2, Sampler: Euler, Seed: 1, Size: 64x64"));
+            driver.findElement(By.id("open-png")).sendKeys(a1111.toString());
+            waitFor("the A1111 note", d -> d.findElement(By.id("server-status")).getText().contains(
+                    "was made by AUTOMATIC1111: montage generate --from"));
         }
     }
 

@@ -6,6 +6,7 @@ import { Controls } from './controls.js';
 import { clearErrors, showErrors } from './errors.js';
 import { Gallery } from './gallery.js';
 import { Loras } from './loras.js';
+import { pngText } from './png.js';
 import { Runner } from './run.js';
 
 const $ = (id) => document.getElementById(id);
@@ -64,6 +65,13 @@ async function main() {
     composer.load(view.parameters);
     runner.show(view);
   });
+  $('open-png').addEventListener('change', async () => {
+    const file = $('open-png').files[0];
+    if (file) {
+      $('server-status').textContent = await openSettings(file, composer);
+      $('open-png').value = '';
+    }
+  });
 
   const [given, models] = await Promise.all([defaults(), api.json('GET', '/v1/models')]);
   const model = models.models[0];
@@ -91,6 +99,29 @@ async function main() {
     }
   });
   document.body.dataset.ready = 'true';
+}
+
+/**
+ * Loads the request a Montage PNG records into the form and says what it did: its pictures come with it where they are
+ * uploads of this server; an AUTOMATIC1111 or ComfyUI PNG is named, as `montage generate --from` reads those.
+ */
+async function openSettings(file, composer) {
+  let texts;
+  try {
+    texts = await pngText(await file.arrayBuffer());
+  } catch (e) {
+    return `${file.name}: ${e.message}`;
+  }
+  if (texts.has('montage')) {
+    const record = JSON.parse(texts.get('montage'));
+    composer.load(record);
+    const pictures = [...(record.subjects ?? []), ...(record.controls ?? []), ...(record.initImage ? [record.initImage]
+      : [])].filter((p) => p.uploadId === undefined).length;
+    return `Opened the settings of ${file.name}` + (pictures ? `; give its ${pictures} picture(s) again` : '') + '.';
+  }
+  const maker = texts.has('parameters') ? 'AUTOMATIC1111' : texts.has('prompt') ? 'ComfyUI' : null;
+  return maker ? `${file.name} was made by ${maker}: montage generate --from ${file.name} reads its settings.`
+    : `${file.name} records no generation.`;
 }
 
 main().catch((e) => {
