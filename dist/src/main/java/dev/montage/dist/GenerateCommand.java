@@ -384,7 +384,7 @@ final class GenerateCommand implements Callable<Integer> {
                 : RecordedRequest.variationOf(variation.seed, variation.strength)).orElse(null));
         // a PNG without one records a request without it; otherwise the profile's default where guided
         Object recordedRescale = recorded == null ? null : recorded.get("guidanceRescale");
-        if (guidanceRescale != null || recordedRescale != null || recorded != null) {
+        if (guidanceRescale != null || recorded != null) {
             b.guidanceRescale(guidanceRescale != null ? guidanceRescale
                     : recordedRescale != null ? ((Number) recordedRescale).doubleValue() : 0);
         }

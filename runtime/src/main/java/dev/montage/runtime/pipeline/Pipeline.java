@@ -216,7 +216,9 @@ final class Pipeline {
         Scheduler scheduler = schedulers.forRequest(schedulerId, request.schedulerOptions());
         GenerationRequest second = request.hires().isPresent() ? secondPass(request) : null;
         String secondId = second == null ? null : second.scheduler().orElse(defaultScheduler);
-        Scheduler secondScheduler = second == null ? null : hiresScheduler(request, secondId, second);
+        // a pass without a scheduler of its own runs the request's
+        Scheduler secondScheduler = second == null ? null
+                : request.hires().orElseThrow().scheduler().isPresent() ? hiresScheduler(secondId, second) : scheduler;
         List<FieldError> refused = new ArrayList<>(requestCheck.apply(request));
         if (second != null) {
             requestCheck.apply(second).forEach(e -> refused.add(new FieldError("hires", "the second pass at "
@@ -438,17 +440,14 @@ final class Pipeline {
     }
 
     /**
-     * The scheduler of a hires pass: the request's, or the one it names with its settings.
+     * The scheduler a hires pass names, with its settings.
      *
      * @throws InvalidRequestException naming {@code hires.scheduler} or {@code hires.schedulerOptions.<name>}
      */
-    private Scheduler hiresScheduler(GenerationRequest request, String id, GenerationRequest second) {
+    private Scheduler hiresScheduler(String id, GenerationRequest second) {
         try {
             return schedulers.forRequest(id, second.schedulerOptions());
         } catch (InvalidRequestException e) {
-            if (request.hires().orElseThrow().scheduler().isEmpty()) {
-                throw e;
-            }
             throw new InvalidRequestException(e.errors().stream().map(err -> new FieldError("hires." + err.field(),
                     err.message())).toList());
         }

@@ -80,16 +80,18 @@ record FreeU(float s1, float s2, float b1, float b2) {
             int w = (int) s[3];
             Basis rows = Basis.of(scope, h);
             Basis columns = Basis.of(scope, w);
-            // X = Σ x (cos a − i sin a)(cos b − i sin b): real (Ca x Cbᵀ − Sa x Sbᵀ), imaginary −(Sa x Cbᵀ + Ca x Sbᵀ)
-            NDArray re = rows.cos().matMul(xf).matMul(columns.cos().transpose())
-                    .sub(rows.sin().matMul(xf).matMul(columns.sin().transpose()));
-            NDArray im = rows.sin().matMul(xf).matMul(columns.cos().transpose())
-                    .add(rows.cos().matMul(xf).matMul(columns.sin().transpose())).neg();
-            // Re(X e^{i(a + b)}) summed over the frequencies, back on the [H, W] grid
-            NDArray low = rows.cos().transpose().matMul(re).matMul(columns.cos())
-                    .sub(rows.sin().transpose().matMul(re).matMul(columns.sin()))
-                    .sub(rows.sin().transpose().matMul(im).matMul(columns.cos()))
-                    .sub(rows.cos().transpose().matMul(im).matMul(columns.sin()));
+            // X = Σ x (cos a − i sin a)(cos b − i sin b): real (Ca x Cbᵀ − Sa x Sbᵀ), imaginary −(Sa x Cbᵀ + Ca x Sbᵀ);
+            // the two products with the whole map, Ca x and Sa x, are taken once
+            NDArray cx = rows.cos().matMul(xf);
+            NDArray sx = rows.sin().matMul(xf);
+            NDArray cbT = columns.cos().transpose();
+            NDArray sbT = columns.sin().transpose();
+            NDArray re = cx.matMul(cbT).sub(sx.matMul(sbT));
+            NDArray im = sx.matMul(cbT).add(cx.matMul(sbT)).neg();
+            // Re(X e^{i(a + b)}) summed over the frequencies, back on the [H, W] grid:
+            // Caᵀ (Re Cb − Im Sb) − Saᵀ (Re Sb + Im Cb)
+            NDArray low = rows.cos().transpose().matMul(re.matMul(columns.cos()).sub(im.matMul(columns.sin())))
+                    .sub(rows.sin().transpose().matMul(re.matMul(columns.sin()).add(im.matMul(columns.cos()))));
             NDArray out = kernels.cast(xf.add(low.mul((scale - 1f) / ((float) h * w))), dtype);
             out.attach(caller);
             return out;
