@@ -42,6 +42,8 @@ import java.util.Optional;
  * @param guidanceRescale φ of the guided prediction's rescaling towards the conditional one's standard deviation
  *                       (diffusers' {@code guidance_rescale}, Lin et al. 2023), in [0, 1]; 0 for none; only with
  *                       guidance
+ * @param perturbedAttention perturbed-attention guidance, or empty for none; with or without classifier-free
+ *                       guidance
  */
 public record GenerationRequest(
         String prompt,
@@ -62,7 +64,8 @@ public record GenerationRequest(
         Optional<InitImage> initImage,
         Optional<Hires> hires,
         Optional<Variation> variation,
-        double guidanceRescale) {
+        double guidanceRescale,
+        Optional<PerturbedAttention> perturbedAttention) {
 
     /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
@@ -92,6 +95,7 @@ public record GenerationRequest(
         initImage = Objects.requireNonNullElse(initImage, Optional.empty());
         hires = Objects.requireNonNullElse(hires, Optional.empty());
         variation = Objects.requireNonNullElse(variation, Optional.empty());
+        perturbedAttention = Objects.requireNonNullElse(perturbedAttention, Optional.empty());
         negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
@@ -205,6 +209,21 @@ public record GenerationRequest(
     }
 
     /**
+     * The constructor of API 0.2.8: no perturbed-attention guidance.
+     *
+     * @throws InvalidRequestException listing every invalid field
+     */
+    public GenerationRequest(String prompt, String negativePrompt, List<Subject> subjects, List<Control> controls,
+            int width, int height, int steps, double guidanceScale, double imageScale, long seed, int numImages,
+            Optional<String> scheduler, Map<String, String> schedulerOptions, Optional<AutoLayout> autoLayout,
+            Optional<Latents> initLatents, Optional<InitImage> initImage, Optional<Hires> hires,
+            Optional<Variation> variation, double guidanceRescale) {
+        this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, hires, variation,
+                guidanceRescale, Optional.empty());
+    }
+
+    /**
      * The constructor of API 0.2.7: no guidance rescale.
      *
      * @throws InvalidRequestException listing every invalid field
@@ -215,7 +234,8 @@ public record GenerationRequest(
             Optional<Latents> initLatents, Optional<InitImage> initImage, Optional<Hires> hires,
             Optional<Variation> variation) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
-                numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, hires, variation, 0);
+                numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, hires, variation, 0,
+                Optional.empty());
     }
 
     /**
@@ -303,6 +323,7 @@ public record GenerationRequest(
         b.hires = hires.orElse(null);
         b.variation = variation.orElse(null);
         b.guidanceRescale = guidanceRescale;
+        b.perturbedAttention = perturbedAttention.orElse(null);
         return b;
     }
 
@@ -327,6 +348,7 @@ public record GenerationRequest(
         private Hires hires;
         private Variation variation;
         private double guidanceRescale;
+        private PerturbedAttention perturbedAttention;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -446,6 +468,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** Perturbed-attention guidance, or null for none. */
+        public Builder perturbedAttention(PerturbedAttention v) {
+            perturbedAttention = v;
+            return this;
+        }
+
         /**
          * @throws InvalidRequestException listing every invalid field
          */
@@ -453,7 +481,8 @@ public record GenerationRequest(
             return new GenerationRequest(prompt, negativePrompt, subjects, controls, width, height, steps,
                     guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler), schedulerOptions,
                     Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents), Optional.ofNullable(initImage),
-                    Optional.ofNullable(hires), Optional.ofNullable(variation), guidanceRescale);
+                    Optional.ofNullable(hires), Optional.ofNullable(variation), guidanceRescale,
+                    Optional.ofNullable(perturbedAttention));
         }
     }
 }

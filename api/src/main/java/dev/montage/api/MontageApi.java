@@ -4,7 +4,7 @@ package dev.montage.api;
 public final class MontageApi {
 
     /** The API version; plugins declare a range of it (see {@link dev.montage.api.spi.ComponentFactory}). */
-    public static final String VERSION = "0.2.8";
+    public static final String VERSION = "0.2.9";
 
     /**
      * The versions a plugin compiled against this API runs with: this minor line (the API is before 1.0, so a minor

@@ -19,6 +19,7 @@ import dev.montage.api.InitImage;
 import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.SubjectConditioning;
@@ -28,6 +29,7 @@ import dev.montage.api.host.Scopes;
 import dev.montage.api.image.PilResampler;
 import dev.montage.api.image.ResampleFilter;
 import dev.montage.api.image.RgbImage;
+import dev.montage.api.spi.AttentionLayerSpec;
 import dev.montage.api.spi.Conditioner;
 import dev.montage.api.spi.DenoisingModel;
 import dev.montage.api.spi.EncoderContext;
@@ -46,8 +48,11 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -253,7 +258,7 @@ final class Pipeline {
                 first.latents().close();
                 // the encoders need not make the prompts and subjects again unless the second pass has prompts of its
                 // own or its guidance adds or drops the unconditional rows
-                Encoded encoded = second.guidanceEnabled() == request.guidanceEnabled()
+                Encoded encoded = rowsOf(second).equals(rowsOf(request))
                         && second.prompt().equals(request.prompt())
                         && second.negativePrompt().equals(request.negativePrompt()) ? first.encoded() : null;
                 latents = denoise(gen, second, secondRun, secondId, enlarged, new Progress(
@@ -479,24 +484,25 @@ final class Pipeline {
             fromPicture = request.initImage().isPresent() ? fromPicture(gen, request, schedulerId, run, begin,
                     listener) : null;
         }
-        // a guidance-distilled denoiser takes the scale as an input: one pass per step, no negative prompt
-        boolean guided = request.guidanceEnabled() && inputs.guidanceEmbedding() == 0;
-        NDArray inpainting = inputs.maskedImageChannels() > 0 ? inpaintingInput(gen, request, guided, listener)
+        BatchRows rows = rowsOf(request);
+        NDArray inpainting = inputs.maskedImageChannels() > 0 ? inpaintingInput(gen, request, rows, listener)
                 : null;
         if (!request.controls().isEmpty()) {
             stage(listener, "preparing control images");
         }
-        List<PreparedControl> controls = prepareControls(gen, request, guided, listener);
+        List<PreparedControl> controls = prepareControls(gen, request, rows, listener);
         Encoded encoded = progress.encoded();
         if (encoded == null) {
             stage(listener, "encoding prompt");
-            encoded = encoded(gen, request, guided);
+            encoded = encoded(gen, request, rows);
         }
-        Conditioning c = conditioning(gen, request, guided, encoded, controls).withInpainting(inpainting);
+        Conditioning c = conditioning(gen, request, rows, encoded, controls).withInpainting(inpainting);
         NDArray latents;
         // a released denoiser is loaded here, after the encoders are closed, and closed before decoding
         try (OnDemand.Lease<DenoisingModel> lease = denoiser.lease()) {
             DenoisingModel unet = lease.get();
+            request.perturbedAttention().ifPresent(p -> ctx.put(PerturbedSelfAttention.KEY,
+                    new PerturbedSelfAttention.Perturbation(perturbedLayers(unet, p), request.numImages())));
             if (fromPicture != null && fromPicture.start() != null) {
                 latents = fromPicture.start();
             } else {
@@ -616,16 +622,49 @@ final class Pipeline {
     }
 
     /**
+     * The parts of the request's batch; a guidance-distilled denoiser takes the scale as an input, so it has no
+     * unconditional part.
+     */
+    private BatchRows rowsOf(GenerationRequest request) {
+        return new BatchRows(request.guidanceEnabled() && inputs.guidanceEmbedding() == 0,
+                request.perturbedAttention().isPresent());
+    }
+
+    /**
+     * The self-attention layers of the denoiser that perturbed-attention guidance perturbs.
+     *
+     * @throws InvalidRequestException naming {@code perturbedAttention.layers[i]} when a pattern is found in no
+     *     self-attention layer's name
+     */
+    private static Set<String> perturbedLayers(DenoisingModel unet, PerturbedAttention guidance) {
+        List<String> selfAttention = unet.attentionLayers().stream().filter(l -> !l.isCrossAttention())
+                .map(AttentionLayerSpec::name).toList();
+        List<FieldError> errors = new ArrayList<>();
+        for (int i = 0; i < guidance.layers().size(); i++) {
+            Pattern pattern = Pattern.compile(guidance.layers().get(i));
+            if (selfAttention.stream().noneMatch(name -> pattern.matcher(name).find())) {
+                errors.add(new FieldError("perturbedAttention.layers[" + i + "]", "'" + guidance.layers().get(i)
+                        + "' is found in the name of no self-attention layer of the denoiser ("
+                        + selfAttention.size() + " layers, e.g. " + selfAttention.stream().limit(2).toList() + ")"));
+            }
+        }
+        if (!errors.isEmpty()) {
+            throw new InvalidRequestException(errors);
+        }
+        return selfAttention.stream().filter(guidance::perturbs).collect(Collectors.toUnmodifiableSet());
+    }
+
+    /**
      * Everything of a pass that does not depend on the latents: computed once per pass.
      *
      * @param controls   the request's controls, each with the context its network cross-attends to
      * @param guidance   the guidance embedding of a guidance-distilled denoiser, or null
      * @param inpainting what an inpainting denoiser takes beside the latents ({@link #inpaintingInput}), or null
      */
-    private record Conditioning(EncoderContext context, NDArray pooled, NDArray timeIds, boolean guided,
+    private record Conditioning(EncoderContext context, NDArray pooled, NDArray timeIds, BatchRows rows,
             NDArray guidance, List<PreparedControl> controls, NDArray inpainting) {
         Conditioning withInpainting(NDArray input) {
-            return new Conditioning(context, pooled, timeIds, guided, guidance, controls, input);
+            return new Conditioning(context, pooled, timeIds, rows, guidance, controls, input);
         }
     }
 
@@ -657,10 +696,9 @@ final class Pipeline {
         }
     }
 
-    /** @param guided whether the steps run classifier-free guidance (two rows per image) */
-    private List<PreparedControl> prepareControls(NDManager gen, GenerationRequest request, boolean guided,
+    private List<PreparedControl> prepareControls(NDManager gen, GenerationRequest request, BatchRows batch,
             ProgressListener listener) {
-        int rows = (guided ? 2 : 1) * request.numImages();
+        int rows = batch.parts() * request.numImages();
         List<PreparedControl> out = new ArrayList<>();
         for (int i = 0; i < request.controls().size(); i++) {
             Control control = request.controls().get(i);
@@ -728,21 +766,21 @@ final class Pipeline {
     private record Encoded(EncoderContext context, NDArray pooled) {
     }
 
-    private Encoded encoded(NDManager gen, GenerationRequest request, boolean guided) {
+    private Encoded encoded(NDManager gen, GenerationRequest request, BatchRows rows) {
         if (request.subjects().isEmpty()) {
-            return encoded(gen, request, guided, null);
+            return encoded(gen, request, rows, null);
         }
         try (OnDemand.Lease<SubjectResampler> lease = resampler.lease()) {
             List<FieldError> problems = adapter(lease.get()).fields().problems(request);
             if (!problems.isEmpty()) {
                 throw new InvalidRequestException(problems);
             }
-            return encoded(gen, request, guided, lease.get());
+            return encoded(gen, request, rows, lease.get());
         }
     }
 
     /** @param adapter the resampler, null without subjects */
-    private Encoded encoded(NDManager gen, GenerationRequest request, boolean guided, SubjectResampler adapter) {
+    private Encoded encoded(NDManager gen, GenerationRequest request, BatchRows rows, SubjectResampler adapter) {
         int n = request.numImages();
         boolean withSubjects = adapter != null;
         boolean withPhrases = withSubjects
@@ -756,7 +794,7 @@ final class Pipeline {
         try (OnDemand.Lease<TextEncoder> lease = textEncoder.lease()) {
             TextEncoder encoder = lease.get();
             cond = encoder.encode(gen, Collections.nCopies(n, request.prompt()));
-            if (guided) {
+            if (rows.guided()) {
                 uncond = encoder.encodeNegative(gen, Collections.nCopies(n, request.negativePrompt()));
             }
             if (withPhrases) {
@@ -765,10 +803,10 @@ final class Pipeline {
             text = withPhrases ? new TextLayout(encoder.locatePhrases(request.prompt(), phrases),
                     encoder.endOfTextIndex(request.prompt())) : new TextLayout(List.of(), -1);
         }
-        NDArray textTokens = guided ? uncond.tokens().concat(cond.tokens(), 0) : cond.tokens();
+        NDArray textTokens = rows.of(uncond == null ? null : uncond.tokens(), cond.tokens());
         Optional<SubjectConditioning> subjects = withSubjects
-                ? Optional.of(subjects(gen, request, guided, phraseEmbeds, text, adapter)) : Optional.empty();
-        NDArray pooled = guided ? uncond.pooled().concat(cond.pooled(), 0) : cond.pooled();
+                ? Optional.of(subjects(gen, request, rows, phraseEmbeds, text, adapter)) : Optional.empty();
+        NDArray pooled = rows.of(uncond == null ? null : uncond.pooled(), cond.pooled());
         return new Encoded(new EncoderContext(textTokens, subjects), pooled);
     }
 
@@ -776,12 +814,12 @@ final class Pipeline {
      * Everything of a pass that does not depend on the latents: the encoders' output, SDXL's size conditioning, each
      * control with the context its network cross-attends to, and a guidance-distilled denoiser's embedding.
      */
-    private Conditioning conditioning(NDManager gen, GenerationRequest request, boolean guided, Encoded encoded,
+    private Conditioning conditioning(NDManager gen, GenerationRequest request, BatchRows rows, Encoded encoded,
             List<PreparedControl> controls) {
         int n = request.numImages();
         NDArray textTokens = encoded.context().text();
         Optional<SubjectConditioning> subjects = encoded.context().subjects();
-        float[] ids = timeIds(request.height(), request.width(), (guided ? 2 : 1) * n);
+        float[] ids = timeIds(request.height(), request.width(), rows.parts() * n);
         NDArray timeIds = castToCompute(gen.create(ids, new Shape(ids.length / 6, 6)));
         EncoderContext textOnly = EncoderContext.text(textTokens);
         // the joined context is made only when a control asks for it
@@ -791,9 +829,9 @@ final class Pipeline {
         List<PreparedControl> withContext = controls.stream()
                 .map(p -> p.withContext(p.mode() == ControlNetContext.FULL ? full : textOnly)).toList();
         int width = inputs.guidanceEmbedding();
-        NDArray guidance = width == 0 ? null : castToCompute(gen.create(GuidanceEmbedding.of(request.guidanceScale(),
-                width, n), new Shape(n, width)));
-        return new Conditioning(encoded.context(), encoded.pooled(), timeIds, guided, guidance, withContext, null);
+        NDArray guidance = width == 0 ? null : castToCompute(rows.repeated(gen.create(GuidanceEmbedding.of(
+                request.guidanceScale(), width, n), new Shape(n, width))));
+        return new Conditioning(encoded.context(), encoded.pooled(), timeIds, rows, guidance, withContext, null);
     }
 
     /** What the subjects' layout needs of the text encoder, taken while it is open. */
@@ -817,7 +855,7 @@ final class Pipeline {
      * unconditional ones what the resampler asks for ({@link SubjectResampler#unconditional()}). {@code phraseEmbeds} (the
      * phrases' text embeddings, null when the adapter reads none) are closed here.
      */
-    private SubjectConditioning subjects(NDManager gen, GenerationRequest request, boolean guided,
+    private SubjectConditioning subjects(NDManager gen, GenerationRequest request, BatchRows batch,
             NDArray phraseEmbeds, TextLayout text, SubjectResampler r) {
         List<Subject> subjects = request.subjects();
         List<BufferedImage> pictures = new ArrayList<>();
@@ -830,6 +868,7 @@ final class Pipeline {
             drop[i] = s.dropGrounding();
         }
         int n = request.numImages();
+        boolean guided = batch.guided();
         NDArray rows;
         int perSubject;
         try (NDManager scope = gen.newSubManager()) {
@@ -857,8 +896,7 @@ final class Pipeline {
                 case BLANK_PICTURE_FEATURES -> background.concat(flatTokens(r.resample(scope, blankEmbeds,
                         phraseEmbeds, boxArray, drop)), 1);
             };
-            NDArray cond = condRow.repeat(0, n);
-            rows = uncondRow == null ? cond : uncondRow.repeat(0, n).concat(cond, 0);
+            rows = batch.of(uncondRow == null ? null : uncondRow.repeat(0, n), condRow.repeat(0, n));
             perSubject = r.tokensPerSubject();
             rows.attach(gen);
         }
@@ -884,7 +922,7 @@ final class Pipeline {
             // DJL attaches results to the receiver's manager: work on an alias owned by this step
             NDArray current = Scopes.borrow(latents, step);
             NDArray scaled = run.scaleModelInput(current, i);
-            NDArray rows = c.guided() ? scaled.concat(scaled, 0) : scaled;
+            NDArray rows = c.rows().repeated(scaled);
             // arrays are joined in float32 and cast after: the compute dtype may be one DJL cannot be handed
             NDArray withMask = c.inpainting() == null ? null
                     : castToCompute(rows.concat(Scopes.borrow(c.inpainting(), step), 1));
@@ -895,16 +933,7 @@ final class Pipeline {
             NDArray unetInput = withMask == null ? input : withMask;
             NDArray eps = unet.predictNoise(step, new DenoisingModel.DenoisingInput(unetInput, t, c.context(),
                     c.pooled(), c.timeIds(), control, c.guidance()), ctx);
-            NDArray guidedEps = eps;
-            if (c.guided()) {
-                NDList halves = eps.split(2, 0);
-                NDArray uncond = halves.get(0);
-                guidedEps = uncond.add(halves.get(1).sub(uncond).mul((float) request.guidanceScale()));
-                if (request.guidanceRescale() > 0) {
-                    guidedEps = rescaled(toFloat32(guidedEps), toFloat32(halves.get(1)), request.guidanceRescale());
-                }
-            }
-            NDArray next = run.step(toFloat32(guidedEps), i, current);
+            NDArray next = run.step(toFloat32(guided(eps, c.rows(), t, request)), i, current);
             // on a GPU the step's work is only queued when this returns; reading one value waits for it, so that a
             // step is reported (the listener's elapsed time, bench's step figure) once it is computed
             next.getFloat(0, 0, 0, 0);
@@ -912,6 +941,32 @@ final class Pipeline {
             latents.close();
             return next;
         }
+    }
+
+    /**
+     * The prediction a step takes from the parts of the batch's ({@link BatchRows}): with classifier-free guidance
+     * uncond + g · (cond − uncond), else cond; with perturbed-attention guidance plus s_t · (cond − perturbed); then
+     * with guidance rescale {@link #rescaled} towards cond, as diffusers' PAG pipelines combine them.
+     */
+    static NDArray guided(NDArray eps, BatchRows rows, float t, GenerationRequest request) {
+        if (rows.parts() == 1) {
+            return eps;
+        }
+        NDList parts = eps.split(rows.parts(), 0);
+        NDArray cond = parts.get(rows.conditional());
+        NDArray guided = cond;
+        if (rows.guided()) {
+            NDArray uncond = parts.get(0);
+            guided = uncond.add(cond.sub(uncond).mul((float) request.guidanceScale()));
+        }
+        if (rows.perturbed()) {
+            double scale = request.perturbedAttention().orElseThrow().scaleAt(t);
+            guided = guided.add(cond.sub(parts.get(parts.size() - 1)).mul((float) scale));
+        }
+        if (rows.guided() && request.guidanceRescale() > 0) {
+            guided = rescaled(toFloat32(guided), toFloat32(cond), request.guidanceRescale());
+        }
+        return guided;
     }
 
     /**
@@ -1058,10 +1113,10 @@ final class Pipeline {
      * image, grey where the mask repaints), its posterior sampled for image b with the masked-picture noise of
      * seed + b. Without a mask the mask is white, so without an init image too the masked picture is grey alone.
      *
-     * @return [rows, 1 + C, h, w] float32, each image's row repeated for the unconditional half
+     * @return [rows, 1 + C, h, w] float32, the images' rows repeated for each part of the batch
      * @throws InvalidRequestException naming {@code initImage} when the decoder cannot encode
      */
-    private NDArray inpaintingInput(NDManager gen, GenerationRequest request, boolean guided,
+    private NDArray inpaintingInput(NDManager gen, GenerationRequest request, BatchRows batch,
             ProgressListener listener) {
         stage(listener, "encoding masked picture");
         int width = request.width();
@@ -1088,7 +1143,7 @@ final class Pipeline {
             NDArray mask = scope.create(LatentMask.toLatentGrid(repaint, width, height, factor),
                     new Shape(1, 1, shape[2], shape[3])).repeat(0, request.numImages());
             NDArray input = mask.concat(masked, 1);
-            NDArray rows = guided ? input.concat(input, 0) : input;
+            NDArray rows = batch.repeated(input);
             rows.attach(gen);
             return rows;
         }

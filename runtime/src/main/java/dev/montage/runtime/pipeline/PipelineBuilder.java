@@ -660,12 +660,16 @@ final class PipelineBuilder {
             this.context = context;
         }
 
-        /** Gives each attention layer of the denoiser its processor, and returns it. */
+        /**
+         * Gives each attention layer of the denoiser its processor, and returns it; a self-attention layer's is
+         * wrapped for the generations that perturb it ({@link PerturbedSelfAttention}).
+         */
         synchronized DenoisingModel install(DenoisingModel unet) {
             Map<String, AttentionProcessor> byLayer = new LinkedHashMap<>();
             List<AttentionLayerSpec> layers = unet.attentionLayers();
             for (AttentionLayerSpec layer : layers) {
-                byLayer.put(layer.name(), processorFor(layer.name(), layers));
+                AttentionProcessor chosen = processorFor(layer.name(), layers);
+                byLayer.put(layer.name(), layer.isCrossAttention() ? chosen : new PerturbedSelfAttention(chosen));
             }
             unet.useAttentionProcessors(byLayer::get);
             return unet;
