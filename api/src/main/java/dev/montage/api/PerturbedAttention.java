@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import java.util.stream.IntStream;
 
 /**
  * Perturbed-attention guidance (Ahn et al. 2024; diffusers' PAG pipelines, ComfyUI's PerturbedAttentionGuidance): each
@@ -26,6 +27,12 @@ public record PerturbedAttention(double scale, double adaptiveScale, List<String
     /** diffusers' default: the self-attention layers of the UNet's middle block. */
     public static final List<String> DEFAULT_LAYERS = List.of("mid");
 
+    /** The most patterns: a model has fewer self-attention layers than this. */
+    public static final int MAX_LAYERS = 256;
+
+    /** The longest pattern, in characters: far longer than a dotted layer name. */
+    public static final int MAX_PATTERN_LENGTH = 256;
+
     /**
      * @throws InvalidRequestException naming {@code perturbedAttention.scale}, {@code .adaptiveScale} or
      *     {@code .layers[i]}
@@ -40,12 +47,21 @@ public record PerturbedAttention(double scale, double adaptiveScale, List<String
             errors.add(new FieldError("perturbedAttention.adaptiveScale", "must be a finite number >= 0 (0 for a "
                     + "constant scale), got " + adaptiveScale));
         }
-        for (int i = 0; i < layers.size(); i++) {
+        if (layers.size() > MAX_LAYERS) {
+            errors.add(new FieldError("perturbedAttention.layers", "must be at most " + MAX_LAYERS + " patterns, got "
+                    + layers.size()));
+        }
+        for (int i = 0; i < Math.min(layers.size(), MAX_LAYERS); i++) {
             String layer = layers.get(i);
             String field = "perturbedAttention.layers[" + i + "]";
             if (layer == null || layer.isBlank()) {
                 errors.add(new FieldError(field, "must be a regular expression found in layer names, got "
                         + (layer == null ? "null" : "a blank string")));
+                continue;
+            }
+            if (layer.length() > MAX_PATTERN_LENGTH) {
+                errors.add(new FieldError(field, "must be at most " + MAX_PATTERN_LENGTH + " characters, got "
+                        + layer.length()));
                 continue;
             }
             try {
@@ -73,6 +89,71 @@ public record PerturbedAttention(double scale, double adaptiveScale, List<String
 
     /** Whether a self-attention layer of this name is perturbed: one of {@link #layers} is found in it. */
     public boolean perturbs(String layerName) {
-        return layers.stream().anyMatch(p -> Pattern.compile(p).matcher(layerName).find());
+        return IntStream.range(0, layers.size()).anyMatch(i -> finds(i, layerName));
+    }
+
+    /**
+     * Whether pattern {@code index} of {@link #layers} is found in a layer's name.
+     *
+     * @throws InvalidRequestException naming {@code perturbedAttention.layers[index]} when the pattern backtracks
+     *     past a bound on the name (a pattern such as {@code (.*)*x} would take exponential time)
+     */
+    public boolean finds(int index, String layerName) {
+        String pattern = layers.get(index);
+        try {
+            return Pattern.compile(pattern).matcher(new BoundedText(layerName)).find();
+        } catch (BoundedText.Exhausted e) {
+            throw new InvalidRequestException(List.of(new FieldError("perturbedAttention.layers[" + index + "]",
+                    "'" + pattern + "' backtracks past " + BoundedText.READS + " character reads on the layer name '"
+                            + layerName + "'; write it without nested repetition")));
+        }
+    }
+
+    /** A name whose characters the matcher may read a bounded number of times in all. */
+    private static final class BoundedText implements CharSequence {
+        /** Far above what a pattern without catastrophic backtracking reads on a layer name. */
+        static final int READS = 1_000_000;
+
+        private final String text;
+        private final int[] reads;
+
+        BoundedText(String text) {
+            this(text, new int[1]);
+        }
+
+        private BoundedText(String text, int[] reads) {
+            this.text = text;
+            this.reads = reads;
+        }
+
+        @Override
+        public char charAt(int index) {
+            if (++reads[0] > READS) {
+                throw new Exhausted();
+            }
+            return text.charAt(index);
+        }
+
+        @Override
+        public int length() {
+            return text.length();
+        }
+
+        @Override
+        public CharSequence subSequence(int start, int end) {
+            return new BoundedText(text.substring(start, end), reads);
+        }
+
+        @Override
+        public String toString() {
+            return text;
+        }
+
+        /** Thrown when the reads are used up. */
+        static final class Exhausted extends RuntimeException {
+            Exhausted() {
+                super(null, null, false, false);
+            }
+        }
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -52,6 +53,27 @@ class PerturbedAttentionTest {
         assertThrows(InvalidRequestException.class, () -> PerturbedAttention.of(Double.NaN));
         assertThrows(InvalidRequestException.class, () -> new PerturbedAttention(1, Double.POSITIVE_INFINITY,
                 List.of()));
+    }
+
+    /**
+     * A pattern that backtracks without end on a name is stopped and named, as are too many or too long patterns
+     * (the server takes them from clients).
+     */
+    @Test
+    void costlyPatternsAreRefused() {
+        PerturbedAttention nested = new PerturbedAttention(1, 0, List.of("mid", "(.*a){12}x"));
+        String name = "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.attn1";
+        assertFalse(nested.finds(0, name));
+        InvalidRequestException e = assertThrows(InvalidRequestException.class, () -> nested.finds(1, name));
+        assertEquals("perturbedAttention.layers[1]", e.errors().get(0).field());
+        assertTrue(e.errors().get(0).message().startsWith("'(.*a){12}x' backtracks past 1000000 character reads"),
+                e.errors().get(0).message());
+        assertThrows(InvalidRequestException.class, () -> nested.perturbs(name));
+        assertEquals(List.of(new FieldError("perturbedAttention.layers", "must be at most 256 patterns, got 257")),
+                assertThrows(InvalidRequestException.class, () -> new PerturbedAttention(1, 0, Collections
+                        .nCopies(257, "mid"))).errors());
+        assertEquals("perturbedAttention.layers[0]", assertThrows(InvalidRequestException.class,
+                () -> new PerturbedAttention(1, 0, List.of("m".repeat(257)))).errors().get(0).field());
     }
 
     /** A request keeps its guidance through the builder; the constructor of API 0.2.8 has none. */

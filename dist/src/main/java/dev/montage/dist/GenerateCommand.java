@@ -81,6 +81,9 @@ final class GenerateCommand implements Callable<Integer> {
     @Mixin
     VariationOptions variation;
 
+    @Mixin
+    PerturbedAttentionOptions perturbedAttention;
+
     @Option(names = {"-p", "--prompt"}, description = "The prompt (required unless --from gives it).")
     String prompt;
 
@@ -382,6 +385,7 @@ final class GenerateCommand implements Callable<Integer> {
         b.initImage(initImage(recorded));
         b.variation((recorded != null ? recorded.variation(variation.seed, variation.strength)
                 : RecordedRequest.variationOf(variation.seed, variation.strength)).orElse(null));
+        b.perturbedAttention(perturbedAttention.over(recorded).orElse(null));
         // a PNG without one records a request without it; otherwise the profile's default where guided
         Object recordedRescale = recorded == null ? null : recorded.get("guidanceRescale");
         if (guidanceRescale != null || recorded != null) {

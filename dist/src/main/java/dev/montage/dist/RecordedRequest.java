@@ -7,6 +7,7 @@ import dev.montage.api.Control;
 import dev.montage.api.ControlData;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.Subject;
 import dev.montage.api.Variation;
 import dev.montage.dist.record.A1111Parameters;
@@ -60,6 +61,7 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     private static final Set<String> A1111_ETA = Set.of("Eta DDIM", "Eta");
     private static final String HIRES = "hires";
     private static final String VARIATION = "variation";
+    private static final String PERTURBED_ATTENTION = "perturbedAttention";
     /** A1111's variation seed and its strength. */
     private static final Set<String> A1111_VARIATION = Set.of("Variation seed", "Variation seed strength");
     /**
@@ -143,6 +145,8 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
             v.put("scheduler", s.getKey());
             v.put(SCHEDULER_OPTIONS, s.getValue());
         });
+        c.perturbedAttention().ifPresent(scale -> v.put(PERTURBED_ATTENTION, GenerationRecord
+                .perturbedAttentionFields(PerturbedAttention.of(scale))));
         List<String> unapplied = new ArrayList<>(c.unapplied());
         boolean fromPicture = c.size().isEmpty() || c.denoise() < 1;
         if (c.size().isPresent() && c.denoise() < 1) {
@@ -339,6 +343,43 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                             + "towards its noise, in [0, 1]");
         }
         return Optional.of(new Variation(seed, strength));
+    }
+
+    /**
+     * The recorded perturbed-attention guidance with the scale, adaptive scale and layers given laid over it (null and
+     * empty for not given); empty when neither records nor gives a scale.
+     *
+     * @throws IllegalArgumentException naming the flag when an adaptive scale or layers come without a scale
+     * @throws dev.montage.api.InvalidRequestException naming the field of a value out of range
+     */
+    Optional<PerturbedAttention> perturbedAttention(Double scale, Double adaptiveScale, List<String> layers) {
+        Map<String, Object> recorded = map(values.get(PERTURBED_ATTENTION));
+        List<String> recordedLayers = new ArrayList<>();
+        if (recorded.get("layers") instanceof List<?> list) {
+            list.forEach(l -> recordedLayers.add(String.valueOf(l)));
+        }
+        return perturbedAttentionOf(scale != null ? scale : recorded.get("scale") == null ? null
+                : number(recorded.get("scale")), adaptiveScale != null ? adaptiveScale
+                        : recorded.get("adaptiveScale") == null ? null : number(recorded.get("adaptiveScale")),
+                layers.isEmpty() ? recordedLayers : layers);
+    }
+
+    /**
+     * Perturbed-attention guidance of this scale, adaptive scale (null for 0) and layers (empty for the default);
+     * empty when no scale is given.
+     *
+     * @throws IllegalArgumentException naming the flag when an adaptive scale or layers come without a scale
+     * @throws dev.montage.api.InvalidRequestException naming the field of a value out of range
+     */
+    static Optional<PerturbedAttention> perturbedAttentionOf(Double scale, Double adaptiveScale, List<String> layers) {
+        if (scale == null) {
+            if (adaptiveScale != null || !layers.isEmpty()) {
+                throw new IllegalArgumentException((adaptiveScale != null ? "--pag-adaptive-scale" : "--pag-layer")
+                        + " needs --pag-scale, the scale of the perturbed-attention guidance");
+            }
+            return Optional.empty();
+        }
+        return Optional.of(new PerturbedAttention(scale, adaptiveScale == null ? 0 : adaptiveScale, layers));
     }
 
     /**

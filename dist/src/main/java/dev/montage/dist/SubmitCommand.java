@@ -7,6 +7,7 @@ import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.FieldError;
+import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.server.MontageClient;
 import dev.montage.dist.server.ServerSettings;
 import java.io.IOException;
@@ -125,6 +126,9 @@ final class SubmitCommand implements Callable<Integer> {
 
     @Mixin
     VariationOptions variation;
+
+    @Mixin
+    PerturbedAttentionOptions perturbedAttention;
 
     @Option(names = "--init-image", paramLabel = "FILE", description = "Start from this picture (image-to-image), "
             + "uploaded first; see --strength.")
@@ -304,6 +308,8 @@ final class SubmitCommand implements Callable<Integer> {
         (recorded != null ? recorded.variation(variation.seed, variation.strength)
                 : RecordedRequest.variationOf(variation.seed, variation.strength)).ifPresent(v -> b.put("variation",
                         Map.of("seed", v.seed(), "strength", v.strength())));
+        perturbedAttention.over(recorded).ifPresent(a -> b.put("perturbedAttention",
+                GenerationRecord.perturbedAttentionFields(a)));
         Map<String, Object> hiresFields = new LinkedHashMap<>();
         (recorded != null ? recorded.hiresFields(hires.given()) : hires.given())
                 .forEach((k, v) -> putIfGiven(hiresFields, k, v));

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Latents;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.MontagePipeline;
@@ -17,6 +18,7 @@ import java.awt.Color;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
+import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -73,5 +75,18 @@ class GuidanceDistilledPipelineTest {
         float[] batch = latents(request(6).toBuilder().numImages(2).build());
         assertArrayEquals(six, Arrays.copyOf(batch, six.length), 1e-4f, "each image of a batch has its embedding");
         latents(request(1));
+    }
+
+    /**
+     * Perturbed-attention guidance with a guidance-distilled UNet: its perturbed rows take the embedding of the scale
+     * too, so where s_t is 0 at every step the result is the one without it; else it changes it.
+     */
+    @Test
+    void perturbedAttentionGuidanceTakesTheEmbeddedScaleToo() {
+        float[] six = latents(request(6).toBuilder().numImages(2).build());
+        assertArrayEquals(six, latents(request(6).toBuilder().numImages(2).perturbedAttention(new PerturbedAttention(
+                1, 1, List.of())).build()), 1e-5f);
+        assertFalse(Arrays.equals(six, latents(request(6).toBuilder().numImages(2).perturbedAttention(
+                PerturbedAttention.of(3)).build())));
     }
 }

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import dev.montage.api.AutoLayout;
 import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
@@ -106,12 +107,13 @@ class PerturbedAttentionGenerationTest {
     /**
      * Where the adaptive scale brings s_t to 0 at every step the guidance adds nothing: a whole multistep generation
      * with the perturbed rows in every batch gives the plain one's latents, so the guided and conditional rows of
-     * the larger batch (subjects, control, size conditioning) are the plain batch's.
+     * the larger batch (subjects laid out by their attention, control, size conditioning) are the plain batch's.
      */
     @Test
     void aScaleOfZeroAtEveryStepGivesThePlainGeneration() {
         for (double guidance : new double[] {1, 4}) {
-            GenerationRequest plain = request().steps(4).scheduler("dpmpp-2m").guidanceScale(guidance).build();
+            GenerationRequest plain = request().steps(4).scheduler("dpmpp-2m").guidanceScale(guidance)
+                    .autoLayout(new AutoLayout(0.5, 1)).build();
             float[] expected = latents(pipeline, plain);
             float[] faded = latents(pipeline, plain.toBuilder().perturbedAttention(new PerturbedAttention(1, 1,
                     List.of())).build());
@@ -121,7 +123,7 @@ class PerturbedAttentionGenerationTest {
 
     /**
      * The guidance acts at every step of a multistep sampler and in both passes of a hires generation, the layers
-     * chosen matter, and the same request gives the same latents.
+     * chosen matter, the same request gives the same latents, and nothing of a generation outlives it.
      */
     @Test
     void theGuidanceActsThroughWholeGenerations() {
@@ -129,7 +131,9 @@ class PerturbedAttentionGenerationTest {
         float[] base = latents(pipeline, plain);
         GenerationRequest mid = plain.toBuilder().perturbedAttention(new PerturbedAttention(3, 0.001, List.of()))
                 .build();
+        int before = TestEngine.manager().getManagedArrays().size();
         float[] withMid = latents(pipeline, mid);
+        assertEquals(before, TestEngine.manager().getManagedArrays().size(), "nothing of the generation remains");
         assertFalse(Arrays.equals(base, withMid));
         assertArrayEquals(withMid, latents(pipeline, mid));
         float[] withUp = latents(pipeline, plain.toBuilder().perturbedAttention(new PerturbedAttention(3, 0.001,

@@ -476,6 +476,46 @@ class PngRecordTest {
     }
 
     /**
+     * Perturbed-attention guidance changes the pixels, is recorded whole and runs again to the same pixels, from a
+     * ComfyUI PNG's PerturbedAttentionGuidance node too; its flags without a scale, or a layer pattern the UNet has no
+     * layer for, are refused naming them.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void perturbedAttentionGuidanceIsRecordedAndRunsAgain() throws Exception {
+        String[] args = {"-p", "a dog", "--width", "32", "--height", "32", "--steps", "2", "--seed", "4"};
+        Path plain = generate(with(args, "-o", dir.resolve("plain").toString()));
+        Path guided = generate(with(args, "--pag-scale", "3", "--pag-adaptive-scale", "0.001", "--pag-layer", "mid",
+                "--pag-layer", "up_blocks\\.0", "-o", dir.resolve("pag").toString()));
+        assertFalse(Arrays.equals(pixels(plain), pixels(guided)), "the guidance changes the pixels");
+        assertEquals(Map.of("scale", 3.0, "adaptiveScale", 0.001, "layers", List.of("mid", "up_blocks\\.0")),
+                PngRecords.record(guided).get("perturbedAttention"));
+        assertFalse(PngRecords.record(plain).containsKey("perturbedAttention"));
+        assertArrayEquals(pixels(guided), pixels(generate("--from", guided.toString(), "-o",
+                dir.resolve("again").toString())));
+        Path otherScale = generate("--from", guided.toString(), "--pag-scale", "1", "-o", dir.resolve("s").toString());
+        assertEquals(Map.of("scale", 1.0, "adaptiveScale", 0.001, "layers", List.of("mid", "up_blocks\\.0")),
+                PngRecords.record(otherScale).get("perturbedAttention"), "a flag over the recorded guidance");
+        Path comfy = dir.resolve("comfy-pag.png");
+        PngFiles.write(comfy, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("prompt",
+                ComfyWorkflows.withPerturbedAttention(ComfyWorkflows.of("euler", "normal", "{\"class_type\": "
+                        + "\"EmptyLatentImage\", \"inputs\": {\"width\": 32, \"height\": 32}}", "{\"class_type\": "
+                        + "\"CLIPTextEncode\", \"inputs\": {\"text\": \"a castle\"}}"), 2.5)));
+        Map<String, Object> fromComfy = PngRecords.record(generate("--from", comfy.toString(), "-o",
+                dir.resolve("c").toString()));
+        assertEquals(2.5, ((Map<String, Object>) fromComfy.get("perturbedAttention")).get("scale"));
+        String[] command = {"generate", "--model", TinyModel.folder().toString(), "--device", "cpu"};
+        CommandRun noScale = montage(with(command, with(args, "--pag-layer", "mid", "-o", dir.resolve("n")
+                .toString())));
+        assertEquals(2, noScale.code(), noScale::toString);
+        assertTrue(noScale.err().contains("--pag-layer needs --pag-scale"), noScale::toString);
+        CommandRun noLayer = montage(with(command, with(args, "--pag-scale", "2", "--pag-layer", "attn2", "-o",
+                dir.resolve("l").toString())));
+        assertEquals(2, noLayer.code(), noLayer::toString);
+        assertTrue(noLayer.err().contains("perturbedAttention.layers[0]"), noLayer::toString);
+    }
+
+    /**
      * A ComfyUI PNG (its workflow in the {@code prompt} chunk) gives its sampler's prompts, seed, steps, cfg, size and
      * batch, its sampler and schedule as the built-in scheduler and settings, and notes the nodes it does not apply; a
      * sampler no built-in is stops the run naming it.

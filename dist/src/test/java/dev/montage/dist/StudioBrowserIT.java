@@ -395,8 +395,8 @@ class StudioBrowserIT {
 
     /**
      * A hires pass is sent with its settings once its checkbox is on, the size it gives shown beside them, and a
-     * variation with its seed; the pass's refused strength is shown next to its field, and a result's pass and
-     * variation are shown and reopened.
+     * variation with its seed, perturbed-attention guidance with its layers; the pass's refused strength is shown next
+     * to its field, and a result's pass, variation and guidance are shown and reopened.
      */
     @Test
     @SuppressWarnings("unchecked")
@@ -425,6 +425,8 @@ class StudioBrowserIT {
             fill(By.id("variation-seed"), "9");
             fill(By.id("variation-strength"), "0.3");
             fill(By.id("guidance-rescale"), "0.5");
+            fill(By.id("pag-scale"), "2");
+            fill(By.id("pag-layers"), "mid, up_blocks\\.0");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
             Map<String, Object> first = latest(serve.url());
@@ -435,6 +437,8 @@ class StudioBrowserIT {
             assertEquals(Map.of("seed", 9, "strength", 0.3), ((Map<String, Object>) first.get("parameters"))
                     .get("variation"));
             assertEquals(0.5, ((Map<String, Object>) first.get("parameters")).get("guidanceRescale"));
+            assertEquals(Map.of("scale", 2.0, "adaptiveScale", 0.0, "layers", List.of("mid", "up_blocks\\.0")),
+                    ((Map<String, Object>) first.get("parameters")).get("perturbedAttention"));
 
             open(serve.url());
             waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
@@ -447,10 +451,14 @@ class StudioBrowserIT {
             assertEquals("a dog and a cat, detailed", driver.findElement(By.id("hires-prompt")).getAttribute("value"));
             assertEquals("9", driver.findElement(By.id("variation-seed")).getAttribute("value"));
             assertEquals("0.5", driver.findElement(By.id("guidance-rescale")).getAttribute("value"));
+            assertEquals("2", driver.findElement(By.id("pag-scale")).getAttribute("value"));
+            assertEquals("mid, up_blocks\\.0", driver.findElement(By.id("pag-layers")).getAttribute("value"));
             assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
             assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "
                     + "steps, latent, ddim (eta=0.5), guidance 2"), driver.findElement(By.id("result-parameters"))
                     .getText());
+            assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("scale 2, layers mid, "
+                    + "up_blocks\\.0"), driver.findElement(By.id("result-parameters")).getText());
 
             // the PNG's own record opens into a fresh form
             Path png = Files.createTempFile("result", ".png");

@@ -15,7 +15,9 @@ import java.util.Optional;
  * to {@code class_type} and {@code inputs}, an input linked to another node written as {@code [node id, output]}):
  * the sampler node ({@code KSampler} or {@code KSamplerAdvanced}) with its seed, steps, cfg, sampler and scheduler,
  * the prompts of the {@code CLIPTextEncode} (or {@code CLIPTextEncodeSDXL}) nodes its positive and negative inputs come
- * from, and the size and batch of the empty latent image it starts from.
+ * from, the size and batch of the empty latent image it starts from, and the scale of a
+ * {@code PerturbedAttentionGuidance} node its model comes through (ComfyUI's perturbed-attention guidance: the
+ * self-attention of the UNet's middle block, as diffusers' default layers, added to the guided prediction).
  *
  * @param prompt         the positive prompt, or empty where no text-encoding node gives it (see {@code textProblems})
  * @param negativePrompt the negative prompt, likewise
@@ -27,16 +29,18 @@ import java.util.Optional;
  * @param size           width and height of the empty latent image, or empty where the sampler starts from a picture
  * @param count          the batch size of that latent image, 1 otherwise
  * @param denoise        the share of the schedule the sampler runs (a run from a picture where below 1)
+ * @param perturbedAttention the scale of the perturbed-attention guidance the sampler's model takes, if it takes one
  * @param unapplied      the nodes and settings of the workflow nothing here corresponds to, in words
  * @param textProblems   why a prompt could not be read, by the sampler's input ({@code positive}, {@code negative})
  */
 public record ComfyPrompt(Optional<String> prompt, Optional<String> negativePrompt, long seed, int steps, double cfg,
-        String sampler, String scheduler, Optional<int[]> size, int count, double denoise, List<String> unapplied,
-        Map<String, String> textProblems) {
+        String sampler, String scheduler, Optional<int[]> size, int count, double denoise,
+        Optional<Double> perturbedAttention, List<String> unapplied, Map<String, String> textProblems) {
     /** The PNG text chunk ComfyUI writes its API-form workflow to. */
     public static final String CHUNK = "prompt";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> SAMPLERS = List.of("KSampler", "KSamplerAdvanced");
+    private static final String PERTURBED_ATTENTION = "PerturbedAttentionGuidance";
     /** ComfyUI's nodes that only load or save, whose settings the profile and the command answer for. */
     private static final List<String> PLUMBING = List.of("CheckpointLoaderSimple", "VAEDecode", "SaveImage",
             "PreviewImage", "EmptyLatentImage", "CLIPTextEncode", "CLIPTextEncodeSDXL");
@@ -89,10 +93,41 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
         Map<String, String> textProblems = new LinkedHashMap<>();
         Optional<String> positive = text(graph, inputs, "positive", textProblems);
         Optional<String> negative = text(graph, inputs, "negative", textProblems);
+        Optional<String> guidanceNode = modelPatch(graph, inputs, PERTURBED_ATTENTION);
+        Optional<Double> perturbedAttention = guidanceNode.map(id -> {
+            unapplied.remove(PERTURBED_ATTENTION + " (node " + id + ")");
+            JsonNode scale = graph.get(id).path("inputs").get("scale");
+            if (scale == null || !scale.isNumber()) {
+                throw new IllegalArgumentException("its ComfyUI " + PERTURBED_ATTENTION + " node's scale is not a "
+                        + "number in the workflow");
+            }
+            return scale.doubleValue();
+        }).filter(scale -> scale > 0);
         return new ComfyPrompt(positive, negative, number(inputs, advanced ? "noise_seed" : "seed").longValue(),
                 number(inputs, "steps").intValue(), number(inputs, "cfg").doubleValue(), string(inputs,
                         "sampler_name"), string(inputs, "scheduler"), size, count,
-                advanced ? 1 : inputs.path("denoise").asDouble(1), List.copyOf(unapplied), Map.copyOf(textProblems));
+                advanced ? 1 : inputs.path("denoise").asDouble(1), perturbedAttention, List.copyOf(unapplied),
+                Map.copyOf(textProblems));
+    }
+
+    /**
+     * The id of the first node of {@code type} up the chain of {@code model} inputs from a sampler's, if the model
+     * comes through one.
+     */
+    private static Optional<String> modelPatch(JsonNode graph, JsonNode inputs, String type) {
+        JsonNode link = inputs.get("model");
+        // a chain visits each node at most once; a longer one loops
+        for (int hops = 0; hops < graph.size(); hops++) {
+            Optional<JsonNode> node = linked(graph, link);
+            if (node.isEmpty()) {
+                return Optional.empty();
+            }
+            if (node.get().path("class_type").asText().equals(type)) {
+                return Optional.of(link.get(0).asText());
+            }
+            link = node.get().path("inputs").get("model");
+        }
+        return Optional.empty();
     }
 
     /** The empty latent image node a sampler's {@code latent_image} comes from, if it comes from one. */

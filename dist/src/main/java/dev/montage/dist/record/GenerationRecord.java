@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.Subject;
 import dev.montage.plugins.clip.SdxlTextEncoderFactory;
 import dev.montage.runtime.pipeline.Lora;
@@ -114,8 +115,18 @@ public final class GenerationRecord {
         });
         r.hires().ifPresent(h -> p.put("hires", hiresFields(h)));
         r.variation().ifPresent(v -> p.put("variation", Map.of("seed", v.seed(), "strength", v.strength())));
+        r.perturbedAttention().ifPresent(a -> p.put("perturbedAttention", perturbedAttentionFields(a)));
         p.put("loras", List.copyOf(loras));
         return Collections.unmodifiableMap(p);
+    }
+
+    /** Perturbed-attention guidance as a request's {@code perturbedAttention} gives it. */
+    public static Map<String, Object> perturbedAttentionFields(PerturbedAttention a) {
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("scale", a.scale());
+        v.put("adaptiveScale", a.adaptiveScale());
+        v.put("layers", a.layers());
+        return Collections.unmodifiableMap(v);
     }
 
     /**

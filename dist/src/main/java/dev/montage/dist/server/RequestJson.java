@@ -12,6 +12,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.Subject;
 import dev.montage.api.Variation;
 import dev.montage.api.spi.Suggestions;
@@ -55,7 +56,8 @@ public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
             "height", "steps", "guidance", "guidanceRescale", "scale", "seed", "scheduler", "schedulerOptions",
-            "count", "autoLayout", "initImage", "hires", "variation", "loras", GenerationRecord.MONTAGE);
+            "count", "autoLayout", "initImage", "hires", "variation", "perturbedAttention", "loras",
+            GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
     static final Set<String> CONTROL = Set.of("type", "image", "uploadId", "keypoints", "scale", "start",
@@ -64,6 +66,7 @@ public final class RequestJson {
     static final Set<String> INIT_IMAGE = Set.of("image", "uploadId", "strength", "mask", GenerationRecord.SHA256,
             GenerationRecord.FILE);
     static final Set<String> VARIATION = Set.of("seed", "strength");
+    static final Set<String> PERTURBED_ATTENTION = Set.of("scale", "adaptiveScale", "layers");
     static final Set<String> HIRES = Set.of("scale", "width", "height", "strength", "steps", "upscaler", "scheduler",
             "schedulerOptions", "guidance", "prompt", "negativePrompt");
     static final Set<String> MASK = Set.of("image", "uploadId", GenerationRecord.SHA256, GenerationRecord.FILE);
@@ -208,6 +211,8 @@ public final class RequestJson {
                 initImageSource) : null;
         Hires hires = body.hasNonNull("hires") ? hires(f, body.get("hires"), width, height) : null;
         Variation variation = body.hasNonNull("variation") ? variation(f, body.get("variation")) : null;
+        PerturbedAttention perturbed = body.hasNonNull("perturbedAttention") ? perturbedAttention(f,
+                body.get("perturbedAttention")) : null;
         Map<String, Lora> loras = new LinkedHashMap<>();
         for (int i = 0; i < loraNodes.size(); i++) {
             lora(f, loraNodes.get(i), "loras[" + i + "]", loras);
@@ -217,7 +222,7 @@ public final class RequestJson {
             new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
                     count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                     Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
-                    Optional.ofNullable(variation), guidanceRescale);
+                    Optional.ofNullable(variation), guidanceRescale, Optional.ofNullable(perturbed));
         } catch (InvalidRequestException e) {
             e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
         }
@@ -244,7 +249,7 @@ public final class RequestJson {
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                 Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
-                Optional.ofNullable(variation), guidanceRescale);
+                Optional.ofNullable(variation), guidanceRescale, Optional.ofNullable(perturbed));
         List<FieldError> refused = components.apply(request);
         if (!refused.isEmpty()) {
             throw new InvalidRequestException(refused);
@@ -506,6 +511,47 @@ public final class RequestJson {
             return new Variation(seed, strength);
         } catch (IllegalArgumentException e) {
             f.add(path + ".strength", e.getMessage());
+            return null;
+        }
+    }
+
+    /** Perturbed-attention guidance: its scale required, the adaptive scale and the layer patterns optional. */
+    private static PerturbedAttention perturbedAttention(Fields f, JsonNode node) {
+        String path = "perturbedAttention";
+        if (!f.object(node, path, PERTURBED_ATTENTION, "{scale, adaptiveScale, layers}")) {
+            return null;
+        }
+        Double scale = f.number(node, "scale", path);
+        if (scale == null && f.clean(path + ".scale")) {
+            f.add(path + ".scale", "is required: how far each step moves away from the perturbed prediction, > 0");
+        }
+        Double adaptive = f.number(node, "adaptiveScale", path);
+        List<String> layers = new ArrayList<>();
+        JsonNode given = node.get("layers");
+        if (given != null && !given.isNull()) {
+            if (!given.isArray()) {
+                f.add(path + ".layers", "must be an array of regular expressions, each found in the names of the "
+                        + "self-attention layers it perturbs");
+            } else if (given.size() > PerturbedAttention.MAX_LAYERS) {
+                f.add(path + ".layers", "must be at most " + PerturbedAttention.MAX_LAYERS + " patterns, got "
+                        + given.size());
+            } else {
+                for (int i = 0; i < given.size(); i++) {
+                    if (given.get(i).isTextual()) {
+                        layers.add(given.get(i).asText());
+                    } else {
+                        f.add(path + ".layers[" + i + "]", "must be a string, got " + given.get(i));
+                    }
+                }
+            }
+        }
+        if (!f.clean(path)) {
+            return null;
+        }
+        try {
+            return new PerturbedAttention(scale, adaptive == null ? 0 : adaptive, layers);
+        } catch (InvalidRequestException e) {
+            e.errors().forEach(err -> f.add(err.field(), err.message()));
             return null;
         }
     }

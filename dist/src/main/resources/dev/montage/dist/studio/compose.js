@@ -450,6 +450,11 @@ export class Composer {
     if ($('variation-seed').value !== '') {
       body.variation = { seed: number($('variation-seed')), strength: number($('variation-strength')) };
     }
+    if (number($('pag-scale')) > 0) {
+      body.perturbedAttention = { scale: number($('pag-scale')),
+        adaptiveScale: number($('pag-adaptive-scale')) || 0,
+        layers: $('pag-layers').value.split(',').map((l) => l.trim()).filter((l) => l !== '') };
+    }
     if ($('hires-on').checked) {
       body.hires = { scale: number($('hires-scale')), strength: number($('hires-strength')),
         steps: number($('hires-steps')), upscaler: $('hires-upscaler').value };
@@ -517,6 +522,9 @@ export class Composer {
       const mask = p.initImage.mask?.uploadId ?? null;
       this.setMask(mask, mask === null ? '' : `upload ${mask}`);
     }
+    setValue($('pag-scale'), p.perturbedAttention?.scale ?? 0);
+    setValue($('pag-adaptive-scale'), p.perturbedAttention?.adaptiveScale ?? 0);
+    setValue($('pag-layers'), (p.perturbedAttention?.layers ?? ['mid']).join(', '));
     setValue($('variation-seed'), p.variation?.seed);
     if (p.variation) {
       setValue($('variation-strength'), p.variation.strength);

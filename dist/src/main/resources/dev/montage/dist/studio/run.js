@@ -164,6 +164,9 @@ export class Runner {
       ...(p.initImage ? [['From a picture', `strength ${p.initImage.strength}${p.initImage.mask ? ', masked' : ''}`]]
         : []),
       ...(p.variation ? [['Variation', `seed ${p.variation.seed}, strength ${p.variation.strength}`]] : []),
+      ...(p.perturbedAttention ? [['Perturbed-attention guidance', `scale ${p.perturbedAttention.scale}`
+        + (p.perturbedAttention.adaptiveScale ? `, adaptive ${p.perturbedAttention.adaptiveScale}` : '')
+        + `, layers ${p.perturbedAttention.layers.join(', ')}`]] : []),
       ...(p.hires ? [['Hires pass', `${p.hires.width}×${p.hires.height}, strength ${p.hires.strength}, `
         + `${p.hires.steps || p.steps} steps, ${p.hires.upscaler}`
         + (p.hires.scheduler ? `, ${p.hires.scheduler}` + (Object.keys(p.hires.schedulerOptions ?? {}).length

@@ -73,6 +73,29 @@ class ComfyPromptTest {
     }
 
     /** What the workflow lacks or has that cannot be read is named: no sampler, a prompt no text node gives. */
+    /**
+     * A PerturbedAttentionGuidance node the sampler's model comes through gives its scale (0: none), and is no longer
+     * among the nodes not applied; one elsewhere in the workflow is.
+     */
+    @Test
+    void thePerturbedAttentionGuidanceOfTheSamplersModelIsRead() {
+        String plain = ComfyWorkflows.of("euler", "normal", EMPTY, TEXT);
+        assertEquals(Optional.empty(), ComfyPrompt.parse(plain).perturbedAttention());
+        ComfyPrompt guided = ComfyPrompt.parse(ComfyWorkflows.withPerturbedAttention(plain, 2.5));
+        assertEquals(Optional.of(2.5), guided.perturbedAttention());
+        assertEquals(List.of("LoraLoader (node 10)"), guided.unapplied());
+        ComfyPrompt off = ComfyPrompt.parse(ComfyWorkflows.withPerturbedAttention(plain, 0));
+        assertEquals(Optional.empty(), off.perturbedAttention());
+        assertEquals(List.of("LoraLoader (node 10)"), off.unapplied(), "a scale of 0 is ComfyUI's guidance off");
+        ComfyPrompt aside = ComfyPrompt.parse(ComfyWorkflows.withPerturbedAttention(plain, 2.5)
+                .replace("\"model\": [\"12\", 0],", "\"model\": [\"10\", 0],"));
+        assertEquals(Optional.empty(), aside.perturbedAttention());
+        assertEquals(List.of("LoraLoader (node 10)", "PerturbedAttentionGuidance (node 12)"), aside.unapplied());
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse(ComfyWorkflows
+                .withPerturbedAttention(plain, 1).replace("\"scale\": 1.0", "\"scale\": \"x\""))).getMessage()
+                .contains("PerturbedAttentionGuidance node's scale is not a number"));
+    }
+
     @Test
     void whatCannotBeReadIsNamed() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse("[1, 2]")).getMessage()

@@ -26,4 +26,14 @@ public final class ComfyWorkflows {
                 positive);
     }
 
+    /**
+     * The workflow with its sampler's model coming through a {@code PerturbedAttentionGuidance} node (node 12) of this
+     * scale, which takes the LoRA's model.
+     */
+    public static String withPerturbedAttention(String workflow, double scale) {
+        return workflow.replace("\"model\": [\"10\", 0],", "\"model\": [\"12\", 0],").replaceFirst("\\}\\s*$",
+                ", \"12\": {\"class_type\": \"PerturbedAttentionGuidance\", \"inputs\": {\"model\": [\"10\", 0], "
+                        + "\"scale\": " + scale + "}}}");
+    }
+
 }

@@ -144,6 +144,7 @@ class OpenApiTest {
                 Map.entry("Subject", RequestJson.SUBJECT), Map.entry("Control", RequestJson.CONTROL),
                 Map.entry("AutoLayout", RequestJson.AUTO_LAYOUT), Map.entry("InitImage", RequestJson.INIT_IMAGE),
                 Map.entry("Hires", RequestJson.HIRES), Map.entry("Variation", RequestJson.VARIATION),
+                Map.entry("PerturbedAttention", RequestJson.PERTURBED_ATTENTION),
                 Map.entry("Mask", RequestJson.MASK), Map.entry("Lora", RequestJson.LORA),
                 Map.entry("PhraseRequest", RequestJson.PHRASES), Map.entry("PreprocessRequest", preprocess));
         read.forEach((schema, fields) -> {

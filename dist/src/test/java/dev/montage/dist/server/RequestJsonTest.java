@@ -16,6 +16,7 @@ import dev.montage.api.FieldError;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.Variation;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
@@ -334,6 +335,34 @@ class RequestJsonTest {
         assertEquals(Set.of("variation.sead"), errors("{\"prompt\": \"a\", \"variation\": {\"sead\": 9, "
                 + "\"strength\": 0.5, \"seed\": 9}}"));
         assertEquals(Set.of("variation"), errors("{\"prompt\": \"a\", \"variation\": 9}"));
+    }
+
+    /**
+     * Perturbed-attention guidance: its scale required, the adaptive scale 0 and the layers diffusers' mid where left
+     * out; recorded whole; each wrong value named by its field.
+     */
+    @Test
+    void perturbedAttentionGuidanceIsReadWithItsScaleAndLayers() throws Exception {
+        RequestJson.Parsed p = parse("{\"prompt\": \"a\", \"perturbedAttention\": {\"scale\": 3}}");
+        assertEquals(PerturbedAttention.of(3), p.request().perturbedAttention().orElseThrow());
+        assertEquals(Map.of("scale", 3.0, "adaptiveScale", 0.0, "layers", List.of("mid")), p.parameters()
+                .get("perturbedAttention"));
+        assertEquals(new PerturbedAttention(2, 0.01, List.of("up_blocks\\.0", "mid")), parse("{\"prompt\": \"a\", "
+                + "\"perturbedAttention\": {\"scale\": 2, \"adaptiveScale\": 0.01, \"layers\": [\"up_blocks\\\\.0\", "
+                + "\"mid\"]}}").request().perturbedAttention().orElseThrow());
+        assertEquals(Set.of("perturbedAttention.scale"), errors("{\"prompt\": \"a\", \"perturbedAttention\": {}}"));
+        assertEquals(Set.of("perturbedAttention.scale"), errors("{\"prompt\": \"a\", \"perturbedAttention\": "
+                + "{\"scale\": 0}}"));
+        assertEquals(Set.of("perturbedAttention.adaptiveScale", "perturbedAttention.layers[1]"), errors("{\"prompt\": "
+                + "\"a\", \"perturbedAttention\": {\"scale\": 1, \"adaptiveScale\": -1, \"layers\": [\"mid\", "
+                + "\"(\"]}}"));
+        assertEquals(Set.of("perturbedAttention.layers[0]"), errors("{\"prompt\": \"a\", \"perturbedAttention\": "
+                + "{\"scale\": 1, \"layers\": [3]}}"));
+        assertEquals(Set.of("perturbedAttention.layers"), errors("{\"prompt\": \"a\", \"perturbedAttention\": "
+                + "{\"scale\": 1, \"layers\": \"mid\"}}"));
+        assertEquals(Set.of("perturbedAttention.layer"), errors("{\"prompt\": \"a\", \"perturbedAttention\": "
+                + "{\"scale\": 1, \"layer\": [\"mid\"]}}"));
+        assertEquals(Set.of("perturbedAttention"), errors("{\"prompt\": \"a\", \"perturbedAttention\": 3}"));
     }
 
     /**

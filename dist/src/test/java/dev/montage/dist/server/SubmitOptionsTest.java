@@ -7,6 +7,7 @@ import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.Subject;
 import dev.montage.api.Variation;
 import dev.montage.dist.Montage;
@@ -97,9 +98,11 @@ class SubmitOptionsTest {
         assertEquals(40, init.mask().getWidth());
     }
 
-    /** The --hires-* and --variation-* flags reach the server as the request's fields, which it resolves. */
+    /**
+     * The --hires-*, --variation-* and --pag-* flags reach the server as the request's fields, which it resolves.
+     */
     @Test
-    void aHiresPassAndAVariationReachTheServer() throws Exception {
+    void aHiresPassAVariationAndPerturbedAttentionReachTheServer() throws Exception {
         AtomicReference<GenerationRequest> seen = new AtomicReference<>();
         try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
                 TestServer s = serving(pipeline, seen)) {
@@ -107,11 +110,14 @@ class SubmitOptionsTest {
                     "--height", "32", "--steps", "2", "--hires-scale", "1.5", "--hires-steps", "3", "--hires-upscaler",
                     "lanczos", "--hires-scheduler", "dpmpp-2m-sde", "--hires-scheduler-option",
                     "use_exponential_sigmas=true", "--hires-guidance", "2", "--variation-seed", "9",
-                    "--variation-strength", "0.25", "-o", dir.resolve("images").toString()));
+                    "--variation-strength", "0.25", "--pag-scale", "2", "--pag-layer", "mid", "--pag-layer",
+                    "up_blocks\\.0", "-o", dir.resolve("images").toString()));
         }
         assertEquals(new Hires(48, 48, Hires.DEFAULT_STRENGTH, 3, Hires.Upscaler.LANCZOS).withScheduler("dpmpp-2m-sde",
                 Map.of("use_exponential_sigmas", "true")).withGuidance(2), seen.get().hires().orElseThrow());
         assertEquals(new Variation(9, 0.25), seen.get().variation().orElseThrow());
+        assertEquals(new PerturbedAttention(2, 0, List.of("mid", "up_blocks\\.0")), seen.get().perturbedAttention()
+                .orElseThrow());
     }
 
     /**

@@ -51,7 +51,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
@@ -641,8 +640,8 @@ final class Pipeline {
                 .map(AttentionLayerSpec::name).toList();
         List<FieldError> errors = new ArrayList<>();
         for (int i = 0; i < guidance.layers().size(); i++) {
-            Pattern pattern = Pattern.compile(guidance.layers().get(i));
-            if (selfAttention.stream().noneMatch(name -> pattern.matcher(name).find())) {
+            int index = i;
+            if (selfAttention.stream().noneMatch(name -> guidance.finds(index, name))) {
                 errors.add(new FieldError("perturbedAttention.layers[" + i + "]", "'" + guidance.layers().get(i)
                         + "' is found in the name of no self-attention layer of the denoiser ("
                         + selfAttention.size() + " layers, e.g. " + selfAttention.stream().limit(2).toList() + ")"));
