@@ -103,6 +103,10 @@ final class BenchCommand implements Callable<Integer> {
             + "--set options.unet.freeu=0.9,0.2,1.3,1.4 (repeatable).")
     Map<String, String> set = new LinkedHashMap<>();
 
+    @Option(names = "--pag-scale", description = "Perturbed-attention guidance of this scale on the measured "
+            + "requests' middle block, one more batch row per image (default: none).")
+    double pagScale;
+
     @Option(names = "--json", description = "Also write the figures to this JSON file.")
     Path json;
 
@@ -118,7 +122,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         // checked before a model is written: that may take minutes
         Benchmark.Settings settings = new Benchmark.Settings(sizes, subjects, dtypes, runs, warmup, steps, selected,
-                device, releaseEncoders, releaseDenoiser, coldCache, warmUp, set);
+                device, releaseEncoders, releaseDenoiser, coldCache, warmUp, set, pagScale);
         Path folder;
         List<BenchResult> results;
         String loadBefore;
@@ -195,6 +199,7 @@ final class BenchCommand implements Callable<Integer> {
         s.put("cold_cache", settings.coldCache());
         s.put("warm_up", settings.warmUp());
         s.put("set", settings.profileSettings());
+        s.put("pag_scale", settings.pagScale());
         root.put("settings", s);
         List<Map<String, Object>> rows = new ArrayList<>();
         for (BenchResult r : results) {

@@ -4,6 +4,7 @@ import com.sun.management.OperatingSystemMXBean;
 import dev.montage.api.Box;
 import dev.montage.api.GenerationCancelledException;
 import dev.montage.api.GenerationRequest;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.host.ComputeDType;
@@ -94,7 +95,8 @@ final class Benchmark {
      */
     record Settings(List<Integer> sizes, List<Integer> subjects, List<String> dtypes, int runs,
             int warmup, int steps, Set<Stage> stages, String device, boolean releaseEncoders,
-            boolean releaseDenoiser, boolean coldCache, String warmUp, Map<String, String> profileSettings) {
+            boolean releaseDenoiser, boolean coldCache, String warmUp, Map<String, String> profileSettings,
+            double pagScale) {
         Settings {
             profileSettings = Map.copyOf(profileSettings);
             sizes = List.copyOf(sizes);
@@ -118,6 +120,10 @@ final class Benchmark {
             PipelineSettings.warmUpProblem(warmUp).ifPresent(m -> {
                 throw new IllegalArgumentException(m);
             });
+            if (!(pagScale >= 0 && Double.isFinite(pagScale))) {
+                throw new IllegalArgumentException("the perturbed-attention guidance scale must be a finite number "
+                        + ">= 0 (0 for none), got " + pagScale);
+            }
             if (coldCache && !PageCache.supported()) {
                 throw new IllegalArgumentException("a cold page cache needs posix_fadvise, which this system's C "
                         + "library lacks");
@@ -270,7 +276,8 @@ final class Benchmark {
         for (int i = settings.warmup(); i < steps; i++) {
             figure.add(clock.stepStart(i), clock.step(i));
         }
-        add(figure.result("unet step (cfg)", dtype, size, n, Map.of("first_run_s", clock.stepSeconds(0)), null));
+        add(figure.result(settings.pagScale() > 0 ? "unet step (cfg+pag)" : "unet step (cfg)", dtype, size, n,
+                Map.of("first_run_s", clock.stepSeconds(0)), null));
     }
 
     /** Whole generations of {@code steps} steps: the {@code encode}, {@code vae decode} and {@code generate} rows. */
@@ -328,10 +335,14 @@ final class Benchmark {
         log.flush();
     }
 
-    /** A request of {@code n} subjects side by side, each a coloured disc with its phrase. */
-    private static GenerationRequest request(int size, int n, int steps) {
+    /**
+     * A request of {@code n} subjects side by side, each a coloured disc with its phrase, with the settings'
+     * perturbed-attention guidance.
+     */
+    private GenerationRequest request(int size, int n, int steps) {
         GenerationRequest.Builder b = GenerationRequest.builder(PROMPT).size(size, size).steps(steps).seed(1)
-                .imageScale(IMAGE_SCALE);
+                .imageScale(IMAGE_SCALE).perturbedAttention(settings.pagScale() > 0
+                        ? PerturbedAttention.of(settings.pagScale()) : null);
         for (int j = 0; j < n; j++) {
             BufferedImage picture = new BufferedImage(PICTURE_SIZE, PICTURE_SIZE, BufferedImage.TYPE_INT_RGB);
             Graphics2D g = picture.createGraphics();

@@ -10,9 +10,9 @@ import dev.montage.api.InitImage;
 import dev.montage.api.PerturbedAttention;
 import dev.montage.api.Subject;
 import dev.montage.api.Variation;
-import dev.montage.dist.record.A1111Parameters;
 import dev.montage.dist.record.ComfyPrompt;
 import dev.montage.dist.record.GenerationRecord;
+import dev.montage.dist.record.ImportedRecord;
 import dev.montage.dist.record.ModelHashes;
 import dev.montage.runtime.output.PngFiles;
 import java.io.IOException;
@@ -20,7 +20,6 @@ import java.io.InputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -31,49 +30,29 @@ import java.util.TreeMap;
 
 /**
  * The request a PNG records, for {@code montage generate --from}: Montage's {@code montage} chunk (the whole request
- * in the API's names), else AUTOMATIC1111's {@code parameters} text (prompt, negative prompt, steps, guidance, seed,
- * size, and the sampler, with DDIM's η, where one of Montage's schedulers is the same). Pictures are taken from the
- * files the record names when their bytes still have the recorded SHA-256.
+ * in the API's names), else what an AUTOMATIC1111 or ComfyUI PNG records ({@link ImportedRecord}). Pictures are taken
+ * from the files the record names when their bytes still have the recorded SHA-256.
  *
  * @param png              the PNG
  * @param values           the request's fields by their API names
- * @param unmatchedSampler an A1111 sampler (with its schedule type) that none of Montage's schedulers is, if the PNG
+ * @param unmatchedSampler another tool's sampler (with its schedule) that none of Montage's schedulers is, if the PNG
  *                         names one
- * @param unapplied        the A1111 settings of the PNG that nothing here corresponds to ({@code Clip skip: 2}), which
- *                         the run does not apply; its model and version names are not among them
+ * @param unapplied        another tool's settings and nodes that nothing here corresponds to ({@code Clip skip: 2}),
+ *                         which the run does not apply; its model and version names are not among them
  * @param pictureStrength  the strength of a run from a picture that the PNG does not store (A1111's img2img
  *                         {@code Denoising strength}, a ComfyUI sampler's {@code denoise}): that of a picture
  *                         {@code --init-image} gives
  */
 record RecordedRequest(Path png, Map<String, Object> values, Optional<String> unmatchedSampler,
         List<String> unapplied, Optional<Double> pictureStrength) {
-    /** A1111's strength of its img2img and of its hires fix. */
-    static final String A1111_STRENGTH = "Denoising strength";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final String SCHEDULER_OPTIONS = "schedulerOptions";
     private static final String INIT_IMAGE = "initImage";
     private static final String MASK = "mask";
     private static final String OPTIONS = "options.";
-    /** The A1111 settings a run takes from the PNG. */
-    private static final Set<String> A1111_READ = Set.of("Steps", "CFG scale", "Seed", "Size", "Sampler",
-            "Schedule type");
-    /** A1111's η of DDIM and of the k-diffusion SDE samplers, read where the sampler's built-in reads it. */
-    private static final Set<String> A1111_ETA = Set.of("Eta DDIM", "Eta");
     private static final String HIRES = "hires";
     private static final String VARIATION = "variation";
     private static final String PERTURBED_ATTENTION = "perturbedAttention";
-    /** A1111's variation seed and its strength. */
-    private static final Set<String> A1111_VARIATION = Set.of("Variation seed", "Variation seed strength");
-    /**
-     * A1111's hires fix: its size (one of the first two), steps, upscaler, strength, and the sampler, guidance and
-     * prompts of its own.
-     */
-    private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
-            "Hires upscaler", A1111_STRENGTH, "Hires sampler", "Hires schedule type", "Hires CFG Scale",
-            "Hires prompt", "Hires negative prompt");
-    /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
-    private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
-            "Lora hashes", "TI hashes", "Hashes");
 
     /**
      * @param given the request fields the command gives itself ({@code prompt}, {@code negativePrompt}), which a
@@ -95,13 +74,14 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
         if (record.isPresent()) {
             return new RecordedRequest(png, record.get(), Optional.empty(), List.of(), Optional.empty());
         }
-        String a1111 = chunks.get(GenerationRecord.A1111_CHUNK);
-        if (a1111 != null) {
-            return fromA1111(png, a1111);
+        Optional<ImportedRecord> imported;
+        try {
+            imported = ImportedRecord.of(chunks);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("--from " + png + ": " + e.getMessage(), e);
         }
-        String comfy = chunks.get(ComfyPrompt.CHUNK);
-        if (comfy != null) {
-            return fromComfy(png, comfy, given);
+        if (imported.isPresent()) {
+            return imported(png, imported.get(), given);
         }
         throw new IllegalArgumentException("--from " + png + " records no generation: it has no '"
                 + GenerationRecord.JSON_CHUNK + "', '" + GenerationRecord.A1111_CHUNK + "' (A1111) or '"
@@ -109,148 +89,17 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
     }
 
     /**
-     * The generation of a ComfyUI workflow (its API form): prompts, seed, steps, cfg, size and batch of its sampler,
-     * whose sampler and schedule are the built-in scheduler and settings that are the same method
-     * ({@link ComfyPrompt#scheduler()}); a sampler that starts from a picture (whose pixels the PNG does not store)
-     * gives the strength of the picture {@code --init-image} gives. A prompt that no text-encoding node gives stops the
-     * run, naming it and the flag that gives it, unless that flag is given.
+     * The request of another tool's PNG: a prompt that the PNG does not give stops the run, naming it and the flag that
+     * gives it, unless that flag is given.
      */
-    private static RecordedRequest fromComfy(Path png, String text, Set<String> given) {
-        ComfyPrompt c;
-        try {
-            c = ComfyPrompt.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--from " + png + ": " + e.getMessage(), e);
-        }
-        for (Map.Entry<String, String> problem : c.textProblems().entrySet()) {
-            String field = problem.getKey().equals("positive") ? "prompt" : "negativePrompt";
+    private static RecordedRequest imported(Path png, ImportedRecord r, Set<String> given) {
+        r.textProblems().forEach((field, problem) -> {
             if (!given.contains(field)) {
-                throw new IllegalArgumentException("--from " + png + ": " + problem.getValue() + ": give it with "
+                throw new IllegalArgumentException("--from " + png + ": " + problem + ": give it with "
                         + (field.equals("prompt") ? "--prompt" : "--negative-prompt"));
             }
-        }
-        Map<String, Object> v = new LinkedHashMap<>();
-        c.prompt().ifPresent(p -> v.put("prompt", p));
-        c.negativePrompt().ifPresent(p -> v.put("negativePrompt", p));
-        v.put("steps", c.steps());
-        v.put("guidance", c.cfg());
-        v.put("seed", c.seed());
-        v.put("count", c.count());
-        c.size().ifPresent(wh -> {
-            v.put("width", wh[0]);
-            v.put("height", wh[1]);
         });
-        Optional<Map.Entry<String, Map<String, String>>> scheduler = c.builtIn();
-        scheduler.ifPresent(s -> {
-            v.put("scheduler", s.getKey());
-            v.put(SCHEDULER_OPTIONS, s.getValue());
-        });
-        c.perturbedAttention().ifPresent(scale -> v.put(PERTURBED_ATTENTION, GenerationRecord
-                .perturbedAttentionFields(PerturbedAttention.of(scale))));
-        List<String> unapplied = new ArrayList<>(c.unapplied());
-        boolean fromPicture = c.size().isEmpty() || c.denoise() < 1;
-        if (c.size().isPresent() && c.denoise() < 1) {
-            unapplied.add("denoise " + c.denoise() + " of a sampler that starts from an empty latent image");
-        }
-        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : Optional.of(c.sampler()
-                + " (scheduler " + c.scheduler() + ")"), List.copyOf(unapplied),
-                fromPicture && c.size().isEmpty() ? Optional.of(c.denoise()) : Optional.empty());
-    }
-
-    /** The fields of A1111's text that mean the same in Montage, its sampler as a built-in scheduler's id. */
-    private static RecordedRequest fromA1111(Path png, String text) {
-        A1111Parameters p;
-        try {
-            p = A1111Parameters.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException("--from " + png + ": its parameters text cannot be read: "
-                    + e.getMessage(), e);
-        }
-        Map<String, Object> v = new LinkedHashMap<>();
-        v.put("prompt", p.prompt());
-        v.put("negativePrompt", p.negativePrompt());
-        Optional<Double> img2img;
-        try {
-            Optional.ofNullable(p.values().get("Steps")).ifPresent(s -> v.put("steps", Integer.parseInt(s)));
-            Optional.ofNullable(p.values().get("CFG scale")).ifPresent(s -> v.put("guidance", Double.parseDouble(s)));
-            Optional.ofNullable(p.values().get("Seed")).ifPresent(s -> v.put("seed", Long.parseLong(s)));
-            Optional.ofNullable(p.values().get("Size")).ifPresent(s -> {
-                String[] wh = s.split("x");
-                v.put("width", Integer.parseInt(wh[0].strip()));
-                v.put("height", Integer.parseInt(wh[1].strip()));
-            });
-            hires(p.values()).ifPresent(h -> v.put(HIRES, h));
-            Optional.ofNullable(p.values().get("Variation seed")).ifPresent(seed -> v.put(VARIATION, Map.of("seed",
-                    Long.parseLong(seed), "strength", Double.parseDouble(p.values().getOrDefault(
-                            "Variation seed strength", "0")))));
-            Map<String, String> options = p.schedulerOptions();
-            if (!options.isEmpty()) {
-                v.put(SCHEDULER_OPTIONS, options);
-            }
-            img2img = v.containsKey(HIRES) ? Optional.empty()
-                    : Optional.ofNullable(p.values().get(A1111_STRENGTH)).map(s -> Double.parseDouble(s.strip()));
-        } catch (RuntimeException e) {
-            throw new IllegalArgumentException("--from " + png + ": its parameters text has a malformed value: "
-                    + e.getMessage(), e);
-        }
-        Optional<String> scheduler = p.scheduler();
-        scheduler.ifPresent(id -> v.put("scheduler", id));
-        Set<String> read = new HashSet<>(A1111_READ);
-        if (v.containsKey(SCHEDULER_OPTIONS)) {
-            read.addAll(A1111_ETA);
-        }
-        if (v.containsKey(HIRES)) {
-            read.addAll(A1111_HIRES);
-        }
-        if (v.containsKey(VARIATION)) {
-            read.addAll(A1111_VARIATION);
-        }
-        if (img2img.isPresent()) {
-            read.add(A1111_STRENGTH);
-        }
-        List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
-                && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
-        return new RecordedRequest(png, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied,
-                img2img);
-    }
-
-    /**
-     * A1111's hires fix as a request's {@code hires} gives it, where the text has its size: {@code Hires upscale} a
-     * scale, {@code Hires resize} a size; its upscaler by A1111's name, which {@link Hires.Upscaler#of} reads; its
-     * {@code Hires sampler} and {@code Hires schedule type} as the built-in scheduler and settings they are (a sampler
-     * none is kept by its name, which the run refuses naming {@code hires.scheduler}); {@code Hires CFG Scale};
-     * {@code Hires prompt} and {@code Hires negative prompt}.
-     */
-    private static Optional<Map<String, Object>> hires(Map<String, String> a1111) {
-        String scale = a1111.get("Hires upscale");
-        String resize = a1111.get("Hires resize");
-        if (scale == null && resize == null) {
-            return Optional.empty();
-        }
-        Map<String, Object> h = new LinkedHashMap<>();
-        if (resize != null) {
-            String[] wh = resize.split("x");
-            h.put("width", Integer.parseInt(wh[0].strip()));
-            h.put("height", Integer.parseInt(wh[1].strip()));
-        } else {
-            h.put("scale", Double.parseDouble(scale));
-        }
-        Optional.ofNullable(a1111.get(A1111_STRENGTH)).ifPresent(v -> h.put("strength", Double.parseDouble(v)));
-        Optional.ofNullable(a1111.get("Hires steps")).ifPresent(v -> h.put("steps", Integer.parseInt(v)));
-        Optional.ofNullable(a1111.get("Hires upscaler")).ifPresent(v -> h.put("upscaler", v));
-        Optional.ofNullable(a1111.get("Hires sampler")).ifPresent(sampler -> {
-            A1111Parameters named = A1111Parameters.sampler(sampler, Optional.ofNullable(a1111.get(
-                    "Hires schedule type")));
-            h.put("scheduler", named.scheduler().orElse(sampler));
-            Map<String, String> options = named.schedulerOptions();
-            if (!options.isEmpty()) {
-                h.put(SCHEDULER_OPTIONS, options);
-            }
-        });
-        Optional.ofNullable(a1111.get("Hires CFG Scale")).ifPresent(v -> h.put("guidance", Double.parseDouble(v)));
-        Optional.ofNullable(a1111.get("Hires prompt")).ifPresent(v -> h.put("prompt", v));
-        Optional.ofNullable(a1111.get("Hires negative prompt")).ifPresent(v -> h.put("negativePrompt", v));
-        return Optional.of(h);
+        return new RecordedRequest(png, r.values(), r.unmatchedSampler(), r.unapplied(), r.pictureStrength());
     }
 
     /**

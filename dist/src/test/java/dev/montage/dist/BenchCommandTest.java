@@ -172,6 +172,21 @@ class BenchCommandTest {
         assertTrue(bad.err().contains("options.unet.freeu"), bad.err());
     }
 
+    /** {@code --pag-scale} measures steps of perturbed-attention guidance, named so and recorded in the JSON. */
+    @Test
+    void perturbedAttentionStepsAreMeasuredAsSuch() throws Exception {
+        Path json = dir.resolve("pag").resolve("bench.json");
+        Outcome o = bench("--sizes", "64", "--subjects", "1", "--dtypes", "float32", "--runs", "1", "--warmup", "0",
+                "--stages", "unet", "--pag-scale", "3", "--json", json.toString());
+        assertEquals(0, o.code(), o.err());
+        JsonNode root = new ObjectMapper().readTree(json.toFile());
+        assertEquals(3.0, root.path("settings").path("pag_scale").asDouble());
+        assertEquals(List.of("unet step (cfg+pag)"), root.path("results").findValuesAsText("stage"));
+        Outcome bad = bench("--pag-scale", "-1");
+        assertEquals(2, bad.code());
+        assertTrue(bad.err().contains("perturbed-attention guidance scale"), bad.err());
+    }
+
     @Test
     void badOptionsAreNamedBeforeAnyModelIsTouched() {
         Outcome stage = bench("--stages", "unet,warp");

@@ -3,7 +3,6 @@ package dev.montage.runtime.pipeline;
 import ai.djl.ndarray.NDArray;
 import ai.djl.ndarray.NDArrays;
 import ai.djl.ndarray.NDList;
-
 import java.util.Collections;
 
 /**

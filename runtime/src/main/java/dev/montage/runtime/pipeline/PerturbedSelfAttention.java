@@ -6,7 +6,6 @@ import dev.montage.api.GenerationContext;
 import dev.montage.api.spi.AttentionLayer;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.api.spi.EncoderContext;
-
 import java.util.Objects;
 import java.util.Set;
 
@@ -42,11 +41,6 @@ final class PerturbedSelfAttention implements AttentionProcessor {
     /** @param processor the layer's own processor */
     PerturbedSelfAttention(AttentionProcessor processor) {
         this.processor = Objects.requireNonNull(processor, "processor");
-    }
-
-    /** The layer's own processor. */
-    AttentionProcessor processor() {
-        return processor;
     }
 
     @Override

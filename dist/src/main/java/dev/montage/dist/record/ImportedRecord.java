@@ -1,0 +1,209 @@
+package dev.montage.dist.record;
+
+import dev.montage.api.PerturbedAttention;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The generation another tool's PNG records, as the fields of a Montage request: AUTOMATIC1111's {@code parameters}
+ * text (prompt, negative prompt, steps, guidance, seed, size, its sampler where one of Montage's schedulers is the same
+ * method, with DDIM's η, its hires fix and variation seed), else ComfyUI's {@code prompt} workflow
+ * ({@link ComfyPrompt}).
+ *
+ * @param maker            {@code AUTOMATIC1111} or {@code ComfyUI}
+ * @param values           the request's fields by their API names
+ * @param unmatchedSampler the sampler (with its schedule) that none of Montage's schedulers is, if the PNG names one
+ * @param unapplied        the settings and nodes that nothing here corresponds to ({@code Clip skip: 2}, a
+ *                         {@code LoraLoader} node); model and version names are not among them
+ * @param pictureStrength  the strength of a run from a picture that the PNG does not store (A1111's img2img
+ *                         {@code Denoising strength}, a ComfyUI sampler's {@code denoise})
+ * @param textProblems     why a prompt could not be read, by the request field it leaves out ({@code prompt},
+ *                         {@code negativePrompt})
+ */
+public record ImportedRecord(String maker, Map<String, Object> values, Optional<String> unmatchedSampler,
+        List<String> unapplied, Optional<Double> pictureStrength, Map<String, String> textProblems) {
+    public static final String A1111 = "AUTOMATIC1111";
+    public static final String COMFY_UI = "ComfyUI";
+    /** A1111's strength of its img2img and of its hires fix. */
+    public static final String A1111_STRENGTH = "Denoising strength";
+    private static final String SCHEDULER_OPTIONS = "schedulerOptions";
+    private static final String HIRES = "hires";
+    private static final String VARIATION = "variation";
+    /** The A1111 settings a run takes from the PNG. */
+    private static final Set<String> A1111_READ = Set.of("Steps", "CFG scale", "Seed", "Size", "Sampler",
+            "Schedule type");
+    /** A1111's η of DDIM and of the k-diffusion SDE samplers, read where the sampler's built-in reads it. */
+    private static final Set<String> A1111_ETA = Set.of("Eta DDIM", "Eta");
+    /** A1111's variation seed and its strength. */
+    private static final Set<String> A1111_VARIATION = Set.of("Variation seed", "Variation seed strength");
+    /**
+     * A1111's hires fix: its size (one of the first two), steps, upscaler, strength, and the sampler, guidance and
+     * prompts of its own.
+     */
+    private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
+            "Hires upscaler", A1111_STRENGTH, "Hires sampler", "Hires schedule type", "Hires CFG Scale",
+            "Hires prompt", "Hires negative prompt");
+    /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
+    private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
+            "Lora hashes", "TI hashes", "Hashes");
+
+    public ImportedRecord {
+        values = Collections.unmodifiableMap(new LinkedHashMap<>(values));
+        unapplied = List.copyOf(unapplied);
+        textProblems = Map.copyOf(textProblems);
+    }
+
+    /**
+     * The generation of a PNG's text chunks: A1111's {@code parameters}, else ComfyUI's {@code prompt}; empty where
+     * neither is there.
+     *
+     * @throws IllegalArgumentException naming what cannot be read: a malformed text or value, a workflow without a
+     *     sampler
+     */
+    public static Optional<ImportedRecord> of(Map<String, String> chunks) {
+        String a1111 = chunks.get(GenerationRecord.A1111_CHUNK);
+        if (a1111 != null) {
+            return Optional.of(fromA1111(a1111));
+        }
+        String comfy = chunks.get(ComfyPrompt.CHUNK);
+        return comfy == null ? Optional.empty() : Optional.of(fromComfy(comfy));
+    }
+
+    /**
+     * The generation of a ComfyUI workflow (its API form): prompts, seed, steps, cfg, size and batch of its sampler,
+     * whose sampler and schedule are the built-in scheduler and settings that are the same method
+     * ({@link ComfyPrompt#builtIn()}), and its perturbed-attention guidance; a sampler that starts from a picture gives
+     * the strength of that run.
+     */
+    private static ImportedRecord fromComfy(String text) {
+        ComfyPrompt c = ComfyPrompt.parse(text);
+        Map<String, Object> v = new LinkedHashMap<>();
+        c.prompt().ifPresent(p -> v.put("prompt", p));
+        c.negativePrompt().ifPresent(p -> v.put("negativePrompt", p));
+        v.put("steps", c.steps());
+        v.put("guidance", c.cfg());
+        v.put("seed", c.seed());
+        v.put("count", c.count());
+        c.size().ifPresent(wh -> {
+            v.put("width", wh[0]);
+            v.put("height", wh[1]);
+        });
+        Optional<Map.Entry<String, Map<String, String>>> scheduler = c.builtIn();
+        scheduler.ifPresent(s -> {
+            v.put("scheduler", s.getKey());
+            v.put(SCHEDULER_OPTIONS, s.getValue());
+        });
+        c.perturbedAttention().ifPresent(scale -> v.put("perturbedAttention", GenerationRecord
+                .perturbedAttentionFields(PerturbedAttention.of(scale))));
+        List<String> unapplied = new ArrayList<>(c.unapplied());
+        if (c.size().isPresent() && c.denoise() < 1) {
+            unapplied.add("denoise " + c.denoise() + " of a sampler that starts from an empty latent image");
+        }
+        Map<String, String> textProblems = new LinkedHashMap<>();
+        c.textProblems().forEach((input, problem) -> textProblems.put(input.equals("positive") ? "prompt"
+                : "negativePrompt", problem));
+        return new ImportedRecord(COMFY_UI, v, scheduler.isPresent() ? Optional.empty() : Optional.of(c.sampler()
+                + " (scheduler " + c.scheduler() + ")"), unapplied, c.size().isEmpty() ? Optional.of(c.denoise())
+                        : Optional.empty(), textProblems);
+    }
+
+    /** The fields of A1111's text that mean the same in Montage, its sampler as a built-in scheduler's id. */
+    private static ImportedRecord fromA1111(String text) {
+        A1111Parameters p;
+        try {
+            p = A1111Parameters.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("its parameters text cannot be read: " + e.getMessage(), e);
+        }
+        Map<String, Object> v = new LinkedHashMap<>();
+        v.put("prompt", p.prompt());
+        v.put("negativePrompt", p.negativePrompt());
+        Optional<Double> img2img;
+        try {
+            Optional.ofNullable(p.values().get("Steps")).ifPresent(s -> v.put("steps", Integer.parseInt(s)));
+            Optional.ofNullable(p.values().get("CFG scale")).ifPresent(s -> v.put("guidance", Double.parseDouble(s)));
+            Optional.ofNullable(p.values().get("Seed")).ifPresent(s -> v.put("seed", Long.parseLong(s)));
+            Optional.ofNullable(p.values().get("Size")).ifPresent(s -> {
+                String[] wh = s.split("x");
+                v.put("width", Integer.parseInt(wh[0].strip()));
+                v.put("height", Integer.parseInt(wh[1].strip()));
+            });
+            hires(p.values()).ifPresent(h -> v.put(HIRES, h));
+            Optional.ofNullable(p.values().get("Variation seed")).ifPresent(seed -> v.put(VARIATION, Map.of("seed",
+                    Long.parseLong(seed), "strength", Double.parseDouble(p.values().getOrDefault(
+                            "Variation seed strength", "0")))));
+            Map<String, String> options = p.schedulerOptions();
+            if (!options.isEmpty()) {
+                v.put(SCHEDULER_OPTIONS, options);
+            }
+            img2img = v.containsKey(HIRES) ? Optional.empty()
+                    : Optional.ofNullable(p.values().get(A1111_STRENGTH)).map(s -> Double.parseDouble(s.strip()));
+        } catch (RuntimeException e) {
+            throw new IllegalArgumentException("its parameters text has a malformed value: " + e.getMessage(), e);
+        }
+        Optional<String> scheduler = p.scheduler();
+        scheduler.ifPresent(id -> v.put("scheduler", id));
+        Set<String> read = new HashSet<>(A1111_READ);
+        if (v.containsKey(SCHEDULER_OPTIONS)) {
+            read.addAll(A1111_ETA);
+        }
+        if (v.containsKey(HIRES)) {
+            read.addAll(A1111_HIRES);
+        }
+        if (v.containsKey(VARIATION)) {
+            read.addAll(A1111_VARIATION);
+        }
+        if (img2img.isPresent()) {
+            read.add(A1111_STRENGTH);
+        }
+        List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
+                && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
+        return new ImportedRecord(A1111, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied,
+                img2img, Map.of());
+    }
+
+    /**
+     * A1111's hires fix as a request's {@code hires} gives it, where the text has its size: {@code Hires upscale} a
+     * scale, {@code Hires resize} a size; its upscaler by A1111's name, which {@link Hires.Upscaler#of} reads; its
+     * {@code Hires sampler} and {@code Hires schedule type} as the built-in scheduler and settings they are (a sampler
+     * none is kept by its name, which the run refuses naming {@code hires.scheduler}); {@code Hires CFG Scale};
+     * {@code Hires prompt} and {@code Hires negative prompt}.
+     */
+    private static Optional<Map<String, Object>> hires(Map<String, String> a1111) {
+        String scale = a1111.get("Hires upscale");
+        String resize = a1111.get("Hires resize");
+        if (scale == null && resize == null) {
+            return Optional.empty();
+        }
+        Map<String, Object> h = new LinkedHashMap<>();
+        if (resize != null) {
+            String[] wh = resize.split("x");
+            h.put("width", Integer.parseInt(wh[0].strip()));
+            h.put("height", Integer.parseInt(wh[1].strip()));
+        } else {
+            h.put("scale", Double.parseDouble(scale));
+        }
+        Optional.ofNullable(a1111.get(A1111_STRENGTH)).ifPresent(v -> h.put("strength", Double.parseDouble(v)));
+        Optional.ofNullable(a1111.get("Hires steps")).ifPresent(v -> h.put("steps", Integer.parseInt(v)));
+        Optional.ofNullable(a1111.get("Hires upscaler")).ifPresent(v -> h.put("upscaler", v));
+        Optional.ofNullable(a1111.get("Hires sampler")).ifPresent(sampler -> {
+            A1111Parameters named = A1111Parameters.sampler(sampler, Optional.ofNullable(a1111.get(
+                    "Hires schedule type")));
+            h.put("scheduler", named.scheduler().orElse(sampler));
+            Map<String, String> options = named.schedulerOptions();
+            if (!options.isEmpty()) {
+                h.put(SCHEDULER_OPTIONS, options);
+            }
+        });
+        Optional.ofNullable(a1111.get("Hires CFG Scale")).ifPresent(v -> h.put("guidance", Double.parseDouble(v)));
+        Optional.ofNullable(a1111.get("Hires prompt")).ifPresent(v -> h.put("prompt", v));
+        Optional.ofNullable(a1111.get("Hires negative prompt")).ifPresent(v -> h.put("negativePrompt", v));
+        return Optional.of(h);
+    }
+}
