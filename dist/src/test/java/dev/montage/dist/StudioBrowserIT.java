@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.Optional;
 import java.util.function.Function;
+import java.util.stream.Stream;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -472,10 +473,18 @@ class StudioBrowserIT {
                     driver.findElement(By.id("server-status")).getText());
             Path a1111 = Files.createTempFile("a1111", ".png");
             PngFiles.write(a1111, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("parameters",
-                    "a castle\nSteps: 2, Sampler: Euler, Seed: 1, Size: 64x64"));
+                    "a castle\nSteps: 3, Sampler: DPM++ 2M, Schedule type: Karras, CFG scale: 4, Seed: 1, Size: 64x48, "
+                            + "Clip skip: 2"));
             driver.findElement(By.id("open-png")).sendKeys(a1111.toString());
-            waitFor("the A1111 note", d -> d.findElement(By.id("server-status")).getText().contains(
-                    "was made by AUTOMATIC1111: montage generate --from"));
+            waitFor("the A1111 settings", d -> d.findElement(By.id("server-status")).getText().startsWith(
+                    "Opened the AUTOMATIC1111 settings of "));
+            assertTrue(driver.findElement(By.id("server-status")).getText().endsWith("; not applied: Clip skip: 2."),
+                    driver.findElement(By.id("server-status")).getText());
+            assertEquals("a castle", driver.findElement(By.id("prompt")).getAttribute("value"));
+            assertEquals("dpmpp-2m-karras", driver.findElement(By.id("scheduler")).getAttribute("value"));
+            assertEquals(List.of("3", "4", "64", "48", "1"), Stream.of("steps", "guidance", "width", "height", "seed")
+                    .map(id -> driver.findElement(By.id(id)).getAttribute("value")).toList());
+            assertFalse(driver.findElement(By.id("hires-on")).isSelected(), "the earlier PNG's pass is gone");
         }
     }
 

@@ -184,6 +184,7 @@ public final class MontageServer implements AutoCloseable {
             r.post("/v1/generations", this::submit);
             r.post("/v1/phrases", ctx -> previewing(ctx, this::phrases));
             r.post("/v1/preprocess", ctx -> previewing(ctx, this::preprocess));
+            r.post("/v1/records", ctx -> ctx.json(ImportedRequest.of(jsonBody(ctx), requests)));
             r.get("/v1/generations", this::list);
             r.get("/v1/generations/{id}", ctx -> ctx.json(service.view(job(ctx))));
             r.delete("/v1/generations/{id}", this::cancel);

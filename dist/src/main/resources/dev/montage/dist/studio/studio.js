@@ -68,7 +68,7 @@ async function main() {
   $('open-png').addEventListener('change', async () => {
     const file = $('open-png').files[0];
     if (file) {
-      $('server-status').textContent = await openSettings(file, composer);
+      $('server-status').textContent = await openSettings(file, composer, api);
       $('open-png').value = '';
     }
   });
@@ -102,10 +102,11 @@ async function main() {
 }
 
 /**
- * Loads the request a Montage PNG records into the form and says what it did: its pictures come with it where they are
- * uploads of this server; an AUTOMATIC1111 or ComfyUI PNG is named, as `montage generate --from` reads those.
+ * Loads the request a PNG records into the form and says what it did: a Montage PNG's record, its pictures coming with
+ * it where they are uploads of this server; an AUTOMATIC1111 or ComfyUI PNG's settings as the server reads them, with
+ * its notes on what it does not run.
  */
-async function openSettings(file, composer) {
+async function openSettings(file, composer, api) {
   let texts;
   try {
     texts = await pngText(await file.arrayBuffer());
@@ -119,9 +120,18 @@ async function openSettings(file, composer) {
       : [])].filter((p) => p.uploadId === undefined).length;
     return `Opened the settings of ${file.name}` + (pictures ? `; give its ${pictures} picture(s) again` : '') + '.';
   }
-  const maker = texts.has('parameters') ? 'AUTOMATIC1111' : texts.has('prompt') ? 'ComfyUI' : null;
-  return maker ? `${file.name} was made by ${maker}: montage generate --from ${file.name} reads its settings.`
-    : `${file.name} records no generation.`;
+  if (!texts.has('parameters') && !texts.has('prompt')) {
+    return `${file.name} records no generation.`;
+  }
+  let imported;
+  try {
+    imported = await api.json('POST', '/v1/records', { chunks: Object.fromEntries(texts) });
+  } catch (e) {
+    return `${file.name}: ${e.message}`;
+  }
+  composer.load(imported.request);
+  return `Opened the ${imported.maker} settings of ${file.name}`
+    + (imported.notes.length ? `; ${imported.notes.join('; ')}` : '') + '.';
 }
 
 main().catch((e) => {

@@ -15,6 +15,7 @@ import dev.montage.api.ProgressListener;
 import dev.montage.api.spi.TextEncoder.TokenSpan;
 import dev.montage.dist.ControlImageRecorder;
 import dev.montage.dist.TinyModel;
+import dev.montage.dist.record.ComfyWorkflows;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
@@ -121,6 +122,56 @@ class StudioApiTest {
             assertTrue((Boolean) spans.get(1).get("locatable"));
             assertTrue((Integer) spans.get(1).get("start") > (Integer) spans.get(0).get("start"));
             assertEquals(List.of("dog", "cat"), repeated.get("suggestions"));
+        }
+    }
+
+    /**
+     * An A1111 or ComfyUI PNG's text chunks are read into a request completed with the server's defaults, what it does
+     * not run said in notes: a sampler no scheduler is gives way to the default one, settings and nodes not applied, a
+     * prompt the workflow does not give; chunks without such a record are refused naming them.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void anotherToolsPngRecordIsReadIntoARequest() throws Exception {
+        try (TestServer s = TestServer.start(TestServer.settings(out).build())) {
+            HttpResponse<byte[]> a1111 = post(s, "/v1/records", Http.JSON.writeValueAsString(Map.of("chunks", Map.of(
+                    "parameters", "a castle\nNegative prompt: fog\nSteps: 3, Sampler: DPM++ 2M, Schedule type: "
+                            + "Karras, CFG scale: 4, Seed: 7, Size: 64x48, Clip skip: 2"))));
+            assertEquals(200, a1111.statusCode(), Http.text(a1111));
+            Map<String, Object> answer = Http.json(a1111);
+            assertEquals("AUTOMATIC1111", answer.get("maker"));
+            Map<String, Object> request = (Map<String, Object>) answer.get("request");
+            assertEquals(List.of("a castle", "fog", 3, 4.0, 7, 64, 48, "dpmpp-2m-karras", 1), List.of(request.get(
+                    "prompt"), request.get("negativePrompt"), request.get("steps"), request.get("guidance"),
+                    request.get("seed"), request.get("width"), request.get("height"), request.get("scheduler"),
+                    request.get("count")), "completed with the server's count");
+            assertEquals(List.of("not applied: Clip skip: 2"), answer.get("notes"));
+
+            String workflow = ComfyWorkflows.withPerturbedAttention(ComfyWorkflows.of("res_multistep", "normal",
+                    "{\"class_type\": \"EmptyLatentImage\", \"inputs\": {\"width\": 32, \"height\": 32}}",
+                    "{\"class_type\": \"ConditioningCombine\", \"inputs\": {}}"), 2);
+            Map<String, Object> comfy = Http.json(post(s, "/v1/records", Http.JSON.writeValueAsString(Map.of(
+                    "chunks", Map.of("prompt", workflow, "workflow", "{}")))));
+            assertEquals("ComfyUI", comfy.get("maker"));
+            Map<String, Object> fromComfy = (Map<String, Object>) comfy.get("request");
+            assertEquals("", fromComfy.get("prompt"));
+            assertEquals(((List<Map<String, Object>>) Http.json(Http.get(s.server, "/v1/models")).get("models"))
+                    .get(0).get("defaultScheduler"), fromComfy.get("scheduler"));
+            assertEquals(2.0, ((Map<String, Object>) fromComfy.get("perturbedAttention")).get("scale"));
+            assertEquals(List.of("its sampler res_multistep (scheduler normal) is none of Montage's schedulers: the "
+                    + "server's default scheduler runs instead", "its ComfyUI sampler's positive prompt comes from a "
+                    + "ConditioningCombine node, which is not read here: give the prompt",
+                    "not applied: ConditioningCombine (node 6), LoraLoader (node 10)"), comfy.get("notes"));
+
+            HttpResponse<byte[]> none = post(s, "/v1/records", "{\"chunks\": {\"Software\": \"GIMP\"}}");
+            assertEquals(400, none.statusCode());
+            assertTrue(firstMessage(none).contains("hold no AUTOMATIC1111 'parameters' or ComfyUI 'prompt' text"),
+                    Http.text(none));
+            assertEquals(400, post(s, "/v1/records", "{\"chunks\": {\"parameters\": 3}}").statusCode());
+            assertEquals(400, post(s, "/v1/records", "{\"chunk\": {}}").statusCode());
+            HttpResponse<byte[]> big = post(s, "/v1/records", Http.JSON.writeValueAsString(Map.of("chunks", Map.of(
+                    "parameters", "a castle\nSteps: 3, Seed: 1, Size: 100000x64"))));
+            assertEquals(400, big.statusCode(), "the server's own limits");
         }
     }
 

@@ -1,0 +1,99 @@
+package dev.montage.dist.server;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.montage.api.FieldError;
+import dev.montage.api.InvalidRequestException;
+import dev.montage.dist.record.ImportedRecord;
+import java.io.IOException;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The answer of {@code POST /v1/records}: the generation an AUTOMATIC1111 or ComfyUI PNG records (its text chunks, as
+ * a browser reads them from the file), as a request this server would run, completed with its defaults, and what of
+ * the PNG it does not run.
+ *
+ * @param maker   {@code AUTOMATIC1111} or {@code ComfyUI}
+ * @param request the request's fields as a generation records them
+ * @param notes   what the request leaves out or changes, in words
+ */
+record ImportedRequest(String maker, Map<String, Object> request, List<String> notes) {
+    /** The fields of the body. */
+    static final Set<String> BODY = Set.of("chunks");
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    ImportedRequest {
+        request = Map.copyOf(request);
+        notes = List.copyOf(notes);
+    }
+
+    /**
+     * Reads {@code {"chunks": {keyword: text, ...}}}: a sampler none of the built-in schedulers is gives way to the
+     * server's default one, a prompt the workflow does not give is left empty, each said in a note.
+     *
+     * @throws InvalidRequestException naming {@code chunks} when they hold no other tool's record or one that cannot be
+     *     read, or the request's fields that this server refuses
+     */
+    static ImportedRequest of(JsonNode body, RequestJson requests) throws IOException {
+        if (body == null || !body.isObject()) {
+            throw refused("body", "must be a JSON object {chunks}");
+        }
+        for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!BODY.contains(key)) {
+                throw refused(key, "is not a known field; expected [chunks]");
+            }
+        }
+        JsonNode given = body.get("chunks");
+        if (given == null || !given.isObject()) {
+            throw refused("chunks", "must be an object of a PNG's text chunks by keyword, e.g. {\"parameters\": "
+                    + "\"...\"}");
+        }
+        Map<String, String> chunks = new LinkedHashMap<>();
+        for (var it = given.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getValue().isTextual()) {
+                throw refused("chunks." + e.getKey(), "must be the chunk's text, got " + e.getValue().getNodeType());
+            }
+            chunks.put(e.getKey(), e.getValue().asText());
+        }
+        Optional<ImportedRecord> read;
+        try {
+            read = ImportedRecord.of(chunks);
+        } catch (IllegalArgumentException e) {
+            throw refused("chunks", "the PNG's record cannot be read: " + e.getMessage());
+        }
+        ImportedRecord r = read.orElseThrow(() -> refused("chunks", "hold no AUTOMATIC1111 'parameters' or ComfyUI "
+                + "'prompt' text"));
+        ObjectNode fields = JSON.valueToTree(r.values());
+        List<String> notes = new ArrayList<>();
+        r.unmatchedSampler().ifPresent(sampler -> {
+            fields.remove(List.of("scheduler", "schedulerOptions"));
+            notes.add("its sampler " + sampler + " is none of Montage's schedulers: the server's default scheduler "
+                    + "runs instead");
+        });
+        r.textProblems().forEach((field, problem) -> {
+            if (field.equals("prompt")) {
+                fields.put("prompt", "");
+            }
+            notes.add(problem + ": give the " + (field.equals("prompt") ? "prompt" : "negative prompt"));
+        });
+        if (!r.unapplied().isEmpty()) {
+            notes.add("not applied: " + String.join(", ", r.unapplied()));
+        }
+        r.pictureStrength().ifPresent(strength -> notes.add("it was made from a picture at strength " + strength
+                + ", which the PNG does not store: start from that picture to run it so"));
+        return new ImportedRequest(r.maker(), requests.parse(fields).parameters(), notes);
+    }
+
+    private static InvalidRequestException refused(String field, String message) {
+        return new InvalidRequestException(List.of(new FieldError(field, message)));
+    }
+}
