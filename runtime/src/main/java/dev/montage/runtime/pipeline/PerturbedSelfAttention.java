@@ -43,6 +43,11 @@ final class PerturbedSelfAttention implements AttentionProcessor {
         this.processor = Objects.requireNonNull(processor, "processor");
     }
 
+    /** The layer's own processor, which serves the rows it does not perturb. */
+    AttentionProcessor processor() {
+        return processor;
+    }
+
     @Override
     public NDArray forward(AttentionLayer layer, NDArray hidden, EncoderContext context, int gridHeight, int gridWidth,
             GenerationContext ctx) {

@@ -251,9 +251,14 @@ class RecipeAssemblyTest {
         }
     }
 
+    /** The id of each layer's own processor; a self-attention layer's is wrapped for perturbed-attention guidance. */
     private Map<String, String> names() {
         Map<String, String> out = new TreeMap<>();
-        installed.forEach((layer, p) -> out.put(layer, ((ToyAttention) p).id));
+        installed.forEach((layer, p) -> {
+            boolean self = LAYERS.stream().anyMatch(l -> l.name().equals(layer) && !l.isCrossAttention());
+            assertEquals(self, p instanceof PerturbedSelfAttention, layer);
+            out.put(layer, ((ToyAttention) (self ? ((PerturbedSelfAttention) p).processor() : p)).id);
+        });
         return out;
     }
 
