@@ -675,12 +675,16 @@ class PngRecordTest {
                 "Sampler: DPM++ 2M SDE, Schedule type: Automatic").toString(), "-o", dir.resolve("e").toString()));
         assertEquals("dpmpp-2m-sde", exponential.get("scheduler"));
         assertEquals(Map.of("use_exponential_sigmas", "true"), exponential.get("schedulerOptions"));
-        Path heun = a1111Png("heun.png", "Sampler: Heun, Schedule type: SGM Uniform");
+        Map<String, Object> sgm = PngRecords.record(generate("--from", a1111Png("sgm.png",
+                "Sampler: Euler a, Schedule type: SGM Uniform").toString(), "-o", dir.resolve("s").toString()));
+        assertEquals("euler-ancestral", sgm.get("scheduler"));
+        assertEquals(Map.of("timestep_spacing", "trailing"), sgm.get("schedulerOptions"));
+        Path heun = a1111Png("heun.png", "Sampler: Heun, Schedule type: KL Optimal");
         List<String> args = new ArrayList<>(List.of("generate", "--model", TinyModel.folder().toString(), "--device",
                 "cpu", "--from", heun.toString(), "-o", dir.resolve("h").toString()));
         CommandRun refused = montage(args.toArray(String[]::new));
         assertEquals(2, refused.code(), refused::toString);
-        assertTrue(refused.err().contains("--from " + heun + ": its sampler Heun (Schedule type: SGM Uniform) is none "
+        assertTrue(refused.err().contains("--from " + heun + ": its sampler Heun (Schedule type: KL Optimal) is none "
                 + "of Montage's schedulers; name one with --scheduler"), refused::toString);
         assertEquals("ddim", PngRecords.record(generate("--from", heun.toString(), "--scheduler", "ddim", "-o",
                 dir.resolve("h").toString())).get("scheduler"));

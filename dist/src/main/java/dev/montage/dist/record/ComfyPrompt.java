@@ -9,6 +9,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The generation a ComfyUI PNG records in its {@code prompt} text chunk (the workflow in ComfyUI's API form: node id
@@ -199,7 +200,11 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
      * The built-in scheduler and settings that are this workflow's sampler and scheduler, or empty where none is:
      * ComfyUI's {@code normal} schedule is diffusers' {@code linspace} spacing of the training timesteps, {@code karras}
      * and {@code exponential} its Karras and exponential levels between the model's own highest and lowest σ, which
-     * the same spacing's ends are.
+     * the same spacing's ends are; {@code simple} and {@code sgm_uniform} step down from the last training timestep in
+     * equal strides, as diffusers' {@code trailing} spacing, and {@code ddim_uniform} takes every (1000 / steps)-th
+     * timestep from 1 up, as its {@code leading} spacing with {@code steps_offset} 1 (diffusers rounds a fractional
+     * stride where ComfyUI truncates it or interpolates σ between timesteps, so some step counts land a timestep
+     * apart). LCM takes its own timesteps with the schedules that space them evenly.
      */
     public Optional<Map.Entry<String, Map<String, String>>> builtIn() {
         String base = sampler.endsWith("_gpu") ? sampler.substring(0, sampler.length() - 4) : sampler;
@@ -233,11 +238,18 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
         if (id == null) {
             return Optional.empty();
         }
-        if (!id.equals("lcm")) {
-            settings.put("timestep_spacing", "linspace");
+        if (id.equals("lcm")) {
+            return Set.of("normal", "simple", "sgm_uniform").contains(scheduler) ? Optional.of(Map.entry(id, Map.of()))
+                    : Optional.empty();
         }
+        settings.put("timestep_spacing", "linspace");
         switch (scheduler) {
             case "normal" -> {
+            }
+            case "simple", "sgm_uniform" -> settings.put("timestep_spacing", "trailing");
+            case "ddim_uniform" -> {
+                settings.put("timestep_spacing", "leading");
+                settings.put("steps_offset", "1");
             }
             case "karras" -> {
                 String karras = id + "-karras";

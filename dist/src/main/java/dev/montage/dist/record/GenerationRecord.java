@@ -243,6 +243,9 @@ public final class GenerationRecord {
             v.put("Variation seed", Long.toString(variation.seed()));
             v.put("Variation seed strength", Double.toString(variation.strength()));
         });
+        // Forge's built-in perturbed-attention guidance perturbs the middle block at one scale, as the default does
+        r.perturbedAttention().filter(a -> a.adaptiveScale() == 0 && a.layers().equals(PerturbedAttention
+                .DEFAULT_LAYERS)).ifPresent(a -> v.putAll(ImportedRecord.forgeGuidance(a.scale())));
         v.put("Size", r.width() + "x" + r.height());
         Optional.ofNullable(models.get(ModelHashes.BASE)).ifPresent(m -> v.put("Model hash",
                 m.get(SHA256).substring(0, 10)));

@@ -49,6 +49,12 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
     private static final Set<String> A1111_HIRES = Set.of("Hires upscale", "Hires resize", "Hires steps",
             "Hires upscaler", A1111_STRENGTH, "Hires sampler", "Hires schedule type", "Hires CFG Scale",
             "Hires prompt", "Hires negative prompt");
+    /**
+     * What Forge's built-in perturbed-attention guidance records: on or off, its scale on the UNet's middle block, the
+     * share of the scale taken off after each step, and the window of steps it acts in.
+     */
+    private static final List<String> FORGE_GUIDANCE = List.of("pagi_enabled", "pagi_scale", "pagi_attenuation",
+            "pagi_start_step", "pagi_end_step");
     /** What A1111 records of its model, networks and version: names, which the profile's files answer for. */
     private static final Set<String> A1111_NAMES = Set.of("Model hash", "Model", "VAE hash", "VAE", "Version",
             "Lora hashes", "TI hashes", "Hashes");
@@ -150,6 +156,18 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         Optional<String> scheduler = p.scheduler();
         scheduler.ifPresent(id -> v.put("scheduler", id));
         Set<String> read = new HashSet<>(A1111_READ);
+        Map<String, String> guidance = new LinkedHashMap<>();
+        FORGE_GUIDANCE.forEach(key -> Optional.ofNullable(p.values().get(key)).ifPresent(x -> guidance.put(key, x)));
+        if (!Boolean.parseBoolean(guidance.getOrDefault("pagi_enabled", "false").strip())) {
+            read.addAll(FORGE_GUIDANCE);
+        } else {
+            Optional<Double> scale = forgeScale(guidance);
+            scale.filter(x -> x > 0).ifPresent(x -> v.put("perturbedAttention", GenerationRecord
+                    .perturbedAttentionFields(PerturbedAttention.of(x))));
+            if (scale.isPresent()) {
+                read.addAll(FORGE_GUIDANCE);
+            }
+        }
         if (v.containsKey(SCHEDULER_OPTIONS)) {
             read.addAll(A1111_ETA);
         }
@@ -166,6 +184,36 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
                 && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
         return new ImportedRecord(A1111, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied,
                 img2img, Map.of());
+    }
+
+    /**
+     * Forge's keys of perturbed-attention guidance at this scale on the whole run, as Forge reads them back.
+     */
+    static Map<String, String> forgeGuidance(double scale) {
+        Map<String, String> v = new LinkedHashMap<>();
+        v.put("pagi_enabled", "True");
+        v.put("pagi_scale", Double.toString(scale));
+        v.put("pagi_attenuation", "0.0");
+        v.put("pagi_start_step", "0.0");
+        v.put("pagi_end_step", "1.0");
+        return v;
+    }
+
+    /**
+     * The scale of Forge's enabled perturbed-attention guidance where it acts at every step at that scale (no
+     * attenuation, the whole window), as Montage's does (0: Forge's guidance off); empty otherwise (its keys are then
+     * not applied).
+     */
+    private static Optional<Double> forgeScale(Map<String, String> guidance) {
+        try {
+            double scale = Double.parseDouble(guidance.getOrDefault("pagi_scale", "3").strip());
+            boolean whole = Double.parseDouble(guidance.getOrDefault("pagi_attenuation", "0").strip()) == 0
+                    && Double.parseDouble(guidance.getOrDefault("pagi_start_step", "0").strip()) == 0
+                    && Double.parseDouble(guidance.getOrDefault("pagi_end_step", "1").strip()) >= 1;
+            return whole && scale >= 0 ? Optional.of(scale) : Optional.empty();
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
     }
 
     /**

@@ -32,6 +32,16 @@ final class Samplers {
      */
     static final Map<String, String> SCHEDULE_SETTINGS = Map.of("Exponential", "use_exponential_sigmas", "Beta",
             "use_beta_sigmas");
+    /**
+     * A1111's schedule types that space the model's own levels as a diffusers {@code timestep_spacing} does: SGM
+     * Uniform and Simple step down from the last training timestep in equal strides (trailing), DDIM takes every
+     * (1000 / steps)-th timestep from 1 up (leading with {@code steps_offset} 1); diffusers rounds a fractional stride
+     * where A1111 truncates it or interpolates σ between timesteps.
+     */
+    static final Map<String, String> SPACINGS = Map.of("SGM Uniform", "trailing", "Simple", "trailing", "DDIM",
+            "leading");
+    private static final String TIMESTEP_SPACING = "timestep_spacing";
+    private static final String SGM_UNIFORM = "SGM Uniform";
     private static final String DDIM_ETA = "Eta DDIM";
 
     private static final String AUTOMATIC = "Automatic";
@@ -143,10 +153,12 @@ final class Samplers {
 
         Optional<String> scheduler() {
             boolean converted = type != null && SCHEDULE_SETTINGS.containsKey(type);
+            boolean spaced = type != null && SPACINGS.containsKey(type);
             for (Map.Entry<String, Sampler> e : BUILT_IN.entrySet()) {
                 String schedule = e.getValue().scheduleType().orElse(UNIFORM);
                 boolean scheduled = type == null ? !e.getKey().endsWith("-karras")
                         : converted ? schedule.equals(UNIFORM) && LEVEL_SCHEDULERS.contains(e.getKey())
+                        : spaced ? schedule.equals(UNIFORM) && !e.getKey().equals("lcm")
                         : schedule.equals(type);
                 if (e.getValue().name().equals(name) && scheduled) {
                     return Optional.of(e.getKey());
@@ -164,13 +176,18 @@ final class Samplers {
     /**
      * The A1111 name of a scheduler id run with some settings: that of {@link #of(String)}, or, where the settings
      * make it another A1111 sampler, that one's ({@code dpmpp-2m-sde} with {@code solver_type: heun} is
-     * "DPM++ 2M SDE Heun"), and the schedule type "Exponential" or "Beta" where {@code use_exponential_sigmas} or
-     * {@code use_beta_sigmas} is true.
+     * "DPM++ 2M SDE Heun"), the schedule type "Exponential" or "Beta" where {@code use_exponential_sigmas} or
+     * {@code use_beta_sigmas} is true, and "SGM Uniform" where the model's own levels are spaced {@code trailing}.
      *
      * @param settings a setting's value by its diffusers name, where the run had one
      */
     static Sampler of(String schedulerId, Function<String, Optional<String>> settings) {
         Sampler sampler = of(schedulerId);
+        if (!schedulerId.equals("lcm") && sampler.scheduleType().orElse(UNIFORM).equals(UNIFORM)
+                && settings.apply(TIMESTEP_SPACING)
+                .filter(SPACINGS.get(SGM_UNIFORM)::equals).isPresent()) {
+            sampler = new Sampler(sampler.name(), Optional.of(SGM_UNIFORM), sampler.etaName());
+        }
         if (LEVEL_SCHEDULERS.contains(schedulerId)) {
             for (Map.Entry<String, String> e : SCHEDULE_SETTINGS.entrySet()) {
                 if (settings.apply(e.getValue()).filter("true"::equalsIgnoreCase).isPresent()) {
@@ -190,13 +207,19 @@ final class Samplers {
     /**
      * The scheduler settings an A1111 sampler name and schedule type give beyond its built-in scheduler
      * ({@code solver_type: heun} for "DPM++ 2M SDE Heun", {@code use_exponential_sigmas} for the Exponential schedule,
-     * {@code use_beta_sigmas} for the Beta one); empty for most.
+     * {@code use_beta_sigmas} for the Beta one, the {@code timestep_spacing} of {@link #SPACINGS}); empty for most.
      */
     static Map<String, String> settingsOf(String sampler, Optional<String> scheduleType) {
         Map<String, String> settings = new LinkedHashMap<>();
         Named.of(sampler, scheduleType).ifPresent(named -> {
             named.variant().ifPresent(v -> settings.put(v.setting(), v.value()));
             Optional.ofNullable(named.type()).map(SCHEDULE_SETTINGS::get).ifPresent(s -> settings.put(s, "true"));
+            Optional.ofNullable(named.type()).map(SPACINGS::get).ifPresent(spacing -> {
+                settings.put(TIMESTEP_SPACING, spacing);
+                if (spacing.equals("leading")) {
+                    settings.put("steps_offset", "1");
+                }
+            });
         });
         return settings;
     }

@@ -36,8 +36,9 @@ class ComfyPromptTest {
 
     /**
      * ComfyUI's samplers and schedules as the built-in schedulers that are the same method: normal is diffusers'
-     * linspace spacing, karras and exponential the levels between its ends; a {@code _gpu} sampler draws the same
-     * noise elsewhere; a sampler or schedule none is gives none.
+     * linspace spacing, karras and exponential the levels between its ends, simple and sgm_uniform the trailing
+     * spacing, ddim_uniform the leading one from timestep 1; a {@code _gpu} sampler draws the same noise elsewhere; a
+     * sampler or schedule none is gives none.
      */
     @Test
     void comfyUisSamplersAndSchedulesAreTheBuiltInSchedulers() {
@@ -56,8 +57,17 @@ class ComfyPromptTest {
                 ComfyPrompt.parse(ComfyWorkflows.of("ddim", "karras", EMPTY, TEXT)).builtIn(), "ComfyUI's ddim is Euler");
         assertEquals(Optional.of(Map.entry("dpmpp-2m-sde", Map.of("timestep_spacing", "linspace", "solver_type",
                 "heun"))), ComfyPrompt.parse(ComfyWorkflows.of("dpmpp_2m_sde_heun_gpu", "normal", EMPTY, TEXT)).builtIn());
-        for (String[] none : new String[][] {{"dpmpp_2m", "sgm_uniform"}, {"uni_pc", "karras"}, {"res_multistep",
-            "normal"}, {"euler_ancestral", "exponential"}, {"dpmpp_2m", "beta"}}) {
+        for (String scheduler : List.of("simple", "sgm_uniform")) {
+            assertEquals(Optional.of(Map.entry("dpmpp-2m", Map.of("timestep_spacing", "trailing"))), ComfyPrompt.parse(
+                    ComfyWorkflows.of("dpmpp_2m", scheduler, EMPTY, TEXT)).builtIn(), scheduler);
+            assertEquals(Optional.of(Map.entry("lcm", Map.of())), ComfyPrompt.parse(ComfyWorkflows.of("lcm", scheduler,
+                    EMPTY, TEXT)).builtIn(), scheduler);
+        }
+        assertEquals(Optional.of(Map.entry("euler-ancestral", Map.of("timestep_spacing", "leading", "steps_offset",
+                "1"))), ComfyPrompt.parse(ComfyWorkflows.of("euler_ancestral", "ddim_uniform", EMPTY, TEXT)).builtIn());
+        for (String[] none : new String[][] {{"dpmpp_2m", "kl_optimal"}, {"uni_pc", "karras"}, {"res_multistep",
+            "normal"}, {"euler_ancestral", "exponential"}, {"dpmpp_2m", "beta"}, {"lcm", "karras"}, {"lcm",
+                "ddim_uniform"}}) {
             assertEquals(Optional.empty(), ComfyPrompt.parse(ComfyWorkflows.of(none[0], none[1], EMPTY, TEXT)).builtIn(),
                     String.join(" / ", none));
         }

@@ -2,6 +2,7 @@ package dev.montage.dist.record;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.spi.ComponentFactory;
 import dev.montage.api.spi.ComponentKind;
@@ -127,7 +128,7 @@ class SamplersTest {
         assertEquals(Map.of("solver_type", "heun", "use_exponential_sigmas", "true"), A1111Parameters.parse("a castle\n"
                 + "Steps: 2, Sampler: DPM++ 2M SDE Heun, Schedule type: Exponential, Seed: 1").schedulerOptions());
         assertEquals(Map.of(), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M SDE Heun, Schedule type: "
-                + "SGM Uniform, Seed: 1").schedulerOptions(), "no built-in scheduler, no settings");
+                + "KL Optimal, Seed: 1").schedulerOptions(), "no built-in scheduler, no settings");
     }
 
     /** A1111's "Eta DDIM" is DDIM's η; it means nothing for another sampler, and must be a number. */
@@ -173,6 +174,45 @@ class SamplersTest {
                 .filter(v -> name.equals("use_exponential_sigmas"))).scheduleType());
         assertEquals(Map.of("use_exponential_sigmas", "true", "eta", "0.5"), A1111Parameters.parse("a castle\n"
                 + "Steps: 2, Sampler: DPM++ 3M SDE, Schedule type: Automatic, Eta: 0.5, Seed: 1").schedulerOptions());
+    }
+
+    /**
+     * A1111's SGM Uniform and Simple schedule types are the scheduler of the model's own levels spaced trailing, its
+     * DDIM type the leading spacing from timestep 1; a Karras sampler or LCM takes none of them; Montage writes
+     * trailing as SGM Uniform and reads it back. Every built-in one of them maps to reads those settings.
+     */
+    @Test
+    void a1111sSpacingSchedulesAreTheSchedulersTimestepSpacing() {
+        Map<String, String> trailing = Map.of("timestep_spacing", "trailing");
+        for (String type : List.of("SGM Uniform", "Simple")) {
+            assertEquals(Optional.of("dpmpp-2m"), Samplers.schedulerOf("DPM++ 2M", Optional.of(type)), type);
+            assertEquals(trailing, Samplers.settingsOf("DPM++ 2M", Optional.of(type)), type);
+        }
+        assertEquals(Optional.of("euler-ancestral"), Samplers.schedulerOf("Euler a", Optional.of("SGM Uniform")));
+        assertEquals(Optional.of("euler"), Samplers.schedulerOf("Euler", Optional.of("DDIM")));
+        assertEquals(Map.of("timestep_spacing", "leading", "steps_offset", "1"), Samplers.settingsOf("Euler",
+                Optional.of("DDIM")));
+        assertEquals(Optional.empty(), Samplers.schedulerOf("DPM++ 2M Karras", Optional.of("SGM Uniform")));
+        assertEquals(Optional.empty(), Samplers.schedulerOf("LCM", Optional.of("SGM Uniform")));
+        Sampler written = Samplers.of("dpmpp-2m", name -> Optional.ofNullable(trailing.get(name)));
+        assertEquals(new Sampler("DPM++ 2M", Optional.of("SGM Uniform")), written);
+        assertEquals(Optional.of("dpmpp-2m"), Samplers.schedulerOf(written.name(), written.scheduleType()));
+        assertEquals(Optional.of("Karras"), Samplers.of("dpmpp-2m-karras", name -> Optional.ofNullable(trailing
+                .get(name))).scheduleType(), "Karras levels do not follow the spacing");
+        assertEquals(Optional.empty(), Samplers.of("lcm", name -> Optional.ofNullable(trailing.get(name)))
+                .scheduleType());
+        Set<String> spaced = new TreeSet<>();
+        for (ComponentFactory<?> f : ServiceLoader.load(ComponentFactory.class)) {
+            if (f.kind() == ComponentKind.SCHEDULER && Samplers.schedulerOf(Samplers.of(f.id()).name(),
+                    Optional.of("SGM Uniform")).equals(Optional.of(f.id()))) {
+                spaced.add(f.id());
+                Set<String> options = new TreeSet<>();
+                f.options().forEach(o -> options.add(o.name()));
+                assertTrue(options.containsAll(List.of("timestep_spacing", "steps_offset")), f.id() + ": " + options);
+            }
+        }
+        assertTrue(spaced.containsAll(List.of("euler", "euler-ancestral", "dpmpp-2m", "unipc", "ddim")),
+                spaced.toString());
     }
 
     /**

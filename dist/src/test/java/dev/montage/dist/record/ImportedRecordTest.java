@@ -1,0 +1,76 @@
+package dev.montage.dist.record;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.montage.api.GenerationRequest;
+import dev.montage.api.PerturbedAttention;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** What another tool's PNG records, read into a request's fields. */
+class ImportedRecordTest {
+    private static final String A1111 = "a castle\nSteps: 3, Sampler: Euler, Seed: 1, Size: 64x64";
+
+    private static ImportedRecord a1111(String more) {
+        return ImportedRecord.of(Map.of("parameters", A1111 + more)).orElseThrow();
+    }
+
+    /**
+     * Forge's built-in perturbed-attention guidance on the whole run is the request's at its scale; with an
+     * attenuation or a window of steps, which Montage's does not have, it is named among the settings not applied;
+     * turned off (or at scale 0) it is nothing.
+     */
+    @Test
+    void forgesPerturbedAttentionGuidanceIsReadWhereItActsAtEveryStep() {
+        ImportedRecord whole = a1111(", pagi_enabled: True, pagi_scale: 2.5, pagi_attenuation: 0.0, "
+                + "pagi_start_step: 0.0, pagi_end_step: 1.0");
+        assertEquals(GenerationRecord.perturbedAttentionFields(PerturbedAttention.of(2.5)), whole.values().get(
+                "perturbedAttention"));
+        assertEquals(List.of(), whole.unapplied());
+        ImportedRecord attenuated = a1111(", pagi_enabled: True, pagi_scale: 2.5, pagi_attenuation: 10");
+        assertFalse(attenuated.values().containsKey("perturbedAttention"));
+        assertEquals(List.of("pagi_enabled: True", "pagi_scale: 2.5", "pagi_attenuation: 10"),
+                attenuated.unapplied());
+        assertEquals(List.of("pagi_end_step: 0.6"), a1111(", pagi_enabled: True, pagi_end_step: 0.6").unapplied()
+                .subList(1, 2));
+        for (String off : List.of(", pagi_enabled: False, pagi_scale: 3", ", pagi_enabled: True, pagi_scale: 0")) {
+            ImportedRecord none = a1111(off);
+            assertFalse(none.values().containsKey("perturbedAttention"), off);
+            assertEquals(List.of(), none.unapplied(), off);
+        }
+    }
+
+    /**
+     * A Montage PNG's A1111 text carries guidance on the middle block at one scale as Forge writes it, and reads back
+     * as the same guidance; other layers or an adaptive scale, which Forge cannot run, are left out of it.
+     */
+    @Test
+    void montagesGuidanceIsWrittenAsForgeWritesIt() {
+        GenerationRequest guided = GenerationRequest.builder("a castle").size(64, 64).steps(3)
+                .perturbedAttention(PerturbedAttention.of(2.5)).build();
+        String text = GenerationRecord.a1111(guided, Map.of()).text();
+        assertTrue(text.contains("pagi_enabled: True, pagi_scale: 2.5"), text);
+        assertEquals(Optional.of(GenerationRecord.perturbedAttentionFields(PerturbedAttention.of(2.5))), Optional
+                .ofNullable(ImportedRecord.of(Map.of("parameters", text)).orElseThrow().values().get(
+                        "perturbedAttention")));
+        for (PerturbedAttention other : List.of(new PerturbedAttention(2.5, 0.001, List.of()),
+                new PerturbedAttention(2.5, 0, List.of("up")))) {
+            assertFalse(GenerationRecord.a1111(guided.toBuilder().perturbedAttention(other).build(), Map.of()).text()
+                    .contains("pagi_"), other.toString());
+        }
+    }
+
+    /** Chunks of neither tool are nothing; an unreadable record is named. */
+    @Test
+    void otherChunksAreNothing() {
+        assertEquals(Optional.empty(), ImportedRecord.of(Map.of("Software", "GIMP")));
+        assertTrue(assertThrows(IllegalArgumentException.class, () -> ImportedRecord.of(Map.of("parameters",
+                "a castle\nSteps: 2, Seed: 1, Size: big"))).getMessage().startsWith("its parameters text has a malformed "
+                + "value"));
+    }
+}
