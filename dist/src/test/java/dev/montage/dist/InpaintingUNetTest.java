@@ -14,6 +14,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.Latents;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.host.ComponentContext;
 import dev.montage.api.host.ComputeDType;
@@ -200,7 +201,8 @@ class InpaintingUNetTest {
 
     /**
      * With zero weights on its new channels the widened UNet computes what the plain one does: from noise, from a
-     * picture below full strength (where an inpainting run also starts from the noised picture), and with a hires pass.
+     * picture below full strength (where an inpainting run also starts from the noised picture), with a hires pass,
+     * and with perturbed-attention guidance.
      */
     @Test
     void itsNewChannelsAddToWhatThePlainUNetComputes() {
@@ -213,6 +215,10 @@ class InpaintingUNetTest {
         GenerationRequest hires = request().hires(new Hires(48, 48, 0.5, 0, Hires.Upscaler.LATENT)).build();
         assertArrayEquals(latents(plain, hires), latents(zeroed, hires), 1e-5f);
         assertFalse(Arrays.equals(latents(zeroed, noise), latents(inpainting, noise)), "the new channels are read");
+        // perturbed-attention guidance: the perturbed rows take the mask and masked picture too
+        GenerationRequest guided = fromPicture.toBuilder().perturbedAttention(PerturbedAttention.of(3)).build();
+        assertArrayEquals(latents(plain, guided), latents(zeroed, guided), 1e-5f);
+        assertFalse(Arrays.equals(latents(plain, fromPicture), latents(plain, guided)));
     }
 
     /**

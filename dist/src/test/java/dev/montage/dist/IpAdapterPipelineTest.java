@@ -12,6 +12,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.GenerationResult;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.runtime.pipeline.Lora;
@@ -23,6 +24,7 @@ import dev.montage.runtime.testing.TestEngine;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import javax.imageio.ImageIO;
 import org.junit.jupiter.api.AfterAll;
@@ -120,6 +122,28 @@ class IpAdapterPipelineTest {
             assertEquals("ip-adapter", result.parameters().get("component.subject_resampler"));
             assertTrue(GoldenTensors.maxAbsDiff(without[0].values(), with[0].values()) > 1e-3,
                     "the LoRA changes the generation");
+        }
+    }
+
+    /**
+     * Perturbed-attention guidance runs beside the image prompt, its perturbed rows taking the image prompt as the
+     * conditional ones do: where its scale is 0 at every step the golden case's latents are unchanged.
+     */
+    @Test
+    void perturbedAttentionGuidanceActsBesideTheImagePrompt() throws IOException {
+        try (GoldenTensors golden = GoldenTensors.open(CASE)) {
+            GenerationRequest plain = request(golden, 0.7);
+            Latents[] without = new Latents[1];
+            Latents[] faded = new Latents[1];
+            Latents[] guided = new Latents[1];
+            ip.generate(plain, ProgressListener.NONE, without);
+            ip.generate(plain.toBuilder().perturbedAttention(new PerturbedAttention(1, 1, List.of())).build(),
+                    ProgressListener.NONE, faded);
+            assertArrayEquals(without[0].values(), faded[0].values(), (float) TestEngine.tolerance(2e-5, 4));
+            ip.generate(plain.toBuilder().perturbedAttention(PerturbedAttention.of(3)).build(), ProgressListener.NONE,
+                    guided);
+            assertTrue(GoldenTensors.maxAbsDiff(without[0].values(), guided[0].values()) > 1e-4,
+                    "the guidance changes the generation");
         }
     }
 
