@@ -233,6 +233,7 @@ final class GenerateCommand implements Callable<Integer> {
                     notes.println("montage: " + from + " has settings nothing here corresponds to, which this run "
                             + "does not apply: " + String.join(", ", recorded.unapplied()));
                 }
+                recordedLoras(recorded).ifPresent(notes::println);
                 if (initImage == null && recorded.pictureStrength().isPresent()) {
                     notes.println("montage: " + from + " ran from a picture at strength "
                             + recorded.pictureStrength().get() + ", which the PNG does not store: this run starts "
@@ -307,6 +308,20 @@ final class GenerateCommand implements Callable<Integer> {
                         + Optional.ofNullable(current.get(k)).orElse("unset") + " here")
                         .collect(Collectors.joining("; "))
                 + ")" + (flags.isEmpty() ? "" : "; " + flags + " sets them as they were"));
+    }
+
+    /**
+     * The note on the LoRAs the PNG records, by name and scale, where no {@code --lora} is given: the PNG says nothing
+     * of where their files are, so the run applies the profile's.
+     */
+    private Optional<String> recordedLoras(RecordedRequest recorded) {
+        if (!(recorded.get("loras") instanceof List<?> loras) || loras.isEmpty() || !configuration.loras.isEmpty()) {
+            return Optional.empty();
+        }
+        String named = loras.stream().map(l -> (Map<?, ?>) l).map(l -> l.get("name") + " at " + l.get("scale"))
+                .collect(Collectors.joining(", "));
+        return Optional.of("montage: " + from + " was made with LoRAs (" + named + "), which this run applies only "
+                + "where the profile does: --lora FILE:SCALE gives each");
     }
 
     /** A1111's emphasis: a round or square bracket that is not escaped. */

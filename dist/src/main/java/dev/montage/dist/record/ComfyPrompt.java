@@ -18,7 +18,8 @@ import java.util.Set;
  * the prompts of the {@code CLIPTextEncode} (or {@code CLIPTextEncodeSDXL}) nodes its positive and negative inputs come
  * from, the size and batch of the empty latent image it starts from, and the scale of a
  * {@code PerturbedAttentionGuidance} node its model comes through (ComfyUI's perturbed-attention guidance: the
- * self-attention of the UNet's middle block, as diffusers' default layers, added to the guided prediction).
+ * self-attention of the UNet's middle block, as diffusers' default layers, added to the guided prediction), and the
+ * {@code LoraLoader} nodes it comes through with one strength for the UNet and the text encoders.
  *
  * @param prompt         the positive prompt, or empty where no text-encoding node gives it (see {@code textProblems})
  * @param negativePrompt the negative prompt, likewise
@@ -31,17 +32,29 @@ import java.util.Set;
  * @param count          the batch size of that latent image, 1 otherwise
  * @param denoise        the share of the schedule the sampler runs (a run from a picture where below 1)
  * @param perturbedAttention the scale of the perturbed-attention guidance the sampler's model takes, if it takes one
+ * @param loras          the LoRAs the sampler's model comes through, by their file names, in the order they apply
  * @param unapplied      the nodes and settings of the workflow nothing here corresponds to, in words
  * @param textProblems   why a prompt could not be read, by the sampler's input ({@code positive}, {@code negative})
  */
 public record ComfyPrompt(Optional<String> prompt, Optional<String> negativePrompt, long seed, int steps, double cfg,
         String sampler, String scheduler, Optional<int[]> size, int count, double denoise,
-        Optional<Double> perturbedAttention, List<String> unapplied, Map<String, String> textProblems) {
+        Optional<Double> perturbedAttention, List<LoraNode> loras, List<String> unapplied,
+        Map<String, String> textProblems) {
     /** The PNG text chunk ComfyUI writes its API-form workflow to. */
     public static final String CHUNK = "prompt";
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final List<String> SAMPLERS = List.of("KSampler", "KSamplerAdvanced");
     private static final String PERTURBED_ATTENTION = "PerturbedAttentionGuidance";
+    private static final String LORA_LOADER = "LoraLoader";
+
+    /**
+     * A {@code LoraLoader} node's LoRA.
+     *
+     * @param file     its {@code lora_name}: the file in ComfyUI's LoRA folder
+     * @param strength its strength for the UNet and the text encoders alike
+     */
+    public record LoraNode(String file, double strength) {
+    }
     /** ComfyUI's nodes that only load or save, whose settings the profile and the command answer for. */
     private static final List<String> PLUMBING = List.of("CheckpointLoaderSimple", "VAEDecode", "SaveImage",
             "PreviewImage", "EmptyLatentImage", "CLIPTextEncode", "CLIPTextEncodeSDXL");
@@ -94,7 +107,9 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
         Map<String, String> textProblems = new LinkedHashMap<>();
         Optional<String> positive = text(graph, inputs, "positive", textProblems);
         Optional<String> negative = text(graph, inputs, "negative", textProblems);
-        Optional<String> guidanceNode = modelPatch(graph, inputs, PERTURBED_ATTENTION);
+        List<String> chain = modelChain(graph, inputs);
+        Optional<String> guidanceNode = chain.stream().filter(id -> type(graph, id).equals(PERTURBED_ATTENTION))
+                .findFirst();
         Optional<Double> perturbedAttention = guidanceNode.map(id -> {
             unapplied.remove(PERTURBED_ATTENTION + " (node " + id + ")");
             JsonNode scale = graph.get(id).path("inputs").get("scale");
@@ -104,31 +119,44 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
             }
             return scale.doubleValue();
         }).filter(scale -> scale > 0);
+        List<LoraNode> loras = new ArrayList<>();
+        // the node nearest the checkpoint applies first
+        for (int i = chain.size() - 1; i >= 0; i--) {
+            String id = chain.get(i);
+            JsonNode lora = graph.get(id).path("inputs");
+            if (type(graph, id).equals(LORA_LOADER) && lora.path("lora_name").isTextual()
+                    && lora.path("strength_model").isNumber()
+                    && lora.path("strength_model").asDouble() == lora.path("strength_clip").asDouble(Double.NaN)) {
+                loras.add(new LoraNode(lora.get("lora_name").asText(), lora.get("strength_model").asDouble()));
+                unapplied.remove(LORA_LOADER + " (node " + id + ")");
+            }
+        }
         return new ComfyPrompt(positive, negative, number(inputs, advanced ? "noise_seed" : "seed").longValue(),
                 number(inputs, "steps").intValue(), number(inputs, "cfg").doubleValue(), string(inputs,
                         "sampler_name"), string(inputs, "scheduler"), size, count,
-                advanced ? 1 : inputs.path("denoise").asDouble(1), perturbedAttention, List.copyOf(unapplied),
+                advanced ? 1 : inputs.path("denoise").asDouble(1), perturbedAttention, List.copyOf(loras),
+                List.copyOf(unapplied),
                 Map.copyOf(textProblems));
     }
 
-    /**
-     * The id of the first node of {@code type} up the chain of {@code model} inputs from a sampler's, if the model
-     * comes through one.
-     */
-    private static Optional<String> modelPatch(JsonNode graph, JsonNode inputs, String type) {
+    /** The ids of the nodes up the chain of {@code model} inputs from a sampler's, nearest first. */
+    private static List<String> modelChain(JsonNode graph, JsonNode inputs) {
+        List<String> chain = new ArrayList<>();
         JsonNode link = inputs.get("model");
         // a chain visits each node at most once; a longer one loops
         for (int hops = 0; hops < graph.size(); hops++) {
             Optional<JsonNode> node = linked(graph, link);
             if (node.isEmpty()) {
-                return Optional.empty();
+                break;
             }
-            if (node.get().path("class_type").asText().equals(type)) {
-                return Optional.of(link.get(0).asText());
-            }
+            chain.add(link.get(0).asText());
             link = node.get().path("inputs").get("model");
         }
-        return Optional.empty();
+        return chain;
+    }
+
+    private static String type(JsonNode graph, String id) {
+        return graph.get(id).path("class_type").asText();
     }
 
     /** The empty latent image node a sampler's {@code latent_image} comes from, if it comes from one. */

@@ -9,12 +9,15 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * The generation another tool's PNG records, as the fields of a Montage request: AUTOMATIC1111's {@code parameters}
  * text (prompt, negative prompt, steps, guidance, seed, size, its sampler where one of Montage's schedulers is the same
- * method, with DDIM's η, its hires fix and variation seed), else ComfyUI's {@code prompt} workflow
- * ({@link ComfyPrompt}).
+ * method, with DDIM's η, its hires fix and variation seed, the LoRAs its prompt's {@code <lora:name:weight>} tags
+ * name), else ComfyUI's {@code prompt} workflow ({@link ComfyPrompt}). LoRAs are given by name (their file's name
+ * without the {@code .safetensors}), as a server request names them; the PNG says nothing of where their files are.
  *
  * @param maker            {@code AUTOMATIC1111} or {@code ComfyUI}
  * @param values           the request's fields by their API names
@@ -30,6 +33,12 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         List<String> unapplied, Optional<Double> pictureStrength, Map<String, String> textProblems) {
     public static final String A1111 = "AUTOMATIC1111";
     public static final String COMFY_UI = "ComfyUI";
+    /**
+     * A1111's extra-network tags, which it takes out of a prompt before encoding it: {@code <lora:name:te:unet>},
+     * {@code <hypernet:name:weight>} and the like.
+     */
+    private static final Pattern EXTRA_NETWORK = Pattern.compile("<(\\w+):([^>]+)>");
+    private static final String LORAS = "loras";
     /** A1111's strength of its img2img and of its hires fix. */
     public static final String A1111_STRENGTH = "Denoising strength";
     private static final String SCHEDULER_OPTIONS = "schedulerOptions";
@@ -108,6 +117,15 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         c.perturbedAttention().ifPresent(scale -> v.put("perturbedAttention", GenerationRecord
                 .perturbedAttentionFields(PerturbedAttention.of(scale))));
         List<String> unapplied = new ArrayList<>(c.unapplied());
+        List<Map<String, Object>> loras = new ArrayList<>();
+        for (ComfyPrompt.LoraNode lora : c.loras()) {
+            String file = lora.file().substring(lora.file().lastIndexOf('/') + 1);
+            addLora(loras, file.endsWith(".safetensors") ? file.substring(0, file.length() - 12) : file,
+                    lora.strength(), unapplied);
+        }
+        if (!loras.isEmpty()) {
+            v.put(LORAS, loras);
+        }
         if (c.size().isPresent() && c.denoise() < 1) {
             unapplied.add("denoise " + c.denoise() + " of a sampler that starts from an empty latent image");
         }
@@ -128,8 +146,13 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
             throw new IllegalArgumentException("its parameters text cannot be read: " + e.getMessage(), e);
         }
         Map<String, Object> v = new LinkedHashMap<>();
-        v.put("prompt", p.prompt());
-        v.put("negativePrompt", p.negativePrompt());
+        List<Map<String, Object>> loras = new ArrayList<>();
+        List<String> networks = new ArrayList<>();
+        v.put("prompt", withoutNetworks(p.prompt(), loras, networks));
+        v.put("negativePrompt", withoutNetworks(p.negativePrompt(), loras, networks));
+        if (!loras.isEmpty()) {
+            v.put(LORAS, loras);
+        }
         Optional<Double> img2img;
         try {
             Optional.ofNullable(p.values().get("Steps")).ifPresent(s -> v.put("steps", Integer.parseInt(s)));
@@ -180,10 +203,57 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         if (img2img.isPresent()) {
             read.add(A1111_STRENGTH);
         }
-        List<String> unapplied = p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
-                && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList();
+        List<String> unapplied = new ArrayList<>(p.values().entrySet().stream().filter(e -> !read.contains(e.getKey())
+                && !A1111_NAMES.contains(e.getKey())).map(e -> e.getKey() + ": " + e.getValue()).toList());
+        unapplied.addAll(networks);
         return new ImportedRecord(A1111, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied,
                 img2img, Map.of());
+    }
+
+    /**
+     * A prompt without its extra-network tags, as A1111 encodes it: a {@code <lora:name:weight>} tag (or LyCORIS's
+     * {@code <lyco:...>}) adds the LoRA at that weight (1 without one) to {@code loras}; one whose UNet weight differs
+     * from its text encoders' weight, and the tags of other networks (hypernetworks), are added to {@code unapplied}.
+     */
+    private static String withoutNetworks(String prompt, List<Map<String, Object>> loras, List<String> unapplied) {
+        Matcher m = EXTRA_NETWORK.matcher(prompt);
+        StringBuilder out = new StringBuilder();
+        while (m.find()) {
+            String[] args = m.group(2).split(":");
+            Optional<double[]> weights = weights(args);
+            boolean lora = (m.group(1).equals("lora") || m.group(1).equals("lyco")) && weights.isPresent();
+            if (lora && weights.get()[0] == weights.get()[1]) {
+                addLora(loras, args[0].strip(), weights.get()[0], unapplied);
+            } else {
+                unapplied.add(m.group() + (lora ? " (its UNet weight is not its text encoders')" : ""));
+            }
+            m.appendReplacement(out, "");
+        }
+        m.appendTail(out);
+        return out.toString();
+    }
+
+    /** A LoRA tag's text-encoder and UNet weights (the UNet's the text encoders' where it gives one), if numbers. */
+    private static Optional<double[]> weights(String[] args) {
+        try {
+            double te = args.length > 1 ? Double.parseDouble(args[1].strip()) : 1;
+            double unet = args.length > 2 ? Double.parseDouble(args[2].strip()) : te;
+            return Optional.of(new double[] {te, unet});
+        } catch (NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Adds a LoRA by name at a scale; a name given again is added to {@code unapplied}. */
+    private static void addLora(List<Map<String, Object>> loras, String name, double scale, List<String> unapplied) {
+        if (loras.stream().anyMatch(l -> l.get("name").equals(name))) {
+            unapplied.add("LoRA " + name + " at " + scale + ", given again");
+            return;
+        }
+        Map<String, Object> lora = new LinkedHashMap<>();
+        lora.put("name", name);
+        lora.put("scale", scale);
+        loras.add(Collections.unmodifiableMap(lora));
     }
 
     /**

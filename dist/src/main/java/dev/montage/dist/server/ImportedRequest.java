@@ -2,6 +2,7 @@ package dev.montage.dist.server;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
@@ -36,7 +37,8 @@ record ImportedRequest(String maker, Map<String, Object> request, List<String> n
 
     /**
      * Reads {@code {"chunks": {keyword: text, ...}}}: a sampler none of the built-in schedulers is gives way to the
-     * server's default one, a prompt the workflow does not give is left empty, each said in a note.
+     * server's default one, a prompt the workflow does not give is left empty, a LoRA the server's folder does not
+     * have is left out, each said in a note.
      *
      * @throws InvalidRequestException naming {@code chunks} when they hold no other tool's record or one that cannot be
      *     read, or the request's fields that this server refuses
@@ -85,6 +87,19 @@ record ImportedRequest(String maker, Map<String, Object> request, List<String> n
             }
             notes.add(problem + ": give the " + (field.equals("prompt") ? "prompt" : "negative prompt"));
         });
+        if (fields.get("loras") instanceof ArrayNode loras) {
+            List<String> missing = new ArrayList<>();
+            for (int i = loras.size() - 1; i >= 0; i--) {
+                String name = loras.get(i).path("name").asText();
+                if (!requests.servesLora(name)) {
+                    missing.add(0, name + " at " + loras.get(i).path("scale").asText());
+                    loras.remove(i);
+                }
+            }
+            if (!missing.isEmpty()) {
+                notes.add("LoRAs this server does not have, left out: " + String.join(", ", missing));
+            }
+        }
         if (!r.unapplied().isEmpty()) {
             notes.add("not applied: " + String.join(", ", r.unapplied()));
         }

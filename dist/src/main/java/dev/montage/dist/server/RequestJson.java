@@ -331,6 +331,11 @@ public final class RequestJson {
     }
 
     /** A LoRA {@code {name, scale}} of a request, by the name it was given (without the extension). */
+    /** Whether a request may name this LoRA: a file of that name is in the server's LoRA folder. */
+    boolean servesLora(String name) {
+        return loraCatalog.names().contains(LoraCatalog.nameOf(name));
+    }
+
     private void lora(Fields f, JsonNode node, String path, Map<String, Lora> loras) {
         if (!f.object(node, path, LORA, "{name, scale}")) {
             return;

@@ -26,7 +26,8 @@ class ComfyPromptTest {
         assertEquals(List.of("a castle, at dusk", "fog, blur", 42L, 2, 5.5, 2), List.of(c.prompt().orElseThrow(),
                 c.negativePrompt().orElseThrow(), c.seed(), c.steps(), c.cfg(), c.count()));
         assertArrayEquals(new int[] {64, 32}, c.size().orElseThrow());
-        assertEquals(List.of("LoraLoader (node 10)"), c.unapplied());
+        assertEquals(List.of(new ComfyPrompt.LoraNode("ink.safetensors", 0.8)), c.loras());
+        assertEquals(List.of(), c.unapplied());
         assertEquals(Optional.of(Map.entry("dpmpp-2m-karras", Map.of("timestep_spacing", "linspace"))),
                 c.builtIn());
         ComfyPrompt sdxl = ComfyPrompt.parse(ComfyWorkflows.of("euler", "normal", EMPTY, "{\"class_type\": "
@@ -93,17 +94,36 @@ class ComfyPromptTest {
         assertEquals(Optional.empty(), ComfyPrompt.parse(plain).perturbedAttention());
         ComfyPrompt guided = ComfyPrompt.parse(ComfyWorkflows.withPerturbedAttention(plain, 2.5));
         assertEquals(Optional.of(2.5), guided.perturbedAttention());
-        assertEquals(List.of("LoraLoader (node 10)"), guided.unapplied());
+        assertEquals(List.of(), guided.unapplied());
+        assertEquals(List.of(new ComfyPrompt.LoraNode("ink.safetensors", 0.8)), guided.loras(), "further up the chain");
         ComfyPrompt off = ComfyPrompt.parse(ComfyWorkflows.withPerturbedAttention(plain, 0));
         assertEquals(Optional.empty(), off.perturbedAttention());
-        assertEquals(List.of("LoraLoader (node 10)"), off.unapplied(), "a scale of 0 is ComfyUI's guidance off");
+        assertEquals(List.of(), off.unapplied(), "a scale of 0 is ComfyUI's guidance off");
         ComfyPrompt aside = ComfyPrompt.parse(ComfyWorkflows.withPerturbedAttention(plain, 2.5)
                 .replace("\"model\": [\"12\", 0],", "\"model\": [\"10\", 0],"));
         assertEquals(Optional.empty(), aside.perturbedAttention());
-        assertEquals(List.of("LoraLoader (node 10)", "PerturbedAttentionGuidance (node 12)"), aside.unapplied());
+        assertEquals(List.of("PerturbedAttentionGuidance (node 12)"), aside.unapplied());
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse(ComfyWorkflows
                 .withPerturbedAttention(plain, 1).replace("\"scale\": 1.0", "\"scale\": \"x\""))).getMessage()
                 .contains("PerturbedAttentionGuidance node's scale is not a number"));
+    }
+
+    /**
+     * The LoraLoader nodes the sampler's model comes through give their LoRAs, the one nearest the checkpoint first;
+     * one with other strengths for the UNet and the text encoders, which Montage's LoRAs do not have, is not applied.
+     */
+    @Test
+    void theLorasOfTheSamplersModelAreRead() {
+        String two = ComfyWorkflows.of("euler", "normal", EMPTY, TEXT).replace("\"model\": [\"4\", 0],",
+                "\"model\": [\"13\", 0],").replaceFirst("\\}\\s*$", ", \"13\": {\"class_type\": \"LoraLoader\", "
+                        + "\"inputs\": {\"lora_name\": \"styles/paper.safetensors\", \"model\": [\"4\", 0], \"clip\": "
+                        + "[\"4\", 1], \"strength_model\": 0.5, \"strength_clip\": 0.5}}}");
+        assertEquals(List.of(new ComfyPrompt.LoraNode("styles/paper.safetensors", 0.5), new ComfyPrompt.LoraNode(
+                "ink.safetensors", 0.8)), ComfyPrompt.parse(two).loras());
+        ComfyPrompt uneven = ComfyPrompt.parse(ComfyWorkflows.of("euler", "normal", EMPTY, TEXT).replace(
+                "\"strength_clip\": 0.8", "\"strength_clip\": 1.0"));
+        assertEquals(List.of(), uneven.loras());
+        assertEquals(List.of("LoraLoader (node 10)"), uneven.unapplied());
     }
 
     @Test

@@ -65,6 +65,35 @@ class ImportedRecordTest {
         }
     }
 
+    /**
+     * A1111 takes its extra-network tags out of the prompts before encoding them: a LoRA tag gives the LoRA by name at
+     * its weight (1 without one); one with another UNet weight, a hypernetwork and a LoRA given twice are named among
+     * the settings not applied; the prompts keep the rest of their text.
+     */
+    @Test
+    void a1111sLoraTagsAreTakenOutOfThePromptAsLoras() {
+        ImportedRecord r = ImportedRecord.of(Map.of("parameters", "a castle <lora:ink:0.8>, <lyco:paper>, "
+                + "<lora:split:0.5:1>, <hypernet:old:1>, <lora:ink:0.4>\nNegative prompt: fog <lora:blur:-1>\n"
+                + "Steps: 3, Sampler: Euler, Seed: 1, Size: 64x64, Lora hashes: \"ink: 0123456789ab\"")).orElseThrow();
+        assertEquals("a castle , , , , ", r.values().get("prompt"));
+        assertEquals("fog ", r.values().get("negativePrompt"));
+        assertEquals(List.of(Map.of("name", "ink", "scale", 0.8), Map.of("name", "paper", "scale", 1.0),
+                Map.of("name", "blur", "scale", -1.0)), r.values().get("loras"));
+        assertEquals(List.of("<lora:split:0.5:1> (its UNet weight is not its text encoders')", "<hypernet:old:1>",
+                "LoRA ink at 0.4, given again"), r.unapplied());
+        assertFalse(a1111("").values().containsKey("loras"));
+    }
+
+    /** ComfyUI's LoraLoader nodes give their LoRAs by file name without the folder and extension. */
+    @Test
+    void comfyUisLoraNodesGiveLorasByName() {
+        ImportedRecord r = ImportedRecord.of(Map.of("prompt", ComfyWorkflows.of("euler", "normal",
+                ComfyPromptTest.EMPTY, ComfyPromptTest.TEXT).replace("ink.safetensors", "styles/ink.safetensors")))
+                .orElseThrow();
+        assertEquals(List.of(Map.of("name", "ink", "scale", 0.8)), r.values().get("loras"));
+        assertEquals(List.of(), r.unapplied());
+    }
+
     /** Chunks of neither tool are nothing; an unreadable record is named. */
     @Test
     void otherChunksAreNothing() {

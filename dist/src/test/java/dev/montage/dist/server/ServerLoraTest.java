@@ -16,6 +16,8 @@ import dev.montage.runtime.testing.Golden;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -137,6 +139,27 @@ class ServerLoraTest {
         }
         try (TestServer s = TestServer.start(TestServer.settings(out).build())) {
             assertRefused(s, List.of(Map.of("name", STYLE)), "loras[0].name", "no LoRA folder (server.lora_dir)");
+        }
+    }
+
+    /**
+     * The LoRAs an A1111 PNG's prompt names ({@code POST /v1/records}) are kept where the server's folder has a file of
+     * that name and left out with a note where it does not.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void anImportedRecordKeepsTheLorasOfTheFolder() throws Exception {
+        Files.createSymbolicLink(loras.resolve(STYLE + ".safetensors"), goldenLora());
+        try (TestServer s = TestServer.start(TestServer.settings(out).loraDir(loras).build())) {
+            String body = Http.JSON.writeValueAsString(Map.of("chunks", Map.of("parameters", "a cabin <lora:style:0.7> "
+                    + "<lora:ink:0.5>\nSteps: 3, Sampler: Euler, Seed: 1, Size: 64x64")));
+            Map<String, Object> answer = Http.json(Http.send(HttpRequest.newBuilder(URI.create(s.server.url()
+                    + "/v1/records")).header("Content-Type", "application/json")
+                    .POST(HttpRequest.BodyPublishers.ofString(body)).build()));
+            Map<String, Object> request = (Map<String, Object>) answer.get("request");
+            assertEquals(List.of(Map.of("name", STYLE, "scale", 0.7)), request.get("loras"));
+            assertEquals("a cabin  ", request.get("prompt"));
+            assertEquals(List.of("LoRAs this server does not have, left out: ink at 0.5"), answer.get("notes"));
         }
     }
 

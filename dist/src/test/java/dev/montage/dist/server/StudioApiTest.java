@@ -160,8 +160,8 @@ class StudioApiTest {
             assertEquals(2.0, ((Map<String, Object>) fromComfy.get("perturbedAttention")).get("scale"));
             assertEquals(List.of("its sampler res_multistep (scheduler normal) is none of Montage's schedulers: the "
                     + "server's default scheduler runs instead", "its ComfyUI sampler's positive prompt comes from a "
-                    + "ConditioningCombine node, which is not read here: give the prompt",
-                    "not applied: ConditioningCombine (node 6), LoraLoader (node 10)"), comfy.get("notes"));
+                    + "ConditioningCombine node, which is not read here: give the prompt", "LoRAs this server does not "
+                    + "have, left out: ink at 0.8", "not applied: ConditioningCombine (node 6)"), comfy.get("notes"));
 
             HttpResponse<byte[]> none = post(s, "/v1/records", "{\"chunks\": {\"Software\": \"GIMP\"}}");
             assertEquals(400, none.statusCode());
