@@ -144,6 +144,11 @@ class PerturbedAttentionGenerationTest {
         float[] hiresGuided = latents(pipeline, mid.toBuilder().hires(hires).build());
         assertEquals(2 * 4 * 6 * 6, hiresGuided.length);
         assertFalse(Arrays.equals(hiresPlain, hiresGuided));
+        // a second pass without classifier-free guidance keeps the perturbed rows, its batch encoded anew
+        float[] unguidedPass = latents(pipeline, mid.toBuilder().hires(hires.withGuidance(1)).build());
+        assertFalse(Arrays.equals(hiresGuided, unguidedPass));
+        assertFalse(Arrays.equals(latents(pipeline, plain.toBuilder().hires(hires.withGuidance(1)).build()),
+                unguidedPass));
     }
 
     /** A pattern that no self-attention layer's name holds is refused, naming it with the layers there are. */
