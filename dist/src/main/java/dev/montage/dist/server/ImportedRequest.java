@@ -9,6 +9,7 @@ import dev.montage.api.InvalidRequestException;
 import dev.montage.dist.record.ImportedRecord;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -31,7 +32,7 @@ record ImportedRequest(String maker, Map<String, Object> request, List<String> n
     private static final ObjectMapper JSON = new ObjectMapper();
 
     ImportedRequest {
-        request = Map.copyOf(request);
+        request = Collections.unmodifiableMap(new LinkedHashMap<>(request));
         notes = List.copyOf(notes);
     }
 
