@@ -31,7 +31,9 @@ import java.util.regex.Pattern;
  */
 public record ImportedRecord(String maker, Map<String, Object> values, Optional<String> unmatchedSampler,
         List<String> unapplied, Optional<Double> pictureStrength, Map<String, String> textProblems) {
+    /** The {@link #maker} of a PNG with A1111's {@code parameters} text (Forge's too). */
     public static final String A1111 = "AUTOMATIC1111";
+    /** The {@link #maker} of a PNG with ComfyUI's {@code prompt} workflow. */
     public static final String COMFY_UI = "ComfyUI";
     /**
      * A1111's extra-network tags, which it takes out of a prompt before encoding it: {@code <lora:name:te:unet>},
