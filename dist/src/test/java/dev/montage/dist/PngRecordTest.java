@@ -569,6 +569,28 @@ class PngRecordTest {
     }
 
     /**
+     * A ComfyUI two-pass PNG (a second KSampler on the first's result enlarged in latent space) runs as a generation
+     * with a hires pass: the images have the enlarged size, and the record carries the pass.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void aComfyUiTwoPassPngRunsWithAHiresPass() throws Exception {
+        Path comfy = dir.resolve("two-pass.png");
+        String latent = "{\"class_type\": \"EmptyLatentImage\", \"inputs\": {\"width\": 32, \"height\": 32}}";
+        String text = "{\"class_type\": \"CLIPTextEncode\", \"inputs\": {\"text\": \"a castle\"}}";
+        PngFiles.write(comfy, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("prompt",
+                ComfyWorkflows.withSecondPass(ComfyWorkflows.of("euler", "normal", latent, text), "LatentUpscaleBy",
+                        "\"upscale_method\": \"bilinear\", \"scale_by\": 1.5", "\"seed\": 42, \"steps\": 2, "
+                                + "\"cfg\": 5.5, \"sampler_name\": \"euler\", \"scheduler\": \"normal\", "
+                                + "\"denoise\": 0.5")));
+        Path out = generate("--from", comfy.toString(), "-o", dir.resolve("two").toString());
+        assertEquals(48, ImageIO.read(out.toFile()).getWidth());
+        Map<String, Object> hires = (Map<String, Object>) PngRecords.record(out).get("hires");
+        assertEquals(List.of(48, 48, 0.5, 4, "latent"), List.of(hires.get("width"), hires.get("height"),
+                hires.get("strength"), hires.get("steps"), hires.get("upscaler")));
+    }
+
+    /**
      * An A1111 img2img PNG's Denoising strength, whose picture A1111 does not store, is the strength of the picture
      * --init-image gives (--strength wins over it); without one the run starts from noise and says so.
      */

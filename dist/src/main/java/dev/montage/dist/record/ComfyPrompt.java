@@ -19,7 +19,9 @@ import java.util.Set;
  * from, the size and batch of the empty latent image it starts from, and the scale of a
  * {@code PerturbedAttentionGuidance} node its model comes through (ComfyUI's perturbed-attention guidance: the
  * self-attention of the UNet's middle block, as diffusers' default layers, added to the guided prediction), and the
- * {@code LoraLoader} nodes it comes through with one strength for the UNet and the text encoders.
+ * {@code LoraLoader} nodes it comes through with one strength for the UNet and the text encoders; a further
+ * {@code KSampler} that denoises its result enlarged by a {@code LatentUpscale} or {@code LatentUpscaleBy} node is the
+ * second pass of ComfyUI's two-pass ("hires fix") workflow.
  *
  * @param prompt         the positive prompt, or empty where no text-encoding node gives it (see {@code textProblems})
  * @param negativePrompt the negative prompt, likewise
@@ -33,13 +35,14 @@ import java.util.Set;
  * @param denoise        the share of the schedule the sampler runs (a run from a picture where below 1)
  * @param perturbedAttention the scale of the perturbed-attention guidance the sampler's model takes, if it takes one
  * @param loras          the LoRAs the sampler's model comes through, by their file names, in the order they apply
+ * @param secondPass     the sampler that denoises the result again at a larger size, if the workflow has one
  * @param unapplied      the nodes and settings of the workflow nothing here corresponds to, in words
  * @param textProblems   why a prompt could not be read, by the sampler's input ({@code positive}, {@code negative})
  */
 public record ComfyPrompt(Optional<String> prompt, Optional<String> negativePrompt, long seed, int steps, double cfg,
         String sampler, String scheduler, Optional<int[]> size, int count, double denoise,
-        Optional<Double> perturbedAttention, List<LoraNode> loras, List<String> unapplied,
-        Map<String, String> textProblems) {
+        Optional<Double> perturbedAttention, List<LoraNode> loras, Optional<SecondPass> secondPass,
+        List<String> unapplied, Map<String, String> textProblems) {
     /** The PNG text chunk ComfyUI writes its API-form workflow to. */
     public static final String CHUNK = "prompt";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -55,6 +58,31 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
      */
     public record LoraNode(String file, double strength) {
     }
+    /**
+     * The second pass of a two-pass workflow: a {@code KSampler} whose latent image is the first sampler's result
+     * enlarged by a latent upscale node, which denoises the last {@code steps} steps of a schedule of
+     * {@code steps / denoise} (ComfyUI's {@code KSampler.set_steps}).
+     *
+     * @param width          the enlarged width in pixels
+     * @param height         the enlarged height
+     * @param upscaler       the Montage upscaler that is the node's {@code upscale_method}
+     * @param seed           the second sampler's noise seed
+     * @param steps          the steps it takes
+     * @param cfg            its guidance scale
+     * @param sampler        its {@code sampler_name}
+     * @param scheduler      its {@code scheduler}
+     * @param denoise        its share of the schedule
+     * @param prompt         its positive prompt, where a text-encoding node gives one
+     * @param negativePrompt its negative prompt, likewise
+     */
+    public record SecondPass(int width, int height, String upscaler, long seed, int steps, double cfg, String sampler,
+            String scheduler, double denoise, Optional<String> prompt, Optional<String> negativePrompt) {
+    }
+
+    /** ComfyUI's latent upscale methods that are one of Montage's latent upscalers (the same PyTorch modes). */
+    private static final Map<String, String> UPSCALE_METHODS = Map.of("bilinear", "latent", "nearest-exact",
+            "latent-nearest-exact", "bicubic", "latent-bicubic");
+
     /** ComfyUI's nodes that only load or save, whose settings the profile and the command answer for. */
     private static final List<String> PLUMBING = List.of("CheckpointLoaderSimple", "VAEDecode", "SaveImage",
             "PreviewImage", "EmptyLatentImage", "CLIPTextEncode", "CLIPTextEncodeSDXL");
@@ -92,9 +120,22 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
         // the sampler that starts from an empty latent image is the generation; others refine its result
         String chosen = samplers.stream().filter(id -> emptyLatent(graph, graph.get(id)).isPresent()).findFirst()
                 .orElse(samplers.get(0));
-        samplers.stream().filter(id -> !id.equals(chosen)).forEach(id -> unapplied.add(graph.get(id)
-                .path("class_type").asText() + " (node " + id + "), a further sampler"));
         JsonNode inputs = graph.get(chosen).path("inputs");
+        Optional<int[]> firstSize = emptyLatent(graph, graph.get(chosen)).map(l -> new int[] {integer(l, "width"),
+                integer(l, "height")});
+        Optional<SecondPass> secondPass = Optional.empty();
+        for (String id : samplers) {
+            if (id.equals(chosen)) {
+                continue;
+            }
+            Optional<SecondPass> pass = secondPass.isPresent() ? Optional.empty()
+                    : secondPass(graph, chosen, id, firstSize, unapplied);
+            if (pass.isPresent()) {
+                secondPass = pass;
+            } else {
+                unapplied.add(graph.get(id).path("class_type").asText() + " (node " + id + "), a further sampler");
+            }
+        }
         boolean advanced = graph.get(chosen).path("class_type").asText().equals("KSamplerAdvanced");
         if (advanced && (inputs.path("start_at_step").asInt(0) != 0
                 || inputs.path("end_at_step").asInt(10000) < inputs.path("steps").asInt())) {
@@ -102,7 +143,7 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
                     + inputs.path("end_at_step").asText() + " of node " + chosen);
         }
         Optional<JsonNode> latent = emptyLatent(graph, graph.get(chosen));
-        Optional<int[]> size = latent.map(l -> new int[] {integer(l, "width"), integer(l, "height")});
+        Optional<int[]> size = firstSize;
         int count = latent.map(l -> l.path("inputs").has("batch_size") ? integer(l, "batch_size") : 1).orElse(1);
         Map<String, String> textProblems = new LinkedHashMap<>();
         Optional<String> positive = text(graph, inputs, "positive", textProblems);
@@ -135,8 +176,61 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
                 number(inputs, "steps").intValue(), number(inputs, "cfg").doubleValue(), string(inputs,
                         "sampler_name"), string(inputs, "scheduler"), size, count,
                 advanced ? 1 : inputs.path("denoise").asDouble(1), perturbedAttention, List.copyOf(loras),
-                List.copyOf(unapplied),
+                secondPass, List.copyOf(unapplied),
                 Map.copyOf(textProblems));
+    }
+
+    /**
+     * Sampler {@code id} as the second pass of sampler {@code first}, where it is a {@code KSampler} whose latent image
+     * is {@code first}'s result enlarged by a {@code LatentUpscale} (a size, no crop) or {@code LatentUpscaleBy} (a
+     * factor of {@code first}'s size) node with an upscale method Montage has; the upscale node is then taken out of
+     * {@code unapplied}.
+     */
+    private static Optional<SecondPass> secondPass(JsonNode graph, String first, String id, Optional<int[]> firstSize,
+            List<String> unapplied) {
+        JsonNode inputs = graph.get(id).path("inputs");
+        JsonNode link = inputs.get("latent_image");
+        Optional<JsonNode> upscale = linked(graph, link);
+        if (!type(graph, id).equals("KSampler") || upscale.isEmpty()) {
+            return Optional.empty();
+        }
+        JsonNode u = upscale.get().path("inputs");
+        JsonNode samples = u.get("samples");
+        String method = UPSCALE_METHODS.get(u.path("upscale_method").asText());
+        double denoise = inputs.path("denoise").asDouble(1);
+        if (samples == null || !samples.isArray() || !samples.get(0).asText().equals(first) || method == null
+                || !(denoise > 0 && denoise <= 1)) {
+            return Optional.empty();
+        }
+        int width;
+        int height;
+        switch (upscale.get().path("class_type").asText()) {
+            case "LatentUpscale" -> {
+                width = u.path("width").asInt(0);
+                height = u.path("height").asInt(0);
+                if (width <= 0 || height <= 0 || !u.path("crop").asText("disabled").equals("disabled")) {
+                    return Optional.empty();
+                }
+            }
+            case "LatentUpscaleBy" -> {
+                if (firstSize.isEmpty() || !u.path("scale_by").isNumber()) {
+                    return Optional.empty();
+                }
+                // ComfyUI rounds the latent grid's size
+                double by = u.get("scale_by").asDouble();
+                width = (int) Math.round(firstSize.get()[0] / 8.0 * by) * 8;
+                height = (int) Math.round(firstSize.get()[1] / 8.0 * by) * 8;
+            }
+            default -> {
+                return Optional.empty();
+            }
+        }
+        unapplied.remove(upscale.get().path("class_type").asText() + " (node " + link.get(0).asText() + ")");
+        Map<String, String> problems = new LinkedHashMap<>();
+        return Optional.of(new SecondPass(width, height, method, number(inputs, "seed").longValue(),
+                number(inputs, "steps").intValue(), number(inputs, "cfg").doubleValue(), string(inputs,
+                        "sampler_name"), string(inputs, "scheduler"), denoise, text(graph, inputs, "positive",
+                                problems), text(graph, inputs, "negative", problems)));
     }
 
     /** The ids of the nodes up the chain of {@code model} inputs from a sampler's, nearest first. */
@@ -235,6 +329,11 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
      * apart). LCM takes its own timesteps with the schedules that space them evenly.
      */
     public Optional<Map.Entry<String, Map<String, String>>> builtIn() {
+        return builtIn(sampler, scheduler);
+    }
+
+    /** The built-in scheduler and settings of a sampler and scheduler as ComfyUI names them ({@link #builtIn()}). */
+    public static Optional<Map.Entry<String, Map<String, String>>> builtIn(String sampler, String scheduler) {
         String base = sampler.endsWith("_gpu") ? sampler.substring(0, sampler.length() - 4) : sampler;
         Map<String, String> settings = new LinkedHashMap<>();
         String id = switch (base) {

@@ -128,6 +128,7 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         if (!loras.isEmpty()) {
             v.put(LORAS, loras);
         }
+        c.secondPass().ifPresent(pass -> v.put(HIRES, hires(c, pass, unapplied)));
         if (c.size().isPresent() && c.denoise() < 1) {
             unapplied.add("denoise " + c.denoise() + " of a sampler that starts from an empty latent image");
         }
@@ -137,6 +138,45 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         return new ImportedRecord(COMFY_UI, v, scheduler.isPresent() ? Optional.empty() : Optional.of(c.sampler()
                 + " (scheduler " + c.scheduler() + ")"), unapplied, c.size().isEmpty() ? Optional.of(c.denoise())
                         : Optional.empty(), textProblems);
+    }
+
+    /**
+     * ComfyUI's second pass as a request's {@code hires} gives it: its size and upscaler; the schedule of
+     * {@code steps / denoise} steps (ComfyUI's {@code int(steps / denoise)}) with the strength that takes exactly its
+     * {@code steps}; its sampler as the built-in scheduler that is the same method, its cfg and prompts where they
+     * are not the first pass's. Its own seed, and a sampler none of the schedulers is, are added to {@code unapplied}.
+     */
+    private static Map<String, Object> hires(ComfyPrompt first, ComfyPrompt.SecondPass pass, List<String> unapplied) {
+        Map<String, Object> h = new LinkedHashMap<>();
+        h.put("width", pass.width());
+        h.put("height", pass.height());
+        int total = pass.denoise() >= 1 ? pass.steps() : (int) (pass.steps() / pass.denoise());
+        double strength = (double) pass.steps() / total;
+        while ((int) (total * strength) < pass.steps()) {
+            strength = Math.nextUp(strength);
+        }
+        h.put("strength", strength);
+        h.put("steps", total);
+        h.put("upscaler", pass.upscaler());
+        Optional<Map.Entry<String, Map<String, String>>> scheduler = ComfyPrompt.builtIn(pass.sampler(),
+                pass.scheduler());
+        if (!pass.sampler().equals(first.sampler()) || !pass.scheduler().equals(first.scheduler())) {
+            scheduler.ifPresentOrElse(e -> {
+                h.put("scheduler", e.getKey());
+                h.put(SCHEDULER_OPTIONS, e.getValue());
+            }, () -> unapplied.add("the second sampler's " + pass.sampler() + " (scheduler " + pass.scheduler()
+                    + "), none of Montage's schedulers: the hires pass takes the first's"));
+        }
+        if (pass.cfg() != first.cfg()) {
+            h.put("guidance", pass.cfg());
+        }
+        pass.prompt().filter(p -> !first.prompt().equals(Optional.of(p))).ifPresent(p -> h.put("prompt", p));
+        pass.negativePrompt().filter(p -> !first.negativePrompt().equals(Optional.of(p)))
+                .ifPresent(p -> h.put("negativePrompt", p));
+        if (pass.seed() != first.seed()) {
+            unapplied.add("the second sampler's seed " + pass.seed() + " (the hires pass takes the first's)");
+        }
+        return h;
     }
 
     /** The fields of A1111's text that mean the same in Montage, its sampler as a built-in scheduler's id. */

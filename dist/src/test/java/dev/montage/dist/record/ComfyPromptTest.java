@@ -126,6 +126,36 @@ class ComfyPromptTest {
         assertEquals(List.of("LoraLoader (node 10)"), uneven.unapplied());
     }
 
+    /**
+     * A KSampler that denoises the first sampler's result enlarged by a latent upscale node is the second pass, its
+     * nodes no longer named as not applied; an upscale method Montage does not have, a crop or another latent leaves
+     * it a further sampler.
+     */
+    @Test
+    void aTwoPassWorkflowsSecondSamplerIsItsSecondPass() {
+        String plain = ComfyWorkflows.of("dpmpp_2m", "karras", EMPTY, TEXT);
+        String second = "\"seed\": 43, \"steps\": 10, \"cfg\": 4.0, \"sampler_name\": \"euler\", \"scheduler\": "
+                + "\"normal\", \"denoise\": 0.6";
+        ComfyPrompt by = ComfyPrompt.parse(ComfyWorkflows.withSecondPass(plain, "LatentUpscaleBy",
+                "\"upscale_method\": \"bicubic\", \"scale_by\": 1.5", second));
+        assertEquals(Optional.of(new ComfyPrompt.SecondPass(96, 48, "latent-bicubic", 43, 10, 4.0, "euler", "normal",
+                0.6, Optional.of("a castle, at dusk"), Optional.of("fog, blur"))), by.secondPass());
+        assertEquals(List.of(), by.unapplied());
+        ComfyPrompt sized = ComfyPrompt.parse(ComfyWorkflows.withSecondPass(plain, "LatentUpscale",
+                "\"upscale_method\": \"nearest-exact\", \"width\": 128, \"height\": 64, \"crop\": \"disabled\"",
+                second));
+        assertEquals(128, sized.secondPass().orElseThrow().width());
+        assertEquals("latent-nearest-exact", sized.secondPass().orElseThrow().upscaler());
+        for (String[] none : new String[][] {{"LatentUpscaleBy", "\"upscale_method\": \"bislerp\", \"scale_by\": 2"},
+            {"LatentUpscale", "\"upscale_method\": \"bilinear\", \"width\": 128, \"height\": 64, \"crop\": "
+                + "\"center\""}, {"VAEEncode", "\"upscale_method\": \"bilinear\""}}) {
+            ComfyPrompt other = ComfyPrompt.parse(ComfyWorkflows.withSecondPass(plain, none[0], none[1], second));
+            assertEquals(Optional.empty(), other.secondPass(), none[1]);
+            assertTrue(other.unapplied().contains("KSampler (node 15), a further sampler"), other.unapplied()
+                    .toString());
+        }
+    }
+
     @Test
     void whatCannotBeReadIsNamed() {
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ComfyPrompt.parse("[1, 2]")).getMessage()

@@ -27,6 +27,18 @@ public final class ComfyWorkflows {
     }
 
     /**
+     * The workflow with a second pass: node 14, an {@code upscale} node with these inputs (an object's members),
+     * enlarges the sampler's result, and KSampler node 15 with these inputs denoises it with the first's model and
+     * prompts.
+     */
+    public static String withSecondPass(String workflow, String upscale, String upscaleInputs, String samplerInputs) {
+        return workflow.replaceFirst("\\}\\s*$", ", \"14\": {\"class_type\": \"" + upscale + "\", \"inputs\": "
+                + "{\"samples\": [\"3\", 0], " + upscaleInputs + "}}, \"15\": {\"class_type\": \"KSampler\", "
+                + "\"inputs\": {" + samplerInputs + ", \"model\": [\"10\", 0], \"positive\": [\"6\", 0], "
+                + "\"negative\": [\"7\", 0], \"latent_image\": [\"14\", 0]}}}");
+    }
+
+    /**
      * The workflow with its sampler's model coming through a {@code PerturbedAttentionGuidance} node (node 12) of this
      * scale, which takes the LoRA's model.
      */

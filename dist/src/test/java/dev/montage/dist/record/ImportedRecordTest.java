@@ -13,6 +13,7 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 /** What another tool's PNG records, read into a request's fields. */
+@SuppressWarnings("unchecked")
 class ImportedRecordTest {
     private static final String A1111 = "a castle\nSteps: 3, Sampler: Euler, Seed: 1, Size: 64x64";
 
@@ -92,6 +93,37 @@ class ImportedRecordTest {
                 .orElseThrow();
         assertEquals(List.of(Map.of("name", "ink", "scale", 0.8)), r.values().get("loras"));
         assertEquals(List.of(), r.unapplied());
+    }
+
+    /**
+     * ComfyUI's second pass is the hires pass: its size and upscaler; ComfyUI's schedule of steps / denoise steps with
+     * the strength that takes its steps; its sampler, cfg and prompts where they are not the first's; its own seed
+     * named as not applied.
+     */
+    @Test
+    void comfyUisSecondPassIsTheHiresPass() {
+        String plain = ComfyWorkflows.of("dpmpp_2m", "karras", ComfyPromptTest.EMPTY, ComfyPromptTest.TEXT);
+        ImportedRecord same = ImportedRecord.of(Map.of("prompt", ComfyWorkflows.withSecondPass(plain,
+                "LatentUpscaleBy", "\"upscale_method\": \"bilinear\", \"scale_by\": 1.5", "\"seed\": 42, "
+                        + "\"steps\": 7, \"cfg\": 5.5, \"sampler_name\": \"dpmpp_2m\", \"scheduler\": \"karras\", "
+                        + "\"denoise\": 0.3"))).orElseThrow();
+        Map<String, Object> hires = (Map<String, Object>) same.values().get("hires");
+        assertEquals(List.of(96, 48, 23, "latent"), List.of(hires.get("width"), hires.get("height"), hires.get(
+                "steps"), hires.get("upscaler")), "int(7 / 0.3) = 23 steps");
+        double strength = (Double) hires.get("strength");
+        assertEquals(7, (int) (23 * strength), "the strength takes the sampler's 7 steps");
+        assertEquals(7.0 / 23, strength, 1e-12);
+        assertFalse(hires.containsKey("scheduler") || hires.containsKey("guidance") || hires.containsKey("prompt"));
+        assertEquals(List.of(), same.unapplied());
+        ImportedRecord own = ImportedRecord.of(Map.of("prompt", ComfyWorkflows.withSecondPass(plain,
+                "LatentUpscaleBy", "\"upscale_method\": \"bilinear\", \"scale_by\": 2", "\"seed\": 9, "
+                        + "\"steps\": 10, \"cfg\": 3.0, \"sampler_name\": \"euler\", \"scheduler\": \"sgm_uniform\", "
+                        + "\"denoise\": 0.5"))).orElseThrow();
+        Map<String, Object> ownHires = (Map<String, Object>) own.values().get("hires");
+        assertEquals(List.of("euler", Map.of("timestep_spacing", "trailing"), 3.0, 20, 0.5), List.of(ownHires.get(
+                "scheduler"), ownHires.get("schedulerOptions"), ownHires.get("guidance"), ownHires.get("steps"),
+                ownHires.get("strength")));
+        assertEquals(List.of("the second sampler's seed 9 (the hires pass takes the first's)"), own.unapplied());
     }
 
     /** Chunks of neither tool are nothing; an unreadable record is named. */
