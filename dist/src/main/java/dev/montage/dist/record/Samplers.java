@@ -28,10 +28,10 @@ final class Samplers {
 
     /**
      * A1111's schedule types that are a scheduler setting (by its diffusers name) on the model's own schedule: the
-     * exponential and the beta noise levels.
+     * exponential, the beta and the Align Your Steps noise levels.
      */
     static final Map<String, String> SCHEDULE_SETTINGS = Map.of("Exponential", "use_exponential_sigmas", "Beta",
-            "use_beta_sigmas");
+            "use_beta_sigmas", "Align Your Steps", "use_align_your_steps_sigmas");
     /**
      * A1111's schedule types that space the model's own levels as a diffusers {@code timestep_spacing} does: SGM
      * Uniform and Simple step down from the last training timestep in equal strides (trailing), DDIM takes every

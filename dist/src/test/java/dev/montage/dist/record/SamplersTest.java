@@ -170,6 +170,11 @@ class SamplersTest {
         assertEquals(new Sampler("Euler", Optional.of("Beta")), Samplers.of("euler", name -> Optional.ofNullable(
                 beta.get(name))));
         assertEquals(Optional.empty(), Samplers.schedulerOf("Euler a", Optional.of("Beta")));
+        Map<String, String> ays = Map.of("use_align_your_steps_sigmas", "true");
+        assertEquals(Optional.of("dpmpp-2m"), Samplers.schedulerOf("DPM++ 2M", Optional.of("Align Your Steps")));
+        assertEquals(ays, Samplers.settingsOf("DPM++ 2M", Optional.of("Align Your Steps")));
+        assertEquals(new Sampler("DPM++ 2M", Optional.of("Align Your Steps")), Samplers.of("dpmpp-2m",
+                name -> Optional.ofNullable(ays.get(name))));
         assertEquals(Optional.of("Uniform"), Samplers.of("dpmpp-2m-sde", name -> Optional.of("false")
                 .filter(v -> name.equals("use_exponential_sigmas"))).scheduleType());
         assertEquals(Map.of("use_exponential_sigmas", "true", "eta", "0.5"), A1111Parameters.parse("a castle\n"
@@ -216,8 +221,9 @@ class SamplersTest {
     }
 
     /**
-     * The built-in schedulers that A1111's Exponential and Beta schedules map to are exactly those whose factories
-     * declare {@code use_exponential_sigmas} and {@code use_beta_sigmas}.
+     * The built-in schedulers that A1111's Exponential, Beta and Align Your Steps schedules map to are exactly those
+     * whose factories declare {@code use_exponential_sigmas}, {@code use_beta_sigmas} and
+     * {@code use_align_your_steps_sigmas}.
      */
     @Test
     void theExponentialSchedulersAreThoseThatReadTheSetting() {
@@ -231,8 +237,10 @@ class SamplersTest {
         assertEquals(new TreeSet<>(Samplers.LEVEL_SCHEDULERS), reading);
         for (ComponentFactory<?> f : ServiceLoader.load(ComponentFactory.class)) {
             if (f.kind() == ComponentKind.SCHEDULER) {
-                assertEquals(f.options().stream().anyMatch(o -> o.name().equals("use_exponential_sigmas")),
-                        f.options().stream().anyMatch(o -> o.name().equals("use_beta_sigmas")), f.id());
+                for (String setting : Samplers.SCHEDULE_SETTINGS.values()) {
+                    assertEquals(f.options().stream().anyMatch(o -> o.name().equals("use_exponential_sigmas")),
+                            f.options().stream().anyMatch(o -> o.name().equals(setting)), f.id() + " " + setting);
+                }
             }
         }
     }

@@ -63,11 +63,10 @@ final class DiscreteSigmas {
 
     /**
      * The levels the settings give: the noise schedule, {@code timestep_spacing} (default {@code linspace}),
-     * {@code steps_offset}, and {@code use_karras_sigmas}, {@code use_exponential_sigmas} and {@code use_beta_sigmas}
-     * where the scheduler has those settings.
+     * {@code steps_offset}, and the settings that convert the levels ({@link SigmaConversion}) where the scheduler has
+     * them.
      *
-     * @param withKarras whether the scheduler reads {@code use_karras_sigmas}, {@code use_exponential_sigmas} and
-     *                   {@code use_beta_sigmas} (Euler ancestral does not)
+     * @param withKarras whether the scheduler reads the settings of {@link SigmaConversion} (Euler ancestral does not)
      * @throws IllegalArgumentException naming a setting with an invalid or unsupported value
      */
     DiscreteSigmas(SchedulerSettings settings, boolean withKarras) {

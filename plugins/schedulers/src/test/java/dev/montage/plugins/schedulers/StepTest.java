@@ -914,6 +914,51 @@ class StepTest {
         }
     }
 
+    /**
+     * A1111's {@code loglinear_interp} of the SDXL Align Your Steps levels in numpy float64 (the published 11 levels
+     * for 11 steps).
+     */
+    private static final Map<Integer, double[]> AYS = Map.of(
+            4, new double[] {14.614999999999997, 1.8550457107375453, 0.4311417287529157, 0.028999999999999998},
+            11, new double[] {14.614999999999997, 6.315000000000001, 3.7709999999999995, 2.181, 1.342, 0.862, 0.555,
+                0.38, 0.234, 0.113, 0.028999999999999998},
+            25, new double[] {14.614999999999997, 10.302790670408507, 7.262914512367891, 5.551292987917991,
+                4.478117381598852, 3.6027970088151213, 2.8678477993087417, 2.282823867088992, 1.8550457107375453,
+                1.5152291031309282, 1.2465555620105013, 1.0365958201985246, 0.862, 0.7175210524627583,
+                0.5972580750896339, 0.5048538081179063, 0.4311417287529157, 0.3649524512712653, 0.29819456735494027,
+                0.24364817852369117, 0.18358479945923006, 0.13555414341055214, 0.09008068967313454,
+                0.051111055560621156, 0.028999999999999998});
+
+    /**
+     * Align Your Steps (A1111's schedule type, diffusers' {@code AysSchedules} as the pipelines' {@code sigmas}): the
+     * SDXL levels interpolated log-linearly to the steps whatever the spacing, each timestep the training timestep of
+     * its σ; DPM-Solver++ takes each timestep's integer part and ends at σ = 0.
+     */
+    @ParameterizedTest
+    @ValueSource(ints = {4, 11, 25})
+    void alignYourStepsLevelsAreTheInterpolatedSdxlSchedule(int steps) {
+        double[] expected = AYS.get(steps);
+        assertArrayEquals(expected, SigmaConversion.alignYourSteps(steps), 1e-12);
+        NoiseSchedule schedule = NoiseSchedule.of(SdxlSchedulerConfig.settings());
+        for (String spacing : List.of("leading", "trailing")) {
+            DiscreteSigmas.Levels levels = new DiscreteSigmas(SdxlSchedulerConfig.settings(Map.of("timestep_spacing",
+                    spacing, "use_align_your_steps_sigmas", true)), true, false, NoiseSchedule.ZeroSnr.UNREAD)
+                    .levels(steps);
+            for (int i = 0; i < steps; i++) {
+                assertEquals(expected[i], levels.sigmas()[i], 1e-6 * expected[i], spacing + " σ " + i);
+                assertEquals(schedule.sigmaToTimestep(expected[i]), levels.timesteps()[i], 1e-3, spacing + " t " + i);
+            }
+            assertEquals(0f, levels.sigmas()[steps]);
+        }
+        MultistepSchedule.Levels multistep = new MultistepSchedule(schedule, TimestepSpacing.LINSPACE, 0,
+                SigmaConversion.ALIGN_YOUR_STEPS, Double.NEGATIVE_INFINITY, "DPM-Solver++").levels(steps);
+        for (int i = 0; i < steps; i++) {
+            assertEquals(expected[i], multistep.sigmas()[i], 1e-6 * expected[i], "DPM-Solver++ σ " + i);
+            assertEquals((int) schedule.sigmaToTimestep(expected[i]), multistep.timesteps()[i], "DPM-Solver++ t " + i);
+        }
+        assertEquals(0f, multistep.sigmas()[steps]);
+    }
+
     private static Scheduler dpmpp2sAncestral(Map<String, Object> settings) {
         return new DpmSolverAncestralScheduler(SdxlSchedulerConfig.settings(settings));
     }
