@@ -225,7 +225,8 @@ class SchedulerGenerationTest {
                 wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> !id.equals(PLUGIN_SCHEDULER))
                         .toList(), "with a hires pass", SchedulerGenerationTest::withHires,
                         (r, latents) -> assertEquals(4 * 6 * 6, latents.length, "the second pass's size")),
-                Stream.of("use_exponential_sigmas", "use_beta_sigmas", "use_align_your_steps_sigmas")
+                Stream.of("use_exponential_sigmas", "use_beta_sigmas", "use_kl_optimal_sigmas",
+                        "use_align_your_steps_sigmas")
                         .flatMap(setting -> wholeGenerations(pipeline, pipeline.schedulerIds().stream()
                                 .filter(id -> !id.endsWith("-karras") && pipeline.schedulerProblems(id,
                                         Map.of(setting, "true")).isEmpty()).toList(), setting,
@@ -323,7 +324,8 @@ class SchedulerGenerationTest {
                 new Refusal("euler", Map.of("eta", "0.5"), "schedulerOptions.eta", "unknown option (expected an "
                         + "option of scheduler 'euler': num_train_timesteps, beta_start, beta_end, beta_schedule, "
                         + "prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, use_exponential_sigmas, "
-                        + "use_beta_sigmas, use_align_your_steps_sigmas, interpolation_type, rescale_betas_zero_snr)"),
+                        + "use_beta_sigmas, use_kl_optimal_sigmas, use_align_your_steps_sigmas, interpolation_type, "
+                        + "rescale_betas_zero_snr)"),
                 new Refusal("ddim", Map.of("eta", "2"), "schedulerOptions.eta", "expected a number in 0..1, got '2'"),
                 new Refusal("ddim", Map.of("timestep_spacin", "trailing"), "schedulerOptions.timestep_spacin",
                         "unknown option; did you mean timestep_spacing?"),

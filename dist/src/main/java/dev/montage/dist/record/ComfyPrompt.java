@@ -321,8 +321,8 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
     /**
      * The built-in scheduler and settings that are this workflow's sampler and scheduler, or empty where none is:
      * ComfyUI's {@code normal} schedule is diffusers' {@code linspace} spacing of the training timesteps, {@code karras}
-     * and {@code exponential} its Karras and exponential levels between the model's own highest and lowest σ, which
-     * the same spacing's ends are; {@code simple} and {@code sgm_uniform} step down from the last training timestep in
+     * {@code exponential} and {@code kl_optimal} its Karras, exponential and KL-optimal levels between the model's own
+     * highest and lowest σ, which the same spacing's ends are; {@code simple} and {@code sgm_uniform} step down from the last training timestep in
      * equal strides, as diffusers' {@code trailing} spacing, and {@code ddim_uniform} takes every (1000 / steps)-th
      * timestep from 1 up, as its {@code leading} spacing with {@code steps_offset} 1 (diffusers rounds a fractional
      * stride where ComfyUI truncates it or interpolates σ between timesteps, so some step counts land a timestep
@@ -385,11 +385,12 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
                 }
                 id = karras;
             }
-            case "exponential" -> {
+            case "exponential", "kl_optimal" -> {
                 if (!Samplers.LEVEL_SCHEDULERS.contains(id)) {
                     return Optional.empty();
                 }
-                settings.put("use_exponential_sigmas", "true");
+                settings.put(scheduler.equals("exponential") ? "use_exponential_sigmas" : "use_kl_optimal_sigmas",
+                        "true");
             }
             default -> {
                 return Optional.empty();

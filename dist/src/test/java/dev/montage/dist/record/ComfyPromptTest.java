@@ -66,7 +66,9 @@ class ComfyPromptTest {
         }
         assertEquals(Optional.of(Map.entry("euler-ancestral", Map.of("timestep_spacing", "leading", "steps_offset",
                 "1"))), ComfyPrompt.parse(ComfyWorkflows.of("euler_ancestral", "ddim_uniform", EMPTY, TEXT)).builtIn());
-        for (String[] none : new String[][] {{"dpmpp_2m", "kl_optimal"}, {"uni_pc", "karras"}, {"res_multistep",
+        assertEquals(Optional.of(Map.entry("dpmpp-2m", Map.of("timestep_spacing", "linspace", "use_kl_optimal_sigmas",
+                "true"))), ComfyPrompt.parse(ComfyWorkflows.of("dpmpp_2m", "kl_optimal", EMPTY, TEXT)).builtIn());
+        for (String[] none : new String[][] {{"dpmpp_2m", "linear_quadratic"}, {"uni_pc", "karras"}, {"res_multistep",
             "normal"}, {"euler_ancestral", "exponential"}, {"dpmpp_2m", "beta"}, {"lcm", "karras"}, {"lcm",
                 "ddim_uniform"}}) {
             assertEquals(Optional.empty(), ComfyPrompt.parse(ComfyWorkflows.of(none[0], none[1], EMPTY, TEXT)).builtIn(),

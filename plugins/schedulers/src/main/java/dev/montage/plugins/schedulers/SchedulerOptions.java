@@ -37,6 +37,9 @@ final class SchedulerOptions {
     static final OptionSpec<Boolean> USE_BETA_SIGMAS = OptionSpec.bool("use_beta_sigmas",
             "noise levels at the quantiles of a Beta(0.6, 0.6) distribution (Lee et al. 2024, A1111's Beta) instead of "
                     + "the training schedule's (diffusers: false)");
+    static final OptionSpec<Boolean> USE_KL_OPTIMAL_SIGMAS = OptionSpec.bool("use_kl_optimal_sigmas",
+            "noise levels evenly spaced in arctan σ (the KL-optimal schedule of Sabour et al. 2024, ComfyUI's "
+                    + "kl_optimal) instead of the training schedule's (default: false)");
     static final OptionSpec<Boolean> USE_ALIGN_YOUR_STEPS_SIGMAS = OptionSpec.bool("use_align_your_steps_sigmas",
             "NVIDIA's Align Your Steps noise levels for SDXL (Sabour et al. 2024, A1111's Align Your Steps), "
                     + "log-linearly interpolated to the run's steps, instead of the training schedule's (default: "
@@ -132,7 +135,7 @@ final class SchedulerOptions {
     /** The noise schedule, the settings that convert its levels ({@link SigmaConversion}), and {@code own}. */
     private static List<OptionSpec<?>> withLevels(OptionSpec<?>... own) {
         List<OptionSpec<?>> levels = List.of(USE_KARRAS_SIGMAS, USE_EXPONENTIAL_SIGMAS, USE_BETA_SIGMAS,
-                USE_ALIGN_YOUR_STEPS_SIGMAS);
+                USE_KL_OPTIMAL_SIGMAS, USE_ALIGN_YOUR_STEPS_SIGMAS);
         return Stream.of(NOISE_SCHEDULE, levels, Arrays.asList(own)).<OptionSpec<?>>flatMap(List::stream).toList();
     }
 }

@@ -29,14 +29,14 @@ final class SchedulerSettings {
     /**
      * The {@code __init__} arguments of diffusers' (0.23) EulerDiscrete, DDIM, DPMSolverMultistep, UniPCMultistep and
      * LCM schedulers, the {@code use_exponential_sigmas} and {@code use_beta_sigmas} of later diffusers, DDIM's
-     * {@code eta}, which diffusers' pipelines take as a call argument, and {@code use_align_your_steps_sigmas}, which
-     * diffusers takes as the pipelines' {@code sigmas} argument.
+     * {@code eta}, which diffusers' pipelines take as a call argument, and {@code use_kl_optimal_sigmas} and
+     * {@code use_align_your_steps_sigmas}, whose levels diffusers takes as the pipelines' {@code sigmas} argument.
      */
     static final Set<String> KNOWN_KEYS = Set.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule",
             "trained_betas", "prediction_type", "interpolation_type", "use_karras_sigmas", "use_exponential_sigmas",
-            "use_beta_sigmas", "use_align_your_steps_sigmas", "timestep_spacing", "steps_offset", "clip_sample",
-            "clip_sample_range", "set_alpha_to_one", "thresholding", "dynamic_thresholding_ratio", "sample_max_value",
-            "rescale_betas_zero_snr", "solver_order", "algorithm_type", "solver_type", "lower_order_final",
+            "use_beta_sigmas", "use_kl_optimal_sigmas", "use_align_your_steps_sigmas", "timestep_spacing",
+            "steps_offset", "clip_sample", "clip_sample_range", "set_alpha_to_one", "thresholding",
+            "dynamic_thresholding_ratio", "sample_max_value", "rescale_betas_zero_snr", "solver_order", "algorithm_type", "solver_type", "lower_order_final",
             "euler_at_final", "use_lu_lambdas", "lambda_min_clipped", "variance_type", "eta",
             "original_inference_steps", "timestep_scaling", "predict_x0", "disable_corrector");
 

@@ -8,7 +8,8 @@ import java.util.Locale;
  * Karras et al. 2022), in log σ ({@code use_exponential_sigmas}, k-diffusion's exponential schedule, A1111's
  * "Exponential" schedule type) or at the quantiles of a Beta(0.6, 0.6) distribution ({@code use_beta_sigmas}, Lee et
  * al. 2024, A1111's "Beta"), as diffusers' {@code _convert_to_karras}, {@code _convert_to_exponential} and
- * {@code _convert_to_beta} do; or takes NVIDIA's Align Your Steps levels for SDXL
+ * {@code _convert_to_beta} do; evenly in arctan σ ({@code use_kl_optimal_sigmas}, the KL-optimal schedule of Sabour
+ * et al. 2024 as ComfyUI's {@code kl_optimal} scheduler spaces it); or takes NVIDIA's Align Your Steps levels for SDXL
  * ({@code use_align_your_steps_sigmas}, Sabour et al. 2024), interpolated to the run's steps as A1111's "Align Your
  * Steps" schedule type does.
  */
@@ -21,6 +22,8 @@ enum SigmaConversion {
     EXPONENTIAL,
     /** σ_min + q · (σ_max − σ_min) at the Beta(0.6, 0.6) quantiles q of 1 − linspace(0, 1, steps). */
     BETA,
+    /** Evenly spaced in arctan σ: ComfyUI's {@code kl_optimal_scheduler}. */
+    KL_OPTIMAL,
     /**
      * The SDXL levels of Align Your Steps, log-linearly interpolated to the steps (A1111's {@code loglinear_interp});
      * they span SDXL's own σ range, whatever the spacing's ends.
@@ -42,7 +45,7 @@ enum SigmaConversion {
      * The conversion the settings ask for.
      *
      * @param reads whether the scheduler reads {@code use_karras_sigmas}, {@code use_exponential_sigmas},
-     *              {@code use_beta_sigmas} and {@code use_align_your_steps_sigmas}
+     *              {@code use_beta_sigmas}, {@code use_kl_optimal_sigmas} and {@code use_align_your_steps_sigmas}
      * @throws IllegalArgumentException when more than one is true (diffusers allows one)
      */
     static SigmaConversion of(SchedulerSettings settings, boolean reads) {
@@ -50,7 +53,7 @@ enum SigmaConversion {
             return NONE;
         }
         SigmaConversion chosen = NONE;
-        for (SigmaConversion c : new SigmaConversion[] {KARRAS, EXPONENTIAL, BETA, ALIGN_YOUR_STEPS}) {
+        for (SigmaConversion c : new SigmaConversion[] {KARRAS, EXPONENTIAL, BETA, KL_OPTIMAL, ALIGN_YOUR_STEPS}) {
             if (settings.flag(c.setting(), false)) {
                 if (chosen != NONE) {
                     throw settings.unsupported(c.setting(), chosen.setting() + " is true too, and a run has one "
@@ -77,6 +80,7 @@ enum SigmaConversion {
             case KARRAS -> NoiseSchedule.karras(sigmaMax, sigmaMin, steps);
             case EXPONENTIAL -> exponential(sigmaMax, sigmaMin, steps);
             case BETA -> beta(sigmaMax, sigmaMin, steps);
+            case KL_OPTIMAL -> klOptimal(sigmaMax, sigmaMin, steps);
             case ALIGN_YOUR_STEPS -> alignYourSteps(steps);
             case NONE -> throw new IllegalStateException("the training schedule's levels are not converted");
         };
@@ -90,6 +94,19 @@ enum SigmaConversion {
         double[] out = NumpyMath.linspace(0, 1, steps);
         for (int i = 0; i < steps; i++) {
             out[i] = sigmaMin + BetaDistribution.ppf(1 - out[i], BETA_ALPHA, BETA_BETA) * (sigmaMax - sigmaMin);
+        }
+        return out;
+    }
+
+    /**
+     * ComfyUI's {@code kl_optimal_scheduler}: {@code tan(a · atan(sigmaMin) + (1 − a) · atan(sigmaMax))} at
+     * {@code a = arange(steps) / (steps − 1)}; one step is at {@code sigmaMax}.
+     */
+    static double[] klOptimal(double sigmaMax, double sigmaMin, int steps) {
+        double[] out = new double[steps];
+        for (int i = 0; i < steps; i++) {
+            double a = steps == 1 ? 0 : (double) i / (steps - 1);
+            out[i] = Math.tan(a * Math.atan(sigmaMin) + (1 - a) * Math.atan(sigmaMax));
         }
         return out;
     }

@@ -204,8 +204,8 @@ class SchedulerFactoryTest {
                 () -> create("euler", Map.of()).withOverrides(Map.of("eta", "0.5")));
         assertEquals("this scheduler does not read 'eta' (it reads: num_train_timesteps, beta_start, beta_end, "
                 + "beta_schedule, prediction_type, timestep_spacing, steps_offset, use_karras_sigmas, "
-                + "use_exponential_sigmas, use_beta_sigmas, use_align_your_steps_sigmas, interpolation_type, "
-                + "rescale_betas_zero_snr)",
+                + "use_exponential_sigmas, use_beta_sigmas, use_kl_optimal_sigmas, use_align_your_steps_sigmas, "
+                + "interpolation_type, rescale_betas_zero_snr)",
                 notRead.getMessage());
         IllegalArgumentException typo = assertThrows(IllegalArgumentException.class,
                 () -> create("ddim", Map.of()).withOverrides(Map.of("etta", "0.5")));
@@ -243,8 +243,8 @@ class SchedulerFactoryTest {
         Map<String, ComponentFactory<?>> all = factories();
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
                 "timestep_spacing", "steps_offset", "use_karras_sigmas", "use_exponential_sigmas", "use_beta_sigmas",
-                "use_align_your_steps_sigmas", "interpolation_type", "rescale_betas_zero_snr"),
-                names(all.get("euler")));
+                "use_kl_optimal_sigmas", "use_align_your_steps_sigmas", "interpolation_type",
+                "rescale_betas_zero_snr"), names(all.get("euler")));
         assertEquals(names(all.get("euler")), names(all.get("euler-karras")));
         assertEquals(List.of("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "prediction_type",
                 "timestep_spacing", "steps_offset", "rescale_betas_zero_snr"), names(all.get("euler-ancestral")));

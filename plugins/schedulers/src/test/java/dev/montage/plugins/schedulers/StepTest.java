@@ -959,6 +959,33 @@ class StepTest {
         assertEquals(0f, multistep.sigmas()[steps]);
     }
 
+    /**
+     * KL-optimal sigmas (ComfyUI's {@code kl_optimal}): evenly spaced in arctan σ between the spacing's ends, checked
+     * against ComfyUI's formula in numpy float64 for 5 levels of SDXL's whole range; DPM-Solver++ spans that range.
+     */
+    @Test
+    void klOptimalSigmasAreEvenInArctan() {
+        double[] expected = {14.614600000000008, 2.142786273177181, 0.9616194201907788, 0.4198650846816579, 0.0292};
+        assertArrayEquals(expected, SigmaConversion.klOptimal(14.6146, 0.0292, 5), 1e-12);
+        assertArrayEquals(new double[] {14.6146}, SigmaConversion.klOptimal(14.6146, 0.0292, 1), 1e-12);
+        NoiseSchedule schedule = NoiseSchedule.of(SdxlSchedulerConfig.settings());
+        DiscreteSigmas.Levels plain = nineLevels(Map.of("timestep_spacing", "linspace"), false);
+        DiscreteSigmas.Levels kl = nineLevels(Map.of("timestep_spacing", "linspace", "use_kl_optimal_sigmas", true),
+                false);
+        double[] levels = SigmaConversion.klOptimal(plain.sigmas()[0], plain.sigmas()[8], 9);
+        for (int i = 0; i < 9; i++) {
+            assertEquals(levels[i], kl.sigmas()[i], 1e-6 * levels[i], "σ " + i);
+            assertEquals(schedule.sigmaToTimestep(kl.sigmas()[i]), kl.timesteps()[i], 1e-3, "timestep " + i);
+            double arctan = Math.atan(plain.sigmas()[0]) + i / 8.0 * (Math.atan(plain.sigmas()[8])
+                    - Math.atan(plain.sigmas()[0]));
+            assertEquals(arctan, Math.atan(kl.sigmas()[i]), 1e-6, "even in arctan σ " + i);
+        }
+        MultistepSchedule.Levels multistep = new MultistepSchedule(schedule, TimestepSpacing.LINSPACE, 0,
+                SigmaConversion.KL_OPTIMAL, Double.NEGATIVE_INFINITY, "DPM-Solver++").levels(9);
+        assertEquals(schedule.sigma(999), multistep.sigmas()[0], 1e-5 * schedule.sigma(999));
+        assertEquals(schedule.sigma(0), multistep.sigmas()[8], 1e-5 * schedule.sigma(0));
+    }
+
     private static Scheduler dpmpp2sAncestral(Map<String, Object> settings) {
         return new DpmSolverAncestralScheduler(SdxlSchedulerConfig.settings(settings));
     }
