@@ -320,13 +320,14 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
 
     /**
      * The built-in scheduler and settings that are this workflow's sampler and scheduler, or empty where none is:
-     * ComfyUI's {@code normal} schedule is diffusers' {@code linspace} spacing of the training timesteps, {@code karras}
-     * {@code exponential} and {@code kl_optimal} its Karras, exponential and KL-optimal levels between the model's own
-     * highest and lowest σ, which the same spacing's ends are; {@code simple} and {@code sgm_uniform} step down from the last training timestep in
-     * equal strides, as diffusers' {@code trailing} spacing, and {@code ddim_uniform} takes every (1000 / steps)-th
-     * timestep from 1 up, as its {@code leading} spacing with {@code steps_offset} 1 (diffusers rounds a fractional
-     * stride where ComfyUI truncates it or interpolates σ between timesteps, so some step counts land a timestep
-     * apart). LCM takes its own timesteps with the schedules that space them evenly.
+     * ComfyUI's {@code normal} schedule is diffusers' {@code linspace} spacing of the training timesteps,
+     * {@code karras}, {@code exponential} and {@code kl_optimal} its Karras, exponential and KL-optimal levels between
+     * the model's own highest and lowest σ, which the same spacing's ends are; {@code simple} and {@code sgm_uniform}
+     * step down from the last training timestep in equal strides, as diffusers' {@code trailing} spacing, and
+     * {@code ddim_uniform} takes every (1000 / steps)-th timestep from 1 up, as its {@code leading} spacing with
+     * {@code steps_offset} 1 (diffusers rounds a fractional stride where ComfyUI truncates it or interpolates σ between
+     * timesteps, so some step counts land a timestep apart). LCM takes its own timesteps with the schedules that space
+     * them evenly.
      */
     public Optional<Map.Entry<String, Map<String, String>>> builtIn() {
         return builtIn(sampler, scheduler);

@@ -131,7 +131,7 @@ class ImportedRecordTest {
     void otherChunksAreNothing() {
         assertEquals(Optional.empty(), ImportedRecord.of(Map.of("Software", "GIMP")));
         assertTrue(assertThrows(IllegalArgumentException.class, () -> ImportedRecord.of(Map.of("parameters",
-                "a castle\nSteps: 2, Seed: 1, Size: big"))).getMessage().startsWith("its parameters text has a malformed "
-                + "value"));
+                "a castle\nSteps: 2, Seed: 1, Size: big"))).getMessage().startsWith("its parameters text has a "
+                + "malformed value"));
     }
 }

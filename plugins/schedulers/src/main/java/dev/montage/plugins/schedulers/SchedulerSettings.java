@@ -36,9 +36,10 @@ final class SchedulerSettings {
             "trained_betas", "prediction_type", "interpolation_type", "use_karras_sigmas", "use_exponential_sigmas",
             "use_beta_sigmas", "use_kl_optimal_sigmas", "use_align_your_steps_sigmas", "timestep_spacing",
             "steps_offset", "clip_sample", "clip_sample_range", "set_alpha_to_one", "thresholding",
-            "dynamic_thresholding_ratio", "sample_max_value", "rescale_betas_zero_snr", "solver_order", "algorithm_type", "solver_type", "lower_order_final",
-            "euler_at_final", "use_lu_lambdas", "lambda_min_clipped", "variance_type", "eta",
-            "original_inference_steps", "timestep_scaling", "predict_x0", "disable_corrector");
+            "dynamic_thresholding_ratio", "sample_max_value", "rescale_betas_zero_snr", "solver_order",
+            "algorithm_type", "solver_type", "lower_order_final", "euler_at_final", "use_lu_lambdas",
+            "lambda_min_clipped", "variance_type", "eta", "original_inference_steps", "timestep_scaling", "predict_x0",
+            "disable_corrector");
 
     private record Entry(Object value, String source) {
     }
