@@ -11,11 +11,13 @@ import dev.montage.api.Box;
 import dev.montage.api.Control;
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
+import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.PerturbedAttention;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
+import dev.montage.api.Variation;
 import dev.montage.api.spi.AttentionProcessor;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.registry.ComponentRegistry;
@@ -149,6 +151,24 @@ class PerturbedAttentionGenerationTest {
         assertFalse(Arrays.equals(hiresGuided, unguidedPass));
         assertFalse(Arrays.equals(latents(pipeline, plain.toBuilder().hires(hires.withGuidance(1)).build()),
                 unguidedPass));
+    }
+
+    /**
+     * Beside its neighbours: guidance rescale (applied after it), a variation seed, a run from a picture and FreeU
+     * together; with s_t = 0 it leaves them as they are, with a scale it changes the result.
+     */
+    @Test
+    void itActsBesideTheOtherRequestOptions() {
+        GenerationRequest neighbours = request().steps(4).scheduler("dpmpp-2m").guidanceScale(4).guidanceRescale(0.7)
+                .variation(new Variation(9, 0.3)).initImage(new InitImage(PipelineBehaviourTest.picture(Color.BLUE),
+                        "start.png", 0.8)).build();
+        try (MontagePipeline freeU = builder().setting("options.unet.freeu", "0.9,0.2,1.3,1.4").build()) {
+            float[] plain = latents(freeU, neighbours);
+            assertArrayEquals(plain, latents(freeU, neighbours.toBuilder().perturbedAttention(new PerturbedAttention(1,
+                    1, List.of())).build()), (float) TestEngine.tolerance(2e-5, 4));
+            assertFalse(Arrays.equals(plain, latents(freeU, neighbours.toBuilder().perturbedAttention(
+                    PerturbedAttention.of(3)).build())));
+        }
     }
 
     /** A pattern that no self-attention layer's name holds is refused, naming it with the layers there are. */

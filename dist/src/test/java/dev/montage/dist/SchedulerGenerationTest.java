@@ -15,6 +15,7 @@ import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
+import dev.montage.api.PerturbedAttention;
 import dev.montage.api.ProgressListener;
 import dev.montage.api.Subject;
 import dev.montage.api.host.ComponentContext;
@@ -239,7 +240,14 @@ class SchedulerGenerationTest {
                 wholeGenerations(pipeline, pipeline.schedulerIds().stream().filter(id -> pipeline
                         .schedulerProblems(id, ZERO_SNR).isEmpty()).toList(), "zero terminal SNR",
                         (id, guided) -> request(id, guided).toBuilder().schedulerOptions(ZERO_SNR).build(),
-                        (r, latents) -> assertEquals(4 * 4 * 4, latents.length)))
+                        (r, latents) -> assertEquals(4 * 4 * 4, latents.length)),
+                wholeGenerations(pipeline, pipeline.schedulerIds(), "with perturbed-attention guidance",
+                        (id, guided) -> request(id, guided).toBuilder().perturbedAttention(PerturbedAttention.of(2))
+                                .build(), (r, latents) -> {
+                            GenerationRequest plain = r.toBuilder().perturbedAttention(null).build();
+                            assertFalse(Arrays.equals(LEADING.computeIfAbsent(key(plain), k -> latents(pipeline,
+                                    plain)), latents), "the guidance changes the latents");
+                        }))
                 .flatMap(s -> s);
     }
 
