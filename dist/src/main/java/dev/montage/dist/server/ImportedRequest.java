@@ -6,9 +6,13 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.montage.api.FieldError;
 import dev.montage.api.InvalidRequestException;
+import dev.montage.dist.record.GenerationRecord;
 import dev.montage.dist.record.ImportedRecord;
+import dev.montage.runtime.output.PngFiles;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.util.ArrayList;
+import java.util.Base64;
 import java.util.Collections;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
@@ -18,17 +22,19 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The answer of {@code POST /v1/records}: the generation an AUTOMATIC1111 or ComfyUI PNG records (its text chunks, as
- * a browser reads them from the file), as a request this server would run, completed with its defaults, and what of
- * the PNG it does not run.
+ * The answer of {@code POST /v1/records}: the generation a PNG records (its text chunks, as a browser reads them from
+ * the file, or the file itself): an AUTOMATIC1111 or ComfyUI PNG's as a request this server would run, completed with
+ * its defaults, and what of the PNG it does not run; a Montage PNG's record as it is.
  *
- * @param maker   {@code AUTOMATIC1111} or {@code ComfyUI}
+ * @param maker   {@code Montage}, {@code AUTOMATIC1111} or {@code ComfyUI}
  * @param request the request's fields as a generation records them
  * @param notes   what the request leaves out or changes, in words
  */
 record ImportedRequest(String maker, Map<String, Object> request, List<String> notes) {
     /** The fields of the body. */
-    static final Set<String> BODY = Set.of("chunks");
+    static final Set<String> BODY = Set.of("chunks", "png");
+    /** The maker of a PNG with Montage's record. */
+    static final String MONTAGE = "Montage";
     private static final ObjectMapper JSON = new ObjectMapper();
 
     ImportedRequest {
@@ -37,7 +43,8 @@ record ImportedRequest(String maker, Map<String, Object> request, List<String> n
     }
 
     /**
-     * Reads {@code {"chunks": {keyword: text, ...}}}: a sampler none of the built-in schedulers is gives way to the
+     * Reads {@code {"chunks": {keyword: text, ...}}} or {@code {"png": base64}}: a Montage record is answered as it is,
+     * with a note on the pictures it names by file rather than by an upload; of another tool's, a sampler none of the built-in schedulers is gives way to the
      * server's default one, a prompt the workflow does not give is left empty, a LoRA the server's folder does not
      * have is left out, each said in a note.
      *
@@ -51,21 +58,23 @@ record ImportedRequest(String maker, Map<String, Object> request, List<String> n
         for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
             String key = it.next();
             if (!BODY.contains(key)) {
-                throw refused(key, "is not a known field; expected [chunks]");
+                throw refused(key, "is not a known field; expected one of [chunks, png]");
             }
         }
-        JsonNode given = body.get("chunks");
-        if (given == null || !given.isObject()) {
-            throw refused("chunks", "must be an object of a PNG's text chunks by keyword, e.g. {\"parameters\": "
-                    + "\"...\"}");
+        if (body.has("chunks") == body.has("png")) {
+            throw refused("body", "must give one of chunks (a PNG's text chunks by keyword) and png (the PNG file, "
+                    + "base64)");
         }
-        Map<String, String> chunks = new LinkedHashMap<>();
-        for (var it = given.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            if (!e.getValue().isTextual()) {
-                throw refused("chunks." + e.getKey(), "must be the chunk's text, got " + e.getValue().getNodeType());
-            }
-            chunks.put(e.getKey(), e.getValue().asText());
+        Map<String, String> chunks = body.has("png") ? chunksOf(body.get("png")) : chunks(body.get("chunks"));
+        Optional<Map<String, Object>> recorded;
+        try {
+            recorded = GenerationRecord.fromPng(chunks);
+        } catch (IOException e) {
+            throw refused(body.has("png") ? "png" : "chunks", "its Montage record (the '" + GenerationRecord.JSON_CHUNK
+                    + "' chunk) is not JSON: " + e.getMessage());
+        }
+        if (recorded.isPresent()) {
+            return montage(recorded.get());
         }
         Optional<ImportedRecord> read;
         try {
@@ -107,6 +116,59 @@ record ImportedRequest(String maker, Map<String, Object> request, List<String> n
         r.pictureStrength().ifPresent(strength -> notes.add("it was made from a picture at strength " + strength
                 + ", which the PNG does not store: start from that picture to run it so"));
         return new ImportedRequest(r.maker(), requests.parse(fields).parameters(), notes);
+    }
+
+    /** A Montage record's request fields, and how many of its pictures are named by file rather than by an upload. */
+    @SuppressWarnings("unchecked")
+    private static ImportedRequest montage(Map<String, Object> record) {
+        Map<String, Object> request = new LinkedHashMap<>(record);
+        request.remove(GenerationRecord.MONTAGE);
+        List<Object> pictures = new ArrayList<>();
+        for (String list : List.of("subjects", "controls")) {
+            if (request.get(list) instanceof List<?> items) {
+                pictures.addAll(items);
+            }
+        }
+        Optional.ofNullable(request.get("initImage")).ifPresent(pictures::add);
+        long byFile = pictures.stream().map(p -> (Map<String, Object>) p).filter(p -> !p.containsKey("uploadId")
+                && !p.containsKey("keypoints")).count();
+        return new ImportedRequest(MONTAGE, request, byFile == 0 ? List.of() : List.of("it names " + byFile
+                + " picture(s) by file and SHA-256, not by an upload of this server: give them again"));
+    }
+
+    /** The text chunks of a base64 PNG. */
+    private static Map<String, String> chunksOf(JsonNode png) {
+        if (!png.isTextual()) {
+            throw refused("png", "must be the PNG file in base64 (a data URL too), got " + png.getNodeType());
+        }
+        byte[] bytes;
+        try {
+            bytes = Base64.getDecoder().decode(RequestJson.base64Text(png.asText()));
+        } catch (IllegalArgumentException e) {
+            throw refused("png", "is not base64: " + e.getMessage());
+        }
+        try {
+            return PngFiles.readParameters(new ByteArrayInputStream(bytes));
+        } catch (IOException | RuntimeException e) {
+            throw refused("png", "is not a PNG file that can be read");
+        }
+    }
+
+    /** The chunks given by keyword, each a text. */
+    private static Map<String, String> chunks(JsonNode given) {
+        if (!given.isObject()) {
+            throw refused("chunks", "must be an object of a PNG's text chunks by keyword, e.g. {\"parameters\": "
+                    + "\"...\"}");
+        }
+        Map<String, String> chunks = new LinkedHashMap<>();
+        for (var it = given.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            if (!e.getValue().isTextual()) {
+                throw refused("chunks." + e.getKey(), "must be the chunk's text, got " + e.getValue().getNodeType());
+            }
+            chunks.put(e.getKey(), e.getValue().asText());
+        }
+        return chunks;
     }
 
     private static InvalidRequestException refused(String field, String message) {

@@ -331,6 +331,11 @@ public final class RequestJson {
     }
 
     /** A LoRA {@code {name, scale}} of a request, by the name it was given (without the extension). */
+    /** A base64 text without a data URL's prefix and without whitespace. */
+    static String base64Text(String data) {
+        return DATA_URL.matcher(data).replaceFirst("").replaceAll("\\s", "");
+    }
+
     /** Whether a request may name this LoRA: a file of that name is in the server's LoRA folder. */
     boolean servesLora(String name) {
         return loraCatalog.names().contains(LoraCatalog.nameOf(name));
@@ -685,7 +690,7 @@ public final class RequestJson {
             if (data == null) {
                 return null;
             }
-            data = DATA_URL.matcher(data).replaceFirst("").replaceAll("\\s", "");
+            data = base64Text(data);
             if ((long) data.length() / 4 * 3 > limits.maxImageBytes()) {
                 throw ApiException.tooLarge(field, "is about " + data.length() / 4 * 3 + " bytes, more than the limit "
                         + "of " + limits.maxImageBytes() + "; upload it with POST /v1/uploads only if it fits");

@@ -146,7 +146,7 @@ class OpenApiTest {
                 Map.entry("Hires", RequestJson.HIRES), Map.entry("Variation", RequestJson.VARIATION),
                 Map.entry("PerturbedAttention", RequestJson.PERTURBED_ATTENTION),
                 Map.entry("Mask", RequestJson.MASK), Map.entry("Lora", RequestJson.LORA),
-                Map.entry("PhraseRequest", RequestJson.PHRASES), Map.entry("RecordChunks", ImportedRequest.BODY),
+                Map.entry("PhraseRequest", RequestJson.PHRASES), Map.entry("RecordRequest", ImportedRequest.BODY),
                 Map.entry("PreprocessRequest", preprocess));
         read.forEach((schema, fields) -> {
             Set<String> documented = new TreeSet<>();

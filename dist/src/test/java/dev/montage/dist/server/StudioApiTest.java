@@ -16,10 +16,12 @@ import dev.montage.api.spi.TextEncoder.TokenSpan;
 import dev.montage.dist.ControlImageRecorder;
 import dev.montage.dist.TinyModel;
 import dev.montage.dist.record.ComfyWorkflows;
+import dev.montage.runtime.output.PngFiles;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
 import java.awt.Color;
 import java.awt.image.BufferedImage;
+import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
@@ -172,6 +174,51 @@ class StudioApiTest {
             HttpResponse<byte[]> big = post(s, "/v1/records", Http.JSON.writeValueAsString(Map.of("chunks", Map.of(
                     "parameters", "a castle\nSteps: 3, Seed: 1, Size: 100000x64"))));
             assertEquals(400, big.statusCode(), "the server's own limits");
+        }
+    }
+
+    /**
+     * The PNG file itself may be sent (base64, a data URL too) instead of its chunks: an A1111 one reads as its chunks
+     * do, a Montage one answers its record as it is, with a note on the pictures it names by file; exactly one of
+     * the two forms, and a file that is a PNG, are required.
+     */
+    @Test
+    @SuppressWarnings("unchecked")
+    void thePngItselfMayBeSent() throws Exception {
+        try (TestServer s = TestServer.start(TestServer.settings(out).build())) {
+            Map<String, Object> a1111 = Http.json(post(s, "/v1/records", Http.JSON.writeValueAsString(Map.of("png",
+                    "data:image/png;base64," + png(Map.of("parameters", "a castle\nSteps: 3, Sampler: Euler, "
+                            + "Seed: 7, Size: 64x48"))))));
+            assertEquals("AUTOMATIC1111", a1111.get("maker"));
+            assertEquals("a castle", ((Map<String, Object>) a1111.get("request")).get("prompt"));
+            String record = Http.JSON.writeValueAsString(Map.of("prompt", "a dog", "steps", 3, "subjects", List.of(
+                    Map.of("file", "/pictures/dog.png", "sha256", "00"), Map.of("uploadId", "u1")), "montage",
+                    Map.of("version", "test")));
+            Map<String, Object> montage = Http.json(post(s, "/v1/records", Http.JSON.writeValueAsString(Map.of("png",
+                    png(Map.of("montage", record))))));
+            assertEquals("Montage", montage.get("maker"));
+            Map<String, Object> request = (Map<String, Object>) montage.get("request");
+            assertEquals(List.of("a dog", 3), List.of(request.get("prompt"), request.get("steps")));
+            assertFalse(request.containsKey("montage"));
+            assertEquals(List.of("it names 1 picture(s) by file and SHA-256, not by an upload of this server: give "
+                    + "them again"), montage.get("notes"));
+            assertEquals(400, post(s, "/v1/records", "{\"png\": \"not base64!\"}").statusCode());
+            assertEquals(400, post(s, "/v1/records", "{\"png\": \"" + Base64.getEncoder().encodeToString(
+                    "GIF89a".getBytes(StandardCharsets.US_ASCII)) + "\"}").statusCode());
+            HttpResponse<byte[]> both = post(s, "/v1/records", "{\"png\": \"\", \"chunks\": {}}");
+            assertEquals(400, both.statusCode());
+            assertTrue(firstMessage(both).startsWith("must give one of chunks"), Http.text(both));
+        }
+    }
+
+    /** A small PNG with these text chunks, in base64. */
+    private static String png(Map<String, String> chunks) throws IOException {
+        Path file = Files.createTempFile("record", ".png");
+        try {
+            PngFiles.write(file, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), chunks);
+            return Base64.getEncoder().encodeToString(Files.readAllBytes(file));
+        } finally {
+            Files.delete(file);
         }
     }
 
