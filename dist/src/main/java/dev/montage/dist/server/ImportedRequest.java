@@ -44,16 +44,16 @@ record ImportedRequest(String maker, Map<String, Object> request, List<String> n
 
     /**
      * Reads {@code {"chunks": {keyword: text, ...}}} or {@code {"png": base64}}: a Montage record is answered as it is,
-     * with a note on the pictures it names by file rather than by an upload; of another tool's, a sampler none of the built-in schedulers is gives way to the
-     * server's default one, a prompt the workflow does not give is left empty, a LoRA the server's folder does not
-     * have is left out, each said in a note.
+     * with a note on the pictures it names by file rather than by an upload; of another tool's, a sampler none of the
+     * built-in schedulers is gives way to the server's default one, a prompt the workflow does not give is left empty,
+     * a LoRA the server's folder does not have is left out, each said in a note.
      *
-     * @throws InvalidRequestException naming {@code chunks} when they hold no other tool's record or one that cannot be
-     *     read, or the request's fields that this server refuses
+     * @throws InvalidRequestException naming {@code chunks} or {@code png} when they hold no record or one that cannot
+     *     be read, or the request's fields that this server refuses
      */
     static ImportedRequest of(JsonNode body, RequestJson requests) throws IOException {
         if (body == null || !body.isObject()) {
-            throw refused("body", "must be a JSON object {chunks}");
+            throw refused("body", "must be a JSON object {chunks} or {png}");
         }
         for (Iterator<String> it = body.fieldNames(); it.hasNext(); ) {
             String key = it.next();
