@@ -62,8 +62,8 @@ final class SubmitCommand implements Callable<Integer> {
     String prompt;
 
     @Option(names = "--from", paramLabel = "PNG", description = "Send the request a PNG records (Montage's, A1111's or "
-            + "ComfyUI's); the other flags change its fields one by one. Its pictures and LoRAs are given again with "
-            + "--subject, --control, --init-image and --lora.")
+            + "ComfyUI's); the other flags change its fields one by one. Its pictures are given again with --subject, "
+            + "--control and --init-image; its LoRAs go by name unless --lora gives others.")
     Path from;
 
     @Option(names = {"-n", "--negative-prompt"}, description = "Negative prompt (default: the server's).")
@@ -320,6 +320,16 @@ final class SubmitCommand implements Callable<Integer> {
         for (String l : loras) {
             loraList.add(lora(l));
         }
+        // the recorded LoRAs go by name, as the server's folder names its files; --lora replaces them
+        if (loraList.isEmpty() && recorded != null && recorded.get("loras") instanceof List<?> named) {
+            for (Object l : named) {
+                Map<?, ?> lora = (Map<?, ?>) l;
+                Map<String, Object> sent = new LinkedHashMap<>();
+                sent.put("name", lora.get("name"));
+                sent.put("scale", lora.get("scale"));
+                loraList.add(sent);
+            }
+        }
         if (!loraList.isEmpty()) {
             b.put("loras", loraList);
         }
@@ -347,7 +357,6 @@ final class SubmitCommand implements Callable<Integer> {
         unsent(r, "subjects", subjects.isEmpty(), "subject pictures", "--subject");
         unsent(r, "controls", controls.isEmpty(), "control pictures", "--control");
         unsent(r, "initImage", initImage == null, "picture to start from", "--init-image");
-        unsent(r, "loras", loras.isEmpty(), "LoRAs", "--lora (the server's LoRAs by name)");
         PrintWriter err = spec.commandLine().getErr();
         if (!r.unapplied().isEmpty()) {
             err.println("montage: " + from + " has settings nothing here corresponds to, which this request does not "

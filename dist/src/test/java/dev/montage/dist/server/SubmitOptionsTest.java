@@ -160,6 +160,37 @@ class SubmitOptionsTest {
         }
     }
 
+    /**
+     * The LoRAs a PNG records go to the server by name and scale (an A1111 prompt's tags, taken out of the prompt),
+     * unless --lora gives others.
+     */
+    @Test
+    void theLorasAPngRecordsGoByName() throws Exception {
+        Path loras = Files.createDirectories(dir.resolve("loras"));
+        Files.write(loras.resolve("style.safetensors"), new byte[0]);
+        Files.write(loras.resolve("ink.safetensors"), new byte[0]);
+        Path a1111 = dir.resolve("lora.png");
+        PngFiles.write(a1111, new BufferedImage(8, 8, BufferedImage.TYPE_INT_RGB), Map.of("parameters",
+                "a castle <lora:style:0.4>\nSteps: 2, Sampler: Euler, Seed: 5, Size: 32x32"));
+        AtomicReference<GenerationRequest> seen = new AtomicReference<>();
+        AtomicReference<List<Lora>> seenLoras = new AtomicReference<>();
+        try (MontagePipeline pipeline = TestEngine.pipeline(TinyModel.registry(), TinyModel.folder()).build();
+                TestServer s = TestServer.start(TestServer.settings(dir.resolve("out")).loraDir(loras).build(),
+                        (request, requestLoras, listener) -> {
+                            seen.set(request);
+                            seenLoras.set(requestLoras);
+                            return pipeline.generate(request, listener);
+                        }, pipeline, TinyModel.registry(), TinyModel.folder())) {
+            assertEquals(0, Montage.run("submit", "--server", s.server.url(), "--from", a1111.toString(), "-o",
+                    dir.resolve("images").toString()));
+            assertEquals("a castle ", seen.get().prompt());
+            assertEquals(List.of(new Lora(loras.resolve("style.safetensors"), 0.4)), seenLoras.get());
+            assertEquals(0, Montage.run("submit", "--server", s.server.url(), "--from", a1111.toString(), "--lora",
+                    "ink:0.7", "-o", dir.resolve("images").toString()));
+            assertEquals(List.of(new Lora(loras.resolve("ink.safetensors"), 0.7)), seenLoras.get());
+        }
+    }
+
     /** A server of the tiny model that keeps the request it was given last. */
     private TestServer serving(MontagePipeline pipeline, AtomicReference<GenerationRequest> seen) throws Exception {
         return TestServer.start(TestServer.settings(dir.resolve("out")).build(), (request, requestLoras, listener) -> {
