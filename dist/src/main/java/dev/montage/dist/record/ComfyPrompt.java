@@ -198,7 +198,8 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
         JsonNode samples = u.get("samples");
         String method = UPSCALE_METHODS.get(u.path("upscale_method").asText());
         double denoise = inputs.path("denoise").asDouble(1);
-        if (samples == null || !samples.isArray() || !samples.get(0).asText().equals(first) || method == null
+        if (samples == null || !samples.isArray() || samples.size() != 2 || !samples.get(0).asText().equals(first)
+                || method == null
                 || !(denoise > 0 && denoise <= 1)) {
             return Optional.empty();
         }
