@@ -4,9 +4,7 @@ import static org.junit.jupiter.api.Assertions.fail;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.montage.dist.JsonMutations;
 import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
@@ -20,30 +18,30 @@ import org.junit.jupiter.api.Test;
  */
 public class ImportedRecordFuzzTest {
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
-    /** Values of every JSON kind put in place of a workflow's values. */
-    private static final List<JsonNode> REPLACEMENTS = List.of(NODES.nullNode(), NODES.textNode("x"),
-            NODES.textNode(""), NODES.numberNode(-1), NODES.numberNode(0), NODES.numberNode(1e300),
-            NODES.numberNode(0.5), NODES.booleanNode(true), NODES.arrayNode(), NODES.arrayNode().add("3").add(0),
-            NODES.arrayNode().add("99").add(0), NODES.arrayNode().add(3), NODES.objectNode());
+    /** A two-pass workflow with guidance, each of its members replaced in turn by a value of each JSON kind. */
+    public static List<String> mutatedWorkflows() throws IOException {
+        List<String> out = new ArrayList<>();
+        for (JsonNode mutated : JsonMutations.single(workflow())) {
+            out.add(JSON.writeValueAsString(mutated));
+        }
+        return out;
+    }
+
+    private static JsonNode workflow() throws IOException {
+        String plain = ComfyWorkflows.of("dpmpp_2m", "karras", ComfyPromptTest.EMPTY, ComfyPromptTest.TEXT);
+        return JSON.readTree(ComfyWorkflows.withSecondPass(ComfyWorkflows.withPerturbedAttention(plain, 2.5),
+                "LatentUpscaleBy", "\"upscale_method\": \"bilinear\", \"scale_by\": 1.5", "\"seed\": 1, \"steps\": 4, "
+                        + "\"cfg\": 5.0, \"sampler_name\": \"euler\", \"scheduler\": \"normal\", \"denoise\": 0.5"));
+    }
 
     @Test
     void mutatedComfyUiWorkflowsAreReadOrRefusedWithAReason() throws Exception {
-        List<String> single = mutatedWorkflows();
-        for (String workflow : single) {
+        for (String workflow : mutatedWorkflows()) {
             read(Map.of("prompt", workflow), workflow);
         }
-        Random random = new Random(17);
-        JsonNode tree = JSON.readTree(single.get(0));
-        for (int n = 0; n < 500; n++) {
-            JsonNode mutated = tree.deepCopy();
-            List<Map.Entry<ObjectNode, String>> members = members(mutated);
-            for (int k = 0; k < 3; k++) {
-                Map.Entry<ObjectNode, String> member = members.get(random.nextInt(members.size()));
-                member.getKey().set(member.getValue(), REPLACEMENTS.get(random.nextInt(REPLACEMENTS.size())));
-            }
-            read(Map.of("prompt", JSON.writeValueAsString(mutated)), "random mutation " + n);
+        for (JsonNode mutated : JsonMutations.random(workflow(), 500, 17)) {
+            read(Map.of("prompt", JSON.writeValueAsString(mutated)), mutated.toString());
         }
         for (String text : List.of("", "[]", "{}", "null", "3", "{\"1\": null}", "{\"1\": 3}", "{\"1\": {}}",
                 "{\"1\": {\"class_type\": \"KSampler\"}}", "{\"1\": {\"class_type\": \"KSampler\", \"inputs\": 3}}")) {
@@ -73,37 +71,6 @@ public class ImportedRecordFuzzTest {
         }
     }
 
-    /** Workflows of two passes and guidance with one member of one node replaced by a value of each JSON kind. */
-    public static List<String> mutatedWorkflows() throws IOException {
-        String plain = ComfyWorkflows.of("dpmpp_2m", "karras", ComfyPromptTest.EMPTY, ComfyPromptTest.TEXT);
-        JsonNode tree = JSON.readTree(ComfyWorkflows.withSecondPass(ComfyWorkflows.withPerturbedAttention(plain, 2.5),
-                "LatentUpscaleBy", "\"upscale_method\": \"bilinear\", \"scale_by\": 1.5", "\"seed\": 1, "
-                        + "\"steps\": 4, \"cfg\": 5.0, \"sampler_name\": \"euler\", \"scheduler\": \"normal\", "
-                        + "\"denoise\": 0.5"));
-        List<String> out = new ArrayList<>();
-        int members = members(tree).size();
-        for (int i = 0; i < members; i++) {
-            for (JsonNode replacement : REPLACEMENTS) {
-                JsonNode mutated = tree.deepCopy();
-                Map.Entry<ObjectNode, String> member = members(mutated).get(i);
-                member.getKey().set(member.getValue(), replacement);
-                out.add(JSON.writeValueAsString(mutated));
-            }
-        }
-        return out;
-    }
-
-    private static List<Map.Entry<ObjectNode, String>> members(JsonNode tree) {
-        List<ObjectNode> parents = new ArrayList<>();
-        List<String> keys = new ArrayList<>();
-        collect(tree, parents, keys);
-        List<Map.Entry<ObjectNode, String>> out = new ArrayList<>();
-        for (int i = 0; i < parents.size(); i++) {
-            out.add(Map.entry(parents.get(i), keys.get(i)));
-        }
-        return out;
-    }
-
     private static void read(Map<String, String> chunks, String what) {
         try {
             ImportedRecord.of(chunks);
@@ -111,19 +78,6 @@ public class ImportedRecordFuzzTest {
             // a reason the record cannot be read
         } catch (RuntimeException e) {
             fail(what + ": " + e, e);
-        }
-    }
-
-    /** Every member of every object below {@code node}, as its parent and key. */
-    private static void collect(JsonNode node, List<ObjectNode> parents, List<String> keys) {
-        if (node instanceof ObjectNode object) {
-            object.fieldNames().forEachRemaining(name -> {
-                parents.add(object);
-                keys.add(name);
-            });
-            object.elements().forEachRemaining(child -> collect(child, parents, keys));
-        } else if (node instanceof ArrayNode array) {
-            array.elements().forEachRemaining(child -> collect(child, parents, keys));
         }
     }
 }
