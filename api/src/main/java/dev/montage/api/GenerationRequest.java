@@ -44,6 +44,8 @@ import java.util.Optional;
  *                       guidance
  * @param perturbedAttention perturbed-attention guidance, or empty for none; with or without classifier-free
  *                       guidance
+ * @param seedResizeFrom the size whose starting noise the request keeps in its middle (A1111's "Seed resize from"), or
+ *                       empty for the request's own; not with {@code initLatents}
  */
 public record GenerationRequest(
         String prompt,
@@ -65,7 +67,8 @@ public record GenerationRequest(
         Optional<Hires> hires,
         Optional<Variation> variation,
         double guidanceRescale,
-        Optional<PerturbedAttention> perturbedAttention) {
+        Optional<PerturbedAttention> perturbedAttention,
+        Optional<SeedResize> seedResizeFrom) {
 
     /** MS-Diffusion's default negative prompt (its {@code MSAdapter.generate}). */
     public static final String DEFAULT_NEGATIVE_PROMPT = "monochrome, lowres, bad anatomy, worst quality, low quality";
@@ -96,6 +99,7 @@ public record GenerationRequest(
         hires = Objects.requireNonNullElse(hires, Optional.empty());
         variation = Objects.requireNonNullElse(variation, Optional.empty());
         perturbedAttention = Objects.requireNonNullElse(perturbedAttention, Optional.empty());
+        seedResizeFrom = Objects.requireNonNullElse(seedResizeFrom, Optional.empty());
         negativePrompt = Objects.requireNonNullElse(negativePrompt, "");
         List<FieldError> errors = new ArrayList<>();
         if (prompt == null) {
@@ -174,6 +178,10 @@ public record GenerationRequest(
             errors.add(new FieldError("guidanceRescale", "rescales classifier-free guidance, which guidanceScale 1 "
                     + "turns off"));
         }
+        if (seedResizeFrom.isPresent() && initLatents.isPresent()) {
+            errors.add(new FieldError("seedResizeFrom", "cannot be given with initLatents, which replace the starting "
+                    + "noise it draws"));
+        }
         if (variation.isPresent() && initLatents.isPresent()) {
             errors.add(new FieldError("variation", "cannot be given with initLatents, which replace the starting noise "
                     + "it varies"));
@@ -209,7 +217,7 @@ public record GenerationRequest(
     }
 
     /**
-     * The constructor of API 0.2.8: no perturbed-attention guidance.
+     * The constructor of API 0.2.8: no perturbed-attention guidance, no seed resize.
      *
      * @throws InvalidRequestException listing every invalid field
      */
@@ -220,7 +228,7 @@ public record GenerationRequest(
             Optional<Variation> variation, double guidanceRescale) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
                 numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, hires, variation,
-                guidanceRescale, Optional.empty());
+                guidanceRescale, Optional.empty(), Optional.empty());
     }
 
     /**
@@ -235,7 +243,7 @@ public record GenerationRequest(
             Optional<Variation> variation) {
         this(prompt, negativePrompt, subjects, controls, width, height, steps, guidanceScale, imageScale, seed,
                 numImages, scheduler, schedulerOptions, autoLayout, initLatents, initImage, hires, variation, 0,
-                Optional.empty());
+                Optional.empty(), Optional.empty());
     }
 
     /**
@@ -324,6 +332,7 @@ public record GenerationRequest(
         b.variation = variation.orElse(null);
         b.guidanceRescale = guidanceRescale;
         b.perturbedAttention = perturbedAttention.orElse(null);
+        b.seedResizeFrom = seedResizeFrom.orElse(null);
         return b;
     }
 
@@ -349,6 +358,7 @@ public record GenerationRequest(
         private Variation variation;
         private double guidanceRescale;
         private PerturbedAttention perturbedAttention;
+        private SeedResize seedResizeFrom;
 
         private Builder(String prompt) {
             this.prompt = prompt;
@@ -474,6 +484,12 @@ public record GenerationRequest(
             return this;
         }
 
+        /** The size whose starting noise the request keeps in its middle, or null for its own. */
+        public Builder seedResizeFrom(SeedResize v) {
+            seedResizeFrom = v;
+            return this;
+        }
+
         /**
          * @throws InvalidRequestException listing every invalid field
          */
@@ -482,7 +498,7 @@ public record GenerationRequest(
                     guidanceScale, imageScale, seed, numImages, Optional.ofNullable(scheduler), schedulerOptions,
                     Optional.ofNullable(autoLayout), Optional.ofNullable(initLatents), Optional.ofNullable(initImage),
                     Optional.ofNullable(hires), Optional.ofNullable(variation), guidanceRescale,
-                    Optional.ofNullable(perturbedAttention));
+                    Optional.ofNullable(perturbedAttention), Optional.ofNullable(seedResizeFrom));
         }
     }
 }

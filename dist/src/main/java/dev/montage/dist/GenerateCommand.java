@@ -401,6 +401,7 @@ final class GenerateCommand implements Callable<Integer> {
         b.variation((recorded != null ? recorded.variation(variation.seed, variation.strength)
                 : RecordedRequest.variationOf(variation.seed, variation.strength)).orElse(null));
         b.perturbedAttention(perturbedAttention.over(recorded).orElse(null));
+        b.seedResizeFrom(variation.resize(recorded).orElse(null));
         // a PNG without one records a request without it; otherwise the profile's default where guided
         Object recordedRescale = recorded == null ? null : recorded.get("guidanceRescale");
         if (guidanceRescale != null || recorded != null) {

@@ -8,6 +8,7 @@ import dev.montage.api.ControlData;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.PerturbedAttention;
+import dev.montage.api.SeedResize;
 import dev.montage.api.Subject;
 import dev.montage.api.Variation;
 import dev.montage.dist.record.ComfyPrompt;
@@ -192,6 +193,13 @@ record RecordedRequest(Path png, Map<String, Object> values, Optional<String> un
                             + "towards its noise, in [0, 1]");
         }
         return Optional.of(new Variation(seed, strength));
+    }
+
+    /** The size whose noise the recorded request draws its seed's at, if it records one. */
+    Optional<SeedResize> seedResize() {
+        Map<String, Object> recorded = map(values.get("seedResizeFrom"));
+        return recorded.isEmpty() ? Optional.empty() : Optional.of(new SeedResize((int) number(recorded.get("width")),
+                (int) number(recorded.get("height"))));
     }
 
     /**

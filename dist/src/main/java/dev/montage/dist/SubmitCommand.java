@@ -308,6 +308,8 @@ final class SubmitCommand implements Callable<Integer> {
         (recorded != null ? recorded.variation(variation.seed, variation.strength)
                 : RecordedRequest.variationOf(variation.seed, variation.strength)).ifPresent(v -> b.put("variation",
                         Map.of("seed", v.seed(), "strength", v.strength())));
+        variation.resize(recorded).ifPresent(r -> b.put("seedResizeFrom", Map.of("width", r.width(), "height",
+                r.height())));
         perturbedAttention.over(recorded).ifPresent(a -> b.put("perturbedAttention",
                 GenerationRecord.perturbedAttentionFields(a)));
         Map<String, Object> hiresFields = new LinkedHashMap<>();

@@ -678,6 +678,25 @@ class PngRecordTest {
         assertTrue(alone.err().contains("--variation-seed needs --variation-strength"), alone::toString);
     }
 
+    /**
+     * A seed resized from another size is recorded as A1111 records it and in the request, runs again to the same
+     * pixels, and a bad size is refused naming the flag.
+     */
+    @Test
+    void aSeedResizeIsRecordedAsA1111RecordsItAndRunsAgain() throws Exception {
+        String[] args = {"-p", "a dog", "--width", "48", "--height", "48", "--steps", "2", "--seed", "4"};
+        Path png = generate(with(args, "--seed-resize-from", "32x32", "-o", dir.resolve("resized").toString()));
+        assertEquals(Map.of("width", 32, "height", 32), PngRecords.record(png).get("seedResizeFrom"));
+        assertEquals("32x32", infotext(png).values().get("Seed resize from"));
+        assertArrayEquals(pixels(png), pixels(generate("--from", png.toString(), "-o",
+                dir.resolve("again").toString())));
+        assertFalse(Arrays.equals(pixels(png), pixels(generate(with(args, "-o", dir.resolve("own").toString())))));
+        CommandRun bad = montage(with(new String[] {"generate", "--model", TinyModel.folder().toString(), "--device",
+            "cpu", "--seed-resize-from", "32by32", "-o", dir.resolve("bad").toString()}, args));
+        assertEquals(2, bad.code(), bad::toString);
+        assertTrue(bad.err().contains("--seed-resize-from '32by32': expected WxH"), bad::toString);
+    }
+
     private static String[] with(String[] first, String... more) {
         List<String> all = new ArrayList<>(List.of(first));
         all.addAll(List.of(more));

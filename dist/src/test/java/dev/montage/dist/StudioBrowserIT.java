@@ -396,8 +396,8 @@ class StudioBrowserIT {
 
     /**
      * A hires pass is sent with its settings once its checkbox is on, the size it gives shown beside them, and a
-     * variation with its seed, perturbed-attention guidance with its layers; the pass's refused strength is shown next
-     * to its field, and a result's pass, variation and guidance are shown and reopened.
+     * variation with its seed, perturbed-attention guidance with its layers, a seed resize; the pass's refused strength
+     * is shown next to its field, and a result's pass, variation and guidance are shown and reopened.
      */
     @Test
     @SuppressWarnings("unchecked")
@@ -427,6 +427,8 @@ class StudioBrowserIT {
             fill(By.id("variation-strength"), "0.3");
             fill(By.id("guidance-rescale"), "0.5");
             fill(By.id("pag-scale"), "2");
+            fill(By.id("seed-resize-width"), "32");
+            fill(By.id("seed-resize-height"), "48");
             fill(By.id("pag-layers"), "mid, up_blocks\\.0");
             driver.findElement(By.id("generate")).click();
             waitFor("the result", d -> "succeeded".equals(latest(serve.url()).get("state")));
@@ -440,6 +442,8 @@ class StudioBrowserIT {
             assertEquals(0.5, ((Map<String, Object>) first.get("parameters")).get("guidanceRescale"));
             assertEquals(Map.of("scale", 2.0, "adaptiveScale", 0.0, "layers", List.of("mid", "up_blocks\\.0")),
                     ((Map<String, Object>) first.get("parameters")).get("perturbedAttention"));
+            assertEquals(Map.of("width", 32, "height", 48), ((Map<String, Object>) first.get("parameters"))
+                    .get("seedResizeFrom"));
 
             open(serve.url());
             waitFor("the result in the gallery", d -> d.findElements(By.cssSelector("#gallery .tile[data-id='"
@@ -453,6 +457,7 @@ class StudioBrowserIT {
             assertEquals("9", driver.findElement(By.id("variation-seed")).getAttribute("value"));
             assertEquals("0.5", driver.findElement(By.id("guidance-rescale")).getAttribute("value"));
             assertEquals("2", driver.findElement(By.id("pag-scale")).getAttribute("value"));
+            assertEquals("48", driver.findElement(By.id("seed-resize-height")).getAttribute("value"));
             assertEquals("mid, up_blocks\\.0", driver.findElement(By.id("pag-layers")).getAttribute("value"));
             assertEquals("The images are 96×72.", driver.findElement(By.id("hires-status")).getText());
             assertTrue(driver.findElement(By.id("result-parameters")).getText().contains("96×72, strength 0.5, 4 "

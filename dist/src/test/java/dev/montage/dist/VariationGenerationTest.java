@@ -11,6 +11,7 @@ import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.Latents;
 import dev.montage.api.ProgressListener;
+import dev.montage.api.SeedResize;
 import dev.montage.api.Variation;
 import dev.montage.runtime.pipeline.MontagePipeline;
 import dev.montage.runtime.testing.TestEngine;
@@ -63,6 +64,25 @@ class VariationGenerationTest {
             float[] plain = latents(b.variation(null).build());
             assertArrayEquals(plain, latents(b.variation(new Variation(9, 0)).build()));
             assertFalse(Arrays.equals(plain, latents(b.variation(new Variation(9, 0.5)).build())));
+        }
+    }
+
+    /**
+     * A seed resized from the request's own size is the seed's generation; from another size it is another
+     * generation, and the same again; a hires pass and a run from a picture take the resized noise too.
+     */
+    @Test
+    void aSeedResizedFromAnotherSizeDrawsItsNoiseThere() {
+        float[] own = latents(request().size(48, 48).build());
+        assertArrayEquals(own, latents(request().size(48, 48).seedResizeFrom(new SeedResize(48, 48)).build()));
+        GenerationRequest resized = request().size(48, 48).seedResizeFrom(new SeedResize(32, 32)).build();
+        float[] fromSmaller = latents(resized);
+        assertFalse(Arrays.equals(own, fromSmaller));
+        assertArrayEquals(fromSmaller, latents(resized));
+        for (GenerationRequest.Builder b : new GenerationRequest.Builder[] {request().hires(new Hires(48, 48, 0.7, 0,
+                Hires.Upscaler.LATENT)), request().initImage(new InitImage(PipelineBehaviourTest.picture(Color.GREEN),
+                        "start.png", 0.7))}) {
+            assertFalse(Arrays.equals(latents(b.build()), latents(b.seedResizeFrom(new SeedResize(16, 24)).build())));
         }
     }
 

@@ -116,6 +116,7 @@ public final class GenerationRecord {
         r.hires().ifPresent(h -> p.put("hires", hiresFields(h)));
         r.variation().ifPresent(v -> p.put("variation", Map.of("seed", v.seed(), "strength", v.strength())));
         r.perturbedAttention().ifPresent(a -> p.put("perturbedAttention", perturbedAttentionFields(a)));
+        r.seedResizeFrom().ifPresent(s -> p.put("seedResizeFrom", Map.of("width", s.width(), "height", s.height())));
         p.put("loras", List.copyOf(loras));
         return Collections.unmodifiableMap(p);
     }
@@ -243,6 +244,7 @@ public final class GenerationRecord {
             v.put("Variation seed", Long.toString(variation.seed()));
             v.put("Variation seed strength", Double.toString(variation.strength()));
         });
+        r.seedResizeFrom().ifPresent(s -> v.put(ImportedRecord.A1111_SEED_RESIZE, s.width() + "x" + s.height()));
         // Forge's built-in perturbed-attention guidance perturbs the middle block at one scale, as the default does
         r.perturbedAttention().filter(a -> a.adaptiveScale() == 0 && a.layers().equals(PerturbedAttention
                 .DEFAULT_LAYERS)).ifPresent(a -> v.putAll(ImportedRecord.forgeGuidance(a.scale())));

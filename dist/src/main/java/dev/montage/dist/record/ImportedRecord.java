@@ -51,6 +51,8 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
             "Schedule type");
     /** A1111's η of DDIM and of the k-diffusion SDE samplers, read where the sampler's built-in reads it. */
     private static final Set<String> A1111_ETA = Set.of("Eta DDIM", "Eta");
+    /** A1111's size a seed's noise is drawn at ("Seed resize from"). */
+    static final String A1111_SEED_RESIZE = "Seed resize from";
     /** A1111's variation seed and its strength. */
     private static final Set<String> A1111_VARIATION = Set.of("Variation seed", "Variation seed strength");
     /**
@@ -209,6 +211,8 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
             Optional.ofNullable(p.values().get("Variation seed")).ifPresent(seed -> v.put(VARIATION, Map.of("seed",
                     Long.parseLong(seed), "strength", Double.parseDouble(p.values().getOrDefault(
                             "Variation seed strength", "0")))));
+            Optional.ofNullable(p.values().get(A1111_SEED_RESIZE)).map(ImportedRecord::seedResize).ifPresent(
+                    size -> v.put("seedResizeFrom", size));
             Map<String, String> options = p.schedulerOptions();
             if (!options.isEmpty()) {
                 v.put(SCHEDULER_OPTIONS, options);
@@ -242,6 +246,9 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         if (v.containsKey(VARIATION)) {
             read.addAll(A1111_VARIATION);
         }
+        if (v.containsKey("seedResizeFrom")) {
+            read.add(A1111_SEED_RESIZE);
+        }
         if (img2img.isPresent()) {
             read.add(A1111_STRENGTH);
         }
@@ -250,6 +257,17 @@ public record ImportedRecord(String maker, Map<String, Object> values, Optional<
         unapplied.addAll(networks);
         return new ImportedRecord(A1111, v, scheduler.isPresent() ? Optional.empty() : p.sampler(), unapplied,
                 img2img, Map.of());
+    }
+
+    /**
+     * A1111's "Seed resize from" {@code WxH} as a request's {@code seedResizeFrom}, each side taken down to a multiple
+     * of 8 as A1111 divides it by the latent factor; null where a side is then 0 (A1111 draws no other size).
+     */
+    private static Map<String, Object> seedResize(String size) {
+        String[] wh = size.strip().split("x");
+        int width = Integer.parseInt(wh[0].strip()) / 8 * 8;
+        int height = Integer.parseInt(wh[1].strip()) / 8 * 8;
+        return width <= 0 || height <= 0 ? null : Map.of("width", width, "height", height);
     }
 
     /**

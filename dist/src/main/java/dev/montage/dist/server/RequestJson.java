@@ -13,6 +13,7 @@ import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.PerturbedAttention;
+import dev.montage.api.SeedResize;
 import dev.montage.api.Subject;
 import dev.montage.api.Variation;
 import dev.montage.api.spi.Suggestions;
@@ -56,7 +57,7 @@ public final class RequestJson {
     /** The fields a request body, a subject, a control and an auto layout accept (the OpenAPI schemas list them). */
     static final Set<String> TOP = Set.of("prompt", "negativePrompt", "subjects", "controls", "width",
             "height", "steps", "guidance", "guidanceRescale", "scale", "seed", "scheduler", "schedulerOptions",
-            "count", "autoLayout", "initImage", "hires", "variation", "perturbedAttention", "loras",
+            "count", "autoLayout", "initImage", "hires", "variation", "perturbedAttention", "seedResizeFrom", "loras",
             GenerationRecord.MONTAGE);
     static final Set<String> SUBJECT = Set.of("image", "uploadId", "phrase", "box", "scale", "dropGrounding",
             GenerationRecord.SHA256, GenerationRecord.FILE);
@@ -67,6 +68,7 @@ public final class RequestJson {
             GenerationRecord.FILE);
     static final Set<String> VARIATION = Set.of("seed", "strength");
     static final Set<String> PERTURBED_ATTENTION = Set.of("scale", "adaptiveScale", "layers");
+    static final Set<String> SEED_RESIZE = Set.of("width", "height");
     static final Set<String> HIRES = Set.of("scale", "width", "height", "strength", "steps", "upscaler", "scheduler",
             "schedulerOptions", "guidance", "prompt", "negativePrompt");
     static final Set<String> MASK = Set.of("image", "uploadId", GenerationRecord.SHA256, GenerationRecord.FILE);
@@ -213,6 +215,7 @@ public final class RequestJson {
         Variation variation = body.hasNonNull("variation") ? variation(f, body.get("variation")) : null;
         PerturbedAttention perturbed = body.hasNonNull("perturbedAttention") ? perturbedAttention(f,
                 body.get("perturbedAttention")) : null;
+        SeedResize seedResize = body.hasNonNull("seedResizeFrom") ? seedResize(f, body.get("seedResizeFrom")) : null;
         Map<String, Lora> loras = new LinkedHashMap<>();
         for (int i = 0; i < loraNodes.size(); i++) {
             lora(f, loraNodes.get(i), "loras[" + i + "]", loras);
@@ -222,7 +225,8 @@ public final class RequestJson {
             new GenerationRequest(prompt, negative, List.of(), List.of(), width, height, steps, guidance, scale, seed,
                     count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                     Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
-                    Optional.ofNullable(variation), guidanceRescale, Optional.ofNullable(perturbed));
+                    Optional.ofNullable(variation), guidanceRescale, Optional.ofNullable(perturbed),
+                    Optional.ofNullable(seedResize));
         } catch (InvalidRequestException e) {
             e.errors().forEach(err -> f.add(API_NAMES.getOrDefault(err.field(), err.field()), err.message()));
         }
@@ -249,7 +253,8 @@ public final class RequestJson {
         GenerationRequest request = new GenerationRequest(prompt, negative, subjects, controls, width, height, steps,
                 guidance, scale, seed, count, Optional.of(scheduler), schedulerOptions, Optional.ofNullable(autoLayout),
                 Optional.empty(), Optional.ofNullable(initImage), Optional.ofNullable(hires),
-                Optional.ofNullable(variation), guidanceRescale, Optional.ofNullable(perturbed));
+                Optional.ofNullable(variation), guidanceRescale, Optional.ofNullable(perturbed),
+                Optional.ofNullable(seedResize));
         List<FieldError> refused = components.apply(request);
         if (!refused.isEmpty()) {
             throw new InvalidRequestException(refused);
@@ -521,6 +526,31 @@ public final class RequestJson {
             return new Variation(seed, strength);
         } catch (IllegalArgumentException e) {
             f.add(path + ".strength", e.getMessage());
+            return null;
+        }
+    }
+
+    /** The size a seed's noise is drawn at: its width and height, both required. */
+    private static SeedResize seedResize(Fields f, JsonNode node) {
+        String path = "seedResizeFrom";
+        if (!f.object(node, path, SEED_RESIZE, "{width, height}")) {
+            return null;
+        }
+        Integer width = f.integer(node, "width", path);
+        Integer height = f.integer(node, "height", path);
+        if (width == null && f.clean(path + ".width")) {
+            f.add(path + ".width", "is required: the width the seed's noise is drawn at");
+        }
+        if (height == null && f.clean(path + ".height")) {
+            f.add(path + ".height", "is required: the height the seed's noise is drawn at");
+        }
+        if (!f.clean(path)) {
+            return null;
+        }
+        try {
+            return new SeedResize(width, height);
+        } catch (IllegalArgumentException e) {
+            f.add(path, e.getMessage());
             return null;
         }
     }

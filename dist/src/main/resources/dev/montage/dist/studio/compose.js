@@ -450,6 +450,9 @@ export class Composer {
     if ($('variation-seed').value !== '') {
       body.variation = { seed: number($('variation-seed')), strength: number($('variation-strength')) };
     }
+    if (number($('seed-resize-width')) > 0 && number($('seed-resize-height')) > 0) {
+      body.seedResizeFrom = { width: number($('seed-resize-width')), height: number($('seed-resize-height')) };
+    }
     if (number($('pag-scale')) > 0) {
       body.perturbedAttention = { scale: number($('pag-scale')),
         adaptiveScale: number($('pag-adaptive-scale')) || 0,
@@ -526,6 +529,8 @@ export class Composer {
     setValue($('pag-adaptive-scale'), p.perturbedAttention?.adaptiveScale ?? 0);
     setValue($('pag-layers'), (p.perturbedAttention?.layers ?? ['mid']).join(', '));
     setValue($('variation-seed'), p.variation?.seed);
+    setValue($('seed-resize-width'), p.seedResizeFrom?.width);
+    setValue($('seed-resize-height'), p.seedResizeFrom?.height);
     if (p.variation) {
       setValue($('variation-strength'), p.variation.strength);
     }

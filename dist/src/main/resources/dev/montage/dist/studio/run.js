@@ -164,6 +164,7 @@ export class Runner {
       ...(p.initImage ? [['From a picture', `strength ${p.initImage.strength}${p.initImage.mask ? ', masked' : ''}`]]
         : []),
       ...(p.variation ? [['Variation', `seed ${p.variation.seed}, strength ${p.variation.strength}`]] : []),
+      ...(p.seedResizeFrom ? [['Seed resize from', `${p.seedResizeFrom.width}×${p.seedResizeFrom.height}`]] : []),
       ...(p.perturbedAttention ? [['Perturbed-attention guidance', `scale ${p.perturbedAttention.scale}`
         + (p.perturbedAttention.adaptiveScale ? `, adaptive ${p.perturbedAttention.adaptiveScale}` : '')
         + `, layers ${p.perturbedAttention.layers.join(', ')}`]] : []),

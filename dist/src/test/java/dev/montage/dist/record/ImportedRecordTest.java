@@ -7,6 +7,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import dev.montage.api.GenerationRequest;
 import dev.montage.api.PerturbedAttention;
+import dev.montage.api.SeedResize;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -124,6 +125,22 @@ class ImportedRecordTest {
                 "scheduler"), ownHires.get("schedulerOptions"), ownHires.get("guidance"), ownHires.get("steps"),
                 ownHires.get("strength")));
         assertEquals(List.of("the second sampler's seed 9 (the hires pass takes the first's)"), own.unapplied());
+    }
+
+    /**
+     * A1111's "Seed resize from" is the request's, its sides taken down to multiples of 8; one that leaves no latent is
+     * named as not applied; Montage writes it back so.
+     */
+    @Test
+    void a1111sSeedResizeIsTheRequests() {
+        assertEquals(Map.of("width", 512, "height", 768), a1111(", Seed resize from: 515x768").values().get(
+                "seedResizeFrom"));
+        ImportedRecord tiny = a1111(", Seed resize from: 4x768");
+        assertFalse(tiny.values().containsKey("seedResizeFrom"));
+        assertEquals(List.of("Seed resize from: 4x768"), tiny.unapplied());
+        GenerationRequest resized = GenerationRequest.builder("a castle").size(64, 64).steps(3)
+                .seedResizeFrom(new SeedResize(32, 48)).build();
+        assertEquals("32x48", GenerationRecord.a1111(resized, Map.of()).values().get("Seed resize from"));
     }
 
     /** Chunks of neither tool are nothing; an unreadable record is named. */

@@ -145,6 +145,7 @@ class OpenApiTest {
                 Map.entry("AutoLayout", RequestJson.AUTO_LAYOUT), Map.entry("InitImage", RequestJson.INIT_IMAGE),
                 Map.entry("Hires", RequestJson.HIRES), Map.entry("Variation", RequestJson.VARIATION),
                 Map.entry("PerturbedAttention", RequestJson.PERTURBED_ATTENTION),
+                Map.entry("SeedResize", RequestJson.SEED_RESIZE),
                 Map.entry("Mask", RequestJson.MASK), Map.entry("Lora", RequestJson.LORA),
                 Map.entry("PhraseRequest", RequestJson.PHRASES), Map.entry("RecordRequest", ImportedRequest.BODY),
                 Map.entry("PreprocessRequest", preprocess));

@@ -43,6 +43,7 @@ class RequestJsonFuzzTest {
         body.put("hires", Map.of("scale", 1.5, "strength", 0.5, "steps", 4, "upscaler", "latent", "scheduler",
                 "dpmpp-2m", "guidance", 2.0, "prompt", "a big dog"));
         body.put("variation", Map.of("seed", 9, "strength", 0.2));
+        body.put("seedResizeFrom", Map.of("width", 24, "height", 40));
         body.put("perturbedAttention", Map.of("scale", 2, "adaptiveScale", 0.001, "layers", List.of("mid")));
         JsonNode tree = Http.JSON.valueToTree(body);
         json.parse(tree);

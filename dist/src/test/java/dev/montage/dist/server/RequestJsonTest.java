@@ -17,6 +17,7 @@ import dev.montage.api.GenerationRequest;
 import dev.montage.api.Hires;
 import dev.montage.api.InitImage;
 import dev.montage.api.PerturbedAttention;
+import dev.montage.api.SeedResize;
 import dev.montage.api.Variation;
 import dev.montage.api.InvalidRequestException;
 import dev.montage.api.spi.ConditionPreprocessor;
@@ -363,6 +364,20 @@ class RequestJsonTest {
         assertEquals(Set.of("perturbedAttention.layer"), errors("{\"prompt\": \"a\", \"perturbedAttention\": "
                 + "{\"scale\": 1, \"layer\": [\"mid\"]}}"));
         assertEquals(Set.of("perturbedAttention"), errors("{\"prompt\": \"a\", \"perturbedAttention\": 3}"));
+    }
+
+    /** The size a seed's noise is drawn at: width and height required, multiples of 8; recorded as given. */
+    @Test
+    void aSeedResizeIsReadWithItsSize() throws Exception {
+        RequestJson.Parsed p = parse("{\"prompt\": \"a\", \"seedResizeFrom\": {\"width\": 512, \"height\": 768}}");
+        assertEquals(new SeedResize(512, 768), p.request().seedResizeFrom().orElseThrow());
+        assertEquals(Map.of("width", 512, "height", 768), p.parameters().get("seedResizeFrom"));
+        assertEquals(Set.of("seedResizeFrom.height"), errors("{\"prompt\": \"a\", \"seedResizeFrom\": {\"width\": "
+                + "512}}"));
+        assertEquals(Set.of("seedResizeFrom"), errors("{\"prompt\": \"a\", \"seedResizeFrom\": {\"width\": 500, "
+                + "\"height\": 512}}"));
+        assertEquals(Set.of("seedResizeFrom.depth"), errors("{\"prompt\": \"a\", \"seedResizeFrom\": {\"width\": "
+                + "512, \"height\": 512, \"depth\": 1}}"));
     }
 
     /**

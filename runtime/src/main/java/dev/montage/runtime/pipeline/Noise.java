@@ -82,6 +82,39 @@ final class Noise {
     }
 
     /**
+     * The starting noise of a request whose seed's noise is drawn at another latent size ({@code drawnAt}: rows and
+     * columns), as A1111's {@code create_random_tensors} with "Seed resize from": {@link #starting} at that size, set
+     * in the middle of the seed's noise of the request's own size (its offsets halved with floor division, as
+     * Python's), cropped in the middle where the request is smaller.
+     */
+    static float[] starting(long seed, Optional<Variation> variation, Optional<int[]> drawnAt, long[] shape) {
+        int bigH = Math.toIntExact(shape[2]);
+        int bigW = Math.toIntExact(shape[3]);
+        if (drawnAt.isEmpty() || drawnAt.get()[0] == bigH && drawnAt.get()[1] == bigW) {
+            return starting(seed, variation, shape);
+        }
+        int h = drawnAt.get()[0];
+        int w = drawnAt.get()[1];
+        float[] drawn = starting(seed, variation, new long[] {shape[0], shape[1], h, w});
+        float[] out = gaussian(seed, shape);
+        int dx = Math.floorDiv(bigW - w, 2);
+        int dy = Math.floorDiv(bigH - h, 2);
+        int width = dx >= 0 ? w : w + 2 * dx;
+        int height = dy >= 0 ? h : h + 2 * dy;
+        int tx = Math.max(dx, 0);
+        int ty = Math.max(dy, 0);
+        int sx = Math.max(-dx, 0);
+        int sy = Math.max(-dy, 0);
+        int planes = Math.toIntExact(shape[0] * shape[1]);
+        for (int p = 0; p < planes; p++) {
+            for (int y = 0; y < height; y++) {
+                System.arraycopy(drawn, (p * h + sy + y) * w + sx, out, (p * bigH + ty + y) * bigW + tx, width);
+            }
+        }
+        return out;
+    }
+
+    /**
      * The fresh noise of step {@code index}: image b of a batch uses a stream of its own for each step, derived from
      * {@code seed + b}, so it equals a single generation's with seed + b, and no step repeats another's values or the
      * starting noise's.

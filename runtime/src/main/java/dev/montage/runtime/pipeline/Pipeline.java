@@ -1075,7 +1075,7 @@ final class Pipeline {
     private FromPicture started(NDManager gen, NDManager scope, GenerationRequest request, String schedulerId,
             Scheduler.Run run, int begin, NDArray sampled, BufferedImage maskImage, double strength, String what) {
         long[] shape = sampled.getShape().getShape();
-        NDArray noise = scope.create(Noise.starting(request.seed(), request.variation(), shape), new Shape(shape));
+        NDArray noise = scope.create(startingNoise(request, shape), new Shape(shape));
         // an inpainting denoiser runs as diffusers' inpaint pipeline, without a mask as with one of white alone
         boolean masked = maskImage != null || inputs.maskedImageChannels() > 0;
         NDArray start;
@@ -1193,7 +1193,14 @@ final class Pipeline {
             }
             return gen.create(given.values(), new Shape(shape));
         }
-        return gen.create(Noise.starting(request.seed(), request.variation(), shape), new Shape(shape));
+        return gen.create(startingNoise(request, shape), new Shape(shape));
+    }
+
+    /** The starting noise of a request of latent shape {@code shape}, with its seed's noise drawn where it says. */
+    private float[] startingNoise(GenerationRequest request, long[] shape) {
+        int factor = decoder.scaleFactor();
+        return Noise.starting(request.seed(), request.variation(), request.seedResizeFrom().map(r -> new int[] {
+            r.height() / factor, r.width() / factor}), shape);
     }
 
     private NDArray castToCompute(NDArray x) {

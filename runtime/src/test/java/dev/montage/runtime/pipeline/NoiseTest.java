@@ -83,4 +83,44 @@ class NoiseTest {
         assertTrue(Math.abs(mean) < 0.05 && Math.abs(variance - 1) < 0.05, "standard normal: mean " + mean
                 + ", variance " + variance);
     }
+
+    /**
+     * Seed resize (A1111's "Seed resize from"): the noise drawn at the other size, varied there, sits in the middle of
+     * the seed's noise of the request's size, offsets halved with Python's floor division; where the request is
+     * smaller its middle is cropped out, an odd difference leaving A1111's one row or column of the request's own
+     * noise; the request's own size changes nothing.
+     */
+    @Test
+    void aResizedSeedsNoiseSitsInTheMiddle() {
+        long[] big = {2, 4, 11, 12};
+        Optional<Variation> varied = Optional.of(new Variation(9, 0.3));
+        float[] drawn = Noise.starting(5, varied, new long[] {2, 4, 8, 8});
+        float[] own = Noise.gaussian(5, big);
+        float[] resized = Noise.starting(5, varied, Optional.of(new int[] {8, 8}), big);
+        for (int p = 0; p < 2 * 4; p++) {
+            for (int y = 0; y < 11; y++) {
+                for (int x = 0; x < 12; x++) {
+                    // dy = (11 - 8) // 2 = 1, dx = (12 - 8) // 2 = 2
+                    boolean inside = y >= 1 && y < 9 && x >= 2 && x < 10;
+                    float expected = inside ? drawn[(p * 8 + y - 1) * 8 + x - 2] : own[(p * 11 + y) * 12 + x];
+                    assertEquals(expected, resized[(p * 11 + y) * 12 + x], "plane " + p + " at " + y + "," + x);
+                }
+            }
+        }
+        long[] small = {1, 4, 5, 8};
+        float[] larger = Noise.starting(5, Optional.empty(), new long[] {1, 4, 8, 8});
+        float[] cropped = Noise.starting(5, Optional.empty(), Optional.of(new int[] {8, 8}), small);
+        float[] smallOwn = Noise.gaussian(5, small);
+        for (int p = 0; p < 4; p++) {
+            for (int y = 0; y < 5; y++) {
+                for (int x = 0; x < 8; x++) {
+                    // dy = (5 - 8) // 2 = -2: rows 2..5 of the drawn noise fill rows 0..3, row 4 keeps its own
+                    float expected = y < 4 ? larger[(p * 8 + y + 2) * 8 + x] : smallOwn[(p * 5 + y) * 8 + x];
+                    assertEquals(expected, cropped[(p * 5 + y) * 8 + x], "plane " + p + " at " + y + "," + x);
+                }
+            }
+        }
+        assertArrayEquals(Noise.starting(5, varied, ONE), Noise.starting(5, varied, Optional.of(new int[] {8, 8}),
+                ONE));
+    }
 }
