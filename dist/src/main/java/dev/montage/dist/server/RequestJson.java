@@ -41,6 +41,7 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.function.Function;
 import java.util.function.LongSupplier;
+import java.util.function.Supplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -511,23 +512,11 @@ public final class RequestJson {
         if (!f.object(node, path, VARIATION, "{seed, strength}")) {
             return null;
         }
-        Long seed = f.int64(node, "seed", path);
-        Double strength = f.number(node, "strength", path);
-        if (seed == null && f.clean(path + ".seed")) {
-            f.add(path + ".seed", "is required: the seed whose starting noise the variation goes towards");
-        }
-        if (strength == null && f.clean(path + ".strength")) {
-            f.add(path + ".strength", "is required: how far towards the variation seed's noise, in [0, 1]");
-        }
-        if (!f.clean(path)) {
-            return null;
-        }
-        try {
-            return new Variation(seed, strength);
-        } catch (IllegalArgumentException e) {
-            f.add(path + ".strength", e.getMessage());
-            return null;
-        }
+        Long seed = f.required(f.int64(node, "seed", path), path + ".seed",
+                "the seed whose starting noise the variation goes towards");
+        Double strength = f.required(f.number(node, "strength", path), path + ".strength",
+                "how far towards the variation seed's noise, in [0, 1]");
+        return f.made(path, path + ".strength", () -> new Variation(seed, strength));
     }
 
     /** The size a seed's noise is drawn at: its width and height, both required. */
@@ -536,23 +525,11 @@ public final class RequestJson {
         if (!f.object(node, path, SEED_RESIZE, "{width, height}")) {
             return null;
         }
-        Integer width = f.integer(node, "width", path);
-        Integer height = f.integer(node, "height", path);
-        if (width == null && f.clean(path + ".width")) {
-            f.add(path + ".width", "is required: the width the seed's noise is drawn at");
-        }
-        if (height == null && f.clean(path + ".height")) {
-            f.add(path + ".height", "is required: the height the seed's noise is drawn at");
-        }
-        if (!f.clean(path)) {
-            return null;
-        }
-        try {
-            return new SeedResize(width, height);
-        } catch (IllegalArgumentException e) {
-            f.add(path, e.getMessage());
-            return null;
-        }
+        Integer width = f.required(f.integer(node, "width", path), path + ".width",
+                "the width the seed's noise is drawn at");
+        Integer height = f.required(f.integer(node, "height", path), path + ".height",
+                "the height the seed's noise is drawn at");
+        return f.made(path, path, () -> new SeedResize(width, height));
     }
 
     /** Perturbed-attention guidance: its scale required, the adaptive scale and the layer patterns optional. */
@@ -561,10 +538,8 @@ public final class RequestJson {
         if (!f.object(node, path, PERTURBED_ATTENTION, "{scale, adaptiveScale, layers}")) {
             return null;
         }
-        Double scale = f.number(node, "scale", path);
-        if (scale == null && f.clean(path + ".scale")) {
-            f.add(path + ".scale", "is required: how far each step moves away from the perturbed prediction, > 0");
-        }
+        Double scale = f.required(f.number(node, "scale", path), path + ".scale",
+                "how far each step moves away from the perturbed prediction, > 0");
         Double adaptive = f.number(node, "adaptiveScale", path);
         List<String> layers = new ArrayList<>();
         JsonNode given = node.get("layers");
@@ -780,6 +755,30 @@ public final class RequestJson {
         boolean clean(String path) {
             return path.isEmpty() ? errors.isEmpty()
                     : errors.keySet().stream().noneMatch(k -> k.equals(path) || k.startsWith(path + "."));
+        }
+
+        /** {@code value}; where it is null, that {@code field} is required, for the {@code meaning} given, reported. */
+        <T> T required(T value, String field, String meaning) {
+            if (value == null && clean(field)) {
+                add(field, "is required: " + meaning);
+            }
+            return value;
+        }
+
+        /**
+         * What {@code make} makes of the fields under {@code path}, or null where one of them is reported or
+         * {@code make} refuses them (its message then reported under {@code field}).
+         */
+        <T> T made(String path, String field, Supplier<T> make) {
+            if (!clean(path)) {
+                return null;
+            }
+            try {
+                return make.get();
+            } catch (IllegalArgumentException e) {
+                add(field, e.getMessage());
+                return null;
+            }
         }
 
         /** Whether {@code check} passes; if not, its message is reported under {@code field}. */
