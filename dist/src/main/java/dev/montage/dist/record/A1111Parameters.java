@@ -45,8 +45,18 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
      * sampler or one that no built-in scheduler is (see {@link #sampler()}).
      */
     public Optional<String> scheduler() {
-        return Optional.ofNullable(values.get("Sampler"))
-                .flatMap(s -> Samplers.schedulerOf(s, Optional.ofNullable(values.get("Schedule type"))));
+        return Optional.ofNullable(values.get("Sampler")).flatMap(s -> Samplers.schedulerOf(s, scheduleType()));
+    }
+
+    /**
+     * The text's {@code Schedule type}; A1111's Polyexponential at its default ρ of 1 (no {@code Schedule rho}, or 1)
+     * is its Exponential, k-diffusion's {@code exp(linspace(1, 0, n)^ρ · (log σ_max − log σ_min) + log σ_min)}.
+     */
+    private Optional<String> scheduleType() {
+        Optional<String> type = Optional.ofNullable(values.get("Schedule type")).map(String::strip);
+        String rho = values.get("Schedule rho");
+        boolean defaultRho = rho == null || rho.strip().equals("1") || rho.strip().equals("1.0");
+        return type.map(t -> t.equals("Polyexponential") && defaultRho ? "Exponential" : t);
     }
 
     /**
@@ -63,7 +73,7 @@ public record A1111Parameters(String prompt, String negativePrompt, Map<String, 
             return Map.of();
         }
         Map<String, String> options = new LinkedHashMap<>(Samplers.settingsOf(values.get("Sampler"),
-                Optional.ofNullable(values.get("Schedule type"))));
+                scheduleType()));
         scheduler.flatMap(id -> Samplers.of(id).etaName()).map(values::get).ifPresent(eta -> options.put(
                 GenerationRecord.ETA, Double.toString(Double.parseDouble(eta.strip()))));
         return Collections.unmodifiableMap(options);

@@ -179,6 +179,13 @@ class SamplersTest {
                 .filter(v -> name.equals("use_exponential_sigmas"))).scheduleType());
         assertEquals(Map.of("use_exponential_sigmas", "true", "eta", "0.5"), A1111Parameters.parse("a castle\n"
                 + "Steps: 2, Sampler: DPM++ 3M SDE, Schedule type: Automatic, Eta: 0.5, Seed: 1").schedulerOptions());
+        // Polyexponential at its default ρ of 1 is the exponential schedule; at another ρ it is none of the built-ins
+        A1111Parameters poly = A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M, Schedule type: "
+                + "Polyexponential, Seed: 1");
+        assertEquals(Optional.of("dpmpp-2m"), poly.scheduler());
+        assertEquals(exponential, poly.schedulerOptions());
+        assertEquals(Optional.empty(), A1111Parameters.parse("a castle\nSteps: 2, Sampler: DPM++ 2M, Schedule type: "
+                + "Polyexponential, Schedule rho: 2, Seed: 1").scheduler());
     }
 
     /**
