@@ -121,15 +121,15 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
         String chosen = samplers.stream().filter(id -> emptyLatent(graph, graph.get(id)).isPresent()).findFirst()
                 .orElse(samplers.get(0));
         JsonNode inputs = graph.get(chosen).path("inputs");
-        Optional<int[]> firstSize = emptyLatent(graph, graph.get(chosen)).map(l -> new int[] {integer(l, "width"),
-                integer(l, "height")});
+        Optional<JsonNode> latent = emptyLatent(graph, graph.get(chosen));
+        Optional<int[]> size = latent.map(l -> new int[] {integer(l, "width"), integer(l, "height")});
         Optional<SecondPass> secondPass = Optional.empty();
         for (String id : samplers) {
             if (id.equals(chosen)) {
                 continue;
             }
             Optional<SecondPass> pass = secondPass.isPresent() ? Optional.empty()
-                    : secondPass(graph, chosen, id, firstSize, unapplied);
+                    : secondPass(graph, chosen, id, size, unapplied);
             if (pass.isPresent()) {
                 secondPass = pass;
             } else {
@@ -142,8 +142,6 @@ public record ComfyPrompt(Optional<String> prompt, Optional<String> negativeProm
             unapplied.add("start_at_step " + inputs.path("start_at_step").asText() + ", end_at_step "
                     + inputs.path("end_at_step").asText() + " of node " + chosen);
         }
-        Optional<JsonNode> latent = emptyLatent(graph, graph.get(chosen));
-        Optional<int[]> size = firstSize;
         int count = latent.map(l -> l.path("inputs").has("batch_size") ? integer(l, "batch_size") : 1).orElse(1);
         Map<String, String> textProblems = new LinkedHashMap<>();
         Optional<String> positive = text(graph, inputs, "positive", textProblems);

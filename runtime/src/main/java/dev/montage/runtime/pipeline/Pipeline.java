@@ -43,6 +43,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -51,7 +52,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.function.BiFunction;
 import java.util.function.Function;
-import java.util.stream.Collectors;
 import java.util.stream.IntStream;
 
 /**
@@ -639,18 +639,21 @@ final class Pipeline {
         List<String> selfAttention = unet.attentionLayers().stream().filter(l -> !l.isCrossAttention())
                 .map(AttentionLayerSpec::name).toList();
         List<FieldError> errors = new ArrayList<>();
+        Set<String> perturbed = new HashSet<>();
         for (int i = 0; i < guidance.layers().size(); i++) {
             int index = i;
-            if (selfAttention.stream().noneMatch(name -> guidance.finds(index, name))) {
+            List<String> found = selfAttention.stream().filter(name -> guidance.finds(index, name)).toList();
+            if (found.isEmpty()) {
                 errors.add(new FieldError("perturbedAttention.layers[" + i + "]", "'" + guidance.layers().get(i)
                         + "' is found in the name of no self-attention layer of the denoiser ("
                         + selfAttention.size() + " layers, e.g. " + selfAttention.stream().limit(2).toList() + ")"));
             }
+            perturbed.addAll(found);
         }
         if (!errors.isEmpty()) {
             throw new InvalidRequestException(errors);
         }
-        return selfAttention.stream().filter(guidance::perturbs).collect(Collectors.toUnmodifiableSet());
+        return Set.copyOf(perturbed);
     }
 
     /**
